@@ -1,0 +1,48 @@
+#include "bind_util.h"
+#include "nnfast/reduce.h"
+#include "nnfast/softmax.h"
+
+namespace py = pybind11;
+using namespace nnfast::bind;
+
+void bind_softmax(py::module_& m) {
+  m.def(
+      "softmax_forward",
+      [](const py::array& x, const py::array& y, bool log) {
+        require_same_size(x, y, "softmax input", "output");
+        auto [rows, cols] = rows_cols(x, "softmax input");
+        const float* px = checked<float>(x, "softmax input");
+        float* py_ = checked<float>(y, "softmax output", true);
+        if (cols == 0) return;
+        py::gil_scoped_release release;
+        (log ? nnfast::log_softmax_forward : nnfast::softmax_forward)(px, py_, rows, cols);
+      },
+      py::arg("x"), py::arg("out"), py::arg("log") = false,
+      "Softmax (or log-softmax) over the last axis.");
+  m.def(
+      "softmax_backward",
+      [](const py::array& y, const py::array& dy, const py::array& dx, bool log) {
+        require_same_size(y, dy, "softmax output", "gradient");
+        require_same_size(y, dx, "softmax output", "input gradient");
+        auto [rows, cols] = rows_cols(y, "softmax output");
+        const float* py_ = checked<float>(y, "softmax output");
+        const float* pdy = checked<float>(dy, "softmax gradient");
+        float* pdx = checked<float>(dx, "softmax input gradient", true);
+        if (cols == 0) return;
+        py::gil_scoped_release release;
+        (log ? nnfast::log_softmax_backward : nnfast::softmax_backward)(py_, pdy, pdx, rows, cols);
+      },
+      py::arg("y"), py::arg("dy"), py::arg("out"), py::arg("log") = false);
+  m.def(
+      "sum_over_rows",
+      [](const py::array& x, const py::array& out, bool accumulate) {
+        auto [rows, cols] = rows_cols(x, "sum_over_rows input");
+        require_shape(out, {static_cast<py::ssize_t>(cols)}, "sum_over_rows output");
+        const float* px = checked<float>(x, "sum_over_rows input");
+        float* po = checked<float>(out, "sum_over_rows output", true);
+        py::gil_scoped_release release;
+        nnfast::sum_over_rows(px, rows, cols, po, accumulate);
+      },
+      py::arg("x"), py::arg("out"), py::arg("accumulate") = false,
+      "out[j] (+)= sum of x[..., j] over every leading index.");
+}

@@ -1,0 +1,24 @@
+// nnfast._core: the compiled kernels. Users never import this; nnfast.ops and
+// nnfast.backend do. One bind_<area>.cpp per kernel family.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void bind_runtime(py::module_& m);
+void bind_gemm(py::module_& m);
+void bind_activation(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_loss(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_optimizer(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
+  bind_runtime(m);
+  bind_gemm(m);
+  bind_activation(m);
+  bind_softmax(m);
+  bind_loss(m);
+  bind_dropout(m);
+  bind_optimizer(m);
+}

@@ -1,0 +1,47 @@
+// Elementwise activations (Keras's set) and their gradients, on float32 buffers.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+namespace nnfast {
+
+enum class Activation : int {
+  linear = 0,
+  relu,          // params: negative_slope (alpha), max_value, threshold
+  sigmoid,
+  tanh,
+  elu,           // alpha
+  selu,
+  softplus,
+  softsign,
+  swish,         // x * sigmoid(x), also "silu"
+  gelu,          // exact (erf) form
+  gelu_tanh,     // tanh approximation
+  exponential,
+  hard_sigmoid,  // Keras 3: clip(x/6 + 1/2, 0, 1)
+  relu6,
+  leaky_relu,    // alpha = negative slope
+  hard_silu,     // x * hard_sigmoid(x)
+  mish,
+};
+
+struct ActivationParams {
+  float alpha = 0.0f;  // relu/leaky_relu negative slope, elu alpha
+  float max_value = std::numeric_limits<float>::infinity();
+  float threshold = 0.0f;
+};
+
+// dst[i] = f(src[i]); src == dst is allowed.
+void activation_forward(Activation act, const ActivationParams& p, const float* src, float* dst,
+                        int64_t n);
+
+// dsrc[i] = dL/dsrc = f'(src[i]) * ddst[i]. `src` is the activation's input and `dst` its
+// output; activations whose gradient follows from the output (see activation_needs_input)
+// accept src == nullptr. dsrc may alias ddst.
+void activation_backward(Activation act, const ActivationParams& p, const float* src,
+                         const float* dst, const float* ddst, float* dsrc, int64_t n);
+
+// True when the gradient needs the activation's input, not just its output.
+bool activation_needs_input(Activation act, const ActivationParams& p);
+
+}  // namespace nnfast

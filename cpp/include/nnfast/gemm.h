@@ -1,0 +1,28 @@
+// Single-precision GEMM on row-major matrices:
+//   C[m,n] = activation(alpha * op(A) * op(B) + beta * C + bias)
+// with op(X) = X or X^T. lda/ldb/ldc are the row strides of the matrices as stored.
+#pragma once
+#include <cstdint>
+
+#include "nnfast/activation.h"
+
+namespace nnfast {
+
+enum class Trans : int { N = 0, T = 1 };
+
+struct GemmEpilogue {
+  const float* bias = nullptr;  // length n, added to every row of C; nullptr for none
+  Activation activation = Activation::linear;
+  ActivationParams params{};
+};
+
+// Throws std::invalid_argument when a dimension is negative or a stride too small.
+// beta == 0 means C is written without being read (it may hold garbage or NaN).
+void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{});
+
+// The micro-kernel the driver would use now, e.g. "f32_gemm_14x32_avx512".
+const char* sgemm_kernel_name();
+
+}  // namespace nnfast

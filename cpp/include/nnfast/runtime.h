@@ -1,0 +1,31 @@
+// Runtime facts every driver needs: which instruction sets this CPU has, which one the
+// kernels may use (capped by NNFAST_MAX_ISA or nnfast.config), threads, and logging.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace nnfast {
+
+// Ordered from the most portable to the fastest; a driver picks the highest one allowed.
+enum class Isa : int { ref = 0, avx2 = 1, avx512 = 2 };
+
+const char* isa_name(Isa isa);
+// Parses "ref", "scalar", "avx2", "avx512" (case-insensitive); throws std::invalid_argument.
+Isa parse_isa(const std::string& name);
+
+// The best ISA this CPU and OS support (probed once from CPUID and XGETBV).
+Isa cpu_best_isa();
+// The ISA kernels use now: min(cpu_best_isa(), cap). The cap starts from NNFAST_MAX_ISA.
+Isa active_isa();
+// Caps the ISA; a cap above what the CPU supports is clamped to it.
+void set_max_isa(Isa cap);
+
+int num_threads();
+void set_num_threads(int n);
+
+// NNFAST_VERBOSE=1 prints one line per kernel family the first time (and every time the
+// choice changes) saying which variant runs and why.
+bool verbose();
+void log_choice(const char* family, const char* variant, const char* why);
+
+}  // namespace nnfast

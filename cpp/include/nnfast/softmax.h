@@ -1,0 +1,16 @@
+// Row-wise softmax and log-softmax over the last axis of a (rows, cols) buffer.
+#pragma once
+#include <cstdint>
+
+namespace nnfast {
+
+void softmax_forward(const float* src, float* dst, int64_t rows, int64_t cols);
+// dsrc = dst * (ddst - sum(ddst * dst)) per row; dsrc may alias ddst.
+void softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows,
+                      int64_t cols);
+void log_softmax_forward(const float* src, float* dst, int64_t rows, int64_t cols);
+// dsrc = ddst - exp(dst) * sum(ddst) per row.
+void log_softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows,
+                          int64_t cols);
+
+}  // namespace nnfast

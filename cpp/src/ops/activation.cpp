@@ -1,0 +1,55 @@
+// Activation driver: validate, pick the kernel for the active ISA, split across threads.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/activation/activation_kernels.h"
+#include "nnfast/activation.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+
+bool activation_needs_input(Activation act, const ActivationParams& p) {
+  switch (act) {
+    case Activation::linear:
+    case Activation::sigmoid:
+    case Activation::tanh:
+    case Activation::exponential:
+    case Activation::relu6:
+      return false;
+    case Activation::elu:
+    case Activation::selu:
+      return false;
+    case Activation::relu:
+      return !(p.alpha == 0.0f && p.threshold == 0.0f);
+    default:
+      return true;
+  }
+}
+
+void activation_forward(Activation act, const ActivationParams& p, const float* src, float* dst,
+                        int64_t n) {
+  if (n < 0) throw std::invalid_argument("activation_forward: negative length " + std::to_string(n));
+  kernels::ActivationForwardFn fn = kernels::f32_activation_forward_ref;
+  log_choice("activation", "f32_activation_forward_ref", "only variant");
+  parallel_for_chunks(n, 16384, [&](int64_t begin, int64_t end) {
+    fn(act, p, src + begin, dst + begin, end - begin);
+  });
+}
+
+void activation_backward(Activation act, const ActivationParams& p, const float* src,
+                         const float* dst, const float* ddst, float* dsrc, int64_t n) {
+  if (n < 0) throw std::invalid_argument("activation_backward: negative length " + std::to_string(n));
+  if (src == nullptr && activation_needs_input(act, p))
+    throw std::invalid_argument("activation_backward: this activation needs its input");
+  if (src == nullptr && dst == nullptr)
+    throw std::invalid_argument("activation_backward: needs the input or the output");
+  kernels::ActivationBackwardFn fn = kernels::f32_activation_backward_ref;
+  parallel_for_chunks(n, 16384, [&](int64_t begin, int64_t end) {
+    fn(act, p, src ? src + begin : nullptr, dst ? dst + begin : nullptr, ddst + begin,
+       dsrc + begin, end - begin);
+  });
+}
+
+}  // namespace nnfast

@@ -1,0 +1,46 @@
+#include <stdexcept>
+#include <string>
+
+#include "kernels/softmax/softmax_kernels.h"
+#include "nnfast/softmax.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+namespace {
+void check(int64_t rows, int64_t cols, const char* what) {
+  if (rows < 0 || cols < 1)
+    throw std::invalid_argument(std::string(what) + ": expected rows >= 0 and cols >= 1, got (" +
+                                std::to_string(rows) + ", " + std::to_string(cols) + ")");
+}
+constexpr int64_t kGrain = 1 << 16;
+}  // namespace
+
+void softmax_forward(const float* src, float* dst, int64_t rows, int64_t cols) {
+  check(rows, cols, "softmax");
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    kernels::f32_softmax_rows_ref(src + r0 * cols, dst + r0 * cols, r1 - r0, cols, false);
+  });
+}
+void log_softmax_forward(const float* src, float* dst, int64_t rows, int64_t cols) {
+  check(rows, cols, "log_softmax");
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    kernels::f32_softmax_rows_ref(src + r0 * cols, dst + r0 * cols, r1 - r0, cols, true);
+  });
+}
+void softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows, int64_t cols) {
+  check(rows, cols, "softmax_backward");
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    kernels::f32_softmax_backward_rows_ref(dst + r0 * cols, ddst + r0 * cols, dsrc + r0 * cols,
+                                           r1 - r0, cols, false);
+  });
+}
+void log_softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows,
+                          int64_t cols) {
+  check(rows, cols, "log_softmax_backward");
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    kernels::f32_softmax_backward_rows_ref(dst + r0 * cols, ddst + r0 * cols, dsrc + r0 * cols,
+                                           r1 - r0, cols, true);
+  });
+}
+
+}  // namespace nnfast

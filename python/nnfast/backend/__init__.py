@@ -1,0 +1,14 @@
+"""Tensors, variables, the gradient tape and global state (names, seeds) of nnfast.
+
+Only this package and ``nnfast.ops`` talk to the compiled ``nnfast._core``.
+"""
+from nnfast.backend.tensor import Tensor, Variable, as_array, is_tensor, convert_to_numpy
+from nnfast.backend.tape import Function, GradientTape, recording
+from nnfast.backend.global_state import clear_session, unique_name, floatx, epsilon, image_data_format
+from nnfast.backend import random
+
+__all__ = [
+    "Tensor", "Variable", "as_array", "is_tensor", "convert_to_numpy",
+    "Function", "GradientTape", "recording", "clear_session", "unique_name",
+    "floatx", "epsilon", "image_data_format", "random",
+]

@@ -1,0 +1,21 @@
+"""``nnfast.ops``: the public op set, named as ``keras.ops``.
+
+Every op accepts NumPy arrays, Python numbers and nnfast tensors, returns a ``Tensor``,
+and is differentiable under ``nnfast.GradientTape`` (custom layers written with these ops
+get gradients for free). Heavy ops run on nnfast's C++ kernels.
+"""
+from nnfast.ops.array import (
+    cast, concatenate, convert_to_numpy, convert_to_tensor, expand_dims, flatten, get_item,
+    one_hot, ones, ones_like, reshape, shape, squeeze, stack, transpose, where, zeros, zeros_like,
+)
+from nnfast.ops.math import (
+    abs, absolute, add, argmax, argmin, clip, cos, divide, dot, exp, log, log1p, matmul, max,
+    maximum, mean, min, minimum, multiply, negative, power, sin, sqrt, square, subtract, sum,
+    true_divide,
+)
+from nnfast.ops.nn import (
+    binary_crossentropy, categorical_crossentropy, dense, dropout, elu, exponential, gelu,
+    hard_sigmoid, hard_silu, hard_swish, leaky_relu, linear, log_softmax, mean_absolute_error,
+    mean_squared_error, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
+    sparse_categorical_crossentropy, swish, tanh,
+)

@@ -1,0 +1,44 @@
+"""Small helpers shared by the op modules."""
+import numpy as np
+
+from nnfast.backend.tensor import Tensor
+
+
+def f32(x):
+    """x as a C-contiguous float32 array (no copy when it already is one)."""
+    if isinstance(x, Tensor):
+        x = x.value
+    if type(x) is np.ndarray and x.dtype == np.float32 and x.flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def value(x):
+    """The array behind a tensor-like, floats promoted to float32 (nnfast's floatx)."""
+    if isinstance(x, Tensor):
+        return x.value
+    a = np.asarray(x)
+    if a.dtype == np.float64:
+        a = a.astype(np.float32)
+    return a
+
+
+def unbroadcast(grad, shape):
+    """Sums ``grad`` down to ``shape`` (undoing NumPy broadcasting)."""
+    if grad.shape == tuple(shape):
+        return grad
+    ndim_extra = grad.ndim - len(shape)
+    if ndim_extra > 0:
+        grad = grad.sum(axis=tuple(range(ndim_extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def normalize_axis(axis, ndim):
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(a % ndim for a in axis)
+    return axis % ndim

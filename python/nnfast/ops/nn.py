@@ -1,0 +1,462 @@
+"""Neural-network ops: activations, softmax, the fused dense layer, dropout and the fused
+losses. Each runs on ``_core`` kernels and has its gradient beside its forward."""
+import numpy as np
+
+from nnfast import _core
+from nnfast.backend.tape import Function
+from nnfast.backend.tensor import Tensor
+from nnfast.ops._util import f32, value
+
+# Ids of nnfast::Activation in cpp/include/nnfast/activation.h (same order).
+ACTIVATION_IDS = {
+    "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "elu": 4, "selu": 5, "softplus": 6,
+    "softsign": 7, "swish": 8, "silu": 8, "gelu": 9, "gelu_tanh": 10, "exponential": 11,
+    "hard_sigmoid": 12, "relu6": 13, "leaky_relu": 14, "hard_silu": 15, "hard_swish": 15,
+    "mish": 16,
+}
+_INF = float("inf")
+
+
+def _rows(x):
+    """(rows, cols) of ``x`` viewed as a 2-D matrix over its last axis."""
+    cols = x.shape[-1] if x.ndim else 1
+    return (x.size // cols if cols else 0), cols
+
+
+# --- elementwise activations ---------------------------------------------------------------
+
+
+class ElementwiseActivation(Function):
+    """y = f(x) for one of the C++ activations; params are Keras's relu/elu arguments."""
+
+    @staticmethod
+    def forward(ctx, x, act_id, alpha=0.0, max_value=_INF, threshold=0.0):
+        x = f32(x)
+        y = np.empty_like(x)
+        _core.activation_forward(act_id, x, y, alpha, max_value, threshold)
+        ctx.params = (act_id, alpha, max_value, threshold)
+        if ctx.recording:
+            needs_x = _core.activation_needs_input(act_id, alpha, threshold)
+            ctx.save_for_backward(x if needs_x else None, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved
+        act_id, alpha, max_value, threshold = ctx.params
+        dx = np.empty_like(y)
+        _core.activation_backward(act_id, x, y, f32(g), dx, alpha, max_value, threshold)
+        return dx, None
+
+
+def _activation(x, name, alpha=0.0, max_value=None, threshold=0.0):
+    return ElementwiseActivation.apply(
+        x, ACTIVATION_IDS[name], float(alpha), _INF if max_value is None else float(max_value),
+        float(threshold))
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras relu: ``max(x, 0)``, with optional negative slope, cap and threshold."""
+    return _activation(x, "relu", negative_slope, max_value, threshold)
+
+
+def relu6(x):
+    return _activation(x, "relu6")
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``. The result remembers ``x`` so binary crossentropy can use
+    the stable from-logits form (as Keras does on TensorFlow)."""
+    out = _activation(x, "sigmoid")
+    out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
+    return out
+
+
+def tanh(x):
+    return _activation(x, "tanh")
+
+
+def elu(x, alpha=1.0):
+    return _activation(x, "elu", alpha)
+
+
+def selu(x):
+    return _activation(x, "selu")
+
+
+def softplus(x):
+    return _activation(x, "softplus")
+
+
+def softsign(x):
+    return _activation(x, "softsign")
+
+
+def silu(x):
+    """``x * sigmoid(x)`` (also ``swish``)."""
+    return _activation(x, "swish")
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """GELU; ``keras.ops.gelu`` defaults to the tanh approximation."""
+    return _activation(x, "gelu_tanh" if approximate else "gelu")
+
+
+def exponential(x):
+    return _activation(x, "exponential")
+
+
+def hard_sigmoid(x):
+    """Keras 3 hard sigmoid: ``clip(x / 6 + 0.5, 0, 1)``."""
+    return _activation(x, "hard_sigmoid")
+
+
+def hard_silu(x):
+    return _activation(x, "hard_silu")
+
+
+hard_swish = hard_silu
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return _activation(x, "leaky_relu", negative_slope)
+
+
+def mish(x):
+    return _activation(x, "mish")
+
+
+def linear(x):
+    return x
+
+
+# --- softmax ---------------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    """Softmax (or log-softmax) over the last axis."""
+
+    @staticmethod
+    def forward(ctx, x, log=False):
+        x = f32(x)
+        y = np.empty_like(x)
+        _core.softmax_forward(x, y, log)
+        ctx.log = log
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        dx = np.empty_like(y)
+        _core.softmax_backward(y, f32(g), dx, ctx.log)
+        return dx
+
+
+def _along_last(fn, x, axis):
+    """Applies a last-axis op along ``axis`` by moving that axis last and back."""
+    nd = np.ndim(value(x))
+    axis = axis % max(nd, 1)
+    if axis == nd - 1:
+        return fn(x)
+    from nnfast.ops.array import transpose
+
+    perm = [i for i in range(nd) if i != axis] + [axis]
+    inv = list(np.argsort(perm))
+    return transpose(fn(transpose(x, perm)), inv)
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis``. The result remembers its logits so categorical
+    crossentropy can use the fused, stable form (as Keras does on TensorFlow)."""
+    out = _along_last(Softmax.apply, x, axis)
+    if axis in (-1, np.ndim(value(x)) - 1):
+        out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
+    return out
+
+
+def log_softmax(x, axis=-1):
+    return _along_last(lambda t: Softmax.apply(t, log=True), x, axis)
+
+
+# --- dense -----------------------------------------------------------------------------------
+
+
+class Dense(Function):
+    """y = act(x @ kernel + bias) in one GEMM call with a fused epilogue.
+
+    ``x`` may have any rank >= 2; the kernel applies to its last axis.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, bias, act_id=0, alpha=0.0, max_value=_INF, threshold=0.0):
+        x = f32(x)
+        in_dim, units = kernel.shape
+        if x.shape[-1] != in_dim:
+            raise ValueError(
+                f"Dense: input's last dimension must be {in_dim} (the kernel is "
+                f"{tuple(kernel.shape)}), received input of shape {x.shape}")
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, in_dim)
+        y = np.empty((x2.shape[0], units), dtype=np.float32)
+        needs_z = act_id != 0 and _core.activation_needs_input(act_id, alpha, threshold)
+        if needs_z and ctx.recording:
+            z = np.empty_like(y)
+            _core.gemm(x2, kernel, z, bias=bias)
+            _core.activation_forward(act_id, z, y, alpha, max_value, threshold)
+        else:
+            z = None
+            _core.gemm(x2, kernel, y, bias=bias, activation=act_id, act_alpha=alpha,
+                       act_max=max_value, act_threshold=threshold)
+        if ctx.recording:
+            ctx.save_for_backward(x2, kernel, z, y)
+            ctx.params = (act_id, alpha, max_value, threshold, x.shape)
+        return y.reshape(lead + (units,))
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, kernel, z, y = ctx.saved
+        act_id, alpha, max_value, threshold, x_shape = ctx.params
+        dz = f32(g).reshape(y.shape)
+        if act_id != 0:
+            d = np.empty_like(y)
+            _core.activation_backward(act_id, z, y, dz, d, alpha, max_value, threshold)
+            dz = d
+        need_x, need_k, need_b = ctx.needs_input_grad[:3]
+        dx = dk = db = None
+        if need_x:
+            dx = np.empty(x2.shape, dtype=np.float32)
+            _core.gemm(dz, kernel, dx, trans_b=True)
+            dx = dx.reshape(x_shape)
+        if need_k:
+            dk = np.empty(kernel.shape, dtype=np.float32)
+            _core.gemm(x2, dz, dk, trans_a=True)
+        if need_b:
+            db = np.empty(kernel.shape[1], dtype=np.float32)
+            _core.sum_over_rows(dz, db)
+        return dx, dk, db
+
+
+def dense(x, kernel, bias=None, activation=None):
+    """Fused ``activation(x @ kernel + bias)``.
+
+    Args:
+        x: input of shape ``(..., in)``.
+        kernel: ``(in, units)``; bias: ``(units,)`` or None.
+        activation: an activation name (``"relu"``...) or None. ``"softmax"`` and
+            ``"sigmoid"`` keep the logits for the fused crossentropy losses.
+    """
+    if activation in (None, "linear"):
+        return Dense.apply(x, kernel, bias)
+    if activation == "softmax":
+        return softmax(Dense.apply(x, kernel, bias))
+    if activation == "sigmoid":
+        logits = Dense.apply(x, kernel, bias)
+        return sigmoid(logits)
+    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation])
+
+
+# --- dropout ---------------------------------------------------------------------------------
+
+
+class Dropout(Function):
+    """Inverted dropout; the mask comes from (seed, offset) so backward regenerates it."""
+
+    @staticmethod
+    def forward(ctx, x, rate, seed, offset=0):
+        x = f32(x)
+        y = np.empty_like(x)
+        _core.dropout_apply(x, y, rate, seed, offset)
+        ctx.params = (rate, seed, offset)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        rate, seed, offset = ctx.params
+        g = f32(g)
+        dx = np.empty_like(g)
+        _core.dropout_apply(g, dx, rate, seed, offset)
+        return dx
+
+
+def dropout(x, rate, seed, offset=0):
+    """Zeroes each element with probability ``rate`` and scales the rest by 1/(1-rate).
+
+    The mask is a pure function of ``(seed, offset, element index)``."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout rate must be in [0, 1), received rate={rate}")
+    if rate == 0.0:
+        return x
+    return Dropout.apply(x, float(rate), int(seed) & (2**64 - 1), int(offset))
+
+
+# --- losses (per sample: one value per row over the last axis) --------------------------------
+
+EPSILON = 1e-7
+
+
+def _labels(target, num_classes):
+    """Sparse class ids as int64, checked for range and NaN, one per row."""
+    t = np.asarray(value(target))
+    if t.ndim and t.shape[-1] == 1 and t.ndim > 1:
+        t = t[..., 0]
+    if np.issubdtype(t.dtype, np.floating):
+        if not np.all(np.isfinite(t)):
+            raise ValueError("Labels contain NaN or infinity.")
+        if np.any(t != np.round(t)):
+            raise ValueError("Sparse labels must be integers, received non-integer values.")
+    t = np.ascontiguousarray(t, dtype=np.int64)
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(
+            f"Received a label value of {int(t.max() if t.max() >= num_classes else t.min())} "
+            f"which is outside the valid range of [0, {num_classes}).")
+    return t
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row ``-sum(y * log_softmax(logits))`` from logits; gradient ``p - y``."""
+
+    @staticmethod
+    def forward(ctx, logits, target=None, labels=None):
+        logits = f32(logits)
+        rows, cols = _rows(logits)
+        probs = np.empty_like(logits)
+        loss = np.empty(logits.shape[:-1], dtype=np.float32)
+        _core.softmax_cross_entropy_forward(logits, target, labels, probs, loss)
+        ctx.save_for_backward(probs, target, labels)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        probs, target, labels = ctx.saved
+        d = np.empty_like(probs)
+        _core.softmax_cross_entropy_backward(probs, target, labels, f32(g), d)
+        return d, None, None
+
+
+class CategoricalCrossentropyProbs(Function):
+    """Per-row crossentropy of probabilities, normalized and clipped as Keras does."""
+
+    @staticmethod
+    def forward(ctx, probs, target=None, labels=None):
+        probs = f32(probs)
+        loss = np.empty(probs.shape[:-1], dtype=np.float32)
+        _core.categorical_crossentropy_forward(probs, target, labels, EPSILON, loss)
+        ctx.save_for_backward(probs, target, labels)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        probs, target, labels = ctx.saved
+        d = np.empty_like(probs)
+        _core.categorical_crossentropy_backward(probs, target, labels, f32(g), EPSILON, d)
+        return d, None, None
+
+
+def _check_same_shape(target, output, what):
+    ts, os_ = np.shape(value(target)), np.shape(value(output))
+    if ts != os_:
+        raise ValueError(
+            f"{what}: `target` and `output` must have the same shape, received "
+            f"target.shape={ts}, output.shape={os_}")
+
+
+def _finite_target(target):
+    t = f32(target)
+    if not np.all(np.isfinite(t)):
+        raise ValueError("Targets contain NaN or infinity.")
+    return t
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Per-sample categorical crossentropy of one-hot (or soft) ``target``."""
+    _check_same_shape(target, output, "categorical_crossentropy")
+    t = _finite_target(target)
+    if from_logits:
+        return SoftmaxCrossEntropy.apply(output, t, None)
+    if isinstance(output, Tensor) and output._keras_logits is not None:
+        return SoftmaxCrossEntropy.apply(output._keras_logits, t, None)
+    return CategoricalCrossentropyProbs.apply(output, t, None)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Per-sample crossentropy of integer class ids ``target`` (shape ``(N,)`` or ``(N, 1)``)."""
+    out_shape = np.shape(value(output))
+    labels = _labels(target, out_shape[-1])
+    if labels.shape != out_shape[:-1]:
+        raise ValueError(
+            f"sparse_categorical_crossentropy: expected labels of shape {out_shape[:-1]} "
+            f"for output of shape {out_shape}, received {np.shape(value(target))}")
+    if from_logits:
+        return SoftmaxCrossEntropy.apply(output, None, labels)
+    if isinstance(output, Tensor) and output._keras_logits is not None:
+        return SoftmaxCrossEntropy.apply(output._keras_logits, None, labels)
+    return CategoricalCrossentropyProbs.apply(output, None, labels)
+
+
+class BinaryCrossentropy(Function):
+    @staticmethod
+    def forward(ctx, output, target, from_logits=False):
+        output = f32(output)
+        loss = np.empty(output.shape[:-1], dtype=np.float32)
+        _core.binary_crossentropy_forward(output, target, from_logits, EPSILON, loss)
+        ctx.save_for_backward(output, target)
+        ctx.from_logits = from_logits
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        output, target = ctx.saved
+        d = np.empty_like(output)
+        _core.binary_crossentropy_backward(output, target, f32(g), ctx.from_logits, EPSILON, d)
+        return d, None
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Per-sample binary crossentropy, mean over the last axis."""
+    _check_same_shape(target, output, "binary_crossentropy")
+    t = _finite_target(target)
+    if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
+        return BinaryCrossentropy.apply(output._keras_logits, t, from_logits=True)
+    return BinaryCrossentropy.apply(output, t, from_logits=from_logits)
+
+
+def _pointwise_loss(name):
+    fwd, bwd = getattr(_core, name + "_forward"), getattr(_core, name + "_backward")
+
+    def forward(ctx, output, target):
+        output = f32(output)
+        loss = np.empty(output.shape[:-1], dtype=np.float32)
+        fwd(output, target, loss)
+        ctx.save_for_backward(output, target)
+        return loss
+
+    def backward(ctx, g):
+        output, target = ctx.saved
+        d = np.empty_like(output)
+        bwd(output, target, f32(g), d)
+        return d, None
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward)})
+
+
+MeanSquaredError = _pointwise_loss("mean_squared_error")
+MeanAbsoluteError = _pointwise_loss("mean_absolute_error")
+
+
+def mean_squared_error(target, output):
+    """Per-sample mean of squared errors over the last axis."""
+    _check_same_shape(target, output, "mean_squared_error")
+    return MeanSquaredError.apply(output, _finite_target(target))
+
+
+def mean_absolute_error(target, output):
+    """Per-sample mean of absolute errors over the last axis."""
+    _check_same_shape(target, output, "mean_absolute_error")
+    return MeanAbsoluteError.apply(output, _finite_target(target))
+
+
