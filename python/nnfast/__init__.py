@@ -1,0 +1,18 @@
+"""nnfast: a fast neural-network library for the CPU with the Keras API.
+
+Change ``from tensorflow import keras`` (or ``import keras``) to ``import nnfast as keras``.
+"""
+__version__ = "0.1.0"
+
+from nnfast import _core  # noqa: F401  (fails early with a clear message if not built)
+from nnfast import (activations, callbacks, config, constraints, datasets, initializers, layers,
+                    losses, metrics, models, ops, optimizers, regularizers, utils)
+from nnfast.backend import GradientTape, Variable, clear_session
+from nnfast.backend.tensor import Tensor
+from nnfast.layers import Input, Layer
+from nnfast.models import Model, Sequential
+
+__all__ = ["Sequential", "Model", "Input", "Layer", "GradientTape", "Variable", "Tensor",
+           "activations", "callbacks", "config", "constraints", "datasets", "initializers",
+           "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
+           "clear_session"]

@@ -1,4 +1,6 @@
 """Elementwise arithmetic, reductions and matmul (``keras.ops`` names), with gradients."""
+import builtins
+
 import numpy as np
 
 from nnfast import _core
@@ -235,7 +237,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = value(x)
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, max(x.ndim, 1)), keepdims
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         return np.asarray(np.sum(x, axis=axis, keepdims=keepdims), dtype=x.dtype)
 
     @staticmethod
@@ -249,9 +251,9 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = value(x)
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, max(x.ndim, 1)), keepdims
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         out = np.asarray(np.mean(x, axis=axis, keepdims=keepdims), dtype=x.dtype)
-        ctx.count = x.size // max(out.size, 1) if x.size else 1
+        ctx.count = x.size // builtins.max(out.size, 1) if x.size else 1
         return out
 
     @staticmethod
@@ -271,7 +273,7 @@ class _ArgReduce(Function):
         x = value(x)
         out = cls.reduce(x, axis=axis, keepdims=True)
         ctx.save_for_backward(x, out)
-        ctx.axis, ctx.keepdims = normalize_axis(axis, max(x.ndim, 1)), keepdims
+        ctx.axis, ctx.keepdims = normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
     @classmethod

@@ -1,0 +1,7 @@
+"""Keras layers: ``from nnfast.layers import Dense, Dropout, Flatten``."""
+from nnfast.layers.activations import ELU, LeakyReLU, ReLU, Softmax
+from nnfast.layers.core import Activation, Dense
+from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.layer import Layer
+from nnfast.layers.regularization import Dropout
+from nnfast.layers.reshaping import Flatten, Reshape

@@ -1,0 +1,111 @@
+"""Core layers: ``Dense``, ``Activation``."""
+from nnfast import activations, constraints, initializers, ops, regularizers
+from nnfast.layers.layer import Layer
+
+
+class Dense(Layer):
+    """Densely connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Applies to the last axis of N-D inputs. The kernel has shape ``(in, units)`` (Keras's
+    layout), the bias ``(units,)``. The matmul, bias and activation run as one fused GEMM.
+
+    Args:
+        units: output size.
+        activation: name or callable (None: linear).
+        use_bias: add a bias vector.
+        kernel_initializer / bias_initializer: default ``glorot_uniform`` / ``zeros``.
+        kernel_regularizer / bias_regularizer / activity_regularizer: loss penalties.
+        kernel_constraint / bias_constraint: applied after each update.
+
+    Input shape ``(batch, ..., in)``; output shape ``(batch, ..., units)``.
+
+    Example:
+        >>> layer = Dense(128, activation="relu")
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 lora_rank=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units}")
+        self.units = units
+        self.activation = activations.get(activation)
+        self._fused = activations.fused_name(self.activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f"The last dimension of the input to Dense '{self.name}' must be "
+                             f"known, received input_shape={input_shape}")
+        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint, name="bias")
+        self.built = True
+
+    def call(self, inputs):
+        if self._fused is not None:
+            return ops.dense(inputs, self.kernel, self.bias, self._fused)
+        return self.activation(ops.dense(inputs, self.kernel, self.bias))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": _serialize(self.kernel_regularizer),
+            "bias_regularizer": _serialize(self.bias_regularizer),
+            "activity_regularizer": _serialize(self.activity_regularizer),
+            "kernel_constraint": _serialize(self.kernel_constraint),
+            "bias_constraint": _serialize(self.bias_constraint),
+        })
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function: ``Activation("relu")``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+def _serialize(obj):
+    if obj is None:
+        return None
+    return {"module": "keras." + type(obj).__module__.split(".")[-1],
+            "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}

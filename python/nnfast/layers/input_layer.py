@@ -1,0 +1,46 @@
+"""``Input`` and ``InputLayer``: where a model's symbolic graph starts."""
+from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.layer import Layer, standardize_shape
+from nnfast.layers.node import Node
+
+
+class InputLayer(Layer):
+    """The layer behind ``Input``; holds the input's batch shape.
+
+    Args:
+        shape: input shape without the batch axis; or ``batch_shape`` with it.
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, input_shape=None,
+                 batch_input_shape=None, ragged=None, **kwargs):
+        shape = shape if shape is not None else input_shape
+        batch_shape = batch_shape if batch_shape is not None else batch_input_shape
+        if shape is None and batch_shape is None:
+            raise ValueError("You must pass a `shape` argument to Input / InputLayer.")
+        if batch_shape is None:
+            batch_shape = (batch_size,) + standardize_shape(shape)
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.batch_shape = standardize_shape(batch_shape)
+        self.input_dtype = dtype or "float32"
+        self.built = True
+        tensor = KerasTensor(self.batch_shape, dtype=self.input_dtype, name=self.name,
+                             keras_history=(self, 0, 0))
+        self._inbound_nodes.append(Node(self, [], tensor, (), {}))
+        self.output = tensor
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype,
+                "sparse": False, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
+    """A symbolic input tensor: ``Input(shape=(28, 28))`` (shape without the batch axis).
+
+    Returns:
+        A KerasTensor of shape ``(batch_size, *shape)``.
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                       name=name)
+    return layer.output

@@ -1,0 +1,41 @@
+"""Nodes of the layer graph: one per call of a layer on symbolic tensors."""
+from nnfast.backend.keras_tensor import KerasTensor
+
+
+class Node:
+    """A call ``layer(inputs, *args, **kwargs) -> outputs`` on KerasTensors."""
+
+    def __init__(self, layer, inputs, outputs, args, kwargs):
+        self.layer = layer
+        self.inputs = inputs
+        self.outputs = outputs
+        self.args = args
+        self.kwargs = kwargs
+
+    @property
+    def input_tensors(self):
+        return _flatten(self.inputs)
+
+    @property
+    def output_tensors(self):
+        return _flatten(self.outputs)
+
+
+def _flatten(x):
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _flatten(v)]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _flatten(v)]
+    return [x] if isinstance(x, KerasTensor) else []
+
+
+def record_node(layer, inputs, output_shape, args, kwargs):
+    """Creates the output KerasTensor(s) of a symbolic call and records the node."""
+    node_index = len(layer._inbound_nodes)
+    if isinstance(output_shape, list):
+        outputs = [KerasTensor(s, keras_history=(layer, node_index, i))
+                   for i, s in enumerate(output_shape)]
+    else:
+        outputs = KerasTensor(output_shape, keras_history=(layer, node_index, 0))
+    layer._inbound_nodes.append(Node(layer, inputs, outputs, args, kwargs))
+    return outputs

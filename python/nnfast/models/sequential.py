@@ -1,0 +1,134 @@
+"""``Sequential``: a plain stack of layers, each feeding the next."""
+from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.layer import Layer, _takes_training
+from nnfast.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: list of layers (an ``Input(shape)`` or ``InputLayer`` may come first, or the
+            first layer may take ``input_shape=``). Without a known input shape the model
+            builds on its first call or ``fit``.
+
+    Example:
+        >>> model = Sequential([Flatten(input_shape=(28, 28)), Dense(128, activation="relu"),
+        ...                     Dropout(0.2), Dense(10, activation="softmax")])
+    """
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(trainable=trainable, name=name)
+        self._stack = []
+        self._input_batch_shape = None
+        self._output_shapes = []
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._build_if_shape_known()
+
+    def add(self, layer, rebuild=True):
+        """Appends a layer (or an ``Input`` tensor that declares the input shape)."""
+        if isinstance(layer, KerasTensor):
+            origin = layer._keras_history[0] if layer._keras_history else None
+            if not isinstance(origin, InputLayer):
+                raise ValueError("Only the output of `Input()` can be added to a Sequential model.")
+            layer = origin
+        if isinstance(layer, InputLayer):
+            if self._stack:
+                raise ValueError("An InputLayer can only be the first entry of a Sequential model.")
+            self._input_batch_shape = layer.batch_shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"The added layer must be an instance of class Layer. Received: "
+                            f"layer={layer} of type {type(layer)}.")
+        if any(layer is l for l in self._stack):
+            raise ValueError(f"Layer '{layer.name}' is already in this model.")
+        if not self._stack and self._input_batch_shape is None and layer._batch_input_shape is not None:
+            self._input_batch_shape = layer._batch_input_shape
+        names = {l.name for l in self._stack}
+        if layer.name in names:
+            raise ValueError(f"All layers added to a Sequential model should have unique names. "
+                             f"Name '{layer.name}' is already the name of a layer in this model.")
+        self._stack.append(layer)
+        self._layers.append(layer)
+        self.built = False
+        if rebuild:
+            self._build_if_shape_known()
+
+    def pop(self):
+        """Removes the last layer."""
+        if not self._stack:
+            raise IndexError("There are no layers in the model.")
+        layer = self._stack.pop()
+        self._layers.remove(layer)
+        self.built = False
+        self._build_if_shape_known()
+        return layer
+
+    @property
+    def layers(self):
+        return list(self._stack)
+
+    def _build_if_shape_known(self):
+        if self._input_batch_shape is not None and self._stack:
+            self.build(self._input_batch_shape)
+
+    def build(self, input_shape=None):
+        """Builds every layer by propagating ``input_shape`` (batch axis included)."""
+        shape = tuple(input_shape) if input_shape is not None else self._input_batch_shape
+        if shape is None:
+            raise ValueError("Sequential.build needs an input shape.")
+        self._input_batch_shape = (None,) + tuple(shape[1:])
+        shape = self._input_batch_shape
+        self._output_shapes = []
+        for layer in self._stack:
+            if not layer.built:
+                layer._build_shapes = shape
+                layer.build(shape)
+                layer.built = True
+                if layer._initial_weights is not None:
+                    layer.set_weights(layer._initial_weights)
+                    layer._initial_weights = None
+            shape = layer.compute_output_shape(shape)
+            self._output_shapes.append(shape)
+        self._calls = [(layer.call, _takes_training(type(layer))) for layer in self._stack]
+        self._build_shapes = self._input_batch_shape
+        self.built = True
+
+    def _maybe_build(self, inputs):
+        if not self.built:
+            shape = getattr(inputs, "shape", None)
+            self.build(tuple(shape))
+
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        # NOTE: call layers directly (they are built) to keep per-step overhead low.
+        for call, takes_training in self._calls:
+            x = call(x, training=training) if takes_training else call(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    @property
+    def input_shape(self):
+        return self._input_batch_shape
+
+    @property
+    def output_shape(self):
+        if not self._output_shapes:
+            raise AttributeError("The model has not been built yet; it has no output shape.")
+        return self._output_shapes[-1]
+
+    def get_config(self):
+        from nnfast.saving.serialization import serialize_layer
+
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32",
+                  "layers": [serialize_layer(l) for l in self._stack]}
+        if self._input_batch_shape is not None:
+            config["build_input_shape"] = list(self._input_batch_shape)
+        return config

@@ -1,0 +1,1 @@
+"""Serialization of layers and models."""

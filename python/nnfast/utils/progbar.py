@@ -1,0 +1,87 @@
+"""Keras-style progress bar: ``Progbar(target).update(step, values)``."""
+import sys
+import time
+
+
+def format_value(v):
+    """Keras's rule: .4f above 1e-3 in magnitude, else .4e."""
+    v = float(v)
+    return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
+
+
+def format_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.0f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms"
+    return f"{seconds * 1e6:.0f}us"
+
+
+class Progbar:
+    """Displays progress.
+
+    Args:
+        target: total number of steps (None if unknown).
+        width: bar width in characters (20, as Keras 3).
+        verbose: 1 draws a live bar, 2 prints one line at the end, 0 prints nothing.
+        interval: minimum seconds between redraws.
+    """
+
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", file=None):
+        self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
+        self.unit_name = unit_name
+        self.file = file or sys.stdout
+        self._start = time.time()
+        self._last_update = 0.0
+        self._seen = 0
+        self._dynamic = hasattr(self.file, "isatty") and self.file.isatty()
+        self._prev_len = 0
+
+    def update(self, current, values=None, finalize=None):
+        """Shows ``current`` steps done with ``values`` (a list of (name, value) or a dict)."""
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        self._seen = current
+        values = sorted(values.items()) if isinstance(values, dict) else list(values or [])
+        now = time.time()
+        if self.verbose == 0:
+            return
+        elapsed = now - self._start
+        per_step = elapsed / current if current else 0.0
+        metrics = "".join(f" - {k}: {format_value(v)}" for k, v in values)
+        if self.verbose == 1:
+            if not finalize and now - self._last_update < self.interval:
+                return
+            self._last_update = now
+            if self.target is not None:
+                digits = len(str(self.target))
+                done = int(self.width * current / self.target) if self.target else self.width
+                bar = "\u2501" * done + " " * (self.width - done) if self._dynamic else ""
+                count = f"{current:>{digits}}/{self.target}"
+            else:
+                bar, count = "", f"{current}"
+            if finalize:
+                timing = f"{format_time(elapsed)} {format_time(per_step)}/{self.unit_name}"
+            else:
+                eta = per_step * (self.target - current) if self.target else 0.0
+                timing = f"{format_time(eta)} {format_time(per_step)}/{self.unit_name}"
+            line = f"{count} {bar} {timing}{metrics}" if bar else f"{count} {timing}{metrics}"
+            if self._dynamic:
+                pad = max(self._prev_len - len(line), 0)
+                self.file.write("\r" + line + " " * pad)
+                self._prev_len = len(line)
+                if finalize:
+                    self.file.write("\n")
+            elif finalize:
+                # Not a terminal (a log file, CI): one line per epoch, no carriage returns.
+                self.file.write(line + "\n")
+            self.file.flush()
+        elif self.verbose == 2 and finalize:
+            count = f"{current}/{self.target}" if self.target is not None else f"{current}"
+            self.file.write(f"{count} - {format_time(elapsed)} - "
+                            f"{format_time(per_step)}/{self.unit_name}{metrics}\n")
+            self.file.flush()
+
+    def add(self, n, values=None):
+        self.update(self._seen + n, values)
