@@ -69,6 +69,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     if reduction in ("none", None):
         return values if sample_weight is None else ops.multiply(values, _broadcast_weight(sample_weight, values))
     count = max(int(np.size(value(values))), 1)
+    if sample_weight is None and reduction != "sum":
+        return ops.mean(values)  # one node on the tape: the common case
     if sample_weight is None:
         total = ops.sum(values)
         wsum = float(count)
