@@ -19,9 +19,16 @@ using GemmMicroKernelFn = void (*)(int64_t k, const float* a, const float* b, in
 // Register tile and cache blocking of one micro-kernel: KC bounds k per packed panel (B
 // micro-panel KC x NR in L1), MC rows of packed A (MC x KC in L2), NC columns of packed B
 // (KC x NC in L3). MC is a multiple of MR, NC a multiple of NR.
+// Transposing pack: dst[p*width + r] = scale * src[r*lds + p] for r < rows, p < kc, and 0 for
+// rows <= r < width (rows <= width). Packs op(A) panels of a row-major A (width MR) and op(B)
+// panels of a transposed B (width NR). nullptr: the driver's portable loop is used.
+using GemmPackTransFn = void (*)(const float* src, int64_t lds, int64_t rows, int64_t kc,
+                                 float scale, float* dst, int64_t width);
+
 struct GemmKernelInfo {
   const char* name;
   GemmMicroKernelFn fn;
+  GemmPackTransFn pack_t;
   int mr, nr, kc, mc, nc;
 };
 
@@ -39,5 +46,7 @@ void f32_gemm_6x16_avx2(int64_t k, const float* a, const float* b, int64_t ldb, 
 extern const GemmKernelInfo f32_gemm_avx512_info;
 void f32_gemm_14x32_avx512(int64_t k, const float* a, const float* b, int64_t ldb, float* c,
                            int64_t ldc, int64_t mr, int64_t nr, float beta, const float* bias);
+void f32_gemm_pack_t_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
+                            float* dst, int64_t width);
 
 }  // namespace nnfast::kernels
