@@ -211,10 +211,12 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
                                 " n=" + std::to_string(n) + " k=" + std::to_string(k));
   const int64_t a_cols = trans_a == Trans::N ? k : m;
   const int64_t b_cols = trans_b == Trans::N ? n : k;
-  if (lda < std::max<int64_t>(a_cols, 1) || ldb < std::max<int64_t>(b_cols, 1) ||
-      ldc < std::max<int64_t>(n, 1))
-    throw std::invalid_argument("sgemm: leading dimension too small for A " + dims(m, k) +
-                                ", B " + dims(k, n) + ", C " + dims(m, n));
+  // NOTE: a stride of 0 is fine for an empty row (row-major (m, 0) arrays report it).
+  if (lda < a_cols || ldb < b_cols || ldc < n)
+    throw std::invalid_argument("sgemm: leading dimension too small: lda=" + std::to_string(lda) +
+                                " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) +
+                                " for op(A) " + dims(m, k) + ", op(B) " + dims(k, n) + ", C " +
+                                dims(m, n));
   if (m == 0 || n == 0) return;
 
   const GemmKernelInfo& kern = pick_kernel(active_isa());
