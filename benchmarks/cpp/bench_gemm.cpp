@@ -1,7 +1,7 @@
 // SGEMM benchmark: GFLOP/s of every ISA variant this CPU runs, on large squares and on the
 // Dense shapes of the tutorial MLP (forward, dW = X^T dY, dX = dY W^T), with the fraction of
 // the FMA peak measured here by a register-only FMA loop.
-//   bench_gemm [--quick] [--threads=1,2] [--isa=avx512,avx2,ref]
+//   bench_gemm [--quick] [--threads=1,2] [--isa=avx512,avx2,ref] [--peak-only]
 #include <immintrin.h>
 
 #include <algorithm>
@@ -134,12 +134,15 @@ std::vector<std::string> split(const std::string& s) {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  bool peak_only = false;
   std::vector<int> thread_counts = {1, 2};
   std::vector<nnfast::Isa> isas;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--peak-only") {
+      peak_only = true;
     } else if (arg.rfind("--threads=", 0) == 0) {
       thread_counts.clear();
       for (const std::string& t : split(arg.substr(10))) thread_counts.push_back(std::stoi(t));
@@ -152,6 +155,12 @@ int main(int argc, char** argv) {
     }
   }
   const nnfast::Isa best = nnfast::cpu_best_isa();
+  if (peak_only) {
+    for (int threads : thread_counts)
+      std::printf("# %s, %d thread(s): measured FMA peak %.1f GFLOP/s\n", nnfast::isa_name(best),
+                  threads, fma_peak(best, threads));
+    return 0;
+  }
   if (isas.empty())
     for (int i = static_cast<int>(best); i >= 0; --i) isas.push_back(static_cast<nnfast::Isa>(i));
 
