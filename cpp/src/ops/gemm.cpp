@@ -72,12 +72,14 @@ thread_local PackBuffer tl_pack_b;
 // Packs rows [i0, i0+mc) x depth [p0, p0+kc) of alpha*op(A) into MR-row panels, each kc x MR
 // with MR contiguous values per depth step; rows past mc are zero.
 void pack_a(Trans trans_a, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float alpha, int mr_max, kernels::GemmPackTransFn pack_t, float* dst) {
+            int64_t kc, float alpha, int mr_max, const GemmKernelInfo& kern, float* dst) {
   for (int64_t ir = 0; ir < mc; ir += mr_max) {
     const int64_t mr = std::min<int64_t>(mr_max, mc - ir);
     float* panel = dst + ir * kc;
-    if (trans_a == Trans::N && pack_t) {
-      pack_t(a + (i0 + ir) * lda + p0, lda, mr, kc, alpha, panel, mr_max);
+    if (trans_a == Trans::N && kern.pack_t) {
+      kern.pack_t(a + (i0 + ir) * lda + p0, lda, mr, kc, alpha, panel, mr_max);
+    } else if (trans_a == Trans::T && kern.pack_n) {
+      kern.pack_n(a + p0 * lda + i0 + ir, lda, mr, kc, alpha, panel, mr_max);
     } else if (trans_a == Trans::N) {
       // op(A)[i][p] = a[i*lda + p]: read each row contiguously, write with stride MR.
       for (int64_t i = 0; i < mr; ++i) {
@@ -101,16 +103,18 @@ void pack_a(Trans trans_a, const float* a, int64_t lda, int64_t i0, int64_t mc, 
 // Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column panels, each kc x NR.
 // Columns past nc are left unwritten: the kernel reads only the nr valid ones.
 void pack_b(Trans trans_b, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, int nr_max, kernels::GemmPackTransFn pack_t, float* dst) {
+            int64_t nc, int nr_max, const GemmKernelInfo& kern, float* dst) {
   for (int64_t jr = 0; jr < nc; jr += nr_max) {
     const int64_t nr = std::min<int64_t>(nr_max, nc - jr);
     float* panel = dst + jr * kc;
-    if (trans_b == Trans::N) {
+    if (trans_b == Trans::N && kern.pack_n) {
+      kern.pack_n(b + p0 * ldb + j0 + jr, ldb, nr, kc, 1.0f, panel, nr_max);
+    } else if (trans_b == Trans::N) {
       for (int64_t p = 0; p < kc; ++p)
         std::memcpy(panel + p * nr_max, b + (p0 + p) * ldb + j0 + jr,
                     static_cast<size_t>(nr) * sizeof(float));
-    } else if (pack_t) {
-      pack_t(b + (j0 + jr) * ldb + p0, ldb, nr, kc, 1.0f, panel, nr_max);
+    } else if (kern.pack_t) {
+      kern.pack_t(b + (j0 + jr) * ldb + p0, ldb, nr, kc, 1.0f, panel, nr_max);
     } else {
       // op(B)[p][j] = b[j*ldb + p]: read each stored row contiguously, write with stride NR.
       for (int64_t j = 0; j < nr; ++j) {
@@ -164,10 +168,10 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
       const float beta = pc == 0 ? g.beta : 1.0f;
       const bool last = pc + kc >= k;
       const float* bias = last ? g.epilogue->bias : nullptr;
-      if (pack_b_needed) pack_b(g.trans_b, g.b, g.ldb, pc, kc, jc, nc, NR, kern.pack_t, bbuf);
+      if (pack_b_needed) pack_b(g.trans_b, g.b, g.ldb, pc, kc, jc, nc, NR, kern, bbuf);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min<int64_t>(MC, m1 - ic);
-        pack_a(g.trans_a, g.a, g.lda, ic, mc, pc, kc, g.alpha, MR, kern.pack_t, abuf);
+        pack_a(g.trans_a, g.a, g.lda, ic, mc, pc, kc, g.alpha, MR, kern, abuf);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, nc - jr);
           const float* bp;

@@ -87,7 +87,7 @@ void f32_gemm_6x16_avx2(int64_t k, const float* a, const float* b, int64_t ldb, 
     tile<false>(k, a, b, ldb, c, ldc, mr, nr, beta, bias);
 }
 
-const GemmKernelInfo f32_gemm_avx2_info = {"f32_gemm_6x16_avx2", f32_gemm_6x16_avx2, nullptr, kMr, kNr,
+const GemmKernelInfo f32_gemm_avx2_info = {"f32_gemm_6x16_avx2", f32_gemm_6x16_avx2, nullptr, nullptr, kMr, kNr,
                                            256, 144, 4096};
 
 }  // namespace nnfast::kernels

@@ -1,7 +1,7 @@
 // AVX-512 micro-kernel: 14 x 32 tile = 28 zmm accumulators; per k step two 16-float loads of
 // B and 14 broadcasts of A (folded into the FMAs as {1to16} memory operands). Edge tiles run
 // narrower/shorter instances of the same loop (16 columns, 8 or 4 rows) so small layers do not
-// pay for padding. Also the transposing pack used for A (NN/NT) and B (NT/TT).
+// pay for padding. Also the packing routines (transposing and plain) for A and B panels.
 #include <immintrin.h>
 
 #include "kernels/gemm/gemm_kernels.h"
@@ -151,7 +151,19 @@ void f32_gemm_pack_t_avx512(const float* src, int64_t lds, int64_t rows, int64_t
   }
 }
 
+void f32_gemm_pack_n_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
+                            float* dst, int64_t width) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  for (int64_t r0 = 0; r0 < width; r0 += 16) {
+    const __mmask16 load_mask = head_mask(rows - r0);
+    const __mmask16 store_mask = head_mask(width - r0);
+    for (int64_t p = 0; p < kc; ++p)
+      _mm512_mask_storeu_ps(dst + p * width + r0, store_mask,
+                            _mm512_mul_ps(vscale, _mm512_maskz_loadu_ps(load_mask, src + p * lds + r0)));
+  }
+}
+
 const GemmKernelInfo f32_gemm_avx512_info = {"f32_gemm_14x32_avx512", f32_gemm_14x32_avx512,
-                                             f32_gemm_pack_t_avx512, kMr, kNr, 384, 168, 4096};
+                                             f32_gemm_pack_t_avx512, f32_gemm_pack_n_avx512, kMr, kNr, 384, 168, 4096};
 
 }  // namespace nnfast::kernels

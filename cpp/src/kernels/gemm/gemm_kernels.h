@@ -25,10 +25,15 @@ using GemmMicroKernelFn = void (*)(int64_t k, const float* a, const float* b, in
 using GemmPackTransFn = void (*)(const float* src, int64_t lds, int64_t rows, int64_t kc,
                                  float scale, float* dst, int64_t width);
 
+// Plain pack: dst[p*width + r] = scale * src[p*lds + r] for r < rows, p < kc, and 0 for
+// rows <= r < width. Packs op(A) panels of a transposed A and op(B) panels of a row-major B.
+using GemmPackFn = GemmPackTransFn;
+
 struct GemmKernelInfo {
   const char* name;
   GemmMicroKernelFn fn;
   GemmPackTransFn pack_t;
+  GemmPackFn pack_n;
   int mr, nr, kc, mc, nc;
 };
 
@@ -47,6 +52,8 @@ extern const GemmKernelInfo f32_gemm_avx512_info;
 void f32_gemm_14x32_avx512(int64_t k, const float* a, const float* b, int64_t ldb, float* c,
                            int64_t ldc, int64_t mr, int64_t nr, float beta, const float* bias);
 void f32_gemm_pack_t_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
+                            float* dst, int64_t width);
+void f32_gemm_pack_n_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
                             float* dst, int64_t width);
 
 }  // namespace nnfast::kernels

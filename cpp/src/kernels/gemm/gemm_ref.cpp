@@ -27,7 +27,7 @@ void f32_gemm_4x8_ref(int64_t k, const float* a, const float* b, int64_t ldb, fl
   }
 }
 
-const GemmKernelInfo f32_gemm_ref_info = {"f32_gemm_4x8_ref", f32_gemm_4x8_ref, nullptr, kMr, kNr,
+const GemmKernelInfo f32_gemm_ref_info = {"f32_gemm_4x8_ref", f32_gemm_4x8_ref, nullptr, nullptr, kMr, kNr,
                                           256, 64, 4096};
 
 }  // namespace nnfast::kernels
