@@ -76,7 +76,9 @@ def worker(threads, quick):
     except ImportError:
         torch = None
 
-    peak = _fma_peak(threads)
+    # NOTE: on a shared machine the peak is re-measured and the best kept, so a busy moment
+    # does not inflate %peak.
+    peak = max((p for p in (_fma_peak(threads) for _ in range(3)) if p), default=None)
     runs, min_seconds = (3, 0.02) if quick else (7, 0.1)
     rng = np.random.default_rng(0)
     head = f"{'shape':22s} {'m x n x k':>16s} {'op':>2s} {'nnfast':>8s} {'numpy':>8s} {'torch':>8s} {'ratio':>6s} {'%peak':>6s}"
