@@ -258,3 +258,20 @@ def test_kernels_reject_bad_buffers():
     ro.setflags(write=False)
     with pytest.raises(ValueError, match="read-only"):
         _core.activation_forward(1, np.zeros(3, np.float32), ro)
+
+
+def test_dropout_mask_identical_across_isas():
+    import nnfast
+
+    x = np.random.default_rng(9).standard_normal(1037).astype(np.float32)
+    masks = []
+    for name in nnfast.config.available_isas():
+        nnfast.config.set_max_isa(name)
+        y = np.empty_like(x)
+        _core.dropout_apply(x, y, 0.25, 42, 1000)
+        masks.append(y)
+    nnfast.config.set_max_isa("avx512")
+    for y in masks[1:]:
+        np.testing.assert_array_equal(y, masks[0])
+    expected = np.array([_core.counter_uniform(42, 1000 + i) >= 0.25 for i in range(1037)])
+    np.testing.assert_array_equal(masks[0] != 0, expected)
