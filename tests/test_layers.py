@@ -111,3 +111,49 @@ def test_initializers_by_name():
         assert init((4, 3)).shape == (4, 3)
     q = nnfast.initializers.Orthogonal()((5, 3))
     np.testing.assert_allclose(q.T @ q, np.eye(3), atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Dense(3, activation="relu"), lambda: layers.Dense(4, activation="softmax"),
+    lambda: layers.Dense(2, activation="tanh", use_bias=False), layers.Flatten,
+    lambda: layers.Reshape((3, 2)), lambda: layers.Activation("selu"),
+    lambda: layers.ReLU(max_value=1.0, negative_slope=0.2), lambda: layers.Softmax(),
+    lambda: layers.LeakyReLU(), lambda: layers.ELU(0.5),
+])
+def test_layer_input_and_weight_gradients(make):
+    from conftest import check_grads
+
+    x = np.random.default_rng(2).standard_normal((3, 2, 3)).astype(np.float32)
+    layer = make()
+    layer(x)
+    check_grads(lambda t: layer(t), x)
+    from conftest import numeric_grad
+
+    seed = np.random.default_rng(4).standard_normal(np.shape(layer(x))).astype(np.float32)
+    with nnfast.GradientTape() as tape:
+        loss = nnfast.ops.sum(nnfast.ops.multiply(layer(x), seed))
+    grads = tape.gradient(loss, layer.trainable_weights)
+    for w, g in zip(layer.trainable_weights, grads):
+        value = w.numpy().copy()
+
+        def f(v, w=w):
+            w.assign(v.astype(np.float32))
+            return float(np.sum(np.asarray(layer(x), np.float64) * seed))
+
+        expected = numeric_grad(f, value)
+        w.assign(value)
+        np.testing.assert_allclose(g, expected, rtol=2e-2, atol=2e-3, err_msg=w.path)
+
+
+def test_dropout_layer_gradient_matches_its_mask():
+    from conftest import check_grads
+
+    x = np.random.default_rng(3).standard_normal((4, 5)).astype(np.float32)
+    layer = layers.Dropout(0.4, seed=11)
+    offset = layer._offset
+
+    def fixed_mask(t):
+        layer._offset = offset  # same counters every call: a fixed mask to differentiate
+        return layer(t, training=True)
+
+    check_grads(fixed_mask, x)
