@@ -1026,6 +1026,18 @@ class MeanIoU(IoU):
         return config
 
 
+# Which way is better, for callbacks in mode="auto" (EarlyStopping reads ``_direction``).
+for _cls in (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+             TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, CosineSimilarity,
+             TruePositives, TrueNegatives, Precision, Recall, AUC, FBetaScore, R2Score, IoU):
+    _cls._direction = "up"
+for _cls in (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+             MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, Hinge, SquaredHinge,
+             CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
+             SparseCategoricalCrossentropy, FalsePositives, FalseNegatives):
+    _cls._direction = "down"
+del _cls
+
 # --- resolution ------------------------------------------------------------------------------
 
 _CLASS_LIST = (

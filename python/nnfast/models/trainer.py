@@ -172,13 +172,17 @@ class Trainer:
             steps = min(steps, int(steps_per_epoch))
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=steps)
-        rng = nnrandom.make_generator()
+        # Kept on the model so BackupAndRestore can save and restore the shuffling stream.
+        rng = self._fit_rng = nnrandom.make_generator()
         if not self.built:
             self._maybe_build(x[:1])
         variables = self.trainable_weights
         self.optimizer.build(variables) if not self.optimizer.built else None
         self.stop_training = False
         cbs.on_train_begin()
+        # BackupAndRestore sets _initial_epoch in on_train_begin to resume a run (Keras 3).
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -206,6 +210,8 @@ class Trainer:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:  # use_ema: the moving averages become the weights
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(logs)
         return cbs.history
 
