@@ -278,6 +278,9 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
             # Valid entries get total/valid so the mean runs over valid entries only.
             mask = mask * (mask.size / (float(mask.sum()) + EPSILON))
         sample_weight = mask if sample_weight is None else mask * _weight_like(sample_weight, shape)
+    if sample_weight is None and reduction in ("sum_over_batch_size", "mean",
+                                               "mean_with_sample_weight") and np.prod(shape):
+        return ops.mean(values)  # one node on the tape: the common case
     if sample_weight is not None:
         sample_weight = _weight_like(sample_weight, shape)
         values = ops.multiply(values, sample_weight)

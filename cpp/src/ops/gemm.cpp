@@ -1,8 +1,15 @@
-// SGEMM driver: validates arguments, brings operands to the layout the kernel wants,
-// splits rows across threads and applies the bias/activation epilogue per row block.
+// SGEMM driver (BLIS-style): validates arguments, picks the micro-kernel for the active ISA,
+// splits C across threads, and per thread runs the five loops around the micro-kernel:
+//   jc (NC columns) -> pc (KC depth, pack op(B)) -> ic (MC rows, pack op(A)) -> jr -> ir.
+// Packing reads A/B in whichever orientation they are stored, so NN/NT/TN/TT cost the same
+// and no transposed copy is ever made. alpha is folded into packed A; beta applies on the
+// first depth block only; bias and activation run on each C tile after its last depth block.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "kernels/gemm/gemm_kernels.h"
 #include "nnfast/gemm.h"
@@ -12,22 +19,193 @@
 namespace nnfast {
 namespace {
 
+using kernels::GemmKernelInfo;
+
 std::string dims(int64_t r, int64_t c) {
   return "(" + std::to_string(r) + ", " + std::to_string(c) + ")";
 }
 
-// Copies op(X) (rows x cols as used) into a dense row-major buffer.
-std::vector<float> materialize_transposed(const float* x, int64_t ldx, int64_t rows,
-                                          int64_t cols) {
-  std::vector<float> out(static_cast<size_t>(rows * cols));
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = x[j * ldx + i];
-  return out;
+// Ordered dispatch list: the first entry whose ISA is allowed wins; ref is always last.
+struct GemmVariant {
+  Isa isa;
+  const GemmKernelInfo* info;
+};
+const GemmVariant kVariants[] = {
+    {Isa::avx512, &kernels::f32_gemm_avx512_info},
+    {Isa::avx2, &kernels::f32_gemm_avx2_info},
+    {Isa::ref, &kernels::f32_gemm_ref_info},
+};
+
+const GemmKernelInfo& pick_kernel(Isa active) {
+  for (const GemmVariant& v : kVariants)
+    if (static_cast<int>(v.isa) <= static_cast<int>(active)) return *v.info;
+  return kernels::f32_gemm_ref_info;
 }
+
+// Grow-only, 64-byte aligned scratch owned by one thread (OpenMP pool threads persist, so
+// steady-state calls never allocate).
+class PackBuffer {
+ public:
+  ~PackBuffer() { std::free(data_); }
+  float* get(size_t floats) {
+    if (floats > cap_) {
+      std::free(data_);
+      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) {
+        cap_ = 0;
+        throw std::bad_alloc();
+      }
+      cap_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local PackBuffer tl_pack_a;
+thread_local PackBuffer tl_pack_b;
+
+// Packs rows [i0, i0+mc) x depth [p0, p0+kc) of alpha*op(A) into MR-row panels, each kc x MR
+// with MR contiguous values per depth step; rows past mc are zero.
+void pack_a(Trans trans_a, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+            int64_t kc, float alpha, int mr_max, const GemmKernelInfo& kern, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr_max) {
+    const int64_t mr = std::min<int64_t>(mr_max, mc - ir);
+    float* panel = dst + ir * kc;
+    if (trans_a == Trans::N && kern.pack_t) {
+      kern.pack_t(a + (i0 + ir) * lda + p0, lda, mr, kc, alpha, panel, mr_max);
+    } else if (trans_a == Trans::T && kern.pack_n) {
+      kern.pack_n(a + p0 * lda + i0 + ir, lda, mr, kc, alpha, panel, mr_max);
+    } else if (trans_a == Trans::N) {
+      // op(A)[i][p] = a[i*lda + p]: read each row contiguously, write with stride MR.
+      for (int64_t i = 0; i < mr; ++i) {
+        const float* src = a + (i0 + ir + i) * lda + p0;
+        for (int64_t p = 0; p < kc; ++p) panel[p * mr_max + i] = alpha * src[p];
+      }
+      for (int64_t i = mr; i < mr_max; ++i)
+        for (int64_t p = 0; p < kc; ++p) panel[p * mr_max + i] = 0.0f;
+    } else {
+      // op(A)[i][p] = a[p*lda + i]: each depth step is a contiguous run of mr values.
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a + (p0 + p) * lda + i0 + ir;
+        float* out = panel + p * mr_max;
+        for (int64_t i = 0; i < mr; ++i) out[i] = alpha * src[i];
+        for (int64_t i = mr; i < mr_max; ++i) out[i] = 0.0f;
+      }
+    }
+  }
+}
+
+// Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column panels, each kc x NR.
+// Columns past nc are left unwritten: the kernel reads only the nr valid ones.
+void pack_b(Trans trans_b, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
+            int64_t nc, int nr_max, const GemmKernelInfo& kern, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr_max) {
+    const int64_t nr = std::min<int64_t>(nr_max, nc - jr);
+    float* panel = dst + jr * kc;
+    if (trans_b == Trans::N && kern.pack_n) {
+      kern.pack_n(b + p0 * ldb + j0 + jr, ldb, nr, kc, 1.0f, panel, nr_max);
+    } else if (trans_b == Trans::N) {
+      for (int64_t p = 0; p < kc; ++p)
+        std::memcpy(panel + p * nr_max, b + (p0 + p) * ldb + j0 + jr,
+                    static_cast<size_t>(nr) * sizeof(float));
+    } else if (kern.pack_t) {
+      kern.pack_t(b + (j0 + jr) * ldb + p0, ldb, nr, kc, 1.0f, panel, nr_max);
+    } else {
+      // op(B)[p][j] = b[j*ldb + p]: read each stored row contiguously, write with stride NR.
+      for (int64_t j = 0; j < nr; ++j) {
+        const float* src = b + (j0 + jr + j) * ldb + p0;
+        for (int64_t p = 0; p < kc; ++p) panel[p * nr_max + j] = src[p];
+      }
+    }
+  }
+}
+
+struct GemmArgs {
+  Trans trans_a, trans_b;
+  int64_t m, n, k;
+  float alpha;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float beta;
+  float* c;
+  int64_t ldc;
+  const GemmEpilogue* epilogue;
+};
+
+// Computes the block C[m0:m1, n0:n1] on the calling thread.
+void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64_t m1,
+                int64_t n0, int64_t n1) {
+  const int MR = kern.mr, NR = kern.nr;
+  const int64_t KC = kern.kc;
+  const int64_t MC = kern.mc, NC = kern.nc;
+  const int64_t k = g.alpha == 0.0f ? 0 : g.k;  // alpha == 0: A and B are not read
+  const bool has_act = g.epilogue->activation != Activation::linear;
+  // NOTE: an untransposed B is read in place when this thread's rows are few: packing would
+  // cost about as much as the multiply. Long row blocks pack B for L1/TLB-friendly panels.
+  const bool pack_b_needed = g.trans_b == Trans::T || (m1 - m0) > 4 * MR;
+
+  const int64_t mc_max = std::min<int64_t>(MC, ((m1 - m0 + MR - 1) / MR) * MR);
+  const int64_t kc_max = std::max<int64_t>(1, std::min<int64_t>(KC, k));
+  float* abuf = tl_pack_a.get(static_cast<size_t>(mc_max * kc_max));
+  float* bbuf = nullptr;
+  if (pack_b_needed) {
+    const int64_t nc_max = std::min<int64_t>(NC, ((n1 - n0 + NR - 1) / NR) * NR);
+    bbuf = tl_pack_b.get(static_cast<size_t>(nc_max * kc_max));
+  }
+
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = std::min<int64_t>(NC, n1 - jc);
+    // k == 0 still runs one (empty) depth block so that beta, bias and activation apply.
+    for (int64_t pc = 0; pc == 0 || pc < k; pc += KC) {
+      const int64_t kc = std::min<int64_t>(KC, k - pc);
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      const bool last = pc + kc >= k;
+      const float* bias = last ? g.epilogue->bias : nullptr;
+      if (pack_b_needed) pack_b(g.trans_b, g.b, g.ldb, pc, kc, jc, nc, NR, kern, bbuf);
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = std::min<int64_t>(MC, m1 - ic);
+        pack_a(g.trans_a, g.a, g.lda, ic, mc, pc, kc, g.alpha, MR, kern, abuf);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, nc - jr);
+          const float* bp;
+          int64_t ldbp;
+          if (pack_b_needed) {
+            bp = bbuf + jr * kc;
+            ldbp = NR;
+          } else {
+            bp = g.b + pc * g.ldb + jc + jr;
+            ldbp = g.ldb;
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min<int64_t>(MR, mc - ir);
+            float* ct = g.c + (ic + ir) * g.ldc + jc + jr;
+            kern.fn(kc, abuf + ir * kc, bp, ldbp, ct, g.ldc, mr, nr, beta,
+                    bias ? bias + jc + jr : nullptr);
+            if (last && has_act)
+              for (int64_t i = 0; i < mr; ++i)
+                activation_forward(g.epilogue->activation, g.epilogue->params, ct + i * g.ldc,
+                                   ct + i * g.ldc, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+// NOTE: below this many flops per thread a second thread costs more (fork/join, duplicated
+// packing) than it saves.
+constexpr double kMinFlopsPerThread = 1.5e6;
 
 }  // namespace
 
-const char* sgemm_kernel_name() { return "f32_gemm_nn_ref"; }
+const char* sgemm_kernel_name() { return pick_kernel(active_isa()).name; }
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -37,35 +215,46 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
                                 " n=" + std::to_string(n) + " k=" + std::to_string(k));
   const int64_t a_cols = trans_a == Trans::N ? k : m;
   const int64_t b_cols = trans_b == Trans::N ? n : k;
-  if (lda < std::max<int64_t>(a_cols, 1) || ldb < std::max<int64_t>(b_cols, 1) ||
-      ldc < std::max<int64_t>(n, 1))
-    throw std::invalid_argument("sgemm: leading dimension too small for A " + dims(m, k) +
-                                ", B " + dims(k, n) + ", C " + dims(m, n));
+  // NOTE: a stride of 0 is fine for an empty row (row-major (m, 0) arrays report it).
+  if (lda < a_cols || ldb < b_cols || ldc < n)
+    throw std::invalid_argument("sgemm: leading dimension too small: lda=" + std::to_string(lda) +
+                                " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) +
+                                " for op(A) " + dims(m, k) + ", op(B) " + dims(k, n) + ", C " +
+                                dims(m, n));
   if (m == 0 || n == 0) return;
 
-  std::vector<float> a_buf, b_buf;
-  if (trans_a == Trans::T) {
-    a_buf = materialize_transposed(a, lda, m, k);
-    a = a_buf.data();
-    lda = k;
+  const GemmKernelInfo& kern = pick_kernel(active_isa());
+  log_choice("gemm", kern.name, "best variant allowed by active_isa()");
+  const GemmArgs g{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &epilogue};
+
+  // Split C into one block per thread, along n (each thread packs its own B columns and all of
+  // A) or along m (its own A rows, all of B), in whole register tiles. Every element sees the
+  // same depth blocking whatever the split, so results do not depend on the thread count.
+  const int64_t tiles_m = (m + kern.mr - 1) / kern.mr;
+  const int64_t tiles_n = (n + kern.nr - 1) / kern.nr;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k);
+  int64_t threads = std::min<int64_t>(num_threads(), std::max<int64_t>(1, tiles_m * tiles_n));
+  threads = std::min<int64_t>(threads, std::max<int64_t>(1, static_cast<int64_t>(
+                                                                flops / kMinFlopsPerThread)));
+  if (threads <= 1) {
+    gemm_block(g, kern, 0, m, 0, n);
+    return;
   }
-  if (trans_b == Trans::T) {
-    b_buf = materialize_transposed(b, ldb, k, n);
-    b = b_buf.data();
-    ldb = n;
-  }
-  log_choice("gemm", "f32_gemm_nn_ref", "only variant");
-  const bool has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::linear;
-  parallel_for_rows(m, 2 * n * k, 1 << 18, [&](int64_t i0, int64_t i1) {
-    kernels::f32_gemm_nn_ref(i1 - i0, n, k, alpha, a + i0 * lda, lda, b, ldb, beta,
-                             c + i0 * ldc, ldc);
-    if (!has_epilogue) return;
-    for (int64_t i = i0; i < i1; ++i) {
-      float* ci = c + i * ldc;
-      if (epilogue.bias)
-        for (int64_t j = 0; j < n; ++j) ci[j] += epilogue.bias[j];
-      if (epilogue.activation != Activation::linear)
-        activation_forward(epilogue.activation, epilogue.params, ci, ci, n);
+  const bool split_n = tiles_n >= threads && tiles_n >= tiles_m;
+  const int64_t tiles = split_n ? tiles_n : tiles_m;
+  const int64_t tile = split_n ? kern.nr : kern.mr;
+  const int64_t extent = split_n ? n : m;
+  threads = std::min(threads, tiles);
+  parallel_for_chunks(threads, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t lo = std::min(extent, tiles * t / threads * tile);
+      const int64_t hi = std::min(extent, tiles * (t + 1) / threads * tile);
+      if (lo >= hi) continue;
+      if (split_n)
+        gemm_block(g, kern, 0, m, lo, hi);
+      else
+        gemm_block(g, kern, lo, hi, 0, n);
     }
   });
 }

@@ -203,6 +203,10 @@ class Layer:
             out.extend(layer._all_activity_losses())
         return out
 
+    def _any_activity_regularizer(self):
+        return self.__dict__.get("activity_regularizer") is not None or any(
+            layer._any_activity_regularizer() for layer in self._layers)
+
     def _call_and_regularize(self, *args, **kwargs):
         """``call`` plus Keras's activity penalty ``activity_regularizer(output)`` (Keras 3
         adds it as is, not divided by the batch size)."""

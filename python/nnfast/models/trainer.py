@@ -99,9 +99,16 @@ class Trainer:
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss plus every layer's regularization penalty (a scalar Tensor)."""
         loss = self._loss_fn(y, y_pred, sample_weight)
-        for penalty in self.losses:
+        for penalty in self._penalties():
             loss = loss + penalty
         return loss
+
+    def _penalties(self):
+        # NOTE: the list of regularized weights is cached per step set-up (see fit); the
+        # penalties themselves are recomputed each step so they differentiate.
+        if getattr(self, "_has_penalties", True):
+            return self.losses
+        return ()
 
     def _train_step(self, x, y, sample_weight, variables):
         with GradientTape() as tape:
@@ -177,7 +184,10 @@ class Trainer:
         if not self.built:
             self._maybe_build(x[:1])
         variables = self.trainable_weights
-        self.optimizer.build(variables) if not self.optimizer.built else None
+        self._has_penalties = (any(v.regularizer is not None for v in variables)
+                               or self._any_activity_regularizer())
+        if not self.optimizer.built:
+            self.optimizer.build(variables)
         self.stop_training = False
         cbs.on_train_begin()
         # BackupAndRestore sets _initial_epoch in on_train_begin to resume a run (Keras 3).
@@ -313,7 +323,10 @@ class Trainer:
         if not self.built:
             self._maybe_build(x[:1])
         self.reset_metrics()
-        loss, y_pred = self._train_step(x, y, sw, self.trainable_weights)
+        variables = self.trainable_weights
+        self._has_penalties = (any(v.regularizer is not None for v in variables)
+                               or self._any_activity_regularizer())
+        loss, y_pred = self._train_step(x, y, sw, variables)
         self._loss_tracker.update_state(loss)
         self._update_metrics(y, self._outputs_array(y_pred), sw)
         return self._batch_result(return_dict)

@@ -242,7 +242,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.axis is not None and not ctx.keepdims:
+        if ctx.axis is None:
+            return np.full(ctx.shape, g, dtype=g.dtype)
+        if not ctx.keepdims:
             g = np.expand_dims(g, ctx.axis)
         return np.broadcast_to(g, ctx.shape).astype(g.dtype, copy=True)
 
@@ -258,7 +260,9 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.axis is not None and not ctx.keepdims:
+        if ctx.axis is None:
+            return np.full(ctx.shape, g / ctx.count, dtype=g.dtype)
+        if not ctx.keepdims:
             g = np.expand_dims(g, ctx.axis)
         return np.broadcast_to(g / ctx.count, ctx.shape).astype(g.dtype, copy=True)
 
