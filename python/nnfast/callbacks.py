@@ -1,9 +1,28 @@
 """Callbacks: hooks into ``fit``/``evaluate``/``predict`` (Keras's call order).
 
 Users subclass ``Callback`` and override any ``on_*`` hook; ``self.model`` and
-``self.params`` are set by the training loop. ``History`` is always added to ``fit``, and a
-``ProgbarLogger`` when ``verbose != 0``.
+``self.params`` (``{verbose, epochs, steps}``) are set by the training loop. ``History`` is
+always added to ``fit``, and a ``ProgbarLogger`` when ``verbose != 0``; both run after the
+user's callbacks, so a callback that writes ``logs["learning_rate"]`` in ``on_epoch_end``
+shows up in the history.
+
+Call order in ``fit``: ``on_train_begin``; per epoch ``on_epoch_begin``, per batch
+``on_train_batch_begin``/``on_train_batch_end`` (running epoch averages in the logs), then
+validation (``on_test_begin``/``on_test_batch_*``/``on_test_end``), then ``on_epoch_end``
+with ``val_*`` keys; finally ``on_train_end``. Setting ``model.stop_training = True`` stops
+after the current batch.
 """
+import collections
+import csv
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
 from nnfast.utils.progbar import Progbar
 
 
@@ -51,13 +70,16 @@ _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "o
 
 
 def _overrides(cb, hook):
+    if hook in vars(cb):  # hooks given per instance (LambdaCallback)
+        return True
     impl = getattr(type(cb), hook, None)
     base = getattr(Callback, hook)
     if impl is not base:
         return True
     # on_train_batch_* fall back to on_batch_*; count those overrides too.
     legacy = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}.get(hook)
-    return legacy is not None and getattr(type(cb), legacy) is not getattr(Callback, legacy)
+    return legacy is not None and (legacy in vars(cb) or
+                                   getattr(type(cb), legacy) is not getattr(Callback, legacy))
 
 
 class CallbackList:
@@ -78,7 +100,8 @@ class CallbackList:
             cb.set_params(params)
         for hook in _HOOKS:
             active = [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
-            setattr(self, hook, _dispatcher(active) if active else _noop)
+            indexed = "epoch" in hook or "batch" in hook
+            setattr(self, hook, _dispatcher(active, indexed) if active else _noop)
 
     @property
     def history(self):
@@ -95,10 +118,18 @@ def _noop(*args, **kwargs):
     return None
 
 
-def _dispatcher(fns):
-    def call(*args, **kwargs):
-        for fn in fns:
-            fn(*args, **kwargs)
+def _dispatcher(fns, indexed):
+    """Calls every hook with ``logs`` always a dict (as Keras), positionally."""
+    if indexed:
+        def call(index, logs=None):
+            logs = {} if logs is None else logs
+            for fn in fns:
+                fn(index, logs)
+    else:
+        def call(logs=None):
+            logs = {} if logs is None else logs
+            for fn in fns:
+                fn(logs)
     return call
 
 
@@ -171,3 +202,739 @@ class ProgbarLogger(Callback):
     def on_predict_end(self, logs=None):
         if self._bar is not None:
             self._bar.update(self._bar._seen, None, finalize=True)
+
+
+# --- monitoring helpers ------------------------------------------------------------------------
+
+
+def _scalar(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _atomic_write(path, write):
+    """Writes through a temporary file in the same folder, then renames it into place, so a
+    failed write never leaves a half-written file where a good one was."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class EarlyStopping(Callback):
+    """Stops training when a monitored quantity has stopped improving (Keras 3 semantics).
+
+    An epoch improves when ``op(current - min_delta, best)`` (``min_delta`` negated for
+    "min"). ``wait`` grows every epoch and resets on an improvement that also beats
+    ``baseline``; training stops when ``wait >= patience`` (and ``epoch > 0``). Epochs before
+    ``start_from_epoch`` are ignored. With ``restore_best_weights`` the best epoch's weights
+    are restored at the end of training, whether or not it stopped early (as Keras 3).
+
+    Args:
+        monitor: log key, default "val_loss".
+        min_delta: minimum change counted as an improvement.
+        patience: epochs without improvement before stopping.
+        verbose: 1 prints when stopping/restoring.
+        mode: "auto" (from the metric's direction; raises if unknown), "min" or "max".
+        baseline: a value the monitored quantity must beat for ``wait`` to reset.
+        restore_best_weights: restore the weights of the best epoch at the end.
+        start_from_epoch: number of warm-up epochs not monitored.
+
+    Example:
+        >>> model.fit(x, y, validation_split=0.2, epochs=100,
+        ...           callbacks=[EarlyStopping(patience=3, restore_best_weights=True)])
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor, self.patience, self.verbose, self.baseline = monitor, patience, verbose, baseline
+        self.min_delta = abs(min_delta)
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.",
+                          stacklevel=2)
+            mode = "auto"
+        self.mode = mode
+        self.monitor_op = None
+        self.wait, self.stopped_epoch, self.best, self.best_weights, self.best_epoch = 0, 0, None, None, 0
+
+    def _set_monitor_op(self):
+        if self.mode == "min":
+            self.monitor_op = np.less
+        elif self.mode == "max":
+            self.monitor_op = np.greater
+        else:
+            name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+            if name == "loss":
+                self.monitor_op = np.less
+            for m in getattr(self.model, "metrics", None) or []:
+                if m.name == name and hasattr(m, "_direction"):
+                    self.monitor_op = np.greater if m._direction == "up" else np.less
+        if self.monitor_op is None:
+            raise ValueError(f"EarlyStopping callback received monitor={self.monitor} but nnfast "
+                             "isn't able to automatically determine whether that metric should "
+                             "be maximized or minimized. Pass `mode='max'` in order to do early "
+                             "stopping based on the highest metric value, or pass `mode='min'` "
+                             "in order to use the lowest value.")
+        if self.monitor_op is np.less:
+            self.min_delta *= -1
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best, self.best_weights, self.best_epoch = 0, 0, None, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs)}", stacklevel=2)
+        return value
+
+    def _is_improvement(self, value, reference):
+        if reference is None:
+            return True
+        return bool(self.monitor_op(value - self.min_delta, reference))
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (``model.save``) or its weights (``model.save_weights``) every epoch
+    or every ``save_freq`` batches.
+
+    ``filepath`` may hold ``str.format`` fields filled with ``epoch`` (1-based), ``batch``
+    (1-based, with an integer ``save_freq``) and the log values, e.g.
+    ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. The file must end in ``.keras`` or ``.h5``,
+    or in ``.weights.h5`` with ``save_weights_only=True``.
+
+    Args:
+        filepath: the path template.
+        monitor: log key compared when ``save_best_only``.
+        verbose: 1 prints a line per save decision.
+        save_best_only: save only when ``monitor`` improves (saves anyway, with a warning,
+            when the key is missing).
+        save_weights_only: call ``save_weights`` instead of ``save``.
+        mode: "auto" (max for names containing "acc", else min), "min" or "max".
+        save_freq: "epoch" or a number of batches.
+        initial_value_threshold: the "best" value to beat at the start.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor, self.verbose = monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving, self._last_batch_seen, self._current_epoch = 0, 0, 0
+        self.best = initial_value_threshold
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.",
+                          stacklevel=2)
+            mode = "auto"
+        if mode == "max" or (mode == "auto" and ("acc" in monitor or monitor.startswith("fmeasure"))):
+            self.monitor_op = np.greater
+            self.best = -np.inf if self.best is None else self.best
+        else:
+            self.monitor_op = np.less
+            self.best = np.inf if self.best is None else self.best
+        if save_freq != "epoch" and not isinstance(save_freq, int):
+            raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are "
+                             "'epoch' or integer values")
+        if save_weights_only:
+            if not self.filepath.endswith(".weights.h5"):
+                raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
+                                 "filepath provided must end in `.weights.h5` (Keras weights "
+                                 f"format). Received: filepath={self.filepath}")
+        elif not self.filepath.endswith((".keras", ".h5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model format). "
+                             f"Received: filepath={self.filepath}")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model(self._current_epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save_model(epoch, None, logs)
+
+    def _should_save_on_batch(self, batch):
+        if self.save_freq == "epoch":
+            return False
+        add = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save_model(self, epoch, logs, filepath):
+        logs = logs or {}
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=2)
+            return True
+        if np.ndim(current) > 0:
+            warnings.warn("Can save best model only when `monitor` is a scalar value. Received: "
+                          f"{current}. Falling back to `save_best_only=False`.", stacklevel=2)
+            return True
+        best_str = "None" if self.best is None else f"{self.best:.5f}"
+        if self.best is None or self.monitor_op(current, self.best):
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
+                      f"{current:.5f}, saving model to {filepath}")
+            self.best = current
+            return True
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+        return False
+
+    def _get_file_path(self, epoch, batch, logs):
+        logs = dict(logs or {})
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
+                           f"Reason: {e}") from None
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, logs, filepath):
+            return
+        dirname = os.path.dirname(filepath)
+        if dirname:
+            os.makedirs(dirname, exist_ok=True)
+        if os.path.isdir(filepath):
+            raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath "
+                          f"used is an existing directory: {filepath}")
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved for
+    ``patience`` epochs: ``new_lr = max(lr * factor, min_lr)``, applied only while
+    ``lr > min_lr``. Writes the epoch's rate to ``logs["learning_rate"]``.
+
+    Args:
+        monitor: log key, default "val_loss".
+        factor: < 1, default 0.1.
+        patience: default 10.
+        verbose: 1 prints each reduction.
+        mode: "auto" (max for names containing "acc"), "min" or "max".
+        min_delta: threshold for a significant change, default 1e-4.
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: lower bound of the rate.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if "epsilon" in kwargs:  # tf.keras 1.x spelling
+            min_delta = kwargs.pop("epsilon")
+        if kwargs:
+            raise ValueError(f"Unrecognized arguments: {sorted(kwargs)}")
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
+                             f"Received factor={factor}")
+        self.monitor, self.factor, self.min_lr, self.min_delta = monitor, factor, min_lr, min_delta
+        self.patience, self.verbose, self.cooldown = patience, verbose, cooldown
+        self.mode = mode
+        self._reset()
+
+    def _reset(self):
+        if self.mode not in ("auto", "min", "max"):
+            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto "
+                          "mode.", stacklevel=2)
+            self.mode = "auto"
+        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
+            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
+            self.best = np.inf
+        else:
+            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
+            self.best = -np.inf
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn("Learning rate reduction is conditioned on metric "
+                          f"`{self.monitor}` which is not available. Available metrics are: "
+                          f"{','.join(logs)}.", stacklevel=2)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.monitor_op(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(self.model.optimizer.learning_rate)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                              f"{new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``), which must return a float; logs it as ``learning_rate``.
+
+    Example:
+        >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        if not hasattr(optimizer, "learning_rate"):
+            raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        try:
+            lr = self.schedule(epoch, float(optimizer.learning_rate))
+        except TypeError:  # the one-argument form
+            lr = self.schedule(epoch)
+        if not isinstance(lr, (float, np.float32, np.float64)):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
+        optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Streams epoch results to a CSV file: header ``epoch`` then the sorted log keys; the
+    epoch column is 0-based. ``append=True`` continues an existing file (no second header).
+
+    Args:
+        filename: the CSV path.
+        separator: column separator, default ",".
+        append: append instead of overwriting.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.sep, self.filename, self.append = separator, os.fspath(filename), append
+        self.writer = self.keys = self.csv_file = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename) as f:
+                    self.append_header = not bool(len(f.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        self.csv_file = open(self.filename, mode, newline="")
+        self.writer, self.keys = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+
+        def handle_value(k):
+            if isinstance(k, str):
+                return k
+            if isinstance(k, collections.abc.Iterable) and not (isinstance(k, np.ndarray) and k.ndim == 0):
+                return f"\"[{', '.join(map(str, k))}]\""
+            return k
+
+        if self.keys is None:
+            self.keys = sorted(logs)
+        if self.writer is None:
+            class _Dialect(csv.excel):
+                delimiter = self.sep
+
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         dialect=_Dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+        self.writer = None
+
+
+class TerminateOnNaN(Callback):
+    """Stops training (or raises, with ``raise_error=True``) when a batch loss is NaN or
+    infinite."""
+
+    def __init__(self, raise_error=False):
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Stopping training.")
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``on_epoch_begin(epoch, logs)``,
+    ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)`` (and any
+    other hook passed by keyword).
+
+    Example:
+        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        self.__dict__.update(kwargs)
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                 "on_train_begin": on_train_begin, "on_train_end": on_train_end,
+                 "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end}
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class TensorBoard(Callback):
+    """Writes TensorBoard event files: per-epoch scalars ``epoch_<metric>`` under
+    ``log_dir/train`` and ``log_dir/validation`` (``val_`` stripped), per-batch scalars
+    ``batch_<metric>`` every ``update_freq`` batches when it is an integer, and weight
+    histograms every ``histogram_freq`` epochs.
+
+    Needs ``tensorboardX`` (``pip install tensorboardX``) or ``tensorboard`` (through
+    ``torch.utils.tensorboard``); it is imported when training starts.
+
+    Args:
+        log_dir: root folder, default "logs".
+        histogram_freq: epochs between weight histograms (0: none).
+        write_graph, write_images, write_steps_per_second, embeddings_freq, profile_batch:
+            accepted for Keras compatibility; ``write_steps_per_second`` logs
+            ``steps_per_second`` per epoch, the others are not written.
+        update_freq: "epoch", "batch" (= 1) or a number of batches.
+    """
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
+                 embeddings_freq=0, embeddings_metadata=None):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq, self.write_graph, self.write_images = histogram_freq, write_graph, write_images
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        if self.update_freq != "epoch" and not (isinstance(self.update_freq, int) and self.update_freq > 0):
+            raise ValueError(f"Unrecognized update_freq: {update_freq}. Expected 'epoch', 'batch' "
+                             "or a positive integer.")
+        self.profile_batch, self.embeddings_freq = profile_batch, embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        self._writers = {}
+        self._global_train_batch = 0
+
+    @staticmethod
+    def _writer_class():
+        try:
+            from tensorboardX import SummaryWriter
+            return SummaryWriter
+        except ImportError:
+            pass
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            return SummaryWriter
+        except ImportError:
+            raise ImportError("The TensorBoard callback needs `tensorboardX` (pip install "
+                              "tensorboardX) or `tensorboard` to write event files.") from None
+
+    def _writer(self, kind):
+        if kind not in self._writers:
+            self._writers[kind] = self._writer_class()(os.path.join(self.log_dir, kind))
+        return self._writers[kind]
+
+    def on_train_begin(self, logs=None):
+        self._writer_class()  # fail early, before any epoch runs, if no writer is installed
+        self._global_train_batch = 0
+        self._epoch_start = None
+        self._epoch_batches = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_train_batch += 1
+        self._epoch_batches += 1
+        if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
+            return
+        writer = self._writer("train")
+        for k, v in (logs or {}).items():
+            if k in ("batch", "size", "num_steps") or _scalar(v) is None:
+                continue
+            writer.add_scalar("batch_" + k, _scalar(v), self._global_train_batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        optimizer = getattr(self.model, "optimizer", None)
+        if "learning_rate" not in train and optimizer is not None and callable(
+                getattr(optimizer, "_learning_rate", None)):
+            train["learning_rate"] = optimizer.learning_rate
+        if self.write_steps_per_second and self._epoch_start is not None:
+            elapsed = time.perf_counter() - self._epoch_start
+            train["steps_per_second"] = self._epoch_batches / elapsed if elapsed > 0 else 0.0
+        for kind, values in (("train", train), ("validation", val)):
+            if not values:
+                continue
+            writer = self._writer(kind)
+            for k, v in values.items():
+                if _scalar(v) is not None:
+                    writer.add_scalar("epoch_" + k, _scalar(v), epoch)
+            writer.flush()
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            writer = self._writer("train")
+            for layer in getattr(self.model, "layers", []):
+                for w in layer.weights:
+                    writer.add_histogram(f"{layer.name}/{w.name}", np.asarray(w.value), epoch)
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+class BackupAndRestore(Callback):
+    """Backs up the training state at the end of every epoch (or every ``save_freq``
+    batches) so that a ``fit`` interrupted by an error resumes, when run again with the
+    same callback, at the epoch after the last backup, with the same weights, optimizer
+    state and shuffling stream as an uninterrupted run.
+
+    The backup is ``backup_dir/latest.weights.npz`` (model weights, optimizer variables and
+    the fit's shuffling RNG state, as NumPy arrays) plus ``training_metadata.json``
+    (``{"epoch", "batch"}``). Both are written atomically. The backup is deleted when
+    training finishes (``delete_checkpoint=True``).
+
+    Args:
+        backup_dir: folder for the backup.
+        save_freq: "epoch", False (never) or a number of batches.
+        double_checkpoint: keep the previous backup too (``prev_*`` files); it is used when
+            the latest one cannot be read.
+        delete_checkpoint: remove the backup at the end of training.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and save_freq is not False and not (
+                isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. "
+                             "Expected either 'epoch' or an integer value.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.double_checkpoint = save_freq, double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.npz")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._prev_weights_path = os.path.join(self.backup_dir, "prev.weights.npz")
+        self._prev_metadata_path = os.path.join(self.backup_dir, "prev_training_metadata.json")
+        self._batches_seen_since_last_saving, self._last_batch_seen, self._current_epoch = 0, 0, 0
+
+    def on_train_begin(self, logs=None):
+        if not getattr(self.model, "built", True):
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             "before you call `fit()`.")
+        for weights, metadata in ((self._weights_path, self._metadata_path),
+                                  (self._prev_weights_path, self._prev_metadata_path)):
+            if os.path.exists(weights) and os.path.exists(metadata):
+                try:
+                    self._restore(weights, metadata)
+                    return
+                except (OSError, ValueError, KeyError) as e:
+                    warnings.warn(f"Could not restore the backup {weights}: {e}", stacklevel=2)
+
+    def _restore(self, weights_path, metadata_path):
+        with open(metadata_path) as f:
+            metadata = json.load(f)
+        with np.load(weights_path, allow_pickle=False) as data:
+            n_w = int(data["num_weights"])
+            self.model.set_weights([data[f"w{i}"] for i in range(n_w)])
+            n_o = int(data["num_optimizer"])
+            optimizer = getattr(self.model, "optimizer", None)
+            if n_o and optimizer is not None:
+                if not optimizer.built:
+                    optimizer.build(self.model.trainable_weights)
+                optimizer.set_weights([data[f"o{i}"] for i in range(n_o)])
+            rng = getattr(self.model, "_fit_rng", None)
+            if rng is not None and "rng_state" in data.files:
+                rng.bit_generator.state = json.loads(str(data["rng_state"]))
+        self._current_epoch = int(metadata["epoch"])
+        self.model._initial_epoch = self._current_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if isinstance(self.save_freq, int) and not isinstance(self.save_freq, bool):
+            add = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
+            self._batches_seen_since_last_saving += add
+            self._last_batch_seen = batch
+            if self._batches_seen_since_last_saving >= self.save_freq:
+                self._batches_seen_since_last_saving = 0
+                self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save()
+
+    def _save(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for src, dst in ((self._weights_path, self._prev_weights_path),
+                             (self._metadata_path, self._prev_metadata_path)):
+                if os.path.exists(src):
+                    os.replace(src, dst)
+        arrays = {}
+        weights = self.model.get_weights()
+        arrays["num_weights"] = np.array(len(weights))
+        for i, w in enumerate(weights):
+            arrays[f"w{i}"] = w
+        optimizer = getattr(self.model, "optimizer", None)
+        opt_vars = optimizer.get_weights() if optimizer is not None and optimizer.built else []
+        arrays["num_optimizer"] = np.array(len(opt_vars))
+        for i, v in enumerate(opt_vars):
+            arrays[f"o{i}"] = v
+        rng = getattr(self.model, "_fit_rng", None)
+        if rng is not None:
+            arrays["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
+
+        def write_npz(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+
+        _atomic_write(self._weights_path, write_npz)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+
+        def write_json(tmp):
+            with open(tmp, "w") as f:
+                json.dump(metadata, f)
+
+        _atomic_write(self._metadata_path, write_json)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint:
+            for path in (self._weights_path, self._metadata_path, self._prev_weights_path,
+                         self._prev_metadata_path):
+                if os.path.exists(path):
+                    os.remove(path)
+            try:
+                os.rmdir(self.backup_dir)
+            except OSError:
+                pass
+
+
+class RemoteMonitor(Callback):
+    """POSTs the epoch logs to ``root + path`` (form field ``field`` holding JSON, or the
+    JSON body with ``send_as_json``). Failures warn instead of stopping training."""
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
+                 headers=None, send_as_json=False):
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json = headers, send_as_json
+
+    def on_epoch_end(self, epoch, logs=None):
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        send = {"epoch": epoch}
+        for k, v in (logs or {}).items():
+            send[k] = float(v) if _scalar(v) is not None else v
+        headers = dict(self.headers or {})
+        if self.send_as_json:
+            body = json.dumps(send).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode()
+        request = urllib.request.Request(self.root + self.path, data=body, headers=headers,
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError):
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)

@@ -75,3 +75,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
     raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+
+
+def serialize(constraint):
+    if constraint is None:
+        return None
+    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
+            "config": constraint.get_config(), "registered_name": None}

@@ -1,9 +1,22 @@
 """Losses, as classes (``CategoricalCrossentropy()``), names (``"mse"``) or functions.
 
-A loss's ``call(y_true, y_pred)`` returns one value per sample; ``__call__`` applies the
-sample weights and the reduction (default ``"sum_over_batch_size"``: the weighted sum
-divided by the number of values, as Keras). The crossentropies fuse with a preceding
-softmax/sigmoid (they use its logits), as Keras does on TensorFlow.
+A loss's ``call(y_true, y_pred)`` returns one value per sample (per sample and time step
+for sequences); ``__call__`` applies the mask, the sample weights and the reduction, as
+Keras 3 does:
+
+- ``"sum_over_batch_size"`` (default): ``sum(w * loss) / number of loss values`` (not
+  divided by ``sum(w)``), ``"mean"`` the same; ``"mean_with_sample_weight"``:
+  ``sum(w * loss) / sum(w)``; ``"sum"``; ``"none"``/None: the weighted values.
+- A mask on the predictions (``y_pred._keras_mask``) or on the loss values zeroes the
+  masked entries and rescales the rest so the result is a mean over valid entries.
+
+The crossentropies, MSE and MAE are fused C++ ops (and the crossentropies fuse with a
+preceding softmax/sigmoid by using its logits, as Keras does on TensorFlow); the other
+losses are written with ``nnfast.ops`` and get their gradients from the tape.
+
+Example:
+    >>> loss = CategoricalCrossentropy(label_smoothing=0.1)
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 """
 import numpy as np
 
@@ -11,113 +24,328 @@ from nnfast import ops
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
 
-_REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight", "auto")
+EPSILON = 1e-7
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
-def _align_ranks(y_true, y_pred):
-    """Keras's squeeze_or_expand_to_same_rank for (N,) targets against (N, 1) outputs."""
-    t = value(y_true)
-    p_nd = len(np.shape(value(y_pred)))
-    if t.ndim == p_nd - 1:
+# --- rank alignment ---------------------------------------------------------------------------
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras's rule for targets of shape ``(N,)`` against outputs ``(N, 1)`` (and back)."""
+    s1, s2 = np.shape(value(x1)), np.shape(value(x2))
+    if len(s1) == len(s2) + 1 and s1[-1] == 1:
+        if len(s2) == 1 and expand_rank_1:
+            x2 = ops.expand_dims(x2, -1)
+        else:
+            x1 = ops.squeeze(x1, -1)
+    elif len(s2) == len(s1) + 1 and s2[-1] == 1:
+        if len(s1) == 1 and expand_rank_1:
+            x1 = ops.expand_dims(x1, -1)
+        else:
+            x2 = ops.squeeze(x2, -1)
+    return x1, x2
+
+
+def _target(y_true, y_pred):
+    """``y_true`` as a float32 array aligned to ``y_pred``'s rank (targets get no gradient)."""
+    t = np.asarray(value(y_true), dtype=np.float32)
+    s_t, s_p = t.shape, np.shape(value(y_pred))
+    if len(s_t) == len(s_p) - 1 and s_p[-1] == 1:
         t = t[..., None]
-    elif t.ndim == p_nd + 1 and t.shape[-1] == 1:
+    elif len(s_t) == len(s_p) + 1 and s_t[-1] == 1:
         t = t[..., 0]
     return t
 
 
+def _pred(y_pred):
+    return y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(
+        np.asarray(value(y_pred), dtype=np.float32))
+
+
+# --- per-sample loss functions (Keras names) -----------------------------------------------
+
+
 def mean_squared_error(y_true, y_pred):
     """Per-sample ``mean((y_true - y_pred)^2, axis=-1)``."""
-    return ops.mean_squared_error(_align_ranks(y_true, y_pred), y_pred)
+    return ops.mean_squared_error(_target(y_true, y_pred), y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Per-sample ``mean(|y_true - y_pred|, axis=-1)``."""
-    return ops.mean_absolute_error(_align_ranks(y_true, y_pred), y_pred)
+    return ops.mean_absolute_error(_target(y_true, y_pred), y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``."""
+    t = _target(y_true, y_pred)
+    scale = (100.0 / np.maximum(np.abs(t), EPSILON)).astype(np.float32)
+    return ops.mean(ops.multiply(ops.abs(ops.subtract(t, y_pred)), scale), axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Per-sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)``."""
+    t = _target(y_true, y_pred)
+    log_t = np.log1p(np.maximum(t, EPSILON)).astype(np.float32)
+    log_p = ops.log1p(ops.maximum(y_pred, EPSILON))
+    return ops.mean(ops.square(ops.subtract(log_p, log_t)), axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Per-sample Huber loss: ``0.5 e^2`` where ``|e| <= delta``, else
+    ``delta |e| - 0.5 delta^2``; mean over the last axis."""
+    t = _target(y_true, y_pred)
+    abs_err = ops.abs(ops.subtract(y_pred, t))
+    quadratic = ops.minimum(abs_err, float(delta))
+    linear = ops.subtract(abs_err, quadratic)
+    per = ops.add(ops.multiply(0.5, ops.square(quadratic)), ops.multiply(float(delta), linear))
+    return ops.mean(per, axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """Per-sample ``mean(log(cosh(y_pred - y_true)))``, computed stably as
+    ``x + softplus(-2x) - log(2)``."""
+    x = ops.subtract(y_pred, _target(y_true, y_pred))
+    per = ops.subtract(ops.add(x, ops.softplus(ops.multiply(-2.0, x))), float(np.log(2.0)))
+    return ops.mean(per, axis=-1)
+
+
+def _hinge_labels(t):
+    """Keras maps {0, 1} labels to {-1, 1}; other labels are kept."""
+    if np.all((t == 0) | (t == 1)):
+        return (2.0 * t - 1.0).astype(np.float32)
+    return t
+
+
+def hinge(y_true, y_pred):
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0))`` (labels in {-1, 1} or {0, 1})."""
+    t = _hinge_labels(_target(y_true, y_pred))
+    return ops.mean(ops.maximum(ops.subtract(1.0, ops.multiply(t, y_pred)), 0.0), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0)^2)``."""
+    t = _hinge_labels(_target(y_true, y_pred))
+    return ops.mean(ops.square(ops.maximum(ops.subtract(1.0, ops.multiply(t, y_pred)), 0.0)),
+                    axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Per-sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``."""
+    t = _target(y_true, y_pred)
+    pos = ops.sum(ops.multiply(t, y_pred), axis=-1)
+    neg = ops.max(ops.multiply((1.0 - t).astype(np.float32), y_pred), axis=-1)
+    return ops.maximum(ops.add(ops.subtract(neg, pos), 1.0), 0.0)
+
+
+def kl_divergence(y_true, y_pred):
+    """Per-sample ``sum(y_true * log(y_true / y_pred))`` with both clipped to [eps, 1]."""
+    t = np.clip(_target(y_true, y_pred), EPSILON, 1.0).astype(np.float32)
+    p = ops.clip(y_pred, EPSILON, 1.0)
+    t_log_t = np.sum(t * np.log(t), axis=-1).astype(np.float32)
+    return ops.subtract(t_log_t, ops.sum(ops.multiply(t, ops.log(p)), axis=-1))
+
+
+def poisson(y_true, y_pred):
+    """Per-sample ``mean(y_pred - y_true * log(y_pred + eps))``."""
+    t = _target(y_true, y_pred)
+    return ops.mean(ops.subtract(y_pred, ops.multiply(t, ops.log(ops.add(y_pred, EPSILON)))),
+                    axis=-1)
+
+
+def _l2_normalize(x, axis):
+    return ops.divide(x, ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True),
+                                              EPSILON)))
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 when the
+    vectors point the same way (so minimizing it maximizes the similarity)."""
+    t = _target(y_true, y_pred)
+    t_n = t / np.sqrt(np.maximum(np.sum(t * t, axis=axis, keepdims=True), EPSILON))
+    return ops.negative(ops.sum(ops.multiply(t_n.astype(np.float32), _l2_normalize(y_pred, axis)),
+                                axis=axis))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample crossentropy of one-hot ``y_true`` against probabilities (or logits)."""
-    t = value(y_true)
+    """Per-sample crossentropy of one-hot (or soft) ``y_true`` against probabilities (or
+    logits with ``from_logits``); label smoothing mixes ``y_true`` with ``1/classes``."""
+    t = np.asarray(value(y_true), dtype=np.float32)
     if label_smoothing:
-        n = np.shape(value(y_pred))[-1]
-        t = t * (1.0 - label_smoothing) + label_smoothing / n
+        n = np.shape(value(y_pred))[axis]
+        t = (t * (1.0 - label_smoothing) + label_smoothing / n).astype(np.float32)
     return ops.categorical_crossentropy(t, y_pred, from_logits=from_logits, axis=axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
-    """Per-sample crossentropy of integer class ids ``y_true``."""
-    if ignore_class is not None:
-        raise NotImplementedError("sparse_categorical_crossentropy(ignore_class=...) is not supported yet.")
-    return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
+    """Per-sample crossentropy of integer class ids ``y_true`` (shape ``(N,)`` or ``(N, 1)``).
+
+    ``ignore_class``: entries with this label get zero loss and are left out of the mean."""
+    if ignore_class is None:
+        return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                                   axis=axis)
+    labels = np.asarray(value(y_true))
+    out_shape = np.shape(value(y_pred))
+    if labels.ndim == len(out_shape) and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    valid = labels != ignore_class
+    safe = np.where(valid, labels, 0)
+    res = ops.sparse_categorical_crossentropy(safe, y_pred, from_logits=from_logits, axis=axis)
+    res = ops.multiply(res, valid.astype(np.float32))
+    res._keras_mask = valid
+    return res
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample binary crossentropy, mean over the last axis."""
-    t = _align_ranks(y_true, y_pred)
+    """Per-sample binary crossentropy, mean over the last axis; label smoothing pulls
+    ``y_true`` towards 0.5."""
+    t = _target(y_true, y_pred)
     if label_smoothing:
-        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
     return ops.binary_crossentropy(t, y_pred, from_logits=from_logits)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample focal loss (Lin et al.): elementwise BCE times ``(1 - p_t)^gamma``
+    (times ``alpha``/``1 - alpha`` with class balancing), mean over ``axis``."""
+    t = _target(y_true, y_pred)
+    if label_smoothing:
+        t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
+    p = ops.sigmoid(y_pred) if from_logits else _pred(y_pred)
+    pc = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    one_t = (1.0 - t).astype(np.float32)
+    bce = ops.negative(ops.add(ops.multiply(t, ops.log(pc)),
+                               ops.multiply(one_t, ops.log(ops.subtract(1.0, pc)))))
+    p_t = ops.add(ops.multiply(t, p), ops.multiply(one_t, ops.subtract(1.0, p)))
+    focal = ops.multiply(ops.power(ops.subtract(1.0, p_t), float(gamma)), bce)
+    if apply_class_balancing:
+        focal = ops.multiply((t * alpha + one_t * (1.0 - alpha)).astype(np.float32), focal)
+    return ops.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Per-sample categorical focal loss: ``sum(alpha (1 - p)^gamma * -y log p)`` over the
+    classes, with ``p`` normalized to sum to 1 and clipped to [eps, 1 - eps]."""
+    t = np.asarray(value(y_true), dtype=np.float32)
+    if label_smoothing:
+        n = np.shape(value(y_pred))[axis]
+        t = (t * (1.0 - label_smoothing) + label_smoothing / n).astype(np.float32)
+    p = ops.softmax(y_pred, axis=axis) if from_logits else _pred(y_pred)
+    p = ops.divide(p, ops.sum(p, axis=axis, keepdims=True))
+    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    cce = ops.multiply(-t, ops.log(p))
+    weight = ops.multiply(ops.power(ops.subtract(1.0, p), float(gamma)), float(alpha))
+    return ops.sum(ops.multiply(weight, cce), axis=axis)
 
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
 bce = BCE = binary_crossentropy
+logcosh = log_cosh
+kullback_leibler_divergence = kl_divergence
+
+
+# --- reduction -------------------------------------------------------------------------------
+
+
+def _weight_like(weight, shape):
+    """``weight`` squeezed/expanded to the rank of the loss values, then broadcast."""
+    w = np.asarray(value(weight), dtype=np.float32)
+    while w.ndim > len(shape) and w.shape[-1] == 1:
+        w = w[..., 0]
+    while w.ndim < len(shape):
+        w = w[..., None]
+    try:
+        return np.ascontiguousarray(np.broadcast_to(w, shape))
+    except ValueError:
+        raise ValueError(f"sample_weight of shape {np.shape(value(weight))} cannot be broadcast "
+                         f"to the loss values of shape {tuple(shape)}") from None
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size"):
+    """Applies ``mask``, ``sample_weight`` and ``reduction`` to per-sample loss values
+    (Keras's ``reduce_weighted_values``)."""
+    shape = np.shape(value(values))
+    if mask is not None:
+        mask = np.broadcast_to(np.asarray(mask, dtype=np.float32), shape)
+        if reduction in ("mean", "sum_over_batch_size"):
+            # Valid entries get total/valid so the mean runs over valid entries only.
+            mask = mask * (mask.size / (float(mask.sum()) + EPSILON))
+        sample_weight = mask if sample_weight is None else mask * _weight_like(sample_weight, shape)
+    if sample_weight is None and reduction in ("sum_over_batch_size", "mean",
+                                               "mean_with_sample_weight") and np.prod(shape):
+        return ops.mean(values)  # one node on the tape: the common case
+    if sample_weight is not None:
+        sample_weight = _weight_like(sample_weight, shape)
+        values = ops.multiply(values, sample_weight)
+    if reduction in ("none", None) or shape in ((), (0,)):
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = float(np.sum(sample_weight, dtype=np.float64))
+    else:
+        divisor = float(np.prod(shape))
+    # Keras divides "no nan": an empty or all-zero-weight batch gives 0, not NaN.
+    return ops.divide(total, divisor) if divisor else ops.multiply(total, 0.0)
 
 
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Applies ``sample_weight`` and ``reduction`` to per-sample loss values."""
-    if reduction in ("none", None):
-        return values if sample_weight is None else ops.multiply(values, _broadcast_weight(sample_weight, values))
-    count = max(int(np.size(value(values))), 1)
-    if sample_weight is None and reduction != "sum":
-        return ops.mean(values)  # one node on the tape: the common case
-    if sample_weight is None:
-        total = ops.sum(values)
-        wsum = float(count)
-    else:
-        w = _broadcast_weight(sample_weight, values)
-        total = ops.sum(ops.multiply(values, w))
-        wsum = float(np.sum(w))
-    if reduction == "sum":
-        return total
-    if reduction == "mean_with_sample_weight":
-        return ops.divide(total, np.float32(max(wsum, 1e-12)))
-    return ops.divide(total, np.float32(count))
+    """Backward-compatible alias of ``reduce_weighted_values`` without a mask."""
+    return reduce_weighted_values(values, sample_weight, None, reduction)
 
 
-def _broadcast_weight(sample_weight, values):
-    w = np.asarray(value(sample_weight), dtype=np.float32)
-    vshape = np.shape(value(values))
-    while w.ndim > len(vshape) and w.shape[-1] == 1:
-        w = w[..., 0]
-    while w.ndim < len(vshape):
-        w = w[..., None]
-    try:
-        return np.ascontiguousarray(np.broadcast_to(w, vshape))
-    except ValueError:
-        raise ValueError(f"sample_weight of shape {np.shape(value(sample_weight))} cannot be "
-                         f"broadcast to the loss values of shape {vshape}") from None
+# --- classes ---------------------------------------------------------------------------------
 
 
 class Loss:
-    """Base class of losses: subclasses implement ``call(y_true, y_pred)`` (per sample).
+    """Base class of losses: subclasses implement ``call(y_true, y_pred)`` returning one
+    value per sample.
 
     Args:
-        reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean_with_sample_weight"``
-            or ``"none"``.
-        name: the loss name.
+        name: the loss name (default: the snake_case class name).
+        reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+            ``"mean_with_sample_weight"`` or ``"none"``/None. tf.keras's ``"auto"`` means the
+            default.
+        dtype: accepted for Keras compatibility; computation is float32.
+
+    Example:
+        >>> class MyLoss(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return ops.mean(ops.square(y_pred - y_true), axis=-1)
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction == "auto":
+            reduction = "sum_over_batch_size"
         if reduction not in _REDUCTIONS:
             raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
-                             f"{_REDUCTIONS[:-1]}. Received: reduction={reduction}")
+                             f"{_REDUCTIONS}. Received: reduction={reduction}")
         self.name = name or _snake(type(self).__name__)
-        self.reduction = "sum_over_batch_size" if reduction == "auto" else reduction
+        self.reduction = reduction
+        self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = getattr(y_pred, "_keras_mask", None)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction)
+        if not isinstance(values, Tensor):
+            values = ops.convert_to_tensor(np.asarray(value(values), dtype=np.float32))
+        out_mask = values._keras_mask
+        mask = in_mask
+        if in_mask is not None and out_mask is not None:
+            mask = np.logical_and(in_mask, out_mask)
+        elif out_mask is not None:
+            mask = out_mask
+        if mask is not None and np.shape(mask) != np.shape(values.value):
+            mask = np.reshape(mask, np.shape(values.value)) if np.size(mask) == values.size else None
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
@@ -133,59 +361,173 @@ class Loss:
 class LossFunctionWrapper(Loss):
     """Wraps a per-sample function ``fn(y_true, y_pred, **kwargs)`` as a Loss."""
 
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction,
+                         dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
-        out = self.fn(y_true, y_pred, **self._fn_kwargs)
-        if not isinstance(out, Tensor):
-            out = ops.convert_to_tensor(out)
-        return out
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
         config = super().get_config()
         config.update(self._fn_kwargs)
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        if cls is LossFunctionWrapper:
+            config = dict(config)
+            fn = config.pop("fn", None)
+            if isinstance(fn, str):
+                fn = _FUNCTIONS[fn]
+            return cls(fn, **config)
+        return cls(**config)
+
+
+def _wrapper(fn, defaults=(), default_name=None):
+    """Keras's constructor for a LossFunctionWrapper subclass of ``fn``: the function's
+    keyword arguments (with defaults) first, then ``reduction``, ``name``, ``dtype``."""
+    default_name = default_name or fn.__name__
+    params = dict(defaults)
+    order = list(params) + ["reduction", "name", "dtype"]
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(order):
+            raise TypeError(f"{type(self).__name__}() takes at most {len(order)} positional "
+                            f"arguments ({len(args)} given)")
+        values = dict(params, reduction="sum_over_batch_size", name=default_name, dtype=None)
+        values.update(zip(order, args))
+        unknown = set(kwargs) - set(values)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments "
+                            f"{sorted(unknown)}")
+        values.update(kwargs)
+        reduction, name, dtype = values.pop("reduction"), values.pop("name"), values.pop("dtype")
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype,
+                                     **values)
+
+    return __init__
+
 
 class MeanSquaredError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, reduction=reduction, name=name)
+    """Mean of squares of errors: ``mean((y_true - y_pred)^2)`` ("mse")."""
+    __init__ = _wrapper(mean_squared_error)
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+    """Mean of absolute errors ("mae")."""
+    __init__ = _wrapper(mean_absolute_error)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, eps))`` ("mape")."""
+    __init__ = _wrapper(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """``mean((log1p(y_pred) - log1p(y_true))^2)`` with both floored at eps ("msle")."""
+    __init__ = _wrapper(mean_squared_logarithmic_error)
+
+
+class Huber(LossFunctionWrapper):
+    """Huber loss: quadratic for ``|error| <= delta`` (default 1.0), linear beyond."""
+    __init__ = _wrapper(huber, (("delta", 1.0),), "huber_loss")
+
+
+class LogCosh(LossFunctionWrapper):
+    """``mean(log(cosh(y_pred - y_true)))`` ("log_cosh")."""
+    __init__ = _wrapper(log_cosh)
+
+
+class Hinge(LossFunctionWrapper):
+    """``mean(max(1 - y_true * y_pred, 0))``; {0, 1} labels are mapped to {-1, 1}."""
+    __init__ = _wrapper(hinge)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    """``mean(max(1 - y_true * y_pred, 0)^2)``; {0, 1} labels are mapped to {-1, 1}."""
+    __init__ = _wrapper(squared_hinge)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` (one-hot targets)."""
+    __init__ = _wrapper(categorical_hinge)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` ("kld")."""
+    __init__ = _wrapper(kl_divergence)
+
+
+class Poisson(LossFunctionWrapper):
+    """``mean(y_pred - y_true * log(y_pred + eps))``."""
+    __init__ = _wrapper(poisson)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)`` (between -1 and 1)."""
+    __init__ = _wrapper(cosine_similarity, (("axis", -1),))
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy for one-hot targets. ``from_logits=True`` if ``y_pred`` are logits."""
+    """Crossentropy for one-hot targets.
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+    Args:
+        from_logits: ``y_pred`` are logits (else probabilities; a softmax output is fused).
+        label_smoothing: in [0, 1]; targets become ``y(1 - ls) + ls / classes``.
+        axis: the class axis (default -1).
+    """
+    __init__ = _wrapper(categorical_crossentropy, (("from_logits", False),
+                                                       ("label_smoothing", 0.0), ("axis", -1)))
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy for integer targets of shape ``(N,)`` or ``(N, 1)``."""
+    """Crossentropy for integer targets of shape ``(N,)`` or ``(N, 1)``.
 
-    def __init__(self, from_logits=False, ignore_class=None, axis=-1,
-                 reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
-                 dtype=None):
-        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+    Args:
+        from_logits: ``y_pred`` are logits.
+        ignore_class: a label whose entries are left out of the loss (e.g. padding).
+        axis: the class axis (default -1).
+    """
+    __init__ = _wrapper(sparse_categorical_crossentropy, (("from_logits", False),
+                                                              ("ignore_class", None), ("axis", -1)))
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
-    """Crossentropy for 0/1 targets (probabilities, or logits with ``from_logits=True``)."""
+    """Crossentropy for 0/1 targets (probabilities, or logits with ``from_logits=True``).
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(binary_crossentropy, reduction=reduction, name=name,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+    Args:
+        from_logits, label_smoothing (targets pulled towards 0.5), axis.
+    """
+    __init__ = _wrapper(binary_crossentropy, (("from_logits", False),
+                                                  ("label_smoothing", 0.0), ("axis", -1)))
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Focal binary crossentropy: BCE scaled by ``(1 - p_t)^gamma`` to focus on hard cases.
+
+    Args:
+        apply_class_balancing: weight positives by ``alpha`` and negatives by ``1 - alpha``.
+        alpha: default 0.25. gamma: default 2.0.
+        from_logits, label_smoothing, axis: as ``BinaryCrossentropy``.
+    """
+    __init__ = _wrapper(binary_focal_crossentropy, (
+        ("apply_class_balancing", False), ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False),
+        ("label_smoothing", 0.0), ("axis", -1)))
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Focal categorical crossentropy: ``alpha (1 - p)^gamma`` times the crossentropy.
+
+    Args:
+        alpha: default 0.25. gamma: default 2.0.
+        from_logits, label_smoothing, axis: as ``CategoricalCrossentropy``.
+    """
+    __init__ = _wrapper(categorical_focal_crossentropy, (
+        ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False), ("label_smoothing", 0.0),
+        ("axis", -1)))
 
 
 def _snake(name):
@@ -194,34 +536,90 @@ def _snake(name):
     return to_snake_case(name)
 
 
-_BY_NAME = {
-    "mean_squared_error": mean_squared_error, "mse": mean_squared_error, "MSE": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "MAE": mean_absolute_error, "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy, "bce": binary_crossentropy,
-    "BCE": binary_crossentropy,
-}
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, CategoricalCrossentropy,
-                                    SparseCategoricalCrossentropy, BinaryCrossentropy)}
+class _ShapeResolvedCrossentropy(Loss):
+    """``"crossentropy"``/``"ce"``: binary, sparse or categorical chosen from the shapes
+    at the first call (Keras's compile-time rule)."""
+
+    def __init__(self, name="crossentropy", reduction="sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        self._fn = None
+
+    def call(self, y_true, y_pred):
+        if self._fn is None:
+            ts, ps = np.shape(value(y_true)), np.shape(value(y_pred))
+            if ps[-1] == 1:
+                self._fn = binary_crossentropy
+            elif len(ts) < len(ps) or (ts[-1] == 1 and ps[-1] > 1):
+                self._fn = sparse_categorical_crossentropy
+            else:
+                self._fn = categorical_crossentropy
+        return self._fn(y_true, y_pred)
+
+
+_CLASS_LIST = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+               MeanSquaredLogarithmicError, Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge,
+               KLDivergence, Poisson, CosineSimilarity, CategoricalCrossentropy,
+               SparseCategoricalCrossentropy, BinaryCrossentropy, BinaryFocalCrossentropy,
+               CategoricalFocalCrossentropy)
+_CLASSES = {c.__name__: c for c in _CLASS_LIST}
+_FUNCTIONS = {f.__name__: f for f in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, huber, log_cosh, hinge, squared_hinge, categorical_hinge,
+    kl_divergence, poisson, cosine_similarity, categorical_crossentropy,
+    sparse_categorical_crossentropy, binary_crossentropy, binary_focal_crossentropy,
+    categorical_focal_crossentropy)}
+_BY_NAME = dict(_FUNCTIONS)
+_BY_NAME.update({"mse": mean_squared_error, "MSE": mean_squared_error,
+                 "mae": mean_absolute_error, "MAE": mean_absolute_error,
+                 "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
+                 "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
+                 "kld": kl_divergence, "KLD": kl_divergence,
+                 "kullback_leibler_divergence": kl_divergence, "logcosh": log_cosh,
+                 "bce": binary_crossentropy, "BCE": binary_crossentropy})
+
+
+def serialize(loss):
+    """Keras's serialized form of a Loss (or the name of a built-in loss function)."""
+    if isinstance(loss, Loss):
+        return {"module": "keras.losses", "class_name": type(loss).__name__,
+                "config": loss.get_config(), "registered_name": None}
+    return getattr(loss, "__name__", loss)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds a loss from ``serialize``'s output or a name."""
+    if isinstance(config, str):
+        return get(config)
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    if cls is None:
+        fn = _BY_NAME.get(name)
+        if fn is None:
+            raise ValueError(f"Unknown loss: '{name}'. Expected one of {sorted(_CLASSES)}.")
+        return LossFunctionWrapper(fn, name=name)
+    return cls.from_config(config.get("config", {}))
 
 
 def get(identifier):
-    """Resolves a name, class name, config dict, Loss instance or function to a Loss."""
+    """Resolves a name, class name, class, config dict, Loss instance or function to a Loss."""
     if identifier is None:
         return None
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
     if isinstance(identifier, str):
+        if identifier in ("crossentropy", "ce"):
+            return _ShapeResolvedCrossentropy(name=identifier)
         if identifier in _CLASSES:
             return _CLASSES[identifier]()
         fn = _BY_NAME.get(identifier)
         if fn is None:
             raise ValueError(f"Could not interpret loss identifier: '{identifier}'. Expected one "
-                             f"of {sorted(_BY_NAME)}.")
+                             f"of {sorted(set(_BY_NAME) | set(_CLASSES))}.")
         return LossFunctionWrapper(fn, name=identifier)
     if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return deserialize(identifier)
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

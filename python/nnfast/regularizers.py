@@ -1,5 +1,31 @@
-"""Weight regularizers: penalties added to the training loss (Keras: no 1/2 factor)."""
+"""Regularizers: penalties added to the training loss (Keras 3 formulas: no 1/2 factor).
+
+A regularizer is called on a weight (``kernel_regularizer``, ``bias_regularizer``, ...) or
+on a layer's outputs (``activity_regularizer``, added as is, not divided by the batch size
+as tf.keras 2 did) and returns a scalar tensor; ``model.losses`` collects them and the
+trainer adds them to every batch's loss. They are written with ``nnfast.ops`` so their
+gradients come from the tape.
+
+Example:
+    >>> layers.Dense(64, kernel_regularizer=regularizers.l2(1e-4),
+    ...              activity_regularizer="l1")
+"""
+import math
+
+import numpy as np
+
 from nnfast import ops
+from nnfast.backend.tensor import Tensor
+
+
+def _check_factor(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+        raise ValueError(f"Invalid value for argument {name}: expected a float. "
+                         f"Received: {name}={value}")
+    if math.isinf(value) or math.isnan(value) or value < 0:
+        raise ValueError(f"Invalid value for argument {name}: expected a non-negative finite "
+                         f"float. Received: {name}={value}")
+    return float(value)
 
 
 class Regularizer:
@@ -9,7 +35,7 @@ class Regularizer:
         return 0.0
 
     def get_config(self):
-        return {}
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     @classmethod
     def from_config(cls, config):
@@ -17,51 +43,124 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """``l1 * sum(|x|) + l2 * sum(x^2)``."""
+    """``l1 * sum(|x|) + l2 * sum(x^2)``; both default to 0 (Keras 3 class defaults)."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2 = _check_factor(l1, "l1"), _check_factor(l2, "l2")
 
     def __call__(self, x):
-        total = 0.0
+        terms = []
         if self.l1:
-            total = ops.multiply(self.l1, ops.sum(ops.abs(x)))
+            terms.append(ops.multiply(self.l1, ops.sum(ops.abs(x))))
         if self.l2:
-            total = ops.add(total, ops.multiply(self.l2, ops.sum(ops.square(x))))
-        return total
+            terms.append(ops.multiply(self.l2, ops.sum(ops.square(x))))
+        if not terms:
+            return Tensor(np.zeros((), np.float32))
+        return terms[0] if len(terms) == 1 else ops.add(terms[0], terms[1])
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
 
 
-class L1(L1L2):
+class L1(Regularizer):
+    """``l1 * sum(|x|)``, default ``l1=0.01``."""
+
     def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+        self.l1 = _check_factor(l1, "l1")
+
+    def __call__(self, x):
+        return ops.multiply(self.l1, ops.sum(ops.abs(x)))
 
     def get_config(self):
         return {"l1": self.l1}
 
 
-class L2(L1L2):
+class L2(Regularizer):
+    """``l2 * sum(x^2)``, default ``l2=0.01``."""
+
     def __init__(self, l2=0.01):
-        super().__init__(l2=l2)
+        self.l2 = _check_factor(l2, "l2")
+
+    def __call__(self, x):
+        return ops.multiply(self.l2, ops.sum(ops.square(x)))
 
     def get_config(self):
         return {"l2": self.l2}
 
 
-l1, l2, l1_l2 = L1, L2, L1L2
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Encourages the rows (``mode="rows"``) or columns of a 2-D weight to be orthogonal:
+    ``factor * 0.5 * sum(|N N^T - diag|) / (n (n - 1) / 2)`` with ``N`` the L2-normalized
+    rows (or columns) and ``n`` their number.
+
+    Args:
+        factor: default 0.01.
+        mode: "rows" or "columns".
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        self.factor = _check_factor(factor, "factor")
+        if mode not in ("rows", "columns"):
+            raise ValueError("Invalid value for argument `mode`. Expected one of "
+                             f"{{'rows', 'columns'}}. Received: mode={mode}")
+        self.mode = mode
+
+    def __call__(self, inputs):
+        shape = np.shape(inputs.value if hasattr(inputs, "value") else inputs)
+        if len(shape) != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape={shape}")
+        axis = 1 if self.mode == "rows" else 0
+        norm = ops.sqrt(ops.maximum(ops.sum(ops.square(inputs), axis=axis, keepdims=True), 1e-7))
+        normalized = ops.divide(inputs, norm)
+        if self.mode == "rows":
+            product = ops.matmul(normalized, ops.transpose(normalized))
+        else:
+            product = ops.matmul(ops.transpose(normalized), normalized)
+        size = shape[0] if self.mode == "rows" else shape[1]
+        off_diagonal = ops.multiply(product, (1.0 - np.eye(size)).astype(np.float32))
+        num_pairs = size * (size - 1.0) / 2.0
+        return ops.multiply(self.factor * 0.5 / num_pairs, ops.sum(ops.abs(off_diagonal)))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+_CLASSES = {c.__name__: c for c in (L1, L2, L1L2, OrthogonalRegularizer)}
+_BY_NAME = dict(_CLASSES)
+_BY_NAME.update({"l1": L1, "l2": L2, "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer})
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
+            "config": regularizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown regularizer: '{name}'. Expected one of {sorted(_BY_NAME)}.")
+    return cls.from_config(config.get("config", {}))
 
 
 def get(identifier):
-    """Resolves None, a name, a config dict, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
+    """Resolves None, a name (``"l2"``), a class name, a config dict, an instance or a
+    callable."""
+    if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown regularizer '{identifier}'. Expected one of {sorted(_BY_NAME)}.")
+            raise ValueError(f"Unknown regularizer '{identifier}'. Expected one of "
+                             f"{sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict):
-        return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
+    if callable(identifier):
+        return identifier
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")

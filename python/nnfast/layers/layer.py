@@ -57,7 +57,7 @@ class Layer:
 
     def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
-                 weights=None, **kwargs):
+                 weights=None, activity_regularizer=None, **kwargs):
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
@@ -72,6 +72,10 @@ class Layer:
         self._build_shapes = None
         self._inbound_nodes = []
         self._initial_weights = weights
+        # Keras: every layer accepts an activity regularizer; its penalty on the outputs of
+        # the latest call joins `losses`.
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._activity_losses = []
         if batch_input_shape is not None:
             self._batch_input_shape = standardize_shape(batch_input_shape)
         elif input_shape is not None:
@@ -185,12 +189,32 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularization penalties of this layer's (and sublayers') trainable weights."""
+        """Regularization penalties: this layer's (and sublayers') trainable weights, then
+        the activity penalties of their latest calls."""
         out = []
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 out.append(w.regularizer(w))
+        return out + self._all_activity_losses()
+
+    def _all_activity_losses(self):
+        out = list(self.__dict__.get("_activity_losses", ()))
+        for layer in self._layers:
+            out.extend(layer._all_activity_losses())
         return out
+
+    def _any_activity_regularizer(self):
+        return self.__dict__.get("activity_regularizer") is not None or any(
+            layer._any_activity_regularizer() for layer in self._layers)
+
+    def _call_and_regularize(self, *args, **kwargs):
+        """``call`` plus Keras's activity penalty ``activity_regularizer(output)`` (Keras 3
+        adds it as is, not divided by the batch size)."""
+        outputs = self.call(*args, **kwargs)
+        flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        self._activity_losses = [self.activity_regularizer(o) for o in flat
+                                 if isinstance(o, Tensor)]
+        return outputs
 
     # --- build / call ----------------------------------------------------------------------
     def build(self, input_shape):
@@ -218,6 +242,8 @@ class Layer:
             self._maybe_build(inputs)
         if "training" in kwargs and not _takes_training(type(self)):
             kwargs.pop("training")
+        if self.__dict__.get("activity_regularizer") is not None:
+            return self._call_and_regularize(inputs, *args, **kwargs)
         return self.call(inputs, *args, **kwargs)
 
     def _symbolic_call(self, inputs, *args, **kwargs):

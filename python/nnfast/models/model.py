@@ -59,11 +59,12 @@ class Model(Trainer, Layer):
 
     @property
     def losses(self):
+        """Weight regularization penalties, then the activity penalties of the latest call."""
         out = []
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 out.append(w.regularizer(w))
-        return out
+        return out + self._all_activity_losses()
 
     def count_params(self):
         if not self.built:

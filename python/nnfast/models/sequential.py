@@ -92,7 +92,9 @@ class Sequential(Model):
                     layer._initial_weights = None
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
-        self._calls = [(layer.call, _takes_training(type(layer))) for layer in self._stack]
+        self._calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
+                        is not None else layer.call, _takes_training(type(layer)))
+                       for layer in self._stack]
         self._build_shapes = self._input_batch_shape
         self.built = True
 

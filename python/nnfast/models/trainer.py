@@ -179,15 +179,20 @@ class Trainer:
             steps = min(steps, int(steps_per_epoch))
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=steps)
-        rng = nnrandom.make_generator()
+        # Kept on the model so BackupAndRestore can save and restore the shuffling stream.
+        rng = self._fit_rng = nnrandom.make_generator()
         if not self.built:
             self._maybe_build(x[:1])
         variables = self.trainable_weights
-        self._has_penalties = any(v.regularizer is not None for v in variables)
+        self._has_penalties = (any(v.regularizer is not None for v in variables)
+                               or self._any_activity_regularizer())
         if not self.optimizer.built:
             self.optimizer.build(variables)
         self.stop_training = False
         cbs.on_train_begin()
+        # BackupAndRestore sets _initial_epoch in on_train_begin to resume a run (Keras 3).
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -215,6 +220,8 @@ class Trainer:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:  # use_ema: the moving averages become the weights
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(logs)
         return cbs.history
 
@@ -317,7 +324,8 @@ class Trainer:
             self._maybe_build(x[:1])
         self.reset_metrics()
         variables = self.trainable_weights
-        self._has_penalties = any(v.regularizer is not None for v in variables)
+        self._has_penalties = (any(v.regularizer is not None for v in variables)
+                               or self._any_activity_regularizer())
         loss, y_pred = self._train_step(x, y, sw, variables)
         self._loss_tracker.update_state(loss)
         self._update_metrics(y, self._outputs_array(y_pred), sw)

@@ -1,13 +1,25 @@
-"""Optimizers: by object (``Adam(1e-3)``) or by name (``"adam"``)."""
+"""Optimizers: by object (``Adam(1e-3)``) or by name (``"adam"``).
+
+Every optimizer runs each variable's step (clipping, weight decay, update rule) as one
+fused C++ pass; see ``Optimizer`` for the shared arguments and the saved state layout."""
 from nnfast.optimizers import schedules
+from nnfast.optimizers.adadelta import Adadelta
+from nnfast.optimizers.adagrad import Adagrad
 from nnfast.optimizers.adam import Adam
+from nnfast.optimizers.adamax import Adamax
+from nnfast.optimizers.adamw import AdamW
+from nnfast.optimizers.ftrl import Ftrl
+from nnfast.optimizers.lion import Lion
+from nnfast.optimizers.nadam import Nadam
 from nnfast.optimizers.optimizer import Optimizer
+from nnfast.optimizers.rmsprop import RMSprop
 from nnfast.optimizers.sgd import SGD
 
-_BY_NAME = {"sgd": SGD, "adam": Adam}
+_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
+_BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 
-def get(identifier):
+def get(identifier, custom_objects=None):
     """Resolves a name (``"adam"``), a config dict or an Optimizer instance."""
     if isinstance(identifier, Optimizer):
         return identifier
@@ -18,13 +30,30 @@ def get(identifier):
                              f"Expected one of {sorted(_BY_NAME)}.")
         return cls()
     if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier["class_name"].lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer: {identifier['class_name']}")
-        return cls.from_config(identifier.get("config", {}))
+        return deserialize(identifier, custom_objects)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
 def serialize(optimizer):
+    """Keras's serialized form ``{module, class_name, config, registered_name}``."""
     return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
             "config": optimizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds an optimizer from ``serialize``'s output (or tf.keras's
+    ``{"class_name", "config"}``)."""
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
+    if cls is None:
+        raise ValueError(f"Unknown optimizer: '{name}'. Expected one of {sorted(_BY_NAME)}.")
+    cfg = dict(config.get("config", {}))
+    cfg.pop("is_legacy_optimizer", None)
+    cfg.pop("jit_compile", None)
+    return cls.from_config(cfg)
+
+
+__all__ = ["Optimizer", "schedules", "get", "serialize", "deserialize"] + [
+    c.__name__ for c in _CLASSES]

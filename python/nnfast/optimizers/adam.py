@@ -1,19 +1,23 @@
 """Adam, with Keras's epsilon placement and optional AMSGrad."""
-import numpy as np
-
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) as Keras computes it: epsilon is added to ``sqrt(v)`` before the
-    bias correction folded into the step size. One fused C++ pass per variable.
+    bias correction folded into the step size
+    (``w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``). One fused C++ pass
+    per variable.
 
     Args:
         learning_rate: default 0.001.
         beta_1, beta_2: moment decay rates (0.9, 0.999).
         epsilon: default 1e-7.
         amsgrad: use the running maximum of ``v``.
+        **kwargs: the base arguments (``weight_decay``, ``clipnorm``, ``use_ema``, ...).
+
+    Example:
+        >>> model.compile(optimizer=Adam(learning_rate=3e-4), loss="mse")
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
@@ -23,15 +27,15 @@ class Adam(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else float(epsilon)
         self.amsgrad = bool(amsgrad)
 
-    def _make_slots(self, variable):
-        n = 3 if self.amsgrad else 2
-        return tuple(np.zeros_like(variable.value) for _ in range(n))
+    def _slot_groups(self):
+        groups = (("momentum", "velocity"),)
+        return groups + ((("velocity_hat",),) if self.amsgrad else ())
 
-    def update_step(self, gradient, variable, learning_rate, step, slots):
-        m, v = slots[0], slots[1]
-        vhat = slots[2] if self.amsgrad else None
-        _core.adam_update(variable.value, gradient, m, v, vhat, learning_rate, self.beta_1,
-                          self.beta_2, self.epsilon, step)
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        vhat = self._slots["velocity_hat"][index] if self.amsgrad else None
+        _core.adam_update(variable.value, gradient, self._slots["momentum"][index],
+                          self._slots["velocity"][index], vhat, learning_rate, self.beta_1,
+                          self.beta_2, self.epsilon, step, **common)
 
     def get_config(self):
         config = super().get_config()

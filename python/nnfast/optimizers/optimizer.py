@@ -1,21 +1,54 @@
-"""The ``Optimizer`` base class: learning rate, iterations, slots, and the Keras step order
-(clip gradients -> weight decay -> update -> constraints -> iterations += 1)."""
+"""The ``Optimizer`` base class: learning rate, iterations, optimizer variables and Keras's
+step order (clip gradients -> decoupled weight decay -> update -> EMA -> constraints ->
+``iterations += 1``).
+
+Built-in optimizers run the whole step for one variable as a single fused C++ pass: the
+clipping factor, the weight decay and the update rule are folded into one loop over the
+variable, its gradient and its slots.
+
+State (for saving)
+------------------
+``optimizer.variables`` lists the state in Keras's saved order: ``iterations`` (int64
+scalar), ``learning_rate`` (float32 scalar; absent when the rate is a schedule or callable),
+then the EMA averages (``use_ema``), the gradient accumulators
+(``gradient_accumulation_steps``) and the optimizer's slots, created per trainable variable
+in the order the optimizer was built with (e.g. Adam: ``[m0, v0, m1, v1, ...]`` then the
+``velocity_hat`` of each variable with AMSGrad). ``get_weights()`` returns copies of
+those arrays; to restore, build the optimizer on the same variables and call
+``set_weights(arrays)`` (or ``load_own_variables({"0": ..., "1": ...})``, Keras's store
+form, whose keys are the positions above).
+"""
+import math
+import warnings
+
 import numpy as np
 
+from nnfast import _core
 from nnfast.backend.tensor import Variable, as_array
+from nnfast.optimizers.schedules import LearningRateSchedule
 
 
 class Optimizer:
     """Base class of optimizers.
 
     Args:
-        learning_rate: a float, or a schedule/callable of the step (``iterations``).
-        weight_decay: decoupled decay ``w -= w * wd * lr`` before the update.
-        clipnorm / clipvalue / global_clipnorm: gradient clipping (at most one).
+        learning_rate: a float, a ``LearningRateSchedule`` (called with ``iterations``) or a
+            callable of no arguments. ``lr=`` is accepted as an alias.
+        weight_decay: decoupled decay ``w -= w * weight_decay * lr`` before each update.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: scale all gradients so their joint L2 norm is at most this.
+        use_ema: keep an exponential moving average of the weights (``ema_momentum``);
+            ``ema_overwrite_frequency`` copies it into the weights every that many steps,
+            and ``finalize_variable_values`` (called at the end of ``fit``) copies it once.
+        loss_scale_factor: gradients are divided by it (the loss is scaled by ``scale_loss``).
+        gradient_accumulation_steps: apply the mean of that many steps' gradients at once.
         name: optimizer name.
-    """
 
-    _slot_names = ()
+    Subclasses declare their slots in ``_slot_groups()`` and implement ``_fused_update``;
+    a user subclass may instead implement Keras's ``update_step(gradient, variable,
+    learning_rate)`` with ``nnfast.ops``/NumPy and ``add_variable_from_reference``.
+    """
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -23,114 +56,382 @@ class Optimizer:
                  gradient_accumulation_steps=None, name=None, **kwargs):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
-        kwargs.pop("decay", None)
+        if "decay" in kwargs:
+            if kwargs.pop("decay"):
+                warnings.warn("The `decay` argument is ignored (removed in Keras 3); use a "
+                              "learning-rate schedule instead.", stacklevel=3)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                              f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}")
-        self._learning_rate = learning_rate
+        if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps}")
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        for arg, val in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                         ("global_clipnorm", global_clipnorm)):
+            if val is not None and not val > 0:
+                raise ValueError(f"`{arg}` must be a positive number. Received: {arg}={val}")
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self.use_ema, self.ema_momentum = use_ema, ema_momentum
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.name = name or type(self).__name__.lower()
-        self.iterations = 0
-        self._slots = {}  # id(variable) -> tuple of slot arrays
-        self._variables = []  # the trainable variables the optimizer was built for
+        self._iterations = 0
+        self._learning_rate = None
+        self._set_lr(learning_rate, initial=True)
+        self._reset_state()
+
+    def _reset_state(self):
+        self._trainable_variables = []
+        self._index = {}  # id(variable) -> position in _trainable_variables
+        self._state = []  # optimizer arrays after iterations/learning_rate, in Keras order
+        self._slots = {}  # slot name -> list (per trainable variable) of arrays
+        self._ema = []
+        self._accumulators = []
+        self._exclude_ids = set()
+        self._exclude_names = ()
         self.built = False
 
-    # --- learning rate ----------------------------------------------------------------
+    # --- learning rate and iterations -----------------------------------------------------
+    def _set_lr(self, value, initial=False):
+        if isinstance(value, LearningRateSchedule) or callable(value):
+            self._learning_rate = value
+            return
+        if isinstance(value, (np.ndarray, Variable)) or hasattr(value, "__float__"):
+            value = float(as_array(value))
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError("Argument `learning_rate` should be float, or an instance of "
+                             "LearningRateSchedule, or a callable (that takes in the current "
+                             "iteration value and returns the corresponding learning rate "
+                             f"value). Received instead: learning_rate={value!r}")
+        if not initial and isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate "
+                            "is not settable. If you need the learning rate to be settable, you "
+                            "should instantiate the optimizer with a float `learning_rate`.")
+        self._learning_rate = np.float32(value)  # Keras keeps it in a float32 variable
+
     @property
     def learning_rate(self):
-        """The current learning rate as a float (a schedule is evaluated at ``iterations``)."""
+        """The current learning rate as a float (a schedule is evaluated at ``iterations``).
+
+        Assigning a float sets it (callbacks such as ``ReduceLROnPlateau`` do); assigning a
+        schedule or a callable replaces it."""
         lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            return float(np.float32(lr(self._iterations)))
         if callable(lr):
-            return float(lr(self.iterations))
+            return float(np.float32(lr()))
         return float(lr)
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._learning_rate = value
+        self._set_lr(value)
 
     lr = learning_rate
 
-    # --- slots ----------------------------------------------------------------------------
-    def build(self, variables):
-        """Creates the slot arrays for each variable (zeros unless a subclass says)."""
-        self._variables = list(variables)
-        for v in self._variables:
-            if id(v) not in self._slots:
-                self._slots[id(v)] = self._make_slots(v)
+    @property
+    def iterations(self):
+        """Number of optimizer steps taken (with gradient accumulation: applied updates)."""
+        if self.gradient_accumulation_steps:
+            return self._iterations // self.gradient_accumulation_steps
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = int(value)
+
+    # --- variables ----------------------------------------------------------------------
+    def _slot_groups(self):
+        """Slot names, grouped as Keras creates them: each group is created variable by
+        variable (names interleaved), groups one after another."""
+        return ()
+
+    def _slot_initial_value(self, name):
+        return 0.0
+
+    def build(self, var_list):
+        """Creates the optimizer's arrays for ``var_list`` (the model's trainable variables)."""
+        if self.built:
+            return
+        self._trainable_variables = []
+        self._index = {}
+        for v in var_list:
+            self._index[id(v)] = len(self._trainable_variables)
+            self._trainable_variables.append(v)
+        if self.use_ema:
+            self._ema = [self._new_array(v, 0.0) for v in var_list]
+        if self.gradient_accumulation_steps:
+            self._accumulators = [self._new_array(v, 0.0) for v in var_list]
+        self._slots = {}
+        for group in self._slot_groups():
+            for name in group:
+                self._slots[name] = []
+            for v in var_list:
+                for name in group:
+                    self._slots[name].append(self._new_array(v, self._slot_initial_value(name)))
+        self._build_extra()
         self.built = True
 
-    def _make_slots(self, variable):
-        return tuple(np.zeros_like(variable.value) for _ in self._slot_names)
+    def _build_extra(self):
+        """Hook for optimizer-wide state created after the slots (Nadam's u_product)."""
+
+    def _new_array(self, reference, fill):
+        arr = np.full(np.shape(as_array(reference)), fill, dtype=np.float32)
+        self._state.append(arr)
+        return arr
+
+    def _add_variable(self, reference):
+        """Appends slots for a variable first seen after ``build`` (kept at the end)."""
+        self._index[id(reference)] = len(self._trainable_variables)
+        self._trainable_variables.append(reference)
+        if self.use_ema:
+            self._ema.append(self._new_array(reference, 0.0))
+        if self.gradient_accumulation_steps:
+            self._accumulators.append(self._new_array(reference, 0.0))
+        for group in self._slot_groups():
+            for name in group:
+                self._slots[name].append(self._new_array(reference, self._slot_initial_value(name)))
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """A new optimizer array shaped like ``reference_variable`` (for user subclasses
+        implementing ``update_step``); it joins ``variables``."""
+        from nnfast import initializers
+
+        shape = np.shape(as_array(reference_variable))
+        arr = np.ascontiguousarray(initializers.get(initializer)(shape, dtype="float32"))
+        var = Variable(arr, trainable=False, name=(name or "var"))
+        self._state.append(var.value)
+        return var
+
+    def _slots_of(self, index):
+        return [self._slots[name][index] for group in self._slot_groups() for name in group]
 
     @property
     def variables(self):
-        """``[iterations, learning_rate, slots...]`` in Keras's saved order."""
-        out = [np.array(self.iterations, dtype=np.int64), np.array(self.learning_rate, np.float32)]
-        for v in self._variables:
-            out.extend(self._slots[id(v)])
-        return out
+        """The optimizer state in Keras's order (see the module docstring). Slot arrays are
+        the live buffers; ``iterations``/``learning_rate`` are fresh 0-d arrays."""
+        out = [np.array(self._iterations, dtype=np.int64)]
+        if not callable(self._learning_rate):
+            out.append(np.array(self._learning_rate, dtype=np.float32))
+        return out + list(self._state)
 
-    # --- the step ---------------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars):
-        """Applies ``[(grad, variable), ...]``; variables without a gradient are skipped."""
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+    def get_weights(self):
+        """Copies of ``variables``."""
+        return [np.array(v) for v in self.variables]
 
-    def apply(self, grads, variables):
-        """One optimizer step: ``grads[i]`` updates ``variables[i]`` in place."""
+    def set_weights(self, weights):
+        """Restores state saved from ``variables``/``get_weights`` (same order and shapes).
+        The optimizer must be built on the same trainable variables first."""
         if not self.built:
-            self.build(variables)
-        for v in variables:
-            if id(v) not in self._slots:
-                self._slots[id(v)] = self._make_slots(v)
-                self._variables.append(v)
-        grads = [np.ascontiguousarray(as_array(g), dtype=np.float32) for g in grads]
-        grads = self._clip(grads)
-        lr = self.learning_rate
-        step = self.iterations + 1
-        for g, v in zip(grads, variables):
+            raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
+                             "been built. Please call `optimizer.build(trainable_variables)` to "
+                             "create the optimizer weights before calling `set_weights()`.")
+        current = self.variables
+        if len(weights) != len(current):
+            raise ValueError(f"Optimizer '{self.name}' has {len(current)} variables, received "
+                             f"{len(weights)} arrays.")
+        for i, (cur, new) in enumerate(zip(current, weights)):
+            new = np.asarray(new)
+            if cur.shape != new.shape:
+                raise ValueError(f"Optimizer variable {i} has shape {cur.shape} not compatible "
+                                 f"with provided weight shape {new.shape}.")
+        self._iterations = int(np.asarray(weights[0]))
+        offset = 1
+        if not callable(self._learning_rate):
+            self._learning_rate = np.float32(np.asarray(weights[1]))
+            offset = 2
+        for arr, new in zip(self._state, weights[offset:]):
+            np.copyto(arr, np.asarray(new), casting="unsafe")
+        self._after_set_weights()
+
+    def _after_set_weights(self):
+        pass
+
+    def save_own_variables(self, store):
+        """Writes ``variables`` into a dict-like ``store`` under keys "0", "1", ..."""
+        for i, v in enumerate(self.variables):
+            store[str(i)] = np.array(v)
+
+    def load_own_variables(self, store):
+        """Reads state written by ``save_own_variables`` (warns and skips on a count
+        mismatch, as Keras does)."""
+        n = len(self.variables)
+        if len(store.keys()) != n:
+            warnings.warn(f"Skipping variable loading for optimizer '{self.name}', because it "
+                          f"has {n} variables whereas the saved optimizer has "
+                          f"{len(store.keys())} variables.", stacklevel=2)
+            return
+        self.set_weights([np.asarray(store[str(i)]) for i in range(n)])
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Variables (or variables whose path contains one of ``var_names``) that weight
+        decay skips."""
+        self._exclude_ids = {id(v) for v in (var_list or [])}
+        self._exclude_names = tuple(var_names or ())
+
+    def _use_weight_decay(self, variable):
+        if id(variable) in self._exclude_ids:
+            return False
+        path = getattr(variable, "path", getattr(variable, "name", ""))
+        return not any(name in path for name in self._exclude_names)
+
+    # --- the step ---------------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        """Applies ``[(grad, variable), ...]``; returns ``iterations``."""
+        grads_and_vars = list(grads_and_vars)
+        self.apply([g for g, _ in grads_and_vars], [v for _, v in grads_and_vars])
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """One optimizer step: ``grads[i]`` updates ``trainable_variables[i]`` in place.
+        Variables whose gradient is None are skipped (with a warning, as Keras)."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError("When passing `grads` without `variables`, the optimizer must "
+                                 "already be built on a list of variables. Call "
+                                 "`optimizer.build(trainable_variables)` first.")
+            trainable_variables = self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"Received {len(grads)} gradients for {len(trainable_variables)} "
+                             "variables.")
+        if not self.built:
+            self.build(trainable_variables)
+        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(grads):
+            missing = [getattr(v, "path", "?") for g, v in zip(grads, trainable_variables)
+                       if g is None]
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
+                          "loss.", stacklevel=2)
+        for _, v in pairs:
+            if id(v) not in self._index:
+                self._add_variable(v)
+        variables = [v for _, v in pairs]
+        grads = []
+        for g, v in pairs:
+            g = np.ascontiguousarray(as_array(g), dtype=np.float32)
             if g.shape != v.value.shape:
                 raise ValueError(f"Gradient of shape {g.shape} does not match variable "
-                                 f"'{v.path}' of shape {v.value.shape}")
-            if self.weight_decay:
-                v.value -= v.value * np.float32(self.weight_decay * lr)
-            self.update_step(g, v, lr, step, self._slots[id(v)])
-            if v.constraint is not None:
-                v.assign(v.constraint(v.value))
-        self.iterations += 1
+                                 f"'{getattr(v, 'path', '?')}' of shape {v.value.shape}")
+            grads.append(g)
+        if self.loss_scale_factor is not None:
+            grads = [g / np.float32(self.loss_scale_factor) for g in grads]
 
-    def update_step(self, gradient, variable, learning_rate, step, slots):
+        if self.gradient_accumulation_steps:
+            steps = self.gradient_accumulation_steps
+            accs = [self._accumulators[self._index[id(v)]] for v in variables]
+            if (self._iterations + 1) % steps == 0:
+                grads = [(g + a) / np.float32(steps) for g, a in zip(grads, accs)]
+                self._update(grads, variables)
+                for a in accs:
+                    a.fill(0.0)
+            else:
+                for g, a in zip(grads, accs):
+                    a += g
+        else:
+            self._update(grads, variables)
+
+        if self.use_ema:
+            momentum = self.ema_momentum if self.iterations != 0 else 0.0
+            for v, avg in zip(self._trainable_variables, self._ema):
+                _core.ema_update(avg, v.value, float(momentum))
+            if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+                self._overwrite_with_ema()
+        for v in variables:
+            if getattr(v, "constraint", None) is not None:
+                v.assign(v.constraint(v.value))
+        self._iterations += 1
+
+    def _update(self, grads, variables):
+        """Clipping, weight decay and the update rule for one (accumulated) step."""
+        lr = self.learning_rate
+        scales = self._clip_scales(grads)
+        lo, hi = -math.inf, math.inf
+        if self.clipvalue is not None:
+            lo, hi = -float(self.clipvalue), float(self.clipvalue)
+        self._before_update()
+        step = self.iterations + 1
+        fused = type(self).update_step is Optimizer.update_step
+        for g, v, scale in zip(grads, variables, scales):
+            decay = 0.0
+            if self.weight_decay and self._use_weight_decay(v):
+                decay = float(np.float32(self.weight_decay) * np.float32(lr))
+            if fused:
+                common = {"grad_scale": scale, "clip_lo": lo, "clip_hi": hi, "decay": decay}
+                self._fused_update(g, v, self._index[id(v)], lr, step, common)
+            else:  # a user subclass with Keras's update_step: clip and decay first
+                if scale != 1.0:
+                    g = g * np.float32(scale)
+                if self.clipvalue is not None:
+                    g = np.clip(g, lo, hi)
+                if decay:
+                    v.value -= v.value * np.float32(decay)
+                self.update_step(g, v, lr)
+
+    def _before_update(self):
+        """Hook run once per applied step before the per-variable updates (Nadam)."""
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         raise NotImplementedError
 
-    def _clip(self, grads):
-        if self.clipnorm is not None:
-            out = []
-            for g in grads:
-                norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
-                out.append(g * np.float32(self.clipnorm / max(norm, self.clipnorm)))
-            return out
-        if self.global_clipnorm is not None:
-            norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads)))
-            scale = np.float32(self.global_clipnorm / max(norm, self.global_clipnorm))
-            return [g * scale for g in grads]
-        if self.clipvalue is not None:
-            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        return grads
+    def update_step(self, gradient, variable, learning_rate):
+        """Keras's per-variable update for user subclasses (built-ins use fused kernels)."""
+        raise NotImplementedError
 
-    # --- config -----------------------------------------------------------------------
+    def _clip_scales(self, grads):
+        """Per-gradient scale factors of clipnorm/global_clipnorm (1.0 when unused)."""
+        if self.clipnorm is not None:
+            c = float(self.clipnorm)
+            return [c / max(math.sqrt(_core.sum_squares(g)), c) for g in grads]
+        if self.global_clipnorm is not None:
+            c = float(self.global_clipnorm)
+            norm = math.sqrt(sum(_core.sum_squares(g) for g in grads))
+            # Keras: a non-finite global norm turns every gradient into NaN.
+            scale = c / max(norm, c) if math.isfinite(norm) else math.nan
+            return [scale] * len(grads)
+        return [1.0] * len(grads)
+
+    def scale_loss(self, loss):
+        """Multiplies ``loss`` by ``loss_scale_factor`` when set."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    # --- EMA -------------------------------------------------------------------------------
+    def _overwrite_with_ema(self):
+        for v, avg in zip(self._trainable_variables, self._ema):
+            v.assign(avg)
+
+    def finalize_variable_values(self, var_list=None):
+        """With ``use_ema``, copies the moving averages into the weights (end of ``fit``)."""
+        if self.use_ema and self.built:
+            self._overwrite_with_ema()
+
+    # --- config -----------------------------------------------------------------------------
     def get_config(self):
         lr = self._learning_rate
-        if hasattr(lr, "get_config"):
-            lr = {"module": "keras.optimizers.schedules", "class_name": type(lr).__name__,
-                  "config": lr.get_config(), "registered_name": None}
+        if isinstance(lr, LearningRateSchedule):
+            from nnfast.optimizers import schedules
+
+            lr = schedules.serialize(lr)
+        elif not callable(lr):
+            lr = float(lr)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                 "clipvalue": self.clipvalue, "use_ema": self.use_ema,
@@ -140,7 +441,7 @@ class Optimizer:
                 "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
@@ -148,3 +449,7 @@ class Optimizer:
 
             config["learning_rate"] = schedules.deserialize(lr)
         return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, learning_rate={self.learning_rate}>"
+

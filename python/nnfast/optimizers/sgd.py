@@ -1,18 +1,21 @@
 """Stochastic gradient descent with optional (Nesterov) momentum."""
-import numpy as np
-
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    """``w -= lr * g``; with momentum ``m = momentum * m - lr * g; w += m``; Nesterov
-    ``w += momentum * m - lr * g``. One fused C++ pass per variable.
+    """Gradient descent: ``w -= lr * g``; with momentum ``m = momentum * m - lr * g;
+    w += m``; Nesterov ``w += momentum * m - lr * g`` (with the new ``m``). One fused C++
+    pass per variable.
 
     Args:
         learning_rate: default 0.01.
-        momentum: default 0.0.
+        momentum: float in [0, 1], default 0.0.
         nesterov: default False.
+        **kwargs: the base arguments (``weight_decay``, ``clipnorm``, ``use_ema``, ...).
+
+    Example:
+        >>> model.compile(optimizer=SGD(0.1, momentum=0.9), loss="mse")
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
@@ -22,12 +25,13 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def _make_slots(self, variable):
-        return (np.zeros_like(variable.value),) if self.momentum else ()
+    def _slot_groups(self):
+        return (("momentum",),) if self.momentum != 0 else ()
 
-    def update_step(self, gradient, variable, learning_rate, step, slots):
-        _core.sgd_update(variable.value, gradient, slots[0] if slots else None, learning_rate,
-                         self.momentum, self.nesterov)
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        m = self._slots["momentum"][index] if self.momentum != 0 else None
+        _core.sgd_update(variable.value, gradient, m, learning_rate, self.momentum,
+                         self.nesterov, **common)
 
     def get_config(self):
         config = super().get_config()

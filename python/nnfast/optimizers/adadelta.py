@@ -1,0 +1,36 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared updates."""
+from nnfast import _core
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Adadelta(Optimizer):
+    """``Eg = rho*Eg + (1-rho)*g^2; d = -sqrt(Edx+eps)/sqrt(Eg+eps)*g;
+    Edx = rho*Edx + (1-rho)*d^2; w += lr*d``. One fused C++ pass per variable.
+
+    Args:
+        learning_rate: default 0.001 (Keras 2.2 used 1.0).
+        rho: decay rate, default 0.95.
+        epsilon: default 1e-7.
+
+    Example:
+        >>> opt = Adadelta(learning_rate=1.0)
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "adadelta"),
+                         **kwargs)
+        self.rho = float(rho)
+        self.epsilon = 1e-7 if epsilon is None else float(epsilon)
+
+    def _slot_groups(self):
+        return (("accumulated_grad", "accumulated_delta_var"),)
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        _core.adadelta_update(variable.value, gradient, self._slots["accumulated_grad"][index],
+                              self._slots["accumulated_delta_var"][index], learning_rate,
+                              self.rho, self.epsilon, **common)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rho": self.rho, "epsilon": self.epsilon})
+        return config

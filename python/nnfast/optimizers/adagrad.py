@@ -1,0 +1,40 @@
+"""Adagrad: per-element learning rates from the accumulated squared gradients."""
+from nnfast import _core
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    """``acc += g^2; w -= lr * g / sqrt(acc + eps)``, the accumulator starting at
+    ``initial_accumulator_value``. One fused C++ pass per variable.
+
+    Args:
+        learning_rate: default 0.001.
+        initial_accumulator_value: default 0.1.
+        epsilon: default 1e-7.
+
+    Example:
+        >>> opt = Adagrad(learning_rate=0.01)
+    """
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "adagrad"),
+                         **kwargs)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon = 1e-7 if epsilon is None else float(epsilon)
+
+    def _slot_groups(self):
+        return (("accumulator",),)
+
+    def _slot_initial_value(self, name):
+        return self.initial_accumulator_value
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        _core.adagrad_update(variable.value, gradient, self._slots["accumulator"][index],
+                             learning_rate, self.epsilon, **common)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"initial_accumulator_value": self.initial_accumulator_value,
+                       "epsilon": self.epsilon})
+        return config

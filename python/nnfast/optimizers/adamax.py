@@ -1,0 +1,36 @@
+"""Adamax: Adam with the infinity norm."""
+from nnfast import _core
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Adamax(Optimizer):
+    """``m += (g - m)(1 - b1); u = max(b2*u, |g|); w -= lr*m / ((1 - b1^t)(u + eps))``.
+    One fused C++ pass per variable.
+
+    Args:
+        learning_rate: default 0.001.
+        beta_1, beta_2: default 0.9, 0.999.
+        epsilon: default 1e-7.
+
+    Example:
+        >>> opt = Adamax(learning_rate=0.002)
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "adamax"),
+                         **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = 1e-7 if epsilon is None else float(epsilon)
+
+    def _slot_groups(self):
+        return (("m", "u"),)
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        _core.adamax_update(variable.value, gradient, self._slots["m"][index],
+                            self._slots["u"][index], learning_rate, self.beta_1, self.beta_2,
+                            self.epsilon, step, **common)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config

@@ -1,0 +1,24 @@
+"""AdamW: Adam with decoupled weight decay (on by default)."""
+from nnfast.optimizers.adam import Adam
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay ``w -= w * weight_decay * lr`` before each update
+    (Loshchilov & Hutter), fused into the same pass.
+
+    Args:
+        learning_rate: default 0.001.
+        weight_decay: default 0.004 (must not be None).
+        beta_1, beta_2, epsilon, amsgrad: as ``Adam``.
+
+    Example:
+        >>> opt = AdamW(learning_rate=1e-3, weight_decay=1e-2)
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, **kwargs):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay,
+                         name=kwargs.pop("name", "adamw"), **kwargs)

@@ -1,0 +1,50 @@
+"""Nadam: Adam with Nesterov momentum and Dozat's momentum schedule."""
+import numpy as np
+
+from nnfast import _core
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Nadam(Optimizer):
+    """Keras's Nadam: with ``mu_t = b1 * (1 - 0.5 * 0.96^t)`` and the running product
+    ``u_product`` of the ``mu``, ``m_hat = mu_{t+1} m / (1 - u_product mu_{t+1}) +
+    (1 - mu_t) g / (1 - u_product)``, ``v_hat = v / (1 - b2^t)``,
+    ``w -= lr * m_hat / (sqrt(v_hat) + eps)``. One fused C++ pass per variable.
+
+    Args:
+        learning_rate: default 0.001.
+        beta_1, beta_2: default 0.9, 0.999.
+        epsilon: default 1e-7.
+
+    Example:
+        >>> opt = Nadam(learning_rate=0.002)
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "nadam"),
+                         **kwargs)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = 1e-7 if epsilon is None else float(epsilon)
+
+    def _slot_groups(self):
+        return (("momentum", "velocity"),)
+
+    def _build_extra(self):
+        # Keras tracks u_product as a float32 scalar variable created after the slots.
+        self._u_product = np.ones((), dtype=np.float32)
+        self._state.append(self._u_product)
+
+    def _before_update(self):
+        t = np.float32(self.iterations + 1)
+        mu_t = np.float32(self.beta_1) * (np.float32(1.0) - np.float32(0.5) * np.float32(0.96) ** t)
+        self._u_product[...] = self._u_product * mu_t
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        _core.nadam_update(variable.value, gradient, self._slots["momentum"][index],
+                           self._slots["velocity"][index], learning_rate, self.beta_1,
+                           self.beta_2, self.epsilon, step, float(self._u_product), **common)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config

@@ -1,0 +1,51 @@
+"""RMSprop, plain, with momentum, or centered."""
+from nnfast import _core
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop as Keras: ``v = rho*v + (1-rho)*g^2``; ``inc = lr*g/sqrt(v + eps)`` (epsilon
+    inside the root); centered uses ``v - a^2 + eps`` with ``a = rho*a + (1-rho)*g``; with
+    momentum ``m = momentum*m + inc; w -= m``, else ``w -= inc``. One fused C++ pass.
+
+    Args:
+        learning_rate: default 0.001.
+        rho: decay of the squared-gradient average, default 0.9.
+        momentum: default 0.0.
+        epsilon: default 1e-7.
+        centered: normalise by the estimated variance instead of the second moment.
+        **kwargs: the base arguments (``weight_decay``, ``clipnorm``, ``use_ema``, ...).
+
+    Example:
+        >>> model.compile(optimizer=RMSprop(learning_rate=1e-3), loss="mse")
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "rmsprop"),
+                         **kwargs)
+        self.rho = float(rho)
+        self.momentum = float(momentum)
+        self.epsilon = 1e-7 if epsilon is None else float(epsilon)
+        self.centered = bool(centered)
+
+    def _slot_groups(self):
+        # Keras creates all velocities, then all momentums, then all average gradients.
+        groups = [("velocity",)]
+        if self.momentum > 0:
+            groups.append(("momentum",))
+        if self.centered:
+            groups.append(("average_gradient",))
+        return tuple(groups)
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        mom = self._slots["momentum"][index] if self.momentum > 0 else None
+        avg = self._slots["average_gradient"][index] if self.centered else None
+        _core.rmsprop_update(variable.value, gradient, self._slots["velocity"][index], mom, avg,
+                             learning_rate, self.rho, self.momentum, self.epsilon, **common)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                       "centered": self.centered})
+        return config
