@@ -159,7 +159,8 @@ def convert_to_tensor(x, dtype=None):
         a = a.astype(dtype, copy=False)
     elif a.dtype == np.float64:
         a = a.astype(np.float32)
-    return Tensor(np.ascontiguousarray(a))
+    # NOTE: not np.ascontiguousarray, which turns a 0-d array into shape (1,).
+    return Tensor(a if a.flags.c_contiguous else a.copy(order="C"))
 
 
 def convert_to_numpy(x):
