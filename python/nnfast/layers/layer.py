@@ -87,6 +87,9 @@ class Layer:
 
     # --- attribute tracking: layers assigned as attributes become sublayers --------------------
     def __setattr__(self, name, value):
+        if not isinstance(value, (Layer, list, tuple)):  # fast path: counters, flags, arrays
+            object.__setattr__(self, name, value)
+            return
         layers = self.__dict__.get("_layers")
         if layers is not None and name not in ("_layers",):
             if isinstance(value, Layer) and value is not self and all(value is not l for l in layers):

@@ -9,7 +9,7 @@ from nnfast import optimizers
 from nnfast.backend import random as nnrandom
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
-from nnfast.callbacks import CallbackList
+from nnfast.callbacks import CallbackList, _noop
 from nnfast.models import data_adapter as da
 
 
@@ -189,6 +189,8 @@ class Trainer:
         if not self.optimizer.built:
             self.optimizer.build(variables)
         self.stop_training = False
+        # Batch logs cost a dict per step: build them only when a callback reads them.
+        batch_logs = cbs.on_train_batch_end is not _noop
         cbs.on_train_begin()
         # BackupAndRestore sets _initial_epoch in on_train_begin to resume a run (Keras 3).
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
@@ -207,7 +209,7 @@ class Trainer:
                 self._loss_tracker.total += loss * count
                 self._loss_tracker.count += count
                 self._update_metrics(yb, self._outputs_array(y_pred), swb)
-                cbs.on_train_batch_end(step, self._logs())
+                cbs.on_train_batch_end(step, self._logs() if batch_logs else None)
                 if self.stop_training:
                     break
             logs = self._logs()
