@@ -61,24 +61,42 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # NOTE: this runs several times per training step; it is written for speed (plain
+        # loops, no generator expressions, tracking tested inline).
         ctx = Context()
-        tape = _tape_stack[-1] if _tape_stack else None
         needs = None
-        if tape is not None:
-            needs = tuple(isinstance(a, Tensor) and tape._tracks(a) for a in args)
-            if not any(needs):
-                needs = None
+        values = []
+        if _tape_stack:
+            tape = _tape_stack[-1]
+            flags = []
+            any_needed = False
+            for a in args:
+                if isinstance(a, Tensor):
+                    values.append(a.value)
+                    need = a.node is not None or tape._tracks(a)
+                    any_needed = any_needed or need
+                    flags.append(need)
+                else:
+                    values.append(a)
+                    flags.append(False)
+            if any_needed:
+                needs = tuple(flags)
+        else:
+            for a in args:
+                values.append(a.value if isinstance(a, Tensor) else a)
         ctx.needs_input_grad = needs
-        values = [a.value if isinstance(a, Tensor) else a for a in args]
         out = cls.forward(ctx, *values, **kwargs)
-        if isinstance(out, tuple):
-            outputs = tuple(Tensor(o) for o in out)
+        if type(out) is tuple:
+            outputs = tuple([Tensor(o) for o in out])
         else:
             outputs = Tensor(out)
         if needs is not None:
             node = Node(cls, ctx, args, needs, outputs)
-            for o in (outputs if isinstance(outputs, tuple) else (outputs,)):
-                o.node = node
+            if type(outputs) is tuple:
+                for o in outputs:
+                    o.node = node
+            else:
+                outputs.node = node
             tape._nodes.append(node)
         return outputs
 
