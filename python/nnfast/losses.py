@@ -18,6 +18,8 @@ Example:
     >>> loss = CategoricalCrossentropy(label_smoothing=0.1)
     >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 """
+import math
+
 import numpy as np
 
 from nnfast import ops
@@ -279,7 +281,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
             mask = mask * (mask.size / (float(mask.sum()) + EPSILON))
         sample_weight = mask if sample_weight is None else mask * _weight_like(sample_weight, shape)
     if sample_weight is None and reduction in ("sum_over_batch_size", "mean",
-                                               "mean_with_sample_weight") and np.prod(shape):
+                                               "mean_with_sample_weight") and math.prod(shape):
         return ops.mean(values)  # one node on the tape: the common case
     if sample_weight is not None:
         sample_weight = _weight_like(sample_weight, shape)
@@ -292,7 +294,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = float(np.sum(sample_weight, dtype=np.float64))
     else:
-        divisor = float(np.prod(shape))
+        divisor = float(math.prod(shape))
     # Keras divides "no nan": an empty or all-zero-weight batch gives 0, not NaN.
     return ops.divide(total, divisor) if divisor else ops.multiply(total, 0.0)
 

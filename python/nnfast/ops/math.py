@@ -254,9 +254,11 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         x = value(x)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
-        out = np.asarray(np.mean(x, axis=axis, keepdims=keepdims), dtype=x.dtype)
-        ctx.count = x.size // builtins.max(out.size, 1) if x.size else 1
-        return out
+        total = np.add.reduce(x, axis=ctx.axis, keepdims=keepdims)
+        count = x.size // builtins.max(np.size(total), 1) if x.size else 1
+        ctx.count = count
+        # NOTE: add.reduce + divide avoids np.mean's Python-level overhead on small tensors.
+        return np.asarray(total / count if count else total * np.nan, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
