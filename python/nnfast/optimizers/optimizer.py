@@ -78,6 +78,25 @@ class Optimizer:
             out.extend(self._slots[id(v)])
         return out
 
+    def set_variables(self, values):
+        """Restores ``[iterations, learning_rate, slots...]`` (``variables`` order, as Keras
+        saves them). Build the optimizer for the model's trainable variables first."""
+        current = self.variables
+        if len(values) != len(current):
+            raise ValueError(f"Optimizer '{self.name}' has {len(current)} variables, received "
+                             f"{len(values)} values.")
+        for i, (old, new) in enumerate(zip(current[2:], values[2:])):
+            if np.shape(old) != np.shape(new):
+                raise ValueError(f"Optimizer variable {i + 2} has shape {np.shape(old)}, received "
+                                 f"a value of shape {np.shape(new)}.")
+        self.iterations = int(np.asarray(values[0]))
+        if not callable(self._learning_rate):
+            self._learning_rate = float(np.asarray(values[1]))
+        it = iter(values[2:])
+        for v in self._variables:
+            for slot in self._slots[id(v)]:
+                slot[...] = np.asarray(next(it), dtype=slot.dtype)
+
     # --- the step ---------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
         """Applies ``[(grad, variable), ...]``; variables without a gradient are skipped."""
