@@ -206,6 +206,9 @@ def set_optimizer_variables(model, opt, values):
     if not opt.built:
         opt.build(model.trainable_weights)
     expected = len(opt.variables)
+    if len(values) == expected - 1 and np.ndim(values[0]) == 0:
+        # tf.keras 2 files store [iterations, slots...] without the learning rate.
+        values = [values[0], np.asarray(opt.learning_rate, np.float32)] + list(values[1:])
     if len(values) != expected:
         import warnings
 
@@ -328,8 +331,9 @@ def compile_from_config(model, compile_config, custom_objects=None):
 
         opt = optimizers.get(_strip_optimizer_config(opt))
     loss = deserialize_keras_object(cc.get("loss"), custom_objects)
-    metrics = deserialize_keras_object(cc.get("metrics"), custom_objects)
-    weighted = deserialize_keras_object(cc.get("weighted_metrics"), custom_objects)
+    metrics = deserialize_keras_object(_legacy_metrics(cc.get("metrics")), custom_objects)
+    weighted = deserialize_keras_object(_legacy_metrics(cc.get("weighted_metrics")),
+                                        custom_objects)
     model.compile(optimizer=opt if opt is not None else "rmsprop", loss=loss,
                   loss_weights=cc.get("loss_weights"), metrics=metrics,
                   weighted_metrics=weighted)
@@ -341,6 +345,8 @@ def _strip_optimizer_config(opt):
     from nnfast.saving.serialization import _accepted_kwargs
 
     name = opt.get("class_name", "")
+    if name.startswith("Custom>"):  # tf.keras 2.11+ wrote built-in optimizers this way
+        name = name[len("Custom>"):]
     cls = getattr(optimizers, name, None)
     if cls is None:
         cls = {"adam": optimizers.Adam, "sgd": optimizers.SGD}.get(name.lower())
@@ -351,3 +357,17 @@ def _strip_optimizer_config(opt):
             # tf.keras 2 optimizer_v2 configs carry `decay`, `is_legacy_optimizer`, `jit_compile`.
             config = {k: v for k, v in config.items() if k in accepted or k in ("lr",)}
     return {"class_name": cls.__name__ if cls is not None else name, "config": config}
+
+
+def _legacy_metrics(spec):
+    """tf.keras 2 stored compiled metrics as ``MeanMetricWrapper`` configs naming their
+    function; nnfast recompiles with the function's name."""
+    if isinstance(spec, list):
+        return [_legacy_metrics(v) for v in spec]
+    if isinstance(spec, dict) and spec.get("class_name") == "MeanMetricWrapper":
+        fn = (spec.get("config") or {}).get("fn")
+        if isinstance(fn, str):
+            return fn
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _legacy_metrics(v) for k, v in spec.items()}
+    return spec

@@ -269,6 +269,37 @@ def clean_layer_config(cls, config):
     return out
 
 
+_NESTED_MODULES = ("initializers", "regularizers", "constraints")
+
+
+def _clean_nested(value):
+    """Cleans the configs of built-in initializers/regularizers/constraints nested in a layer
+    config (Keras adds keys such as ``input_axes`` that nnfast's classes do not take)."""
+    if isinstance(value, list):
+        return [_clean_nested(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" in value and isinstance(value.get("config"), dict):
+        import importlib
+
+        module = value.get("module") or ""
+        family = next((f for f in _NESTED_MODULES if f in module), None)
+        families = [family] if family else list(_NESTED_MODULES)
+        if value.get("registered_name") in (None, value["class_name"]):
+            for fam in families:
+                mod = importlib.import_module(f"nnfast.{fam}")
+                cls = getattr(mod, value["class_name"], None)
+                if isinstance(cls, type):
+                    accepted = _accepted_kwargs(cls)
+                    config = value["config"]
+                    if accepted is not None:
+                        config = {k: v for k, v in config.items()
+                                  if k in accepted or v not in (None, False)}
+                    return dict(value, config=config)
+        return value
+    return {k: _clean_nested(v) for k, v in value.items()}
+
+
 def _call_from_config(cls, config, custom_objects):
     from_config = cls.from_config
     try:
@@ -372,7 +403,7 @@ def deserialize_layer_entry(entry, custom_objects=None):
         layer = _call_from_config(cls, config, custom_objects)
     else:
         if isinstance(config, dict):
-            config = clean_layer_config(cls, dict(config))
+            config = clean_layer_config(cls, {k: _clean_nested(v) for k, v in config.items()})
         layer = _call_from_config(cls, config, custom_objects)
     if not isinstance(layer, Layer):
         raise TypeError(f"Deserializing '{class_name}' gave {type(layer)}, expected a Layer.")
