@@ -82,6 +82,17 @@ def serialize_function(fn):
     return serialize_keras_object(fn)
 
 
+def _lambda_globals():
+    """Names a revived lambda can use: the modules Keras lambdas usually refer to."""
+    import numpy
+
+    import nnfast
+    from nnfast import ops
+
+    return {"nnfast": nnfast, "keras": nnfast, "ops": ops, "np": numpy, "numpy": numpy,
+            "__builtins__": __builtins__}
+
+
 def deserialize_function(config, custom_objects=None, safe_mode=True):
     if isinstance(config, dict) and config.get("class_name") == "__lambda__":
         if safe_mode:
@@ -98,7 +109,7 @@ def deserialize_function(config, custom_objects=None, safe_mode=True):
         if closure is not None:
             closure = tuple(types.CellType(c) for c in closure)
         defaults = inner.get("defaults")
-        return types.FunctionType(code, globals(), code.co_name,
+        return types.FunctionType(code, _lambda_globals(), code.co_name,
                                   tuple(defaults) if defaults is not None else None, closure)
     from nnfast.saving.serialization import deserialize_keras_object
 

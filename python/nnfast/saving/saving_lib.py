@@ -128,9 +128,9 @@ def read_weights_h5(model, fileobj, skip_mismatch=False, load_optimizer=True):
         raise ValueError(f"Could not read the weights file: it is not a valid HDF5 file "
                          f"({e}).") from None
     with f:
-        if "layers" not in f and "vars" not in f and not any(k != "optimizer" for k in f.keys()):
-            raise ValueError("The weights file holds no model weights (no 'layers' or 'vars' "
-                             f"group; top-level keys: {list(f.keys())}).")
+        if "layers" not in f and "vars" not in f:
+            raise ValueError("The file is not a Keras weights file: it has no 'layers' or "
+                             f"'vars' group (top-level keys: {list(f.keys())}).")
         pending = []
         for path, variables, owner in variable_groups(model):
             values = _read_group(f, path)
