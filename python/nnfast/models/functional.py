@@ -115,7 +115,11 @@ def build_graph(inputs, outputs):
     computable = set(input_ids)
     for node in sorted(ordered, key=lambda n: -node_depth[id(n)]):
         if isinstance(node.layer, InputLayer):
-            computable.update(id(t) for t in node.output_tensors)
+            for t in node.output_tensors:
+                if id(t) not in input_ids:
+                    raise ValueError(
+                        f"Graph disconnected: the outputs depend on Input '{node.layer.name}', "
+                        "which is not among the model's `inputs`.")
             continue
         for t in node.input_tensors:
             if id(t) not in computable:
