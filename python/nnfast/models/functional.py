@@ -278,8 +278,15 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         vals = [None] * self._n_slots
-        for s, x in zip(self._input_slots, self._standardize_inputs(inputs)):
-            vals[s] = x
+        ref = self.inputs[0]
+        if len(self._input_slots) == 1 and type(inputs) in (np.ndarray, Tensor) and \
+                inputs.dtype == np.float32 and len(inputs.shape) == len(ref.shape) and \
+                ref.dtype == "float32" and all(r is None or r == d for r, d in
+                                               zip(ref.shape[1:], inputs.shape[1:])):
+            vals[self._input_slots[0]] = inputs  # the common case, checked cheaply
+        else:
+            for s, x in zip(self._input_slots, self._standardize_inputs(inputs)):
+                vals[s] = x
         for (layer, call, takes_training, direct, spec, args, kwargs, symbolic_extra,
              out_spec) in self._plan:
             x = vals[spec] if direct else _fill(spec, vals)

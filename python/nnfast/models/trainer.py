@@ -476,7 +476,8 @@ class Trainer:
                     yb = self._standardize_targets(yb)
                 cbs.on_train_batch_begin(step)
                 loss, y_pred = self._train_step(xb, yb, swb, variables)
-                self._record_step(loss, da.num_samples(xb), yb, y_pred, swb)
+                self._record_step(loss, len(xb) if type(xb) is np.ndarray else da.num_samples(xb),
+                                  yb, y_pred, swb)
                 cbs.on_train_batch_end(step, self._logs())
                 if self.stop_training:
                     break
