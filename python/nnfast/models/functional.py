@@ -10,7 +10,7 @@ import numpy as np
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.input_layer import InputLayer
-from nnfast.layers.layer import Layer, _takes_training
+from nnfast.layers.layer import _takes_training
 from nnfast.models.model import Model
 
 
