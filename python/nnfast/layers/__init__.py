@@ -2,6 +2,10 @@
 from nnfast.layers.activations import ELU, LeakyReLU, ReLU, Softmax
 from nnfast.layers.core import Activation, Dense
 from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.lambda_layer import Lambda
 from nnfast.layers.layer import Layer
+from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                   Subtract, add, average, concatenate, dot, maximum, minimum,
+                                   multiply, subtract)
 from nnfast.layers.regularization import Dropout
-from nnfast.layers.reshaping import Flatten, Reshape
+from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape

@@ -60,3 +60,57 @@ class Reshape(Layer):
         config = super().get_config()
         config["target_shape"] = list(self.target_shape)
         return config
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: ``dims`` is 1-based (``Permute((2, 1))`` swaps them).
+
+    Input ``(batch, d1, ..., dn)``; output ``(batch, d_dims[0], ..., d_dims[n-1])``.
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Invalid permutation argument `dims` for Permute Layer. The set of "
+                             f"indices in `dims` must be consecutive and start from 1. "
+                             f"Received dims={dims}")
+
+    def call(self, inputs):
+        return ops.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise ValueError(f"Permute{self.dims} expects inputs of rank {len(self.dims) + 1}, "
+                             f"received input_shape={input_shape}")
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        config = super().get_config()
+        config["dims"] = list(self.dims)
+        return config
+
+
+class RepeatVector(Layer):
+    """Repeats a ``(batch, features)`` input ``n`` times: output ``(batch, n, features)``."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        self.n = n
+
+    def call(self, inputs):
+        if len(inputs.shape) != 2:
+            raise ValueError(f"RepeatVector expects a 2-D input (batch, features), received "
+                             f"shape {tuple(inputs.shape)}")
+        x = ops.expand_dims(inputs, 1)
+        return ops.concatenate([x] * self.n, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config["n"] = self.n
+        return config

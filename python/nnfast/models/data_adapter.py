@@ -12,10 +12,6 @@ def to_array(x, name):
         return None
     if isinstance(x, Tensor):
         x = x.value
-    if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape") and np.ndim(x[0]) > 0 \
-            and len({np.shape(v)[0] for v in x}) == 1 and len(x) > 1 and name == "x":
-        raise ValueError("Models with several inputs arrive with the functional API; "
-                         "this model takes a single input array.")
     a = np.asarray(x)
     if a.dtype == object:
         raise TypeError(f"`{name}` must be a numeric array, received an array of Python objects "
@@ -29,7 +25,54 @@ def to_array(x, name):
     return a
 
 
+def is_array_list(x):
+    """A list/tuple of arrays (one per model input or output), not a nested Python list of
+    numbers that should become one array."""
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(v, (np.ndarray, Tensor)) or v is None or isinstance(v, (list, tuple, dict))
+        and is_structure_of_arrays(v) for v in x)
+
+
+def is_structure_of_arrays(x):
+    if isinstance(x, dict):
+        return True
+    return is_array_list(x)
+
+
+def to_arrays(x, name):
+    """``to_array`` on each leaf of an array, a list/tuple of arrays or a dict of arrays."""
+    if isinstance(x, dict):
+        return {k: to_arrays(v, f"{name}['{k}']") for k, v in x.items()}
+    if is_array_list(x):
+        return [to_arrays(v, f"{name}[{i}]") for i, v in enumerate(x)]
+    return to_array(x, name)
+
+
+def leaves(x):
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        return [a for v in x.values() for a in leaves(v)]
+    if isinstance(x, list):
+        return [a for v in x for a in leaves(v)]
+    return [x]
+
+
+def num_samples(x):
+    for a in leaves(x):
+        return len(a)
+    return 0
+
+
 def check_lengths(**arrays):
+    flat = {}
+    for k, v in arrays.items():
+        if isinstance(v, (list, dict)):
+            for i, a in enumerate(leaves(v)):
+                flat[k if i == 0 else f"{k}[{i}]"] = a
+        else:
+            flat[k] = v
+    arrays = flat
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} sizes: {n}" for k, n in lengths.items())
@@ -42,22 +85,23 @@ def check_lengths(**arrays):
 
 
 def check_finite(y, name="y"):
-    if y is not None and y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    for a in leaves(y):
+        if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise ValueError(f"`{name}` contains NaN or infinite values.")
 
 
 def train_validation_split(arrays, validation_split):
     """Keras's rule: the last ``validation_split`` fraction, taken before shuffling."""
     if not 0.0 < validation_split < 1.0:
         raise ValueError(f"validation_split must be in (0, 1), received {validation_split}")
-    n = len(next(a for a in arrays if a is not None))
+    n = num_samples([a for a in arrays if a is not None])
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
         raise ValueError(f"Training data contains {n} samples, which is not sufficient to split "
                          f"it into a validation and training set as specified by "
                          f"`validation_split={validation_split}`.")
-    train = tuple(None if a is None else a[:split_at] for a in arrays)
-    val = tuple(None if a is None else a[split_at:] for a in arrays)
+    train = tuple(take(a, slice(0, split_at)) for a in arrays)
+    val = tuple(take(a, slice(split_at, n)) for a in arrays)
     return train, val
 
 
@@ -93,8 +137,96 @@ def batch_slices(n, batch_size, shuffle, rng):
 
 
 def take(a, idx):
+    """Rows ``idx`` of an array, or of each array in a list/dict."""
     if a is None:
         return None
+    if isinstance(a, list):
+        return [take(v, idx) for v in a]
+    if isinstance(a, dict):
+        return {k: take(v, idx) for k, v in a.items()}
     if isinstance(idx, slice):
         return a[idx]
     return np.take(a, idx, axis=0)
+
+
+# --- generators and PyDataset -------------------------------------------------------------------
+
+def is_pydataset(x):
+    """A PyDataset / tf.keras Sequence: indexable batches with a length."""
+    from nnfast.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        return True
+    return (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(
+        x, (np.ndarray, list, tuple, dict, str, bytes, Tensor)) and not hasattr(x, "shape"))
+
+
+def is_generator(x):
+    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(
+        x, (np.ndarray, list, tuple, dict, str, bytes, Tensor)) and not hasattr(x, "shape")
+        and not is_pydataset(x))
+
+
+def unpack_batch(batch):
+    """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` from a generator/PyDataset item."""
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        raise ValueError(f"Data yielded by a generator/PyDataset must be a tuple (x,), (x, y) or "
+                         f"(x, y, sample_weight); received a tuple of length {len(batch)}.")
+    return batch, None, None
+
+
+class BatchSource:
+    """Per-epoch batches from arrays, a Python generator or a PyDataset.
+
+    ``steps`` is the number of batches per epoch (None: until a generator is exhausted).
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
+        self.kind = "pydataset" if is_pydataset(x) else ("generator" if is_generator(x)
+                                                         else "arrays")
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.exhausted = False
+        if self.kind == "arrays":
+            self.n = num_samples(x)
+            total = -(-self.n // batch_size)
+            self.steps = total if steps is None else min(total, int(steps))
+        elif self.kind == "pydataset":
+            total = len(x)
+            self.steps = total if steps is None else min(total, int(steps))
+            self.n = None
+        else:
+            self._it = iter(x)
+            self.steps = None if steps is None else int(steps)
+            self.n = None
+
+    def epoch(self, rng=None):
+        """Yields ``(x, y, sample_weight)`` batches for one epoch."""
+        if self.kind == "arrays":
+            for step, idx in enumerate(batch_slices(self.n, self.batch_size, self.shuffle, rng)):
+                if step >= self.steps:
+                    break
+                yield (take(self.x, idx), take(self.y, idx), take(self.sample_weight, idx))
+        elif self.kind == "pydataset":
+            for i in range(self.steps):
+                yield unpack_batch(self.x[i])
+        else:
+            step = 0
+            while self.steps is None or step < self.steps:
+                try:
+                    batch = next(self._it)
+                except StopIteration:
+                    self.exhausted = True
+                    return
+                step += 1
+                yield unpack_batch(batch)
+
+    def end_epoch(self):
+        if self.kind == "pydataset" and hasattr(self.x, "on_epoch_end"):
+            self.x.on_epoch_end()

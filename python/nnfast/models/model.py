@@ -12,7 +12,21 @@ class Model(Trainer, Layer):
     Subclass it with ``__init__`` (create layers) and ``call(inputs, training=None)``.
     """
 
+    def __new__(cls, *args, **kwargs):
+        # ``Model(inputs, outputs)`` is the functional API: build a Functional instead.
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs or
+                             (len(args) == 1 and "outputs" in kwargs)):
+            from nnfast.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args, trainable=True, name=None, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__ received inputs/outputs: the functional form "
+                "is `Model(inputs, outputs)`; a subclass of Model should call "
+                "`super().__init__(name=...)` and define `call`.")
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
         self._init_trainer()
 
@@ -78,7 +92,58 @@ class Model(Trainer, Layer):
         from nnfast.utils.summary_utils import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      show_trainable=show_trainable)
+                      show_trainable=show_trainable, expand_nested=expand_nested,
+                      layer_range=layer_range)
 
     def get_config(self):
+        """Subclassed models have no generic config; override ``get_config`` (and take its
+        keys in ``__init__``) to make them serializable."""
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (``layers``/``input_layers``/``output_layers``) builds a
+        Functional; a subclass is called with its config as keyword arguments."""
+        if isinstance(config, dict) and "layers" in config and "input_layers" in config:
+            from nnfast.saving.serialization import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(f"Unable to revive model from config. When overriding the "
+                            f"`get_config()` method, make sure that the returned config contains "
+                            f"all items used as arguments in the constructor to {cls}, which is "
+                            f"the default behavior. Error: {e}") from None
+
+    def to_json(self, **kwargs):
+        """The model's architecture (no weights) as a Keras JSON string."""
+        import json
+
+        from nnfast.saving.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    # --- saving ----------------------------------------------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
+        """Saves architecture, weights and compile state: ``.keras`` (zip, Keras 3 format)
+        or ``.h5`` / ``.hdf5`` (legacy HDF5)."""
+        from nnfast.saving.saving_api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                   include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
+        from nnfast.saving.saving_api import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file."""
+        from nnfast.saving.saving_api import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def get_compile_config(self):
+        return getattr(self, "_compile_config_serialized", None)

@@ -38,6 +38,7 @@ class Sequential(Model):
             if self._stack:
                 raise ValueError("An InputLayer can only be the first entry of a Sequential model.")
             self._input_batch_shape = layer.batch_shape
+            self._input_layer_name = layer.name
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"The added layer must be an instance of class Layer. Received: "
@@ -127,10 +128,14 @@ class Sequential(Model):
         return self._output_shapes[-1]
 
     def get_config(self):
-        from nnfast.saving.serialization import serialize_layer
+        """Keras 3's config: ``{name, trainable, dtype, layers: [InputLayer, ...],
+        build_input_shape}``."""
+        from nnfast.saving.serialization import sequential_config
 
-        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32",
-                  "layers": [serialize_layer(l) for l in self._stack]}
-        if self._input_batch_shape is not None:
-            config["build_input_shape"] = list(self._input_batch_shape)
-        return config
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.saving.serialization import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)

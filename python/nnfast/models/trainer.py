@@ -1,6 +1,16 @@
 """The training loop: ``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch``
 methods, with Keras's semantics (validation_split from the end before shuffling, per-epoch
-loss as the sample-weighted mean of batch losses, callbacks in Keras's order)."""
+loss as the sample-weighted mean of batch losses, callbacks in Keras's order).
+
+Data may be arrays, lists/dicts of arrays (one per model input or output), Python
+generators or ``PyDataset``/``Sequence`` objects. Models with several outputs take ``loss``,
+``loss_weights`` and ``metrics`` as lists (outputs order) or dicts (output names); the total
+loss is ``sum(w_i * loss_i)`` plus regularization, logged with ``<output>_loss`` and
+``<output>_<metric>`` keys as Keras logs them.
+"""
+import copy
+import warnings
+
 import numpy as np
 
 from nnfast import losses as losses_module
@@ -25,6 +35,8 @@ class Trainer:
         self._compiled_metrics = None
         self._metric_specs = []
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._output_loss_trackers = []
+        self._outputs_resolved = False
 
     # --- compile ----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -34,9 +46,14 @@ class Trainer:
 
         Args:
             optimizer: name (``"adam"``) or Optimizer instance.
-            loss: name (``"categorical_crossentropy"``), Loss instance or function.
-            metrics: list of names (``["accuracy"]``), Metric instances or functions.
-                (tf.keras's positional order ``compile(opt, loss, metrics)`` is accepted.)
+            loss: name (``"categorical_crossentropy"``), Loss instance or function; for a
+                model with several outputs, a list (outputs order) or a dict keyed by
+                output name (a single loss applies to every output).
+            loss_weights: list or dict of scalar weights of the per-output losses.
+            metrics: list of names (``["accuracy"]``), Metric instances or functions; for
+                several outputs, a list of lists or a dict keyed by output name (a flat
+                list applies to every output). tf.keras's positional order
+                ``compile(opt, loss, metrics)`` is accepted.
             weighted_metrics: metrics that receive ``sample_weight``/``class_weight``.
         """
         # tf.keras order was (optimizer, loss, metrics, loss_weights): accept a list of
@@ -48,33 +65,163 @@ class Trainer:
             raise TypeError(f"compile() got unexpected keyword arguments: {sorted(kwargs)}")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
-        self._loss_fn = losses_module.get(loss) if loss is not None else None
+        # Validate loss identifiers now so typos fail at compile time.
+        for spec in _spec_leaves(loss):
+            losses_module.get(spec)
+        self._loss_fn = losses_module.get(loss) if loss is not None and not isinstance(
+            loss, (list, tuple, dict)) else None
         self._loss_weights = loss_weights
-        self._metric_specs = list(metrics or [])
-        self._weighted_metric_specs = list(weighted_metrics or [])
+        self._metric_specs = metrics
+        self._weighted_metric_specs = weighted_metrics
         self._compiled_metrics = None
+        self._outputs_resolved = False
+        self._output_loss_trackers = []
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                                 "metrics": metrics, "weighted_metrics": weighted_metrics}
+        self._compile_config_serialized = None
+        self._trainable_at_compile = self._trainable_state()
+        self._warned_trainable = False
         self.compiled = True
+
+    def _serialize_compile_config(self):
+        """Keras 3's ``compile_config`` for saving."""
+        from nnfast.saving.serialization import serialize_keras_object
+
+        cc = self._compile_config
+
+        def ser(spec):
+            if spec is None or isinstance(spec, str):
+                return spec
+            if isinstance(spec, (list, tuple)):
+                return [ser(s) for s in spec]
+            if isinstance(spec, dict):
+                return {k: ser(v) for k, v in spec.items()}
+            return serialize_keras_object(spec)
+
+        return {"optimizer": serialize_keras_object(self.optimizer), "loss": ser(cc["loss"]),
+                "loss_weights": cc["loss_weights"], "metrics": ser(cc["metrics"]),
+                "weighted_metrics": ser(cc["weighted_metrics"]), "run_eagerly": False,
+                "steps_per_execution": 1, "jit_compile": False}
+
+    def _trainable_state(self):
+        layers = getattr(self, "layers", [])
+        return [(l.name, l.trainable) for l in layers] + [("__model__", self.trainable)]
+
+    def _check_trainable_changed(self):
+        if self.compiled and not self._warned_trainable and \
+                self._trainable_state() != self._trainable_at_compile:
+            self._warned_trainable = True
+            warnings.warn("The `trainable` attribute of a layer or model changed after "
+                          "`compile()`. nnfast trains the current trainable weights, but Keras "
+                          "requires calling `compile()` again after changing `trainable`.",
+                          stacklevel=3)
 
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before calling `{what}()`.")
-        if self._loss_fn is None:
+        if self.loss is None and type(self).compute_loss is Trainer.compute_loss:
             raise ValueError(f"`{what}()` needs a loss: pass `loss=` to `compile()`.")
 
+    # --- outputs, losses and metrics ------------------------------------------------------
+    def _output_names_list(self, n):
+        names = getattr(self, "output_names", None)
+        if names and len(names) == n:
+            return list(names)
+        return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
+
+    def _resolve_outputs(self, y_pred):
+        """Per-output losses and weights, once the number of outputs is known."""
+        preds = _flat_outputs(y_pred)
+        n = len(preds)
+        self._n_outputs = n
+        self._multi = n > 1
+        names = self._output_names_list(n)
+        self._out_names = names
+        if not self._multi:
+            if isinstance(self.loss, dict):
+                spec = self.loss.get(names[0], next(iter(self.loss.values()), None))
+            elif isinstance(self.loss, (list, tuple)):
+                if len(self.loss) != 1:
+                    raise ValueError(f"The model has 1 output, but `loss` is a list of "
+                                     f"{len(self.loss)} losses.")
+                spec = self.loss[0]
+            else:
+                spec = self.loss
+            if self._loss_fn is None and spec is not None:
+                self._loss_fn = losses_module.get(spec)
+            self._output_losses = [(self._loss_fn, 1.0)]
+        else:
+            specs = _per_output(self.loss, names, "loss", broadcast=True)
+            weights = _per_output(self._loss_weights, names, "loss_weights", broadcast=False,
+                                  default=1.0)
+            self._output_losses = [(losses_module.get(s) if s is not None else None,
+                                    1.0 if w is None else float(w)) for s, w in zip(specs, weights)]
+            self._output_loss_trackers = [metrics_module.Mean(name=f"{name}_loss")
+                                          for name, (fn, _) in zip(names, self._output_losses)
+                                          if fn is not None]
+            self._output_loss_index = [i for i, (fn, _) in enumerate(self._output_losses)
+                                       if fn is not None]
+        self._outputs_resolved = True
+
+    def _standardize_targets(self, y, what="y"):
+        """Targets as one array (single output) or a list aligned with the outputs."""
+        if y is None or not getattr(self, "_multi", False):
+            if isinstance(y, dict) and len(y) == 1:
+                return next(iter(y.values()))
+            if isinstance(y, list) and len(y) == 1:
+                return y[0]
+            return y
+        if isinstance(y, dict):
+            unknown = [k for k in y if k not in self._out_names]
+            if unknown:
+                raise ValueError(f"Unknown output name(s) {unknown} in `{what}`. The model's "
+                                 f"outputs are {self._out_names}.")
+            return [y.get(n) for n in self._out_names]
+        if isinstance(y, list):
+            if len(y) != self._n_outputs:
+                raise ValueError(f"The model has {self._n_outputs} outputs "
+                                 f"({self._out_names}), but `{what}` is a list of {len(y)} "
+                                 "arrays.")
+            return y
+        raise ValueError(f"The model has {self._n_outputs} outputs ({self._out_names}); pass "
+                         f"`{what}` as a list or a dict keyed by output name.")
+
     def _build_metrics(self, y, y_pred):
-        yt = tuple(np.shape(y))
-        yp = tuple(np.shape(y_pred))
-        self._compiled_metrics = [(metrics_module.get(m, yt, yp), False) for m in self._metric_specs]
-        self._compiled_metrics += [(metrics_module.get(m, yt, yp), True)
-                                   for m in self._weighted_metric_specs]
+        multi = getattr(self, "_multi", False)
+        names = getattr(self, "_out_names", ["output"])
+        compiled = []
+        for specs, weighted in ((self._metric_specs, False), (self._weighted_metric_specs, True)):
+            if specs is None:
+                continue
+            if not multi:
+                flat = specs
+                if isinstance(specs, dict):
+                    flat = specs.get(names[0], next(iter(specs.values()), []))
+                if isinstance(flat, (list, tuple)) and len(flat) == 1 and \
+                        isinstance(flat[0], (list, tuple)):
+                    flat = flat[0]
+                if not isinstance(flat, (list, tuple)):
+                    flat = [flat]
+                yt, yp = tuple(np.shape(y)), tuple(np.shape(y_pred))
+                compiled += [(metrics_module.get(m, yt, yp), weighted, 0) for m in flat]
+                continue
+            per = _per_output_metrics(specs, names)
+            for i, out_specs in enumerate(per):
+                yt = tuple(np.shape(y[i])) if y[i] is not None else ()
+                yp = tuple(np.shape(y_pred[i]))
+                for m in out_specs:
+                    if isinstance(m, metrics_module.Metric):
+                        m = copy.deepcopy(m)
+                    metric = metrics_module.get(m, yt, yp)
+                    metric.name = f"{names[i]}_{metric.name}"
+                    compiled.append((metric, weighted, i))
+        self._compiled_metrics = compiled
 
     @property
     def metrics(self):
-        out = [self._loss_tracker]
+        out = [self._loss_tracker] + list(self._output_loss_trackers)
         if self._compiled_metrics:
-            out += [m for m, _ in self._compiled_metrics]
+            out += [m for m, _, _ in self._compiled_metrics]
         return out
 
     @property
@@ -88,8 +235,28 @@ class Trainer:
     def _update_metrics(self, y, y_pred, sample_weight):
         if self._compiled_metrics is None:
             self._build_metrics(y, y_pred)
-        for metric, weighted in self._compiled_metrics:
-            metric.update_state(y, y_pred, sample_weight if weighted else None)
+        if not getattr(self, "_multi", False):
+            for metric, weighted, _ in self._compiled_metrics:
+                metric.update_state(y, y_pred, sample_weight if weighted else None)
+            return
+        sws = self._per_output_weights(sample_weight)
+        for metric, weighted, i in self._compiled_metrics:
+            if y[i] is None:
+                continue
+            metric.update_state(y[i], y_pred[i], sws[i] if weighted else None)
+
+    def _per_output_weights(self, sample_weight):
+        n = self._n_outputs
+        if sample_weight is None:
+            return [None] * n
+        if isinstance(sample_weight, dict):
+            return [sample_weight.get(name) for name in self._out_names]
+        if isinstance(sample_weight, list):
+            if len(sample_weight) != n:
+                raise ValueError(f"`sample_weight` is a list of {len(sample_weight)} arrays, but "
+                                 f"the model has {n} outputs.")
+            return sample_weight
+        return [sample_weight] * n
 
     def _logs(self):
         logs = {m.name: float(m.result()) for m in self.metrics}
@@ -97,8 +264,24 @@ class Trainer:
 
     # --- one step -----------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss plus every layer's regularization penalty (a scalar Tensor)."""
-        loss = self._loss_fn(y, y_pred, sample_weight)
+        """The compiled loss (``sum(w_i * loss_i)`` over outputs) plus every layer's
+        regularization penalty, as a scalar Tensor."""
+        if not getattr(self, "_multi", False):
+            loss = self._loss_fn(y, y_pred, sample_weight)
+        else:
+            sws = self._per_output_weights(sample_weight)
+            loss = None
+            self._last_output_losses = []
+            for i, (fn, w) in enumerate(self._output_losses):
+                if fn is None:
+                    continue
+                if y[i] is None:
+                    raise ValueError(f"No target given for output '{self._out_names[i]}', which "
+                                     "has a loss.")
+                li = fn(y[i], y_pred[i], sws[i])
+                self._last_output_losses.append(float(li.value))
+                term = li if w == 1.0 else li * np.float32(w)
+                loss = term if loss is None else loss + term
         for penalty in self._penalties():
             loss = loss + penalty
         return loss
@@ -110,10 +293,18 @@ class Trainer:
             return self.losses
         return ()
 
+    def _call_and_loss(self, x, y, sample_weight, training):
+        y_pred = self(x, training=training)
+        if not self._outputs_resolved:
+            self._resolve_outputs(y_pred)
+            y = self._standardize_targets(y)
+        if self._multi:
+            y_pred = _flat_outputs(y_pred)
+        return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=training)
+
     def _train_step(self, x, y, sample_weight, variables):
         with GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(x, y, y_pred, sample_weight)
+            y_pred, loss = self._call_and_loss(x, y, sample_weight, True)
         grads = tape.gradient(loss, variables)
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if pairs:
@@ -121,12 +312,48 @@ class Trainer:
         return float(loss.value), y_pred
 
     def _test_step(self, x, y, sample_weight):
-        y_pred = self(x, training=False)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        y_pred, loss = self._call_and_loss(x, y, sample_weight, False)
         return float(loss.value), y_pred
 
     def _outputs_array(self, y_pred):
+        if isinstance(y_pred, list):
+            return [self._outputs_array(p) for p in y_pred]
         return y_pred.value if isinstance(y_pred, Tensor) else np.asarray(y_pred)
+
+    def _record_step(self, loss, count, y, y_pred, sample_weight):
+        """Accumulates one batch into the epoch's running loss and metrics."""
+        self._loss_tracker.total += loss * count
+        self._loss_tracker.count += count
+        if self._multi:
+            for tracker, value in zip(self._output_loss_trackers, self._last_output_losses):
+                tracker.total += value * count
+                tracker.count += count
+        self._update_metrics(y, self._outputs_array(y_pred), sample_weight)
+
+    def _prepare_batch(self, x, y, sw, class_weight=None):
+        """Arrays for one batch from a generator/PyDataset, targets aligned with outputs."""
+        x = da.to_arrays(x, "x")
+        y = da.to_arrays(y, "y")
+        if sw is not None:
+            sw = da.to_arrays(sw, "sample_weight")
+        if class_weight is not None and y is not None:
+            sw = da.class_weight_to_sample_weight(y, class_weight)
+        return x, y, sw
+
+    def _ensure_ready(self, x_sample, y_sample):
+        """Builds the model and resolves its outputs from a small sample (no training)."""
+        if not self.built:
+            self._maybe_build(_first_rows(x_sample))
+        if not self._outputs_resolved:
+            outputs = getattr(self, "outputs", None)
+            from nnfast.models.sequential import Sequential
+
+            if isinstance(self, Sequential):
+                self._resolve_outputs(None)
+            elif isinstance(outputs, list) and outputs:
+                self._resolve_outputs(outputs)
+            else:  # a subclassed model: count its outputs on one sample
+                self._resolve_outputs(self(_first_rows(x_sample), training=False))
 
     # --- fit ------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -134,7 +361,14 @@ class Trainer:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
-        """Trains the model on arrays ``x``, ``y`` for ``epochs`` epochs.
+        """Trains the model for ``epochs`` epochs.
+
+        Args:
+            x: an array, a list/dict of arrays (one per input), a Python generator yielding
+                ``(x, y)`` or ``(x, y, sample_weight)``, or a ``PyDataset``/``Sequence``.
+            y: targets: an array, or a list/dict of arrays (one per output); omitted for
+                generators and PyDatasets.
+            steps_per_epoch: batches per epoch (required for endless generators).
 
         Returns:
             A ``History`` whose ``.history`` maps each log key to its per-epoch values.
@@ -146,48 +380,79 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer, received {batch_size}")
         if x is None:
             raise ValueError("fit() needs training data `x`.")
-        x = da.to_array(x, "x")
-        y = da.to_array(y, "y")
+        if da.is_pydataset(x) or da.is_generator(x):
+            if y is not None:
+                raise ValueError("`y` must be None when `x` is a generator or PyDataset: the "
+                                 "targets come from `x`.")
+            if validation_split:
+                raise ValueError("`validation_split` is only supported for array inputs.")
+            source = da.BatchSource(x, batch_size=batch_size, steps=steps_per_epoch)
+            val = self._validation_source(validation_data, validation_batch_size or batch_size,
+                                          validation_steps)
+            return self._fit_loop(source, None, epochs, verbose, callbacks, val, validation_freq,
+                                  initial_epoch, class_weight, validation_batch_size or batch_size,
+                                  validation_steps)
+        x = da.to_arrays(x, "x")
+        y = da.to_arrays(y, "y")
         if y is None:
             raise ValueError("fit() needs targets `y` for array inputs.")
         da.check_finite(y)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float32)
+            sample_weight = da.to_arrays(sample_weight, "sample_weight")
+            if not isinstance(sample_weight, (list, dict)):
+                sample_weight = np.asarray(sample_weight, dtype=np.float32)
         da.check_lengths(x=x, y=y, sample_weight=sample_weight)
         if class_weight is not None:
             if sample_weight is not None:
                 raise ValueError("You cannot pass both `class_weight` and `sample_weight`.")
-            sample_weight = da.class_weight_to_sample_weight(y, class_weight)
+            if isinstance(y, (list, dict)) and len(da.leaves(y)) > 1:
+                raise ValueError("`class_weight` is only supported for models with a single "
+                                 "output.")
+            sample_weight = da.class_weight_to_sample_weight(da.leaves(y)[0], class_weight)
 
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, val_sample_weight).")
-            vx, vy = da.to_array(validation_data[0], "x_val"), da.to_array(validation_data[1], "y_val")
-            vsw = None if len(validation_data) == 2 else np.asarray(validation_data[2], np.float32)
-            da.check_lengths(x_val=vx, y_val=vy, val_sample_weight=vsw)
-            val = (vx, vy, vsw)
+            val = self._validation_source(validation_data, validation_batch_size or batch_size,
+                                          validation_steps)
         elif validation_split:
             (x, y, sample_weight), (vx, vy, vsw) = da.train_validation_split(
                 (x, y, sample_weight), validation_split)
-            val = (vx, vy, vsw)
+            val = da.BatchSource(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
+                                 steps=validation_steps)
+        self._ensure_ready(x, y)
+        y = self._standardize_targets(y)
+        source = da.BatchSource(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                                steps=steps_per_epoch)
+        return self._fit_loop(source, True, epochs, verbose, callbacks, val, validation_freq,
+                              initial_epoch, None, validation_batch_size or batch_size,
+                              validation_steps)
 
-        n = len(x)
-        steps = -(-n // batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+    def _validation_source(self, validation_data, batch_size, steps):
+        if validation_data is None:
+            return None
+        if da.is_pydataset(validation_data) or da.is_generator(validation_data):
+            return da.BatchSource(validation_data, batch_size=batch_size, steps=steps)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight).")
+        vx = da.to_arrays(validation_data[0], "x_val")
+        vy = da.to_arrays(validation_data[1], "y_val")
+        vsw = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            vsw = da.to_arrays(validation_data[2], "val_sample_weight")
+        da.check_lengths(x_val=vx, y_val=vy, val_sample_weight=vsw)
+        return da.BatchSource(vx, vy, vsw, batch_size=batch_size, steps=steps)
+
+    def _fit_loop(self, source, arrays, epochs, verbose, callbacks, val, validation_freq,
+                  initial_epoch, class_weight, val_batch_size, val_steps):
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=epochs, steps=steps)
+                           verbose=verbose, epochs=epochs, steps=source.steps)
         # Kept on the model so BackupAndRestore can save and restore the shuffling stream.
         rng = self._fit_rng = nnrandom.make_generator()
-        if not self.built:
-            self._maybe_build(x[:1])
-        variables = self.trainable_weights
-        self._has_penalties = (any(v.regularizer is not None for v in variables)
-                               or self._any_activity_regularizer())
-        if not self.optimizer.built:
-            self.optimizer.build(variables)
+        if arrays:
+            variables = self._prepare_variables()
+        else:
+            variables = None
         self.stop_training = False
         # Batch logs cost a dict per step: build them only when a callback reads them.
         batch_logs = cbs.on_train_batch_end is not _noop
@@ -197,26 +462,35 @@ class Trainer:
         self._initial_epoch = None
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if source.kind == "generator" and source.exhausted:
+                warnings.warn("Your input ran out of data; interrupting training. Make sure "
+                              "that your dataset or generator can generate at least "
+                              "`steps_per_epoch * epochs` batches.", stacklevel=3)
+                break
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            for step, idx in enumerate(da.batch_slices(n, batch_size, shuffle, rng)):
-                if step >= steps:
-                    break
+            for step, (xb, yb, swb) in enumerate(source.epoch(rng)):
+                if not arrays:
+                    xb, yb, swb = self._prepare_batch(xb, yb, swb, class_weight)
+                    if yb is None:
+                        raise ValueError("The generator/PyDataset must yield (x, y) or "
+                                         "(x, y, sample_weight) tuples for training.")
+                    da.check_finite(yb)
+                    if variables is None:
+                        self._ensure_ready(xb, yb)
+                        variables = self._prepare_variables()
+                    yb = self._standardize_targets(yb)
                 cbs.on_train_batch_begin(step)
-                xb, yb, swb = da.take(x, idx), da.take(y, idx), da.take(sample_weight, idx)
                 loss, y_pred = self._train_step(xb, yb, swb, variables)
-                count = len(xb)
-                self._loss_tracker.total += loss * count
-                self._loss_tracker.count += count
-                self._update_metrics(yb, self._outputs_array(y_pred), swb)
+                self._record_step(loss, len(xb) if type(xb) is np.ndarray else da.num_samples(xb),
+                                  yb, y_pred, swb)
                 cbs.on_train_batch_end(step, self._logs() if batch_logs else None)
                 if self.stop_training:
                     break
+            source.end_epoch()
             logs = self._logs()
             if val is not None and _should_validate(epoch, validation_freq):
-                val_logs = self.evaluate(val[0], val[1], batch_size=validation_batch_size or batch_size,
-                                         sample_weight=val[2], verbose=0, return_dict=True,
-                                         steps=validation_steps, _callbacks=cbs)
+                val_logs = self._evaluate_source(val, cbs, in_fit=True)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
             cbs.on_epoch_end(epoch, logs)
@@ -227,133 +501,176 @@ class Trainer:
         cbs.on_train_end(logs)
         return cbs.history
 
-    def fit_generator(self, generator, *args, **kwargs):
-        raise NotImplementedError("fit_generator arrives with generator support in fit().")
+    def _prepare_variables(self):
+        self._check_trainable_changed()
+        variables = self.trainable_weights
+        self._has_penalties = (any(v.regularizer is not None for v in variables)
+                               or self._any_activity_regularizer())
+        if not self.optimizer.built:
+            self.optimizer.build(variables)
+        return variables
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1,
+                      class_weight=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                      shuffle=True, initial_epoch=0):
+        """tf.keras 1/2's ``fit_generator``: the same as ``fit(generator, ...)``."""
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        """tf.keras's ``evaluate_generator``: the same as ``evaluate(generator, ...)``."""
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        """tf.keras's ``predict_generator``: the same as ``predict(generator, ...)``."""
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     # --- evaluate ----------------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, _callbacks=None):
-        """Loss and metrics on ``x``, ``y`` in inference mode (batches of 32 by default).
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics in inference mode (batches of 32 by default).
+
+        ``x`` may be arrays, a list/dict of arrays, a generator or a PyDataset.
 
         Returns:
-            The loss (a float) when there are no metrics, else ``[loss, metric...]``; a dict
-            with ``return_dict=True``.
+            The loss (a float) when there are no metrics, else ``[loss, metric...]`` (the
+            order of ``metrics_names``); a dict with ``return_dict=True``.
         """
+        kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)
+        kwargs.pop("use_multiprocessing", None)
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword arguments: {sorted(kwargs)}")
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = 32 if batch_size is None else int(batch_size)
-        x, y = da.to_array(x, "x"), da.to_array(y, "y")
-        if y is None:
-            raise ValueError("evaluate() needs targets `y` for array inputs.")
-        da.check_finite(y)
-        sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
-        n = da.check_lengths(x=x, y=y, sample_weight=sw)
-        total_steps = -(-n // batch_size)
-        if steps is not None:
-            total_steps = min(total_steps, int(steps))
-        if _callbacks is not None:
-            cbs = _callbacks
-            saved = dict(cbs.callbacks[0].params) if cbs.callbacks else {}
+        if da.is_pydataset(x) or da.is_generator(x):
+            source = da.BatchSource(x, batch_size=batch_size, steps=steps)
+        else:
+            x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
+            if y is None:
+                raise ValueError("evaluate() needs targets `y` for array inputs.")
+            da.check_finite(y)
+            sw = None
+            if sample_weight is not None:
+                sw = da.to_arrays(sample_weight, "sample_weight")
+            da.check_lengths(x=x, y=y, sample_weight=sw)
+            source = da.BatchSource(x, y, sw, batch_size=batch_size, steps=steps)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=source.steps)
+        logs = self._evaluate_source(source, cbs, in_fit=False)
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_source(self, source, cbs, in_fit):
+        if in_fit:
             for cb in cbs.callbacks:
                 cb.params = dict(cb.params, _in_fit=True)
-        else:
-            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                               epochs=1, steps=total_steps)
         self.reset_metrics()
         cbs.on_test_begin()
-        for step, idx in enumerate(da.batch_slices(n, batch_size, False, None)):
-            if step >= total_steps:
-                break
+        raw = source.kind != "arrays"
+        for step, (xb, yb, swb) in enumerate(source.epoch(None)):
+            if raw:
+                xb, yb, swb = self._prepare_batch(xb, yb, swb)
+                if yb is None:
+                    raise ValueError("evaluate() needs (x, y) batches from the generator.")
+            self._ensure_ready(xb, yb)
+            yb = self._standardize_targets(yb)
             cbs.on_test_batch_begin(step)
-            xb, yb, swb = x[idx], y[idx], None if sw is None else sw[idx]
             loss, y_pred = self._test_step(xb, yb, swb)
-            self._loss_tracker.total += loss * len(xb)
-            self._loss_tracker.count += len(xb)
-            self._update_metrics(yb, self._outputs_array(y_pred), swb)
+            self._record_step(loss, da.num_samples(xb), yb, y_pred, swb)
             cbs.on_test_batch_end(step, self._logs())
+        source.end_epoch()
         logs = self._logs()
         cbs.on_test_end(logs)
-        if _callbacks is not None:
+        if in_fit:
             for cb in cbs.callbacks:
                 cb.params = dict(cb.params)
                 cb.params.pop("_in_fit", None)
-            del saved
-        if return_dict:
-            return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self.metrics[1:]]
-        return values[0] if len(values) == 1 else values
+        return logs
 
     # --- predict -----------------------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` in inference mode, as one NumPy array (batches of 32 by default)."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """Outputs in inference mode, concatenated over batches (batches of 32 by default).
+
+        Returns one array, or a list/dict of arrays for a model with several outputs.
+        """
+        kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)
+        kwargs.pop("use_multiprocessing", None)
+        if kwargs:
+            raise TypeError(f"predict() got unexpected keyword arguments: {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = 32 if batch_size is None else int(batch_size)
-        x = da.to_array(x, "x")
-        n = len(x)
-        total_steps = -(-n // batch_size)
-        if steps is not None:
-            total_steps = min(total_steps, int(steps))
+        if da.is_pydataset(x) or da.is_generator(x):
+            source = da.BatchSource(x, batch_size=batch_size, steps=steps)
+        else:
+            x = da.to_arrays(x, "x")
+            source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=total_steps)
+                           epochs=1, steps=source.steps)
         cbs.on_predict_begin()
-        out = None
-        for step in range(total_steps):
+        chunks = []
+        raw = source.kind != "arrays"
+        for step, (xb, _, _) in enumerate(source.epoch(None)):
+            if raw:
+                xb = da.to_arrays(xb, "x")
             cbs.on_predict_batch_begin(step)
-            s = step * batch_size
-            xb = x[s:s + batch_size]
-            yb = self._outputs_array(self(xb, training=False))
-            if out is None:
-                rows = min(n, total_steps * batch_size)
-                out = np.empty((rows,) + yb.shape[1:], dtype=yb.dtype)
-            out[s:s + len(yb)] = yb
+            out = self(xb, training=False)
+            yb = _to_numpy_struct(out)
+            chunks.append(yb)
             cbs.on_predict_batch_end(step, {"outputs": yb})
+        source.end_epoch()
         cbs.on_predict_end()
-        if out is None:
+        if not chunks:
             raise ValueError("predict() received no samples: x is empty.")
-        return out
+        return _concat_struct(chunks)
 
     # --- single batches -------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns that batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        x, y = da.to_array(x, "x"), da.to_array(y, "y")
+        x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
         da.check_finite(y)
-        sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+        sw = None if sample_weight is None else da.to_arrays(sample_weight, "sample_weight")
         da.check_lengths(x=x, y=y, sample_weight=sw)
         if class_weight is not None:
-            sw = da.class_weight_to_sample_weight(y, class_weight)
-        if not self.built:
-            self._maybe_build(x[:1])
+            sw = da.class_weight_to_sample_weight(da.leaves(y)[0], class_weight)
+        self._ensure_ready(x, y)
+        y = self._standardize_targets(y)
         self.reset_metrics()
-        variables = self.trainable_weights
-        self._has_penalties = (any(v.regularizer is not None for v in variables)
-                               or self._any_activity_regularizer())
+        variables = self._prepare_variables()
         loss, y_pred = self._train_step(x, y, sw, variables)
-        self._loss_tracker.update_state(loss)
-        self._update_metrics(y, self._outputs_array(y_pred), sw)
+        self._record_step(loss, da.num_samples(x), y, y_pred, sw)
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode."""
         self._require_compiled("test_on_batch")
-        x, y = da.to_array(x, "x"), da.to_array(y, "y")
-        sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+        x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
+        sw = None if sample_weight is None else da.to_arrays(sample_weight, "sample_weight")
         da.check_lengths(x=x, y=y, sample_weight=sw)
+        self._ensure_ready(x, y)
+        y = self._standardize_targets(y)
         self.reset_metrics()
         loss, y_pred = self._test_step(x, y, sw)
-        self._loss_tracker.update_state(loss)
-        self._update_metrics(y, self._outputs_array(y_pred), sw)
+        self._record_step(loss, da.num_samples(x), y, y_pred, sw)
         return self._batch_result(return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch, no batching and no callbacks."""
-        return self._outputs_array(self(da.to_array(x, "x"), training=False))
+        return _to_numpy_struct(self(da.to_arrays(x, "x"), training=False))
 
     def _batch_result(self, return_dict):
         logs = self._logs()
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self.metrics[1:]]
+        values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
 
@@ -361,3 +678,87 @@ def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
+
+
+def _flat_outputs(y_pred):
+    if isinstance(y_pred, dict):
+        return [y_pred[k] for k in sorted(y_pred)]
+    if isinstance(y_pred, (list, tuple)):
+        return list(y_pred)
+    return [y_pred]
+
+
+def _spec_leaves(spec):
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        return [s for v in spec.values() for s in _spec_leaves(v)]
+    if isinstance(spec, (list, tuple)):
+        return [s for v in spec for s in _spec_leaves(v)]
+    return [spec]
+
+
+def _per_output(spec, names, what, broadcast, default=None):
+    n = len(names)
+    if spec is None:
+        return [default] * n
+    if isinstance(spec, dict):
+        unknown = [k for k in spec if k not in names]
+        if unknown:
+            raise ValueError(f"Unknown output name(s) {unknown} in `{what}`. The model's outputs "
+                             f"are {names}.")
+        return [spec.get(name, default) for name in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != n:
+            raise ValueError(f"`{what}` has {len(spec)} entries, but the model has {n} outputs "
+                             f"({names}).")
+        return list(spec)
+    if broadcast:
+        return [spec] * n
+    raise ValueError(f"`{what}` must be a list or dict for a model with {n} outputs.")
+
+
+def _per_output_metrics(specs, names):
+    n = len(names)
+    if isinstance(specs, dict):
+        unknown = [k for k in specs if k not in names]
+        if unknown:
+            raise ValueError(f"Unknown output name(s) {unknown} in `metrics`. The model's outputs "
+                             f"are {names}.")
+        out = []
+        for name in names:
+            s = specs.get(name) or []
+            out.append(list(s) if isinstance(s, (list, tuple)) else [s])
+        return out
+    specs = list(specs)
+    if len(specs) == n and all(isinstance(s, (list, tuple)) or s is None for s in specs):
+        return [list(s or []) for s in specs]
+    # A flat list applies to every output (tf.keras's behaviour).
+    return [list(specs) for _ in range(n)]
+
+
+def _first_rows(x):
+    if isinstance(x, list):
+        return [_first_rows(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _first_rows(v) for k, v in x.items()}
+    return x[:1]
+
+
+def _to_numpy_struct(out):
+    if isinstance(out, dict):
+        return {k: _to_numpy_struct(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_to_numpy_struct(v) for v in out]
+    return out.value if isinstance(out, Tensor) else np.asarray(out)
+
+
+def _concat_struct(chunks):
+    first = chunks[0]
+    if isinstance(first, dict):
+        return {k: _concat_struct([c[k] for c in chunks]) for k in first}
+    if isinstance(first, list):
+        return [_concat_struct([c[i] for c in chunks]) for i in range(len(first))]
+    if len(chunks) == 1:
+        return first
+    return np.concatenate(chunks, axis=0)

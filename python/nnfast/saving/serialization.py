@@ -1,16 +1,655 @@
-"""Keras-format config dicts for layers (``{"module", "class_name", "config", ...}``)."""
+"""Keras-format configs: ``serialize_keras_object`` / ``deserialize_keras_object`` and the
+Sequential / Functional model configs.
+
+Written configs follow Keras 3 (``{"module", "class_name", "config", "registered_name",
+"build_config"}``, inbound nodes as ``__keras_tensor__`` entries), so Keras reads them.
+Reading accepts Keras 3 configs and the legacy tf.keras / Keras 2 forms (no ``module`` keys,
+``batch_input_shape``, inbound nodes as ``[[name, node, tensor, kwargs]]`` lists).
+"""
+import contextlib
+import inspect
+import threading
+
+import numpy as np
+
+from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.saving import object_registration as reg
+
+_state = threading.local()
+
+# Keys Keras adds to layer configs for features nnfast does not have; dropped on load when
+# they hold their "off" value.
+_IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradient_checkpointing",
+                       "autocast", "input_axes", "output_axes", "seed_generator"}
+
+
+def in_safe_mode():
+    return getattr(_state, "safe_mode", True)
+
+
+@contextlib.contextmanager
+def safe_mode_scope(safe_mode):
+    old = getattr(_state, "safe_mode", True)
+    _state.safe_mode = bool(safe_mode)
+    try:
+        yield
+    finally:
+        _state.safe_mode = old
+
+
+# --- writing -----------------------------------------------------------------------------
+
+def _module_of(obj):
+    """The ``module`` Keras writes for a built-in object (by the nnfast package it lives in)."""
+    from nnfast.layers.layer import Layer
+
+    cls = obj if isinstance(obj, type) else type(obj)
+    mod = cls.__module__
+    if not mod.startswith("nnfast."):
+        return mod
+    name = cls.__name__
+    if name == "Sequential":
+        return "keras"
+    if name == "Functional":
+        return "keras.src.models.functional"
+    if name == "Model":
+        return "keras.src.models.model"
+    if issubclass(cls, Layer):
+        return "keras.layers"
+    for part, kmod in (("optimizers", "keras.optimizers"), ("losses", "keras.losses"),
+                       ("metrics", "keras.metrics"), ("initializers", "keras.initializers"),
+                       ("regularizers", "keras.regularizers"), ("constraints", "keras.constraints"),
+                       ("schedules", "keras.optimizers.schedules")):
+        if f".{part}" in mod:
+            return kmod if part != "optimizers" or ".schedules" not in mod else \
+                "keras.optimizers.schedules"
+    return "keras"
+
+
+def _is_builtin(cls):
+    return cls.__module__.startswith("nnfast.")
+
+
+def serialize_keras_object(obj):
+    """The Keras 3 config of ``obj`` (layer, model, loss, metric, optimizer, function...)."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if isinstance(obj, KerasTensor):
+        layer, node_index, tensor_index = obj._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(obj.shape), "dtype": obj.dtype,
+                           "keras_history": [layer.name, node_index, tensor_index]}}
+    if isinstance(obj, type):
+        return {"module": _module_of(obj), "class_name": obj.__name__, "config": None,
+                "registered_name": _registered_name(obj)}
+    if callable(obj) and not hasattr(obj, "get_config"):
+        name = getattr(obj, "__name__", None)
+        if name == "<lambda>":
+            from nnfast.layers.lambda_layer import serialize_function
+
+            return serialize_function(obj)
+        module = getattr(obj, "__module__", "builtins") or "builtins"
+        if module.startswith("nnfast."):
+            # Built-in functions (activations, losses) serialize as their name, as Keras.
+            return name
+        return {"module": module, "class_name": "function", "config": name,
+                "registered_name": reg.get_registered_name(obj) if reg.is_registered(obj)
+                else "function"}
+    if not hasattr(obj, "get_config"):
+        raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj)}: it has no "
+                        "get_config() method.")
+    config = obj.get_config()
+    if not isinstance(config, dict):
+        raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, returned "
+                        f"{type(config)}")
+    entry = {"module": _module_of(obj), "class_name": type(obj).__name__,
+             "config": serialize_keras_object(config), "registered_name": _registered_name(type(obj))}
+    from nnfast.layers.layer import Layer
+
+    if isinstance(obj, Layer):
+        shapes = getattr(obj, "_build_shapes", None)
+        if obj.built and shapes is not None:
+            entry["build_config"] = {"input_shape": _jsonable_shape(shapes)}
+        from nnfast.models.model import Model
+
+        if isinstance(obj, Model) and type(obj).__name__ in ("Sequential", "Functional") \
+                and _is_builtin(type(obj)):
+            from nnfast.models.sequential import Sequential
+
+            if isinstance(obj, Sequential):
+                entry["build_config"] = {"input_shape": _jsonable_shape(obj._input_batch_shape)}
+            else:
+                entry["build_config"] = {"input_shape": None}
+    return entry
+
+
+def _registered_name(cls):
+    if _is_builtin(cls):
+        return None
+    return reg.get_registered_name(cls)
+
+
+def _jsonable_shape(shape):
+    if shape is None:
+        return None
+    if isinstance(shape, dict):
+        return {k: _jsonable_shape(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        return [_jsonable_shape(s) for s in shape]
+    return None if shape is None else int(shape)
 
 
 def serialize_layer(layer):
     """The Keras 3 config entry of a layer."""
-    entry = {"module": "keras.layers", "class_name": type(layer).__name__,
-             "config": layer.get_config(), "registered_name": None}
-    if layer._build_shapes is not None:
-        entry["build_config"] = {"input_shape": _jsonable(layer._build_shapes)}
-    return entry
+    return serialize_keras_object(layer)
 
 
-def _jsonable(shape):
-    if isinstance(shape, (list, tuple)):
-        return [_jsonable(s) for s in shape]
-    return shape
+# --- reading -----------------------------------------------------------------------------
+
+def _builtin_classes():
+    from nnfast import (constraints, initializers, layers, losses, metrics, optimizers,
+                        regularizers)
+    from nnfast.models.functional import Functional
+    from nnfast.models.model import Model
+    from nnfast.models.sequential import Sequential
+
+    out = {}
+    for module in (constraints, regularizers, initializers, metrics, losses):
+        for name in dir(module):
+            obj = getattr(module, name)
+            if isinstance(obj, type):
+                out.setdefault(name, obj)
+    out.update({"Sequential": Sequential, "Functional": Functional, "Model": Functional})
+    for name in dir(optimizers):
+        obj = getattr(optimizers, name)
+        if isinstance(obj, type):
+            out[name] = obj
+    from nnfast.optimizers import schedules
+
+    for name in dir(schedules):
+        obj = getattr(schedules, name)
+        if isinstance(obj, type):
+            out.setdefault(name, obj)
+    # Layers last so that a layer wins a name clash (there are none today).
+    for name in dir(layers):
+        obj = getattr(layers, name)
+        if isinstance(obj, type):
+            out[name] = obj
+    return out
+
+
+def _family_classes(module_name):
+    """Built-in classes for a Keras ``module`` string, so ``keras.losses.MeanSquaredError``
+    does not resolve to the metric of the same name."""
+    from nnfast import losses, metrics
+
+    if module_name and module_name.startswith("keras.losses"):
+        return {n: getattr(losses, n) for n in dir(losses) if isinstance(getattr(losses, n), type)}
+    if module_name and module_name.startswith("keras.metrics"):
+        return {n: getattr(metrics, n) for n in dir(metrics) if isinstance(getattr(metrics, n), type)}
+    return {}
+
+
+def resolve_class(class_name, registered_name=None, module=None, custom_objects=None):
+    """The class for a config entry, or a clear ``TypeError`` naming what was missing."""
+    custom = dict(reg.scoped_objects())
+    custom.update(custom_objects or {})
+    for key in (registered_name, class_name):
+        if key:
+            obj = reg.get_registered_object(key, custom)
+            if obj is not None:
+                return obj
+    if registered_name and ">" in registered_name:
+        short = registered_name.split(">", 1)[1]
+        obj = custom.get(short)
+        if obj is not None:
+            return obj
+    family = _family_classes(module)
+    if class_name in family:
+        return family[class_name]
+    builtins = _builtin_classes()
+    if class_name in builtins:
+        return builtins[class_name]
+    raise TypeError(
+        f"Could not locate class '{class_name}'"
+        + (f" (registered as '{registered_name}')" if registered_name and
+           registered_name != class_name else "")
+        + ". Make sure custom classes are decorated with "
+          "`@nnfast.saving.register_keras_serializable()` or passed in `custom_objects`. "
+          f"Full object config: module={module!r}, class_name={class_name!r}")
+
+
+def _accepted_kwargs(cls):
+    """Constructor keyword names of ``cls``, following ``**kwargs`` up the class chain."""
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            return None
+        names.update(p for p, v in params.items() if p != "self" and v.kind not in (
+            inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL))
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return names
+    return names
+
+
+def clean_layer_config(cls, config):
+    """Drops Keras-only keys that hold their 'off' value so built-in layers accept the config;
+    maps legacy spellings (``batch_input_shape``) through."""
+    if not _is_builtin(cls):
+        return config
+    accepted = _accepted_kwargs(cls)
+    if accepted is None:
+        return config
+    out = {}
+    for k, v in config.items():
+        if k in accepted:
+            out[k] = v
+        elif k in _IGNORABLE_WHEN_OFF and v in (None, False, 0, {}):
+            continue
+        elif v is None:
+            continue
+        else:
+            raise ValueError(f"{cls.__name__} from a saved config has the setting {k}={v!r}, "
+                             f"which nnfast's {cls.__name__} does not support.")
+    return out
+
+
+_NESTED_MODULES = ("initializers", "regularizers", "constraints")
+
+
+def _clean_nested(value):
+    """Cleans the configs of built-in initializers/regularizers/constraints nested in a layer
+    config (Keras adds keys such as ``input_axes`` that nnfast's classes do not take)."""
+    if isinstance(value, list):
+        return [_clean_nested(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" in value and isinstance(value.get("config"), dict):
+        import importlib
+
+        module = value.get("module") or ""
+        family = next((f for f in _NESTED_MODULES if f in module), None)
+        families = [family] if family else list(_NESTED_MODULES)
+        if value.get("registered_name") in (None, value["class_name"]):
+            for fam in families:
+                mod = importlib.import_module(f"nnfast.{fam}")
+                cls = getattr(mod, value["class_name"], None)
+                if isinstance(cls, type):
+                    accepted = _accepted_kwargs(cls)
+                    config = value["config"]
+                    if accepted is not None:
+                        config = {k: v for k, v in config.items()
+                                  if k in accepted or v not in (None, False)}
+                    return dict(value, config=config)
+        return value
+    return {k: _clean_nested(v) for k, v in value.items()}
+
+
+def _call_from_config(cls, config, custom_objects):
+    from_config = cls.from_config
+    try:
+        params = inspect.signature(from_config).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "custom_objects" in params:
+        return from_config(config, custom_objects=custom_objects)
+    return from_config(config)
+
+
+def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwargs):
+    """Rebuilds an object from its Keras config (Keras 3 or legacy form)."""
+    if safe_mode is not None:
+        with safe_mode_scope(safe_mode):
+            return deserialize_keras_object(config, custom_objects)
+    if config is None or isinstance(config, (bool, int, float)):
+        return config
+    if isinstance(config, str):
+        obj = reg.get_registered_object(config, dict(reg.scoped_objects(), **(custom_objects or {})))
+        return obj if obj is not None else config
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(v, custom_objects) for v in config]
+    if not isinstance(config, dict):
+        raise TypeError(f"Could not deserialize {config!r}")
+    if "class_name" not in config or "config" not in config:
+        return {k: deserialize_keras_object(v, custom_objects) for k, v in config.items()}
+    class_name = config["class_name"]
+    inner = config["config"]
+    if class_name == "__keras_tensor__":
+        t = KerasTensor(inner["shape"], dtype=inner.get("dtype", "float32"))
+        t._pre_serialization_keras_history = tuple(inner["keras_history"])
+        return t
+    if class_name == "__tuple__":
+        return tuple(deserialize_keras_object(v, custom_objects) for v in inner["value"])
+    if class_name == "__numpy__":
+        return np.array(inner["value"], dtype=inner.get("dtype"))
+    if class_name == "__bytes__":
+        return inner["value"].encode("utf-8")
+    if class_name == "__lambda__":
+        from nnfast.layers.lambda_layer import deserialize_function
+
+        return deserialize_function(config, custom_objects, in_safe_mode())
+    if class_name == "function":
+        return _resolve_function(inner, config.get("registered_name"), custom_objects)
+    cls = resolve_class(class_name, config.get("registered_name"), config.get("module"),
+                        custom_objects)
+    if inner is None:
+        return cls
+    if not isinstance(cls, type):
+        # A registered function stored with a class-like entry.
+        return cls
+    from nnfast.layers.layer import Layer
+
+    if issubclass(cls, Layer):
+        obj = deserialize_layer_entry(config, custom_objects)
+        return obj
+    inner = dict(inner)
+    if "name" in inner and class_name in ("DTypePolicy",):
+        return inner["name"]
+    return _call_from_config(cls, inner, custom_objects)
+
+
+def _resolve_function(name, registered_name, custom_objects):
+    from nnfast import activations, losses, metrics
+
+    custom = dict(reg.scoped_objects(), **(custom_objects or {}))
+    for key in (registered_name, name):
+        if key and key != "function":
+            obj = reg.get_registered_object(key, custom)
+            if obj is not None:
+                return obj
+    for module in (activations, losses, metrics):
+        fn = getattr(module, name, None)
+        if callable(fn):
+            return fn
+    raise TypeError(f"Could not locate function '{name}'. Pass it in `custom_objects` or "
+                    "register it with `@nnfast.saving.register_keras_serializable()`.")
+
+
+def _to_shape(shape):
+    """JSON build shape -> tuple, or list of tuples for multi-input layers."""
+    if shape is None:
+        return None
+    if isinstance(shape, dict):
+        return {k: _to_shape(v) for k, v in shape.items()}
+    if shape and isinstance(shape[0], (list, tuple)):
+        return [_to_shape(s) for s in shape]
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def deserialize_layer_entry(entry, custom_objects=None):
+    """A layer (or model) from its config entry, built if the entry says how."""
+    from nnfast.layers.layer import Layer
+
+    class_name = entry["class_name"]
+    cls = resolve_class(class_name, entry.get("registered_name"), entry.get("module"),
+                        custom_objects)
+    config = entry.get("config")
+    if class_name in ("Sequential", "Functional", "Model") and _is_builtin(cls):
+        layer = _call_from_config(cls, config, custom_objects)
+    else:
+        if isinstance(config, dict):
+            config = clean_layer_config(cls, {k: _clean_nested(v) for k, v in config.items()})
+        layer = _call_from_config(cls, config, custom_objects)
+    if not isinstance(layer, Layer):
+        raise TypeError(f"Deserializing '{class_name}' gave {type(layer)}, expected a Layer.")
+    build_config = entry.get("build_config")
+    if build_config and not layer.built:
+        shape = _to_shape(build_config.get("input_shape"))
+        if shape is not None:
+            build_from_shape(layer, shape)
+    return layer
+
+
+def build_from_shape(layer, shape):
+    from nnfast.models.sequential import Sequential
+
+    if isinstance(layer, Sequential):
+        layer.build(shape)
+        return
+    layer._build_shapes = shape
+    layer.build(shape)
+    layer.built = True
+    if getattr(layer, "_initial_weights", None) is not None:
+        layer.set_weights(layer._initial_weights)
+        layer._initial_weights = None
+
+
+# --- Sequential --------------------------------------------------------------------------
+
+def sequential_config(model):
+    from nnfast.layers.input_layer import InputLayer
+
+    layers = []
+    if model._input_batch_shape is not None:
+        inp = InputLayer(batch_shape=model._input_batch_shape,
+                         name=getattr(model, "_input_layer_name", None) or _input_name(model))
+        layers.append(serialize_keras_object(inp))
+    layers += [serialize_keras_object(l) for l in model._stack]
+    config = {"name": model.name, "trainable": model.trainable, "dtype": "float32",
+              "layers": layers}
+    if model._input_batch_shape is not None:
+        config["build_input_shape"] = list(model._input_batch_shape)
+    return config
+
+
+def _input_name(model):
+    name = getattr(model, "_input_layer_name", None)
+    if name is None:
+        from nnfast.backend import global_state
+
+        name = global_state.unique_name("input_layer")
+        model._input_layer_name = name
+    return name
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    if isinstance(config, list):  # Keras 2.2: the config is the list of layers
+        config = {"layers": config}
+    layer_entries = config["layers"]
+    model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+    for entry in layer_entries:
+        if entry.get("class_name") == "InputLayer":
+            lc = dict(entry["config"])
+            shape = lc.get("batch_shape", lc.get("batch_input_shape"))
+            model._input_batch_shape = (None,) + tuple(shape[1:])
+            model._input_layer_name = lc.get("name")
+            continue
+        layer = deserialize_layer_entry(entry, custom_objects)
+        model.add(layer, rebuild=False)
+    shape = config.get("build_input_shape")
+    if model._input_batch_shape is None and shape is not None:
+        model._input_batch_shape = (None,) + tuple(shape[1:])
+    if model._input_batch_shape is not None and model._stack:
+        model.build(model._input_batch_shape)
+    if not config.get("trainable", True):
+        model.trainable = False
+    return model
+
+
+# --- Functional --------------------------------------------------------------------------
+
+def functional_config(model):
+    """Keras 3's Functional config: layers with their relevant inbound nodes re-indexed."""
+    from nnfast.models.functional import Functional
+
+    own = {id(n) for n in model._graph_nodes}
+
+    def node_index_map(layer):
+        mapping, kept = {}, 0
+        for i, node in enumerate(layer._inbound_nodes):
+            if id(node) in own:
+                mapping[i] = kept
+                kept += 1
+        return mapping
+
+    index_maps = {id(l): node_index_map(l) for l in model._graph_layers}
+
+    def tensor_entry(t):
+        layer, node_index, tensor_index = t._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(t.shape), "dtype": t.dtype,
+                           "keras_history": [layer.name, index_maps[id(layer)].get(node_index, node_index),
+                                             tensor_index]}}
+
+    def ser(x):
+        if isinstance(x, KerasTensor):
+            return tensor_entry(x)
+        if isinstance(x, (list, tuple)):
+            return [ser(v) for v in x]
+        if isinstance(x, dict):
+            return {k: ser(v) for k, v in x.items()}
+        return serialize_keras_object(x)
+
+    layer_configs = []
+    for layer in model._graph_layers:
+        entry = serialize_keras_object(layer)
+        nodes = []
+        for node in layer._inbound_nodes:
+            if id(node) not in own or not node.input_tensors:
+                continue
+            nodes.append({"args": [ser(node.inputs)] + [ser(a) for a in node.args],
+                          "kwargs": ser(dict(node.kwargs))})
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = nodes
+        layer_configs.append(entry)
+
+    def io_entry(t):
+        layer, node_index, tensor_index = t._keras_history
+        idx = index_maps[id(layer)].get(node_index, node_index)
+        if isinstance(layer, Functional):
+            idx += 1  # Keras counts a Functional's own construction node here
+        return [layer.name, idx, tensor_index]
+
+    def io(struct):
+        if isinstance(struct, KerasTensor):
+            return io_entry(struct)
+        if isinstance(struct, dict):
+            return {k: io(v) for k, v in struct.items()}
+        return [io(v) for v in struct]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
+            "input_layers": io(model._inputs_struct), "output_layers": io(model._outputs_struct)}
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuilds a Functional model by replaying its layer calls (Keras's algorithm: layers
+    first, then nodes in order, re-queueing a node whose inputs do not exist yet)."""
+    from nnfast.layers.input_layer import InputLayer
+    from nnfast.models.functional import Functional
+
+    created = {}
+    pending = {}
+    order = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry["config"]["name"]
+        if entry.get("class_name") == "InputLayer":
+            lc = dict(entry["config"])
+            shape = lc.pop("batch_shape", None) or lc.pop("batch_input_shape", None)
+            lc.pop("batch_input_shape", None)
+            layer = InputLayer(batch_shape=shape, dtype=lc.get("dtype"), name=lc.get("name", name))
+        else:
+            layer = deserialize_layer_entry(entry, custom_objects)
+        created[name] = layer
+        order.append(name)
+        pending[name] = list(entry.get("inbound_nodes") or [])
+
+    def lookup(layer_name, node_index, tensor_index, legacy=False):
+        layer = created.get(layer_name)
+        if layer is None:
+            raise ValueError(f"Unknown layer in config: {layer_name}")
+        if len(layer._inbound_nodes) <= node_index:
+            raise IndexError(node_index)
+        outs = layer._inbound_nodes[node_index].output_tensors
+        return outs[tensor_index]
+
+    def revive(x):
+        if isinstance(x, KerasTensor) and hasattr(x, "_pre_serialization_keras_history"):
+            return lookup(*x._pre_serialization_keras_history)
+        if isinstance(x, list):
+            return [revive(v) for v in x]
+        if isinstance(x, tuple):
+            return tuple(revive(v) for v in x)
+        if isinstance(x, dict):
+            return {k: revive(v) for k, v in x.items()}
+        return x
+
+    def call_node(layer, node_data):
+        if isinstance(node_data, list):  # legacy [[name, node, tensor, kwargs], ...]
+            tensors, kwargs = [], {}
+            for item in node_data:
+                lname, nidx, tidx = item[0], item[1], item[2]
+                if len(item) > 3 and item[3]:
+                    kwargs = item[3]
+                inbound = created.get(lname)
+                if isinstance(inbound, Functional):
+                    nidx -= 1  # tf.keras counted the model's own construction node
+                tensors.append(lookup(lname, nidx, tidx))
+            arg = tensors[0] if len(tensors) == 1 else tensors
+            layer(arg, **_legacy_kwargs(kwargs))
+            return
+        args = deserialize_keras_object(node_data.get("args", []), custom_objects)
+        kwargs = deserialize_keras_object(node_data.get("kwargs", {}), custom_objects) or {}
+        args = revive(args)
+        kwargs = revive(kwargs)
+        kwargs = {k: v for k, v in kwargs.items() if not (k == "mask" and v is None)}
+        layer(*args, **kwargs)
+
+    progress = True
+    while any(pending.values()) and progress:
+        progress = False
+        for name in order:
+            queue = pending[name]
+            while queue:
+                try:
+                    call_node(created[name], queue[0])
+                except IndexError:
+                    break
+                queue.pop(0)
+                progress = True
+    if any(pending.values()):
+        stuck = [n for n, q in pending.items() if q]
+        raise ValueError(f"Cannot rebuild the model from its config: the inputs of layer(s) "
+                         f"{stuck} are never produced.")
+
+    def io(spec):
+        if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and \
+                isinstance(spec[1], int):
+            lname, nidx, tidx = spec
+            if isinstance(created.get(lname), Functional):
+                nidx -= 1
+            return lookup(lname, nidx, tidx)
+        if isinstance(spec, dict):
+            return {k: io(v) for k, v in spec.items()}
+        return [io(v) for v in spec]
+
+    inputs = io(config["input_layers"])
+    outputs = io(config["output_layers"])
+    # Keras 2 wrapped a single input/output in a list; unwrap like Keras 3 does.
+    if isinstance(inputs, list) and len(inputs) == 1 and not isinstance(inputs[0], list):
+        inputs = inputs[0]
+    if isinstance(outputs, list) and len(outputs) == 1 and not isinstance(outputs[0], list):
+        outputs = outputs[0]
+    target = cls if cls is not None and issubclass(cls, Functional) else Functional
+    model = target(inputs, outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _legacy_kwargs(kwargs):
+    return {k: v for k, v in (kwargs or {}).items() if k not in ("mask",)}

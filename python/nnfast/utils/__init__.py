@@ -1,7 +1,13 @@
-"""Utilities: ``to_categorical``, ``set_random_seed``, ``Progbar``..."""
+"""Utilities: ``to_categorical``, ``set_random_seed``, ``Progbar``, ``PyDataset``..."""
 from nnfast.backend.random import set_seed as _set_seed
+from nnfast.saving.object_registration import (custom_object_scope, get_custom_objects,
+                                               get_registered_name, get_registered_object,
+                                               register_keras_serializable)
 from nnfast.utils.numerical_utils import normalize, to_categorical
 from nnfast.utils.progbar import Progbar
+from nnfast.utils.py_dataset import PyDataset, Sequence
+
+CustomObjectScope = custom_object_scope
 
 
 def set_random_seed(seed):

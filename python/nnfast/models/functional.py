@@ -1,0 +1,405 @@
+"""``Functional``: a model defined as a graph of layer calls on symbolic tensors.
+
+``Model(inputs, outputs)`` returns one. At construction the graph is walked once (the same
+depth-first walk and depth ordering as Keras, so ``layers`` and saved files line up with
+Keras's), and flattened into a plan: a list of layer calls reading and writing integer
+slots. A forward pass is one loop over that list.
+"""
+import numpy as np
+
+from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
+from nnfast.backend.tensor import Tensor
+from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.layer import _takes_training
+from nnfast.models.model import Model
+
+
+def flatten_struct(x):
+    """Leaves of a tensor/list/tuple/dict structure; dicts in sorted key order (as Keras)."""
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in flatten_struct(v)]
+    if isinstance(x, dict):
+        return [t for k in sorted(x) for t in flatten_struct(x[k])]
+    return [x]
+
+
+def pack_struct(template, flat):
+    """Inverse of ``flatten_struct``: rebuilds ``template``'s structure from ``flat``."""
+    it = iter(flat)
+
+    def pack(t):
+        if isinstance(t, (list, tuple)):
+            return type(t)(pack(v) for v in t) if isinstance(t, tuple) else [pack(v) for v in t]
+        if isinstance(t, dict):
+            out = {}
+            for k in sorted(t):
+                out[k] = pack(t[k])
+            return {k: out[k] for k in t}
+        return next(it)
+
+    return pack(template)
+
+
+def _node_of(tensor):
+    layer, node_index, _ = tensor._keras_history
+    return layer._inbound_nodes[node_index]
+
+
+def build_graph(inputs, outputs):
+    """Keras's graph walk: nodes in topological order and layers ordered by depth.
+
+    Returns ``(nodes, layers)``: the nodes (inputs first) and the layers, ordered by
+    decreasing depth and, within a depth, by first visit in the depth-first walk.
+    """
+    input_ids = {id(t) for t in inputs}
+    finished, in_progress = set(), set()
+    ordered = []  # nodes from inputs to outputs
+    layer_index = {}  # id(layer) -> first traversal index
+    layers_by_id = {}
+
+    def visit(tensor):
+        history = tensor._keras_history
+        if history is None:
+            raise ValueError(f"Output tensors of a Functional model must be the output of a "
+                             f"layer call. Received: {tensor}")
+        layer = history[0]
+        node = _node_of(tensor)
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
+        if id(layer) not in layer_index:
+            layer_index[id(layer)] = len(layer_index)
+            layers_by_id[id(layer)] = layer
+        in_progress.add(id(node))
+        if not isinstance(layer, InputLayer) and id(tensor) not in input_ids:
+            for t in node.input_tensors:
+                visit(t)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        ordered.append(node)
+
+    for out in outputs:
+        visit(out)
+
+    # Depths: a node's depth is one more than the deepest node consuming its outputs.
+    node_depth, layer_depth = {}, {}
+    producers = {}
+    for node in ordered:
+        for t in node.output_tensors:
+            producers[id(t)] = node
+    for node in reversed(ordered):
+        depth = node_depth.setdefault(id(node), 0)
+        depth = max(depth, layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        if isinstance(node.layer, InputLayer):
+            continue
+        for t in node.input_tensors:
+            if id(t) in input_ids:
+                parent = _node_of(t)
+            else:
+                parent = producers.get(id(t))
+            if parent is not None:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:
+        layer = t._keras_history[0]
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)] = 0
+            layer_index[id(layer)] = -1
+            layers_by_id[id(layer)] = layer
+    layers = sorted(layers_by_id.values(),
+                    key=lambda l: (-layer_depth[id(l)], layer_index[id(l)]))
+
+    # Every tensor a node needs must be computable from the inputs.
+    computable = set(input_ids)
+    for node in sorted(ordered, key=lambda n: -node_depth[id(n)]):
+        if isinstance(node.layer, InputLayer):
+            for t in node.output_tensors:
+                if id(t) not in input_ids:
+                    raise ValueError(
+                        f"Graph disconnected: the outputs depend on Input '{node.layer.name}', "
+                        "which is not among the model's `inputs`.")
+            continue
+        for t in node.input_tensors:
+            if id(t) not in computable:
+                raise ValueError(
+                    f"Graph disconnected: cannot find parent for tensor {t} at layer "
+                    f"'{node.layer.name}'. Pass every Input the outputs depend on in `inputs`.")
+        computable.update(id(t) for t in node.output_tensors)
+
+    names = [l.name for l in layers]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
+                             "All layer names should be unique.")
+    nodes = sorted(ordered, key=lambda n: -node_depth[id(n)])
+    return nodes, layers
+
+
+class Functional(Model):
+    """A model built by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
+
+    Args:
+        inputs: a KerasTensor from ``Input``, or a list or dict of them.
+        outputs: a KerasTensor produced from ``inputs`` by layer calls, or a list or dict.
+        name: model name.
+
+    Example:
+        >>> a, b = Input(shape=(4,), name="a"), Input(shape=(3,), name="b")
+        >>> x = layers.concatenate([Dense(8)(a), b])
+        >>> model = Model([a, b], Dense(1, name="score")(x))
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Model.__init__(self, trainable=True, name=name, **kwargs)
+        flat_inputs = flatten_struct(inputs)
+        flat_outputs = flatten_struct(outputs)
+        for what, flat in (("inputs", flat_inputs), ("outputs", flat_outputs)):
+            for x in flat:
+                if not isinstance(x, KerasTensor):
+                    raise ValueError(f"All `{what}` values must be KerasTensors. Received: "
+                                     f"{what}={flat} including invalid value {x!r} of type "
+                                     f"{type(x)}")
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flat_inputs
+        self.outputs = flat_outputs
+        nodes, layers = build_graph(flat_inputs, flat_outputs)
+        self._graph_nodes = nodes
+        self._graph_layers = layers
+        for layer in layers:
+            if all(layer is not l for l in self._layers):
+                self._layers.append(layer)
+        if isinstance(outputs, dict):
+            # Targets, losses and metrics of dict outputs are keyed by the dict keys.
+            self.output_names = sorted(outputs)
+        else:
+            self.output_names = [t._keras_history[0].name for t in flat_outputs]
+        self.input_names = [t._keras_history[0].name if t._keras_history else t.name
+                            for t in flat_inputs]
+        self._compile_plan()
+        self._build_shapes = [tuple(t.shape) for t in flat_inputs] if len(flat_inputs) > 1 \
+            else tuple(flat_inputs[0].shape)
+        self.built = True
+        if not trainable:
+            self.trainable = False
+
+    # --- the plan ---------------------------------------------------------------------------
+    def _compile_plan(self):
+        slots = {}
+
+        def slot(t):
+            if id(t) not in slots:
+                slots[id(t)] = len(slots)
+            return slots[id(t)]
+
+        self._input_slots = [slot(t) for t in self.inputs]
+        plan = []
+        for node in self._graph_nodes:
+            layer = node.layer
+            if isinstance(layer, InputLayer):
+                continue
+            if isinstance(node.inputs, KerasTensor):
+                spec = slot(node.inputs)
+                direct = True
+            else:
+                spec = _slot_template(node.inputs, slot)
+                direct = False
+            args = node.args
+            kwargs = dict(node.kwargs)
+            kwargs.pop("training", None)
+            symbolic_extra = any_symbolic(args) or any_symbolic(kwargs)
+            if symbolic_extra:
+                args = _slot_template(list(args), slot)
+                kwargs = _slot_template(kwargs, slot)
+            outs = node.outputs
+            if isinstance(outs, KerasTensor):
+                out_spec = slot(outs)
+            else:
+                out_spec = [slot(t) for t in flatten_struct(outs)]
+            plan.append((layer, layer.call, _takes_training(type(layer)), direct, spec, args,
+                         kwargs, symbolic_extra, out_spec))
+        self._plan = plan
+        self._output_slots = [slot(t) for t in self.outputs]
+        self._n_slots = len(slots)
+
+    def _standardize_inputs(self, inputs):
+        struct = self._inputs_struct
+        if isinstance(inputs, dict) and not isinstance(struct, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(f"Missing data for input(s) {missing}. The model expects inputs "
+                                 f"named {self.input_names}; received keys {sorted(inputs)}.")
+            flat = [inputs[n] for n in self.input_names]
+        elif isinstance(struct, dict) and isinstance(inputs, dict):
+            missing = [k for k in struct if k not in inputs]
+            if missing:
+                raise ValueError(f"Missing data for input(s) {missing}; received keys "
+                                 f"{sorted(inputs)}.")
+            flat = [inputs[k] for k in sorted(struct)]
+        elif isinstance(inputs, (list, tuple)):
+            flat = list(inputs)
+        else:
+            flat = [inputs]
+        if len(flat) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) "
+                             f"({self.input_names}), but it received {len(flat)} input tensors.")
+        out = []
+        for x, ref in zip(flat, self.inputs):
+            if not isinstance(x, Tensor):
+                x = np.asarray(x)
+                want = np.dtype(ref.dtype) if ref.dtype else np.dtype(np.float32)
+                if x.dtype != want and (x.dtype.kind == "f" or want.kind != "f"):
+                    x = x.astype(want)
+                elif x.dtype.kind in "iub" and want.kind == "f":
+                    x = x.astype(want)
+            nd, ref_nd = len(x.shape), len(ref.shape)
+            if nd != ref_nd:
+                from nnfast import ops
+
+                if nd == ref_nd + 1 and x.shape[-1] == 1:
+                    x = ops.squeeze(x, axis=-1)
+                elif nd == ref_nd - 1 and ref.shape[-1] == 1:
+                    x = ops.expand_dims(x, -1)
+                else:
+                    raise ValueError(f"Input '{ref.name}' of model '{self.name}' expects shape "
+                                     f"{ref.shape}, but received an input with shape {x.shape}.")
+            for d, r in zip(x.shape[1:], ref.shape[1:]):
+                if r is not None and d != r:
+                    raise ValueError(f"Input '{ref.name}' of model '{self.name}' is incompatible: "
+                                     f"expected shape {ref.shape}, received shape {tuple(x.shape)}.")
+            out.append(x)
+        return out
+
+    def call(self, inputs, training=None, mask=None):
+        vals = [None] * self._n_slots
+        ref = self.inputs[0]
+        if len(self._input_slots) == 1 and type(inputs) in (np.ndarray, Tensor) and \
+                inputs.dtype == np.float32 and len(inputs.shape) == len(ref.shape) and \
+                ref.dtype == "float32" and all(r is None or r == d for r, d in
+                                               zip(ref.shape[1:], inputs.shape[1:])):
+            vals[self._input_slots[0]] = inputs  # the common case, checked cheaply
+        else:
+            for s, x in zip(self._input_slots, self._standardize_inputs(inputs)):
+                vals[s] = x
+        for (layer, call, takes_training, direct, spec, args, kwargs, symbolic_extra,
+             out_spec) in self._plan:
+            x = vals[spec] if direct else _fill(spec, vals)
+            if symbolic_extra:
+                a, kw = _fill(args, vals), dict(_fill(kwargs, vals))
+            else:
+                a, kw = args, kwargs
+            if takes_training:
+                y = call(x, *a, training=training, **kw)
+            else:
+                y = call(x, *a, **kw)
+            if isinstance(out_spec, int):
+                vals[out_spec] = y
+            else:
+                for s, v in zip(out_spec, flatten_struct(y)):
+                    vals[s] = v
+        outs = [vals[s] for s in self._output_slots]
+        if isinstance(self._outputs_struct, KerasTensor):
+            return outs[0]
+        return pack_struct(self._outputs_struct, outs)
+
+    # --- as a layer ------------------------------------------------------------------------
+    def build(self, input_shape=None):
+        self.built = True
+
+    def _maybe_build(self, inputs):
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(t.shape) for t in self.outputs]
+        if isinstance(self._outputs_struct, KerasTensor):
+            return shapes[0]
+        return shapes
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        out = super()._symbolic_call(inputs, *args, **kwargs)
+        if isinstance(self._outputs_struct, dict):
+            return pack_struct(self._outputs_struct, flatten_struct(out))
+        return out
+
+    @property
+    def layers(self):
+        """Every layer of the graph, InputLayers included, ordered from inputs to outputs."""
+        return list(self._graph_layers)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        shapes = [tuple(t.shape) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def weights(self):
+        from nnfast.layers.layer import _dedupe
+
+        out = []
+        for layer in self._graph_layers:
+            out.extend(layer.weights)
+        for layer in self._layers:
+            out.extend(layer.weights)
+        return _dedupe(out)
+
+    # --- config ----------------------------------------------------------------------------
+    def get_config(self):
+        from nnfast.saving.serialization import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.saving.serialization import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
+
+
+def _slot_template(struct, slot):
+    if isinstance(struct, KerasTensor):
+        return _Slot(slot(struct))
+    if isinstance(struct, tuple):
+        return tuple(_slot_template(v, slot) for v in struct)
+    if isinstance(struct, list):
+        return [_slot_template(v, slot) for v in struct]
+    if isinstance(struct, dict):
+        return {k: _slot_template(v, slot) for k, v in struct.items()}
+    return struct
+
+
+class _Slot:
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+def _fill(template, vals):
+    if isinstance(template, _Slot):
+        return vals[template.index]
+    if isinstance(template, tuple):
+        return tuple(_fill(v, vals) for v in template)
+    if isinstance(template, list):
+        return [_fill(v, vals) for v in template]
+    if isinstance(template, dict):
+        return {k: _fill(v, vals) for k, v in template.items()}
+    return template

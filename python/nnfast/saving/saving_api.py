@@ -1,0 +1,127 @@
+"""``save_model`` / ``load_model`` / weights files: picks the format from the file name."""
+import json
+import os
+import warnings
+
+from nnfast.saving import legacy_h5, saving_lib
+
+
+def _check_overwrite(filepath, overwrite):
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"'{filepath}' exists and overwrite=False.")
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
+    """Saves ``model`` to ``filepath``: ``.keras`` (Keras 3 zip) or ``.h5`` / ``.hdf5``
+    (legacy HDF5). The file is written to a temporary name and renamed into place, so a
+    failure leaves any previous file intact.
+
+    Example:
+        >>> model.save("model.keras"); model = nnfast.models.load_model("model.keras")
+    """
+    filepath = os.fspath(filepath)
+    kwargs.pop("save_format", None)
+    if kwargs:
+        raise TypeError(f"save() got unexpected keyword arguments: {sorted(kwargs)}")
+    _check_overwrite(filepath, overwrite)
+    if filepath.endswith(".keras"):
+        saving_lib.save_keras(model, filepath, include_optimizer=include_optimizer)
+    elif filepath.endswith((".h5", ".hdf5")):
+        warnings.warn("You are saving your model as an HDF5 file via `model.save()`. This file "
+                      "format is considered legacy. We recommend using instead the native Keras "
+                      "format, e.g. `model.save('my_model.keras')`.", stacklevel=3)
+        legacy_h5.save_legacy_h5(model, filepath, include_optimizer=include_optimizer)
+    else:
+        raise ValueError(f"Invalid filepath extension for saving. Please add either a `.keras` "
+                         f"extension for the native Keras format (recommended) or a `.h5` "
+                         f"extension. Received: filepath={filepath}")
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved as ``.keras`` (by nnfast or Keras 3) or legacy ``.h5`` (by tf.keras,
+    Keras 3 or nnfast), recompiled from its saved compile configuration when ``compile``.
+
+    Args:
+        custom_objects: ``{"Name": class_or_function}`` for user classes not registered with
+            ``register_keras_serializable``.
+        safe_mode: refuse to run the Python bytecode of saved ``Lambda`` layers.
+    """
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"File not found: filepath={filepath}. Please ensure the file "
+                                "is an accessible `.keras` zip file.")
+    if filepath.endswith(".keras") or (not filepath.endswith((".h5", ".hdf5")) and
+                                       _is_zip(filepath)):
+        return saving_lib.load_keras(filepath, custom_objects=custom_objects, compile=compile,
+                                     safe_mode=safe_mode)
+    if filepath.endswith((".h5", ".hdf5")) or _is_hdf5(filepath):
+        return legacy_h5.load_legacy_h5(filepath, custom_objects=custom_objects, compile=compile,
+                                        safe_mode=safe_mode)
+    raise ValueError(f"File format not supported: filepath={filepath}. nnfast supports `.keras` "
+                     "files and legacy `.h5` files.")
+
+
+def _is_zip(filepath):
+    import zipfile
+
+    return zipfile.is_zipfile(filepath)
+
+
+def _is_hdf5(filepath):
+    with open(filepath, "rb") as fh:
+        return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+
+
+def save_weights(model, filepath, overwrite=True):
+    """``.weights.h5``: Keras 3 layout; other ``.h5``: the legacy layout (tf.keras)."""
+    filepath = os.fspath(filepath)
+    _check_overwrite(filepath, overwrite)
+    if filepath.endswith(".weights.h5"):
+        saving_lib._atomic_write(filepath, lambda fh: saving_lib.write_weights_h5(model, fh))
+    elif filepath.endswith((".h5", ".hdf5")):
+        legacy_h5.save_legacy_weights(model, filepath)
+    else:
+        raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
+
+
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
+    """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file."""
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"File not found: filepath={filepath}")
+    if filepath.endswith(".keras"):
+        import io
+
+        with saving_lib._open_keras_zip(filepath) as z:
+            data = z.read(saving_lib._WEIGHTS)
+        saving_lib.read_weights_h5(model, io.BytesIO(data), skip_mismatch=skip_mismatch)
+        return
+    if not _is_hdf5(filepath):
+        raise ValueError(f"'{filepath}' is not an HDF5 weights file (truncated or another "
+                         "format).")
+    h5py = saving_lib._h5py()
+    try:
+        with h5py.File(filepath, "r") as f:
+            legacy = "layer_names" in f.attrs or "layer_names0" in f.attrs or (
+                "model_weights" in f)
+    except OSError as e:
+        raise ValueError(f"Could not open '{filepath}' as an HDF5 file: {e}") from None
+    if legacy:
+        legacy_h5.load_legacy_weights(model, filepath, skip_mismatch=skip_mismatch,
+                                      by_name=by_name)
+    else:
+        if by_name:
+            raise ValueError("by_name=True is only supported for legacy .h5 weights files.")
+        saving_lib.read_weights_h5(model, filepath, skip_mismatch=skip_mismatch)
+
+
+def model_from_config(config, custom_objects=None):
+    """A model (or layer) from ``{"class_name", "config"}``."""
+    from nnfast.saving.serialization import deserialize_keras_object
+
+    return deserialize_keras_object(config, custom_objects)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """The model whose architecture ``model.to_json()`` wrote (fresh weights)."""
+    return model_from_config(json.loads(json_string), custom_objects)

@@ -1,0 +1,373 @@
+"""The Keras 3 ``.keras`` zip format and the ``.weights.h5`` weights file.
+
+Weights live at attribute paths, as Keras writes them: a container model's layers under
+``layers/<snake_case class name>[_<n>]``, a layer's own variables under ``vars/<i>``
+(trainable then non-trainable), sublayers under their attribute names (an RNN's cell under
+``cell``), the optimizer under ``optimizer/vars/<i>``.
+"""
+import datetime
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from nnfast.backend.global_state import to_snake_case
+
+KERAS_VERSION = "3.15.1"  # the Keras release whose files nnfast writes (and was checked with)
+_CONFIG = "config.json"
+_METADATA = "metadata.json"
+_WEIGHTS = "model.weights.h5"
+_RNN_CLASSES = {"LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - h5py is a declared dependency
+        raise ImportError("Saving and loading HDF5 files needs h5py: `pip install h5py`.") from e
+    return h5py
+
+
+# --- the attribute-path walk ------------------------------------------------------------------
+
+def _own_variables(layer):
+    return list(layer._trainable_weights) + list(layer._non_trainable_weights)
+
+
+def _is_container_model(obj):
+    from nnfast.models.functional import Functional
+    from nnfast.models.sequential import Sequential
+
+    return isinstance(obj, (Functional, Sequential))
+
+
+def _container(layers, prefix, visited, out):
+    counts = {}
+    for layer in layers:
+        base = to_snake_case(type(layer).__name__)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        name = base if n == 0 else f"{base}_{n}"
+        _walk(layer, f"{prefix}/{name}" if prefix else name, visited, out)
+
+
+def _walk(obj, prefix, visited, out):
+    """Appends ``(vars_group_path, [variables], layer)`` for ``obj`` and its children."""
+    from nnfast.layers.layer import Layer
+    from nnfast.models.model import Model
+
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    join = (lambda p: f"{prefix}/{p}") if prefix else (lambda p: p)
+    own = _own_variables(obj)
+    if _is_container_model(obj):
+        _container(obj.layers, join("layers"), visited, out)
+        out.append((join("vars"), own, obj))
+        return
+    has_cell = isinstance(getattr(obj, "cell", None), Layer)
+    if own and type(obj).__name__ in _RNN_CLASSES and not has_cell:
+        # nnfast keeps an RNN's weights on the layer; Keras keeps them on its cell.
+        out.append((join("vars"), [], obj))
+        out.append((join("cell/vars"), own, obj))
+    else:
+        out.append((join("vars"), own, obj))
+    children = []
+    for attr, value in vars(obj).items():
+        if attr.startswith("__"):
+            continue
+        if isinstance(value, Layer) and value is not obj:
+            children.append((attr, value))
+        elif isinstance(value, (list, tuple)) and not attr.startswith("_") and value and \
+                all(isinstance(v, Layer) for v in value):
+            children.append((attr, list(value)))
+    if isinstance(obj, Model):
+        children.append(("layers", list(obj.layers)))
+    for attr, value in sorted(children, key=lambda kv: kv[0]):
+        if isinstance(value, list):
+            _container(value, join(attr), visited, out)
+        else:
+            _walk(value, join(attr), visited, out)
+
+
+def variable_groups(model):
+    """``[(group_path, [variables], layer), ...]`` for every object that owns state."""
+    out = []
+    _walk(model, "", set(), out)
+    return out
+
+
+# --- HDF5 store -------------------------------------------------------------------------------
+
+def write_weights_h5(model, fileobj, include_optimizer=True):
+    """Writes the ``model.weights.h5`` tree of ``model`` into an open file object or path."""
+    h5py = _h5py()
+    with h5py.File(fileobj, "w") as f:
+        for path, variables, owner in variable_groups(model):
+            g = f.require_group(path)
+            g.attrs["name"] = owner.name
+            for i, v in enumerate(variables):
+                g.create_dataset(str(i), data=np.asarray(v.value))
+        opt = getattr(model, "optimizer", None)
+        if include_optimizer and opt is not None and getattr(opt, "built", False):
+            g = f.require_group("optimizer/vars")
+            g.attrs["name"] = opt.name
+            for i, value in enumerate(opt.variables):
+                g.create_dataset(str(i), data=np.asarray(value))
+
+
+def read_weights_h5(model, fileobj, skip_mismatch=False, load_optimizer=True):
+    """Loads a ``model.weights.h5`` tree into ``model`` (and its optimizer, if built)."""
+    h5py = _h5py()
+    try:
+        f = h5py.File(fileobj, "r")
+    except OSError as e:
+        raise ValueError(f"Could not read the weights file: it is not a valid HDF5 file "
+                         f"({e}).") from None
+    with f:
+        if "layers" not in f and "vars" not in f:
+            raise ValueError("The file is not a Keras weights file: it has no 'layers' or "
+                             f"'vars' group (top-level keys: {list(f.keys())}).")
+        pending = []
+        for path, variables, owner in variable_groups(model):
+            values = _read_group(f, path)
+            if values is None and not variables:
+                continue
+            if values is None:
+                values = _fallback_values(f, path)
+            if values is None:
+                msg = (f"Layer '{owner.name}' expects {len(variables)} variables, but the file has "
+                       f"no group '{path}'.")
+                if skip_mismatch:
+                    continue
+                raise ValueError(msg)
+            if len(values) != len(variables):
+                msg = (f"Layer '{owner.name}' expected {len(variables)} variables, but received "
+                       f"{len(values)} variables during loading (group '{path}').")
+                if skip_mismatch:
+                    continue
+                raise ValueError(msg)
+            for var, val in zip(variables, values):
+                if tuple(var.shape) != tuple(val.shape):
+                    msg = (f"The shape of the target variable '{var.path}' {tuple(var.shape)} and "
+                           f"the source value {tuple(val.shape)} in group '{path}' do not match.")
+                    if skip_mismatch:
+                        break
+                    raise ValueError(msg)
+            else:
+                pending.extend(zip(variables, values))
+        for var, val in pending:
+            var.assign(val.astype(var.value.dtype, copy=False))
+        opt = getattr(model, "optimizer", None)
+        if load_optimizer and opt is not None and "optimizer" in f:
+            values = _read_group(f, "optimizer/vars")
+            if values:
+                set_optimizer_variables(model, opt, values)
+
+
+def _read_group(f, path):
+    if path not in f:
+        return None
+    g = f[path]
+    keys = sorted((k for k in g.keys() if k.isdigit()), key=int)
+    return [np.asarray(g[k]) for k in keys]
+
+
+def _fallback_values(f, path):
+    """Values for a layer stored in a different nesting (e.g. RNN weights on the layer rather
+    than its cell): every dataset under the layer's group in Keras's walk order."""
+    if not path.endswith("vars"):
+        return None
+    base = path[: -len("vars")].rstrip("/")
+    if base.endswith("/cell"):
+        base = base[: -len("/cell")]
+    if not base or base not in f:
+        return None
+    out = []
+
+    def walk(g):
+        if "vars" in g:
+            vg = g["vars"]
+            out.extend(np.asarray(vg[k]) for k in sorted((k for k in vg.keys() if k.isdigit()), key=int))
+        for k in sorted(g.keys()):
+            if k != "vars" and isinstance(g[k], _h5py().Group):
+                walk(g[k])
+
+    walk(f[base])
+    return out or None
+
+
+def set_optimizer_variables(model, opt, values):
+    """Restores ``[iterations, learning_rate, slots...]`` after building the optimizer for
+    the model's trainable variables (Keras's order)."""
+    if not opt.built:
+        opt.build(model.trainable_weights)
+    expected = len(opt.variables)
+    if len(values) == expected - 1 and np.ndim(values[0]) == 0:
+        # tf.keras 2 files store [iterations, slots...] without the learning rate.
+        values = [values[0], np.asarray(opt.learning_rate, np.float32)] + list(values[1:])
+    if len(values) != expected:
+        import warnings
+
+        warnings.warn(f"Skipping loading optimizer state: the file has {len(values)} optimizer "
+                      f"variables, the optimizer has {expected}.", stacklevel=3)
+        return
+    opt.set_weights(values)
+
+
+# --- the .keras zip --------------------------------------------------------------------------
+
+def _atomic_write(filepath, write_fn):
+    """Writes through a temporary file in the same folder and renames it over ``filepath``,
+    so a failure part-way leaves any previous file intact."""
+    folder = os.path.dirname(os.path.abspath(filepath)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".nnfast-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write_fn(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def model_config_with_compile(model):
+    from nnfast.saving.serialization import serialize_keras_object
+
+    config = serialize_keras_object(model)
+    compile_config = getattr(model, "_compile_config_serialized", None)
+    if getattr(model, "compiled", False) and compile_config is None:
+        compile_config = model._serialize_compile_config()
+    if compile_config is not None and getattr(model, "compiled", False):
+        config["compile_config"] = compile_config
+    return config
+
+
+def save_keras(model, filepath, include_optimizer=True):
+    config = model_config_with_compile(model)
+    config_json = json.dumps(config)
+    weights = io.BytesIO()
+    write_weights_h5(model, weights, include_optimizer=include_optimizer)
+    metadata = json.dumps({"keras_version": KERAS_VERSION,
+                           "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr(_METADATA, metadata)
+            z.writestr(_CONFIG, config_json)
+            z.writestr(_WEIGHTS, weights.getvalue())
+
+    _atomic_write(filepath, write)
+
+
+def _open_keras_zip(filepath):
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"File format not supported: '{filepath}' is not a valid .keras file "
+                         "(not a zip archive; it may be truncated or a different format).")
+    try:
+        z = zipfile.ZipFile(filepath, "r")
+        names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"'{filepath}' is not a valid .keras file: {e}") from None
+    if _CONFIG not in names:
+        z.close()
+        raise ValueError(f"'{filepath}' is not a valid .keras file: it has no {_CONFIG} "
+                         f"(entries: {sorted(names)}).")
+    return z
+
+
+def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
+    from nnfast.saving.serialization import deserialize_keras_object, safe_mode_scope
+
+    with _open_keras_zip(filepath) as z:
+        try:
+            config = json.loads(z.read(_CONFIG))
+        except (zipfile.BadZipFile, ValueError, OSError) as e:
+            raise ValueError(f"'{filepath}' is not a valid .keras file: cannot read its "
+                             f"config ({e}).") from None
+        compile_config = config.pop("compile_config", None)
+        with safe_mode_scope(safe_mode):
+            model = deserialize_keras_object(config, custom_objects)
+        if compile and compile_config:
+            compile_from_config(model, compile_config, custom_objects)
+        names = set(z.namelist())
+        if _WEIGHTS in names:
+            try:
+                data = z.read(_WEIGHTS)
+            except (zipfile.BadZipFile, OSError) as e:
+                raise ValueError(f"'{filepath}' is not a valid .keras file: cannot read its "
+                                 f"weights ({e}).") from None
+            read_weights_h5(model, io.BytesIO(data), load_optimizer=compile)
+        elif "model.weights.npz" in names:
+            with np.load(io.BytesIO(z.read("model.weights.npz"))) as npz:
+                _read_npz(model, npz)
+    return model
+
+
+def _read_npz(model, npz):
+    for path, variables, owner in variable_groups(model):
+        for i, v in enumerate(variables):
+            key = f"{path}/{i}"
+            if key in npz:
+                v.assign(npz[key])
+
+
+def compile_from_config(model, compile_config, custom_objects=None):
+    """Recompiles ``model`` from a Keras ``compile_config`` (or tf.keras training_config)."""
+    from nnfast.saving.serialization import deserialize_keras_object
+
+    cc = dict(compile_config)
+    opt = cc.get("optimizer", cc.get("optimizer_config"))
+    if isinstance(opt, dict):
+        from nnfast import optimizers
+
+        opt = optimizers.get(_strip_optimizer_config(opt))
+    loss = deserialize_keras_object(cc.get("loss"), custom_objects)
+    metrics = deserialize_keras_object(_legacy_metrics(cc.get("metrics")), custom_objects)
+    weighted = deserialize_keras_object(_legacy_metrics(cc.get("weighted_metrics")),
+                                        custom_objects)
+    model.compile(optimizer=opt if opt is not None else "rmsprop", loss=loss,
+                  loss_weights=cc.get("loss_weights"), metrics=metrics,
+                  weighted_metrics=weighted)
+
+
+def _strip_optimizer_config(opt):
+    """An optimizer entry nnfast's optimizer classes accept (Keras-only keys dropped)."""
+    from nnfast import optimizers
+    from nnfast.saving.serialization import _accepted_kwargs
+
+    name = opt.get("class_name", "")
+    if name.startswith("Custom>"):  # tf.keras 2.11+ wrote built-in optimizers this way
+        name = name[len("Custom>"):]
+    cls = getattr(optimizers, name, None)
+    if cls is None:
+        cls = {"adam": optimizers.Adam, "sgd": optimizers.SGD}.get(name.lower())
+    config = dict(opt.get("config") or {})
+    if cls is not None:
+        accepted = _accepted_kwargs(cls)
+        if accepted is not None:
+            # tf.keras 2 optimizer_v2 configs carry `decay`, `is_legacy_optimizer`, `jit_compile`.
+            config = {k: v for k, v in config.items() if k in accepted or k in ("lr",)}
+    return {"class_name": cls.__name__ if cls is not None else name, "config": config}
+
+
+def _legacy_metrics(spec):
+    """tf.keras 2 stored compiled metrics as ``MeanMetricWrapper`` configs naming their
+    function; nnfast recompiles with the function's name."""
+    if isinstance(spec, list):
+        return [_legacy_metrics(v) for v in spec]
+    if isinstance(spec, dict) and spec.get("class_name") == "MeanMetricWrapper":
+        fn = (spec.get("config") or {}).get("fn")
+        if isinstance(fn, str):
+            return fn
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {k: _legacy_metrics(v) for k, v in spec.items()}
+    return spec
