@@ -166,7 +166,8 @@ class Variable(Tensor):
 
     def __init__(self, value, trainable=True, name="variable", dtype="float32",
                  regularizer=None, constraint=None):
-        super().__init__(np.ascontiguousarray(np.asarray(value, dtype=dtype)))
+        # NOTE: a copy the variable owns; np.array keeps 0-d shapes (ascontiguousarray would not).
+        super().__init__(np.array(value, dtype=dtype, order="C"))
         self.name = name
         self.path = name
         self.trainable = trainable
