@@ -5,3 +5,7 @@ from nnfast.layers.input_layer import Input, InputLayer
 from nnfast.layers.layer import Layer
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten, Reshape
+from nnfast.layers.preprocessing import (
+    CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
+    RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
+)
