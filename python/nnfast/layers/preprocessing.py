@@ -220,8 +220,11 @@ class Normalization(Layer):
         if self.input_mean is not None:
             raise ValueError("Cannot adapt a Normalization layer built with fixed `mean` and "
                              "`variance`.")
-        self.adapt_mean.assign(mean.astype(np.float32))
-        self.adapt_variance.assign((m2 / count).astype(np.float32))
+        # NOTE: reshape to the variable's own shape: a scalar (axis=None) variable is
+        # stored with shape (1,).
+        self.adapt_mean.assign(np.reshape(mean, self.adapt_mean.shape).astype(np.float32))
+        self.adapt_variance.assign(np.reshape(m2 / count, self.adapt_variance.shape)
+                                   .astype(np.float32))
         self.finalize_state()
 
     def call(self, inputs):
