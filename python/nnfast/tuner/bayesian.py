@@ -1,10 +1,8 @@
 """Bayesian optimization: a Gaussian process (Matern 5/2 kernel) fitted to the finished
 trials proposes the point minimizing the lower confidence bound ``mu - beta * sigma`` (Keras
-Tuner's acquisition, written with NumPy and SciPy)."""
+Tuner's acquisition, written with NumPy and SciPy; SciPy is imported only when a search
+reaches its first GP step)."""
 import numpy as np
-import scipy.linalg
-import scipy.optimize
-from scipy.spatial.distance import cdist
 
 from nnfast.tuner.hyperparameters import Fixed
 from nnfast.tuner.oracle import Oracle, _values_hash
@@ -15,7 +13,8 @@ from nnfast.tuner.tuner import Tuner
 def matern_kernel(x, y=None):
     """Matern kernel with nu = 5/2 and unit length scale."""
     y = x if y is None else y
-    d = cdist(x, y) * np.sqrt(5.0)
+    d = np.sqrt(np.maximum(np.sum(x * x, 1)[:, None] + np.sum(y * y, 1)[None, :]
+                           - 2.0 * (x @ y.T), 0.0)) * np.sqrt(5.0)
     return (1.0 + d + d * d / 3.0) * np.exp(-d)
 
 
@@ -26,6 +25,8 @@ class GaussianProcessRegressor:
         self.alpha = alpha
 
     def fit(self, x, y):
+        import scipy.linalg  # SciPy is needed only by Bayesian optimization
+
         self._x = np.array(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         self._y_mean = y.mean()
@@ -101,6 +102,8 @@ class BayesianOptimizationOracle(Oracle):
         y = np.array([sign * t.score for t in done])
         x = np.nan_to_num(x, posinf=0, neginf=0)
         y = np.nan_to_num(y, posinf=0, neginf=0)
+        import scipy.optimize
+
         gpr = GaussianProcessRegressor(self.alpha).fit(x, y)
 
         def lower_confidence_bound(v):
