@@ -51,27 +51,34 @@ def affine_resample(images, rows, cols, interpolation="bilinear", fill_mode="con
     flat = images.reshape(n * h * w, c)
     base = (np.arange(n, dtype=np.int64) * (h * w)).reshape((n,) + (1,) * (rows.ndim - 1))
 
-    def gather(ri, ci):
-        ri, in_r = _map_index(ri, h, fill_mode)
-        ci, in_c = _map_index(ci, w, fill_mode)
-        vals = flat[(base + ri * w + ci).ravel()].reshape(out_shape + (c,))
-        if in_r is not None:
-            vals = np.where((in_r & in_c)[..., None], vals, np.float32(fill_value))
+    def gather(r, c):
+        # r, c: (index, inside-mask or None) pairs already mapped by the fill mode.
+        vals = flat[(base + r[0] * w + c[0]).ravel()].reshape(out_shape + (c_dim,))
+        if r[1] is not None:
+            vals = np.where((r[1] & c[1])[..., None], vals, np.float32(fill_value))
         return vals
 
+    c_dim = c
     if interpolation == "nearest":
         # Round half up, as floor(x + 0.5).
-        return gather(np.floor(rows + 0.5).astype(np.int64),
-                      np.floor(cols + 0.5).astype(np.int64)).astype(np.float32, copy=False)
+        return gather(_map_index(np.floor(rows + 0.5).astype(np.int64), h, fill_mode),
+                      _map_index(np.floor(cols + 0.5).astype(np.int64), w, fill_mode)
+                      ).astype(np.float32, copy=False)
     r0 = np.floor(rows)
     c0 = np.floor(cols)
     fr = (rows - r0).astype(np.float32)[..., None]
     fc = (cols - c0).astype(np.float32)[..., None]
     r0 = r0.astype(np.int64)
     c0 = c0.astype(np.int64)
-    top = gather(r0, c0) * (1 - fc) + gather(r0, c0 + 1) * fc
-    bottom = gather(r0 + 1, c0) * (1 - fc) + gather(r0 + 1, c0 + 1) * fc
-    return (top * (1 - fr) + bottom * fr).astype(np.float32, copy=False)
+    # Map each of the four neighbour rows/columns once, then gather the four corners.
+    ra, rb = _map_index(r0, h, fill_mode), _map_index(r0 + 1, h, fill_mode)
+    ca, cb = _map_index(c0, w, fill_mode), _map_index(c0 + 1, w, fill_mode)
+    top = gather(ra, ca)
+    top += (gather(ra, cb) - top) * fc
+    bottom = gather(rb, ca)
+    bottom += (gather(rb, cb) - bottom) * fc
+    top += (bottom - top) * fr
+    return top.astype(np.float32, copy=False)
 
 
 def affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant",
