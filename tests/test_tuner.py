@@ -1,7 +1,6 @@
 """nnfast.tuner: hyperparameter sampling, objectives, RandomSearch on the embedded digits,
 resuming from the project directory, Hyperband's brackets, Bayesian optimization."""
 import json
-import os
 
 import numpy as np
 import pytest

@@ -339,7 +339,7 @@ class CenterCrop(_ImageLayer):
         return config
 
 
-# --- random augmentation ---------------------------------------------------------------------------
+# --- random augmentation ---------------------------------------------------------------------
 
 
 def _factor_range(factor, name, symmetric=True, min_value=None):

@@ -186,7 +186,7 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
     img.save(path, format=file_format, **kwargs)
 
 
-# --- vectorized augmentation primitives ------------------------------------------------------------
+# --- vectorized augmentation primitives ----------------------------------------------------
 
 
 def _transform_matrices(theta, tx, ty, shear, zx, zy, height, width):
@@ -198,8 +198,10 @@ def _transform_matrices(theta, tx, ty, shear, zx, zy, height, width):
     s = np.deg2rad(shear)
     m = np.zeros((n, 3, 3))
     m[:, 2, 2] = 1.0
-    rot = np.stack([np.stack([np.cos(t), -np.sin(t)], -1), np.stack([np.sin(t), np.cos(t)], -1)], 1)
-    sh = np.stack([np.stack([np.ones(n), -np.sin(s)], -1), np.stack([np.zeros(n), np.cos(s)], -1)], 1)
+    rot = np.stack([np.stack([np.cos(t), -np.sin(t)], -1),
+                    np.stack([np.sin(t), np.cos(t)], -1)], 1)
+    sh = np.stack([np.stack([np.ones(n), -np.sin(s)], -1),
+                   np.stack([np.zeros(n), np.cos(s)], -1)], 1)
     lin = rot @ sh
     lin = lin * np.stack([zx, zy], -1)[:, None, :]  # right-multiplied by diag(zx, zy)
     m[:, :2, :2] = lin
@@ -392,7 +394,8 @@ class ImageDataGenerator:
     def _shift(self, rng, shift_range, n, size):
         if not np.isscalar(shift_range) or isinstance(shift_range, (int, np.integer)):
             # Integer or list: pick an element, then a random sign (Keras's rule).
-            choices = np.arange(shift_range) if np.isscalar(shift_range) else np.asarray(shift_range)
+            choices = (np.arange(shift_range) if np.isscalar(shift_range)
+                       else np.asarray(shift_range))
             out = rng.choice(choices, size=n).astype(np.float64) * rng.choice([-1, 1], size=n)
         else:
             out = rng.uniform(-shift_range, shift_range, size=n)

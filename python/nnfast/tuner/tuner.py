@@ -11,7 +11,7 @@ import numpy as np
 
 from nnfast.callbacks import Callback
 from nnfast.tuner.hypermodel import get_hypermodel
-from nnfast.tuner.hyperparameters import Boolean, Choice, HyperParameters
+from nnfast.tuner.hyperparameters import Boolean, Choice
 from nnfast.tuner.oracle import RandomSearchOracle
 from nnfast.tuner.trial import TrialStatus
 
@@ -426,4 +426,4 @@ class RandomSearch(Tuner):
         super().__init__(oracle, hypermodel, **kwargs)
 
 
-__all__ = ["Tuner", "RandomSearch", "HyperParameters"]
+__all__ = ["Tuner", "RandomSearch"]
