@@ -4,6 +4,7 @@ with a sha256 check. Offline and absent, an error says which file to put where."
 import hashlib
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.request
 
@@ -25,7 +26,8 @@ def get_file(fname, origin, file_hash=None):
     """The local path of dataset file ``fname``, downloading it from ``origin`` if needed.
 
     Args:
-        fname: Keras's file name (``"mnist.npz"``).
+        fname: Keras's file name (``"mnist.npz"``), possibly inside a subfolder
+            (``"fashion-mnist/train-images-idx3-ubyte.gz"``).
         origin: public URL to download from.
         file_hash: expected sha256 of the file (checked after a download).
     """
@@ -37,8 +39,10 @@ def get_file(fname, origin, file_hash=None):
     cached = os.path.join(cache_dir(), fname)
     if os.path.exists(cached):
         return cached
-    os.makedirs(cache_dir(), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=fname + ".", suffix=".part")
+    # ``fname`` may name a subfolder ("fashion-mnist/t10k-labels-idx1-ubyte.gz").
+    folder = os.path.dirname(cached)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(fname) + ".", suffix=".part")
     os.close(fd)
     try:
         with urllib.request.urlopen(origin, timeout=30) as response, open(tmp, "wb") as out:
@@ -57,3 +61,57 @@ def get_file(fname, origin, file_hash=None):
         raise FileNotFoundError(
             f"Dataset file '{fname}' is not available offline and could not be downloaded from "
             f"{origin} ({err}). Put a copy of '{fname}' in {where} or in {cache_dir()}.") from None
+
+
+def _safe_members(tar, dest):
+    """The archive's members, refusing any that would land outside ``dest`` or are links."""
+    root = os.path.realpath(dest)
+    for member in tar.getmembers():
+        target = os.path.realpath(os.path.join(dest, member.name))
+        if os.path.commonpath([root, target]) != root or member.issym() or member.islnk():
+            raise ValueError(f"Refusing to extract {member.name!r}: it points outside the "
+                             f"destination folder or is a link.")
+        if member.isfile() or member.isdir():
+            yield member
+
+
+def _extract(archive, folder_name, dest_root):
+    """Extracts ``folder_name`` from the tar archive into ``dest_root`` atomically (into a
+    temporary folder first, then renamed), so an interrupted extraction leaves nothing
+    half-written under the final name."""
+    os.makedirs(dest_root, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=dest_root, prefix=folder_name + ".", suffix=".part")
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = list(_safe_members(tar, tmp))
+            tar.extractall(tmp, members=members)
+        src = os.path.join(tmp, folder_name)
+        if not os.path.isdir(src):
+            raise ValueError(f"Archive {archive} does not contain the folder '{folder_name}'.")
+        final = os.path.join(dest_root, folder_name)
+        if not os.path.isdir(final):
+            os.replace(src, final)
+        return final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def get_extracted_folder(folder_name, archive_names, origin, file_hash=None):
+    """The local path of folder ``folder_name`` that a dataset's ``.tar.gz`` archive holds.
+
+    Looks in ``$NNFAST_DATASETS`` then in the cache, for the extracted folder itself or for
+    one of ``archive_names`` (extracted into the cache on first use); otherwise downloads
+    ``archive_names[0]`` from ``origin`` into the cache (checking ``file_hash``) and
+    extracts it.
+    """
+    shared = os.environ.get("NNFAST_DATASETS")
+    for base in ([shared] if shared else []) + [cache_dir()]:
+        folder = os.path.join(base, folder_name)
+        if os.path.isdir(folder):
+            return folder
+        for name in archive_names:
+            archive = os.path.join(base, name)
+            if os.path.isfile(archive):
+                return _extract(archive, folder_name, cache_dir())
+    archive = get_file(archive_names[0], origin, file_hash)
+    return _extract(archive, folder_name, cache_dir())

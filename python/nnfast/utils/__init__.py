@@ -14,3 +14,5 @@ def set_random_seed(seed):
     """Seeds Python's ``random``, NumPy and nnfast (initializers, dropout, shuffling), so
     the same seed gives the same training run (for the same thread count)."""
     _set_seed(seed)
+from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
+from nnfast.utils.image_dataset import image_dataset_from_directory

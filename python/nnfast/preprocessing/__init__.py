@@ -1,0 +1,2 @@
+"""Data preprocessing (``keras.preprocessing``): ``nnfast.preprocessing.image``."""
+from nnfast.preprocessing import image
