@@ -172,3 +172,30 @@ def test_ops_accept_numpy_and_return_tensors():
     assert isinstance(out, nnfast.Tensor)
     np.testing.assert_array_equal(np.asarray(out), [0.0, 2.0])
     assert out.numpy().dtype == np.float32
+
+
+def test_more_keras_ops_values_and_grads():
+    x = r(3, 4) + 0.1
+    np.testing.assert_allclose(np.asarray(ops.var(x, axis=1)), x.var(1), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(ops.std(x)), x.std(), rtol=1e-5)
+    from scipy.special import logsumexp as ref_lse
+
+    np.testing.assert_allclose(np.asarray(ops.logsumexp(x, axis=0)), ref_lse(x, axis=0), rtol=1e-5)
+    check_grads(lambda t: ops.var(t, axis=0), x)
+    check_grads(lambda t: ops.logsumexp(t, axis=1), x)
+    check_grads(lambda t: ops.cumsum(t, axis=1), x)
+    check_grads(lambda t: ops.prod(t, axis=1), x)
+    check_grads(lambda t: ops.tile(t, (2, 1)), x)
+    check_grads(lambda t: ops.repeat(t, 2, axis=1), x)
+    check_grads(lambda t: ops.pad(t, ((1, 0), (0, 2))), x)
+    check_grads(lambda t: ops.broadcast_to(t[None], (2, 3, 4)), x)
+    check_grads(lambda t: ops.concatenate(ops.split(t, 2, axis=1)[::-1], axis=1), x)
+    check_grads(lambda t: ops.moveaxis(t, 0, 1), x)
+    values, idx = ops.top_k(np.array([[1.0, 5.0, 3.0]]), 2)
+    np.testing.assert_array_equal(np.asarray(idx), [[1, 2]])
+    np.testing.assert_array_equal(np.asarray(values), [[5.0, 3.0]])
+    a = nnfast.Variable(x)
+    with nnfast.GradientTape() as tape:
+        y = ops.sum(ops.multiply(ops.stop_gradient(a), a))
+    np.testing.assert_allclose(tape.gradient(y, a), x, rtol=1e-6)
+    assert np.asarray(ops.greater(x, 0.5)).dtype == bool

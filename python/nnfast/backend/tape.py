@@ -87,9 +87,10 @@ class Function:
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *values, **kwargs)
         if type(out) is tuple:
-            outputs = tuple([Tensor(o) for o in out])
+            outputs = tuple([Tensor(o if type(o) is np.ndarray else np.asarray(o)) for o in out])
         else:
-            outputs = Tensor(out)
+            # NumPy ufuncs turn 0-d results into scalars: keep tensors backed by arrays.
+            outputs = Tensor(out if type(out) is np.ndarray else np.asarray(out))
         if needs is not None:
             node = Node(cls, ctx, args, needs, outputs)
             if type(outputs) is tuple:

@@ -5,13 +5,16 @@ and is differentiable under ``nnfast.GradientTape`` (custom layers written with 
 get gradients for free). Heavy ops run on nnfast's C++ kernels.
 """
 from nnfast.ops.array import (
-    cast, concatenate, convert_to_numpy, convert_to_tensor, expand_dims, flatten, get_item,
-    one_hot, ones, ones_like, reshape, shape, squeeze, stack, transpose, where, zeros, zeros_like,
+    arange, argsort, broadcast_to, cast, concatenate, convert_to_numpy, convert_to_tensor, eye,
+    expand_dims, flatten, full, get_item, moveaxis, one_hot, ones, ones_like, pad, repeat, reshape,
+    shape, sort, split, squeeze, stack, stop_gradient, swapaxes, tile, top_k, transpose, where,
+    zeros, zeros_like,
 )
 from nnfast.ops.math import (
-    abs, absolute, add, argmax, argmin, clip, cos, divide, dot, exp, log, log1p, matmul, max,
-    maximum, mean, min, minimum, multiply, negative, power, sin, sqrt, square, subtract, sum,
-    true_divide,
+    abs, absolute, add, argmax, argmin, clip, cos, cumsum, divide, dot, equal, exp, floor, greater,
+    greater_equal, less, less_equal, log, log1p, logical_and, logical_or, logsumexp, matmul, max,
+    maximum, mean, min, minimum, multiply, negative, not_equal, power, prod, round, sign, sin,
+    sqrt, square, std, subtract, sum, true_divide, var,
 )
 from nnfast.ops.nn import (
     binary_crossentropy, categorical_crossentropy, dense, dropout, elu, exponential, gelu,

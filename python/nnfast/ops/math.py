@@ -376,3 +376,120 @@ def matmul(x1, x2):
 
 
 dot = matmul
+
+
+# --- more reductions and elementwise math (keras.ops names) ---------------------------------
+
+
+def var(x, axis=None, keepdims=False):
+    """Biased variance over ``axis``: ``mean(square(x - mean(x)))``."""
+    centered = subtract(x, mean(x, axis=axis, keepdims=True))
+    return mean(square(centered), axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        x = value(x)
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        ctx.save_for_backward(x, s)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return s if keepdims else (np.squeeze(s, axis=axis) if axis is not None else s.reshape(()))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved
+        if not ctx.keepdims:
+            g = np.expand_dims(g, ctx.axis) if ctx.axis is not None else np.reshape(g, s.shape)
+        return (g * np.exp(x - s)).astype(x.dtype)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` over ``axis``, computed stably."""
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+class CumSum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        x = value(x)
+        ctx.shape, ctx.axis = x.shape, axis
+        return np.cumsum(x, axis=axis).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.axis is None:
+            return np.flip(np.cumsum(np.flip(g.ravel()))).reshape(ctx.shape)
+        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis)
+
+
+def cumsum(x, axis=None):
+    return CumSum.apply(x, axis=axis)
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        x = value(x)
+        out = np.prod(x, axis=axis, keepdims=True)
+        ctx.save_for_backward(x, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved
+        if not ctx.keepdims:
+            g = np.expand_dims(g, ctx.axis) if ctx.axis is not None else np.reshape(g, out.shape)
+        # NOTE: assumes no zeros in x (the quotient form), like most frameworks' fast path.
+        return (g * out / x).astype(x.dtype)
+
+
+def prod(x, axis=None, keepdims=False):
+    return Prod.apply(x, axis=axis, keepdims=keepdims)
+
+
+def sign(x):
+    """Not differentiable (zero gradient almost everywhere): a plain result."""
+    from nnfast.backend.tensor import Tensor
+
+    return Tensor(np.sign(value(x)))
+
+
+def floor(x):
+    from nnfast.backend.tensor import Tensor
+
+    return Tensor(np.floor(value(x)))
+
+
+def round(x, decimals=0):  # noqa: A001
+    from nnfast.backend.tensor import Tensor
+
+    return Tensor(np.round(value(x), decimals))
+
+
+def _compare(fn):
+    def op(x1, x2):
+        from nnfast.backend.tensor import Tensor
+
+        return Tensor(fn(value(x1), value(x2)))
+
+    op.__name__ = fn.__name__
+    op.__doc__ = f"Elementwise ``{fn.__name__}`` (boolean result, not differentiable)."
+    return op
+
+
+equal = _compare(np.equal)
+not_equal = _compare(np.not_equal)
+greater = _compare(np.greater)
+greater_equal = _compare(np.greater_equal)
+less = _compare(np.less)
+less_equal = _compare(np.less_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
