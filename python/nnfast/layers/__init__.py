@@ -5,3 +5,5 @@ from nnfast.layers.input_layer import Input, InputLayer
 from nnfast.layers.layer import Layer
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten, Reshape
+from nnfast.layers.embedding import Embedding
+from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN

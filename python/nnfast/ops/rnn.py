@@ -29,6 +29,18 @@ def _mask_u8(mask, batch, steps):
     return np.ascontiguousarray(m != 0, dtype=np.uint8)
 
 
+def dropout_mask(shape, rate, seed, offset=0):
+    """A float32 mask of ``shape``: 0 with probability ``rate``, else ``1 / (1 - rate)``.
+
+    Drawn by the counter-based dropout kernel, so it is a pure function of
+    ``(seed, offset, index)``; recurrent layers draw one per sequence and reuse it each step.
+    """
+    ones = np.ones(shape, np.float32)
+    out = np.empty_like(ones)
+    _core.dropout_apply(ones, out, float(rate), int(seed) & (2**64 - 1), int(offset))
+    return out
+
+
 def _opt(x):
     return None if x is None else f32(x)
 

@@ -2,6 +2,7 @@
 from nnfast.backend.random import set_seed as _set_seed
 from nnfast.utils.numerical_utils import normalize, to_categorical
 from nnfast.utils.progbar import Progbar
+from nnfast.preprocessing.sequence import pad_sequences
 
 
 def set_random_seed(seed):
