@@ -5,6 +5,8 @@ and a fused gate kernel) and one backward through time, so a recurrent layer rec
 single tape node per call. Weight layouts are Keras's: ``kernel (features, G*units)``,
 ``recurrent_kernel (units, G*units)``, gates in Keras order (LSTM i, f, c, o; GRU z, r, h).
 """
+import sys
+
 import numpy as np
 
 from nnfast import _core
@@ -15,6 +17,26 @@ from nnfast.ops._util import f32
 _CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
 # nnfast::Activation ids the fused gate kernels implement.
 RNN_ACTIVATION_IDS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "hard_sigmoid": 12}
+
+
+# NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:
+# a fresh allocation of that size is page-faulted in on every training step, which costs as
+# much as the recurrence itself. A pooled buffer is handed out again only once nothing else
+# (a tape node, an output tensor, a user) references it.
+_POOL = []
+_POOL_MAX = 16
+
+
+def _pooled(shape):
+    n = int(np.prod(shape))
+    for buf in _POOL:
+        # references: the pool list, this loop variable and getrefcount's argument
+        if buf.size >= n and sys.getrefcount(buf) == 3:
+            return buf[:n].reshape(shape)
+    buf = np.empty(max(n, 1), np.float32)
+    if len(_POOL) < _POOL_MAX:
+        _POOL.append(buf)
+    return buf[:n].reshape(shape)
 
 
 def _mask_u8(mask, batch, steps):
@@ -64,9 +86,9 @@ class _Recurrent(Function):
         units = recurrent_kernel.shape[0]
         training = ctx.recording
         mask = _mask_u8(mask, batch, steps)
-        ws = np.empty(_core.rnn_workspace_size(cell, x, units, reset_after, training), np.float32)
+        ws = _pooled((_core.rnn_workspace_size(cell, x, units, reset_after, training),))
         keep_seq = training or return_sequences
-        h_seq = np.empty((batch, steps if keep_seq else 0, units), np.float32)
+        h_seq = _pooled((batch, steps if keep_seq else 0, units))
         h_last = np.empty((batch, units), np.float32)
         c_last = np.empty((batch, units), np.float32) if cell == 0 else None
         _core.rnn_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_mask,
@@ -88,7 +110,7 @@ class _Recurrent(Function):
         need = ctx.needs_input_grad
         batch, steps, _ = x.shape
         units = recurrent_kernel.shape[0]
-        dx = np.empty_like(x) if need[0] else None
+        dx = _pooled(x.shape) if need[0] else None
         dk = np.empty_like(kernel) if need[1] else None
         drk = np.empty_like(recurrent_kernel) if need[2] else None
         bias_shape = ((2, recurrent_kernel.shape[1]) if cell == 1 and reset_after
