@@ -243,3 +243,105 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="recurrent"):
         ops.simple_rnn(x, np.zeros((4, 2), np.float32), np.zeros((2, 2), np.float32),
                        activation="softplus")
+
+
+# --- layers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls,gates,bias_shape", [
+    (layers.LSTM, 4, (24,)), (layers.GRU, 3, (2, 18)), (layers.SimpleRNN, 1, (6,))])
+def test_layer_weights_match_keras_layout_and_reference(cls, gates, bias_shape):
+    layer = cls(6, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
+    out = layer(x)
+    kernel, rec, bias = layer.get_weights()
+    assert kernel.shape == (4, gates * 6) and rec.shape == (6, gates * 6)
+    assert bias.shape == bias_shape
+    # orthogonal recurrent kernel: (6, 6g) has orthonormal rows
+    np.testing.assert_allclose(rec @ rec.T, np.eye(6), atol=1e-5)
+    cell = {layers.LSTM: "lstm", layers.GRU: "gru", layers.SimpleRNN: "simple"}[cls]
+    ref, _, _ = ref_rnn(cell, x.astype(np.float64), kernel, rec, bias)
+    np.testing.assert_allclose(out.numpy(), ref, atol=2e-5)
+
+
+def test_lstm_unit_forget_bias_and_gru_reset_after_false():
+    lstm = layers.LSTM(3)
+    lstm.build((None, 2, 4))
+    np.testing.assert_array_equal(lstm.get_weights()[2], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    lstm2 = layers.LSTM(3, unit_forget_bias=False)
+    lstm2.build((None, 2, 4))
+    assert not lstm2.get_weights()[2].any()
+    gru = layers.GRU(3, reset_after=False)
+    gru.build((None, 2, 4))
+    assert gru.get_weights()[2].shape == (9,)
+
+
+def test_return_state_sequences_and_shapes():
+    x = np.random.default_rng(1).normal(size=(2, 4, 3)).astype(np.float32)
+    out, h, c = layers.LSTM(5, return_sequences=True, return_state=True)(x)
+    assert out.shape == (2, 4, 5) and h.shape == (2, 5) and c.shape == (2, 5)
+    np.testing.assert_array_equal(out.numpy()[:, -1], h.numpy())
+    out, h = layers.GRU(5, return_state=True)(x)
+    np.testing.assert_array_equal(out.numpy(), h.numpy())
+    assert layers.LSTM(5, return_state=True).compute_output_shape((None, 4, 3)) == [
+        (None, 5), (None, 5), (None, 5)]
+    back = layers.SimpleRNN(5, return_sequences=True, go_backwards=True)
+    fwd = layers.SimpleRNN(5, return_sequences=True)
+    fwd.build((None, 4, 3))
+    back.build((None, 4, 3))
+    back.set_weights(fwd.get_weights())
+    np.testing.assert_allclose(back(x).numpy(), fwd(x[:, ::-1]).numpy(), atol=1e-6)
+
+
+def test_initial_state_and_stateful():
+    x = np.random.default_rng(2).normal(size=(2, 6, 3)).astype(np.float32)
+    full = layers.LSTM(4)
+    full.build((None, 6, 3))
+    stateful = layers.LSTM(4, stateful=True)
+    stateful.build((None, 3, 3))
+    stateful.set_weights(full.get_weights())
+    stateful(x[:, :3])
+    np.testing.assert_allclose(stateful(x[:, 3:]).numpy(), full(x).numpy(), atol=1e-6)
+    stateful.reset_states()
+    np.testing.assert_allclose(stateful(x[:, :3]).numpy(), full(x[:, :3]).numpy(), atol=1e-6)
+    _, h, c = full(x[:, :3], initial_state=None), None, None
+    seq = layers.LSTM(4, return_state=True)
+    seq.build((None, 3, 3))
+    seq.set_weights(full.get_weights())
+    _, h, c = seq(x[:, :3])
+    np.testing.assert_allclose(full(x[:, 3:], initial_state=[h, c]).numpy(), full(x).numpy(),
+                               atol=1e-6)
+
+
+def test_dropout_masks_only_in_training():
+    x = np.random.default_rng(3).normal(size=(4, 5, 3)).astype(np.float32)
+    layer = layers.GRU(6, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    a = layer(x, training=False).numpy()
+    np.testing.assert_array_equal(a, layer(x).numpy())
+    assert not np.allclose(layer(x, training=True).numpy(), a)
+
+
+def test_config_round_trip():
+    for layer in (layers.LSTM(7, activation="relu", recurrent_activation="hard_sigmoid",
+                              return_sequences=True, dropout=0.1, go_backwards=True),
+                  layers.GRU(3, reset_after=False, stateful=True),
+                  layers.SimpleRNN(2, use_bias=False, unroll=True)):
+        config = layer.get_config()
+        clone = type(layer).from_config(config)
+        assert clone.get_config() == config
+    assert "unit_forget_bias" in layers.LSTM(2).get_config()
+    with pytest.raises(ValueError, match="softplus"):
+        layers.LSTM(2, activation="softplus")
+    with pytest.raises(ValueError, match="units"):
+        layers.GRU(0)
+
+
+@pytest.mark.parametrize("rnn", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_a_small_sequence_model_learns(rnn):
+    nnfast.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8, 3)).astype(np.float32)
+    y = (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)
+    model = nnfast.Sequential([rnn(16), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=nnfast.optimizers.Adam(0.01), loss="binary_crossentropy")
+    hist = model.fit(x, y, batch_size=32, epochs=15, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
