@@ -345,3 +345,65 @@ def test_a_small_sequence_model_learns(rnn):
     model.compile(optimizer=nnfast.optimizers.Adam(0.01), loss="binary_crossentropy")
     hist = model.fit(x, y, batch_size=32, epochs=15, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+# --- wrappers and Masking ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_merges_forward_and_flipped_backward(merge_mode):
+    x = np.random.default_rng(4).normal(size=(3, 5, 4)).astype(np.float32)
+    bi = layers.Bidirectional(layers.GRU(6, return_sequences=True), merge_mode=merge_mode)
+    out = bi(x)
+    fwd_w = bi.get_weights()[:3]
+    bwd_w = bi.get_weights()[3:]
+    assert bi.forward_layer.name.startswith("forward_")
+    assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards
+    f, _, _ = ref_rnn("gru", x.astype(np.float64), *fwd_w)
+    b, _, _ = ref_rnn("gru", x.astype(np.float64), *bwd_w, go_backwards=True)
+    b = b[:, ::-1]
+    want = {"concat": np.concatenate([f, b], -1), "sum": f + b, "mul": f * b,
+            "ave": (f + b) / 2, None: None}[merge_mode]
+    if merge_mode is None:
+        np.testing.assert_allclose(out[0].numpy(), f, atol=2e-5)
+        np.testing.assert_allclose(out[1].numpy(), b, atol=2e-5)
+    else:
+        np.testing.assert_allclose(out.numpy(), want, atol=2e-5)
+        assert bi.compute_output_shape((None, 5, 4))[-1] == want.shape[-1]
+    clone = layers.Bidirectional.from_config(bi.get_config())
+    assert clone.merge_mode == merge_mode and clone.forward_layer.units == 6
+
+
+def test_bidirectional_return_state_and_training():
+    x = np.random.default_rng(5).normal(size=(2, 4, 3)).astype(np.float32)
+    bi = layers.Bidirectional(layers.LSTM(4, return_state=True))
+    out, hf, cf, hb, cb = bi(x)
+    assert out.shape == (2, 8) and hb.shape == (2, 4)
+    np.testing.assert_array_equal(out.numpy()[:, :4], hf.numpy())
+    nnfast.utils.set_random_seed(0)
+    model = nnfast.Sequential([layers.Embedding(30, 8, mask_zero=True),
+                               layers.Bidirectional(layers.LSTM(8, return_sequences=True)),
+                               layers.Bidirectional(layers.SimpleRNN(4)),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    ids = np.random.default_rng(0).integers(0, 30, size=(64, 6))
+    hist = model.fit(ids, (ids[:, -1] > 15).astype(np.float32), epochs=3, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    assert len(model.get_weights()) == 1 + 6 + 6 + 2
+
+
+def test_masking_and_time_distributed():
+    x = np.random.default_rng(6).normal(size=(2, 6, 3)).astype(np.float32)
+    x[:, :2] = 0.0  # pre-padding
+    model = nnfast.Sequential([layers.Masking(0.0), layers.LSTM(5)])
+    model.build((None, 6, 3))
+    ref = layers.LSTM(5)
+    ref.build((None, 4, 3))
+    ref.set_weights(model.layers[1].get_weights())
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref(x[:, 2:]).numpy(), atol=1e-6)
+    td = layers.TimeDistributed(layers.Dense(7))
+    y = td(x)
+    assert y.shape == (2, 6, 7) and td.compute_output_shape((None, 6, 3)) == (None, 6, 7)
+    k, b = td.get_weights()
+    np.testing.assert_allclose(y.numpy(), x @ k + b, atol=1e-5)
+    assert layers.TimeDistributed.from_config(td.get_config()).layer.units == 7
+    assert layers.Masking(-1.0).get_config()["mask_value"] == -1.0

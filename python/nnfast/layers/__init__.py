@@ -7,3 +7,5 @@ from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten, Reshape
 from nnfast.layers.embedding import Embedding
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
+from nnfast.layers.masking import Masking
+from nnfast.layers.wrappers import Bidirectional, TimeDistributed
