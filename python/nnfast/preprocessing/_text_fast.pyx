@@ -5,7 +5,6 @@ Each function is the inner loop of a Keras preprocessing function with identical
 the Python wrappers in text.py / sequence.py validate arguments and fall back to plain
 Python for the rare general cases (multi-dimensional samples, custom analyzers).
 """
-from libc.math cimport log
 
 
 def pad_int_sequences(list seqs, long long[:, ::1] out, Py_ssize_t maxlen, bint pad_pre,
@@ -69,12 +68,10 @@ def words_to_ids(list seq, dict word_index, Py_ssize_t num_words, object oov_ind
     return out
 
 
-def ids_to_matrix(list sequences, double[:, ::1] x, int mode, double document_count,
-                  dict index_docs):
-    """sequences_to_matrix: mode 0 binary, 1 count, 2 freq, 3 tfidf. Ids >= width are
-    skipped (but still count in a sequence's length for freq, as Keras does)."""
+def ids_to_matrix(list sequences, double[:, ::1] x, int mode):
+    """sequences_to_matrix's counting: mode 0 binary, 1 count, 2 freq (count / length).
+    Ids >= width are skipped but still count in a sequence's length, as in Keras."""
     cdef Py_ssize_t i, k, j, n, width = x.shape[1]
-    cdef double c
     cdef list seq, touched
     cdef object idx
     for i in range(len(sequences)):
@@ -85,9 +82,9 @@ def ids_to_matrix(list sequences, double[:, ::1] x, int mode, double document_co
         touched = []
         for k in range(n):
             j = seq[k]
-            if j >= width or j < 0:
-                if j < 0:
-                    raise ValueError(f"negative word id {j}")
+            if j < 0:
+                raise ValueError(f"negative word id {j}")
+            if j >= width:
                 continue
             if x[i, j] == 0:
                 touched.append(j)
@@ -98,11 +95,6 @@ def ids_to_matrix(list sequences, double[:, ::1] x, int mode, double document_co
         elif mode == 2:
             for idx in touched:
                 x[i, <Py_ssize_t>idx] = x[i, <Py_ssize_t>idx] / n
-        elif mode == 3:
-            for idx in touched:
-                c = x[i, <Py_ssize_t>idx]
-                x[i, <Py_ssize_t>idx] = (1 + log(c)) * log(
-                    1 + document_count / (1 + index_docs.get(idx, 0)))
 
 
 def hash_words(list seq, object hash_function, long long n):

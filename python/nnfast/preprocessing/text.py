@@ -200,8 +200,18 @@ class Tokenizer:
         if mode not in _MODES:
             raise ValueError("Unknown vectorization mode:", mode)
         x = np.zeros((len(sequences), num_words))
-        _text_fast.ids_to_matrix(list(sequences), x, _MODES[mode], float(self.document_count),
-                                 dict(self.index_docs))
+        _text_fast.ids_to_matrix(list(sequences), x, 1 if mode == "tfidf" else _MODES[mode])
+        if mode == "tfidf":
+            # NOTE: NumPy's log (as Keras calls it), vectorized over the nonzero counts, so the
+            # values are bit-identical to Keras's per-entry np.log.
+            rows, cols = np.nonzero(x)
+            docs = np.zeros(num_words)
+            for j, c in self.index_docs.items():
+                if 0 <= j < num_words:
+                    docs[j] = c
+            tf = 1 + np.log(x[rows, cols])
+            idf = np.log(1 + self.document_count / (1 + docs[cols]))
+            x[rows, cols] = tf * idf
         return x
 
     def get_config(self):
