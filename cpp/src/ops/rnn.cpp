@@ -83,9 +83,12 @@ int64_t batch_grain(const Layout& l) {
   return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(1, l.U * l.GU));
 }
 
-// Column sums of a (rows, cols) matrix with row stride ld, split over columns.
+// Column sums of a (rows, cols) matrix with row stride ld, split over columns (whole cache
+// lines per thread) only when each thread gets at least ~1M additions: a parallel region
+// costs more than the sums on a busy machine.
 void column_sums(const float* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
-  parallel_for_chunks(cols, 64, [&](int64_t c0, int64_t c1) {
+  const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 20) / std::max<int64_t>(rows, 1));
+  parallel_for_chunks(cols, grain, [&](int64_t c0, int64_t c1) {
     for (int64_t j = c0; j < c1; ++j) dst[j] = 0.0f;
     for (int64_t r = 0; r < rows; ++r) {
       const float* s = src + r * ld;
