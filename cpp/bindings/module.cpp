@@ -11,6 +11,8 @@ void bind_softmax(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_optimizer(py::module_& m);
+void bind_rnn(py::module_& m);
+void bind_embedding(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -21,4 +23,6 @@ PYBIND11_MODULE(_core, m) {
   bind_loss(m);
   bind_dropout(m);
   bind_optimizer(m);
+  bind_rnn(m);
+  bind_embedding(m);
 }

@@ -179,6 +179,13 @@ class GradientTape:
                     prev = grads.get(key)
                     grads[key] = gi if prev is None else prev + gi
         if not self._persistent:
+            # NOTE: a Tensor and its Node point at each other; breaking the link here frees
+            # each op's saved buffers now instead of at the next cycle collection, so
+            # workspaces are reused from step to step.
+            for node in self._nodes:
+                node.outputs = None
+                node.ctx = None
+                node.inputs = None
             self._nodes = []
         result = [grads.get(id(s)) for s in sources]
         return result[0] if single else result

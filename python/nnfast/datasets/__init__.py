@@ -1,2 +1,2 @@
 """Datasets with Keras's ``load_data`` semantics (``nnfast.datasets.mnist.load_data()``)."""
-from nnfast.datasets import cifar10, cifar100, digits, fashion_mnist, mnist
+from nnfast.datasets import cifar10, cifar100, digits, fashion_mnist, imdb, mnist, reuters

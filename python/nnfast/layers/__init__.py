@@ -8,8 +8,12 @@ from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
 from nnfast.layers.regularization import Dropout
+from nnfast.layers.embedding import Embedding
+from nnfast.layers.masking import Masking
 from nnfast.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
+from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
 from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from nnfast.layers.wrappers import Bidirectional, TimeDistributed

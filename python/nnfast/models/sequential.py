@@ -5,6 +5,12 @@ from nnfast.layers.layer import Layer, _takes_training
 from nnfast.models.model import Model
 
 
+def _takes_mask(cls):
+    import inspect
+
+    return "mask" in inspect.signature(cls.call).parameters
+
+
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -94,7 +100,8 @@ class Sequential(Model):
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
         self._calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
-                        is not None else layer.call, _takes_training(type(layer)))
+                        is not None else layer.call, _takes_training(type(layer)),
+                        _takes_mask(type(layer)), layer)
                        for layer in self._stack]
         self._build_shapes = self._input_batch_shape
         self.built = True
@@ -106,9 +113,24 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
-        # NOTE: call layers directly (they are built) to keep per-step overhead low.
-        for call, takes_training in self._calls:
-            x = call(x, training=training) if takes_training else call(x)
+        # NOTE: call layers directly (they are built) to keep per-step overhead low. A
+        # Keras mask (Embedding(mask_zero=True), Masking) rides along: it is passed to layers
+        # whose call takes `mask`, kept through layers that support masking, and replaced by
+        # what a layer's compute_mask (or its output's _keras_mask) says.
+        for call, takes_training, takes_mask, layer in self._calls:
+            kwargs = {}
+            if takes_training:
+                kwargs["training"] = training
+            if takes_mask and mask is not None:
+                kwargs["mask"] = mask
+            inp, x = x, call(x, **kwargs)
+            out_mask = getattr(x, "_keras_mask", None)
+            if out_mask is not None:
+                mask = out_mask
+            elif hasattr(layer, "compute_mask"):
+                mask = layer.compute_mask(inp, mask)
+            elif not layer.supports_masking:
+                mask = None
         return x
 
     def compute_output_shape(self, input_shape):

@@ -22,3 +22,5 @@ from nnfast.ops.nn import (
     mean_squared_error, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
     sparse_categorical_crossentropy, swish, tanh,
 )
+from nnfast.ops.embedding import embedding
+from nnfast.ops.rnn import gru, lstm, simple_rnn

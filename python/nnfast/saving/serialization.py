@@ -20,7 +20,10 @@ _state = threading.local()
 # Keys Keras adds to layer configs for features nnfast does not have; dropped on load when
 # they hold their "off" value.
 _IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradient_checkpointing",
-                       "autocast", "input_axes", "output_axes", "seed_generator"}
+                       "autocast", "input_axes", "output_axes", "seed_generator",
+                       "zero_output_for_mask", "time_major"}
+# Keys that choose an implementation of the same math (tf.keras RNN `implementation`).
+_IGNORABLE_ALWAYS = {"implementation"}
 
 
 def in_safe_mode():
@@ -259,7 +262,7 @@ def clean_layer_config(cls, config):
     for k, v in config.items():
         if k in accepted:
             out[k] = v
-        elif k in _IGNORABLE_WHEN_OFF and v in (None, False, 0, {}):
+        elif k in _IGNORABLE_WHEN_OFF and v in (None, False, 0, {}) or k in _IGNORABLE_ALWAYS:
             continue
         elif v is None:
             continue

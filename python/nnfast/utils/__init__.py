@@ -6,6 +6,7 @@ from nnfast.saving.object_registration import (custom_object_scope, get_custom_o
 from nnfast.utils.numerical_utils import normalize, to_categorical
 from nnfast.utils.progbar import Progbar
 from nnfast.utils.py_dataset import PyDataset, Sequence
+from nnfast.preprocessing.sequence import pad_sequences
 
 CustomObjectScope = custom_object_scope
 

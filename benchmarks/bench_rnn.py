@@ -1,0 +1,131 @@
+"""Recurrent layers and the IMDB sentiment model: nnfast vs PyTorch CPU, same threads.
+
+Measures (median of several runs, both frameworks in this process, alternating):
+  * LSTM / GRU layer forward+backward (batch 32, 100 steps, 128 features, 64 units),
+  * the IMDB tutorial model (Embedding(10000, 128) -> LSTM(64) / GRU(64) -> Dense(1,
+    sigmoid), Adam, binary crossentropy): training samples/s at batch 32 and prediction
+    samples/s at batch 1024.
+Prints samples/s and the ratio nnfast / PyTorch (> 1: nnfast is faster).
+
+    PYTHONPATH=python python3 benchmarks/bench_rnn.py [--threads N] [--repeats R]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import nnfast
+from nnfast import GradientTape, layers, ops
+
+B, T, F, U, VOCAB = 32, 100, 128, 64, 10000
+
+
+def median_time(fn, repeats, inner):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t) / inner)
+    return statistics.median(times)
+
+
+def layer_bench(kind, repeats):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(B, T, F)).astype(np.float32)
+    layer = (layers.LSTM if kind == "lstm" else layers.GRU)(U)
+    layer.build((B, T, F))
+    xt = nnfast.Variable(x, name="x")
+
+    def nn_step():
+        with GradientTape() as tape:
+            loss = ops.sum(layer(xt))
+        tape.gradient(loss, [xt] + layer.trainable_weights)
+
+    tl = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(F, U, batch_first=True)
+    xq = torch.tensor(x, requires_grad=True)
+
+    def torch_step():
+        out, _ = tl(xq)
+        out[:, -1].sum().backward()
+
+    return median_time(nn_step, repeats, 5), median_time(torch_step, repeats, 5)
+
+
+class TorchModel(torch.nn.Module):
+    def __init__(self, kind):
+        super().__init__()
+        self.emb = torch.nn.Embedding(VOCAB, F)
+        self.rnn = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(F, U, batch_first=True)
+        self.fc = torch.nn.Linear(U, 1)
+
+    def forward(self, ids):
+        out, _ = self.rnn(self.emb(ids))
+        return self.fc(out[:, -1]).squeeze(1)
+
+
+def model_bench(kind, repeats):
+    rng = np.random.default_rng(1)
+    ids = rng.integers(1, VOCAB, size=(1024, T))
+    y = rng.integers(0, 2, size=1024)
+    rnn = layers.LSTM(U) if kind == "lstm" else layers.GRU(U)
+    model = nnfast.Sequential([layers.Embedding(VOCAB, F), rnn, layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.build((None, T))
+    state = {"i": 0}
+
+    def nn_train():
+        s = (state["i"] % 32) * B
+        state["i"] += 1
+        model.train_on_batch(ids[s:s + B], y[s:s + B])
+
+    def nn_predict():
+        model.predict_on_batch(ids)
+
+    tm = TorchModel(kind)
+    opt = torch.optim.Adam(tm.parameters(), lr=1e-3, eps=1e-7)
+    lossf = torch.nn.BCEWithLogitsLoss()
+    ids_t = torch.tensor(ids)
+    y_t = torch.tensor(y, dtype=torch.float32)
+
+    def torch_train():
+        s = (state["i"] % 32) * B
+        state["i"] += 1
+        opt.zero_grad()
+        lossf(tm(ids_t[s:s + B]), y_t[s:s + B]).backward()
+        opt.step()
+
+    def torch_predict():
+        with torch.no_grad():
+            torch.sigmoid(tm(ids_t))
+
+    train = (median_time(nn_train, repeats, 10), median_time(torch_train, repeats, 10))
+    pred = (median_time(nn_predict, repeats, 1), median_time(torch_predict, repeats, 1))
+    return train, pred
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=7)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    nnfast.config.set_num_threads(args.threads)
+    print(f"threads={args.threads}  nnfast rnn kernel: {nnfast.config.kernel_info()}")
+    print(f"{'benchmark':<44}{'nnfast':>12}{'pytorch':>12}{'ratio':>8}")
+    for kind in ("lstm", "gru"):
+        a, b = layer_bench(kind, args.repeats)
+        print(f"{kind.upper() + ' layer fwd+bwd (32x100x128 -> 64), ms':<44}"
+              f"{a * 1e3:>12.2f}{b * 1e3:>12.2f}{b / a:>8.2f}")
+        (ta, tb), (pa, pb) = model_bench(kind, args.repeats)
+        print(f"{'IMDB ' + kind.upper() + ' train, batch 32, samples/s':<44}"
+              f"{B / ta:>12.0f}{B / tb:>12.0f}{tb / ta:>8.2f}")
+        print(f"{'IMDB ' + kind.upper() + ' predict, batch 1024, samples/s':<44}"
+              f"{1024 / pa:>12.0f}{1024 / pb:>12.0f}{pb / pa:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

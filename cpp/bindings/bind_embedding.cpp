@@ -1,0 +1,41 @@
+#include "bind_util.h"
+#include "nnfast/embedding.h"
+
+namespace py = pybind11;
+using namespace nnfast::bind;
+
+void bind_embedding(py::module_& m) {
+  m.def(
+      "embedding_forward",
+      [](const py::array& table, const py::array& ids, const py::array& out) {
+        require_ndim(table, 2, "embedding table");
+        const float* pt = checked<float>(table, "embedding table");
+        const int64_t* pi = checked<int64_t>(ids, "embedding ids");
+        float* po = checked<float>(out, "embedding output", true);
+        const int64_t vocab = table.shape(0), dim = table.shape(1), n = ids.size();
+        if (out.size() != n * dim)
+          throw py::value_error("embedding output: expected " + std::to_string(n * dim) +
+                                " floats (ids " + shape_of(ids) + " x dim " +
+                                std::to_string(dim) + "), received shape " + shape_of(out));
+        py::gil_scoped_release release;
+        nnfast::embedding_forward(pt, vocab, dim, pi, n, po);
+      },
+      py::arg("table"), py::arg("ids"), py::arg("out"),
+      "out[i] = table[ids[i]] (ids int64, checked against the table's rows).");
+  m.def(
+      "embedding_backward",
+      [](const py::array& grad, const py::array& ids, const py::array& dtable) {
+        require_ndim(dtable, 2, "embedding dtable");
+        const float* pg = checked<float>(grad, "embedding grad");
+        const int64_t* pi = checked<int64_t>(ids, "embedding ids");
+        float* pd = checked<float>(dtable, "embedding dtable", true);
+        const int64_t vocab = dtable.shape(0), dim = dtable.shape(1), n = ids.size();
+        if (grad.size() != n * dim)
+          throw py::value_error("embedding grad: expected " + std::to_string(n * dim) +
+                                " floats, received shape " + shape_of(grad));
+        py::gil_scoped_release release;
+        nnfast::embedding_backward(pg, pi, n, dim, pd, vocab);
+      },
+      py::arg("grad"), py::arg("ids"), py::arg("dtable"),
+      "dtable[ids[i]] += grad[i], touching only the named rows.");
+}

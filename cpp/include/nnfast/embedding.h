@@ -1,0 +1,18 @@
+// Embedding lookup: gather rows of a (vocab, dim) table by integer ids, and the matching
+// scatter-add for the gradient, which touches only the rows that were looked up.
+#pragma once
+#include <cstdint>
+
+namespace nnfast {
+
+// dst[i, :] = table[ids[i], :] for i in [0, n). Every id is checked to lie in [0, vocab)
+// before anything is written; otherwise std::invalid_argument names the first bad id.
+void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int64_t* ids,
+                       int64_t n, float* dst);
+
+// dtable[ids[i], :] += ddst[i, :] for i in [0, n), in index order (deterministic for any
+// thread count: threads split the columns). Rows not named by ids are not touched.
+void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_t dim,
+                        float* dtable, int64_t vocab);
+
+}  // namespace nnfast

@@ -1,0 +1,12 @@
+// Embedding row kernels; the driver (src/ops/embedding.cpp) validates ids and splits work.
+#pragma once
+#include <cstdint>
+
+namespace nnfast::kernels {
+// dst rows [begin, end) = table[ids[i]].
+void f32_embedding_gather_ref(const float* table, int64_t dim, const int64_t* ids,
+                              int64_t begin, int64_t end, float* dst);
+// For columns [c0, c1): dtable[ids[i], c] += ddst[i, c], i ascending.
+void f32_embedding_scatter_add_ref(const float* ddst, const int64_t* ids, int64_t n,
+                                   int64_t dim, int64_t c0, int64_t c1, float* dtable);
+}  // namespace nnfast::kernels

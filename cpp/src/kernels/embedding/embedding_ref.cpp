@@ -1,0 +1,24 @@
+// Embedding gather / scatter-add. Rows are contiguous, so these are memcpy-like loops the
+// compiler vectorizes; no ISA-specific variant is needed (they are memory-bound).
+#include <string.h>
+
+#include "kernels/embedding/embedding_kernels.h"
+
+namespace nnfast::kernels {
+
+void f32_embedding_gather_ref(const float* table, int64_t dim, const int64_t* ids,
+                              int64_t begin, int64_t end, float* dst) {
+  for (int64_t i = begin; i < end; ++i)
+    memcpy(dst + i * dim, table + ids[i] * dim, sizeof(float) * static_cast<size_t>(dim));
+}
+
+void f32_embedding_scatter_add_ref(const float* ddst, const int64_t* ids, int64_t n,
+                                   int64_t dim, int64_t c0, int64_t c1, float* dtable) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = dtable + ids[i] * dim;
+    const float* g = ddst + i * dim;
+    for (int64_t c = c0; c < c1; ++c) row[c] += g[c];
+  }
+}
+
+}  // namespace nnfast::kernels

@@ -1,0 +1,53 @@
+// Embedding driver: check ids, then gather (split over ids) or scatter-add (split over
+// columns, so every thread adds its columns in the same order: same bits for any count).
+#include "nnfast/embedding.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/embedding/embedding_kernels.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+namespace {
+void check_ids(const int64_t* ids, int64_t n, int64_t vocab) {
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      throw std::invalid_argument("embedding: index " + std::to_string(ids[i]) + " at position " +
+                                  std::to_string(i) + " is out of range [0, " +
+                                  std::to_string(vocab) + ")");
+}
+void check_dims(int64_t vocab, int64_t dim, int64_t n) {
+  if (vocab < 1 || dim < 1 || n < 0)
+    throw std::invalid_argument("embedding: expected vocab >= 1, dim >= 1, n >= 0, received " +
+                                std::to_string(vocab) + ", " + std::to_string(dim) + ", " +
+                                std::to_string(n));
+}
+}  // namespace
+
+void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int64_t* ids,
+                       int64_t n, float* dst) {
+  check_dims(vocab, dim, n);
+  check_ids(ids, n, vocab);
+  log_choice("embedding", "f32_embedding_gather_ref", "memory-bound, one variant");
+  parallel_for_rows(n, dim, 1 << 16, [&](int64_t i0, int64_t i1) {
+    kernels::f32_embedding_gather_ref(table, dim, ids, i0, i1, dst);
+  });
+}
+
+void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_t dim,
+                        float* dtable, int64_t vocab) {
+  check_dims(vocab, dim, n);
+  check_ids(ids, n, vocab);
+  // Whole cache lines per thread (16 floats) so threads never share a line.
+  const int64_t blocks = (dim + 15) / 16;
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(n * 16, 1));
+  parallel_for_chunks(blocks, grain, [&](int64_t b0, int64_t b1) {
+    kernels::f32_embedding_scatter_add_ref(ddst, ids, n, dim, b0 * 16, std::min(dim, b1 * 16),
+                                           dtable);
+  });
+}
+
+}  // namespace nnfast

@@ -1,0 +1,351 @@
+// Recurrent driver: validate, pick the kernel set for the active ISA, run the input
+// projection as one GEMM, then walk the time steps with each thread owning a slice of the
+// batch (rows never interact across the recurrence, so there is no per-step barrier).
+#include "nnfast/rnn.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/rnn/rnn_kernels.h"
+#include "nnfast/gemm.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+namespace {
+
+const kernels::RnnKernelSet& pick_kernels() {
+  const Isa isa = active_isa();
+  const kernels::RnnKernelSet* k = &kernels::rnn_kernels_ref;
+  const char* why = "no SIMD ISA allowed";
+  if (isa == Isa::avx512) {
+    k = &kernels::rnn_kernels_avx512;
+    why = "AVX-512 available";
+  } else if (isa == Isa::avx2) {
+    k = &kernels::rnn_kernels_avx2;
+    why = "AVX2 available";
+  }
+  log_choice("rnn", k->name, why);
+  return *k;
+}
+
+struct Layout {
+  int64_t B, T, I, U, G, GU;
+  int64_t xp, save, dg, dgh, hm, ut, total_fwd, total_train;
+};
+
+bool has_save(const RnnConfig& c) { return c.cell != RnnCell::simple; }
+
+Layout layout(const RnnConfig& c) {
+  Layout l{};
+  l.B = c.batch;
+  l.T = c.steps;
+  l.I = c.input;
+  l.U = c.units;
+  l.G = rnn_gates(c);
+  l.GU = l.G * l.U;
+  const int64_t bt = l.B * l.T;
+  l.xp = 0;
+  l.total_fwd = bt * l.GU;
+  l.save = l.total_fwd;
+  l.dg = l.save + (has_save(c) ? bt * l.U : 0);
+  l.dgh = l.dg + bt * l.GU;
+  l.hm = l.dgh + (c.cell == RnnCell::gru && c.reset_after ? bt * l.GU : 0);
+  l.ut = l.hm + bt * l.U;
+  l.total_train = l.ut + l.GU * l.U;
+  return l;
+}
+
+void validate(const RnnConfig& c) {
+  if (c.batch < 0 || c.steps < 1 || c.input < 1 || c.units < 1)
+    throw std::invalid_argument(
+        "rnn: expected batch >= 0, steps >= 1, input >= 1 and units >= 1, received batch=" +
+        std::to_string(c.batch) + " steps=" + std::to_string(c.steps) +
+        " input=" + std::to_string(c.input) + " units=" + std::to_string(c.units));
+  if (!rnn_activation_supported(c.activation) ||
+      !rnn_activation_supported(c.recurrent_activation))
+    throw std::invalid_argument(
+        "rnn: activation and recurrent_activation must be one of tanh, sigmoid, "
+        "hard_sigmoid, relu, linear (ids 3, 2, 12, 1, 0), received ids " +
+        std::to_string(static_cast<int>(c.activation)) + " and " +
+        std::to_string(static_cast<int>(c.recurrent_activation)));
+}
+
+void require(const void* p, const char* what) {
+  if (p == nullptr) throw std::invalid_argument(std::string("rnn: missing buffer ") + what);
+}
+
+// Rows per thread below which splitting the batch does not pay.
+int64_t batch_grain(const Layout& l) {
+  return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(1, l.U * l.GU));
+}
+
+// Column sums of a (rows, cols) matrix with row stride ld, split over columns (whole cache
+// lines per thread) only when each thread gets at least ~1M additions: a parallel region
+// costs more than the sums on a busy machine.
+void column_sums(const float* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
+  const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 20) / std::max<int64_t>(rows, 1));
+  parallel_for_chunks(cols, grain, [&](int64_t c0, int64_t c1) {
+    for (int64_t j = c0; j < c1; ++j) dst[j] = 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* s = src + r * ld;
+      for (int64_t j = c0; j < c1; ++j) dst[j] += s[j];
+    }
+  });
+}
+
+}  // namespace
+
+int64_t rnn_gates(const RnnConfig& cfg) {
+  switch (cfg.cell) {
+    case RnnCell::lstm: return 4;
+    case RnnCell::gru: return 3;
+    default: return 1;
+  }
+}
+
+bool rnn_activation_supported(Activation act) {
+  return act == Activation::tanh || act == Activation::sigmoid ||
+         act == Activation::hard_sigmoid || act == Activation::relu ||
+         act == Activation::linear;
+}
+
+int64_t rnn_workspace_size(const RnnConfig& cfg, bool training) {
+  validate(cfg);
+  const Layout l = layout(cfg);
+  return training ? l.total_train : l.total_fwd;
+}
+
+const char* rnn_kernel_name() { return pick_kernels().name; }
+
+void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
+  validate(cfg);
+  require(a.x, "x");
+  require(a.kernel, "kernel");
+  require(a.recurrent_kernel, "recurrent_kernel");
+  require(a.h_last, "h_last");
+  require(a.workspace, "workspace");
+  if (cfg.cell == RnnCell::lstm) require(a.c_last, "c_last");
+  if (a.training) require(a.h_seq, "h_seq (needed for training)");
+  const kernels::RnnKernelSet& K = pick_kernels();
+  const Layout l = layout(cfg);
+  const int64_t B = l.B, T = l.T, U = l.U, GU = l.GU;
+  const bool gru_ra = cfg.cell == RnnCell::gru && cfg.reset_after;
+  const int act = static_cast<int>(cfg.activation);
+  const int ract = static_cast<int>(cfg.recurrent_activation);
+  float* xp = a.workspace + l.xp;
+  float* save = a.training && has_save(cfg) ? a.workspace + l.save : nullptr;
+
+  if (B == 0) return;
+  GemmEpilogue ep;
+  ep.bias = a.bias;
+  const float* rec_bias = gru_ra && a.bias ? a.bias + GU : nullptr;
+  sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
+
+  if (a.h0)
+    std::memcpy(a.h_last, a.h0, sizeof(float) * B * U);
+  else
+    std::fill(a.h_last, a.h_last + B * U, 0.0f);
+  if (cfg.cell == RnnCell::lstm) {
+    if (a.c0)
+      std::memcpy(a.c_last, a.c0, sizeof(float) * B * U);
+    else
+      std::fill(a.c_last, a.c_last + B * U, 0.0f);
+  }
+  const float* Ur = a.recurrent_kernel;
+
+  parallel_for_chunks(B, batch_grain(l), [&](int64_t b0, int64_t b1) {
+    const int64_t rows = b1 - b0;
+    std::vector<float> hm_buf(a.recurrent_mask ? rows * U : 0);
+    std::vector<float> rec_buf(gru_ra ? rows * GU : 0);
+    std::vector<float> rh_buf(cfg.cell == RnnCell::gru && !gru_ra && !save ? rows * U : 0);
+    float* h = a.h_last + b0 * U;
+    float* c = cfg.cell == RnnCell::lstm ? a.c_last + b0 * U : nullptr;
+    const float* rmask = a.recurrent_mask ? a.recurrent_mask + b0 * U : nullptr;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
+      float* gates = xp + (b0 * T + tt) * GU;
+      const int64_t ldg = T * GU;
+      const uint8_t* m = a.mask ? a.mask + b0 * T + tt : nullptr;
+      float* h_out = a.h_seq ? a.h_seq + (b0 * T + t) * U : nullptr;
+      float* sv = save ? save + (b0 * T + tt) * U : nullptr;
+      const float* hin = h;
+      if (rmask) {
+        for (int64_t i = 0; i < rows * U; ++i) hm_buf[i] = h[i] * rmask[i];
+        hin = hm_buf.data();
+      }
+      switch (cfg.cell) {
+        case RnnCell::lstm:
+          K.gemm(rows, GU, U, hin, U, Ur, GU, gates, ldg, true);
+          K.lstm_forward(rows, U, act, ract, gates, ldg, c, h, h_out, T * U, sv, T * U, m, T);
+          break;
+        case RnnCell::gru:
+          if (gru_ra) {
+            K.gemm(rows, GU, U, hin, U, Ur, GU, rec_buf.data(), GU, false);
+            K.gru_forward(rows, U, act, ract, gates, ldg, rec_buf.data(), GU, rec_bias, h, h_out,
+                          T * U, sv, T * U, m, T);
+          } else {
+            float* rh = sv ? sv : rh_buf.data();
+            const int64_t ldrh = sv ? T * U : U;
+            K.gemm(rows, 2 * U, U, hin, U, Ur, GU, gates, ldg, true);
+            K.gru_forward_a(rows, U, ract, gates, ldg, hin, rh, ldrh);
+            K.gemm(rows, U, U, rh, ldrh, Ur + 2 * U, GU, gates + 2 * U, ldg, true);
+            K.gru_forward_b(rows, U, act, gates, ldg, h, h_out, T * U, m, T);
+          }
+          break;
+        case RnnCell::simple:
+          K.gemm(rows, GU, U, hin, U, Ur, GU, gates, ldg, true);
+          K.simple_forward(rows, U, act, gates, ldg, h, h_out, T * U, m, T);
+          break;
+      }
+    }
+  });
+}
+
+void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
+  validate(cfg);
+  require(a.x, "x");
+  require(a.kernel, "kernel");
+  require(a.recurrent_kernel, "recurrent_kernel");
+  require(a.h_seq, "h_seq");
+  require(a.workspace, "workspace");
+  const kernels::RnnKernelSet& K = pick_kernels();
+  const Layout l = layout(cfg);
+  const int64_t B = l.B, T = l.T, I = l.I, U = l.U, GU = l.GU;
+  const bool gru_ra = cfg.cell == RnnCell::gru && cfg.reset_after;
+  const int act = static_cast<int>(cfg.activation);
+  const int ract = static_cast<int>(cfg.recurrent_activation);
+  float* ws = a.workspace;
+  const float* gates_all = ws + l.xp;
+  const float* save = has_save(cfg) ? ws + l.save : nullptr;
+  float* dG = ws + l.dg;
+  float* dGh = gru_ra ? ws + l.dgh : dG;
+  float* Hm = ws + l.hm;
+  float* Ut = ws + l.ut;
+
+  if (B == 0) {
+    if (a.dkernel) std::fill(a.dkernel, a.dkernel + I * GU, 0.0f);
+    if (a.drecurrent_kernel) std::fill(a.drecurrent_kernel, a.drecurrent_kernel + U * GU, 0.0f);
+    if (a.dbias) std::fill(a.dbias, a.dbias + (gru_ra ? 2 : 1) * GU, 0.0f);
+    return;
+  }
+  // The recurrent kernel transposed once per backward pass: the per-step GEMM
+  // dh = dgates @ U^T then streams contiguous rows.
+  const float* Ur = a.recurrent_kernel;
+  parallel_for_chunks(GU, 256, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j)
+      for (int64_t i = 0; i < U; ++i) Ut[j * U + i] = Ur[i * GU + j];
+  });
+
+  parallel_for_chunks(B, batch_grain(l), [&](int64_t b0, int64_t b1) {
+    const int64_t rows = b1 - b0;
+    std::vector<float> dh(rows * U, 0.0f), dc(cfg.cell == RnnCell::lstm ? rows * U : 0, 0.0f);
+    std::vector<float> dhm(rows * U), drh(rows * U), hmp(rows * U);
+    if (a.dh_last) std::memcpy(dh.data(), a.dh_last + b0 * U, sizeof(float) * rows * U);
+    if (a.dc_last && cfg.cell == RnnCell::lstm)
+      std::memcpy(dc.data(), a.dc_last + b0 * U, sizeof(float) * rows * U);
+    const float* rmask = a.recurrent_mask ? a.recurrent_mask + b0 * U : nullptr;
+
+    // h_{t-1} (times the recurrent dropout mask) of every step, in time order, for dU.
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
+      for (int64_t r = 0; r < rows; ++r) {
+        float* dst = Hm + ((b0 + r) * T + tt) * U;
+        const float* src = t > 0 ? a.h_seq + ((b0 + r) * T + t - 1) * U
+                                 : (a.h0 ? a.h0 + (b0 + r) * U : nullptr);
+        for (int64_t i = 0; i < U; ++i)
+          dst[i] = (src ? src[i] : 0.0f) * (rmask ? rmask[r * U + i] : 1.0f);
+      }
+    }
+
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
+      const int64_t ttp = cfg.go_backwards ? T - t : t - 1;  // time index of step t-1
+      const float* gates = gates_all + (b0 * T + tt) * GU;
+      const int64_t ldg = T * GU;
+      float* dgp = dG + (b0 * T + tt) * GU;
+      const float* dout = a.dh_seq ? a.dh_seq + (b0 * T + t) * U : nullptr;
+      const uint8_t* m = a.mask ? a.mask + b0 * T + tt : nullptr;
+      const float* h_prev = nullptr;
+      int64_t ldhp = U;
+      if (t > 0) {
+        h_prev = a.h_seq + (b0 * T + t - 1) * U;
+        ldhp = T * U;
+      } else if (a.h0) {
+        h_prev = a.h0 + b0 * U;
+      }
+      switch (cfg.cell) {
+        case RnnCell::lstm: {
+          const float* c_t = save + (b0 * T + tt) * U;
+          const float* c_prev = nullptr;
+          int64_t ldcp = U;
+          if (t > 0) {
+            c_prev = save + (b0 * T + ttp) * U;
+            ldcp = T * U;
+          } else if (a.c0) {
+            c_prev = a.c0 + b0 * U;
+          }
+          K.lstm_backward(rows, U, act, ract, gates, ldg, c_t, T * U, c_prev, ldcp, dout, T * U,
+                          dh.data(), dc.data(), dgp, T * GU, m, T);
+          K.gemm(rows, U, GU, dgp, T * GU, Ut, U, dhm.data(), U, false);
+          break;
+        }
+        case RnnCell::gru:
+          if (gru_ra) {
+            float* dghp = dGh + (b0 * T + tt) * GU;
+            K.gru_backward(rows, U, act, ract, gates, ldg, save + (b0 * T + tt) * U, T * U,
+                           h_prev, ldhp, dout, T * U, dh.data(), dgp, dghp, T * GU, m, T);
+            K.gemm(rows, U, GU, dghp, T * GU, Ut, U, dhm.data(), U, false);
+          } else {
+            K.gru_backward_a(rows, U, act, ract, gates, ldg, h_prev, ldhp, dout, T * U,
+                             dh.data(), dgp, T * GU, m, T);
+            K.gemm(rows, U, U, dgp + 2 * U, T * GU, Ut + 2 * U * U, U, drh.data(), U, false);
+            for (int64_t r = 0; r < rows; ++r)
+              std::memcpy(hmp.data() + r * U, Hm + ((b0 + r) * T + tt) * U, sizeof(float) * U);
+            K.gru_backward_b(rows, U, ract, gates, ldg, hmp.data(), drh.data(), dgp, T * GU,
+                             dhm.data(), m, T);
+            K.gemm(rows, U, 2 * U, dgp, T * GU, Ut, U, dhm.data(), U, true);
+          }
+          break;
+        case RnnCell::simple:
+          K.simple_backward(rows, U, act, gates, ldg, dout, T * U, dh.data(), dgp, T * GU, m, T);
+          K.gemm(rows, U, GU, dgp, T * GU, Ut, U, dhm.data(), U, false);
+          break;
+      }
+      // dL/dh_{t-1} += d(h_{t-1} * recurrent mask) * recurrent mask
+      float* d = dh.data();
+      const float* e = dhm.data();
+      if (rmask) {
+        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i] * rmask[i];
+      } else {
+        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i];
+      }
+    }
+    if (a.dh0) std::memcpy(a.dh0 + b0 * U, dh.data(), sizeof(float) * rows * U);
+    if (a.dc0 && cfg.cell == RnnCell::lstm)
+      std::memcpy(a.dc0 + b0 * U, dc.data(), sizeof(float) * rows * U);
+  });
+  if (a.dc0 && cfg.cell != RnnCell::lstm) std::fill(a.dc0, a.dc0 + B * U, 0.0f);
+
+  const int64_t BT = B * T;
+  if (a.dx) sgemm(Trans::N, Trans::T, BT, I, GU, 1.0f, dG, GU, a.kernel, GU, 0.0f, a.dx, I);
+  if (a.dkernel) sgemm(Trans::T, Trans::N, I, GU, BT, 1.0f, a.x, I, dG, GU, 0.0f, a.dkernel, GU);
+  if (a.drecurrent_kernel) {
+    float* dU = a.drecurrent_kernel;
+    if (cfg.cell == RnnCell::gru && !cfg.reset_after) {
+      sgemm(Trans::T, Trans::N, U, 2 * U, BT, 1.0f, Hm, U, dG, GU, 0.0f, dU, GU);
+      sgemm(Trans::T, Trans::N, U, U, BT, 1.0f, save, U, dG + 2 * U, GU, 0.0f, dU + 2 * U, GU);
+    } else {
+      sgemm(Trans::T, Trans::N, U, GU, BT, 1.0f, Hm, U, dGh, GU, 0.0f, dU, GU);
+    }
+  }
+  if (a.dbias) {
+    column_sums(dG, BT, GU, GU, a.dbias);
+    if (gru_ra) column_sums(dGh, BT, GU, GU, a.dbias + GU);
+  }
+}
+
+}  // namespace nnfast

@@ -1,0 +1,88 @@
+"""``Embedding``: integer ids -> dense vectors by table lookup."""
+import numpy as np
+
+from nnfast import constraints, initializers, ops, regularizers
+from nnfast.backend.tensor import Tensor
+from nnfast.layers.layer import Layer
+
+
+class Embedding(Layer):
+    """Turns non-negative integer ids into dense vectors: ``embeddings[ids]``.
+
+    Args:
+        input_dim: vocabulary size (largest id + 1).
+        output_dim: size of each vector.
+        embeddings_initializer: default ``"uniform"`` (U(-0.05, 0.05), Keras's).
+        embeddings_regularizer / embeddings_constraint: as for Dense weights.
+        mask_zero: treat id 0 as padding: the output carries a mask (``ids != 0``) that
+            recurrent layers use to skip padded steps. ``input_dim`` must then count id 0.
+        input_length: tf.keras's argument, accepted and ignored.
+        weights: optional ``[embeddings]`` to start from.
+
+    Input ``(batch, ...)`` integers; output ``(batch, ..., output_dim)`` float32. The
+    gradient touches only the looked-up rows (see ``nnfast.ops.embedding``).
+
+    Example:
+        >>> Embedding(10000, 128, mask_zero=True)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, input_length=None, activity_regularizer=None,
+                 **kwargs):
+        super().__init__(weights=weights, **kwargs)
+        for name, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
+                                 f"positive integer, got {v}.")
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+        self.supports_masking = self.mask_zero
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
+            name="embeddings")
+        self.built = True
+
+    def call(self, inputs):
+        out = ops.embedding(inputs, self.embeddings)
+        if self.mask_zero:
+            out._keras_mask = self.compute_mask(inputs)
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return ids != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": _serialize(self.embeddings_regularizer),
+            "activity_regularizer": _serialize(self.activity_regularizer),
+            "embeddings_constraint": _serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+        })
+        return config
+
+
+def _serialize(obj):
+    if obj is None:
+        return None
+    return {"module": "keras." + type(obj).__module__.split(".")[-1],
+            "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}

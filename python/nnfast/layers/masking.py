@@ -1,0 +1,40 @@
+"""``Masking``: marks time steps whose features all equal ``mask_value`` as padding."""
+import numpy as np
+
+from nnfast import ops
+from nnfast.backend.tensor import Tensor
+from nnfast.layers.layer import Layer
+
+
+class Masking(Layer):
+    """Masks time steps where every feature equals ``mask_value``.
+
+    The output is the input with masked steps set to 0, carrying a ``(batch, steps)`` mask
+    that downstream recurrent layers use to skip those steps (they keep the previous state).
+
+    Example:
+        >>> Sequential([Masking(0.0, input_shape=(10, 3)), LSTM(8)])
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        x = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return np.any(x != self.mask_value, axis=-1)
+
+    def call(self, inputs):
+        mask = self.compute_mask(inputs)
+        out = ops.multiply(inputs, mask[..., None].astype(np.float32))
+        out._keras_mask = mask
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_value"] = self.mask_value
+        return config

@@ -1,0 +1,89 @@
+"""Embedding lookup with a sparse-touching gradient.
+
+Forward gathers rows of the table; backward scatter-adds the output gradient into the rows
+that were looked up. NOTE: the optimizers take one dense gradient per variable, and Keras
+applies dense optimizer semantics to embeddings too (Adam's moments decay on every row), so
+the gradient is a zero-filled (vocab, dim) array with only the touched rows written: one pass
+over the looked-up rows, never a dense matmul or a one-hot. The zeroed array is reused from
+the previous step of the same table when nobody else still holds it (only the rows written
+last time are cleared), so a training step neither allocates nor page-faults a whole table.
+"""
+import sys
+import weakref
+
+import numpy as np
+
+from nnfast import _core
+from nnfast.backend.tape import Function
+from nnfast.backend.tensor import Tensor
+from nnfast.ops._util import f32
+
+
+def _ids(indices):
+    ids = indices.value if isinstance(indices, Tensor) else np.asarray(indices)
+    if ids.dtype.kind == "f":
+        if not np.all(np.isfinite(ids)):
+            raise ValueError("Embedding indices contain NaN or infinity.")
+        ids = ids.astype(np.int64)
+    elif ids.dtype.kind not in "iub":
+        raise TypeError(f"Embedding indices must be integers, received dtype {ids.dtype}")
+    return np.ascontiguousarray(ids, dtype=np.int64)
+
+
+# id(table array) -> [gradient buffer, ids written into it last time, weakref to the table]
+_GRAD_BUFFERS = {}
+
+
+def _zeroed_grad(table):
+    key = id(table)
+    entry = _GRAD_BUFFERS.get(key)
+    if entry is not None and entry[2]() is table:
+        buf = entry[0]
+        # getrefcount: the entry, `buf` and the call's argument -> 3 means nobody else
+        # (a tape, an optimizer, a user) still holds last step's gradient.
+        if sys.getrefcount(buf) == 3 and buf.shape == table.shape:
+            buf[entry[1]] = 0.0
+            return buf, entry
+    buf = np.zeros(table.shape, np.float32)
+    entry = [buf, None, weakref.ref(table)]
+    if key not in _GRAD_BUFFERS:
+        weakref.finalize(table, _GRAD_BUFFERS.pop, key, None)
+    _GRAD_BUFFERS[key] = entry
+    return buf, entry
+
+
+class Embedding(Function):
+    """out[..., :] = table[ids[...], :]; d(table) gets scatter-added rows."""
+
+    @staticmethod
+    def forward(ctx, table, indices):
+        table = f32(table)
+        ids = _ids(indices)
+        out = np.empty(ids.shape + (table.shape[1],), np.float32)
+        _core.embedding_forward(table, ids, out)
+        if ctx.recording:
+            ctx.save_for_backward(ids, table)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        ids, table = ctx.saved
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        dtable, entry = _zeroed_grad(table)
+        _core.embedding_backward(f32(g), ids, dtable)
+        entry[1] = ids.reshape(-1)
+        return dtable, None
+
+
+def embedding(indices, table):
+    """Looks up rows of ``table`` (vocab, dim) for integer ``indices`` of any shape.
+
+    Returns a tensor of shape ``indices.shape + (dim,)``. Indices outside ``[0, vocab)``
+    raise ``ValueError``. Differentiable with respect to ``table``.
+
+    Example:
+        >>> ops.embedding(np.array([[1, 2]]), table).shape
+        (1, 2, dim)
+    """
+    return Embedding.apply(table, indices)

@@ -1,0 +1,201 @@
+"""Recurrent ops over whole sequences: ``lstm``, ``gru``, ``simple_rnn``.
+
+Each is one fused C++ call forward (an input-projection GEMM, then per step a recurrent GEMM
+and a fused gate kernel) and one backward through time, so a recurrent layer records a
+single tape node per call. Weight layouts are Keras's: ``kernel (features, G*units)``,
+``recurrent_kernel (units, G*units)``, gates in Keras order (LSTM i, f, c, o; GRU z, r, h).
+"""
+import sys
+
+import numpy as np
+
+from nnfast import _core
+from nnfast.backend.tape import Function
+from nnfast.backend.tensor import Tensor
+from nnfast.ops._util import f32
+
+_CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
+# nnfast::Activation ids the fused gate kernels implement.
+RNN_ACTIVATION_IDS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "hard_sigmoid": 12}
+
+
+# NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:
+# a fresh allocation of that size is page-faulted in on every training step, which costs as
+# much as the recurrence itself. A pooled buffer is handed out again only once nothing else
+# (a tape node, an output tensor, a user) references it.
+_POOL = []
+_POOL_MAX = 16
+
+
+def _pooled(shape):
+    n = int(np.prod(shape))
+    for buf in _POOL:
+        # references: the pool list, this loop variable and getrefcount's argument
+        if buf.size >= n and sys.getrefcount(buf) == 3:
+            return buf[:n].reshape(shape)
+    buf = np.empty(max(n, 1), np.float32)
+    if len(_POOL) < _POOL_MAX:
+        _POOL.append(buf)
+    return buf[:n].reshape(shape)
+
+
+def _mask_u8(mask, batch, steps):
+    if mask is None:
+        return None
+    m = mask.value if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.shape != (batch, steps):
+        raise ValueError(f"The mask must have shape (batch, steps) = {(batch, steps)}, "
+                         f"received {m.shape}")
+    if m.dtype == np.uint8:
+        return np.ascontiguousarray(m)
+    return np.ascontiguousarray(m != 0, dtype=np.uint8)
+
+
+def dropout_mask(shape, rate, seed, offset=0):
+    """A float32 mask of ``shape``: 0 with probability ``rate``, else ``1 / (1 - rate)``.
+
+    Drawn by the counter-based dropout kernel, so it is a pure function of
+    ``(seed, offset, index)``; recurrent layers draw one per sequence and reuse it each step.
+    """
+    ones = np.ones(shape, np.float32)
+    out = np.empty_like(ones)
+    _core.dropout_apply(ones, out, float(rate), int(seed) & (2**64 - 1), int(offset))
+    return out
+
+
+def _opt(x):
+    return None if x is None else f32(x)
+
+
+class _Recurrent(Function):
+    """Whole-sequence recurrence. Positional (differentiable): x, kernel, recurrent_kernel,
+    bias, h0, c0. Returns (h_seq, h_last) or (h_seq, h_last, c_last) for the LSTM; h_seq is
+    empty (batch, 0, units) when not requested and nothing will be differentiated."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell=0, mask=None,
+                recurrent_mask=None, activation=3, recurrent_activation=2, go_backwards=False,
+                reset_after=True, return_sequences=True):
+        x = f32(x)
+        if x.ndim != 3:
+            raise ValueError(f"Recurrent layers expect inputs of shape (batch, steps, features), "
+                             f"received {x.shape}")
+        kernel, recurrent_kernel = f32(kernel), f32(recurrent_kernel)
+        bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
+        batch, steps, _ = x.shape
+        units = recurrent_kernel.shape[0]
+        training = ctx.recording
+        mask = _mask_u8(mask, batch, steps)
+        ws = _pooled((_core.rnn_workspace_size(cell, x, units, reset_after, training),))
+        keep_seq = training or return_sequences
+        h_seq = _pooled((batch, steps if keep_seq else 0, units))
+        h_last = np.empty((batch, units), np.float32)
+        c_last = np.empty((batch, units), np.float32) if cell == 0 else None
+        _core.rnn_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_mask,
+                          h_seq if keep_seq else None, h_last, c_last, ws, training, activation,
+                          recurrent_activation, go_backwards, reset_after)
+        if training:
+            ctx.save_for_backward(x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
+                                  h_seq, ws)
+            ctx.params = (cell, activation, recurrent_activation, go_backwards, reset_after,
+                          bias is not None)
+        if cell == 0:
+            return h_seq, h_last, c_last
+        return h_seq, h_last
+
+    @staticmethod
+    def backward(ctx, g_seq, g_last, g_c=None):
+        x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask, h_seq, ws = ctx.saved
+        cell, act, ract, go_backwards, reset_after, has_bias = ctx.params
+        need = ctx.needs_input_grad
+        batch, steps, _ = x.shape
+        units = recurrent_kernel.shape[0]
+        dx = _pooled(x.shape) if need[0] else None
+        dk = np.empty_like(kernel) if need[1] else None
+        drk = np.empty_like(recurrent_kernel) if need[2] else None
+        bias_shape = ((2, recurrent_kernel.shape[1]) if cell == 1 and reset_after
+                      else (recurrent_kernel.shape[1],))
+        db = np.empty(bias_shape, np.float32) if has_bias and need[3] else None
+        dh0 = np.empty((batch, units), np.float32) if need[4] else None
+        dc0 = np.empty((batch, units), np.float32) if cell == 0 and need[5] else None
+        _core.rnn_backward(cell, x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
+                           h_seq, ws, _opt(g_seq), _opt(g_last), _opt(g_c), dx, dk, drk, db, dh0,
+                           dc0, act, ract, go_backwards, reset_after)
+        return dx, dk, drk, db, dh0, dc0
+
+
+def _act_id(name, what):
+    name = "linear" if name is None else name
+    if name not in RNN_ACTIVATION_IDS:
+        raise ValueError(f"nnfast's fused recurrent kernels support {what} in "
+                         f"{sorted(RNN_ACTIVATION_IDS)}, received {name!r}")
+    return RNN_ACTIVATION_IDS[name]
+
+
+def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
+         activation, recurrent_activation, go_backwards, reset_after, return_sequences):
+    states = list(initial_state) if initial_state is not None else []
+    h0 = states[0] if states else None
+    c0 = states[1] if len(states) > 1 else None
+    rmask = None if recurrent_mask is None else f32(recurrent_mask)
+    out = _Recurrent.apply(
+        inputs, kernel, recurrent_kernel, bias, h0, c0, cell=_CELL_IDS[cell], mask=mask,
+        recurrent_mask=rmask, activation=_act_id(activation, "activation"),
+        recurrent_activation=_act_id(recurrent_activation, "recurrent_activation"),
+        go_backwards=bool(go_backwards), reset_after=bool(reset_after),
+        return_sequences=bool(return_sequences))
+    return out[0], out[1], list(out[2:]) if cell == "lstm" else []
+
+
+def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
+         recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
+         go_backwards=False, return_sequences=True):
+    """Runs an LSTM over ``inputs`` (batch, steps, features) in one fused call.
+
+    Args:
+        kernel: (features, 4*units); recurrent_kernel: (units, 4*units); bias: (4*units,) or
+            None. Gate order i, f, c, o (Keras).
+        initial_state: ``[h0, c0]`` of shape (batch, units) each, or None for zeros.
+        mask: (batch, steps) booleans; a False step keeps the previous state and output.
+        recurrent_mask: (batch, units) multiplier of h before the recurrent matmul (recurrent
+            dropout, already scaled by 1/(1-rate)), or None.
+        go_backwards: process the steps last to first (outputs come in processing order).
+
+    Returns:
+        ``(sequence, last_h, [h, c])``: sequence (batch, steps, units), or an empty
+        (batch, 0, units) array when ``return_sequences=False`` outside a GradientTape.
+
+    Example:
+        >>> seq, last, (h, c) = ops.lstm(x, k, rk, b)
+    """
+    seq, last, states = _run("lstm", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
+                             recurrent_mask, activation, recurrent_activation, go_backwards, True,
+                             return_sequences)
+    return seq, last, [last] + states
+
+
+def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
+        recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
+        go_backwards=False, reset_after=True, return_sequences=True):
+    """Runs a GRU over ``inputs`` (batch, steps, features); gate order z, r, h (Keras).
+
+    ``bias`` is (2, 3*units) with ``reset_after=True`` (row 0 input, row 1 recurrent bias),
+    else (3*units,). Other arguments as :func:`lstm`. Returns ``(sequence, last_h, [h])``.
+    """
+    seq, last, _ = _run("gru", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
+                        recurrent_mask, activation, recurrent_activation, go_backwards,
+                        reset_after, return_sequences)
+    return seq, last, [last]
+
+
+def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
+               recurrent_mask=None, activation="tanh", go_backwards=False,
+               return_sequences=True):
+    """``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over all steps.
+
+    Returns ``(sequence, last_h, [h])``; arguments as :func:`lstm`.
+    """
+    seq, last, _ = _run("simple", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
+                        recurrent_mask, activation, "sigmoid", go_backwards, True,
+                        return_sequences)
+    return seq, last, [last]

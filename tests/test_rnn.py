@@ -1,0 +1,409 @@
+"""Recurrent kernels (LSTM, GRU, SimpleRNN) against float64 NumPy, gradients against finite
+differences, and the recurrent layers' Keras contract."""
+import numpy as np
+import pytest
+
+import nnfast
+from nnfast import GradientTape, layers, ops
+from nnfast.backend.tensor import Tensor, Variable
+
+ISAS = nnfast.config.available_isas()
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    nnfast.config.set_max_isa(request.param)
+    yield request.param
+    nnfast.config.set_max_isa("avx512")
+
+
+# --- float64 reference -----------------------------------------------------------------------
+
+def _act(name, x):
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "hard_sigmoid":
+        return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    return x
+
+
+def ref_rnn(cell, x, W, U, b, h0=None, c0=None, mask=None, rmask=None, act="tanh",
+            ract="sigmoid", go_backwards=False, reset_after=True):
+    B, T, _ = x.shape
+    u = U.shape[0]
+    h = np.zeros((B, u)) if h0 is None else h0.astype(np.float64)
+    c = np.zeros((B, u)) if c0 is None else c0.astype(np.float64)
+    seq = []
+    for tt in (range(T - 1, -1, -1) if go_backwards else range(T)):
+        xt = x[:, tt]
+        hm = h * rmask if rmask is not None else h
+        cn = c
+        if cell == "lstm":
+            z = xt @ W + hm @ U + (0 if b is None else b)
+            i, f = _act(ract, z[:, :u]), _act(ract, z[:, u:2 * u])
+            g, o = _act(act, z[:, 2 * u:3 * u]), _act(ract, z[:, 3 * u:])
+            cn = f * c + i * g
+            hn = o * _act(act, cn)
+        elif cell == "gru" and reset_after:
+            xz = xt @ W + (0 if b is None else b[0])
+            rz = hm @ U + (0 if b is None else b[1])
+            z = _act(ract, xz[:, :u] + rz[:, :u])
+            r = _act(ract, xz[:, u:2 * u] + rz[:, u:2 * u])
+            hh = _act(act, xz[:, 2 * u:] + r * rz[:, 2 * u:])
+            hn = z * h + (1 - z) * hh
+        elif cell == "gru":
+            xz = xt @ W + (0 if b is None else b)
+            z = _act(ract, xz[:, :u] + hm @ U[:, :u])
+            r = _act(ract, xz[:, u:2 * u] + hm @ U[:, u:2 * u])
+            hh = _act(act, xz[:, 2 * u:] + (r * hm) @ U[:, 2 * u:])
+            hn = z * h + (1 - z) * hh
+        else:
+            hn = _act(act, xt @ W + hm @ U + (0 if b is None else b))
+        if mask is not None:
+            m = mask[:, tt][:, None].astype(bool)
+            hn = np.where(m, hn, h)
+            cn = np.where(m, cn, c)
+        h, c = hn, cn
+        seq.append(h)
+    return np.stack(seq, 1), h, c
+
+
+G = {"lstm": 4, "gru": 3, "simple": 1}
+
+
+def make_case(cell, B=3, T=5, I=4, u=3, reset_after=True, seed=0, with_state=False,
+              with_mask=False, with_rmask=False):
+    rng = np.random.default_rng(seed)
+    g = G[cell]
+    case = {
+        "x": rng.normal(size=(B, T, I)), "W": rng.normal(size=(I, g * u)) * 0.5,
+        "U": rng.normal(size=(u, g * u)) * 0.5,
+        "b": rng.normal(size=(2, g * u) if cell == "gru" and reset_after else (g * u,)) * 0.3,
+        "h0": rng.normal(size=(B, u)) if with_state else None,
+        "c0": rng.normal(size=(B, u)) if with_state and cell == "lstm" else None,
+        "mask": None, "rmask": None,
+    }
+    if with_mask:
+        m = rng.random((B, T)) > 0.35
+        m[0, :] = True
+        m[1, -1] = False  # a masked last step
+        case["mask"] = m
+    if with_rmask:
+        case["rmask"] = (rng.random((B, u)) > 0.3) / 0.7
+    return case
+
+
+def run_op(cell, case, act="tanh", ract="sigmoid", go_backwards=False, reset_after=True,
+           return_sequences=True):
+    f = lambda k: None if case[k] is None else case[k].astype(np.float32)  # noqa: E731
+    state = None
+    if case["h0"] is not None:
+        state = [f("h0")] + ([f("c0")] if cell == "lstm" else [])
+    kw = dict(bias=f("b"), initial_state=state, mask=case["mask"], recurrent_mask=f("rmask"),
+              activation=act, go_backwards=go_backwards, return_sequences=return_sequences)
+    if cell == "lstm":
+        return ops.lstm(f("x"), f("W"), f("U"), recurrent_activation=ract, **kw)
+    if cell == "gru":
+        return ops.gru(f("x"), f("W"), f("U"), recurrent_activation=ract,
+                       reset_after=reset_after, **kw)
+    return ops.simple_rnn(f("x"), f("W"), f("U"), **kw)
+
+
+VARIANTS = [
+    ("lstm", True), ("gru", True), ("gru", False), ("simple", True),
+]
+
+
+@pytest.mark.parametrize("cell,reset_after", VARIANTS)
+@pytest.mark.parametrize("opts", [
+    {}, {"go_backwards": True}, {"with_mask": True}, {"with_state": True},
+    {"with_rmask": True, "with_mask": True, "go_backwards": True, "with_state": True},
+])
+def test_forward_matches_float64(isa, cell, reset_after, opts):
+    opts = dict(opts)
+    gb = opts.pop("go_backwards", False)
+    # odd sizes: units not a multiple of any vector width, batch not of the GEMM tile
+    case = make_case(cell, B=7, T=6, I=5, u=19, reset_after=reset_after, **opts)
+    seq, last, states = run_op(cell, case, go_backwards=gb, reset_after=reset_after)
+    rs, rh, rc = ref_rnn(cell, case["x"], case["W"], case["U"], case["b"], case["h0"],
+                         case["c0"], case["mask"], case["rmask"], go_backwards=gb,
+                         reset_after=reset_after)
+    np.testing.assert_allclose(seq.numpy(), rs, atol=2e-5, rtol=1e-4)
+    np.testing.assert_allclose(last.numpy(), rh, atol=2e-5, rtol=1e-4)
+    if cell == "lstm":
+        np.testing.assert_allclose(states[1].numpy(), rc, atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("act,ract", [("relu", "hard_sigmoid"), ("linear", "tanh"),
+                                      ("hard_sigmoid", "relu")])
+@pytest.mark.parametrize("cell,reset_after", VARIANTS)
+def test_other_activations(isa, cell, reset_after, act, ract):
+    case = make_case(cell, B=4, T=4, I=3, u=17, reset_after=reset_after, seed=3)
+    seq, _, _ = run_op(cell, case, act=act, ract=ract, reset_after=reset_after)
+    rs, _, _ = ref_rnn(cell, case["x"], case["W"], case["U"], case["b"], act=act,
+                       ract=ract if cell != "simple" else "sigmoid", reset_after=reset_after)
+    # linear/relu states grow unboundedly: float32 rounding compounds, hence rtol 1e-3
+    np.testing.assert_allclose(seq.numpy(), rs, atol=1e-4, rtol=1e-3)
+
+
+def test_wide_units_use_full_vectors(isa):
+    # 64 units: every gate a whole number of 16-lane vectors and several GEMM tiles
+    case = make_case("lstm", B=13, T=3, I=9, u=64, seed=5, with_mask=True)
+    seq, last, _ = run_op("lstm", case)
+    rs, rh, _ = ref_rnn("lstm", case["x"], case["W"] * 1, case["U"] * 1, case["b"],
+                        mask=case["mask"])
+    np.testing.assert_allclose(seq.numpy(), rs, atol=5e-5, rtol=1e-4)
+
+
+# --- gradients against finite differences of the float64 reference --------------------------
+
+def _loss_ref(cell, case, R, reset_after, gb):
+    rs, rh, rc = ref_rnn(cell, case["x"], case["W"], case["U"], case["b"], case["h0"],
+                         case["c0"], case["mask"], case["rmask"], go_backwards=gb,
+                         reset_after=reset_after)
+    out = np.sum(rs * R[0]) + np.sum(rh * R[1])
+    if cell == "lstm":
+        out += np.sum(rc * R[2])
+    return out
+
+
+def _numeric_grad(fn, arr, eps=1e-6):
+    g = np.zeros_like(arr)
+    it = np.nditer(arr, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = arr[i]
+        arr[i] = old + eps
+        up = fn()
+        arr[i] = old - eps
+        down = fn()
+        arr[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("cell,reset_after", VARIANTS)
+@pytest.mark.parametrize("opts", [
+    {"with_state": True},
+    {"with_state": True, "with_mask": True, "with_rmask": True, "go_backwards": True},
+])
+def test_gradients_match_finite_differences(isa, cell, reset_after, opts):
+    opts = dict(opts)
+    gb = opts.pop("go_backwards", False)
+    case = make_case(cell, B=3, T=4, I=3, u=5, reset_after=reset_after, seed=11, **opts)
+    rng = np.random.default_rng(1)
+    R = [rng.normal(size=(3, 4, 5)), rng.normal(size=(3, 5)), rng.normal(size=(3, 5))]
+    names = ["x", "W", "U", "b", "h0"] + (["c0"] if cell == "lstm" else [])
+    tensors = {k: Variable(case[k].astype(np.float32), name=k) for k in names}
+    with GradientTape() as tape:
+        state = [tensors["h0"]] + ([tensors["c0"]] if cell == "lstm" else [])
+        kw = dict(bias=tensors["b"], initial_state=state, mask=case["mask"],
+                  recurrent_mask=None if case["rmask"] is None else case["rmask"].astype(np.float32),
+                  go_backwards=gb)
+        if cell == "lstm":
+            seq, last, st = ops.lstm(tensors["x"], tensors["W"], tensors["U"], **kw)
+        elif cell == "gru":
+            seq, last, st = ops.gru(tensors["x"], tensors["W"], tensors["U"],
+                                    reset_after=reset_after, **kw)
+        else:
+            seq, last, st = ops.simple_rnn(tensors["x"], tensors["W"], tensors["U"], **kw)
+        loss = ops.sum(seq * R[0].astype(np.float32)) + ops.sum(last * R[1].astype(np.float32))
+        if cell == "lstm":
+            loss = loss + ops.sum(st[1] * R[2].astype(np.float32))
+    grads = tape.gradient(loss, [tensors[k] for k in names])
+    for k, g in zip(names, grads):
+        num = _numeric_grad(lambda: _loss_ref(cell, case, R, reset_after, gb), case[k])
+        np.testing.assert_allclose(np.asarray(g), num, atol=2e-4, rtol=2e-3, err_msg=k)
+
+
+def test_same_bits_for_every_thread_count():
+    case = make_case("lstm", B=24, T=5, I=6, u=32, seed=2)
+    outs = []
+    for n in (1, 2):
+        nnfast.config.set_num_threads(n)
+        outs.append(run_op("lstm", case)[0].numpy().copy())
+    nnfast.config.set_num_threads(2)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_bad_inputs_raise():
+    x = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match="kernel"):
+        ops.lstm(x, np.zeros((5, 8), np.float32), np.zeros((2, 8), np.float32))
+    with pytest.raises(ValueError, match="features"):
+        ops.lstm(np.zeros((2, 4), np.float32), np.zeros((4, 8), np.float32),
+                 np.zeros((2, 8), np.float32))
+    with pytest.raises(ValueError, match="mask"):
+        ops.lstm(x, np.zeros((4, 8), np.float32), np.zeros((2, 8), np.float32),
+                 mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match="recurrent"):
+        ops.simple_rnn(x, np.zeros((4, 2), np.float32), np.zeros((2, 2), np.float32),
+                       activation="softplus")
+
+
+# --- layers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls,gates,bias_shape", [
+    (layers.LSTM, 4, (24,)), (layers.GRU, 3, (2, 18)), (layers.SimpleRNN, 1, (6,))])
+def test_layer_weights_match_keras_layout_and_reference(cls, gates, bias_shape):
+    layer = cls(6, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
+    out = layer(x)
+    kernel, rec, bias = layer.get_weights()
+    assert kernel.shape == (4, gates * 6) and rec.shape == (6, gates * 6)
+    assert bias.shape == bias_shape
+    # orthogonal recurrent kernel: (6, 6g) has orthonormal rows
+    np.testing.assert_allclose(rec @ rec.T, np.eye(6), atol=1e-5)
+    cell = {layers.LSTM: "lstm", layers.GRU: "gru", layers.SimpleRNN: "simple"}[cls]
+    ref, _, _ = ref_rnn(cell, x.astype(np.float64), kernel, rec, bias)
+    np.testing.assert_allclose(out.numpy(), ref, atol=2e-5)
+
+
+def test_lstm_unit_forget_bias_and_gru_reset_after_false():
+    lstm = layers.LSTM(3)
+    lstm.build((None, 2, 4))
+    np.testing.assert_array_equal(lstm.get_weights()[2], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    lstm2 = layers.LSTM(3, unit_forget_bias=False)
+    lstm2.build((None, 2, 4))
+    assert not lstm2.get_weights()[2].any()
+    gru = layers.GRU(3, reset_after=False)
+    gru.build((None, 2, 4))
+    assert gru.get_weights()[2].shape == (9,)
+
+
+def test_return_state_sequences_and_shapes():
+    x = np.random.default_rng(1).normal(size=(2, 4, 3)).astype(np.float32)
+    out, h, c = layers.LSTM(5, return_sequences=True, return_state=True)(x)
+    assert out.shape == (2, 4, 5) and h.shape == (2, 5) and c.shape == (2, 5)
+    np.testing.assert_array_equal(out.numpy()[:, -1], h.numpy())
+    out, h = layers.GRU(5, return_state=True)(x)
+    np.testing.assert_array_equal(out.numpy(), h.numpy())
+    assert layers.LSTM(5, return_state=True).compute_output_shape((None, 4, 3)) == [
+        (None, 5), (None, 5), (None, 5)]
+    back = layers.SimpleRNN(5, return_sequences=True, go_backwards=True)
+    fwd = layers.SimpleRNN(5, return_sequences=True)
+    fwd.build((None, 4, 3))
+    back.build((None, 4, 3))
+    back.set_weights(fwd.get_weights())
+    np.testing.assert_allclose(back(x).numpy(), fwd(x[:, ::-1]).numpy(), atol=1e-6)
+
+
+def test_initial_state_and_stateful():
+    x = np.random.default_rng(2).normal(size=(2, 6, 3)).astype(np.float32)
+    full = layers.LSTM(4)
+    full.build((None, 6, 3))
+    stateful = layers.LSTM(4, stateful=True)
+    stateful.build((None, 3, 3))
+    stateful.set_weights(full.get_weights())
+    stateful(x[:, :3])
+    np.testing.assert_allclose(stateful(x[:, 3:]).numpy(), full(x).numpy(), atol=1e-6)
+    stateful.reset_states()
+    np.testing.assert_allclose(stateful(x[:, :3]).numpy(), full(x[:, :3]).numpy(), atol=1e-6)
+    _, h, c = full(x[:, :3], initial_state=None), None, None
+    seq = layers.LSTM(4, return_state=True)
+    seq.build((None, 3, 3))
+    seq.set_weights(full.get_weights())
+    _, h, c = seq(x[:, :3])
+    np.testing.assert_allclose(full(x[:, 3:], initial_state=[h, c]).numpy(), full(x).numpy(),
+                               atol=1e-6)
+
+
+def test_dropout_masks_only_in_training():
+    x = np.random.default_rng(3).normal(size=(4, 5, 3)).astype(np.float32)
+    layer = layers.GRU(6, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    a = layer(x, training=False).numpy()
+    np.testing.assert_array_equal(a, layer(x).numpy())
+    assert not np.allclose(layer(x, training=True).numpy(), a)
+
+
+def test_config_round_trip():
+    for layer in (layers.LSTM(7, activation="relu", recurrent_activation="hard_sigmoid",
+                              return_sequences=True, dropout=0.1, go_backwards=True),
+                  layers.GRU(3, reset_after=False, stateful=True),
+                  layers.SimpleRNN(2, use_bias=False, unroll=True)):
+        config = layer.get_config()
+        clone = type(layer).from_config(config)
+        assert clone.get_config() == config
+    assert "unit_forget_bias" in layers.LSTM(2).get_config()
+    with pytest.raises(ValueError, match="softplus"):
+        layers.LSTM(2, activation="softplus")
+    with pytest.raises(ValueError, match="units"):
+        layers.GRU(0)
+
+
+@pytest.mark.parametrize("rnn", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_a_small_sequence_model_learns(rnn):
+    nnfast.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8, 3)).astype(np.float32)
+    y = (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)
+    model = nnfast.Sequential([rnn(16), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=nnfast.optimizers.Adam(0.01), loss="binary_crossentropy")
+    hist = model.fit(x, y, batch_size=32, epochs=15, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+# --- wrappers and Masking ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_merges_forward_and_flipped_backward(merge_mode):
+    x = np.random.default_rng(4).normal(size=(3, 5, 4)).astype(np.float32)
+    bi = layers.Bidirectional(layers.GRU(6, return_sequences=True), merge_mode=merge_mode)
+    out = bi(x)
+    fwd_w = bi.get_weights()[:3]
+    bwd_w = bi.get_weights()[3:]
+    assert bi.forward_layer.name.startswith("forward_")
+    assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards
+    f, _, _ = ref_rnn("gru", x.astype(np.float64), *fwd_w)
+    b, _, _ = ref_rnn("gru", x.astype(np.float64), *bwd_w, go_backwards=True)
+    b = b[:, ::-1]
+    want = {"concat": np.concatenate([f, b], -1), "sum": f + b, "mul": f * b,
+            "ave": (f + b) / 2, None: None}[merge_mode]
+    if merge_mode is None:
+        np.testing.assert_allclose(out[0].numpy(), f, atol=2e-5)
+        np.testing.assert_allclose(out[1].numpy(), b, atol=2e-5)
+    else:
+        np.testing.assert_allclose(out.numpy(), want, atol=2e-5)
+        assert bi.compute_output_shape((None, 5, 4))[-1] == want.shape[-1]
+    clone = layers.Bidirectional.from_config(bi.get_config())
+    assert clone.merge_mode == merge_mode and clone.forward_layer.units == 6
+
+
+def test_bidirectional_return_state_and_training():
+    x = np.random.default_rng(5).normal(size=(2, 4, 3)).astype(np.float32)
+    bi = layers.Bidirectional(layers.LSTM(4, return_state=True))
+    out, hf, cf, hb, cb = bi(x)
+    assert out.shape == (2, 8) and hb.shape == (2, 4)
+    np.testing.assert_array_equal(out.numpy()[:, :4], hf.numpy())
+    nnfast.utils.set_random_seed(0)
+    model = nnfast.Sequential([layers.Embedding(30, 8, mask_zero=True),
+                               layers.Bidirectional(layers.LSTM(8, return_sequences=True)),
+                               layers.Bidirectional(layers.SimpleRNN(4)),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    ids = np.random.default_rng(0).integers(0, 30, size=(64, 6))
+    hist = model.fit(ids, (ids[:, -1] > 15).astype(np.float32), epochs=3, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    assert len(model.get_weights()) == 1 + 6 + 6 + 2
+
+
+def test_masking_and_time_distributed():
+    x = np.random.default_rng(6).normal(size=(2, 6, 3)).astype(np.float32)
+    x[:, :2] = 0.0  # pre-padding
+    model = nnfast.Sequential([layers.Masking(0.0), layers.LSTM(5)])
+    model.build((None, 6, 3))
+    ref = layers.LSTM(5)
+    ref.build((None, 4, 3))
+    ref.set_weights(model.layers[1].get_weights())
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref(x[:, 2:]).numpy(), atol=1e-6)
+    td = layers.TimeDistributed(layers.Dense(7))
+    y = td(x)
+    assert y.shape == (2, 6, 7) and td.compute_output_shape((None, 6, 3)) == (None, 6, 7)
+    k, b = td.get_weights()
+    np.testing.assert_allclose(y.numpy(), x @ k + b, atol=1e-5)
+    assert layers.TimeDistributed.from_config(td.get_config()).layer.units == 7
+    assert layers.Masking(-1.0).get_config()["mask_value"] == -1.0
