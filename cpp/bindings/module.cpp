@@ -11,6 +11,9 @@ void bind_softmax(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_optimizer(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_norm(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -21,4 +24,7 @@ PYBIND11_MODULE(_core, m) {
   bind_loss(m);
   bind_dropout(m);
   bind_optimizer(m);
+  bind_conv(m);
+  bind_pool(m);
+  bind_norm(m);
 }
