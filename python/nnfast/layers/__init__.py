@@ -5,3 +5,15 @@ from nnfast.layers.input_layer import Input, InputLayer
 from nnfast.layers.layer import Layer
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten, Reshape
+from nnfast.layers.convolutional import (
+    Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D, Convolution2DTranspose,
+    DepthwiseConv2D, SeparableConv2D, SeparableConvolution2D,
+)
+from nnfast.layers.normalization import BatchNormalization, LayerNormalization
+from nnfast.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D,
+)
+from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
+from nnfast.layers.spatial_dropout import SpatialDropout2D
