@@ -154,6 +154,19 @@ void bind_conv(py::module_& m) {
   m.def("conv_same_padding", &nnfast::conv_same_padding, py::arg("n"), py::arg("k"),
         py::arg("stride"), py::arg("dilation"));
   m.def(
+      "relu_backward_from_output",
+      [](const py::array& y, const py::array& g, const py::array& dz) {
+        require_same_size(y, g, "relu output", "gradient");
+        require_same_size(y, dz, "relu output", "input gradient");
+        const float* py_ = checked<float>(y, "relu output");
+        const float* pg = checked<float>(g, "relu output gradient");
+        float* pd = checked<float>(dz, "relu input gradient", true);
+        const int64_t n = y.size();
+        py::gil_scoped_release release;
+        nnfast::relu_backward_from_output(py_, pg, pd, n);
+      },
+      py::arg("y"), py::arg("g"), py::arg("dz"), "dz = g where y > 0, else 0.");
+  m.def(
       "bias_activation_inplace",
       [](const py::array& x, const py::object& bias, int activation, float act_alpha,
          float act_max, float act_threshold) {

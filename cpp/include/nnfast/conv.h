@@ -73,4 +73,8 @@ void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
 void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,
                              Activation act, const ActivationParams& act_params);
 
+// dz = y > 0 ? g : 0: the gradient of a plain relu taken from its output, which the conv
+// layers' fused relu needs on every backward pass (a vectorised, threaded pass).
+void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n);
+
 }  // namespace nnfast

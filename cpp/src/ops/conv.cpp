@@ -13,6 +13,7 @@
 // element is computed by one fixed sequence of operations, except backward-weights, whose
 // per-thread partial sums are added in thread order (same thread count => same bits).
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,6 +52,36 @@ bool is_pointwise(const Conv2DShape& s) {
   return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
          s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
          s.out_w == s.in_w;
+}
+
+// NOTE: below this kh*kw*in_c the GEMM's packing costs more than the multiply (measured on
+// the MNIST tutorial's 3x3x1 -> 32 layer: direct ~4x faster than im2col + GEMM).
+constexpr int64_t kDirectMaxK = 32;
+constexpr int64_t kDirectMaxOut = 512;
+
+bool use_direct(const Conv2DShape& s) {
+  return s.groups == 1 && s.kernel_h * s.kernel_w * s.in_c <= kDirectMaxK &&
+         s.out_c <= kDirectMaxOut;
+}
+
+struct DirectConvVariant {
+  const char* name;
+  void (*fwd)(const Conv2DShape&, const float*, const float*, const float*, int, float*, int64_t,
+              int64_t);
+  void (*bwd_weights)(const Conv2DShape&, const float*, const float*, float*, float*, int64_t,
+                      int64_t);
+};
+
+DirectConvVariant pick_direct() {
+  const Isa isa = active_isa();
+  if (isa == Isa::avx512)
+    return {"f32_direct_conv_avx512", kernels::f32_direct_conv_fwd_avx512,
+            kernels::f32_direct_conv_bwd_weights_avx512};
+  if (isa == Isa::avx2)
+    return {"f32_direct_conv_avx2", kernels::f32_direct_conv_fwd_avx2,
+            kernels::f32_direct_conv_bwd_weights_avx2};
+  return {"f32_direct_conv_ref", kernels::f32_direct_conv_fwd_ref,
+          kernels::f32_direct_conv_bwd_weights_ref};
 }
 
 struct DepthwiseVariant {
@@ -148,6 +179,18 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     sgemm(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep);
     return;
   }
+  if (use_direct(s)) {
+    const DirectConvVariant v = pick_direct();
+    log_choice("conv2d_forward", v.name, "kh*kw*in_c <= 32: packing would dominate a GEMM");
+    const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
+                      act_params.threshold == 0.0f && std::isinf(act_params.max_value);
+    parallel_for_rows(P, 2 * K * OC, 1 << 18, [&](int64_t p0, int64_t p1) {
+      v.fwd(s, src, kernel, bias, relu ? 1 : 0, dst, p0, p1);
+      if (!relu && act != Activation::linear)
+        activation_forward(act, act_params, dst + p0 * OC, dst + p0 * OC, (p1 - p0) * OC);
+    });
+    return;
+  }
   log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
   const int64_t T = tile_rows(K);
   const int64_t tiles = (P + T - 1) / T;
@@ -225,6 +268,18 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
     sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
     return;
   }
+  if (use_direct(s)) {
+    const DirectConvVariant v = pick_direct();
+    log_choice("conv2d_backward_weights", v.name, "kh*kw*in_c <= 32");
+    const int64_t rows_per_tile = 256;
+    const int64_t tiles = (P + rows_per_tile - 1) / rows_per_tile;
+    chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC), dkernel, K * OC,
+                       [&](int64_t t0, int64_t t1, float* dk) {
+                         v.bwd_weights(s, src, ddst, dk, nullptr, t0 * rows_per_tile,
+                                       std::min(P, t1 * rows_per_tile));
+                       });
+    return;
+  }
   log_choice("conv2d_backward_weights", "im2col_tiles_gemm", "general kernel/stride/padding");
   const int64_t T = tile_rows(K);
   const int64_t tiles = (P + T - 1) / T;
@@ -287,6 +342,17 @@ void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
                      });
   std::copy(acc.begin(), acc.begin() + ksize, dkernel);
   if (dbias) std::copy(acc.begin() + ksize, acc.end(), dbias);
+}
+
+void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n) {
+  if (n < 0) throw std::invalid_argument("relu_backward_from_output: negative length");
+  const Isa isa = active_isa();
+  auto fn = isa == Isa::avx512 ? kernels::f32_relu_bwd_avx512
+            : isa == Isa::avx2 ? kernels::f32_relu_bwd_avx2
+                               : kernels::f32_relu_bwd_ref;
+  parallel_for_chunks(n, 1 << 16, [&](int64_t i0, int64_t i1) {
+    fn(y + i0, g + i0, dz + i0, i1 - i0);
+  });
 }
 
 void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,

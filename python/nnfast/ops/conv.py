@@ -77,6 +77,18 @@ def _activation_id(activation):
     raise ValueError(f"Unknown fused activation {activation!r}")
 
 
+def _activation_grad(act_id, z, y, g):
+    """dL/dz of y = act(z) given dL/dy = g (a vectorised path for plain relu)."""
+    if act_id == 0:
+        return g
+    d = np.empty_like(y)
+    if act_id == ACTIVATION_IDS["relu"]:
+        _core.relu_backward_from_output(y, g, d)
+    else:
+        _core.activation_backward(act_id, z, y, g, d, 0.0, _INF, 0.0)
+    return d
+
+
 # --- conv2d --------------------------------------------------------------------------------
 
 
@@ -109,11 +121,7 @@ class Conv2D(Function):
     def backward(ctx, g):
         x, kernel, z, y = ctx.saved
         (strides, pads, dilation, groups, _), act_id, depthwise, has_bias = ctx.params
-        dz = f32(g)
-        if act_id != 0:
-            d = np.empty_like(y)
-            _core.activation_backward(act_id, z, y, dz, d, 0.0, _INF, 0.0)
-            dz = d
+        dz = _activation_grad(act_id, z, y, f32(g))
         need_x, need_k, need_b = ctx.needs_input_grad[:3]
         dx = dk = db = None
         prefix = "depthwise_conv2d" if depthwise else "conv2d"
@@ -302,11 +310,7 @@ class ConvTranspose2D(Function):
     def backward(ctx, g):
         x, kernel, z, y = ctx.saved
         (strides, pads, dilation, _), act_id, has_bias = ctx.params
-        dz = f32(g)
-        if act_id != 0:
-            d = np.empty_like(y)
-            _core.activation_backward(act_id, z, y, dz, d, 0.0, _INF, 0.0)
-            dz = d
+        dz = _activation_grad(act_id, z, y, f32(g))
         need_x, need_k, need_b = ctx.needs_input_grad[:3]
         dx = dk = db = None
         if need_x:

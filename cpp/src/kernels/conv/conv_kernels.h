@@ -21,7 +21,10 @@ void f32_im2col_nhwc_ref(const Conv2DShape& s, int64_t group, const float* src, 
 void f32_col2im_gather_nhwc_ref(const Conv2DShape& s, int64_t group, const float* ddst,
                                 int64_t q0, int64_t q1, float* dcol);
 
-// Direct depthwise kernels (groups == in_c). Forward writes output pixels [p0, p1) with bias
+// Direct kernels. Depthwise (groups == in_c) and, for groups == 1 convolutions with a small
+// kh*kw*in_c (first layers), direct_conv: forward over output pixels [p0, p1) with bias and
+// optional relu; backward-weights accumulating into dkernel/dbias.
+// Depthwise kernels (groups == in_c). Forward writes output pixels [p0, p1) with bias
 // (no activation); backward-data writes input pixels [q0, q1); backward-weights accumulates
 // the contribution of output pixels [p0, p1) into dkernel (kh, kw, in_c, dm) and dbias.
 using DepthwiseForwardFn = void (*)(const Conv2DShape&, const float*, const float*,
@@ -38,7 +41,14 @@ using DepthwiseBackwardWeightsFn = void (*)(const Conv2DShape&, const float*, co
                                     const float* kernel, float* dsrc, int64_t q0, int64_t q1); \
   void f32_depthwise_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
                                        const float* ddst, float* dkernel, float* dbias,      \
-                                       int64_t p0, int64_t p1);
+                                       int64_t p0, int64_t p1);   \
+  void f32_relu_bwd_##isa(const float* y, const float* g, float* dz, int64_t n);              \
+  void f32_direct_conv_fwd_##isa(const Conv2DShape& s, const float* src, const float* kernel, \
+                                 const float* bias, int relu, float* dst, int64_t p0,          \
+                                 int64_t p1);                                                  \
+  void f32_direct_conv_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
+                                         const float* ddst, float* dkernel, float* dbias,      \
+                                         int64_t p0, int64_t p1);
 NNFAST_DECLARE_DEPTHWISE(ref)
 NNFAST_DECLARE_DEPTHWISE(avx2)
 NNFAST_DECLARE_DEPTHWISE(avx512)

@@ -107,6 +107,78 @@ inline void depthwise_bwd_weights_impl(const Conv2DShape& s, const float* src,
   }
 }
 
+// Direct convolution for layers with few input channels per output (kh*kw*cin small, e.g.
+// the first layer of an image model): im2col + GEMM would spend its time packing a K=9 or
+// K=27 operand, while here every output pixel accumulates its out_c channels in L1.
+inline void direct_fwd_impl(const Conv2DShape& s, const float* src, const float* kernel,
+                            const float* bias, int relu, float* dst, int64_t p0, int64_t p1) {
+  const int64_t C = s.in_c, OC = s.out_c;
+  const int64_t hw = s.out_h * s.out_w;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t b = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
+    float* __restrict d = dst + p * OC;
+    if (bias)
+      memcpy(d, bias, (size_t)OC * sizeof(float));
+    else
+      memset(d, 0, (size_t)OC * sizeof(float));
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.in_h) continue;
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        if (iw < 0 || iw >= s.in_w) continue;
+        const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
+        const float* w = kernel + (kh * s.kernel_w + kw) * C * OC;
+        for (int64_t ci = 0; ci < C; ++ci) {
+          const float xv = x[ci];
+          const float* __restrict wr = w + ci * OC;
+          for (int64_t o = 0; o < OC; ++o) d[o] += xv * wr[o];
+        }
+      }
+    }
+    if (relu)
+      for (int64_t o = 0; o < OC; ++o) d[o] = d[o] > 0.0f ? d[o] : 0.0f;
+  }
+}
+
+// Accumulates dkernel (kh, kw, cin, out_c) and dbias over output pixels [p0, p1).
+inline void direct_bwd_weights_impl(const Conv2DShape& s, const float* src, const float* ddst,
+                                    float* dkernel, float* dbias, int64_t p0, int64_t p1) {
+  const int64_t C = s.in_c, OC = s.out_c;
+  const int64_t hw = s.out_h * s.out_w;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t b = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
+    const float* __restrict g = ddst + p * OC;
+    if (dbias) {
+      float* __restrict db = dbias;
+      for (int64_t o = 0; o < OC; ++o) db[o] += g[o];
+    }
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.in_h) continue;
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        if (iw < 0 || iw >= s.in_w) continue;
+        const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
+        float* w = dkernel + (kh * s.kernel_w + kw) * C * OC;
+        for (int64_t ci = 0; ci < C; ++ci) {
+          const float xv = x[ci];
+          float* __restrict wr = w + ci * OC;
+          for (int64_t o = 0; o < OC; ++o) wr[o] += xv * g[o];
+        }
+      }
+    }
+  }
+}
+
+// dz = y > 0 ? g : 0 (plain relu's gradient from its output).
+inline void relu_bwd_impl(const float* y, const float* g, float* dz, int64_t n) {
+  const float* __restrict yy = y;
+  const float* __restrict gg = g;
+  float* __restrict d = dz;
+  for (int64_t i = 0; i < n; ++i) d[i] = yy[i] > 0.0f ? gg[i] : 0.0f;
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 
@@ -124,5 +196,18 @@ inline void depthwise_bwd_weights_impl(const Conv2DShape& s, const float* src,
                                        const float* ddst, float* dkernel, float* dbias,        \
                                        int64_t p0, int64_t p1) {                               \
     depthwise_bwd_weights_impl(s, src, ddst, dkernel, dbias, p0, p1);                          \
+  }                                                                                            \
+  void f32_relu_bwd_##isa(const float* y, const float* g, float* dz, int64_t n) {              \
+    relu_bwd_impl(y, g, dz, n);                                                                \
+  }                                                                                            \
+  void f32_direct_conv_fwd_##isa(const Conv2DShape& s, const float* src, const float* kernel, \
+                                 const float* bias, int relu, float* dst, int64_t p0,          \
+                                 int64_t p1) {                                                 \
+    direct_fwd_impl(s, src, kernel, bias, relu, dst, p0, p1);                                  \
+  }                                                                                            \
+  void f32_direct_conv_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
+                                         const float* ddst, float* dkernel, float* dbias,      \
+                                         int64_t p0, int64_t p1) {                             \
+    direct_bwd_weights_impl(s, src, ddst, dkernel, dbias, p0, p1);                             \
   }                                                                                            \
   }
