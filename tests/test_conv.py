@@ -144,3 +144,143 @@ def test_conv_bad_inputs_raise():
     with pytest.raises(ValueError, match="kernel"):
         _core.conv2d_forward(rand(1, 5, 5, 3), rand(3, 3, 2, 4), None,
                              np.zeros((1, 3, 3, 4), np.float32), (1, 1), (0, 0), (1, 1))
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+
+LAYER_CASES = [
+    (layers.Conv2D, {"filters": 4, "kernel_size": 3}, (2, 7, 8, 3), (2, 5, 6, 4), 2),
+    (layers.Conv2D, {"filters": 6, "kernel_size": (3, 2), "strides": 2, "padding": "same",
+                     "groups": 3, "use_bias": False}, (2, 7, 8, 3), (2, 4, 4, 6), 1),
+    (layers.Conv2D, {"filters": 4, "kernel_size": 3, "data_format": "channels_first",
+                     "activation": "relu"}, (2, 3, 7, 8), (2, 4, 5, 6), 2),
+    (layers.Conv1D, {"filters": 5, "kernel_size": 3, "padding": "causal", "dilation_rate": 2},
+     (2, 9, 3), (2, 9, 5), 2),
+    (layers.Conv1D, {"filters": 5, "kernel_size": 4, "strides": 2}, (2, 9, 3), (2, 3, 5), 2),
+    (layers.Conv2DTranspose, {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+     (2, 4, 5, 3), (2, 8, 10, 4), 2),
+    (layers.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2}, (1, 4, 5, 3),
+     (1, 9, 11, 2), 2),
+    (layers.DepthwiseConv2D, {"kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+     (2, 6, 5, 3), (2, 6, 5, 6), 2),
+    (layers.SeparableConv2D, {"filters": 5, "kernel_size": 3, "activation": "tanh"},
+     (2, 6, 5, 3), (2, 4, 3, 5), 3),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,in_shape,out_shape,n_weights", LAYER_CASES)
+def test_conv_layers_contract(cls, kwargs, in_shape, out_shape, n_weights):
+    layer = cls(**kwargs)
+    x = rand(*in_shape)
+    y = layer(x)
+    assert y.shape == out_shape
+    assert layer.compute_output_shape((None,) + in_shape[1:]) == (None,) + out_shape[1:]
+    assert len(layer.trainable_weights) == n_weights
+    config = layer.get_config()
+    clone = cls.from_config(dict(config, name=config["name"] + "_clone"))
+    assert dict(clone.get_config(), name=config["name"]) == config
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(y), rtol=1e-6, atol=1e-6)
+    # One training step moves the weights.
+    model = nnfast.Sequential([nnfast.Input(in_shape[1:]), layer])
+    model.compile("sgd", "mse")
+    before = layer.get_weights()
+    model.fit(x, rand(*out_shape), batch_size=len(x), epochs=1, verbose=0)
+    assert all(not np.array_equal(b, a) for b, a in zip(before, layer.get_weights()))
+
+
+def test_conv_layer_defaults_and_weights_match_keras_layout():
+    conv = layers.Conv2D(8, 3)
+    conv.build((None, 10, 10, 3))
+    assert conv.kernel.shape == (3, 3, 3, 8) and conv.bias.shape == (8,)
+    assert conv.get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
+    assert conv.get_config()["strides"] == (1, 1) and conv.get_config()["padding"] == "valid"
+    limit = np.sqrt(6 / (27 + 72))
+    assert np.abs(conv.get_weights()[0]).max() <= limit
+    tr = layers.Conv2DTranspose(5, 3)
+    tr.build((None, 4, 4, 2))
+    assert tr.kernel.shape == (3, 3, 5, 2)
+    dw = layers.DepthwiseConv2D(3, depth_multiplier=2)
+    dw.build((None, 6, 6, 4))
+    assert dw.kernel.shape == (3, 3, 4, 2) and dw.bias.shape == (8,)
+    sep = layers.SeparableConv2D(7, 3)
+    sep.build((None, 6, 6, 4))
+    assert [w.shape for w in sep.weights] == [(3, 3, 4, 1), (1, 1, 4, 7), (7,)]
+    with pytest.raises(ValueError, match="filters"):
+        layers.Conv2D(0, 3)
+    with pytest.raises(ValueError, match="padding"):
+        layers.Conv2D(4, 3, padding="full")
+    with pytest.raises(ValueError, match="groups"):
+        layers.Conv2D(5, 3, groups=2)
+
+
+def test_image_reshaping_layers():
+    x = rand(2, 5, 6, 3)
+    zp = layers.ZeroPadding2D(((1, 2), (0, 1)))
+    y = np.asarray(zp(x))
+    np.testing.assert_array_equal(y, np.pad(x, ((0, 0), (1, 2), (0, 1), (0, 0))))
+    up = layers.UpSampling2D((2, 3))
+    np.testing.assert_array_equal(np.asarray(up(x)), x.repeat(2, 1).repeat(3, 2))
+    cr = layers.Cropping2D(((1, 0), (2, 1)))
+    np.testing.assert_array_equal(np.asarray(cr(x)), x[:, 1:, 2:5])
+    for layer in (zp, up, cr):
+        assert layer.compute_output_shape((None, 5, 6, 3)) == (None,) + np.asarray(layer(x)).shape[1:]
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+    # Gradients: padding/cropping route the gradient back, upsampling sums the copies.
+    w = rand(2, 10, 18, 3)
+    (g,) = ref.tape_grads(lambda t: up(t), [x], w)
+    np.testing.assert_allclose(g, w.reshape(2, 5, 2, 6, 3, 3).sum(axis=(2, 4)), rtol=1e-5)
+    w = rand(2, 4, 3, 3)
+    (g,) = ref.tape_grads(lambda t: cr(t), [x], w)
+    want = np.zeros_like(x)
+    want[:, 1:, 2:5] = w
+    np.testing.assert_array_equal(g, want)
+
+
+def test_spatial_dropout_drops_whole_channels():
+    layer = layers.SpatialDropout2D(0.5, seed=3)
+    x = np.ones((4, 5, 5, 16), np.float32)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)
+    y = np.asarray(layer(x, training=True))
+    per_map = y.reshape(4, 25, 16)
+    assert np.all(per_map.min(axis=1) == per_map.max(axis=1))  # constant over each map
+    assert set(np.unique(y)) <= {0.0, 2.0} and 0 < (y == 0).mean() < 1
+    assert layer.get_config()["rate"] == 0.5
+
+
+def test_small_cnn_training_step_matches_numpy_reference():
+    """One SGD step of Conv2D(relu, same) -> MaxPooling2D -> Flatten -> Dense(softmax) with
+    categorical crossentropy equals a float64 NumPy step (gradients by central differences of
+    the float64 forward)."""
+    nnfast.utils.set_random_seed(5)
+    model = nnfast.Sequential([
+        nnfast.Input((6, 6, 2)), layers.Conv2D(3, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(4, activation="softmax")])
+    lr = 0.1
+    model.compile(nnfast.optimizers.SGD(learning_rate=lr), "categorical_crossentropy")
+    x = rand(5, 6, 6, 2)
+    y = np.eye(4, dtype=np.float32)[[0, 3, 1, 2, 3]]
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    # Non-zero biases so no pre-activation sits exactly on relu's kink.
+    weights[1] = rand(3).astype(np.float64) * 0.1
+    model.set_weights([w.astype(np.float32) for w in weights])
+    shapes = [w.shape for w in weights]
+    sizes = [w.size for w in weights]
+
+    def loss_of(flat):
+        k, b, dk, db = [p.reshape(s) for p, s in zip(np.split(flat, np.cumsum(sizes)[:-1]), shapes)]
+        h = np.maximum(ref.conv2d(x, k, padding="same", bias=b), 0)
+        h = ref.pool2d(h, (2, 2), (2, 2), "valid", "max").reshape(len(x), -1)
+        z = h @ dk + db
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-(y * logp).sum(axis=1).mean())
+
+    flat = np.concatenate([w.ravel() for w in weights])
+    grad = ref.numeric_grad(loss_of, flat, 1e-6)
+    expected = flat - lr * grad
+    model.fit(x, y, batch_size=5, epochs=1, verbose=0, shuffle=False)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
