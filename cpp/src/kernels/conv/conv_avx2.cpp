@@ -4,3 +4,4 @@
 #include "kernels/conv/depthwise_impl.h"
 
 NNFAST_DEFINE_DEPTHWISE(avx2)
+NNFAST_DEFINE_DIRECT_CONV(avx2)

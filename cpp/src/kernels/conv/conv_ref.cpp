@@ -6,6 +6,7 @@
 #include "kernels/conv/depthwise_impl.h"
 
 NNFAST_DEFINE_DEPTHWISE(ref)
+NNFAST_DEFINE_DIRECT_CONV(ref)
 
 namespace nnfast::kernels {
 

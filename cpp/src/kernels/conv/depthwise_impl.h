@@ -200,6 +200,12 @@ inline void relu_bwd_impl(const float* y, const float* g, float* dz, int64_t n) 
   void f32_relu_bwd_##isa(const float* y, const float* g, float* dz, int64_t n) {              \
     relu_bwd_impl(y, g, dz, n);                                                                \
   }                                                                                            \
+  }
+
+// The direct small-channel convolution from the portable loops (ref, avx2); conv_avx512.cpp
+// has its own register-blocked version.
+#define NNFAST_DEFINE_DIRECT_CONV(isa)                                                         \
+  namespace nnfast::kernels {                                                                  \
   void f32_direct_conv_fwd_##isa(const Conv2DShape& s, const float* src, const float* kernel, \
                                  const float* bias, int relu, float* dst, int64_t p0,          \
                                  int64_t p1) {                                                 \
