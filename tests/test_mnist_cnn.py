@@ -1,5 +1,10 @@
 """The Keras tutorial CNN (Conv2D 32 -> MaxPooling2D -> Flatten -> Dense 128 -> Dropout ->
-Dense 10) trained on the real MNIST reaches >= 98.5% test accuracy."""
+Dense 10) trained on the real MNIST reaches >= 98.5% test accuracy.
+
+NOTE: this small model needs a few epochs for 98.5%: with this seed nnfast measured 97.8%,
+98.2%, 98.5%, 98.7% test accuracy after epochs 1-4 at batch 64 (PyTorch, same model, Glorot
+init, Adam eps 1e-7, batch 128: 97.3%, 98.0%, 98.2% after epochs 1-3). An epoch at batch 64
+takes about 8 s on an idle 2-core AVX-512 box."""
 import os
 import time
 
@@ -40,9 +45,9 @@ def test_tutorial_cnn_reaches_98_5_percent_on_mnist():
     model = tutorial_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=128, epochs=2, verbose=0)
+    history = model.fit(x_train, y_train, batch_size=64, epochs=4, verbose=0)
     elapsed = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
-    print(f"tutorial CNN: 2 epochs in {elapsed:.1f}s, test accuracy {acc:.4f}, loss {loss:.4f}")
-    assert history.history["loss"][1] < history.history["loss"][0]
+    print(f"tutorial CNN: 4 epochs (batch 64) in {elapsed:.1f}s, test accuracy {acc:.4f}, loss {loss:.4f}")
+    assert history.history["loss"][-1] < history.history["loss"][0]
     assert acc >= 0.985, f"test accuracy {acc:.4f} < 0.985"
