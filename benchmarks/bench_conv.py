@@ -23,25 +23,26 @@ except ImportError:  # pragma: no cover
     torch = None
 
 
-def timeit(fn, repeats, inner=1):
-    fn()  # warm-up (allocations, packing buffers, JIT-free but caches)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t) / inner)
-    return times
+def timeit(fn, min_seconds=0.05):
+    """Mean seconds per call over a loop of at least min_seconds (short kernels would
+    otherwise measure the scheduler's time slices on a busy machine)."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls
 
 
-def side_by_side(nn_fn, torch_fn, repeats, inner=1):
-    """Median seconds of nn_fn and torch_fn, measured in alternating rounds."""
+def side_by_side(nn_fn, torch_fn, repeats):
+    """Median seconds per call of nn_fn and torch_fn, measured in alternating rounds."""
     nn_fn()
     torch_fn()
     a, b = [], []
     for _ in range(repeats):
-        a += timeit(nn_fn, 1, inner)
-        b += timeit(torch_fn, 1, inner)
+        a.append(timeit(nn_fn))
+        b.append(timeit(torch_fn))
     return statistics.median(a), statistics.median(b)
 
 
@@ -71,10 +72,16 @@ def bench_conv(repeats, batch, h, w, cin, cout, k, stride, padding):
     db = np.empty_like(bias)
     yb = np.empty_like(y)
 
-    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_(True)
+    # Keras/TF 'same' with stride 2 pads (0, 1): torch's symmetric padding cannot express it,
+    # so torch gets the input pre-padded once, outside the timing.
+    xt = x.transpose(0, 3, 1, 2)
+    if padding == "same" and stride > 1:
+        xt = np.pad(xt, ((0, 0), (0, 0), (pads[0], (oh - 1) * stride + k - h - pads[0]),
+                         (pads[1], (ow - 1) * stride + k - w - pads[1])))
+    tx = torch.from_numpy(xt.copy()).requires_grad_(True)
     tk = torch.from_numpy(kern.transpose(3, 2, 0, 1).copy()).requires_grad_(True)
     tb = torch.zeros(cout, requires_grad=True)
-    tpad = padding if stride == 1 else (pads[0] if padding == "same" else 0)
+    tpad = padding if stride == 1 else 0
     tg = torch.from_numpy(g.transpose(0, 3, 1, 2).copy())
 
     def nn_fwd():
