@@ -125,7 +125,7 @@ void bind_pass(py::module_& m, bool depthwise) {
       bw_name.c_str(),
       [depthwise, bw_name](const py::array& src, const py::array& ddst, const py::array& dkernel,
                            const py::object& dbias, Pair strides, Pair pads, Pair dilation,
-                           int64_t groups) {
+                           int64_t groups, const py::object& relu_y) {
         auto s = make_shape(src, dkernel, ddst, strides, pads, dilation, groups, depthwise,
                             bw_name.c_str());
         const float* x = checked<float>(src, "conv input");
@@ -133,15 +133,21 @@ void bind_pass(py::module_& m, bool depthwise) {
         float* dw = checked<float>(dkernel, "conv kernel gradient", true);
         float* db = checked_or_null<float>(dbias, "conv bias gradient", true);
         if (db) require_shape(py::cast<py::array>(dbias), {s.out_c}, "conv bias gradient");
+        const float* ry = checked_or_null<float>(relu_y, "conv relu output");
+        if (ry) require_same_size(py::cast<py::array>(relu_y), ddst, "conv relu output",
+                                  "output gradient");
+        if (ry && depthwise)
+          throw py::value_error(bw_name + ": relu_y is not supported for depthwise convolutions");
         py::gil_scoped_release release;
         if (depthwise)
           nnfast::depthwise_conv2d_backward_weights(s, x, g, dw, db);
         else
-          nnfast::conv2d_backward_weights(s, x, g, dw, db);
+          nnfast::conv2d_backward_weights(s, x, g, dw, db, ry);
       },
       py::arg("src"), py::arg("ddst"), py::arg("dkernel"), py::arg("dbias"), py::arg("strides"),
-      py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1,
-      "dkernel (and dbias unless None) = gradients of the convolution's weights (overwritten).");
+      py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1, py::arg("relu_y") = py::none(),
+      "dkernel (and dbias unless None) = gradients of the convolution's weights (overwritten); "
+      "with relu_y, ddst is masked by relu_y > 0 first (a fused relu).");
 }
 
 }  // namespace

@@ -51,9 +51,11 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
                           float* dsrc);
 
 // dkernel = dL/dkernel (overwritten); dbias (length out_c, may be nullptr) = sum of ddst over
-// batch and pixels.
+// batch and pixels. With relu_y (the output of a fused plain relu), ddst is the gradient with
+// respect to that output and is masked by relu_y > 0 on the fly, so a layer whose input needs
+// no gradient never materialises the pre-activation gradient.
 void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float* ddst,
-                             float* dkernel, float* dbias);
+                             float* dkernel, float* dbias, const float* relu_y = nullptr);
 
 // Depthwise convolution (Keras DepthwiseConv2D): kernel (kernel_h, kernel_w, in_c,
 // depth_multiplier), dst has in_c*depth_multiplier channels, channel c*dm + m reads input

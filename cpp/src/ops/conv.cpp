@@ -68,8 +68,8 @@ struct DirectConvVariant {
   const char* name;
   void (*fwd)(const Conv2DShape&, const float*, const float*, const float*, int, float*, int64_t,
               int64_t);
-  void (*bwd_weights)(const Conv2DShape&, const float*, const float*, float*, float*, int64_t,
-                      int64_t);
+  void (*bwd_weights)(const Conv2DShape&, const float*, const float*, const float*, float*,
+                      float*, int64_t, int64_t);
 };
 
 DirectConvVariant pick_direct() {
@@ -252,12 +252,35 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
 }
 
 void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float* ddst,
-                             float* dkernel, float* dbias) {
+                             float* dkernel, float* dbias, const float* relu_y) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
   const int64_t cin_g = IC / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  if (use_direct(s) && P > 0) {
+    const DirectConvVariant v = pick_direct();
+    log_choice("conv2d_backward_weights", v.name, "kh*kw*in_c <= 32");
+    // Bias partials ride after the kernel partials in each chunk's buffer.
+    std::vector<float> acc(static_cast<size_t>(K * OC + OC));
+    const int64_t rows_per_tile = 256;
+    const int64_t tiles = (P + rows_per_tile - 1) / rows_per_tile;
+    chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC), acc.data(), K * OC + OC,
+                       [&](int64_t t0, int64_t t1, float* buf) {
+                         v.bwd_weights(s, src, ddst, relu_y, buf, buf + K * OC,
+                                       t0 * rows_per_tile, std::min(P, t1 * rows_per_tile));
+                       });
+    std::copy(acc.begin(), acc.begin() + K * OC, dkernel);
+    if (dbias) std::copy(acc.begin() + K * OC, acc.end(), dbias);
+    return;
+  }
+  if (relu_y) {
+    // The GEMM paths read ddst as an operand: mask it once into a scratch copy.
+    std::vector<float> masked(static_cast<size_t>(P * OC));
+    relu_backward_from_output(relu_y, ddst, masked.data(), P * OC);
+    conv2d_backward_weights(s, src, masked.data(), dkernel, dbias, nullptr);
+    return;
+  }
   if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
   if (P == 0) {
     std::fill(dkernel, dkernel + K * OC, 0.0f);
@@ -266,18 +289,6 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
   if (is_pointwise(s)) {
     log_choice("conv2d_backward_weights", "gemm_direct", "1x1 stride 1");
     sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
-    return;
-  }
-  if (use_direct(s)) {
-    const DirectConvVariant v = pick_direct();
-    log_choice("conv2d_backward_weights", v.name, "kh*kw*in_c <= 32");
-    const int64_t rows_per_tile = 256;
-    const int64_t tiles = (P + rows_per_tile - 1) / rows_per_tile;
-    chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC), dkernel, K * OC,
-                       [&](int64_t t0, int64_t t1, float* dk) {
-                         v.bwd_weights(s, src, ddst, dk, nullptr, t0 * rows_per_tile,
-                                       std::min(P, t1 * rows_per_tile));
-                       });
     return;
   }
   log_choice("conv2d_backward_weights", "im2col_tiles_gemm", "general kernel/stride/padding");

@@ -121,8 +121,17 @@ class Conv2D(Function):
     def backward(ctx, g):
         x, kernel, z, y = ctx.saved
         (strides, pads, dilation, groups, _), act_id, depthwise, has_bias = ctx.params
-        dz = _activation_grad(act_id, z, y, f32(g))
         need_x, need_k, need_b = ctx.needs_input_grad[:3]
+        g = f32(g)
+        if (act_id == ACTIVATION_IDS["relu"] and not need_x and not depthwise
+                and (need_k or need_b)):
+            # A first layer: the relu mask is applied inside the weight-gradient kernel, so the
+            # pre-activation gradient (as large as the output) is never written.
+            dk = np.empty_like(kernel)
+            db = np.empty(g.shape[-1], dtype=np.float32) if has_bias else None
+            _core.conv2d_backward_weights(x, g, dk, db, strides, pads, dilation, groups, y)
+            return None, (dk if need_k else None), (db if need_b else None)
+        dz = _activation_grad(act_id, z, y, g)
         dx = dk = db = None
         prefix = "depthwise_conv2d" if depthwise else "conv2d"
         if need_x:

@@ -132,15 +132,19 @@ void f32_direct_conv_fwd_avx512(const Conv2DShape& s, const float* src, const fl
 }
 
 void f32_direct_conv_bwd_weights_avx512(const Conv2DShape& s, const float* src,
-                                        const float* ddst, float* dkernel, float* dbias,
-                                        int64_t p0, int64_t p1) {
+                                        const float* ddst, const float* relu_y, float* dkernel,
+                                        float* dbias, int64_t p0, int64_t p1) {
   const int64_t C = s.in_c, OC = s.out_c, hw = s.out_h * s.out_w;
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t b = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
     const float* g = ddst + p * OC;
     for (int64_t o0 = 0; o0 < OC; o0 += 16) {
-      const __mmask16 m = lane_mask(OC - o0);
-      const __m512 gv = _mm512_maskz_loadu_ps(m, g + o0);
+      __mmask16 m = lane_mask(OC - o0);
+      __mmask16 mg = m;
+      if (relu_y)  // a fused relu passes the gradient only where its output is positive
+        mg = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, relu_y + p * OC + o0),
+                                     _mm512_setzero_ps(), _CMP_GT_OQ);
+      const __m512 gv = _mm512_maskz_loadu_ps(mg, g + o0);
       if (dbias)
         _mm512_mask_storeu_ps(dbias + o0, m,
                               _mm512_add_ps(_mm512_maskz_loadu_ps(m, dbias + o0), gv));

@@ -47,8 +47,8 @@ using DepthwiseBackwardWeightsFn = void (*)(const Conv2DShape&, const float*, co
                                  const float* bias, int relu, float* dst, int64_t p0,          \
                                  int64_t p1);                                                  \
   void f32_direct_conv_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
-                                         const float* ddst, float* dkernel, float* dbias,      \
-                                         int64_t p0, int64_t p1);
+                                         const float* ddst, const float* relu_y,               \
+                                         float* dkernel, float* dbias, int64_t p0, int64_t p1);
 NNFAST_DECLARE_DEPTHWISE(ref)
 NNFAST_DECLARE_DEPTHWISE(avx2)
 NNFAST_DECLARE_DEPTHWISE(avx512)

@@ -142,13 +142,21 @@ inline void direct_fwd_impl(const Conv2DShape& s, const float* src, const float*
 }
 
 // Accumulates dkernel (kh, kw, cin, out_c) and dbias over output pixels [p0, p1).
+// With relu_y, ddst is masked by relu_y > 0 (a fused relu's gradient); OC <= 512 here.
 inline void direct_bwd_weights_impl(const Conv2DShape& s, const float* src, const float* ddst,
-                                    float* dkernel, float* dbias, int64_t p0, int64_t p1) {
+                                    const float* relu_y, float* dkernel, float* dbias,
+                                    int64_t p0, int64_t p1) {
   const int64_t C = s.in_c, OC = s.out_c;
   const int64_t hw = s.out_h * s.out_w;
+  float masked[512];
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t b = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
     const float* __restrict g = ddst + p * OC;
+    if (relu_y) {
+      const float* __restrict y = relu_y + p * OC;
+      for (int64_t o = 0; o < OC; ++o) masked[o] = y[o] > 0.0f ? g[o] : 0.0f;
+      g = masked;
+    }
     if (dbias) {
       float* __restrict db = dbias;
       for (int64_t o = 0; o < OC; ++o) db[o] += g[o];
@@ -212,8 +220,8 @@ inline void relu_bwd_impl(const float* y, const float* g, float* dz, int64_t n) 
     direct_fwd_impl(s, src, kernel, bias, relu, dst, p0, p1);                                  \
   }                                                                                            \
   void f32_direct_conv_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
-                                         const float* ddst, float* dkernel, float* dbias,      \
-                                         int64_t p0, int64_t p1) {                             \
-    direct_bwd_weights_impl(s, src, ddst, dkernel, dbias, p0, p1);                             \
+                                         const float* ddst, const float* relu_y,               \
+                                         float* dkernel, float* dbias, int64_t p0, int64_t p1) { \
+    direct_bwd_weights_impl(s, src, ddst, relu_y, dkernel, dbias, p0, p1);                     \
   }                                                                                            \
   }
