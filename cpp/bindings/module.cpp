@@ -13,6 +13,9 @@ void bind_dropout(py::module_& m);
 void bind_optimizer(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_embedding(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_norm(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -25,4 +28,7 @@ PYBIND11_MODULE(_core, m) {
   bind_optimizer(m);
   bind_rnn(m);
   bind_embedding(m);
+  bind_conv(m);
+  bind_pool(m);
+  bind_norm(m);
 }

@@ -8,12 +8,24 @@ from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
 from nnfast.layers.regularization import Dropout
+from nnfast.layers.convolutional import (
+    Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D, Convolution2DTranspose,
+    DepthwiseConv2D, SeparableConv2D, SeparableConvolution2D,
+)
 from nnfast.layers.embedding import Embedding
 from nnfast.layers.masking import Masking
+from nnfast.layers.normalization import BatchNormalization, LayerNormalization
+from nnfast.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D,
+)
 from nnfast.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
 from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
+from nnfast.layers.spatial_dropout import SpatialDropout2D
 from nnfast.layers.wrappers import Bidirectional, TimeDistributed

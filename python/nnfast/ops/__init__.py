@@ -22,5 +22,10 @@ from nnfast.ops.nn import (
     mean_squared_error, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
     sparse_categorical_crossentropy, swish, tanh,
 )
+from nnfast.ops.conv import (
+    conv, conv_fused, conv_transpose, conv_transpose_fused, depthwise_conv, separable_conv,
+)
+from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normalization
+from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn

@@ -21,9 +21,11 @@ _state = threading.local()
 # they hold their "off" value.
 _IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradient_checkpointing",
                        "autocast", "input_axes", "output_axes", "seed_generator",
-                       "zero_output_for_mask", "time_major"}
+                       "zero_output_for_mask", "time_major", "renorm", "renorm_clipping",
+                       "synchronized", "virtual_batch_size", "adjustment", "fused"}
 # Keys that choose an implementation of the same math (tf.keras RNN `implementation`).
-_IGNORABLE_ALWAYS = {"implementation"}
+# renorm_momentum only matters with renorm=True, which is rejected above.
+_IGNORABLE_ALWAYS = {"implementation", "renorm_momentum"}
 
 
 def in_safe_mode():

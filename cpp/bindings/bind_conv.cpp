@@ -1,0 +1,191 @@
+#include <limits>
+#include <stdexcept>
+
+#include "bind_util.h"
+#include "nnfast/conv.h"
+
+namespace py = pybind11;
+using namespace nnfast::bind;
+
+namespace {
+
+using Pair = std::pair<int64_t, int64_t>;
+
+// Builds the shape from src (B, H, W, Cin), dst (B, OH, OW, Cout) and the kernel's spatial
+// size, checking the kernel array against (kh, kw, cin/groups, cout) -- or, for depthwise,
+// (kh, kw, cin, cout/cin).
+nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
+                               const py::array& dst, Pair strides, Pair pads, Pair dilation,
+                               int64_t groups, bool depthwise, const char* what) {
+  require_ndim(src, 4, (std::string(what) + " input").c_str());
+  require_ndim(kernel, 4, (std::string(what) + " kernel").c_str());
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  nnfast::Conv2DShape s;
+  s.batch = src.shape(0);
+  s.in_h = src.shape(1);
+  s.in_w = src.shape(2);
+  s.in_c = src.shape(3);
+  s.out_h = dst.shape(1);
+  s.out_w = dst.shape(2);
+  s.out_c = dst.shape(3);
+  s.kernel_h = kernel.shape(0);
+  s.kernel_w = kernel.shape(1);
+  s.stride_h = strides.first;
+  s.stride_w = strides.second;
+  s.pad_top = pads.first;
+  s.pad_left = pads.second;
+  s.dilation_h = dilation.first;
+  s.dilation_w = dilation.second;
+  s.groups = depthwise ? s.in_c : groups;
+  if (dst.shape(0) != s.batch)
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(dst) + " have different batch sizes");
+  try {
+    nnfast::conv2d_validate(s);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string(what) + ": " + e.what() + " (input " + shape_of(src) +
+                          ", kernel " + shape_of(kernel) + ", output " + shape_of(dst) + ")");
+  }
+  const std::vector<py::ssize_t> want =
+      depthwise ? std::vector<py::ssize_t>{s.kernel_h, s.kernel_w, s.in_c, s.out_c / s.in_c}
+                : std::vector<py::ssize_t>{s.kernel_h, s.kernel_w, s.in_c / s.groups, s.out_c};
+  if (depthwise && s.out_c % s.in_c)
+    throw py::value_error(std::string(what) + ": output channels " + std::to_string(s.out_c) +
+                          " must be a multiple of input channels " + std::to_string(s.in_c));
+  require_shape(kernel, want, (std::string(what) + " kernel").c_str());
+  return s;
+}
+
+nnfast::ActivationParams act_params(float alpha, float max_value, float threshold) {
+  nnfast::ActivationParams p;
+  p.alpha = alpha;
+  p.max_value = max_value;
+  p.threshold = threshold;
+  return p;
+}
+
+nnfast::Activation act_of(int id) {
+  if (id < 0 || id > static_cast<int>(nnfast::Activation::mish))
+    throw py::value_error("unknown activation id " + std::to_string(id));
+  return static_cast<nnfast::Activation>(id);
+}
+
+void bind_pass(py::module_& m, bool depthwise) {
+  const std::string prefix = depthwise ? "depthwise_conv2d" : "conv2d";
+  const auto fwd_name = prefix + "_forward";
+  m.def(
+      fwd_name.c_str(),
+      [depthwise, fwd_name](const py::array& src, const py::array& kernel, const py::object& bias,
+                            const py::array& dst, Pair strides, Pair pads, Pair dilation,
+                            int64_t groups, int activation, float act_alpha, float act_max,
+                            float act_threshold) {
+        auto s = make_shape(src, kernel, dst, strides, pads, dilation, groups, depthwise,
+                            fwd_name.c_str());
+        const float* x = checked<float>(src, "conv input");
+        const float* w = checked<float>(kernel, "conv kernel");
+        float* y = checked<float>(dst, "conv output", true);
+        const float* b = checked_or_null<float>(bias, "conv bias");
+        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "conv bias");
+        auto act = act_of(activation);
+        auto p = act_params(act_alpha, act_max, act_threshold);
+        py::gil_scoped_release release;
+        if (depthwise)
+          nnfast::depthwise_conv2d_forward(s, x, w, b, act, p, y);
+        else
+          nnfast::conv2d_forward(s, x, w, b, act, p, y);
+      },
+      py::arg("src"), py::arg("kernel"), py::arg("bias"), py::arg("dst"), py::arg("strides"),
+      py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1, py::arg("activation") = 0,
+      py::arg("act_alpha") = 0.0f, py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f,
+      "dst = activation(conv(src, kernel) + bias) on NHWC arrays; dst's shape gives out_h/out_w.");
+
+  const auto bd_name = prefix + "_backward_data";
+  m.def(
+      bd_name.c_str(),
+      [depthwise, bd_name](const py::array& ddst, const py::array& kernel, const py::array& dsrc,
+                           Pair strides, Pair pads, Pair dilation, int64_t groups) {
+        auto s = make_shape(dsrc, kernel, ddst, strides, pads, dilation, groups, depthwise,
+                            bd_name.c_str());
+        const float* g = checked<float>(ddst, "conv output gradient");
+        const float* w = checked<float>(kernel, "conv kernel");
+        float* dx = checked<float>(dsrc, "conv input gradient", true);
+        py::gil_scoped_release release;
+        if (depthwise)
+          nnfast::depthwise_conv2d_backward_data(s, g, w, dx);
+        else
+          nnfast::conv2d_backward_data(s, g, w, dx);
+      },
+      py::arg("ddst"), py::arg("kernel"), py::arg("dsrc"), py::arg("strides"), py::arg("pads"),
+      py::arg("dilation"), py::arg("groups") = 1,
+      "dsrc = gradient of the convolution's input (overwritten); dsrc's shape gives the input's.");
+
+  const auto bw_name = prefix + "_backward_weights";
+  m.def(
+      bw_name.c_str(),
+      [depthwise, bw_name](const py::array& src, const py::array& ddst, const py::array& dkernel,
+                           const py::object& dbias, Pair strides, Pair pads, Pair dilation,
+                           int64_t groups, const py::object& relu_y) {
+        auto s = make_shape(src, dkernel, ddst, strides, pads, dilation, groups, depthwise,
+                            bw_name.c_str());
+        const float* x = checked<float>(src, "conv input");
+        const float* g = checked<float>(ddst, "conv output gradient");
+        float* dw = checked<float>(dkernel, "conv kernel gradient", true);
+        float* db = checked_or_null<float>(dbias, "conv bias gradient", true);
+        if (db) require_shape(py::cast<py::array>(dbias), {s.out_c}, "conv bias gradient");
+        const float* ry = checked_or_null<float>(relu_y, "conv relu output");
+        if (ry) require_same_size(py::cast<py::array>(relu_y), ddst, "conv relu output",
+                                  "output gradient");
+        if (ry && depthwise)
+          throw py::value_error(bw_name + ": relu_y is not supported for depthwise convolutions");
+        py::gil_scoped_release release;
+        if (depthwise)
+          nnfast::depthwise_conv2d_backward_weights(s, x, g, dw, db);
+        else
+          nnfast::conv2d_backward_weights(s, x, g, dw, db, ry);
+      },
+      py::arg("src"), py::arg("ddst"), py::arg("dkernel"), py::arg("dbias"), py::arg("strides"),
+      py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1, py::arg("relu_y") = py::none(),
+      "dkernel (and dbias unless None) = gradients of the convolution's weights (overwritten); "
+      "with relu_y, ddst is masked by relu_y > 0 first (a fused relu).");
+}
+
+}  // namespace
+
+void bind_conv(py::module_& m) {
+  bind_pass(m, false);
+  bind_pass(m, true);
+  m.def("conv_output_size", &nnfast::conv_output_size, py::arg("n"), py::arg("k"),
+        py::arg("stride"), py::arg("dilation"), py::arg("same"));
+  m.def("conv_same_padding", &nnfast::conv_same_padding, py::arg("n"), py::arg("k"),
+        py::arg("stride"), py::arg("dilation"));
+  m.def(
+      "relu_backward_from_output",
+      [](const py::array& y, const py::array& g, const py::array& dz) {
+        require_same_size(y, g, "relu output", "gradient");
+        require_same_size(y, dz, "relu output", "input gradient");
+        const float* py_ = checked<float>(y, "relu output");
+        const float* pg = checked<float>(g, "relu output gradient");
+        float* pd = checked<float>(dz, "relu input gradient", true);
+        const int64_t n = y.size();
+        py::gil_scoped_release release;
+        nnfast::relu_backward_from_output(py_, pg, pd, n);
+      },
+      py::arg("y"), py::arg("g"), py::arg("dz"), "dz = g where y > 0, else 0.");
+  m.def(
+      "bias_activation_inplace",
+      [](const py::array& x, const py::object& bias, int activation, float act_alpha,
+         float act_max, float act_threshold) {
+        auto rc = rows_cols(x, "bias_activation x");
+        float* px = checked<float>(x, "bias_activation x", true);
+        const float* b = checked_or_null<float>(bias, "bias");
+        if (b) require_shape(py::cast<py::array>(bias), {rc.second}, "bias");
+        auto act = act_of(activation);
+        auto p = act_params(act_alpha, act_max, act_threshold);
+        py::gil_scoped_release release;
+        nnfast::bias_activation_inplace(px, rc.first, rc.second, b, act, p);
+      },
+      py::arg("x"), py::arg("bias"), py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
+      py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f, "x = activation(x + bias) in place over the last axis.");
+}

@@ -1,0 +1,57 @@
+// Convolution kernel contracts. The driver (src/ops/conv.cpp) owns tiling, threads and the
+// GEMM calls; kernels here move data (im2col gathers) or run the direct depthwise loops over a
+// [begin, end) range of pixels.
+#pragma once
+#include <cstdint>
+
+#include "nnfast/conv.h"
+
+namespace nnfast::kernels {
+
+// Rows [p0, p1) of the im2col matrix of group `group`: row p is output pixel p (flattened over
+// batch, out_h, out_w), columns are (kh, kw, ci) for ci in the group's in_c/groups channels;
+// taps outside the input are zero. col is (p1 - p0) x (kh*kw*cin_g), dense.
+void f32_im2col_nhwc_ref(const Conv2DShape& s, int64_t group, const float* src, int64_t p0,
+                         int64_t p1, float* col);
+
+// The gather that turns backward-data into a GEMM: row q is input pixel q (flattened over
+// batch, in_h, in_w); columns are (kh, kw, o) for o in the group's out_c/groups channels,
+// holding ddst at the output pixel that tap (kh, kw) of input pixel q feeds, or zero when no
+// output pixel reads it there. dcol is (q1 - q0) x (kh*kw*cout_g), dense.
+void f32_col2im_gather_nhwc_ref(const Conv2DShape& s, int64_t group, const float* ddst,
+                                int64_t q0, int64_t q1, float* dcol);
+
+// Direct kernels. Depthwise (groups == in_c) and, for groups == 1 convolutions with a small
+// kh*kw*in_c (first layers), direct_conv: forward over output pixels [p0, p1) with bias and
+// optional relu; backward-weights accumulating into dkernel/dbias.
+// Depthwise kernels (groups == in_c). Forward writes output pixels [p0, p1) with bias
+// (no activation); backward-data writes input pixels [q0, q1); backward-weights accumulates
+// the contribution of output pixels [p0, p1) into dkernel (kh, kw, in_c, dm) and dbias.
+using DepthwiseForwardFn = void (*)(const Conv2DShape&, const float*, const float*,
+                                    const float*, float*, int64_t, int64_t);
+using DepthwiseBackwardDataFn = void (*)(const Conv2DShape&, const float*, const float*, float*,
+                                         int64_t, int64_t);
+using DepthwiseBackwardWeightsFn = void (*)(const Conv2DShape&, const float*, const float*,
+                                            float*, float*, int64_t, int64_t);
+
+#define NNFAST_DECLARE_DEPTHWISE(isa)                                                        \
+  void f32_depthwise_fwd_##isa(const Conv2DShape& s, const float* src, const float* kernel, \
+                               const float* bias, float* dst, int64_t p0, int64_t p1);       \
+  void f32_depthwise_bwd_data_##isa(const Conv2DShape& s, const float* ddst,                \
+                                    const float* kernel, float* dsrc, int64_t q0, int64_t q1); \
+  void f32_depthwise_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
+                                       const float* ddst, float* dkernel, float* dbias,      \
+                                       int64_t p0, int64_t p1);   \
+  void f32_relu_bwd_##isa(const float* y, const float* g, float* dz, int64_t n);              \
+  void f32_direct_conv_fwd_##isa(const Conv2DShape& s, const float* src, const float* kernel, \
+                                 const float* bias, int relu, float* dst, int64_t p0,          \
+                                 int64_t p1);                                                  \
+  void f32_direct_conv_bwd_weights_##isa(const Conv2DShape& s, const float* src,              \
+                                         const float* ddst, const float* relu_y,               \
+                                         float* dkernel, float* dbias, int64_t p0, int64_t p1);
+NNFAST_DECLARE_DEPTHWISE(ref)
+NNFAST_DECLARE_DEPTHWISE(avx2)
+NNFAST_DECLARE_DEPTHWISE(avx512)
+#undef NNFAST_DECLARE_DEPTHWISE
+
+}  // namespace nnfast::kernels

@@ -1,0 +1,5 @@
+// Pooling kernels built for avx512 (loops in pool_impl.h, vectorised by the compiler for this
+// file's instruction set).
+#include "kernels/pool/pool_impl.h"
+
+NNFAST_DEFINE_POOL(avx512)

@@ -1,0 +1,383 @@
+// Convolution driver: validates the description, then runs each pass as GEMMs on im2col tiles.
+//
+// Forward:          dst_tile[T, cout_g]  = col_tile[T, kh*kw*cin_g] @ kernel_g      (+bias, act)
+// Backward-data:    dsrc_tile[T, cin_g]  = dcol_tile[T, kh*kw*cout_g] @ kernel_g^T'  (gather form)
+// Backward-weights: dkernel_g           += col_tile^T @ ddst_tile                    (per thread)
+//
+// NOTE: tiles of T output (or input) pixels keep the im2col buffer in L2 (T*K floats near
+// kTileFloats), so the gather and the GEMM that reads it stay in cache and memory never holds
+// the full im2col matrix. Backward-data gathers ddst per *input* pixel instead of scattering
+// (col2im) so tiles never overlap and threads need no atomics; the kernel is rearranged once
+// per call to (kh, kw, cout_g, cin_g). 1x1/stride-1 convolutions skip im2col entirely.
+// Threads split tiles; the GEMM inside a tile then runs on its calling thread. Every output
+// element is computed by one fixed sequence of operations, except backward-weights, whose
+// per-thread partial sums are added in thread order (same thread count => same bits).
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/conv/conv_kernels.h"
+#include "nnfast/conv.h"
+#include "nnfast/gemm.h"
+#include "nnfast/reduce.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+namespace {
+
+constexpr int64_t kTileFloats = 48 * 1024;      // ~192 KB of im2col per tile
+constexpr double kMinFlopsPerThread = 2.0e6;   // below this a second thread does not pay
+
+int64_t tile_rows(int64_t k) {
+  int64_t t = kTileFloats / std::max<int64_t>(k, 1);
+  t = std::max<int64_t>(16, std::min<int64_t>(t, 1024));
+  return t / 16 * 16;
+}
+
+// Tiles per thread so that each thread gets at least kMinFlopsPerThread of work.
+int64_t tile_grain(double flops_per_tile) {
+  return std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / std::max(flops_per_tile, 1.0)));
+}
+
+std::vector<float>& thread_buffer(size_t floats) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < floats) buf.resize(floats);
+  return buf;
+}
+
+bool is_pointwise(const Conv2DShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
+         s.out_w == s.in_w;
+}
+
+// NOTE: below this kh*kw*in_c the GEMM's packing costs more than the multiply (measured on
+// the MNIST tutorial's 3x3x1 -> 32 layer: direct ~4x faster than im2col + GEMM).
+constexpr int64_t kDirectMaxK = 32;
+constexpr int64_t kDirectMaxOut = 512;
+
+bool use_direct(const Conv2DShape& s) {
+  return s.groups == 1 && s.kernel_h * s.kernel_w * s.in_c <= kDirectMaxK &&
+         s.out_c <= kDirectMaxOut;
+}
+
+struct DirectConvVariant {
+  const char* name;
+  void (*fwd)(const Conv2DShape&, const float*, const float*, const float*, int, float*, int64_t,
+              int64_t);
+  void (*bwd_weights)(const Conv2DShape&, const float*, const float*, const float*, float*,
+                      float*, int64_t, int64_t);
+};
+
+DirectConvVariant pick_direct() {
+  const Isa isa = active_isa();
+  if (isa == Isa::avx512)
+    return {"f32_direct_conv_avx512", kernels::f32_direct_conv_fwd_avx512,
+            kernels::f32_direct_conv_bwd_weights_avx512};
+  if (isa == Isa::avx2)
+    return {"f32_direct_conv_avx2", kernels::f32_direct_conv_fwd_avx2,
+            kernels::f32_direct_conv_bwd_weights_avx2};
+  return {"f32_direct_conv_ref", kernels::f32_direct_conv_fwd_ref,
+          kernels::f32_direct_conv_bwd_weights_ref};
+}
+
+struct DepthwiseVariant {
+  Isa isa;
+  const char* name;
+  kernels::DepthwiseForwardFn fwd;
+  kernels::DepthwiseBackwardDataFn bwd_data;
+  kernels::DepthwiseBackwardWeightsFn bwd_weights;
+};
+const DepthwiseVariant kDepthwise[] = {
+    {Isa::avx512, "f32_depthwise_avx512", kernels::f32_depthwise_fwd_avx512,
+     kernels::f32_depthwise_bwd_data_avx512, kernels::f32_depthwise_bwd_weights_avx512},
+    {Isa::avx2, "f32_depthwise_avx2", kernels::f32_depthwise_fwd_avx2,
+     kernels::f32_depthwise_bwd_data_avx2, kernels::f32_depthwise_bwd_weights_avx2},
+    {Isa::ref, "f32_depthwise_ref", kernels::f32_depthwise_fwd_ref,
+     kernels::f32_depthwise_bwd_data_ref, kernels::f32_depthwise_bwd_weights_ref},
+};
+
+const DepthwiseVariant& pick_depthwise() {
+  const Isa active = active_isa();
+  for (const DepthwiseVariant& v : kDepthwise)
+    if (static_cast<int>(v.isa) <= static_cast<int>(active)) {
+      log_choice("depthwise_conv2d", v.name, "best variant allowed by active_isa()");
+      return v;
+    }
+  return kDepthwise[2];
+}
+
+// Sums per-chunk partial buffers (chunk 0 is `out` itself) in chunk order.
+template <typename Fn>
+void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_size, Fn&& fn) {
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(num_threads(), tiles / std::max<int64_t>(grain, 1)));
+  std::vector<float> partial(static_cast<size_t>((chunks - 1) * out_size));
+  parallel_for_chunks(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      float* dst = c == 0 ? out : partial.data() + (c - 1) * out_size;
+      std::fill(dst, dst + out_size, 0.0f);
+      fn(tiles * c / chunks, tiles * (c + 1) / chunks, dst);
+    }
+  });
+  for (int64_t c = 1; c < chunks; ++c) {
+    const float* p = partial.data() + (c - 1) * out_size;
+    for (int64_t i = 0; i < out_size; ++i) out[i] += p[i];
+  }
+}
+
+}  // namespace
+
+int64_t conv_output_size(int64_t n, int64_t k, int64_t stride, int64_t dilation, bool same) {
+  if (same) return (n + stride - 1) / stride;
+  const int64_t span = dilation * (k - 1) + 1;
+  return n >= span ? (n - span) / stride + 1 : 0;
+}
+
+int64_t conv_same_padding(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
+  const int64_t out = (n + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>((out - 1) * stride + dilation * (k - 1) + 1 - n, 0);
+  return total / 2;
+}
+
+void conv2d_validate(const Conv2DShape& s) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("conv2d: " + what); };
+  if (s.batch < 0 || s.in_h < 0 || s.in_w < 0 || s.out_h < 0 || s.out_w < 0)
+    fail("negative size: batch=" + std::to_string(s.batch) + " in=(" + std::to_string(s.in_h) +
+         ", " + std::to_string(s.in_w) + ") out=(" + std::to_string(s.out_h) + ", " +
+         std::to_string(s.out_w) + ")");
+  if (s.in_c <= 0 || s.out_c <= 0) fail("channels must be positive, received in_c=" +
+                                        std::to_string(s.in_c) + " out_c=" + std::to_string(s.out_c));
+  if (s.kernel_h <= 0 || s.kernel_w <= 0) fail("kernel size must be positive");
+  if (s.stride_h <= 0 || s.stride_w <= 0) fail("strides must be positive, received (" +
+                                               std::to_string(s.stride_h) + ", " +
+                                               std::to_string(s.stride_w) + ")");
+  if (s.dilation_h <= 0 || s.dilation_w <= 0) fail("dilation rates must be positive");
+  if (s.groups <= 0 || s.in_c % s.groups || s.out_c % s.groups)
+    fail("in_c=" + std::to_string(s.in_c) + " and out_c=" + std::to_string(s.out_c) +
+         " must both be divisible by groups=" + std::to_string(s.groups));
+}
+
+void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
+                    const float* bias, Activation act, const ActivationParams& act_params,
+                    float* dst) {
+  conv2d_validate(s);
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  if (P == 0) return;
+  const int64_t OC = s.out_c, G = s.groups;
+  const int64_t cin_g = s.in_c / G, cout_g = OC / G;
+  const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  GemmEpilogue ep;
+  ep.activation = act;
+  ep.params = act_params;
+  if (is_pointwise(s)) {
+    log_choice("conv2d_forward", "gemm_direct", "1x1 stride 1: src is already the im2col matrix");
+    ep.bias = bias;
+    sgemm(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep);
+    return;
+  }
+  if (use_direct(s)) {
+    const DirectConvVariant v = pick_direct();
+    log_choice("conv2d_forward", v.name, "kh*kw*in_c <= 32: packing would dominate a GEMM");
+    const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
+                      act_params.threshold == 0.0f && std::isinf(act_params.max_value);
+    parallel_for_rows(P, 2 * K * OC, 1 << 18, [&](int64_t p0, int64_t p1) {
+      v.fwd(s, src, kernel, bias, relu ? 1 : 0, dst, p0, p1);
+      if (!relu && act != Activation::linear)
+        activation_forward(act, act_params, dst + p0 * OC, dst + p0 * OC, (p1 - p0) * OC);
+    });
+    return;
+  }
+  log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
+  const int64_t T = tile_rows(K);
+  const int64_t tiles = (P + T - 1) / T;
+  parallel_for_chunks(tiles, tile_grain(2.0 * T * K * OC), [&](int64_t t0, int64_t t1) {
+    float* col = thread_buffer(static_cast<size_t>(T * K)).data();
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t p0 = t * T, p1 = std::min(P, p0 + T);
+      for (int64_t g = 0; g < G; ++g) {
+        kernels::f32_im2col_nhwc_ref(s, g, src, p0, p1, col);
+        GemmEpilogue epg = ep;
+        epg.bias = bias ? bias + g * cout_g : nullptr;
+        sgemm(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC,
+              0.0f, dst + p0 * OC + g * cout_g, OC, epg);
+      }
+    }
+  });
+}
+
+void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* kernel,
+                          float* dsrc) {
+  conv2d_validate(s);
+  const int64_t Q = s.batch * s.in_h * s.in_w;
+  if (Q == 0) return;
+  const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
+  const int64_t cin_g = IC / G, cout_g = OC / G;
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  if (s.batch * s.out_h * s.out_w == 0) {
+    std::fill(dsrc, dsrc + Q * IC, 0.0f);
+    return;
+  }
+  if (is_pointwise(s)) {
+    log_choice("conv2d_backward_data", "gemm_direct", "1x1 stride 1");
+    sgemm(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC);
+    return;
+  }
+  log_choice("conv2d_backward_data", "gather_tiles_gemm", "general kernel/stride/padding");
+  // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
+  const int64_t K = taps * cout_g;
+  std::vector<float> wt(static_cast<size_t>(G * K * cin_g));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t ci = 0; ci < cin_g; ++ci)
+        for (int64_t o = 0; o < cout_g; ++o)
+          wt[((g * taps + tap) * cout_g + o) * cin_g + ci] =
+              kernel[(tap * cin_g + ci) * OC + g * cout_g + o];
+  const int64_t T = tile_rows(K);
+  const int64_t tiles = (Q + T - 1) / T;
+  parallel_for_chunks(tiles, tile_grain(2.0 * T * K * IC), [&](int64_t t0, int64_t t1) {
+    float* dcol = thread_buffer(static_cast<size_t>(T * K)).data();
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t q0 = t * T, q1 = std::min(Q, q0 + T);
+      for (int64_t g = 0; g < G; ++g) {
+        kernels::f32_col2im_gather_nhwc_ref(s, g, ddst, q0, q1, dcol);
+        sgemm(Trans::N, Trans::N, q1 - q0, cin_g, K, 1.0f, dcol, K, wt.data() + g * K * cin_g,
+              cin_g, 0.0f, dsrc + q0 * IC + g * cin_g, IC);
+      }
+    }
+  });
+}
+
+void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float* ddst,
+                             float* dkernel, float* dbias, const float* relu_y) {
+  conv2d_validate(s);
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
+  const int64_t cin_g = IC / G, cout_g = OC / G;
+  const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  if (use_direct(s) && P > 0) {
+    const DirectConvVariant v = pick_direct();
+    log_choice("conv2d_backward_weights", v.name, "kh*kw*in_c <= 32");
+    // Bias partials ride after the kernel partials in each chunk's buffer.
+    std::vector<float> acc(static_cast<size_t>(K * OC + OC));
+    const int64_t rows_per_tile = 256;
+    const int64_t tiles = (P + rows_per_tile - 1) / rows_per_tile;
+    chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC), acc.data(), K * OC + OC,
+                       [&](int64_t t0, int64_t t1, float* buf) {
+                         v.bwd_weights(s, src, ddst, relu_y, buf, buf + K * OC,
+                                       t0 * rows_per_tile, std::min(P, t1 * rows_per_tile));
+                       });
+    std::copy(acc.begin(), acc.begin() + K * OC, dkernel);
+    if (dbias) std::copy(acc.begin() + K * OC, acc.end(), dbias);
+    return;
+  }
+  if (relu_y) {
+    // The GEMM paths read ddst as an operand: mask it once into a scratch copy.
+    std::vector<float> masked(static_cast<size_t>(P * OC));
+    relu_backward_from_output(relu_y, ddst, masked.data(), P * OC);
+    conv2d_backward_weights(s, src, masked.data(), dkernel, dbias, nullptr);
+    return;
+  }
+  if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
+  if (P == 0) {
+    std::fill(dkernel, dkernel + K * OC, 0.0f);
+    return;
+  }
+  if (is_pointwise(s)) {
+    log_choice("conv2d_backward_weights", "gemm_direct", "1x1 stride 1");
+    sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
+    return;
+  }
+  log_choice("conv2d_backward_weights", "im2col_tiles_gemm", "general kernel/stride/padding");
+  const int64_t T = tile_rows(K);
+  const int64_t tiles = (P + T - 1) / T;
+  chunked_accumulate(tiles, tile_grain(2.0 * T * K * OC), dkernel, K * OC,
+                     [&](int64_t t0, int64_t t1, float* dk) {
+                       float* col = thread_buffer(static_cast<size_t>(T * K)).data();
+                       for (int64_t t = t0; t < t1; ++t) {
+                         const int64_t p0 = t * T, p1 = std::min(P, p0 + T);
+                         for (int64_t g = 0; g < G; ++g) {
+                           kernels::f32_im2col_nhwc_ref(s, g, src, p0, p1, col);
+                           sgemm(Trans::T, Trans::N, K, cout_g, p1 - p0, 1.0f, col, K,
+                                 ddst + p0 * OC + g * cout_g, OC, 1.0f, dk + g * cout_g, OC);
+                         }
+                       }
+                     });
+}
+
+void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
+                              const float* bias, Activation act,
+                              const ActivationParams& act_params, float* dst) {
+  conv2d_validate(s);
+  if (s.groups != s.in_c) throw std::invalid_argument("depthwise_conv2d: groups must equal in_c");
+  const DepthwiseVariant& v = pick_depthwise();
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  const int64_t cost = 2 * s.kernel_h * s.kernel_w * s.out_c;
+  parallel_for_rows(P, cost, 1 << 17, [&](int64_t p0, int64_t p1) {
+    v.fwd(s, src, kernel, bias, dst, p0, p1);
+    if (act != Activation::linear)
+      activation_forward(act, act_params, dst + p0 * s.out_c, dst + p0 * s.out_c,
+                         (p1 - p0) * s.out_c);
+  });
+}
+
+void depthwise_conv2d_backward_data(const Conv2DShape& s, const float* ddst,
+                                    const float* kernel, float* dsrc) {
+  conv2d_validate(s);
+  if (s.groups != s.in_c) throw std::invalid_argument("depthwise_conv2d: groups must equal in_c");
+  const DepthwiseVariant& v = pick_depthwise();
+  const int64_t Q = s.batch * s.in_h * s.in_w;
+  const int64_t cost = 2 * s.kernel_h * s.kernel_w * s.out_c;
+  parallel_for_rows(Q, cost, 1 << 17,
+                    [&](int64_t q0, int64_t q1) { v.bwd_data(s, ddst, kernel, dsrc, q0, q1); });
+}
+
+void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
+                                       const float* ddst, float* dkernel, float* dbias) {
+  conv2d_validate(s);
+  if (s.groups != s.in_c) throw std::invalid_argument("depthwise_conv2d: groups must equal in_c");
+  const DepthwiseVariant& v = pick_depthwise();
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  const int64_t ksize = s.kernel_h * s.kernel_w * s.out_c;
+  // Bias partials ride along after the kernel partials in each chunk's buffer.
+  std::vector<float> acc(static_cast<size_t>(ksize + s.out_c));
+  const int64_t rows_per_tile = 64;
+  const int64_t tiles = (P + rows_per_tile - 1) / rows_per_tile;
+  chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * ksize), acc.data(), ksize + s.out_c,
+                     [&](int64_t t0, int64_t t1, float* buf) {
+                       v.bwd_weights(s, src, ddst, buf, buf + ksize, t0 * rows_per_tile,
+                                     std::min(P, t1 * rows_per_tile));
+                     });
+  std::copy(acc.begin(), acc.begin() + ksize, dkernel);
+  if (dbias) std::copy(acc.begin() + ksize, acc.end(), dbias);
+}
+
+void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n) {
+  if (n < 0) throw std::invalid_argument("relu_backward_from_output: negative length");
+  const Isa isa = active_isa();
+  auto fn = isa == Isa::avx512 ? kernels::f32_relu_bwd_avx512
+            : isa == Isa::avx2 ? kernels::f32_relu_bwd_avx2
+                               : kernels::f32_relu_bwd_ref;
+  parallel_for_chunks(n, 1 << 16, [&](int64_t i0, int64_t i1) {
+    fn(y + i0, g + i0, dz + i0, i1 - i0);
+  });
+}
+
+void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,
+                             Activation act, const ActivationParams& act_params) {
+  if (rows < 0 || cols < 0) throw std::invalid_argument("bias_activation_inplace: negative size");
+  parallel_for_rows(rows, cols, 1 << 16, [&](int64_t r0, int64_t r1) {
+    if (bias)
+      for (int64_t r = r0; r < r1; ++r) {
+        float* xr = x + r * cols;
+        for (int64_t j = 0; j < cols; ++j) xr[j] += bias[j];
+      }
+    if (act != Activation::linear)
+      activation_forward(act, act_params, x + r0 * cols, x + r0 * cols, (r1 - r0) * cols);
+  });
+}
+
+}  // namespace nnfast
