@@ -46,7 +46,7 @@ def _fma_peak(threads):
     """FMA peak of `threads` cores from the C++ benchmark binary when it is built, else None."""
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
-    for build in ("build/dev", "build/release", "build"):
+    for build in ("build/bench", "build/dev", "build/release", "build"):
         exe = os.path.join(root, build, "benchmarks", "cpp", "bench_gemm")
         if os.path.exists(exe):
             out = subprocess.run([exe, "--peak-only", f"--threads={threads}"], capture_output=True,
