@@ -98,13 +98,14 @@ def make_case(cell, B=3, T=5, I=4, u=3, reset_after=True, seed=0, with_state=Fal
 
 
 def run_op(cell, case, act="tanh", ract="sigmoid", go_backwards=False, reset_after=True,
-           return_sequences=True):
+           return_sequences=True, input_ids=None):
     f = lambda k: None if case[k] is None else case[k].astype(np.float32)  # noqa: E731
     state = None
     if case["h0"] is not None:
         state = [f("h0")] + ([f("c0")] if cell == "lstm" else [])
     kw = dict(bias=f("b"), initial_state=state, mask=case["mask"], recurrent_mask=f("rmask"),
-              activation=act, go_backwards=go_backwards, return_sequences=return_sequences)
+              activation=act, go_backwards=go_backwards, return_sequences=return_sequences,
+              input_ids=input_ids)
     if cell == "lstm":
         return ops.lstm(f("x"), f("W"), f("U"), recurrent_activation=ract, **kw)
     if cell == "gru":
@@ -243,6 +244,130 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="recurrent"):
         ops.simple_rnn(x, np.zeros((4, 2), np.float32), np.zeros((2, 2), np.float32),
                        activation="softplus")
+
+
+# --- embedding input (input_ids): the inference fusion Embedding -> RNN ------------------
+
+@pytest.mark.parametrize("cell,reset_after", VARIANTS)
+@pytest.mark.parametrize("opts", [{}, {"go_backwards": True, "with_mask": True},
+                                  {"with_state": True, "with_mask": True}])
+def test_input_ids_matches_embedding_then_op_and_float64(isa, cell, reset_after, opts):
+    opts = dict(opts)
+    gb = opts.pop("go_backwards", False)
+    # odd sizes; more looked-up steps than table rows and some repeated ids
+    case = make_case(cell, B=7, T=6, I=5, u=19, reset_after=reset_after, seed=9, **opts)
+    rng = np.random.default_rng(10)
+    table = rng.normal(size=(13, 5))
+    ids = rng.integers(0, 13, size=(7, 6))
+    case["x"] = table[ids]
+    seq, last, states = run_op(cell, case, go_backwards=gb, reset_after=reset_after)
+    fused = run_op(cell, dict(case, x=table), go_backwards=gb, reset_after=reset_after,
+                   input_ids=ids)
+    np.testing.assert_allclose(fused[0].numpy(), seq.numpy(), rtol=1e-5, atol=1e-5)
+    for a, b in zip([fused[1]] + fused[2], [last] + states):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    ref_seq, ref_h, _ = ref_rnn(cell, case["x"], case["W"], case["U"], case["b"], case["h0"],
+                                case["c0"], case["mask"], go_backwards=gb,
+                                reset_after=reset_after)
+    np.testing.assert_allclose(fused[0].numpy(), ref_seq, rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(fused[1].numpy(), ref_h, rtol=2e-4, atol=2e-4)
+    # return_sequences=False leaves the sequence empty, the last state unchanged
+    short = run_op(cell, dict(case, x=table), go_backwards=gb, reset_after=reset_after,
+                   input_ids=ids, return_sequences=False)
+    assert short[0].shape == (7, 0, 19)
+    np.testing.assert_array_equal(short[1].numpy(), fused[1].numpy())
+
+
+def test_input_ids_same_bits_for_every_thread_count():
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(40, 6)).astype(np.float32)
+    ids = rng.integers(0, 40, size=(24, 5))
+    k = rng.normal(size=(6, 128)).astype(np.float32) * 0.3
+    rk = rng.normal(size=(32, 128)).astype(np.float32) * 0.3
+    outs = []
+    for n in (1, 2):
+        nnfast.config.set_num_threads(n)
+        outs.append(ops.lstm(table, k, rk, input_ids=ids)[0].numpy().copy())
+    nnfast.config.set_num_threads(2)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_input_ids_bad_inputs_raise():
+    table = np.zeros((10, 4), np.float32)
+    k, rk = np.zeros((4, 8), np.float32), np.zeros((2, 8), np.float32)
+    with pytest.raises(ValueError, match="out of range"):
+        ops.lstm(table, k, rk, input_ids=np.array([[1, 10]]))
+    with pytest.raises(ValueError, match="out of range"):
+        ops.lstm(table, k, rk, input_ids=np.array([[-1, 2]]))
+    with pytest.raises(ValueError, match="batch, steps"):
+        ops.lstm(table, k, rk, input_ids=np.array([1, 2]))
+    with pytest.raises(ValueError, match="vocab, features"):
+        ops.lstm(np.zeros((2, 10, 4), np.float32), k, rk, input_ids=np.array([[1, 2]]))
+    with pytest.raises(ValueError, match="kernel"):
+        ops.lstm(table, np.zeros((5, 8), np.float32), rk, input_ids=np.array([[1, 2]]))
+    with pytest.raises(TypeError, match="integers"):
+        ops.lstm(table, k, rk, input_ids=np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="inference only"):
+        ops.lstm(table, k, rk, input_ids=np.array([[1, 2]]), recurrent_mask=np.ones((1, 2)))
+    var = Variable(table)
+    with GradientTape() as tape:
+        tape.watch(var)
+        with pytest.raises(ValueError, match="inference only"):
+            ops.lstm(var, k, rk, input_ids=np.array([[1, 2]]))
+
+
+@pytest.mark.parametrize("rnn", [
+    lambda: layers.LSTM(7, return_sequences=True, go_backwards=True),
+    lambda: layers.LSTM(7, return_state=True),
+    lambda: layers.GRU(7, reset_after=False, return_sequences=True),
+    lambda: layers.GRU(7),
+    lambda: layers.SimpleRNN(7, return_sequences=True),
+])
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_sequential_embedding_rnn_predicts_fused_like_unfused(rnn, mask_zero):
+    """Sequential runs Embedding -> RNN from the projected table at inference when batch *
+    steps >= vocab; predictions (and masks through return_sequences) match the layers
+    called one by one, and training still goes through the unfused pair."""
+    nnfast.utils.set_random_seed(4)
+    layer = rnn()
+    head = [] if layer.return_state else [layers.Dense(2)]
+    model = nnfast.Sequential([layers.Embedding(23, 5, mask_zero=mask_zero), layer] + head)
+    model.build((None, 9))
+    ids = np.random.default_rng(5).integers(0, 23, size=(6, 9))  # 54 >= 23 rows: fused
+    ids[:2, :4] = 0  # padding
+    emb = model.layers[0]
+
+    def unfused(x):
+        out = layer(emb(x))
+        return [o.numpy() for o in out] if isinstance(out, list) else head[0](out).numpy()
+
+    fused_calls = []
+    fused = layer._call_on_embedding
+    layer._call_on_embedding = lambda *a, **k: fused_calls.append(1) or fused(*a, **k)
+    got = model.predict_on_batch(ids)
+    assert fused_calls == [1]
+    want = unfused(ids)
+    for a, b in zip(got if isinstance(got, list) else [got],
+                    want if isinstance(want, list) else [want]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    # the small-batch (unfused) path gives the same numbers for the same rows
+    small = model.predict_on_batch(ids[:2])
+    np.testing.assert_allclose(small if not isinstance(small, list) else small[0],
+                               (got if not isinstance(got, list) else got[0])[:2],
+                               rtol=1e-5, atol=1e-6)
+    assert fused_calls == [1]  # 18 looked-up steps < 23 rows: not fused
+    if layer.return_sequences:
+        out = nnfast.Sequential([emb, layer])(ids)  # fused; the mask rides on the output
+        if mask_zero:
+            np.testing.assert_array_equal(out._keras_mask, ids != 0)
+        else:
+            assert out._keras_mask is None
+    if not layer.return_state:
+        model.compile(optimizer="sgd", loss="mse")
+        y = np.zeros(np.shape(got), np.float32)
+        before = [w.copy() for w in model.get_weights()]
+        model.train_on_batch(ids, y)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
 # --- layers ------------------------------------------------------------------------------

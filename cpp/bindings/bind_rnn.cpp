@@ -8,15 +8,26 @@ using namespace nnfast::bind;
 
 namespace {
 
+// x (batch, steps, features), or with `ids` (batch, steps) an embedding table (vocab,
+// features) whose rows the ids name.
 nnfast::RnnConfig make_config(int cell, const py::array& x, int64_t units, int activation,
-                              int recurrent_activation, bool go_backwards, bool reset_after) {
+                              int recurrent_activation, bool go_backwards, bool reset_after,
+                              const py::array* ids = nullptr) {
   if (cell < 0 || cell > 2) throw py::value_error("rnn: unknown cell id " + std::to_string(cell));
-  require_ndim(x, 3, "rnn x (batch, steps, features)");
   nnfast::RnnConfig c;
   c.cell = static_cast<nnfast::RnnCell>(cell);
-  c.batch = x.shape(0);
-  c.steps = x.shape(1);
-  c.input = x.shape(2);
+  if (ids != nullptr) {
+    require_ndim(x, 2, "rnn embedding table (vocab, features)");
+    require_ndim(*ids, 2, "rnn ids (batch, steps)");
+    c.batch = ids->shape(0);
+    c.steps = ids->shape(1);
+    c.input = x.shape(1);
+  } else {
+    require_ndim(x, 3, "rnn x (batch, steps, features)");
+    c.batch = x.shape(0);
+    c.steps = x.shape(1);
+    c.input = x.shape(2);
+  }
   c.units = units;
   c.activation = static_cast<nnfast::Activation>(activation);
   c.recurrent_activation = static_cast<nnfast::Activation>(recurrent_activation);
@@ -29,8 +40,9 @@ nnfast::RnnConfig make_config(int cell, const py::array& x, int64_t units, int a
                           std::to_string(activation) + " and " +
                           std::to_string(recurrent_activation));
   if (c.steps < 1)
-    throw py::value_error("rnn: expected at least one time step, received x of shape " +
-                          shape_of(x));
+    throw py::value_error("rnn: expected at least one time step, received " +
+                          std::string(ids ? "ids" : "x") + " of shape " +
+                          shape_of(ids ? *ids : x));
   return c;
 }
 
@@ -82,22 +94,41 @@ void bind_rnn(py::module_& m) {
       py::arg("training"), "Floats of workspace rnn_forward / rnn_backward need for x.");
 
   m.def(
+      "rnn_embedded_workspace_size",
+      [](int cell, const py::array& table, const py::array& ids, int64_t units,
+         bool reset_after) {
+        nnfast::RnnConfig c = make_config(cell, table, units, 3, 2, false, reset_after, &ids);
+        return nnfast::rnn_embedded_workspace_size(c, table.shape(0));
+      },
+      py::arg("cell"), py::arg("table"), py::arg("ids"), py::arg("units"),
+      py::arg("reset_after"), "Floats of workspace rnn_forward needs with ids= given.");
+
+  m.def(
       "rnn_forward",
       [](int cell, const py::array& x, const py::array& kernel, const py::array& recurrent_kernel,
          const py::object& bias, const py::object& h0, const py::object& c0,
          const py::object& mask, const py::object& recurrent_mask, const py::object& h_seq,
          const py::array& h_last, const py::object& c_last, const py::array& workspace,
          bool training, int activation, int recurrent_activation, bool go_backwards,
-         bool reset_after) {
+         bool reset_after, const py::object& ids_obj) {
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
           throw py::value_error("rnn recurrent_kernel: expected shape (units, gates*units), "
                                 "received " + shape_of(recurrent_kernel));
+        py::array ids;
+        if (!ids_obj.is_none()) ids = py::cast<py::array>(ids_obj);
+        const bool embedded = !ids_obj.is_none();
         nnfast::RnnConfig c = make_config(cell, x, units, activation, recurrent_activation,
-                                          go_backwards, reset_after);
+                                          go_backwards, reset_after, embedded ? &ids : nullptr);
         check_weights(c, kernel, recurrent_kernel);
         nnfast::RnnForwardArgs a;
-        a.x = checked<float>(x, "rnn x");
+        a.x = checked<float>(x, embedded ? "rnn embedding table" : "rnn x");
+        if (embedded) {
+          if (training)
+            throw py::value_error("rnn: ids (an embedding input) are for inference only");
+          a.ids = checked<int64_t>(ids, "rnn ids");
+          a.vocab = x.shape(0);
+        }
         a.kernel = checked<float>(kernel, "rnn kernel");
         a.recurrent_kernel = checked<float>(recurrent_kernel, "rnn recurrent_kernel");
         a.bias = opt_f32(bias, bias_shape(c), "rnn bias");
@@ -111,7 +142,8 @@ void bind_rnn(py::module_& m) {
         a.c_last = const_cast<float*>(opt_f32(c_last, {c.batch, units}, "rnn c_last", true));
         a.workspace = checked<float>(workspace, "rnn workspace", true);
         a.training = training;
-        const int64_t need = nnfast::rnn_workspace_size(c, training);
+        const int64_t need = embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab)
+                                      : nnfast::rnn_workspace_size(c, training);
         if (workspace.size() < need)
           throw py::value_error("rnn workspace: need " + std::to_string(need) +
                                 " floats, received " + std::to_string(workspace.size()));
@@ -127,7 +159,9 @@ void bind_rnn(py::module_& m) {
       py::arg("h_seq"), py::arg("h_last"), py::arg("c_last"), py::arg("workspace"),
       py::arg("training"), py::arg("activation") = 3, py::arg("recurrent_activation") = 2,
       py::arg("go_backwards") = false, py::arg("reset_after") = true,
-      "Runs an LSTM (cell 0), GRU (1) or SimpleRNN (2) over x (batch, steps, features).");
+      py::arg("ids") = py::none(),
+      "Runs an LSTM (cell 0), GRU (1) or SimpleRNN (2) over x (batch, steps, features), or "
+      "with ids (batch, steps) int64 over rows of the embedding table x (vocab, features).");
 
   m.def(
       "rnn_backward",

@@ -19,6 +19,12 @@
 //            zero_output_for_mask.
 //   h_seq    (batch, steps, units): outputs in processing order (reversed time with
 //            go_backwards, as Keras returns them).
+//
+// Embedding input (inference only): with RnnForwardArgs::ids set, x is an embedding table
+// (vocab, input) and step t of sample b reads its row ids[b, t]. The driver then projects
+// the table once (vocab rows, G*U columns, bias added) and each step gathers its rows of
+// that projection: the same sums as projecting the gathered rows, so the results match
+// Embedding -> RNN up to float32 rounding, for vocab rows of GEMM instead of batch*steps.
 #pragma once
 #include <cstdint>
 
@@ -44,6 +50,8 @@ int64_t rnn_gates(const RnnConfig& cfg);
 // Floats of workspace that rnn_forward needs (inference) and that rnn_forward + rnn_backward
 // share when training: pass the same buffer to both.
 int64_t rnn_workspace_size(const RnnConfig& cfg, bool training);
+// Floats of workspace rnn_forward needs with an embedding input of `vocab` rows.
+int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab);
 // True when the activation has a fused gate implementation.
 bool rnn_activation_supported(Activation act);
 
@@ -61,6 +69,10 @@ struct RnnForwardArgs {
   float* c_last = nullptr;                // (batch, units), required for LSTM
   float* workspace = nullptr;             // rnn_workspace_size(cfg, training) floats
   bool training = false;                  // keep what rnn_backward needs in the workspace
+  // Embedding input (inference only, see the top): x is then (vocab, input) and
+  // ids (batch, steps) holds row numbers in [0, vocab), checked.
+  const int64_t* ids = nullptr;
+  int64_t vocab = 0;
 };
 
 struct RnnBackwardArgs {

@@ -74,6 +74,17 @@ void validate(const RnnConfig& c) {
         std::to_string(static_cast<int>(c.recurrent_activation)));
 }
 
+void check_ids(const int64_t* ids, int64_t n, int64_t vocab) {
+  if (vocab < 1)
+    throw std::invalid_argument("rnn: an embedding input needs vocab >= 1, received " +
+                                std::to_string(vocab));
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      throw std::invalid_argument("rnn: embedding index " + std::to_string(ids[i]) +
+                                  " at position " + std::to_string(i) +
+                                  " is out of range [0, " + std::to_string(vocab) + ")");
+}
+
 void require(const void* p, const char* what) {
   if (p == nullptr) throw std::invalid_argument(std::string("rnn: missing buffer ") + what);
 }
@@ -119,6 +130,16 @@ int64_t rnn_workspace_size(const RnnConfig& cfg, bool training) {
   return training ? l.total_train : l.total_fwd;
 }
 
+int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab) {
+  validate(cfg);
+  if (vocab < 1)
+    throw std::invalid_argument("rnn: an embedding input needs vocab >= 1, received " +
+                                std::to_string(vocab));
+  const Layout l = layout(cfg);
+  // The projected table, then one step's gates for every batch row.
+  return (vocab + l.B) * l.GU;
+}
+
 const char* rnn_kernel_name() { return pick_kernels().name; }
 
 void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
@@ -130,6 +151,12 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   require(a.workspace, "workspace");
   if (cfg.cell == RnnCell::lstm) require(a.c_last, "c_last");
   if (a.training) require(a.h_seq, "h_seq (needed for training)");
+  const bool embedded = a.ids != nullptr;
+  if (embedded) {
+    if (a.training)
+      throw std::invalid_argument("rnn: an embedding input (ids) is for inference only");
+    check_ids(a.ids, cfg.batch * cfg.steps, a.vocab);
+  }
   const kernels::RnnKernelSet& K = pick_kernels();
   const Layout l = layout(cfg);
   const int64_t B = l.B, T = l.T, U = l.U, GU = l.GU;
@@ -143,7 +170,11 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   GemmEpilogue ep;
   ep.bias = a.bias;
   const float* rec_bias = gru_ra && a.bias ? a.bias + GU : nullptr;
-  sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
+  // Input projection of every step, or of every table row with an embedding input (the
+  // steps then gather their rows into `step_gates`, one step of the batch at a time).
+  const int64_t proj_rows = embedded ? a.vocab : B * T;
+  sgemm(Trans::N, Trans::N, proj_rows, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
+  float* step_gates = embedded ? xp + a.vocab * GU : nullptr;
 
   if (a.h0)
     std::memcpy(a.h_last, a.h0, sizeof(float) * B * U);
@@ -168,7 +199,14 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
     for (int64_t t = 0; t < T; ++t) {
       const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
       float* gates = xp + (b0 * T + tt) * GU;
-      const int64_t ldg = T * GU;
+      int64_t ldg = T * GU;
+      if (embedded) {
+        gates = step_gates + b0 * GU;
+        ldg = GU;
+        const int64_t* id = a.ids + b0 * T + tt;
+        for (int64_t r = 0; r < rows; ++r)
+          std::memcpy(gates + r * GU, xp + id[r * T] * GU, sizeof(float) * GU);
+      }
       const uint8_t* m = a.mask ? a.mask + b0 * T + tt : nullptr;
       float* h_out = a.h_seq ? a.h_seq + (b0 * T + t) * U : nullptr;
       float* sv = save ? save + (b0 * T + tt) * U : nullptr;

@@ -10,9 +10,10 @@ import numpy as np
 
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
+from nnfast.backend import tape
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
-from nnfast.ops.rnn import RNN_ACTIVATION_IDS, dropout_mask
+from nnfast.ops.rnn import RNN_ACTIVATION_IDS, dropout_mask, embedded_input_pays
 
 
 def _serialize(obj):
@@ -126,8 +127,18 @@ class _RNNBase(Layer):
         self._offset += int(out.size)
         return out
 
-    def _run(self, x, initial_state, mask, recurrent_mask, return_sequences):
+    def _run(self, x, initial_state, mask, recurrent_mask, return_sequences, input_ids=None):
         raise NotImplementedError
+
+    def _initial_state(self, batch, initial_state):
+        if initial_state is None and self.stateful and self.states is not None:
+            if self.states[0].shape[0] != batch:
+                raise ValueError(f"Stateful {type(self).__name__} was called with batch size "
+                                 f"{batch} but holds states for batch {self.states[0].shape[0]}.")
+            initial_state = self.states
+        if initial_state is not None and not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        return initial_state
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
         if mask is None and isinstance(inputs, Tensor):
@@ -138,13 +149,7 @@ class _RNNBase(Layer):
             raise ValueError(f"{type(self).__name__} expects inputs of shape (batch, steps, "
                              f"features), received {shape}")
         batch = shape[0]
-        if initial_state is None and self.stateful and self.states is not None:
-            if self.states[0].shape[0] != batch:
-                raise ValueError(f"Stateful {type(self).__name__} was called with batch size "
-                                 f"{batch} but holds states for batch {self.states[0].shape[0]}.")
-            initial_state = self.states
-        if initial_state is not None and not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
+        initial_state = self._initial_state(batch, initial_state)
         if training and 0.0 < self.dropout < 1.0:
             x = ops.multiply(x, self._dropout_mask((batch, 1, shape[2]), self.dropout))
         rmask = None
@@ -152,6 +157,28 @@ class _RNNBase(Layer):
             rmask = self._dropout_mask((batch, self.units), self.recurrent_dropout)
         seq, last, states = self._run(x, initial_state, mask, rmask,
                                       self.return_sequences)
+        return self._outputs(seq, last, states, mask)
+
+    def _call_on_embedding(self, ids, table, mask=None):
+        """Inference ``call(embedding(ids, table), mask=mask)`` with the input projection
+        taken once per table row (``ops.lstm(..., input_ids=...)``); no dropout (inference)."""
+        initial_state = self._initial_state(ids.shape[0], None)
+        seq, last, states = self._run(table, initial_state, mask, None, self.return_sequences,
+                                      input_ids=ids)
+        return self._outputs(seq, last, states, mask)
+
+    def _fused_with_previous(self, previous):
+        """Sequential's hook: an ``Embedding`` right before this layer runs fused with it at
+        inference (see :class:`_EmbeddingRecurrence`), or None when that does not apply."""
+        from nnfast.layers.embedding import Embedding
+
+        if (type(previous) is not Embedding or type(self).call is not _RNNBase.call
+                or previous.__dict__.get("activity_regularizer") is not None
+                or self.__dict__.get("activity_regularizer") is not None):
+            return None
+        return _EmbeddingRecurrence(previous, self)
+
+    def _outputs(self, seq, last, states, mask):
         if self.stateful:
             self.states = [np.array(s.value if isinstance(s, Tensor) else s) for s in states]
         if self.return_sequences:
@@ -270,9 +297,10 @@ class LSTM(_RNNBase):
 
         return init
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
         return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, initial_state, mask,
-                        rmask, self._act, self._ract, self.go_backwards, return_sequences)
+                        rmask, self._act, self._ract, self.go_backwards, return_sequences,
+                        input_ids)
 
     def get_config(self):
         config = super().get_config()
@@ -319,10 +347,10 @@ class GRU(_RNNBase):
         n = 3 * self.units
         return (2, n) if self.reset_after else (n,)
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
         return ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, initial_state, mask,
                        rmask, self._act, self._ract, self.go_backwards, self.reset_after,
-                       return_sequences)
+                       return_sequences, input_ids)
 
     def get_config(self):
         config = super().get_config()
@@ -358,6 +386,38 @@ class SimpleRNN(_RNNBase):
                     recurrent_dropout, seed, return_sequences, return_state, go_backwards,
                     stateful, unroll)
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
         return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, initial_state,
-                              mask, rmask, self._act, self.go_backwards, return_sequences)
+                              mask, rmask, self._act, self.go_backwards, return_sequences,
+                              input_ids)
+
+
+class _EmbeddingRecurrence:
+    """``Embedding -> recurrent layer`` as one step of a Sequential model.
+
+    At inference (``training`` falsy, no GradientTape recording) with at least as many
+    looked-up steps as table rows, the recurrent layer runs straight from the table
+    (``_call_on_embedding``): the input projection costs vocab rows of GEMM instead of
+    batch*steps and the (batch, steps, features) embeddings are never written. Otherwise
+    it calls the two layers one after the other, exactly as Sequential would. The outputs
+    agree up to float32 rounding; masks and states follow the same rules.
+    """
+
+    def __init__(self, embedding, recurrent):
+        self.embedding = embedding
+        self.recurrent = recurrent
+        self.supports_masking = recurrent.supports_masking
+
+    def call(self, inputs, training=None, mask=None):
+        emb = self.embedding
+        if not training and not tape.recording():
+            ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
+            if (ids.ndim == 2 and ids.dtype.kind in "iu"
+                    and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
+                return self.recurrent._call_on_embedding(ids, emb.embeddings,
+                                                         emb.compute_mask(ids, mask))
+        x = emb.call(inputs)
+        return self.recurrent.call(x, mask=emb.compute_mask(inputs, mask), training=training)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.recurrent.compute_mask(None, self.embedding.compute_mask(inputs, mask))

@@ -99,10 +99,25 @@ class Sequential(Model):
                     layer._initial_weights = None
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
-        self._calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
-                        is not None else layer.call, _takes_training(type(layer)),
-                        _takes_mask(type(layer)), layer)
-                       for layer in self._stack]
+        calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
+                  is not None else layer.call, _takes_training(type(layer)),
+                  _takes_mask(type(layer)), layer)
+                 for layer in self._stack]
+        # A layer may offer to run fused with the one before it (Embedding -> LSTM predicts
+        # from the projected table): the pair then takes one entry, an object with the
+        # layers' call / compute_mask / supports_masking that defers to them when not fusing.
+        self._calls = []
+        i = 0
+        while i < len(calls):
+            offer = (getattr(self._stack[i + 1], "_fused_with_previous", None)
+                     if i + 1 < len(calls) else None)
+            pair = offer(self._stack[i]) if offer is not None else None
+            if pair is None:
+                self._calls.append(calls[i])
+                i += 1
+            else:
+                self._calls.append((pair.call, True, True, pair))
+                i += 2
         self._build_shapes = self._input_batch_shape
         self.built = True
 

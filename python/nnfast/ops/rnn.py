@@ -13,6 +13,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import f32
+from nnfast.ops.embedding import _ids as embedding_ids
 
 _CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
 # nnfast::Activation ids the fused gate kernels implement.
@@ -75,7 +76,11 @@ class _Recurrent(Function):
     @staticmethod
     def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell=0, mask=None,
                 recurrent_mask=None, activation=3, recurrent_activation=2, go_backwards=False,
-                reset_after=True, return_sequences=True):
+                reset_after=True, return_sequences=True, input_ids=None):
+        if input_ids is not None:
+            return _embedded_forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask,
+                                     recurrent_mask, activation, recurrent_activation,
+                                     go_backwards, reset_after, return_sequences, input_ids)
         x = f32(x)
         if x.ndim != 3:
             raise ValueError(f"Recurrent layers expect inputs of shape (batch, steps, features), "
@@ -124,6 +129,48 @@ class _Recurrent(Function):
         return dx, dk, drk, db, dh0, dc0
 
 
+def _embedded_forward(ctx, table, kernel, recurrent_kernel, bias, h0, c0, cell, mask,
+                      recurrent_mask, activation, recurrent_activation, go_backwards,
+                      reset_after, return_sequences, input_ids):
+    """The recurrence over rows ``input_ids`` of the embedding ``table`` (inference only)."""
+    if ctx.recording:
+        raise ValueError("The recurrent ops' input_ids path (an embedding table as input) is "
+                         "inference only; differentiate ops.embedding followed by the op "
+                         "instead.")
+    if recurrent_mask is not None:
+        raise ValueError("recurrent_mask (recurrent dropout) is a training feature; the "
+                         "input_ids path is inference only.")
+    table = f32(table)
+    if table.ndim != 2:
+        raise ValueError(f"With input_ids, the inputs must be an embedding table of shape "
+                         f"(vocab, features), received {table.shape}")
+    ids = embedding_ids(input_ids)
+    if ids.ndim != 2:
+        raise ValueError(f"input_ids must have shape (batch, steps), received {ids.shape}")
+    kernel, recurrent_kernel = f32(kernel), f32(recurrent_kernel)
+    bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
+    batch, steps = ids.shape
+    units = recurrent_kernel.shape[0]
+    mask = _mask_u8(mask, batch, steps)
+    ws = _pooled((_core.rnn_embedded_workspace_size(cell, table, ids, units, reset_after),))
+    h_seq = np.empty((batch, steps if return_sequences else 0, units), np.float32)
+    h_last = np.empty((batch, units), np.float32)
+    c_last = np.empty((batch, units), np.float32) if cell == 0 else None
+    _core.rnn_forward(cell, table, kernel, recurrent_kernel, bias, h0, c0, mask, None,
+                      h_seq if return_sequences else None, h_last, c_last, ws, False,
+                      activation, recurrent_activation, go_backwards, reset_after, ids=ids)
+    if cell == 0:
+        return h_seq, h_last, c_last
+    return h_seq, h_last
+
+
+def embedded_input_pays(batch, steps, vocab):
+    """True when running a recurrence straight from an embedding table (``input_ids=``) does
+    less work than gathering then projecting: the table's projection costs ``vocab`` rows of
+    GEMM, the unfused path ``batch * steps`` rows plus the gathered copy."""
+    return batch * steps >= vocab
+
+
 def _act_id(name, what):
     name = "linear" if name is None else name
     if name not in RNN_ACTIVATION_IDS:
@@ -133,7 +180,8 @@ def _act_id(name, what):
 
 
 def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
-         activation, recurrent_activation, go_backwards, reset_after, return_sequences):
+         activation, recurrent_activation, go_backwards, reset_after, return_sequences,
+         input_ids=None):
     states = list(initial_state) if initial_state is not None else []
     h0 = states[0] if states else None
     c0 = states[1] if len(states) > 1 else None
@@ -143,13 +191,13 @@ def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recu
         recurrent_mask=rmask, activation=_act_id(activation, "activation"),
         recurrent_activation=_act_id(recurrent_activation, "recurrent_activation"),
         go_backwards=bool(go_backwards), reset_after=bool(reset_after),
-        return_sequences=bool(return_sequences))
+        return_sequences=bool(return_sequences), input_ids=input_ids)
     return out[0], out[1], list(out[2:]) if cell == "lstm" else []
 
 
 def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
          recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
-         go_backwards=False, return_sequences=True):
+         go_backwards=False, return_sequences=True, input_ids=None):
     """Runs an LSTM over ``inputs`` (batch, steps, features) in one fused call.
 
     Args:
@@ -160,6 +208,12 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         recurrent_mask: (batch, units) multiplier of h before the recurrent matmul (recurrent
             dropout, already scaled by 1/(1-rate)), or None.
         go_backwards: process the steps last to first (outputs come in processing order).
+        input_ids: (batch, steps) integers, or None. When given, ``inputs`` is an embedding
+            table (vocab, features) and step t of sample b reads row ``input_ids[b, t]``:
+            the same result as ``lstm(ops.embedding(input_ids, inputs), ...)`` up to float32
+            rounding, with the table projected once instead of every step of every sample
+            (pays when batch * steps >= vocab, see :func:`embedded_input_pays`). Inference
+            only: raises ValueError when a GradientTape needs a gradient through it.
 
     Returns:
         ``(sequence, last_h, [h, c])``: sequence (batch, steps, units), or an empty
@@ -170,32 +224,33 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     """
     seq, last, states = _run("lstm", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                              recurrent_mask, activation, recurrent_activation, go_backwards, True,
-                             return_sequences)
+                             return_sequences, input_ids)
     return seq, last, [last] + states
 
 
 def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
-        go_backwards=False, reset_after=True, return_sequences=True):
+        go_backwards=False, reset_after=True, return_sequences=True, input_ids=None):
     """Runs a GRU over ``inputs`` (batch, steps, features); gate order z, r, h (Keras).
 
     ``bias`` is (2, 3*units) with ``reset_after=True`` (row 0 input, row 1 recurrent bias),
-    else (3*units,). Other arguments as :func:`lstm`. Returns ``(sequence, last_h, [h])``.
+    else (3*units,). Other arguments (``input_ids`` included) as :func:`lstm`.
+    Returns ``(sequence, last_h, [h])``.
     """
     seq, last, _ = _run("gru", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, recurrent_activation, go_backwards,
-                        reset_after, return_sequences)
+                        reset_after, return_sequences, input_ids)
     return seq, last, [last]
 
 
 def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
                recurrent_mask=None, activation="tanh", go_backwards=False,
-               return_sequences=True):
+               return_sequences=True, input_ids=None):
     """``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over all steps.
 
     Returns ``(sequence, last_h, [h])``; arguments as :func:`lstm`.
     """
     seq, last, _ = _run("simple", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, "sigmoid", go_backwards, True,
-                        return_sequences)
+                        return_sequences, input_ids)
     return seq, last, [last]
