@@ -35,6 +35,28 @@ def test_reused_gradient_buffer_holds_only_this_steps_rows():
         del dt
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_reused_wide_buffer_clears_last_steps_rows_in_the_kernel(threads):
+    # dim 37: several 16-column blocks, split across threads; rows overlap between steps
+    before = nnfast.config.get_num_threads()
+    nnfast.config.set_num_threads(threads)
+    rng = np.random.default_rng(1)
+    table = Variable(rng.normal(size=(300, 37)).astype(np.float32))
+    try:
+        for step in range(4):
+            ids = rng.integers(0, 300 if step < 3 else 20, size=(64, 5))
+            g = rng.normal(size=(64, 5, 37)).astype(np.float32)
+            with GradientTape() as tape:
+                loss = ops.sum(ops.embedding(ids, table) * g)
+            (dt,) = tape.gradient(loss, [table])
+            expected = np.zeros((300, 37), np.float64)
+            np.add.at(expected, ids.ravel(), g.reshape(-1, 37))
+            np.testing.assert_allclose(dt, expected, rtol=1e-5, atol=1e-5)
+            del dt
+    finally:
+        nnfast.config.set_num_threads(before)
+
+
 def test_held_gradient_is_not_overwritten():
     table = Variable(np.ones((10, 2), np.float32))
     grads = []

@@ -1,9 +1,11 @@
 // Recurrent kernels benchmark: forward (inference and training) and backward through time of
 // LSTM, GRU (reset_after true and false) and SimpleRNN, for every ISA variant this CPU runs,
 // reported as milliseconds per call and GFLOP/s of the matmul work (input projection +
-// recurrent GEMMs; backward counts dX, dW, dU and the per-step dh GEMM).
-//   bench_rnn [--batch=32] [--steps=100] [--input=128] [--units=64] [--threads=1,2]
-//             [--isa=avx512,avx2,ref] [--repeats=15]
+// recurrent GEMMs; backward counts dX, dW, dU and the per-step dh GEMM). "emb ms" is
+// inference from an embedding table of --vocab rows (RnnForwardArgs::ids: the table is
+// projected once, each step gathers its rows).
+//   bench_rnn [--batch=32] [--steps=100] [--input=128] [--units=64] [--vocab=10000]
+//             [--threads=1,2] [--isa=avx512,avx2,ref] [--repeats=15]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -54,7 +56,7 @@ struct Case {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t B = 32, T = 100, I = 128, U = 64;
+  int64_t B = 32, T = 100, I = 128, U = 64, V = 10000;
   int repeats = 15;
   std::vector<std::string> threads = {"1", "2"}, isas = {"avx512", "avx2", "ref"};
   for (int i = 1; i < argc; ++i) {
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
     else if (const char* v = val("--steps=")) T = std::atoll(v);
     else if (const char* v = val("--input=")) I = std::atoll(v);
     else if (const char* v = val("--units=")) U = std::atoll(v);
+    else if (const char* v = val("--vocab=")) V = std::atoll(v);
     else if (const char* v = val("--repeats=")) repeats = std::atoi(v);
     else if (const char* v = val("--threads=")) threads = split(v);
     else if (const char* v = val("--isa=")) isas = split(v);
@@ -84,10 +87,14 @@ int main(int argc, char** argv) {
   auto fill = [&](std::vector<float>& v) {
     for (auto& x : v) x = nd(rng);
   };
-  std::printf("batch=%lld steps=%lld input=%lld units=%lld, median of %d\n", (long long)B,
-              (long long)T, (long long)I, (long long)U, repeats);
-  std::printf("%-8s %-7s %3s %10s %10s %10s %10s %10s\n", "cell", "isa", "thr", "infer ms",
-              "train ms", "bwd ms", "fwd GF/s", "bwd GF/s");
+  std::printf("batch=%lld steps=%lld input=%lld units=%lld vocab=%lld, median of %d\n",
+              (long long)B, (long long)T, (long long)I, (long long)U, (long long)V, repeats);
+  std::printf("%-8s %-7s %3s %10s %10s %10s %10s %10s %10s\n", "cell", "isa", "thr",
+              "infer ms", "emb ms", "train ms", "bwd ms", "fwd GF/s", "bwd GF/s");
+  std::vector<float> table(V * I);
+  std::vector<int64_t> ids(B * T);
+  for (auto& x : table) x = nd(rng);
+  for (int64_t i = 0; i < B * T; ++i) ids[i] = static_cast<int64_t>(rng() % V);
   for (const Case& c : cases) {
     nnfast::RnnConfig cfg;
     cfg.cell = c.cell;
@@ -126,6 +133,13 @@ int main(int argc, char** argv) {
     ba.dkernel = dW.data();
     ba.drecurrent_kernel = dR.data();
     ba.dbias = db.data();
+    std::vector<float> ws_emb(nnfast::rnn_embedded_workspace_size(cfg, V));
+    nnfast::RnnForwardArgs ea = fa;
+    ea.x = table.data();
+    ea.ids = ids.data();
+    ea.vocab = V;
+    ea.h_seq = nullptr;
+    ea.workspace = ws_emb.data();
     const double fwd_flop = 2.0 * B * T * GU * (I + U);
     const double bwd_flop = 2.0 * B * T * GU * (2 * I + 2 * U);
     for (const std::string& isa : isas) {
@@ -135,11 +149,12 @@ int main(int argc, char** argv) {
         nnfast::set_num_threads(std::atoi(th.c_str()));
         fa.training = false;
         const double infer = median_ms([&] { nnfast::rnn_forward(cfg, fa); }, repeats);
+        const double emb = median_ms([&] { nnfast::rnn_forward(cfg, ea); }, repeats);
         fa.training = true;
         const double train = median_ms([&] { nnfast::rnn_forward(cfg, fa); }, repeats);
         const double bwd = median_ms([&] { nnfast::rnn_backward(cfg, ba); }, repeats);
-        std::printf("%-8s %-7s %3s %10.3f %10.3f %10.3f %10.1f %10.1f\n", c.name, isa.c_str(),
-                    th.c_str(), infer, train, bwd, fwd_flop / train * 1e-6,
+        std::printf("%-8s %-7s %3s %10.3f %10.3f %10.3f %10.3f %10.1f %10.1f\n", c.name,
+                    isa.c_str(), th.c_str(), infer, emb, train, bwd, fwd_flop / train * 1e-6,
                     bwd_flop / bwd * 1e-6);
       }
     }

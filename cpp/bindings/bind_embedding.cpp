@@ -24,7 +24,8 @@ void bind_embedding(py::module_& m) {
       "out[i] = table[ids[i]] (ids int64, checked against the table's rows).");
   m.def(
       "embedding_backward",
-      [](const py::array& grad, const py::array& ids, const py::array& dtable) {
+      [](const py::array& grad, const py::array& ids, const py::array& dtable,
+         const py::object& clear_ids) {
         require_ndim(dtable, 2, "embedding dtable");
         const float* pg = checked<float>(grad, "embedding grad");
         const int64_t* pi = checked<int64_t>(ids, "embedding ids");
@@ -33,9 +34,18 @@ void bind_embedding(py::module_& m) {
         if (grad.size() != n * dim)
           throw py::value_error("embedding grad: expected " + std::to_string(n * dim) +
                                 " floats, received shape " + shape_of(grad));
+        const int64_t* pc = nullptr;
+        int64_t n_clear = 0;
+        py::array clear;
+        if (!clear_ids.is_none()) {
+          clear = py::cast<py::array>(clear_ids);
+          pc = checked<int64_t>(clear, "embedding clear_ids");
+          n_clear = clear.size();
+        }
         py::gil_scoped_release release;
-        nnfast::embedding_backward(pg, pi, n, dim, pd, vocab);
+        nnfast::embedding_backward(pg, pi, n, dim, pd, vocab, pc, n_clear);
       },
-      py::arg("grad"), py::arg("ids"), py::arg("dtable"),
-      "dtable[ids[i]] += grad[i], touching only the named rows.");
+      py::arg("grad"), py::arg("ids"), py::arg("dtable"), py::arg("clear_ids") = py::none(),
+      "dtable[ids[i]] += grad[i], touching only the named rows; rows named by clear_ids "
+      "are zeroed first.");
 }

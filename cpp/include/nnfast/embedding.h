@@ -12,7 +12,10 @@ void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int
 
 // dtable[ids[i], :] += ddst[i, :] for i in [0, n), in index order (deterministic for any
 // thread count: threads split the columns). Rows not named by ids are not touched.
+// With clear_ids (n_clear ids, checked like ids), the rows they name are first set to zero:
+// a gradient buffer reused across steps then only clears the rows its last step wrote.
 void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_t dim,
-                        float* dtable, int64_t vocab);
+                        float* dtable, int64_t vocab, const int64_t* clear_ids = nullptr,
+                        int64_t n_clear = 0);
 
 }  // namespace nnfast

@@ -38,15 +38,23 @@ void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int
 }
 
 void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_t dim,
-                        float* dtable, int64_t vocab) {
+                        float* dtable, int64_t vocab, const int64_t* clear_ids,
+                        int64_t n_clear) {
   check_dims(vocab, dim, n);
   check_ids(ids, n, vocab);
+  if (clear_ids == nullptr) n_clear = 0;
+  if (n_clear < 0)
+    throw std::invalid_argument("embedding: n_clear must be >= 0, received " +
+                                std::to_string(n_clear));
+  check_ids(clear_ids, n_clear, vocab);
   // Whole cache lines per thread (16 floats) so threads never share a line.
   const int64_t blocks = (dim + 15) / 16;
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(n * 16, 1));
+  const int64_t grain =
+      std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>((n + n_clear) * 16, 1));
   parallel_for_chunks(blocks, grain, [&](int64_t b0, int64_t b1) {
-    kernels::f32_embedding_scatter_add_ref(ddst, ids, n, dim, b0 * 16, std::min(dim, b1 * 16),
-                                           dtable);
+    const int64_t c0 = b0 * 16, c1 = std::min(dim, b1 * 16);
+    if (n_clear > 0) kernels::f32_embedding_clear_rows_ref(clear_ids, n_clear, dim, c0, c1, dtable);
+    kernels::f32_embedding_scatter_add_ref(ddst, ids, n, dim, c0, c1, dtable);
   });
 }
 

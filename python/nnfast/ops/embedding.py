@@ -5,8 +5,9 @@ that were looked up. NOTE: the optimizers take one dense gradient per variable, 
 applies dense optimizer semantics to embeddings too (Adam's moments decay on every row), so
 the gradient is a zero-filled (vocab, dim) array with only the touched rows written: one pass
 over the looked-up rows, never a dense matmul or a one-hot. The zeroed array is reused from
-the previous step of the same table when nobody else still holds it (only the rows written
-last time are cleared), so a training step neither allocates nor page-faults a whole table.
+the previous step of the same table when nobody else still holds it (the scatter kernel first
+clears the rows written last time), so a training step neither allocates nor page-faults a
+whole table.
 """
 import sys
 import weakref
@@ -35,6 +36,8 @@ _GRAD_BUFFERS = {}
 
 
 def _zeroed_grad(table):
+    """(buffer, entry, ids to clear): a gradient buffer for ``table`` that is zero except
+    the rows named by the returned ids (cleared by the scatter kernel itself)."""
     key = id(table)
     entry = _GRAD_BUFFERS.get(key)
     if entry is not None and entry[2]() is table:
@@ -42,14 +45,13 @@ def _zeroed_grad(table):
         # getrefcount: the entry, `buf` and the call's argument -> 3 means nobody else
         # (a tape, an optimizer, a user) still holds last step's gradient.
         if sys.getrefcount(buf) == 3 and buf.shape == table.shape:
-            buf[entry[1]] = 0.0
-            return buf, entry
+            return buf, entry, entry[1]
     buf = np.zeros(table.shape, np.float32)
     entry = [buf, None, weakref.ref(table)]
     if key not in _GRAD_BUFFERS:
         weakref.finalize(table, _GRAD_BUFFERS.pop, key, None)
     _GRAD_BUFFERS[key] = entry
-    return buf, entry
+    return buf, entry, None
 
 
 class Embedding(Function):
@@ -70,9 +72,9 @@ class Embedding(Function):
         ids, table = ctx.saved
         if not ctx.needs_input_grad[0]:
             return None, None
-        dtable, entry = _zeroed_grad(table)
-        _core.embedding_backward(f32(g), ids, dtable)
-        entry[1] = ids.reshape(-1)
+        dtable, entry, stale = _zeroed_grad(table)
+        _core.embedding_backward(f32(g), ids, dtable, stale)
+        entry[1] = ids
         return dtable, None
 
 

@@ -9,4 +9,7 @@ void f32_embedding_gather_ref(const float* table, int64_t dim, const int64_t* id
 // For columns [c0, c1): dtable[ids[i], c] += ddst[i, c], i ascending.
 void f32_embedding_scatter_add_ref(const float* ddst, const int64_t* ids, int64_t n,
                                    int64_t dim, int64_t c0, int64_t c1, float* dtable);
+// For columns [c0, c1): dtable[ids[i], c] = 0.
+void f32_embedding_clear_rows_ref(const int64_t* ids, int64_t n, int64_t dim, int64_t c0,
+                                  int64_t c1, float* dtable);
 }  // namespace nnfast::kernels

@@ -21,4 +21,12 @@ void f32_embedding_scatter_add_ref(const float* ddst, const int64_t* ids, int64_
   }
 }
 
+void f32_embedding_clear_rows_ref(const int64_t* ids, int64_t n, int64_t dim, int64_t c0,
+                                  int64_t c1, float* dtable) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = dtable + ids[i] * dim;
+    for (int64_t c = c0; c < c1; ++c) row[c] = 0.0f;
+  }
+}
+
 }  // namespace nnfast::kernels
