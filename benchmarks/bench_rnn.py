@@ -1,6 +1,7 @@
 """Recurrent layers and the IMDB sentiment model: nnfast vs PyTorch CPU, same threads.
 
-Measures (median of several runs, both frameworks in this process, alternating):
+Measures (both frameworks in this process; each repeat times nnfast then PyTorch back to
+back, so a busy machine slows both alike; medians over the repeats):
   * LSTM / GRU layer forward+backward (batch 32, 100 steps, 128 features, 64 units),
   * the IMDB tutorial model (Embedding(10000, 128) -> LSTM(64) / GRU(64) -> Dense(1,
     sigmoid), Adam, binary crossentropy): training samples/s at batch 32 and prediction
@@ -8,6 +9,7 @@ Measures (median of several runs, both frameworks in this process, alternating):
 Prints samples/s and the ratio nnfast / PyTorch (> 1: nnfast is faster).
 
     PYTHONPATH=python python3 benchmarks/bench_rnn.py [--threads N] [--repeats R]
+        [--cells lstm,gru]
 """
 import argparse
 import statistics
@@ -22,15 +24,17 @@ from nnfast import GradientTape, layers, ops
 B, T, F, U, VOCAB = 32, 100, 128, 64, 10000
 
 
-def median_time(fn, repeats, inner):
-    fn()  # warm-up
-    times = []
+def paired_times(fn_a, fn_b, repeats, inner):
+    """Median seconds per call of fn_a and fn_b, timed alternately (a, b, a, b, ...)."""
+    fn_a(), fn_b()  # warm-up
+    times = ([], [])
     for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t) / inner)
-    return statistics.median(times)
+        for fn, out in ((fn_a, times[0]), (fn_b, times[1])):
+            t = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            out.append((time.perf_counter() - t) / inner)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def layer_bench(kind, repeats):
@@ -52,7 +56,7 @@ def layer_bench(kind, repeats):
         out, _ = tl(xq)
         out[:, -1].sum().backward()
 
-    return median_time(nn_step, repeats, 5), median_time(torch_step, repeats, 5)
+    return paired_times(nn_step, torch_step, repeats, 5)
 
 
 class TorchModel(torch.nn.Module):
@@ -102,8 +106,8 @@ def model_bench(kind, repeats):
         with torch.no_grad():
             torch.sigmoid(tm(ids_t))
 
-    train = (median_time(nn_train, repeats, 10), median_time(torch_train, repeats, 10))
-    pred = (median_time(nn_predict, repeats, 1), median_time(torch_predict, repeats, 1))
+    train = paired_times(nn_train, torch_train, repeats, 10)
+    pred = paired_times(nn_predict, torch_predict, repeats, 1)
     return train, pred
 
 
@@ -111,12 +115,13 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--cells", default="lstm,gru", help="comma-separated: lstm, gru")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     nnfast.config.set_num_threads(args.threads)
     print(f"threads={args.threads}  nnfast rnn kernel: {nnfast.config.kernel_info()}")
     print(f"{'benchmark':<44}{'nnfast':>12}{'pytorch':>12}{'ratio':>8}")
-    for kind in ("lstm", "gru"):
+    for kind in args.cells.split(","):
         a, b = layer_bench(kind, args.repeats)
         print(f"{kind.upper() + ' layer fwd+bwd (32x100x128 -> 64), ms':<44}"
               f"{a * 1e3:>12.2f}{b * 1e3:>12.2f}{b / a:>8.2f}")

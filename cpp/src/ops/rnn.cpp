@@ -286,6 +286,26 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
     if (a.dc_last && cfg.cell == RnnCell::lstm)
       std::memcpy(dc.data(), a.dc_last + b0 * U, sizeof(float) * rows * U);
     const float* rmask = a.recurrent_mask ? a.recurrent_mask + b0 * U : nullptr;
+    // dL/dh_{t-1} += d(h_{t-1} * recurrent mask) * recurrent mask, from dhm.
+    auto add_hm_grad = [&] {
+      float* d = dh.data();
+      const float* e = dhm.data();
+      if (rmask) {
+        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i] * rmask[i];
+      } else {
+        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i];
+      }
+    };
+    // dL/dh_{t-1} += dg (rows, n) @ Ut[:n] (the gate kernel left dh = its direct part).
+    // Without recurrent dropout the GEMM accumulates straight into dh.
+    auto rec_grad = [&](const float* dg, const float* ut, int64_t n) {
+      if (rmask) {
+        K.gemm(rows, U, n, dg, T * GU, ut, U, dhm.data(), U, false);
+        add_hm_grad();
+      } else {
+        K.gemm(rows, U, n, dg, T * GU, ut, U, dh.data(), U, true);
+      }
+    };
 
     // h_{t-1} (times the recurrent dropout mask) of every step, in time order, for dU.
     for (int64_t t = 0; t < T; ++t) {
@@ -328,7 +348,7 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
           }
           K.lstm_backward(rows, U, act, ract, gates, ldg, c_t, T * U, c_prev, ldcp, dout, T * U,
                           dh.data(), dc.data(), dgp, T * GU, m, T);
-          K.gemm(rows, U, GU, dgp, T * GU, Ut, U, dhm.data(), U, false);
+          rec_grad(dgp, Ut, GU);
           break;
         }
         case RnnCell::gru:
@@ -336,7 +356,7 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
             float* dghp = dGh + (b0 * T + tt) * GU;
             K.gru_backward(rows, U, act, ract, gates, ldg, save + (b0 * T + tt) * U, T * U,
                            h_prev, ldhp, dout, T * U, dh.data(), dgp, dghp, T * GU, m, T);
-            K.gemm(rows, U, GU, dghp, T * GU, Ut, U, dhm.data(), U, false);
+            rec_grad(dghp, Ut, GU);
           } else {
             K.gru_backward_a(rows, U, act, ract, gates, ldg, h_prev, ldhp, dout, T * U,
                              dh.data(), dgp, T * GU, m, T);
@@ -346,20 +366,13 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
             K.gru_backward_b(rows, U, ract, gates, ldg, hmp.data(), drh.data(), dgp, T * GU,
                              dhm.data(), m, T);
             K.gemm(rows, U, 2 * U, dgp, T * GU, Ut, U, dhm.data(), U, true);
+            add_hm_grad();
           }
           break;
         case RnnCell::simple:
           K.simple_backward(rows, U, act, gates, ldg, dout, T * U, dh.data(), dgp, T * GU, m, T);
-          K.gemm(rows, U, GU, dgp, T * GU, Ut, U, dhm.data(), U, false);
+          rec_grad(dgp, Ut, GU);
           break;
-      }
-      // dL/dh_{t-1} += d(h_{t-1} * recurrent mask) * recurrent mask
-      float* d = dh.data();
-      const float* e = dhm.data();
-      if (rmask) {
-        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i] * rmask[i];
-      } else {
-        for (int64_t i = 0; i < rows * U; ++i) d[i] += e[i];
       }
     }
     if (a.dh0) std::memcpy(a.dh0 + b0 * U, dh.data(), sizeof(float) * rows * U);
