@@ -251,14 +251,15 @@ def test_bad_inputs_raise():
 @pytest.mark.parametrize("cell,reset_after", VARIANTS)
 @pytest.mark.parametrize("opts", [{}, {"go_backwards": True, "with_mask": True},
                                   {"with_state": True, "with_mask": True}])
-def test_input_ids_matches_embedding_then_op_and_float64(isa, cell, reset_after, opts):
+@pytest.mark.parametrize("vocab", [13, 200])
+def test_input_ids_matches_embedding_then_op_and_float64(isa, cell, reset_after, opts, vocab):
     opts = dict(opts)
     gb = opts.pop("go_backwards", False)
-    # odd sizes; more looked-up steps than table rows and some repeated ids
+    # odd sizes; 42 lookups from fewer (repeats) or more table rows than that
     case = make_case(cell, B=7, T=6, I=5, u=19, reset_after=reset_after, seed=9, **opts)
     rng = np.random.default_rng(10)
-    table = rng.normal(size=(13, 5))
-    ids = rng.integers(0, 13, size=(7, 6))
+    table = rng.normal(size=(vocab, 5))
+    ids = rng.integers(0, vocab, size=(7, 6))
     case["x"] = table[ids]
     seq, last, states = run_op(cell, case, go_backwards=gb, reset_after=reset_after)
     fused = run_op(cell, dict(case, x=table), go_backwards=gb, reset_after=reset_after,
@@ -325,15 +326,15 @@ def test_input_ids_bad_inputs_raise():
 ])
 @pytest.mark.parametrize("mask_zero", [False, True])
 def test_sequential_embedding_rnn_predicts_fused_like_unfused(rnn, mask_zero):
-    """Sequential runs Embedding -> RNN from the projected table at inference when batch *
-    steps >= vocab; predictions (and masks through return_sequences) match the layers
-    called one by one, and training still goes through the unfused pair."""
+    """Sequential runs Embedding -> RNN from the table at inference; predictions (and masks
+    through return_sequences) match the layers called one by one, and training still goes
+    through the unfused pair."""
     nnfast.utils.set_random_seed(4)
     layer = rnn()
     head = [] if layer.return_state else [layers.Dense(2)]
     model = nnfast.Sequential([layers.Embedding(23, 5, mask_zero=mask_zero), layer] + head)
     model.build((None, 9))
-    ids = np.random.default_rng(5).integers(0, 23, size=(6, 9))  # 54 >= 23 rows: fused
+    ids = np.random.default_rng(5).integers(0, 23, size=(6, 9))
     ids[:2, :4] = 0  # padding
     emb = model.layers[0]
 
@@ -350,12 +351,12 @@ def test_sequential_embedding_rnn_predicts_fused_like_unfused(rnn, mask_zero):
     for a, b in zip(got if isinstance(got, list) else [got],
                     want if isinstance(want, list) else [want]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
-    # the small-batch (unfused) path gives the same numbers for the same rows
+    # fewer distinct rows in a smaller batch: the same numbers for the same samples
     small = model.predict_on_batch(ids[:2])
     np.testing.assert_allclose(small if not isinstance(small, list) else small[0],
                                (got if not isinstance(got, list) else got[0])[:2],
                                rtol=1e-5, atol=1e-6)
-    assert fused_calls == [1]  # 18 looked-up steps < 23 rows: not fused
+    assert fused_calls == [1, 1]
     if layer.return_sequences:
         out = nnfast.Sequential([emb, layer])(ids)  # fused; the mask rides on the output
         if mask_zero:
@@ -368,6 +369,22 @@ def test_sequential_embedding_rnn_predicts_fused_like_unfused(rnn, mask_zero):
         before = [w.copy() for w in model.get_weights()]
         model.train_on_batch(ids, y)
         assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_sequential_skips_the_fusion_for_tables_far_larger_than_the_lookups():
+    model = nnfast.Sequential([layers.Embedding(5000, 4), layers.LSTM(3)])
+    model.build((None, 5))
+    layer = model.layers[1]
+    calls = []
+    fused = layer._call_on_embedding
+    layer._call_on_embedding = lambda *a, **k: calls.append(1) or fused(*a, **k)
+    ids = np.random.default_rng(0).integers(0, 5000, size=(2, 5))
+    got = model.predict_on_batch(ids)
+    assert calls == []
+    np.testing.assert_allclose(got, layer(model.layers[0](ids)).numpy(), rtol=1e-6, atol=1e-7)
+    got_big = model.predict_on_batch(np.tile(ids, (10, 1)))  # 100 * 64 >= 5000: fused
+    assert calls == [1]
+    np.testing.assert_allclose(got_big[:2], got, rtol=1e-5, atol=1e-7)
 
 
 # --- layers ------------------------------------------------------------------------------

@@ -22,9 +22,10 @@
 //
 // Embedding input (inference only): with RnnForwardArgs::ids set, x is an embedding table
 // (vocab, input) and step t of sample b reads its row ids[b, t]. The driver then projects
-// the table once (vocab rows, G*U columns, bias added) and each step gathers its rows of
-// that projection: the same sums as projecting the gathered rows, so the results match
-// Embedding -> RNN up to float32 rounding, for vocab rows of GEMM instead of batch*steps.
+// each distinct row looked up once (G*U columns, bias added) and each step gathers its
+// rows of that projection: the same sums as projecting the gathered rows, so the results
+// match Embedding -> RNN up to float32 rounding, for at most min(vocab, batch*steps) rows
+// of GEMM instead of batch*steps, and no (batch, steps, input) embeddings written.
 #pragma once
 #include <cstdint>
 

@@ -85,6 +85,25 @@ void check_ids(const int64_t* ids, int64_t n, int64_t vocab) {
                                   " is out of range [0, " + std::to_string(vocab) + ")");
 }
 
+// Numbers the distinct ids in order of first appearance: row_of[i] = number of ids[i];
+// calls copy(number, id) once per distinct id. Returns how many there are.
+template <typename Copy>
+int64_t distinct_rows(const int64_t* ids, int64_t n, int64_t vocab, std::vector<int32_t>& row_of,
+                      Copy&& copy) {
+  std::vector<int32_t> number(static_cast<size_t>(vocab), -1);
+  row_of.resize(static_cast<size_t>(n));
+  int32_t count = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t& k = number[ids[i]];
+    if (k < 0) {
+      k = count++;
+      copy(k, ids[i]);
+    }
+    row_of[i] = k;
+  }
+  return count;
+}
+
 void require(const void* p, const char* what) {
   if (p == nullptr) throw std::invalid_argument(std::string("rnn: missing buffer ") + what);
 }
@@ -136,8 +155,9 @@ int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab) {
     throw std::invalid_argument("rnn: an embedding input needs vocab >= 1, received " +
                                 std::to_string(vocab));
   const Layout l = layout(cfg);
-  // The projected table, then one step's gates for every batch row.
-  return (vocab + l.B) * l.GU;
+  // The distinct rows looked up (at most min(vocab, batch*steps)) and their projection,
+  // then one step's gates for every batch row.
+  return std::min(vocab, l.B * l.T) * (l.I + l.GU) + l.B * l.GU;
 }
 
 const char* rnn_kernel_name() { return pick_kernels().name; }
@@ -170,11 +190,24 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   GemmEpilogue ep;
   ep.bias = a.bias;
   const float* rec_bias = gru_ra && a.bias ? a.bias + GU : nullptr;
-  // Input projection of every step, or of every table row with an embedding input (the
-  // steps then gather their rows into `step_gates`, one step of the batch at a time).
-  const int64_t proj_rows = embedded ? a.vocab : B * T;
-  sgemm(Trans::N, Trans::N, proj_rows, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
-  float* step_gates = embedded ? xp + a.vocab * GU : nullptr;
+  // Input projection of every step, or with an embedding input of each distinct table row
+  // looked up (the steps then gather their rows into `step_gates`, one step at a time).
+  std::vector<int32_t> row_of;  // embedded: (batch*steps) -> row of the projection
+  float* step_gates = nullptr;
+  if (embedded) {
+    float* rows_in = a.workspace;  // the distinct table rows, gathered
+    const int64_t n_rows =
+        distinct_rows(a.ids, B * T, a.vocab, row_of, [&](int64_t r, int64_t id) {
+          std::memcpy(rows_in + r * l.I, a.x + id * l.I, sizeof(float) * l.I);
+        });
+    const int64_t cap = std::min(a.vocab, B * T);
+    xp = a.workspace + cap * l.I;
+    step_gates = xp + cap * GU;
+    sgemm(Trans::N, Trans::N, n_rows, GU, l.I, 1.0f, rows_in, l.I, a.kernel, GU, 0.0f, xp, GU,
+          ep);
+  } else {
+    sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
+  }
 
   if (a.h0)
     std::memcpy(a.h_last, a.h0, sizeof(float) * B * U);
@@ -203,9 +236,9 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
       if (embedded) {
         gates = step_gates + b0 * GU;
         ldg = GU;
-        const int64_t* id = a.ids + b0 * T + tt;
+        const int32_t* row = row_of.data() + b0 * T + tt;
         for (int64_t r = 0; r < rows; ++r)
-          std::memcpy(gates + r * GU, xp + id[r * T] * GU, sizeof(float) * GU);
+          std::memcpy(gates + r * GU, xp + int64_t(row[r * T]) * GU, sizeof(float) * GU);
       }
       const uint8_t* m = a.mask ? a.mask + b0 * T + tt : nullptr;
       float* h_out = a.h_seq ? a.h_seq + (b0 * T + t) * U : nullptr;

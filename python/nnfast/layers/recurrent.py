@@ -395,12 +395,13 @@ class SimpleRNN(_RNNBase):
 class _EmbeddingRecurrence:
     """``Embedding -> recurrent layer`` as one step of a Sequential model.
 
-    At inference (``training`` falsy, no GradientTape recording) with at least as many
-    looked-up steps as table rows, the recurrent layer runs straight from the table
-    (``_call_on_embedding``): the input projection costs vocab rows of GEMM instead of
-    batch*steps and the (batch, steps, features) embeddings are never written. Otherwise
-    it calls the two layers one after the other, exactly as Sequential would. The outputs
-    agree up to float32 rounding; masks and states follow the same rules.
+    At inference (``training`` falsy, no GradientTape recording) with integer ids and a
+    table not far larger than the lookups (``ops.rnn.embedded_input_pays``), the recurrent
+    layer runs straight from the table (``_call_on_embedding``): the input projection costs
+    one GEMM row per distinct id instead of one per step of every sample, and the (batch,
+    steps, features) embeddings are never written. Otherwise it calls the two layers one
+    after the other, exactly as Sequential would. The outputs agree up to float32
+    rounding; masks and states follow the same rules.
     """
 
     def __init__(self, embedding, recurrent):

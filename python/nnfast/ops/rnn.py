@@ -165,10 +165,12 @@ def _embedded_forward(ctx, table, kernel, recurrent_kernel, bias, h0, c0, cell, 
 
 
 def embedded_input_pays(batch, steps, vocab):
-    """True when running a recurrence straight from an embedding table (``input_ids=``) does
-    less work than gathering then projecting: the table's projection costs ``vocab`` rows of
-    GEMM, the unfused path ``batch * steps`` rows plus the gathered copy."""
-    return batch * steps >= vocab
+    """True when running a recurrence straight from an embedding table (``input_ids=``) is
+    worth it. Its projection takes one GEMM row per distinct id (never more than the
+    ``batch * steps`` rows of the unfused path) and no embeddings are written, but numbering
+    the distinct ids costs a pass over a ``vocab``-sized map: skip tables far larger than
+    the lookups."""
+    return vocab <= 64 * batch * steps
 
 
 def _act_id(name, what):
@@ -211,9 +213,9 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         input_ids: (batch, steps) integers, or None. When given, ``inputs`` is an embedding
             table (vocab, features) and step t of sample b reads row ``input_ids[b, t]``:
             the same result as ``lstm(ops.embedding(input_ids, inputs), ...)`` up to float32
-            rounding, with the table projected once instead of every step of every sample
-            (pays when batch * steps >= vocab, see :func:`embedded_input_pays`). Inference
-            only: raises ValueError when a GradientTape needs a gradient through it.
+            rounding, with each distinct row projected once instead of every step of every
+            sample (see :func:`embedded_input_pays`). Inference only: raises ValueError when
+            a GradientTape needs a gradient through it.
 
     Returns:
         ``(sequence, last_h, [h, c])``: sequence (batch, steps, units), or an empty
