@@ -279,6 +279,66 @@ def test_input_ids_matches_embedding_then_op_and_float64(isa, cell, reset_after,
     np.testing.assert_array_equal(short[1].numpy(), fused[1].numpy())
 
 
+@pytest.mark.parametrize("cell,reset_after", VARIANTS)
+@pytest.mark.parametrize("opts", [{"with_mask": True},
+                                  {"with_rmask": True, "with_mask": True, "go_backwards": True,
+                                   "with_state": True}])
+@pytest.mark.parametrize("vocab", [11, 300])
+def test_input_ids_gradients_match_embedding_then_op(isa, cell, reset_after, opts, vocab):
+    """Training from the table: every gradient (table rows summed per distinct id first)
+    matches ops.embedding followed by the op, whose gradients are checked against finite
+    differences above."""
+    opts = dict(opts)
+    gb = opts.pop("go_backwards", False)
+    case = make_case(cell, B=5, T=7, I=6, u=19, reset_after=reset_after, seed=12, **opts)
+    rng = np.random.default_rng(13)
+    table = rng.normal(size=(vocab, 6)).astype(np.float32)
+    ids = rng.integers(0, vocab, size=(5, 7))
+    g = rng.normal(size=(5, 7, 19)).astype(np.float32)
+    fn = {"lstm": ops.lstm, "gru": ops.gru, "simple": ops.simple_rnn}[cell]
+    f = lambda k: None if case[k] is None else case[k].astype(np.float32)  # noqa: E731
+    kw = dict(mask=case["mask"], recurrent_mask=f("rmask"), go_backwards=gb)
+    if cell == "gru":
+        kw["reset_after"] = reset_after
+
+    def grads(fused):
+        ws = [Variable(table), Variable(f("W")), Variable(f("U")), Variable(f("b"))]
+        st = None
+        if case["h0"] is not None:
+            st = [Variable(f("h0"))] + ([Variable(f("c0"))] if cell == "lstm" else [])
+        with GradientTape() as tape:
+            if fused:
+                seq, last, _ = fn(ws[0], ws[1], ws[2], ws[3], st, input_ids=ids, **kw)
+            else:
+                seq, last, _ = fn(ops.embedding(ids, ws[0]), ws[1], ws[2], ws[3], st, **kw)
+            loss = ops.sum(seq * g) + ops.sum(last)
+        return [np.array(d) for d in tape.gradient(loss, ws + (st or []))]
+
+    want = grads(False)
+    got = grads(True)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert not got[0][np.setdiff1d(np.arange(vocab), ids)].any()
+
+
+def test_input_ids_table_gradient_buffer_is_reused_clean():
+    rng = np.random.default_rng(14)
+    table = Variable(rng.normal(size=(50, 4)).astype(np.float32))
+    k = rng.normal(size=(4, 12)).astype(np.float32)
+    rk = rng.normal(size=(3, 12)).astype(np.float32)
+    for step in range(3):
+        ids = rng.integers(0, 50 if step < 2 else 5, size=(2, 6))
+        with GradientTape() as tape:
+            loss = ops.sum(ops.lstm(table, k, rk, input_ids=ids)[1])
+        (dt,) = tape.gradient(loss, [table])
+        with GradientTape() as tape:
+            loss = ops.sum(ops.lstm(ops.embedding(ids, table), k, rk)[1])
+        (want,) = tape.gradient(loss, [table])
+        np.testing.assert_allclose(dt, want, rtol=1e-5, atol=1e-6)
+        assert not dt[np.setdiff1d(np.arange(50), ids)].any()
+        del dt, want
+
+
 def test_input_ids_same_bits_for_every_thread_count():
     rng = np.random.default_rng(3)
     table = rng.normal(size=(40, 6)).astype(np.float32)
@@ -308,13 +368,6 @@ def test_input_ids_bad_inputs_raise():
         ops.lstm(table, np.zeros((5, 8), np.float32), rk, input_ids=np.array([[1, 2]]))
     with pytest.raises(TypeError, match="integers"):
         ops.lstm(table, k, rk, input_ids=np.array([["a", "b"]]))
-    with pytest.raises(ValueError, match="inference only"):
-        ops.lstm(table, k, rk, input_ids=np.array([[1, 2]]), recurrent_mask=np.ones((1, 2)))
-    var = Variable(table)
-    with GradientTape() as tape:
-        tape.watch(var)
-        with pytest.raises(ValueError, match="inference only"):
-            ops.lstm(var, k, rk, input_ids=np.array([[1, 2]]))
 
 
 @pytest.mark.parametrize("rnn", [
@@ -369,6 +422,36 @@ def test_sequential_embedding_rnn_predicts_fused_like_unfused(rnn, mask_zero):
         before = [w.copy() for w in model.get_weights()]
         model.train_on_batch(ids, y)
         assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("rnn", [
+    lambda: layers.LSTM(6, recurrent_dropout=0.3, seed=3),
+    lambda: layers.GRU(6, return_sequences=True, go_backwards=True),
+    lambda: layers.SimpleRNN(6, dropout=0.4, seed=2),  # input dropout: not fused
+])
+def test_sequential_embedding_rnn_trains_fused_like_unfused(rnn):
+    nnfast.utils.set_random_seed(8)
+    layer = rnn()
+    model = nnfast.Sequential([layers.Embedding(31, 5, mask_zero=True), layer,
+                               layers.Dense(1)])
+    model.build((None, 8))
+    emb, head = model.layers[0], model.layers[2]
+    ids = np.random.default_rng(9).integers(0, 31, size=(9, 8))
+    ids[:3, :2] = 0
+    fused_calls = []
+    fused = layer._call_on_embedding
+    layer._call_on_embedding = lambda *a, **k: fused_calls.append(1) or fused(*a, **k)
+    offset = layer._offset
+    with GradientTape() as tape:
+        loss = ops.sum(model(ids, training=True))
+    got = tape.gradient(loss, model.trainable_weights)
+    layer._offset = offset  # the same dropout masks for the unfused pass
+    with GradientTape() as tape:
+        loss = ops.sum(head(layer(emb(ids), training=True)))
+    want = tape.gradient(loss, model.trainable_weights)
+    assert fused_calls == ([] if layer.dropout else [1])
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-6)
 
 
 def test_sequential_skips_the_fusion_for_tables_far_larger_than_the_lookups():

@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     ba.dkernel = dW.data();
     ba.drecurrent_kernel = dR.data();
     ba.dbias = db.data();
-    std::vector<float> ws_emb(nnfast::rnn_embedded_workspace_size(cfg, V));
+    std::vector<float> ws_emb(nnfast::rnn_embedded_workspace_size(cfg, V, false));
     nnfast::RnnForwardArgs ea = fa;
     ea.x = table.data();
     ea.ids = ids.data();

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "bind_util.h"
@@ -96,12 +97,13 @@ void bind_rnn(py::module_& m) {
   m.def(
       "rnn_embedded_workspace_size",
       [](int cell, const py::array& table, const py::array& ids, int64_t units,
-         bool reset_after) {
+         bool reset_after, bool training) {
         nnfast::RnnConfig c = make_config(cell, table, units, 3, 2, false, reset_after, &ids);
-        return nnfast::rnn_embedded_workspace_size(c, table.shape(0));
+        return nnfast::rnn_embedded_workspace_size(c, table.shape(0), training);
       },
       py::arg("cell"), py::arg("table"), py::arg("ids"), py::arg("units"),
-      py::arg("reset_after"), "Floats of workspace rnn_forward needs with ids= given.");
+      py::arg("reset_after"), py::arg("training"),
+      "Floats of workspace rnn_forward / rnn_backward need with ids= given.");
 
   m.def(
       "rnn_forward",
@@ -124,8 +126,6 @@ void bind_rnn(py::module_& m) {
         nnfast::RnnForwardArgs a;
         a.x = checked<float>(x, embedded ? "rnn embedding table" : "rnn x");
         if (embedded) {
-          if (training)
-            throw py::value_error("rnn: ids (an embedding input) are for inference only");
           a.ids = checked<int64_t>(ids, "rnn ids");
           a.vocab = x.shape(0);
         }
@@ -142,7 +142,7 @@ void bind_rnn(py::module_& m) {
         a.c_last = const_cast<float*>(opt_f32(c_last, {c.batch, units}, "rnn c_last", true));
         a.workspace = checked<float>(workspace, "rnn workspace", true);
         a.training = training;
-        const int64_t need = embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab)
+        const int64_t need = embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab, training)
                                       : nnfast::rnn_workspace_size(c, training);
         if (workspace.size() < need)
           throw py::value_error("rnn workspace: need " + std::to_string(need) +
@@ -171,19 +171,36 @@ void bind_rnn(py::module_& m) {
          const py::object& dh_seq, const py::object& dh_last, const py::object& dc_last,
          const py::object& dx, const py::object& dkernel, const py::object& drecurrent_kernel,
          const py::object& dbias, const py::object& dh0, const py::object& dc0, int activation,
-         int recurrent_activation, bool go_backwards, bool reset_after) {
+         int recurrent_activation, bool go_backwards, bool reset_after, const py::object& ids_obj,
+         const py::object& distinct_ids, const py::object& d_rows) {
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
           throw py::value_error("rnn recurrent_kernel: expected shape (units, gates*units), "
                                 "received " + shape_of(recurrent_kernel));
+        py::array ids;
+        if (!ids_obj.is_none()) ids = py::cast<py::array>(ids_obj);
+        const bool embedded = !ids_obj.is_none();
         nnfast::RnnConfig c = make_config(cell, x, units, activation, recurrent_activation,
-                                          go_backwards, reset_after);
+                                          go_backwards, reset_after, embedded ? &ids : nullptr);
         check_weights(c, kernel, recurrent_kernel);
         const int64_t B = c.batch, T = c.steps, U = units;
         nnfast::RnnBackwardArgs a;
-        a.x = checked<float>(x, "rnn x");
+        a.x = checked<float>(x, embedded ? "rnn embedding table" : "rnn x");
         a.kernel = checked<float>(kernel, "rnn kernel");
         a.recurrent_kernel = checked<float>(recurrent_kernel, "rnn recurrent_kernel");
+        int64_t n_distinct = 0;
+        if (embedded) {
+          a.ids = checked<int64_t>(ids, "rnn ids");
+          a.vocab = x.shape(0);
+          const int64_t cap = std::min<int64_t>(a.vocab, B * T);
+          if (distinct_ids.is_none() || d_rows.is_none())
+            throw py::value_error("rnn backward with ids needs distinct_ids and d_rows arrays");
+          py::array di = py::cast<py::array>(distinct_ids);
+          a.distinct_ids = checked<int64_t>(di, "rnn distinct_ids", true);
+          require_shape(di, {cap}, "rnn distinct_ids");
+          a.d_rows = const_cast<float*>(opt_f32(d_rows, {cap, c.input}, "rnn d_rows", true));
+          a.n_distinct = &n_distinct;
+        }
         a.h0 = opt_f32(h0, {B, U}, "rnn initial h");
         a.c0 = opt_f32(c0, {B, U}, "rnn initial c");
         a.mask = opt_mask(mask, B, T);
@@ -191,7 +208,8 @@ void bind_rnn(py::module_& m) {
         a.h_seq = checked<float>(h_seq, "rnn h_seq");
         require_shape(h_seq, {B, T, U}, "rnn h_seq");
         a.workspace = checked<float>(workspace, "rnn workspace", true);
-        if (workspace.size() < nnfast::rnn_workspace_size(c, true))
+        if (workspace.size() < (embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab, true)
+                                         : nnfast::rnn_workspace_size(c, true)))
           throw py::value_error("rnn workspace: too small for training");
         a.dh_seq = opt_f32(dh_seq, {B, T, U}, "rnn d(h_seq)");
         a.dh_last = opt_f32(dh_last, {B, U}, "rnn d(h_last)");
@@ -204,8 +222,11 @@ void bind_rnn(py::module_& m) {
         a.dbias = const_cast<float*>(opt_f32(dbias, bias_shape(c), "rnn dbias", true));
         a.dh0 = const_cast<float*>(opt_f32(dh0, {B, U}, "rnn dh0", true));
         a.dc0 = const_cast<float*>(opt_f32(dc0, {B, U}, "rnn dc0", true));
-        py::gil_scoped_release release;
-        nnfast::rnn_backward(c, a);
+        {
+          py::gil_scoped_release release;
+          nnfast::rnn_backward(c, a);
+        }
+        return n_distinct;
       },
       py::arg("cell"), py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"),
       py::arg("h0"), py::arg("c0"), py::arg("mask"), py::arg("recurrent_mask"), py::arg("h_seq"),
@@ -213,8 +234,11 @@ void bind_rnn(py::module_& m) {
       py::arg("dx"), py::arg("dkernel"), py::arg("drecurrent_kernel"), py::arg("dbias"),
       py::arg("dh0"), py::arg("dc0"), py::arg("activation") = 3,
       py::arg("recurrent_activation") = 2, py::arg("go_backwards") = false,
-      py::arg("reset_after") = true,
-      "Backward through time of rnn_forward(training=True); the same workspace.");
+      py::arg("reset_after") = true, py::arg("ids") = py::none(),
+      py::arg("distinct_ids") = py::none(), py::arg("d_rows") = py::none(),
+      "Backward through time of rnn_forward(training=True); the same workspace. With ids "
+      "(x then the embedding table), writes the distinct ids and their rows' gradients "
+      "instead of dx and returns how many there are (else 0).");
 
   m.def("rnn_kernel_name", &nnfast::rnn_kernel_name,
         "The recurrent kernel variant the active ISA selects.");

@@ -20,12 +20,14 @@
 //   h_seq    (batch, steps, units): outputs in processing order (reversed time with
 //            go_backwards, as Keras returns them).
 //
-// Embedding input (inference only): with RnnForwardArgs::ids set, x is an embedding table
-// (vocab, input) and step t of sample b reads its row ids[b, t]. The driver then projects
-// each distinct row looked up once (G*U columns, bias added) and each step gathers its
-// rows of that projection: the same sums as projecting the gathered rows, so the results
-// match Embedding -> RNN up to float32 rounding, for at most min(vocab, batch*steps) rows
-// of GEMM instead of batch*steps, and no (batch, steps, input) embeddings written.
+// Embedding input: with RnnForwardArgs::ids set, x is an embedding table (vocab, input) and
+// step t of sample b reads its row ids[b, t]. The driver then projects each distinct row
+// looked up once (G*U columns, bias added) and the steps gather their rows of that
+// projection: the same sums as projecting the gathered rows, so the results match
+// Embedding -> RNN up to float32 rounding, for at most min(vocab, batch*steps) rows of
+// GEMM instead of batch*steps, and no (batch, steps, input) embeddings written. Backward
+// (RnnBackwardArgs::ids) likewise sums the gate gradients of each distinct row first, so
+// d(kernel) and the rows' gradients take one GEMM row per distinct id.
 #pragma once
 #include <cstdint>
 
@@ -51,8 +53,9 @@ int64_t rnn_gates(const RnnConfig& cfg);
 // Floats of workspace that rnn_forward needs (inference) and that rnn_forward + rnn_backward
 // share when training: pass the same buffer to both.
 int64_t rnn_workspace_size(const RnnConfig& cfg, bool training);
-// Floats of workspace rnn_forward needs with an embedding input of `vocab` rows.
-int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab);
+// Floats of workspace rnn_forward (and, training, rnn_backward) need with an embedding
+// input of `vocab` rows.
+int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab, bool training);
 // True when the activation has a fused gate implementation.
 bool rnn_activation_supported(Activation act);
 
@@ -70,8 +73,8 @@ struct RnnForwardArgs {
   float* c_last = nullptr;                // (batch, units), required for LSTM
   float* workspace = nullptr;             // rnn_workspace_size(cfg, training) floats
   bool training = false;                  // keep what rnn_backward needs in the workspace
-  // Embedding input (inference only, see the top): x is then (vocab, input) and
-  // ids (batch, steps) holds row numbers in [0, vocab), checked.
+  // Embedding input (see the top): x is then (vocab, input) and ids (batch, steps) holds
+  // row numbers in [0, vocab), checked; the workspace is rnn_embedded_workspace_size's.
   const int64_t* ids = nullptr;
   int64_t vocab = 0;
 };
@@ -99,6 +102,15 @@ struct RnnBackwardArgs {
   float* dbias = nullptr;
   float* dh0 = nullptr;
   float* dc0 = nullptr;
+  // Embedding input (the forward's ids and vocab; dx must then be nullptr). Backward writes
+  // the distinct ids in order of first appearance to distinct_ids (min(vocab, batch*steps)
+  // entries of room), the gradient of each of those table rows to d_rows (as many rows of
+  // `input` floats) and their count to *n_distinct.
+  const int64_t* ids = nullptr;
+  int64_t vocab = 0;
+  int64_t* distinct_ids = nullptr;
+  float* d_rows = nullptr;
+  int64_t* n_distinct = nullptr;
 };
 
 // Throws std::invalid_argument for bad sizes, unsupported activations or missing buffers.

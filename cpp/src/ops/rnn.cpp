@@ -149,15 +149,17 @@ int64_t rnn_workspace_size(const RnnConfig& cfg, bool training) {
   return training ? l.total_train : l.total_fwd;
 }
 
-int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab) {
+int64_t rnn_embedded_workspace_size(const RnnConfig& cfg, int64_t vocab, bool training) {
   validate(cfg);
   if (vocab < 1)
     throw std::invalid_argument("rnn: an embedding input needs vocab >= 1, received " +
                                 std::to_string(vocab));
   const Layout l = layout(cfg);
-  // The distinct rows looked up (at most min(vocab, batch*steps)) and their projection,
-  // then one step's gates for every batch row.
-  return std::min(vocab, l.B * l.T) * (l.I + l.GU) + l.B * l.GU;
+  // Training: the usual layout, then the distinct rows looked up (at most min(vocab,
+  // batch*steps)) and their projection (backward: their summed gate gradients).
+  // Inference: the distinct rows, their projection, then one step's gates for every row.
+  const int64_t rows = std::min(vocab, l.B * l.T) * (l.I + l.GU);
+  return training ? l.total_train + rows : rows + l.B * l.GU;
 }
 
 const char* rnn_kernel_name() { return pick_kernels().name; }
@@ -172,11 +174,7 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   if (cfg.cell == RnnCell::lstm) require(a.c_last, "c_last");
   if (a.training) require(a.h_seq, "h_seq (needed for training)");
   const bool embedded = a.ids != nullptr;
-  if (embedded) {
-    if (a.training)
-      throw std::invalid_argument("rnn: an embedding input (ids) is for inference only");
-    check_ids(a.ids, cfg.batch * cfg.steps, a.vocab);
-  }
+  if (embedded) check_ids(a.ids, cfg.batch * cfg.steps, a.vocab);
   const kernels::RnnKernelSet& K = pick_kernels();
   const Layout l = layout(cfg);
   const int64_t B = l.B, T = l.T, U = l.U, GU = l.GU;
@@ -195,16 +193,22 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   std::vector<int32_t> row_of;  // embedded: (batch*steps) -> row of the projection
   float* step_gates = nullptr;
   if (embedded) {
-    float* rows_in = a.workspace;  // the distinct table rows, gathered
+    float* rows_in = a.workspace + (a.training ? l.total_train : 0);  // distinct rows
     const int64_t n_rows =
         distinct_rows(a.ids, B * T, a.vocab, row_of, [&](int64_t r, int64_t id) {
           std::memcpy(rows_in + r * l.I, a.x + id * l.I, sizeof(float) * l.I);
         });
-    const int64_t cap = std::min(a.vocab, B * T);
-    xp = a.workspace + cap * l.I;
-    step_gates = xp + cap * GU;
-    sgemm(Trans::N, Trans::N, n_rows, GU, l.I, 1.0f, rows_in, l.I, a.kernel, GU, 0.0f, xp, GU,
-          ep);
+    float* proj = rows_in + std::min(a.vocab, B * T) * l.I;
+    sgemm(Trans::N, Trans::N, n_rows, GU, l.I, 1.0f, rows_in, l.I, a.kernel, GU, 0.0f, proj,
+          GU, ep);
+    if (a.training) {
+      // Every step's gates stay in xp for backward, as without ids.
+      for (int64_t i = 0; i < B * T; ++i)
+        std::memcpy(xp + i * GU, proj + int64_t(row_of[i]) * GU, sizeof(float) * GU);
+    } else {
+      xp = proj;
+      step_gates = proj + std::min(a.vocab, B * T) * GU;
+    }
   } else {
     sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
   }
@@ -233,7 +237,7 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
       const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
       float* gates = xp + (b0 * T + tt) * GU;
       int64_t ldg = T * GU;
-      if (embedded) {
+      if (step_gates) {
         gates = step_gates + b0 * GU;
         ldg = GU;
         const int32_t* row = row_of.data() + b0 * T + tt;
@@ -283,6 +287,15 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
   require(a.recurrent_kernel, "recurrent_kernel");
   require(a.h_seq, "h_seq");
   require(a.workspace, "workspace");
+  const bool embedded = a.ids != nullptr;
+  if (embedded) {
+    if (a.dx)
+      throw std::invalid_argument("rnn: with an embedding input, d_rows replaces dx");
+    require(a.distinct_ids, "distinct_ids");
+    require(a.d_rows, "d_rows");
+    require(a.n_distinct, "n_distinct");
+    check_ids(a.ids, cfg.batch * cfg.steps, a.vocab);
+  }
   const kernels::RnnKernelSet& K = pick_kernels();
   const Layout l = layout(cfg);
   const int64_t B = l.B, T = l.T, I = l.I, U = l.U, GU = l.GU;
@@ -297,6 +310,7 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
   float* Hm = ws + l.hm;
   float* Ut = ws + l.ut;
 
+  if (embedded) *a.n_distinct = 0;
   if (B == 0) {
     if (a.dkernel) std::fill(a.dkernel, a.dkernel + I * GU, 0.0f);
     if (a.drecurrent_kernel) std::fill(a.drecurrent_kernel, a.drecurrent_kernel + U * GU, 0.0f);
@@ -415,8 +429,32 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
   if (a.dc0 && cfg.cell != RnnCell::lstm) std::fill(a.dc0, a.dc0 + B * U, 0.0f);
 
   const int64_t BT = B * T;
+  const float* dg_rows = dG;  // rows whose column sums give the (input) bias gradient
+  int64_t n_dg_rows = BT;
+  if (embedded) {
+    // Gate gradients summed per distinct row (in step order), then d(rows) = S @ kernel^T
+    // and d(kernel) = rows^T @ S over the distinct rows only.
+    std::vector<int32_t> row_of;
+    const int64_t n = distinct_rows(a.ids, BT, a.vocab, row_of,
+                                    [&](int64_t r, int64_t id) { a.distinct_ids[r] = id; });
+    *a.n_distinct = n;
+    const float* rows_in = ws + l.total_train;
+    float* S = ws + l.total_train + std::min(a.vocab, BT) * I;
+    std::fill(S, S + n * GU, 0.0f);
+    for (int64_t i = 0; i < BT; ++i) {
+      float* dst = S + int64_t(row_of[i]) * GU;
+      const float* src = dG + i * GU;
+      for (int64_t j = 0; j < GU; ++j) dst[j] += src[j];
+    }
+    sgemm(Trans::N, Trans::T, n, I, GU, 1.0f, S, GU, a.kernel, GU, 0.0f, a.d_rows, I);
+    if (a.dkernel)
+      sgemm(Trans::T, Trans::N, I, GU, n, 1.0f, rows_in, I, S, GU, 0.0f, a.dkernel, GU);
+    dg_rows = S;
+    n_dg_rows = n;
+  }
   if (a.dx) sgemm(Trans::N, Trans::T, BT, I, GU, 1.0f, dG, GU, a.kernel, GU, 0.0f, a.dx, I);
-  if (a.dkernel) sgemm(Trans::T, Trans::N, I, GU, BT, 1.0f, a.x, I, dG, GU, 0.0f, a.dkernel, GU);
+  if (a.dkernel && !embedded)
+    sgemm(Trans::T, Trans::N, I, GU, BT, 1.0f, a.x, I, dG, GU, 0.0f, a.dkernel, GU);
   if (a.drecurrent_kernel) {
     float* dU = a.drecurrent_kernel;
     if (cfg.cell == RnnCell::gru && !cfg.reset_after) {
@@ -427,7 +465,7 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
     }
   }
   if (a.dbias) {
-    column_sums(dG, BT, GU, GU, a.dbias);
+    column_sums(dg_rows, n_dg_rows, GU, GU, a.dbias);
     if (gru_ra) column_sums(dGh, BT, GU, GU, a.dbias + GU);
   }
 }

@@ -10,7 +10,6 @@ import numpy as np
 
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
-from nnfast.backend import tape
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
 from nnfast.ops.rnn import RNN_ACTIVATION_IDS, dropout_mask, embedded_input_pays
@@ -159,17 +158,26 @@ class _RNNBase(Layer):
                                       self.return_sequences)
         return self._outputs(seq, last, states, mask)
 
-    def _call_on_embedding(self, ids, table, mask=None):
-        """Inference ``call(embedding(ids, table), mask=mask)`` with the input projection
-        taken once per table row (``ops.lstm(..., input_ids=...)``); no dropout (inference)."""
-        initial_state = self._initial_state(ids.shape[0], None)
-        seq, last, states = self._run(table, initial_state, mask, None, self.return_sequences,
+    def _call_on_embedding(self, ids, table, mask=None, training=None):
+        """``call(embedding(ids, table), mask=mask, training=training)`` with the input
+        projection taken once per distinct id (``ops.lstm(..., input_ids=...)``). Input
+        dropout cannot apply to rows shared by several steps: callers fall back to the
+        unfused layers when it is active (``_fuses_embedding``)."""
+        batch = ids.shape[0]
+        initial_state = self._initial_state(batch, None)
+        rmask = None
+        if training and 0.0 < self.recurrent_dropout < 1.0:
+            rmask = self._dropout_mask((batch, self.units), self.recurrent_dropout)
+        seq, last, states = self._run(table, initial_state, mask, rmask, self.return_sequences,
                                       input_ids=ids)
         return self._outputs(seq, last, states, mask)
 
+    def _fuses_embedding(self, training):
+        return not (training and 0.0 < self.dropout < 1.0)
+
     def _fused_with_previous(self, previous):
-        """Sequential's hook: an ``Embedding`` right before this layer runs fused with it at
-        inference (see :class:`_EmbeddingRecurrence`), or None when that does not apply."""
+        """Sequential's hook: an ``Embedding`` right before this layer runs fused with it
+        (see :class:`_EmbeddingRecurrence`), or None when that does not apply."""
         from nnfast.layers.embedding import Embedding
 
         if (type(previous) is not Embedding or type(self).call is not _RNNBase.call
@@ -395,13 +403,14 @@ class SimpleRNN(_RNNBase):
 class _EmbeddingRecurrence:
     """``Embedding -> recurrent layer`` as one step of a Sequential model.
 
-    At inference (``training`` falsy, no GradientTape recording) with integer ids and a
-    table not far larger than the lookups (``ops.rnn.embedded_input_pays``), the recurrent
-    layer runs straight from the table (``_call_on_embedding``): the input projection costs
-    one GEMM row per distinct id instead of one per step of every sample, and the (batch,
-    steps, features) embeddings are never written. Otherwise it calls the two layers one
-    after the other, exactly as Sequential would. The outputs agree up to float32
-    rounding; masks and states follow the same rules.
+    With integer ids, a table not far larger than the lookups
+    (``ops.rnn.embedded_input_pays``) and no input dropout in training, the recurrent layer
+    runs straight from the table (``_call_on_embedding``): the input projection, d(kernel)
+    and the table's gradient cost one GEMM row per distinct id instead of one per step of
+    every sample, and no (batch, steps, features) embeddings or their gradient are written.
+    Otherwise it calls the two layers one after the other, exactly as Sequential would.
+    Outputs and gradients agree up to float32 rounding; masks, states and dropout streams
+    follow the same rules.
     """
 
     def __init__(self, embedding, recurrent):
@@ -411,12 +420,12 @@ class _EmbeddingRecurrence:
 
     def call(self, inputs, training=None, mask=None):
         emb = self.embedding
-        if not training and not tape.recording():
+        if self.recurrent._fuses_embedding(training):
             ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
             if (ids.ndim == 2 and ids.dtype.kind in "iu"
                     and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
                 return self.recurrent._call_on_embedding(ids, emb.embeddings,
-                                                         emb.compute_mask(ids, mask))
+                                                         emb.compute_mask(ids, mask), training)
         x = emb.call(inputs)
         return self.recurrent.call(x, mask=emb.compute_mask(inputs, mask), training=training)
 

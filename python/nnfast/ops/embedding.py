@@ -95,10 +95,16 @@ class Embedding(Function):
         ids, table = ctx.saved
         if not ctx.needs_input_grad[0]:
             return None, None
-        dtable, entry, stale = _zeroed_grad(table)
-        _core.embedding_backward(f32(g), ids, dtable, stale)
-        entry[1] = ids
-        return dtable, None
+        return dense_rows_gradient(table, ids, f32(g)), None
+
+
+def dense_rows_gradient(table, ids, row_grads):
+    """The dense (vocab, dim) gradient of ``table`` with ``row_grads[i]`` added to row
+    ``ids[i]`` and zeros elsewhere, in the reused per-table buffer (see the top)."""
+    dtable, entry, stale = _zeroed_grad(table)
+    _core.embedding_backward(row_grads, ids, dtable, stale)
+    entry[1] = ids
+    return dtable
 
 
 def embedding(indices, table):

@@ -14,6 +14,7 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import f32
 from nnfast.ops.embedding import _ids as embedding_ids
+from nnfast.ops.embedding import dense_rows_gradient
 
 _CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
 # nnfast::Activation ids the fused gate kernels implement.
@@ -77,31 +78,41 @@ class _Recurrent(Function):
     def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell=0, mask=None,
                 recurrent_mask=None, activation=3, recurrent_activation=2, go_backwards=False,
                 reset_after=True, return_sequences=True, input_ids=None):
-        if input_ids is not None:
-            return _embedded_forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask,
-                                     recurrent_mask, activation, recurrent_activation,
-                                     go_backwards, reset_after, return_sequences, input_ids)
         x = f32(x)
-        if x.ndim != 3:
-            raise ValueError(f"Recurrent layers expect inputs of shape (batch, steps, features), "
-                             f"received {x.shape}")
         kernel, recurrent_kernel = f32(kernel), f32(recurrent_kernel)
         bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
-        batch, steps, _ = x.shape
         units = recurrent_kernel.shape[0]
         training = ctx.recording
+        ids = None
+        if input_ids is not None:
+            if x.ndim != 2:
+                raise ValueError(f"With input_ids, the inputs must be an embedding table of "
+                                 f"shape (vocab, features), received {x.shape}")
+            ids = embedding_ids(input_ids)
+            if ids.ndim != 2:
+                raise ValueError(f"input_ids must have shape (batch, steps), received "
+                                 f"{ids.shape}")
+            batch, steps = ids.shape
+            ws_size = _core.rnn_embedded_workspace_size(cell, x, ids, units, reset_after,
+                                                        training)
+        else:
+            if x.ndim != 3:
+                raise ValueError(f"Recurrent layers expect inputs of shape (batch, steps, "
+                                 f"features), received {x.shape}")
+            batch, steps, _ = x.shape
+            ws_size = _core.rnn_workspace_size(cell, x, units, reset_after, training)
         mask = _mask_u8(mask, batch, steps)
-        ws = _pooled((_core.rnn_workspace_size(cell, x, units, reset_after, training),))
+        ws = _pooled((ws_size,))
         keep_seq = training or return_sequences
         h_seq = _pooled((batch, steps if keep_seq else 0, units))
         h_last = np.empty((batch, units), np.float32)
         c_last = np.empty((batch, units), np.float32) if cell == 0 else None
         _core.rnn_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_mask,
                           h_seq if keep_seq else None, h_last, c_last, ws, training, activation,
-                          recurrent_activation, go_backwards, reset_after)
+                          recurrent_activation, go_backwards, reset_after, ids=ids)
         if training:
             ctx.save_for_backward(x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
-                                  h_seq, ws)
+                                  h_seq, ws, ids)
             ctx.params = (cell, activation, recurrent_activation, go_backwards, reset_after,
                           bias is not None)
         if cell == 0:
@@ -110,12 +121,11 @@ class _Recurrent(Function):
 
     @staticmethod
     def backward(ctx, g_seq, g_last, g_c=None):
-        x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask, h_seq, ws = ctx.saved
+        x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask, h_seq, ws, ids = ctx.saved
         cell, act, ract, go_backwards, reset_after, has_bias = ctx.params
         need = ctx.needs_input_grad
-        batch, steps, _ = x.shape
-        units = recurrent_kernel.shape[0]
-        dx = _pooled(x.shape) if need[0] else None
+        batch, steps, units = h_seq.shape
+        dx = _pooled(x.shape) if need[0] and ids is None else None
         dk = np.empty_like(kernel) if need[1] else None
         drk = np.empty_like(recurrent_kernel) if need[2] else None
         bias_shape = ((2, recurrent_kernel.shape[1]) if cell == 1 and reset_after
@@ -123,45 +133,18 @@ class _Recurrent(Function):
         db = np.empty(bias_shape, np.float32) if has_bias and need[3] else None
         dh0 = np.empty((batch, units), np.float32) if need[4] else None
         dc0 = np.empty((batch, units), np.float32) if cell == 0 and need[5] else None
-        _core.rnn_backward(cell, x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
-                           h_seq, ws, _opt(g_seq), _opt(g_last), _opt(g_c), dx, dk, drk, db, dh0,
-                           dc0, act, ract, go_backwards, reset_after)
+        distinct = d_rows = None
+        if ids is not None:
+            cap = min(x.shape[0], batch * steps)
+            distinct = np.empty(cap, np.int64)
+            d_rows = _pooled((cap, x.shape[1]))
+        n = _core.rnn_backward(cell, x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
+                               h_seq, ws, _opt(g_seq), _opt(g_last), _opt(g_c), dx, dk, drk, db,
+                               dh0, dc0, act, ract, go_backwards, reset_after, ids=ids,
+                               distinct_ids=distinct, d_rows=d_rows)
+        if ids is not None and need[0]:
+            dx = dense_rows_gradient(x, distinct[:n], d_rows[:n])
         return dx, dk, drk, db, dh0, dc0
-
-
-def _embedded_forward(ctx, table, kernel, recurrent_kernel, bias, h0, c0, cell, mask,
-                      recurrent_mask, activation, recurrent_activation, go_backwards,
-                      reset_after, return_sequences, input_ids):
-    """The recurrence over rows ``input_ids`` of the embedding ``table`` (inference only)."""
-    if ctx.recording:
-        raise ValueError("The recurrent ops' input_ids path (an embedding table as input) is "
-                         "inference only; differentiate ops.embedding followed by the op "
-                         "instead.")
-    if recurrent_mask is not None:
-        raise ValueError("recurrent_mask (recurrent dropout) is a training feature; the "
-                         "input_ids path is inference only.")
-    table = f32(table)
-    if table.ndim != 2:
-        raise ValueError(f"With input_ids, the inputs must be an embedding table of shape "
-                         f"(vocab, features), received {table.shape}")
-    ids = embedding_ids(input_ids)
-    if ids.ndim != 2:
-        raise ValueError(f"input_ids must have shape (batch, steps), received {ids.shape}")
-    kernel, recurrent_kernel = f32(kernel), f32(recurrent_kernel)
-    bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
-    batch, steps = ids.shape
-    units = recurrent_kernel.shape[0]
-    mask = _mask_u8(mask, batch, steps)
-    ws = _pooled((_core.rnn_embedded_workspace_size(cell, table, ids, units, reset_after),))
-    h_seq = np.empty((batch, steps if return_sequences else 0, units), np.float32)
-    h_last = np.empty((batch, units), np.float32)
-    c_last = np.empty((batch, units), np.float32) if cell == 0 else None
-    _core.rnn_forward(cell, table, kernel, recurrent_kernel, bias, h0, c0, mask, None,
-                      h_seq if return_sequences else None, h_last, c_last, ws, False,
-                      activation, recurrent_activation, go_backwards, reset_after, ids=ids)
-    if cell == 0:
-        return h_seq, h_last, c_last
-    return h_seq, h_last
 
 
 def embedded_input_pays(batch, steps, vocab):
@@ -214,8 +197,9 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
             table (vocab, features) and step t of sample b reads row ``input_ids[b, t]``:
             the same result as ``lstm(ops.embedding(input_ids, inputs), ...)`` up to float32
             rounding, with each distinct row projected once instead of every step of every
-            sample (see :func:`embedded_input_pays`). Inference only: raises ValueError when
-            a GradientTape needs a gradient through it.
+            sample (see :func:`embedded_input_pays`). Differentiable: the table's gradient
+            is dense (vocab, features) with only the looked-up rows nonzero, as
+            ``ops.embedding`` gives.
 
     Returns:
         ``(sequence, last_h, [h, c])``: sequence (batch, steps, units), or an empty
