@@ -191,6 +191,7 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   // Input projection of every step, or with an embedding input of each distinct table row
   // looked up (the steps then gather their rows into `step_gates`, one step at a time).
   std::vector<int32_t> row_of;  // embedded: (batch*steps) -> row of the projection
+  float* proj = nullptr;        // embedded: the distinct rows' projections
   float* step_gates = nullptr;
   if (embedded) {
     float* rows_in = a.workspace + (a.training ? l.total_train : 0);  // distinct rows
@@ -198,17 +199,12 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
         distinct_rows(a.ids, B * T, a.vocab, row_of, [&](int64_t r, int64_t id) {
           std::memcpy(rows_in + r * l.I, a.x + id * l.I, sizeof(float) * l.I);
         });
-    float* proj = rows_in + std::min(a.vocab, B * T) * l.I;
+    proj = rows_in + std::min(a.vocab, B * T) * l.I;
     sgemm(Trans::N, Trans::N, n_rows, GU, l.I, 1.0f, rows_in, l.I, a.kernel, GU, 0.0f, proj,
           GU, ep);
-    if (a.training) {
-      // Every step's gates stay in xp for backward, as without ids.
-      for (int64_t i = 0; i < B * T; ++i)
-        std::memcpy(xp + i * GU, proj + int64_t(row_of[i]) * GU, sizeof(float) * GU);
-    } else {
-      xp = proj;
-      step_gates = proj + std::min(a.vocab, B * T) * GU;
-    }
+    // Training keeps every step's gates in xp for backward, as without ids; inference
+    // needs one step's only.
+    if (!a.training) step_gates = proj + std::min(a.vocab, B * T) * GU;
   } else {
     sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
   }
@@ -237,12 +233,15 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
       const int64_t tt = cfg.go_backwards ? T - 1 - t : t;
       float* gates = xp + (b0 * T + tt) * GU;
       int64_t ldg = T * GU;
-      if (step_gates) {
-        gates = step_gates + b0 * GU;
-        ldg = GU;
+      if (embedded) {
+        // This step's rows of the projection, copied where the step works on them.
+        if (step_gates) {
+          gates = step_gates + b0 * GU;
+          ldg = GU;
+        }
         const int32_t* row = row_of.data() + b0 * T + tt;
         for (int64_t r = 0; r < rows; ++r)
-          std::memcpy(gates + r * GU, xp + int64_t(row[r * T]) * GU, sizeof(float) * GU);
+          std::memcpy(gates + r * ldg, proj + int64_t(row[r * T]) * GU, sizeof(float) * GU);
       }
       const uint8_t* m = a.mask ? a.mask + b0 * T + tt : nullptr;
       float* h_out = a.h_seq ? a.h_seq + (b0 * T + t) * U : nullptr;
