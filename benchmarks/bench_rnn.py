@@ -5,11 +5,12 @@ back, so a busy machine slows both alike; medians over the repeats):
   * LSTM / GRU layer forward+backward (batch 32, 100 steps, 128 features, 64 units),
   * the IMDB tutorial model (Embedding(10000, 128) -> LSTM(64) / GRU(64) -> Dense(1,
     sigmoid), Adam, binary crossentropy): training samples/s at batch 32 and prediction
-    samples/s at batch 1024.
+    samples/s at batch 1024, on uniform random ids (default) or real reviews (--data imdb:
+    words repeat, so nnfast's fused Embedding -> RNN projects fewer distinct rows).
 Prints samples/s and the ratio nnfast / PyTorch (> 1: nnfast is faster).
 
     PYTHONPATH=python python3 benchmarks/bench_rnn.py [--threads N] [--repeats R]
-        [--cells lstm,gru]
+        [--cells lstm,gru] [--data random|imdb]
 """
 import argparse
 import statistics
@@ -71,10 +72,22 @@ class TorchModel(torch.nn.Module):
         return self.fc(out[:, -1]).squeeze(1)
 
 
-def model_bench(kind, repeats):
+def model_data(source):
+    """(ids (1024, T), labels): uniform random ids, or the first 1024 IMDB training reviews
+    (num_words=10000, padded/truncated to T as the tutorial does; NNFAST_DATASETS names the
+    folder holding imdb.npz), whose word ids repeat as real text does."""
+    if source == "imdb":
+        from nnfast.datasets import imdb
+        from nnfast.preprocessing.sequence import pad_sequences
+
+        (x, y), _ = imdb.load_data(num_words=VOCAB)
+        return pad_sequences(x[:1024], maxlen=T).astype(np.int64), np.asarray(y[:1024])
     rng = np.random.default_rng(1)
-    ids = rng.integers(1, VOCAB, size=(1024, T))
-    y = rng.integers(0, 2, size=1024)
+    return rng.integers(1, VOCAB, size=(1024, T)), rng.integers(0, 2, size=1024)
+
+
+def model_bench(kind, repeats, source):
+    ids, y = model_data(source)
     rnn = layers.LSTM(U) if kind == "lstm" else layers.GRU(U)
     model = nnfast.Sequential([layers.Embedding(VOCAB, F), rnn, layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
@@ -116,16 +129,19 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--cells", default="lstm,gru", help="comma-separated: lstm, gru")
+    p.add_argument("--data", default="random", choices=["random", "imdb"],
+                   help="IMDB model inputs: uniform random ids or real reviews")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     nnfast.config.set_num_threads(args.threads)
-    print(f"threads={args.threads}  nnfast rnn kernel: {nnfast.config.kernel_info()}")
+    print(f"threads={args.threads} data={args.data}  nnfast rnn kernel: "
+          f"{nnfast.config.kernel_info()}")
     print(f"{'benchmark':<44}{'nnfast':>12}{'pytorch':>12}{'ratio':>8}")
     for kind in args.cells.split(","):
         a, b = layer_bench(kind, args.repeats)
         print(f"{kind.upper() + ' layer fwd+bwd (32x100x128 -> 64), ms':<44}"
               f"{a * 1e3:>12.2f}{b * 1e3:>12.2f}{b / a:>8.2f}")
-        (ta, tb), (pa, pb) = model_bench(kind, args.repeats)
+        (ta, tb), (pa, pb) = model_bench(kind, args.repeats, args.data)
         print(f"{'IMDB ' + kind.upper() + ' train, batch 32, samples/s':<44}"
               f"{B / ta:>12.0f}{B / tb:>12.0f}{tb / ta:>8.2f}")
         print(f"{'IMDB ' + kind.upper() + ' predict, batch 1024, samples/s':<44}"

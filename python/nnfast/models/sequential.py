@@ -103,8 +103,8 @@ class Sequential(Model):
                   is not None else layer.call, _takes_training(type(layer)),
                   _takes_mask(type(layer)), layer)
                  for layer in self._stack]
-        # A layer may offer to run fused with the one before it (Embedding -> LSTM predicts
-        # from the projected table): the pair then takes one entry, an object with the
+        # A layer may offer to run fused with the one before it (Embedding -> LSTM runs
+        # straight from the table): the pair then takes one entry, an object with the
         # layers' call / compute_mask / supports_masking that defers to them when not fusing.
         self._calls = []
         i = 0
