@@ -403,7 +403,7 @@ class SimpleRNN(_RNNBase):
 class _EmbeddingRecurrence:
     """``Embedding -> recurrent layer`` as one step of a Sequential model.
 
-    With integer ids, a table not far larger than the lookups
+    With (batch, steps) ids, a table not far larger than the lookups
     (``ops.rnn.embedded_input_pays``) and no input dropout in training, the recurrent layer
     runs straight from the table (``_call_on_embedding``): the input projection, d(kernel)
     and the table's gradient cost one GEMM row per distinct id instead of one per step of
@@ -422,7 +422,8 @@ class _EmbeddingRecurrence:
         emb = self.embedding
         if self.recurrent._fuses_embedding(training):
             ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
-            if (ids.ndim == 2 and ids.dtype.kind in "iu"
+            # ids as the Embedding op takes them (floats are truncated, as it does)
+            if (ids.ndim == 2 and ids.dtype.kind in "biuf"
                     and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
                 return self.recurrent._call_on_embedding(ids, emb.embeddings,
                                                          emb.compute_mask(ids, mask), training)
