@@ -330,3 +330,14 @@ def test_transfer_learning_trains_only_the_head():
     assert all(not np.array_equal(a, b) for a, b in zip(head.get_weights(), head_before))
     losses = history.history["loss"]
     assert losses[-1] < losses[0]
+
+
+def test_capped_relu_fast_path():
+    """ReLU(6.0), the activation of every MobileNetV2 block, on a vectorized loop: values,
+    the cap, NaN -> 0 and infinities as Keras's relu."""
+    x = np.concatenate([np.linspace(-8, 8, 1001), [np.nan, np.inf, -np.inf, 6.0, 0.0]])
+    x = x.astype("float32")
+    for layer, cap in ((layers.ReLU(6.0), 6.0), (layers.ReLU(max_value=2.5), 2.5)):
+        y = layer(x).numpy()
+        expected = np.minimum(np.where(x > 0, x, 0.0), cap)
+        np.testing.assert_array_equal(y, expected.astype("float32"))
