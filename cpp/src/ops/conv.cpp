@@ -355,6 +355,123 @@ void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
   if (dbias) std::copy(acc.begin() + ksize, acc.end(), dbias);
 }
 
+// --- fused conv + relu + max-pool ------------------------------------------------------------
+// NOTE: the tutorial CNN's first block at batch 128 writes an 11 MB relu output that max-pool
+// reads back, and on the way back a same-size pooled-to-full gradient that the weight gradient
+// reads again: memory traffic, not arithmetic, bounded those four passes. Fused, the
+// forward keeps each window's conv outputs in registers and stores only the pooled values and
+// a byte per element naming the window's argmax; the backward sends each pooled gradient
+// straight into the weight-gradient accumulators.
+
+namespace {
+
+struct ConvPoolVariant {
+  const char* name;
+  decltype(&kernels::f32_conv_relu_maxpool_fwd_ref) fwd;
+  decltype(&kernels::f32_conv_relu_maxpool_bwd_weights_ref) bwd_weights;
+};
+
+ConvPoolVariant pick_conv_pool() {
+  const Isa isa = active_isa();
+  ConvPoolVariant v{"f32_conv_relu_maxpool_ref", kernels::f32_conv_relu_maxpool_fwd_ref,
+                    kernels::f32_conv_relu_maxpool_bwd_weights_ref};
+  if (isa == Isa::avx512)
+    v = {"f32_conv_relu_maxpool_avx512", kernels::f32_conv_relu_maxpool_fwd_avx512,
+         kernels::f32_conv_relu_maxpool_bwd_weights_avx512};
+  else if (isa == Isa::avx2)
+    v = {"f32_conv_relu_maxpool_avx2", kernels::f32_conv_relu_maxpool_fwd_avx2,
+         kernels::f32_conv_relu_maxpool_bwd_weights_avx2};
+  return v;
+}
+
+}  // namespace
+
+void conv2d_relu_maxpool_validate(const ConvPoolShape& s) {
+  conv2d_validate(s.conv);
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument(
+        "conv2d_relu_maxpool: " + what + " (conv output (" + std::to_string(s.conv.out_h) +
+        ", " + std::to_string(s.conv.out_w) + "), pool (" + std::to_string(s.pool_h) + ", " +
+        std::to_string(s.pool_w) + "), pooled (" + std::to_string(s.pooled_h) + ", " +
+        std::to_string(s.pooled_w) + "))");
+  };
+  if (s.pool_h <= 0 || s.pool_w <= 0) fail("pool size must be positive");
+  if (s.pool_h * s.pool_w > 255) fail("pool windows of more than 255 positions");
+  if (s.pad_top < 0 || s.pad_left < 0 || s.pad_top >= s.pool_h || s.pad_left >= s.pool_w)
+    fail("pool padding must be smaller than the pool size");
+  if (s.pooled_h < 0 || s.pooled_w < 0) fail("negative pooled size");
+  if (s.pooled_h > 0 && (s.pooled_h - 1) * s.pool_h - s.pad_top >= s.conv.out_h)
+    fail("pooled_h leaves windows outside the conv output");
+  if (s.pooled_w > 0 && (s.pooled_w - 1) * s.pool_w - s.pad_left >= s.conv.out_w)
+    fail("pooled_w leaves windows outside the conv output");
+}
+
+bool conv2d_relu_maxpool_supported(const ConvPoolShape& s) {
+  conv2d_relu_maxpool_validate(s);
+  return use_direct(s.conv);
+}
+
+void conv2d_relu_maxpool_forward(const ConvPoolShape& s, const float* src, const float* kernel,
+                                 const float* bias, float* pooled, uint8_t* argidx) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: only groups == 1 convolutions with "
+                                "kh*kw*in_c <= 32 and out_c <= 512 are fused");
+  const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
+  if (Q == 0) return;
+  const ConvPoolVariant v = pick_conv_pool();
+  log_choice("conv2d_relu_maxpool_forward", v.name, "conv + relu + max-pool in one pass");
+  const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
+  parallel_for_rows(Q, 2 * K * s.conv.out_c * s.pool_h * s.pool_w, 1 << 18,
+                    [&](int64_t q0, int64_t q1) { v.fwd(s, src, kernel, bias, pooled, argidx, q0, q1); });
+}
+
+void conv2d_relu_maxpool_backward_weights(const ConvPoolShape& s, const float* src,
+                                          const float* dpooled, const float* pooled,
+                                          const uint8_t* argidx, float* dkernel, float* dbias) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: unsupported shape");
+  const int64_t OC = s.conv.out_c;
+  const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
+  const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
+  const ConvPoolVariant v = pick_conv_pool();
+  log_choice("conv2d_relu_maxpool_backward_weights", v.name, "pooled gradient routed in registers");
+  // Bias partials ride after the kernel partials in each chunk's buffer.
+  std::vector<float> acc(static_cast<size_t>(K * OC + OC));
+  const int64_t rows_per_tile = 64;
+  const int64_t tiles = (Q + rows_per_tile - 1) / rows_per_tile;
+  chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC * s.pool_h * s.pool_w),
+                     acc.data(), K * OC + OC, [&](int64_t t0, int64_t t1, float* buf) {
+                       v.bwd_weights(s, src, dpooled, pooled, argidx, buf, buf + K * OC,
+                                     t0 * rows_per_tile, std::min(Q, t1 * rows_per_tile));
+                     });
+  std::copy(acc.begin(), acc.begin() + K * OC, dkernel);
+  if (dbias) std::copy(acc.begin() + K * OC, acc.end(), dbias);
+}
+
+void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpooled,
+                                       const float* pooled, const uint8_t* argidx,
+                                       const float* kernel, float* dsrc) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: unsupported shape");
+  const Conv2DShape& c = s.conv;
+  const int64_t OC = c.out_c, phw = s.pooled_h * s.pooled_w;
+  // The pre-activation gradient: zero except at each window's argmax where the relu passed.
+  std::vector<float> dz(static_cast<size_t>(c.batch * c.out_h * c.out_w * OC), 0.0f);
+  parallel_for_rows(c.batch, phw * OC, 1 << 16, [&](int64_t b0, int64_t b1) {
+    for (int64_t q = b0 * phw; q < b1 * phw; ++q) {
+      const int64_t b = q / phw, py = (q % phw) / s.pooled_w, px = q % s.pooled_w;
+      const int64_t oh0 = py * s.pool_h - s.pad_top, ow0 = px * s.pool_w - s.pad_left;
+      for (int64_t o = 0; o < OC; ++o) {
+        if (!(pooled[q * OC + o] > 0.0f)) continue;
+        const int64_t j = argidx[q * OC + o];
+        const int64_t oh = oh0 + j / s.pool_w, ow = ow0 + j % s.pool_w;
+        dz[((b * c.out_h + oh) * c.out_w + ow) * OC + o] = dpooled[q * OC + o];
+      }
+    }
+  });
+  conv2d_backward_data(c, dz.data(), kernel, dsrc);
+}
+
 void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n) {
   if (n < 0) throw std::invalid_argument("relu_backward_from_output: negative length");
   const Isa isa = active_isa();

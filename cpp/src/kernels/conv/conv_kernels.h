@@ -54,4 +54,20 @@ NNFAST_DECLARE_DEPTHWISE(avx2)
 NNFAST_DECLARE_DEPTHWISE(avx512)
 #undef NNFAST_DECLARE_DEPTHWISE
 
+// Fused conv + relu + max-pool (nnfast::ConvPoolShape, direct-conv shapes only). Forward
+// writes pooled pixels [q0, q1) (flattened over batch, pooled_h, pooled_w) and, unless
+// argidx is null, their window argmax offsets; backward-weights accumulates the contribution
+// of pooled pixels [q0, q1) into dkernel and dbias.
+#define NNFAST_DECLARE_CONV_POOL(isa)                                                        \
+  void f32_conv_relu_maxpool_fwd_##isa(const ConvPoolShape& s, const float* src,            \
+                                       const float* kernel, const float* bias, float* pooled, \
+                                       uint8_t* argidx, int64_t q0, int64_t q1);             \
+  void f32_conv_relu_maxpool_bwd_weights_##isa(                                              \
+      const ConvPoolShape& s, const float* src, const float* dpooled, const float* pooled,   \
+      const uint8_t* argidx, float* dkernel, float* dbias, int64_t q0, int64_t q1);
+NNFAST_DECLARE_CONV_POOL(ref)
+NNFAST_DECLARE_CONV_POOL(avx2)
+NNFAST_DECLARE_CONV_POOL(avx512)
+#undef NNFAST_DECLARE_CONV_POOL
+
 }  // namespace nnfast::kernels
