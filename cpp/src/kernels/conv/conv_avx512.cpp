@@ -395,6 +395,49 @@ void f32_conv_relu_maxpool_bwd_weights_avx512(const ConvPoolShape& ps, const flo
   }
 }
 
+void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                          const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                          int64_t nc, int64_t mr, int relu, float* dst) {
+  constexpr int P = kConvTilePixels;
+  const __mmask16 m0 = lane_mask(nc), m1 = nc > 16 ? lane_mask(nc - 16) : (__mmask16)0;
+  __m512 acc[P][2];
+  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias + o0) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + o0 + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 14
+  for (int i = 0; i < P; ++i) {
+    acc[i][0] = b0;
+    acc[i][1] = b1;
+  }
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const float* const* xt = x + t * P;
+    const float* w = kernel + tap[t] * in_c * out_c + o0;
+    for (int64_t ci = 0; ci < in_c; ++ci) {
+      const __m512 w0 = _mm512_maskz_loadu_ps(m0, w + ci * out_c);
+      const __m512 w1 = _mm512_maskz_loadu_ps(m1, w + ci * out_c + 16);
+#pragma GCC unroll 14
+      for (int i = 0; i < P; ++i) {
+        const __m512 a = _mm512_set1_ps(xt[i][ci]);
+        acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
+      }
+    }
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  // NOTE: every loop over acc is fully unrolled with constant indices; a data-dependent exit
+  // here made GCC keep acc in memory and store it on every FMA step.
+#pragma GCC unroll 14
+  for (int i = 0; i < P; ++i) {
+    const __mmask16 live = i < mr ? (__mmask16)0xFFFF : (__mmask16)0;
+    __m512 r0 = acc[i][0], r1 = acc[i][1];
+    if (relu) {
+      r0 = _mm512_maskz_max_ps((__mmask16)0xFFFF, r0, zero);
+      r1 = _mm512_maskz_max_ps((__mmask16)0xFFFF, r1, zero);
+    }
+    _mm512_mask_storeu_ps(dst + i * out_c, m0 & live, r0);
+    _mm512_mask_storeu_ps(dst + i * out_c + 16, m1 & live, r1);
+  }
+}
+
 void f32_direct_conv_fwd_avx512(const Conv2DShape& s, const float* src, const float* kernel,
                                 const float* bias, int relu, float* dst, int64_t p0,
                                 int64_t p1) {
