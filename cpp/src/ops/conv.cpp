@@ -242,7 +242,8 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
         float* d = dst + (r * s.out_w + ow0) * OC;
         for (int64_t o0 = 0; o0 < OC; o0 += 32)
           kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, C, kernel, OC, bias, o0,
-                                        std::min<int64_t>(32, OC - o0), mr, relu ? 1 : 0, d + o0);
+                                        std::min<int64_t>(32, OC - o0), mr, relu ? 1 : 0,
+                                        d + o0);
         if (!relu && act != Activation::linear)
           activation_forward(act, act_params, d, d, mr * OC);
       }
@@ -421,6 +422,36 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
   if (is_pointwise(s)) {
     log_choice("conv2d_backward_data", "gemm_direct", "1x1 stride 1");
     sgemm(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC);
+    return;
+  }
+  const int64_t pad_t = s.dilation_h * (s.kernel_h - 1) - s.pad_top;
+  const int64_t pad_l = s.dilation_w * (s.kernel_w - 1) - s.pad_left;
+  if (active_isa() == Isa::avx512 && G == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+      OC >= 16 && pad_t >= 0 && pad_l >= 0) {
+    // Stride 1: the input gradient is a forward convolution of ddst with the kernel flipped in
+    // space and transposed in channels, (kh, kw, ci, o) -> (KH-1-kh, KW-1-kw, o, ci), padded
+    // by d*(k-1) - pad -- so it runs on the register-tiled forward kernel.
+    log_choice("conv2d_backward_data", "f32_conv_tile_avx512", "stride 1: flipped-kernel conv");
+    std::vector<float> flipped(static_cast<size_t>(taps * OC * IC));
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        const float* w = kernel + (kh * s.kernel_w + kw) * IC * OC;
+        float* f = flipped.data() +
+                   ((s.kernel_h - 1 - kh) * s.kernel_w + (s.kernel_w - 1 - kw)) * OC * IC;
+        for (int64_t ci = 0; ci < IC; ++ci)
+          for (int64_t o = 0; o < OC; ++o) f[o * IC + ci] = w[ci * OC + o];
+      }
+    Conv2DShape t = s;
+    t.in_h = s.out_h;
+    t.in_w = s.out_w;
+    t.in_c = OC;
+    t.out_h = s.in_h;
+    t.out_w = s.in_w;
+    t.out_c = IC;
+    t.pad_top = pad_t;
+    t.pad_left = pad_l;
+    conv2d_forward_tiles_avx512(t, ddst, flipped.data(), nullptr, Activation::linear,
+                                ActivationParams{}, dsrc);
     return;
   }
   log_choice("conv2d_backward_data", "gather_tiles_gemm", "general kernel/stride/padding");

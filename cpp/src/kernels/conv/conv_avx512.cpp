@@ -395,30 +395,32 @@ void f32_conv_relu_maxpool_bwd_weights_avx512(const ConvPoolShape& ps, const flo
   }
 }
 
-void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
-                          const float* kernel, int64_t out_c, const float* bias, int64_t o0,
-                          int64_t nc, int64_t mr, int relu, float* dst) {
-  constexpr int P = kConvTilePixels;
-  const __mmask16 m0 = lane_mask(nc), m1 = nc > 16 ? lane_mask(nc - 16) : (__mmask16)0;
-  __m512 acc[P][2];
-  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias + o0) : _mm512_setzero_ps();
-  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + o0 + 16) : _mm512_setzero_ps();
+namespace {
+
+// P pixels x 16*NV channels (P*NV accumulators in registers).
+template <int P, int NV>
+inline void conv_tile(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                      const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                      int64_t nc, int64_t mr, int relu, float* dst) {
+  __mmask16 m[NV];
+  for (int v = 0; v < NV; ++v)
+    m[v] = nc > 16 * v ? lane_mask(nc - 16 * v) : (__mmask16)0;
+  __m512 acc[P][NV];
+  for (int v = 0; v < NV; ++v) {
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 14
-  for (int i = 0; i < P; ++i) {
-    acc[i][0] = b0;
-    acc[i][1] = b1;
+    for (int i = 0; i < P; ++i) acc[i][v] = b;
   }
   for (int64_t t = 0; t < ntaps; ++t) {
-    const float* const* xt = x + t * P;
+    const float* const* xt = x + t * kConvTilePixels;
     const float* w = kernel + tap[t] * in_c * out_c + o0;
     for (int64_t ci = 0; ci < in_c; ++ci) {
-      const __m512 w0 = _mm512_maskz_loadu_ps(m0, w + ci * out_c);
-      const __m512 w1 = _mm512_maskz_loadu_ps(m1, w + ci * out_c + 16);
+      __m512 wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = _mm512_maskz_loadu_ps(m[v], w + ci * out_c + 16 * v);
 #pragma GCC unroll 14
       for (int i = 0; i < P; ++i) {
         const __m512 a = _mm512_set1_ps(xt[i][ci]);
-        acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, wv[v], acc[i][v]);
       }
     }
   }
@@ -428,14 +430,22 @@ void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t nta
 #pragma GCC unroll 14
   for (int i = 0; i < P; ++i) {
     const __mmask16 live = i < mr ? (__mmask16)0xFFFF : (__mmask16)0;
-    __m512 r0 = acc[i][0], r1 = acc[i][1];
-    if (relu) {
-      r0 = _mm512_maskz_max_ps((__mmask16)0xFFFF, r0, zero);
-      r1 = _mm512_maskz_max_ps((__mmask16)0xFFFF, r1, zero);
+    for (int v = 0; v < NV; ++v) {
+      __m512 r = acc[i][v];
+      if (relu) r = _mm512_maskz_max_ps((__mmask16)0xFFFF, r, zero);
+      _mm512_mask_storeu_ps(dst + i * out_c + 16 * v, m[v] & live, r);
     }
-    _mm512_mask_storeu_ps(dst + i * out_c, m0 & live, r0);
-    _mm512_mask_storeu_ps(dst + i * out_c + 16, m1 & live, r1);
   }
+}
+
+}  // namespace
+
+void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                          const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                          int64_t nc, int64_t mr, int relu, float* dst) {
+  // NOTE: 14 x 32 measured ~10% faster than 7 pixels x 64 channels on the 3x3 56x56x64
+  // layer, although the latter loads fewer values per FMA.
+  conv_tile<kConvTilePixels, 2>(x, tap, ntaps, in_c, kernel, out_c, bias, o0, nc, mr, relu, dst);
 }
 
 void f32_direct_conv_fwd_avx512(const Conv2DShape& s, const float* src, const float* kernel,
