@@ -28,8 +28,8 @@ CASES = [
     ((2, 9, 19, 3), (3, 3, 3, 70), (2, 2), "valid", (1, 1), 1),   # direct, 4-pixel blocks, 70 outs
     ((2, 6, 5, 33), (5, 5, 33, 3), (1, 2), "same", (1, 1), 1),
     # stride 1 with >= 16 outputs: backward-data as a flipped-kernel forward conv (AVX-512)
-    ((1, 5, 6, 4), (3, 3, 4, 17), (1, 1), "valid", (1, 1), 1),
-    ((1, 6, 5, 3), (3, 2, 3, 16), (1, 1), "same", (2, 1), 1),
+    ((1, 5, 6, 17), (3, 3, 17, 16), (1, 1), "valid", (1, 1), 1),
+    ((1, 6, 5, 16), (3, 2, 16, 18), (1, 1), "same", (2, 1), 1),
 ]
 
 # in_c >= 16 with output rows that fill the GEMM's micro-panels: the implicit-GEMM forward

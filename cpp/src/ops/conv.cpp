@@ -379,7 +379,9 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     });
     return;
   }
-  if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && !is_pointwise(s)) {
+  // (The tile spans 32 output channels: fewer than 16 would leave most lanes idle.)
+  if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 &&
+      !is_pointwise(s)) {
     log_choice("conv2d_forward", "f32_conv_tile_avx512", "14 pixels x 32 channels in registers");
     conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst);
     return;
@@ -427,7 +429,7 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
   const int64_t pad_t = s.dilation_h * (s.kernel_h - 1) - s.pad_top;
   const int64_t pad_l = s.dilation_w * (s.kernel_w - 1) - s.pad_left;
   if (active_isa() == Isa::avx512 && G == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-      OC >= 16 && pad_t >= 0 && pad_l >= 0) {
+      OC >= 16 && IC >= 16 && pad_t >= 0 && pad_l >= 0) {
     // Stride 1: the input gradient is a forward convolution of ddst with the kernel flipped in
     // space and transposed in channels, (kh, kw, ci, o) -> (KH-1-kh, KW-1-kw, o, ci), padded
     // by d*(k-1) - pad -- so it runs on the register-tiled forward kernel.
