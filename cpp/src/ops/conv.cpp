@@ -1,4 +1,11 @@
-// Convolution driver: validates the description, then runs each pass as GEMMs on im2col tiles.
+// Convolution driver: validates the description, then picks per pass:
+//   - 1x1 stride 1: one GEMM on the input as is;
+//   - kh*kw*in_c <= 32 (first layers): direct register-blocked loops (and, for Conv2D(relu) ->
+//     MaxPooling2D, the fused conv2d_relu_maxpool_* below);
+//   - AVX-512, in_c and out_c >= 16: a register-tiled implicit GEMM (14 pixels x 32 channels,
+//     input broadcast in place, no im2col/packing) for the forward pass and, at stride 1, for
+//     backward-data (a flipped-kernel forward); other ISAs pack GEMM A panels per tap;
+//   - otherwise GEMMs on im2col tiles:
 //
 // Forward:          dst_tile[T, cout_g]  = col_tile[T, kh*kw*cin_g] @ kernel_g      (+bias, act)
 // Backward-data:    dsrc_tile[T, cin_g]  = dcol_tile[T, kh*kw*cout_g] @ kernel_g^T'  (gather form)

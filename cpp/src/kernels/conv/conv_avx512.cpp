@@ -264,15 +264,20 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
                             float* dkernel, float* dbias, int64_t q0, int64_t q1) {
   const Conv2DShape& s = ps.conv;
   const int64_t C = s.in_c, OC = s.out_c, phw = ps.pooled_h * ps.pooled_w;
-  const int64_t K = s.kernel_h * s.kernel_w * C;
   __m512 acc[KC][NV], db[NV];
   for (int k = 0; k < KC; ++k)
     for (int v = 0; v < NV; ++v) acc[k][v] = _mm512_setzero_ps();
   for (int v = 0; v < NV; ++v) db[v] = _mm512_setzero_ps();
   WindowPos pos[256];
   float patch[32];  // border positions: taps gathered with zeros outside the input
-  int64_t patch_off[32];
-  for (int64_t k = 0; k < K; ++k) patch_off[k] = k;
+  // NOTE: the tap loops below always run KC steps (fully unrolled, constant indices: a
+  // data-dependent exit made GCC keep acc in memory); taps kc..KC-1 read offset 0 and their
+  // accumulators are never stored.
+  int64_t patch_off[KC], xoff[KC];
+  for (int k = 0; k < KC; ++k) {
+    patch_off[k] = k < kc ? k : 0;
+    xoff[k] = k < kc ? off[k0 + k] : 0;
+  }
   for (int64_t q = q0; q < q1; ++q) {
     const int64_t b = q / phw, py = (q % phw) / ps.pooled_w, px = q % ps.pooled_w;
     __m512 g[NV];
@@ -305,7 +310,7 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
       if (pos[i].inside) {
         x = src + ((b * s.in_h + pos[i].oh * s.stride_h - s.pad_top) * s.in_w +
                    pos[i].ow * s.stride_w - s.pad_left) * C;
-        xo = off + k0;
+        xo = xoff;
       } else {
         for (int64_t k = 0; k < kc; ++k) {
           const int64_t t = k0 + k, ci = t % C, kw = (t / C) % s.kernel_w, kh = t / C / s.kernel_w;
@@ -317,15 +322,16 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
         x = patch;
         xo = patch_off;
       }
+#pragma GCC unroll 24
       for (int k = 0; k < KC; ++k) {
-        if (k >= kc) break;
         const __m512 xv = _mm512_set1_ps(x[xo[k]]);
         for (int v = 0; v < NV; ++v) acc[k][v] = _mm512_fmadd_ps(xv, gj[v], acc[k][v]);
       }
     }
   }
+#pragma GCC unroll 24
   for (int k = 0; k < KC; ++k) {
-    if (k >= kc) break;
+    if (k >= kc) continue;
     float* w = dkernel + (k0 + k) * OC + o0;
     for (int v = 0; v < NV; ++v)
       _mm512_mask_storeu_ps(w + 16 * v, m[v],
@@ -381,9 +387,13 @@ void f32_conv_relu_maxpool_bwd_weights_avx512(const ConvPoolShape& ps, const flo
     if (OC - o0 > 16) {
       m[0] = lane_mask(OC - o0);
       m[1] = lane_mask(OC - o0 - 16);
-      for (int64_t k0 = 0; k0 < K; k0 += 12)
-        pool_bwd_weights_block<2, 12>(ps, src, dpooled, pooled, argidx, off, k0,
-                                      K - k0 < 12 ? K - k0 : 12, o0, m, dkernel, dbias, q0, q1);
+      if (K == 9)  // 3x3 kernels on one channel (the tutorial CNN): no idle taps
+        pool_bwd_weights_block<2, 9>(ps, src, dpooled, pooled, argidx, off, 0, 9, o0, m,
+                                     dkernel, dbias, q0, q1);
+      else
+        for (int64_t k0 = 0; k0 < K; k0 += 12)
+          pool_bwd_weights_block<2, 12>(ps, src, dpooled, pooled, argidx, off, k0,
+                                        K - k0 < 12 ? K - k0 : 12, o0, m, dkernel, dbias, q0, q1);
       o0 += 32;
     } else {
       m[0] = lane_mask(OC - o0);
