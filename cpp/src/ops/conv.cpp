@@ -659,7 +659,9 @@ void conv2d_relu_maxpool_forward(const ConvPoolShape& s, const float* src, const
   log_choice("conv2d_relu_maxpool_forward", v.name, "conv + relu + max-pool in one pass");
   const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
   parallel_for_rows(Q, 2 * K * s.conv.out_c * s.pool_h * s.pool_w, 1 << 18,
-                    [&](int64_t q0, int64_t q1) { v.fwd(s, src, kernel, bias, pooled, argidx, q0, q1); });
+                    [&](int64_t q0, int64_t q1) {
+                      v.fwd(s, src, kernel, bias, pooled, argidx, q0, q1);
+                    });
 }
 
 void conv2d_relu_maxpool_backward_weights(const ConvPoolShape& s, const float* src,

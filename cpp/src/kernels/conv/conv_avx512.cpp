@@ -362,12 +362,15 @@ void f32_conv_relu_maxpool_fwd_avx512(const ConvPoolShape& ps, const float* src,
       const int64_t n = OC - o0 < 64 ? OC - o0 : 64;
       __mmask16 m[4];
       for (int v = 0; v < 4; ++v) m[v] = n > 16 * v ? lane_mask(n - 16 * v) : (__mmask16)0;
-      switch ((n + 15) / 16) {
-        case 1: pool_window_fwd<1>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a); break;
-        case 2: pool_window_fwd<2>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a); break;
-        case 3: pool_window_fwd<3>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a); break;
-        default: pool_window_fwd<4>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a); break;
-      }
+      const int nv = static_cast<int>((n + 15) / 16);
+      if (nv == 1)
+        pool_window_fwd<1>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a);
+      else if (nv == 2)
+        pool_window_fwd<2>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a);
+      else if (nv == 3)
+        pool_window_fwd<3>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a);
+      else
+        pool_window_fwd<4>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a);
     }
   }
 }
