@@ -11,6 +11,25 @@ def _takes_mask(cls):
     return "mask" in inspect.signature(cls.call).parameters
 
 
+def _fuse_calls(calls):
+    """The call plan with each qualifying Conv2D(relu) -> MaxPooling2D pair replaced by one
+    fused call (see layers.convolutional.fused_conv_pool_call). The fused entry keeps the conv
+    layer's mask handling: neither layer supports masking, so the mask ends there either way."""
+    from nnfast.layers.convolutional import fused_conv_pool_call
+
+    out, i = [], 0
+    while i < len(calls):
+        if i + 1 < len(calls):
+            fused = fused_conv_pool_call(calls[i][3], calls[i + 1][3])
+            if fused is not None:
+                out.append((fused, False, False, calls[i][3]))
+                i += 2
+                continue
+        out.append(calls[i])
+        i += 1
+    return out
+
+
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -103,6 +122,7 @@ class Sequential(Model):
                         is not None else layer.call, _takes_training(type(layer)),
                         _takes_mask(type(layer)), layer)
                        for layer in self._stack]
+        self._calls = _fuse_calls(self._calls)
         self._build_shapes = self._input_batch_shape
         self.built = True
 
