@@ -105,6 +105,42 @@ def bench_conv(repeats, batch, h, w, cin, cout, k, stride, padding):
     row(name + " bwd", 2 * flops / 1e9, "GFLOP/s", *side_by_side(nn_bwd, t_bwd, repeats))
 
 
+def bench_conv_pool(repeats, batch, h, w, cin, cout, k, pool):
+    """The fused Conv2D(relu) -> MaxPooling2D block (what the tutorial CNN's first two layers
+    run as) against torch's conv2d + relu + max_pool2d."""
+    from nnfast import _core
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, h, w, cin)).astype(np.float32)
+    kern = (rng.standard_normal((k, k, cin, cout)) * 0.3).astype(np.float32)
+    bias = np.zeros(cout, np.float32)
+    oh, ow = h - k + 1, w - k + 1
+    y = np.empty((batch, oh // pool, ow // pool, cout), np.float32)
+    am = np.empty(y.shape, np.uint8)
+    geom = ((1, 1), (0, 0), (1, 1), (oh, ow), (pool, pool), (0, 0))
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dk, db = np.empty_like(kern), np.empty_like(bias)
+    flops = 2.0 * batch * oh * ow * cout * k * k * cin
+    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+    tk = torch.from_numpy(kern.transpose(3, 2, 0, 1).copy()).requires_grad_(True)
+    tb = torch.zeros(cout, requires_grad=True)
+    F = torch.nn.functional
+
+    def t_fwd():
+        with torch.no_grad():
+            F.max_pool2d(F.relu(F.conv2d(tx, tk, tb)), pool)
+
+    tout = F.max_pool2d(F.relu(F.conv2d(tx, tk, tb)), pool)
+    tg = torch.from_numpy(g.transpose(0, 3, 1, 2).copy())
+    name = f"conv{k}x{k}+relu+maxpool{pool} {h}x{w}x{cin}->{cout} b{batch}"
+    _core.conv2d_relu_maxpool_forward(x, kern, bias, y, am, *geom)
+    row(name + " fwd", flops / 1e9, "GFLOP/s", *side_by_side(
+        lambda: _core.conv2d_relu_maxpool_forward(x, kern, bias, y, am, *geom), t_fwd, repeats))
+    row(name + " bwd", flops / 1e9, "GFLOP/s", *side_by_side(
+        lambda: _core.conv2d_relu_maxpool_backward_weights(x, g, y, am, dk, db, *geom),
+        lambda: torch.autograd.grad(tout, (tk, tb), tg, retain_graph=True), repeats))
+
+
 def bench_pool_bn(repeats, batch, h, w, c):
     from nnfast import _core
 
@@ -176,6 +212,8 @@ def torch_cnn():
 
 
 def bench_cnn(repeats, quick):
+    from nnfast.layers import convolutional
+
     rng = np.random.default_rng(0)
     for batch in (32, 128):
         steps = 20 if quick else 40
@@ -183,6 +221,11 @@ def bench_cnn(repeats, quick):
         x = rng.random((n, 28, 28, 1), dtype=np.float32)
         labels = rng.integers(0, 10, n)
         y = np.eye(10, dtype=np.float32)[labels]
+        # The same model with the Conv2D -> MaxPooling2D pair run as two ops (built without
+        # the Sequential peephole), to show what the fused op buys.
+        convolutional.FUSE_CONV_POOL = False
+        unfused = nnfast_cnn()
+        convolutional.FUSE_CONV_POOL = True
         model = nnfast_cnn()
         tmodel, topt = torch_cnn()
         tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
@@ -202,8 +245,13 @@ def bench_cnn(repeats, quick):
                 loss.backward()
                 topt.step()
 
+        def nn_epoch_unfused():
+            unfused.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+
         row(f"tutorial CNN train (fit) batch {batch}", n, "samples/s",
             *side_by_side(nn_epoch, t_epoch, repeats))
+        row(f"  same, conv+pool unfused, batch {batch}", n, "samples/s",
+            *side_by_side(nn_epoch_unfused, t_epoch, repeats))
 
     n = 1024 * (4 if quick else 8)
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
@@ -237,6 +285,7 @@ def main():
     if args.only in (None, "kernels"):
         bench_conv(args.repeats, 8, 56, 56, 64, 64, 3, 1, "same")
         bench_conv(args.repeats, 128, 28, 28, 1, 32, 3, 1, "valid")
+        bench_conv_pool(args.repeats, 128, 28, 28, 1, 32, 3, 2)
         if not args.quick:
             bench_conv(args.repeats, 8, 56, 56, 64, 128, 3, 2, "same")
             bench_conv(args.repeats, 8, 28, 28, 128, 256, 1, 1, "valid")

@@ -27,10 +27,24 @@ CASES = [
     ((1, 28, 28, 1), (3, 3, 1, 32), (1, 1), "valid", (1, 1), 1),  # the tutorial's first layer
     ((2, 9, 19, 3), (3, 3, 3, 70), (2, 2), "valid", (1, 1), 1),   # direct, 4-pixel blocks, 70 outs
     ((2, 6, 5, 33), (5, 5, 33, 3), (1, 2), "same", (1, 1), 1),
+    # stride 1 with >= 16 outputs: backward-data as a flipped-kernel forward conv (AVX-512)
+    ((1, 5, 6, 17), (3, 3, 17, 16), (1, 1), "valid", (1, 1), 1),
+    ((1, 6, 5, 16), (3, 2, 16, 18), (1, 1), "same", (2, 1), 1),
+]
+
+# in_c >= 16 with output rows that fill the GEMM's micro-panels: the implicit-GEMM forward
+# (A panels packed per tap from the input, borders zeroed, depth blocks splitting a tap).
+IMPLICIT_CASES = [
+    ((1, 5, 28, 17), (3, 3, 17, 5), (1, 1), "same", (1, 1), 1),
+    ((2, 6, 55, 16), (3, 3, 16, 33), (2, 2), "same", (1, 1), 1),
+    ((1, 7, 32, 20), (3, 3, 20, 40), (1, 1), "valid", (2, 2), 1),
+    ((1, 4, 28, 50), (3, 3, 50, 40), (1, 1), "same", (1, 1), 1),   # K = 450: split taps
+    ((2, 5, 15, 16), (3, 3, 16, 9), (1, 1), "valid", (1, 1), 1),   # 13 wide: partial panels
+    ((1, 6, 30, 24), (5, 5, 24, 8), (1, 1), "same", (1, 1), 1),    # 2-pixel borders
 ]
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + IMPLICIT_CASES)
 def test_conv2d_forward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
     x, k, b = rand(*xs), rand(*ks), rand(ks[-1])

@@ -101,6 +101,40 @@ void bench_conv(const char* name, nnfast::Conv2DShape s, int repeats, double pea
   show("backward-weights", tw);
 }
 
+// The fused Conv2D(relu) -> MaxPooling2D block (non-overlapping 2x2 windows).
+void bench_conv_pool(const char* name, nnfast::Conv2DShape s, int repeats, double peak) {
+  nnfast::ConvPoolShape ps;
+  ps.conv = s;
+  ps.pool_h = ps.pool_w = 2;
+  ps.pooled_h = s.out_h / 2;
+  ps.pooled_w = s.out_w / 2;
+  auto x = random_vec(s.batch * s.in_h * s.in_w * s.in_c, 1);
+  auto k = random_vec(s.kernel_h * s.kernel_w * s.in_c * s.out_c, 2);
+  auto b = random_vec(s.out_c, 3);
+  std::vector<float> y(s.batch * ps.pooled_h * ps.pooled_w * s.out_c), dk(k.size()),
+      db(b.size());
+  std::vector<uint8_t> arg(y.size());
+  auto g = random_vec(y.size(), 4);
+  const double flops = 2.0 * s.batch * ps.pooled_h * 2 * ps.pooled_w * 2 * s.out_c *
+                       s.kernel_h * s.kernel_w * s.in_c;
+  double tf = median_seconds([&] {
+    nnfast::conv2d_relu_maxpool_forward(ps, x.data(), k.data(), b.data(), y.data(), arg.data());
+  }, repeats);
+  double tw = median_seconds([&] {
+    nnfast::conv2d_relu_maxpool_backward_weights(ps, x.data(), g.data(), y.data(), arg.data(),
+                                                 dk.data(), db.data());
+  }, repeats);
+  const double cores_peak = peak * nnfast::num_threads();
+  auto show = [&](const char* pass, double t) {
+    const double gf = flops / t / 1e9;
+    std::printf("  %-40s %-14s %8.1f GFLOP/s", name, pass, gf);
+    if (cores_peak > 0) std::printf("  (%4.1f%% of peak)", 100.0 * gf / cores_peak);
+    std::printf("\n");
+  };
+  show("fused forward", tf);
+  show("fused bwd-weights", tw);
+}
+
 void bench_pool_bn(int64_t batch, int64_t h, int64_t w, int64_t c, int repeats) {
   auto x = random_vec(batch * h * w * c, 5);
   nnfast::Pool2DShape s;
@@ -189,6 +223,8 @@ int main(int argc, char** argv) {
                peak);
     bench_conv("conv3x3 valid 28x28x1->32 b128", shape(128, 28, 28, 1, 32, 3, 1, false),
                repeats, peak);
+    bench_conv_pool("conv3x3+relu+maxpool2 28x28x1->32 b128",
+                    shape(128, 28, 28, 1, 32, 3, 1, false), repeats, peak);
     if (!quick) {
       bench_conv("conv3x3 s2 same 56x56x64->128 b8", shape(8, 56, 56, 64, 128, 3, 2, true),
                  repeats, peak);

@@ -150,11 +150,169 @@ void bind_pass(py::module_& m, bool depthwise) {
       "with relu_y, ddst is masked by relu_y > 0 first (a fused relu).");
 }
 
+const uint8_t* checked_u8(const py::array& a, const char* name, bool writeable = false) {
+  if (!a.dtype().is(py::dtype::of<uint8_t>()))
+    throw py::type_error(std::string(name) + ": expected a uint8 array, received dtype " +
+                         std::string(py::str(a.dtype())) + " with shape " + shape_of(a));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array, received shape " +
+                          shape_of(a) + " with strides");
+  if (writeable && !a.writeable())
+    throw py::value_error(std::string(name) + ": output array is read-only");
+  return static_cast<const uint8_t*>(a.data());
+}
+
+// The fused block's shape: src (B, H, W, Cin), kernel (kh, kw, Cin, Cout), pooled
+// (B, PH, PW, Cout); conv_out gives the (unmaterialised) conv output's spatial size.
+nnfast::ConvPoolShape make_pool_shape(const py::array& src, const py::array& kernel,
+                                      const py::array& pooled, Pair strides, Pair pads,
+                                      Pair dilation, Pair conv_out, Pair pool, Pair pool_pads,
+                                      const char* what) {
+  require_ndim(src, 4, (std::string(what) + " input").c_str());
+  require_ndim(kernel, 4, (std::string(what) + " kernel").c_str());
+  require_ndim(pooled, 4, (std::string(what) + " pooled output").c_str());
+  nnfast::ConvPoolShape ps;
+  nnfast::Conv2DShape& s = ps.conv;
+  s.batch = src.shape(0);
+  s.in_h = src.shape(1);
+  s.in_w = src.shape(2);
+  s.in_c = src.shape(3);
+  s.out_h = conv_out.first;
+  s.out_w = conv_out.second;
+  s.out_c = pooled.shape(3);
+  s.kernel_h = kernel.shape(0);
+  s.kernel_w = kernel.shape(1);
+  s.stride_h = strides.first;
+  s.stride_w = strides.second;
+  s.pad_top = pads.first;
+  s.pad_left = pads.second;
+  s.dilation_h = dilation.first;
+  s.dilation_w = dilation.second;
+  ps.pool_h = pool.first;
+  ps.pool_w = pool.second;
+  ps.pad_top = pool_pads.first;
+  ps.pad_left = pool_pads.second;
+  ps.pooled_h = pooled.shape(1);
+  ps.pooled_w = pooled.shape(2);
+  if (pooled.shape(0) != s.batch)
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(pooled) + " have different batch sizes");
+  require_shape(kernel, {s.kernel_h, s.kernel_w, s.in_c, s.out_c},
+                (std::string(what) + " kernel").c_str());
+  try {
+    if (!nnfast::conv2d_relu_maxpool_supported(ps))
+      throw std::invalid_argument("only groups == 1 convolutions with kh*kw*in_c <= 32 and "
+                                  "out_c <= 512 are fused");
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string(what) + ": " + e.what() + " (input " + shape_of(src) +
+                          ", kernel " + shape_of(kernel) + ", pooled " + shape_of(pooled) + ")");
+  }
+  return ps;
+}
+
+void bind_conv_pool(py::module_& m) {
+  m.def(
+      "conv2d_relu_maxpool_supported",
+      [](int64_t in_c, int64_t out_c, Pair kernel, int64_t groups, Pair pool) {
+        nnfast::ConvPoolShape ps;
+        ps.conv.batch = 1;
+        ps.conv.in_h = kernel.first;
+        ps.conv.in_w = kernel.second;
+        ps.conv.in_c = in_c;
+        ps.conv.out_c = out_c;
+        ps.conv.out_h = ps.conv.out_w = 1;
+        ps.conv.kernel_h = kernel.first;
+        ps.conv.kernel_w = kernel.second;
+        ps.conv.groups = groups;
+        ps.pool_h = pool.first;
+        ps.pool_w = pool.second;
+        ps.pooled_h = ps.pooled_w = 1;
+        try {
+          return nnfast::conv2d_relu_maxpool_supported(ps);
+        } catch (const std::invalid_argument&) {
+          return false;
+        }
+      },
+      py::arg("in_c"), py::arg("out_c"), py::arg("kernel"), py::arg("groups"), py::arg("pool"),
+      "Whether conv2d_relu_maxpool_* handle these channels, kernel size, groups and pool size.");
+  m.def(
+      "conv2d_relu_maxpool_forward",
+      [](const py::array& src, const py::array& kernel, const py::object& bias,
+         const py::array& pooled, const py::object& argidx, Pair strides, Pair pads,
+         Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        auto s = make_pool_shape(src, kernel, pooled, strides, pads, dilation, conv_out, pool,
+                                 pool_pads, "conv2d_relu_maxpool_forward");
+        const float* x = checked<float>(src, "conv input");
+        const float* w = checked<float>(kernel, "conv kernel");
+        float* y = checked<float>(pooled, "pooled output", true);
+        const float* b = checked_or_null<float>(bias, "conv bias");
+        if (b) require_shape(py::cast<py::array>(bias), {s.conv.out_c}, "conv bias");
+        uint8_t* a = nullptr;
+        if (!argidx.is_none()) {
+          auto arr = py::cast<py::array>(argidx);
+          a = const_cast<uint8_t*>(checked_u8(arr, "argidx", true));
+          require_same_size(arr, pooled, "argidx", "pooled output");
+        }
+        py::gil_scoped_release release;
+        nnfast::conv2d_relu_maxpool_forward(s, x, w, b, y, a);
+      },
+      py::arg("src"), py::arg("kernel"), py::arg("bias"), py::arg("pooled"), py::arg("argidx"),
+      py::arg("strides"), py::arg("pads"), py::arg("dilation"), py::arg("conv_out"),
+      py::arg("pool"), py::arg("pool_pads"),
+      "pooled = max_pool(relu(conv(src, kernel) + bias)) without the full-size conv output; "
+      "argidx (uint8, pooled's shape, or None) receives each window's argmax offset.");
+  m.def(
+      "conv2d_relu_maxpool_backward_weights",
+      [](const py::array& src, const py::array& dpooled, const py::array& pooled,
+         const py::array& argidx, const py::array& dkernel, const py::object& dbias,
+         Pair strides, Pair pads, Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        auto s = make_pool_shape(src, dkernel, pooled, strides, pads, dilation, conv_out, pool,
+                                 pool_pads, "conv2d_relu_maxpool_backward_weights");
+        require_same_size(dpooled, pooled, "pooled gradient", "pooled output");
+        require_same_size(argidx, pooled, "argidx", "pooled output");
+        const float* x = checked<float>(src, "conv input");
+        const float* g = checked<float>(dpooled, "pooled gradient");
+        const float* y = checked<float>(pooled, "pooled output");
+        const uint8_t* a = checked_u8(argidx, "argidx");
+        float* dw = checked<float>(dkernel, "conv kernel gradient", true);
+        float* db = checked_or_null<float>(dbias, "conv bias gradient", true);
+        if (db) require_shape(py::cast<py::array>(dbias), {s.conv.out_c}, "conv bias gradient");
+        py::gil_scoped_release release;
+        nnfast::conv2d_relu_maxpool_backward_weights(s, x, g, y, a, dw, db);
+      },
+      py::arg("src"), py::arg("dpooled"), py::arg("pooled"), py::arg("argidx"),
+      py::arg("dkernel"), py::arg("dbias"), py::arg("strides"), py::arg("pads"),
+      py::arg("dilation"), py::arg("conv_out"), py::arg("pool"), py::arg("pool_pads"),
+      "dkernel (and dbias unless None) = weight gradients of the fused block (overwritten).");
+  m.def(
+      "conv2d_relu_maxpool_backward_data",
+      [](const py::array& dpooled, const py::array& pooled, const py::array& argidx,
+         const py::array& kernel, const py::array& dsrc, Pair strides, Pair pads,
+         Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        auto s = make_pool_shape(dsrc, kernel, pooled, strides, pads, dilation, conv_out, pool,
+                                 pool_pads, "conv2d_relu_maxpool_backward_data");
+        require_same_size(dpooled, pooled, "pooled gradient", "pooled output");
+        require_same_size(argidx, pooled, "argidx", "pooled output");
+        const float* g = checked<float>(dpooled, "pooled gradient");
+        const float* y = checked<float>(pooled, "pooled output");
+        const uint8_t* a = checked_u8(argidx, "argidx");
+        const float* w = checked<float>(kernel, "conv kernel");
+        float* dx = checked<float>(dsrc, "conv input gradient", true);
+        py::gil_scoped_release release;
+        nnfast::conv2d_relu_maxpool_backward_data(s, g, y, a, w, dx);
+      },
+      py::arg("dpooled"), py::arg("pooled"), py::arg("argidx"), py::arg("kernel"),
+      py::arg("dsrc"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("conv_out"), py::arg("pool"), py::arg("pool_pads"),
+      "dsrc = input gradient of the fused block (overwritten).");
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
   bind_pass(m, false);
   bind_pass(m, true);
+  bind_conv_pool(m);
   m.def("conv_output_size", &nnfast::conv_output_size, py::arg("n"), py::arg("k"),
         py::arg("stride"), py::arg("dilation"), py::arg("same"));
   m.def("conv_same_padding", &nnfast::conv_same_padding, py::arg("n"), py::arg("k"),

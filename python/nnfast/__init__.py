@@ -11,6 +11,7 @@ from nnfast.backend import GradientTape, Variable, clear_session
 from nnfast.backend.tensor import Tensor
 from nnfast.layers import Input, Layer
 from nnfast.models import Model, Sequential
+from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
 
 __all__ = ["Sequential", "Model", "Input", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",

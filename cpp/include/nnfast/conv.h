@@ -70,6 +70,46 @@ void depthwise_conv2d_backward_data(const Conv2DShape& s, const float* ddst,
 void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
                                        const float* ddst, float* dkernel, float* dbias);
 
+// Conv2D(relu) followed by MaxPooling2D in one pass (the Keras tutorial CNN's first block).
+// The pooling has windows (pool_h, pool_w) with strides equal to the window (non-overlapping),
+// pad_top/pad_left before the first window (Keras 'same' pooling; 0 for 'valid') and
+// (pooled_h, pooled_w) outputs; positions outside the conv output are skipped, as in
+// max_pool2d_forward. pooled (batch, pooled_h, pooled_w, out_c) =
+//   max over the window of relu(conv(src, kernel) + bias)
+// computed without writing the full-size conv output. argidx (same shape, may be nullptr when
+// no backward pass follows) receives per element the window offset dh*pool_w + dw of the first
+// maximum of the pre-activation values; where pooled == 0 the relu passes no gradient and the
+// index is irrelevant. Only small kh*kw*in_c convolutions are supported (see
+// conv2d_relu_maxpool_supported); the result equals conv2d_forward(relu) + max_pool2d_forward
+// bit for bit.
+struct ConvPoolShape {
+  Conv2DShape conv;
+  int64_t pool_h = 2, pool_w = 2;
+  int64_t pad_top = 0, pad_left = 0;
+  int64_t pooled_h = 0, pooled_w = 0;
+};
+
+// True when the fused kernels handle this shape (groups 1, kh*kw*in_c <= 32, out_c <= 512,
+// pool_h*pool_w <= 255); throws std::invalid_argument for an inconsistent description.
+bool conv2d_relu_maxpool_supported(const ConvPoolShape& s);
+void conv2d_relu_maxpool_validate(const ConvPoolShape& s);
+
+void conv2d_relu_maxpool_forward(const ConvPoolShape& s, const float* src, const float* kernel,
+                                 const float* bias, float* pooled, uint8_t* argidx);
+
+// Weight gradients from the pooled gradient: each pooled gradient reaches the conv output at
+// its window's argmax when pooled > 0 (relu) -- the full-size gradient is never written.
+// dkernel is overwritten; dbias (may be nullptr) too.
+void conv2d_relu_maxpool_backward_weights(const ConvPoolShape& s, const float* src,
+                                          const float* dpooled, const float* pooled,
+                                          const uint8_t* argidx, float* dkernel, float* dbias);
+
+// Gradient of the input (when the fused block is not the first layer): routes dpooled to a
+// full-size pre-activation gradient, then runs conv2d_backward_data. dsrc is overwritten.
+void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpooled,
+                                       const float* pooled, const uint8_t* argidx,
+                                       const float* kernel, float* dsrc);
+
 // x[r, :] = act(x[r, :] + bias) in place for a (rows, cols) buffer; bias may be nullptr.
 // (The transposed convolution's forward is conv2d_backward_data, which has no epilogue.)
 void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,

@@ -1,4 +1,11 @@
-// Convolution driver: validates the description, then runs each pass as GEMMs on im2col tiles.
+// Convolution driver: validates the description, then picks per pass:
+//   - 1x1 stride 1: one GEMM on the input as is;
+//   - kh*kw*in_c <= 32 (first layers): direct register-blocked loops (and, for Conv2D(relu) ->
+//     MaxPooling2D, the fused conv2d_relu_maxpool_* below);
+//   - AVX-512, in_c and out_c >= 16: a register-tiled implicit GEMM (14 pixels x 32 channels,
+//     input broadcast in place, no im2col/packing) for the forward pass and, at stride 1, for
+//     backward-data (a flipped-kernel forward); other ISAs pack GEMM A panels per tap;
+//   - otherwise GEMMs on im2col tiles:
 //
 // Forward:          dst_tile[T, cout_g]  = col_tile[T, kh*kw*cin_g] @ kernel_g      (+bias, act)
 // Backward-data:    dsrc_tile[T, cin_g]  = dcol_tile[T, kh*kw*cout_g] @ kernel_g^T'  (gather form)
@@ -19,6 +26,7 @@
 #include <vector>
 
 #include "kernels/conv/conv_kernels.h"
+#include "kernels/gemm/gemm_kernels.h"
 #include "nnfast/conv.h"
 #include "nnfast/gemm.h"
 #include "nnfast/reduce.h"
@@ -129,6 +137,193 @@ void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_si
   }
 }
 
+// --- implicit GEMM forward ---------------------------------------------------------------------
+// NOTE: the im2col path copies every tap of every pixel into a tile, then sgemm transposes
+// that tile into micro-panels and re-packs the whole kernel for every tile: for a 3x3x64 -> 64
+// layer that is as much data movement as the kernel matrix multiply itself. Here the GEMM's
+// micro-kernel runs on A panels packed straight from the NHWC input (for one tap, MR pixels of
+// one output row are MR rows of a strided matrix: one transposing pack per tap) and on the
+// kernel packed once per call. Taps outside the input become zeros in the panel.
+
+const kernels::GemmKernelInfo& gemm_kernel_info() {
+  const Isa isa = active_isa();
+  if (isa == Isa::avx512) return kernels::f32_gemm_avx512_info;
+  if (isa == Isa::avx2) return kernels::f32_gemm_avx2_info;
+  return kernels::f32_gemm_ref_info;
+}
+
+// The GemmPackTransFn contract: dst[p*width + r] = src[r*lds + p] (r < rows, p < kc), and 0
+// for rows <= r < width.
+void pack_rows(const kernels::GemmKernelInfo& kern, const float* src, int64_t lds, int64_t rows,
+               int64_t kc, float* dst, int64_t width) {
+  if (kern.pack_t) {
+    kern.pack_t(src, lds, rows, kc, 1.0f, dst, width);
+    return;
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    float* out = dst + p * width;
+    for (int64_t r = 0; r < rows; ++r) out[r] = src[r * lds + p];
+    for (int64_t r = rows; r < width; ++r) out[r] = 0.0f;
+  }
+}
+
+// Worth it when each tap brings a run of channels long enough for the transposing pack and
+// the micro-panels of an output row are mostly full.
+bool use_implicit_gemm(const Conv2DShape& s) {
+  if (s.groups != 1 || s.in_c < 16 || is_pointwise(s) || use_direct(s)) return false;
+  const int64_t mr = gemm_kernel_info().mr;
+  const int64_t padded = (s.out_w + mr - 1) / mr * mr;
+  return 8 * (padded - s.out_w) <= padded;  // at most 1/8 of the panel rows idle
+}
+
+// Packs depth [pc, pc + kc) of the implicit im2col rows of pixels (b, oh, ow0 .. ow0 + mr) into
+// one MR-wide A panel (kc x MR). Depth index t = tap*in_c + ci, tap = kh*kernel_w + kw.
+void pack_implicit_panel(const Conv2DShape& s, const kernels::GemmKernelInfo& kern,
+                         const float* src, int64_t b, int64_t oh, int64_t ow0, int64_t mr,
+                         int64_t pc, int64_t kc, float* dst) {
+  const int64_t C = s.in_c, MR = kern.mr;
+  const int64_t lds = s.stride_w * C;
+  for (int64_t t0 = pc; t0 < pc + kc;) {
+    const int64_t tap = t0 / C, c0 = t0 % C;
+    const int64_t c1 = std::min<int64_t>(C, c0 + (pc + kc - t0));
+    const int64_t kh = tap / s.kernel_w, kw = tap % s.kernel_w;
+    float* out = dst + (t0 - pc) * MR;
+    const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+    // Pixels [lo, hi) of the panel read inside the input for this tap (a contiguous range).
+    int64_t lo = 0, hi = mr;
+    const int64_t iw0 = ow0 * s.stride_w - s.pad_left + kw * s.dilation_w;
+    while (lo < hi && iw0 + lo * s.stride_w < 0) ++lo;
+    while (hi > lo && iw0 + (hi - 1) * s.stride_w >= s.in_w) --hi;
+    if (ih < 0 || ih >= s.in_h || lo >= hi) {
+      std::fill(out, out + (c1 - c0) * MR, 0.0f);
+    } else if (lo == 0) {
+      pack_rows(kern, src + ((b * s.in_h + ih) * s.in_w + iw0) * C + c0, lds, hi, c1 - c0, out,
+                MR);
+    } else {
+      // Left border: pack the in-range pixels at column offset lo. The pack zero-fills each
+      // depth row up to MR columns past its start, i.e. into columns [0, lo) of the next depth
+      // row -- exactly the out-of-range pixels, which must be zero; the first row's are zeroed
+      // here, and the last row's spill lands in the next slice (packed after this one) or in
+      // the MR floats of slack after the panel.
+      std::fill(out, out + lo, 0.0f);
+      pack_rows(kern, src + ((b * s.in_h + ih) * s.in_w + iw0 + lo * s.stride_w) * C + c0, lds,
+                hi - lo, c1 - c0, out + lo, MR);
+    }
+    t0 += c1 - c0;
+  }
+}
+
+// AVX-512: no packing at all. A tile of 14 pixels of one output row x 32 output channels
+// keeps its 28 accumulators in registers and reads, per tap, each pixel's channel run
+// straight from the input (broadcast) and the kernel rows in place.
+void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
+                                 const float* bias, Activation act,
+                                 const ActivationParams& act_params, float* dst) {
+  constexpr int64_t P = kernels::kConvTilePixels;
+  const int64_t OC = s.out_c, C = s.in_c, taps = s.kernel_h * s.kernel_w;
+  const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
+                    act_params.threshold == 0.0f && std::isinf(act_params.max_value);
+  const int64_t rows = s.batch * s.out_h;
+  const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
+  parallel_for_rows(rows, 2 * s.out_w * taps * C * OC, 1 << 21, [&](int64_t r0, int64_t r1) {
+    std::vector<const float*> xp(static_cast<size_t>(taps * P));
+    std::vector<int64_t> tap_of(static_cast<size_t>(taps));
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / s.out_h, oh = r % s.out_h;
+      for (int64_t ow0 = 0; ow0 < s.out_w; ow0 += P) {
+        const int64_t mr = std::min(P, s.out_w - ow0);
+        int64_t nt = 0;
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.in_h) continue;  // a tap row outside the input adds nothing
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            const float** xt = xp.data() + nt * P;
+            for (int64_t i = 0; i < P; ++i) {
+              const int64_t iw = (ow0 + i) * s.stride_w - s.pad_left + kw * s.dilation_w;
+              xt[i] = (i < mr && iw >= 0 && iw < s.in_w)
+                          ? src + ((b * s.in_h + ih) * s.in_w + iw) * C : zeros.data();
+            }
+            tap_of[nt++] = kh * s.kernel_w + kw;
+          }
+        }
+        float* d = dst + (r * s.out_w + ow0) * OC;
+        for (int64_t o0 = 0; o0 < OC; o0 += 32)
+          kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, C, kernel, OC, bias, o0,
+                                        std::min<int64_t>(32, OC - o0), mr, relu ? 1 : 0,
+                                        d + o0);
+        if (!relu && act != Activation::linear)
+          activation_forward(act, act_params, d, d, mr * OC);
+      }
+    }
+  });
+}
+
+void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
+                             const float* bias, Activation act, const ActivationParams& act_params,
+                             float* dst) {
+  const kernels::GemmKernelInfo& kern = gemm_kernel_info();
+  const int64_t MR = kern.mr, NR = kern.nr, KC = kern.kc;
+  const int64_t OC = s.out_c, K = s.kernel_h * s.kernel_w * s.in_c;
+  const int64_t n_pad = (OC + NR - 1) / NR * NR;
+  // The kernel (K x OC, row-major) packed once: depth block pc holds its NR-column panels,
+  // each kc x NR, at offset pc * n_pad.
+  std::vector<float> bpack(static_cast<size_t>(K * n_pad), 0.0f);
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    for (int64_t jr = 0; jr < OC; jr += NR) {
+      const int64_t nr = std::min(NR, OC - jr);
+      float* panel = bpack.data() + pc * n_pad + jr * kc;
+      if (kern.pack_n) {
+        kern.pack_n(kernel + pc * OC + jr, OC, nr, kc, 1.0f, panel, NR);
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          std::copy(kernel + (pc + p) * OC + jr, kernel + (pc + p) * OC + jr + nr,
+                    panel + p * NR);
+      }
+    }
+  }
+  const int64_t panels_per_row = (s.out_w + MR - 1) / MR;
+  // Output rows per block: about MC pixels of A panels (L2), at least one row.
+  const int64_t rows_per_block = std::max<int64_t>(1, kern.mc / (panels_per_row * MR));
+  const int64_t rows = s.batch * s.out_h;
+  const int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+  const bool has_act = act != Activation::linear;
+  const double block_flops = 2.0 * rows_per_block * s.out_w * K * OC;
+  parallel_for_chunks(blocks, tile_grain(block_flops), [&](int64_t blk0, int64_t blk1) {
+    const int64_t kc_max = std::min(KC, K);
+    float* apack = thread_buffer(static_cast<size_t>(rows_per_block * panels_per_row * MR * kc_max +
+                                                     MR)).data();
+    for (int64_t blk = blk0; blk < blk1; ++blk) {
+      const int64_t r0 = blk * rows_per_block, r1 = std::min(rows, r0 + rows_per_block);
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = std::min(KC, K - pc);
+        const bool last = pc + kc >= K;
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t i = 0; i < panels_per_row; ++i) {
+            const int64_t ow0 = i * MR;
+            pack_implicit_panel(s, kern, src, r / s.out_h, r % s.out_h, ow0,
+                                std::min(MR, s.out_w - ow0), pc, kc,
+                                apack + ((r - r0) * panels_per_row + i) * MR * kc);
+          }
+        for (int64_t jr = 0; jr < OC; jr += NR) {
+          const int64_t nr = std::min(NR, OC - jr);
+          const float* bp = bpack.data() + pc * n_pad + jr * kc;
+          for (int64_t r = r0; r < r1; ++r)
+            for (int64_t i = 0; i < panels_per_row; ++i) {
+              const int64_t ow0 = i * MR, mr = std::min(MR, s.out_w - ow0);
+              float* c = dst + (r * s.out_w + ow0) * OC + jr;
+              kern.fn(kc, apack + ((r - r0) * panels_per_row + i) * MR * kc, bp, NR, c, OC, mr, nr,
+                      pc == 0 ? 0.0f : 1.0f, last && bias ? bias + jr : nullptr);
+              if (last && has_act)
+                for (int64_t m = 0; m < mr; ++m)
+                  activation_forward(act, act_params, c + m * OC, c + m * OC, nr);
+            }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 int64_t conv_output_size(int64_t n, int64_t k, int64_t stride, int64_t dilation, bool same) {
@@ -191,6 +386,18 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     });
     return;
   }
+  // (The tile spans 32 output channels: fewer than 16 would leave most lanes idle.)
+  if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 &&
+      !is_pointwise(s)) {
+    log_choice("conv2d_forward", "f32_conv_tile_avx512", "14 pixels x 32 channels in registers");
+    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst);
+    return;
+  }
+  if (use_implicit_gemm(s)) {
+    log_choice("conv2d_forward", "implicit_gemm", "A panels packed from the input per tap");
+    conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst);
+    return;
+  }
   log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
   const int64_t T = tile_rows(K);
   const int64_t tiles = (P + T - 1) / T;
@@ -224,6 +431,36 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
   if (is_pointwise(s)) {
     log_choice("conv2d_backward_data", "gemm_direct", "1x1 stride 1");
     sgemm(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC);
+    return;
+  }
+  const int64_t pad_t = s.dilation_h * (s.kernel_h - 1) - s.pad_top;
+  const int64_t pad_l = s.dilation_w * (s.kernel_w - 1) - s.pad_left;
+  if (active_isa() == Isa::avx512 && G == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+      OC >= 16 && IC >= 16 && pad_t >= 0 && pad_l >= 0) {
+    // Stride 1: the input gradient is a forward convolution of ddst with the kernel flipped in
+    // space and transposed in channels, (kh, kw, ci, o) -> (KH-1-kh, KW-1-kw, o, ci), padded
+    // by d*(k-1) - pad -- so it runs on the register-tiled forward kernel.
+    log_choice("conv2d_backward_data", "f32_conv_tile_avx512", "stride 1: flipped-kernel conv");
+    std::vector<float> flipped(static_cast<size_t>(taps * OC * IC));
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        const float* w = kernel + (kh * s.kernel_w + kw) * IC * OC;
+        float* f = flipped.data() +
+                   ((s.kernel_h - 1 - kh) * s.kernel_w + (s.kernel_w - 1 - kw)) * OC * IC;
+        for (int64_t ci = 0; ci < IC; ++ci)
+          for (int64_t o = 0; o < OC; ++o) f[o * IC + ci] = w[ci * OC + o];
+      }
+    Conv2DShape t = s;
+    t.in_h = s.out_h;
+    t.in_w = s.out_w;
+    t.in_c = OC;
+    t.out_h = s.in_h;
+    t.out_w = s.in_w;
+    t.out_c = IC;
+    t.pad_top = pad_t;
+    t.pad_left = pad_l;
+    conv2d_forward_tiles_avx512(t, ddst, flipped.data(), nullptr, Activation::linear,
+                                ActivationParams{}, dsrc);
     return;
   }
   log_choice("conv2d_backward_data", "gather_tiles_gemm", "general kernel/stride/padding");
@@ -353,6 +590,125 @@ void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
                      });
   std::copy(acc.begin(), acc.begin() + ksize, dkernel);
   if (dbias) std::copy(acc.begin() + ksize, acc.end(), dbias);
+}
+
+// --- fused conv + relu + max-pool ------------------------------------------------------------
+// NOTE: the tutorial CNN's first block at batch 128 writes an 11 MB relu output that max-pool
+// reads back, and on the way back a same-size pooled-to-full gradient that the weight gradient
+// reads again: memory traffic, not arithmetic, bounded those four passes. Fused, the
+// forward keeps each window's conv outputs in registers and stores only the pooled values and
+// a byte per element naming the window's argmax; the backward sends each pooled gradient
+// straight into the weight-gradient accumulators.
+
+namespace {
+
+struct ConvPoolVariant {
+  const char* name;
+  decltype(&kernels::f32_conv_relu_maxpool_fwd_ref) fwd;
+  decltype(&kernels::f32_conv_relu_maxpool_bwd_weights_ref) bwd_weights;
+};
+
+ConvPoolVariant pick_conv_pool() {
+  const Isa isa = active_isa();
+  ConvPoolVariant v{"f32_conv_relu_maxpool_ref", kernels::f32_conv_relu_maxpool_fwd_ref,
+                    kernels::f32_conv_relu_maxpool_bwd_weights_ref};
+  if (isa == Isa::avx512)
+    v = {"f32_conv_relu_maxpool_avx512", kernels::f32_conv_relu_maxpool_fwd_avx512,
+         kernels::f32_conv_relu_maxpool_bwd_weights_avx512};
+  else if (isa == Isa::avx2)
+    v = {"f32_conv_relu_maxpool_avx2", kernels::f32_conv_relu_maxpool_fwd_avx2,
+         kernels::f32_conv_relu_maxpool_bwd_weights_avx2};
+  return v;
+}
+
+}  // namespace
+
+void conv2d_relu_maxpool_validate(const ConvPoolShape& s) {
+  conv2d_validate(s.conv);
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument(
+        "conv2d_relu_maxpool: " + what + " (conv output (" + std::to_string(s.conv.out_h) +
+        ", " + std::to_string(s.conv.out_w) + "), pool (" + std::to_string(s.pool_h) + ", " +
+        std::to_string(s.pool_w) + "), pooled (" + std::to_string(s.pooled_h) + ", " +
+        std::to_string(s.pooled_w) + "))");
+  };
+  if (s.pool_h <= 0 || s.pool_w <= 0) fail("pool size must be positive");
+  if (s.pool_h * s.pool_w > 255) fail("pool windows of more than 255 positions");
+  if (s.pad_top < 0 || s.pad_left < 0 || s.pad_top >= s.pool_h || s.pad_left >= s.pool_w)
+    fail("pool padding must be smaller than the pool size");
+  if (s.pooled_h < 0 || s.pooled_w < 0) fail("negative pooled size");
+  if (s.pooled_h > 0 && (s.pooled_h - 1) * s.pool_h - s.pad_top >= s.conv.out_h)
+    fail("pooled_h leaves windows outside the conv output");
+  if (s.pooled_w > 0 && (s.pooled_w - 1) * s.pool_w - s.pad_left >= s.conv.out_w)
+    fail("pooled_w leaves windows outside the conv output");
+}
+
+bool conv2d_relu_maxpool_supported(const ConvPoolShape& s) {
+  conv2d_relu_maxpool_validate(s);
+  return use_direct(s.conv);
+}
+
+void conv2d_relu_maxpool_forward(const ConvPoolShape& s, const float* src, const float* kernel,
+                                 const float* bias, float* pooled, uint8_t* argidx) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: only groups == 1 convolutions with "
+                                "kh*kw*in_c <= 32 and out_c <= 512 are fused");
+  const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
+  if (Q == 0) return;
+  const ConvPoolVariant v = pick_conv_pool();
+  log_choice("conv2d_relu_maxpool_forward", v.name, "conv + relu + max-pool in one pass");
+  const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
+  parallel_for_rows(Q, 2 * K * s.conv.out_c * s.pool_h * s.pool_w, 1 << 18,
+                    [&](int64_t q0, int64_t q1) {
+                      v.fwd(s, src, kernel, bias, pooled, argidx, q0, q1);
+                    });
+}
+
+void conv2d_relu_maxpool_backward_weights(const ConvPoolShape& s, const float* src,
+                                          const float* dpooled, const float* pooled,
+                                          const uint8_t* argidx, float* dkernel, float* dbias) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: unsupported shape");
+  const int64_t OC = s.conv.out_c;
+  const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
+  const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
+  const ConvPoolVariant v = pick_conv_pool();
+  log_choice("conv2d_relu_maxpool_backward_weights", v.name, "pooled gradient routed in registers");
+  // Bias partials ride after the kernel partials in each chunk's buffer.
+  std::vector<float> acc(static_cast<size_t>(K * OC + OC));
+  const int64_t rows_per_tile = 64;
+  const int64_t tiles = (Q + rows_per_tile - 1) / rows_per_tile;
+  chunked_accumulate(tiles, tile_grain(2.0 * rows_per_tile * K * OC * s.pool_h * s.pool_w),
+                     acc.data(), K * OC + OC, [&](int64_t t0, int64_t t1, float* buf) {
+                       v.bwd_weights(s, src, dpooled, pooled, argidx, buf, buf + K * OC,
+                                     t0 * rows_per_tile, std::min(Q, t1 * rows_per_tile));
+                     });
+  std::copy(acc.begin(), acc.begin() + K * OC, dkernel);
+  if (dbias) std::copy(acc.begin() + K * OC, acc.end(), dbias);
+}
+
+void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpooled,
+                                       const float* pooled, const uint8_t* argidx,
+                                       const float* kernel, float* dsrc) {
+  if (!conv2d_relu_maxpool_supported(s))
+    throw std::invalid_argument("conv2d_relu_maxpool: unsupported shape");
+  const Conv2DShape& c = s.conv;
+  const int64_t OC = c.out_c, phw = s.pooled_h * s.pooled_w;
+  // The pre-activation gradient: zero except at each window's argmax where the relu passed.
+  std::vector<float> dz(static_cast<size_t>(c.batch * c.out_h * c.out_w * OC), 0.0f);
+  parallel_for_rows(c.batch, phw * OC, 1 << 16, [&](int64_t b0, int64_t b1) {
+    for (int64_t q = b0 * phw; q < b1 * phw; ++q) {
+      const int64_t b = q / phw, py = (q % phw) / s.pooled_w, px = q % s.pooled_w;
+      const int64_t oh0 = py * s.pool_h - s.pad_top, ow0 = px * s.pool_w - s.pad_left;
+      for (int64_t o = 0; o < OC; ++o) {
+        if (!(pooled[q * OC + o] > 0.0f)) continue;
+        const int64_t j = argidx[q * OC + o];
+        const int64_t oh = oh0 + j / s.pool_w, ow = ow0 + j % s.pool_w;
+        dz[((b * c.out_h + oh) * c.out_w + ow) * OC + o] = dpooled[q * OC + o];
+      }
+    }
+  });
+  conv2d_backward_data(c, dz.data(), kernel, dsrc);
 }
 
 void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n) {

@@ -404,3 +404,44 @@ Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution2DTranspose = Conv2DTranspose
 SeparableConvolution2D = SeparableConv2D
+
+
+# --- Conv2D(relu) -> MaxPooling2D fusion -----------------------------------------------------
+# NOTE: fusion is a peephole of the model's call plan (Sequential.build, Functional's plan),
+# not a property of the layers: each layer keeps its Keras behaviour when called on its own,
+# and a model whose Conv2D(activation="relu") output feeds only a MaxPooling2D with
+# non-overlapping windows runs the pair as one op (ops.conv2d_relu_max_pool) that never
+# stores the conv output. The pair computes the same values either way (forward bit for bit,
+# gradients within float32 rounding); set FUSE_CONV_POOL = False to run the layers one by one.
+FUSE_CONV_POOL = True
+
+
+def fused_conv_pool_call(conv, pool):
+    """A callable ``f(x)`` computing ``pool.call(conv.call(x))`` as one fused op, or None when
+    the pair does not qualify (both layers built, unsubclassed ``call``, channels_last, plain
+    relu, groups 1, no activity regularizer, pool strides == pool_size, a small kernel)."""
+    from nnfast.layers.pooling import BasePooling
+
+    if not FUSE_CONV_POOL or not isinstance(conv, Conv2D) or not isinstance(pool, BasePooling):
+        return None
+    if type(conv).call is not BaseConvND.call or type(pool).call is not BasePooling.call:
+        return None
+    if not (conv.built and conv._fused == "relu" and conv.data_format == "channels_last"
+            and conv.groups == 1 and conv.activity_regularizer is None
+            and not conv.supports_masking and not pool.supports_masking):
+        return None
+    if not (pool.kind == "max" and pool.rank == 2 and pool.data_format == "channels_last"
+            and getattr(pool, "activity_regularizer", None) is None
+            and tuple(pool.strides) == tuple(pool.pool_size)):
+        return None
+    kshape = tuple(conv.kernel.shape)
+    if not ops.conv_relu_max_pool_supported(kshape[2], kshape[3], kshape[:2], 1,
+                                            pool.pool_size):
+        return None
+
+    def call(inputs):
+        return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
+                                        conv.padding, conv.dilation_rate, pool.pool_size,
+                                        pool.padding)
+
+    return call

@@ -128,6 +128,10 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
+        # As Keras 3: the flag reaches the variables, so tapes stop watching a frozen layer's
+        # weights and no gradient is computed through a frozen base.
+        for w in self._trainable_weights:
+            w.trainable = bool(value)
         for layer in self._layers:
             layer.trainable = value
 

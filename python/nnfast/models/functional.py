@@ -40,6 +40,46 @@ def pack_struct(template, flat):
     return pack(template)
 
 
+def _fuse_plan(plan, output_slots):
+    """The plan with each Conv2D(relu) call whose output only feeds a MaxPooling2D call merged
+    into one fused entry at the pooling's place (see layers.convolutional.
+    fused_conv_pool_call); the conv's output slot is then never written."""
+    from nnfast.layers.convolutional import fused_conv_pool_call
+
+    readers = {}
+    for i, (_, _, _, direct, spec, args, kwargs, extra, _) in enumerate(plan):
+        for s in ([spec] if direct else _slots_in(spec)) + (
+                _slots_in([args, kwargs]) if extra else []):
+            readers.setdefault(s, []).append(i)
+    drop, replace = set(), {}
+    for i, (layer, _, _, direct, spec, args, kwargs, extra, out) in enumerate(plan):
+        if not (direct and isinstance(out, int) and not args and not kwargs and not extra):
+            continue
+        users = readers.get(out, [])
+        if len(users) != 1 or out in output_slots:
+            continue
+        j = users[0]
+        pool, _, _, p_direct, _, p_args, p_kwargs, p_extra, p_out = plan[j]
+        if not (p_direct and not p_args and not p_kwargs and not p_extra):
+            continue
+        fused = fused_conv_pool_call(layer, pool)
+        if fused is not None:
+            drop.add(i)
+            replace[j] = (pool, fused, False, True, spec, (), {}, False, p_out)
+    return [replace.get(i, entry) for i, entry in enumerate(plan) if i not in drop]
+
+
+def _slots_in(template):
+    """Slot numbers inside a _slot_template structure."""
+    if isinstance(template, _Slot):
+        return [template.index]
+    if isinstance(template, (list, tuple)):
+        return [s for t in template for s in _slots_in(t)]
+    if isinstance(template, dict):
+        return [s for t in template.values() for s in _slots_in(t)]
+    return []
+
+
 def _node_of(tensor):
     layer, node_index, _ = tensor._keras_history
     return layer._inbound_nodes[node_index]
@@ -224,8 +264,8 @@ class Functional(Model):
                 out_spec = [slot(t) for t in flatten_struct(outs)]
             plan.append((layer, layer.call, _takes_training(type(layer)), direct, spec, args,
                          kwargs, symbolic_extra, out_spec))
-        self._plan = plan
         self._output_slots = [slot(t) for t in self.outputs]
+        self._plan = _fuse_plan(plan, self._output_slots)
         self._n_slots = len(slots)
 
     def _standardize_inputs(self, inputs):

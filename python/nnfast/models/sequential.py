@@ -11,6 +11,36 @@ def _takes_mask(cls):
     return "mask" in inspect.signature(cls.call).parameters
 
 
+def _fuse_calls(calls):
+    """The call plan with qualifying layer pairs replaced by one fused call:
+    Conv2D(relu) -> MaxPooling2D (see layers.convolutional.fused_conv_pool_call; the fused
+    entry keeps the conv layer's mask handling: neither layer supports masking, so the mask
+    ends there either way), and any pair whose second layer offers ``_fused_with_previous``
+    (Embedding -> LSTM/GRU/SimpleRNN runs straight from the table): that entry is an object
+    with the pair's call / compute_mask / supports_masking, deferring to the two layers
+    when it does not fuse."""
+    from nnfast.layers.convolutional import fused_conv_pool_call
+
+    out, i = [], 0
+    while i < len(calls):
+        if i + 1 < len(calls):
+            first, second = calls[i][3], calls[i + 1][3]
+            fused = fused_conv_pool_call(first, second)
+            if fused is not None:
+                out.append((fused, False, False, first))
+                i += 2
+                continue
+            offer = getattr(second, "_fused_with_previous", None)
+            pair = offer(first) if offer is not None else None
+            if pair is not None:
+                out.append((pair.call, True, True, pair))
+                i += 2
+                continue
+        out.append(calls[i])
+        i += 1
+    return out
+
+
 class Sequential(Model):
     """A linear stack of layers.
 
@@ -99,25 +129,11 @@ class Sequential(Model):
                     layer._initial_weights = None
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
-        calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
-                  is not None else layer.call, _takes_training(type(layer)),
-                  _takes_mask(type(layer)), layer)
-                 for layer in self._stack]
-        # A layer may offer to run fused with the one before it (Embedding -> LSTM runs
-        # straight from the table): the pair then takes one entry, an object with the
-        # layers' call / compute_mask / supports_masking that defers to them when not fusing.
-        self._calls = []
-        i = 0
-        while i < len(calls):
-            offer = (getattr(self._stack[i + 1], "_fused_with_previous", None)
-                     if i + 1 < len(calls) else None)
-            pair = offer(self._stack[i]) if offer is not None else None
-            if pair is None:
-                self._calls.append(calls[i])
-                i += 1
-            else:
-                self._calls.append((pair.call, True, True, pair))
-                i += 2
+        self._calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
+                        is not None else layer.call, _takes_training(type(layer)),
+                        _takes_mask(type(layer)), layer)
+                       for layer in self._stack]
+        self._calls = _fuse_calls(self._calls)
         self._build_shapes = self._input_batch_shape
         self.built = True
 

@@ -396,3 +396,110 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     """``keras.ops.conv_transpose``: kernel ``(kh, kw, out, in)``."""
     return conv_transpose_fused(inputs, kernel, None, strides, padding, output_padding,
                                 dilation_rate, data_format=data_format)
+
+
+# --- fused conv + relu + max-pool -------------------------------------------------------------
+
+
+class Conv2DReluMaxPool(Function):
+    """NHWC ``max_pool(relu(conv2d(x, kernel) + bias))`` with non-overlapping windows.
+
+    The full-size conv output is never stored: forward keeps the pooled values and one byte per
+    pooled element naming its window's argmax; backward routes the pooled gradient through it
+    (and the relu, pooled > 0) straight into the weight gradients.
+    geom = (strides, pads, dilation, conv_out_hw, pool, pool_pads, pooled_hw).
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, bias, geom):
+        x = f32(x)
+        kernel = f32(kernel)
+        bias = None if bias is None else f32(bias)
+        strides, pads, dilation, conv_out, pool, pool_pads, (ph, pw) = geom
+        y = np.empty((x.shape[0], ph, pw, kernel.shape[3]), dtype=np.float32)
+        argidx = np.empty(y.shape, dtype=np.uint8) if ctx.recording else None
+        _core.conv2d_relu_maxpool_forward(x, kernel, bias, y, argidx, strides, pads, dilation,
+                                          conv_out, pool, pool_pads)
+        if ctx.recording:
+            ctx.save_for_backward(x, kernel, y, argidx)
+            ctx.params = (geom, bias is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, kernel, y, argidx = ctx.saved
+        (strides, pads, dilation, conv_out, pool, pool_pads, _), has_bias = ctx.params
+        need_x, need_k, need_b = ctx.needs_input_grad[:3]
+        g = f32(g)
+        dx = dk = db = None
+        if need_x:
+            dx = np.empty_like(x)
+            _core.conv2d_relu_maxpool_backward_data(g, y, argidx, kernel, dx, strides, pads,
+                                                    dilation, conv_out, pool, pool_pads)
+        if need_k or (need_b and has_bias):
+            dk = np.empty_like(kernel)
+            db = np.empty(kernel.shape[3], dtype=np.float32) if has_bias else None
+            _core.conv2d_relu_maxpool_backward_weights(x, g, y, argidx, dk, db, strides, pads,
+                                                       dilation, conv_out, pool, pool_pads)
+        return dx, (dk if need_k else None), (db if need_b else None)
+
+
+def conv_relu_max_pool_supported(in_channels, filters, kernel_size, groups, pool_size):
+    """Whether ``conv2d_relu_max_pool`` has a fused kernel for these sizes (small first layers:
+    kh*kw*in_channels <= 32, groups 1)."""
+    return bool(_core.conv2d_relu_maxpool_supported(int(in_channels), int(filters),
+                                                    tuple(kernel_size), int(groups),
+                                                    tuple(pool_size)))
+
+
+def conv2d_relu_max_pool(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
+                         pool_size=2, pool_padding="valid"):
+    """Fused ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with pool strides equal to
+    ``pool_size`` (channels_last): what ``Conv2D(activation="relu")`` followed by
+    ``MaxPooling2D(pool_size)`` compute, without storing the conv output.
+
+    The forward values equal the two-op path bit for bit; gradients agree within float32
+    rounding (the weight-gradient sum runs in another order). Only shapes for which
+    ``conv_relu_max_pool_supported`` holds are accepted.
+
+    Args:
+        x: ``(batch, h, w, in)``.
+        kernel: ``(kh, kw, in, out)``; bias: ``(out,)`` or None.
+        strides, padding, dilation_rate: the convolution's (Keras arithmetic).
+        pool_size: int or pair; pool_padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        A Tensor ``(batch, ph, pw, out)``.
+
+    Example:
+        >>> y = ops.conv2d_relu_max_pool(np.ones((2, 28, 28, 1), "float32"),
+        ...                              np.ones((3, 3, 1, 32), "float32"), pool_size=2)
+        >>> y.shape
+        (2, 13, 13, 32)
+    """
+    xv = value(x)
+    if xv.ndim != 4:
+        raise ValueError(f"conv2d_relu_max_pool expects a 4-D input, received shape {xv.shape}")
+    kshape = tuple(np.shape(value(kernel)))
+    if len(kshape) != 4 or kshape[2] != xv.shape[3]:
+        raise ValueError(f"conv2d_relu_max_pool: kernel {kshape} does not fit an input of shape "
+                         f"{xv.shape} (expected (kh, kw, {xv.shape[3]}, out))")
+    padding = _check_padding(padding)
+    pool_padding = _check_padding(pool_padding)
+    strides = normalize_tuple(strides, 2, "strides")
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    pool = normalize_tuple(pool_size, 2, "pool_size")
+    if not conv_relu_max_pool_supported(kshape[2], kshape[3], kshape[:2], 1, pool):
+        raise ValueError(f"conv2d_relu_max_pool: no fused kernel for kernel {kshape} and "
+                         f"pool_size {pool}; use conv_fused + max_pool")
+    conv_out, pads = _geometry2d(xv.shape[1:3], kshape[:2], strides, padding, dilation)
+    if min(conv_out) <= 0:
+        raise ValueError(f"conv: the kernel {kshape} with dilation {dilation} is larger than the "
+                         f"padded input {xv.shape}; the output would be empty")
+    pooled = tuple(output_size(n, k, k, 1, pool_padding) for n, k in zip(conv_out, pool))
+    if min(pooled) <= 0:
+        raise ValueError(f"max_pool: pool_size {pool} is larger than the conv output {conv_out} "
+                         "with padding='valid'; the output would be empty")
+    pool_pads = tuple(_pad_before(n, k, k, 1, pool_padding) for n, k in zip(conv_out, pool))
+    return Conv2DReluMaxPool.apply(x, kernel, bias, (strides, pads, dilation, conv_out, pool,
+                                                     pool_pads, pooled))

@@ -304,7 +304,7 @@ def _labels(target, num_classes):
     if t.ndim and t.shape[-1] == 1 and t.ndim > 1:
         t = t[..., 0]
     if np.issubdtype(t.dtype, np.floating):
-        if not np.all(np.isfinite(t)):
+        if not np.isfinite(t).all():  # method form: no Python-level dispatch
             raise ValueError("Labels contain NaN or infinity.")
         if np.any(t != np.round(t)):
             raise ValueError("Sparse labels must be integers, received non-integer values.")
@@ -366,7 +366,7 @@ def _check_same_shape(target, output, what):
 
 def _finite_target(target):
     t = f32(target)
-    if not np.all(np.isfinite(t)):
+    if not np.isfinite(t).all():  # method form: no Python-level dispatch
         raise ValueError("Targets contain NaN or infinity.")
     return t
 

@@ -37,6 +37,12 @@ class Adam(Optimizer):
                           self._slots["velocity"][index], vhat, learning_rate, self.beta_1,
                           self.beta_2, self.epsilon, step, **common)
 
+    def _plain_update(self, gradient, variable, index, learning_rate, step):
+        vhat = self._slots["velocity_hat"][index] if self.amsgrad else None
+        _core.adam_update(variable.value, gradient, self._slots["momentum"][index],
+                          self._slots["velocity"][index], vhat, learning_rate, self.beta_1,
+                          self.beta_2, self.epsilon, step)
+
     def get_config(self):
         config = super().get_config()
         config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

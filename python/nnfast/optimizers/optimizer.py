@@ -298,6 +298,11 @@ class Optimizer:
     def apply(self, grads, trainable_variables=None):
         """One optimizer step: ``grads[i]`` updates ``trainable_variables[i]`` in place.
         Variables whose gradient is None are skipped (with a warning, as Keras)."""
+        if trainable_variables is not None and trainable_variables is self._plain_for \
+                and self._plain_step_possible():
+            if self._apply_plain(grads, trainable_variables):
+                return
+        given = trainable_variables
         grads = list(grads)
         if not grads:
             return
@@ -359,6 +364,42 @@ class Optimizer:
             if getattr(v, "constraint", None) is not None:
                 v.assign(v.constraint(v.value))
         self._iterations += 1
+        # The training loop passes the same list every step: remember it for the plain path.
+        if isinstance(given, list) and len(pairs) == len(grads) and all(
+                getattr(v, "constraint", None) is None for v in variables):
+            self._plain_for = given if self._plain_step_possible() else None
+
+    # --- the plain step: no clipping, decay, EMA, accumulation or constraints -----------------
+    _plain_for = None
+
+    def _plain_step_possible(self):
+        return (type(self)._plain_update is not Optimizer._plain_update
+                and self.clipnorm is None and self.clipvalue is None
+                and self.global_clipnorm is None and not self.weight_decay and not self.use_ema
+                and not self.gradient_accumulation_steps and self.loss_scale_factor is None)
+
+    def _apply_plain(self, grads, variables):
+        """The common step with none of the extras: one fused kernel call per variable with
+        positional arguments. NOTE: this is the per-step hot path of ``fit``; it returns
+        False (doing nothing) when a gradient is missing so ``apply`` takes the full path."""
+        if len(grads) != len(variables) or any(g is None for g in grads):
+            return False
+        index = self._index
+        if any(id(v) not in index for v in variables):  # the list changed since it was armed
+            return False
+        lr = self.learning_rate
+        step = self._iterations + 1
+        self._before_update()
+        for g, v in zip(grads, variables):
+            if type(g) is not np.ndarray or g.dtype != np.float32 or not g.flags.c_contiguous:
+                g = np.ascontiguousarray(as_array(g), dtype=np.float32)
+            self._plain_update(g, v, index[id(v)], lr, step)
+        self._iterations += 1
+        return True
+
+    def _plain_update(self, gradient, variable, index, learning_rate, step):
+        """Subclasses with a fused kernel override this to enable the plain path."""
+        raise NotImplementedError
 
     def _update(self, grads, variables):
         """Clipping, weight decay and the update rule for one (accumulated) step."""

@@ -33,6 +33,10 @@ class SGD(Optimizer):
         _core.sgd_update(variable.value, gradient, m, learning_rate, self.momentum,
                          self.nesterov, **common)
 
+    def _plain_update(self, gradient, variable, index, learning_rate, step):
+        m = self._slots["momentum"][index] if self.momentum != 0 else None
+        _core.sgd_update(variable.value, gradient, m, learning_rate, self.momentum, self.nesterov)
+
     def get_config(self):
         config = super().get_config()
         config.update({"momentum": self.momentum, "nesterov": self.nesterov})

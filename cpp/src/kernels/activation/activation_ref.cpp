@@ -132,6 +132,18 @@ void f32_activation_forward_ref(Activation act, const ActivationParams& p, const
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
     return;
   }
+  // ReLU capped at max_value (ReLU6 in MobileNetV2 runs on every block): a branch-free loop
+  // the compiler vectorizes; NaN goes to 0 as in relu_forward.
+  const bool clamp = act == Activation::relu6 ||
+                     (act == Activation::relu && p.alpha == 0.0f && p.threshold == 0.0f);
+  if (clamp) {
+    const float cap = act == Activation::relu6 ? 6.0f : p.max_value;
+    for (int64_t i = 0; i < n; ++i) {
+      const float pos = src[i] > 0.0f ? src[i] : 0.0f;
+      dst[i] = pos < cap ? pos : cap;
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) dst[i] = forward_one(act, p, src[i]);
 }
 

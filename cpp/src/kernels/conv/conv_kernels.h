@@ -54,4 +54,31 @@ NNFAST_DECLARE_DEPTHWISE(avx2)
 NNFAST_DECLARE_DEPTHWISE(avx512)
 #undef NNFAST_DECLARE_DEPTHWISE
 
+// Fused conv + relu + max-pool (nnfast::ConvPoolShape, direct-conv shapes only). Forward
+// writes pooled pixels [q0, q1) (flattened over batch, pooled_h, pooled_w) and, unless
+// argidx is null, their window argmax offsets; backward-weights accumulates the contribution
+// of pooled pixels [q0, q1) into dkernel and dbias.
+#define NNFAST_DECLARE_CONV_POOL(isa)                                                        \
+  void f32_conv_relu_maxpool_fwd_##isa(const ConvPoolShape& s, const float* src,            \
+                                       const float* kernel, const float* bias, float* pooled, \
+                                       uint8_t* argidx, int64_t q0, int64_t q1);             \
+  void f32_conv_relu_maxpool_bwd_weights_##isa(                                              \
+      const ConvPoolShape& s, const float* src, const float* dpooled, const float* pooled,   \
+      const uint8_t* argidx, float* dkernel, float* dbias, int64_t q0, int64_t q1);
+// Register-blocked implicit-GEMM tile (AVX-512 only): out[i, o0 + o] for 14 pixels i < mr
+// of one output row and o < 32 (masked to nc <= 32 channels):
+//   bias[o] + sum over taps t < ntaps and ci < in_c of x[t][i][ci] * kernel[tap[t]*in_c + ci]
+// where x[t][i] points at pixel i's in_c input channels for that tap (a zero row where the tap
+// falls outside the input) and kernel is (kh*kw*in_c, out_c) row-major. Written at
+// dst + i*out_c, with relu when asked. bias may be nullptr.
+constexpr int kConvTilePixels = 14;
+void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                          const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                          int64_t nc, int64_t mr, int relu, float* dst);
+
+NNFAST_DECLARE_CONV_POOL(ref)
+NNFAST_DECLARE_CONV_POOL(avx2)
+NNFAST_DECLARE_CONV_POOL(avx512)
+#undef NNFAST_DECLARE_CONV_POOL
+
 }  // namespace nnfast::kernels

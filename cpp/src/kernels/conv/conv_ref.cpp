@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "kernels/conv/conv_kernels.h"
+#include "kernels/conv/conv_pool_impl.h"
 #include "kernels/conv/depthwise_impl.h"
 
 NNFAST_DEFINE_DEPTHWISE(ref)
 NNFAST_DEFINE_DIRECT_CONV(ref)
+NNFAST_DEFINE_CONV_POOL(ref)
 
 namespace nnfast::kernels {
 

@@ -1,0 +1,211 @@
+"""Inference throughput of the ImageNet applications: nnfast vs PyTorch CPU.
+
+MobileNetV2 and ResNet50 at 224x224x3 with random weights, batch 1 and 32, 1 and 2 threads.
+PyTorch runs the same architectures written with torch.nn below (torchvision is not needed;
+the stride-2 convolutions pad like Keras's, so the work is identical), in eval mode under
+``torch.inference_mode()``, in its default NCHW layout and in channels_last; the faster of
+the two is the competitor. nnfast runs ``model(x, training=False)`` (NHWC). The frameworks
+alternate round by round; each round times a loop of at least 0.3 s. The table gives the
+best round (least disturbed by other processes on a shared machine) and, in brackets, the
+median round. Ratios (best vs best) > 1 mean nnfast is faster.
+
+    PYTHONPATH=python python3 benchmarks/bench_inference.py [--threads 1 2] [--repeats 5]
+        [--models mobilenet_v2 resnet50] [--batches 1 32]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import nnfast
+from nnfast import applications
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover
+    torch = None
+
+
+# --- the PyTorch reference architectures -------------------------------------------------------
+if torch is not None:
+    class _ConvBN(nn.Sequential):
+        def __init__(self, cin, cout, k, stride=1, groups=1, act=None, bias=False, eps=1e-3,
+                     pad=None):
+            # pad=None: "same" for stride 1; for stride 2 Keras pads (k//2 - 1, k//2) on
+            # even inputs, done with an explicit ZeroPad2d as in the Keras models.
+            mods = []
+            if pad is not None:
+                mods.append(nn.ZeroPad2d(pad))
+                padding = 0
+            else:
+                padding = k // 2
+            mods += [nn.Conv2d(cin, cout, k, stride, padding, groups=groups, bias=bias),
+                     nn.BatchNorm2d(cout, eps=eps)]
+            if act is not None:
+                mods.append(act())
+            super().__init__(*mods)
+
+    class TorchInvertedResidual(nn.Module):
+        def __init__(self, cin, cout, stride, expansion):
+            super().__init__()
+            hidden = cin * expansion
+            mods = []
+            if expansion != 1:
+                mods.append(_ConvBN(cin, hidden, 1, act=nn.ReLU6))
+            # Keras's correct_pad for even sizes: (0, 1) rows/cols before/after.
+            pad = (0, 1, 0, 1) if stride == 2 else None
+            mods.append(_ConvBN(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6, pad=pad))
+            mods.append(_ConvBN(hidden, cout, 1))
+            self.body = nn.Sequential(*mods)
+            self.residual = stride == 1 and cin == cout
+
+        def forward(self, x):
+            y = self.body(x)
+            return x + y if self.residual else y
+
+    class TorchMobileNetV2(nn.Module):
+        """MobileNetV2 (alpha=1) with Keras's layer sizes and padding."""
+
+        def __init__(self, classes=1000):
+            super().__init__()
+            from nnfast.applications.mobilenet_v2 import _BLOCKS
+
+            mods = [_ConvBN(3, 32, 3, 2, act=nn.ReLU6, pad=(0, 1, 0, 1))]
+            cin = 32
+            for filters, stride, expansion in _BLOCKS:
+                mods.append(TorchInvertedResidual(cin, filters, stride, expansion))
+                cin = filters
+            mods.append(_ConvBN(cin, 1280, 1, act=nn.ReLU6))
+            self.features = nn.Sequential(*mods)
+            self.classifier = nn.Linear(1280, classes)
+
+        def forward(self, x):
+            x = self.features(x).mean(dim=(2, 3))
+            return torch.softmax(self.classifier(x), dim=1)
+
+    class TorchBottleneck(nn.Module):
+        def __init__(self, cin, filters, stride, conv_shortcut):
+            super().__init__()
+            eps = 1.001e-5
+            self.shortcut = (_ConvBN(cin, 4 * filters, 1, stride, bias=True, eps=eps)
+                             if conv_shortcut else None)
+            self.body = nn.Sequential(
+                _ConvBN(cin, filters, 1, stride, act=nn.ReLU, bias=True, eps=eps),
+                _ConvBN(filters, filters, 3, act=nn.ReLU, bias=True, eps=eps),
+                _ConvBN(filters, 4 * filters, 1, bias=True, eps=eps))
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            s = x if self.shortcut is None else self.shortcut(x)
+            return self.relu(s + self.body(x))
+
+    class TorchResNet50(nn.Module):
+        """Keras's ResNet50 (v1, stride on the first 1x1 conv, conv biases)."""
+
+        def __init__(self, classes=1000):
+            super().__init__()
+            eps = 1.001e-5
+            mods = [_ConvBN(3, 64, 7, 2, act=nn.ReLU, bias=True, eps=eps, pad=(3, 3, 3, 3)),
+                    nn.ZeroPad2d(1), nn.MaxPool2d(3, 2)]
+            cin = 64
+            for filters, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+                for i in range(blocks):
+                    mods.append(TorchBottleneck(cin, filters, stride if i == 0 else 1, i == 0))
+                    cin = 4 * filters
+            self.features = nn.Sequential(*mods)
+            self.fc = nn.Linear(2048, classes)
+
+        def forward(self, x):
+            x = self.features(x).mean(dim=(2, 3))
+            return torch.softmax(self.fc(x), dim=1)
+
+
+# --- timing ---------------------------------------------------------------------------------
+def timeit(fn, min_seconds=0.3):
+    """Mean seconds per call over a loop of at least ``min_seconds``."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls
+
+
+def side_by_side(fns, repeats):
+    """(best, median) seconds per call of each function, measured in alternating rounds."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for t, fn in zip(times, fns):
+            t.append(timeit(fn))
+    return [(min(t), statistics.median(t)) for t in times]
+
+
+def count_params(module):
+    """Parameters plus batch-norm statistics, as Keras counts them."""
+    stats = sum(b.numel() for b in module.buffers() if b.dtype.is_floating_point)
+    return sum(p.numel() for p in module.parameters()) + stats
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "resnet50"],
+                        choices=["mobilenet_v2", "resnet50"])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if torch is None:
+        raise SystemExit("PyTorch is not installed: nothing to compare with.")
+
+    builders = {"mobilenet_v2": (lambda: applications.MobileNetV2(weights=None),
+                                 TorchMobileNetV2),
+                "resnet50": (lambda: applications.ResNet50(weights=None), TorchResNet50)}
+    print(f"nnfast {nnfast.__version__} (ISA {nnfast.config.active_isa()}), "
+          f"torch {torch.__version__}; 224x224x3, random weights; images/s: best of "
+          f"{args.repeats} rounds (median)")
+    rng = np.random.default_rng(0)
+    for name in args.models:
+        build_nn, build_torch = builders[name]
+        model = build_nn()
+        tmodel = build_torch().eval()
+        assert count_params(tmodel) == model.count_params(), (name, count_params(tmodel),
+                                                                model.count_params())
+        tmodel_cl = build_torch().eval().to(memory_format=torch.channels_last)
+        for threads in args.threads:
+            nnfast.config.set_num_threads(threads)
+            torch.set_num_threads(threads)
+            for batch in args.batches:
+                x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
+                xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+                xt_cl = xt.contiguous(memory_format=torch.channels_last)
+
+                def run_nn():
+                    model(x, training=False)
+
+                def run_torch():
+                    with torch.inference_mode():
+                        tmodel(xt)
+
+                def run_torch_cl():
+                    with torch.inference_mode():
+                        tmodel_cl(xt_cl)
+
+                nn_t, t_t, cl_t = side_by_side([run_nn, run_torch, run_torch_cl],
+                                               args.repeats)
+
+                def rate(t):
+                    return f"{batch / t[0]:7.2f} ({batch / t[1]:6.2f})"
+
+                ratio = min(t_t[0], cl_t[0]) / nn_t[0]
+                print(f"{name:<13} threads {threads} batch {batch:>3}:  nnfast {rate(nn_t)}  "
+                      f"torch NCHW {rate(t_t)}  torch NHWC {rate(cl_t)}  "
+                      f"ratio vs faster torch {ratio:5.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""ResNet50 (He et al., 2015; the v1 "caffe" variant with biases) with Keras's layer names and
+weight files."""
+from nnfast import layers
+from nnfast.applications import imagenet_utils
+
+BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+# Keras's md5 hashes: (with top, without top).
+WEIGHTS_HASHES = {
+    "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
+}
+_BN_EPSILON = 1.001e-5
+
+
+def _residual_block(x, filters, kernel_size=3, stride=1, conv_shortcut=True, name=None):
+    """Bottleneck block: 1x1 (stride) -> kxk -> 1x1 (4*filters), added to the shortcut."""
+    if conv_shortcut:
+        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
+        shortcut = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON,
+                                             name=f"{name}_0_bn")(shortcut)
+    else:
+        shortcut = x
+    x = layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
+    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_2_conv")(x)
+    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_2_relu")(x)
+    x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
+    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def _stack(x, filters, blocks, stride1=2, name=None):
+    x = _residual_block(x, filters, stride=stride1, name=f"{name}_block1")
+    for i in range(2, blocks + 1):
+        x = _residual_block(x, filters, conv_shortcut=False, name=f"{name}_block{i}")
+    return x
+
+
+def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+             pooling=None, classes=1000, classifier_activation="softmax", name="resnet50"):
+    """The ResNet50 model: a 7x7 stride-2 stem, max pooling, then 3+4+6+3 bottleneck blocks.
+
+    Args:
+        include_top: whether to include the global average pooling and the classifier.
+        weights: None (random initialization), "imagenet" (Keras's ImageNet weights,
+            ``resnet50_weights_tf_dim_ordering_tf_kernels[_notop].h5``) or a weight file path.
+        input_tensor: optional KerasTensor to use as the image input.
+        input_shape: (H, W, C) with H, W >= 32; default (224, 224, 3) with the top and
+            (None, None, 3) without.
+        pooling: without the top, None (4D output), "avg" or "max" (2D output).
+        classes: number of classes of the top.
+        classifier_activation: activation of the top layer (None gives logits).
+        name: model name.
+
+    Returns:
+        A ``nnfast.Model``: images (B, H, W, 3) preprocessed with
+        ``resnet.preprocess_input`` -> (B, classes), or features (B, H/32, W/32, 2048).
+
+    Example:
+        >>> ResNet50(include_top=False, weights=None, input_shape=(64, 64, 3)).output_shape
+        (None, 2, 2, 2048)
+    """
+    imagenet_utils.check_weights_argument(weights, include_top, classes)
+    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
+                                                    require_flatten=include_top, weights=weights)
+    img_input = imagenet_utils.model_input(input_tensor, input_shape)
+    x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
+    x = layers.Conv2D(64, 7, strides=2, use_bias=True, name="conv1_conv")(x)
+    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    x = _stack(x, 64, 3, stride1=1, name="conv2")
+    x = _stack(x, 128, 4, name="conv3")
+    x = _stack(x, 256, 6, name="conv4")
+    x = _stack(x, 512, 3, name="conv5")
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        imagenet_utils.validate_activation(classifier_activation, weights)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    model = imagenet_utils.finish_model(img_input, input_tensor, x, name)
+    suffix = "" if include_top else "_notop"
+    fname = f"resnet50_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+    imagenet_utils.load_pretrained(model, weights, fname, BASE_WEIGHTS_PATH + fname,
+                                   WEIGHTS_HASHES["resnet50"][0 if include_top else 1])
+    return model
+
+
+def preprocess_input(x, data_format=None):
+    """Keras's "caffe" preprocessing: RGB -> BGR, then subtract the ImageNet means
+    [103.939, 116.779, 123.68] (see ``imagenet_utils.preprocess_input``)."""
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
+
+
+def decode_predictions(preds, top=5):
+    """The top ImageNet classes per sample (see ``imagenet_utils.decode_predictions``)."""
+    return imagenet_utils.decode_predictions(preds, top=top)
