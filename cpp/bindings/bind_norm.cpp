@@ -4,17 +4,6 @@
 namespace py = pybind11;
 using namespace nnfast::bind;
 
-namespace {
-
-const float* vec_or_null(const py::object& o, int64_t n, const char* name, bool writeable = false) {
-  if (o.is_none()) return nullptr;
-  auto a = py::cast<py::array>(o);
-  require_shape(a, {n}, name);
-  return checked<float>(a, name, writeable);
-}
-
-}  // namespace
-
 void bind_norm(py::module_& m) {
   m.def(
       "batch_norm_forward_training",
@@ -24,10 +13,10 @@ void bind_norm(py::module_& m) {
         require_same_size(x, y, "batch_norm input", "output");
         const float* px = checked<float>(x, "batch_norm input");
         float* py_ = checked<float>(y, "batch_norm output", true);
-        const float* g = vec_or_null(gamma, C, "batch_norm gamma");
-        const float* b = vec_or_null(beta, C, "batch_norm beta");
-        float* pm = const_cast<float*>(vec_or_null(mean, C, "batch_norm batch mean", true));
-        float* pv = const_cast<float*>(vec_or_null(var, C, "batch_norm batch variance", true));
+        const float* g = optional_f32(gamma, {C}, "batch_norm gamma");
+        const float* b = optional_f32(beta, {C}, "batch_norm beta");
+        float* pm = optional_f32(mean, {C}, "batch_norm batch mean", true);
+        float* pv = optional_f32(var, {C}, "batch_norm batch variance", true);
         if (rows == 0) throw py::value_error("batch_norm: training needs a non-empty batch");
         py::gil_scoped_release release;
         nnfast::batch_norm_forward_training(px, rows, C, g, b, epsilon, py_, pm, pv);
@@ -44,10 +33,10 @@ void bind_norm(py::module_& m) {
         require_same_size(x, y, "batch_norm input", "output");
         const float* px = checked<float>(x, "batch_norm input");
         float* py_ = checked<float>(y, "batch_norm output", true);
-        const float* g = vec_or_null(gamma, C, "batch_norm gamma");
-        const float* b = vec_or_null(beta, C, "batch_norm beta");
-        const float* pm = vec_or_null(mean, C, "batch_norm moving mean");
-        const float* pv = vec_or_null(var, C, "batch_norm moving variance");
+        const float* g = optional_f32(gamma, {C}, "batch_norm gamma");
+        const float* b = optional_f32(beta, {C}, "batch_norm beta");
+        const float* pm = optional_f32(mean, {C}, "batch_norm moving mean");
+        const float* pv = optional_f32(var, {C}, "batch_norm moving variance");
         py::gil_scoped_release release;
         nnfast::batch_norm_forward_inference(px, rows, C, g, b, pm, pv, epsilon, py_);
       },
@@ -62,17 +51,12 @@ void bind_norm(py::module_& m) {
         require_same_size(x, dy, "batch_norm input", "output gradient");
         const float* px = checked<float>(x, "batch_norm input");
         const float* pg = checked<float>(dy, "batch_norm output gradient");
-        const float* g = vec_or_null(gamma, C, "batch_norm gamma");
-        const float* pm = vec_or_null(mean, C, "batch_norm mean");
-        const float* pv = vec_or_null(var, C, "batch_norm variance");
-        float* pdx = nullptr;
-        if (!dx.is_none()) {
-          auto a = py::cast<py::array>(dx);
-          require_same_size(x, a, "batch_norm input", "input gradient");
-          pdx = checked<float>(a, "batch_norm input gradient", true);
-        }
-        float* pdg = const_cast<float*>(vec_or_null(dgamma, C, "batch_norm dgamma", true));
-        float* pdb = const_cast<float*>(vec_or_null(dbeta, C, "batch_norm dbeta", true));
+        const float* g = optional_f32(gamma, {C}, "batch_norm gamma");
+        const float* pm = optional_f32(mean, {C}, "batch_norm mean");
+        const float* pv = optional_f32(var, {C}, "batch_norm variance");
+        float* pdx = optional_f32_like(dx, x, "batch_norm input", "batch_norm input gradient", true);
+        float* pdg = optional_f32(dgamma, {C}, "batch_norm dgamma", true);
+        float* pdb = optional_f32(dbeta, {C}, "batch_norm dbeta", true);
         py::gil_scoped_release release;
         nnfast::batch_norm_backward(px, pg, rows, C, g, pm, pv, epsilon, training, pdx, pdg, pdb);
       },
@@ -86,10 +70,10 @@ void bind_norm(py::module_& m) {
         require_same_size(x, y, "layer_norm input", "output");
         const float* px = checked<float>(x, "layer_norm input");
         float* py_ = checked<float>(y, "layer_norm output", true);
-        const float* g = vec_or_null(gamma, D, "layer_norm gamma");
-        const float* b = vec_or_null(beta, D, "layer_norm beta");
-        float* pm = const_cast<float*>(vec_or_null(mean, rows, "layer_norm mean", true));
-        float* pr = const_cast<float*>(vec_or_null(rstd, rows, "layer_norm rstd", true));
+        const float* g = optional_f32(gamma, {D}, "layer_norm gamma");
+        const float* b = optional_f32(beta, {D}, "layer_norm beta");
+        float* pm = optional_f32(mean, {rows}, "layer_norm mean", true);
+        float* pr = optional_f32(rstd, {rows}, "layer_norm rstd", true);
         py::gil_scoped_release release;
         nnfast::layer_norm_forward(px, rows, D, g, b, epsilon, py_, pm, pr);
       },
@@ -104,17 +88,12 @@ void bind_norm(py::module_& m) {
         require_same_size(x, dy, "layer_norm input", "output gradient");
         const float* px = checked<float>(x, "layer_norm input");
         const float* pg = checked<float>(dy, "layer_norm output gradient");
-        const float* g = vec_or_null(gamma, D, "layer_norm gamma");
-        const float* pm = vec_or_null(mean, rows, "layer_norm mean");
-        const float* pr = vec_or_null(rstd, rows, "layer_norm rstd");
-        float* pdx = nullptr;
-        if (!dx.is_none()) {
-          auto a = py::cast<py::array>(dx);
-          require_same_size(x, a, "layer_norm input", "input gradient");
-          pdx = checked<float>(a, "layer_norm input gradient", true);
-        }
-        float* pdg = const_cast<float*>(vec_or_null(dgamma, D, "layer_norm dgamma", true));
-        float* pdb = const_cast<float*>(vec_or_null(dbeta, D, "layer_norm dbeta", true));
+        const float* g = optional_f32(gamma, {D}, "layer_norm gamma");
+        const float* pm = optional_f32(mean, {rows}, "layer_norm mean");
+        const float* pr = optional_f32(rstd, {rows}, "layer_norm rstd");
+        float* pdx = optional_f32_like(dx, x, "layer_norm input", "layer_norm input gradient", true);
+        float* pdg = optional_f32(dgamma, {D}, "layer_norm dgamma", true);
+        float* pdb = optional_f32(dbeta, {D}, "layer_norm dbeta", true);
         py::gil_scoped_release release;
         nnfast::layer_norm_backward(px, pg, rows, D, g, pm, pr, pdx, pdg, pdb);
       },

@@ -47,16 +47,6 @@ nnfast::RnnConfig make_config(int cell, const py::array& x, int64_t units, int a
   return c;
 }
 
-// A float32 (batch, units)-like optional operand with an exact shape.
-const float* opt_f32(const py::object& o, const std::vector<py::ssize_t>& shape,
-                     const char* name, bool writeable = false) {
-  if (o.is_none()) return nullptr;
-  py::array a = py::cast<py::array>(o);
-  float* p = checked<float>(a, name, writeable);
-  require_shape(a, shape, name);
-  return p;
-}
-
 const uint8_t* opt_mask(const py::object& o, int64_t batch, int64_t steps) {
   if (o.is_none()) return nullptr;
   py::array a = py::cast<py::array>(o);
@@ -131,15 +121,15 @@ void bind_rnn(py::module_& m) {
         }
         a.kernel = checked<float>(kernel, "rnn kernel");
         a.recurrent_kernel = checked<float>(recurrent_kernel, "rnn recurrent_kernel");
-        a.bias = opt_f32(bias, bias_shape(c), "rnn bias");
-        a.h0 = opt_f32(h0, {c.batch, units}, "rnn initial h");
-        a.c0 = opt_f32(c0, {c.batch, units}, "rnn initial c");
+        a.bias = optional_f32(bias, bias_shape(c), "rnn bias");
+        a.h0 = optional_f32(h0, {c.batch, units}, "rnn initial h");
+        a.c0 = optional_f32(c0, {c.batch, units}, "rnn initial c");
         a.mask = opt_mask(mask, c.batch, c.steps);
-        a.recurrent_mask = opt_f32(recurrent_mask, {c.batch, units}, "rnn recurrent mask");
-        a.h_seq = const_cast<float*>(opt_f32(h_seq, {c.batch, c.steps, units}, "rnn h_seq", true));
+        a.recurrent_mask = optional_f32(recurrent_mask, {c.batch, units}, "rnn recurrent mask");
+        a.h_seq = const_cast<float*>(optional_f32(h_seq, {c.batch, c.steps, units}, "rnn h_seq", true));
         a.h_last = checked<float>(h_last, "rnn h_last", true);
         require_shape(h_last, {c.batch, units}, "rnn h_last");
-        a.c_last = const_cast<float*>(opt_f32(c_last, {c.batch, units}, "rnn c_last", true));
+        a.c_last = const_cast<float*>(optional_f32(c_last, {c.batch, units}, "rnn c_last", true));
         a.workspace = checked<float>(workspace, "rnn workspace", true);
         a.training = training;
         const int64_t need = embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab, training)
@@ -198,30 +188,30 @@ void bind_rnn(py::module_& m) {
           py::array di = py::cast<py::array>(distinct_ids);
           a.distinct_ids = checked<int64_t>(di, "rnn distinct_ids", true);
           require_shape(di, {cap}, "rnn distinct_ids");
-          a.d_rows = const_cast<float*>(opt_f32(d_rows, {cap, c.input}, "rnn d_rows", true));
+          a.d_rows = const_cast<float*>(optional_f32(d_rows, {cap, c.input}, "rnn d_rows", true));
           a.n_distinct = &n_distinct;
         }
-        a.h0 = opt_f32(h0, {B, U}, "rnn initial h");
-        a.c0 = opt_f32(c0, {B, U}, "rnn initial c");
+        a.h0 = optional_f32(h0, {B, U}, "rnn initial h");
+        a.c0 = optional_f32(c0, {B, U}, "rnn initial c");
         a.mask = opt_mask(mask, B, T);
-        a.recurrent_mask = opt_f32(recurrent_mask, {B, U}, "rnn recurrent mask");
+        a.recurrent_mask = optional_f32(recurrent_mask, {B, U}, "rnn recurrent mask");
         a.h_seq = checked<float>(h_seq, "rnn h_seq");
         require_shape(h_seq, {B, T, U}, "rnn h_seq");
         a.workspace = checked<float>(workspace, "rnn workspace", true);
         if (workspace.size() < (embedded ? nnfast::rnn_embedded_workspace_size(c, a.vocab, true)
                                          : nnfast::rnn_workspace_size(c, true)))
           throw py::value_error("rnn workspace: too small for training");
-        a.dh_seq = opt_f32(dh_seq, {B, T, U}, "rnn d(h_seq)");
-        a.dh_last = opt_f32(dh_last, {B, U}, "rnn d(h_last)");
-        a.dc_last = opt_f32(dc_last, {B, U}, "rnn d(c_last)");
-        a.dx = const_cast<float*>(opt_f32(dx, {B, T, c.input}, "rnn dx", true));
+        a.dh_seq = optional_f32(dh_seq, {B, T, U}, "rnn d(h_seq)");
+        a.dh_last = optional_f32(dh_last, {B, U}, "rnn d(h_last)");
+        a.dc_last = optional_f32(dc_last, {B, U}, "rnn d(c_last)");
+        a.dx = const_cast<float*>(optional_f32(dx, {B, T, c.input}, "rnn dx", true));
         const int64_t gu = nnfast::rnn_gates(c) * U;
-        a.dkernel = const_cast<float*>(opt_f32(dkernel, {c.input, gu}, "rnn dkernel", true));
+        a.dkernel = const_cast<float*>(optional_f32(dkernel, {c.input, gu}, "rnn dkernel", true));
         a.drecurrent_kernel =
-            const_cast<float*>(opt_f32(drecurrent_kernel, {U, gu}, "rnn drecurrent_kernel", true));
-        a.dbias = const_cast<float*>(opt_f32(dbias, bias_shape(c), "rnn dbias", true));
-        a.dh0 = const_cast<float*>(opt_f32(dh0, {B, U}, "rnn dh0", true));
-        a.dc0 = const_cast<float*>(opt_f32(dc0, {B, U}, "rnn dc0", true));
+            const_cast<float*>(optional_f32(drecurrent_kernel, {U, gu}, "rnn drecurrent_kernel", true));
+        a.dbias = const_cast<float*>(optional_f32(dbias, bias_shape(c), "rnn dbias", true));
+        a.dh0 = const_cast<float*>(optional_f32(dh0, {B, U}, "rnn dh0", true));
+        a.dc0 = const_cast<float*>(optional_f32(dc0, {B, U}, "rnn dc0", true));
         {
           py::gil_scoped_release release;
           nnfast::rnn_backward(c, a);

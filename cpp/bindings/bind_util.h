@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nnfast::bind {
 namespace py = pybind11;
@@ -68,6 +69,25 @@ inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& sh
     throw py::value_error(std::string(name) + ": expected shape " + want + (shape.size() == 1 ? ",)" : ")") +
                           ", received " + shape_of(a));
   }
+}
+
+// An optional float32 operand (None -> nullptr) that must have exactly `shape`.
+inline float* optional_f32(const py::object& o, const std::vector<py::ssize_t>& shape,
+                           const char* name, bool writeable = false) {
+  if (o.is_none()) return nullptr;
+  py::array a = py::cast<py::array>(o);
+  float* p = checked<float>(a, name, writeable);
+  require_shape(a, shape, name);
+  return p;
+}
+
+// An optional float32 operand (None -> nullptr) with as many elements as `like`.
+inline float* optional_f32_like(const py::object& o, const py::array& like, const char* like_name,
+                                const char* name, bool writeable = false) {
+  if (o.is_none()) return nullptr;
+  py::array a = py::cast<py::array>(o);
+  require_same_size(like, a, like_name, name);
+  return checked<float>(a, name, writeable);
 }
 
 // Rows and columns of an array viewed as (size / last_dim, last_dim).
