@@ -41,10 +41,12 @@ int64_t conv_same_padding(int64_t n, int64_t k, int64_t stride, int64_t dilation
 // inconsistent (non-positive strides, channels not divisible by groups, ...).
 void conv2d_validate(const Conv2DShape& s);
 
-// dst = act(conv(src, kernel) + bias). bias may be nullptr.
+// dst = act(conv(src, kernel) + bias), or with a per-output-channel scale
+// act(scale * conv(src, kernel) + bias) (a batch normalization folded in at inference).
+// bias and scale may be nullptr.
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst);
+                    float* dst, const float* scale = nullptr);
 
 // dsrc = dL/dsrc given ddst = dL/d(pre-activation output). dsrc is overwritten.
 void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* kernel,
@@ -64,7 +66,8 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
 // also accept it; these are direct kernels that avoid GEMMs with 1-channel groups.
 void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                               const float* bias, Activation act,
-                              const ActivationParams& act_params, float* dst);
+                              const ActivationParams& act_params, float* dst,
+                              const float* scale = nullptr);
 void depthwise_conv2d_backward_data(const Conv2DShape& s, const float* ddst,
                                     const float* kernel, float* dsrc);
 void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,

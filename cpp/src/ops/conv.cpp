@@ -224,7 +224,8 @@ void pack_implicit_panel(const Conv2DShape& s, const kernels::GemmKernelInfo& ke
 // ~200 GFLOP/s on one core).
 void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
                                  const float* bias, Activation act,
-                                 const ActivationParams& act_params, float* dst) {
+                                 const ActivationParams& act_params, float* dst,
+                                 const float* scale = nullptr) {
   constexpr int64_t P = kernels::kConvTilePixels;
   const int64_t OC = s.out_c, C = s.in_c, taps = s.kernel_h * s.kernel_w;
   const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
@@ -296,7 +297,8 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             float* d = dst + p0 * OC + o0;
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
-                                            kernel, OC, bias, o0, nc, mr, flags, d);
+                                            kernel, OC, scale && !last ? nullptr : bias, o0, nc,
+                                            mr, flags, last ? scale : nullptr, d);
             if (last && !relu && act != Activation::linear)
               for (int64_t m = 0; m < mr; ++m)
                 activation_forward(act, act_params, d + m * OC, d + m * OC, nc);
@@ -309,7 +311,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
 
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
                              const float* bias, Activation act, const ActivationParams& act_params,
-                             float* dst) {
+                             float* dst, const float* scale) {
   const kernels::GemmKernelInfo& kern = gemm_kernel_info();
   const int64_t MR = kern.mr, NR = kern.nr, KC = kern.kc;
   const int64_t OC = s.out_c, K = s.kernel_h * s.kernel_w * s.in_c;
@@ -362,8 +364,11 @@ void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float
               const int64_t ow0 = i * MR, mr = std::min(MR, s.out_w - ow0);
               float* c = dst + (r * s.out_w + ow0) * OC + jr;
               kern.fn(kc, apack + ((r - r0) * panels_per_row + i) * MR * kc, bp, NR, c, OC, mr, nr,
-                      pc == 0 ? 0.0f : 1.0f, last && bias ? bias + jr : nullptr);
-              if (last && has_act)
+                      pc == 0 ? 0.0f : 1.0f, last && bias && !scale ? bias + jr : nullptr);
+              if (last && scale)
+                scale_shift_activation_rows(c, OC, mr, nr, scale + jr, bias ? bias + jr : nullptr,
+                                            act, act_params);
+              else if (last && has_act)
                 for (int64_t m = 0; m < mr; ++m)
                   activation_forward(act, act_params, c + m * OC, c + m * OC, nr);
             }
@@ -407,7 +412,7 @@ void conv2d_validate(const Conv2DShape& s) {
 
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst) {
+                    float* dst, const float* scale) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
@@ -417,6 +422,7 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   GemmEpilogue ep;
   ep.activation = act;
   ep.params = act_params;
+  ep.scale = scale;
   if (is_pointwise(s)) {
     log_choice("conv2d_forward", "gemm_direct", "1x1 stride 1: src is already the im2col matrix");
     ep.bias = bias;
@@ -429,6 +435,15 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                       act_params.threshold == 0.0f && std::isinf(act_params.max_value);
     parallel_for_rows(P, 2 * K * OC, 1 << 18, [&](int64_t p0, int64_t p1) {
+      if (scale) {  // the direct kernels only add a bias: scale in a pass per cached block
+        for (int64_t q0 = p0; q0 < p1; q0 += 64) {
+          const int64_t q1 = std::min(p1, q0 + 64);
+          v.fwd(s, src, kernel, nullptr, 0, dst, q0, q1);
+          scale_shift_activation_rows(dst + q0 * OC, OC, q1 - q0, OC, scale, bias, act,
+                                      act_params);
+        }
+        return;
+      }
       v.fwd(s, src, kernel, bias, relu ? 1 : 0, dst, p0, p1);
       if (!relu && act != Activation::linear)
         activation_forward(act, act_params, dst + p0 * OC, dst + p0 * OC, (p1 - p0) * OC);
@@ -439,12 +454,12 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 &&
       !is_pointwise(s)) {
     log_choice("conv2d_forward", "f32_conv_tile_avx512", "14 pixels x 32 channels in registers");
-    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst);
+    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
   if (use_implicit_gemm(s)) {
     log_choice("conv2d_forward", "implicit_gemm", "A panels packed from the input per tap");
-    conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst);
+    conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
   log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
@@ -458,6 +473,7 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
         kernels::f32_im2col_nhwc_ref(s, g, src, p0, p1, col);
         GemmEpilogue epg = ep;
         epg.bias = bias ? bias + g * cout_g : nullptr;
+        epg.scale = scale ? scale + g * cout_g : nullptr;
         sgemm(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC,
               0.0f, dst + p0 * OC + g * cout_g, OC, epg);
       }
@@ -596,17 +612,26 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
 
 void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                               const float* bias, Activation act,
-                              const ActivationParams& act_params, float* dst) {
+                              const ActivationParams& act_params, float* dst,
+                              const float* scale) {
   conv2d_validate(s);
   if (s.groups != s.in_c) throw std::invalid_argument("depthwise_conv2d: groups must equal in_c");
   const DepthwiseVariant& v = pick_depthwise();
   const int64_t P = s.batch * s.out_h * s.out_w;
   const int64_t cost = 2 * s.kernel_h * s.kernel_w * s.out_c;
+  // The activation runs on blocks of ~64 KB of output while they are still in cache.
+  const int64_t block = std::max<int64_t>(1, (16 * 1024) / s.out_c);
   parallel_for_rows(P, cost, 1 << 17, [&](int64_t p0, int64_t p1) {
-    v.fwd(s, src, kernel, bias, dst, p0, p1);
-    if (act != Activation::linear)
-      activation_forward(act, act_params, dst + p0 * s.out_c, dst + p0 * s.out_c,
-                         (p1 - p0) * s.out_c);
+    for (int64_t q0 = p0; q0 < p1; q0 += block) {
+      const int64_t q1 = std::min(p1, q0 + block);
+      v.fwd(s, src, kernel, scale ? nullptr : bias, dst, q0, q1);
+      if (scale)
+        scale_shift_activation_rows(dst + q0 * s.out_c, s.out_c, q1 - q0, s.out_c, scale, bias,
+                                    act, act_params);
+      else if (act != Activation::linear)
+        activation_forward(act, act_params, dst + q0 * s.out_c, dst + q0 * s.out_c,
+                           (q1 - q0) * s.out_c);
+    }
   });
 }
 
