@@ -42,8 +42,8 @@ def chain_model():
     y = layers.BatchNormalization(center=False)(y)
     y = layers.Activation("relu")(y)                                 # depthwise + bn + relu
     y = layers.Conv2D(24, 1)(y)
-    y = layers.BatchNormalization(scale=False)(y)                    # pointwise + bn
-    z = layers.Add()([x, y])
+    y = layers.BatchNormalization(scale=False)(y)
+    z = layers.Add()([x, y])                                         # pointwise + bn + sum
     z = layers.Conv2D(20, 3, padding="same", activation="relu")(z)
     z = layers.BatchNormalization()(z)                               # conv(relu) then bn: kept
     w = layers.Conv2D(20, 3, padding="same")(z)
@@ -52,7 +52,10 @@ def chain_model():
     w = layers.Activation("tanh")(w)
     v = layers.Conv2D(20, 1)(w)
     v = layers.Activation("swish")(v)                                # conv + activation
-    out = layers.GlobalAveragePooling2D()(v)
+    a = layers.BatchNormalization()(layers.Conv2D(16, 1)(v))
+    b = layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same")(v))
+    c = layers.ReLU()(layers.Add()([b, a]))     # conv + bn + sum(conv + bn) + relu, as ResNet
+    out = layers.GlobalAveragePooling2D()(c)
     return Functional(x_in, [out, z])
 
 
@@ -60,10 +63,10 @@ def test_chains_merge_and_match_the_layer_by_layer_plan():
     model = chain_model()
     randomize_batch_norms(model)
     fused, _ = model._inference_plan()
-    # 4 chains merged: 4+3+2+2 layers became 4 calls.
-    assert len(fused) == len(model._plan) - 7
+    # 6 chains merged: 4+3+3+2+2+4 layers became 6 calls.
+    assert len(fused) == len(model._plan) - 12
     names = [type(e[0]).__name__ for e in fused if getattr(e[1], "__self__", None) is not e[0]]
-    assert names == ["ReLU", "Activation", "BatchNormalization", "Activation"]
+    assert names == ["ReLU", "Activation", "Add", "Activation", "BatchNormalization", "ReLU"]
     x = rand(3, 13, 11, 5)
     got = [np.asarray(t) for t in model(x, training=False)]
     with GradientTape():
@@ -93,7 +96,7 @@ def test_weights_changed_by_training_are_used_at_the_next_prediction():
     model.compile(optimizer="adam", loss="mse")
     x = rand(8, 13, 11, 5)
     before = model.predict(x, verbose=0)
-    model.fit(x, rand(8, 20), epochs=1, batch_size=4, verbose=0)   # moves kernels and stats
+    model.fit(x, rand(8, 16), epochs=1, batch_size=4, verbose=0)   # moves kernels and stats
     after = model.predict(x, verbose=0)
     with GradientTape():
         want = np.asarray(model(x, training=False))
@@ -121,6 +124,11 @@ def test_conv2d_inference_rejects_tapes_and_bad_shapes():
         ops.conv2d_inference(rand(1, 2, 2, 3), k)
     with pytest.raises(ValueError, match="scale"):
         ops.conv2d_inference(x, k, scale=np.ones(5, np.float32))
+    with pytest.raises(ValueError, match="residual"):
+        ops.conv2d_inference(x, k, residual=np.ones((1, 3, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="residual"):
+        ops.conv2d_inference(x, rand(3, 3, 3, 1), depthwise=True,
+                             residual=np.ones((1, 3, 3, 3), np.float32))
 
 
 # (input, kernel, strides, padding): one case per forward path of the C++ conv.
@@ -138,8 +146,11 @@ SCALE_CASES = [
 def test_scale_epilogue_on_every_conv_path(case, activation, isa):
     xs, ks, strides, padding = case
     x, k, b, s = rand(*xs), rand(*ks), rand(ks[-1]), rand(ks[-1])
-    got = ops.conv2d_inference(x, k, b, s, strides, padding, activation=activation)
     want = ref.conv2d(x, k, strides, padding) * s + b
+    r = rand(*want.shape) if activation != "sigmoid" else None   # with and without a residual
+    got = ops.conv2d_inference(x, k, b, s, strides, padding, activation=activation, residual=r)
+    if r is not None:
+        want = want + r
     if activation == "relu":
         want = np.maximum(want, 0)
     elif activation == "sigmoid":
@@ -158,3 +169,16 @@ def test_scale_epilogue_depthwise(multiplier, isa):
         dense[:, :, c, c * multiplier:(c + 1) * multiplier] = k[:, :, c, :]
     want = np.clip(ref.conv2d(x, dense, (2, 1), "same") * s + b, 0, 6)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_broadcasting_residual_sum_still_matches():
+    i, j = layers.Input((5, 5, 3)), layers.Input((1, 1, 4))
+    a = layers.BatchNormalization()(layers.Conv2D(4, 1)(i))
+    model = Functional([i, j], layers.ReLU()(layers.Add()([a, j])))
+    randomize_batch_norms(model)
+    assert len(model._inference_plan()[0]) == 1
+    x, y = rand(2, 5, 5, 3), rand(2, 1, 1, 4)
+    got = np.asarray(model([x, y]))
+    with GradientTape():
+        want = np.asarray(model([x, y]))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -367,7 +367,7 @@ void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float
                       pc == 0 ? 0.0f : 1.0f, last && bias && !scale ? bias + jr : nullptr);
               if (last && scale)
                 scale_shift_activation_rows(c, OC, mr, nr, scale + jr, bias ? bias + jr : nullptr,
-                                            act, act_params);
+                                            nullptr, 0, act, act_params);
               else if (last && has_act)
                 for (int64_t m = 0; m < mr; ++m)
                   activation_forward(act, act_params, c + m * OC, c + m * OC, nr);
@@ -412,17 +412,28 @@ void conv2d_validate(const Conv2DShape& s) {
 
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst, const float* scale) {
+                    float* dst, const float* scale, const float* residual) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
   const int64_t OC = s.out_c, G = s.groups;
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  if (residual && !is_pointwise(s)) {
+    // Only the GEMM path adds the residual in its epilogue; elsewhere one more pass.
+    conv2d_forward(s, src, kernel, bias, Activation::linear, ActivationParams{}, dst, scale);
+    parallel_for_rows(P, OC, 1 << 16, [&](int64_t p0, int64_t p1) {
+      scale_shift_activation_rows(dst + p0 * OC, OC, p1 - p0, OC, nullptr, nullptr,
+                                  residual + p0 * OC, OC, act, act_params);
+    });
+    return;
+  }
   GemmEpilogue ep;
   ep.activation = act;
   ep.params = act_params;
   ep.scale = scale;
+  ep.residual = residual;
+  ep.ldr = OC;
   if (is_pointwise(s)) {
     log_choice("conv2d_forward", "gemm_direct", "1x1 stride 1: src is already the im2col matrix");
     ep.bias = bias;
@@ -439,8 +450,8 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
         for (int64_t q0 = p0; q0 < p1; q0 += 64) {
           const int64_t q1 = std::min(p1, q0 + 64);
           v.fwd(s, src, kernel, nullptr, 0, dst, q0, q1);
-          scale_shift_activation_rows(dst + q0 * OC, OC, q1 - q0, OC, scale, bias, act,
-                                      act_params);
+          scale_shift_activation_rows(dst + q0 * OC, OC, q1 - q0, OC, scale, bias, nullptr, 0,
+                                      act, act_params);
         }
         return;
       }
@@ -627,7 +638,7 @@ void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const floa
       v.fwd(s, src, kernel, scale ? nullptr : bias, dst, q0, q1);
       if (scale)
         scale_shift_activation_rows(dst + q0 * s.out_c, s.out_c, q1 - q0, s.out_c, scale, bias,
-                                    act, act_params);
+                                    nullptr, 0, act, act_params);
       else if (act != Activation::linear)
         activation_forward(act, act_params, dst + q0 * s.out_c, dst + q0 * s.out_c,
                            (q1 - q0) * s.out_c);

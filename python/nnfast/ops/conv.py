@@ -247,8 +247,10 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
 
 def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid",
                      dilation_rate=1, depthwise=False, activation=None, act_alpha=0.0,
-                     act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0))):
-    """``act(scale * conv(zero_pad(x), kernel) + bias)`` in one pass, for inference only.
+                     act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0)),
+                     residual=None):
+    """``act(scale * conv(zero_pad(x), kernel) + bias + residual)`` in one pass, for inference
+    only.
 
     What a Functional model runs, when nothing records gradients and ``training`` is off, for
     ``[ZeroPadding2D ->] Conv2D/DepthwiseConv2D [-> BatchNormalization] [-> activation]``:
@@ -264,6 +266,8 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
         activation: a name in ``nnfast.ops.nn.ACTIVATION_IDS`` (or None) with relu's
             ``act_alpha`` (negative slope), ``act_max`` and ``act_threshold``.
         zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
+        residual: None or an array of the output's shape added before the activation (the
+            other branch of a residual connection; not with ``depthwise``).
 
     Returns:
         A Tensor ``(batch, oh, ow, out)``. It is not differentiable: calling it while a
@@ -297,7 +301,8 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     fwd(xv, kv, None if bias is None else f32(value(bias)), y, strides,
         (pads[0] + pt, pads[1] + pl), dilation, groups, act_id, float(act_alpha),
         _INF if act_max is None else float(act_max), float(act_threshold),
-        scale=None if scale is None else f32(value(scale)))
+        scale=None if scale is None else f32(value(scale)),
+        residual=None if residual is None else f32(value(residual)))
     return Tensor(y)
 
 
