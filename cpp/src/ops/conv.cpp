@@ -284,8 +284,10 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
         for (int64_t k0 = 0; k0 < taps; k0 += chunk_taps) {
           const int64_t k1 = std::min(taps, k0 + chunk_taps);
           const bool first = k0 == 0, last = k1 == taps;
+          // With a scale the kernel leaves the plain sum; scale, bias and activation then run
+          // on the tile while it is in L1. (Inside the kernel they cost it its registers.)
           const int flags = (first ? 0 : kernels::kConvTileAccumulate) |
-                            (last && relu ? kernels::kConvTileRelu : 0);
+                            (last && relu && !scale ? kernels::kConvTileRelu : 0);
           for (int64_t gi = 0; gi < gn; ++gi) {
             // This tile's compacted taps that fall in [k0, k1) (tap_of is ascending).
             const int64_t* tl = tap_of.data() + gi * taps;
@@ -297,9 +299,12 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             float* d = dst + p0 * OC + o0;
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
-                                            kernel, OC, scale && !last ? nullptr : bias, o0, nc,
-                                            mr, flags, last ? scale : nullptr, d);
-            if (last && !relu && act != Activation::linear)
+                                            kernel, OC, scale ? nullptr : bias, o0, nc, mr, flags,
+                                            d);
+            if (last && scale)
+              scale_shift_activation_rows(d, OC, mr, nc, scale + o0, bias ? bias + o0 : nullptr,
+                                          nullptr, 0, act, act_params);
+            else if (last && !relu && act != Activation::linear)
               for (int64_t m = 0; m < mr; ++m)
                 activation_forward(act, act_params, d + m * OC, d + m * OC, nc);
           }

@@ -73,13 +73,12 @@ NNFAST_DECLARE_DEPTHWISE(avx512)
 // dst + i*out_c, with relu when asked. bias may be nullptr.
 constexpr int kConvTilePixels = 14;
 // flags: kConvTileRelu clamps at 0 on the way out; kConvTileAccumulate starts from dst (a
-// partial sum over earlier taps) instead of the bias. With scale (nullptr for none) the sum
-// starts from 0 and leaves as sum * scale[o] + bias[o]: pass scale only with the last taps.
+// partial sum over earlier taps) instead of the bias.
 constexpr int kConvTileRelu = 1;
 constexpr int kConvTileAccumulate = 2;
 void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                           const float* kernel, int64_t out_c, const float* bias, int64_t o0,
-                          int64_t nc, int64_t mr, int flags, const float* scale, float* dst);
+                          int64_t nc, int64_t mr, int flags, float* dst);
 
 NNFAST_DECLARE_CONV_POOL(ref)
 NNFAST_DECLARE_CONV_POOL(avx2)
