@@ -27,7 +27,7 @@ C = _core.cuda
 
 
 def dev(x):
-    return C.DeviceArray.from_numpy(np.ascontiguousarray(x))
+    return C.DeviceArray.from_numpy(np.require(x, requirements="C"))  # keeps 0-d arrays 0-d
 
 
 def rand(rng, *shape, scale=1.0):

@@ -69,7 +69,7 @@ def to_device(array):
         a = a.astype(np.float32)
     elif a.dtype.kind in "iub" and a.dtype not in (np.int32, np.int64):
         a = a.astype(np.int64)
-    return DeviceArray.from_numpy(np.ascontiguousarray(a))
+    return DeviceArray.from_numpy(a)  # copied in C order by from_numpy
 
 
 def to_numpy(device_array):
