@@ -255,8 +255,9 @@ void bind_device(py::module_& m) {
             py::array c = py::array::ensure(host, py::array::c_style);
             if (!c) throw py::value_error("DeviceArray.from_numpy: cannot make a C-ordered copy");
             DeviceArray a = DeviceArray::empty(shape_of_numpy(c), dtype);
+            const void* src = c.data();  // `c` stays referenced until the copy returns
             py::gil_scoped_release release;
-            cu::copy_to_device(a.data(), c.data(), a.nbytes());
+            cu::copy_to_device(a.data(), src, a.nbytes());
             return a;
           },
           py::arg("array"), "Copies a NumPy array (float32, int32 or int64) to the device.")
@@ -295,8 +296,9 @@ void bind_device(py::module_& m) {
               throw py::value_error("copy_from_numpy: expected a " + std::string(dtype_name(a.dtype)) +
                                     " array of shape " + shape_str(a.shape) + ", received " +
                                     dtype_name(dtype) + " " + shape_str(shape_of_numpy(c)));
+            const void* src = c.data();
             py::gil_scoped_release release;
-            cu::copy_to_device(a.data(), c.data(), a.nbytes());
+            cu::copy_to_device(a.data(), src, a.nbytes());
           },
           py::arg("array"), "Overwrites the contents from a NumPy array of the same shape/dtype.")
       .def(
