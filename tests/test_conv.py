@@ -43,8 +43,17 @@ IMPLICIT_CASES = [
     ((1, 6, 30, 24), (5, 5, 24, 8), (1, 1), "same", (1, 1), 1),    # 2-pixel borders
 ]
 
+# AVX-512 register tiles over flattened pixels: tiles straddle output rows and images, and
+# kernels with more than ~40K floats per 32 channels run in tap chunks that accumulate in dst.
+TILE_CASES = [
+    ((2, 3, 5, 150), (3, 3, 150, 37), (1, 1), "same", (1, 1), 1),   # 3-tap chunks
+    ((1, 4, 3, 300), (3, 3, 300, 20), (1, 1), "same", (1, 1), 1),   # 1-tap chunks
+    ((3, 7, 6, 160), (3, 3, 160, 33), (2, 2), "same", (1, 1), 1),
+    ((2, 7, 7, 17), (3, 3, 17, 16), (1, 1), "valid", (1, 1), 1),    # 5-wide rows
+]
 
-@pytest.mark.parametrize("case", CASES + IMPLICIT_CASES)
+
+@pytest.mark.parametrize("case", CASES + IMPLICIT_CASES + TILE_CASES)
 def test_conv2d_forward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
     x, k, b = rand(*xs), rand(*ks), rand(ks[-1])
@@ -53,7 +62,19 @@ def test_conv2d_forward_matches_reference(case, isa):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", TILE_CASES)
+@pytest.mark.parametrize("activation", ["tanh", None])
+def test_conv2d_tiles_with_other_activations(case, activation, isa):
+    xs, ks, strides, padding, dilation, groups = case
+    x, k, b = rand(*xs), rand(*ks), rand(ks[-1])
+    got = ops.conv_fused(x, k, b, strides, padding, dilation, activation=activation)
+    want = ref.conv2d(x, k, strides, padding, dilation, groups, b)
+    if activation == "tanh":
+        want = np.tanh(want)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", CASES + TILE_CASES[-1:])
 def test_conv2d_backward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
     x, k, b = rand(*xs), rand(*ks), rand(ks[-1])

@@ -218,3 +218,23 @@ def test_functional_summary_lists_inputs_and_connections():
     chain.summary(print_fn=lines.append)
     assert "Connected to" not in "\n".join(lines) and "(InputLayer)" in "\n".join(lines)
     assert " Total params: 46 (184.00 B)" in lines
+
+
+def test_layer_input_and_output_attributes_cut_a_model_as_keras():
+    from nnfast import layers as L
+    from nnfast.models.functional import Functional
+
+    x_in = L.Input((6,))
+    hidden = L.Dense(4, name="hidden")
+    h = hidden(x_in)
+    out = L.Dense(2)(h)
+    model = Functional(x_in, out)
+    assert hidden.output is h and hidden.input is x_in
+    assert model.layers[0].input is x_in and model.layers[0].output is x_in
+    features = Functional(model.input, model.get_layer("hidden").output)
+    x = np.random.default_rng(0).standard_normal((3, 6)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(features(x)),
+                               x @ hidden.kernel.value + hidden.bias.value,
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(AttributeError, match="never been called"):
+        _ = L.Dense(3).output

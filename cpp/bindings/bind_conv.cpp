@@ -78,7 +78,8 @@ void bind_pass(py::module_& m, bool depthwise) {
       [depthwise, fwd_name](const py::array& src, const py::array& kernel, const py::object& bias,
                             const py::array& dst, Pair strides, Pair pads, Pair dilation,
                             int64_t groups, int activation, float act_alpha, float act_max,
-                            float act_threshold) {
+                            float act_threshold, const py::object& scale,
+                            const py::object& residual) {
         auto s = make_shape(src, kernel, dst, strides, pads, dilation, groups, depthwise,
                             fwd_name.c_str());
         const float* x = checked<float>(src, "conv input");
@@ -86,19 +87,32 @@ void bind_pass(py::module_& m, bool depthwise) {
         float* y = checked<float>(dst, "conv output", true);
         const float* b = checked_or_null<float>(bias, "conv bias");
         if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "conv bias");
+        const float* sc = checked_or_null<float>(scale, "conv scale");
+        if (sc) require_shape(py::cast<py::array>(scale), {s.out_c}, "conv scale");
+        const float* res = checked_or_null<float>(residual, "conv residual");
+        if (res) {
+          if (depthwise)
+            throw py::value_error(fwd_name + ": a residual is only supported by conv2d_forward");
+          require_shape(py::cast<py::array>(residual),
+                        {s.batch, s.out_h, s.out_w, s.out_c}, "conv residual");
+          if (res == y) throw py::value_error(fwd_name + ": residual must not be dst");
+        }
         auto act = act_of(activation);
         auto p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
         if (depthwise)
-          nnfast::depthwise_conv2d_forward(s, x, w, b, act, p, y);
+          nnfast::depthwise_conv2d_forward(s, x, w, b, act, p, y, sc);
         else
-          nnfast::conv2d_forward(s, x, w, b, act, p, y);
+          nnfast::conv2d_forward(s, x, w, b, act, p, y, sc, res);
       },
       py::arg("src"), py::arg("kernel"), py::arg("bias"), py::arg("dst"), py::arg("strides"),
       py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1, py::arg("activation") = 0,
       py::arg("act_alpha") = 0.0f, py::arg("act_max") = std::numeric_limits<float>::infinity(),
-      py::arg("act_threshold") = 0.0f,
-      "dst = activation(conv(src, kernel) + bias) on NHWC arrays; dst's shape gives out_h/out_w.");
+      py::arg("act_threshold") = 0.0f, py::arg("scale") = py::none(),
+      py::arg("residual") = py::none(),
+      "dst = activation(scale * conv(src, kernel) + bias + residual) on NHWC arrays (scale: "
+      "per output channel, None for 1; residual: dst's shape, None for 0); dst's shape gives "
+      "out_h/out_w.");
 
   const auto bd_name = prefix + "_backward_data";
   m.def(

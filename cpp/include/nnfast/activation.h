@@ -41,6 +41,15 @@ void activation_forward(Activation act, const ActivationParams& p, const float* 
 void activation_backward(Activation act, const ActivationParams& p, const float* src,
                          const float* dst, const float* ddst, float* dsrc, int64_t n);
 
+// For each of `rows` rows of `cols` values (stride ld):
+//   c[j] = f(c[j] * scale[j] + shift[j] + residual[j])   (residual's rows: stride ldr).
+// The epilogue of an inference convolution with its batch normalization (and a residual
+// connection's sum) folded in; run on blocks still in cache. scale, shift and residual may be
+// nullptr (1, 0 and 0).
+void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t cols,
+                                 const float* scale, const float* shift, const float* residual,
+                                 int64_t ldr, Activation act, const ActivationParams& p);
+
 // True when the gradient needs the activation's input, not just its output.
 bool activation_needs_input(Activation act, const ActivationParams& p);
 

@@ -41,10 +41,13 @@ int64_t conv_same_padding(int64_t n, int64_t k, int64_t stride, int64_t dilation
 // inconsistent (non-positive strides, channels not divisible by groups, ...).
 void conv2d_validate(const Conv2DShape& s);
 
-// dst = act(conv(src, kernel) + bias). bias may be nullptr.
+// dst = act(conv(src, kernel) + bias), or, at inference with a batch normalization folded
+// in as a per-output-channel scale and a residual connection's other branch (same shape as
+// dst), act(scale * conv(src, kernel) + bias + residual). bias, scale and residual may be
+// nullptr; residual must not alias dst.
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst);
+                    float* dst, const float* scale = nullptr, const float* residual = nullptr);
 
 // dsrc = dL/dsrc given ddst = dL/d(pre-activation output). dsrc is overwritten.
 void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* kernel,
@@ -64,7 +67,8 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
 // also accept it; these are direct kernels that avoid GEMMs with 1-channel groups.
 void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                               const float* bias, Activation act,
-                              const ActivationParams& act_params, float* dst);
+                              const ActivationParams& act_params, float* dst,
+                              const float* scale = nullptr);
 void depthwise_conv2d_backward_data(const Conv2DShape& s, const float* ddst,
                                     const float* kernel, float* dsrc);
 void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,

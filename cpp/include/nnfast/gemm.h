@@ -12,6 +12,13 @@ enum class Trans : int { N = 0, T = 1 };
 
 struct GemmEpilogue {
   const float* bias = nullptr;  // length n, added to every row of C; nullptr for none
+  // length n, multiplies every row of C before the bias: C = act(scale * C + bias). nullptr
+  // for none. (An inference layer with its batch normalization folded in.)
+  const float* scale = nullptr;
+  // (m, n) with row stride ldr, added after the bias, before the activation (a residual
+  // connection's sum); nullptr for none.
+  const float* residual = nullptr;
+  int64_t ldr = 0;
   Activation activation = Activation::linear;
   ActivationParams params{};
 };

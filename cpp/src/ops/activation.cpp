@@ -38,6 +38,25 @@ void activation_forward(Activation act, const ActivationParams& p, const float* 
   });
 }
 
+void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t cols,
+                                 const float* scale, const float* shift, const float* residual,
+                                 int64_t ldr, Activation act, const ActivationParams& p) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* r = c + i * ld;
+    if (scale && shift)
+      for (int64_t j = 0; j < cols; ++j) r[j] = r[j] * scale[j] + shift[j];
+    else if (scale)
+      for (int64_t j = 0; j < cols; ++j) r[j] *= scale[j];
+    else if (shift)
+      for (int64_t j = 0; j < cols; ++j) r[j] += shift[j];
+    if (residual) {
+      const float* q = residual + i * ldr;
+      for (int64_t j = 0; j < cols; ++j) r[j] += q[j];
+    }
+    if (act != Activation::linear) activation_forward(act, p, r, r, cols);
+  }
+}
+
 void activation_backward(Activation act, const ActivationParams& p, const float* src,
                          const float* dst, const float* ddst, float* dsrc, int64_t n) {
   if (n < 0) throw std::invalid_argument("activation_backward: negative length " + std::to_string(n));

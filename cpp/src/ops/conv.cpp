@@ -213,46 +213,97 @@ void pack_implicit_panel(const Conv2DShape& s, const kernels::GemmKernelInfo& ke
   }
 }
 
-// AVX-512: no packing at all. A tile of 14 pixels of one output row x 32 output channels
-// keeps its 28 accumulators in registers and reads, per tap, each pixel's channel run
-// straight from the input (broadcast) and the kernel rows in place.
+// AVX-512: no packing at all. A tile of 14 consecutive output pixels (in flattened
+// (batch, oh, ow) order, so a 7-wide output still fills whole tiles) x 32 output channels keeps
+// its 28 accumulators in registers and reads, per tap, each pixel's channel run straight from
+// the input (broadcast) and the kernel rows in place.
+// NOTE: the kernel slice for 32 channels is taps*in_c*32 floats (576 KB for 3x3x512). Tiles
+// run in groups, channel block by channel block, and large slices in chunks of taps (partial
+// sums accumulate in dst), so the slice stays in L2 while the group's input rows are reused,
+// instead of streaming the whole kernel from L3 for every tile (3x3 7x7x512 -> 512: 67 ->
+// ~200 GFLOP/s on one core).
 void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
                                  const float* bias, Activation act,
-                                 const ActivationParams& act_params, float* dst) {
+                                 const ActivationParams& act_params, float* dst,
+                                 const float* scale = nullptr) {
   constexpr int64_t P = kernels::kConvTilePixels;
   const int64_t OC = s.out_c, C = s.in_c, taps = s.kernel_h * s.kernel_w;
   const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                     act_params.threshold == 0.0f && std::isinf(act_params.max_value);
-  const int64_t rows = s.batch * s.out_h;
+  const int64_t pixels = s.batch * s.out_h * s.out_w;
+  const int64_t tiles = (pixels + P - 1) / P;
+  // Measured on 3x3 ResNet layers: splitting costs a reload of the partial sums, so only a
+  // slice over ~160 KB is split, into chunks of ~64 KB (1 tap at 512 channels).
+  const int64_t chunk_taps = taps * C * 32 <= 40 * 1024
+                                 ? taps : std::max<int64_t>(1, (16 * 1024) / (C * 32));
+  // Tiles per group: their input (about P*C floats per tile, more with halos) within ~256 KB.
+  const int64_t group = std::max<int64_t>(1, (64 * 1024) / (P * C));
   const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
-  parallel_for_rows(rows, 2 * s.out_w * taps * C * OC, 1 << 21, [&](int64_t r0, int64_t r1) {
-    std::vector<const float*> xp(static_cast<size_t>(taps * P));
-    std::vector<int64_t> tap_of(static_cast<size_t>(taps));
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / s.out_h, oh = r % s.out_h;
-      for (int64_t ow0 = 0; ow0 < s.out_w; ow0 += P) {
-        const int64_t mr = std::min(P, s.out_w - ow0);
+  const int64_t tile_cost = 2 * P * taps * C * OC;
+  parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
+                      [&](int64_t t0, int64_t t1) {
+    const int64_t gmax = std::min(group, t1 - t0);
+    std::vector<const float*> xp(static_cast<size_t>(gmax * taps * P));
+    std::vector<int64_t> tap_of(static_cast<size_t>(gmax * taps));
+    std::vector<int64_t> ntaps(static_cast<size_t>(gmax));
+    for (int64_t g0 = t0; g0 < t1; g0 += gmax) {
+      const int64_t gn = std::min(gmax, t1 - g0);
+      // The group's per-tile input pointers; a tap with every pixel outside adds nothing.
+      for (int64_t gi = 0; gi < gn; ++gi) {
+        const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
+        int64_t b[P], oh[P], ow[P];
+        for (int64_t i = 0; i < mr; ++i) {
+          const int64_t p = p0 + i;
+          ow[i] = p % s.out_w;
+          oh[i] = (p / s.out_w) % s.out_h;
+          b[i] = p / (s.out_w * s.out_h);
+        }
         int64_t nt = 0;
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-          if (ih < 0 || ih >= s.in_h) continue;  // a tap row outside the input adds nothing
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
           for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const float** xt = xp.data() + nt * P;
+            const float** xt = xp.data() + (gi * taps + nt) * P;
+            bool any = false;
             for (int64_t i = 0; i < P; ++i) {
-              const int64_t iw = (ow0 + i) * s.stride_w - s.pad_left + kw * s.dilation_w;
-              xt[i] = (i < mr && iw >= 0 && iw < s.in_w)
-                          ? src + ((b * s.in_h + ih) * s.in_w + iw) * C : zeros.data();
+              const float* ptr = zeros.data();
+              if (i < mr) {
+                const int64_t ih = oh[i] * s.stride_h - s.pad_top + kh * s.dilation_h;
+                const int64_t iw = ow[i] * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w) {
+                  ptr = src + ((b[i] * s.in_h + ih) * s.in_w + iw) * C;
+                  any = true;
+                }
+              }
+              xt[i] = ptr;
             }
-            tap_of[nt++] = kh * s.kernel_w + kw;
+            if (any) tap_of[gi * taps + nt++] = kh * s.kernel_w + kw;
+          }
+        ntaps[gi] = nt;
+      }
+      for (int64_t o0 = 0; o0 < OC; o0 += 32) {
+        const int64_t nc = std::min<int64_t>(32, OC - o0);
+        for (int64_t k0 = 0; k0 < taps; k0 += chunk_taps) {
+          const int64_t k1 = std::min(taps, k0 + chunk_taps);
+          const bool first = k0 == 0, last = k1 == taps;
+          const int flags = (first ? 0 : kernels::kConvTileAccumulate) |
+                            (last && relu ? kernels::kConvTileRelu : 0);
+          for (int64_t gi = 0; gi < gn; ++gi) {
+            // This tile's compacted taps that fall in [k0, k1) (tap_of is ascending).
+            const int64_t* tl = tap_of.data() + gi * taps;
+            int64_t a = 0;
+            while (a < ntaps[gi] && tl[a] < k0) ++a;
+            int64_t e = a;
+            while (e < ntaps[gi] && tl[e] < k1) ++e;
+            const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
+            float* d = dst + p0 * OC + o0;
+            if (e > a || first || (last && relu))  // else nothing to add or clamp
+              kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
+                                            kernel, OC, scale && !last ? nullptr : bias, o0, nc,
+                                            mr, flags, last ? scale : nullptr, d);
+            if (last && !relu && act != Activation::linear)
+              for (int64_t m = 0; m < mr; ++m)
+                activation_forward(act, act_params, d + m * OC, d + m * OC, nc);
           }
         }
-        float* d = dst + (r * s.out_w + ow0) * OC;
-        for (int64_t o0 = 0; o0 < OC; o0 += 32)
-          kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, C, kernel, OC, bias, o0,
-                                        std::min<int64_t>(32, OC - o0), mr, relu ? 1 : 0,
-                                        d + o0);
-        if (!relu && act != Activation::linear)
-          activation_forward(act, act_params, d, d, mr * OC);
       }
     }
   });
@@ -260,7 +311,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
 
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
                              const float* bias, Activation act, const ActivationParams& act_params,
-                             float* dst) {
+                             float* dst, const float* scale) {
   const kernels::GemmKernelInfo& kern = gemm_kernel_info();
   const int64_t MR = kern.mr, NR = kern.nr, KC = kern.kc;
   const int64_t OC = s.out_c, K = s.kernel_h * s.kernel_w * s.in_c;
@@ -313,8 +364,11 @@ void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float
               const int64_t ow0 = i * MR, mr = std::min(MR, s.out_w - ow0);
               float* c = dst + (r * s.out_w + ow0) * OC + jr;
               kern.fn(kc, apack + ((r - r0) * panels_per_row + i) * MR * kc, bp, NR, c, OC, mr, nr,
-                      pc == 0 ? 0.0f : 1.0f, last && bias ? bias + jr : nullptr);
-              if (last && has_act)
+                      pc == 0 ? 0.0f : 1.0f, last && bias && !scale ? bias + jr : nullptr);
+              if (last && scale)
+                scale_shift_activation_rows(c, OC, mr, nr, scale + jr, bias ? bias + jr : nullptr,
+                                            nullptr, 0, act, act_params);
+              else if (last && has_act)
                 for (int64_t m = 0; m < mr; ++m)
                   activation_forward(act, act_params, c + m * OC, c + m * OC, nr);
             }
@@ -358,16 +412,28 @@ void conv2d_validate(const Conv2DShape& s) {
 
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst) {
+                    float* dst, const float* scale, const float* residual) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
   const int64_t OC = s.out_c, G = s.groups;
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  if (residual && !is_pointwise(s)) {
+    // Only the GEMM path adds the residual in its epilogue; elsewhere one more pass.
+    conv2d_forward(s, src, kernel, bias, Activation::linear, ActivationParams{}, dst, scale);
+    parallel_for_rows(P, OC, 1 << 16, [&](int64_t p0, int64_t p1) {
+      scale_shift_activation_rows(dst + p0 * OC, OC, p1 - p0, OC, nullptr, nullptr,
+                                  residual + p0 * OC, OC, act, act_params);
+    });
+    return;
+  }
   GemmEpilogue ep;
   ep.activation = act;
   ep.params = act_params;
+  ep.scale = scale;
+  ep.residual = residual;
+  ep.ldr = OC;
   if (is_pointwise(s)) {
     log_choice("conv2d_forward", "gemm_direct", "1x1 stride 1: src is already the im2col matrix");
     ep.bias = bias;
@@ -380,6 +446,15 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                       act_params.threshold == 0.0f && std::isinf(act_params.max_value);
     parallel_for_rows(P, 2 * K * OC, 1 << 18, [&](int64_t p0, int64_t p1) {
+      if (scale) {  // the direct kernels only add a bias: scale in a pass per cached block
+        for (int64_t q0 = p0; q0 < p1; q0 += 64) {
+          const int64_t q1 = std::min(p1, q0 + 64);
+          v.fwd(s, src, kernel, nullptr, 0, dst, q0, q1);
+          scale_shift_activation_rows(dst + q0 * OC, OC, q1 - q0, OC, scale, bias, nullptr, 0,
+                                      act, act_params);
+        }
+        return;
+      }
       v.fwd(s, src, kernel, bias, relu ? 1 : 0, dst, p0, p1);
       if (!relu && act != Activation::linear)
         activation_forward(act, act_params, dst + p0 * OC, dst + p0 * OC, (p1 - p0) * OC);
@@ -390,12 +465,12 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 &&
       !is_pointwise(s)) {
     log_choice("conv2d_forward", "f32_conv_tile_avx512", "14 pixels x 32 channels in registers");
-    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst);
+    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
   if (use_implicit_gemm(s)) {
     log_choice("conv2d_forward", "implicit_gemm", "A panels packed from the input per tap");
-    conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst);
+    conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
   log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
@@ -409,6 +484,7 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
         kernels::f32_im2col_nhwc_ref(s, g, src, p0, p1, col);
         GemmEpilogue epg = ep;
         epg.bias = bias ? bias + g * cout_g : nullptr;
+        epg.scale = scale ? scale + g * cout_g : nullptr;
         sgemm(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC,
               0.0f, dst + p0 * OC + g * cout_g, OC, epg);
       }
@@ -547,17 +623,26 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
 
 void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                               const float* bias, Activation act,
-                              const ActivationParams& act_params, float* dst) {
+                              const ActivationParams& act_params, float* dst,
+                              const float* scale) {
   conv2d_validate(s);
   if (s.groups != s.in_c) throw std::invalid_argument("depthwise_conv2d: groups must equal in_c");
   const DepthwiseVariant& v = pick_depthwise();
   const int64_t P = s.batch * s.out_h * s.out_w;
   const int64_t cost = 2 * s.kernel_h * s.kernel_w * s.out_c;
+  // The activation runs on blocks of ~64 KB of output while they are still in cache.
+  const int64_t block = std::max<int64_t>(1, (16 * 1024) / s.out_c);
   parallel_for_rows(P, cost, 1 << 17, [&](int64_t p0, int64_t p1) {
-    v.fwd(s, src, kernel, bias, dst, p0, p1);
-    if (act != Activation::linear)
-      activation_forward(act, act_params, dst + p0 * s.out_c, dst + p0 * s.out_c,
-                         (p1 - p0) * s.out_c);
+    for (int64_t q0 = p0; q0 < p1; q0 += block) {
+      const int64_t q1 = std::min(p1, q0 + block);
+      v.fwd(s, src, kernel, scale ? nullptr : bias, dst, q0, q1);
+      if (scale)
+        scale_shift_activation_rows(dst + q0 * s.out_c, s.out_c, q1 - q0, s.out_c, scale, bias,
+                                    nullptr, 0, act, act_params);
+      else if (act != Activation::linear)
+        activation_forward(act, act_params, dst + q0 * s.out_c, dst + q0 * s.out_c,
+                           (q1 - q0) * s.out_c);
+    }
   });
 }
 

@@ -147,6 +147,9 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
   const int64_t MC = kern.mc, NC = kern.nc;
   const int64_t k = g.alpha == 0.0f ? 0 : g.k;  // alpha == 0: A and B are not read
   const bool has_act = g.epilogue->activation != Activation::linear;
+  const float* scale = g.epilogue->scale;
+  const float* residual = g.epilogue->residual;
+  const bool rows_pass = scale || residual;  // epilogues the micro-kernel cannot do
   // NOTE: an untransposed B is read in place when this thread's rows are few: packing would
   // cost about as much as the multiply. Long row blocks pack B for L1/TLB-friendly panels.
   const bool pack_b_needed = g.trans_b == Trans::T || (m1 - m0) > 4 * MR;
@@ -167,7 +170,8 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
       const int64_t kc = std::min<int64_t>(KC, k - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
       const bool last = pc + kc >= k;
-      const float* bias = last ? g.epilogue->bias : nullptr;
+      // With a scale, the bias joins it in the epilogue pass (the kernel can only add).
+      const float* bias = last && !rows_pass ? g.epilogue->bias : nullptr;
       if (pack_b_needed) pack_b(g.trans_b, g.b, g.ldb, pc, kc, jc, nc, NR, kern, bbuf);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min<int64_t>(MC, m1 - ic);
@@ -188,7 +192,13 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
             float* ct = g.c + (ic + ir) * g.ldc + jc + jr;
             kern.fn(kc, abuf + ir * kc, bp, ldbp, ct, g.ldc, mr, nr, beta,
                     bias ? bias + jc + jr : nullptr);
-            if (last && has_act)
+            if (last && rows_pass)
+              scale_shift_activation_rows(
+                  ct, g.ldc, mr, nr, scale ? scale + jc + jr : nullptr,
+                  g.epilogue->bias ? g.epilogue->bias + jc + jr : nullptr,
+                  residual ? residual + (ic + ir) * g.epilogue->ldr + jc + jr : nullptr,
+                  g.epilogue->ldr, g.epilogue->activation, g.epilogue->params);
+            else if (last && has_act)
               for (int64_t i = 0; i < mr; ++i)
                 activation_forward(g.epilogue->activation, g.epilogue->params, ct + i * g.ldc,
                                    ct + i * g.ldc, nr);

@@ -27,7 +27,11 @@ class InputLayer(Layer):
         tensor = KerasTensor(self.batch_shape, dtype=self.input_dtype, name=self.name,
                              keras_history=(self, 0, 0))
         self._inbound_nodes.append(Node(self, [], tensor, (), {}))
-        self.output = tensor
+
+    @property
+    def input(self):
+        """The symbolic tensor this layer stands for (its ``output`` too)."""
+        return self.output
 
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype,

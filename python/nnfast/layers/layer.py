@@ -313,6 +313,24 @@ class Layer:
             raise AttributeError(f"Layer {self.name} has not been called yet; it has no input shape.")
         return self._build_shapes
 
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no "
+                                 f"defined {what}.")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call on symbolic tensors (as Keras's
+        ``layer.input``); e.g. ``Model(base.input, base.get_layer("block_13").output)``."""
+        return self._first_node("input").inputs
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call on symbolic tensors (as Keras's
+        ``layer.output``)."""
+        return self._first_node("output").outputs
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 

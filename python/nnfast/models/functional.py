@@ -8,6 +8,7 @@ slots. A forward pass is one loop over that list.
 import numpy as np
 
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
+from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.layer import _takes_training
@@ -46,11 +47,7 @@ def _fuse_plan(plan, output_slots):
     fused_conv_pool_call); the conv's output slot is then never written."""
     from nnfast.layers.convolutional import fused_conv_pool_call
 
-    readers = {}
-    for i, (_, _, _, direct, spec, args, kwargs, extra, _) in enumerate(plan):
-        for s in ([spec] if direct else _slots_in(spec)) + (
-                _slots_in([args, kwargs]) if extra else []):
-            readers.setdefault(s, []).append(i)
+    readers = plan_readers(plan)
     drop, replace = set(), {}
     for i, (layer, _, _, direct, spec, args, kwargs, extra, out) in enumerate(plan):
         if not (direct and isinstance(out, int) and not args and not kwargs and not extra):
@@ -67,6 +64,29 @@ def _fuse_plan(plan, output_slots):
             drop.add(i)
             replace[j] = (pool, fused, False, True, spec, (), {}, False, p_out)
     return [replace.get(i, entry) for i, entry in enumerate(plan) if i not in drop]
+
+
+def plan_readers(plan):
+    """{slot: [indices of the plan entries that read it]}."""
+    readers = {}
+    for i, (_, _, _, direct, spec, args, kwargs, extra, _) in enumerate(plan):
+        for s in ([spec] if direct else _slots_in(spec)) + (
+                _slots_in([args, kwargs]) if extra else []):
+            readers.setdefault(s, []).append(i)
+    return readers
+
+
+def _releases(plan, keep):
+    """For each plan entry, the slots whose last reader it is (not in ``keep``): the call
+    drops them right after, so a feature map's memory is reused as soon as it is dead."""
+    last = {}
+    for s, users in plan_readers(plan).items():
+        if s not in keep:
+            last[s] = max(users)
+    out = [[] for _ in plan]
+    for s, i in last.items():
+        out[i].append(s)
+    return [tuple(r) for r in out]
 
 
 def _slots_in(template):
@@ -267,6 +287,17 @@ class Functional(Model):
         self._output_slots = [slot(t) for t in self.outputs]
         self._plan = _fuse_plan(plan, self._output_slots)
         self._n_slots = len(slots)
+        keep = set(self._output_slots)
+        self._plan_releases = _releases(self._plan, keep)
+        self._inference = None  # (plan, releases), made at the first inference call
+
+    def _inference_plan(self):
+        if self._inference is None:
+            from nnfast.models.inference_fusion import inference_plan
+
+            plan = inference_plan(self._plan, self._output_slots)
+            self._inference = (plan, _releases(plan, set(self._output_slots)))
+        return self._inference
 
     def _standardize_inputs(self, inputs):
         struct = self._inputs_struct
@@ -327,8 +358,12 @@ class Functional(Model):
         else:
             for s, x in zip(self._input_slots, self._standardize_inputs(inputs)):
                 vals[s] = x
+        if training or recording():
+            plan, releases = self._plan, self._plan_releases
+        else:
+            plan, releases = self._inference_plan()
         for (layer, call, takes_training, direct, spec, args, kwargs, symbolic_extra,
-             out_spec) in self._plan:
+             out_spec), dead in zip(plan, releases):
             x = vals[spec] if direct else _fill(spec, vals)
             if symbolic_extra:
                 a, kw = _fill(args, vals), dict(_fill(kwargs, vals))
@@ -343,6 +378,8 @@ class Functional(Model):
             else:
                 for s, v in zip(out_spec, flatten_struct(y)):
                     vals[s] = v
+            for s in dead:
+                vals[s] = None
         outs = [vals[s] for s in self._output_slots]
         if isinstance(self._outputs_struct, KerasTensor):
             return outs[0]

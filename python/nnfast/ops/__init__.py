@@ -23,8 +23,8 @@ from nnfast.ops.nn import (
     sparse_categorical_crossentropy, swish, tanh,
 )
 from nnfast.ops.conv import (
-    conv, conv2d_relu_max_pool, conv_fused, conv_relu_max_pool_supported, conv_transpose,
-    conv_transpose_fused, depthwise_conv, separable_conv,
+    conv, conv2d_inference, conv2d_relu_max_pool, conv_fused, conv_relu_max_pool_supported,
+    conv_transpose, conv_transpose_fused, depthwise_conv, separable_conv,
 )
 from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normalization
 from nnfast.ops.pool import average_pool, global_pool, max_pool

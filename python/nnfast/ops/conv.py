@@ -245,6 +245,67 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
     return _from_nhwc(y, data_format, rank)
 
 
+def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid",
+                     dilation_rate=1, depthwise=False, activation=None, act_alpha=0.0,
+                     act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0)),
+                     residual=None):
+    """``act(scale * conv(zero_pad(x), kernel) + bias + residual)`` in one pass, for inference
+    only.
+
+    What a Functional model runs, when nothing records gradients and ``training`` is off, for
+    ``[ZeroPadding2D ->] Conv2D/DepthwiseConv2D [-> BatchNormalization] [-> activation]``:
+    the batch normalization is folded into the per-channel ``scale`` and ``bias``, the zero
+    padding into the convolution's own padding, the activation into its epilogue, so the chain
+    reads and writes its feature maps once.
+
+    Args:
+        x: ``(batch, h, w, in)`` (channels_last).
+        kernel: ``(kh, kw, in, out)``; depthwise ``(kh, kw, in, depth_multiplier)``.
+        bias, scale: ``(out,)`` per output channel, or None (0 and 1).
+        padding: ``"valid"`` or ``"same"``, applied to the zero-padded input.
+        activation: a name in ``nnfast.ops.nn.ACTIVATION_IDS`` (or None) with relu's
+            ``act_alpha`` (negative slope), ``act_max`` and ``act_threshold``.
+        zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
+        residual: None or an array of the output's shape added before the activation (the
+            other branch of a residual connection; not with ``depthwise``).
+
+    Returns:
+        A Tensor ``(batch, oh, ow, out)``. It is not differentiable: calling it while a
+        GradientTape records raises RuntimeError.
+    """
+    from nnfast.backend.tape import recording
+    from nnfast.backend.tensor import Tensor
+
+    if recording():
+        raise RuntimeError("conv2d_inference is an inference-only op and has no gradient; use "
+                           "conv_fused (and a BatchNormalization layer) under a GradientTape.")
+    xv = f32(value(x))
+    kv = f32(value(kernel))
+    if xv.ndim != 4 or kv.ndim != 4:
+        raise ValueError(f"conv2d_inference expects a 4-D input and kernel, received input "
+                         f"{xv.shape} and kernel {kv.shape}")
+    strides = normalize_tuple(strides, 2, "strides")
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    padding = _check_padding(padding)
+    (pt, pb), (pl, pr) = zero_padding
+    padded = (xv.shape[1] + pt + pb, xv.shape[2] + pl + pr)
+    out_hw, pads = _geometry2d(padded, kv.shape[:2], strides, padding, dilation)
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv2d_inference: the kernel {kv.shape} is larger than the padded "
+                         f"input {(xv.shape[0],) + padded + (xv.shape[3],)}")
+    out_c = kv.shape[2] * kv.shape[3] if depthwise else kv.shape[3]
+    act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
+    y = np.empty((xv.shape[0],) + tuple(out_hw) + (out_c,), dtype=np.float32)
+    fwd = _core.depthwise_conv2d_forward if depthwise else _core.conv2d_forward
+    groups = 1 if depthwise else xv.shape[3] // kv.shape[2]
+    fwd(xv, kv, None if bias is None else f32(value(bias)), y, strides,
+        (pads[0] + pt, pads[1] + pl), dilation, groups, act_id, float(act_alpha),
+        _INF if act_max is None else float(act_max), float(act_threshold),
+        scale=None if scale is None else f32(value(scale)),
+        residual=None if residual is None else f32(value(residual)))
+    return Tensor(y)
+
+
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """``keras.ops.conv``: N-D convolution (1-D and 2-D here), groups inferred from the kernel.
 
