@@ -615,6 +615,27 @@ def test_conv2d_forward(case, activation):
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=1e-4 * math.sqrt(depth))
 
 
+def test_conv2d_scale_and_residual_epilogue():
+    # Inference form with a batch normalization folded in and a residual branch:
+    # relu(scale * conv + bias + residual), as the CPU kernel.
+    rng = np.random.default_rng(13)
+    x, k = rand(rng, 2, 9, 8, 6), rand(rng, 3, 3, 6, 10)
+    bias, scale = rand(rng, 10), rand(rng, 10)
+    pads = (same_pads(9, 3, 1)[0], same_pads(8, 3, 1)[0])
+    conv = conv2d_ref(x, k, (1, 1), "same")
+    residual = rand(rng, *conv.shape)
+    ref = np.maximum(scale * conv + bias + residual, 0.0)
+    out = C.DeviceArray.empty(conv.shape)
+    C.conv2d_forward(dev(x), dev(k), dev(bias), out, (1, 1), pads, (1, 1), 1,
+                     ACTIVATION_IDS["relu"], scale=dev(scale), residual=dev(residual))
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="conv residual"):
+        C.conv2d_forward(dev(x), dev(k), None, out, (1, 1), pads, (1, 1),
+                         residual=dev(rand(rng, 2, 9, 8, 9)))
+    with pytest.raises(ValueError, match="must not be dst"):
+        C.conv2d_forward(dev(x), dev(k), None, out, (1, 1), pads, (1, 1), residual=out)
+
+
 def test_conv2d_rejects_bad_shapes():
     rng = np.random.default_rng(12)
     x = dev(rand(rng, 1, 5, 5, 3))

@@ -677,7 +677,8 @@ void bind_kernels(py::module_& m) {
       "conv2d_forward",
       [](const DeviceArray& src, const DeviceArray& kernel, const py::object& bias,
          DeviceArray& dst, Pair strides, Pair pads, Pair dilation, int64_t groups,
-         int activation, float act_alpha, float act_max, float act_threshold) {
+         int activation, float act_alpha, float act_max, float act_threshold,
+         const py::object& scale, const py::object& residual) {
         const char* what = "conv2d_forward";
         require_ndim(src, 4, "conv2d_forward input");
         require_ndim(kernel, 4, "conv2d_forward kernel");
@@ -720,16 +721,29 @@ void bind_kernels(py::module_& m) {
           b = checked<float>(*ab, "conv bias");
           require_shape(*ab, {s.out_c}, "conv bias");
         }
+        const float* sc = nullptr;
+        if (const DeviceArray* as = optional_array(scale, "conv scale")) {
+          sc = checked<float>(*as, "conv scale");
+          require_shape(*as, {s.out_c}, "conv scale");
+        }
+        const float* res = nullptr;
+        if (const DeviceArray* ar = optional_array(residual, "conv residual")) {
+          res = checked<float>(*ar, "conv residual");
+          require_shape(*ar, {s.batch, s.out_h, s.out_w, s.out_c}, "conv residual");
+          if (res == y) throw py::value_error("conv2d_forward: residual must not be dst");
+        }
         const auto act = to_activation(activation);
         const auto p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
-        cu::conv2d_forward(s, x, w, b, act, p, y);
+        cu::conv2d_forward(s, x, w, b, act, p, y, sc, res);
       },
       py::arg("src"), py::arg("kernel"), py::arg("bias"), py::arg("dst"), py::arg("strides"),
       py::arg("pads"), py::arg("dilation"), py::arg("groups") = 1, py::arg("activation") = 0,
       py::arg("act_alpha") = 0.0f, py::arg("act_max") = kInf, py::arg("act_threshold") = 0.0f,
-      "dst = activation(conv(src, kernel) + bias) on NHWC device arrays; dst's shape gives "
-      "out_h/out_w.");
+      py::arg("scale") = py::none(), py::arg("residual") = py::none(),
+      "dst = activation(scale * conv(src, kernel) + bias + residual) on NHWC device arrays "
+      "(scale: per output channel, None for 1; residual: dst's shape, None for 0); dst's shape "
+      "gives out_h/out_w.");
 
   auto pool_shape = [](const DeviceArray& src, const DeviceArray& dst, Pair pool, Pair strides,
                        Pair pads, const char* what) {

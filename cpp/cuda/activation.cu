@@ -33,14 +33,18 @@ __global__ void activation_backward_kernel(ActParams p, const float* src, const 
   }
 }
 
-__global__ void bias_activation_kernel(ActParams p, float* x, int64_t rows, int64_t cols,
-                                       int64_t ld, const float* __restrict__ bias) {
+__global__ void epilogue_rows_kernel(ActParams p, float* x, int64_t rows, int64_t cols,
+                                     int64_t ld, const float* __restrict__ scale,
+                                     const float* __restrict__ bias,
+                                     const float* __restrict__ residual, int64_t ldr) {
   const int64_t n = rows * cols;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t r = i / cols, c = i - r * cols;
     float v = x[r * ld + c];
+    if (scale != nullptr) v *= scale[c];
     if (bias != nullptr) v += bias[c];
+    if (residual != nullptr) v += residual[r * ldr + c];
     x[r * ld + c] = detail::act_forward(p, v);
   }
 }
@@ -75,20 +79,23 @@ void activation_backward(Activation act, const ActivationParams& p, const float*
 
 void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,
                              Activation act, const ActivationParams& p) {
-  detail::bias_activation_strided(x, rows, cols, cols, bias, act, p);
+  detail::epilogue_rows(x, rows, cols, cols, nullptr, bias, nullptr, 0, act, p);
 }
 
 namespace detail {
-void bias_activation_strided(float* x, int64_t rows, int64_t cols, int64_t ld, const float* bias,
-                             Activation act, const ActivationParams& p) {
-  if (rows < 0 || cols < 0 || ld < cols)
-    throw std::invalid_argument("bias_activation_inplace: bad shape (" + std::to_string(rows) +
-                                ", " + std::to_string(cols) + ") with row stride " +
-                                std::to_string(ld));
-  if (rows == 0 || cols == 0 || (bias == nullptr && act == Activation::linear)) return;
-  bias_activation_kernel<<<grid_for(rows * cols), kThreads>>>(act_params(act, p), x, rows, cols,
-                                                              ld, bias);
-  NNFAST_CUDA_CHECK_LAUNCH("bias_activation_kernel");
+void epilogue_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* scale,
+                   const float* bias, const float* residual, int64_t ldr, Activation act,
+                   const ActivationParams& p) {
+  if (rows < 0 || cols < 0 || ld < cols || (residual != nullptr && ldr < cols))
+    throw std::invalid_argument("epilogue: bad shape (" + std::to_string(rows) + ", " +
+                                std::to_string(cols) + ") with row strides " +
+                                std::to_string(ld) + ", " + std::to_string(ldr));
+  if (rows == 0 || cols == 0) return;
+  if (scale == nullptr && bias == nullptr && residual == nullptr && act == Activation::linear)
+    return;
+  epilogue_rows_kernel<<<grid_for(rows * cols), kThreads>>>(act_params(act, p), x, rows, cols,
+                                                            ld, scale, bias, residual, ldr);
+  NNFAST_CUDA_CHECK_LAUNCH("epilogue_rows_kernel");
 }
 }  // namespace detail
 

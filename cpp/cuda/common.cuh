@@ -22,9 +22,11 @@ struct BadIndex {
   int64_t value = 0;
 };
 BadIndex first_bad_index(const int64_t* ids, int64_t n, int64_t limit);
-// x[r, :cols] = act(x[r, :cols] + bias) for rows r of a buffer with row stride ld.
-void bias_activation_strided(float* x, int64_t rows, int64_t cols, int64_t ld, const float* bias,
-                             Activation act, const ActivationParams& p);
+// x[r, j] = act(scale[j] * x[r, j] + bias[j] + residual[r, j]) for j < cols, rows r of a
+// buffer with row stride ld (residual: stride ldr); null pointers drop their term.
+void epilogue_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* scale,
+                   const float* bias, const float* residual, int64_t ldr, Activation act,
+                   const ActivationParams& p);
 
 }  // namespace nnfast::cuda::detail
 

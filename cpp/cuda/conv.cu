@@ -1,7 +1,7 @@
 // conv2d forward as an implicit GEMM on the tiled GEMM kernel: the A loader reads the input
 // patch element (pixel m, tap k) straight from the NHWC input (no im2col buffer), the B loader
 // reads the (kernel_h, kernel_w, in_c/groups, out_c) kernel as a (K, out_c) matrix; grid slice z
-// is the group. Bias and activation run in the GEMM epilogue.
+// is the group. Scale, bias, residual and activation run in the GEMM epilogue.
 #include "common.cuh"
 #include "gemm_tile.cuh"
 #include "nnfast/cuda/kernels.h"
@@ -41,7 +41,7 @@ struct ConvLoadB {
 
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst) {
+                    float* dst, const float* scale, const float* residual) {
   conv2d_validate(s);
   const int64_t M = s.batch * s.out_h * s.out_w;
   const int64_t cin_g = s.in_c / s.groups, cout_g = s.out_c / s.groups;
@@ -53,6 +53,9 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   const ConvLoadB b{kernel, s.out_c, cout_g};
   detail::TileEpilogue ep;
   ep.bias = bias;
+  ep.scale = scale;
+  ep.residual = residual;
+  ep.ldr = s.out_c;
   ep.act = detail::act_params(act, act_params);
   ep.c = dst;
   ep.ldc = s.out_c;

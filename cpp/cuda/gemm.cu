@@ -133,6 +133,9 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
                                 " ldb=" + std::to_string(ldb) + " ldc=" + std::to_string(ldc) +
                                 " for op(A) " + dims(m, k) + ", op(B) " + dims(k, n) + ", C " +
                                 dims(m, n));
+  if (epilogue.residual != nullptr && epilogue.ldr < n)
+    throw std::invalid_argument("sgemm: residual row stride " + std::to_string(epilogue.ldr) +
+                                " is smaller than n=" + std::to_string(n));
   if (m == 0 || n == 0) return;
   const int64_t k_used = alpha == 0.0f ? 0 : k;  // alpha == 0: A and B are not read
 
@@ -140,8 +143,8 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
   // cuBLAS rejects zero leading dimensions, which k == 0 produces; the tiled kernel handles it.
   if (gemm_backend() == GemmBackend::cublas && k_used > 0) {
     cublas_sgemm(trans_a, trans_b, m, n, k_used, alpha, a, lda, b, ldb, beta, c, ldc);
-    detail::bias_activation_strided(c, m, n, ldc, epilogue.bias, epilogue.activation,
-                                    epilogue.params);
+    detail::epilogue_rows(c, m, n, ldc, epilogue.scale, epilogue.bias, epilogue.residual,
+                          epilogue.ldr, epilogue.activation, epilogue.params);
     return;
   }
 #endif
@@ -150,6 +153,9 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
   ep.alpha = alpha;
   ep.beta = beta;
   ep.bias = epilogue.bias;
+  ep.scale = epilogue.scale;
+  ep.residual = epilogue.residual;
+  ep.ldr = epilogue.ldr;
   ep.act = detail::act_params(epilogue.activation, epilogue.params);
   ep.c = c;
   ep.ldc = ldc;

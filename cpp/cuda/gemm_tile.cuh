@@ -22,11 +22,16 @@ namespace nnfast::cuda::detail {
 constexpr int kTileM = 128, kTileN = 128, kTileK = 8, kTileThreads = 256;
 constexpr int kTilePad = 4;  // keeps column-wise stores into shared memory conflict-free
 
-// C[row, col_offset + col] = act(alpha * acc + beta * C + bias[col_offset + col]).
-// beta == 0: C is not read (it may hold NaN), as nnfast::sgemm.
+// With j = col_offset + col, as nnfast::sgemm's epilogue:
+//   C[row, j] = act(scale[j] * (alpha * acc + beta * C[row, j]) + bias[j] + residual[row, j])
+// where a null scale / bias / residual drops its term. beta == 0: C is not read (it may hold
+// NaN). residual has row stride ldr.
 struct TileEpilogue {
   float alpha = 1.0f, beta = 0.0f;
   const float* bias = nullptr;
+  const float* scale = nullptr;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
   ActParams act{0, 0.0f, 0.0f, 0.0f};
   float* c = nullptr;
   int64_t ldc = 0;
@@ -101,7 +106,9 @@ __global__ void __launch_bounds__(kTileThreads, 2)
       if (col >= N) continue;
       float v = ep.alpha * acc[i][j];
       if (ep.beta != 0.0f) v += ep.beta * c_row[col];
+      if (ep.scale != nullptr) v *= ep.scale[col_offset + col];
       if (ep.bias != nullptr) v += ep.bias[col_offset + col];
+      if (ep.residual != nullptr) v += ep.residual[row * ep.ldr + col_offset + col];
       if (has_act) v = act_forward(ep.act, v);
       c_row[col] = v;
     }

@@ -27,9 +27,10 @@ bool cublas_available();
 void set_gemm_backend(GemmBackend backend);
 GemmBackend gemm_backend();
 
-// Same contract as nnfast::sgemm (beta == 0: C not read; alpha == 0: A and B not read).
-// nnfast backend: one shared-memory tiled kernel (128x128 tiles, 8x8 per thread) with the
-// epilogue fused; cublas backend: cublasSgemm (FP32, no TF32) then a bias+activation pass.
+// Same contract as nnfast::sgemm, epilogue included (scale, bias, residual, activation;
+// beta == 0: C not read; alpha == 0: A and B not read). nnfast backend: one shared-memory
+// tiled kernel (128x128 tiles, 8x8 per thread) with the epilogue fused; cublas backend:
+// cublasSgemm (FP32, no TF32) then one epilogue pass.
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{});
@@ -85,10 +86,11 @@ void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_
 
 // ---- convolution and pooling (nnfast/conv.h, nnfast/pool.h), NHWC -------------------------
 // Implicit GEMM on the tiled GEMM kernel: M = batch*out_h*out_w, N = out_c/groups,
-// K = kernel_h*kernel_w*in_c/groups, one grid slice per group; bias and activation fused.
+// K = kernel_h*kernel_w*in_c/groups, one grid slice per group; as nnfast::conv2d_forward,
+// dst = act(scale * conv + bias + residual) with scale / residual optional, all fused.
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
-                    float* dst);
+                    float* dst, const float* scale = nullptr, const float* residual = nullptr);
 void max_pool2d_forward(const Pool2DShape& s, const float* src, float* dst, int32_t* argmax);
 // dsrc is overwritten (zeroed, then each gradient added at its argmax with atomicAdd).
 void max_pool2d_backward(const Pool2DShape& s, const float* ddst, const int32_t* argmax,
