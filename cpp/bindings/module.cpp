@@ -17,6 +17,7 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_memory(py::module_& m);
+void bind_cuda(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -33,4 +34,5 @@ PYBIND11_MODULE(_core, m) {
   bind_pool(m);
   bind_norm(m);
   bind_memory(m);
+  bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real
 }

@@ -64,3 +64,16 @@ def sgd_update(w: F32, g: F32, momentum_buf: Optional[F32], lr: float, momentum:
                nesterov: bool) -> None: ...
 def adam_update(w: F32, g: F32, m: F32, v: F32, vhat: Optional[F32], lr: float, beta_1: float,
                 beta_2: float, epsilon: float, step: int) -> None: ...
+
+# CUDA (nnfast._core.cuda, present in every build). Without NNFAST_CUDA it holds only
+# compiled = False, device_count() -> 0 and unavailable_reason(). A CUDA build adds
+# device_name/device_info/memory_info/synchronize, the caching allocator (allocator_stats,
+# empty_cache, allocator_round_size), set_gemm_backend/gemm_backend/cublas_available, the
+# DeviceArray class (from_numpy, empty, zeros, numpy, copy_from_numpy, reshape, shape, dtype)
+# and the kernels above under the same names and arguments, taking DeviceArrays: gemm,
+# activation_forward/backward, softmax_forward/backward, sum_over_rows, sum_over_cols,
+# softmax_cross_entropy_forward/backward, sgd/adam/rmsprop/adagrad/lion_update,
+# embedding_forward/backward, conv2d_forward, max_pool2d_forward/backward,
+# avg_pool2d_forward/backward. See nnfast.backend.cuda.
+from types import ModuleType
+cuda: ModuleType

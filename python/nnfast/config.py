@@ -1,10 +1,12 @@
-"""Runtime configuration: which kernels run, and on how many threads.
+"""Runtime configuration: which kernels run, on how many threads, and which devices exist.
 
 Example:
     >>> import nnfast
     >>> nnfast.config.kernel_info()
     {'cpu_best_isa': 'avx512', 'active_isa': 'avx512', 'gemm_kernel': ..., 'num_threads': 2}
     >>> nnfast.config.set_num_threads(1)
+    >>> nnfast.config.list_physical_devices()
+    [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]
 """
 from nnfast import _core
 
@@ -43,6 +45,69 @@ def kernel_info():
     """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads."""
     return {"cpu_best_isa": _core.cpu_best_isa(), "active_isa": _core.active_isa(),
             "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads()}
+
+
+class PhysicalDevice(tuple):
+    """A device nnfast can run on, shaped like TensorFlow's ``PhysicalDevice``:
+    ``name`` (e.g. ``"/physical_device:GPU:0"``) and ``device_type`` (``"CPU"`` or ``"GPU"``)."""
+
+    __slots__ = ()
+
+    def __new__(cls, name, device_type):
+        return super().__new__(cls, (name, device_type))
+
+    @property
+    def name(self):
+        return self[0]
+
+    @property
+    def device_type(self):
+        return self[1]
+
+    def __repr__(self):
+        return f"PhysicalDevice(name='{self.name}', device_type='{self.device_type}')"
+
+
+def cuda_build_info():
+    """Whether this nnfast was built with CUDA and how many GPUs it sees.
+
+    Returns a dict ``{'compiled': bool, 'device_count': int, 'reason': str}``; ``reason`` says
+    why no GPU is usable (``"nnfast was built without CUDA"``, or the CUDA error string such
+    as ``"no CUDA-capable device is detected"``) and is ``""`` when one is.
+
+    Example:
+        >>> nnfast.config.cuda_build_info()
+        {'compiled': False, 'device_count': 0, 'reason': 'nnfast was built without CUDA'}
+    """
+    cuda = _core.cuda
+    count = int(cuda.device_count())
+    return {"compiled": bool(cuda.compiled), "device_count": count,
+            "reason": "" if count > 0 else str(cuda.unavailable_reason())}
+
+
+def list_physical_devices(device_type=None):
+    """The devices nnfast can use, as ``tf.config.list_physical_devices`` lists them.
+
+    Args:
+        device_type: ``"CPU"``, ``"GPU"`` or None for all. Case-insensitive.
+
+    Returns:
+        A list of ``PhysicalDevice``: always one CPU; one GPU per visible CUDA device when
+        nnfast was built with CUDA (see ``cuda_build_info()``).
+
+    Example:
+        >>> nnfast.config.list_physical_devices("GPU")
+        []
+    """
+    if device_type is not None:
+        device_type = str(device_type).upper()
+        if device_type not in ("CPU", "GPU"):
+            raise ValueError(f"device_type must be 'CPU', 'GPU' or None. Received: "
+                             f"device_type={device_type!r}")
+    devices = [PhysicalDevice("/physical_device:CPU:0", "CPU")]
+    devices += [PhysicalDevice(f"/physical_device:GPU:{i}", "GPU")
+                for i in range(int(_core.cuda.device_count()))]
+    return [d for d in devices if device_type is None or d.device_type == device_type]
 
 
 # --- the buffer cache ----------------------------------------------------------------------
