@@ -182,3 +182,24 @@ def test_a_broadcasting_residual_sum_still_matches():
     with GradientTape():
         want = np.asarray(model([x, y]))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_sequential_merges_chains_but_not_its_earlier_fusions():
+    from nnfast.models.sequential import Sequential
+
+    model = Sequential([
+        layers.Input((12, 12, 3)),
+        layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),   # fused conv+pool
+        layers.BatchNormalization(),
+        layers.Conv2D(16, 3, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
+        layers.Flatten(), layers.Dense(5),
+    ])
+    randomize_batch_norms(model)
+    calls = model._inference_calls()
+    assert len(calls) == len(model._calls) - 2
+    x = rand(4, 12, 12, 3)
+    got = np.asarray(model(x))
+    with GradientTape():
+        want = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)

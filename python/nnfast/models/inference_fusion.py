@@ -26,9 +26,17 @@ from nnfast.ops.nn import ACTIVATION_IDS
 
 
 def _simple(entry):
-    """A plan entry that maps one input slot to one output slot, with no extra arguments."""
-    _, _, _, direct, _, args, kwargs, extra, out = entry
-    return direct and isinstance(out, int) and not args and not kwargs and not extra
+    """A plan entry that runs its layer's own ``call`` (not an earlier fusion, not an
+    activity-regularized wrapper) from one input slot to one output slot, with no extra
+    arguments."""
+    layer, call, _, direct, _, args, kwargs, extra, out = entry
+    return (direct and isinstance(out, int) and not args and not kwargs and not extra
+            and _own_call(layer, call))
+
+
+def _own_call(layer, call):
+    return getattr(call, "__self__", None) is layer and \
+        getattr(call, "__func__", None) is type(layer).call
 
 
 def _conv_layer(layer):
@@ -80,8 +88,9 @@ def _residual_add(entry, chain_out):
     from nnfast.layers.merging import Add
     from nnfast.models.functional import _Slot
 
-    layer, _, _, direct, spec, args, kwargs, extra, out = entry
-    if type(layer) is not Add or direct or args or kwargs or extra or not isinstance(out, int):
+    layer, call, _, direct, spec, args, kwargs, extra, out = entry
+    if (type(layer) is not Add or not _own_call(layer, call) or direct or args or kwargs
+            or extra or not isinstance(out, int)):
         return None
     if not (isinstance(spec, (list, tuple)) and len(spec) == 2
             and all(isinstance(s, _Slot) for s in spec)):

@@ -1,5 +1,6 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.layer import Layer, _takes_training
 from nnfast.models.model import Model
@@ -134,6 +135,7 @@ class Sequential(Model):
                         _takes_mask(type(layer)), layer)
                        for layer in self._stack]
         self._calls = _fuse_calls(self._calls)
+        self._inference = None  # the inference calls, made at the first inference call
         self._build_shapes = self._input_batch_shape
         self.built = True
 
@@ -142,13 +144,30 @@ class Sequential(Model):
             shape = getattr(inputs, "shape", None)
             self.build(tuple(shape))
 
+    def _inference_calls(self):
+        """``_calls`` with conv [-> BatchNormalization] [-> activation] runs merged (see
+        models.inference_fusion); used when nothing records and ``training`` is off."""
+        if getattr(self, "_inference", None) is None:
+            from nnfast.models.inference_fusion import inference_plan
+
+            plan = [(layer, call, tt, True, i, (), {}, False, i + 1)
+                    for i, (call, tt, _, layer) in enumerate(self._calls)]
+            original = {id(entry): i for i, entry in enumerate(plan)}
+            self._inference = [self._calls[original[id(e)]] if id(e) in original
+                               else (e[1], False, False, e[0])
+                               for e in inference_plan(plan, [len(plan)])]
+        return self._inference
+
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        calls = self._calls
+        if not training and mask is None and not recording():
+            calls = self._inference_calls()
         # NOTE: call layers directly (they are built) to keep per-step overhead low. A
         # Keras mask (Embedding(mask_zero=True), Masking) rides along: it is passed to layers
         # whose call takes `mask`, kept through layers that support masking, and replaced by
         # what a layer's compute_mask (or its output's _keras_mask) says.
-        for call, takes_training, takes_mask, layer in self._calls:
+        for call, takes_training, takes_mask, layer in calls:
             kwargs = {}
             if takes_training:
                 kwargs["training"] = training
