@@ -240,8 +240,9 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
   const int64_t group = std::max<int64_t>(1, (64 * 1024) / (P * C));
   const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
   const int64_t tile_cost = 2 * P * taps * C * OC;
-  parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
-                      [&](int64_t t0, int64_t t1) {
+  const int64_t oblocks = (OC + 31) / 32;
+  // Runs tiles [t0, t1) for the 32-channel blocks [ob0, ob1).
+  auto run = [&](int64_t t0, int64_t t1, int64_t ob0, int64_t ob1) {
     const int64_t gmax = std::min(group, t1 - t0);
     std::vector<const float*> xp(static_cast<size_t>(gmax * taps * P));
     std::vector<int64_t> tap_of(static_cast<size_t>(gmax * taps));
@@ -279,7 +280,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
           }
         ntaps[gi] = nt;
       }
-      for (int64_t o0 = 0; o0 < OC; o0 += 32) {
+      for (int64_t o0 = ob0 * 32; o0 < std::min(OC, ob1 * 32); o0 += 32) {
         const int64_t nc = std::min<int64_t>(32, OC - o0);
         for (int64_t k0 = 0; k0 < taps; k0 += chunk_taps) {
           const int64_t k1 = std::min(taps, k0 + chunk_taps);
@@ -311,7 +312,19 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
         }
       }
     }
-  });
+  };
+  // NOTE: with few tiles (batch 1, 7x7 maps) every thread would stream the whole kernel
+  // (9 MB at 3x3x512x512) for a handful of pixels; threads then split the channel blocks
+  // instead and each reads its share of the kernel once.
+  const int64_t threads = std::min<int64_t>(num_threads(), oblocks);
+  if (threads > 1 && tiles < 4 * threads) {
+    const int64_t block_cost = std::max<int64_t>(1, tile_cost / oblocks * tiles);
+    parallel_for_chunks(oblocks, std::max<int64_t>(1, (int64_t{1} << 21) / block_cost),
+                        [&](int64_t ob0, int64_t ob1) { run(0, tiles, ob0, ob1); });
+  } else {
+    parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
+                        [&](int64_t t0, int64_t t1) { run(t0, t1, 0, oblocks); });
+  }
 }
 
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,

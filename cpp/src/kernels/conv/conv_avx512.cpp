@@ -439,6 +439,10 @@ inline void conv_tile(const float* const* x, const int64_t* tap, int64_t ntaps, 
     const float* const* xt = x + t * kConvTilePixels;
     const float* w = kernel + tap[t] * in_c * out_c + o0;
     for (int64_t ci = 0; ci < in_c; ++ci) {
+      // The kernel rows are out_c apart: fetch a few ahead (cold weights stream from DRAM
+      // at batch 1, where each row feeds only a few tiles).
+      _mm_prefetch(reinterpret_cast<const char*>(w + (ci + 8) * out_c), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + (ci + 8) * out_c + 16), _MM_HINT_T0);
       __m512 wv[NV];
       for (int v = 0; v < NV; ++v) wv[v] = _mm512_maskz_loadu_ps(m[v], w + ci * out_c + 16 * v);
 #pragma GCC unroll 14
