@@ -212,6 +212,8 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
 // NOTE: below this many flops per thread a second thread costs more (fork/join, duplicated
 // packing) than it saves.
 constexpr double kMinFlopsPerThread = 1.5e6;
+// ... unless B is this large: then the multiply waits on memory and two cores read faster.
+constexpr double kMinBytesPerThread = 1 << 20;
 
 }  // namespace
 
@@ -245,8 +247,12 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                        static_cast<double>(k);
   int64_t threads = std::min<int64_t>(num_threads(), std::max<int64_t>(1, tiles_m * tiles_n));
-  threads = std::min<int64_t>(threads, std::max<int64_t>(1, static_cast<int64_t>(
-                                                                flops / kMinFlopsPerThread)));
+  // A few rows against a large B (batch-1 inference) is bound by reading B: split it anyway,
+  // each thread streams its own columns.
+  const double b_bytes = 4.0 * static_cast<double>(k) * static_cast<double>(n);
+  threads = std::min<int64_t>(threads, std::max<int64_t>(1, static_cast<int64_t>(std::max(
+                                                                flops / kMinFlopsPerThread,
+                                                                b_bytes / kMinBytesPerThread))));
   if (threads <= 1) {
     gemm_block(g, kern, 0, m, 0, n);
     return;
