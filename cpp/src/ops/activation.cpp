@@ -1,5 +1,6 @@
 // Activation driver: validate, pick the kernel for the active ISA, split across threads.
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +42,29 @@ void activation_forward(Activation act, const ActivationParams& p, const float* 
 void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t cols,
                                  const float* scale, const float* shift, const float* residual,
                                  int64_t ldr, Activation act, const ActivationParams& p) {
+  // Linear, relu (with a cap) and relu6 are clamps: one vectorized pass. (This runs on every
+  // GEMM / conv tile: a call into activation_forward per row cost more than a small tile.)
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  float lo = -inf, hi = inf;
+  bool clamp = act == Activation::linear;
+  if (act == Activation::relu && p.alpha == 0.0f && p.threshold == 0.0f) {
+    lo = 0.0f;
+    hi = p.max_value;
+    clamp = true;
+  } else if (act == Activation::relu6) {
+    lo = 0.0f;
+    hi = 6.0f;
+    clamp = true;
+  }
+  if (clamp) {
+    if (active_isa() == Isa::avx512)
+      kernels::f32_scale_shift_clamp_rows_avx512(c, ld, rows, cols, scale, shift, residual, ldr,
+                                                 lo, hi);
+    else
+      kernels::f32_scale_shift_clamp_rows_ref(c, ld, rows, cols, scale, shift, residual, ldr,
+                                              lo, hi);
+    return;
+  }
   for (int64_t i = 0; i < rows; ++i) {
     float* r = c + i * ld;
     if (scale && shift)

@@ -225,8 +225,10 @@ void pack_implicit_panel(const Conv2DShape& s, const kernels::GemmKernelInfo& ke
 void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
                                  const float* bias, Activation act,
                                  const ActivationParams& act_params, float* dst,
-                                 const float* scale = nullptr) {
+                                 const float* scale = nullptr, const float* residual = nullptr) {
   constexpr int64_t P = kernels::kConvTilePixels;
+  // Epilogues beyond bias + relu run as one pass over the tile while it is in L1.
+  const bool rows_pass = scale || residual;
   const int64_t OC = s.out_c, C = s.in_c, taps = s.kernel_h * s.kernel_w;
   const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                     act_params.threshold == 0.0f && std::isinf(act_params.max_value);
@@ -288,7 +290,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
           // With a scale the kernel leaves the plain sum; scale, bias and activation then run
           // on the tile while it is in L1. (Inside the kernel they cost it its registers.)
           const int flags = (first ? 0 : kernels::kConvTileAccumulate) |
-                            (last && relu && !scale ? kernels::kConvTileRelu : 0);
+                            (last && relu && !rows_pass ? kernels::kConvTileRelu : 0);
           for (int64_t gi = 0; gi < gn; ++gi) {
             // This tile's compacted taps that fall in [k0, k1) (tap_of is ascending).
             const int64_t* tl = tap_of.data() + gi * taps;
@@ -300,14 +302,16 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             float* d = dst + p0 * OC + o0;
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
-                                            kernel, OC, scale ? nullptr : bias, o0, nc, mr, flags,
-                                            d);
-            if (last && scale)
-              scale_shift_activation_rows(d, OC, mr, nc, scale + o0, bias ? bias + o0 : nullptr,
-                                          nullptr, 0, act, act_params);
+                                            kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
+                                            flags, d);
+            if (last && rows_pass)
+              scale_shift_activation_rows(d, OC, mr, nc, scale ? scale + o0 : nullptr,
+                                          bias ? bias + o0 : nullptr,
+                                          residual ? residual + p0 * OC + o0 : nullptr, OC, act,
+                                          act_params);
             else if (last && !relu && act != Activation::linear)
-              for (int64_t m = 0; m < mr; ++m)
-                activation_forward(act, act_params, d + m * OC, d + m * OC, nc);
+              scale_shift_activation_rows(d, OC, mr, nc, nullptr, nullptr, nullptr, 0, act,
+                                          act_params);
           }
         }
       }
@@ -387,8 +391,8 @@ void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float
                 scale_shift_activation_rows(c, OC, mr, nr, scale + jr, bias ? bias + jr : nullptr,
                                             nullptr, 0, act, act_params);
               else if (last && has_act)
-                for (int64_t m = 0; m < mr; ++m)
-                  activation_forward(act, act_params, c + m * OC, c + m * OC, nr);
+                scale_shift_activation_rows(c, OC, mr, nr, nullptr, nullptr, nullptr, 0, act,
+                                            act_params);
             }
         }
       }
@@ -437,6 +441,16 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   const int64_t OC = s.out_c, G = s.groups;
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
+  // NOTE: a pointwise conv with few output channels reads a long, thin input: the GEMM's
+  // packing of it cost more than the multiply (56x56x144 -> 24: 0.7x PyTorch), the tile
+  // kernel broadcasts straight from the input rows with the weights in L1.
+  const bool thin_pointwise = is_pointwise(s) && active_isa() == Isa::avx512 && OC <= 64 &&
+                              s.in_c >= 16 && P >= 4 * kernels::kConvTilePixels;
+  if (thin_pointwise) {
+    log_choice("conv2d_forward", "f32_conv_tile_avx512", "pointwise with few output channels");
+    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale, residual);
+    return;
+  }
   if (residual && !is_pointwise(s)) {
     // Only the GEMM path adds the residual in its epilogue; elsewhere one more pass.
     conv2d_forward(s, src, kernel, bias, Activation::linear, ActivationParams{}, dst, scale);

@@ -199,9 +199,8 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
                   residual ? residual + (ic + ir) * g.epilogue->ldr + jc + jr : nullptr,
                   g.epilogue->ldr, g.epilogue->activation, g.epilogue->params);
             else if (last && has_act)
-              for (int64_t i = 0; i < mr; ++i)
-                activation_forward(g.epilogue->activation, g.epilogue->params, ct + i * g.ldc,
-                                   ct + i * g.ldc, nr);
+              scale_shift_activation_rows(ct, g.ldc, mr, nr, nullptr, nullptr, nullptr, 0,
+                                          g.epilogue->activation, g.epilogue->params);
           }
         }
       }
