@@ -4,7 +4,14 @@ MobileNetV2 and ResNet50 at 224x224x3 with random weights, batch 1 and 32, 1 and
 PyTorch runs the same architectures written with torch.nn below (torchvision is not needed;
 the stride-2 convolutions pad like Keras's, so the work is identical), in eval mode under
 ``torch.inference_mode()``, in its default NCHW layout and in channels_last; the faster of
-the two is the competitor. nnfast runs ``model(x, training=False)`` (NHWC). The frameworks
+the two is the competitor. nnfast runs ``model(x, training=False)`` (NHWC).
+
+Memory: nnfast serves its large arrays from its buffer cache; PyTorch's CPU allocator asks
+glibc, which maps every block above its mmap threshold afresh (page faults on each op), and
+how high that threshold has drifted depends on what else the process freed. So that PyTorch
+gets its best case and not an accident of the process, the benchmark first sets glibc's
+thresholds high (``mallopt``, as ``MALLOC_MMAP_THRESHOLD_`` would); ``--default-malloc``
+leaves them alone. The frameworks
 alternate round by round; each round times a loop of at least 0.3 s. The table gives the
 best round (least disturbed by other processes on a shared machine) and, in brackets, the
 median round. Ratios (best vs best) > 1 mean nnfast is faster.
@@ -13,6 +20,8 @@ median round. Ratios (best vs best) > 1 mean nnfast is faster.
         [--models mobilenet_v2 resnet50] [--batches 1 32]
 """
 import argparse
+import ctypes
+import ctypes.util
 import statistics
 import time
 
@@ -145,6 +154,14 @@ def side_by_side(fns, repeats):
     return [(min(t), statistics.median(t)) for t in times]
 
 
+def keep_freed_memory_mapped():
+    """glibc: serve blocks up to 1 GiB from the heap and never trim it, so freed tensors are
+    reused without page faults (mallopt M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(libc.mallopt(-1, 2 ** 31 - 1)) and bool(libc.mallopt(-3, 1 << 30))
+
+
 def count_params(module):
     """Parameters plus batch-norm statistics, as Keras counts them."""
     stats = sum(b.numel() for b in module.buffers() if b.dtype.is_floating_point)
@@ -158,15 +175,19 @@ def main():
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "resnet50"],
                         choices=["mobilenet_v2", "resnet50"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's mmap/trim thresholds as they are")
     args = parser.parse_args()
     if torch is None:
         raise SystemExit("PyTorch is not installed: nothing to compare with.")
+    tuned = not args.default_malloc and keep_freed_memory_mapped()
 
     builders = {"mobilenet_v2": (lambda: applications.MobileNetV2(weights=None),
                                  TorchMobileNetV2),
                 "resnet50": (lambda: applications.ResNet50(weights=None), TorchResNet50)}
     print(f"nnfast {nnfast.__version__} (ISA {nnfast.config.active_isa()}), "
-          f"torch {torch.__version__}; 224x224x3, random weights; images/s: best of "
+          f"torch {torch.__version__}; 224x224x3, random weights; glibc malloc "
+          f"{'tuned for reuse' if tuned else 'default'}; images/s: best of "
           f"{args.repeats} rounds (median)")
     rng = np.random.default_rng(0)
     for name in args.models:
