@@ -419,6 +419,11 @@ inline void conv_tile(const float* const* x, const int64_t* tap, int64_t ntaps, 
   __mmask16 m[NV];
   for (int v = 0; v < NV; ++v)
     m[v] = nc > 16 * v ? lane_mask(nc - 16 * v) : (__mmask16)0;
+  // The output rows are written at the end: ask for their lines now, so the stores do not
+  // wait on memory (most feature maps are far larger than the caches).
+  for (int i = 0; i < P; ++i)
+    for (int v = 0; v < NV; ++v)
+      _mm_prefetch(reinterpret_cast<const char*>(dst + i * out_c + 16 * v), _MM_HINT_T0);
   __m512 acc[P][NV];
   if (flags & kConvTileAccumulate) {
 #pragma GCC unroll 14

@@ -29,6 +29,11 @@ inline __attribute__((always_inline)) void tile(int64_t k, const float* a, const
   __mmask16 mask[kNv];
 #pragma GCC unroll 2
   for (int v = 0; v < kNv; ++v) mask[v] = head_mask(nr - 16 * v);
+  // C's lines are stored (or read, with beta) after the loop: fetch them now so a C far
+  // larger than the caches (a 1x1 convolution's output) does not stall the stores.
+  for (int i = 0; i < kRows; ++i)
+    for (int v = 0; v < kNv; ++v)
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * v), _MM_HINT_T0);
   __m512 acc[kRows][kNv];
 #pragma GCC unroll 14
   for (int i = 0; i < kRows; ++i)
