@@ -322,6 +322,10 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             while (e < ntaps[gi] && tl[e] < k1) ++e;
             const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
             float* d = dst + p0 * OC + o0;
+            if (last && residual)  // read by the epilogue: fetch it while the kernel runs
+              for (int64_t i = 0; i < mr; ++i)
+                for (int64_t j = 0; j < nc; j += 16)
+                  __builtin_prefetch(residual + (p0 + i) * OC + o0 + j);
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
                                             kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
