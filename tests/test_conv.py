@@ -53,6 +53,17 @@ TILE_CASES = [
 ]
 
 
+# Input gradients of strided convolutions with >= 16 channels: AVX-512 phase tiles (odd sizes,
+# pixels no tap reaches, dilation, unequal strides).
+STRIDED_BACKWARD_CASES = [
+    ((2, 9, 10, 16), (3, 3, 16, 20), (2, 2), "same", (1, 1), 1),
+    ((1, 8, 11, 17), (3, 2, 17, 16), (2, 3), "valid", (1, 1), 1),
+    ((1, 11, 7, 16), (1, 1, 16, 33), (2, 2), "valid", (1, 1), 1),
+    ((1, 7, 9, 20), (5, 5, 20, 16), (3, 2), "same", (1, 1), 1),
+    ((1, 10, 10, 16), (3, 3, 16, 16), (1, 1), "same", (2, 2), 1),
+]
+
+
 @pytest.mark.parametrize("case", CASES + IMPLICIT_CASES + TILE_CASES)
 def test_conv2d_forward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
@@ -74,7 +85,7 @@ def test_conv2d_tiles_with_other_activations(case, activation, isa):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("case", CASES + TILE_CASES[-1:])
+@pytest.mark.parametrize("case", CASES + TILE_CASES[-1:] + STRIDED_BACKWARD_CASES)
 def test_conv2d_backward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
     x, k, b = rand(*xs), rand(*ks), rand(ks[-1])

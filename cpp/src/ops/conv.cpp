@@ -329,7 +329,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
                                             kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
-                                            flags, d);
+                                            flags, d, OC);
             if (epilogue && gi > 0) finish(gi - 1);
           }
           if (epilogue && gn > 0) finish(gn - 1);
@@ -349,6 +349,65 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
     parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
                         [&](int64_t t0, int64_t t1) { run(t0, t1, 0, oblocks); });
   }
+}
+
+// AVX-512, stride > 1: the input gradient on the register tiles, phase by phase. Input pixel
+// (ih, iw) receives ddst(oh, ow) * W(kh, kw)^T where oh * s_h - pad_top + kh * d_h == ih; for
+// the pixels of one row with the same iw % s_w ("phase") the taps that can contribute are
+// the same, so a tile of 14 such pixels runs only those taps -- no multiplications by the
+// zeros that stride leaves (the gather + GEMM path spent ~3/4 of its work on them).
+void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst,
+                                         const float* kernel, float* dsrc) {
+  constexpr int64_t P = kernels::kConvTilePixels;
+  const int64_t IC = s.in_c, OC = s.out_c, taps = s.kernel_h * s.kernel_w;
+  const int64_t sh = s.stride_h, sw = s.stride_w;
+  // kernel (tap, ci, o) -> wt (tap, o, ci): the tile kernel's (tap, in, out) layout.
+  std::vector<float> wt(static_cast<size_t>(taps * OC * IC));
+  for (int64_t tap = 0; tap < taps; ++tap)
+    for (int64_t ci = 0; ci < IC; ++ci)
+      for (int64_t o = 0; o < OC; ++o)
+        wt[(tap * OC + o) * IC + ci] = kernel[(tap * IC + ci) * OC + o];
+  const std::vector<float> zeros(static_cast<size_t>(OC), 0.0f);
+  // Work items: (batch, ih, phase) rows of input pixels iw = phase + sw * j.
+  const int64_t rows = s.batch * s.in_h * sw;
+  const int64_t row_cost = 2 * ((s.in_w + sw - 1) / sw) * taps * OC * IC / (sh * sw);
+  parallel_for_rows(rows, std::max<int64_t>(1, row_cost), 1 << 21, [&](int64_t r0, int64_t r1) {
+    std::vector<const float*> xp(static_cast<size_t>(taps * P));
+    std::vector<int64_t> tap_of(static_cast<size_t>(taps));
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t phase = r % sw, ih = (r / sw) % s.in_h, b = r / (sw * s.in_h);
+      const int64_t count = phase < s.in_w ? (s.in_w - phase + sw - 1) / sw : 0;
+      for (int64_t j0 = 0; j0 < count; j0 += P) {
+        const int64_t mr = std::min(P, count - j0);
+        int64_t nt = 0;
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+          const int64_t nh = ih + s.pad_top - kh * s.dilation_h;
+          if (nh < 0 || nh % sh) continue;
+          const int64_t oh = nh / sh;
+          if (oh >= s.out_h) continue;
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+            const int64_t nw = phase + s.pad_left - kw * s.dilation_w;  // + sw * j
+            if (((nw % sw) + sw) % sw) continue;  // this phase never meets this tap
+            const int64_t ow0 = (nw - ((nw % sw) + sw) % sw) / sw;  // floor(nw / sw)
+            const float** xt = xp.data() + nt * P;
+            bool any = false;
+            for (int64_t i = 0; i < P; ++i) {
+              const int64_t ow = ow0 + j0 + i;
+              const bool ok = i < mr && ow >= 0 && ow < s.out_w;
+              xt[i] = ok ? ddst + ((b * s.out_h + oh) * s.out_w + ow) * OC : zeros.data();
+              any = any || ok;
+            }
+            if (any) tap_of[nt++] = kh * s.kernel_w + kw;
+          }
+        }
+        float* d = dsrc + ((b * s.in_h + ih) * s.in_w + phase + sw * j0) * IC;
+        for (int64_t o0 = 0; o0 < IC; o0 += 32)
+          kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr,
+                                        o0, std::min<int64_t>(32, IC - o0), mr, 0, d + o0,
+                                        sw * IC);
+      }
+    }
+  });
 }
 
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
@@ -591,6 +650,11 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     t.pad_left = pad_l;
     conv2d_forward_tiles_avx512(t, ddst, flipped.data(), nullptr, Activation::linear,
                                 ActivationParams{}, dsrc);
+    return;
+  }
+  if (active_isa() == Isa::avx512 && G == 1 && OC >= 16 && IC >= 16) {
+    log_choice("conv2d_backward_data", "f32_conv_tile_avx512", "stride > 1: phase tiles");
+    conv2d_backward_data_strided_avx512(s, ddst, kernel, dsrc);
     return;
   }
   log_choice("conv2d_backward_data", "gather_tiles_gemm", "general kernel/stride/padding");

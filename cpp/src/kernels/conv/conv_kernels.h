@@ -70,7 +70,7 @@ NNFAST_DECLARE_DEPTHWISE(avx512)
 //   bias[o] + sum over taps t < ntaps and ci < in_c of x[t][i][ci] * kernel[tap[t]*in_c + ci]
 // where x[t][i] points at pixel i's in_c input channels for that tap (a zero row where the tap
 // falls outside the input) and kernel is (kh*kw*in_c, out_c) row-major. Written at
-// dst + i*out_c, with relu when asked. bias may be nullptr.
+// dst + i*ldd, with relu when asked. bias may be nullptr.
 constexpr int kConvTilePixels = 14;
 // flags: kConvTileRelu clamps at 0 on the way out; kConvTileAccumulate starts from dst (a
 // partial sum over earlier taps) instead of the bias.
@@ -78,7 +78,7 @@ constexpr int kConvTileRelu = 1;
 constexpr int kConvTileAccumulate = 2;
 void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                           const float* kernel, int64_t out_c, const float* bias, int64_t o0,
-                          int64_t nc, int64_t mr, int flags, float* dst);
+                          int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd);
 
 NNFAST_DECLARE_CONV_POOL(ref)
 NNFAST_DECLARE_CONV_POOL(avx2)
