@@ -63,10 +63,12 @@ def test_chains_merge_and_match_the_layer_by_layer_plan():
     model = chain_model()
     randomize_batch_norms(model)
     fused, _ = model._inference_plan()
-    # 6 chains merged: 4+3+3+2+2+4 layers became 6 calls.
-    assert len(fused) == len(model._plan) - 12
+    # 6 chains merged: 4+3+3+2+2+4 layers became 6 calls, and the depthwise chain and the
+    # pointwise one it feeds one separable call.
+    assert len(fused) == len(model._plan) - 13
     names = [type(e[0]).__name__ for e in fused if getattr(e[1], "__self__", None) is not e[0]]
-    assert names == ["ReLU", "Activation", "Add", "Activation", "BatchNormalization", "ReLU"]
+    assert names == ["ReLU", "Add", "Activation", "BatchNormalization", "ReLU"]
+    assert type(fused[1][1]).__name__ == "_SeparableChain"
     x = rand(3, 13, 11, 5)
     got = [np.asarray(t) for t in model(x, training=False)]
     with GradientTape():
@@ -203,3 +205,39 @@ def test_sequential_merges_chains_but_not_its_earlier_fusions():
         want = np.asarray(model(x, training=False))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("multiplier, strides, zero_padding, with_residual", [
+    (1, (1, 1), ((0, 0), (0, 0)), True),
+    (2, (2, 2), ((0, 1), (0, 1)), False),
+    (1, (2, 1), ((1, 0), (2, 1)), False),
+])
+def test_separable_inference_equals_two_convs(multiplier, strides, zero_padding, with_residual,
+                                              isa):
+    x = rand(2, 11, 9, 24)
+    dk, pk = rand(3, 3, 24, multiplier), rand(1, 1, 24 * multiplier, 37)
+    db, ds = rand(24 * multiplier), rand(24 * multiplier)
+    pb, ps = rand(37), rand(37)
+    mid = ops.conv2d_inference(x, dk, db, ds, strides, "same", depthwise=True,
+                               activation="relu", act_max=6.0, zero_padding=zero_padding)
+    r = rand(*(mid.shape[:3] + (37,))) if with_residual else None
+    want = ops.conv2d_inference(mid, pk, pb, ps, activation="relu", residual=r)
+    got = ops.separable_inference(x, dk, db, ds, pk, pb, ps, strides, "same",
+                                  dw_activation=("relu", 0.0, 6.0, 0.0),
+                                  pw_activation=("relu", 0.0, None, 0.0),
+                                  zero_padding=zero_padding, residual=r)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+
+def test_separable_inference_rejects_bad_shapes():
+    x, dk = rand(1, 6, 6, 16), rand(3, 3, 16, 1)
+    with pytest.raises(ValueError, match="pointwise kernel"):
+        ops.separable_inference(x, dk, None, None, rand(1, 1, 15, 8), None, None)
+    with pytest.raises(ValueError, match="residual"):
+        ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None,
+                                residual=rand(1, 6, 6, 9))
+    with pytest.raises(ValueError, match="depthwise scale"):
+        ops.separable_inference(x, dk, None, rand(3), rand(1, 1, 16, 8), None, None)
+    with GradientTape():
+        with pytest.raises(RuntimeError, match="inference-only"):
+            ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None)

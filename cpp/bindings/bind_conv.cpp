@@ -14,20 +14,37 @@ using Pair = std::pair<int64_t, int64_t>;
 // Builds the shape from src (B, H, W, Cin), dst (B, OH, OW, Cout) and the kernel's spatial
 // size, checking the kernel array against (kh, kw, cin/groups, cout) -- or, for depthwise,
 // (kh, kw, cin, cout/cin).
+// As make_shape, with the output's dimensions given: (batch, out_h, out_w, out_c).
+nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kernel,
+                                    const std::vector<py::ssize_t>& out, Pair strides,
+                                    Pair pads, Pair dilation, int64_t groups, bool depthwise,
+                                    const char* what);
+
 nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
                                const py::array& dst, Pair strides, Pair pads, Pair dilation,
                                int64_t groups, bool depthwise, const char* what) {
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  if (dst.shape(0) != src.shape(0))
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(dst) + " have different batch sizes");
+  return make_shape_dims(src, kernel, {dst.shape(0), dst.shape(1), dst.shape(2), dst.shape(3)},
+                         strides, pads, dilation, groups, depthwise, what);
+}
+
+nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kernel,
+                                    const std::vector<py::ssize_t>& out, Pair strides,
+                                    Pair pads, Pair dilation, int64_t groups, bool depthwise,
+                                    const char* what) {
   require_ndim(src, 4, (std::string(what) + " input").c_str());
   require_ndim(kernel, 4, (std::string(what) + " kernel").c_str());
-  require_ndim(dst, 4, (std::string(what) + " output").c_str());
   nnfast::Conv2DShape s;
   s.batch = src.shape(0);
   s.in_h = src.shape(1);
   s.in_w = src.shape(2);
   s.in_c = src.shape(3);
-  s.out_h = dst.shape(1);
-  s.out_w = dst.shape(2);
-  s.out_c = dst.shape(3);
+  s.out_h = out[1];
+  s.out_w = out[2];
+  s.out_c = out[3];
   s.kernel_h = kernel.shape(0);
   s.kernel_w = kernel.shape(1);
   s.stride_h = strides.first;
@@ -37,14 +54,13 @@ nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
   s.dilation_h = dilation.first;
   s.dilation_w = dilation.second;
   s.groups = depthwise ? s.in_c : groups;
-  if (dst.shape(0) != s.batch)
-    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
-                          shape_of(dst) + " have different batch sizes");
   try {
     nnfast::conv2d_validate(s);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(std::string(what) + ": " + e.what() + " (input " + shape_of(src) +
-                          ", kernel " + shape_of(kernel) + ", output " + shape_of(dst) + ")");
+                          ", kernel " + shape_of(kernel) + ", output (" + std::to_string(out[0]) +
+                          ", " + std::to_string(out[1]) + ", " + std::to_string(out[2]) + ", " +
+                          std::to_string(out[3]) + "))");
   }
   const std::vector<py::ssize_t> want =
       depthwise ? std::vector<py::ssize_t>{s.kernel_h, s.kernel_w, s.in_c, s.out_c / s.in_c}
@@ -323,10 +339,74 @@ void bind_conv_pool(py::module_& m) {
 
 }  // namespace
 
+// One side's epilogue from Python values, checked against `channels`.
+nnfast::ConvEpilogue epilogue_of(const py::object& bias, const py::object& scale, int activation,
+                                 float alpha, float max_value, float threshold, int64_t channels,
+                                 const char* what) {
+  nnfast::ConvEpilogue ep;
+  const std::string b_name = std::string(what) + " bias", s_name = std::string(what) + " scale";
+  ep.bias = checked_or_null<float>(bias, b_name.c_str());
+  if (ep.bias) require_shape(py::cast<py::array>(bias), {channels}, b_name.c_str());
+  ep.scale = checked_or_null<float>(scale, s_name.c_str());
+  if (ep.scale) require_shape(py::cast<py::array>(scale), {channels}, s_name.c_str());
+  ep.act = act_of(activation);
+  ep.params = act_params(alpha, max_value, threshold);
+  return ep;
+}
+
+void bind_separable(py::module_& m) {
+  m.def(
+      "depthwise_pointwise_forward",
+      [](const py::array& src, const py::array& dw_kernel, const py::object& dw_bias,
+         const py::object& dw_scale, Pair strides, Pair pads, Pair dilation, int dw_activation,
+         float dw_alpha, float dw_max, float dw_threshold, const py::array& pw_kernel,
+         const py::object& pw_bias, const py::object& pw_scale, const py::object& residual,
+         int pw_activation, float pw_alpha, float pw_max, float pw_threshold,
+         const py::array& dst) {
+        const char* what = "depthwise_pointwise_forward";
+        require_ndim(pw_kernel, 4, "pointwise kernel");
+        require_ndim(dst, 4, "separable output");
+        require_ndim(src, 4, "separable input");
+        if (dst.shape(0) != src.shape(0))
+          throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                                shape_of(dst) + " have different batch sizes");
+        const py::ssize_t C = src.shape(3) * (dw_kernel.ndim() == 4 ? dw_kernel.shape(3) : 1);
+        // The depthwise output: dst's spatial size with C channels (never materialised).
+        auto s = make_shape_dims(src, dw_kernel, {dst.shape(0), dst.shape(1), dst.shape(2), C},
+                                 strides, pads, dilation, 1, true, what);
+        require_shape(pw_kernel, {1, 1, s.out_c, dst.shape(3)}, "pointwise kernel");
+        const int64_t OC = dst.shape(3);
+        const float* x = checked<float>(src, "separable input");
+        const float* wd = checked<float>(dw_kernel, "depthwise kernel");
+        const float* wp = checked<float>(pw_kernel, "pointwise kernel");
+        float* y = checked<float>(dst, "separable output", true);
+        auto dw = epilogue_of(dw_bias, dw_scale, dw_activation, dw_alpha, dw_max, dw_threshold,
+                              s.out_c, "depthwise");
+        auto pw = epilogue_of(pw_bias, pw_scale, pw_activation, pw_alpha, pw_max, pw_threshold,
+                              OC, "pointwise");
+        pw.residual = checked_or_null<float>(residual, "separable residual");
+        if (pw.residual) {
+          require_shape(py::cast<py::array>(residual), {s.batch, s.out_h, s.out_w, OC},
+                        "separable residual");
+          if (pw.residual == y) throw py::value_error("residual must not be dst");
+        }
+        py::gil_scoped_release release;
+        nnfast::depthwise_pointwise_forward(s, x, wd, dw, wp, OC, pw, y);
+      },
+      py::arg("src"), py::arg("dw_kernel"), py::arg("dw_bias"), py::arg("dw_scale"),
+      py::arg("strides"), py::arg("pads"), py::arg("dilation"), py::arg("dw_activation"),
+      py::arg("dw_alpha"), py::arg("dw_max"), py::arg("dw_threshold"), py::arg("pw_kernel"),
+      py::arg("pw_bias"), py::arg("pw_scale"), py::arg("residual"), py::arg("pw_activation"),
+      py::arg("pw_alpha"), py::arg("pw_max"), py::arg("pw_threshold"), py::arg("dst"),
+      "dst = pw_act(pw_scale * (dw_out @ pw_kernel) + pw_bias + residual) with dw_out = "
+      "dw_act(dw_scale * depthwise(src) + dw_bias): an inference separable block in one pass.");
+}
+
 void bind_conv(py::module_& m) {
   bind_pass(m, false);
   bind_pass(m, true);
   bind_conv_pool(m);
+  bind_separable(m);
   m.def("conv_output_size", &nnfast::conv_output_size, py::arg("n"), py::arg("k"),
         py::arg("stride"), py::arg("dilation"), py::arg("same"));
   m.def("conv_same_padding", &nnfast::conv_same_padding, py::arg("n"), py::arg("k"),

@@ -114,6 +114,24 @@ void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpoo
                                        const float* pooled, const uint8_t* argidx,
                                        const float* kernel, float* dsrc);
 
+// What an inference convolution does after the sum: act(scale * sum + bias + residual), each
+// per output channel (residual: the output's shape); any pointer may be nullptr.
+struct ConvEpilogue {
+  const float* bias = nullptr;
+  const float* scale = nullptr;
+  const float* residual = nullptr;
+  Activation act = Activation::linear;
+  ActivationParams params{};
+};
+
+// Inference: a depthwise convolution `s` (groups == in_c, with its epilogue; no residual)
+// feeding a pointwise one (pw_kernel (s.out_c, pw_out), with its epilogue), MobileNet's
+// separable block. Computed a block of pixels at a time so the depthwise output never
+// leaves the cache. dst: (batch, out_h, out_w, pw_out).
+void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const float* dw_kernel,
+                                 const ConvEpilogue& dw, const float* pw_kernel, int64_t pw_out,
+                                 const ConvEpilogue& pw, float* dst);
+
 // x[r, :] = act(x[r, :] + bias) in place for a (rows, cols) buffer; bias may be nullptr.
 // (The transposed convolution's forward is conv2d_backward_data, which has no epilogue.)
 void bias_activation_inplace(float* x, int64_t rows, int64_t cols, const float* bias,

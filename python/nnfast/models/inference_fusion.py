@@ -109,19 +109,21 @@ def _padding_of(layer):
     return None
 
 
-def _conv_chain_call(conv, depthwise, bn, act_layer, zero_padding, residual):
+class _ConvChain:
     """The fused callable of one chain (see the module docstring): ``f(x)``, or with a
     residual sum ``f([x, other])``."""
-    if act_layer is None:
-        act = (conv._fused if conv._fused != "linear" else None, 0.0, None, 0.0)
-    else:
-        act = _activation_of(act_layer)
-    name, alpha, max_value, threshold = act
 
-    def call(inputs):
-        other = None
-        if residual:
-            inputs, other = inputs
+    def __init__(self, conv, depthwise, bn, act_layer, zero_padding, residual):
+        self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
+        self.zero_padding, self.residual = zero_padding, residual
+        if act_layer is None:
+            self.act = (conv._fused if conv._fused != "linear" else None, 0.0, None, 0.0)
+        else:
+            self.act = _activation_of(act_layer)
+
+    def folded(self):
+        """(bias, scale) of the epilogue: the conv's bias with the normalization folded in."""
+        conv, bn = self.conv, self.bn
         bias = None if conv.bias is None else conv.bias.value
         scale = None
         if bn is not None:
@@ -131,19 +133,57 @@ def _conv_chain_call(conv, depthwise, bn, act_layer, zero_padding, residual):
                 scale = scale * bn.gamma.value
             shift = -mean * scale if bias is None else (bias - mean) * scale
             bias = shift if bn.beta is None else shift + bn.beta.value
+        return bias, scale
+
+    def is_pointwise(self):
+        conv = self.conv
+        return (not self.depthwise and tuple(conv.kernel_size) == (1, 1)
+                and tuple(conv.strides) == (1, 1) and conv.groups == 1
+                and self.zero_padding == ((0, 0), (0, 0)))
+
+    def __call__(self, inputs):
+        conv = self.conv
+        other = None
+        if self.residual:
+            inputs, other = inputs
+        bias, scale = self.folded()
+        name, alpha, max_value, threshold = self.act
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
             # A broadcasting sum: the convolution alone, then the sum and the activation.
             y = ops.conv2d_inference(inputs, conv.kernel, bias, scale, conv.strides,
-                                     conv.padding, conv.dilation_rate, depthwise, None,
-                                     zero_padding=zero_padding)
+                                     conv.padding, conv.dilation_rate, self.depthwise, None,
+                                     zero_padding=self.zero_padding)
             y = ops.add(y, other)
-            return y if act_layer is None else act_layer.call(y)
+            return y if self.act_layer is None else self.act_layer.call(y)
         return ops.conv2d_inference(inputs, conv.kernel, bias, scale, conv.strides,
-                                    conv.padding, conv.dilation_rate, depthwise, name, alpha,
-                                    max_value, threshold, zero_padding, other)
+                                    conv.padding, conv.dilation_rate, self.depthwise, name,
+                                    alpha, max_value, threshold, self.zero_padding, other)
 
-    return call
+
+class _SeparableChain:
+    """A depthwise chain feeding only a pointwise chain, run as one
+    ``ops.separable_inference`` call: the depthwise output stays in the cache."""
+
+    def __init__(self, dw, pw):
+        self.dw, self.pw = dw, pw
+
+    def __call__(self, inputs):
+        other = None
+        if self.pw.residual:
+            inputs, other = inputs
+        conv = self.dw.conv
+        if other is not None:
+            want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
+                self.pw.conv.kernel.shape[-1],)
+            if tuple(other.shape) != tuple(want):   # a broadcasting sum: one chain at a time
+                return self.pw([self.dw(inputs), other])
+        dw_bias, dw_scale = self.dw.folded()
+        pw_bias, pw_scale = self.pw.folded()
+        return ops.separable_inference(
+            inputs, conv.kernel, dw_bias, dw_scale, self.pw.conv.kernel, pw_bias, pw_scale,
+            conv.strides, conv.padding, conv.dilation_rate, self.dw.act, self.pw.act,
+            self.dw.zero_padding, other)
 
 
 def inference_plan(plan, output_slots):
@@ -202,7 +242,7 @@ def inference_plan(plan, output_slots):
         if len(chain) == 1:
             continue  # a lone convolution already runs as one fused op
         first, last = plan[chain[0]], plan[chain[-1]]
-        fused = _conv_chain_call(conv, depthwise, bn, act_layer, zero_padding, other is not None)
+        fused = _ConvChain(conv, depthwise, bn, act_layer, zero_padding, other is not None)
         merged.update(chain)
         if other is None:
             replace[chain[-1]] = (last[0], fused, False, True, first[4], (), {}, False, last[8])
@@ -211,5 +251,40 @@ def inference_plan(plan, output_slots):
 
             spec = [_Slot(first[4]), _Slot(other)]
             replace[chain[-1]] = (last[0], fused, False, False, spec, (), {}, False, last[8])
-    return [replace[i] if i in replace else e for i, e in enumerate(plan)
-            if i not in merged or i in replace]
+    fused_plan = [replace[i] if i in replace else e for i, e in enumerate(plan)
+                  if i not in merged or i in replace]
+    return _merge_separable(fused_plan, outputs)
+
+
+def _merge_separable(plan, outputs):
+    """Merges each depthwise chain whose output only a pointwise chain (same shape of
+    output, no broadcasting sum) reads into one _SeparableChain entry."""
+    from nnfast.models.functional import plan_readers, _Slot
+
+    readers = plan_readers(plan)
+    drop, replace = set(), {}
+    for i, entry in enumerate(plan):
+        dw = entry[1]
+        if not (isinstance(dw, _ConvChain) and dw.depthwise and not dw.residual
+                and entry[3] and isinstance(entry[8], int) and entry[8] not in outputs):
+            continue
+        users = readers.get(entry[8], [])
+        if len(users) != 1 or users[0] in replace:
+            continue
+        j = users[0]
+        pw = plan[j][1]
+        if not (isinstance(pw, _ConvChain) and pw.is_pointwise()):
+            continue
+        spec = plan[j][4]
+        if pw.residual:
+            if not (isinstance(spec, list) and spec[0].index == entry[8]):
+                continue
+            new_spec, direct = [_Slot(entry[4]), spec[1]], False
+        else:
+            if spec != entry[8]:
+                continue
+            new_spec, direct = entry[4], True
+        drop.add(i)
+        replace[j] = (plan[j][0], _SeparableChain(dw, pw), False, direct, new_spec, (), {},
+                      False, plan[j][8])
+    return [replace.get(i, e) for i, e in enumerate(plan) if i not in drop]

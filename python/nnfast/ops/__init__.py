@@ -24,7 +24,7 @@ from nnfast.ops.nn import (
 )
 from nnfast.ops.conv import (
     conv, conv2d_inference, conv2d_relu_max_pool, conv_fused, conv_relu_max_pool_supported,
-    conv_transpose, conv_transpose_fused, depthwise_conv, separable_conv,
+    conv_transpose, conv_transpose_fused, depthwise_conv, separable_conv, separable_inference,
 )
 from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normalization
 from nnfast.ops.pool import average_pool, global_pool, max_pool

@@ -306,6 +306,61 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     return Tensor(y)
 
 
+def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_scale,
+                        strides=1, padding="valid", dilation_rate=1,
+                        dw_activation=(None, 0.0, None, 0.0),
+                        pw_activation=(None, 0.0, None, 0.0),
+                        zero_padding=((0, 0), (0, 0)), residual=None):
+    """Inference only: a depthwise convolution (with its per-channel scale, bias and
+    activation) feeding a 1x1 convolution (scale, bias, residual, activation), as
+    MobileNet's blocks do, computed a block of pixels at a time so the depthwise output is
+    never written to memory. Activations are ``(name, alpha, max_value, threshold)``.
+
+    Args:
+        x: ``(batch, h, w, in)``; dw_kernel ``(kh, kw, in, depth_multiplier)``;
+        pw_kernel ``(1, 1, in * depth_multiplier, out)``; biases and scales per channel or
+        None; residual None or the output's shape.
+
+    Returns:
+        A Tensor ``(batch, oh, ow, out)``; equal to two ``conv2d_inference`` calls up to
+        float32 rounding. Raises RuntimeError under a recording GradientTape.
+    """
+    from nnfast.backend.tape import recording
+    from nnfast.backend.tensor import Tensor
+
+    if recording():
+        raise RuntimeError("separable_inference is an inference-only op and has no gradient.")
+    xv = f32(value(x))
+    dk, pk = f32(value(dw_kernel)), f32(value(pw_kernel))
+    if xv.ndim != 4 or dk.ndim != 4 or pk.ndim != 4:
+        raise ValueError(f"separable_inference expects 4-D input and kernels, received input "
+                         f"{xv.shape}, depthwise kernel {dk.shape}, pointwise kernel {pk.shape}")
+    strides = normalize_tuple(strides, 2, "strides")
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    padding = _check_padding(padding)
+    (pt, pb), (pl, pr) = zero_padding
+    padded = (xv.shape[1] + pt + pb, xv.shape[2] + pl + pr)
+    out_hw, pads = _geometry2d(padded, dk.shape[:2], strides, padding, dilation)
+    if min(out_hw) <= 0:
+        raise ValueError(f"separable_inference: the kernel {dk.shape} is larger than the "
+                         f"padded input {(xv.shape[0],) + padded + (xv.shape[3],)}")
+    y = np.empty((xv.shape[0],) + tuple(out_hw) + (pk.shape[-1],), dtype=np.float32)
+
+    def act(a):
+        name, alpha, max_value, threshold = a
+        return (0 if name in (None, "linear") else ACTIVATION_IDS[name], float(alpha),
+                _INF if max_value is None else float(max_value), float(threshold))
+
+    def opt(v):
+        return None if v is None else f32(value(v))
+
+    da, pa = act(dw_activation), act(pw_activation)
+    _core.depthwise_pointwise_forward(
+        xv, dk, opt(dw_bias), opt(dw_scale), strides, (pads[0] + pt, pads[1] + pl), dilation,
+        *da, pk, opt(pw_bias), opt(pw_scale), opt(residual), *pa, y)
+    return Tensor(y)
+
+
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """``keras.ops.conv``: N-D convolution (1-D and 2-D here), groups inferred from the kernel.
 

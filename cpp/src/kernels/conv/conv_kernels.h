@@ -25,7 +25,7 @@ void f32_col2im_gather_nhwc_ref(const Conv2DShape& s, int64_t group, const float
 // kh*kw*in_c (first layers), direct_conv: forward over output pixels [p0, p1) with bias and
 // optional relu; backward-weights accumulating into dkernel/dbias.
 // Depthwise kernels (groups == in_c). Forward writes output pixels [p0, p1) with bias
-// (no activation); backward-data writes input pixels [q0, q1); backward-weights accumulates
+// (no activation) as the rows of dst (pixel p at dst + (p - p0) * out_c); backward-data writes input pixels [q0, q1); backward-weights accumulates
 // the contribution of output pixels [p0, p1) into dkernel (kh, kw, in_c, dm) and dbias.
 using DepthwiseForwardFn = void (*)(const Conv2DShape&, const float*, const float*,
                                     const float*, float*, int64_t, int64_t);

@@ -27,7 +27,7 @@ inline void depthwise_fwd_impl(const Conv2DShape& s, const float* src, const flo
         ++b;
       }
     }
-    float* __restrict d = dst + p * OC;
+    float* __restrict d = dst + (p - p0) * OC;
     // The output is far larger than the caches: ask for the lines two pixels ahead.
     if (p + 2 < p1)
       for (int64_t o = 0; o < OC; o += 16) __builtin_prefetch(d + 2 * OC + o, 1);
