@@ -53,6 +53,15 @@ TILE_CASES = [
 ]
 
 
+# 2-15 input channels on AVX-512: each tap row's kernel_w pixels read as one run of
+# kernel_w * in_c channels from a width-padded copy (strides, dilation in height, borders).
+ROWMERGED_CASES = [
+    ((2, 9, 11, 3), (3, 3, 3, 20), (2, 2), "same", (1, 1), 1),
+    ((1, 12, 10, 3), (7, 7, 3, 17), (2, 2), "same", (1, 1), 1),
+    ((2, 8, 9, 5), (3, 2, 5, 33), (1, 1), "valid", (2, 1), 1),
+    ((1, 7, 7, 2), (5, 5, 2, 16), (1, 2), "same", (1, 1), 1),
+]
+
 # Input gradients of strided convolutions with >= 16 channels: AVX-512 phase tiles (odd sizes,
 # pixels no tap reaches, dilation, unequal strides).
 STRIDED_BACKWARD_CASES = [
@@ -64,7 +73,7 @@ STRIDED_BACKWARD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES + IMPLICIT_CASES + TILE_CASES)
+@pytest.mark.parametrize("case", CASES + IMPLICIT_CASES + TILE_CASES + ROWMERGED_CASES)
 def test_conv2d_forward_matches_reference(case, isa):
     xs, ks, strides, padding, dilation, groups = case
     x, k, b = rand(*xs), rand(*ks), rand(ks[-1])
@@ -73,7 +82,7 @@ def test_conv2d_forward_matches_reference(case, isa):
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("case", TILE_CASES)
+@pytest.mark.parametrize("case", TILE_CASES + ROWMERGED_CASES[:2])
 @pytest.mark.parametrize("activation", ["tanh", None])
 def test_conv2d_tiles_with_other_activations(case, activation, isa):
     xs, ks, strides, padding, dilation, groups = case

@@ -136,7 +136,8 @@ def test_conv2d_inference_rejects_tapes_and_bad_shapes():
 # (input, kernel, strides, padding): one case per forward path of the C++ conv.
 SCALE_CASES = [
     ((2, 6, 7, 16), (1, 1, 16, 37), (1, 1), "valid"),    # pointwise: GEMM epilogue
-    ((2, 9, 8, 3), (3, 3, 3, 20), (2, 2), "same"),       # direct (K <= 32)
+    ((2, 9, 8, 3), (3, 3, 3, 20), (2, 2), "same"),       # RGB: kernel rows as taps
+    ((2, 9, 8, 1), (3, 3, 1, 20), (1, 1), "same"),       # direct (K <= 32)
     ((2, 7, 6, 40), (3, 3, 40, 33), (1, 1), "same"),     # AVX-512 tiles / implicit GEMM
     ((1, 5, 4, 300), (3, 3, 300, 18), (1, 1), "same"),   # tiles in tap chunks
     ((2, 9, 9, 5), (5, 5, 5, 7), (2, 2), "valid"),       # im2col tiles + GEMM

@@ -410,6 +410,84 @@ void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst
   });
 }
 
+// AVX-512, few input channels (first layers: RGB): a tap row's kernel_w pixels are adjacent
+// in NHWC, so each (pixel, kh) reads kernel_w * in_c contiguous floats -- one "tap" of that
+// many channels, as the register tiles want (3 taps of 9 for 3x3 RGB instead of 9 taps of
+// 3). The input is first copied with the width padding added, so every run is in bounds.
+void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, const float* kernel,
+                                     const float* bias, Activation act,
+                                     const ActivationParams& act_params, float* dst,
+                                     const float* scale, const float* residual) {
+  constexpr int64_t T = kernels::kConvTilePixels;
+  const int64_t C = s.in_c, OC = s.out_c, KW = s.kernel_w, KC = KW * C;
+  const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + KW);
+  std::vector<float> xpad(static_cast<size_t>(s.batch * s.in_h * wp * C), 0.0f);
+  parallel_for_rows(s.batch * s.in_h, s.in_w * C, 1 << 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      std::copy(src + r * s.in_w * C, src + (r + 1) * s.in_w * C,
+                xpad.data() + (r * wp + s.pad_left) * C);
+  });
+  const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
+                    act_params.threshold == 0.0f && std::isinf(act_params.max_value);
+  const bool rows_pass = scale || residual || (!relu && act != Activation::linear);
+  const std::vector<float> zeros(static_cast<size_t>(KC), 0.0f);
+  const int64_t pixels = s.batch * s.out_h * s.out_w;
+  const int64_t tiles = (pixels + T - 1) / T;
+  const int64_t tile_cost = 2 * T * s.kernel_h * KC * OC;
+  parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
+                      [&](int64_t t0, int64_t t1) {
+    const float* xp[16 * T];
+    int64_t tap_of[16];
+    // The epilogue of a tile runs after the next tile's kernel (see conv2d_forward_tiles).
+    auto finish = [&](int64_t t) {
+      const int64_t p0 = t * T, mr = std::min(T, pixels - p0);
+      scale_shift_activation_rows(dst + p0 * OC, OC, mr, OC, scale, bias,
+                                  residual ? residual + p0 * OC : nullptr, OC, act, act_params);
+    };
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t p0 = t * T, mr = std::min(T, pixels - p0);
+      // Per pixel: its first tap row's ih and where its runs start (coordinates stepped:
+      // divisions per pixel and tap cost more than this layer's multiply-adds).
+      int64_t ih0[T], base[T];
+      int64_t ow = p0 % s.out_w, oh = (p0 / s.out_w) % s.out_h, b = p0 / (s.out_w * s.out_h);
+      for (int64_t i = 0; i < mr; ++i) {
+        ih0[i] = oh * s.stride_h - s.pad_top;
+        base[i] = (b * s.in_h * wp + ow * s.stride_w) * C;
+        if (++ow == s.out_w) {
+          ow = 0;
+          if (++oh == s.out_h) {
+            oh = 0;
+            ++b;
+          }
+        }
+      }
+      int64_t nt = 0;
+      for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+        const float** xt = xp + nt * T;
+        bool any = false;
+        for (int64_t i = 0; i < T; ++i) {
+          const float* ptr = zeros.data();
+          const int64_t ih = i < mr ? ih0[i] + kh * s.dilation_h : -1;
+          if (ih >= 0 && ih < s.in_h) {
+            ptr = xpad.data() + base[i] + ih * wp * C;
+            any = true;
+          }
+          xt[i] = ptr;
+        }
+        if (any) tap_of[nt++] = kh;
+      }
+      float* d = dst + p0 * OC;
+      for (int64_t o0 = 0; o0 < OC; o0 += 32)
+        kernels::f32_conv_tile_avx512(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias,
+                                      o0, std::min<int64_t>(32, OC - o0), mr,
+                                      relu && !rows_pass ? kernels::kConvTileRelu : 0, d + o0,
+                                      OC);
+      if (rows_pass && t > t0) finish(t - 1);
+    }
+    if (rows_pass && t1 > t0) finish(t1 - 1);
+  });
+}
+
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
                              const float* bias, Activation act, const ActivationParams& act_params,
                              float* dst, const float* scale) {
@@ -530,6 +608,13 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   if (thin_pointwise) {
     log_choice("conv2d_forward", "f32_conv_tile_avx512", "pointwise with few output channels");
     conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale, residual);
+    return;
+  }
+  // (One input channel stays on the direct kernels: runs of kernel_w floats are too short.)
+  if (active_isa() == Isa::avx512 && G == 1 && s.in_c < 16 && s.in_c > 1 &&
+      s.dilation_w == 1 && s.kernel_h <= 16 && s.kernel_w * s.in_c >= 8 && OC >= 16) {
+    log_choice("conv2d_forward", "f32_conv_tile_avx512", "few channels: kernel rows as taps");
+    conv2d_forward_rowmerged_avx512(s, src, kernel, bias, act, act_params, dst, scale, residual);
     return;
   }
   if (residual && !is_pointwise(s)) {
