@@ -1,9 +1,8 @@
 """``SpatialDropout2D``: dropout of whole feature maps."""
-import numpy as np
-
 from nnfast import ops
 from nnfast.backend import random as nnrandom
 from nnfast.layers.layer import Layer
+from nnfast.layers.regularization import broadcast_dropout
 from nnfast.ops.conv import _standardize_data_format
 
 
@@ -36,12 +35,9 @@ class SpatialDropout2D(Layer):
                              f"{tuple(inputs.shape)}")
         if self.rate >= 1.0:
             return ops.multiply(inputs, 0.0)
-        b = inputs.shape[0]
-        c = inputs.shape[1] if self.data_format == "channels_first" else inputs.shape[-1]
-        shape = (b, c, 1, 1) if self.data_format == "channels_first" else (b, 1, 1, c)
-        mask = ops.dropout(np.ones(shape, np.float32), self.rate, self._stream_seed, self._offset)
-        self._offset += int(np.prod(shape))
-        return ops.multiply(inputs, np.asarray(mask))
+        noise_shape = (None, None, 1, 1) if self.data_format == "channels_first" \
+            else (None, 1, 1, None)
+        return broadcast_dropout(self, inputs, self.rate, noise_shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape
