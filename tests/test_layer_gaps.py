@@ -315,3 +315,38 @@ def test_dropout_noise_shape_in_fit():
     assert np.all(np.isfinite(history.history["loss"]))
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                model.predict(x, verbose=0))  # inference is deterministic
+
+
+@pytest.mark.parametrize("cls,shape,data_format,shared_axes", [
+    (layers.SpatialDropout1D, (16, 6, 12), None, (1,)),
+    (layers.SpatialDropout2D, (8, 3, 4, 12), "channels_first", (2, 3)),
+    (layers.SpatialDropout3D, (8, 2, 3, 4, 12), "channels_last", (1, 2, 3)),
+    (layers.SpatialDropout3D, (8, 12, 2, 3, 4), "channels_first", (2, 3, 4)),
+])
+def test_spatial_dropout_drops_whole_feature_maps(cls, shape, data_format, shared_axes):
+    kwargs = {} if data_format is None else {"data_format": data_format}
+    layer = cls(0.5, seed=4, **kwargs)
+    x = np.random.default_rng(14).uniform(1, 2, size=shape).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)  # inference: identity
+    y = np.asarray(layer(x, training=True))
+    mask = y / x
+    first = tuple(slice(0, 1) if a in shared_axes else slice(None) for a in range(len(shape)))
+    np.testing.assert_allclose(mask, np.broadcast_to(mask[first], shape), rtol=1e-6)
+    assert set(np.round(np.unique(mask), 5)) == {0.0, 2.0}
+    config = layer.get_config()
+    assert cls.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="input"):
+        layer(np.ones((2, 3), np.float32), training=True)
+
+
+def test_upsampling1d():
+    x = np.random.default_rng(15).normal(size=(2, 3, 4)).astype(np.float32)
+    layer = layers.UpSampling1D(3)
+    y = layer(x)
+    np.testing.assert_array_equal(np.asarray(y), np.repeat(x, 3, axis=1))
+    assert layer.compute_output_shape((None, 3, 4)) == (None, 9, 4)
+    assert layers.UpSampling1D.from_config(layer.get_config()).get_config() == \
+        layer.get_config()
+    check_grads(lambda a: layers.UpSampling1D(2)(a), x)
+    with pytest.raises(TypeError):
+        layers.UpSampling1D(2.0)
