@@ -350,3 +350,19 @@ def test_upsampling1d():
     check_grads(lambda a: layers.UpSampling1D(2)(a), x)
     with pytest.raises(TypeError):
         layers.UpSampling1D(2.0)
+
+
+def test_keras_saved_model_with_these_layers_loads_and_predicts(tmp_path):
+    # Saved by Keras 3.15: UpSampling2D(bilinear), Dropout(noise_shape), SpatialDropout1D/2D,
+    # UpSampling1D and LayerNormalization(rms_scaling=True) with a non-trivial gamma.
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "keras",
+                        "layer_gaps_model.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = nnfast.models.load_model(path)
+        x, expected = FIXTURES["model_x"], FIXTURES["model_y"]
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4,
+                                   atol=1e-5)
+        model.save(tmp_path / "again.keras")
+        again = nnfast.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
