@@ -1,7 +1,7 @@
 """Keras behaviours that nnfast used to refuse: UpSampling2D with resize interpolations,
 LayerNormalization(rms_scaling=True) and Dropout(noise_shape=...).
 
-Reference numbers come from Keras 3.15 on TensorFlow 2.21 (tests/fixtures/keras/
+Reference numbers come from Keras 3.15 on TensorFlow 2.21 (tests/fixtures/layer_gaps/
 layer_gaps.npz, written by tests/fixtures/make_layer_gap_fixtures.py), from float64 NumPy
 references written here, and from finite differences.
 """
@@ -17,7 +17,7 @@ from nnfast.ops import image_ops
 
 from conftest import check_grads
 
-FIXTURES = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "keras",
+FIXTURES = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "layer_gaps",
                                 "layer_gaps.npz"))
 INTERPOLATIONS = ("bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
@@ -355,7 +355,7 @@ def test_upsampling1d():
 def test_keras_saved_model_with_these_layers_loads_and_predicts(tmp_path):
     # Saved by Keras 3.15: UpSampling2D(bilinear), Dropout(noise_shape), SpatialDropout1D/2D,
     # UpSampling1D and LayerNormalization(rms_scaling=True) with a non-trivial gamma.
-    path = os.path.join(os.path.dirname(__file__), "fixtures", "keras",
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "layer_gaps",
                         "layer_gaps_model.keras")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
