@@ -25,7 +25,7 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
-from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape, UpSampling1D
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
-from nnfast.layers.spatial_dropout import SpatialDropout2D
+from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from nnfast.layers.wrappers import Bidirectional, TimeDistributed

@@ -1,4 +1,6 @@
 """Normalization layers: ``BatchNormalization``, ``LayerNormalization``."""
+import warnings
+
 import numpy as np
 
 from nnfast import constraints, initializers, ops, regularizers
@@ -112,6 +114,11 @@ class LayerNormalization(Layer):
     """Layer normalization: per sample, mean and biased variance over ``axis`` (default -1,
     may be a tuple), then ``* gamma + beta`` (shaped like the normalized axes).
 
+    ``rms_scaling=True`` reproduces Keras 3's deprecated option exactly:
+    ``x * rsqrt(var(x) + epsilon) * gamma`` (no centering; the variance, not the mean
+    square), with a ``gamma`` weight even when ``scale=False`` and no ``beta``. For true RMS
+    normalization Keras points to ``RMSNormalization``.
+
     Example:
         >>> LayerNormalization()(np.random.rand(2, 10).astype("float32")).shape
         (2, 10)
@@ -122,13 +129,15 @@ class LayerNormalization(Layer):
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if rms_scaling:
-            raise ValueError("LayerNormalization(rms_scaling=True) is not supported by nnfast; "
-                             "use rms_scaling=False.")
+            warnings.warn("You passed `rms_scaling=True`, which is deprecated. This argument "
+                          "incorrectly scales the input by the variance, not the root mean "
+                          "square. To correctly use RMS Normalization, please use "
+                          "`keras.layers.RMSNormalization` instead.", stacklevel=2)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
-        self.rms_scaling = rms_scaling
+        self.rms_scaling = bool(rms_scaling)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -146,14 +155,18 @@ class LayerNormalization(Layer):
                              f"received input_shape={tuple(input_shape)}")
         self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
                                      regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
+                                     constraint=self.gamma_constraint) \
+            if self.scale or self.rms_scaling else None
+        # As in Keras: rms_scaling has a gamma even with scale=False, and never a beta.
         self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
                                     regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+                                    constraint=self.beta_constraint) \
+            if self.center and not self.rms_scaling else None
         self.built = True
 
     def call(self, inputs):
-        return ops.layer_normalization(inputs, self.gamma, self.beta, self._axes, self.epsilon)
+        return ops.layer_normalization(inputs, self.gamma, self.beta, self._axes, self.epsilon,
+                                       rms_scaling=self.rms_scaling)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -3,6 +3,7 @@ import math
 
 from nnfast import ops
 from nnfast.layers.layer import Layer
+from nnfast.ops import image_ops
 
 
 class Flatten(Layer):
@@ -113,4 +114,37 @@ class RepeatVector(Layer):
     def get_config(self):
         config = super().get_config()
         config["n"] = self.n
+        return config
+
+
+class UpSampling1D(Layer):
+    """Repeats each timestep of a ``(batch, steps, features)`` input ``size`` times.
+
+    Example:
+        >>> UpSampling1D(2)(np.zeros((1, 3, 4), "float32")).shape
+        (1, 6, 4)
+    """
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"Expected an integer value for `size`, got {type(size)}.")
+        if size <= 0:
+            raise ValueError(f"Argument `size` should be a positive integer. Received: "
+                             f"size={size}")
+        self.size = size
+
+    def call(self, inputs):
+        if len(inputs.shape) != 3:
+            raise ValueError(f"UpSampling1D expects a 3-D input (batch, steps, features), "
+                             f"received shape {tuple(inputs.shape)}")
+        return image_ops.repeat_spatial(inputs, (1, self.size, 1))
+
+    def compute_output_shape(self, input_shape):
+        steps = None if input_shape[1] is None else input_shape[1] * self.size
+        return (input_shape[0], steps, input_shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config["size"] = self.size
         return config

@@ -22,6 +22,9 @@ def _pairs(value, name):
                      f"symmetric_width), or a tuple of 2 tuples of 2 ints. Received: {value}")
 
 
+_UPSAMPLING_INTERPOLATIONS = ("nearest", "area") + image_ops.RESIZE_INTERPOLATIONS
+
+
 def _spatial_axes(data_format):
     return (2, 3) if data_format == "channels_first" else (1, 2)
 
@@ -67,11 +70,18 @@ class ZeroPadding2D(Layer):
 
 
 class UpSampling2D(Layer):
-    """Repeats rows and columns ``size`` times (nearest-neighbour upsampling).
+    """Upsamples rows and columns by integer factors, as Keras 3 does.
+
+    ``"nearest"`` repeats each row ``size[0]`` times and each column ``size[1]`` times
+    (``"area"`` gives the same for integer factors). The other modes resize to
+    ``(h * size[0], w * size[1])`` like ``keras.ops.image.resize`` on the TensorFlow
+    backend: ``tf.image.resize`` with half-pixel centres and no antialiasing.
 
     Args:
         size: int or (h_factor, w_factor), default (2, 2).
-        interpolation: ``"nearest"`` (``"bilinear"`` is not supported yet and raises).
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+        interpolation: ``"nearest"`` (default), ``"bilinear"``, ``"bicubic"``,
+            ``"lanczos3"``, ``"lanczos5"`` or ``"area"`` (case-insensitive).
 
     Example:
         >>> UpSampling2D()(np.zeros((1, 3, 3, 2), "float32")).shape
@@ -84,12 +94,20 @@ class UpSampling2D(Layer):
         if min(self.size) <= 0:
             raise ValueError(f"size must be positive, received {size}")
         self.data_format = _standardize_data_format(data_format)
-        if interpolation != "nearest":
-            raise ValueError(f"UpSampling2D supports interpolation='nearest' only in nnfast; "
-                             f"received interpolation={interpolation!r}")
+        interpolation = str(interpolation).lower()
+        if interpolation not in _UPSAMPLING_INTERPOLATIONS:
+            raise ValueError(f"Invalid value for argument `interpolation`. Expected one of "
+                             f"{_UPSAMPLING_INTERPOLATIONS}. Received: "
+                             f"interpolation={interpolation!r}")
         self.interpolation = interpolation
 
     def call(self, inputs):
+        if self.interpolation in image_ops.RESIZE_INTERPOLATIONS:
+            axes = _spatial_axes(self.data_format)
+            size = tuple(inputs.shape[a] * s for a, s in zip(axes, self.size))
+            return image_ops.resize(inputs, size, self.interpolation, self.data_format)
+        # "nearest", and "area", which for integer factors covers each output pixel with
+        # a single input pixel, so it too repeats (TF's area resize agrees to ~1e-7).
         sizes = [1, 1, 1, 1]
         for axis, s in zip(_spatial_axes(self.data_format), self.size):
             sizes[axis] = s

@@ -1,21 +1,14 @@
-"""``SpatialDropout2D``: dropout of whole feature maps."""
-import numpy as np
-
+"""``SpatialDropout1D/2D/3D``: dropout of whole feature maps (Keras's noise shape
+``(batch, 1, ..., channels)``, or ``(batch, channels, 1, ...)`` for channels_first)."""
 from nnfast import ops
 from nnfast.backend import random as nnrandom
 from nnfast.layers.layer import Layer
+from nnfast.layers.regularization import broadcast_dropout
 from nnfast.ops.conv import _standardize_data_format
 
 
-class SpatialDropout2D(Layer):
-    """Drops entire channels: during training each (sample, channel) feature map is zeroed
-    with probability ``rate`` and the rest are scaled by ``1 / (1 - rate)`` (noise shape
-    ``(batch, 1, 1, channels)``); the identity at inference.
-
-    Example:
-        >>> SpatialDropout2D(0.2)(np.ones((2, 4, 4, 8), "float32"), training=True).shape
-        (2, 4, 4, 8)
-    """
+class _SpatialDropout(Layer):
+    _rank = None  # spatial dimensions of the input
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -31,22 +24,68 @@ class SpatialDropout2D(Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
             return inputs
-        if len(inputs.shape) != 4:
-            raise ValueError(f"SpatialDropout2D expects a 4-D input, received shape "
+        ndim = self._rank + 2
+        if len(inputs.shape) != ndim:
+            raise ValueError(f"{type(self).__name__} expects a {ndim}-D input, received shape "
                              f"{tuple(inputs.shape)}")
         if self.rate >= 1.0:
             return ops.multiply(inputs, 0.0)
-        b = inputs.shape[0]
-        c = inputs.shape[1] if self.data_format == "channels_first" else inputs.shape[-1]
-        shape = (b, c, 1, 1) if self.data_format == "channels_first" else (b, 1, 1, c)
-        mask = ops.dropout(np.ones(shape, np.float32), self.rate, self._stream_seed, self._offset)
-        self._offset += int(np.prod(shape))
-        return ops.multiply(inputs, np.asarray(mask))
+        ones = (1,) * self._rank
+        noise_shape = (None, None) + ones if self.data_format == "channels_first" \
+            else (None,) + ones + (None,)
+        return broadcast_dropout(self, inputs, self.rate, noise_shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         config = super().get_config()
-        config.update({"rate": self.rate, "data_format": self.data_format, "seed": self.seed})
+        config.update({"rate": self.rate, "seed": self.seed})
         return config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Drops entire channels of ``(batch, timesteps, channels)`` inputs: during training
+    each (sample, channel) sequence is zeroed with probability ``rate`` and the rest are
+    scaled by ``1 / (1 - rate)`` (noise shape ``(batch, 1, channels)``); the identity at
+    inference.
+
+    Example:
+        >>> SpatialDropout1D(0.2)(np.ones((2, 5, 8), "float32"), training=True).shape
+        (2, 5, 8)
+    """
+
+    _rank = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Drops entire channels: during training each (sample, channel) feature map is zeroed
+    with probability ``rate`` and the rest are scaled by ``1 / (1 - rate)`` (noise shape
+    ``(batch, 1, 1, channels)``); the identity at inference.
+
+    Example:
+        >>> SpatialDropout2D(0.2)(np.ones((2, 4, 4, 8), "float32"), training=True).shape
+        (2, 4, 4, 8)
+    """
+
+    _rank = 2
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Drops entire channels of 5-D inputs (noise shape ``(batch, 1, 1, 1, channels)``, or
+    ``(batch, channels, 1, 1, 1)`` for channels_first); the identity at inference.
+
+    Example:
+        >>> SpatialDropout3D(0.2)(np.ones((2, 3, 4, 4, 8), "float32"), training=True).shape
+        (2, 3, 4, 4, 8)
+    """
+
+    _rank = 3

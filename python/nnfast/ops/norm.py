@@ -144,9 +144,56 @@ class LayerNorm(Function):
         return (None if dx is None else dx.reshape(shape)), dg, db, None
 
 
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
+class VarianceScale(Function):
+    """Keras's ``rms_scaling`` layer norm of x viewed as (rows, features):
+    ``y = x * rsqrt(var(x) + epsilon) * gamma`` with the biased variance of each row and no
+    centering (Keras 3 scales by the variance, not the mean square, despite the name)."""
+
+    @staticmethod
+    def forward(ctx, x, gamma, epsilon):
+        x = f32(x)
+        D = x.shape[-1]
+        x2 = x.reshape(-1, D)
+        # The layer-norm kernel gives each row's mean and rsqrt(var + eps) in one pass.
+        z = np.empty_like(x2)
+        mean = np.empty(x2.shape[0], np.float32)
+        rstd = np.empty(x2.shape[0], np.float32)
+        _core.layer_norm_forward(x2, None, None, epsilon, z, mean, rstd)
+        y = x2 * rstd[:, None]
+        if gamma is not None:
+            y *= f32(gamma)
+        if ctx.recording:
+            ctx.save_for_backward(x2, _opt(gamma), mean, rstd)
+            ctx.params = x.shape
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x2, gamma, mean, rstd = ctx.saved
+        need_x, need_g = ctx.needs_input_grad[:2]
+        gy = f32(gy).reshape(x2.shape)
+        r = rstd[:, None]
+        dg = None
+        if need_g and gamma is not None:
+            dg = np.einsum("nd,nd->d", gy, x2 * r, dtype=np.float32)
+        dx = None
+        if need_x:
+            # y_i = x_i r g_i with r = (var + eps)^-1/2 and dvar/dx_j = 2 (x_j - mean) / D:
+            # dx = r u - r^3 (x - mean) / D * sum(u * x), where u = gy * gamma.
+            u = gy * gamma if gamma is not None else gy
+            dot = np.einsum("nd,nd->n", u, x2, dtype=np.float32)[:, None]
+            dx = r * u - (r * r * r * dot / np.float32(x2.shape[1])) * (x2 - mean[:, None])
+            dx = dx.reshape(ctx.params)
+        return dx, dg, None
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3, rms_scaling=False):
     """Layer normalization over ``axis`` (an int or a tuple of axes): mean and biased
     variance per sample, then ``* gamma + beta`` (each shaped like the normalized axes).
+
+    With ``rms_scaling=True`` (Keras's deprecated option, kept for compatibility):
+    ``x * rsqrt(var(x) + epsilon) * gamma``, no centering, ``beta`` ignored, as
+    ``keras.ops.layer_normalization`` computes it.
 
     Example:
         >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
@@ -165,5 +212,8 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
     flat = reshape(xt, (-1, D))
     g = None if gamma is None else reshape(gamma, (D,))
     b = None if beta is None else reshape(beta, (D,))
-    y = reshape(LayerNorm.apply(flat, g, b, float(epsilon)), tshape)
+    if rms_scaling:
+        y = reshape(VarianceScale.apply(flat, g, float(epsilon)), tshape)
+    else:
+        y = reshape(LayerNorm.apply(flat, g, b, float(epsilon)), tshape)
     return transpose(y, tuple(int(i) for i in np.argsort(perm))) if moved else y
