@@ -15,6 +15,7 @@ void bind_rnn(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_resize(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_memory(py::module_& m);
 void bind_cuda(py::module_& m);
@@ -32,6 +33,7 @@ PYBIND11_MODULE(_core, m) {
   bind_embedding(m);
   bind_conv(m);
   bind_pool(m);
+  bind_resize(m);
   bind_norm(m);
   bind_memory(m);
   bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real

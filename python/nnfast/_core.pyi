@@ -65,6 +65,10 @@ def sgd_update(w: F32, g: F32, momentum_buf: Optional[F32], lr: float, momentum:
 def adam_update(w: F32, g: F32, m: F32, v: F32, vhat: Optional[F32], lr: float, beta_1: float,
                 beta_2: float, epsilon: float, step: int) -> None: ...
 
+# bilinear resize, NHWC, tf.image.resize half-pixel semantics (dsrc is overwritten)
+def resize_bilinear_forward(src: F32, dst: F32) -> None: ...
+def resize_bilinear_backward(ddst: F32, dsrc: F32) -> None: ...
+
 # CUDA (nnfast._core.cuda, present in every build). Without NNFAST_CUDA it holds only
 # compiled = False, device_count() -> 0 and unavailable_reason(). A CUDA build adds
 # device_name/device_info/memory_info/synchronize, the caching allocator (allocator_stats,

@@ -196,9 +196,20 @@ def _apply_separable(x, mh, mw, channels_first, trans=False):
     return _along_middle(t.reshape(n * ho, w, c), mw, trans).reshape(n, ho, wo, c)
 
 
+def _as_nhwc(x, channels_first):
+    """The batch as a C-contiguous NHWC view for the bilinear kernel: channels_first
+    ``(n, c, h, w)`` is ``(n * c, h, w, 1)`` without a copy."""
+    x = np.ascontiguousarray(x)
+    if channels_first:
+        n, c, h, w = x.shape
+        return x.reshape(n * c, h, w, 1)
+    return x
+
+
 class Resize2D(Function):
     """Separable resize of the spatial axes of a 4-D batch; linear in x, so the backward
-    applies the transposed interpolation matrices."""
+    applies the adjoint. Bilinear runs the two-tap C++ kernel (O(1) work per output);
+    the other interpolations apply dense per-axis matrices with the GEMM."""
 
     @staticmethod
     def forward(ctx, x, height, width, interpolation, channels_first):
@@ -206,14 +217,28 @@ class Resize2D(Function):
         if x.ndim != 4:
             raise ValueError(f"resize expects a 4-D batch of images, received shape {x.shape}")
         h, w = (x.shape[2], x.shape[3]) if channels_first else (x.shape[1], x.shape[2])
+        if interpolation == "bilinear":
+            ctx.params = (x.shape, channels_first, None, None)
+            src = _as_nhwc(x, channels_first)
+            out = np.empty((src.shape[0], height, width, src.shape[3]), np.float32)
+            _core.resize_bilinear_forward(src, out)
+            if channels_first:
+                return out.reshape(x.shape[0], x.shape[1], height, width)
+            return out
         mh = resize_matrix(height, h, interpolation)
         mw = resize_matrix(width, w, interpolation)
-        ctx.params = (mh, mw, channels_first)
+        ctx.params = (x.shape, channels_first, mh, mw)
         return _apply_separable(x, mh, mw, channels_first)
 
     @staticmethod
     def backward(ctx, g):
-        mh, mw, channels_first = ctx.params
+        shape, channels_first, mh, mw = ctx.params
+        if mh is None:
+            g = _as_nhwc(f32(g), channels_first)
+            n, a, b, c = shape
+            dx = np.empty((n * a, b, c, 1) if channels_first else shape, np.float32)
+            _core.resize_bilinear_backward(g, dx)
+            return dx.reshape(shape)
         return _apply_separable(f32(g), mh, mw, channels_first, trans=True)
 
 
