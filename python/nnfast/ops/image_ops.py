@@ -247,6 +247,8 @@ def resize(x, size, interpolation="bilinear", data_format="channels_last"):
     ``keras.ops.image.resize`` on the TensorFlow backend with ``antialias=False``
     (half-pixel centres; bicubic is Keys' a = -0.5 with taps outside the image dropped and
     the weights renormalized; lanczos3/5 as TF's ``scale_and_translate``). Differentiable.
+    Bilinear runs a two-tap C++ kernel (O(1) work per output, both data formats); the other
+    interpolations multiply by dense per-axis matrices.
 
     Args:
         x: ``(batch, h, w, c)`` (``channels_last``) or ``(batch, c, h, w)``.
