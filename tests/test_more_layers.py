@@ -302,3 +302,29 @@ def test_conv1d_family_weight_layouts_and_output_shapes():
         assert config.kernel_size == (3,) and config.strides in ((1,), (2,))
     assert layers.Convolution1DTranspose is layers.Conv1DTranspose
     assert layers.SeparableConvolution1D is layers.SeparableConv1D
+
+
+def test_training_a_model_with_these_layers():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(32, 12, 3)).astype(np.float32)
+    y = rng.normal(size=(32, 1)).astype(np.float32)
+    model = nnfast.models.Sequential([
+        layers.Input((12, 3)),
+        layers.GaussianNoise(0.1, seed=1),
+        layers.SeparableConv1D(4, 3, padding="same"),
+        layers.PReLU(shared_axes=[1]),
+        layers.GroupNormalization(groups=2),
+        layers.AlphaDropout(0.1, seed=2),
+        layers.DepthwiseConv1D(3),
+        layers.ActivityRegularization(l2=1e-3),
+        layers.Flatten(),
+        layers.GaussianDropout(0.1, seed=3),
+        layers.Dense(1),
+    ])
+    model.compile(optimizer="adam", loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert all(np.isfinite(v) for v in history.history["loss"])
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    # Inference is deterministic: the noise layers are off.
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
