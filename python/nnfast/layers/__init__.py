@@ -1,20 +1,24 @@
 """Keras layers: ``from nnfast.layers import Dense, Dropout, Flatten``."""
-from nnfast.layers.activations import ELU, LeakyReLU, ReLU, Softmax
-from nnfast.layers.core import Activation, Dense
+from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from nnfast.layers.core import Activation, Dense, Identity
 from nnfast.layers.input_layer import Input, InputLayer
 from nnfast.layers.lambda_layer import Lambda
 from nnfast.layers.layer import Layer
 from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
-from nnfast.layers.regularization import Dropout
+from nnfast.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
+                                          GaussianDropout, GaussianNoise)
 from nnfast.layers.convolutional import (
-    Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D, Convolution2DTranspose,
-    DepthwiseConv2D, SeparableConv2D, SeparableConvolution2D,
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D, Convolution1DTranspose,
+    Convolution2D, Convolution2DTranspose, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
+    SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
 )
 from nnfast.layers.embedding import Embedding
 from nnfast.layers.masking import Masking
-from nnfast.layers.normalization import BatchNormalization, LayerNormalization
+from nnfast.layers.normalization import (BatchNormalization, GroupNormalization,
+                                         LayerNormalization, RMSNormalization,
+                                         UnitNormalization)
 from nnfast.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
@@ -25,7 +29,8 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
-from nnfast.layers.reshaping import Flatten, Permute, RepeatVector, Reshape, UpSampling1D
+from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
+                                     UpSampling1D, ZeroPadding1D)
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from nnfast.layers.wrappers import Bidirectional, TimeDistributed

@@ -1,5 +1,6 @@
-"""Activation layers: ``ReLU``, ``Softmax``, ``LeakyReLU``, ``ELU``."""
-from nnfast import ops
+"""Activation layers: ``ReLU``, ``Softmax``, ``LeakyReLU``, ``ELU``, ``PReLU``."""
+from nnfast import constraints, initializers, ops, regularizers
+from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
 
 
@@ -83,4 +84,73 @@ class Softmax(Layer):
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis
+        return config
+
+
+class PReLU(Layer):
+    """Parametric ReLU: ``x`` for ``x >= 0`` and ``alpha * x`` below, with a learned
+    ``alpha``.
+
+    The weight ``alpha`` has shape ``input_shape[1:]`` with a 1 on each of ``shared_axes``
+    (axes counted with the batch as 0), as in Keras; e.g. ``shared_axes=[1, 2]`` on
+    ``(batch, h, w, c)`` gives one slope per channel, ``alpha`` of shape ``(1, 1, c)``.
+
+    Args:
+        alpha_initializer: default ``"Zeros"`` (the layer starts as a ReLU).
+        alpha_regularizer, alpha_constraint: as in Keras.
+        shared_axes: an int or list of ints.
+
+    Example:
+        >>> PReLU(shared_axes=[1])(np.ones((2, 5, 3), "float32")).shape
+        (2, 5, 3)
+    """
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
+                 shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
+        if shared_axes is None:
+            self.shared_axes = None
+        elif not isinstance(shared_axes, (list, tuple)):
+            self.shared_axes = [shared_axes]
+        else:
+            self.shared_axes = list(shared_axes)
+
+    def build(self, input_shape):
+        param_shape = list(input_shape[1:])
+        for i in self.shared_axes or ():
+            if not 1 <= i < len(input_shape):
+                raise ValueError(f"shared_axes {self.shared_axes} must name axes 1.."
+                                 f"{len(input_shape) - 1} of the input shape "
+                                 f"{tuple(input_shape)}")
+            param_shape[i - 1] = 1
+        if any(d is None for d in param_shape):
+            raise ValueError(f"PReLU needs defined sizes on every non-shared axis, received "
+                             f"input_shape={tuple(input_shape)}; share the unknown axes with "
+                             f"shared_axes")
+        self.alpha = self.add_weight(shape=param_shape, name="alpha",
+                                     initializer=self.alpha_initializer,
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
+        self.built = True
+
+    def call(self, inputs):
+        # relu(x) - alpha * relu(-x), Keras's formula, from differentiable ops.
+        return ops.subtract(ops.relu(inputs),
+                            ops.multiply(self.alpha, ops.relu(ops.negative(inputs))))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "alpha_regularizer": _serialize(self.alpha_regularizer),
+            "alpha_constraint": _serialize(self.alpha_constraint),
+            "shared_axes": self.shared_axes,
+        })
         return config

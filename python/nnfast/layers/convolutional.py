@@ -1,5 +1,5 @@
-"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv2DTranspose``, ``DepthwiseConv2D``,
-``SeparableConv2D``.
+"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv1DTranspose``, ``Conv2DTranspose``,
+``DepthwiseConv1D``, ``DepthwiseConv2D``, ``SeparableConv1D``, ``SeparableConv2D``.
 
 Tensors are NHWC (``channels_last``, Keras's default). ``data_format="channels_first"`` is
 accepted and transposed to NHWC and back around the kernel; channels_last is the fast path.
@@ -33,6 +33,7 @@ class BaseConv(Layer):
     """Shared argument handling of the N-D convolution layers (N = 1 or 2)."""
 
     rank = 2
+    _causal_ok = True  # Keras accepts padding="causal" on Conv1D only
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
@@ -46,7 +47,7 @@ class BaseConv(Layer):
         self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
         self.strides = normalize_tuple(strides, r, "strides")
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        self.padding = _check_padding(padding, allow_causal=r == 1)
+        self.padding = _check_padding(padding, allow_causal=r == 1 and self._causal_ok)
         self.data_format = _standardize_data_format(data_format)
         if min(self.kernel_size) <= 0 or min(self.strides) <= 0 or min(self.dilation_rate) <= 0:
             raise ValueError(
@@ -214,20 +215,11 @@ class Conv1D(BaseConvND):
                          kernel_constraint, bias_constraint, **kwargs)
 
 
-class Conv2DTranspose(BaseConv):
-    """Transposed 2-D convolution (the gradient of Conv2D with respect to its input).
+class _ConvTransposeBase(BaseConv):
+    """Shared body of Conv1DTranspose / Conv2DTranspose (kernel
+    ``(*kernel_size, filters, in)``)."""
 
-    Kernel ``(kh, kw, filters, in)`` (Keras's layout). Output size per axis, with
-    ``k_eff = (k - 1) * dilation + 1``: 'valid' gives ``(n - 1) * s + max(k_eff, s)`` and
-    'same' ``n * s``; with ``output_padding`` op: ``(n - 1) * s + k_eff + op`` ('valid') or
-    ``(n - 1) * s + k_eff % 2 + op`` ('same').
-
-    Example:
-        >>> Conv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((1, 5, 5, 2), "float32")).shape
-        (1, 10, 10, 4)
-    """
-
-    rank = 2
+    _causal_ok = False
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                  output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
@@ -239,7 +231,7 @@ class Conv2DTranspose(BaseConv):
                          kernel_regularizer, bias_regularizer, activity_regularizer,
                          kernel_constraint, bias_constraint, **kwargs)
         self.output_padding = (None if output_padding is None else
-                               normalize_tuple(output_padding, 2, "output_padding"))
+                               normalize_tuple(output_padding, self.rank, "output_padding"))
         if self.output_padding is not None:
             for op, s in zip(self.output_padding, self.strides):
                 if op >= s:
@@ -262,7 +254,7 @@ class Conv2DTranspose(BaseConv):
         return self._apply(out)
 
     def compute_output_shape(self, input_shape):
-        ops_pad = self.output_padding or (None, None)
+        ops_pad = self.output_padding or (None,) * self.rank
         spatial = [transpose_output_size(n, k, s, d, self.padding, op) for n, k, s, d, op in zip(
             self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate,
             ops_pad)]
@@ -275,20 +267,50 @@ class Conv2DTranspose(BaseConv):
         return config
 
 
-class DepthwiseConv2D(BaseConv):
-    """Depthwise 2-D convolution: each input channel convolved with its own
-    ``depth_multiplier`` filters (MobileNet's building block).
+class Conv2DTranspose(_ConvTransposeBase):
+    """Transposed 2-D convolution (the gradient of Conv2D with respect to its input).
 
-    Kernel ``(kh, kw, in, depth_multiplier)``; output channels ``in * depth_multiplier``
-    (channel ``c * depth_multiplier + m`` comes from input channel ``c``). Runs a direct
-    vectorised kernel, not a GEMM.
+    Kernel ``(kh, kw, filters, in)`` (Keras's layout). Output size per axis, with
+    ``k_eff = (k - 1) * dilation + 1``: 'valid' gives ``(n - 1) * s + max(k_eff, s)`` and
+    'same' ``n * s``; with ``output_padding`` op: ``(n - 1) * s + k_eff + op`` ('valid') or
+    ``(n - 1) * s + k_eff % 2 + op`` ('same').
 
     Example:
-        >>> DepthwiseConv2D(3, padding="same")(np.zeros((1, 8, 8, 16), "float32")).shape
-        (1, 8, 8, 16)
+        >>> Conv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((1, 5, 5, 2), "float32")).shape
+        (1, 10, 10, 4)
     """
 
     rank = 2
+
+
+class Conv1DTranspose(_ConvTransposeBase):
+    """Transposed 1-D convolution over ``(batch, steps, channels)``: the gradient of
+    ``Conv1D`` with respect to its input. Kernel ``(k, filters, in)`` (Keras's layout); output
+    length as ``Conv2DTranspose`` per axis. Runs the 2-D kernel on a height-1 image.
+
+    Example:
+        >>> Conv1DTranspose(4, 3, strides=2, padding="same")(np.zeros((1, 5, 2), "float32")).shape
+        (1, 10, 4)
+    """
+
+    rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, output_padding, data_format,
+                         dilation_rate, activation, use_bias, kernel_initializer,
+                         bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
+class _DepthwiseConvBase(BaseConv):
+    """Shared body of DepthwiseConv1D / DepthwiseConv2D (kernel
+    ``(*kernel_size, in, depth_multiplier)``)."""
+
+    _causal_ok = False
 
     def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
@@ -334,17 +356,50 @@ class DepthwiseConv2D(BaseConv):
         return config
 
 
-class SeparableConv2D(BaseConv):
-    """Depthwise separable 2-D convolution: a depthwise convolution (kernel
-    ``(kh, kw, in, depth_multiplier)``) then a 1x1 pointwise one (kernel
-    ``(1, 1, in * depth_multiplier, filters)``), then bias and activation.
+class DepthwiseConv2D(_DepthwiseConvBase):
+    """Depthwise 2-D convolution: each input channel convolved with its own
+    ``depth_multiplier`` filters (MobileNet's building block).
+
+    Kernel ``(kh, kw, in, depth_multiplier)``; output channels ``in * depth_multiplier``
+    (channel ``c * depth_multiplier + m`` comes from input channel ``c``). Runs a direct
+    vectorised kernel, not a GEMM.
 
     Example:
-        >>> SeparableConv2D(8, 3)(np.zeros((1, 9, 9, 4), "float32")).shape
-        (1, 7, 7, 8)
+        >>> DepthwiseConv2D(3, padding="same")(np.zeros((1, 8, 8, 16), "float32")).shape
+        (1, 8, 8, 16)
     """
 
     rank = 2
+
+
+class DepthwiseConv1D(_DepthwiseConvBase):
+    """Depthwise 1-D convolution over ``(batch, steps, channels)``: each input channel
+    convolved with its own ``depth_multiplier`` filters. Kernel ``(k, in, depth_multiplier)``
+    (Keras's layout); output channel ``c * depth_multiplier + m`` comes from input channel
+    ``c``. Runs the 2-D depthwise kernel on a height-1 image.
+
+    Example:
+        >>> DepthwiseConv1D(3, depth_multiplier=2)(np.zeros((1, 8, 4), "float32")).shape
+        (1, 6, 8)
+    """
+
+    rank = 1
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+
+
+class _SeparableConvBase(BaseConv):
+    """Shared body of SeparableConv1D / SeparableConv2D."""
+
+    _causal_ok = False
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
@@ -369,7 +424,7 @@ class SeparableConv2D(BaseConv):
             initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint, name="depthwise_kernel")
         self.pointwise_kernel = self.add_weight(
-            shape=(1, 1, in_c * self.depth_multiplier, self.filters),
+            shape=(1,) * self.rank + (in_c * self.depth_multiplier, self.filters),
             initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
             constraint=self.pointwise_constraint, name="pointwise_kernel")
         self.bias = self._add_bias(self.filters)
@@ -400,10 +455,51 @@ class SeparableConv2D(BaseConv):
         return config
 
 
+class SeparableConv2D(_SeparableConvBase):
+    """Depthwise separable 2-D convolution: a depthwise convolution (kernel
+    ``(kh, kw, in, depth_multiplier)``) then a 1x1 pointwise one (kernel
+    ``(1, 1, in * depth_multiplier, filters)``), then bias and activation.
+
+    Example:
+        >>> SeparableConv2D(8, 3)(np.zeros((1, 9, 9, 4), "float32")).shape
+        (1, 7, 7, 8)
+    """
+
+    rank = 2
+
+
+class SeparableConv1D(_SeparableConvBase):
+    """Depthwise separable 1-D convolution: a depthwise convolution (kernel
+    ``(k, in, depth_multiplier)``) then a pointwise one (kernel
+    ``(1, in * depth_multiplier, filters)``), then bias and activation, as in Keras.
+
+    Example:
+        >>> SeparableConv1D(8, 3)(np.zeros((1, 9, 4), "float32")).shape
+        (1, 7, 8)
+    """
+
+    rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         depth_multiplier, activation, use_bias, depthwise_initializer,
+                         pointwise_initializer, bias_initializer, depthwise_regularizer,
+                         pointwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, pointwise_constraint, bias_constraint, **kwargs)
+
+
 Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution2DTranspose = Conv2DTranspose
 SeparableConvolution2D = SeparableConv2D
+Convolution1DTranspose = Conv1DTranspose
+SeparableConvolution1D = SeparableConv1D
 
 
 # --- Conv2D(relu) -> MaxPooling2D fusion -----------------------------------------------------

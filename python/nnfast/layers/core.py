@@ -1,4 +1,4 @@
-"""Core layers: ``Dense``, ``Activation``."""
+"""Core layers: ``Dense``, ``Activation``, ``Identity``."""
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.layers.layer import Layer
 
@@ -109,3 +109,22 @@ def _serialize(obj):
         return None
     return {"module": "keras." + type(obj).__module__.split(".")[-1],
             "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged (a placeholder where no operation is wanted).
+
+    Example:
+        >>> Identity()(np.ones((2, 3), "float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -1,4 +1,5 @@
-"""Normalization layers: ``BatchNormalization``, ``LayerNormalization``."""
+"""Normalization layers: ``BatchNormalization``, ``LayerNormalization``,
+``GroupNormalization``, ``RMSNormalization``, ``UnitNormalization``."""
 import warnings
 
 import numpy as np
@@ -176,6 +177,233 @@ class LayerNormalization(Layer):
         config.update({
             "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
             "scale": self.scale, "rms_scaling": self.rms_scaling,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": _serialize(self.beta_regularizer),
+            "gamma_regularizer": _serialize(self.gamma_regularizer),
+            "beta_constraint": _serialize(self.beta_constraint),
+            "gamma_constraint": _serialize(self.gamma_constraint),
+        })
+        return config
+
+
+def _axes_tuple(axis, ndim, layer):
+    """``axis`` (int or list) as sorted non-negative axes of an ``ndim``-D input."""
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    for a in axes:
+        if a >= ndim or a < -ndim:
+            raise ValueError(f"Axis {axis} is out of bounds for an input of rank {ndim} "
+                             f"({layer}).")
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _check_axes_in_bounds(axis, input_shape):
+    axes = axis if isinstance(axis, (list, tuple)) else [axis]
+    for a in axes:
+        if a >= len(input_shape) or a < -len(input_shape):
+            raise ValueError(f"Axis {a} is out of bounds for input shape {tuple(input_shape)}. "
+                             f"Received: axis={axis}")
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis``:
+    ``x * min(rsqrt(sum(x^2)), 1e12)`` (Keras's ``ops.normalize`` with epsilon 1e-12).
+
+    Args:
+        axis: int or list of ints, the axes to normalize across (default -1).
+
+    Example:
+        >>> y = UnitNormalization()(np.array([[3.0, 4.0]], "float32"))
+        >>> np.asarray(y).round(3).tolist()
+        [[0.6, 0.8]]
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = list(axis)
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("Invalid value for `axis` argument: expected an int or a "
+                            f"list/tuple of ints. Received: axis={axis}")
+        self.supports_masking = True
+
+    def call(self, inputs):
+        axes = _axes_tuple(self.axis, len(np.shape(inputs)), "UnitNormalization")
+        square_sum = ops.sum(ops.square(inputs), axis=axes, keepdims=True)
+        # min(rsqrt(s), 1/eps) == 1 / max(sqrt(s), eps); the latter keeps the all-zero
+        # sample finite in the forward and the gradient.
+        return ops.divide(inputs, ops.maximum(ops.sqrt(square_sum), np.float32(1e-12)))
+
+    def compute_output_shape(self, input_shape):
+        _check_axes_in_bounds(self.axis, input_shape)
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Zhang & Sennrich 2019):
+    ``x * rsqrt(mean(x^2 over axis) + epsilon) * scale``, with no centering.
+
+    Weight ``scale`` (initialised to ones) of shape ``input_shape[axis]`` (one entry per
+    normalized axis). As in Keras, ``axis`` becomes a sorted list once the layer is built
+    (so a built layer's config says ``axis: [-1]``).
+
+    Args:
+        axis: int or list of ints (default -1).
+        epsilon: added to the mean square (default 1e-6).
+
+    Example:
+        >>> RMSNormalization()(np.ones((2, 4), "float32")).shape
+        (2, 4)
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        if isinstance(self.axis, (list, tuple)):
+            self.axis = sorted(self.axis)
+        else:
+            self.axis = [self.axis]
+        _check_axes_in_bounds(self.axis, input_shape)
+        shape = tuple(input_shape[a] for a in self.axis)
+        if any(d is None for d in shape):
+            raise ValueError(f"RMSNormalization needs defined sizes on axis {self.axis}, "
+                             f"received input_shape={tuple(input_shape)}")
+        self._axes = tuple(sorted(a % len(input_shape) for a in self.axis))
+        self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        ndim = len(np.shape(inputs))
+        mean_square = ops.mean(ops.square(inputs), axis=self._axes, keepdims=True)
+        rms = ops.sqrt(ops.add(mean_square, np.float32(self.epsilon)))
+        scale = self.scale
+        if self._axes != tuple(range(ndim - len(self._axes), ndim)):
+            # Not the trailing axes: lay the scale along its axes so it broadcasts there.
+            scale = ops.reshape(scale, tuple(np.shape(inputs)[a] if a in self._axes else 1
+                                             for a in range(ndim)))
+        return ops.multiply(ops.divide(inputs, rms), scale)
+
+    def compute_output_shape(self, input_shape):
+        _check_axes_in_bounds(self.axis, input_shape)
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": self.axis, "epsilon": self.epsilon})
+        return config
+
+
+class GroupNormalization(Layer):
+    """Group normalization (Wu & He 2018): the channels on ``axis`` are split into
+    ``groups`` groups; each sample is normalized with the mean and biased variance over
+    each group's channels and every other non-batch axis, then ``* gamma + beta`` per
+    channel. ``groups=-1`` (one group per channel) is instance normalization; ``groups=1``
+    normalizes over all non-batch axes, like LayerNormalization over them.
+
+    Weights, in Keras's order: gamma, beta, each of shape ``(channels,)``.
+
+    Args:
+        groups: number of groups (default 32), must divide the channels; -1 = channels.
+        axis: the channels axis (default -1).
+        epsilon: added to the variance (default 1e-3).
+        center, scale: use beta / gamma.
+        beta_*/gamma_* initializer, regularizer, constraint: as in Keras.
+
+    Example:
+        >>> GroupNormalization(groups=2)(np.random.rand(2, 5, 4).astype("float32")).shape
+        (2, 5, 4)
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        if not isinstance(groups, int) or isinstance(groups, bool) or \
+                (groups <= 0 and groups != -1):
+            raise ValueError("Received an invalid value for argument `groups`, expected a "
+                             "positive integer (or `-1` for instance normalization). "
+                             f"Received: groups={groups}")
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.groups = groups
+        self.axis = axis
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def build(self, input_shape):
+        _check_axes_in_bounds(self.axis, input_shape)
+        dim = input_shape[self.axis]
+        if dim is None:
+            raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension "
+                             f"but the layer received an input with shape "
+                             f"{tuple(input_shape)}.")
+        if self.groups == -1:
+            self.groups = dim
+        if dim < self.groups:
+            raise ValueError(f"Number of groups ({self.groups}) cannot be more than the number "
+                             f"of channels ({dim}).")
+        if dim % self.groups != 0:
+            raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the "
+                             f"number of channels ({dim}).")
+        self._axis = self.axis % len(input_shape)
+        if self._axis == 0:
+            raise ValueError("GroupNormalization cannot normalize over the batch axis 0")
+        self.gamma = self.add_weight(shape=(dim,), name="gamma",
+                                     initializer=self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight(shape=(dim,), name="beta",
+                                    initializer=self.beta_initializer,
+                                    regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
+        self.built = True
+
+    def call(self, inputs):
+        shape = tuple(np.shape(inputs))
+        a, g = self._axis, self.groups
+        # (batch, ..., groups, channels/groups, ...): statistics over everything but the
+        # batch and the group axis.
+        grouped = shape[:a] + (g, shape[a] // g) + shape[a + 1:]
+        xr = ops.reshape(inputs, grouped)
+        axes = tuple(i for i in range(1, len(grouped)) if i != a)
+        mean = ops.mean(xr, axis=axes, keepdims=True)
+        centred = ops.subtract(xr, mean)
+        var = ops.mean(ops.square(centred), axis=axes, keepdims=True)
+        y = ops.divide(centred, ops.sqrt(ops.add(var, np.float32(self.epsilon))))
+        y = ops.reshape(y, shape)
+        per_channel = tuple(shape[i] if i == a else 1 for i in range(len(shape)))
+        if self.gamma is not None:
+            y = ops.multiply(y, ops.reshape(self.gamma, per_channel))
+        if self.beta is not None:
+            y = ops.add(y, ops.reshape(self.beta, per_channel))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        _check_axes_in_bounds(self.axis, input_shape)
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+            "center": self.center, "scale": self.scale,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": _serialize(self.beta_regularizer),

@@ -1,7 +1,8 @@
-"""Regularization layers: ``Dropout``."""
+"""Regularization layers: ``Dropout``, ``GaussianNoise``, ``GaussianDropout``,
+``AlphaDropout``, ``ActivityRegularization``."""
 import numpy as np
 
-from nnfast import ops
+from nnfast import ops, regularizers
 from nnfast.backend import random as nnrandom
 from nnfast.layers.layer import Layer
 
@@ -109,4 +110,179 @@ class Dropout(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
+        return config
+
+
+def _check_rate(value, name):
+    if not 0 <= value <= 1:
+        raise ValueError(f"Invalid value received for argument `{name}`. Expected a float "
+                         f"value between 0 and 1. Received: {name}={value}")
+    return value
+
+
+class _NoiseLayer(Layer):
+    """Shared seeding of the Gaussian/alpha noise layers: a per-layer NumPy Generator from
+    ``seed`` (or from the global stream that ``nnfast.utils.set_random_seed`` seeds), so a
+    run is reproducible; each training call draws fresh noise from it."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._rng = nnrandom.make_generator(seed)
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class GaussianNoise(_NoiseLayer):
+    """Adds zero-centred Gaussian noise of standard deviation ``stddev`` during training
+    (``inputs + N(0, stddev^2)``, fresh noise per call); the identity at inference.
+
+    The gradient to ``inputs`` is the identity (the noise is a constant of the step).
+
+    Args:
+        stddev: standard deviation of the noise, in [0, 1] (as Keras checks).
+        seed: seed of this layer's noise stream.
+
+    Example:
+        >>> GaussianNoise(0.1)(np.zeros((2, 3), "float32"), training=True).shape
+        (2, 3)
+    """
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.stddev = _check_rate(stddev, "stddev")
+
+    def call(self, inputs, training=False):
+        if not training or self.stddev <= 0:
+            return inputs
+        shape = tuple(np.shape(inputs))
+        noise = self._rng.standard_normal(shape, dtype=np.float32)
+        noise *= np.float32(self.stddev)
+        return ops.add(inputs, noise)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
+        return config
+
+
+class GaussianDropout(_NoiseLayer):
+    """Multiplies the inputs by 1-centred Gaussian noise of standard deviation
+    ``sqrt(rate / (1 - rate))`` during training; the identity at inference.
+
+    Args:
+        rate: drop probability as in ``Dropout``, in [0, 1].
+        seed: seed of this layer's noise stream.
+
+    Example:
+        >>> GaussianDropout(0.2)(np.ones((2, 3), "float32"), training=True).shape
+        (2, 3)
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _check_rate(rate, "rate")
+
+    def call(self, inputs, training=False):
+        if not training or self.rate <= 0:
+            return inputs
+        stddev = np.float32(np.sqrt(self.rate / (1.0 - self.rate)))
+        noise = self._rng.standard_normal(tuple(np.shape(inputs)), dtype=np.float32)
+        noise *= stddev
+        noise += np.float32(1.0)
+        return ops.multiply(inputs, noise)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})
+        return config
+
+
+# SELU's constants: alpha dropout sets dropped units to SELU's negative saturation value.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class AlphaDropout(_NoiseLayer):
+    """Dropout that keeps the mean and variance of SELU activations: during training each
+    unit is kept with probability ``1 - rate`` or set to ``alpha' = -1.7581`` (SELU's
+    saturation value), then ``a * x + b`` restores zero mean and unit variance, with
+    ``a = ((1 - rate) * (1 + rate * alpha'^2)) ** -0.5`` and ``b = -a * alpha' * rate``.
+    The identity at inference.
+
+    Args:
+        rate: drop probability, in [0, 1].
+        noise_shape: shape of the keep-mask broadcast over the input (``None`` entries take
+            the input's size), as in ``Dropout``.
+        seed: seed of this layer's mask stream.
+
+    Example:
+        >>> AlphaDropout(0.1)(np.zeros((2, 3), "float32"), training=True).shape
+        (2, 3)
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _check_rate(rate, "rate")
+        self.noise_shape = validate_noise_shape(noise_shape)
+
+    def call(self, inputs, training=False):
+        if not training or self.rate <= 0:
+            return inputs
+        shape = tuple(np.shape(inputs))
+        if self.noise_shape is None:
+            mask_shape = shape
+        else:
+            if len(self.noise_shape) != len(shape):
+                raise ValueError(f"noise_shape {self.noise_shape} must have one entry per "
+                                 f"input dimension; received an input of shape {shape}")
+            mask_shape = tuple(n if d is None else d for d, n in zip(self.noise_shape, shape))
+        kept = (self._rng.random(mask_shape, dtype=np.float32) >= self.rate).astype(np.float32)
+        alpha_p = -_SELU_ALPHA * _SELU_SCALE
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        # a * (x * kept + alpha_p * (1 - kept)) + b, as one multiply and one add so the
+        # gradient to x is a * kept.
+        scale = (np.float32(a) * kept).astype(np.float32)
+        shift = (np.float32(a * alpha_p) * (np.float32(1.0) - kept) + np.float32(b)) \
+            .astype(np.float32)
+        return ops.add(ops.multiply(inputs, scale), shift)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
+        return config
+
+
+class ActivityRegularization(Layer):
+    """Returns its input unchanged and adds ``l1 * sum(|x|) + l2 * sum(x^2)`` of it to the
+    model's losses (Keras's activity regularizer ``L1L2(l1, l2)``).
+
+    Example:
+        >>> layer = ActivityRegularization(l2=0.01)
+        >>> _ = layer(np.ones((2, 3), "float32"))
+        >>> round(float(layer.losses[0]), 6)
+        0.06
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        kwargs.pop("activity_regularizer", None)
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.supports_masking = True
+        self.l1 = l1
+        self.l2 = l2
+
+    def call(self, inputs):
+        # A Tensor even for a NumPy input: the base class penalises Tensor outputs only.
+        return ops.convert_to_tensor(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        config.update({"l1": self.l1, "l2": self.l2})
         return config

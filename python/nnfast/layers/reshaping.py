@@ -1,9 +1,13 @@
-"""Reshaping layers: ``Flatten``, ``Reshape``."""
+"""Reshaping layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, ``UpSampling1D``,
+``ZeroPadding1D``, ``Cropping1D``."""
 import math
+
+import numpy as np
 
 from nnfast import ops
 from nnfast.layers.layer import Layer
 from nnfast.ops import image_ops
+from nnfast.ops.conv import _standardize_data_format, normalize_tuple
 
 
 class Flatten(Layer):
@@ -147,4 +151,101 @@ class UpSampling1D(Layer):
     def get_config(self):
         config = super().get_config()
         config["size"] = self.size
+        return config
+
+
+def _non_negative_pair(value, name):
+    """Keras's ``standardize_tuple(value, 2, name, allow_zero=True)``."""
+    pair = normalize_tuple(value, 2, name)
+    if min(pair) < 0:
+        raise ValueError(f"The `{name}` argument must be a tuple of 2 non-negative integers. "
+                         f"Received: {name}={value}")
+    return pair
+
+
+def _check_3d(layer, shape):
+    if len(shape) != 3:
+        raise ValueError(f"Input 0 of layer '{layer.name}' is incompatible with the layer: "
+                         f"expected ndim=3, found ndim={len(shape)}. Full shape received: "
+                         f"{tuple(shape)}")
+
+
+class ZeroPadding1D(Layer):
+    """Pads the steps axis of ``(batch, steps, channels)`` with zeros
+    (``(batch, channels, steps)`` for channels_first).
+
+    Args:
+        padding: int (both ends) or ``(left, right)``; default 1.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Example:
+        >>> ZeroPadding1D((1, 2))(np.ones((2, 3, 4), "float32")).shape
+        (2, 6, 4)
+    """
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _standardize_data_format(data_format)
+        self.padding = _non_negative_pair(padding, "padding")
+
+    def _axis(self):
+        return 2 if self.data_format == "channels_first" else 1
+
+    def call(self, inputs):
+        _check_3d(self, np.shape(inputs))
+        pads = [(0, 0)] * 3
+        pads[self._axis()] = self.padding
+        return image_ops.zero_pad(inputs, pads)
+
+    def compute_output_shape(self, input_shape):
+        _check_3d(self, input_shape)
+        out = list(input_shape)
+        axis = self._axis()
+        if out[axis] is not None:
+            out[axis] += self.padding[0] + self.padding[1]
+        return tuple(out)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"padding": self.padding, "data_format": self.data_format})
+        return config
+
+
+class Cropping1D(Layer):
+    """Crops the steps axis of ``(batch, steps, channels)``.
+
+    Args:
+        cropping: int (both ends) or ``(start, end)`` steps to remove; default (1, 1).
+
+    Example:
+        >>> Cropping1D((1, 2))(np.ones((2, 6, 4), "float32")).shape
+        (2, 3, 4)
+    """
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _non_negative_pair(cropping, "cropping")
+
+    def _check_length(self, shape):
+        if shape[1] is not None and sum(self.cropping) >= shape[1]:
+            raise ValueError("`cropping` parameter of `Cropping1D` layer must be smaller than "
+                             f"the input length. Received: input_shape={tuple(shape)}, "
+                             f"cropping={self.cropping}")
+
+    def call(self, inputs):
+        shape = tuple(np.shape(inputs))
+        _check_3d(self, shape)
+        self._check_length(shape)
+        start, end = self.cropping
+        return ops.get_item(inputs, (slice(None), slice(start, shape[1] - end), slice(None)))
+
+    def compute_output_shape(self, input_shape):
+        _check_3d(self, input_shape)
+        self._check_length(input_shape)
+        length = None if input_shape[1] is None else input_shape[1] - sum(self.cropping)
+        return (input_shape[0], length, input_shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config["cropping"] = self.cropping
         return config
