@@ -9,6 +9,18 @@ from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
 
 
+
+def _gamma_beta_config(layer):
+    """The gamma/beta initializer, regularizer and constraint entries of a config."""
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": _serialize(layer.beta_regularizer),
+        "gamma_regularizer": _serialize(layer.gamma_regularizer),
+        "beta_constraint": _serialize(layer.beta_constraint),
+        "gamma_constraint": _serialize(layer.gamma_constraint),
+    }
+
 class BatchNormalization(Layer):
     """Batch normalization (Keras semantics).
 
@@ -97,15 +109,10 @@ class BatchNormalization(Layer):
         config.update({
             "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
             "center": self.center, "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **_gamma_beta_config(self),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(
                 self.moving_variance_initializer),
-            "beta_regularizer": _serialize(self.beta_regularizer),
-            "gamma_regularizer": _serialize(self.gamma_regularizer),
-            "beta_constraint": _serialize(self.beta_constraint),
-            "gamma_constraint": _serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
         })
         return config
@@ -177,12 +184,7 @@ class LayerNormalization(Layer):
         config.update({
             "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
             "scale": self.scale, "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": _serialize(self.beta_regularizer),
-            "gamma_regularizer": _serialize(self.gamma_regularizer),
-            "beta_constraint": _serialize(self.beta_constraint),
-            "gamma_constraint": _serialize(self.gamma_constraint),
+            **_gamma_beta_config(self),
         })
         return config
 
@@ -404,11 +406,6 @@ class GroupNormalization(Layer):
         config.update({
             "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
             "center": self.center, "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": _serialize(self.beta_regularizer),
-            "gamma_regularizer": _serialize(self.gamma_regularizer),
-            "beta_constraint": _serialize(self.beta_constraint),
-            "gamma_constraint": _serialize(self.gamma_constraint),
+            **_gamma_beta_config(self),
         })
         return config

@@ -245,6 +245,21 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
     return _from_nhwc(y, data_format, rank)
 
 
+def _inference_geometry(what, x_shape, k_shape, strides, padding, dilation_rate, zero_padding):
+    """(strides, dilation, out_hw, pads) of a 2-D inference conv on ``x_shape`` zero-padded
+    by ``zero_padding``; the pads returned include the zero padding's top/left."""
+    strides = normalize_tuple(strides, 2, "strides")
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    padding = _check_padding(padding)
+    (pt, pb), (pl, pr) = zero_padding
+    padded = (x_shape[1] + pt + pb, x_shape[2] + pl + pr)
+    out_hw, pads = _geometry2d(padded, k_shape[:2], strides, padding, dilation)
+    if min(out_hw) <= 0:
+        raise ValueError(f"{what}: the kernel {tuple(k_shape)} is larger than the padded input "
+                         f"{(x_shape[0],) + padded + (x_shape[3],)}")
+    return strides, dilation, out_hw, (pads[0] + pt, pads[1] + pl)
+
+
 def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid",
                      dilation_rate=1, depthwise=False, activation=None, act_alpha=0.0,
                      act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0)),
@@ -284,23 +299,16 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     if xv.ndim != 4 or kv.ndim != 4:
         raise ValueError(f"conv2d_inference expects a 4-D input and kernel, received input "
                          f"{xv.shape} and kernel {kv.shape}")
-    strides = normalize_tuple(strides, 2, "strides")
-    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
-    padding = _check_padding(padding)
-    (pt, pb), (pl, pr) = zero_padding
-    padded = (xv.shape[1] + pt + pb, xv.shape[2] + pl + pr)
-    out_hw, pads = _geometry2d(padded, kv.shape[:2], strides, padding, dilation)
-    if min(out_hw) <= 0:
-        raise ValueError(f"conv2d_inference: the kernel {kv.shape} is larger than the padded "
-                         f"input {(xv.shape[0],) + padded + (xv.shape[3],)}")
+    strides, dilation, out_hw, pads = _inference_geometry(
+        "conv2d_inference", xv.shape, kv.shape, strides, padding, dilation_rate, zero_padding)
     out_c = kv.shape[2] * kv.shape[3] if depthwise else kv.shape[3]
     act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (out_c,), dtype=np.float32)
     fwd = _core.depthwise_conv2d_forward if depthwise else _core.conv2d_forward
     groups = 1 if depthwise else xv.shape[3] // kv.shape[2]
-    fwd(xv, kv, None if bias is None else f32(value(bias)), y, strides,
-        (pads[0] + pt, pads[1] + pl), dilation, groups, act_id, float(act_alpha),
-        _INF if act_max is None else float(act_max), float(act_threshold),
+    fwd(xv, kv, None if bias is None else f32(value(bias)), y, strides, pads, dilation, groups,
+        act_id, float(act_alpha), _INF if act_max is None else float(act_max),
+        float(act_threshold),
         scale=None if scale is None else f32(value(scale)),
         residual=None if residual is None else f32(value(residual)))
     return Tensor(y)
@@ -335,15 +343,9 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
     if xv.ndim != 4 or dk.ndim != 4 or pk.ndim != 4:
         raise ValueError(f"separable_inference expects 4-D input and kernels, received input "
                          f"{xv.shape}, depthwise kernel {dk.shape}, pointwise kernel {pk.shape}")
-    strides = normalize_tuple(strides, 2, "strides")
-    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
-    padding = _check_padding(padding)
-    (pt, pb), (pl, pr) = zero_padding
-    padded = (xv.shape[1] + pt + pb, xv.shape[2] + pl + pr)
-    out_hw, pads = _geometry2d(padded, dk.shape[:2], strides, padding, dilation)
-    if min(out_hw) <= 0:
-        raise ValueError(f"separable_inference: the kernel {dk.shape} is larger than the "
-                         f"padded input {(xv.shape[0],) + padded + (xv.shape[3],)}")
+    strides, dilation, out_hw, pads = _inference_geometry(
+        "separable_inference", xv.shape, dk.shape, strides, padding, dilation_rate,
+        zero_padding)
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (pk.shape[-1],), dtype=np.float32)
 
     def act(a):
@@ -356,7 +358,7 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
 
     da, pa = act(dw_activation), act(pw_activation)
     _core.depthwise_pointwise_forward(
-        xv, dk, opt(dw_bias), opt(dw_scale), strides, (pads[0] + pt, pads[1] + pl), dilation,
+        xv, dk, opt(dw_bias), opt(dw_scale), strides, pads, dilation,
         *da, pk, opt(pw_bias), opt(pw_scale), opt(residual), *pa, y)
     return Tensor(y)
 
