@@ -58,7 +58,13 @@ def test_matmul(m, k, n):
 
 
 def test_batched_matmul_grads():
-    check_grads(ops.matmul, r(2, 3, 4), r(4, 5))
+    check_grads(ops.matmul, r(2, 3, 4), r(4, 5))          # leading axes as GEMM rows
+    check_grads(ops.matmul, r(2, 3, 4), r(2, 4, 5))       # batched: NumPy
+    a, b = r(2, 3, 5, 4), r(4, 6)
+    np.testing.assert_allclose(np.asarray(ops.matmul(a, b)), a.astype(np.float64) @ b,
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        ops.matmul(r(2, 3, 4), r(5, 6))
 
 
 @pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh", "softmax", "gelu", "selu", "softplus"])

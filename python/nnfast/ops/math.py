@@ -330,33 +330,43 @@ def argmin(x, axis=-1, keepdims=False):
 # --- matmul ------------------------------------------------------------------------------
 
 
+def _on_gemm(a, b):
+    """True when ``a @ b`` runs on nnfast's SGEMM: float32, ``a`` of rank >= 2 (its leading
+    axes flattened into rows) and a 2-D ``b``. (Elsewhere NumPy's BLAS runs, whose own thread
+    pool competes with nnfast's for the cores.)"""
+    return a.ndim >= 2 and b.ndim == 2 and a.dtype == np.float32 and b.dtype == np.float32
+
+
 class MatMul(Function):
-    """2-D matmul on the nnfast GEMM; other ranks broadcast through NumPy."""
+    """Matmul with a 2-D right operand on the nnfast GEMM (the left one's leading axes are
+    rows); other cases broadcast through NumPy."""
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = value(a), value(b)
         ctx.save_for_backward(a, b)
-        if a.ndim == 2 and b.ndim == 2 and a.dtype == np.float32 and b.dtype == np.float32:
-            if a.shape[1] != b.shape[0]:
+        if _on_gemm(a, b):
+            if a.shape[-1] != b.shape[0]:
                 raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
-            out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-            _core.gemm(f32(a), f32(b), out)
-            return out
+            a2 = f32(a).reshape(-1, a.shape[-1])
+            out = np.empty((a2.shape[0], b.shape[1]), dtype=np.float32)
+            _core.gemm(a2, f32(b), out)
+            return out.reshape(a.shape[:-1] + (b.shape[1],))
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         ga = gb = None
-        if a.ndim == 2 and b.ndim == 2 and g.dtype == np.float32:
-            g = f32(g)
+        if _on_gemm(a, b) and g.dtype == np.float32:
+            g2 = f32(g).reshape(-1, b.shape[1])
             if ctx.needs_input_grad[0]:
-                ga = np.empty(a.shape, dtype=np.float32)
-                _core.gemm(g, f32(b), ga, trans_b=True)
+                ga = np.empty((g2.shape[0], a.shape[-1]), dtype=np.float32)
+                _core.gemm(g2, f32(b), ga, trans_b=True)
+                ga = ga.reshape(a.shape)
             if ctx.needs_input_grad[1]:
                 gb = np.empty(b.shape, dtype=np.float32)
-                _core.gemm(f32(a), g, gb, trans_a=True)
+                _core.gemm(f32(a).reshape(-1, a.shape[-1]), g2, gb, trans_a=True)
             return ga, gb
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
