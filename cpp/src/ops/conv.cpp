@@ -19,6 +19,8 @@
 // Threads split tiles; the GEMM inside a tile then runs on its calling thread. Every output
 // element is computed by one fixed sequence of operations, except backward-weights, whose
 // per-thread partial sums are added in thread order (same thread count => same bits).
+// The AVX-512 register-tile drivers live in conv_tiles.cpp, the inference-only fused
+// separable block in conv_inference.cpp, what they share in conv_common.h.
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -31,13 +33,40 @@
 #include "nnfast/gemm.h"
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
+#include "ops/conv_common.h"
 #include "ops/parallel.h"
 
 namespace nnfast {
+using namespace conv_detail;
+
+namespace conv_detail {
+
+namespace {
+const DepthwiseVariant kDepthwise[] = {
+    {Isa::avx512, "f32_depthwise_avx512", kernels::f32_depthwise_fwd_avx512,
+     kernels::f32_depthwise_bwd_data_avx512, kernels::f32_depthwise_bwd_weights_avx512},
+    {Isa::avx2, "f32_depthwise_avx2", kernels::f32_depthwise_fwd_avx2,
+     kernels::f32_depthwise_bwd_data_avx2, kernels::f32_depthwise_bwd_weights_avx2},
+    {Isa::ref, "f32_depthwise_ref", kernels::f32_depthwise_fwd_ref,
+     kernels::f32_depthwise_bwd_data_ref, kernels::f32_depthwise_bwd_weights_ref},
+};
+}  // namespace
+
+const DepthwiseVariant& pick_depthwise() {
+  const Isa active = active_isa();
+  for (const DepthwiseVariant& v : kDepthwise)
+    if (static_cast<int>(v.isa) <= static_cast<int>(active)) {
+      log_choice("depthwise_conv2d", v.name, "best variant allowed by active_isa()");
+      return v;
+    }
+  return kDepthwise[2];
+}
+
+}  // namespace conv_detail
+
 namespace {
 
 constexpr int64_t kTileFloats = 48 * 1024;      // ~192 KB of im2col per tile
-constexpr double kMinFlopsPerThread = 2.0e6;   // below this a second thread does not pay
 
 int64_t tile_rows(int64_t k) {
   int64_t t = kTileFloats / std::max<int64_t>(k, 1);
@@ -45,22 +74,6 @@ int64_t tile_rows(int64_t k) {
   return t / 16 * 16;
 }
 
-// Tiles per thread so that each thread gets at least kMinFlopsPerThread of work.
-int64_t tile_grain(double flops_per_tile) {
-  return std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / std::max(flops_per_tile, 1.0)));
-}
-
-std::vector<float>& thread_buffer(size_t floats) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < floats) buf.resize(floats);
-  return buf;
-}
-
-bool is_pointwise(const Conv2DShape& s) {
-  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
-         s.out_w == s.in_w;
-}
 
 // NOTE: below this kh*kw*in_c the GEMM's packing costs more than the multiply (measured on
 // the MNIST tutorial's 3x3x1 -> 32 layer: direct ~4x faster than im2col + GEMM).
@@ -90,32 +103,6 @@ DirectConvVariant pick_direct() {
             kernels::f32_direct_conv_bwd_weights_avx2};
   return {"f32_direct_conv_ref", kernels::f32_direct_conv_fwd_ref,
           kernels::f32_direct_conv_bwd_weights_ref};
-}
-
-struct DepthwiseVariant {
-  Isa isa;
-  const char* name;
-  kernels::DepthwiseForwardFn fwd;
-  kernels::DepthwiseBackwardDataFn bwd_data;
-  kernels::DepthwiseBackwardWeightsFn bwd_weights;
-};
-const DepthwiseVariant kDepthwise[] = {
-    {Isa::avx512, "f32_depthwise_avx512", kernels::f32_depthwise_fwd_avx512,
-     kernels::f32_depthwise_bwd_data_avx512, kernels::f32_depthwise_bwd_weights_avx512},
-    {Isa::avx2, "f32_depthwise_avx2", kernels::f32_depthwise_fwd_avx2,
-     kernels::f32_depthwise_bwd_data_avx2, kernels::f32_depthwise_bwd_weights_avx2},
-    {Isa::ref, "f32_depthwise_ref", kernels::f32_depthwise_fwd_ref,
-     kernels::f32_depthwise_bwd_data_ref, kernels::f32_depthwise_bwd_weights_ref},
-};
-
-const DepthwiseVariant& pick_depthwise() {
-  const Isa active = active_isa();
-  for (const DepthwiseVariant& v : kDepthwise)
-    if (static_cast<int>(v.isa) <= static_cast<int>(active)) {
-      log_choice("depthwise_conv2d", v.name, "best variant allowed by active_isa()");
-      return v;
-    }
-  return kDepthwise[2];
 }
 
 // Sums per-chunk partial buffers (chunk 0 is `out` itself) in chunk order.
@@ -211,281 +198,6 @@ void pack_implicit_panel(const Conv2DShape& s, const kernels::GemmKernelInfo& ke
     }
     t0 += c1 - c0;
   }
-}
-
-// AVX-512: no packing at all. A tile of 14 consecutive output pixels (in flattened
-// (batch, oh, ow) order, so a 7-wide output still fills whole tiles) x 32 output channels keeps
-// its 28 accumulators in registers and reads, per tap, each pixel's channel run straight from
-// the input (broadcast) and the kernel rows in place.
-// NOTE: the kernel slice for 32 channels is taps*in_c*32 floats (576 KB for 3x3x512). Tiles
-// run in groups, channel block by channel block, and large slices in chunks of taps (partial
-// sums accumulate in dst), so the slice stays in L2 while the group's input rows are reused,
-// instead of streaming the whole kernel from L3 for every tile (3x3 7x7x512 -> 512: 67 ->
-// ~200 GFLOP/s on one core).
-void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                 const float* bias, Activation act,
-                                 const ActivationParams& act_params, float* dst,
-                                 const float* scale = nullptr, const float* residual = nullptr) {
-  constexpr int64_t P = kernels::kConvTilePixels;
-  // Epilogues beyond bias + relu run as one pass over the tile while it is in L1.
-  const bool rows_pass = scale || residual;
-  const int64_t OC = s.out_c, C = s.in_c, taps = s.kernel_h * s.kernel_w;
-  const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
-                    act_params.threshold == 0.0f && std::isinf(act_params.max_value);
-  const int64_t pixels = s.batch * s.out_h * s.out_w;
-  const int64_t tiles = (pixels + P - 1) / P;
-  // Measured on 3x3 ResNet layers: splitting costs a reload of the partial sums, so only a
-  // slice over ~160 KB is split, into chunks of ~64 KB (1 tap at 512 channels).
-  const int64_t chunk_taps = taps * C * 32 <= 40 * 1024
-                                 ? taps : std::max<int64_t>(1, (16 * 1024) / (C * 32));
-  // Tiles per group: their input (about P*C floats per tile, more with halos) within ~256 KB.
-  const int64_t group = std::max<int64_t>(1, (64 * 1024) / (P * C));
-  const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
-  const int64_t tile_cost = 2 * P * taps * C * OC;
-  const int64_t oblocks = (OC + 31) / 32;
-  // Runs tiles [t0, t1) for the 32-channel blocks [ob0, ob1).
-  auto run = [&](int64_t t0, int64_t t1, int64_t ob0, int64_t ob1) {
-    const int64_t gmax = std::min(group, t1 - t0);
-    std::vector<const float*> xp(static_cast<size_t>(gmax * taps * P));
-    std::vector<int64_t> tap_of(static_cast<size_t>(gmax * taps));
-    std::vector<int64_t> ntaps(static_cast<size_t>(gmax));
-    for (int64_t g0 = t0; g0 < t1; g0 += gmax) {
-      const int64_t gn = std::min(gmax, t1 - g0);
-      // The group's per-tile input pointers; a tap with every pixel outside adds nothing.
-      for (int64_t gi = 0; gi < gn; ++gi) {
-        const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
-        // Pixel coordinates stepped from p0's (divisions per pixel cost ~40% of a 1x1 conv
-        // with 64 input channels).
-        int64_t b[P], oh[P], ow[P];
-        b[0] = p0 / (s.out_w * s.out_h);
-        oh[0] = (p0 / s.out_w) % s.out_h;
-        ow[0] = p0 % s.out_w;
-        for (int64_t i = 1; i < mr; ++i) {
-          b[i] = b[i - 1];
-          oh[i] = oh[i - 1];
-          ow[i] = ow[i - 1] + 1;
-          if (ow[i] == s.out_w) {
-            ow[i] = 0;
-            if (++oh[i] == s.out_h) {
-              oh[i] = 0;
-              ++b[i];
-            }
-          }
-        }
-        int64_t nt = 0;
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const float** xt = xp.data() + (gi * taps + nt) * P;
-            bool any = false;
-            for (int64_t i = 0; i < P; ++i) {
-              const float* ptr = zeros.data();
-              if (i < mr) {
-                const int64_t ih = oh[i] * s.stride_h - s.pad_top + kh * s.dilation_h;
-                const int64_t iw = ow[i] * s.stride_w - s.pad_left + kw * s.dilation_w;
-                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w) {
-                  ptr = src + ((b[i] * s.in_h + ih) * s.in_w + iw) * C;
-                  any = true;
-                }
-              }
-              xt[i] = ptr;
-            }
-            if (any) tap_of[gi * taps + nt++] = kh * s.kernel_w + kw;
-          }
-        ntaps[gi] = nt;
-      }
-      for (int64_t o0 = ob0 * 32; o0 < std::min(OC, ob1 * 32); o0 += 32) {
-        const int64_t nc = std::min<int64_t>(32, OC - o0);
-        for (int64_t k0 = 0; k0 < taps; k0 += chunk_taps) {
-          const int64_t k1 = std::min(taps, k0 + chunk_taps);
-          const bool first = k0 == 0, last = k1 == taps;
-          // With a scale the kernel leaves the plain sum; scale, bias and activation then run
-          // on the tile while it is in L1. (Inside the kernel they cost it its registers.)
-          const int flags = (first ? 0 : kernels::kConvTileAccumulate) |
-                            (last && relu && !rows_pass ? kernels::kConvTileRelu : 0);
-          const bool epilogue = last && (rows_pass || (!relu && act != Activation::linear));
-          // NOTE: a tile's epilogue runs one tile late: read right after the kernel's masked
-          // stores, it waited for them to retire (no store forwarding) -- 18% of a 1x1 conv.
-          auto finish = [&](int64_t gi) {
-            const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
-            scale_shift_activation_rows(dst + p0 * OC + o0, OC, mr, nc,
-                                        scale ? scale + o0 : nullptr,
-                                        rows_pass && bias ? bias + o0 : nullptr,
-                                        residual ? residual + p0 * OC + o0 : nullptr, OC, act,
-                                        act_params);
-          };
-          for (int64_t gi = 0; gi < gn; ++gi) {
-            // This tile's compacted taps that fall in [k0, k1) (tap_of is ascending).
-            const int64_t* tl = tap_of.data() + gi * taps;
-            int64_t a = 0;
-            while (a < ntaps[gi] && tl[a] < k0) ++a;
-            int64_t e = a;
-            while (e < ntaps[gi] && tl[e] < k1) ++e;
-            const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
-            float* d = dst + p0 * OC + o0;
-            if (last && residual)  // read by the epilogue: fetch it while the kernel runs
-              for (int64_t i = 0; i < mr; ++i)
-                for (int64_t j = 0; j < nc; j += 16)
-                  __builtin_prefetch(residual + (p0 + i) * OC + o0 + j);
-            if (e > a || first || (last && relu))  // else nothing to add or clamp
-              kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
-                                            kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
-                                            flags, d, OC);
-            if (epilogue && gi > 0) finish(gi - 1);
-          }
-          if (epilogue && gn > 0) finish(gn - 1);
-        }
-      }
-    }
-  };
-  // NOTE: with few tiles (batch 1, 7x7 maps) every thread would stream the whole kernel
-  // (9 MB at 3x3x512x512) for a handful of pixels; threads then split the channel blocks
-  // instead and each reads its share of the kernel once.
-  const int64_t threads = std::min<int64_t>(num_threads(), oblocks);
-  if (threads > 1 && tiles < 4 * threads) {
-    const int64_t block_cost = std::max<int64_t>(1, tile_cost / oblocks * tiles);
-    parallel_for_chunks(oblocks, std::max<int64_t>(1, (int64_t{1} << 21) / block_cost),
-                        [&](int64_t ob0, int64_t ob1) { run(0, tiles, ob0, ob1); });
-  } else {
-    parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
-                        [&](int64_t t0, int64_t t1) { run(t0, t1, 0, oblocks); });
-  }
-}
-
-// AVX-512, stride > 1: the input gradient on the register tiles, phase by phase. Input pixel
-// (ih, iw) receives ddst(oh, ow) * W(kh, kw)^T where oh * s_h - pad_top + kh * d_h == ih; for
-// the pixels of one row with the same iw % s_w ("phase") the taps that can contribute are
-// the same, so a tile of 14 such pixels runs only those taps -- no multiplications by the
-// zeros that stride leaves (the gather + GEMM path spent ~3/4 of its work on them).
-void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst,
-                                         const float* kernel, float* dsrc) {
-  constexpr int64_t P = kernels::kConvTilePixels;
-  const int64_t IC = s.in_c, OC = s.out_c, taps = s.kernel_h * s.kernel_w;
-  const int64_t sh = s.stride_h, sw = s.stride_w;
-  // kernel (tap, ci, o) -> wt (tap, o, ci): the tile kernel's (tap, in, out) layout.
-  std::vector<float> wt(static_cast<size_t>(taps * OC * IC));
-  for (int64_t tap = 0; tap < taps; ++tap)
-    for (int64_t ci = 0; ci < IC; ++ci)
-      for (int64_t o = 0; o < OC; ++o)
-        wt[(tap * OC + o) * IC + ci] = kernel[(tap * IC + ci) * OC + o];
-  const std::vector<float> zeros(static_cast<size_t>(OC), 0.0f);
-  // Work items: (batch, ih, phase) rows of input pixels iw = phase + sw * j.
-  const int64_t rows = s.batch * s.in_h * sw;
-  const int64_t row_cost = 2 * ((s.in_w + sw - 1) / sw) * taps * OC * IC / (sh * sw);
-  parallel_for_rows(rows, std::max<int64_t>(1, row_cost), 1 << 21, [&](int64_t r0, int64_t r1) {
-    std::vector<const float*> xp(static_cast<size_t>(taps * P));
-    std::vector<int64_t> tap_of(static_cast<size_t>(taps));
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t phase = r % sw, ih = (r / sw) % s.in_h, b = r / (sw * s.in_h);
-      const int64_t count = phase < s.in_w ? (s.in_w - phase + sw - 1) / sw : 0;
-      for (int64_t j0 = 0; j0 < count; j0 += P) {
-        const int64_t mr = std::min(P, count - j0);
-        int64_t nt = 0;
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-          const int64_t nh = ih + s.pad_top - kh * s.dilation_h;
-          if (nh < 0 || nh % sh) continue;
-          const int64_t oh = nh / sh;
-          if (oh >= s.out_h) continue;
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t nw = phase + s.pad_left - kw * s.dilation_w;  // + sw * j
-            if (((nw % sw) + sw) % sw) continue;  // this phase never meets this tap
-            const int64_t ow0 = (nw - ((nw % sw) + sw) % sw) / sw;  // floor(nw / sw)
-            const float** xt = xp.data() + nt * P;
-            bool any = false;
-            for (int64_t i = 0; i < P; ++i) {
-              const int64_t ow = ow0 + j0 + i;
-              const bool ok = i < mr && ow >= 0 && ow < s.out_w;
-              xt[i] = ok ? ddst + ((b * s.out_h + oh) * s.out_w + ow) * OC : zeros.data();
-              any = any || ok;
-            }
-            if (any) tap_of[nt++] = kh * s.kernel_w + kw;
-          }
-        }
-        float* d = dsrc + ((b * s.in_h + ih) * s.in_w + phase + sw * j0) * IC;
-        for (int64_t o0 = 0; o0 < IC; o0 += 32)
-          kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr,
-                                        o0, std::min<int64_t>(32, IC - o0), mr, 0, d + o0,
-                                        sw * IC);
-      }
-    }
-  });
-}
-
-// AVX-512, few input channels (first layers: RGB): a tap row's kernel_w pixels are adjacent
-// in NHWC, so each (pixel, kh) reads kernel_w * in_c contiguous floats -- one "tap" of that
-// many channels, as the register tiles want (3 taps of 9 for 3x3 RGB instead of 9 taps of
-// 3). The input is first copied with the width padding added, so every run is in bounds.
-void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                     const float* bias, Activation act,
-                                     const ActivationParams& act_params, float* dst,
-                                     const float* scale, const float* residual) {
-  constexpr int64_t T = kernels::kConvTilePixels;
-  const int64_t C = s.in_c, OC = s.out_c, KW = s.kernel_w, KC = KW * C;
-  const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + KW);
-  std::vector<float> xpad(static_cast<size_t>(s.batch * s.in_h * wp * C), 0.0f);
-  parallel_for_rows(s.batch * s.in_h, s.in_w * C, 1 << 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      std::copy(src + r * s.in_w * C, src + (r + 1) * s.in_w * C,
-                xpad.data() + (r * wp + s.pad_left) * C);
-  });
-  const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
-                    act_params.threshold == 0.0f && std::isinf(act_params.max_value);
-  const bool rows_pass = scale || residual || (!relu && act != Activation::linear);
-  const std::vector<float> zeros(static_cast<size_t>(KC), 0.0f);
-  const int64_t pixels = s.batch * s.out_h * s.out_w;
-  const int64_t tiles = (pixels + T - 1) / T;
-  const int64_t tile_cost = 2 * T * s.kernel_h * KC * OC;
-  parallel_for_chunks(tiles, std::max<int64_t>(1, (int64_t{1} << 21) / tile_cost),
-                      [&](int64_t t0, int64_t t1) {
-    const float* xp[16 * T];
-    int64_t tap_of[16];
-    // The epilogue of a tile runs after the next tile's kernel (see conv2d_forward_tiles).
-    auto finish = [&](int64_t t) {
-      const int64_t p0 = t * T, mr = std::min(T, pixels - p0);
-      scale_shift_activation_rows(dst + p0 * OC, OC, mr, OC, scale, bias,
-                                  residual ? residual + p0 * OC : nullptr, OC, act, act_params);
-    };
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t p0 = t * T, mr = std::min(T, pixels - p0);
-      // Per pixel: its first tap row's ih and where its runs start (coordinates stepped:
-      // divisions per pixel and tap cost more than this layer's multiply-adds).
-      int64_t ih0[T], base[T];
-      int64_t ow = p0 % s.out_w, oh = (p0 / s.out_w) % s.out_h, b = p0 / (s.out_w * s.out_h);
-      for (int64_t i = 0; i < mr; ++i) {
-        ih0[i] = oh * s.stride_h - s.pad_top;
-        base[i] = (b * s.in_h * wp + ow * s.stride_w) * C;
-        if (++ow == s.out_w) {
-          ow = 0;
-          if (++oh == s.out_h) {
-            oh = 0;
-            ++b;
-          }
-        }
-      }
-      int64_t nt = 0;
-      for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-        const float** xt = xp + nt * T;
-        bool any = false;
-        for (int64_t i = 0; i < T; ++i) {
-          const float* ptr = zeros.data();
-          const int64_t ih = i < mr ? ih0[i] + kh * s.dilation_h : -1;
-          if (ih >= 0 && ih < s.in_h) {
-            ptr = xpad.data() + base[i] + ih * wp * C;
-            any = true;
-          }
-          xt[i] = ptr;
-        }
-        if (any) tap_of[nt++] = kh;
-      }
-      float* d = dst + p0 * OC;
-      for (int64_t o0 = 0; o0 < OC; o0 += 32)
-        kernels::f32_conv_tile_avx512(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias,
-                                      o0, std::min<int64_t>(32, OC - o0), mr,
-                                      relu && !rows_pass ? kernels::kConvTileRelu : 0, d + o0,
-                                      OC);
-      if (rows_pass && t > t0) finish(t - 1);
-    }
-    if (rows_pass && t1 > t0) finish(t1 - 1);
-  });
 }
 
 void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float* kernel,
@@ -845,70 +557,6 @@ void depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const floa
       else if (act != Activation::linear)
         activation_forward(act, act_params, dst + q0 * s.out_c, dst + q0 * s.out_c,
                            (q1 - q0) * s.out_c);
-    }
-  });
-}
-
-void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const float* dw_kernel,
-                                 const ConvEpilogue& dw, const float* pw_kernel, int64_t pw_out,
-                                 const ConvEpilogue& pw, float* dst) {
-  conv2d_validate(s);
-  if (s.groups != s.in_c)
-    throw std::invalid_argument("depthwise_pointwise_forward: groups must equal in_c");
-  if (dw.residual)
-    throw std::invalid_argument("depthwise_pointwise_forward: no depthwise residual");
-  if (pw_out <= 0) throw std::invalid_argument("depthwise_pointwise_forward: pw_out must be > 0");
-  const int64_t P = s.batch * s.out_h * s.out_w, C = s.out_c, OC = pw_out;
-  if (P == 0) return;
-  Conv2DShape pws;  // the pointwise convolution over the depthwise output
-  pws.batch = s.batch;
-  pws.in_h = pws.out_h = s.out_h;
-  pws.in_w = pws.out_w = s.out_w;
-  pws.in_c = C;
-  pws.out_c = OC;
-  if (active_isa() != Isa::avx512 || C < 16) {  // two passes through memory
-    std::vector<float> mid(static_cast<size_t>(P * C));
-    depthwise_conv2d_forward(s, src, dw_kernel, dw.bias, dw.act, dw.params, mid.data(),
-                             dw.scale);
-    conv2d_forward(pws, mid.data(), pw_kernel, pw.bias, pw.act, pw.params, dst, pw.scale,
-                   pw.residual);
-    return;
-  }
-  log_choice("depthwise_pointwise_forward", "f32_conv_tile_avx512", "depthwise block in L2");
-  constexpr int64_t T = kernels::kConvTilePixels;
-  const DepthwiseVariant& v = pick_depthwise();
-  // Pixels per block: whole tiles whose depthwise rows take at most ~192 KB.
-  const int64_t block = std::max<int64_t>(T, std::min<int64_t>(8 * T, (48 * 1024) / C / T * T));
-  const int64_t blocks = (P + block - 1) / block;
-  const bool dw_pass = dw.scale || dw.act != Activation::linear;
-  const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
-  const double block_flops = 2.0 * block * C * (s.kernel_h * s.kernel_w + OC);
-  parallel_for_chunks(blocks, tile_grain(block_flops), [&](int64_t b0, int64_t b1) {
-    float* mid = thread_buffer(static_cast<size_t>(block * C)).data();
-    const float* xp[T];
-    const int64_t tap0 = 0;
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t p0 = blk * block, p1 = std::min(P, p0 + block);
-      v.fwd(s, src, dw_kernel, dw.scale ? nullptr : dw.bias, mid, p0, p1);
-      if (dw_pass)
-        scale_shift_activation_rows(mid, C, p1 - p0, C, dw.scale, dw.scale ? dw.bias : nullptr,
-                                    nullptr, 0, dw.act, dw.params);
-      for (int64_t t0 = p0; t0 < p1; t0 += T) {
-        const int64_t mr = std::min(T, p1 - t0);
-        for (int64_t i = 0; i < T; ++i) xp[i] = i < mr ? mid + (t0 - p0 + i) * C : zeros.data();
-        float* d = dst + t0 * OC;
-        if (pw.residual)
-          for (int64_t i = 0; i < mr; ++i)
-            for (int64_t j = 0; j < OC; j += 16)
-              __builtin_prefetch(pw.residual + (t0 + i) * OC + j);
-        for (int64_t o0 = 0; o0 < OC; o0 += 32)
-          kernels::f32_conv_tile_avx512(xp, &tap0, 1, C, pw_kernel, OC, nullptr, o0,
-                                        std::min<int64_t>(32, OC - o0), mr, 0, d + o0, OC);
-        // (After all channel blocks: the first blocks' stores have retired by now.)
-        scale_shift_activation_rows(d, OC, mr, OC, pw.scale, pw.bias,
-                                    pw.residual ? pw.residual + t0 * OC : nullptr, OC, pw.act,
-                                    pw.params);
-      }
     }
   });
 }

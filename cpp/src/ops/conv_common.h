@@ -1,0 +1,61 @@
+// What the convolution drivers share (internal to cpp/src/ops): work-splitting helpers, the
+// depthwise kernel table and the AVX-512 register-tile drivers (conv_tiles.cpp) that the
+// forward, backward and inference paths all run on.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/conv/conv_kernels.h"
+#include "nnfast/conv.h"
+#include "nnfast/runtime.h"
+
+namespace nnfast::conv_detail {
+
+constexpr double kMinFlopsPerThread = 2.0e6;  // below this a second thread does not pay
+
+// Tiles per thread so that each thread gets at least kMinFlopsPerThread of work.
+inline int64_t tile_grain(double flops_per_tile) {
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(kMinFlopsPerThread / std::max(flops_per_tile, 1.0)));
+}
+
+// A scratch buffer of at least `floats` owned by the calling thread.
+inline std::vector<float>& thread_buffer(size_t floats) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < floats) buf.resize(floats);
+  return buf;
+}
+
+inline bool is_pointwise(const Conv2DShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
+         s.out_w == s.in_w;
+}
+
+struct DepthwiseVariant {
+  Isa isa;
+  const char* name;
+  kernels::DepthwiseForwardFn fwd;
+  kernels::DepthwiseBackwardDataFn bwd_data;
+  kernels::DepthwiseBackwardWeightsFn bwd_weights;
+};
+// The best depthwise kernels active_isa() allows (logged under NNFAST_VERBOSE).
+const DepthwiseVariant& pick_depthwise();
+
+// --- AVX-512 register-tile drivers (conv_tiles.cpp) ------------------------------------------
+// Forward on 14-pixel x 32-channel tiles: act(scale * conv + bias + residual).
+void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
+                                 const float* bias, Activation act,
+                                 const ActivationParams& act_params, float* dst,
+                                 const float* scale = nullptr, const float* residual = nullptr);
+// Input gradient of a strided convolution, phase by phase.
+void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst,
+                                         const float* kernel, float* dsrc);
+// Forward with 2-15 input channels: each tap row's kernel_w pixels as one run of channels.
+void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, const float* kernel,
+                                     const float* bias, Activation act,
+                                     const ActivationParams& act_params, float* dst,
+                                     const float* scale, const float* residual);
+
+}  // namespace nnfast::conv_detail
