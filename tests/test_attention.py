@@ -195,3 +195,68 @@ def test_keras_saved_model_loads_and_predicts(tmp_path):
     again = nnfast.models.load_model(tmp_path / "again.keras")
     np.testing.assert_allclose(again.predict(io["ids"], verbose=0), io["output"], rtol=1e-5,
                                atol=1e-5)
+
+
+LAYER_CASES = {
+    "att_dot": lambda: layers.Attention(),
+    "att_dot_scale_masked": lambda: layers.Attention(use_scale=True),
+    "att_concat_causal": lambda: layers.Attention(use_scale=True, score_mode="concat"),
+    "add_att": lambda: layers.AdditiveAttention(),
+    "add_att_noscale_causal": lambda: layers.AdditiveAttention(use_scale=False),
+}
+
+
+@pytest.mark.parametrize("tag", sorted(LAYER_CASES))
+def test_attention_layers_match_keras(tag):
+    d = _load(tag)
+    layer = LAYER_CASES[tag]()
+    inputs = [nnfast.Variable(d[n]) for n in ("query", "value", "key") if n in d.files]
+    layer.build([tuple(t.shape) for t in inputs])
+    assert [w.name for w in layer.weights] == [str(p).split("/")[-1] for p in d["weight_paths"]]
+    layer.set_weights([d[f"w{i}"] for i in range(_n_weights(d))])
+    mask = None
+    if "query_mask" in d.files or "value_mask" in d.files:
+        mask = [d["query_mask"] if "query_mask" in d.files else None,
+                d["value_mask"] if "value_mask" in d.files else None]
+    with nnfast.GradientTape() as tape:
+        tape.watch(layer.trainable_weights)
+        out, scores = layer(inputs, mask=mask, use_causal_mask=bool(d["causal"]),
+                            return_attention_scores=True)
+        loss = ops.sum(ops.multiply(out, d["probe"]))
+    grads = tape.gradient(loss, inputs + layer.trainable_weights)
+    np.testing.assert_allclose(np.asarray(out), d["output"], rtol=1e-5, atol=2e-5)
+    np.testing.assert_allclose(np.asarray(scores), d["scores"], rtol=1e-5, atol=1e-6)
+    names = ["query", "value", "key"]
+    for i, g in enumerate(grads[:len(inputs)]):
+        np.testing.assert_allclose(np.asarray(g), d["grad_" + names[i]], rtol=1e-4, atol=5e-5,
+                                   err_msg=f"gradient of {names[i]}")
+    for i, g in enumerate(grads[len(inputs):]):
+        np.testing.assert_allclose(np.asarray(g), d[f"gw{i}"], rtol=1e-4, atol=5e-5,
+                                   err_msg=f"gradient of weight {i}")
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+
+
+def test_attention_dropout_only_in_training_and_bad_inputs():
+    rng = np.random.default_rng(4)
+    q = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    v = rng.standard_normal((2, 6, 3)).astype(np.float32)
+    att = layers.Attention(dropout=0.5, seed=1)
+    plain = np.asarray(layers.Attention()([q, v]))
+    np.testing.assert_allclose(np.asarray(att([q, v])), plain, rtol=1e-6)
+    assert not np.allclose(np.asarray(att([q, v], training=True)), plain)
+    with pytest.raises(ValueError, match="list of inputs"):
+        att(q)
+    with pytest.raises(ValueError, match="score_mode"):
+        layers.Attention(score_mode="general")
+
+
+def test_attention_in_functional_model():
+    q_in, v_in = layers.Input((4, 3)), layers.Input((6, 3))
+    out, w = layers.AdditiveAttention()([q_in, v_in], return_attention_scores=True)
+    assert tuple(out.shape) == (None, 4, 3) and tuple(w.shape) == (None, 4, 6)
+    model = nnfast.Model([q_in, v_in], [out, w])
+    y, s = model.predict([np.ones((2, 4, 3), np.float32), np.ones((2, 6, 3), np.float32)],
+                         verbose=0)
+    assert y.shape == (2, 4, 3)
+    np.testing.assert_allclose(s.sum(-1), 1.0, rtol=1e-5)

@@ -358,3 +358,172 @@ class MultiHeadAttention(Layer):
             "seed": self.seed,
         })
         return config
+
+
+class Attention(Layer):
+    """Dot-product (Luong) attention, as ``keras.layers.Attention``.
+
+    ``scores = query @ key^T`` (times the trainable scalar ``scale`` when ``use_scale``), or
+    with ``score_mode="concat"`` ``concat_score_weight * sum(tanh(scale * (q + k)))``;
+    positions where the value mask is False get ``-1e9`` added before the softmax, dropout
+    applies to the weights in training, and the output is ``weights @ value`` (zeroed
+    where the query mask is False).
+
+    Args:
+        use_scale: learn a scalar ``scale`` for the scores.
+        score_mode: ``"dot"`` or ``"concat"``.
+        dropout: dropout rate on the attention weights (training only).
+        seed: seed of the dropout mask stream.
+
+    Call: ``layer([query, value(, key)], mask=[query_mask, value_mask], training=None,
+    return_attention_scores=False, use_causal_mask=False)`` with ``query (B, Tq, dim)``,
+    ``value (B, Tv, dim)``; returns ``(B, Tq, dim)`` (and the weights ``(B, Tq, Tv)``).
+
+    Example:
+        >>> out = Attention()([query, value])
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.use_scale = use_scale
+        self.score_mode = score_mode
+        self.dropout = dropout
+        self.seed = seed
+        self.supports_masking = True
+        if score_mode not in ("dot", "concat"):
+            raise ValueError("Invalid value for argument score_mode. Expected one of "
+                             f"{{'dot', 'concat'}}. Received: score_mode={score_mode}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
+        self._stream_seed = nnrandom.draw_seed() if seed is None else int(seed)
+        self._offset = 0
+
+    def _validate_inputs(self, inputs, mask=None):
+        name = type(self).__name__
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{name} layer must be called on a list of inputs, namely "
+                             f"[query, value] or [query, value, key]. Received: {inputs}.")
+        if len(inputs) < 2 or len(inputs) > 3:
+            raise ValueError(f"{name} layer accepts inputs list of length 2 or 3, namely "
+                             "[query, value] or [query, value, key]. Received length: "
+                             f"{len(inputs)}.")
+        if mask is not None and (not isinstance(mask, (list, tuple)) or
+                                 not 2 <= len(mask) <= 3):
+            raise ValueError(f"{name} layer mask must be a list of length 2 or 3, namely "
+                             f"[query_mask, value_mask]. Received: mask={mask}.")
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        self.scale = None
+        self.concat_score_weight = None
+        if self.use_scale:
+            self.scale = self.add_weight((), initializer="ones", name="scale")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight((), initializer="ones",
+                                                       name="concat_score_weight")
+        self.built = True
+
+    def _calculate_scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.swapaxes(key, -2, -1))
+            if self.scale is not None:
+                scores = ops.multiply(scores, self.scale)
+            return scores
+        s = ops.add(ops.expand_dims(query, -2), ops.expand_dims(key, -3))
+        if self.scale is not None:
+            s = ops.multiply(self.scale, s)
+        return ops.multiply(self.concat_score_weight, ops.sum(ops.tanh(s), axis=-1))
+
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
+             use_causal_mask=False):
+        self._validate_inputs(inputs, mask)
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        if mask is None:  # as Keras: the inputs' own masks
+            masks = [getattr(q, "_keras_mask", None), getattr(v, "_keras_mask", None)]
+            mask = masks if any(m is not None for m in masks) else None
+        q_mask = _bool_mask(mask[0]) if mask else None
+        v_mask = _bool_mask(mask[1]) if mask else None
+        scores = self._calculate_scores(q, k)
+        tq, tv = scores.shape[-2], scores.shape[-1]
+        scores_mask = v_mask[..., None, :] if v_mask is not None else None
+        if use_causal_mask:
+            causal = np.tril(np.ones((tq, tv), dtype=bool))[None]
+            scores_mask = causal if scores_mask is None else scores_mask & causal
+        if scores_mask is not None:
+            # Keras subtracts 1e9 where masked (and keeps the softmax as is afterwards).
+            penalty = np.where(scores_mask, np.float32(0), np.float32(-_LARGE_NEGATIVE))
+            scores = ops.subtract(scores, penalty)
+        weights = ops.softmax(scores, axis=-1)
+        if training and self.dropout > 0:
+            weights = ops.dropout(weights, self.dropout, self._stream_seed, self._offset)
+            self._offset += int(np.prod(weights.shape))
+        out = ops.matmul(weights, v)
+        if q_mask is not None:
+            out = ops.multiply(out, q_mask[..., None].astype(np.float32))
+            out._keras_mask = q_mask
+        if return_attention_scores:
+            return out, weights
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or mask[0] is None:
+            return None
+        return _bool_mask(mask[0])
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        if not kwargs.get("return_attention_scores"):
+            return super()._symbolic_call(inputs, *args, **kwargs)
+        from nnfast.layers.node import record_node
+
+        shapes = _shape_of(inputs)
+        if not self.built:
+            self._build_shapes = shapes
+            self.build(shapes)
+            self.built = True
+        key_shape = shapes[2] if len(shapes) > 2 else shapes[1]
+        out = [self.compute_output_shape(shapes), tuple(shapes[0][:-1]) + (key_shape[-2],)]
+        return record_node(self, inputs, out, args, kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"use_scale": self.use_scale, "score_mode": self.score_mode,
+                       "dropout": self.dropout, "seed": self.seed})
+        return config
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau) attention, as ``keras.layers.AdditiveAttention``:
+    ``scores = sum(scale * tanh(query[:, :, None] + key[:, None]), axis=-1)`` with a
+    trainable ``scale`` of shape ``(dim,)`` (glorot-uniform) when ``use_scale``; masks,
+    dropout and the call are those of ``Attention``.
+
+    Example:
+        >>> out = AdditiveAttention()([query, value])
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        kwargs.pop("score_mode", None)
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._validate_inputs(input_shape)
+        self.scale = None
+        if self.use_scale:
+            self.scale = self.add_weight((input_shape[0][-1],), initializer="glorot_uniform",
+                                         name="scale")
+        self.built = True
+
+    def _calculate_scores(self, query, key):
+        s = ops.tanh(ops.add(ops.expand_dims(query, -2), ops.expand_dims(key, -3)))
+        if self.use_scale:
+            s = ops.multiply(self.scale, s)
+        return ops.sum(s, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config
