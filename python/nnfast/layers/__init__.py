@@ -1,4 +1,5 @@
 """Keras layers: ``from nnfast.layers import Dense, Dropout, Flatten``."""
+from nnfast.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nnfast.layers.core import Activation, Dense, Identity
 from nnfast.layers.input_layer import Input, InputLayer

@@ -14,7 +14,13 @@ class Node:
 
     @property
     def input_tensors(self):
-        return _flatten(self.inputs)
+        # Symbolic tensors passed as extra arguments (e.g. attention's ``value``) are inputs
+        # of the node too: the graph walk must reach their producers.
+        out = _flatten(self.inputs)
+        for t in _flatten([list(self.args), self.kwargs]):
+            if all(t is not u for u in out):
+                out.append(t)
+        return out
 
     @property
     def output_tensors(self):

@@ -122,7 +122,11 @@ def serialize_keras_object(obj):
     if isinstance(obj, Layer):
         shapes = getattr(obj, "_build_shapes", None)
         if obj.built and shapes is not None:
-            entry["build_config"] = {"input_shape": _jsonable_shape(shapes)}
+            if isinstance(shapes, dict) and getattr(obj, "_build_from_shapes_dict", False):
+                # Keras's form for layers whose build takes named shapes (attention).
+                entry["build_config"] = {"shapes_dict": _jsonable_shape(shapes)}
+            else:
+                entry["build_config"] = {"input_shape": _jsonable_shape(shapes)}
         from nnfast.models.model import Model
 
         if isinstance(obj, Model) and type(obj).__name__ in ("Sequential", "Functional") \
@@ -413,6 +417,9 @@ def deserialize_layer_entry(entry, custom_objects=None):
     if not isinstance(layer, Layer):
         raise TypeError(f"Deserializing '{class_name}' gave {type(layer)}, expected a Layer.")
     build_config = entry.get("build_config")
+    if build_config and not layer.built and isinstance(build_config.get("shapes_dict"), dict):
+        layer.build(**{k: _to_shape(v) for k, v in build_config["shapes_dict"].items()})
+        layer.built = True
     if build_config and not layer.built:
         shape = _to_shape(build_config.get("input_shape"))
         if shape is not None:
