@@ -59,7 +59,13 @@ def test_matmul(m, k, n):
 
 def test_batched_matmul_grads():
     check_grads(ops.matmul, r(2, 3, 4), r(4, 5))          # leading axes as GEMM rows
-    check_grads(ops.matmul, r(2, 3, 4), r(2, 4, 5))       # batched: NumPy
+    check_grads(ops.matmul, r(2, 3, 4), r(2, 4, 5))       # same-batch stacks: batched SGEMM
+    check_grads(ops.matmul, r(2, 3, 4), r(1, 4, 5))       # broadcasting: NumPy
+    a, b = r(3, 2, 7, 5), r(3, 2, 5, 9)
+    np.testing.assert_allclose(np.asarray(ops.matmul(a, b)), a.astype(np.float64) @ b,
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        ops.matmul(r(2, 3, 4), r(2, 5, 6))
     a, b = r(2, 3, 5, 4), r(4, 6)
     np.testing.assert_allclose(np.asarray(ops.matmul(a, b)), a.astype(np.float64) @ b,
                                rtol=1e-4, atol=1e-5)
@@ -92,7 +98,9 @@ def test_dense_shape_error_names_shapes():
                                   "silu", "gelu", "leaky_relu", "mish", "hard_silu", "relu6"])
 def test_activation_op_grads(name):
     x = r(4, 6, scale=2.0)
-    x[np.abs(x) < 0.05] = 0.3
+    # Keep finite differences off the kinks (relu at 0, hard_silu at +-3, relu6 at 6).
+    for kink in (0.0, 3.0, -3.0, 6.0):
+        x[np.abs(x - kink) < 0.05] = kink + 0.3
     check_grads(getattr(ops, name), x)
 
 

@@ -48,4 +48,36 @@ void bind_gemm(py::module_& m) {
       py::arg("act_max") = std::numeric_limits<float>::infinity(),
       py::arg("act_threshold") = 0.0f,
       "c = activation(alpha * op(a) @ op(b) + beta * c + bias), in place.");
+
+  m.def(
+      "gemm_batched",
+      [](const py::array& a, const py::array& b, const py::array& c, bool trans_a,
+         bool trans_b) {
+        require_ndim(a, 3, "gemm_batched a");
+        require_ndim(b, 3, "gemm_batched b");
+        require_ndim(c, 3, "gemm_batched c");
+        const float* pa = checked<float>(a, "gemm_batched a");
+        const float* pb = checked<float>(b, "gemm_batched b");
+        float* pc = checked<float>(c, "gemm_batched c", true);
+        const int64_t batch = a.shape(0);
+        if (b.shape(0) != batch)
+          throw py::value_error("gemm_batched: batch sizes differ: a " + shape_of(a) + ", b " +
+                                shape_of(b));
+        const int64_t m_ = trans_a ? a.shape(2) : a.shape(1);
+        const int64_t k = trans_a ? a.shape(1) : a.shape(2);
+        const int64_t kb = trans_b ? b.shape(2) : b.shape(1);
+        const int64_t n = trans_b ? b.shape(1) : b.shape(2);
+        if (k != kb)
+          throw py::value_error("gemm_batched: inner dimensions differ: a " + shape_of(a) +
+                                ", b " + shape_of(b));
+        require_shape(c, {batch, m_, n}, "gemm_batched c");
+        py::gil_scoped_release release;
+        nnfast::sgemm_batched(trans_a ? nnfast::Trans::T : nnfast::Trans::N,
+                              trans_b ? nnfast::Trans::T : nnfast::Trans::N, batch, m_, n, k,
+                              1.0f, pa, a.shape(2), a.shape(1) * a.shape(2), pb, b.shape(2),
+                              b.shape(1) * b.shape(2), 0.0f, pc, n, m_ * n);
+      },
+      py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
+      py::arg("trans_b") = false,
+      "c[i] = op(a[i]) @ op(b[i]) for 3-D arrays (batch, rows, cols), in place.");
 }

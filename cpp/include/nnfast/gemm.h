@@ -29,6 +29,14 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{});
 
+// C[i] = alpha * op(A[i]) @ op(B[i]) + beta * C[i] for i < batch, the matrices of each
+// operand stored `stride_*` floats apart (attention's per-head products). Threads split the
+// batch when each product is too small to split itself.
+void sgemm_batched(Trans trans_a, Trans trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
+                   int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
+                   int64_t stride_c);
+
 // The micro-kernel the driver would use now, e.g. "f32_gemm_14x32_avx512".
 const char* sgemm_kernel_name();
 

@@ -280,4 +280,31 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
   });
 }
 
+void sgemm_batched(Trans trans_a, Trans trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
+                   int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
+                   int64_t stride_c) {
+  if (batch < 0)
+    throw std::invalid_argument("sgemm_batched: negative batch " + std::to_string(batch));
+  auto one = [&](int64_t i) {
+    sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+          c + i * stride_c, ldc);
+  };
+  if (batch == 0) return;
+  one(0);  // validates the dimensions before any thread starts
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k);
+  // Products big enough to thread themselves run one after another; small ones are shared
+  // out (sgemm inside a parallel region stays on its thread).
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread /
+                                                                 std::max(flops, 1.0)));
+  if (flops >= kMinFlopsPerThread * num_threads()) {
+    for (int64_t i = 1; i < batch; ++i) one(i);
+  } else {
+    parallel_for_chunks(batch - 1, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) one(i + 1);
+    });
+  }
+}
+
 }  // namespace nnfast

@@ -337,9 +337,20 @@ def _on_gemm(a, b):
     return a.ndim >= 2 and b.ndim == 2 and a.dtype == np.float32 and b.dtype == np.float32
 
 
+def _on_batched_gemm(a, b):
+    """True when ``a @ b`` is a stack of same-batch products for nnfast's batched SGEMM:
+    float32, equal ranks >= 3, the same leading (batch) axes (attention's heads)."""
+    return (a.ndim >= 3 and a.ndim == b.ndim and a.shape[:-2] == b.shape[:-2]
+            and a.dtype == np.float32 and b.dtype == np.float32)
+
+
+def _batched(x):
+    return f32(x).reshape((-1,) + x.shape[-2:])
+
+
 class MatMul(Function):
-    """Matmul with a 2-D right operand on the nnfast GEMM (the left one's leading axes are
-    rows); other cases broadcast through NumPy."""
+    """Matmul on the nnfast GEMM when the right operand is 2-D (the left one's leading axes
+    are rows) or both are same-batch stacks; other cases broadcast through NumPy."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -352,6 +363,12 @@ class MatMul(Function):
             out = np.empty((a2.shape[0], b.shape[1]), dtype=np.float32)
             _core.gemm(a2, f32(b), out)
             return out.reshape(a.shape[:-1] + (b.shape[1],))
+        if _on_batched_gemm(a, b):
+            if a.shape[-1] != b.shape[-2]:
+                raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
+            out = np.empty(a.shape[:-1] + (b.shape[-1],), dtype=np.float32)
+            _core.gemm_batched(_batched(a), _batched(b), out.reshape((-1,) + out.shape[-2:]))
+            return out
         return np.matmul(a, b)
 
     @staticmethod
@@ -367,6 +384,17 @@ class MatMul(Function):
             if ctx.needs_input_grad[1]:
                 gb = np.empty(b.shape, dtype=np.float32)
                 _core.gemm(f32(a).reshape(-1, a.shape[-1]), g2, gb, trans_a=True)
+            return ga, gb
+        if _on_batched_gemm(a, b) and g.dtype == np.float32:
+            g3 = _batched(g)
+            if ctx.needs_input_grad[0]:
+                ga = np.empty(a.shape, dtype=np.float32)
+                _core.gemm_batched(g3, _batched(b), ga.reshape(g3.shape[0], *a.shape[-2:]),
+                                   trans_b=True)
+            if ctx.needs_input_grad[1]:
+                gb = np.empty(b.shape, dtype=np.float32)
+                _core.gemm_batched(_batched(a), g3, gb.reshape(g3.shape[0], *b.shape[-2:]),
+                                   trans_a=True)
             return ga, gb
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
