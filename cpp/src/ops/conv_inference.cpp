@@ -62,10 +62,7 @@ void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const f
         const int64_t mr = std::min(T, p1 - t0);
         for (int64_t i = 0; i < T; ++i) xp[i] = i < mr ? mid + (t0 - p0 + i) * C : zeros.data();
         float* d = dst + t0 * OC;
-        if (pw.residual)
-          for (int64_t i = 0; i < mr; ++i)
-            for (int64_t j = 0; j < OC; j += 16)
-              __builtin_prefetch(pw.residual + (t0 + i) * OC + j);
+        if (pw.residual) prefetch_rows(pw.residual + t0 * OC, OC, mr, OC);
         for (int64_t o0 = 0; o0 < OC; o0 += 32)
           kernels::f32_conv_tile_avx512(xp, &tap0, 1, C, pw_kernel, OC, nullptr, o0,
                                         std::min<int64_t>(32, OC - o0), mr, 0, d + o0, OC);

@@ -3,6 +3,7 @@
 // 14 x 32 micro-kernel f32_conv_tile_avx512; epilogues run as one pass per tile in L1.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "kernels/conv/conv_kernels.h"
@@ -55,23 +56,12 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
       // The group's per-tile input pointers; a tap with every pixel outside adds nothing.
       for (int64_t gi = 0; gi < gn; ++gi) {
         const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
-        // Pixel coordinates stepped from p0's (divisions per pixel cost ~40% of a 1x1 conv
-        // with 64 input channels).
         int64_t b[P], oh[P], ow[P];
-        b[0] = p0 / (s.out_w * s.out_h);
-        oh[0] = (p0 / s.out_w) % s.out_h;
-        ow[0] = p0 % s.out_w;
-        for (int64_t i = 1; i < mr; ++i) {
-          b[i] = b[i - 1];
-          oh[i] = oh[i - 1];
-          ow[i] = ow[i - 1] + 1;
-          if (ow[i] == s.out_w) {
-            ow[i] = 0;
-            if (++oh[i] == s.out_h) {
-              oh[i] = 0;
-              ++b[i];
-            }
-          }
+        PixelCursor at(s, p0);
+        for (int64_t i = 0; i < mr; ++i, at.next(s)) {
+          b[i] = at.b;
+          oh[i] = at.oh;
+          ow[i] = at.ow;
         }
         int64_t nt = 0;
         for (int64_t kh = 0; kh < s.kernel_h; ++kh)
@@ -123,10 +113,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             while (e < ntaps[gi] && tl[e] < k1) ++e;
             const int64_t p0 = (g0 + gi) * P, mr = std::min(P, pixels - p0);
             float* d = dst + p0 * OC + o0;
-            if (last && residual)  // read by the epilogue: fetch it while the kernel runs
-              for (int64_t i = 0; i < mr; ++i)
-                for (int64_t j = 0; j < nc; j += 16)
-                  __builtin_prefetch(residual + (p0 + i) * OC + o0 + j);
+            if (last && residual) prefetch_rows(residual + p0 * OC + o0, OC, mr, nc);
             if (e > a || first || (last && relu))  // else nothing to add or clamp
               kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
                                             kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
@@ -222,11 +209,15 @@ void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, con
   constexpr int64_t T = kernels::kConvTilePixels;
   const int64_t C = s.in_c, OC = s.out_c, KW = s.kernel_w, KC = KW * C;
   const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + KW);
-  std::vector<float> xpad(static_cast<size_t>(s.batch * s.in_h * wp * C), 0.0f);
-  parallel_for_rows(s.batch * s.in_h, s.in_w * C, 1 << 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      std::copy(src + r * s.in_w * C, src + (r + 1) * s.in_w * C,
-                xpad.data() + (r * wp + s.pad_left) * C);
+  // Uninitialised: each row is written once, its copy and its zero borders.
+  std::unique_ptr<float[]> xpad(new float[static_cast<size_t>(s.batch * s.in_h * wp * C)]);
+  parallel_for_rows(s.batch * s.in_h, wp * C, 1 << 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = xpad.get() + r * wp * C;
+      std::fill(row, row + s.pad_left * C, 0.0f);
+      std::copy(src + r * s.in_w * C, src + (r + 1) * s.in_w * C, row + s.pad_left * C);
+      std::fill(row + (s.pad_left + s.in_w) * C, row + wp * C, 0.0f);
+    }
   });
   const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                     act_params.threshold == 0.0f && std::isinf(act_params.max_value);
@@ -247,20 +238,12 @@ void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, con
     };
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t p0 = t * T, mr = std::min(T, pixels - p0);
-      // Per pixel: its first tap row's ih and where its runs start (coordinates stepped:
-      // divisions per pixel and tap cost more than this layer's multiply-adds).
+      // Per pixel: its first tap row's ih and where its runs start.
       int64_t ih0[T], base[T];
-      int64_t ow = p0 % s.out_w, oh = (p0 / s.out_w) % s.out_h, b = p0 / (s.out_w * s.out_h);
-      for (int64_t i = 0; i < mr; ++i) {
-        ih0[i] = oh * s.stride_h - s.pad_top;
-        base[i] = (b * s.in_h * wp + ow * s.stride_w) * C;
-        if (++ow == s.out_w) {
-          ow = 0;
-          if (++oh == s.out_h) {
-            oh = 0;
-            ++b;
-          }
-        }
+      PixelCursor at(s, p0);
+      for (int64_t i = 0; i < mr; ++i, at.next(s)) {
+        ih0[i] = at.oh * s.stride_h - s.pad_top;
+        base[i] = (at.b * s.in_h * wp + at.ow * s.stride_w) * C;
       }
       int64_t nt = 0;
       for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
@@ -270,7 +253,7 @@ void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, con
           const float* ptr = zeros.data();
           const int64_t ih = i < mr ? ih0[i] + kh * s.dilation_h : -1;
           if (ih >= 0 && ih < s.in_h) {
-            ptr = xpad.data() + base[i] + ih * wp * C;
+            ptr = xpad.get() + base[i] + ih * wp * C;
             any = true;
           }
           xt[i] = ptr;

@@ -190,12 +190,9 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min<int64_t>(MR, mc - ir);
             float* ct = g.c + (ic + ir) * g.ldc + jc + jr;
-            if (last && residual) {  // read right after the kernel: fetch it meanwhile
-              const float* rt = residual + (ic + ir) * g.epilogue->ldr + jc + jr;
-              for (int64_t i = 0; i < mr; ++i)
-                for (int64_t j = 0; j < nr; j += 16)
-                  __builtin_prefetch(rt + i * g.epilogue->ldr + j);
-            }
+            if (last && residual)
+              prefetch_rows(residual + (ic + ir) * g.epilogue->ldr + jc + jr, g.epilogue->ldr,
+                            mr, nr);
             kern.fn(kc, abuf + ir * kc, bp, ldbp, ct, g.ldc, mr, nr, beta,
                     bias ? bias + jc + jr : nullptr);
             if (last && rows_pass)

@@ -34,6 +34,13 @@ void parallel_for_chunks(int64_t n, int64_t grain, Fn&& fn) {
   fn(0, n);
 }
 
+// Asks for the cache lines of a (rows, cols) block with row stride ld: a residual an epilogue
+// will read right after a micro-kernel, fetched while the kernel runs.
+inline void prefetch_rows(const float* p, int64_t ld, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(p + i * ld + j);
+}
+
 // Rows version: splits [0, rows) so each thread gets whole rows.
 template <typename Fn>
 void parallel_for_rows(int64_t rows, int64_t row_cost, int64_t grain, Fn&& fn) {
