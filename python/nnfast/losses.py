@@ -60,6 +60,24 @@ def _target(y_true, y_pred):
     return t
 
 
+def _as_tensor(x, dtype):
+    """``x`` as a Tensor of ``dtype``; a tensor of that dtype is returned as it is (it may
+    carry a node, a mask or the logits that precede it)."""
+    if isinstance(x, Tensor):
+        return x if x.value.dtype == dtype else ops.cast(x, dtype)
+    if x is None:
+        return None
+    return Tensor(np.asarray(x, dtype=dtype))
+
+
+def _map_leaves(fn, x):
+    if isinstance(x, dict):
+        return {k: _map_leaves(fn, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and not (x and isinstance(x[0], (int, float))):
+        return type(x)(_map_leaves(fn, v) for v in x)
+    return fn(x)
+
+
 def _pred(y_pred):
     return y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(
         np.asarray(value(y_pred), dtype=np.float32))
@@ -336,6 +354,11 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = getattr(y_pred, "_keras_mask", None)
+        # As Keras: both arrive as tensors of the loss dtype, so a custom loss written with
+        # `y_true` on the left (`y_true - y_pred`) runs nnfast's ops and keeps its gradient.
+        dtype = self.dtype or "float32"
+        y_pred = _map_leaves(lambda t: _as_tensor(t, dtype), y_pred)
+        y_true = _map_leaves(lambda t: _as_tensor(t, dtype), y_true)
         values = self.call(y_true, y_pred)
         if not isinstance(values, Tensor):
             values = ops.convert_to_tensor(np.asarray(value(values), dtype=np.float32))
@@ -370,6 +393,8 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        if isinstance(y_true, Tensor) and isinstance(y_pred, Tensor):
+            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):

@@ -8,9 +8,10 @@ step records a few nodes per layer, not one per element.
 """
 import numpy as np
 
-from nnfast.backend.tensor import Tensor, Variable
-
+# NOTE: defined before importing tensor.py, which reads it (tensor <-> tape import each other).
 _tape_stack = []
+
+from nnfast.backend.tensor import Tensor, Variable  # noqa: E402
 
 
 class Context:

@@ -46,9 +46,33 @@ class Tensor:
         return self.value
 
     def __array__(self, dtype=None, copy=None):
+        if _tape_stack and _needs_gradient(self):
+            raise TypeError(_detach_message(self, "converted to a NumPy array"))
         if dtype is None:
             return self.value
         return self.value.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # NOTE: NumPy calls this for `array - tensor` as well as `np.square(tensor)`. Plain
+        # NumPy would convert the tensor and silently cut the gradient (the custom-loss bug of
+        # issue 21), so while a tape records, differentiable ufuncs run as the nnfast op and
+        # any other ufunc on a tensor that needs a gradient is an error. Otherwise the result
+        # is NumPy's, as NumPy gives it for a TensorFlow tensor.
+        tensors = [a for a in inputs if isinstance(a, Tensor)]
+        out = kwargs.get("out")
+        recording = bool(_tape_stack) and any(_needs_gradient(t) for t in tensors)
+        if method == "__call__" and out is None and not kwargs:
+            op = _ufunc_op(ufunc)
+            if op is not None and (recording or any(t.node is not None for t in tensors)):
+                return op(*inputs)
+        if recording:
+            t = next(t for t in tensors if _needs_gradient(t))
+            name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+            raise TypeError(_detach_message(t, f"passed to NumPy's `np.{name}`"))
+        values = tuple(a.value if isinstance(a, Tensor) else a for a in inputs)
+        if out is not None:
+            kwargs["out"] = tuple(o.value if isinstance(o, Tensor) else o for o in out)
+        return getattr(ufunc, method)(*values, **kwargs)
 
     def __len__(self):
         return len(self.value)
@@ -196,6 +220,53 @@ class Variable(Tensor):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.value.shape}, "
                 f"dtype={self.value.dtype}, value={self.value!r}>")
+
+
+# --- what NumPy may and may not do to a tensor while a tape records --------------------------
+
+def _needs_gradient(t):
+    """True when a gradient would flow through ``t`` on the innermost recording tape."""
+    return bool(_tape_stack) and _tape_stack[-1]._tracks(t)
+
+
+def _detach_message(t, what):
+    if t.node is not None:
+        source = f"the output of `{_op_name(t.node.function)}`"
+    else:
+        source = f"variable '{getattr(t, 'path', getattr(t, 'name', '?'))}'"
+    return (f"A tensor that needs a gradient ({source}, shape {t.value.shape}) was {what} "
+            "while a GradientTape records: the result would silently have no gradient. Use "
+            "`nnfast.ops` functions (e.g. `ops.mean`, `ops.square`, `ops.log`) on tensors inside "
+            "losses, layers and train steps, or detach on purpose with `ops.stop_gradient(x)` or "
+            "`x.numpy()`.")
+
+
+def _op_name(function):
+    name = getattr(function, "__name__", "op")
+    return name[1:] if name.startswith("_") else name
+
+
+_UFUNC_OPS = None
+
+
+def _ufunc_op(ufunc):
+    """The differentiable ``nnfast.ops`` function that computes ``ufunc`` (None if none)."""
+    global _UFUNC_OPS
+    if _UFUNC_OPS is None:
+        from nnfast import ops
+
+        names = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+                 "divide": "divide", "true_divide": "divide", "power": "power",
+                 "negative": "negative", "square": "square", "sqrt": "sqrt", "exp": "exp",
+                 "log": "log", "log1p": "log1p", "absolute": "abs", "maximum": "maximum",
+                 "minimum": "minimum", "tanh": "tanh", "sin": "sin", "cos": "cos",
+                 "matmul": "matmul"}
+        _UFUNC_OPS = {getattr(np, k): getattr(ops, v) for k, v in names.items()
+                      if hasattr(ops, v)}
+    return _UFUNC_OPS.get(ufunc)
+
+
+from nnfast.backend.tape import _tape_stack  # noqa: E402  (tape imports Tensor from here)
 
 
 def as_array(x):

@@ -306,13 +306,11 @@ class Trainer:
         with GradientTape() as tape:
             y_pred, loss = self._call_and_loss(x, y, sample_weight, True)
         grads = tape.gradient(loss, variables)
-        if all(g is not None for g in grads):
-            # The same `variables` list every step lets the optimizer take its plain path.
-            self.optimizer.apply(grads, variables)
-        else:
-            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-            if pairs:
-                self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        # The same `variables` list every step lets the optimizer take its plain path. Missing
+        # gradients are the optimizer's to report, as in Keras: a warning naming the variables,
+        # and an error when no variable gets one (a loss cut off from the model must not train
+        # silently).
+        self.optimizer.apply(grads, variables)
         return float(loss.value), y_pred
 
     def _test_step(self, x, y, sample_weight):
