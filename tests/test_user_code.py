@@ -137,3 +137,110 @@ def test_targets_reach_loss_functions_shaped_as_keras(true_shape, pred_shape):
         (true_shape, pred_shape), (true_shape, pred_shape))
     assert (seen["true"], seen["pred"]) == expected
     assert seen["types"] == (keras.Tensor, np.float32)
+
+
+# --- data pipelines -------------------------------------------------------------------------
+
+def _data(n=96):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    return x, (x[:, 0] > 0).astype("float32")
+
+
+def _fit_weights(data, epochs=2, **kwargs):
+    keras.utils.set_random_seed(0)
+    model = _model(problem()[2])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    model.fit(data, epochs=epochs, verbose=0, **kwargs)
+    return model
+
+
+class _Batches:
+    """A re-iterable batch source (what DataLoader and tf.data.Dataset look like to fit)."""
+
+    def __init__(self, x, y, batch_size, as_list=False):
+        self.x, self.y, self.batch_size, self.as_list = x, y, batch_size, as_list
+        self.passes = 0
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        self.passes += 1
+        for s in range(0, len(self.x), self.batch_size):
+            batch = (self.x[s:s + self.batch_size], self.y[s:s + self.batch_size])
+            yield list(batch) if self.as_list else batch
+
+
+def _array_fit(x, y, batch_size):
+    keras.utils.set_random_seed(0)
+    model = _model(problem()[2])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_a_reiterable_source_is_iterated_each_epoch(as_list):
+    x, y = _data()
+    source = _Batches(x, y, 16, as_list=as_list)
+    model = _fit_weights(source, epochs=2)
+    assert source.passes == 2
+    for got, want in zip(model.get_weights(), _array_fit(x, y, 16)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert model.evaluate(source, verbose=0) == pytest.approx(
+        model.evaluate(x, y, batch_size=16, verbose=0), rel=1e-6)
+    np.testing.assert_allclose(model.predict(source, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+
+
+def test_torch_dataloader_feeds_fit():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = _data()
+    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=16,
+                        shuffle=False)
+    model = _fit_weights(loader, epochs=2, validation_data=loader)
+    for got, want in zip(model.get_weights(), _array_fit(x, y, 16)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_tf_data_dataset_feeds_fit():
+    tf = pytest.importorskip("tensorflow")
+    x, y = _data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    model = _fit_weights(dataset, epochs=2)
+    for got, want in zip(model.get_weights(), _array_fit(x, y, 16)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("layout", ["strided", "fortran", "column_slice"])
+def test_strided_inputs_train_exactly_as_contiguous_ones(layout):
+    x, y = _data()
+    wide = np.repeat(x, 2, axis=1)
+    view = {"strided": wide[:, ::2], "fortran": np.asfortranarray(x),
+            "column_slice": np.concatenate([x, x], axis=1)[:, :6]}[layout]
+    assert not view.flags.c_contiguous
+    weights = []
+    for data in (x, view):
+        keras.utils.set_random_seed(0)
+        model = _model(problem()[2])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(data, y, batch_size=16, epochs=2, verbose=0)  # shuffled batches
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_generator_of_lists_and_a_clear_error_for_anything_else():
+    x, y = _data()
+    gen = ([x[s:s + 16], y[s:s + 16]] for s in range(0, 96, 16))
+    model = _fit_weights(gen, epochs=1, steps_per_epoch=6)
+    assert model.optimizer.iterations == 6
+    with pytest.raises(TypeError, match="`x` must be a NumPy array.*received a set"):
+        model.fit({"a", "b"}, y, verbose=0)
+    with pytest.raises(TypeError, match="DataLoader.*received a str"):
+        model.fit("train.csv", y, verbose=0)
+    with pytest.raises(TypeError, match="received object"):
+        model.fit(object(), y, verbose=0)

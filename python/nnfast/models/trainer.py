@@ -366,8 +366,11 @@ class Trainer:
         """Trains the model for ``epochs`` epochs.
 
         Args:
-            x: an array, a list/dict of arrays (one per input), a Python generator yielding
-                ``(x, y)`` or ``(x, y, sample_weight)``, or a ``PyDataset``/``Sequence``.
+            x: an array (any strides: a view is copied once, not per batch), a list/dict of
+                arrays (one per input), a Python generator yielding ``(x, y)`` or
+                ``(x, y, sample_weight)``, a ``PyDataset``/``Sequence``, or a re-iterable
+                batch source such as ``torch.utils.data.DataLoader`` or ``tf.data.Dataset``
+                (iterated afresh each epoch, its tensors converted to NumPy).
             y: targets: an array, or a list/dict of arrays (one per output); omitted for
                 generators and PyDatasets.
             steps_per_epoch: batches per epoch (required for endless generators).
@@ -382,7 +385,7 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer, received {batch_size}")
         if x is None:
             raise ValueError("fit() needs training data `x`.")
-        if da.is_pydataset(x) or da.is_generator(x):
+        if da.is_batch_source(x):
             if y is not None:
                 raise ValueError("`y` must be None when `x` is a generator or PyDataset: the "
                                  "targets come from `x`.")
@@ -432,7 +435,7 @@ class Trainer:
     def _validation_source(self, validation_data, batch_size, steps):
         if validation_data is None:
             return None
-        if da.is_pydataset(validation_data) or da.is_generator(validation_data):
+        if da.is_batch_source(validation_data):
             return da.BatchSource(validation_data, batch_size=batch_size, steps=steps)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or "
@@ -550,7 +553,7 @@ class Trainer:
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = 32 if batch_size is None else int(batch_size)
-        if da.is_pydataset(x) or da.is_generator(x):
+        if da.is_batch_source(x):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
             x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
@@ -609,7 +612,7 @@ class Trainer:
             raise TypeError(f"predict() got unexpected keyword arguments: {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = 32 if batch_size is None else int(batch_size)
-        if da.is_pydataset(x) or da.is_generator(x):
+        if da.is_batch_source(x):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
             x = da.to_arrays(x, "x")
