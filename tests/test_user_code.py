@@ -244,3 +244,54 @@ def test_a_generator_of_lists_and_a_clear_error_for_anything_else():
         model.fit("train.csv", y, verbose=0)
     with pytest.raises(TypeError, match="received object"):
         model.fit(object(), y, verbose=0)
+
+
+# --- custom layers and models: nothing they hold is silently left out of training ------------
+
+def test_convert_to_tensor_and_cast_keep_the_gradient():
+    w = keras.Variable(np.array([1.0, 2.0, 3.0]), name="w")
+    with GradientTape() as tape:
+        y = ops.convert_to_tensor(w * 2.0)
+        y = ops.convert_to_tensor(y, dtype="float32")
+        y = ops.sum(ops.cast(ops.cast(y, "float64"), "float32"))
+    np.testing.assert_allclose(tape.gradient(y, w), [2.0, 2.0, 2.0])
+
+
+class _RawVariable(keras.layers.Layer):
+    def build(self, input_shape):
+        self.w = keras.Variable(np.ones((input_shape[-1], 1)), name="w")
+        self.frozen = keras.Variable(np.zeros((1,)), trainable=False)
+
+    def call(self, x):
+        return ops.matmul(x, self.w) + self.frozen
+
+
+class _Blocks(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [keras.layers.Dense(4), keras.layers.Dense(1)]
+        self.heads = {"extra": keras.layers.Dense(1)}
+        self.offset = keras.Variable(np.zeros((1,)))
+
+    def call(self, x):
+        h = self.blocks[0](x)
+        return self.blocks[1](h) + self.heads["extra"](h) + self.offset
+
+
+def test_variables_and_layers_held_as_attributes_are_trained():
+    layer = _RawVariable()
+    inp = keras.Input((6,))
+    model = keras.Model(inp, layer(inp))
+    assert [v.path for v in model.trainable_weights] == [f"{layer.name}/w"]
+    assert [v.path for v in model.non_trainable_weights] == [f"{layer.name}/frozen"]
+    sub = _Blocks()
+    x, y, _ = problem()
+    sub(x[:2])
+    assert len(sub.trainable_weights) == 7  # offset + 3 Dense layers' kernel and bias
+    for m in (model, sub):
+        before = [w.copy() for w in m.get_weights()]
+        m.compile(optimizer="sgd", loss="mse")
+        m.fit(x, y, epochs=1, verbose=0)
+        moved = [not np.array_equal(a, b) for a, b in zip(before, m.get_weights())]
+        trainable = [any(v is w for w in m.trainable_weights) for v in m.weights]
+        assert moved == trainable

@@ -87,18 +87,44 @@ class Layer:
 
     # --- attribute tracking: layers assigned as attributes become sublayers --------------------
     def __setattr__(self, name, value):
-        if not isinstance(value, (Layer, list, tuple)):  # fast path: counters, flags, arrays
+        if not isinstance(value, (Layer, Variable, list, tuple, dict)):  # fast path
             object.__setattr__(self, name, value)
             return
         layers = self.__dict__.get("_layers")
         if layers is not None and name not in ("_layers",):
-            if isinstance(value, Layer) and value is not self and all(value is not l for l in layers):
-                layers.append(value)
-            elif isinstance(value, (list, tuple)) and not name.startswith("_"):
-                for v in value:
-                    if isinstance(v, Layer) and all(v is not l for l in layers):
-                        layers.append(v)
+            if isinstance(value, Layer):
+                self._track_layer(value)
+            elif isinstance(value, Variable):
+                self._track_variable(value, name)
+            elif not name.startswith("_"):
+                # As Keras 3: layers and variables held in a list/tuple/dict attribute are
+                # tracked too (a block list, `self.heads = {"a": Dense(...)}`).
+                for v in (value.values() if isinstance(value, dict) else value):
+                    if isinstance(v, Layer):
+                        self._track_layer(v)
+                    elif isinstance(v, Variable):
+                        self._track_variable(v, name)
         object.__setattr__(self, name, value)
+
+    def _track_layer(self, layer):
+        layers = self._layers
+        if layer is not self and all(layer is not l for l in layers):
+            layers.append(layer)
+
+    def _track_variable(self, var, attribute):
+        """A Variable assigned as an attribute (``self.w = keras.Variable(...)``) becomes one
+        of this layer's weights, as in Keras 3 (it used to be silently left out of training).
+        A variable another layer already owns (its path names that layer) is not taken."""
+        if "/" in var.path:
+            return
+        own = self.__dict__.get("_trainable_weights", ()), self.__dict__.get(
+            "_non_trainable_weights", ())
+        if any(var is w for group in own for w in group):
+            return
+        if var.name == "variable":
+            var.name = attribute
+        var.path = f"{self.name}/{var.name}"
+        (self._trainable_weights if var.trainable else self._non_trainable_weights).append(var)
 
     # --- weights --------------------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,

@@ -152,8 +152,12 @@ def flatten(x):
 
 def convert_to_tensor(x, dtype=None):
     """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says)."""
-    if isinstance(x, Tensor) and dtype is None:
-        return x
+    if isinstance(x, Tensor):
+        # NOTE: a tensor keeps its place on the tape (a detached copy would silently lose the
+        # gradient); a dtype change is a differentiable cast.
+        if dtype is None or x.value.dtype == np.dtype(dtype):
+            return x
+        return cast(x, dtype)
     a = np.asarray(x.value if isinstance(x, Tensor) else x)
     if dtype is not None:
         a = a.astype(dtype, copy=False)
