@@ -22,6 +22,7 @@
 // The AVX-512 register-tile drivers live in conv_tiles.cpp, the inference-only fused
 // separable block in conv_inference.cpp, what they share in conv_common.h.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -271,13 +272,27 @@ void conv2d_forward_implicit(const Conv2DShape& s, const float* src, const float
 
 }  // namespace
 
+namespace {
+void check_size_args(const char* what, int64_t n, int64_t k, int64_t stride, int64_t dilation) {
+  if (n < 0 || k <= 0 || stride <= 0 || dilation <= 0)
+    throw std::invalid_argument(std::string(what) + ": expected n >= 0 and positive kernel size, "
+                                "stride and dilation, received n=" + std::to_string(n) +
+                                " k=" + std::to_string(k) + " stride=" + std::to_string(stride) +
+                                " dilation=" + std::to_string(dilation));
+  if (n > (int64_t{1} << 62) || k > (int64_t{1} << 40) || dilation > (int64_t{1} << 20))  // no overflow below
+    throw std::invalid_argument(std::string(what) + ": kernel size or dilation too large");
+}
+}  // namespace
+
 int64_t conv_output_size(int64_t n, int64_t k, int64_t stride, int64_t dilation, bool same) {
+  check_size_args("conv_output_size", n, k, stride, dilation);
   if (same) return (n + stride - 1) / stride;
   const int64_t span = dilation * (k - 1) + 1;
   return n >= span ? (n - span) / stride + 1 : 0;
 }
 
 int64_t conv_same_padding(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
+  check_size_args("conv_same_padding", n, k, stride, dilation);
   const int64_t out = (n + stride - 1) / stride;
   const int64_t total = std::max<int64_t>((out - 1) * stride + dilation * (k - 1) + 1 - n, 0);
   return total / 2;
@@ -633,7 +648,16 @@ void conv2d_relu_maxpool_validate(const ConvPoolShape& s) {
         std::to_string(s.pooled_w) + "))");
   };
   if (s.pool_h <= 0 || s.pool_w <= 0) fail("pool size must be positive");
-  if (s.pool_h * s.pool_w > 255) fail("pool windows of more than 255 positions");
+  // NOTE: each factor first, so the product cannot overflow.
+  if (s.pool_h > 255 || s.pool_w > 255 || s.pool_h * s.pool_w > 255)
+    fail("pool windows of more than 255 positions");
+  // The conv output size comes from Python: it must be one the input can produce (each
+  // window starting inside the padded input), so buffers sized by it stay bounded.
+  const Conv2DShape& c = s.conv;
+  if ((c.out_h > 0 && (c.out_h - 1) * c.stride_h - c.pad_top >= c.in_h) ||
+      (c.out_w > 0 && (c.out_w - 1) * c.stride_w - c.pad_left >= c.in_w))
+    fail("the conv output is larger than the input (" + std::to_string(c.in_h) + ", " +
+         std::to_string(c.in_w) + ") can produce with these strides and padding");
   if (s.pad_top < 0 || s.pad_left < 0 || s.pad_top >= s.pool_h || s.pad_left >= s.pool_w)
     fail("pool padding must be smaller than the pool size");
   if (s.pooled_h < 0 || s.pooled_w < 0) fail("negative pooled size");
@@ -696,6 +720,9 @@ void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpoo
   const int64_t OC = c.out_c, phw = s.pooled_h * s.pooled_w;
   // The pre-activation gradient: zero except at each window's argmax where the relu passed.
   std::vector<float> dz(static_cast<size_t>(c.batch * c.out_h * c.out_w * OC), 0.0f);
+  // argidx comes from Python: an offset outside its window (or the conv output) is refused,
+  // never written through.
+  std::atomic<bool> bad{false};
   parallel_for_rows(c.batch, phw * OC, 1 << 16, [&](int64_t b0, int64_t b1) {
     for (int64_t q = b0 * phw; q < b1 * phw; ++q) {
       const int64_t b = q / phw, py = (q % phw) / s.pooled_w, px = q % s.pooled_w;
@@ -704,10 +731,18 @@ void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpoo
         if (!(pooled[q * OC + o] > 0.0f)) continue;
         const int64_t j = argidx[q * OC + o];
         const int64_t oh = oh0 + j / s.pool_w, ow = ow0 + j % s.pool_w;
+        if (j >= s.pool_h * s.pool_w || oh < 0 || oh >= c.out_h || ow < 0 || ow >= c.out_w) {
+          bad.store(true, std::memory_order_relaxed);
+          continue;
+        }
         dz[((b * c.out_h + oh) * c.out_w + ow) * OC + o] = dpooled[q * OC + o];
       }
     }
   });
+  if (bad.load())
+    throw std::invalid_argument("conv2d_relu_maxpool_backward_data: argidx names positions "
+                                "outside their pool windows (expected the argidx written by "
+                                "conv2d_relu_maxpool_forward)");
   conv2d_backward_data(c, dz.data(), kernel, dsrc);
 }
 

@@ -1,6 +1,7 @@
 // Pooling driver: validate, pick the kernel table for the active ISA, split pixels (forward)
 // or images (backward, which scatters) across threads.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -45,6 +46,10 @@ void pool2d_validate(const Pool2DShape& s) {
     throw std::invalid_argument("pool2d: pool size and strides must be positive" + dims());
   if (s.pad_top < 0 || s.pad_left < 0 || s.pad_top >= s.pool_h || s.pad_left >= s.pool_w)
     throw std::invalid_argument("pool2d: padding must be smaller than the pool size" + dims());
+  // Every window must see at least one input element: an empty input with a non-empty output
+  // would have the backward write outside dsrc.
+  if ((s.out_h > 0 && s.in_h == 0) || (s.out_w > 0 && s.in_w == 0))
+    throw std::invalid_argument("pool2d: a non-empty output needs a non-empty input" + dims());
   if (s.out_h > 0 && (s.out_h - 1) * s.stride_h - s.pad_top >= s.in_h)
     throw std::invalid_argument("pool2d: out_h=" + std::to_string(s.out_h) +
                                 " leaves windows outside the input" + dims());
@@ -66,6 +71,20 @@ void max_pool2d_backward(const Pool2DShape& s, const float* ddst, const int32_t*
                          float* dsrc) {
   pool2d_validate(s);
   if (!argmax) throw std::invalid_argument("max_pool2d_backward: argmax is required");
+  // NOTE: overlapping windows scatter through argmax (dsrc[argmax] += g): argmax comes from
+  // Python, so each entry is range-checked first (one pass; the tiled path only compares).
+  if (!(s.stride_h == s.pool_h && s.stride_w == s.pool_w)) {
+    const int64_t in_hw = s.in_h * s.in_w, per_image = s.out_h * s.out_w * s.channels;
+    std::atomic<bool> bad{false};
+    parallel_for_rows(s.batch, per_image, kGrain, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0 * per_image; i < b1 * per_image; ++i)
+        if (argmax[i] < 0 || argmax[i] >= in_hw) bad.store(true, std::memory_order_relaxed);
+    });
+    if (bad.load())
+      throw std::invalid_argument("max_pool2d_backward: argmax holds positions outside the "
+                                  "input's " + std::to_string(in_hw) + " pixels (expected the "
+                                  "argmax written by max_pool2d_forward)");
+  }
   const kernels::PoolKernels& k = pick();
   parallel_for_rows(s.batch, (s.in_h * s.in_w + s.out_h * s.out_w) * s.channels, kGrain,
                     [&](int64_t b0, int64_t b1) { k.max_bwd(s, ddst, argmax, dsrc, b0, b1); });

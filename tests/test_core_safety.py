@@ -1,0 +1,73 @@
+"""Issue 14's `_core` reproducers: each used to crash the process (heap writes out of bounds,
+SIGFPE, a hang); each must now raise a Python exception. `_core` is importable, so every entry
+point is an API. (The fuzz suite and the sanitizer build of issue 14 are still to come.)"""
+import numpy as np
+import pytest
+
+from nnfast import _core as c
+
+
+def test_max_pool_backward_refuses_argmax_outside_the_input():
+    with pytest.raises(ValueError, match="argmax holds positions outside"):
+        c.max_pool2d_backward(np.ones((1, 2, 2, 1), "f4"), np.full((1, 2, 2, 1), 2**30, "i4"),
+                              np.zeros((1, 4, 4, 1), "f4"), (3, 3), (1, 1), (0, 0))
+    with pytest.raises(ValueError, match="argmax holds positions outside"):
+        c.max_pool2d_backward(np.ones((1, 2, 2, 1), "f4"), np.full((1, 2, 2, 1), -1, "i4"),
+                              np.zeros((1, 4, 4, 1), "f4"), (3, 3), (1, 1), (0, 0))
+
+
+def test_max_pool_backward_with_an_empty_input_and_padding():
+    with pytest.raises(ValueError, match="non-empty output needs a non-empty input"):
+        c.max_pool2d_backward(np.ones((1, 1, 1, 64), "f4"), np.zeros((1, 1, 1, 64), "i4"),
+                              np.zeros((1, 1, 0, 64), "f4"), (2, 2), (2, 2), (1, 1))
+
+
+def test_max_pool_backward_still_routes_valid_argmax():
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("f4")
+    y = np.empty((2, 3, 3, 3), "f4")
+    arg = np.empty((2, 3, 3, 3), "i4")
+    c.max_pool2d_forward(x, y, arg, (3, 3), (1, 1), (0, 0))
+    dx = np.empty_like(x)
+    c.max_pool2d_backward(np.ones_like(y), arg, dx, (3, 3), (1, 1), (0, 0))
+    assert dx.sum() == pytest.approx(y.size)
+
+
+def _fused_case():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1, 6, 6, 1)).astype("f4")
+    k = rng.normal(size=(3, 3, 1, 4)).astype("f4")
+    pooled = np.empty((1, 2, 2, 4), "f4")
+    arg = np.empty((1, 2, 2, 4), "u1")
+    c.conv2d_relu_maxpool_forward(x, k, None, pooled, arg, (1, 1), (0, 0), (1, 1), (4, 4),
+                                  (2, 2), (0, 0))
+    return x, k, pooled, arg
+
+
+def test_fused_conv_pool_backward_refuses_a_forged_argidx():
+    x, k, pooled, arg = _fused_case()
+    pooled[...] = 1.0  # every position "passed the relu", so every argidx is used
+    arg[...] = 255
+    with pytest.raises(ValueError, match="argidx names positions outside"):
+        c.conv2d_relu_maxpool_backward_data(np.ones_like(pooled), pooled, arg, k,
+                                            np.empty_like(x), (1, 1), (0, 0), (1, 1), (4, 4),
+                                            (2, 2), (0, 0))
+
+
+def test_fused_conv_pool_refuses_huge_pools_and_conv_outputs():
+    x, k, pooled, arg = _fused_case()
+    with pytest.raises(ValueError, match="more than 255 positions"):
+        c.conv2d_relu_maxpool_forward(x, k, None, pooled, arg, (1, 1), (0, 0), (1, 1), (4, 4),
+                                      (2, 2**62), (0, 0))
+    with pytest.raises(ValueError, match="conv output is larger than the input"):
+        c.conv2d_relu_maxpool_backward_data(np.ones_like(pooled), pooled, arg, k,
+                                            np.empty_like(x), (1, 1), (0, 0), (1, 1),
+                                            (2, 2**40), (2, 2), (0, 0))
+
+
+@pytest.mark.parametrize("args", [(12, 3, 0, 1), (12, 3, 1, 0), (12, 0, 1, 1), (-1, 3, 1, 1),
+                                  (2**63 - 1, 3, 1, 1)])
+def test_conv_size_helpers_refuse_bad_arguments(args):
+    with pytest.raises(ValueError, match="expected n >= 0|too large"):
+        c.conv_same_padding(*args)
+    with pytest.raises(ValueError, match="expected n >= 0|too large"):
+        c.conv_output_size(*args, True)
