@@ -22,6 +22,26 @@ def _sha256(path):
     return h.hexdigest()
 
 
+_VERIFIED = {}  # (path, size, mtime_ns) -> sha256, so repeated loads hash a file once
+
+
+def _check_local(path, fname, file_hash):
+    """A file found on disk is checked against its known sha256 before anything reads it
+    (imdb/reuters are unpickled: a tampered file must never reach np.load)."""
+    if not file_hash:
+        return path
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    digest = _VERIFIED.get(key)
+    if digest is None:
+        digest = _VERIFIED[key] = _sha256(path)
+    if digest != file_hash:
+        raise ValueError(f"Dataset file '{path}' does not match the known sha256 of {fname} "
+                         f"({file_hash}; the file's is {digest}). It is damaged or not the "
+                         "original: replace it with Keras's download.")
+    return path
+
+
 def get_file(fname, origin, file_hash=None):
     """The local path of dataset file ``fname``, downloading it from ``origin`` if needed.
 
@@ -29,16 +49,17 @@ def get_file(fname, origin, file_hash=None):
         fname: Keras's file name (``"mnist.npz"``), possibly inside a subfolder
             (``"fashion-mnist/train-images-idx3-ubyte.gz"``).
         origin: public URL to download from.
-        file_hash: expected sha256 of the file (checked after a download).
+        file_hash: expected sha256 of the file, checked for a file found on disk as for a
+            download.
     """
     shared = os.environ.get("NNFAST_DATASETS")
     if shared:
         path = os.path.join(shared, fname)
         if os.path.exists(path):
-            return path
+            return _check_local(path, fname, file_hash)
     cached = os.path.join(cache_dir(), fname)
     if os.path.exists(cached):
-        return cached
+        return _check_local(cached, fname, file_hash)
     # ``fname`` may name a subfolder ("fashion-mnist/t10k-labels-idx1-ubyte.gz").
     folder = os.path.dirname(cached)
     os.makedirs(folder, exist_ok=True)
@@ -112,6 +133,6 @@ def get_extracted_folder(folder_name, archive_names, origin, file_hash=None):
         for name in archive_names:
             archive = os.path.join(base, name)
             if os.path.isfile(archive):
-                return _extract(archive, folder_name, cache_dir())
+                return _extract(_check_local(archive, name, file_hash), folder_name, cache_dir())
     archive = get_file(archive_names[0], origin, file_hash)
     return _extract(archive, folder_name, cache_dir())

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from nnfast.saving.saving_lib import KERAS_VERSION, _atomic_write, _h5py
+from nnfast.saving import h5_guard
 
 _HDF5_OBJECT_HEADER_LIMIT = 64512
 
@@ -161,6 +162,19 @@ def _open(filepath):
                          f"HDF5?): {e}") from None
 
 
+def _weights_root(f):
+    return h5_guard.child(f, "model_weights") if "model_weights" in f else f
+
+
+def _read_weight(group, name, model):
+    """One weight dataset of a legacy file, read through the HDF5 guard."""
+    ds = h5_guard.dataset_at(group, name)
+    if ds is None:
+        raise ValueError(f"The weights file names '{name}' in group '{group.name}', but has no "
+                         "such dataset.")
+    return h5_guard.read(ds, h5_guard.max_elements(model))
+
+
 def _attr_str(value):
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
 
@@ -175,7 +189,7 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
         config = json.loads(_attr_str(f.attrs["model_config"]))
         with safe_mode_scope(safe_mode):
             model = deserialize_keras_object(config, custom_objects)
-        load_weights_from_group(model, f["model_weights"] if "model_weights" in f else f)
+        load_weights_from_group(model, _weights_root(f))
         training = f.attrs.get("training_config")
         if compile and training is not None:
             from nnfast.saving.saving_lib import compile_from_config
@@ -190,9 +204,9 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
                               f"restored ({e}); compile it yourself.", stacklevel=3)
                 return model
             if "optimizer_weights" in f and model.optimizer is not None:
-                g = f["optimizer_weights"]
+                g = h5_guard.child(f, "optimizer_weights")
                 names = _load_attr(g, "weight_names")
-                values = [np.asarray(g[n]) for n in names]
+                values = [_read_weight(g, n, model) for n in names]
                 from nnfast.saving.saving_lib import set_optimizer_variables
 
                 try:
@@ -207,7 +221,7 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 def load_legacy_weights(model, filepath, skip_mismatch=False, by_name=False):
     with _open(filepath) as f:
-        group = f["model_weights"] if "model_weights" in f else f
+        group = _weights_root(f)
         if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
             raise ValueError(f"'{filepath}' is not a Keras weights file (no 'layer_names').")
         load_weights_from_group(model, group, skip_mismatch=skip_mismatch, by_name=by_name)
@@ -221,10 +235,10 @@ def load_weights_from_group(model, group, skip_mismatch=False, by_name=False):
     for name in names:
         if name not in group:
             continue
-        g = group[name]
+        g = h5_guard.child(group, name)
         weight_names = _load_attr(g, "weight_names")
         if weight_names:
-            file_layers.append((name, [np.asarray(g[w]) for w in weight_names]))
+            file_layers.append((name, [_read_weight(g, w, model) for w in weight_names]))
     model_layers = [l for l in model.layers if l.weights]
     assignments = []
     if by_name:

@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 
 from nnfast.backend.global_state import to_snake_case
+from nnfast.saving import h5_guard
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files nnfast writes (and was checked with)
 _CONFIG = "config.json"
@@ -131,6 +132,7 @@ def read_weights_h5(model, fileobj, skip_mismatch=False, load_optimizer=True):
         if "layers" not in f and "vars" not in f:
             raise ValueError("The file is not a Keras weights file: it has no 'layers' or "
                              f"'vars' group (top-level keys: {list(f.keys())}).")
+        limit = h5_guard.max_elements(model)
         pending = []
         for path, variables, owner in variable_groups(model):
             values = _read_group(f, path)
@@ -159,21 +161,23 @@ def read_weights_h5(model, fileobj, skip_mismatch=False, load_optimizer=True):
                     raise ValueError(msg)
             else:
                 pending.extend(zip(variables, values))
-        for var, val in pending:
-            var.assign(val.astype(var.value.dtype, copy=False))
+        # Datasets are read only now, each after its shape matched its variable's.
+        for var, ds in pending:
+            var.assign(h5_guard.read(ds, limit).astype(var.value.dtype, copy=False))
         opt = getattr(model, "optimizer", None)
         if load_optimizer and opt is not None and "optimizer" in f:
             values = _read_group(f, "optimizer/vars")
             if values:
-                set_optimizer_variables(model, opt, values)
+                set_optimizer_variables(model, opt, [h5_guard.read(ds, limit) for ds in values])
 
 
 def _read_group(f, path):
-    if path not in f:
+    """The numbered datasets of group ``path`` (not yet read), in order; None if absent."""
+    g = h5_guard.at(f, path)
+    if g is None:
         return None
-    g = f[path]
     keys = sorted((k for k in g.keys() if k.isdigit()), key=int)
-    return [np.asarray(g[k]) for k in keys]
+    return [h5_guard.dataset(g, k) for k in keys]
 
 
 def _fallback_values(f, path):
@@ -184,19 +188,22 @@ def _fallback_values(f, path):
     base = path[: -len("vars")].rstrip("/")
     if base.endswith("/cell"):
         base = base[: -len("/cell")]
-    if not base or base not in f:
+    root = h5_guard.at(f, base) if base else None
+    if root is None:
         return None
     out = []
 
     def walk(g):
         if "vars" in g:
-            vg = g["vars"]
-            out.extend(np.asarray(vg[k]) for k in sorted((k for k in vg.keys() if k.isdigit()), key=int))
+            vg = h5_guard.child(g, "vars")
+            out.extend(h5_guard.dataset(vg, k)
+                       for k in sorted((k for k in vg.keys() if k.isdigit()), key=int))
         for k in sorted(g.keys()):
-            if k != "vars" and isinstance(g[k], _h5py().Group):
-                walk(g[k])
+            sub = h5_guard.child(g, k)
+            if k != "vars" and isinstance(sub, _h5py().Group):
+                walk(sub)
 
-    walk(f[base])
+    walk(root)
     return out or None
 
 
@@ -220,16 +227,60 @@ def set_optimizer_variables(model, opt, values):
 
 # --- the .keras zip --------------------------------------------------------------------------
 
+_TMP_PREFIX = ".nnfast-"
+
+
+def _temp_owner(name):
+    """The process id in one of our temporary file names (.nnfast-<pid>-<random>.tmp)."""
+    if not (name.startswith(_TMP_PREFIX) and name.endswith(".tmp")):
+        return None
+    pid = name[len(_TMP_PREFIX):].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def remove_stale_temp_files(folder):
+    """Deletes temporary files a killed save of nnfast left in ``folder`` (those whose
+    process is gone; a save running in another live process is left alone)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        pid = _temp_owner(name)
+        if pid is None or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # its writer still runs
+        except ProcessLookupError:
+            pass
+        except OSError:  # e.g. another user's process: alive
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(filepath, write_fn):
     """Writes through a temporary file in the same folder and renames it over ``filepath``,
-    so a failure part-way leaves any previous file intact."""
+    so a failure part-way leaves any previous file intact. The file gets the permissions the
+    user's umask gives (mkstemp's are 0600), and temporary files of killed saves are removed."""
     folder = os.path.dirname(os.path.abspath(filepath)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".nnfast-", suffix=".tmp", dir=folder)
+    remove_stale_temp_files(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             write_fn(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, filepath)
     except BaseException:
         try:
@@ -284,10 +335,24 @@ def _open_keras_zip(filepath):
     return z
 
 
+_MAX_CONFIG_BYTES = 256 << 20
+
+
+def _check_member_size(z, name, limit, filepath):
+    """Refuses a member whose declared size exceeds ``limit`` before inflating it (zipfile
+    never returns more than the declared size, so this bounds the memory a read takes)."""
+    size = z.getinfo(name).file_size
+    if size > limit:
+        raise ValueError(f"'{filepath}': member {name} inflates to {size} bytes, more than this "
+                         f"model can need ({limit} bytes); refusing to read it.")
+
+
 def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
     from nnfast.saving.serialization import deserialize_keras_object, safe_mode_scope
 
+    remove_stale_temp_files(os.path.dirname(os.path.abspath(filepath)) or ".")
     with _open_keras_zip(filepath) as z:
+        _check_member_size(z, _CONFIG, _MAX_CONFIG_BYTES, filepath)
         try:
             config = json.loads(z.read(_CONFIG))
         except (zipfile.BadZipFile, ValueError, OSError) as e:
@@ -299,7 +364,15 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
         if compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
         names = set(z.namelist())
+        # Members inflate to at most what the weights (and an optimizer's slots) can need.
+        weight_bytes = sum(int(np.prod(v.shape)) * 8 for v in model.weights)
+        limit = 4 * weight_bytes + (64 << 20)
+        if model.weights and _WEIGHTS not in names and "model.weights.npz" not in names:
+            raise ValueError(f"'{filepath}' is not a complete .keras file: the model has "
+                             f"{len(model.weights)} weights but the archive has no "
+                             f"{_WEIGHTS} (entries: {sorted(names)}).")
         if _WEIGHTS in names:
+            _check_member_size(z, _WEIGHTS, limit, filepath)
             try:
                 data = z.read(_WEIGHTS)
             except (zipfile.BadZipFile, OSError) as e:
@@ -307,6 +380,7 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
                                  f"weights ({e}).") from None
             read_weights_h5(model, io.BytesIO(data), load_optimizer=compile)
         elif "model.weights.npz" in names:
+            _check_member_size(z, "model.weights.npz", limit, filepath)
             with np.load(io.BytesIO(z.read("model.weights.npz"))) as npz:
                 _read_npz(model, npz)
     return model
