@@ -71,3 +71,16 @@ def test_conv_size_helpers_refuse_bad_arguments(args):
         c.conv_same_padding(*args)
     with pytest.raises(ValueError, match="expected n >= 0|too large"):
         c.conv_output_size(*args, True)
+
+
+@pytest.mark.parametrize("method,batch_size", [("evaluate", -3), ("predict", 0), ("fit", 0),
+                                               ("evaluate", 2.5)])
+def test_bad_batch_sizes_are_clear_errors(method, batch_size):
+    import nnfast as keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3), "f4"), np.ones((4, 1), "f4")
+    args = (x,) if method == "predict" else (x, y)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer"):
+        getattr(model, method)(*args, batch_size=batch_size, verbose=0)

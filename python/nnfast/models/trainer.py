@@ -380,9 +380,7 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, received {batch_size}")
+        batch_size = _batch_size(batch_size)
         if x is None:
             raise ValueError("fit() needs training data `x`.")
         if da.is_batch_source(x):
@@ -552,7 +550,7 @@ class Trainer:
             raise TypeError(f"evaluate() got unexpected keyword arguments: {sorted(kwargs)}")
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
+        batch_size = _batch_size(batch_size)
         if da.is_batch_source(x):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
@@ -611,7 +609,7 @@ class Trainer:
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword arguments: {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
-        batch_size = 32 if batch_size is None else int(batch_size)
+        batch_size = _batch_size(batch_size)
         if da.is_batch_source(x):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
@@ -677,6 +675,17 @@ class Trainer:
             return logs
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
+
+
+def _batch_size(batch_size):
+    """32 by default; anything but a positive integer is an error (fit, evaluate, predict)."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: "
+                         f"batch_size={batch_size!r}")
+    return int(batch_size)
 
 
 def _should_validate(epoch, validation_freq):
