@@ -84,3 +84,19 @@ def test_bad_batch_sizes_are_clear_errors(method, batch_size):
     args = (x,) if method == "predict" else (x, y)
     with pytest.raises(ValueError, match="`batch_size` must be a positive integer"):
         getattr(model, method)(*args, batch_size=batch_size, verbose=0)
+
+
+def test_max_pooling_propagates_nan(isa):
+    import nnfast as keras
+    from nnfast import ops
+
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype("f4")
+    x[0, 1, 1, 0] = np.nan
+    y = ops.max_pool(x, 2, 2).numpy()
+    assert np.isnan(y[0, 0, 0, 0]) and np.isfinite(np.delete(y.ravel(), 0)).all()
+    k = np.random.default_rng(1).normal(size=(1, 1, 3, 4)).astype("f4")
+    fused = ops.conv2d_relu_max_pool(x, k, pool_size=2).numpy()
+    assert np.isnan(fused[0, 0, 0]).all() and np.isfinite(fused[1]).all()
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.GlobalMaxPooling2D()])
+    out = model.predict(x, verbose=0)
+    assert np.isnan(out[0, 0]) and np.isfinite(out[1]).all()

@@ -183,7 +183,10 @@ template <int NV>
 inline void take_max(const __m512* acc, int32_t j, __m512* best, __m512i* idx) {
   const __m512i jv = _mm512_set1_epi32(j);
   for (int v = 0; v < NV; ++v) {
-    const __mmask16 t = _mm512_cmp_ps_mask(acc[v], best[v], _CMP_GT_OQ);
+    // A greater value, or a NaN (which then stays: NaN propagates as relu and max pooling
+    // propagate it).
+    const __mmask16 t = _mm512_cmp_ps_mask(acc[v], best[v], _CMP_GT_OQ) |
+                        _mm512_cmp_ps_mask(acc[v], acc[v], _CMP_UNORD_Q);
     best[v] = _mm512_mask_mov_ps(best[v], t, acc[v]);
     idx[v] = _mm512_mask_mov_epi32(idx[v], t, jv);
   }
@@ -228,9 +231,10 @@ void pool_window_fwd(const ConvPoolShape& ps, const float* src, const float* ker
     }
   }
   for (int v = 0; v < NV; ++v) {
-    // maskz_ forms: GCC 12 warns on the plain forms' undefined pass-through operand.
+    // maskz_ forms: GCC 12 warns on the plain forms' undefined pass-through operand. maxps
+    // returns its second operand when either is NaN: best second keeps a NaN.
     _mm512_mask_storeu_ps(pooled + o0 + 16 * v, m[v],
-                          _mm512_maskz_max_ps((__mmask16)0xFFFF, best[v], _mm512_setzero_ps()));
+                          _mm512_maskz_max_ps((__mmask16)0xFFFF, _mm512_setzero_ps(), best[v]));
     if (argidx) _mm512_mask_cvtepi32_storeu_epi8(argidx + o0 + 16 * v, m[v], idx[v]);
   }
 }

@@ -60,16 +60,17 @@ inline void conv_pool_fwd_impl(const ConvPoolShape& ps, const float* src, const 
             }
           }
         }
-        // Strict '>' keeps the first maximum in row-major window order (max_pool2d's rule).
+        // Strict '>' keeps the first maximum in row-major window order (max_pool2d's rule);
+        // NaN wins (z != z), as relu and max pooling propagate it in Keras and PyTorch.
         for (int64_t o = 0; o < OC; ++o) {
-          const bool take = z[o] > best[o];
+          const bool take = z[o] > best[o] || z[o] != z[o];
           best[o] = take ? z[o] : best[o];
           arg[o] = take ? j : arg[o];
         }
       }
     float* __restrict d = pooled + q * OC;
-    // max(relu(z)) == relu(max(z)); a window with no positive value pools to 0.
-    for (int64_t o = 0; o < OC; ++o) d[o] = best[o] > 0.0f ? best[o] : 0.0f;
+    // max(relu(z)) == relu(max(z)); a window with no positive value pools to 0, NaN stays.
+    for (int64_t o = 0; o < OC; ++o) d[o] = best[o] > 0.0f || best[o] != best[o] ? best[o] : 0.0f;
     if (argidx) {
       uint8_t* __restrict a = argidx + q * OC;
       for (int64_t o = 0; o < OC; ++o) a[o] = (uint8_t)arg[o];

@@ -12,6 +12,10 @@
 namespace nnfast::kernels {
 namespace {
 
+// NOTE: NaN wins, as in PyTorch and ops.max: a diverging model must not hide behind max
+// pooling. (x != x) is true only for NaN; once the running max is NaN nothing replaces it.
+inline bool max_takes(float x, float best) { return x > best || x != x; }
+
 inline void window(const Pool2DShape& s, int64_t oh, int64_t ow, int64_t* h0, int64_t* h1,
                    int64_t* w0, int64_t* w1) {
   const int64_t hs = oh * s.stride_h - s.pad_top, ws = ow * s.stride_w - s.pad_left;
@@ -39,7 +43,7 @@ inline void max_fwd_impl(const Pool2DShape& s, const float* src, float* dst, int
           const int32_t pos = (int32_t)(ih * s.in_w + iw);
           const float* __restrict x = img + pos * C;
           for (int64_t c = 0; c < C; ++c) {
-            const bool take = x[c] > d[c];
+            const bool take = max_takes(x[c], d[c]);
             d[c] = take ? x[c] : d[c];
             a[c] = take ? pos : a[c];
           }
@@ -48,7 +52,7 @@ inline void max_fwd_impl(const Pool2DShape& s, const float* src, float* dst, int
       for (int64_t ih = h0; ih < h1; ++ih)
         for (int64_t iw = w0; iw < w1; ++iw) {
           const float* __restrict x = img + (ih * s.in_w + iw) * C;
-          for (int64_t c = 0; c < C; ++c) d[c] = x[c] > d[c] ? x[c] : d[c];
+          for (int64_t c = 0; c < C; ++c) d[c] = max_takes(x[c], d[c]) ? x[c] : d[c];
         }
     }
   }
@@ -174,12 +178,12 @@ inline void gmax_fwd_impl(const float* src, int64_t spatial, int64_t C, float* d
       const float* __restrict x = src + (b * spatial + q) * C;
       if (a) {
         for (int64_t c = 0; c < C; ++c) {
-          const bool take = x[c] > d[c];
+          const bool take = max_takes(x[c], d[c]);
           d[c] = take ? x[c] : d[c];
           a[c] = take ? (int32_t)q : a[c];
         }
       } else {
-        for (int64_t c = 0; c < C; ++c) d[c] = x[c] > d[c] ? x[c] : d[c];
+        for (int64_t c = 0; c < C; ++c) d[c] = max_takes(x[c], d[c]) ? x[c] : d[c];
       }
     }
   }
