@@ -298,7 +298,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         carry, y = f(carry, None if steps is None else steps[i])
         if y is None:
             if dummy_y is None:
-                dummy_y = [_array.zeros_like(c) for c in tree.flatten(carry)]
+                dummy_y = tree.map_structure(_array.zeros_like, carry)
             y = dummy_y
         ys[i] = y
     if n == 0:
