@@ -110,6 +110,16 @@ def test_top_k_and_in_top_k_match_keras():
                                                            "float32"), 1), "in_top_k_nan")
 
 
+def test_top_k_selection_path_keeps_tf_tie_order():
+    x = rng.integers(0, 20, size=(4, 500)).astype(np.float32)   # many ties
+    values, indices = ops.top_k(x, 7)
+    ref = np.argsort(-x, axis=-1, kind="stable")[:, :7]
+    np.testing.assert_array_equal(np.asarray(indices), ref)
+    np.testing.assert_array_equal(np.asarray(values), np.take_along_axis(x, ref, axis=-1))
+    x[0, 3] = np.nan   # NaN rows take the sorting path
+    assert ops.top_k(x, 2)[0].shape == (4, 2)
+
+
 def test_saturate_cast():
     assert_matches(ops.saturate_cast(np.array([-1.0, 256.0, 3.7, 254.9], "float32"), "uint8"),
                    "saturate_uint8")
@@ -312,6 +322,7 @@ SEG_IDS = np.array([2, 0, 2, -1, 0, 1, 3])  # no empty segment (max/min fill tho
     ("slice", lambda x: ops.slice(x, (1, 0), (2, 3)), [r(4, 5)]),
     ("slice_update", lambda x, u: ops.slice_update(x, (1, 2), u), [r(4, 5), r(2, 3)]),
     ("top_k", lambda x: ops.top_k(x, 3)[0], [r(4, 6)]),
+    ("top_k_long_rows", lambda x: ops.top_k(x, 3)[0], [r(2, 40)]),   # the selection path
     ("logsumexp", lambda x: ops.logsumexp(x, axis=-1, keepdims=True), [r(3, 5)]),
     ("erf", ops.erf, [r(10)]),
     ("erfc", ops.erfc, [r(10)]),
@@ -403,3 +414,19 @@ def test_custom_gradient_with_variables():
     gx, gw = tape.gradient(y, [x, w])
     np.testing.assert_allclose(gx, [[2.0, -1.0]])
     np.testing.assert_allclose(gw, [10.0, 30.0])
+
+
+def test_custom_gradient_keras_docstring_form():
+    # Keras's backend-agnostic example: grad(*args, upstream=None), called as grad(upstream).
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+        return ops.log(1 + e), grad
+
+    check_grads(log1pexp, np.array([-1.0, 0.5, 2.0], "float32"))

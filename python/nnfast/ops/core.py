@@ -871,8 +871,13 @@ class TopK(Function):
     def forward(ctx, x, k=1):
         x = value(x)
         key = -x.astype(np.int64) if np.issubdtype(x.dtype, np.unsignedinteger) else -x
-        # Stable sort: among equal values the lower index comes first, as in TF.
-        idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
+        n = x.shape[-1]
+        if 0 < k and 4 * k < n and not (np.issubdtype(x.dtype, np.floating)
+                                         and np.isnan(x).any()):
+            idx = _top_k_partitioned(key, k)
+        else:
+            # Stable sort: among equal values the lower index comes first, as in TF.
+            idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
         ctx.idx, ctx.shape = idx, x.shape
         return np.take_along_axis(x, idx, axis=-1), idx.astype(np.int32)
 
@@ -883,6 +888,21 @@ class TopK(Function):
         out = np.zeros(ctx.shape, dtype=g_values.dtype)
         np.put_along_axis(out, ctx.idx, g_values, axis=-1)
         return out
+
+
+def _top_k_partitioned(key, k):
+    """Indices of the k smallest ``key`` entries along the last axis, in increasing key
+    order, ties by lower index: O(n) selection instead of a full sort."""
+    kth = np.partition(key, k - 1, axis=-1)[..., k - 1:k]
+    below = key < kth
+    tied = key == kth
+    # Of the entries equal to the k-th value, the first (k - #below) by index are taken.
+    room = k - below.sum(axis=-1, keepdims=True)
+    chosen = below | (tied & (np.cumsum(tied, axis=-1) <= room))
+    # A stable sort of booleans is a radix sort (linear); it keeps index order.
+    candidates = np.argsort(~chosen, axis=-1, kind="stable")[..., :k]
+    order = np.argsort(np.take_along_axis(key, candidates, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=-1)
 
 
 def top_k(x, k, sorted=True):  # noqa: A002 - keras.ops argument name
