@@ -872,8 +872,7 @@ class TopK(Function):
         x = value(x)
         key = -x.astype(np.int64) if np.issubdtype(x.dtype, np.unsignedinteger) else -x
         n = x.shape[-1]
-        if 0 < k and 4 * k < n and not (np.issubdtype(x.dtype, np.floating)
-                                         and np.isnan(x).any()):
+        if 0 < k and 4 * k < n:
             idx = _top_k_partitioned(key, k)
         else:
             # Stable sort: among equal values the lower index comes first, as in TF.
@@ -892,17 +891,20 @@ class TopK(Function):
 
 def _top_k_partitioned(key, k):
     """Indices of the k smallest ``key`` entries along the last axis, in increasing key
-    order, ties by lower index: O(n) selection instead of a full sort."""
-    kth = np.partition(key, k - 1, axis=-1)[..., k - 1:k]
-    below = key < kth
-    tied = key == kth
-    # Of the entries equal to the k-th value, the first (k - #below) by index are taken.
-    room = k - below.sum(axis=-1, keepdims=True)
-    chosen = below | (tied & (np.cumsum(tied, axis=-1) <= room))
-    # A stable sort of booleans is a radix sort (linear); it keeps index order.
-    candidates = np.argsort(~chosen, axis=-1, kind="stable")[..., :k]
-    order = np.argsort(np.take_along_axis(key, candidates, axis=-1), axis=-1, kind="stable")
-    return np.take_along_axis(candidates, order, axis=-1)
+    order, ties by lower index: an O(n) selection instead of a full sort."""
+    n = key.shape[-1]
+    rows = key.reshape(-1, n)
+    kth = np.partition(rows, k - 1, axis=-1)[:, k - 1:k]
+    chosen = rows <= kth
+    exact = chosen.sum(axis=-1) == k
+    idx = np.empty((rows.shape[0], k), dtype=np.int64)
+    # Rows with exactly k entries <= the k-th value (no tie across it, no NaN): nonzero
+    # lists them in index order. Other rows take the stable sort.
+    idx[exact] = np.nonzero(chosen[exact])[1].reshape(-1, k)
+    if not exact.all():
+        idx[~exact] = np.argsort(rows[~exact], axis=-1, kind="stable")[:, :k]
+    order = np.argsort(np.take_along_axis(rows, idx, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(idx, order, axis=-1).reshape(key.shape[:-1] + (k,))
 
 
 def top_k(x, k, sorted=True):  # noqa: A002 - keras.ops argument name
