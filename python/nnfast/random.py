@@ -20,8 +20,8 @@ import numpy as np
 from nnfast.backend import random as _backend_random
 from nnfast.backend.global_state import unique_name
 from nnfast.backend.tensor import Tensor, Variable
-from nnfast.ops import array as _array
-from nnfast.ops import math as _math
+from nnfast.ops.array import convert_to_tensor, get_item
+from nnfast.ops.math import multiply
 from nnfast.ops._util import value
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
@@ -213,11 +213,11 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         mask_shape = tuple(d if n is None else int(n) for n, d in zip(noise_shape, x_shape))
     keep = _generator(seed).random(mask_shape) >= rate
     if not isinstance(inputs, Tensor):
-        inputs = _array.convert_to_tensor(inputs)
+        inputs = convert_to_tensor(inputs)
     x_dtype = inputs.dtype
     dt = x_dtype if np.issubdtype(x_dtype, np.floating) else np.float32
     scale = 0.0 if rate >= 1.0 else 1.0 / (1.0 - rate)
-    return _math.multiply(inputs, (keep * scale).astype(dt))
+    return multiply(inputs, (keep * scale).astype(dt))
 
 
 def shuffle(x, axis=0, seed=None):
@@ -234,8 +234,8 @@ def shuffle(x, axis=0, seed=None):
     perm = _generator(seed).permutation(x_shape[axis])
     key = (slice(None),) * axis + (perm,)
     if not isinstance(x, Tensor):
-        x = _array.convert_to_tensor(x)
-    return _array.get_item(x, key)
+        x = convert_to_tensor(x)
+    return get_item(x, key)
 
 
 def gamma(shape, alpha, dtype=None, seed=None):

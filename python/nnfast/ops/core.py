@@ -17,8 +17,13 @@ from nnfast import tree
 from nnfast.backend import tape as _tape
 from nnfast.backend.tape import Function, GradientTape
 from nnfast.backend.tensor import Tensor, Variable
-from nnfast.ops import array as _array
-from nnfast.ops import math as _math
+# NOTE: names, not `from nnfast.ops import array`: nnfast.ops.array may become an op (ops.array).
+from nnfast.ops.array import cast as _array_cast
+from nnfast.ops.array import concatenate, get_item, reshape, stack, transpose, zeros_like
+from nnfast.ops.array import convert_to_tensor as _array_convert_to_tensor
+from nnfast.ops.array import stop_gradient as _array_stop_gradient
+from nnfast.ops.math import clip, divide, sqrt
+from nnfast.ops.math import logsumexp as _math_logsumexp
 from nnfast.ops._util import value
 
 # --- conversion and dtypes ---------------------------------------------------------------------
@@ -45,7 +50,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
                                   f"Received: ragged={ragged}")
     if isinstance(x, Tensor) and dtype is not None and x.dtype == np.dtype(dtype):
         return x
-    return _array.convert_to_tensor(x, dtype=dtype)
+    return _array_convert_to_tensor(x, dtype=dtype)
 
 
 def convert_to_numpy(x):
@@ -98,7 +103,7 @@ def cast(x, dtype):
     Example:
         >>> cast(np.array([1.7, -2.2]), "int32")   # truncates toward zero
     """
-    return _array.cast(x, dtype)
+    return _array_cast(x, dtype)
 
 
 def _dtype_limits(dt):
@@ -133,7 +138,7 @@ def saturate_cast(x, dtype):
     if float(hi) > out_max:
         hi = np.nextafter(hi, 0, dtype=in_dtype)
     if np.issubdtype(in_dtype, np.floating) or in_dtype != target:
-        x = _math.clip(x, lo, hi) if np.issubdtype(in_dtype, np.floating) else \
+        x = clip(x, lo, hi) if np.issubdtype(in_dtype, np.floating) else \
             Tensor(np.clip(x.value, lo, hi))
     return cast(x, target)
 
@@ -255,7 +260,7 @@ def unstack(x, num=None, axis=0):
 
 def _stack_leaves(ys):
     """Stacks a list of same-structure outputs leaf by leaf along a new first axis."""
-    return tree.map_structure(lambda *leaves: _array.stack(list(leaves), axis=0), *ys)
+    return tree.map_structure(lambda *leaves: stack(list(leaves), axis=0), *ys)
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
@@ -298,7 +303,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         carry, y = f(carry, None if steps is None else steps[i])
         if y is None:
             if dummy_y is None:
-                dummy_y = tree.map_structure(_array.zeros_like, carry)
+                dummy_y = tree.map_structure(zeros_like, carry)
             y = dummy_y
         ys[i] = y
     if n == 0:
@@ -336,19 +341,19 @@ def vectorized_map(function, elements):
 def _slice_along(x, start, stop, step=1, axis=0):
     key = [builtins.slice(None)] * x.ndim
     key[axis] = builtins.slice(start, stop, step)
-    return _array.get_item(x, tuple(key))
+    return get_item(x, tuple(key))
 
 
 def _interleave(a, b, axis):
     """[a0, b0, a1, b1, ...] along ``axis`` (``a`` as long as ``b`` or one longer)."""
     na, nb = a.shape[axis], b.shape[axis]
     head = a if na == nb else _slice_along(a, 0, nb, axis=axis)
-    pairs = _array.stack([head, b], axis=axis + 1)
+    pairs = stack([head, b], axis=axis + 1)
     shape_ = list(a.shape)
     shape_[axis] = 2 * nb
-    out = _array.reshape(pairs, shape_)
+    out = reshape(pairs, shape_)
     if na > nb:
-        out = _array.concatenate([out, _slice_along(a, nb, na, axis=axis)], axis=axis)
+        out = concatenate([out, _slice_along(a, nb, na, axis=axis)], axis=axis)
     return out
 
 
@@ -394,7 +399,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
                            [_slice_along(e, 2, None, 2, axis) for e in es])
         else:
             even = combine(odd, [_slice_along(e, 2, None, 2, axis) for e in es])
-        even = [_array.concatenate([_slice_along(e, 0, 1, axis=axis), r], axis=axis)
+        even = [concatenate([_slice_along(e, 0, 1, axis=axis), r], axis=axis)
                 for e, r in zip(es, even)]
         return [_interleave(e, o, axis) for e, o in zip(even, odd)]
 
@@ -417,7 +422,7 @@ def stop_gradient(variable):
     Example:
         >>> y = ops.stop_gradient(x) * x   # dy/dx = x
     """
-    return _array.stop_gradient(variable)
+    return _array_stop_gradient(variable)
 
 
 class _CustomGradient(Function):
@@ -551,7 +556,7 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - keras.ops name
             raise ValueError(f"slice: the block start={start}, shape={size} does not fit in "
                              f"inputs.shape={x_shape}")
         key.append(builtins.slice(s, stop))
-    return _array.get_item(inputs, tuple(key))
+    return get_item(inputs, tuple(key))
 
 
 class SliceUpdate(Function):
@@ -738,7 +743,7 @@ def scatter_update(inputs, indices, updates, reduction=None):
         if np.size(updates_arr) != int(np.prod(expected)):
             raise ValueError(f"scatter_update: `updates` must have shape {expected}. "
                              f"Received: updates.shape={np.shape(updates_arr)}")
-        updates = _array.reshape(updates, expected)
+        updates = reshape(updates, expected)
     return ScatterUpdate.apply(inputs, updates, index=index, reduction=reduction)
 
 
@@ -962,7 +967,7 @@ def logsumexp(x, axis=None, keepdims=False):
     Example:
         >>> logsumexp(np.array([1.0, 2.0]))   # 2.3133
     """
-    return _math.logsumexp(x, axis=axis, keepdims=keepdims)
+    return _math_logsumexp(x, axis=axis, keepdims=keepdims)
 
 
 # --- special functions ----------------------------------------------------------------------
@@ -1115,7 +1120,7 @@ def rsqrt(x):
     """
     if not (isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)):
         x = _float_input(x)
-    return _math.divide(1.0, _math.sqrt(x))
+    return divide(1.0, sqrt(x))
 
 
 class _LogDet(Function):
@@ -1240,9 +1245,9 @@ def rearrange(tensor, pattern, **axes_lengths):
     if sorted(flat_left) != sorted(flat_right) or len(set(flat_left)) != len(flat_left):
         raise ValueError(f"rearrange: both sides must name the same axes once each. "
                          f"Received: pattern={pattern!r}")
-    out = _array.reshape(tensor, [sizes[n] for n in flat_left])
-    out = _array.transpose(out, tuple(flat_left.index(n) for n in flat_right))
-    return _array.reshape(out, [int(np.prod([sizes[n] for n in g])) for g in right])
+    out = reshape(tensor, [sizes[n] for n in flat_left])
+    out = transpose(out, tuple(flat_left.index(n) for n in flat_right))
+    return reshape(out, [int(np.prod([sizes[n] for n in g])) for g in right])
 
 
 def view_as_complex(x):

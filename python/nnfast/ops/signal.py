@@ -7,8 +7,8 @@ gradients are the adjoint transforms.
 import numpy as np
 
 from nnfast.backend.tape import Function
-from nnfast.ops import array as _array
-from nnfast.ops import math as _math
+from nnfast.ops.array import get_item
+from nnfast.ops.math import multiply
 from nnfast.ops._util import value
 
 
@@ -348,7 +348,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
                          f"Received: x.shape={a.shape}")
     frames = _Frames.apply(x, frame_length=fft_length, stride=sequence_stride)
     if win is not None:
-        frames = _math.multiply(frames, win)
+        frames = multiply(frames, win)
     return _RFFT.apply(frames, n=fft_length)
 
 
@@ -392,7 +392,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     frames = _IRFFT.apply(re, im, n=fft_length)
     win = _window(window, sequence_length, fft_length, dt)
     if win is not None:
-        frames = _math.multiply(frames, _inverse_window(win, sequence_stride))
+        frames = multiply(frames, _inverse_window(win, sequence_stride))
     signal = _OverlapAdd.apply(frames, stride=sequence_stride)
     total = fft_length + sequence_stride * (num - 1)
     start = fft_length // 2 if center else 0
@@ -403,7 +403,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     else:
         end = total
     key = (Ellipsis, slice(start, end))
-    return _array.get_item(signal, key)
+    return get_item(signal, key)
 
 
 __all__ = ["extract_sequences", "fft", "fft2", "ifft2", "irfft", "istft", "rfft", "stft"]
