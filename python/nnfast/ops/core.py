@@ -129,17 +129,19 @@ def saturate_cast(x, dtype):
     in_dtype = x.dtype
     in_min, in_max = _dtype_limits(in_dtype)
     out_min, out_max = _dtype_limits(target)
-    # NOTE: the limits must be representable in the input dtype (float32 cannot hold
-    # 2**31 - 1); nudge them toward zero where rounding took them past the target's range.
-    lo = np.asarray(builtins.max(in_min, out_min)).astype(in_dtype)
-    if float(lo) < out_min:  # Python compares float and int exactly
-        lo = np.nextafter(lo, 0, dtype=in_dtype)
-    hi = np.asarray(builtins.min(in_max, out_max)).astype(in_dtype)
-    if float(hi) > out_max:
-        hi = np.nextafter(hi, 0, dtype=in_dtype)
-    if np.issubdtype(in_dtype, np.floating) or in_dtype != target:
-        x = clip(x, lo, hi) if np.issubdtype(in_dtype, np.floating) else \
-            Tensor(np.clip(x.value, lo, hi))
+    lo, hi = builtins.max(in_min, out_min), builtins.min(in_max, out_max)
+    if np.issubdtype(in_dtype, np.floating):
+        # NOTE: the limits must be representable in the input dtype (float32 cannot hold
+        # 2**31 - 1); nudge them toward zero where rounding took them past the target's
+        # range. float() vs int compares exactly in Python.
+        lo, hi = np.asarray(lo).astype(in_dtype), np.asarray(hi).astype(in_dtype)
+        if float(lo) < out_min:
+            lo = np.nextafter(lo, 0, dtype=in_dtype)
+        if float(hi) > out_max:
+            hi = np.nextafter(hi, 0, dtype=in_dtype)
+        x = clip(x, lo, hi)
+    else:
+        x = Tensor(np.clip(x.value, int(lo), int(hi)).astype(in_dtype))
     return cast(x, target)
 
 
