@@ -430,3 +430,15 @@ def test_custom_gradient_keras_docstring_form():
         return ops.log(1 + e), grad
 
     check_grads(log1pexp, np.array([-1.0, 0.5, 2.0], "float32"))
+
+
+def test_custom_gradient_reading_variables_needs_the_variables_form():
+    w = nnfast.Variable(np.array([2.0], "float32"), name="w")
+
+    @ops.custom_gradient
+    def scaled(x):
+        return x * w, lambda upstream: upstream * w
+
+    with nnfast.GradientTape():
+        with pytest.raises(TypeError, match="variables"):
+            scaled(nnfast.Variable(np.array([1.0], "float32")))

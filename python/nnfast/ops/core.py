@@ -479,9 +479,10 @@ def custom_gradient(f):
     ``f(*args)`` returns ``(output, grad_fn)``; ``grad_fn(*upstream)`` receives one upstream
     gradient per (flattened) output and returns one gradient per argument of ``f`` (a tensor,
     or a tuple/list when ``f`` has several arguments; None for no gradient). As in
-    TensorFlow, when ``f`` reads trainable Variables that are not among its arguments and
-    ``grad_fn`` accepts a ``variables`` keyword, it is called as
-    ``grad_fn(*upstream, variables=[...])`` and returns ``(input_grads, variable_grads)``.
+    TensorFlow, when ``f`` reads trainable Variables that are not among its arguments,
+    ``grad_fn`` must accept a ``variables`` keyword: it is called as
+    ``grad_fn(*upstream, variables=[...])`` and returns ``(input_grads, variable_grads)``
+    (TypeError otherwise).
     The ops inside ``f`` are not recorded: the gradient is exactly ``grad_fn``'s.
 
     Example:
@@ -511,7 +512,11 @@ def custom_gradient(f):
                     seen.add(id(inp))
                     variables.append(inp)
         if variables and not _accepts_variables(grad_fn):
-            variables = []
+            # As TensorFlow: otherwise those variables would silently get no gradient.
+            raise TypeError("custom_gradient: the function reads trainable variables "
+                            f"{[v.path for v in variables]}, so its grad_fn must accept a "
+                            "`variables` keyword argument and return (input_grads, "
+                            "variable_grads).")
         flat = [np.asarray(value(o)) for o in tree.flatten(output)]
         result = _CustomGradient.apply(
             *args, *variables, outputs=tuple(flat) if len(flat) != 1 else flat[0],
