@@ -94,7 +94,11 @@ def shape(x):
         >>> shape(ops.zeros((8, 12)))
         (8, 12)
     """
-    return tuple(np.shape(x.value if isinstance(x, Tensor) else x))
+    if isinstance(x, Tensor):
+        return x.value.shape
+    if hasattr(x, "shape") and not isinstance(x, np.ndarray):
+        return tuple(x.shape)  # a symbolic tensor: None for unknown sizes
+    return tuple(np.shape(x))
 
 
 def cast(x, dtype):
