@@ -442,3 +442,19 @@ def test_custom_gradient_reading_variables_needs_the_variables_form():
     with nnfast.GradientTape():
         with pytest.raises(TypeError, match="variables"):
             scaled(nnfast.Variable(np.array([1.0], "float32")))
+
+
+def test_associative_scan_on_pairs_is_a_linear_recurrence():
+    # h_t = a_t * h_{t-1} + b_t as a scan over (a, b) pairs: structure in, structure out.
+    a, b = np.abs(r(9, 2)), r(9, 2)
+
+    def combine(left, right):
+        return (left[0] * right[0], left[1] * right[0] + right[1])
+
+    got_a, got_h = ops.associative_scan(combine, (a, b))
+    h, ref = np.zeros(2), []
+    for t in range(9):
+        h = a[t] * h + b[t]
+        ref.append(h)
+    np.testing.assert_allclose(np.asarray(got_h), np.array(ref), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(got_a), np.cumprod(a, axis=0), rtol=1e-4)
