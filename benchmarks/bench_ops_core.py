@@ -16,9 +16,8 @@ import numpy as np
 import scipy.special
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import median_time, print_table  # noqa: E402
-
-from nnfast import ops  # noqa: E402
+from _common import median_time, print_table
+from nnfast import ops
 
 rng = np.random.default_rng(0)
 

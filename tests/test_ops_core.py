@@ -3,13 +3,12 @@ functions, FFT/STFT): values against float64 NumPy/SciPy or Keras 3.15 fixtures
 (fixtures/ops_core/make_core_ops.py), gradients against finite differences."""
 import os
 
+import nnfast
 import numpy as np
 import pytest
 import scipy.special
-
-import nnfast
-from nnfast import ops
 from conftest import check_grads
+from nnfast import ops
 
 rng = np.random.default_rng(0)
 FIX = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "ops_core", "core_ops.npz"))
@@ -439,9 +438,8 @@ def test_custom_gradient_reading_variables_needs_the_variables_form():
     def scaled(x):
         return x * w, lambda upstream: upstream * w
 
-    with nnfast.GradientTape():
-        with pytest.raises(TypeError, match="variables"):
-            scaled(nnfast.Variable(np.array([1.0], "float32")))
+    with nnfast.GradientTape(), pytest.raises(TypeError, match="variables"):
+        scaled(nnfast.Variable(np.array([1.0], "float32")))
 
 
 def test_associative_scan_on_pairs_is_a_linear_recurrence():

@@ -1,11 +1,10 @@
 """nnfast.random: Keras's seeding semantics, and each distribution checked statistically
 (Kolmogorov-Smirnov or moments against SciPy) with fixed seeds."""
+import nnfast
 import numpy as np
 import pytest
-from scipy import stats
-
-import nnfast
 from nnfast import random
+from scipy import stats
 
 N = 20000
 

@@ -4,15 +4,14 @@ import json
 import os
 import sys
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import tree
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "tree")
 sys.path.insert(0, HERE)
-from cases import CASES  # noqa: E402
+from cases import CASES
 
 with open(os.path.join(HERE, "tree_cases.json")) as f:
     EXPECTED = json.load(f)

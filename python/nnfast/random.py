@@ -20,9 +20,9 @@ import numpy as np
 from nnfast.backend import random as _backend_random
 from nnfast.backend.global_state import unique_name
 from nnfast.backend.tensor import Tensor, Variable
+from nnfast.ops._util import value
 from nnfast.ops.array import convert_to_tensor, get_item
 from nnfast.ops.math import multiply
-from nnfast.ops._util import value
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
            "randint", "shuffle", "truncated_normal", "uniform"]

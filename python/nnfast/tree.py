@@ -78,7 +78,7 @@ class _Spec:
     """The shape of a structure: its node kind, what rebuilding needs, and child specs
     (a leaf's spec has kind None)."""
 
-    __slots__ = ("kind", "node", "keys", "children")
+    __slots__ = ("children", "keys", "kind", "node")
 
     def __init__(self, kind, node=None, keys=None, children=()):
         self.kind, self.node, self.keys, self.children = kind, node, keys, children

@@ -17,6 +17,8 @@ from nnfast import tree
 from nnfast.backend import tape as _tape
 from nnfast.backend.tape import Function, GradientTape
 from nnfast.backend.tensor import Tensor, Variable
+from nnfast.ops._util import value
+
 # NOTE: names, not `from nnfast.ops import array`: nnfast.ops.array may become an op (ops.array).
 from nnfast.ops.array import cast as _array_cast
 from nnfast.ops.array import concatenate, get_item, reshape, stack, transpose, zeros_like
@@ -24,7 +26,6 @@ from nnfast.ops.array import convert_to_tensor as _array_convert_to_tensor
 from nnfast.ops.array import stop_gradient as _array_stop_gradient
 from nnfast.ops.math import clip, divide, sqrt
 from nnfast.ops.math import logsumexp as _math_logsumexp
-from nnfast.ops._util import value
 
 # --- conversion and dtypes ---------------------------------------------------------------------
 
@@ -317,7 +318,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, _stack_leaves(ys)
 
 
-def map(f, xs):  # noqa: A001 - keras.ops name
+def map(f, xs):
     """``f`` applied to each slice of ``xs`` along its first axis, outputs stacked.
 
     Example:
@@ -547,7 +548,7 @@ def _int_tuple(x, name):
             from None
 
 
-def slice(inputs, start_indices, shape):  # noqa: A001 - keras.ops name
+def slice(inputs, start_indices, shape):
     """The block of ``inputs`` starting at ``start_indices`` with the given ``shape`` (a
     size of -1 takes the rest of that axis, as in ``tf.slice``).
 
@@ -824,14 +825,14 @@ class _Segment(Function):
         return (g[safe] * others * mask).astype(g.dtype)
 
 
-def _segment(kind, data, segment_ids, num_segments, sorted):  # noqa: A002
+def _segment(kind, data, segment_ids, num_segments, sorted):
     ids, keep, num_segments = _segment_setup(data, segment_ids, num_segments)
     if sorted and ids.size and np.any(np.diff(ids[keep]) < 0):
         raise ValueError("`segment_ids` must be sorted when `sorted=True`.")
     return _Segment.apply(data, ids=ids, keep=keep, num_segments=num_segments, kind=kind)
 
 
-def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):
     """Sum of the rows of ``data`` sharing each segment id.
 
     Args:
@@ -849,7 +850,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
     return _segment("sum", data, segment_ids, num_segments, sorted)
 
 
-def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """Maximum of the rows of ``data`` sharing each segment id (empty segments hold the
     dtype's lowest value, as in TensorFlow). See ``segment_sum`` for the arguments.
 
@@ -859,7 +860,7 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
     return _segment("max", data, segment_ids, num_segments, sorted)
 
 
-def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """Minimum of the rows of ``data`` sharing each segment id (empty segments hold the
     dtype's largest value). See ``segment_sum`` for the arguments.
 
@@ -869,7 +870,7 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
     return _segment("min", data, segment_ids, num_segments, sorted)
 
 
-def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """Product of the rows of ``data`` sharing each segment id (empty segments hold 1).
     See ``segment_sum`` for the arguments.
 
@@ -923,7 +924,7 @@ def _top_k_partitioned(key, k):
     return np.take_along_axis(idx, order, axis=-1).reshape(key.shape[:-1] + (k,))
 
 
-def top_k(x, k, sorted=True):  # noqa: A002 - keras.ops argument name
+def top_k(x, k, sorted=True):
     """The ``k`` largest entries along the last axis: ``(values, indices)``, values in
     decreasing order (ties: lower index first; ``sorted=False`` gives the same order).
     The values are differentiable (the gradient goes back to the chosen entries).

@@ -7,9 +7,9 @@ gradients are the adjoint transforms.
 import numpy as np
 
 from nnfast.backend.tape import Function
+from nnfast.ops._util import value
 from nnfast.ops.array import get_item
 from nnfast.ops.math import multiply
-from nnfast.ops._util import value
 
 
 def _real_dtype(a):
