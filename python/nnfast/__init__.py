@@ -12,8 +12,10 @@ from nnfast.backend.tensor import Tensor
 from nnfast.layers import Input, Layer
 from nnfast.models import Model, Sequential
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
+from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
 
 __all__ = ["Sequential", "Model", "Input", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
+__all__ += ["random", "tree"]

@@ -5,10 +5,14 @@ import random as _pyrandom
 import numpy as np
 
 _generator = np.random.default_rng()
+# The nnfast.random.SeedGenerator behind `seed=None` draws; set_seed drops it so the next
+# draw makes a new one seeded from the freshly seeded generator.
+global_seed_generator = None
 
 
 def set_seed(seed):
-    global _generator
+    global _generator, global_seed_generator
+    global_seed_generator = None
     seed = int(seed)
     _pyrandom.seed(seed)
     np.random.seed(seed % (2**32))

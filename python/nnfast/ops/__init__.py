@@ -30,3 +30,13 @@ from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normali
 from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn
+# Core names (control flow, custom_gradient, scatter/segment/top-k, special functions): these
+# take over cast/convert_to_*/shape/stop_gradient/top_k/logsumexp with Keras's signatures.
+from nnfast.ops.core import (
+    associative_scan, cast, cdist, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
+    dtype, erf, erfc, erfinv, fori_loop, in_top_k, is_tensor, logdet, logsumexp, map, rearrange,
+    rsqrt, saturate_cast, scan, scatter, scatter_update, segment_max, segment_min, segment_prod,
+    segment_sum, shape, slice, slice_update, stop_gradient, switch, top_k, unstack,
+    vectorized_map, view_as_complex, view_as_real, while_loop,
+)
+from nnfast.ops.signal import extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, stft
