@@ -100,6 +100,8 @@ def argument(draw, kind, pool):
 
 
 def describe(value):
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+        return "[" + ", ".join(describe(v) for v in value) + "]"
     if isinstance(value, np.ndarray):
         flags = "C" if value.flags.c_contiguous else "view"
         return f"array{value.shape}/{value.dtype}/{flags}"
