@@ -30,3 +30,16 @@ from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normali
 from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn
+# keras.ops.nn / image / linalg: public submodules, with the nn and linalg names also at top level.
+from nnfast.ops.nn import (  # noqa: E402,F811
+    adaptive_average_pool, adaptive_max_pool, celu, ctc_decode, ctc_loss, depth_to_space,
+    dot_product_attention, fold, glu, hard_shrink, hard_tanh, layer_normalization, log_sigmoid,
+    moments, multi_hot, normalize, one_hot, polar, psnr, rms_normalization, soft_shrink,
+    space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold,
+    unfold,
+)
+from nnfast.ops import image, linalg  # noqa: E402
+from nnfast.ops.linalg import (  # noqa: E402
+    cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, lstsq, lu_factor, matrix_rank, norm,
+    pinv, qr, solve, solve_triangular, svd,
+)

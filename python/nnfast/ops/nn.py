@@ -460,3 +460,52 @@ def mean_absolute_error(target, output):
     return MeanAbsoluteError.apply(output, _finite_target(target))
 
 
+
+
+# --- the rest of keras.ops.nn ------------------------------------------------------------------
+# ``nnfast.ops.nn`` is the public module with every ``keras.ops.nn`` name; the ops above run on
+# nnfast's kernels, those below live in their own files and are gathered here.
+from nnfast.ops.nn_activations import (  # noqa: E402
+    celu, glu, hard_shrink, hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid,
+    sparsemax, squareplus, tanh_shrink, threshold,
+)
+from nnfast.ops.encoding import multi_hot, one_hot  # noqa: E402
+from nnfast.ops.stats import moments, normalize, polar, psnr, rms_normalization  # noqa: E402
+from nnfast.ops.space import depth_to_space, fold, space_to_depth, unfold  # noqa: E402
+from nnfast.ops.adaptive_pool import adaptive_average_pool, adaptive_max_pool  # noqa: E402
+from nnfast.ops.ctc import ctc_decode, ctc_loss  # noqa: E402
+from nnfast.ops.attention import dot_product_attention  # noqa: E402
+from nnfast.ops.conv import (  # noqa: E402
+    conv, conv_transpose, depthwise_conv, separable_conv,
+)
+from nnfast.ops.pool import average_pool, max_pool  # noqa: E402
+from nnfast.ops.norm import batch_normalization as _batch_normalization  # noqa: E402
+from nnfast.ops.norm import layer_normalization as _layer_normalization  # noqa: E402
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with per-channel vectors
+    along ``axis`` (differentiable in x, offset and scale; the statistics are constants).
+
+    Example:
+        >>> ops.batch_normalization(np.ones((2, 3), "float32"), np.zeros(3), np.ones(3), axis=-1)
+    """
+    return _batch_normalization(x, mean, variance, axis, offset, scale, epsilon)
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """Layer normalization over ``axis`` (an int or a tuple): ``(x - mean) / sqrt(var +
+    epsilon) * gamma + beta`` per sample; ``epsilon`` defaults to ``keras.config.epsilon()``.
+    ``rms_scaling=True`` (Keras's deprecated keyword) scales by ``rsqrt(var + epsilon)``
+    without centring.
+
+    Example:
+        >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
+    """
+    from nnfast.backend.global_state import epsilon as _epsilon
+
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
+    return _layer_normalization(x, gamma, beta, axis, _epsilon() if epsilon is None
+                                else epsilon, rms_scaling=rms_scaling)
