@@ -32,7 +32,8 @@ from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn
 # keras.ops.nn / image / linalg: public submodules, with the nn and linalg names also at top level.
 from nnfast.ops.nn import (  # noqa: E402,F811
-    adaptive_average_pool, adaptive_max_pool, celu, ctc_decode, ctc_loss, depth_to_space,
+    adaptive_average_pool, adaptive_max_pool, batch_normalization, celu, ctc_decode, ctc_loss,
+    depth_to_space,
     dot_product_attention, fold, glu, hard_shrink, hard_tanh, layer_normalization, log_sigmoid,
     moments, multi_hot, normalize, one_hot, polar, psnr, rms_normalization, soft_shrink,
     space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold,

@@ -19,6 +19,13 @@ def _mat(x, what, square=False):
     return a
 
 
+def _arg(x, what, square=False):
+    """Checks ``x`` and returns what the op is applied to: the Tensor itself (so the tape
+    sees it) or the converted array."""
+    a = _mat(x, what, square)
+    return x if isinstance(x, Tensor) and x.value.dtype == a.dtype else a
+
+
 def _t(a):
     return np.swapaxes(a, -1, -2)
 
@@ -46,7 +53,7 @@ def inv(x):
     Example:
         >>> ops.inv(np.array([[2.0, 0.0], [0.0, 4.0]], "float32"))  # [[0.5, 0], [0, 0.25]]
     """
-    return Inv.apply(_mat(x, "inv", square=True))
+    return Inv.apply(_arg(x, "inv", square=True))
 
 
 class Det(Function):
@@ -81,7 +88,7 @@ def det(x):
     Example:
         >>> ops.det(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))  # -2.0
     """
-    return Det.apply(_mat(x, "det", square=True))
+    return Det.apply(_arg(x, "det", square=True))
 
 
 class Solve(Function):
@@ -208,7 +215,7 @@ def cholesky(x, upper=False):
     Example:
         >>> ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
     """
-    return Cholesky.apply(_mat(x, "cholesky", square=True), upper=bool(upper))
+    return Cholesky.apply(_arg(x, "cholesky", square=True), upper=bool(upper))
 
 
 def cholesky_inverse(x, upper=False):
@@ -257,7 +264,7 @@ def eigh(x):
     Example:
         >>> w, v = ops.eigh(np.array([[2.0, 1.0], [1.0, 2.0]], "float32"))  # w = [1, 3]
     """
-    return Eigh.apply(_mat(x, "eigh", square=True))
+    return Eigh.apply(_arg(x, "eigh", square=True))
 
 
 class _NoGradient(Function):
@@ -287,7 +294,7 @@ def eig(x):
     Example:
         >>> w, v = ops.eig(np.array([[0.0, -1.0], [1.0, 0.0]], "float32"))  # w = [j, -j]
     """
-    return Eig.apply(_mat(x, "eig", square=True))
+    return Eig.apply(_arg(x, "eig", square=True))
 
 
 class LUFactor(_NoGradient):
@@ -319,7 +326,7 @@ def lu_factor(x):
     Example:
         >>> lu, piv = ops.lu_factor(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))
     """
-    return LUFactor.apply(_mat(x, "lu_factor"))
+    return LUFactor.apply(_arg(x, "lu_factor"))
 
 
 class QR(Function):
@@ -358,7 +365,7 @@ def qr(x, mode="reduced"):
     if mode not in ("reduced", "complete"):
         raise ValueError(f"`mode` argument value not supported. Expected one of "
                          f"{{'reduced', 'complete'}}. Received: mode={mode}")
-    return QR.apply(_mat(x, "qr"), mode=mode)
+    return QR.apply(_arg(x, "qr"), mode=mode)
 
 
 class SVD(Function):
@@ -415,7 +422,7 @@ def svd(x, full_matrices=True, compute_uv=True):
     Example:
         >>> u, s, vh = ops.svd(np.random.rand(4, 3).astype("float32"), full_matrices=False)
     """
-    return SVD.apply(_mat(x, "svd"), full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
+    return SVD.apply(_arg(x, "svd"), full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
 
 
 class Pinv(Function):
@@ -444,7 +451,7 @@ def pinv(x, rcond=None):
     Example:
         >>> ops.pinv(np.array([[1.0, 0.0], [0.0, 0.0]], "float32"))  # [[1, 0], [0, 0]]
     """
-    return Pinv.apply(_mat(x, "pinv"), rcond=rcond)
+    return Pinv.apply(_arg(x, "pinv"), rcond=rcond)
 
 
 class Lstsq(Function):

@@ -175,31 +175,41 @@ def glu(x, axis=-1):
 
 
 class Sparsemax(Function):
-    """Sparsemax along the last axis: the Euclidean projection onto the simplex."""
+    """Sparsemax along the last axis, with Keras 3's threshold (see ``sparsemax``)."""
 
     @staticmethod
     def forward(ctx, x):
         x = _float(x)
-        z = np.sort(x, axis=-1)[..., ::-1]
+        order = np.argsort(-x, axis=-1, kind="stable")
+        z = np.take_along_axis(x, order, axis=-1)
         k = np.arange(1, x.shape[-1] + 1, dtype=x.dtype)
         cums = np.cumsum(z, axis=-1)
-        support = 1 + k * z > cums
-        kz = support.sum(axis=-1, keepdims=True)
-        tau = (np.take_along_axis(cums, kz - 1, axis=-1) - 1) / kz.astype(x.dtype)
+        support = z - (cums - 1) / k > 0
+        kz = support.sum(axis=-1, keepdims=True).astype(x.dtype)
+        tau = (np.where(support, cums, 0).sum(axis=-1, keepdims=True) - 1) / kz
         y = np.maximum(x - tau, 0).astype(x.dtype)
-        ctx.save_for_backward(y)
+        if ctx.recording:
+            # d tau / d z_i = (k - i + 1) / k for the i-th largest input inside the support.
+            weight_sorted = np.where(support, (kz - k + 1) / kz, 0).astype(x.dtype)
+            weight = np.empty_like(weight_sorted)
+            np.put_along_axis(weight, order, weight_sorted, axis=-1)
+            ctx.save_for_backward(y, weight)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        (y,) = ctx.saved
-        on = y > 0
-        mean = (g * on).sum(axis=-1, keepdims=True) / np.maximum(on.sum(axis=-1, keepdims=True), 1)
-        return ((g - mean) * on).astype(y.dtype)
+        y, weight = ctx.saved
+        gon = g * (y > 0)
+        return (gon - weight * gon.sum(axis=-1, keepdims=True)).astype(y.dtype)
 
 
 def sparsemax(x, axis=-1):
-    """Sparsemax (Martins & Astudillo, 2016): like softmax, but many outputs are exactly 0.
+    """Sparsemax: like softmax, but many outputs are exactly 0 (``max(x - tau, 0)``).
+
+    NOTE: the threshold is Keras 3.15's, ``tau = (sum of the cumulative sums of the sorted
+    inputs over the support - 1) / k``, on every Keras backend; it equals Martins &
+    Astudillo's ``(cumsum_k - 1) / k`` only when the support has one element, so outputs may
+    not sum to 1. nnfast follows Keras's numbers.
 
     Example:
         >>> ops.sparsemax(np.array([[1.0, 0.0, -2.0]], "float32"))  # [[1, 0, 0]]

@@ -44,7 +44,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     Example:
         >>> ops.normalize(np.array([[3.0, 4.0]], "float32"))  # [[0.6, 0.8]]
     """
-    from nnfast.ops.math import divide, maximum, minimum, multiply, sqrt, square, sum
+    from nnfast.ops.math import divide, maximum, sqrt, square, sum
 
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
@@ -55,8 +55,8 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 
         x = expand_dims(x, 0)
     if order == 2:
-        inv = divide(1.0, sqrt(sum(square(x), axis=axis, keepdims=True)))
-        return multiply(x, minimum(inv, 1.0 / epsilon))
+        # x * min(rsqrt(sum(x^2)), 1/eps) as Keras, written without dividing by zero.
+        return divide(x, maximum(sqrt(sum(square(x), axis=axis, keepdims=True)), epsilon))
     from nnfast.ops.linalg import norm
 
     return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), epsilon))
