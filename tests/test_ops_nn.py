@@ -275,3 +275,15 @@ def test_pool_and_conv_keras_signatures():
     assert ops.nn.conv_transpose(x, r(3, 3, 4, 3), strides=2, padding="same").shape == (2, 12, 12, 4)
     y = ops.nn.batch_normalization(x, np.zeros(3), np.ones(3), axis=-1, epsilon=0.0)
     close(y, x)
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_and_log_softmax_on_any_axis(axis):
+    x = r(3, 4, 5)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(axis, keepdims=True))
+    ref = e / e.sum(axis, keepdims=True)
+    close(ops.softmax(x, axis=axis), ref, 1e-6)
+    close(ops.log_softmax(x, axis=axis), np.log(ref), 1e-5)
+    check_grads(lambda t: ops.softmax(t, axis=axis), x)
+    check_grads(lambda t: ops.log_softmax(t, axis=axis), x)

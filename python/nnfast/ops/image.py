@@ -165,9 +165,9 @@ class GatherSpatial(Function):
     def forward(ctx, x, ih=None, iw=None, channels_first=False):
         x = _float(x)
         ctx.params = (x.shape, ih, iw, channels_first)
-        if channels_first:
-            return np.ascontiguousarray(x[:, :, ih][:, :, :, iw])
-        return np.ascontiguousarray(x[:, ih][:, :, iw])
+        # np.take keeps C order (fancy indexing of a middle axis may not).
+        a = 2 if channels_first else 1
+        return np.take(np.take(x, ih, axis=a), iw, axis=a + 1)
 
     @staticmethod
     def backward(ctx, g):
