@@ -2,8 +2,6 @@
 vectorized over the batch and the label positions, one NumPy step per time step) with its
 gradient, and ``ctc_decode`` (greedy, or prefix beam search), as ``keras.ops.nn`` on the
 TensorFlow backend."""
-import math
-
 import numpy as np
 
 from nnfast.backend.tape import Function
@@ -149,44 +147,52 @@ def _greedy(x, lengths, merge_repeated, blank):
     return decoded, scores[:, None].astype(np.float32)
 
 
-def _lse(a, b):
-    if a == -math.inf:
-        return b
-    if b == -math.inf:
-        return a
-    m = a if a > b else b
-    return m + math.log(math.exp(a - m) + math.exp(b - m))
-
-
 def _beam_search(logp, blank, beam_width, top_paths):
     """CTC prefix beam search over ``logp`` ``(time, classes)``: each beam keeps the log
-    probabilities of its prefix ending in a blank and in a label."""
-    beams = {(): (0.0, -math.inf)}
-    classes = [k for k in range(logp.shape[1]) if k != blank]
-    for row in logp.tolist():
-        nxt = {}
-        p_blank = row[blank]
-        for prefix, (pb, pnb) in beams.items():
-            total = _lse(pb, pnb)
-            ob, onb = nxt.get(prefix, (-math.inf, -math.inf))
-            nxt[prefix] = (_lse(ob, total + p_blank), onb)
-            last = prefix[-1] if prefix else None
-            for k in classes:
-                pk = row[k]
-                ext = prefix + (k,)
-                ob, onb = nxt.get(ext, (-math.inf, -math.inf))
-                if k == last:
-                    # A repeated label needs a blank in between to extend the prefix;
-                    # without one it stays the same prefix.
-                    nxt[ext] = (ob, _lse(onb, pb + pk))
-                    sb, snb = nxt[prefix]
-                    nxt[prefix] = (sb, _lse(snb, pnb + pk))
-                else:
-                    nxt[ext] = (ob, _lse(onb, total + pk))
-        ranked = sorted(nxt.items(), key=lambda kv: _lse(*kv[1]), reverse=True)
-        beams = dict(ranked[:beam_width])
-    ranked = sorted(beams.items(), key=lambda kv: _lse(*kv[1]), reverse=True)[:top_paths]
-    return [(list(p), _lse(*s)) for p, s in ranked]
+    probabilities of its prefix ending in a blank (``pb``) and in a label (``pnb``). One
+    step scores every (beam, class) extension at once with NumPy; Python touches only the
+    beams kept."""
+    c = logp.shape[1]
+    prefixes = [()]
+    pb = np.array([0.0])
+    pnb = np.array([-np.inf])
+    for row in logp:
+        total = np.logaddexp(pb, pnb)
+        last = np.array([p[-1] if p else -1 for p in prefixes])
+        # Staying on the same prefix: a blank, or a repeat of its last label.
+        stay_b = total + row[blank]
+        stay_nb = np.where(last >= 0, pnb + row[np.maximum(last, 0)], -np.inf)
+        # Extending by class k: after a blank only when k repeats the last label.
+        ext = np.where(np.arange(c)[None, :] == last[:, None], pb[:, None], total[:, None])
+        ext = ext + row[None, :]
+        ext[:, blank] = -np.inf
+        # An extension that equals a kept prefix merges into that prefix's label mass.
+        index = {p: i for i, p in enumerate(prefixes)}
+        for j, p in enumerate(prefixes):
+            i = index.get(p[:-1]) if p else None
+            if i is not None and np.isfinite(ext[i, p[-1]]):
+                stay_nb[j] = np.logaddexp(stay_nb[j], ext[i, p[-1]])
+                ext[i, p[-1]] = -np.inf
+        n = len(prefixes)
+        scores = np.concatenate([np.logaddexp(stay_b, stay_nb), ext.ravel()])
+        keep = min(beam_width, int(np.isfinite(scores).sum()) or 1)
+        best = np.argpartition(-scores, keep - 1)[:keep]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        new_prefixes, new_pb, new_pnb = [], [], []
+        for k in best.tolist():
+            if k < n:
+                new_prefixes.append(prefixes[k])
+                new_pb.append(stay_b[k])
+                new_pnb.append(stay_nb[k])
+            else:
+                i, label = divmod(k - n, c)
+                new_prefixes.append(prefixes[i] + (label,))
+                new_pb.append(-np.inf)
+                new_pnb.append(ext[i, label])
+        prefixes, pb, pnb = new_prefixes, np.array(new_pb), np.array(new_pnb)
+    total = np.logaddexp(pb, pnb)
+    order = np.argsort(-total, kind="stable")[:top_paths]
+    return [(list(prefixes[k]), float(total[k])) for k in order]
 
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
