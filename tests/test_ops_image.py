@@ -49,6 +49,12 @@ def test_resize_aspect_ratio_formats_and_single_images():
             image.resize(x, (4, 4), **bad)
     with pytest.raises(ValueError, match="rank"):
         image.resize(x[0, 0], (4, 4))
+    # Integer images keep their dtype, rounded and saturated (Keras's _resize).
+    u8 = (np.arange(2 * 4 * 4 * 3) % 255).astype(np.uint8).reshape(2, 4, 4, 3)
+    got = image.resize(u8, (3, 5))
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(got).ravel()[:4], [2, 3, 4, 4])
+    np.testing.assert_array_equal(np.asarray(image.resize(u8, (3, 5), "area")).ravel()[:4], [3, 4, 5, 5])
 
 
 @pytest.mark.parametrize("interpolation,antialias", [

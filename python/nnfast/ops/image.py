@@ -264,6 +264,14 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         y = SeparableResample.apply(x, mh=_axis_matrix(out_h, h, interpolation, aa),
                                     mw=_axis_matrix(out_w, w, interpolation, aa),
                                     channels_first=cf)
+    dtype = np.asarray(value(images)).dtype
+    if dtype.kind in "iub":
+        # Integer images come back in their dtype, rounded and saturated (as Keras).
+        info = np.iinfo(dtype) if dtype.kind != "b" else None
+        out = np.round(np.asarray(value(y)))
+        if info is not None:
+            out = np.clip(out, info.min, info.max)
+        return _unbatch(Tensor(out.astype(dtype)), unbatched)
     return _unbatch(y, unbatched)
 
 
