@@ -985,8 +985,6 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
         >>> y = ops.image.elastic_transform(np.random.rand(1, 16, 16, 3).astype("float32"),
         ...                                 seed=1)
     """
-    from nnfast.ops.array import transpose
-
     if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
         raise ValueError("Invalid value for argument `interpolation`. Expected of one "
                          f"{AFFINE_TRANSFORM_INTERPOLATIONS}. Received: "
@@ -997,8 +995,14 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     x, unbatched, cf = _batched(images, "elastic_transform", data_format)
     xl = _to_last(x, cf)
     n, h, w, c = np.shape(value(xl))
-    rng = np.random.default_rng(None if seed is None else int(np.asarray(value(seed)).ravel()[0])
-                                if not hasattr(seed, "next") else None)
+    from nnfast.backend import random as _random
+
+    if seed is None or isinstance(seed, (int, np.integer)):
+        rng = _random.make_generator(seed)  # None: seeded from nnfast's global generator
+    elif hasattr(seed, "next"):  # a SeedGenerator: its next seed
+        rng = _random.make_generator(int(np.asarray(value(seed.next())).ravel()[-1]))
+    else:
+        rng = _random.make_generator(int(np.asarray(value(seed)).ravel()[-1]))
     size = int(2 * np.ceil(3 * sigma) + 1)
     field = rng.uniform(-1, 1, (n, h, w, 2)).astype(np.float32)
     kernel = np.outer(_gaussian_1d(size, sigma), _gaussian_1d(size, sigma)).astype(np.float32)
@@ -1009,5 +1013,4 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     xs = _map_tf_fill(gx[None] + smooth[..., 1], w, fill_mode)
     y = Sample2D.apply(xl, ys=ys, xs=xs, interpolation=interpolation,
                        fill_value=float(fill_value), nan=None)
-    del transpose
     return _unbatch(_from_last(y, cf), unbatched)
