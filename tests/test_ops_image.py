@@ -173,6 +173,10 @@ def test_map_coordinates_mirror_scipy_and_gradient():
                                       mode="mirror")
         close(image.map_coordinates(x, coords, order, "mirror"), ref, 1e-5)
     check_grads(lambda a: image.map_coordinates(a, coords[:, :10] * 0.5, 1, "constant", 0.3), x)
+    # Linear weights are differentiable in the coordinates (away from integer positions).
+    c = np.array([[0.3, 2.6, 4.2, -0.6], [1.4, 3.7, 0.2, 4.5]], np.float32)
+    check_grads(lambda a, cc: image.map_coordinates(a, cc, 1, "constant", 0.3), x, c)
+    check_grads(lambda cc: image.map_coordinates(x, cc, 1, "reflect"), c)
     with pytest.raises(NotImplementedError, match="order"):
         image.map_coordinates(x, coords, 3)
     with pytest.raises(ValueError, match="First dim"):

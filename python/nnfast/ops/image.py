@@ -902,51 +902,71 @@ def _fill_indices(index, size, mode):
 
 
 class MapCoordinates(Function):
-    """N-D interpolation at given coordinates (order 0 or 1), linear in the input."""
+    """N-D interpolation at given coordinates (order 0 or 1): linear in the input, and for
+    order 1 differentiable in the coordinates too (piecewise linear weights)."""
 
     @staticmethod
-    def forward(ctx, x, coords=None, order=1, fill_mode="constant", fill_value=0.0):
+    def forward(ctx, x, coords, order=1, fill_mode="constant", fill_value=0.0):
+        import itertools
+
         x = _float(x).astype(np.float32, copy=False)
+        coords = np.asarray(coords, dtype=np.float32)
         per_dim = []
         for d, cd in enumerate(coords):
             size = x.shape[d]
             if order == 0:
-                nodes = [(np.round(cd).astype(np.int64), np.ones_like(cd))]
+                nodes = [(np.round(cd).astype(np.int64), np.ones_like(cd), 0.0)]
             else:
                 lo = np.floor(cd)
                 up = cd - lo
-                nodes = [(lo.astype(np.int64), 1 - up), (lo.astype(np.int64) + 1, up)]
-            per_dim.append([(*_fill_indices(i, size, fill_mode), wt) for i, wt in nodes])
+                nodes = [(lo.astype(np.int64), 1 - up, -1.0), (lo.astype(np.int64) + 1, up, 1.0)]
+            per_dim.append([(*_fill_indices(i, size, fill_mode), wt, sign)
+                            for i, wt, sign in nodes])
         out = np.zeros(coords.shape[1:], np.float64)
         saved = []
         strides = np.cumprod((x.shape[1:] + (1,))[::-1])[::-1]
         flat = x.reshape(-1)
-        import itertools
-
         for combo in itertools.product(*per_dim):
-            idx = sum(i * s for (i, _, _), s in zip(combo, strides))
-            valid = np.logical_and.reduce([v for _, v, _ in combo])
-            wt = np.prod([wt for _, _, wt in combo], axis=0)
+            idx = sum(i * s for (i, _, _, _), s in zip(combo, strides))
+            valid = np.logical_and.reduce([v for _, v, _, _ in combo])
+            weights = [wt for _, _, wt, _ in combo]
+            wt = np.prod(weights, axis=0)
             vals = np.where(valid, flat[idx], fill_value)
             out += wt * vals
-            saved.append((idx, np.where(valid, wt, 0.0)))
-        ctx.params = (x.shape, saved)
+            saved.append((idx, np.where(valid, wt, 0.0), weights, [sg for *_, sg in combo], vals))
+        ctx.params = (x.shape, saved, order)
         return out.astype(np.float32)
 
     @staticmethod
     def backward(ctx, g):
-        shape, saved = ctx.params
-        g = np.asarray(g, np.float64).reshape(-1)
-        dx = np.zeros(int(np.prod(shape)), np.float64)
-        for idx, wt in saved:
-            dx += np.bincount(idx.reshape(-1), weights=g * wt.reshape(-1), minlength=dx.size)
-        return dx.reshape(shape).astype(np.float32)
+        shape, saved, order = ctx.params
+        g = np.asarray(g, np.float64)
+        need_x, need_c = ctx.needs_input_grad[:2]
+        dx = dc = None
+        if need_x:
+            gf = g.reshape(-1)
+            dx = np.zeros(int(np.prod(shape)), np.float64)
+            for idx, wt, _, _, _ in saved:
+                dx += np.bincount(idx.reshape(-1), weights=gf * wt.reshape(-1), minlength=dx.size)
+            dx = dx.reshape(shape).astype(np.float32)
+        if need_c:
+            dc = np.zeros((len(shape),) + g.shape, np.float64)
+            if order == 1:
+                for _, _, weights, signs, vals in saved:
+                    for d in range(len(shape)):
+                        others = np.prod([w for e, w in enumerate(weights) if e != d], axis=0)
+                        dc[d] += g * vals * others * signs[d]
+            dc = dc.astype(np.float32)
+        return dx, dc
 
 
 def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
     """Samples ``inputs`` at ``coordinates`` (``(inputs.ndim, ...)``: one array of positions
     per input axis) with nearest (``order=0``) or linear (``order=1``) interpolation, as
     ``scipy.ndimage.map_coordinates``/Keras.
+
+    Differentiable in ``inputs``, and with ``order=1`` in ``coordinates`` (as on
+    TensorFlow).
 
     Args:
         fill_mode: ``"constant"`` (neighbours outside read ``fill_value``), ``"nearest"``,
@@ -970,7 +990,8 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
                          f"{set(MAP_COORDINATES_FILL_MODES)}. Received: fill_mode={fill_mode}")
     if order not in (0, 1):
         raise NotImplementedError("map_coordinates currently requires order<=1")
-    return MapCoordinates.apply(inputs, coords=c, order=int(order), fill_mode=fill_mode,
+    coords = coordinates if hasattr(coordinates, "node") else c
+    return MapCoordinates.apply(inputs, coords, order=int(order), fill_mode=fill_mode,
                                 fill_value=float(fill_value))
 
 
