@@ -1,5 +1,7 @@
-"""Neural-network ops: activations, softmax, the fused dense layer, dropout and the fused
-losses. Each runs on ``_core`` kernels and has its gradient beside its forward."""
+"""``nnfast.ops.nn`` (``keras.ops.nn``): every Keras nn op. The ones defined here run on
+``_core`` kernels (activations, softmax, the fused dense layer, dropout, the fused losses),
+each with its gradient beside its forward; the rest live in their own files and are
+gathered at the end of this module."""
 import numpy as np
 
 from nnfast import _core
