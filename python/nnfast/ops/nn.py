@@ -178,14 +178,13 @@ class SoftmaxAlongAxis(Function):
     @staticmethod
     def forward(ctx, x, axis=0, log=False):
         x = f32(x)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=axis, keepdims=True)
+        y = x - x.max(axis=axis, keepdims=True)
+        # One buffer, updated in place (NumPy's usual expression allocates three).
         if log:
-            y = shifted - np.log(total)
+            y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
         else:
-            e /= total
-            y = e
+            np.exp(y, out=y)
+            y /= y.sum(axis=axis, keepdims=True)
         ctx.params = (axis, log)
         ctx.save_for_backward(y)
         return y
