@@ -40,3 +40,17 @@ from nnfast.ops.core import (
     vectorized_map, view_as_complex, view_as_real, while_loop,
 )
 from nnfast.ops.signal import extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, stft
+# keras.ops.nn / image / linalg: public submodules, with the nn and linalg names also at top level.
+from nnfast.ops.nn import (  # noqa: E402,F811
+    adaptive_average_pool, adaptive_max_pool, batch_normalization, celu, ctc_decode, ctc_loss,
+    depth_to_space,
+    dot_product_attention, fold, glu, hard_shrink, hard_tanh, layer_normalization, log_sigmoid,
+    moments, multi_hot, normalize, one_hot, polar, psnr, rms_normalization, soft_shrink,
+    space_to_depth, sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold,
+    unfold,
+)
+from nnfast.ops import image, linalg  # noqa: E402
+from nnfast.ops.linalg import (  # noqa: E402
+    cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, lstsq, lu_factor, matrix_rank, norm,
+    pinv, qr, solve, solve_triangular, svd,
+)

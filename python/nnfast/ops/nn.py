@@ -1,5 +1,7 @@
-"""Neural-network ops: activations, softmax, the fused dense layer, dropout and the fused
-losses. Each runs on ``_core`` kernels and has its gradient beside its forward."""
+"""``nnfast.ops.nn`` (``keras.ops.nn``): every Keras nn op. The ones defined here run on
+``_core`` kernels (activations, softmax, the fused dense layer, dropout, the fused losses),
+each with its gradient beside its forward; the rest live in their own files and are
+gathered at the end of this module."""
 import numpy as np
 
 from nnfast import _core
@@ -169,17 +171,64 @@ def _along_last(fn, x, axis):
     return transpose(fn(transpose(x, perm)), inv)
 
 
+class SoftmaxAlongAxis(Function):
+    """Softmax (or log-softmax) over an axis that is not the last one, in place over
+    strided NumPy reductions (cheaper than moving the axis last and back)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=0, log=False):
+        x = f32(x)
+        y = x - x.max(axis=axis, keepdims=True)
+        # One buffer, updated in place (NumPy's usual expression allocates three).
+        if log:
+            y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
+        else:
+            np.exp(y, out=y)
+            y /= y.sum(axis=axis, keepdims=True)
+        ctx.params = (axis, log)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        axis, log = ctx.params
+        g = f32(g)
+        if log:
+            return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
+        return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
+
+def _softmax_along(x, axis, log):
+    nd = np.ndim(value(x))
+    if nd == 0:
+        raise ValueError(f"softmax needs at least one axis, received a scalar x={value(x)}")
+    if axis % nd == nd - 1:
+        return Softmax.apply(x, log=log)
+    return SoftmaxAlongAxis.apply(x, axis=axis % nd, log=log)
+
+
 def softmax(x, axis=-1):
-    """Softmax along ``axis``. The result remembers its logits so categorical
-    crossentropy can use the fused, stable form (as Keras does on TensorFlow)."""
-    out = _along_last(Softmax.apply, x, axis)
+    """Softmax along ``axis`` (the last axis runs the C++ kernel). The result remembers its
+    logits so categorical crossentropy can use the fused, stable form (as Keras does on
+    TensorFlow).
+
+    Example:
+        >>> ops.softmax(np.array([[1.0, 2.0, 3.0]], "float32"))
+    """
+    out = _softmax_along(x, axis, False)
     if axis in (-1, np.ndim(value(x)) - 1):
         out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
     return out
 
 
 def log_softmax(x, axis=-1):
-    return _along_last(lambda t: Softmax.apply(t, log=True), x, axis)
+    """``log(softmax(x))`` along ``axis``, computed stably.
+
+    Example:
+        >>> ops.log_softmax(np.array([0.0, 0.0], "float32"))  # [-0.693, -0.693]
+    """
+    return _softmax_along(x, axis, True)
 
 
 # --- dense -----------------------------------------------------------------------------------
@@ -460,3 +509,52 @@ def mean_absolute_error(target, output):
     return MeanAbsoluteError.apply(output, _finite_target(target))
 
 
+
+
+# --- the rest of keras.ops.nn ------------------------------------------------------------------
+# ``nnfast.ops.nn`` is the public module with every ``keras.ops.nn`` name; the ops above run on
+# nnfast's kernels, those below live in their own files and are gathered here.
+from nnfast.ops.nn_activations import (  # noqa: E402
+    celu, glu, hard_shrink, hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid,
+    sparsemax, squareplus, tanh_shrink, threshold,
+)
+from nnfast.ops.encoding import multi_hot, one_hot  # noqa: E402
+from nnfast.ops.stats import moments, normalize, polar, psnr, rms_normalization  # noqa: E402
+from nnfast.ops.space import depth_to_space, fold, space_to_depth, unfold  # noqa: E402
+from nnfast.ops.adaptive_pool import adaptive_average_pool, adaptive_max_pool  # noqa: E402
+from nnfast.ops.ctc import ctc_decode, ctc_loss  # noqa: E402
+from nnfast.ops.attention import dot_product_attention  # noqa: E402
+from nnfast.ops.conv import (  # noqa: E402
+    conv, conv_transpose, depthwise_conv, separable_conv,
+)
+from nnfast.ops.pool import average_pool, max_pool  # noqa: E402
+from nnfast.ops.norm import batch_normalization as _batch_normalization  # noqa: E402
+from nnfast.ops.norm import layer_normalization as _layer_normalization  # noqa: E402
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with per-channel vectors
+    along ``axis`` (differentiable in x, offset and scale; the statistics are constants).
+
+    Example:
+        >>> ops.batch_normalization(np.ones((2, 3), "float32"), np.zeros(3), np.ones(3), axis=-1)
+    """
+    return _batch_normalization(x, mean, variance, axis, offset, scale, epsilon)
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """Layer normalization over ``axis`` (an int or a tuple): ``(x - mean) / sqrt(var +
+    epsilon) * gamma + beta`` per sample; ``epsilon`` defaults to ``keras.config.epsilon()``.
+    ``rms_scaling=True`` (Keras's deprecated keyword) scales by ``rsqrt(var + epsilon)``
+    without centring.
+
+    Example:
+        >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
+    """
+    from nnfast.backend.global_state import epsilon as _epsilon
+
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
+    return _layer_normalization(x, gamma, beta, axis, _epsilon() if epsilon is None
+                                else epsilon, rms_scaling=rms_scaling)

@@ -6,4 +6,16 @@ namespace nnfast::kernels {
 void f32_softmax_rows_ref(const float* src, float* dst, int64_t rows, int64_t cols, bool log);
 void f32_softmax_backward_rows_ref(const float* dst, const float* ddst, float* dsrc, int64_t rows,
                                    int64_t cols, bool log);
+
+// One ISA's softmax kernels (the reference, or the vectorised bodies of softmax_impl.h).
+struct SoftmaxKernels {
+  void (*rows)(const float* src, float* dst, int64_t rows, int64_t cols, bool log);
+  void (*backward_rows)(const float* dst, const float* ddst, float* dsrc, int64_t rows,
+                        int64_t cols, bool log);
+  const char* name;
+};
+
+extern const SoftmaxKernels f32_softmax_ref;
+extern const SoftmaxKernels f32_softmax_avx2;
+extern const SoftmaxKernels f32_softmax_avx512;
 }  // namespace nnfast::kernels

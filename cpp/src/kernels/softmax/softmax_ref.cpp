@@ -43,4 +43,7 @@ void f32_softmax_backward_rows_ref(const float* dst, const float* ddst, float* d
   }
 }
 
+const SoftmaxKernels f32_softmax_ref = {f32_softmax_rows_ref, f32_softmax_backward_rows_ref,
+                                        "f32_softmax_ref"};
+
 }  // namespace nnfast::kernels

@@ -1,0 +1,122 @@
+// Body of the softmax kernels, compiled once per ISA (softmax_avx2.cpp, softmax_avx512.cpp
+// instantiate NNFAST_DEFINE_SOFTMAX): branch-free loops the compiler vectorises for each
+// file's flags. exp is a Cephes-style polynomial (about 1 ulp) instead of the libm call,
+// which does not vectorise; reductions keep 16 partial accumulators so they vectorise
+// without -ffast-math, and always combine them in the same order (same bits every run).
+// NOTE: C-style code only (no std:: templates), as ISA files require.
+#pragma once
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/softmax/softmax_kernels.h"
+
+namespace nnfast::kernels {
+namespace {
+
+constexpr int kLanes = 16;
+
+// e^x for x <= 0 (softmax shifts by the row max); 0 below e^-87.3, where float32 would go
+// subnormal.
+inline float exp_nonpositive(float x) {
+  const float xc = x < -87.3f ? -87.3f : x;
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x/ln2)
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof(scale));
+  return x < -87.3f ? 0.0f : p * scale;
+}
+
+inline float row_max(const float* __restrict x, int64_t n) {
+  float acc[kLanes];
+  for (int k = 0; k < kLanes; ++k) acc[k] = -__builtin_inff();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+  float m = -__builtin_inff();
+  for (int k = 0; k < kLanes; ++k) m = acc[k] > m ? acc[k] : m;
+  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+inline float row_sum(const float* __restrict x, int64_t n) {
+  float acc[kLanes] = {0};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += x[j + k];
+  float s = 0.0f;
+  for (int k = 0; k < kLanes; ++k) s += acc[k];
+  for (; j < n; ++j) s += x[j];
+  return s;
+}
+
+inline float row_dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  float acc[kLanes] = {0};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += a[j + k] * b[j + k];
+  float s = 0.0f;
+  for (int k = 0; k < kLanes; ++k) s += acc[k];
+  for (; j < n; ++j) s += a[j] * b[j];
+  return s;
+}
+
+// log(s) for s >= 1 (a row sum of exps whose max is 1), once per row: the scalar libm call
+// is fine here.
+inline float log_of_sum(float s) { return __builtin_logf(s); }
+
+inline void softmax_rows_impl(const float* src, float* dst, int64_t rows, int64_t cols,
+                              bool log) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* __restrict x = src + i * cols;
+    float* __restrict y = dst + i * cols;
+    const float mx = row_max(x, cols);
+    if (mx == -__builtin_inff() || mx != mx) {
+      // All -inf or NaN rows: the reference's arithmetic (NaN results) without the fast path.
+      for (int64_t j = 0; j < cols; ++j) y[j] = x[j] - mx;
+      continue;
+    }
+    for (int64_t j = 0; j < cols; ++j) y[j] = exp_nonpositive(x[j] - mx);
+    const float sum = row_sum(y, cols);
+    if (log) {
+      const float lse = mx + log_of_sum(sum);
+      for (int64_t j = 0; j < cols; ++j) y[j] = x[j] - lse;
+    } else {
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j < cols; ++j) y[j] *= inv;
+    }
+  }
+}
+
+inline void softmax_backward_rows_impl(const float* dst, const float* ddst, float* dsrc,
+                                       int64_t rows, int64_t cols, bool log) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* __restrict y = dst + i * cols;
+    const float* __restrict dy = ddst + i * cols;
+    float* __restrict dx = dsrc + i * cols;
+    if (log) {
+      const float s = row_sum(dy, cols);
+      for (int64_t j = 0; j < cols; ++j) dx[j] = dy[j] - exp_nonpositive(y[j]) * s;
+    } else {
+      const float s = row_dot(dy, y, cols);
+      for (int64_t j = 0; j < cols; ++j) dx[j] = y[j] * (dy[j] - s);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nnfast::kernels
+
+#define NNFAST_DEFINE_SOFTMAX(isa)                                                          \
+  namespace nnfast::kernels {                                                              \
+  const SoftmaxKernels f32_softmax_##isa = {softmax_rows_impl, softmax_backward_rows_impl, \
+                                            "f32_softmax_" #isa};                          \
+  }
