@@ -95,8 +95,9 @@ class SpectralNormalization(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from nnfast.layers.wrappers import _layer_from_entry
+        from nnfast.saving.serialization import deserialize_keras_object
 
         config = dict(config)
-        config["layer"] = _layer_from_entry(config["layer"])
+        if isinstance(config["layer"], dict):
+            config["layer"] = deserialize_keras_object(config["layer"])
         return cls(**config)
