@@ -46,6 +46,6 @@ from nnfast.layers.pooling3d import (
 from nnfast.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D
 from nnfast.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from nnfast.layers.einsum_dense import EinsumDense
-from nnfast.layers.group_query_attention import GroupQueryAttention
+from nnfast.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
 from nnfast.layers.reversible_embedding import ReversibleEmbedding
 from nnfast.layers.spectral_normalization import SpectralNormalization

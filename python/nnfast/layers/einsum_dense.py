@@ -181,8 +181,16 @@ class EinsumDense(Layer):
         return self.activation(x)
 
     def compute_output_shape(self, input_shape):
-        return tuple(analyze_einsum_string(self.equation, self.bias_axes, input_shape,
-                                           self.partial_output_shape)[2])
+        """Keras's full output shape, with axes left ``None`` in ``output_shape`` that the
+        output shares with the input taken from the input (what the call produces)."""
+        full = list(analyze_einsum_string(self.equation, self.bias_axes, input_shape,
+                                          self.partial_output_shape)[2])
+        in_spec, _, out_spec = re.sub(r"\.\.\.", "0", self.equation).replace("->", ",").split(",")
+        if "0" not in in_spec and len(in_spec) == len(input_shape):
+            for i, label in enumerate(out_spec):
+                if full[i] is None and label in in_spec:
+                    full[i] = input_shape[in_spec.index(label)]
+        return tuple(full)
 
     def get_config(self):
         config = super().get_config()

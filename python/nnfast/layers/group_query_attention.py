@@ -1,4 +1,4 @@
-"""``GroupQueryAttention`` (Keras 3's grouped-query attention, Ainslie et al., 2023).
+"""``GroupQueryAttention`` / ``GroupedQueryAttention`` (Keras 3's grouped-query attention, Ainslie et al., 2023).
 
 ``num_query_heads`` query heads share ``num_key_value_heads`` key/value heads: each key/value
 head is repeated ``num_query_heads // num_key_value_heads`` times, then attention proceeds as
@@ -17,7 +17,7 @@ from nnfast.layers.attention import _LARGE_NEGATIVE, MultiHeadAttention, _bool_m
 from nnfast.layers.layer import Layer, standardize_shape
 
 
-class GroupQueryAttention(MultiHeadAttention):
+class GroupedQueryAttention(MultiHeadAttention):
     """Grouped-query attention over ``(batch, steps, features)`` inputs.
 
     Args:
@@ -208,3 +208,6 @@ class GroupQueryAttention(MultiHeadAttention):
             "seed": self.seed,
         })
         return config
+
+
+GroupQueryAttention = GroupedQueryAttention  # Keras exports both names for the one class

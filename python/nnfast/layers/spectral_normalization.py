@@ -27,8 +27,9 @@ class SpectralNormalization(Layer):
         layer: the layer to wrap (e.g. ``Dense``, ``Conv2D``, ``Embedding``).
         power_iterations: power-method steps per training call (>= 1).
 
-    Weights: ``vector_u`` ``(1, kernel.shape[-1])`` (non-trainable, truncated normal with
-    stddev 0.02), then the wrapped layer's.
+    Weights (Keras's order): the wrapped layer's kernel, ``vector_u``
+    ``(1, kernel.shape[-1])`` (non-trainable, truncated normal with stddev 0.02), then the
+    wrapped layer's other weights.
 
     Example:
         >>> sn = SpectralNormalization(Dense(8))
@@ -58,6 +59,16 @@ class SpectralNormalization(Layer):
         else:
             raise ValueError(f"{type(self.layer).__name__} object has no attribute 'kernel' "
                              "nor 'embeddings'")
+        # As Keras, the wrapper tracks the kernel as its own variable too: its weights are
+        # kernel, vector_u, then the layer's others, and its file entry holds
+        # vars/0 = kernel, vars/1 = vector_u beside the layer's own.
+        for w in self.layer.weights:
+            if not w.path.startswith(self.name + "/"):
+                w.path = f"{self.name}/{w.path}"
+        if self.kernel.trainable:
+            self._trainable_weights.append(self.kernel)
+        else:
+            self._non_trainable_weights.append(self.kernel)
         self.vector_u = self.add_weight(
             shape=(1, self.kernel.shape[-1]),
             initializer=initializers.TruncatedNormal(stddev=0.02), trainable=False,
