@@ -155,3 +155,21 @@ def test_reversible_embedding_tied_and_untied():
     cfg = untied.get_config()
     assert cfg["tie_weights"] is False and cfg["logit_soft_cap"] == 1.5
     assert layers.ReversibleEmbedding.from_config(cfg).get_config() == cfg
+
+
+@pytest.mark.parametrize("name", ["mel_default", "mel_power", "stft_log", "stft_magnitude",
+                                  "stft_psd", "stft_real", "stft_angle"])
+def test_spectrograms_match_keras(name):
+    check_case(name, rtol=2e-4, atol=2e-4)
+
+
+def test_stft_spectrogram_contract_and_weights():
+    layer = run_layer_test(layers.STFTSpectrogram, dict(mode="magnitude", frame_length=16),
+                           (2, 64, 2), expected_output_shape=(2, 7, 18))
+    assert [w.name for w in layer.weights] == ["real_kernel", "imag_kernel"]
+    with pytest.raises(ValueError, match="mode"):
+        layers.STFTSpectrogram(mode="phase")
+    mel = layers.MelSpectrogram(fft_length=64, sequence_stride=16, num_mel_bins=8)
+    assert mel(np.zeros((3, 100), np.float32)).shape == (3, 8, 7)
+    assert mel.compute_output_shape((3, 100)) == (3, 8, 7)
+    assert layers.MelSpectrogram.from_config(mel.get_config()).get_config() == mel.get_config()

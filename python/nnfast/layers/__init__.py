@@ -49,3 +49,4 @@ from nnfast.layers.einsum_dense import EinsumDense
 from nnfast.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
 from nnfast.layers.reversible_embedding import ReversibleEmbedding
 from nnfast.layers.spectral_normalization import SpectralNormalization
+from nnfast.layers.spectrogram import MelSpectrogram, STFTSpectrogram
