@@ -173,3 +173,22 @@ def test_stft_spectrogram_contract_and_weights():
     assert mel(np.zeros((3, 100), np.float32)).shape == (3, 8, 7)
     assert mel.compute_output_shape((3, 100)) == (3, 8, 7)
     assert layers.MelSpectrogram.from_config(mel.get_config()).get_config() == mel.get_config()
+
+
+@pytest.mark.parametrize("name", ["video", "seq"])
+def test_keras_saved_models_load_and_predict(name, tmp_path):
+    # Written by Keras 3.15 (fixtures/layers3/make_layers3_models.py): ConvLSTM2D, Conv3D,
+    # MaxPooling3D, Conv3DTranspose, AdaptiveAveragePooling3D / EinsumDense,
+    # GroupQueryAttention, SpectralNormalization.
+    import os
+
+    from layers3_fixtures import HERE
+    data = np.load(os.path.join(HERE, "models_io.npz"))
+    model = nnfast.models.load_model(os.path.join(HERE, f"{name}_model.keras"))
+    np.testing.assert_allclose(model.predict(data[f"{name}_x"], verbose=0), data[f"{name}_y"],
+                               rtol=1e-5, atol=1e-6)
+    path = str(tmp_path / "again.keras")
+    model.save(path)  # the same layout Keras reads (checked against Keras 3.15 by hand)
+    again = nnfast.models.load_model(path)
+    np.testing.assert_allclose(again.predict(data[f"{name}_x"], verbose=0), data[f"{name}_y"],
+                               rtol=1e-5, atol=1e-6)

@@ -43,6 +43,10 @@ class GroupedQueryAttention(MultiHeadAttention):
         (2, 5, 16)
     """
 
+    # Keras's class is GroupedQueryAttention (its files' weight paths say
+    # "grouped_query_attention"), exported and written in configs as GroupQueryAttention.
+    _keras_class_name = "GroupQueryAttention"
+
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
                  use_bias=True, sliding_window=None, flash_attention=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -118,19 +122,20 @@ class GroupedQueryAttention(MultiHeadAttention):
         if key_shape is not value_shape:
             self._build_shapes["key_shape"] = key_shape
         u, v, h = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        # Keras's attribute names (its files store the projections under "_query_dense"...).
         self.feature_dim = query_shape[-1]
-        self.query_dense = self._projection((query_shape[-1],), (u, h), "query")
-        self.query_dense.build(query_shape)
-        self.key_dense = self._projection((key_shape[-1],), (v, h), "key")
-        self.key_dense.build(key_shape)
+        self._query_dense = self._projection((query_shape[-1],), (u, h), "query")
+        self._query_dense.build(query_shape)
+        self._key_dense = self._projection((key_shape[-1],), (v, h), "key")
+        self._key_dense.build(key_shape)
         if self.use_gate:
-            self.gate_dense = self._projection((query_shape[-1],), (u, h), "gate",
+            self._gate_dense = self._projection((query_shape[-1],), (u, h), "gate",
                                                activation="sigmoid")
-            self.gate_dense.build(query_shape)
-        self.value_dense = self._projection((value_shape[-1],), (v, h), "value")
-        self.value_dense.build(value_shape)
-        self.output_dense = self._projection((u, h), (self.feature_dim,), "attention_output")
-        self.output_dense.build(query_shape[:-1] + (u, h))
+            self._gate_dense.build(query_shape)
+        self._value_dense = self._projection((value_shape[-1],), (v, h), "value")
+        self._value_dense.build(value_shape)
+        self._output_dense = self._projection((u, h), (self.feature_dim,), "attention_output")
+        self._output_dense.build(query_shape[:-1] + (u, h))
         for w in self.weights:  # Keras's paths: "<gqa>/query/kernel"
             w.path = f"{self.name}/{w.path}"
         self.built = True
@@ -153,10 +158,10 @@ class GroupedQueryAttention(MultiHeadAttention):
         b, t, s = q_shape[0], q_shape[1], v_shape[1]
         mask = self._attention_mask(t, s, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
-        gate = self.gate_dense(query) if self.use_gate else None
-        q = ops.transpose(self.query_dense(query), (0, 2, 1, 3))      # (B, U, T, H)
-        k = ops.repeat(self.key_dense(key), self.num_repeats, axis=2)
-        v = ops.repeat(self.value_dense(value), self.num_repeats, axis=2)
+        gate = self._gate_dense(query) if self.use_gate else None
+        q = ops.transpose(self._query_dense(query), (0, 2, 1, 3))      # (B, U, T, H)
+        k = ops.repeat(self._key_dense(key), self.num_repeats, axis=2)
+        v = ops.repeat(self._value_dense(value), self.num_repeats, axis=2)
         k = ops.transpose(k, (0, 2, 3, 1))                             # (B, U, H, S)
         v = ops.transpose(v, (0, 2, 1, 3))                             # (B, U, S, H)
         q = ops.multiply(q, np.float32(self._inverse_sqrt_head_dim))
@@ -175,7 +180,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         out = ops.transpose(ops.matmul(attended, v), (0, 2, 1, 3))     # (B, T, U, H)
         if gate is not None:
             out = ops.multiply(out, gate)
-        out = self.output_dense(out)
+        out = self._output_dense(out)
         if query_mask is not None:
             out._keras_mask = _bool_mask(query_mask)
         if return_attention_scores:
@@ -210,4 +215,4 @@ class GroupedQueryAttention(MultiHeadAttention):
         return config
 
 
-GroupQueryAttention = GroupedQueryAttention  # Keras exports both names for the one class
+GroupQueryAttention = GroupedQueryAttention

@@ -115,7 +115,9 @@ def serialize_keras_object(obj):
     if not isinstance(config, dict):
         raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, returned "
                         f"{type(config)}")
-    entry = {"module": _module_of(obj), "class_name": type(obj).__name__,
+    # A class Keras exports under another name says so in `_keras_class_name`.
+    class_name = type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
+    entry = {"module": _module_of(obj), "class_name": class_name,
              "config": serialize_keras_object(config), "registered_name": _registered_name(type(obj))}
     from nnfast.layers.layer import Layer
 
