@@ -117,3 +117,29 @@ def test_next_frame_model_trains_saves_and_loads(tmp_path):
     loaded = nnfast.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_scalar_reference_kernels_match_keras():
+    # The gate kernels' and convolutions' scalar references (NNFAST_MAX_ISA=ref) give
+    # Keras's numbers too.
+    from nnfast import _core
+
+    before = nnfast.config.kernel_info()["active_isa"]
+    nnfast.config.set_max_isa("ref")
+    try:
+        assert _core.conv_lstm_gates_kernel_name().endswith("ref")
+        check_case("convlstm1d_state")
+        check_case("convlstm3d_seq")
+    finally:
+        nnfast.config.set_max_isa(before)
+
+
+def test_gate_binding_checks_shapes():
+    from nnfast import _core
+
+    with pytest.raises(ValueError, match="4 x|x 8"):
+        _core.conv_lstm_gates_forward(np.zeros((3, 7), np.float32), np.zeros((3, 2), np.float32),
+                                      np.zeros((3, 2), np.float32), 3, 2)
+    with pytest.raises(ValueError, match="activation"):
+        _core.conv_lstm_gates_forward(np.zeros((3, 8), np.float32), np.zeros((3, 2), np.float32),
+                                      np.zeros((3, 2), np.float32), 5, 2)

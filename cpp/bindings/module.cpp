@@ -15,6 +15,7 @@ void bind_rnn(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_conv3d(py::module_& m);
+void bind_conv_lstm(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_resize(py::module_& m);
 void bind_norm(py::module_& m);
@@ -34,6 +35,7 @@ PYBIND11_MODULE(_core, m) {
   bind_embedding(m);
   bind_conv(m);
   bind_conv3d(m);
+  bind_conv_lstm(m);
   bind_pool(m);
   bind_resize(m);
   bind_norm(m);

@@ -3,7 +3,8 @@
 ``conv_lstm`` runs a whole sequence as one op: the input projection of every time step is one
 convolution over ``batch * steps`` images (done by the caller with ``conv_fused``), then each
 step runs one recurrent convolution (``padding="same"``, stride 1) of ``h`` with the
-recurrent kernel on the C++ conv kernels and one fused gate pass:
+recurrent kernel on the C++ conv kernels and one fused gate pass (the LSTM gate kernels of
+the rnn family, over batch * pixels rows):
 
     z = x_proj[t] + conv(h, recurrent_kernel)          (gates i, f, c, o along channels)
     i, f, o = rec_act(z_i), rec_act(z_f), rec_act(z_o);  g = act(z_c)
@@ -19,38 +20,9 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.ops.rnn import RNN_ACTIVATION_IDS
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
-
-
-def _act(name, z):
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        out = np.empty_like(z)
-        np.negative(z, out=out)
-        np.exp(out, out=out)
-        out += 1.0
-        np.reciprocal(out, out=out)
-        return out
-    if name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
-        return np.clip(z * np.float32(1.0 / 6.0) + np.float32(0.5), 0.0, 1.0)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    return z.copy()
-
-
-def _act_grad(name, y, g):
-    """dL/dz of y = act(z) from the output y."""
-    if name == "tanh":
-        return g * (1.0 - y * y)
-    if name == "sigmoid":
-        return g * y * (1.0 - y)
-    if name == "hard_sigmoid":
-        return g * ((y > 0.0) & (y < 1.0)) * np.float32(1.0 / 6.0)
-    if name == "relu":
-        return g * (y > 0.0)
-    return g
 
 
 class _RecurrentConv:
@@ -93,65 +65,54 @@ class _RecurrentConv:
 
 class ConvLSTMSequence(Function):
     """x_proj (batch, steps, *spatial, 4F), recurrent_kernel (*k, F, 4F), h0/c0 (batch,
-    *spatial, F) -> (h_seq (batch, steps, *spatial, F), h_last, c_last)."""
+    *spatial, F) -> (h_seq (batch, steps, *spatial, F), h_last, c_last).
+
+    Each step's gates run as one fused C++ pass over batch * pixels rows (the LSTM gate
+    kernels: activations, c and h in registers)."""
 
     @staticmethod
     def forward(ctx, x_proj, recurrent_kernel, h0, c0, activation, recurrent_activation):
         x_proj, rk = f32(x_proj), f32(recurrent_kernel)
-        h, c = f32(h0), f32(c0)
+        act, ract = RNN_ACTIVATION_IDS[activation], RNN_ACTIVATION_IDS[recurrent_activation]
+        h = f32(h0).copy()
+        c = f32(c0).copy()
         steps, F = x_proj.shape[1], rk.shape[-2]
         conv = _RecurrentConv(rk)
         h_seq = np.empty(x_proj.shape[:-1] + (F,), dtype=np.float32)
         keep = ctx.recording
-        gates = np.empty(x_proj.shape, dtype=np.float32) if keep else None
-        c_seq = np.empty(h_seq.shape, dtype=np.float32) if keep else None
-        z = np.empty(h.shape[:-1] + (4 * F,), dtype=np.float32)
+        gates, cells = [], []
         for t in range(steps):
+            z = np.empty(h.shape[:-1] + (4 * F,), dtype=np.float32)
             conv.forward(h, z)
             z += x_proj[:, t]
-            i = _act(recurrent_activation, z[..., :F])
-            f = _act(recurrent_activation, z[..., F:2 * F])
-            g = _act(activation, z[..., 2 * F:3 * F])
-            o = _act(recurrent_activation, z[..., 3 * F:])
-            c = f * c + i * g
-            h = o * _act(activation, c)
+            _core.conv_lstm_gates_forward(z, c, h, act, ract)
             h_seq[:, t] = h
             if keep:
-                gates[:, t, ..., :F], gates[:, t, ..., F:2 * F] = i, f
-                gates[:, t, ..., 2 * F:3 * F], gates[:, t, ..., 3 * F:] = g, o
-                c_seq[:, t] = c
+                gates.append(z)
+                cells.append(c.copy())
         if keep:
-            ctx.save_for_backward(rk, f32(h0), f32(c0), h_seq, c_seq, gates)
-            ctx.params = (activation, recurrent_activation)
-        return h_seq, np.ascontiguousarray(h), np.ascontiguousarray(c)
+            ctx.save_for_backward(rk, f32(h0), f32(c0), h_seq, cells, gates)
+            ctx.params = (act, ract)
+        return h_seq, h, c
 
     @staticmethod
     def backward(ctx, g_seq, g_last, g_c):
-        rk, h0, c0, h_seq, c_seq, gates = ctx.saved
+        rk, h0, c0, h_seq, cells, gates = ctx.saved
         act, ract = ctx.params
-        steps, F = h_seq.shape[1], rk.shape[-2]
+        steps = h_seq.shape[1]
         conv = _RecurrentConv(rk)
         dh = np.zeros(h0.shape, np.float32) if g_last is None else f32(g_last).copy()
         dc = np.zeros(c0.shape, np.float32) if g_c is None else f32(g_c).copy()
-        dz_seq = np.empty(gates.shape, dtype=np.float32)
-        for t in range(steps - 1, -1, -1):
-            if g_seq is not None:
-                dh += g_seq[:, t]
-            gt = gates[:, t]
-            i, f, g, o = (gt[..., :F], gt[..., F:2 * F], gt[..., 2 * F:3 * F], gt[..., 3 * F:])
-            c = c_seq[:, t]
-            c_prev = c_seq[:, t - 1] if t > 0 else c0
-            ac = _act(act, c)
-            dc += _act_grad(act, ac, dh * o)
-            dz = dz_seq[:, t]
-            dz[..., :F] = _act_grad(ract, i, dc * g)
-            dz[..., F:2 * F] = _act_grad(ract, f, dc * c_prev)
-            dz[..., 2 * F:3 * F] = _act_grad(act, g, dc * i)
-            dz[..., 3 * F:] = _act_grad(ract, o, dh * ac)
-            dc *= f
-            if t > 0 or ctx.needs_input_grad[2]:
-                conv.backward_data(np.ascontiguousarray(dz), dh)
+        dz_seq = np.empty(gates[0].shape[:1] + (steps,) + gates[0].shape[1:], dtype=np.float32)
         need_x, need_rk, need_h0, need_c0 = ctx.needs_input_grad[:4]
+        for t in range(steps - 1, -1, -1):
+            dh_out = None if g_seq is None else np.ascontiguousarray(g_seq[:, t], np.float32)
+            dz = np.empty(gates[t].shape, dtype=np.float32)
+            _core.conv_lstm_gates_backward(gates[t], cells[t], cells[t - 1] if t else c0,
+                                           dh_out, dh, dc, dz, act, ract)
+            dz_seq[:, t] = dz
+            if t > 0 or need_h0:
+                conv.backward_data(dz, dh)
         drk = None
         if need_rk:
             # One weight-gradient convolution over every step: state h_{t-1} against dz_t.
