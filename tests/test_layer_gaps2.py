@@ -192,3 +192,14 @@ def test_keras_saved_models_load_and_predict(name, tmp_path):
     again = nnfast.models.load_model(path)
     np.testing.assert_allclose(again.predict(data[f"{name}_x"], verbose=0), data[f"{name}_y"],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_layers_serialize_deserialize():
+    layer = layers.Conv3D(4, 3, padding="same", name="c3")
+    entry = layers.serialize(layer)
+    assert entry["module"] == "keras.layers" and entry["class_name"] == "Conv3D"
+    clone = layers.deserialize(entry)
+    assert isinstance(clone, layers.Conv3D) and clone.get_config() == layer.get_config()
+    assert layers.deserialize({"class_name": "Dense", "config": {"units": 3}}).units == 3
+    with pytest.raises(TypeError, match="Layer"):
+        layers.serialize("dense")

@@ -50,3 +50,4 @@ from nnfast.layers.group_query_attention import GroupedQueryAttention, GroupQuer
 from nnfast.layers.reversible_embedding import ReversibleEmbedding
 from nnfast.layers.spectral_normalization import SpectralNormalization
 from nnfast.layers.spectrogram import MelSpectrogram, STFTSpectrogram
+from nnfast.layers.serialization import deserialize, serialize

@@ -44,7 +44,13 @@ class _ConvLSTM(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, **kwargs):
+                 go_backwards=False, stateful=False, **kwargs):
+        # Keras's RNN base takes these through **kwargs (its configs carry them); the sequence
+        # op never unrolls and masks are not supported, so only their 'off' values pass.
+        unroll = bool(kwargs.pop("unroll", False))
+        if kwargs.pop("zero_output_for_mask", False) not in (False, None):
+            raise NotImplementedError(f"{type(self).__name__}: zero_output_for_mask needs masks,"
+                                      " which nnfast's ConvLSTM layers do not support")
         super().__init__(**kwargs)
         r = self.rank
         self.filters = _positive_int(filters, "filters")
@@ -249,6 +255,7 @@ class _ConvLSTM(Layer):
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "unroll": self.unroll,
+            "zero_output_for_mask": False,
         })
         return config
 
