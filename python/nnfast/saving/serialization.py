@@ -23,9 +23,10 @@ _IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradie
                        "autocast", "input_axes", "output_axes", "seed_generator",
                        "zero_output_for_mask", "time_major", "renorm", "renorm_clipping",
                        "synchronized", "virtual_batch_size", "adjustment", "fused"}
-# Keys that choose an implementation of the same math (tf.keras RNN `implementation`).
+# Keys that choose an implementation of the same math (tf.keras RNN `implementation`, RNN
+# `unroll` where a layer takes it only through **kwargs, as Keras's ConvLSTM).
 # renorm_momentum only matters with renorm=True, which is rejected above.
-_IGNORABLE_ALWAYS = {"implementation", "renorm_momentum"}
+_IGNORABLE_ALWAYS = {"implementation", "renorm_momentum", "unroll"}
 
 
 def in_safe_mode():
