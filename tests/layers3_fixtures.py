@@ -11,9 +11,11 @@ from nnfast import ops
 from nnfast.saving.serialization import deserialize_keras_object
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "layers3")
-_DATA = np.load(os.path.join(HERE, "layers3.npz"))
+_FLAT = dict(np.load(os.path.join(HERE, "layers3.npz")))
 with open(os.path.join(HERE, "layers3.json")) as _f:
-    META = json.load(_f)
+    _JSON = json.load(_f)
+META = _JSON["cases"]
+_INDEX = _JSON["arrays"]  # key -> [dtype, offset into that dtype's flat array, shape]
 
 
 def coefficients(shape):
@@ -23,11 +25,13 @@ def coefficients(shape):
 
 
 def array(name, key):
-    return _DATA[f"{name}/{key}"]
+    kind, offset, shape = _INDEX[f"{name}/{key}"]
+    size = int(np.prod(shape))
+    return _FLAT[kind][offset:offset + size].reshape(shape)
 
 
 def has(name, key):
-    return f"{name}/{key}" in _DATA.files
+    return f"{name}/{key}" in _INDEX
 
 
 def layer_from_keras(name):
