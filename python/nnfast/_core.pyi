@@ -69,6 +69,31 @@ def adam_update(w: F32, g: F32, m: F32, v: F32, vhat: Optional[F32], lr: float, 
 def resize_bilinear_forward(src: F32, dst: F32) -> None: ...
 def resize_bilinear_backward(ddst: F32, dsrc: F32) -> None: ...
 
+# conv3d on NDHWC arrays: kernel (kd, kh, kw, in/groups, out); strides/pads/dilation are
+# (depth, height, width) triples, pads the zeros before the first element of each axis; the
+# output array's shape gives the output size.
+def conv3d_forward(src: F32, kernel: F32, bias: Optional[F32], dst: F32,
+                   strides: tuple[int, int, int], pads: tuple[int, int, int],
+                   dilation: tuple[int, int, int], groups: int = 1, activation: int = 0,
+                   act_alpha: float = 0.0, act_max: float = ...,
+                   act_threshold: float = 0.0) -> None: ...
+def conv3d_backward_data(ddst: F32, kernel: F32, dsrc: F32, strides: tuple[int, int, int],
+                         pads: tuple[int, int, int], dilation: tuple[int, int, int],
+                         groups: int = 1) -> None: ...
+def conv3d_backward_weights(src: F32, ddst: F32, dkernel: F32, dbias: Optional[F32],
+                            strides: tuple[int, int, int], pads: tuple[int, int, int],
+                            dilation: tuple[int, int, int], groups: int = 1) -> None: ...
+def conv3d_variant_name() -> str: ...
+
+# ConvLSTM gate steps (rows = batch * pixels of 4u gates, Keras's order i, f, c, o; the
+# activations are ids of nnfast.ops.rnn.RNN_ACTIVATION_IDS)
+def conv_lstm_gates_forward(gates: F32, c: F32, h: F32, activation: int,
+                            recurrent_activation: int) -> None: ...
+def conv_lstm_gates_backward(gates: F32, c_t: F32, c_prev: Optional[F32], dh_out: Optional[F32],
+                             dh: F32, dc: F32, dgates: F32, activation: int,
+                             recurrent_activation: int) -> None: ...
+def conv_lstm_gates_kernel_name() -> str: ...
+
 # CUDA (nnfast._core.cuda, present in every build). Without NNFAST_CUDA it holds only
 # compiled = False, device_count() -> 0 and unavailable_reason(). A CUDA build adds
 # device_name/device_info/memory_info/synchronize, the caching allocator (allocator_stats,

@@ -35,3 +35,19 @@ from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector,
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from nnfast.layers.wrappers import Bidirectional, TimeDistributed
+from nnfast.layers.convolutional3d import (Conv3D, Conv3DTranspose, Convolution3D,
+                                           Convolution3DTranspose)
+from nnfast.layers.pooling3d import (
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling3D,
+    AvgPool3D, GlobalAveragePooling3D, GlobalAvgPool3D, GlobalMaxPool3D, GlobalMaxPooling3D,
+    MaxPool3D, MaxPooling3D,
+)
+from nnfast.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from nnfast.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from nnfast.layers.einsum_dense import EinsumDense
+from nnfast.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
+from nnfast.layers.reversible_embedding import ReversibleEmbedding
+from nnfast.layers.spectral_normalization import SpectralNormalization
+from nnfast.layers.spectrogram import MelSpectrogram, STFTSpectrogram
+from nnfast.layers.serialization import deserialize, serialize

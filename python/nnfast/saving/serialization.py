@@ -23,9 +23,10 @@ _IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradie
                        "autocast", "input_axes", "output_axes", "seed_generator",
                        "zero_output_for_mask", "time_major", "renorm", "renorm_clipping",
                        "synchronized", "virtual_batch_size", "adjustment", "fused"}
-# Keys that choose an implementation of the same math (tf.keras RNN `implementation`).
+# Keys that choose an implementation of the same math (tf.keras RNN `implementation`, RNN
+# `unroll` where a layer takes it only through **kwargs, as Keras's ConvLSTM).
 # renorm_momentum only matters with renorm=True, which is rejected above.
-_IGNORABLE_ALWAYS = {"implementation", "renorm_momentum"}
+_IGNORABLE_ALWAYS = {"implementation", "renorm_momentum", "unroll"}
 
 
 def in_safe_mode():
@@ -115,7 +116,9 @@ def serialize_keras_object(obj):
     if not isinstance(config, dict):
         raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, returned "
                         f"{type(config)}")
-    entry = {"module": _module_of(obj), "class_name": type(obj).__name__,
+    # A class Keras exports under another name says so in `_keras_class_name`.
+    class_name = type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
+    entry = {"module": _module_of(obj), "class_name": class_name,
              "config": serialize_keras_object(config), "registered_name": _registered_name(type(obj))}
     from nnfast.layers.layer import Layer
 

@@ -1,0 +1,86 @@
+"""3-D convolution layers: ``Conv3D`` and ``Conv3DTranspose`` (``Convolution3D``,
+``Convolution3DTranspose``).
+
+Tensors are NDHWC (``channels_last``, Keras's default); ``channels_first`` is transposed at the
+boundary. Kernels use Keras's layouts, (kd, kh, kw, in/groups, filters) and (kd, kh, kw,
+filters, in), so weights move between Keras and nnfast with ``set_weights``. Convolution, bias
+and activation run as one C++ call (``nnfast.ops.conv3d``).
+"""
+from nnfast.layers.convolutional import BaseConvND, _ConvTransposeBase
+from nnfast.ops.conv3d import conv3d_fused, conv3d_transpose_fused
+
+
+class Conv3D(BaseConvND):
+    """3-D convolution (volumes, video): ``activation(conv3d(inputs, kernel) + bias)``.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (kd, kh, kw).
+        strides: int or triple, default 1; padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` (default, the fast path) or ``"channels_first"``.
+        dilation_rate: int or triple; groups: independent channel groups.
+        activation, use_bias, initializers, regularizers, constraints: as ``Conv2D``.
+
+    Kernel ``(kd, kh, kw, in/groups, filters)``; input ``(batch, d, h, w, in)``; output
+    ``(batch, od, oh, ow, filters)``.
+
+    Example:
+        >>> Conv3D(8, 3, activation="relu")(np.zeros((2, 10, 12, 12, 1), "float32")).shape
+        (2, 8, 10, 10, 8)
+    """
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
+                 data_format=None, dilation_rate=(1, 1, 1), groups=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
+
+    def call(self, inputs):
+        out = conv3d_fused(inputs, self.kernel, self.bias, self.strides, self.padding,
+                           self.dilation_rate, activation=self._fused,
+                           data_format=self.data_format)
+        return self._apply(out)
+
+
+class Conv3DTranspose(_ConvTransposeBase):
+    """Transposed 3-D convolution (the gradient of ``Conv3D`` with respect to its input).
+
+    Kernel ``(kd, kh, kw, filters, in)`` (Keras's layout). Output size per axis as
+    ``Conv2DTranspose``: 'valid' ``(n - 1) * s + max(k_eff, s)``, 'same' ``n * s``, and with
+    ``output_padding`` op ``(n - 1) * s + k_eff + op`` ('valid') or
+    ``(n - 1) * s + k_eff % 2 + op`` ('same').
+
+    Example:
+        >>> Conv3DTranspose(4, 3, strides=2, padding="same")(
+        ...     np.zeros((1, 3, 4, 5, 2), "float32")).shape
+        (1, 6, 8, 10, 4)
+    """
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
+                 data_format=None, output_padding=None, dilation_rate=(1, 1, 1),
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, output_padding, data_format,
+                         dilation_rate, activation, use_bias, kernel_initializer,
+                         bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+    def call(self, inputs):
+        out = conv3d_transpose_fused(inputs, self.kernel, self.bias, self.strides,
+                                     self.padding, self.output_padding, self.dilation_rate,
+                                     activation=self._fused, data_format=self.data_format)
+        return self._apply(out)
+
+
+Convolution3D = Conv3D
+Convolution3DTranspose = Conv3DTranspose
