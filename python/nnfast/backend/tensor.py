@@ -65,6 +65,8 @@ class Tensor:
             op = _ufunc_op(ufunc)
             if op is not None and (recording or any(t.node is not None for t in tensors)):
                 return op(*inputs)
+        if recording and method == "__call__" and ufunc.__name__ in _NO_GRADIENT_UFUNCS:
+            recording = False
         if recording:
             t = next(t for t in tensors if _needs_gradient(t))
             name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
@@ -246,24 +248,25 @@ def _op_name(function):
     return name[1:] if name.startswith("_") else name
 
 
-_UFUNC_OPS = None
+# NumPy ufunc names that nnfast.ops spells differently.
+_UFUNC_RENAMES = {"absolute": "abs", "true_divide": "divide", "remainder": "mod",
+                  "fmod": None, "conjugate": "conj"}
+# Ufuncs whose result carries no gradient (comparisons, tests, rounding, bit logic): NumPy may
+# compute them on a tensor that needs a gradient without cutting anything.
+_NO_GRADIENT_UFUNCS = {
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+    "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "isnat", "signbit",
+    "sign", "floor", "ceil", "rint", "trunc", "floor_divide", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "invert", "left_shift", "right_shift", "gcd", "lcm"}
 
 
 def _ufunc_op(ufunc):
-    """The differentiable ``nnfast.ops`` function that computes ``ufunc`` (None if none)."""
-    global _UFUNC_OPS
-    if _UFUNC_OPS is None:
-        from nnfast import ops
+    """The ``nnfast.ops`` function that computes ``ufunc`` (None if nnfast has none)."""
+    from nnfast import ops
 
-        names = {"add": "add", "subtract": "subtract", "multiply": "multiply",
-                 "divide": "divide", "true_divide": "divide", "power": "power",
-                 "negative": "negative", "square": "square", "sqrt": "sqrt", "exp": "exp",
-                 "log": "log", "log1p": "log1p", "absolute": "abs", "maximum": "maximum",
-                 "minimum": "minimum", "tanh": "tanh", "sin": "sin", "cos": "cos",
-                 "matmul": "matmul"}
-        _UFUNC_OPS = {getattr(np, k): getattr(ops, v) for k, v in names.items()
-                      if hasattr(ops, v)}
-    return _UFUNC_OPS.get(ufunc)
+    name = _UFUNC_RENAMES.get(ufunc.__name__, ufunc.__name__)
+    op = getattr(ops, name, None) if name else None
+    return op if callable(op) else None
 
 
 from nnfast.backend.tape import _tape_stack  # noqa: E402  (tape imports Tensor from here)
