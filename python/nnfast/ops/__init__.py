@@ -30,3 +30,7 @@ from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normali
 from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn
+# keras.ops.numpy, also exported at top level as Keras does (after nn: ops.tanh is numpy's).
+from nnfast.ops import numpy  # noqa: E402
+from nnfast.ops.numpy import *  # noqa: E402,F401,F403
+from nnfast.ops._dtype import dtype  # noqa: E402,F401
