@@ -112,6 +112,9 @@ def _node(dtype):
 
 @functools.lru_cache(maxsize=1024)
 def _least_upper_bound(nodes):
+    unknown = [n for n in nodes if n not in _UPPER]
+    if unknown:
+        raise ValueError(f"dtype={unknown[0]} is not a valid dtype for Keras type promotion.")
     common = frozenset.intersection(*(_UPPER[n] for n in nodes))
     # The least bound is the common bound that every other common bound lies above.
     best = (common & nodes) or {c for c in common if common <= _UPPER[c]}

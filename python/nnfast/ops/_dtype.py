@@ -105,3 +105,8 @@ def dtype(x):
 
     x = strong(as_input(x))
     return standardize_dtype(x.dtype)
+
+
+def raw(x):
+    """The array behind ``x`` with its dtype kept (``_util.value`` narrows float64)."""
+    return x.value if isinstance(x, Tensor) else np.asarray(x)

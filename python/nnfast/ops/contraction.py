@@ -17,7 +17,8 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._util import unbroadcast, value
+from nnfast.ops._util import unbroadcast
+from nnfast.ops._dtype import raw
 from nnfast.ops.array import broadcast_to, expand_dims, reshape, transpose
 from nnfast.ops.math import matmul, multiply, subtract, sum as _sum
 
@@ -53,7 +54,8 @@ class BatchedContract(Function):
             ctx.save_for_backward(a3, b3)
             ctx.meta = (a.shape, b.shape, perm_a, perm_b, out_shape, perm_out)
         out = _bmm(a3, b3).reshape(out_shape)
-        return np.ascontiguousarray(np.transpose(out, perm_out))
+        # NOTE: .copy() keeps 0-d results 0-d (ascontiguousarray would make them (1,)).
+        return np.transpose(out, perm_out).copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -173,7 +175,7 @@ def einsum(subscripts, *operands, **kwargs):
     ops_, _ = promote(*operands)
     ops_ = [unary_input(o) for o in ops_]
     if ops_[0].dtype == np.bool_:
-        return Tensor(np.asarray(np.einsum(subscripts, *[value(o) for o in ops_])))
+        return Tensor(np.asarray(np.einsum(subscripts, *[raw(o) for o in ops_])))
     subs, out = _parse(subscripts, [o.ndim for o in ops_])
     pairs = [_diagonal_first(o, s) for o, s in zip(ops_, subs)]
     x, sx = pairs[0]

@@ -7,7 +7,7 @@ import numpy as np
 from nnfast.backend.dtypes import standardize_dtype
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, unary_input
-from nnfast.ops._util import value
+from nnfast.ops._dtype import raw
 
 
 def _dtype(dtype):
@@ -38,7 +38,7 @@ def empty_like(x, dtype=None):
 def full_like(x, fill_value, dtype=None):
     """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
     a = unary_input(x)
-    return Tensor(np.full(a.shape, value(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype)))
+    return Tensor(np.full(a.shape, raw(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype)))
 
 
 def identity(n, dtype=None):
@@ -54,7 +54,7 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
 def _space_dtype(dtype, *args):
     if dtype is not None:
         return _dtype(dtype)
-    kinds = [np.asarray(value(a)).dtype for a in args]
+    kinds = [np.asarray(raw(a)).dtype for a in args]
     wide = [k for k in kinds if k.kind == "f" and k.itemsize > 4]
     return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
@@ -64,7 +64,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     ``start``/``stop`` give one sequence per element along ``axis``); with ``retstep``,
     ``(values, step)``."""
     out_dtype = _space_dtype(dtype, start, stop)
-    vals, step = np.linspace(value(start), value(stop), int(num), endpoint=endpoint,
+    vals, step = np.linspace(raw(start), raw(stop), int(num), endpoint=endpoint,
                              retstep=True, axis=axis)
     vals = Tensor(np.asarray(vals).astype(out_dtype))
     return (vals, Tensor(np.asarray(step, out_dtype))) if retstep else vals
@@ -73,19 +73,19 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """``base ** linspace(start, stop, num)`` (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
-    return Tensor(np.logspace(value(start), value(stop), int(num), endpoint=endpoint,
-                              base=value(base), axis=axis).astype(out_dtype))
+    return Tensor(np.logspace(raw(start), raw(stop), int(num), endpoint=endpoint,
+                              base=raw(base), axis=axis).astype(out_dtype))
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
-    return Tensor(np.geomspace(value(start), value(stop), int(num), endpoint=endpoint,
+    return Tensor(np.geomspace(raw(start), raw(stop), int(num), endpoint=endpoint,
                                axis=axis).astype(out_dtype))
 
 
 def _window(fn, x):
-    n = int(np.asarray(value(x)))
+    n = int(np.asarray(raw(x)))
     return Tensor(fn(n).astype(np.float32))
 
 
@@ -111,7 +111,7 @@ def hanning(x):
 
 def kaiser(x, beta):
     """Kaiser window of ``x`` points with shape parameter ``beta`` (float32)."""
-    return _window(lambda n: np.kaiser(n, float(value(beta))), x)
+    return _window(lambda n: np.kaiser(n, float(raw(beta))), x)
 
 
 def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name

@@ -12,7 +12,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._util import value
+from nnfast.ops._dtype import raw
 from nnfast.ops.array import concatenate, get_item, reshape, split, stack
 
 
@@ -22,7 +22,8 @@ class IndexMap(Function):
     @staticmethod
     def forward(ctx, x, fn=None):
         ctx.shape, ctx.fn = np.shape(x), fn
-        return np.ascontiguousarray(fn(np.asarray(x)))
+        out = fn(np.asarray(x))
+        return np.array(out) if np.ndim(out) == 0 else np.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, g):
@@ -48,7 +49,7 @@ def index_map(x, fn):
 
 
 def _wrap_indices(indices, n):
-    idx = np.asarray(value(indices))
+    idx = np.asarray(raw(indices))
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(np.isfinite(idx)) and np.all(idx == np.round(idx)):
             idx = idx.astype(np.int64)
@@ -251,7 +252,7 @@ def diff(a, n=1, axis=-1):
         hi = [slice(None)] * a.ndim
         lo[axis], hi[axis] = slice(0, max(size - 1, 0)), slice(1, size)
         if a.dtype == np.bool_:
-            a = Tensor(np.not_equal(value(a)[tuple(hi)], value(a)[tuple(lo)]))
+            a = Tensor(np.not_equal(raw(a)[tuple(hi)], raw(a)[tuple(lo)]))
         else:
             a = subtract(get_item(a, tuple(hi)), get_item(a, tuple(lo)))
     return a if isinstance(a, Tensor) else Tensor(np.asarray(a))
@@ -347,6 +348,6 @@ def select(condlist, choicelist, default=0):
 
 def unravel_index(indices, shape):
     """The tuple of coordinate tensors of flat ``indices`` in an array of ``shape``."""
-    idx = np.asarray(value(indices))
+    idx = np.asarray(raw(indices))
     return tuple(Tensor(c.astype(idx.dtype if idx.dtype.kind in "iu" else np.int32))
                  for c in np.unravel_index(idx, tuple(int(s) for s in shape)))

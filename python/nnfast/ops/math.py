@@ -143,7 +143,7 @@ def power(x1, x2):
     if dtype.kind != "f":
         from nnfast.backend.tensor import Tensor
 
-        return Tensor(np.power(getattr(a, "value", a), getattr(b, "value", b)))
+        return Tensor(np.asarray(np.power(getattr(a, "value", a), getattr(b, "value", b))))
     return Power.apply(a, b)
 
 
@@ -531,7 +531,7 @@ def matmul_promoted(x1, x2, _int8_to_int32=True):
     if dtype == np.bool_:
         from nnfast.backend.tensor import Tensor
 
-        return Tensor(np.matmul(getattr(a, "value", a), getattr(b, "value", b)))
+        return Tensor(np.asarray(np.matmul(getattr(a, "value", a), getattr(b, "value", b))))
     va, vb = getattr(a, "value", a), getattr(b, "value", b)
     if (va.ndim >= 2 and vb.ndim >= 2 and dtype == np.float32
             and not _on_gemm(va, vb) and not _on_batched_gemm(va, vb)):
@@ -663,14 +663,14 @@ def sign(x):
     from nnfast.backend.tensor import Tensor
 
     a = _array(x)
-    return Tensor(np.sign(a) if a.dtype != np.bool_ else a.copy())
+    return Tensor(np.asarray(np.sign(a)) if a.dtype != np.bool_ else a.copy())
 
 
 def floor(x):
     """Largest integer <= x, as floats (ints and bool -> floatx); zero gradient."""
     from nnfast.backend.tensor import Tensor
 
-    return Tensor(np.floor(_array(unary_input(x, to_float=True))))
+    return Tensor(np.asarray(np.floor(_array(unary_input(x, to_float=True)))))
 
 
 def round(x, decimals=0):  # noqa: A001

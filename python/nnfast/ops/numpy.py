@@ -15,8 +15,7 @@ Example:
 import numpy as np
 
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import unary_input
-from nnfast.ops._util import value
+from nnfast.ops._dtype import raw, unary_input
 from nnfast.ops.array import (  # noqa: F401
     arange, argsort, broadcast_to, concatenate, expand_dims, eye, full, get_item, moveaxis, ones,
     ones_like, pad, repeat, reshape, sort, split, squeeze, stack, swapaxes, tile, transpose,
@@ -59,12 +58,12 @@ from nnfast.ops.reduction import (  # noqa: F401
 
 def ndim(x):
     """Number of axes of ``x`` (a Python int)."""
-    return int(np.ndim(value(x)))
+    return int(np.ndim(raw(x)))
 
 
 def size(x):
     """Number of elements of ``x`` (a Python int)."""
-    return int(np.size(value(x)))
+    return int(np.size(raw(x)))
 
 
 def view(x, dtype=None):
@@ -72,7 +71,7 @@ def view(x, dtype=None):
     sizes differ); not differentiable."""
     from nnfast.backend.dtypes import standardize_dtype
 
-    a = np.ascontiguousarray(value(unary_input(x)))
+    a = np.ascontiguousarray(raw(unary_input(x)))
     if dtype is None:
         return Tensor(a.copy())
     return Tensor(a.view(np.dtype(standardize_dtype(dtype))).copy())
@@ -85,11 +84,11 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     NOTE: the function runs once per element (or core block) in Python, as NumPy's
     ``vectorize`` does; use it for convenience, not inside training loops.
     """
-    vec = np.vectorize(lambda *a, **k: np.asarray(value(pyfunc(*a, **k))),
+    vec = np.vectorize(lambda *a, **k: np.asarray(raw(pyfunc(*a, **k))),
                        excluded=excluded or set(), signature=signature)
 
     def wrapped(*args, **kwargs):
-        out = vec(*[value(a) for a in args], **kwargs)
+        out = vec(*[raw(a) for a in args], **kwargs)
         if isinstance(out, tuple):
             return tuple(Tensor(np.asarray(o)) for o in out)
         return Tensor(np.asarray(out))
@@ -97,4 +96,4 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     return wrapped
 
 
-__all__ = [n for n in dir() if not n.startswith("_") and n not in ("np", "Tensor", "unary_input", "value")]
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("np", "Tensor", "unary_input", "raw")]

@@ -10,9 +10,8 @@ import numpy as np
 
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import float_of, promote, unary_input
-from nnfast.ops._util import value
-from nnfast.ops.array import Where, cast, expand_dims, reshape, sort, squeeze
+from nnfast.ops._dtype import promote, raw, unary_input
+from nnfast.ops.array import Where, cast, reshape, sort
 from nnfast.ops.math import (
     _axis, accumulation_input, add, divide, max as _max, mean, min as _min, multiply, prod,
     sqrt, square, subtract, sum as _sum,
@@ -102,8 +101,9 @@ def nanmean(x, axis=None, keepdims=False):
 def nanvar(x, axis=None, keepdims=False):
     """Variance over ``axis`` of the non-NaN elements."""
     x = unary_input(x, to_float=True)
-    centered = subtract(x, nanmean(x, axis=axis, keepdims=True))
-    return nanmean(square(centered), axis=axis, keepdims=keepdims)
+    # NaN places are zeroed before squaring so no NaN reaches the gradient of the mean.
+    centered = _zero_nans(subtract(x, nanmean(x, axis=axis, keepdims=True)))
+    return divide(_sum(square(centered), axis=axis, keepdims=keepdims), _count(x, axis, keepdims))
 
 
 def nanstd(x, axis=None, keepdims=False):
@@ -224,7 +224,7 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
     if method not in _METHODS:
         raise ValueError(f"quantile: method must be one of {_METHODS}. Received: method={method!r}")
     x = unary_input(x, to_float=True)
-    qv = np.asarray(value(q), dtype=np.float64)
+    qv = np.asarray(raw(q), dtype=np.float64)
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError(f"quantile: q must lie in [0, 1]. Received: q={qv}")
     nd = x.ndim
@@ -248,7 +248,7 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
         lo, frac = np.ceil(pos).astype(np.int64), np.zeros_like(frac)
         hi = lo
     elif method == "midpoint":
-        frac = np.where(hi > lo, 0.5, 0.0)
+        frac = np.where(pos > lo, 0.5, 0.0)
     elif method == "nearest":
         nearest = np.round(pos).astype(np.int64)  # NumPy rounds halves to even here too
         lo, hi, frac = nearest, nearest, np.zeros_like(frac)
@@ -303,12 +303,12 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """``quantile`` with ``q`` in percent."""
-    return quantile(x, np.asarray(value(q), np.float64) / 100, axis, method, keepdims)
+    return quantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
 
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """``nanquantile`` with ``q`` in percent."""
-    return nanquantile(x, np.asarray(value(q), np.float64) / 100, axis, method, keepdims)
+    return nanquantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
 
 def median(x, axis=None, keepdims=False):
@@ -338,7 +338,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     mid = multiply(add(get_item(y, tuple(hi)), get_item(y, tuple(lo))), 0.5)
     if x is None:
         return multiply(_sum(mid, axis=axis), dx)
-    d = diff(x, axis=axis if np.ndim(value(x)) > 1 else -1)
+    d = diff(x, axis=axis if np.ndim(raw(x)) > 1 else -1)
     if d.ndim == 1 and y.ndim > 1:
         shape = [1] * y.ndim
         shape[axis] = -1
@@ -448,4 +448,4 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def isin(x1, x2, assume_unique=False, invert=False):
     """True where an element of ``x1`` occurs in ``x2`` (False with ``invert``)."""
-    return Tensor(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert))
+    return Tensor(np.asarray(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert)))
