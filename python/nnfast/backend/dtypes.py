@@ -7,6 +7,7 @@ take the dtype of the tensor they meet (``int8 + 1 -> int8``, ``float16 + 1.0 ->
 ``floatx()``'s precision. Results follow the TensorFlow backend of Keras (int64 and
 float64 are kept, not narrowed as the JAX backend does).
 """
+
 import functools
 
 import numpy as np
@@ -87,7 +88,9 @@ def standardize_dtype(dtype):
         except TypeError:
             name = getattr(dtype, "name", str(dtype))
     if name not in ALLOWED_DTYPES:
-        raise ValueError(f"Invalid dtype: expected one of {ALLOWED_DTYPES}. Received: dtype={dtype}")
+        raise ValueError(
+            f"Invalid dtype: expected one of {ALLOWED_DTYPES}. Received: dtype={dtype}"
+        )
     return name
 
 
@@ -119,8 +122,10 @@ def _least_upper_bound(nodes):
     # The least bound is the common bound that every other common bound lies above.
     best = (common & nodes) or {c for c in common if common <= _UPPER[c]}
     if len(best) != 1:
-        raise ValueError(f"Input dtypes {tuple(sorted(nodes))} have no implicit dtype promotion "
-                         "path. Cast the inputs explicitly to the dtype you want.")
+        raise ValueError(
+            f"Input dtypes {tuple(sorted(nodes))} have no implicit dtype promotion "
+            "path. Cast the inputs explicitly to the dtype you want."
+        )
     return next(iter(best))
 
 
@@ -193,6 +198,10 @@ def _narrow_64(name):
 
 
 def _result_type_from(dtypes):
-    args = tuple(floatx() if d is None else (d if d in (int, float, bool) or isinstance(d, str)
-                                              else standardize_dtype(d)) for d in dtypes)
+    args = tuple(
+        floatx()
+        if d is None
+        else (d if d in (int, float, bool) or isinstance(d, str) else standardize_dtype(d))
+        for d in dtypes
+    )
     return _result_type_cached(args, floatx())

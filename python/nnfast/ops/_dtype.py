@@ -5,6 +5,7 @@ list of floats becomes float32, of ints int32); Python numbers stay *weak* until
 a tensor. ``promote`` casts the operands of an op to the dtype Keras gives its result,
 through the differentiable ``Cast`` so gradients still reach tensors.
 """
+
 import numpy as np
 
 from nnfast.backend.dtypes import result_type

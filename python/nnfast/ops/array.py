@@ -23,7 +23,8 @@ class Reshape(Function):
 
 def reshape(x, newshape):
     """Reshape ``x`` (one ``-1`` allowed); a view, no copy."""
-    return Reshape.apply(unary_input(x), tuple(newshape) if not isinstance(newshape, int) else newshape)
+    newshape = tuple(newshape) if not isinstance(newshape, int) else newshape
+    return Reshape.apply(unary_input(x), newshape)
 
 
 class Transpose(Function):
@@ -452,8 +453,8 @@ def arange(start, stop=None, step=None, dtype=None):
     step = 1 if step is None else step
     if dtype is None:
         args = [a for a in (start, stop, step) if a is not None]
-        dtype = np.float32 if any(isinstance(value(a), float) or np.asarray(value(a)).dtype.kind == "f"
-                                  for a in args) else np.int32
+        floats = any(np.asarray(value(a)).dtype.kind == "f" for a in args)
+        dtype = np.float32 if floats else np.int32
     if stop is None:
         start, stop = 0, start
     return Tensor(np.arange(value(start), value(stop), value(step)).astype(_dtype_or_floatx(dtype)))
@@ -461,7 +462,8 @@ def arange(start, stop=None, step=None, dtype=None):
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
     """An ``N x M`` matrix with ones on the ``k``-th diagonal (floatx by default)."""
-    return Tensor(np.eye(int(N), None if M is None else int(M), k=int(k), dtype=_dtype_or_floatx(dtype)))
+    M = None if M is None else int(M)  # noqa: N806
+    return Tensor(np.eye(int(N), M, k=int(k), dtype=_dtype_or_floatx(dtype)))
 
 
 def full(shape, fill_value, dtype=None):

@@ -9,6 +9,7 @@ run on nnfast's SGEMM (``_core.gemm``/``gemm_batched``). Letters summed out of a
 operand are summed first; repeated letters take a diagonal first; more than two operands
 contract pairwise from the left. Every step is differentiable.
 """
+
 import string
 
 import numpy as np
@@ -17,7 +18,6 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._util import unbroadcast
 from nnfast.ops._dtype import raw
 from nnfast.ops.array import broadcast_to, expand_dims, reshape, transpose
 from nnfast.ops.math import matmul, multiply, subtract, sum as _sum
@@ -41,36 +41,70 @@ def _bmm(a, b, trans_a=False, trans_b=False):
 
 
 class BatchedContract(Function):
-    """out(batch, m, n) = a(batch, m, k) @ b(batch, k, n) after transposing the operands
-    (``perm_a``/``perm_b``) and grouping their axes; the output is reshaped to
-    ``out_shape`` and permuted by ``perm_out``."""
+    """out(batch, m, n) = A(batch, m, k) @ B(batch, k, n), where A is operand ``a`` with its
+    axes permuted by ``perm_a`` and grouped (stored as (batch, k, m) when ``trans_a``: the
+    layout closest to ``a``'s own, so the permuting copy moves whole inner rows), likewise
+    B; the product is reshaped to ``out_shape`` and permuted by ``perm_out``."""
 
     @staticmethod
-    def forward(ctx, a, b, perm_a=None, perm_b=None, shape3_a=None, shape3_b=None,
-                out_shape=None, perm_out=None):
-        a3 = np.transpose(a, perm_a).reshape(shape3_a)
-        b3 = np.transpose(b, perm_b).reshape(shape3_b)
+    def forward(
+        ctx,
+        a,
+        b,
+        perm_a=None,
+        perm_b=None,
+        trans_a=False,
+        trans_b=False,
+        dims=None,
+        out_shape=None,
+        perm_out=None,
+    ):
+        nb, m, k, n = dims
+        a3 = np.transpose(a, perm_a).reshape((nb, k, m) if trans_a else (nb, m, k))
+        b3 = np.transpose(b, perm_b).reshape((nb, n, k) if trans_b else (nb, k, n))
         if ctx.recording:
             ctx.save_for_backward(a3, b3)
-            ctx.meta = (a.shape, b.shape, perm_a, perm_b, out_shape, perm_out)
-        out = _bmm(a3, b3).reshape(out_shape)
+            ctx.meta = (a.shape, b.shape, perm_a, perm_b, trans_a, trans_b, perm_out)
+        out = _bmm(a3, b3, trans_a, trans_b).reshape(out_shape)
+        if perm_out == tuple(range(len(perm_out))):
+            return out
         # NOTE: .copy() keeps 0-d results 0-d (ascontiguousarray would make them (1,)).
         return np.transpose(out, perm_out).copy()
 
     @staticmethod
     def backward(ctx, g):
         a3, b3 = ctx.saved
-        shape_a, shape_b, perm_a, perm_b, out_shape, perm_out = ctx.meta
-        g3 = np.transpose(g, np.argsort(perm_out)).reshape(a3.shape[0], a3.shape[1], b3.shape[2])
-        g3 = g3.astype(a3.dtype, copy=False)
+        shape_a, shape_b, perm_a, perm_b, trans_a, trans_b, perm_out = ctx.meta
+        nb = a3.shape[0]
+        m = a3.shape[2] if trans_a else a3.shape[1]
+        n = b3.shape[1] if trans_b else b3.shape[2]
+        g3 = np.transpose(g, np.argsort(perm_out)).reshape(nb, m, n).astype(a3.dtype, copy=False)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga3 = _bmm(g3, b3, trans_b=True)
+            # dA = G @ B^T, stored transposed (B @ G^T) when A is
+            ga3 = (
+                _bmm(b3, g3, trans_a=trans_b, trans_b=True)
+                if trans_a
+                else _bmm(g3, b3, trans_b=not trans_b)
+            )
             ga = np.transpose(ga3.reshape(tuple(shape_a[i] for i in perm_a)), np.argsort(perm_a))
         if ctx.needs_input_grad[1]:
-            gb3 = _bmm(a3, g3, trans_a=True)
+            # dB = A^T @ G, stored transposed (G^T @ A) when B is
+            gb3 = (
+                _bmm(g3, a3, trans_a=True, trans_b=trans_a)
+                if trans_b
+                else _bmm(a3, g3, trans_a=not trans_a)
+            )
             gb = np.transpose(gb3.reshape(tuple(shape_b[i] for i in perm_b)), np.argsort(perm_b))
         return ga, gb
+
+
+def _suffix_kept(perm):
+    """How many trailing axes a permutation leaves in place (longer = cheaper copy)."""
+    count, nd = 0, len(perm)
+    while count < nd and perm[nd - 1 - count] == nd - 1 - count:
+        count += 1
+    return count
 
 
 # --- einsum ----------------------------------------------------------------------------------
@@ -84,17 +118,21 @@ def _parse(subscripts, ndims):
         lhs, out = subscripts, None
     terms = lhs.split(",")
     if len(terms) != len(ndims):
-        raise ValueError(f"einsum: {len(terms)} operand subscripts for {len(ndims)} operands. "
-                         f"Received: subscripts={subscripts!r}")
+        raise ValueError(
+            f"einsum: {len(terms)} operand subscripts for {len(ndims)} operands. "
+            f"Received: subscripts={subscripts!r}"
+        )
     used = set(subscripts) - set(",.->")
     free = [c for c in string.ascii_letters if c not in used]
-    ell_len = max([nd - len(t.replace("...", "")) for t, nd in zip(terms, ndims) if "..." in t] or [0])
+    ell_len = max(
+        [nd - len(t.replace("...", "")) for t, nd in zip(terms, ndims) if "..." in t] or [0]
+    )
     ell = "".join(free[:ell_len])
     expanded = []
     for t, nd in zip(terms, ndims):
         if "..." in t:
             n = nd - len(t.replace("...", ""))
-            t = t.replace("...", ell[ell_len - n:] if n else "")
+            t = t.replace("...", ell[ell_len - n :] if n else "")
         if len(t) != nd:
             raise ValueError(f"einsum: subscript {t!r} does not match an operand of rank {nd}.")
         expanded.append(t)
@@ -147,14 +185,24 @@ def _contract2(a, sa, b, sb, out):
         b = broadcast_to(b, tuple(size[c] for c in sb))
     prod_ = lambda cs: int(np.prod([size[c] for c in cs], dtype=np.int64))  # noqa: E731
     perm_a = tuple(sa.index(c) for c in batch + left + contract)
+    perm_at = tuple(sa.index(c) for c in batch + contract + left)
+    trans_a = _suffix_kept(perm_at) > _suffix_kept(perm_a)
     perm_b = tuple(sb.index(c) for c in batch + contract + right)
+    perm_bt = tuple(sb.index(c) for c in batch + right + contract)
+    trans_b = _suffix_kept(perm_bt) > _suffix_kept(perm_b)
     mid = batch + left + right
     perm_out = tuple(mid.index(c) for c in out)
     return BatchedContract.apply(
-        a, b, perm_a=perm_a, perm_b=perm_b,
-        shape3_a=(prod_(batch), prod_(left), prod_(contract)),
-        shape3_b=(prod_(batch), prod_(contract), prod_(right)),
-        out_shape=tuple(size[c] for c in mid), perm_out=perm_out)
+        a,
+        b,
+        perm_a=perm_at if trans_a else perm_a,
+        perm_b=perm_bt if trans_b else perm_b,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        dims=(prod_(batch), prod_(left), prod_(contract), prod_(right)),
+        out_shape=tuple(size[c] for c in mid),
+        perm_out=perm_out,
+    )
 
 
 def einsum(subscripts, *operands, **kwargs):
@@ -181,7 +229,7 @@ def einsum(subscripts, *operands, **kwargs):
     x, sx = pairs[0]
     for i in range(1, len(pairs)):
         y, sy = pairs[i]
-        later = set(out).union(*[set(s) for _, s in pairs[i + 1:]])
+        later = set(out).union(*[set(s) for _, s in pairs[i + 1 :]])
         keep = "".join(dict.fromkeys(c for c in sx + sy if c in later))
         x, sx = _contract2(x, sx, y, sy, keep), keep
     x, sx = _sum_out(x, sx, set(out))
@@ -193,52 +241,37 @@ def einsum(subscripts, *operands, **kwargs):
 # --- matmul with broadcasting ------------------------------------------------------------------
 
 
-class BroadcastMatMul(Function):
-    """a (..., m, k) @ b (..., k, n) with broadcast batch axes, as one batched SGEMM over
-    the broadcast batch (a 2-D product when only one side has batch axes)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-        ctx.shapes = (a.shape, b.shape, batch)
-        if ctx.recording:
-            ctx.save_for_backward(a, b)
-        if b.shape[:-2] == () or all(d == 1 for d in b.shape[:-2]):
-            a2 = np.ascontiguousarray(np.broadcast_to(a, batch + (m, k))).reshape(1, -1, k)
-            out = _bmm(a2, np.ascontiguousarray(b).reshape(1, k, n))
-            return out.reshape(batch + (m, n))
-        a3 = np.ascontiguousarray(np.broadcast_to(a, batch + (m, k))).reshape(-1, m, k)
-        b3 = np.ascontiguousarray(np.broadcast_to(b, batch + (k, n))).reshape(-1, k, n)
-        return _bmm(a3, b3).reshape(batch + (m, n))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        sa, sb, batch = ctx.shapes
-        m, k, n = sa[-2], sa[-1], sb[-1]
-        g3 = np.ascontiguousarray(g, dtype=a.dtype).reshape(-1, m, n)
-        ga = gb = None
-        if ctx.needs_input_grad[0]:
-            b3 = np.ascontiguousarray(np.broadcast_to(b, batch + (k, n))).reshape(-1, k, n)
-            ga = unbroadcast(_bmm(g3, b3, trans_b=True).reshape(batch + (m, k)), sa)
-        if ctx.needs_input_grad[1]:
-            a3 = np.ascontiguousarray(np.broadcast_to(a, batch + (m, k))).reshape(-1, m, k)
-            gb = unbroadcast(_bmm(a3, g3, trans_a=True).reshape(batch + (k, n)), sb)
-        return ga, gb
-
-
 def broadcast_matmul(a, b):
-    """``a @ b`` for operands of rank >= 2 whose batch axes broadcast."""
-    sa, sb = a.shape, b.shape
+    """``a @ b`` for operands of rank >= 2 whose batch axes broadcast.
+
+    Lowered like an einsum: a batch axis of size 1 on one side (broadcast against the
+    other) is dropped there, so the other operand's axis joins its rows (or columns) in
+    one larger product instead of being materialized by copying.
+    """
+    sa, sb = tuple(a.shape), tuple(b.shape)
     if sa[-1] != sb[-2]:
         raise ValueError(f"matmul: incompatible shapes. Received: x1.shape={sa}, x2.shape={sb}")
     try:
-        np.broadcast_shapes(sa[:-2], sb[:-2])
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch axes do not broadcast. Received: x1.shape={sa}, "
-                         f"x2.shape={sb}") from None
-    return BroadcastMatMul.apply(a, b)
+        raise ValueError(
+            f"matmul: batch axes do not broadcast. Received: x1.shape={sa}, x2.shape={sb}"
+        ) from None
+    nbatch = len(batch)
+    letters = string.ascii_letters
+    out_sub = letters[:nbatch] + "xyz"[0] + "xyz"[2]
+    pa = (1,) * (nbatch - len(sa) + 2) + sa[:-2]
+    pb = (1,) * (nbatch - len(sb) + 2) + sb[:-2]
+    # keep a batch axis on a side only where that side has it at full size
+    keep_a = [i for i in range(nbatch) if pa[i] == batch[i] and (pa[i] != 1 or pb[i] == 1)]
+    keep_b = [i for i in range(nbatch) if pb[i] == batch[i] and (pb[i] != 1 or pa[i] == 1)]
+    a2 = reshape(a, tuple(pa[i] for i in keep_a) + sa[-2:])
+    b2 = reshape(b, tuple(pb[i] for i in keep_b) + sb[-2:])
+    sub_a = "".join(letters[i] for i in keep_a) + "xy"
+    sub_b = "".join(letters[i] for i in keep_b) + "yz"
+    out = _contract2(a2, sub_a, b2, sub_b, out_sub)
+    # batch axes that neither side kept (size 1 on both) come back as length-1 axes
+    return reshape(out, batch + (sa[-2], sb[-1]))
 
 
 # --- products built on einsum / matmul --------------------------------------------------------
@@ -263,7 +296,9 @@ def tensordot(x1, x2, axes=2):
     sb = [next(letters) for _ in range(b.ndim)]
     for i, j in zip(ax_a, ax_b):
         sb[j] = sa[i]
-    out = [c for i, c in enumerate(sa) if i not in ax_a] + [c for j, c in enumerate(sb) if j not in ax_b]
+    out = [c for i, c in enumerate(sa) if i not in ax_a] + [
+        c for j, c in enumerate(sb) if j not in ax_b
+    ]
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
 
 
@@ -327,8 +362,10 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     (a, b), _ = promote(x1, x2)
     a, b = moveaxis(unary_input(a), axisa, -1), moveaxis(unary_input(b), axisb, -1)
     if a.shape[-1] not in (2, 3) or b.shape[-1] not in (2, 3):
-        raise ValueError(f"cross: vectors must have 2 or 3 components. "
-                         f"Received: x1.shape={a.shape}, x2.shape={b.shape}")
+        raise ValueError(
+            f"cross: vectors must have 2 or 3 components. "
+            f"Received: x1.shape={a.shape}, x2.shape={b.shape}"
+        )
 
     def comp(v, i):
         if i < v.shape[-1]:
@@ -340,8 +377,14 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     z = subtract(multiply(a0, b1), multiply(a1, b0))
     if a.shape[-1] == 2 and b.shape[-1] == 2:
         return reshape(z, z.shape[:-1])
-    c = concatenate([subtract(multiply(a1, b2), multiply(a2, b1)),
-                     subtract(multiply(a2, b0), multiply(a0, b2)), z], axis=-1)
+    c = concatenate(
+        [
+            subtract(multiply(a1, b2), multiply(a2, b1)),
+            subtract(multiply(a2, b0), multiply(a0, b2)),
+            z,
+        ],
+        axis=-1,
+    )
     return moveaxis(c, -1, axisc)
 
 
@@ -366,7 +409,9 @@ def correlate(x1, x2, mode="valid"):
 
     padded = _pad(a, [pad]) if pad != (0, 0) else a
     length = padded.shape[0] - m + 1
-    windows = index_map(padded, lambda arr: np.lib.stride_tricks.sliding_window_view(arr, m)[:length])
+    windows = index_map(
+        padded, lambda arr: np.lib.stride_tricks.sliding_window_view(arr, m)[:length]
+    )
     return matmul(windows, v)
 
 

@@ -2,6 +2,7 @@
 ``identity``, ``tri``, evenly spaced ranges (``linspace``, ``logspace``, ``geomspace``),
 window functions, ``vander`` and ``meshgrid``. Results default to floatx as in Keras.
 """
+
 import numpy as np
 
 from nnfast.backend.dtypes import standardize_dtype
@@ -38,7 +39,9 @@ def empty_like(x, dtype=None):
 def full_like(x, fill_value, dtype=None):
     """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
     a = unary_input(x)
-    return Tensor(np.full(a.shape, raw(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype)))
+    return Tensor(
+        np.full(a.shape, raw(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype))
+    )
 
 
 def identity(n, dtype=None):
@@ -64,8 +67,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     ``start``/``stop`` give one sequence per element along ``axis``); with ``retstep``,
     ``(values, step)``."""
     out_dtype = _space_dtype(dtype, start, stop)
-    vals, step = np.linspace(raw(start), raw(stop), int(num), endpoint=endpoint,
-                             retstep=True, axis=axis)
+    vals, step = np.linspace(
+        raw(start), raw(stop), int(num), endpoint=endpoint, retstep=True, axis=axis
+    )
     vals = Tensor(np.asarray(vals).astype(out_dtype))
     return (vals, Tensor(np.asarray(step, out_dtype))) if retstep else vals
 
@@ -73,15 +77,21 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """``base ** linspace(start, stop, num)`` (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
-    return Tensor(np.logspace(raw(start), raw(stop), int(num), endpoint=endpoint,
-                              base=raw(base), axis=axis).astype(out_dtype))
+    return Tensor(
+        np.logspace(
+            raw(start), raw(stop), int(num), endpoint=endpoint, base=raw(base), axis=axis
+        ).astype(out_dtype)
+    )
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
-    return Tensor(np.geomspace(raw(start), raw(stop), int(num), endpoint=endpoint,
-                               axis=axis).astype(out_dtype))
+    return Tensor(
+        np.geomspace(raw(start), raw(stop), int(num), endpoint=endpoint, axis=axis).astype(
+            out_dtype
+        )
+    )
 
 
 def _window(fn, x):

@@ -8,6 +8,7 @@ forward and its derivative; the public wrappers apply Keras's dtype rules first 
 ``ops/_dtype.py``). Ops with a zero or undefined derivative (rounding, comparisons,
 bitwise) return plain tensors that gradients do not flow through.
 """
+
 import math as _math
 
 import numpy as np
@@ -34,8 +35,9 @@ def _unary(name, fwd, deriv):
         x, y = ctx.saved
         return (g * deriv(x, y)).astype(x.dtype, copy=False)
 
-    return type(name, (Function,), {"forward": staticmethod(forward),
-                                    "backward": staticmethod(backward)})
+    return type(
+        name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)}
+    )
 
 
 def _binary(name, fwd, deriv_a, deriv_b):
@@ -51,12 +53,21 @@ def _binary(name, fwd, deriv_a, deriv_b):
     def backward(ctx, g):
         a, b, y = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        ga = unbroadcast(g * deriv_a(a, b, y), a.shape).astype(a.dtype, copy=False) if need_a else None
-        gb = unbroadcast(g * deriv_b(a, b, y), b.shape).astype(b.dtype, copy=False) if need_b else None
+        ga = (
+            unbroadcast(g * deriv_a(a, b, y), a.shape).astype(a.dtype, copy=False)
+            if need_a
+            else None
+        )
+        gb = (
+            unbroadcast(g * deriv_b(a, b, y), b.shape).astype(b.dtype, copy=False)
+            if need_b
+            else None
+        )
         return ga, gb
 
-    return type(name, (Function,), {"forward": staticmethod(forward),
-                                    "backward": staticmethod(backward)})
+    return type(
+        name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)}
+    )
 
 
 def _plain(fn, *xs):
@@ -262,25 +273,37 @@ def _hyp(a, b, y):
     return np.where(y == 0, 0, a / np.where(y == 0, 1, y))
 
 
-Arctan2 = _binary("Arctan2", np.arctan2, lambda a, b, y: b / (a * a + b * b),
-                  lambda a, b, y: -a / (a * a + b * b))
+Arctan2 = _binary(
+    "Arctan2", np.arctan2, lambda a, b, y: b / (a * a + b * b), lambda a, b, y: -a / (a * a + b * b)
+)
 Hypot = _binary("Hypot", np.hypot, _hyp, lambda a, b, y: _hyp(b, a, y))
-LogAddExp = _binary("LogAddExp", np.logaddexp, lambda a, b, y: np.exp(a - y),
-                    lambda a, b, y: np.exp(b - y))
-LogAddExp2 = _binary("LogAddExp2", np.logaddexp2, lambda a, b, y: np.exp2(a - y),
-                     lambda a, b, y: np.exp2(b - y))
+LogAddExp = _binary(
+    "LogAddExp", np.logaddexp, lambda a, b, y: np.exp(a - y), lambda a, b, y: np.exp(b - y)
+)
+LogAddExp2 = _binary(
+    "LogAddExp2", np.logaddexp2, lambda a, b, y: np.exp2(a - y), lambda a, b, y: np.exp2(b - y)
+)
 Mod = _binary("Mod", np.mod, lambda a, b, y: 1, lambda a, b, y: -np.floor_divide(a, b))
 Fmod = _binary("Fmod", np.fmod, lambda a, b, y: 1, lambda a, b, y: -np.trunc(a / b))
-Fmax = _binary("Fmax", np.fmax, lambda a, b, y: (a >= b) | np.isnan(b),
-               lambda a, b, y: ~((a >= b) | np.isnan(b)))
-Fmin = _binary("Fmin", np.fmin, lambda a, b, y: (a <= b) | np.isnan(b),
-               lambda a, b, y: ~((a <= b) | np.isnan(b)))
+Fmax = _binary(
+    "Fmax",
+    np.fmax,
+    lambda a, b, y: (a >= b) | np.isnan(b),
+    lambda a, b, y: ~((a >= b) | np.isnan(b)),
+)
+Fmin = _binary(
+    "Fmin",
+    np.fmin,
+    lambda a, b, y: (a <= b) | np.isnan(b),
+    lambda a, b, y: ~((a <= b) | np.isnan(b)),
+)
 DivideNoNan = _binary(
-    "DivideNoNan", lambda a, b: np.divide(a, np.where(b == 0, 1, b)) * (b != 0),
+    "DivideNoNan",
+    lambda a, b: np.divide(a, np.where(b == 0, 1, b)) * (b != 0),
     lambda a, b, y: (b != 0) / np.where(b == 0, 1, b),
-    lambda a, b, y: -y / np.where(b == 0, 1, b))
-Ldexp = _binary("Ldexp", lambda a, b: a * np.exp2(b), lambda a, b, y: np.exp2(b),
-                lambda a, b, y: 0)
+    lambda a, b, y: -y / np.where(b == 0, 1, b),
+)
+Ldexp = _binary("Ldexp", lambda a, b: a * np.exp2(b), lambda a, b, y: np.exp2(b), lambda a, b, y: 0)
 
 
 def arctan2(x1, x2):
@@ -370,8 +393,10 @@ def ldexp(x1, x2):
     """Elementwise ``x1 * 2**x2`` for integer ``x2`` (ints in ``x1`` compute in floatx)."""
     x2 = as_input(x2)
     if np.asarray(x2.value if isinstance(x2, Tensor) else x2).dtype.kind not in "iub":
-        raise TypeError(f"ldexp: x2 must be an integer tensor. Received: x2.dtype="
-                        f"{np.asarray(x2.value if isinstance(x2, Tensor) else x2).dtype}")
+        raise TypeError(
+            f"ldexp: x2 must be an integer tensor. Received: x2.dtype="
+            f"{np.asarray(x2.value if isinstance(x2, Tensor) else x2).dtype}"
+        )
     a = unary_input(x1, to_float=True)
     b = (x2.value if isinstance(x2, Tensor) else np.asarray(x2)).astype(a.dtype)
     return Ldexp.apply(a, b)
@@ -387,8 +412,9 @@ def _int_binary(fn, doc):
     def op(x, y):
         (a, b), dtype = promote(x, y)
         if dtype.kind not in "iub":
-            raise TypeError(f"{fn.__name__}: expected integer or bool tensors. "
-                            f"Received: dtype={dtype.name}")
+            raise TypeError(
+                f"{fn.__name__}: expected integer or bool tensors. Received: dtype={dtype.name}"
+            )
         return _plain(fn, a, b)
 
     op.__doc__ = doc
@@ -422,7 +448,9 @@ def bitwise_invert(x):
     """Elementwise bitwise NOT (logical NOT for bool)."""
     x = unary_input(x)
     if x.dtype.kind not in "iub":
-        raise TypeError(f"bitwise_invert: expected an integer or bool tensor. Received: dtype={x.dtype}")
+        raise TypeError(
+            f"bitwise_invert: expected an integer or bool tensor. Received: dtype={x.dtype}"
+        )
     return _plain(np.invert, x)
 
 

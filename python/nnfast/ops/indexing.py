@@ -6,6 +6,7 @@ gradient is found by running the same forward on element numbers and summing the
 gradient back onto them (one ``bincount``, no per-element Python). ``take`` along the
 first axis of a float32 tensor runs on nnfast's row-gather kernel.
 """
+
 import numpy as np
 
 from nnfast import _core
@@ -13,7 +14,7 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
 from nnfast.ops._dtype import raw
-from nnfast.ops.array import concatenate, get_item, reshape, split, stack
+from nnfast.ops.array import concatenate, get_item, reshape, split
 
 
 class IndexMap(Function):
@@ -33,8 +34,9 @@ class IndexMap(Function):
         keep = src >= 0
         grads = g.reshape(-1)
         if g.dtype.kind == "c":
-            out = (np.bincount(src[keep], grads[keep].real, n)
-                   + 1j * np.bincount(src[keep], grads[keep].imag, n))
+            out = np.bincount(src[keep], grads[keep].real, n) + 1j * np.bincount(
+                src[keep], grads[keep].imag, n
+            )
         else:
             out = np.bincount(src[keep], grads[keep], n)
         return out.reshape(ctx.shape).astype(g.dtype, copy=False)
@@ -56,43 +58,58 @@ def _wrap_indices(indices, n):
         else:
             raise TypeError(f"take: indices must be integers. Received: indices.dtype={idx.dtype}")
     idx = idx.astype(np.int64, copy=False)
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"take: indices must lie in [-{n}, {n}). "
-                         f"Received: indices in [{idx.min()}, {idx.max()}]")
-    return np.where(idx < 0, idx + n, idx) if idx.size and idx.min() < 0 else idx
+    if not idx.size:
+        return idx
+    lo, hi = idx.min(), idx.max()
+    if lo < -n or hi >= n:
+        raise IndexError(
+            f"take: indices must lie in [-{n}, {n}). Received: indices in [{lo}, {hi}]"
+        )
+    return np.where(idx < 0, idx + n, idx) if lo < 0 else idx
+
+
+def _row_ids(idx, pre, n):
+    """Row numbers in the (pre * n, post) view of x for taking ``idx`` along the middle axis."""
+    flat = idx.reshape(-1)
+    if pre == 1:
+        return np.ascontiguousarray(flat)
+    return (np.arange(pre, dtype=np.int64)[:, None] * n + flat[None, :]).reshape(-1)
 
 
 class Take(Function):
-    """out = x[..., indices, ...] along ``axis``; the gradient scatter-adds rows back."""
+    """out = x[..., indices, ...] along ``axis``. Float32 runs on nnfast's row-gather kernel
+    over the (leading * n, trailing) view of x (rows of the trailing block), and the
+    gradient scatter-adds the rows back with the matching kernel."""
 
     @staticmethod
     def forward(ctx, x, idx, axis=0):
-        ctx.shape, ctx.axis = x.shape, axis
-        if ctx.recording:
-            ctx.idx = idx
-        if axis == 0 and x.dtype == np.float32 and x.ndim >= 1 and x.size and idx.size:
-            table = np.ascontiguousarray(x).reshape(x.shape[0], -1)
-            ids = np.ascontiguousarray(idx).reshape(-1)
-            out = np.empty((ids.shape[0], table.shape[1]), np.float32)
-            _core.embedding_forward(table, ids, out)
-            return out.reshape(idx.shape + x.shape[1:])
+        shape = x.shape
+        pre = int(np.prod(shape[:axis], dtype=np.int64))
+        post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+        ctx.shape, ctx.axis, ctx.idx = shape, axis, (idx if ctx.recording else None)
+        out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
+        # NOTE: the kernel copies whole rows; for short rows NumPy's loop is as fast.
+        if x.dtype == np.float32 and x.size and idx.size and (axis == 0 or post >= 16):
+            table = np.ascontiguousarray(x).reshape(pre * shape[axis], post)
+            out = np.empty((pre * idx.size, post), np.float32)
+            _core.embedding_forward(table, _row_ids(idx, pre, shape[axis]), out)
+            return out.reshape(out_shape)
         return np.take(x, idx, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
         axis, shape, idx = ctx.axis, ctx.shape, ctx.idx
-        moved = np.moveaxis(g, list(range(axis, axis + idx.ndim)), list(range(idx.ndim)))
-        rows = np.ascontiguousarray(moved).reshape((idx.size, -1))
-        rest = shape[:axis] + shape[axis + 1:]
+        pre = int(np.prod(shape[:axis], dtype=np.int64))
+        post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+        rows = np.ascontiguousarray(g).reshape(pre * idx.size, post)
+        ids = _row_ids(idx, pre, shape[axis])
         if g.dtype == np.float32 and rows.size:
-            out = np.zeros((shape[axis], rows.shape[1]), np.float32)
-            _core.embedding_backward(rows, np.ascontiguousarray(idx).reshape(-1), out, None)
+            out = np.zeros((pre * shape[axis], post), np.float32)
+            _core.embedding_backward(rows, ids, out, None)
         else:
-            out = np.zeros((shape[axis], rows.shape[1]), g.dtype)
-            np.add.at(out, idx.reshape(-1), rows)
-        # rows were laid out as (index, leading axes..., trailing axes...)
-        out = out.reshape((shape[axis],) + rest)
-        return np.ascontiguousarray(np.moveaxis(out, 0, axis)), None
+            out = np.zeros((pre * shape[axis], post), g.dtype)
+            np.add.at(out, ids, rows)
+        return out.reshape(shape), None
 
 
 def take(x, indices, axis=None):
@@ -149,8 +166,10 @@ def take_along_axis(x, indices, axis=None):
     axis %= max(x.ndim, 1)
     idx = _wrap_indices(indices, x.shape[axis])
     if idx.ndim != x.ndim:
-        raise ValueError(f"take_along_axis: indices must have the rank of x. "
-                         f"Received: x.shape={x.shape}, indices.shape={idx.shape}")
+        raise ValueError(
+            f"take_along_axis: indices must have the rank of x. "
+            f"Received: x.shape={x.shape}, indices.shape={idx.shape}"
+        )
     shape = tuple(max(a, b) if i != axis else b for i, (a, b) in enumerate(zip(x.shape, idx.shape)))
     xb_shape = tuple(s if i != axis else x.shape[axis] for i, s in enumerate(shape))
     if xb_shape != x.shape:
@@ -268,8 +287,9 @@ def array_split(x, indices_or_sections, axis=0):
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0:
-            raise ValueError(f"array_split: number of sections must be > 0. "
-                             f"Received: {indices_or_sections}")
+            raise ValueError(
+                f"array_split: number of sections must be > 0. Received: {indices_or_sections}"
+            )
         q, r = divmod(n, indices_or_sections)
         sizes = [q + 1] * r + [q] * (indices_or_sections - r)
         cuts = np.cumsum(sizes)[:-1].tolist()
@@ -336,8 +356,10 @@ def select(condlist, choicelist, default=0):
     from nnfast.ops.array import where
 
     if len(condlist) != len(choicelist):
-        raise ValueError(f"select: condlist and choicelist must have the same length. "
-                         f"Received: {len(condlist)} and {len(choicelist)}")
+        raise ValueError(
+            f"select: condlist and choicelist must have the same length. "
+            f"Received: {len(condlist)} and {len(choicelist)}"
+        )
     if not condlist:
         raise ValueError("select: condlist must not be empty.")
     out = default
@@ -349,5 +371,7 @@ def select(condlist, choicelist, default=0):
 def unravel_index(indices, shape):
     """The tuple of coordinate tensors of flat ``indices`` in an array of ``shape``."""
     idx = np.asarray(raw(indices))
-    return tuple(Tensor(c.astype(idx.dtype if idx.dtype.kind in "iu" else np.int32))
-                 for c in np.unravel_index(idx, tuple(int(s) for s in shape)))
+    return tuple(
+        Tensor(c.astype(idx.dtype if idx.dtype.kind in "iu" else np.int32))
+        for c in np.unravel_index(idx, tuple(int(s) for s in shape))
+    )

@@ -525,9 +525,10 @@ def matmul_promoted(x1, x2, _int8_to_int32=True):
     if both_int8 and _int8_to_int32:
         # NOTE: as Keras on TensorFlow, int8 x int8 accumulates and returns int32.
         (a, b), dtype = promote(_cast(a, np.int32), _cast(b, np.int32))
-    if np.ndim(getattr(a, "value", a)) == 0 or np.ndim(getattr(b, "value", b)) == 0:
+    shape_a, shape_b = np.shape(getattr(a, "value", a)), np.shape(getattr(b, "value", b))
+    if not shape_a or not shape_b:
         raise ValueError("matmul: inputs must have at least one axis. Received: "
-                         f"x1.shape={np.shape(getattr(a, 'value', a))}, x2.shape={np.shape(getattr(b, 'value', b))}")
+                         f"x1.shape={shape_a}, x2.shape={shape_b}")
     if dtype == np.bool_:
         from nnfast.backend.tensor import Tensor
 

@@ -6,6 +6,7 @@ Differentiable ones are composed of differentiable ops (a quantile is a sort fol
 a linear interpolation, ``nanmean`` a masked sum over a count), so their gradients come
 from the tape; counting and searching return plain integer or boolean tensors.
 """
+
 import numpy as np
 
 from nnfast.backend.tape import Function
@@ -13,8 +14,19 @@ from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import Where, cast, reshape, sort
 from nnfast.ops.math import (
-    _axis, accumulation_input, add, divide, max as _max, mean, min as _min, multiply, prod,
-    sqrt, square, subtract, sum as _sum,
+    _axis,
+    accumulation_input,
+    add,
+    divide,
+    max as _max,
+    mean,
+    min as _min,
+    multiply,
+    prod,
+    sqrt,
+    square,
+    subtract,
+    sum as _sum,
 )
 
 
@@ -70,7 +82,9 @@ def average(x, axis=None, weights=None):
         shape = [1] * x.ndim
         shape[axis] = -1
         w = reshape(w, shape)
-    return divide(_sum(multiply(x, w), axis=axis), _sum(multiply(w, np.ones(x.shape, x.dtype)), axis=axis))
+    return divide(
+        _sum(multiply(x, w), axis=axis), _sum(multiply(w, np.ones(x.shape, x.dtype)), axis=axis)
+    )
 
 
 def nansum(x, axis=None, keepdims=False):
@@ -182,10 +196,12 @@ class CumProd(Function):
             return np.moveaxis(tail / moved_x, -1, axis).reshape(ctx.shape).astype(flat.dtype)
         grad = np.zeros_like(moved_x)
         if n:
-            left = np.cumprod(np.concatenate([np.ones_like(moved_x[..., :1]), moved_x[..., :-1]], -1), -1)
+            left = np.cumprod(
+                np.concatenate([np.ones_like(moved_x[..., :1]), moved_x[..., :-1]], -1), -1
+            )
             for i in range(n):  # NOTE: a loop over the axis, each step vectorized over the rest
-                right = np.cumprod(moved_x[..., i + 1:], -1)
-                tail = (moved_g[..., i + 1:] * right).sum(-1) if i + 1 < n else 0
+                right = np.cumprod(moved_x[..., i + 1 :], -1)
+                tail = (moved_g[..., i + 1 :] * right).sum(-1) if i + 1 < n else 0
                 grad[..., i] = left[..., i] * (moved_g[..., i] + tail)
         return np.moveaxis(grad, -1, axis).reshape(ctx.shape)
 
@@ -230,14 +246,13 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
     nd = x.ndim
     axes = tuple(range(nd)) if axis is None else tuple(a % nd for a in np.atleast_1d(axis))
     rest = tuple(i for i in range(nd) if i not in axes)
-    from nnfast.ops.array import transpose, get_item
+    from nnfast.ops.array import transpose
 
     moved = transpose(x, rest + axes)
     flat = reshape(moved, tuple(x.shape[i] for i in rest) + (-1,))
     xs = sort(flat, axis=-1)  # NaN sorts last
     a = _arr(flat)
-    n_valid = (np.sum(~np.isnan(a), axis=-1) if ignore_nan
-               else np.full(a.shape[:-1], a.shape[-1]))
+    n_valid = np.sum(~np.isnan(a), axis=-1) if ignore_nan else np.full(a.shape[:-1], a.shape[-1])
     pos = qv.reshape(qv.shape + (1,) * (flat.ndim - 1)) * np.maximum(n_valid - 1, 0)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, np.maximum(n_valid - 1, 0))
@@ -259,15 +274,23 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
 
     def gather(idx):
         # idx: q.shape + lead -> values of shape q.shape + lead
-        idx2 = np.moveaxis(idx.reshape(qshape + lead), tuple(range(len(qshape))),
-                           tuple(range(len(lead), len(lead) + len(qshape))))
+        idx2 = np.moveaxis(
+            idx.reshape(qshape + lead),
+            tuple(range(len(qshape))),
+            tuple(range(len(lead), len(lead) + len(qshape))),
+        )
         idx2 = idx2.reshape(lead + (-1,))
         vals = take_along_axis(xs, idx2, axis=-1)
         vals = reshape(vals, lead + qshape)
         from nnfast.ops.array import moveaxis
 
-        return moveaxis(vals, tuple(range(len(lead), len(lead) + len(qshape))),
-                        tuple(range(len(qshape)))) if qshape else vals
+        return (
+            moveaxis(
+                vals, tuple(range(len(lead), len(lead) + len(qshape))), tuple(range(len(qshape)))
+            )
+            if qshape
+            else vals
+        )
 
     lo_b = np.broadcast_to(lo, qshape + lead) if lo.ndim else np.broadcast_to(lo, lead)
     hi_b = np.broadcast_to(hi, qshape + lead) if hi.ndim else np.broadcast_to(hi, lead)
@@ -356,12 +379,22 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         raise ValueError(f"bincount: x must hold non-negative integers. Received: dtype={a.dtype}")
     w = None if weights is None else _arr(weights)
     length = max(int(minlength), int(a.max()) + 1 if a.size else 0)
-    out_dtype = np.int32 if w is None else (w.dtype if w.dtype.kind == "f" else np.dtype(np.float32))
+    out_dtype = (
+        np.int32 if w is None else (w.dtype if w.dtype.kind == "f" else np.dtype(np.float32))
+    )
     if a.ndim == 1:
         out = np.bincount(a, w, length)
     elif a.ndim == 2:
-        out = np.stack([np.bincount(r, None if w is None else wr, length)
-                        for r, wr in zip(a, a if w is None else w)]) if len(a) else np.zeros((0, length))
+        out = (
+            np.stack(
+                [
+                    np.bincount(r, None if w is None else wr, length)
+                    for r, wr in zip(a, a if w is None else w)
+                ]
+            )
+            if len(a)
+            else np.zeros((0, length))
+        )
     else:
         raise ValueError(f"bincount: x must be 1-D or 2-D. Received: shape={a.shape}")
     return Tensor(np.asarray(out).astype(out_dtype))
@@ -403,14 +436,27 @@ def nonzero(x):
     return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(np.atleast_1d(_arr(x))))
 
 
-def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A002
-           return_counts=False, axis=None, size=None, fill_value=None):
+def unique(
+    x,
+    sorted=True,
+    return_index=False,
+    return_inverse=False,  # noqa: A002
+    return_counts=False,
+    axis=None,
+    size=None,
+    fill_value=None,
+):
     """The sorted unique elements of ``x`` (optionally their first indices, the inverse
     map and counts); ``size`` pads (with ``fill_value``, default the smallest value) or
     truncates to a fixed length."""
     a = _arr(x)
-    res = np.unique(a, return_index=return_index, return_inverse=return_inverse,
-                    return_counts=return_counts, axis=axis)
+    res = np.unique(
+        a,
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+    )
     res = list(res) if isinstance(res, tuple) else [res]
     if size is not None:
         vals = res[0]
@@ -437,8 +483,17 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True where ``|x1 - x2| <= atol + rtol * |x2|``."""
     (a, b), _ = promote(x1, x2)
-    return Tensor(np.asarray(np.isclose(getattr(a, "value", a), getattr(b, "value", b),
-                                        rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    return Tensor(
+        np.asarray(
+            np.isclose(
+                getattr(a, "value", a),
+                getattr(b, "value", b),
+                rtol=rtol,
+                atol=atol,
+                equal_nan=equal_nan,
+            )
+        )
+    )
 
 
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -448,4 +503,6 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def isin(x1, x2, assume_unique=False, invert=False):
     """True where an element of ``x1`` occurs in ``x2`` (False with ``invert``)."""
-    return Tensor(np.asarray(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert)))
+    return Tensor(
+        np.asarray(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert))
+    )
