@@ -30,11 +30,24 @@ def as_input(x):
     return a
 
 
+_NAMES = {}
+
+
+def _name(dtype):
+    # NOTE: np.dtype.name is a slow Python property; ops call this on every operand.
+    name = _NAMES.get(dtype)
+    if name is None:
+        name = _NAMES[dtype] = dtype.name
+    return name
+
+
 def dtype_arg(x):
     """What ``result_type`` takes for ``x``: a dtype name, or ``int``/``float`` for weak
     Python numbers (a Python bool is a strong ``"bool"``)."""
-    if isinstance(x, (Tensor, np.ndarray, np.generic)):
-        return x.dtype.name
+    if isinstance(x, Tensor):
+        return _name(x.value.dtype)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _name(x.dtype)
     if isinstance(x, bool):
         return "bool"
     if isinstance(x, int):
@@ -74,9 +87,37 @@ def float_of(dtype_name):
     return dtype_name if "float" in dtype_name else result_type(None)
 
 
+def _array_dtype(x):
+    if isinstance(x, Tensor):
+        return x.value.dtype
+    if type(x) is np.ndarray:
+        return x.dtype
+    return None
+
+
+def _fast_pair(a, b, to_float):
+    """The common cases of a binary op without the lattice: equal dtypes, or a float
+    tensor with a Python number (weak: it takes the tensor's dtype). None otherwise."""
+    da = _array_dtype(a)
+    db = _array_dtype(b)
+    if da is not None and db is not None:
+        if da == db and (not to_float or da.kind == "f"):
+            return [a, b], da
+        return None
+    if da is not None and da.kind == "f" and type(b) in (float, int):
+        return [a, np.asarray(b, da)], da
+    if db is not None and db.kind == "f" and type(a) in (float, int):
+        return [np.asarray(a, db), b], db
+    return None
+
+
 def promote(*xs, to_float=False):
     """(operands cast to the common dtype, that dtype) with Keras's promotion; with
     ``to_float`` integer results become floatx (as ``divide`` does)."""
+    if len(xs) == 2:
+        fast = _fast_pair(xs[0], xs[1], to_float)
+        if fast is not None:
+            return fast
     xs = [as_input(x) for x in xs]
     name = result_type(*[dtype_arg(x) for x in xs])
     if to_float:
@@ -87,6 +128,8 @@ def promote(*xs, to_float=False):
 
 def unary_input(x, to_float=False):
     """``x`` as a Tensor/ndarray; with ``to_float`` ints and bool are cast to floatx."""
+    if isinstance(x, Tensor) and (not to_float or x.value.dtype.kind in "fc"):
+        return x
     x = as_input(x)
     if not isinstance(x, (Tensor, np.ndarray)):
         x = np.asarray(x, dtype=np.dtype(result_type(dtype_arg(x))))

@@ -350,15 +350,16 @@ class Min(_ArgReduce):
 
 
 # Keras accumulates small integer types in 32 bits.
-_ACCUMULATE = {"bool": np.int32, "int8": np.int32, "int16": np.int32,
-               "uint8": np.uint32, "uint16": np.uint32}
+_ACCUMULATE = {np.dtype(np.bool_): np.int32, np.dtype(np.int8): np.int32,
+               np.dtype(np.int16): np.int32, np.dtype(np.uint8): np.uint32,
+               np.dtype(np.uint16): np.uint32}
 
 
 def accumulation_input(x):
     """``x`` cast to the dtype Keras sums/multiplies it in (bool/int8/int16 -> int32,
     uint8/uint16 -> uint32; others kept)."""
     x = unary_input(x)
-    wide = _ACCUMULATE.get(x.dtype.name)
+    wide = _ACCUMULATE.get(x.dtype)
     return _cast(x, wide) if wide is not None else x
 
 
@@ -520,20 +521,20 @@ def matmul(x1, x2):
 
 def matmul_promoted(x1, x2, _int8_to_int32=True):
     """``matmul`` with the int8 x int8 -> int32 rule optional (``dot`` keeps int8)."""
-    both_int8 = getattr(x1, "dtype", None) == np.int8 and getattr(x2, "dtype", None) == np.int8
     (a, b), dtype = promote(x1, x2)
-    if both_int8 and _int8_to_int32:
-        # NOTE: as Keras on TensorFlow, int8 x int8 accumulates and returns int32.
-        (a, b), dtype = promote(_cast(a, np.int32), _cast(b, np.int32))
-    shape_a, shape_b = np.shape(getattr(a, "value", a)), np.shape(getattr(b, "value", b))
-    if not shape_a or not shape_b:
+    if dtype == np.int8 and _int8_to_int32:
+        both_int8 = getattr(x1, "dtype", None) == np.int8 and getattr(x2, "dtype", None) == np.int8
+        if both_int8:
+            # NOTE: as Keras on TensorFlow, int8 x int8 accumulates and returns int32.
+            (a, b), dtype = promote(_cast(a, np.int32), _cast(b, np.int32))
+    va, vb = getattr(a, "value", a), getattr(b, "value", b)
+    if not va.ndim or not vb.ndim:
         raise ValueError("matmul: inputs must have at least one axis. Received: "
-                         f"x1.shape={shape_a}, x2.shape={shape_b}")
+                         f"x1.shape={va.shape}, x2.shape={vb.shape}")
     if dtype == np.bool_:
         from nnfast.backend.tensor import Tensor
 
-        return Tensor(np.asarray(np.matmul(getattr(a, "value", a), getattr(b, "value", b))))
-    va, vb = getattr(a, "value", a), getattr(b, "value", b)
+        return Tensor(np.asarray(np.matmul(va, vb)))
     if (va.ndim >= 2 and vb.ndim >= 2 and dtype == np.float32
             and not _on_gemm(va, vb) and not _on_batched_gemm(va, vb)):
         from nnfast.ops.contraction import broadcast_matmul
