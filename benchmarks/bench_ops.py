@@ -160,40 +160,40 @@ REPEATS = 15
 
 
 def interleaved_medians(*fns, repeats=REPEATS):
-    """Median time of each of ``fns``, run in turn within each repeat so that a busy
-    machine's load falls on all of them alike."""
+    """(wall, cpu) median seconds of each of ``fns``, run in turn within each repeat so a
+    busy machine's load falls on all alike. CPU time (this process) is the fairer measure
+    on a shared machine: preemption inflates wall time but not CPU time."""
     for fn in fns:
         fn()
-    times = [[] for _ in fns]
+    walls = [[] for _ in fns]
+    cpus = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            start = time.perf_counter()
+        for fn, wall, cpu in zip(fns, walls, cpus):
+            w, c = time.perf_counter(), time.process_time()
             fn()
-            ts.append(time.perf_counter() - start)
-    return [statistics.median(ts) for ts in times]
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus)]
+
+
+def first(out):
+    return out[0] if isinstance(out, tuple) else out
 
 
 rows = []
 for name, ours, theirs in cases:
-    np.testing.assert_allclose(
-        np.asarray(ours()[0] if isinstance(ours(), tuple) else ours()),
-        theirs()[0] if isinstance(theirs(), tuple) else theirs(),
-        rtol=2e-3,
-        atol=2e-3,
-    )
+    np.testing.assert_allclose(np.asarray(first(ours())), first(theirs()), rtol=2e-3, atol=2e-3)
     fns = [ours, theirs] + ([optimized[name]] if name in optimized else [])
-    t_ours, t_np, *t_opt = interleaved_medians(*fns)
-    row = [name, f"{t_ours * 1e3:.2f}", f"{t_np * 1e3:.2f}", f"{t_np / t_ours:.2f}"]
-    if t_opt:
-        row += [f"{t_opt[0] * 1e3:.2f}", f"{t_opt[0] / t_ours:.2f}"]
-    else:
-        row += ["-", "-"]
+    (w_ours, c_ours), (w_np, c_np), *opt = interleaved_medians(*fns)
+    row = [name, f"{w_ours * 1e3:.2f}", f"{w_np * 1e3:.2f}", f"{w_np / w_ours:.2f}",
+           f"{c_ours * 1e3:.2f}", f"{c_np * 1e3:.2f}", f"{c_np / c_ours:.2f}"]
+    row += [f"{opt[0][1] * 1e3:.2f}", f"{opt[0][1] / c_ours:.2f}"] if opt else ["-", "-"]
     rows.append(row)
 
-print(
-    f"threads: nnfast {THREADS}, NumPy's BLAS {os.environ['OPENBLAS_NUM_THREADS']} "
-    f"(NumPy {np.__version__}); times are medians of {REPEATS} interleaved runs"
-)
-print_table(["op", "nnfast ms", "numpy ms", "ratio", "np.einsum(optimize) ms", "ratio"], rows)
+print(f"threads: nnfast {THREADS}, NumPy's BLAS {os.environ['OPENBLAS_NUM_THREADS']} "
+      f"(NumPy {np.__version__}); medians of {REPEATS} interleaved runs; "
+      "ratio = NumPy time / nnfast time")
+print_table(["op", "wall ms", "np wall ms", "ratio", "cpu ms", "np cpu ms", "cpu ratio",
+             "np.einsum(optimize) cpu ms", "cpu ratio"], rows)
 if skipped:
     print("skipped (not in nnfast.ops on this branch):", ", ".join(skipped))

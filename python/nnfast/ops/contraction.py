@@ -1,5 +1,4 @@
-"""Tensor contractions of ``keras.ops.numpy``: ``einsum``, broadcasting ``matmul``,
-``tensordot``, ``dot``, ``inner``, ``outer``, ``vdot``, ``kron``, ``cross``,
+"""Tensor contractions of ``keras.ops.numpy``: ``einsum``, ``tensordot``, ``dot``, ``inner``, ``outer``, ``vdot``, ``kron``, ``cross``,
 ``correlate``, ``corrcoef`` and ``slogdet``.
 
 ``einsum`` lowers every two-operand contraction to a batched matrix product: the letters
@@ -169,10 +168,11 @@ def _contract2(a, sa, b, sb, out):
     """einsum(f"{sa},{sb}->{out}") for diagonal-free operands."""
     a, sa = _sum_out(a, sa, set(sb) | set(out))
     b, sb = _sum_out(b, sb, set(sa) | set(out))
-    batch = [c for c in sa if c in sb and c in out]
+    # groups in the output's order, so the product often lands in place (no final copy)
+    batch = [c for c in out if c in sa and c in sb]
     contract = [c for c in sa if c in sb and c not in out]
-    left = [c for c in sa if c not in sb]
-    right = [c for c in sb if c not in sa]
+    left = [c for c in out if c in sa and c not in sb]
+    right = [c for c in out if c in sb and c not in sa]
     size = {}
     for c, n in list(zip(sa, a.shape)) + list(zip(sb, b.shape)):
         if c in size and size[c] != n and 1 not in (size[c], n):
@@ -231,47 +231,13 @@ def einsum(subscripts, *operands, **kwargs):
         y, sy = pairs[i]
         later = set(out).union(*[set(s) for _, s in pairs[i + 1 :]])
         keep = "".join(dict.fromkeys(c for c in sx + sy if c in later))
+        if set(keep) == set(out):
+            keep = out
         x, sx = _contract2(x, sx, y, sy, keep), keep
     x, sx = _sum_out(x, sx, set(out))
     if sx != out:
         x = transpose(x, tuple(sx.index(c) for c in out))
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
-# --- matmul with broadcasting ------------------------------------------------------------------
-
-
-def broadcast_matmul(a, b):
-    """``a @ b`` for operands of rank >= 2 whose batch axes broadcast.
-
-    Lowered like an einsum: a batch axis of size 1 on one side (broadcast against the
-    other) is dropped there, so the other operand's axis joins its rows (or columns) in
-    one larger product instead of being materialized by copying.
-    """
-    sa, sb = tuple(a.shape), tuple(b.shape)
-    if sa[-1] != sb[-2]:
-        raise ValueError(f"matmul: incompatible shapes. Received: x1.shape={sa}, x2.shape={sb}")
-    try:
-        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
-    except ValueError:
-        raise ValueError(
-            f"matmul: batch axes do not broadcast. Received: x1.shape={sa}, x2.shape={sb}"
-        ) from None
-    nbatch = len(batch)
-    letters = string.ascii_letters
-    out_sub = letters[:nbatch] + "xyz"[0] + "xyz"[2]
-    pa = (1,) * (nbatch - len(sa) + 2) + sa[:-2]
-    pb = (1,) * (nbatch - len(sb) + 2) + sb[:-2]
-    # keep a batch axis on a side only where that side has it at full size
-    keep_a = [i for i in range(nbatch) if pa[i] == batch[i] and (pa[i] != 1 or pb[i] == 1)]
-    keep_b = [i for i in range(nbatch) if pb[i] == batch[i] and (pb[i] != 1 or pa[i] == 1)]
-    a2 = reshape(a, tuple(pa[i] for i in keep_a) + sa[-2:])
-    b2 = reshape(b, tuple(pb[i] for i in keep_b) + sb[-2:])
-    sub_a = "".join(letters[i] for i in keep_a) + "xy"
-    sub_b = "".join(letters[i] for i in keep_b) + "yz"
-    out = _contract2(a2, sub_a, b2, sub_b, out_sub)
-    # batch axes that neither side kept (size 1 on both) come back as length-1 axes
-    return reshape(out, batch + (sa[-2], sb[-1]))
 
 
 # --- products built on einsum / matmul --------------------------------------------------------
