@@ -685,6 +685,29 @@ def test_bad_inputs_raise_clear_errors():
         result_type("int8", "string")
 
 
+def _keras_value_cases():
+    import importlib.util
+
+    path = os.path.join(HERE, "fixtures", "ops_numpy", "make_values.py")
+    spec = importlib.util.spec_from_file_location("make_ops_numpy_values", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases(ops)
+
+
+KERAS_VALUES = np.load(os.path.join(HERE, "fixtures", "ops_numpy", "values.npz"))
+VALUE_CASES = _keras_value_cases()
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+def test_values_and_dtypes_match_keras(case):
+    expected = KERAS_VALUES[case]
+    got = np.asarray(VALUE_CASES[case]())
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-6)
+
+
 # --- gradients against finite differences (float64) ---------------------------------------------
 
 

@@ -55,10 +55,10 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
 
 
 def _space_dtype(dtype, *args):
+    """floatx, or float64 when a bound is a float64 tensor (Python numbers are weak)."""
     if dtype is not None:
         return _dtype(dtype)
-    kinds = [np.asarray(raw(a)).dtype for a in args]
-    wide = [k for k in kinds if k.kind == "f" and k.itemsize > 4]
+    wide = any(getattr(as_input(a), "dtype", None) == np.float64 for a in args)
     return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
 
