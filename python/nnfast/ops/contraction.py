@@ -1,5 +1,6 @@
-"""Tensor contractions of ``keras.ops.numpy``: ``einsum``, ``tensordot``, ``dot``, ``inner``, ``outer``, ``vdot``, ``kron``, ``cross``,
-``correlate``, ``corrcoef`` and ``slogdet``.
+"""Tensor contractions of ``keras.ops.numpy``: ``einsum``, ``tensordot``, ``dot``,
+``inner``, ``outer``, ``vdot``, ``kron``, ``cross``, ``correlate``, ``corrcoef`` and
+``slogdet``.
 
 ``einsum`` lowers every two-operand contraction to a batched matrix product: the letters
 are sorted into batch, kept-left, kept-right and contracted groups, the operands are
@@ -16,8 +17,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._dtype import raw
+from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import broadcast_to, expand_dims, reshape, transpose
 from nnfast.ops.math import matmul, multiply, subtract, sum as _sum
 

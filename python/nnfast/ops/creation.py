@@ -7,8 +7,7 @@ import numpy as np
 
 from nnfast.backend.dtypes import standardize_dtype
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import as_input, unary_input
-from nnfast.ops._dtype import raw
+from nnfast.ops._dtype import as_input, raw, unary_input
 
 
 def _dtype(dtype):

@@ -12,8 +12,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._dtype import raw
+from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import concatenate, get_item, reshape, split
 
 
