@@ -628,6 +628,23 @@ def test_shape_and_creation_ops_match_numpy():
     close(ops.pad(x[0], 1, constant_values=2.0), np.pad(x[0], 1, constant_values=2.0))
 
 
+def test_basic_shape_ops_and_vectorize():
+    x = r(3, 4)
+    close(ops.broadcast_to(x[0], (2, 3, 4)), np.broadcast_to(x[0], (2, 3, 4)))
+    close(ops.reshape(x, (2, -1)), x.reshape(2, -1))
+    for got, want in zip(ops.split(x, [1, 3], axis=1), np.split(x, [1, 3], axis=1)):
+        close(got, want)
+    close(ops.ones((2, 1)), np.ones((2, 1), np.float32))
+    close(ops.ones_like(x, dtype="int8"), np.ones_like(x, dtype=np.int8))
+    close(ops.zeros_like(np.ones(3, np.int16)), np.zeros(3, np.int16))
+    add_if_positive = ops.vectorize(lambda a, b: a + b if a > 0 else b)
+    close(add_if_positive(np.array([1.0, -1.0]), 2.0), [3.0, 2.0])
+    row_dot = ops.vectorize(lambda a, b: ops.sum(a * b), signature="(n),(n)->()")
+    close(row_dot(x, x[0]), x @ x[0])
+    grad_check(lambda t: ops.broadcast_to(t, (2, 3, 4)), x)
+    grad_check(lambda t: ops.split(t, 2, axis=1)[1], x)
+
+
 def test_counting_searching_and_sets():
     ints = rng.integers(0, 6, 20)
     close(ops.bincount(ints, minlength=8), np.bincount(ints, minlength=8))

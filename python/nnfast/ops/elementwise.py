@@ -224,10 +224,6 @@ def trunc(x):
     return _plain(lambda a: np.trunc(a) if a.dtype.kind == "f" else a.copy(), unary_input(x))
 
 
-def _finite_mask_grad(x, y):
-    return np.isfinite(x)
-
-
 class NanToNum(Function):
     @staticmethod
     def forward(ctx, x, nan=0.0, posinf=None, neginf=None):

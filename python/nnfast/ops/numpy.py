@@ -271,8 +271,13 @@ def view(x, dtype=None):
 
 
 def vectorize(pyfunc, *, excluded=None, signature=None):
-    """Turns ``pyfunc`` on tensors into a function mapped over the leading axis of its
-    arguments (or as ``signature`` says, NumPy's gufunc notation) that returns tensors.
+    """Turns ``pyfunc`` into a function applied to every element of its tensor arguments
+    (broadcast together), or to every core block named by ``signature`` (NumPy's gufunc
+    notation, e.g. ``"(n),(n)->()"``), returning tensors. ``excluded``: positions or names
+    of arguments passed through unchanged.
+
+    Example:
+        >>> ops.vectorize(lambda a, b: a + b if a > 0 else b)(np.array([1.0, -1.0]), 2.0)
 
     NOTE: the function runs once per element (or core block) in Python, as NumPy's
     ``vectorize`` does; use it for convenience, not inside training loops.
