@@ -416,8 +416,10 @@ def test_take_and_take_along_axis():
     close(
         ops.take(x, np.zeros((0,), np.int32), axis=1), np.take(x, np.zeros((0,), np.int64), axis=1)
     )
-    with pytest.raises(IndexError, match="indices"):
+    with pytest.raises(IndexError, match="out of bounds"):
         ops.take(x, [5], axis=0)
+    with pytest.raises(IndexError, match="indices must lie"):
+        ops.take(r(5, 20).astype(np.float32), [-6], axis=0)  # the row-gather kernel path
     idx = np.argsort(x, axis=1)[:, :2]
     close(ops.take_along_axis(x, idx, axis=1), np.take_along_axis(x, idx, axis=1))
     close(

@@ -49,14 +49,18 @@ def index_map(x, fn):
 # --- take ---------------------------------------------------------------------------------
 
 
-def _wrap_indices(indices, n):
+def _int_indices(indices):
     idx = np.asarray(raw(indices))
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(np.isfinite(idx)) and np.all(idx == np.round(idx)):
-            idx = idx.astype(np.int64)
-        else:
-            raise TypeError(f"take: indices must be integers. Received: indices.dtype={idx.dtype}")
-    idx = idx.astype(np.int64, copy=False)
+            return idx.astype(np.int64)
+        raise TypeError(f"take: indices must be integers. Received: indices.dtype={idx.dtype}")
+    return idx
+
+
+def _wrap_indices(indices, n):
+    """Integer indices in [0, n) (negative ones counted from the end); IndexError outside."""
+    idx = _int_indices(indices).astype(np.int64, copy=False)
     if not idx.size:
         return idx
     lo, hi = idx.min(), idx.max()
@@ -83,22 +87,23 @@ class Take(Function):
     @staticmethod
     def forward(ctx, x, idx, axis=0):
         shape = x.shape
-        pre = int(np.prod(shape[:axis], dtype=np.int64))
-        post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
         ctx.shape, ctx.axis, ctx.idx = shape, axis, (idx if ctx.recording else None)
-        out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
         # NOTE: gathers along inner axes (many short row copies) measured faster in NumPy's
         # take than in the kernel; along axis 0 the kernel splits rows across threads.
-        if x.dtype == np.float32 and x.size and idx.size and axis == 0 and post >= 16:
-            table = np.ascontiguousarray(x).reshape(pre * shape[axis], post)
-            out = np.empty((pre * idx.size, post), np.float32)
-            _core.embedding_forward(table, _row_ids(idx, pre, shape[axis]), out)
-            return out.reshape(out_shape)
+        if axis == 0 and x.dtype == np.float32 and x.size and idx.size:
+            post = x.size // shape[0]
+            if post >= 16:
+                ids = np.ascontiguousarray(_wrap_indices(idx, shape[0]), np.int64).reshape(-1)
+                out = np.empty((idx.size, post), np.float32)
+                _core.embedding_forward(np.ascontiguousarray(x).reshape(shape[0], post), ids, out)
+                return out.reshape(idx.shape + shape[1:])
+        # NumPy's take checks the range and counts negative indices from the end itself.
         return np.take(x, idx, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
-        axis, shape, idx = ctx.axis, ctx.shape, ctx.idx
+        axis, shape = ctx.axis, ctx.shape
+        idx = _wrap_indices(ctx.idx, shape[axis])
         pre = int(np.prod(shape[:axis], dtype=np.int64))
         post = int(np.prod(shape[axis + 1 :], dtype=np.int64))
         rows = np.ascontiguousarray(g).reshape(pre * idx.size, post)
@@ -137,7 +142,7 @@ def take(x, indices, axis=None):
     if not -nd <= axis < nd:
         raise ValueError(f"take: axis {axis} is out of range for a tensor of rank {nd}.")
     axis %= nd
-    idx = _wrap_indices(indices, x.shape[axis])
+    idx = _int_indices(indices)
     return Take.apply(x, idx, axis=axis)
 
 
