@@ -6,9 +6,11 @@ from nnfast.backend.tensor import Tensor, Variable, as_array, is_tensor, convert
 from nnfast.backend.tape import Function, GradientTape, recording
 from nnfast.backend.global_state import clear_session, unique_name, floatx, epsilon, image_data_format
 from nnfast.backend import random
+from nnfast.backend.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
 
 __all__ = [
     "Tensor", "Variable", "as_array", "is_tensor", "convert_to_numpy",
     "Function", "GradientTape", "recording", "clear_session", "unique_name",
     "floatx", "epsilon", "image_data_format", "random",
+    "result_type", "standardize_dtype", "is_float_dtype", "is_int_dtype",
 ]

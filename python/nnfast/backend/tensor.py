@@ -162,20 +162,132 @@ class Tensor:
 
         return ops.abs(self)
 
-    # Comparisons are not differentiable: plain NumPy results.
+    # --- the rest of Keras's eager-tensor operators (TensorFlow backend) ------------------
+    # Comparisons are elementwise and give bool Tensors, as Keras tensors do. NOTE: hashing
+    # stays by identity (nnfast keys dicts and sets by tensor), so `==` no longer answers
+    # "same tensor?": use `is` for that. Other operands than arrays/numbers compare unequal.
+    def __eq__(self, other):
+        if not _array_like(other):
+            return NotImplemented
+        from nnfast import ops
+
+        return ops.equal(self, other)
+
+    def __ne__(self, other):
+        if not _array_like(other):
+            return NotImplemented
+        from nnfast import ops
+
+        return ops.not_equal(self, other)
+
     def __lt__(self, other):
-        return self.value < as_array(other)
+        from nnfast import ops
+
+        return ops.less(self, other)
 
     def __le__(self, other):
-        return self.value <= as_array(other)
+        from nnfast import ops
+
+        return ops.less_equal(self, other)
 
     def __gt__(self, other):
-        return self.value > as_array(other)
+        from nnfast import ops
+
+        return ops.greater(self, other)
 
     def __ge__(self, other):
-        return self.value >= as_array(other)
+        from nnfast import ops
+
+        return ops.greater_equal(self, other)
 
     __hash__ = object.__hash__
+
+    def __floordiv__(self, other):
+        from nnfast import ops
+
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        from nnfast import ops
+
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        from nnfast import ops
+
+        return ops.mod(self, other)
+
+    def __rmod__(self, other):
+        from nnfast import ops
+
+        return ops.mod(other, self)
+
+    def __rpow__(self, other):
+        from nnfast import ops
+
+        return ops.power(other, self)
+
+    def __and__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        from nnfast import ops
+
+        return ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        from nnfast import ops
+
+        return ops.bitwise_invert(self)
+
+    def __pos__(self):
+        return self
+
+    def __iter__(self):
+        if self.value.ndim == 0:
+            raise TypeError("Cannot iterate over a 0-d tensor (a scalar).")
+        for i in range(self.value.shape[0]):
+            yield self[i]
+
+    def __index__(self):
+        if self.value.ndim != 0 or self.value.dtype.kind not in "iub":
+            raise TypeError("Only integer scalar tensors can be used as an index. "
+                            f"Received: shape={self.value.shape}, dtype={self.value.dtype}")
+        return int(self.value)
+
+    def __round__(self, ndigits=None):
+        from nnfast import ops
+
+        return ops.round(self, 0 if ndigits is None else ndigits)
+
+    @property
+    def T(self):  # noqa: N802 - NumPy/JAX/PyTorch's name
+        """The tensor with its axes reversed."""
+        from nnfast import ops
+
+        return ops.transpose(self)
 
 
 class Variable(Tensor):
@@ -222,6 +334,10 @@ class Variable(Tensor):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.value.shape}, "
                 f"dtype={self.value.dtype}, value={self.value!r}>")
+
+
+def _array_like(x):
+    return isinstance(x, (Tensor, np.ndarray, np.generic, int, float, bool, list, tuple))
 
 
 # --- what NumPy may and may not do to a tensor while a tape records --------------------------

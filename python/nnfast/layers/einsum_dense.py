@@ -13,7 +13,6 @@ import numpy as np
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
-from nnfast.ops.contraction import einsum_pair
 
 
 def analyze_einsum_string(equation, bias_axes, input_shape, output_shape):
@@ -175,7 +174,7 @@ class EinsumDense(Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        x = einsum_pair(self.equation, inputs, self.kernel)
+        x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
         return self.activation(x)

@@ -34,7 +34,7 @@ from nnfast.ops.rnn import gru, lstm, simple_rnn
 # take over cast/convert_to_*/shape/stop_gradient/top_k/logsumexp with Keras's signatures.
 from nnfast.ops.core import (
     associative_scan, cast, cdist, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
-    dtype, erf, erfc, erfinv, fori_loop, in_top_k, is_tensor, logdet, logsumexp, map, rearrange,
+    erf, erfc, erfinv, fori_loop, in_top_k, is_tensor, logdet, logsumexp, map, rearrange,
     rsqrt, saturate_cast, scan, scatter, scatter_update, segment_max, segment_min, segment_prod,
     segment_sum, shape, slice, slice_update, stop_gradient, switch, top_k, unstack,
     vectorized_map, view_as_complex, view_as_real, while_loop,
@@ -54,3 +54,7 @@ from nnfast.ops.linalg import (  # noqa: E402
     cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, lstsq, lu_factor, matrix_rank, norm,
     pinv, qr, solve, solve_triangular, svd,
 )
+# keras.ops.numpy, also exported at top level as Keras does (after nn: ops.tanh is numpy's).
+from nnfast.ops import numpy  # noqa: E402
+from nnfast.ops.numpy import *  # noqa: E402,F401,F403
+from nnfast.ops._dtype import dtype  # noqa: E402,F401

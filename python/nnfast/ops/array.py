@@ -1,15 +1,18 @@
 """Shape and indexing ops (``keras.ops`` names), with gradients."""
+import builtins
+
 import numpy as np
 
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops._dtype import as_input, promote, unary_input
 from nnfast.ops._util import value
 
 
 class Reshape(Function):
     @staticmethod
     def forward(ctx, x, newshape):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape = x.shape
         return np.reshape(x, newshape)
 
@@ -20,13 +23,16 @@ class Reshape(Function):
 
 def reshape(x, newshape):
     """Reshape ``x`` (one ``-1`` allowed); a view, no copy."""
-    return Reshape.apply(x, tuple(newshape) if not isinstance(newshape, int) else newshape)
+    newshape = tuple(newshape) if not isinstance(newshape, int) else newshape
+    return Reshape.apply(unary_input(x), newshape)
 
 
 class Transpose(Function):
     @staticmethod
     def forward(ctx, x, axes=None):
-        x = value(x)
+        x = np.asarray(x)
+        if axes is not None:
+            axes = tuple(int(a) % builtins.max(x.ndim, 1) for a in axes)
         ctx.axes = axes
         return np.ascontiguousarray(np.transpose(x, axes))
 
@@ -37,13 +43,14 @@ class Transpose(Function):
 
 
 def transpose(x, axes=None):
-    return Transpose.apply(x, axes=axes)
+    """Permutes the axes (reverses them when ``axes`` is None); negative axes allowed."""
+    return Transpose.apply(unary_input(x), axes=None if axes is None else tuple(axes))
 
 
 class ExpandDims(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape = x.shape
         return np.expand_dims(x, axis)
 
@@ -53,13 +60,14 @@ class ExpandDims(Function):
 
 
 def expand_dims(x, axis):
-    return ExpandDims.apply(x, axis=axis)
+    """Inserts length-1 axes at ``axis`` (an int or a tuple of ints)."""
+    return ExpandDims.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
 class Squeeze(Function):
     @staticmethod
     def forward(ctx, x, axis=None):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape = x.shape
         return np.squeeze(x, axis=axis)
 
@@ -69,15 +77,19 @@ class Squeeze(Function):
 
 
 def squeeze(x, axis=None):
-    return Squeeze.apply(x, axis=axis)
+    """Removes length-1 axes (all of them when ``axis`` is None)."""
+    return Squeeze.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
 class GetItem(Function):
     @staticmethod
     def forward(ctx, x, key):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape, ctx.dtype, ctx.key = x.shape, x.dtype, key
-        return np.ascontiguousarray(x[key])
+        out = x[key]
+        # NOTE: a full index gives a NumPy scalar; keep a 0-d array (ascontiguousarray
+        # would make it shape (1,)).
+        return np.array(out) if np.ndim(out) == 0 else np.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, g):
@@ -95,8 +107,8 @@ def get_item(x, key):
 
 class Concatenate(Function):
     @staticmethod
-    def forward(ctx, *xs, axis=-1):
-        xs = [value(x) for x in xs]
+    def forward(ctx, *xs, axis=0):
+        xs = [np.asarray(x) for x in xs]
         ctx.sizes = [x.shape[axis] for x in xs]
         ctx.axis = axis
         return np.concatenate(xs, axis=axis)
@@ -107,8 +119,16 @@ class Concatenate(Function):
         return tuple(np.ascontiguousarray(p) for p in np.split(g, cuts, axis=ctx.axis))
 
 
-def concatenate(xs, axis=-1):
-    """Joins tensors along ``axis``."""
+def concatenate(xs, axis=0):
+    """Joins tensors along ``axis`` (dtypes promoted as Keras does).
+
+    Example:
+        >>> ops.concatenate([np.ones((2, 3)), np.zeros((1, 3))]).shape
+        (3, 3)
+    """
+    xs, _ = promote(*xs)
+    if axis is None:
+        return Concatenate.apply(*[reshape(x, (-1,)) for x in xs], axis=0)
     return Concatenate.apply(*xs, axis=axis)
 
 
@@ -117,21 +137,23 @@ class Stack(Function):
     def forward(ctx, *xs, axis=0):
         ctx.axis = axis
         ctx.n = len(xs)
-        return np.stack([value(x) for x in xs], axis=axis)
+        return np.stack([np.asarray(x) for x in xs], axis=axis)
 
     @staticmethod
     def backward(ctx, g):
         return tuple(np.ascontiguousarray(np.take(g, i, axis=ctx.axis)) for i in range(ctx.n))
 
 
-def stack(xs, axis=0):
+def stack(x, axis=0):
+    """Stacks same-shaped tensors along a new axis ``axis``."""
+    xs, _ = promote(*x)
     return Stack.apply(*xs, axis=axis)
 
 
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype):
-        x = value(x)
+        x = np.asarray(x)
         ctx.dtype = x.dtype
         return x.astype(dtype)
 
@@ -141,7 +163,10 @@ class Cast(Function):
 
 
 def cast(x, dtype):
-    return Cast.apply(x, dtype=np.dtype(dtype))
+    """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
+    from nnfast.backend.dtypes import standardize_dtype
+
+    return Cast.apply(as_input(x), dtype=np.dtype(standardize_dtype(dtype)))
 
 
 def flatten(x):
@@ -175,20 +200,41 @@ def shape(x):
     return tuple(np.shape(value(x)))
 
 
-def zeros(shape, dtype="float32"):
-    return Tensor(np.zeros(shape, dtype=dtype))
+def _dtype_or_floatx(dtype):
+    from nnfast.backend.dtypes import standardize_dtype
+
+    return np.dtype(standardize_dtype(dtype))
 
 
-def ones(shape, dtype="float32"):
-    return Tensor(np.ones(shape, dtype=dtype))
+def _shape_arg(shape):
+    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+
+
+def zeros(shape, dtype=None):
+    """A tensor of zeros (floatx unless ``dtype`` says)."""
+    return Tensor(np.zeros(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+
+
+def ones(shape, dtype=None):
+    """A tensor of ones (floatx unless ``dtype`` says)."""
+    return Tensor(np.ones(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+
+
+def _like_dtype(x, dtype):
+    a = unary_input(x)
+    return a, (a.dtype if dtype is None else _dtype_or_floatx(dtype))
 
 
 def zeros_like(x, dtype=None):
-    return Tensor(np.zeros_like(value(x), dtype=dtype))
+    """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
+    a, d = _like_dtype(x, dtype)
+    return Tensor(np.zeros(a.shape, dtype=d))
 
 
 def ones_like(x, dtype=None):
-    return Tensor(np.ones_like(value(x), dtype=dtype))
+    """Ones of ``x``'s shape and dtype (or ``dtype``)."""
+    a, d = _like_dtype(x, dtype)
+    return Tensor(np.ones(a.shape, dtype=d))
 
 
 def one_hot(x, num_classes, dtype="float32"):
@@ -199,18 +245,42 @@ def one_hot(x, num_classes, dtype="float32"):
     return Tensor(out)
 
 
-def where(condition, x1, x2):
-    cond = np.asarray(value(condition), dtype=bool)
-    return add(multiply(x1, cond.astype(np.float32)), multiply(x2, (~cond).astype(np.float32)))
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond, ctx.shapes = cond, (np.shape(a), np.shape(b))
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        from nnfast.ops._util import unbroadcast
+
+        zero = np.zeros((), g.dtype)
+        return (None, unbroadcast(np.where(ctx.cond, g, zero), ctx.shapes[0]),
+                unbroadcast(np.where(ctx.cond, zero, g), ctx.shapes[1]))
 
 
-from nnfast.ops.math import add, multiply  # noqa: E402  (where() composes differentiable ops)
+def where(condition, x1=None, x2=None):
+    """``x1`` where ``condition`` holds, else ``x2`` (broadcast; dtypes promoted). With
+    only ``condition``, the tuple of indices where it is nonzero (as ``nonzero``).
+
+    Example:
+        >>> ops.where(np.array([True, False]), 1.0, np.array([5.0, 6.0]))  # [1., 6.]
+    """
+    cond = np.asarray(value(condition)).astype(bool)
+    if x1 is None and x2 is None:
+        return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(cond))
+    if x1 is None or x2 is None:
+        raise ValueError("where: x1 and x2 must be given together. "
+                         f"Received: x1={x1!r}, x2={x2!r}")
+    (a, b), _ = promote(x1, x2)
+    return Where.apply(cond, a, b)
 
 
 class Tile(Function):
     @staticmethod
     def forward(ctx, x, repeats):
-        x = value(x)
+        x = np.asarray(x)
         reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
         reps = (1,) * (x.ndim - len(reps)) + reps
         ctx.shape, ctx.reps = x.shape, reps
@@ -226,18 +296,36 @@ class Tile(Function):
 
 
 def tile(x, repeats):
-    return Tile.apply(x, repeats=repeats)
+    """Repeats the whole of ``x`` ``repeats`` times along each axis (NumPy's ``tile``)."""
+    reps = np.asarray(value(repeats)).astype(int).reshape(-1).tolist()
+    return Tile.apply(unary_input(x), repeats=tuple(reps))
 
 
 class Repeat(Function):
     @staticmethod
     def forward(ctx, x, repeats, axis=None):
-        x = value(x)
-        ctx.shape, ctx.repeats, ctx.axis = x.shape, int(repeats), axis
+        x = np.asarray(x)
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.repeats = repeats if np.ndim(repeats) == 0 else np.asarray(repeats)
+        if np.ndim(repeats) == 1 and np.size(repeats) == 1:
+            ctx.repeats = int(np.asarray(repeats)[0])
         return np.repeat(x, repeats, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
+        if np.ndim(ctx.repeats) == 1:
+            # per-element counts: sum each run of copies back onto its source
+            axis = 0 if ctx.axis is None else ctx.axis % len(ctx.shape)
+            src = g if ctx.axis is not None else g.reshape(-1)
+            starts = np.concatenate([[0], np.cumsum(ctx.repeats)[:-1]]).astype(np.intp)
+            summed = np.add.reduceat(src, starts, axis=axis) if src.shape[axis] else src
+            empty = ctx.repeats == 0
+            if np.any(empty):
+                summed = np.moveaxis(summed, axis, 0).copy()
+                summed[empty] = 0
+                summed = np.moveaxis(summed, 0, axis)
+            return np.ascontiguousarray(summed).reshape(ctx.shape)
+        ctx.repeats = int(ctx.repeats)
         if ctx.axis is None:
             return g.reshape(-1, ctx.repeats).sum(1).reshape(ctx.shape)
         axis = ctx.axis % len(ctx.shape)
@@ -246,13 +334,17 @@ class Repeat(Function):
 
 
 def repeat(x, repeats, axis=None):
-    return Repeat.apply(x, repeats=repeats, axis=axis)
+    """Repeats each element ``repeats`` times (an int or one count per element) along
+    ``axis`` (over the flattened tensor when None)."""
+    r = value(repeats)
+    r = int(r) if np.ndim(r) == 0 else np.asarray(r).astype(np.int64)
+    return Repeat.apply(unary_input(x), repeats=r, axis=axis)
 
 
 class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, mode="constant", constant_values=0):
-        x = value(x)
+        x = np.asarray(x)
         ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
         return np.pad(x, pad_width, mode=mode, constant_values=constant_values) if mode == "constant" \
             else np.pad(x, pad_width, mode=mode)
@@ -265,7 +357,14 @@ class Pad(Function):
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pads with ``pad_width`` = ((before, after), ...) per axis (constant mode is exact in
     the gradient; other modes pass the gradient of the copied centre only)."""
-    nd = np.ndim(value(x))
+    x = unary_input(x)
+    nd = x.ndim
+    if mode not in ("constant", "edge", "linear_ramp", "maximum", "mean", "median",
+                    "minimum", "reflect", "symmetric", "wrap", "empty"):
+        raise ValueError(f"pad: unknown mode. Received: mode={mode!r}")
+    if constant_values is not None and mode != "constant":
+        raise ValueError("pad: constant_values is only used with mode='constant'. "
+                         f"Received: mode={mode!r}, constant_values={constant_values!r}")
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
     return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())), mode=mode,
                      constant_values=0 if constant_values is None else constant_values)
@@ -274,7 +373,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 class BroadcastTo(Function):
     @staticmethod
     def forward(ctx, x, shape):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape = x.shape
         return np.ascontiguousarray(np.broadcast_to(x, shape))
 
@@ -286,7 +385,8 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x, shape):
-    return BroadcastTo.apply(x, shape=tuple(shape))
+    """``x`` broadcast to ``shape`` (NumPy's rules); the gradient sums back."""
+    return BroadcastTo.apply(unary_input(x), shape=_shape_arg(shape))
 
 
 def split(x, indices_or_sections, axis=0):
@@ -310,6 +410,7 @@ def split(x, indices_or_sections, axis=0):
 
 
 def swapaxes(x, axis1, axis2):
+    """Exchanges two axes."""
     nd = np.ndim(value(x))
     perm = list(range(nd))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
@@ -317,9 +418,16 @@ def swapaxes(x, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
+    """Moves axes ``source`` (an int or a sequence) to positions ``destination``."""
     nd = np.ndim(value(x))
-    perm = [i for i in range(nd) if i != source % nd]
-    perm.insert(destination % nd, source % nd)
+    src = [int(a) % nd for a in np.atleast_1d(source)]
+    dst = [int(a) % nd for a in np.atleast_1d(destination)]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError("moveaxis: source and destination must be distinct axes of equal "
+                         f"count. Received: source={source}, destination={destination}")
+    perm = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
     return transpose(x, tuple(perm))
 
 
@@ -338,27 +446,63 @@ def stop_gradient(x):
     return StopGradient.apply(x)
 
 
-def arange(start, stop=None, step=1, dtype=None):
-    out = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    if dtype is None and out.dtype == np.float64:
-        dtype = "float32"
-    return Tensor(out.astype(dtype) if dtype else out)
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)`` (``[0, start)`` with one argument).
+
+    The dtype follows Keras: int32 for integer arguments, floatx when any is a float.
+
+    Example:
+        >>> ops.arange(3)  # [0, 1, 2] int32
+    """
+    step = 1 if step is None else step
+    if dtype is None:
+        args = [a for a in (start, stop, step) if a is not None]
+        floats = any(np.asarray(value(a)).dtype.kind == "f" for a in args)
+        dtype = np.float32 if floats else np.int32
+    if stop is None:
+        start, stop = 0, start
+    return Tensor(np.arange(value(start), value(stop), value(step)).astype(_dtype_or_floatx(dtype)))
 
 
-def eye(n, m=None, dtype="float32"):
-    return Tensor(np.eye(n, m, dtype=dtype))
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
+    """An ``N x M`` matrix with ones on the ``k``-th diagonal (floatx by default)."""
+    M = None if M is None else int(M)  # noqa: N806
+    return Tensor(np.eye(int(N), M, k=int(k), dtype=_dtype_or_floatx(dtype)))
 
 
-def full(shape, fill_value, dtype="float32"):
-    return Tensor(np.full(shape, fill_value, dtype=dtype))
+def full(shape, fill_value, dtype=None):
+    """A tensor of ``shape`` filled with ``fill_value`` (floatx unless ``dtype`` says)."""
+    return Tensor(np.full(_shape_arg(shape), value(fill_value), dtype=_dtype_or_floatx(dtype)))
+
+
+class Sort(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        order = np.argsort(x, axis=axis, kind="stable")
+        ctx.order, ctx.axis = order, axis
+        return np.take_along_axis(x, order, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.zeros_like(g)
+        np.put_along_axis(out, ctx.order, g, axis=ctx.axis)
+        return out
 
 
 def sort(x, axis=-1):
-    return Tensor(np.sort(value(x), axis=axis))
+    """Sorted copy along ``axis`` (NaN last); differentiable (gradients follow the values)."""
+    x = unary_input(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), -1
+    return Sort.apply(x, axis=axis)
 
 
 def argsort(x, axis=-1):
-    return Tensor(np.argsort(value(x), axis=axis))
+    """Indices (int32) that sort ``x`` along ``axis`` (stable; flattened when None)."""
+    a = np.asarray(value(x))
+    if axis is None:
+        a, axis = a.reshape(-1), -1
+    return Tensor(np.argsort(a, axis=axis, kind="stable").astype(np.int32))
 
 
 def top_k(x, k, sorted=True):  # noqa: A002 - keras.ops argument name

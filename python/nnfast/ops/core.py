@@ -74,20 +74,6 @@ def is_tensor(x):
     return isinstance(x, Tensor)
 
 
-def dtype(x):
-    """The standardized dtype name of ``x`` (``"float32"``, ``"int32"``, ``"bool"``...).
-
-    Example:
-        >>> dtype(ops.zeros((8, 12)))
-        'float32'
-    """
-    if isinstance(x, Tensor):
-        return x.dtype.name
-    if hasattr(x, "dtype"):
-        return np.dtype(x.dtype).name
-    return convert_to_tensor(x).dtype.name
-
-
 def shape(x):
     """The shape of ``x`` as a tuple of ints.
 

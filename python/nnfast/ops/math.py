@@ -5,6 +5,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend.tape import Function
+from nnfast.ops._dtype import promote, unary_input
 from nnfast.ops._util import f32, normalize_axis, unbroadcast, value
 
 
@@ -107,39 +108,53 @@ class Minimum(Function):
 
 
 def add(x1, x2):
-    """Elementwise ``x1 + x2`` with broadcasting."""
-    return Add.apply(x1, x2)
+    """Elementwise ``x1 + x2`` with broadcasting and Keras's dtype promotion.
+
+    Example:
+        >>> ops.add(np.ones((2, 3), "float32"), 1.0).dtype
+        dtype('float32')
+    """
+    return Add.apply(*promote(x1, x2)[0])
 
 
 def subtract(x1, x2):
-    """Elementwise ``x1 - x2`` with broadcasting."""
-    return Subtract.apply(x1, x2)
+    """Elementwise ``x1 - x2`` with broadcasting and Keras's dtype promotion."""
+    return Subtract.apply(*promote(x1, x2)[0])
 
 
 def multiply(x1, x2):
-    """Elementwise ``x1 * x2`` with broadcasting."""
-    return Multiply.apply(x1, x2)
+    """Elementwise ``x1 * x2`` with broadcasting and Keras's dtype promotion."""
+    return Multiply.apply(*promote(x1, x2)[0])
 
 
 def divide(x1, x2):
-    """Elementwise ``x1 / x2`` with broadcasting."""
-    return Divide.apply(x1, x2)
+    """Elementwise ``x1 / x2``; integer inputs give floatx (``int32 / int32 -> float32``)."""
+    return Divide.apply(*promote(x1, x2, to_float=True)[0])
 
 
-true_divide = divide
+def true_divide(x1, x2):
+    """Same as ``divide``."""
+    return divide(x1, x2)
 
 
 def power(x1, x2):
-    """Elementwise ``x1 ** x2``."""
-    return Power.apply(x1, x2)
+    """Elementwise ``x1 ** x2`` with Keras's dtype promotion."""
+    (a, b), dtype = promote(x1, x2)
+    if dtype.kind != "f":
+        from nnfast.backend.tensor import Tensor
+
+        return Tensor(np.asarray(np.power(getattr(a, "value", a), getattr(b, "value", b))))
+    return Power.apply(a, b)
 
 
 def maximum(x1, x2):
-    return Maximum.apply(x1, x2)
+    """Elementwise maximum (the gradient goes to ``x1`` on ties)."""
+    return Maximum.apply(*promote(x1, x2)[0])
 
 
 def minimum(x1, x2):
-    return Minimum.apply(x1, x2)
+    """Elementwise minimum (the gradient goes to ``x1`` on ties)."""
+    return Minimum.apply(*promote(x1, x2)[0])
 
 
 # --- unary elementwise -------------------------------------------------------------------
@@ -149,14 +164,14 @@ def _unary(name, fwd, grad_from):
     """Builds a Function for y = fwd(x) whose gradient is g * grad_from(x, y)."""
 
     def forward(ctx, x):
-        x = value(x)
-        y = fwd(x)
+        x = np.asarray(x)
+        y = np.asarray(fwd(x), dtype=x.dtype)
         ctx.save_for_backward(x, y)
         return y
 
     def backward(ctx, g):
         x, y = ctx.saved
-        return g * grad_from(x, y)
+        return (g * grad_from(x, y)).astype(x.dtype, copy=False)
 
     return type(name, (Function,), {"forward": staticmethod(forward),
                                     "backward": staticmethod(backward)})
@@ -174,48 +189,73 @@ Cos = _unary("Cos", np.cos, lambda x, y: -np.sin(x))
 
 
 def negative(x):
-    return Negative.apply(x)
+    """Elementwise ``-x``."""
+    return Negative.apply(unary_input(x))
 
 
 def square(x):
+    """Elementwise ``x * x`` (bool becomes int32, as in Keras)."""
+    x = unary_input(x)
+    if x.dtype == np.bool_:
+        x = x.astype(np.int32) if isinstance(x, np.ndarray) else _cast(x, np.int32)
     return Square.apply(x)
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    """Elementwise square root; ints and bool compute in floatx."""
+    return Sqrt.apply(unary_input(x, to_float=True))
 
 
 def exp(x):
-    return Exp.apply(x)
+    """Elementwise ``e ** x``; ints and bool compute in floatx."""
+    return Exp.apply(unary_input(x, to_float=True))
 
 
 def log(x):
-    return Log.apply(x)
+    """Elementwise natural logarithm; ints and bool compute in floatx."""
+    return Log.apply(unary_input(x, to_float=True))
 
 
 def log1p(x):
-    return Log1p.apply(x)
+    """Elementwise ``log(1 + x)``, accurate near 0."""
+    return Log1p.apply(unary_input(x, to_float=True))
 
 
 def abs(x):  # noqa: A001 - keras.ops name
+    """Elementwise absolute value (dtype kept)."""
+    x = unary_input(x)
+    if x.dtype == np.bool_:
+        from nnfast.backend.tensor import Tensor
+
+        return Tensor(np.array(getattr(x, "value", x)))
     return Abs.apply(x)
 
 
-absolute = abs
+def absolute(x):
+    """Same as ``abs``."""
+    return abs(x)
 
 
 def sin(x):
-    return Sin.apply(x)
+    """Elementwise sine; ints and bool compute in floatx."""
+    return Sin.apply(unary_input(x, to_float=True))
 
 
 def cos(x):
-    return Cos.apply(x)
+    """Elementwise cosine; ints and bool compute in floatx."""
+    return Cos.apply(unary_input(x, to_float=True))
+
+
+def _cast(x, dtype):
+    from nnfast.ops.array import cast
+
+    return cast(x, dtype)
 
 
 class Clip(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        x = value(x)
+        x = np.asarray(x)
         ctx.save_for_backward(x, lo, hi)
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
@@ -226,8 +266,13 @@ class Clip(Function):
 
 
 def clip(x, x_min, x_max):
-    """Clamps ``x`` to ``[x_min, x_max]``; the gradient is zero outside."""
-    return Clip.apply(x, x_min, x_max)
+    """Clamps ``x`` to ``[x_min, x_max]``; the gradient is zero outside (bool -> int32)."""
+    x = unary_input(x)
+    if x.dtype == np.bool_:
+        x = _cast(x, np.int32)
+    lo = getattr(x_min, "value", x_min)
+    hi = getattr(x_max, "value", x_max)
+    return Clip.apply(x, lo, hi)
 
 
 # --- reductions ----------------------------------------------------------------------------
@@ -236,7 +281,7 @@ def clip(x, x_min, x_max):
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         return np.asarray(np.sum(x, axis=axis, keepdims=keepdims), dtype=x.dtype)
 
@@ -252,7 +297,7 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         total = np.add.reduce(x, axis=ctx.axis, keepdims=keepdims)
         count = x.size // builtins.max(np.size(total), 1) if x.size else 1
@@ -275,9 +320,13 @@ class _ArgReduce(Function):
     reduce = None
 
     @classmethod
-    def forward(cls, ctx, x, axis=None, keepdims=False):
-        x = value(x)
-        out = cls.reduce(x, axis=axis, keepdims=True)
+    def forward(cls, ctx, x, axis=None, keepdims=False, initial=None):
+        x = np.asarray(x)
+        if x.size == 0 and initial is None:
+            raise ValueError(f"Cannot compute the max/min of an empty tensor without `initial`. "
+                             f"Received: x.shape={x.shape}")
+        out = cls.reduce(x, axis=axis, keepdims=True, initial=initial) if initial is not None \
+            else cls.reduce(x, axis=axis, keepdims=True)
         ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdims = normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
@@ -300,31 +349,82 @@ class Min(_ArgReduce):
     reduce = staticmethod(np.min)
 
 
+# Keras accumulates small integer types in 32 bits.
+_ACCUMULATE = {np.dtype(np.bool_): np.int32, np.dtype(np.int8): np.int32,
+               np.dtype(np.int16): np.int32, np.dtype(np.uint8): np.uint32,
+               np.dtype(np.uint16): np.uint32}
+
+
+def accumulation_input(x):
+    """``x`` cast to the dtype Keras sums/multiplies it in (bool/int8/int16 -> int32,
+    uint8/uint16 -> uint32; others kept)."""
+    x = unary_input(x)
+    wide = _ACCUMULATE.get(x.dtype)
+    return _cast(x, wide) if wide is not None else x
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    """Sum over ``axis`` (all axes when None)."""
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+    """Sum over ``axis`` (an int, a tuple, or None for all axes).
+
+    Example:
+        >>> ops.sum(np.ones((2, 3)), axis=-1).shape
+        (2,)
+    """
+    return Sum.apply(accumulation_input(x), axis=_axis(axis), keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (all axes when None)."""
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+    """Mean over ``axis`` (all axes when None); ints and bool give floatx."""
+    return Mean.apply(unary_input(x, to_float=True), axis=_axis(axis), keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """Largest value over ``axis``; ``initial`` is a lower bound (and the result of an
+    empty reduction). The gradient goes to the maximal elements (shared on ties)."""
+    return Max.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """Smallest value over ``axis``; ``initial`` is an upper bound."""
+    return Min.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
-def argmax(x, axis=-1, keepdims=False):
-    """Index of the largest value along ``axis`` (first one on ties); not differentiable."""
-    return np.argmax(value(x), axis=axis, keepdims=keepdims)
+def amax(x, axis=None, keepdims=False):
+    """Same as ``max``."""
+    return max(x, axis=axis, keepdims=keepdims)
 
 
-def argmin(x, axis=-1, keepdims=False):
-    return np.argmin(value(x), axis=axis, keepdims=keepdims)
+def amin(x, axis=None, keepdims=False):
+    """Same as ``min``."""
+    return min(x, axis=axis, keepdims=keepdims)
+
+
+def _arg_reduce(fn, x, axis, keepdims):
+    from nnfast.backend.tensor import Tensor
+
+    a = np.asarray(value(x))
+    if a.size == 0:
+        raise ValueError(f"{fn.__name__}: attempt to get the index of an empty tensor. "
+                         f"Received: x.shape={a.shape}")
+    out = fn(a, axis=axis)
+    if keepdims:
+        out = np.expand_dims(out, tuple(range(a.ndim)) if axis is None else axis)
+    return Tensor(np.asarray(out, dtype=np.int32))
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index (int32) of the largest value along ``axis`` (over the flattened tensor when
+    None; the first one on ties); not differentiable."""
+    return _arg_reduce(np.argmax, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index (int32) of the smallest value along ``axis`` (flattened when None)."""
+    return _arg_reduce(np.argmin, x, axis, keepdims)
 
 
 # --- matmul ------------------------------------------------------------------------------
@@ -354,7 +454,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = value(a), value(b)
+        a, b = np.asarray(a), np.asarray(b)
         ctx.save_for_backward(a, b)
         if _on_gemm(a, b):
             if a.shape[-1] != b.shape[0]:
@@ -409,11 +509,47 @@ class MatMul(Function):
 
 
 def matmul(x1, x2):
-    """Matrix product (``x1 @ x2``); 2-D float32 runs on nnfast's SGEMM."""
-    return MatMul.apply(x1, x2)
+    """Matrix product (``x1 @ x2``) with NumPy's broadcasting of leading axes and Keras's
+    dtype promotion; float32 products run on nnfast's SGEMM.
+
+    Example:
+        >>> ops.matmul(np.ones((4, 2, 3)), np.ones((3, 5))).shape
+        (4, 2, 5)
+    """
+    return matmul_promoted(x1, x2)
 
 
-dot = matmul
+def matmul_promoted(x1, x2, _int8_to_int32=True):
+    """``matmul`` with the int8 x int8 -> int32 rule optional (``dot`` keeps int8)."""
+    (a, b), dtype = promote(x1, x2)
+    if dtype == np.int8 and _int8_to_int32:
+        both_int8 = getattr(x1, "dtype", None) == np.int8 and getattr(x2, "dtype", None) == np.int8
+        if both_int8:
+            # NOTE: as Keras on TensorFlow, int8 x int8 accumulates and returns int32.
+            (a, b), dtype = promote(_cast(a, np.int32), _cast(b, np.int32))
+    va, vb = getattr(a, "value", a), getattr(b, "value", b)
+    if not va.ndim or not vb.ndim:
+        raise ValueError("matmul: inputs must have at least one axis. Received: "
+                         f"x1.shape={va.shape}, x2.shape={vb.shape}")
+    if va.shape[-1] != vb.shape[-2 if vb.ndim > 1 else 0]:
+        raise ValueError("matmul: incompatible shapes (the last axis of x1 must match the "
+                         "contracted axis of x2). "
+                         f"Received: x1.shape={va.shape}, x2.shape={vb.shape}")
+    if dtype == np.bool_:
+        from nnfast.backend.tensor import Tensor
+
+        return Tensor(np.asarray(np.matmul(va, vb)))
+    # NOTE: broadcast batch axes run on NumPy's matmul: lowering them to one SGEMM (as
+    # einsum does) measured 1.2-3.5x more CPU time (benchmarks/bench_ops.py).
+    return MatMul.apply(a, b)
+
+
+def dot(x1, x2):
+    """NumPy's ``dot``: a product for scalars, an inner product of vectors, ``matmul`` of
+    matrices, and for N-D a sum over the last axis of ``x1`` and the second-to-last of ``x2``."""
+    from nnfast.ops import contraction
+
+    return contraction.dot(x1, x2)
 
 
 # --- more reductions and elementwise math (keras.ops names) ---------------------------------
@@ -421,18 +557,21 @@ dot = matmul
 
 def var(x, axis=None, keepdims=False):
     """Biased variance over ``axis``: ``mean(square(x - mean(x)))``."""
+    x = unary_input(x, to_float=True)
+    axis = _axis(axis)
     centered = subtract(x, mean(x, axis=axis, keepdims=True))
     return mean(square(centered), axis=axis, keepdims=keepdims)
 
 
 def std(x, axis=None, keepdims=False):
+    """Biased standard deviation over ``axis``."""
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        x = value(x)
+        x = np.asarray(x)
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
@@ -450,13 +589,13 @@ class LogSumExp(Function):
 
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, computed stably."""
-    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+    return LogSumExp.apply(unary_input(x, to_float=True), axis=_axis(axis), keepdims=keepdims)
 
 
 class CumSum(Function):
     @staticmethod
     def forward(ctx, x, axis=None):
-        x = value(x)
+        x = np.asarray(x)
         ctx.shape, ctx.axis = x.shape, axis
         return np.cumsum(x, axis=axis).astype(x.dtype)
 
@@ -467,15 +606,22 @@ class CumSum(Function):
         return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis)
 
 
-def cumsum(x, axis=None):
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along ``axis`` (over the flattened tensor when None); bool sums in
+    int32; ``dtype`` casts the input first."""
+    x = unary_input(x)
+    if dtype is not None:
+        x = _cast(x, np.dtype(dtype))
+    elif x.dtype == np.bool_:
+        x = _cast(x, np.int32)
     return CumSum.apply(x, axis=axis)
 
 
 class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        x = value(x)
-        out = np.prod(x, axis=axis, keepdims=True)
+        x = np.asarray(x)
+        out = np.asarray(np.prod(x, axis=axis, keepdims=True), dtype=x.dtype)
         ctx.save_for_backward(x, out)
         ctx.axis, ctx.keepdims = axis, keepdims
         return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()))
@@ -485,38 +631,67 @@ class Prod(Function):
         x, out = ctx.saved
         if not ctx.keepdims:
             g = np.expand_dims(g, ctx.axis) if ctx.axis is not None else np.reshape(g, out.shape)
-        # NOTE: assumes no zeros in x (the quotient form), like most frameworks' fast path.
-        return (g * out / x).astype(x.dtype)
+        if np.all(x != 0):
+            return (g * out / x).astype(x.dtype)
+        # NOTE: with zeros the quotient form fails; the product of the others is the
+        # exclusive cumulative product from the left times the one from the right.
+        axes = tuple(range(x.ndim)) if ctx.axis is None else (
+            (ctx.axis,) if isinstance(ctx.axis, int) else tuple(ctx.axis))
+        axes = tuple(a % x.ndim for a in axes)
+        rest = tuple(i for i in range(x.ndim) if i not in axes)
+        moved = np.transpose(x, rest + axes)
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+        right = np.flip(np.cumprod(np.concatenate(
+            [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+        others = (left * right).reshape(moved.shape)
+        others = np.transpose(others, np.argsort(rest + axes))
+        return (g * others).astype(x.dtype)
 
 
-def prod(x, axis=None, keepdims=False):
-    return Prod.apply(x, axis=axis, keepdims=keepdims)
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Product over ``axis`` (bool/int8/int16 multiply in int32); ``dtype`` casts the
+    input first. The gradient is exact with zeros in ``x``."""
+    x = accumulation_input(x) if dtype is None else _cast(unary_input(x), np.dtype(dtype))
+    return Prod.apply(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def _array(x):
+    x = unary_input(x)
+    return x.value if hasattr(x, "node") else x
 
 
 def sign(x):
-    """Not differentiable (zero gradient almost everywhere): a plain result."""
+    """-1, 0 or 1 by the sign of ``x`` (NaN stays NaN); zero gradient, so not recorded."""
     from nnfast.backend.tensor import Tensor
 
-    return Tensor(np.sign(value(x)))
+    a = _array(x)
+    return Tensor(np.asarray(np.sign(a)) if a.dtype != np.bool_ else a.copy())
 
 
 def floor(x):
+    """Largest integer <= x, as floats (ints and bool -> floatx); zero gradient."""
     from nnfast.backend.tensor import Tensor
 
-    return Tensor(np.floor(value(x)))
+    return Tensor(np.asarray(np.floor(_array(unary_input(x, to_float=True)))))
 
 
 def round(x, decimals=0):  # noqa: A001
+    """Rounds half to even to ``decimals`` places (dtype kept); zero gradient."""
     from nnfast.backend.tensor import Tensor
 
-    return Tensor(np.round(value(x), decimals))
+    a = _array(x)
+    return Tensor(np.asarray(np.round(a, decimals), dtype=a.dtype))
 
 
 def _compare(fn):
     def op(x1, x2):
         from nnfast.backend.tensor import Tensor
 
-        return Tensor(fn(value(x1), value(x2)))
+        from nnfast.ops._dtype import as_input
+
+        a, b = as_input(x1), as_input(x2)
+        return Tensor(np.asarray(fn(getattr(a, "value", a), getattr(b, "value", b))))
 
     op.__name__ = fn.__name__
     op.__doc__ = f"Elementwise ``{fn.__name__}`` (boolean result, not differentiable)."

@@ -1,0 +1,158 @@
+"""Tensor-creating ``keras.ops.numpy`` ops: ``array``, ``empty``, ``full_like``,
+``identity``, ``tri``, evenly spaced ranges (``linspace``, ``logspace``, ``geomspace``),
+window functions, ``vander`` and ``meshgrid``. Results default to floatx as in Keras.
+"""
+
+import numpy as np
+
+from nnfast.backend.dtypes import standardize_dtype
+from nnfast.backend.tensor import Tensor
+from nnfast.ops._dtype import as_input, raw, unary_input
+
+
+def _dtype(dtype):
+    return np.dtype(standardize_dtype(dtype))
+
+
+def array(x, dtype=None):
+    """A tensor from ``x`` (Python floats -> float32, ints -> int32, arrays keep their dtype)."""
+    a = as_input(x)
+    a = np.array(a.value if isinstance(a, Tensor) else a)
+    return Tensor(a if dtype is None else a.astype(_dtype(dtype)))
+
+
+def empty(shape, dtype=None):
+    """A tensor of ``shape`` (zero-filled: nnfast never hands out uninitialized memory)."""
+    from nnfast.ops.array import zeros
+
+    return zeros(shape, dtype)
+
+
+def empty_like(x, dtype=None):
+    """Like ``zeros_like`` (zero-filled)."""
+    from nnfast.ops.array import zeros_like
+
+    return zeros_like(x, dtype)
+
+
+def full_like(x, fill_value, dtype=None):
+    """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
+    a = unary_input(x)
+    return Tensor(
+        np.full(a.shape, raw(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype))
+    )
+
+
+def identity(n, dtype=None):
+    """The ``n x n`` identity matrix (floatx by default)."""
+    return Tensor(np.identity(int(n), dtype=_dtype(dtype)))
+
+
+def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
+    """``N x M`` matrix with ones at and below diagonal ``k`` (floatx by default)."""
+    return Tensor(np.tri(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))
+
+
+def _space_dtype(dtype, *args):
+    """floatx, or float64 when a bound is a float64 tensor (Python numbers are weak)."""
+    if dtype is not None:
+        return _dtype(dtype)
+    wide = any(getattr(as_input(a), "dtype", None) == np.float64 for a in args)
+    return np.dtype(np.float64) if wide else np.dtype(np.float32)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop`` (floatx; tensors for
+    ``start``/``stop`` give one sequence per element along ``axis``); with ``retstep``,
+    ``(values, step)``."""
+    out_dtype = _space_dtype(dtype, start, stop)
+    vals, step = np.linspace(
+        raw(start), raw(stop), int(num), endpoint=endpoint, retstep=True, axis=axis
+    )
+    vals = Tensor(np.asarray(vals).astype(out_dtype))
+    return (vals, Tensor(np.asarray(step, out_dtype))) if retstep else vals
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+    """``base ** linspace(start, stop, num)`` (floatx)."""
+    out_dtype = _space_dtype(dtype, start, stop)
+    return Tensor(
+        np.logspace(
+            raw(start), raw(stop), int(num), endpoint=endpoint, base=raw(base), axis=axis
+        ).astype(out_dtype)
+    )
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx)."""
+    out_dtype = _space_dtype(dtype, start, stop)
+    return Tensor(
+        np.geomspace(raw(start), raw(stop), int(num), endpoint=endpoint, axis=axis).astype(
+            out_dtype
+        )
+    )
+
+
+def _window(fn, x):
+    n = int(np.asarray(raw(x)))
+    return Tensor(fn(n).astype(np.float32))
+
+
+def bartlett(x):
+    """Bartlett (triangular) window of ``x`` points (float32)."""
+    return _window(np.bartlett, x)
+
+
+def blackman(x):
+    """Blackman window of ``x`` points (float32)."""
+    return _window(np.blackman, x)
+
+
+def hamming(x):
+    """Hamming window of ``x`` points (float32)."""
+    return _window(np.hamming, x)
+
+
+def hanning(x):
+    """Hann window of ``x`` points (float32)."""
+    return _window(np.hanning, x)
+
+
+def kaiser(x, beta):
+    """Kaiser window of ``x`` points with shape parameter ``beta`` (float32)."""
+    return _window(lambda n: np.kaiser(n, float(raw(beta))), x)
+
+
+def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
+    """Vandermonde matrix: columns are powers of the 1-D ``x`` (decreasing by default)."""
+    from nnfast.ops.array import expand_dims
+    from nnfast.ops.math import power
+
+    x = unary_input(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be 1-D. Received: shape={x.shape}")
+    n = x.shape[0] if N is None else int(N)
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return power(expand_dims(x, -1), powers.astype(np.int32 if x.dtype.kind != "f" else x.dtype))
+
+
+def meshgrid(*x, indexing="xy"):
+    """Coordinate grids from 1-D tensors (``indexing`` "xy" Cartesian or "ij" matrix)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'. Received: {indexing!r}")
+    from nnfast.ops.array import broadcast_to, reshape
+
+    xs = [unary_input(a) for a in x]
+    n = len(xs)
+    shape = [a.size for a in xs]
+    if indexing == "xy" and n > 1:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, a in enumerate(xs):
+        axis = i
+        if indexing == "xy" and n > 1 and i < 2:
+            axis = 1 - i
+        view = [1] * n
+        view[axis] = -1
+        out.append(broadcast_to(reshape(a, view), shape))
+    return out
