@@ -17,6 +17,20 @@ from nnfast.backend.tensor import Tensor, Variable
 _CALL_TAKES_TRAINING = {}
 
 
+class _AddedLossState:
+    """``seen`` turns True at the first ``add_loss``: from then on outermost calls clear
+    the losses of the previous call (Keras's semantics) and ``fit`` adds them to the loss.
+    Models that never call ``add_loss`` pay nothing for it."""
+
+    seen = False
+    depth = 0
+
+
+def added_losses_seen():
+    """True once any layer has called ``add_loss``."""
+    return _AddedLossState.seen
+
+
 def _takes_training(cls):
     takes = _CALL_TAKES_TRAINING.get(cls)
     if takes is None:
@@ -121,6 +135,59 @@ class Layer:
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras 3's other spelling of ``add_weight`` (``initializer`` is required).
+
+        Example:
+            >>> self.scale = self.add_variable((), "ones", name="scale")
+        """
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    def add_loss(self, loss):
+        """Adds a loss term (a Tensor, or a list of them) computed in ``call``; ``fit``
+        adds its sum to the training loss. The terms of a call replace those of the
+        previous call (they are cleared when the outermost layer or model is called).
+
+        Example:
+            >>> class ActivityPenalty(Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(0.01 * ops.sum(ops.square(x)))
+            ...         return x
+        """
+        terms = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+        for t in terms:
+            if not isinstance(t, Tensor) or isinstance(t, KerasTensor):
+                raise ValueError("`add_loss()` can only be called from inside `build()` or "
+                                 "`call()`, on a tensor input. Received invalid value: "
+                                 f"{t!r}")
+        _AddedLossState.seen = True
+        added = self.__dict__.get("_added_losses")
+        if added is None:
+            added = self._added_losses = []
+        added.extend(terms)
+
+    def _all_added_losses(self):
+        out = list(self.__dict__.get("_added_losses", ()))
+        for layer in self._layers:
+            out.extend(layer._all_added_losses())
+        return out
+
+    def _clear_added_losses(self):
+        if self.__dict__.get("_added_losses"):
+            self._added_losses = []
+        for layer in self._layers:
+            layer._clear_added_losses()
+
+    @property
+    def metrics(self):
+        """Metrics set as attributes of this layer and of its sublayers."""
+        from nnfast.models.custom_steps import _layer_metrics
+
+        return _layer_metrics(self)
+
     @property
     def trainable(self):
         return self._trainable
@@ -197,12 +264,12 @@ class Layer:
     @property
     def losses(self):
         """Regularization penalties: this layer's (and sublayers') trainable weights, then
-        the activity penalties of their latest calls."""
+        the activity penalties and ``add_loss`` terms of their latest calls."""
         out = []
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 out.append(w.regularizer(w))
-        return out + self._all_activity_losses()
+        return out + self._all_activity_losses() + self._all_added_losses()
 
     def _all_activity_losses(self):
         out = list(self.__dict__.get("_activity_losses", ()))
@@ -243,6 +310,20 @@ class Layer:
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
+        if _AddedLossState.seen:
+            return self._call_clearing_losses(inputs, args, kwargs)
+        return self._call_body(inputs, args, kwargs)
+
+    def _call_clearing_losses(self, inputs, args, kwargs):
+        if _AddedLossState.depth == 0:
+            self._clear_added_losses()
+        _AddedLossState.depth += 1
+        try:
+            return self._call_body(inputs, args, kwargs)
+        finally:
+            _AddedLossState.depth -= 1
+
+    def _call_body(self, inputs, args, kwargs):
         if any_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
         if not self.built:
