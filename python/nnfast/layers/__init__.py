@@ -3,6 +3,7 @@ from nnfast.layers.attention import AdditiveAttention, Attention, MultiHeadAtten
 from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nnfast.layers.core import Activation, Dense, Identity
 from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.input_spec import InputSpec
 from nnfast.layers.lambda_layer import Lambda
 from nnfast.layers.layer import Layer
 from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,

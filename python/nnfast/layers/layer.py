@@ -61,6 +61,9 @@ def standardize_shape(shape):
 class Layer:
     """Base class of all layers.
 
+    A layer may set ``self.input_spec`` (an ``InputSpec``) to have its inputs checked on
+    every call.
+
     Args:
         trainable: whether the layer's weights are updated by training.
         name: unique name; defaults to the snake_case class name with a counter.
@@ -68,6 +71,8 @@ class Layer:
         input_shape / input_dim / batch_input_shape / batch_size: legacy spellings that
             declare the input of the first layer of a ``Sequential`` model.
     """
+
+    input_spec = None
 
     def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
@@ -324,6 +329,10 @@ class Layer:
             _AddedLossState.depth -= 1
 
     def _call_body(self, inputs, args, kwargs):
+        if self.input_spec is not None:
+            from nnfast.layers.input_spec import assert_input_compatibility
+
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if any_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
         if not self.built:

@@ -20,6 +20,7 @@ from nnfast.backend import random as nnrandom
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
 from nnfast.callbacks import CallbackList, _noop
+from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
 from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
                                         pythonify_logs)
@@ -134,9 +135,7 @@ class Trainer(StepHooks):
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     def _any_added_losses(self):
-        from nnfast.layers import layer as layer_module
-
-        return layer_module.added_losses_seen() and bool(self.losses)
+        return added_losses_seen() and bool(self.losses)
 
     # --- outputs, losses and metrics ------------------------------------------------------
     def _output_names_list(self, n):
@@ -362,9 +361,7 @@ class Trainer(StepHooks):
     def _penalties(self):
         # NOTE: the list of regularized weights is cached per step set-up (see fit); the
         # penalties themselves are recomputed each step so they differentiate.
-        from nnfast.layers import layer as layer_module
-
-        if getattr(self, "_has_penalties", True) or layer_module.added_losses_seen():
+        if getattr(self, "_has_penalties", True) or added_losses_seen():
             return self.losses
         return ()
 
