@@ -9,13 +9,17 @@ from nnfast.layers.layer import Layer
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
-def _layer_from_entry(entry):
-    from nnfast import layers as layers_module
+def _layer_from_entry(entry, drop=()):
+    """The wrapped layer from its config entry, through the loader's cleaning of Keras-only
+    keys (``quantization_config`` and the like). ``drop`` names keys the wrapper implements
+    itself (Bidirectional's ``zero_output_for_mask``)."""
+    from nnfast.saving.serialization import deserialize_layer_entry
 
-    cls = getattr(layers_module, entry["class_name"], None)
-    if cls is None:
-        raise ValueError(f"Unknown layer class '{entry['class_name']}' in a wrapper config.")
-    return cls.from_config(dict(entry["config"]))
+    entry = dict(entry)
+    config = {k: v for k, v in dict(entry["config"]).items() if k not in drop}
+    entry["config"] = config
+    entry.pop("build_config", None)  # the wrapper builds it
+    return deserialize_layer_entry(entry)
 
 
 def _layer_entry(layer):
@@ -158,9 +162,12 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["layer"] = _layer_from_entry(config["layer"])
+        # Keras sets zero_output_for_mask on the inner layers; Bidirectional zeroes the
+        # masked steps of returned sequences itself.
+        config["layer"] = _layer_from_entry(config["layer"], drop=("zero_output_for_mask",))
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = _layer_from_entry(config["backward_layer"])
+            config["backward_layer"] = _layer_from_entry(config["backward_layer"],
+                                                         drop=("zero_output_for_mask",))
         return cls(**config)
 
 
