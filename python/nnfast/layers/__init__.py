@@ -31,6 +31,8 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
+from nnfast.layers.rnn import RNN
+from nnfast.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
                                      UpSampling1D, ZeroPadding1D)
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
