@@ -158,3 +158,23 @@ def test_progress_bar_is_live_under_ipykernel(monkeypatch):
     bar = Progbar(4, file=out, interval=0)
     bar.update(1, {"loss": 1.0}, finalize=False)
     assert out.text.startswith("\r1/4") and "loss: 1.0000" in out.text
+
+
+def test_wrapper_subclass_builds_calls_and_round_trips_config():
+    class Doubled(layers.Wrapper):
+        def call(self, x):
+            return 2.0 * self.layer(x)
+
+    inner = layers.Dense(3, kernel_initializer="ones")
+    layer = Doubled(inner)
+    out = layer(np.ones((2, 4), "float32"))
+    np.testing.assert_allclose(np.asarray(out), np.full((2, 3), 8.0))
+    assert layer.weights == inner.weights
+    config = layer.get_config()
+    assert config["layer"]["class_name"] == "Dense"
+    again = Doubled.from_config(config)
+    assert isinstance(again.layer, layers.Dense) and again.layer.units == 3
+    with pytest.raises(ValueError, match="isn't a supported layer type"):
+        Doubled("dense")
+    with pytest.raises(NotImplementedError):
+        layers.Wrapper(layers.Dense(1))(np.ones((1, 2), "float32"))

@@ -93,3 +93,10 @@ def test_rnn_in_a_model_trains_saves_and_loads(tmp_path):
     assert layer(x).shape == (3, 3)
     with pytest.raises(ValueError, match="state_size"):
         layers.RNN(layers.Dense(2))
+
+
+def test_keras_file_with_rnn_cells_loads():
+    data = np.load(os.path.join(HERE, "rnn_cells_model.npz"))
+    model = nnfast.models.load_model(os.path.join(HERE, "rnn_cells_model.keras"))
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
+                               atol=1e-6)

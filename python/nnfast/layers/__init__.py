@@ -37,4 +37,4 @@ from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector,
                                      UpSampling1D, ZeroPadding1D)
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
-from nnfast.layers.wrappers import Bidirectional, TimeDistributed
+from nnfast.layers.wrappers import Bidirectional, TimeDistributed, Wrapper

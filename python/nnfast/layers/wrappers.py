@@ -34,6 +34,50 @@ def _clone(layer, **overrides):
     return type(layer).from_config(config)
 
 
+class Wrapper(Layer):
+    """Base class of layers that wrap another layer (``self.layer``): builds the wrapped
+    layer with the wrapper's input shape and saves it inside the wrapper's config. Subclass
+    it and define ``call``.
+
+    Example:
+        >>> class Doubled(Wrapper):
+        ...     def call(self, x):
+        ...         return 2.0 * self.layer(x)
+        >>> Doubled(Dense(3))(np.ones((1, 4), "float32")).shape
+        (1, 3)
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Layer {layer} supplied to Wrapper isn't a supported layer type. "
+                             "Please ensure wrapped layer is a valid Keras layer.")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._build_shapes = input_shape
+            self.layer.build(input_shape)
+            self.layer.built = True
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} is a Wrapper: define its `call`.")
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = _layer_entry(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.saving.serialization import deserialize_layer_entry
+
+        config = dict(config)
+        layer = deserialize_layer_entry(config.pop("layer"), custom_objects)
+        return cls(layer, **config)
+
+
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy of it backwards over the sequence and
     merges the two outputs.
