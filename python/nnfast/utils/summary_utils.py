@@ -187,13 +187,16 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     trainable = _count(model.trainable_weights) if model.built else 0
     total = _count(model.weights) if model.built else 0
     non_trainable = total - trainable
-    opt_count = 0
+    opt_count = opt_bytes = 0
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
         opt_count = sum(int(np.size(v)) for v in optimizer.variables)
+        # As Keras: each variable by its own dtype (the int64 iteration counter is 8 bytes).
+        opt_bytes = sum(int(np.size(v)) * np.asarray(v).dtype.itemsize
+                        for v in optimizer.variables)
     grand = total + opt_count
-    print_fn(f" Total params: {grand:,} ({_format_size(grand * 4)})")
+    print_fn(f" Total params: {grand:,} ({_format_size(total * 4 + opt_bytes)})")
     print_fn(f" Trainable params: {trainable:,} ({_format_size(trainable * 4)})")
     print_fn(f" Non-trainable params: {non_trainable:,} ({_format_size(non_trainable * 4)})")
     if opt_count:
-        print_fn(f" Optimizer params: {opt_count:,} ({_format_size(opt_count * 4)})")
+        print_fn(f" Optimizer params: {opt_count:,} ({_format_size(opt_bytes)})")
