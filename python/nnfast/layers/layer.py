@@ -13,6 +13,7 @@ from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
+from nnfast.metrics import Metric
 
 _CALL_TAKES_TRAINING = {}
 
@@ -24,6 +25,10 @@ class _AddedLossState:
 
     seen = False
     depth = 0
+
+
+# The trainer's own trackers are listed by Model.metrics in Keras's places, not as attributes.
+_UNTRACKED_METRIC_ATTRS = ("_loss_tracker", "_compile_metrics_container")
 
 
 def added_losses_seen():
@@ -107,6 +112,8 @@ class Layer:
     # --- attribute tracking: layers assigned as attributes become sublayers --------------------
     def __setattr__(self, name, value):
         if not isinstance(value, (Layer, list, tuple)):  # fast path: counters, flags, arrays
+            if isinstance(value, Metric) and name not in _UNTRACKED_METRIC_ATTRS:
+                self._track_metric(name, value)
             object.__setattr__(self, name, value)
             return
         layers = self.__dict__.get("_layers")
@@ -118,6 +125,18 @@ class Layer:
                     if isinstance(v, Layer) and all(v is not l for l in layers):
                         layers.append(v)
         object.__setattr__(self, name, value)
+
+    def _track_metric(self, name, metric):
+        """Metrics set as attributes join ``metrics`` (Keras's tracking); setting the
+        attribute again replaces the tracked one."""
+        tracked = self.__dict__.get("_tracked_metric_attrs")
+        if tracked is None:
+            tracked = {}
+            object.__setattr__(self, "_tracked_metric_attrs", tracked)
+        tracked[name] = metric
+
+    def _own_metrics(self):
+        return list(self.__dict__.get("_tracked_metric_attrs", {}).values())
 
     # --- weights --------------------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,

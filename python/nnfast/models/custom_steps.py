@@ -251,10 +251,7 @@ class StepHooks:
         those of its layers (not of nested models, whose metrics are their own)."""
         from nnfast.models.trainer import Trainer
 
-        internal = (self.__dict__.get("_loss_tracker"),
-                    self.__dict__.get("_compile_metrics_container"))
-        out = [v for v in self.__dict__.values()
-               if isinstance(v, metrics_module.Metric) and all(v is not i for i in internal)]
+        out = self._own_metrics()
         for layer in self._layers:
             if not isinstance(layer, Trainer):
                 out.extend(_layer_metrics(layer))
@@ -262,7 +259,7 @@ class StepHooks:
 
 
 def _layer_metrics(layer):
-    out = [v for v in layer.__dict__.values() if isinstance(v, metrics_module.Metric)]
+    out = layer._own_metrics()
     for sub in layer._layers:
         out.extend(_layer_metrics(sub))
     return out

@@ -547,6 +547,7 @@ class Trainer(StepHooks):
             cbs.on_epoch_begin(epoch)
             if custom:
                 logs = self._custom_train_epoch(source, rng, cbs, arrays, class_weight, batch_logs)
+            # The fused loop (empty when the model's own train_step ran the epoch above).
             for step, (xb, yb, swb) in enumerate(() if custom else source.epoch(rng)):
                 if not arrays:
                     xb, yb, swb = self._prepare_batch(xb, yb, swb, class_weight)
@@ -670,6 +671,7 @@ class Trainer(StepHooks):
         custom = self._custom_test()
         if custom:
             logs = self._custom_test_epoch(source, cbs, raw)
+        # The fused loop (empty when the model's own test_step ran above).
         for step, (xb, yb, swb) in enumerate(() if custom else source.epoch(None)):
             if raw:
                 xb, yb, swb = self._prepare_batch(xb, yb, swb)
