@@ -18,10 +18,12 @@ EXPECTED = np.load(os.path.join(HERE, "rnn_cells.npz"))
 CASES = C.cases(nnfast)
 
 
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "loop"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_rnn_cell_outputs_states_and_gradients_match_keras(name):
+def test_rnn_cell_outputs_states_and_gradients_match_keras(name, fuse):
     x, mask = C.inputs()
     layer = CASES[name]()
+    layer._fuse = fuse  # a lone built-in cell runs fused unless told to loop
     m = mask if name.startswith("masked") else None
     layer(x, mask=m)
     n_weights = len([k for k in EXPECTED.files if k.startswith(name + "/w")])
@@ -54,15 +56,18 @@ def test_rnn_lstm_cell_equals_fused_lstm_layer():
     x, _ = C.inputs()
     fused = layers.LSTM(4, return_sequences=True)
     generic = layers.RNN(layers.LSTMCell(4), return_sequences=True)
+    generic._fuse = False  # the step loop of ops against the fused kernel
     fused(x)
     generic(x)
     generic.set_weights(fused.get_weights())
     np.testing.assert_allclose(np.asarray(generic(x)), np.asarray(fused(x)), rtol=1e-5, atol=1e-6)
 
 
-def test_stateful_rnn_carries_states_and_resets():
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "loop"])
+def test_stateful_rnn_carries_states_and_resets(fuse):
     x, _ = C.inputs()
     layer = layers.RNN(layers.GRUCell(3), stateful=True)
+    layer._fuse = fuse
     first = np.asarray(layer(x))
     second = np.asarray(layer(x))
     assert not np.allclose(first, second)

@@ -2,15 +2,18 @@
 
 Any cell works (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``, ``StackedRNNCells`` or a
 user's layer with ``state_size`` and ``call(inputs, states)``): each step is ordinary ops,
-so gradients come from the tape. The built-in ``LSTM``/``GRU``/``SimpleRNN`` layers run the
-same math as one fused op and stay the fast choice.
+so gradients come from the tape. A lone built-in cell without a mask or training-time
+dropout runs as the fused whole-sequence op of ``LSTM``/``GRU``/``SimpleRNN`` instead (the
+same math).
 """
 import numpy as np
 
-from nnfast import ops
+from nnfast import activations, ops
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer, _takes_training
-from nnfast.layers.rnn_cells import DropoutRNNCell, StackedRNNCells
+from nnfast.layers.rnn_cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell,
+                                     StackedRNNCells)
+from nnfast.ops.rnn import RNN_ACTIVATION_IDS
 
 
 def _nested(x):
@@ -56,6 +59,10 @@ class RNN(Layer):
         >>> layer(np.zeros((2, 5, 3), "float32")).shape
         (2, 5, 8)
     """
+
+    # Whether a lone built-in cell may run as the fused whole-sequence op (tests turn it off
+    # to check the step loop).
+    _fuse = True
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
@@ -157,6 +164,8 @@ class RNN(Layer):
         if not _nested(initial_state):
             initial_state = [initial_state]
         states = list(initial_state)
+        if mask is None and self._fusable(training):
+            return self._fused_call(sequences, states)
         self._config_dropout_masks(self.cell, sequences[:, 0], states, training)
         kwargs = {"training": training} if isinstance(self.cell, Layer) and \
             _takes_training(type(self.cell)) else {}
@@ -185,6 +194,45 @@ class RNN(Layer):
             self.states = _map(lambda s: np.array(s.value if isinstance(s, Tensor) else s),
                                states)
         out = ops.stack(outputs, axis=1) if self.return_sequences else last
+        if self.return_state:
+            return [out] + list(states)
+        return out
+
+    def _fusable(self, training):
+        cell = self.cell
+        if not self._fuse or type(cell) not in (LSTMCell, GRUCell, SimpleRNNCell):
+            return False
+        if training and (cell.dropout > 0 or cell.recurrent_dropout > 0):
+            return False
+        acts = [cell.activation] + ([cell.recurrent_activation]
+                                    if type(cell) is not SimpleRNNCell else [])
+        for act in acts:
+            name = activations.serialize(act) if act is not None else "linear"
+            if name not in RNN_ACTIVATION_IDS or activations.get(name) is not act:
+                return False
+        return True
+
+    def _fused_call(self, sequences, states):
+        """The whole sequence in one fused op (LSTM/GRU/SimpleRNN's kernels)."""
+        cell = self.cell
+        act = activations.serialize(cell.activation) if cell.activation is not None else "linear"
+        common = dict(go_backwards=self.go_backwards, return_sequences=self.return_sequences)
+        if type(cell) is LSTMCell:
+            seq, last, states = ops.lstm(sequences, cell.kernel, cell.recurrent_kernel, cell.bias,
+                                         states, None, None, act,
+                                         activations.serialize(cell.recurrent_activation),
+                                         **common)
+        elif type(cell) is GRUCell:
+            seq, last, states = ops.gru(sequences, cell.kernel, cell.recurrent_kernel, cell.bias,
+                                        states, None, None, act,
+                                        activations.serialize(cell.recurrent_activation),
+                                        reset_after=cell.reset_after, **common)
+        else:
+            seq, last, states = ops.simple_rnn(sequences, cell.kernel, cell.recurrent_kernel,
+                                               cell.bias, states, None, None, act, **common)
+        if self.stateful:
+            self.states = [np.array(s.value if isinstance(s, Tensor) else s) for s in states]
+        out = seq if self.return_sequences else last
         if self.return_state:
             return [out] + list(states)
         return out
