@@ -178,3 +178,18 @@ def test_wrapper_subclass_builds_calls_and_round_trips_config():
         Doubled("dense")
     with pytest.raises(NotImplementedError):
         layers.Wrapper(layers.Dense(1))(np.ones((1, 2), "float32"))
+
+
+def test_summary_of_a_model_holding_built_submodels_counts_them():
+    class Holder(nnfast.Model):
+        def __init__(self, d, g):
+            super().__init__()
+            self.d, self.g = d, g
+
+    d = nnfast.Sequential([nnfast.Input((4,)), layers.Dense(1)], name="disc")
+    g = nnfast.Sequential([nnfast.Input((2,)), layers.Dense(4)], name="gen")
+    lines = []
+    Holder(d, g).summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert " Total params: 17 (68.00 B)" in lines  # Keras 3.15's numbers
+    assert "(None, 1)" in text and "(None, 4)" in text

@@ -82,7 +82,14 @@ def _output_shape(model, layer, index, shapes):
         if isinstance(out, dict):
             return {k: tuple(t.shape) for k, t in out.items()}
         return tuple(out.shape)
-    return shapes[index] if index < len(shapes) else None
+    if index < len(shapes):
+        return shapes[index]
+    # A subclassed model's layers: what the layer knows of its own output (a built nested
+    # model), as Keras shows it.
+    try:
+        return tuple(layer.output_shape)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _connections(model, layer):
@@ -184,8 +191,10 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
         if i < len(layers) - 1:
             print_fn(rule("\u251c", "\u253c", "\u2524", "\u2500"))
     print_fn(rule("\u2514", "\u2534", "\u2518", "\u2500"))
-    trainable = _count(model.trainable_weights) if model.built else 0
-    total = _count(model.weights) if model.built else 0
+    # As Keras: the weights that exist, built or not (a subclassed model holding built
+    # sub-models is itself never built).
+    trainable = _count(model.trainable_weights)
+    total = _count(model.weights)
     non_trainable = total - trainable
     opt_count = opt_bytes = 0
     optimizer = getattr(model, "optimizer", None)
