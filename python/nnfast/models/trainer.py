@@ -131,11 +131,10 @@ class Trainer(StepHooks):
     def _require_compiled(self, what, custom=False):
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before calling `{what}()`.")
-        if self.loss is None and not custom and not self._any_added_losses():
+        # With add_loss in use the loss may come from the forward pass alone: compute_loss
+        # decides then (as Keras).
+        if self.loss is None and not custom and not added_losses_seen():
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-
-    def _any_added_losses(self):
-        return added_losses_seen() and bool(self.losses)
 
     # --- outputs, losses and metrics ------------------------------------------------------
     def _output_names_list(self, n):
