@@ -208,9 +208,10 @@ class Layer:
     @property
     def metrics(self):
         """Metrics set as attributes of this layer and of its sublayers."""
-        from nnfast.models.custom_steps import _layer_metrics
-
-        return _layer_metrics(self)
+        out = self._own_metrics()
+        for layer in self._layers:
+            out.extend(layer.metrics)
+        return out
 
     @property
     def trainable(self):
