@@ -147,6 +147,8 @@ def test_add_loss_is_reset_each_call_and_joins_model_losses():
     np.testing.assert_allclose(float(model.losses[0].numpy()), x.sum(), rtol=1e-5)
     with pytest.raises(ValueError, match="add_loss"):
         model.layers[0].add_loss(1.0)
+    with pytest.raises(NotImplementedError, match="metric trackers"):
+        model.layers[0].add_metric(ops.sum(x), name="total")  # tf.keras 2 only, as Keras 3
 
 
 def test_compiled_loss_and_compiled_metrics_shims_warn():

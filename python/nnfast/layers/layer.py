@@ -193,6 +193,15 @@ class Layer:
             added = self._added_losses = []
         added.extend(terms)
 
+    def add_metric(self, *args, **kwargs):
+        """Removed in Keras 3 (tf.keras 2's ``add_metric``): raises, naming the Keras 3
+        idiom."""
+        raise NotImplementedError(
+            "Layer `add_metric()` method is deprecated. Add your metric in "
+            "`Model.compile(metrics=[...])`, or create metric trackers in init() or build() "
+            "when subclassing the layer or model, then call `metric.update_state()` whenever "
+            "necessary.")
+
     def _all_added_losses(self):
         out = list(self.__dict__.get("_added_losses", ()))
         for layer in self._layers:
