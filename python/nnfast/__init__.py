@@ -9,12 +9,13 @@ from nnfast import (activations, callbacks, config, constraints, datasets, initi
                     losses, metrics, models, ops, optimizers, regularizers, utils)
 from nnfast.backend import GradientTape, Variable, clear_session
 from nnfast.backend.tensor import Tensor
-from nnfast.layers import Input, Layer
+from nnfast.layers import Input, InputSpec, Layer
 from nnfast.models import Model, Sequential
+from nnfast.models.function import Function
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
 
-__all__ = ["Sequential", "Model", "Input", "Layer", "GradientTape", "Variable", "Tensor",
+__all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]

@@ -184,8 +184,11 @@ class ProgbarLogger(Callback):
             self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
 
     def on_test_batch_end(self, batch, logs=None):
-        if not self.params.get("_in_fit") and self._bar is not None and self.params.get("verbose") == 1:
-            self._bar.update(batch + 1, logs, finalize=False)
+        if not self.params.get("_in_fit") and self._bar is not None:
+            if self.params.get("verbose") == 1:
+                self._bar.update(batch + 1, logs, finalize=False)
+            else:  # verbose 2 prints at the end only, with the steps done (not 0/N)
+                self._bar._seen = batch + 1
 
     def on_test_end(self, logs=None):
         if not self.params.get("_in_fit") and self._bar is not None:
@@ -196,8 +199,11 @@ class ProgbarLogger(Callback):
             self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
 
     def on_predict_batch_end(self, batch, logs=None):
-        if self._bar is not None and self.params.get("verbose") == 1:
-            self._bar.update(batch + 1, None, finalize=False)
+        if self._bar is not None:
+            if self.params.get("verbose") == 1:
+                self._bar.update(batch + 1, None, finalize=False)
+            else:
+                self._bar._seen = batch + 1
 
     def on_predict_end(self, logs=None):
         if self._bar is not None:
@@ -276,7 +282,11 @@ class EarlyStopping(Callback):
             name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
             if name == "loss":
                 self.monitor_op = np.less
+            # As Keras: the compiled metrics inside the `compile_metrics` entry.
+            all_metrics = []
             for m in getattr(self.model, "metrics", None) or []:
+                all_metrics.extend(getattr(m, "metrics", None) or [m])
+            for m in all_metrics:
                 if m.name == name and hasattr(m, "_direction"):
                     self.monitor_op = np.greater if m._direction == "up" else np.less
         if self.monitor_op is None:

@@ -3,6 +3,7 @@ from nnfast.layers.attention import AdditiveAttention, Attention, MultiHeadAtten
 from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nnfast.layers.core import Activation, Dense, Identity
 from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.input_spec import InputSpec
 from nnfast.layers.lambda_layer import Lambda
 from nnfast.layers.layer import Layer
 from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
@@ -30,11 +31,13 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
+from nnfast.layers.rnn import RNN
+from nnfast.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
                                      UpSampling1D, ZeroPadding1D)
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
-from nnfast.layers.wrappers import Bidirectional, TimeDistributed
+from nnfast.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from nnfast.layers.convolutional3d import (Conv3D, Conv3DTranspose, Convolution3D,
                                            Convolution3DTranspose)
 from nnfast.layers.pooling3d import (

@@ -13,8 +13,27 @@ from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
+from nnfast.metrics import Metric
 
 _CALL_TAKES_TRAINING = {}
+
+
+class _AddedLossState:
+    """``seen`` turns True at the first ``add_loss``: from then on outermost calls clear
+    the losses of the previous call (Keras's semantics) and ``fit`` adds them to the loss.
+    Models that never call ``add_loss`` pay nothing for it."""
+
+    seen = False
+    depth = 0
+
+
+# The trainer's own trackers are listed by Model.metrics in Keras's places, not as attributes.
+_UNTRACKED_METRIC_ATTRS = ("_loss_tracker", "_compile_metrics_container")
+
+
+def added_losses_seen():
+    """True once any layer has called ``add_loss``."""
+    return _AddedLossState.seen
 
 
 def _takes_training(cls):
@@ -47,6 +66,9 @@ def standardize_shape(shape):
 class Layer:
     """Base class of all layers.
 
+    A layer may set ``self.input_spec`` (an ``InputSpec``) to have its inputs checked on
+    every call.
+
     Args:
         trainable: whether the layer's weights are updated by training.
         name: unique name; defaults to the snake_case class name with a counter.
@@ -54,6 +76,8 @@ class Layer:
         input_shape / input_dim / batch_input_shape / batch_size: legacy spellings that
             declare the input of the first layer of a ``Sequential`` model.
     """
+
+    input_spec = None
 
     def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
@@ -88,6 +112,8 @@ class Layer:
     # --- attribute tracking: layers assigned as attributes become sublayers --------------------
     def __setattr__(self, name, value):
         if not isinstance(value, (Layer, Variable, list, tuple, dict)):  # fast path
+            if isinstance(value, Metric) and name not in _UNTRACKED_METRIC_ATTRS:
+                self._track_metric(name, value)
             object.__setattr__(self, name, value)
             return
         layers = self.__dict__.get("_layers")
@@ -126,6 +152,18 @@ class Layer:
         var.path = f"{self.name}/{var.name}"
         (self._trainable_weights if var.trainable else self._non_trainable_weights).append(var)
 
+    def _track_metric(self, name, metric):
+        """Metrics set as attributes join ``metrics`` (Keras's tracking); setting the
+        attribute again replaces the tracked one."""
+        tracked = self.__dict__.get("_tracked_metric_attrs")
+        if tracked is None:
+            tracked = {}
+            object.__setattr__(self, "_tracked_metric_attrs", tracked)
+        tracked[name] = metric
+
+    def _own_metrics(self):
+        return list(self.__dict__.get("_tracked_metric_attrs", {}).values())
+
     # --- weights --------------------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    autocast=True, regularizer=None, constraint=None, aggregation="none",
@@ -146,6 +184,69 @@ class Layer:
         var.path = f"{self.name}/{var.name}"
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras 3's other spelling of ``add_weight`` (``initializer`` is required).
+
+        Example:
+            >>> self.scale = self.add_variable((), "ones", name="scale")
+        """
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    def add_loss(self, loss):
+        """Adds a loss term (a Tensor, or a list of them) computed in ``call``; ``fit``
+        adds its sum to the training loss. The terms of a call replace those of the
+        previous call (they are cleared when the outermost layer or model is called).
+
+        Example:
+            >>> class ActivityPenalty(Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(0.01 * ops.sum(ops.square(x)))
+            ...         return x
+        """
+        terms = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+        for t in terms:
+            if not isinstance(t, Tensor) or isinstance(t, KerasTensor):
+                raise ValueError("`add_loss()` can only be called from inside `build()` or "
+                                 "`call()`, on a tensor input. Received invalid value: "
+                                 f"{t!r}")
+        _AddedLossState.seen = True
+        added = self.__dict__.get("_added_losses")
+        if added is None:
+            added = self._added_losses = []
+        added.extend(terms)
+
+    def add_metric(self, *args, **kwargs):
+        """Removed in Keras 3 (tf.keras 2's ``add_metric``): raises, naming the Keras 3
+        idiom."""
+        raise NotImplementedError(
+            "Layer `add_metric()` method is deprecated. Add your metric in "
+            "`Model.compile(metrics=[...])`, or create metric trackers in init() or build() "
+            "when subclassing the layer or model, then call `metric.update_state()` whenever "
+            "necessary.")
+
+    def _all_added_losses(self):
+        out = list(self.__dict__.get("_added_losses", ()))
+        for layer in self._layers:
+            out.extend(layer._all_added_losses())
+        return out
+
+    def _clear_added_losses(self):
+        if self.__dict__.get("_added_losses"):
+            self._added_losses = []
+        for layer in self._layers:
+            layer._clear_added_losses()
+
+    @property
+    def metrics(self):
+        """Metrics set as attributes of this layer and of its sublayers."""
+        out = self._own_metrics()
+        for layer in self._layers:
+            out.extend(layer.metrics)
+        return out
 
     @property
     def trainable(self):
@@ -223,12 +324,12 @@ class Layer:
     @property
     def losses(self):
         """Regularization penalties: this layer's (and sublayers') trainable weights, then
-        the activity penalties of their latest calls."""
+        the activity penalties and ``add_loss`` terms of their latest calls."""
         out = []
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 out.append(w.regularizer(w))
-        return out + self._all_activity_losses()
+        return out + self._all_activity_losses() + self._all_added_losses()
 
     def _all_activity_losses(self):
         out = list(self.__dict__.get("_activity_losses", ()))
@@ -269,6 +370,24 @@ class Layer:
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
+        if _AddedLossState.seen:
+            return self._call_clearing_losses(inputs, args, kwargs)
+        return self._call_body(inputs, args, kwargs)
+
+    def _call_clearing_losses(self, inputs, args, kwargs):
+        if _AddedLossState.depth == 0:
+            self._clear_added_losses()
+        _AddedLossState.depth += 1
+        try:
+            return self._call_body(inputs, args, kwargs)
+        finally:
+            _AddedLossState.depth -= 1
+
+    def _call_body(self, inputs, args, kwargs):
+        if self.input_spec is not None:
+            from nnfast.layers.input_spec import assert_input_compatibility
+
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         if any_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
         if not self.built:

@@ -9,13 +9,17 @@ from nnfast.layers.layer import Layer
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
-def _layer_from_entry(entry):
-    from nnfast import layers as layers_module
+def _layer_from_entry(entry, drop=()):
+    """The wrapped layer from its config entry, through the loader's cleaning of Keras-only
+    keys (``quantization_config`` and the like). ``drop`` names keys the wrapper implements
+    itself (Bidirectional's ``zero_output_for_mask``)."""
+    from nnfast.saving.serialization import deserialize_layer_entry
 
-    cls = getattr(layers_module, entry["class_name"], None)
-    if cls is None:
-        raise ValueError(f"Unknown layer class '{entry['class_name']}' in a wrapper config.")
-    return cls.from_config(dict(entry["config"]))
+    entry = dict(entry)
+    config = {k: v for k, v in dict(entry["config"]).items() if k not in drop}
+    entry["config"] = config
+    entry.pop("build_config", None)  # the wrapper builds it
+    return deserialize_layer_entry(entry)
 
 
 def _layer_entry(layer):
@@ -28,6 +32,50 @@ def _clone(layer, **overrides):
     config = dict(layer.get_config())
     config.update(overrides)
     return type(layer).from_config(config)
+
+
+class Wrapper(Layer):
+    """Base class of layers that wrap another layer (``self.layer``): builds the wrapped
+    layer with the wrapper's input shape and saves it inside the wrapper's config. Subclass
+    it and define ``call``.
+
+    Example:
+        >>> class Doubled(Wrapper):
+        ...     def call(self, x):
+        ...         return 2.0 * self.layer(x)
+        >>> Doubled(Dense(3))(np.ones((1, 4), "float32")).shape
+        (1, 3)
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Layer {layer} supplied to Wrapper isn't a supported layer type. "
+                             "Please ensure wrapped layer is a valid Keras layer.")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._build_shapes = input_shape
+            self.layer.build(input_shape)
+            self.layer.built = True
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} is a Wrapper: define its `call`.")
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = _layer_entry(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.saving.serialization import deserialize_layer_entry
+
+        config = dict(config)
+        layer = deserialize_layer_entry(config.pop("layer"), custom_objects)
+        return cls(layer, **config)
 
 
 class Bidirectional(Layer):
@@ -158,9 +206,12 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["layer"] = _layer_from_entry(config["layer"])
+        # Keras sets zero_output_for_mask on the inner layers; Bidirectional zeroes the
+        # masked steps of returned sequences itself.
+        config["layer"] = _layer_from_entry(config["layer"], drop=("zero_output_for_mask",))
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = _layer_from_entry(config["backward_layer"])
+            config["backward_layer"] = _layer_from_entry(config["backward_layer"],
+                                                         drop=("zero_output_for_mask",))
         return cls(**config)
 
 

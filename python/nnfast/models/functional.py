@@ -321,7 +321,7 @@ class Functional(Model):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) "
                              f"({self.input_names}), but it received {len(flat)} input tensors.")
         out = []
-        for x, ref in zip(flat, self.inputs):
+        for index, (x, ref) in enumerate(zip(flat, self.inputs)):
             if not isinstance(x, Tensor):
                 x = np.asarray(x)
                 want = np.dtype(ref.dtype) if ref.dtype else np.dtype(np.float32)
@@ -338,12 +338,10 @@ class Functional(Model):
                 elif nd == ref_nd - 1 and ref.shape[-1] == 1:
                     x = ops.expand_dims(x, -1)
                 else:
-                    raise ValueError(f"Input '{ref.name}' of model '{self.name}' expects shape "
-                                     f"{ref.shape}, but received an input with shape {x.shape}.")
+                    raise _incompatible_input(index, ref, self.name, x.shape)
             for d, r in zip(x.shape[1:], ref.shape[1:]):
                 if r is not None and d != r:
-                    raise ValueError(f"Input '{ref.name}' of model '{self.name}' is incompatible: "
-                                     f"expected shape {ref.shape}, received shape {tuple(x.shape)}.")
+                    raise _incompatible_input(index, ref, self.name, x.shape)
             out.append(x)
         return out
 
@@ -449,6 +447,14 @@ class Functional(Model):
         from nnfast.saving.serialization import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
+
+
+def _incompatible_input(index, ref, model_name, shape):
+    """Keras's error for data that does not fit an ``Input``: both shapes named."""
+    name = ref._keras_history[0].name if ref._keras_history else ref.name
+    return ValueError(f"Input {index} with name '{name}' of layer '{model_name}' is "
+                      f"incompatible with the layer: expected shape={ref.shape}, found "
+                      f"shape={tuple(shape)}")
 
 
 def _slot_template(struct, slot):

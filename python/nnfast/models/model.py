@@ -6,6 +6,24 @@ from nnfast.layers.layer import Layer, _dedupe
 from nnfast.models.trainer import Trainer
 
 
+def _functional_init_arguments(args, kwargs):
+    return (len(args) == 2 or (len(args) == 1 and "outputs" in kwargs)
+            or ("inputs" in kwargs and "outputs" in kwargs))
+
+
+def _inject_functional_class(cls):
+    """Swaps ``Model`` for ``Functional`` among the bases of ``cls`` and its ancestors (what
+    Keras does when a Model subclass is constructed with inputs and outputs)."""
+    from nnfast.models.functional import Functional
+
+    if cls is Model:
+        return Functional
+    if cls is object or issubclass(cls, Functional) or not issubclass(cls, Model):
+        return cls
+    cls.__bases__ = tuple(_inject_functional_class(base) for base in cls.__bases__)
+    return cls
+
+
 class Model(Trainer, Layer):
     """A trainable stack of layers with ``compile``/``fit``/``evaluate``/``predict``.
 
@@ -22,11 +40,19 @@ class Model(Trainer, Layer):
         return super().__new__(cls)
 
     def __init__(self, *args, trainable=True, name=None, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
+        if _functional_init_arguments(args, kwargs):
+            # A subclass calling `super().__init__(inputs, outputs)` (Keras's "subclassing a
+            # functional model"): the class becomes a Functional subclass, as in Keras.
+            from nnfast.models.functional import Functional
+
+            _inject_functional_class(type(self))
+            Functional.__init__(self, *args, trainable=trainable, name=name, **kwargs)
+            return
+        if args:
             raise TypeError(
-                f"{type(self).__name__}.__init__ received inputs/outputs: the functional form "
-                "is `Model(inputs, outputs)`; a subclass of Model should call "
-                "`super().__init__(name=...)` and define `call`.")
+                f"{type(self).__name__}.__init__ received positional arguments {args!r}: the "
+                "functional form is `Model(inputs, outputs)`; a subclass of Model calls "
+                "`super().__init__(name=...)` and defines `call`.")
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
         self._init_trainer()
 
@@ -78,7 +104,7 @@ class Model(Trainer, Layer):
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 out.append(w.regularizer(w))
-        return out + self._all_activity_losses()
+        return out + self._all_activity_losses() + self._all_added_losses()
 
     def count_params(self):
         if not self.built:

@@ -137,6 +137,7 @@ class Sequential(Model):
         self._calls = _fuse_calls(self._calls)
         self._inference = None  # the inference calls, made at the first inference call
         self._build_shapes = self._input_batch_shape
+        self._symbolic = None  # (inputs, outputs), made when first asked for
         self.built = True
 
     def _maybe_build(self, inputs):
@@ -158,8 +159,27 @@ class Sequential(Model):
                                for e in inference_plan(plan, [len(plan)])]
         return self._inference
 
+    def _check_input(self, x):
+        """Keras's check of a Sequential model's input: its rank must be the declared one,
+        or one lower or higher when the missing/extra axis is a trailing 1 (then fixed as
+        Keras fixes it). Sizes of a same-rank input are left to the layers (as Keras)."""
+        expected = self._input_batch_shape
+        shape = getattr(x, "shape", None)
+        if shape is None or expected is None or len(shape) == len(expected):
+            return x
+        if len(shape) == len(expected) - 1 and expected[-1] == 1:
+            from nnfast import ops
+
+            return self._check_input(ops.expand_dims(x, -1))
+        elif len(shape) == len(expected) + 1 and shape[-1] == 1:
+            from nnfast import ops
+
+            return self._check_input(ops.squeeze(x, axis=-1))
+        raise ValueError(f"Invalid input shape for input of model '{self.name}': expected shape "
+                         f"{expected}, but input has incompatible shape {tuple(shape)}.")
+
     def call(self, inputs, training=None, mask=None):
-        x = inputs
+        x = self._check_input(inputs)
         calls = self._calls
         if not training and mask is None and not recording():
             calls = self._inference_calls()
@@ -192,6 +212,33 @@ class Sequential(Model):
     @property
     def input_shape(self):
         return self._input_batch_shape
+
+    def _symbolic_graph(self):
+        """``(inputs, outputs)``: the stack called once on an ``Input`` of the model's input
+        shape, as the functional graph Keras builds for a Sequential model."""
+        if not self.built:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined inputs or "
+                                 "outputs yet: build it (give it an input shape or call it on "
+                                 "data) first.")
+        if self._symbolic is None:
+            from nnfast.layers.input_layer import Input
+
+            x = inputs = Input(batch_shape=self._input_batch_shape,
+                               name=getattr(self, "_input_layer_name", None))
+            for layer in self._stack:
+                x = layer(x)
+            self._symbolic = ([inputs], [x])
+        return self._symbolic
+
+    @property
+    def inputs(self):
+        """The model's symbolic inputs (a list with one KerasTensor)."""
+        return list(self._symbolic_graph()[0])
+
+    @property
+    def outputs(self):
+        """The model's symbolic outputs (a list with one KerasTensor)."""
+        return list(self._symbolic_graph()[1])
 
     @property
     def output_shape(self):

@@ -20,11 +20,18 @@ from nnfast.backend import random as nnrandom
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
 from nnfast.callbacks import CallbackList, _noop
+from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
+from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
+                                        pythonify_logs)
 
 
-class Trainer:
-    """Mixed into ``Model``: everything about training and inference loops."""
+class Trainer(StepHooks):
+    """Mixed into ``Model``: everything about training and inference loops.
+
+    ``fit``/``evaluate``/``predict`` run a fused loop of their own unless the model's class
+    overrides ``train_step``/``test_step``/``predict_step``/``compute_loss``/
+    ``compute_metrics`` (see ``custom_steps``); then they call those methods per batch."""
 
     def _init_trainer(self):
         self.compiled = False
@@ -33,6 +40,7 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._compiled_metrics = None
+        self._compile_metrics_container = None
         self._metric_specs = []
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._output_loss_trackers = []
@@ -74,6 +82,10 @@ class Trainer:
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics
         self._compiled_metrics = None
+        # Keras 3 lists the compiled metrics as one `compile_metrics` entry of `metrics`.
+        self._compile_metrics_container = (CompileMetrics(self) if metrics is not None or
+                                           weighted_metrics is not None else None)
+        self._loss_tracker = metrics_module.Mean(name="loss")
         self._outputs_resolved = False
         self._output_loss_trackers = []
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
@@ -116,11 +128,13 @@ class Trainer:
                           "requires calling `compile()` again after changing `trainable`.",
                           stacklevel=3)
 
-    def _require_compiled(self, what):
+    def _require_compiled(self, what, custom=False):
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before calling `{what}()`.")
-        if self.loss is None and type(self).compute_loss is Trainer.compute_loss:
-            raise ValueError(f"`{what}()` needs a loss: pass `loss=` to `compile()`.")
+        # With add_loss in use the loss may come from the forward pass alone: compute_loss
+        # decides then (as Keras).
+        if self.loss is None and not custom and not added_losses_seen():
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     # --- outputs, losses and metrics ------------------------------------------------------
     def _output_names_list(self, n):
@@ -219,20 +233,38 @@ class Trainer:
 
     @property
     def metrics(self):
-        out = [self._loss_tracker] + list(self._output_loss_trackers)
-        if self._compiled_metrics:
-            out += [m for m, _, _ in self._compiled_metrics]
-        return out
+        """Keras 3's order: the loss tracker, the ``compile_metrics`` container, the
+        per-output loss trackers (once the outputs are known), then metrics set as
+        attributes of the model and of its layers."""
+        out = []
+        if self.compiled:
+            out.append(self._loss_tracker)
+            if self._compile_metrics_container is not None:
+                out.append(self._compile_metrics_container)
+            out += self._output_loss_trackers
+        return out + self._tracked_metrics()
 
     @property
     def metrics_names(self):
         return [m.name for m in self.metrics]
+
+    def _compiled_metrics_update(self, y, y_pred, sample_weight):
+        """``compile_metrics.update_state``: targets and outputs aligned as the fused loop
+        aligns them, then each compiled metric updated."""
+        if not self._outputs_resolved:
+            self._resolve_outputs(y_pred)
+        y = self._standardize_targets(y)
+        if self._multi:
+            y_pred = _flat_outputs(y_pred)
+        self._update_metrics(y, self._outputs_array(y_pred), sample_weight)
 
     def reset_metrics(self):
         for m in self.metrics:
             m.reset_state()
 
     def _update_metrics(self, y, y_pred, sample_weight):
+        if self._compile_metrics_container is None:
+            return
         if self._compiled_metrics is None:
             self._build_metrics(y, y_pred)
         if not getattr(self, "_multi", False):
@@ -259,37 +291,76 @@ class Trainer:
         return [sample_weight] * n
 
     def _logs(self):
-        logs = {m.name: float(m.result()) for m in self.metrics}
-        return dict(sorted(logs.items()))
+        return pythonify_logs(self.get_metrics_result())
 
     # --- one step -----------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss (``sum(w_i * loss_i)`` over outputs) plus every layer's
-        regularization penalty, as a scalar Tensor."""
-        if not getattr(self, "_multi", False):
-            loss = self._loss_fn(y, y_pred, sample_weight)
-        else:
-            sws = self._per_output_weights(sample_weight)
-            loss = None
-            self._last_output_losses = []
-            for i, (fn, w) in enumerate(self._output_losses):
-                if fn is None:
-                    continue
-                if y[i] is None:
-                    raise ValueError(f"No target given for output '{self._out_names[i]}', which "
-                                     "has a loss.")
-                li = fn(y[i], y_pred[i], sws[i])
-                self._last_output_losses.append(float(li.value))
-                term = li if w == 1.0 else li * np.float32(w)
-                loss = term if loss is None else loss + term
+        """The total loss of one batch: the compiled loss (``sum(w_i * loss_i)`` over
+        outputs) plus every penalty of ``model.losses`` (weight regularizers, activity
+        regularizers, ``add_loss``), as a scalar Tensor.
+
+        Override it to change the loss while keeping ``fit``'s loop; on a model with
+        several outputs it also updates the ``<output>_loss`` trackers.
+
+        Args:
+            x: the batch's inputs (unused by the default).
+            y: targets (one array, or a list/dict for several outputs).
+            y_pred: the model's outputs for ``x``.
+            sample_weight: optional per-sample weights.
+            training: whether the loss is for a training step.
+
+        Example:
+            >>> loss = model.compute_loss(y=y, y_pred=model(x))
+        """
+        loss = None
+        if self.loss is not None:
+            if not self._outputs_resolved:
+                self._resolve_outputs(y_pred)
+                y = self._standardize_targets(y)
+            if not self._multi:
+                if isinstance(y, (list, dict)):
+                    y = self._standardize_targets(y)
+                loss = self._loss_fn(y, y_pred, sample_weight)
+            else:
+                loss = self._multi_output_loss(y, y_pred, sample_weight)
         for penalty in self._penalties():
-            loss = loss + penalty
+            if penalty.ndim:
+                from nnfast import ops
+
+                penalty = ops.sum(penalty)
+            loss = penalty if loss is None else loss + penalty
+        if loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return loss
+
+    def _multi_output_loss(self, y, y_pred, sample_weight):
+        if not isinstance(y, list) or len(y) != self._n_outputs:
+            y = self._standardize_targets(y)
+        if not isinstance(y_pred, list):
+            y_pred = _flat_outputs(y_pred)
+        sws = self._per_output_weights(sample_weight)
+        loss = None
+        count = len(y_pred[0])
+        trackers = iter(self._output_loss_trackers)
+        for i, (fn, w) in enumerate(self._output_losses):
+            if fn is None:
+                continue
+            if y[i] is None:
+                raise ValueError(f"No target given for output '{self._out_names[i]}', which "
+                                 "has a loss.")
+            li = fn(y[i], y_pred[i], sws[i])
+            # As Keras's CompileLoss: each output's loss tracker weighs the batch by its size.
+            tracker = next(trackers)
+            tracker.total += float(li.value) * count
+            tracker.count += count
+            term = li if w == 1.0 else li * np.float32(w)
+            loss = term if loss is None else loss + term
         return loss
 
     def _penalties(self):
         # NOTE: the list of regularized weights is cached per step set-up (see fit); the
         # penalties themselves are recomputed each step so they differentiate.
-        if getattr(self, "_has_penalties", True):
+        if getattr(self, "_has_penalties", True) or added_losses_seen():
             return self.losses
         return ()
 
@@ -323,13 +394,10 @@ class Trainer:
         return y_pred.value if isinstance(y_pred, Tensor) else np.asarray(y_pred)
 
     def _record_step(self, loss, count, y, y_pred, sample_weight):
-        """Accumulates one batch into the epoch's running loss and metrics."""
+        """Accumulates one batch into the epoch's running loss and metrics (the per-output
+        losses were recorded by ``compute_loss``)."""
         self._loss_tracker.total += loss * count
         self._loss_tracker.count += count
-        if self._multi:
-            for tracker, value in zip(self._output_loss_trackers, self._last_output_losses):
-                tracker.total += value * count
-                tracker.count += count
         self._update_metrics(y, self._outputs_array(y_pred), sample_weight)
 
     def _prepare_batch(self, x, y, sw, class_weight=None):
@@ -378,7 +446,8 @@ class Trainer:
         Returns:
             A ``History`` whose ``.history`` maps each log key to its per-epoch values.
         """
-        self._require_compiled("fit")
+        custom = self._custom_train()
+        self._require_compiled("fit", custom)
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = _batch_size(batch_size)
         if x is None:
@@ -397,9 +466,10 @@ class Trainer:
                                   validation_steps)
         x = da.to_arrays(x, "x")
         y = da.to_arrays(y, "y")
-        if y is None:
+        if y is None and not custom:
             raise ValueError("fit() needs targets `y` for array inputs.")
-        da.check_finite(y)
+        if y is not None:
+            da.check_finite(y)
         if sample_weight is not None:
             sample_weight = da.to_arrays(sample_weight, "sample_weight")
             if not isinstance(sample_weight, (list, dict)):
@@ -422,8 +492,9 @@ class Trainer:
                 (x, y, sample_weight), validation_split)
             val = da.BatchSource(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
                                  steps=validation_steps)
-        self._ensure_ready(x, y)
-        y = self._standardize_targets(y)
+        if not custom:
+            self._ensure_ready(x, y)
+            y = self._standardize_targets(y)
         source = da.BatchSource(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                 steps=steps_per_epoch)
         return self._fit_loop(source, True, epochs, verbose, callbacks, val, validation_freq,
@@ -452,10 +523,10 @@ class Trainer:
                            verbose=verbose, epochs=epochs, steps=source.steps)
         # Kept on the model so BackupAndRestore can save and restore the shuffling stream.
         rng = self._fit_rng = nnrandom.make_generator()
-        if arrays:
-            variables = self._prepare_variables()
-        else:
-            variables = None
+        custom = self._custom_train()
+        if custom:
+            self._check_trainable_changed()
+        variables = self._prepare_variables() if arrays and not custom else None
         self.stop_training = False
         # Batch logs cost a dict per step: build them only when a callback reads them.
         batch_logs = cbs.on_train_batch_end is not _noop
@@ -472,7 +543,10 @@ class Trainer:
                 break
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            for step, (xb, yb, swb) in enumerate(source.epoch(rng)):
+            if custom:
+                logs = self._custom_train_epoch(source, rng, cbs, arrays, class_weight, batch_logs)
+            # The fused loop (empty when the model's own train_step ran the epoch above).
+            for step, (xb, yb, swb) in enumerate(() if custom else source.epoch(rng)):
                 if not arrays:
                     xb, yb, swb = self._prepare_batch(xb, yb, swb, class_weight)
                     if yb is None:
@@ -491,7 +565,7 @@ class Trainer:
                 if self.stop_training:
                     break
             source.end_epoch()
-            logs = self._logs()
+            logs = logs if custom else self._logs()
             if val is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._evaluate_source(val, cbs, in_fit=True)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -503,6 +577,19 @@ class Trainer:
             self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(logs)
         return cbs.history
+
+    def _custom_train_epoch(self, source, rng, cbs, arrays, class_weight, batch_logs):
+        """One epoch through the model's own ``train_step``; returns the epoch's logs."""
+        step_logs = {}
+        for step, (xb, yb, swb) in enumerate(source.epoch(rng)):
+            if not arrays:
+                xb, yb, swb = self._prepare_batch(xb, yb, swb, class_weight)
+            cbs.on_train_batch_begin(step)
+            step_logs = self.train_step(_step_data(xb, yb, swb))
+            cbs.on_train_batch_end(step, pythonify_logs(step_logs) if batch_logs else None)
+            if self.stop_training:
+                break
+        return pythonify_logs(self._get_metrics_result_or_logs(step_logs))
 
     def _prepare_variables(self):
         self._check_trainable_changed()
@@ -548,16 +635,18 @@ class Trainer:
         kwargs.pop("use_multiprocessing", None)
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword arguments: {sorted(kwargs)}")
-        self._require_compiled("evaluate")
+        custom = self._custom_test()
+        self._require_compiled("evaluate", custom)
         verbose = 1 if verbose == "auto" else int(verbose)
         batch_size = _batch_size(batch_size)
         if da.is_batch_source(x):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
             x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
-            if y is None:
+            if y is None and not custom:
                 raise ValueError("evaluate() needs targets `y` for array inputs.")
-            da.check_finite(y)
+            if y is not None:
+                da.check_finite(y)
             sw = None
             if sample_weight is not None:
                 sw = da.to_arrays(sample_weight, "sample_weight")
@@ -568,8 +657,7 @@ class Trainer:
         logs = self._evaluate_source(source, cbs, in_fit=False)
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return self._flatten_metrics_in_order(logs)
 
     def _evaluate_source(self, source, cbs, in_fit):
         if in_fit:
@@ -578,7 +666,11 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         raw = source.kind != "arrays"
-        for step, (xb, yb, swb) in enumerate(source.epoch(None)):
+        custom = self._custom_test()
+        if custom:
+            logs = self._custom_test_epoch(source, cbs, raw)
+        # The fused loop (empty when the model's own test_step ran above).
+        for step, (xb, yb, swb) in enumerate(() if custom else source.epoch(None)):
             if raw:
                 xb, yb, swb = self._prepare_batch(xb, yb, swb)
                 if yb is None:
@@ -590,13 +682,24 @@ class Trainer:
             self._record_step(loss, da.num_samples(xb), yb, y_pred, swb)
             cbs.on_test_batch_end(step, self._logs())
         source.end_epoch()
-        logs = self._logs()
+        logs = logs if custom else self._logs()
         cbs.on_test_end(logs)
         if in_fit:
             for cb in cbs.callbacks:
                 cb.params = dict(cb.params)
                 cb.params.pop("_in_fit", None)
         return logs
+
+    def _custom_test_epoch(self, source, cbs, raw):
+        """One pass through the model's own ``test_step``; returns the logs."""
+        step_logs = {}
+        for step, (xb, yb, swb) in enumerate(source.epoch(None)):
+            if raw:
+                xb, yb, swb = self._prepare_batch(xb, yb, swb)
+            cbs.on_test_batch_begin(step)
+            step_logs = self.test_step(_step_data(xb, yb, swb))
+            cbs.on_test_batch_end(step, pythonify_logs(step_logs))
+        return pythonify_logs(self._get_metrics_result_or_logs(step_logs))
 
     # --- predict -----------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
@@ -620,11 +723,12 @@ class Trainer:
         cbs.on_predict_begin()
         chunks = []
         raw = source.kind != "arrays"
+        custom = self._overridden("predict_step")
         for step, (xb, _, _) in enumerate(source.epoch(None)):
             if raw:
                 xb = da.to_arrays(xb, "x")
             cbs.on_predict_batch_begin(step)
-            out = self(xb, training=False)
+            out = self.predict_step(xb) if custom else self(xb, training=False)
             yb = _to_numpy_struct(out)
             chunks.append(yb)
             cbs.on_predict_batch_end(step, {"outputs": yb})
@@ -637,13 +741,18 @@ class Trainer:
     # --- single batches -------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns that batch's loss (and metrics)."""
-        self._require_compiled("train_on_batch")
+        custom = self._custom_train()
+        self._require_compiled("train_on_batch", custom)
         x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
-        da.check_finite(y)
+        if y is not None:
+            da.check_finite(y)
         sw = None if sample_weight is None else da.to_arrays(sample_weight, "sample_weight")
         da.check_lengths(x=x, y=y, sample_weight=sw)
         if class_weight is not None:
             sw = da.class_weight_to_sample_weight(da.leaves(y)[0], class_weight)
+        if custom:
+            logs = pythonify_logs(self.train_step(_step_data(x, y, sw)))
+            return logs if return_dict else self._flatten_metrics_in_order(logs)
         self._ensure_ready(x, y)
         y = self._standardize_targets(y)
         self.reset_metrics()
@@ -654,10 +763,15 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode."""
-        self._require_compiled("test_on_batch")
+        custom = self._custom_test()
+        self._require_compiled("test_on_batch", custom)
         x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
         sw = None if sample_weight is None else da.to_arrays(sample_weight, "sample_weight")
         da.check_lengths(x=x, y=y, sample_weight=sw)
+        if custom:
+            self.reset_metrics()
+            logs = pythonify_logs(self.test_step(_step_data(x, y, sw)))
+            return logs if return_dict else self._flatten_metrics_in_order(logs)
         self._ensure_ready(x, y)
         y = self._standardize_targets(y)
         self.reset_metrics()
@@ -667,14 +781,31 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for one batch, no batching and no callbacks."""
+        if self._overridden("predict_step"):
+            return _to_numpy_struct(self.predict_step(da.to_arrays(x, "x")))
         return _to_numpy_struct(self(da.to_arrays(x, "x"), training=False))
 
     def _batch_result(self, return_dict):
         logs = self._logs()
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return self._flatten_metrics_in_order(logs)
+
+
+def _step_data(x, y, sample_weight):
+    """A batch for a user's ``train_step``/``test_step`` as Keras hands it: ``x``, ``(x, y)``
+    or ``(x, y, sample_weight)`` of tensors (so `y - y_pred` in user code runs nnfast's ops)."""
+    return pack_x_y_sample_weight(*[_to_tensors(v) for v in (x, y, sample_weight)])
+
+
+def _to_tensors(x):
+    if x is None or isinstance(x, Tensor):
+        return x
+    if isinstance(x, dict):
+        return {k: _to_tensors(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_tensors(v) for v in x)
+    return Tensor(np.asarray(x))
 
 
 def _batch_size(batch_size):

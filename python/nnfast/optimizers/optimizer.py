@@ -332,7 +332,9 @@ class Optimizer:
         variables = [v for _, v in pairs]
         grads = []
         for g, v in pairs:
-            g = np.ascontiguousarray(as_array(g), dtype=np.float32)
+            # NOTE: np.asarray(order="C") keeps 0-d gradients 0-d (ascontiguousarray makes
+            # them (1,)), so scalar weights train.
+            g = np.asarray(as_array(g), dtype=np.float32, order="C")
             if g.shape != v.value.shape:
                 raise ValueError(f"Gradient of shape {g.shape} does not match variable "
                                  f"'{getattr(v, 'path', '?')}' of shape {v.value.shape}")
@@ -392,7 +394,7 @@ class Optimizer:
         self._before_update()
         for g, v in zip(grads, variables):
             if type(g) is not np.ndarray or g.dtype != np.float32 or not g.flags.c_contiguous:
-                g = np.ascontiguousarray(as_array(g), dtype=np.float32)
+                g = np.asarray(as_array(g), dtype=np.float32, order="C")
             self._plain_update(g, v, index[id(v)], lr, step)
         self._iterations += 1
         return True

@@ -86,13 +86,26 @@ def legacy_model_config(model):
     return _to_legacy(serialize_keras_object(model))
 
 
-def _to_legacy(entry):
+# Config keys of wrapper layers holding a layer entry: Keras 3 deserializes those entries
+# itself, and finds a built-in class only through its `module`, so they keep it.
+_NESTED_LAYER_KEYS = ("layer", "backward_layer")
+
+
+def _to_legacy(entry, keep_module=False):
     if isinstance(entry, list):
         return [_to_legacy(e) for e in entry]
     if not isinstance(entry, dict):
         return entry
     if "class_name" in entry and "config" in entry:
-        out = {"class_name": entry["class_name"], "config": _to_legacy(entry["config"])}
+        config = entry["config"]
+        if isinstance(config, dict):
+            config = {k: _to_legacy(v, keep_module=k in _NESTED_LAYER_KEYS)
+                      for k, v in config.items()}
+        else:
+            config = _to_legacy(config)
+        out = {"class_name": entry["class_name"], "config": config}
+        if keep_module and entry.get("module"):
+            out = {"module": entry["module"], **out}
         if entry["class_name"] == "InputLayer" and isinstance(out["config"], dict):
             c = dict(out["config"])
             if "batch_shape" in c:

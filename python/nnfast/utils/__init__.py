@@ -17,3 +17,29 @@ def set_random_seed(seed):
     _set_seed(seed)
 from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
 from nnfast.utils.image_dataset import image_dataset_from_directory
+from nnfast.utils.x_y_sample_weight import pack_x_y_sample_weight, unpack_x_y_sample_weight
+
+
+def is_keras_tensor(x):
+    """True when ``x`` is a symbolic tensor (from ``Input`` or a layer call on one)."""
+    from nnfast.models.function import is_keras_tensor as check
+
+    return check(x)
+
+
+def get_source_inputs(tensor):
+    """The ``Input`` tensors a symbolic tensor is computed from."""
+    from nnfast.models.function import get_source_inputs as sources
+
+    return sources(tensor)
+
+
+def clear_session(free_memory=True):
+    """Resets nnfast's global state (layer-name counters), as ``keras.utils.clear_session``."""
+    import gc
+
+    from nnfast.backend import clear_session as clear
+
+    clear()
+    if free_memory:
+        gc.collect()

@@ -1,4 +1,5 @@
 """Keras-style progress bar: ``Progbar(target).update(step, values)``."""
+import os
 import sys
 import time
 
@@ -35,7 +36,12 @@ class Progbar:
         self._start = time.time()
         self._last_update = 0.0
         self._seen = 0
-        self._dynamic = hasattr(self.file, "isatty") and self.file.isatty()
+        # As Keras: a live bar on a terminal, in Jupyter (ipykernel's stdout is no tty but
+        # draws "\r" updates) and in PyCharm. NOTE: Keras also counts `"posix" in
+        # sys.modules`, true on every Linux, which floods logs and CI output with redraws;
+        # nnfast prints one line per epoch there instead.
+        self._dynamic = ((hasattr(self.file, "isatty") and self.file.isatty())
+                         or "ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ)
         self._prev_len = 0
 
     def update(self, current, values=None, finalize=None):
@@ -43,7 +49,8 @@ class Progbar:
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         self._seen = current
-        values = sorted(values.items()) if isinstance(values, dict) else list(values or [])
+        # Keras shows the logs in their own order (fit's logs come sorted by name).
+        values = list(values.items()) if isinstance(values, dict) else list(values or [])
         now = time.time()
         if self.verbose == 0:
             return

@@ -82,7 +82,14 @@ def _output_shape(model, layer, index, shapes):
         if isinstance(out, dict):
             return {k: tuple(t.shape) for k, t in out.items()}
         return tuple(out.shape)
-    return shapes[index] if index < len(shapes) else None
+    if index < len(shapes):
+        return shapes[index]
+    # A subclassed model's layers: what the layer knows of its own output (a built nested
+    # model), as Keras shows it.
+    try:
+        return tuple(layer.output_shape)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _connections(model, layer):
@@ -184,16 +191,21 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
         if i < len(layers) - 1:
             print_fn(rule("\u251c", "\u253c", "\u2524", "\u2500"))
     print_fn(rule("\u2514", "\u2534", "\u2518", "\u2500"))
-    trainable = _count(model.trainable_weights) if model.built else 0
-    total = _count(model.weights) if model.built else 0
+    # As Keras: the weights that exist, built or not (a subclassed model holding built
+    # sub-models is itself never built).
+    trainable = _count(model.trainable_weights)
+    total = _count(model.weights)
     non_trainable = total - trainable
-    opt_count = 0
+    opt_count = opt_bytes = 0
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
         opt_count = sum(int(np.size(v)) for v in optimizer.variables)
+        # As Keras: each variable by its own dtype (the int64 iteration counter is 8 bytes).
+        opt_bytes = sum(int(np.size(v)) * np.asarray(v).dtype.itemsize
+                        for v in optimizer.variables)
     grand = total + opt_count
-    print_fn(f" Total params: {grand:,} ({_format_size(grand * 4)})")
+    print_fn(f" Total params: {grand:,} ({_format_size(total * 4 + opt_bytes)})")
     print_fn(f" Trainable params: {trainable:,} ({_format_size(trainable * 4)})")
     print_fn(f" Non-trainable params: {non_trainable:,} ({_format_size(non_trainable * 4)})")
     if opt_count:
-        print_fn(f" Optimizer params: {opt_count:,} ({_format_size(opt_count * 4)})")
+        print_fn(f" Optimizer params: {opt_count:,} ({_format_size(opt_bytes)})")
