@@ -97,7 +97,8 @@ def test_data_reaches_train_step_as_keras_packs_it():
     h = model.fit(x, batch_size=8, verbose=0)
     model.fit(x, y, batch_size=8, verbose=0)
     model.fit(x, y, sample_weight=np.ones(8), batch_size=8, verbose=0)
-    assert seen == [("ndarray", None, None), ("tuple", (8, 1), None), ("tuple", (8, 1), (8,))]
+    # As Keras: tensors (so `y - y_pred` in the step keeps its gradient), packed by arity.
+    assert seen == [("Tensor", None, None), ("tuple", (8, 1), None), ("tuple", (8, 1), (8,))]
     assert h.history == {"n": [8.0]}
 
 
