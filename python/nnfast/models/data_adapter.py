@@ -13,6 +13,11 @@ def to_array(x, name):
     if isinstance(x, Tensor):
         x = x.value
     a = np.asarray(x)
+    if a.dtype.kind in "US" and a.ndim > 0:
+        return a  # strings, for models that start with TextVectorization/StringLookup
+    if a.dtype == object and a.ndim > 0 and a.size and all(
+            isinstance(v, (str, bytes)) for v in a.reshape(-1)[:64].tolist()):
+        return a
     if a.dtype == object:
         raise TypeError(f"`{name}` must be a numeric array, received an array of Python objects "
                         f"with shape {a.shape} (ragged lists? pad them first).")

@@ -322,6 +322,11 @@ class Functional(Model):
                              f"({self.input_names}), but it received {len(flat)} input tensors.")
         out = []
         for x, ref in zip(flat, self.inputs):
+            if ref.dtype == "string":  # raw text for TextVectorization/StringLookup: no casts
+                x = np.asarray(x.value if isinstance(x, Tensor) else x)
+                out.append(x[..., None] if x.ndim == len(ref.shape) - 1 and ref.shape and
+                           ref.shape[-1] == 1 else x)
+                continue
             if not isinstance(x, Tensor):
                 x = np.asarray(x)
                 want = np.dtype(ref.dtype) if ref.dtype else np.dtype(np.float32)
