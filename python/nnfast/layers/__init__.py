@@ -29,6 +29,8 @@ from nnfast.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
+from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing
+from nnfast.layers.discretization import Discretization
 from nnfast.layers.lookup import IntegerLookup, StringLookup
 from nnfast.layers.text_vectorization import TextVectorization
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN

@@ -140,7 +140,7 @@ class IndexLookup(Layer):
         kwargs.pop("dtype", None)
         if kwargs:
             raise ValueError(f"Unrecognized keyword argument(s): {kwargs}")
-        super().__init__(name=name, trainable=False)
+        super().__init__(name=name)
         self.invert = invert
         self.max_tokens = max_tokens
         self.num_oov_indices = num_oov_indices

@@ -109,7 +109,7 @@ class TextVectorization(Layer):
         if isinstance(kwargs.get("dtype"), dict):
             kwargs.pop("dtype")
         kwargs.pop("trainable", None)
-        super().__init__(name=name, trainable=False, **kwargs)
+        super().__init__(name=name, **kwargs)
         self._max_tokens = max_tokens
         self._standardize = standardize
         self._split = split
@@ -310,9 +310,7 @@ class TextVectorization(Layer):
             return serialize_keras_object(value) if callable(value) else value
 
         config = super().get_config()
-        config.pop("trainable", None)
         config.update({
-            "trainable": True,
             "max_tokens": self._lookup_layer.max_tokens,
             "standardize": callable_config(self._standardize),
             "split": callable_config(self._split),

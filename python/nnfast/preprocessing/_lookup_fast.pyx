@@ -91,7 +91,7 @@ cdef uint64_t hash_len33to64(const unsigned char* s, size_t n) nogil:
 
 
 cdef inline void weak32(const unsigned char* s, uint64_t a, uint64_t b,
-                        uint64_t* out_first, uint64_t* out_second) nogil:
+                        uint64_t* out_first, uint64_t* out_second) noexcept nogil:
     cdef uint64_t w = fetch64(s), x = fetch64(s + 8), y = fetch64(s + 16), z = fetch64(s + 24)
     cdef uint64_t c
     a += w
@@ -278,3 +278,12 @@ def bincount_docs(list docs, dict table, int64_t default, float[:, ::1] out, bin
                 out[i, k] = 1
             else:
                 out[i, k] += 1
+
+
+def fingerprints(list values, uint64_t[::1] out):
+    """``out[i] = Fingerprint64(values[i])`` for a list of bytes."""
+    cdef Py_ssize_t i
+    cdef bytes v
+    for i in range(len(values)):
+        v = <bytes>values[i]
+        out[i] = farm_hash64(<const unsigned char*>v, len(v))
