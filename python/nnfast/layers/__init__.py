@@ -29,6 +29,11 @@ from nnfast.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
+from nnfast.layers.augmentation import (
+    AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandomColorDegeneration,
+    RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
+    RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
+)
 from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing
 from nnfast.layers.discretization import Discretization
 from nnfast.layers.lookup import IntegerLookup, StringLookup

@@ -15,6 +15,7 @@ Keras 3 does: ``assets/<layer path>/vocabulary.txt``, and TF-IDF weights in the 
 file as ``idf_weights``.
 """
 import collections
+import itertools
 import os
 
 import numpy as np
@@ -37,6 +38,13 @@ def to_numpy(inputs):
 
 def to_bytes_array(inputs, encoding="utf-8"):
     """An object array of ``bytes`` with the shape of ``inputs`` (str, bytes or objects)."""
+    if isinstance(inputs, (list, tuple)) and inputs and all(
+            isinstance(v, str) for v in inputs):
+        # A flat list of str: encode directly (np.asarray would first copy every string
+        # into a fixed-width array as wide as the longest one).
+        out = np.empty(len(inputs), dtype=object)
+        out[:] = [s.encode(encoding) for s in inputs]
+        return out
     a = to_numpy(inputs)
     if a.dtype.kind == "U":
         flat = [s.encode(encoding) for s in a.reshape(-1).tolist()]
@@ -319,8 +327,8 @@ class IndexLookup(Layer):
     # --- adapt ----------------------------------------------------------------------------
     def reset_state(self):
         """Forgets the counts gathered by ``update_state``."""
-        self._counts = {}
-        self._doc_counts = {} if self.output_mode == "tf_idf" else None
+        self._counts = collections.Counter()
+        self._doc_counts = collections.Counter() if self.output_mode == "tf_idf" else None
         self._num_documents = 0
         self._called = getattr(self, "_called", False)
 
@@ -359,7 +367,10 @@ class IndexLookup(Layer):
 
     def update_state_docs(self, docs):
         """Adds documents given as lists of keys (bytes or ints) to the counts."""
-        _lookup_fast.count_tokens(docs, self._counts, self._doc_counts)
+        # Counter.update counts an iterable in C; document frequencies need one set per doc.
+        self._counts.update(itertools.chain.from_iterable(docs))
+        if self._doc_counts is not None:
+            self._doc_counts.update(itertools.chain.from_iterable(map(set, docs)))
         self._num_documents += len(docs)
 
     def finalize_state(self):

@@ -4,8 +4,8 @@
 - ``fingerprint64``: FarmHash's Fingerprint64 (farmhashna::Hash64), the hash behind
   TensorFlow's ``tf.strings.to_hash_bucket_fast`` that Keras's ``Hashing`` and lookup layers
   use; ``siphash`` is SipHash-2-4, behind ``to_hash_bucket_strong`` (a salted ``Hashing``).
-- ``count_tokens`` / ``lookup_padded`` / ``bincount_docs``: vocabulary counting and the
-  token -> index loops of TextVectorization over lists of token lists.
+- ``lookup_padded`` / ``bincount_docs``: the token -> index loops of TextVectorization
+  over lists of token lists.
 """
 from libc.stdint cimport uint64_t, uint32_t, int64_t
 from libc.string cimport memcpy
@@ -221,23 +221,6 @@ def hash_buckets(list values, int64_t[::1] out, uint64_t num_buckets, object key
             out[i] = <int64_t>(sip_hash24(k0, k1, <const unsigned char*>v, len(v)) % num_buckets)
         else:
             out[i] = <int64_t>(farm_hash64(<const unsigned char*>v, len(v)) % num_buckets)
-
-
-def count_tokens(list docs, dict counts, object doc_counts):
-    """Adds each token's occurrences over ``docs`` (lists of tokens) to ``counts`` and, when
-    ``doc_counts`` is a dict, the number of documents holding it."""
-    cdef list doc
-    cdef object w
-    cdef bint per_doc = doc_counts is not None
-    cdef dict dc
-    if per_doc:
-        dc = <dict>doc_counts
-    for doc in docs:
-        for w in doc:
-            counts[w] = counts.get(w, 0) + 1
-        if per_doc:
-            for w in set(doc):
-                dc[w] = dc.get(w, 0) + 1
 
 
 def lookup_padded(list docs, dict table, int64_t default, int64_t[:, ::1] out):

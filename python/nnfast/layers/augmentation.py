@@ -1,0 +1,700 @@
+"""Keras 3's color and mixing image augmentation layers, vectorized over the batch in NumPy.
+
+Each layer follows Keras 3.15's arithmetic (value ranges, factor ranges, the order of the
+operations, TensorFlow's RGB<->HSV and grayscale weights), so with a factor that fixes
+the random draw (``factor=(f, f)``, probabilities of 1) the output equals Keras's. Random
+draws are per image, from the layer's own generator (``seed``); like the other ``Random*``
+layers they apply only when called with ``training=True`` (``fit``, or calling the layer
+directly) and pass images through otherwise. ``AutoContrast`` is deterministic and applies
+always, as in Keras.
+
+Images are ``(batch, height, width, channels)`` or one ``(height, width, channels)`` image
+(``data_format="channels_first"`` puts channels first); outputs are float32.
+"""
+import numpy as np
+
+from nnfast.backend.tensor import Tensor
+from nnfast.layers.layer import Layer
+from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _RandomLayer,
+                                         _array)
+
+_EPSILON = 1e-7
+_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)  # tf.image's
+
+
+def keras_factor(factor, bounds, name="factor"):
+    """Keras's ``_set_factor``: a number ``f`` gives ``(max(-f, low), f)``, a pair is
+    sorted; values outside ``bounds`` are an error."""
+    msg = (f"The `{name}` argument should be a number (or a list of two numbers) in the range "
+           f"[{bounds[0]}, {bounds[1]}]. Received: {name}={factor}")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(msg)
+        return tuple(sorted(float(f) for f in factor))
+    if isinstance(factor, (int, float)):
+        if factor < bounds[0] or factor > bounds[1]:
+            raise ValueError(msg)
+        factor = abs(factor)
+        return (max(-factor, bounds[0]), float(factor))
+    raise ValueError(msg)
+
+
+def check_value_range(value_range):
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        raise ValueError(f"The `value_range` argument should be a list of two numbers. "
+                         f"Received: value_range={value_range}")
+    return sorted(value_range)
+
+
+def to_range(x, source, target):
+    """Linear map of ``x`` from ``source`` = (lo, hi) to ``target``."""
+    if tuple(source) == tuple(target):
+        return x
+    x = (x - np.float32(source[0])) / np.float32(source[1] - source[0])
+    return x * np.float32(target[1] - target[0]) + np.float32(target[0])
+
+
+def rgb_to_grayscale(x):
+    """(..., 3) -> (..., 1) with TensorFlow's weights."""
+    return np.tensordot(x, _GRAY_WEIGHTS, axes=([-1], [0]))[..., None].astype(np.float32)
+
+
+def rgb_to_hsv(x):
+    """TensorFlow's rgb_to_hsv on the last axis (any value scale; H and S in [0, 1])."""
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    v = x.max(axis=-1)
+    rng = v - x.min(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(v > 0, rng / v, 0).astype(np.float32)
+        norm = np.float32(1.0) / (np.float32(6.0) * rng)
+        h = np.where(r == v, norm * (g - b),
+                     np.where(g == v, norm * (b - r) + np.float32(2 / 6),
+                              norm * (r - g) + np.float32(4 / 6)))
+    h = np.where(rng > 0, h, 0).astype(np.float32)
+    h = np.where(h < 0, h + 1, h)
+    return np.stack([h, s, v], axis=-1).astype(np.float32)
+
+
+def hsv_to_rgb(x):
+    """TensorFlow's hsv_to_rgb (its piecewise-linear form) on the last axis."""
+    h, s, v = x[..., 0], x[..., 1], x[..., 2]
+    dh = h * np.float32(6)
+    dr = np.clip(np.abs(dh - 3) - 1, 0, 1)
+    dg = np.clip(2 - np.abs(dh - 2), 0, 1)
+    db = np.clip(2 - np.abs(dh - 4), 0, 1)
+    one_s = 1 - s
+    return np.stack([(one_s + s * dr) * v, (one_s + s * dg) * v, (one_s + s * db) * v],
+                    axis=-1).astype(np.float32)
+
+
+def _depthwise_same(x, kernel):
+    """Per-channel 2-D correlation of NHWC ``x`` with a (kh, kw) kernel, zero 'same' padding
+    (as depthwise_conv with padding="same")."""
+    kh, kw = kernel.shape
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    padded = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
+    out = np.zeros_like(x)
+    h, w = x.shape[1], x.shape[2]
+    for i in range(kh):
+        for j in range(kw):
+            out += kernel[i, j] * padded[:, i:i + h, j:j + w, :]
+    return out
+
+
+class _ColorLayer(_RandomLayer):
+    """A random augmentation with a ``value_range`` (and Keras's ``factor`` config)."""
+
+    def __init__(self, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.value_range = check_value_range(value_range)
+
+    def _uniform(self, low, high, n):
+        return self._rng.uniform(low, high, n).astype(np.float32)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"value_range": list(self.value_range)})
+        if hasattr(self, "factor"):
+            config["factor"] = list(self.factor) if isinstance(self.factor, tuple) \
+                else self.factor
+        return config
+
+
+class RandomGrayscale(_ColorLayer):
+    """Turns each image gray (3 equal channels, TF's luma weights) with probability
+    ``factor`` during training.
+
+    Example:
+        >>> RandomGrayscale(factor=0.5)(images, training=True)
+    """
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if factor < 0 or factor > 1:
+            raise ValueError(f"`factor` should be between 0 and 1. Received: factor={factor}")
+        self.factor = factor
+
+    def _augment(self, x):
+        apply = self._uniform(0, 1, len(x)) < self.factor
+        return np.where(apply[:, None, None, None], rgb_to_grayscale(x), x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("value_range")
+        return config
+
+
+class RandomInvert(_ColorLayer):
+    """Inverts images (``value_range[1] - x``) during training: each image draws a
+    probability in ``factor`` and inverts when a uniform draw falls below it (so
+    ``factor=1.0`` inverts about half the images, ``factor=(1, 1)`` all of them).
+
+    Example:
+        >>> RandomInvert(factor=(1.0, 1.0))(images)   # 255 - images
+    """
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        self.value_range = list(value_range)
+
+    def _augment(self, x):
+        n = len(x)
+        probability = self._uniform(self.factor[0], self.factor[1], n)
+        apply = self._uniform(0, 1, n) < probability
+        return np.where(apply[:, None, None, None], np.float32(self.value_range[1]) - x, x)
+
+
+class Solarization(_ColorLayer):
+    """Solarizes images during training: on the 0..255 scale adds ``uniform(a0, a1 * 255)``
+    (Keras's bounds for ``addition_factor``), clips, then inverts pixels at or above
+    ``uniform(t0, t1 * 255)`` (``threshold_factor``).
+
+    Example:
+        >>> Solarization(threshold_factor=(0.5, 0.5))(images)   # invert pixels >= 127.5
+    """
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
+                 seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, **kwargs)
+        self.addition_factor = self._solarize_factor(addition_factor, "addition_factor")
+        self.threshold_factor = self._solarize_factor(threshold_factor, "threshold_factor")
+
+    @staticmethod
+    def _solarize_factor(factor, name):
+        msg = (f"The `addition_factor` and `threshold_factor` arguments should be a number (or "
+               f"a list of two numbers) in the range [0, 1]. Received: {name}={factor}")
+        values = factor if isinstance(factor, (tuple, list)) else [0, factor]
+        if not isinstance(factor, (tuple, list, int, float)) or len(values) != 2 or \
+                any(v < 0 or v > 1 for v in values):
+            raise ValueError(msg)
+        return tuple(sorted(values))
+
+    def _augment(self, x):
+        n = len(x)
+        additions = self._uniform(self.addition_factor[0], self.addition_factor[1] * 255, n)
+        thresholds = self._uniform(self.threshold_factor[0], self.threshold_factor[1] * 255, n)
+        y = to_range(x, self.value_range, (0, 255))
+        y = np.clip(y + additions[:, None, None, None], 0, 255)
+        y = np.where(y < thresholds[:, None, None, None], y, 255 - y)
+        return to_range(y, (0, 255), self.value_range)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"addition_factor": list(self.addition_factor),
+                       "threshold_factor": list(self.threshold_factor)})
+        return config
+
+
+class AutoContrast(Layer):
+    """Stretches each image's channels to the full ``value_range`` (per image and channel:
+    ``(x - min) * 255 / (max - min)`` on the 0..255 scale); flat channels are unchanged.
+    Deterministic; applies in training and inference alike, as in Keras.
+
+    Example:
+        >>> AutoContrast(value_range=(0, 1))(images)
+    """
+
+    def __init__(self, value_range=(0, 255), **kwargs):
+        kwargs.pop("data_format", None)
+        super().__init__(**kwargs)
+        self.value_range = check_value_range(value_range)
+
+    def call(self, inputs):
+        x = _array(inputs)
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        y = to_range(x, self.value_range, (0, 255))
+        low = y.min(axis=(1, 2), keepdims=True)
+        high = y.max(axis=(1, 2), keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.float32(255.0) / (high - low)
+            y = np.clip(y * scale + (-low * scale), 0.0, 255.0)
+        y = to_range(y, (0, 255), self.value_range)
+        y = np.where(np.isnan(y), x, y).astype(np.float32)
+        return Tensor(y[0] if single else y)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["value_range"] = list(self.value_range)
+        return config
+
+
+class RandomPosterization(_ColorLayer):
+    """Keeps the top ``bits`` bits of each 8-bit pixel during training; ``bits`` is drawn
+    per image from ``[factor[0], factor[1])`` (``factor=(b, b)`` fixes it), in 1..8.
+
+    Example:
+        >>> RandomPosterization(factor=(4, 4))(images)   # 16 levels per channel
+    """
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (1, 8))
+
+    def _augment(self, x):
+        n = len(x)
+        if self.factor[0] != self.factor[1]:
+            bits = self._rng.integers(int(self.factor[0]), int(self.factor[1]), n)
+        else:
+            bits = np.full(n, int(self.factor[0]))
+        shift = (8 - bits).astype(np.uint8)[:, None, None, None]
+        y = to_range(x, self.value_range, (0, 255))
+        y = np.clip(y, 0, 255).astype(np.uint8)  # TF's float->uint8 cast truncates
+        y = ((y >> shift) << shift).astype(np.float32)
+        return to_range(y, (0, 255), self.value_range)
+
+
+class Equalization(Layer):
+    """Histogram equalization of each channel, as Keras 3: the histogram (``bins`` bins on
+    the 0..255 scale) is taken over the whole batch per channel; channels with at most one
+    occupied bin are unchanged. Applies when ``training`` is true (Keras's rule).
+
+    Example:
+        >>> Equalization(value_range=(0, 255))(images)
+    """
+
+    def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        from nnfast.layers.preprocessing import _check_data_format
+
+        self.bins = bins
+        self.value_range = check_value_range(value_range)
+        self.data_format = _check_data_format(data_format)
+
+    def _equalize(self, channel):
+        bins = self.bins
+        scaled = to_range(channel, self.value_range, (0, 255))
+        idx = np.clip((scaled * (bins - 1) / np.float32(255)).astype(np.int32), 0, bins - 1)
+        hist = np.bincount(idx.reshape(-1), minlength=bins)
+        if np.count_nonzero(hist) <= 1:
+            return channel
+        cdf = np.cumsum(hist)
+        cdf_min = cdf[np.nonzero(cdf)[0][0]]
+        denominator = cdf[-1] - cdf_min
+        denominator = denominator if denominator != 0 else 1
+        table = np.clip(np.round((cdf - cdf_min) * 255 / denominator), 0, 255).astype(np.float32)
+        pos = np.clip(scaled / np.float32(255.0) * (bins - 1), 0, bins - 1).astype(np.int32)
+        return to_range(table[pos], (0, 255), self.value_range)
+
+    def call(self, inputs, training=True):
+        x = _array(inputs)
+        if not training:
+            return Tensor(x)
+        axis = -3 if self.data_format == "channels_first" else -1
+        channels = [self._equalize(np.take(x, i, axis=axis)) for i in range(x.shape[axis])]
+        return Tensor(np.stack(channels, axis=axis).astype(np.float32))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"bins": self.bins, "value_range": list(self.value_range),
+                       "data_format": self.data_format})
+        return config
+
+
+class RandomColorDegeneration(_ColorLayer):
+    """Blends each image toward its grayscale version by a factor drawn from ``factor``
+    (``x + f * (gray - x)``), then clips to ``value_range``.
+
+    Example:
+        >>> RandomColorDegeneration(factor=(0.5, 0.5))(images)
+    """
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (-1, 1))
+
+    def _augment(self, x):
+        f = self._uniform(self.factor[0], self.factor[1], len(x))[:, None, None, None]
+        y = x + f * (rgb_to_grayscale(x) - x)
+        return np.clip(y, self.value_range[0], self.value_range[1])
+
+
+class RandomSaturation(_ColorLayer):
+    """Scales the HSV saturation of each image by ``f / (1 - f + eps)``, ``f`` drawn from
+    ``factor`` (0.5 leaves the image about unchanged, 0 grays it, 1 saturates fully), and
+    clips the saturation to ``value_range`` as Keras does.
+
+    Example:
+        >>> RandomSaturation(factor=(0.2, 0.8))(images)
+    """
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (-1, 1))
+
+    def _augment(self, x):
+        f = self._uniform(self.factor[0], self.factor[1], len(x))
+        f = (f / (1 - f + np.float32(_EPSILON))).astype(np.float32)[:, None, None]
+        hsv = rgb_to_hsv(x)
+        s = np.clip(hsv[..., 1] * f, self.value_range[0], self.value_range[1])
+        return hsv_to_rgb(np.stack([hsv[..., 0], s, hsv[..., 2]], axis=-1))
+
+
+class RandomHue(_ColorLayer):
+    """Rotates the HSV hue of each image by ``± f / 2`` of a turn (sign and ``f`` drawn per
+    image; ``f`` in ``factor``), on images mapped from ``value_range`` to 0..1.
+
+    Example:
+        >>> RandomHue(factor=0.2)(images)
+    """
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        self.value_range = list(value_range)
+
+    def draw(self, n):
+        """Per-image hue shifts (Keras's order of draws: sign, then magnitude)."""
+        sign = np.where(self._uniform(0, 1, n) > 0.5, -1.0, 1.0).astype(np.float32)
+        return sign * self._uniform(self.factor[0], self.factor[1], n) * np.float32(0.5)
+
+    def _augment(self, x):
+        return self.apply_shift(x, self.draw(len(x)))
+
+    def apply_shift(self, x, shift):
+        y = to_range(x, self.value_range, (0, 1))
+        hsv = rgb_to_hsv(y)
+        h = hsv[..., 0] + shift[:, None, None]
+        h = np.where(h > 1.0, h - 1.0, h)
+        h = np.where(h < 0.0, h + 1.0, h)
+        rgb = np.clip(hsv_to_rgb(np.stack([h, hsv[..., 1], hsv[..., 2]], axis=-1)), 0, 1)
+        return to_range(rgb, (0, 1), self.value_range)
+
+
+class RandomSharpness(_ColorLayer):
+    """Sharpens (or blurs) each image: blends it with its 3x3 smoothed version
+    (``1/13`` around, ``5/13`` centre, zero padding) by ``1 - 2 f``, ``f`` drawn from
+    ``factor`` (0.5 keeps the image), then clips to ``value_range``.
+
+    Example:
+        >>> RandomSharpness(factor=(0.9, 0.9))(images)
+    """
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+
+    def _augment(self, x):
+        f = (self._uniform(self.factor[0], self.factor[1], len(x)) * 2)[:, None, None, None]
+        a, b = 1.0 / 13.0, 5.0 / 13.0
+        kernel = np.array([[a, a, a], [a, b, a], [a, a, a]], dtype=np.float32)
+        smoothed = _depthwise_same(x, kernel)
+        y = x + (1.0 - f) * (smoothed - x)
+        return np.clip(y, self.value_range[0], self.value_range[1])
+
+
+class RandomColorJitter(_ColorLayer):
+    """Random brightness, contrast, saturation and hue, in that order (each only when its
+    factor is given), with the semantics of ``RandomBrightness``, ``RandomContrast``,
+    ``RandomSaturation`` and ``RandomHue``.
+
+    Example:
+        >>> RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
+        ...                   saturation_factor=(0.4, 0.6), hue_factor=0.1)(images)
+    """
+
+    def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
+                 saturation_factor=None, hue_factor=None, seed=None, data_format=None,
+                 **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.value_range = list(value_range)
+        self.brightness_factor = brightness_factor
+        self.contrast_factor = contrast_factor
+        self.saturation_factor = saturation_factor
+        self.hue_factor = hue_factor
+        seed_of = (lambda k: None) if seed is None else (lambda k: seed + k)
+        self._parts = []
+        if brightness_factor is not None:
+            self._parts.append(RandomBrightness(brightness_factor, value_range=value_range,
+                                                seed=seed_of(1)))
+        if contrast_factor is not None:
+            self._parts.append(RandomContrast(contrast_factor, value_range=value_range,
+                                              seed=seed_of(2)))
+        if saturation_factor is not None:
+            self._parts.append(RandomSaturation(saturation_factor, value_range=value_range,
+                                                seed=seed_of(3)))
+        if hue_factor is not None:
+            self._parts.append(RandomHue(hue_factor, value_range=value_range, seed=seed_of(4)))
+
+    def _augment(self, x):
+        for part in self._parts:
+            x = part._augment(x)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"brightness_factor": self.brightness_factor,
+                       "contrast_factor": self.contrast_factor,
+                       "saturation_factor": self.saturation_factor,
+                       "hue_factor": self.hue_factor})
+        return config
+
+
+class RandomGaussianBlur(_ColorLayer):
+    """Blurs each image with probability drawn from ``factor`` with a separable Gaussian
+    kernel of ``kernel_size`` (odd) and sigmas drawn from ``sigma`` (one per axis, shared by
+    the batch, as Keras), zero padding, then clips to ``value_range``.
+
+    Example:
+        >>> RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8))(images)
+    """
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        if isinstance(kernel_size, (tuple, list)):
+            if len(kernel_size) != 2 or kernel_size[0] % 2 == 0 or kernel_size[1] % 2 == 0:
+                raise ValueError(f"kernel_size must be an odd number (or two). Received: "
+                                 f"kernel_size={kernel_size}")
+            self.kernel_size = tuple(kernel_size)
+        else:
+            if kernel_size % 2 == 0:
+                raise ValueError(f"kernel_size must be an odd number. Received: "
+                                 f"kernel_size={kernel_size}")
+            self.kernel_size = (kernel_size, kernel_size)
+        self.sigma = keras_factor(sigma, (0, 1), "sigma")
+        self.value_range = list(value_range)
+
+    @staticmethod
+    def _kernel(size, sigma):
+        x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+        k = np.exp(-(x ** 2) / np.float32(2.0 * sigma ** 2))
+        return (k / k.sum()).astype(np.float32)
+
+    def blur(self, x, sigma):
+        """Blurs NHWC ``x`` with per-axis sigmas ``sigma`` = (sigma_y, sigma_x)."""
+        ky = self._kernel(self.kernel_size[0], sigma[0])
+        kx = self._kernel(self.kernel_size[1], sigma[1])
+        return _depthwise_same(x, np.outer(ky, kx).astype(np.float32))
+
+    def _augment(self, x):
+        n = len(x)
+        probability = self._uniform(self.factor[0], self.factor[1], n)
+        apply = self._uniform(0, 1, n) < probability
+        sigma = self._uniform(self.sigma[0], self.sigma[1], 2) + np.float32(1e-6)
+        y = np.where(apply[:, None, None, None], self.blur(x, sigma), x)
+        return np.clip(y, self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"kernel_size": list(self.kernel_size), "sigma": list(self.sigma)})
+        return config
+
+
+class RandomErasing(_ColorLayer):
+    """Erases a random rectangle of each image (with probability drawn from ``factor``):
+    sides ``sqrt(u) * size`` with ``u`` in ``scale``, filled with ``fill_value`` (a number
+    or three per-channel values) or, when ``None``, Gaussian noise times
+    ``value_range[1]``, clipped to ``value_range``.
+
+    Example:
+        >>> RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0)(images)
+    """
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        self.scale = keras_factor(scale, (0, 1), "scale")
+        if fill_value is not None and not (
+                isinstance(fill_value, (int, float)) or
+                isinstance(fill_value, (tuple, list)) and len(fill_value) == 3):
+            raise ValueError(f"The `fill_value` argument should be a number (or a list of three "
+                             f"numbers). Received: fill_value={fill_value}")
+        self.fill_value = fill_value
+        self.value_range = list(value_range)
+
+    def _augment(self, x):
+        n, h, w, _ = x.shape
+        ratio = np.sqrt(self._rng.uniform(self.scale[0], self.scale[1], (n, 2))
+                        ).astype(np.float32)
+        box_w, box_h = ratio[:, 0] * w, ratio[:, 1] * h
+        x0 = self._uniform(0, 1, n) * (w - box_w)
+        y0 = self._uniform(0, 1, n) * (h - box_h)
+        gx = np.arange(w, dtype=np.float32)[None, None, :, None]
+        gy = np.arange(h, dtype=np.float32)[None, :, None, None]
+        r = (slice(None), None, None, None)
+        inside = (gx >= x0[r]) & (gx < (x0 + box_w)[r]) & (gy >= y0[r]) & (gy < (y0 + box_h)[r])
+        probability = self._uniform(self.factor[0], self.factor[1], n)
+        apply = self._uniform(0, 1, n) < probability
+        if self.fill_value is None:
+            fill = self._rng.standard_normal(x.shape).astype(np.float32) * \
+                np.float32(self.value_range[1])
+        else:
+            fill = np.broadcast_to(np.asarray(self.fill_value, dtype=np.float32), x.shape)
+        fill = np.clip(fill, self.value_range[0], self.value_range[1])
+        return np.where(inside & apply[r], fill, x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": list(self.scale), "fill_value": self.fill_value})
+        return config
+
+
+class _MixingLayer(_RandomLayer):
+    """Mixes images (and, given ``{"images", "labels"}``, labels) across the batch."""
+
+    def call(self, inputs, training=True):
+        if isinstance(inputs, dict):
+            if "images" not in inputs:
+                raise ValueError(f"{type(self).__name__} expects a dict with an 'images' key. "
+                                 f"Received keys: {sorted(inputs)}")
+            out = dict(inputs)
+            x, single = self._to_batch(inputs["images"])
+            labels = None if "labels" not in inputs else _array(inputs["labels"])
+            if training and not single:
+                x, labels = self._mix(x, labels)
+            out["images"] = self._from_batch(x, single)
+            if labels is not None:
+                out["labels"] = Tensor(labels.astype(np.float32))
+            return out
+        if not training:
+            return inputs
+        x, single = self._to_batch(inputs)
+        if not single:
+            x, _ = self._mix(x, None)
+        return self._from_batch(x, single)
+
+
+class MixUp(_MixingLayer):
+    """MixUp: ``w * x + (1 - w) * x[perm]`` with ``w ~ Beta(alpha, alpha)`` per image and a
+    random permutation of the batch; labels are mixed with the same weights.
+
+    Example:
+        >>> out = MixUp(alpha=0.2)({"images": images, "labels": one_hot_labels})
+    """
+
+    def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.alpha = alpha
+
+    def _mix(self, x, labels):
+        n = len(x)
+        perm = self._rng.permutation(n)
+        w = self._rng.beta(self.alpha, self.alpha, n).astype(np.float32)
+        x = w[:, None, None, None] * x + (1.0 - w[:, None, None, None]) * x[perm]
+        if labels is not None:
+            labels = w[:, None] * labels + (1.0 - w[:, None]) * labels[perm]
+        return x, labels
+
+    def get_config(self):
+        config = super().get_config()
+        config["alpha"] = self.alpha
+        return config
+
+
+class CutMix(_MixingLayer):
+    """CutMix: pastes a rectangle of another image of the batch (a random permutation) into
+    each image; the rectangle's sides are ``sqrt(1 - w)`` of the image's with
+    ``w ~ Beta(a, a)``, ``a`` drawn from ``factor``; labels are mixed by the pasted area.
+
+    Example:
+        >>> out = CutMix(factor=1.0)({"images": images, "labels": one_hot_labels})
+    """
+
+    def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+
+    def _mix(self, x, labels):
+        n, h, w, _ = x.shape
+        alpha = self._rng.uniform(self.factor[0], self.factor[1]) + 1e-6
+        ratio = np.sqrt(1.0 - self._rng.beta(alpha, alpha, n)).astype(np.float32)
+        cw, ch = ratio * w, ratio * h
+        x0 = self._rng.uniform(0, 1, n).astype(np.float32) * (w - cw)
+        y0 = self._rng.uniform(0, 1, n).astype(np.float32) * (h - ch)
+        gx = np.arange(w, dtype=np.float32)[None, None, :, None]
+        gy = np.arange(h, dtype=np.float32)[None, :, None, None]
+        r = (slice(None), None, None, None)
+        inside = (gx >= x0[r]) & (gx < (x0 + cw)[r]) & (gy >= y0[r]) & (gy < (y0 + ch)[r])
+        perm = self._rng.permutation(n)
+        x = np.where(inside, x[perm], x)
+        if labels is not None:
+            kept = (1.0 - cw * ch / (w * h)).astype(np.float32)[:, None]
+            labels = kept * labels + (1.0 - kept) * labels[perm]
+        return x, labels
+
+    def get_config(self):
+        config = super().get_config()
+        config["factor"] = list(self.factor)
+        return config
+
+
+class Pipeline(Layer):
+    """Applies a list of layers in order (``keras.layers.Pipeline``), passing ``training``
+    to those that take it; unlike ``Sequential`` it is a layer, for preprocessing stacks.
+
+    Example:
+        >>> augment = Pipeline([RandomFlip(), RandomRotation(0.1), RandomGrayscale(0.2)])
+        >>> augmented = augment(images, training=True)
+    """
+
+    def __init__(self, layers, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._pipeline_layers = list(layers)
+        for layer in self._pipeline_layers:
+            if not callable(layer):
+                raise ValueError(f"Pipeline expects a list of layers. Received: {layer!r}")
+
+    @property
+    def layers(self):
+        return self._pipeline_layers
+
+    def call(self, inputs, training=True):
+        from nnfast.layers.layer import _takes_training
+
+        x = inputs
+        for layer in self._pipeline_layers:
+            if isinstance(layer, Layer) and _takes_training(type(layer)):
+                x = layer(x, training=training)
+            else:
+                x = layer(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        for layer in self._pipeline_layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def get_config(self):
+        from nnfast.saving.serialization import serialize_keras_object
+
+        return {"layers": [serialize_keras_object(layer) for layer in self._pipeline_layers],
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.saving.serialization import deserialize_keras_object
+
+        config = dict(config)
+        layers = [deserialize_keras_object(c, custom_objects) for c in config.pop("layers")]
+        return cls(layers, **config)
