@@ -173,15 +173,42 @@ class TextVectorization(Layer):
             docs = [_ngrams(d, self._ngrams) for d in docs]
         return docs, data.shape
 
+    def _standard_texts(self, inputs):
+        """The strings as a flat list when the built-in standardize/whitespace split apply
+        (the fused Cython path), else None."""
+        if callable(self._standardize) or self._split != "whitespace" or \
+                self._ngrams is not None:
+            return None
+        if isinstance(inputs, Tensor):
+            inputs = inputs.value
+        if isinstance(inputs, (list, tuple)):
+            flat = inputs if isinstance(inputs, list) else list(inputs)
+        elif isinstance(inputs, np.ndarray) and inputs.dtype.kind in "USO" and (
+                inputs.ndim == 1 or inputs.ndim == 2 and inputs.shape[1] == 1):
+            flat = inputs.reshape(-1).tolist()
+        else:
+            return None
+        if not all(type(t) in (str, bytes) for t in flat):
+            return None
+        return flat
+
+    def _standard_options(self):
+        lower = self._standardize in ("lower", "lower_and_strip_punctuation")
+        strip = self._standardize in ("strip_punctuation", "lower_and_strip_punctuation")
+        return lower, (_PUNCTUATION if strip else None)
+
     # --- adapt ------------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):
         """Learns the vocabulary (and TF-IDF weights) from strings: a list or array, or an
         iterable of batches (a generator, a dataset; ``steps`` limits the batches)."""
         self.reset_state()
         if isinstance(data, (list, tuple, np.ndarray, Tensor, str, bytes)):
-            arr = to_bytes_array(data)
-            if arr.ndim == 0:
-                arr = arr[None]
+            if isinstance(data, list) and self._standard_texts(data) is not None:
+                arr = data  # the fused path takes the list of str as it is
+            else:
+                arr = to_bytes_array(data)
+                if arr.ndim == 0:
+                    arr = arr[None]
             for start in range(0, len(arr), _ADAPT_CHUNK):
                 self.update_state(arr[start:start + _ADAPT_CHUNK])
         else:
@@ -199,6 +226,14 @@ class TextVectorization(Layer):
             raise ValueError(f"Cannot adapt layer '{self.name}' after setting a static "
                              "vocabulary via `vocabulary` argument or `set_vocabulary()` "
                              "method.")
+        texts = self._standard_texts(data)
+        if texts is not None:
+            lookup = self._lookup_layer
+            lower, delete = self._standard_options()
+            _lookup_fast.tokenize_count(texts, lower, delete, lookup._counts,
+                                        lookup._doc_counts)
+            lookup._num_documents += len(texts)
+            return
         data = self._standardized(data)
         if data.ndim == 0:
             data = data[None]
@@ -244,6 +279,9 @@ class TextVectorization(Layer):
         lookup = self._lookup_layer
         lookup._ensure_known_vocab_size()
         lookup._called = True
+        texts = self._standard_texts(inputs)
+        if texts is not None and self._output_mode != "one_hot":
+            return Tensor(self._call_standard(texts))
         data = self._standardized(inputs)
         single = data.ndim == 0
         if single:
@@ -279,6 +317,26 @@ class TextVectorization(Layer):
                 out = out * lookup.idf_weights
             out = out.reshape(lead + (out.shape[-1],))
         return Tensor(out[0] if single else out)
+
+    def _call_standard(self, texts):
+        """The fused tokenize-and-look-up loops over a flat list of strings."""
+        lookup = self._lookup_layer
+        table = self._fast_table()
+        oov = lookup._oov_start_index()
+        lower, delete = self._standard_options()
+        if self._output_mode == "int":
+            length = self._output_sequence_length
+            if length is None:
+                length = _lookup_fast.tokenize_max_length(texts, lower, delete)
+            out = np.zeros((len(texts), length), dtype=np.int64)
+            _lookup_fast.tokenize_lookup_padded(texts, lower, delete, table, oov, out)
+            return out
+        out = np.zeros((len(texts), lookup._depth()), dtype=np.float32)
+        _lookup_fast.tokenize_bincount(texts, lower, delete, table, oov, out,
+                                       self._output_mode == "multi_hot")
+        if self._output_mode == "tf_idf":
+            out = out * lookup.idf_weights
+        return out
 
     def _fit_length(self, out):
         length = self._output_sequence_length

@@ -270,3 +270,75 @@ def fingerprints(list values, uint64_t[::1] out):
     for i in range(len(values)):
         v = <bytes>values[i]
         out[i] = farm_hash64(<const unsigned char*>v, len(v))
+
+
+cdef inline list _tokens(object text, bint lower, object delete):
+    """TextVectorization's standard path for one string: UTF-8, ASCII lowercase, drop the
+    ``delete`` bytes, split on ASCII whitespace."""
+    cdef bytes b = (<str>text).encode("utf-8") if type(text) is str else <bytes>text
+    if lower:
+        b = b.lower()
+    if delete is not None:
+        b = b.translate(None, delete)
+    return b.split()
+
+
+def tokenize_lookup_padded(list texts, bint lower, object delete, dict table, int64_t default,
+                           int64_t[:, ::1] out):
+    """Tokenizes each string (``_tokens``) and writes its indices into ``out``'s row
+    (truncated at the width; unknown tokens get ``default``)."""
+    cdef Py_ssize_t i, j, n, width = out.shape[1]
+    cdef list doc
+    cdef object idx
+    for i in range(len(texts)):
+        doc = _tokens(texts[i], lower, delete)
+        n = len(doc)
+        if n > width:
+            n = width
+        for j in range(n):
+            idx = table.get(doc[j])
+            out[i, j] = default if idx is None else <int64_t>idx
+
+
+def tokenize_max_length(list texts, bint lower, object delete):
+    """The largest token count over the strings."""
+    cdef Py_ssize_t i, n, longest = 0
+    for i in range(len(texts)):
+        n = len(_tokens(texts[i], lower, delete))
+        if n > longest:
+            longest = n
+    return longest
+
+
+def tokenize_bincount(list texts, bint lower, object delete, dict table, int64_t default,
+                      float[:, ::1] out, bint binary):
+    """Tokenizes each string and counts (or flags) its indices into ``out``'s row; indices
+    outside ``[0, out.shape[1])`` are dropped."""
+    cdef Py_ssize_t i, j, depth = out.shape[1]
+    cdef int64_t k
+    cdef list doc
+    cdef object idx
+    for i in range(len(texts)):
+        doc = _tokens(texts[i], lower, delete)
+        for j in range(len(doc)):
+            idx = table.get(doc[j])
+            k = default if idx is None else <int64_t>idx
+            if k < 0 or k >= depth:
+                continue
+            if binary:
+                out[i, k] = 1
+            else:
+                out[i, k] += 1
+
+
+def tokenize_count(list texts, bint lower, object delete, object counts, object doc_counts):
+    """Adds the tokens of each string to the ``counts`` Counter (and, when given, each
+    distinct token to ``doc_counts``)."""
+    cdef Py_ssize_t i
+    cdef list doc
+    update = counts.update
+    for i in range(len(texts)):
+        doc = _tokens(texts[i], lower, delete)
+        update(doc)
+        if doc_counts is not None:
+            doc_counts.update(set(doc))
