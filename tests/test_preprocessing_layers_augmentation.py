@@ -56,6 +56,16 @@ def test_hue_shift_matches_keras():
                                atol=5e-3)
 
 
+@pytest.mark.parametrize("name,kwargs", [
+    ("shear", dict(x_factor=0.3, y_factor=0.3)),
+    ("shear_constant", dict(x_factor=0.3, fill_mode="constant", fill_value=7.0,
+                            interpolation="nearest"))])
+def test_shear_matches_keras_for_given_factors(name, kwargs):
+    layer = L.RandomShear(**kwargs)
+    np.testing.assert_allclose(layer.shear(IMG, F["shear_factors"]), F[name], rtol=1e-5,
+                               atol=1e-3)
+
+
 def test_hsv_round_trip_and_known_colors():
     x = np.random.default_rng(0).uniform(0, 1, (50, 3)).astype(np.float32)
     np.testing.assert_allclose(augmentation.hsv_to_rgb(augmentation.rgb_to_hsv(x)), x,
@@ -72,7 +82,7 @@ RANDOM_LAYERS = [
     lambda: L.RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
                                 saturation_factor=0.5, hue_factor=0.1),
     lambda: L.RandomGaussianBlur(), lambda: L.RandomErasing(), lambda: L.MixUp(),
-    lambda: L.CutMix(), lambda: L.Equalization(),
+    lambda: L.CutMix(), lambda: L.Equalization(), lambda: L.RandomShear(0.2, 0.1),
 ]
 
 

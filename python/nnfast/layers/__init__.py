@@ -32,7 +32,8 @@ from nnfast.layers.preprocessing import (
 from nnfast.layers.augmentation import (
     AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandomColorDegeneration,
     RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
-    RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
+    RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
+    Solarization,
 )
 from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing
 from nnfast.layers.discretization import Discretization

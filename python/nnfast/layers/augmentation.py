@@ -15,8 +15,8 @@ import numpy as np
 
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
-from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _RandomLayer,
-                                         _array)
+from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _AffineRandomLayer,
+                                         _RandomLayer, _array)
 
 _EPSILON = 1e-7
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)  # tf.image's
@@ -698,3 +698,69 @@ class Pipeline(Layer):
         config = dict(config)
         layers = [deserialize_keras_object(c, custom_objects) for c in config.pop("layers")]
         return cls(layers, **config)
+
+
+class RandomShear(_AffineRandomLayer):
+    """Shears images during training (Keras's affine map, no re-centring): an output pixel
+    ``(x, y)`` samples the input at ``(x + sx * y, y + sy * x)``, with ``sx`` drawn from
+    ``x_factor`` and ``sy`` from ``y_factor`` (a number ``f`` means ``[-f, f]``) and one
+    random sign per image for both.
+
+    Args:
+        x_factor, y_factor: numbers or ``(lower, upper)`` pairs in [0, 1].
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        fill_mode: ``"reflect"``, ``"wrap"``, ``"constant"`` or ``"nearest"``.
+        fill_value: the value outside the image with ``fill_mode="constant"``.
+
+    Example:
+        >>> RandomShear(x_factor=0.2, y_factor=0.2)(images, training=True)
+    """
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
+                 fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
+        super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
+                         fill_value=fill_value, data_format=data_format, **kwargs)
+        self.x_factor = self._shear_factor(x_factor, "x_factor")
+        self.y_factor = self._shear_factor(y_factor, "y_factor")
+
+    @staticmethod
+    def _shear_factor(factor, name):
+        msg = (f"The `factor` argument should be a number (or a list of two numbers) in the "
+               f"range [0, 1.0]. Received: {name}={factor}")
+        if isinstance(factor, (tuple, list)):
+            # NOTE: pairs may go down to -1 so that the saved (-f, f) loads back (Keras's
+            # own check rejects its saved symmetric range).
+            if len(factor) != 2 or any(f < -1 or f > 1 for f in factor):
+                raise ValueError(msg)
+            return tuple(sorted(float(f) for f in factor))
+        if isinstance(factor, (int, float)):
+            if factor < 0 or factor > 1:
+                raise ValueError(msg)
+            return (-abs(float(factor)), abs(float(factor)))
+        raise ValueError(msg)
+
+    def shear(self, x, shear_factors):
+        """Applies per-image ``(sx, sy)`` shears (an ``(n, 2)`` array) to NHWC ``x``."""
+        from nnfast.preprocessing import _transforms
+
+        # Source coordinates in float32 and TF's order of operations, so that points that
+        # land on .5 round as Keras's "nearest" does.
+        h, w = x.shape[1], x.shape[2]
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        f = np.asarray(shear_factors, dtype=np.float32)[:, :, None, None]
+        cols = (gx + f[:, 0] * gy).astype(np.float32)
+        rows = (f[:, 1] * gx + gy).astype(np.float32)
+        return _transforms.affine_resample(x, rows, cols, self.interpolation, self.fill_mode,
+                                           self.fill_value)
+
+    def _augment(self, x):
+        n = len(x)
+        sign = np.where(self._rng.uniform(0, 1, (n, 1)) > 0.5, -1.0, 1.0)
+        sy = self._rng.uniform(self.y_factor[0], self.y_factor[1], (n, 1))
+        sx = self._rng.uniform(self.x_factor[0], self.x_factor[1], (n, 1))
+        return self.shear(x, np.concatenate([sx, sy], axis=1).astype(np.float32) * sign)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"x_factor": list(self.x_factor), "y_factor": list(self.y_factor)})
+        return config
