@@ -83,7 +83,18 @@ RANDOM_LAYERS = [
                                 saturation_factor=0.5, hue_factor=0.1),
     lambda: L.RandomGaussianBlur(), lambda: L.RandomErasing(), lambda: L.MixUp(),
     lambda: L.CutMix(), lambda: L.Equalization(), lambda: L.RandomShear(0.2, 0.1),
+    lambda: L.RandAugment(num_ops=3, seed=1),
 ]
+
+
+def test_rand_augment_applies_num_ops_of_its_operations():
+    layer = L.RandAugment(num_ops=2, factor=0.5, seed=0)
+    out = layer(IMG, training=True).numpy()
+    assert out.shape == IMG.shape and np.all(np.isfinite(out))
+    assert not np.allclose(out, IMG)
+    assert out.min() >= -1e-3 and out.max() <= 255 + 1e-3
+    # with num_ops=0 nothing is drawn and the batch passes through
+    np.testing.assert_array_equal(L.RandAugment(num_ops=0)(IMG, training=True).numpy(), IMG)
 
 
 @pytest.mark.parametrize("make", RANDOM_LAYERS, ids=lambda m: type(m()).__name__)

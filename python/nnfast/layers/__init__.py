@@ -30,7 +30,7 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.augmentation import (
-    AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandomColorDegeneration,
+    AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment, RandomColorDegeneration,
     RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
     RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
     Solarization,

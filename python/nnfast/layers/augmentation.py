@@ -764,3 +764,61 @@ class RandomShear(_AffineRandomLayer):
         config = super().get_config()
         config.update({"x_factor": list(self.x_factor), "y_factor": list(self.y_factor)})
         return config
+
+
+class RandAugment(_ColorLayer):
+    """RandAugment (``keras.layers.RandAugment``): during training, ``num_ops`` operations
+    drawn (with replacement, once per batch) from shear, translation, rotation, brightness,
+    color degeneration, contrast, sharpness, posterization, solarization, auto-contrast and
+    equalization are applied in turn to the batch, each with its own per-image random
+    strength bounded by ``factor`` (in [0, 1]).
+
+    Example:
+        >>> augment = RandAugment(value_range=(0, 255), num_ops=2, factor=0.5)
+        >>> augmented = augment(images, training=True)
+    """
+
+    _AUGMENT_LAYERS = ("random_shear", "random_translation", "random_rotation",
+                       "random_brightness", "random_color_degeneration", "random_contrast",
+                       "random_sharpness", "random_posterization", "solarization",
+                       "auto_contrast", "equalization")
+
+    def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear",
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        from nnfast.layers.preprocessing import RandomRotation, RandomTranslation
+
+        self.value_range = list(value_range)
+        self.num_ops = num_ops
+        self.factor = keras_factor(factor, (0, 1))
+        self.interpolation = interpolation
+        f, vr = self.factor, self.value_range
+        sub_seed = (lambda k: None) if seed is None else (lambda k: seed + k)
+        self._ops = {
+            "random_shear": RandomShear(x_factor=f, y_factor=f, interpolation=interpolation,
+                                        seed=sub_seed(1)),
+            "random_translation": RandomTranslation(f, f, interpolation=interpolation,
+                                                    seed=sub_seed(2)),
+            "random_rotation": RandomRotation(f, interpolation=interpolation, seed=sub_seed(3)),
+            "random_brightness": RandomBrightness(f, value_range=vr, seed=sub_seed(4)),
+            "random_color_degeneration": RandomColorDegeneration(f, value_range=vr,
+                                                                 seed=sub_seed(5)),
+            "random_contrast": RandomContrast(f, value_range=vr, seed=sub_seed(6)),
+            "random_sharpness": RandomSharpness(f, value_range=vr, seed=sub_seed(7)),
+            "random_posterization": RandomPosterization(max(1, int(8 * f[1])), value_range=vr,
+                                                        seed=sub_seed(8)),
+            "solarization": Solarization(f, f, value_range=vr, seed=sub_seed(9)),
+            "auto_contrast": AutoContrast(value_range=vr),
+            "equalization": Equalization(value_range=vr),
+        }
+
+    def _augment(self, x):
+        for idx in self._rng.integers(0, len(self._AUGMENT_LAYERS), self.num_ops):
+            op = self._ops[self._AUGMENT_LAYERS[idx]]
+            x = op._augment(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_ops": self.num_ops, "interpolation": self.interpolation})
+        return config
