@@ -66,6 +66,17 @@ def test_shear_matches_keras_for_given_factors(name, kwargs):
                                atol=1e-3)
 
 
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_perspective_matches_keras_for_given_corners(interpolation):
+    layer = L.RandomPerspective(factor=1.0, scale=0.4, fill_value=3.0,
+                                interpolation=interpolation)
+    h, w = IMG.shape[1:3]
+    start = np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]] * 3)
+    name = "perspective" if interpolation == "bilinear" else "perspective_nearest"
+    got = layer.perspective(IMG, start, F["perspective_end"])
+    np.testing.assert_allclose(got, F[name], rtol=1e-5, atol=1e-3)
+
+
 def test_hsv_round_trip_and_known_colors():
     x = np.random.default_rng(0).uniform(0, 1, (50, 3)).astype(np.float32)
     np.testing.assert_allclose(augmentation.hsv_to_rgb(augmentation.rgb_to_hsv(x)), x,
@@ -83,7 +94,7 @@ RANDOM_LAYERS = [
                                 saturation_factor=0.5, hue_factor=0.1),
     lambda: L.RandomGaussianBlur(), lambda: L.RandomErasing(), lambda: L.MixUp(),
     lambda: L.CutMix(), lambda: L.Equalization(), lambda: L.RandomShear(0.2, 0.1),
-    lambda: L.RandAugment(num_ops=3, seed=1),
+    lambda: L.RandAugment(num_ops=3, seed=1), lambda: L.RandomPerspective(seed=2),
 ]
 
 

@@ -32,7 +32,8 @@ from nnfast.layers.preprocessing import (
 from nnfast.layers.augmentation import (
     AutoContrast, CutMix, Equalization, MixUp, Pipeline, RandAugment, RandomColorDegeneration,
     RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
-    RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
+    RandomInvert, RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness,
+    RandomShear,
     Solarization,
 )
 from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing

@@ -822,3 +822,82 @@ class RandAugment(_ColorLayer):
         config = super().get_config()
         config.update({"num_ops": self.num_ops, "interpolation": self.interpolation})
         return config
+
+
+def homography(start_points, end_points):
+    """The ``(n, 8)`` projective transforms mapping each output corner (``end_points``) to
+    its input corner (``start_points``), both ``(n, 4, 2)`` as (x, y) pairs (Keras's
+    ``compute_homography_matrix``)."""
+    s = np.asarray(start_points, dtype=np.float64)
+    e = np.asarray(end_points, dtype=np.float64)
+    n = len(s)
+    a = np.zeros((n, 8, 8))
+    b = np.zeros((n, 8))
+    for k in range(4):
+        ex, ey, sx, sy = e[:, k, 0], e[:, k, 1], s[:, k, 0], s[:, k, 1]
+        a[:, 2 * k] = np.stack([ex, ey, np.ones(n), 0 * ex, 0 * ex, 0 * ex, -sx * ex, -sx * ey],
+                               axis=-1)
+        a[:, 2 * k + 1] = np.stack([0 * ex, 0 * ex, 0 * ex, ex, ey, np.ones(n), -sy * ex,
+                                    -sy * ey], axis=-1)
+        b[:, 2 * k], b[:, 2 * k + 1] = sx, sy
+    return np.linalg.solve(a, b[..., None])[..., 0].astype(np.float32)
+
+
+class RandomPerspective(_ColorLayer):
+    """Random perspective warps (``keras.layers.RandomPerspective``): each image (with
+    probability drawn from ``factor``) moves its four corners by up to ``scale / 2`` of
+    their coordinates and is resampled through the homography, ``fill_value`` outside.
+
+    Args:
+        factor: the probability range, in [0, 1].
+        scale: the corners' displacement bound, in [0, 1].
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+
+    Example:
+        >>> RandomPerspective(factor=1.0, scale=0.3)(images, training=True)
+    """
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        if scale < 0.0 or scale > 1.0:
+            raise ValueError(f"The `scale` argument should be a number in the range [0,1]. "
+                             f"Received: scale={scale}")
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"Unknown `interpolation` {interpolation}. Expected of "
+                                      f"one ('nearest', 'bilinear').")
+        self.scale = scale
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def perspective(self, x, start_points, end_points):
+        """Warps NHWC ``x`` so that ``start_points`` land on ``end_points`` (TF's projective
+        resampling in float32, constant fill)."""
+        from nnfast.preprocessing import _transforms
+
+        t = homography(start_points, end_points)[:, :, None, None]
+        h, w = x.shape[1], x.shape[2]
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        projection = t[:, 6] * gx + t[:, 7] * gy + np.float32(1)
+        cols = ((t[:, 0] * gx + t[:, 1] * gy + t[:, 2]) / projection).astype(np.float32)
+        rows = ((t[:, 3] * gx + t[:, 4] * gy + t[:, 5]) / projection).astype(np.float32)
+        return _transforms.affine_resample(x, rows, cols, self.interpolation, "constant",
+                                           self.fill_value)
+
+    def _augment(self, x):
+        n, h, w, _ = x.shape
+        probability = self._uniform(self.factor[0], self.factor[1], n)
+        apply = self._uniform(0, 1, n) < probability
+        move = self._rng.uniform(-0.5 * self.scale, 0.5 * self.scale, (n, 4, 2))
+        start = np.broadcast_to(np.array([[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1],
+                                          [w - 1, h - 1]], dtype=np.float32), (n, 4, 2))
+        end = (start + start * move).astype(np.float32)
+        return np.where(apply[:, None, None, None], self.perspective(x, start, end), x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("value_range")
+        config.update({"scale": self.scale, "interpolation": self.interpolation,
+                       "fill_value": self.fill_value})
+        return config
