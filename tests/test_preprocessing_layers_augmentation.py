@@ -212,3 +212,18 @@ def test_bad_arguments_raise():
         L.AutoContrast(value_range=5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         L.RandomGrayscale(factor=2)
+
+
+def test_max_num_bounding_boxes_pads_and_truncates():
+    layer = L.MaxNumBoundingBoxes(max_number=3, bounding_box_format="xyxy")
+    boxes = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
+    labels = np.array([[1, 2, 3, 4], [5, 6, 7, 8]], dtype=np.float32)
+    out = layer({"images": IMG[:2], "bounding_boxes": {"boxes": boxes, "labels": labels}})
+    np.testing.assert_array_equal(out["bounding_boxes"]["boxes"].numpy(), boxes[:, :3])
+    out = L.MaxNumBoundingBoxes(max_number=6, bounding_box_format="xyxy")(
+        {"images": IMG[:2], "bounding_boxes": {"boxes": boxes, "labels": labels}})
+    np.testing.assert_array_equal(out["bounding_boxes"]["labels"].numpy()[:, 4:], -1)
+    assert out["images"] is IMG[:2] or np.array_equal(out["images"], IMG[:2])
+    with pytest.raises(ValueError, match="bounding box format"):
+        L.MaxNumBoundingBoxes(max_number=2)({"images": IMG, "bounding_boxes": {
+            "boxes": boxes, "labels": labels}})

@@ -901,3 +901,72 @@ class RandomPerspective(_ColorLayer):
         config.update({"scale": self.scale, "interpolation": self.interpolation,
                        "fill_value": self.fill_value})
         return config
+
+
+class MaxNumBoundingBoxes(Layer):
+    """Pads (with ``fill_value``) or truncates the bounding boxes of
+    ``{"images", "bounding_boxes": {"boxes", "labels"}}`` inputs to ``max_number`` per image
+    (``keras.layers.MaxNumBoundingBoxes``); images and other keys pass unchanged.
+
+    Args:
+        max_number: boxes per image after the layer.
+        fill_value: the value of padded boxes and labels (-1).
+        bounding_box_format: the boxes' format name (kept in the config, as Keras).
+
+    Example:
+        >>> layer = MaxNumBoundingBoxes(max_number=10, bounding_box_format="xyxy")
+        >>> out = layer({"images": images, "bounding_boxes": {"boxes": b, "labels": l}})
+    """
+
+    def __init__(self, max_number, fill_value=-1, **kwargs):
+        self.bounding_box_format = kwargs.pop("bounding_box_format", None)
+        kwargs.pop("data_format", None)
+        super().__init__(**kwargs)
+        self.max_number = int(max_number)
+        self.fill_value = int(fill_value)
+
+    def _fit(self, a, trailing):
+        a = _array(a) if not isinstance(a, np.ndarray) else a.astype(np.float32)
+        a = a[:, :self.max_number]
+        pad = self.max_number - a.shape[1]
+        if pad > 0:
+            a = np.pad(a, [(0, 0), (0, pad)] + [(0, 0)] * trailing,
+                       constant_values=self.fill_value)
+        return a
+
+    def call(self, inputs):
+        if not isinstance(inputs, dict) or "bounding_boxes" not in inputs:
+            return inputs
+        boxes = inputs["bounding_boxes"]
+        extra = set(boxes) - {"boxes", "labels"}
+        if extra:
+            raise KeyError(f"There are unsupported keys in `bounding_boxes`: {sorted(extra)}. "
+                           "Only `boxes` and `labels` are supported.")
+        if not self.bounding_box_format:
+            raise ValueError("You passed an input with a 'bounding_boxes' key, but you didn't "
+                             "specify a bounding box format. Pass a `bounding_box_format` "
+                             "argument to MaxNumBoundingBoxes, e.g. "
+                             "`bounding_box_format='xyxy'`.")
+        b = np.asarray(boxes["boxes"].value if isinstance(boxes["boxes"], Tensor)
+                       else boxes["boxes"], dtype=np.float32)
+        lab = np.asarray(boxes["labels"].value if isinstance(boxes["labels"], Tensor)
+                         else boxes["labels"], dtype=np.float32)
+        single = b.ndim == 2
+        if single:
+            b, lab = b[None], lab[None]
+        b, lab = self._fit(b, 1), self._fit(lab, 0)
+        out = dict(inputs)
+        out["bounding_boxes"] = {"boxes": Tensor(b[0] if single else b),
+                                 "labels": Tensor(lab[0] if single else lab)}
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["max_number"] = self.max_number
+        config["fill_value"] = self.fill_value
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
+        return config
