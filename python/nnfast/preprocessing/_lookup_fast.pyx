@@ -9,6 +9,9 @@
 """
 from libc.stdint cimport uint64_t, uint32_t, int64_t
 from libc.string cimport memcpy
+from libcpp.string cimport string
+from libcpp.unordered_map cimport unordered_map
+from cython.operator cimport dereference as deref, preincrement as inc
 
 cdef uint64_t K0 = 0xc3a5c85c97cb3127ULL
 cdef uint64_t K1 = 0xb492b66fbe98f273ULL
@@ -331,14 +334,56 @@ def tokenize_bincount(list texts, bint lower, object delete, dict table, int64_t
                 out[i, k] += 1
 
 
+cdef struct TokenStats:
+    int64_t count       # occurrences
+    int64_t documents   # documents holding the token
+    int64_t last_doc    # the last document counted in ``documents``
+
+
+cdef inline bint _is_space(unsigned char c) noexcept nogil:
+    # Python's bytes.split() whitespace = TF's ASCII whitespace
+    return c == 32 or (9 <= c <= 13)
+
+
 def tokenize_count(list texts, bint lower, object delete, object counts, object doc_counts):
     """Adds the tokens of each string to the ``counts`` Counter (and, when given, each
-    distinct token to ``doc_counts``)."""
-    cdef Py_ssize_t i
-    cdef list doc
-    update = counts.update
+    distinct token to ``doc_counts``). Tokens are counted in a C++ hash map keyed by their
+    bytes (no Python object per token) and merged into the Counters once at the end."""
+    cdef unordered_map[string, TokenStats] stats
+    cdef unordered_map[string, TokenStats].iterator it
+    cdef Py_ssize_t i, n, start, pos
+    cdef bytes b
+    cdef const unsigned char* p
+    cdef string key
+    cdef TokenStats* entry
     for i in range(len(texts)):
-        doc = _tokens(texts[i], lower, delete)
-        update(doc)
+        text = texts[i]
+        b = (<str>text).encode("utf-8") if type(text) is str else <bytes>text
+        if lower:
+            b = b.lower()
+        if delete is not None:
+            b = b.translate(None, delete)
+        p = <const unsigned char*>b
+        n = len(b)
+        pos = 0
+        while pos < n:
+            while pos < n and _is_space(p[pos]):
+                pos += 1
+            if pos >= n:
+                break
+            start = pos
+            while pos < n and not _is_space(p[pos]):
+                pos += 1
+            key.assign(<const char*>p + start, pos - start)
+            entry = &stats[key]  # value-initialized (zeros) on first sight
+            entry.count += 1
+            if entry.documents == 0 or entry.last_doc != i:
+                entry.documents += 1
+                entry.last_doc = i
+    it = stats.begin()
+    while it != stats.end():
+        token = <bytes>deref(it).first
+        counts[token] += deref(it).second.count
         if doc_counts is not None:
-            doc_counts.update(set(doc))
+            doc_counts[token] += deref(it).second.documents
+        inc(it)
