@@ -30,12 +30,12 @@ def keras_factor(factor, bounds, name="factor"):
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
             raise ValueError(msg)
-        return tuple(sorted(float(f) for f in factor))
+        return tuple(sorted(factor))
     if isinstance(factor, (int, float)):
         if factor < bounds[0] or factor > bounds[1]:
             raise ValueError(msg)
         factor = abs(factor)
-        return (max(-factor, bounds[0]), float(factor))
+        return (max(-factor, bounds[0]), factor)
     raise ValueError(msg)
 
 
@@ -722,14 +722,17 @@ class RandomShear(_AffineRandomLayer):
                          fill_value=fill_value, data_format=data_format, **kwargs)
         self.x_factor = self._shear_factor(x_factor, "x_factor")
         self.y_factor = self._shear_factor(y_factor, "y_factor")
+        # The config keeps the arguments as given: Keras saves the (-f, f) range, which its
+        # own constructor then rejects, so files with it do not load in Keras.
+        self._factor_args = (list(x_factor) if isinstance(x_factor, (tuple, list)) else x_factor,
+                             list(y_factor) if isinstance(y_factor, (tuple, list)) else y_factor)
 
     @staticmethod
     def _shear_factor(factor, name):
         msg = (f"The `factor` argument should be a number (or a list of two numbers) in the "
                f"range [0, 1.0]. Received: {name}={factor}")
         if isinstance(factor, (tuple, list)):
-            # NOTE: pairs may go down to -1 so that the saved (-f, f) loads back (Keras's
-            # own check rejects its saved symmetric range).
+            # NOTE: pairs may go down to -1 so that Keras-written (-f, f) ranges load.
             if len(factor) != 2 or any(f < -1 or f > 1 for f in factor):
                 raise ValueError(msg)
             return tuple(sorted(float(f) for f in factor))
@@ -762,7 +765,7 @@ class RandomShear(_AffineRandomLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"x_factor": list(self.x_factor), "y_factor": list(self.y_factor)})
+        config.update({"x_factor": self._factor_args[0], "y_factor": self._factor_args[1]})
         return config
 
 
