@@ -95,7 +95,17 @@ RANDOM_LAYERS = [
     lambda: L.RandomGaussianBlur(), lambda: L.RandomErasing(), lambda: L.MixUp(),
     lambda: L.CutMix(), lambda: L.Equalization(), lambda: L.RandomShear(0.2, 0.1),
     lambda: L.RandAugment(num_ops=3, seed=1), lambda: L.RandomPerspective(seed=2),
+    lambda: L.AugMix(seed=3),
 ]
+
+
+def test_augmix_blends_within_range_and_stays_near_the_image():
+    out = L.AugMix(num_chains=3, chain_depth=2, factor=0.3, seed=0)(IMG, training=True)
+    out = out.numpy()
+    assert out.shape == IMG.shape and out.min() >= 0 and out.max() <= 255
+    assert not np.allclose(out, IMG)
+    # a convex blend of the image and augmented copies of it: correlated with the image
+    assert np.corrcoef(out.reshape(-1), IMG.reshape(-1))[0, 1] > 0.3
 
 
 def test_rand_augment_applies_num_ops_of_its_operations():

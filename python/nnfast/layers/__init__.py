@@ -30,7 +30,7 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.augmentation import (
-    AutoContrast, CutMix, Equalization, MaxNumBoundingBoxes, MixUp, Pipeline, RandAugment,
+    AugMix, AutoContrast, CutMix, Equalization, MaxNumBoundingBoxes, MixUp, Pipeline, RandAugment,
     RandomColorDegeneration,
     RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
     RandomInvert, RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness,

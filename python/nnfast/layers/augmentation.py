@@ -769,6 +769,37 @@ class RandomShear(_AffineRandomLayer):
         return config
 
 
+def _augment_ops(factor, value_range, interpolation, seed):
+    """RandAugment's and AugMix's operations, by Keras's attribute names, built from one
+    ``(lower, upper)`` factor as Keras builds them."""
+    from nnfast.layers.preprocessing import RandomRotation, RandomTranslation
+
+    f, vr = factor, value_range
+    sub_seed = (lambda k: None) if seed is None else (lambda k: seed + k)
+    return {
+        "random_shear": RandomShear(x_factor=f, y_factor=f, interpolation=interpolation,
+                                    seed=sub_seed(1)),
+        "random_translation": RandomTranslation(f, f, interpolation=interpolation,
+                                                seed=sub_seed(2)),
+        "random_rotation": RandomRotation(f, interpolation=interpolation, seed=sub_seed(3)),
+        "random_brightness": RandomBrightness(f, value_range=vr, seed=sub_seed(4)),
+        "random_color_degeneration": RandomColorDegeneration(f, value_range=vr,
+                                                             seed=sub_seed(5)),
+        "random_contrast": RandomContrast(f, value_range=vr, seed=sub_seed(6)),
+        "random_sharpness": RandomSharpness(f, value_range=vr, seed=sub_seed(7)),
+        "random_posterization": RandomPosterization(max(1, int(8 * f[1])), value_range=vr,
+                                                    seed=sub_seed(8)),
+        "solarization": Solarization(f, f, value_range=vr, seed=sub_seed(9)),
+        "auto_contrast": AutoContrast(value_range=vr),
+        "equalization": Equalization(value_range=vr),
+    }
+
+
+def _apply_op(op, x):
+    """One operation on an NHWC batch (random layers draw their own per-image strengths)."""
+    return op._augment(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
+
+
 class RandAugment(_ColorLayer):
     """RandAugment (``keras.layers.RandAugment``): during training, ``num_ops`` operations
     drawn (with replacement, once per batch) from shear, translation, rotation, brightness,
@@ -789,36 +820,16 @@ class RandAugment(_ColorLayer):
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear",
                  seed=None, data_format=None, **kwargs):
         super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
-        from nnfast.layers.preprocessing import RandomRotation, RandomTranslation
-
         self.value_range = list(value_range)
         self.num_ops = num_ops
         self.factor = keras_factor(factor, (0, 1))
         self.interpolation = interpolation
-        f, vr = self.factor, self.value_range
-        sub_seed = (lambda k: None) if seed is None else (lambda k: seed + k)
-        self._ops = {
-            "random_shear": RandomShear(x_factor=f, y_factor=f, interpolation=interpolation,
-                                        seed=sub_seed(1)),
-            "random_translation": RandomTranslation(f, f, interpolation=interpolation,
-                                                    seed=sub_seed(2)),
-            "random_rotation": RandomRotation(f, interpolation=interpolation, seed=sub_seed(3)),
-            "random_brightness": RandomBrightness(f, value_range=vr, seed=sub_seed(4)),
-            "random_color_degeneration": RandomColorDegeneration(f, value_range=vr,
-                                                                 seed=sub_seed(5)),
-            "random_contrast": RandomContrast(f, value_range=vr, seed=sub_seed(6)),
-            "random_sharpness": RandomSharpness(f, value_range=vr, seed=sub_seed(7)),
-            "random_posterization": RandomPosterization(max(1, int(8 * f[1])), value_range=vr,
-                                                        seed=sub_seed(8)),
-            "solarization": Solarization(f, f, value_range=vr, seed=sub_seed(9)),
-            "auto_contrast": AutoContrast(value_range=vr),
-            "equalization": Equalization(value_range=vr),
-        }
+        self._ops = _augment_ops(self.factor, self.value_range, interpolation, seed)
 
     def _augment(self, x):
         for idx in self._rng.integers(0, len(self._AUGMENT_LAYERS), self.num_ops):
             op = self._ops[self._AUGMENT_LAYERS[idx]]
-            x = op._augment(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
+            x = _apply_op(op, x)
         return x
 
     def get_config(self):
@@ -972,4 +983,56 @@ class MaxNumBoundingBoxes(Layer):
         config["fill_value"] = self.fill_value
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format
+        return config
+
+
+class AugMix(_ColorLayer):
+    """AugMix (``keras.layers.AugMix``): during training the batch goes through
+    ``num_chains`` chains of up to ``chain_depth`` operations drawn from RandAugment's set
+    (only the geometric and tone ones unless ``all_ops``); the chains are mixed with
+    Dirichlet(``alpha``) weights and the result is blended with the original image by a
+    Beta(``alpha``, ``alpha``) weight, then clipped to ``value_range``.
+
+    Example:
+        >>> AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3)(images)
+    """
+
+    _ALL = ("random_shear", "random_translation", "random_rotation", "random_posterization",
+            "solarization", "auto_contrast", "equalization", "random_brightness",
+            "random_color_degeneration", "random_contrast", "random_sharpness")
+
+    def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3,
+                 alpha=1.0, all_ops=True, interpolation="bilinear", seed=None,
+                 data_format=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.value_range = list(value_range)
+        self.num_chains = num_chains
+        self.chain_depth = chain_depth
+        self.factor = keras_factor(factor, (0, 1))
+        self.alpha = alpha
+        self.all_ops = all_ops
+        self.interpolation = interpolation
+        self._names = self._ALL if all_ops else self._ALL[:7]
+        self._ops = _augment_ops(self.factor, self.value_range, interpolation, seed)
+
+    def _augment(self, x):
+        gamma = self._rng.gamma(self.alpha, size=self.num_chains)
+        chain_weights = (gamma / gamma.sum()).astype(np.float32)
+        keep = np.float32(self._rng.beta(self.alpha, self.alpha))
+        mixed = np.zeros_like(x)
+        for c in range(self.num_chains):
+            y = x.copy()
+            for _ in range(self.chain_depth):
+                pick = self._rng.integers(0, len(self._names) + 1)  # the extra choice: skip
+                if pick < len(self._names):
+                    y = _apply_op(self._ops[self._names[pick]], y)
+            mixed += y * chain_weights[c]
+        out = keep * x + (1 - keep) * mixed
+        return np.clip(out, self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_chains": self.num_chains, "chain_depth": self.chain_depth,
+                       "alpha": self.alpha, "all_ops": self.all_ops,
+                       "interpolation": self.interpolation})
         return config
