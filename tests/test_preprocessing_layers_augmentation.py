@@ -95,8 +95,30 @@ RANDOM_LAYERS = [
     lambda: L.RandomGaussianBlur(), lambda: L.RandomErasing(), lambda: L.MixUp(),
     lambda: L.CutMix(), lambda: L.Equalization(), lambda: L.RandomShear(0.2, 0.1),
     lambda: L.RandAugment(num_ops=3, seed=1), lambda: L.RandomPerspective(seed=2),
-    lambda: L.AugMix(seed=3),
+    lambda: L.AugMix(seed=3), lambda: L.RandomElasticTransform(seed=4),
 ]
+
+
+def test_elastic_transform_displaces_along_a_smooth_field():
+    x = np.tile(np.arange(32, dtype=np.float32)[None, :, None, None], (4, 1, 32, 1))
+    x = np.concatenate([x, x, x], axis=-1) * 4  # rows 0..124: a vertical ramp
+    layer = L.RandomElasticTransform(factor=(1, 1), scale=(1, 1), fill_mode="nearest", seed=0)
+    out = layer(x, training=True).numpy()
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 255
+    moved = np.abs(out - x)[..., 0] / 4  # in rows, as the ramp is one row per 4
+    assert 0.05 < moved.mean() < 3.2  # alpha = 3.2 rows times a blurred unit-ish field
+    # the displacement field is smooth: neighbouring pixels move alike
+    assert np.abs(np.diff(out[..., 0], axis=2)).mean() < np.abs(out[..., 0] - x[..., 0]).mean()
+    np.testing.assert_array_equal(L.RandomElasticTransform(scale=0.0)(x, training=True).numpy(),
+                                  x)
+
+
+def test_elastic_displace_is_the_given_resampling():
+    layer = L.RandomElasticTransform(fill_mode="constant", interpolation="nearest")
+    field = np.zeros((1, 7, 9), dtype=np.float32) + 0.5
+    out = layer.displace(IMG[:1], field, alpha=2.0)  # every pixel reads (y + 1, x + 1)
+    np.testing.assert_array_equal(out[0, :-1, :-1], IMG[0, 1:, 1:])
+    np.testing.assert_array_equal(out[0, -1], 0)
 
 
 def test_augmix_blends_within_range_and_stays_near_the_image():

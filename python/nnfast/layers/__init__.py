@@ -30,11 +30,10 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.augmentation import (
-    AugMix, AutoContrast, CutMix, Equalization, MaxNumBoundingBoxes, MixUp, Pipeline, RandAugment,
-    RandomColorDegeneration,
-    RandomColorJitter, RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue,
-    RandomInvert, RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness,
-    RandomShear,
+    AugMix, AutoContrast, CutMix, Equalization, MaxNumBoundingBoxes, MixUp, Pipeline,
+    RandAugment, RandomColorDegeneration, RandomColorJitter, RandomElasticTransform,
+    RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
+    RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
     Solarization,
 )
 from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing

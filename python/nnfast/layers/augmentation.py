@@ -1036,3 +1036,72 @@ class AugMix(_ColorLayer):
                        "alpha": self.alpha, "all_ops": self.all_ops,
                        "interpolation": self.interpolation})
         return config
+
+
+class RandomElasticTransform(_ColorLayer):
+    """Elastic distortions (``keras.layers.RandomElasticTransform``): each image (with
+    probability drawn from ``factor``) is resampled at ``(x + alpha d, y + alpha d)``, where
+    ``d`` is Gaussian noise times ``sigma`` blurred by a Gaussian of ``sigma`` (kernel
+    ``6 int(sigma) | 1``), ``alpha = 0.1 s max(h, w)``, ``sigma = 0.05 s min(h, w)`` and
+    ``s`` is drawn from ``scale`` once per batch; then clipped to ``value_range``. As in
+    Keras 3.15 the same field displaces both axes.
+
+    Args:
+        factor: the probability range, in [0, 1].
+        scale: the distortion strength range, in [0, 1].
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        fill_mode: ``"reflect"``, ``"mirror"``, ``"wrap"``, ``"nearest"`` or ``"constant"``.
+
+    Example:
+        >>> RandomElasticTransform(factor=1.0, scale=0.5)(images, training=True)
+    """
+
+    _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(value_range=value_range, seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, (0, 1))
+        self.scale = keras_factor(scale, (0, 1), "scale")
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"Unknown `interpolation` {interpolation}. Expected of "
+                                      f"one ('nearest', 'bilinear').")
+        if fill_mode not in self._FILL_MODES:
+            raise NotImplementedError(f"Unknown `fill_mode` {fill_mode}. Expected of one "
+                                      f"{self._FILL_MODES}.")
+        self.interpolation = interpolation
+        self.fill_mode = fill_mode
+        self.fill_value = fill_value
+        self.value_range = list(value_range)
+
+    def displace(self, x, field, alpha):
+        """Resamples NHWC ``x`` at ``(x + alpha * field, y + alpha * field)`` per image
+        (``field``: ``(n, h, w)``)."""
+        from nnfast.preprocessing import _transforms
+
+        h, w = x.shape[1], x.shape[2]
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        shift = np.float32(alpha) * field
+        return _transforms.affine_resample(x, gy + shift, gx + shift, self.interpolation,
+                                           self.fill_mode, self.fill_value)
+
+    def _augment(self, x):
+        if self.scale[1] == 0 or self.factor[1] == 0:
+            return x
+        n, h, w, _ = x.shape
+        probability = self._uniform(self.factor[0], self.factor[1], n)
+        apply = self._uniform(0, 1, n) < probability
+        s = float(self._rng.uniform(self.scale[0], self.scale[1]))
+        alpha, sigma = max(h, w) * 0.1 * s, min(h, w) * 0.05 * s
+        size = 6 * int(sigma) | 1
+        noise = self._rng.standard_normal((n, h, w, 1)).astype(np.float32) * np.float32(sigma)
+        k = RandomGaussianBlur._kernel(size, max(sigma, 1e-6))
+        field = _depthwise_same(noise, np.outer(k, k).astype(np.float32))[..., 0]
+        out = np.where(apply[:, None, None, None], self.displace(x, field, alpha), x)
+        return np.clip(out, self.value_range[0], self.value_range[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": list(self.scale), "interpolation": self.interpolation,
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
+        return config

@@ -17,6 +17,12 @@ def _map_index(idx, size, fill_mode):
         return np.clip(idx, 0, size - 1), None
     if fill_mode == "wrap":
         return np.mod(idx, size), None
+    if fill_mode == "mirror":
+        # (d c b | a b c d | c b a): period 2*(size-1), mirrored about the outer pixels.
+        if size == 1:
+            return np.zeros_like(idx), None
+        m = np.mod(idx, 2 * size - 2)
+        return np.where(m >= size, 2 * size - 2 - m, m), None
     if fill_mode == "reflect":
         # (d c b a | a b c d | d c b a): period 2*size, mirrored about the outer pixel edges.
         m = np.mod(idx, 2 * size)
