@@ -36,6 +36,10 @@ DETERMINISTIC = [
      IMG),
     ("blur3", lambda: L.RandomGaussianBlur(factor=(1.0, 1.0), kernel_size=3,
                                            sigma=(1.0, 1.0)), IMG),
+    ("clahe", lambda: L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 3)),
+     IMG),
+    ("clahe_noclip_unit", lambda: L.ContrastLimitedAdaptiveHistogramEqualization(
+        value_range=(0, 1), clip_limit=0, tile_grid_size=(3, 4)), UNIT),
 ]
 
 

@@ -30,8 +30,8 @@ from nnfast.layers.preprocessing import (
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from nnfast.layers.augmentation import (
-    AugMix, AutoContrast, CutMix, Equalization, MaxNumBoundingBoxes, MixUp, Pipeline,
-    RandAugment, RandomColorDegeneration, RandomColorJitter, RandomElasticTransform,
+    AugMix, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, CutMix, Equalization,
+    MaxNumBoundingBoxes, MixUp, Pipeline, RandAugment, RandomColorDegeneration, RandomColorJitter, RandomElasticTransform,
     RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
     RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
     Solarization,

@@ -1105,3 +1105,99 @@ class RandomElasticTransform(_ColorLayer):
         config.update({"scale": list(self.scale), "interpolation": self.interpolation,
                        "fill_mode": self.fill_mode, "fill_value": self.fill_value})
         return config
+
+
+class ContrastLimitedAdaptiveHistogramEqualization(Layer):
+    """CLAHE (``keras.layers.ContrastLimitedAdaptiveHistogramEqualization``): each channel
+    is cut into a ``tile_grid_size`` grid of tiles (the image padded symmetrically to a
+    multiple of it); every tile's 256-bin histogram is clipped at
+    ``clip_limit * tile_pixels / 256`` with the excess spread evenly, turned into an
+    equalizing CDF, and each pixel maps through the bilinear blend of its four nearest
+    tiles' CDFs. Deterministic; applies in training and inference, as in Keras.
+
+    Example:
+        >>> ContrastLimitedAdaptiveHistogramEqualization(clip_limit=2.0,
+        ...                                               tile_grid_size=(4, 4))(images)
+    """
+
+    def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
+                 data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        from nnfast.layers.preprocessing import _check_data_format
+
+        self.value_range = list(value_range)
+        self.clip_limit = clip_limit
+        self.tile_grid_size = tuple(tile_grid_size)
+        self.data_format = _check_data_format(data_format)
+
+    def _tile_cdfs(self, tiles, tile_pixels):
+        """(..., tile_pixels) int values -> (..., 256) clipped, normalized CDFs."""
+        flat = tiles.reshape(-1, tiles.shape[-1]).astype(np.int64)
+        keys = flat + 256 * np.arange(len(flat), dtype=np.int64)[:, None]  # (tile, value)
+        hist = np.bincount(keys.reshape(-1), minlength=256 * len(flat)).astype(np.float32)
+        hist = hist.reshape(tiles.shape[:-1] + (256,))
+        if self.clip_limit > 0:
+            limit = np.float32(self.clip_limit * tile_pixels / 256.0)
+            clipped = np.minimum(hist, limit)
+            hist = clipped + (hist - clipped).sum(axis=-1, keepdims=True) / np.float32(256.0)
+        cdf = np.cumsum(hist, axis=-1, dtype=np.float32)
+        cdf_min = cdf.min(axis=-1, keepdims=True)
+        denominator = np.float32(tile_pixels) - cdf_min
+        denominator = np.where(denominator == 0, np.float32(1), denominator)
+        return np.clip((cdf - cdf_min) * np.float32(255.0) / denominator, 0, 255)
+
+    def _clahe(self, x):
+        n, h, w, c = x.shape
+        gh, gw = self.tile_grid_size
+        th, tw = -(-h // gh), -(-w // gw)
+        padded = np.pad(x, ((0, 0), (0, th * gh - h), (0, tw * gw - w), (0, 0)),
+                        mode="symmetric")
+        tiles = padded.reshape(n, gh, th, gw, tw, c).transpose(0, 1, 3, 5, 2, 4)
+        tiles = np.clip(tiles.astype(np.int32), 0, 255).reshape(n, gh, gw, c, th * tw)
+        cdf = self._tile_cdfs(tiles, th * tw)                      # (n, gh, gw, c, 256)
+        cdf = np.pad(cdf, ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0)), mode="edge")
+
+        def grid(size, tile, count):
+            pos = (np.arange(size, dtype=np.float32) - np.float32(tile / 2.0)) / \
+                np.float32(tile) + 1
+            lo = np.floor(pos)
+            weight = pos - lo
+            return (np.clip(lo, 0, count + 1).astype(np.int64),
+                    np.clip(lo + 1, 0, count + 1).astype(np.int64), weight)
+
+        y0, y1, wy = grid(th * gh, th, gh)
+        x0, x1, wx = grid(tw * gw, tw, gw)
+        pixels = np.clip(padded, 0, 255).astype(np.int64)
+        b = np.arange(n)[:, None, None, None]
+        ch = np.arange(c)[None, None, None, :]
+
+        def at(ys, xs):
+            return cdf[b, ys[None, :, None, None], xs[None, None, :, None], ch, pixels]
+
+        wy, wx = wy[None, :, None, None], wx[None, None, :, None]
+        top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+        bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+        return (top * (1 - wy) + bottom * wy)[:, :h, :w, :].astype(np.float32)
+
+    def call(self, inputs):
+        x = _array(inputs)
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        if self.data_format == "channels_first":
+            x = x.transpose(0, 2, 3, 1)
+        y = to_range(self._clahe(to_range(x, self.value_range, (0, 255))), (0, 255),
+                     self.value_range).astype(np.float32)
+        if self.data_format == "channels_first":
+            y = y.transpose(0, 3, 1, 2)
+        return Tensor(y[0] if single else y)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"value_range": self.value_range, "clip_limit": self.clip_limit,
+                       "tile_grid_size": list(self.tile_grid_size),
+                       "data_format": self.data_format})
+        return config
