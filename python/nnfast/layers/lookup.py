@@ -166,6 +166,7 @@ class IndexLookup(Layer):
         self._tokens = []      # the learned/set vocabulary (no special tokens), index order
         self._table = {}       # token key -> index
         self.idf_weights = None
+        self._called = False   # a non-int output's depth is frozen once the layer has run
         self.reset_state()
         if self.output_mode == "tf_idf" and self._has_input_vocabulary and idf_weights is None:
             raise ValueError("When specifying the `vocabulary` argument, in TF-IDF output "
@@ -330,7 +331,6 @@ class IndexLookup(Layer):
         self._counts = collections.Counter()
         self._doc_counts = collections.Counter() if self.output_mode == "tf_idf" else None
         self._num_documents = 0
-        self._called = getattr(self, "_called", False)
 
     def adapt(self, data, steps=None):
         """Learns the vocabulary from ``data``: an array or list of tokens (each row a
@@ -356,8 +356,7 @@ class IndexLookup(Layer):
                              "method.")
         if isinstance(data, tuple):
             data = data[0]
-        a = data if isinstance(data, np.ndarray) and data.dtype == object else \
-            self._keys_array(data)
+        a = self._keys_array(data)
         if a.ndim == 0:
             a = a[None]
         if a.ndim == 1:
