@@ -658,8 +658,8 @@ class Pipeline(Layer):
         >>> augmented = augment(images, training=True)
     """
 
-    def __init__(self, layers, name=None, **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(self, layers, name=None):
+        super().__init__(name=name)
         self._pipeline_layers = list(layers)
         for layer in self._pipeline_layers:
             if not callable(layer):

@@ -57,10 +57,10 @@ class Discretization(Layer):
     """
 
     def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01, output_mode="int",
-                 sparse=False, dtype=None, name=None, **kwargs):
+                 sparse=False, dtype=None, name=None):
         if isinstance(dtype, dict):
             dtype = None
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        super().__init__(name=name, dtype=dtype)
         if sparse:
             raise NotImplementedError("Discretization(sparse=True): nnfast has no sparse "
                                       "tensors; use sparse=False.")
