@@ -263,3 +263,19 @@ def test_max_num_bounding_boxes_pads_and_truncates():
     with pytest.raises(ValueError, match="bounding box format"):
         L.MaxNumBoundingBoxes(max_number=2)({"images": IMG, "bounding_boxes": {
             "boxes": boxes, "labels": labels}})
+
+
+def test_keras_written_configs_rebuild():
+    import json
+
+    from nnfast.saving.serialization import deserialize_keras_object
+
+    with open(os.path.join(HERE, "augmentation_configs.json")) as f:
+        configs = json.load(f)
+    for config in configs:
+        layer = deserialize_keras_object(config)
+        assert type(layer).__name__ == config["class_name"]
+        out = layer(IMG, training=False)
+        deterministic = ("AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization")
+        if config["class_name"] not in deterministic:  # identity at inference
+            np.testing.assert_array_equal(np.asarray(out), IMG)

@@ -215,6 +215,8 @@ class AutoContrast(Layer):
         >>> AutoContrast(value_range=(0, 1))(images)
     """
 
+    _config_only_keys = ("data_format",)  # in Keras's config, unused: always channels-last
+
     def __init__(self, value_range=(0, 255), **kwargs):
         kwargs.pop("data_format", None)
         super().__init__(**kwargs)
@@ -931,6 +933,8 @@ class MaxNumBoundingBoxes(Layer):
         >>> layer = MaxNumBoundingBoxes(max_number=10, bounding_box_format="xyxy")
         >>> out = layer({"images": images, "bounding_boxes": {"boxes": b, "labels": l}})
     """
+
+    _config_only_keys = ("data_format", "bounding_box_format")
 
     def __init__(self, max_number, fill_value=-1, **kwargs):
         self.bounding_box_format = kwargs.pop("bounding_box_format", None)
