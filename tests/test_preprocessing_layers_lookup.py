@@ -224,6 +224,12 @@ def test_text_vectorization_model_fits_predicts_and_round_trips(tmp_path):
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(texts[:5], verbose=0), pred, rtol=1e-6)
     assert loaded.layers[1].get_vocabulary() == vectorize.get_vocabulary()
+    seq = keras.Sequential([keras.Input(shape=(1,), dtype="string"), vectorize,
+                            keras.layers.Embedding(12, 4), keras.layers.Flatten(),
+                            keras.layers.Dense(1)])
+    seq.compile("sgd", "mse")
+    seq.fit(texts[:, None], labels, epochs=1, verbose=0)
+    assert seq.predict(texts[:3], verbose=0).shape == (3, 1)
 
 
 def test_keras_written_text_vectorization_models_load_with_keras_outputs():

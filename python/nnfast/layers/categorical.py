@@ -104,6 +104,8 @@ class Hashing(Layer):
         array([[1], [0], [1], [1], [2]])
     """
 
+    _accepts_strings = True  # Sequential lets string batches through to this layer
+
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         dtype = _plain_dtype(kwargs.pop("dtype", None),

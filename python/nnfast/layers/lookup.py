@@ -100,6 +100,7 @@ class IndexLookup(Layer):
     """Shared machinery of ``StringLookup`` and ``IntegerLookup`` (see their docstrings)."""
 
     _config_only_keys = ("vocabulary_size", "has_input_vocabulary")
+    _accepts_strings = True  # Sequential lets string batches through to this layer
 
     def __init__(self, max_tokens, num_oov_indices, mask_token, oov_token, vocabulary_dtype,
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",

@@ -76,6 +76,7 @@ class TextVectorization(Layer):
     """
 
     _config_only_keys = ("vocabulary_size", "has_input_vocabulary")
+    _accepts_strings = True  # Sequential lets string batches through to this layer
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int",

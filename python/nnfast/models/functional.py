@@ -329,6 +329,10 @@ class Functional(Model):
                 continue
             if not isinstance(x, Tensor):
                 x = np.asarray(x)
+                if x.dtype.kind in "USO":
+                    raise TypeError(f"Input '{ref.name}' of model '{self.name}' must be numeric "
+                                    f"(dtype {ref.dtype}), received strings (dtype {x.dtype}); "
+                                    f"text goes to keras.Input(..., dtype='string').")
                 want = np.dtype(ref.dtype) if ref.dtype else np.dtype(np.float32)
                 if x.dtype != want and (x.dtype.kind == "f" or want.kind != "f"):
                     x = x.astype(want)
