@@ -30,6 +30,17 @@ from nnfast.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
+from nnfast.layers.augmentation import (
+    AugMix, AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, CutMix, Equalization,
+    MaxNumBoundingBoxes, MixUp, Pipeline, RandAugment, RandomColorDegeneration, RandomColorJitter, RandomElasticTransform,
+    RandomErasing, RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert,
+    RandomPerspective, RandomPosterization, RandomSaturation, RandomSharpness, RandomShear,
+    Solarization,
+)
+from nnfast.layers.categorical import CategoryEncoding, HashedCrossing, Hashing
+from nnfast.layers.discretization import Discretization
+from nnfast.layers.lookup import IntegerLookup, StringLookup
+from nnfast.layers.text_vectorization import TextVectorization
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
 from nnfast.layers.rnn import RNN
 from nnfast.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells

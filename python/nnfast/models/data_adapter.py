@@ -40,6 +40,11 @@ def to_array(x, name):
     if isinstance(x, (set, frozenset, str, bytes)):
         raise TypeError(f"`{name}` must be {_ACCEPTED}; received a {type(x).__name__}: {x!r:.80}")
     a = np.asarray(x)
+    if a.dtype.kind in "US" and a.ndim > 0:
+        return a  # strings, for models that start with TextVectorization/StringLookup
+    if a.dtype == object and a.ndim > 0 and a.size and all(
+            isinstance(v, (str, bytes)) for v in a.reshape(-1)[:64].tolist()):
+        return a
     if a.dtype == object and a.ndim == 0:
         raise TypeError(f"`{name}` must be {_ACCEPTED}; received {type(x).__name__}.")
     if a.dtype == object:

@@ -322,8 +322,17 @@ class Functional(Model):
                              f"({self.input_names}), but it received {len(flat)} input tensors.")
         out = []
         for index, (x, ref) in enumerate(zip(flat, self.inputs)):
+            if ref.dtype == "string":  # raw text for TextVectorization/StringLookup: no casts
+                x = np.asarray(x.value if isinstance(x, Tensor) else x)
+                out.append(x[..., None] if x.ndim == len(ref.shape) - 1 and ref.shape and
+                           ref.shape[-1] == 1 else x)
+                continue
             if not isinstance(x, Tensor):
                 x = np.asarray(x)
+                if x.dtype.kind in "USO":
+                    raise TypeError(f"Input '{ref.name}' of model '{self.name}' must be numeric "
+                                    f"(dtype {ref.dtype}), received strings (dtype {x.dtype}); "
+                                    f"text goes to keras.Input(..., dtype='string').")
                 want = np.dtype(ref.dtype) if ref.dtype else np.dtype(np.float32)
                 if x.dtype != want and (x.dtype.kind == "f" or want.kind != "f"):
                     x = x.astype(want)

@@ -1,4 +1,6 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
+import numpy as np
+
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import InputLayer
@@ -179,7 +181,13 @@ class Sequential(Model):
                          f"{expected}, but input has incompatible shape {tuple(shape)}.")
 
     def call(self, inputs, training=None, mask=None):
-        x = self._check_input(inputs)
+        x = inputs
+        if isinstance(x, np.ndarray) and x.dtype.kind in "USO" and self._stack and \
+                not getattr(self._stack[0], "_accepts_strings", False):
+            raise TypeError(f"`x` must be numeric for model '{self.name}', received strings "
+                            f"(dtype {x.dtype}); text goes to a model that starts with "
+                            f"TextVectorization, StringLookup or Hashing.")
+        x = self._check_input(x)
         calls = self._calls
         if not training and mask is None and not recording():
             calls = self._inference_calls()

@@ -17,6 +17,12 @@ def _map_index(idx, size, fill_mode):
         return np.clip(idx, 0, size - 1), None
     if fill_mode == "wrap":
         return np.mod(idx, size), None
+    if fill_mode == "mirror":
+        # (d c b | a b c d | c b a): period 2*(size-1), mirrored about the outer pixels.
+        if size == 1:
+            return np.zeros_like(idx), None
+        m = np.mod(idx, 2 * size - 2)
+        return np.where(m >= size, 2 * size - 2 - m, m), None
     if fill_mode == "reflect":
         # (d c b a | a b c d | d c b a): period 2*size, mirrored about the outer pixel edges.
         m = np.mod(idx, 2 * size)
@@ -60,9 +66,12 @@ def affine_resample(images, rows, cols, interpolation="bilinear", fill_mode="con
 
     c_dim = c
     if interpolation == "nearest":
-        # Round half up, as floor(x + 0.5).
-        return gather(_map_index(np.floor(rows + 0.5).astype(np.int64), h, fill_mode),
-                      _map_index(np.floor(cols + 0.5).astype(np.int64), w, fill_mode)
+        # Round half away from zero, as TF's std::round (-0.5 is outside the image).
+        def round_half_away(v):
+            return (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int64)
+
+        return gather(_map_index(round_half_away(rows), h, fill_mode),
+                      _map_index(round_half_away(cols), w, fill_mode)
                       ).astype(np.float32, copy=False)
     r0 = np.floor(rows)
     c0 = np.floor(cols)

@@ -112,6 +112,12 @@ def write_weights_h5(model, fileobj, include_optimizer=True):
             g.attrs["name"] = owner.name
             for i, v in enumerate(variables):
                 g.create_dataset(str(i), data=np.asarray(v.value))
+            if hasattr(owner, "save_own_variables"):
+                store = {}
+                owner.save_own_variables(store)
+                for key, value in store.items():
+                    if key not in g:
+                        g.create_dataset(key, data=np.asarray(value))
         opt = getattr(model, "optimizer", None)
         if include_optimizer and opt is not None and getattr(opt, "built", False):
             g = f.require_group("optimizer/vars")
@@ -135,6 +141,10 @@ def read_weights_h5(model, fileobj, skip_mismatch=False, load_optimizer=True):
         limit = h5_guard.max_elements(model)
         pending = []
         for path, variables, owner in variable_groups(model):
+            if hasattr(owner, "load_own_variables") and path in f:
+                g = f[path]
+                owner.load_own_variables({k: np.asarray(g[k]) for k in g.keys()
+                                          if not k.isdigit()})
             values = _read_group(f, path)
             if values is None and not variables:
                 continue
@@ -302,6 +312,45 @@ def model_config_with_compile(model):
     return config
 
 
+def _asset_owners(model):
+    """``[(zip folder, layer)]`` for the layers with assets (Keras's ``save_assets``): the
+    folder is ``assets/`` plus the layer's path in the weights file."""
+    out, seen = [], set()
+    for path, _, owner in variable_groups(model):
+        if id(owner) in seen or not hasattr(owner, "save_assets"):
+            continue
+        seen.add(id(owner))
+        base = path[: -len("vars")].rstrip("/") if path.endswith("vars") else path
+        out.append(("assets/" + base if base else "assets", owner))
+    return out
+
+
+def _write_assets(model, z):
+    for folder, owner in _asset_owners(model):
+        with tempfile.TemporaryDirectory() as tmp:
+            owner.save_assets(tmp)
+            for root, _, files in os.walk(tmp):
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    rel = os.path.relpath(full, tmp).replace(os.sep, "/")
+                    z.write(full, f"{folder}/{rel}")
+
+
+def _read_assets(model, z):
+    names = z.namelist()
+    for folder, owner in _asset_owners(model):
+        prefix = folder + "/"
+        mine = [n for n in names if n.startswith(prefix) and not n.endswith("/") and
+                "/" not in n[len(prefix):]]
+        if not mine:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in mine:
+                with open(os.path.join(tmp, n[len(prefix):]), "wb") as fh:
+                    fh.write(z.read(n))
+            owner.load_assets(tmp)
+
+
 def save_keras(model, filepath, include_optimizer=True):
     config = model_config_with_compile(model)
     config_json = json.dumps(config)
@@ -315,6 +364,7 @@ def save_keras(model, filepath, include_optimizer=True):
             z.writestr(_METADATA, metadata)
             z.writestr(_CONFIG, config_json)
             z.writestr(_WEIGHTS, weights.getvalue())
+            _write_assets(model, z)
 
     _atomic_write(filepath, write)
 
@@ -383,6 +433,7 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
             _check_member_size(z, "model.weights.npz", limit, filepath)
             with np.load(io.BytesIO(z.read("model.weights.npz"))) as npz:
                 _read_npz(model, npz)
+        _read_assets(model, z)
     return model
 
 

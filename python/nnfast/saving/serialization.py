@@ -267,6 +267,8 @@ def clean_layer_config(cls, config):
     accepted = _accepted_kwargs(cls)
     if accepted is None:
         return config
+    # Keys a class takes through **kwargs only (e.g. the lookup layers' vocabulary_size).
+    accepted = accepted | set(getattr(cls, "_config_only_keys", ()))
     out = {}
     for k, v in config.items():
         if k in accepted:

@@ -43,3 +43,4 @@ def clear_session(free_memory=True):
     clear()
     if free_memory:
         gc.collect()
+from nnfast.utils.feature_space import FeatureSpace
