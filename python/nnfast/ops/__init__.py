@@ -30,3 +30,8 @@ from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normali
 from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding
 from nnfast.ops.rnn import gru, lstm, simple_rnn
+
+# Every public op above (and in the Keras-named submodules) records a graph node when given a
+# KerasTensor: keep this line last so that ops added above are covered.
+from nnfast.ops.symbolic import install as _install_symbolic_dispatch  # noqa: E402
+_install_symbolic_dispatch(globals())

@@ -87,6 +87,12 @@ def serialize_keras_object(obj):
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if isinstance(obj, slice):  # a GetItem key, as Keras writes it
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, KerasTensor):
         layer, node_index, tensor_index = obj._keras_history
         return {"class_name": "__keras_tensor__",
@@ -111,6 +117,10 @@ def serialize_keras_object(obj):
     if not hasattr(obj, "get_config"):
         raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj)}: it has no "
                         "get_config() method.")
+    from nnfast.layers.operation import OperationLayer
+
+    if isinstance(obj, OperationLayer):
+        return obj.serialize()
     config = obj.get_config()
     if not isinstance(config, dict):
         raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, returned "
@@ -346,6 +356,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
         return tuple(deserialize_keras_object(v, custom_objects) for v in inner["value"])
     if class_name == "__numpy__":
         return np.array(inner["value"], dtype=inner.get("dtype"))
+    if class_name == "__slice__":
+        return slice(inner.get("start"), inner.get("stop"), inner.get("step"))
+    if class_name == "__ellipsis__":
+        return Ellipsis
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")
     if class_name == "__lambda__":
@@ -403,7 +417,10 @@ def _to_shape(shape):
 def deserialize_layer_entry(entry, custom_objects=None):
     """A layer (or model) from its config entry, built if the entry says how."""
     from nnfast.layers.layer import Layer
+    from nnfast.layers.operation import OperationLayer, is_operation_entry
 
+    if is_operation_entry(entry):
+        return OperationLayer.from_entry(entry)
     class_name = entry["class_name"]
     cls = resolve_class(class_name, entry.get("registered_name"), entry.get("module"),
                         custom_objects)
