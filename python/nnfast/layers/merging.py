@@ -34,6 +34,18 @@ class _Merge(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's merge mask: a step is kept where every input's mask keeps it."""
+        if mask is None or not isinstance(mask, (list, tuple)):
+            return None
+        masks = [m for m in mask if m is not None]
+        if not masks:
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = ops.logical_and(out, m)
+        return out
+
     def _check(self, shapes):
         if not isinstance(shapes, (list, tuple)) or not shapes or not isinstance(shapes[0], (list, tuple)):
             raise ValueError(f"A merge layer should be called on a list of inputs. Received: "
