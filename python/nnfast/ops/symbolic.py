@@ -22,7 +22,9 @@ KERAS_SUBMODULES = ("numpy", "nn", "image", "linalg", "core", "math")
 # Ops whose output size depends on the values, not only the shapes: every axis is None.
 DATA_DEPENDENT = frozenset({"nonzero", "argwhere", "unique", "flatnonzero"})
 
-_wrappers = {}  # id(raw function) -> wrapper (one wrapper however many names it has)
+# (id(raw function), name) -> wrapper: ``ops.add`` and ``ops.numpy.add`` share one, while
+# one function published under two names (``dot``/``matmul``) records each name's op.
+_wrappers = {}
 
 
 def _has_symbolic(args, kwargs):
@@ -56,6 +58,7 @@ _SPECIAL = {
     "shape": _symbolic_shape,
     "convert_to_tensor": _symbolic_convert,
     "is_tensor": lambda x, *a, **k: False,
+    "dtype": lambda x, *a, **k: x.dtype,
     "convert_to_numpy": _not_on_symbolic("convert_to_numpy"),
 }
 
@@ -74,9 +77,10 @@ def symbolic_call(fn, key, args, kwargs):
 
 def wrap(fn, key):
     """The symbolic-aware version of the public op ``fn`` named ``key`` (e.g. ``"add"``,
-    ``"image.resize"``); the same wrapper is returned for every name of one function."""
+    ``"image.resize"``)."""
     raw = getattr(fn, "_nnfast_raw_op", fn)
-    existing = _wrappers.get(id(raw))
+    cache_key = (id(raw), key.rsplit(".", 1)[-1])
+    existing = _wrappers.get(cache_key)
     if existing is not None:
         return existing
 
@@ -88,7 +92,7 @@ def wrap(fn, key):
 
     op._nnfast_raw_op = raw
     op._nnfast_op_key = key
-    _wrappers[id(raw)] = op
+    _wrappers[cache_key] = op
     return op
 
 
