@@ -61,8 +61,8 @@ class OperationLayer(Layer):
         fn: the op function (``nnfast.ops.add``...).
         key: its public name (``"add"``, ``"image.resize"``).
         config: the op's constructor arguments in Keras's split (e.g. ``{"axis": 1}``).
-        call_names: names the positional call arguments bind to (Keras's ``call``
-            parameters; a leading ``*`` takes the rest).
+        call_names: Keras's ``call`` parameter names (for call keyword arguments named
+            as Keras names them).
         name: node name; defaults to the snake_case Keras class name, numbered.
 
     Example:
@@ -85,11 +85,19 @@ class OperationLayer(Layer):
         self._fn_takes_kwargs = any(k == _KINDS.VAR_KEYWORD for _, k in self._fn_params)
         self.built = True
         self.supports_masking = False
+        self._from_saved = False
 
     # --- from a call on symbolic tensors ---------------------------------------------------
     @classmethod
     def from_call(cls, fn, key, args, kwargs):
-        """The layer for ``fn(*args, **kwargs)`` and the (args, kwargs) of its node's call."""
+        """The layer for ``fn(*args, **kwargs)`` and the (args, kwargs) of its node's call.
+
+        Keras's split: the class's constructor arguments go to the config (every one, defaults
+        included, as Keras saves them); the function's first parameters that are not
+        constructor arguments are the call arguments (matched by position: Keras's
+        ``stack(x)`` calls ``Stack.call(xs)``). Other arguments nnfast's function takes
+        go to the config when they are settings, to the call when they hold tensors.
+        """
         raw = _raw(fn)
         sig = inspect.signature(raw)
         try:
@@ -97,102 +105,89 @@ class OperationLayer(Layer):
         except TypeError as e:
             raise TypeError(f"nnfast.ops.{key}: {e}. Received: args={args}, kwargs={kwargs}") \
                 from None
-        explicit = set()
-        for name, value in bound.arguments.items():
-            is_var_kw = sig.parameters[name].kind == _KINDS.VAR_KEYWORD
-            explicit.update(value if is_var_kw else [name])
-        bound.apply_defaults()
-        entry = _table().get(key)
         params = sig.parameters
-        values = {}
+        explicit = {}
         for name, value in bound.arguments.items():
             if params[name].kind == _KINDS.VAR_KEYWORD:
-                values.update(value)
+                explicit.update(value)
             else:
-                values[name] = value
+                explicit[name] = value
+        bound.apply_defaults()
+        entry = _table().get(key)
+        keras_call = [p for p in entry[2] if not p.startswith("**")] if entry else []
+        keras_init = {_strip(p) for p in entry[3] if not p.startswith("**")} if entry else set()
+        ordered = [n for n, p in params.items() if p.kind != _KINDS.VAR_KEYWORD]
+        free = [n for n in ordered if n not in keras_init]
         if entry is None:
-            call_names = [n if p.kind != _KINDS.VAR_POSITIONAL else "*" + n
-                          for n, p in params.items() if n in explicit]
-            call_names = [n for n in call_names if n.lstrip("*") in values]
-            config = {"function": key, "call_names": call_names}
-            call_values = {n: values[n] for n in values if n in explicit}
+            call_params = [n for i, n in enumerate(free) if i == 0 or (
+                n in explicit and any_symbolic(explicit[n]))]
+        elif any(p.startswith("*") for p in keras_call):
+            call_params = free
         else:
-            keras_call = [p for p in entry[2] if not p.startswith("**")]
-            keras_call_names = {_strip(p) for p in keras_call}
-            keras_init = {_strip(p) for p in entry[3] if not p.startswith("**")}
-            call_names = list(keras_call)
-            config, call_values = {}, {}
-            for name, value in values.items():
-                if name in keras_init and not any_symbolic(value):
-                    config[name] = value  # Keras saves every constructor argument
-                elif name in keras_call_names:
-                    if name in explicit:
-                        call_values[name] = value
-                elif name in explicit:
-                    # An argument Keras's class lacks: tensors go with the call, settings
-                    # with the config (nnfast reads both back).
-                    (call_values if any_symbolic(value) else config)[name] = value
-        layer = cls(raw, key, config, call_names)
+            call_params = free[:len(keras_call)]
+        config = {}
+        for name, value in bound.arguments.items():
+            if name in keras_init and not any_symbolic(value):
+                config[name] = value  # Keras saves every constructor argument
         call_args, call_kwargs = [], {}
         positional = True
-        for cname in call_names:
-            name = _strip(cname)
-            if name not in call_values:
+        for name in call_params:
+            if name not in explicit:
                 positional = False
                 continue
-            value = call_values.pop(name)
-            if cname.startswith("*"):
+            value = explicit[name]
+            if params[name].kind == _KINDS.VAR_POSITIONAL:
                 call_args.extend(value)
-            elif positional and not cname.startswith("^"):
+            elif positional and params[name].kind != _KINDS.KEYWORD_ONLY:
                 call_args.append(value)
             else:
                 call_kwargs[name] = value
-        call_kwargs.update(call_values)
+        for name, value in explicit.items():
+            if name in config or name in call_params:
+                continue
+            (call_kwargs if any_symbolic(value) else config)[name] = value
         if not call_args:
             raise ValueError(f"nnfast.ops.{key} on symbolic tensors needs its first argument "
                              f"passed positionally. Received: args={args}, kwargs={kwargs}")
+        if entry is None:
+            config = {"function": key, **config}
+        layer = cls(raw, key, config, [_strip(p) for p in keras_call])
         return layer, call_args, call_kwargs
 
     # --- running ------------------------------------------------------------------------------
     def call(self, *args, training=None, **kwargs):
-        values = dict(self.op_config)
-        values.pop("function", None)
-        values.pop("call_names", None)
-        names = self.call_names
-        for i, cname in enumerate(names):
-            if cname.startswith("*"):
-                values[_strip(cname)] = tuple(args[i:])
+        """``fn`` with the config as keyword arguments; the positional ``args`` fill the
+        function's other parameters in order."""
+        config = self.op_config
+        kw = {k: v for k, v in config.items() if k != "function"}
+        free = [(n, k) for n, k in self._fn_params
+                if n not in config and k != _KINDS.VAR_KEYWORD]
+        pos = []
+        i = 0
+        for n, k in free:
+            if i >= len(args):
                 break
-            if i < len(args):
-                values[_strip(cname)] = args[i]
-        else:
-            if len(args) > len(names):
-                raise TypeError(f"Operation '{self.name}' ({self.keras_class}) takes "
-                                f"{len(names)} call arguments; received {len(args)}.")
-        values.update(kwargs)
-        if self.key.rsplit(".", 1)[-1] == "get_item" and isinstance(values.get("key"), list):
-            values["key"] = tuple(values["key"])  # JSON turned the index tuple into a list
-        pos, kw = [], {}
-        positional = True
-        for name, kind in self._fn_params:
-            if kind == _KINDS.VAR_POSITIONAL:
-                pos.extend(values.pop(name, ()))
-                continue
-            if kind == _KINDS.VAR_KEYWORD:
-                continue
-            if name not in values:
-                positional = False
-                continue
-            value = values.pop(name)
-            if positional and kind != _KINDS.KEYWORD_ONLY:
-                pos.append(value)
+            if k == _KINDS.VAR_POSITIONAL:
+                pos.extend(args[i:])
+                i = len(args)
+            elif k == _KINDS.KEYWORD_ONLY:
+                break
             else:
-                kw[name] = value
-        if values:
-            if not self._fn_takes_kwargs:
+                pos.append(args[i])
+                i += 1
+        if i < len(args):
+            raise TypeError(f"Operation '{self.name}' ({self.keras_class}) got {len(args)} "
+                            f"positional arguments; nnfast.ops.{self.key} takes {i}.")
+        names = {n for n, _ in self._fn_params}
+        for k, v in kwargs.items():
+            if k not in names and k in self.call_names:
+                # A Keras call-parameter name (Stack.call's ``xs``): the function's
+                # parameter at the same position.
+                k = free[self.call_names.index(k)][0]
+            elif k not in names and not self._fn_takes_kwargs:
                 raise TypeError(f"Operation '{self.name}' ({self.keras_class}): nnfast.ops."
-                                f"{self.key} does not take the argument(s) {sorted(values)}.")
-            kw.update(values)
+                                f"{self.key} does not take the argument {k!r}.")
+            kw[k] = v
         return self.fn(*pos, **kw)
 
     def __call__(self, *args, **kwargs):
@@ -202,6 +197,10 @@ class OperationLayer(Layer):
 
     def _symbolic_call(self, *args, **kwargs):
         from nnfast.layers.node import record_outputs
+
+        if self._from_saved and self.key.rsplit(".", 1)[-1] == "get_item" and \
+                len(args) > 1 and isinstance(args[1], list):
+            args = (args[0], tuple(args[1])) + tuple(args[2:])  # JSON made the index a list
 
         outputs = compute_output_spec(
             self.call, args, kwargs,
@@ -250,8 +249,10 @@ class OperationLayer(Layer):
                 "nnfast does not implement.")
         raw = _raw(fn)
         if table_entry is None:
-            return cls(raw, key, config, config.get("call_names", ()), name=name)
-        call_names = [p for p in table_entry[2] if not p.startswith("**")]
+            layer = cls(raw, key, config, (), name=name)
+            layer._from_saved = True
+            return layer
+        call_names = [_strip(p) for p in table_entry[2] if not p.startswith("**")]
         params = inspect.signature(raw).parameters
         takes_kwargs = any(p.kind == _KINDS.VAR_KEYWORD for p in params.values())
         keras_defaults = table_entry[4]
@@ -265,7 +266,9 @@ class OperationLayer(Layer):
                 raise NotImplementedError(
                     f"The saved operation {class_name} has {k}={v!r}, which nnfast.ops.{key} "
                     "does not support.")
-        return cls(raw, key, kept, call_names, name=name)
+        layer = cls(raw, key, kept, call_names, name=name)
+        layer._from_saved = True
+        return layer
 
 
 def _same(a, b):
