@@ -234,3 +234,31 @@ def test_nnfast_symbolic_files_load_in_real_keras(tmp_path):
     report = json.loads((tmp_path / "keras_check.json").read_text())
     assert proc.returncode == 0, json.dumps(report, indent=1)
     assert len(report["results"]) == 2
+
+
+def test_image_submodule_ops_record_keras_op_classes():
+    """``ops.image.*`` (and the other Keras-named submodules) go through the same dispatch;
+    here with nnfast's resize kernel published as a stand-in ``image`` namespace."""
+    from nnfast.ops import image_ops
+    from nnfast.ops.symbolic import install
+
+    image = types.SimpleNamespace(resize=lambda images, size, interpolation="bilinear":
+                                  image_ops.resize(images, size, interpolation))
+    image.resize.__module__ = "nnfast.ops.image"
+    install({"image": image})
+    inp = nnfast.Input((8, 6, 3))
+    out = image.resize(inp, (4, 3))
+    layer = out._keras_history[0]
+    assert (out.shape, layer.keras_class, layer.keras_module) == \
+        ((None, 4, 3, 3), "Resize", "keras.src.ops.image")
+    assert layer.get_config()["size"] == (4, 3)
+    x = np.random.default_rng(0).uniform(size=(2, 8, 6, 3)).astype("float32")
+    np.testing.assert_allclose(nnfast.Model(inp, out).predict(x, verbose=0),
+                               np.asarray(image_ops.resize(x, (4, 3), "bilinear")), rtol=1e-6)
+
+
+def test_incompatible_symbolic_shapes_raise_naming_the_op():
+    with pytest.raises(ValueError, match=r"nnfast.ops.add .*\(None, 4, 6\).*\(None, 5\)"):
+        X + nnfast.Input((5,))
+    with pytest.raises(ValueError, match="nnfast.ops.reshape"):
+        ops.reshape(X, (-1, 5))

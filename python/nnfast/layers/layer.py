@@ -328,14 +328,14 @@ class Layer:
         """Fills ``mask=`` (or ``<arg>_mask=``) from the inputs' ``_keras_mask`` as Keras
         does, in place in ``kwargs``; returns the previous mask for ``compute_mask``."""
         if info.takes_mask and kwargs.get("mask") is None:
-            others = [v for v in list(args) + [v for k, v in kwargs.items() if k != "mask"]
-                      if _is_tensor_like(v) or (isinstance(v, (list, tuple)) and v and
-                                                all(_is_tensor_like(t) for t in v))]
-            if not others:  # the mask goes with the only tensor argument
-                mask = _mask_of(inputs)
-                if mask is not None:
-                    kwargs["mask"] = mask
-        elif info.named_masks:
+            mask = _mask_of(inputs)
+            if mask is not None and not any(  # the mask goes with the only tensor argument
+                    _is_tensor_like(v) or (isinstance(v, (list, tuple)) and v and
+                                           all(_is_tensor_like(t) for t in v))
+                    for v in list(args) + [v for k, v in kwargs.items() if k != "mask"]):
+                kwargs["mask"] = mask
+        elif info.named_masks and any(_mask_of(v) is not None for v in
+                                      (inputs,) + tuple(args) + tuple(kwargs.values())):
             bound = self._bound_call_args(inputs, args, kwargs)
             for name in info.named_masks:
                 if bound.get(name) is None and bound.get(name[:-5]) is not None:

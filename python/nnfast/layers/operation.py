@@ -202,9 +202,14 @@ class OperationLayer(Layer):
                 len(args) > 1 and isinstance(args[1], list):
             args = (args[0], tuple(args[1])) + tuple(args[2:])  # JSON made the index a list
 
-        outputs = compute_output_spec(
-            self.call, args, kwargs,
-            data_dependent=self.key.rsplit(".", 1)[-1] in _data_dependent())
+        try:
+            outputs = compute_output_spec(
+                self.call, args, kwargs,
+                data_dependent=self.key.rsplit(".", 1)[-1] in _data_dependent())
+        except (ValueError, TypeError, IndexError) as e:
+            shapes = [t.shape for t in _flat([list(args), kwargs]) if isinstance(t, KerasTensor)]
+            raise ValueError(f"nnfast.ops.{self.key} cannot be applied to symbolic tensors of "
+                             f"shapes {shapes}: {e}") from e
         if not any(isinstance(t, KerasTensor) for t in _flat(outputs)):
             raise ValueError(f"nnfast.ops.{self.key} on symbolic tensors returned no tensor.")
         return record_outputs(self, args[0], outputs, tuple(args[1:]), kwargs)

@@ -25,15 +25,7 @@ DATA_DEPENDENT = frozenset({"nonzero", "argwhere", "unique", "flatnonzero"})
 # (id(raw function), name) -> wrapper: ``ops.add`` and ``ops.numpy.add`` share one, while
 # one function published under two names (``dot``/``matmul``) records each name's op.
 _wrappers = {}
-
-
-def _has_symbolic(args, kwargs):
-    for a in args:
-        if isinstance(a, KerasTensor):
-            return True
-        if isinstance(a, (list, tuple, dict)) and any_symbolic(a):
-            return True
-    return bool(kwargs) and any_symbolic(kwargs)
+_CONTAINERS = (list, tuple, dict)
 
 
 def _symbolic_shape(x, *args, **kwargs):
@@ -86,7 +78,12 @@ def wrap(fn, key):
 
     @functools.wraps(raw)
     def op(*args, **kwargs):
-        if _has_symbolic(args, kwargs):
+        # NOTE: the check is inlined: it runs on every eager op call of a training step.
+        for a in args:
+            t = type(a)
+            if t is KerasTensor or (t in _CONTAINERS and any_symbolic(a)):
+                return symbolic_call(raw, op._nnfast_op_key, args, kwargs)
+        if kwargs and any_symbolic(kwargs):
             return symbolic_call(raw, op._nnfast_op_key, args, kwargs)
         return raw(*args, **kwargs)
 
@@ -120,8 +117,18 @@ def install(ops_namespace=None):
 
         ops_namespace = vars(ops_module)
     _wrap_namespace(ops_namespace, "")
+    package = ops_namespace.get("__name__")
     for sub in KERAS_SUBMODULES:
         module = ops_namespace.get(sub)
+        if module is None and package:
+            # A Keras-named submodule file not imported by __init__ yet (nnfast/ops/linalg.py):
+            # import it now so that its functions are wrapped before anyone uses them.
+            import importlib
+            import importlib.util
+
+            if importlib.util.find_spec(f"{package}.{sub}") is not None:
+                module = importlib.import_module(f"{package}.{sub}")
+                ops_namespace[sub] = module
         if isinstance(module, (types.ModuleType, types.SimpleNamespace)):
             _wrap_namespace(module, sub + ".")
 
