@@ -262,3 +262,17 @@ def test_incompatible_symbolic_shapes_raise_naming_the_op():
         X + nnfast.Input((5,))
     with pytest.raises(ValueError, match="nnfast.ops.reshape"):
         ops.reshape(X, (-1, 5))
+
+
+def test_constant_operands_save_as_keras_numpy_entries(tmp_path):
+    a = nnfast.Input((3,))
+    offset = ops.convert_to_tensor(np.array([1.0, 2.0, 3.0], "float32"))
+    model = nnfast.Model(a, (a + offset) * np.array([2.0, 0.0, -1.0], "float32"))
+    add = [l for l in model.get_config()["layers"] if l["class_name"] == "Add"][0]
+    assert add["inbound_nodes"][0]["args"][1] == {
+        "class_name": "__numpy__", "config": {"value": [1.0, 2.0, 3.0], "dtype": "float32"}}
+    model.save(str(tmp_path / "c.keras"))
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(
+        nnfast.models.load_model(str(tmp_path / "c.keras")).predict(x, verbose=0),
+        [[4.0, 0.0, -4.0]] * 2)

@@ -514,6 +514,7 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 def functional_config(model):
     """Keras 3's Functional config: layers with their relevant inbound nodes re-indexed."""
+    from nnfast.backend.tensor import Tensor
     from nnfast.models.functional import Functional
 
     own = {id(n) for n in model._graph_nodes}
@@ -538,6 +539,10 @@ def functional_config(model):
     def ser(x):
         if isinstance(x, KerasTensor):
             return tensor_entry(x)
+        if isinstance(x, (np.ndarray, Tensor)):  # a constant operand of an op node
+            a = np.asarray(x.value if isinstance(x, Tensor) else x)
+            return {"class_name": "__numpy__", "config": {"value": a.tolist(),
+                                                          "dtype": str(a.dtype)}}
         if isinstance(x, (list, tuple)):
             return [ser(v) for v in x]
         if isinstance(x, dict):
