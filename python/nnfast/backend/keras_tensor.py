@@ -29,7 +29,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", name=None, keras_history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.dtype = _dtype_name(dtype)
         self.name = name
         self._keras_history = keras_history
         self._keras_mask = None
@@ -174,6 +174,16 @@ class KerasTensor:
         return _op("round")(self, ndigits or 0)
 
 
+def _dtype_name(dtype):
+    """``"float32"`` for float32 / np.float32 / "float32"; other names ("string") kept."""
+    if dtype is None:
+        return "float32"
+    try:
+        return str(np.dtype(dtype))
+    except TypeError:
+        return str(dtype)
+
+
 def _op(name):
     """The public ``nnfast.ops`` function ``name`` (the symbolic-aware one)."""
     from nnfast import ops
@@ -218,7 +228,12 @@ _TRACE_SIZES = (2, 3)
 
 def _stand_in(t, size, rng):
     shape = tuple(size if d is None else d for d in t.shape)
-    dtype = np.dtype(t.dtype)
+    try:
+        dtype = np.dtype(t.dtype)
+    except TypeError:  # "string" inputs of text preprocessing
+        return np.full(shape, "a", dtype=object)
+    if dtype.kind in "OUS":
+        return np.full(shape, "a", dtype=object)
     if dtype == np.bool_:
         return np.ones(shape, bool)
     if dtype.kind in "iu":
