@@ -199,3 +199,27 @@ def test_custom_graph_trains_saves_and_loads(tmp_path, ext):
         other = nnfast.models.load_model(path)
     np.testing.assert_array_equal(other.predict([ids, seq], verbose=0),
                                   model.predict([ids, seq], verbose=0))
+
+
+def test_concatenate_combines_masks_as_keras():
+    ids = nnfast.Input((4,), dtype="int32")
+    emb = layers.Embedding(9, 2, mask_zero=True)
+    a, b = emb(ids), nnfast.Input((4, 3))
+    along_time = layers.Concatenate(axis=1)([a, layers.Dense(2)(b)])
+    along_features = layers.Concatenate()([a, b])
+    assert along_time._keras_mask.shape == (None, 8)
+    assert along_features._keras_mask.shape == (None, 4)
+    model = nnfast.Model([ids, b], [C["MaskedMean"]()(along_time),
+                                    C["MaskedMean"]()(along_features)])
+    x = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], np.int32)
+    y = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    p_time, p_feat = model.predict([x, y], verbose=0)
+    table = emb.get_weights()[0]
+    dense = [l for l in model.layers if isinstance(l, layers.Dense)][0]
+    k, bias = dense.get_weights()
+    seq = np.concatenate([table[x], y @ k + bias], axis=1)
+    mask = np.concatenate([x != 0, np.ones((2, 4), bool)], axis=1)
+    np.testing.assert_allclose(p_time, _masked_mean_ref(seq, mask), rtol=1e-5, atol=1e-6)
+    # along features an unmasked input makes every step count
+    np.testing.assert_allclose(p_feat, np.concatenate([table[x], y], -1).mean(1), rtol=1e-5,
+                               atol=1e-6)

@@ -163,6 +163,27 @@ class Concatenate(_Merge):
     def _merge(self, inputs):
         return ops.concatenate(inputs, axis=self.axis)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask (all True when it has none) widened to the
+        input's shape, concatenated along ``axis``, then reduced with "any" over the last
+        axis."""
+        if mask is None or not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        masks = []
+        for x, m in zip(inputs, mask):
+            full = ops.ones_like(x, dtype="bool")
+            if m is None:
+                masks.append(full)
+            elif len(m.shape) < len(x.shape):
+                masks.append(ops.logical_and(ops.expand_dims(m, -1), full))
+            else:
+                masks.append(m)
+        joined = ops.concatenate(masks, axis=self.axis)
+        if hasattr(ops, "any"):
+            return ops.any(joined, axis=-1)
+        # NOTE: until nnfast.ops has `any`: the same reduction as a max over 0/1 values.
+        return ops.greater(ops.max(ops.cast(joined, "float32"), axis=-1), 0.0)
+
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
         rank = len(shapes[0])
