@@ -276,3 +276,15 @@ def test_constant_operands_save_as_keras_numpy_entries(tmp_path):
     np.testing.assert_array_equal(
         nnfast.models.load_model(str(tmp_path / "c.keras")).predict(x, verbose=0),
         [[4.0, 0.0, -4.0]] * 2)
+
+
+def test_clone_model_keeps_op_nodes():
+    model = custom_layers.build_ops_model(nnfast)
+    clone = nnfast.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    _, xs = _ops_io()
+    np.testing.assert_array_equal(clone.predict(xs, verbose=0), model.predict(xs, verbose=0))
+    entry = [l for l in model.get_config()["layers"] if l["class_name"] == "GetItem"][0]
+    from nnfast.saving.serialization import deserialize_keras_object
+
+    assert isinstance(deserialize_keras_object(entry), OperationLayer)

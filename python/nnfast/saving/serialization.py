@@ -368,6 +368,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
         return deserialize_function(config, custom_objects, in_safe_mode())
     if class_name == "function":
         return _resolve_function(inner, config.get("registered_name"), custom_objects)
+    from nnfast.layers.operation import OperationLayer, is_operation_entry
+
+    if is_operation_entry(config):
+        return OperationLayer.from_entry(config)
     cls = resolve_class(class_name, config.get("registered_name"), config.get("module"),
                         custom_objects)
     if inner is None:
