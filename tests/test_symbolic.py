@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 import zipfile
 
 import numpy as np
@@ -199,10 +200,14 @@ def test_ops_model_trains_saves_and_loads(tmp_path):
     model.compile(nnfast.optimizers.Adam(0.01), "mse")
     hist = model.fit(xs, io["y_true"], epochs=15, batch_size=5, verbose=0)
     assert hist.history["loss"][-1] < 0.7 * hist.history["loss"][0]
-    path = str(tmp_path / "ops.keras")
-    model.save(path)
-    loaded = nnfast.models.load_model(path)
-    np.testing.assert_array_equal(loaded.predict(xs, verbose=0), model.predict(xs, verbose=0))
+    for name in ("ops.keras", "ops.h5"):
+        path = str(tmp_path / name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy-format notice
+            model.save(path)
+        loaded = nnfast.models.load_model(path)
+        np.testing.assert_array_equal(loaded.predict(xs, verbose=0),
+                                      model.predict(xs, verbose=0))
 
 
 def test_recorded_keras_check_of_nnfast_files():
