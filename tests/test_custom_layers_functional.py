@@ -5,16 +5,15 @@ trace with the real arguments; such models train, save and load with Keras's num
 import os
 import sys
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import layers, ops
 from nnfast.backend.keras_tensor import KerasTensor
 
 SYM_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "symbolic")
 sys.path.insert(0, SYM_DIR)
-import custom_layers  # noqa: E402
+import custom_layers
 
 C = custom_layers.define(nnfast)
 
@@ -215,7 +214,7 @@ def test_concatenate_combines_masks_as_keras():
     y = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
     p_time, p_feat = model.predict([x, y], verbose=0)
     table = emb.get_weights()[0]
-    dense = [l for l in model.layers if isinstance(l, layers.Dense)][0]
+    dense = next(l for l in model.layers if isinstance(l, layers.Dense))
     k, bias = dense.get_weights()
     seq = np.concatenate([table[x], y @ k + bias], axis=1)
     mask = np.concatenate([x != 0, np.ones((2, 4), bool)], axis=1)

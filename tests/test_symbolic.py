@@ -10,10 +10,9 @@ import types
 import warnings
 import zipfile
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import layers, ops
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.layers.operation import OperationLayer
@@ -26,7 +25,7 @@ NNFAST_SYM_DIR = os.path.join(SYM_DIR, "nnfast")
 # (nnfast/keras_check.json) always runs.
 KERAS_PYTHON = os.environ.get("NNFAST_KERAS_PYTHON", "")
 sys.path.insert(0, SYM_DIR)
-import custom_layers  # noqa: E402
+import custom_layers
 
 custom_layers.define(nnfast)
 
@@ -235,7 +234,7 @@ def test_nnfast_symbolic_files_load_in_real_keras(tmp_path):
 
     make_nnfast_symbolic.write(nnfast, str(tmp_path))
     proc = subprocess.run([KERAS_PYTHON, os.path.join(SYM_DIR, "verify_symbolic_in_keras.py"),
-                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+                           str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
     report = json.loads((tmp_path / "keras_check.json").read_text())
     assert proc.returncode == 0, json.dumps(report, indent=1)
     assert len(report["results"]) == 2
@@ -273,7 +272,7 @@ def test_constant_operands_save_as_keras_numpy_entries(tmp_path):
     a = nnfast.Input((3,))
     offset = ops.convert_to_tensor(np.array([1.0, 2.0, 3.0], "float32"))
     model = nnfast.Model(a, (a + offset) * np.array([2.0, 0.0, -1.0], "float32"))
-    add = [l for l in model.get_config()["layers"] if l["class_name"] == "Add"][0]
+    add = next(l for l in model.get_config()["layers"] if l["class_name"] == "Add")
     assert add["inbound_nodes"][0]["args"][1] == {
         "class_name": "__numpy__", "config": {"value": [1.0, 2.0, 3.0], "dtype": "float32"}}
     model.save(str(tmp_path / "c.keras"))
@@ -289,7 +288,7 @@ def test_clone_model_keeps_op_nodes():
     clone.set_weights(model.get_weights())
     _, xs = _ops_io()
     np.testing.assert_array_equal(clone.predict(xs, verbose=0), model.predict(xs, verbose=0))
-    entry = [l for l in model.get_config()["layers"] if l["class_name"] == "GetItem"][0]
+    entry = next(l for l in model.get_config()["layers"] if l["class_name"] == "GetItem")
     from nnfast.saving.serialization import deserialize_keras_object
 
     assert isinstance(deserialize_keras_object(entry), OperationLayer)

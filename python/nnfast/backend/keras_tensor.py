@@ -288,7 +288,8 @@ def compute_output_spec(fn, args, kwargs, data_dependent=False):
     try:
         for size in sizes:
             rng = np.random.default_rng(0)
-            concrete = map_tensors(lambda t: _stand_in(t, size, rng), (list(args), kwargs))
+            concrete = map_tensors(lambda t, s=size, r=rng: _stand_in(t, s, r),
+                                   (list(args), kwargs))
             with np.errstate(all="ignore"):
                 runs.append(fn(*concrete[0], **concrete[1]))
     finally:

@@ -299,4 +299,4 @@ def _data_dependent():
 def is_operation_entry(entry):
     """True for a saved config entry of an op node (not a layer)."""
     module = entry.get("module") or ""
-    return module.startswith("keras.src.ops.") or module.startswith("nnfast.ops")
+    return module.startswith(("keras.src.ops.", "nnfast.ops"))
