@@ -9,7 +9,7 @@ import numpy as np
 
 from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
-from nnfast.backend.keras_tensor import any_symbolic
+from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer, _shape_of, standardize_shape
 
@@ -63,6 +63,8 @@ class _ProjectionDense(Layer):
 def _bool_mask(m):
     if m is None:
         return None
+    if isinstance(m, KerasTensor):
+        return m if m.dtype == "bool" else ops.greater(m, 0.5)
     m = np.asarray(m.value if isinstance(m, Tensor) else m)
     return m if m.dtype == bool else m > 0.5
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast import constraints, initializers, ops, regularizers
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
 
@@ -61,6 +62,8 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
+        if isinstance(inputs, KerasTensor):
+            return ops.not_equal(inputs, 0)  # records Keras's NotEqual node
         ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
         return ids != 0
 

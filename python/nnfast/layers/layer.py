@@ -46,6 +46,61 @@ def _takes_training(cls):
     return takes
 
 
+class _CallInfo:
+    """What a layer class's ``call``/``build``/``compute_output_shape`` signatures accept
+    (cached per class; Keras's CallSpec rules for masks and shape arguments)."""
+
+    def __init__(self, cls):
+        params = inspect.signature(cls.call).parameters
+        self.call_params = params
+        self.takes_mask = "mask" in params
+        self.named_masks = tuple(n for n in params if n.endswith("_mask") and n[:-5] in params)
+        self.custom_output_shape = cls.compute_output_shape is not Layer.compute_output_shape
+        self.custom_compute_mask = cls.compute_mask is not Layer.compute_mask
+        self.build_params = _arg_names(cls.build)
+        self.shape_params = _arg_names(cls.compute_output_shape)
+
+
+def _arg_names(fn):
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    return tuple(p.name for p in params if p.name != "self" and p.kind in (
+        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY))
+
+
+_CALL_INFO = {}
+
+
+def _call_info(cls):
+    info = _CALL_INFO.get(cls)
+    if info is None:
+        info = _CALL_INFO[cls] = _CallInfo(cls)
+    return info
+
+
+def _is_tensor_like(x):
+    return isinstance(x, (Tensor, KerasTensor, np.ndarray))
+
+
+def _mask_of(x):
+    """Keras's ``_keras_mask`` of a tensor or of each tensor of a list (None when none)."""
+    if isinstance(x, (list, tuple)):
+        masks = [getattr(v, "_keras_mask", None) for v in x]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(x, "_keras_mask", None)
+
+
+def _flat_tensors(x):
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _flat_tensors(v)]
+    if isinstance(x, dict):
+        return [t for k in sorted(x) for t in _flat_tensors(x[k])]
+    return [x]
+
+
 def _shape_of(x):
     if isinstance(x, (list, tuple)):
         return [_shape_of(v) for v in x]
@@ -92,7 +147,8 @@ class Layer:
         self.name = name or global_state.unique_name(global_state.to_snake_case(type(self).__name__))
         self.dtype = "float32" if dtype in (None, "float32") or isinstance(dtype, dict) else dtype
         self.built = False
-        self.supports_masking = False
+        # As Keras: a layer that defines compute_mask supports masking.
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._build_shapes = None
         self._inbound_nodes = []
         self._initial_weights = weights
@@ -369,6 +425,11 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         return inputs
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the outputs: the input's mask for a layer that supports masking
+        (Keras's default), None otherwise. Override to make or change masks."""
+        return previous_mask if self.supports_masking else None
+
     def __call__(self, inputs, *args, **kwargs):
         if _AddedLossState.seen:
             return self._call_clearing_losses(inputs, args, kwargs)
@@ -388,57 +449,162 @@ class Layer:
             from nnfast.layers.input_spec import assert_input_compatibility
 
             assert_input_compatibility(self.input_spec, inputs, self.name)
-        if any_symbolic(inputs):
+        if any_symbolic(inputs) or ((args or kwargs) and any_symbolic((args, kwargs))):
             return self._symbolic_call(inputs, *args, **kwargs)
+        info = _call_info(type(self))
         if not self.built:
-            self._maybe_build(inputs)
+            if len(info.build_params) > 1:
+                self._build_for_call(inputs, args, kwargs)
+            else:
+                self._maybe_build(inputs)
         if "training" in kwargs and not _takes_training(type(self)):
             kwargs.pop("training")
+        previous_mask = self._populate_masks(info, inputs, args, kwargs)
         if self.__dict__.get("activity_regularizer") is not None:
-            return self._call_and_regularize(inputs, *args, **kwargs)
-        return self.call(inputs, *args, **kwargs)
+            outputs = self._call_and_regularize(inputs, *args, **kwargs)
+        else:
+            outputs = self.call(inputs, *args, **kwargs)
+        if (previous_mask is not None or info.custom_compute_mask) and self.supports_masking:
+            self._set_mask_metadata(inputs, outputs, previous_mask)
+        return outputs
+
+    # --- masks (Keras's Layer.__call__ steps) ------------------------------------------------
+    def _populate_masks(self, info, inputs, args, kwargs):
+        """Fills ``mask=`` (or ``<arg>_mask=``) from the inputs' ``_keras_mask`` as Keras
+        does, in place in ``kwargs``; returns the previous mask for ``compute_mask``."""
+        if info.takes_mask and kwargs.get("mask") is None:
+            mask = _mask_of(inputs)
+            if mask is not None and not any(  # the mask goes with the only tensor argument
+                    _is_tensor_like(v) or (isinstance(v, (list, tuple)) and v and
+                                           all(_is_tensor_like(t) for t in v))
+                    for v in list(args) + [v for k, v in kwargs.items() if k != "mask"]):
+                kwargs["mask"] = mask
+        elif info.named_masks and any(_mask_of(v) is not None for v in
+                                      (inputs,) + tuple(args) + tuple(kwargs.values())):
+            bound = self._bound_call_args(inputs, args, kwargs)
+            for name in info.named_masks:
+                if bound.get(name) is None and bound.get(name[:-5]) is not None:
+                    mask = _mask_of(bound[name[:-5]])
+                    if mask is not None:
+                        kwargs[name] = mask
+        if kwargs.get("mask") is not None:
+            return kwargs["mask"]
+        return _mask_of(inputs)
+
+    def _bound_call_args(self, inputs, args, kwargs):
+        try:
+            return dict(inspect.signature(self.call).bind_partial(inputs, *args, **kwargs)
+                        .arguments)
+        except TypeError:
+            return {}
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        """Attaches ``compute_mask(inputs, previous_mask)`` to outputs that have no mask."""
+        flat_outputs = _flat_tensors(outputs)
+        if all(getattr(t, "_keras_mask", None) is not None for t in flat_outputs):
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for t, m in zip(flat_outputs, _flat_tensors(masks)):
+            if m is not None and isinstance(t, (Tensor, KerasTensor)) and \
+                    getattr(t, "_keras_mask", None) is None:
+                t._keras_mask = m
+
+    # --- build and shapes for a call's arguments ----------------------------------------------
+    def _shapes_dict(self, inputs, args, kwargs):
+        """``{"<arg>_shape": shape}`` for the call's tensor arguments (masks excluded), as
+        Keras's ``get_shapes_dict``."""
+        bound = self._bound_call_args(inputs, args, kwargs)
+        out = {}
+        for name, value in bound.items():
+            if name == "mask" or name.endswith("_mask") or name in ("args", "kwargs"):
+                continue
+            if _is_tensor_like(value) or (isinstance(value, (list, tuple)) and value and
+                                          all(_is_tensor_like(v) for v in value)):
+                out[f"{name}_shape"] = _shape_of(value)
+        return out
+
+    def _shape_args(self, params, inputs, args, kwargs):
+        """Arguments for ``build``/``compute_output_shape`` with parameters ``params``: the
+        first input's shape when it takes one, else the shapes matched by name."""
+        if len(params) <= 1:
+            return (_shape_of(inputs),), {}
+        shapes = self._shapes_dict(inputs, args, kwargs)
+        return (), {k: v for k, v in shapes.items() if k in params}
+
+    def _build_for_call(self, inputs, args, kwargs):
+        info = _call_info(type(self))
+        pos, named = self._shape_args(info.build_params, inputs, args, kwargs)
+        if named:
+            self._build_shapes = named
+            self._build_from_shapes_dict = True
+        else:
+            self._build_shapes = pos[0]
+        self.build(*pos, **named)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def _symbolic_call(self, inputs, *args, **kwargs):
-        """Calling a layer on KerasTensors: build for their shapes and infer the output."""
-        shapes = _shape_of(inputs)
+        """Calling a layer on KerasTensors: masks as Keras fills them, build for the
+        arguments' shapes, infer the outputs (``compute_output_shape`` when the layer
+        defines it, else a trace of ``call`` with the same arguments on stand-ins), record
+        the node and attach output masks from ``compute_mask``."""
+        info = _call_info(type(self))
+        kwargs = dict(kwargs)
+        previous_mask = self._populate_masks(info, inputs, args, kwargs)
         if not self.built:
-            self._build_shapes = shapes
-            self.build(shapes)
-            self.built = True
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
-        out_shape = self.compute_output_shape(shapes)
-        from nnfast.layers.node import record_node
+            self._build_for_call(inputs, args, kwargs)
+        if info.custom_output_shape:
+            pos, named = self._shape_args(info.shape_params, inputs, args, kwargs)
+            out_shape = self.compute_output_shape(*pos, **named)
+            outputs = _tensors_for_shapes(out_shape)
+        else:
+            outputs = self._trace_outputs(inputs, args, kwargs)
+        from nnfast.layers.node import record_outputs
 
-        return record_node(self, inputs, out_shape, args, kwargs)
+        record_outputs(self, inputs, outputs, args, kwargs)
+        if self.supports_masking and (previous_mask is not None or info.custom_compute_mask):
+            self._set_mask_metadata(inputs, outputs, previous_mask)
+        return outputs
+
+    def _trace_outputs(self, inputs, args, kwargs):
+        """Output KerasTensors from running ``call`` on stand-ins of every tensor argument
+        (masks included; ``training=False`` unless given)."""
+        from nnfast.backend.keras_tensor import compute_output_spec
+
+        extra = {}
+        if _takes_training(type(self)) and "training" not in kwargs:
+            extra["training"] = False
+
+        def run(*a, **kw):
+            return self.call(*a, **kw, **extra)
+
+        return compute_output_spec(run, (inputs,) + tuple(args), kwargs)
 
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape`` (None for the batch axis).
 
-        The default runs ``call`` once on zeros with unknown axes set to 1, without
-        recording gradients; layers with a cheap closed form override it.
+        The default runs ``call`` on stand-ins of the input (see ``compute_output_spec``);
+        layers with a cheap closed form override it.
         """
-        def zeros(shape):
+        def spec(shape):
             if isinstance(shape, list):
-                return [zeros(s) for s in shape]
+                return [spec(s) for s in shape]
             if isinstance(shape, dict):
-                return {k: zeros(s) for k, s in shape.items()}
-            return np.zeros(tuple(1 if d is None else d for d in shape), dtype=np.float32)
+                return {k: spec(s) for k, s in shape.items()}
+            return KerasTensor(shape)
 
-        with _NoTape():
-            kwargs = {"training": False} if _takes_training(type(self)) else {}
-            out = self.call(zeros(input_shape), **kwargs)
+        outputs = self._trace_outputs(spec(input_shape), (), {})
 
-        def symbolic(shape_in, out):
+        def shapes(out):
             if isinstance(out, (list, tuple)):
-                return [symbolic(shape_in, o) for o in out]
-            s = tuple(np.shape(out.value if isinstance(out, Tensor) else out))
-            batch_known = isinstance(shape_in, tuple) and shape_in and shape_in[0] is not None
-            return s if batch_known or not s else (None,) + s[1:]
+                return [shapes(o) for o in out]
+            return tuple(out.shape)
 
-        first = input_shape[0] if isinstance(input_shape, list) else input_shape
-        return symbolic(first, out)
+        return shapes(outputs)
 
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
@@ -480,20 +646,15 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-class _NoTape:
-    """Runs a block with no tape recording (for shape inference)."""
-
-    def __enter__(self):
-        from nnfast.backend import tape
-
-        self._saved = list(tape._tape_stack)
-        tape._tape_stack.clear()
-
-    def __exit__(self, *exc):
-        from nnfast.backend import tape
-
-        tape._tape_stack.extend(self._saved)
-        return False
+def _tensors_for_shapes(shape):
+    """KerasTensors for a ``compute_output_shape`` result (a shape or a list of shapes)."""
+    if isinstance(shape, dict):
+        return {k: _tensors_for_shapes(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and all(
+            isinstance(s, (list, tuple)) or s is None for s in shape) and any(
+            isinstance(s, (list, tuple)) for s in shape):
+        return [_tensors_for_shapes(s) for s in shape]
+    return KerasTensor(shape)
 
 
 def _dedupe(weights):

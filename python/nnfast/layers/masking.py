@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast import ops
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
 
@@ -22,6 +23,12 @@ class Masking(Layer):
         self.supports_masking = True
 
     def compute_mask(self, inputs, mask=None):
+        if isinstance(inputs, KerasTensor):  # Keras's nodes: NotEqual then Any
+            kept = ops.not_equal(inputs, self.mask_value)
+            if hasattr(ops, "any"):
+                return ops.any(kept, axis=-1)
+            # NOTE: until nnfast.ops has `any`, the same mask as a max over 0/1 values.
+            return ops.greater(ops.max(ops.cast(kept, "float32"), axis=-1), 0.0)
         x = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
         return np.any(x != self.mask_value, axis=-1)
 

@@ -34,6 +34,18 @@ class _Merge(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's merge mask: a step is kept where every input's mask keeps it."""
+        if mask is None or not isinstance(mask, (list, tuple)):
+            return None
+        masks = [m for m in mask if m is not None]
+        if not masks:
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = ops.logical_and(out, m)
+        return out
+
     def _check(self, shapes):
         if not isinstance(shapes, (list, tuple)) or not shapes or not isinstance(shapes[0], (list, tuple)):
             raise ValueError(f"A merge layer should be called on a list of inputs. Received: "
@@ -150,6 +162,27 @@ class Concatenate(_Merge):
 
     def _merge(self, inputs):
         return ops.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask (all True when it has none) widened to the
+        input's shape, concatenated along ``axis``, then reduced with "any" over the last
+        axis."""
+        if mask is None or not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        masks = []
+        for x, m in zip(inputs, mask):
+            full = ops.ones_like(x, dtype="bool")
+            if m is None:
+                masks.append(full)
+            elif len(m.shape) < len(x.shape):
+                masks.append(ops.logical_and(ops.expand_dims(m, -1), full))
+            else:
+                masks.append(m)
+        joined = ops.concatenate(masks, axis=self.axis)
+        if hasattr(ops, "any"):
+            return ops.any(joined, axis=-1)
+        # NOTE: until nnfast.ops has `any`: the same reduction as a max over 0/1 values.
+        return ops.greater(ops.max(ops.cast(joined, "float32"), axis=-1), 0.0)
 
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in input_shape]

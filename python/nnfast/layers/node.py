@@ -24,7 +24,7 @@ class Node:
 
     @property
     def output_tensors(self):
-        return _flatten(self.outputs)
+        return _flatten_sorted(self.outputs)
 
 
 def _flatten(x):
@@ -33,6 +33,25 @@ def _flatten(x):
     if isinstance(x, dict):
         return [t for v in x.values() for t in _flatten(v)]
     return [x] if isinstance(x, KerasTensor) else []
+
+
+def _flatten_sorted(x):
+    # Keras's tree.flatten order (dict keys sorted): the tensor_index of each output.
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _flatten_sorted(v)]
+    if isinstance(x, dict):
+        return [t for k in sorted(x) for t in _flatten_sorted(x[k])]
+    return [x] if isinstance(x, KerasTensor) else []
+
+
+def record_outputs(layer, inputs, outputs, args, kwargs):
+    """Records the node ``layer(inputs, *args, **kwargs) -> outputs`` whose output
+    KerasTensors (any structure) are new: their ``keras_history`` points at this node."""
+    node_index = len(layer._inbound_nodes)
+    for i, t in enumerate(_flatten_sorted(outputs)):
+        t._keras_history = (layer, node_index, i)
+    layer._inbound_nodes.append(Node(layer, inputs, outputs, args, kwargs))
+    return outputs
 
 
 def record_node(layer, inputs, output_shape, args, kwargs):

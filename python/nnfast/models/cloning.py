@@ -69,12 +69,17 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 return {k: swap(v) for k, v in x.items()}
             return x
 
+        from nnfast.layers.operation import OperationLayer
+
         for node in model._graph_nodes:
             layer = node.layer
             if isinstance(layer, InputLayer):
                 continue
             if id(layer) not in mapping:
-                mapping[id(layer)] = clone_function(layer)
+                # Op nodes (x + y, ops.mean...) hold no state: called again, as Keras does,
+                # not passed to clone_function (which sees layers only).
+                mapping[id(layer)] = layer if isinstance(layer, OperationLayer) else \
+                    clone_function(layer)
             new_layer = mapping[id(layer)]
             args, kwargs_ = swap(list(node.args)), swap(dict(node.kwargs))
             if call_function is not None:

@@ -413,8 +413,12 @@ class Functional(Model):
 
     @property
     def layers(self):
-        """Every layer of the graph, InputLayers included, ordered from inputs to outputs."""
-        return list(self._graph_layers)
+        """Every layer of the graph, InputLayers included, ordered from inputs to outputs.
+        Op nodes (``x + y``, ``ops.mean(x)`` on symbolic tensors) are not layers here, as in
+        Keras; the saved config lists them."""
+        from nnfast.layers.operation import OperationLayer
+
+        return [l for l in self._graph_layers if not isinstance(l, OperationLayer)]
 
     @property
     def input(self):

@@ -58,3 +58,8 @@ from nnfast.ops.linalg import (  # noqa: E402
 from nnfast.ops import numpy  # noqa: E402
 from nnfast.ops.numpy import *  # noqa: E402,F401,F403
 from nnfast.ops._dtype import dtype  # noqa: E402,F401
+
+# Every public op above (and in the Keras-named submodules) records a graph node when given a
+# KerasTensor: keep this line last so that ops added above are covered.
+from nnfast.ops.symbolic import install as _install_symbolic_dispatch  # noqa: E402
+_install_symbolic_dispatch(globals())

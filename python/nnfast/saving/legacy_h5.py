@@ -115,6 +115,8 @@ def _to_legacy(entry, keep_module=False):
         for k in ("name", "inbound_nodes"):
             if k in entry:
                 out[k] = _to_legacy(entry[k])
+        if str(entry.get("module", "")).startswith(("keras.src.ops.", "nnfast.ops")):
+            out["module"] = entry["module"]  # an op node (x + y): only the module says so
         if entry.get("registered_name") and entry["registered_name"] != entry["class_name"]:
             out["class_name"] = entry["registered_name"]
         return out

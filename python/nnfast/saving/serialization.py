@@ -88,6 +88,12 @@ def serialize_keras_object(obj):
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if isinstance(obj, slice):  # a GetItem key, as Keras writes it
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, KerasTensor):
         layer, node_index, tensor_index = obj._keras_history
         return {"class_name": "__keras_tensor__",
@@ -112,6 +118,10 @@ def serialize_keras_object(obj):
     if not hasattr(obj, "get_config"):
         raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj)}: it has no "
                         "get_config() method.")
+    from nnfast.layers.operation import OperationLayer
+
+    if isinstance(obj, OperationLayer):
+        return obj.serialize()
     config = obj.get_config()
     if not isinstance(config, dict):
         raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, returned "
@@ -351,6 +361,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
         return tuple(deserialize_keras_object(v, custom_objects) for v in inner["value"])
     if class_name == "__numpy__":
         return np.array(inner["value"], dtype=inner.get("dtype"))
+    if class_name == "__slice__":
+        return slice(inner.get("start"), inner.get("stop"), inner.get("step"))
+    if class_name == "__ellipsis__":
+        return Ellipsis
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")
     if class_name == "__lambda__":
@@ -359,6 +373,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwar
         return deserialize_function(config, custom_objects, in_safe_mode())
     if class_name == "function":
         return _resolve_function(inner, config.get("registered_name"), custom_objects)
+    from nnfast.layers.operation import OperationLayer, is_operation_entry
+
+    if is_operation_entry(config):
+        return OperationLayer.from_entry(config)
     cls = resolve_class(class_name, config.get("registered_name"), config.get("module"),
                         custom_objects)
     if inner is None:
@@ -408,7 +426,10 @@ def _to_shape(shape):
 def deserialize_layer_entry(entry, custom_objects=None):
     """A layer (or model) from its config entry, built if the entry says how."""
     from nnfast.layers.layer import Layer
+    from nnfast.layers.operation import OperationLayer, is_operation_entry
 
+    if is_operation_entry(entry):
+        return OperationLayer.from_entry(entry)
     class_name = entry["class_name"]
     cls = resolve_class(class_name, entry.get("registered_name"), entry.get("module"),
                         custom_objects)
@@ -502,6 +523,7 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 def functional_config(model):
     """Keras 3's Functional config: layers with their relevant inbound nodes re-indexed."""
+    from nnfast.backend.tensor import Tensor
     from nnfast.models.functional import Functional
 
     own = {id(n) for n in model._graph_nodes}
@@ -526,6 +548,10 @@ def functional_config(model):
     def ser(x):
         if isinstance(x, KerasTensor):
             return tensor_entry(x)
+        if isinstance(x, (np.ndarray, Tensor)):  # a constant operand of an op node
+            a = np.asarray(x.value if isinstance(x, Tensor) else x)
+            return {"class_name": "__numpy__", "config": {"value": a.tolist(),
+                                                          "dtype": str(a.dtype)}}
         if isinstance(x, (list, tuple)):
             return [ser(v) for v in x]
         if isinstance(x, dict):
