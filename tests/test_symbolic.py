@@ -69,7 +69,7 @@ I = nnfast.Input((5,), dtype="int32", name="i")
     (lambda: ops.transpose(X, (0, 2, 1)), "Transpose", (None, 6, 4), "float32"),
     (lambda: ops.expand_dims(X, 1), "ExpandDims", (None, 1, 4, 6), "float32"),
     (lambda: ops.cast(I, "float32"), "Cast", (None, 5), "float32"),
-    (lambda: ops.argmax(X, axis=-1), "Argmax", (None, 4), "int64"),
+    (lambda: ops.argmax(X, axis=-1), "Argmax", (None, 4), "int32"),  # Keras 3 on TF: int32
     (lambda: ops.softmax(X), "Softmax", (None, 4, 6), "float32"),
     (lambda: ops.stack([X, Y], axis=1), "Stack", (None, 2, 4, 6), "float32"),
     (lambda: ops.where(X > 0, X, Y), "Where", (None, 4, 6), "float32"),
