@@ -297,3 +297,31 @@ def test_variables_and_layers_held_as_attributes_are_trained():
         moved = [not np.array_equal(a, b) for a, b in zip(before, m.get_weights())]
         trainable = [any(v is w for w in m.trainable_weights) for v in m.weights]
         assert moved == trainable
+
+
+# --- masks reach the loss, as in Keras -------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_the_output_mask_reaches_the_loss_as_in_keras(kind):
+    from loss_forms import masked_problem
+
+    fixture = np.load(os.path.join(HERE, "masked_loss.npz"))
+    x, y = masked_problem()
+    model = _masked_model(kind)
+    model.set_weights([fixture[f"{kind}/w0_{i}"] for i in range(len(model.get_weights()))])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    assert model.evaluate(x, y, verbose=0, batch_size=8) == pytest.approx(
+        float(fixture[f"{kind}/loss"]), rel=1e-5)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, fixture[f"{kind}/w1_{i}"], rtol=1e-4, atol=1e-6)
+
+
+def _masked_model(kind):
+    if kind == "functional":
+        inp = keras.Input((6,))
+        h = keras.layers.Embedding(20, 4, mask_zero=True)(inp)
+        h = keras.layers.LSTM(3, return_sequences=True)(h)
+        return keras.Model(inp, keras.layers.Dense(1)(h))
+    return keras.Sequential([keras.Input((6,)), keras.layers.Embedding(20, 4, mask_zero=True),
+                             keras.layers.LSTM(3, return_sequences=True), keras.layers.Dense(1)])

@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.backend.tensor import Tensor
 from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.layer import Layer, _takes_training
@@ -209,6 +210,9 @@ class Sequential(Model):
                 mask = layer.compute_mask(inp, mask)
             elif not layer.supports_masking:
                 mask = None
+        # As Keras: the mask that reaches the output rides on it, so the loss is masked.
+        if mask is not None and isinstance(x, Tensor) and x._keras_mask is None:
+            x._keras_mask = mask
         return x
 
     def compute_output_shape(self, input_shape):
