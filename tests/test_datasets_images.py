@@ -35,6 +35,9 @@ def isolated(tmp_path, monkeypatch):
         raise OSError("network disabled in tests")
 
     monkeypatch.setattr("urllib.request.urlopen", offline)
+    # These synthetic files cannot have Keras's sha256: skip that check here (it has its own
+    # tests in test_file_safety.py); everything after it is what these tests are about.
+    monkeypatch.setattr("nnfast.datasets._files._check_local", lambda path, fname, h: path)
     return shared, home / "datasets"
 
 

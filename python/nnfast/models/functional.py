@@ -197,6 +197,46 @@ def build_graph(inputs, outputs):
     return nodes, layers
 
 
+def _propagate_mask(layer, x, y, spec, direct, out_spec, masks):
+    """The mask of a plan step's output, as Keras's Layer.__call__ computes it: the output's
+    own ``_keras_mask``, else ``layer.compute_mask(inputs, input masks)`` when an input had a
+    mask; stored by slot in ``masks``."""
+    own = getattr(y, "_keras_mask", None)
+    if own is None:
+        if direct:
+            in_mask = masks.get(spec)
+        else:
+            slots = _flat_slots(spec)
+            in_mask = [masks.get(s) for s in slots]
+            if all(m is None for m in in_mask):
+                in_mask = None
+            elif len(in_mask) == 1:
+                in_mask = in_mask[0]
+        if in_mask is None or not hasattr(layer, "compute_mask"):
+            return
+        try:
+            own = layer.compute_mask(x, in_mask)
+        except (TypeError, ValueError, NotImplementedError):
+            own = None
+    if isinstance(out_spec, int):
+        if own is not None:
+            masks[out_spec] = own
+    else:
+        for s, m in zip(out_spec, own if isinstance(own, (list, tuple)) else [own] * len(out_spec)):
+            if m is not None:
+                masks[s] = m
+
+
+def _flat_slots(spec):
+    if isinstance(spec, _Slot):
+        return [spec.index]
+    if isinstance(spec, dict):
+        return [s for v in spec.values() for s in _flat_slots(v)]
+    if isinstance(spec, (list, tuple)):
+        return [s for v in spec for s in _flat_slots(v)]
+    return []
+
+
 class Functional(Model):
     """A model built by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
 
@@ -369,6 +409,9 @@ class Functional(Model):
             plan, releases = self._plan, self._plan_releases
         else:
             plan, releases = self._inference_plan()
+        # Keras masks ride along as Layer.__call__ would attach them (layers run through their
+        # `call` here): slot -> mask, filled only once some tensor carries a mask.
+        masks = {}
         for (layer, call, takes_training, direct, spec, args, kwargs, symbolic_extra,
              out_spec), dead in zip(plan, releases):
             x = vals[spec] if direct else _fill(spec, vals)
@@ -380,6 +423,8 @@ class Functional(Model):
                 y = call(x, *a, training=training, **kw)
             else:
                 y = call(x, *a, **kw)
+            if masks or getattr(y, "_keras_mask", None) is not None:
+                _propagate_mask(layer, x, y, spec, direct, out_spec, masks)
             if isinstance(out_spec, int):
                 vals[out_spec] = y
             else:
@@ -388,6 +433,11 @@ class Functional(Model):
             for s in dead:
                 vals[s] = None
         outs = [vals[s] for s in self._output_slots]
+        if masks:
+            for s, out in zip(self._output_slots, outs):
+                m = masks.get(s)
+                if m is not None and isinstance(out, Tensor) and out._keras_mask is None:
+                    out._keras_mask = m  # so the loss is masked, as in Keras
         if isinstance(self._outputs_struct, KerasTensor):
             return outs[0]
         return pack_struct(self._outputs_struct, outs)
