@@ -453,7 +453,8 @@ def test_sequential_embedding_rnn_trains_fused_like_unfused(rnn):
     with GradientTape() as tape:
         loss = ops.sum(head(layer(emb(ids), training=True)))
     want = tape.gradient(loss, model.trainable_weights)
-    assert fused_calls == ([] if layer.dropout else [1])
+    # training never fuses: Keras's optimizers need the table's per-token gradient rows
+    assert fused_calls == []
     for a, b in zip(got, want):
         np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-6)
 

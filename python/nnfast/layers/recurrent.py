@@ -173,7 +173,10 @@ class _RNNBase(Layer):
         return self._outputs(seq, last, states, mask)
 
     def _fuses_embedding(self, training):
-        return not (training and 0.0 < self.dropout < 1.0)
+        # NOTE: not in training: the fused backward sums the table's gradient per distinct
+        # id, while Keras's optimizers square it per token (see ops.embedding's
+        # TokenRowsGradient), so training takes the unfused path to keep Keras's numbers.
+        return not training
 
     def _fused_with_previous(self, previous):
         """Sequential's hook: an ``Embedding`` right before this layer runs fused with it
