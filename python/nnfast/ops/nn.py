@@ -16,6 +16,10 @@ ACTIVATION_IDS = {
 }
 _INF = float("inf")
 
+# The parameter Keras's activation function of that name uses by default (elu's alpha,
+# leaky_relu's negative slope); fused epilogues must be given it, the kernels' 0 is relu.
+DEFAULT_ALPHA = {"elu": 1.0, "leaky_relu": 0.2}
+
 
 def _rows(x):
     """(rows, cols) of ``x`` viewed as a 2-D matrix over its last axis."""
@@ -256,7 +260,8 @@ def dense(x, kernel, bias=None, activation=None):
     if activation == "sigmoid":
         logits = Dense.apply(x, kernel, bias)
         return sigmoid(logits)
-    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation])
+    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation],
+                       DEFAULT_ALPHA.get(activation, 0.0))
 
 
 # --- dropout ---------------------------------------------------------------------------------
