@@ -200,7 +200,7 @@ def test_activity_regularization_adds_its_penalty():
         layer(v)
         loss = layer.losses[0]
     np.testing.assert_allclose(np.asarray(tape.gradient(loss, v)),
-                               0.01 * np.sign(x) + 0.2 * x, rtol=1e-5, atol=1e-7)
+                               (0.01 * np.sign(x) + 0.2 * x) / len(x), rtol=1e-5, atol=1e-7)
 
 
 def test_identity():
