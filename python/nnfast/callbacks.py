@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from nnfast.utils import io_utils
 from nnfast.utils.progbar import Progbar
 
 
@@ -166,7 +167,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            io_utils.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
         self._seen = 0
 

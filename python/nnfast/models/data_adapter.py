@@ -1,5 +1,6 @@
 """Turning fit/evaluate/predict arguments into batches (NumPy arrays for now)."""
 import math
+import warnings
 
 import numpy as np
 
@@ -193,6 +194,12 @@ class BatchSource:
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size, self.shuffle = batch_size, shuffle
         self.exhausted = False
+        from nnfast.config import max_steps_per_epoch
+
+        cap = max_steps_per_epoch()  # keras.config.set_max_steps_per_epoch
+        if cap and (steps is None or cap < int(steps)):
+            warnings.warn("Limiting steps_per_epoch to %d" % cap, stacklevel=3)
+            steps = cap
         if self.kind == "arrays":
             self.n = num_samples(x)
             total = -(-self.n // batch_size)

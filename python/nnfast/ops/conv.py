@@ -174,7 +174,11 @@ def _from_nhwc(x, data_format, rank):
 
 
 def _standardize_data_format(data_format):
-    df = "channels_last" if data_format is None else str(data_format).lower()
+    if data_format is None:
+        from nnfast.backend.global_state import image_data_format
+
+        data_format = image_data_format()
+    df = str(data_format).lower()
     if df not in ("channels_last", "channels_first"):
         raise ValueError("The `data_format` argument must be one of 'channels_first', "
                          f"'channels_last'. Received: data_format={data_format}")

@@ -300,7 +300,7 @@ def dropout(x, rate, seed, offset=0):
 
 # --- losses (per sample: one value per row over the last axis) --------------------------------
 
-EPSILON = 1e-7
+from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 
 
 def _labels(target, num_classes):
@@ -349,7 +349,7 @@ class CategoricalCrossentropyProbs(Function):
     def forward(ctx, probs, target=None, labels=None):
         probs = f32(probs)
         loss = np.empty(probs.shape[:-1], dtype=np.float32)
-        _core.categorical_crossentropy_forward(probs, target, labels, EPSILON, loss)
+        _core.categorical_crossentropy_forward(probs, target, labels, _epsilon(), loss)
         ctx.save_for_backward(probs, target, labels)
         return loss
 
@@ -357,7 +357,7 @@ class CategoricalCrossentropyProbs(Function):
     def backward(ctx, g):
         probs, target, labels = ctx.saved
         d = np.empty_like(probs)
-        _core.categorical_crossentropy_backward(probs, target, labels, f32(g), EPSILON, d)
+        _core.categorical_crossentropy_backward(probs, target, labels, f32(g), _epsilon(), d)
         return d, None, None
 
 
@@ -407,7 +407,7 @@ class BinaryCrossentropy(Function):
     def forward(ctx, output, target, from_logits=False):
         output = f32(output)
         loss = np.empty(output.shape[:-1], dtype=np.float32)
-        _core.binary_crossentropy_forward(output, target, from_logits, EPSILON, loss)
+        _core.binary_crossentropy_forward(output, target, from_logits, _epsilon(), loss)
         ctx.save_for_backward(output, target)
         ctx.from_logits = from_logits
         return loss
@@ -416,7 +416,7 @@ class BinaryCrossentropy(Function):
     def backward(ctx, g):
         output, target = ctx.saved
         d = np.empty_like(output)
-        _core.binary_crossentropy_backward(output, target, f32(g), ctx.from_logits, EPSILON, d)
+        _core.binary_crossentropy_backward(output, target, f32(g), ctx.from_logits, _epsilon(), d)
         return d, None
 
 
