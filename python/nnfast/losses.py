@@ -625,3 +625,14 @@ def get(identifier):
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+# Keras 3's newer losses live in losses_more.py; registered here under their names.
+from nnfast.losses_more import (CTC, Circle, CategoricalGeneralizedCrossEntropy,  # noqa: E402
+                                Dice, Tversky, categorical_generalized_cross_entropy, circle,
+                                ctc, dice, tversky)
+from nnfast import losses_more as _more  # noqa: E402
+
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
+_FUNCTIONS.update({f.__name__: f for f in _more.FUNCTIONS})
+_BY_NAME.update({f.__name__: f for f in _more.FUNCTIONS})

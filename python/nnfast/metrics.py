@@ -984,6 +984,13 @@ class IoU(Metric):
         t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
         w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
             _np(sample_weight, np.float64).reshape(-1), t.shape)
+        if sample_weight is not None and (self.dtype is None or "int" in str(self.dtype)):
+            # Keras keeps the confusion matrix in int64 by default: weights are truncated.
+            if np.any(w != np.trunc(w)):
+                warnings.warn("You are passing weight as `float`, but dtype is `int`. This may "
+                              "result in an incorrect weight due to type casting Consider "
+                              "using integer weights.", stacklevel=2)
+            w = np.trunc(w)
         if self.ignore_class is not None:
             valid = t != self.ignore_class
             t, p, w = t * valid, p * valid, w * valid
@@ -1117,3 +1124,16 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+# Keras 3's newer metrics live in metrics_more.py; registered here under their names.
+from nnfast.metrics_more import (BinaryIoU, ConcordanceCorrelation, OneHotIoU,  # noqa: E402
+                                 OneHotMeanIoU, PearsonCorrelation, PrecisionAtRecall,
+                                 RecallAtPrecision, SensitivityAtSpecificity,
+                                 SpecificityAtSensitivity, binary_focal_crossentropy,
+                                 categorical_focal_crossentropy, concordance_correlation, huber,
+                                 pearson_correlation)
+from nnfast import metrics_more as _more  # noqa: E402
+
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
+_BY_NAME.update({_snake(c.__name__): c for c in _more.CLASSES})
