@@ -4,18 +4,21 @@ Every optimizer runs each variable's step (clipping, weight decay, update rule) 
 fused C++ pass; see ``Optimizer`` for the shared arguments and the saved state layout."""
 from nnfast.optimizers import schedules
 from nnfast.optimizers.adadelta import Adadelta
+from nnfast.optimizers.adafactor import Adafactor
 from nnfast.optimizers.adagrad import Adagrad
 from nnfast.optimizers.adam import Adam
 from nnfast.optimizers.adamax import Adamax
 from nnfast.optimizers.adamw import AdamW
 from nnfast.optimizers.ftrl import Ftrl
+from nnfast.optimizers.lamb import Lamb
 from nnfast.optimizers.lion import Lion
 from nnfast.optimizers.nadam import Nadam
 from nnfast.optimizers.optimizer import Optimizer
 from nnfast.optimizers.rmsprop import RMSprop
 from nnfast.optimizers.sgd import SGD
 
-_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
+_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb,
+            Adafactor)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 
