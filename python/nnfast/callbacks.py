@@ -939,3 +939,6 @@ class RemoteMonitor(Callback):
                 pass
         except (urllib.error.URLError, OSError):
             warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
+
+
+from nnfast.callbacks_ema import SwapEMAWeights  # noqa: E402,F401
