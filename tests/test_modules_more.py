@@ -169,3 +169,25 @@ def test_correlations_and_function_forms():
     model.compile("sgd", "mse", metrics=["pearson_correlation", metrics.RecallAtPrecision(0.5)])
     logs = model.evaluate(rt, rp, verbose=0, return_dict=True)
     assert "pearson_correlation" in logs and "recall_at_precision" in logs
+
+
+def test_top_level_names_and_constraints_deserialize():
+    from nnfast import constraints
+
+    for name, module in (("Initializer", "initializers"), ("Loss", "losses"),
+                         ("Metric", "metrics"), ("Optimizer", "optimizers"),
+                         ("Regularizer", "regularizers")):
+        assert getattr(keras, name) is getattr(getattr(keras, module), name)
+
+    class AddOne(keras.Operation):
+        def call(self, x):
+            return keras.ops.add(x, 1.0)
+
+    np.testing.assert_array_equal(np.asarray(AddOne()(np.zeros(2, np.float32))), [1.0, 1.0])
+    with pytest.raises(NotImplementedError):
+        keras.Operation()(1)
+    assert keras.version() == keras.__version__
+    c = constraints.deserialize(constraints.serialize(constraints.MaxNorm(3.0)))
+    assert isinstance(c, constraints.MaxNorm) and c.max_value == 3.0
+    with pytest.raises(ValueError, match="Unknown constraint"):
+        constraints.deserialize({"class_name": "Nope", "config": {}})

@@ -12,6 +12,8 @@ from nnfast.backend.tensor import Tensor
 from nnfast.layers import Input, Layer
 from nnfast.models import Model, Sequential
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
+from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
+                                Regularizer, version)
 
 __all__ = ["Sequential", "Model", "Input", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
