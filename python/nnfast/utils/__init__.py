@@ -21,6 +21,7 @@ from nnfast.utils.dataset_utils import (pack_x_y_sample_weight,  # noqa: E402
                                         split_dataset, text_dataset_from_directory,
                                         timeseries_dataset_from_array, unpack_x_y_sample_weight)
 from nnfast.utils.file_utils import get_file  # noqa: E402
+from nnfast.utils.model_visualization import model_to_dot, plot_model  # noqa: E402
 from nnfast.utils.io_utils import (disable_interactive_logging,  # noqa: E402
                                    enable_interactive_logging, is_interactive_logging_enabled)
 from nnfast.utils.config_utils import Config  # noqa: E402
