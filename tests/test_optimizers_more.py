@@ -1,4 +1,4 @@
-"""Lamb and Adafactor replaying trainings recorded with Keras 3.15
+"""Lamb, Adafactor, ScheduleFreeAdamW and Muon replaying trainings recorded with Keras 3.15
 (tests/fixtures/modules/make_optimizers.py)."""
 import os
 
@@ -14,6 +14,12 @@ CASES = {
     "adafactor": lambda: keras.optimizers.Adafactor(0.05),
     "adafactor_abs": lambda: keras.optimizers.Adafactor(0.5, relative_step=False,
                                                         clip_threshold=0.5),
+    "schedule_free": lambda: keras.optimizers.ScheduleFreeAdamW(0.01),
+    "schedule_free_warmup": lambda: keras.optimizers.ScheduleFreeAdamW(0.02, warmup_steps=3,
+                                                                       weight_decay=0.05),
+    "muon": lambda: keras.optimizers.Muon(0.02),
+    "muon_plain": lambda: keras.optimizers.Muon(0.05, nesterov=False, weight_decay=0.1,
+                                                exclude_layers=["dense_1"]),
 }
 
 

@@ -11,14 +11,16 @@ from nnfast.optimizers.adamax import Adamax
 from nnfast.optimizers.adamw import AdamW
 from nnfast.optimizers.ftrl import Ftrl
 from nnfast.optimizers.lamb import Lamb
+from nnfast.optimizers.muon import Muon
 from nnfast.optimizers.lion import Lion
 from nnfast.optimizers.nadam import Nadam
 from nnfast.optimizers.optimizer import Optimizer
 from nnfast.optimizers.rmsprop import RMSprop
+from nnfast.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from nnfast.optimizers.sgd import SGD
 
 _CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb,
-            Adafactor)
+            Adafactor, Muon, ScheduleFreeAdamW)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 
 
