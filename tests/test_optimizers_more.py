@@ -45,3 +45,28 @@ def test_by_name_config_and_state():
     opt.build([w, b])
     # iterations, learning_rate, then r (3,), c (2,), v (3, 2) of w, then v (2,) of b
     assert [v.shape for v in opt.variables] == [(), (), (3,), (2,), (3, 2), (2,)]
+
+
+def test_multi_optimizer_matches_keras():
+    model = keras.Sequential([keras.Input((5,)),
+                              keras.layers.Dense(4, activation="tanh", name="first"),
+                              keras.layers.Dense(3, name="second")])
+    model.set_weights([F[f"multi/init/{i}"] for i in range(4)])
+    # Keras's paths carry the model's name ("sequential_3/first/kernel"); the pattern
+    # matches both forms
+    sgd, adam = keras.optimizers.SGD(0.1, momentum=0.5), keras.optimizers.Adam(0.01)
+    omap = keras.optimizers.OptimizerMap(sgd, {".*first/.*": adam})
+    opt = keras.optimizers.MultiOptimizer(omap)
+    model.compile(optimizer=opt, loss="mse")
+    hist = model.fit(F["x"], F["y"], batch_size=4, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(hist.history["loss"], F["multi/loss"], rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, F[f"multi/final/{i}"], rtol=1e-5, atol=1e-6)
+    assert opt.iterations == 8 and adam.iterations == 8 and opt.optimizers == [adam, sgd]
+    # iterations, lr, then Adam's (iterations, lr, m0, v0, m1, v1), then SGD's (3 + 2)
+    assert len(opt.variables) == 2 + 6 + 4
+    opt.set_weights(opt.get_weights())
+    with pytest.raises(AttributeError, match="sub-optimizers"):
+        opt.learning_rate  # noqa: B018
+    with pytest.raises(TypeError, match="default_optimizer"):
+        keras.optimizers.OptimizerMap("adam")

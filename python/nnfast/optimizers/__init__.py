@@ -11,6 +11,7 @@ from nnfast.optimizers.adamax import Adamax
 from nnfast.optimizers.adamw import AdamW
 from nnfast.optimizers.ftrl import Ftrl
 from nnfast.optimizers.lamb import Lamb
+from nnfast.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from nnfast.optimizers.muon import Muon
 from nnfast.optimizers.lion import Lion
 from nnfast.optimizers.nadam import Nadam
@@ -60,5 +61,6 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(cfg)
 
 
-__all__ = ["Optimizer", "schedules", "get", "serialize", "deserialize"] + [
+__all__ = ["Optimizer", "MultiOptimizer", "OptimizerMap", "schedules", "get", "serialize",
+           "deserialize"] + [
     c.__name__ for c in _CLASSES]

@@ -17,6 +17,10 @@ class ScheduleFreeAdamW(Optimizer):
 
     with ``lr_t = lr * min(t / warmup_steps, 1)`` when ``warmup_steps > 0``.
 
+    NOTE: ``z`` starts at the weights, as the algorithm and Keras's eager build say. When
+    Keras-on-TensorFlow builds this optimizer inside ``fit``'s traced train step, that copy
+    is lost and ``z`` starts at 0; nnfast does not reproduce that.
+
     Args:
         learning_rate: default 0.0025.
         beta_1, beta_2: default 0.9, 0.999.
