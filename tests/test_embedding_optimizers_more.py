@@ -29,6 +29,9 @@ CASES = {
     "adam_global_clipnorm": ("GRU", lambda: keras.optimizers.Adam(0.05, global_clipnorm=0.1),
                              None),
     "adam_regularized": ("LSTM", lambda: keras.optimizers.Adam(0.05), 0.01),
+    "lamb": ("GRU", lambda: keras.optimizers.Lamb(0.05), None),
+    "muon": ("LSTM", lambda: keras.optimizers.Muon(0.05), None),
+    "schedule_free": ("GRU", lambda: keras.optimizers.ScheduleFreeAdamW(0.05), None),
 }
 
 

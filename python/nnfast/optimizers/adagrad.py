@@ -1,6 +1,4 @@
 """Adagrad: per-element learning rates from the accumulated squared gradients."""
-import numpy as np
-
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer
 

@@ -26,6 +26,9 @@ class Lamb(Optimizer):
     def _slot_groups(self):
         return (("momentum", "velocity"),)
 
+    # embedding gradients: squared per token (Optimizer._squared_gradient), as Keras on TF
+    _token_statistic = "square"
+
     def update_step(self, gradient, variable, learning_rate):
         f = np.float32
         i = self._index[id(variable)]
@@ -33,7 +36,7 @@ class Lamb(Optimizer):
         step = f(self.iterations + 1)
         g = np.asarray(gradient, np.float32)
         m += (g - m) * f(1 - self.beta_1)
-        v += (g * g - v) * f(1 - self.beta_2)
+        v += (self._squared_gradient(g) - v) * f(1 - self.beta_2)
         m_hat = m / (f(1.0) - f(self.beta_1) ** step)
         v_sqrt = np.sqrt(v / (f(1.0) - f(self.beta_2) ** step)) + f(self.epsilon)
         update = m_hat / v_sqrt

@@ -68,6 +68,9 @@ class Muon(Optimizer):
         super()._add_variable(reference)
         self._add_muon_slots(reference)
 
+    # embedding gradients: squared per token (Optimizer._squared_gradient), as Keras on TF
+    _token_statistic = "square"
+
     def update_step(self, gradient, variable, learning_rate):
         f = np.float32
         i = self._index[id(variable)]
@@ -83,7 +86,7 @@ class Muon(Optimizer):
             alpha = lr * np.sqrt(f(1) - f(self.adam_beta_2) ** step) / (
                 f(1) - f(self.adam_beta_1) ** step)
             m += (g - m) * f(1 - self.adam_beta_1)
-            v += (g * g - v) * f(1 - self.adam_beta_2)
+            v += (self._squared_gradient(g) - v) * f(1 - self.adam_beta_2)
             w -= m * alpha / (np.sqrt(v) + f(self.epsilon))
             return
         m += g + m * f(self.momentum - 1)

@@ -444,13 +444,20 @@ class Optimizer:
                 common = {"grad_scale": scale, "clip_lo": lo, "clip_hi": hi, "decay": decay}
                 self._fused_update(g, v, self._index[id(v)], lr, step, common)
             else:  # a user subclass with Keras's update_step: clip and decay first
-                if scale != 1.0:
-                    g = g * np.float32(scale)
-                if self.clipvalue is not None:
-                    g = np.clip(g, lo, hi)
+                if tok is not None and self._token_statistic == "square":
+                    # update_step reads the per-token squares through _squared_gradient
+                    g, self._token_rows = _token_row_stats(g, tok, scale, lo, hi, "square")
+                else:
+                    if scale != 1.0:
+                        g = g * np.float32(scale)
+                    if self.clipvalue is not None:
+                        g = np.clip(g, lo, hi)
                 if decay:
                     v.value -= v.value * np.float32(decay)
-                self.update_step(g, v, lr)
+                try:
+                    self.update_step(g, v, lr)
+                finally:
+                    self._token_rows = None
 
     def _before_update(self):
         """Hook run once per applied step before the per-variable updates (Nadam)."""
@@ -471,6 +478,17 @@ class Optimizer:
         per-token result on the touched rows ``rows.ids``: adjusts the slots' rows before
         it and returns a callable to run after it (or None)."""
         raise NotImplementedError(f"{type(self).__name__} does not handle per-token rows")
+
+    _token_rows = None  # the _TouchedRows of the gradient update_step is applying, if any
+
+    def _squared_gradient(self, gradient):
+        """``gradient**2`` for NumPy ``update_step`` rules; for an embedding's row-sliced
+        gradient, the per-token sums of squares on its rows, as Keras on TensorFlow."""
+        sq = gradient * gradient
+        rows = self._token_rows
+        if rows is not None and rows.stat is not None:
+            sq[rows.ids] = rows.stat
+        return sq
 
     def _clip_scales(self, grads, tokens=None):
         """Per-gradient scale factors of clipnorm/global_clipnorm (1.0 when unused). As

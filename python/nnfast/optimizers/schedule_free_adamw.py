@@ -49,6 +49,9 @@ class ScheduleFreeAdamW(Optimizer):
         super()._add_variable(reference)
         np.copyto(self._slots["momentum"][-1], reference.value)
 
+    # embedding gradients: squared per token (Optimizer._squared_gradient), as Keras on TF
+    _token_statistic = "square"
+
     def update_step(self, gradient, variable, learning_rate):
         f = np.float32
         i = self._index[id(variable)]
@@ -59,7 +62,7 @@ class ScheduleFreeAdamW(Optimizer):
             lr = lr * min(step / f(self.warmup_steps), f(1.0))
         b1, b2 = f(self.beta_1), f(self.beta_2)
         g = np.asarray(gradient, np.float32)
-        v += (g * g - v) * (f(1) - b2)
+        v += (self._squared_gradient(g) - v) * (f(1) - b2)
         denom = np.sqrt(v / (f(1) - b2 ** step)) + f(self.epsilon)
         z -= lr * g / denom
         # NOTE: Keras's "momentum_old" is the slot itself, read after its update.
