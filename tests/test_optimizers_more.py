@@ -19,14 +19,15 @@ CASES = {
                                                                        weight_decay=0.05),
     "muon": lambda: keras.optimizers.Muon(0.02),
     "muon_plain": lambda: keras.optimizers.Muon(0.05, nesterov=False, weight_decay=0.1,
-                                                exclude_layers=["dense_1"]),
+                                                exclude_layers=["head"]),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_training_matches_keras(name):
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="tanh"),
-                              keras.layers.Dense(3)])
+    model = keras.Sequential([keras.Input((5,)),
+                              keras.layers.Dense(4, activation="tanh", name="hidden"),
+                              keras.layers.Dense(3, name="head")])
     model.set_weights([F[f"{name}/init/{i}"] for i in range(4)])
     model.compile(optimizer=CASES[name](), loss="mse")
     hist = model.fit(F["x"], F["y"], batch_size=4, epochs=2, shuffle=False, verbose=0)

@@ -275,6 +275,18 @@ class STFT(Initializer):
 
 
 def _window(name, length, periodic):
+    """scipy.signal.get_window(name, length, fftbins=periodic); the common cosine windows
+    are computed here (no SciPy import), others come from SciPy."""
+    cosine = {"hann": (0.5, 0.5), "hanning": (0.5, 0.5), "hamming": (0.54, 0.46)}
+    if name in cosine or name in ("boxcar", "rectangular", "ones"):
+        if length == 1:
+            return np.ones(1)
+        if name not in cosine:
+            return np.ones(length)
+        a0, a1 = cosine[name]
+        m = length + 1 if periodic else length  # periodic: one more point, dropped
+        n = np.arange(m)
+        return (a0 - a1 * np.cos(2.0 * np.pi * n / (m - 1)))[:length]
     try:
         from scipy.signal import get_window
     except ImportError as e:  # scipy is optional for nnfast
