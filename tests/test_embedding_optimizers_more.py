@@ -81,3 +81,17 @@ def test_adam_squares_each_token_once():
     v = opt.variables[3]  # iterations, learning_rate, momentum, velocity
     np.testing.assert_allclose(v[1], 0.001 * (1.0 + 9.0), rtol=1e-4)
     np.testing.assert_allclose(opt.variables[2][1], 0.1 * 4.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer, fused", [("sgd", True), ("lion", True), ("adam", False),
+                                              (keras.optimizers.SGD(clipnorm=1.0), False)])
+def test_training_fuses_embedding_rnn_only_for_row_summing_optimizers(optimizer, fused):
+    model = keras.Sequential([keras.Input((7,), dtype="int32"), keras.layers.Embedding(12, 4),
+                              keras.layers.LSTM(3), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    layer = model.layers[1]
+    calls = []
+    original = layer._call_on_embedding
+    layer._call_on_embedding = lambda *a, **k: calls.append(1) or original(*a, **k)
+    model.fit(FIX["x"], FIX["y"], batch_size=8, epochs=1, verbose=0)
+    assert bool(calls) == fused

@@ -1,4 +1,6 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
+import weakref
+
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import InputLayer
@@ -135,6 +137,9 @@ class Sequential(Model):
                         _takes_mask(type(layer)), layer)
                        for layer in self._stack]
         self._calls = _fuse_calls(self._calls)
+        for entry in self._calls:  # fused pairs read the model's optimizer (embedding rule)
+            if hasattr(entry[3], "owner"):
+                entry[3].owner = weakref.ref(self)
         self._inference = None  # the inference calls, made at the first inference call
         self._build_shapes = self._input_batch_shape
         self.built = True

@@ -89,6 +89,9 @@ class MultiOptimizer(Optimizer):
     def optimizers(self):
         return self._inner_optimizers
 
+    def _needs_token_rows(self):
+        return any(opt._needs_token_rows() for opt in self._inner_optimizers)
+
     def _index_of(self, opt):
         for i, o in enumerate(self._inner_optimizers):
             if o is opt:

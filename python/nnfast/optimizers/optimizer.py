@@ -472,6 +472,15 @@ class Optimizer:
     # Which per-token statistic of a row-sliced gradient the update rule needs: "square"
     # (Adam, RMSprop, Adagrad, ...), "abs" (Adamax) or None (linear rules: SGD, Lion).
     _token_statistic = None
+    # True for rules whose step depends on the gradient only through its sum (SGD, Lion).
+    _linear_in_gradient = False
+
+    def _needs_token_rows(self):
+        """Whether an embedding's per-token gradient rows change this step (else only
+        their sum matters and row-summing shortcuts are exact)."""
+        return not (self._linear_in_gradient and self.clipnorm is None
+                    and self.clipvalue is None and self.global_clipnorm is None
+                    and not self.gradient_accumulation_steps)
 
     def _adjust_token_rows(self, variable, index, rows, learning_rate):
         """Makes the fused dense kernel, run next on the summed gradient, produce Keras's
