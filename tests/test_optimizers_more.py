@@ -71,3 +71,22 @@ def test_multi_optimizer_matches_keras():
         opt.learning_rate  # noqa: B018
     with pytest.raises(TypeError, match="default_optimizer"):
         keras.optimizers.OptimizerMap("adam")
+
+
+def test_multi_optimizer_config_and_model_file(tmp_path):
+    omap = keras.optimizers.OptimizerMap(keras.optimizers.SGD(0.1), {".*first/.*":
+                                                                    keras.optimizers.Adam(0.01)})
+    opt = keras.optimizers.MultiOptimizer(omap, name="multi")
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert isinstance(again, keras.optimizers.MultiOptimizer) and again.name == "multi"
+    assert [type(o).__name__ for o in again.optimizers] == ["Adam", "SGD"]
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, name="first"),
+                              keras.layers.Dense(2, name="second")])
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(F["x"], F["y"][:, :2], batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, keras.optimizers.MultiOptimizer)
+    for a, b in zip(loaded.optimizer.variables, opt.variables):
+        np.testing.assert_allclose(a, b)

@@ -23,6 +23,7 @@ from nnfast.optimizers.sgd import SGD
 _CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb,
             Adafactor, Muon, ScheduleFreeAdamW)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BY_NAME["multioptimizer"] = MultiOptimizer
 
 
 def get(identifier, custom_objects=None):

@@ -62,6 +62,20 @@ class OptimizerMap(MutableMapping):
     def __call__(self, variable):
         return self[variable.path]
 
+    def get_config(self):
+        from nnfast.optimizers import serialize
+
+        return {"default_optimizer": serialize(self._default_optimizer),
+                "optimizer_map": {k: serialize(v) for k, v in self._optimizer_map.items()}}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nnfast.optimizers import deserialize
+
+        return cls(deserialize(config["default_optimizer"], custom_objects),
+                   {k: deserialize(v, custom_objects)
+                    for k, v in (config.get("optimizer_map") or {}).items()})
+
 
 class MultiOptimizer(Optimizer):
     """Applies each variable's gradient with the optimizer ``optimizer_map(variable)``
@@ -192,5 +206,21 @@ class MultiOptimizer(Optimizer):
                 pos += n
 
     def get_config(self):
-        raise NotImplementedError("MultiOptimizer.get_config: serializing an OptimizerMap is not "
-                                  "implemented; rebuild the MultiOptimizer in code.")
+        """Keras's form; only an :class:`OptimizerMap` (not an arbitrary callable) can be
+        serialized."""
+        if not isinstance(self._optimizer_map, OptimizerMap):
+            raise NotImplementedError("MultiOptimizer.get_config: only an OptimizerMap can be "
+                                      "serialized, not a callable.")
+        return {"optimizer_map": {"module": "keras.optimizers", "class_name": "OptimizerMap",
+                                  "config": self._optimizer_map.get_config(),
+                                  "registered_name": None},
+                "loss_scale_factor": self.loss_scale_factor, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        omap = config["optimizer_map"]
+        if isinstance(omap, dict):
+            omap = OptimizerMap.from_config(omap.get("config", omap), custom_objects)
+        config["optimizer_map"] = omap
+        return cls(**config)
