@@ -82,10 +82,112 @@ def linear(x):
     return x
 
 
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: ``x`` for ``x > 0``, else
+    ``alpha * (exp(x / alpha) - 1)``.
+
+    Example:
+        >>> activations.celu(np.array([-1.0, 2.0]), alpha=2.0)  # [-0.787, 2.0]
+    """
+    x = ops.convert_to_tensor(x)
+    neg = ops.multiply(alpha, ops.subtract(ops.exp(ops.divide(ops.minimum(x, 0.0), alpha)), 1.0))
+    return ops.where(ops.greater(x, 0.0), x, neg)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: splits ``x`` in two halves ``a, b`` along ``axis`` (its size must
+    be even) and returns ``a * sigmoid(b)``.
+
+    Example:
+        >>> activations.glu(np.ones((2, 4))).shape
+        (2, 2)
+    """
+    x = ops.convert_to_tensor(x)
+    if x.shape[axis] % 2:
+        raise ValueError("axis size must be divisible by 2. "
+                         f"Received: x.shape={x.shape} with axis={axis}")
+    a, b = ops.split(x, 2, axis=axis)
+    return ops.multiply(a, ops.sigmoid(b))
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
+
+
+def hard_tanh(x):
+    """``clip(x, -1, 1)``."""
+    return ops.clip(ops.convert_to_tensor(x), -1.0, 1.0)
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, computed stably."""
+    return ops.negative(ops.softplus(ops.negative(ops.convert_to_tensor(x))))
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
+    x = ops.convert_to_tensor(x)
+    zero = ops.zeros_like(x)
+    return ops.where(ops.greater(x, threshold), ops.subtract(x, threshold),
+                     ops.where(ops.less(x, -threshold), ops.add(x, threshold), zero))
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` in between."""
+    x = ops.convert_to_tensor(x)
+    mid = ops.multiply(ops.square(ops.add(ops.clip(x, -1.0, 1.0), 1.0)), 0.25)
+    return ops.where(ops.greater_equal(x, 1.0), x, mid)
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` in between."""
+    x = ops.convert_to_tensor(x)
+    return ops.multiply(ops.add(ops.clip(x, -1.0, 1.0), 1.0), 0.5)
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU (``b >= 0``)."""
+    if b < 0:
+        raise ValueError(f"`b` must be non-negative. Received: b={b}")
+    x = ops.convert_to_tensor(x)
+    return ops.multiply(ops.add(x, ops.sqrt(ops.add(ops.square(x), float(b)))), 0.5)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    x = ops.convert_to_tensor(x)
+    return ops.subtract(x, ops.tanh(x))
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.greater(x, threshold), x,
+                     ops.add(ops.zeros_like(x), float(default_value)))
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax along ``axis`` as Keras 3.15 computes it: a sparse softmax-like map,
+    ``max(x - tau, 0)``, whose threshold ``tau`` follows Keras's formula (see
+    ``activations_sparsemax.Sparsemax``: it differs from Martins & Astudillo's, so outputs
+    need not sum to 1).
+
+    Example:
+        >>> activations.sparsemax(np.array([[1.0, 2.0, 3.5]]))  # [[0, 0, 1]]
+    """
+    from nnfast.activations_sparsemax import Sparsemax
+
+    return Sparsemax.apply(ops.convert_to_tensor(x), axis=axis)
+
+
 _BY_NAME = {
     f.__name__: f
     for f in (relu, leaky_relu, relu6, sigmoid, tanh, softmax, log_softmax, elu, selu, gelu,
-              silu, softplus, softsign, exponential, hard_sigmoid, hard_silu, mish, linear)
+              silu, softplus, softsign, exponential, hard_sigmoid, hard_silu, mish, linear,
+              celu, glu, hard_shrink, hard_tanh, log_sigmoid, soft_shrink, sparse_plus,
+              sparse_sigmoid, squareplus, tanh_shrink, threshold, sparsemax)
 }
 _BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
 
@@ -125,3 +227,20 @@ def fused_name(activation):
     if name in FUSABLE and _BY_NAME.get(name) is activation:
         return "swish" if name == "silu" else ("hard_silu" if name == "hard_swish" else name)
     return None
+
+
+def deserialize(config, custom_objects=None):
+    """The activation a config names: a string (``"relu"``) or Keras's dict form
+    (``{"class_name": "function", "config": "relu", ...}``); ``custom_objects`` maps
+    names to user functions."""
+    if isinstance(config, dict):
+        name = config.get("config", config.get("class_name"))
+        if isinstance(name, dict):
+            name = name.get("name")
+    else:
+        name = config
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if not isinstance(name, str):
+        raise ValueError(f"Could not interpret serialized activation: {config!r}")
+    return get(name)

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from nnfast.utils import io_utils
 from nnfast.utils.progbar import Progbar
 
 
@@ -166,7 +167,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            io_utils.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
         self._seen = 0
 
@@ -324,10 +325,11 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            io_utils.print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                io_utils.print_msg("Restoring model weights from the end of the best epoch: "
+                                   f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs):
@@ -423,7 +425,7 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+                io_utils.print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = logs.get(self.monitor)
         if current is None:
@@ -436,12 +438,13 @@ class ModelCheckpoint(Callback):
         best_str = "None" if self.best is None else f"{self.best:.5f}"
         if self.best is None or self.monitor_op(current, self.best):
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
-                      f"{current:.5f}, saving model to {filepath}")
+                io_utils.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from "
+                                   f"{best_str} to {current:.5f}, saving model to {filepath}")
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+            io_utils.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                               f"{best_str}")
         return False
 
     def _get_file_path(self, epoch, batch, logs):
@@ -544,8 +547,8 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                              f"{new_lr}.")
+                        io_utils.print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
+                                           f"learning rate to {new_lr}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
@@ -574,7 +577,8 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
         optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            io_utils.print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning "
+                               f"rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -652,7 +656,7 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(float(loss)):
             if self.raise_error:
                 raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Stopping training.")
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            io_utils.print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 
@@ -948,3 +952,6 @@ class RemoteMonitor(Callback):
                 pass
         except (urllib.error.URLError, OSError):
             warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
+
+
+from nnfast.callbacks_ema import SwapEMAWeights  # noqa: E402,F401

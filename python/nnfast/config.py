@@ -143,3 +143,123 @@ def clear_buffer_cache():
 
 if _core.buffer_cache_stats()["limit_bytes"] > 0:
     install_buffer_cache()
+
+
+# --- keras.config ----------------------------------------------------------------------------
+from nnfast.backend.global_state import (epsilon, floatx, image_data_format,  # noqa: E402
+                                         set_epsilon, set_floatx, set_image_data_format)
+from nnfast.utils.io_utils import (disable_interactive_logging,  # noqa: E402
+                                   enable_interactive_logging, is_interactive_logging_enabled)
+
+_LIMITS = {"max_epochs": None, "max_steps_per_epoch": None}
+_FLAGS = {"flash_attention": None, "traceback_filtering": False}
+
+
+def backend():
+    """The name of the backend: ``"nnfast"`` (its own C++ kernels; no TensorFlow/JAX/torch).
+
+    Example:
+        >>> nnfast.config.backend()
+        'nnfast'
+    """
+    return "nnfast"
+
+
+def set_backend(backend):
+    """Keras switches backends here; nnfast is its own single backend, so only
+    ``"nnfast"`` is accepted (any other name raises ``ValueError``)."""
+    if backend != "nnfast":
+        raise ValueError(f"nnfast has a single backend, 'nnfast'. Received: backend={backend!r}")
+
+
+def set_max_epochs(max_epochs):
+    """Caps the number of epochs of every ``fit`` (None: no cap), as Keras does (with a
+    "Limiting epochs" warning when the cap applies)."""
+    _LIMITS["max_epochs"] = None if max_epochs is None else int(max_epochs)
+
+
+def max_epochs():
+    """The cap set by ``set_max_epochs`` (None when unset)."""
+    return _LIMITS["max_epochs"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Caps the number of batches per epoch of ``fit``/``evaluate``/``predict`` (None: no
+    cap)."""
+    _LIMITS["max_steps_per_epoch"] = (None if max_steps_per_epoch is None
+                                      else int(max_steps_per_epoch))
+
+
+def max_steps_per_epoch():
+    """The cap set by ``set_max_steps_per_epoch`` (None when unset)."""
+    return _LIMITS["max_steps_per_epoch"]
+
+
+def enable_unsafe_deserialization():
+    """Lets ``load_model`` deserialize ``Lambda`` layers and other arbitrary code (turns
+    ``safe_mode`` off process-wide, as Keras does)."""
+    from nnfast.saving import serialization
+
+    serialization.set_default_safe_mode(False)
+
+
+def enable_flash_attention():
+    """Records that flash attention is wanted (``is_flash_attention_enabled()`` is then
+    True). nnfast's attention computes the same values either way."""
+    _FLAGS["flash_attention"] = True
+
+
+def disable_flash_attention():
+    """Records that flash attention is not wanted (``is_flash_attention_enabled()`` False)."""
+    _FLAGS["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """None (the default: the backend decides), True or False as last set."""
+    return _FLAGS["flash_attention"]
+
+
+def is_nnx_enabled():
+    """False: Flax NNX is a JAX-backend feature nnfast does not have."""
+    return False
+
+
+def disable_traceback_filtering():
+    """nnfast never trims its frames from tracebacks, so they are always unfiltered."""
+    _FLAGS["traceback_filtering"] = False
+
+
+def enable_traceback_filtering():
+    """Keras hides its internal frames from tracebacks; nnfast does not implement that."""
+    raise NotImplementedError("enable_traceback_filtering: nnfast does not filter its frames "
+                              "out of tracebacks.")
+
+
+def is_traceback_filtering_enabled():
+    """False: nnfast shows full tracebacks."""
+    return _FLAGS["traceback_filtering"]
+
+
+def dtype_policy():
+    """The global dtype policy: ``"float32"`` (see ``set_dtype_policy``)."""
+    return _Float32Policy()
+
+
+def set_dtype_policy(policy):
+    """Only the ``"float32"`` policy is supported; mixed precision (``"mixed_float16"``,
+    ``"mixed_bfloat16"``) raises ``NotImplementedError``."""
+    name = getattr(policy, "name", policy)
+    if name != "float32":
+        raise NotImplementedError(f"set_dtype_policy({name!r}): nnfast computes in float32 "
+                                  "only; mixed-precision policies are not implemented.")
+
+
+class _Float32Policy:
+    """The float32 dtype policy: variables and computations in float32."""
+
+    name = "float32"
+    compute_dtype = "float32"
+    variable_dtype = "float32"
+
+    def __repr__(self):
+        return '<DTypePolicy "float32">'

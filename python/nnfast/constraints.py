@@ -82,3 +82,16 @@ def serialize(constraint):
         return None
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
             "config": constraint.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """The constraint of a config written by ``serialize`` (or a name); ``custom_objects``
+    maps class names to user classes."""
+    if config is None:
+        return None
+    if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    if isinstance(config, dict) and config.get("class_name") not in _BY_NAME:
+        raise ValueError(f"Unknown constraint: '{config.get('class_name')}'. Expected one of "
+                         f"{sorted(_BY_NAME)}.")
+    return get(config)

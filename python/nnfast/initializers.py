@@ -221,6 +221,90 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class STFT(Initializer):
+    """Kernel of a Conv1D computing one side of a short-time Fourier transform: shape
+    ``(frame_length, 1, fft_bins)`` with ``fft_bins = F // 2 + 1``, entries
+    ``cos(-2 pi t f / F)`` (``side="real"``) or ``sin(...)`` (``"imag"``), times a window
+    (a ``scipy.signal.windows`` name, an array of ``frame_length`` values, or None),
+    divided by its L2 norm (``scaling="density"``) or L1 norm (``"spectrum"``).
+
+    Example:
+        >>> STFT("real", "hann")((128, 1, 65)).shape
+        (128, 1, 65)
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            _window(window, 1, periodic)  # an unknown window name fails here
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError("Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                             f"Received scaling={scaling}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) != 3:
+            raise ValueError("STFT initializer expects a shape (frame_length, 1, fft_bins). "
+                             f"Received: shape={shape}")
+        frame_length, _, bins = shape
+        t = np.arange(frame_length, dtype=np.float64).reshape(frame_length, 1, 1)
+        f = np.arange(bins, dtype=np.float64).reshape(1, 1, bins) / ((bins - 1) * 2)
+        args = -2.0 * t * f * np.pi
+        kernel = np.cos(args) if self.side == "real" else np.sin(args)
+        if self.window is not None:
+            win = self.window
+            win = (_window(win, frame_length, self.periodic) if isinstance(win, str)
+                   else np.asarray(win, np.float64))
+            if win.ndim != 1 or win.shape[0] != frame_length:
+                raise ValueError("The shape of `window` must be equal to [frame_length]."
+                                 f"Received: window shape={win.shape}")
+            win = win.reshape(frame_length, 1, 1)
+            scale = 1.0
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(win * win))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(win))
+            kernel = kernel * win / scale
+        return kernel.astype(dtype)
+
+    def get_config(self):
+        window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": window, "scaling": self.scaling,
+                "periodic": self.periodic}
+
+
+def _window(name, length, periodic):
+    """scipy.signal.get_window(name, length, fftbins=periodic); the common cosine windows
+    are computed here (no SciPy import), others come from SciPy."""
+    cosine = {"hann": (0.5, 0.5), "hanning": (0.5, 0.5), "hamming": (0.54, 0.46)}
+    if name in cosine or name in ("boxcar", "rectangular", "ones"):
+        if length == 1:
+            return np.ones(1)
+        if name not in cosine:
+            return np.ones(length)
+        a0, a1 = cosine[name]
+        m = length + 1 if periodic else length  # periodic: one more point, dropped
+        n = np.arange(m)
+        return (a0 - a1 * np.cos(2.0 * np.pi * n / (m - 1)))[:length]
+    try:
+        from scipy.signal import get_window
+    except ImportError as e:  # scipy is optional for nnfast
+        raise ImportError("STFT windows by name need scipy (pip install scipy).") from e
+    return get_window(name, length, periodic)
+
+
+# Keras's other public names for the same classes.
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+constant, identity, ones, zeros, orthogonal, stft = (Constant, Identity, Ones, Zeros,
+                                                     Orthogonal, STFT)
+glorot_normal, glorot_uniform, he_normal, he_uniform = (GlorotNormal, GlorotUniform, HeNormal,
+                                                        HeUniform)
+lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+
 _ALIASES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "identity": Identity, "uniform": RandomUniform, "random_uniform": RandomUniform,
@@ -228,8 +312,11 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+    "stft": STFT,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
+_CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
+                 "STFTInitializer": STFT})
 
 
 def get(identifier):
@@ -256,3 +343,10 @@ def get(identifier):
 def serialize(initializer):
     return {"module": "keras.initializers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer of a config dict written by ``serialize`` (or a name)."""
+    if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    return get(config)

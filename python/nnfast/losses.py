@@ -26,7 +26,7 @@ from nnfast import ops
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
 
-EPSILON = 1e-7
+from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
@@ -99,15 +99,15 @@ def mean_absolute_error(y_true, y_pred):
 def mean_absolute_percentage_error(y_true, y_pred):
     """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``."""
     t = _target(y_true, y_pred)
-    scale = (100.0 / np.maximum(np.abs(t), EPSILON)).astype(np.float32)
+    scale = (100.0 / np.maximum(np.abs(t), _epsilon())).astype(np.float32)
     return ops.mean(ops.multiply(ops.abs(ops.subtract(t, y_pred)), scale), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """Per-sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)``."""
     t = _target(y_true, y_pred)
-    log_t = np.log1p(np.maximum(t, EPSILON)).astype(np.float32)
-    log_p = ops.log1p(ops.maximum(y_pred, EPSILON))
+    log_t = np.log1p(np.maximum(t, _epsilon())).astype(np.float32)
+    log_p = ops.log1p(ops.maximum(y_pred, _epsilon()))
     return ops.mean(ops.square(ops.subtract(log_p, log_t)), axis=-1)
 
 
@@ -160,8 +160,8 @@ def categorical_hinge(y_true, y_pred):
 
 def kl_divergence(y_true, y_pred):
     """Per-sample ``sum(y_true * log(y_true / y_pred))`` with both clipped to [eps, 1]."""
-    t = np.clip(_target(y_true, y_pred), EPSILON, 1.0).astype(np.float32)
-    p = ops.clip(y_pred, EPSILON, 1.0)
+    t = np.clip(_target(y_true, y_pred), _epsilon(), 1.0).astype(np.float32)
+    p = ops.clip(y_pred, _epsilon(), 1.0)
     t_log_t = np.sum(t * np.log(t), axis=-1).astype(np.float32)
     return ops.subtract(t_log_t, ops.sum(ops.multiply(t, ops.log(p)), axis=-1))
 
@@ -169,20 +169,20 @@ def kl_divergence(y_true, y_pred):
 def poisson(y_true, y_pred):
     """Per-sample ``mean(y_pred - y_true * log(y_pred + eps))``."""
     t = _target(y_true, y_pred)
-    return ops.mean(ops.subtract(y_pred, ops.multiply(t, ops.log(ops.add(y_pred, EPSILON)))),
+    return ops.mean(ops.subtract(y_pred, ops.multiply(t, ops.log(ops.add(y_pred, _epsilon())))),
                     axis=-1)
 
 
 def _l2_normalize(x, axis):
     return ops.divide(x, ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True),
-                                              EPSILON)))
+                                              _epsilon())))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 when the
     vectors point the same way (so minimizing it maximizes the similarity)."""
     t = _target(y_true, y_pred)
-    t_n = t / np.sqrt(np.maximum(np.sum(t * t, axis=axis, keepdims=True), EPSILON))
+    t_n = t / np.sqrt(np.maximum(np.sum(t * t, axis=axis, keepdims=True), _epsilon()))
     return ops.negative(ops.sum(ops.multiply(t_n.astype(np.float32), _l2_normalize(y_pred, axis)),
                                 axis=axis))
 
@@ -233,7 +233,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     if label_smoothing:
         t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
     p = ops.sigmoid(y_pred) if from_logits else _pred(y_pred)
-    pc = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    pc = ops.clip(p, _epsilon(), 1.0 - _epsilon())
     one_t = (1.0 - t).astype(np.float32)
     bce = ops.negative(ops.add(ops.multiply(t, ops.log(pc)),
                                ops.multiply(one_t, ops.log(ops.subtract(1.0, pc)))))
@@ -254,7 +254,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
         t = (t * (1.0 - label_smoothing) + label_smoothing / n).astype(np.float32)
     p = ops.softmax(y_pred, axis=axis) if from_logits else _pred(y_pred)
     p = ops.divide(p, ops.sum(p, axis=axis, keepdims=True))
-    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    p = ops.clip(p, _epsilon(), 1.0 - _epsilon())
     cce = ops.multiply(-t, ops.log(p))
     weight = ops.multiply(ops.power(ops.subtract(1.0, p), float(gamma)), float(alpha))
     return ops.sum(ops.multiply(weight, cce), axis=axis)
@@ -296,7 +296,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
         mask = np.broadcast_to(np.asarray(mask, dtype=np.float32), shape)
         if reduction in ("mean", "sum_over_batch_size"):
             # Valid entries get total/valid so the mean runs over valid entries only.
-            mask = mask * (mask.size / (float(mask.sum()) + EPSILON))
+            mask = mask * (mask.size / (float(mask.sum()) + _epsilon()))
         sample_weight = mask if sample_weight is None else mask * _weight_like(sample_weight, shape)
     if sample_weight is None and reduction in ("sum_over_batch_size", "mean",
                                                "mean_with_sample_weight") and math.prod(shape):
@@ -650,3 +650,14 @@ def get(identifier):
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+# Keras 3's newer losses live in losses_more.py; registered here under their names.
+from nnfast.losses_more import (CTC, Circle, CategoricalGeneralizedCrossEntropy,  # noqa: E402
+                                Dice, Tversky, categorical_generalized_cross_entropy, circle,
+                                ctc, dice, tversky)
+from nnfast import losses_more as _more  # noqa: E402
+
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
+_FUNCTIONS.update({f.__name__: f for f in _more.FUNCTIONS})
+_BY_NAME.update({f.__name__: f for f in _more.FUNCTIONS})

@@ -23,7 +23,7 @@ import numpy as np
 
 from nnfast.ops._util import value
 
-EPSILON = 1e-7
+from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 NEG_INF = -1e10
 
 
@@ -282,12 +282,12 @@ def mean_absolute_error(y_true, y_pred):
 
 def mean_absolute_percentage_error(y_true, y_pred):
     t, p = _regression(y_true, y_pred)
-    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), EPSILON), axis=-1)
+    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), _epsilon()), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     t, p = _regression(y_true, y_pred)
-    return np.mean(np.square(np.log1p(np.maximum(p, EPSILON)) - np.log1p(np.maximum(t, EPSILON))),
+    return np.mean(np.square(np.log1p(np.maximum(p, _epsilon())) - np.log1p(np.maximum(t, _epsilon()))),
                    axis=-1)
 
 
@@ -298,7 +298,7 @@ def log_cosh(y_true, y_pred):
 
 
 def _l2n(x, axis):
-    return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), EPSILON))
+    return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), _epsilon()))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -328,14 +328,14 @@ def categorical_hinge(y_true, y_pred):
 
 
 def kl_divergence(y_true, y_pred):
-    t = np.clip(_np(y_true, np.float64), EPSILON, 1.0)
-    p = np.clip(_np(y_pred, np.float64), EPSILON, 1.0)
+    t = np.clip(_np(y_true, np.float64), _epsilon(), 1.0)
+    p = np.clip(_np(y_pred, np.float64), _epsilon(), 1.0)
     return np.sum(t * np.log(t / p), axis=-1)
 
 
 def poisson(y_true, y_pred):
     t, p = _regression(y_true, y_pred)
-    return np.mean(p - t * np.log(p + EPSILON), axis=-1)
+    return np.mean(p - t * np.log(p + _epsilon()), axis=-1)
 
 
 def _log_softmax(x, axis):
@@ -349,7 +349,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         t = t * (1.0 - label_smoothing) + label_smoothing / p.shape[axis]
     if from_logits:
         return -np.sum(t * _log_softmax(p, axis), axis=axis)
-    p = np.clip(p / np.sum(p, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    p = np.clip(p / np.sum(p, axis=axis, keepdims=True), _epsilon(), 1.0 - _epsilon())
     return -np.sum(t * np.log(p), axis=axis)
 
 
@@ -368,7 +368,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     if from_logits:
         # Stable sigmoid crossentropy: max(x, 0) - x*t + log(1 + exp(-|x|)).
         return np.mean(np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p))), axis=-1)
-    p = np.clip(p, EPSILON, 1.0 - EPSILON)
+    p = np.clip(p, _epsilon(), 1.0 - _epsilon())
     return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=-1)
 
 
@@ -685,7 +685,7 @@ class AUC(Metric):
             self.num_thresholds = int(num_thresholds)
             inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self._init_thresholds = thresholds
-        self._thresholds = np.array([0.0 - EPSILON] + list(inner) + [1.0 + EPSILON])
+        self._thresholds = np.array([0.0 - _epsilon()] + list(inner) + [1.0 + _epsilon()])
         self.curve, self.summation_method = curve, summation_method
         self.multi_label, self.num_labels = bool(multi_label), num_labels
         self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
@@ -844,12 +844,12 @@ class FBetaScore(Metric):
         if self.true_positives is None:
             return 0.0
         tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
-        precision = tp / (tp + fp + EPSILON)
-        recall = tp / (tp + fn + EPSILON)
+        precision = tp / (tp + fp + _epsilon())
+        recall = tp / (tp + fn + _epsilon())
         b2 = self.beta ** 2
-        f = (precision * recall) / (b2 * precision + recall + EPSILON) * (1 + b2)
+        f = (precision * recall) / (b2 * precision + recall + _epsilon()) * (1 + b2)
         if self.average == "weighted":
-            weights = self.intermediate_weights / (np.sum(self.intermediate_weights) + EPSILON)
+            weights = self.intermediate_weights / (np.sum(self.intermediate_weights) + _epsilon())
             f = np.sum(f * weights)
         elif self.average is not None:
             f = np.mean(f)
@@ -984,6 +984,13 @@ class IoU(Metric):
         t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
         w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
             _np(sample_weight, np.float64).reshape(-1), t.shape)
+        if sample_weight is not None and (self.dtype is None or "int" in str(self.dtype)):
+            # Keras keeps the confusion matrix in int64 by default: weights are truncated.
+            if np.any(w != np.trunc(w)):
+                warnings.warn("You are passing weight as `float`, but dtype is `int`. This may "
+                              "result in an incorrect weight due to type casting Consider "
+                              "using integer weights.", stacklevel=2)
+            w = np.trunc(w)
         if self.ignore_class is not None:
             valid = t != self.ignore_class
             t, p, w = t * valid, p * valid, w * valid
@@ -1000,8 +1007,8 @@ class IoU(Metric):
         ids = self.target_class_ids
         tp, denominator = tp[ids], denominator[ids]
         num_valid = np.sum(denominator > 1e-9)
-        iou = tp / (denominator + EPSILON)
-        return float(np.sum(iou) / (num_valid + EPSILON))
+        iou = tp / (denominator + _epsilon())
+        return float(np.sum(iou) / (num_valid + _epsilon()))
 
     def get_config(self):
         config = super().get_config()
@@ -1117,3 +1124,16 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+# Keras 3's newer metrics live in metrics_more.py; registered here under their names.
+from nnfast.metrics_more import (BinaryIoU, ConcordanceCorrelation, OneHotIoU,  # noqa: E402
+                                 OneHotMeanIoU, PearsonCorrelation, PrecisionAtRecall,
+                                 RecallAtPrecision, SensitivityAtSpecificity,
+                                 SpecificityAtSensitivity, binary_focal_crossentropy,
+                                 categorical_focal_crossentropy, concordance_correlation, huber,
+                                 pearson_correlation)
+from nnfast import metrics_more as _more  # noqa: E402
+
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
+_BY_NAME.update({_snake(c.__name__): c for c in _more.CLASSES})

@@ -24,13 +24,53 @@ def clear_session():
     _name_counters.clear()
 
 
+_FLOATX = ["float32"]
+_EPSILON = [1e-7]
+_IMAGE_DATA_FORMAT = ["channels_last"]
+
+
 def floatx():
-    return "float32"
+    """The default float type: ``"float32"`` (nnfast computes in float32)."""
+    return _FLOATX[0]
+
+
+def set_floatx(value):
+    """Sets the default float type. Only ``"float32"`` is supported: nnfast's layers and
+    kernels compute in float32, so another type raises ``NotImplementedError`` rather than
+    silently computing in float32."""
+    accepted = {"bfloat16", "float16", "float32", "float64"}
+    if value not in accepted:
+        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
+    if value != "float32":
+        raise NotImplementedError(
+            f"set_floatx({value!r}): nnfast's layers and kernels compute in float32 only; "
+            "models in other float types are not supported (mixed precision is separate).")
+    _FLOATX[0] = str(value)
 
 
 def epsilon():
-    return 1e-7
+    """The fuzz factor of numeric expressions (losses' clipping, metrics): 1e-7 by default."""
+    return _EPSILON[0]
+
+
+def set_epsilon(value):
+    """Sets the fuzz factor returned by ``epsilon()`` and used by losses and metrics."""
+    value = float(value)
+    if not value >= 0.0:
+        raise ValueError(f"`epsilon` must be a non-negative float. Received: value={value}")
+    _EPSILON[0] = value
 
 
 def image_data_format():
-    return "channels_last"
+    """``"channels_last"`` (default) or ``"channels_first"``: the layout image layers and
+    loaders use when their ``data_format`` argument is None."""
+    return _IMAGE_DATA_FORMAT[0]
+
+
+def set_image_data_format(data_format):
+    """Sets the value ``image_data_format()`` returns (for layers created afterwards)."""
+    df = str(data_format).lower()
+    if df not in {"channels_first", "channels_last"}:
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format}")
+    _IMAGE_DATA_FORMAT[0] = df

@@ -398,12 +398,19 @@ class Layer:
             layer._any_activity_regularizer() for layer in self._layers)
 
     def _call_and_regularize(self, *args, **kwargs):
-        """``call`` plus Keras's activity penalty ``activity_regularizer(output)`` (Keras 3
-        adds it as is, not divided by the batch size)."""
+        """``call`` plus Keras's activity penalty ``activity_regularizer(output)``, divided
+        by the output's batch size as Keras 3.15 does (0 for an empty batch)."""
         outputs = self.call(*args, **kwargs)
         flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        self._activity_losses = [self.activity_regularizer(o) for o in flat
-                                 if isinstance(o, Tensor)]
+        losses = []
+        for o in flat:
+            if isinstance(o, Tensor):
+                loss = self.activity_regularizer(o)
+                if o.ndim > 0:
+                    batch = o.shape[0]
+                    loss = loss / float(batch) if batch else loss * 0.0
+                losses.append(loss)
+        self._activity_losses = losses
         return outputs
 
     # --- build / call ----------------------------------------------------------------------

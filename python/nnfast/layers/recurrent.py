@@ -172,8 +172,15 @@ class _RNNBase(Layer):
                                       input_ids=ids)
         return self._outputs(seq, last, states, mask)
 
-    def _fuses_embedding(self, training):
-        return not (training and 0.0 < self.dropout < 1.0)
+    def _fuses_embedding(self, training, optimizer=None):
+        # NOTE: the fused backward sums the table's gradient per distinct id, while most of
+        # Keras's optimizers square it per token (see ops.embedding's TokenRowsGradient):
+        # training fuses only for an optimizer whose step is linear in the gradient.
+        if not training:
+            return True
+        if 0.0 < self.dropout < 1.0 or optimizer is None:
+            return False
+        return not optimizer._needs_token_rows()
 
     def _fused_with_previous(self, previous):
         """Sequential's hook: an ``Embedding`` right before this layer runs fused with it
@@ -417,10 +424,12 @@ class _EmbeddingRecurrence:
         self.embedding = embedding
         self.recurrent = recurrent
         self.supports_masking = recurrent.supports_masking
+        self.owner = None  # weakref to the Sequential model running this pair (its optimizer)
 
     def call(self, inputs, training=None, mask=None):
         emb = self.embedding
-        if self.recurrent._fuses_embedding(training):
+        model = self.owner() if self.owner is not None else None
+        if self.recurrent._fuses_embedding(training, getattr(model, "optimizer", None)):
             ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
             # ids as the Embedding op takes them (floats are truncated, as it does)
             if (ids.ndim == 2 and ids.dtype.kind in "biuf"

@@ -6,6 +6,7 @@ sources such as ``torch.utils.data.DataLoader`` and ``tf.data.Dataset`` (iterate
 epoch; their tensors become NumPy arrays). Neither torch nor TensorFlow is imported here.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -274,6 +275,12 @@ class BatchSource:
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size, self.shuffle = batch_size, shuffle
         self.exhausted = False
+        from nnfast.config import max_steps_per_epoch
+
+        cap = max_steps_per_epoch()  # keras.config.set_max_steps_per_epoch
+        if cap and (steps is None or cap < int(steps)):
+            warnings.warn("Limiting steps_per_epoch to %d" % cap, stacklevel=3)
+            steps = cap
         if self.kind == "arrays":
             if shuffle:
                 self.x, self.y = contiguous(x), contiguous(y)

@@ -22,7 +22,7 @@ float32 rounding (the normalization is applied as ``x * s + t`` instead of
 import numpy as np
 
 from nnfast import activations, ops
-from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 
 
 def _simple(entry):
@@ -117,7 +117,8 @@ class _ConvChain:
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
         if act_layer is None:
-            self.act = (conv._fused if conv._fused != "linear" else None, 0.0, None, 0.0)
+            name = conv._fused if conv._fused != "linear" else None
+            self.act = (name, DEFAULT_ALPHA.get(name, 0.0), None, 0.0)
         else:
             self.act = _activation_of(act_layer)
 

@@ -1,5 +1,6 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 import numpy as np
+import weakref
 
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
@@ -138,6 +139,9 @@ class Sequential(Model):
                         _takes_mask(type(layer)), layer)
                        for layer in self._stack]
         self._calls = _fuse_calls(self._calls)
+        for entry in self._calls:  # fused pairs read the model's optimizer (embedding rule)
+            if hasattr(entry[3], "owner"):
+                entry[3].owner = weakref.ref(self)
         self._inference = None  # the inference calls, made at the first inference call
         self._build_shapes = self._input_batch_shape
         self._symbolic = None  # (inputs, outputs), made when first asked for

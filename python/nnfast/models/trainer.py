@@ -519,6 +519,11 @@ class Trainer(StepHooks):
 
     def _fit_loop(self, source, arrays, epochs, verbose, callbacks, val, validation_freq,
                   initial_epoch, class_weight, val_batch_size, val_steps):
+        from nnfast.config import max_epochs
+
+        if max_epochs() and max_epochs() < epochs:  # keras.config.set_max_epochs
+            warnings.warn("Limiting epochs to %d" % max_epochs(), stacklevel=3)
+            epochs = max_epochs()
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=source.steps)
         # Kept on the model so BackupAndRestore can save and restore the shuffling stream.

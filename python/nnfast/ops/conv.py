@@ -14,7 +14,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32, value
-from nnfast.ops.nn import ACTIVATION_IDS, softmax, sigmoid
+from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _activation, softmax, sigmoid
 
 _INF = float("inf")
 
@@ -68,6 +68,9 @@ def _activation_id(activation):
     """(id, post) where id is fused into the kernel and post is applied afterwards."""
     if activation in (None, "linear"):
         return 0, None
+    if activation in DEFAULT_ALPHA:
+        # the conv epilogues take no parameter: apply these after the convolution
+        return 0, lambda y: _activation(y, activation, DEFAULT_ALPHA[activation])
     if activation in ACTIVATION_IDS:
         return ACTIVATION_IDS[activation], None
     if activation == "softmax":
@@ -171,7 +174,11 @@ def _from_nhwc(x, data_format, rank):
 
 
 def _standardize_data_format(data_format):
-    df = "channels_last" if data_format is None else str(data_format).lower()
+    if data_format is None:
+        from nnfast.backend.global_state import image_data_format
+
+        data_format = image_data_format()
+    df = str(data_format).lower()
     if df not in ("channels_last", "channels_first"):
         raise ValueError("The `data_format` argument must be one of 'channels_first', "
                          f"'channels_last'. Received: data_format={data_format}")

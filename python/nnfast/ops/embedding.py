@@ -98,13 +98,58 @@ class Embedding(Function):
         return dense_rows_gradient(table, ids, f32(g)), None
 
 
-def dense_rows_gradient(table, ids, row_grads):
+class TokenRowsGradient(np.ndarray):
+    """A dense (vocab, dim) embedding-table gradient that also keeps the per-token rows it
+    sums: ``ids`` (n,) and ``rows`` (n, dim), with ``self[k] == rows[ids == k].sum(0)``.
+
+    Keras on TensorFlow hands optimizers this gradient as ``tf.IndexedSlices``, and an
+    optimizer that squares or takes absolute values of the gradient (Adam's second moment,
+    RMSprop, Adagrad, clip norms, ...) does so per token before the repeated rows are
+    summed. The optimizers read ``ids``/``rows`` to reproduce that rule. Any arithmetic on
+    this array gives a plain dense gradient (``ids is None``), so a table that also gets a
+    dense gradient (a regularizer, a tied output layer) follows the dense rule as in Keras;
+    the sum of two such gradients (a table looked up twice) keeps all the tokens.
+    """
+
+    def __array_finalize__(self, obj):
+        self.ids = None
+        self.rows = None
+
+    def __add__(self, other):
+        out = np.add(self, other)
+        if (isinstance(other, TokenRowsGradient) and self.ids is not None
+                and other.ids is not None):
+            out.ids = np.concatenate([self.ids, other.ids])
+            out.rows = np.concatenate([self.rows, other.rows])
+        return out
+
+    def __radd__(self, other):
+        return np.add(other, self)
+
+
+def dense_rows_gradient(table, ids, row_grads, token_rows=True):
     """The dense (vocab, dim) gradient of ``table`` with ``row_grads[i]`` added to row
-    ``ids[i]`` and zeros elsewhere, in the reused per-table buffer (see the top)."""
+    ``ids[i]`` and zeros elsewhere, in the reused per-table buffer (see the top). Returned
+    as a :class:`TokenRowsGradient` remembering ``ids`` and ``row_grads`` when those are
+    per-token rows (``token_rows``), else as the plain buffer."""
     dtable, entry, stale = _zeroed_grad(table)
     _core.embedding_backward(row_grads, ids, dtable, stale)
     entry[1] = ids
-    return dtable
+    if not token_rows:
+        return dtable
+    out = dtable.view(TokenRowsGradient)
+    out.ids = ids.reshape(-1)
+    out.rows = row_grads.reshape(ids.size, table.shape[1])
+    return out
+
+
+def segment_rows_sum(rows, segment_ids, num_segments):
+    """(num_segments, dim) sums of the float32 ``rows`` (n, dim) grouped by ``segment_ids``
+    (n,) in ``[0, num_segments)``: one C++ scatter-add pass."""
+    out = np.zeros((num_segments, rows.shape[1]), np.float32)
+    _core.embedding_backward(np.ascontiguousarray(rows, dtype=np.float32),
+                             np.ascontiguousarray(segment_ids, dtype=np.int64), out, None)
+    return out
 
 
 def embedding(indices, table):

@@ -18,6 +18,10 @@ ACTIVATION_IDS = {
 }
 _INF = float("inf")
 
+# The parameter Keras's activation function of that name uses by default (elu's alpha,
+# leaky_relu's negative slope); fused epilogues must be given it, the kernels' 0 is relu.
+DEFAULT_ALPHA = {"elu": 1.0, "leaky_relu": 0.2}
+
 
 def _rows(x):
     """(rows, cols) of ``x`` viewed as a 2-D matrix over its last axis."""
@@ -305,7 +309,8 @@ def dense(x, kernel, bias=None, activation=None):
     if activation == "sigmoid":
         logits = Dense.apply(x, kernel, bias)
         return sigmoid(logits)
-    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation])
+    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation],
+                       DEFAULT_ALPHA.get(activation, 0.0))
 
 
 # --- dropout ---------------------------------------------------------------------------------
@@ -344,7 +349,7 @@ def dropout(x, rate, seed, offset=0):
 
 # --- losses (per sample: one value per row over the last axis) --------------------------------
 
-EPSILON = 1e-7
+from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 
 
 def _labels(target, num_classes):
@@ -393,7 +398,7 @@ class CategoricalCrossentropyProbs(Function):
     def forward(ctx, probs, target=None, labels=None):
         probs = f32(probs)
         loss = np.empty(probs.shape[:-1], dtype=np.float32)
-        _core.categorical_crossentropy_forward(probs, target, labels, EPSILON, loss)
+        _core.categorical_crossentropy_forward(probs, target, labels, _epsilon(), loss)
         ctx.save_for_backward(probs, target, labels)
         return loss
 
@@ -401,7 +406,7 @@ class CategoricalCrossentropyProbs(Function):
     def backward(ctx, g):
         probs, target, labels = ctx.saved
         d = np.empty_like(probs)
-        _core.categorical_crossentropy_backward(probs, target, labels, f32(g), EPSILON, d)
+        _core.categorical_crossentropy_backward(probs, target, labels, f32(g), _epsilon(), d)
         return d, None, None
 
 
@@ -451,7 +456,7 @@ class BinaryCrossentropy(Function):
     def forward(ctx, output, target, from_logits=False):
         output = f32(output)
         loss = np.empty(output.shape[:-1], dtype=np.float32)
-        _core.binary_crossentropy_forward(output, target, from_logits, EPSILON, loss)
+        _core.binary_crossentropy_forward(output, target, from_logits, _epsilon(), loss)
         ctx.save_for_backward(output, target)
         ctx.from_logits = from_logits
         return loss
@@ -460,7 +465,7 @@ class BinaryCrossentropy(Function):
     def backward(ctx, g):
         output, target = ctx.saved
         d = np.empty_like(output)
-        _core.binary_crossentropy_backward(output, target, f32(g), ctx.from_logits, EPSILON, d)
+        _core.binary_crossentropy_backward(output, target, f32(g), ctx.from_logits, _epsilon(), d)
         return d, None
 
 

@@ -143,7 +143,8 @@ class _Recurrent(Function):
                                dh0, dc0, act, ract, go_backwards, reset_after, ids=ids,
                                distinct_ids=distinct, d_rows=d_rows)
         if ids is not None and need[0]:
-            dx = dense_rows_gradient(x, distinct[:n], d_rows[:n])
+            # rows summed per distinct id: no per-token rows to hand the optimizer
+            dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], token_rows=False)
         return dx, dk, drk, db, dh0, dc0
 
 

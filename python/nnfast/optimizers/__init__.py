@@ -4,19 +4,26 @@ Every optimizer runs each variable's step (clipping, weight decay, update rule) 
 fused C++ pass; see ``Optimizer`` for the shared arguments and the saved state layout."""
 from nnfast.optimizers import schedules
 from nnfast.optimizers.adadelta import Adadelta
+from nnfast.optimizers.adafactor import Adafactor
 from nnfast.optimizers.adagrad import Adagrad
 from nnfast.optimizers.adam import Adam
 from nnfast.optimizers.adamax import Adamax
 from nnfast.optimizers.adamw import AdamW
 from nnfast.optimizers.ftrl import Ftrl
+from nnfast.optimizers.lamb import Lamb
+from nnfast.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from nnfast.optimizers.muon import Muon
 from nnfast.optimizers.lion import Lion
 from nnfast.optimizers.nadam import Nadam
 from nnfast.optimizers.optimizer import Optimizer
 from nnfast.optimizers.rmsprop import RMSprop
+from nnfast.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from nnfast.optimizers.sgd import SGD
 
-_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
+_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb,
+            Adafactor, Muon, ScheduleFreeAdamW)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BY_NAME["multioptimizer"] = MultiOptimizer
 
 
 def get(identifier, custom_objects=None):
@@ -55,5 +62,6 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(cfg)
 
 
-__all__ = ["Optimizer", "schedules", "get", "serialize", "deserialize"] + [
+__all__ = ["Optimizer", "MultiOptimizer", "OptimizerMap", "schedules", "get", "serialize",
+           "deserialize"] + [
     c.__name__ for c in _CLASSES]

@@ -1,6 +1,8 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
+import numpy as np
+
 from nnfast import _core
-from nnfast.optimizers.optimizer import Optimizer
+from nnfast.optimizers.optimizer import Optimizer, decayed_square_rows
 
 
 class Adadelta(Optimizer):
@@ -24,6 +26,22 @@ class Adadelta(Optimizer):
 
     def _slot_groups(self):
         return (("accumulated_grad", "accumulated_delta_var"),)
+
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        acc_grad = self._slots["accumulated_grad"][index]
+        acc_delta = self._slots["accumulated_delta_var"][index]
+        decayed_square_rows(acc_grad, rows, self.rho)
+        delta_before = acc_delta[rows.ids].copy()
+
+        def after():
+            # Keras squares delta = -rms(acc_delta)/rms(acc_grad) * g per token too.
+            eps = np.float32(self.epsilon)
+            factor = (delta_before + eps) / (acc_grad[rows.ids] + eps)
+            acc_delta[rows.ids] += (np.float32(1.0 - self.rho) * factor
+                                    * (rows.stat - rows.g * rows.g))
+        return after
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         _core.adadelta_update(variable.value, gradient, self._slots["accumulated_grad"][index],

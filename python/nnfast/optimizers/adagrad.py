@@ -29,6 +29,12 @@ class Adagrad(Optimizer):
     def _slot_initial_value(self, name):
         return self.initial_accumulator_value
 
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        # the kernel adds g**2 of the summed rows; Keras adds the per-token squares
+        self._slots["accumulator"][index][rows.ids] += rows.stat - rows.g * rows.g
+
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         _core.adagrad_update(variable.value, gradient, self._slots["accumulator"][index],
                              learning_rate, self.epsilon, **common)

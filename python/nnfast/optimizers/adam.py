@@ -1,6 +1,6 @@
 """Adam, with Keras's epsilon placement and optional AMSGrad."""
 from nnfast import _core
-from nnfast.optimizers.optimizer import Optimizer
+from nnfast.optimizers.optimizer import Optimizer, decayed_square_rows
 
 
 class Adam(Optimizer):
@@ -30,6 +30,12 @@ class Adam(Optimizer):
     def _slot_groups(self):
         groups = (("momentum", "velocity"),)
         return groups + ((("velocity_hat",),) if self.amsgrad else ())
+
+    # Keras squares an embedding's gradient per token (see Optimizer._adjust_token_rows).
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        decayed_square_rows(self._slots["velocity"][index], rows, self.beta_2)
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         vhat = self._slots["velocity_hat"][index] if self.amsgrad else None

@@ -1,4 +1,6 @@
 """Adamax: Adam with the infinity norm."""
+import numpy as np
+
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer
 
@@ -24,6 +26,17 @@ class Adamax(Optimizer):
 
     def _slot_groups(self):
         return (("m", "u"),)
+
+    _token_statistic = "abs"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        # kernel: u = max(beta_2*u, |g|); Keras takes max(beta_2*u, sum of |token rows|),
+        # which is >= |g|: raising u's rows to that over beta_2 gives it.
+        if not self.beta_2 > 0.0:
+            raise NotImplementedError("Adamax with beta_2=0 on per-token gradients is not "
+                                      f"supported; received beta_2={self.beta_2}.")
+        u = self._slots["u"][index]
+        u[rows.ids] = np.maximum(u[rows.ids], rows.stat / np.float32(self.beta_2))
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         _core.adamax_update(variable.value, gradient, self._slots["m"][index],

@@ -1,4 +1,6 @@
 """FTRL-proximal (McMahan et al.), as Keras implements it."""
+import numpy as np
+
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer
 
@@ -48,6 +50,31 @@ class Ftrl(Optimizer):
 
     def _slot_initial_value(self, name):
         return self.initial_accumulator_value if name == "accumulator" else 0.0
+
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        acc, lin, w = (self._slots["accumulator"][index], self._slots["linear"][index],
+                       variable.value)
+        ids = rows.ids
+        acc0, lin0, w0 = acc[ids].copy(), lin[ids].copy(), w[ids].copy()
+        if self.weight_decay and self._use_weight_decay(variable):
+            w0 -= w0 * np.float32(np.float32(self.weight_decay) * np.float32(learning_rate))
+
+        def after():
+            # Keras's FTRL step on the touched rows, with the per-token sum of squares.
+            f = np.float32
+            lr, power = f(learning_rate), f(-self.learning_rate_power)
+            l2 = f(self.l2_regularization_strength + self.beta / (2.0 * learning_rate))
+            grad = rows.g + f(2 * self.l2_shrinkage_regularization_strength) * w0
+            new_acc = acc0 + rows.stat
+            new_lin = lin0 + grad - (new_acc ** power - acc0 ** power) / lr * w0
+            quadratic = new_acc ** power / lr + f(2) * l2
+            l1 = f(self.l1_regularization_strength)
+            w[ids] = (np.clip(new_lin, -l1, l1) - new_lin) / quadratic
+            lin[ids] = new_lin
+            acc[ids] = new_acc
+        return after
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         l2_total = self.l2_regularization_strength + self.beta / (2.0 * learning_rate)

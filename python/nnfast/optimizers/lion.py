@@ -15,6 +15,9 @@ class Lion(Optimizer):
     Example:
         >>> opt = Lion(learning_rate=1e-4)
     """
+    # the step depends on the gradient only through its sum (embedding tables)
+    _linear_in_gradient = True
+
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
         super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "lion"), **kwargs)

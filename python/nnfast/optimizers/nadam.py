@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast import _core
-from nnfast.optimizers.optimizer import Optimizer
+from nnfast.optimizers.optimizer import Optimizer, decayed_square_rows
 
 
 class Nadam(Optimizer):
@@ -38,6 +38,11 @@ class Nadam(Optimizer):
         t = np.float32(self.iterations + 1)
         mu_t = np.float32(self.beta_1) * (np.float32(1.0) - np.float32(0.5) * np.float32(0.96) ** t)
         self._u_product[...] = self._u_product * mu_t
+
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        decayed_square_rows(self._slots["velocity"][index], rows, self.beta_2)
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         _core.nadam_update(variable.value, gradient, self._slots["momentum"][index],

@@ -25,6 +25,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend.tensor import Variable, as_array
+from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
 
 
@@ -330,6 +331,7 @@ class Optimizer:
             if id(v) not in self._index:
                 self._add_variable(v)
         variables = [v for _, v in pairs]
+        tokens = [_token_rows(g) for g, _ in pairs]
         grads = []
         for g, v in pairs:
             # NOTE: np.asarray(order="C") keeps 0-d gradients 0-d (ascontiguousarray makes
@@ -341,11 +343,14 @@ class Optimizer:
             grads.append(g)
         if self.loss_scale_factor is not None:
             grads = [g / np.float32(self.loss_scale_factor) for g in grads]
+            tokens = [None if t is None else (t[0], t[1] / np.float32(self.loss_scale_factor))
+                      for t in tokens]
 
         if self.gradient_accumulation_steps:
             steps = self.gradient_accumulation_steps
             accs = [self._accumulators[self._index[id(v)]] for v in variables]
             if (self._iterations + 1) % steps == 0:
+                # Keras too: the accumulated gradient is dense, so the dense rule applies.
                 grads = [(g + a) / np.float32(steps) for g, a in zip(grads, accs)]
                 self._update(grads, variables)
                 for a in accs:
@@ -354,7 +359,7 @@ class Optimizer:
                 for g, a in zip(grads, accs):
                     a += g
         else:
-            self._update(grads, variables)
+            self._update(grads, variables, tokens)
 
         if self.use_ema:
             momentum = self.ema_momentum if self.iterations != 0 else 0.0
@@ -386,6 +391,9 @@ class Optimizer:
         False (doing nothing) when a gradient is missing so ``apply`` takes the full path."""
         if len(grads) != len(variables) or any(g is None for g in grads):
             return False
+        if self._token_statistic is not None and any(
+                type(g) is TokenRowsGradient and g.ids is not None for g in grads):
+            return False
         index = self._index
         if any(id(v) not in index for v in variables):  # the list changed since it was armed
             return False
@@ -403,31 +411,55 @@ class Optimizer:
         """Subclasses with a fused kernel override this to enable the plain path."""
         raise NotImplementedError
 
-    def _update(self, grads, variables):
-        """Clipping, weight decay and the update rule for one (accumulated) step."""
+    def _update(self, grads, variables, tokens=None):
+        """Clipping, weight decay and the update rule for one (accumulated) step.
+        ``tokens[i]`` is ``(ids, rows)`` where ``grads[i]`` sums per-token rows (an
+        embedding table's gradient, see ``ops.embedding.TokenRowsGradient``), else None."""
         lr = self.learning_rate
-        scales = self._clip_scales(grads)
+        tokens = tokens or [None] * len(grads)
+        scales = self._clip_scales(grads, tokens)
         lo, hi = -math.inf, math.inf
         if self.clipvalue is not None:
             lo, hi = -float(self.clipvalue), float(self.clipvalue)
         self._before_update()
         step = self.iterations + 1
         fused = type(self).update_step is Optimizer.update_step
-        for g, v, scale in zip(grads, variables, scales):
+        if self.global_clipnorm is not None:
+            # Keras scales row-sliced gradients into dense ones there: dense rule after.
+            tokens = [None] * len(grads)
+        for g, v, scale, tok in zip(grads, variables, scales, tokens):
             decay = 0.0
             if self.weight_decay and self._use_weight_decay(v):
                 decay = float(np.float32(self.weight_decay) * np.float32(lr))
-            if fused:
+            if fused and tok is not None and (self._token_statistic is not None
+                                              or self.clipvalue is not None):
+                index = self._index[id(v)]
+                g, rows = _token_row_stats(g, tok, scale, lo, hi, self._token_statistic)
+                after = self._adjust_token_rows(v, index, rows, lr) if rows.stat is not None \
+                    else None
+                common = {"grad_scale": 1.0, "clip_lo": -math.inf, "clip_hi": math.inf,
+                          "decay": decay}
+                self._fused_update(g, v, index, lr, step, common)
+                if after is not None:
+                    after()
+            elif fused:
                 common = {"grad_scale": scale, "clip_lo": lo, "clip_hi": hi, "decay": decay}
                 self._fused_update(g, v, self._index[id(v)], lr, step, common)
             else:  # a user subclass with Keras's update_step: clip and decay first
-                if scale != 1.0:
-                    g = g * np.float32(scale)
-                if self.clipvalue is not None:
-                    g = np.clip(g, lo, hi)
+                if tok is not None and self._token_statistic == "square":
+                    # update_step reads the per-token squares through _squared_gradient
+                    g, self._token_rows = _token_row_stats(g, tok, scale, lo, hi, "square")
+                else:
+                    if scale != 1.0:
+                        g = g * np.float32(scale)
+                    if self.clipvalue is not None:
+                        g = np.clip(g, lo, hi)
                 if decay:
                     v.value -= v.value * np.float32(decay)
-                self.update_step(g, v, lr)
+                try:
+                    self.update_step(g, v, lr)
+                finally:
+                    self._token_rows = None
 
     def _before_update(self):
         """Hook run once per applied step before the per-variable updates (Nadam)."""
@@ -439,14 +471,50 @@ class Optimizer:
         """Keras's per-variable update for user subclasses (built-ins use fused kernels)."""
         raise NotImplementedError
 
-    def _clip_scales(self, grads):
-        """Per-gradient scale factors of clipnorm/global_clipnorm (1.0 when unused)."""
+    # Which per-token statistic of a row-sliced gradient the update rule needs: "square"
+    # (Adam, RMSprop, Adagrad, ...), "abs" (Adamax) or None (linear rules: SGD, Lion).
+    _token_statistic = None
+    # True for rules whose step depends on the gradient only through its sum (SGD, Lion).
+    _linear_in_gradient = False
+
+    def _needs_token_rows(self):
+        """Whether an embedding's per-token gradient rows change this step (else only
+        their sum matters and row-summing shortcuts are exact)."""
+        return not (self._linear_in_gradient and self.clipnorm is None
+                    and self.clipvalue is None and self.global_clipnorm is None
+                    and not self.gradient_accumulation_steps)
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        """Makes the fused dense kernel, run next on the summed gradient, produce Keras's
+        per-token result on the touched rows ``rows.ids``: adjusts the slots' rows before
+        it and returns a callable to run after it (or None)."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle per-token rows")
+
+    _token_rows = None  # the _TouchedRows of the gradient update_step is applying, if any
+
+    def _squared_gradient(self, gradient):
+        """``gradient**2`` for NumPy ``update_step`` rules; for an embedding's row-sliced
+        gradient, the per-token sums of squares on its rows, as Keras on TensorFlow."""
+        sq = gradient * gradient
+        rows = self._token_rows
+        if rows is not None and rows.stat is not None:
+            sq[rows.ids] = rows.stat
+        return sq
+
+    def _clip_scales(self, grads, tokens=None):
+        """Per-gradient scale factors of clipnorm/global_clipnorm (1.0 when unused). As
+        Keras on TensorFlow, a row-sliced gradient's norm is that of its per-token rows."""
+        tokens = tokens or [None] * len(grads)
+
+        def sq(g, tok):
+            return _core.sum_squares(g) if tok is None else _core.sum_squares(tok[1])
+
         if self.clipnorm is not None:
             c = float(self.clipnorm)
-            return [c / max(math.sqrt(_core.sum_squares(g)), c) for g in grads]
+            return [c / max(math.sqrt(sq(g, t)), c) for g, t in zip(grads, tokens)]
         if self.global_clipnorm is not None:
             c = float(self.global_clipnorm)
-            norm = math.sqrt(sum(_core.sum_squares(g) for g in grads))
+            norm = math.sqrt(sum(sq(g, t) for g, t in zip(grads, tokens)))
             # Keras: a non-finite global norm turns every gradient into NaN.
             scale = c / max(norm, c) if math.isfinite(norm) else math.nan
             return [scale] * len(grads)
@@ -496,3 +564,59 @@ class Optimizer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, learning_rate={self.learning_rate}>"
 
+
+
+def _token_rows(gradient):
+    """``(ids, rows)`` of an embedding gradient that sums per-token rows, else None."""
+    if isinstance(gradient, TokenRowsGradient) and gradient.ids is not None:
+        return gradient.ids, gradient.rows
+    return None
+
+
+class _TouchedRows:
+    """The rows a row-sliced gradient touches: ``ids`` (distinct, sorted), the summed
+    gradient there ``g`` and ``stat``: the per-row sum of the per-token squares (or
+    absolute values) of the gradient, as Keras's optimizers accumulate them."""
+
+    def __init__(self, ids, g, stat):
+        self.ids, self.g, self.stat = ids, g, stat
+
+
+def _token_row_stats(gradient, tokens, scale, lo, hi, statistic):
+    """(dense gradient, _TouchedRows) for one row-sliced gradient, with Keras-on-TF's
+    clipping: clip norms scale every token, ``clipvalue`` clips every token before the
+    repeated rows are summed."""
+    ids, rows = tokens
+    rows = np.asarray(rows, np.float32)
+    changed = scale != 1.0 or math.isfinite(lo) or math.isfinite(hi)
+    if scale != 1.0:
+        rows = rows * np.float32(scale)
+    if math.isfinite(lo) or math.isfinite(hi):
+        rows = np.clip(rows, np.float32(lo), np.float32(hi))
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if changed:
+        g_rows = segment_rows_sum(rows, inverse, len(distinct))
+        gradient = np.zeros(gradient.shape, np.float32)
+        gradient[distinct] = g_rows
+    else:
+        g_rows = gradient[distinct]
+        gradient = np.ascontiguousarray(gradient, dtype=np.float32).view(np.ndarray)
+    stat = None
+    if statistic == "square":
+        stat = segment_rows_sum(rows * rows, inverse, len(distinct))
+    elif statistic == "abs":
+        stat = segment_rows_sum(np.abs(rows), inverse, len(distinct))
+    return gradient, _TouchedRows(distinct, g_rows, stat)
+
+
+def decayed_square_rows(slot, rows, rho):
+    """Before a kernel computing ``slot = rho*slot + (1-rho)*g**2`` on the summed gradient:
+    shifts ``slot``'s touched rows so that it computes ``rho*slot + (1-rho)*S`` instead,
+    with ``S`` the per-token sum of squares (``rows.stat``)."""
+    if not rho > 0.0:
+        raise NotImplementedError(
+            "Per-token (row-sliced) gradients with a decay rate of 0 are not supported; "
+            f"received a rate of {rho}.")
+    shift = (rows.stat - rows.g * rows.g) * np.float32((1.0 - rho) / rho)
+    slot[rows.ids] += shift

@@ -1,6 +1,6 @@
 """RMSprop, plain, with momentum, or centered."""
 from nnfast import _core
-from nnfast.optimizers.optimizer import Optimizer
+from nnfast.optimizers.optimizer import Optimizer, decayed_square_rows
 
 
 class RMSprop(Optimizer):
@@ -37,6 +37,11 @@ class RMSprop(Optimizer):
         if self.centered:
             groups.append(("average_gradient",))
         return tuple(groups)
+
+    _token_statistic = "square"
+
+    def _adjust_token_rows(self, variable, index, rows, learning_rate):
+        decayed_square_rows(self._slots["velocity"][index], rows, self.rho)
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         mom = self._slots["momentum"][index] if self.momentum > 0 else None

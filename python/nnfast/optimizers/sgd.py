@@ -17,6 +17,9 @@ class SGD(Optimizer):
     Example:
         >>> model.compile(optimizer=SGD(0.1, momentum=0.9), loss="mse")
     """
+    # the step depends on the gradient only through its sum (embedding tables)
+    _linear_in_gradient = True
+
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "SGD"), **kwargs)

@@ -29,7 +29,17 @@ _IGNORABLE_WHEN_OFF = {"quantization_config", "lora_rank", "lora_alpha", "gradie
 _IGNORABLE_ALWAYS = {"implementation", "renorm_momentum", "unroll"}
 
 
+_UNSAFE_ALLOWED = [False]  # keras.config.enable_unsafe_deserialization()
+
+
+def set_default_safe_mode(safe):
+    """``False`` turns safe mode off process-wide (``enable_unsafe_deserialization``)."""
+    _UNSAFE_ALLOWED[0] = not safe
+
+
 def in_safe_mode():
+    if _UNSAFE_ALLOWED[0]:
+        return False
     return getattr(_state, "safe_mode", True)
 
 

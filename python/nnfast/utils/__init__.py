@@ -44,3 +44,43 @@ def clear_session(free_memory=True):
     if free_memory:
         gc.collect()
 from nnfast.utils.feature_space import FeatureSpace
+from nnfast.utils.dataset_utils import (split_dataset, text_dataset_from_directory,  # noqa: E402
+                                        timeseries_dataset_from_array)
+from nnfast.utils.file_utils import get_file  # noqa: E402
+from nnfast.utils.model_visualization import model_to_dot, plot_model  # noqa: E402
+from nnfast.utils.io_utils import (disable_interactive_logging,  # noqa: E402
+                                   enable_interactive_logging, is_interactive_logging_enabled)
+from nnfast.utils.config_utils import Config  # noqa: E402
+from nnfast.saving.serialization import (deserialize_keras_object,  # noqa: E402
+                                         serialize_keras_object)
+
+
+def standardize_dtype(dtype):
+    """Keras's dtype name for ``dtype`` (a string, NumPy dtype or Python type):
+    ``"float32"``, ``"int64"``, ``"bool"``...; ``None`` means ``floatx()``.
+
+    Example:
+        >>> standardize_dtype(np.float64)
+        'float64'
+    """
+    import numpy as _np
+
+    from nnfast.backend.global_state import floatx
+
+    if dtype is None:
+        return floatx()
+    if dtype in (int, "int"):
+        return "int64"
+    if dtype in (float, "float"):
+        return "float32"
+    if dtype is bool:
+        return "bool"
+    if hasattr(dtype, "name") and not isinstance(dtype, type):
+        dtype = dtype.name
+    try:
+        name = _np.dtype(dtype).name
+    except TypeError:
+        raise ValueError(f"Invalid dtype: {dtype}") from None
+    if name.startswith("str") or name == "object":
+        return "string"
+    return name

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from nnfast.preprocessing import _transforms
+from nnfast.utils import io_utils
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _PIL_FILTERS = {"bicubic": "BICUBIC", "area": "BOX", "lanczos3": "LANCZOS",
@@ -61,9 +62,10 @@ def index_directory(directory, labels, formats, class_names=None, shuffle=True, 
         class_names = [str(label) for label in sorted(set(labels_arr.tolist()))]
     if verbose:
         if labels_arr is None:
-            print(f"Found {len(filenames)} files.")
+            io_utils.print_msg(f"Found {len(filenames)} files.")
         else:
-            print(f"Found {len(filenames)} files belonging to {len(class_names)} classes.")
+            io_utils.print_msg(f"Found {len(filenames)} files belonging to {len(class_names)} "
+                               "classes.")
     if shuffle:
         if seed is None:
             seed = np.random.randint(1e6)
@@ -81,11 +83,11 @@ def _split(paths, labels, validation_split, subset, verbose):
     num_val = int(validation_split * len(paths))
     if subset == "training":
         if verbose:
-            print(f"Using {len(paths) - num_val} files for training.")
+            io_utils.print_msg(f"Using {len(paths) - num_val} files for training.")
         sel = slice(None, len(paths) - num_val)
     else:
         if verbose:
-            print(f"Using {num_val} files for validation.")
+            io_utils.print_msg(f"Using {num_val} files for validation.")
         sel = slice(len(paths) - num_val, None)
     return paths[sel], None if labels is None else labels[sel]
 

@@ -3,6 +3,23 @@ import os
 import sys
 import time
 
+from nnfast.utils import io_utils
+
+
+class _LogLines:
+    """A file-like sink sending each written line to ``io_utils.print_msg`` (logging)."""
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        for line in text.splitlines():
+            if line.strip():
+                io_utils.print_msg(line)
+
+    def flush(self):
+        pass
+
 
 def format_value(v):
     """Keras's rule: .4f above 1e-3 in magnitude, else .4e."""
@@ -32,7 +49,8 @@ class Progbar:
                  unit_name="step", file=None):
         self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
         self.unit_name = unit_name
-        self.file = file or sys.stdout
+        self._to_log = file is None and not io_utils.is_interactive_logging_enabled()
+        self.file = _LogLines() if self._to_log else (file or sys.stdout)
         self._start = time.time()
         self._last_update = 0.0
         self._seen = 0

@@ -1,0 +1,89 @@
+"""Adafactor: factored second moments (row and column averages) for matrices."""
+import numpy as np
+
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern, 2018) as Keras 3. For variables of rank >= 2 the second
+    moment is kept as row means ``r`` and column means ``c`` of ``g**2 + epsilon_1`` and
+    rebuilt as ``v = (r / mean(r))[..., None] * c[..., None, :]``; vectors keep a full
+    ``v``. ``beta_2_t = 1 - t**beta_2_decay``; the step is
+    ``max(epsilon_2, rms(w)) * min(lr, 1/sqrt(t)) * u / max(1, rms(u) / clip_threshold)``
+    with ``u = g / sqrt(v)``; with ``relative_step`` the rate is first capped at
+    ``1/sqrt(t)``. NumPy per variable.
+
+    Args:
+        learning_rate: default 0.001.
+        beta_2_decay: default -0.8.
+        epsilon_1: added to the squared gradient (1e-30).
+        epsilon_2: floor of the weights' RMS scale (1e-3).
+        clip_threshold: update clipping by RMS (1.0).
+        relative_step: cap the rate at ``1/sqrt(t)`` (True).
+
+    Example:
+        >>> model.compile(optimizer=Adafactor(), loss="mse")
+    """
+
+    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3,
+                 clip_threshold=1.0, relative_step=True, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "adafactor"),
+                         **kwargs)
+        self.beta_2_decay, self.epsilon_1, self.epsilon_2 = beta_2_decay, epsilon_1, epsilon_2
+        self.clip_threshold, self.relative_step = clip_threshold, relative_step
+
+    def _build_extra(self):
+        # Keras's order, variable by variable: r and c (matrices only), then v.
+        self._r, self._c, self._v = [], [], []
+        for var in self._trainable_variables:
+            self._add_factors(var)
+
+    def _add_factors(self, var):
+        shape = np.shape(var.value)
+        if len(shape) >= 2:
+            self._r.append(self._new_shaped(shape[:-1]))
+            self._c.append(self._new_shaped(shape[:-2] + (shape[-1],)))
+        else:
+            self._r.append(None)
+            self._c.append(None)
+        self._v.append(self._new_shaped(shape))
+
+    def _new_shaped(self, shape):
+        arr = np.zeros(shape, np.float32)
+        self._state.append(arr)
+        return arr
+
+    def _add_variable(self, reference):
+        super()._add_variable(reference)
+        self._add_factors(reference)
+
+    def update_step(self, gradient, variable, learning_rate):
+        f = np.float32
+        i = self._index[id(variable)]
+        r, c, v = self._r[i], self._c[i], self._v[i]
+        step = f(self.iterations + 1)
+        lr = f(learning_rate)
+        if not callable(self._learning_rate) and self.relative_step:
+            lr = min(lr, f(1.0) / np.sqrt(step))
+        w = variable.value
+        g = np.asarray(gradient, np.float32)
+        rho = min(lr, f(1.0) / np.sqrt(step))
+        alpha = max(f(self.epsilon_2), np.sqrt(np.mean(w * w))) * rho
+        sq = g * g + f(self.epsilon_1)
+        beta = f(1.0) - step ** f(self.beta_2_decay)
+        if w.ndim >= 2:
+            r[...] = beta * r + (f(1.0) - beta) * sq.mean(axis=-1)
+            c[...] = beta * c + (f(1.0) - beta) * sq.mean(axis=-2)
+            v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v[...] = beta * v + (f(1.0) - beta) * sq
+        u = g / np.sqrt(v)
+        u_hat = u / max(f(1.0), np.sqrt(np.mean(u * u)) / f(self.clip_threshold))
+        w -= alpha * u_hat
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_2_decay": self.beta_2_decay, "epsilon_1": self.epsilon_1,
+                       "epsilon_2": self.epsilon_2, "clip_threshold": self.clip_threshold,
+                       "relative_step": self.relative_step})
+        return config

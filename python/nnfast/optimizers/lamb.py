@@ -1,0 +1,52 @@
+"""LAMB: Adam's step rescaled per variable by the trust ratio ||w|| / ||update||."""
+import numpy as np
+
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class Lamb(Optimizer):
+    """LAMB (You et al., 2019) as Keras 3: Adam moments with bias correction,
+    ``update = m_hat / (sqrt(v_hat) + eps)``, then ``w -= ratio * lr * update`` with
+    ``ratio = ||w|| / ||update||`` (1 when either norm is 0). NumPy per variable.
+
+    Args:
+        learning_rate: default 0.001.
+        beta_1, beta_2: moment decay rates (0.9, 0.999).
+        epsilon: default 1e-7.
+        **kwargs: the base arguments (``weight_decay``, ``clipnorm``, ``use_ema``, ...).
+
+    Example:
+        >>> model.compile(optimizer=Lamb(learning_rate=1e-3), loss="mse")
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "lamb"), **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def _slot_groups(self):
+        return (("momentum", "velocity"),)
+
+    # embedding gradients: squared per token (Optimizer._squared_gradient), as Keras on TF
+    _token_statistic = "square"
+
+    def update_step(self, gradient, variable, learning_rate):
+        f = np.float32
+        i = self._index[id(variable)]
+        m, v = self._slots["momentum"][i], self._slots["velocity"][i]
+        step = f(self.iterations + 1)
+        g = np.asarray(gradient, np.float32)
+        m += (g - m) * f(1 - self.beta_1)
+        v += (self._squared_gradient(g) - v) * f(1 - self.beta_2)
+        m_hat = m / (f(1.0) - f(self.beta_1) ** step)
+        v_sqrt = np.sqrt(v / (f(1.0) - f(self.beta_2) ** step)) + f(self.epsilon)
+        update = m_hat / v_sqrt
+        w = variable.value
+        w_norm = np.sqrt(np.sum(w * w))
+        u_norm = np.sqrt(np.sum(update * update))
+        ratio = w_norm / u_norm if (w_norm > 0 and u_norm > 0) else f(1.0)
+        w -= f(ratio) * f(learning_rate) * update
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config

@@ -1,0 +1,79 @@
+"""Schedule-free AdamW (Defazio et al., 2024), as Keras 3."""
+import numpy as np
+
+from nnfast.optimizers.optimizer import Optimizer
+
+
+class ScheduleFreeAdamW(Optimizer):
+    """AdamW without a learning-rate schedule: the weights hold the interpolation ``y``
+    between the averaged iterate ``x`` and the base iterate ``z`` (the ``momentum`` slot,
+    started at the weights). Per step (Keras 3's rule, NumPy per variable)::
+
+        v = v + (g**2 - v) * (1 - beta_2)
+        z_new = z - lr_t * g / (sqrt(v / (1 - beta_2**t)) + eps)
+        x = (y - (1 - beta_1) * z_new) / beta_1            # Keras reads z after its update
+        x = (1 - 1/t) * x + z_new / t
+        y = (1 - beta_1) * z_new + beta_1 * x
+
+    with ``lr_t = lr * min(t / warmup_steps, 1)`` when ``warmup_steps > 0``.
+
+    NOTE: ``z`` starts at the weights, as the algorithm and Keras's eager build say. When
+    Keras-on-TensorFlow builds this optimizer inside ``fit``'s traced train step, that copy
+    is lost and ``z`` starts at 0; nnfast does not reproduce that.
+
+    Args:
+        learning_rate: default 0.0025.
+        beta_1, beta_2: default 0.9, 0.999.
+        epsilon: default 1e-8.
+        warmup_steps: linear warm-up length (0: none).
+
+    Example:
+        >>> model.compile(optimizer=ScheduleFreeAdamW(), loss="mse")
+    """
+
+    def __init__(self, learning_rate=0.0025, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 warmup_steps=0, **kwargs):
+        super().__init__(learning_rate=learning_rate,
+                         name=kwargs.pop("name", "schedule_free_adamw"), **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.warmup_steps = warmup_steps
+
+    def _slot_groups(self):
+        return (("momentum", "velocity"),)
+
+    def _build_extra(self):
+        for z, var in zip(self._slots["momentum"], self._trainable_variables):
+            np.copyto(z, var.value)
+
+    def _add_variable(self, reference):
+        super()._add_variable(reference)
+        np.copyto(self._slots["momentum"][-1], reference.value)
+
+    # embedding gradients: squared per token (Optimizer._squared_gradient), as Keras on TF
+    _token_statistic = "square"
+
+    def update_step(self, gradient, variable, learning_rate):
+        f = np.float32
+        i = self._index[id(variable)]
+        z, v = self._slots["momentum"][i], self._slots["velocity"][i]
+        step = f(self.iterations + 1)
+        lr = f(learning_rate)
+        if self.warmup_steps > 0:
+            lr = lr * min(step / f(self.warmup_steps), f(1.0))
+        b1, b2 = f(self.beta_1), f(self.beta_2)
+        g = np.asarray(gradient, np.float32)
+        v += (self._squared_gradient(g) - v) * (f(1) - b2)
+        denom = np.sqrt(v / (f(1) - b2 ** step)) + f(self.epsilon)
+        z -= lr * g / denom
+        # NOTE: Keras's "momentum_old" is the slot itself, read after its update.
+        y = variable.value
+        weight = f(1.0) / step
+        x = (y - (f(1) - b1) * z) / b1
+        x = (f(1) - weight) * x + weight * z
+        y[...] = (f(1) - b1) * z + b1 * x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "warmup_steps": self.warmup_steps})
+        return config
