@@ -14,6 +14,7 @@ from nnfast.optimizers.nadam import Nadam
 from nnfast.optimizers.optimizer import Optimizer
 from nnfast.optimizers.rmsprop import RMSprop
 from nnfast.optimizers.sgd import SGD
+from nnfast.optimizers import legacy  # noqa: E402  (Keras 2's lr=/decay= classes)
 
 _CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
@@ -55,5 +56,5 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(cfg)
 
 
-__all__ = ["Optimizer", "schedules", "get", "serialize", "deserialize"] + [
+__all__ = ["Optimizer", "schedules", "legacy", "get", "serialize", "deserialize"] + [
     c.__name__ for c in _CLASSES]

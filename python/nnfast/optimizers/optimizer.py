@@ -387,7 +387,7 @@ class Optimizer:
         index = self._index
         if any(id(v) not in index for v in variables):  # the list changed since it was armed
             return False
-        lr = self.learning_rate
+        lr = self._step_learning_rate()
         step = self._iterations + 1
         self._before_update()
         for g, v in zip(grads, variables):
@@ -403,7 +403,7 @@ class Optimizer:
 
     def _update(self, grads, variables):
         """Clipping, weight decay and the update rule for one (accumulated) step."""
-        lr = self.learning_rate
+        lr = self._step_learning_rate()
         scales = self._clip_scales(grads)
         lo, hi = -math.inf, math.inf
         if self.clipvalue is not None:
@@ -426,6 +426,10 @@ class Optimizer:
                 if decay:
                     v.value -= v.value * np.float32(decay)
                 self.update_step(g, v, lr)
+
+    def _step_learning_rate(self):
+        """The rate this step uses (Keras 2's legacy optimizers decay it over time)."""
+        return self.learning_rate
 
     def _before_update(self):
         """Hook run once per applied step before the per-variable updates (Nadam)."""
