@@ -28,6 +28,12 @@ from nnfast.backend.tensor import Variable, as_array
 from nnfast.optimizers.schedules import LearningRateSchedule
 
 
+class _LearningRateValue(float):
+    """The float ``optimizer.learning_rate`` returns; it remembers its optimizer so that
+    Keras 2's ``K.set_value(optimizer.lr, value)`` can set the rate."""
+    __slots__ = ("_nnfast_optimizer",)
+
+
 class Optimizer:
     """Base class of optimizers.
 
@@ -134,7 +140,9 @@ class Optimizer:
             return float(np.float32(lr(self._iterations)))
         if callable(lr):
             return float(np.float32(lr()))
-        return float(lr)
+        value = _LearningRateValue(lr)
+        value._nnfast_optimizer = self
+        return value
 
     @learning_rate.setter
     def learning_rate(self, value):
