@@ -195,3 +195,103 @@ def test_custom_loss_written_with_K_trains():
     model.compile(optimizer=legacy.Adam(lr=0.05), loss=rmse)
     hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+# --- 3-6. a Keras 2 program end to end; module paths; layer names; model methods ----------------
+def test_keras2_training_run_matches_tf_keras():
+    fx = np.load(os.path.join(FIX, "keras2_fit.npz"))
+    with open(os.path.join(FIX, "keras2_fit.json")) as f:
+        ref = json.load(f)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([fx[f"w0_{i}"] for i in range(4)])
+    model.compile(optimizer=legacy.SGD(lr=0.2, momentum=0.5, decay=0.05),
+                  loss="categorical_crossentropy", metrics=["acc", "mae", "mean_absolute_error"])
+    hist = model.fit(fx["x"], fx["y"], batch_size=8, epochs=3, shuffle=False,
+                     validation_split=0.25, verbose=0)
+    # Keras 2 and Keras 3 agree on the History keys: each metric under the name it was asked by
+    assert sorted(hist.history) == sorted(ref["history"])
+    for key, values in ref["history"].items():
+        np.testing.assert_allclose(hist.history[key], values, rtol=1e-4, atol=1e-5, err_msg=key)
+    tob = model.train_on_batch(fx["x"][:8], fx["y"][:8])
+    assert isinstance(tob, list) and len(tob) == len(ref["train_on_batch"])
+    np.testing.assert_allclose(tob, ref["train_on_batch"], rtol=1e-4, atol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, fx[f"w1_{i}"], rtol=1e-4, atol=1e-5)
+
+
+def test_keras2_module_paths():
+    from nnfast.layers.merge import Concatenate, add, concatenate
+    from nnfast.utils import generic_utils, np_utils
+
+    np.testing.assert_array_equal(np_utils.to_categorical([0, 2], 3), np.eye(3)[[0, 2]])
+    np.testing.assert_allclose(np_utils.normalize(np.array([[3.0, 4.0]])), [[0.6, 0.8]])
+    assert keras.utils.np_utils is np_utils and keras.layers.merge.add is add
+    a, b = keras.Input((2,)), keras.Input((3,))
+    assert concatenate([a, b]).shape == (None, 5)
+    assert isinstance(Concatenate(), keras.layers.Concatenate)
+    assert add([a, a]).shape == (None, 2)
+
+    def swish2(x):
+        return x * keras.ops.sigmoid(x)
+
+    with generic_utils.CustomObjectScope({"swish2": swish2}):
+        assert generic_utils.get_registered_object("swish2") is swish2
+    assert generic_utils.get_registered_object("swish2") is None
+    config = generic_utils.serialize_keras_object(keras.layers.Dense(2))
+    assert isinstance(generic_utils.deserialize_keras_object(config), keras.layers.Dense)
+    assert generic_utils.to_list((1, 2)) == [1, 2] and generic_utils.to_list(3) == [3]
+    assert generic_utils.Progbar is keras.utils.Progbar
+
+
+def test_cudnn_layers_are_fixed_lstm_gru():
+    x = _R.normal(size=(2, 5, 4)).astype(np.float32)
+    cudnn = keras.layers.CuDNNGRU(3, return_sequences=True)
+    gru = keras.layers.GRU(3, return_sequences=True, reset_after=True)
+    cudnn(x), gru(x)
+    gru.set_weights(cudnn.get_weights())
+    np.testing.assert_allclose(np.asarray(cudnn(x)), np.asarray(gru(x)), rtol=1e-6)
+    lstm = keras.layers.CuDNNLSTM(3)
+    assert lstm(x).shape == (2, 3)
+    clone = keras.layers.CuDNNLSTM.from_config(lstm.get_config())
+    assert clone.units == 3 and "activation" not in lstm.get_config()
+    with pytest.raises(TypeError, match="activation"):
+        keras.layers.CuDNNLSTM(3, activation="relu")
+
+
+def test_predict_classes_and_proba():
+    x = _R.normal(size=(6, 4)).astype(np.float32)
+    soft = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    np.testing.assert_array_equal(soft.predict_classes(x), soft.predict(x, verbose=0).argmax(-1))
+    sig = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    classes = sig.predict_classes(x)
+    assert classes.shape == (6, 1) and classes.dtype == np.int32
+    np.testing.assert_array_equal(classes, (sig.predict(x, verbose=0) > 0.5).astype(np.int32))
+    np.testing.assert_allclose(sig.predict_proba(x), sig.predict(x, verbose=0))
+    linear = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    linear.set_weights([np.full((4, 1), 5.0, np.float32), np.zeros(1, np.float32)])
+    with pytest.warns(UserWarning, match="probability"):
+        linear.predict_proba(x)
+
+
+def test_fit_generator_family_exists():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+
+    def gen():
+        while True:
+            yield np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+
+    hist = model.fit_generator(gen(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert len(hist.history["loss"]) == 1
+    assert np.isfinite(model.evaluate_generator(gen(), steps=1, verbose=0))
+    assert model.predict_generator(gen(), steps=1, verbose=0).shape == (4, 1)
+
+
+def test_save_without_extension_raises_as_keras3(tmp_path):
+    # Keras 2 wrote a TensorFlow SavedModel directory; nnfast cannot write that format and
+    # keeps Keras 3's error (README: "Keras 2 programs").
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"\.keras"):
+        model.save(str(tmp_path / "mymodel"))
+    assert not (tmp_path / "mymodel").exists()

@@ -35,3 +35,5 @@ from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector,
 from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from nnfast.layers.wrappers import Bidirectional, TimeDistributed
+from nnfast.layers import merge  # noqa: E402,F401  (Keras 2 module path keras.layers.merge)
+from nnfast.layers.cudnn_recurrent import CuDNNGRU, CuDNNLSTM  # noqa: E402,F401  (Keras 2 names)

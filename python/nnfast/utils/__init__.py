@@ -17,3 +17,4 @@ def set_random_seed(seed):
     _set_seed(seed)
 from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
 from nnfast.utils.image_dataset import image_dataset_from_directory
+from nnfast.utils import generic_utils, np_utils  # noqa: E402,F401  (Keras 2 module paths)
