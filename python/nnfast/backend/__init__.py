@@ -14,3 +14,17 @@ __all__ = [
     "floatx", "epsilon", "image_data_format", "random",
     "result_type", "standardize_dtype", "is_float_dtype", "is_int_dtype",
 ]
+
+
+def __getattr__(name):
+    # Keras 2's `keras.backend` functions (K.sum, K.dot, ...) live in nnfast.backend_compat;
+    # loaded lazily because they are built on nnfast.ops, which imports this package.
+    from nnfast import backend_compat
+    if name in backend_compat.__all__:
+        return getattr(backend_compat, name)
+    raise AttributeError(f"module 'nnfast.backend' has no attribute '{name}'")
+
+
+def __dir__():
+    from nnfast import backend_compat
+    return sorted(set(globals()) | set(backend_compat.__all__))

@@ -65,3 +65,5 @@ from nnfast.layers.reversible_embedding import ReversibleEmbedding
 from nnfast.layers.spectral_normalization import SpectralNormalization
 from nnfast.layers.spectrogram import MelSpectrogram, STFTSpectrogram
 from nnfast.layers.serialization import deserialize, serialize
+from nnfast.layers import merge  # noqa: E402,F401  (Keras 2 module path keras.layers.merge)
+from nnfast.layers.cudnn_recurrent import CuDNNGRU, CuDNNLSTM  # noqa: E402,F401  (Keras 2 names)

@@ -7,6 +7,7 @@ from nnfast.backend.tensor import Tensor
 from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.layer import Layer, _takes_training
+from nnfast.models.keras2_methods import Keras2SequentialMethods
 from nnfast.models.model import Model
 
 
@@ -46,7 +47,7 @@ def _fuse_calls(calls):
     return out
 
 
-class Sequential(Model):
+class Sequential(Keras2SequentialMethods, Model):
     """A linear stack of layers.
 
     Args:

@@ -19,6 +19,7 @@ from nnfast.optimizers.optimizer import Optimizer
 from nnfast.optimizers.rmsprop import RMSprop
 from nnfast.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from nnfast.optimizers.sgd import SGD
+from nnfast.optimizers import legacy  # noqa: E402  (Keras 2's lr=/decay= classes)
 
 _CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb,
             Adafactor, Muon, ScheduleFreeAdamW)
@@ -62,6 +63,6 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(cfg)
 
 
-__all__ = ["Optimizer", "MultiOptimizer", "OptimizerMap", "schedules", "get", "serialize",
+__all__ = ["Optimizer", "MultiOptimizer", "OptimizerMap", "schedules", "legacy", "get", "serialize",
            "deserialize"] + [
     c.__name__ for c in _CLASSES]

@@ -29,6 +29,12 @@ from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
 
 
+class _LearningRateValue(float):
+    """The float ``optimizer.learning_rate`` returns; it remembers its optimizer so that
+    Keras 2's ``K.set_value(optimizer.lr, value)`` can set the rate."""
+    __slots__ = ("_nnfast_optimizer",)
+
+
 class Optimizer:
     """Base class of optimizers.
 
@@ -135,7 +141,9 @@ class Optimizer:
             return float(np.float32(lr(self._iterations)))
         if callable(lr):
             return float(np.float32(lr()))
-        return float(lr)
+        value = _LearningRateValue(lr)
+        value._nnfast_optimizer = self
+        return value
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -397,7 +405,7 @@ class Optimizer:
         index = self._index
         if any(id(v) not in index for v in variables):  # the list changed since it was armed
             return False
-        lr = self.learning_rate
+        lr = self._step_learning_rate()
         step = self._iterations + 1
         self._before_update()
         for g, v in zip(grads, variables):
@@ -415,7 +423,7 @@ class Optimizer:
         """Clipping, weight decay and the update rule for one (accumulated) step.
         ``tokens[i]`` is ``(ids, rows)`` where ``grads[i]`` sums per-token rows (an
         embedding table's gradient, see ``ops.embedding.TokenRowsGradient``), else None."""
-        lr = self.learning_rate
+        lr = self._step_learning_rate()
         tokens = tokens or [None] * len(grads)
         scales = self._clip_scales(grads, tokens)
         lo, hi = -math.inf, math.inf
@@ -460,6 +468,10 @@ class Optimizer:
                     self.update_step(g, v, lr)
                 finally:
                     self._token_rows = None
+
+    def _step_learning_rate(self):
+        """The rate this step uses (Keras 2's legacy optimizers decay it over time)."""
+        return self.learning_rate
 
     def _before_update(self):
         """Hook run once per applied step before the per-variable updates (Nadam)."""

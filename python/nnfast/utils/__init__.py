@@ -84,3 +84,4 @@ def standardize_dtype(dtype):
     if name.startswith("str") or name == "object":
         return "string"
     return name
+from nnfast.utils import generic_utils, np_utils  # noqa: E402,F401  (Keras 2 module paths)

@@ -1,0 +1,297 @@
+"""Keras 2 / tf.keras programs on nnfast: legacy optimizers, ``keras.backend`` functions,
+Keras 2 module paths. Numbers come from tf_keras 2.21 (fixtures in tests/fixtures/keras2/)
+or float64 NumPy."""
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import nnfast as keras
+from nnfast.optimizers import legacy
+
+FIX = os.path.join(os.path.dirname(__file__), "fixtures", "keras2")
+
+
+# --- 1. legacy optimizers: lr=, decay= ------------------------------------------------------
+def _legacy_cases():
+    with open(os.path.join(FIX, "legacy_optimizers.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("case", sorted(_legacy_cases()))
+def test_legacy_optimizer_trajectory_matches_tf_keras(case):
+    fx = np.load(os.path.join(FIX, "legacy_optimizers.npz"))
+    spec = _legacy_cases()[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = getattr(legacy, spec["class"])(**spec["kwargs"])
+    v = keras.Variable(fx["w0"].copy())
+    for g, ref in zip(fx["grads"], fx[case]):
+        opt.apply_gradients([(g, v)])
+        np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_legacy_decay_keeps_base_rate_and_config():
+    opt = legacy.SGD(lr=0.1, decay=0.5)
+    v = keras.Variable(np.ones(3, np.float32))
+    for _ in range(3):
+        opt.apply_gradients([(np.ones(3, np.float32), v)])
+    # steps use 0.1, 0.1/1.5, 0.1/2: w = 1 - (0.1 + 0.0666.. + 0.05)
+    np.testing.assert_allclose(np.asarray(v.numpy()), 1 - (0.1 + 0.1 / 1.5 + 0.05), rtol=1e-6)
+    assert opt.lr == pytest.approx(0.1) and opt.learning_rate == pytest.approx(0.1)
+    config = opt.get_config()
+    assert config["decay"] == 0.5
+    assert type(legacy.SGD.from_config(config)).__name__ == "SGD"
+
+
+def test_legacy_bad_arguments():
+    with pytest.raises(ValueError, match="decay"):
+        legacy.Adam(decay=-1.0)
+    with pytest.raises(ValueError, match="lr"):
+        legacy.Adam(lr=0.1, learning_rate=0.2)
+    assert legacy.Adam(epsilon=None).epsilon == 1e-7
+    with pytest.warns(UserWarning, match="schedule_decay"):
+        legacy.Nadam(decay=0.1)
+
+
+# --- 2. keras.backend as K ----------------------------------------------------------------------
+from nnfast import backend as K  # noqa: E402
+from conftest import check_grads  # noqa: E402
+
+_R = np.random.default_rng(3)
+A = _R.normal(size=(3, 4)).astype(np.float32)
+B = _R.normal(size=(3, 4)).astype(np.float32)
+P = np.abs(A) + 0.1
+A64 = A.astype(np.float64)
+
+K_CASES = [  # (name, nnfast call, float64 NumPy reference)
+    ("sum", lambda: K.sum(A), A64.sum()),
+    ("sum_axis", lambda: K.sum(A, axis=1, keepdims=True), A64.sum(1, keepdims=True)),
+    ("mean", lambda: K.mean(A, axis=0), A64.mean(0)),
+    ("mean_bool", lambda: K.mean(K.greater(A, 0.0)), (A64 > 0).mean()),
+    ("max", lambda: K.max(A, axis=-1), A64.max(-1)),
+    ("min", lambda: K.min(A), A64.min()),
+    ("prod", lambda: K.prod(P, axis=1), P.astype(np.float64).prod(1)),
+    ("std", lambda: K.std(A, axis=1), A64.std(1)),
+    ("var", lambda: K.var(A), A64.var()),
+    ("cumsum", lambda: K.cumsum(A), A64.cumsum(0)),
+    ("square", lambda: K.square(A), A64 ** 2),
+    ("sqrt_clips", lambda: K.sqrt(A), np.sqrt(np.maximum(A64, 0))),
+    ("abs", lambda: K.abs(A), np.abs(A64)),
+    ("exp", lambda: K.exp(A), np.exp(A64)),
+    ("log", lambda: K.log(P), np.log(P.astype(np.float64))),
+    ("pow", lambda: K.pow(P, 3), P.astype(np.float64) ** 3),
+    ("clip", lambda: K.clip(A, -0.5, 0.5), np.clip(A64, -0.5, 0.5)),
+    ("clip_max_below_min", lambda: K.clip(A, 0.5, 0.1), np.full_like(A64, 0.5)),
+    ("clip_none", lambda: K.clip(A, None, 0.0), np.minimum(A64, 0.0)),
+    ("maximum", lambda: K.maximum(A, B), np.maximum(A64, B)),
+    ("minimum", lambda: K.minimum(A, B), np.minimum(A64, B)),
+    ("round", lambda: K.round(A * 3), np.round(A64 * 3)),
+    ("argmax", lambda: K.argmax(A), A64.argmax(-1)),
+    ("equal", lambda: K.equal(K.argmax(A), K.argmax(B)), A64.argmax(-1) == B.argmax(-1)),
+    ("less", lambda: K.less(A, B), A64 < B),
+    ("switch", lambda: K.switch(K.greater(A, 0.0), A, B), np.where(A64 > 0, A64, B)),
+    ("transpose", lambda: K.transpose(A), A64.T),
+    ("reshape", lambda: K.reshape(A, (2, -1)), A64.reshape(2, -1)),
+    ("expand_dims", lambda: K.expand_dims(A), A64[..., None]),
+    ("squeeze", lambda: K.squeeze(A[:, :1], 1), A64[:, 0]),
+    ("concatenate", lambda: K.concatenate([A, B]), np.concatenate([A64, B], -1)),
+    ("stack", lambda: K.stack([A, B], axis=1), np.stack([A64, B], 1)),
+    ("flatten", lambda: K.flatten(A), A64.ravel()),
+    ("batch_flatten", lambda: K.batch_flatten(np.stack([A, B])), np.stack([A64, B]).reshape(2, -1)),
+    ("dot", lambda: K.dot(A, B.T), A64 @ B.T),
+    ("dot_nd", lambda: K.dot(np.stack([A, B]), np.stack([B.T, A.T])),
+     np.dot(np.stack([A64, B]), np.stack([B.T, A.T]))),
+    ("batch_dot_2d", lambda: K.batch_dot(A, B, axes=1), (A64 * B).sum(1, keepdims=True)),
+    ("batch_dot_3d", lambda: K.batch_dot(np.stack([A, B]), np.stack([B.T, A.T])),
+     np.matmul(np.stack([A64, B]), np.stack([B.T, A.T]))),
+    ("batch_dot_axes", lambda: K.batch_dot(np.stack([A, B]), np.stack([A, B]), axes=(1, 1)),
+     np.einsum("bij,bik->bjk", np.stack([A64, B]), np.stack([A64, B]))),
+    ("sigmoid", lambda: K.sigmoid(A), 1 / (1 + np.exp(-A64))),
+    ("softmax", lambda: K.softmax(A), np.exp(A64) / np.exp(A64).sum(-1, keepdims=True)),
+    ("relu", lambda: K.relu(A, alpha=0.1, max_value=0.5), np.minimum(np.where(A64 > 0, A64, 0.1 * A64), 0.5)),
+    ("tanh", lambda: K.tanh(A), np.tanh(A64)),
+    ("l2_normalize", lambda: K.l2_normalize(A, axis=1), A64 / np.linalg.norm(A64, axis=1, keepdims=True)),
+    ("ones_like", lambda: K.ones_like(A), np.ones_like(A64)),
+    ("zeros_like", lambda: K.zeros_like(A), np.zeros_like(A64)),
+    ("cast", lambda: K.cast(K.greater(A, 0), "float32"), (A64 > 0).astype(np.float64)),
+    ("binary_crossentropy", lambda: K.binary_crossentropy((B > 0).astype(np.float32), 1 / (1 + np.exp(-A))),
+     -((B > 0) * np.log(1 / (1 + np.exp(-A64)) + 1e-7)
+       + (B <= 0) * np.log(1 - 1 / (1 + np.exp(-A64)) + 1e-7))),
+    ("categorical_crossentropy", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], P),
+     -np.log((P / P.sum(-1, keepdims=True))[[0, 1, 2], [0, 2, 3]].astype(np.float64))),
+    ("categorical_crossentropy_logits", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], A, from_logits=True),
+     -(A64 - np.log(np.exp(A64).sum(-1, keepdims=True)))[[0, 1, 2], [0, 2, 3]]),
+]
+
+
+@pytest.mark.parametrize("name,call,ref", K_CASES, ids=[c[0] for c in K_CASES])
+def test_backend_function_matches_numpy(name, call, ref):
+    out = np.asarray(K.get_value(call()))
+    assert out.shape == np.shape(ref), (out.shape, np.shape(ref))
+    np.testing.assert_allclose(out.astype(np.float64), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_backend_gradients_match_finite_differences():
+    check_grads(lambda x: K.sqrt(K.mean(K.square(x), axis=-1)), P)
+    check_grads(lambda x, y: K.batch_dot(x, y, axes=1), A, B)
+    check_grads(lambda x, y: K.dot(x, y), A, B.T)
+    check_grads(lambda x: K.l2_normalize(x, axis=-1), A)
+    check_grads(lambda x: K.binary_crossentropy(np.float32(B > 0), K.sigmoid(x)), A)
+    check_grads(lambda x: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]],
+                                                     K.softmax(x)), A)
+    check_grads(lambda x: K.std(x, axis=0), A)
+    check_grads(lambda x: K.clip(x, -0.5, 0.5) * K.switch(K.greater(x, 0), x, -x), A)
+
+
+def test_backend_variables_shapes_and_config():
+    v = K.variable(np.ones((2, 3)))
+    assert isinstance(v, keras.Variable) and K.int_shape(v) == (2, 3) and K.ndim(v) == 2
+    K.set_value(v, np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(K.get_value(v), np.full((2, 3), 4.0, np.float32))
+    assert K.floatx() == "float32" and K.epsilon() == 1e-7
+    assert K.image_data_format() == "channels_last" and K.learning_phase() == 0
+    K.set_image_data_format("channels_last")
+    with pytest.raises(NotImplementedError, match="channels_first"):
+        K.set_image_data_format("channels_first")
+    with pytest.raises(ValueError, match="Received"):
+        K.set_image_data_format("nchw")
+    inp = keras.Input((5,))
+    assert K.int_shape(inp) == (None, 5) and K.is_keras_tensor(inp)
+    np.testing.assert_array_equal(K.get_value(K.shape(np.zeros((2, 7)))), [2, 7])
+    np.testing.assert_array_equal(K.get_value(K.constant(2.0, shape=(2,))), [2.0, 2.0])
+    assert K.int_shape(K.random_normal((3, 2), seed=1)) == (3, 2)
+    u = K.get_value(K.random_uniform((1000,), 2.0, 3.0, seed=1))
+    assert u.min() >= 2.0 and u.max() < 3.0
+    with pytest.raises(RuntimeError, match="GradientTape"):
+        K.gradients(v, [v])
+    with pytest.raises(TypeError, match="Variable"):
+        K.set_value(np.zeros(2), 1.0)
+
+
+def test_backend_set_value_on_optimizer_lr_and_function():
+    opt = keras.optimizers.Adam(0.01)
+    assert K.get_value(opt.lr) == pytest.approx(0.01)
+    K.set_value(opt.lr, 0.5)
+    assert opt.learning_rate == 0.5
+    inp = keras.Input((3,))
+    hidden = keras.layers.Dense(4, activation="relu")(inp)
+    model = keras.Model(inp, keras.layers.Dense(1)(hidden))
+    get_hidden = K.function([model.input], [hidden])
+    x = _R.normal(size=(5, 3)).astype(np.float32)
+    w, b = model.layers[1].get_weights()
+    np.testing.assert_allclose(get_hidden([x])[0], np.maximum(x @ w + b, 0), rtol=1e-5, atol=1e-6)
+
+
+def test_custom_loss_written_with_K_trains():
+    def rmse(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+
+    x = _R.normal(size=(64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=legacy.Adam(lr=0.05), loss=rmse)
+    hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+# --- 3-6. a Keras 2 program end to end; module paths; layer names; model methods ----------------
+def test_keras2_training_run_matches_tf_keras():
+    fx = np.load(os.path.join(FIX, "keras2_fit.npz"))
+    with open(os.path.join(FIX, "keras2_fit.json")) as f:
+        ref = json.load(f)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([fx[f"w0_{i}"] for i in range(4)])
+    model.compile(optimizer=legacy.SGD(lr=0.2, momentum=0.5, decay=0.05),
+                  loss="categorical_crossentropy", metrics=["acc", "mae", "mean_absolute_error"])
+    hist = model.fit(fx["x"], fx["y"], batch_size=8, epochs=3, shuffle=False,
+                     validation_split=0.25, verbose=0)
+    # Keras 2 and Keras 3 agree on the History keys: each metric under the name it was asked by
+    assert sorted(hist.history) == sorted(ref["history"])
+    for key, values in ref["history"].items():
+        np.testing.assert_allclose(hist.history[key], values, rtol=1e-4, atol=1e-5, err_msg=key)
+    tob = model.train_on_batch(fx["x"][:8], fx["y"][:8])
+    assert isinstance(tob, list) and len(tob) == len(ref["train_on_batch"])
+    np.testing.assert_allclose(tob, ref["train_on_batch"], rtol=1e-4, atol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, fx[f"w1_{i}"], rtol=1e-4, atol=1e-5)
+
+
+def test_keras2_module_paths():
+    from nnfast.layers.merge import Concatenate, add, concatenate
+    from nnfast.utils import generic_utils, np_utils
+
+    np.testing.assert_array_equal(np_utils.to_categorical([0, 2], 3), np.eye(3)[[0, 2]])
+    np.testing.assert_allclose(np_utils.normalize(np.array([[3.0, 4.0]])), [[0.6, 0.8]])
+    assert keras.utils.np_utils is np_utils and keras.layers.merge.add is add
+    a, b = keras.Input((2,)), keras.Input((3,))
+    assert concatenate([a, b]).shape == (None, 5)
+    assert isinstance(Concatenate(), keras.layers.Concatenate)
+    assert add([a, a]).shape == (None, 2)
+
+    def swish2(x):
+        return x * keras.ops.sigmoid(x)
+
+    with generic_utils.CustomObjectScope({"swish2": swish2}):
+        assert generic_utils.get_registered_object("swish2") is swish2
+    assert generic_utils.get_registered_object("swish2") is None
+    config = generic_utils.serialize_keras_object(keras.layers.Dense(2))
+    assert isinstance(generic_utils.deserialize_keras_object(config), keras.layers.Dense)
+    assert generic_utils.to_list((1, 2)) == [1, 2] and generic_utils.to_list(3) == [3]
+    assert generic_utils.Progbar is keras.utils.Progbar
+
+
+def test_cudnn_layers_are_fixed_lstm_gru():
+    x = _R.normal(size=(2, 5, 4)).astype(np.float32)
+    cudnn = keras.layers.CuDNNGRU(3, return_sequences=True)
+    gru = keras.layers.GRU(3, return_sequences=True, reset_after=True)
+    cudnn(x), gru(x)
+    gru.set_weights(cudnn.get_weights())
+    np.testing.assert_allclose(np.asarray(cudnn(x)), np.asarray(gru(x)), rtol=1e-6)
+    lstm = keras.layers.CuDNNLSTM(3)
+    assert lstm(x).shape == (2, 3)
+    clone = keras.layers.CuDNNLSTM.from_config(lstm.get_config())
+    assert clone.units == 3 and "activation" not in lstm.get_config()
+    with pytest.raises(TypeError, match="activation"):
+        keras.layers.CuDNNLSTM(3, activation="relu")
+
+
+def test_predict_classes_and_proba():
+    x = _R.normal(size=(6, 4)).astype(np.float32)
+    soft = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    np.testing.assert_array_equal(soft.predict_classes(x), soft.predict(x, verbose=0).argmax(-1))
+    sig = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    classes = sig.predict_classes(x)
+    assert classes.shape == (6, 1) and classes.dtype == np.int32
+    np.testing.assert_array_equal(classes, (sig.predict(x, verbose=0) > 0.5).astype(np.int32))
+    np.testing.assert_allclose(sig.predict_proba(x), sig.predict(x, verbose=0))
+    linear = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    linear.set_weights([np.full((4, 1), 5.0, np.float32), np.zeros(1, np.float32)])
+    with pytest.warns(UserWarning, match="probability"):
+        linear.predict_proba(x)
+
+
+def test_fit_generator_family_exists():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+
+    def gen():
+        while True:
+            yield np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+
+    hist = model.fit_generator(gen(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert len(hist.history["loss"]) == 1
+    assert np.isfinite(model.evaluate_generator(gen(), steps=1, verbose=0))
+    assert model.predict_generator(gen(), steps=1, verbose=0).shape == (4, 1)
+
+
+def test_save_without_extension_raises_as_keras3(tmp_path):
+    # Keras 2 wrote a TensorFlow SavedModel directory; nnfast cannot write that format and
+    # keeps Keras 3's error (README: "Keras 2 programs").
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"\.keras"):
+        model.save(str(tmp_path / "mymodel"))
+    assert not (tmp_path / "mymodel").exists()
