@@ -1,5 +1,5 @@
-"""ResNet101/152, ResNet50V2/101V2/152V2, DenseNet121/169/201, Xception, InceptionV3 and
-MobileNet against Keras: architectures layer by layer (names, classes, weight shapes in
+"""ResNet101/152, ResNet50V2/101V2/152V2, DenseNet121/169/201, Xception, InceptionV3,
+MobileNet and EfficientNetB0-B7 against Keras: architectures layer by layer (names, classes, weight shapes in
 order, parameter counts, output shapes), forward passes with seeded weights, the ImageNet
 weight-file names, and each family's preprocess_input.
 
@@ -67,13 +67,14 @@ def test_architecture_matches_keras(key, fast_init):
 
 
 @pytest.mark.parametrize("key", sorted(fx.SEEDED))
-def test_seeded_weights_predict_like_keras(key):
+def test_seeded_weights_predict_like_keras(key, fast_init):
     fn, kwargs = fx.SEEDED[key]
     model = getattr(applications, fn)(weights=None, **kwargs)
     spec = [(type(l).__name__, [tuple(w.shape) for w in l.weights]) for l in model.layers
             if l.weights]
     model.set_weights(fx.seeded_weights(spec))
-    y = model.predict(fx.fixed_images((2,) + tuple(kwargs["input_shape"])), verbose=0)
+    x = fx.fixed_images((2,) + tuple(kwargs["input_shape"]), raw=fn.startswith("Efficient"))
+    y = model.predict(x, verbose=0)
     ref = KERAS_PRED[key]
     assert y.shape == ref.shape
     assert np.abs(ref).max() > 1e-2  # the seeded network did not collapse to zeros
@@ -102,6 +103,7 @@ _IMAGENET_FILES = [
     (lambda: applications.MobileNet(alpha=0.25, input_shape=(128, 128, 3)),
      "mobilenet/mobilenet_2_5_128_tf.h5"),
 ]
+_EFFICIENTNET_URL = "https://storage.googleapis.com/keras-applications/"
 
 
 @pytest.mark.parametrize("build,path", _IMAGENET_FILES)
@@ -113,6 +115,22 @@ def test_imagenet_weights_offline_error_names_the_file(build, path, offline, fas
     assert fname in str(err.value)
     assert str(tmp_path / "nnfast_home" / "models") in str(err.value)
     assert offline == ["https://storage.googleapis.com/tensorflow/keras-applications/" + path]
+
+
+def test_efficientnet_imagenet_files(offline, fast_init):
+    """Keras names EfficientNet's file after the model name (``{name}[_notop].h5``) and adds
+    a rescaling layer that only the ImageNet weights need."""
+    for build, fname in ((lambda: applications.EfficientNetB0(include_top=False),
+                          "efficientnetb0_notop.h5"),
+                         (lambda: applications.EfficientNetB4(), "efficientnetb4.h5")):
+        with pytest.raises(FileNotFoundError, match=fname):
+            build()
+    assert offline == [_EFFICIENTNET_URL + "efficientnetb0_notop.h5",
+                       _EFFICIENTNET_URL + "efficientnetb4.h5"]
+    nnfast.clear_session()
+    with_file = applications.EfficientNetB0(weights=None, include_top=False)
+    assert [l.name for l in with_file.layers[1:4]] == ["rescaling", "normalization",
+                                                       "stem_conv_pad"]
 
 
 def test_imagenet_weights_found_in_cache(offline, tmp_path):
@@ -164,7 +182,8 @@ def test_preprocess_input_per_family():
     tf_mode = img / 127.5 - 1.0
     torch_mode = (img / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
     expected = {"resnet": caffe, "resnet_v2": tf_mode, "densenet": torch_mode,
-                "xception": tf_mode, "inception_v3": tf_mode, "mobilenet": tf_mode}
+                "xception": tf_mode, "inception_v3": tf_mode, "mobilenet": tf_mode,
+                "efficientnet": img}
     for module, ref in expected.items():
         out = getattr(applications, module).preprocess_input(img.copy())
         np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5, err_msg=module)
