@@ -1,7 +1,7 @@
 """ResNet101/152, ResNet50V2/101V2/152V2, DenseNet121/169/201, Xception, InceptionV3,
-MobileNet and EfficientNetB0-B7 against Keras: architectures layer by layer (names, classes, weight shapes in
-order, parameter counts, output shapes), forward passes with seeded weights, the ImageNet
-weight-file names, and each family's preprocess_input.
+MobileNet and EfficientNetB0-B7 against Keras: architectures layer by layer (names, classes,
+weight shapes in order, parameter counts, output shapes), forward passes with seeded
+weights, the ImageNet weight-file names, and each family's preprocess_input.
 
 The Keras references live in tests/fixtures/applications (see make_more_fixtures.py there).
 """
@@ -158,9 +158,9 @@ def test_argument_errors(fast_init):
         applications.MobileNet(weights="imagenet", depth_multiplier=2, include_top=False)
     with pytest.raises(ValueError, match="alpha"):
         applications.MobileNet(weights="imagenet", alpha=0.35, include_top=False)
-    with pytest.warns(UserWarning, match="224"):
-        with pytest.raises(FileNotFoundError, match="mobilenet_1_0_224_tf_no_top.h5"):
-            applications.MobileNet(include_top=False, input_shape=(96, 96, 3))
+    with pytest.warns(UserWarning, match="224"), \
+            pytest.raises(FileNotFoundError, match="mobilenet_1_0_224_tf_no_top.h5"):
+        applications.MobileNet(include_top=False, input_shape=(96, 96, 3))
 
 
 def test_default_names_and_shapes(fast_init):

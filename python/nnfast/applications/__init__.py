@@ -9,12 +9,30 @@ Example:
     >>> x = mobilenet_v2.preprocess_input(images)  # images in [0, 255], (B, 96, 96, 3)
     >>> features = base.predict(x)                 # (B, 3, 3, 1280)
 """
-from nnfast.applications import (densenet, efficientnet, imagenet_utils, inception_v3, mobilenet,
-                                 mobilenet_v2, resnet, resnet_v2, vgg16, vgg19, xception)
+from nnfast.applications import (
+    densenet,
+    efficientnet,
+    imagenet_utils,
+    inception_v3,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    resnet_v2,
+    vgg16,
+    vgg19,
+    xception,
+)
 from nnfast.applications.densenet import DenseNet121, DenseNet169, DenseNet201
-from nnfast.applications.efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,
-                                              EfficientNetB3, EfficientNetB4, EfficientNetB5,
-                                              EfficientNetB6, EfficientNetB7)
+from nnfast.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from nnfast.applications.inception_v3 import InceptionV3
 from nnfast.applications.mobilenet import MobileNet
 from nnfast.applications.mobilenet_v2 import MobileNetV2
@@ -27,10 +45,10 @@ from nnfast.applications.xception import Xception
 # Keras exposes ResNet50's module as both `applications.resnet` and `applications.resnet50`.
 resnet50 = resnet
 
-__all__ = ["DenseNet121", "DenseNet169", "DenseNet201", "EfficientNetB0", "EfficientNetB1",
-           "EfficientNetB2", "EfficientNetB3", "EfficientNetB4", "EfficientNetB5",
-           "EfficientNetB6", "EfficientNetB7", "InceptionV3", "MobileNet",
-           "MobileNetV2", "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2",
-           "ResNet152V2", "VGG16", "VGG19", "Xception", "densenet", "efficientnet", "imagenet_utils",
+__all__ = ["VGG16", "VGG19", "DenseNet121", "DenseNet169", "DenseNet201", "EfficientNetB0",
+           "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
+           "EfficientNetB5", "EfficientNetB6", "EfficientNetB7", "InceptionV3", "MobileNet",
+           "MobileNetV2", "ResNet50", "ResNet50V2", "ResNet101", "ResNet101V2", "ResNet152",
+           "ResNet152V2", "Xception", "densenet", "efficientnet", "imagenet_utils",
            "inception_v3", "mobilenet", "mobilenet_v2", "resnet", "resnet50", "resnet_v2",
            "vgg16", "vgg19", "xception"]
