@@ -1,6 +1,7 @@
-"""Keras's ImageNet architectures with Keras's layer names and weight files:
-``MobileNetV2``, ``VGG16``, ``VGG19``, ``ResNet50``, each module with its
-``preprocess_input`` and ``decode_predictions``.
+"""Keras's ImageNet architectures with Keras's layer names and weight files: ``VGG16/19``,
+``ResNet50/101/152``, ``ResNet50V2/101V2/152V2``, ``DenseNet121/169/201``, ``Xception``,
+``EfficientNetB0``-``B7``, ``InceptionV3``, ``MobileNet``, ``MobileNetV2``, each module
+with its ``preprocess_input`` and ``decode_predictions``.
 
 Example:
     >>> from nnfast.applications import MobileNetV2, mobilenet_v2
@@ -8,14 +9,46 @@ Example:
     >>> x = mobilenet_v2.preprocess_input(images)  # images in [0, 255], (B, 96, 96, 3)
     >>> features = base.predict(x)                 # (B, 3, 3, 1280)
 """
-from nnfast.applications import imagenet_utils, mobilenet_v2, resnet, vgg16, vgg19
+from nnfast.applications import (
+    densenet,
+    efficientnet,
+    imagenet_utils,
+    inception_v3,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    resnet_v2,
+    vgg16,
+    vgg19,
+    xception,
+)
+from nnfast.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from nnfast.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
+from nnfast.applications.inception_v3 import InceptionV3
+from nnfast.applications.mobilenet import MobileNet
 from nnfast.applications.mobilenet_v2 import MobileNetV2
-from nnfast.applications.resnet import ResNet50
+from nnfast.applications.resnet import ResNet50, ResNet101, ResNet152
+from nnfast.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from nnfast.applications.vgg16 import VGG16
 from nnfast.applications.vgg19 import VGG19
+from nnfast.applications.xception import Xception
 
 # Keras exposes ResNet50's module as both `applications.resnet` and `applications.resnet50`.
 resnet50 = resnet
 
-__all__ = ["MobileNetV2", "ResNet50", "VGG16", "VGG19", "imagenet_utils", "mobilenet_v2",
-           "resnet", "resnet50", "vgg16", "vgg19"]
+__all__ = ["VGG16", "VGG19", "DenseNet121", "DenseNet169", "DenseNet201", "EfficientNetB0",
+           "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
+           "EfficientNetB5", "EfficientNetB6", "EfficientNetB7", "InceptionV3", "MobileNet",
+           "MobileNetV2", "ResNet50", "ResNet50V2", "ResNet101", "ResNet101V2", "ResNet152",
+           "ResNet152V2", "Xception", "densenet", "efficientnet", "imagenet_utils",
+           "inception_v3", "mobilenet", "mobilenet_v2", "resnet", "resnet50", "resnet_v2",
+           "vgg16", "vgg19", "xception"]
