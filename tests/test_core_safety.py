@@ -100,3 +100,29 @@ def test_max_pooling_propagates_nan(isa):
     model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.GlobalMaxPooling2D()])
     out = model.predict(x, verbose=0)
     assert np.isnan(out[0, 0]) and np.isfinite(out[1]).all()
+
+
+def test_fit_checks_validation_data_before_changing_weights():
+    import nnfast as keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    x, y = np.ones((8, 3), "f4"), np.ones((8, 2), "f4")
+    with pytest.raises(ValueError):
+        model.fit(x, y, validation_data=(np.ones((4, 5), "f4"), np.ones((4, 2), "f4")),
+                  epochs=1, verbose=0)
+    with pytest.raises(ValueError):
+        model.fit(x, y, validation_data=(np.ones((4, 3), "f4"), np.ones((4, 7), "f4")),
+                  epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("shape,axis", [((3, 0), 1), ((0,), None), ((2, 0), -1)])
+def test_mean_var_std_of_nothing_are_nan(shape, axis):
+    from nnfast import ops
+
+    x = np.zeros(shape, "f4")
+    with np.errstate(all="ignore"):
+        for op in (ops.mean, ops.var, ops.std):
+            assert np.isnan(op(x, axis=axis).numpy()).all()

@@ -495,11 +495,20 @@ class Trainer(StepHooks):
         if not custom:
             self._ensure_ready(x, y)
             y = self._standardize_targets(y)
+            self._check_validation_data(val)
         source = da.BatchSource(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                 steps=steps_per_epoch)
         return self._fit_loop(source, True, epochs, verbose, callbacks, val, validation_freq,
                               initial_epoch, None, validation_batch_size or batch_size,
                               validation_steps)
+
+    def _check_validation_data(self, val):
+        """The loss of one validation sample, before training: validation arrays that do not
+        fit the model fail before any weight changes, not after the first epoch."""
+        if val is None or val.kind != "arrays" or val.y is None or not val.n:
+            return
+        x, y = _first_rows(val.x), self._standardize_targets(_first_rows(val.y), "y_val")
+        self._test_step(x, y, None)
 
     def _validation_source(self, validation_data, batch_size, steps):
         if validation_data is None:

@@ -300,9 +300,14 @@ class Mean(Function):
         x = np.asarray(x)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, normalize_axis(axis, builtins.max(x.ndim, 1)), keepdims
         total = np.add.reduce(x, axis=ctx.axis, keepdims=keepdims)
-        count = x.size // builtins.max(np.size(total), 1) if x.size else 1
-        ctx.count = count
+        if ctx.axis is None:
+            count = x.size
+        else:
+            axes = ctx.axis if isinstance(ctx.axis, tuple) else (ctx.axis,)
+            count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        ctx.count = builtins.max(count, 1)  # an empty input has an empty gradient
         # NOTE: add.reduce + divide avoids np.mean's Python-level overhead on small tensors.
+        # The mean of nothing is NaN (as Keras/TF and NumPy), not 0.
         return np.asarray(total / count if count else total * np.nan, dtype=x.dtype)
 
     @staticmethod
