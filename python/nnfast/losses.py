@@ -18,6 +18,7 @@ Example:
     >>> loss = CategoricalCrossentropy(label_smoothing=0.1)
     >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 """
+import inspect
 import math
 
 import numpy as np
@@ -435,6 +436,14 @@ def _wrapper(fn, defaults=(), default_name=None):
         LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype,
                                      **values)
 
+    # What the constructor accepts, spelled out for help() and inspect.signature (Keras's).
+    kinds = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", kinds)]
+        + [inspect.Parameter(k, kinds, default=v) for k, v in params.items()]
+        + [inspect.Parameter("reduction", kinds, default="sum_over_batch_size"),
+           inspect.Parameter("name", kinds, default=default_name),
+           inspect.Parameter("dtype", kinds, default=None)])
     return __init__
 
 

@@ -17,6 +17,7 @@ Example:
     >>> m.result()
     1.0
 """
+import inspect
 import warnings
 
 import numpy as np
@@ -404,6 +405,12 @@ def _wrapper_class(class_name, fn, default_name, params=(), doc=""):
     def from_config(cls, config):
         return cls(**config)
 
+    # What the constructor accepts, spelled out for help() and inspect.signature (Keras's).
+    defaults = dict(params, name=default_name, dtype=None)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", kind)]
+        + [inspect.Parameter(k, kind, default=defaults[k]) for k in order])
     return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc,
                                                    "from_config": from_config})
 
