@@ -126,3 +126,20 @@ def test_mean_var_std_of_nothing_are_nan(shape, axis):
     with np.errstate(all="ignore"):
         for op in (ops.mean, ops.var, ops.std):
             assert np.isnan(op(x, axis=axis).numpy()).all()
+
+
+def test_size_products_that_would_overflow_are_refused():
+    # Found by the fuzzer under UndefinedBehaviorSanitizer (signed overflows in C++); the
+    # sanitizer run is what proves them gone, these keep the answers right.
+    assert c.conv2d_relu_maxpool_supported(2**31, 3, (1, 2**40), 1, (3, 3)) is False
+    with pytest.raises(ValueError, match="too large"):
+        c.conv_same_padding(2**62, 4, 2**62, 4)
+
+
+def test_softmax_passes_nan_through(isa):
+    from nnfast import ops
+
+    x = np.zeros((3, 5), "f4")
+    x[1, 2] = np.nan
+    y = ops.softmax(x).numpy()
+    assert np.isnan(y[1]).all() and np.allclose(y[[0, 2]], 0.2)

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -82,7 +83,9 @@ constexpr int64_t kDirectMaxK = 32;
 constexpr int64_t kDirectMaxOut = 512;
 
 bool use_direct(const Conv2DShape& s) {
-  return s.groups == 1 && s.kernel_h * s.kernel_w * s.in_c <= kDirectMaxK &&
+  // Each factor first: a product of unchecked sizes could overflow.
+  return s.groups == 1 && s.kernel_h <= kDirectMaxK && s.kernel_w <= kDirectMaxK &&
+         s.in_c <= kDirectMaxK && s.kernel_h * s.kernel_w * s.in_c <= kDirectMaxK &&
          s.out_c <= kDirectMaxOut;
 }
 
@@ -279,8 +282,9 @@ void check_size_args(const char* what, int64_t n, int64_t k, int64_t stride, int
                                 "stride and dilation, received n=" + std::to_string(n) +
                                 " k=" + std::to_string(k) + " stride=" + std::to_string(stride) +
                                 " dilation=" + std::to_string(dilation));
-  if (n > (int64_t{1} << 62) || k > (int64_t{1} << 40) || dilation > (int64_t{1} << 20))  // no overflow below
-    throw std::invalid_argument(std::string(what) + ": kernel size or dilation too large");
+  if (n > (int64_t{1} << 62) || k > (int64_t{1} << 40) || stride > (int64_t{1} << 40) ||
+      dilation > (int64_t{1} << 20))  // no overflow below
+    throw std::invalid_argument(std::string(what) + ": kernel size, stride or dilation too large");
 }
 }  // namespace
 
@@ -314,6 +318,19 @@ void conv2d_validate(const Conv2DShape& s) {
   if (s.groups <= 0 || s.in_c % s.groups || s.out_c % s.groups)
     fail("in_c=" + std::to_string(s.in_c) + " and out_c=" + std::to_string(s.out_c) +
          " must both be divisible by groups=" + std::to_string(s.groups));
+  // Sizes can come from Python integers (the fused op's conv_out, kernel sizes): every size
+  // product the drivers form must fit in int64.
+  auto fits = [](std::initializer_list<int64_t> factors) {
+    int64_t p = 1;
+    for (int64_t f : factors)
+      if (__builtin_mul_overflow(p, f, &p)) return false;
+    return true;
+  };
+  if (!fits({s.kernel_h, s.kernel_w, s.in_c, s.out_c}) ||
+      !fits({s.batch, s.in_h, s.in_w, s.in_c}) || !fits({s.batch, s.out_h, s.out_w, s.out_c}) ||
+      !fits({s.dilation_h, s.kernel_h}) || !fits({s.dilation_w, s.kernel_w}) ||
+      !fits({s.stride_h, s.out_h}) || !fits({s.stride_w, s.out_w}))
+    fail("sizes too large: their products overflow 64-bit integers");
 }
 
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,

@@ -18,7 +18,9 @@ constexpr int kLanes = 16;
 // e^x for x <= 0 (softmax shifts by the row max); 0 below e^-87.3, where float32 would go
 // subnormal.
 inline float exp_nonpositive(float x) {
-  const float xc = x < -87.3f ? -87.3f : x;
+  // NaN takes the clamp (NaN compares false), so the integer conversion and shift below
+  // stay defined; the return hands the NaN back.
+  const float xc = x >= -87.3f ? (x <= 0.0f ? x : 0.0f) : -87.3f;
   const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x/ln2)
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -32,7 +34,7 @@ inline float exp_nonpositive(float x) {
   const int32_t bits = ((int32_t)n + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof(scale));
-  return x < -87.3f ? 0.0f : p * scale;
+  return x >= -87.3f ? p * scale : (x < -87.3f ? 0.0f : x);
 }
 
 inline float row_max(const float* __restrict x, int64_t n) {
