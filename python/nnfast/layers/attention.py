@@ -292,7 +292,7 @@ class MultiHeadAttention(Layer):
         if len(q_shape) != 3 or len(v_shape) != 3:
             raise ValueError("nnfast's MultiHeadAttention takes 3-D (batch, steps, features) "
                              f"inputs; received query {q_shape} and value {v_shape}")
-        b, t, s = q_shape[0], q_shape[1], v_shape[1]
+        t, s = q_shape[1], v_shape[1]
         mask = self._attention_mask(t, s, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
 
@@ -303,6 +303,21 @@ class MultiHeadAttention(Layer):
         # Keras scales the projected query before the dot product (same rounding).
         q = ops.multiply(q, np.float32(self._inverse_sqrt_key_dim))
         scores = ops.matmul(q, k)                                   # (B, H, T, S)
+        probs, attended = self._attention_probs(scores, mask, training)
+        out = ops.transpose(ops.matmul(attended, v), (0, 2, 1, 3))  # (B, T, H, V)
+        if gate is not None:
+            out = ops.multiply(out, gate)
+        out = self.output_dense(out)
+        if query_mask is not None:
+            out._keras_mask = _bool_mask(query_mask)
+        if return_attention_scores:
+            return out, probs
+        return out
+
+    def _attention_probs(self, scores, mask, training):
+        """Softmax of ``scores`` (B, heads, T, S) under the (B, T, S) boolean ``mask``, and
+        the probabilities after attention dropout (the same when not training)."""
+        b, heads, t, s = scores.shape
         if mask is not None:
             m = np.broadcast_to(mask[:, None], (mask.shape[0], 1, t, s))
             scores = ops.where(m, scores, np.float32(_LARGE_NEGATIVE))
@@ -314,16 +329,8 @@ class MultiHeadAttention(Layer):
         attended = probs
         if training and self.dropout > 0.0:
             attended = ops.dropout(probs, self.dropout, self._stream_seed, self._offset)
-            self._offset += b * self.num_heads * t * s
-        out = ops.transpose(ops.matmul(attended, v), (0, 2, 1, 3))  # (B, T, H, V)
-        if gate is not None:
-            out = ops.multiply(out, gate)
-        out = self.output_dense(out)
-        if query_mask is not None:
-            out._keras_mask = _bool_mask(query_mask)
-        if return_attention_scores:
-            return out, probs
-        return out
+            self._offset += b * heads * t * s
+        return probs, attended
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is None and isinstance(query_shape, list) and \

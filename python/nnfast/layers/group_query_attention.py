@@ -13,7 +13,7 @@ import numpy as np
 
 from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
-from nnfast.layers.attention import _LARGE_NEGATIVE, MultiHeadAttention, _bool_mask
+from nnfast.layers.attention import MultiHeadAttention, _bool_mask
 from nnfast.layers.layer import Layer, standardize_shape
 
 
@@ -155,7 +155,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         if len(q_shape) != 3 or len(v_shape) != 3:
             raise ValueError("GroupQueryAttention takes 3-D (batch, steps, features) inputs; "
                              f"received query {q_shape} and value {v_shape}")
-        b, t, s = q_shape[0], q_shape[1], v_shape[1]
+        t, s = q_shape[1], v_shape[1]
         mask = self._attention_mask(t, s, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
         gate = self._gate_dense(query) if self.use_gate else None
@@ -166,17 +166,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         v = ops.transpose(v, (0, 2, 1, 3))                             # (B, U, S, H)
         q = ops.multiply(q, np.float32(self._inverse_sqrt_head_dim))
         scores = ops.matmul(q, k)                                      # (B, U, T, S)
-        if mask is not None:
-            m = np.broadcast_to(mask[:, None], (mask.shape[0], 1, t, s))
-            scores = ops.where(m, scores, np.float32(_LARGE_NEGATIVE))
-            probs = ops.softmax(scores, axis=-1)
-            probs = ops.multiply(probs, m.astype(np.float32))
-        else:
-            probs = ops.softmax(scores, axis=-1)
-        attended = probs
-        if training and self.dropout > 0.0:
-            attended = ops.dropout(probs, self.dropout, self._stream_seed, self._offset)
-            self._offset += b * self.num_query_heads * t * s
+        probs, attended = self._attention_probs(scores, mask, training)
         out = ops.transpose(ops.matmul(attended, v), (0, 2, 1, 3))     # (B, T, U, H)
         if gate is not None:
             out = ops.multiply(out, gate)
