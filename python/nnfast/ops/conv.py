@@ -80,6 +80,21 @@ def _activation_id(activation):
     raise ValueError(f"Unknown fused activation {activation!r}")
 
 
+def bias_activation_epilogue(y, bias, act_id, recording):
+    """Adds ``bias`` to ``y`` (channels last) and applies activation ``act_id`` in place;
+    returns ``(z, y)`` where ``z`` is the pre-activation kept for a backward pass that needs
+    it (None otherwise, and ``y`` is then the same buffer)."""
+    if act_id != 0 and recording and _core.activation_needs_input(act_id, 0.0, 0.0):
+        _core.bias_activation_inplace(y.reshape(-1, y.shape[-1]), bias, 0)
+        z = y
+        y = np.empty_like(z)
+        _core.activation_forward(act_id, z, y, 0.0, _INF, 0.0)
+        return z, y
+    if bias is not None or act_id != 0:
+        _core.bias_activation_inplace(y.reshape(-1, y.shape[-1]), bias, act_id)
+    return None, y
+
+
 def _activation_grad(act_id, z, y, g):
     """dL/dz of y = act(z) given dL/dy = g (a vectorised path for plain relu)."""
     if act_id == 0:
@@ -427,14 +442,7 @@ class ConvTranspose2D(Function):
         strides, pads, dilation, (oh, ow) = geom
         y = np.empty((x.shape[0], oh, ow, kernel.shape[2]), dtype=np.float32)
         _core.conv2d_backward_data(x, kernel, y, strides, pads, dilation, 1)
-        z = None
-        if act_id != 0 and ctx.recording and _core.activation_needs_input(act_id, 0.0, 0.0):
-            _core.bias_activation_inplace(y, bias, 0)
-            z = y
-            y = np.empty_like(z)
-            _core.activation_forward(act_id, z, y, 0.0, _INF, 0.0)
-        elif bias is not None or act_id != 0:
-            _core.bias_activation_inplace(y, bias, act_id)
+        z, y = bias_activation_epilogue(y, bias, act_id, ctx.recording)
         if ctx.recording:
             ctx.save_for_backward(x, kernel, z, y)
             ctx.params = (geom, act_id, bias is not None)

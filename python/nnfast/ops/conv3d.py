@@ -11,6 +11,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32, value
 from nnfast.ops.conv import (_INF, _activation_grad, _activation_id, _check_padding,
+                             bias_activation_epilogue,
                              _from_nhwc, _pad_before, _standardize_data_format, _to_nhwc,
                              normalize_tuple, output_size, transpose_output_size)
 
@@ -64,15 +65,7 @@ class ConvTranspose3D(Function):
         strides, pads, dilation, out_dhw = geom
         y = np.empty((x.shape[0],) + tuple(out_dhw) + (kernel.shape[3],), dtype=np.float32)
         _core.conv3d_backward_data(x, kernel, y, strides, pads, dilation, 1)
-        flat = y.reshape(-1, y.shape[-1])
-        z = None
-        if act_id != 0 and ctx.recording and _core.activation_needs_input(act_id, 0.0, 0.0):
-            _core.bias_activation_inplace(flat, bias, 0)
-            z = y
-            y = np.empty_like(z)
-            _core.activation_forward(act_id, z, y, 0.0, _INF, 0.0)
-        elif bias is not None or act_id != 0:
-            _core.bias_activation_inplace(flat, bias, act_id)
+        z, y = bias_activation_epilogue(y, bias, act_id, ctx.recording)
         if ctx.recording:
             ctx.save_for_backward(x, kernel, z, y)
             ctx.params = (geom, act_id, bias is not None)
