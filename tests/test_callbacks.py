@@ -308,13 +308,93 @@ def test_tensorboard_event_files_read_back(tmp_path):
     assert [e.step for e in val.Scalars("epoch_loss")] == [0, 1]
 
 
+def _event_tags(run_dir):
+    """{tag: (plugin, steps)} of every summary in a run folder, read by TensorBoard itself."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"tensors": 0, "images": 0,
+                                                        "histograms": 0, "scalars": 0})
+    acc.Reload()
+    tags = {}
+    for tag in acc.Tags()["tensors"]:
+        tags[tag] = (acc.SummaryMetadata(tag).plugin_data.plugin_name,
+                     [e.step for e in acc.Tensors(tag)])
+    for kind, get in (("scalars", acc.Scalars), ("histograms", acc.Histograms),
+                      ("images", acc.Images)):
+        for tag in acc.Tags()[kind]:
+            tags[tag] = (kind, [e.step for e in get(tag)])
+    return acc, tags
+
+
+def test_tensorboard_writes_what_keras_writes(tmp_path):
+    """The same fit as tests/fixtures/tensorboard/make_tensorboard_tags.py (Keras 3.15): the
+    same tags, plugins and steps in train/ and validation/. Keras prefixes the weights of a
+    Sequential model with the model's name (``sequential/dense/kernel``); nnfast's weight
+    paths are ``dense/kernel``, so that prefix is compared without."""
+    pytest.importorskip("tensorboard")
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "tensorboard", "keras_tags.json")
+    with open(fixture) as f:
+        keras_tags = json.load(f)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6, 6, 1)).astype("float32")
+    y = rng.integers(0, 3, size=(64,))
+    model = nnfast.Sequential([
+        nnfast.Input((6, 6, 1)),
+        nnfast.layers.Conv2D(2, 3, name="conv"),
+        nnfast.layers.Flatten(name="flatten"),
+        nnfast.layers.Dense(3, activation="softmax", name="dense"),
+    ])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    tb = callbacks.TensorBoard(str(tmp_path), histogram_freq=1, write_images=True,
+                               write_graph=True, update_freq=2, write_steps_per_second=True)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x[:16], y[:16]),
+              callbacks=[tb])
+    assert sorted(os.listdir(tmp_path)) == sorted(keras_tags)
+    for run, want in keras_tags.items():
+        acc, got = _event_tags(tmp_path / run)
+        want = {tag.replace("sequential/", "", 1): (v["plugin"], v["steps"]) for tag, v in want.items()}
+        assert got == want, run
+    acc, _ = _event_tags(tmp_path / "train")
+    graph = json.loads(acc.Tensors("keras")[0].tensor_proto.string_val[0])
+    assert graph["class_name"] == "Sequential"
+    assert [l["config"]["name"] for l in graph["config"]["layers"]][-3:] == ["conv", "flatten", "dense"]
+    image = acc.Images("conv/kernel/image")[0]
+    assert (image.width, image.height) > (0, 0)
+    hist = acc.Histograms("dense/kernel/histogram")[-1].histogram_value
+    kernel = model.layers[-1].kernel.numpy()
+    assert hist.num == kernel.size and hist.min == pytest.approx(float(kernel.min()))
+
+
+def test_tensorboard_embeddings_and_profile_batch(tmp_path):
+    model = nnfast.Sequential([nnfast.Input((4,), dtype="int32"),
+                               nnfast.layers.Embedding(10, 3, name="emb"),
+                               nnfast.layers.GlobalAveragePooling1D(), nnfast.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    ids = np.random.default_rng(1).integers(0, 10, size=(8, 4))
+    tb = callbacks.TensorBoard(str(tmp_path), embeddings_freq=1,
+                               embeddings_metadata={"emb": "meta.tsv"}, profile_batch="2,3")
+    with pytest.warns(UserWarning, match="no profiler"):
+        model.fit(ids, np.zeros((8, 1)), epochs=1, verbose=0, callbacks=[tb])
+    config = (tmp_path / "projector_config.pbtxt").read_text()
+    assert 'tensor_name: "layer_with_weights-0/embeddings/.ATTRIBUTES/VARIABLE_VALUE"' in config
+    assert 'metadata_path: "meta.tsv"' in config
+    assert (tmp_path / "train" / "keras_embedding.ckpt-0.weights.h5").exists()
+    with pytest.raises(ValueError, match="Unrecognized `Embedding` layer names"):
+        model.fit(ids, np.zeros((8, 1)), epochs=1, verbose=0, callbacks=[
+            callbacks.TensorBoard(str(tmp_path / "b"), embeddings_freq=1,
+                                  embeddings_metadata={"nope": "m.tsv"})])
+    for bad in (-1, (3, 2), "a,b", (1, 2, 3)):
+        with pytest.raises(ValueError, match="profile_batch must be"):
+            callbacks.TensorBoard(str(tmp_path), profile_batch=bad)
+
+
 def test_tensorboard_missing_dependency_message(monkeypatch):
     import builtins
 
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):
-        if name.startswith(("tensorboardX", "torch.utils.tensorboard")):
+        if name.startswith("tensorboardX"):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 

@@ -684,21 +684,37 @@ class LambdaCallback(Callback):
 
 
 class TensorBoard(Callback):
-    """Writes TensorBoard event files: per-epoch scalars ``epoch_<metric>`` under
-    ``log_dir/train`` and ``log_dir/validation`` (``val_`` stripped), per-batch scalars
-    ``batch_<metric>`` every ``update_freq`` batches when it is an integer, and weight
-    histograms every ``histogram_freq`` epochs.
+    """Writes TensorBoard event files as Keras 3's TensorBoard callback does.
 
-    Needs ``tensorboardX`` (``pip install tensorboardX``) or ``tensorboard`` (through
-    ``torch.utils.tensorboard``); it is imported when training starts.
+    Under ``log_dir/train``: per-epoch scalars ``epoch_<metric>`` (and ``epoch_learning_rate``,
+    ``epoch_steps_per_second``), per-batch scalars ``batch_<metric>`` every ``update_freq``
+    batches, weight histograms ``<weight path>/histogram`` (and weight images
+    ``<weight path>/image`` with ``write_images``) every ``histogram_freq`` epochs, and the
+    model's config as the ``keras`` conceptual graph (``write_graph``). Under
+    ``log_dir/validation``: ``epoch_<metric>`` of the validation pass and
+    ``evaluation_<metric>_vs_iterations`` at the optimizer's step. Event files are written with
+    ``tensorboardX`` (a dependency of nnfast) and read by TensorBoard itself:
+    ``tensorboard --logdir logs``.
 
     Args:
         log_dir: root folder, default "logs".
         histogram_freq: epochs between weight histograms (0: none).
-        write_graph, write_images, write_steps_per_second, embeddings_freq, profile_batch:
-            accepted for Keras compatibility; ``write_steps_per_second`` logs
-            ``steps_per_second`` per epoch, the others are not written.
-        update_freq: "epoch", "batch" (= 1) or a number of batches.
+        write_graph: write the model's config as TensorBoard's Keras conceptual graph.
+        write_images: also write each weight as an image (kernels of Dense layers as one
+            image, conv kernels as one image per output channel), with the histograms.
+        write_steps_per_second: log ``steps_per_second`` per epoch and
+            ``batch_steps_per_second`` per logged batch.
+        update_freq: "epoch", "batch" (= 1) or a number of batches between batch scalars.
+        profile_batch: Keras's profiler range (an int or a pair). nnfast has no profiler
+            trace to write; a non-zero value is validated as Keras does and warns once.
+        embeddings_freq: epochs between embedding checkpoints for the projector (0: none):
+            writes ``projector_config.pbtxt`` and ``train/keras_embedding.ckpt-<epoch>.weights.h5``.
+        embeddings_metadata: a metadata file path for all Embedding layers, or a dict
+            ``{layer_name: path}``.
+
+    Example:
+        >>> tb = nnfast.callbacks.TensorBoard(log_dir="logs", histogram_freq=1)
+        >>> model.fit(x, y, epochs=3, callbacks=[tb])  # then: tensorboard --logdir logs
     """
 
     def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
@@ -712,39 +728,71 @@ class TensorBoard(Callback):
         if self.update_freq != "epoch" and not (isinstance(self.update_freq, int) and self.update_freq > 0):
             raise ValueError(f"Unrecognized update_freq: {update_freq}. Expected 'epoch', 'batch' "
                              "or a positive integer.")
-        self.profile_batch, self.embeddings_freq = profile_batch, embeddings_freq
+        self.profile_batch = profile_batch
+        self._profile_range = _profile_range(profile_batch)
+        self.embeddings_freq = embeddings_freq
         self.embeddings_metadata = embeddings_metadata
         self._writers = {}
         self._global_train_batch = 0
+        self._global_test_batch = 0
 
     @staticmethod
     def _writer_class():
         try:
             from tensorboardX import SummaryWriter
-            return SummaryWriter
         except ImportError:
-            pass
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-            return SummaryWriter
-        except ImportError:
-            raise ImportError("The TensorBoard callback needs `tensorboardX` (pip install "
-                              "tensorboardX) or `tensorboard` to write event files.") from None
+            raise ImportError("The TensorBoard callback writes event files with `tensorboardX`, "
+                              "a dependency of nnfast that is missing here: pip install "
+                              "tensorboardX") from None
+        return SummaryWriter
 
     def _writer(self, kind):
         if kind not in self._writers:
             self._writers[kind] = self._writer_class()(os.path.join(self.log_dir, kind))
         return self._writers[kind]
 
+    def set_model(self, model):
+        super().set_model(model)
+        self._writers = {}
+        if self.embeddings_freq:
+            self._write_projector_config()
+
     def on_train_begin(self, logs=None):
         self._writer_class()  # fail early, before any epoch runs, if no writer is installed
         self._global_train_batch = 0
         self._epoch_start = None
         self._epoch_batches = 0
+        if self._profile_range != (0, 0):
+            warnings.warn(f"TensorBoard(profile_batch={self.profile_batch!r}): nnfast has no "
+                          "profiler trace to write; scalars, histograms, images and the graph "
+                          "are written as usual.", stacklevel=2)
+        if self.write_graph:
+            self._write_model_graph()
+
+    def _write_model_graph(self):
+        """The model's JSON config under tag ``keras`` with the ``graph_keras_model`` plugin:
+        what TensorBoard's graph dashboard shows as the Keras conceptual graph."""
+        try:
+            config_json = self.model.to_json()
+        except Exception:  # subclassed models without get_config: Keras writes no graph either
+            return
+        from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboardX.proto.tensor_pb2 import TensorProto
+
+        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(
+            plugin_name="graph_keras_model", content=b"1"))
+        tensor = TensorProto(dtype=7, string_val=[config_json.encode("utf-8")])  # 7: DT_STRING
+        summary = Summary(value=[Summary.Value(tag="keras", metadata=metadata, tensor=tensor)])
+        writer = self._writer("train")
+        writer._get_file_writer().add_summary(summary, 0)
+        writer.flush()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
         self._epoch_batches = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self._global_train_batch += 1
@@ -752,18 +800,39 @@ class TensorBoard(Callback):
         if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
             return
         writer = self._writer("train")
+        step = self._global_train_batch
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - self._batch_start
+            writer.add_scalar("batch_steps_per_second", 1.0 / elapsed if elapsed > 0 else 0.0, step)
         for k, v in (logs or {}).items():
             if k in ("batch", "size", "num_steps") or _scalar(v) is None:
                 continue
-            writer.add_scalar("batch_" + k, _scalar(v), self._global_train_batch)
+            writer.add_scalar("batch_" + k, _scalar(v), step)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._global_test_batch += 1
+
+    def on_test_end(self, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not logs:
+            return
+        # Keras records under the writer's record_if of the last test batch: with a numeric
+        # update_freq only when the running count of test batches is a multiple of it.
+        if self.update_freq != "epoch" and self._global_test_batch % self.update_freq:
+            return
+        writer = self._writer("validation")
+        step = int(optimizer.iterations)
+        for k, v in logs.items():
+            if _scalar(v) is not None:
+                writer.add_scalar(f"evaluation_{k}_vs_iterations", _scalar(v), step)
+        writer.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)
-        if "learning_rate" not in train and optimizer is not None and callable(
-                getattr(optimizer, "_learning_rate", None)):
+        if "learning_rate" not in train and optimizer is not None and hasattr(optimizer, "learning_rate"):
             train["learning_rate"] = optimizer.learning_rate
         if self.write_steps_per_second and self._epoch_start is not None:
             elapsed = time.perf_counter() - self._epoch_start
@@ -777,16 +846,91 @@ class TensorBoard(Callback):
                     writer.add_scalar("epoch_" + k, _scalar(v), epoch)
             writer.flush()
         if self.histogram_freq and epoch % self.histogram_freq == 0:
-            writer = self._writer("train")
-            for layer in getattr(self.model, "layers", []):
-                for w in layer.weights:
-                    writer.add_histogram(f"{layer.name}/{w.name}", np.asarray(w.value), epoch)
-            writer.flush()
+            self._log_weights(epoch)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            self.model.save_weights(os.path.join(
+                self.log_dir, "train", f"keras_embedding.ckpt-{epoch}.weights.h5"))
+
+    def _log_weights(self, epoch):
+        writer = self._writer("train")
+        for layer in getattr(self.model, "layers", []):
+            for w in layer.weights:
+                name = w.path.replace(":", "_")
+                value = np.asarray(w.value, dtype=np.float32)
+                writer.add_histogram(f"{name}/histogram", value, epoch)
+                if self.write_images:
+                    image = _weight_as_image(value)
+                    if image is not None:
+                        writer.add_images(f"{name}/image", image, epoch, dataformats="NHWC")
+        writer.flush()
+
+    def _write_projector_config(self):
+        """``projector_config.pbtxt`` naming each Embedding layer's table, as Keras writes it."""
+        from nnfast.layers import Embedding
+
+        metadata = self.embeddings_metadata
+        pending = dict(metadata) if isinstance(metadata, dict) else {}
+        entries = []
+        for layer in getattr(self.model, "layers", []):
+            if isinstance(layer, Embedding):
+                entry = '  tensor_name: "layer_with_weights-0/embeddings/.ATTRIBUTES/VARIABLE_VALUE"\n'
+                path = metadata if isinstance(metadata, str) else pending.pop(layer.name, None)
+                if path is not None:
+                    entry += f"  metadata_path: {json.dumps(os.fspath(path))}\n"
+                entries.append("embeddings {\n" + entry + "}\n")
+        if pending:
+            raise ValueError("Unrecognized `Embedding` layer names passed to "
+                             "`keras.callbacks.TensorBoard` `embeddings_metadata` argument: "
+                             f"{pending.keys()}")
+        def write(path):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("".join(entries))
+
+        _atomic_write(os.path.join(self.log_dir, "projector_config.pbtxt"), write)
 
     def on_train_end(self, logs=None):
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
+
+
+def _profile_range(profile_batch):
+    """Keras's validation of ``profile_batch``: a non-negative int or a pair (or "a,b")."""
+    message = ("profile_batch must be a non-negative integer or 2-tuple of positive integers. "
+               "A pair of positive integers signifies a range of batches to profile. "
+               f"Found: {profile_batch}")
+    value = profile_batch
+    if isinstance(value, str):
+        try:
+            value = [int(v) for v in value.split(",")]
+        except ValueError:
+            raise ValueError(message) from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        start = stop = value
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        start, stop = value
+    else:
+        raise ValueError(message)
+    if start < 0 or stop < start:
+        raise ValueError(message)
+    return (start, stop)
+
+
+def _weight_as_image(weight):
+    """Keras's layout of a weight as a batch of NHWC images: a bias is one 1xN image, a 2-D
+    kernel one image (long side horizontal), a 3-D conv kernel one image per output channel;
+    other ranks have no image (None)."""
+    w = np.squeeze(weight)
+    if w.ndim == 1:
+        return w.reshape(1, w.shape[0], 1, 1)
+    if w.ndim == 2:
+        if w.shape[0] > w.shape[1]:
+            w = w.T
+        return w.reshape(1, w.shape[0], w.shape[1], 1)
+    if w.ndim == 3:
+        w = np.transpose(w, (2, 0, 1))
+        return w.reshape(w.shape[0], w.shape[1], w.shape[2], 1)
+    return None
 
 
 class BackupAndRestore(Callback):
