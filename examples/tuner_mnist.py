@@ -1,9 +1,15 @@
 """The Keras Tuner tutorial's search over the width of an MNIST classifier, with the imports
-changed. Interrupt it and run it again: it resumes from ./tuner_mnist/mnist_units and does
-not redo finished trials.
+changed. Interrupt it and run it again: it resumes from its project folder and does not redo
+finished trials. The folder is <output>/tuner_mnist/mnist_units, where <output> is the first
+command-line argument or, by default, nnfast_examples/ under the system's temporary folder
+(never the current directory).
 
 Needs mnist.npz: found in $NNFAST_DATASETS, in ~/.nnfast/datasets, or downloaded.
 """
+import os
+import sys
+import tempfile
+
 import nnfast
 import nnfast.tuner as kt
 from nnfast.datasets import mnist
@@ -26,8 +32,9 @@ def build_model(hp):
     return model
 
 
+output = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(), "nnfast_examples")
 tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=4, seed=0,
-                        directory="tuner_mnist", project_name="mnist_units")
+                        directory=os.path.join(output, "tuner_mnist"), project_name="mnist_units")
 tuner.search_space_summary()
 stop_early = nnfast.callbacks.EarlyStopping(monitor="val_loss", patience=2)
 tuner.search(x_train, y_train, epochs=3, validation_split=0.2, callbacks=[stop_early],

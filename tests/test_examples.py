@@ -1,0 +1,36 @@
+"""The examples that need no dataset download run as scripts and write only where told."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_example(name, *args, cwd):
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
+                                                     os.environ.get("PYTHONPATH")) if p))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_plot_history_writes_its_chart_into_the_output_folder(tmp_path):
+    pytest.importorskip("matplotlib")
+    work, out = tmp_path / "cwd", tmp_path / "out"
+    work.mkdir()
+    stdout = run_example("plot_history.py", str(out), cwd=work)
+    assert (out / "history.png").stat().st_size > 10_000
+    assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Wrote" in stdout
+    assert list(work.iterdir()) == []  # nothing written into the current folder
+
+
+def test_every_example_is_listed_in_the_readme():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    scripts = sorted(n for n in os.listdir(os.path.join(ROOT, "examples")) if n.endswith(".py"))
+    assert [n for n in scripts if n not in readme] == []
