@@ -234,7 +234,7 @@ def _as_np(fn):
     def metric_fn(y_true, y_pred, **kwargs):
         return np.asarray(_np(fn(y_true, y_pred, **kwargs)), np.float32)
 
-    metric_fn.__name__ = fn.__name__
+    metric_fn.__name__ = metric_fn.__qualname__ = fn.__name__  # found as metrics_more.<name>
     metric_fn.__doc__ = (fn.__doc__ or "") + "\n\n(The same values as keras.losses'.)"
     return metric_fn
 

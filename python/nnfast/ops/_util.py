@@ -42,3 +42,13 @@ def normalize_axis(axis, ndim):
     if isinstance(axis, (list, tuple)):
         return tuple(a % ndim for a in axis)
     return axis % ndim
+
+
+def name_factory_ops(namespace, module_name):
+    """Gives the ops a module built with a factory (``tan = _float_unary(Tan, ...)``) the
+    name they are bound to, so ``repr``, error messages, ``help`` and the docs show
+    ``ops.tan`` rather than ``_float_unary.<locals>.op``."""
+    for name, obj in list(namespace.items()):
+        if callable(obj) and "<locals>" in getattr(obj, "__qualname__", "") and not name.startswith("_"):
+            obj.__name__ = obj.__qualname__ = name
+            obj.__module__ = module_name

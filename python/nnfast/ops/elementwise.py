@@ -16,7 +16,7 @@ import numpy as np
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, promote, strong, unary_input
-from nnfast.ops._util import unbroadcast
+from nnfast.ops._util import name_factory_ops, unbroadcast
 
 _LN2 = _math.log(2.0)
 _LN10 = _math.log(10.0)
@@ -456,3 +456,6 @@ bitwise_not = bitwise_invert
 def logical_xor(x1, x2):
     """Elementwise logical XOR (nonzero is True)."""
     return _plain(np.logical_xor, as_input(x1), as_input(x2))
+
+
+name_factory_ops(globals(), __name__)

@@ -6,7 +6,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops._util import f32, normalize_axis, unbroadcast, value
+from nnfast.ops._util import f32, name_factory_ops, normalize_axis, unbroadcast, value
 
 
 def _shape(x):
@@ -711,3 +711,6 @@ less = _compare(np.less)
 less_equal = _compare(np.less_equal)
 logical_and = _compare(np.logical_and)
 logical_or = _compare(np.logical_or)
+
+
+name_factory_ops(globals(), __name__)

@@ -1,0 +1,68 @@
+"""MkDocs hook: expands ``<!-- nnfast-api: module [module ...] -->`` in a page into one
+mkdocstrings entry per public class and function of those modules, so the API reference
+lists every public name without a hand-kept list (a name added to nnfast appears by itself).
+"""
+import importlib
+import inspect
+import os
+import re
+
+MARKER = re.compile(r"<!-- nnfast-api: ([\w. ]+) -->")
+README_MARKER = re.compile(r"<!-- nnfast-readme: (.+?) -->")
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+
+
+def public_objects(module_name):
+    """(qualified name, object) of the public classes and functions a module exports,
+    sorted by name; names re-exported from elsewhere are documented where they are used."""
+    module = importlib.import_module(module_name)
+    found = []
+    for name in sorted(dir(module)):
+        if name.startswith("_"):
+            continue
+        obj = getattr(module, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            found.append((f"{module_name}.{name}", obj))
+    return found
+
+
+def expand(markdown):
+    def entries(match):
+        seen, lines = set(), []
+        for module_name in match.group(1).split():
+            for qualname, obj in public_objects(module_name):
+                if id(obj) in seen:  # an alias (ops.abs / ops.absolute) is documented once
+                    continue
+                seen.add(id(obj))
+                # The defining module's path: aliases made at import time (pooling's
+                # GlobalMaxPool1D) have no static definition under the public name.
+                # Objects made inside functions (metric functions built by a factory) are
+                # reached by their public name.
+                defined = f"{obj.__module__}.{obj.__qualname__}"
+                lines.append(f"::: {qualname if '<locals>' in defined else defined}\n")
+        return "\n".join(lines)
+
+    return MARKER.sub(entries, markdown)
+
+
+def readme_section(title):
+    """The README's section under the heading ``title`` (without the heading), down to the
+    next heading of the same or a higher level: measured figures live in one place."""
+    with open(README, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines):
+        level = len(line) - len(line.lstrip("#"))
+        if level and line[level:].strip() == title:
+            body = []
+            for nxt in lines[i + 1:]:
+                nxt_level = len(nxt) - len(nxt.lstrip("#"))
+                if nxt_level and nxt_level <= level and nxt[nxt_level:nxt_level + 1] == " ":
+                    break
+                body.append(nxt)
+            return "\n".join(body).strip() + "\n"
+    raise KeyError(f"README.md has no section {title!r} (asked for by a docs page)")
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    markdown = README_MARKER.sub(lambda m: readme_section(m.group(1).strip()), markdown)
+    return expand(markdown)

@@ -1,0 +1,32 @@
+"""The documentation site (docs/, mkdocs.yml): the code examples of its pages run."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = os.path.join(ROOT, "docs")
+PAGES = sorted(os.path.relpath(os.path.join(d, f), DOCS)
+               for d, _, files in os.walk(DOCS) for f in files if f.endswith(".md"))
+
+
+def python_blocks(page):
+    with open(os.path.join(DOCS, page), encoding="utf-8") as f:
+        return re.findall(r"^```python\n(.*?)^```", f.read(), flags=re.S | re.M)
+
+
+def child_env():
+    return dict(os.environ, OMP_NUM_THREADS="1",
+                PYTHONPATH=os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
+                                                      os.environ.get("PYTHONPATH")) if p))
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)])
+def test_page_examples_run(page, tmp_path):
+    """A page's ```python blocks run in order, as one script, in an empty folder."""
+    script = "\n\n".join(python_blocks(page))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=child_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{page}:\n{proc.stderr[-3000:]}"
