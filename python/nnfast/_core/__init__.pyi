@@ -1,0 +1,267 @@
+"""
+nnfast compiled kernels (internal; use nnfast.ops)
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import typing
+from . import cuda
+__all__: list[str] = ['activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'install_numpy_buffer_cache', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares']
+def activation_backward(activation: typing.SupportsInt | typing.SupportsIndex, x: typing.Any, y: typing.Any, dy: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def activation_forward(activation: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def activation_needs_input(activation: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> bool:
+    ...
+def active_isa() -> str:
+    """
+    Instruction set the kernels use now (the CPU's best, capped by set_max_isa).
+    """
+def adadelta_update(w: numpy.ndarray, g: numpy.ndarray, accumulated_grad: typing.Any, accumulated_delta_var: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def adagrad_update(w: numpy.ndarray, g: numpy.ndarray, accumulator: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def adam_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, v: typing.Any, vhat: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def adamax_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, u: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def avg_pool2d_backward(ddst: numpy.ndarray, dsrc: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    ...
+def avg_pool2d_forward(src: numpy.ndarray, dst: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    Average pooling; each window divides by its number of valid (unpadded) positions.
+    """
+def batch_norm_backward(x: numpy.ndarray, dy: numpy.ndarray, gamma: typing.Any, mean: numpy.ndarray, var: numpy.ndarray, epsilon: typing.SupportsFloat | typing.SupportsIndex, training: bool, dx: typing.Any, dgamma: typing.Any, dbeta: typing.Any) -> None:
+    ...
+def batch_norm_forward_inference(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, mean: numpy.ndarray, var: numpy.ndarray, epsilon: typing.SupportsFloat | typing.SupportsIndex, y: numpy.ndarray) -> None:
+    ...
+def batch_norm_forward_training(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex, y: numpy.ndarray, mean: numpy.ndarray, var: numpy.ndarray) -> None:
+    """
+    Batch norm over all rows of x viewed as (rows, channels); writes y and the batch mean and biased variance.
+    """
+def bias_activation_inplace(x: numpy.ndarray, bias: typing.Any, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    """
+    x = activation(x + bias) in place over the last axis.
+    """
+def binary_crossentropy_backward(pred: numpy.ndarray, target: numpy.ndarray, drow: numpy.ndarray, from_logits: bool, eps: typing.SupportsFloat | typing.SupportsIndex, out: numpy.ndarray) -> None:
+    ...
+def binary_crossentropy_forward(pred: numpy.ndarray, target: numpy.ndarray, from_logits: bool, eps: typing.SupportsFloat | typing.SupportsIndex, loss: numpy.ndarray) -> None:
+    ...
+def buffer_cache_clear() -> None:
+    ...
+def buffer_cache_set_limit(bytes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def buffer_cache_stats() -> dict:
+    ...
+def categorical_crossentropy_backward(probs: numpy.ndarray, target: typing.Any, labels: typing.Any, drow: numpy.ndarray, eps: typing.SupportsFloat | typing.SupportsIndex, out: numpy.ndarray) -> None:
+    ...
+def categorical_crossentropy_forward(probs: numpy.ndarray, target: typing.Any, labels: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, loss: numpy.ndarray) -> None:
+    ...
+def conv2d_backward_data(ddst: numpy.ndarray, kernel: numpy.ndarray, dsrc: numpy.ndarray, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+    """
+    dsrc = gradient of the convolution's input (overwritten); dsrc's shape gives the input's.
+    """
+def conv2d_backward_weights(src: numpy.ndarray, ddst: numpy.ndarray, dkernel: numpy.ndarray, dbias: typing.Any, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1, relu_y: typing.Any = None) -> None:
+    """
+    dkernel (and dbias unless None) = gradients of the convolution's weights (overwritten); with relu_y, ddst is masked by relu_y > 0 first (a fused relu).
+    """
+def conv2d_forward(src: numpy.ndarray, kernel: numpy.ndarray, bias: typing.Any, dst: numpy.ndarray, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, scale: typing.Any = None, residual: typing.Any = None) -> None:
+    """
+    dst = activation(scale * conv(src, kernel) + bias + residual) on NHWC arrays (scale: per output channel, None for 1; residual: dst's shape, None for 0); dst's shape gives out_h/out_w.
+    """
+def conv2d_relu_maxpool_backward_data(dpooled: numpy.ndarray, pooled: numpy.ndarray, argidx: numpy.ndarray, kernel: numpy.ndarray, dsrc: numpy.ndarray, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], conv_out: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool_pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    dsrc = input gradient of the fused block (overwritten).
+    """
+def conv2d_relu_maxpool_backward_weights(src: numpy.ndarray, dpooled: numpy.ndarray, pooled: numpy.ndarray, argidx: numpy.ndarray, dkernel: numpy.ndarray, dbias: typing.Any, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], conv_out: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool_pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    dkernel (and dbias unless None) = weight gradients of the fused block (overwritten).
+    """
+def conv2d_relu_maxpool_forward(src: numpy.ndarray, kernel: numpy.ndarray, bias: typing.Any, pooled: numpy.ndarray, argidx: typing.Any, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], conv_out: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pool_pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    pooled = max_pool(relu(conv(src, kernel) + bias)) without the full-size conv output; argidx (uint8, pooled's shape, or None) receives each window's argmax offset.
+    """
+def conv2d_relu_maxpool_supported(in_c: typing.SupportsInt | typing.SupportsIndex, out_c: typing.SupportsInt | typing.SupportsIndex, kernel: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> bool:
+    """
+    Whether conv2d_relu_maxpool_* handle these channels, kernel size, groups and pool size.
+    """
+def conv3d_backward_data(ddst: numpy.ndarray, kernel: numpy.ndarray, dsrc: numpy.ndarray, strides: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], pads: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], dilation: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], groups: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+    """
+    dsrc = gradient of the 3-D convolution's input (overwritten); dsrc's shape gives the input's.
+    """
+def conv3d_backward_weights(src: numpy.ndarray, ddst: numpy.ndarray, dkernel: numpy.ndarray, dbias: typing.Any, strides: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], pads: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], dilation: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], groups: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+    """
+    dkernel (and dbias unless None) = gradients of the 3-D convolution's weights (overwritten).
+    """
+def conv3d_forward(src: numpy.ndarray, kernel: numpy.ndarray, bias: typing.Any, dst: numpy.ndarray, strides: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], pads: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], dilation: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(3)"], groups: typing.SupportsInt | typing.SupportsIndex = 1, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    """
+    dst = activation(conv3d(src, kernel) + bias) on NDHWC arrays; dst's shape gives the output size; pads are (front, top, left).
+    """
+def conv3d_variant_name() -> str:
+    """
+    The conv3d implementation the active ISA selects (reference under max ISA 'ref').
+    """
+def conv_lstm_gates_backward(gates: numpy.ndarray, c_t: numpy.ndarray, c_prev: typing.Any, dh_out: typing.Any, dh: numpy.ndarray, dc: numpy.ndarray, dgates: numpy.ndarray, activation: typing.SupportsInt | typing.SupportsIndex, recurrent_activation: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Backward of one ConvLSTM step: dh (in dL/dh_t from the next step, out 0), dc (in dL/dc_t, out dL/dc_{t-1}), dgates <- d(pre-activations); dh_out/c_prev may be None.
+    """
+def conv_lstm_gates_forward(gates: numpy.ndarray, c: numpy.ndarray, h: numpy.ndarray, activation: typing.SupportsInt | typing.SupportsIndex, recurrent_activation: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    One ConvLSTM step's gates: gates (..., 4u) pre-activations -> activations in place; c (..., u) c_{t-1} -> c_t in place; h (..., u) <- h_t.
+    """
+def conv_lstm_gates_kernel_name() -> str:
+    """
+    The LSTM gate kernel set the ConvLSTM steps run on (active ISA).
+    """
+def conv_output_size(n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, same: bool) -> int:
+    ...
+def conv_same_padding(n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def counter_uniform(seed: typing.SupportsInt | typing.SupportsIndex, i: typing.SupportsInt | typing.SupportsIndex) -> float:
+    ...
+def cpu_best_isa() -> str:
+    """
+    Best instruction set this CPU supports: 'avx512', 'avx2' or 'ref'.
+    """
+def depthwise_conv2d_backward_data(ddst: numpy.ndarray, kernel: numpy.ndarray, dsrc: numpy.ndarray, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+    """
+    dsrc = gradient of the convolution's input (overwritten); dsrc's shape gives the input's.
+    """
+def depthwise_conv2d_backward_weights(src: numpy.ndarray, ddst: numpy.ndarray, dkernel: numpy.ndarray, dbias: typing.Any, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1, relu_y: typing.Any = None) -> None:
+    """
+    dkernel (and dbias unless None) = gradients of the convolution's weights (overwritten); with relu_y, ddst is masked by relu_y > 0 first (a fused relu).
+    """
+def depthwise_conv2d_forward(src: numpy.ndarray, kernel: numpy.ndarray, bias: typing.Any, dst: numpy.ndarray, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex = 1, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, scale: typing.Any = None, residual: typing.Any = None) -> None:
+    """
+    dst = activation(scale * conv(src, kernel) + bias + residual) on NHWC arrays (scale: per output channel, None for 1; residual: dst's shape, None for 0); dst's shape gives out_h/out_w.
+    """
+def depthwise_pointwise_forward(src: numpy.ndarray, dw_kernel: numpy.ndarray, dw_bias: typing.Any, dw_scale: typing.Any, strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dw_activation: typing.SupportsInt | typing.SupportsIndex, dw_alpha: typing.SupportsFloat | typing.SupportsIndex, dw_max: typing.SupportsFloat | typing.SupportsIndex, dw_threshold: typing.SupportsFloat | typing.SupportsIndex, pw_kernel: numpy.ndarray, pw_bias: typing.Any, pw_scale: typing.Any, residual: typing.Any, pw_activation: typing.SupportsInt | typing.SupportsIndex, pw_alpha: typing.SupportsFloat | typing.SupportsIndex, pw_max: typing.SupportsFloat | typing.SupportsIndex, pw_threshold: typing.SupportsFloat | typing.SupportsIndex, dst: numpy.ndarray) -> None:
+    """
+    dst = pw_act(pw_scale * (dw_out @ pw_kernel) + pw_bias + residual) with dw_out = dw_act(dw_scale * depthwise(src) + dw_bias): an inference separable block in one pass.
+    """
+def dropout_apply(x: numpy.ndarray, out: numpy.ndarray, rate: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    Inverted dropout with a counter-based mask; the same (seed, offset) gives the same mask.
+    """
+def ema_update(average: numpy.ndarray, w: numpy.ndarray, momentum: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    ...
+def embedding_backward(grad: numpy.ndarray, ids: numpy.ndarray, dtable: numpy.ndarray, clear_ids: typing.Any = None) -> None:
+    """
+    dtable[ids[i]] += grad[i], touching only the named rows; rows named by clear_ids are zeroed first.
+    """
+def embedding_forward(table: numpy.ndarray, ids: numpy.ndarray, out: numpy.ndarray) -> None:
+    """
+    out[i] = table[ids[i]] (ids int64, checked against the table's rows).
+    """
+def ftrl_update(w: numpy.ndarray, g: numpy.ndarray, accumulator: typing.Any, linear: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, learning_rate_power: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2_total: typing.SupportsFloat | typing.SupportsIndex, l2_shrinkage: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def gemm(a: numpy.ndarray, b: numpy.ndarray, c: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    """
+    c = activation(alpha * op(a) @ op(b) + beta * c + bias), in place.
+    """
+def gemm_batched(a: numpy.ndarray, b: numpy.ndarray, c: numpy.ndarray, trans_a: bool = False, trans_b: bool = False) -> None:
+    """
+    c[i] = op(a[i]) @ op(b[i]) for 3-D arrays (batch, rows, cols), in place.
+    """
+def gemm_kernel_name() -> str:
+    ...
+def global_avg_pool_backward(ddst: numpy.ndarray, dsrc: numpy.ndarray) -> None:
+    ...
+def global_avg_pool_forward(src: numpy.ndarray, dst: numpy.ndarray) -> None:
+    """
+    Mean over axis 1 of (batch, spatial, channels).
+    """
+def global_max_pool_backward(ddst: numpy.ndarray, argmax: numpy.ndarray, dsrc: numpy.ndarray) -> None:
+    ...
+def global_max_pool_forward(src: numpy.ndarray, dst: numpy.ndarray, argmax: typing.Any) -> None:
+    """
+    Max over axis 1 of (batch, spatial, channels); argmax receives the spatial index.
+    """
+def install_numpy_buffer_cache() -> None:
+    """
+    Makes NumPy take large arrays (>= 1 MiB) created in this thread's context from nnfast's buffer cache.
+    """
+def layer_norm_backward(x: numpy.ndarray, dy: numpy.ndarray, gamma: typing.Any, mean: numpy.ndarray, rstd: numpy.ndarray, dx: typing.Any, dgamma: typing.Any, dbeta: typing.Any) -> None:
+    ...
+def layer_norm_forward(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex, y: numpy.ndarray, mean: numpy.ndarray, rstd: numpy.ndarray) -> None:
+    """
+    Normalizes each row of x (rows, features).
+    """
+def lion_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def max_pool2d_backward(ddst: numpy.ndarray, argmax: numpy.ndarray, dsrc: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    ...
+def max_pool2d_forward(src: numpy.ndarray, dst: numpy.ndarray, argmax: typing.Any, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
+    """
+    Max pooling of NHWC src into dst (its shape gives out_h/out_w); argmax (int32, dst's shape) receives each maximum's position ih*in_w + iw.
+    """
+def mean_absolute_error_backward(pred: numpy.ndarray, target: numpy.ndarray, drow: numpy.ndarray, out: numpy.ndarray) -> None:
+    ...
+def mean_absolute_error_forward(pred: numpy.ndarray, target: numpy.ndarray, loss: numpy.ndarray) -> None:
+    ...
+def mean_squared_error_backward(pred: numpy.ndarray, target: numpy.ndarray, drow: numpy.ndarray, out: numpy.ndarray) -> None:
+    ...
+def mean_squared_error_forward(pred: numpy.ndarray, target: numpy.ndarray, loss: numpy.ndarray) -> None:
+    ...
+def nadam_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, v: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, u_product: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def num_threads() -> int:
+    ...
+def relu_backward_from_output(y: numpy.ndarray, g: numpy.ndarray, dz: numpy.ndarray) -> None:
+    """
+    dz = g where y > 0, else 0.
+    """
+def resize_bilinear_backward(ddst: numpy.ndarray, dsrc: numpy.ndarray) -> None:
+    """
+    dsrc (b, h, w, c) = adjoint of resize_bilinear_forward applied to ddst (b, out_h, out_w, c); dsrc is overwritten.
+    """
+def resize_bilinear_forward(src: numpy.ndarray, dst: numpy.ndarray) -> None:
+    """
+    dst (b, out_h, out_w, c) = tf.image.resize(src (b, h, w, c), bilinear, half-pixel centres, no antialias); float32 NHWC, C-contiguous.
+    """
+def rmsprop_update(w: numpy.ndarray, g: numpy.ndarray, velocity: typing.Any, momentum_buf: typing.Any, average_grad: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def rnn_backward(cell: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, kernel: numpy.ndarray, recurrent_kernel: numpy.ndarray, h0: typing.Any, c0: typing.Any, mask: typing.Any, recurrent_mask: typing.Any, h_seq: numpy.ndarray, workspace: numpy.ndarray, dh_seq: typing.Any, dh_last: typing.Any, dc_last: typing.Any, dx: typing.Any, dkernel: typing.Any, drecurrent_kernel: typing.Any, dbias: typing.Any, dh0: typing.Any, dc0: typing.Any, activation: typing.SupportsInt | typing.SupportsIndex = 3, recurrent_activation: typing.SupportsInt | typing.SupportsIndex = 2, go_backwards: bool = False, reset_after: bool = True, ids: typing.Any = None, distinct_ids: typing.Any = None, d_rows: typing.Any = None) -> int:
+    """
+    Backward through time of rnn_forward(training=True); the same workspace. With ids (x then the embedding table), writes the distinct ids and their rows' gradients instead of dx and returns how many there are (else 0).
+    """
+def rnn_embedded_workspace_size(cell: typing.SupportsInt | typing.SupportsIndex, table: numpy.ndarray, ids: numpy.ndarray, units: typing.SupportsInt | typing.SupportsIndex, reset_after: bool, training: bool) -> int:
+    """
+    Floats of workspace rnn_forward / rnn_backward need with ids= given.
+    """
+def rnn_forward(cell: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, kernel: numpy.ndarray, recurrent_kernel: numpy.ndarray, bias: typing.Any, h0: typing.Any, c0: typing.Any, mask: typing.Any, recurrent_mask: typing.Any, h_seq: typing.Any, h_last: numpy.ndarray, c_last: typing.Any, workspace: numpy.ndarray, training: bool, activation: typing.SupportsInt | typing.SupportsIndex = 3, recurrent_activation: typing.SupportsInt | typing.SupportsIndex = 2, go_backwards: bool = False, reset_after: bool = True, ids: typing.Any = None) -> None:
+    """
+    Runs an LSTM (cell 0), GRU (1) or SimpleRNN (2) over x (batch, steps, features), or with ids (batch, steps) int64 over rows of the embedding table x (vocab, features).
+    """
+def rnn_kernel_name() -> str:
+    """
+    The recurrent kernel variant the active ISA selects.
+    """
+def rnn_workspace_size(cell: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, units: typing.SupportsInt | typing.SupportsIndex, reset_after: bool, training: bool) -> int:
+    """
+    Floats of workspace rnn_forward / rnn_backward need for x.
+    """
+def set_max_isa(name: str) -> None:
+    ...
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def sgd_update(w: numpy.ndarray, g: numpy.ndarray, momentum_buf: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    ...
+def softmax_backward(y: numpy.ndarray, dy: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> None:
+    ...
+def softmax_cross_entropy_backward(probs: numpy.ndarray, target: typing.Any, labels: typing.Any, drow: numpy.ndarray, out: numpy.ndarray) -> None:
+    ...
+def softmax_cross_entropy_forward(logits: numpy.ndarray, target: typing.Any, labels: typing.Any, probs: numpy.ndarray, loss: numpy.ndarray) -> None:
+    ...
+def softmax_forward(x: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> None:
+    """
+    Softmax (or log-softmax) over the last axis.
+    """
+def sum_over_rows(x: numpy.ndarray, out: numpy.ndarray, accumulate: bool = False) -> None:
+    """
+    out[j] (+)= sum of x[..., j] over every leading index.
+    """
+def sum_squares(x: numpy.ndarray) -> float:
+    """
+    sum(x**2) of a float32 array, accumulated in double.
+    """
