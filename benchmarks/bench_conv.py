@@ -10,12 +10,16 @@ other processes hits both alike. Ratios > 1 mean nnfast is faster.
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
 import nnfast
 from nnfast import layers, ops
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import RatioChart, cpu_name  # noqa: E402
 
 try:
     import torch
@@ -46,7 +50,11 @@ def side_by_side(nn_fn, torch_fn, repeats):
     return statistics.median(a), statistics.median(b)
 
 
+CHART = RatioChart("Convolution kernels and the tutorial CNN")
+
+
 def row(name, work, unit, t_nn, t_torch):
+    CHART.add(name, "PyTorch", t_torch / t_nn)
     print(f"{name:<44} nnfast {work / t_nn:9.2f} {unit}  torch {work / t_torch:9.2f} {unit}  "
           f"ratio {t_torch / t_nn:5.2f}x")
 
@@ -275,6 +283,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="fewer shapes and steps")
     parser.add_argument("--only", choices=["kernels", "cnn"], default=None)
+    parser.add_argument("--chart", help="also write a PNG chart of the ratios to this path")
     args = parser.parse_args()
     if torch is None:
         raise SystemExit("PyTorch is needed for the comparison (pip install torch)")
@@ -294,6 +303,9 @@ def main():
             bench_pool_bn(args.repeats, 8, 56, 56, 64)
     if args.only in (None, "cnn"):
         bench_cnn(max(3, args.repeats // 2), args.quick)
+    if args.chart:
+        CHART.title += f", {args.threads} thread(s)"
+        CHART.save(args.chart, f"{cpu_name()}; median of {args.repeats}")
 
 
 if __name__ == "__main__":

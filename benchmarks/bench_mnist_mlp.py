@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import have_torch, peak_rss_mb, print_table, run_worker  # noqa: E402
+from _common import RatioChart, cpu_name, have_torch, peak_rss_mb, print_table, run_worker  # noqa: E402
 
 N_TRAIN = 48000
 
@@ -105,6 +105,7 @@ def main():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="also time torch.compile")
+    p.add_argument("--chart", help="also write a PNG chart of the ratios to this path")
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -119,6 +120,7 @@ def main():
     else:
         print("PyTorch not installed: timing nnfast only.")
     rows = []
+    chart = RatioChart("Tutorial MNIST MLP training, samples/s")
     for threads in args.threads:
         for batch in args.batch:
             results = {}
@@ -134,6 +136,8 @@ def main():
                 r = results[v]
                 name = "nnfast" if v == "nnfast" else f"torch-{v}"
                 ratio = "" if v == "nnfast" else f"{base['sps'] / r['sps']:.2f}x"
+                if v != "nnfast":
+                    chart.add(f"{threads} thread(s), batch {batch}", name, base["sps"] / r["sps"])
                 rows.append([threads, batch, name, f"{r['sps']:.0f}", f"{r['rss']:.0f}", ratio])
             if best_torch:
                 rows.append([threads, batch, "nnfast / best torch", "", "",
@@ -141,6 +145,8 @@ def main():
     print(f"MNIST MLP, one epoch of {N_TRAIN} samples ({results['nnfast']['source']} data), "
           f"median of {args.repeats} fresh processes")
     print_table(["threads", "batch", "framework", "samples/s", "peak RSS MiB", "nnfast speedup"], rows)
+    if args.chart:
+        chart.save(args.chart, f"{cpu_name()}; median of {args.repeats} processes")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ Prints samples/s and the ratio nnfast / PyTorch (> 1: nnfast is faster).
         [--cells lstm,gru] [--data random|imdb]
 """
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -21,6 +23,9 @@ import torch
 
 import nnfast
 from nnfast import GradientTape, layers, ops
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import RatioChart, cpu_name  # noqa: E402
 
 B, T, F, U, VOCAB = 32, 100, 128, 64, 10000
 
@@ -131,7 +136,9 @@ def main():
     p.add_argument("--cells", default="lstm,gru", help="comma-separated: lstm, gru")
     p.add_argument("--data", default="random", choices=["random", "imdb"],
                    help="IMDB model inputs: uniform random ids or real reviews")
+    p.add_argument("--chart", help="also write a PNG chart of the ratios to this path")
     args = p.parse_args()
+    chart = RatioChart(f"Recurrent layers, {args.threads} thread(s), {args.data} ids")
     torch.set_num_threads(args.threads)
     nnfast.config.set_num_threads(args.threads)
     print(f"threads={args.threads} data={args.data}  nnfast rnn kernel: "
@@ -141,11 +148,16 @@ def main():
         a, b = layer_bench(kind, args.repeats)
         print(f"{kind.upper() + ' layer fwd+bwd (32x100x128 -> 64), ms':<44}"
               f"{a * 1e3:>12.2f}{b * 1e3:>12.2f}{b / a:>8.2f}")
+        chart.add(f"{kind.upper()} layer fwd+bwd", "PyTorch", b / a)
         (ta, tb), (pa, pb) = model_bench(kind, args.repeats, args.data)
+        chart.add(f"IMDB {kind.upper()} train, batch 32", "PyTorch", tb / ta)
+        chart.add(f"IMDB {kind.upper()} predict, batch 1024", "PyTorch", pb / pa)
         print(f"{'IMDB ' + kind.upper() + ' train, batch 32, samples/s':<44}"
               f"{B / ta:>12.0f}{B / tb:>12.0f}{tb / ta:>8.2f}")
         print(f"{'IMDB ' + kind.upper() + ' predict, batch 1024, samples/s':<44}"
               f"{1024 / pa:>12.0f}{1024 / pb:>12.0f}{pb / pa:>8.2f}")
+    if args.chart:
+        chart.save(args.chart, f"{cpu_name()}; median of {args.repeats}")
 
 
 if __name__ == "__main__":
