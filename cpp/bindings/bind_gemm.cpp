@@ -1,4 +1,8 @@
 #include <limits>
+#include <string>
+#include <vector>
+
+#include <pybind11/stl.h>
 
 #include "bind_util.h"
 #include "nnfast/gemm.h"
@@ -6,12 +10,30 @@
 namespace py = pybind11;
 using namespace nnfast::bind;
 
+namespace {
+
+nnfast::Bf16GemmVariant parse_bf16_variant(const std::string& name) {
+  if (name == "best") return nnfast::Bf16GemmVariant::best;
+  if (name == "amx") return nnfast::Bf16GemmVariant::amx;
+  if (name == "avx512bf16") return nnfast::Bf16GemmVariant::avx512bf16;
+  if (name == "via_f32") return nnfast::Bf16GemmVariant::via_f32;
+  throw py::value_error("gemm: bf16_variant must be one of 'best', 'amx', 'avx512bf16', "
+                        "'via_f32'. Received: bf16_variant=" + name);
+}
+
+}  // namespace
+
 void bind_gemm(py::module_& m) {
   m.def(
       "gemm",
       [](const py::array& a, const py::array& b, const py::array& c, bool trans_a, bool trans_b,
          float alpha, float beta, const py::object& bias, int activation, float act_alpha,
-         float act_max, float act_threshold) {
+         float act_max, float act_threshold, const std::string& precision,
+         const std::string& bf16_variant) {
+        if (precision != "float32" && precision != "bfloat16")
+          throw py::value_error("gemm: precision must be 'float32' or 'bfloat16'. Received: "
+                                "precision=" + precision);
+        const nnfast::Bf16GemmVariant variant = parse_bf16_variant(bf16_variant);
         require_ndim(a, 2, "gemm a");
         require_ndim(b, 2, "gemm b");
         require_ndim(c, 2, "gemm c");
@@ -37,17 +59,38 @@ void bind_gemm(py::module_& m) {
         ep.params.alpha = act_alpha;
         ep.params.max_value = act_max;
         ep.params.threshold = act_threshold;
+        const nnfast::Trans ta = trans_a ? nnfast::Trans::T : nnfast::Trans::N;
+        const nnfast::Trans tb = trans_b ? nnfast::Trans::T : nnfast::Trans::N;
         py::gil_scoped_release release;
-        nnfast::sgemm(trans_a ? nnfast::Trans::T : nnfast::Trans::N,
-                      trans_b ? nnfast::Trans::T : nnfast::Trans::N, m_, n, k, alpha, pa,
-                      a.shape(1), pb, b.shape(1), beta, pc, n, ep);
+        if (precision == "bfloat16")
+          nnfast::gemm_bf16(ta, tb, m_, n, k, alpha, pa, a.shape(1), pb, b.shape(1), beta, pc, n,
+                            ep, variant);
+        else
+          nnfast::sgemm(ta, tb, m_, n, k, alpha, pa, a.shape(1), pb, b.shape(1), beta, pc, n, ep);
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
       py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
       py::arg("bias") = py::none(), py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
       py::arg("act_max") = std::numeric_limits<float>::infinity(),
-      py::arg("act_threshold") = 0.0f,
-      "c = activation(alpha * op(a) @ op(b) + beta * c + bias), in place.");
+      py::arg("act_threshold") = 0.0f, py::arg("precision") = "float32",
+      py::arg("bf16_variant") = "best",
+      "c = activation(alpha * op(a) @ op(b) + beta * c + bias), in place. precision "
+      "'bfloat16' rounds op(a) and op(b) to bfloat16 and accumulates in float32; "
+      "bf16_variant picks its implementation ('best', 'amx', 'avx512bf16', 'via_f32').");
+
+  m.def("gemm_bf16_kernel_name", &nnfast::gemm_bf16_kernel_name,
+        "The bfloat16 GEMM implementation 'best' runs now: AMX tiles, the AVX512_BF16 "
+        "micro-kernel, or rounding to bf16 and the float32 GEMM.");
+  m.def(
+      "gemm_bf16_variants",
+      [] {
+        std::vector<std::string> names;
+        for (const char* name : {"amx", "avx512bf16", "via_f32"})
+          if (nnfast::gemm_bf16_variant_available(parse_bf16_variant(name)))
+            names.emplace_back(name);
+        return names;
+      },
+      "The bfloat16 GEMM implementations this CPU runs under the current ISA cap, best first.");
 
   m.def(
       "gemm_batched",

@@ -40,4 +40,22 @@ void sgemm_batched(Trans trans_a, Trans trans_b, int64_t batch, int64_t m, int64
 // The micro-kernel the driver would use now, e.g. "f32_gemm_14x32_avx512".
 const char* sgemm_kernel_name();
 
+// bfloat16 GEMM (mixed precision): sgemm's contract with op(A) and op(B) rounded to bf16
+// (alpha applied first), products accumulated in fp32 and C in fp32. Implementations, best
+// first: AMX-BF16 tiles, AVX512_BF16 (vdpbf16ps), and rounding copies for sgemm (any CPU;
+// the same products, summed in another order). `best` takes the first one this CPU runs
+// and active_isa() allows (the bf16 units need avx512); naming one that cannot run throws.
+enum class Bf16GemmVariant : int { best = 0, amx = 1, avx512bf16 = 2, via_f32 = 3 };
+void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+               int64_t ldc, const GemmEpilogue& epilogue = GemmEpilogue{},
+               Bf16GemmVariant variant = Bf16GemmVariant::best);
+// The implementation `best` picks now: "bf16_gemm_32x32_amx", "bf16_gemm_14x32_avx512bf16"
+// or "bf16_via_f32_gemm".
+const char* gemm_bf16_kernel_name();
+// Whether a variant can run on this CPU under the current ISA cap.
+bool gemm_bf16_variant_available(Bf16GemmVariant variant);
+// x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as an fp32 value.
+float round_to_bf16(float x);
+
 }  // namespace nnfast

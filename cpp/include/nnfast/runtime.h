@@ -15,6 +15,12 @@ Isa parse_isa(const std::string& name);
 
 // The best ISA this CPU and OS support (probed once from CPUID and XGETBV).
 Isa cpu_best_isa();
+// Whether the CPU (and OS) support AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16), used by the
+// bfloat16 GEMM when the ISA is not capped below avx512.
+bool cpu_has_avx512_bf16();
+// Whether AMX-BF16 tiles can run here: the CPU has them, the OS enables their state, and
+// Linux granted this process tile data (requested once, on the first call).
+bool cpu_has_amx_bf16();
 // The ISA kernels use now: min(cpu_best_isa(), cap). The cap starts from NNFAST_MAX_ISA.
 Isa active_isa();
 // Caps the ISA; a cap above what the CPU supports is clamped to it.

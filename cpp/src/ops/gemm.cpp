@@ -14,6 +14,7 @@
 #include "kernels/gemm/gemm_kernels.h"
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
+#include "ops/gemm_split.h"
 #include "ops/parallel.h"
 
 namespace nnfast {
@@ -211,12 +212,6 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
   }
 }
 
-// NOTE: below this many flops per thread a second thread costs more (fork/join, duplicated
-// packing) than it saves.
-constexpr double kMinFlopsPerThread = 1.5e6;
-// ... unless B is this large: then the multiply waits on memory and two cores read faster.
-constexpr double kMinBytesPerThread = 1 << 20;
-
 }  // namespace
 
 const char* sgemm_kernel_name() { return pick_kernel(active_isa()).name; }
@@ -241,39 +236,9 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
   log_choice("gemm", kern.name, "best variant allowed by active_isa()");
   const GemmArgs g{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &epilogue};
 
-  // Split C into one block per thread, along n (each thread packs its own B columns and all of
-  // A) or along m (its own A rows, all of B), in whole register tiles. Every element sees the
-  // same depth blocking whatever the split, so results do not depend on the thread count.
-  const int64_t tiles_m = (m + kern.mr - 1) / kern.mr;
-  const int64_t tiles_n = (n + kern.nr - 1) / kern.nr;
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
-                       static_cast<double>(k);
-  int64_t threads = std::min<int64_t>(num_threads(), std::max<int64_t>(1, tiles_m * tiles_n));
-  // A few rows against a large B (batch-1 inference) is bound by reading B: split it anyway,
-  // each thread streams its own columns.
-  const double b_bytes = 4.0 * static_cast<double>(k) * static_cast<double>(n);
-  threads = std::min<int64_t>(threads, std::max<int64_t>(1, static_cast<int64_t>(std::max(
-                                                                flops / kMinFlopsPerThread,
-                                                                b_bytes / kMinBytesPerThread))));
-  if (threads <= 1) {
-    gemm_block(g, kern, 0, m, 0, n);
-    return;
-  }
-  const bool split_n = tiles_n >= threads && tiles_n >= tiles_m;
-  const int64_t tiles = split_n ? tiles_n : tiles_m;
-  const int64_t tile = split_n ? kern.nr : kern.mr;
-  const int64_t extent = split_n ? n : m;
-  threads = std::min(threads, tiles);
-  parallel_for_chunks(threads, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t lo = std::min(extent, tiles * t / threads * tile);
-      const int64_t hi = std::min(extent, tiles * (t + 1) / threads * tile);
-      if (lo >= hi) continue;
-      if (split_n)
-        gemm_block(g, kern, 0, m, lo, hi);
-      else
-        gemm_block(g, kern, lo, hi, 0, n);
-    }
+  for_each_gemm_block(m, n, k, kern.mr, kern.nr, [&](int64_t m0, int64_t m1, int64_t n0,
+                                                     int64_t n1) {
+    gemm_block(g, kern, m0, m1, n0, n1);
   });
 }
 
@@ -293,9 +258,9 @@ void sgemm_batched(Trans trans_a, Trans trans_b, int64_t batch, int64_t m, int64
                        static_cast<double>(k);
   // Products big enough to thread themselves run one after another; small ones are shared
   // out (sgemm inside a parallel region stays on its thread).
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread /
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kGemmMinFlopsPerThread /
                                                                  std::max(flops, 1.0)));
-  if (flops >= kMinFlopsPerThread * num_threads()) {
+  if (flops >= kGemmMinFlopsPerThread * num_threads()) {
     for (int64_t i = 1; i < batch; ++i) one(i);
   } else {
     parallel_for_chunks(batch - 1, grain, [&](int64_t i0, int64_t i1) {

@@ -11,6 +11,14 @@
 
 #include "nnfast/runtime.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace nnfast {
 namespace {
 
@@ -66,6 +74,36 @@ Isa parse_isa(const std::string& name) {
 Isa cpu_best_isa() {
   static const Isa best = probe_cpu();
   return best;
+}
+
+bool cpu_has_amx_bf16() {
+#if defined(__linux__) && defined(__x86_64__)
+  static const bool has = [] {
+    if (!cpu_has_avx512_bf16()) return false;  // the AMX kernel packs with AVX512_BF16
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool tile = (edx >> 24) & 1u, bf16 = (edx >> 22) & 1u;
+    if (!tile || !bf16) return false;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if (((xcr0_lo >> 17) & 3u) != 3u) return false;  // XTILECFG and XTILEDATA enabled
+    // Linux hands tile state to a process only on request (once, for all its threads).
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool has = cpu_best_isa() == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
 }
 
 Isa active_isa() {
