@@ -32,7 +32,13 @@ def test_floatx_float32_only_and_clear_errors():
         config.set_floatx("int8")
     assert config.floatx() == "float32"
     with pytest.raises(NotImplementedError):
-        config.set_dtype_policy("mixed_float16")
+        config.set_dtype_policy("float64")  # float64 weights: not supported
+    assert config.dtype_policy().name == "float32"
+    config.set_dtype_policy("mixed_float16")  # tests/test_mixed_precision.py
+    try:
+        assert config.dtype_policy().name == "mixed_float16"
+    finally:
+        config.set_dtype_policy(None)
     assert config.dtype_policy().name == "float32"
 
 

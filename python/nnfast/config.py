@@ -241,25 +241,15 @@ def is_traceback_filtering_enabled():
 
 
 def dtype_policy():
-    """The global dtype policy: ``"float32"`` (see ``set_dtype_policy``)."""
-    return _Float32Policy()
+    """The global ``DTypePolicy`` layers take when built without ``dtype=``."""
+    from nnfast.dtype_policies import global_dtype_policy
+
+    return global_dtype_policy()
 
 
 def set_dtype_policy(policy):
-    """Only the ``"float32"`` policy is supported; mixed precision (``"mixed_float16"``,
-    ``"mixed_bfloat16"``) raises ``NotImplementedError``."""
-    name = getattr(policy, "name", policy)
-    if name != "float32":
-        raise NotImplementedError(f"set_dtype_policy({name!r}): nnfast computes in float32 "
-                                  "only; mixed-precision policies are not implemented.")
+    """Sets the global dtype policy: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
+    or a ``DTypePolicy`` (see ``nnfast.dtype_policies``)."""
+    from nnfast.dtype_policies import set_global_dtype_policy
 
-
-class _Float32Policy:
-    """The float32 dtype policy: variables and computations in float32."""
-
-    name = "float32"
-    compute_dtype = "float32"
-    variable_dtype = "float32"
-
-    def __repr__(self):
-        return '<DTypePolicy "float32">'
+    set_global_dtype_policy(policy)

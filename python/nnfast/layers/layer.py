@@ -13,7 +13,10 @@ from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
+from nnfast.dtype_policies import serialize as serialize_dtype_policy
 from nnfast.metrics import Metric
+from nnfast.ops.precision import LOWER as LOWER_PRECISIONS, compute_precision, round_floats
+from nnfast.ops.precision import current as current_precision
 
 _CALL_TAKES_TRAINING = {}
 
@@ -127,12 +130,20 @@ class Layer:
     Args:
         trainable: whether the layer's weights are updated by training.
         name: unique name; defaults to the snake_case class name with a counter.
-        dtype: only ``"float32"`` is supported for computation.
+        dtype: the layer's dtype policy: ``"float32"`` (default: the global policy,
+            ``nnfast.mixed_precision.set_global_policy``), ``"mixed_bfloat16"`` or
+            ``"mixed_float16"`` (float32 weights, computation in the lower precision: see
+            ``nnfast.dtype_policies``), a ``DTypePolicy``, or a non-float dtype for
+            preprocessing layers.
+        autocast: round float inputs to the compute dtype before ``call`` (Keras's
+            autocast; only matters under a mixed policy).
         input_shape / input_dim / batch_input_shape / batch_size: legacy spellings that
             declare the input of the first layer of a ``Sequential`` model.
     """
 
     input_spec = None
+    # Models leave precision to their layers (a model's own policy only reaches new layers).
+    _applies_dtype_policy = True
 
     def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
@@ -145,7 +156,8 @@ class Layer:
         self._non_trainable_weights = []
         self._trainable = bool(trainable)
         self.name = name or global_state.unique_name(global_state.to_snake_case(type(self).__name__))
-        self.dtype = "float32" if dtype in (None, "float32") or isinstance(dtype, dict) else dtype
+        self.dtype_policy = dtype
+        self._autocast = bool(autocast)
         self.built = False
         # As Keras: a layer that defines compute_mask supports masking.
         self.supports_masking = type(self).compute_mask is not Layer.compute_mask
@@ -221,6 +233,43 @@ class Layer:
         return list(self.__dict__.get("_tracked_metric_attrs", {}).values())
 
     # --- weights --------------------------------------------------------------------------
+    # --- dtype policy (Keras 3: dtype is the variables' dtype) --------------------------------
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy``."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        from nnfast import dtype_policies
+
+        policy = dtype_policies.get(value)
+        if policy.variable_dtype in ("float64", "float16", "bfloat16"):
+            raise NotImplementedError(
+                f"{type(self).__name__}(dtype={policy.name!r}): nnfast keeps float weights in "
+                "float32 and computes in float32, bfloat16 or float16; use 'float32', "
+                "'mixed_bfloat16' or 'mixed_float16'.")
+        object.__setattr__(self, "_dtype_policy", policy)
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's variables (Keras 3's ``layer.dtype``)."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        self.dtype_policy = value
+
+    @property
+    def compute_dtype(self):
+        """The dtype the layer computes in (``"bfloat16"`` under ``"mixed_bfloat16"``)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's variables."""
+        return self._dtype_policy.variable_dtype
+
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    autocast=True, regularizer=None, constraint=None, aggregation="none",
                    name=None):
@@ -467,13 +516,42 @@ class Layer:
         if "training" in kwargs and not _takes_training(type(self)):
             kwargs.pop("training")
         previous_mask = self._populate_masks(info, inputs, args, kwargs)
-        if self.__dict__.get("activity_regularizer") is not None:
+        if self._dtype_policy.compute_dtype in LOWER_PRECISIONS and self._applies_dtype_policy:
+            outputs = self._call_in_lower_precision(inputs, args, kwargs)
+        elif current_precision() in LOWER_PRECISIONS:  # a float32 layer inside a mixed model
+            with compute_precision("float32"):
+                return self._call_body(inputs, args, kwargs)
+        elif self.__dict__.get("activity_regularizer") is not None:
             outputs = self._call_and_regularize(inputs, *args, **kwargs)
         else:
             outputs = self.call(inputs, *args, **kwargs)
         if (previous_mask is not None or info.custom_compute_mask) and self.supports_masking:
             self._set_mask_metadata(inputs, outputs, previous_mask)
         return outputs
+
+    def _call_in_lower_precision(self, inputs, args, kwargs):
+        return self._plan_call()(inputs, *args, **kwargs)
+
+    def _plan_call(self):
+        """What a model's plan runs for this built layer (models call layers directly, without
+        ``__call__``'s checks): ``call``, through the activity regularizer when one is set,
+        and under a mixed policy with float inputs rounded to the compute dtype (autocast),
+        matrix products in it (``ops.precision``) and float outputs rounded to it."""
+        call = self._call_and_regularize if self.__dict__.get("activity_regularizer") \
+            is not None else self.call
+        dtype = self._dtype_policy.compute_dtype
+        if dtype not in LOWER_PRECISIONS or not self._applies_dtype_policy:
+            return call
+        autocast = self._autocast
+
+        def lower_precision_call(inputs, *args, **kwargs):
+            if autocast:
+                inputs = round_floats(inputs, dtype)
+            with compute_precision(dtype):
+                outputs = call(inputs, *args, **kwargs)
+            return round_floats(outputs, dtype)
+
+        return lower_precision_call
 
     # --- masks (Keras's Layer.__call__ steps) ------------------------------------------------
     def _populate_masks(self, info, inputs, args, kwargs):
@@ -616,7 +694,10 @@ class Layer:
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
         """The constructor arguments (Keras's base fields: name, trainable, dtype)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        policy = self._dtype_policy
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": policy.name if policy.compute_dtype == policy.variable_dtype
+                  else serialize_dtype_policy(policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

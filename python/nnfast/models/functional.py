@@ -11,7 +11,7 @@ from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.input_layer import InputLayer
-from nnfast.layers.layer import _takes_training
+from nnfast.layers.layer import Layer, _takes_training
 from nnfast.models.model import Model
 
 
@@ -322,7 +322,8 @@ class Functional(Model):
                 out_spec = slot(outs)
             else:
                 out_spec = [slot(t) for t in flatten_struct(outs)]
-            plan.append((layer, layer.call, _takes_training(type(layer)), direct, spec, args,
+            call = layer._plan_call() if isinstance(layer, Layer) else layer.call
+            plan.append((layer, call, _takes_training(type(layer)), direct, spec, args,
                          kwargs, symbolic_extra, out_spec))
         self._output_slots = [slot(t) for t in self.outputs]
         self._plan = _fuse_plan(plan, self._output_slots)

@@ -30,6 +30,8 @@ class Model(Trainer, Layer):
     Subclass it with ``__init__`` (create layers) and ``call(inputs, training=None)``.
     """
 
+    _applies_dtype_policy = False  # each layer applies its own (see Layer._plan_call)
+
     def __new__(cls, *args, **kwargs):
         # ``Model(inputs, outputs)`` is the functional API: build a Functional instead.
         if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs or

@@ -135,8 +135,8 @@ class Sequential(Keras2SequentialMethods, Model):
                     layer._initial_weights = None
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
-        self._calls = [(layer._call_and_regularize if getattr(layer, "activity_regularizer", None)
-                        is not None else layer.call, _takes_training(type(layer)),
+        self._calls = [(layer._plan_call() if isinstance(layer, Layer) else layer.call,
+                        _takes_training(type(layer)),
                         _takes_mask(type(layer)), layer)
                        for layer in self._stack]
         self._calls = _fuse_calls(self._calls)

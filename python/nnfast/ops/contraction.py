@@ -17,6 +17,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops import precision
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import broadcast_to, expand_dims, reshape, transpose
 from nnfast.ops.math import matmul, multiply, subtract, sum as _sum
@@ -29,8 +30,8 @@ def _bmm(a, b, trans_a=False, trans_b=False):
         n = b.shape[1] if trans_b else b.shape[2]
         out = np.empty((a.shape[0], m, n), np.float32)
         a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-        if a.shape[0] == 1:
-            _core.gemm(a[0], b[0], out[0], trans_a=trans_a, trans_b=trans_b)
+        if a.shape[0] == 1:  # (EinsumDense's products: in a mixed policy's compute dtype)
+            precision.gemm(a[0], b[0], out[0], trans_a=trans_a, trans_b=trans_b)
         else:
             _core.gemm_batched(a, b, out, trans_a=trans_a, trans_b=trans_b)
         return out

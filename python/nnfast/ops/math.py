@@ -6,6 +6,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._dtype import promote, unary_input
+from nnfast.ops import precision
 from nnfast.ops._util import f32, name_factory_ops, normalize_axis, unbroadcast, value
 
 
@@ -461,12 +462,13 @@ class MatMul(Function):
     def forward(ctx, a, b):
         a, b = np.asarray(a), np.asarray(b)
         ctx.save_for_backward(a, b)
+        ctx.precision = precision.current()  # a mixed-policy layer's products run in its dtype
         if _on_gemm(a, b):
             if a.shape[-1] != b.shape[0]:
                 raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
             a2 = f32(a).reshape(-1, a.shape[-1])
             out = np.empty((a2.shape[0], b.shape[1]), dtype=np.float32)
-            _core.gemm(a2, f32(b), out)
+            precision.gemm(a2, f32(b), out, ctx.precision)
             return out.reshape(a.shape[:-1] + (b.shape[1],))
         if _on_batched_gemm(a, b):
             if a.shape[-1] != b.shape[-2]:
@@ -484,11 +486,12 @@ class MatMul(Function):
             g2 = f32(g).reshape(-1, b.shape[1])
             if ctx.needs_input_grad[0]:
                 ga = np.empty((g2.shape[0], a.shape[-1]), dtype=np.float32)
-                _core.gemm(g2, f32(b), ga, trans_b=True)
+                precision.gemm(g2, f32(b), ga, ctx.precision, trans_b=True)
                 ga = ga.reshape(a.shape)
             if ctx.needs_input_grad[1]:
                 gb = np.empty(b.shape, dtype=np.float32)
-                _core.gemm(f32(a).reshape(-1, a.shape[-1]), g2, gb, trans_a=True)
+                precision.gemm(f32(a).reshape(-1, a.shape[-1]), g2, gb, ctx.precision,
+                               trans_a=True)
             return ga, gb
         if _on_batched_gemm(a, b) and g.dtype == np.float32:
             g3 = _batched(g)

@@ -7,6 +7,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops import precision
 from nnfast.ops._util import f32, value
 
 # Ids of nnfast::Activation in cpp/include/nnfast/activation.h (same order).
@@ -256,23 +257,24 @@ class Dense(Function):
         x2 = x.reshape(-1, in_dim)
         y = np.empty((x2.shape[0], units), dtype=np.float32)
         needs_z = act_id != 0 and _core.activation_needs_input(act_id, alpha, threshold)
+        prec = precision.current()  # a mixed-policy layer's products run in its dtype
         if needs_z and ctx.recording:
             z = np.empty_like(y)
-            _core.gemm(x2, kernel, z, bias=bias)
+            precision.gemm(x2, kernel, z, prec, bias=bias)
             _core.activation_forward(act_id, z, y, alpha, max_value, threshold)
         else:
             z = None
-            _core.gemm(x2, kernel, y, bias=bias, activation=act_id, act_alpha=alpha,
-                       act_max=max_value, act_threshold=threshold)
+            precision.gemm(x2, kernel, y, prec, bias=bias, activation=act_id, act_alpha=alpha,
+                           act_max=max_value, act_threshold=threshold)
         if ctx.recording:
             ctx.save_for_backward(x2, kernel, z, y)
-            ctx.params = (act_id, alpha, max_value, threshold, x.shape)
+            ctx.params = (act_id, alpha, max_value, threshold, x.shape, prec)
         return y.reshape(lead + (units,))
 
     @staticmethod
     def backward(ctx, g):
         x2, kernel, z, y = ctx.saved
-        act_id, alpha, max_value, threshold, x_shape = ctx.params
+        act_id, alpha, max_value, threshold, x_shape, prec = ctx.params
         dz = f32(g).reshape(y.shape)
         if act_id != 0:
             d = np.empty_like(y)
@@ -282,11 +284,11 @@ class Dense(Function):
         dx = dk = db = None
         if need_x:
             dx = np.empty(x2.shape, dtype=np.float32)
-            _core.gemm(dz, kernel, dx, trans_b=True)
+            precision.gemm(dz, kernel, dx, prec, trans_b=True)
             dx = dx.reshape(x_shape)
         if need_k:
             dk = np.empty(kernel.shape, dtype=np.float32)
-            _core.gemm(x2, dz, dk, trans_a=True)
+            precision.gemm(x2, dz, dk, prec, trans_a=True)
         if need_b:
             db = np.empty(kernel.shape[1], dtype=np.float32)
             _core.sum_over_rows(dz, db)
