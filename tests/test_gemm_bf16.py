@@ -135,3 +135,21 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="bf16_variant must be"):
         _core.gemm(a, a.T.copy(), np.empty((2, 2), np.float32), precision="bfloat16",
                    bf16_variant="tpu")
+
+
+def test_round_to_bfloat16_matches_reference_and_keeps_specials():
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.standard_normal(1001).astype(np.float32) * 1e3,
+                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, 3.4e38,
+                                  # ties: 1 + 2^-8 rounds to 1 (even), 1 + 3*2^-8 up
+                                  1 + 2 ** -8, 1 + 3 * 2 ** -8], np.float32)])
+    out = np.empty_like(x)
+    _core.round_to_bfloat16(x, out)
+    finite = np.isfinite(x)
+    np.testing.assert_array_equal(out[finite], bf16(x[finite]))
+    assert np.isnan(out[np.isnan(x)]).all()
+    assert list(out[-2:]) == [1.0, 1 + 4 * 2 ** -8]
+    _core.round_to_bfloat16(x, x)  # in place
+    np.testing.assert_array_equal(x[finite], out[finite])
+    with pytest.raises(ValueError, match="elements"):
+        _core.round_to_bfloat16(x, np.empty(3, np.float32))

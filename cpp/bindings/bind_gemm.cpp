@@ -78,6 +78,21 @@ void bind_gemm(py::module_& m) {
       "'bfloat16' rounds op(a) and op(b) to bfloat16 and accumulates in float32; "
       "bf16_variant picks its implementation ('best', 'amx', 'avx512bf16', 'via_f32').");
 
+  m.def(
+      "round_to_bfloat16",
+      [](const py::array& x, const py::array& out) {
+        const float* px = checked<float>(x, "round_to_bfloat16 x");
+        float* po = checked<float>(out, "round_to_bfloat16 out", true);
+        if (x.size() != out.size())
+          throw py::value_error("round_to_bfloat16: out has " + std::to_string(out.size()) +
+                                " elements, x " + std::to_string(x.size()));
+        py::gil_scoped_release release;
+        nnfast::round_to_bf16_array(px, po, static_cast<int64_t>(x.size()));
+      },
+      py::arg("x"), py::arg("out"),
+      "out = x rounded to bfloat16 precision (ties to even, NaN kept), float32 arrays; out "
+      "may be x itself.");
+
   m.def("gemm_bf16_kernel_name", &nnfast::gemm_bf16_kernel_name,
         "The bfloat16 GEMM implementation 'best' runs now: AMX tiles, the AVX512_BF16 "
         "micro-kernel, or rounding to bf16 and the float32 GEMM.");

@@ -57,5 +57,7 @@ const char* gemm_bf16_kernel_name();
 bool gemm_bf16_variant_available(Bf16GemmVariant variant);
 // x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as an fp32 value.
 float round_to_bf16(float x);
+// out[i] = round_to_bf16(x[i]) for i < n (out may be x).
+void round_to_bf16_array(const float* x, float* out, int64_t n);
 
 }  // namespace nnfast

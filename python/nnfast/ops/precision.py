@@ -35,14 +35,12 @@ def compute_precision(dtype):
 def round_array(x, dtype):
     """A float32 array of ``x``'s values rounded to bfloat16 or float16 (ties to even; NaN
     and infinities kept)."""
-    x = np.asarray(x, dtype=np.float32)
+    x = np.ascontiguousarray(x, dtype=np.float32)
     if dtype == "float16":
         return x.astype(np.float16).astype(np.float32)
-    bits = np.ascontiguousarray(x).view(np.uint32).astype(np.uint64)
-    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    nan = ((bits & 0x7F800000) == 0x7F800000) & ((bits & 0x007FFFFF) != 0)
-    rounded = np.where(nan, (bits | 0x00400000) & 0xFFFF0000, rounded)
-    return rounded.astype(np.uint32).view(np.float32).reshape(x.shape)
+    out = np.empty_like(x)
+    _core.round_to_bfloat16(x, out)
+    return out
 
 
 class RoundTo(Function):

@@ -1,0 +1,166 @@
+"""Lower precision side by side: the bfloat16 GEMM against the float32 one, and the tutorial
+MNIST MLP trained under mixed_bfloat16 against float32, nnfast and PyTorch
+(torch.autocast("cpu", dtype=torch.bfloat16)) in the same run.
+
+    python benchmarks/bench_precision.py [--threads 1] [--repeats 3] [--epochs 2]
+
+GEMM: GFLOP/s of _core.gemm at float32 and at precision="bfloat16" for each bf16
+implementation this CPU runs (AMX tiles, AVX512_BF16, rounding + fp32), median of 7.
+MLP: Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax) on the first 48,000
+MNIST images, Adam, batch 128: samples/s of the last epoch and the test accuracy after
+--epochs epochs, each configuration in a fresh process. Prints the CPU it ran on.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_name, have_torch, print_table, run_worker  # noqa: E402
+
+BATCH = 128
+
+
+def gemm_table(repeats=7):
+    from nnfast import _core
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n, k in [(1024, 1024, 1024), (128, 128, 784), (784, 128, 128), (128, 784, 128)]:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        rates = {}
+        for label, kw in [("float32", {})] + [
+                (f"bf16 {v}", {"precision": "bfloat16", "bf16_variant": v})
+                for v in _core.gemm_bf16_variants()]:
+            fn = lambda: _core.gemm(a, b, c, **kw)  # noqa: E731
+            fn()
+            t0 = time.perf_counter()
+            fn()
+            reps = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    fn()
+                times.append((time.perf_counter() - t0) / reps)
+            rates[label] = 2.0 * m * n * k / statistics.median(times) / 1e9
+        for label, rate in rates.items():
+            rows.append([f"{m}x{n}x{k}", label, f"{rate:.1f}", f"{rate / rates['float32']:.2f}x"])
+    return rows
+
+
+def load_mnist():
+    import nnfast
+
+    (x, y), (xt, yt) = nnfast.datasets.mnist.load_data()
+    x = (x[:48000] / 255.0).astype(np.float32)
+    xt = (xt / 255.0).astype(np.float32)
+    return x, y[:48000].astype(np.int64), xt, yt.astype(np.int64)
+
+
+def worker_nnfast(policy, epochs):
+    import nnfast
+    from nnfast.layers import Dense, Dropout, Flatten
+
+    x, y, xt, yt = load_mnist()
+    nnfast.mixed_precision.set_global_policy(policy)
+    nnfast.utils.set_random_seed(0)
+    model = nnfast.Sequential([nnfast.Input((28, 28)), Flatten(), Dense(128, activation="relu"),
+                               Dropout(0.2), Dense(10, activation="softmax", dtype="float32")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:BATCH * 20], y[:BATCH * 20], batch_size=BATCH, epochs=1, verbose=0)  # warm up
+    for _ in range(epochs):
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        dt = time.perf_counter() - t
+    acc = model.evaluate(xt, yt, verbose=0)[1]
+    return {"samples_per_s": len(x) / dt, "test_accuracy": float(acc)}
+
+
+def worker_torch(policy, epochs):
+    import contextlib
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    x, y, xt, yt = load_mnist()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        batch_size=BATCH, shuffle=True)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def autocast():
+        if policy == "mixed_bfloat16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def epoch(limit=None):
+        model.train()
+        for i, (xb, yb) in enumerate(loader):
+            if limit is not None and i >= limit:
+                break
+            opt.zero_grad()
+            with autocast():
+                loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+
+    epoch(limit=20)
+    for _ in range(epochs):
+        t = time.perf_counter()
+        epoch()
+        dt = time.perf_counter() - t
+    model.eval()
+    with torch.no_grad(), autocast():
+        pred = model(torch.from_numpy(xt)).argmax(1).numpy()
+    return {"samples_per_s": len(x) / dt, "test_accuracy": float((pred == yt).mean())}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        framework, policy, epochs = args.worker
+        fn = worker_nnfast if framework == "nnfast" else worker_torch
+        print(json.dumps(fn(policy, int(epochs))))
+        return
+    import nnfast
+
+    nnfast.config.set_num_threads(args.threads)
+    print(f"{cpu_name()}; {args.threads} thread(s); bf16 GEMM: "
+          f"{nnfast._core.gemm_bf16_kernel_name()}")
+    print_table(["GEMM m x n x k", "precision", "GFLOP/s", "vs float32"], gemm_table())
+    print()
+    configs = [("nnfast", "float32"), ("nnfast", "mixed_bfloat16")]
+    if have_torch():
+        configs += [("torch", "float32"), ("torch", "mixed_bfloat16")]
+    results = {}
+    for framework, policy in configs:
+        runs = [run_worker(__file__, [framework, policy, str(args.epochs)], args.threads)
+                for _ in range(args.repeats)]
+        results[(framework, policy)] = (
+            statistics.median(r["samples_per_s"] for r in runs),
+            statistics.median(r["test_accuracy"] for r in runs))
+    base = results[("nnfast", "float32")][0]
+    rows = [[fw, pol, f"{sps:.0f}", f"{sps / base:.2f}x", f"{100 * acc:.2f}%"]
+            for (fw, pol), (sps, acc) in results.items()]
+    print(f"MNIST MLP, batch {BATCH}, {args.epochs} epoch(s), median of {args.repeats} processes")
+    print_table(["framework", "policy", "samples/s", "vs nnfast float32", "test accuracy"], rows)
+
+
+if __name__ == "__main__":
+    main()
