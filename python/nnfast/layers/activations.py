@@ -97,7 +97,8 @@ class PReLU(Layer):
 
     Args:
         alpha_initializer: default ``"Zeros"`` (the layer starts as a ReLU).
-        alpha_regularizer, alpha_constraint: as in Keras.
+        alpha_regularizer: regularizer of ``alpha`` (name, instance or None).
+        alpha_constraint: constraint applied to ``alpha`` after each update, or None.
         shared_axes: an int or list of ints.
 
     Example:

@@ -709,7 +709,9 @@ class RandomShear(_AffineRandomLayer):
     random sign per image for both.
 
     Args:
-        x_factor, y_factor: numbers or ``(lower, upper)`` pairs in [0, 1].
+        x_factor: horizontal shear range: a number ``f`` (``[-f, f]``) or a
+            ``(lower, upper)`` pair in [0, 1].
+        y_factor: vertical shear range, as ``x_factor``.
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_mode: ``"reflect"``, ``"wrap"``, ``"constant"`` or ``"nearest"``.
         fill_value: the value outside the image with ``fill_mode="constant"``.
@@ -927,6 +929,8 @@ class MaxNumBoundingBoxes(Layer):
     Args:
         max_number: boxes per image after the layer.
         fill_value: the value of padded boxes and labels (-1).
+
+    Keyword Args:
         bounding_box_format: the boxes' format name (kept in the config, as Keras).
 
     Example:

@@ -165,9 +165,18 @@ class Conv2D(BaseConvND):
         padding: ``"valid"`` (no padding) or ``"same"`` (output ``ceil(n / stride)``, TF-style
             split with the odd pixel at the bottom/right).
         data_format: ``"channels_last"`` (default, the fast path) or ``"channels_first"``.
-        dilation_rate: int or pair; groups: split channels into independent groups.
-        activation, use_bias, kernel_initializer (glorot_uniform), bias_initializer (zeros),
-        *_regularizer, *_constraint: as in Keras.
+        dilation_rate: int or pair: the spacing of the kernel's taps (1: contiguous).
+        groups: split the input channels into this many independent groups (``filters``
+            and the input channels must divide by it).
+        activation: applied to the result (name, function or None for linear).
+        use_bias: add a learned bias per output channel.
+        kernel_initializer: default ``"glorot_uniform"``.
+        bias_initializer: default ``"zeros"``.
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint applied to the kernel after each update, or None.
+        bias_constraint: constraint applied to the bias after each update, or None.
 
     Kernel ``(kh, kw, in/groups, filters)``; input ``(batch, h, w, in)``; output
     ``(batch, oh, ow, filters)``.

@@ -16,10 +16,20 @@ class Conv3D(BaseConvND):
     Args:
         filters: number of output channels.
         kernel_size: int or (kd, kh, kw).
-        strides: int or triple, default 1; padding: ``"valid"`` or ``"same"``.
+        strides: int or triple, default 1.
+        padding: ``"valid"`` (no padding) or ``"same"`` (output ``ceil(n / stride)``).
         data_format: ``"channels_last"`` (default, the fast path) or ``"channels_first"``.
-        dilation_rate: int or triple; groups: independent channel groups.
-        activation, use_bias, initializers, regularizers, constraints: as ``Conv2D``.
+        dilation_rate: int or triple: the spacing of the kernel's taps.
+        groups: split the input channels into this many independent groups.
+        activation: applied to the result (name, function or None for linear).
+        use_bias: add a learned bias per output channel.
+        kernel_initializer: default ``"glorot_uniform"``.
+        bias_initializer: default ``"zeros"``.
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint applied to the kernel after each update, or None.
+        bias_constraint: constraint applied to the bias after each update, or None.
 
     Kernel ``(kd, kh, kw, in/groups, filters)``; input ``(batch, d, h, w, in)``; output
     ``(batch, od, oh, ow, filters)``.

@@ -113,10 +113,16 @@ class EinsumDense(Layer):
             axes taken from the input).
         activation: applied to the result (default linear).
         bias_axes: string of output labels the bias varies over, or None for no bias.
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-        kernel_constraint, bias_constraint: as ``Dense``.
-        lora_rank, lora_alpha, gptq_unpacked_column_size, quantization_config: Keras's
-            LoRA/quantization options; only their 'off' values are supported.
+        kernel_initializer: default ``"glorot_uniform"``.
+        bias_initializer: default ``"zeros"``.
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        kernel_constraint: constraint applied to the kernel after each update, or None.
+        bias_constraint: constraint applied to the bias after each update, or None.
+        lora_rank: Keras's LoRA rank; only None (no LoRA) is supported.
+        lora_alpha: Keras's LoRA scale; used only with ``lora_rank``.
+        gptq_unpacked_column_size: Keras's GPTQ option; only its default is supported.
+        quantization_config: Keras's quantization options; only None is supported.
 
     Example:
         >>> layer = EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")

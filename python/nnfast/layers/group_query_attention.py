@@ -29,8 +29,16 @@ class GroupedQueryAttention(MultiHeadAttention):
         sliding_window: None or a positive int: position i attends to j only when
             ``|i - j| < sliding_window``.
         flash_attention: None or False (no flash kernel in nnfast).
-        kernel_initializer, bias_initializer, *_regularizer, *_constraint, seed: as
-            ``MultiHeadAttention``; use_gate: a sigmoid gate on the attended values.
+        kernel_initializer: initializer of the projection kernels (default
+            ``"glorot_uniform"``).
+        bias_initializer: initializer of the projection biases (default ``"zeros"``).
+        kernel_regularizer: penalty on the projection kernels, or None.
+        bias_regularizer: penalty on the projection biases, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint applied to the kernels after each update, or None.
+        bias_constraint: constraint applied to the biases after each update, or None.
+        use_gate: multiply the attended values by a learned sigmoid gate.
+        seed: seed of the attention dropout.
 
     Call: ``layer(query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
     attention_mask=None, return_attention_scores=False, training=None,

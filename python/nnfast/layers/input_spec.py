@@ -8,11 +8,15 @@ class InputSpec:
     ``build`` and every call checks its inputs against it.
 
     Args:
-        dtype: expected dtype name. shape: expected shape (``None`` for any size).
-        ndim / max_ndim / min_ndim: expected rank, or its bounds.
+        dtype: expected dtype name.
+        shape: expected shape (``None`` entries accept any size).
+        ndim: expected rank.
+        max_ndim: largest accepted rank.
+        min_ndim: smallest accepted rank.
         axes: ``{axis: size}`` of axes with a fixed size.
         allow_last_axis_squeeze: a trailing axis of size 1 may be missing or extra.
-        name: the input's name (for dict inputs). optional: the input may be None.
+        name: the input's name (for dict inputs).
+        optional: the input may be None.
 
     Example:
         >>> class Pairwise(Layer):

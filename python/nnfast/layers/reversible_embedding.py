@@ -15,8 +15,12 @@ class ReversibleEmbedding(Embedding):
     ``logit_soft_cap`` c the logits become ``tanh(logits / c) * c``.
 
     Args:
-        input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
-        embeddings_constraint, mask_zero: as ``Embedding``.
+        input_dim: vocabulary size (ids run from 0 to ``input_dim - 1``).
+        output_dim: size of each embedding vector.
+        embeddings_initializer: initializer of the table (default ``"uniform"``).
+        embeddings_regularizer: penalty on the table, or None.
+        embeddings_constraint: constraint applied to the table after each update, or None.
+        mask_zero: treat id 0 as padding and pass a mask downstream.
         tie_weights: reuse the embedding table for the reverse projection.
         reverse_dtype: dtype of the reverse projection (float32 or None here).
         logit_soft_cap: None or a positive float.

@@ -166,14 +166,22 @@ class MelSpectrogram(Layer):
     """Mel-scaled spectrogram of raw audio ``(batch, samples)`` or ``(samples,)``.
 
     Args:
-        fft_length (2048), sequence_stride (512), sequence_length (default fft_length):
-            framing of the centred (reflect-padded) STFT.
+        fft_length: FFT size of each frame (default 2048).
+        sequence_stride: samples between frame starts (default 512).
+        sequence_length: samples per frame (default ``fft_length``); frames come from the
+            centred, reflect-padded signal.
         window: ``"hann"`` (default), ``"hamming"`` (periodic) or None.
-        sampling_rate (16000), num_mel_bins (128), min_freq (20), max_freq (default
-            sampling_rate / 2): the HTK mel filter bank.
-        power_to_db (True), top_db (80), mag_exp (2: power), min_power (1e-10),
-            ref_power (1): ``10 log10(max(S, min_power) / max(ref, min_power))``, floored at
-            its maximum (over the whole batch, as Keras) minus ``top_db``.
+        sampling_rate: samples per second of the audio (default 16000).
+        num_mel_bins: mel bands of the HTK filter bank (default 128).
+        min_freq: lowest band edge in Hz (default 20).
+        max_freq: highest band edge in Hz (default ``sampling_rate / 2``).
+        power_to_db: convert to decibels, ``10 log10(max(S, min_power) / max(ref,
+            min_power))`` (default True).
+        top_db: decibels below the maximum (over the whole batch, as Keras) at which the
+            output is floored (default 80).
+        mag_exp: exponent of the magnitude (default 2: power).
+        min_power: floor of the power before the logarithm (default 1e-10).
+        ref_power: reference power of 0 dB (default 1).
 
     Output: ``(batch, num_mel_bins, frames)``. Not differentiable (a preprocessing layer).
 

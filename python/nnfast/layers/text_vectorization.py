@@ -62,7 +62,8 @@ class TextVectorization(Layer):
         pad_to_max_tokens: vector outputs have ``max_tokens`` columns.
         vocabulary: a list of tokens or a vocabulary file path; ``idf_weights`` with it
             for ``"tf_idf"``.
-        sparse, ragged: not supported by nnfast (raise NotImplementedError).
+        sparse: not supported by nnfast (True raises NotImplementedError).
+        ragged: not supported by nnfast (True raises NotImplementedError).
         encoding: ``"utf-8"``.
 
     Input: strings of shape ``(batch,)`` or ``(batch, 1)`` (or one string). Output: int64

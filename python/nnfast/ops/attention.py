@@ -14,8 +14,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
 
     Args:
         query: ``(batch, T, heads, head_dim)``.
-        key, value: ``(batch, S, kv_heads, head_dim)``; with fewer key/value heads than
-            query heads (grouped-query attention) each is repeated to match.
+        key: ``(batch, S, kv_heads, head_dim)``; with fewer key/value heads than query
+            heads (grouped-query attention) each is repeated to match.
+        value: ``(batch, S, kv_heads, head_dim)``, as ``key``.
         bias: added to the logits, broadcastable to ``(batch, heads, T, S)``.
         mask: boolean, broadcastable to ``(batch, heads, T, S)``; False positions are masked.
         scale: logit scale, ``1 / sqrt(head_dim)`` by default.

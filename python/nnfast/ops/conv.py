@@ -298,7 +298,8 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     Args:
         x: ``(batch, h, w, in)`` (channels_last).
         kernel: ``(kh, kw, in, out)``; depthwise ``(kh, kw, in, depth_multiplier)``.
-        bias, scale: ``(out,)`` per output channel, or None (0 and 1).
+        bias: ``(out,)`` added per output channel, or None (0).
+        scale: ``(out,)`` multiplying each output channel first, or None (1).
         padding: ``"valid"`` or ``"same"``, applied to the zero-padded input.
         activation: a name in ``nnfast.ops.nn.ACTIVATION_IDS`` (or None) with relu's
             ``act_alpha`` (negative slope), ``act_max`` and ``act_threshold``.
@@ -347,9 +348,20 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
     never written to memory. Activations are ``(name, alpha, max_value, threshold)``.
 
     Args:
-        x: ``(batch, h, w, in)``; dw_kernel ``(kh, kw, in, depth_multiplier)``;
-        pw_kernel ``(1, 1, in * depth_multiplier, out)``; biases and scales per channel or
-        None; residual None or the output's shape.
+        x: ``(batch, h, w, in)``.
+        dw_kernel: ``(kh, kw, in, depth_multiplier)``.
+        pw_kernel: ``(1, 1, in * depth_multiplier, out)``.
+        dw_scale: per-channel scale of the depthwise output, or None.
+        dw_bias: per-channel bias of the depthwise output, or None.
+        pw_scale: per-channel scale of the 1x1 output, or None.
+        pw_bias: per-channel bias of the 1x1 output, or None.
+        strides: the depthwise convolution's strides (int or pair).
+        padding: the depthwise convolution's padding, ``"valid"`` or ``"same"``.
+        dilation_rate: the depthwise convolution's dilation (int or pair).
+        dw_activation: the depthwise output's activation tuple.
+        pw_activation: the 1x1 output's activation tuple.
+        zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
+        residual: None or an array of the output's shape added before the last activation.
 
     Returns:
         A Tensor ``(batch, oh, ow, out)``; equal to two ``conv2d_inference`` calls up to
@@ -597,9 +609,13 @@ def conv2d_relu_max_pool(x, kernel, bias=None, strides=1, padding="valid", dilat
 
     Args:
         x: ``(batch, h, w, in)``.
-        kernel: ``(kh, kw, in, out)``; bias: ``(out,)`` or None.
-        strides, padding, dilation_rate: the convolution's (Keras arithmetic).
-        pool_size: int or pair; pool_padding: ``"valid"`` or ``"same"``.
+        kernel: ``(kh, kw, in, out)``.
+        bias: ``(out,)`` or None.
+        strides: the convolution's strides (int or pair).
+        padding: the convolution's padding, ``"valid"`` or ``"same"`` (Keras arithmetic).
+        dilation_rate: the convolution's dilation (int or pair).
+        pool_size: int or pair; the pool's strides equal it.
+        pool_padding: ``"valid"`` or ``"same"``.
 
     Returns:
         A Tensor ``(batch, ph, pw, out)``.

@@ -204,7 +204,8 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         sequence_lengths: ``(batch,)`` number of valid steps of each sample.
         strategy: ``"greedy"`` (best class per step, repeats merged, blanks dropped) or
             ``"beam_search"`` (prefix beam search over log-softmax probabilities).
-        beam_width, top_paths: beam search size and number of paths returned.
+        beam_width: beam search: prefixes kept per step.
+        top_paths: beam search: number of paths returned.
         merge_repeated: greedy only; merge repeated labels.
         mask_index: the blank class.
 

@@ -598,7 +598,8 @@ def jvp(fun, primals, tangents, has_aux=False):
     Args:
         fun: a function of ``len(primals)`` tensors returning a tensor (or a tuple
             ``(tensor, aux)`` with ``has_aux``).
-        primals, tangents: tuples (or lists) of arrays of matching shapes.
+        primals: tuple (or list) of the arrays ``fun`` is evaluated at.
+        tangents: tuple (or list) of arrays of the primals' shapes: the direction.
 
     Example:
         >>> out, tangent_out = ops.jvp(ops.square, (np.array([3.0], "float32"),),

@@ -99,7 +99,9 @@ class FeatureSpace:
             ``FeatureSpace.<type>(...)`` feature with its own options.
         output_mode: ``"concat"`` (one float32 ``(batch, dim)`` array) or ``"dict"``.
         crosses: feature-name tuples (or ``FeatureSpace.cross(...)``) to hash together.
-        crossing_dim, hashing_dim, num_discretization_bins: defaults of those features.
+        crossing_dim: number of hash bins of a feature cross (default 32).
+        hashing_dim: number of hash bins of a hashed feature (default 32).
+        num_discretization_bins: bins of a ``"float_discretized"`` feature (default 32).
 
     Example:
         >>> fs = FeatureSpace({"age": "float_normalized", "city": "string_categorical",

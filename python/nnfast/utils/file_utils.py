@@ -111,9 +111,11 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     Args:
         fname: file name in the cache (no folders).
         origin: URL (``http(s)://``, ``file://``, ...).
-        file_hash / md5_hash: expected sha256 or md5 hex digest.
+        file_hash: expected sha256 or md5 hex digest of the file.
+        md5_hash: Keras's older name of ``file_hash``.
         hash_algorithm: ``"auto"`` (by length), ``"sha256"`` or ``"md5"``.
-        extract / untar: extract the archive; returns the extraction folder.
+        extract: extract the archive; the returned path is the extraction folder.
+        untar: Keras's older name of ``extract`` for tar files.
         archive_format: ``"auto"``, ``"tar"``, ``"zip"`` or None.
         cache_dir: base folder (default: Keras's home, ``~/.keras``).
         force_download: download even when cached.
