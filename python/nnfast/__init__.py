@@ -14,7 +14,7 @@ from nnfast.models import Model, Sequential
 from nnfast.models.function import Function
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
-from nnfast import dtype_policies, mixed_precision  # noqa: E402,F401
+from nnfast import dtype_policies, mixed_precision, quantizers  # noqa: E402,F401
 from nnfast.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402,F401
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
@@ -23,4 +23,4 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
-__all__ += ["random", "tree", "dtype_policies", "mixed_precision"]
+__all__ += ["random", "tree", "dtype_policies", "mixed_precision", "quantizers"]

@@ -44,7 +44,7 @@ class DTypePolicy:
             ``"mixed_bfloat16"``).
         variable_dtype: the dtype of the layer's variables (``"float32"`` for the mixed
             policies).
-        quantization_mode: ``None`` (quantized policies are not available yet).
+        quantization_mode: ``None`` (``QuantizedDTypePolicy`` sets it).
 
     Example:
         >>> nnfast.dtype_policies.DTypePolicy("mixed_float16").compute_dtype
@@ -117,6 +117,36 @@ class FloatDTypePolicy(DTypePolicy):
     """Keras's former name of ``DTypePolicy`` for float policies (same behaviour)."""
 
 
+class QuantizedDTypePolicy(DTypePolicy):
+    """The policy of a layer quantized by ``layer.quantize(mode)``: named
+    ``"<mode>_from_<source>"`` (``"int8_from_float32"``), with ``quantization_mode`` set and
+    the source policy's compute and variable dtypes.
+
+    Args:
+        mode: the quantization mode; nnfast implements ``"int8"``.
+        source_name: the policy the layer had before (default: the global policy's name).
+    """
+
+    def __init__(self, mode, source_name=None):
+        if mode != "int8":
+            raise NotImplementedError(f"QuantizedDTypePolicy(mode={mode!r}): nnfast implements "
+                                      "the 'int8' mode only.")
+        source_name = source_name or global_dtype_policy().name
+        super().__init__(source_name)
+        self._mode, self._source_name = mode, source_name
+        self._name = f"{mode}_from_{source_name}"
+
+    @property
+    def quantization_mode(self):
+        return self._mode
+
+    def get_config(self):
+        return {"mode": self._mode, "source_name": self._source_name}
+
+    def __repr__(self):
+        return f'<QuantizedDTypePolicy "{self.name}">'
+
+
 _GLOBAL = [None]
 
 
@@ -169,7 +199,8 @@ def get(identifier):
 def serialize(dtype_policy):
     """Keras's dict form: ``{"module": "keras", "class_name": "DTypePolicy",
     "config": {"name": ...}, "registered_name": None}``."""
-    return {"module": "keras", "class_name": type(dtype_policy).__name__,
+    module = "keras.dtype_policies" if dtype_policy.quantization_mode else "keras"
+    return {"module": module, "class_name": type(dtype_policy).__name__,
             "config": dtype_policy.get_config(), "registered_name": None}
 
 
@@ -178,8 +209,9 @@ def deserialize(config, custom_objects=None):
     if not isinstance(config, dict) or "config" not in config:
         raise ValueError(f"Expected a serialized DTypePolicy dict. Received: config={config}")
     name = config.get("class_name", "DTypePolicy")
-    classes = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
+    classes = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
+               "QuantizedDTypePolicy": QuantizedDTypePolicy}
     if name not in classes:
-        raise NotImplementedError(f"dtype policy {name!r}: quantized policies are not "
-                                  "available in nnfast yet.")
+        raise NotImplementedError(f"dtype policy {name!r} is not available in nnfast (int8 "
+                                  "quantization is: QuantizedDTypePolicy).")
     return classes[name].from_config(config["config"])

@@ -1,6 +1,8 @@
 """Core layers: ``Dense``, ``Activation``, ``Identity``."""
 from nnfast import activations, constraints, initializers, ops, regularizers
+from nnfast.layers import quantization
 from nnfast.layers.layer import Layer
+from nnfast.ops.quantized import int8_matmul
 
 
 class Dense(Layer):
@@ -49,9 +51,13 @@ class Dense(Layer):
         if in_dim is None:
             raise ValueError(f"The last dimension of the input to Dense '{self.name}' must be "
                              f"known, received input_shape={input_shape}")
-        self.kernel = self.add_weight(shape=(in_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
+        if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
+            quantization.add_int8_variables(self, (in_dim, self.units))
+        else:
+            self.kernel = self.add_weight(shape=(in_dim, self.units),
+                                          initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer,
+                                          constraint=self.kernel_constraint, name="kernel")
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
@@ -60,9 +66,37 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
+        if self.dtype_policy.quantization_mode == "int8":
+            x = int8_matmul(inputs, self.kernel, self.kernel_scale)
+            return self.activation(x + self.bias if self.bias is not None else x)
         if self._fused is not None:
             return ops.dense(inputs, self.kernel, self.bias, self._fused)
         return self.activation(ops.dense(inputs, self.kernel, self.bias))
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer in place as Keras does: ``"int8"`` turns the kernel into int8
+        values with one float32 scale per unit (``kernel_scale``); inputs are quantized per
+        row when the layer runs (see ``nnfast.ops.quantized``). Other Keras modes raise
+        ``NotImplementedError``.
+
+        Args:
+            mode: ``"int8"``.
+            type_check: only ``Dense`` itself is quantized (not subclasses), as Keras.
+            config: Keras's quantization config; only None is supported.
+        """
+        if type_check and type(self) is not Dense:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`quantize` method implemented.")
+        if config is not None:
+            raise NotImplementedError("Dense.quantize(config=...): custom quantization "
+                                      "configs are not supported by nnfast.")
+        quantization.check_mode(mode)
+        quantization.quantize_dense_int8(self)
+
+    def _saved_variables(self):
+        if self.dtype_policy.quantization_mode == "int8":
+            return quantization.saved_variables(self)
+        return None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

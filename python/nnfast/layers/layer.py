@@ -233,6 +233,12 @@ class Layer:
         return list(self.__dict__.get("_tracked_metric_attrs", {}).values())
 
     # --- weights --------------------------------------------------------------------------
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer's weights (``"int8"``); layers that support it override this
+        (``Dense``). Others raise ``NotImplementedError``, as in Keras."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize` "
+                                  "method implemented.")
+
     # --- dtype policy (Keras 3: dtype is the variables' dtype) --------------------------------
     @property
     def dtype_policy(self):
@@ -695,9 +701,9 @@ class Layer:
     def get_config(self):
         """The constructor arguments (Keras's base fields: name, trainable, dtype)."""
         policy = self._dtype_policy
+        plain = policy.compute_dtype == policy.variable_dtype and not policy.quantization_mode
         config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": policy.name if policy.compute_dtype == policy.variable_dtype
-                  else serialize_dtype_policy(policy)}
+                  "dtype": policy.name if plain else serialize_dtype_policy(policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

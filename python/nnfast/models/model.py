@@ -63,6 +63,69 @@ class Model(Trainer, Layer):
         """The model's layers (for subclassed models: the layers set as attributes)."""
         return list(self._layers)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantizes the weights of the model's layers in place, as Keras does.
+
+        Every leaf layer that implements ``quantize`` (``Dense``) is quantized; the others
+        are skipped with Keras's warning ("Layer Dropout does not have a `quantize` method
+        implemented"). The model must be built.
+
+        Args:
+            mode: ``"int8"`` (int8 kernels with one scale per output unit; inputs quantized
+                per row at run time). Keras's ``"int4"``, ``"float8"``, ``"gptq"`` and
+                ``"awq"`` raise ``NotImplementedError``.
+            config: Keras's quantization config; only None is supported.
+            filters: a regex (or list of regexes) matched against layer names, or a callable
+                ``filters(layer) -> bool``: only matching layers are quantized.
+            **kwargs: ``type_check`` (default True: subclasses of ``Dense`` are skipped).
+
+        Example:
+            >>> model = nnfast.Sequential([nnfast.Input((10,)), nnfast.layers.Dense(10)])
+            >>> model.quantize("int8")
+            >>> model.layers[0].dtype_policy.name
+            'int8_from_float32'
+        """
+        import re
+        import warnings
+
+        from nnfast.layers.quantization import check_mode
+
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to "
+                             f"{type(self).__name__}: {kwargs}")
+        check_mode(mode)
+        if config is not None:
+            raise NotImplementedError("Model.quantize(config=...): custom quantization "
+                                      "configs are not supported by nnfast.")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and \
+                not callable(filters):
+            raise ValueError("The `filters` argument must be a regex string, a list of regex "
+                             f"strings, or a callable. Received: {type(filters)}")
+
+        def selected(layer):
+            if filters is None:
+                return True
+            if callable(filters):
+                return bool(filters(layer))
+            patterns = [filters] if isinstance(filters, str) else filters
+            return any(re.search(p, layer.name) for p in patterns)
+
+        def leaves(layer):
+            children = layer.__dict__.get("_layers") or []
+            if not children:
+                yield layer
+            for child in children:
+                yield from leaves(child)
+
+        for layer in [leaf for child in self._layers for leaf in leaves(child)]:
+            if not selected(layer):
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+            except NotImplementedError as e:
+                warnings.warn(str(e), stacklevel=2)
+
     def get_layer(self, name=None, index=None):
         """A layer by ``name`` or by ``index`` in ``layers``."""
         if index is not None:

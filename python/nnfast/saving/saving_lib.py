@@ -35,6 +35,10 @@ def _h5py():
 # --- the attribute-path walk ------------------------------------------------------------------
 
 def _own_variables(layer):
+    ordered = getattr(layer, "_saved_variables", None)
+    ordered = ordered() if ordered is not None else None
+    if ordered is not None:  # a layer whose file order is not trainable-first (int8 Dense)
+        return list(ordered)
     return list(layer._trainable_weights) + list(layer._non_trainable_weights)
 
 

@@ -1,0 +1,58 @@
+"""``layer.quantize("int8")`` for the layers Keras quantizes (Dense), with Keras's numbers,
+variables and file layout: the kernel becomes int8 with one float32 scale per output unit
+(``kernel_scale``), the layer's policy ``QuantizedDTypePolicy("int8", source)``, and its
+saved variables ``[kernel (int8), bias, kernel_scale]``."""
+import numpy as np
+
+MODES = ("int8", "float8", "int4", "gptq", "awq")
+
+
+def check_mode(mode):
+    """Keras's error for an unknown mode; NotImplementedError for Keras modes nnfast lacks."""
+    if mode not in MODES:
+        raise ValueError(f"Invalid quantization mode. Expected one of {MODES}. "
+                         f"Received: quantization_mode={mode}")
+    if mode != "int8":
+        raise NotImplementedError(f"quantize({mode!r}): nnfast implements the 'int8' mode "
+                                  "only.")
+
+
+def quantize_dense_int8(layer):
+    """Replaces a built Dense layer's float kernel by int8 values and per-unit scales."""
+    from nnfast import dtype_policies
+    from nnfast.quantizers import abs_max_quantize
+
+    if layer.dtype_policy.quantization_mode is not None:
+        raise ValueError(f"Layer '{layer.name}' is already quantized with "
+                         f"dtype_policy='{layer.dtype_policy.name}'. Received: "
+                         "quantization_mode=int8")
+    if not layer.built:
+        raise ValueError(f"Cannot quantize layer '{layer.name}': it is not built yet (call "
+                         "it or build the model first).")
+    float_kernel = layer.kernel
+    q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
+    layer._trainable_weights = [w for w in layer._trainable_weights if w is not float_kernel]
+    layer._non_trainable_weights = [w for w in layer._non_trainable_weights
+                                    if w is not float_kernel]
+    object.__setattr__(layer, "kernel", None)
+    add_int8_variables(layer, float_kernel.shape)
+    layer.kernel.assign(np.asarray(q.value))
+    layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
+    source = layer.dtype_policy.name
+    layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", source)
+
+
+def add_int8_variables(layer, kernel_shape):
+    """The int8 kernel and its scales (a layer built from a quantized config gets these
+    instead of the float kernel)."""
+    kernel = layer.add_weight(shape=tuple(kernel_shape), initializer="zeros", dtype="int8",
+                              trainable=False, name="kernel")
+    scale = layer.add_weight(shape=(kernel_shape[-1],), initializer="ones", trainable=False,
+                             name="kernel_scale")
+    object.__setattr__(layer, "kernel", kernel)
+    object.__setattr__(layer, "kernel_scale", scale)
+
+
+def saved_variables(layer):
+    """A quantized Dense layer's variables in Keras's file order."""
+    return [v for v in (layer.kernel, layer.bias, layer.kernel_scale) if v is not None]
