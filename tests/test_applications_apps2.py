@@ -235,3 +235,32 @@ def test_custom_scale_layer():
     out = inception_resnet_v2.CustomScaleLayer(0.17)([a, b])
     np.testing.assert_allclose(np.asarray(out), a + 0.17, rtol=1e-6)
     assert inception_resnet_v2.CustomScaleLayer(0.2).get_config()["scale"] == 0.2
+
+
+def test_application_layers_save_and_load_as_keras_writes_them(tmp_path):
+    """LayerScale / StochasticDepth / CustomScaleLayer are written under their Keras module
+    (``keras.src.applications.convnext``...), which is how Keras reads them back (checked
+    by hand with Keras 3.15: its load_model reads this file and predicts the same), and are
+    found from it when reading."""
+    import zipfile
+
+    model = convnext.ConvNeXt([1, 1, 1, 1], [8, 8, 8, 8], drop_path_rate=0.1,
+                              name="convnext_mini", input_shape=(32, 32, 3), classes=3)
+    path = str(tmp_path / "mini.keras")
+    model.save(path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    entries = {l["class_name"]: l for l in config["config"]["layers"]}
+    assert entries["LayerScale"]["module"] == "keras.src.applications.convnext"
+    assert entries["LayerScale"]["registered_name"] == "LayerScale"
+    assert entries["StochasticDepth"]["config"]["drop_path_rate"] > 0
+    restored = nnfast.saving.load_model(path)
+    assert {type(l).__name__ for l in restored.layers} >= {"LayerScale", "StochasticDepth"}
+    x = fx.fixed_images((2, 32, 32, 3), raw=True)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)
+    inp = nnfast.Input((4,))
+    scaled = inception_resnet_v2.CustomScaleLayer(0.5)([inp, nnfast.layers.Dense(4)(inp)])
+    nnfast.Model(inp, scaled).save(str(tmp_path / "scale.keras"))
+    restored = nnfast.saving.load_model(str(tmp_path / "scale.keras"))
+    assert type(restored.layers[-1]) is inception_resnet_v2.CustomScaleLayer
+    assert restored.layers[-1].scale == 0.5
