@@ -4,8 +4,9 @@ from nnfast import layers
 
 
 def conv_bn(x, filters, kernel_size, strides=1, padding="same", use_bias=False,
-            activation="relu", name=None, bn_name=None, act_name=None, bn_scale=True,
-            bn_epsilon=1e-3, bn_momentum=0.99, kernel_initializer="glorot_uniform"):
+            activation="relu", name=None, bn_name=None, act_name=None, bn_axis=-1,
+            bn_scale=True, bn_epsilon=1e-3, bn_momentum=0.99,
+            kernel_initializer="glorot_uniform"):
     """``Conv2D`` (no bias by default) -> ``BatchNormalization`` -> activation.
 
     Args:
@@ -17,7 +18,8 @@ def conv_bn(x, filters, kernel_size, strides=1, padding="same", use_bias=False,
             or None for no activation.
         name: the conv's name (None: auto-named, as Keras does).
         bn_name, act_name: the batch norm's and activation's names (None: auto-named).
-        bn_scale, bn_epsilon, bn_momentum: the ``BatchNormalization`` arguments.
+        bn_axis, bn_scale, bn_epsilon, bn_momentum: the ``BatchNormalization`` arguments
+            (the channel axis, -1 or 3, as the Keras model writes it in its config).
 
     Returns:
         The 4-D output tensor (B, H', W', filters).
@@ -28,7 +30,7 @@ def conv_bn(x, filters, kernel_size, strides=1, padding="same", use_bias=False,
     """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
                       use_bias=use_bias, kernel_initializer=kernel_initializer, name=name)(x)
-    x = layers.BatchNormalization(axis=-1, scale=bn_scale, epsilon=bn_epsilon,
+    x = layers.BatchNormalization(axis=bn_axis, scale=bn_scale, epsilon=bn_epsilon,
                                   momentum=bn_momentum, name=bn_name)(x)
     return apply_activation(x, activation, act_name)
 

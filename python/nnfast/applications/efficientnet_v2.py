@@ -87,7 +87,7 @@ def _residual(x, inputs, strides, input_filters, output_filters, survival_probab
 def _mbconv_block(inputs, input_filters, output_filters, expand_ratio, kernel_size, strides,
                   se_ratio, bn_momentum, activation, survival_probability, name):
     """1x1 expansion -> depthwise conv -> squeeze-and-excitation -> 1x1 projection."""
-    bn = {"bn_momentum": bn_momentum, "kernel_initializer": _conv_init()}
+    bn = {"bn_axis": 3, "bn_momentum": bn_momentum, "kernel_initializer": _conv_init()}
     filters = input_filters * expand_ratio
     x = inputs
     if expand_ratio != 1:
@@ -95,7 +95,7 @@ def _mbconv_block(inputs, input_filters, output_filters, expand_ratio, kernel_si
                     bn_name=f"{name}expand_bn", act_name=f"{name}expand_activation", **bn)
     x = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False,
                                depthwise_initializer=_conv_init(), name=f"{name}dwconv2")(x)
-    x = layers.BatchNormalization(axis=-1, momentum=bn_momentum, name=f"{name}bn")(x)
+    x = layers.BatchNormalization(axis=3, momentum=bn_momentum, name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
         x = _se(x, input_filters, se_ratio, activation, name)
@@ -109,7 +109,7 @@ def _fused_mbconv_block(inputs, input_filters, output_filters, expand_ratio, ker
                         strides, se_ratio, bn_momentum, activation, survival_probability, name):
     """A full kxk expansion conv (instead of 1x1 + depthwise) -> squeeze-and-excitation ->
     1x1 projection; without expansion, one kxk conv with its activation."""
-    bn = {"bn_momentum": bn_momentum, "kernel_initializer": _conv_init()}
+    bn = {"bn_axis": 3, "bn_momentum": bn_momentum, "kernel_initializer": _conv_init()}
     filters = input_filters * expand_ratio
     x = inputs
     if expand_ratio != 1:
@@ -152,7 +152,7 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
         if variant.split("-")[-1].startswith("b") and input_shape[-1] == 3:
             x = layers.Rescaling(scale=1.0 / 255)(x)
             x = layers.Normalization(mean=list(_IMAGENET_MEAN),
-                                     variance=[s ** 2 for s in _IMAGENET_STD], axis=-1)(x)
+                                     variance=[s ** 2 for s in _IMAGENET_STD], axis=3)(x)
         else:
             x = layers.Rescaling(scale=1.0 / 128.0, offset=-1)(x)
 
@@ -161,7 +161,7 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
 
     x = conv_bn(x, filters_of(blocks_args[0]["input_filters"]), 3, strides=2,
                 activation=activation, name="stem_conv", bn_name="stem_bn",
-                act_name="stem_activation", bn_momentum=bn_momentum,
+                act_name="stem_activation", bn_axis=3, bn_momentum=bn_momentum,
                 kernel_initializer=_conv_init())
     blocks_args = copy.deepcopy(blocks_args)
     b = 0
@@ -183,7 +183,7 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
             b += 1
 
     x = conv_bn(x, filters_of(1280), 1, activation=activation, name="top_conv",
-                bn_name="top_bn", act_name="top_activation", bn_momentum=bn_momentum,
+                bn_name="top_bn", act_name="top_activation", bn_axis=3, bn_momentum=bn_momentum,
                 kernel_initializer=_conv_init())
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)

@@ -55,7 +55,7 @@ def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="re
     return conv_bn(x, filters, kernel_size, strides=strides, padding=padding,
                    activation=activation, name=name,
                    bn_name=None if name is None else f"{name}_bn",
-                   act_name=None if name is None else f"{name}_ac", bn_scale=False)
+                   act_name=None if name is None else f"{name}_ac", bn_axis=3, bn_scale=False)
 
 
 def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
