@@ -12,10 +12,9 @@ import json
 import os
 import urllib.request
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import applications
 from nnfast.applications import convnext, inception_resnet_v2
 

@@ -4,11 +4,11 @@ weight files, and the two layers of Keras's ConvNeXt module, ``LayerScale`` and
 layer of the model."""
 import numpy as np
 
-from nnfast import initializers, layers
+from nnfast import initializers, layers, ops
 from nnfast.applications import imagenet_utils
+from nnfast.backend import random as nnrandom
 from nnfast.layers.layer import Layer
 from nnfast.layers.regularization import broadcast_dropout
-from nnfast.backend import random as nnrandom
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 # Keras's sha256 hashes: (with top, without top).
@@ -111,8 +111,6 @@ class LayerScale(Layer):
         self.built = True
 
     def call(self, x):
-        from nnfast import ops
-
         return ops.multiply(x, self.gamma)
 
     def compute_output_shape(self, input_shape):

@@ -58,13 +58,12 @@ def round_filters(filters, width_coefficient, min_depth, depth_divisor):
     ``min_depth``); unlike V1, no upward correction."""
     filters *= width_coefficient
     minimum_depth = min_depth or depth_divisor
-    return int(max(minimum_depth,
-                   int(filters + depth_divisor / 2) // depth_divisor * depth_divisor))
+    return max(minimum_depth, int(filters + depth_divisor / 2) // depth_divisor * depth_divisor)
 
 
 def round_repeats(repeats, depth_coefficient):
     """Blocks per stage scaled by ``depth_coefficient``, rounded up."""
-    return int(math.ceil(depth_coefficient * repeats))
+    return math.ceil(depth_coefficient * repeats)
 
 
 def _se(x, input_filters, se_ratio, activation, name):

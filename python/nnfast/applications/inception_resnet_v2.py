@@ -1,5 +1,5 @@
 """InceptionResNetV2 (Szegedy et al., 2017) with Keras's layer names and weight files."""
-from nnfast import layers
+from nnfast import layers, ops
 from nnfast.applications import imagenet_utils
 from nnfast.applications.blocks import conv_bn
 from nnfast.layers.layer import Layer
@@ -26,8 +26,6 @@ class CustomScaleLayer(Layer):
         self.scale = scale
 
     def call(self, inputs):
-        from nnfast import ops
-
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError("CustomScaleLayer expects a list of two tensors [x, residual]. "
                              f"Received: inputs={inputs}")
