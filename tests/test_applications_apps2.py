@@ -263,3 +263,25 @@ def test_application_layers_save_and_load_as_keras_writes_them(tmp_path):
     restored = nnfast.saving.load_model(str(tmp_path / "scale.keras"))
     assert type(restored.layers[-1]) is inception_resnet_v2.CustomScaleLayer
     assert restored.layers[-1].scale == 0.5
+
+
+@pytest.mark.parametrize("build", [
+    lambda: convnext.ConvNeXt([1, 1, 1, 1], [8, 8, 8, 8], drop_path_rate=0.2,
+                              input_shape=(32, 32, 3), classes=3, name="convnext_mini"),
+    lambda: applications.MobileNetV3Small(alpha=0.75, input_shape=(32, 32, 3), classes=3,
+                                          weights=None, dropout_rate=0.0),
+])
+def test_small_models_train(build):
+    """A few steps of fit lower the loss: gradients flow through LayerScale, stochastic
+    depth, grouped convs and LayerNorm (ConvNeXt), and through hard-swish and the hard-sigmoid
+    built from ops (MobileNetV3)."""
+    nnfast.utils.set_random_seed(0)
+    model = build()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (16, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 3, 16)
+    model.compile(optimizer=nnfast.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
