@@ -13,9 +13,9 @@ def conv_bn(x, filters, kernel_size, strides=1, padding="same", use_bias=False,
         x: 4-D KerasTensor (B, H, W, C), channels last.
         filters, kernel_size, strides, padding, use_bias, kernel_initializer: the
             ``Conv2D`` arguments.
-        activation: a name or function for an ``Activation`` layer, a callable taking and
-            returning a tensor (a block of its own, e.g. ``lambda t: layers.ReLU()(t)``),
-            or None for no activation.
+        activation: a name ("relu", "swish"...: an ``Activation`` layer named
+            ``act_name``), a callable taking and returning a tensor (a block of its own,
+            e.g. ``lambda t: layers.ReLU()(t)``), or None for no activation.
         name: the conv's name (None: auto-named, as Keras does).
         bn_name, act_name: the batch norm's and activation's names (None: auto-named).
         bn_axis, bn_scale, bn_epsilon, bn_momentum: the ``BatchNormalization`` arguments
