@@ -5,6 +5,7 @@ import math
 
 from nnfast import initializers, layers
 from nnfast.applications import imagenet_utils
+from nnfast.applications.blocks import conv_bn, squeeze_excite
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/keras-applications/"
 # Keras's md5 hashes: (with top, without top).
@@ -44,10 +45,9 @@ def _mbconv_block(inputs, activation, drop_rate, name, filters_in, filters_out, 
     projection, and (same shape) stochastic depth plus the input."""
     filters = filters_in * expand_ratio
     if expand_ratio != 1:
-        x = layers.Conv2D(filters, 1, padding="same", use_bias=False,
-                          kernel_initializer=_conv_init(), name=f"{name}expand_conv")(inputs)
-        x = layers.BatchNormalization(axis=3, name=f"{name}expand_bn")(x)
-        x = layers.Activation(activation, name=f"{name}expand_activation")(x)
+        x = conv_bn(inputs, filters, 1, activation=activation, name=f"{name}expand_conv",
+                    bn_name=f"{name}expand_bn", act_name=f"{name}expand_activation", bn_axis=3,
+                    kernel_initializer=_conv_init())
     else:
         x = inputs
     if strides == 2:
@@ -60,16 +60,12 @@ def _mbconv_block(inputs, activation, drop_rate, name, filters_in, filters_out, 
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
         filters_se = max(1, int(filters_in * se_ratio))
-        se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-        se = layers.Reshape((1, 1, filters), name=f"{name}se_reshape")(se)
-        se = layers.Conv2D(filters_se, 1, padding="same", activation=activation,
-                           kernel_initializer=_conv_init(), name=f"{name}se_reduce")(se)
-        se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
-                           kernel_initializer=_conv_init(), name=f"{name}se_expand")(se)
-        x = layers.multiply([x, se], name=f"{name}se_excite")
-    x = layers.Conv2D(filters_out, 1, padding="same", use_bias=False,
-                      kernel_initializer=_conv_init(), name=f"{name}project_conv")(x)
-    x = layers.BatchNormalization(axis=3, name=f"{name}project_bn")(x)
+        x = squeeze_excite(x, filters_se, activation, "sigmoid", pool_name=f"{name}se_squeeze",
+                           reshape_name=f"{name}se_reshape", reduce_name=f"{name}se_reduce",
+                           expand_name=f"{name}se_expand", multiply_name=f"{name}se_excite",
+                           kernel_initializer=_conv_init())
+    x = conv_bn(x, filters_out, 1, activation=None, name=f"{name}project_conv",
+                bn_name=f"{name}project_bn", bn_axis=3, kernel_initializer=_conv_init())
     if id_skip and strides == 1 and filters_in == filters_out:
         if drop_rate > 0:
             x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}drop")(x)

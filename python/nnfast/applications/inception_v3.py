@@ -1,6 +1,7 @@
 """InceptionV3 (Szegedy et al., 2016) with Keras's layer names and weight files."""
 from nnfast import layers
 from nnfast.applications import imagenet_utils
+from nnfast.applications.blocks import conv_bn
 
 WEIGHTS_PATH = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
                 "inception_v3_weights_tf_dim_ordering_tf_kernels.h5")
@@ -12,10 +13,8 @@ WEIGHTS_HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d52
 def _conv_bn(x, filters, rows, cols, padding="same", strides=(1, 1)):
     """Conv (no bias) -> BatchNormalization without scale -> ReLU, all auto-named as in
     Keras (conv2d_N, batch_normalization_N, activation_N)."""
-    x = layers.Conv2D(filters, (rows, cols), strides=strides, padding=padding,
-                      use_bias=False)(x)
-    x = layers.BatchNormalization(axis=3, scale=False)(x)
-    return layers.Activation("relu")(x)
+    return conv_bn(x, filters, (rows, cols), strides=strides, padding=padding, bn_axis=3,
+                   bn_scale=False)
 
 
 def _avg_branch(x, filters):

@@ -2,6 +2,7 @@
 names and weight files; the shared builder of ``resnet_v2``."""
 from nnfast import layers
 from nnfast.applications import imagenet_utils
+from nnfast.applications.blocks import conv_bn
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 # Keras's md5 hashes: (with top, without top).
@@ -16,22 +17,23 @@ WEIGHTS_HASHES = {
 _BN_EPSILON = 1.001e-5
 
 
+def _conv_bn(x, filters, kernel_size, name, strides=1, padding="valid", activation="relu"):
+    """``{name}_conv`` (with bias, as in the v1 "caffe" weights) -> ``{name}_bn`` ->
+    ``{name}_relu``."""
+    return conv_bn(x, filters, kernel_size, strides=strides, padding=padding, use_bias=True,
+                   activation=activation, name=f"{name}_conv", bn_name=f"{name}_bn",
+                   act_name=f"{name}_relu", bn_axis=3, bn_epsilon=_BN_EPSILON)
+
+
 def _residual_block(x, filters, kernel_size=3, stride=1, conv_shortcut=True, name=None):
     """Bottleneck block: 1x1 (stride) -> kxk -> 1x1 (4*filters), added to the shortcut."""
     if conv_shortcut:
-        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON,
-                                             name=f"{name}_0_bn")(shortcut)
+        shortcut = _conv_bn(x, 4 * filters, 1, f"{name}_0", strides=stride, activation=None)
     else:
         shortcut = x
-    x = layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
-    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_1_bn")(x)
-    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
-    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_2_conv")(x)
-    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_2_bn")(x)
-    x = layers.Activation("relu", name=f"{name}_2_relu")(x)
-    x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
-    x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = _conv_bn(x, filters, 1, f"{name}_1", strides=stride)
+    x = _conv_bn(x, filters, kernel_size, f"{name}_2", padding="same")
+    x = _conv_bn(x, 4 * filters, 1, f"{name}_3", activation=None)
     x = layers.Add(name=f"{name}_add")([shortcut, x])
     return layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -101,10 +103,10 @@ def build_resnet(stack_fn, preact, weights_name, include_top, weights, input_ten
                                                     require_flatten=include_top, weights=weights)
     img_input = imagenet_utils.model_input(input_tensor, input_shape)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=True, name="conv1_conv")(x)
-    if not preact:
-        x = layers.BatchNormalization(axis=3, epsilon=_BN_EPSILON, name="conv1_bn")(x)
-        x = layers.Activation("relu", name="conv1_relu")(x)
+    if preact:
+        x = layers.Conv2D(64, 7, strides=2, use_bias=True, name="conv1_conv")(x)
+    else:
+        x = _conv_bn(x, 64, 7, "conv1", strides=2)
     x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     x = stack_fn(x)

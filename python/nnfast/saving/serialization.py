@@ -7,6 +7,7 @@ Reading accepts Keras 3 configs and the legacy tf.keras / Keras 2 forms (no ``mo
 ``batch_input_shape``, inbound nodes as ``[[name, node, tensor, kwargs]]`` lists).
 """
 import contextlib
+import importlib
 import inspect
 import threading
 
@@ -64,6 +65,8 @@ def _module_of(obj):
     if not mod.startswith("nnfast."):
         return mod
     name = cls.__name__
+    if mod.startswith("nnfast.applications."):  # LayerScale & co. live in their model's module
+        return "keras.src." + mod[len("nnfast."):]
     if name == "Sequential":
         return "keras"
     if name == "Functional":
@@ -164,6 +167,8 @@ def serialize_keras_object(obj):
 
 
 def _registered_name(cls):
+    if cls.__module__.startswith("nnfast.applications."):
+        return cls.__name__  # as Keras writes its applications' unexported layers
     if _is_builtin(cls):
         return None
     return reg.get_registered_name(cls)
@@ -227,6 +232,10 @@ def _family_classes(module_name):
         return {n: getattr(losses, n) for n in dir(losses) if isinstance(getattr(losses, n), type)}
     if module_name and module_name.startswith("keras.metrics"):
         return {n: getattr(metrics, n) for n in dir(metrics) if isinstance(getattr(metrics, n), type)}
+    if module_name and module_name.startswith("keras.src.applications."):
+        # The layers Keras defines inside an application's module (convnext.LayerScale...).
+        mod = importlib.import_module("nnfast.applications." + module_name.rsplit(".", 1)[1])
+        return {n: v for n, v in vars(mod).items() if isinstance(v, type)}
     return {}
 
 
