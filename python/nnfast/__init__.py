@@ -14,6 +14,7 @@ from nnfast.models import Model, Sequential
 from nnfast.models.function import Function
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
+from nnfast import export  # noqa: E402,F401  (keras.export: ONNX)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
 

@@ -159,6 +159,15 @@ class Model(Trainer, Layer):
         save_model(self, filepath, overwrite=overwrite, zipped=zipped,
                    include_optimizer=include_optimizer, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes the model for inference: ``format="onnx"`` writes an ONNX file (read by
+        ONNX Runtime); Keras's other formats raise NotImplementedError. Arguments and
+        example: ``nnfast.export.export_model``."""
+        from nnfast.export import export_model
+
+        return export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
         from nnfast.saving.saving_api import save_weights
