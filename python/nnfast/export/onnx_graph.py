@@ -123,10 +123,13 @@ def _readers(nodes, outputs):
     return count
 
 
-def emit_model(g, model, input_names, masked=None):
+def emit_model(g, model, input_names):
     """Appends the nodes of ``model`` to ``g`` with its inputs bound to ``input_names``;
-    returns the names of its outputs (in ``model.outputs`` order) and the set of output
-    positions that carry a Keras mask."""
+    returns the names of its outputs (in ``model.outputs`` order).
+
+    Keras masks are explicit in nnfast's graphs (``Embedding(mask_zero=True)`` records a
+    ``not_equal`` node whose output reaches the next layer as its ``mask`` argument), so
+    the converters see them as inputs."""
     from nnfast.export import onnx_layers
     from nnfast.layers.input_layer import InputLayer
 
@@ -135,10 +138,6 @@ def emit_model(g, model, input_names, masked=None):
         raise ValueError(f"Model '{model.name}' takes {len(inputs)} inputs; the export gave "
                          f"{len(input_names)}.")
     env = {id(t): n for t, n in zip(inputs, input_names)}
-    mask_of = set()  # id(KerasTensor) of tensors carrying a Keras mask
-    for t, i in zip(inputs, range(len(inputs))):
-        if masked and i in masked:
-            mask_of.add(id(t))
     readers = _readers(nodes, outputs)
     consumer = {}  # id(tensor) -> the node reading it, for the folding check
     for node in nodes:
@@ -155,16 +154,15 @@ def emit_model(g, model, input_names, masked=None):
                 raise ValueError(f"Layer '{layer.name}' reads a tensor that no exported node "
                                  "produces.")
             ins.append(env[id(t)])
-        in_masked = any(id(t) in mask_of for t in node.input_tensors)
         fold = None
         outs_kt = node.output_tensors
         if len(outs_kt) == 1 and readers.get(id(outs_kt[0])) == 1 and \
                 onnx_layers.folds_batch_norm(layer):
             nxt = consumer.get(id(outs_kt[0]))
-            if nxt is not None and onnx_layers.is_foldable_batch_norm(nxt.layer, outs_kt[0]):
+            if nxt is not None and onnx_layers.is_foldable_batch_norm(nxt, outs_kt[0]):
                 fold = onnx_layers.batch_norm_scale_shift(nxt.layer)
                 folded.add(id(nxt))
-        out_names = onnx_layers.convert(g, node, ins, in_masked, fold)
+        out_names = onnx_layers.convert(g, node, ins, fold)
         if fold is not None:
             outs_kt = nxt.output_tensors
         if len(out_names) != len(outs_kt):
@@ -172,10 +170,7 @@ def emit_model(g, model, input_names, masked=None):
                              f"outputs; the layer has {len(outs_kt)}.")
         for t, n in zip(outs_kt, out_names):
             env[id(t)] = n
-            if onnx_layers.output_masked(node, in_masked):
-                mask_of.add(id(t))
-    out_masked = {i for i, t in enumerate(outputs) if id(t) in mask_of}
-    return [env[id(t)] for t in outputs], out_masked
+    return [env[id(t)] for t in outputs]
 
 
 def _value_info(name, shape, elem_type):
@@ -221,7 +216,7 @@ def build_onnx_model(model, input_specs=None, graph_name=None, opset=OPSET):
         name = g.fresh(origin)
         in_names.append(name)
         in_infos.append(_value_info(name, shape, _elem_type(dtype)))
-    out_names, _ = emit_model(g, model, in_names)
+    out_names = emit_model(g, model, in_names)
     out_infos = []
     keras_names = list(getattr(model, "output_names", None) or [])
     for i, (t, n) in enumerate(zip(outputs, out_names)):

@@ -59,12 +59,14 @@ def folds_batch_norm(layer):
         == "channels_last" and _activation_name(layer.activation) == "linear"
 
 
-def is_foldable_batch_norm(layer, src):
-    """Whether ``layer`` is a plain inference BatchNormalization over the last axis of
-    ``src``."""
+def is_foldable_batch_norm(node, src):
+    """Whether ``node`` is a plain inference BatchNormalization over the last axis of
+    ``src`` (and no mask)."""
     from nnfast.layers.normalization import BatchNormalization
 
-    return (type(layer) is BatchNormalization and layer.built
+    layer = node.layer
+    return (type(layer) is BatchNormalization and layer.built and not node.args
+            and node.kwargs.get("training") is not True
             and layer._axis == len(src.shape) - 1)
 
 
@@ -81,41 +83,17 @@ def batch_norm_scale_shift(layer):
     return scale.astype(np.float32), shift.astype(np.float32)
 
 
-# Layers whose result depends on a Keras mask of their input: exporting them with a masked
-# input would silently drop the mask.
-def _mask_sensitive(layer):
-    from nnfast.layers.attention import Attention, MultiHeadAttention
-    from nnfast.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
-    from nnfast.layers.recurrent import _RNNBase
-
-    return isinstance(layer, (_RNNBase, MultiHeadAttention, Attention, GlobalAveragePooling1D,
-                              GlobalMaxPooling1D))
-
-
-def output_masked(node, in_masked):
-    """Whether the output of ``node`` carries a Keras mask."""
-    from nnfast.layers.embedding import Embedding
-    from nnfast.layers.masking import Masking
-
-    layer = node.layer
-    if isinstance(layer, Embedding):
-        return layer.mask_zero
-    if isinstance(layer, Masking):
-        return True
-    return in_masked and bool(getattr(layer, "supports_masking", False))
-
-
-def convert(g, node, ins, in_masked=False, fold=None):
+def convert(g, node, ins, fold=None):
     """The ONNX output names of one layer call (see the module docstring)."""
     layer = node.layer
     entry = _lookup(layer)
     if entry is None:
         raise ExportError(f"Layer '{layer.name}' of type {type(layer).__name__} cannot be "
                           "exported to ONNX: nnfast has no ONNX conversion for it.")
-    if in_masked and _mask_sensitive(layer):
+    if node.kwargs.get("mask") is not None:
         raise ExportError(f"Layer '{layer.name}' ({type(layer).__name__}) reads a Keras mask "
-                          "(from Embedding(mask_zero=True) or Masking), which the ONNX export "
-                          "does not carry; export a model without masking.")
+                          "(from Embedding(mask_zero=True) or Masking), which its ONNX "
+                          "conversion cannot apply; export a model without masking.")
     if node.kwargs.get("training") is True:
         raise ExportError(f"Layer '{layer.name}' is called with training=True; the ONNX export "
                           "writes inference graphs only.")
@@ -561,9 +539,14 @@ def _layer_norm(g, node, ins):
     nd = len(_in_shape(node))
     axes = list(layer._axes)
     h = layer.name
-    if layer.rms_scaling:
-        y = _rms_normalize(g, ins[0], axes, float(layer.epsilon), h)
-        return _affine(g, y, layer.gamma, None, nd, axes, h)
+    if layer.rms_scaling:  # Keras's deprecated form: x * rsqrt(var(x) + eps), no centering
+        mean = g.op("ReduceMean", [ins[0]], h, axes=axes, keepdims=1)
+        centered = g.op("Sub", [ins[0], mean], h)
+        var = g.op("ReduceMean", [g.op("Mul", [centered, centered], h)], h, axes=axes,
+                   keepdims=1)
+        inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [var, g.const(
+            float(layer.epsilon), h + "/epsilon")], h)], h)], h)
+        return _affine(g, g.op("Mul", [ins[0], inv], h), layer.gamma, None, nd, axes, h)
     y = _moments_normalize(g, ins[0], axes, float(layer.epsilon), h)
     return _affine(g, y, layer.gamma, layer.beta, nd, axes, h)
 
@@ -808,9 +791,9 @@ def _rescaling(g, node, ins):
 
 # --- nested models ---------------------------------------------------------------------------
 def _convert_nested_model(g, node, ins):
-    outs, _ = emit_model(g, node.layer, ins)
-    return outs
+    return emit_model(g, node.layer, ins)
 
 
 # Converters in their own files register themselves on import.
-from nnfast.export import onnx_recurrent, onnx_attention, onnx_operations  # noqa: E402,F401
+from nnfast.export import (onnx_attention, onnx_more_layers, onnx_operations,  # noqa: E402,F401
+                           onnx_recurrent)

@@ -14,7 +14,9 @@ from nnfast.layers.operation import OperationLayer
 
 _BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div",
            "true_divide": "Div", "maximum": "Max", "minimum": "Min", "power": "Pow",
-           "matmul": "MatMul", "greater": "Greater", "less": "Less", "equal": "Equal"}
+           "matmul": "MatMul", "greater": "Greater", "less": "Less", "equal": "Equal",
+           "greater_equal": "GreaterOrEqual", "less_equal": "LessOrEqual",
+           "logical_and": "And", "logical_or": "Or"}
 _UNARY = {"negative": "Neg", "abs": "Abs", "absolute": "Abs", "exp": "Exp", "log": "Log",
           "sqrt": "Sqrt", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu",
           "erf": "Erf", "floor": "Floor", "ceil": "Ceil", "sin": "Sin", "cos": "Cos",
@@ -29,6 +31,17 @@ def _operand(g, value, names, h, dtype=np.float32):
     if isinstance(value, KerasTensor):
         return names[id(value)]
     return g.const(np.asarray(value, dtype=dtype), h + "/const", dtype)
+
+
+def _same_type_operands(g, args, names, h):
+    """Both operands' ONNX names, a constant taking the tensor operand's dtype (ONNX's
+    binary operators need equal types)."""
+    dtype = np.float32
+    for a in args:
+        if isinstance(a, KerasTensor) and a.dtype:
+            dtype = np.dtype(a.dtype)
+            break
+    return [_operand(g, a, names, h, dtype) for a in args]
 
 
 def _axes_list(axis, nd):
@@ -52,7 +65,9 @@ def _operation(g, node, ins):
     first = args[0]
     nd = len(first.shape) if isinstance(first, KerasTensor) else None
     if op in _BINARY and len(args) == 2:
-        return g.op(_BINARY[op], [_operand(g, a, names, h) for a in args], h)
+        return g.op(_BINARY[op], _same_type_operands(g, args, names, h), h)
+    if op == "not_equal" and len(args) == 2:  # the mask of Embedding(mask_zero=True)
+        return g.op("Not", [g.op("Equal", _same_type_operands(g, args, names, h), h)], h)
     if op in _UNARY and len(args) == 1:
         return g.op(_UNARY[op], [names[id(first)]], h)
     if op in _ACTIVATIONS and len(args) == 1 and not cfg:
