@@ -154,9 +154,15 @@ SINGLE_LAYER_CASES = [
     ("gaussian_noise", lambda: layers.GaussianNoise(0.3), (5,)),
     ("rescaling", lambda: layers.Rescaling(1 / 127.5, offset=-1), (4, 3)),
     ("identity", lambda: layers.Identity(), (3,)),
+    ("einsum_dense", lambda: layers.EinsumDense("abc,cd->abd", (3, 4), bias_axes="d",
+                                                activation="relu"), (3, 5)),
+    ("random_flip", lambda: layers.RandomFlip(), (4, 4, 3)),
+    ("random_rotation", lambda: layers.RandomRotation(0.2), (4, 4, 3)),
+    ("center_crop", lambda: layers.CenterCrop(3, 2), (5, 5, 2)),
 ]
 
 
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 @pytest.mark.parametrize("make,shape", [c[1:] for c in SINGLE_LAYER_CASES],
                          ids=[c[0] for c in SINGLE_LAYER_CASES])
 def test_single_layer_matches_onnx_runtime(make, shape):
@@ -205,6 +211,24 @@ def test_multi_head_attention(kwargs):
         check_model(model, _rand(2, 5, 6))
 
 
+@pytest.mark.parametrize("make", [
+    lambda: layers.Attention(use_scale=True), lambda: layers.Attention(score_mode="concat"),
+    lambda: layers.AdditiveAttention()], ids=["dot", "concat", "additive"])
+def test_attention_layers(make):
+    keras.utils.set_random_seed(0)
+    q, v = keras.Input((3, 4)), keras.Input((5, 4))
+    layer = make()
+    out, scores = layer([q, v], return_attention_scores=True)
+    causal = make()([q, q], use_causal_mask=True)
+    check_model(keras.Model([q, v], [out, scores, causal]), _rand(2, 3, 4), _rand(2, 5, 4, seed=1))
+
+
+def test_adapted_normalization():
+    norm = layers.Normalization(axis=-1)
+    norm.adapt(_rand(20, 3) * 3 + 1)
+    check_model(_one_layer(norm, (3,)), _rand(4, 3))
+
+
 def test_attention_mask_and_scores():
     keras.utils.set_random_seed(0)
     q, m = keras.Input((4, 6)), keras.Input((4, 4))
@@ -223,6 +247,19 @@ def test_symbolic_ops_nodes():
     w = ops.squeeze(ops.expand_dims(ops.sum(ops.sqrt(ops.abs(x)), axis=2), 1), 1)
     out = ops.concatenate([z, ops.gelu(w), ops.maximum(w, 0.5) - ops.exp(-w)], axis=1)
     check_model(keras.Model(x, out), _rand(3, 4, 3))
+
+
+@pytest.mark.parametrize("opset", [17, 18, 21])
+def test_opset_versions(opset):
+    x = keras.Input((4, 3))
+    y = layers.GlobalAveragePooling1D()(layers.LayerNormalization()(x))
+    model = keras.Model(x, ops.max(y, axis=1, keepdims=True))
+    proto = model_to_onnx(model, opset_version=opset)
+    assert proto.opset_import[0].version == opset
+    got = _session(proto).run(None, {proto.graph.input[0].name: _rand(2, 4, 3)})[0]
+    _assert_close(got, model.predict(_rand(2, 4, 3), verbose=0), f"opset {opset}")
+    with pytest.raises(ValueError, match="opsets 17 to 21"):
+        model_to_onnx(model, opset_version=13)
 
 
 def test_batch_norm_folds_into_conv_and_dense():

@@ -10,7 +10,6 @@ import os
 
 from nnfast.export.model_export import (check_format, flatten_signature, model_to_onnx,
                                         save_proto, trace_function)
-from nnfast.export.onnx_graph import build_onnx_model
 
 
 class ExportArchive:
@@ -93,10 +92,8 @@ class ExportArchive:
             proto = model_to_onnx(fn, input_signature, opset_version)
             proto.graph.name = name
         else:
-            traced = trace_function(fn, signature, name)
-            proto = build_onnx_model(traced, graph_name=name,
-                                     **({} if opset_version is None else
-                                        {"opset": int(opset_version)}))
+            proto = model_to_onnx(trace_function(fn, signature, name), None, opset_version)
+            proto.graph.name = name
         self._endpoints[name] = proto
         self._endpoint_names.append(name)
         return proto

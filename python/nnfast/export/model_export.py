@@ -7,7 +7,8 @@ reads (ONNX Runtime, OpenVINO, TensorRT, onnx2tf); the other formats raise
 """
 import os
 
-from nnfast.export.onnx_graph import OPSET, ExportError, build_onnx_model, onnx_module
+from nnfast.export.onnx_graph import (MAX_OPSET, OPSET, ExportError, build_onnx_model,
+                                      onnx_module)
 
 KERAS_FORMATS = ("tf_saved_model", "onnx", "openvino", "litert", "torch")
 
@@ -96,8 +97,8 @@ def model_to_onnx(model, input_signature=None, opset_version=None):
     """The ``onnx.ModelProto`` of ``model`` with inputs as ``input_signature`` says (default:
     the model's own inputs)."""
     opset = OPSET if opset_version is None else int(opset_version)
-    if opset < OPSET:
-        raise ValueError(f"nnfast writes ONNX opset {OPSET} or newer. Received: "
+    if not OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"nnfast writes ONNX opsets {OPSET} to {MAX_OPSET}. Received: "
                          f"opset_version={opset_version}")
     signature = flatten_signature(input_signature)
     if signature is None:
@@ -135,7 +136,7 @@ def export_model(model, filepath, format="tf_saved_model", verbose=None, input_s
         verbose: print where the file went (default True).
         input_signature: optional ``keras.InputSpec``, shape tuple or KerasTensor per
             model input, overriding the model's input shapes (``None`` = dynamic).
-        **kwargs: ``opset_version`` (int, default 17).
+        **kwargs: ``opset_version`` (int, 17 to 21, default 17).
 
     Example:
         >>> model.export("model.onnx", format="onnx")

@@ -13,8 +13,9 @@ and bias instead of a separate multiply-add.
 """
 import numpy as np
 
-OPSET = 17
-_NP_TO_ONNX = None
+OPSET = 17  # the default target; 17 through MAX_OPSET are written
+MAX_OPSET = 21
+_AXES_INPUT_FROM_18 = ("ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd")
 
 
 def onnx_module():
@@ -80,6 +81,9 @@ class OnnxGraph:
         ``out_name`` names the single output exactly (a graph output)."""
         onnx = onnx_module()
         hint = hint or op_type.lower()
+        if op_type in _AXES_INPUT_FROM_18 and self.opset >= 18 and "axes" in attrs:
+            # Opset 18 moved these reductions' axes from an attribute to an input.
+            inputs = list(inputs) + [self.ints(attrs.pop("axes"), f"{hint}/axes")]
         if out_name is not None:
             outs = [out_name]
         else:
