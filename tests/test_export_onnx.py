@@ -359,14 +359,37 @@ def test_unexportable_layers_raise_naming_them():
     with pytest.raises(ExportError, match="masked_lstm.*mask"):
         model_to_onnx(model)
 
-    class Sub(keras.Model):
+    class NumpyCall(keras.Model):
         def call(self, inputs):
-            return inputs * 2
+            return ops.convert_to_numpy(inputs) * 2
 
-    sub = Sub()
+    sub = NumpyCall()
     sub(np.zeros((1, 3), np.float32))
-    with pytest.raises(ExportError, match="subclassed"):
+    with pytest.raises(ExportError, match="subclassed.*could not be traced"):
         model_to_onnx(sub)
+    with pytest.raises(ExportError, match="not been called yet"):
+        model_to_onnx(NumpyCall())
+
+
+def test_subclassed_model_is_traced():
+    keras.utils.set_random_seed(0)
+
+    class Residual(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.inner = layers.Dense(4, activation="relu")
+            self.out = layers.Dense(4)
+
+        def call(self, x):
+            return self.out(self.inner(x)) + x
+
+    model = Residual()
+    x = _rand(3, 4)
+    model(x)
+    check_model(model, x)
+    # nested in a functional model, traced at the node's input shapes
+    inp = keras.Input((4,))
+    check_model(keras.Model(inp, layers.Dense(2)(model(inp))), x)
 
 
 def test_every_layer_class_is_exported_or_listed():
@@ -428,3 +451,18 @@ def test_export_archive_errors():
         archive.add_variable_collection("v", other.weights)
     with pytest.raises(ValueError, match="not yet been built"):
         archive.track(layers.Dense(2))
+    with pytest.raises(ExportError, match="training=True"):
+        archive.add_endpoint("train", lambda x: other(x, training=True),
+                             input_signature=[(None, 3)])
+
+
+def test_export_archive_layer_endpoint(tmp_path):
+    dense = layers.Dense(3, activation="tanh")
+    dense.build((None, 4))
+    archive = keras.export.ExportArchive(format="onnx")
+    archive.track_and_add_endpoint("project", dense, [keras.InputSpec(shape=(None, 4))])
+    (path,) = archive.write_out(str(tmp_path / "dense.onnx"), verbose=False)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x = _rand(2, 4)
+    want = np.tanh(x.astype(np.float64) @ dense.kernel.numpy() + dense.bias.numpy())
+    _assert_close(sess.run(None, {sess.get_inputs()[0].name: x})[0], want, "layer endpoint")

@@ -129,8 +129,8 @@ def export_model(model, filepath, format="tf_saved_model", verbose=None, input_s
     """``Model.export``: writes ``model`` for inference as an ONNX file at ``filepath``.
 
     Args:
-        model: a Sequential or Functional model (a subclassed model whose ``call`` uses
-            nnfast layers and ops also works when ``input_signature`` is given).
+        model: a Sequential or Functional model, or a subclassed model whose ``call`` computes
+            with nnfast layers and ops (traced on symbolic inputs).
         filepath: path of the ``.onnx`` file to write.
         format: ``"onnx"``; Keras's other formats raise ``NotImplementedError``.
         verbose: print where the file went (default True).

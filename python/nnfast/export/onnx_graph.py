@@ -96,9 +96,11 @@ class OnnxGraph:
 
 
 # --- walking models -------------------------------------------------------------------------
-def model_graph(model):
-    """``(inputs, outputs, nodes)`` of a Sequential or Functional model: its symbolic input
-    and output KerasTensors and its layer-call nodes in topological order."""
+def model_graph(model, input_shapes=None):
+    """``(inputs, outputs, nodes)`` of a model: its symbolic input and output KerasTensors
+    and its layer-call nodes in topological order. A subclassed model's ``call`` is traced
+    on symbolic inputs of ``input_shapes`` (default: the shapes it was built with), which
+    works when it computes with nnfast layers and ops."""
     from nnfast.models.functional import Functional, build_graph
     from nnfast.models.sequential import Sequential
 
@@ -110,10 +112,37 @@ def model_graph(model):
                              "shape (an `Input` first, or call it on data) before exporting.")
         inputs, outputs = model._symbolic_graph()
         return list(inputs), list(outputs), build_graph(list(inputs), list(outputs))[0]
-    raise ExportError(
-        f"Model '{model.name}' ({type(model).__name__}) is a subclassed model: its `call` is "
-        "Python code that nnfast cannot trace into ONNX. Export a Sequential or Functional "
-        "model (e.g. `keras.Model(inputs, model(inputs))` around its layers).")
+    return _trace_subclassed(model, input_shapes)
+
+
+def _trace_subclassed(model, input_shapes):
+    from nnfast.backend.keras_tensor import KerasTensor
+    from nnfast.layers.input_layer import Input
+    from nnfast.models.functional import build_graph, flatten_struct
+
+    shapes = input_shapes
+    if shapes is None:
+        built = getattr(model, "_build_shapes", None)
+        if built is None or isinstance(built, dict):
+            raise ExportError(
+                f"Model '{model.name}' ({type(model).__name__}) is a subclassed model that has "
+                "not been called yet: call it on data or pass `input_signature` to export it.")
+        single = all(d is None or isinstance(d, int) for d in built)
+        shapes = [built] if single else list(built)
+        shapes = [(None,) + tuple(s[1:]) for s in shapes]
+    inputs = [Input(batch_shape=tuple(s)) for s in shapes]
+    try:
+        outputs = model.call(inputs[0] if len(inputs) == 1 else inputs)
+    except Exception as e:
+        raise ExportError(
+            f"Model '{model.name}' ({type(model).__name__}) is a subclassed model whose `call` "
+            f"could not be traced on symbolic inputs ({type(e).__name__}: {e}); the ONNX "
+            "export follows calls of nnfast layers and ops only.") from e
+    flat = flatten_struct(outputs)
+    if not flat or not all(isinstance(t, KerasTensor) and t._keras_history for t in flat):
+        raise ExportError(f"Model '{model.name}' ({type(model).__name__}): its `call` did not "
+                          "return tensors computed by nnfast layers and ops.")
+    return inputs, flat, build_graph(inputs, flat)[0]
 
 
 def _readers(nodes, outputs):
@@ -127,7 +156,7 @@ def _readers(nodes, outputs):
     return count
 
 
-def emit_model(g, model, input_names):
+def emit_model(g, model, input_names, input_shapes=None):
     """Appends the nodes of ``model`` to ``g`` with its inputs bound to ``input_names``;
     returns the names of its outputs (in ``model.outputs`` order).
 
@@ -137,7 +166,7 @@ def emit_model(g, model, input_names):
     from nnfast.export import onnx_layers
     from nnfast.layers.input_layer import InputLayer
 
-    inputs, outputs, nodes = model_graph(model)
+    inputs, outputs, nodes = model_graph(model, input_shapes)
     if len(input_names) != len(inputs):
         raise ValueError(f"Model '{model.name}' takes {len(inputs)} inputs; the export gave "
                          f"{len(input_names)}.")

@@ -791,7 +791,7 @@ def _rescaling(g, node, ins):
 
 # --- nested models ---------------------------------------------------------------------------
 def _convert_nested_model(g, node, ins):
-    return emit_model(g, node.layer, ins)
+    return emit_model(g, node.layer, ins, [tuple(t.shape) for t in node.input_tensors])
 
 
 # Converters in their own files register themselves on import.
