@@ -8,8 +8,13 @@ trackables) raise ``NotImplementedError``.
 """
 import os
 
-from nnfast.export.model_export import (check_format, flatten_signature, model_to_onnx,
-                                        save_proto, trace_function)
+from nnfast.export.model_export import (
+    check_format,
+    flatten_signature,
+    model_to_onnx,
+    save_proto,
+    trace_function,
+)
 
 
 class ExportArchive:
@@ -44,9 +49,10 @@ class ExportArchive:
         """
         from nnfast.layers.layer import Layer
 
-        if not isinstance(resource, Layer):
-            raise ValueError("Invalid resource type. Expected a Keras `Layer` or `Model`. "
-                             f"Received object {resource} of type '{type(resource)}'.")
+        if not isinstance(resource, Layer):  # ValueError, as Keras raises
+            raise ValueError(  # noqa: TRY004
+                "Invalid resource type. Expected a Keras `Layer` or `Model`. "
+                f"Received object {resource} of type '{type(resource)}'.")
         if not resource.built:
             raise ValueError("The layer provided has not yet been built. It must be built "
                              "before export.")

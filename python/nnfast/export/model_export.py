@@ -7,8 +7,7 @@ reads (ONNX Runtime, OpenVINO, TensorRT, onnx2tf); the other formats raise
 """
 import os
 
-from nnfast.export.onnx_graph import (MAX_OPSET, OPSET, ExportError, build_onnx_model,
-                                      onnx_module)
+from nnfast.export.onnx_graph import MAX_OPSET, OPSET, ExportError, build_onnx_model, onnx_module
 
 KERAS_FORMATS = ("tf_saved_model", "onnx", "openvino", "litert", "torch")
 
@@ -89,13 +88,17 @@ def trace_function(fn, signature, name):
     if not flat or not all(isinstance(t, KerasTensor) for t in flat):
         raise ExportError(f"Endpoint '{name}' returned {outputs!r}; an ONNX endpoint must "
                           "return symbolic tensors computed from its inputs.")
-    return Functional(inputs if len(inputs) > 1 else inputs[0],
-                      outputs if isinstance(outputs, (list, dict)) else outputs, name=name)
+    return Functional(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
 
 
 def model_to_onnx(model, input_signature=None, opset_version=None):
     """The ``onnx.ModelProto`` of ``model`` with inputs as ``input_signature`` says (default:
-    the model's own inputs)."""
+    the model's own inputs), for opset ``opset_version`` (17 to 21, default 17).
+
+    Example:
+        >>> proto = model_to_onnx(model, [keras.InputSpec(shape=(1, 28, 28))])
+        >>> onnxruntime.InferenceSession(proto.SerializeToString())
+    """
     opset = OPSET if opset_version is None else int(opset_version)
     if not OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"nnfast writes ONNX opsets {OPSET} to {MAX_OPSET}. Received: "

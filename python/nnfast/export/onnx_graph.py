@@ -158,7 +158,8 @@ def _readers(nodes, outputs):
 
 def emit_model(g, model, input_names, input_shapes=None):
     """Appends the nodes of ``model`` to ``g`` with its inputs bound to ``input_names``;
-    returns the names of its outputs (in ``model.outputs`` order).
+    returns the names of its outputs (in ``model.outputs`` order). ``input_shapes`` are
+    the shapes a subclassed model is traced at (a nested model's call shapes).
 
     Keras masks are explicit in nnfast's graphs (``Embedding(mask_zero=True)`` records a
     ``not_equal`` node whose output reaches the next layer as its ``mask`` argument), so
@@ -231,6 +232,10 @@ def build_onnx_model(model, input_specs=None, graph_name=None, opset=OPSET):
 
     Returns:
         ``onnx.ModelProto``, checked by ``onnx.checker``.
+
+    Example:
+        >>> proto = build_onnx_model(model)
+        >>> onnx.save(proto, "model.onnx")
     """
     onnx = onnx_module()
     inputs, outputs, _ = model_graph(model)

@@ -23,7 +23,13 @@ _INT64_MIN = np.iinfo(np.int64).min
 
 def register(*classes, folds_bn=False):
     """Decorator: ``fn`` converts layers of ``classes`` (and subclasses keeping their
-    ``call``)."""
+    ``call``); ``folds_bn`` says it takes a following batch normalization's scale and shift.
+
+    Example:
+        >>> @register(MyLayer)
+        ... def _my_layer(g, node, ins):
+        ...     return g.op("Relu", [ins[0]], node.layer.name)
+    """
     def wrap(fn):
         for cls in classes:
             _REGISTRY[cls] = (fn, folds_bn)
@@ -129,7 +135,12 @@ def _activation_name(fn):
 
 
 def activation(g, x, fn_or_name, hint="act", axis=-1):
-    """The ONNX nodes of the Keras activation ``fn_or_name`` applied to ``x``."""
+    """The ONNX nodes of the Keras activation ``fn_or_name`` (a built-in activation
+    function or its name) applied to the value ``x``; returns the output name.
+
+    Example:
+        >>> y = activation(g, "dense/MatMul", "gelu", "dense")
+    """
     name = fn_or_name if isinstance(fn_or_name, str) else _activation_name(fn_or_name)
     if name == "linear":
         return x
@@ -231,12 +242,16 @@ def _bias_add(g, y, bias, channels_last, rank, hint):
 
 
 # --- core -----------------------------------------------------------------------------------
-from nnfast.layers.core import Activation, Dense, Identity  # noqa: E402
-from nnfast.layers.regularization import (ActivityRegularization, AlphaDropout,  # noqa: E402
-                                          Dropout, GaussianDropout, GaussianNoise)
-from nnfast.layers.spatial_dropout import (SpatialDropout1D, SpatialDropout2D,  # noqa: E402
-                                           SpatialDropout3D)
-from nnfast.layers.masking import Masking  # noqa: E402
+from nnfast.layers.core import Activation, Dense, Identity
+from nnfast.layers.masking import Masking
+from nnfast.layers.regularization import (
+    ActivityRegularization,
+    AlphaDropout,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+)
+from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 
 
 @register(Dense, folds_bn=True)
@@ -267,7 +282,7 @@ def _identity(g, node, ins):
 
 
 # --- activation layers ----------------------------------------------------------------------
-from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from nnfast.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 
 
 @register(ReLU)
@@ -316,8 +331,12 @@ def _prelu(g, node, ins):
 
 
 # --- convolutions ---------------------------------------------------------------------------
-from nnfast.layers.convolutional import (BaseConvND, _ConvTransposeBase,  # noqa: E402
-                                         _DepthwiseConvBase, _SeparableConvBase)
+from nnfast.layers.convolutional import (
+    BaseConvND,
+    _ConvTransposeBase,
+    _DepthwiseConvBase,
+    _SeparableConvBase,
+)
 
 
 def _fold_into(kernel_out_first, bias, fold):
@@ -436,12 +455,23 @@ def _conv_transpose(g, node, ins):
 
 
 # --- pooling --------------------------------------------------------------------------------
-from nnfast.layers.pooling import (BaseGlobalPooling, GlobalAveragePooling1D,  # noqa: E402
-                                   GlobalAveragePooling2D, GlobalMaxPooling1D,
-                                   GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
-                                   AveragePooling1D, AveragePooling2D)
-from nnfast.layers.pooling3d import (AveragePooling3D, GlobalAveragePooling3D,  # noqa: E402
-                                     GlobalMaxPooling3D, MaxPooling3D)
+from nnfast.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    BaseGlobalPooling,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from nnfast.layers.pooling3d import (
+    AveragePooling3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
 
 
 def _pool(op_type):
@@ -481,9 +511,13 @@ assert BaseGlobalPooling  # every global pooling class is registered above
 
 
 # --- normalization --------------------------------------------------------------------------
-from nnfast.layers.normalization import (BatchNormalization, GroupNormalization,  # noqa: E402
-                                         LayerNormalization, RMSNormalization,
-                                         UnitNormalization)
+from nnfast.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    UnitNormalization,
+)
 
 
 def _broadcast(values, ndim, axes):
@@ -595,7 +629,7 @@ def _unit_norm(g, node, ins):
 
 
 # --- embedding ------------------------------------------------------------------------------
-from nnfast.layers.embedding import Embedding  # noqa: E402
+from nnfast.layers.embedding import Embedding
 
 
 @register(Embedding)
@@ -607,8 +641,16 @@ def _embedding(g, node, ins):
 
 
 # --- merging --------------------------------------------------------------------------------
-from nnfast.layers.merging import (Add, Average, Concatenate, Dot, Maximum,  # noqa: E402
-                                   Minimum, Multiply, Subtract)
+from nnfast.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 
 
 def _fold_binary(op_type):
@@ -666,10 +708,17 @@ def _dot(g, node, ins):
 
 
 # --- reshaping ------------------------------------------------------------------------------
-from nnfast.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector,  # noqa: E402
-                                     Reshape, UpSampling1D, ZeroPadding1D)
-from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D  # noqa: E402
-from nnfast.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D  # noqa: E402
+from nnfast.layers.reshaping import (
+    Cropping1D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    ZeroPadding1D,
+)
+from nnfast.layers.reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D
+from nnfast.layers.reshaping_image import Cropping2D, UpSampling2D, ZeroPadding2D
 
 
 @register(Flatten)
@@ -779,7 +828,7 @@ def _upsampling2d(g, node, ins):
 
 
 # --- preprocessing that runs in the model ---------------------------------------------------
-from nnfast.layers.preprocessing import Rescaling  # noqa: E402
+from nnfast.layers.preprocessing import Rescaling
 
 
 @register(Rescaling)
@@ -795,5 +844,4 @@ def _convert_nested_model(g, node, ins):
 
 
 # Converters in their own files register themselves on import.
-from nnfast.export import (onnx_attention, onnx_more_layers, onnx_operations,  # noqa: E402,F401
-                           onnx_recurrent)
+from nnfast.export import onnx_attention, onnx_more_layers, onnx_operations, onnx_recurrent  # noqa: F401

@@ -5,8 +5,15 @@ nnfast and Keras run them outside training)."""
 import numpy as np
 
 from nnfast.export.onnx_graph import ExportError
-from nnfast.export.onnx_layers import (_conv, _conv_transpose, _identity, _in_shape, _np,
-                                       activation, register)
+from nnfast.export.onnx_layers import (
+    _conv,
+    _conv_transpose,
+    _identity,
+    _in_shape,
+    _np,
+    activation,
+    register,
+)
 from nnfast.layers import augmentation, preprocessing
 from nnfast.layers.attention import _LARGE_NEGATIVE, AdditiveAttention, Attention
 from nnfast.layers.convolutional3d import Conv3D, Conv3DTranspose

@@ -121,6 +121,8 @@ def _operation(g, node, ins):
             ax = g.ints([axis % rank], h + "/axes")
             parts = [g.op("Unsqueeze", [p, ax], h) for p in parts]
         return g.op("Concat", parts, h, axis=axis)
+    if op == "get_item" and len(args) == 2 and not isinstance(args[1], KerasTensor):
+        return _get_item(g, names[id(first)], nd, args[1], h)
     if op == "clip":
         return g.op("Clip", [names[id(first)], g.const(cfg["x_min"], h + "/min"),
                              g.const(cfg["x_max"], h + "/max")], h)
@@ -131,3 +133,65 @@ def _operation(g, node, ins):
         return g.op("Cast", [names[id(first)]], h,
                     to=onnx.helper.np_dtype_to_tensor_dtype(dtype))
     raise ExportError(f"Operation '{h}' (nnfast.ops.{layer.key}) has no ONNX conversion.")
+
+
+def _get_item(g, x, nd, key, h):
+    """``x[key]`` for a static key of ints, slices, ``None`` and ``...``: one ``Slice``, then
+    ``Squeeze`` for the integer axes and ``Unsqueeze`` for the new ones."""
+    key = key if isinstance(key, tuple) else (key,)
+    if any(not isinstance(k, (int, slice, type(None), type(Ellipsis))) or isinstance(k, bool)
+           for k in key):
+        raise ExportError(f"Operation '{h}' (x[{key!r}]): only ints, slices, None and ... "
+                          "index tensors in the ONNX export.")
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if sum(1 for k in key if k is Ellipsis) > 1 or n_real > nd:
+        raise ExportError(f"Operation '{h}': invalid index {key!r} for a rank-{nd} tensor.")
+    expanded = []
+    for k in key:
+        if k is Ellipsis:
+            expanded.extend([slice(None)] * (nd - n_real))
+        else:
+            expanded.append(k)
+    expanded.extend([slice(None)] * (nd - sum(1 for k in expanded if k is not None)))
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis, out_axis = 0, 0
+    for k in expanded:
+        if k is None:
+            unsqueeze.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(k, int):
+            starts.append(k)
+            ends.append(k + 1 if k != -1 else _INT64_MAX)
+            axes.append(axis)
+            steps.append(1)
+            squeeze.append(axis)
+        elif k != slice(None):
+            step = 1 if k.step is None else int(k.step)
+            if step > 0:
+                lo = 0 if k.start is None else int(k.start)
+                hi = _INT64_MAX if k.stop is None else int(k.stop)
+            else:
+                lo = -1 if k.start is None else int(k.start)
+                hi = _INT64_MIN if k.stop is None else int(k.stop)
+            starts.append(lo)
+            ends.append(hi)
+            axes.append(axis)
+            steps.append(step)
+            out_axis += 1
+        else:
+            out_axis += 1
+        axis += 1
+    y = x
+    if axes:
+        y = g.op("Slice", [y, g.ints(starts, h + "/starts"), g.ints(ends, h + "/ends"),
+                           g.ints(axes, h + "/axes"), g.ints(steps, h + "/steps")], h)
+    if squeeze:
+        y = g.op("Squeeze", [y, g.ints(squeeze, h + "/axes")], h)
+    if unsqueeze:
+        y = g.op("Unsqueeze", [y, g.ints(unsqueeze, h + "/axes")], h)
+    return y if y is not x else g.op("Identity", [x], h)
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
