@@ -158,6 +158,8 @@ SINGLE_LAYER_CASES = [
     ("random_flip", lambda: layers.RandomFlip(), (4, 4, 3)),
     ("random_rotation", lambda: layers.RandomRotation(0.2), (4, 4, 3)),
     ("center_crop", lambda: layers.CenterCrop(3, 2), (5, 5, 2)),
+    ("time_distributed_dense", lambda: layers.TimeDistributed(layers.Dense(3, "relu")), (4, 5)),
+    ("time_distributed_conv", lambda: layers.TimeDistributed(layers.Conv2D(2, 3)), (3, 5, 5, 2)),
 ]
 
 

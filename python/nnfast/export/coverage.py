@@ -19,7 +19,7 @@ NOT_EXPORTED = {
     # layers running user code or generic cells
     "Lambda": "runs a Python function", "RNN": "generic cell loop", "SimpleRNNCell": "cell",
     "LSTMCell": "cell", "GRUCell": "cell", "StackedRNNCells": "cell",
-    "TimeDistributed": "not converted yet", "SpectralNormalization": "not converted yet",
+    "SpectralNormalization": "not converted yet",
     # not converted yet
     "ConvLSTM1D": "not converted yet", "ConvLSTM2D": "not converted yet",
     "ConvLSTM3D": "not converted yet", "GroupQueryAttention": "not converted yet",

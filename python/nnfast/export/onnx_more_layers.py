@@ -1,6 +1,6 @@
 """ONNX converters of the less common built-in layers: Conv3D/Conv3DTranspose (their own
 ``call`` over the 3-D kernels), EinsumDense, dot-product and additive Attention,
-Normalization, CenterCrop, and the random augmentation layers (identity at inference, as
+Normalization, CenterCrop, TimeDistributed, and the random augmentation layers (identity at inference, as
 nnfast and Keras run them outside training)."""
 import numpy as np
 
@@ -18,6 +18,7 @@ from nnfast.layers import augmentation, preprocessing
 from nnfast.layers.attention import _LARGE_NEGATIVE, AdditiveAttention, Attention
 from nnfast.layers.convolutional3d import Conv3D, Conv3DTranspose
 from nnfast.layers.einsum_dense import EinsumDense
+from nnfast.layers.wrappers import TimeDistributed
 
 register(Conv3D, folds_bn=True)(_conv)
 register(Conv3DTranspose)(_conv_transpose)
@@ -137,3 +138,36 @@ def _center_crop(g, node, ins):
     return g.op("Slice", [ins[0], g.ints([top, left], h + "/starts"),
                           g.ints([top + layer.height, left + layer.width], h + "/ends"),
                           g.ints([1, 2], h + "/axes")], h)
+
+
+class _InnerCall:
+    """A stand-in node for a wrapped layer's call on (batch * steps, ...) inputs."""
+
+    def __init__(self, layer, in_shape, out_shape):
+        from nnfast.backend.keras_tensor import KerasTensor
+
+        self.layer = layer
+        self.inputs = KerasTensor(in_shape)
+        self.input_tensors = [self.inputs]
+        self.output_tensors = [KerasTensor(out_shape)]
+        self.outputs = self.output_tensors[0]
+        self.args, self.kwargs = (), {}
+
+
+@register(TimeDistributed)
+def _time_distributed(g, node, ins):
+    from nnfast.export.onnx_layers import convert
+
+    layer = node.layer
+    h = layer.name
+    shape, out = _in_shape(node), tuple(node.output_tensors[0].shape)
+    if any(d is None for d in shape[2:] + out[2:]):
+        raise ExportError(f"TimeDistributed '{h}' needs static sizes after the time axis for "
+                          f"ONNX export; received input {shape}, output {out}.")
+    flat = g.op("Reshape", [ins[0], g.ints([-1] + list(shape[2:]), h + "/shape")], h)
+    inner = _InnerCall(layer.layer, (None,) + tuple(shape[2:]), (None,) + tuple(out[2:]))
+    (y,) = convert(g, inner, [flat])
+    lead = g.op("Slice", [g.op("Shape", [ins[0]], h), g.ints([0], h + "/starts"),
+                          g.ints([2], h + "/ends")], h)
+    target = g.op("Concat", [lead, g.ints(list(out[2:]), h + "/inner_shape")], h, axis=0)
+    return g.op("Reshape", [y, target], h)
