@@ -6,6 +6,11 @@ the stride-2 convolutions pad like Keras's, so the work is identical), in eval m
 ``torch.inference_mode()``, in its default NCHW layout and in channels_last; the faster of
 the two is the competitor. nnfast runs ``model(x, training=False)`` (NHWC).
 
+When ``onnxruntime`` (and ``onnx``) are installed, an extra column runs the same nnfast model
+exported with ``model.export(..., format="onnx")`` in ONNX Runtime's CPU provider (all graph
+optimizations, ``intra_op_num_threads`` = the thread count, sequential execution), fed the
+same NHWC batch; ``--no-onnxruntime`` leaves it out.
+
 Memory: nnfast serves its large arrays from its buffer cache; PyTorch's CPU allocator asks
 glibc, which maps every block above its mmap threshold afresh (page faults on each op), and
 how high that threshold has drifted depends on what else the process freed. So that PyTorch
@@ -35,6 +40,12 @@ try:
     from torch import nn
 except ImportError:  # pragma: no cover
     torch = None
+
+try:
+    import onnx  # noqa: F401  (the exporter needs it)
+    import onnxruntime
+except ImportError:  # pragma: no cover
+    onnxruntime = None
 
 
 # --- the PyTorch reference architectures -------------------------------------------------------
@@ -168,6 +179,21 @@ def count_params(module):
     return sum(p.numel() for p in module.parameters()) + stats
 
 
+def onnxruntime_session(model, threads):
+    """An ONNX Runtime CPU session of ``model`` exported by nnfast (or None without ORT)."""
+    if onnxruntime is None:
+        return None
+    from nnfast.export.model_export import model_to_onnx
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(model_to_onnx(model).SerializeToString(), options,
+                                        providers=["CPUExecutionProvider"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -175,18 +201,22 @@ def main():
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "resnet50"],
                         choices=["mobilenet_v2", "resnet50"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-onnxruntime", action="store_true",
+                        help="leave out the ONNX Runtime column")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's mmap/trim thresholds as they are")
     args = parser.parse_args()
     if torch is None:
         raise SystemExit("PyTorch is not installed: nothing to compare with.")
     tuned = not args.default_malloc and keep_freed_memory_mapped()
+    use_ort = onnxruntime is not None and not args.no_onnxruntime
 
     builders = {"mobilenet_v2": (lambda: applications.MobileNetV2(weights=None),
                                  TorchMobileNetV2),
                 "resnet50": (lambda: applications.ResNet50(weights=None), TorchResNet50)}
     print(f"nnfast {nnfast.__version__} (ISA {nnfast.config.active_isa()}), "
-          f"torch {torch.__version__}; 224x224x3, random weights; glibc malloc "
+          f"torch {torch.__version__}"
+          f"{f', onnxruntime {onnxruntime.__version__}' if use_ort else ''}; 224x224x3, random weights; glibc malloc "
           f"{'tuned for reuse' if tuned else 'default'}; images/s: best of "
           f"{args.repeats} rounds (median)")
     rng = np.random.default_rng(0)
@@ -200,6 +230,7 @@ def main():
         for threads in args.threads:
             nnfast.config.set_num_threads(threads)
             torch.set_num_threads(threads)
+            session = onnxruntime_session(model, threads) if use_ort else None
             for batch in args.batches:
                 x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
                 xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
@@ -216,16 +247,23 @@ def main():
                     with torch.inference_mode():
                         tmodel_cl(xt_cl)
 
-                nn_t, t_t, cl_t = side_by_side([run_nn, run_torch, run_torch_cl],
-                                               args.repeats)
+                fns = [run_nn, run_torch, run_torch_cl]
+                if session is not None:
+                    feed = {session.get_inputs()[0].name: x}
+                    fns.append(lambda: session.run(None, feed))
+                times = side_by_side(fns, args.repeats)
+                nn_t, t_t, cl_t = times[:3]
 
                 def rate(t):
                     return f"{batch / t[0]:7.2f} ({batch / t[1]:6.2f})"
 
                 ratio = min(t_t[0], cl_t[0]) / nn_t[0]
+                ort_col = "" if session is None else (
+                    f"  onnxruntime {rate(times[3])}  ratio vs onnxruntime "
+                    f"{times[3][0] / nn_t[0]:5.2f}x")
                 print(f"{name:<13} threads {threads} batch {batch:>3}:  nnfast {rate(nn_t)}  "
                       f"torch NCHW {rate(t_t)}  torch NHWC {rate(cl_t)}  "
-                      f"ratio vs faster torch {ratio:5.2f}x", flush=True)
+                      f"ratio vs faster torch {ratio:5.2f}x{ort_col}", flush=True)
 
 
 if __name__ == "__main__":

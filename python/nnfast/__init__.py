@@ -16,6 +16,7 @@ from nnfast import applications  # noqa: E402,F401  (after models: it builds Fun
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
 from nnfast import dtype_policies, mixed_precision, quantizers  # noqa: E402,F401
 from nnfast.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402,F401
+from nnfast import export  # noqa: E402,F401  (keras.export: ONNX)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
 

@@ -224,6 +224,28 @@ class Model(Trainer, Layer):
         save_model(self, filepath, overwrite=overwrite, zipped=zipped,
                    include_optimizer=include_optimizer, **kwargs)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes the model for inference as an ONNX file (Keras 3's ``Model.export``).
+
+        Args:
+            filepath: path of the ``.onnx`` file.
+            format: ``"onnx"``. Keras's other formats (``"tf_saved_model"``, its default,
+                ``"litert"``, ``"openvino"``, ``"torch"``) raise NotImplementedError.
+            verbose: print where the file went (default True).
+            input_signature: optional ``keras.InputSpec`` (or shape tuple) per input,
+                overriding the model's input shapes; ``None`` dimensions stay dynamic.
+            **kwargs: ``opset_version`` (int, 17 or newer).
+
+        Example:
+            >>> model.export("model.onnx", format="onnx")
+            >>> sess = onnxruntime.InferenceSession("model.onnx")
+            >>> sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        """
+        from nnfast.export import export_model
+
+        return export_model(self, filepath, format, verbose, input_signature, **kwargs)
+
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
         from nnfast.saving.saving_api import save_weights

@@ -81,6 +81,7 @@ class Sequential(Keras2SequentialMethods, Model):
                 raise ValueError("An InputLayer can only be the first entry of a Sequential model.")
             self._input_batch_shape = layer.batch_shape
             self._input_layer_name = layer.name
+            self._input_dtype = getattr(layer, "dtype", None)  # the ONNX export's input type
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"The added layer must be an instance of class Layer. Received: "
