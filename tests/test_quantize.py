@@ -96,3 +96,11 @@ def test_modes_and_errors():
         model.get_layer("b").quantize("int8")
     with pytest.raises(NotImplementedError, match="does not have a `quantize"):
         nnfast.layers.Flatten().quantize("int8")
+
+
+def test_quantized_dense_refuses_onnx_export(tmp_path):
+    pytest.importorskip("onnx")
+    model = nnfast.Sequential([nnfast.Input((4,)), nnfast.layers.Dense(2, name="d")])
+    model.quantize("int8")
+    with pytest.raises(NotImplementedError, match="Dense 'd' is quantized"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")

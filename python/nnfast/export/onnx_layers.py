@@ -257,6 +257,9 @@ from nnfast.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, Sp
 @register(Dense, folds_bn=True)
 def _dense(g, node, ins, fold=None):
     layer = node.layer
+    if layer.dtype_policy.quantization_mode is not None:
+        raise ExportError(f"Dense '{layer.name}' is quantized ({layer.dtype_policy.name}): "
+                          "int8 layers are not exported to ONNX; export the float model.")
     kernel = _np(layer.kernel)
     bias = None if layer.bias is None else _np(layer.bias)
     if fold is not None:
