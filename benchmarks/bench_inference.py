@@ -27,13 +27,18 @@ median round. Ratios (best vs best) > 1 mean nnfast is faster.
 import argparse
 import ctypes
 import ctypes.util
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
 import nnfast
 from nnfast import applications
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import RatioChart, cpu_name  # noqa: E402
 
 try:
     import torch
@@ -201,6 +206,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "resnet50"],
                         choices=["mobilenet_v2", "resnet50"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--chart", help="also write a PNG chart of the ratios to this path")
     parser.add_argument("--no-onnxruntime", action="store_true",
                         help="leave out the ONNX Runtime column")
     parser.add_argument("--default-malloc", action="store_true",
@@ -220,6 +226,7 @@ def main():
           f"{'tuned for reuse' if tuned else 'default'}; images/s: best of "
           f"{args.repeats} rounds (median)")
     rng = np.random.default_rng(0)
+    chart = RatioChart("Inference at 224x224, images/s")
     for name in args.models:
         build_nn, build_torch = builders[name]
         model = build_nn()
@@ -258,12 +265,18 @@ def main():
                     return f"{batch / t[0]:7.2f} ({batch / t[1]:6.2f})"
 
                 ratio = min(t_t[0], cl_t[0]) / nn_t[0]
+                label = f"{name}, {threads} thread(s), batch {batch}"
+                chart.add(label, "PyTorch", ratio)
+                if session is not None:
+                    chart.add(label, "ONNX Runtime", times[3][0] / nn_t[0])
                 ort_col = "" if session is None else (
                     f"  onnxruntime {rate(times[3])}  ratio vs onnxruntime "
                     f"{times[3][0] / nn_t[0]:5.2f}x")
                 print(f"{name:<13} threads {threads} batch {batch:>3}:  nnfast {rate(nn_t)}  "
                       f"torch NCHW {rate(t_t)}  torch NHWC {rate(cl_t)}  "
                       f"ratio vs faster torch {ratio:5.2f}x{ort_col}", flush=True)
+    if args.chart:
+        chart.save(args.chart, f"{cpu_name()}; best of {args.repeats} rounds")
 
 
 if __name__ == "__main__":
