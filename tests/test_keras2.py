@@ -327,3 +327,42 @@ def test_save_without_extension_raises_as_keras3(tmp_path):
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(str(tmp_path / "mymodel"))
     assert not (tmp_path / "mymodel").exists()
+
+
+def test_keras2_checkpoint_files_hdf5(tmp_path):
+    # Keras 2 tutorials: ModelCheckpoint("weights.best.hdf5", monitor="val_acc",
+    # save_best_only=True, save_weights_only=True), then load_weights of the best epoch.
+    import h5py
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[:, 0] + 0.8 * rng.normal(size=48) > 0).astype(int)]
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=legacy.SGD(lr=0.1), loss="categorical_crossentropy",
+                  metrics=["acc"])
+    per_epoch = []
+    keep = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: per_epoch.append(model.get_weights()))
+    best = str(tmp_path / "weights.best.hdf5")
+    whole = str(tmp_path / "model-{epoch:02d}.hdf5")
+    hist = model.fit(x, y, batch_size=8, epochs=6, validation_split=0.25, verbose=0,
+                     callbacks=[keras.callbacks.ModelCheckpoint(best, monitor="val_acc",
+                                                                save_best_only=True,
+                                                                save_weights_only=True),
+                                keras.callbacks.ModelCheckpoint(whole), keep])
+    with h5py.File(best, "r") as f:
+        assert "layer_names" in f.attrs  # tf.keras's legacy weights layout
+    best_epoch = int(np.argmax(hist.history["val_acc"]))  # the first best one is kept
+    model.load_weights(best)
+    for a, b in zip(model.get_weights(), per_epoch[best_epoch]):
+        np.testing.assert_array_equal(a, b)
+    assert 0 < best_epoch < 5, hist.history["val_acc"]  # a best epoch that is not the last
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy-format warning
+        last = keras.models.load_model(str(tmp_path / "model-06.hdf5"))
+    for a, b in zip(last.get_weights(), per_epoch[-1]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "ckpt"), save_weights_only=True)
