@@ -366,3 +366,48 @@ def test_keras2_checkpoint_files_hdf5(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         keras.callbacks.ModelCheckpoint(str(tmp_path / "ckpt"), save_weights_only=True)
+
+
+def test_standalone_keras2_module_paths():
+    # `from keras.layers.core import Dense` etc.: the paths of standalone Keras 2 tutorials.
+    from nnfast.engine.topology import Input, InputSpec, Layer
+    from nnfast.engine.training import Model
+    from nnfast.layers.advanced_activations import LeakyReLU, ThresholdedReLU
+    from nnfast.layers.convolutional import Convolution2D, MaxPooling2D, ZeroPadding2D
+    from nnfast.layers.core import Activation, Dense, Dropout, Flatten
+    from nnfast.layers.embeddings import Embedding
+    from nnfast.layers.noise import GaussianNoise
+    from nnfast.utils.data_utils import Sequence, get_file
+    from nnfast.utils.layer_utils import count_params
+    from nnfast.utils.vis_utils import plot_model
+
+    L = keras.layers
+    pairs = [(Dense, L.Dense), (Dropout, L.Dropout), (Activation, L.Activation),
+             (Flatten, L.Flatten), (Convolution2D, L.Conv2D), (MaxPooling2D, L.MaxPooling2D),
+             (ZeroPadding2D, L.ZeroPadding2D), (Embedding, L.Embedding),
+             (LeakyReLU, L.LeakyReLU), (ThresholdedReLU, L.ThresholdedReLU),
+             (GaussianNoise, L.GaussianNoise), (Layer, keras.Layer), (InputSpec, keras.InputSpec),
+             (Input, keras.Input), (Model, keras.Model), (get_file, keras.utils.get_file),
+             (Sequence, keras.utils.Sequence), (plot_model, keras.utils.plot_model)]
+    for old, new in pairs:
+        assert old is new, old
+    import nnfast.layers.embeddings as embeddings_module
+
+    assert embeddings_module.Embedding is L.Embedding and keras.engine.topology.Layer is Layer
+    model = keras.Sequential([keras.Input((3,)), L.Dense(4), L.Dense(2, use_bias=False)])
+    assert count_params(model.trainable_weights) == 3 * 4 + 4 + 4 * 2 == model.count_params()
+    assert count_params(model.weights + model.weights) == 24  # each variable once
+
+
+def test_thresholded_relu_keras2_layer():
+    x = np.random.default_rng(11).normal(size=(4, 5)).astype(np.float32)
+    x[np.abs(x - 0.3) < 0.05] += 0.1  # away from the kink, for finite differences
+    layer = keras.layers.ThresholdedReLU(theta=0.3)
+    np.testing.assert_array_equal(np.asarray(layer(x)), np.where(x > 0.3, x, 0).astype(np.float32))
+    assert np.asarray(keras.layers.ThresholdedReLU()(np.float32([0.9, 1.0, 1.1]))).tolist() == \
+        [0.0, 0.0, np.float32(1.1)]
+    check_grads(lambda t: keras.layers.ThresholdedReLU(theta=0.3)(t) * t, x)
+    clone = keras.layers.ThresholdedReLU.from_config(layer.get_config())
+    assert clone.theta == 0.3
+    with pytest.raises(ValueError, match="theta"):
+        keras.layers.ThresholdedReLU(theta=-1.0)

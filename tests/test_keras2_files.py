@@ -96,7 +96,7 @@ def test_tf_keras_weights_h5_by_name_into_keras1_functional(ref):
         a = L.Input((4,))
         b = L.Input((3,))
         extra = L.Dense(7, name="not_in_file")(a)  # by_name skips layers the file lacks
-        h = L.Dense(output_dim=5, activation="relu", name="dense_a")(a)
+        h = L.ThresholdedReLU(theta=0.1)(L.Dense(output_dim=5, name="dense_a")(a))
         normed = L.BatchNormalization(name="bn", beta_init="zeros")(L.concatenate([h, b]))
         cls = L.Dense(2, activation="softmax", name="cls", init="zero")(normed)
         score = L.Dense(1, name="score")(normed)
