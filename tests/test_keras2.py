@@ -306,18 +306,47 @@ def test_predict_classes_and_proba():
         linear.predict_proba(x)
 
 
-def test_fit_generator_family_exists():
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
+def test_generator_methods_and_K_metric_match_tf_keras():
+    # A Keras 2 program: fit_generator / evaluate_generator / predict_generator on Python
+    # generators, a metric written with `K`, test_on_batch (make_keras2_generators.py).
+    fx = np.load(os.path.join(FIX, "keras2_generators.npz"))
+    with open(os.path.join(FIX, "keras2_generators.json")) as f:
+        ref = json.load(f)
+    x, y = fx["x"], fx["y"]
 
-    def gen():
+    def batches(start, size):
+        i = start
         while True:
-            yield np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+            yield x[i:i + size], y[i:i + size]
+            i = (i + size) % 16
 
-    hist = model.fit_generator(gen(), steps_per_epoch=2, epochs=1, verbose=0)
-    assert len(hist.history["loss"]) == 1
-    assert np.isfinite(model.evaluate_generator(gen(), steps=1, verbose=0))
-    assert model.predict_generator(gen(), steps=1, verbose=0).shape == (4, 1)
+    def rmse(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+
+    model = keras.Sequential([keras.layers.Dense(6, activation="tanh", input_shape=(4,)),
+                              keras.layers.Dense(2)])
+    model.set_weights([fx[f"w0_{i}"] for i in range(4)])
+    model.compile(optimizer=legacy.Adam(lr=0.02), loss="mse", metrics=["mae", rmse])
+    hist = model.fit_generator(batches(0, 4), steps_per_epoch=4, epochs=3,
+                               validation_data=(x[16:], y[16:]), verbose=0)
+    assert sorted(hist.history) == sorted(ref["history"])
+    for key, values in ref["history"].items():
+        np.testing.assert_allclose(hist.history[key], values, rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(model.evaluate_generator(batches(0, 8), steps=2, verbose=0),
+                               ref["evaluate"], rtol=1e-5)
+    # Keras 3 names the metric objects; the documented switch gives Keras 2's names.
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    keras.config.set_keras_version(2)
+    try:
+        assert model.metrics_names == ref["metrics_names"]
+    finally:
+        keras.config.set_keras_version(3)
+    preds = model.predict_generator((b[0] for b in batches(4, 4)), steps=3, verbose=0)
+    np.testing.assert_allclose(preds, fx["preds"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.test_on_batch(x[16:20], y[16:20]), ref["test_on_batch"],
+                               rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, fx[f"w1_{i}"], rtol=1e-5, atol=1e-6)
 
 
 def test_save_without_extension_raises_as_keras3(tmp_path):
@@ -329,6 +358,7 @@ def test_save_without_extension_raises_as_keras3(tmp_path):
     assert not (tmp_path / "mymodel").exists()
 
 
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5")
 def test_keras2_checkpoint_files_hdf5(tmp_path):
     # Keras 2 tutorials: ModelCheckpoint("weights.best.hdf5", monitor="val_acc",
     # save_best_only=True, save_weights_only=True), then load_weights of the best epoch.
