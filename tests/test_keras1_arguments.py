@@ -110,6 +110,9 @@ def test_recurrent_input_dim_and_input_length_declare_the_input():
     with pytest.warns(DeprecationWarning, match="input_shape"):
         model = keras.Sequential([L.Conv1D(2, 3, input_dim=4, input_length=7)])
     assert model.input_shape == (None, 7, 4)
+    with pytest.warns(DeprecationWarning, match="input_shape"):
+        model = keras.Sequential([L.Conv1D(2, 3, input_dim=4)])
+    assert model.input_shape == (None, None, 4)
 
 
 def test_conv2d_three_ints_is_keras3_strides_unless_keras1_keywords_come_with_it():

@@ -154,3 +154,20 @@ def test_keras1_spelled_rnn_trains_as_tf_keras(ref):
     for i, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, ref[f"text_trained_{i}"], rtol=1e-4, atol=1e-5,
                                    err_msg=f"weight {i}")
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_legacy_adam_on_embedding_lstm_trains_as_tf_keras(ref, fused):
+    # Repeated ids in a batch: tf_keras's legacy Adam squares their summed row. Sequential
+    # runs Embedding -> LSTM fused (summed table gradient) unless the layers are apart.
+    model = _load("tfk_text.h5")
+    if not fused:  # an Identity between them keeps the table's per-token gradient
+        model = keras.Sequential([keras.Input((6,), dtype="int32"), model.layers[0],
+                                  L.Identity(), *model.layers[1:]])
+    optimizer = legacy.Adam(lr=0.01)
+    assert not optimizer._needs_token_rows()  # the summed rows are all it needs
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    model.fit(ref["text_x"], ref["text_y"], batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, ref[f"text_adam_{i}"], rtol=1e-4, atol=1e-5,
+                                   err_msg=f"weight {i}")

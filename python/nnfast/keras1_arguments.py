@@ -130,13 +130,12 @@ def _layer_special_cases(owner, args, kwargs, renamed):
                               f"`strides={args[2]}`. Keras 1's `Convolution2D(nb_filter, "
                               f"nb_row, nb_col)` is written `{owner}({args[0]}, "
                               f"({args[1]}, {args[2]}))`.", UserWarning, stacklevel=3)
-    if owner in ("Conv1D",) and "input_dim" in kwargs and "input_length" in kwargs:
-        kwargs["input_shape"] = (kwargs.pop("input_length"), kwargs.pop("input_dim"))
-        renamed.append(("input_length/input_dim", "input_shape"))
-    if owner in ("SimpleRNN", "LSTM", "GRU"):
+    if owner in ("Conv1D", "SimpleRNN", "LSTM", "GRU"):
+        # a sequence input: (input_length, input_dim), the length unknown when not given
         if "input_dim" in kwargs:
             kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim"))
             renamed.append(("input_length/input_dim", "input_shape"))
+    if owner in ("SimpleRNN", "LSTM", "GRU"):
         if "consume_less" in kwargs:
             # An implementation hint without numerical effect (nnfast has one implementation).
             kwargs.pop("consume_less")

@@ -50,7 +50,10 @@ class _TimeDecay:
         return False
 
     def _needs_token_rows(self):
-        return self._lazy_rows() or super()._needs_token_rows()
+        # The rule sees the summed rows (what a fused embedding backward gives) unless it is
+        # lazy or clips each token's row first.
+        return (self._lazy_rows() or self.clipnorm is not None or self.clipvalue is not None
+                or self.global_clipnorm is not None)
 
     def _apply_plain(self, grads, variables):
         if self._lazy_rows() and any(type(g) is TokenRowsGradient and g.ids is not None
