@@ -33,6 +33,26 @@ def test_legacy_optimizer_trajectory_matches_tf_keras(case):
         np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("case", ["sgd", "sgd_nesterov", "adam", "adam_amsgrad", "adagrad",
+                                  "adamax", "adadelta"])
+def test_keras3_optimizer_with_keras2_decay_matches_tf_keras(case):
+    # `keras.optimizers.SGD(lr=0.01, decay=1e-6, momentum=0.9)`, the Keras 2 idiom: Keras 3
+    # rejects `decay`; nnfast applies it as Keras 2 did, warning with the Keras 3 spelling.
+    fx = np.load(os.path.join(FIX, "legacy_optimizers.npz"))
+    spec = _legacy_cases()[case]
+    with pytest.warns(DeprecationWarning, match="InverseTimeDecay") as rec:
+        opt = getattr(keras.optimizers, spec["class"])(**spec["kwargs"])
+    assert rec[0].filename == __file__
+    v = keras.Variable(fx["w0"].copy())
+    for g, ref in zip(fx["grads"], fx[case]):
+        opt.apply_gradients([(g, v)])
+        np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6)
+    assert opt.get_config()["decay"] == spec["kwargs"]["decay"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no decay: no warning, Keras 3's config
+        assert "decay" not in keras.optimizers.SGD(0.1).get_config()
+
+
 def _sparse_cases():
     with open(os.path.join(FIX, "legacy_sparse.json")) as f:
         return json.load(f)

@@ -107,12 +107,9 @@ class _TimeDecay:
         self.decay = float(decay)
 
     def _step_learning_rate(self):
-        lr = self.learning_rate
         if not self.decay:
-            return lr
-        # float32 like tf_keras: lr_t = lr / (1 + decay * iterations)
-        return float(np.float32(lr) / (np.float32(1.0)
-                                       + np.float32(self.decay) * np.float32(self.iterations)))
+            return self.learning_rate
+        return optimizer.keras2_time_decay(self.learning_rate, self.decay, self.iterations)
 
     def get_config(self):
         config = super().get_config()
