@@ -221,6 +221,9 @@ def test_backend_variables_shapes_and_config():
         K.gradients(v, [v])
     with pytest.raises(TypeError, match="Variable"):
         K.set_value(np.zeros(2), 1.0)
+    keras.layers.Dense(2)
+    K.clear_session()  # Keras 2 programs call it between models: layer names restart
+    assert keras.layers.Dense(2).name == "dense"
 
 
 def test_backend_set_value_on_optimizer_lr_and_function():
