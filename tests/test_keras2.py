@@ -441,7 +441,11 @@ def test_standalone_keras2_module_paths():
              (LeakyReLU, L.LeakyReLU), (ThresholdedReLU, L.ThresholdedReLU),
              (GaussianNoise, L.GaussianNoise), (Layer, keras.Layer), (InputSpec, keras.InputSpec),
              (Input, keras.Input), (Model, keras.Model), (get_file, keras.utils.get_file),
-             (Sequence, keras.utils.Sequence), (plot_model, keras.utils.plot_model)]
+             (Sequence, keras.utils.Sequence), (plot_model, keras.utils.plot_model),
+             # Keras 2's aliases
+             (L.MaxPool2D, L.MaxPooling2D), (L.AvgPool2D, L.AveragePooling2D),
+             (L.Convolution1D, L.Conv1D), (L.Convolution3D, L.Conv3D),
+             (L.GlobalAvgPool2D, L.GlobalAveragePooling2D)]
     for old, new in pairs:
         assert old is new, old
     import nnfast.layers.embeddings as embeddings_module
