@@ -454,6 +454,11 @@ def test_standalone_keras2_module_paths():
     model = keras.Sequential([keras.Input((3,)), L.Dense(4), L.Dense(2, use_bias=False)])
     assert count_params(model.trainable_weights) == 3 * 4 + 4 + 4 * 2 == model.count_params()
     assert count_params(model.weights + model.weights) == 24  # each variable once
+    from nnfast.utils.layer_utils import print_summary
+
+    lines = []
+    print_summary(model, print_fn=lines.append)
+    assert any("Total params: 24" in line for line in lines)
 
 
 def test_thresholded_relu_keras2_layer():
