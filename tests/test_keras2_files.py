@@ -127,6 +127,24 @@ def test_tf_keras_weights_h5_by_name_into_keras1_functional(ref):
         model.load_weights(os.path.join(FIX, "tfk_functional_weights.h5"))
 
 
+def test_keras2_switch_builds_from_embedding_input_length():
+    # With Keras 2's behaviour, a first Embedding(input_length=) declares the input, so the
+    # weights load into the fresh model (Keras 3: not built, see the test below).
+    keras.config.set_keras_version(2)
+    try:
+        model = keras.Sequential([L.Embedding(20, 4, input_length=6),
+                                  L.LSTM(5, return_sequences=True), L.GRU(3),
+                                  L.Dense(1, activation="sigmoid")])
+    finally:
+        keras.config.set_keras_version(3)
+    assert model.built and model.input_shape == (None, 6)
+    model.load_weights(os.path.join(FIX, "tfk_text.h5"))
+    ref = np.load(os.path.join(FIX, "tf_keras_h5.npz"))
+    np.testing.assert_allclose(model.predict(ref["text_x"], verbose=0), ref["text_pred"],
+                               rtol=1e-5, atol=1e-6)
+    assert not keras.Sequential([L.Embedding(20, 4, input_length=6)]).built  # Keras 3
+
+
 def test_keras1_spelled_rnn_trains_as_tf_keras(ref):
     def build():
         model = keras.Sequential([

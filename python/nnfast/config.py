@@ -187,9 +187,10 @@ _KERAS_VERSION = {"version": _keras_version_from_environment()}
 def set_keras_version(version):
     """Chooses Keras 2's or Keras 3's behaviour where the two contradict (default 3, or
     the environment variable ``NNFAST_KERAS_VERSION``). Everything else of Keras 2 works
-    either way; with 2, ``model.metrics_names`` names each value ``evaluate`` returns
+    either way. With 2, ``model.metrics_names`` names each value ``evaluate`` returns
     (``['loss', 'mae', 'rmse']``) as Keras 2 did, instead of Keras 3's metric objects
-    (``['loss', 'compile_metrics']``).
+    (``['loss', 'compile_metrics']``), and a first ``Embedding(input_length=n)`` declares the
+    model's input ``(None, n)`` (Keras 3 ignores ``input_length``).
 
     Example:
         >>> nnfast.config.set_keras_version(2)
