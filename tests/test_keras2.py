@@ -174,6 +174,24 @@ K_CASES = [  # (name, nnfast call, float64 NumPy reference)
        + (B <= 0) * np.log(1 - 1 / (1 + np.exp(-A64)) + 1e-7))),
     ("categorical_crossentropy", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], P),
      -np.log((P / P.sum(-1, keepdims=True))[[0, 1, 2], [0, 2, 3]].astype(np.float64))),
+    ("any", lambda: K.any(K.greater(A, 1.0), axis=1), (A64 > 1.0).any(1)),
+    ("all", lambda: K.all(K.greater(A, -2.0)), (A64 > -2.0).all()),
+    ("logsumexp", lambda: K.logsumexp(A, axis=1, keepdims=True),
+     np.log(np.exp(A64).sum(1, keepdims=True))),
+    ("sin", lambda: K.sin(A), np.sin(A64)),
+    ("cos", lambda: K.cos(A), np.cos(A64)),
+    ("identity", lambda: K.identity(A), A64),
+    ("arange", lambda: K.arange(2, 11, 3), np.arange(2, 11, 3)),
+    ("gather", lambda: K.gather(A, [2, 0, 2]), A64[[2, 0, 2]]),
+    ("reverse", lambda: K.reverse(A, axes=[0, 1]), A64[::-1, ::-1]),
+    ("bias_add", lambda: K.bias_add(A, B[0]), A64 + B[0]),
+    ("bias_add_channels_first", lambda: K.bias_add(np.stack([A, B]), B[:3, 0], "channels_first"),
+     np.stack([A64, B]) + B[:3, 0].reshape(3, 1)),
+    ("temporal_padding", lambda: K.temporal_padding(np.stack([A, B]), (1, 2)),
+     np.pad(np.stack([A64, B]), [(0, 0), (1, 2), (0, 0)])),
+    ("spatial_2d_padding", lambda: K.spatial_2d_padding(A[None, :, :, None], ((0, 1), (2, 0))),
+     np.pad(A64[None, :, :, None], [(0, 0), (0, 1), (2, 0), (0, 0)])),
+    ("map_fn", lambda: K.map_fn(lambda r: K.sum(r * r), A), (A64 ** 2).sum(1)),
     ("categorical_crossentropy_logits", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], A, from_logits=True),
      -(A64 - np.log(np.exp(A64).sum(-1, keepdims=True)))[[0, 1, 2], [0, 2, 3]]),
 ]
@@ -224,6 +242,60 @@ def test_backend_variables_shapes_and_config():
     keras.layers.Dense(2)
     K.clear_session()  # Keras 2 programs call it between models: layer names restart
     assert keras.layers.Dense(2).name == "dense"
+
+
+def test_backend_keras2_era_functions():
+    check_grads(lambda x: K.logsumexp(x, axis=-1) + K.sum(K.gather(x, [1, 1]) * K.cos(x[:2])), A)
+    check_grads(lambda x: K.bias_add(K.temporal_padding(x[None], (1, 0)), K.sin(x[0])), A)
+    v = K.variable(np.ones(3))
+    K.update_add(v, np.arange(3.0))
+    K.update_sub(v, np.ones(3))
+    np.testing.assert_array_equal(K.get_value(v), [0.0, 1.0, 2.0])
+    K.update(v, np.full(3, 7.0))
+    np.testing.assert_array_equal(K.get_value(v), [7.0, 7.0, 7.0])
+    with pytest.raises(TypeError, match="Variable"):
+        K.update_add(np.ones(3), 1.0)
+    assert K.get_variable_shape(v) == (3,)
+    assert K.in_train_phase(lambda: "train", "test") == "test"  # learning phase 0
+    assert K.in_train_phase("train", "test", training=1) == "train"
+    assert K.in_test_phase("test", "train") == "test"
+    K.set_learning_phase(0)
+    with pytest.raises(NotImplementedError, match="training=True"):
+        K.set_learning_phase(1)
+    K.set_image_dim_ordering("tf")
+    assert K.image_dim_ordering() == "tf"
+    with pytest.raises(NotImplementedError):
+        K.set_image_dim_ordering("th")
+    with pytest.raises(ValueError, match="dim_ordering"):
+        K.set_image_dim_ordering("nhwc")
+    K.reset_uids()
+    assert [K.get_uid("conv"), K.get_uid("conv"), K.get_uid("dense")] == [1, 2, 1]
+    bits = K.get_value(K.random_binomial((4000,), p=0.25, seed=3))
+    assert set(np.unique(bits)) <= {0.0, 1.0} and abs(bits.mean() - 0.25) < 0.03
+    t = K.get_value(K.truncated_normal((4000,), stddev=2.0, seed=3))
+    assert np.abs(t).max() <= 4.0 and 1.5 < t.std() < 1.9
+    kept = K.get_value(K.dropout(np.ones((100, 100), np.float32), 0.5, seed=1))
+    assert set(np.unique(kept)) == {0.0, 2.0}
+
+
+def test_backend_ctc_matches_tf_keras():
+    # Keras 2's OCR examples: ctc_batch_cost for training, ctc_decode for reading (blank =
+    # last class); tf_keras's values (make_keras2_backend.py).
+    fx = np.load(os.path.join(FIX, "keras2_backend.npz"))
+    cost = K.ctc_batch_cost(fx["labels"], fx["y_pred"], fx["input_length"], fx["label_length"])
+    np.testing.assert_allclose(K.get_value(cost), fx["ctc_cost"], rtol=1e-5)
+    decoded, log_prob = K.ctc_decode(fx["y_pred"], fx["input_length"][:, 0], greedy=True)
+    np.testing.assert_array_equal(decoded[0], fx["greedy"])
+    np.testing.assert_allclose(K.get_value(log_prob), fx["greedy_log_prob"], rtol=1e-5)
+    decoded, log_prob = K.ctc_decode(fx["y_pred"], fx["input_length"][:, 0], greedy=False,
+                                     beam_width=4, top_paths=2)
+    np.testing.assert_array_equal(decoded[0], fx["beam0"])
+    np.testing.assert_array_equal(decoded[1], fx["beam1"])
+    np.testing.assert_allclose(K.get_value(log_prob)[:, 0], fx["beam_log_prob"][:, 0], rtol=1e-5)
+    # the loss trains: its gradient against finite differences (through the softmax)
+    logits = np.log(fx["y_pred"][:1])
+    check_grads(lambda z: K.ctc_batch_cost(fx["labels"][:1], K.softmax(z), fx["input_length"][:1],
+                                           fx["label_length"][:1]), logits)
 
 
 def test_backend_set_value_on_optimizer_lr_and_function():
