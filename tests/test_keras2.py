@@ -33,6 +33,58 @@ def test_legacy_optimizer_trajectory_matches_tf_keras(case):
         np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("case", ["sgd", "sgd_nesterov", "adam", "adam_amsgrad", "adagrad",
+                                  "adamax", "adadelta"])
+def test_keras3_optimizer_with_keras2_decay_matches_tf_keras(case):
+    # `keras.optimizers.SGD(lr=0.01, decay=1e-6, momentum=0.9)`, the Keras 2 idiom: Keras 3
+    # rejects `decay`; nnfast applies it as Keras 2 did, warning with the Keras 3 spelling.
+    fx = np.load(os.path.join(FIX, "legacy_optimizers.npz"))
+    spec = _legacy_cases()[case]
+    with pytest.warns(DeprecationWarning, match="InverseTimeDecay") as rec:
+        opt = getattr(keras.optimizers, spec["class"])(**spec["kwargs"])
+    assert rec[0].filename == __file__
+    v = keras.Variable(fx["w0"].copy())
+    for g, ref in zip(fx["grads"], fx[case]):
+        opt.apply_gradients([(g, v)])
+        np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6)
+    assert opt.get_config()["decay"] == spec["kwargs"]["decay"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no decay: no warning, Keras 3's config
+        assert "decay" not in keras.optimizers.SGD(0.1).get_config()
+
+
+def _sparse_cases():
+    with open(os.path.join(FIX, "legacy_sparse.json")) as f:
+        return json.load(f)
+
+
+def _row_sliced(ids, rows, shape):
+    """An embedding table's gradient as nnfast's Embedding produces it (per-token rows)."""
+    from nnfast.ops.embedding import TokenRowsGradient
+
+    g = np.zeros(shape, np.float32)
+    np.add.at(g, ids, rows)
+    g = g.view(TokenRowsGradient)
+    g.ids, g.rows = ids, rows
+    return g
+
+
+@pytest.mark.parametrize("case", sorted(_sparse_cases()))
+def test_legacy_optimizer_on_embedding_rows_matches_tf_keras(case):
+    # tf_keras sums repeated ids before its rule; SGD/RMSprop with momentum, Adadelta,
+    # Adamax, Ftrl and Nadam's weight step touch only the looked-up rows.
+    fx = np.load(os.path.join(FIX, "legacy_sparse.npz"))
+    spec = _sparse_cases()[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = getattr(legacy, spec["class"])(**spec["kwargs"])
+    v = keras.Variable(fx["table0"].copy())
+    for step, ref in enumerate(fx[case]):
+        opt.apply_gradients([(_row_sliced(fx["ids"][step], fx["rows"][step], v.shape), v)])
+        np.testing.assert_allclose(np.asarray(v.numpy()), ref, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"step {step}")
+
+
 def test_legacy_decay_keeps_base_rate_and_config():
     opt = legacy.SGD(lr=0.1, decay=0.5)
     v = keras.Variable(np.ones(3, np.float32))
@@ -122,6 +174,24 @@ K_CASES = [  # (name, nnfast call, float64 NumPy reference)
        + (B <= 0) * np.log(1 - 1 / (1 + np.exp(-A64)) + 1e-7))),
     ("categorical_crossentropy", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], P),
      -np.log((P / P.sum(-1, keepdims=True))[[0, 1, 2], [0, 2, 3]].astype(np.float64))),
+    ("any", lambda: K.any(K.greater(A, 1.0), axis=1), (A64 > 1.0).any(1)),
+    ("all", lambda: K.all(K.greater(A, -2.0)), (A64 > -2.0).all()),
+    ("logsumexp", lambda: K.logsumexp(A, axis=1, keepdims=True),
+     np.log(np.exp(A64).sum(1, keepdims=True))),
+    ("sin", lambda: K.sin(A), np.sin(A64)),
+    ("cos", lambda: K.cos(A), np.cos(A64)),
+    ("identity", lambda: K.identity(A), A64),
+    ("arange", lambda: K.arange(2, 11, 3), np.arange(2, 11, 3)),
+    ("gather", lambda: K.gather(A, [2, 0, 2]), A64[[2, 0, 2]]),
+    ("reverse", lambda: K.reverse(A, axes=[0, 1]), A64[::-1, ::-1]),
+    ("bias_add", lambda: K.bias_add(A, B[0]), A64 + B[0]),
+    ("bias_add_channels_first", lambda: K.bias_add(np.stack([A, B]), B[:3, 0], "channels_first"),
+     np.stack([A64, B]) + B[:3, 0].reshape(3, 1)),
+    ("temporal_padding", lambda: K.temporal_padding(np.stack([A, B]), (1, 2)),
+     np.pad(np.stack([A64, B]), [(0, 0), (1, 2), (0, 0)])),
+    ("spatial_2d_padding", lambda: K.spatial_2d_padding(A[None, :, :, None], ((0, 1), (2, 0))),
+     np.pad(A64[None, :, :, None], [(0, 0), (0, 1), (2, 0), (0, 0)])),
+    ("map_fn", lambda: K.map_fn(lambda r: K.sum(r * r), A), (A64 ** 2).sum(1)),
     ("categorical_crossentropy_logits", lambda: K.categorical_crossentropy(np.eye(4, dtype=np.float32)[[0, 2, 3]], A, from_logits=True),
      -(A64 - np.log(np.exp(A64).sum(-1, keepdims=True)))[[0, 1, 2], [0, 2, 3]]),
 ]
@@ -169,6 +239,63 @@ def test_backend_variables_shapes_and_config():
         K.gradients(v, [v])
     with pytest.raises(TypeError, match="Variable"):
         K.set_value(np.zeros(2), 1.0)
+    keras.layers.Dense(2)
+    K.clear_session()  # Keras 2 programs call it between models: layer names restart
+    assert keras.layers.Dense(2).name == "dense"
+
+
+def test_backend_keras2_era_functions():
+    check_grads(lambda x: K.logsumexp(x, axis=-1) + K.sum(K.gather(x, [1, 1]) * K.cos(x[:2])), A)
+    check_grads(lambda x: K.bias_add(K.temporal_padding(x[None], (1, 0)), K.sin(x[0])), A)
+    v = K.variable(np.ones(3))
+    K.update_add(v, np.arange(3.0))
+    K.update_sub(v, np.ones(3))
+    np.testing.assert_array_equal(K.get_value(v), [0.0, 1.0, 2.0])
+    K.update(v, np.full(3, 7.0))
+    np.testing.assert_array_equal(K.get_value(v), [7.0, 7.0, 7.0])
+    with pytest.raises(TypeError, match="Variable"):
+        K.update_add(np.ones(3), 1.0)
+    assert K.get_variable_shape(v) == (3,)
+    assert K.in_train_phase(lambda: "train", "test") == "test"  # learning phase 0
+    assert K.in_train_phase("train", "test", training=1) == "train"
+    assert K.in_test_phase("test", "train") == "test"
+    K.set_learning_phase(0)
+    with pytest.raises(NotImplementedError, match="training=True"):
+        K.set_learning_phase(1)
+    K.set_image_dim_ordering("tf")
+    assert K.image_dim_ordering() == "tf"
+    with pytest.raises(NotImplementedError):
+        K.set_image_dim_ordering("th")
+    with pytest.raises(ValueError, match="dim_ordering"):
+        K.set_image_dim_ordering("nhwc")
+    K.reset_uids()
+    assert [K.get_uid("conv"), K.get_uid("conv"), K.get_uid("dense")] == [1, 2, 1]
+    bits = K.get_value(K.random_binomial((4000,), p=0.25, seed=3))
+    assert set(np.unique(bits)) <= {0.0, 1.0} and abs(bits.mean() - 0.25) < 0.03
+    t = K.get_value(K.truncated_normal((4000,), stddev=2.0, seed=3))
+    assert np.abs(t).max() <= 4.0 and 1.5 < t.std() < 1.9
+    kept = K.get_value(K.dropout(np.ones((100, 100), np.float32), 0.5, seed=1))
+    assert set(np.unique(kept)) == {0.0, 2.0}
+
+
+def test_backend_ctc_matches_tf_keras():
+    # Keras 2's OCR examples: ctc_batch_cost for training, ctc_decode for reading (blank =
+    # last class); tf_keras's values (make_keras2_backend.py).
+    fx = np.load(os.path.join(FIX, "keras2_backend.npz"))
+    cost = K.ctc_batch_cost(fx["labels"], fx["y_pred"], fx["input_length"], fx["label_length"])
+    np.testing.assert_allclose(K.get_value(cost), fx["ctc_cost"], rtol=1e-5)
+    decoded, log_prob = K.ctc_decode(fx["y_pred"], fx["input_length"][:, 0], greedy=True)
+    np.testing.assert_array_equal(decoded[0], fx["greedy"])
+    np.testing.assert_allclose(K.get_value(log_prob), fx["greedy_log_prob"], rtol=1e-5)
+    decoded, log_prob = K.ctc_decode(fx["y_pred"], fx["input_length"][:, 0], greedy=False,
+                                     beam_width=4, top_paths=2)
+    np.testing.assert_array_equal(decoded[0], fx["beam0"])
+    np.testing.assert_array_equal(decoded[1], fx["beam1"])
+    np.testing.assert_allclose(K.get_value(log_prob)[:, 0], fx["beam_log_prob"][:, 0], rtol=1e-5)
+    # the loss trains: its gradient against finite differences (through the softmax)
+    logits = np.log(fx["y_pred"][:1])
+    check_grads(lambda z: K.ctc_batch_cost(fx["labels"][:1], K.softmax(z), fx["input_length"][:1],
+                                           fx["label_length"][:1]), logits)
 
 
 def test_backend_set_value_on_optimizer_lr_and_function():
@@ -274,18 +401,47 @@ def test_predict_classes_and_proba():
         linear.predict_proba(x)
 
 
-def test_fit_generator_family_exists():
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
+def test_generator_methods_and_K_metric_match_tf_keras():
+    # A Keras 2 program: fit_generator / evaluate_generator / predict_generator on Python
+    # generators, a metric written with `K`, test_on_batch (make_keras2_generators.py).
+    fx = np.load(os.path.join(FIX, "keras2_generators.npz"))
+    with open(os.path.join(FIX, "keras2_generators.json")) as f:
+        ref = json.load(f)
+    x, y = fx["x"], fx["y"]
 
-    def gen():
+    def batches(start, size):
+        i = start
         while True:
-            yield np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+            yield x[i:i + size], y[i:i + size]
+            i = (i + size) % 16
 
-    hist = model.fit_generator(gen(), steps_per_epoch=2, epochs=1, verbose=0)
-    assert len(hist.history["loss"]) == 1
-    assert np.isfinite(model.evaluate_generator(gen(), steps=1, verbose=0))
-    assert model.predict_generator(gen(), steps=1, verbose=0).shape == (4, 1)
+    def rmse(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+
+    model = keras.Sequential([keras.layers.Dense(6, activation="tanh", input_shape=(4,)),
+                              keras.layers.Dense(2)])
+    model.set_weights([fx[f"w0_{i}"] for i in range(4)])
+    model.compile(optimizer=legacy.Adam(lr=0.02), loss="mse", metrics=["mae", rmse])
+    hist = model.fit_generator(batches(0, 4), steps_per_epoch=4, epochs=3,
+                               validation_data=(x[16:], y[16:]), verbose=0)
+    assert sorted(hist.history) == sorted(ref["history"])
+    for key, values in ref["history"].items():
+        np.testing.assert_allclose(hist.history[key], values, rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(model.evaluate_generator(batches(0, 8), steps=2, verbose=0),
+                               ref["evaluate"], rtol=1e-5)
+    # Keras 3 names the metric objects; the documented switch gives Keras 2's names.
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    keras.config.set_keras_version(2)
+    try:
+        assert model.metrics_names == ref["metrics_names"]
+    finally:
+        keras.config.set_keras_version(3)
+    preds = model.predict_generator((b[0] for b in batches(4, 4)), steps=3, verbose=0)
+    np.testing.assert_allclose(preds, fx["preds"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.test_on_batch(x[16:20], y[16:20]), ref["test_on_batch"],
+                               rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, fx[f"w1_{i}"], rtol=1e-5, atol=1e-6)
 
 
 def test_save_without_extension_raises_as_keras3(tmp_path):
@@ -295,3 +451,97 @@ def test_save_without_extension_raises_as_keras3(tmp_path):
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(str(tmp_path / "mymodel"))
     assert not (tmp_path / "mymodel").exists()
+
+
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5")
+def test_keras2_checkpoint_files_hdf5(tmp_path):
+    # Keras 2 tutorials: ModelCheckpoint("weights.best.hdf5", monitor="val_acc",
+    # save_best_only=True, save_weights_only=True), then load_weights of the best epoch.
+    import h5py
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[:, 0] + 0.8 * rng.normal(size=48) > 0).astype(int)]
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=legacy.SGD(lr=0.1), loss="categorical_crossentropy",
+                  metrics=["acc"])
+    per_epoch = []
+    keep = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: per_epoch.append(model.get_weights()))
+    best = str(tmp_path / "weights.best.hdf5")
+    whole = str(tmp_path / "model-{epoch:02d}.hdf5")
+    hist = model.fit(x, y, batch_size=8, epochs=6, validation_split=0.25, verbose=0,
+                     callbacks=[keras.callbacks.ModelCheckpoint(best, monitor="val_acc",
+                                                                save_best_only=True,
+                                                                save_weights_only=True),
+                                keras.callbacks.ModelCheckpoint(whole), keep])
+    with h5py.File(best, "r") as f:
+        assert "layer_names" in f.attrs  # tf.keras's legacy weights layout
+    best_epoch = int(np.argmax(hist.history["val_acc"]))  # the first best one is kept
+    model.load_weights(best)
+    for a, b in zip(model.get_weights(), per_epoch[best_epoch]):
+        np.testing.assert_array_equal(a, b)
+    assert 0 < best_epoch < 5, hist.history["val_acc"]  # a best epoch that is not the last
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy-format warning
+        last = keras.models.load_model(str(tmp_path / "model-06.hdf5"))
+    for a, b in zip(last.get_weights(), per_epoch[-1]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "ckpt"), save_weights_only=True)
+
+
+def test_standalone_keras2_module_paths():
+    # `from keras.layers.core import Dense` etc.: the paths of standalone Keras 2 tutorials.
+    from nnfast.engine.topology import Input, InputSpec, Layer
+    from nnfast.engine.training import Model
+    from nnfast.layers.advanced_activations import LeakyReLU, ThresholdedReLU
+    from nnfast.layers.convolutional import Convolution2D, MaxPooling2D, ZeroPadding2D
+    from nnfast.layers.core import Activation, Dense, Dropout, Flatten
+    from nnfast.layers.embeddings import Embedding
+    from nnfast.layers.noise import GaussianNoise
+    from nnfast.utils.data_utils import Sequence, get_file
+    from nnfast.utils.layer_utils import count_params
+    from nnfast.utils.vis_utils import plot_model
+
+    L = keras.layers
+    pairs = [(Dense, L.Dense), (Dropout, L.Dropout), (Activation, L.Activation),
+             (Flatten, L.Flatten), (Convolution2D, L.Conv2D), (MaxPooling2D, L.MaxPooling2D),
+             (ZeroPadding2D, L.ZeroPadding2D), (Embedding, L.Embedding),
+             (LeakyReLU, L.LeakyReLU), (ThresholdedReLU, L.ThresholdedReLU),
+             (GaussianNoise, L.GaussianNoise), (Layer, keras.Layer), (InputSpec, keras.InputSpec),
+             (Input, keras.Input), (Model, keras.Model), (get_file, keras.utils.get_file),
+             (Sequence, keras.utils.Sequence), (plot_model, keras.utils.plot_model),
+             # Keras 2's aliases
+             (L.MaxPool2D, L.MaxPooling2D), (L.AvgPool2D, L.AveragePooling2D),
+             (L.Convolution1D, L.Conv1D), (L.Convolution3D, L.Conv3D),
+             (L.GlobalAvgPool2D, L.GlobalAveragePooling2D)]
+    for old, new in pairs:
+        assert old is new, old
+    import nnfast.layers.embeddings as embeddings_module
+
+    assert embeddings_module.Embedding is L.Embedding and keras.engine.topology.Layer is Layer
+    model = keras.Sequential([keras.Input((3,)), L.Dense(4), L.Dense(2, use_bias=False)])
+    assert count_params(model.trainable_weights) == 3 * 4 + 4 + 4 * 2 == model.count_params()
+    assert count_params(model.weights + model.weights) == 24  # each variable once
+    from nnfast.utils.layer_utils import print_summary
+
+    lines = []
+    print_summary(model, print_fn=lines.append)
+    assert any("Total params: 24" in line for line in lines)
+
+
+def test_thresholded_relu_keras2_layer():
+    x = np.random.default_rng(11).normal(size=(4, 5)).astype(np.float32)
+    x[np.abs(x - 0.3) < 0.05] += 0.1  # away from the kink, for finite differences
+    layer = keras.layers.ThresholdedReLU(theta=0.3)
+    np.testing.assert_array_equal(np.asarray(layer(x)), np.where(x > 0.3, x, 0).astype(np.float32))
+    assert np.asarray(keras.layers.ThresholdedReLU()(np.float32([0.9, 1.0, 1.1]))).tolist() == \
+        [0.0, 0.0, np.float32(1.1)]
+    check_grads(lambda t: keras.layers.ThresholdedReLU(theta=0.3)(t) * t, x)
+    clone = keras.layers.ThresholdedReLU.from_config(layer.get_config())
+    assert clone.theta == 0.3
+    with pytest.raises(ValueError, match="theta"):
+        keras.layers.ThresholdedReLU(theta=-1.0)

@@ -25,3 +25,5 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
 __all__ += ["random", "tree", "dtype_policies", "mixed_precision", "quantizers"]
+from nnfast import keras2_modules as _keras2_modules  # noqa: E402
+_keras2_modules.install()  # Keras 2 module paths: keras.layers.core, keras.engine.topology, ...

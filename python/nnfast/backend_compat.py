@@ -53,6 +53,56 @@ def learning_phase():
     return 0
 
 
+def set_learning_phase(value):
+    """Keras 2's global learning phase: 0 (inference) is what nnfast does outside ``fit``;
+    1 is not supported (pass ``training=True`` to the model or layer call instead).
+
+    Example:
+        >>> K.set_learning_phase(0)
+    """
+    if value not in (0, 1):
+        raise ValueError(f"Expected learning phase to be 0 or 1. Received: value={value!r}")
+    if value == 1:
+        raise NotImplementedError("K.set_learning_phase(1): nnfast has no global training "
+                                  "phase; call the model or layer with `training=True`.")
+
+
+def image_dim_ordering():
+    """Keras 1/2.0's name of the image layout: ``"tf"`` (channels last)."""
+    return "tf" if image_data_format() == "channels_last" else "th"
+
+
+def set_image_dim_ordering(dim_ordering):
+    """Keras 1/2.0's ``set_image_dim_ordering``: ``"tf"`` is channels last (nnfast's
+    layout); ``"th"`` (channels first) raises as ``set_image_data_format`` does.
+
+    Example:
+        >>> K.set_image_dim_ordering("tf")
+    """
+    if dim_ordering not in ("tf", "th"):
+        raise ValueError(f"Unknown dim_ordering: {dim_ordering!r} (expected 'tf' or 'th').")
+    set_image_data_format("channels_last" if dim_ordering == "tf" else "channels_first")
+
+
+_UIDS = {}
+
+
+def get_uid(prefix=""):
+    """A counter per ``prefix`` starting at 1 (Keras 2's unique layer-name helper).
+
+    Example:
+        >>> K.get_uid("dense"), K.get_uid("dense")
+        (1, 2)
+    """
+    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+    return _UIDS[prefix]
+
+
+def reset_uids():
+    """Resets the counters of ``get_uid``."""
+    _UIDS.clear()
+
+
 # --- tensors and variables -------------------------------------------------------------------
 def variable(value, dtype=None, name=None, constraint=None):
     """A trainable ``Variable`` holding ``value`` (a NumPy array, list or scalar).
@@ -232,6 +282,36 @@ def argmax(x, axis=-1):
 def argmin(x, axis=-1):
     """Index of the minimum along ``axis``."""
     return ops.argmin(x, axis=axis)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001 (Keras 2's name)
+    """Logical OR along ``axis`` (any nonzero)."""
+    return ops.any(ops.cast(x, "bool"), axis=axis, keepdims=keepdims)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001 (Keras 2's name)
+    """Logical AND along ``axis`` (all nonzero)."""
+    return ops.all(ops.cast(x, "bool"), axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` along ``axis``, computed stably."""
+    return ops.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def sin(x):
+    """Element-wise sine."""
+    return ops.sin(x)
+
+
+def cos(x):
+    """Element-wise cosine."""
+    return ops.cos(x)
+
+
+def identity(x, name=None):
+    """A tensor with the value of ``x`` (gradients pass through)."""
+    return ops.copy(x)
 
 
 def l2_normalize(x, axis=None):
@@ -485,6 +565,103 @@ def one_hot(indices, num_classes):
     return ops.one_hot(indices, num_classes)
 
 
+def arange(start, stop=None, step=1, dtype="int32"):
+    """``start, start + step, ...`` below ``stop`` (one argument: ``0 .. start - 1``)."""
+    return ops.arange(start, stop, step, dtype=dtype)
+
+
+def gather(reference, indices):
+    """Rows ``indices`` of ``reference`` (along axis 0); differentiable in ``reference``."""
+    return ops.take(reference, indices, axis=0)
+
+
+def reverse(x, axes):
+    """``x`` reversed along ``axes`` (an int or a list)."""
+    return ops.flip(x, axis=tuple(axes) if isinstance(axes, (list, tuple)) else axes)
+
+
+def bias_add(x, bias, data_format=None):
+    """``x + bias`` with ``bias`` on the channel axis (channels last, or axis 1 with
+    ``data_format="channels_first"``); ``bias`` is 1-D or of rank ``ndim(x) - 1``."""
+    data_format = data_format or image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format!r}")
+    nb = len(int_shape(bias))
+    if nb != 1 and nb != ndim(x) - 1:
+        raise ValueError(f"Unexpected bias dimensions {nb}, expected 1 or {ndim(x) - 1}. "
+                         f"Received: x.shape={int_shape(x)}, bias.shape={int_shape(bias)}")
+    if data_format == "channels_first" and ndim(x) > 2:
+        if nb == 1:
+            bias = ops.reshape(bias, (-1,) + (1,) * (ndim(x) - 2))
+        else:
+            bias = ops.moveaxis(bias, -1, 0)
+    return ops.add(x, bias)
+
+
+def temporal_padding(x, padding=(1, 1)):
+    """Zero-pads axis 1 of a ``(batch, steps, features)`` tensor by ``(left, right)``."""
+    return ops.pad(x, [(0, 0), tuple(padding), (0, 0)])
+
+
+def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    """Zero-pads the two spatial axes of a 4-D tensor by ``((top, bottom), (left, right))``."""
+    data_format = data_format or image_data_format()
+    pads = [tuple(padding[0]), tuple(padding[1])]
+    if data_format == "channels_first":
+        return ops.pad(x, [(0, 0), (0, 0)] + pads)
+    return ops.pad(x, [(0, 0)] + pads + [(0, 0)])
+
+
+def map_fn(fn, elems, name=None, dtype=None):
+    """``fn`` applied to each slice of ``elems`` along axis 0, results stacked."""
+    return ops.map(fn, elems)
+
+
+def get_variable_shape(x):
+    """``int_shape(x)`` (Keras 2's older name)."""
+    return int_shape(x)
+
+
+def update(x, new_x):
+    """Assigns ``new_x`` to the variable ``x`` and returns it."""
+    _require_variable(x, "update")
+    x.assign(new_x)
+    return x
+
+
+def update_add(x, increment):
+    """``x += increment`` on the variable ``x``."""
+    _require_variable(x, "update_add")
+    x.assign_add(increment)
+    return x
+
+
+def update_sub(x, decrement):
+    """``x -= decrement`` on the variable ``x``."""
+    _require_variable(x, "update_sub")
+    x.assign_sub(decrement)
+    return x
+
+
+def _require_variable(x, name):
+    if not isinstance(x, Variable):
+        raise TypeError(f"K.{name} expects a Variable (K.variable(...)). Received: {type(x)}")
+
+
+def in_train_phase(x, alt, training=None):
+    """``x`` in training, else ``alt`` (callables are called); ``training=None`` uses the
+    learning phase (0 outside ``fit``)."""
+    if training is None:
+        training = learning_phase()
+    chosen = x if training else alt
+    return chosen() if callable(chosen) else chosen
+
+
+def in_test_phase(x, alt, training=None):
+    """``alt`` in training, else ``x``."""
+    return in_train_phase(alt, x, training=training)
+
+
 # --- products --------------------------------------------------------------------------------
 def dot(x, y):
     """Matrix product with ``np.dot``'s N-d rule: the last axis of ``x`` against the
@@ -550,6 +727,78 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Samples of U[minval, maxval)."""
     return _random.uniform(tuple(shape), minval=minval, maxval=maxval, dtype=dtype, seed=seed)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples of N(mean, stddev^2) redrawn beyond two standard deviations."""
+    return _random.truncated_normal(tuple(shape), mean=mean, stddev=stddev, dtype=dtype,
+                                    seed=seed)
+
+
+def random_binomial(shape, p=0.0, dtype=None, seed=None):
+    """0/1 samples, 1 with probability ``p``."""
+    u = _random.uniform(tuple(shape), seed=seed)
+    return ops.cast(ops.less(u, p), dtype or floatx())
+
+
+def dropout(x, level, noise_shape=None, seed=None):
+    """Zeroes entries of ``x`` with probability ``level`` and scales the rest by
+    ``1 / (1 - level)``."""
+    return _random.dropout(x, level, noise_shape=noise_shape, seed=seed)
+
+
+# --- CTC (the OCR examples of Keras 2) -----------------------------------------------------------
+def ctc_batch_cost(y_true, y_pred, input_length, label_length):
+    """Keras 2's CTC loss per sample, ``(batch, 1)``: ``y_pred`` holds softmax
+    probabilities ``(batch, time, classes)`` whose last class is the blank, ``y_true`` the
+    labels ``(batch, max_label_length)``, ``input_length``/``label_length`` ``(batch, 1)``
+    (as tf_keras: the probabilities' log plus epsilon are the logits).
+
+    Example:
+        >>> loss = K.ctc_batch_cost(labels, softmax_out, input_len, label_len)
+    """
+    classes = int_shape(y_pred)[-1]
+    logits = ops.log(ops.add(y_pred, epsilon()))
+    il = ops.cast(ops.reshape(input_length, (-1,)), "int32")
+    ll = ops.cast(ops.reshape(label_length, (-1,)), "int32")
+    loss = ops.ctc_loss(ops.cast(y_true, "int32"), logits, ll, il, mask_index=classes - 1)
+    return ops.expand_dims(loss, 1)
+
+
+def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
+    """Keras 2's CTC decoding of softmax outputs (blank = last class): returns
+    ``(decoded, log_prob)`` with ``decoded`` a list of ``top_paths`` arrays
+    ``(batch, time)`` padded with -1, and ``log_prob`` ``(batch, 1)`` (greedy: minus the
+    sum of the best log-probabilities) or ``(batch, top_paths)`` (beam search). The beam
+    search ranks beams as Keras 3 does; tf_keras's TF 1 decoder can order the lower paths
+    differently when labels repeat.
+
+    Example:
+        >>> decoded, _ = K.ctc_decode(pred, np.full(len(pred), pred.shape[1]))
+        >>> labels = decoded[0]
+    """
+    classes = int_shape(y_pred)[-1]
+    logits = ops.log(ops.add(y_pred, epsilon()))
+    lengths = ops.cast(ops.reshape(input_length, (-1,)), "int32")
+    decoded, scores = ops.ctc_decode(logits, lengths,
+                                     strategy="greedy" if greedy else "beam_search",
+                                     beam_width=beam_width, top_paths=top_paths,
+                                     mask_index=classes - 1)
+    decoded = np.asarray(ops.convert_to_numpy(decoded))
+    if greedy:
+        return [decoded[0]], ops.reshape(scores, (-1, 1))
+    # TF 1's beam search decoder (tf_keras's) also merges repeated labels of a beam that a
+    # blank separated: [1, 3, 3, 1] is emitted as [1, 3, 1].
+    return [_merge_repeats(d) for d in decoded], scores
+
+
+def _merge_repeats(rows):
+    out = np.full_like(rows, -1)
+    for i, row in enumerate(rows):
+        labels = [int(v) for v in row if v >= 0]
+        kept = [v for j, v in enumerate(labels) if j == 0 or v != labels[j - 1]]
+        out[i, :len(kept)] = kept
+    return out
 
 
 # --- graph-era functions -------------------------------------------------------------------------

@@ -352,8 +352,9 @@ class ModelCheckpoint(Callback):
 
     ``filepath`` may hold ``str.format`` fields filled with ``epoch`` (1-based), ``batch``
     (1-based, with an integer ``save_freq``) and the log values, e.g.
-    ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. The file must end in ``.keras`` or ``.h5``,
-    or in ``.weights.h5`` with ``save_weights_only=True``.
+    ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. The file must end in ``.keras``, ``.h5`` or
+    ``.hdf5``, or with ``save_weights_only=True`` in ``.weights.h5`` (or, as Keras 2 programs
+    write, ``.h5``/``.hdf5``: tf.keras's legacy weights layout).
 
     Args:
         filepath: the path template.
@@ -390,13 +391,17 @@ class ModelCheckpoint(Callback):
         if save_freq != "epoch" and not isinstance(save_freq, int):
             raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are "
                              "'epoch' or integer values")
+        # Keras 3 takes `.keras`/`.h5` models and `.weights.h5` weights; Keras 2 programs also
+        # write `.hdf5` models and `.h5`/`.hdf5` weights (tf.keras's legacy HDF5 layout).
         if save_weights_only:
-            if not self.filepath.endswith(".weights.h5"):
+            if not self.filepath.endswith((".weights.h5", ".h5", ".hdf5")):
                 raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
                                  "filepath provided must end in `.weights.h5` (Keras weights "
-                                 f"format). Received: filepath={self.filepath}")
-        elif not self.filepath.endswith((".keras", ".h5")):
-            raise ValueError("The filepath provided must end in `.keras` (Keras model format). "
+                                 "format; `.h5`/`.hdf5` for tf.keras's legacy layout). "
+                                 f"Received: filepath={self.filepath}")
+        elif not self.filepath.endswith((".keras", ".h5", ".hdf5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model format; "
+                             "`.h5`/`.hdf5` for the legacy HDF5 format). "
                              f"Received: filepath={self.filepath}")
 
     def on_epoch_begin(self, epoch, logs=None):

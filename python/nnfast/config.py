@@ -172,6 +172,42 @@ def set_backend(backend):
         raise ValueError(f"nnfast has a single backend, 'nnfast'. Received: backend={backend!r}")
 
 
+def _keras_version_from_environment():
+    import os
+
+    value = os.environ.get("NNFAST_KERAS_VERSION", "3").strip()
+    if value not in ("2", "3"):
+        raise ValueError(f"NNFAST_KERAS_VERSION must be 2 or 3. Received: {value!r}")
+    return int(value)
+
+
+_KERAS_VERSION = {"version": _keras_version_from_environment()}
+
+
+def set_keras_version(version):
+    """Chooses Keras 2's or Keras 3's behaviour where the two contradict (default 3, or
+    the environment variable ``NNFAST_KERAS_VERSION``). Everything else of Keras 2 works
+    either way. With 2, ``model.metrics_names`` names each value ``evaluate`` returns
+    (``['loss', 'mae', 'rmse']``) as Keras 2 did, instead of Keras 3's metric objects
+    (``['loss', 'compile_metrics']``), and a first ``Embedding(input_length=n)`` declares the
+    model's input ``(None, n)`` (Keras 3 ignores ``input_length``).
+
+    Example:
+        >>> nnfast.config.set_keras_version(2)
+        >>> scores = model.evaluate(x, y)
+        >>> print(f"{model.metrics_names[1]}: {scores[1]:.2%}")
+    """
+    if version not in (2, 3) or isinstance(version, bool):
+        raise ValueError(f"`version` must be 2 or 3. Received: version={version!r}")
+    _KERAS_VERSION["version"] = int(version)
+
+
+def keras_version():
+    """The major Keras version whose behaviour nnfast follows where Keras 2 and 3
+    contradict: 3 (default) or 2 (see ``set_keras_version``)."""
+    return _KERAS_VERSION["version"]
+
+
 def set_max_epochs(max_epochs):
     """Caps the number of epochs of every ``fit`` (None: no cap), as Keras does (with a
     "Limiting epochs" warning when the cap applies)."""

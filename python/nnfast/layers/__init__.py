@@ -67,3 +67,7 @@ from nnfast.layers.spectrogram import MelSpectrogram, STFTSpectrogram
 from nnfast.layers.serialization import deserialize, serialize
 from nnfast.layers import merge  # noqa: E402,F401  (Keras 2 module path keras.layers.merge)
 from nnfast.layers.cudnn_recurrent import CuDNNGRU, CuDNNLSTM  # noqa: E402,F401  (Keras 2 names)
+from nnfast.layers.thresholded_relu import ThresholdedReLU  # noqa: E402,F401  (Keras 2 name)
+import sys as _sys  # noqa: E402
+from nnfast import keras1_arguments as _keras1_arguments  # noqa: E402
+_keras1_arguments.install_layer_arguments(_sys.modules[__name__])  # Keras 1 keywords (Keras 2 era)

@@ -17,7 +17,9 @@ class Embedding(Layer):
         embeddings_regularizer / embeddings_constraint: as for Dense weights.
         mask_zero: treat id 0 as padding: the output carries a mask (``ids != 0``) that
             recurrent layers use to skip padded steps. ``input_dim`` must then count id 0.
-        input_length: tf.keras's argument, accepted and ignored.
+        input_length: tf.keras's argument: ignored as in Keras 3, or, with
+            ``nnfast.config.set_keras_version(2)``, the input length of a model that starts
+            with this layer (as Keras 2 read it).
         weights: optional ``[embeddings]`` to start from.
 
     Input ``(batch, ...)`` integers; output ``(batch, ..., output_dim)`` float32. The
@@ -45,6 +47,15 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
+        if input_length is not None and self._batch_input_shape is None:
+            from nnfast import config
+
+            if config.keras_version() == 2:
+                # Keras 2: the first layer's input_length declared the model's input (Keras 3
+                # ignores it; see nnfast.config.set_keras_version).
+                length = tuple(input_length) if isinstance(input_length, (list, tuple)) \
+                    else (input_length,)
+                self._batch_input_shape = (None,) + length
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(

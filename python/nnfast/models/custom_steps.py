@@ -219,6 +219,11 @@ class StepHooks:
     def _flatten_metrics_in_order(self, logs):
         """``logs`` as the list ``evaluate`` returns: ``metrics_names`` order (the compiled
         metrics in their own order), then any other key sorted; one value alone."""
+        results = [logs[name] for name in self._log_names_in_order(logs)]
+        return results[0] if len(results) == 1 else results
+
+    def _log_names_in_order(self, logs):
+        """The keys of ``logs`` in the order of ``_flatten_metrics_in_order``."""
         names = []
         for metric in self.metrics:
             if isinstance(metric, CompileMetrics):
@@ -229,9 +234,12 @@ class StepHooks:
                     names += [m.name for m in metric.metrics]
             else:
                 names.append(metric.name)
-        results = [logs[name] for name in names if name in logs]
-        results += [logs[k] for k in sorted(logs) if k not in names]
-        return results[0] if len(results) == 1 else results
+        ordered = [name for name in names if name in logs]
+        rest = [k for k in sorted(logs) if k not in names]
+        outputs = getattr(self, "output_names", None) or []
+        if rest and len(outputs) > 1 and _keras_version() == 2:
+            rest = _keras2_output_order(rest, list(logs), outputs)
+        return ordered + rest
 
     @property
     def compiled_metrics(self):
@@ -263,3 +271,24 @@ def _layer_metrics(layer):
     for sub in layer._layers:
         out.extend(_layer_metrics(sub))
     return out
+
+
+def _keras_version():
+    from nnfast import config
+
+    return config.keras_version()
+
+
+def _keras2_output_order(keys, logged, outputs):
+    """Keras 2's order of a multi-output model's logs: each output's loss in output order,
+    then each output's metrics in output order (in the order they were logged), then the
+    rest sorted."""
+    def owner(key):  # the output whose name prefixes the key (the longest such name)
+        found = [o for o in outputs if key.startswith(f"{o}_")]
+        return max(found, key=len) if found else None
+
+    losses = [f"{o}_loss" for o in outputs if f"{o}_loss" in keys]
+    metrics = [k for o in outputs for k in logged
+               if k in keys and k not in losses and owner(k) == o]
+    taken = set(losses) | set(metrics)
+    return losses + metrics + [k for k in keys if k not in taken]

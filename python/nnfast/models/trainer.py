@@ -246,6 +246,11 @@ class Trainer(StepHooks):
 
     @property
     def metrics_names(self):
+        from nnfast import config
+
+        if config.keras_version() == 2:
+            # Keras 2 named each value `evaluate` returns, compiled metrics flattened.
+            return self._log_names_in_order(self._logs())
         return [m.name for m in self.metrics]
 
     def _compiled_metrics_update(self, y, y_pred, sample_weight):

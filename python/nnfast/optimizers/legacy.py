@@ -21,11 +21,77 @@ import warnings
 
 import numpy as np
 
+from nnfast.ops.embedding import TokenRowsGradient
 from nnfast.optimizers import adadelta, adagrad, adam, adamax, ftrl, nadam, optimizer, rmsprop, sgd
 
 
+class _RowsView:
+    """Stands in for a variable while an update rule runs on some of its rows."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 class _TimeDecay:
-    """Mixin giving a Keras 3 optimizer Keras 2's ``lr=``/``decay=``/``epsilon=None``."""
+    """Mixin giving a Keras 3 optimizer Keras 2's ``lr=``/``decay=``/``epsilon=None`` and
+    Keras 2's rules for embedding tables (row-sliced gradients, ``tf.IndexedSlices`` there).
+
+    tf_keras's legacy optimizers sum the rows of repeated ids first and apply the dense rule
+    to the sum (Keras 3 squares each token's row: ``_token_statistic`` is off here); and
+    several of them (``_lazy_rows``) update only the rows the batch looked up, leaving the
+    slots and weights of the other rows as they were (TensorFlow's ``ResourceSparseApply*``
+    kernels), where the dense rule would keep moving them with their momentum.
+    """
+
+    _token_statistic = None
+    _lazy_ids = None  # id(variable) -> distinct touched row ids, during one lazy update
+
+    def _lazy_rows(self):
+        return False
+
+    def _needs_token_rows(self):
+        # The rule sees the summed rows (what a fused embedding backward gives) unless it is
+        # lazy or clips each token's row first.
+        return (self._lazy_rows() or self.clipnorm is not None or self.clipvalue is not None
+                or self.global_clipnorm is not None)
+
+    def _apply_plain(self, grads, variables):
+        if self._lazy_rows() and any(type(g) is TokenRowsGradient and g.ids is not None
+                                     for g in grads):
+            return False
+        return super()._apply_plain(grads, variables)
+
+    def _update(self, grads, variables, tokens=None):
+        if (tokens is None or not self._lazy_rows() or self.global_clipnorm is not None
+                or self.weight_decay):
+            return super()._update(grads, variables, tokens)
+        self._lazy_ids = {id(v): np.unique(t[0]) for v, t in zip(variables, tokens)
+                          if t is not None}
+        try:
+            return super()._update(grads, variables, tokens)
+        finally:
+            self._lazy_ids = None
+
+    def _fused_update(self, gradient, variable, index, learning_rate, step, common):
+        ids = None if self._lazy_ids is None else self._lazy_ids.get(id(variable))
+        if ids is None:
+            return super()._fused_update(gradient, variable, index, learning_rate, step,
+                                         common)
+        # The rule on the looked-up rows alone: gather them and their slots, update, scatter.
+        names = [name for group in self._slot_groups() for name in group]
+        full = {name: self._slots[name][index] for name in names}
+        rows = _RowsView(np.ascontiguousarray(variable.value[ids]))
+        try:
+            for name in names:
+                self._slots[name][index] = np.ascontiguousarray(full[name][ids])
+            super()._fused_update(np.ascontiguousarray(gradient[ids]), rows, index,
+                                  learning_rate, step, common)
+            for name in names:
+                full[name][ids] = self._slots[name][index]
+        finally:
+            for name in names:
+                self._slots[name][index] = full[name]
+        variable.value[ids] = rows.value
 
     def __init__(self, *args, decay=0.0, **kwargs):
         if "lr" in kwargs:
@@ -41,12 +107,9 @@ class _TimeDecay:
         self.decay = float(decay)
 
     def _step_learning_rate(self):
-        lr = self.learning_rate
         if not self.decay:
-            return lr
-        # float32 like tf_keras: lr_t = lr / (1 + decay * iterations)
-        return float(np.float32(lr) / (np.float32(1.0)
-                                       + np.float32(self.decay) * np.float32(self.iterations)))
+            return self.learning_rate
+        return optimizer.keras2_time_decay(self.learning_rate, self.decay, self.iterations)
 
     def get_config(self):
         config = super().get_config()
@@ -54,9 +117,10 @@ class _TimeDecay:
         return config
 
 
-def _legacy(base):
+def _legacy(base, lazy_rows=None):
     cls = type(base.__name__, (_TimeDecay, base), {
         "__module__": __name__,
+        **({"_lazy_rows": lazy_rows} if lazy_rows else {}),
         "__doc__": (f"Keras 2's ``{base.__name__}``: ``nnfast.optimizers.{base.__name__}`` "
                     "with the legacy arguments ``lr=`` (alias of ``learning_rate``), "
                     "``decay=`` (``lr / (1 + decay * iterations)``) and ``epsilon=None``.\n\n"
@@ -66,12 +130,18 @@ def _legacy(base):
     return cls
 
 
-SGD = _legacy(sgd.SGD)
+def _always(self):
+    return True
+
+
+# Lazy where tf_keras's sparse kernel is: SGD with momentum (ResourceSparseApplyKerasMomentum),
+# Adadelta, Adamax, Ftrl. Adam and Adagrad update as the dense rule does.
+SGD = _legacy(sgd.SGD, lazy_rows=lambda self: self.momentum != 0)
 Adam = _legacy(adam.Adam)
 Adagrad = _legacy(adagrad.Adagrad)
-Adadelta = _legacy(adadelta.Adadelta)
-Adamax = _legacy(adamax.Adamax)
-Ftrl = _legacy(ftrl.Ftrl)
+Adadelta = _legacy(adadelta.Adadelta, lazy_rows=_always)
+Adamax = _legacy(adamax.Adamax, lazy_rows=_always)
+Ftrl = _legacy(ftrl.Ftrl, lazy_rows=_always)
 Optimizer = _legacy(optimizer.Optimizer)
 
 
@@ -84,6 +154,9 @@ class RMSprop(_TimeDecay, rmsprop.RMSprop):
     Example:
         >>> opt = legacy.RMSprop(lr=0.001, decay=1e-6)
     """
+
+    def _lazy_rows(self):
+        return self.momentum > 0  # ResourceSparseApplyRMSProp; without momentum: dense rule
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         if self.momentum > 0:
@@ -134,6 +207,9 @@ class Nadam(_TimeDecay, nadam.Nadam):
     def _step_learning_rate(self):
         return self.learning_rate
 
+    def _lazy_rows(self):
+        return True
+
     def _mu(self, t):
         power = np.float32(self.decay) * np.float32(t)
         return np.float32(self.beta_1) * (np.float32(1.0)
@@ -164,4 +240,9 @@ class Nadam(_TimeDecay, nadam.Nadam):
         v += (one - b2) * g * g
         m_bar = (one - mu_t) * (g / (one - prod_t)) + mu_next * (m / (one - prod_next))
         v_hat = v / (one - b2 ** np.float32(step))
-        w -= np.float32(learning_rate) * m_bar / (np.sqrt(v_hat) + np.float32(self.epsilon))
+        delta = np.float32(learning_rate) * m_bar / (np.sqrt(v_hat) + np.float32(self.epsilon))
+        ids = None if self._lazy_ids is None else self._lazy_ids.get(id(variable))
+        if ids is None:
+            w -= delta
+        else:  # an embedding table: tf_keras moves only the looked-up rows (slots decay all)
+            w[ids] -= delta[ids]

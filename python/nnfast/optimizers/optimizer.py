@@ -63,10 +63,8 @@ class Optimizer:
                  gradient_accumulation_steps=None, name=None, **kwargs):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
-        if "decay" in kwargs:
-            if kwargs.pop("decay"):
-                warnings.warn("The `decay` argument is ignored (removed in Keras 3); use a "
-                              "learning-rate schedule instead.", stacklevel=3)
+        # Keras 2's time-based decay (Keras 3 rejects `decay`): applied as Keras 2 did.
+        self._keras2_decay = _keras2_decay(kwargs.pop("decay", 0.0))
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
@@ -471,6 +469,8 @@ class Optimizer:
 
     def _step_learning_rate(self):
         """The rate this step uses (Keras 2's legacy optimizers decay it over time)."""
+        if self._keras2_decay:
+            return keras2_time_decay(self.learning_rate, self._keras2_decay, self.iterations)
         return self.learning_rate
 
     def _before_update(self):
@@ -503,6 +503,7 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} does not handle per-token rows")
 
     _token_rows = None  # the _TouchedRows of the gradient update_step is applying, if any
+    _keras2_decay = 0.0  # Keras 2's `decay=` given to a Keras 3 class (see __init__)
 
     def _squared_gradient(self, gradient):
         """``gradient**2`` for NumPy ``update_step`` rules; for an embedding's row-sliced
@@ -555,13 +556,16 @@ class Optimizer:
             lr = schedules.serialize(lr)
         elif not callable(lr):
             lr = float(lr)
-        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+        config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                 "clipvalue": self.clipvalue, "use_ema": self.use_ema,
                 "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps}
+        if self._keras2_decay:
+            config["decay"] = self._keras2_decay
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -576,6 +580,24 @@ class Optimizer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, learning_rate={self.learning_rate}>"
 
+
+
+def _keras2_decay(decay):
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not decay >= 0:
+        raise ValueError(f"`decay` must be a float >= 0. Received: decay={decay!r}")
+    if decay:
+        warnings.warn(f"`decay={decay}` is Keras 2's time-based decay (lr / (1 + decay * "
+                      "iterations)), applied as Keras 2 did; Keras 3 writes it as "
+                      f"`learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, 1, "
+                      f"{decay})`.", DeprecationWarning, stacklevel=4)
+    return float(decay)
+
+
+def keras2_time_decay(learning_rate, decay, iterations):
+    """Keras 2's decayed rate ``lr / (1 + decay * iterations)``, in float32 as tf_keras's
+    ``OptimizerV2._decayed_lr`` computes it."""
+    return float(np.float32(learning_rate) / (np.float32(1.0) + np.float32(decay)
+                                              * np.float32(iterations)))
 
 
 def _token_rows(gradient):

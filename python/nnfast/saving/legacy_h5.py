@@ -235,6 +235,13 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def load_legacy_weights(model, filepath, skip_mismatch=False, by_name=False):
+    if not model.weights:
+        # Keras 2 built a Sequential from `Embedding(input_length=)` or `input_dim=` alone;
+        # Keras 3 (and nnfast) build from `Input(shape=)`, `input_shape=` or the first call.
+        raise ValueError(f"Cannot load weights from '{filepath}' into `{model.name}`: the "
+                         "model has no weights yet (not built). Start it with "
+                         "`keras.Input(shape=...)` (or `input_shape=` on its first layer), or "
+                         "call `model.build(input_shape)` before `load_weights`.")
     with _open(filepath) as f:
         group = _weights_root(f)
         if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:

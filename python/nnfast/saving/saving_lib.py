@@ -460,8 +460,10 @@ def compile_from_config(model, compile_config, custom_objects=None):
 
         opt = optimizers.get(_strip_optimizer_config(opt))
     loss = deserialize_keras_object(cc.get("loss"), custom_objects)
-    metrics = deserialize_keras_object(_legacy_metrics(cc.get("metrics")), custom_objects)
-    weighted = deserialize_keras_object(_legacy_metrics(cc.get("weighted_metrics")),
+    outputs = getattr(model, "output_names", None) or []
+    metrics = deserialize_keras_object(_legacy_metrics(cc.get("metrics"), outputs),
+                                       custom_objects)
+    weighted = deserialize_keras_object(_legacy_metrics(cc.get("weighted_metrics"), outputs),
                                         custom_objects)
     model.compile(optimizer=opt if opt is not None else "rmsprop", loss=loss,
                   loss_weights=cc.get("loss_weights"), metrics=metrics,
@@ -488,15 +490,33 @@ def _strip_optimizer_config(opt):
     return {"class_name": cls.__name__ if cls is not None else name, "config": config}
 
 
-def _legacy_metrics(spec):
-    """tf.keras 2 stored compiled metrics as ``MeanMetricWrapper`` configs naming their
-    function; nnfast recompiles with the function's name."""
+def _legacy_metrics(spec, outputs=()):
+    """tf.keras 2 stored compiled metrics as ``MeanMetricWrapper`` configs with the name
+    the program asked for (``"acc"``, ``"mae"``; ``"<output>_acc"`` on a model with several
+    outputs) and the function; nnfast recompiles with that name when it is a metric name
+    (so the logs keep the program's keys, as in tf.keras), else with the function's name."""
+    from nnfast import metrics as metrics_module
+
     if isinstance(spec, list):
-        return [_legacy_metrics(v) for v in spec]
+        return [_legacy_metrics(v, outputs) for v in spec]
     if isinstance(spec, dict) and spec.get("class_name") == "MeanMetricWrapper":
-        fn = (spec.get("config") or {}).get("fn")
+        config = spec.get("config") or {}
+        name = config.get("name")
+        if isinstance(name, str):
+            for output in sorted(outputs, key=len, reverse=True):
+                if name.startswith(f"{output}_"):
+                    name = name[len(output) + 1:]
+                    break
+            if name in ("acc", "accuracy", "ce", "crossentropy"):
+                return name  # compile picks the variant from the loss, as tf.keras did
+            try:
+                metrics_module.get(name)
+                return name
+            except (ValueError, TypeError):
+                pass
+        fn = config.get("fn")
         if isinstance(fn, str):
             return fn
     if isinstance(spec, dict) and "class_name" not in spec:
-        return {k: _legacy_metrics(v) for k, v in spec.items()}
+        return {k: _legacy_metrics(v, outputs) for k, v in spec.items()}
     return spec
