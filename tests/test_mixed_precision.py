@@ -129,3 +129,59 @@ def test_keras_written_mixed_bfloat16_model_loads_with_keras_outputs(tmp_path):
         "module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"},
         "registered_name": None}
     np.testing.assert_array_equal(again.predict(data["x"], verbose=0), probs)
+
+
+def _tiny_regression():
+    x = np.random.default_rng(0).random((64, 4)).astype(np.float32)
+    return x, x.sum(1, keepdims=True)
+
+
+def _train(optimizer, epochs=2):
+    nnfast.utils.set_random_seed(0)
+    model = nnfast.Sequential([nnfast.Input((4,)), nnfast.layers.Dense(1)])
+    model.compile(optimizer, "mse")
+    x, y = _tiny_regression()
+    model.fit(x, y, epochs=epochs, batch_size=16, verbose=0)
+    return model
+
+
+def test_loss_scale_factor_and_loss_scale_optimizer_leave_training_unchanged():
+    """fit differentiates the scaled loss and the optimizer divides the scale back out (a
+    loss_scale_factor used to shrink every step by that factor)."""
+    plain = _train(nnfast.optimizers.SGD(0.1)).get_weights()
+    factor = _train(nnfast.optimizers.SGD(0.1, loss_scale_factor=128.0)).get_weights()
+    lso = mixed_precision.LossScaleOptimizer(nnfast.optimizers.SGD(0.1), initial_scale=1024.0)
+    scaled = _train(lso).get_weights()
+    for a, b, c in zip(plain, factor, scaled):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(c, a, rtol=1e-6, atol=1e-7)
+    assert lso.iterations == 8 and lso.dynamic_scale == 1024.0 and lso.step_counter == 8
+
+
+def test_loss_scale_optimizer_dynamics_as_keras():
+    lso = mixed_precision.LossScaleOptimizer(nnfast.optimizers.SGD(1.0), initial_scale=8.0,
+                                             dynamic_growth_steps=2)
+    w = nnfast.Variable(np.ones(3, np.float32))
+    lso.apply([np.full(3, 8.0, np.float32)], [w])  # unscaled gradient 1
+    np.testing.assert_allclose(w.numpy(), 0.0)
+    assert (lso.dynamic_scale, lso.step_counter) == (8.0, 1)
+    lso.apply([np.full(3, 8.0, np.float32)], [w])  # second finite step: the scale doubles
+    assert (lso.dynamic_scale, lso.step_counter) == (16.0, 0)
+    lso.apply([np.array([np.inf, 1, 1], np.float32)], [w])  # skipped, scale halves
+    np.testing.assert_allclose(w.numpy(), -1.0)
+    assert (lso.dynamic_scale, lso.step_counter, lso.iterations) == (8.0, 0, 2)
+    config = lso.get_config()
+    assert config["initial_scale"] == 8.0 and config["dynamic_growth_steps"] == 2
+    assert config["inner_optimizer"]["class_name"] == "SGD"
+    again = nnfast.optimizers.deserialize(nnfast.optimizers.serialize(lso))
+    assert isinstance(again, mixed_precision.LossScaleOptimizer)
+    assert isinstance(again.inner_optimizer, nnfast.optimizers.SGD)
+
+
+def test_mixed_float16_compile_wraps_the_optimizer():
+    mixed_precision.set_global_policy("mixed_float16")
+    model = nnfast.Sequential([nnfast.Input((4,)), nnfast.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    assert isinstance(model.optimizer, mixed_precision.LossScaleOptimizer)
+    model.compile("sgd", "mse", auto_scale_loss=False)
+    assert not isinstance(model.optimizer, mixed_precision.LossScaleOptimizer)

@@ -7,6 +7,7 @@ On a CPU with AMX or AVX512_BF16 the Dense/EinsumDense/matmul products then run 
 bfloat16 units (see ``nnfast.dtype_policies``).
 """
 from nnfast.dtype_policies import DTypePolicy, global_dtype_policy, set_global_dtype_policy
+from nnfast.optimizers.loss_scale_optimizer import LossScaleOptimizer  # noqa: F401
 
 Policy = DTypePolicy
 

@@ -72,6 +72,12 @@ class Trainer(StepHooks):
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword arguments: {sorted(kwargs)}")
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss and getattr(self, "dtype_policy", None) is not None and \
+                self.dtype_policy.name == "mixed_float16" and \
+                not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            # As Keras: float16 training gets dynamic loss scaling unless asked otherwise.
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer,
+                                                           name="loss_scale_optimizer")
         self.loss = loss
         # Validate loss identifiers now so typos fail at compile time.
         for spec in _spec_leaves(loss):
@@ -381,7 +387,10 @@ class Trainer(StepHooks):
     def _train_step(self, x, y, sample_weight, variables):
         with GradientTape() as tape:
             y_pred, loss = self._call_and_loss(x, y, sample_weight, True)
-        grads = tape.gradient(loss, variables)
+            # Keras differentiates the optimizer's scaled loss (loss_scale_factor,
+            # LossScaleOptimizer); the optimizer divides the scale back out of the gradients.
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
         # The same `variables` list every step lets the optimizer take its plain path. Missing
         # gradients are the optimizer's to report, as in Keras: a warning naming the variables,
         # and an error when no variable gets one (a loss cut off from the model must not train

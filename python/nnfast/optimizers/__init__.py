@@ -11,6 +11,7 @@ from nnfast.optimizers.adamax import Adamax
 from nnfast.optimizers.adamw import AdamW
 from nnfast.optimizers.ftrl import Ftrl
 from nnfast.optimizers.lamb import Lamb
+from nnfast.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from nnfast.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from nnfast.optimizers.muon import Muon
 from nnfast.optimizers.lion import Lion
@@ -25,6 +26,7 @@ _CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, L
             Adafactor, Muon, ScheduleFreeAdamW)
 _BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BY_NAME["multioptimizer"] = MultiOptimizer
+_BY_NAME["lossscaleoptimizer"] = LossScaleOptimizer
 
 
 def get(identifier, custom_objects=None):
