@@ -60,7 +60,11 @@ class Optimizer:
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 gradient_accumulation_steps=None, name=None, *args, **kwargs):
+        # Keras declares ``Optimizer(*args, **kwargs)`` and binds them to the arguments above.
+        if args:
+            raise TypeError(f"{type(self).__name__}() takes at most 11 positional arguments "
+                            f"(learning_rate ... name); received {11 + len(args)}.")
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         if "decay" in kwargs:
