@@ -100,3 +100,86 @@ def test_unimplemented_options_raise():
     assert keras.Input((3,), ragged=False).shape == (None, 3)
     params = list(inspect.signature(layers.InputLayer.__init__).parameters)
     assert params[1:6] == ["shape", "batch_size", "dtype", "sparse", "ragged"]
+
+
+def test_smart_resize_matches_keras():
+    from nnfast.preprocessing.image import smart_resize
+
+    np.testing.assert_allclose(smart_resize(D["smart_in"], (8, 9)), D["smart_out"], rtol=1e-5,
+                               atol=1e-3)
+    np.testing.assert_allclose(
+        smart_resize(D["smart_cf_in"], (6, 6), interpolation="nearest",
+                     data_format="channels_first"), D["smart_cf_out"], rtol=1e-6)
+    with pytest.raises(ValueError, match="rank"):
+        smart_resize(np.zeros((4, 4)), (2, 2))
+    assert keras.preprocessing.image.smart_resize is smart_resize
+
+
+def test_progbar_averages_stateless_values_as_keras():
+    bar = keras.utils.Progbar(10, verbose=0, stateful_metrics=["acc"])
+    shown = []
+    for step, loss, acc in [(1, 4.0, 0.1), (3, 2.0, 0.5), (4, 1.0, 0.7), (8, 0.5, 0.9),
+                            (10, 0.25, 1.0)]:
+        bar.update(step, [("loss", loss), ("acc", acc)])
+        shown.append([bar._values[k][0] / bar._values[k][1] for k in ("loss", "acc")])
+    np.testing.assert_allclose(shown, D["progbar_shown"])
+    with pytest.raises(ValueError, match="Only one"):
+        keras.utils.Progbar(3, stateful_metrics=["a"], stateless_metrics=["b"])
+    # stateless_metrics=set(): everything shown as given (what fit uses)
+    bar = keras.utils.Progbar(4, verbose=0, stateless_metrics=set())
+    bar.update(1, [("loss", 3.0)])
+    bar.update(2, [("loss", 1.0)])
+    assert bar._values["loss"] == [1.0, 1]
+
+
+def test_dataset_builders_format_argument(tmp_path):
+    from nnfast import preprocessing, utils
+
+    ds = utils.timeseries_dataset_from_array(np.arange(10), None, 3, batch_size=2, format="tf")
+    np.testing.assert_array_equal(np.asarray(ds[0]), [[0, 1, 2], [1, 2, 3]])
+    with pytest.raises(NotImplementedError, match="grain"):
+        utils.timeseries_dataset_from_array(np.arange(10), None, 3, format="grain")
+    with pytest.raises(ValueError, match="format"):
+        preprocessing.timeseries_dataset_from_array(np.arange(10), None, 3, format="np")
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        (tmp_path / cls / "1.txt").write_text(f"text {cls}")
+    texts = preprocessing.text_dataset_from_directory(str(tmp_path), batch_size=2,
+                                                      shuffle=False, format="tf")
+    assert texts.class_names == ["a", "b"]
+    with pytest.raises(NotImplementedError, match="grain"):
+        utils.text_dataset_from_directory(str(tmp_path), format="grain")
+    with pytest.raises(NotImplementedError, match="grain"):
+        preprocessing.image_dataset_from_directory(str(tmp_path), format="grain")
+
+
+def test_saving_signatures():
+    from nnfast import saving
+
+    class Thing:
+        pass
+
+    with saving.custom_object_scope({"Thing": Thing}):
+        assert saving.get_registered_object("Thing") is Thing
+    with pytest.raises(TypeError, match="dict"):
+        saving.CustomObjectScope(["Thing"])
+    model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    with pytest.raises(NotImplementedError, match="max_shard_size"):
+        saving.save_weights(model, "m.weights.json", max_shard_size=1)
+    with pytest.raises(NotImplementedError, match="max_shard_size"):
+        model.save_weights("m.weights.json", max_shard_size=1)
+    with pytest.raises(ValueError, match="Invalid keyword"):
+        saving.load_weights(model, "m.weights.h5", bogus=1)
+
+
+def test_deserialize_safe_mode_default_and_scope():
+    from nnfast import saving
+
+    model = keras.Sequential([keras.Input((2,)), layers.Lambda(lambda x: x * 2)])
+    config = saving.serialize_keras_object(model.layers[0])
+    with pytest.raises(ValueError, match="unsafe|safe_mode"):
+        saving.deserialize_keras_object(config)  # default safe_mode=True
+    layer = saving.deserialize_keras_object(config, safe_mode=False)
+    np.testing.assert_allclose(np.asarray(layer(np.ones((1, 2), "float32"))), [[2.0, 2.0]])
+    with pytest.raises(ValueError, match="unsafe|safe_mode"):  # no leftover state
+        saving.deserialize_keras_object(config)

@@ -224,7 +224,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
-               show_layer_names=True, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
                show_layer_activations=False, show_trainable=False, **kwargs):
     """Draws ``model_to_dot(model, ...)`` into ``to_file`` (format from the extension,
     ``png`` by default) with Graphviz; returns an ``IPython.display.Image`` when IPython
