@@ -16,6 +16,11 @@ from nnfast import applications  # noqa: E402,F401  (after models: it builds Fun
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
+# Keras 3's scopes, KerasTensor and rematerialization (keras.name_scope, keras.remat, ...).
+from nnfast.backend.keras_tensor import KerasTensor  # noqa: E402,F401
+from nnfast.backend.scopes import (StatelessScope, SymbolicScope, device,  # noqa: E402,F401
+                                   name_scope)
+from nnfast.remat import RematScope, remat  # noqa: E402,F401
 
 __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from nnfast import _core
+from nnfast.backend import scopes
 from nnfast.backend.tensor import Variable, as_array
 from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
@@ -311,6 +312,10 @@ class Optimizer:
     def apply(self, grads, trainable_variables=None):
         """One optimizer step: ``grads[i]`` updates ``trainable_variables[i]`` in place.
         Variables whose gradient is None are skipped (with a warning, as Keras)."""
+        if scopes.in_stateless_scope():
+            raise NotImplementedError(
+                "optimizer.apply inside a keras.StatelessScope is not implemented in nnfast "
+                "(its optimizer state is not made of Variables the scope could keep).")
         if trainable_variables is not None and trainable_variables is self._plain_for \
                 and self._plain_step_possible():
             if self._apply_plain(grads, trainable_variables):
