@@ -27,3 +27,12 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
 __all__ += ["random", "tree"]
+
+
+def __getattr__(name):
+    # keras.wrappers / keras.visualization import scikit-learn / matplotlib: loaded on use.
+    if name in ("wrappers", "visualization"):
+        import importlib
+
+        return importlib.import_module(f"nnfast.{name}")
+    raise AttributeError(f"module 'nnfast' has no attribute {name!r}")

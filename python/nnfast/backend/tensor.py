@@ -368,6 +368,18 @@ class Variable(Tensor):
         self.synchronization = "auto" if synchronization is None else synchronization
         self._layout = layout
 
+    def __setstate__(self, state):
+        # An unpickled variable owns a writeable C-contiguous buffer of the canonical dtype:
+        # NumPy 2 unpickles arrays with a dtype instance the kernels' type check does not
+        # recognize, and joblib may hand back a read-only memory map.
+        dict_state, slot_state = state if isinstance(state, tuple) else (state, None)
+        self.__dict__.update(dict_state or {})
+        for key, val in (slot_state or {}).items():
+            object.__setattr__(self, key, val)
+        value = np.empty(self.value.shape, dtype=np.dtype(self.value.dtype.name))
+        value[...] = self.value
+        self.value = value
+
     def assign(self, value):
         """Copies ``value`` into the variable in place (shapes must match)."""
         value = as_array(value)
