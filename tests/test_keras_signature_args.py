@@ -183,3 +183,11 @@ def test_deserialize_safe_mode_default_and_scope():
     np.testing.assert_allclose(np.asarray(layer(np.ones((1, 2), "float32"))), [[2.0, 2.0]])
     with pytest.raises(ValueError, match="unsafe|safe_mode"):  # no leftover state
         saving.deserialize_keras_object(config)
+
+
+def test_metric_keras2_positional_name_still_works():
+    class Legacy(metrics.Metric):
+        def __init__(self):
+            super().__init__("legacy_metric")  # tf.keras order (name, dtype)
+
+    assert (Legacy().name, Legacy().dtype) == ("legacy_metric", None)

@@ -60,17 +60,30 @@ def _result(x):
     return float(x) if x.ndim == 0 else x.astype(np.float32)
 
 
+def _is_dtype_name(value):
+    if value in ("mixed_float16", "mixed_bfloat16", "bfloat16"):
+        return True
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 class Metric:
     """Base class: subclasses implement ``update_state``, ``result`` and ``reset_state``.
 
     Args:
+        dtype: accepted for Keras compatibility (Keras 3's first argument).
         name: the metric name (default: snake_case class name); the log key in ``fit``.
-        dtype: accepted for Keras compatibility.
     """
 
     def __init__(self, dtype=None, name=None):
         from nnfast.backend.global_state import to_snake_case
 
+        if name is None and isinstance(dtype, str) and not _is_dtype_name(dtype):
+            # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
+            name, dtype = dtype, None
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype
 
