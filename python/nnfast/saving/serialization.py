@@ -230,6 +230,10 @@ def _family_classes(module_name):
         return {n: getattr(losses, n) for n in dir(losses) if isinstance(getattr(losses, n), type)}
     if module_name and module_name.startswith("keras.metrics"):
         return {n: getattr(metrics, n) for n in dir(metrics) if isinstance(getattr(metrics, n), type)}
+    if module_name == "keras.utils":  # a saved FeatureSpace
+        from nnfast.utils.feature_space import FeatureSpace
+
+        return {"FeatureSpace": FeatureSpace}
     return {}
 
 
