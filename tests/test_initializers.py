@@ -90,7 +90,8 @@ def test_names_and_configs():
         again = I.get(I.serialize(obj))
         assert type(again) is cls and again.get_config() == obj.get_config()
     assert I.VarianceScaling().get_config() == {"scale": 1.0, "mode": "fan_in",
-                                                "distribution": "truncated_normal", "seed": None}
+                                                "distribution": "truncated_normal", "seed": None,
+                                                "input_axes": None, "output_axes": None}
     with pytest.raises(ValueError, match="mode"):
         I.VarianceScaling(mode="bad")
     with pytest.raises(ValueError, match="Unknown initializer"):

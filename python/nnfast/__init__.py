@@ -16,9 +16,15 @@ from nnfast import applications  # noqa: E402,F401  (after models: it builds Fun
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
 from nnfast import dtype_policies, mixed_precision, quantizers  # noqa: E402,F401
 from nnfast.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402,F401
+from nnfast.quantizers import Quantizer  # noqa: E402,F401
 from nnfast import export  # noqa: E402,F401  (keras.export: ONNX)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
+# Keras 3's scopes, KerasTensor and rematerialization (keras.name_scope, keras.remat, ...).
+from nnfast.backend.keras_tensor import KerasTensor  # noqa: E402,F401
+from nnfast.backend.scopes import (StatelessScope, SymbolicScope, device,  # noqa: E402,F401
+                                   name_scope)
+from nnfast.remat import RematScope, remat  # noqa: E402,F401
 
 __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "GradientTape", "Variable", "Tensor",
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
@@ -27,3 +33,12 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
 __all__ += ["random", "tree", "dtype_policies", "mixed_precision", "quantizers"]
 from nnfast import keras2_modules as _keras2_modules  # noqa: E402
 _keras2_modules.install()  # Keras 2 module paths: keras.layers.core, keras.engine.topology, ...
+
+
+def __getattr__(name):
+    # keras.wrappers / keras.visualization import scikit-learn / matplotlib: loaded on use.
+    if name in ("wrappers", "visualization"):
+        import importlib
+
+        return importlib.import_module(f"nnfast.{name}")
+    raise AttributeError(f"module 'nnfast' has no attribute {name!r}")

@@ -20,9 +20,13 @@ class Operation:
         >>> AddOne()(np.zeros(2))   # [1., 1.]
     """
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, *args, **kwargs):
         from nnfast.backend.global_state import to_snake_case, unique_name
 
+        # Keras declares Operation(*args, **kwargs); its __init__ takes ``name`` only.
+        if args or kwargs:
+            raise TypeError(f"Operation.__init__() takes only `name`. Received: args={args}, "
+                            f"kwargs={kwargs}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
 
     def __call__(self, *args, **kwargs):

@@ -168,7 +168,9 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
             io_utils.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
-        self._bar = Progbar(self.params.get("steps"), verbose=self.verbose)
+        # fit's logs are running means already: shown as given (Keras's empty stateless set)
+        self._bar = Progbar(self.params.get("steps"), verbose=self.verbose,
+                            stateless_metrics=set())
         self._seen = 0
 
     def on_train_batch_end(self, batch, logs=None):
@@ -182,7 +184,8 @@ class ProgbarLogger(Callback):
 
     def on_test_begin(self, logs=None):
         if not self.params.get("_in_fit") and self.params.get("verbose", 1):
-            self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
+            self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1),
+                                stateless_metrics=set())
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.params.get("_in_fit") and self._bar is not None:
@@ -197,7 +200,8 @@ class ProgbarLogger(Callback):
 
     def on_predict_begin(self, logs=None):
         if self.params.get("verbose", 1):
-            self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
+            self._bar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1),
+                                stateless_metrics=set())
 
     def on_predict_batch_end(self, batch, logs=None):
         if self._bar is not None:

@@ -10,9 +10,21 @@ import numpy as np
 from nnfast.backend import random as nnrandom
 
 
-def _fans(shape):
-    """Keras's fan computation: dense (in, out); conv (..., in, out) scaled by receptive field."""
+def _fans(shape, input_axes=None, output_axes=None):
+    """Keras's fan computation: dense (in, out); conv (..., in, out) scaled by receptive field.
+    With both ``input_axes`` and ``output_axes`` given (Keras 3.15), the fans are the products
+    of the shape's sizes along those axes (e.g. an EinsumDense kernel ``(in, heads, dim)``:
+    ``input_axes=[0], output_axes=[1, 2]``); with only one of them, Keras ignores both."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        try:
+            fan_in = int(np.prod([shape[a] for a in input_axes], dtype=np.int64))
+            fan_out = int(np.prod([shape[a] for a in output_axes], dtype=np.int64))
+        except IndexError:
+            raise ValueError(f"`input_axes`/`output_axes` must be axes of the shape. Received: "
+                             f"shape={shape}, input_axes={input_axes}, "
+                             f"output_axes={output_axes}") from None
+        return fan_in, fan_out
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -120,18 +132,33 @@ class TruncatedNormal(Initializer):
 
 class VarianceScaling(Initializer):
     """scale / fan (fan_in, fan_out or fan_avg) as the variance of a truncated normal,
-    untruncated normal or uniform distribution."""
+    untruncated normal or uniform distribution.
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    Args:
+        scale: positive scaling factor.
+        mode: "fan_in", "fan_out" or "fan_avg".
+        distribution: "truncated_normal", "untruncated_normal" or "uniform".
+        seed: integer seed (None: nnfast's global generator).
+        input_axes, output_axes: lists of axes of the weight shape whose sizes multiply to
+            the fan-in / fan-out (both needed; default: Keras's dense/conv rule).
+
+    Example:
+        >>> w = VarianceScaling(2.0, "fan_in", seed=1, input_axes=[0],
+        ...                     output_axes=[1, 2])((64, 8, 16))
+    """
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"Invalid mode {mode!r}: expected fan_in, fan_out or fan_avg")
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform", "normal"):
             raise ValueError(f"Invalid distribution {distribution!r}")
         self.scale, self.mode, self.seed = scale, mode, seed
+        self.input_axes, self.output_axes = input_axes, output_axes
         self.distribution = "truncated_normal" if distribution == "normal" else distribution
 
     def __call__(self, shape, dtype="float32"):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
         rng = self._rng()
@@ -147,55 +174,110 @@ class VarianceScaling(Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class GlorotUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    """Glorot (Xavier) uniform: VarianceScaling(1, fan_avg, uniform).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = GlorotUniform(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class GlorotNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    """Glorot (Xavier) normal: VarianceScaling(1, fan_avg, truncated_normal).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = GlorotNormal(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class HeUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    """He uniform: VarianceScaling(2, fan_in, uniform).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = HeUniform(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class HeNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    """He normal: VarianceScaling(2, fan_in, truncated_normal).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = HeNormal(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class LecunUniform(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    """LeCun uniform: VarianceScaling(1, fan_in, uniform).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = LecunUniform(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class LecunNormal(VarianceScaling):
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    """LeCun normal: VarianceScaling(1, fan_in, truncated_normal).
+
+    Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Example:
+        >>> w = LecunNormal(seed=0)((3, 4))
+    """
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 class Orthogonal(Initializer):

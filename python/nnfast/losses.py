@@ -414,12 +414,15 @@ class LossFunctionWrapper(Loss):
         return cls(**config)
 
 
-def _wrapper(fn, defaults=(), default_name=None):
+def _wrapper(fn, defaults=(), default_name=None, after_reduction=()):
     """Keras's constructor for a LossFunctionWrapper subclass of ``fn``: the function's
-    keyword arguments (with defaults) first, then ``reduction``, ``name``, ``dtype``."""
+    keyword arguments (with defaults) first, then ``reduction``, the ``after_reduction``
+    ones (Keras's order for SparseCategoricalCrossentropy's ``axis``), ``name``, ``dtype``."""
     default_name = default_name or fn.__name__
     params = dict(defaults)
-    order = list(params) + ["reduction", "name", "dtype"]
+    trailing = dict(after_reduction)
+    order = list(params) + ["reduction"] + list(trailing) + ["name", "dtype"]
+    params.update(trailing)
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(order):
@@ -440,9 +443,11 @@ def _wrapper(fn, defaults=(), default_name=None):
     kinds = inspect.Parameter.POSITIONAL_OR_KEYWORD
     __init__.__signature__ = inspect.Signature(
         [inspect.Parameter("self", kinds)]
-        + [inspect.Parameter(k, kinds, default=v) for k, v in params.items()]
-        + [inspect.Parameter("reduction", kinds, default="sum_over_batch_size"),
-           inspect.Parameter("name", kinds, default=default_name),
+        + [inspect.Parameter(k, kinds, default=v) for k, v in params.items()
+           if k not in trailing]
+        + [inspect.Parameter("reduction", kinds, default="sum_over_batch_size")]
+        + [inspect.Parameter(k, kinds, default=v) for k, v in trailing.items()]
+        + [inspect.Parameter("name", kinds, default=default_name),
            inspect.Parameter("dtype", kinds, default=None)])
     return __init__
 
@@ -527,8 +532,9 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         ignore_class: a label whose entries are left out of the loss (e.g. padding).
         axis: the class axis (default -1).
     """
-    __init__ = _wrapper(sparse_categorical_crossentropy, (("from_logits", False),
-                                                              ("ignore_class", None), ("axis", -1)))
+    __init__ = _wrapper(sparse_categorical_crossentropy,
+                        (("from_logits", False), ("ignore_class", None)),
+                        after_reduction=(("axis", -1),))
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -622,8 +628,14 @@ def serialize(loss):
     return getattr(loss, "__name__", loss)
 
 
-def deserialize(config, custom_objects=None):
-    """Rebuilds a loss from ``serialize``'s output or a name."""
+def deserialize(name, custom_objects=None):
+    """Rebuilds a loss from ``serialize``'s output (``name`` is Keras's name for that config
+    dict) or from a loss name.
+
+    Example:
+        >>> deserialize(serialize(MeanSquaredError()))
+    """
+    config = name
     if isinstance(config, str):
         return get(config)
     name = config["class_name"]

@@ -60,17 +60,30 @@ def _result(x):
     return float(x) if x.ndim == 0 else x.astype(np.float32)
 
 
+def _is_dtype_name(value):
+    if value in ("mixed_float16", "mixed_bfloat16", "bfloat16"):
+        return True
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 class Metric:
     """Base class: subclasses implement ``update_state``, ``result`` and ``reset_state``.
 
     Args:
+        dtype: accepted for Keras compatibility (Keras 3's first argument).
         name: the metric name (default: snake_case class name); the log key in ``fit``.
-        dtype: accepted for Keras compatibility.
     """
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, dtype=None, name=None):
         from nnfast.backend.global_state import to_snake_case
 
+        if name is None and isinstance(dtype, str) and not _is_dtype_name(dtype):
+            # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
+            name, dtype = dtype, None
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype
 
@@ -354,23 +367,33 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -np.sum(t * np.log(p), axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    """Per-sample crossentropy of integer labels; entries labelled ``ignore_class`` get 0 (as
+    Keras, which also masks them out of a reduction)."""
     t, p = _np(y_true), _np(y_pred, np.float64)
     if t.ndim == p.ndim and t.shape[-1] == 1:
         t = t[..., 0]
-    onehot = np.eye(p.shape[-1])[t.astype(np.int64)]
-    return categorical_crossentropy(onehot, p, from_logits=from_logits, axis=axis)
+    t = t.astype(np.int64)
+    valid = None
+    if ignore_class is not None:
+        valid = t != int(ignore_class)
+        t = np.where(valid, t, 0)
+    onehot = np.moveaxis(np.eye(p.shape[axis])[t], -1, axis)
+    out = categorical_crossentropy(onehot, p, from_logits=from_logits, axis=axis)
+    return out if valid is None else np.where(valid, out, 0.0)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary crossentropy averaged over ``axis`` (default the last)."""
     t, p = _regression(y_true, y_pred)
     if label_smoothing:
         t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         # Stable sigmoid crossentropy: max(x, 0) - x*t + log(1 + exp(-|x|)).
-        return np.mean(np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p))), axis=-1)
+        return np.mean(np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p))), axis=axis)
     p = np.clip(p, _epsilon(), 1.0 - _epsilon())
-    return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=-1)
+    return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=axis)
 
 
 mse = MSE = mean_squared_error
@@ -386,8 +409,8 @@ def _wrapper_class(class_name, fn, default_name, params=(), doc=""):
     """A MeanMetricWrapper subclass of ``fn`` with Keras's constructor: ``name, dtype`` then
     the function's arguments (the top-k metrics take ``k`` first, as Keras)."""
     params = dict(params)
-    order = (list(params) + ["name", "dtype"]) if class_name in _PARAMS_FIRST else (
-        ["name", "dtype"] + list(params))
+    first = _PARAMS_FIRST.get(class_name, 0)
+    order = list(params)[:first] + ["name", "dtype"] + list(params)[first:]
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(order):
@@ -415,8 +438,8 @@ def _wrapper_class(class_name, fn, default_name, params=(), doc=""):
                                                    "from_config": from_config})
 
 
-# The top-k metrics take their own argument before name/dtype (Keras's signatures).
-_PARAMS_FIRST = {"TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy"}
+# The top-k metrics take ``k`` before name/dtype (Keras's signatures): how many come first.
+_PARAMS_FIRST = {"TopKCategoricalAccuracy": 1, "SparseTopKCategoricalAccuracy": 1}
 
 Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy", doc="Fraction of exact matches.")
 BinaryAccuracy = _wrapper_class("BinaryAccuracy", binary_accuracy, "binary_accuracy",
@@ -466,8 +489,10 @@ CategoricalCrossentropy = _wrapper_class(
     "Running mean categorical crossentropy.")
 SparseCategoricalCrossentropy = _wrapper_class(
     "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-    "sparse_categorical_crossentropy", (("from_logits", False), ("axis", -1)),
-    "Running mean sparse categorical crossentropy.")
+    "sparse_categorical_crossentropy",
+    (("from_logits", False), ("ignore_class", None), ("axis", -1)),
+    "Running mean sparse categorical crossentropy (labels equal to ``ignore_class`` count as "
+    "0 in the mean, as Keras 3.15's metric on TensorFlow).")
 
 
 class RootMeanSquaredError(Mean):

@@ -2,6 +2,8 @@
 OneHotMeanIoU), correlation metrics (Pearson, concordance), the *At* confusion-curve
 metrics (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
 SpecificityAtSensitivity) and function forms Keras also lists in keras.metrics."""
+import inspect
+
 import numpy as np
 
 from nnfast import losses as _losses
@@ -231,10 +233,11 @@ class RecallAtPrecision(_AtConstraint):
 
 
 def _as_np(fn):
-    def metric_fn(y_true, y_pred, **kwargs):
-        return np.asarray(_np(fn(y_true, y_pred, **kwargs)), np.float32)
+    def metric_fn(*args, **kwargs):
+        return np.asarray(_np(fn(*args, **kwargs)), np.float32)
 
     metric_fn.__name__ = metric_fn.__qualname__ = fn.__name__  # found as metrics_more.<name>
+    metric_fn.__signature__ = inspect.signature(fn)  # the loss function's arguments
     metric_fn.__doc__ = (fn.__doc__ or "") + "\n\n(The same values as keras.losses'.)"
     return metric_fn
 

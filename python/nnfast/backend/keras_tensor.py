@@ -15,6 +15,10 @@ class KerasTensor:
     Args:
         shape: tuple of ints or None (the batch axis is usually None).
         dtype: dtype name, e.g. ``"float32"``, ``"int32"``, ``"bool"``.
+        sparse: flags a sparse input (Keras's attribute; values are dense in nnfast).
+        ragged: ragged tensors are not supported (True raises NotImplementedError).
+        record_history: must stay True: nnfast records a graph node for every op on a
+            KerasTensor (Keras's False, which skips recording, raises NotImplementedError).
         name: optional name.
 
     Operators (``+ - * / // % ** @``, comparisons, ``-x``, ``abs``, ``~``, ``& | ^``,
@@ -27,7 +31,18 @@ class KerasTensor:
         (None, 4)
     """
 
-    def __init__(self, shape, dtype="float32", name=None, keras_history=None):
+    def __init__(self, shape, dtype="float32", sparse=False, ragged=False,
+                 record_history=True, name=None, keras_history=None, **kwargs):
+        if ragged:
+            raise NotImplementedError("Ragged KerasTensors (ragged=True) are not supported by "
+                                      "nnfast (Keras supports them on TensorFlow only).")
+        if not record_history:
+            raise NotImplementedError("KerasTensor(record_history=False) is not implemented in "
+                                      "nnfast: ops on KerasTensors always record graph nodes.")
+        if kwargs:
+            raise TypeError(f"KerasTensor() got unexpected keyword arguments {sorted(kwargs)}")
+        self.sparse, self.ragged = bool(sparse), False
+        self.record_history = True
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = _dtype_name(dtype)
         self.name = name

@@ -7,6 +7,8 @@ the array plus, while a ``GradientTape`` records, the node that produced it. A
 """
 import numpy as np
 
+from nnfast.backend import scopes
+
 
 class Tensor:
     """An array produced by an ``nnfast.ops`` call.
@@ -291,26 +293,92 @@ class Tensor:
 
 
 class Variable(Tensor):
-    """A named, assignable tensor owned by a layer or an optimizer.
+    """A named, assignable tensor owned by a layer or an optimizer (``keras.Variable``).
 
     Args:
-        value: initial array (converted to ``dtype``).
+        initializer: the initial value (array-like, copied), or an initializer (an object,
+            callable or name such as ``"zeros"``) called with ``shape`` and ``dtype``.
+        shape: the shape; required with an initializer, checked against a value.
+        dtype: storage dtype. None: float32 for floating values (nnfast computes in
+            float32; Keras keeps a float64 array's dtype), else the value's dtype as Keras
+            infers it (Python ints int32, bools bool, NumPy integer arrays their own).
         trainable: whether optimizers update it and tapes watch it.
+        autocast, aggregation, synchronization, layout: Keras's distribution and
+            mixed-precision settings, kept as attributes (one process, one device: they do
+            not change any value).
         name: short name (``"kernel"``); ``path`` is ``"<layer>/<name>"`` once a layer owns it.
-        dtype: storage dtype, float32 by default.
+        regularizer, constraint: nnfast extras used by ``Layer.add_weight``.
+
+    Example:
+        >>> v = keras.Variable("ones", shape=(2, 3), name="w")
+        >>> v.assign(np.zeros((2, 3)))
     """
 
     __slots__ = ("name", "path", "trainable", "regularizer", "constraint", "__dict__")
 
-    def __init__(self, value, trainable=True, name="variable", dtype="float32",
-                 regularizer=None, constraint=None):
+    _AGGREGATIONS = (None, "none", "mean", "sum", "only_first_replica")
+    _SYNCHRONIZATIONS = (None, "none", "on_read", "on_write", "auto")
+
+    def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None, layout=None,
+                 regularizer=None, constraint=None, **kwargs):
+        if "value" in kwargs:  # nnfast's earlier spelling of the first argument
+            initializer = kwargs.pop("value")
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments to Variable: {sorted(kwargs)}")
+        if aggregation not in self._AGGREGATIONS:
+            raise ValueError("Invalid value for argument `aggregation`. Expected one of "
+                             "`None`, `'none'`, `'mean'`, `'sum'`, `'only_first_replica'`. "
+                             f"Received: aggregation={aggregation}")
+        if synchronization not in self._SYNCHRONIZATIONS:
+            raise ValueError("Invalid value for argument `synchronization`. Expected one of "
+                             "`None`, `'none'`, `'on_read'`, `'on_write'`, `'auto'`. "
+                             f"Received: synchronization={synchronization}")
+        if initializer is None:
+            raise ValueError("Variable needs an initial value or an initializer. Received: "
+                             "initializer=None")
+        if isinstance(initializer, str) or (callable(initializer)
+                                            and not _array_like(initializer)):
+            from nnfast import initializers
+
+            if shape is None:
+                raise ValueError("When creating a Variable from an initializer, the `shape` "
+                                 "argument should be specified. Received: "
+                                 f"initializer={initializer} and shape=None")
+            dtype = dtype or "float32"
+            value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        else:
+            value = as_array(initializer) if isinstance(initializer, Tensor) else initializer
+            if dtype is None:
+                dtype = _inferred_variable_dtype(value)
         # NOTE: a copy the variable owns; np.array keeps 0-d shapes (ascontiguousarray would not).
         super().__init__(np.array(value, dtype=dtype, order="C"))
+        if shape is not None and tuple(shape) != self.value.shape:
+            raise ValueError(f"Initial value has shape {self.value.shape}, which does not match "
+                             f"the `shape` argument {tuple(shape)}.")
+        name = name or "variable"
         self.name = name
-        self.path = name
+        self.path = scopes.scoped_path(name)  # under any open keras.name_scope
+        scopes.register_variable(self)
         self.trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint
+        self.autocast = autocast
+        self.aggregation = "none" if aggregation is None else aggregation
+        self.synchronization = "auto" if synchronization is None else synchronization
+        self._layout = layout
+
+    def __setstate__(self, state):
+        # An unpickled variable owns a writeable C-contiguous buffer of the canonical dtype:
+        # NumPy 2 unpickles arrays with a dtype instance the kernels' type check does not
+        # recognize, and joblib may hand back a read-only memory map.
+        dict_state, slot_state = state if isinstance(state, tuple) else (state, None)
+        self.__dict__.update(dict_state or {})
+        for key, val in (slot_state or {}).items():
+            object.__setattr__(self, key, val)
+        value = np.empty(self.value.shape, dtype=np.dtype(self.value.dtype.name))
+        value[...] = self.value
+        self.value = value
 
     def assign(self, value):
         """Copies ``value`` into the variable in place (shapes must match)."""
@@ -334,6 +402,17 @@ class Variable(Tensor):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.value.shape}, "
                 f"dtype={self.value.dtype}, value={self.value!r}>")
+
+
+def _inferred_variable_dtype(value):
+    """Keras's dtype of ``Variable(value)`` without ``dtype``, floats kept float32."""
+    kind = np.asarray(value).dtype
+    if kind == bool:
+        return "bool"
+    if np.issubdtype(kind, np.integer):
+        # Python ints (lists of them) become int32 as in Keras; NumPy keeps its own width.
+        return str(kind) if isinstance(value, (np.ndarray, np.generic)) else "int32"
+    return "float32"
 
 
 def _array_like(x):

@@ -28,8 +28,9 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        _reject_lora_and_quantization("Dense", lora_rank, lora_alpha, quantization_config)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units}")
@@ -162,3 +163,13 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _reject_lora_and_quantization(layer, lora_rank, lora_alpha, quantization_config):
+    """LoRA and quantization are not implemented: a set value raises instead of being
+    silently ignored (None/0 are Keras's "off" values)."""
+    if lora_rank or lora_alpha or quantization_config:
+        raise NotImplementedError(
+            f"{layer}: LoRA and quantization (lora_rank, lora_alpha, quantization_config) are "
+            f"not implemented in nnfast. Received: lora_rank={lora_rank}, "
+            f"lora_alpha={lora_alpha}, quantization_config={quantization_config}")

@@ -4,6 +4,7 @@ import numpy as np
 from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
+from nnfast.layers.core import _reject_lora_and_quantization
 from nnfast.layers.layer import Layer
 
 
@@ -31,9 +32,10 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, lora_rank=None, input_length=None, activity_regularizer=None,
-                 **kwargs):
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 input_length=None, activity_regularizer=None, **kwargs):
         super().__init__(weights=weights, **kwargs)
+        _reject_lora_and_quantization("Embedding", lora_rank, lora_alpha, quantization_config)
         for name, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"Received an invalid value for argument `{name}`, expected a "

@@ -11,9 +11,10 @@ class InputLayer(Layer):
         shape: input shape without the batch axis; or ``batch_shape`` with it.
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 input_tensor=None, optional=False, name=None, input_shape=None,
-                 batch_input_shape=None, ragged=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,
+                 batch_shape=None, input_tensor=None, optional=False, name=None,
+                 input_shape=None, batch_input_shape=None, **kwargs):
+        _reject_ragged(ragged)
         shape = shape if shape is not None else input_shape
         batch_shape = batch_shape if batch_shape is not None else batch_input_shape
         if shape is None and batch_shape is None:
@@ -38,13 +39,20 @@ class InputLayer(Layer):
                 "sparse": False, "name": self.name}
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
-          tensor=None, optional=False):
+def _reject_ragged(ragged):
+    if ragged:
+        raise NotImplementedError("Ragged inputs (ragged=True) are not supported by nnfast "
+                                  "(Keras supports them on TensorFlow only).")
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
+          name=None, tensor=None, optional=False):
     """A symbolic input tensor: ``Input(shape=(28, 28))`` (shape without the batch axis).
 
     Returns:
         A KerasTensor of shape ``(batch_size, *shape)``.
     """
+    _reject_ragged(ragged)
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
                        name=name)
     return layer.output

@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 
 from nnfast import initializers, regularizers, constraints
-from nnfast.backend import global_state
+from nnfast.backend import global_state, scopes
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
@@ -145,9 +145,14 @@ class Layer:
     # Models leave precision to their layers (a model's own policy only reaches new layers).
     _applies_dtype_policy = True
 
-    def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True,
+    def __init__(self, *args, trainable=True, name=None, dtype=None, autocast=True,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None,
                  weights=None, activity_regularizer=None, **kwargs):
+        # Keras declares Layer(*args, **kwargs) (its __new__ captures them) but its
+        # __init__ takes keywords only: positional arguments are an error there too.
+        if args:
+            raise TypeError(f"Layer.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
@@ -292,7 +297,7 @@ class Layer:
         var = Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
                        regularizer=regularizers.get(regularizer),
                        constraint=constraints.get(constraint))
-        var.path = f"{self.name}/{var.name}"
+        var.path = scopes.scoped_path(f"{self.name}/{var.name}")
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
@@ -324,6 +329,11 @@ class Layer:
                 raise ValueError("`add_loss()` can only be called from inside `build()` or "
                                  "`call()`, on a tensor input. Received invalid value: "
                                  f"{t!r}")
+        stateless = scopes.get_stateless_scope()
+        if stateless is not None:  # Keras: collected by the scope or dropped
+            if stateless.collect_losses:
+                stateless.losses.extend(terms)
+            return
         _AddedLossState.seen = True
         added = self.__dict__.get("_added_losses")
         if added is None:

@@ -46,8 +46,18 @@ class BatchNormalization(Layer):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized=False, **kwargs):
+                 gamma_constraint=None, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        if renorm:
+            raise NotImplementedError(
+                "BatchNormalization(renorm=True) (batch renormalization) is not implemented in "
+                "nnfast; use renorm=False.")
+        if renorm_clipping is not None:
+            raise ValueError("`renorm_clipping` is valid only with renorm=True. Received: "
+                             f"renorm_clipping={renorm_clipping}")
+        self.renorm, self.renorm_clipping = False, None
+        self.renorm_momentum = renorm_momentum
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
                 raise ValueError(f"BatchNormalization supports one axis, received axis={axis}")
@@ -132,9 +142,11 @@ class LayerNormalization(Layer):
         (2, 10)
     """
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 rms_scaling=False, **kwargs):
+        # Keras 3.15 takes the deprecated rms_scaling through **kwargs: keyword only there.
         super().__init__(**kwargs)
         if rms_scaling:
             warnings.warn("You passed `rms_scaling=True`, which is deprecated. This argument "

@@ -15,8 +15,9 @@ class BasePooling(Layer):
     rank = 2
     kind = "max"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
         self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
         self.strides = (self.pool_size if strides is None
                         else normalize_tuple(strides, self.rank, "strides"))
@@ -65,8 +66,8 @@ class MaxPooling2D(BasePooling):
     rank, kind = 2, "max"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling2D(BasePooling):
@@ -76,8 +77,8 @@ class AveragePooling2D(BasePooling):
     rank, kind = 2, "avg"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class MaxPooling1D(BasePooling):
@@ -85,8 +86,9 @@ class MaxPooling1D(BasePooling):
 
     rank, kind = 1, "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class AveragePooling1D(BasePooling):
@@ -94,8 +96,9 @@ class AveragePooling1D(BasePooling):
 
     rank, kind = 1, "avg"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
 class BaseGlobalPooling(Layer):

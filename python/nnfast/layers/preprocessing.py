@@ -255,21 +255,23 @@ def _listify(v):
 
 
 class Resizing(_ImageLayer):
-    """Resizes images to ``(height, width)`` as ``tf.image.resize`` (half-pixel centres,
-    no antialiasing).
+    """Resizes images to ``(height, width)`` as ``tf.image.resize`` (half-pixel centres).
 
     Args:
         interpolation: ``"bilinear"`` or ``"nearest"``.
         crop_to_aspect_ratio: resize the largest centred crop with the target aspect ratio.
         pad_to_aspect_ratio: pad with ``fill_value`` to the target aspect ratio first.
+        antialias: when downsampling, widen the filter to cover each output pixel
+            (``ops.image.resize(antialias=True)``, Keras's numbers).
 
     Input ``(batch, h, w, c)`` (or ``(h, w, c)``); output ``(batch, height, width, c)``.
     """
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
-                 data_format=None, **kwargs):
+                 antialias=False, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
+        self.antialias = bool(antialias)
         if interpolation not in _transforms.INTERPOLATIONS:
             raise ValueError(f"Invalid interpolation {interpolation!r}; expected one of "
                              f"{_transforms.INTERPOLATIONS}")
@@ -289,9 +291,16 @@ class Resizing(_ImageLayer):
 
     def call(self, inputs):
         x, single = self._to_batch(inputs)
-        out = _transforms.resize(x, self.height, self.width, self.interpolation,
-                                 self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
-                                 self.fill_value)
+        if self.antialias:
+            out = _array(ops.image.resize(
+                x, (self.height, self.width), self.interpolation, antialias=True,
+                crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+                pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_value=self.fill_value,
+                data_format="channels_last"))
+        else:
+            out = _transforms.resize(x, self.height, self.width, self.interpolation,
+                                     self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
+                                     self.fill_value)
         return self._from_batch(out, single)
 
     def compute_output_shape(self, input_shape):
@@ -306,7 +315,8 @@ class Resizing(_ImageLayer):
                        "interpolation": self.interpolation,
                        "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                        "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
-                       "fill_mode": self.fill_mode, "fill_value": self.fill_value})
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value,
+                       "antialias": self.antialias})
         return config
 
 
@@ -606,8 +616,8 @@ class RandomCrop(_RandomLayer):
     """Crops a random ``(height, width)`` window of each image during training; at
     inference the central crop (or a resize of smaller images), as Keras does."""
 
-    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
+    def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height = int(height)
         self.width = int(width)
 

@@ -10,8 +10,8 @@ from nnfast.ops.conv import _standardize_data_format
 class _SpatialDropout(Layer):
     _rank = None  # spatial dimensions of the input
 
-    def __init__(self, rate, data_format=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         if not 0 <= rate <= 1:
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float "
                              f"value between 0 and 1. Received: rate={rate}")
@@ -57,8 +57,9 @@ class SpatialDropout1D(_SpatialDropout):
 
     _rank = 1
 
-    def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, data_format="channels_last", seed=seed, name=name, dtype=dtype,
+                         **kwargs)
 
 
 class SpatialDropout2D(_SpatialDropout):

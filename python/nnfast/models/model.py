@@ -250,7 +250,7 @@ class Model(Trainer, Layer):
         """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
         from nnfast.saving.saving_api import save_weights
 
-        save_weights(self, filepath, overwrite=overwrite)
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file."""

@@ -60,7 +60,14 @@ class Sequential(Keras2SequentialMethods, Model):
         ...                     Dropout(0.2), Dense(10, activation="softmax")])
     """
 
-    def __init__(self, layers=None, trainable=True, name=None):
+    def __init__(self, layers=None, trainable=True, name=None, *args, **kwargs):
+        # Keras declares Sequential(*args, **kwargs); its __init__ takes the three above.
+        if args:
+            raise TypeError(f"Sequential.__init__() takes at most 4 positional arguments but "
+                            f"{len(args) + 4} were given")
+        if kwargs:
+            raise TypeError(f"Sequential.__init__() got unexpected keyword arguments "
+                            f"{sorted(kwargs)}")
         super().__init__(trainable=trainable, name=name)
         self._stack = []
         self._input_batch_shape = None

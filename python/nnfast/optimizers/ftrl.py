@@ -26,8 +26,18 @@ class Ftrl(Optimizer):
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
                  l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
-                 beta=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, name=kwargs.pop("name", "ftrl"), **kwargs)
+                 beta=0.0, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
+                         clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum,
+                         ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps,
+                         name=name or "ftrl", **kwargs)
         checks = (("initial_accumulator_value", initial_accumulator_value, "greater than or equal to 0.0"),
                   ("learning_rate_power", -learning_rate_power, "less than or equal to 0.0"),
                   ("l1_regularization_strength", l1_regularization_strength, "greater than or equal to 0.0"),

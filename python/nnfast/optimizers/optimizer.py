@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from nnfast import _core
+from nnfast.backend import scopes
 from nnfast.backend.tensor import Variable, as_array
 from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
@@ -60,7 +61,11 @@ class Optimizer:
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 gradient_accumulation_steps=None, name=None, *args, **kwargs):
+        # Keras declares ``Optimizer(*args, **kwargs)`` and binds them to the arguments above.
+        if args:
+            raise TypeError(f"{type(self).__name__}() takes at most 11 positional arguments "
+                            f"(learning_rate ... name); received {11 + len(args)}.")
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         # Keras 2's time-based decay (Keras 3 rejects `decay`): applied as Keras 2 did.
@@ -305,6 +310,10 @@ class Optimizer:
     def apply(self, grads, trainable_variables=None):
         """One optimizer step: ``grads[i]`` updates ``trainable_variables[i]`` in place.
         Variables whose gradient is None are skipped (with a warning, as Keras)."""
+        if scopes.in_stateless_scope():
+            raise NotImplementedError(
+                "optimizer.apply inside a keras.StatelessScope is not implemented in nnfast "
+                "(its optimizer state is not made of Variables the scope could keep).")
         if trainable_variables is not None and trainable_variables is self._plain_for \
                 and self._plain_step_possible():
             if self._apply_plain(grads, trainable_variables):

@@ -193,10 +193,17 @@ _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, Po
                                     InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
 
 
-def serialize(schedule):
-    """Keras's serialized form ``{module, class_name, config, registered_name}``."""
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+def serialize(learning_rate_schedule):
+    """Keras's serialized form ``{module, class_name, config, registered_name}`` of a
+    ``LearningRateSchedule``.
+
+    Example:
+        >>> serialize(ExponentialDecay(0.1, 100, 0.9))["class_name"]
+        'ExponentialDecay'
+    """
+    return {"module": "keras.optimizers.schedules",
+            "class_name": type(learning_rate_schedule).__name__,
+            "config": learning_rate_schedule.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):

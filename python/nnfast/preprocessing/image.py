@@ -56,8 +56,8 @@ def _data_format(data_format):
 # --- files <-> PIL images <-> arrays ------------------------------------------------------------
 
 
-def load_img(path, grayscale=False, color_mode="rgb", target_size=None,
-             interpolation="nearest", keep_aspect_ratio=False):
+def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
+             keep_aspect_ratio=False, grayscale=False):
     """Loads an image file into a PIL image.
 
     Args:
@@ -884,3 +884,46 @@ class DirectoryIterator(Iterator):
 
 __all__ = ["load_img", "img_to_array", "array_to_img", "save_img", "ImageDataGenerator",
            "Iterator", "NumpyArrayIterator", "DirectoryIterator", "apply_affine_transforms"]
+
+
+def smart_resize(x, size, interpolation="bilinear", data_format="channels_last", **kwargs):
+    """Resizes images to ``size`` without distorting them, as Keras: takes the largest
+    centred crop with the target aspect ratio, then resizes it (``ops.image.resize``).
+
+    Args:
+        x: an image ``(height, width, channels)`` or a batch ``(n, height, width,
+            channels)`` (channels first with ``data_format="channels_first"``).
+        size: ``(height, width)``.
+        interpolation: "bilinear", "nearest", "bicubic", "lanczos3" or "lanczos5".
+
+    Returns:
+        float32 images of the target size (a NumPy array).
+
+    Example:
+        >>> smart_resize(np.zeros((340, 500, 3)), (200, 200)).shape
+        (200, 200, 3)
+    """
+    from nnfast import ops
+
+    if kwargs:
+        raise TypeError(f"smart_resize() got unexpected keyword arguments: {list(kwargs)}")
+    if len(size) != 2:
+        raise ValueError(f"Expected `size` to be a tuple of 2 integers, but got: {size}.")
+    img = np.asarray(x)
+    if img.ndim not in (3, 4):
+        raise ValueError("Expected an image array with shape `(height, width, channels)`, or "
+                         "`(batch_size, height, width, channels)`, but got input with "
+                         f"incorrect rank, of shape {img.shape}.")
+    h_axis = img.ndim - 3 if data_format == "channels_last" else img.ndim - 2
+    height, width = img.shape[h_axis], img.shape[h_axis + 1]
+    target_height, target_width = size
+    crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
+    crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
+    top = int(float(height - crop_height) / 2)
+    left = int(float(width - crop_width) / 2)
+    index = [slice(None)] * img.ndim
+    index[h_axis] = slice(top, top + crop_height)
+    index[h_axis + 1] = slice(left, left + crop_width)
+    out = ops.image.resize(img[tuple(index)], tuple(size), interpolation=interpolation,
+                           data_format=data_format)
+    return np.asarray(ops.convert_to_numpy(out))

@@ -62,10 +62,14 @@ class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}):`` makes the names resolvable while
     loading inside the block."""
 
-    def __init__(self, *custom_objects):
+    def __init__(self, custom_objects, *more_custom_objects):
+        # Keras 3 takes one dict; tf.keras took several (still accepted).
         self.custom_objects = {}
-        for objs in custom_objects:
+        for objs in (custom_objects,) + more_custom_objects:
             if objs:
+                if not isinstance(objs, dict):
+                    raise TypeError("custom_objects must be a dict of name -> object. "
+                                    f"Received: custom_objects={objs!r}")
                 self.custom_objects.update(objs)
 
     def __enter__(self):

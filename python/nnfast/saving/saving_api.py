@@ -72,8 +72,20 @@ def _is_hdf5(filepath):
         return fh.read(8) == b"\x89HDF\r\n\x1a\n"
 
 
-def save_weights(model, filepath, overwrite=True):
-    """``.weights.h5``: Keras 3 layout; other ``.h5``: the legacy layout (tf.keras)."""
+def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
+    """``.weights.h5``: Keras 3 layout; other ``.h5``: the legacy layout (tf.keras).
+
+    ``max_shard_size`` (Keras 3.15's sharded ``.weights.json`` files) is not implemented and
+    raises NotImplementedError.
+
+    Example:
+        >>> save_weights(model, "m.weights.h5")
+    """
+    if max_shard_size is not None:
+        raise NotImplementedError("Sharded weight files (max_shard_size) are not implemented "
+                                  f"in nnfast. Received: max_shard_size={max_shard_size}")
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {sorted(kwargs)}")
     filepath = os.fspath(filepath)
     _check_overwrite(filepath, overwrite)
     if filepath.endswith(".weights.h5"):
@@ -84,8 +96,15 @@ def save_weights(model, filepath, overwrite=True):
         raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
 
 
-def load_weights(model, filepath, skip_mismatch=False, by_name=False):
-    """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file."""
+def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
+    """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file
+    (``by_name`` matches legacy ``.h5`` layers by name, as tf.keras).
+
+    Example:
+        >>> load_weights(model, "m.weights.h5")
+    """
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {sorted(kwargs)}")
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"File not found: filepath={filepath}")

@@ -415,6 +415,8 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
         compile_config = config.pop("compile_config", None)
         with safe_mode_scope(safe_mode):
             model = deserialize_keras_object(config, custom_objects)
+        if hasattr(model, "_load_keras_archive"):  # a saved non-model object (FeatureSpace)
+            return model._load_keras_archive(z)
         if compile and compile_config:
             compile_from_config(model, compile_config, custom_objects)
         names = set(z.namelist())

@@ -46,12 +46,15 @@ def in_safe_mode():
 
 @contextlib.contextmanager
 def safe_mode_scope(safe_mode):
-    old = getattr(_state, "safe_mode", True)
+    old = getattr(_state, "safe_mode", None)
     _state.safe_mode = bool(safe_mode)
     try:
         yield
     finally:
-        _state.safe_mode = old
+        if old is None:
+            del _state.safe_mode
+        else:
+            _state.safe_mode = old
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -236,6 +239,10 @@ def _family_classes(module_name):
         # The layers Keras defines inside an application's module (convnext.LayerScale...).
         mod = importlib.import_module("nnfast.applications." + module_name.rsplit(".", 1)[1])
         return {n: v for n, v in vars(mod).items() if isinstance(v, type)}
+    if module_name == "keras.utils":  # a saved FeatureSpace
+        from nnfast.utils.feature_space import FeatureSpace
+
+        return {"FeatureSpace": FeatureSpace}
     return {}
 
 
@@ -371,9 +378,12 @@ def _call_from_config(cls, config, custom_objects):
     return from_config(config)
 
 
-def deserialize_keras_object(config, custom_objects=None, safe_mode=None, **kwargs):
-    """Rebuilds an object from its Keras config (Keras 3 or legacy form)."""
-    if safe_mode is not None:
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """Rebuilds an object from its Keras config (Keras 3 or legacy form).
+
+    ``safe_mode`` (default True) refuses to rebuild lambdas from bytecode; as in Keras, an
+    enclosing safe-mode scope (``load_model(..., safe_mode=...)``) takes precedence."""
+    if getattr(_state, "safe_mode", None) is None:
         with safe_mode_scope(safe_mode):
             return deserialize_keras_object(config, custom_objects)
     if config is None or isinstance(config, (bool, int, float)):

@@ -17,6 +17,7 @@ def set_random_seed(seed):
     _set_seed(seed)
 from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
 from nnfast.utils.image_dataset import image_dataset_from_directory
+from nnfast.utils.audio_dataset import audio_dataset_from_directory
 from nnfast.utils.x_y_sample_weight import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 

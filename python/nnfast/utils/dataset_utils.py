@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from nnfast.utils.image_dataset import ImageDataset, _split, index_directory
+from nnfast.utils.image_dataset import (ImageDataset, _split, check_dataset_format,
+                                         index_directory)
 
 
 class ArrayBatches:
@@ -117,9 +118,11 @@ class _ShuffledArrayBatches(ArrayBatches):
         self._order = self._rng.permutation(self._count)
 
 
+
+
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
-                                  start_index=None, end_index=None):
+                                  start_index=None, end_index=None, format="tf"):
     """Sliding windows over a time series: window ``i`` starts at
     ``start_index + i * sequence_stride`` and holds ``sequence_length`` steps taken every
     ``sampling_rate`` rows of ``data``; its target is ``targets[start]`` (Keras's rule).
@@ -132,6 +135,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         shuffle, seed: shuffle the windows (``RandomState(seed)``) — Keras then also runs
             a buffered ``tf.data`` shuffle whose order nnfast does not reproduce.
         start_index, end_index: the rows of ``data`` used.
+        format: "tf" (nnfast's batched dataset; see ``check_dataset_format``).
 
     Returns:
         A dataset of ``(windows, targets)`` batches (windows ``(batch, sequence_length,
@@ -142,6 +146,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         ...                                    batch_size=2)
         >>> ds[0]   # [[0, 1, 2], [1, 2, 3]]
     """
+    check_dataset_format(format)
     data = np.asarray(data)
     n = len(data)
     if start_index:
@@ -243,7 +248,10 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
         >>> train = text_dataset_from_directory("aclImdb/train", batch_size=32,
         ...                                      validation_split=0.2, subset="training", seed=1)
         >>> texts, labels = train[0]
+
+    ``format``: "tf" (nnfast's batched dataset; see ``check_dataset_format``).
     """
+    check_dataset_format(format)
     if labels not in ("inferred", None) and not isinstance(labels, (list, tuple, np.ndarray)):
         raise ValueError("`labels` argument should be a list/tuple of integer labels, of the "
                          "same size as the number of text files in the target directory. If you "

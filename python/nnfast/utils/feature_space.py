@@ -60,6 +60,8 @@ class Feature:
         from nnfast.saving.serialization import deserialize_keras_object
 
         self.dtype = dtype
+        if isinstance(preprocessor, dict) and preprocessor.get("class_name") == "TFDIdentity":
+            preprocessor = _Identity()  # Keras's float features' pass-through layer
         self.preprocessor = deserialize_keras_object(preprocessor) \
             if isinstance(preprocessor, dict) else preprocessor
         self.output_mode = output_mode
@@ -410,12 +412,27 @@ class FeatureSpace:
         config = dict(config)
         features = {}
         for name, f in config.pop("features").items():
+            if "config" in f and "class_name" in f:  # Keras's serialized Feature
+                f = f["config"]
             pre = _Identity() if f["preprocessor"] is None else f["preprocessor"]
             features[name] = Feature(f["dtype"], pre, f["output_mode"])
         return cls(features, **config)
 
     def save(self, filepath):
-        raise NotImplementedError(
-            "FeatureSpace.save: nnfast does not write FeatureSpace files yet; keep the "
-            "adapted preprocessing inside a model (get_inputs/get_encoded_features) and "
-            "save the model, which stores vocabularies and statistics.")
+        """Saves the adapted FeatureSpace as a Keras ``.keras`` file (config, the
+        preprocessors' statistics and vocabularies); ``keras.saving.load_model`` (nnfast's
+        or Keras's) restores it ready to use.
+
+        Example:
+            >>> feature_space.save("features.keras")
+            >>> restored = keras.saving.load_model("features.keras")
+        """
+        from nnfast.utils.feature_space_saving import save_feature_space
+
+        save_feature_space(self, filepath)
+
+    def _load_keras_archive(self, z):
+        """Used by ``load_model``: restores the saved state from the open archive."""
+        from nnfast.utils.feature_space_saving import load_feature_space_state
+
+        return load_feature_space_state(self, z)

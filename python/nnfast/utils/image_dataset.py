@@ -307,12 +307,24 @@ def load_image(path, image_size, num_channels, interpolation="bilinear",
                               pad_to_aspect_ratio)
 
 
+def check_dataset_format(format):
+    """Keras 3.15's ``format`` argument of the dataset builders: "tf" asks for the framework's
+    batched dataset, which in nnfast is nnfast's own (what ``fit`` takes, in place of a
+    ``tf.data.Dataset``); "grain" (a ``grain.IterDataset``) is not implemented."""
+    if format == "grain":
+        raise NotImplementedError('format="grain" (a grain.IterDataset) is not implemented in '
+                                  'nnfast; use format="tf" (nnfast\'s batched dataset).')
+    if format != "tf":
+        raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
+
+
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  class_names=None, color_mode="rgb", batch_size=32,
                                  image_size=(256, 256), shuffle=True, seed=None,
                                  validation_split=None, subset=None, interpolation="bilinear",
                                  follow_links=False, crop_to_aspect_ratio=False,
-                                 pad_to_aspect_ratio=False, data_format=None, verbose=True):
+                                 pad_to_aspect_ratio=False, data_format=None, format="tf",
+                                 verbose=True):
     """A dataset of image batches from ``directory/<class_name>/<image files>``.
 
     Args:
@@ -330,6 +342,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
             ``"lanczos3"``, ``"lanczos5"``.
         crop_to_aspect_ratio / pad_to_aspect_ratio: keep the aspect ratio when resizing.
+        format: "tf" (nnfast's batched dataset, see ``check_dataset_format``).
 
     Returns:
         An ``ImageDataset`` (or a list of two for ``subset="both"``) with ``class_names``.
@@ -340,6 +353,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         >>> train_ds.class_names
         ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
     """
+    check_dataset_format(format)
     if labels not in ("inferred", None):
         if not isinstance(labels, (list, tuple, np.ndarray)):
             raise ValueError("`labels` argument should be a list/tuple of integer labels, of the "

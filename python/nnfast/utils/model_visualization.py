@@ -224,8 +224,9 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
-               show_layer_names=True, rankdir="TB", expand_nested=False, dpi=200,
-               show_layer_activations=False, show_trainable=False, **kwargs):
+               show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_activations=False, show_trainable=False, splines="ortho",
+               **kwargs):
     """Draws ``model_to_dot(model, ...)`` into ``to_file`` (format from the extension,
     ``png`` by default) with Graphviz; returns an ``IPython.display.Image`` when IPython
     is installed and the file is not a PDF.
@@ -244,7 +245,6 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     if not check_graphviz():
         raise ImportError("You must install graphviz (see instructions at "
                           "https://graphviz.gitlab.io/download/) for `plot_model` to work.")
-    splines = kwargs.pop("splines", "ortho")
     if kwargs.pop("layer_range", None) is not None:
         raise ValueError("Argument `layer_range` is no longer supported.")
     if kwargs:

@@ -3,6 +3,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from nnfast.utils import io_utils
 
 
@@ -43,10 +45,29 @@ class Progbar:
         width: bar width in characters (20, as Keras 3).
         verbose: 1 draws a live bar, 2 prints one line at the end, 0 prints nothing.
         interval: minimum seconds between redraws.
+        stateful_metrics: names shown as given; every other value is averaged over the
+            steps seen (weighted by steps per update), as Keras.
+        stateless_metrics: alternatively, the names to average; the others are shown as
+            given (``fit`` passes an empty set: its logs are already running means).
+            With neither, every value is averaged.
+        unit_name: what a step is called ("step", "sample").
+
+    Example:
+        >>> bar = Progbar(10)
+        >>> for i in range(10):
+        ...     bar.update(i + 1, [("loss", 1.0 / (i + 1))])
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step", file=None):
+                 stateless_metrics=None, unit_name="step", file=None):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Only one of `stateful_metrics` or `stateless_metrics` can be "
+                             "provided.")
+        self.stateful_metrics = (set(stateful_metrics) if stateful_metrics is not None
+                                 else (None if stateless_metrics is not None else set()))
+        self.stateless_metrics = (set(stateless_metrics) if stateless_metrics is not None
+                                  else None)
+        self._values = {}  # name -> [weighted sum, weight]
         self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
         self.unit_name = unit_name
         self._to_log = file is None and not io_utils.is_interactive_logging_enabled()
@@ -66,9 +87,10 @@ class Progbar:
         """Shows ``current`` steps done with ``values`` (a list of (name, value) or a dict)."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
-        self._seen = current
+        self._seen_before, self._seen = self._seen, current
         # Keras shows the logs in their own order (fit's logs come sorted by name).
         values = list(values.items()) if isinstance(values, dict) else list(values or [])
+        values = self._running_values(values, current, finalize)
         now = time.time()
         if self.verbose == 0:
             return
@@ -107,6 +129,26 @@ class Progbar:
             self.file.write(f"{count} - {format_time(elapsed)} - "
                             f"{format_time(per_step)}/{self.unit_name}{metrics}\n")
             self.file.flush()
+
+    def _running_values(self, values, current, finalize):
+        """Keras's averaging: a stateless value is weighted by the steps since the last
+        update and shown as the mean so far (reset to the value given at ``finalize``)."""
+        out = []
+        for k, v in values:
+            if self.stateful_metrics is not None:
+                stateless = k not in self.stateful_metrics
+            else:
+                stateless = k in self.stateless_metrics
+            if stateless and not finalize:
+                # NOTE: Keras averages array values elementwise; logs are scalars.
+                base = max(current - self._seen_before, 1)
+                total, weight = self._values.get(k, [0.0, 0])
+                self._values[k] = [total + float(np.mean(v)) * base, weight + base]
+            else:
+                self._values[k] = [float(np.mean(v)), 1]
+            total, weight = self._values[k]
+            out.append((k, total / max(weight, 1)))
+        return out
 
     def add(self, n, values=None):
         self.update(self._seen + n, values)
