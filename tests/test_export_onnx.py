@@ -468,3 +468,9 @@ def test_export_archive_layer_endpoint(tmp_path):
     x = _rand(2, 4)
     want = np.tanh(x.astype(np.float64) @ dense.kernel.numpy() + dense.bias.numpy())
     _assert_close(sess.run(None, {sess.get_inputs()[0].name: x})[0], want, "layer endpoint")
+
+
+def test_thresholded_relu_exports():
+    model = _one_layer(keras.layers.ThresholdedReLU(theta=0.3), (7,))
+    x = np.random.default_rng(3).normal(size=(4, 7)).astype("float32")
+    check_model(model, x)

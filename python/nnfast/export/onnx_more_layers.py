@@ -171,3 +171,12 @@ def _time_distributed(g, node, ins):
                           g.ints([2], h + "/ends")], h)
     target = g.op("Concat", [lead, g.ints(list(out[2:]), h + "/inner_shape")], h, axis=0)
     return g.op("Reshape", [y, target], h)
+
+
+from nnfast.layers.thresholded_relu import ThresholdedReLU  # noqa: E402
+
+
+@register(ThresholdedReLU)
+def _thresholded_relu(g, node, ins):
+    # ONNX's ThresholdedRelu is the same rule: x where x > alpha, else 0.
+    return g.op("ThresholdedRelu", [ins[0]], node.layer.name, alpha=float(node.layer.theta))

@@ -168,6 +168,8 @@ class Identity(Layer):
 def _reject_lora_and_quantization(layer, lora_rank, lora_alpha, quantization_config):
     """LoRA and quantization are not implemented: a set value raises instead of being
     silently ignored (None/0 are Keras's "off" values)."""
+    if quantization.is_default_int8_config(quantization_config):
+        quantization_config = None  # what Keras writes for model.quantize("int8"): nnfast's scheme
     if lora_rank or lora_alpha or quantization_config:
         raise NotImplementedError(
             f"{layer}: LoRA and quantization (lora_rank, lora_alpha, quantization_config) are "

@@ -56,3 +56,18 @@ def add_int8_variables(layer, kernel_shape):
 def saved_variables(layer):
     """A quantized Dense layer's variables in Keras's file order."""
     return [v for v in (layer.kernel, layer.bias, layer.kernel_scale) if v is not None]
+
+
+def is_default_int8_config(config):
+    """Keras's default ``Int8QuantizationConfig`` (default weight quantizer, default
+    abs-max activation quantizer), as Keras 3.15 saves it in a quantized layer's config."""
+    if not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig":
+        return False
+    inner = config.get("config") or {}
+    act = inner.get("activation_quantizer")
+    act_ok = act in (None, "default") or (
+        isinstance(act, dict) and act.get("class_name") == "AbsMaxQuantizer" and
+        list((act.get("config") or {}).get("value_range", [-127, 127])) == [-127, 127] and
+        (act.get("config") or {}).get("output_dtype", "int8") == "int8" and
+        (act.get("config") or {}).get("axis") in (None, -1, [-1], (-1,)))
+    return inner.get("weight_quantizer") is None and act_ok

@@ -295,22 +295,9 @@ def _accepted_kwargs(cls):
     return names
 
 
-def _is_default_int8_config(config):
-    """Keras's default ``Int8QuantizationConfig`` (default weight quantizer, default
-    abs-max activation quantizer), as Keras 3.15 saves it in a quantized layer's config."""
-    if not isinstance(config, dict) or config.get("class_name") != "Int8QuantizationConfig":
-        return False
-    inner = config.get("config") or {}
-    act = inner.get("activation_quantizer")
-    act_ok = act in (None, "default") or (
-        isinstance(act, dict) and act.get("class_name") == "AbsMaxQuantizer" and
-        list((act.get("config") or {}).get("value_range", [-127, 127])) == [-127, 127] and
-        (act.get("config") or {}).get("output_dtype", "int8") == "int8" and
-        (act.get("config") or {}).get("axis") in (None, -1, [-1], (-1,)))
-    return inner.get("weight_quantizer") is None and act_ok
-
-
 def clean_layer_config(cls, config):
+    from nnfast.layers.quantization import is_default_int8_config
+
     """Drops Keras-only keys that hold their 'off' value so built-in layers accept the config;
     maps legacy spellings (``batch_input_shape``) through."""
     if not _is_builtin(cls):
@@ -326,7 +313,7 @@ def clean_layer_config(cls, config):
             out[k] = v
         elif k in _IGNORABLE_WHEN_OFF and v in (None, False, 0, {}) or k in _IGNORABLE_ALWAYS:
             continue
-        elif k == "quantization_config" and _is_default_int8_config(v):
+        elif k == "quantization_config" and is_default_int8_config(v):
             continue  # what model.quantize("int8") writes: the scheme nnfast's int8 runs
         elif v is None:
             continue
