@@ -34,6 +34,21 @@ void bind_softmax(py::module_& m) {
       },
       py::arg("y"), py::arg("dy"), py::arg("out"), py::arg("log") = false);
   m.def(
+      "logsumexp_rows",
+      [](const py::array& x, const py::array& out) {
+        auto [rows, cols] = rows_cols(x, "logsumexp input");
+        if (cols < 1)
+          throw py::value_error("logsumexp: expected rows of at least 1 entry, received shape " +
+                                shape_of(x));
+        require_shape(out, {static_cast<py::ssize_t>(rows)}, "logsumexp output");
+        const float* px = checked<float>(x, "logsumexp input");
+        float* po = checked<float>(out, "logsumexp output", true);
+        py::gil_scoped_release release;
+        nnfast::logsumexp_rows(px, po, rows, cols);
+      },
+      py::arg("x"), py::arg("out"),
+      "out[i] = log(sum(exp(x[..., :]))) of each row of the last axis (out: one per row).");
+  m.def(
       "sum_over_rows",
       [](const py::array& x, const py::array& out, bool accumulate) {
         auto [rows, cols] = rows_cols(x, "sum_over_rows input");

@@ -40,6 +40,13 @@ void log_softmax_forward(const float* src, float* dst, int64_t rows, int64_t col
     k.rows(src + r0 * cols, dst + r0 * cols, r1 - r0, cols, true);
   });
 }
+void logsumexp_rows(const float* src, float* dst, int64_t rows, int64_t cols) {
+  check(rows, cols, "logsumexp");
+  const kernels::SoftmaxKernels& k = pick();
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    k.logsumexp_rows(src + r0 * cols, dst + r0, r1 - r0, cols);
+  });
+}
 void softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows, int64_t cols) {
   check(rows, cols, "softmax_backward");
   const kernels::SoftmaxKernels& k = pick();

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from nnfast import tree
+from nnfast import _core, tree
 from nnfast.backend import tape as _tape
 from nnfast.backend.tape import Function, GradientTape
 from nnfast.backend.tensor import Tensor, Variable
@@ -873,6 +873,11 @@ class TopK(Function):
     @staticmethod
     def forward(ctx, x, k=1):
         x = value(x)
+        if x.dtype == np.float32:
+            # The C++ selection: TF's order (ties by lower index, NaN below every number).
+            values, idx = _core.top_k(np.ascontiguousarray(x), k)
+            ctx.idx, ctx.shape = idx, x.shape
+            return values, idx
         key = -x.astype(np.int64) if np.issubdtype(x.dtype, np.unsignedinteger) else -x
         n = x.shape[-1]
         if 0 < k and 4 * k < n:

@@ -98,6 +98,39 @@ inline void softmax_rows_impl(const float* src, float* dst, int64_t rows, int64_
   }
 }
 
+// sum(exp(x - mx)) without storing the exps (mx is the row's finite max).
+inline float row_sum_exp(const float* __restrict x, int64_t n, float mx) {
+  float acc[kLanes] = {0};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += exp_nonpositive(x[j + k] - mx);
+  float s = 0.0f;
+  for (int k = 0; k < kLanes; ++k) s += acc[k];
+  for (; j < n; ++j) s += exp_nonpositive(x[j] - mx);
+  return s;
+}
+
+// A row whose max is not a finite number: NaN if it holds a NaN, else that max (+inf, or
+// -inf for a row of -inf), as NumPy's max-shifted formula gives.
+inline float non_finite_logsumexp(const float* x, int64_t n, float mx) {
+  for (int64_t j = 0; j < n; ++j)
+    if (x[j] != x[j]) return x[j];
+  return mx;
+}
+
+inline void logsumexp_rows_impl(const float* src, float* dst, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* x = src + i * cols;
+    const float mx = row_max(x, cols);
+    if (mx - mx != 0.0f) {  // inf or NaN
+      dst[i] = non_finite_logsumexp(x, cols, mx);
+      continue;
+    }
+    // A NaN beside finite numbers reaches the sum through exp_nonpositive (NaN in, NaN out).
+    dst[i] = mx + log_of_sum(row_sum_exp(x, cols, mx));
+  }
+}
+
 inline void softmax_backward_rows_impl(const float* dst, const float* ddst, float* dsrc,
                                        int64_t rows, int64_t cols, bool log) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -120,5 +153,5 @@ inline void softmax_backward_rows_impl(const float* dst, const float* ddst, floa
 #define NNFAST_DEFINE_SOFTMAX(isa)                                                          \
   namespace nnfast::kernels {                                                              \
   const SoftmaxKernels f32_softmax_##isa = {softmax_rows_impl, softmax_backward_rows_impl, \
-                                            "f32_softmax_" #isa};                          \
+                                            logsumexp_rows_impl, "f32_softmax_" #isa};     \
   }

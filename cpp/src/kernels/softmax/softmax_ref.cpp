@@ -43,7 +43,30 @@ void f32_softmax_backward_rows_ref(const float* dst, const float* ddst, float* d
   }
 }
 
+void f32_logsumexp_rows_ref(const float* src, float* dst, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* x = src + i * cols;
+    float mx = -INFINITY;
+    bool nan = false;
+    for (int64_t j = 0; j < cols; ++j) {
+      mx = x[j] > mx ? x[j] : mx;
+      nan = nan || std::isnan(x[j]);
+    }
+    if (nan) {
+      dst[i] = NAN;
+      continue;
+    }
+    if (std::isinf(mx)) {  // +inf, or a row of -inf
+      dst[i] = mx;
+      continue;
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) sum += std::exp(x[j] - mx);
+    dst[i] = mx + std::log(sum);
+  }
+}
+
 const SoftmaxKernels f32_softmax_ref = {f32_softmax_rows_ref, f32_softmax_backward_rows_ref,
-                                        "f32_softmax_ref"};
+                                        f32_logsumexp_rows_ref, "f32_softmax_ref"};
 
 }  // namespace nnfast::kernels
