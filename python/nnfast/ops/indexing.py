@@ -94,7 +94,8 @@ class Take(Function):
         if idx.dtype != np.int64 and idx.dtype != np.int32:
             idx = idx.astype(np.int64)
         out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], x.dtype)
-        _core.take(np.ascontiguousarray(x), np.ascontiguousarray(idx), axis, out)
+        # (np.ascontiguousarray would turn a 0-d index into shape (1,))
+        _core.take(np.require(x, requirements="C"), np.require(idx, requirements="C"), axis, out)
         return out
 
     @staticmethod
