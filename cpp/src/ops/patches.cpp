@@ -1,6 +1,7 @@
 // extract_patches over channels_last images: each output pixel copies kh runs of kw * c
 // contiguous floats (one run per patch row when the dilation is 1, else kw runs of c), and
 // writes zeros where the window leaves the image, so "same" padding needs no padded copy.
+// Work goes by output rows (no per-pixel index arithmetic).
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -13,28 +14,50 @@
 namespace nnfast {
 namespace {
 
-// One output pixel: out[(a * kw + b) * c + ch] = x[n, r0 + a * dh, c0 + b * dw, ch].
-void patch(const float* img, const Patches2D& g, int64_t r0, int64_t c0, float* out) {
-  const int64_t run = g.kw * g.c;
-  const bool contiguous = g.dw == 1 && c0 >= 0 && c0 + g.kw <= g.w;
-  for (int64_t a = 0; a < g.kh; ++a, out += run) {
-    const int64_t r = r0 + a * g.dh;
-    if (r < 0 || r >= g.h) {
-      std::memset(out, 0, sizeof(float) * static_cast<size_t>(run));
-      continue;
-    }
-    const float* line = img + r * g.w * g.c;
-    if (contiguous) {
-      std::memcpy(out, line + c0 * g.c, sizeof(float) * static_cast<size_t>(run));
+// Runs of a few floats (3x3 patches of RGB images copy 9 at a time): fixed-size pieces the
+// compiler inlines, as a memcpy call costs more than such a copy. (A plain element loop is
+// turned back into a memmove call by the compiler.)
+inline void copy_floats(float* __restrict dst, const float* __restrict src, int64_t n) {
+  if (n > 32) {
+    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+  if (i + 4 <= n) {
+    std::memcpy(dst + i, src + i, 4 * sizeof(float));
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    std::memcpy(dst + i, src + i, 2 * sizeof(float));
+    i += 2;
+  }
+  if (i < n) dst[i] = src[i];
+}
+
+// Patch row a of every pixel of output row (n, i): out[j, (a * kw + b) * c + ch] =
+// img[r, j * sw - pad_left + b * dw, ch] for image row r (zeros outside the image).
+void patch_row(const float* img, const Patches2D& g, int64_t r, int64_t a, float* out) {
+  const int64_t run = g.kw * g.c, depth = g.kh * run;
+  float* dst = out + a * run;
+  if (r < 0 || r >= g.h) {
+    for (int64_t j = 0; j < g.ow; ++j, dst += depth)
+      std::memset(dst, 0, sizeof(float) * static_cast<size_t>(run));
+    return;
+  }
+  const float* line = img + r * g.w * g.c;
+  for (int64_t j = 0; j < g.ow; ++j, dst += depth) {
+    const int64_t c0 = j * g.sw - g.pad_left;
+    if (g.dw == 1 && c0 >= 0 && c0 + g.kw <= g.w) {
+      copy_floats(dst, line + c0 * g.c, run);  // the patch row is one contiguous run
       continue;
     }
     for (int64_t b = 0; b < g.kw; ++b) {
       const int64_t col = c0 + b * g.dw;
-      float* dst = out + b * g.c;
       if (col < 0 || col >= g.w)
-        std::memset(dst, 0, sizeof(float) * static_cast<size_t>(g.c));
+        std::memset(dst + b * g.c, 0, sizeof(float) * static_cast<size_t>(g.c));
       else
-        std::memcpy(dst, line + col * g.c, sizeof(float) * static_cast<size_t>(g.c));
+        copy_floats(dst + b * g.c, line + col * g.c, g.c);
     }
   }
 }
@@ -55,12 +78,13 @@ void extract_patches_2d(const float* x, const Patches2D& g, float* out) {
   const int64_t pixels = g.batch * g.oh * g.ow;
   if (pixels == 0 || depth == 0) return;
   log_choice("extract_patches", "patches_2d_ref", "memory-bound, one variant");
-  parallel_for_rows(pixels, depth, 1 << 16, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t n = p / (g.oh * g.ow), rem = p - n * g.oh * g.ow;
-      const int64_t i = rem / g.ow, j = rem - i * g.ow;
-      patch(x + n * g.h * g.w * g.c, g, i * g.sh - g.pad_top, j * g.sw - g.pad_left,
-            out + p * depth);
+  // Whole output rows per thread: (n, i) fixes the image and the window's first row.
+  parallel_for_rows(g.batch * g.oh, g.ow * depth, 1 << 16, [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n = q / g.oh, i = q - n * g.oh;
+      const float* img = x + n * g.h * g.w * g.c;
+      for (int64_t a = 0; a < g.kh; ++a)
+        patch_row(img, g, i * g.sh + a * g.dh - g.pad_top, a, out + q * g.ow * depth);
     }
   });
 }
