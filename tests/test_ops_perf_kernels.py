@@ -240,3 +240,33 @@ def test_extract_patches_kernel_rejects_bad_geometry():
         _core.extract_patches_2d(x, [2, 2], [0, 2], [1, 1], [0, 0], np.empty((1, 2, 2, 8), np.float32))
     with pytest.raises(ValueError, match=">= 0"):
         _core.extract_patches_2d(x, [2, 2], [2, 2], [1, 1], [-1, 0], np.empty((1, 2, 2, 8), np.float32))
+
+
+# --- softmax over an inner axis -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,axis", [((3, 7, 5), 1), ((17, 4), 0), ((2, 33, 3, 19), 1),
+                                        ((4, 1, 6), 1), ((5, 9, 2), 0)])
+def test_softmax_along_axis_kernel_every_isa(isa, shape, axis):
+    x = (np.random.default_rng(len(shape) + axis).standard_normal(shape) * 6).astype(np.float32)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(axis, keepdims=True))
+    p = e / e.sum(axis, keepdims=True)
+    for log, ref in ((False, p), (True, np.log(p))):
+        out = np.empty_like(x)
+        _core.softmax_along_axis(x, axis, out, log)
+        np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(ops.softmax(x, axis=axis)), p, rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_along_axis_non_finite_and_gradient(isa):
+    x = np.array([[0.0, -np.inf, np.nan, np.inf], [1.0, -np.inf, 0.0, 0.0],
+                  [2.0, -np.inf, 0.0, 0.0]], np.float32)
+    out = np.asarray(ops.softmax(x, axis=0))
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - x.max(0, keepdims=True))
+        ref = e / e.sum(0, keepdims=True)
+    np.testing.assert_allclose(out, ref, rtol=1e-6)  # NaN columns where NumPy's are NaN
+    y = np.random.default_rng(4).standard_normal((3, 5, 4)).astype(np.float32)
+    check_grads(lambda t: ops.softmax(t, axis=1), y)
+    check_grads(lambda t: ops.log_softmax(t, axis=0), y)

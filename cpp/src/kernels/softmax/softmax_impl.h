@@ -131,6 +131,47 @@ inline void logsumexp_rows_impl(const float* src, float* dst, int64_t rows, int6
   }
 }
 
+// Softmax over the middle axis of (outer, n, inner): the same steps as a row, with the
+// inner axis as the vector lanes (max, then exp and sum, then scale), each a loop over
+// contiguous memory. Columns whose max is -inf or NaN come out NaN, as for rows.
+inline void softmax_strided_impl(const float* src, float* dst, int64_t outer, int64_t n,
+                                 int64_t inner, bool log, float* scratch) {
+  float* __restrict m = scratch;
+  float* __restrict s = scratch + inner;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* x = src + o * n * inner;
+    float* y = dst + o * n * inner;
+    for (int64_t j = 0; j < inner; ++j) m[j] = -__builtin_inff();
+    for (int64_t i = 0; i < n; ++i) {
+      const float* __restrict xi = x + i * inner;
+      for (int64_t j = 0; j < inner; ++j) m[j] = xi[j] > m[j] ? xi[j] : m[j];
+    }
+    for (int64_t j = 0; j < inner; ++j) s[j] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* __restrict xi = x + i * inner;
+      float* __restrict yi = y + i * inner;
+      for (int64_t j = 0; j < inner; ++j) {
+        yi[j] = exp_nonpositive(xi[j] - m[j]);
+        s[j] += yi[j];
+      }
+    }
+    if (log) {
+      for (int64_t j = 0; j < inner; ++j) s[j] = m[j] + log_of_sum(s[j]);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* __restrict xi = x + i * inner;
+        float* __restrict yi = y + i * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j] - s[j];
+      }
+    } else {
+      for (int64_t j = 0; j < inner; ++j) s[j] = 1.0f / s[j];
+      for (int64_t i = 0; i < n; ++i) {
+        float* __restrict yi = y + i * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] *= s[j];
+      }
+    }
+  }
+}
+
 inline void softmax_backward_rows_impl(const float* dst, const float* ddst, float* dsrc,
                                        int64_t rows, int64_t cols, bool log) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -153,5 +194,6 @@ inline void softmax_backward_rows_impl(const float* dst, const float* ddst, floa
 #define NNFAST_DEFINE_SOFTMAX(isa)                                                          \
   namespace nnfast::kernels {                                                              \
   const SoftmaxKernels f32_softmax_##isa = {softmax_rows_impl, softmax_backward_rows_impl, \
-                                            logsumexp_rows_impl, "f32_softmax_" #isa};     \
+                                            logsumexp_rows_impl, softmax_strided_impl,     \
+                                            "f32_softmax_" #isa};                          \
   }

@@ -66,7 +66,32 @@ void f32_logsumexp_rows_ref(const float* src, float* dst, int64_t rows, int64_t 
   }
 }
 
+void f32_softmax_strided_ref(const float* src, float* dst, int64_t outer, int64_t n,
+                             int64_t inner, bool log, float* scratch) {
+  (void)scratch;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < inner; ++j) {
+      const float* x = src + o * n * inner + j;
+      float* y = dst + o * n * inner + j;
+      float mx = -INFINITY;
+      for (int64_t i = 0; i < n; ++i) mx = x[i * inner] > mx ? x[i * inner] : mx;
+      float sum = 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        y[i * inner] = std::exp(x[i * inner] - mx);
+        sum += y[i * inner];
+      }
+      if (log) {
+        const float lse = mx + std::log(sum);
+        for (int64_t i = 0; i < n; ++i) y[i * inner] = x[i * inner] - lse;
+      } else {
+        for (int64_t i = 0; i < n; ++i) y[i * inner] /= sum;
+      }
+    }
+  }
+}
+
 const SoftmaxKernels f32_softmax_ref = {f32_softmax_rows_ref, f32_softmax_backward_rows_ref,
-                                        f32_logsumexp_rows_ref, "f32_softmax_ref"};
+                                        f32_logsumexp_rows_ref, f32_softmax_strided_ref,
+                                        "f32_softmax_ref"};
 
 }  // namespace nnfast::kernels
