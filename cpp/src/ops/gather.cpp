@@ -35,25 +35,33 @@ inline int64_t wrapped(const I* idx, int64_t j, int64_t n) {
   return v < 0 ? v + n : v;
 }
 
+// Output rows t0..t1 of (outer, count): out row t = (p, j) reads x row p * n + idx[j]. The
+// position advances by increments (a division per row costs more than a short copy).
+template <typename I, typename Copy>
+void for_rows(int64_t n, const I* idx, int64_t count, int64_t t0, int64_t t1, Copy&& copy) {
+  int64_t p = t0 / count, j = t0 - p * count;
+  for (int64_t t = t0; t < t1; ++t) {
+    copy(t, p * n + wrapped(idx, j, n));
+    if (++j == count) j = 0, ++p;
+  }
+}
+
 // Rows of a fixed small size: a constant-size memcpy compiles to one load and store (and
 // stays defined for any alignment).
 template <int64_t kBytes, typename I>
 void copy_elements(const char* x, int64_t n, const I* idx, int64_t count, int64_t t0,
                    int64_t t1, char* out) {
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t p = t / count, j = t - p * count;
-    std::memcpy(out + t * kBytes, x + (p * n + wrapped(idx, j, n)) * kBytes, kBytes);
-  }
+  for_rows(n, idx, count, t0, t1, [&](int64_t t, int64_t src) {
+    std::memcpy(out + t * kBytes, x + src * kBytes, kBytes);
+  });
 }
 
 template <typename I>
 void copy_rows(const char* x, int64_t n, int64_t row_bytes, const I* idx, int64_t count,
                int64_t t0, int64_t t1, char* out) {
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t p = t / count, j = t - p * count;
-    std::memcpy(out + t * row_bytes, x + (p * n + wrapped(idx, j, n)) * row_bytes,
-                static_cast<size_t>(row_bytes));
-  }
+  for_rows(n, idx, count, t0, t1, [&](int64_t t, int64_t src) {
+    std::memcpy(out + t * row_bytes, x + src * row_bytes, static_cast<size_t>(row_bytes));
+  });
 }
 
 template <typename I>

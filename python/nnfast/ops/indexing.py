@@ -79,6 +79,11 @@ def _row_ids(idx, pre, n):
     return (np.arange(pre, dtype=np.int64)[:, None] * n + flat[None, :]).reshape(-1)
 
 
+def _c_contiguous(a):
+    # (np.ascontiguousarray would turn a 0-d index into shape (1,); np.require costs ~3 us)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 class Take(Function):
     """out = x[..., indices, ...] along ``axis``: nnfast's gather kernel (any dtype, any
     axis; it checks the range and counts negative indices from the end). The gradient
@@ -94,8 +99,7 @@ class Take(Function):
         if idx.dtype != np.int64 and idx.dtype != np.int32:
             idx = idx.astype(np.int64)
         out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], x.dtype)
-        # (np.ascontiguousarray would turn a 0-d index into shape (1,))
-        _core.take(np.require(x, requirements="C"), np.require(idx, requirements="C"), axis, out)
+        _core.take(_c_contiguous(x), _c_contiguous(idx), axis, out)
         return out
 
     @staticmethod
