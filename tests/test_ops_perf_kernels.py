@@ -240,6 +240,12 @@ def test_extract_patches_kernel_rejects_bad_geometry():
         _core.extract_patches_2d(x, [2, 2], [0, 2], [1, 1], [0, 0], np.empty((1, 2, 2, 8), np.float32))
     with pytest.raises(ValueError, match=">= 0"):
         _core.extract_patches_2d(x, [2, 2], [2, 2], [1, 1], [-1, 0], np.empty((1, 2, 2, 8), np.float32))
+    with pytest.raises(ValueError, match="overflow"):
+        _core.extract_patches_2d(x, [2**40, 2**40], [1, 1], [1, 1], [0, 0],
+                                 np.empty((1, 1, 1, 0), np.float32))
+    with pytest.raises(ValueError, match="overflow"):
+        _core.extract_patches_2d(x, [2, 2], [2**62, 1], [1, 1], [0, 0],
+                                 np.empty((1, 4, 1, 8), np.float32))
 
 
 # --- softmax over an inner axis -------------------------------------------------------------

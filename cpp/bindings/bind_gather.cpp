@@ -95,7 +95,11 @@ void bind_gather(py::module_& m) {
                             size[0],    size[1],    strides[0],  strides[1],
                             dilation[0], dilation[1], pad_before[0], pad_before[1],
                             out.shape(1), out.shape(2)};
-        require_shape(out, {x.shape(0), out.shape(1), out.shape(2), size[0] * size[1] * x.shape(3)},
+        int64_t depth = 0;
+        if (__builtin_mul_overflow(size[0], size[1], &depth) ||
+            __builtin_mul_overflow(depth, static_cast<int64_t>(x.shape(3)), &depth))
+          throw py::value_error("extract_patches_2d: the patch size overflows 64-bit sizes");
+        require_shape(out, {x.shape(0), out.shape(1), out.shape(2), depth},
                       "extract_patches_2d output");
         require_disjoint(out, x, "extract_patches_2d");
         py::gil_scoped_release release;

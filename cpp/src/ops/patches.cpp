@@ -74,8 +74,18 @@ void extract_patches_2d(const float* x, const Patches2D& g, float* out) {
                                 std::to_string(g.kw) + "), strides (" + std::to_string(g.sh) +
                                 ", " + std::to_string(g.sw) + "), dilation (" +
                                 std::to_string(g.dh) + ", " + std::to_string(g.dw) + ")");
-  const int64_t depth = g.kh * g.kw * g.c;
-  const int64_t pixels = g.batch * g.oh * g.ow;
+  // Every index the copy forms must fit int64: patch depth and each axis's furthest
+  // window position (bounded by the output's size, which the caller's array bounds).
+  int64_t depth = 0, span_h = 0, span_w = 0, pixels = 0;
+  const bool overflow =
+      __builtin_mul_overflow(g.kh, g.kw, &depth) || __builtin_mul_overflow(depth, g.c, &depth) ||
+      __builtin_mul_overflow(g.oh, g.sh, &span_h) || __builtin_mul_overflow(g.kh, g.dh, &pixels) ||
+      __builtin_add_overflow(span_h, pixels, &span_h) ||
+      __builtin_mul_overflow(g.ow, g.sw, &span_w) || __builtin_mul_overflow(g.kw, g.dw, &pixels) ||
+      __builtin_add_overflow(span_w, pixels, &span_w) ||
+      __builtin_mul_overflow(g.batch * g.oh, g.ow, &pixels);
+  if (overflow)
+    throw std::invalid_argument("extract_patches_2d: patch geometry overflows 64-bit indices");
   if (pixels == 0 || depth == 0) return;
   log_choice("extract_patches", "patches_2d_ref", "memory-bound, one variant");
   // Whole output rows per thread: (n, i) fixes the image and the window's first row.
