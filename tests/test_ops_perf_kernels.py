@@ -276,3 +276,18 @@ def test_softmax_along_axis_non_finite_and_gradient(isa):
     y = np.random.default_rng(4).standard_normal((3, 5, 4)).astype(np.float32)
     check_grads(lambda t: ops.softmax(t, axis=1), y)
     check_grads(lambda t: ops.log_softmax(t, axis=0), y)
+
+
+# --- segment_sum on the scatter-add kernel --------------------------------------------------
+
+
+def test_segment_sum_float32_matches_add_at_bit_for_bit():
+    rng = np.random.default_rng(11)
+    data = rng.standard_normal((301, 3, 5)).astype(np.float32)
+    ids = rng.integers(-2, 40, 301)  # negative ids are dropped, as TF's unsorted segment ops
+    got = np.asarray(ops.segment_sum(data, ids, num_segments=37))  # ids >= 37 dropped too
+    ref = np.zeros((37, 3, 5), np.float32)
+    keep = (ids >= 0) & (ids < 37)
+    np.add.at(ref, ids[keep], data[keep])
+    np.testing.assert_array_equal(got, ref)
+    check_grads(lambda t: ops.segment_sum(t, ids[:7], num_segments=37), data[:7])
