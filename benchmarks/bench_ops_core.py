@@ -69,4 +69,9 @@ def case_rows():
 
 
 if __name__ == "__main__":
+    import nnfast
+
+    print(f"threads: nnfast {nnfast.config.get_num_threads()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
+          "medians of 5 runs")
     print_table(("op", "nnfast ms", "NumPy ms", "ratio", "reference"), case_rows())

@@ -1,5 +1,6 @@
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/softmax/softmax_kernels.h"
 #include "nnfast/runtime.h"
@@ -38,6 +39,25 @@ void log_softmax_forward(const float* src, float* dst, int64_t rows, int64_t col
   const kernels::SoftmaxKernels& k = pick();
   parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
     k.rows(src + r0 * cols, dst + r0 * cols, r1 - r0, cols, true);
+  });
+}
+void softmax_strided(const float* src, float* dst, int64_t outer, int64_t n, int64_t inner,
+                     bool log) {
+  if (outer < 0 || n < 1 || inner < 1)
+    throw std::invalid_argument("softmax_strided: expected outer >= 0, n >= 1, inner >= 1, got (" +
+                                std::to_string(outer) + ", " + std::to_string(n) + ", " +
+                                std::to_string(inner) + ")");
+  const kernels::SoftmaxKernels& k = pick();
+  parallel_for_rows(outer, n * inner, kGrain, [&](int64_t o0, int64_t o1) {
+    std::vector<float> scratch(2 * inner);
+    k.strided(src + o0 * n * inner, dst + o0 * n * inner, o1 - o0, n, inner, log, scratch.data());
+  });
+}
+void logsumexp_rows(const float* src, float* dst, int64_t rows, int64_t cols) {
+  check(rows, cols, "logsumexp");
+  const kernels::SoftmaxKernels& k = pick();
+  parallel_for_rows(rows, cols, kGrain, [&](int64_t r0, int64_t r1) {
+    k.logsumexp_rows(src + r0 * cols, dst + r0, r1 - r0, cols);
   });
 }
 void softmax_backward(const float* dst, const float* ddst, float* dsrc, int64_t rows, int64_t cols) {

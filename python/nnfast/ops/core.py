@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from nnfast import tree
+from nnfast import _core, tree
 from nnfast.backend import tape as _tape
 from nnfast.backend.tape import Function, GradientTape
 from nnfast.backend.tensor import Tensor, Variable
@@ -769,8 +769,16 @@ class _Segment(Function):
     def forward(ctx, data, ids=None, keep=None, num_segments=0, kind="sum"):
         data = value(data)
         shape_ = (num_segments,) + data.shape[1:]
-        rows, seg = data[keep], ids[keep]
-        if kind == "sum":
+        every = bool(keep.all())
+        rows, seg = (data, ids) if every else (data[keep], ids[keep])
+        dim = int(np.prod(shape_[1:], dtype=np.int64))
+        if kind == "sum" and data.dtype == np.float32 and num_segments and dim and seg.size:
+            # The embedding scatter-add kernel: rows added in order, as np.add.at does.
+            out = np.zeros(shape_, dtype=np.float32)
+            _core.embedding_backward(np.ascontiguousarray(rows).reshape(-1, dim),
+                                     np.ascontiguousarray(seg, dtype=np.int64),
+                                     out.reshape(num_segments, dim), None)
+        elif kind == "sum":
             out = np.zeros(shape_, dtype=data.dtype)
             np.add.at(out, seg, rows)
         elif kind == "prod":
@@ -873,6 +881,11 @@ class TopK(Function):
     @staticmethod
     def forward(ctx, x, k=1):
         x = value(x)
+        if x.dtype == np.float32:
+            # The C++ selection: TF's order (ties by lower index, NaN below every number).
+            values, idx = _core.top_k(np.ascontiguousarray(x), k)
+            ctx.idx, ctx.shape = idx, x.shape
+            return values, idx
         key = -x.astype(np.int64) if np.issubdtype(x.dtype, np.unsignedinteger) else -x
         n = x.shape[-1]
         if 0 < k and 4 * k < n:

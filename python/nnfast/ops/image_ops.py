@@ -160,14 +160,42 @@ def resize_matrix(out_size, in_size, interpolation):
     return m
 
 
+_KRON_CACHE = {}
+
+
+def _kron_with_identity(m, r, trans):
+    """``kron(op(m).T, I_r)`` ``(L*r, Lo*r)``: ``x (B, L, r)`` flattened to ``(B, L*r)``
+    times it is ``op(m) @ x[b]`` for every b in one GEMM. Cached per resize matrix (the
+    entry holds ``m`` so its id stays its own)."""
+    key = (id(m), r, trans)
+    hit = _KRON_CACHE.get(key)
+    if hit is not None and hit[0] is m:
+        return hit[1]
+    mm = m.T if trans else m
+    k = np.ascontiguousarray(np.kron(mm.T, np.eye(r, dtype=np.float32)), dtype=np.float32)
+    if len(_KRON_CACHE) > 64:
+        _KRON_CACHE.clear()
+    _KRON_CACHE[key] = (m, k)
+    return k
+
+
 def _along_middle(x3, m, trans):
     """``out[b] = op(m) @ x3[b]`` for x3 ``(B, L, R)``, with op(m) = m ``(Lo, L)`` or its
     transpose, on nnfast's GEMM (NumPy's matmul would use OpenBLAS's own thread pool, which
     thrashes against nnfast's threads)."""
     B, L, R = x3.shape
     Lo = m.shape[1] if trans else m.shape[0]
-    if B * 16 <= R or B == 1:
-        # Few wide slices: one GEMM each.
+    if R <= 4 and B > 1 and L * Lo * R * R <= (1 << 22):  # widened matrix <= 16 MiB
+        # Very thin slices (the width axis of RGB images): one product with the matrix
+        # widened by the identity does R times the multiplies but no transposes (measured
+        # 2x faster than the transposed product on 16x64x64x3 bicubic).
+        out = np.empty((B, Lo * R), np.float32)
+        _core.gemm(np.ascontiguousarray(x3).reshape(B, L * R), _kron_with_identity(m, R, trans),
+                   out)
+        return out.reshape(B, Lo, R)
+    if B * 16 <= R or B == 1 or (R >= 64 and B <= 64):
+        # Few wide slices: one GEMM each (no transposes: 6x faster than the transposed
+        # product for 16 slices of 64 x 192).
         out = np.empty((B, Lo, R), np.float32)
         for b in range(B):
             _core.gemm(m, x3[b], out[b], trans_a=trans)

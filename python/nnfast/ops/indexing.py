@@ -79,26 +79,28 @@ def _row_ids(idx, pre, n):
     return (np.arange(pre, dtype=np.int64)[:, None] * n + flat[None, :]).reshape(-1)
 
 
+def _c_contiguous(a):
+    # (np.ascontiguousarray would turn a 0-d index into shape (1,); np.require costs ~3 us)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 class Take(Function):
-    """out = x[..., indices, ...] along ``axis``. Float32 row gathers (axis 0) run on
-    nnfast's row-gather kernel; the gradient scatter-adds rows of the (leading * n,
-    trailing) view of x back with the matching kernel, for any axis."""
+    """out = x[..., indices, ...] along ``axis``: nnfast's gather kernel (any dtype, any
+    axis; it checks the range and counts negative indices from the end). The gradient
+    scatter-adds rows of the (leading * n, trailing) view of x back with the embedding
+    kernel, for any axis."""
 
     @staticmethod
     def forward(ctx, x, idx, axis=0):
         shape = x.shape
         ctx.shape, ctx.axis, ctx.idx = shape, axis, (idx if ctx.recording else None)
-        # NOTE: gathers along inner axes (many short row copies) measured faster in NumPy's
-        # take than in the kernel; along axis 0 the kernel splits rows across threads.
-        if axis == 0 and x.dtype == np.float32 and x.size and idx.size:
-            post = x.size // shape[0]
-            if post >= 16:
-                ids = np.ascontiguousarray(_wrap_indices(idx, shape[0]), np.int64).reshape(-1)
-                out = np.empty((idx.size, post), np.float32)
-                _core.embedding_forward(np.ascontiguousarray(x).reshape(shape[0], post), ids, out)
-                return out.reshape(idx.shape + shape[1:])
-        # NumPy's take checks the range and counts negative indices from the end itself.
-        return np.take(x, idx, axis=axis)
+        if x.dtype.hasobject:
+            return np.take(x, idx, axis=axis)
+        if idx.dtype != np.int64 and idx.dtype != np.int32:
+            idx = idx.astype(np.int64)
+        out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], x.dtype)
+        _core.take(_c_contiguous(x), _c_contiguous(idx), axis, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -576,10 +576,33 @@ def std(x, axis=None, keepdims=False):
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
+def _trailing_axes(shape, axis):
+    """How many trailing axes ``axis`` (None, an int or a tuple) names, if it names exactly a
+    run of trailing axes of ``shape`` (else None)."""
+    nd = len(shape)
+    if axis is None:
+        return nd
+    axes = sorted(a % nd for a in (axis if isinstance(axis, tuple) else (axis,))) if nd else []
+    if not axes or axes != list(range(nd - len(axes), nd)):
+        return None
+    return len(axes)
+
+
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         x = np.asarray(x)
+        trailing = _trailing_axes(x.shape, axis) if x.dtype == np.float32 else None
+        cols = int(np.prod(x.shape[x.ndim - trailing:], dtype=np.int64)) if trailing else 0
+        if cols > 0:
+            # Reductions over trailing axes: one fused max/exp/sum pass per row in C++.
+            kept = x.shape[: x.ndim - trailing]
+            s = np.empty(kept, np.float32)
+            _core.logsumexp_rows(np.ascontiguousarray(x).reshape(-1, cols), s.reshape(-1))
+            s = s.reshape(kept + (1,) * trailing)
+            ctx.save_for_backward(x, s)
+            ctx.axis, ctx.keepdims = axis, keepdims
+            return s if keepdims else s.reshape(kept)
         m = np.max(x, axis=axis, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m

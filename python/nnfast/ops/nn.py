@@ -177,12 +177,19 @@ def _along_last(fn, x, axis):
 
 
 class SoftmaxAlongAxis(Function):
-    """Softmax (or log-softmax) over an axis that is not the last one, in place over
-    strided NumPy reductions (cheaper than moving the axis last and back)."""
+    """Softmax (or log-softmax) over an axis that is not the last one: the C++ strided
+    kernel (cheaper than moving the axis last and back); the gradient in NumPy."""
 
     @staticmethod
     def forward(ctx, x, axis=0, log=False):
         x = f32(x)
+        ctx.params = (axis, log)
+        if x.size:
+            # The C++ kernel: the axes after ``axis`` are the vector lanes, no transposes.
+            y = np.empty_like(x, order="C")
+            _core.softmax_along_axis(np.ascontiguousarray(x), axis, y, log)
+            ctx.save_for_backward(y)
+            return y
         y = x - x.max(axis=axis, keepdims=True)
         # One buffer, updated in place (NumPy's usual expression allocates three).
         if log:

@@ -206,12 +206,36 @@ class _Frames(Function):
         x = value(x)
         num = (x.shape[-1] - frame_length) // stride + 1
         ctx.length, ctx.frame_length, ctx.stride, ctx.num = x.shape[-1], frame_length, stride, num
-        starts = np.arange(num) * stride
-        return np.ascontiguousarray(x[..., starts[:, None] + np.arange(frame_length)])
+        return np.ascontiguousarray(_frame_view(x, frame_length, stride, num))
 
     @staticmethod
     def backward(ctx, g):
         return _overlap_add(g, ctx.stride, ctx.length)
+
+
+def _frame_view(x, frame_length, stride, num):
+    """(..., num, frame_length) read-only strided view of frames of x (no copy; copying it
+    once is 3-4x faster than gathering with an index array)."""
+    step = x.strides[-1]
+    return np.lib.stride_tricks.as_strided(
+        x, x.shape[:-1] + (num, frame_length), x.strides[:-1] + (stride * step, step),
+        writeable=False)
+
+
+class _WindowedFrames(Function):
+    """Frames times a window in one pass over the signal (stft's framing and windowing)."""
+
+    @staticmethod
+    def forward(ctx, x, window=None, frame_length=1, stride=1):
+        x = value(x)
+        num = (x.shape[-1] - frame_length) // stride + 1
+        ctx.length, ctx.stride, ctx.window = x.shape[-1], stride, window
+        out = np.empty(x.shape[:-1] + (num, frame_length), np.result_type(x, window))
+        return np.multiply(_frame_view(x, frame_length, stride, num), window, out=out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _overlap_add(g * ctx.window, ctx.stride, ctx.length)
 
 
 def _overlap_add(frames, stride, length):
@@ -346,9 +370,11 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     if np.shape(value(x))[-1] < fft_length:
         raise ValueError(f"stft: the signal is shorter than fft_length={fft_length}. "
                          f"Received: x.shape={a.shape}")
-    frames = _Frames.apply(x, frame_length=fft_length, stride=sequence_stride)
     if win is not None:
-        frames = multiply(frames, win)
+        frames = _WindowedFrames.apply(x, window=win, frame_length=fft_length,
+                                       stride=sequence_stride)
+    else:
+        frames = _Frames.apply(x, frame_length=fft_length, stride=sequence_stride)
     return _RFFT.apply(frames, n=fft_length)
 
 

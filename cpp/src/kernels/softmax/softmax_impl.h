@@ -98,6 +98,80 @@ inline void softmax_rows_impl(const float* src, float* dst, int64_t rows, int64_
   }
 }
 
+// sum(exp(x - mx)) without storing the exps (mx is the row's finite max).
+inline float row_sum_exp(const float* __restrict x, int64_t n, float mx) {
+  float acc[kLanes] = {0};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += exp_nonpositive(x[j + k] - mx);
+  float s = 0.0f;
+  for (int k = 0; k < kLanes; ++k) s += acc[k];
+  for (; j < n; ++j) s += exp_nonpositive(x[j] - mx);
+  return s;
+}
+
+// A row whose max is not a finite number: NaN if it holds a NaN, else that max (+inf, or
+// -inf for a row of -inf), as NumPy's max-shifted formula gives.
+inline float non_finite_logsumexp(const float* x, int64_t n, float mx) {
+  for (int64_t j = 0; j < n; ++j)
+    if (x[j] != x[j]) return x[j];
+  return mx;
+}
+
+inline void logsumexp_rows_impl(const float* src, float* dst, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* x = src + i * cols;
+    const float mx = row_max(x, cols);
+    if (mx - mx != 0.0f) {  // inf or NaN
+      dst[i] = non_finite_logsumexp(x, cols, mx);
+      continue;
+    }
+    // A NaN beside finite numbers reaches the sum through exp_nonpositive (NaN in, NaN out).
+    dst[i] = mx + log_of_sum(row_sum_exp(x, cols, mx));
+  }
+}
+
+// Softmax over the middle axis of (outer, n, inner): the same steps as a row, with the
+// inner axis as the vector lanes (max, then exp and sum, then scale), each a loop over
+// contiguous memory. Columns whose max is -inf or NaN come out NaN, as for rows.
+inline void softmax_strided_impl(const float* src, float* dst, int64_t outer, int64_t n,
+                                 int64_t inner, bool log, float* scratch) {
+  float* __restrict m = scratch;
+  float* __restrict s = scratch + inner;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* x = src + o * n * inner;
+    float* y = dst + o * n * inner;
+    for (int64_t j = 0; j < inner; ++j) m[j] = -__builtin_inff();
+    for (int64_t i = 0; i < n; ++i) {
+      const float* __restrict xi = x + i * inner;
+      for (int64_t j = 0; j < inner; ++j) m[j] = xi[j] > m[j] ? xi[j] : m[j];
+    }
+    for (int64_t j = 0; j < inner; ++j) s[j] = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* __restrict xi = x + i * inner;
+      float* __restrict yi = y + i * inner;
+      for (int64_t j = 0; j < inner; ++j) {
+        yi[j] = exp_nonpositive(xi[j] - m[j]);
+        s[j] += yi[j];
+      }
+    }
+    if (log) {
+      for (int64_t j = 0; j < inner; ++j) s[j] = m[j] + log_of_sum(s[j]);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* __restrict xi = x + i * inner;
+        float* __restrict yi = y + i * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j] - s[j];
+      }
+    } else {
+      for (int64_t j = 0; j < inner; ++j) s[j] = 1.0f / s[j];
+      for (int64_t i = 0; i < n; ++i) {
+        float* __restrict yi = y + i * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] *= s[j];
+      }
+    }
+  }
+}
+
 inline void softmax_backward_rows_impl(const float* dst, const float* ddst, float* dsrc,
                                        int64_t rows, int64_t cols, bool log) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -120,5 +194,6 @@ inline void softmax_backward_rows_impl(const float* dst, const float* ddst, floa
 #define NNFAST_DEFINE_SOFTMAX(isa)                                                          \
   namespace nnfast::kernels {                                                              \
   const SoftmaxKernels f32_softmax_##isa = {softmax_rows_impl, softmax_backward_rows_impl, \
+                                            logsumexp_rows_impl, softmax_strided_impl,     \
                                             "f32_softmax_" #isa};                          \
   }
