@@ -4,9 +4,10 @@ nnfast compiled kernels (internal; use nnfast.ops)
 from __future__ import annotations
 import collections.abc
 import numpy
+import numpy.typing
 import typing
 from . import cuda
-__all__: list[str] = ['activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'install_numpy_buffer_cache', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'install_numpy_buffer_cache', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
 def activation_backward(activation: typing.SupportsInt | typing.SupportsIndex, x: typing.Any, y: typing.Any, dy: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
 def activation_forward(activation: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
@@ -153,6 +154,10 @@ def embedding_forward(table: numpy.ndarray, ids: numpy.ndarray, out: numpy.ndarr
     """
     out[i] = table[ids[i]] (ids int64, checked against the table's rows).
     """
+def extract_patches_2d(x: numpy.ndarray, size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], strides: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], dilation: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], pad_before: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], out: numpy.ndarray) -> None:
+    """
+    Patches of channels_last (N, H, W, C) float32 images into out (N, OH, OW, KH*KW*C); window pixels outside the image read 0.
+    """
 def ftrl_update(w: numpy.ndarray, g: numpy.ndarray, accumulator: typing.Any, linear: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, learning_rate_power: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2_total: typing.SupportsFloat | typing.SupportsIndex, l2_shrinkage: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
 def gemm(a: numpy.ndarray, b: numpy.ndarray, c: numpy.ndarray, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, activation: typing.SupportsInt | typing.SupportsIndex = 0, act_alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, act_max: typing.SupportsFloat | typing.SupportsIndex = ..., act_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0, precision: str = 'float32', bf16_variant: str = 'best') -> None:
@@ -197,6 +202,10 @@ def layer_norm_forward(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, ep
     """
 def lion_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
+def logsumexp_rows(x: numpy.ndarray, out: numpy.ndarray) -> None:
+    """
+    out[i] = log(sum(exp(x[..., :]))) of each row of the last axis (out: one per row).
+    """
 def max_pool2d_backward(ddst: numpy.ndarray, argmax: numpy.ndarray, dsrc: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
     ...
 def max_pool2d_forward(src: numpy.ndarray, dst: numpy.ndarray, argmax: typing.Any, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
@@ -259,6 +268,10 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
 def sgd_update(w: numpy.ndarray, g: numpy.ndarray, momentum_buf: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
+def softmax_along_axis(x: numpy.ndarray, axis: typing.SupportsInt | typing.SupportsIndex, out: numpy.ndarray, log: bool = False) -> None:
+    """
+    Softmax (or log-softmax) over any axis of a C-contiguous float32 array.
+    """
 def softmax_backward(y: numpy.ndarray, dy: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> None:
     ...
 def softmax_cross_entropy_backward(probs: numpy.ndarray, target: typing.Any, labels: typing.Any, drow: numpy.ndarray, out: numpy.ndarray) -> None:
@@ -276,4 +289,12 @@ def sum_over_rows(x: numpy.ndarray, out: numpy.ndarray, accumulate: bool = False
 def sum_squares(x: numpy.ndarray) -> float:
     """
     sum(x**2) of a float32 array, accumulated in double.
+    """
+def take(x: numpy.ndarray, indices: numpy.ndarray, axis: typing.SupportsInt | typing.SupportsIndex, out: numpy.ndarray) -> None:
+    """
+    out = x.take(indices, axis) for C-contiguous arrays of any dtype; negative indices count from the end; IndexError naming the first index outside [-n, n).
+    """
+def top_k(x: numpy.ndarray, k: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.int32]]:
+    """
+    (values, int32 indices) of the k largest entries along the last axis of a float32 array: largest first, ties by lower index, NaN below every number.
     """
