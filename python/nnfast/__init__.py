@@ -14,6 +14,7 @@ from nnfast.models import Model, Sequential
 from nnfast.models.function import Function
 from nnfast import applications  # noqa: E402,F401  (after models: it builds Functional models)
 from nnfast import random, tree  # noqa: E402,F401  (keras.random, keras.tree)
+from nnfast import distribute, distribution  # noqa: E402,F401  (data parallelism on MPI)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
 
@@ -22,3 +23,4 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
 __all__ += ["random", "tree"]
+__all__ += ["distribute", "distribution"]

@@ -4,6 +4,7 @@ import numpy as np
 
 from nnfast import ops, regularizers
 from nnfast.backend import random as nnrandom
+from nnfast.distribution.shard import batch_rows
 from nnfast.layers.layer import Layer
 
 
@@ -100,8 +101,14 @@ class Dropout(Layer):
             return ops.multiply(inputs, 0.0)
         if self.noise_shape is not None:
             return broadcast_dropout(self, inputs, self.rate, self.noise_shape)
-        out = ops.dropout(inputs, self.rate, self._stream_seed, self._offset)
-        self._offset += int(out.size)
+        # Under data parallelism this rank holds some rows of the global batch: it draws
+        # those rows of the global batch's mask, so the split does not change the masks.
+        rows = int(inputs.shape[0]) if len(inputs.shape) else 1
+        first_row, global_rows = batch_rows(rows)
+        per_row = int(np.prod(inputs.shape[1:])) if len(inputs.shape) else 1
+        out = ops.dropout(inputs, self.rate, self._stream_seed,
+                          self._offset + first_row * per_row)
+        self._offset += global_rows * per_row
         return out
 
     def compute_output_shape(self, input_shape):
