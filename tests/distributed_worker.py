@@ -72,7 +72,7 @@ def main():
     rank = keras.distribution.process_id()
     x, y = data()
     if mode == "hang":
-        keras.distribution.set_distribution(keras.distribution.DataParallel(step_timeout=3))
+        keras.distribution.set_distribution(keras.distribution.DataParallel(step_timeout=2))
         model = make_model()
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[HangAtStep()])
         return
