@@ -102,6 +102,32 @@ def test_emulated_ranks_match_one_process_after_one_epoch(world_size, batch_size
     assert hw.history["accuracy"] == h1.history["accuracy"]
 
 
+def test_py_dataset_with_a_model_built_on_the_first_batch():
+    x, y = xy(48)
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[16 * i:16 * i + 16], y[16 * i:16 * i + 16]
+
+    def unbuilt():
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        return model
+
+    single = unbuilt()
+    single.fit(Batches(), epochs=2, verbose=0)
+    emulate(3)
+    distributed = unbuilt()
+    distributed.fit(Batches(), epochs=2, verbose=0)
+    for a, b in zip(single.get_weights(), distributed.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
 def test_one_step_gradient_is_the_global_mean_with_sample_weights():
     x, y = xy(23)
     sw = np.random.RandomState(5).rand(23).astype("float32")
