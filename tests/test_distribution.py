@@ -163,6 +163,15 @@ def test_batch_norm_statistics_are_averaged_and_multi_output_losses_logged():
     np.testing.assert_allclose(logs["loss"], logs["a_loss"] + logs["b_loss"], rtol=1e-5)
 
 
+def test_synchronized_batch_norm_is_refused_under_data_parallel():
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(4),
+                              keras.layers.BatchNormalization(synchronized=True)])
+    model.compile("sgd", "mse")
+    emulate(2)
+    with pytest.raises(NotImplementedError, match="synchronized=True"):
+        model.fit(xy(8)[0], np.zeros((8, 4), "float32"), verbose=0)
+
+
 def test_evaluate_and_predict_split_and_gather_in_order():
     x, y = xy(41)
     model = mlp()

@@ -185,6 +185,7 @@ class DataParallel(Distribution):
         self.step_timeout = step_timeout
         self._watchdog = None
         self._synced_models = weakref.WeakSet()
+        self._step_layout = None  # (key, data_parallel._Layout) of the last step
 
     @property
     def num_replicas(self):

@@ -148,9 +148,12 @@ def chief_callbacks(dist, callbacks):
 
 
 class _Layout:
-    """Offsets of the gradients, synced variables and counters in the flat buffer."""
+    """Offsets of the gradients, synced variables and counters in the flat buffer, and one
+    buffer per local rank, kept from step to step."""
 
-    def __init__(self, variables, synced, n_trackers):
+    def __init__(self, variables, synced, trackers, local_count):
+        self.synced, self.trackers_list = synced, trackers
+        n_trackers = len(trackers)
         self.grad_slices, pos = [], 0
         for v in variables:
             self.grad_slices.append((slice(pos, pos + v.value.size), v.value.shape))
@@ -162,6 +165,28 @@ class _Layout:
         self.rows, self.loss = pos, pos + 1
         self.trackers = pos + 2
         self.size = pos + 2 + 2 * n_trackers
+        self.buffers = [np.zeros(self.size, np.float32) for _ in range(local_count)]
+
+
+def _layout(dist, model, variables):
+    """The step's buffer layout, rebuilt only when the model, its trainable variables or its
+    loss trackers change."""
+    trackers = list(getattr(model, "_output_loss_trackers", ()))
+    key = (id(model), tuple(map(id, variables)), tuple(map(id, trackers)))
+    cached = dist._step_layout
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    for layer in _all_layers(model):
+        if getattr(layer, "synchronized", False) and layer.trainable:
+            raise NotImplementedError(
+                f"BatchNormalization(synchronized=True) under DataParallel (layer "
+                f"'{layer.name}'): nnfast does not reduce batch moments across ranks; use "
+                "synchronized=False (each rank normalizes its rows; the moving statistics "
+                "are averaged over the ranks after each step).")
+    layout = _Layout(variables, _synced_variables(model), trackers,
+                     len(dist.communicator.local_ranks))
+    dist._step_layout = (key, layout)
+    return layout
 
 
 def train_step(dist, model, x, y, sample_weight, variables):
@@ -176,23 +201,22 @@ def train_step(dist, model, x, y, sample_weight, variables):
     if watchdog is not None:
         watchdog.arm()
     n = da.num_samples(x)
-    synced = _synced_variables(model)
-    trackers = list(getattr(model, "_output_loss_trackers", ()))
+    layout = _layout(dist, model, variables)
+    synced, trackers = layout.synced, layout.trackers_list
     base_trackers = [(t.total, t.count) for t in trackers]
-    layout = _Layout(variables, synced, len(trackers))
     local = comm.local_ranks
     saved = _StepState(model, synced, trackers) if len(local) > 1 else None
     want_outputs = model._compile_metrics_container is not None
     buffers, outputs, missing = [], [], None
-    for rank in local:
+    for rank, buf in zip(local, layout.buffers):
         start, stop = shard_bounds(n, comm.size, rank)
         rows = stop - start
         if saved is not None:
             saved.restore(synced, trackers)
-        buf = np.zeros(layout.size, np.float32)
         outputs.append(None)
         buffers.append(buf)
         if not rows:
+            buf.fill(0.0)
             # A rank without rows (fewer rows than ranks) still advances its random streams
             # as the others do, on one row whose results are dropped.
             with computing_rows(0, n):
@@ -207,7 +231,9 @@ def train_step(dist, model, x, y, sample_weight, variables):
             grads = tape.gradient(loss, variables)
         missing = [g is None for g in grads]
         for (where, _), g in zip(layout.grad_slices, grads):
-            if g is not None:
+            if g is None:
+                buf[where] = 0.0
+            else:
                 np.multiply(np.ravel(g.value if isinstance(g, Tensor) else g), scale,
                             out=buf[where])
         for (where, _), v in zip(layout.sync_slices, synced):
