@@ -128,6 +128,43 @@ def test_py_dataset_with_a_model_built_on_the_first_batch():
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
 
 
+def test_recurrent_attention_and_broadcast_dropout_draw_global_masks():
+    """Every random mask and noise (LSTM and cell dropout, attention dropout, noise_shape and
+    spatial dropout, Gaussian noise and dropout, alpha dropout) is the global batch's, sliced:
+    3 ranks train as one process."""
+    from nnfast import layers
+
+    rs = np.random.RandomState(0)
+    x, y = rs.randn(22, 5, 4).astype("f4"), rs.randn(22, 3).astype("f4")
+
+    def make():
+        keras.utils.set_random_seed(1)
+        inputs = keras.Input((5, 4))
+        h = layers.LSTM(6, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)(inputs)
+        h = layers.RNN(layers.GRUCell(6, dropout=0.2, recurrent_dropout=0.3),
+                       return_sequences=True)(h)
+        h = layers.MultiHeadAttention(2, 3, dropout=0.3)(h, h)
+        h = layers.Attention(dropout=0.4)([h, h])
+        h = layers.Dropout(0.3, noise_shape=(None, 1, 6))(h)
+        h = layers.SpatialDropout1D(0.3)(h)
+        h = layers.GaussianDropout(0.2)(layers.GaussianNoise(0.1)(h))
+        h = layers.AlphaDropout(0.2)(h)
+        model = keras.Model(inputs, layers.Dense(3)(layers.Flatten()(h)))
+        model.compile("sgd", "mse")
+        return model
+
+    single = make()
+    start = single.get_weights()
+    h1 = single.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    emulate(3)
+    distributed = make()
+    h3 = distributed.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h3.history["loss"], h1.history["loss"], rtol=1e-6)
+    change = max(np.abs(a - w).max() for a, w in zip(single.get_weights(), start))
+    for a, b in zip(single.get_weights(), distributed.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * change)
+
+
 def test_one_step_gradient_is_the_global_mean_with_sample_weights():
     x, y = xy(23)
     sw = np.random.RandomState(5).rand(23).astype("float32")

@@ -98,15 +98,24 @@ class _StepState:
 
     def __init__(self, model, synced, trackers):
         self.values = [v.value.copy() for v in synced]
-        self.offsets = [(layer, layer._offset) for layer in _all_layers(model)
-                        if isinstance(getattr(layer, "_offset", None), int)]
+        # Counter-based random streams (Dropout, recurrent and attention dropout, cells).
+        self.offsets = [(layer, name, getattr(layer, name)) for layer in _all_layers(model)
+                        for name in ("_offset", "_seed_offset")
+                        if isinstance(getattr(layer, name, None), int)]
         self.trackers = [(t.total, t.count) for t in trackers]
+        # NumPy-Generator streams (Gaussian noise, augmentation): every MPI rank starts the
+        # step from the same state, so every emulated rank does too.
+        self.generators = [(g, g.bit_generator.state) for g in (
+            getattr(layer, "_rng", None) for layer in _all_layers(model))
+            if isinstance(g, np.random.Generator)]
 
     def restore(self, synced, trackers):
         for v, value in zip(synced, self.values):
             np.copyto(v.value, value)
-        for layer, offset in self.offsets:
-            layer._offset = offset
+        for layer, name, offset in self.offsets:
+            setattr(layer, name, offset)
+        for generator, state in self.generators:
+            generator.bit_generator.state = state
         for t, (total, count) in zip(trackers, self.trackers):
             t.total, t.count = total, count
 

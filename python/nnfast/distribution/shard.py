@@ -23,3 +23,40 @@ def computing_rows(first_row, global_rows):
         yield
     finally:
         _current[0] = previous
+
+
+def mask_offsets(offset, shape):
+    """For a random mask of ``shape`` (batch first) drawn from a counter-based stream at
+    ``offset``: ``(draw_at, next_offset)``, where this rank's rows of the global batch's mask
+    start and where the stream stands after the whole global mask. Outside a data-parallel
+    step: ``(offset, offset + size)``.
+
+    Example:
+        >>> mask_offsets(100, (4, 3))   # one process
+        (100, 112)
+    """
+    shape = tuple(int(d) for d in shape)
+    if not shape:
+        return offset, offset + 1
+    per_row = 1
+    for d in shape[1:]:
+        per_row *= d
+    first_row, global_rows = batch_rows(shape[0])
+    return offset + first_row * per_row, offset + global_rows * per_row
+
+
+def draw_rows(draw, shape, rows):
+    """``draw(shape)`` for a random array whose first axis is the batch's ``rows`` rows:
+    under data parallelism, ``draw`` of the global batch's shape, and this rank's rows of it
+    (so the split does not change the noise); otherwise ``draw(shape)``.
+
+    Example:
+        >>> noise = draw_rows(rng.standard_normal, (4, 3), rows=4)
+    """
+    shape = tuple(int(d) for d in shape)
+    if not shape or shape[0] != rows:
+        return draw(shape)
+    first_row, global_rows = batch_rows(rows)
+    if first_row == 0 and global_rows == rows:
+        return draw(shape)
+    return draw((global_rows,) + shape[1:])[first_row:first_row + rows]
