@@ -383,15 +383,47 @@ def test_mpi_hung_rank_is_aborted_by_the_step_watchdog(tmp_path):
     assert "step timeout" in result.stderr
 
 
-def test_mpi_killed_rank_then_rerun_resumes_bit_identically(tmp_path):
-    died = run_mpi(2, tmp_path, "resume", 2)
-    assert died.returncode != 0
-    assert (tmp_path / "backup" / "training_metadata.json").exists()
-    resumed = run_mpi(2, tmp_path, "resume", -1)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("interrupted")
+
+
+def _emulated_resume(backup, first_world, second_world):
+    """Emulated ranks: 2 epochs at ``first_world``, interrupted, then the same fit rerun at
+    ``second_world`` resumes from the backup. Returns the final weights."""
+    emulate(first_world)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        worker.make_model(dropout=False).fit(
+            *worker.data(), batch_size=16, epochs=4, verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(str(backup)), _Interrupt()])
+    emulate(second_world)
+    model = worker.make_model(dropout=False)
+    history = model.fit(*worker.data(), batch_size=16, epochs=4, verbose=0,
+                        callbacks=[keras.callbacks.BackupAndRestore(str(backup))])
+    assert history.epoch == [2, 3]
+    return model.get_weights()
+
+
+def test_emulated_resume_equals_an_uninterrupted_run(tmp_path):
+    resumed = _emulated_resume(tmp_path / "backup", 2, 2)
     emulate(2)
     model = worker.make_model(dropout=False)
     model.fit(*worker.data(), batch_size=16, epochs=4, verbose=0)
-    with np.load(tmp_path / "rank1.npz") as weights:
-        for i, w in enumerate(model.get_weights()):
-            assert weights[f"arr_{i}"].tobytes() == w.tobytes()
+    for a, b in zip(resumed, model.get_weights()):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_mpi_killed_rank_then_rerun_with_more_ranks_resumes(tmp_path):
+    """2 MPI ranks, rank 1 killed in epoch 3; the command rerun with 3 ranks resumes from
+    rank 0's backup and ends with the bits of the emulated 2-then-3-rank run."""
+    died = run_mpi(2, tmp_path, "resume", 2)
+    assert died.returncode != 0
+    assert (tmp_path / "backup" / "training_metadata.json").exists()
+    resumed = run_mpi(3, tmp_path, "resume", -1)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    expected = _emulated_resume(tmp_path / "emulated_backup", 2, 3)
+    for rank in range(3):
+        with np.load(tmp_path / f"rank{rank}.npz") as weights:
+            for i, w in enumerate(expected):
+                assert weights[f"arr_{i}"].tobytes() == w.tobytes()
