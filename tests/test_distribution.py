@@ -248,6 +248,10 @@ def test_mirrored_strategy_scope_trains_data_parallel():
     for a, b in zip(single.get_weights(), model.get_weights()):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     assert model._strategy_distribution is strategy.distribution
+    one = keras.distribute.OneDeviceStrategy("/cpu:0")
+    with one.scope():
+        alone = mlp()
+    assert one.num_replicas_in_sync == 1 and data_parallel.active(alone) is None
 
 
 def test_non_chief_ranks_drop_writing_callbacks(tmp_path):

@@ -81,6 +81,18 @@ class MultiWorkerMirroredStrategy(Strategy):
         super().__init__(communicator)
 
 
+class OneDeviceStrategy(Strategy):
+    """tf.distribute.OneDeviceStrategy: one replica, this process alone (even under MPI).
+
+    Args:
+        device: accepted for compatibility (``"/cpu:0"``, ``"/gpu:0"``).
+    """
+
+    def __init__(self, device=None):
+        super().__init__(SingleProcessCommunicator())
+        self.device = device
+
+
 def get_strategy():
     """The strategy whose scope is open, else a one-replica default strategy."""
     return _current_strategy or Strategy(SingleProcessCommunicator())

@@ -308,7 +308,13 @@ def test_step(dist, model, x, y, sample_weight):
 
 def predict_step(dist, model, x):
     """``predict``'s step: each rank's rows forward, the outputs gathered in order."""
-    return _forward_rows(dist, model, x)
+    watchdog = dist.watchdog()
+    if watchdog is not None:
+        watchdog.arm()
+    outputs = _forward_rows(dist, model, x)
+    if watchdog is not None:
+        watchdog.disarm()
+    return outputs
 
 
 class Runner:
