@@ -122,7 +122,8 @@ def run_world(world_size, steps):
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     cmd = [exe, "--oversubscribe", "-n", str(world_size), sys.executable, __file__,
            "--worker", "--steps", str(steps)]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True,
+                            timeout=900)
     for line in result.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

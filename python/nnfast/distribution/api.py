@@ -202,7 +202,8 @@ class DataParallel(Distribution):
         return TensorLayout([None] * len(getattr(variable, "shape", ())), self.device_mesh)
 
     def get_tensor_layout(self, path):
-        """Intermediate tensors get no layout constraint."""
+        """Intermediate tensors get no layout constraint: always None."""
+        del path
         return None
 
     def watchdog(self):
