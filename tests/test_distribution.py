@@ -222,6 +222,24 @@ def test_evaluate_and_predict_split_and_gather_in_order():
                                rtol=1e-6)
 
 
+def test_evaluate_multi_output_with_activity_penalty_matches_one_process():
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(6, activity_regularizer="l2")(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(1, name="a")(hidden),
+                                 keras.layers.Dense(2, name="b")(hidden)])
+    model.compile("sgd", ["mse", "mae"], metrics=[["mae"], ["mse"]])
+    rs = np.random.RandomState(1)
+    x, ya, yb = (rs.randn(19, 5).astype("f4"), rs.randn(19, 1).astype("f4"),
+                 rs.randn(19, 2).astype("f4"))
+    expected = model.evaluate(x, [ya, yb], batch_size=8, verbose=0, return_dict=True)
+    emulate(3)
+    logs = model.evaluate(x, [ya, yb], batch_size=8, verbose=0, return_dict=True)
+    assert set(logs) == set(expected)
+    for key in expected:
+        np.testing.assert_allclose(logs[key], expected[key], rtol=1e-5, err_msg=key)
+
+
 def test_custom_train_step_is_refused_under_data_parallel():
     class Custom(keras.Sequential):
         def train_step(self, data):

@@ -285,25 +285,47 @@ def _forward_rows(dist, model, x):
 
 
 def test_step(dist, model, x, y, sample_weight):
-    """``evaluate``'s step: each rank's rows forward, the outputs gathered, then the loss of
-    the whole batch on every rank (the same numbers everywhere).
+    """``evaluate``'s step: each rank's rows forward and their loss; one allreduce of
+    ``rows``, ``rows * loss`` and the per-output loss trackers' increments gives the global
+    batch's mean loss (penalties included) on every rank; the outputs are gathered in rank
+    order for the metrics.
 
     Returns:
         ``(loss, y_pred)`` for the global batch.
     """
+    comm = dist.communicator
     watchdog = dist.watchdog()
     if watchdog is not None:
         watchdog.arm()
-    y_pred = _forward_rows(dist, model, x)
-    if not model._outputs_resolved:
-        model._resolve_outputs(y_pred)
-    if model._multi and isinstance(y_pred, dict):
-        y_pred = [y_pred[k] for k in sorted(y_pred)]
-    tensors = ([Tensor(p) for p in y_pred] if isinstance(y_pred, list) else Tensor(y_pred))
-    loss = model.compute_loss(x, y, tensors, sample_weight, training=False)
+    n = da.num_samples(x)
+    trackers = list(getattr(model, "_output_loss_trackers", ()))
+    base_trackers = [(t.total, t.count) for t in trackers]
+    buffers, outputs = [], []
+    for rank in comm.local_ranks:
+        for t, (total, count) in zip(trackers, base_trackers):
+            t.total, t.count = total, count
+        start, stop = shard_bounds(n, comm.size, rank)
+        rows = stop - start
+        buf = np.zeros(2 + 2 * len(trackers), np.float32)
+        buffers.append(buf)
+        outputs.append(None)
+        if not rows:
+            continue
+        y_pred, loss = model._call_and_loss(
+            _take_rows(x, start, stop), _take_rows(y, start, stop),
+            _take_rows(sample_weight, start, stop), False)
+        buf[0], buf[1] = rows, float(loss.value) * rows
+        for i, (t, (total, count)) in enumerate(zip(trackers, base_trackers)):
+            buf[2 + 2 * i], buf[3 + 2 * i] = t.total - total, t.count - count
+        outputs[-1] = _outputs_numpy(y_pred)
+    total = comm.allreduce_sum(buffers)
+    for i, (t, (base_total, base_count)) in enumerate(zip(trackers, base_trackers)):
+        t.total = base_total + float(total[2 + 2 * i])
+        t.count = base_count + float(total[3 + 2 * i])
+    y_pred = _concat_rows(comm.allgather(outputs))
     if watchdog is not None:
         watchdog.disarm()
-    return float(loss.value), y_pred
+    return float(total[1] / total[0]), y_pred
 
 
 def predict_step(dist, model, x):
