@@ -366,6 +366,9 @@ def run_mpi(world_size, *args, timeout=90):
     """``mpiexec -n world_size tests/distributed_worker.py *args``, one thread per rank."""
     env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
+               # Ranks waiting in a collective yield the core instead of spinning (more
+               # ranks than cores here): 4x faster steps on a shared 2-core machine.
+               OMPI_MCA_mpi_yield_when_idle="1",
                PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(__file__), "..",
                                                         "python"),
                                            os.environ.get("PYTHONPATH", "")]))
