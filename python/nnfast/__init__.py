@@ -18,6 +18,7 @@ from nnfast import dtype_policies, mixed_precision, quantizers  # noqa: E402,F40
 from nnfast.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402,F401
 from nnfast.quantizers import Quantizer  # noqa: E402,F401
 from nnfast import export  # noqa: E402,F401  (keras.export: ONNX)
+from nnfast import distribute, distribution  # noqa: E402,F401  (data parallelism on MPI)
 from nnfast.api_objects import (Initializer, Loss, Metric, Operation, Optimizer,  # noqa: E402,F401
                                 Regularizer, version)
 # Keras 3's scopes, KerasTensor and rematerialization (keras.name_scope, keras.remat, ...).
@@ -30,7 +31,8 @@ __all__ = ["Sequential", "Model", "Input", "InputSpec", "Function", "Layer", "Gr
            "activations", "callbacks", "config", "constraints", "datasets", "initializers",
            "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "utils",
            "clear_session"]
-__all__ += ["random", "tree", "dtype_policies", "mixed_precision", "quantizers"]
+__all__ += ["random", "tree", "dtype_policies", "mixed_precision", "quantizers",
+            "distribute", "distribution"]
 from nnfast import keras2_modules as _keras2_modules  # noqa: E402
 _keras2_modules.install()  # Keras 2 module paths: keras.layers.core, keras.engine.topology, ...
 

@@ -11,6 +11,7 @@ from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tensor import Tensor
+from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer, _shape_of, standardize_shape
 
 # Keras's Softmax layer sets masked float32 scores to -1e9 before the softmax.
@@ -328,8 +329,8 @@ class MultiHeadAttention(Layer):
             probs = ops.softmax(scores, axis=-1)
         attended = probs
         if training and self.dropout > 0.0:
-            attended = ops.dropout(probs, self.dropout, self._stream_seed, self._offset)
-            self._offset += b * heads * t * s
+            draw_at, self._offset = mask_offsets(self._offset, (b, heads, t, s))
+            attended = ops.dropout(probs, self.dropout, self._stream_seed, draw_at)
         return probs, attended
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
@@ -465,8 +466,8 @@ class Attention(Layer):
             scores = ops.subtract(scores, penalty)
         weights = ops.softmax(scores, axis=-1)
         if training and self.dropout > 0:
-            weights = ops.dropout(weights, self.dropout, self._stream_seed, self._offset)
-            self._offset += int(np.prod(weights.shape))
+            draw_at, self._offset = mask_offsets(self._offset, weights.shape)
+            weights = ops.dropout(weights, self.dropout, self._stream_seed, draw_at)
         out = ops.matmul(weights, v)
         if q_mask is not None:
             out = ops.multiply(out, q_mask[..., None].astype(np.float32))

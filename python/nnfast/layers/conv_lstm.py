@@ -13,6 +13,7 @@ import numpy as np
 
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
+from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.convolutional import _positive_int
 from nnfast.layers.layer import Layer
 from nnfast.layers.recurrent import _serialize
@@ -146,9 +147,9 @@ class _ConvLSTM(Layer):
             f = self.filters
             parts = []
             for gate in range(4):
-                m = dropout_mask((b, 1) + tuple(x.shape[2:]), self.dropout, self._stream_seed,
-                                 self._offset)
-                self._offset += int(m.size)
+                m_shape = (b, 1) + tuple(x.shape[2:])
+                draw_at, self._offset = mask_offsets(self._offset, m_shape)
+                m = dropout_mask(m_shape, self.dropout, self._stream_seed, draw_at)
                 xg = ops.reshape(ops.multiply(x, m), (b * t,) + tuple(x.shape[2:]))
                 kg = ops.get_item(self.kernel, (Ellipsis, slice(gate * f, (gate + 1) * f)))
                 bg = (None if self.bias is None else

@@ -11,6 +11,7 @@ import numpy as np
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
 from nnfast.backend.tensor import Tensor
+from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer
 from nnfast.ops.rnn import RNN_ACTIVATION_IDS, dropout_mask, embedded_input_pays
 
@@ -122,9 +123,8 @@ class _RNNBase(Layer):
 
     # --- call ----------------------------------------------------------------------------
     def _dropout_mask(self, shape, rate):
-        out = dropout_mask(shape, rate, self._stream_seed, self._offset)
-        self._offset += int(out.size)
-        return out
+        draw_at, self._offset = mask_offsets(self._offset, shape)  # rows of the global batch
+        return dropout_mask(shape, rate, self._stream_seed, draw_at)
 
     def _run(self, x, initial_state, mask, recurrent_mask, return_sequences, input_ids=None):
         raise NotImplementedError

@@ -4,6 +4,7 @@ import numpy as np
 
 from nnfast import ops, regularizers
 from nnfast.backend import random as nnrandom
+from nnfast.distribution.shard import draw_rows, mask_offsets
 from nnfast.layers.layer import Layer
 
 
@@ -52,11 +53,13 @@ def broadcast_dropout(layer, inputs, rate, noise_shape):
         raise ValueError(f"noise_shape {noise_shape} does not broadcast to the input shape "
                          f"{shape}: each dimension must be 1, None or the input's size")
     if concrete == shape:  # no broadcasting: the fused elementwise op
-        out = ops.dropout(inputs, rate, layer._stream_seed, layer._offset)
-        layer._offset += int(np.prod(shape))
-        return out
-    mask = ops.dropout(np.ones(concrete, np.float32), rate, layer._stream_seed, layer._offset)
-    layer._offset += int(np.prod(concrete))
+        draw_at, layer._offset = mask_offsets(layer._offset, shape)
+        return ops.dropout(inputs, rate, layer._stream_seed, draw_at)
+    if concrete[0] == 1:  # one mask for every row: the same on every rank
+        draw_at, layer._offset = layer._offset, layer._offset + int(np.prod(concrete))
+    else:  # this rank's rows of the global batch's mask
+        draw_at, layer._offset = mask_offsets(layer._offset, concrete)
+    mask = ops.dropout(np.ones(concrete, np.float32), rate, layer._stream_seed, draw_at)
     return ops.multiply(inputs, np.asarray(mask))
 
 
@@ -100,9 +103,10 @@ class Dropout(Layer):
             return ops.multiply(inputs, 0.0)
         if self.noise_shape is not None:
             return broadcast_dropout(self, inputs, self.rate, self.noise_shape)
-        out = ops.dropout(inputs, self.rate, self._stream_seed, self._offset)
-        self._offset += int(out.size)
-        return out
+        # Under data parallelism this rank holds some rows of the global batch: it draws
+        # those rows of the global batch's mask, so the split does not change the masks.
+        draw_at, self._offset = mask_offsets(self._offset, inputs.shape)
+        return ops.dropout(inputs, self.rate, self._stream_seed, draw_at)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -158,7 +162,8 @@ class GaussianNoise(_NoiseLayer):
         if not training or self.stddev <= 0:
             return inputs
         shape = tuple(np.shape(inputs))
-        noise = self._rng.standard_normal(shape, dtype=np.float32)
+        noise = draw_rows(lambda s: self._rng.standard_normal(s, dtype=np.float32), shape,
+                          shape[0] if shape else 1)
         noise *= np.float32(self.stddev)
         return ops.add(inputs, noise)
 
@@ -189,7 +194,9 @@ class GaussianDropout(_NoiseLayer):
         if not training or self.rate <= 0:
             return inputs
         stddev = np.float32(np.sqrt(self.rate / (1.0 - self.rate)))
-        noise = self._rng.standard_normal(tuple(np.shape(inputs)), dtype=np.float32)
+        shape = tuple(np.shape(inputs))
+        noise = draw_rows(lambda s: self._rng.standard_normal(s, dtype=np.float32), shape,
+                          shape[0] if shape else 1)
         noise *= stddev
         noise += np.float32(1.0)
         return ops.multiply(inputs, noise)
@@ -239,7 +246,9 @@ class AlphaDropout(_NoiseLayer):
                 raise ValueError(f"noise_shape {self.noise_shape} must have one entry per "
                                  f"input dimension; received an input of shape {shape}")
             mask_shape = tuple(n if d is None else d for d, n in zip(self.noise_shape, shape))
-        kept = (self._rng.random(mask_shape, dtype=np.float32) >= self.rate).astype(np.float32)
+        uniform = draw_rows(lambda s: self._rng.random(s, dtype=np.float32), mask_shape,
+                            shape[0] if shape else 1)
+        kept = (uniform >= self.rate).astype(np.float32)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate

@@ -9,6 +9,7 @@ import numpy as np
 
 from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.backend import random as nnrandom
+from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer
 from nnfast.ops.rnn import dropout_mask
 
@@ -28,9 +29,8 @@ class DropoutRNNCell:
         # Inverted dropout, as Keras: keep with probability 1 - rate, scale by 1/(1 - rate);
         # masks come from the counter-based kernel, a new stretch of the stream each time.
         shape = tuple(np.shape(like))
-        out = dropout_mask(shape, rate, self._seed_stream, self._seed_offset)
-        self._seed_offset += int(out.size)
-        return out
+        draw_at, self._seed_offset = mask_offsets(self._seed_offset, shape)
+        return dropout_mask(shape, rate, self._seed_stream, draw_at)
 
     def get_dropout_mask(self, step_input):
         if self._dropout_mask is None and self.dropout > 0:

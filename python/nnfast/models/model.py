@@ -218,9 +218,15 @@ class Model(Trainer, Layer):
     # --- saving ----------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
         """Saves architecture, weights and compile state: ``.keras`` (zip, Keras 3 format)
-        or ``.h5`` / ``.hdf5`` (legacy HDF5)."""
+        or ``.h5`` / ``.hdf5`` (legacy HDF5). Under a multi-process
+        ``nnfast.distribution.DataParallel`` only rank 0 writes (the ranks hold the same
+        weights; several writers would clobber one file on a shared filesystem)."""
+        from nnfast.distribution.data_parallel import active
         from nnfast.saving.saving_api import save_model
 
+        dist = active(self)
+        if dist is not None and not dist.communicator.is_chief:
+            return
         save_model(self, filepath, overwrite=overwrite, zipped=zipped,
                    include_optimizer=include_optimizer, **kwargs)
 
@@ -247,8 +253,14 @@ class Model(Trainer, Layer):
         return export_model(self, filepath, format, verbose, input_signature, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
-        """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout)."""
+        """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout).
+        Under a multi-process ``DataParallel`` only rank 0 writes, as ``save``."""
+        from nnfast.distribution.data_parallel import active
         from nnfast.saving.saving_api import save_weights
+
+        dist = active(self)
+        if dist is not None and not dist.communicator.is_chief:
+            return
 
         save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 

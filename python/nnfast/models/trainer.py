@@ -99,6 +99,8 @@ class Trainer(StepHooks):
         self._compile_config_serialized = None
         self._trainable_at_compile = self._trainable_state()
         self._warned_trainable = False
+        # Compiled inside `nnfast.distribute.<Strategy>.scope()`: fit under that strategy.
+        self._strategy_distribution = _scoped_strategy_distribution()
         self.compiled = True
 
     def _serialize_compile_config(self):
@@ -547,11 +549,15 @@ class Trainer(StepHooks):
         if max_epochs() and max_epochs() < epochs:  # keras.config.set_max_epochs
             warnings.warn("Limiting epochs to %d" % max_epochs(), stacklevel=3)
             epochs = max_epochs()
-        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=epochs, steps=source.steps)
+        custom = self._custom_train()
+        dist = _data_parallel(self, "fit", custom)
+        if dist is not None:  # only rank 0 prints and writes files
+            callbacks = dist.chief_callbacks(callbacks)
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0 and (
+            dist is None or dist.is_chief), model=self, verbose=verbose, epochs=epochs,
+            steps=source.steps)
         # Kept on the model so BackupAndRestore can save and restore the shuffling stream.
         rng = self._fit_rng = nnrandom.make_generator()
-        custom = self._custom_train()
         if custom:
             self._check_trainable_changed()
         variables = self._prepare_variables() if arrays and not custom else None
@@ -559,6 +565,8 @@ class Trainer(StepHooks):
         # Batch logs cost a dict per step: build them only when a callback reads them.
         batch_logs = cbs.on_train_batch_end is not _noop
         cbs.on_train_begin()
+        if dist is not None:  # rank 0's (possibly restored) state on every rank
+            dist.sync_start(self, rng)
         # BackupAndRestore sets _initial_epoch in on_train_begin to resume a run (Keras 3).
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         self._initial_epoch = None
@@ -584,9 +592,14 @@ class Trainer(StepHooks):
                     if variables is None:
                         self._ensure_ready(xb, yb)
                         variables = self._prepare_variables()
+                        if dist is not None:  # built now: rank 0's initial weights
+                            dist.sync_start(self)
                     yb = self._standardize_targets(yb)
                 cbs.on_train_batch_begin(step)
-                loss, y_pred = self._train_step(xb, yb, swb, variables)
+                if dist is None:
+                    loss, y_pred = self._train_step(xb, yb, swb, variables)
+                else:
+                    loss, y_pred = dist.train_step(self, xb, yb, swb, variables)
                 self._record_step(loss, len(xb) if type(xb) is np.ndarray else da.num_samples(xb),
                                   yb, y_pred, swb)
                 cbs.on_train_batch_end(step, self._logs() if batch_logs else None)
@@ -680,8 +693,10 @@ class Trainer(StepHooks):
                 sw = da.to_arrays(sample_weight, "sample_weight")
             da.check_lengths(x=x, y=y, sample_weight=sw)
             source = da.BatchSource(x, y, sw, batch_size=batch_size, steps=steps)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=source.steps)
+        dist = _data_parallel(self, "evaluate", custom)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and (
+            dist is None or dist.is_chief), model=self, verbose=verbose, epochs=1,
+            steps=source.steps)
         logs = self._evaluate_source(source, cbs, in_fit=False)
         if return_dict:
             return logs
@@ -695,6 +710,7 @@ class Trainer(StepHooks):
         cbs.on_test_begin()
         raw = source.kind != "arrays"
         custom = self._custom_test()
+        dist = _data_parallel(self, "evaluate", custom)
         if custom:
             logs = self._custom_test_epoch(source, cbs, raw)
         # The fused loop (empty when the model's own test_step ran above).
@@ -706,7 +722,10 @@ class Trainer(StepHooks):
             self._ensure_ready(xb, yb)
             yb = self._standardize_targets(yb)
             cbs.on_test_batch_begin(step)
-            loss, y_pred = self._test_step(xb, yb, swb)
+            if dist is None:
+                loss, y_pred = self._test_step(xb, yb, swb)
+            else:
+                loss, y_pred = dist.test_step(self, xb, yb, swb)
             self._record_step(loss, da.num_samples(xb), yb, y_pred, swb)
             cbs.on_test_batch_end(step, self._logs())
         source.end_epoch()
@@ -746,17 +765,22 @@ class Trainer(StepHooks):
         else:
             x = da.to_arrays(x, "x")
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=source.steps)
+        custom = self._overridden("predict_step")
+        dist = _data_parallel(self, "predict", custom)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and (
+            dist is None or dist.is_chief), model=self, verbose=verbose, epochs=1,
+            steps=source.steps)
         cbs.on_predict_begin()
         chunks = []
         raw = source.kind != "arrays"
-        custom = self._overridden("predict_step")
         for step, (xb, _, _) in enumerate(source.epoch(None)):
             if raw:
                 xb = da.to_arrays(xb, "x")
             cbs.on_predict_batch_begin(step)
-            out = self.predict_step(xb) if custom else self(xb, training=False)
+            if dist is not None:
+                out = dist.predict_step(self, xb)
+            else:
+                out = self.predict_step(xb) if custom else self(xb, training=False)
             yb = _to_numpy_struct(out)
             chunks.append(yb)
             cbs.on_predict_batch_end(step, {"outputs": yb})
@@ -785,7 +809,12 @@ class Trainer(StepHooks):
         y = self._standardize_targets(y)
         self.reset_metrics()
         variables = self._prepare_variables()
-        loss, y_pred = self._train_step(x, y, sw, variables)
+        dist = _data_parallel(self, "train_on_batch", custom)
+        if dist is None:
+            loss, y_pred = self._train_step(x, y, sw, variables)
+        else:
+            dist.sync_once(self)
+            loss, y_pred = dist.train_step(self, x, y, sw, variables)
         self._record_step(loss, da.num_samples(x), y, y_pred, sw)
         return self._batch_result(return_dict)
 
@@ -818,6 +847,27 @@ class Trainer(StepHooks):
         if return_dict:
             return logs
         return self._flatten_metrics_in_order(logs)
+
+
+def _data_parallel(model, what, custom):
+    """The data-parallel runner that ``what`` runs under (``nnfast.distribution``), or None
+    when training in one process (the loops above then run unchanged)."""
+    from nnfast.distribution import data_parallel
+
+    dist = data_parallel.active(model)
+    if dist is None:
+        return None
+    if custom:
+        raise NotImplementedError(f"{what}() under nnfast.distribution.DataParallel with the "
+                                  "model's own train_step/test_step/predict_step: use the "
+                                  "built-in steps, or run on one process.")
+    return data_parallel.Runner(dist)
+
+
+def _scoped_strategy_distribution():
+    from nnfast.distribution import api
+
+    return api.strategy_distribution()
 
 
 def _step_data(x, y, sample_weight):
