@@ -7,7 +7,7 @@ import numpy as np
 from nnfast import losses as _losses
 from nnfast.backend.global_state import epsilon
 from nnfast.metrics import (IoU, MeanMetricWrapper, Metric, _confusion_counts, _divide_no_nan,
-                            _np, _squeeze_or_expand)
+                            _from_loss, _np, _squeeze_or_expand)
 
 # --- IoU variants ------------------------------------------------------------------------------
 
@@ -230,18 +230,9 @@ class RecallAtPrecision(_AtConstraint):
 # --- function forms keras.metrics also exports --------------------------------------------
 
 
-def _as_np(fn):
-    def metric_fn(y_true, y_pred, **kwargs):
-        return np.asarray(_np(fn(y_true, y_pred, **kwargs)), np.float32)
-
-    metric_fn.__name__ = fn.__name__
-    metric_fn.__doc__ = (fn.__doc__ or "") + "\n\n(The same values as keras.losses'.)"
-    return metric_fn
-
-
-huber = _as_np(_losses.huber)
-binary_focal_crossentropy = _as_np(_losses.binary_focal_crossentropy)
-categorical_focal_crossentropy = _as_np(_losses.categorical_focal_crossentropy)
+huber = _from_loss(_losses.huber)
+binary_focal_crossentropy = _from_loss(_losses.binary_focal_crossentropy)
+categorical_focal_crossentropy = _from_loss(_losses.categorical_focal_crossentropy)
 
 CLASSES = (BinaryIoU, OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation,
            SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
