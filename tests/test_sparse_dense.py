@@ -141,7 +141,7 @@ def test_dense_inputs_and_narrow_inputs_take_the_dense_path():
 
 
 def test_csr_batch_rows_and_dense_view():
-    x = multi_hot(20, 300, 0.05)
+    x = multi_hot(20, 300, 0.03)
     b = CSRBatch.from_dense(x)
     np.testing.assert_array_equal(np.asarray(b), x)
     idx = np.array([5, 0, 19, 5, -1])
@@ -218,3 +218,19 @@ def test_scipy_sparse_input_to_a_functional_model_and_a_non_dense_first_layer():
     seq = nnfast.Sequential([nnfast.Input((300,)), layers.Dropout(0.5), layers.Dense(3)])
     np.testing.assert_allclose(seq.predict(xs, verbose=0), seq.predict(x, verbose=0), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_fit_scans_multi_hot_rows_once_only_for_a_model_that_starts_with_dense():
+    from nnfast import layers
+    from nnfast.models import data_adapter as da
+
+    x = multi_hot(50, 300, 0.02)
+    starts_dense = nnfast.Sequential([nnfast.Input((300,)), layers.Dense(2)])
+    starts_dropout = nnfast.Sequential([nnfast.Input((300,)), layers.Dropout(0.1),
+                                        layers.Dense(2)])
+    converted = da.sparse_input_for(starts_dense, x)
+    assert type(converted) is CSRBatch
+    np.testing.assert_array_equal(converted.toarray(), x)
+    assert da.sparse_input_for(starts_dropout, x) is x
+    dense = multi_hot(50, 300, 0.4)
+    assert da.sparse_input_for(starts_dense, dense) is dense

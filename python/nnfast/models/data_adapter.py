@@ -81,6 +81,29 @@ def scipy_to_batch(x, name):
     return CSRBatch.from_scipy(x.tocsr().astype(np.float32))
 
 
+def sparse_input_for(model, x):
+    """``x`` as one CSRBatch when it is a mostly-zero 2-D float32 array (multi-hot rows)
+    that ``model`` feeds straight into a Dense layer: the rows are scanned once per
+    fit/evaluate/predict instead of once per batch, and batches are sliced in CSR form.
+    Anything else comes back unchanged (a dense batch is still checked per call by the
+    Dense op)."""
+    from nnfast.layers.core import Dense
+    from nnfast.models.sequential import Sequential
+    from nnfast.ops import sparse_dense
+
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype != np.float32 or \
+            x.shape[1] < sparse_dense.MIN_COLUMNS or len(x) < 2:
+        return x
+    stack = getattr(model, "_stack", None) if isinstance(model, Sequential) else None
+    if not stack or type(stack[0]) is not Dense:  # only a plain Dense reads the rows
+        return x
+    sample = x[np.linspace(0, len(x) - 1, min(len(x), 64)).astype(np.int64)]
+    if np.count_nonzero(sample) > sparse_dense.MAX_DENSITY * sample.size:
+        return x
+    csr = CSRBatch.from_dense(np.ascontiguousarray(x), sparse_dense.MAX_DENSITY)
+    return x if csr is None else csr
+
+
 def is_array_list(x):
     """A list/tuple of arrays (one per model input or output), not a nested Python list of
     numbers that should become one array."""

@@ -468,6 +468,8 @@ class Trainer(StepHooks):
         y = da.to_arrays(y, "y")
         if y is None and not custom:
             raise ValueError("fit() needs targets `y` for array inputs.")
+        if not custom:  # multi-hot rows: scanned once into CSR form, not once per batch
+            x = da.sparse_input_for(self, x)
         if y is not None:
             da.check_finite(y)
         if sample_weight is not None:
@@ -659,6 +661,8 @@ class Trainer(StepHooks):
             x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
             if y is None and not custom:
                 raise ValueError("evaluate() needs targets `y` for array inputs.")
+            if not custom:
+                x = da.sparse_input_for(self, x)
             if y is not None:
                 da.check_finite(y)
             sw = None
@@ -731,6 +735,8 @@ class Trainer(StepHooks):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
             x = da.to_arrays(x, "x")
+            if not self._overridden("predict_step"):
+                x = da.sparse_input_for(self, x)
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=source.steps)
