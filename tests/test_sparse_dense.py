@@ -232,5 +232,10 @@ def test_fit_scans_multi_hot_rows_once_only_for_a_model_that_starts_with_dense()
     assert type(converted) is CSRBatch
     np.testing.assert_array_equal(converted.toarray(), x)
     assert da.sparse_input_for(starts_dropout, x) is x
+    inp = nnfast.Input((300,))
+    functional = nnfast.Model(inp, layers.Dense(2)(layers.Dense(4)(inp)))
+    assert type(da.sparse_input_for(functional, x)) is CSRBatch
+    two_readers = nnfast.Model(inp, layers.Add()([layers.Dense(300)(inp), inp]))
+    assert da.sparse_input_for(two_readers, x) is x
     dense = multi_hot(50, 300, 0.4)
     assert da.sparse_input_for(starts_dense, dense) is dense

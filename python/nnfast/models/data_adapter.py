@@ -81,21 +81,33 @@ def scipy_to_batch(x, name):
     return CSRBatch.from_scipy(x.tocsr().astype(np.float32))
 
 
+def _feeds_dense_only(model):
+    """True when the model's only input goes to plain Dense layers and nowhere else (a
+    Sequential that starts with Dense, or a functional model whose input only Dense reads)."""
+    from nnfast.layers.core import Dense
+    from nnfast.models.functional import Functional, plan_readers
+    from nnfast.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        return bool(model._stack) and type(model._stack[0]) is Dense
+    if isinstance(model, Functional) and getattr(model, "_plan", None) is not None and \
+            len(model._input_slots) == 1 and model._input_slots[0] not in model._output_slots:
+        users = plan_readers(model._plan).get(model._input_slots[0], [])
+        return bool(users) and all(type(model._plan[j][0]) is Dense and model._plan[j][3]
+                                   for j in users)
+    return False
+
+
 def sparse_input_for(model, x):
     """``x`` as one CSRBatch when it is a mostly-zero 2-D float32 array (multi-hot rows)
     that ``model`` feeds straight into a Dense layer: the rows are scanned once per
     fit/evaluate/predict instead of once per batch, and batches are sliced in CSR form.
     Anything else comes back unchanged (a dense batch is still checked per call by the
     Dense op)."""
-    from nnfast.layers.core import Dense
-    from nnfast.models.sequential import Sequential
     from nnfast.ops import sparse_dense
 
     if type(x) is not np.ndarray or x.ndim != 2 or x.dtype != np.float32 or \
-            x.shape[1] < sparse_dense.MIN_COLUMNS or len(x) < 2:
-        return x
-    stack = getattr(model, "_stack", None) if isinstance(model, Sequential) else None
-    if not stack or type(stack[0]) is not Dense:  # only a plain Dense reads the rows
+            x.shape[1] < sparse_dense.MIN_COLUMNS or len(x) < 2 or not _feeds_dense_only(model):
         return x
     sample = x[np.linspace(0, len(x) - 1, min(len(x), 64)).astype(np.int64)]
     if np.count_nonzero(sample) > sparse_dense.MAX_DENSITY * sample.size:
