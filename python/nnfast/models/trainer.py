@@ -521,6 +521,8 @@ class Trainer(StepHooks):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight).")
         vx = da.to_arrays(validation_data[0], "x_val")
+        if not self._custom_test():
+            vx = da.sparse_input_for(self, vx)
         vy = da.to_arrays(validation_data[1], "y_val")
         vsw = None
         if len(validation_data) == 3 and validation_data[2] is not None:
