@@ -39,7 +39,10 @@ def expand(markdown):
                 # Objects made inside functions (metric functions built by a factory) are
                 # reached by their public name.
                 defined = f"{obj.__module__}.{obj.__qualname__}"
-                lines.append(f"::: {qualname if '<locals>' in defined else defined}\n")
+                home = importlib.import_module(obj.__module__)
+                reachable = "<locals>" not in defined and getattr(
+                    home, obj.__qualname__.split(".")[0], None) is not None
+                lines.append(f"::: {defined if reachable else qualname}\n")
         return "\n".join(lines)
 
     return MARKER.sub(entries, markdown)

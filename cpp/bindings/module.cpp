@@ -22,6 +22,7 @@ void bind_norm(py::module_& m);
 void bind_memory(py::module_& m);
 void bind_gather(py::module_& m);
 void bind_topk(py::module_& m);
+void bind_sparse(py::module_& m);
 void bind_cuda(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
@@ -44,5 +45,6 @@ PYBIND11_MODULE(_core, m) {
   bind_memory(m);
   bind_gather(m);
   bind_topk(m);
+  bind_sparse(m);
   bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real
 }

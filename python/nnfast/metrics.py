@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from nnfast import losses as _losses
 from nnfast.ops._util import value
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
@@ -279,121 +280,54 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     return out.reshape(shape).astype(np.float32)
 
 
-def _regression(y_true, y_pred):
-    t, p = _squeeze_or_expand(_np(y_true, np.float64), _np(y_pred, np.float64))
-    return t, p
+def _from_loss(loss_fn, name=None, negate=False):
+    """The metric form of a per-sample loss function of ``nnfast.losses`` (as Keras's
+    metrics wrap its losses): the same values, returned as a NumPy float32 array.
+
+    Metrics run outside the gradient tape: tensors are read as arrays, so a metric updated
+    inside a custom ``train_step`` records nothing. Targets and predictions are aligned with
+    Keras's ``squeeze_or_expand_to_same_rank`` first, as ``MeanMetricWrapper`` does in Keras.
+
+    Args:
+        loss_fn: a function ``(y_true, y_pred, **kwargs)`` of ``nnfast.losses``.
+        name: the function's name (default: the loss function's).
+        negate: return ``-loss`` (cosine similarity: the loss is the negated metric).
+
+    Example:
+        >>> from nnfast import losses
+        >>> mse = _from_loss(losses.mean_squared_error)
+        >>> mse([[0.0, 1.0]], [[1.0, 1.0]])  # array([0.5], dtype=float32)
+    """
+    def metric_fn(y_true, y_pred, **kwargs):
+        t, p = _squeeze_or_expand(_np(y_true), _np(y_pred, np.float32))
+        out = np.asarray(value(loss_fn(t, p, **kwargs)), np.float32)
+        return -out if negate else out
+
+    metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__
+    metric_fn.__doc__ = ("The per-sample values of nnfast.losses." + loss_fn.__name__
+                         + (", negated" if negate else "") + ", as a NumPy float32 array.\n\n"
+                         + (loss_fn.__doc__ or ""))
+    metric_fn.__signature__ = inspect.signature(loss_fn)
+    metric_fn.loss_fn = loss_fn
+    return metric_fn
 
 
-def mean_squared_error(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(np.square(t - p), axis=-1)
-
-
-def mean_absolute_error(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(np.abs(t - p), axis=-1)
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), _epsilon()), axis=-1)
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(np.square(np.log1p(np.maximum(p, _epsilon())) - np.log1p(np.maximum(t, _epsilon()))),
-                   axis=-1)
-
-
-def log_cosh(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    x = p - t
-    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
-
-
-def _l2n(x, axis):
-    return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), _epsilon()))
-
-
-def cosine_similarity(y_true, y_pred, axis=-1):
-    """Per-sample cosine of the angle between ``y_true`` and ``y_pred`` (positive, unlike
-    the loss)."""
-    t, p = _regression(y_true, y_pred)
-    return np.sum(_l2n(t, axis) * _l2n(p, axis), axis=axis)
-
-
-def _hinge_labels(t):
-    return 2.0 * t - 1.0 if np.all((t == 0) | (t == 1)) else t
-
-
-def hinge(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(np.maximum(1.0 - _hinge_labels(t) * p, 0.0), axis=-1)
-
-
-def squared_hinge(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(np.square(np.maximum(1.0 - _hinge_labels(t) * p, 0.0)), axis=-1)
-
-
-def categorical_hinge(y_true, y_pred):
-    t, p = _np(y_true, np.float64), _np(y_pred, np.float64)
-    return np.maximum(np.max((1.0 - t) * p, axis=-1) - np.sum(t * p, axis=-1) + 1.0, 0.0)
-
-
-def kl_divergence(y_true, y_pred):
-    t = np.clip(_np(y_true, np.float64), _epsilon(), 1.0)
-    p = np.clip(_np(y_pred, np.float64), _epsilon(), 1.0)
-    return np.sum(t * np.log(t / p), axis=-1)
-
-
-def poisson(y_true, y_pred):
-    t, p = _regression(y_true, y_pred)
-    return np.mean(p - t * np.log(p + _epsilon()), axis=-1)
-
-
-def _log_softmax(x, axis):
-    x = x - np.max(x, axis=axis, keepdims=True)
-    return x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))
-
-
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    t, p = _np(y_true, np.float64), _np(y_pred, np.float64)
-    if label_smoothing:
-        t = t * (1.0 - label_smoothing) + label_smoothing / p.shape[axis]
-    if from_logits:
-        return -np.sum(t * _log_softmax(p, axis), axis=axis)
-    p = np.clip(p / np.sum(p, axis=axis, keepdims=True), _epsilon(), 1.0 - _epsilon())
-    return -np.sum(t * np.log(p), axis=axis)
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
-                                    axis=-1):
-    """Per-sample crossentropy of integer labels; entries labelled ``ignore_class`` get 0 (as
-    Keras, which also masks them out of a reduction)."""
-    t, p = _np(y_true), _np(y_pred, np.float64)
-    if t.ndim == p.ndim and t.shape[-1] == 1:
-        t = t[..., 0]
-    t = t.astype(np.int64)
-    valid = None
-    if ignore_class is not None:
-        valid = t != int(ignore_class)
-        t = np.where(valid, t, 0)
-    onehot = np.moveaxis(np.eye(p.shape[axis])[t], -1, axis)
-    out = categorical_crossentropy(onehot, p, from_logits=from_logits, axis=axis)
-    return out if valid is None else np.where(valid, out, 0.0)
-
-
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Binary crossentropy averaged over ``axis`` (default the last)."""
-    t, p = _regression(y_true, y_pred)
-    if label_smoothing:
-        t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        # Stable sigmoid crossentropy: max(x, 0) - x*t + log(1 + exp(-|x|)).
-        return np.mean(np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p))), axis=axis)
-    p = np.clip(p, _epsilon(), 1.0 - _epsilon())
-    return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), axis=axis)
+# Keras's metrics are its loss functions; these share losses.py's code and epsilons.
+mean_squared_error = _from_loss(_losses.mean_squared_error)
+mean_absolute_error = _from_loss(_losses.mean_absolute_error)
+mean_absolute_percentage_error = _from_loss(_losses.mean_absolute_percentage_error)
+mean_squared_logarithmic_error = _from_loss(_losses.mean_squared_logarithmic_error)
+log_cosh = _from_loss(_losses.log_cosh)
+# Keras's metric is the positive similarity; its loss is the negation.
+cosine_similarity = _from_loss(_losses.cosine_similarity, negate=True)
+hinge = _from_loss(_losses.hinge)
+squared_hinge = _from_loss(_losses.squared_hinge)
+categorical_hinge = _from_loss(_losses.categorical_hinge)
+kl_divergence = _from_loss(_losses.kl_divergence)
+poisson = _from_loss(_losses.poisson)
+categorical_crossentropy = _from_loss(_losses.categorical_crossentropy)
+sparse_categorical_crossentropy = _from_loss(_losses.sparse_categorical_crossentropy)
+binary_crossentropy = _from_loss(_losses.binary_crossentropy)
 
 
 mse = MSE = mean_squared_error
@@ -502,7 +436,7 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        t, p = _regression(y_true, y_pred)
+        t, p = _squeeze_or_expand(_np(y_true, np.float64), _np(y_pred, np.float64))
         super().update_state(np.square(p - t), sample_weight)
 
     def result(self):

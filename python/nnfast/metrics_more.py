@@ -2,14 +2,13 @@
 OneHotMeanIoU), correlation metrics (Pearson, concordance), the *At* confusion-curve
 metrics (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
 SpecificityAtSensitivity) and function forms Keras also lists in keras.metrics."""
-import inspect
 
 import numpy as np
 
 from nnfast import losses as _losses
 from nnfast.backend.global_state import epsilon
 from nnfast.metrics import (IoU, MeanMetricWrapper, Metric, _confusion_counts, _divide_no_nan,
-                            _np, _squeeze_or_expand)
+                            _from_loss, _np, _squeeze_or_expand)
 
 # --- IoU variants ------------------------------------------------------------------------------
 
@@ -232,19 +231,9 @@ class RecallAtPrecision(_AtConstraint):
 # --- function forms keras.metrics also exports --------------------------------------------
 
 
-def _as_np(fn):
-    def metric_fn(*args, **kwargs):
-        return np.asarray(_np(fn(*args, **kwargs)), np.float32)
-
-    metric_fn.__name__ = metric_fn.__qualname__ = fn.__name__  # found as metrics_more.<name>
-    metric_fn.__signature__ = inspect.signature(fn)  # the loss function's arguments
-    metric_fn.__doc__ = (fn.__doc__ or "") + "\n\n(The same values as keras.losses'.)"
-    return metric_fn
-
-
-huber = _as_np(_losses.huber)
-binary_focal_crossentropy = _as_np(_losses.binary_focal_crossentropy)
-categorical_focal_crossentropy = _as_np(_losses.categorical_focal_crossentropy)
+huber = _from_loss(_losses.huber)
+binary_focal_crossentropy = _from_loss(_losses.binary_focal_crossentropy)
+categorical_focal_crossentropy = _from_loss(_losses.categorical_focal_crossentropy)
 
 CLASSES = (BinaryIoU, OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation,
            SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,

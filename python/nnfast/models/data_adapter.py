@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from nnfast.backend.tensor import Tensor
+from nnfast.ops.sparse_dense import CSRBatch
 
 
 _ACCEPTED = ("a NumPy array (or array-like), a list/dict of arrays, a PyDataset, a Python "
@@ -36,6 +37,10 @@ def to_array(x, name):
         return None
     if isinstance(x, Tensor):
         x = x.value
+    elif type(x) is CSRBatch:
+        return x
+    elif is_scipy_sparse(x):
+        return scipy_to_batch(x, name)
     elif _is_foreign_tensor(x) and hasattr(x, "numpy"):
         x = _foreign_to_numpy(x)
     if isinstance(x, (set, frozenset, str, bytes)):
@@ -60,11 +65,63 @@ def to_array(x, name):
     return a
 
 
+def is_scipy_sparse(x):
+    """A SciPy sparse matrix or array (checked by type, so SciPy is never imported here)."""
+    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+
+
+def scipy_to_batch(x, name):
+    """A 2-D SciPy sparse input (csr/csc/coo...) as one float32 CSRBatch: batches are then
+    sliced in CSR form and Dense layers multiply them without densifying (Keras accepts
+    SciPy sparse inputs on TensorFlow the same way)."""
+    if len(x.shape) != 2:
+        raise ValueError(f"`{name}`: a SciPy sparse input must be 2-D, received shape {x.shape}")
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"`{name}` must be numeric, received a sparse matrix of dtype {x.dtype}")
+    return CSRBatch.from_scipy(x.tocsr().astype(np.float32))
+
+
+def _feeds_dense_only(model):
+    """True when the model's only input goes to plain Dense layers and nowhere else (a
+    Sequential that starts with Dense, or a functional model whose input only Dense reads)."""
+    from nnfast.layers.core import Dense
+    from nnfast.models.functional import Functional, plan_readers
+    from nnfast.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        return bool(model._stack) and type(model._stack[0]) is Dense
+    if isinstance(model, Functional) and getattr(model, "_plan", None) is not None and \
+            len(model._input_slots) == 1 and model._input_slots[0] not in model._output_slots:
+        users = plan_readers(model._plan).get(model._input_slots[0], [])
+        return bool(users) and all(type(model._plan[j][0]) is Dense and model._plan[j][3]
+                                   for j in users)
+    return False
+
+
+def sparse_input_for(model, x):
+    """``x`` as one CSRBatch when it is a mostly-zero 2-D float32 array (multi-hot rows)
+    that ``model`` feeds straight into a Dense layer: the rows are scanned once per
+    fit/evaluate/predict instead of once per batch, and batches are sliced in CSR form.
+    Anything else comes back unchanged (a dense batch is still checked per call by the
+    Dense op)."""
+    from nnfast.ops import sparse_dense
+
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype != np.float32 or \
+            x.shape[1] < sparse_dense.MIN_COLUMNS or len(x) < 2 or not _feeds_dense_only(model):
+        return x
+    sample = x[np.linspace(0, len(x) - 1, min(len(x), 64)).astype(np.int64)]
+    if np.count_nonzero(sample) > sparse_dense.MAX_DENSITY * sample.size:
+        return x
+    csr = CSRBatch.from_dense(np.ascontiguousarray(x), sparse_dense.MAX_DENSITY)
+    return x if csr is None else csr
+
+
 def is_array_list(x):
     """A list/tuple of arrays (one per model input or output), not a nested Python list of
     numbers that should become one array."""
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(
-        isinstance(v, (np.ndarray, Tensor)) or _is_foreign_tensor(v) or v is None
+        isinstance(v, (np.ndarray, Tensor, CSRBatch)) or _is_foreign_tensor(v) or v is None
+        or is_scipy_sparse(v)
         or isinstance(v, (list, tuple, dict)) and is_structure_of_arrays(v) for v in x)
 
 
@@ -193,6 +250,8 @@ def contiguous(a):
         return [contiguous(v) for v in a]
     if isinstance(a, dict):
         return {k: contiguous(v) for k, v in a.items()}
+    if type(a) is CSRBatch:
+        return a
     return np.ascontiguousarray(a)
 
 

@@ -13,6 +13,7 @@ from nnfast.backend.tensor import Tensor
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.layer import Layer, _takes_training
 from nnfast.models.model import Model
+from nnfast.ops.sparse_dense import CSRBatch
 
 
 def flatten_struct(x):
@@ -368,7 +369,7 @@ class Functional(Model):
                 out.append(x[..., None] if x.ndim == len(ref.shape) - 1 and ref.shape and
                            ref.shape[-1] == 1 else x)
                 continue
-            if not isinstance(x, Tensor):
+            if not isinstance(x, (Tensor, CSRBatch)):  # a CSR batch stays sparse for Dense
                 x = np.asarray(x)
                 if x.dtype.kind in "USO":
                     raise TypeError(f"Input '{ref.name}' of model '{self.name}' must be numeric "

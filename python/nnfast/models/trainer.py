@@ -484,6 +484,8 @@ class Trainer(StepHooks):
         y = da.to_arrays(y, "y")
         if y is None and not custom:
             raise ValueError("fit() needs targets `y` for array inputs.")
+        if not custom:  # multi-hot rows: scanned once into CSR form, not once per batch
+            x = da.sparse_input_for(self, x)
         if y is not None:
             da.check_finite(y)
         if sample_weight is not None:
@@ -535,6 +537,8 @@ class Trainer(StepHooks):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight).")
         vx = da.to_arrays(validation_data[0], "x_val")
+        if not self._custom_test():
+            vx = da.sparse_input_for(self, vx)
         vy = da.to_arrays(validation_data[1], "y_val")
         vsw = None
         if len(validation_data) == 3 and validation_data[2] is not None:
@@ -686,6 +690,8 @@ class Trainer(StepHooks):
             x, y = da.to_arrays(x, "x"), da.to_arrays(y, "y")
             if y is None and not custom:
                 raise ValueError("evaluate() needs targets `y` for array inputs.")
+            if not custom:
+                x = da.sparse_input_for(self, x)
             if y is not None:
                 da.check_finite(y)
             sw = None
@@ -764,6 +770,8 @@ class Trainer(StepHooks):
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         else:
             x = da.to_arrays(x, "x")
+            if not self._overridden("predict_step"):
+                x = da.sparse_input_for(self, x)
             source = da.BatchSource(x, batch_size=batch_size, steps=steps)
         custom = self._overridden("predict_step")
         dist = _data_parallel(self, "predict", custom)

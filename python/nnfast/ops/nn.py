@@ -9,6 +9,7 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import precision
 from nnfast.ops._util import f32, value
+from nnfast.ops.sparse_dense import SparseDense, sparse_rows
 
 # Ids of nnfast::Activation in cpp/include/nnfast/activation.h (same order).
 ACTIVATION_IDS = {
@@ -302,8 +303,19 @@ class Dense(Function):
         return dx, dk, db
 
 
+def _dense_apply(x, kernel, bias, *act):
+    """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros."""
+    csr = sparse_rows(x, np.shape(value(kernel))[0])
+    if csr is None:
+        return Dense.apply(x, kernel, bias, *act)
+    return SparseDense.apply(x, kernel, bias, csr, *act)
+
+
 def dense(x, kernel, bias=None, activation=None):
     """Fused ``activation(x @ kernel + bias)``.
+
+    A 2-D input that is mostly zeros (multi-hot rows) or a ``CSRBatch`` runs as a gather-sum
+    of kernel rows (see ``nnfast.ops.sparse_dense``): the same numbers to float32 rounding.
 
     Args:
         x: input of shape ``(..., in)``.
@@ -312,14 +324,14 @@ def dense(x, kernel, bias=None, activation=None):
             ``"sigmoid"`` keep the logits for the fused crossentropy losses.
     """
     if activation in (None, "linear"):
-        return Dense.apply(x, kernel, bias)
+        return _dense_apply(x, kernel, bias)
     if activation == "softmax":
-        return softmax(Dense.apply(x, kernel, bias))
+        return softmax(_dense_apply(x, kernel, bias))
     if activation == "sigmoid":
-        logits = Dense.apply(x, kernel, bias)
+        logits = _dense_apply(x, kernel, bias)
         return sigmoid(logits)
-    return Dense.apply(x, kernel, bias, ACTIVATION_IDS[activation],
-                       DEFAULT_ALPHA.get(activation, 0.0))
+    return _dense_apply(x, kernel, bias, ACTIVATION_IDS[activation],
+                        DEFAULT_ALPHA.get(activation, 0.0))
 
 
 # --- dropout ---------------------------------------------------------------------------------
