@@ -139,6 +139,15 @@ def test_crossentropies_and_their_grads():
     y = (rng.uniform(size=(6, 4)) > 0.5).astype(np.float32)
     check_grads(lambda z: ops.binary_crossentropy(y, z, from_logits=True), logits)
     check_grads(lambda z: ops.binary_crossentropy(y, ops.sigmoid(z)), logits)
+    # keras.ops.binary_crossentropy is elementwise (the loss averages over an axis)
+    z64 = logits.astype(np.float64)
+    want = np.maximum(z64, 0) - z64 * y + np.log1p(np.exp(-np.abs(z64)))
+    got = np.asarray(ops.binary_crossentropy(y, logits, from_logits=True))
+    assert got.shape == y.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    p = 1 / (1 + np.exp(-z64))
+    np.testing.assert_allclose(np.asarray(ops.binary_crossentropy(y, p.astype(np.float32))),
+                               -(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-4, atol=1e-5)
     check_grads(lambda p: ops.mean_squared_error(y, p), logits)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from nnfast import ops
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
+from nnfast.ops.nn import binary_crossentropy_mean
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
@@ -218,12 +219,15 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Per-sample binary crossentropy, mean over the last axis; label smoothing pulls
-    ``y_true`` towards 0.5."""
+    """Per-sample binary crossentropy, mean over ``axis``; label smoothing pulls ``y_true``
+    towards 0.5."""
     t = _target(y_true, y_pred)
     if label_smoothing:
         t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
-    return ops.binary_crossentropy(t, y_pred, from_logits=from_logits)
+    ndim = len(np.shape(y_pred))
+    if axis in (-1, ndim - 1):  # the fused kernel averages over the last axis
+        return binary_crossentropy_mean(t, y_pred, from_logits=from_logits)
+    return ops.mean(ops.binary_crossentropy(t, y_pred, from_logits=from_logits), axis=axis)
 
 
 def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,

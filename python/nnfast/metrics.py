@@ -298,9 +298,9 @@ def _from_loss(loss_fn, name=None, negate=False):
         >>> mse = _from_loss(losses.mean_squared_error)
         >>> mse([[0.0, 1.0]], [[1.0, 1.0]])  # array([0.5], dtype=float32)
     """
-    def metric_fn(y_true, y_pred, **kwargs):
+    def metric_fn(y_true, y_pred, *args, **kwargs):
         t, p = _squeeze_or_expand(_np(y_true), _np(y_pred, np.float32))
-        out = np.asarray(value(loss_fn(t, p, **kwargs)), np.float32)
+        out = np.asarray(value(loss_fn(t, p, *args, **kwargs)), np.float32)
         return -out if negate else out
 
     metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__

@@ -490,13 +490,44 @@ class BinaryCrossentropy(Function):
         return d, None
 
 
-def binary_crossentropy(target, output, from_logits=False):
-    """Per-sample binary crossentropy, mean over the last axis."""
+def binary_crossentropy_mean(target, output, from_logits=False):
+    """Per-sample binary crossentropy, the mean over the last axis, in one fused kernel (what
+    ``losses.binary_crossentropy`` computes with its default ``axis=-1``)."""
     _check_same_shape(target, output, "binary_crossentropy")
     t = _finite_target(target)
     if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
         return BinaryCrossentropy.apply(output._keras_logits, t, from_logits=True)
     return BinaryCrossentropy.apply(output, t, from_logits=from_logits)
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise binary crossentropy (``keras.ops.binary_crossentropy``: no reduction).
+
+    Args:
+        target: labels in [0, 1], the shape of ``output``.
+        output: probabilities (clipped to ``[eps, 1 - eps]``), or logits with
+            ``from_logits=True`` (computed stably as ``max(x, 0) - x * t + log1p(exp(-|x|))``).
+        from_logits: whether ``output`` holds logits.
+
+    Returns:
+        A tensor of ``output``'s shape.
+
+    Example:
+        >>> ops.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.9, 0.2]))  # [0.105, 0.223]
+    """
+    from nnfast.ops.math import (abs as _abs, add, clip, exp, log, log1p, maximum, multiply,
+                                 negative, subtract)
+
+    _check_same_shape(target, output, "binary_crossentropy")
+    t = _finite_target(target)
+    if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
+        output, from_logits = output._keras_logits, True  # a sigmoid's output: use its logits
+    if from_logits:
+        return add(subtract(maximum(output, 0.0), multiply(output, t)),
+                   log1p(exp(negative(_abs(output)))))
+    eps = _epsilon()
+    p = clip(output, eps, 1.0 - eps)
+    return negative(add(multiply(t, log(p)), multiply(subtract(1.0, t), log(subtract(1.0, p)))))
 
 
 def _pointwise_loss(name):
