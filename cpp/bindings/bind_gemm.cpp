@@ -12,6 +12,7 @@ void bind_gemm(py::module_& m) {
       [](const py::array& a, const py::array& b, const py::array& c, bool trans_a, bool trans_b,
          float alpha, float beta, const py::object& bias, int activation, float act_alpha,
          float act_max, float act_threshold) {
+        BufferScope scope("gemm");
         require_ndim(a, 2, "gemm a");
         require_ndim(b, 2, "gemm b");
         require_ndim(c, 2, "gemm c");
@@ -53,6 +54,7 @@ void bind_gemm(py::module_& m) {
       "gemm_batched",
       [](const py::array& a, const py::array& b, const py::array& c, bool trans_a,
          bool trans_b) {
+        BufferScope scope("gemm_batched");
         require_ndim(a, 3, "gemm_batched a");
         require_ndim(b, 3, "gemm_batched b");
         require_ndim(c, 3, "gemm_batched c");
