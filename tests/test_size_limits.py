@@ -4,7 +4,7 @@ an OOM kill or a MemoryError after the machine started swapping)."""
 import numpy as np
 import pytest
 
-from nnfast import ops, random
+from nnfast import layers, ops, random
 from nnfast.ops import size_limit
 
 N = 2**31 - 1
@@ -38,6 +38,8 @@ CASES = {
     "random.randint": lambda: random.randint((N, 64), 0, 3),
     "random.truncated_normal": lambda: random.truncated_normal((N, 64)),
     "random.categorical": lambda: random.categorical(np.zeros((64, 3)), N),
+    "Dense weights": lambda: layers.Dense(N).build((None, 64)),
+    "Embedding weights": lambda: layers.Embedding(N, 64).build((None, 3)),
 }
 
 
