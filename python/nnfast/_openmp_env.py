@@ -11,9 +11,10 @@ promptly when work comes (benchmarks/bench_contention.py; README "Speed under lo
 
 Applied at ``import nnfast`` before ``_core`` (and so libgomp) is loaded, and only when the
 user has set none of OMP_WAIT_POLICY, GOMP_SPINCOUNT: their choice always wins. It goes into
-``os.environ``, so libraries that load libgomp later in this process (e.g. PyTorch's bundled
-copy) and child processes see it too. If libgomp was already loaded before nnfast (another
-library imported first), its settings are fixed and this cannot change them.
+``os.environ``, so libraries that load libgomp later in this process (e.g. PyTorch) and child
+processes see it too. If libgomp was already loaded before nnfast (``import torch`` first:
+PyTorch's wheel ships a libgomp.so.1 that _core then shares), its settings are fixed and
+this cannot change them; ``nnfast.config.kernel_info()["openmp_wait"]`` says which applies.
 """
 import os
 
@@ -24,7 +25,8 @@ USER_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 def _libgomp_loaded():
     try:
         with open("/proc/self/maps") as maps:
-            # the system libgomp that _core links (PyTorch's bundled copy has another name)
+            # a libgomp.so.1 (the system's, or PyTorch's wheel's of that name) is the runtime
+            # _core will share; renamed bundled copies (libgomp-<hash>.so.1) are separate
             return any("/libgomp.so" in line for line in maps)
     except OSError:
         return False
