@@ -20,6 +20,9 @@ void bind_activation(py::module_& m) {
       "activation_forward",
       [](int act, const py::array& x, const py::array& y, float alpha, float max_value,
          float threshold) {
+        // Elementwise (element i read, then written): out may be x itself; the driver runs
+        // it in place on GEMM rows too.
+        BufferScope scope("activation_forward", BufferScope::InPlace::same_buffer_ok);
         require_same_size(x, y, "activation input", "output");
         const float* px = checked<float>(x, "activation input");
         float* py_ = checked<float>(y, "activation output", true);
@@ -35,6 +38,8 @@ void bind_activation(py::module_& m) {
       "activation_backward",
       [](int act, const py::object& x, const py::object& y, const py::array& dy,
          const py::array& dx, float alpha, float max_value, float threshold) {
+        // Elementwise: out may be x, y or dy itself (all of element i read before it is written).
+        BufferScope scope("activation_backward", BufferScope::InPlace::same_buffer_ok);
         require_same_size(dy, dx, "activation gradient", "output");
         const float* px = checked_or_null<float>(x, "activation input");
         const float* py_ = checked_or_null<float>(y, "activation output");

@@ -96,6 +96,7 @@ void bind_pass(py::module_& m, bool depthwise) {
                             int64_t groups, int activation, float act_alpha, float act_max,
                             float act_threshold, const py::object& scale,
                             const py::object& residual) {
+        BufferScope scope(fwd_name);
         auto s = make_shape(src, kernel, dst, strides, pads, dilation, groups, depthwise,
                             fwd_name.c_str());
         const float* x = checked<float>(src, "conv input");
@@ -135,6 +136,7 @@ void bind_pass(py::module_& m, bool depthwise) {
       bd_name.c_str(),
       [depthwise, bd_name](const py::array& ddst, const py::array& kernel, const py::array& dsrc,
                            Pair strides, Pair pads, Pair dilation, int64_t groups) {
+        BufferScope scope(bd_name);
         auto s = make_shape(dsrc, kernel, ddst, strides, pads, dilation, groups, depthwise,
                             bd_name.c_str());
         const float* g = checked<float>(ddst, "conv output gradient");
@@ -156,6 +158,7 @@ void bind_pass(py::module_& m, bool depthwise) {
       [depthwise, bw_name](const py::array& src, const py::array& ddst, const py::array& dkernel,
                            const py::object& dbias, Pair strides, Pair pads, Pair dilation,
                            int64_t groups, const py::object& relu_y) {
+        BufferScope scope(bw_name);
         auto s = make_shape(src, dkernel, ddst, strides, pads, dilation, groups, depthwise,
                             bw_name.c_str());
         const float* x = checked<float>(src, "conv input");
@@ -189,6 +192,7 @@ const uint8_t* checked_u8(const py::array& a, const char* name, bool writeable =
                           shape_of(a) + " with strides");
   if (writeable && !a.writeable())
     throw py::value_error(std::string(name) + ": output array is read-only");
+  register_buffer(a, name, writeable);
   return static_cast<const uint8_t*>(a.data());
 }
 
@@ -270,6 +274,7 @@ void bind_conv_pool(py::module_& m) {
       [](const py::array& src, const py::array& kernel, const py::object& bias,
          const py::array& pooled, const py::object& argidx, Pair strides, Pair pads,
          Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        BufferScope scope("conv2d_relu_maxpool_forward");
         auto s = make_pool_shape(src, kernel, pooled, strides, pads, dilation, conv_out, pool,
                                  pool_pads, "conv2d_relu_maxpool_forward");
         const float* x = checked<float>(src, "conv input");
@@ -296,6 +301,7 @@ void bind_conv_pool(py::module_& m) {
       [](const py::array& src, const py::array& dpooled, const py::array& pooled,
          const py::array& argidx, const py::array& dkernel, const py::object& dbias,
          Pair strides, Pair pads, Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        BufferScope scope("conv2d_relu_maxpool_backward_weights");
         auto s = make_pool_shape(src, dkernel, pooled, strides, pads, dilation, conv_out, pool,
                                  pool_pads, "conv2d_relu_maxpool_backward_weights");
         require_same_size(dpooled, pooled, "pooled gradient", "pooled output");
@@ -319,6 +325,7 @@ void bind_conv_pool(py::module_& m) {
       [](const py::array& dpooled, const py::array& pooled, const py::array& argidx,
          const py::array& kernel, const py::array& dsrc, Pair strides, Pair pads,
          Pair dilation, Pair conv_out, Pair pool, Pair pool_pads) {
+        BufferScope scope("conv2d_relu_maxpool_backward_data");
         auto s = make_pool_shape(dsrc, kernel, pooled, strides, pads, dilation, conv_out, pool,
                                  pool_pads, "conv2d_relu_maxpool_backward_data");
         require_same_size(dpooled, pooled, "pooled gradient", "pooled output");
@@ -363,6 +370,7 @@ void bind_separable(py::module_& m) {
          const py::object& pw_bias, const py::object& pw_scale, const py::object& residual,
          int pw_activation, float pw_alpha, float pw_max, float pw_threshold,
          const py::array& dst) {
+        BufferScope scope("depthwise_pointwise_forward");
         const char* what = "depthwise_pointwise_forward";
         require_ndim(pw_kernel, 4, "pointwise kernel");
         require_ndim(dst, 4, "separable output");
@@ -414,6 +422,7 @@ void bind_conv(py::module_& m) {
   m.def(
       "relu_backward_from_output",
       [](const py::array& y, const py::array& g, const py::array& dz) {
+        BufferScope scope("relu_backward_from_output");
         require_same_size(y, g, "relu output", "gradient");
         require_same_size(y, dz, "relu output", "input gradient");
         const float* py_ = checked<float>(y, "relu output");
@@ -428,6 +437,7 @@ void bind_conv(py::module_& m) {
       "bias_activation_inplace",
       [](const py::array& x, const py::object& bias, int activation, float act_alpha,
          float act_max, float act_threshold) {
+        BufferScope scope("bias_activation_inplace");
         auto rc = rows_cols(x, "bias_activation x");
         float* px = checked<float>(x, "bias_activation x", true);
         const float* b = checked_or_null<float>(bias, "bias");

@@ -80,6 +80,7 @@ void bind_conv3d(py::module_& m) {
       [](const py::array& src, const py::array& kernel, const py::object& bias,
          const py::array& dst, Triple strides, Triple pads, Triple dilation, int64_t groups,
          int activation, float act_alpha, float act_max, float act_threshold) {
+        BufferScope scope("conv3d_forward");
         auto s = make_shape(src, kernel, dst, strides, pads, dilation, groups, "conv3d_forward");
         const float* x = checked<float>(src, "conv3d input");
         const float* w = checked<float>(kernel, "conv3d kernel");
@@ -104,6 +105,7 @@ void bind_conv3d(py::module_& m) {
       "conv3d_backward_data",
       [](const py::array& ddst, const py::array& kernel, const py::array& dsrc, Triple strides,
          Triple pads, Triple dilation, int64_t groups) {
+        BufferScope scope("conv3d_backward_data");
         auto s = make_shape(dsrc, kernel, ddst, strides, pads, dilation, groups,
                             "conv3d_backward_data");
         const float* g = checked<float>(ddst, "conv3d output gradient");
@@ -120,6 +122,7 @@ void bind_conv3d(py::module_& m) {
       "conv3d_backward_weights",
       [](const py::array& src, const py::array& ddst, const py::array& dkernel,
          const py::object& dbias, Triple strides, Triple pads, Triple dilation, int64_t groups) {
+        BufferScope scope("conv3d_backward_weights");
         auto s = make_shape(src, dkernel, ddst, strides, pads, dilation, groups,
                             "conv3d_backward_weights");
         const float* x = checked<float>(src, "conv3d input");

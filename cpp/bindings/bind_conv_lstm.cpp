@@ -38,6 +38,7 @@ void bind_conv_lstm(py::module_& m) {
       "conv_lstm_gates_forward",
       [](const py::array& gates, const py::array& c, const py::array& h, int activation,
          int recurrent_activation) {
+        BufferScope scope("conv_lstm_gates_forward");
         if (c.ndim() < 1 || c.shape(c.ndim() - 1) <= 0)
           throw py::value_error("conv_lstm_gates_forward: c must end with the units axis, "
                                 "received shape " + shape_of(c));
@@ -60,6 +61,7 @@ void bind_conv_lstm(py::module_& m) {
       [](const py::array& gates, const py::array& c_t, const py::object& c_prev,
          const py::object& dh_out, const py::array& dh, const py::array& dc,
          const py::array& dgates, int activation, int recurrent_activation) {
+        BufferScope scope("conv_lstm_gates_backward");
         if (c_t.ndim() < 1 || c_t.shape(c_t.ndim() - 1) <= 0)
           throw py::value_error("conv_lstm_gates_backward: c_t must end with the units axis, "
                                 "received shape " + shape_of(c_t));

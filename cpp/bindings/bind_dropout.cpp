@@ -8,6 +8,8 @@ void bind_dropout(py::module_& m) {
   m.def(
       "dropout_apply",
       [](const py::array& x, const py::array& out, float rate, uint64_t seed, uint64_t offset) {
+        // Elementwise (element i read, then written): out may be x itself.
+        BufferScope scope("dropout_apply", BufferScope::InPlace::same_buffer_ok);
         require_same_size(x, out, "dropout input", "output");
         const float* px = checked<float>(x, "dropout input");
         float* po = checked<float>(out, "dropout output", true);

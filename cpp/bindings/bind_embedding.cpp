@@ -8,6 +8,7 @@ void bind_embedding(py::module_& m) {
   m.def(
       "embedding_forward",
       [](const py::array& table, const py::array& ids, const py::array& out) {
+        BufferScope scope("embedding_forward");
         require_ndim(table, 2, "embedding table");
         const float* pt = checked<float>(table, "embedding table");
         const int64_t* pi = checked<int64_t>(ids, "embedding ids");
@@ -26,6 +27,7 @@ void bind_embedding(py::module_& m) {
       "embedding_backward",
       [](const py::array& grad, const py::array& ids, const py::array& dtable,
          const py::object& clear_ids) {
+        BufferScope scope("embedding_backward");
         require_ndim(dtable, 2, "embedding dtable");
         const float* pg = checked<float>(grad, "embedding grad");
         const int64_t* pi = checked<int64_t>(ids, "embedding ids");

@@ -33,6 +33,7 @@ void bind_gather(py::module_& m) {
   m.def(
       "take",
       [](const py::array& x, const py::array& indices, int64_t axis, const py::array& out) {
+        BufferScope scope("take");
         require_c_contiguous(x, "take input");
         require_c_contiguous(indices, "take indices");
         require_c_contiguous(out, "take output", true);
@@ -83,6 +84,7 @@ void bind_gather(py::module_& m) {
       "extract_patches_2d",
       [](const py::array& x, std::vector<int64_t> size, std::vector<int64_t> strides,
          std::vector<int64_t> dilation, std::vector<int64_t> pad_before, const py::array& out) {
+        BufferScope scope("extract_patches_2d");
         require_ndim(x, 4, "extract_patches_2d input");
         for (auto* v : {&size, &strides, &dilation, &pad_before})
           if (v->size() != 2)

@@ -30,6 +30,7 @@ void bind_gemm(py::module_& m) {
          float alpha, float beta, const py::object& bias, int activation, float act_alpha,
          float act_max, float act_threshold, const std::string& precision,
          const std::string& bf16_variant) {
+        BufferScope scope("gemm");
         if (precision != "float32" && precision != "bfloat16")
           throw py::value_error("gemm: precision must be 'float32' or 'bfloat16'. Received: "
                                 "precision=" + precision);
@@ -81,6 +82,8 @@ void bind_gemm(py::module_& m) {
   m.def(
       "round_to_bfloat16",
       [](const py::array& x, const py::array& out) {
+        // Elementwise: out may be x itself.
+        BufferScope scope("round_to_bfloat16", BufferScope::InPlace::same_buffer_ok);
         const float* px = checked<float>(x, "round_to_bfloat16 x");
         float* po = checked<float>(out, "round_to_bfloat16 out", true);
         if (x.size() != out.size())
@@ -111,6 +114,7 @@ void bind_gemm(py::module_& m) {
       "gemm_batched",
       [](const py::array& a, const py::array& b, const py::array& c, bool trans_a,
          bool trans_b) {
+        BufferScope scope("gemm_batched");
         require_ndim(a, 3, "gemm_batched a");
         require_ndim(b, 3, "gemm_batched b");
         require_ndim(c, 3, "gemm_batched c");

@@ -39,6 +39,7 @@ void bind_loss(py::module_& m) {
       "softmax_cross_entropy_forward",
       [](const py::array& logits, const py::object& target, const py::object& labels,
          const py::array& probs, const py::array& loss) {
+        BufferScope scope("softmax_cross_entropy_forward");
         auto [rows, cols] = rows_cols(logits, "logits");
         Targets t = targets_for(logits, target, labels, rows);
         require_same_size(logits, probs, "logits", "probs");
@@ -54,6 +55,7 @@ void bind_loss(py::module_& m) {
       "softmax_cross_entropy_backward",
       [](const py::array& probs, const py::object& target, const py::object& labels,
          const py::array& drow, const py::array& dlogits) {
+        BufferScope scope("softmax_cross_entropy_backward");
         auto [rows, cols] = rows_cols(probs, "probs");
         Targets t = targets_for(probs, target, labels, rows);
         check_rows(drow, rows, "row gradient");
@@ -69,6 +71,7 @@ void bind_loss(py::module_& m) {
       "categorical_crossentropy_forward",
       [](const py::array& probs, const py::object& target, const py::object& labels, float eps,
          const py::array& loss) {
+        BufferScope scope("categorical_crossentropy_forward");
         auto [rows, cols] = rows_cols(probs, "probs");
         Targets t = targets_for(probs, target, labels, rows);
         check_rows(loss, rows, "loss");
@@ -82,6 +85,7 @@ void bind_loss(py::module_& m) {
       "categorical_crossentropy_backward",
       [](const py::array& probs, const py::object& target, const py::object& labels,
          const py::array& drow, float eps, const py::array& dprobs) {
+        BufferScope scope("categorical_crossentropy_backward");
         auto [rows, cols] = rows_cols(probs, "probs");
         Targets t = targets_for(probs, target, labels, rows);
         check_rows(drow, rows, "row gradient");
@@ -100,7 +104,8 @@ void bind_loss(py::module_& m) {
   using Bwd = void (*)(const float*, const float*, const float*, int64_t, int64_t, float*);
   auto def_pair = [&m](const char* name, Fwd fwd, Bwd bwd) {
     m.def((std::string(name) + "_forward").c_str(),
-          [fwd](const py::array& pred, const py::array& target, const py::array& loss) {
+          [fwd, name](const py::array& pred, const py::array& target, const py::array& loss) {
+            BufferScope scope(std::string(name) + "_forward");
             auto [rows, cols] = rows_cols(pred, "predictions");
             require_same_size(pred, target, "predictions", "targets");
             check_rows(loss, rows, "loss");
@@ -112,8 +117,9 @@ void bind_loss(py::module_& m) {
           },
           py::arg("pred"), py::arg("target"), py::arg("loss"));
     m.def((std::string(name) + "_backward").c_str(),
-          [bwd](const py::array& pred, const py::array& target, const py::array& drow,
+          [bwd, name](const py::array& pred, const py::array& target, const py::array& drow,
                 const py::array& dpred) {
+            BufferScope scope(std::string(name) + "_backward");
             auto [rows, cols] = rows_cols(pred, "predictions");
             require_same_size(pred, target, "predictions", "targets");
             require_same_size(pred, dpred, "predictions", "dpred");
@@ -136,6 +142,7 @@ void bind_loss(py::module_& m) {
       "binary_crossentropy_forward",
       [](const py::array& pred, const py::array& target, bool from_logits, float eps,
          const py::array& loss) {
+        BufferScope scope("binary_crossentropy_forward");
         auto [rows, cols] = rows_cols(pred, "predictions");
         require_same_size(pred, target, "predictions", "targets");
         check_rows(loss, rows, "loss");
@@ -150,6 +157,7 @@ void bind_loss(py::module_& m) {
       "binary_crossentropy_backward",
       [](const py::array& pred, const py::array& target, const py::array& drow, bool from_logits,
          float eps, const py::array& dpred) {
+        BufferScope scope("binary_crossentropy_backward");
         auto [rows, cols] = rows_cols(pred, "predictions");
         require_same_size(pred, target, "predictions", "targets");
         require_same_size(pred, dpred, "predictions", "dpred");

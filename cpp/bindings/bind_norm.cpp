@@ -9,6 +9,7 @@ void bind_norm(py::module_& m) {
       "batch_norm_forward_training",
       [](const py::array& x, const py::object& gamma, const py::object& beta, float epsilon,
          const py::array& y, const py::array& mean, const py::array& var) {
+        BufferScope scope("batch_norm_forward_training");
         auto [rows, C] = rows_cols(x, "batch_norm input");
         require_same_size(x, y, "batch_norm input", "output");
         const float* px = checked<float>(x, "batch_norm input");
@@ -29,6 +30,7 @@ void bind_norm(py::module_& m) {
       "batch_norm_forward_inference",
       [](const py::array& x, const py::object& gamma, const py::object& beta,
          const py::array& mean, const py::array& var, float epsilon, const py::array& y) {
+        BufferScope scope("batch_norm_forward_inference");
         auto [rows, C] = rows_cols(x, "batch_norm input");
         require_same_size(x, y, "batch_norm input", "output");
         const float* px = checked<float>(x, "batch_norm input");
@@ -47,6 +49,7 @@ void bind_norm(py::module_& m) {
       [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& mean,
          const py::array& var, float epsilon, bool training, const py::object& dx,
          const py::object& dgamma, const py::object& dbeta) {
+        BufferScope scope("batch_norm_backward");
         auto [rows, C] = rows_cols(x, "batch_norm input");
         require_same_size(x, dy, "batch_norm input", "output gradient");
         const float* px = checked<float>(x, "batch_norm input");
@@ -66,6 +69,7 @@ void bind_norm(py::module_& m) {
       "layer_norm_forward",
       [](const py::array& x, const py::object& gamma, const py::object& beta, float epsilon,
          const py::array& y, const py::array& mean, const py::array& rstd) {
+        BufferScope scope("layer_norm_forward");
         auto [rows, D] = rows_cols(x, "layer_norm input");
         require_same_size(x, y, "layer_norm input", "output");
         const float* px = checked<float>(x, "layer_norm input");
@@ -84,6 +88,7 @@ void bind_norm(py::module_& m) {
       [](const py::array& x, const py::array& dy, const py::object& gamma, const py::array& mean,
          const py::array& rstd, const py::object& dx, const py::object& dgamma,
          const py::object& dbeta) {
+        BufferScope scope("layer_norm_backward");
         auto [rows, D] = rows_cols(x, "layer_norm input");
         require_same_size(x, dy, "layer_norm input", "output gradient");
         const float* px = checked<float>(x, "layer_norm input");

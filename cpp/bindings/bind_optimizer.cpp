@@ -56,6 +56,7 @@ void bind_optimizer(py::module_& m) {
       "sgd_update",
       [](const py::array& w, const py::array& g, const py::object& mom, float lr, float momentum,
          bool nesterov, float gs, float lo, float hi, float decay) {
+        BufferScope scope("sgd_update");
         Buffers b = variable_and_grad(w, g);
         float* pm = slot(w, mom, "momentum", momentum != 0.0f);
         auto c = common(gs, lo, hi, decay);
@@ -69,6 +70,7 @@ void bind_optimizer(py::module_& m) {
       [](const py::array& w, const py::array& g, const py::object& m_, const py::object& v,
          const py::object& vhat, float lr, float b1, float b2, float eps, int64_t step, float gs,
          float lo, float hi, float decay) {
+        BufferScope scope("adam_update");
         Buffers b = variable_and_grad(w, g);
         float* pm = slot(w, m_, "momentum");
         float* pv = slot(w, v, "velocity");
@@ -85,6 +87,7 @@ void bind_optimizer(py::module_& m) {
       [](const py::array& w, const py::array& g, const py::object& v, const py::object& mom,
          const py::object& avg, float lr, float rho, float momentum, float eps, float gs,
          float lo, float hi, float decay) {
+        BufferScope scope("rmsprop_update");
         Buffers b = variable_and_grad(w, g);
         float* pv = slot(w, v, "velocity");
         float* pm = slot(w, mom, "momentum", momentum > 0.0f);
@@ -100,6 +103,7 @@ void bind_optimizer(py::module_& m) {
       "adagrad_update",
       [](const py::array& w, const py::array& g, const py::object& acc, float lr, float eps,
          float gs, float lo, float hi, float decay) {
+        BufferScope scope("adagrad_update");
         Buffers b = variable_and_grad(w, g);
         float* pa = slot(w, acc, "accumulator");
         auto c = common(gs, lo, hi, decay);
@@ -112,6 +116,7 @@ void bind_optimizer(py::module_& m) {
       "adadelta_update",
       [](const py::array& w, const py::array& g, const py::object& eg, const py::object& edx,
          float lr, float rho, float eps, float gs, float lo, float hi, float decay) {
+        BufferScope scope("adadelta_update");
         Buffers b = variable_and_grad(w, g);
         float* pg2 = slot(w, eg, "accumulated_grad");
         float* pdx = slot(w, edx, "accumulated_delta_var");
@@ -126,6 +131,7 @@ void bind_optimizer(py::module_& m) {
       [](const py::array& w, const py::array& g, const py::object& m_, const py::object& u,
          float lr, float b1, float b2, float eps, int64_t step, float gs, float lo, float hi,
          float decay) {
+        BufferScope scope("adamax_update");
         Buffers b = variable_and_grad(w, g);
         float* pm = slot(w, m_, "momentum");
         float* pu = slot(w, u, "norm");
@@ -140,6 +146,7 @@ void bind_optimizer(py::module_& m) {
       [](const py::array& w, const py::array& g, const py::object& m_, const py::object& v,
          float lr, float b1, float b2, float eps, int64_t step, double u_product, float gs,
          float lo, float hi, float decay) {
+        BufferScope scope("nadam_update");
         Buffers b = variable_and_grad(w, g);
         float* pm = slot(w, m_, "momentum");
         float* pv = slot(w, v, "velocity");
@@ -155,6 +162,7 @@ void bind_optimizer(py::module_& m) {
       [](const py::array& w, const py::array& g, const py::object& acc, const py::object& lin,
          float lr, float power, float l1, float l2_total, float l2_shrinkage, float gs, float lo,
          float hi, float decay) {
+        BufferScope scope("ftrl_update");
         Buffers b = variable_and_grad(w, g);
         float* pa = slot(w, acc, "accumulator");
         float* pl = slot(w, lin, "linear");
@@ -169,6 +177,7 @@ void bind_optimizer(py::module_& m) {
       "lion_update",
       [](const py::array& w, const py::array& g, const py::object& m_, float lr, float b1,
          float b2, float gs, float lo, float hi, float decay) {
+        BufferScope scope("lion_update");
         Buffers b = variable_and_grad(w, g);
         float* pm = slot(w, m_, "momentum");
         auto c = common(gs, lo, hi, decay);
@@ -180,6 +189,7 @@ void bind_optimizer(py::module_& m) {
   m.def(
       "sum_squares",
       [](const py::array& x) {
+        BufferScope scope("sum_squares");
         const float* px = checked<float>(x, "x");
         const int64_t n = x.size();
         py::gil_scoped_release release;
@@ -189,6 +199,7 @@ void bind_optimizer(py::module_& m) {
   m.def(
       "ema_update",
       [](const py::array& avg, const py::array& w, float momentum) {
+        BufferScope scope("ema_update");
         require_same_size(avg, w, "average", "variable");
         float* pa = checked<float>(avg, "average", true);
         const float* pw = checked<float>(w, "variable");

@@ -19,6 +19,7 @@ int32_t* checked_i32(const py::array& a, const char* name, bool writeable) {
                           shape_of(a));
   if (writeable && !a.writeable())
     throw py::value_error(std::string(name) + ": output array is read-only");
+  register_buffer(a, name, writeable);
   return static_cast<int32_t*>(const_cast<void*>(a.data()));
 }
 
@@ -65,6 +66,7 @@ void bind_pool(py::module_& m) {
       "max_pool2d_forward",
       [](const py::array& src, const py::array& dst, const py::object& argmax, Pair pool,
          Pair strides, Pair pads) {
+        BufferScope scope("max_pool2d_forward");
         auto s = make_shape(src, dst, pool, strides, pads, "max_pool2d");
         const float* x = checked<float>(src, "max_pool2d input");
         float* y = checked<float>(dst, "max_pool2d output", true);
@@ -85,6 +87,7 @@ void bind_pool(py::module_& m) {
       "max_pool2d_backward",
       [](const py::array& ddst, const py::array& argmax, const py::array& dsrc, Pair pool,
          Pair strides, Pair pads) {
+        BufferScope scope("max_pool2d_backward");
         auto s = make_shape(dsrc, ddst, pool, strides, pads, "max_pool2d_backward");
         require_same_shape(argmax, ddst, "max_pool2d argmax", "output gradient");
         const float* g = checked<float>(ddst, "max_pool2d output gradient");
@@ -98,6 +101,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "avg_pool2d_forward",
       [](const py::array& src, const py::array& dst, Pair pool, Pair strides, Pair pads) {
+        BufferScope scope("avg_pool2d_forward");
         auto s = make_shape(src, dst, pool, strides, pads, "avg_pool2d");
         const float* x = checked<float>(src, "avg_pool2d input");
         float* y = checked<float>(dst, "avg_pool2d output", true);
@@ -109,6 +113,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "avg_pool2d_backward",
       [](const py::array& ddst, const py::array& dsrc, Pair pool, Pair strides, Pair pads) {
+        BufferScope scope("avg_pool2d_backward");
         auto s = make_shape(dsrc, ddst, pool, strides, pads, "avg_pool2d_backward");
         const float* g = checked<float>(ddst, "avg_pool2d output gradient");
         float* dx = checked<float>(dsrc, "avg_pool2d input gradient", true);
@@ -129,6 +134,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "global_avg_pool_forward",
       [global_dims](const py::array& src, const py::array& dst) {
+        BufferScope scope("global_avg_pool_forward");
         auto [b, sp, c] = global_dims(src, dst, "global_avg_pool");
         const float* x = checked<float>(src, "global_avg_pool input");
         float* y = checked<float>(dst, "global_avg_pool output", true);
@@ -139,6 +145,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "global_avg_pool_backward",
       [global_dims](const py::array& ddst, const py::array& dsrc) {
+        BufferScope scope("global_avg_pool_backward");
         auto [b, sp, c] = global_dims(dsrc, ddst, "global_avg_pool_backward");
         const float* g = checked<float>(ddst, "global_avg_pool output gradient");
         float* dx = checked<float>(dsrc, "global_avg_pool input gradient", true);
@@ -149,6 +156,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "global_max_pool_forward",
       [global_dims](const py::array& src, const py::array& dst, const py::object& argmax) {
+        BufferScope scope("global_max_pool_forward");
         auto [b, sp, c] = global_dims(src, dst, "global_max_pool");
         const float* x = checked<float>(src, "global_max_pool input");
         float* y = checked<float>(dst, "global_max_pool output", true);
@@ -167,6 +175,7 @@ void bind_pool(py::module_& m) {
   m.def(
       "global_max_pool_backward",
       [global_dims](const py::array& ddst, const py::array& argmax, const py::array& dsrc) {
+        BufferScope scope("global_max_pool_backward");
         auto [b, sp, c] = global_dims(dsrc, ddst, "global_max_pool_backward");
         require_same_shape(argmax, ddst, "global_max_pool argmax", "output gradient");
         const float* g = checked<float>(ddst, "global_max_pool output gradient");

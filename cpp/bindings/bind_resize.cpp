@@ -40,6 +40,7 @@ void bind_resize(py::module_& m) {
   m.def(
       "resize_bilinear_forward",
       [](const py::array& src, const py::array& dst) {
+        BufferScope scope("resize_bilinear_forward");
         auto s = make_shape(src, dst, "input", "output", "resize_bilinear_forward");
         const float* x = checked<float>(src, "resize_bilinear_forward input");
         float* y = checked<float>(dst, "resize_bilinear_forward output", true);
@@ -52,6 +53,7 @@ void bind_resize(py::module_& m) {
   m.def(
       "resize_bilinear_backward",
       [](const py::array& ddst, const py::array& dsrc) {
+        BufferScope scope("resize_bilinear_backward");
         auto s = make_shape(dsrc, ddst, "input gradient", "output gradient",
                             "resize_bilinear_backward");
         const float* g = checked<float>(ddst, "resize_bilinear_backward output gradient");

@@ -56,6 +56,7 @@ const uint8_t* opt_mask(const py::object& o, int64_t batch, int64_t steps) {
   if (!(a.flags() & py::array::c_style))
     throw py::value_error("rnn mask: expected a C-contiguous array");
   require_shape(a, {batch, steps}, "rnn mask");
+  register_buffer(a, "rnn mask", false);
   return static_cast<const uint8_t*>(a.data());
 }
 
@@ -78,6 +79,7 @@ void bind_rnn(py::module_& m) {
   m.def(
       "rnn_workspace_size",
       [](int cell, const py::array& x, int64_t units, bool reset_after, bool training) {
+        BufferScope scope("rnn_workspace_size");
         nnfast::RnnConfig c = make_config(cell, x, units, 3, 2, false, reset_after);
         return nnfast::rnn_workspace_size(c, training);
       },
@@ -88,6 +90,7 @@ void bind_rnn(py::module_& m) {
       "rnn_embedded_workspace_size",
       [](int cell, const py::array& table, const py::array& ids, int64_t units,
          bool reset_after, bool training) {
+        BufferScope scope("rnn_embedded_workspace_size");
         nnfast::RnnConfig c = make_config(cell, table, units, 3, 2, false, reset_after, &ids);
         return nnfast::rnn_embedded_workspace_size(c, table.shape(0), training);
       },
@@ -103,6 +106,7 @@ void bind_rnn(py::module_& m) {
          const py::array& h_last, const py::object& c_last, const py::array& workspace,
          bool training, int activation, int recurrent_activation, bool go_backwards,
          bool reset_after, const py::object& ids_obj) {
+        BufferScope scope("rnn_forward");
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
           throw py::value_error("rnn recurrent_kernel: expected shape (units, gates*units), "
@@ -163,6 +167,7 @@ void bind_rnn(py::module_& m) {
          const py::object& dbias, const py::object& dh0, const py::object& dc0, int activation,
          int recurrent_activation, bool go_backwards, bool reset_after, const py::object& ids_obj,
          const py::object& distinct_ids, const py::object& d_rows) {
+        BufferScope scope("rnn_backward");
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
           throw py::value_error("rnn recurrent_kernel: expected shape (units, gates*units), "

@@ -9,6 +9,7 @@ void bind_softmax(py::module_& m) {
   m.def(
       "softmax_forward",
       [](const py::array& x, const py::array& y, bool log) {
+        BufferScope scope("softmax_forward");
         require_same_size(x, y, "softmax input", "output");
         auto [rows, cols] = rows_cols(x, "softmax input");
         const float* px = checked<float>(x, "softmax input");
@@ -22,6 +23,7 @@ void bind_softmax(py::module_& m) {
   m.def(
       "softmax_backward",
       [](const py::array& y, const py::array& dy, const py::array& dx, bool log) {
+        BufferScope scope("softmax_backward");
         require_same_size(y, dy, "softmax output", "gradient");
         require_same_size(y, dx, "softmax output", "input gradient");
         auto [rows, cols] = rows_cols(y, "softmax output");
@@ -36,6 +38,7 @@ void bind_softmax(py::module_& m) {
   m.def(
       "softmax_along_axis",
       [](const py::array& x, int64_t axis, const py::array& y, bool log) {
+        BufferScope scope("softmax_along_axis");
         if (axis < 0 || axis >= x.ndim())
           throw py::value_error("softmax_along_axis: axis " + std::to_string(axis) +
                                 " is out of range for an input of shape " + shape_of(x));
@@ -55,6 +58,7 @@ void bind_softmax(py::module_& m) {
   m.def(
       "logsumexp_rows",
       [](const py::array& x, const py::array& out) {
+        BufferScope scope("logsumexp_rows");
         auto [rows, cols] = rows_cols(x, "logsumexp input");
         if (cols < 1)
           throw py::value_error("logsumexp: expected rows of at least 1 entry, received shape " +
@@ -70,6 +74,7 @@ void bind_softmax(py::module_& m) {
   m.def(
       "sum_over_rows",
       [](const py::array& x, const py::array& out, bool accumulate) {
+        BufferScope scope("sum_over_rows");
         auto [rows, cols] = rows_cols(x, "sum_over_rows input");
         require_shape(out, {static_cast<py::ssize_t>(cols)}, "sum_over_rows output");
         const float* px = checked<float>(x, "sum_over_rows input");

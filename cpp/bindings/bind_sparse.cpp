@@ -38,6 +38,7 @@ void bind_sparse(py::module_& m) {
   m.def(
       "csr_from_dense",
       [](const py::array& x, int64_t max_nnz) -> py::object {
+        BufferScope scope("csr_from_dense");
         require_ndim(x, 2, "csr_from_dense x");
         const float* px = checked<float>(x, "csr_from_dense x");
         const int64_t rows = x.shape(0), cols = x.shape(1);
@@ -68,6 +69,7 @@ void bind_sparse(py::module_& m) {
       "csr_matmul",
       [](const py::array& indptr, const py::array& indices, const py::array& values,
          const py::array& w, const py::array& out, const py::object& bias) {
+        BufferScope scope("csr_matmul");
         const Csr c = checked_csr(indptr, indices, values);
         require_ndim(w, 2, "csr_matmul kernel");
         const float* pw = checked<float>(w, "csr_matmul kernel");
@@ -87,6 +89,7 @@ void bind_sparse(py::module_& m) {
       "csr_matmul_t",
       [](const py::array& indptr, const py::array& indices, const py::array& values,
          const py::array& dy, const py::array& dw, bool accumulate) {
+        BufferScope scope("csr_matmul_t");
         const Csr c = checked_csr(indptr, indices, values);
         require_ndim(dw, 2, "csr_matmul_t dw");
         float* pd = checked<float>(dw, "csr_matmul_t dw", true);

@@ -8,6 +8,7 @@ void bind_topk(py::module_& m) {
   m.def(
       "top_k",
       [](const py::array& x, int64_t k) {
+        BufferScope scope("top_k");
         if (x.ndim() < 1)
           throw py::value_error("top_k: expected an array of rank >= 1, received a scalar");
         const float* px = checked<float>(x, "top_k input");

@@ -11,6 +11,66 @@
 namespace nnfast::bind {
 namespace py = pybind11;
 
+// Outputs may not share memory with inputs or with each other: the kernels read inputs while
+// they write outputs in blocks and threads, so an overlap silently gives wrong numbers
+// (issue 14). Every entry point that takes arrays opens a BufferScope; each array checked in it
+// (checked<T>, checked_i32, ...) registers its byte range, and a range that overlaps an earlier
+// one where either is written raises ValueError naming both. Nothing is copied. Kernels that
+// are elementwise by design may allow an output to be exactly an input (same start, same size):
+// in_place_ok, with a comment at the entry point saying why it is safe.
+class BufferScope {
+ public:
+  enum class InPlace { forbidden, same_buffer_ok };
+
+  explicit BufferScope(std::string function, InPlace in_place = InPlace::forbidden)
+      : function_(std::move(function)), in_place_(in_place), outer_(current()) {
+    current() = this;
+  }
+  ~BufferScope() { current() = outer_; }
+  BufferScope(const BufferScope&) = delete;
+  BufferScope& operator=(const BufferScope&) = delete;
+
+  // Called by the array checks; a no-op outside an entry point's scope.
+  static void add(const void* data, int64_t nbytes, const char* name, bool written) {
+    BufferScope* s = current();
+    if (s == nullptr || nbytes <= 0) return;
+    const auto begin = reinterpret_cast<uintptr_t>(data);
+    const auto end = begin + static_cast<uintptr_t>(nbytes);
+    for (const Buffer& b : s->buffers_) {
+      if (begin >= b.end || b.begin >= end) continue;  // disjoint
+      const bool same = begin == b.begin && end == b.end;
+      if (same && b.name == name) return;  // one argument checked twice
+      if (!written && !b.written) continue;  // inputs may share memory
+      if (same && written != b.written && s->in_place_ == InPlace::same_buffer_ok) continue;
+      throw py::value_error(
+          s->function_ + ": " + std::string(name) + (written ? " (written)" : " (read)") +
+          " shares memory with " + b.name + (b.written ? " (written)" : " (read)") +
+          "; outputs may not overlap inputs or other outputs. Pass separate arrays (for example "
+          "a copy).");
+    }
+    s->buffers_.push_back({begin, end, name, written});
+  }
+
+ private:
+  struct Buffer {
+    uintptr_t begin, end;
+    std::string name;
+    bool written;
+  };
+  static BufferScope*& current() {
+    thread_local BufferScope* scope = nullptr;
+    return scope;
+  }
+  std::string function_;
+  InPlace in_place_;
+  BufferScope* outer_;
+  std::vector<Buffer> buffers_;
+};
+
+inline void register_buffer(const py::array& a, const char* name, bool written) {
+  BufferScope::add(a.data(), static_cast<int64_t>(a.nbytes()), name, written);
+}
+
 inline std::string shape_of(const py::array& a) {
   std::string s = "(";
   for (py::ssize_t i = 0; i < a.ndim(); ++i) {
@@ -37,6 +97,7 @@ T* checked(const py::array& a, const char* name, bool writeable = false) {
                           shape_of(a) + " with strides");
   if (writeable && !a.writeable())
     throw py::value_error(std::string(name) + ": output array is read-only");
+  register_buffer(a, name, writeable);
   return static_cast<T*>(const_cast<void*>(a.data()));
 }
 

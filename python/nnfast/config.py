@@ -42,9 +42,13 @@ def available_isas():
 
 
 def kernel_info():
-    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads."""
+    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads, and how idle
+    OpenMP threads wait (``openmp_wait``: see nnfast/_openmp_env.py)."""
+    from nnfast._openmp_env import WAIT_POLICY
+
     return {"cpu_best_isa": _core.cpu_best_isa(), "active_isa": _core.active_isa(),
-            "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads()}
+            "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads(),
+            "openmp_wait": WAIT_POLICY}
 
 
 class PhysicalDevice(tuple):

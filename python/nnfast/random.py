@@ -21,6 +21,7 @@ from nnfast.backend import random as _backend_random
 from nnfast.backend.global_state import unique_name
 from nnfast.backend.tensor import Tensor, Variable
 from nnfast.ops._util import value
+from nnfast.ops.size_limit import check_result_size
 from nnfast.ops.array import convert_to_tensor, get_item
 from nnfast.ops.math import multiply
 
@@ -111,10 +112,12 @@ def _float_dtype(dtype, name):
     return dt
 
 
-def _shape(shape):
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
+def _shape(shape, what):
+    """``shape`` as a tuple of ints; refused before drawing if the float64 samples NumPy's
+    generator makes could not fit in memory."""
+    dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    check_result_size(f"keras.random.{what}", dims, np.float64, shape=shape)
+    return dims
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -131,7 +134,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         (2, 3)
     """
     dt = _float_dtype(dtype, "normal")
-    x = _generator(seed).standard_normal(_shape(shape))
+    x = _generator(seed).standard_normal(_shape(shape, "normal"))
     return Tensor((x * stddev + mean).astype(dt))
 
 
@@ -143,7 +146,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         (4,)
     """
     dt = _float_dtype(dtype, "uniform")
-    x = _generator(seed).random(_shape(shape))
+    x = _generator(seed).random(_shape(shape, "uniform"))
     return Tensor((minval + (maxval - minval) * x).astype(dt))
 
 
@@ -161,7 +164,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     if int(maxval) <= int(minval):
         raise ValueError(f"randint: `maxval` must be greater than `minval`. Received: "
                          f"minval={minval}, maxval={maxval}")
-    x = _generator(seed).integers(int(minval), int(maxval), size=_shape(shape))
+    x = _generator(seed).integers(int(minval), int(maxval), size=_shape(shape, "randint"))
     return Tensor(x.astype(dt))
 
 
@@ -175,7 +178,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """
     dt = _float_dtype(dtype, "truncated_normal")
     rng = _generator(seed)
-    shape = _shape(shape)
+    shape = _shape(shape, "truncated_normal")
     x = rng.standard_normal(shape)
     bad = np.abs(x) > 2.0
     while bad.any():  # about 4.6% redrawn each round
@@ -247,7 +250,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
     """
     dt = _float_dtype(dtype, "gamma")
     x = _generator(seed).standard_gamma(np.asarray(value(alpha), dtype=np.float64),
-                                        size=_shape(shape))
+                                        size=_shape(shape, "gamma"))
     return Tensor(x.astype(dt))
 
 
@@ -262,7 +265,8 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
     dt = _float_dtype(dtype, "binomial")
     counts = np.asarray(value(counts), dtype=np.float64)
     probabilities = np.asarray(value(probabilities), dtype=np.float64)
-    x = _generator(seed).binomial(counts.astype(np.int64), probabilities, size=_shape(shape))
+    x = _generator(seed).binomial(counts.astype(np.int64), probabilities,
+                                  size=_shape(shape, "binomial"))
     return Tensor(x.astype(dt))
 
 
@@ -275,7 +279,7 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
     """
     dt = _float_dtype(dtype, "beta")
     x = _generator(seed).beta(np.asarray(value(alpha), dtype=np.float64),
-                              np.asarray(value(beta), dtype=np.float64), size=_shape(shape))
+                              np.asarray(value(beta), dtype=np.float64), size=_shape(shape, "beta"))
     return Tensor(x.astype(dt))
 
 
@@ -304,6 +308,8 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
         raise ValueError("`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
                          f"Received: logits={logits.shape}")
     num_samples = int(num_samples)
+    check_result_size("keras.random.categorical", (logits.shape[0], num_samples, logits.shape[1]),
+                      np.float64, num_samples=num_samples)
     # Gumbel-max: argmax(logits + Gumbel noise) is distributed as softmax(logits).
     u = _generator(seed).random((logits.shape[0], num_samples, logits.shape[1]))
     gumbel = -np.log(-np.log(np.clip(u, 1e-300, 1.0)))

@@ -4,10 +4,12 @@ Run as a child process by tests/test_fuzz_core.py, so that a crash (a signal) or
 that test instead of killing the test run. For each function of ``_core`` (its pybind11
 signature gives the parameter kinds), hypothesis draws arguments: arrays of small shared sizes
 (so shapes sometimes agree and the call reaches a kernel), every dtype, zero sizes, NaN/inf,
-non-contiguous and negative-stride views, the same array passed twice (aliasing), and
-integers from 0 and -1 up to 2**62. Any Python exception is an acceptable answer; the process
-must neither die nor hang. Each call is printed before it runs, so the last line names the
-culprit.
+non-contiguous and negative-stride views, the same array passed twice or an overlapping view
+of it (aliasing), and integers from 0 and -1 up to 2**62. Any Python exception is an
+acceptable answer; the process must neither die nor hang. A call whose arrays share memory
+must raise, or give what the same call on separate copies gives (an output that overlaps an
+input silently computing something else fails the run). Each call is printed before it
+runs, so the last line names the culprit.
 
 Usage: python tests/fuzz/core_calls.py [examples per function] [only-this-function]
 Environment: NNFAST_FUZZ_EXAMPLES (default 25), NNFAST_FUZZ_MEMORY_MB (address-space cap,
@@ -60,7 +62,11 @@ def parameter_kinds(fn):
 @st.composite
 def arrays(draw, pool):
     if pool and draw(st.integers(0, 3)) == 0:
-        return draw(st.sampled_from(pool))  # the same array again: aliasing
+        base = draw(st.sampled_from(pool))
+        if base.flags.c_contiguous and base.size > 1 and draw(st.booleans()):
+            # an overlapping view: the same buffer shifted by a few elements, reshaped
+            return base.reshape(-1)[draw(st.integers(1, base.size - 1)):]
+        return base  # the same array again: aliasing
     ndim = draw(st.integers(0, 5))
     shape = tuple(draw(st.sampled_from(SIZES)) for _ in range(ndim))
     dtype = draw(st.sampled_from(DTYPES))
@@ -108,6 +114,42 @@ def describe(value):
     return repr(value)
 
 
+def shares_memory(args):
+    arrays = [a for a in args if isinstance(a, np.ndarray) and a.size]
+    return any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
+def same_values(a, b):
+    if a.dtype.kind in "fc":
+        return np.array_equal(a, b, equal_nan=True)
+    return np.array_equal(a, b)
+
+
+def check_aliased_call(name, fn, args):
+    """Runs ``fn`` on arguments whose arrays share memory: it must raise, or write what the
+    same call on separate copies writes."""
+    before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    separate = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        aliased_result = fn(*args)
+    except Exception:  # noqa: BLE001 - refusing the aliased call is the clean answer
+        return
+    try:
+        separate_result = fn(*separate)
+    except Exception as e:  # noqa: BLE001
+        raise AssertionError(f"{name}: the aliased call ran but the same call on separate "
+                             f"copies raised {e!r}") from e
+    if isinstance(aliased_result, (float, np.ndarray)) and not same_values(
+            np.asarray(aliased_result), np.asarray(separate_result)):
+        raise AssertionError(f"{name}: returned {aliased_result!r} on aliased arguments, "
+                             f"{separate_result!r} on separate copies")
+    for i, (b, s, a) in enumerate(zip(before, separate, args)):
+        if isinstance(a, np.ndarray) and not same_values(s, b) and not same_values(a, s):
+            raise AssertionError(f"{name}: argument {i} differs between the aliased call and "
+                                 f"the call on separate copies (an output overlapped an input "
+                                 f"and was not refused)")
+
+
 def fuzz(name, fn, examples):
     kinds = parameter_kinds(fn)
     if kinds is None:
@@ -120,6 +162,9 @@ def fuzz(name, fn, examples):
         pool = []
         args = [argument(data.draw, kind, pool) for _, kind in kinds]
         print(f"{name}({', '.join(describe(a) for a in args)})", flush=True)
+        if shares_memory(args):
+            check_aliased_call(name, fn, args)
+            return
         try:
             fn(*args)
         except Exception:  # noqa: BLE001 - any Python exception is a clean answer

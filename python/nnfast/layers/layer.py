@@ -293,6 +293,9 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
         init = initializers.get(initializer)
+        from nnfast.ops.size_limit import check_result_size
+
+        check_result_size(f"{self.name}.add_weight({name!r})", shape, dtype, shape=shape)
         value = init(shape, dtype=dtype)
         var = Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
                        regularizer=regularizers.get(regularizer),

@@ -8,6 +8,7 @@ import numpy as np
 from nnfast.backend.tape import Function
 from nnfast.ops._util import value
 from nnfast.ops.conv import _standardize_data_format, normalize_tuple
+from nnfast.ops.size_limit import check_result_size
 
 
 def _windows(n, out):
@@ -70,10 +71,17 @@ def _adaptive(inputs, output_size, data_format, op, what):
                          f"inputs.shape={shape}")
     sizes = normalize_tuple(output_size, spatial, "output_size")
     first = 2 if data_format == "channels_first" else 1
+    if min(sizes) <= 0:
+        raise ValueError(f"{what}: output_size must be positive, received {output_size}")
+    out_shape = list(shape)
+    out_shape[first:first + spatial] = sizes
+    check_result_size(what, out_shape, np.float32, output_size=output_size)
+    for k, out in enumerate(sizes):  # the window matrices (out, n) and each pass's result
+        check_result_size(what, (out, shape[first + k]), np.float32, output_size=output_size)
+        check_result_size(what, out_shape[:first + k + 1] + list(shape[first + k + 1:]),
+                          np.float32, output_size=output_size)
     y = inputs
     for k, out in enumerate(sizes):
-        if out <= 0:
-            raise ValueError(f"{what}: output_size must be positive, received {output_size}")
         y = op.apply(y, axis=first + k, out=int(out))
     return y
 

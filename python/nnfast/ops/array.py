@@ -1,5 +1,6 @@
 """Shape and indexing ops (``keras.ops`` names), with gradients."""
 import builtins
+import math
 
 import numpy as np
 
@@ -7,6 +8,7 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, promote, unary_input
 from nnfast.ops._util import value
+from nnfast.ops.size_limit import check_result_size
 
 
 class Reshape(Function):
@@ -210,14 +212,23 @@ def _shape_arg(shape):
     return (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
 
 
+def _creation_shape(what, shape, dtype):
+    """``shape`` as a tuple of ints, refused if the result could not fit in memory."""
+    dims = _shape_arg(shape)
+    check_result_size(what, dims, dtype, shape=shape)
+    return dims
+
+
 def zeros(shape, dtype=None):
     """A tensor of zeros (floatx unless ``dtype`` says)."""
-    return Tensor(np.zeros(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+    dtype = _dtype_or_floatx(dtype)
+    return Tensor(np.zeros(_creation_shape("zeros", shape, dtype), dtype=dtype))
 
 
 def ones(shape, dtype=None):
     """A tensor of ones (floatx unless ``dtype`` says)."""
-    return Tensor(np.ones(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+    dtype = _dtype_or_floatx(dtype)
+    return Tensor(np.ones(_creation_shape("ones", shape, dtype), dtype=dtype))
 
 
 def _like_dtype(x, dtype):
@@ -240,6 +251,7 @@ def ones_like(x, dtype=None):
 def one_hot(x, num_classes, dtype="float32"):
     """One-hot encodes integer ``x`` into a new last axis of size ``num_classes``."""
     x = np.asarray(value(x)).astype(np.int64)
+    check_result_size("one_hot", x.shape + (int(num_classes),), dtype, num_classes=num_classes)
     out = np.zeros(x.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, x[..., None], 1, axis=-1)
     return Tensor(out)
@@ -298,6 +310,11 @@ class Tile(Function):
 def tile(x, repeats):
     """Repeats the whole of ``x`` ``repeats`` times along each axis (NumPy's ``tile``)."""
     reps = np.asarray(value(repeats)).astype(int).reshape(-1).tolist()
+    a = unary_input(x)
+    shape = (1,) * (len(reps) - a.ndim) + tuple(a.shape)
+    reps_full = [1] * (len(shape) - len(reps)) + reps
+    check_result_size("tile", [n * r for n, r in zip(shape, reps_full)], a.dtype,
+                      repeats=repeats)
     return Tile.apply(unary_input(x), repeats=tuple(reps))
 
 
@@ -338,6 +355,9 @@ def repeat(x, repeats, axis=None):
     ``axis`` (over the flattened tensor when None)."""
     r = value(repeats)
     r = int(r) if np.ndim(r) == 0 else np.asarray(r).astype(np.int64)
+    a = unary_input(x)
+    if np.ndim(r) == 0:
+        check_result_size("repeat", [a.size * r], a.dtype, repeats=repeats)
     return Repeat.apply(unary_input(x), repeats=r, axis=axis)
 
 
@@ -366,6 +386,8 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         raise ValueError("pad: constant_values is only used with mode='constant'. "
                          f"Received: mode={mode!r}, constant_values={constant_values!r}")
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
+    check_result_size("pad", [n + lo + hi for n, (lo, hi) in zip(x.shape, pw.tolist())], x.dtype,
+                      pad_width=pad_width)
     return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())), mode=mode,
                      constant_values=0 if constant_values is None else constant_values)
 
@@ -386,7 +408,9 @@ class BroadcastTo(Function):
 
 def broadcast_to(x, shape):
     """``x`` broadcast to ``shape`` (NumPy's rules); the gradient sums back."""
-    return BroadcastTo.apply(unary_input(x), shape=_shape_arg(shape))
+    x = unary_input(x)
+    check_result_size("broadcast_to", _shape_arg(shape), x.dtype, shape=shape)
+    return BroadcastTo.apply(x, shape=_shape_arg(shape))
 
 
 def split(x, indices_or_sections, axis=0):
@@ -461,18 +485,26 @@ def arange(start, stop=None, step=None, dtype=None):
         dtype = np.float32 if floats else np.int32
     if stop is None:
         start, stop = 0, start
+    span = (float(np.asarray(value(stop))) - float(np.asarray(value(start))))
+    count = span / float(np.asarray(value(step))) if float(np.asarray(value(step))) else 0.0
+    if math.isfinite(count) and count > 0:
+        check_result_size("arange", [math.ceil(count)], _dtype_or_floatx(dtype), start=start,
+                          stop=stop, step=step)
     return Tensor(np.arange(value(start), value(stop), value(step)).astype(_dtype_or_floatx(dtype)))
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
     """An ``N x M`` matrix with ones on the ``k``-th diagonal (floatx by default)."""
     M = None if M is None else int(M)  # noqa: N806
+    check_result_size("eye", (int(N), int(N) if M is None else M), _dtype_or_floatx(dtype),
+                      N=N, M=M)
     return Tensor(np.eye(int(N), M, k=int(k), dtype=_dtype_or_floatx(dtype)))
 
 
 def full(shape, fill_value, dtype=None):
     """A tensor of ``shape`` filled with ``fill_value`` (floatx unless ``dtype`` says)."""
-    return Tensor(np.full(_shape_arg(shape), value(fill_value), dtype=_dtype_or_floatx(dtype)))
+    dtype = _dtype_or_floatx(dtype)
+    return Tensor(np.full(_creation_shape("full", shape, dtype), value(fill_value), dtype=dtype))
 
 
 class Sort(Function):

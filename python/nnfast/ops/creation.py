@@ -8,6 +8,7 @@ import numpy as np
 from nnfast.backend.dtypes import standardize_dtype
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, raw, unary_input
+from nnfast.ops.size_limit import check_result_size
 
 
 def _dtype(dtype):
@@ -45,11 +46,13 @@ def full_like(x, fill_value, dtype=None):
 
 def identity(n, dtype=None):
     """The ``n x n`` identity matrix (floatx by default)."""
+    check_result_size("identity", (int(n), int(n)), _dtype(dtype), n=n)
     return Tensor(np.identity(int(n), dtype=_dtype(dtype)))
 
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
     """``N x M`` matrix with ones at and below diagonal ``k`` (floatx by default)."""
+    check_result_size("tri", (int(N), int(N) if M is None else int(M)), _dtype(dtype), N=N, M=M)
     return Tensor(np.tri(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))
 
 
@@ -61,11 +64,18 @@ def _space_dtype(dtype, *args):
     return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
 
+def _check_space(what, start, stop, num):
+    """Refuses a ``num`` whose float64 result (NumPy computes in float64) cannot fit."""
+    bounds = np.broadcast_shapes(np.shape(raw(start)), np.shape(raw(stop)))
+    check_result_size(what, (int(num),) + tuple(bounds), np.float64, num=num)
+
+
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values from ``start`` to ``stop`` (floatx; tensors for
     ``start``/``stop`` give one sequence per element along ``axis``); with ``retstep``,
     ``(values, step)``."""
     out_dtype = _space_dtype(dtype, start, stop)
+    _check_space("linspace", start, stop, num)
     vals, step = np.linspace(
         raw(start), raw(stop), int(num), endpoint=endpoint, retstep=True, axis=axis
     )
@@ -76,6 +86,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """``base ** linspace(start, stop, num)`` (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
+    _check_space("logspace", start, stop, num)
     return Tensor(
         np.logspace(
             raw(start), raw(stop), int(num), endpoint=endpoint, base=raw(base), axis=axis
@@ -86,6 +97,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx)."""
     out_dtype = _space_dtype(dtype, start, stop)
+    _check_space("geomspace", start, stop, num)
     return Tensor(
         np.geomspace(raw(start), raw(stop), int(num), endpoint=endpoint, axis=axis).astype(
             out_dtype
@@ -95,6 +107,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def _window(fn, x):
     n = int(np.asarray(raw(x)))
+    check_result_size("window", (n,), np.float64, x=n)
     return Tensor(fn(n).astype(np.float32))
 
 
@@ -132,6 +145,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
     if x.ndim != 1:
         raise ValueError(f"vander: x must be 1-D. Received: shape={x.shape}")
     n = x.shape[0] if N is None else int(N)
+    check_result_size("vander", (x.shape[0], n), x.dtype if x.dtype.kind == "f" else np.int32, N=N)
     powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
     return power(expand_dims(x, -1), powers.astype(np.int32 if x.dtype.kind != "f" else x.dtype))
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
+from nnfast.ops.size_limit import check_result_size
 
 
 def _class_ids(x, what):
@@ -35,7 +36,12 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         raise NotImplementedError("one_hot(sparse=True): nnfast has no sparse tensors")
     ids = _class_ids(x, "one_hot")
     num_classes = int(num_classes)
-    out = (ids[..., None] == np.arange(num_classes)).astype(dtype or "float32")
+    check_result_size("one_hot", ids.shape + (num_classes,), dtype or "float32",
+                      num_classes=num_classes)
+    # Only the result is allocated (comparing against an arange would need 9x its size).
+    out = np.zeros(ids.shape + (num_classes,), dtype=dtype or "float32")
+    valid = (ids >= 0) & (ids < num_classes)
+    out[np.nonzero(valid) + (ids[valid],)] = 1
     nd = out.ndim
     if not -nd <= axis < nd:
         raise ValueError(f"one_hot: axis must be in [{-nd}, {nd}), received axis={axis}")

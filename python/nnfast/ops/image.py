@@ -14,6 +14,7 @@ from nnfast.backend.tensor import Tensor
 from nnfast.ops import image_ops
 from nnfast.ops._util import value
 from nnfast.ops.conv import _standardize_data_format, normalize_tuple
+from nnfast.ops.size_limit import check_result_size
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -234,6 +235,9 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     x, unbatched, cf = _batched(images, "resize", data_format)
     shape = np.shape(value(x))
     h, w = (shape[2], shape[3]) if cf else (shape[1], shape[2])
+    channels = shape[1] if cf else shape[3]
+    check_result_size("image.resize", (shape[0], out_h, out_w, channels), np.float32, size=size)
+    check_result_size("image.resize", (max(out_h, out_w), max(h, w)), np.float32, size=size)
     if crop_to_aspect_ratio:
         ch = max(min(h, int(float(w * out_h) / out_w)), 1)
         cw = max(min(w, int(float(h * out_w) / out_h)), 1)
@@ -249,6 +253,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         ph = max(h, int(float(w * out_h) / out_w))
         pw = max(w, int(float(h * out_w) / out_h))
         top, left = int(float(ph - h) / 2), int(float(pw - w) / 2)
+        check_result_size("image.resize (pad_to_aspect_ratio)", (shape[0], ph, pw, channels),
+                          np.float32, size=size)
         # Keras pads the same amount on both sides of one axis (height first).
         if top > 0:
             x, h = _fill_pad(x, ((top, top), (0, 0)), fill_value, cf), h + 2 * top
@@ -536,6 +542,13 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
         if v < 0:
             raise ValueError(f"{n} must be >= 0. Received: {n}={v} for images of height {h} "
                              f"and width {w}")
+    channels = shape[1] if cf else shape[3]
+    check_result_size("image.pad_images",
+                      (shape[0], h + top_padding + bottom_padding, w + left_padding + right_padding,
+                       channels), value(x).dtype, target_height=target_height,
+                      target_width=target_width, top_padding=top_padding,
+                      bottom_padding=bottom_padding, left_padding=left_padding,
+                      right_padding=right_padding)
     y = _fill_pad(x, ((top_padding, bottom_padding), (left_padding, right_padding)), 0.0, cf)
     return _unbatch(y, unbatched)
 

@@ -6,6 +6,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.ops.size_limit import check_result_size
 
 
 class ZeroPad(Function):
@@ -295,4 +296,10 @@ def resize(x, size, interpolation="bilinear", data_format="channels_last"):
     height, width = (int(s) for s in size)
     if height <= 0 or width <= 0:
         raise ValueError(f"size must be positive, received {size}")
+    shape = np.shape(x)
+    if len(shape) == 4:
+        b, c = shape[0], shape[1] if data_format == "channels_first" else shape[3]
+        h, w = shape[2:4] if data_format == "channels_first" else shape[1:3]
+        check_result_size("image.resize", (b, height, width, c), np.float32, size=size)
+        check_result_size("image.resize", (max(height, width), max(h, w)), np.float32, size=size)
     return Resize2D.apply(x, height, width, interpolation, data_format == "channels_first")

@@ -14,6 +14,7 @@ import numpy as np
 
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32, value
+from nnfast.ops.size_limit import check_result_size
 from nnfast.ops.conv import (_check_padding, _from_nhwc, _standardize_data_format, _to_nhwc,
                              normalize_tuple, output_size)
 
@@ -119,6 +120,13 @@ def _adaptive_pool(inputs, output_size, data_format, kind):
     sizes = normalize_tuple(output_size, spatial, "output_size")
     if min(sizes) <= 0:
         raise ValueError(f"`output_size` must be positive. Received: output_size={output_size}")
+    first = 2 if data_format == "channels_first" else 1
+    dims = list(xv.shape)
+    for i, o in enumerate(sizes):  # each pass's result and its window matrix (o, n)
+        check_result_size("adaptive_pool", (o, dims[first + i]), np.float32,
+                          output_size=output_size)
+        dims[first + i] = int(o)
+        check_result_size("adaptive_pool", dims, np.float32, output_size=output_size)
     x = _to_nhwc(inputs, data_format, xv.ndim)
     for i, o in enumerate(sizes):
         if value(x).shape[1 + i] == 0:

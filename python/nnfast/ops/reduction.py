@@ -13,6 +13,7 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import Where, cast, reshape, sort
+from nnfast.ops.size_limit import check_result_size
 from nnfast.ops.math import (
     _axis,
     accumulation_input,
@@ -379,6 +380,9 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         raise ValueError(f"bincount: x must hold non-negative integers. Received: dtype={a.dtype}")
     w = None if weights is None else _arr(weights)
     length = max(int(minlength), int(a.max()) + 1 if a.size else 0)
+    # np.bincount counts in int64/float64 before the cast: refuse a length that cannot fit.
+    check_result_size("bincount", (a.shape[0] if a.ndim == 2 else 1, length), np.float64,
+                      minlength=minlength, max_of_x=int(a.max()) if a.size else None)
     out_dtype = (
         np.int32 if w is None else (w.dtype if w.dtype.kind == "f" else np.dtype(np.float32))
     )
