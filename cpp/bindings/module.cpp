@@ -21,6 +21,7 @@ void bind_resize(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_memory(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_quantized(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -40,5 +41,6 @@ PYBIND11_MODULE(_core, m) {
   bind_resize(m);
   bind_norm(m);
   bind_memory(m);
+  bind_quantized(m);
   bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real
 }

@@ -4,6 +4,9 @@ variables and file layout: the kernel becomes int8 with one float32 scale per ou
 saved variables ``[kernel (int8), bias, kernel_scale]``."""
 import numpy as np
 
+from nnfast.backend.tensor import Variable
+from nnfast.ops.quantized import pack_int8_kernel
+
 MODES = ("int8", "float8", "int4", "gptq", "awq")
 
 
@@ -38,6 +41,7 @@ def quantize_dense_int8(layer):
     add_int8_variables(layer, float_kernel.shape)
     layer.kernel.assign(np.asarray(q.value))
     layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
+    packed_kernel(layer.kernel)  # packed now, not on the first call
     source = layer.dtype_policy.name
     layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", source)
 
@@ -49,8 +53,42 @@ def add_int8_variables(layer, kernel_shape):
                               trainable=False, name="kernel")
     scale = layer.add_weight(shape=(kernel_shape[-1],), initializer="ones", trainable=False,
                              name="kernel_scale")
+    kernel.__class__ = Int8KernelVariable  # same slots; adds the packed-kernel cache
     object.__setattr__(layer, "kernel", kernel)
     object.__setattr__(layer, "kernel_scale", scale)
+
+
+class Int8KernelVariable(Variable):
+    """An int8 kernel Variable that keeps its value packed for the int8 GEMM: the packing is
+    dropped whenever the value changes through ``assign``/``assign_add``/``assign_sub`` (as
+    loading weights does) or the value array is replaced, and redone on the next use."""
+
+    __slots__ = ()
+
+    def assign(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign(value)
+
+    def assign_add(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign_add(value)
+
+    def assign_sub(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign_sub(value)
+
+
+def packed_kernel(kernel):
+    """The packed form of a quantized layer's int8 kernel Variable (cached on it), or None
+    for a Variable that cannot tell when it changes (a kernel reassigned by hand), which then
+    takes the float32 route."""
+    if not isinstance(kernel, Int8KernelVariable):
+        return None
+    cached = kernel.__dict__.get("_int8_packed")
+    if cached is None or cached[0] is not kernel.value:
+        cached = (kernel.value, pack_int8_kernel(kernel.value))
+        kernel.__dict__["_int8_packed"] = cached
+    return cached[1]
 
 
 def saved_variables(layer):
