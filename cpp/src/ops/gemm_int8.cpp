@@ -190,11 +190,19 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
   std::vector<float> x_scale(static_cast<size_t>(m));
   std::vector<char> finite(static_cast<size_t>(m));
   const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
+  // The int8 units imply AVX-512: their row work uses it too (the reference stays scalar).
+  const bool simd = &kern != &kernels::int8_gemm_ref_info;
   // Keras's abs-max row quantization: scale = 127 / (max|x| + eps) in float32, then
   // clip(round_half_even(x * scale), -127, 127).
   parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       const float* row = x + i * ldx;
+      int8_t* dst = abuf + i * b.kp;
+      std::memset(dst + b.k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(b.kp - b.k));
+      if (simd) {
+        finite[i] = kernels::int8_quantize_row_avx512(row, b.k, epsilon, flip, dst, &x_scale[i]);
+        continue;
+      }
       float amax = 0.0f;
       bool ok = true;
       for (int64_t p = 0; p < b.k; ++p) {
@@ -205,13 +213,11 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
       const float scale = 127.0f / (amax + epsilon);
       x_scale[i] = scale;
       finite[i] = ok;
-      int8_t* dst = abuf + i * b.kp;
       for (int64_t p = 0; p < b.k; ++p) {
         float q = ok ? std::nearbyint(row[p] * scale) : 0.0f;
         q = std::min(127.0f, std::max(-127.0f, q));
         dst[p] = static_cast<int8_t>(static_cast<int8_t>(q) ^ flip);
       }
-      std::memset(dst + b.k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(b.kp - b.k));
     }
   });
   const float nan = std::nanf("");
@@ -223,6 +229,11 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
                 const int32_t* a_row = acc + i * kInt8Nr;
                 if (!finite[i0 + i]) {  // a NaN/inf input makes the whole row NaN, as in Keras
                   for (int64_t j = 0; j < cols; ++j) out[j] = nan;
+                  continue;
+                }
+                if (simd) {
+                  kernels::int8_dequantize_row_avx512(a_row, cols, xs, kernel_scale + j0,
+                                                      bias ? bias + j0 : nullptr, out);
                   continue;
                 }
                 for (int64_t j = 0; j < cols; ++j) {

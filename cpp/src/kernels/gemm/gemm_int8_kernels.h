@@ -24,6 +24,14 @@ struct Int8GemmKernelInfo {
 
 constexpr int kInt8Nr = 32;
 
+// The dense step's row work with AVX-512 (bit-identical to the driver's scalar loops):
+// quantizes x[0, k) into dst (xor flip), sets *scale, returns whether the row is finite;
+// out[j] = float(acc[j]) / (x_scale * kernel_scale[j]) (+ bias[j]) for j < cols.
+bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
+                              int8_t* dst, float* scale);
+void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
+                                const float* kernel_scale, const float* bias, float* out);
+
 extern const Int8GemmKernelInfo int8_gemm_amx_info;
 extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;
 extern const Int8GemmKernelInfo int8_gemm_ref_info;
