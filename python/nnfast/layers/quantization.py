@@ -1,7 +1,8 @@
-"""``layer.quantize("int8")`` for the layers Keras quantizes (Dense), with Keras's numbers,
-variables and file layout: the kernel becomes int8 with one float32 scale per output unit
-(``kernel_scale``), the layer's policy ``QuantizedDTypePolicy("int8", source)``, and its
-saved variables ``[kernel (int8), bias, kernel_scale]``."""
+"""``layer.quantize("int8")`` for the layers Keras quantizes (Dense, Embedding), with Keras's
+numbers, variables and file layout: a Dense kernel becomes int8 with one float32 scale per
+output unit (``kernel_scale``; saved ``[kernel (int8), bias, kernel_scale]``), an Embedding
+table int8 with one scale per row (``embeddings_scale``; saved ``[embeddings (int8),
+embeddings_scale]``), and the layer's policy ``QuantizedDTypePolicy("int8", source)``."""
 import numpy as np
 
 from nnfast.backend.tensor import Variable
@@ -22,9 +23,38 @@ def check_mode(mode):
 
 def quantize_dense_int8(layer):
     """Replaces a built Dense layer's float kernel by int8 values and per-unit scales."""
-    from nnfast import dtype_policies
     from nnfast.quantizers import abs_max_quantize
 
+    check_quantizable(layer)
+    float_kernel = layer.kernel
+    q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
+    drop_variable(layer, float_kernel)
+    object.__setattr__(layer, "kernel", None)
+    add_int8_variables(layer, float_kernel.shape)
+    layer.kernel.assign(np.asarray(q.value))
+    layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
+    packed_kernel(layer.kernel)  # packed now, not on the first call
+    set_int8_policy(layer)
+
+
+def quantize_embedding_int8(layer):
+    """Replaces a built Embedding's float table by int8 rows and one scale per row (Keras
+    reduces over ``output_dim``: ``AbsMaxQuantizer(axis=-1)``)."""
+    from nnfast.quantizers import abs_max_quantize
+
+    check_quantizable(layer)
+    float_table = layer.embeddings
+    q, scale = abs_max_quantize(np.asarray(float_table.value), axis=-1)
+    drop_variable(layer, float_table)
+    object.__setattr__(layer, "embeddings", None)
+    add_embedding_int8_variables(layer, float_table.shape)
+    layer.embeddings.assign(np.asarray(q.value))
+    layer.embeddings_scale.assign(np.asarray(scale.value).reshape(-1))
+    set_int8_policy(layer)
+
+
+def check_quantizable(layer):
+    """Keras's errors for a layer quantized twice or not built."""
     if layer.dtype_policy.quantization_mode is not None:
         raise ValueError(f"Layer '{layer.name}' is already quantized with "
                          f"dtype_policy='{layer.dtype_policy.name}'. Received: "
@@ -32,18 +62,29 @@ def quantize_dense_int8(layer):
     if not layer.built:
         raise ValueError(f"Cannot quantize layer '{layer.name}': it is not built yet (call "
                          "it or build the model first).")
-    float_kernel = layer.kernel
-    q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
-    layer._trainable_weights = [w for w in layer._trainable_weights if w is not float_kernel]
+
+
+def drop_variable(layer, variable):
+    """Forgets a layer's variable (the float weight a quantized one replaces)."""
+    layer._trainable_weights = [w for w in layer._trainable_weights if w is not variable]
     layer._non_trainable_weights = [w for w in layer._non_trainable_weights
-                                    if w is not float_kernel]
-    object.__setattr__(layer, "kernel", None)
-    add_int8_variables(layer, float_kernel.shape)
-    layer.kernel.assign(np.asarray(q.value))
-    layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
-    packed_kernel(layer.kernel)  # packed now, not on the first call
-    source = layer.dtype_policy.name
-    layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", source)
+                                    if w is not variable]
+
+
+def set_int8_policy(layer):
+    from nnfast import dtype_policies
+
+    layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", layer.dtype_policy.name)
+
+
+def add_embedding_int8_variables(layer, table_shape):
+    """An Embedding's int8 table and its per-row scales, Keras's names and order."""
+    table = layer.add_weight(shape=tuple(table_shape), initializer="zeros", dtype="int8",
+                             trainable=False, name="embeddings")
+    scale = layer.add_weight(shape=(table_shape[0],), initializer="ones", trainable=False,
+                             name="embeddings_scale")
+    object.__setattr__(layer, "embeddings", table)
+    object.__setattr__(layer, "embeddings_scale", scale)
 
 
 def add_int8_variables(layer, kernel_shape):
@@ -94,3 +135,8 @@ def packed_kernel(kernel):
 def saved_variables(layer):
     """A quantized Dense layer's variables in Keras's file order."""
     return [v for v in (layer.kernel, layer.bias, layer.kernel_scale) if v is not None]
+
+
+def embedding_saved_variables(layer):
+    """A quantized Embedding's variables in Keras's file order."""
+    return [layer.embeddings, layer.embeddings_scale]
