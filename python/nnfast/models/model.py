@@ -67,9 +67,8 @@ class Model(Trainer, Layer):
         """Quantizes the weights of the model's layers in place, as Keras does.
 
         Every leaf layer that implements ``quantize`` (``Dense``, ``Embedding``) is
-        quantized; the others
-        are skipped with Keras's warning ("Layer Dropout does not have a `quantize` method
-        implemented"). The model must be built.
+        quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
+        a `quantize` method implemented"). The model must be built.
 
         Args:
             mode: ``"int8"`` (int8 kernels with one scale per output unit; inputs quantized
