@@ -177,3 +177,17 @@ def test_quantized_dense_packs_once_and_repacks_after_assign():
     layer.kernel.assign(rng.integers(-127, 128, (70, 24), dtype=np.int8))
     assert quantization.packed_kernel(layer.kernel) is not packed
     np.testing.assert_array_equal(np.asarray(layer(x)), float_route())
+
+
+def test_quantized_dense_copies_and_pickles():
+    import copy
+    import pickle
+
+    from nnfast.layers import quantization
+
+    layer = _quantized_dense(units=5, in_dim=3)
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    for clone in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        assert isinstance(clone.kernel, quantization.Int8KernelVariable)
+        np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(layer(x)))
+        assert quantization.packed_kernel(clone.kernel) is not None

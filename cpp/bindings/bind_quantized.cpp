@@ -23,21 +23,28 @@ nnfast::Int8GemmVariant parse_int8_variant(const std::string& name) {
                         "'ref'. Received: variant=" + name);
 }
 
-// A C-contiguous 2-D array of exactly dtype T (int8, int32 or float32), checked here so the
-// kernels only see valid buffers.
+// A C-contiguous array of dtype T (int8, int32 or float32), checked here so the kernels only
+// see valid buffers. By type number, not dtype identity: unpickled arrays carry their own
+// (equal) dtype objects.
 template <typename T>
-T* checked_2d(const py::array& a, const char* name, const char* dtype, bool writeable = false) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+T* checked_typed(const py::array& a, const char* name, const char* dtype,
+                 bool writeable = false) {
+  if (a.dtype().num() != py::dtype::of<T>().num())
     throw py::type_error(std::string(name) + ": expected a " + dtype +
                          " array, received dtype " + std::string(py::str(a.dtype())) +
                          " with shape " + shape_of(a));
-  require_ndim(a, 2, name);
   if (!(a.flags() & py::array::c_style))
     throw py::value_error(std::string(name) + ": expected a C-contiguous array, received shape " +
                           shape_of(a) + " with strides");
   if (writeable && !a.writeable())
     throw py::value_error(std::string(name) + ": output array is read-only");
   return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
+template <typename T>
+T* checked_2d(const py::array& a, const char* name, const char* dtype, bool writeable = false) {
+  require_ndim(a, 2, name);
+  return checked_typed<T>(a, name, dtype, writeable);
 }
 
 void require_shape(const py::array& a, int64_t rows, int64_t cols, const char* name) {
@@ -92,8 +99,11 @@ void bind_quantized(py::module_& m) {
          const std::string& variant) {
         const float* px = checked_2d<float>(x, "int8_dense x", "float32");
         float* po = checked_2d<float>(out, "int8_dense out", "float32", true);
-        const float* ps = checked<float>(kernel_scale, "int8_dense kernel_scale");
-        const float* pb = checked_or_null<float>(bias, "int8_dense bias");
+        const float* ps = checked_typed<float>(kernel_scale, "int8_dense kernel_scale",
+                                               "float32");
+        const float* pb = bias.is_none() ? nullptr
+                                         : checked_typed<float>(py::cast<py::array>(bias),
+                                                                "int8_dense bias", "float32");
         const int64_t m_ = x.shape(0);
         if (x.shape(1) != b.k)
           throw py::value_error("int8_dense: x must have " + std::to_string(b.k) +

@@ -106,6 +106,15 @@ class Int8KernelVariable(Variable):
 
     __slots__ = ()
 
+    def __getstate__(self):
+        # Copies and pickles leave the packing out (a native object); they repack on use.
+        state = super().__getstate__()
+        if isinstance(state, tuple):
+            instance_dict, slots = state
+            return ({k: v for k, v in (instance_dict or {}).items() if k != "_int8_packed"},
+                    slots)
+        return {k: v for k, v in state.items() if k != "_int8_packed"}
+
     def assign(self, value):
         self.__dict__.pop("_int8_packed", None)
         return super().assign(value)
