@@ -191,3 +191,16 @@ def test_quantized_dense_copies_and_pickles():
         assert isinstance(clone.kernel, quantization.Int8KernelVariable)
         np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(layer(x)))
         assert quantization.packed_kernel(clone.kernel) is not None
+
+
+def test_quantized_dense_without_int8_units_takes_the_float_route():
+    # Under an ISA cap below avx512 the layer gives the same numbers through the fp32 GEMM.
+    layer = _quantized_dense(units=40, in_dim=33)
+    x = np.random.default_rng(5).standard_normal((9, 33)).astype(np.float32)
+    with_units = np.asarray(layer(x))
+    saved = _core.active_isa()
+    try:
+        _core.set_max_isa("avx2")
+        np.testing.assert_array_equal(np.asarray(layer(x)), with_units)
+    finally:
+        _core.set_max_isa(saved)
