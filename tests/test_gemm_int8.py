@@ -204,3 +204,18 @@ def test_quantized_dense_without_int8_units_takes_the_float_route():
         np.testing.assert_array_equal(np.asarray(layer(x)), with_units)
     finally:
         _core.set_max_isa(saved)
+
+
+def test_deepest_kernel_sums_exactly_and_deeper_is_refused(variant):
+    from nnfast.ops.quantized import MAX_PACKED_DEPTH, pack_int8_kernel
+
+    k = MAX_PACKED_DEPTH  # 128 * 128 * k is the largest sum below 2**31
+    a = np.full((2, k), -128, np.int8)
+    b = np.full((k, 3), -128, np.int8)
+    b[:, 1] = 127
+    out = np.empty((2, 3), np.int32)
+    _core.gemm_int8(a, _core.int8_pack_kernel(b), out, variant=variant)
+    np.testing.assert_array_equal(out, _reference(a, b))
+    with pytest.raises(ValueError, match="exceeds"):
+        _core.int8_pack_kernel(np.zeros((k + 1, 1), np.int8))
+    assert pack_int8_kernel(np.zeros((k + 1, 1), np.int8)) is None

@@ -20,8 +20,8 @@ struct Int8PackedKernel {
   std::vector<int32_t> col_sums;  // sum over depth of each column (n_pad entries)
 };
 
-// Deepest k whose int32 sums cannot overflow (|a|, |b| <= 128).
-constexpr int64_t kInt8GemmMaxDepth = 131072;
+// Deepest k whose int32 sums cannot overflow: 128 * 128 * k < 2**31.
+constexpr int64_t kInt8GemmMaxDepth = 131071;
 
 // Packs a row-major (k, n) int8 matrix with row stride ldb. Throws on k > kInt8GemmMaxDepth.
 Int8PackedKernel pack_int8_kernel(const int8_t* b, int64_t k, int64_t n, int64_t ldb);

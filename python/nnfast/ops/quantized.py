@@ -24,8 +24,8 @@ def quantize_rows(x2):
     return np.clip(np.round(x2 * scale), -127, 127).astype(np.float32), scale
 
 
-# Deepest kernel the int32 sums of _core.int8_dense take without overflow (|values| <= 128).
-MAX_PACKED_DEPTH = 131072
+# Deepest kernel the int32 sums of _core.int8_dense take without overflow (128*128*k < 2**31).
+MAX_PACKED_DEPTH = 131071
 
 
 def pack_int8_kernel(kernel_q):
