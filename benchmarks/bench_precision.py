@@ -9,6 +9,11 @@ implementation this CPU runs (AMX tiles, AVX512_BF16, rounding + fp32), median o
 MLP: Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax) on the first 48,000
 MNIST images, Adam, batch 128: samples/s of the last epoch and the test accuracy after
 --epochs epochs, each configuration in a fresh process. Prints the CPU it ran on.
+int8: GOPS of _core.gemm_int8 (exact int32 products of int8 matrices, B packed once) for each
+int8 implementation this CPU runs (AMX-INT8, AVX512_VNNI, scalar reference on the small
+shapes only) against float32 GFLOP/s on the same shapes; then inference of an MLP
+784-512-512-10 (relu) at batch 1 and 128, float32 against model.quantize("int8") on the int8
+units and on the float32-GEMM route it replaced, median of 7 (--skip-int8 leaves this out).
 """
 import argparse
 import json
@@ -23,6 +28,77 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import cpu_name, have_torch, print_table, run_worker  # noqa: E402
 
 BATCH = 128
+
+
+def median_seconds(fn, repeats=7):
+    """Median seconds per call of fn (calls batched to ~50 ms)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    reps = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        times.append((time.perf_counter() - t0) / reps)
+    return statistics.median(times)
+
+
+def int8_gemm_table(repeats=7):
+    from nnfast import _core
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n, k in [(1024, 1024, 1024), (128, 512, 784), (128, 512, 512), (1, 512, 784)]:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        f32 = 2.0 * m * n * k / median_seconds(lambda: _core.gemm(a, b, c), repeats) / 1e9
+        rows.append([f"{m}x{n}x{k}", "float32 GFLOP/s", f"{f32:.1f}", "1.00x"])
+        aq = rng.integers(-127, 128, (m, k), dtype=np.int8)
+        packed = _core.int8_pack_kernel(rng.integers(-127, 128, (k, n), dtype=np.int8))
+        ci = np.empty((m, n), np.int32)
+        for v in _core.gemm_int8_variants():
+            if v == "ref" and m * n * k > 2**24:
+                continue  # the scalar reference takes seconds here
+            ops = 2.0 * m * n * k / median_seconds(
+                lambda: _core.gemm_int8(aq, packed, ci, variant=v), repeats) / 1e9
+            rows.append([f"{m}x{n}x{k}", f"int8 {v} GOPS", f"{ops:.1f}", f"{ops / f32:.2f}x"])
+    return rows
+
+
+def int8_inference_table(repeats=7):
+    import nnfast
+    from nnfast.ops import quantized
+
+    def mlp():
+        rng = np.random.default_rng(0)
+        model = nnfast.Sequential([nnfast.Input((784,)), nnfast.layers.Dense(512, "relu"),
+                                   nnfast.layers.Dense(512, "relu"),
+                                   nnfast.layers.Dense(10)])
+        model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.05
+                           for w in model.get_weights()])
+        return model
+
+    float_model, int8_model = mlp(), mlp()
+    int8_model.quantize("int8")
+    rows = []
+    for batch in (1, 128):
+        x = np.random.default_rng(batch).random((batch, 784), dtype=np.float32)
+        base = median_seconds(lambda: float_model(x), repeats)
+        rows.append([batch, "float32", f"{base * 1e6:.0f}", "1.00x"])
+        t = median_seconds(lambda: int8_model(x), repeats)
+        rows.append([batch, f"int8 ({nnfast._core.gemm_int8_kernel_name()})", f"{t * 1e6:.0f}",
+                     f"{base / t:.2f}x"])
+        saved = quantized.int8_units_available
+        quantized.int8_units_available = lambda: False  # the float32-GEMM route
+        try:
+            t = median_seconds(lambda: int8_model(x), repeats)
+        finally:
+            quantized.int8_units_available = saved
+        rows.append([batch, "int8 (float32 GEMM route)", f"{t * 1e6:.0f}", f"{base / t:.2f}x"])
+    return rows
 
 
 def gemm_table(repeats=7):
@@ -131,6 +207,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--skip-int8", action="store_true")
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -145,6 +222,13 @@ def main():
           f"{nnfast._core.gemm_bf16_kernel_name()}")
     print_table(["GEMM m x n x k", "precision", "GFLOP/s", "vs float32"], gemm_table())
     print()
+    if not args.skip_int8:
+        print(f"int8 GEMM: {nnfast._core.gemm_int8_kernel_name()}")
+        print_table(["GEMM m x n x k", "kernel", "rate", "vs float32"], int8_gemm_table())
+        print()
+        print("MLP 784-512-512-10 inference (model(x)), median microseconds per call")
+        print_table(["batch", "model", "us/call", "speed vs float32"], int8_inference_table())
+        print()
     configs = [("nnfast", "float32"), ("nnfast", "mixed_bfloat16")]
     if have_torch():
         configs += [("torch", "float32"), ("torch", "mixed_bfloat16")]

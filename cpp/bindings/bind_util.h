@@ -86,9 +86,16 @@ const char* dtype_name() {
   return std::is_same<T, float>::value ? "float32" : "int64";
 }
 
+// Equal dtypes, not only the same object: unpickled or memory-mapped arrays carry their own
+// (equal) dtype objects. A byte-swapped dtype shares the type number and is refused.
+inline bool same_dtype(const py::dtype& got, const py::dtype& want) {
+  return got.is(want) || (got.num() == want.num() && got.itemsize() == want.itemsize() &&
+                          got.byteorder() != '>');
+}
+
 template <typename T>
 T* checked(const py::array& a, const char* name, bool writeable = false) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     throw py::type_error(std::string(name) + ": expected a " + dtype_name<T>() +
                          " array, received dtype " + std::string(py::str(a.dtype())) +
                          " with shape " + shape_of(a));

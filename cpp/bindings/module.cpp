@@ -24,6 +24,7 @@ void bind_gather(py::module_& m);
 void bind_topk(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_quantized(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -46,5 +47,6 @@ PYBIND11_MODULE(_core, m) {
   bind_gather(m);
   bind_topk(m);
   bind_sparse(m);
+  bind_quantized(m);
   bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real
 }

@@ -21,6 +21,10 @@ bool cpu_has_avx512_bf16();
 // Whether AMX-BF16 tiles can run here: the CPU has them, the OS enables their state, and
 // Linux granted this process tile data (requested once, on the first call).
 bool cpu_has_amx_bf16();
+// Whether the CPU (and OS) support AVX512_VNNI (vpdpbusd), used by the int8 GEMM.
+bool cpu_has_avx512_vnni();
+// Whether AMX-INT8 tiles (tdpbssd) can run here (CPU, OS state, and Linux's permission).
+bool cpu_has_amx_int8();
 // The ISA kernels use now: min(cpu_best_isa(), cap). The cap starts from NNFAST_MAX_ISA.
 Isa active_isa();
 // Caps the ISA; a cap above what the CPU supports is clamped to it.

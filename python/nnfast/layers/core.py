@@ -68,7 +68,8 @@ class Dense(Layer):
 
     def call(self, inputs):
         if self.dtype_policy.quantization_mode == "int8":
-            x = int8_matmul(inputs, self.kernel, self.kernel_scale)
+            x = int8_matmul(inputs, self.kernel, self.kernel_scale,
+                            packed=quantization.packed_kernel(self.kernel))
             return self.activation(x + self.bias if self.bias is not None else x)
         if self._fused is not None:
             return ops.dense(inputs, self.kernel, self.bias, self._fused)

@@ -5,6 +5,7 @@ from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.core import _reject_lora_and_quantization
+from nnfast.layers import quantization
 from nnfast.layers.layer import Layer
 
 
@@ -60,6 +61,10 @@ class Embedding(Layer):
                 self._batch_input_shape = (None,) + length
 
     def build(self, input_shape=None):
+        if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
+            quantization.add_embedding_int8_variables(self, (self.input_dim, self.output_dim))
+            self.built = True
+            return
         self.embeddings = self.add_weight(
             shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer,
             regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
@@ -67,10 +72,47 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs):
-        out = ops.embedding(inputs, self.embeddings)
+        if self.dtype_policy.quantization_mode == "int8":
+            # Keras's int8 lookup: int8 rows cast to float32, divided by their row's scale.
+            ids = ops.cast(inputs, "int32")
+            out = ops.divide(ops.cast(ops.take(self.embeddings, ids, axis=0), "float32"),
+                             ops.expand_dims(ops.take(self.embeddings_scale, ids, axis=0), -1))
+        else:
+            out = ops.embedding(inputs, self.embeddings)
         if self.mask_zero:
             out._keras_mask = self.compute_mask(inputs)
         return out
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the table in place as Keras does: ``"int8"`` stores int8 rows with one
+        float32 scale per row (``embeddings_scale``, abs-max over ``output_dim``); lookups
+        return ``rows / scale``. Other Keras modes raise ``NotImplementedError``.
+
+        Args:
+            mode: ``"int8"``.
+            type_check: only ``Embedding`` itself is quantized (not subclasses), as Keras.
+            config: Keras's quantization config; only None is supported.
+
+        Example:
+            >>> layer = Embedding(100, 8)
+            >>> layer.build()
+            >>> layer.quantize("int8")
+            >>> layer.embeddings.value.dtype, layer.embeddings_scale.shape
+            (dtype('int8'), (100,))
+        """
+        if type_check and type(self) is not Embedding:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`quantize` method implemented.")
+        if config is not None:
+            raise NotImplementedError("Embedding.quantize(config=...): custom quantization "
+                                      "configs are not supported by nnfast.")
+        quantization.check_mode(mode)
+        quantization.quantize_embedding_int8(self)
+
+    def _saved_variables(self):
+        if self.dtype_policy.quantization_mode == "int8":
+            return quantization.embedding_saved_variables(self)
+        return None
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

@@ -1,8 +1,12 @@
-"""``layer.quantize("int8")`` for the layers Keras quantizes (Dense), with Keras's numbers,
-variables and file layout: the kernel becomes int8 with one float32 scale per output unit
-(``kernel_scale``), the layer's policy ``QuantizedDTypePolicy("int8", source)``, and its
-saved variables ``[kernel (int8), bias, kernel_scale]``."""
+"""``layer.quantize("int8")`` for the layers Keras quantizes (Dense, Embedding), with Keras's
+numbers, variables and file layout: a Dense kernel becomes int8 with one float32 scale per
+output unit (``kernel_scale``; saved ``[kernel (int8), bias, kernel_scale]``), an Embedding
+table int8 with one scale per row (``embeddings_scale``; saved ``[embeddings (int8),
+embeddings_scale]``), and the layer's policy ``QuantizedDTypePolicy("int8", source)``."""
 import numpy as np
+
+from nnfast.backend.tensor import Variable
+from nnfast.ops.quantized import pack_int8_kernel
 
 MODES = ("int8", "float8", "int4", "gptq", "awq")
 
@@ -19,9 +23,38 @@ def check_mode(mode):
 
 def quantize_dense_int8(layer):
     """Replaces a built Dense layer's float kernel by int8 values and per-unit scales."""
-    from nnfast import dtype_policies
     from nnfast.quantizers import abs_max_quantize
 
+    check_quantizable(layer)
+    float_kernel = layer.kernel
+    q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
+    drop_variable(layer, float_kernel)
+    object.__setattr__(layer, "kernel", None)
+    add_int8_variables(layer, float_kernel.shape)
+    layer.kernel.assign(np.asarray(q.value))
+    layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
+    packed_kernel(layer.kernel)  # packed now, not on the first call
+    set_int8_policy(layer)
+
+
+def quantize_embedding_int8(layer):
+    """Replaces a built Embedding's float table by int8 rows and one scale per row (Keras
+    reduces over ``output_dim``: ``AbsMaxQuantizer(axis=-1)``)."""
+    from nnfast.quantizers import abs_max_quantize
+
+    check_quantizable(layer)
+    float_table = layer.embeddings
+    q, scale = abs_max_quantize(np.asarray(float_table.value), axis=-1)
+    drop_variable(layer, float_table)
+    object.__setattr__(layer, "embeddings", None)
+    add_embedding_int8_variables(layer, float_table.shape)
+    layer.embeddings.assign(np.asarray(q.value))
+    layer.embeddings_scale.assign(np.asarray(scale.value).reshape(-1))
+    set_int8_policy(layer)
+
+
+def check_quantizable(layer):
+    """Keras's errors for a layer quantized twice or not built."""
     if layer.dtype_policy.quantization_mode is not None:
         raise ValueError(f"Layer '{layer.name}' is already quantized with "
                          f"dtype_policy='{layer.dtype_policy.name}'. Received: "
@@ -29,17 +62,29 @@ def quantize_dense_int8(layer):
     if not layer.built:
         raise ValueError(f"Cannot quantize layer '{layer.name}': it is not built yet (call "
                          "it or build the model first).")
-    float_kernel = layer.kernel
-    q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
-    layer._trainable_weights = [w for w in layer._trainable_weights if w is not float_kernel]
+
+
+def drop_variable(layer, variable):
+    """Forgets a layer's variable (the float weight a quantized one replaces)."""
+    layer._trainable_weights = [w for w in layer._trainable_weights if w is not variable]
     layer._non_trainable_weights = [w for w in layer._non_trainable_weights
-                                    if w is not float_kernel]
-    object.__setattr__(layer, "kernel", None)
-    add_int8_variables(layer, float_kernel.shape)
-    layer.kernel.assign(np.asarray(q.value))
-    layer.kernel_scale.assign(np.asarray(scale.value).reshape(-1))
-    source = layer.dtype_policy.name
-    layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", source)
+                                    if w is not variable]
+
+
+def set_int8_policy(layer):
+    from nnfast import dtype_policies
+
+    layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", layer.dtype_policy.name)
+
+
+def add_embedding_int8_variables(layer, table_shape):
+    """An Embedding's int8 table and its per-row scales, Keras's names and order."""
+    table = layer.add_weight(shape=tuple(table_shape), initializer="zeros", dtype="int8",
+                             trainable=False, name="embeddings")
+    scale = layer.add_weight(shape=(table_shape[0],), initializer="ones", trainable=False,
+                             name="embeddings_scale")
+    object.__setattr__(layer, "embeddings", table)
+    object.__setattr__(layer, "embeddings_scale", scale)
 
 
 def add_int8_variables(layer, kernel_shape):
@@ -49,8 +94,51 @@ def add_int8_variables(layer, kernel_shape):
                               trainable=False, name="kernel")
     scale = layer.add_weight(shape=(kernel_shape[-1],), initializer="ones", trainable=False,
                              name="kernel_scale")
+    kernel.__class__ = Int8KernelVariable  # same slots; adds the packed-kernel cache
     object.__setattr__(layer, "kernel", kernel)
     object.__setattr__(layer, "kernel_scale", scale)
+
+
+class Int8KernelVariable(Variable):
+    """An int8 kernel Variable that keeps its value packed for the int8 GEMM: the packing is
+    dropped whenever the value changes through ``assign``/``assign_add``/``assign_sub`` (as
+    loading weights does) or the value array is replaced, and redone on the next use."""
+
+    __slots__ = ()
+
+    def __getstate__(self):
+        # Copies and pickles leave the packing out (a native object); they repack on use.
+        state = super().__getstate__()
+        if isinstance(state, tuple):
+            instance_dict, slots = state
+            return ({k: v for k, v in (instance_dict or {}).items() if k != "_int8_packed"},
+                    slots)
+        return {k: v for k, v in state.items() if k != "_int8_packed"}
+
+    def assign(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign(value)
+
+    def assign_add(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign_add(value)
+
+    def assign_sub(self, value):
+        self.__dict__.pop("_int8_packed", None)
+        return super().assign_sub(value)
+
+
+def packed_kernel(kernel):
+    """The packed form of a quantized layer's int8 kernel Variable (cached on it), or None
+    for a Variable that cannot tell when it changes (a kernel reassigned by hand), which then
+    takes the float32 route."""
+    if not isinstance(kernel, Int8KernelVariable):
+        return None
+    cached = kernel.__dict__.get("_int8_packed")
+    if cached is None or cached[0] is not kernel.value:
+        cached = (kernel.value, pack_int8_kernel(kernel.value))
+        kernel.__dict__["_int8_packed"] = cached
+    return cached[1]
 
 
 def saved_variables(layer):
@@ -71,3 +159,8 @@ def is_default_int8_config(config):
         (act.get("config") or {}).get("output_dtype", "int8") == "int8" and
         (act.get("config") or {}).get("axis") in (None, -1, [-1], (-1,)))
     return inner.get("weight_quantizer") is None and act_ok
+
+
+def embedding_saved_variables(layer):
+    """A quantized Embedding's variables in Keras's file order."""
+    return [layer.embeddings, layer.embeddings_scale]

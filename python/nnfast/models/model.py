@@ -66,9 +66,9 @@ class Model(Trainer, Layer):
     def quantize(self, mode=None, config=None, filters=None, **kwargs):
         """Quantizes the weights of the model's layers in place, as Keras does.
 
-        Every leaf layer that implements ``quantize`` (``Dense``) is quantized; the others
-        are skipped with Keras's warning ("Layer Dropout does not have a `quantize` method
-        implemented"). The model must be built.
+        Every leaf layer that implements ``quantize`` (``Dense``, ``Embedding``) is
+        quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
+        a `quantize` method implemented"). The model must be built.
 
         Args:
             mode: ``"int8"`` (int8 kernels with one scale per output unit; inputs quantized

@@ -1,0 +1,145 @@
+// The int8 GEMM of quantized layers: a packed int8 kernel object, the exact int32 product,
+// and the quantize-multiply-dequantize dense step (see nnfast/gemm_int8.h).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pybind11/stl.h>
+
+#include "bind_util.h"
+#include "nnfast/gemm_int8.h"
+
+namespace py = pybind11;
+using namespace nnfast::bind;
+
+namespace {
+
+nnfast::Int8GemmVariant parse_int8_variant(const std::string& name) {
+  if (name == "best") return nnfast::Int8GemmVariant::best;
+  if (name == "amx") return nnfast::Int8GemmVariant::amx;
+  if (name == "avx512vnni") return nnfast::Int8GemmVariant::avx512vnni;
+  if (name == "ref") return nnfast::Int8GemmVariant::ref;
+  throw py::value_error("int8 GEMM: variant must be one of 'best', 'amx', 'avx512vnni', "
+                        "'ref'. Received: variant=" + name);
+}
+
+// A C-contiguous array of dtype T (int8, int32 or float32), checked here so the kernels only
+// see valid buffers (dtype equality as bind_util.h's same_dtype).
+template <typename T>
+T* checked_typed(const py::array& a, const char* name, const char* dtype,
+                 bool writeable = false) {
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
+    throw py::type_error(std::string(name) + ": expected a " + dtype +
+                         " array, received dtype " + std::string(py::str(a.dtype())) +
+                         " with shape " + shape_of(a));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array, received shape " +
+                          shape_of(a) + " with strides");
+  if (writeable && !a.writeable())
+    throw py::value_error(std::string(name) + ": output array is read-only");
+  register_buffer(a, name, writeable);  // the entry point's overlap check (BufferScope)
+  return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
+template <typename T>
+T* checked_2d(const py::array& a, const char* name, const char* dtype, bool writeable = false) {
+  require_ndim(a, 2, name);
+  return checked_typed<T>(a, name, dtype, writeable);
+}
+
+void require_shape(const py::array& a, int64_t rows, int64_t cols, const char* name) {
+  if (a.shape(0) != rows || a.shape(1) != cols)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(rows) +
+                          ", " + std::to_string(cols) + "), received " + shape_of(a));
+}
+
+}  // namespace
+
+void bind_quantized(py::module_& m) {
+  using Packed = nnfast::Int8PackedKernel;
+  py::class_<Packed, std::shared_ptr<Packed>>(
+      m, "Int8PackedKernel",
+      "An int8 (k, n) kernel packed for the int8 GEMM (made by int8_pack_kernel).")
+      .def_property_readonly("k", [](const Packed& p) { return p.k; }, "Depth (rows).")
+      .def_property_readonly("n", [](const Packed& p) { return p.n; }, "Output columns.");
+
+  m.def(
+      "int8_pack_kernel",
+      [](const py::array& kernel) {
+        BufferScope scope("int8_pack_kernel");
+        const int8_t* pk = checked_2d<int8_t>(kernel, "int8_pack_kernel kernel", "int8");
+        const int64_t k = kernel.shape(0), n = kernel.shape(1);
+        py::gil_scoped_release release;
+        return std::make_shared<Packed>(nnfast::pack_int8_kernel(pk, k, n, n));
+      },
+      py::arg("kernel"),
+      "Packs a C-contiguous int8 (k, n) kernel once for gemm_int8 and int8_dense.");
+
+  m.def(
+      "gemm_int8",
+      [](const py::array& a, const Packed& b, const py::array& out, const std::string& variant) {
+        BufferScope scope("gemm_int8");
+        const int8_t* pa = checked_2d<int8_t>(a, "gemm_int8 a", "int8");
+        int32_t* po = checked_2d<int32_t>(out, "gemm_int8 out", "int32", true);
+        const int64_t m_ = a.shape(0);
+        if (a.shape(1) != b.k)
+          throw py::value_error("gemm_int8: a must have " + std::to_string(b.k) +
+                                " columns (the kernel's depth), received shape " + shape_of(a));
+        require_shape(out, m_, b.n, "gemm_int8 out");
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::gemm_int8_s32(m_, b.k, pa, b.k, b, po, b.n, v);
+      },
+      py::arg("a"), py::arg("packed"), py::arg("out"), py::arg("variant") = "best",
+      "out (int32, (m, n)) = a (int8, (m, k)) @ kernel, exact; variant picks the "
+      "implementation ('best', 'amx', 'avx512vnni', 'ref').");
+
+  m.def(
+      "int8_dense",
+      [](const py::array& x, const Packed& b, const py::array& kernel_scale,
+         const py::object& bias, const py::array& out, float epsilon,
+         const std::string& variant) {
+        BufferScope scope("int8_dense");
+        const float* px = checked_2d<float>(x, "int8_dense x", "float32");
+        float* po = checked_2d<float>(out, "int8_dense out", "float32", true);
+        const float* ps = checked_typed<float>(kernel_scale, "int8_dense kernel_scale",
+                                               "float32");
+        const float* pb = bias.is_none() ? nullptr
+                                         : checked_typed<float>(py::cast<py::array>(bias),
+                                                                "int8_dense bias", "float32");
+        const int64_t m_ = x.shape(0);
+        if (x.shape(1) != b.k)
+          throw py::value_error("int8_dense: x must have " + std::to_string(b.k) +
+                                " columns (the kernel's depth), received shape " + shape_of(x));
+        require_shape(out, m_, b.n, "int8_dense out");
+        if (kernel_scale.size() != b.n)
+          throw py::value_error("int8_dense: kernel_scale must have " + std::to_string(b.n) +
+                                " entries, received shape " + shape_of(kernel_scale));
+        if (pb && py::cast<py::array>(bias).size() != b.n)
+          throw py::value_error("int8_dense: bias must have " + std::to_string(b.n) +
+                                " entries, received shape " +
+                                shape_of(py::cast<py::array>(bias)));
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_dense(m_, b.k, px, b.k, b, ps, pb, epsilon, po, b.n, v);
+      },
+      py::arg("x"), py::arg("packed"), py::arg("kernel_scale"), py::arg("bias"), py::arg("out"),
+      py::arg("epsilon"), py::arg("variant") = "best",
+      "Keras's int8 Dense product: rows of x (float32, (m, k)) quantized to int8 with scale "
+      "127 / (max|row| + epsilon) (round half to even, clip to 127), multiplied exactly by the "
+      "packed kernel, then out = acc / (x_scale * kernel_scale) (+ bias when not None).");
+
+  m.def("gemm_int8_kernel_name", &nnfast::gemm_int8_kernel_name,
+        "The int8 GEMM implementation 'best' runs now: AMX-INT8 tiles, the AVX512_VNNI "
+        "micro-kernel, or the scalar reference.");
+  m.def(
+      "gemm_int8_variants",
+      [] {
+        std::vector<std::string> names;
+        for (const char* name : {"amx", "avx512vnni", "ref"})
+          if (nnfast::gemm_int8_variant_available(parse_int8_variant(name)))
+            names.emplace_back(name);
+        return names;
+      },
+      "The int8 GEMM implementations this CPU runs under the current ISA cap, best first.");
+}

@@ -1,0 +1,39 @@
+// int8 GEMM micro-kernel contract (see nnfast/gemm_int8.h for the packed B layout).
+// A is row-major with row stride lda (a multiple of 64 bytes' worth of depth, zero padded
+// past k, and rows padded so a kernel may read MR rows from any row block start): signed
+// int8 for AMX and the reference, offset by 128 (x ^ 0x80, i.e. unsigned) for vpdpbusd.
+// A kernel computes the exact int32 tile acc[i*32 + j] = sum_p A[i][p] * B[p][j0 + j] for
+// i < MR and the 32 columns of two consecutive 16-column blocks starting at b.
+#pragma once
+#include <cstdint>
+
+namespace nnfast::kernels {
+
+using Int8MicroKernelFn = void (*)(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b,
+                                   int64_t b_block_stride, const int32_t* col_sums,
+                                   int64_t mr, int32_t* acc);
+
+struct Int8GemmKernelInfo {
+  const char* name;
+  Int8MicroKernelFn fn;
+  int mr;             // rows per tile (the A buffer has rows padded to a multiple of it)
+  bool offset_a;      // A must be stored as x ^ 0x80 (u8 = s8 + 128)
+  void (*begin)();    // per thread, before its micro-kernel calls (AMX tile config); or null
+  void (*end)();
+};
+
+constexpr int kInt8Nr = 32;
+
+// The dense step's row work with AVX-512 (bit-identical to the driver's scalar loops):
+// quantizes x[0, k) into dst (xor flip), sets *scale, returns whether the row is finite;
+// out[j] = float(acc[j]) / (x_scale * kernel_scale[j]) (+ bias[j]) for j < cols.
+bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
+                              int8_t* dst, float* scale);
+void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
+                                const float* kernel_scale, const float* bias, float* out);
+
+extern const Int8GemmKernelInfo int8_gemm_amx_info;
+extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;
+extern const Int8GemmKernelInfo int8_gemm_ref_info;
+
+}  // namespace nnfast::kernels

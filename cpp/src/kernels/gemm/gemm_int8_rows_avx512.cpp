@@ -1,0 +1,68 @@
+// AVX-512 versions of the int8 dense step's row work: Keras's abs-max quantization of a float
+// row and the dequantizing epilogue of an int32 row. Bit-identical to the scalar loops in
+// ops/gemm_int8.cpp (max is exact in any order; roundscale rounds half to even like
+// nearbyint; the multiply and divide are single IEEE operations in the same order).
+// NOTE: GCC 12 warns that intrinsics with an _mm512_undefined_*() pass-through read it
+// uninitialized (never, with a full mask): a false positive, silenced for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cfloat>
+
+#include "kernels/gemm/gemm_int8_kernels.h"
+
+namespace nnfast::kernels {
+namespace {
+
+inline __mmask16 head_mask(int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xFFFF)
+                     : static_cast<__mmask16>((1u << count) - 1u);
+}
+
+}  // namespace
+
+bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
+                              int8_t* dst, float* scale_out) {
+  __m512 vmax = _mm512_setzero_ps();
+  __mmask16 finite = 0xFFFF;
+  const __m512 big = _mm512_set1_ps(FLT_MAX);
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 m = head_mask(k - p);
+    const __m512 v = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + p));
+    finite &= _mm512_cmp_ps_mask(v, big, _CMP_LE_OQ);  // false for NaN and inf
+    vmax = _mm512_max_ps(vmax, v);
+  }
+  const float amax = _mm512_reduce_max_ps(vmax);
+  const float scale = 127.0f / (amax + epsilon);
+  *scale_out = scale;
+  const bool ok = finite == 0xFFFF;
+  const __m512 vs = _mm512_set1_ps(ok ? scale : 0.0f);
+  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  const __m128i vflip = _mm_set1_epi8(flip);
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 m = head_mask(k - p);
+    __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + p), vs),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_min_ps(hi, _mm512_max_ps(lo, q));
+    const __m128i bytes = _mm_xor_si128(_mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q)), vflip);
+    _mm_mask_storeu_epi8(dst + p, m, bytes);
+  }
+  return ok;
+}
+
+void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
+                                const float* kernel_scale, const float* bias, float* out) {
+  const __m512 xs = _mm512_set1_ps(x_scale);
+  for (int64_t j = 0; j < cols; j += 16) {
+    const __mmask16 m = head_mask(cols - j);
+    const __m512 a = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, acc + j));
+    const __m512 s = _mm512_mul_ps(xs, _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m,
+                                                            kernel_scale + j));
+    __m512 r = _mm512_div_ps(a, s);
+    if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, bias + j));
+    _mm512_mask_storeu_ps(out + j, m, r);
+  }
+}
+
+}  // namespace nnfast::kernels

@@ -1,0 +1,248 @@
+// int8 GEMM driver: packs B once, lays A out in a zero-padded row-major buffer (quantizing
+// float rows on the way for int8_dense), and runs the variant's micro-kernel over 32-column
+// tiles in parallel; every output is summed whole by one thread (the same bits at any thread
+// count), then written out as int32 or dequantized to float32 in the tile's epilogue.
+#include "nnfast/gemm_int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/gemm/gemm_int8_kernels.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+
+namespace nnfast {
+namespace {
+
+using kernels::Int8GemmKernelInfo;
+using kernels::kInt8Nr;
+
+// Grow-only, 64-byte aligned scratch owned by the calling thread.
+class ByteBuffer {
+ public:
+  ~ByteBuffer() { std::free(data_); }
+  int8_t* get(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(data_);
+      const size_t rounded = (bytes + 63) / 64 * 64;
+      data_ = static_cast<int8_t*>(std::aligned_alloc(64, rounded));
+      if (!data_) {
+        cap_ = 0;
+        throw std::bad_alloc();
+      }
+      cap_ = rounded;
+    }
+    return data_;
+  }
+
+ private:
+  int8_t* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local ByteBuffer tl_a;
+
+const Int8GemmKernelInfo* kernel_of(Int8GemmVariant v) {
+  switch (v) {
+    case Int8GemmVariant::amx: return &kernels::int8_gemm_amx_info;
+    case Int8GemmVariant::avx512vnni: return &kernels::int8_gemm_avx512vnni_info;
+    default: return &kernels::int8_gemm_ref_info;
+  }
+}
+
+Int8GemmVariant resolve(Int8GemmVariant v) {
+  if (v != Int8GemmVariant::best) {
+    if (!gemm_int8_variant_available(v))
+      throw std::invalid_argument("gemm_int8: variant " + std::to_string(static_cast<int>(v)) +
+                                  " cannot run on this CPU under the current ISA cap");
+    return v;
+  }
+  for (Int8GemmVariant c : {Int8GemmVariant::amx, Int8GemmVariant::avx512vnni})
+    if (gemm_int8_variant_available(c)) return c;
+  return Int8GemmVariant::ref;
+}
+
+const char* why(Int8GemmVariant asked) {
+  return asked == Int8GemmVariant::best ? "first variant this CPU runs" : "asked for";
+}
+
+// Runs the tiles of a (m, n) product whose A buffer (rows padded to kern.mr, stride kp) is
+// ready; epilogue(i0, rows, j0, cols, acc) consumes each tile (acc row stride kInt8Nr).
+template <typename Epilogue>
+void run_tiles(const Int8GemmKernelInfo& kern, int64_t m, const int8_t* abuf,
+               const Int8PackedKernel& b, Epilogue&& epilogue) {
+  const int64_t mb = (m + kern.mr - 1) / kern.mr, nb = b.n_pad / kInt8Nr;
+  const int64_t block_stride = 16 * b.kp;
+  const int64_t tile_ops = static_cast<int64_t>(kern.mr) * kInt8Nr * b.kp;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(tile_ops, 1));
+  parallel_for_chunks(mb * nb, grain, [&](int64_t t0, int64_t t1) {
+    alignas(64) int32_t acc[32 * kInt8Nr];
+    if (kern.begin) kern.begin();
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ib = t / nb, jb = t % nb;
+      const int64_t i0 = ib * kern.mr, j0 = jb * kInt8Nr;
+      const int64_t rows = std::min<int64_t>(kern.mr, m - i0);
+      kern.fn(b.kp, abuf + i0 * b.kp, b.kp, b.data.data() + (j0 / 16) * block_stride,
+              block_stride, b.col_sums.data() + j0, rows, acc);
+      epilogue(i0, rows, j0, std::min<int64_t>(kInt8Nr, b.n - j0), acc);
+    }
+    if (kern.end) kern.end();
+  });
+}
+
+// An A buffer of roundup(m, mr) rows x kp bytes, zeroed where nothing is written.
+int8_t* a_buffer(const Int8GemmKernelInfo& kern, int64_t m, int64_t kp) {
+  const int64_t rows = (m + kern.mr - 1) / kern.mr * kern.mr;
+  int8_t* buf = tl_a.get(static_cast<size_t>(rows * kp));
+  std::memset(buf + m * kp, 0, static_cast<size_t>((rows - m) * kp));
+  return buf;
+}
+
+void check_dims(const char* who, int64_t m, int64_t k, const Int8PackedKernel& b) {
+  if (m < 0)
+    throw std::invalid_argument(std::string(who) + ": negative row count m=" + std::to_string(m));
+  if (k != b.k)
+    throw std::invalid_argument(std::string(who) + ": A has depth " + std::to_string(k) +
+                                " but the packed kernel has " + std::to_string(b.k));
+}
+
+}  // namespace
+
+bool gemm_int8_variant_available(Int8GemmVariant variant) {
+  const bool avx512 = active_isa() == Isa::avx512;
+  switch (variant) {
+    case Int8GemmVariant::amx: return avx512 && cpu_has_amx_int8();
+    case Int8GemmVariant::avx512vnni: return avx512 && cpu_has_avx512_vnni();
+    default: return true;
+  }
+}
+
+const char* gemm_int8_kernel_name() { return kernel_of(resolve(Int8GemmVariant::best))->name; }
+
+Int8PackedKernel pack_int8_kernel(const int8_t* b, int64_t k, int64_t n, int64_t ldb) {
+  if (k < 0 || n < 0 || ldb < n)
+    throw std::invalid_argument("pack_int8_kernel: bad shape k=" + std::to_string(k) +
+                                " n=" + std::to_string(n) + " ldb=" + std::to_string(ldb));
+  if (k > kInt8GemmMaxDepth)
+    throw std::invalid_argument("pack_int8_kernel: depth k=" + std::to_string(k) +
+                                " exceeds " + std::to_string(kInt8GemmMaxDepth) +
+                                " (int32 sums could overflow)");
+  Int8PackedKernel p;
+  p.k = k;
+  p.n = n;
+  p.kp = std::max<int64_t>(64, (k + 63) / 64 * 64);
+  p.n_pad = std::max<int64_t>(kInt8Nr, (n + kInt8Nr - 1) / kInt8Nr * kInt8Nr);
+  p.data.assign(static_cast<size_t>(p.n_pad * p.kp), 0);
+  p.col_sums.assign(static_cast<size_t>(p.n_pad), 0);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      const int8_t v = b[r * ldb + j];
+      p.data[(j / 16) * 16 * p.kp + (r / 4) * 64 + (j % 16) * 4 + r % 4] = v;
+      p.col_sums[j] += v;
+    }
+  return p;
+}
+
+void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int8PackedKernel& b,
+                   int32_t* c, int64_t ldc, Int8GemmVariant variant) {
+  check_dims("gemm_int8", m, k, b);
+  if (lda < b.k || ldc < b.n)
+    throw std::invalid_argument("gemm_int8: leading dimension too small: lda=" +
+                                std::to_string(lda) + " ldc=" + std::to_string(ldc));
+  if (m == 0 || b.n == 0) return;
+  const Int8GemmVariant chosen = resolve(variant);
+  const Int8GemmKernelInfo& kern = *kernel_of(chosen);
+  log_choice("gemm_int8", kern.name, why(variant));
+  int8_t* abuf = a_buffer(kern, m, b.kp);
+  const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
+  parallel_for_rows(m, b.kp, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      int8_t* dst = abuf + i * b.kp;
+      for (int64_t p = 0; p < b.k; ++p) dst[p] = static_cast<int8_t>(a[i * lda + p] ^ flip);
+      std::memset(dst + b.k, 0, static_cast<size_t>(b.kp - b.k));
+    }
+  });
+  run_tiles(kern, m, abuf, b,
+            [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols, const int32_t* acc) {
+              for (int64_t i = 0; i < rows; ++i)
+                std::memcpy(c + (i0 + i) * ldc + j0, acc + i * kInt8Nr,
+                            sizeof(int32_t) * static_cast<size_t>(cols));
+            });
+}
+
+void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8PackedKernel& b,
+                const float* kernel_scale, const float* bias, float epsilon, float* y,
+                int64_t ldy, Int8GemmVariant variant) {
+  check_dims("int8_dense", m, k, b);
+  if (ldx < b.k || ldy < b.n)
+    throw std::invalid_argument("int8_dense: leading dimension too small: ldx=" +
+                                std::to_string(ldx) + " ldy=" + std::to_string(ldy));
+  if (m == 0 || b.n == 0) return;
+  const Int8GemmVariant chosen = resolve(variant);
+  const Int8GemmKernelInfo& kern = *kernel_of(chosen);
+  log_choice("int8_dense", kern.name, why(variant));
+  int8_t* abuf = a_buffer(kern, m, b.kp);
+  std::vector<float> x_scale(static_cast<size_t>(m));
+  std::vector<char> finite(static_cast<size_t>(m));
+  const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
+  // The int8 units imply AVX-512: their row work uses it too (the reference stays scalar).
+  const bool simd = &kern != &kernels::int8_gemm_ref_info;
+  // Keras's abs-max row quantization: scale = 127 / (max|x| + eps) in float32, then
+  // clip(round_half_even(x * scale), -127, 127).
+  parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const float* row = x + i * ldx;
+      int8_t* dst = abuf + i * b.kp;
+      std::memset(dst + b.k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(b.kp - b.k));
+      if (simd) {
+        finite[i] = kernels::int8_quantize_row_avx512(row, b.k, epsilon, flip, dst, &x_scale[i]);
+        continue;
+      }
+      float amax = 0.0f;
+      bool ok = true;
+      for (int64_t p = 0; p < b.k; ++p) {
+        const float v = std::fabs(row[p]);
+        ok &= std::isfinite(v);
+        amax = v > amax ? v : amax;
+      }
+      const float scale = 127.0f / (amax + epsilon);
+      x_scale[i] = scale;
+      finite[i] = ok;
+      for (int64_t p = 0; p < b.k; ++p) {
+        float q = ok ? std::nearbyint(row[p] * scale) : 0.0f;
+        q = std::min(127.0f, std::max(-127.0f, q));
+        dst[p] = static_cast<int8_t>(static_cast<int8_t>(q) ^ flip);
+      }
+    }
+  });
+  const float nan = std::nanf("");
+  run_tiles(kern, m, abuf, b,
+            [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols, const int32_t* acc) {
+              for (int64_t i = 0; i < rows; ++i) {
+                const float xs = x_scale[i0 + i];
+                float* out = y + (i0 + i) * ldy + j0;
+                const int32_t* a_row = acc + i * kInt8Nr;
+                if (!finite[i0 + i]) {  // a NaN/inf input makes the whole row NaN, as in Keras
+                  for (int64_t j = 0; j < cols; ++j) out[j] = nan;
+                  continue;
+                }
+                if (simd) {
+                  kernels::int8_dequantize_row_avx512(a_row, cols, xs, kernel_scale + j0,
+                                                      bias ? bias + j0 : nullptr, out);
+                  continue;
+                }
+                for (int64_t j = 0; j < cols; ++j) {
+                  float v = static_cast<float>(a_row[j]) / (xs * kernel_scale[j0 + j]);
+                  if (bias) v += bias[j0 + j];
+                  out[j] = v;
+                }
+              }
+            });
+}
+
+}  // namespace nnfast
