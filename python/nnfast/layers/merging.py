@@ -148,7 +148,17 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """Concatenates a list of tensors along ``axis`` (default -1, the feature axis).
 
-    All other axes must match. Example: ``Concatenate()([a (N, 4), b (N, 3)])`` -> (N, 7).
+    All other axes must match.
+
+    Args:
+        axis: the axis to join along (default -1).
+
+    Call arguments: a list of tensors. Raises ValueError when the shapes differ on another
+    axis.
+
+    Example:
+        >>> Concatenate()([np.ones((2, 4), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 7)
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -299,40 +309,117 @@ def _l2_normalize(x, axis):
 
 
 def add(inputs, **kwargs):
-    """Functional form of ``Add``: ``add([x1, x2])``."""
+    """Functional form of ``Add``: ``add([x1, x2])``.
+
+    Args:
+        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        **kwargs: passed to the ``Add`` layer (``name``, ...).
+
+    Returns:
+        Their elementwise sum.
+
+    Example:
+        >>> add([np.ones((2, 3), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 3)
+    """
     return Add(**kwargs)(inputs)
 
 
 def subtract(inputs, **kwargs):
-    """Functional form of ``Subtract``."""
+    """Functional form of ``Subtract``.
+
+    Args:
+        inputs: a list of exactly two tensors of the same shape.
+        **kwargs: passed to the ``Subtract`` layer.
+
+    Returns:
+        ``inputs[0] - inputs[1]``.
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
-    """Functional form of ``Multiply``."""
+    """Functional form of ``Multiply``.
+
+    Args:
+        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        **kwargs: passed to the ``Multiply`` layer.
+
+    Returns:
+        Their elementwise product.
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
-    """Functional form of ``Average``."""
+    """Functional form of ``Average``.
+
+    Args:
+        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        **kwargs: passed to the ``Average`` layer.
+
+    Returns:
+        Their elementwise mean.
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs, **kwargs):
-    """Functional form of ``Maximum``."""
+    """Functional form of ``Maximum``.
+
+    Args:
+        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        **kwargs: passed to the ``Maximum`` layer.
+
+    Returns:
+        Their elementwise maximum.
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs, **kwargs):
-    """Functional form of ``Minimum``."""
+    """Functional form of ``Minimum``.
+
+    Args:
+        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        **kwargs: passed to the ``Minimum`` layer.
+
+    Returns:
+        Their elementwise minimum.
+    """
     return Minimum(**kwargs)(inputs)
 
 
 def concatenate(inputs, axis=-1, **kwargs):
-    """Functional form of ``Concatenate``: ``concatenate([a, b], axis=-1)``."""
+    """Functional form of ``Concatenate``: ``concatenate([a, b], axis=-1)``.
+
+    Args:
+        inputs: a list of tensors whose shapes agree except along ``axis``.
+        axis: the axis to join along (default -1, the feature axis).
+        **kwargs: passed to the ``Concatenate`` layer.
+
+    Returns:
+        The joined tensor.
+
+    Example:
+        >>> concatenate([np.ones((2, 4), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 7)
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
 def dot(inputs, axes=-1, normalize=False, **kwargs):
-    """Functional form of ``Dot``."""
+    """Functional form of ``Dot``.
+
+    Args:
+        inputs: a list of two tensors.
+        axes: int or pair of ints: the axes contracted (axis 0 is the batch axis).
+        normalize: L2-normalise both inputs along ``axes`` first (the result is then the
+            cosine similarity).
+        **kwargs: passed to the ``Dot`` layer.
+
+    Returns:
+        The batched dot product, e.g. ``(batch, 1)`` for two ``(batch, d)`` inputs with
+        ``axes=1``.
+    """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
