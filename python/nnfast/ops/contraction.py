@@ -213,6 +213,19 @@ def einsum(subscripts, *operands, **kwargs):
     Two-operand contractions run as one batched matrix product on nnfast's SGEMM for
     float32; differentiable in every operand.
 
+    Args:
+        subscripts: the contraction, e.g. ``"ij,jk->ik"``.
+        *operands: the tensors, one per comma-separated term.
+        **kwargs: none are supported (Keras's signature); any keyword raises TypeError.
+
+    Returns:
+        The contracted tensor, with the axes named after ``->`` (or, implicitly, the labels
+        used once, in alphabetical order).
+
+    Raises:
+        ValueError: when the operand count or an operand's rank disagrees with
+            ``subscripts``.
+
     Example:
         >>> ops.einsum("bij,bjk->bik", a, b)         # batched matmul
         >>> ops.einsum("bqhd,bkhd->bhqk", q, k)      # attention scores
@@ -246,7 +259,13 @@ def einsum(subscripts, *operands, **kwargs):
 
 def tensordot(x1, x2, axes=2):
     """Sums products over ``axes`` (an int: the last N of ``x1`` with the first N of
-    ``x2``; or two sequences of axes)."""
+    ``x2``; or two sequences of axes).
+
+    Args:
+        x1: first tensor.
+        x2: second tensor.
+        axes: an int N, or a pair of axis lists ``(axes_of_x1, axes_of_x2)``.
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     if isinstance(axes, int):
@@ -283,7 +302,12 @@ def dot(x1, x2):
 
 
 def inner(x1, x2):
-    """Sum of products over the last axes (a product for scalars)."""
+    """Sum of products over the last axes (a product for scalars).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: tensor whose last axis matches ``x1``'s.
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -292,13 +316,23 @@ def inner(x1, x2):
 
 
 def outer(x1, x2):
-    """Outer product of the flattened inputs: ``(x1.size, x2.size)``."""
+    """Outer product of the flattened inputs: ``(x1.size, x2.size)``.
+
+    Args:
+        x1: first tensor (flattened).
+        x2: second tensor (flattened).
+    """
     (a, b), _ = promote(x1, x2)
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
 def vdot(x1, x2):
-    """Dot product of the flattened inputs (a scalar)."""
+    """Dot product of the flattened inputs (a scalar).
+
+    Args:
+        x1: first tensor (flattened).
+        x2: second tensor with as many elements.
+    """
     from nnfast.ops.math import Sum
 
     (a, b), _ = promote(x1, x2)
@@ -307,7 +341,12 @@ def vdot(x1, x2):
 
 
 def kron(x1, x2):
-    """Kronecker product: blocks of ``x2`` scaled by each element of ``x1``."""
+    """Kronecker product: blocks of ``x2`` scaled by each element of ``x1``.
+
+    Args:
+        x1: first tensor.
+        x2: second tensor.
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     nd = max(a.ndim, b.ndim)
@@ -321,7 +360,16 @@ def kron(x1, x2):
 
 
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (or 2-vectors, z = 0) along the given axes."""
+    """Cross product of 3-vectors (or 2-vectors, z = 0) along the given axes.
+
+    Args:
+        x1: tensor whose ``axisa`` has size 2 or 3.
+        x2: tensor whose ``axisb`` has size 2 or 3.
+        axisa: the vector axis of ``x1`` (default -1).
+        axisb: the vector axis of ``x2`` (default -1).
+        axisc: the vector axis of the result (default -1).
+        axis: when given, overrides ``axisa``, ``axisb`` and ``axisc``.
+    """
     from nnfast.ops.array import concatenate, get_item, moveaxis
 
     if axis is not None:
@@ -356,7 +404,13 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def correlate(x1, x2, mode="valid"):
-    """Cross-correlation of two 1-D tensors (``mode``: valid, same or full)."""
+    """Cross-correlation of two 1-D tensors (``mode``: valid, same or full).
+
+    Args:
+        x1: 1-D tensor.
+        x2: 1-D tensor.
+        mode: ``"valid"`` (default), ``"same"`` or ``"full"``.
+    """
     from nnfast.ops.indexing import index_map
 
     if mode not in ("valid", "same", "full"):
@@ -383,7 +437,11 @@ def correlate(x1, x2, mode="valid"):
 
 
 def corrcoef(x):
-    """Pearson correlation coefficients of the rows of ``x`` (variables in rows)."""
+    """Pearson correlation coefficients of the rows of ``x`` (variables in rows).
+
+    Args:
+        x: ``(variables, observations)`` 2-D tensor (a 1-D tensor is one variable).
+    """
     from nnfast.ops.math import mean, sqrt
 
     x = unary_input(x, to_float=True)
@@ -414,7 +472,11 @@ class SLogDet(Function):
 
 def slogdet(x):
     """(sign, log|det|) of square matrices (batched over leading axes); ``logdet`` is
-    differentiable (its gradient is ``inv(x).T``)."""
+    differentiable (its gradient is ``inv(x).T``).
+
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
+    """
     x = unary_input(x, to_float=True)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"slogdet: expected square matrices. Received: shape={x.shape}")
