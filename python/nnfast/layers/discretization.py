@@ -53,7 +53,7 @@ class Discretization(Layer):
         name: the layer's name.
 
     Example:
-        >>> Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, 0.5]]))
+        >>> Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, 0.5]])).numpy()
         array([[0, 2, 3, 1]], dtype=int32)
         >>> layer = Discretization(num_bins=4, epsilon=0.01)
         >>> layer.adapt(np.random.uniform(size=(1000, 1)))
