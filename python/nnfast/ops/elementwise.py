@@ -531,8 +531,8 @@ def _int_binary(fn, doc):
 
     op.__doc__ = (f"{doc}\n\nArgs:\n    x: integer or bool tensor.\n    y: integer or bool "
                   f"tensor, broadcastable with ``x``.\n\nReturns:\n    A tensor of the promoted "
-                  f"dtype of ``x`` and ``y`` (bool for two bools), of the broadcast shape.\n\nRaises:\n    TypeError: for a "
-                  f"floating-point operand.")
+                  f"dtype of ``x`` and ``y`` (bool for two bools), of the broadcast shape."
+                  f"\n\nRaises:\n    TypeError: for a floating-point operand.")
     return op
 
 
