@@ -43,6 +43,13 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
         alpha: the weight of the false-positive term (default 0.5).
         beta: the weight of the false-negative term (default 0.5).
         axis: the axes summed over (None: all).
+
+    Returns:
+        The loss, reduced over ``axis`` (a scalar with ``axis=None``).
+
+    Example:
+        >>> losses.tversky(np.array([[1.0, 0.0]]), np.array([[0.8, 0.1]]), alpha=0.7, beta=0.3)
+        ... # 1 - 0.8 / (0.8 + 0.7 * 0.2 + 0.3 * 0.1) = 0.175
     """
     y_true, y_pred = _pair(y_true, y_pred)
     inter = ops.sum(ops.multiply(y_true, y_pred), axis=axis)
@@ -62,6 +69,13 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
         y_pred: ``(batch, classes)`` probabilities.
         q: in (0, 1): towards 0 the loss approaches cross-entropy, at 1 it is the mean absolute
             error.
+
+    Returns:
+        ``(batch,)`` losses.
+
+    Example:
+        >>> losses.categorical_generalized_cross_entropy(
+        ...     np.array([0, 1]), np.array([[0.9, 0.1], [0.4, 0.6]]), q=0.5)  # [0.103, 0.451]
     """
     y_pred = ops.convert_to_tensor(y_pred)
     labels = np.asarray(value(y_true)).astype(np.int64).reshape(-1)
@@ -90,6 +104,9 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
         remove_diagonal: ignore each sample's pair with itself (default True).
         gamma: the scale factor (default 80).
         margin: the relaxation margin (default 0.4).
+
+    Returns:
+        ``(batch,)`` losses (a mask marks the nonzero ones).
     """
     y_pred = ops.convert_to_tensor(y_pred)
     labels = np.asarray(value(y_true)).astype(np.int32).reshape(-1, 1)
@@ -121,6 +138,15 @@ def ctc(y_true, y_pred):
     Args:
         y_true: ``(batch, max_label_length)`` integer labels, 0-padded.
         y_pred: ``(batch, steps, classes)`` logits.
+
+    Returns:
+        ``(batch,)`` negative log-likelihoods.
+
+    Raises:
+        ValueError: when ``y_true`` is not 2-D or ``y_pred`` not 3-D.
+
+    Example:
+        >>> losses.ctc(np.array([[1, 2]]), np.zeros((1, 5, 4), "float32"))  # [3.376]
     """
     from nnfast.ops.ctc import ctc_loss
 
@@ -173,6 +199,9 @@ class Tversky(LossFunctionWrapper):
         name: the loss's name (its key in the history).
         axis: the axes summed over (None: all).
         dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=Tversky(alpha=0.7, beta=0.3), optimizer="adam")  # recall-weighted
     """
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
@@ -217,6 +246,9 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
             (per-sample losses).
         name: the loss's name (its key in the history).
         dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=CategoricalGeneralizedCrossEntropy(q=0.7), optimizer="adam")
     """
 
     def __init__(self, q=0.5, reduction="sum_over_batch_size",
@@ -237,6 +269,9 @@ class CTC(LossFunctionWrapper):
             (per-sample losses).
         name: the loss's name (its key in the history).
         dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=CTC(), optimizer="adam")  # y_true: 0-padded label ids
     """
 
     def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):

@@ -76,6 +76,10 @@ class _Merge(Layer):
 class Add(_Merge):
     """Elementwise sum of a list of tensors of the same shape.
 
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
     Example:
         >>> added = Add()([x1, x2])  # or add([x1, x2])
     """
@@ -88,7 +92,14 @@ class Add(_Merge):
 
 
 class Subtract(_Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs of the same shape)."""
+    """``inputs[0] - inputs[1]`` (exactly two inputs of the same shape).
+
+    Raises ValueError for another number of inputs.
+
+    Example:
+        >>> Subtract()([np.full((1, 2), 5.0, "float32"), np.ones((1, 2), "float32")]).numpy()
+        array([[4., 4.]], dtype=float32)
+    """
 
     _min_inputs = 2
 
@@ -106,7 +117,16 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Elementwise product of a list of tensors."""
+    """Elementwise product of a list of tensors (gating, attention masks).
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Multiply()([np.full((1, 2), 3.0, "float32"), np.full((1, 2), 2.0, "float32")]).numpy()
+        array([[6., 6.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -116,7 +136,16 @@ class Multiply(_Merge):
 
 
 class Average(_Merge):
-    """Elementwise mean of a list of tensors."""
+    """Elementwise mean of a list of tensors (e.g. averaging an ensemble's outputs).
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Average()([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).numpy()
+        array([[0.5, 0.5]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -126,7 +155,16 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of a list of tensors."""
+    """Elementwise maximum of a list of tensors.
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        array([[3., 5.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -136,7 +174,16 @@ class Maximum(_Merge):
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of a list of tensors."""
+    """Elementwise minimum of a list of tensors.
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        array([[1., 2.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -312,7 +359,7 @@ def add(inputs, **kwargs):
     """Functional form of ``Add``: ``add([x1, x2])``.
 
     Args:
-        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        inputs: a list of tensors of the same (or broadcastable) shapes.
         **kwargs: passed to the ``Add`` layer (``name``, ...).
 
     Returns:
@@ -342,7 +389,7 @@ def multiply(inputs, **kwargs):
     """Functional form of ``Multiply``.
 
     Args:
-        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        inputs: a list of tensors of the same (or broadcastable) shapes.
         **kwargs: passed to the ``Multiply`` layer.
 
     Returns:
@@ -355,7 +402,7 @@ def average(inputs, **kwargs):
     """Functional form of ``Average``.
 
     Args:
-        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        inputs: a list of tensors of the same (or broadcastable) shapes.
         **kwargs: passed to the ``Average`` layer.
 
     Returns:
@@ -368,7 +415,7 @@ def maximum(inputs, **kwargs):
     """Functional form of ``Maximum``.
 
     Args:
-        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        inputs: a list of tensors of the same (or broadcastable) shapes.
         **kwargs: passed to the ``Maximum`` layer.
 
     Returns:
@@ -381,7 +428,7 @@ def minimum(inputs, **kwargs):
     """Functional form of ``Minimum``.
 
     Args:
-        inputs: a list of at least two tensors of the same (or broadcastable) shape.
+        inputs: a list of tensors of the same (or broadcastable) shapes.
         **kwargs: passed to the ``Minimum`` layer.
 
     Returns:

@@ -178,6 +178,10 @@ class AdaptiveAveragePooling3D(_AdaptivePooling):
 
     Raises:
         TypeError: when ``output_size`` is neither an int nor a tuple of 3 ints.
+
+    Example:
+        >>> AdaptiveAveragePooling3D(2)(np.zeros((1, 5, 6, 7, 3), "float32")).shape
+        (1, 2, 2, 2, 3)
     """
 
     rank, kind = 3, "avg"
@@ -194,6 +198,10 @@ class AdaptiveMaxPooling1D(_AdaptivePooling):
 
     Raises:
         TypeError: when ``output_size`` is neither an int nor a tuple of 1 ints.
+
+    Example:
+        >>> AdaptiveMaxPooling1D(3)(np.zeros((2, 10, 4), "float32")).shape
+        (2, 3, 4)
     """
 
     rank, kind = 1, "max"
@@ -209,6 +217,11 @@ class AdaptiveMaxPooling2D(_AdaptivePooling):
 
     Raises:
         TypeError: when ``output_size`` is neither an int nor a tuple of 2 ints.
+
+    Example:
+        >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+        >>> AdaptiveMaxPooling2D((2, 2))(x).numpy().ravel()
+        array([ 5.,  7., 13., 15.], dtype=float32)
     """
 
     rank, kind = 2, "max"
@@ -224,6 +237,10 @@ class AdaptiveMaxPooling3D(_AdaptivePooling):
 
     Raises:
         TypeError: when ``output_size`` is neither an int nor a tuple of 3 ints.
+
+    Example:
+        >>> AdaptiveMaxPooling3D((1, 2, 3))(np.zeros((1, 4, 4, 6, 2), "float32")).shape
+        (1, 1, 2, 3, 2)
     """
 
     rank, kind = 3, "max"
