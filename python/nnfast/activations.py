@@ -11,6 +11,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         max_value: upper bound of the output, or None (default) for none.
         threshold: inputs below it use the negative slope, ``negative_slope * (x - threshold)``
             (default 0).
+
+    Example:
+        >>> activations.relu(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.0, 1.0]
     """
     return ops.relu(x, negative_slope=negative_slope, max_value=max_value, threshold=threshold)
 
@@ -39,6 +42,9 @@ def relu6(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.relu6(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.0, 1.0]
     """
     return ops.relu6(x)
 
@@ -66,6 +72,9 @@ def tanh(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.tanh(np.array([-1.0, 0.0, 1.0]))  # [-0.7616, 0.0, 0.7616]
     """
     return ops.tanh(x)
 
@@ -95,6 +104,9 @@ def log_softmax(x, axis=-1):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.log_softmax(np.array([-1.0, 0.0, 1.0]))  # [-2.4076, -1.4076, -0.4076]
     """
     return ops.log_softmax(x, axis=axis)
 
@@ -108,6 +120,9 @@ def elu(x, alpha=1.0):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.elu(np.array([-1.0, 0.0, 1.0]))  # [-0.6321, 0.0, 1.0]
     """
     return ops.elu(x, alpha=alpha)
 
@@ -121,6 +136,9 @@ def selu(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.selu(np.array([-1.0, 0.0, 1.0]))  # [-1.1113, 0.0, 1.0507]
     """
     return ops.selu(x)
 
@@ -131,6 +149,9 @@ def gelu(x, approximate=False):
     Args:
         x: input tensor (any shape).
         approximate: use the tanh approximation instead of the exact erf form (default False).
+
+    Example:
+        >>> activations.gelu(np.array([-1.0, 0.0, 1.0]))  # [-0.1587, 0.0, 0.8413]
     """
     return ops.gelu(x, approximate=approximate)
 
@@ -143,6 +164,9 @@ def silu(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.silu(np.array([-1.0, 0.0, 1.0]))  # [-0.2689, 0.0, 0.7311]
     """
     return ops.silu(x)
 
@@ -158,6 +182,9 @@ def softplus(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.softplus(np.array([-1.0, 0.0, 1.0]))  # [0.3133, 0.6931, 1.3133]
     """
     return ops.softplus(x)
 
@@ -170,6 +197,9 @@ def softsign(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.softsign(np.array([-1.0, 0.0, 1.0]))  # [-0.5, 0.0, 0.5]
     """
     return ops.softsign(x)
 
@@ -182,6 +212,9 @@ def exponential(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.exponential(np.array([-1.0, 0.0, 1.0]))  # [0.3679, 1.0, 2.7183]
     """
     return ops.exponential(x)
 
@@ -194,6 +227,9 @@ def hard_sigmoid(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.hard_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [0.3333, 0.5, 0.6667]
     """
     return ops.hard_sigmoid(x)
 
@@ -206,6 +242,9 @@ def hard_silu(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.hard_silu(np.array([-1.0, 0.0, 1.0]))  # [-0.3333, 0.0, 0.6667]
     """
     return ops.hard_silu(x)
 
@@ -221,6 +260,9 @@ def mish(x):
 
     Returns:
         A tensor of the same shape as ``x``.
+
+    Example:
+        >>> activations.mish(np.array([-1.0, 0.0, 1.0]))  # [-0.3034, 0.0, 0.8651]
     """
     return ops.mish(x)
 
@@ -233,6 +275,9 @@ def linear(x):
 
     Returns:
         ``x`` itself.
+
+    Example:
+        >>> activations.linear(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
     """
     return x
 
@@ -279,6 +324,9 @@ def hard_shrink(x, threshold=0.5):
     Args:
         x: input tensor.
         threshold: the half-width of the zeroed band (default 0.5).
+
+    Example:
+        >>> activations.hard_shrink(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
     """
     x = ops.convert_to_tensor(x)
     return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
@@ -289,6 +337,9 @@ def hard_tanh(x):
 
     Args:
         x: input tensor.
+
+    Example:
+        >>> activations.hard_tanh(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
     """
     return ops.clip(ops.convert_to_tensor(x), -1.0, 1.0)
 
@@ -298,6 +349,9 @@ def log_sigmoid(x):
 
     Args:
         x: input tensor.
+
+    Example:
+        >>> activations.log_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [-1.3133, -0.6931, -0.3133]
     """
     return ops.negative(ops.softplus(ops.negative(ops.convert_to_tensor(x))))
 
@@ -308,6 +362,9 @@ def soft_shrink(x, threshold=0.5):
     Args:
         x: input tensor.
         threshold: the half-width of the zeroed band (default 0.5).
+
+    Example:
+        >>> activations.soft_shrink(np.array([-1.0, 0.0, 1.0]))  # [-0.5, 0.0, 0.5]
     """
     x = ops.convert_to_tensor(x)
     zero = ops.zeros_like(x)
@@ -320,6 +377,9 @@ def sparse_plus(x):
 
     Args:
         x: input tensor.
+
+    Example:
+        >>> activations.sparse_plus(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.25, 1.0]
     """
     x = ops.convert_to_tensor(x)
     mid = ops.multiply(ops.square(ops.add(ops.clip(x, -1.0, 1.0), 1.0)), 0.25)
@@ -331,6 +391,9 @@ def sparse_sigmoid(x):
 
     Args:
         x: input tensor.
+
+    Example:
+        >>> activations.sparse_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.5, 1.0]
     """
     x = ops.convert_to_tensor(x)
     return ops.multiply(ops.add(ops.clip(x, -1.0, 1.0), 1.0), 0.5)
@@ -342,6 +405,9 @@ def squareplus(x, b=4):
     Args:
         x: input tensor.
         b: the smoothness at 0, >= 0 (default 4; 0 gives ReLU).
+
+    Example:
+        >>> activations.squareplus(np.array([-1.0, 0.0, 1.0]))  # [0.618, 1.0, 1.618]
     """
     if b < 0:
         raise ValueError(f"`b` must be non-negative. Received: b={b}")
@@ -354,6 +420,9 @@ def tanh_shrink(x):
 
     Args:
         x: input tensor.
+
+    Example:
+        >>> activations.tanh_shrink(np.array([-1.0, 0.0, 1.0]))  # [-0.2384, 0.0, 0.2384]
     """
     x = ops.convert_to_tensor(x)
     return ops.subtract(x, ops.tanh(x))
@@ -366,6 +435,12 @@ def threshold(x, threshold, default_value):
         x: input tensor.
         threshold: values at or below it are replaced.
         default_value: the value they are replaced with.
+
+    Returns:
+        A tensor of the shape of ``x``.
+
+    Example:
+        >>> activations.threshold(np.array([-1.0, 0.5]), 0.0, -5.0)  # [-5.0, 0.5]
     """
     x = ops.convert_to_tensor(x)
     return ops.where(ops.greater(x, threshold), x,
@@ -411,6 +486,10 @@ def get(identifier):
     Args:
         identifier: None (``linear``), an activation name such as ``"relu"``, or a callable
             (returned as is).
+
+    Example:
+        >>> activations.get("relu") is activations.relu
+        True
     """
     if identifier is None:
         return linear
@@ -431,6 +510,13 @@ def serialize(activation):
 
     Args:
         activation: an activation function.
+
+    Returns:
+        The activation's name (``"relu"``), or its ``__name__`` for a user function.
+
+    Example:
+        >>> activations.serialize(activations.relu)
+        'relu'
     """
     name = getattr(activation, "__name__", None)
     if name in _BY_NAME:
@@ -443,6 +529,13 @@ def fused_name(activation):
 
     Args:
         activation: an activation function.
+
+    Returns:
+        A name such as ``"swish"``, or None.
+
+    Example:
+        >>> activations.fused_name(activations.silu)
+        'swish'
     """
     name = getattr(activation, "__name__", None)
     if name in FUSABLE and _BY_NAME.get(name) is activation:
@@ -458,6 +551,13 @@ def deserialize(config, custom_objects=None):
     Args:
         config: a name or a Keras config dict.
         custom_objects: optional dict mapping names to user functions.
+
+    Returns:
+        The activation function.
+
+    Example:
+        >>> activations.deserialize("gelu") is activations.gelu
+        True
     """
     if isinstance(config, dict):
         name = config.get("config", config.get("class_name"))
