@@ -162,7 +162,8 @@ class Maximum(_Merge):
     Raises ValueError when called on something other than a list.
 
     Example:
-        >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        >>> a, b = np.array([[1.0, 5.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> Maximum()([a, b]).numpy()
         array([[3., 5.]], dtype=float32)
     """
 
@@ -181,7 +182,8 @@ class Minimum(_Merge):
     Raises ValueError when called on something other than a list.
 
     Example:
-        >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+        >>> a, b = np.array([[1.0, 5.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> Minimum()([a, b]).numpy()
         array([[1., 2.]], dtype=float32)
     """
 

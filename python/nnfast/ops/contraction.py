@@ -265,6 +265,13 @@ def tensordot(x1, x2, axes=2):
         x1: first tensor.
         x2: second tensor.
         axes: an int N, or a pair of axis lists ``(axes_of_x1, axes_of_x2)``.
+
+    Returns:
+        The free axes of ``x1`` followed by those of ``x2``.
+
+    Example:
+        >>> ops.tensordot(np.ones((2, 3, 4)), np.ones((4, 5)), axes=1).shape
+        (2, 3, 5)
     """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
@@ -307,6 +314,12 @@ def inner(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: tensor whose last axis matches ``x1``'s.
+
+    Returns:
+        Tensor of shape ``x1.shape[:-1] + x2.shape[:-1]``.
+
+    Example:
+        >>> ops.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
     """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
@@ -321,6 +334,12 @@ def outer(x1, x2):
     Args:
         x1: first tensor (flattened).
         x2: second tensor (flattened).
+
+    Returns:
+        ``(x1.size, x2.size)`` tensor.
+
+    Example:
+        >>> ops.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0]))  # [[1, 10], [2, 20]]
     """
     (a, b), _ = promote(x1, x2)
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
@@ -332,6 +351,12 @@ def vdot(x1, x2):
     Args:
         x1: first tensor (flattened).
         x2: second tensor with as many elements.
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+        >>> ops.vdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
     """
     from nnfast.ops.math import Sum
 
@@ -346,6 +371,13 @@ def kron(x1, x2):
     Args:
         x1: first tensor.
         x2: second tensor.
+
+    Returns:
+        The block tensor.
+
+    Example:
+        >>> ops.kron(np.eye(2), np.ones((2, 2))).shape
+        (4, 4)
     """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
@@ -369,6 +401,12 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
         axisb: the vector axis of ``x2`` (default -1).
         axisc: the vector axis of the result (default -1).
         axis: when given, overrides ``axisa``, ``axisb`` and ``axisc``.
+
+    Returns:
+        The cross products, of the broadcast batch shape.
+
+    Example:
+        >>> ops.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))  # [0, 0, 1]
     """
     from nnfast.ops.array import concatenate, get_item, moveaxis
 
@@ -410,6 +448,13 @@ def correlate(x1, x2, mode="valid"):
         x1: 1-D tensor.
         x2: 1-D tensor.
         mode: ``"valid"`` (default), ``"same"`` or ``"full"``.
+
+    Returns:
+        1-D tensor of length ``max(n, m) - min(n, m) + 1`` (valid), ``max(n, m)`` (same) or ``n
+            + m - 1`` (full).
+
+    Example:
+        >>> ops.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))  # [2, 3]
     """
     from nnfast.ops.indexing import index_map
 
@@ -441,6 +486,12 @@ def corrcoef(x):
 
     Args:
         x: ``(variables, observations)`` 2-D tensor (a 1-D tensor is one variable).
+
+    Returns:
+        ``(variables, variables)`` correlation matrix.
+
+    Example:
+        >>> ops.corrcoef(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]]))  # [[1, 0.9934], [0.9934, 1]]
     """
     from nnfast.ops.math import mean, sqrt
 
@@ -476,6 +527,12 @@ def slogdet(x):
 
     Args:
         x: ``(..., M, M)`` square matrices (batched over leading axes).
+
+    Returns:
+        ``(sign, logabsdet)``, each of shape ``(...)``.
+
+    Example:
+        >>> sign, logdet = ops.slogdet(np.array([[2.0, 0.0], [0.0, -3.0]]))  # -1, log(6)
     """
     x = unary_input(x, to_float=True)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:

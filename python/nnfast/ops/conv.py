@@ -219,6 +219,11 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
 
     Returns:
         A Tensor ``(batch, [oh,] ow, out)`` (channels_first: ``(batch, out, [oh,] ow)``).
+
+    Example:
+        >>> ops.conv_fused(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 4), "float32"),
+        ...                np.zeros(4, "float32"), activation="relu").shape
+        (1, 6, 6, 4)
     """
     data_format = _standardize_data_format(data_format)
     xv = value(x)
@@ -439,6 +444,13 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
         padding: ``"valid"`` or ``"same"``.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
         dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        ``(batch, [oh,] ow, in * depth_multiplier)`` for channels_last.
+
+    Example:
+        >>> ops.depthwise_conv(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 2), "float32")).shape
+        (1, 6, 6, 6)
     """
     return conv_fused(inputs, kernel, None, strides, padding, dilation_rate,
                       data_format=data_format, depthwise=True)
@@ -456,6 +468,14 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
         padding: ``"valid"`` or ``"same"``.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
         dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        ``(batch, [oh,] ow, out)`` for channels_last.
+
+    Example:
+        >>> ops.separable_conv(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 2), "float32"),
+        ...                    np.ones((1, 1, 6, 4), "float32")).shape
+        (1, 6, 6, 4)
     """
     y = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
     return conv(y, pointwise_kernel, 1, "valid", data_format, 1)
@@ -592,6 +612,14 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
         output_padding: None or an int/tuple per spatial axis, each smaller than its stride.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
         dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        The upsampled tensor, ``(batch, [oh,] ow, out)`` for channels_last.
+
+    Example:
+        >>> ops.conv_transpose(np.ones((1, 4, 4, 2), "float32"), np.ones((3, 3, 5, 2), "float32"),
+        ...                    strides=2, padding="same").shape
+        (1, 8, 8, 5)
     """
     return conv_transpose_fused(inputs, kernel, None, strides, padding, output_padding,
                                 dilation_rate, data_format=data_format)

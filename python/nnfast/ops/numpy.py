@@ -254,6 +254,10 @@ def ndim(x):
 
     Args:
         x: a tensor or array-like.
+
+    Example:
+        >>> ops.ndim(np.zeros((2, 3)))
+        2
     """
     return int(np.ndim(raw(x)))
 
@@ -263,6 +267,10 @@ def size(x):
 
     Args:
         x: a tensor or array-like.
+
+    Example:
+        >>> ops.size(np.zeros((2, 3)))
+        6
     """
     return int(np.size(raw(x)))
 
@@ -274,6 +282,9 @@ def view(x, dtype=None):
     Args:
         x: a tensor.
         dtype: the dtype to reinterpret the bytes as (None: unchanged).
+
+    Example:
+        >>> ops.view(np.array([1.0], "float32"), "int32")  # [1065353216]: the float's bits
     """
     from nnfast.backend.dtypes import standardize_dtype
 

@@ -101,6 +101,13 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
         strides: None (the same as ``pool_size``), int or tuple.
         padding: ``"valid"`` or ``"same"``.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Returns:
+        The pooled tensor, ``(batch, [oh,] ow, channels)`` for channels_last.
+
+    Example:
+        >>> ops.average_pool(np.ones((1, 4, 4, 3), "float32"), 2).shape
+        (1, 2, 2, 3)
     """
     return _pool(inputs, pool_size, strides, padding, data_format, "avg")
 
