@@ -596,4 +596,43 @@ def logical_xor(x1, x2):
     return _plain(np.logical_xor, as_input(x1), as_input(x2))
 
 
+# One example per factory-made op (their docstrings are built above, unindented).
+_EXAMPLES = {
+    "tan": "ops.tan(np.array([0.0, 1.0]))  # [0.0, 1.5574]",
+    "sinh": "ops.sinh(np.array([0.0, 1.0]))  # [0.0, 1.1752]",
+    "cosh": "ops.cosh(np.array([0.0, 1.0]))  # [1.0, 1.5431]",
+    "arcsin": "ops.arcsin(np.array([0.0, 1.0]))  # [0.0, 1.5708]",
+    "arccos": "ops.arccos(np.array([0.0, 1.0]))  # [1.5708, 0.0]",
+    "arctan": "ops.arctan(np.array([0.0, 1.0]))  # [0.0, 0.7854]",
+    "arcsinh": "ops.arcsinh(np.array([0.0, 1.0]))  # [0.0, 0.88137]",
+    "arccosh": "ops.arccosh(np.array([1.0, 2.0]))  # [0.0, 1.317]",
+    "arctanh": "ops.arctanh(np.array([0.0, 0.5]))  # [0.0, 0.54931]",
+    "log2": "ops.log2(np.array([1.0, 8.0]))  # [0.0, 3.0]",
+    "log10": "ops.log10(np.array([1.0, 1000.0]))  # [0.0, 3.0]",
+    "expm1": "ops.expm1(np.array([0.0, 1.0]))  # [0.0, 1.7183]",
+    "exp2": "ops.exp2(np.array([0.0, 3.0]))  # [1.0, 8.0]",
+    "cbrt": "ops.cbrt(np.array([8.0, -27.0]))  # [2.0, -3.0]",
+    "deg2rad": "ops.deg2rad(np.array([180.0, 90.0]))  # [3.1416, 1.5708]",
+    "rad2deg": "ops.rad2deg(np.array([3.14159265]))  # [180.0]",
+    "sinc": "ops.sinc(np.array([0.0, 0.5]))  # [1.0, 0.63662]",
+    "isnan": "ops.isnan(np.array([1.0, -np.inf, np.nan]))  # [False, False, True]",
+    "isinf": "ops.isinf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isfinite": "ops.isfinite(np.array([1.0, -np.inf, np.nan]))  # [True, False, False]",
+    "isneginf": "ops.isneginf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isposinf": "ops.isposinf(np.array([1.0, -np.inf, np.nan]))  # [False, False, False]",
+    "signbit": "ops.signbit(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isreal": "ops.isreal(np.array([1 + 0j, 1 + 2j]))  # [True, False]",
+    "logical_not": "ops.logical_not(np.array([0, 3]))  # [True, False]",
+    "bitwise_and": "ops.bitwise_and(np.array([12, 5]), np.array([10, 1]))  # [8, 1]",
+    "bitwise_or": "ops.bitwise_or(np.array([12, 5]), np.array([10, 1]))  # [14, 5]",
+    "bitwise_xor": "ops.bitwise_xor(np.array([12, 5]), np.array([10, 1]))  # [6, 4]",
+    "bitwise_left_shift": "ops.bitwise_left_shift(np.array([12, 5]), np.array([10, 1]))"
+                          "  # [12288, 10]",
+    "bitwise_right_shift": "ops.bitwise_right_shift(np.array([12, 5]), np.array([10, 1]))"
+                           "  # [0, 2]",
+}
+for _name, _code in _EXAMPLES.items():
+    globals()[_name].__doc__ += f"\n\nExample:\n    >>> {_code}"
+
+
 name_factory_ops(globals(), __name__)
