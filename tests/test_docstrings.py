@@ -96,6 +96,20 @@ def test_checker_catches_what_it_should():
 
     assert check.problems("Layer", Layer) == ["Args missing: use_bias"]
 
+    class WithMethod:
+        """A class."""
+
+        def fit(self, x, **kwargs):
+            """Fits.
+
+            Args:
+                x: data.
+                epochs: not a parameter (swallowed by ``**kwargs``: griffe still warns).
+            """
+
+    assert check.problems("WithMethod", WithMethod) == [
+        "method fit: Args entries not in its signature: epochs"]
+
 
 def test_mkdocs_build_strict(tmp_path):
     """The site builds with no warning (griffe's docstring warnings included)."""
