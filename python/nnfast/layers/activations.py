@@ -18,6 +18,8 @@ class ReLU(Layer):
     Raises:
         ValueError: when ``max_value`` or ``negative_slope`` is negative.
 
+    Input of any shape; the output has the same shape.
+
     Example:
         >>> ReLU(max_value=6.0)(np.array([-2.0, 3.0, 9.0], "float32")).numpy()
         array([0., 3., 6.], dtype=float32)
@@ -52,6 +54,8 @@ class LeakyReLU(Layer):
     Args:
         negative_slope: the slope for negative inputs (default 0.3; the Keras 2 name
             ``alpha`` is accepted too).
+
+    Input of any shape; the output has the same shape.
 
     Example:
         >>> LeakyReLU(0.1)(np.array([-2.0, 3.0], "float32")).numpy()
@@ -110,6 +114,8 @@ class Softmax(Layer):
 
     Args:
         axis: the axis (or tuple of axes) normalised to sum to 1 (default -1).
+
+    Input of any shape; the output has the same shape.
 
     Call arguments: ``inputs``; a ``mask`` argument is accepted but not applied yet (Keras
     gives masked positions probability 0).

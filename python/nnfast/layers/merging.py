@@ -279,7 +279,14 @@ class Dot(_Merge):
             ``axes=1`` for 2-D inputs).
         normalize: L2-normalise both inputs along ``axes`` first (cosine similarity).
 
-    Example: ``Dot(axes=1)([a (N, 8), b (N, 8)])`` -> (N, 1).
+    Call arguments: a list of exactly two tensors. For two ``(batch, d)`` inputs and
+    ``axes=1`` the output is ``(batch, 1)``; for ``(batch, n, d)`` and ``(batch, m, d)``
+    with ``axes=2`` it is ``(batch, n, m)``.
+
+    Example:
+        >>> Dot(axes=1)([np.ones((2, 8), "float32"), np.ones((2, 8), "float32")]).numpy()
+        array([[8.],
+               [8.]], dtype=float32)
     """
 
     _min_inputs = 2

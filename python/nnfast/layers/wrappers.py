@@ -98,7 +98,12 @@ class Bidirectional(Layer):
     ``return_sequences`` a mask zeroes the outputs of padded steps (as Keras does).
     ``return_state`` returns ``[output, forward states..., backward states...]``.
 
+    Input ``(batch, steps, features)``; output ``(batch, [steps,] 2 * units)`` with
+    ``"concat"``, ``(batch, [steps,] units)`` with the other modes.
+
     Example:
+        >>> Bidirectional(LSTM(4, return_sequences=True))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
         >>> Bidirectional(LSTM(64, return_sequences=True), merge_mode="sum")
     """
 
