@@ -14,6 +14,10 @@ class SwapEMAWeights(Callback):
     the values match Keras's to the last float32 bit. As in Keras 3.15, ``on_predict_end``
     leaves the averages in the model.
 
+    Args:
+        swap_on_epoch: also swap around each epoch's end, so epoch-end callbacks (checkpoints,
+            early stopping) see the averaged weights (default False).
+
     Example:
         >>> model.compile(optimizer=keras.optimizers.SGD(use_ema=True), loss="mse")
         >>> model.fit(x, y, validation_data=(vx, vy), callbacks=[SwapEMAWeights()])

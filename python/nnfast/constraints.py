@@ -17,11 +17,30 @@ class Constraint:
 
 
 class NonNeg(Constraint):
+    """Keeps weights non-negative: negative entries are set to 0 after each update.
+
+    Example:
+        >>> Dense(4, kernel_constraint=NonNeg())
+    """
+
     def __call__(self, w):
         return np.maximum(w, 0.0)
 
 
 class MaxNorm(Constraint):
+    """Caps the L2 norm of each weight vector: vectors longer than ``max_value`` are scaled
+    down to it, shorter ones are kept (``w * clip(n, 0, max_value) / (n + 1e-7)``).
+
+    Args:
+        max_value: the largest norm allowed (default 2).
+        axis: the axis (or axes) the norm is taken over (default 0: for a ``Dense`` kernel
+            ``(in, out)``, the incoming weights of each unit; use ``[0, 1, 2]`` for a
+            ``Conv2D`` kernel).
+
+    Example:
+        >>> MaxNorm(1.0)(np.array([[3.0], [4.0]]))  # norm 5 -> 1: [[0.6], [0.8]]
+    """
+
     def __init__(self, max_value=2, axis=0):
         self.max_value, self.axis = max_value, axis
 
@@ -35,6 +54,15 @@ class MaxNorm(Constraint):
 
 
 class UnitNorm(Constraint):
+    """Scales each weight vector to unit L2 norm (``w / (n + 1e-7)``).
+
+    Args:
+        axis: the axis (or axes) the norm is taken over (default 0).
+
+    Example:
+        >>> UnitNorm()(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+    """
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -46,6 +74,21 @@ class UnitNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
+    """Keeps the L2 norm of each weight vector within ``[min_value, max_value]``, moving it
+    ``rate`` of the way there at each update
+    (``n' = rate * clip(n, min_value, max_value) + (1 - rate) * n``).
+
+    Args:
+        min_value: the smallest norm allowed (default 0.0).
+        max_value: the largest norm allowed (default 1.0).
+        rate: how far each update moves the norm into the range, in [0, 1] (default 1.0:
+            all the way).
+        axis: the axis (or axes) the norm is taken over (default 0).
+
+    Example:
+        >>> MinMaxNorm(0.5, 1.0)(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+    """
+
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
 
@@ -66,6 +109,18 @@ _BY_NAME = {"non_neg": NonNeg, "max_norm": MaxNorm, "unit_norm": UnitNorm,
 
 
 def get(identifier):
+    """Resolves a constraint identifier.
+
+    Args:
+        identifier: None, a ``Constraint`` or callable (returned as is), a name
+            (``"max_norm"``, ``"NonNeg"``, ...) or a config dict.
+
+    Returns:
+        The constraint, or None.
+
+    Raises:
+        ValueError: for an unknown name or an identifier of another type.
+    """
     if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
         return identifier
     if isinstance(identifier, str):
@@ -78,6 +133,14 @@ def get(identifier):
 
 
 def serialize(constraint):
+    """The Keras config dict of a constraint (None for None).
+
+    Args:
+        constraint: a ``Constraint`` instance or None.
+
+    Returns:
+        ``{"module", "class_name", "config", "registered_name"}``, or None.
+    """
     if constraint is None:
         return None
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
@@ -86,7 +149,15 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """The constraint of a config written by ``serialize`` (or a name); ``custom_objects``
-    maps class names to user classes."""
+    maps class names to user classes.
+
+    Args:
+        config: a dict as ``serialize`` writes it, a name, or None.
+        custom_objects: optional dict mapping class names to user classes.
+
+    Returns:
+        The constraint instance, or None.
+    """
     if config is None:
         return None
     if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:

@@ -18,6 +18,11 @@ def dice(y_true, y_pred, axis=None):
     """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)``,
     summed over ``axis`` (None: all axes, one value for the batch).
 
+    Args:
+        y_true: ground-truth values, a tensor of the shape of ``y_pred``.
+        y_pred: predicted probabilities.
+        axis: the axes summed over (None: all; use the spatial axes for one value per sample).
+
     Example:
         >>> losses.dice(np.array([[1.0, 0.0]]), np.array([[0.8, 0.1]]))  # 1 - 1.6/1.9
     """
@@ -30,7 +35,22 @@ def dice(y_true, y_pred, axis=None):
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """Tversky loss ``1 - TP / (TP + alpha * FP + beta * FN + eps)`` with soft counts
     ``TP = sum(t * p)``, ``FP = sum((1 - p) * t)``, ``FN = sum(p * (1 - t))`` (Keras's
-    naming), summed over ``axis``."""
+    naming), summed over ``axis``.
+
+    Args:
+        y_true: ground-truth values, a tensor of the shape of ``y_pred``.
+        y_pred: predicted probabilities.
+        alpha: the weight of the false-positive term (default 0.5).
+        beta: the weight of the false-negative term (default 0.5).
+        axis: the axes summed over (None: all).
+
+    Returns:
+        The loss, reduced over ``axis`` (a scalar with ``axis=None``).
+
+    Example:
+        >>> losses.tversky(np.array([[1.0, 0.0]]), np.array([[0.8, 0.1]]), alpha=0.7, beta=0.3)
+        ... # 1 - 0.8 / (0.8 + 0.7 * 0.2 + 0.3 * 0.1) = 0.175
+    """
     y_true, y_pred = _pair(y_true, y_pred)
     inter = ops.sum(ops.multiply(y_true, y_pred), axis=axis)
     fp = ops.sum(ops.multiply(ops.subtract(1.0, y_pred), y_true), axis=axis)
@@ -42,7 +62,21 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
 
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
     """Generalized cross-entropy (Zhang & Sabuncu, 2018) for integer labels ``y_true``
-    (batch,) and probabilities ``y_pred`` (batch, classes): ``(1 - p_true**q) / q``."""
+    (batch,) and probabilities ``y_pred`` (batch, classes): ``(1 - p_true**q) / q``.
+
+    Args:
+        y_true: ``(batch,)`` integer class labels.
+        y_pred: ``(batch, classes)`` probabilities.
+        q: in (0, 1): towards 0 the loss approaches cross-entropy, at 1 it is the mean absolute
+            error.
+
+    Returns:
+        ``(batch,)`` losses.
+
+    Example:
+        >>> losses.categorical_generalized_cross_entropy(
+        ...     np.array([0, 1]), np.array([[0.9, 0.1], [0.4, 0.6]]), q=0.5)  # [0.103, 0.451]
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     labels = np.asarray(value(y_true)).astype(np.int64).reshape(-1)
     onehot = np.eye(y_pred.shape[-1], dtype=np.float32)[labels].reshape(y_pred.shape)
@@ -60,7 +94,20 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     """Circle loss (Sun et al., 2020) of L2-normalised embeddings ``y_pred`` (batch, dim)
     with integer labels ``y_true`` (batch,), against ``ref_embeddings``/``ref_labels``
     (default: the batch itself, diagonal removed). One value per sample; samples whose
-    loss is 0 are masked out of the mean, as in Keras."""
+    loss is 0 are masked out of the mean, as in Keras.
+
+    Args:
+        y_true: ``(batch,)`` integer labels.
+        y_pred: ``(batch, dim)`` L2-normalised embeddings.
+        ref_labels: labels of ``ref_embeddings`` (None: ``y_true``).
+        ref_embeddings: ``(n, dim)`` reference embeddings (None: ``y_pred``).
+        remove_diagonal: ignore each sample's pair with itself (default True).
+        gamma: the scale factor (default 80).
+        margin: the relaxation margin (default 0.4).
+
+    Returns:
+        ``(batch,)`` losses (a mask marks the nonzero ones).
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     labels = np.asarray(value(y_true)).astype(np.int32).reshape(-1, 1)
     ref = y_pred if ref_embeddings is None else ops.convert_to_tensor(ref_embeddings)
@@ -86,7 +133,21 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
 def ctc(y_true, y_pred):
     """CTC loss of integer label sequences ``y_true`` (batch, max_label_length), padded
     with 0 (the blank, Keras's ``mask_index``), and logits ``y_pred`` (batch, steps,
-    classes). One negative log-likelihood per sample."""
+    classes). One negative log-likelihood per sample.
+
+    Args:
+        y_true: ``(batch, max_label_length)`` integer labels, 0-padded.
+        y_pred: ``(batch, steps, classes)`` logits.
+
+    Returns:
+        ``(batch,)`` negative log-likelihoods.
+
+    Raises:
+        ValueError: when ``y_true`` is not 2-D or ``y_pred`` not 3-D.
+
+    Example:
+        >>> losses.ctc(np.array([[1, 2]]), np.zeros((1, 5, 4), "float32"))  # [3.376]
+    """
     from nnfast.ops.ctc import ctc_loss
 
     t = np.asarray(value(y_true))
@@ -106,7 +167,20 @@ def ctc(y_true, y_pred):
 
 
 class Dice(LossFunctionWrapper):
-    """Dice loss (see :func:`dice`). Args: ``reduction``, ``name``, ``axis``, ``dtype``."""
+    """Dice loss (see :func:`dice`) for segmentation: 0 when prediction and target overlap
+    exactly.
+
+    Args:
+        reduction: how per-sample losses are combined: ``"sum_over_batch_size"`` (default, the
+            mean), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or None
+            (per-sample losses).
+        name: the loss's name (its key in the history).
+        axis: the axes summed over (None: all).
+        dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=Dice(), optimizer="adam")
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
         super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
@@ -114,7 +188,21 @@ class Dice(LossFunctionWrapper):
 
 
 class Tversky(LossFunctionWrapper):
-    """Tversky loss (see :func:`tversky`); ``alpha=beta=0.5`` is the Dice loss."""
+    """Tversky loss (see :func:`tversky`); ``alpha=beta=0.5`` is the Dice loss.
+
+    Args:
+        alpha: the weight of the false-positive term (default 0.5).
+        beta: the weight of the false-negative term (default 0.5).
+        reduction: how per-sample losses are combined: ``"sum_over_batch_size"`` (default, the
+            mean), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or None
+            (per-sample losses).
+        name: the loss's name (its key in the history).
+        axis: the axes summed over (None: all).
+        dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=Tversky(alpha=0.7, beta=0.3), optimizer="adam")  # recall-weighted
+    """
 
     def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky",
                  axis=None, dtype=None):
@@ -125,6 +213,16 @@ class Tversky(LossFunctionWrapper):
 
 class Circle(LossFunctionWrapper):
     """Circle loss (see :func:`circle`) for metric learning.
+
+    Args:
+        gamma: the scale factor (default 80).
+        margin: the relaxation margin (default 0.4).
+        remove_diagonal: ignore each sample's pair with itself (default True).
+        reduction: how per-sample losses are combined: ``"sum_over_batch_size"`` (default, the
+            mean), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or None
+            (per-sample losses).
+        name: the loss's name (its key in the history).
+        dtype: the dtype of the loss computation (None: floatx).
 
     Example:
         >>> model.compile(loss=Circle(gamma=80, margin=0.4), optimizer="adam")
@@ -139,7 +237,19 @@ class Circle(LossFunctionWrapper):
 
 class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
     """Generalized cross-entropy for noisy labels, ``q`` in (0, 1) (see
-    :func:`categorical_generalized_cross_entropy`)."""
+    :func:`categorical_generalized_cross_entropy`).
+
+    Args:
+        q: in (0, 1) (default 0.5); other values raise ValueError.
+        reduction: how per-sample losses are combined: ``"sum_over_batch_size"`` (default, the
+            mean), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or None
+            (per-sample losses).
+        name: the loss's name (its key in the history).
+        dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=CategoricalGeneralizedCrossEntropy(q=0.7), optimizer="adam")
+    """
 
     def __init__(self, q=0.5, reduction="sum_over_batch_size",
                  name="categorical_generalized_cross_entropy", dtype=None):
@@ -151,7 +261,18 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
 
 
 class CTC(LossFunctionWrapper):
-    """CTC loss (see :func:`ctc`): ``y_true`` label ids padded with 0, ``y_pred`` logits."""
+    """CTC loss (see :func:`ctc`): ``y_true`` label ids padded with 0, ``y_pred`` logits.
+
+    Args:
+        reduction: how per-sample losses are combined: ``"sum_over_batch_size"`` (default, the
+            mean), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"``, ``"none"`` or None
+            (per-sample losses).
+        name: the loss's name (its key in the history).
+        dtype: the dtype of the loss computation (None: floatx).
+
+    Example:
+        >>> model.compile(loss=CTC(), optimizer="adam")  # y_true: 0-padded label ids
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
         super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)

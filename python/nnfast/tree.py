@@ -177,6 +177,9 @@ def _tree_map(func, first, rest, none_is_leaf=True, is_leaf=None):
 def is_nested(structure):
     """True when ``structure`` is a list, tuple, namedtuple, dict or deque (not a leaf).
 
+    Args:
+        structure: any object.
+
     Example:
         >>> is_nested(42), is_nested({"foo": 42})
         (False, True)
@@ -232,6 +235,10 @@ def traverse(func, structure, top_down=True):
 def flatten(structure):
     """The leaves of ``structure`` as a list, in visiting order (dicts by sorted key).
 
+    Args:
+        structure: a nested structure (lists, tuples, namedtuples, dicts, deques; anything else
+            is a leaf).
+
     Example:
         >>> flatten([[1, 2], {"b": 3, "a": None}])
         [1, 2, None, 3]
@@ -244,6 +251,10 @@ def flatten(structure):
 def flatten_with_path(structure):
     """``[(path, leaf), ...]`` where a path is the tuple of indices and keys leading to the
     leaf (namedtuples use indices).
+
+    Args:
+        structure: a nested structure (lists, tuples, namedtuples, dicts, deques; anything else
+            is a leaf).
 
     Example:
         >>> flatten_with_path({"a": [1, 2]})
@@ -302,6 +313,12 @@ def map_structure_up_to(shallow_structure, func, *structures):
     """Like ``map_structure``, but only down to the leaves of ``shallow_structure``: what
     ``structures`` hold below those leaves is handed to ``func`` whole.
 
+    Args:
+        shallow_structure: the structure whose leaves bound the recursion; the ``structures``
+            must have its nodes.
+        func: called with one sub-structure of each of ``structures``.
+        *structures: the structures mapped over together.
+
     Example:
         >>> map_structure_up_to([1, 1], str, [[1, 1], 2])
         ['[1, 1]', '2']
@@ -321,6 +338,11 @@ def assert_same_structure(a, b, check_types=None):
     """Raises ValueError unless ``a`` and ``b`` are nested the same way (same node types,
     lengths and dict keys; leaves may differ). ``check_types`` is accepted for Keras
     compatibility and, as in Keras, has no effect.
+
+    Args:
+        a: a nested structure.
+        b: the structure compared with it.
+        check_types: ignored (warns when given), as in Keras.
 
     Example:
         >>> assert_same_structure([1, (2, 3)], [4, (5, 6)])
@@ -346,6 +368,10 @@ def assert_same_paths(a, b):
     """Raises ValueError unless ``a`` and ``b`` have the same leaf paths (container types
     are ignored: a list and a tuple of the same length match).
 
+    Args:
+        a: a nested structure.
+        b: the structure compared with it.
+
     Example:
         >>> assert_same_paths([1, 2], (3, 4))
     """
@@ -366,6 +392,11 @@ def pack_sequence_as(structure, flat_sequence):
     Raises:
         TypeError: if ``flat_sequence`` is not iterable.
         ValueError: if it has too few or too many elements.
+
+    Args:
+        structure: the layout to rebuild.
+        flat_sequence: the leaves, in ``flatten``'s order; their count must equal the number of
+            leaves of ``structure``.
 
     Example:
         >>> pack_sequence_as({"b": 0, "a": 0}, [1, 2])
@@ -390,6 +421,10 @@ def pack_sequence_as(structure, flat_sequence):
 def lists_to_tuples(structure):
     """The same structure with every list turned into a tuple.
 
+    Args:
+        structure: a nested structure (lists, tuples, namedtuples, dicts, deques; anything else
+            is a leaf).
+
     Example:
         >>> lists_to_tuples([1, [2, {"a": [3]}]])
         (1, (2, {'a': (3,)}))
@@ -404,6 +439,11 @@ def _is_shape_tuple(x):
 
 def map_shape_structure(func, structure):
     """``map_structure`` where shape tuples (lists/tuples of ints and None) are leaves.
+
+    Args:
+        func: called on each shape tuple (and each other leaf).
+        structure: a nested structure (lists, tuples, namedtuples, dicts, deques; anything else
+            is a leaf).
 
     Example:
         >>> map_shape_structure(len, {"a": (1, None), "b": [(2, 3), [4]]})

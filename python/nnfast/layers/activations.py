@@ -5,7 +5,25 @@ from nnfast.layers.layer import Layer
 
 
 class ReLU(Layer):
-    """``relu`` with Keras's ``max_value``, ``negative_slope`` and ``threshold``."""
+    """``relu`` with Keras's ``max_value``, ``negative_slope`` and ``threshold``.
+
+    Computes ``min(x, max_value)`` where ``x >= threshold`` and
+    ``negative_slope * (x - threshold)`` below it.
+
+    Args:
+        max_value: upper bound of the output (None: unbounded); must be >= 0.
+        negative_slope: slope below the threshold (default 0: plain ReLU); must be >= 0.
+        threshold: the value below which the negative slope applies (default 0).
+
+    Raises:
+        ValueError: when ``max_value`` or ``negative_slope`` is negative.
+
+    Input of any shape; the output has the same shape.
+
+    Example:
+        >>> ReLU(max_value=6.0)(np.array([-2.0, 3.0, 9.0], "float32")).numpy()
+        array([0., 3., 6.], dtype=float32)
+    """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -31,7 +49,18 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """``x if x > 0 else negative_slope * x`` (layer default slope 0.3, as Keras)."""
+    """``x if x > 0 else negative_slope * x`` (layer default slope 0.3, as Keras).
+
+    Args:
+        negative_slope: the slope for negative inputs (default 0.3; the Keras 2 name
+            ``alpha`` is accepted too).
+
+    Input of any shape; the output has the same shape.
+
+    Example:
+        >>> LeakyReLU(0.1)(np.array([-2.0, 3.0], "float32")).numpy()
+        array([-0.2,  3. ], dtype=float32)
+    """
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -52,6 +81,18 @@ class LeakyReLU(Layer):
 
 
 class ELU(Layer):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Args:
+        alpha: the negative branch's scale: it saturates at ``-alpha`` (default 1.0).
+
+    Input of any shape; the output has the same shape.
+
+    Example:
+        >>> ELU()(np.array([-1.0, 0.0, 2.0], "float32")).numpy().round(3)
+        array([-0.632,  0.   ,  2.   ], dtype=float32)
+    """
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
@@ -69,7 +110,20 @@ class ELU(Layer):
 
 
 class Softmax(Layer):
-    """Softmax over ``axis`` (default the last)."""
+    """Softmax over ``axis`` (default the last).
+
+    Args:
+        axis: the axis (or tuple of axes) normalised to sum to 1 (default -1).
+
+    Input of any shape; the output has the same shape.
+
+    Call arguments: ``inputs``; a ``mask`` argument is accepted but not applied yet (Keras
+    gives masked positions probability 0).
+
+    Example:
+        >>> Softmax()(np.array([[1.0, 1.0]], "float32")).numpy()
+        array([[0.5, 0.5]], dtype=float32)
+    """
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

@@ -124,6 +124,12 @@ class RandomGrayscale(_ColorLayer):
     """Turns each image gray (3 equal channels, TF's luma weights) with probability
     ``factor`` during training.
 
+    Args:
+        factor: the probability that an image turns gray (default 0.5).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+
     Example:
         >>> RandomGrayscale(factor=0.5)(images, training=True)
     """
@@ -149,6 +155,15 @@ class RandomInvert(_ColorLayer):
     probability in ``factor`` and inverts when a uniform draw falls below it (so
     ``factor=1.0`` inverts about half the images, ``factor=(1, 1)`` all of them).
 
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range each image's probability is drawn
+            from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+
     Example:
         >>> RandomInvert(factor=(1.0, 1.0))(images)   # 255 - images
     """
@@ -169,6 +184,15 @@ class Solarization(_ColorLayer):
     """Solarizes images during training: on the 0..255 scale adds ``uniform(a0, a1 * 255)``
     (Keras's bounds for ``addition_factor``), clips, then inverts pixels at or above
     ``uniform(t0, t1 * 255)`` (``threshold_factor``).
+
+    Args:
+        addition_factor: float or ``(low, high)`` in [0, 1]: the range of the value added before
+            solarizing (default 0).
+        threshold_factor: float or ``(low, high)`` in [0, 1]: the range of the inversion
+            threshold (default 0).
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
         >>> Solarization(threshold_factor=(0.5, 0.5))(images)   # invert pixels >= 127.5
@@ -211,6 +235,9 @@ class AutoContrast(Layer):
     ``(x - min) * 255 / (max - min)`` on the 0..255 scale); flat channels are unchanged.
     Deterministic; applies in training and inference alike, as in Keras.
 
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``).
+
     Example:
         >>> AutoContrast(value_range=(0, 1))(images)
     """
@@ -250,6 +277,14 @@ class RandomPosterization(_ColorLayer):
     """Keeps the top ``bits`` bits of each 8-bit pixel during training; ``bits`` is drawn
     per image from ``[factor[0], factor[1])`` (``factor=(b, b)`` fixes it), in 1..8.
 
+    Args:
+        factor: ``(low, high)`` in 1..8: the range the kept bit count is drawn from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+
     Example:
         >>> RandomPosterization(factor=(4, 4))(images)   # 16 levels per channel
     """
@@ -275,6 +310,13 @@ class Equalization(Layer):
     """Histogram equalization of each channel, as Keras 3: the histogram (``bins`` bins on
     the 0..255 scale) is taken over the whole batch per channel; channels with at most one
     occupied bin are unchanged. Applies when ``training`` is true (Keras's rule).
+
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        bins: the number of histogram bins (default 256).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> Equalization(value_range=(0, 255))(images)
@@ -325,6 +367,14 @@ class RandomColorDegeneration(_ColorLayer):
     """Blends each image toward its grayscale version by a factor drawn from ``factor``
     (``x + f * (gray - x)``), then clips to ``value_range``.
 
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range the strength is drawn from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+
     Example:
         >>> RandomColorDegeneration(factor=(0.5, 0.5))(images)
     """
@@ -343,6 +393,14 @@ class RandomSaturation(_ColorLayer):
     """Scales the HSV saturation of each image by ``f / (1 - f + eps)``, ``f`` drawn from
     ``factor`` (0.5 leaves the image about unchanged, 0 grays it, 1 saturates fully), and
     clips the saturation to ``value_range`` as Keras does.
+
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range the strength is drawn from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
         >>> RandomSaturation(factor=(0.2, 0.8))(images)
@@ -363,6 +421,14 @@ class RandomSaturation(_ColorLayer):
 class RandomHue(_ColorLayer):
     """Rotates the HSV hue of each image by ``± f / 2`` of a turn (sign and ``f`` drawn per
     image; ``f`` in ``factor``), on images mapped from ``value_range`` to 0..1.
+
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range the strength is drawn from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
         >>> RandomHue(factor=0.2)(images)
@@ -396,6 +462,14 @@ class RandomSharpness(_ColorLayer):
     (``1/13`` around, ``5/13`` centre, zero padding) by ``1 - 2 f``, ``f`` drawn from
     ``factor`` (0.5 keeps the image), then clips to ``value_range``.
 
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range the strength is drawn from.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+
     Example:
         >>> RandomSharpness(factor=(0.9, 0.9))(images)
     """
@@ -417,6 +491,17 @@ class RandomColorJitter(_ColorLayer):
     """Random brightness, contrast, saturation and hue, in that order (each only when its
     factor is given), with the semantics of ``RandomBrightness``, ``RandomContrast``,
     ``RandomSaturation`` and ``RandomHue``.
+
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        brightness_factor: as ``RandomBrightness``'s ``factor``, or None to skip.
+        contrast_factor: as ``RandomContrast``'s ``factor``, or None to skip.
+        saturation_factor: as ``RandomSaturation``'s ``factor``, or None to skip.
+        hue_factor: as ``RandomHue``'s ``factor``, or None to skip.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
@@ -464,6 +549,18 @@ class RandomGaussianBlur(_ColorLayer):
     """Blurs each image with probability drawn from ``factor`` with a separable Gaussian
     kernel of ``kernel_size`` (odd) and sigmas drawn from ``sigma`` (one per axis, shared by
     the batch, as Keras), zero padding, then clips to ``value_range``.
+
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range each image's probability is drawn
+            from.
+        kernel_size: the odd side of the Gaussian kernel (default 3).
+        sigma: float or ``(low, high)``: the range the blur's standard deviation is drawn from
+            (default 1.0).
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
         >>> RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8))(images)
@@ -517,6 +614,17 @@ class RandomErasing(_ColorLayer):
     sides ``sqrt(u) * size`` with ``u`` in ``scale``, filled with ``fill_value`` (a number
     or three per-channel values) or, when ``None``, Gaussian noise times
     ``value_range[1]``, clipped to ``value_range``.
+
+    Args:
+        factor: float or ``(low, high)`` in [0, 1]: the range each image's probability is drawn
+            from.
+        scale: ``(low, high)``: the erased area's share of the image (default ``(0.02, 0.33)``).
+        fill_value: a number, three per-channel values, or None (Gaussian noise).
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0)(images)
@@ -591,6 +699,12 @@ class MixUp(_MixingLayer):
     """MixUp: ``w * x + (1 - w) * x[perm]`` with ``w ~ Beta(alpha, alpha)`` per image and a
     random permutation of the batch; labels are mixed with the same weights.
 
+    Args:
+        alpha: the Beta(alpha, alpha) concentration of the mixing weight (default 0.2).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+
     Example:
         >>> out = MixUp(alpha=0.2)({"images": images, "labels": one_hot_labels})
     """
@@ -618,6 +732,12 @@ class CutMix(_MixingLayer):
     """CutMix: pastes a rectangle of another image of the batch (a random permutation) into
     each image; the rectangle's sides are ``sqrt(1 - w)`` of the image's with
     ``w ~ Beta(a, a)``, ``a`` drawn from ``factor``; labels are mixed by the pasted area.
+
+    Args:
+        factor: float or ``(low, high)``: the Beta concentration range (default 1.0).
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> out = CutMix(factor=1.0)({"images": images, "labels": one_hot_labels})
@@ -654,6 +774,10 @@ class CutMix(_MixingLayer):
 class Pipeline(Layer):
     """Applies a list of layers in order (``keras.layers.Pipeline``), passing ``training``
     to those that take it; unlike ``Sequential`` it is a layer, for preprocessing stacks.
+
+    Args:
+        layers: the list of layers, applied in order.
+        name: the layer's name.
 
     Example:
         >>> augment = Pipeline([RandomFlip(), RandomRotation(0.1), RandomGrayscale(0.2)])
@@ -715,6 +839,9 @@ class RandomShear(_AffineRandomLayer):
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_mode: ``"reflect"``, ``"wrap"``, ``"constant"`` or ``"nearest"``.
         fill_value: the value outside the image with ``fill_mode="constant"``.
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
         >>> RandomShear(x_factor=0.2, y_factor=0.2)(images, training=True)
@@ -811,6 +938,17 @@ class RandAugment(_ColorLayer):
     equalization are applied in turn to the batch, each with its own per-image random
     strength bounded by ``factor`` (in [0, 1]).
 
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        num_ops: how many operations are applied (default 2).
+        factor: float or ``(low, high)`` in [0, 1]: the strength bound of each operation
+            (default 0.5).
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+
     Example:
         >>> augment = RandAugment(value_range=(0, 255), num_ops=2, factor=0.5)
         >>> augmented = augment(images, training=True)
@@ -870,6 +1008,10 @@ class RandomPerspective(_ColorLayer):
         factor: the probability range, in [0, 1].
         scale: the corners' displacement bound, in [0, 1].
         interpolation: ``"bilinear"`` or ``"nearest"``.
+        fill_value: the value of output pixels that fall outside the input (default 0.0).
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> RandomPerspective(factor=1.0, scale=0.3)(images, training=True)
@@ -1001,6 +1143,20 @@ class AugMix(_ColorLayer):
     Dirichlet(``alpha``) weights and the result is blended with the original image by a
     Beta(``alpha``, ``alpha``) weight, then clipped to ``value_range``.
 
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        num_chains: how many augmentation chains are mixed (default 3).
+        chain_depth: the most operations per chain (each chain draws 1..chain_depth; default 3).
+        factor: float or ``(low, high)``: the strength of each operation (default 0.3).
+        alpha: the Dirichlet and Beta concentration of the mixing weights (default 1.0).
+        all_ops: also use the colour operations (brightness, contrast, ...), not only the
+            geometric and tone ones.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
+
     Example:
         >>> AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3)(images)
     """
@@ -1059,6 +1215,12 @@ class RandomElasticTransform(_ColorLayer):
         scale: the distortion strength range, in [0, 1].
         interpolation: ``"bilinear"`` or ``"nearest"``.
         fill_mode: ``"reflect"``, ``"mirror"``, ``"wrap"``, ``"nearest"`` or ``"constant"``.
+        fill_value: the value outside the image with ``fill_mode="constant"``.
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        seed: int or None: seeds the layer's random draws (repeatable augmentation).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> RandomElasticTransform(factor=1.0, scale=0.5)(images, training=True)
@@ -1122,6 +1284,15 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
     ``clip_limit * tile_pixels / 256`` with the excess spread evenly, turned into an
     equalizing CDF, and each pixel maps through the bilinear blend of its four nearest
     tiles' CDFs. Deterministic; applies in training and inference, as in Keras.
+
+    Args:
+        value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``); outputs
+            are clipped to it.
+        clip_limit: the histogram clipping threshold, relative to a flat histogram (default
+            4.0).
+        tile_grid_size: ``(rows, cols)`` of the tile grid (default ``(8, 8)``).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"``.
 
     Example:
         >>> ContrastLimitedAdaptiveHistogramEqualization(clip_limit=2.0,

@@ -227,6 +227,9 @@ class HashedCrossing(Layer):
         num_bins: the number of bins.
         output_mode: ``"int"`` (int64 bins) or ``"one_hot"``.
         sparse: not supported by nnfast (raises NotImplementedError).
+        name: the layer's name.
+        dtype: the dtype of ``"int"`` outputs (default int64; must be an integer type);
+            ``"one_hot"`` outputs are float32.
 
     Call on a tuple/list of arrays of equal shape ``()``, ``(batch,)`` or ``(batch, 1)``,
     integers or strings.

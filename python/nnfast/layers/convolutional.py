@@ -203,8 +203,31 @@ class Conv2D(BaseConvND):
 class Conv1D(BaseConvND):
     """1-D convolution over ``(batch, steps, channels)``; kernel ``(k, in/groups, filters)``.
 
-    ``padding`` also accepts ``"causal"`` (left padding of ``dilation_rate * (k - 1)``, so
-    output t never sees inputs after t). Other arguments as ``Conv2D``.
+    ``padding="causal"`` pads ``dilation_rate * (k - 1)`` on the left only, so output t never
+    sees inputs after t (for temporal models such as WaveNet).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or 1-tuple: the window's extent along each spatial axis.
+        strides: int or 1-tuple: the step between windows (default 1).
+        padding: ``"valid"`` (no padding), ``"same"`` (output length ``ceil(n / stride)``) or
+            ``"causal"`` (left padding only).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or 1-tuple: the spacing of the kernel's taps (1: contiguous).
+        groups: split the input channels into this many independent groups (both the input
+            channels and ``filters`` must be divisible by it).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        kernel_initializer: initializer of the kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: function applied to the kernel after each optimizer update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
+
+    Input shape ``(batch, steps, channels)`` (channels_last); output
+    ``(batch, new_steps, filters)``.
 
     Example:
         >>> Conv1D(8, 3, padding="causal")(np.zeros((2, 10, 4), "float32")).shape
@@ -284,6 +307,27 @@ class Conv2DTranspose(_ConvTransposeBase):
     'same' ``n * s``; with ``output_padding`` op: ``(n - 1) * s + k_eff + op`` ('valid') or
     ``(n - 1) * s + k_eff % 2 + op`` ('same').
 
+    Args:
+        filters: number of output channels.
+        kernel_size: int or pair: the window's extent along each spatial axis.
+        strides: int or pair: the step between windows (default 1).
+        padding: ``"valid"`` or ``"same"`` (see the output size above).
+        output_padding: None or int or pair: extra rows added on one side of the output, each
+            smaller than its stride.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or pair: the spacing of the kernel's taps (1: contiguous).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        kernel_initializer: initializer of the kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: function applied to the kernel after each optimizer update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
+
+    Input ``(batch, h, w, in)``; output ``(batch, new_h, new_w, filters)`` (channels_last).
+
     Example:
         >>> Conv2DTranspose(4, 3, strides=2, padding="same")(np.zeros((1, 5, 5, 2), "float32")).shape
         (1, 10, 10, 4)
@@ -296,6 +340,25 @@ class Conv1DTranspose(_ConvTransposeBase):
     """Transposed 1-D convolution over ``(batch, steps, channels)``: the gradient of
     ``Conv1D`` with respect to its input. Kernel ``(k, filters, in)`` (Keras's layout); output
     length as ``Conv2DTranspose`` per axis. Runs the 2-D kernel on a height-1 image.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or 1-tuple: the window's extent along each spatial axis.
+        strides: int or 1-tuple: the step between windows (default 1).
+        padding: ``"valid"`` or ``"same"`` (see the output size above).
+        output_padding: None or int or 1-tuple: extra rows added on one side of the output, each
+            smaller than its stride.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or 1-tuple: the spacing of the kernel's taps (1: contiguous).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        kernel_initializer: initializer of the kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: function applied to the kernel after each optimizer update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
 
     Example:
         >>> Conv1DTranspose(4, 3, strides=2, padding="same")(np.zeros((1, 5, 2), "float32")).shape
@@ -373,6 +436,29 @@ class DepthwiseConv2D(_DepthwiseConvBase):
     (channel ``c * depth_multiplier + m`` comes from input channel ``c``). Runs a direct
     vectorised kernel, not a GEMM.
 
+    Args:
+        kernel_size: int or pair: the window's extent along each spatial axis.
+        strides: int or pair: the step between windows (default 1).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(n / stride)``).
+        depth_multiplier: how many output channels each input channel gets from the depthwise
+            step.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or pair: the spacing of the kernel's taps (1: contiguous).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        depthwise_initializer: initializer of the depthwise kernel (default
+            ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        depthwise_regularizer: penalty on the depthwise kernel added to the model's losses, or
+            None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        depthwise_constraint: function applied to the depthwise kernel after each optimizer
+            update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
+
+    Input ``(batch, h, w, in)``; output ``(batch, new_h, new_w, in * depth_multiplier)``.
+
     Example:
         >>> DepthwiseConv2D(3, padding="same")(np.zeros((1, 8, 8, 16), "float32")).shape
         (1, 8, 8, 16)
@@ -386,6 +472,27 @@ class DepthwiseConv1D(_DepthwiseConvBase):
     convolved with its own ``depth_multiplier`` filters. Kernel ``(k, in, depth_multiplier)``
     (Keras's layout); output channel ``c * depth_multiplier + m`` comes from input channel
     ``c``. Runs the 2-D depthwise kernel on a height-1 image.
+
+    Args:
+        kernel_size: int or 1-tuple: the window's extent along each spatial axis.
+        strides: int or 1-tuple: the step between windows (default 1).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(n / stride)``).
+        depth_multiplier: how many output channels each input channel gets from the depthwise
+            step.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or 1-tuple: the spacing of the kernel's taps (1: contiguous).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        depthwise_initializer: initializer of the depthwise kernel (default
+            ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        depthwise_regularizer: penalty on the depthwise kernel added to the model's losses, or
+            None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        depthwise_constraint: function applied to the depthwise kernel after each optimizer
+            update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
 
     Example:
         >>> DepthwiseConv1D(3, depth_multiplier=2)(np.zeros((1, 8, 4), "float32")).shape
@@ -469,6 +576,33 @@ class SeparableConv2D(_SeparableConvBase):
     ``(kh, kw, in, depth_multiplier)``) then a 1x1 pointwise one (kernel
     ``(1, 1, in * depth_multiplier, filters)``), then bias and activation.
 
+    Args:
+        filters: number of output channels.
+        kernel_size: int or pair: the window's extent along each spatial axis.
+        strides: int or pair: the step between windows (default 1).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(n / stride)``).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or pair: the spacing of the kernel's taps (1: contiguous).
+        depth_multiplier: how many output channels each input channel gets from the depthwise
+            step.
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        depthwise_initializer: initializer of the depthwise kernel (default
+            ``"glorot_uniform"``).
+        pointwise_initializer: initializer of the 1x1 kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        depthwise_regularizer: penalty on the depthwise kernel added to the model's losses, or
+            None.
+        pointwise_regularizer: penalty on the 1x1 kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        depthwise_constraint: function applied to the depthwise kernel after each optimizer
+            update, or None.
+        pointwise_constraint: function applied to the 1x1 kernel after each update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
+
+    Input ``(batch, h, w, in)``; output ``(batch, new_h, new_w, filters)``.
+
     Example:
         >>> SeparableConv2D(8, 3)(np.zeros((1, 9, 9, 4), "float32")).shape
         (1, 7, 7, 8)
@@ -481,6 +615,31 @@ class SeparableConv1D(_SeparableConvBase):
     """Depthwise separable 1-D convolution: a depthwise convolution (kernel
     ``(k, in, depth_multiplier)``) then a pointwise one (kernel
     ``(1, in * depth_multiplier, filters)``), then bias and activation, as in Keras.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or 1-tuple: the window's extent along each spatial axis.
+        strides: int or 1-tuple: the step between windows (default 1).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(n / stride)``).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or 1-tuple: the spacing of the kernel's taps (1: contiguous).
+        depth_multiplier: how many output channels each input channel gets from the depthwise
+            step.
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        depthwise_initializer: initializer of the depthwise kernel (default
+            ``"glorot_uniform"``).
+        pointwise_initializer: initializer of the 1x1 kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        depthwise_regularizer: penalty on the depthwise kernel added to the model's losses, or
+            None.
+        pointwise_regularizer: penalty on the 1x1 kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        depthwise_constraint: function applied to the depthwise kernel after each optimizer
+            update, or None.
+        pointwise_constraint: function applied to the 1x1 kernel after each update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
 
     Example:
         >>> SeparableConv1D(8, 3)(np.zeros((1, 9, 4), "float32")).shape

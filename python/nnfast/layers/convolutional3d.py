@@ -66,6 +66,25 @@ class Conv3DTranspose(_ConvTransposeBase):
     ``output_padding`` op ``(n - 1) * s + k_eff + op`` ('valid') or
     ``(n - 1) * s + k_eff % 2 + op`` ('same').
 
+    Args:
+        filters: number of output channels.
+        kernel_size: int or triple: the window's extent along each spatial axis.
+        strides: int or triple: the step between windows (default 1).
+        padding: ``"valid"`` or ``"same"`` (see the output size above).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        output_padding: None or int or triple: extra rows added on one side of the output, each
+            smaller than its stride.
+        dilation_rate: int or triple: the spacing of the kernel's taps (1: contiguous).
+        activation: applied to the result (a name, a function, or None for linear).
+        use_bias: whether to add a learned bias per output channel.
+        kernel_initializer: initializer of the kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the kernel added to the model's losses, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: function applied to the kernel after each optimizer update, or None.
+        bias_constraint: function applied to the bias after each update, or None.
+
     Example:
         >>> Conv3DTranspose(4, 3, strides=2, padding="same")(
         ...     np.zeros((1, 3, 4, 5, 2), "float32")).shape

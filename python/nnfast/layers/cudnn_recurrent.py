@@ -34,6 +34,27 @@ class CuDNNLSTM(LSTM):
     ``unit_forget_bias`` and no dropout. Input ``(batch, timesteps, features)``; output
     ``(batch, units)`` or ``(batch, timesteps, units)`` with ``return_sequences``.
 
+    Args:
+        units: the size of the hidden state (and of the output's last axis).
+        kernel_initializer: initializer of the input kernel (default ``"glorot_uniform"``).
+        recurrent_initializer: initializer of the recurrent kernel (default ``"orthogonal"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        unit_forget_bias: start the forget gate's bias at 1.
+        kernel_regularizer: penalty on the input kernel, or None.
+        recurrent_regularizer: penalty on the recurrent kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint on the input kernel, or None.
+        recurrent_constraint: constraint on the recurrent kernel, or None.
+        bias_constraint: constraint on the bias, or None.
+        return_sequences: return the whole output sequence ``(batch, timesteps, units)``
+            instead of the last step ``(batch, units)``.
+        return_state: also return the final state(s) after the output.
+        go_backwards: process the sequence in reverse (the returned sequence is reversed too).
+        stateful: carry the final state of each batch over as the initial state of the next.
+        **kwargs: base layer arguments (``name``, ...); ones CuDNN fixes (activations, dropout,
+            unroll) raise a TypeError.
+
     Example:
         >>> y = CuDNNLSTM(16, return_sequences=True)(x)
     """
@@ -65,6 +86,26 @@ class CuDNNLSTM(LSTM):
 class CuDNNGRU(GRU):
     """Keras 2's ``CuDNNGRU(units, ...)``: a ``GRU`` with tanh/sigmoid activations and
     CuDNN's ``reset_after=True`` (the reset gate applied after the recurrent matmul).
+
+    Args:
+        units: the size of the hidden state (and of the output's last axis).
+        kernel_initializer: initializer of the input kernel (default ``"glorot_uniform"``).
+        recurrent_initializer: initializer of the recurrent kernel (default ``"orthogonal"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the input kernel, or None.
+        recurrent_regularizer: penalty on the recurrent kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint on the input kernel, or None.
+        recurrent_constraint: constraint on the recurrent kernel, or None.
+        bias_constraint: constraint on the bias, or None.
+        return_sequences: return the whole output sequence ``(batch, timesteps, units)``
+            instead of the last step ``(batch, units)``.
+        return_state: also return the final state(s) after the output.
+        go_backwards: process the sequence in reverse (the returned sequence is reversed too).
+        stateful: carry the final state of each batch over as the initial state of the next.
+        **kwargs: base layer arguments (``name``, ...); ones CuDNN fixes (activations, dropout,
+            unroll) raise a TypeError.
 
     Example:
         >>> y = CuDNNGRU(16)(x)

@@ -48,9 +48,12 @@ class Discretization(Layer):
         output_mode: ``"int"`` (int32 indices, Keras's dtype), ``"one_hot"``,
             ``"multi_hot"`` or ``"count"``.
         sparse: not supported by nnfast (raises NotImplementedError).
+        dtype: stored in the config (Keras compatibility); the output is int32 for
+            ``"int"`` and float32 otherwise whatever it says.
+        name: the layer's name.
 
     Example:
-        >>> Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, 0.5]]))
+        >>> Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, 0.5]])).numpy()
         array([[0, 2, 3, 1]], dtype=int32)
         >>> layer = Discretization(num_bins=4, epsilon=0.01)
         >>> layer.adapt(np.random.uniform(size=(1000, 1)))

@@ -580,6 +580,7 @@ class StringLookup(IndexLookup):
         pad_to_max_tokens: non-int outputs have ``max_tokens`` columns.
         sparse: not supported (raises NotImplementedError).
         encoding: the text encoding (``"utf-8"``).
+        name: the layer's name.
         salt: keys the OOV hash (SipHash) when given.
 
     Input: strings of any shape. Output: int64 of the same shape for ``"int"``, float32
@@ -617,10 +618,22 @@ class StringLookup(IndexLookup):
 class IntegerLookup(IndexLookup):
     """Maps integers to contiguous indices from a vocabulary (``keras.layers.IntegerLookup``).
 
-    Args are those of ``StringLookup`` with integer tokens (``oov_token`` defaults to -1,
-    ``mask_token`` to ``None``), plus ``vocabulary_dtype`` (``"int64"`` or ``"int32"``) and
-    ``oov_method``: ``"floormod"`` (unknown ``x`` goes to OOV slot ``x % num_oov_indices``)
-    or ``"farmhash"`` (FarmHash of its decimal string, as Keras).
+    Args:
+        max_tokens: the vocabulary's maximum size (mask and OOV indices included).
+        num_oov_indices: out-of-vocabulary slots (index 0.. before the vocabulary).
+        mask_token: an integer that maps to index 0 (``None``: no mask).
+        oov_token: the value returned for unknown indices when ``invert=True`` (default -1).
+        vocabulary: a list/array of integers, or a text file path (one a line).
+        vocabulary_dtype: ``"int64"`` (default) or ``"int32"``.
+        idf_weights: TF-IDF weights, with ``output_mode="tf_idf"`` and a vocabulary.
+        invert: map indices back to the integers.
+        output_mode: ``"int"``, ``"one_hot"``, ``"multi_hot"``, ``"count"`` or ``"tf_idf"``.
+        sparse: not supported (True raises NotImplementedError).
+        pad_to_max_tokens: non-int outputs have ``max_tokens`` columns.
+        oov_method: ``"floormod"`` (unknown ``x`` goes to OOV slot ``x % num_oov_indices``)
+            or ``"farmhash"`` (FarmHash of its decimal string, as Keras).
+        name: the layer's name.
+        salt: keys the OOV hash (SipHash) when given.
 
     Example:
         >>> layer = IntegerLookup(vocabulary=[12, 36, 1138, 42])

@@ -13,6 +13,11 @@ class Masking(Layer):
     The output is the input with masked steps set to 0, carrying a ``(batch, steps)`` mask
     that downstream recurrent layers use to skip those steps (they keep the previous state).
 
+    Args:
+        mask_value: the value a whole time step must equal to be masked (default 0.0).
+
+    Input ``(batch, steps, features)``; output the same shape.
+
     Example:
         >>> Sequential([Masking(0.0, input_shape=(10, 3)), LSTM(8)])
     """

@@ -76,6 +76,10 @@ class _Merge(Layer):
 class Add(_Merge):
     """Elementwise sum of a list of tensors of the same shape.
 
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
     Example:
         >>> added = Add()([x1, x2])  # or add([x1, x2])
     """
@@ -88,7 +92,14 @@ class Add(_Merge):
 
 
 class Subtract(_Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs of the same shape)."""
+    """``inputs[0] - inputs[1]`` (exactly two inputs of the same shape).
+
+    Raises ValueError for another number of inputs.
+
+    Example:
+        >>> Subtract()([np.full((1, 2), 5.0, "float32"), np.ones((1, 2), "float32")]).numpy()
+        array([[4., 4.]], dtype=float32)
+    """
 
     _min_inputs = 2
 
@@ -106,7 +117,16 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Elementwise product of a list of tensors."""
+    """Elementwise product of a list of tensors (gating, attention masks).
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Multiply()([np.full((1, 2), 3.0, "float32"), np.full((1, 2), 2.0, "float32")]).numpy()
+        array([[6., 6.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -116,7 +136,16 @@ class Multiply(_Merge):
 
 
 class Average(_Merge):
-    """Elementwise mean of a list of tensors."""
+    """Elementwise mean of a list of tensors (e.g. averaging an ensemble's outputs).
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> Average()([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).numpy()
+        array([[0.5, 0.5]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -126,7 +155,17 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of a list of tensors."""
+    """Elementwise maximum of a list of tensors.
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> a, b = np.array([[1.0, 5.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> Maximum()([a, b]).numpy()
+        array([[3., 5.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -136,7 +175,17 @@ class Maximum(_Merge):
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of a list of tensors."""
+    """Elementwise minimum of a list of tensors.
+
+    Call arguments: a list of tensors of the same (or broadcastable) shapes; the output has
+    the broadcast shape. Keras masks combine: a step is kept where every input keeps it.
+    Raises ValueError when called on something other than a list.
+
+    Example:
+        >>> a, b = np.array([[1.0, 5.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> Minimum()([a, b]).numpy()
+        array([[1., 2.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -148,7 +197,17 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """Concatenates a list of tensors along ``axis`` (default -1, the feature axis).
 
-    All other axes must match. Example: ``Concatenate()([a (N, 4), b (N, 3)])`` -> (N, 7).
+    All other axes must match.
+
+    Args:
+        axis: the axis to join along (default -1).
+
+    Call arguments: a list of tensors. Raises ValueError when the shapes differ on another
+    axis.
+
+    Example:
+        >>> Concatenate()([np.ones((2, 4), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 7)
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -220,7 +279,14 @@ class Dot(_Merge):
             ``axes=1`` for 2-D inputs).
         normalize: L2-normalise both inputs along ``axes`` first (cosine similarity).
 
-    Example: ``Dot(axes=1)([a (N, 8), b (N, 8)])`` -> (N, 1).
+    Call arguments: a list of exactly two tensors. For two ``(batch, d)`` inputs and
+    ``axes=1`` the output is ``(batch, 1)``; for ``(batch, n, d)`` and ``(batch, m, d)``
+    with ``axes=2`` it is ``(batch, n, m)``.
+
+    Example:
+        >>> Dot(axes=1)([np.ones((2, 8), "float32"), np.ones((2, 8), "float32")]).numpy()
+        array([[8.],
+               [8.]], dtype=float32)
     """
 
     _min_inputs = 2
@@ -299,40 +365,117 @@ def _l2_normalize(x, axis):
 
 
 def add(inputs, **kwargs):
-    """Functional form of ``Add``: ``add([x1, x2])``."""
+    """Functional form of ``Add``: ``add([x1, x2])``.
+
+    Args:
+        inputs: a list of tensors of the same (or broadcastable) shapes.
+        **kwargs: passed to the ``Add`` layer (``name``, ...).
+
+    Returns:
+        Their elementwise sum.
+
+    Example:
+        >>> add([np.ones((2, 3), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 3)
+    """
     return Add(**kwargs)(inputs)
 
 
 def subtract(inputs, **kwargs):
-    """Functional form of ``Subtract``."""
+    """Functional form of ``Subtract``.
+
+    Args:
+        inputs: a list of exactly two tensors of the same shape.
+        **kwargs: passed to the ``Subtract`` layer.
+
+    Returns:
+        ``inputs[0] - inputs[1]``.
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
-    """Functional form of ``Multiply``."""
+    """Functional form of ``Multiply``.
+
+    Args:
+        inputs: a list of tensors of the same (or broadcastable) shapes.
+        **kwargs: passed to the ``Multiply`` layer.
+
+    Returns:
+        Their elementwise product.
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
-    """Functional form of ``Average``."""
+    """Functional form of ``Average``.
+
+    Args:
+        inputs: a list of tensors of the same (or broadcastable) shapes.
+        **kwargs: passed to the ``Average`` layer.
+
+    Returns:
+        Their elementwise mean.
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs, **kwargs):
-    """Functional form of ``Maximum``."""
+    """Functional form of ``Maximum``.
+
+    Args:
+        inputs: a list of tensors of the same (or broadcastable) shapes.
+        **kwargs: passed to the ``Maximum`` layer.
+
+    Returns:
+        Their elementwise maximum.
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs, **kwargs):
-    """Functional form of ``Minimum``."""
+    """Functional form of ``Minimum``.
+
+    Args:
+        inputs: a list of tensors of the same (or broadcastable) shapes.
+        **kwargs: passed to the ``Minimum`` layer.
+
+    Returns:
+        Their elementwise minimum.
+    """
     return Minimum(**kwargs)(inputs)
 
 
 def concatenate(inputs, axis=-1, **kwargs):
-    """Functional form of ``Concatenate``: ``concatenate([a, b], axis=-1)``."""
+    """Functional form of ``Concatenate``: ``concatenate([a, b], axis=-1)``.
+
+    Args:
+        inputs: a list of tensors whose shapes agree except along ``axis``.
+        axis: the axis to join along (default -1, the feature axis).
+        **kwargs: passed to the ``Concatenate`` layer.
+
+    Returns:
+        The joined tensor.
+
+    Example:
+        >>> concatenate([np.ones((2, 4), "float32"), np.ones((2, 3), "float32")]).shape
+        (2, 7)
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
 def dot(inputs, axes=-1, normalize=False, **kwargs):
-    """Functional form of ``Dot``."""
+    """Functional form of ``Dot``.
+
+    Args:
+        inputs: a list of two tensors.
+        axes: int or pair of ints: the axes contracted (axis 0 is the batch axis).
+        normalize: L2-normalise both inputs along ``axes`` first (the result is then the
+            cosine similarity).
+        **kwargs: passed to the ``Dot`` layer.
+
+    Returns:
+        The batched dot product, e.g. ``(batch, 1)`` for two ``(batch, d)`` inputs with
+        ``axes=1``.
+    """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

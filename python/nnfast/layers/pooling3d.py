@@ -15,8 +15,13 @@ class MaxPooling3D(BasePooling):
     """Max pooling over (d, h, w) windows of ``(batch, d, h, w, c)``.
 
     Args:
-        pool_size: int or triple, default (2, 2, 2); strides: None (= pool_size), int or
-            triple; padding: ``"valid"`` or ``"same"``; data_format as ``Conv3D``.
+        pool_size: int or triple: the window's (d, h, w) extent (default (2, 2, 2)).
+        strides: None (the same as ``pool_size``), int or triple.
+        padding: ``"valid"`` (windows inside the input) or ``"same"`` (output size
+            ``ceil(n / stride)``).
+        data_format: ``"channels_last"`` (default, ``(batch, d, h, w, c)``) or
+            ``"channels_first"`` (``(batch, c, d, h, w)``).
+        name: the layer's name.
 
     Example:
         >>> MaxPooling3D()(np.zeros((1, 4, 6, 6, 3), "float32")).shape
@@ -35,7 +40,13 @@ class MaxPooling3D(BasePooling):
 
 class AveragePooling3D(BasePooling):
     """Average pooling over (d, h, w) windows; 'same' windows average their valid positions.
-    Arguments as ``MaxPooling3D`` (``pool_size`` is required, as in Keras 3).
+
+    Args:
+        pool_size: int or triple: the window's (d, h, w) extent (required, as in Keras 3).
+        strides: None (the same as ``pool_size``), int or triple.
+        padding: ``"valid"`` or ``"same"`` (output size ``ceil(n / stride)``).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        name: the layer's name.
 
     Example:
         >>> AveragePooling3D(2)(np.zeros((1, 4, 6, 6, 3), "float32")).shape
@@ -54,14 +65,31 @@ class AveragePooling3D(BasePooling):
 
 
 class GlobalAveragePooling3D(BaseGlobalPooling):
-    """Mean over (d, h, w): ``(batch, d, h, w, c)`` -> ``(batch, c)`` (``keepdims``:
-    ``(batch, 1, 1, 1, c)``)."""
+    """Mean over (d, h, w): ``(batch, d, h, w, c)`` -> ``(batch, c)``.
+
+    Args:
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        keepdims: keep the pooled axes with size 1: ``(batch, 1, 1, 1, c)``.
+
+    Example:
+        >>> GlobalAveragePooling3D()(np.zeros((2, 3, 4, 5, 6), "float32")).shape
+        (2, 6)
+    """
 
     rank, kind = 3, "avg"
 
 
 class GlobalMaxPooling3D(BaseGlobalPooling):
-    """Max over (d, h, w): ``(batch, d, h, w, c)`` -> ``(batch, c)``."""
+    """Max over (d, h, w): ``(batch, d, h, w, c)`` -> ``(batch, c)``.
+
+    Args:
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        keepdims: keep the pooled axes with size 1: ``(batch, 1, 1, 1, c)``.
+
+    Example:
+        >>> GlobalMaxPooling3D(keepdims=True)(np.zeros((2, 3, 4, 5, 6), "float32")).shape
+        (2, 1, 1, 1, 6)
+    """
 
     rank, kind = 3, "max"
 
@@ -105,6 +133,14 @@ class AdaptiveAveragePooling1D(_AdaptivePooling):
     """Average pooling of ``(batch, steps, c)`` to ``output_size`` steps, window i covering
     ``[floor(i*n/o), ceil((i+1)*n/o))`` (PyTorch's and Keras 3's adaptive windows).
 
+    Args:
+        output_size: int or 1-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 1 ints.
+
     Example:
         >>> AdaptiveAveragePooling1D(4)(np.zeros((2, 10, 3), "float32")).shape
         (2, 4, 3)
@@ -116,6 +152,14 @@ class AdaptiveAveragePooling1D(_AdaptivePooling):
 class AdaptiveAveragePooling2D(_AdaptivePooling):
     """Adaptive average pooling of ``(batch, h, w, c)`` to ``output_size`` (int or (oh, ow)).
 
+    Args:
+        output_size: int or 2-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 2 ints.
+
     Example:
         >>> AdaptiveAveragePooling2D((2, 3))(np.zeros((1, 7, 8, 3), "float32")).shape
         (1, 2, 3, 3)
@@ -125,26 +169,79 @@ class AdaptiveAveragePooling2D(_AdaptivePooling):
 
 
 class AdaptiveAveragePooling3D(_AdaptivePooling):
-    """Adaptive average pooling of ``(batch, d, h, w, c)`` to ``output_size``."""
+    """Adaptive average pooling of ``(batch, d, h, w, c)`` to ``output_size``.
+
+    Args:
+        output_size: int or 3-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 3 ints.
+
+    Example:
+        >>> AdaptiveAveragePooling3D(2)(np.zeros((1, 5, 6, 7, 3), "float32")).shape
+        (1, 2, 2, 2, 3)
+    """
 
     rank, kind = 3, "avg"
 
 
 class AdaptiveMaxPooling1D(_AdaptivePooling):
     """Adaptive max pooling of ``(batch, steps, c)``; windows as
-    ``AdaptiveAveragePooling1D``."""
+    ``AdaptiveAveragePooling1D``.
+
+    Args:
+        output_size: int or 1-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 1 ints.
+
+    Example:
+        >>> AdaptiveMaxPooling1D(3)(np.zeros((2, 10, 4), "float32")).shape
+        (2, 3, 4)
+    """
 
     rank, kind = 1, "max"
 
 
 class AdaptiveMaxPooling2D(_AdaptivePooling):
-    """Adaptive max pooling of ``(batch, h, w, c)`` to ``output_size``."""
+    """Adaptive max pooling of ``(batch, h, w, c)`` to ``output_size``.
+
+    Args:
+        output_size: int or 2-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 2 ints.
+
+    Example:
+        >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+        >>> AdaptiveMaxPooling2D((2, 2))(x).numpy().ravel()
+        array([ 5.,  7., 13., 15.], dtype=float32)
+    """
 
     rank, kind = 2, "max"
 
 
 class AdaptiveMaxPooling3D(_AdaptivePooling):
-    """Adaptive max pooling of ``(batch, d, h, w, c)`` to ``output_size``."""
+    """Adaptive max pooling of ``(batch, d, h, w, c)`` to ``output_size``.
+
+    Args:
+        output_size: int or 3-tuple: the output's spatial size; window ``i`` of an axis of
+            length ``n`` covers ``[floor(i*n/o), ceil((i+1)*n/o))``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Raises:
+        TypeError: when ``output_size`` is neither an int nor a tuple of 3 ints.
+
+    Example:
+        >>> AdaptiveMaxPooling3D((1, 2, 3))(np.zeros((1, 4, 4, 6, 2), "float32")).shape
+        (1, 1, 2, 3, 2)
+    """
 
     rank, kind = 3, "max"
 

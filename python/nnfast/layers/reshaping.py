@@ -14,6 +14,18 @@ class Flatten(Layer):
     """Flattens every axis but the batch axis (C order: channels fastest for NHWC).
 
     Input ``(batch, d1, d2, ...)``; output ``(batch, d1*d2*...)``.
+
+    Args:
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``; with
+            ``"channels_first"`` the channel axis is moved last before flattening, so the
+            feature order matches a channels_last model.
+
+    Returns:
+        A tensor of shape ``(batch, d1*d2*...)``; a 2-D input passes through unchanged.
+
+    Example:
+        >>> Flatten()(np.zeros((2, 3, 4, 5), "float32")).shape
+        (2, 60)
     """
 
     def __init__(self, data_format=None, **kwargs):
@@ -38,7 +50,21 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes to ``target_shape`` (no batch axis; one ``-1`` allowed)."""
+    """Reshapes to ``target_shape`` (no batch axis; one ``-1`` allowed).
+
+    Args:
+        target_shape: tuple of ints, the output shape without the batch axis; one entry may
+            be -1, inferred from the number of elements.
+
+    Input shape ``(batch, ...)``; output shape ``(batch, *target_shape)``. The element count
+    must match (a ValueError says which shapes disagree).
+
+    Example:
+        >>> Reshape((3, 4))(np.zeros((2, 12), "float32")).shape
+        (2, 3, 4)
+        >>> Reshape((-1, 2))(np.zeros((2, 12), "float32")).shape
+        (2, 6, 2)
+    """
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -71,6 +97,14 @@ class Permute(Layer):
     """Permutes the non-batch axes: ``dims`` is 1-based (``Permute((2, 1))`` swaps them).
 
     Input ``(batch, d1, ..., dn)``; output ``(batch, d_dims[0], ..., d_dims[n-1])``.
+
+    Args:
+        dims: tuple of 1-based axis indices, a permutation of ``1..rank-1`` (the batch axis 0
+            never moves).
+
+    Example:
+        >>> Permute((2, 1))(np.zeros((4, 10, 64), "float32")).shape
+        (4, 64, 10)
     """
 
     def __init__(self, dims, **kwargs):
@@ -97,7 +131,17 @@ class Permute(Layer):
 
 
 class RepeatVector(Layer):
-    """Repeats a ``(batch, features)`` input ``n`` times: output ``(batch, n, features)``."""
+    """Repeats a ``(batch, features)`` input ``n`` times: output ``(batch, n, features)``.
+
+    Args:
+        n: how many times to repeat the input (a positive int).
+
+    Input shape ``(batch, features)``; output shape ``(batch, n, features)``.
+
+    Example:
+        >>> RepeatVector(3)(np.zeros((2, 5), "float32")).shape
+        (2, 3, 5)
+    """
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
@@ -123,6 +167,11 @@ class RepeatVector(Layer):
 
 class UpSampling1D(Layer):
     """Repeats each timestep of a ``(batch, steps, features)`` input ``size`` times.
+
+    Args:
+        size: int, how many times each timestep is repeated (default 2).
+
+    Input ``(batch, steps, features)``; output ``(batch, steps * size, features)``.
 
     Example:
         >>> UpSampling1D(2)(np.zeros((1, 3, 4), "float32")).shape

@@ -69,6 +69,8 @@ class Cropping3D(Layer):
 
     Args:
         cropping: int, (d, h, w) or three (before, after) pairs; default 1 on every side.
+        data_format: ``"channels_last"`` (default, ``(batch, d, h, w, c)``) or
+            ``"channels_first"`` (``(batch, c, d, h, w)``).
 
     Example:
         >>> Cropping3D(((1, 0), (0, 0), (2, 2)))(np.zeros((1, 4, 5, 6, 3), "float32")).shape

@@ -131,6 +131,8 @@ class Cropping2D(Layer):
 
     Args:
         cropping: int, (h, w) or ((top, bottom), (left, right)); default ((0, 0), (0, 0)).
+        data_format: ``"channels_last"`` (default, ``(batch, h, w, c)``) or
+            ``"channels_first"`` (``(batch, c, h, w)``).
 
     Example:
         >>> Cropping2D(((1, 0), (2, 2)))(np.zeros((1, 5, 6, 3), "float32")).shape

@@ -5,6 +5,12 @@ config entry (``{"module", "class_name", "config", "registered_name"}``)."""
 def serialize(layer):
     """The Keras 3 config entry of ``layer`` (what a ``.keras`` file stores for it).
 
+    Args:
+        layer: a ``Layer`` instance.
+
+    Returns:
+        A dict ``{"module", "class_name", "config", "registered_name", ...}``.
+
     Example:
         >>> serialize(Dense(3))["class_name"]
         'Dense'
@@ -20,6 +26,14 @@ def serialize(layer):
 def deserialize(config, custom_objects=None):
     """The layer a config entry (or a class name) describes; ``custom_objects`` maps names of
     user classes to classes.
+
+    Args:
+        config: a dict with ``class_name`` and ``config`` (as ``serialize`` returns), or a
+            class name.
+        custom_objects: optional dict mapping names to user-defined classes or functions.
+
+    Returns:
+        A new ``Layer`` instance.
 
     Example:
         >>> deserialize({"class_name": "Dense", "config": {"units": 3}}).units

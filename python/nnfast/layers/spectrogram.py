@@ -27,10 +27,12 @@ class STFTSpectrogram(Layer):
         mode: ``"log"`` (log magnitude, default), ``"magnitude"``, ``"psd"`` (power, the
             one-sided bins doubled), ``"real"``, ``"imag"``, ``"angle"`` or ``"stft"``
             (real and imaginary parts side by side).
-        frame_length: samples per frame (256); frame_step: hop (default frame_length // 2).
+        frame_length: samples per frame (default 256).
+        frame_step: the hop between frames (default ``frame_length // 2``).
         fft_length: DFT size (default the next power of two >= frame_length).
-        window: a scipy window name (``"hann"``), an array, or None; periodic: scipy's
-            ``fftbins``; scaling: ``"density"``, ``"spectrum"`` or None.
+        window: a scipy window name (``"hann"``), an array, or None.
+        periodic: use the periodic form of the window (scipy's ``fftbins``).
+        scaling: ``"density"``, ``"spectrum"`` or None (no scaling).
         padding: ``"valid"`` or ``"same"`` (of the framing convolution).
         expand_dims: keep channels apart: ``(batch, frames, bins, channels)``.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.

@@ -60,11 +60,13 @@ class TextVectorization(Layer):
         output_sequence_length: ``"int"`` outputs truncated/zero-padded to this length
             (otherwise to the batch's longest string).
         pad_to_max_tokens: vector outputs have ``max_tokens`` columns.
-        vocabulary: a list of tokens or a vocabulary file path; ``idf_weights`` with it
-            for ``"tf_idf"``.
+        vocabulary: a list of tokens or a vocabulary file path.
+        idf_weights: the inverse document frequencies, with a vocabulary, for
+            ``"tf_idf"``.
         sparse: not supported by nnfast (True raises NotImplementedError).
         ragged: not supported by nnfast (True raises NotImplementedError).
         encoding: ``"utf-8"``.
+        name: the layer's name.
 
     Input: strings of shape ``(batch,)`` or ``(batch, 1)`` (or one string). Output: int64
     ``(batch, sequence_length)`` or float32 ``(batch, depth)``.

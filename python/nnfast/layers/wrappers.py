@@ -39,6 +39,9 @@ class Wrapper(Layer):
     layer with the wrapper's input shape and saves it inside the wrapper's config. Subclass
     it and define ``call``.
 
+    Args:
+        layer: the ``Layer`` instance to wrap.
+
     Example:
         >>> class Doubled(Wrapper):
         ...     def call(self, x):
@@ -95,7 +98,12 @@ class Bidirectional(Layer):
     ``return_sequences`` a mask zeroes the outputs of padded steps (as Keras does).
     ``return_state`` returns ``[output, forward states..., backward states...]``.
 
+    Input ``(batch, steps, features)``; output ``(batch, [steps,] 2 * units)`` with
+    ``"concat"``, ``(batch, [steps,] units)`` with the other modes.
+
     Example:
+        >>> Bidirectional(LSTM(4, return_sequences=True))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
         >>> Bidirectional(LSTM(64, return_sequences=True), merge_mode="sum")
     """
 
@@ -218,6 +226,12 @@ class Bidirectional(Layer):
 class TimeDistributed(Layer):
     """Applies ``layer`` to every time step (axis 1) of a ``(batch, steps, ...)`` input, by
     folding the time axis into the batch: one call of the wrapped layer, not one per step.
+
+    Args:
+        layer: the ``Layer`` applied to every time step; it sees inputs of shape
+            ``(batch, ...)`` (the time axis removed).
+
+    Input shape ``(batch, steps, ...)``; output ``(batch, steps, ...layer's output shape)``.
 
     Example:
         >>> TimeDistributed(Dense(8))  # (batch, 10, 16) -> (batch, 10, 8)

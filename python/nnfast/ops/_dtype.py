@@ -141,6 +141,9 @@ def unary_input(x, to_float=False):
 def dtype(x):
     """Keras's name of ``x``'s dtype (``keras.ops.dtype``).
 
+    Args:
+        x: a tensor, array or number.
+
     Example:
         >>> ops.dtype(np.ones(2, "int8"))
         'int8'

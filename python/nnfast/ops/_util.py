@@ -14,7 +14,12 @@ def f32(x):
 
 
 def value(x):
-    """The array behind a tensor-like, floats promoted to float32 (nnfast's floatx)."""
+    """The array behind a tensor-like, floats promoted to float32 (nnfast's floatx).
+
+    Args:
+        x: a Tensor (its array is returned as is), an array, or array-like (float64 becomes
+            float32).
+    """
     if isinstance(x, Tensor):
         return x.value
     a = np.asarray(x)

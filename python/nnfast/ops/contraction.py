@@ -213,6 +213,19 @@ def einsum(subscripts, *operands, **kwargs):
     Two-operand contractions run as one batched matrix product on nnfast's SGEMM for
     float32; differentiable in every operand.
 
+    Args:
+        subscripts: the contraction, e.g. ``"ij,jk->ik"``.
+        *operands: the tensors, one per comma-separated term.
+        **kwargs: none are supported (Keras's signature); any keyword raises TypeError.
+
+    Returns:
+        The contracted tensor, with the axes named after ``->`` (or, implicitly, the labels
+        used once, in alphabetical order).
+
+    Raises:
+        ValueError: when the operand count or an operand's rank disagrees with
+            ``subscripts``.
+
     Example:
         >>> ops.einsum("bij,bjk->bik", a, b)         # batched matmul
         >>> ops.einsum("bqhd,bkhd->bhqk", q, k)      # attention scores
@@ -246,7 +259,20 @@ def einsum(subscripts, *operands, **kwargs):
 
 def tensordot(x1, x2, axes=2):
     """Sums products over ``axes`` (an int: the last N of ``x1`` with the first N of
-    ``x2``; or two sequences of axes)."""
+    ``x2``; or two sequences of axes).
+
+    Args:
+        x1: first tensor.
+        x2: second tensor.
+        axes: an int N, or a pair of axis lists ``(axes_of_x1, axes_of_x2)``.
+
+    Returns:
+        The free axes of ``x1`` followed by those of ``x2``.
+
+    Example:
+        >>> ops.tensordot(np.ones((2, 3, 4)), np.ones((4, 5)), axes=1).shape
+        (2, 3, 5)
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     if isinstance(axes, int):
@@ -283,7 +309,18 @@ def dot(x1, x2):
 
 
 def inner(x1, x2):
-    """Sum of products over the last axes (a product for scalars)."""
+    """Sum of products over the last axes (a product for scalars).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: tensor whose last axis matches ``x1``'s.
+
+    Returns:
+        Tensor of shape ``x1.shape[:-1] + x2.shape[:-1]``.
+
+    Example:
+        >>> ops.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -292,13 +329,35 @@ def inner(x1, x2):
 
 
 def outer(x1, x2):
-    """Outer product of the flattened inputs: ``(x1.size, x2.size)``."""
+    """Outer product of the flattened inputs: ``(x1.size, x2.size)``.
+
+    Args:
+        x1: first tensor (flattened).
+        x2: second tensor (flattened).
+
+    Returns:
+        ``(x1.size, x2.size)`` tensor.
+
+    Example:
+        >>> ops.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0]))  # [[1, 10], [2, 20]]
+    """
     (a, b), _ = promote(x1, x2)
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
 def vdot(x1, x2):
-    """Dot product of the flattened inputs (a scalar)."""
+    """Dot product of the flattened inputs (a scalar).
+
+    Args:
+        x1: first tensor (flattened).
+        x2: second tensor with as many elements.
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+        >>> ops.vdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
+    """
     from nnfast.ops.math import Sum
 
     (a, b), _ = promote(x1, x2)
@@ -307,7 +366,19 @@ def vdot(x1, x2):
 
 
 def kron(x1, x2):
-    """Kronecker product: blocks of ``x2`` scaled by each element of ``x1``."""
+    """Kronecker product: blocks of ``x2`` scaled by each element of ``x1``.
+
+    Args:
+        x1: first tensor.
+        x2: second tensor.
+
+    Returns:
+        The block tensor.
+
+    Example:
+        >>> ops.kron(np.eye(2), np.ones((2, 2))).shape
+        (4, 4)
+    """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
     nd = max(a.ndim, b.ndim)
@@ -321,7 +392,22 @@ def kron(x1, x2):
 
 
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (or 2-vectors, z = 0) along the given axes."""
+    """Cross product of 3-vectors (or 2-vectors, z = 0) along the given axes.
+
+    Args:
+        x1: tensor whose ``axisa`` has size 2 or 3.
+        x2: tensor whose ``axisb`` has size 2 or 3.
+        axisa: the vector axis of ``x1`` (default -1).
+        axisb: the vector axis of ``x2`` (default -1).
+        axisc: the vector axis of the result (default -1).
+        axis: when given, overrides ``axisa``, ``axisb`` and ``axisc``.
+
+    Returns:
+        The cross products, of the broadcast batch shape.
+
+    Example:
+        >>> ops.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))  # [0, 0, 1]
+    """
     from nnfast.ops.array import concatenate, get_item, moveaxis
 
     if axis is not None:
@@ -356,7 +442,20 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def correlate(x1, x2, mode="valid"):
-    """Cross-correlation of two 1-D tensors (``mode``: valid, same or full)."""
+    """Cross-correlation of two 1-D tensors (``mode``: valid, same or full).
+
+    Args:
+        x1: 1-D tensor.
+        x2: 1-D tensor.
+        mode: ``"valid"`` (default), ``"same"`` or ``"full"``.
+
+    Returns:
+        1-D tensor of length ``max(n, m) - min(n, m) + 1`` (valid), ``max(n, m)`` (same) or ``n
+            + m - 1`` (full).
+
+    Example:
+        >>> ops.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))  # [2, 3]
+    """
     from nnfast.ops.indexing import index_map
 
     if mode not in ("valid", "same", "full"):
@@ -383,7 +482,17 @@ def correlate(x1, x2, mode="valid"):
 
 
 def corrcoef(x):
-    """Pearson correlation coefficients of the rows of ``x`` (variables in rows)."""
+    """Pearson correlation coefficients of the rows of ``x`` (variables in rows).
+
+    Args:
+        x: ``(variables, observations)`` 2-D tensor (a 1-D tensor is one variable).
+
+    Returns:
+        ``(variables, variables)`` correlation matrix.
+
+    Example:
+        >>> ops.corrcoef(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]]))  # [[1, 0.9934], [0.9934, 1]]
+    """
     from nnfast.ops.math import mean, sqrt
 
     x = unary_input(x, to_float=True)
@@ -414,7 +523,17 @@ class SLogDet(Function):
 
 def slogdet(x):
     """(sign, log|det|) of square matrices (batched over leading axes); ``logdet`` is
-    differentiable (its gradient is ``inv(x).T``)."""
+    differentiable (its gradient is ``inv(x).T``).
+
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
+
+    Returns:
+        ``(sign, logabsdet)``, each of shape ``(...)``.
+
+    Example:
+        >>> sign, logdet = ops.slogdet(np.array([[2.0, 0.0], [0.0, -3.0]]))  # -1, log(6)
+    """
     x = unary_input(x, to_float=True)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"slogdet: expected square matrices. Received: shape={x.shape}")

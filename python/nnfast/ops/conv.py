@@ -211,9 +211,19 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
         bias: ``(out,)`` or None.
         padding: ``"valid"``, ``"same"`` or (1-D only) ``"causal"``.
         activation: an activation name; fused into the kernel's output pass.
+        strides: int or tuple per spatial axis (default 1).
+        dilation_rate: int or tuple per spatial axis (default 1).
+        groups: the number of channel groups (default 1).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        depthwise: ``kernel`` is a depthwise kernel (each input channel convolved on its own).
 
     Returns:
         A Tensor ``(batch, [oh,] ow, out)`` (channels_first: ``(batch, out, [oh,] ow)``).
+
+    Example:
+        >>> ops.conv_fused(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 4), "float32"),
+        ...                np.zeros(4, "float32"), activation="relu").shape
+        (1, 6, 6, 4)
     """
     data_format = _standardize_data_format(data_format)
     xv = value(x)
@@ -306,6 +316,12 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
         zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
         residual: None or an array of the output's shape added before the activation (the
             other branch of a residual connection; not with ``depthwise``).
+        strides: int or pair (default 1).
+        dilation_rate: int or pair (default 1).
+        depthwise: ``kernel`` is a depthwise kernel.
+        act_alpha: relu's negative slope (default 0).
+        act_max: relu's cap, or None.
+        act_threshold: relu's threshold (default 0).
 
     Returns:
         A Tensor ``(batch, oh, ow, out)``. It is not differentiable: calling it while a
@@ -400,6 +416,14 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """``keras.ops.conv``: N-D convolution (1-D and 2-D here), groups inferred from the kernel.
 
+    Args:
+        inputs: ``(batch, [h,] w, in)`` (channels_last) or ``(batch, in, [h,] w)``.
+        kernel: ``([kh,] kw, in/groups, out)``.
+        strides: int or tuple per spatial axis (default 1).
+        padding: ``"valid"`` or ``"same"`` (1-D also ``"causal"``).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or tuple per spatial axis (default 1).
+
     Example:
         >>> y = ops.conv(np.ones((2, 8, 8, 3), "float32"), np.ones((3, 3, 3, 4), "float32"))
         >>> y.shape
@@ -411,14 +435,48 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
-    """``keras.ops.depthwise_conv``: kernel ``(kh, kw, in, depth_multiplier)``."""
+    """``keras.ops.depthwise_conv``: kernel ``(kh, kw, in, depth_multiplier)``.
+
+    Args:
+        inputs: ``(batch, [h,] w, in)`` (channels_last) or ``(batch, in, [h,] w)``.
+        kernel: ``([kh,] kw, in, depth_multiplier)``.
+        strides: int or tuple per spatial axis (default 1).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        ``(batch, [oh,] ow, in * depth_multiplier)`` for channels_last.
+
+    Example:
+        >>> ops.depthwise_conv(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 2), "float32")).shape
+        (1, 6, 6, 6)
+    """
     return conv_fused(inputs, kernel, None, strides, padding, dilation_rate,
                       data_format=data_format, depthwise=True)
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
-    """``keras.ops.separable_conv``: depthwise then 1x1 pointwise convolution."""
+    """``keras.ops.separable_conv``: depthwise then 1x1 pointwise convolution.
+
+    Args:
+        inputs: ``(batch, [h,] w, in)`` (channels_last) or ``(batch, in, [h,] w)``.
+        depthwise_kernel: ``([kh,] kw, in, depth_multiplier)``.
+        pointwise_kernel: ``([1,] 1, in*depth_multiplier, out)``.
+        strides: int or tuple per spatial axis (default 1).
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        ``(batch, [oh,] ow, out)`` for channels_last.
+
+    Example:
+        >>> ops.separable_conv(np.ones((1, 8, 8, 3), "float32"), np.ones((3, 3, 3, 2), "float32"),
+        ...                    np.ones((1, 1, 6, 4), "float32")).shape
+        (1, 6, 6, 4)
+    """
     y = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
     return conv(y, pointwise_kernel, 1, "valid", data_format, 1)
 
@@ -486,6 +544,12 @@ def conv_transpose_fused(x, kernel, bias=None, strides=1, padding="valid", outpu
         x: ``(batch, [h,] w, in)`` (channels_last).
         kernel: ``([kh,] kw, out, in)`` (Keras's Conv2DTranspose layout).
         output_padding: None or an int/tuple per spatial axis (< stride).
+        bias: ``(out,)`` or None.
+        strides: int or tuple per spatial axis (default 1).
+        padding: ``"valid"`` or ``"same"``.
+        dilation_rate: int or tuple per spatial axis (default 1).
+        activation: an activation name fused into the output pass, or None.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
     """
     data_format = _standardize_data_format(data_format)
     rank = value(x).ndim
@@ -538,7 +602,25 @@ def conv_transpose_fused(x, kernel, bias=None, strides=1, padding="valid", outpu
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
-    """``keras.ops.conv_transpose``: kernel ``(kh, kw, out, in)``."""
+    """``keras.ops.conv_transpose``: kernel ``(kh, kw, out, in)``.
+
+    Args:
+        inputs: ``(batch, [h,] w, in)`` (channels_last) or ``(batch, in, [h,] w)``.
+        kernel: ``([kh,] kw, out, in)``.
+        strides: int or tuple per spatial axis (default 1).
+        padding: ``"valid"`` or ``"same"``.
+        output_padding: None or an int/tuple per spatial axis, each smaller than its stride.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        dilation_rate: int or tuple per spatial axis (default 1).
+
+    Returns:
+        The upsampled tensor, ``(batch, [oh,] ow, out)`` for channels_last.
+
+    Example:
+        >>> ops.conv_transpose(np.ones((1, 4, 4, 2), "float32"), np.ones((3, 3, 5, 2), "float32"),
+        ...                    strides=2, padding="same").shape
+        (1, 8, 8, 5)
+    """
     return conv_transpose_fused(inputs, kernel, None, strides, padding, output_padding,
                                 dilation_rate, data_format=data_format)
 
@@ -591,7 +673,15 @@ class Conv2DReluMaxPool(Function):
 
 def conv_relu_max_pool_supported(in_channels, filters, kernel_size, groups, pool_size):
     """Whether ``conv2d_relu_max_pool`` has a fused kernel for these sizes (small first layers:
-    kh*kw*in_channels <= 32, groups 1)."""
+    kh*kw*in_channels <= 32, groups 1).
+
+    Args:
+        in_channels: the input channels.
+        filters: the output channels.
+        kernel_size: ``(kh, kw)``.
+        groups: the channel groups.
+        pool_size: ``(ph, pw)`` of the max pool.
+    """
     return bool(_core.conv2d_relu_maxpool_supported(int(in_channels), int(filters),
                                                     tuple(kernel_size), int(groups),
                                                     tuple(pool_size)))

@@ -93,7 +93,8 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         target: ``(batch, max_label_length)`` integer labels (entries past
             ``target_length`` are ignored).
         output: ``(batch, max_time, num_classes)`` logits.
-        target_length: ``(batch,)`` label lengths; output_length: ``(batch,)`` frame counts.
+        target_length: ``(batch,)`` label lengths.
+        output_length: ``(batch,)`` frame counts (the valid steps of ``output``).
         mask_index: the class index of the CTC blank.
 
     Returns:

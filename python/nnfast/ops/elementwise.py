@@ -130,7 +130,10 @@ def _float_unary(cls, doc, int64_to_float64=False):
             x = _wide_int_to_float64(x)
         return cls.apply(unary_input(x, to_float=True))
 
-    op.__doc__ = doc
+    wide = " (int64 computes in float64)" if int64_to_float64 else ""
+    op.__doc__ = (f"{doc}\n\nArgs:\n    x: input tensor or array-like; integers and bool "
+                  f"compute in floatx{wide}.\n\nReturns:\n    A float tensor of the shape of "
+                  f"``x``.")
     return op
 
 
@@ -140,7 +143,11 @@ cosh = _float_unary(Cosh, "Elementwise hyperbolic cosine.")
 
 
 def tanh(x):
-    """Elementwise hyperbolic tangent (float32 runs on nnfast's activation kernel)."""
+    """Elementwise hyperbolic tangent (float32 runs on nnfast's activation kernel).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x, to_float=True)
     if x.dtype == np.float32:
         from nnfast.ops.nn import tanh as _kernel_tanh
@@ -166,7 +173,11 @@ sinc = _float_unary(Sinc, "Normalized sinc: ``sin(pi x) / (pi x)``, 1 at 0.")
 
 
 def i0(x):
-    """Modified Bessel function of the first kind, order 0 (int64 computes in float64)."""
+    """Modified Bessel function of the first kind, order 0 (int64 computes in float64).
+
+    Args:
+        x: input tensor or array-like.
+    """
     return I0.apply(unary_input(_wide_int_to_float64(unary_input(x)), to_float=True))
 
 
@@ -174,17 +185,29 @@ reciprocal = _float_unary(Reciprocal, "Elementwise ``1 / x``.")
 
 
 def fabs(x):
-    """Elementwise absolute value as a float (ints and bool become floatx)."""
+    """Elementwise absolute value as a float (ints and bool become floatx).
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Fabs.apply(unary_input(x, to_float=True))
 
 
 def copy(x):
-    """A copy of ``x`` (differentiable; the gradient passes through unchanged)."""
+    """A copy of ``x`` (differentiable; the gradient passes through unchanged).
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Identity.apply(unary_input(x))
 
 
 def conj(x):
-    """Complex conjugate; real tensors are returned as a copy."""
+    """Complex conjugate; real tensors are returned as a copy.
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x)
     if x.dtype.kind == "c":
         return _plain(np.conj, x)
@@ -195,7 +218,11 @@ conjugate = conj
 
 
 def real(x):
-    """Real part (a copy for real tensors)."""
+    """Real part (a copy for real tensors).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x)
     if x.dtype.kind == "c":
         return _plain(np.real, x)
@@ -203,24 +230,40 @@ def real(x):
 
 
 def imag(x):
-    """Imaginary part (zeros for real tensors)."""
+    """Imaginary part (zeros for real tensors).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x)
     return _plain(lambda a: np.imag(a).astype(a.real.dtype), x)
 
 
 def angle(x):
-    """Angle of complex values; ``0`` or ``pi`` for real ones (ints -> floatx)."""
+    """Angle of complex values; ``0`` or ``pi`` for real ones (ints -> floatx).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x, to_float=True)
     return _plain(lambda a: np.angle(a).astype(a.real.dtype), x)
 
 
 def ceil(x):
-    """Smallest integer >= x, as floats (ints and bool -> floatx); zero gradient."""
+    """Smallest integer >= x, as floats (ints and bool -> floatx); zero gradient.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return _plain(np.ceil, unary_input(x, to_float=True))
 
 
 def trunc(x):
-    """Rounds towards zero, keeping the dtype; zero gradient."""
+    """Rounds towards zero, keeping the dtype; zero gradient.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return _plain(lambda a: np.trunc(a) if a.dtype.kind == "f" else a.copy(), unary_input(x))
 
 
@@ -240,7 +283,14 @@ class NanToNum(Function):
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """Replaces NaN with ``nan`` and infinities with ``posinf``/``neginf`` (the dtype's
-    largest/lowest finite values by default); the gradient is zero where replaced."""
+    largest/lowest finite values by default); the gradient is zero where replaced.
+
+    Args:
+        x: input tensor or array-like.
+        nan: the value NaN becomes (default 0.0).
+        posinf: the value +inf becomes (None: the dtype's largest finite value).
+        neginf: the value -inf becomes (None: the dtype's lowest finite value).
+    """
     return NanToNum.apply(unary_input(x), nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -248,7 +298,8 @@ def _bool_unary(fn, doc):
     def op(x):
         return _plain(lambda a: np.asarray(fn(a), dtype=bool), unary_input(x))
 
-    op.__doc__ = doc
+    op.__doc__ = (f"{doc}\n\nArgs:\n    x: input tensor or array-like.\n\nReturns:\n    A bool "
+                  f"tensor of the shape of ``x``.")
     return op
 
 
@@ -303,12 +354,22 @@ Ldexp = _binary("Ldexp", lambda a, b: a * np.exp2(b), lambda a, b, y: np.exp2(b)
 
 
 def arctan2(x1, x2):
-    """Elementwise angle of the point (x2, x1), in radians (quadrant-aware)."""
+    """Elementwise angle of the point (x2, x1), in radians (quadrant-aware).
+
+    Args:
+        x1: the y coordinates.
+        x2: the x coordinates, broadcastable with ``x1``.
+    """
     return Arctan2.apply(*promote(x1, x2, to_float=True)[0])
 
 
 def hypot(x1, x2):
-    """Elementwise ``sqrt(x1**2 + x2**2)`` without overflow in the squares."""
+    """Elementwise ``sqrt(x1**2 + x2**2)`` without overflow in the squares.
+
+    Args:
+        x1: first leg.
+        x2: second leg, broadcastable with ``x1``.
+    """
     return Hypot.apply(*_promote_int_to_float(x1, x2))
 
 
@@ -326,19 +387,34 @@ def _promote_int_to_float(x1, x2):
 
 
 def logaddexp(x1, x2):
-    """Elementwise ``log(exp(x1) + exp(x2))``, computed stably."""
+    """Elementwise ``log(exp(x1) + exp(x2))``, computed stably.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return LogAddExp.apply(*promote(x1, x2, to_float=True)[0])
 
 
 def logaddexp2(x1, x2):
-    """Elementwise ``log2(2**x1 + 2**x2)``, computed stably."""
+    """Elementwise ``log2(2**x1 + 2**x2)``, computed stably.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return LogAddExp2.apply(*promote(x1, x2, to_float=True)[0])
 
 
 def mod(x1, x2):
     """Elementwise remainder with the sign of ``x2`` (Python's ``%``).
 
-    NOTE: as in Keras, Python numbers are not weak here (``int8 % 2`` is int32)."""
+    NOTE: as in Keras, Python numbers are not weak here (``int8 % 2`` is int32).
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(strong(as_input(x1)), strong(as_input(x2)))
     if dtype == np.bool_:
         (a, b), dtype = promote(np.asarray(a, np.int32), np.asarray(b, np.int32))
@@ -348,7 +424,12 @@ def mod(x1, x2):
 
 
 def fmod(x1, x2):
-    """Elementwise remainder with the sign of ``x1`` (C's ``fmod``)."""
+    """Elementwise remainder with the sign of ``x1`` (C's ``fmod``).
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(x1, x2)
     if dtype == np.bool_:
         (a, b), dtype = promote(np.asarray(a, np.int32), np.asarray(b, np.int32))
@@ -358,35 +439,65 @@ def fmod(x1, x2):
 
 
 def fmax(x1, x2):
-    """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(x1, x2)
     return Fmax.apply(a, b) if dtype.kind == "f" else _plain(np.fmax, a, b)
 
 
 def fmin(x1, x2):
-    """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
+    """Elementwise minimum that ignores NaN (NaN only where both are NaN).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(x1, x2)
     return Fmin.apply(a, b) if dtype.kind == "f" else _plain(np.fmin, a, b)
 
 
 def floor_divide(x1, x2):
-    """Elementwise ``x1 // x2`` (rounds towards -inf); zero gradient."""
+    """Elementwise ``x1 // x2`` (rounds towards -inf); zero gradient.
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(x1, x2)
     return _plain(np.floor_divide, a, b)
 
 
 def divide_no_nan(x1, x2):
-    """Elementwise ``x1 / x2`` that is 0 where ``x2 == 0`` (gradient 0 there too)."""
+    """Elementwise ``x1 / x2`` that is 0 where ``x2 == 0`` (gradient 0 there too).
+
+    Args:
+        x1: the numerator.
+        x2: the denominator, broadcastable with ``x1``.
+    """
     return DivideNoNan.apply(*promote(x1, x2, to_float=True)[0])
 
 
 def heaviside(x1, x2):
-    """Step function: 0 where x1 < 0, ``x2`` where x1 == 0, 1 where x1 > 0 (NaN stays)."""
+    """Step function: 0 where x1 < 0, ``x2`` where x1 == 0, 1 where x1 > 0 (NaN stays).
+
+    Args:
+        x1: the input values.
+        x2: the value taken where ``x1 == 0``, broadcastable with ``x1``.
+    """
     return _plain(np.heaviside, *_promote_int_to_float(x1, x2))
 
 
 def ldexp(x1, x2):
-    """Elementwise ``x1 * 2**x2`` for integer ``x2`` (ints in ``x1`` compute in floatx)."""
+    """Elementwise ``x1 * 2**x2`` for integer ``x2`` (ints in ``x1`` compute in floatx).
+
+    Args:
+        x1: the mantissas.
+        x2: integer exponents, broadcastable with ``x1`` (a float tensor raises TypeError).
+    """
     x2 = as_input(x2)
     if np.asarray(x2.value if isinstance(x2, Tensor) else x2).dtype.kind not in "iub":
         raise TypeError(
@@ -399,7 +510,12 @@ def ldexp(x1, x2):
 
 
 def nextafter(x1, x2):
-    """The next representable float after ``x1`` towards ``x2``."""
+    """The next representable float after ``x1`` towards ``x2``.
+
+    Args:
+        x1: the starting values.
+        x2: the direction, broadcastable with ``x1``.
+    """
     (a, b), _ = promote(x1, x2, to_float=True)
     return _plain(np.nextafter, a, b)
 
@@ -413,7 +529,10 @@ def _int_binary(fn, doc):
             )
         return _plain(fn, a, b)
 
-    op.__doc__ = doc
+    op.__doc__ = (f"{doc}\n\nArgs:\n    x: integer or bool tensor.\n    y: integer or bool "
+                  f"tensor, broadcastable with ``x``.\n\nReturns:\n    A tensor of the promoted "
+                  f"dtype of ``x`` and ``y`` (bool for two bools), of the broadcast shape."
+                  f"\n\nRaises:\n    TypeError: for a floating-point operand.")
     return op
 
 
@@ -422,12 +541,22 @@ _lcm = _int_binary(np.lcm, "")
 
 
 def gcd(x1, x2):
-    """Elementwise greatest common divisor of integers."""
+    """Elementwise greatest common divisor of integers.
+
+    Args:
+        x1: integer tensor.
+        x2: integer tensor, broadcastable with ``x1``.
+    """
     return _gcd(x1, x2)
 
 
 def lcm(x1, x2):
-    """Elementwise least common multiple of integers."""
+    """Elementwise least common multiple of integers.
+
+    Args:
+        x1: integer tensor.
+        x2: integer tensor, broadcastable with ``x1``.
+    """
     return _lcm(x1, x2)
 
 
@@ -441,7 +570,11 @@ right_shift = bitwise_right_shift
 
 
 def bitwise_invert(x):
-    """Elementwise bitwise NOT (logical NOT for bool)."""
+    """Elementwise bitwise NOT (logical NOT for bool).
+
+    Args:
+        x: integer or bool tensor.
+    """
     x = unary_input(x)
     if x.dtype.kind not in "iub":
         raise TypeError(
@@ -454,8 +587,52 @@ bitwise_not = bitwise_invert
 
 
 def logical_xor(x1, x2):
-    """Elementwise logical XOR (nonzero is True)."""
+    """Elementwise logical XOR (nonzero is True).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return _plain(np.logical_xor, as_input(x1), as_input(x2))
+
+
+# One example per factory-made op (their docstrings are built above, unindented).
+_EXAMPLES = {
+    "tan": "ops.tan(np.array([0.0, 1.0]))  # [0.0, 1.5574]",
+    "sinh": "ops.sinh(np.array([0.0, 1.0]))  # [0.0, 1.1752]",
+    "cosh": "ops.cosh(np.array([0.0, 1.0]))  # [1.0, 1.5431]",
+    "arcsin": "ops.arcsin(np.array([0.0, 1.0]))  # [0.0, 1.5708]",
+    "arccos": "ops.arccos(np.array([0.0, 1.0]))  # [1.5708, 0.0]",
+    "arctan": "ops.arctan(np.array([0.0, 1.0]))  # [0.0, 0.7854]",
+    "arcsinh": "ops.arcsinh(np.array([0.0, 1.0]))  # [0.0, 0.88137]",
+    "arccosh": "ops.arccosh(np.array([1.0, 2.0]))  # [0.0, 1.317]",
+    "arctanh": "ops.arctanh(np.array([0.0, 0.5]))  # [0.0, 0.54931]",
+    "log2": "ops.log2(np.array([1.0, 8.0]))  # [0.0, 3.0]",
+    "log10": "ops.log10(np.array([1.0, 1000.0]))  # [0.0, 3.0]",
+    "expm1": "ops.expm1(np.array([0.0, 1.0]))  # [0.0, 1.7183]",
+    "exp2": "ops.exp2(np.array([0.0, 3.0]))  # [1.0, 8.0]",
+    "cbrt": "ops.cbrt(np.array([8.0, -27.0]))  # [2.0, -3.0]",
+    "deg2rad": "ops.deg2rad(np.array([180.0, 90.0]))  # [3.1416, 1.5708]",
+    "rad2deg": "ops.rad2deg(np.array([3.14159265]))  # [180.0]",
+    "sinc": "ops.sinc(np.array([0.0, 0.5]))  # [1.0, 0.63662]",
+    "isnan": "ops.isnan(np.array([1.0, -np.inf, np.nan]))  # [False, False, True]",
+    "isinf": "ops.isinf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isfinite": "ops.isfinite(np.array([1.0, -np.inf, np.nan]))  # [True, False, False]",
+    "isneginf": "ops.isneginf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isposinf": "ops.isposinf(np.array([1.0, -np.inf, np.nan]))  # [False, False, False]",
+    "signbit": "ops.signbit(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
+    "isreal": "ops.isreal(np.array([1 + 0j, 1 + 2j]))  # [True, False]",
+    "logical_not": "ops.logical_not(np.array([0, 3]))  # [True, False]",
+    "bitwise_and": "ops.bitwise_and(np.array([12, 5]), np.array([10, 1]))  # [8, 1]",
+    "bitwise_or": "ops.bitwise_or(np.array([12, 5]), np.array([10, 1]))  # [14, 5]",
+    "bitwise_xor": "ops.bitwise_xor(np.array([12, 5]), np.array([10, 1]))  # [6, 4]",
+    "bitwise_left_shift": "ops.bitwise_left_shift(np.array([12, 5]), np.array([10, 1]))"
+                          "  # [12288, 10]",
+    "bitwise_right_shift": "ops.bitwise_right_shift(np.array([12, 5]), np.array([10, 1]))"
+                           "  # [0, 2]",
+}
+for _name, _code in _EXAMPLES.items():
+    globals()[_name].__doc__ += f"\n\nExample:\n    >>> {_code}"
 
 
 name_factory_ops(globals(), __name__)

@@ -158,6 +158,10 @@ def embedding(indices, table):
     Returns a tensor of shape ``indices.shape + (dim,)``. Indices outside ``[0, vocab)``
     raise ``ValueError``. Differentiable with respect to ``table``.
 
+    Args:
+        indices: integer tensor of any shape.
+        table: ``(vocab, dim)`` embedding matrix.
+
     Example:
         >>> ops.embedding(np.array([[1, 2]]), table).shape
         (1, 2, dim)

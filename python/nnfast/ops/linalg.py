@@ -50,6 +50,9 @@ class Inv(Function):
 def inv(x):
     """Inverse of square matrices ``(..., M, M)``.
 
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
+
     Example:
         >>> ops.inv(np.array([[2.0, 0.0], [0.0, 4.0]], "float32"))  # [[0.5, 0], [0, 0.25]]
     """
@@ -84,6 +87,9 @@ def _adjugate(x):
 
 def det(x):
     """Determinant of square matrices ``(..., M, M)`` -> ``(...)``.
+
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
 
     Example:
         >>> ops.det(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))  # -2.0
@@ -125,6 +131,10 @@ def _sum_to(g, shape):
 def solve(a, b):
     """Solves ``a @ x = b`` for ``x``; ``a`` ``(..., M, M)``, ``b`` ``(..., M, K)`` or
     ``(..., M)``.
+
+    Args:
+        a: ``(..., M, M)`` coefficient matrices.
+        b: ``(..., M)`` or ``(..., M, K)`` right-hand sides.
 
     Example:
         >>> ops.solve(np.eye(2, dtype="float32") * 2, np.ones((2, 1), "float32"))  # 0.5s
@@ -170,6 +180,11 @@ def solve_triangular(a, b, lower=False):
     """Solves ``a @ x = b`` with ``a`` triangular (only its ``lower`` or upper triangle is
     read).
 
+    Args:
+        a: ``(..., M, M)`` triangular matrices.
+        b: ``(..., M)`` or ``(..., M, K)`` right-hand sides.
+        lower: use the lower triangle of ``a`` (default: the upper one).
+
     Example:
         >>> ops.solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]], "float32"),
         ...                      np.array([2.0, 3.0], "float32"), lower=True)  # [1, 2]
@@ -212,6 +227,10 @@ def cholesky(x, upper=False):
     """Cholesky factor of symmetric positive-definite matrices: lower ``L`` with
     ``x = L L^T`` (or upper ``U = L^T`` with ``upper=True``).
 
+    Args:
+        x: ``(..., M, M)`` symmetric positive-definite matrices.
+        upper: return the upper factor ``U`` (``x = U^T U``) instead of the lower one.
+
     Example:
         >>> ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
     """
@@ -221,6 +240,10 @@ def cholesky(x, upper=False):
 def cholesky_inverse(x, upper=False):
     """Inverse of ``A`` from its Cholesky factor ``x`` (``A = x x^T``, or ``x^T x`` when
     ``upper``).
+
+    Args:
+        x: ``(..., M, M)`` Cholesky factors.
+        upper: ``x`` is the upper factor (``A = x^T x``).
 
     Example:
         >>> L = ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
@@ -261,6 +284,9 @@ def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices: ``(w, v)`` with
     ``x @ v = v * w``. Differentiable (for distinct eigenvalues).
 
+    Args:
+        x: ``(..., M, M)`` symmetric matrices (the lower triangle is read).
+
     Example:
         >>> w, v = ops.eigh(np.array([[2.0, 1.0], [1.0, 2.0]], "float32"))  # w = [1, 3]
     """
@@ -290,6 +316,9 @@ class Eig(_NoGradient):
 def eig(x):
     """Eigenvalues and right eigenvectors of general square matrices (complex64 results;
     not differentiable in nnfast).
+
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
 
     Example:
         >>> w, v = ops.eig(np.array([[0.0, -1.0], [1.0, 0.0]], "float32"))  # w = [j, -j]
@@ -322,6 +351,9 @@ def lu_factor(x):
     """LU factorization with partial pivoting: ``(lu, p)``, ``lu`` holding ``L`` (unit
     diagonal, below) and ``U``, and ``p`` the row permutation as TensorFlow returns it
     (``x[i] = (L @ U)[p[i]]``). Not differentiable in nnfast.
+
+    Args:
+        x: ``(..., M, M)`` square matrices (batched over leading axes).
 
     Example:
         >>> lu, piv = ops.lu_factor(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))
@@ -358,6 +390,10 @@ class QR(Function):
 def qr(x, mode="reduced"):
     """QR decomposition ``x = q @ r``; ``mode`` ``"reduced"`` (``q`` ``(..., M, K)``) or
     ``"complete"`` (``q`` ``(..., M, M)``), K = min(M, N).
+
+    Args:
+        x: ``(..., M, N)`` matrices.
+        mode: ``"reduced"`` (default) or ``"complete"``.
 
     Example:
         >>> q, r = ops.qr(np.random.rand(5, 3).astype("float32"))
@@ -419,6 +455,12 @@ def svd(x, full_matrices=True, compute_uv=True):
     (descending) with ``compute_uv=False``. Differentiable (distinct singular values; with
     ``full_matrices=True`` for square inputs).
 
+    Args:
+        x: ``(..., M, N)`` matrices.
+        full_matrices: ``u`` and ``vh`` square (default) or reduced to ``K = min(M, N)``
+            columns/rows.
+        compute_uv: also return ``u`` and ``vh`` (default True).
+
     Example:
         >>> u, s, vh = ops.svd(np.random.rand(4, 3).astype("float32"), full_matrices=False)
     """
@@ -447,6 +489,10 @@ class Pinv(Function):
 def pinv(x, rcond=None):
     """Moore-Penrose pseudo-inverse ``(..., N, M)`` of ``(..., M, N)`` matrices (singular
     values below ``rcond * largest`` are treated as zero).
+
+    Args:
+        x: ``(..., M, N)`` matrices.
+        rcond: relative cutoff for small singular values (None: NumPy's default).
 
     Example:
         >>> ops.pinv(np.array([[1.0, 0.0], [0.0, 0.0]], "float32"))  # [[1, 0], [0, 0]]
@@ -483,6 +529,12 @@ def lstsq(a, b, rcond=None):
     """Least-squares solution of ``a @ x = b`` for 2-D ``a`` ``(M, N)`` and ``b`` ``(M,)`` or
     ``(M, K)``.
 
+    Args:
+        a: ``(M, N)`` coefficient matrix.
+        b: ``(M,)`` or ``(M, K)`` right-hand side.
+        rcond: singular values below ``rcond * largest`` count as zero (None: machine precision
+            times ``max(M, N)``).
+
     Example:
         >>> ops.lstsq(np.array([[1.0], [1.0]], "float32"), np.array([1.0, 3.0], "float32"))  # [2]
     """
@@ -499,6 +551,10 @@ def lstsq(a, b, rcond=None):
 def matrix_rank(x, tol=None):
     """Number of singular values above ``tol`` (default ``max(M, N) * eps * largest``), as
     int32 per matrix.
+
+    Args:
+        x: ``(..., M, N)`` matrices.
+        tol: the singular-value threshold, or None for the default.
 
     Example:
         >>> ops.matrix_rank(np.ones((3, 3), "float32"))  # 1
@@ -519,6 +575,8 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - keras.ops argu
         ord: vector norms: None/2, inf, -inf, 0, any p; matrix norms (``axis`` a pair, or a
             2-D input with ``axis=None``): None/'fro', 'nuc', 1, -1, 2, -2, inf, -inf.
         axis: None (the whole vector, or the matrix of a 2-D input), an int, or a pair.
+        x: input tensor.
+        keepdims: keep the reduced axes with size 1.
 
     Example:
         >>> ops.norm(np.array([3.0, 4.0], "float32"))  # 5.0
@@ -600,6 +658,7 @@ def jvp(fun, primals, tangents, has_aux=False):
             ``(tensor, aux)`` with ``has_aux``).
         primals: tuple (or list) of the arrays ``fun`` is evaluated at.
         tangents: tuple (or list) of arrays of the primals' shapes: the direction.
+        has_aux: ``fun`` returns ``(output, aux)``; ``aux`` is returned unchanged.
 
     Example:
         >>> out, tangent_out = ops.jvp(ops.square, (np.array([3.0], "float32"),),

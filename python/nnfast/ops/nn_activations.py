@@ -46,6 +46,9 @@ def _sigmoid(x):
 def log_sigmoid(x):
     """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow.
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> ops.log_sigmoid(np.array([-1000.0, 0.0], "float32"))  # [-1000, -0.6931]
     """
@@ -58,6 +61,9 @@ def sparse_plus(x):
     """SparsePlus: ``0`` for ``x <= -1``, ``(x + 1)**2 / 4`` for ``|x| < 1``, ``x`` for
     ``x >= 1``.
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> ops.sparse_plus(np.array([-2.0, 0.0, 2.0], "float32"))  # [0, 0.25, 2]
     """
@@ -69,6 +75,9 @@ def sparse_plus(x):
 def sparse_sigmoid(x):
     """Sparse sigmoid: ``clip((x + 1) / 2, 0, 1)``.
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> ops.sparse_sigmoid(np.array([-2.0, 0.0, 2.0], "float32"))  # [0, 0.5, 1]
     """
@@ -78,6 +87,10 @@ def sparse_sigmoid(x):
 
 def squareplus(x, b=4):
     """Squareplus: ``(x + sqrt(x**2 + b)) / 2`` (a smooth relu; ``b >= 0``).
+
+    Args:
+        x: input tensor or array-like.
+        b: the smoothness at 0, >= 0 (default 4).
 
     Example:
         >>> ops.squareplus(np.array([0.0], "float32"))  # [1.0] with b=4
@@ -89,6 +102,10 @@ def squareplus(x, b=4):
 
 def celu(x, alpha=1.0):
     """CELU: ``max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)``.
+
+    Args:
+        x: input tensor or array-like.
+        alpha: the scale of the negative branch (default 1.0).
 
     Example:
         >>> ops.celu(np.array([-1.0, 1.0], "float32"), alpha=0.5)
@@ -102,6 +119,9 @@ def celu(x, alpha=1.0):
 def hard_tanh(x):
     """Hard tanh: ``clip(x, -1, 1)`` (gradient 1 inside, 0 outside).
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> ops.hard_tanh(np.array([-3.0, 0.5, 3.0], "float32"))  # [-1, 0.5, 1]
     """
@@ -111,6 +131,10 @@ def hard_tanh(x):
 
 def soft_shrink(x, threshold=0.5):
     """Soft shrinkage: ``x - t`` above ``t``, ``x + t`` below ``-t``, ``0`` between.
+
+    Args:
+        x: input tensor or array-like.
+        threshold: the half-width of the zeroed band (default 0.5).
 
     Example:
         >>> ops.soft_shrink(np.array([-1.0, 0.2, 1.0], "float32"))  # [-0.5, 0, 0.5]
@@ -123,6 +147,10 @@ def soft_shrink(x, threshold=0.5):
 def hard_shrink(x, threshold=0.5):
     """Hard shrinkage: ``x`` where ``|x| > threshold``, else ``0``.
 
+    Args:
+        x: input tensor or array-like.
+        threshold: the half-width of the zeroed band (default 0.5).
+
     Example:
         >>> ops.hard_shrink(np.array([-1.0, 0.2, 1.0], "float32"))  # [-1, 0, 1]
     """
@@ -134,6 +162,9 @@ def hard_shrink(x, threshold=0.5):
 def tanh_shrink(x):
     """``x - tanh(x)``.
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> ops.tanh_shrink(np.array([0.0, 1.0], "float32"))  # [0, 0.2384]
     """
@@ -142,6 +173,11 @@ def tanh_shrink(x):
 
 def threshold(x, threshold, default_value):  # noqa: A002 - keras.ops argument name
     """``x`` where ``x > threshold``, else ``default_value``.
+
+    Args:
+        x: input tensor or array-like.
+        threshold: values at or below it are replaced.
+        default_value: the replacement value.
 
     Example:
         >>> ops.threshold(np.array([-1.0, 0.5], "float32"), 0.0, -5.0)  # [-5, 0.5]
@@ -157,6 +193,7 @@ def glu(x, axis=-1):
 
     Args:
         x: input whose ``axis`` has even length ``2n``; the result has length ``n`` there.
+        axis: the axis split in two halves; its size must be even (default -1).
 
     Example:
         >>> ops.glu(np.ones((2, 4), "float32")).shape
@@ -210,6 +247,10 @@ def sparsemax(x, axis=-1):
     inputs over the support - 1) / k``, on every Keras backend; it equals Martins &
     Astudillo's ``(cumsum_k - 1) / k`` only when the support has one element, so outputs may
     not sum to 1. nnfast follows Keras's numbers.
+
+    Args:
+        x: input tensor or array-like.
+        axis: the axis normalised (default -1).
 
     Example:
         >>> ops.sparsemax(np.array([[1.0, 0.0, -2.0]], "float32"))  # [[1, 0, 0]]

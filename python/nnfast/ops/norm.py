@@ -94,6 +94,13 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
     Returns:
         ``(y, batch_mean, batch_variance)``: y a Tensor shaped like x, the statistics NumPy
         float32 vectors (biased variance), which the caller folds into its moving averages.
+
+    Args:
+        x: input tensor.
+        gamma: ``(channels,)`` scale, or None.
+        beta: ``(channels,)`` offset, or None.
+        epsilon: added to the variance (default 1e-3).
+        axis: the channel axis kept (default -1).
     """
     from nnfast.ops.array import transpose
 

@@ -250,18 +250,42 @@ from nnfast.ops.reduction import (  # noqa: F401
 
 
 def ndim(x):
-    """Number of axes of ``x`` (a Python int)."""
+    """Number of axes of ``x`` (a Python int).
+
+    Args:
+        x: a tensor or array-like.
+
+    Example:
+        >>> ops.ndim(np.zeros((2, 3)))
+        2
+    """
     return int(np.ndim(raw(x)))
 
 
 def size(x):
-    """Number of elements of ``x`` (a Python int)."""
+    """Number of elements of ``x`` (a Python int).
+
+    Args:
+        x: a tensor or array-like.
+
+    Example:
+        >>> ops.size(np.zeros((2, 3)))
+        6
+    """
     return int(np.size(raw(x)))
 
 
 def view(x, dtype=None):
     """The bytes of ``x`` reinterpreted as ``dtype`` (the last axis rescales when the item
-    sizes differ); not differentiable."""
+    sizes differ); not differentiable.
+
+    Args:
+        x: a tensor.
+        dtype: the dtype to reinterpret the bytes as (None: unchanged).
+
+    Example:
+        >>> ops.view(np.array([1.0], "float32"), "int32")  # [1065353216]: the float's bits
+    """
     from nnfast.backend.dtypes import standardize_dtype
 
     a = np.ascontiguousarray(raw(unary_input(x)))
@@ -275,6 +299,12 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     (broadcast together), or to every core block named by ``signature`` (NumPy's gufunc
     notation, e.g. ``"(n),(n)->()"``), returning tensors. ``excluded``: positions or names
     of arguments passed through unchanged.
+
+    Args:
+        pyfunc: the Python function to vectorize.
+        excluded: positions (ints) or names (strings) of arguments passed through unchanged.
+        signature: NumPy generalized-ufunc signature such as ``"(n),(n)->()"``, or None
+            (elementwise).
 
     Example:
         >>> ops.vectorize(lambda a, b: a + b if a > 0 else b)(np.array([1.0, -1.0]), 2.0)

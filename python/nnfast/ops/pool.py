@@ -78,6 +78,13 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     """``keras.ops.max_pool`` for 1-D ``(batch, steps, channels)`` or 2-D
     ``(batch, h, w, channels)`` inputs; ``strides=None`` means ``pool_size``.
 
+    Args:
+        inputs: ``(batch, steps, channels)`` or ``(batch, h, w, channels)`` (channels_last).
+        pool_size: int or tuple: the window per spatial axis.
+        strides: None (the same as ``pool_size``), int or tuple.
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
     Example:
         >>> ops.max_pool(np.ones((1, 4, 4, 3), "float32"), 2).shape
         (1, 2, 2, 3)
@@ -86,7 +93,22 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """``keras.ops.average_pool``; 'same' windows average over their valid positions only."""
+    """``keras.ops.average_pool``; 'same' windows average over their valid positions only.
+
+    Args:
+        inputs: ``(batch, steps, channels)`` or ``(batch, h, w, channels)`` (channels_last).
+        pool_size: int or tuple: the window per spatial axis.
+        strides: None (the same as ``pool_size``), int or tuple.
+        padding: ``"valid"`` or ``"same"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Returns:
+        The pooled tensor, ``(batch, [oh,] ow, channels)`` for channels_last.
+
+    Example:
+        >>> ops.average_pool(np.ones((1, 4, 4, 3), "float32"), 2).shape
+        (1, 2, 2, 3)
+    """
     return _pool(inputs, pool_size, strides, padding, data_format, "avg")
 
 
@@ -121,6 +143,12 @@ def global_pool(inputs, kind, data_format=None, keepdims=False):
     """Global ``"avg"`` or ``"max"`` pooling over every spatial axis of a 3-D/4-D input.
 
     Returns ``(batch, channels)``, or with ``keepdims`` a tensor with spatial axes of size 1.
+
+    Args:
+        inputs: a 3-D or 4-D tensor.
+        kind: ``"avg"`` or ``"max"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        keepdims: keep the pooled axes with size 1.
     """
     data_format = _standardize_data_format(data_format)
     from nnfast.ops.array import reshape

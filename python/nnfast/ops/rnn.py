@@ -187,13 +187,18 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     """Runs an LSTM over ``inputs`` (batch, steps, features) in one fused call.
 
     Args:
-        kernel: (features, 4*units); recurrent_kernel: (units, 4*units); bias: (4*units,) or
-            None. Gate order i, f, c, o (Keras).
+        inputs: ``(batch, steps, features)`` (or the embedding table, see ``input_ids``).
+        kernel: ``(features, 4*units)``, gate order i, f, c, o (Keras).
+        recurrent_kernel: ``(units, 4*units)``.
+        bias: ``(4*units,)`` or None.
         initial_state: ``[h0, c0]`` of shape (batch, units) each, or None for zeros.
         mask: (batch, steps) booleans; a False step keeps the previous state and output.
         recurrent_mask: (batch, units) multiplier of h before the recurrent matmul (recurrent
             dropout, already scaled by 1/(1-rate)), or None.
+        activation: the cell activation's name (default ``"tanh"``).
+        recurrent_activation: the gates' activation's name (default ``"sigmoid"``).
         go_backwards: process the steps last to first (outputs come in processing order).
+        return_sequences: build the whole output sequence (default True).
         input_ids: (batch, steps) integers, or None. When given, ``inputs`` is an embedding
             table (vocab, features) and step t of sample b reads row ``input_ids[b, t]``:
             the same result as ``lstm(ops.embedding(input_ids, inputs), ...)`` up to float32
@@ -223,6 +228,25 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
     ``bias`` is (2, 3*units) with ``reset_after=True`` (row 0 input, row 1 recurrent bias),
     else (3*units,). Other arguments (``input_ids`` included) as :func:`lstm`.
     Returns ``(sequence, last_h, [h])``.
+
+    Args:
+        inputs: ``(batch, steps, features)`` (or an embedding table with ``input_ids``, as
+            :func:`lstm`).
+        kernel: ``(features, 3*units)``.
+        recurrent_kernel: ``(units, 3*units)``.
+        bias: ``(2, 3*units)`` with ``reset_after``, else ``(3*units,)``; or None.
+        initial_state: ``[h0]`` of shape ``(batch, units)``, or None for zeros.
+        mask: ``(batch, steps)`` booleans; a False step keeps the previous state and output.
+        recurrent_mask: ``(batch, units)`` multiplier of ``h`` before the recurrent matmul
+            (recurrent dropout), or None.
+        activation: the activation's name (default ``"tanh"``).
+        recurrent_activation: the gates' activation's name (default ``"sigmoid"``).
+        go_backwards: process the steps last to first.
+        reset_after: apply the reset gate after the recurrent matmul (Keras 3's and CuDNN's
+            default).
+        return_sequences: build the whole output sequence (default True).
+        input_ids: ``(batch, steps)`` integer ids into ``inputs`` as an embedding table, or
+            None.
     """
     seq, last, _ = _run("gru", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, recurrent_activation, go_backwards,
@@ -236,6 +260,22 @@ def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, 
     """``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over all steps.
 
     Returns ``(sequence, last_h, [h])``; arguments as :func:`lstm`.
+
+    Args:
+        inputs: ``(batch, steps, features)`` (or an embedding table with ``input_ids``, as
+            :func:`lstm`).
+        kernel: ``(features, 1*units)``.
+        recurrent_kernel: ``(units, 1*units)``.
+        bias: ``(units,)`` or None.
+        initial_state: ``[h0]`` of shape ``(batch, units)``, or None for zeros.
+        mask: ``(batch, steps)`` booleans; a False step keeps the previous state and output.
+        recurrent_mask: ``(batch, units)`` multiplier of ``h`` before the recurrent matmul
+            (recurrent dropout), or None.
+        activation: the activation's name (default ``"tanh"``).
+        go_backwards: process the steps last to first.
+        return_sequences: build the whole output sequence (default True).
+        input_ids: ``(batch, steps)`` integer ids into ``inputs`` as an embedding table, or
+            None.
     """
     seq, last, _ = _run("simple", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, "sigmoid", go_backwards, True,

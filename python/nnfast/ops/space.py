@@ -17,6 +17,11 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves blocks of channels into spatial blocks: ``(N, H, W, C*b*b)`` ->
     ``(N, H*b, W*b, C)`` (TF's DCR order).
 
+    Args:
+        x: 4-D tensor.
+        block_size: the side ``b`` of each spatial block (>= 2).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
     Example:
         >>> ops.depth_to_space(np.zeros((1, 2, 2, 8), "float32"), 2).shape
         (1, 4, 4, 2)
@@ -44,6 +49,11 @@ def depth_to_space(x, block_size, data_format="channels_last"):
 
 def space_to_depth(x, block_size, data_format="channels_last"):
     """Inverse of ``depth_to_space``: ``(N, H*b, W*b, C)`` -> ``(N, H, W, C*b*b)``.
+
+    Args:
+        x: 4-D tensor whose height and width are multiples of ``block_size``.
+        block_size: the side ``b`` of each spatial block (>= 2).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
 
     Example:
         >>> ops.space_to_depth(np.zeros((1, 4, 4, 2), "float32"), 2).shape
@@ -78,6 +88,13 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding local blocks of an NCHW batch (``torch.nn.functional.unfold``):
     ``(N, C, H, W)`` -> ``(N, C*kh*kw, L)``, L the number of block positions.
 
+    Args:
+        x: ``(N, C, H, W)`` batch.
+        kernel_size: int or pair: the block size.
+        dilation: int or pair (default 1).
+        padding: int or pair of zero padding added on both sides (default 0).
+        stride: int or pair (default 1).
+
     Example:
         >>> ops.unfold(np.zeros((1, 3, 4, 4), "float32"), 2).shape
         (1, 12, 9)
@@ -104,6 +121,14 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums sliding blocks back into an NCHW batch (``torch.nn.functional.fold``, the
     adjoint of ``unfold``): ``(N, C*kh*kw, L)`` -> ``(N, C, *output_size)``.
+
+    Args:
+        x: ``(N, C*kh*kw, L)`` blocks.
+        output_size: int or ``(H, W)``: the output's spatial size.
+        kernel_size: int or pair: the block size.
+        dilation: int or pair (default 1).
+        padding: int or pair of implicit zero padding (default 0).
+        stride: int or pair (default 1).
 
     Example:
         >>> ops.fold(np.ones((1, 12, 9), "float32"), (4, 4), 2).shape

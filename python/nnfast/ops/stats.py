@@ -41,6 +41,12 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     """Divides ``x`` by its ``order``-norm along ``axis`` (norms below ``epsilon`` are
     clamped, so zero vectors stay zero).
 
+    Args:
+        x: input tensor.
+        axis: the axis normalised (default -1).
+        order: the norm's order (default 2).
+        epsilon: norms below it are replaced by it (None: the backend's epsilon).
+
     Example:
         >>> ops.normalize(np.array([[3.0, 4.0]], "float32"))  # [[0.6, 0.8]]
     """
@@ -65,6 +71,12 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """Root-mean-square normalization: ``x / sqrt(mean(x**2, axis) + epsilon) * scale``.
 
+    Args:
+        x: input tensor.
+        scale: multiplier broadcast along ``axis`` (None: 1).
+        axis: the axis (or axes) normalised (default -1).
+        epsilon: added to the mean square (None: the backend's epsilon).
+
     Example:
         >>> y = ops.rms_normalization(np.ones((2, 4), "float32"), scale=np.full(4, 2.0, "float32"))
     """
@@ -85,6 +97,11 @@ def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio ``20 log10(max_val) - 10 log10(mean((x1 - x2)**2))``
     over all elements (a scalar).
 
+    Args:
+        x1: first image batch.
+        x2: second image batch of the same shape.
+        max_val: the largest possible pixel value (e.g. 1.0 or 255).
+
     Example:
         >>> ops.psnr(np.zeros(4, "float32"), np.full(4, 0.1, "float32"), 1.0)  # 20.0
     """
@@ -101,6 +118,10 @@ def psnr(x1, x2, max_val):
 def polar(abs_, angle):
     """The complex number ``abs_ * (cos(angle) + 1j * sin(angle))`` (complex64; nnfast does
     not differentiate complex results).
+
+    Args:
+        abs_: the magnitudes.
+        angle: the angles in radians, broadcastable with ``abs_``.
 
     Example:
         >>> ops.polar(np.array([2.0], "float32"), np.array([0.0], "float32"))  # [2+0j]
