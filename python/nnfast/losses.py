@@ -545,7 +545,9 @@ class BinaryCrossentropy(LossFunctionWrapper):
     """Crossentropy for 0/1 targets (probabilities, or logits with ``from_logits=True``).
 
     Args:
-        from_logits, label_smoothing (targets pulled towards 0.5), axis.
+        from_logits: ``y_pred`` holds logits (applies the sigmoid inside, more stably).
+        label_smoothing: in [0, 1]: targets are pulled towards 0.5 by this fraction.
+        axis: the axis the mean is taken over (default -1).
     """
     __init__ = _wrapper(binary_crossentropy, (("from_logits", False),
                                                   ("label_smoothing", 0.0), ("axis", -1)))
@@ -557,7 +559,9 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
     Args:
         apply_class_balancing: weight positives by ``alpha`` and negatives by ``1 - alpha``.
         alpha: default 0.25. gamma: default 2.0.
-        from_logits, label_smoothing, axis: as ``BinaryCrossentropy``.
+        from_logits: ``y_pred`` holds logits.
+        label_smoothing: in [0, 1]: targets are pulled towards 0.5 by this fraction.
+        axis: the axis the mean is taken over (default -1).
     """
     __init__ = _wrapper(binary_focal_crossentropy, (
         ("apply_class_balancing", False), ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False),
@@ -569,7 +573,9 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
 
     Args:
         alpha: default 0.25. gamma: default 2.0.
-        from_logits, label_smoothing, axis: as ``CategoricalCrossentropy``.
+        from_logits: ``y_pred`` holds logits (a softmax is applied inside).
+        label_smoothing: in [0, 1]: one-hot targets are mixed with the uniform distribution.
+        axis: the class axis (default -1).
     """
     __init__ = _wrapper(categorical_focal_crossentropy, (
         ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False), ("label_smoothing", 0.0),

@@ -923,7 +923,10 @@ class IoU(Metric):
         num_classes: number of classes.
         target_class_ids: the classes to average over.
         ignore_class: a label left out of the counts.
-        sparse_y_true / sparse_y_pred: False means one-hot/score rows (argmax over ``axis``).
+        sparse_y_true: labels are class ids (True) or one-hot rows (False: argmax over
+            ``axis``).
+        sparse_y_pred: predictions are class ids (True) or score rows (False: argmax over
+            ``axis``).
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,

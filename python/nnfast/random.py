@@ -125,7 +125,8 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
     Args:
         shape: output shape.
-        mean, stddev: the distribution's mean and standard deviation.
+        mean: the distribution's mean (default 0.0).
+        stddev: the distribution's standard deviation (default 1.0).
         dtype: float dtype (default float32).
         seed: int, SeedGenerator, or None (global generator).
 

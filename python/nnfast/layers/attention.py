@@ -90,8 +90,15 @@ class MultiHeadAttention(Layer):
         sliding_window: when set, position ``i`` attends only to ``|i - j| < sliding_window``.
         use_gate: gate the heads with ``sigmoid(query projection)`` before the output
             projection (Keras's ``gate`` weights).
-        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-        activity_regularizer, kernel_constraint, bias_constraint: for every projection.
+        flash_attention: only None/False (nnfast has no flash-attention kernel; True raises
+            ValueError).
+        kernel_initializer: initializer of every projection's kernel.
+        bias_initializer: initializer of every projection's bias.
+        kernel_regularizer: penalty on every projection's kernel, or None.
+        bias_regularizer: penalty on every projection's bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint on every projection's kernel, or None.
+        bias_constraint: constraint on every projection's bias, or None.
         seed: seed of the attention-dropout mask stream.
 
     Weights (Keras order): ``query/kernel (d_q, H, key_dim)``, ``query/bias (H, key_dim)``,

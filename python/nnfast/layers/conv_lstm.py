@@ -264,15 +264,35 @@ class _ConvLSTM(Layer):
 _DOC = """Convolutional LSTM over sequences of {what} (Keras's ``ConvLSTM{r}D``).
 
     Args:
-        filters: output channels; kernel_size, strides, padding ('valid'/'same'),
-            dilation_rate: of the input convolution (the recurrent one is 'same', stride 1).
+        filters: output channels.
+        kernel_size: int or tuple: the window of the input convolution (the recurrent one
+            uses the same window, 'same' padding and stride 1).
+        strides: int or tuple: the input convolution's step (default 1).
+        padding: ``"valid"`` or ``"same"`` (of the input convolution).
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
-        activation (tanh), recurrent_activation (sigmoid): tanh, sigmoid, hard_sigmoid, relu
-            or linear.
-        use_bias, kernel_initializer, recurrent_initializer (orthogonal), bias_initializer,
-        unit_forget_bias (forget-gate bias starts at 1), *_regularizer, *_constraint,
-        dropout (per-gate input masks, as Keras), recurrent_dropout (0 only in training),
-        seed, return_sequences, return_state, go_backwards, stateful: as Keras.
+        dilation_rate: int or tuple: the input convolution's tap spacing (default 1).
+        activation: the cell activation (default tanh; tanh, sigmoid, hard_sigmoid, relu or
+            linear).
+        recurrent_activation: the gates' activation (default sigmoid; same choices).
+        use_bias: whether the gates have biases.
+        kernel_initializer: initializer of the input kernel.
+        recurrent_initializer: initializer of the recurrent kernel (default orthogonal).
+        bias_initializer: initializer of the bias.
+        unit_forget_bias: start the forget gate's bias at 1.
+        kernel_regularizer: penalty on the input kernel, or None.
+        recurrent_regularizer: penalty on the recurrent kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the output, or None.
+        kernel_constraint: constraint on the input kernel, or None.
+        recurrent_constraint: constraint on the recurrent kernel, or None.
+        bias_constraint: constraint on the bias, or None.
+        dropout: fraction of the input dropped (per-gate masks, as Keras; training only).
+        recurrent_dropout: fraction of the state dropped (training only).
+        seed: seed of the dropout masks.
+        return_sequences: output every step instead of the last.
+        return_state: also return the final states.
+        go_backwards: process the sequence in reverse.
+        stateful: carry the final state of a batch over to the next.
 
     Input ``(batch, time, {shape}, channels)``; output ``(batch, [time,] {oshape}, filters)``.
 

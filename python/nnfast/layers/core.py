@@ -15,9 +15,14 @@ class Dense(Layer):
         units: output size.
         activation: name or callable (None: linear).
         use_bias: add a bias vector.
-        kernel_initializer / bias_initializer: default ``glorot_uniform`` / ``zeros``.
-        kernel_regularizer / bias_regularizer / activity_regularizer: loss penalties.
-        kernel_constraint / bias_constraint: applied after each update.
+        kernel_initializer: initializer of the kernel (default ``"glorot_uniform"``).
+        bias_initializer: initializer of the bias (default ``"zeros"``).
+        kernel_regularizer: penalty on the kernel added to the loss, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint applied to the kernel after each update, or None.
+        bias_constraint: constraint applied to the bias after each update, or None.
+        lora_rank: Keras's LoRA rank; accepted but not applied (nnfast has no LoRA yet).
 
     Input shape ``(batch, ..., in)``; output shape ``(batch, ..., units)``.
 
@@ -121,7 +126,17 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function: ``Activation("relu")``."""
+    """Applies an activation function: ``Activation("relu")``.
+
+    Args:
+        activation: a name (``"relu"``, ``"softmax"``, ...) or a callable.
+
+    Input of any shape; the output has the same shape.
+
+    Example:
+        >>> Activation("relu")(np.array([[-1.0, 2.0]], "float32")).numpy()
+        array([[0., 2.]], dtype=float32)
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

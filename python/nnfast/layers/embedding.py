@@ -16,7 +16,10 @@ class Embedding(Layer):
         input_dim: vocabulary size (largest id + 1).
         output_dim: size of each vector.
         embeddings_initializer: default ``"uniform"`` (U(-0.05, 0.05), Keras's).
-        embeddings_regularizer / embeddings_constraint: as for Dense weights.
+        embeddings_regularizer: penalty on the embedding matrix, or None.
+        embeddings_constraint: constraint applied to the matrix after each update, or None.
+        lora_rank: Keras's LoRA rank; accepted but not applied (nnfast has no LoRA yet).
+        activity_regularizer: penalty on the layer's output, or None.
         mask_zero: treat id 0 as padding: the output carries a mask (``ids != 0``) that
             recurrent layers use to skip padded steps. ``input_dim`` must then count id 0.
         input_length: tf.keras's argument: ignored as in Keras 3, or, with

@@ -49,8 +49,33 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, bat
           name=None, tensor=None, optional=False):
     """A symbolic input tensor: ``Input(shape=(28, 28))`` (shape without the batch axis).
 
+    The start of a functional model: call layers on it, then build
+    ``Model(inputs, outputs)``.
+
+    Args:
+        shape: the input shape without the batch axis; ``None`` entries are variable
+            (e.g. ``(None, 16)`` for sequences of any length).
+        batch_size: a fixed batch size, or None (any).
+        dtype: the input dtype (default ``"float32"``; ``"int32"`` for token ids,
+            ``"string"`` for text).
+        sparse: Keras's sparse-input flag; not used by this function (nnfast inputs are
+            dense).
+        batch_shape: the full shape with the batch axis, instead of ``shape`` and
+            ``batch_size``.
+        name: the input's name (the key of a dict of inputs).
+        tensor: Keras's option to wrap an existing tensor; not used by this function.
+        optional: Keras's flag for inputs that may be None; not used by this function.
+
     Returns:
         A KerasTensor of shape ``(batch_size, *shape)``.
+
+    Raises:
+        ValueError: when neither ``shape`` nor ``batch_shape`` is given.
+
+    Example:
+        >>> inputs = keras.Input(shape=(784,))
+        >>> outputs = keras.layers.Dense(10, activation="softmax")(inputs)
+        >>> model = keras.Model(inputs, outputs)
     """
     _reject_ragged(ragged)
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,

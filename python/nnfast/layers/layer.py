@@ -137,8 +137,11 @@ class Layer:
             preprocessing layers.
         autocast: round float inputs to the compute dtype before ``call`` (Keras's
             autocast; only matters under a mixed policy).
-        input_shape / input_dim / batch_input_shape / batch_size: legacy spellings that
-            declare the input of the first layer of a ``Sequential`` model.
+        input_shape: legacy: the input shape (no batch axis) of the first layer of a
+            ``Sequential`` model.
+        input_dim: legacy: ``input_shape=(input_dim,)``.
+        batch_input_shape: legacy: the input shape with the batch axis.
+        batch_size: legacy: the batch axis of ``input_shape``.
     """
 
     input_spec = None

@@ -34,8 +34,19 @@ class BatchNormalization(Layer):
 
     Args:
         axis: the features axis (default -1, channels_last).
-        momentum: 0.99; epsilon: 1e-3; center/scale: use beta/gamma.
-        *_initializer, *_regularizer, *_constraint: as in Keras.
+        momentum: the moving averages' momentum (default 0.99).
+        epsilon: added to the variance (default 1e-3).
+        center: learn an offset ``beta``.
+        scale: learn a scale ``gamma``.
+        beta_initializer: initializer of ``beta`` (default zeros).
+        gamma_initializer: initializer of ``gamma`` (default ones).
+        moving_mean_initializer: initializer of the moving mean (default zeros).
+        moving_variance_initializer: initializer of the moving variance (default ones).
+        beta_regularizer: penalty on ``beta``, or None.
+        gamma_regularizer: penalty on ``gamma``, or None.
+        beta_constraint: constraint on ``beta``, or None.
+        gamma_constraint: constraint on ``gamma``, or None.
+        synchronized: Keras's cross-replica flag (one process here: no effect).
 
     Example:
         >>> bn = BatchNormalization()
@@ -136,6 +147,21 @@ class LayerNormalization(Layer):
     ``x * rsqrt(var(x) + epsilon) * gamma`` (no centering; the variance, not the mean
     square), with a ``gamma`` weight even when ``scale=False`` and no ``beta``. For true RMS
     normalization Keras points to ``RMSNormalization``.
+
+    Args:
+        axis: the axis or axes normalized (default -1).
+        epsilon: added to the variance (default 1e-3).
+        center: learn an offset ``beta``.
+        scale: learn a scale ``gamma``.
+        rms_scaling: Keras 3's deprecated variant described above.
+        beta_initializer: initializer of ``beta`` (default zeros).
+        gamma_initializer: initializer of ``gamma`` (default ones).
+        beta_regularizer: penalty on ``beta``, or None.
+        gamma_regularizer: penalty on ``gamma``, or None.
+        beta_constraint: constraint on ``beta``, or None.
+        gamma_constraint: constraint on ``gamma``, or None.
+
+    Input of any shape; the output has the same shape.
 
     Example:
         >>> LayerNormalization()(np.random.rand(2, 10).astype("float32")).shape
@@ -330,8 +356,14 @@ class GroupNormalization(Layer):
         groups: number of groups (default 32), must divide the channels; -1 = channels.
         axis: the channels axis (default -1).
         epsilon: added to the variance (default 1e-3).
-        center, scale: use beta / gamma.
-        beta_*/gamma_* initializer, regularizer, constraint: as in Keras.
+        center: learn an offset ``beta``.
+        scale: learn a scale ``gamma``.
+        beta_initializer: initializer of ``beta`` (default zeros).
+        gamma_initializer: initializer of ``gamma`` (default ones).
+        beta_regularizer: penalty on ``beta``, or None.
+        gamma_regularizer: penalty on ``gamma``, or None.
+        beta_constraint: constraint on ``beta``, or None.
+        gamma_constraint: constraint on ``gamma``, or None.
 
     Example:
         >>> GroupNormalization(groups=2)(np.random.rand(2, 5, 4).astype("float32")).shape

@@ -72,7 +72,18 @@ class MaxPooling2D(BasePooling):
 
 class AveragePooling2D(BasePooling):
     """Average pooling over (h, w) windows; 'same' windows average their valid positions.
-    Arguments as ``MaxPooling2D``."""
+
+    Args:
+        pool_size: int or pair: the window (default (2, 2)).
+        strides: None (the same as ``pool_size``), int or pair.
+        padding: ``"valid"`` or ``"same"`` (output size ``ceil(n / stride)``).
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input ``(batch, h, w, c)``; output ``(batch, new_h, new_w, c)`` (channels_last).
+
+    Example:
+        >>> AveragePooling2D()(np.ones((1, 4, 6, 3), "float32")).shape
+        (1, 2, 3, 3)"""
 
     rank, kind = 2, "avg"
 
@@ -131,7 +142,15 @@ class BaseGlobalPooling(Layer):
 
 
 class GlobalAveragePooling2D(BaseGlobalPooling):
-    """Mean over (h, w): ``(batch, h, w, c)`` -> ``(batch, c)`` (``keepdims``: (batch, 1, 1, c))."""
+    """Mean over (h, w): ``(batch, h, w, c)`` -> ``(batch, c)`` (``keepdims``: (batch, 1, 1, c)).
+
+    Args:
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        keepdims: keep the pooled axes with size 1.
+
+    Example:
+        >>> GlobalAveragePooling2D()(np.ones((2, 7, 7, 32), "float32")).shape
+        (2, 32)"""
 
     rank, kind = 2, "avg"
 

@@ -111,9 +111,9 @@ class Normalization(Layer):
     Args:
         axis: the axis (or axes) with a separate mean and variance (default the last,
             i.e. per feature/channel); ``None`` for one scalar mean and variance.
-        mean, variance: fixed statistics (broadcast to the kept axes); otherwise they are
-            non-trainable weights ``mean``, ``variance`` (plus Keras's ``count``) set by
-            ``adapt(data)``.
+        mean: a fixed mean (broadcast to the kept axes), or None to learn it with
+            ``adapt(data)`` (a non-trainable weight ``mean``, plus Keras's ``count``).
+        variance: a fixed variance, given with ``mean``, or None (``adapt``).
         invert: apply ``mean + inputs * sqrt(variance)`` instead.
 
     Example:
@@ -526,9 +526,9 @@ class RandomTranslation(_AffineRandomLayer):
     """Shifts each image by a random offset during training.
 
     Args:
-        height_factor, width_factor: fractions of the height/width: ``0.1`` shifts by up to
-            10% either way, ``(lower, upper)`` draws in that range (positive moves content
-            down/right).
+        height_factor: fraction of the height: ``0.1`` shifts by up to 10% either way,
+            ``(lower, upper)`` draws in that range (positive moves content down).
+        width_factor: the same for the width (positive moves content right).
     """
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",

@@ -261,16 +261,32 @@ class LSTM(_RNNBase):
 
     Args:
         units: size of the state.
-        activation: for the cell input and output (default tanh); recurrent_activation:
-            for the gates (default sigmoid). Supported: tanh, sigmoid, hard_sigmoid, relu,
-            linear.
-        dropout / recurrent_dropout: fraction of the inputs / of the state dropped before
-            the input / recurrent matmul, one mask per sequence.
+        activation: for the cell input and output (default tanh). Supported: tanh,
+            sigmoid, hard_sigmoid, relu, linear.
+        recurrent_activation: for the gates (default sigmoid); the same choices.
+        use_bias: whether the gates have a bias.
+        kernel_initializer: initializer of the input kernel (default glorot_uniform).
+        recurrent_initializer: initializer of the recurrent kernel (default orthogonal).
+        bias_initializer: initializer of the bias (default zeros).
+        unit_forget_bias: start the forget gate's bias at 1 (default True).
+        kernel_regularizer: penalty on the input kernel, or None.
+        recurrent_regularizer: penalty on the recurrent kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint on the input kernel, or None.
+        recurrent_constraint: constraint on the recurrent kernel, or None.
+        bias_constraint: constraint on the bias, or None.
+        dropout: fraction of the inputs dropped before the input matmul, one mask per
+            sequence (training only).
+        recurrent_dropout: fraction of the state dropped before the recurrent matmul, one
+            mask per sequence (training only).
         return_sequences: output every step (batch, steps, units) instead of the last.
         return_state: also return the final ``h`` and ``c``.
         go_backwards: process the sequence in reverse (outputs in processing order).
         stateful: carry the final states into the next call (``reset_states()`` clears).
         unroll: accepted for compatibility (no effect).
+        seed: seed of the dropout masks (None: drawn from the global generator).
+        use_cudnn: Keras's CuDNN switch; accepted, no effect (nnfast runs its CPU kernel).
 
     Input ``(batch, steps, features)``; a mask from ``Embedding(mask_zero=True)`` or
     ``Masking`` keeps the previous state and output at padded steps.
@@ -331,7 +347,36 @@ class GRU(_RNNBase):
     z, r, h. With ``reset_after=True`` (default) the reset gate multiplies ``h @ U_h + b_h``
     and the bias is ``(2, 3*units)`` (row 0 input, row 1 recurrent); with False it
     multiplies ``h`` before the matmul and the bias is ``(3*units,)``.
-    ``h = z * h_prev + (1 - z) * hh``. Other arguments as :class:`LSTM`.
+    ``h = z * h_prev + (1 - z) * hh``.
+
+    Args:
+        units: size of the state.
+        activation: for the candidate state (default tanh).
+        recurrent_activation: for the gates (default sigmoid).
+        use_bias: whether the gates have a bias.
+        kernel_initializer: initializer of the input kernel (default glorot_uniform).
+        recurrent_initializer: initializer of the recurrent kernel (default orthogonal).
+        bias_initializer: initializer of the bias (default zeros).
+        kernel_regularizer: penalty on the input kernel, or None.
+        recurrent_regularizer: penalty on the recurrent kernel, or None.
+        bias_regularizer: penalty on the bias, or None.
+        activity_regularizer: penalty on the layer's output, or None.
+        kernel_constraint: constraint on the input kernel, or None.
+        recurrent_constraint: constraint on the recurrent kernel, or None.
+        bias_constraint: constraint on the bias, or None.
+        dropout: fraction of the inputs dropped (one mask per sequence, training only).
+        recurrent_dropout: fraction of the state dropped (training only).
+        seed: seed of the dropout masks.
+        return_sequences: output every step ``(batch, steps, units)`` instead of the last.
+        return_state: also return the final ``h``.
+        go_backwards: process the sequence in reverse.
+        stateful: carry the final state into the next call.
+        unroll: accepted for compatibility (no effect).
+        reset_after: apply the reset gate after the recurrent matmul (Keras 3's default).
+        use_cudnn: Keras's CuDNN switch; accepted, no effect.
+
+    Input ``(batch, steps, features)``; output ``(batch, units)`` or, with
+    ``return_sequences``, ``(batch, steps, units)``.
 
     Example:
         >>> GRU(32, return_sequences=True)

@@ -27,7 +27,25 @@ def _inject_functional_class(cls):
 class Model(Trainer, Layer):
     """A trainable stack of layers with ``compile``/``fit``/``evaluate``/``predict``.
 
-    Subclass it with ``__init__`` (create layers) and ``call(inputs, training=None)``.
+    Subclass it with ``__init__`` (create layers) and ``call(inputs, training=None)``, or
+    call it as ``Model(inputs, outputs)`` on the KerasTensors of a functional graph.
+
+    Args:
+        *args: ``inputs`` and ``outputs`` for a functional model.
+        trainable: whether the model's weights are trained (default True).
+        name: the model's name.
+        **kwargs: ``inputs=`` / ``outputs=`` by keyword, and base-layer arguments.
+
+    Example:
+        >>> inputs = keras.Input(shape=(32,))
+        >>> model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+        >>> class MLP(keras.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = keras.layers.Dense(64, activation="relu")
+        ...         self.out = keras.layers.Dense(1)
+        ...     def call(self, x):
+        ...         return self.out(self.hidden(x))
     """
 
     _applies_dtype_policy = False  # each layer applies its own (see Layer._plan_call)
@@ -218,10 +236,35 @@ class Model(Trainer, Layer):
     # --- saving ----------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, zipped=None, include_optimizer=True, **kwargs):
         """Saves architecture, weights and compile state: ``.keras`` (zip, Keras 3 format)
-        or ``.h5`` / ``.hdf5`` (legacy HDF5). Under a multi-process
+        or ``.h5`` / ``.hdf5`` (legacy HDF5, with a warning, as Keras).
+
+        The file is written under a temporary name and renamed into place, so a failure
+        leaves a previous file intact. Under a multi-process
         ``nnfast.distribution.DataParallel`` only rank 0 writes (the ranks hold the same
-        weights; several writers would clobber one file on a shared filesystem)."""
+        weights; several writers would clobber one file on a shared filesystem). Keras 3 reads the ``.keras`` files nnfast writes.
+
+        Args:
+            filepath: path ending in ``.keras``, ``.h5`` or ``.hdf5`` (str or PathLike).
+            overwrite: replace an existing file (default True).
+            zipped: Keras's option for unzipped ``.keras`` folders; accepted, not used
+                (the file is always a zip).
+            include_optimizer: also save the optimizer's variables, so training resumes
+                where it stopped (default True).
+            **kwargs: ``save_format`` (ignored, Keras 2's argument); others raise TypeError.
+
+        Returns:
+            None.
+
+        Raises:
+            FileExistsError: when the file exists and ``overwrite=False``.
+            ValueError: for another file extension.
+
+        Example:
+            >>> model.save("model.keras")
+            >>> restored = keras.models.load_model("model.keras")
+        """
         from nnfast.distribution.data_parallel import active
+
         from nnfast.saving.saving_api import save_model
 
         dist = active(self)

@@ -54,6 +54,8 @@ class Sequential(Keras2SequentialMethods, Model):
         layers: list of layers (an ``Input(shape)`` or ``InputLayer`` may come first, or the
             first layer may take ``input_shape=``). Without a known input shape the model
             builds on its first call or ``fit``.
+        trainable: whether the model's weights are trained (default True).
+        name: the model's name.
 
     Example:
         >>> model = Sequential([Flatten(input_shape=(28, 28)), Dense(128, activation="relu"),

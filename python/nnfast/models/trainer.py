@@ -63,6 +63,25 @@ class Trainer(StepHooks):
                 list applies to every output). tf.keras's positional order
                 ``compile(opt, loss, metrics)`` is accepted.
             weighted_metrics: metrics that receive ``sample_weight``/``class_weight``.
+            run_eagerly: Keras's switch for graph execution; nnfast always runs eagerly,
+                so it has no effect.
+            steps_per_execution: Keras's batching of steps per graph call; accepted, no
+                effect (each batch is one step).
+            jit_compile: Keras's XLA switch; accepted, no effect.
+            auto_scale_loss: Keras's loss scaling for ``mixed_float16``; accepted, no
+                effect.
+            **kwargs: none are accepted (a TypeError names them).
+
+        Returns:
+            None.
+
+        Raises:
+            ValueError: for an unknown optimizer, loss or metric name.
+            TypeError: for unexpected keyword arguments.
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+            ...               metrics=["accuracy"])
         """
         # tf.keras order was (optimizer, loss, metrics, loss_weights): accept a list of
         # metric identifiers in the third position.
@@ -457,10 +476,40 @@ class Trainer(StepHooks):
                 (iterated afresh each epoch, its tensors converted to NumPy).
             y: targets: an array, or a list/dict of arrays (one per output); omitted for
                 generators and PyDatasets.
+            batch_size: samples per gradient update (default 32; not for generators).
+            epochs: the epoch to stop at (training runs ``initial_epoch..epochs-1``).
+            verbose: 0 (silent), 1 (progress bar), 2 (one line per epoch) or ``"auto"`` (1).
+            callbacks: a list of ``keras.callbacks.Callback`` instances.
+            validation_split: the last fraction (0..1) of array inputs, taken before
+                shuffling, held out for validation.
+            validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)``, a
+                generator or a PyDataset, evaluated at the end of each epoch.
+            shuffle: shuffle array inputs every epoch (``"batch"`` shuffles whole batches).
+            class_weight: ``{class_index: weight}`` scaling each sample's loss by its class
+                (single-output models).
+            sample_weight: per-sample loss weights, an array of length ``len(x)``.
+            initial_epoch: the epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (required for endless generators).
+            validation_steps: batches of ``validation_data`` per validation (default all).
+            validation_batch_size: batch size of validation (default ``batch_size``).
+            validation_freq: validate every N epochs (an int) or after the listed epochs
+                (1-based).
+            max_queue_size: Keras's prefetch queue size; accepted, no effect.
+            workers: Keras's loader worker count; accepted, no effect.
+            use_multiprocessing: Keras's loader flag; accepted, no effect.
 
         Returns:
             A ``History`` whose ``.history`` maps each log key to its per-epoch values.
+
+        Raises:
+            RuntimeError: when the model was not compiled.
+            ValueError: for mismatched input lengths, non-finite targets, or arguments that
+                do not fit the input kind (``y`` with a generator, ...).
+
+        Example:
+            >>> history = model.fit(x_train, y_train, batch_size=64, epochs=5,
+            ...                     validation_split=0.1)
+            >>> history.history["val_loss"]
         """
         custom = self._custom_train()
         self._require_compiled("fit", custom)
@@ -670,11 +719,28 @@ class Trainer(StepHooks):
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics in inference mode (batches of 32 by default).
 
-        ``x`` may be arrays, a list/dict of arrays, a generator or a PyDataset.
+        Args:
+            x: inputs: an array, a list/dict of arrays, a generator or a PyDataset.
+            y: targets for array inputs (omitted for generators).
+            batch_size: samples per batch (default 32).
+            verbose: 0 (silent), 1 (progress bar) or ``"auto"`` (1).
+            sample_weight: per-sample weights of the loss and weighted metrics.
+            steps: batches to evaluate (default: all).
+            callbacks: a list of callbacks (their ``on_test_*`` methods run).
+            return_dict: return ``{name: value}`` instead of a list.
+            **kwargs: ``max_queue_size``, ``workers``, ``use_multiprocessing`` (accepted,
+                no effect); others raise TypeError.
 
         Returns:
             The loss (a float) when there are no metrics, else ``[loss, metric...]`` (the
             order of ``metrics_names``); a dict with ``return_dict=True``.
+
+        Raises:
+            RuntimeError: when the model was not compiled.
+            ValueError: when array inputs come without targets.
+
+        Example:
+            >>> loss, acc = model.evaluate(x_test, y_test, verbose=0)
         """
         kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)
         kwargs.pop("use_multiprocessing", None)
@@ -758,7 +824,22 @@ class Trainer(StepHooks):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs in inference mode, concatenated over batches (batches of 32 by default).
 
-        Returns one array, or a list/dict of arrays for a model with several outputs.
+        Args:
+            x: inputs: an array, a list/dict of arrays, a generator or a PyDataset.
+            batch_size: samples per batch (default 32).
+            verbose: 0 (silent), 1 (progress bar) or ``"auto"`` (1).
+            steps: batches to predict (default: all).
+            callbacks: a list of callbacks (their ``on_predict_*`` methods run).
+            **kwargs: ``max_queue_size``, ``workers``, ``use_multiprocessing`` (accepted,
+                no effect); others raise TypeError.
+
+        Returns:
+            One NumPy array ``(num_samples, ...)``, or a list/dict of arrays for a model with
+            several outputs.
+
+        Example:
+            >>> probs = model.predict(x_test, batch_size=256, verbose=0)
+            >>> classes = probs.argmax(axis=-1)
         """
         kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)
         kwargs.pop("use_multiprocessing", None)

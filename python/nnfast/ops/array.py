@@ -24,7 +24,19 @@ class Reshape(Function):
 
 
 def reshape(x, newshape):
-    """Reshape ``x`` (one ``-1`` allowed); a view, no copy."""
+    """Reshape ``x`` (one ``-1`` allowed); a view, no copy.
+
+    Args:
+        x: input tensor.
+        newshape: the new shape (int or tuple; one entry may be -1).
+
+    Returns:
+        A tensor with ``x``'s elements in the new shape.
+
+    Example:
+        >>> ops.reshape(np.arange(6), (2, -1)).shape
+        (2, 3)
+    """
     newshape = tuple(newshape) if not isinstance(newshape, int) else newshape
     return Reshape.apply(unary_input(x), newshape)
 
@@ -45,7 +57,19 @@ class Transpose(Function):
 
 
 def transpose(x, axes=None):
-    """Permutes the axes (reverses them when ``axes`` is None); negative axes allowed."""
+    """Permutes the axes (reverses them when ``axes`` is None); negative axes allowed.
+
+    Args:
+        x: input tensor.
+        axes: a permutation of the axes, or None (reverse them).
+
+    Returns:
+        The transposed tensor.
+
+    Example:
+        >>> ops.transpose(np.zeros((2, 3, 4)), (0, 2, 1)).shape
+        (2, 4, 3)
+    """
     return Transpose.apply(unary_input(x), axes=None if axes is None else tuple(axes))
 
 
@@ -62,7 +86,12 @@ class ExpandDims(Function):
 
 
 def expand_dims(x, axis):
-    """Inserts length-1 axes at ``axis`` (an int or a tuple of ints)."""
+    """Inserts length-1 axes at ``axis`` (an int or a tuple of ints).
+
+    Args:
+        x: input tensor or array-like.
+        axis: the position (or positions) of the new size-1 axis.
+    """
     return ExpandDims.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
@@ -79,7 +108,12 @@ class Squeeze(Function):
 
 
 def squeeze(x, axis=None):
-    """Removes length-1 axes (all of them when ``axis`` is None)."""
+    """Removes length-1 axes (all of them when ``axis`` is None).
+
+    Args:
+        x: input tensor or array-like.
+        axis: the size-1 axis (or axes) removed, or None (all of them).
+    """
     return Squeeze.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
 
@@ -101,7 +135,12 @@ class GetItem(Function):
 
 
 def get_item(x, key):
-    """``x[key]`` for any NumPy index; the gradient scatters back."""
+    """``x[key]`` for any NumPy index; the gradient scatters back.
+
+    Args:
+        x: input tensor or array-like.
+        key: an index, slice, tuple of them, or an index array.
+    """
     if isinstance(key, Tensor):
         key = key.value
     return GetItem.apply(x, key)
@@ -123,6 +162,13 @@ class Concatenate(Function):
 
 def concatenate(xs, axis=0):
     """Joins tensors along ``axis`` (dtypes promoted as Keras does).
+
+    Args:
+        xs: a list of tensors whose shapes agree except along ``axis``.
+        axis: the axis to join along (default 0).
+
+    Returns:
+        The joined tensor.
 
     Example:
         >>> ops.concatenate([np.ones((2, 3)), np.zeros((1, 3))]).shape
@@ -147,7 +193,12 @@ class Stack(Function):
 
 
 def stack(x, axis=0):
-    """Stacks same-shaped tensors along a new axis ``axis``."""
+    """Stacks same-shaped tensors along a new axis ``axis``.
+
+    Args:
+        x: a list of tensors of the same shape.
+        axis: the position of the new axis (default 0).
+    """
     xs, _ = promote(*x)
     return Stack.apply(*xs, axis=axis)
 
@@ -172,7 +223,11 @@ def cast(x, dtype):
 
 
 def flatten(x):
-    """Keeps the batch axis and flattens the rest in C order."""
+    """Keeps the batch axis and flattens the rest in C order.
+
+    Args:
+        x: input tensor or array-like.
+    """
     s = np.shape(value(x))
     return reshape(x, (s[0], -1))
 
@@ -220,7 +275,23 @@ def _creation_shape(what, shape, dtype):
 
 
 def zeros(shape, dtype=None):
-    """A tensor of zeros (floatx unless ``dtype`` says)."""
+    """A tensor of zeros (floatx unless ``dtype`` says).
+
+    Args:
+        shape: int or tuple of ints: the shape.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
+    return Tensor(np.zeros(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+
+
+def ones(shape, dtype=None):
+    """A tensor of ones (floatx unless ``dtype`` says).
+
+    Args:
+        shape: int or tuple of ints: the shape.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
+    return Tensor(np.ones(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.zeros(_creation_shape("zeros", shape, dtype), dtype=dtype))
 
@@ -237,13 +308,23 @@ def _like_dtype(x, dtype):
 
 
 def zeros_like(x, dtype=None):
-    """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
+    """Zeros of ``x``'s shape and dtype (or ``dtype``).
+
+    Args:
+        x: the tensor whose shape is taken.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     a, d = _like_dtype(x, dtype)
     return Tensor(np.zeros(a.shape, dtype=d))
 
 
 def ones_like(x, dtype=None):
-    """Ones of ``x``'s shape and dtype (or ``dtype``)."""
+    """Ones of ``x``'s shape and dtype (or ``dtype``).
+
+    Args:
+        x: the tensor whose shape is taken.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     a, d = _like_dtype(x, dtype)
     return Tensor(np.ones(a.shape, dtype=d))
 
@@ -275,6 +356,11 @@ class Where(Function):
 def where(condition, x1=None, x2=None):
     """``x1`` where ``condition`` holds, else ``x2`` (broadcast; dtypes promoted). With
     only ``condition``, the tuple of indices where it is nonzero (as ``nonzero``).
+
+    Args:
+        condition: a boolean tensor.
+        x1: values where ``condition`` is True.
+        x2: values where it is False.
 
     Example:
         >>> ops.where(np.array([True, False]), 1.0, np.array([5.0, 6.0]))  # [1., 6.]
@@ -308,7 +394,12 @@ class Tile(Function):
 
 
 def tile(x, repeats):
-    """Repeats the whole of ``x`` ``repeats`` times along each axis (NumPy's ``tile``)."""
+    """Repeats the whole of ``x`` ``repeats`` times along each axis (NumPy's ``tile``).
+
+    Args:
+        x: input tensor or array-like.
+        repeats: how many copies along each axis.
+    """
     reps = np.asarray(value(repeats)).astype(int).reshape(-1).tolist()
     a = unary_input(x)
     shape = (1,) * (len(reps) - a.ndim) + tuple(a.shape)
@@ -352,7 +443,13 @@ class Repeat(Function):
 
 def repeat(x, repeats, axis=None):
     """Repeats each element ``repeats`` times (an int or one count per element) along
-    ``axis`` (over the flattened tensor when None)."""
+    ``axis`` (over the flattened tensor when None).
+
+    Args:
+        x: input tensor or array-like.
+        repeats: how many times each element repeats (an int or one per element).
+        axis: the axis, or None (the flattened tensor).
+    """
     r = value(repeats)
     r = int(r) if np.ndim(r) == 0 else np.asarray(r).astype(np.int64)
     a = unary_input(x)
@@ -376,7 +473,15 @@ class Pad(Function):
 
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pads with ``pad_width`` = ((before, after), ...) per axis (constant mode is exact in
-    the gradient; other modes pass the gradient of the copied centre only)."""
+    the gradient; other modes pass the gradient of the copied centre only).
+
+    Args:
+        x: input tensor or array-like.
+        pad_width: ``(before, after)`` per axis (or one pair for all).
+        mode: ``"constant"`` (default), ``"edge"``, ``"reflect"``, ``"symmetric"``, ... as
+            NumPy.
+        constant_values: the fill value with ``mode="constant"`` (default 0).
+    """
     x = unary_input(x)
     nd = x.ndim
     if mode not in ("constant", "edge", "linear_ramp", "maximum", "mean", "median",
@@ -407,14 +512,26 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x, shape):
-    """``x`` broadcast to ``shape`` (NumPy's rules); the gradient sums back."""
+    """``x`` broadcast to ``shape`` (NumPy's rules); the gradient sums back.
+
+    Args:
+        x: input tensor or array-like.
+        shape: the target shape.
+    """
+    return BroadcastTo.apply(unary_input(x), shape=_shape_arg(shape))
     x = unary_input(x)
     check_result_size("broadcast_to", _shape_arg(shape), x.dtype, shape=shape)
     return BroadcastTo.apply(x, shape=_shape_arg(shape))
 
 
 def split(x, indices_or_sections, axis=0):
-    """Splits along ``axis`` into a list of tensors (differentiable slices)."""
+    """Splits along ``axis`` into a list of tensors (differentiable slices).
+
+    Args:
+        x: input tensor or array-like.
+        indices_or_sections: an int N (N equal parts) or a list of split indices.
+        axis: the axis split (default 0).
+    """
     n = np.shape(value(x))[axis]
     if isinstance(indices_or_sections, int):
         if n % indices_or_sections:
@@ -434,7 +551,13 @@ def split(x, indices_or_sections, axis=0):
 
 
 def swapaxes(x, axis1, axis2):
-    """Exchanges two axes."""
+    """Exchanges two axes.
+
+    Args:
+        x: input tensor or array-like.
+        axis1: the first axis.
+        axis2: the second axis.
+    """
     nd = np.ndim(value(x))
     perm = list(range(nd))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
@@ -442,7 +565,13 @@ def swapaxes(x, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
-    """Moves axes ``source`` (an int or a sequence) to positions ``destination``."""
+    """Moves axes ``source`` (an int or a sequence) to positions ``destination``.
+
+    Args:
+        x: input tensor or array-like.
+        source: the axis (or axes) moved.
+        destination: where they go.
+    """
     nd = np.ndim(value(x))
     src = [int(a) % nd for a in np.atleast_1d(source)]
     dst = [int(a) % nd for a in np.atleast_1d(destination)]
@@ -475,6 +604,12 @@ def arange(start, stop=None, step=None, dtype=None):
 
     The dtype follows Keras: int32 for integer arguments, floatx when any is a float.
 
+    Args:
+        start: the first value (or the end when ``stop`` is None).
+        stop: the end (excluded).
+        step: the spacing (default 1).
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
     Example:
         >>> ops.arange(3)  # [0, 1, 2] int32
     """
@@ -494,7 +629,14 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
-    """An ``N x M`` matrix with ones on the ``k``-th diagonal (floatx by default)."""
+    """An ``N x M`` matrix with ones on the ``k``-th diagonal (floatx by default).
+
+    Args:
+        N: the number of rows.
+        M: the number of columns (default N).
+        k: the diagonal's offset (default 0).
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     M = None if M is None else int(M)  # noqa: N806
     check_result_size("eye", (int(N), int(N) if M is None else M), _dtype_or_floatx(dtype),
                       N=N, M=M)
@@ -502,7 +644,14 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
 
 
 def full(shape, fill_value, dtype=None):
-    """A tensor of ``shape`` filled with ``fill_value`` (floatx unless ``dtype`` says)."""
+    """A tensor of ``shape`` filled with ``fill_value`` (floatx unless ``dtype`` says).
+
+    Args:
+        shape: int or tuple of ints: the shape.
+        fill_value: the value of every element.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
+    return Tensor(np.full(_shape_arg(shape), value(fill_value), dtype=_dtype_or_floatx(dtype)))
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.full(_creation_shape("full", shape, dtype), value(fill_value), dtype=dtype))
 
@@ -522,7 +671,12 @@ class Sort(Function):
 
 
 def sort(x, axis=-1):
-    """Sorted copy along ``axis`` (NaN last); differentiable (gradients follow the values)."""
+    """Sorted copy along ``axis`` (NaN last); differentiable (gradients follow the values).
+
+    Args:
+        x: input tensor or array-like.
+        axis: the axis sorted along (default -1; None: the flattened tensor).
+    """
     x = unary_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), -1
@@ -530,7 +684,12 @@ def sort(x, axis=-1):
 
 
 def argsort(x, axis=-1):
-    """Indices (int32) that sort ``x`` along ``axis`` (stable; flattened when None)."""
+    """Indices (int32) that sort ``x`` along ``axis`` (stable; flattened when None).
+
+    Args:
+        x: input tensor or array-like.
+        axis: the axis sorted along (default -1; None: the flattened tensor).
+    """
     a = np.asarray(value(x))
     if axis is None:
         a, axis = a.reshape(-1), -1

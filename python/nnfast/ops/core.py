@@ -37,7 +37,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     Args:
         x: array-like, Python number, or Tensor.
         dtype: target dtype name (``"float32"``, ``"int64"``...), or None to keep.
-        sparse, ragged: nnfast tensors are dense; only None/False are accepted.
+        sparse: nnfast tensors are dense; only None/False are accepted.
+        ragged: only None/False are accepted (no ragged tensors).
 
     Example:
         >>> convert_to_tensor([1.0, 2.0]).dtype
@@ -57,6 +58,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
 def convert_to_numpy(x):
     """The NumPy array behind ``x`` (a Tensor, array or Python value).
 
+    Args:
+        x: a tensor or array-like.
+
     Example:
         >>> convert_to_numpy(ops.ones((2,)))
         array([1., 1.], dtype=float32)
@@ -67,6 +71,9 @@ def convert_to_numpy(x):
 def is_tensor(x):
     """True when ``x`` is an nnfast Tensor (or Variable).
 
+    Args:
+        x: any object.
+
     Example:
         >>> is_tensor(ops.ones(2)), is_tensor(np.ones(2))
         (True, False)
@@ -76,6 +83,9 @@ def is_tensor(x):
 
 def shape(x):
     """The shape of ``x`` as a tuple of ints.
+
+    Args:
+        x: a tensor or array-like.
 
     Example:
         >>> shape(ops.zeros((8, 12)))
@@ -90,6 +100,10 @@ def shape(x):
 
 def cast(x, dtype):
     """``x`` converted to ``dtype`` (differentiable between float dtypes).
+
+    Args:
+        x: input tensor or array-like.
+        dtype: the target dtype.
 
     Example:
         >>> cast(np.array([1.7, -2.2]), "int32")   # truncates toward zero
@@ -111,6 +125,10 @@ def _dtype_limits(dt):
 def saturate_cast(x, dtype):
     """Casts ``x`` to ``dtype``, first clipping it to the range ``dtype`` can hold (so
     ``-1.0`` and ``256.0`` become ``0`` and ``255`` in uint8 instead of wrapping around).
+
+    Args:
+        x: input tensor or array-like.
+        dtype: the target dtype (values are clipped to its range first).
 
     Example:
         >>> saturate_cast(np.array([-1.0, 256.0, 3.7]), "uint8")   # [0, 255, 3]
@@ -143,6 +161,11 @@ def cond(pred, true_fn, false_fn):
     """Calls ``true_fn()`` if ``pred`` is true, else ``false_fn()`` (eagerly; gradients flow
     through the branch taken).
 
+    Args:
+        pred: a boolean scalar.
+        true_fn: called (without arguments) when ``pred`` is True.
+        false_fn: called otherwise.
+
     Example:
         >>> cond(x.sum() > 0, lambda: x * 2, lambda: -x)
     """
@@ -151,6 +174,10 @@ def cond(pred, true_fn, false_fn):
 
 def switch(index, branches, *operands):
     """Calls ``branches[index](*operands)``; ``index`` is clipped into ``[0, len(branches)-1]``.
+
+    Args:
+        index: an int selecting the branch (clamped to the valid range).
+        branches: a list of functions.
 
     Example:
         >>> switch(1, [lambda x: x + 1, lambda x: x - 1], 5.0)   # 4.0
@@ -198,6 +225,12 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
 def fori_loop(lower, upper, body_fun, init_val):
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns ``val``.
+
+    Args:
+        lower: the first index.
+        upper: the end index (excluded).
+        body_fun: ``body_fun(i, val) -> val``.
+        init_val: the initial value.
 
     Example:
         >>> fori_loop(0, 3, lambda i, v: v + i, 0.0)   # 3.0
@@ -307,6 +340,10 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 def map(f, xs):
     """``f`` applied to each slice of ``xs`` along its first axis, outputs stacked.
 
+    Args:
+        f: the function applied to each slice.
+        xs: a tensor (or structure) whose leading axis is mapped over.
+
     Example:
         >>> map(lambda x: x * 2, np.arange(3.0))   # [0, 2, 4]
     """
@@ -318,6 +355,10 @@ def vectorized_map(function, elements):
     """``function`` applied to each slice of ``elements`` along the first axis, outputs
     stacked. When ``elements`` is a list or tuple, ``function`` receives the list of the
     i-th slices of its members.
+
+    Args:
+        function: the function applied to each slice.
+        elements: a tensor (or structure) whose leading axis is mapped over.
 
     Example:
         >>> vectorized_map(lambda xs: xs[0] + xs[1], [np.ones(3), np.ones(3)])
@@ -412,6 +453,9 @@ def _flip(x, axis):
 def stop_gradient(variable):
     """``variable``'s value with no gradient flowing back through it.
 
+    Args:
+        variable: a tensor; the result has its value and no gradient.
+
     Example:
         >>> y = ops.stop_gradient(x) * x   # dy/dx = x
     """
@@ -476,6 +520,9 @@ def custom_gradient(f):
     (TypeError otherwise).
     The ops inside ``f`` are not recorded: the gradient is exactly ``grad_fn``'s.
 
+    Args:
+        f: a function returning ``(output, grad_fn)``.
+
     Example:
         >>> @ops.custom_gradient
         ... def log1pexp(x):
@@ -538,6 +585,11 @@ def slice(inputs, start_indices, shape):
     """The block of ``inputs`` starting at ``start_indices`` with the given ``shape`` (a
     size of -1 takes the rest of that axis, as in ``tf.slice``).
 
+    Args:
+        inputs: input tensor or array-like.
+        start_indices: the start index along each axis.
+        shape: the size of the slice along each axis.
+
     Example:
         >>> slice(np.arange(12).reshape(3, 4), (1, 1), (2, 2))   # [[5, 6], [9, 10]]
     """
@@ -576,6 +628,11 @@ class SliceUpdate(Function):
 def slice_update(inputs, start_indices, updates):
     """A copy of ``inputs`` with the block at ``start_indices`` replaced by ``updates``
     (differentiable in both).
+
+    Args:
+        inputs: input tensor or array-like.
+        start_indices: the start index along each axis.
+        updates: the values written there.
 
     Example:
         >>> slice_update(np.zeros((3, 3)), (1, 1), np.ones((2, 2)))
@@ -848,6 +905,12 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
     """Maximum of the rows of ``data`` sharing each segment id (empty segments hold the
     dtype's lowest value, as in TensorFlow). See ``segment_sum`` for the arguments.
 
+    Args:
+        data: input tensor or array-like.
+        segment_ids: the segment of each row of ``data``.
+        num_segments: the number of segments (None: ``max(segment_ids) + 1``).
+        sorted: the ids are sorted (a hint).
+
     Example:
         >>> segment_max(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]))   # [2, 3]
     """
@@ -858,6 +921,12 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
     """Minimum of the rows of ``data`` sharing each segment id (empty segments hold the
     dtype's largest value). See ``segment_sum`` for the arguments.
 
+    Args:
+        data: input tensor or array-like.
+        segment_ids: the segment of each row of ``data``.
+        num_segments: the number of segments (None: ``max(segment_ids) + 1``).
+        sorted: the ids are sorted (a hint).
+
     Example:
         >>> segment_min(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]))   # [1, 3]
     """
@@ -867,6 +936,12 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):
     """Product of the rows of ``data`` sharing each segment id (empty segments hold 1).
     See ``segment_sum`` for the arguments.
+
+    Args:
+        data: input tensor or array-like.
+        segment_ids: the segment of each row of ``data``.
+        num_segments: the number of segments (None: ``max(segment_ids) + 1``).
+        sorted: the ids are sorted (a hint).
 
     Example:
         >>> segment_prod(np.array([2.0, 3.0, 4.0]), np.array([0, 0, 1]))   # [6, 4]
@@ -928,6 +1003,11 @@ def top_k(x, k, sorted=True):
     decreasing order (ties: lower index first; ``sorted=False`` gives the same order).
     The values are differentiable (the gradient goes back to the chosen entries).
 
+    Args:
+        x: input tensor or array-like.
+        k: how many of the largest values along the last axis.
+        sorted: return them in descending order (default True).
+
     Example:
         >>> values, indices = top_k(np.array([1.0, 3.0, 2.0]), 2)   # [3, 2], [1, 2]
     """
@@ -974,6 +1054,11 @@ def in_top_k(targets, predictions, k):
 
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x), axis))`` computed stably (differentiable).
+
+    Args:
+        x: input tensor or array-like.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
 
     Example:
         >>> logsumexp(np.array([1.0, 2.0]))   # 2.3133
@@ -1099,6 +1184,9 @@ class _Erfinv(Function):
 def erf(x):
     """The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``, elementwise.
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> erf(np.array([0.0, 1.0]))   # [0, 0.8427]
     """
@@ -1107,6 +1195,9 @@ def erf(x):
 
 def erfc(x):
     """The complementary error function ``1 - erf(x)``, accurate for large ``x``.
+
+    Args:
+        x: input tensor or array-like.
 
     Example:
         >>> erfc(np.array([0.0, 3.0]))   # [1, 2.209e-05]
@@ -1117,6 +1208,9 @@ def erfc(x):
 def erfinv(x):
     """The inverse error function on ``[-1, 1]`` (±inf at ±1, NaN outside).
 
+    Args:
+        x: input tensor or array-like.
+
     Example:
         >>> erfinv(np.array([0.5]))   # [0.4769]
     """
@@ -1125,6 +1219,9 @@ def erfinv(x):
 
 def rsqrt(x):
     """``1 / sqrt(x)`` elementwise (integers become float32).
+
+    Args:
+        x: input tensor or array-like.
 
     Example:
         >>> rsqrt(np.array([4.0]))   # [0.5]
@@ -1151,6 +1248,9 @@ class _LogDet(Function):
 
 def logdet(x):
     """``log|det(x)|`` of (a batch of) square matrices, shape ``x.shape[:-2]``.
+
+    Args:
+        x: ``(..., M, M)`` positive-definite matrices.
 
     Example:
         >>> logdet(2 * np.eye(3))   # 3 log 2
@@ -1181,6 +1281,10 @@ class _CDist(Function):
 def cdist(x, y):
     """Euclidean distances between the rows of ``x`` and ``y``: ``x`` of shape
     ``(..., n, d)`` and ``y`` of shape ``(..., m, d)`` give ``(..., n, m)``.
+
+    Args:
+        x: ``(..., n, d)`` points.
+        y: ``(..., m, d)`` points.
 
     Example:
         >>> cdist(np.zeros((2, 3)), np.ones((4, 3))).shape
@@ -1265,6 +1369,9 @@ def view_as_complex(x):
     """A complex tensor from a real one whose last axis (size 2) holds (real, imag).
     (Complex tensors carry no gradient in nnfast.)
 
+    Args:
+        x: a float tensor whose last axis has size 2 (real, imaginary).
+
     Example:
         >>> view_as_complex(np.array([[1.0, 2.0], [3.0, 4.0]]))   # [1+2j, 3+4j]
     """
@@ -1278,6 +1385,9 @@ def view_as_complex(x):
 
 def view_as_real(x):
     """The real tensor ``(..., 2)`` of (real, imag) parts of a complex tensor.
+
+    Args:
+        x: a complex tensor.
 
     Example:
         >>> view_as_real(np.array([1 + 2j]))   # [[1, 2]]

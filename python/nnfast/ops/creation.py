@@ -16,28 +16,49 @@ def _dtype(dtype):
 
 
 def array(x, dtype=None):
-    """A tensor from ``x`` (Python floats -> float32, ints -> int32, arrays keep their dtype)."""
+    """A tensor from ``x`` (Python floats -> float32, ints -> int32, arrays keep their dtype).
+
+    Args:
+        x: array-like data.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     a = as_input(x)
     a = np.array(a.value if isinstance(a, Tensor) else a)
     return Tensor(a if dtype is None else a.astype(_dtype(dtype)))
 
 
 def empty(shape, dtype=None):
-    """A tensor of ``shape`` (zero-filled: nnfast never hands out uninitialized memory)."""
+    """A tensor of ``shape`` (zero-filled: nnfast never hands out uninitialized memory).
+
+    Args:
+        shape: int or tuple of ints: the shape.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     from nnfast.ops.array import zeros
 
     return zeros(shape, dtype)
 
 
 def empty_like(x, dtype=None):
-    """Like ``zeros_like`` (zero-filled)."""
+    """Like ``zeros_like`` (zero-filled).
+
+    Args:
+        x: the tensor whose shape is taken.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     from nnfast.ops.array import zeros_like
 
     return zeros_like(x, dtype)
 
 
 def full_like(x, fill_value, dtype=None):
-    """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
+    """``fill_value`` in ``x``'s shape and dtype (or ``dtype``).
+
+    Args:
+        x: the tensor whose shape is taken.
+        fill_value: the value of every element.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     a = unary_input(x)
     return Tensor(
         np.full(a.shape, raw(fill_value), dtype=a.dtype if dtype is None else _dtype(dtype))
@@ -45,13 +66,25 @@ def full_like(x, fill_value, dtype=None):
 
 
 def identity(n, dtype=None):
-    """The ``n x n`` identity matrix (floatx by default)."""
+    """The ``n x n`` identity matrix (floatx by default).
+
+    Args:
+        n: the matrix size.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     check_result_size("identity", (int(n), int(n)), _dtype(dtype), n=n)
     return Tensor(np.identity(int(n), dtype=_dtype(dtype)))
 
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
-    """``N x M`` matrix with ones at and below diagonal ``k`` (floatx by default)."""
+    """``N x M`` matrix with ones at and below diagonal ``k`` (floatx by default).
+
+    Args:
+        N: the number of rows.
+        M: the number of columns (default N).
+        k: the diagonal's offset (default 0).
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+    """
     check_result_size("tri", (int(N), int(N) if M is None else int(M)), _dtype(dtype), N=N, M=M)
     return Tensor(np.tri(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))
 
@@ -73,7 +106,17 @@ def _check_space(what, start, stop, num):
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values from ``start`` to ``stop`` (floatx; tensors for
     ``start``/``stop`` give one sequence per element along ``axis``); with ``retstep``,
-    ``(values, step)``."""
+    ``(values, step)``.
+
+    Args:
+        start: the first value.
+        stop: the last value.
+        num: how many values (default 50).
+        endpoint: include ``stop`` (default True).
+        retstep: also return the spacing.
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+        axis: where the samples go in the result (default 0).
+    """
     out_dtype = _space_dtype(dtype, start, stop)
     _check_space("linspace", start, stop, num)
     vals, step = np.linspace(
@@ -84,7 +127,17 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
-    """``base ** linspace(start, stop, num)`` (floatx)."""
+    """``base ** linspace(start, stop, num)`` (floatx).
+
+    Args:
+        start: ``base ** start`` is the first value.
+        stop: ``base ** stop`` is the last value.
+        num: how many values (default 50).
+        endpoint: include the last value (default True).
+        base: the logarithm's base (default 10).
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+        axis: where the samples go in the result (default 0).
+    """
     out_dtype = _space_dtype(dtype, start, stop)
     _check_space("logspace", start, stop, num)
     return Tensor(
@@ -95,7 +148,16 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx)."""
+    """``num`` values from ``start`` to ``stop`` evenly spaced on a log scale (floatx).
+
+    Args:
+        start: the first value.
+        stop: the last value.
+        num: how many values (default 50).
+        endpoint: include ``stop`` (default True).
+        dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+        axis: where the samples go in the result (default 0).
+    """
     out_dtype = _space_dtype(dtype, start, stop)
     _check_space("geomspace", start, stop, num)
     return Tensor(
@@ -112,32 +174,59 @@ def _window(fn, x):
 
 
 def bartlett(x):
-    """Bartlett (triangular) window of ``x`` points (float32)."""
+    """Bartlett (triangular) window of ``x`` points (float32).
+
+    Args:
+        x: the window length (an int).
+    """
     return _window(np.bartlett, x)
 
 
 def blackman(x):
-    """Blackman window of ``x`` points (float32)."""
+    """Blackman window of ``x`` points (float32).
+
+    Args:
+        x: the window length (an int).
+    """
     return _window(np.blackman, x)
 
 
 def hamming(x):
-    """Hamming window of ``x`` points (float32)."""
+    """Hamming window of ``x`` points (float32).
+
+    Args:
+        x: the window length (an int).
+    """
     return _window(np.hamming, x)
 
 
 def hanning(x):
-    """Hann window of ``x`` points (float32)."""
+    """Hann window of ``x`` points (float32).
+
+    Args:
+        x: the window length (an int).
+    """
     return _window(np.hanning, x)
 
 
 def kaiser(x, beta):
-    """Kaiser window of ``x`` points with shape parameter ``beta`` (float32)."""
+    """Kaiser window of ``x`` points with shape parameter ``beta`` (float32).
+
+    Args:
+        x: the window length (an int).
+        beta: the Kaiser window's shape parameter.
+    """
     return _window(lambda n: np.kaiser(n, float(raw(beta))), x)
 
 
 def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
-    """Vandermonde matrix: columns are powers of the 1-D ``x`` (decreasing by default)."""
+    """Vandermonde matrix: columns are powers of the 1-D ``x`` (decreasing by default).
+
+    Args:
+        x: a 1-D tensor.
+        N: the number of columns (default ``len(x)``).
+        increasing: powers increase left to right (default False).
+    """
     from nnfast.ops.array import expand_dims
     from nnfast.ops.math import power
 
@@ -151,7 +240,11 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
 
 
 def meshgrid(*x, indexing="xy"):
-    """Coordinate grids from 1-D tensors (``indexing`` "xy" Cartesian or "ij" matrix)."""
+    """Coordinate grids from 1-D tensors (``indexing`` "xy" Cartesian or "ij" matrix).
+
+    Args:
+        indexing: ``"xy"`` (Cartesian, default) or ``"ij"`` (matrix) indexing.
+    """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'. Received: {indexing!r}")
     from nnfast.ops.array import broadcast_to, reshape

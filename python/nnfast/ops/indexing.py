@@ -166,7 +166,13 @@ class TakeAlongAxis(Function):
 
 def take_along_axis(x, indices, axis=None):
     """``x`` gathered with ``indices`` that match it along every axis but ``axis``
-    (broadcasting), as ``np.take_along_axis``; negative indices count from the end."""
+    (broadcasting), as ``np.take_along_axis``; negative indices count from the end.
+
+    Args:
+        x: input tensor or array-like.
+        indices: integer indices broadcastable with ``x``.
+        axis: the axis taken along, or None (the flattened tensor).
+    """
     x = unary_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
@@ -190,27 +196,52 @@ def take_along_axis(x, indices, axis=None):
 
 
 def flip(x, axis=None):
-    """Reverses the order of elements along ``axis`` (all axes when None)."""
+    """Reverses the order of elements along ``axis`` (all axes when None).
+
+    Args:
+        x: input tensor or array-like.
+        axis: the axis (or axes) reversed, or None (all).
+    """
     return index_map(x, lambda a: np.flip(a, axis=axis))
 
 
 def fliplr(x):
-    """Reverses along axis 1."""
+    """Reverses along axis 1.
+
+    Args:
+        x: a tensor of rank >= 2.
+    """
     return flip(x, axis=1)
 
 
 def flipud(x):
-    """Reverses along axis 0."""
+    """Reverses along axis 0.
+
+    Args:
+        x: a tensor of rank >= 1.
+    """
     return flip(x, axis=0)
 
 
 def roll(x, shift, axis=None):
-    """Shifts elements cyclically by ``shift`` along ``axis`` (flattened when None)."""
+    """Shifts elements cyclically by ``shift`` along ``axis`` (flattened when None).
+
+    Args:
+        x: input tensor or array-like.
+        shift: how many places elements move (may be negative).
+        axis: the axis (or axes), or None (the flattened tensor).
+    """
     return index_map(x, lambda a: np.roll(a, shift, axis=axis))
 
 
 def rot90(array, k=1, axes=(0, 1)):
-    """Rotates by 90 degrees ``k`` times in the plane of ``axes``."""
+    """Rotates by 90 degrees ``k`` times in the plane of ``axes``.
+
+    Args:
+        array: a tensor of rank >= 2.
+        k: the number of quarter turns (default 1).
+        axes: the plane rotated (default (0, 1)).
+    """
     array = unary_input(array)
     if array.ndim < 2:
         raise ValueError(f"rot90: expected a tensor of rank >= 2. Received: shape={array.shape}")
@@ -218,12 +249,24 @@ def rot90(array, k=1, axes=(0, 1)):
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
-    """The ``offset`` diagonal over axes ``axis1``/``axis2`` (moved to the last axis)."""
+    """The ``offset`` diagonal over axes ``axis1``/``axis2`` (moved to the last axis).
+
+    Args:
+        x: input tensor or array-like.
+        offset: the diagonal's offset (default 0).
+        axis1: the first axis of the 2-D planes (default 0).
+        axis2: the second axis (default 1).
+    """
     return index_map(x, lambda a: np.diagonal(a, offset, axis1, axis2))
 
 
 def diag(x, k=0):
-    """For a vector, a matrix with it on diagonal ``k``; for a matrix, its diagonal ``k``."""
+    """For a vector, a matrix with it on diagonal ``k``; for a matrix, its diagonal ``k``.
+
+    Args:
+        x: a 1-D tensor (builds a diagonal matrix) or a 2-D one (extracts a diagonal).
+        k: the diagonal's offset (default 0; > 0 above).
+    """
     x = unary_input(x)
     if x.ndim not in (1, 2):
         raise ValueError(f"diag: expected a 1-D or 2-D tensor. Received: shape={x.shape}")
@@ -231,34 +274,66 @@ def diag(x, k=0):
 
 
 def diagflat(x, k=0):
-    """A matrix with the flattened ``x`` on diagonal ``k``."""
+    """A matrix with the flattened ``x`` on diagonal ``k``.
+
+    Args:
+        x: a tensor (flattened).
+        k: the diagonal's offset (default 0).
+    """
     return index_map(x, lambda a: np.diagflat(a, k))
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
-    """Sum of the ``offset`` diagonal (bool/small ints sum in int32, as ``sum``)."""
+    """Sum of the ``offset`` diagonal (bool/small ints sum in int32, as ``sum``).
+
+    Args:
+        x: input tensor or array-like.
+        offset: the diagonal's offset (default 0).
+        axis1: the first axis of the 2-D planes (default 0).
+        axis2: the second axis (default 1).
+    """
     from nnfast.ops.math import sum as _sum
 
     return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 def tril(x, k=0):
-    """Zeros above diagonal ``k`` of the last two axes."""
+    """Zeros above diagonal ``k`` of the last two axes.
+
+    Args:
+        x: input tensor or array-like.
+        k: the diagonal above which elements are zeroed (default 0).
+    """
     return index_map(x, lambda a: np.tril(a, k))
 
 
 def triu(x, k=0):
-    """Zeros below diagonal ``k`` of the last two axes."""
+    """Zeros below diagonal ``k`` of the last two axes.
+
+    Args:
+        x: input tensor or array-like.
+        k: the diagonal below which elements are zeroed (default 0).
+    """
     return index_map(x, lambda a: np.triu(a, k))
 
 
 def ravel(x):
-    """``x`` flattened to one axis (C order)."""
+    """``x`` flattened to one axis (C order).
+
+    Args:
+        x: input tensor or array-like.
+    """
     return reshape(x, (-1,))
 
 
 def append(x1, x2, axis=None):
-    """``x2`` appended to ``x1`` along ``axis`` (both flattened when None)."""
+    """``x2`` appended to ``x1`` along ``axis`` (both flattened when None).
+
+    Args:
+        x1: the first tensor.
+        x2: the tensor appended.
+        axis: the axis joined along, or None (both flattened).
+    """
     (a, b), _ = promote(x1, x2)
     if axis is None:
         return concatenate([reshape(a, (-1,)), reshape(b, (-1,))], axis=0)
@@ -266,7 +341,13 @@ def append(x1, x2, axis=None):
 
 
 def diff(a, n=1, axis=-1):
-    """The ``n``-th forward difference along ``axis``."""
+    """The ``n``-th forward difference along ``axis``.
+
+    Args:
+        a: input tensor or array-like.
+        n: how many times differences are taken (default 1).
+        axis: the axis (default -1).
+    """
     a = unary_input(a)
     if n < 0:
         raise ValueError(f"diff: n must be >= 0. Received: n={n}")
@@ -289,7 +370,13 @@ def diff(a, n=1, axis=-1):
 
 def array_split(x, indices_or_sections, axis=0):
     """Splits into ``indices_or_sections`` parts (sizes differing by at most one) or at the
-    given indices."""
+    given indices.
+
+    Args:
+        x: input tensor or array-like.
+        indices_or_sections: an int N (N near-equal parts) or a list of split indices.
+        axis: the axis split (default 0).
+    """
     x = unary_input(x)
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
@@ -317,18 +404,33 @@ def _split_at(x, cuts, axis):
 
 
 def hsplit(x, indices_or_sections):
-    """Splits along axis 1 (axis 0 for vectors)."""
+    """Splits along axis 1 (axis 0 for vectors).
+
+    Args:
+        x: input tensor or array-like.
+        indices_or_sections: an int N (N equal parts) or a list of split indices.
+    """
     x = unary_input(x)
     return split(x, indices_or_sections, axis=1 if x.ndim > 1 else 0)
 
 
 def vsplit(x, indices_or_sections):
-    """Splits along axis 0."""
+    """Splits along axis 0.
+
+    Args:
+        x: input tensor or array-like.
+        indices_or_sections: an int N (N equal parts) or a list of split indices.
+    """
     return split(x, indices_or_sections, axis=0)
 
 
 def dsplit(x, indices_or_sections):
-    """Splits along axis 2."""
+    """Splits along axis 2.
+
+    Args:
+        x: input tensor or array-like.
+        indices_or_sections: an int N (N equal parts) or a list of split indices.
+    """
     return split(x, indices_or_sections, axis=2)
 
 
@@ -343,23 +445,41 @@ def _at_least(x, ndim):
 
 
 def hstack(xs):
-    """Joins along axis 1 (axis 0 for vectors)."""
+    """Joins along axis 1 (axis 0 for vectors).
+
+    Args:
+        xs: a list of tensors.
+    """
     xs = [unary_input(x) for x in xs]
     return concatenate(xs, axis=1 if xs[0].ndim > 1 else 0)
 
 
 def vstack(xs):
-    """Joins as rows: vectors become rows, then along axis 0."""
+    """Joins as rows: vectors become rows, then along axis 0.
+
+    Args:
+        xs: a list of tensors.
+    """
     return concatenate([_at_least(x, 2) for x in xs], axis=0)
 
 
 def dstack(xs):
-    """Joins along a third axis (inputs raised to rank 3)."""
+    """Joins along a third axis (inputs raised to rank 3).
+
+    Args:
+        xs: a list of tensors.
+    """
     return concatenate([_at_least(x, 3) for x in xs], axis=2)
 
 
 def select(condlist, choicelist, default=0):
-    """``choicelist[i]`` where ``condlist[i]`` first holds, else ``default``."""
+    """``choicelist[i]`` where ``condlist[i]`` first holds, else ``default``.
+
+    Args:
+        condlist: a list of boolean tensors.
+        choicelist: a list of tensors, one per condition.
+        default: the value where no condition holds (default 0).
+    """
     from nnfast.ops.array import where
 
     if len(condlist) != len(choicelist):
@@ -376,7 +496,12 @@ def select(condlist, choicelist, default=0):
 
 
 def unravel_index(indices, shape):
-    """The tuple of coordinate tensors of flat ``indices`` in an array of ``shape``."""
+    """The tuple of coordinate tensors of flat ``indices`` in an array of ``shape``.
+
+    Args:
+        indices: flat integer indices.
+        shape: the shape they index into.
+    """
     idx = np.asarray(raw(indices))
     return tuple(
         Tensor(c.astype(idx.dtype if idx.dtype.kind in "iu" else np.int32))

@@ -111,6 +111,10 @@ class Minimum(Function):
 def add(x1, x2):
     """Elementwise ``x1 + x2`` with broadcasting and Keras's dtype promotion.
 
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+
     Example:
         >>> ops.add(np.ones((2, 3), "float32"), 1.0).dtype
         dtype('float32')
@@ -119,27 +123,52 @@ def add(x1, x2):
 
 
 def subtract(x1, x2):
-    """Elementwise ``x1 - x2`` with broadcasting and Keras's dtype promotion."""
+    """Elementwise ``x1 - x2`` with broadcasting and Keras's dtype promotion.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return Subtract.apply(*promote(x1, x2)[0])
 
 
 def multiply(x1, x2):
-    """Elementwise ``x1 * x2`` with broadcasting and Keras's dtype promotion."""
+    """Elementwise ``x1 * x2`` with broadcasting and Keras's dtype promotion.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return Multiply.apply(*promote(x1, x2)[0])
 
 
 def divide(x1, x2):
-    """Elementwise ``x1 / x2``; integer inputs give floatx (``int32 / int32 -> float32``)."""
+    """Elementwise ``x1 / x2``; integer inputs give floatx (``int32 / int32 -> float32``).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return Divide.apply(*promote(x1, x2, to_float=True)[0])
 
 
 def true_divide(x1, x2):
-    """Same as ``divide``."""
+    """Same as ``divide``.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return divide(x1, x2)
 
 
 def power(x1, x2):
-    """Elementwise ``x1 ** x2`` with Keras's dtype promotion."""
+    """Elementwise ``x1 ** x2`` with Keras's dtype promotion.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     (a, b), dtype = promote(x1, x2)
     if dtype.kind != "f":
         from nnfast.backend.tensor import Tensor
@@ -149,12 +178,22 @@ def power(x1, x2):
 
 
 def maximum(x1, x2):
-    """Elementwise maximum (the gradient goes to ``x1`` on ties)."""
+    """Elementwise maximum (the gradient goes to ``x1`` on ties).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return Maximum.apply(*promote(x1, x2)[0])
 
 
 def minimum(x1, x2):
-    """Elementwise minimum (the gradient goes to ``x1`` on ties)."""
+    """Elementwise minimum (the gradient goes to ``x1`` on ties).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+    """
     return Minimum.apply(*promote(x1, x2)[0])
 
 
@@ -190,12 +229,20 @@ Cos = _unary("Cos", np.cos, lambda x, y: -np.sin(x))
 
 
 def negative(x):
-    """Elementwise ``-x``."""
+    """Elementwise ``-x``.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Negative.apply(unary_input(x))
 
 
 def square(x):
-    """Elementwise ``x * x`` (bool becomes int32, as in Keras)."""
+    """Elementwise ``x * x`` (bool becomes int32, as in Keras).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x)
     if x.dtype == np.bool_:
         x = x.astype(np.int32) if isinstance(x, np.ndarray) else _cast(x, np.int32)
@@ -203,27 +250,47 @@ def square(x):
 
 
 def sqrt(x):
-    """Elementwise square root; ints and bool compute in floatx."""
+    """Elementwise square root; ints and bool compute in floatx.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Sqrt.apply(unary_input(x, to_float=True))
 
 
 def exp(x):
-    """Elementwise ``e ** x``; ints and bool compute in floatx."""
+    """Elementwise ``e ** x``; ints and bool compute in floatx.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Exp.apply(unary_input(x, to_float=True))
 
 
 def log(x):
-    """Elementwise natural logarithm; ints and bool compute in floatx."""
+    """Elementwise natural logarithm; ints and bool compute in floatx.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Log.apply(unary_input(x, to_float=True))
 
 
 def log1p(x):
-    """Elementwise ``log(1 + x)``, accurate near 0."""
+    """Elementwise ``log(1 + x)``, accurate near 0.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Log1p.apply(unary_input(x, to_float=True))
 
 
 def abs(x):  # noqa: A001 - keras.ops name
-    """Elementwise absolute value (dtype kept)."""
+    """Elementwise absolute value (dtype kept).
+
+    Args:
+        x: input tensor or array-like.
+    """
     x = unary_input(x)
     if x.dtype == np.bool_:
         from nnfast.backend.tensor import Tensor
@@ -233,17 +300,29 @@ def abs(x):  # noqa: A001 - keras.ops name
 
 
 def absolute(x):
-    """Same as ``abs``."""
+    """Same as ``abs``.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return abs(x)
 
 
 def sin(x):
-    """Elementwise sine; ints and bool compute in floatx."""
+    """Elementwise sine; ints and bool compute in floatx.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Sin.apply(unary_input(x, to_float=True))
 
 
 def cos(x):
-    """Elementwise cosine; ints and bool compute in floatx."""
+    """Elementwise cosine; ints and bool compute in floatx.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return Cos.apply(unary_input(x, to_float=True))
 
 
@@ -267,7 +346,13 @@ class Clip(Function):
 
 
 def clip(x, x_min, x_max):
-    """Clamps ``x`` to ``[x_min, x_max]``; the gradient is zero outside (bool -> int32)."""
+    """Clamps ``x`` to ``[x_min, x_max]``; the gradient is zero outside (bool -> int32).
+
+    Args:
+        x: input tensor or array-like.
+        x_min: lower bound (broadcastable).
+        x_max: upper bound (broadcastable).
+    """
     x = unary_input(x)
     if x.dtype == np.bool_:
         x = _cast(x, np.int32)
@@ -376,6 +461,14 @@ def _axis(axis):
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     """Sum over ``axis`` (an int, a tuple, or None for all axes).
 
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        The sums.
+
     Example:
         >>> ops.sum(np.ones((2, 3)), axis=-1).shape
         (2,)
@@ -384,28 +477,68 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (all axes when None); ints and bool give floatx."""
+    """Mean over ``axis`` (all axes when None); ints and bool give floatx.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+
+    Returns:
+        The means.
+
+    Example:
+        >>> ops.mean(np.array([[1.0, 2.0], [3.0, 5.0]]), axis=0)  # [2.0, 3.5]
+    """
     return Mean.apply(unary_input(x, to_float=True), axis=_axis(axis), keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     """Largest value over ``axis``; ``initial`` is a lower bound (and the result of an
-    empty reduction). The gradient goes to the maximal elements (shared on ties)."""
+    empty reduction). The gradient goes to the maximal elements (shared on ties).
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+        initial: a starting value folded into the maximum (and the result of an empty
+            reduction).
+    """
     return Max.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    """Smallest value over ``axis``; ``initial`` is an upper bound."""
+    """Smallest value over ``axis``; ``initial`` is an upper bound.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+        initial: a starting value folded into the minimum (and the result of an empty
+            reduction).
+    """
     return Min.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
 
 def amax(x, axis=None, keepdims=False):
-    """Same as ``max``."""
+    """Same as ``max``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return max(x, axis=axis, keepdims=keepdims)
 
 
 def amin(x, axis=None, keepdims=False):
-    """Same as ``min``."""
+    """Same as ``min``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return min(x, axis=axis, keepdims=keepdims)
 
 
@@ -424,12 +557,24 @@ def _arg_reduce(fn, x, axis, keepdims):
 
 def argmax(x, axis=None, keepdims=False):
     """Index (int32) of the largest value along ``axis`` (over the flattened tensor when
-    None; the first one on ties); not differentiable."""
+    None; the first one on ties); not differentiable.
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        keepdims: keep the reduced axes with size 1.
+    """
     return _arg_reduce(np.argmax, x, axis, keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
-    """Index (int32) of the smallest value along ``axis`` (flattened when None)."""
+    """Index (int32) of the smallest value along ``axis`` (flattened when None).
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        keepdims: keep the reduced axes with size 1.
+    """
     return _arg_reduce(np.argmin, x, axis, keepdims)
 
 
@@ -520,6 +665,13 @@ def matmul(x1, x2):
     """Matrix product (``x1 @ x2``) with NumPy's broadcasting of leading axes and Keras's
     dtype promotion; float32 products run on nnfast's SGEMM.
 
+    Args:
+        x1: tensor ``(..., n, k)`` (a 1-D ``(k,)`` is a row vector).
+        x2: tensor ``(..., k, m)`` (a 1-D ``(k,)`` is a column vector).
+
+    Returns:
+        The product ``(..., n, m)``, leading axes broadcast.
+
     Example:
         >>> ops.matmul(np.ones((4, 2, 3)), np.ones((3, 5))).shape
         (4, 2, 5)
@@ -554,7 +706,12 @@ def matmul_promoted(x1, x2, _int8_to_int32=True):
 
 def dot(x1, x2):
     """NumPy's ``dot``: a product for scalars, an inner product of vectors, ``matmul`` of
-    matrices, and for N-D a sum over the last axis of ``x1`` and the second-to-last of ``x2``."""
+    matrices, and for N-D a sum over the last axis of ``x1`` and the second-to-last of ``x2``.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, whose contracted axis matches ``x1``'s last.
+    """
     from nnfast.ops import contraction
 
     return contraction.dot(x1, x2)
@@ -564,7 +721,13 @@ def dot(x1, x2):
 
 
 def var(x, axis=None, keepdims=False):
-    """Biased variance over ``axis``: ``mean(square(x - mean(x)))``."""
+    """Biased variance over ``axis``: ``mean(square(x - mean(x)))``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x, to_float=True)
     axis = _axis(axis)
     centered = subtract(x, mean(x, axis=axis, keepdims=True))
@@ -572,7 +735,13 @@ def var(x, axis=None, keepdims=False):
 
 
 def std(x, axis=None, keepdims=False):
-    """Biased standard deviation over ``axis``."""
+    """Biased standard deviation over ``axis``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
@@ -639,7 +808,13 @@ class CumSum(Function):
 
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along ``axis`` (over the flattened tensor when None); bool sums in
-    int32; ``dtype`` casts the input first."""
+    int32; ``dtype`` casts the input first.
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        dtype: the result's dtype, or None (``x``'s, ints widened as Keras).
+    """
     x = unary_input(x)
     if dtype is not None:
         x = _cast(x, np.dtype(dtype))
@@ -682,7 +857,14 @@ class Prod(Function):
 
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product over ``axis`` (bool/int8/int16 multiply in int32); ``dtype`` casts the
-    input first. The gradient is exact with zeros in ``x``."""
+    input first. The gradient is exact with zeros in ``x``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+        dtype: the result's dtype, or None.
+    """
     x = accumulation_input(x) if dtype is None else _cast(unary_input(x), np.dtype(dtype))
     return Prod.apply(x, axis=_axis(axis), keepdims=keepdims)
 
@@ -693,7 +875,11 @@ def _array(x):
 
 
 def sign(x):
-    """-1, 0 or 1 by the sign of ``x`` (NaN stays NaN); zero gradient, so not recorded."""
+    """-1, 0 or 1 by the sign of ``x`` (NaN stays NaN); zero gradient, so not recorded.
+
+    Args:
+        x: input tensor or array-like.
+    """
     from nnfast.backend.tensor import Tensor
 
     a = _array(x)
@@ -701,14 +887,23 @@ def sign(x):
 
 
 def floor(x):
-    """Largest integer <= x, as floats (ints and bool -> floatx); zero gradient."""
+    """Largest integer <= x, as floats (ints and bool -> floatx); zero gradient.
+
+    Args:
+        x: input tensor or array-like.
+    """
     from nnfast.backend.tensor import Tensor
 
     return Tensor(np.asarray(np.floor(_array(unary_input(x, to_float=True)))))
 
 
 def round(x, decimals=0):  # noqa: A001
-    """Rounds half to even to ``decimals`` places (dtype kept); zero gradient."""
+    """Rounds half to even to ``decimals`` places (dtype kept); zero gradient.
+
+    Args:
+        x: input tensor or array-like.
+        decimals: the number of decimals to keep (default 0; negative rounds to tens, ...).
+    """
     from nnfast.backend.tensor import Tensor
 
     a = _array(x)

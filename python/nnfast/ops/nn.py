@@ -64,7 +64,14 @@ def _activation(x, name, alpha=0.0, max_value=None, threshold=0.0):
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Keras relu: ``max(x, 0)``, with optional negative slope, cap and threshold."""
+    """Keras relu: ``max(x, 0)``, with optional negative slope, cap and threshold.
+
+    Args:
+        x: input tensor or array-like.
+        negative_slope: slope below ``threshold`` (default 0).
+        max_value: upper bound, or None.
+        threshold: where the negative slope starts (default 0).
+    """
     return _activation(x, "relu", negative_slope, max_value, threshold)
 
 
@@ -74,7 +81,11 @@ def relu6(x):
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``. The result remembers ``x`` so binary crossentropy can use
-    the stable from-logits form (as Keras does on TensorFlow)."""
+    the stable from-logits form (as Keras does on TensorFlow).
+
+    Args:
+        x: input tensor or array-like.
+    """
     out = _activation(x, "sigmoid")
     out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
     return out
@@ -101,7 +112,11 @@ def softsign(x):
 
 
 def silu(x):
-    """``x * sigmoid(x)`` (also ``swish``)."""
+    """``x * sigmoid(x)`` (also ``swish``).
+
+    Args:
+        x: input tensor or array-like.
+    """
     return _activation(x, "swish")
 
 
@@ -109,7 +124,12 @@ swish = silu
 
 
 def gelu(x, approximate=True):
-    """GELU; ``keras.ops.gelu`` defaults to the tanh approximation."""
+    """GELU; ``keras.ops.gelu`` defaults to the tanh approximation.
+
+    Args:
+        x: input tensor or array-like.
+        approximate: use the tanh approximation (default True, as ``keras.ops.gelu``).
+    """
     return _activation(x, "gelu_tanh" if approximate else "gelu")
 
 
@@ -118,7 +138,11 @@ def exponential(x):
 
 
 def hard_sigmoid(x):
-    """Keras 3 hard sigmoid: ``clip(x / 6 + 0.5, 0, 1)``."""
+    """Keras 3 hard sigmoid: ``clip(x / 6 + 0.5, 0, 1)``.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return _activation(x, "hard_sigmoid")
 
 
@@ -226,6 +250,10 @@ def softmax(x, axis=-1):
     logits so categorical crossentropy can use the fused, stable form (as Keras does on
     TensorFlow).
 
+    Args:
+        x: input tensor or array-like.
+        axis: the axis normalised (default -1).
+
     Example:
         >>> ops.softmax(np.array([[1.0, 2.0, 3.0]], "float32"))
     """
@@ -237,6 +265,10 @@ def softmax(x, axis=-1):
 
 def log_softmax(x, axis=-1):
     """``log(softmax(x))`` along ``axis``, computed stably.
+
+    Args:
+        x: input tensor or array-like.
+        axis: the axis normalised (default -1).
 
     Example:
         >>> ops.log_softmax(np.array([0.0, 0.0], "float32"))  # [-0.693, -0.693]
@@ -322,6 +354,7 @@ def dense(x, kernel, bias=None, activation=None):
         kernel: ``(in, units)``; bias: ``(units,)`` or None.
         activation: an activation name (``"relu"``...) or None. ``"softmax"`` and
             ``"sigmoid"`` keep the logits for the fused crossentropy losses.
+        bias: ``(units,)`` or None.
     """
     if activation in (None, "linear"):
         return _dense_apply(x, kernel, bias)
@@ -360,7 +393,14 @@ class Dropout(Function):
 def dropout(x, rate, seed, offset=0):
     """Zeroes each element with probability ``rate`` and scales the rest by 1/(1-rate).
 
-    The mask is a pure function of ``(seed, offset, element index)``."""
+    The mask is a pure function of ``(seed, offset, element index)``.
+
+    Args:
+        x: input tensor or array-like.
+        rate: the fraction of elements zeroed (the rest are scaled by ``1 / (1 - rate)``).
+        seed: an int (the mask's seed).
+        offset: a stream offset (distinct masks for one seed).
+    """
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), received rate={rate}")
     if rate == 0.0:
@@ -447,7 +487,14 @@ def _finite_target(target):
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Per-sample categorical crossentropy of one-hot (or soft) ``target``."""
+    """Per-sample categorical crossentropy of one-hot (or soft) ``target``.
+
+    Args:
+        target: one-hot targets.
+        output: probabilities (or logits with ``from_logits``).
+        from_logits: ``output`` holds logits.
+        axis: the class axis (default -1).
+    """
     _check_same_shape(target, output, "categorical_crossentropy")
     t = _finite_target(target)
     if from_logits:
@@ -458,7 +505,14 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Per-sample crossentropy of integer class ids ``target`` (shape ``(N,)`` or ``(N, 1)``)."""
+    """Per-sample crossentropy of integer class ids ``target`` (shape ``(N,)`` or ``(N, 1)``).
+
+    Args:
+        target: integer class ids.
+        output: probabilities (or logits with ``from_logits``).
+        from_logits: ``output`` holds logits.
+        axis: the class axis (default -1).
+    """
     out_shape = np.shape(value(output))
     labels = _labels(target, out_shape[-1])
     if labels.shape != out_shape[:-1]:
@@ -555,13 +609,23 @@ MeanAbsoluteError = _pointwise_loss("mean_absolute_error")
 
 
 def mean_squared_error(target, output):
-    """Per-sample mean of squared errors over the last axis."""
+    """Per-sample mean of squared errors over the last axis.
+
+    Args:
+        target: the targets.
+        output: the predictions.
+    """
     _check_same_shape(target, output, "mean_squared_error")
     return MeanSquaredError.apply(output, _finite_target(target))
 
 
 def mean_absolute_error(target, output):
-    """Per-sample mean of absolute errors over the last axis."""
+    """Per-sample mean of absolute errors over the last axis.
+
+    Args:
+        target: the targets.
+        output: the predictions.
+    """
     _check_same_shape(target, output, "mean_absolute_error")
     return MeanAbsoluteError.apply(output, _finite_target(target))
 
@@ -593,6 +657,15 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with per-channel vectors
     along ``axis`` (differentiable in x, offset and scale; the statistics are constants).
 
+    Args:
+        x: input tensor or array-like.
+        mean: the mean, broadcast along ``axis``.
+        variance: the variance.
+        axis: the channel axis.
+        offset: ``beta``, or None.
+        scale: ``gamma``, or None.
+        epsilon: added to the variance (default 1e-3).
+
     Example:
         >>> ops.batch_normalization(np.ones((2, 3), "float32"), np.zeros(3), np.ones(3), axis=-1)
     """
@@ -604,6 +677,13 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     epsilon) * gamma + beta`` per sample; ``epsilon`` defaults to ``keras.config.epsilon()``.
     ``rms_scaling=True`` (Keras's deprecated keyword) scales by ``rsqrt(var + epsilon)``
     without centring.
+
+    Args:
+        x: input tensor or array-like.
+        gamma: scale, or None.
+        beta: offset, or None.
+        axis: the normalized axis or axes (default -1).
+        epsilon: added to the variance (None: the backend's epsilon).
 
     Example:
         >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))

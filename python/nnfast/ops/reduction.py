@@ -50,29 +50,58 @@ def _fill_nans(x, fill):
 
 
 def all(x, axis=None, keepdims=False):  # noqa: A001 - keras.ops name
-    """True where every element along ``axis`` is nonzero."""
+    """True where every element along ``axis`` is nonzero.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return Tensor(np.asarray(np.all(_arr(x), axis=_axis(axis), keepdims=keepdims)))
 
 
 def any(x, axis=None, keepdims=False):  # noqa: A001 - keras.ops name
-    """True where some element along ``axis`` is nonzero."""
+    """True where some element along ``axis`` is nonzero.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return Tensor(np.asarray(np.any(_arr(x), axis=_axis(axis), keepdims=keepdims)))
 
 
 def count_nonzero(x, axis=None):
-    """Number (int32) of nonzero elements along ``axis``."""
+    """Number (int32) of nonzero elements along ``axis``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+    """
     return Tensor(np.asarray(np.count_nonzero(_arr(x), axis=_axis(axis)), dtype=np.int32))
 
 
 def ptp(x, axis=None, keepdims=False):
-    """Range ``max - min`` along ``axis``."""
+    """Range ``max - min`` along ``axis``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x)
     return subtract(_max(x, axis, keepdims), _min(x, axis, keepdims))
 
 
 def average(x, axis=None, weights=None):
     """Mean of ``x`` along ``axis`` weighted by ``weights`` (of ``x``'s shape, or 1-D along
-    ``axis``); plain mean without weights. Ints compute in floatx."""
+    ``axis``); plain mean without weights. Ints compute in floatx.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        weights: weights broadcastable to ``x`` along ``axis``, or None (the plain mean).
+    """
     x = unary_input(x, to_float=True)
     if weights is None:
         return mean(x, axis=axis)
@@ -89,12 +118,24 @@ def average(x, axis=None, weights=None):
 
 
 def nansum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` treating NaN as 0."""
+    """Sum over ``axis`` treating NaN as 0.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return _sum(_zero_nans(accumulation_input(x)), axis=axis, keepdims=keepdims)
 
 
 def nanprod(x, axis=None, keepdims=False):
-    """Product over ``axis`` treating NaN as 1."""
+    """Product over ``axis`` treating NaN as 1.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = accumulation_input(x)
     if x.dtype.kind == "f":
         x = _fill_nans(x, 1)
@@ -107,14 +148,26 @@ def _count(x, axis, keepdims):
 
 
 def nanmean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` of the non-NaN elements (NaN where all are NaN)."""
+    """Mean over ``axis`` of the non-NaN elements (NaN where all are NaN).
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x, to_float=True)
     total = _sum(_zero_nans(x), axis=axis, keepdims=keepdims)
     return divide(total, _count(x, axis, keepdims))
 
 
 def nanvar(x, axis=None, keepdims=False):
-    """Variance over ``axis`` of the non-NaN elements."""
+    """Variance over ``axis`` of the non-NaN elements.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x, to_float=True)
     # NaN places are zeroed before squaring so no NaN reaches the gradient of the mean.
     centered = _zero_nans(subtract(x, nanmean(x, axis=axis, keepdims=True)))
@@ -122,12 +175,24 @@ def nanvar(x, axis=None, keepdims=False):
 
 
 def nanstd(x, axis=None, keepdims=False):
-    """Standard deviation over ``axis`` of the non-NaN elements."""
+    """Standard deviation over ``axis`` of the non-NaN elements.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return sqrt(nanvar(x, axis=axis, keepdims=keepdims))
 
 
 def nanmax(x, axis=None, keepdims=False):
-    """Max over ``axis`` ignoring NaN (NaN where all are NaN)."""
+    """Max over ``axis`` ignoring NaN (NaN where all are NaN).
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x)
     if x.dtype.kind != "f":
         return _max(x, axis, keepdims)
@@ -138,7 +203,13 @@ def nanmax(x, axis=None, keepdims=False):
 
 
 def nanmin(x, axis=None, keepdims=False):
-    """Min over ``axis`` ignoring NaN (NaN where all are NaN)."""
+    """Min over ``axis`` ignoring NaN (NaN where all are NaN).
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     x = unary_input(x)
     if x.dtype.kind != "f":
         return _min(x, axis, keepdims)
@@ -163,12 +234,24 @@ def _nan_arg(fn, x, axis, keepdims):
 
 
 def nanargmax(x, axis=None, keepdims=False):
-    """Index (int32) of the largest non-NaN value along ``axis`` (-1 where all are NaN)."""
+    """Index (int32) of the largest non-NaN value along ``axis`` (-1 where all are NaN).
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        keepdims: keep the reduced axes with size 1.
+    """
     return _nan_arg(np.argmax, x, axis, keepdims)
 
 
 def nanargmin(x, axis=None, keepdims=False):
-    """Index (int32) of the smallest non-NaN value along ``axis`` (-1 where all are NaN)."""
+    """Index (int32) of the smallest non-NaN value along ``axis`` (-1 where all are NaN).
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        keepdims: keep the reduced axes with size 1.
+    """
     return _nan_arg(np.argmin, x, axis, keepdims)
 
 
@@ -208,7 +291,13 @@ class CumProd(Function):
 
 
 def cumprod(x, axis=None, dtype=None):
-    """Cumulative product along ``axis`` (flattened when None); bool multiplies in int32."""
+    """Cumulative product along ``axis`` (flattened when None); bool multiplies in int32.
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        dtype: the result's dtype, or None.
+    """
     x = unary_input(x)
     if dtype is not None:
         x = cast(x, dtype)
@@ -218,14 +307,26 @@ def cumprod(x, axis=None, dtype=None):
 
 
 def nancumsum(x, axis=None, dtype=None):
-    """Cumulative sum treating NaN as 0."""
+    """Cumulative sum treating NaN as 0.
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        dtype: the result's dtype, or None.
+    """
     from nnfast.ops.math import cumsum
 
     return cumsum(_zero_nans(unary_input(x)), axis=axis, dtype=dtype)
 
 
 def nancumprod(x, axis=None, dtype=None):
-    """Cumulative product treating NaN as 1."""
+    """Cumulative product treating NaN as 1.
+
+    Args:
+        x: input tensor.
+        axis: int, or None for the flattened tensor.
+        dtype: the result's dtype, or None.
+    """
     x = unary_input(x)
     if x.dtype.kind == "f":
         x = _fill_nans(x, 1)
@@ -316,32 +417,76 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The ``q``-th quantiles (``q`` in [0, 1], a number or a tensor) of ``x`` along
     ``axis``; NaN propagates. ``method``: linear, lower, higher, midpoint or nearest.
-    Differentiable (the gradient goes to the one or two order statistics used)."""
+    Differentiable (the gradient goes to the one or two order statistics used).
+
+    Args:
+        x: input tensor.
+        q: quantile(s) in [0, 1].
+        axis: int, tuple of ints, or None (all axes).
+        method: NumPy's interpolation method (default ``"linear"``).
+        keepdims: keep the reduced axes with size 1.
+    """
     return _quantile(x, q, axis, method, keepdims, ignore_nan=False)
 
 
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
-    """``quantile`` ignoring NaN (NaN where all are NaN)."""
+    """``quantile`` ignoring NaN (NaN where all are NaN).
+
+    Args:
+        x: input tensor.
+        q: quantile(s) in [0, 1].
+        axis: int, tuple of ints, or None (all axes).
+        method: NumPy's interpolation method (default ``"linear"``).
+        keepdims: keep the reduced axes with size 1.
+    """
     return _quantile(x, q, axis, method, keepdims, ignore_nan=True)
 
 
 def percentile(x, q, axis=None, method="linear", keepdims=False):
-    """``quantile`` with ``q`` in percent."""
+    """``quantile`` with ``q`` in percent.
+
+    Args:
+        x: input tensor.
+        q: percentile(s) in [0, 100].
+        axis: int, tuple of ints, or None (all axes).
+        method: NumPy's interpolation method (default ``"linear"``).
+        keepdims: keep the reduced axes with size 1.
+    """
     return quantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
 
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
-    """``nanquantile`` with ``q`` in percent."""
+    """``nanquantile`` with ``q`` in percent.
+
+    Args:
+        x: input tensor.
+        q: percentile(s) in [0, 100].
+        axis: int, tuple of ints, or None (all axes).
+        method: NumPy's interpolation method (default ``"linear"``).
+        keepdims: keep the reduced axes with size 1.
+    """
     return nanquantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
 
 def median(x, axis=None, keepdims=False):
-    """The median along ``axis`` (mean of the two middle values for even counts)."""
+    """The median along ``axis`` (mean of the two middle values for even counts).
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
 
 
 def nanmedian(x, axis=None, keepdims=False):
-    """The median of the non-NaN elements along ``axis``."""
+    """The median of the non-NaN elements along ``axis``.
+
+    Args:
+        x: input tensor.
+        axis: int, tuple of ints, or None (all axes).
+        keepdims: keep the reduced axes with size 1.
+    """
     return nanquantile(x, 0.5, axis=axis, keepdims=keepdims)
 
 
@@ -350,7 +495,14 @@ def nanmedian(x, axis=None, keepdims=False):
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integral of ``y`` along ``axis`` by the trapezoidal rule (samples at ``x``, or
-    spaced ``dx`` apart)."""
+    spaced ``dx`` apart).
+
+    Args:
+        y: the sampled values.
+        x: the sample points, or None (spacing ``dx``).
+        dx: the spacing when ``x`` is None (default 1.0).
+        axis: the axis integrated over (default -1).
+    """
     from nnfast.ops.indexing import diff
     from nnfast.ops.array import get_item
 
@@ -372,7 +524,14 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
 def bincount(x, weights=None, minlength=0, sparse=False):
     """Counts (int32) of each value of the non-negative ints ``x`` (1-D, or 2-D counted per
-    row), or sums of ``weights`` per value."""
+    row), or sums of ``weights`` per value.
+
+    Args:
+        x: input tensor or array-like.
+        weights: per-element weights summed into the bins, or None (counts).
+        minlength: the least number of bins returned.
+        sparse: only False (dense output).
+    """
     if sparse:
         raise NotImplementedError("bincount(sparse=True): nnfast has no sparse tensors.")
     a = _arr(x)
@@ -406,7 +565,13 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 def histogram(x, bins=10, range=None):  # noqa: A002 - keras.ops argument name
     """(counts, bin_edges) of the 1-D ``x`` over ``bins`` equal bins spanning ``range``
-    (the data's min and max by default), both in ``x``'s dtype as in Keras."""
+    (the data's min and max by default), both in ``x``'s dtype as in Keras.
+
+    Args:
+        x: input tensor or array-like.
+        bins: the number of equal-width bins (default 10).
+        range: ``(low, high)`` of the bins, or None (the data's min and max).
+    """
     a = _arr(x)
     if a.ndim != 1:
         raise ValueError(f"histogram: x must be 1-D. Received: shape={a.shape}")
@@ -416,12 +581,23 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - keras.ops argument name
 
 
 def digitize(x, bins):
-    """Index (int32) of the bin of each element of ``x`` (``bins`` monotonic)."""
+    """Index (int32) of the bin of each element of ``x`` (``bins`` monotonic).
+
+    Args:
+        x: input tensor or array-like.
+        bins: a 1-D monotonic array of bin edges.
+    """
     return Tensor(np.digitize(_arr(x), _arr(bins)).astype(np.int32))
 
 
 def searchsorted(sorted_sequence, values, side="left"):
-    """Insertion indices (int32) of ``values`` in the 1-D ascending ``sorted_sequence``."""
+    """Insertion indices (int32) of ``values`` in the 1-D ascending ``sorted_sequence``.
+
+    Args:
+        sorted_sequence: a 1-D ascending tensor.
+        values: the values to insert.
+        side: ``"left"`` (first suitable index) or ``"right"`` (last).
+    """
     seq = _arr(sorted_sequence)
     if seq.ndim != 1:
         raise ValueError(f"searchsorted: sorted_sequence must be 1-D. Received: shape={seq.shape}")
@@ -431,12 +607,22 @@ def searchsorted(sorted_sequence, values, side="left"):
 
 
 def argpartition(x, kth, axis=-1):
-    """Indices (int32) that partition ``x`` around its ``kth`` element along ``axis``."""
+    """Indices (int32) that partition ``x`` around its ``kth`` element along ``axis``.
+
+    Args:
+        x: input tensor.
+        kth: the index (or indices) of the element(s) placed in sorted position.
+        axis: the axis partitioned (default -1).
+    """
     return Tensor(np.argpartition(_arr(x), kth, axis=axis).astype(np.int32))
 
 
 def nonzero(x):
-    """Tuple of index tensors (int32), one per axis, of the nonzero elements."""
+    """Tuple of index tensors (int32), one per axis, of the nonzero elements.
+
+    Args:
+        x: input tensor or array-like.
+    """
     return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(np.atleast_1d(_arr(x))))
 
 
@@ -485,7 +671,15 @@ def unique(
 
 
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True where ``|x1 - x2| <= atol + rtol * |x2|``."""
+    """True where ``|x1 - x2| <= atol + rtol * |x2|``.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+        rtol: relative tolerance (default 1e-5).
+        atol: absolute tolerance (default 1e-8).
+        equal_nan: count NaNs in the same place as equal.
+    """
     (a, b), _ = promote(x1, x2)
     return Tensor(
         np.asarray(
@@ -501,12 +695,27 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True (a bool tensor) when ``isclose`` holds everywhere."""
+    """True (a bool tensor) when ``isclose`` holds everywhere.
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+        rtol: relative tolerance (default 1e-5).
+        atol: absolute tolerance (default 1e-8).
+        equal_nan: count NaNs in the same place as equal.
+    """
     return Tensor(np.asarray(bool(np.all(isclose(x1, x2, rtol, atol, equal_nan).value))))
 
 
 def isin(x1, x2, assume_unique=False, invert=False):
-    """True where an element of ``x1`` occurs in ``x2`` (False with ``invert``)."""
+    """True where an element of ``x1`` occurs in ``x2`` (False with ``invert``).
+
+    Args:
+        x1: the values tested.
+        x2: the values looked for (any shape).
+        assume_unique: NumPy's hint that both inputs have no duplicates.
+        invert: return True where ``x1`` is NOT in ``x2``.
+    """
     return Tensor(
         np.asarray(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert))
     )

@@ -397,7 +397,10 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
 
     Args:
         x: ``(real, imag)`` of shape ``(..., num_frames, fft_length // 2 + 1)``.
-        sequence_length, sequence_stride, fft_length, window: as given to ``stft``.
+        sequence_length: the frame length given to ``stft``.
+        sequence_stride: the hop given to ``stft``.
+        fft_length: the FFT size given to ``stft``.
+        window: the window given to ``stft``.
         length: output length (default: everything, minus the centre padding).
         center: drop the ``fft_length // 2`` samples ``stft`` padded at the start (and,
             without ``length``, at the end).

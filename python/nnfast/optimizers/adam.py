@@ -11,7 +11,8 @@ class Adam(Optimizer):
 
     Args:
         learning_rate: default 0.001.
-        beta_1, beta_2: moment decay rates (0.9, 0.999).
+        beta_1: decay rate of the first-moment estimate (default 0.9).
+        beta_2: decay rate of the second-moment estimate (default 0.999).
         epsilon: default 1e-7.
         amsgrad: use the running maximum of ``v``.
         **kwargs: the base arguments (``weight_decay``, ``clipnorm``, ``use_ema``, ...).

@@ -9,7 +9,10 @@ class AdamW(Adam):
     Args:
         learning_rate: default 0.001.
         weight_decay: default 0.004 (must not be None).
-        beta_1, beta_2, epsilon, amsgrad: as ``Adam``.
+        beta_1: decay rate of the first-moment estimate (default 0.9).
+        beta_2: decay rate of the second-moment estimate (default 0.999).
+        epsilon: added to the denominator for stability (default 1e-7).
+        amsgrad: use the running maximum of the second moment.
 
     Example:
         >>> opt = AdamW(learning_rate=1e-3, weight_decay=1e-2)

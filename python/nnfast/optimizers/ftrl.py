@@ -15,7 +15,8 @@ class Ftrl(Optimizer):
         learning_rate: default 0.001.
         learning_rate_power: <= 0, default -0.5.
         initial_accumulator_value: >= 0, default 0.1.
-        l1_regularization_strength, l2_regularization_strength: >= 0, default 0.
+        l1_regularization_strength: L1 penalty strength, >= 0 (default 0).
+        l2_regularization_strength: L2 penalty strength, >= 0 (default 0).
         l2_shrinkage_regularization_strength: >= 0, default 0.
         beta: default 0.0.
 

@@ -23,7 +23,8 @@ class ScheduleFreeAdamW(Optimizer):
 
     Args:
         learning_rate: default 0.0025.
-        beta_1, beta_2: default 0.9, 0.999.
+        beta_1: decay rate of the first-moment estimate (default 0.9).
+        beta_2: decay rate of the second-moment estimate (default 0.999).
         epsilon: default 1e-8.
         warmup_steps: linear warm-up length (0: none).
 

@@ -260,19 +260,24 @@ class ImageDataGenerator:
     then featurewise centring/normalization, ZCA whitening.
 
     Args:
-        featurewise_center / featurewise_std_normalization: subtract the dataset's per-channel
-            mean / divide by its std; call ``fit(x)`` first.
-        samplewise_center / samplewise_std_normalization: per image, over all its values.
-        zca_whitening, zca_epsilon: ZCA whitening fitted by ``fit(x)``.
+        featurewise_center: subtract the dataset's per-channel mean (call ``fit(x)`` first).
+        samplewise_center: subtract each image's mean (over all its values).
+        featurewise_std_normalization: divide by the dataset's per-channel std (``fit(x)``).
+        samplewise_std_normalization: divide each image by its std.
+        zca_whitening: apply ZCA whitening fitted by ``fit(x)``.
+        zca_epsilon: added to the eigenvalues in the ZCA fit (default 1e-6).
         rotation_range: degrees; angles uniform in ``[-r, r]``.
-        width_shift_range / height_shift_range: float < 1 (fraction of the size), float >= 1
-            (pixels), int (integer pixels in ``(-r, r)``) or a list of pixel values.
+        width_shift_range: float < 1 (fraction of the width), float >= 1 (pixels), int
+            (integer pixels in ``(-r, r)``) or a list of pixel values.
+        height_shift_range: the same for the height.
         brightness_range: ``(low, high)`` brightness factors.
         shear_range: degrees, counter-clockwise.
         zoom_range: float ``z`` (zoom in ``[1 - z, 1 + z]``) or ``(low, high)``.
         channel_shift_range: added to every channel, clipped to the image's range.
         fill_mode: ``"nearest"``, ``"constant"`` (with ``cval``), ``"reflect"`` or ``"wrap"``.
-        horizontal_flip / vertical_flip: flip half the images.
+        cval: the fill value with ``fill_mode="constant"``.
+        horizontal_flip: flip half the images left-right.
+        vertical_flip: flip half the images upside down.
         rescale: factor applied in ``standardize`` (e.g. ``1/255``).
         preprocessing_function: called on each augmented image (rank 3), returns the same
             shape.
@@ -546,7 +551,9 @@ class ImageDataGenerator:
         Args:
             x: rank-4 array of images (after ``rescale``, the statistics match what
                 ``standardize`` sees).
-            augment, rounds: fit on ``rounds`` randomly augmented copies of ``x``.
+            augment: fit on randomly augmented copies of ``x`` instead of ``x``.
+            rounds: how many augmented copies of ``x`` (with ``augment``; default 1).
+            seed: seed of the augmentation draws.
         """
         x = np.array(x, dtype=self.dtype, copy=True)
         if x.ndim != 4:

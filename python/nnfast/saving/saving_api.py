@@ -42,9 +42,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Keras 3 or nnfast), recompiled from its saved compile configuration when ``compile``.
 
     Args:
+        filepath: path of a ``.keras``, ``.h5`` or ``.hdf5`` file (str or PathLike).
         custom_objects: ``{"Name": class_or_function}`` for user classes not registered with
             ``register_keras_serializable``.
+        compile: restore the optimizer, loss and metrics (default True).
         safe_mode: refuse to run the Python bytecode of saved ``Lambda`` layers.
+
+    Returns:
+        The model, with its weights (and optimizer state when it was saved).
+
+    Raises:
+        FileNotFoundError: when ``filepath`` does not exist.
+        ValueError: for a file that is neither a ``.keras`` zip nor HDF5.
+
+    Example:
+        >>> model = keras.models.load_model("model.keras")
     """
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):

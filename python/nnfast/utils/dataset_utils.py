@@ -130,11 +130,15 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     Args:
         data: array (steps, ...).
         targets: array aligned with ``data`` or None (windows only).
-        sequence_length, sequence_stride, sampling_rate: window geometry.
+        sequence_length: the number of time steps in each window.
+        sequence_stride: the step between the starts of consecutive windows.
+        sampling_rate: the step between the rows inside a window.
         batch_size: windows per batch (None: one window per element).
-        shuffle, seed: shuffle the windows (``RandomState(seed)``) — Keras then also runs
-            a buffered ``tf.data`` shuffle whose order nnfast does not reproduce.
-        start_index, end_index: the rows of ``data`` used.
+        shuffle: shuffle the windows (``RandomState(seed)``); Keras then also runs a
+            buffered ``tf.data`` shuffle whose order nnfast does not reproduce.
+        seed: the shuffle's seed.
+        start_index: the first row of ``data`` used.
+        end_index: the row after the last one used (None: the end).
         format: "tf" (nnfast's batched dataset; see ``check_dataset_format``).
 
     Returns:

@@ -335,13 +335,18 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         color_mode: ``"grayscale"``, ``"rgb"`` or ``"rgba"`` (1, 3 or 4 channels).
         batch_size: batch size, or ``None`` for single images.
         image_size: ``(height, width)`` every image is resized to.
-        shuffle, seed: shuffle the files (seeded, so the two subsets of a split don't overlap).
-        validation_split, subset: ``subset="training"`` keeps the first
-            ``n - int(validation_split * n)`` files after the shuffle, ``"validation"`` the
-            last ``int(validation_split * n)``, ``"both"`` returns both datasets.
+        shuffle: shuffle the files.
+        seed: the shuffle's seed (give one with ``validation_split`` so the two subsets
+            don't overlap).
+        validation_split: the fraction of the files held out for validation.
+        subset: ``"training"`` keeps the first ``n - int(validation_split * n)`` files after
+            the shuffle, ``"validation"`` the last ``int(validation_split * n)``, ``"both"``
+            returns both datasets.
         interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
             ``"lanczos3"``, ``"lanczos5"``.
-        crop_to_aspect_ratio / pad_to_aspect_ratio: keep the aspect ratio when resizing.
+        crop_to_aspect_ratio: crop the largest centred window of the target aspect ratio
+            before resizing.
+        pad_to_aspect_ratio: pad (instead of crop) to the target aspect ratio.
         format: "tf" (nnfast's batched dataset, see ``check_dataset_format``).
 
     Returns:

@@ -167,11 +167,15 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
 
     Args:
         model: a built Model.
-        show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable:
-            what the labels show.
+        show_shapes: show each layer's output shape.
+        show_dtype: show each layer's dtype.
+        show_layer_names: show the layers' names.
+        show_layer_activations: show the activations of layers that have one.
+        show_trainable: show whether each layer is trainable.
         rankdir: ``"TB"`` (top to bottom) or ``"LR"``.
         expand_nested: draw the layers of nested models.
-        dpi, splines: Graphviz settings.
+        dpi: the image's resolution (Graphviz ``dpi``).
+        splines: Graphviz's edge routing (``"ortho"``, ``"spline"``, ...).
 
     Example:
         >>> dot = keras.utils.model_to_dot(model, show_shapes=True)
