@@ -241,7 +241,8 @@ class Model(Trainer, Layer):
         The file is written under a temporary name and renamed into place, so a failure
         leaves a previous file intact. Under a multi-process
         ``nnfast.distribution.DataParallel`` only rank 0 writes (the ranks hold the same
-        weights; several writers would clobber one file on a shared filesystem). Keras 3 reads the ``.keras`` files nnfast writes.
+        weights; several writers would clobber one file on a shared filesystem). Keras 3
+        reads the ``.keras`` files nnfast writes.
 
         Args:
             filepath: path ending in ``.keras``, ``.h5`` or ``.hdf5`` (str or PathLike).

@@ -281,7 +281,8 @@ def zeros(shape, dtype=None):
         shape: int or tuple of ints: the shape.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
     """
-    return Tensor(np.zeros(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
+    dtype = _dtype_or_floatx(dtype)
+    return Tensor(np.zeros(_creation_shape("zeros", shape, dtype), dtype=dtype))
 
 
 def ones(shape, dtype=None):
@@ -291,13 +292,6 @@ def ones(shape, dtype=None):
         shape: int or tuple of ints: the shape.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
     """
-    return Tensor(np.ones(_shape_arg(shape), dtype=_dtype_or_floatx(dtype)))
-    dtype = _dtype_or_floatx(dtype)
-    return Tensor(np.zeros(_creation_shape("zeros", shape, dtype), dtype=dtype))
-
-
-def ones(shape, dtype=None):
-    """A tensor of ones (floatx unless ``dtype`` says)."""
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.ones(_creation_shape("ones", shape, dtype), dtype=dtype))
 
@@ -518,7 +512,6 @@ def broadcast_to(x, shape):
         x: input tensor or array-like.
         shape: the target shape.
     """
-    return BroadcastTo.apply(unary_input(x), shape=_shape_arg(shape))
     x = unary_input(x)
     check_result_size("broadcast_to", _shape_arg(shape), x.dtype, shape=shape)
     return BroadcastTo.apply(x, shape=_shape_arg(shape))
@@ -651,7 +644,6 @@ def full(shape, fill_value, dtype=None):
         fill_value: the value of every element.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
     """
-    return Tensor(np.full(_shape_arg(shape), value(fill_value), dtype=_dtype_or_floatx(dtype)))
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.full(_creation_shape("full", shape, dtype), value(fill_value), dtype=dtype))
 
