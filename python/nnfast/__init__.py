@@ -4,7 +4,6 @@ Change ``from tensorflow import keras`` (or ``import keras``) to ``import nnfast
 """
 __version__ = "0.1.0"
 
-from nnfast import _openmp_env  # noqa: F401,I001  (before _core loads libgomp: bounded spin)
 from nnfast import _core  # noqa: F401  (fails early with a clear message if not built)
 from nnfast import (activations, callbacks, config, constraints, datasets, initializers, layers,
                     losses, metrics, models, ops, optimizers, regularizers, utils)

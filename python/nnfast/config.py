@@ -12,8 +12,12 @@ from nnfast import _core
 
 
 def set_num_threads(n):
-    """Number of OpenMP threads the kernels may use."""
+    """Number of OpenMP threads the kernels may use. Setting it turns off nnfast's adapting
+    of the default thread count to the machine's load (``nnfast.thread_governor``)."""
+    from nnfast.thread_governor import GOVERNOR
+
     _core.set_num_threads(int(n))
+    GOVERNOR.user_chose()
 
 
 def get_num_threads():
@@ -42,13 +46,14 @@ def available_isas():
 
 
 def kernel_info():
-    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads, and how idle
-    OpenMP threads wait (``openmp_wait``: see nnfast/_openmp_env.py)."""
-    from nnfast._openmp_env import WAIT_POLICY
+    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads, and whether the
+    default thread count adapts to the machine's load (``adaptive_threads``: see
+    ``nnfast.thread_governor``)."""
+    from nnfast.thread_governor import GOVERNOR
 
     return {"cpu_best_isa": _core.cpu_best_isa(), "active_isa": _core.active_isa(),
             "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads(),
-            "openmp_wait": WAIT_POLICY}
+            "adaptive_threads": GOVERNOR.enabled and not GOVERNOR.user_set}
 
 
 class PhysicalDevice(tuple):

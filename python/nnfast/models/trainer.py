@@ -24,6 +24,7 @@ from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
 from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
                                         pythonify_logs)
+from nnfast.thread_governor import GOVERNOR
 
 
 class Trainer(StepHooks):
@@ -649,6 +650,7 @@ class Trainer(StepHooks):
                             dist.sync_start(self)
                     yb = self._standardize_targets(yb)
                 cbs.on_train_batch_begin(step)
+                GOVERNOR.check()  # fewer threads while other processes hold the cores
                 if dist is None:
                     loss, y_pred = self._train_step(xb, yb, swb, variables)
                 else:
@@ -794,6 +796,7 @@ class Trainer(StepHooks):
             self._ensure_ready(xb, yb)
             yb = self._standardize_targets(yb)
             cbs.on_test_batch_begin(step)
+            GOVERNOR.check()
             if dist is None:
                 loss, y_pred = self._test_step(xb, yb, swb)
             else:
@@ -816,6 +819,7 @@ class Trainer(StepHooks):
             if raw:
                 xb, yb, swb = self._prepare_batch(xb, yb, swb)
             cbs.on_test_batch_begin(step)
+            GOVERNOR.check()
             step_logs = self.test_step(_step_data(xb, yb, swb))
             cbs.on_test_batch_end(step, pythonify_logs(step_logs))
         return pythonify_logs(self._get_metrics_result_or_logs(step_logs))
@@ -866,6 +870,7 @@ class Trainer(StepHooks):
             if raw:
                 xb = da.to_arrays(xb, "x")
             cbs.on_predict_batch_begin(step)
+            GOVERNOR.check()
             if dist is not None:
                 out = dist.predict_step(self, xb)
             else:
