@@ -69,3 +69,11 @@ def check_grads(op, *inputs, argnums=None, rtol=2e-2, atol=2e-3, eps=1e-3, seed_
         assert grads[i] is not None, f"no gradient for input {i}"
         np.testing.assert_allclose(grads[i], expected, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")
+
+
+def child_pythonpath():
+    """A PYTHONPATH for child processes that finds the nnfast this test run imported (the
+    installed package in CI, ``python/`` in a development build), not the sources beside the
+    tests, which hold no compiled extension after ``pip install .``."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(nnfast.__file__)))
+    return os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import child_pythonpath
 
 import nnfast as keras
 from nnfast import distribution as dist
@@ -369,9 +370,7 @@ def run_mpi(world_size, *args, timeout=90):
                # Ranks waiting in a collective yield the core instead of spinning (more
                # ranks than cores here): 4x faster steps on a shared 2-core machine.
                OMPI_MCA_mpi_yield_when_idle="1",
-               PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(__file__), "..",
-                                                        "python"),
-                                           os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=child_pythonpath())
     cmd = [_mpiexec(), "--oversubscribe", "-n", str(world_size), sys.executable,
            worker.__file__, *map(str, args)]
     return subprocess.run(cmd, check=False, env=env, capture_output=True, text=True,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import child_pythonpath
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
@@ -18,9 +19,7 @@ def python_blocks(page):
 
 
 def child_env():
-    return dict(os.environ, OMP_NUM_THREADS="1",
-                PYTHONPATH=os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
-                                                      os.environ.get("PYTHONPATH")) if p))
+    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=child_pythonpath())
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)])

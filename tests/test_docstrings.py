@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import child_pythonpath
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -115,9 +116,7 @@ def test_mkdocs_build_strict(tmp_path):
     """The site builds with no warning (griffe's docstring warnings included)."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings_handlers.python")
-    env = dict(os.environ, OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
-                                                     os.environ.get("PYTHONPATH")) if p))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=child_pythonpath())
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
                            "-f", os.path.join(ROOT, "mkdocs.yml"), "-d", str(tmp_path / "site")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

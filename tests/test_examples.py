@@ -4,14 +4,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import child_pythonpath
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_example(name, *args, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(p for p in (os.path.join(ROOT, "python"),
-                                                     os.environ.get("PYTHONPATH")) if p))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=child_pythonpath())
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -5,6 +5,11 @@ Change ``from tensorflow import keras`` (or ``import keras``) to ``import nnfast
 __version__ = "0.1.0"
 
 from nnfast import _core  # noqa: F401  (fails early with a clear message if not built)
+
+if not hasattr(_core, "gemm"):  # only the type stubs' folder (python/nnfast/_core/) was found
+    raise ImportError(
+        f"nnfast's compiled extension _core is not built in {__path__[0]}: build it there "
+        "(README, 'The two commands') or install the package with pip, and import that one.")
 from nnfast import (activations, callbacks, config, constraints, datasets, initializers, layers,
                     losses, metrics, models, ops, optimizers, regularizers, utils)
 from nnfast.backend import GradientTape, Variable, clear_session
