@@ -23,28 +23,10 @@ nnfast::Int8GemmVariant parse_int8_variant(const std::string& name) {
                         "'ref'. Received: variant=" + name);
 }
 
-// A C-contiguous array of dtype T (int8, int32 or float32), checked here so the kernels only
-// see valid buffers (dtype equality as bind_util.h's same_dtype).
 template <typename T>
-T* checked_typed(const py::array& a, const char* name, const char* dtype,
-                 bool writeable = false) {
-  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
-    throw py::type_error(std::string(name) + ": expected a " + dtype +
-                         " array, received dtype " + std::string(py::str(a.dtype())) +
-                         " with shape " + shape_of(a));
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array, received shape " +
-                          shape_of(a) + " with strides");
-  if (writeable && !a.writeable())
-    throw py::value_error(std::string(name) + ": output array is read-only");
-  register_buffer(a, name, writeable);  // the entry point's overlap check (BufferScope)
-  return static_cast<T*>(const_cast<void*>(a.data()));
-}
-
-template <typename T>
-T* checked_2d(const py::array& a, const char* name, const char* dtype, bool writeable = false) {
+T* checked_2d(const py::array& a, const char* name, bool writeable = false) {
   require_ndim(a, 2, name);
-  return checked_typed<T>(a, name, dtype, writeable);
+  return checked<T>(a, name, writeable);
 }
 
 void require_shape(const py::array& a, int64_t rows, int64_t cols, const char* name) {
@@ -67,7 +49,7 @@ void bind_quantized(py::module_& m) {
       "int8_pack_kernel",
       [](const py::array& kernel) {
         BufferScope scope("int8_pack_kernel");
-        const int8_t* pk = checked_2d<int8_t>(kernel, "int8_pack_kernel kernel", "int8");
+        const int8_t* pk = checked_2d<int8_t>(kernel, "int8_pack_kernel kernel");
         const int64_t k = kernel.shape(0), n = kernel.shape(1);
         py::gil_scoped_release release;
         return std::make_shared<Packed>(nnfast::pack_int8_kernel(pk, k, n, n));
@@ -79,8 +61,8 @@ void bind_quantized(py::module_& m) {
       "gemm_int8",
       [](const py::array& a, const Packed& b, const py::array& out, const std::string& variant) {
         BufferScope scope("gemm_int8");
-        const int8_t* pa = checked_2d<int8_t>(a, "gemm_int8 a", "int8");
-        int32_t* po = checked_2d<int32_t>(out, "gemm_int8 out", "int32", true);
+        const int8_t* pa = checked_2d<int8_t>(a, "gemm_int8 a");
+        int32_t* po = checked_2d<int32_t>(out, "gemm_int8 out", true);
         const int64_t m_ = a.shape(0);
         if (a.shape(1) != b.k)
           throw py::value_error("gemm_int8: a must have " + std::to_string(b.k) +
@@ -100,13 +82,10 @@ void bind_quantized(py::module_& m) {
          const py::object& bias, const py::array& out, float epsilon,
          const std::string& variant) {
         BufferScope scope("int8_dense");
-        const float* px = checked_2d<float>(x, "int8_dense x", "float32");
-        float* po = checked_2d<float>(out, "int8_dense out", "float32", true);
-        const float* ps = checked_typed<float>(kernel_scale, "int8_dense kernel_scale",
-                                               "float32");
-        const float* pb = bias.is_none() ? nullptr
-                                         : checked_typed<float>(py::cast<py::array>(bias),
-                                                                "int8_dense bias", "float32");
+        const float* px = checked_2d<float>(x, "int8_dense x");
+        float* po = checked_2d<float>(out, "int8_dense out", true);
+        const float* ps = checked<float>(kernel_scale, "int8_dense kernel_scale");
+        const float* pb = checked_or_null<float>(bias, "int8_dense bias");
         const int64_t m_ = x.shape(0);
         if (x.shape(1) != b.k)
           throw py::value_error("int8_dense: x must have " + std::to_string(b.k) +

@@ -83,7 +83,10 @@ inline std::string shape_of(const py::array& a) {
 
 template <typename T>
 const char* dtype_name() {
-  return std::is_same<T, float>::value ? "float32" : "int64";
+  if (std::is_same<T, float>::value) return "float32";
+  if (std::is_same<T, int8_t>::value) return "int8";
+  if (std::is_same<T, int32_t>::value) return "int32";
+  return "int64";
 }
 
 // Equal dtypes, not only the same object: unpickled or memory-mapped arrays carry their own

@@ -55,9 +55,8 @@ void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, fl
 const char* gemm_bf16_kernel_name();
 // Whether a variant can run on this CPU under the current ISA cap.
 bool gemm_bf16_variant_available(Bf16GemmVariant variant);
-// x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as an fp32 value.
-float round_to_bf16(float x);
-// out[i] = round_to_bf16(x[i]) for i < n (out may be x).
+// out[i] = x[i] rounded to the nearest bfloat16 (ties to even; NaN stays NaN), as fp32, for
+// i < n (out may be x).
 void round_to_bf16_array(const float* x, float* out, int64_t n);
 
 }  // namespace nnfast

@@ -15,6 +15,7 @@
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
 #include "ops/gemm_split.h"
+#include "ops/scratch.h"
 #include "ops/parallel.h"
 
 namespace nnfast {
@@ -43,32 +44,8 @@ const GemmKernelInfo& pick_kernel(Isa active) {
   return kernels::f32_gemm_ref_info;
 }
 
-// Grow-only, 64-byte aligned scratch owned by one thread (OpenMP pool threads persist, so
-// steady-state calls never allocate).
-class PackBuffer {
- public:
-  ~PackBuffer() { std::free(data_); }
-  float* get(size_t floats) {
-    if (floats > cap_) {
-      std::free(data_);
-      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) {
-        cap_ = 0;
-        throw std::bad_alloc();
-      }
-      cap_ = bytes / sizeof(float);
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local PackBuffer tl_pack_a;
-thread_local PackBuffer tl_pack_b;
+thread_local ScratchBuffer<float> tl_pack_a;
+thread_local ScratchBuffer<float> tl_pack_b;
 
 // Packs rows [i0, i0+mc) x depth [p0, p0+kc) of alpha*op(A) into MR-row panels, each kc x MR
 // with MR contiguous values per depth step; rows past mc are zero.

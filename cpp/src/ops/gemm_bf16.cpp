@@ -16,37 +16,15 @@
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
 #include "ops/gemm_split.h"
+#include "ops/scratch.h"
 
 namespace nnfast {
 namespace {
 
 using kernels::Bf16GemmKernelInfo;
 
-// Grow-only, 64-byte aligned scratch owned by one thread.
-class PairBuffer {
- public:
-  ~PairBuffer() { std::free(data_); }
-  uint32_t* get(size_t words) {
-    if (words > cap_) {
-      std::free(data_);
-      const size_t bytes = ((words * sizeof(uint32_t) + 63) / 64) * 64;
-      data_ = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
-      if (!data_) {
-        cap_ = 0;
-        throw std::bad_alloc();
-      }
-      cap_ = bytes / sizeof(uint32_t);
-    }
-    return data_;
-  }
-
- private:
-  uint32_t* data_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local PairBuffer tl_pairs_a;
-thread_local PairBuffer tl_pairs_b;
+thread_local ScratchBuffer<uint32_t> tl_pairs_a;
+thread_local ScratchBuffer<uint32_t> tl_pairs_b;
 
 struct Bf16Args {
   Trans trans_a, trans_b;
@@ -125,11 +103,14 @@ void bf16_block(const Bf16Args& g, const Bf16GemmKernelInfo& kern, int64_t m0, i
   }
 }
 
-// Rounds a (rows, cols) matrix with row stride ld to bf16 precision, into a dense fp32 copy.
-std::vector<float> rounded_copy(const float* src, int64_t rows, int64_t cols, int64_t ld) {
+// scale * a (rows, cols) matrix with row stride ld, rounded to bf16 precision, as a dense
+// fp32 copy (scale first, as the bf16 kernels fold alpha into packed A).
+std::vector<float> rounded_copy(const float* src, int64_t rows, int64_t cols, int64_t ld,
+                                float scale) {
   std::vector<float> out(static_cast<size_t>(rows * cols));
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) out[r * cols + j] = round_to_bf16(src[r * ld + j]);
+    for (int64_t j = 0; j < cols; ++j) out[r * cols + j] = scale * src[r * ld + j];
+  round_to_bf16_array(out.data(), out.data(), rows * cols);
   return out;
 }
 
@@ -158,11 +139,8 @@ void gemm_via_f32(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k,
                   const float* a, int64_t lda, int64_t a_rows, int64_t a_cols, const float* b,
                   int64_t ldb, int64_t b_rows, int64_t b_cols, float beta, float* c,
                   int64_t ldc, const GemmEpilogue& epilogue) {
-  // alpha is applied before rounding, as the bf16 kernels fold it into packed A.
-  std::vector<float> ra(static_cast<size_t>(a_rows * a_cols));
-  for (int64_t r = 0; r < a_rows; ++r)
-    for (int64_t j = 0; j < a_cols; ++j) ra[r * a_cols + j] = round_to_bf16(alpha * a[r * lda + j]);
-  const std::vector<float> rb = rounded_copy(b, b_rows, b_cols, ldb);
+  const std::vector<float> ra = rounded_copy(a, a_rows, a_cols, lda, alpha);
+  const std::vector<float> rb = rounded_copy(b, b_rows, b_cols, ldb, 1.0f);
   sgemm(trans_a, trans_b, m, n, k, 1.0f, ra.data(), a_cols, rb.data(), b_cols, beta, c, ldc,
         epilogue);
 }
@@ -176,19 +154,6 @@ bool gemm_bf16_variant_available(Bf16GemmVariant variant) {
     case Bf16GemmVariant::avx512bf16: return avx512 && cpu_has_avx512_bf16();
     default: return true;
   }
-}
-
-float round_to_bf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  if ((bits & 0x7F800000u) == 0x7F800000u) {
-    if (bits & 0x007FFFFFu) bits |= 0x00400000u;  // NaN stays a (quiet) NaN
-  } else {
-    bits += 0x7FFFu + ((bits >> 16) & 1u);  // round half to even on the dropped 16 bits
-  }
-  bits &= 0xFFFF0000u;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
 }
 
 const char* gemm_bf16_kernel_name() {

@@ -15,6 +15,7 @@
 #include "kernels/gemm/gemm_int8_kernels.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "ops/scratch.h"
 
 namespace nnfast {
 namespace {
@@ -22,30 +23,7 @@ namespace {
 using kernels::Int8GemmKernelInfo;
 using kernels::kInt8Nr;
 
-// Grow-only, 64-byte aligned scratch owned by the calling thread.
-class ByteBuffer {
- public:
-  ~ByteBuffer() { std::free(data_); }
-  int8_t* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(data_);
-      const size_t rounded = (bytes + 63) / 64 * 64;
-      data_ = static_cast<int8_t*>(std::aligned_alloc(64, rounded));
-      if (!data_) {
-        cap_ = 0;
-        throw std::bad_alloc();
-      }
-      cap_ = rounded;
-    }
-    return data_;
-  }
-
- private:
-  int8_t* data_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local ByteBuffer tl_a;
+thread_local ScratchBuffer<int8_t> tl_a;
 
 const Int8GemmKernelInfo* kernel_of(Int8GemmVariant v) {
   switch (v) {

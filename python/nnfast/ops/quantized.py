@@ -19,9 +19,10 @@ from nnfast.ops._util import f32
 def quantize_rows(x2):
     """``(xq, scale)``: each row of a 2-D float32 array as int8-valued float32 and its scale
     ``127 / (max |row| + epsilon)`` (shape ``(rows, 1)``)."""
-    scale = np.divide(np.float32(127.0), np.abs(x2).max(axis=1, keepdims=True) +
-                      np.float32(epsilon()), dtype=np.float32)
-    return np.clip(np.round(x2 * scale), -127, 127).astype(np.float32), scale
+    from nnfast.quantizers import abs_max_quantize  # the one implementation of the scheme
+
+    q, scale = abs_max_quantize(x2, axis=1, epsilon=epsilon())
+    return q.value.astype(np.float32), scale.value
 
 
 # Deepest kernel the int32 sums of _core.int8_dense take without overflow (128*128*k < 2**31).
