@@ -2,6 +2,7 @@
 step; read by layers whose randomness must not depend on the split, such as Dropout, which
 draws the mask of the global batch and keeps its rows)."""
 import contextlib
+import math
 
 _current = [None]
 
@@ -35,6 +36,8 @@ def mask_offsets(offset, shape):
         >>> mask_offsets(100, (4, 3))   # one process
         (100, 112)
     """
+    if _current[0] is None:  # one process: the common case, on every dropout call
+        return offset, offset + (int(math.prod(shape)) if len(shape) else 1)
     shape = tuple(int(d) for d in shape)
     if not shape:
         return offset, offset + 1
