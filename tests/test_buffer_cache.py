@@ -1,4 +1,5 @@
 """The buffer cache that serves NumPy's large arrays (nnfast.config.*buffer_cache*)."""
+import contextvars
 import threading
 
 import numpy as np
@@ -23,7 +24,43 @@ def cache():
     nnfast.config.set_buffer_cache_limit(info["limit_bytes"] / MB)
 
 
-def test_large_arrays_come_back_from_the_cache(cache):
+def test_user_arrays_keep_numpys_allocator_and_model_calls_use_the_cache(cache):
+    # import nnfast changes nothing for the user's own arrays (NumPy's default handler) ...
+    assert get_handler_name(np.empty(2 * MB, np.uint8)) == "default_allocator"
+    model = nnfast.Sequential([nnfast.Input((512,)), nnfast.layers.Dense(1024)])
+    x = np.ones((300, 512), np.float32)
+    y = model(x)
+    # ... while a model call's large outputs come from the cache, and the handler goes back.
+    assert get_handler_name(_owner(np.asarray(y))) == "nnfast_buffer_cache"
+    assert get_handler_name(_owner(model.predict(x, verbose=0))) == "nnfast_buffer_cache"
+    assert get_handler_name(np.empty(2 * MB, np.uint8)) == "default_allocator"
+
+
+def _owner(a):
+    while a.base is not None:  # a view: the array that owns the memory
+        a = a.base
+    return a
+
+
+@pytest.fixture
+def installed(cache):
+    """The cache's handler for the test's whole context (config.install_buffer_cache), run
+    in a copy of the context so the opt-in does not leak into other tests."""
+    return contextvars.copy_context()
+
+
+def _in_installed_context(ctx, fn):
+    def run():
+        nnfast.config.install_buffer_cache()
+        fn()
+    ctx.run(run)
+
+
+def test_large_arrays_come_back_from_the_cache(installed):
+    _in_installed_context(installed, _large_arrays_come_back)
+
+
+def _large_arrays_come_back():
     a = np.empty(3 * MB // 4 + 17, np.float32)   # ~3 MiB
     assert get_handler_name(a) == "nnfast_buffer_cache"
     a[:] = 7
@@ -38,7 +75,11 @@ def test_large_arrays_come_back_from_the_cache(cache):
     assert b[-1] == b.size - 1
 
 
-def test_small_arrays_zeros_and_resizes_behave(cache):
+def test_small_arrays_zeros_and_resizes_behave(installed):
+    _in_installed_context(installed, _small_arrays_zeros_and_resizes)
+
+
+def _small_arrays_zeros_and_resizes():
     assert get_handler_name(np.empty(100)) == "nnfast_buffer_cache"   # malloc inside
     z = np.zeros((1000, 700))
     assert not z.any()
@@ -51,7 +92,11 @@ def test_small_arrays_zeros_and_resizes_behave(cache):
     assert s[:1000].sum() == 1000 and not s[1000:].any()
 
 
-def test_limit_bounds_what_is_kept_and_zero_turns_it_off(cache):
+def test_limit_bounds_what_is_kept_and_zero_turns_it_off(installed):
+    _in_installed_context(installed, _limit_bounds)
+
+
+def _limit_bounds():
     nnfast.config.set_buffer_cache_limit(5)
     blocks = [np.empty(2 * MB, np.uint8) for _ in range(4)]
     del blocks
@@ -68,7 +113,11 @@ def test_limit_bounds_what_is_kept_and_zero_turns_it_off(cache):
     nnfast.config.clear_buffer_cache()
 
 
-def test_arrays_cross_threads(cache):
+def test_arrays_cross_threads(installed):
+    _in_installed_context(installed, _arrays_cross_threads)
+
+
+def _arrays_cross_threads():
     made = {}
 
     def worker():

@@ -1,8 +1,8 @@
 // NumPy's memory for large arrays from nnfast's buffer cache (see nnfast/buffer_cache.h).
 //
-// nnfast's ops allocate their outputs with np.empty; installing this handler (NumPy >= 1.22
-// allocation policies) makes every large array created in the importing thread's context
-// come from, and return to, the cache. Small blocks, calloc (np.zeros: the OS zeroes its
+// nnfast's ops allocate their outputs with np.empty; while nnfast runs a model this handler
+// (NumPy >= 1.22 allocation policies) makes every large array created in that context come
+// from, and return to, the cache. Small blocks, calloc (np.zeros: the OS zeroes its
 // pages lazily) and arrays realloc'ed from small blocks keep using malloc as before. NumPy
 // records the handler in each array, so arrays made here may be freed anywhere.
 #define NPY_NO_DEPRECATED_API NPY_1_22_API_VERSION
@@ -90,17 +90,37 @@ PyDataMem_Handler handler = {
 
 void bind_memory(py::module_& m) {
   if (_import_array() < 0) throw py::error_already_set();
+  // The handler is used inside nnfast's own calls only (nnfast.backend.memory.scope): NumPy
+  // keeps the handler in a context variable, so the user's arrays made elsewhere keep
+  // NumPy's default allocator.
   m.def(
-      "install_numpy_buffer_cache",
-      []() {
+      "numpy_buffer_cache_enter",
+      []() -> py::object {
+        py::object current = py::reinterpret_steal<py::object>(PyDataMem_GetHandler());
+        if (!current) throw py::error_already_set();
+        if (PyCapsule_GetPointer(current.ptr(), "mem_handler") == &handler) return py::none();
         py::object capsule = py::reinterpret_steal<py::object>(
             PyCapsule_New(&handler, "mem_handler", nullptr));
         if (!capsule) throw py::error_already_set();
         py::object old = py::reinterpret_steal<py::object>(PyDataMem_SetHandler(capsule.ptr()));
         if (!old) throw py::error_already_set();
+        return old;
       },
-      "Makes NumPy take large arrays (>= 1 MiB) created in this thread's context from "
-      "nnfast's buffer cache.");
+      "Makes NumPy take large arrays (>= 1 MiB) created in this context from nnfast's buffer "
+      "cache. Returns the handler it replaced (give it to numpy_buffer_cache_exit), or None "
+      "when the cache's handler was already in use.");
+  m.def(
+      "numpy_buffer_cache_exit",
+      [](const py::object& previous) {
+        if (previous.is_none()) return;
+        if (!PyCapsule_IsValid(previous.ptr(), "mem_handler"))
+          throw py::type_error("numpy_buffer_cache_exit: expected the handler returned by "
+                               "numpy_buffer_cache_enter");
+        py::object ours = py::reinterpret_steal<py::object>(PyDataMem_SetHandler(previous.ptr()));
+        if (!ours) throw py::error_already_set();
+      },
+      py::arg("previous"),
+      "Puts back the NumPy allocation handler numpy_buffer_cache_enter replaced.");
   m.def("buffer_cache_stats", []() {
     const auto s = nnfast::buffer_cache_stats();
     py::dict d;

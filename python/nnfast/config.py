@@ -120,17 +120,23 @@ def list_physical_devices(device_type=None):
 
 
 # --- the buffer cache ----------------------------------------------------------------------
-# NumPy arrays of 1 MiB and more created in the importing thread come from a cache of freed
-# blocks of the same size instead of fresh memory from the OS (fresh memory page-faults in on
-# first touch: ~15% of a ResNet50 batch). NNFAST_BUFFER_CACHE_MB sets the most it keeps
-# (default 1024; 0 turns it off).
+# NumPy arrays of 1 MiB and more that nnfast creates while it runs a model come from a cache
+# of freed blocks of the same size (nnfast.backend.memory). NNFAST_BUFFER_CACHE_MB sets the
+# most it keeps (default 1024; 0 turns it off).
 
 
 def install_buffer_cache():
-    """Makes NumPy take large arrays (>= 1 MiB) created in the calling thread's context from
-    nnfast's buffer cache. ``import nnfast`` does this for the importing thread unless
-    ``NNFAST_BUFFER_CACHE_MB=0``; call it in other threads that run models."""
-    _core.install_numpy_buffer_cache()
+    """Makes every large NumPy array (>= 1 MiB) created in the calling context, also outside
+    nnfast's calls, come from nnfast's buffer cache.
+
+    nnfast already uses the cache inside model calls, ``fit``, ``evaluate`` and ``predict``;
+    this opts the rest of the calling thread's context in (for programs that allocate large
+    temporary arrays of their own in a loop). NumPy keeps the choice per context.
+
+    Example:
+        >>> nnfast.config.install_buffer_cache()
+    """
+    _core.numpy_buffer_cache_enter()
 
 
 def buffer_cache_info():
@@ -148,10 +154,6 @@ def set_buffer_cache_limit(megabytes):
 def clear_buffer_cache():
     """Frees every block the buffer cache keeps (arrays in use are not affected)."""
     _core.buffer_cache_clear()
-
-
-if _core.buffer_cache_stats()["limit_bytes"] > 0:
-    install_buffer_cache()
 
 
 # --- keras.config ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import typing
 from . import cuda
-__all__: list[str] = ['Int8PackedKernel', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'install_numpy_buffer_cache', 'int8_dense', 'int8_pack_kernel', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
+__all__: list[str] = ['Int8PackedKernel', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'int8_dense', 'int8_pack_kernel', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'numpy_buffer_cache_enter', 'numpy_buffer_cache_exit', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
 class Int8PackedKernel:
     """
     An int8 (k, n) kernel packed for the int8 GEMM (made by int8_pack_kernel).
@@ -228,10 +228,6 @@ def global_max_pool_forward(src: numpy.ndarray, dst: numpy.ndarray, argmax: typi
     """
     Max over axis 1 of (batch, spatial, channels); argmax receives the spatial index.
     """
-def install_numpy_buffer_cache() -> None:
-    """
-    Makes NumPy take large arrays (>= 1 MiB) created in this thread's context from nnfast's buffer cache.
-    """
 def int8_dense(x: numpy.ndarray, packed: Int8PackedKernel, kernel_scale: numpy.ndarray, bias: typing.Any, out: numpy.ndarray, epsilon: typing.SupportsFloat | typing.SupportsIndex, variant: str = 'best') -> None:
     """
     Keras's int8 Dense product: rows of x (float32, (m, k)) quantized to int8 with scale 127 / (max|row| + epsilon) (round half to even, clip to 127), multiplied exactly by the packed kernel, then out = acc / (x_scale * kernel_scale) (+ bias when not None).
@@ -270,6 +266,14 @@ def nadam_update(w: numpy.ndarray, g: numpy.ndarray, m: typing.Any, v: typing.An
     ...
 def num_threads() -> int:
     ...
+def numpy_buffer_cache_enter() -> typing.Any:
+    """
+    Makes NumPy take large arrays (>= 1 MiB) created in this context from nnfast's buffer cache. Returns the handler it replaced (give it to numpy_buffer_cache_exit), or None when the cache's handler was already in use.
+    """
+def numpy_buffer_cache_exit(previous: typing.Any) -> None:
+    """
+    Puts back the NumPy allocation handler numpy_buffer_cache_enter replaced.
+    """
 def relu_backward_from_output(y: numpy.ndarray, g: numpy.ndarray, dz: numpy.ndarray) -> None:
     """
     dz = g where y > 0, else 0.

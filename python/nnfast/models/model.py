@@ -2,6 +2,7 @@
 ``Sequential``; the functional ``Model(inputs, outputs)`` form builds on the same class."""
 import numpy as np
 
+from nnfast.backend import memory
 from nnfast.layers.layer import Layer, _dedupe
 from nnfast.models.trainer import Trainer
 
@@ -49,6 +50,11 @@ class Model(Trainer, Layer):
     """
 
     _applies_dtype_policy = False  # each layer applies its own (see Layer._plan_call)
+
+    @memory.scoped
+    def __call__(self, *args, **kwargs):
+        # Large intermediate arrays of the call come from the buffer cache (backend/memory).
+        return super().__call__(*args, **kwargs)
 
     def __new__(cls, *args, **kwargs):
         # ``Model(inputs, outputs)`` is the functional API: build a Functional instead.

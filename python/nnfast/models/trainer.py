@@ -16,6 +16,7 @@ import numpy as np
 from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast import optimizers
+from nnfast.backend import memory
 from nnfast.backend import random as nnrandom
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
@@ -462,6 +463,7 @@ class Trainer(StepHooks):
                 self._resolve_outputs(self(_first_rows(x_sample), training=False))
 
     # --- fit ------------------------------------------------------------------------------
+    @memory.scoped
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -717,6 +719,7 @@ class Trainer(StepHooks):
         return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     # --- evaluate ----------------------------------------------------------------------------
+    @memory.scoped
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics in inference mode (batches of 32 by default).
@@ -825,6 +828,7 @@ class Trainer(StepHooks):
         return pythonify_logs(self._get_metrics_result_or_logs(step_logs))
 
     # --- predict -----------------------------------------------------------------------------
+    @memory.scoped
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs in inference mode, concatenated over batches (batches of 32 by default).
 
@@ -885,6 +889,7 @@ class Trainer(StepHooks):
         return _concat_struct(chunks)
 
     # --- single batches -------------------------------------------------------------------
+    @memory.scoped
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns that batch's loss (and metrics)."""
         custom = self._custom_train()
@@ -912,6 +917,7 @@ class Trainer(StepHooks):
         self._record_step(loss, da.num_samples(x), y, y_pred, sw)
         return self._batch_result(return_dict)
 
+    @memory.scoped
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode."""
         custom = self._custom_test()
@@ -930,6 +936,7 @@ class Trainer(StepHooks):
         self._record_step(loss, da.num_samples(x), y, y_pred, sw)
         return self._batch_result(return_dict)
 
+    @memory.scoped
     def predict_on_batch(self, x):
         """Outputs for one batch, no batching and no callbacks."""
         if self._overridden("predict_step"):
