@@ -36,6 +36,7 @@
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
 #include "ops/conv_common.h"
+#include "ops/gemm_split.h"
 #include "ops/parallel.h"
 
 namespace nnfast {
@@ -136,12 +137,7 @@ void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_si
 // one output row are MR rows of a strided matrix: one transposing pack per tap) and on the
 // kernel packed once per call. Taps outside the input become zeros in the panel.
 
-const kernels::GemmKernelInfo& gemm_kernel_info() {
-  const Isa isa = active_isa();
-  if (isa == Isa::avx512) return kernels::f32_gemm_avx512_info;
-  if (isa == Isa::avx2) return kernels::f32_gemm_avx2_info;
-  return kernels::f32_gemm_ref_info;
-}
+const kernels::GemmKernelInfo& gemm_kernel_info() { return sgemm_micro_kernel(); }
 
 // The GemmPackTransFn contract: dst[p*width + r] = src[r*lds + p] (r < rows, p < kc), and 0
 // for rows <= r < width.
