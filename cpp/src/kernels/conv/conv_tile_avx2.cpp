@@ -1,7 +1,7 @@
 // AVX2 register tile of the implicit-GEMM convolutions: the f32_conv_tile contract of
 // conv_kernels.h (up to 14 pixels x 32 channels) on 16 ymm registers. The tile runs as
-// sub-tiles of up to 6 pixels x 16 channels: 12 accumulators, 2 kernel rows and 1 broadcast,
-// so per input channel 2 loads feed 12 FMAs and nothing spills.
+// sub-tiles of up to 6 pixels x 16 channels: at most 12 accumulators, 2 kernel rows and 1
+// broadcast, so per input channel 2 kernel loads feed up to 12 FMAs and nothing spills.
 #include <immintrin.h>
 #include <stdint.h>
 
@@ -80,8 +80,12 @@ template <bool Full>
 void pixels(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
             const float* kernel, int64_t out_c, const float* bias, int64_t o0, int64_t c0,
             int64_t nc16, int64_t mr, int flags, float* dst, int64_t ldd) {
-  for (int64_t i0 = 0; i0 < mr; i0 += 6) {
-    switch (mr - i0 < 6 ? mr - i0 : 6) {
+  // Balanced sub-tiles (14 pixels: 5 + 5 + 4, not 6 + 6 + 2, whose last one would wait on
+  // loads with only 4 FMAs per input channel).
+  const int64_t parts = (mr + 5) / 6, base = parts ? mr / parts : 0, extra = parts ? mr % parts : 0;
+  for (int64_t part = 0, i0 = 0; part < parts; ++part) {
+    const int64_t rows = base + (part < extra ? 1 : 0);
+    switch (rows) {
 #define NNFAST_SUB_TILE(p)                                                                     \
   case p:                                                                                      \
     sub_tile<p, Full>(x, tap, ntaps, in_c, kernel, out_c, bias, o0, c0, nc16, i0, flags, dst, \
@@ -95,6 +99,7 @@ void pixels(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in
       NNFAST_SUB_TILE(6)
 #undef NNFAST_SUB_TILE
     }
+    i0 += rows;
   }
 }
 
