@@ -55,6 +55,11 @@ def conv_bwd_data_reference(dy, k, x_shape, strides, pads):
     return dxp[:, ph: ph + h, pw: pw + w]
 
 
+def separable(x, dw_kernel, pw_kernel):
+    return np.asarray(ops.separable_inference(x, dw_kernel, None, None, pw_kernel, None, None,
+                                              padding="same"))
+
+
 def exercise_families():
     """Runs one small call of every kernel family (shapes chosen so each conv registry takes
     its register-tile route where the ISA has one)."""
@@ -81,7 +86,8 @@ def exercise_families():
     indptr, indices, values = _core.csr_from_dense(np.eye(4, 12, dtype=np.float32), 100)
     _core.csr_matmul(indptr, indices, values, f32(rng, 12, 5), np.empty((4, 5), np.float32))
     _core.embedding_forward(f32(rng, 10, 4), np.array([1, 2, 3]), np.empty((3, 4), np.float32))
-    # (These two run 2-D convolutions of their own: before the conv2d calls checked below.)
+    # (These run 2-D convolutions of their own: before the conv2d calls checked below.)
+    separable(img, f32(rng, 3, 3, 16, 1), f32(rng, 1, 1, 16, 20))       # depthwise_pointwise
     ops.conv2d_relu_max_pool(f32(rng, 2, 8, 8, 1), f32(rng, 3, 3, 1, 8), None)  # fused pool
     _core.conv3d_forward(f32(rng, 1, 4, 4, 4, 2), f32(rng, 2, 2, 2, 2, 3), None,
                          np.empty((1, 3, 3, 3, 3), np.float32), (1, 1, 1), (0, 0, 0), (1, 1, 1))
@@ -121,6 +127,8 @@ EXPECTED = {
     "conv3d": ("f32_conv3d_ref", "f32_conv3d_depth2col_conv2d", "f32_conv3d_depth2col_conv2d"),
     "conv_lstm_gates": ("f32_rnn_ref", "f32_rnn_avx2", "f32_rnn_avx512"),
     "rnn": ("f32_rnn_ref", "f32_rnn_avx2", "f32_rnn_avx512"),
+    "depthwise_pointwise_forward": ("depthwise_then_pointwise", "f32_conv_tile_avx2",
+                                    "f32_conv_tile_avx512"),
     "activation": ("f32_activation_forward_ref",) * 3,
     "embedding": ("f32_embedding_gather_ref",) * 3,
 }
@@ -212,6 +220,18 @@ def test_avx2_conv_tiles_backward_data_against_float64(shape, kernel, strides, c
     assert _core.selected_kernels()["conv2d_backward_data"].endswith("_avx2")
     want = conv_bwd_data_reference(dy, k, shape, strides, (1, 1))
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4 * np.sqrt(9 * kernel[3]))
+
+
+@pytest.mark.skipif("avx2" not in ISAS, reason="CPU without AVX2")
+def test_avx2_fused_depthwise_pointwise_against_float64(cap):
+    cap("avx2")
+    rng = np.random.default_rng(4)
+    x, dk, pk = f32(rng, 2, 7, 9, 17), f32(rng, 3, 3, 17, 1), f32(rng, 1, 1, 17, 35)
+    got = separable(x, dk, pk)
+    assert _core.selected_kernels()["depthwise_pointwise_forward"] == "f32_conv_tile_avx2"
+    mid = sum(np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))[:, i:i + 7, j:j + 9]
+              * dk[i, j, :, 0] for i in range(3) for j in range(3))
+    np.testing.assert_allclose(got, mid @ pk[0, 0], rtol=2e-4, atol=2e-3)
 
 
 @pytest.mark.parametrize("isa", ISAS)
