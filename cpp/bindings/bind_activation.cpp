@@ -7,15 +7,32 @@ namespace py = pybind11;
 using namespace nnfast::bind;
 
 namespace {
-nnfast::Activation to_activation(int id) {
-  if (id < 0 || id > static_cast<int>(nnfast::Activation::mish))
-    throw py::value_error("unknown activation id " + std::to_string(id));
-  return static_cast<nnfast::Activation>(id);
-}
+nnfast::Activation to_activation(int id) { return activation_of(id, "activation"); }
 }  // namespace
 
 void bind_activation(py::module_& m) {
   const float inf = std::numeric_limits<float>::infinity();
+  // The one definition of the activation ids Python passes to every kernel binding.
+  py::enum_<nnfast::Activation>(m, "Activation", py::arithmetic(),
+                                "Ids of the activations the kernels fuse (nnfast::Activation); "
+                                "int(Activation.relu) is what the bindings take.")
+      .value("linear", nnfast::Activation::linear)
+      .value("relu", nnfast::Activation::relu)
+      .value("sigmoid", nnfast::Activation::sigmoid)
+      .value("tanh", nnfast::Activation::tanh)
+      .value("elu", nnfast::Activation::elu)
+      .value("selu", nnfast::Activation::selu)
+      .value("softplus", nnfast::Activation::softplus)
+      .value("softsign", nnfast::Activation::softsign)
+      .value("swish", nnfast::Activation::swish)
+      .value("gelu", nnfast::Activation::gelu)
+      .value("gelu_tanh", nnfast::Activation::gelu_tanh)
+      .value("exponential", nnfast::Activation::exponential)
+      .value("hard_sigmoid", nnfast::Activation::hard_sigmoid)
+      .value("relu6", nnfast::Activation::relu6)
+      .value("leaky_relu", nnfast::Activation::leaky_relu)
+      .value("hard_silu", nnfast::Activation::hard_silu)
+      .value("mish", nnfast::Activation::mish);
   m.def(
       "activation_forward",
       [](int act, const py::array& x, const py::array& y, float alpha, float max_value,

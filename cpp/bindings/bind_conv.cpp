@@ -80,11 +80,7 @@ nnfast::ActivationParams act_params(float alpha, float max_value, float threshol
   return p;
 }
 
-nnfast::Activation act_of(int id) {
-  if (id < 0 || id > static_cast<int>(nnfast::Activation::mish))
-    throw py::value_error("unknown activation id " + std::to_string(id));
-  return static_cast<nnfast::Activation>(id);
-}
+nnfast::Activation act_of(int id) { return activation_of(id, "conv"); }
 
 void bind_pass(py::module_& m, bool depthwise) {
   const std::string prefix = depthwise ? "depthwise_conv2d" : "conv2d";

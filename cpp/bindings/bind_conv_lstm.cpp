@@ -10,9 +10,7 @@ using namespace nnfast::bind;
 namespace {
 
 nnfast::Activation act_of(int id, const char* what) {
-  if (id < 0 || id > static_cast<int>(nnfast::Activation::mish))
-    throw py::value_error(std::string(what) + ": unknown activation id " + std::to_string(id));
-  const auto act = static_cast<nnfast::Activation>(id);
+  const auto act = activation_of(id, what);
   try {
     nnfast::conv_lstm_check_activation(act, what);
   } catch (const std::invalid_argument& e) {

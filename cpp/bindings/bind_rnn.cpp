@@ -76,6 +76,19 @@ std::vector<py::ssize_t> bias_shape(const nnfast::RnnConfig& c) {
 }  // namespace
 
 void bind_rnn(py::module_& m) {
+  py::enum_<nnfast::RnnCell>(m, "RnnCell", py::arithmetic(),
+                             "Ids of the recurrent cells rnn_forward takes (nnfast::RnnCell).")
+      .value("lstm", nnfast::RnnCell::lstm)
+      .value("gru", nnfast::RnnCell::gru)
+      .value("simple", nnfast::RnnCell::simple);
+  m.def(
+      "rnn_activation_supported",
+      [](int activation) {
+        return activation >= 0 && activation < nnfast::kActivationCount &&
+               nnfast::rnn_activation_supported(static_cast<nnfast::Activation>(activation));
+      },
+      py::arg("activation"),
+      "Whether the recurrent gate kernels implement this activation id (an Activation value).");
   m.def(
       "rnn_workspace_size",
       [](int cell, const py::array& x, int64_t units, bool reset_after, bool training) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "nnfast/activation.h"
+
 namespace nnfast::bind {
 namespace py = pybind11;
 
@@ -179,6 +181,15 @@ inline std::pair<int64_t, int64_t> rows_cols(const py::array& a, const char* nam
   if (a.ndim() < 1) throw py::value_error(std::string(name) + ": expected at least 1-D, received a scalar");
   const int64_t cols = a.shape(a.ndim() - 1);
   return {cols == 0 ? 0 : static_cast<int64_t>(a.size()) / cols, cols};
+}
+
+// The nnfast::Activation of an id (a value of _core.Activation); `who` names the caller.
+inline nnfast::Activation activation_of(int id, const std::string& who) {
+  if (id < 0 || id >= nnfast::kActivationCount)
+    throw py::value_error(who + ": unknown activation id " + std::to_string(id) +
+                          " (expected a value of nnfast._core.Activation, 0.." +
+                          std::to_string(nnfast::kActivationCount - 1) + ")");
+  return static_cast<nnfast::Activation>(id);
 }
 
 }  // namespace nnfast::bind

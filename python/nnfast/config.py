@@ -46,14 +46,16 @@ def available_isas():
 
 
 def kernel_info():
-    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads, and whether the
+    """Which kernels were chosen and why: ISA, GEMM micro-kernel, threads, whether the
     default thread count adapts to the machine's load (``adaptive_threads``: see
-    ``nnfast.thread_governor``)."""
+    ``nnfast.thread_governor``), and the implementation each kernel family of the dispatch
+    registry ran last (``selected_kernels``; ``NNFAST_VERBOSE=1`` logs why)."""
     from nnfast.thread_governor import GOVERNOR
 
     return {"cpu_best_isa": _core.cpu_best_isa(), "active_isa": _core.active_isa(),
             "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads(),
-            "adaptive_threads": GOVERNOR.enabled and not GOVERNOR.user_set}
+            "adaptive_threads": GOVERNOR.enabled and not GOVERNOR.user_set,
+            "selected_kernels": _core.selected_kernels()}
 
 
 class PhysicalDevice(tuple):

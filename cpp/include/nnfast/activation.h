@@ -24,6 +24,8 @@ enum class Activation : int {
   hard_silu,     // x * hard_sigmoid(x)
   mish,
 };
+// One past the last id (ids are 0 .. kActivationCount - 1; exported as _core.Activation).
+constexpr int kActivationCount = static_cast<int>(Activation::mish) + 1;
 
 struct ActivationParams {
   float alpha = 0.0f;  // relu/leaky_relu negative slope, elu alpha

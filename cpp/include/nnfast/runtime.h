@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nnfast {
 
@@ -37,5 +39,15 @@ void set_num_threads(int n);
 // choice changes) saying which variant runs and why.
 bool verbose();
 void log_choice(const char* family, const char* variant, const char* why);
+
+// One kernel family of the dispatch registry (cpp/src/runtime/dispatch.h): its name, the
+// implementation it chose last ("" before it first ran), and its (name, isa) list, fastest
+// first, the reference last.
+struct KernelFamily {
+  std::string family;
+  std::string selected;
+  std::vector<std::pair<std::string, std::string>> implementations;
+};
+std::vector<KernelFamily> kernel_families();
 
 }  // namespace nnfast

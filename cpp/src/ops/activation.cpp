@@ -8,8 +8,30 @@
 #include "nnfast/activation.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
+namespace {
+
+// Elementwise activations: one portable implementation (a switch per element; the hot
+// activations are fused into the GEMM/conv epilogue below instead).
+const dispatch::Registry<void(Activation, const ActivationParams&, const float*, float*, int64_t)>
+    kActivationForward{"activation",
+                       {{Isa::ref, "f32_activation_forward_ref",
+                         &kernels::f32_activation_forward_ref}}};
+
+// The clamp epilogue (linear, relu with a cap, relu6) that every GEMM and conv tile ends with.
+const dispatch::Registry<void(float*, int64_t, int64_t, int64_t, const float*, const float*,
+                              const float*, int64_t, float, float)>
+    kClampEpilogue{"epilogue",
+                   {{Isa::avx512, "f32_scale_shift_clamp_rows_avx512",
+                     &kernels::f32_scale_shift_clamp_rows_avx512},
+                    {Isa::avx2, "f32_scale_shift_clamp_rows_avx2",
+                     &kernels::f32_scale_shift_clamp_rows_avx2},
+                    {Isa::ref, "f32_scale_shift_clamp_rows_ref",
+                     &kernels::f32_scale_shift_clamp_rows_ref}}};
+
+}  // namespace
 
 bool activation_needs_input(Activation act, const ActivationParams& p) {
   switch (act) {
@@ -32,8 +54,7 @@ bool activation_needs_input(Activation act, const ActivationParams& p) {
 void activation_forward(Activation act, const ActivationParams& p, const float* src, float* dst,
                         int64_t n) {
   if (n < 0) throw std::invalid_argument("activation_forward: negative length " + std::to_string(n));
-  kernels::ActivationForwardFn fn = kernels::f32_activation_forward_ref;
-  log_choice("activation", "f32_activation_forward_ref", "only variant");
+  const kernels::ActivationForwardFn fn = kActivationForward.select().fns;
   parallel_for_chunks(n, 16384, [&](int64_t begin, int64_t end) {
     fn(act, p, src + begin, dst + begin, end - begin);
   });
@@ -57,12 +78,7 @@ void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t col
     clamp = true;
   }
   if (clamp) {
-    if (active_isa() == Isa::avx512)
-      kernels::f32_scale_shift_clamp_rows_avx512(c, ld, rows, cols, scale, shift, residual, ldr,
-                                                 lo, hi);
-    else
-      kernels::f32_scale_shift_clamp_rows_ref(c, ld, rows, cols, scale, shift, residual, ldr,
-                                              lo, hi);
+    kClampEpilogue.select().fns(c, ld, rows, cols, scale, shift, residual, ldr, lo, hi);
     return;
   }
   for (int64_t i = 0; i < rows; ++i) {

@@ -36,7 +36,9 @@
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
 #include "ops/conv_common.h"
+#include "ops/gemm_split.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 using namespace conv_detail;
@@ -44,25 +46,23 @@ using namespace conv_detail;
 namespace conv_detail {
 
 namespace {
-const DepthwiseVariant kDepthwise[] = {
-    {Isa::avx512, "f32_depthwise_avx512", kernels::f32_depthwise_fwd_avx512,
-     kernels::f32_depthwise_bwd_data_avx512, kernels::f32_depthwise_bwd_weights_avx512},
-    {Isa::avx2, "f32_depthwise_avx2", kernels::f32_depthwise_fwd_avx2,
-     kernels::f32_depthwise_bwd_data_avx2, kernels::f32_depthwise_bwd_weights_avx2},
-    {Isa::ref, "f32_depthwise_ref", kernels::f32_depthwise_fwd_ref,
-     kernels::f32_depthwise_bwd_data_ref, kernels::f32_depthwise_bwd_weights_ref},
-};
+const DepthwiseVariant kDepthwiseAvx512{kernels::f32_depthwise_fwd_avx512,
+                                        kernels::f32_depthwise_bwd_data_avx512,
+                                        kernels::f32_depthwise_bwd_weights_avx512};
+const DepthwiseVariant kDepthwiseAvx2{kernels::f32_depthwise_fwd_avx2,
+                                      kernels::f32_depthwise_bwd_data_avx2,
+                                      kernels::f32_depthwise_bwd_weights_avx2};
+const DepthwiseVariant kDepthwiseRef{kernels::f32_depthwise_fwd_ref,
+                                     kernels::f32_depthwise_bwd_data_ref,
+                                     kernels::f32_depthwise_bwd_weights_ref};
+const dispatch::Registry<DepthwiseVariant> kDepthwise{
+    "depthwise_conv2d",
+    {{Isa::avx512, "f32_depthwise_avx512", &kDepthwiseAvx512},
+     {Isa::avx2, "f32_depthwise_avx2", &kDepthwiseAvx2},
+     {Isa::ref, "f32_depthwise_ref", &kDepthwiseRef}}};
 }  // namespace
 
-const DepthwiseVariant& pick_depthwise() {
-  const Isa active = active_isa();
-  for (const DepthwiseVariant& v : kDepthwise)
-    if (static_cast<int>(v.isa) <= static_cast<int>(active)) {
-      log_choice("depthwise_conv2d", v.name, "best variant allowed by active_isa()");
-      return v;
-    }
-  return kDepthwise[2];
-}
+const DepthwiseVariant& pick_depthwise() { return *kDepthwise.select().fns; }
 
 }  // namespace conv_detail
 
@@ -90,24 +90,17 @@ bool use_direct(const Conv2DShape& s) {
 }
 
 struct DirectConvVariant {
-  const char* name;
   void (*fwd)(const Conv2DShape&, const float*, const float*, const float*, int, float*, int64_t,
               int64_t);
   void (*bwd_weights)(const Conv2DShape&, const float*, const float*, const float*, float*,
                       float*, int64_t, int64_t);
 };
-
-DirectConvVariant pick_direct() {
-  const Isa isa = active_isa();
-  if (isa == Isa::avx512)
-    return {"f32_direct_conv_avx512", kernels::f32_direct_conv_fwd_avx512,
-            kernels::f32_direct_conv_bwd_weights_avx512};
-  if (isa == Isa::avx2)
-    return {"f32_direct_conv_avx2", kernels::f32_direct_conv_fwd_avx2,
-            kernels::f32_direct_conv_bwd_weights_avx2};
-  return {"f32_direct_conv_ref", kernels::f32_direct_conv_fwd_ref,
-          kernels::f32_direct_conv_bwd_weights_ref};
-}
+const DirectConvVariant kDirectAvx512{kernels::f32_direct_conv_fwd_avx512,
+                                      kernels::f32_direct_conv_bwd_weights_avx512};
+const DirectConvVariant kDirectAvx2{kernels::f32_direct_conv_fwd_avx2,
+                                    kernels::f32_direct_conv_bwd_weights_avx2};
+const DirectConvVariant kDirectRef{kernels::f32_direct_conv_fwd_ref,
+                                   kernels::f32_direct_conv_bwd_weights_ref};
 
 // Sums per-chunk partial buffers (chunk 0 is `out` itself) in chunk order.
 template <typename Fn>
@@ -136,12 +129,7 @@ void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_si
 // one output row are MR rows of a strided matrix: one transposing pack per tap) and on the
 // kernel packed once per call. Taps outside the input become zeros in the panel.
 
-const kernels::GemmKernelInfo& gemm_kernel_info() {
-  const Isa isa = active_isa();
-  if (isa == Isa::avx512) return kernels::f32_gemm_avx512_info;
-  if (isa == Isa::avx2) return kernels::f32_gemm_avx2_info;
-  return kernels::f32_gemm_ref_info;
-}
+const kernels::GemmKernelInfo& gemm_kernel_info() { return sgemm_micro_kernel(); }
 
 // The GemmPackTransFn contract: dst[p*width + r] = src[r*lds + p] (r < rows, p < kc), and 0
 // for rows <= r < width.
@@ -333,6 +321,126 @@ void conv2d_validate(const Conv2DShape& s) {
     fail("sizes too large: their products overflow 64-bit integers");
 }
 
+namespace {
+
+// --- The convolution registries ----------------------------------------------------------------
+// Each pass is a family of routes, tried in order: the ISA-specific register tiles and direct
+// kernels where their shape predicate holds, then the GEMM routes (portable drivers around the
+// "gemm" registry's micro-kernel), the general im2col/gather route last.
+enum class ConvRoute {
+  tiles,            // conv2d_forward_tiles / the flipped-kernel backward-data on them
+  tiles_pointwise,  // the tiles on a 1x1 conv with few output channels
+  tiles_strided,    // conv2d_backward_data_strided
+  rowmerged,        // conv2d_forward_rowmerged
+  gemm_direct,      // 1x1 stride 1: one GEMM on the input as is
+  direct,           // the direct loops of kh*kw*in_c <= 32 layers
+  implicit_gemm,    // GEMM A panels packed from the input per tap
+  im2col_gemm,      // GEMMs on im2col (or col2im-gather) tiles
+};
+struct ConvImpl {
+  ConvRoute route;
+  kernels::ConvTileFn tile;          // the register tile (tile routes)
+  const DirectConvVariant* direct;   // the direct kernels (direct route)
+};
+
+const ConvImpl kTilesAvx512{ConvRoute::tiles, kernels::f32_conv_tile_avx512, nullptr};
+const ConvImpl kTilesAvx2{ConvRoute::tiles, kernels::f32_conv_tile_avx2, nullptr};
+const ConvImpl kPointwiseTilesAvx512{ConvRoute::tiles_pointwise, kernels::f32_conv_tile_avx512,
+                                     nullptr};
+const ConvImpl kStridedAvx512{ConvRoute::tiles_strided, kernels::f32_conv_tile_avx512, nullptr};
+const ConvImpl kStridedAvx2{ConvRoute::tiles_strided, kernels::f32_conv_tile_avx2, nullptr};
+const ConvImpl kRowmergedAvx512{ConvRoute::rowmerged, kernels::f32_conv_tile_avx512, nullptr};
+const ConvImpl kRowmergedAvx2{ConvRoute::rowmerged, kernels::f32_conv_tile_avx2, nullptr};
+const ConvImpl kGemmDirect{ConvRoute::gemm_direct, nullptr, nullptr};
+const ConvImpl kDirectConvAvx512{ConvRoute::direct, nullptr, &kDirectAvx512};
+const ConvImpl kDirectConvAvx2{ConvRoute::direct, nullptr, &kDirectAvx2};
+const ConvImpl kDirectConvRef{ConvRoute::direct, nullptr, &kDirectRef};
+const ConvImpl kImplicitGemm{ConvRoute::implicit_gemm, nullptr, nullptr};
+const ConvImpl kIm2colGemm{ConvRoute::im2col_gemm, nullptr, nullptr};
+
+// NOTE: a pointwise conv with few output channels (or many more inputs than outputs) reads
+// a long input for little work per row: the GEMM's packing of it cost more than the tile
+// kernel's broadcasts straight from the input rows (56x56x144 -> 24: 0.7x -> 1.1x PyTorch;
+// 28x28x512 -> 128: 0.78x -> 0.97x; measured with the AVX-512 tile).
+bool thin_pointwise(const Conv2DShape& s) {
+  return is_pointwise(s) && (s.out_c <= 64 || s.in_c >= 2 * s.out_c) && s.in_c >= 16 &&
+         s.batch * s.out_h * s.out_w >= 4 * kernels::kConvTilePixels;
+}
+// (One input channel stays on the direct kernels: runs of kernel_w floats are too short.)
+bool few_channels(const Conv2DShape& s) {
+  return s.groups == 1 && s.in_c < 16 && s.in_c > 1 && s.dilation_w == 1 && s.kernel_h <= 16 &&
+         s.kernel_w * s.in_c >= 8 && s.out_c >= 16;
+}
+// (The tile spans 32 output channels: fewer than 16 would leave most lanes idle.)
+bool wide_channels(const Conv2DShape& s) {
+  return s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 && !is_pointwise(s);
+}
+// Stride 1 with padding at most d*(k-1): the input gradient is a forward conv (see below).
+bool flippable(const Conv2DShape& s) {
+  return s.groups == 1 && s.stride_h == 1 && s.stride_w == 1 && s.out_c >= 16 && s.in_c >= 16 &&
+         s.dilation_h * (s.kernel_h - 1) - s.pad_top >= 0 &&
+         s.dilation_w * (s.kernel_w - 1) - s.pad_left >= 0;
+}
+bool strided_tiles(const Conv2DShape& s) {
+  return s.groups == 1 && s.out_c >= 16 && s.in_c >= 16;
+}
+bool direct_with_pixels(const Conv2DShape& s) {
+  return use_direct(s) && s.batch * s.out_h * s.out_w > 0;
+}
+
+using ConvRegistry = dispatch::Registry<ConvImpl, Conv2DShape>;
+
+const ConvRegistry kConvForward{
+    "conv2d_forward",
+    {{Isa::avx512, "f32_conv_tile_pointwise_avx512", &kPointwiseTilesAvx512, thin_pointwise,
+      "1x1 stride 1, in_c >= 16, out_c <= 64 or in_c >= 2*out_c"},
+     {Isa::avx512, "f32_conv_rowmerged_avx512", &kRowmergedAvx512, few_channels,
+      "groups 1, 2 <= in_c < 16, kernel_w*in_c >= 8, out_c >= 16"},
+     {Isa::avx2, "f32_conv_rowmerged_avx2", &kRowmergedAvx2, few_channels,
+      "groups 1, 2 <= in_c < 16, kernel_w*in_c >= 8, out_c >= 16"},
+     {Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
+     {Isa::avx512, "f32_direct_conv_avx512", &kDirectConvAvx512, use_direct,
+      "kh*kw*in_c <= 32, groups 1"},
+     {Isa::avx2, "f32_direct_conv_avx2", &kDirectConvAvx2, use_direct,
+      "kh*kw*in_c <= 32, groups 1"},
+     {Isa::ref, "f32_direct_conv_ref", &kDirectConvRef, use_direct, "kh*kw*in_c <= 32, groups 1"},
+     {Isa::avx512, "f32_conv_tile_avx512", &kTilesAvx512, wide_channels,
+      "groups 1, in_c and out_c >= 16"},
+     // NOTE: on AVX2 the implicit GEMM (6x16 micro-kernel) measured about as fast as the 6x16
+     // sub-tiles on 3x3 layers with 32-128 channels, so it stays first; the tile takes the
+     // shapes whose output rows fill the GEMM's panels badly (im2col before).
+     {Isa::ref, "implicit_gemm", &kImplicitGemm, use_implicit_gemm,
+      "groups 1, in_c >= 16, out_w fills the GEMM's row panels"},
+     {Isa::avx2, "f32_conv_tile_avx2", &kTilesAvx2, wide_channels,
+      "groups 1, in_c and out_c >= 16"},
+     {Isa::ref, "im2col_tiles_gemm", &kIm2colGemm}}};
+
+const ConvRegistry kConvBackwardData{
+    "conv2d_backward_data",
+    {{Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
+     {Isa::avx512, "f32_conv_tile_avx512", &kTilesAvx512, flippable,
+      "groups 1, stride 1, in_c and out_c >= 16, padding <= dilation*(kernel-1)"},
+     {Isa::avx2, "f32_conv_tile_avx2", &kTilesAvx2, flippable,
+      "groups 1, stride 1, in_c and out_c >= 16, padding <= dilation*(kernel-1)"},
+     {Isa::avx512, "f32_conv_tile_strided_avx512", &kStridedAvx512, strided_tiles,
+      "groups 1, in_c and out_c >= 16"},
+     {Isa::avx2, "f32_conv_tile_strided_avx2", &kStridedAvx2, strided_tiles,
+      "groups 1, in_c and out_c >= 16"},
+     {Isa::ref, "gather_tiles_gemm", &kIm2colGemm}}};
+
+const ConvRegistry kConvBackwardWeights{
+    "conv2d_backward_weights",
+    {{Isa::avx512, "f32_direct_conv_avx512", &kDirectConvAvx512, direct_with_pixels,
+      "kh*kw*in_c <= 32, groups 1"},
+     {Isa::avx2, "f32_direct_conv_avx2", &kDirectConvAvx2, direct_with_pixels,
+      "kh*kw*in_c <= 32, groups 1"},
+     {Isa::ref, "f32_direct_conv_ref", &kDirectConvRef, direct_with_pixels,
+      "kh*kw*in_c <= 32, groups 1"},
+     {Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
+     {Isa::ref, "im2col_tiles_gemm", &kIm2colGemm}}};
+
+}  // namespace
+
 void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
                     float* dst, const float* scale, const float* residual) {
@@ -342,23 +450,14 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   const int64_t OC = s.out_c, G = s.groups;
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
-  // NOTE: a pointwise conv with few output channels (or many more inputs than outputs) reads
-  // a long input for little work per row: the GEMM's packing of it cost more than the tile
-  // kernel's broadcasts straight from the input rows (56x56x144 -> 24: 0.7x -> 1.1x PyTorch;
-  // 28x28x512 -> 128: 0.78x -> 0.97x).
-  const bool thin_pointwise = is_pointwise(s) && active_isa() == Isa::avx512 &&
-                              (OC <= 64 || s.in_c >= 2 * OC) && s.in_c >= 16 &&
-                              P >= 4 * kernels::kConvTilePixels;
-  if (thin_pointwise) {
-    log_choice("conv2d_forward", "f32_conv_tile_avx512", "pointwise with few output channels");
-    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale, residual);
+  const ConvImpl& route = *kConvForward.select(s).fns;
+  if (route.route == ConvRoute::tiles_pointwise) {
+    conv2d_forward_tiles(route.tile, s, src, kernel, bias, act, act_params, dst, scale, residual);
     return;
   }
-  // (One input channel stays on the direct kernels: runs of kernel_w floats are too short.)
-  if (active_isa() == Isa::avx512 && G == 1 && s.in_c < 16 && s.in_c > 1 &&
-      s.dilation_w == 1 && s.kernel_h <= 16 && s.kernel_w * s.in_c >= 8 && OC >= 16) {
-    log_choice("conv2d_forward", "f32_conv_tile_avx512", "few channels: kernel rows as taps");
-    conv2d_forward_rowmerged_avx512(s, src, kernel, bias, act, act_params, dst, scale, residual);
+  if (route.route == ConvRoute::rowmerged) {
+    conv2d_forward_rowmerged(route.tile, s, src, kernel, bias, act, act_params, dst, scale,
+                             residual);
     return;
   }
   if (residual && !is_pointwise(s)) {
@@ -376,15 +475,13 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   ep.scale = scale;
   ep.residual = residual;
   ep.ldr = OC;
-  if (is_pointwise(s)) {
-    log_choice("conv2d_forward", "gemm_direct", "1x1 stride 1: src is already the im2col matrix");
+  if (route.route == ConvRoute::gemm_direct) {  // src is already the im2col matrix
     ep.bias = bias;
     sgemm(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep);
     return;
   }
-  if (use_direct(s)) {
-    const DirectConvVariant v = pick_direct();
-    log_choice("conv2d_forward", v.name, "kh*kw*in_c <= 32: packing would dominate a GEMM");
+  if (route.route == ConvRoute::direct) {  // packing would dominate a GEMM
+    const DirectConvVariant& v = *route.direct;
     const bool relu = act == Activation::relu && act_params.alpha == 0.0f &&
                       act_params.threshold == 0.0f && std::isinf(act_params.max_value);
     parallel_for_rows(P, 2 * K * OC, 1 << 18, [&](int64_t p0, int64_t p1) {
@@ -403,19 +500,14 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
     });
     return;
   }
-  // (The tile spans 32 output channels: fewer than 16 would leave most lanes idle.)
-  if (active_isa() == Isa::avx512 && s.groups == 1 && s.in_c >= 16 && s.out_c >= 16 &&
-      !is_pointwise(s)) {
-    log_choice("conv2d_forward", "f32_conv_tile_avx512", "14 pixels x 32 channels in registers");
-    conv2d_forward_tiles_avx512(s, src, kernel, bias, act, act_params, dst, scale);
+  if (route.route == ConvRoute::tiles) {  // 14 pixels x 32 channels in registers
+    conv2d_forward_tiles(route.tile, s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
-  if (use_implicit_gemm(s)) {
-    log_choice("conv2d_forward", "implicit_gemm", "A panels packed from the input per tap");
+  if (route.route == ConvRoute::implicit_gemm) {
     conv2d_forward_implicit(s, src, kernel, bias, act, act_params, dst, scale);
     return;
   }
-  log_choice("conv2d_forward", "im2col_tiles_gemm", "general kernel/stride/padding");
   const int64_t T = tile_rows(K);
   const int64_t tiles = (P + T - 1) / T;
   parallel_for_chunks(tiles, tile_grain(2.0 * T * K * OC), [&](int64_t t0, int64_t t1) {
@@ -446,19 +538,17 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     std::fill(dsrc, dsrc + Q * IC, 0.0f);
     return;
   }
-  if (is_pointwise(s)) {
-    log_choice("conv2d_backward_data", "gemm_direct", "1x1 stride 1");
+  const ConvImpl& route = *kConvBackwardData.select(s).fns;
+  if (route.route == ConvRoute::gemm_direct) {
     sgemm(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC);
     return;
   }
   const int64_t pad_t = s.dilation_h * (s.kernel_h - 1) - s.pad_top;
   const int64_t pad_l = s.dilation_w * (s.kernel_w - 1) - s.pad_left;
-  if (active_isa() == Isa::avx512 && G == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-      OC >= 16 && IC >= 16 && pad_t >= 0 && pad_l >= 0) {
+  if (route.route == ConvRoute::tiles) {
     // Stride 1: the input gradient is a forward convolution of ddst with the kernel flipped in
     // space and transposed in channels, (kh, kw, ci, o) -> (KH-1-kh, KW-1-kw, o, ci), padded
     // by d*(k-1) - pad -- so it runs on the register-tiled forward kernel.
-    log_choice("conv2d_backward_data", "f32_conv_tile_avx512", "stride 1: flipped-kernel conv");
     std::vector<float> flipped(static_cast<size_t>(taps * OC * IC));
     for (int64_t kh = 0; kh < s.kernel_h; ++kh)
       for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
@@ -477,16 +567,14 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     t.out_c = IC;
     t.pad_top = pad_t;
     t.pad_left = pad_l;
-    conv2d_forward_tiles_avx512(t, ddst, flipped.data(), nullptr, Activation::linear,
+    conv2d_forward_tiles(route.tile, t, ddst, flipped.data(), nullptr, Activation::linear,
                                 ActivationParams{}, dsrc);
     return;
   }
-  if (active_isa() == Isa::avx512 && G == 1 && OC >= 16 && IC >= 16) {
-    log_choice("conv2d_backward_data", "f32_conv_tile_avx512", "stride > 1: phase tiles");
-    conv2d_backward_data_strided_avx512(s, ddst, kernel, dsrc);
+  if (route.route == ConvRoute::tiles_strided) {  // phase by phase
+    conv2d_backward_data_strided(route.tile, s, ddst, kernel, dsrc);
     return;
   }
-  log_choice("conv2d_backward_data", "gather_tiles_gemm", "general kernel/stride/padding");
   // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
   const int64_t K = taps * cout_g;
   std::vector<float> wt(static_cast<size_t>(G * K * cin_g));
@@ -518,9 +606,9 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
   const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
   const int64_t cin_g = IC / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
-  if (use_direct(s) && P > 0) {
-    const DirectConvVariant v = pick_direct();
-    log_choice("conv2d_backward_weights", v.name, "kh*kw*in_c <= 32");
+  const ConvImpl& route = *kConvBackwardWeights.select(s).fns;
+  if (route.route == ConvRoute::direct) {
+    const DirectConvVariant& v = *route.direct;
     // Bias partials ride after the kernel partials in each chunk's buffer.
     std::vector<float> acc(static_cast<size_t>(K * OC + OC));
     const int64_t rows_per_tile = 256;
@@ -546,12 +634,10 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
     std::fill(dkernel, dkernel + K * OC, 0.0f);
     return;
   }
-  if (is_pointwise(s)) {
-    log_choice("conv2d_backward_weights", "gemm_direct", "1x1 stride 1");
+  if (route.route == ConvRoute::gemm_direct) {
     sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
     return;
   }
-  log_choice("conv2d_backward_weights", "im2col_tiles_gemm", "general kernel/stride/padding");
   const int64_t T = tile_rows(K);
   const int64_t tiles = (P + T - 1) / T;
   chunked_accumulate(tiles, tile_grain(2.0 * T * K * OC), dkernel, K * OC,
@@ -635,23 +721,27 @@ void depthwise_conv2d_backward_weights(const Conv2DShape& s, const float* src,
 namespace {
 
 struct ConvPoolVariant {
-  const char* name;
   decltype(&kernels::f32_conv_relu_maxpool_fwd_ref) fwd;
   decltype(&kernels::f32_conv_relu_maxpool_bwd_weights_ref) bwd_weights;
 };
+const ConvPoolVariant kConvPoolAvx512{kernels::f32_conv_relu_maxpool_fwd_avx512,
+                                      kernels::f32_conv_relu_maxpool_bwd_weights_avx512};
+const ConvPoolVariant kConvPoolAvx2{kernels::f32_conv_relu_maxpool_fwd_avx2,
+                                    kernels::f32_conv_relu_maxpool_bwd_weights_avx2};
+const ConvPoolVariant kConvPoolRef{kernels::f32_conv_relu_maxpool_fwd_ref,
+                                   kernels::f32_conv_relu_maxpool_bwd_weights_ref};
+// Conv + relu + max-pool in one pass, the pooled gradient routed in registers.
+const dispatch::Registry<ConvPoolVariant> kConvPool{
+    "conv2d_relu_maxpool",
+    {{Isa::avx512, "f32_conv_relu_maxpool_avx512", &kConvPoolAvx512},
+     {Isa::avx2, "f32_conv_relu_maxpool_avx2", &kConvPoolAvx2},
+     {Isa::ref, "f32_conv_relu_maxpool_ref", &kConvPoolRef}}};
 
-ConvPoolVariant pick_conv_pool() {
-  const Isa isa = active_isa();
-  ConvPoolVariant v{"f32_conv_relu_maxpool_ref", kernels::f32_conv_relu_maxpool_fwd_ref,
-                    kernels::f32_conv_relu_maxpool_bwd_weights_ref};
-  if (isa == Isa::avx512)
-    v = {"f32_conv_relu_maxpool_avx512", kernels::f32_conv_relu_maxpool_fwd_avx512,
-         kernels::f32_conv_relu_maxpool_bwd_weights_avx512};
-  else if (isa == Isa::avx2)
-    v = {"f32_conv_relu_maxpool_avx2", kernels::f32_conv_relu_maxpool_fwd_avx2,
-         kernels::f32_conv_relu_maxpool_bwd_weights_avx2};
-  return v;
-}
+const dispatch::Registry<void(const float*, const float*, float*, int64_t)> kReluBackward{
+    "relu_backward",
+    {{Isa::avx512, "f32_relu_bwd_avx512", &kernels::f32_relu_bwd_avx512},
+     {Isa::avx2, "f32_relu_bwd_avx2", &kernels::f32_relu_bwd_avx2},
+     {Isa::ref, "f32_relu_bwd_ref", &kernels::f32_relu_bwd_ref}}};
 
 }  // namespace
 
@@ -696,8 +786,7 @@ void conv2d_relu_maxpool_forward(const ConvPoolShape& s, const float* src, const
                                 "kh*kw*in_c <= 32 and out_c <= 512 are fused");
   const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
   if (Q == 0) return;
-  const ConvPoolVariant v = pick_conv_pool();
-  log_choice("conv2d_relu_maxpool_forward", v.name, "conv + relu + max-pool in one pass");
+  const ConvPoolVariant& v = *kConvPool.select().fns;
   const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
   parallel_for_rows(Q, 2 * K * s.conv.out_c * s.pool_h * s.pool_w, 1 << 18,
                     [&](int64_t q0, int64_t q1) {
@@ -713,8 +802,7 @@ void conv2d_relu_maxpool_backward_weights(const ConvPoolShape& s, const float* s
   const int64_t OC = s.conv.out_c;
   const int64_t K = s.conv.kernel_h * s.conv.kernel_w * s.conv.in_c;
   const int64_t Q = s.conv.batch * s.pooled_h * s.pooled_w;
-  const ConvPoolVariant v = pick_conv_pool();
-  log_choice("conv2d_relu_maxpool_backward_weights", v.name, "pooled gradient routed in registers");
+  const ConvPoolVariant& v = *kConvPool.select().fns;
   // Bias partials ride after the kernel partials in each chunk's buffer.
   std::vector<float> acc(static_cast<size_t>(K * OC + OC));
   const int64_t rows_per_tile = 64;
@@ -765,10 +853,7 @@ void conv2d_relu_maxpool_backward_data(const ConvPoolShape& s, const float* dpoo
 
 void relu_backward_from_output(const float* y, const float* g, float* dz, int64_t n) {
   if (n < 0) throw std::invalid_argument("relu_backward_from_output: negative length");
-  const Isa isa = active_isa();
-  auto fn = isa == Isa::avx512 ? kernels::f32_relu_bwd_avx512
-            : isa == Isa::avx2 ? kernels::f32_relu_bwd_avx2
-                               : kernels::f32_relu_bwd_ref;
+  const auto fn = kReluBackward.select().fns;
   parallel_for_chunks(n, 1 << 16, [&](int64_t i0, int64_t i1) {
     fn(y + i0, g + i0, dz + i0, i1 - i0);
   });

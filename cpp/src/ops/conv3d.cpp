@@ -28,6 +28,7 @@
 #include "nnfast/conv3d.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 
@@ -37,26 +38,15 @@ constexpr int64_t kColFloats = 8 * 1024 * 1024;  // 32 MB of depth columns per c
 
 enum class Conv3DImpl { depth2col, ref };
 
-struct Conv3DVariant {
-  Isa isa;
-  const char* name;
-  Conv3DImpl impl;
-};
+const Conv3DImpl kDepth2col = Conv3DImpl::depth2col, kConv3DRef = Conv3DImpl::ref;
+// depth2col runs each output depth slice as a 2-D convolution (the conv2d registries pick its
+// kernels); the reference is the direct 7-loop definition.
+const dispatch::Registry<Conv3DImpl> kConv3D{
+    "conv3d",
+    {{Isa::avx2, "f32_conv3d_depth2col_conv2d", &kDepth2col},
+     {Isa::ref, "f32_conv3d_ref", &kConv3DRef}}};
 
-const Conv3DVariant kConv3DVariants[] = {
-    {Isa::avx2, "f32_conv3d_depth2col_conv2d", Conv3DImpl::depth2col},
-    {Isa::ref, "f32_conv3d_ref", Conv3DImpl::ref},
-};
-
-const Conv3DVariant& pick_conv3d() {
-  const Isa active = active_isa();
-  for (const Conv3DVariant& v : kConv3DVariants)
-    if (static_cast<int>(v.isa) <= static_cast<int>(active)) {
-      log_choice("conv3d", v.name, "best variant allowed by active_isa()");
-      return v;
-    }
-  return kConv3DVariants[1];
-}
+Conv3DImpl pick_conv3d() { return *kConv3D.select().fns; }
 
 // The 2-D convolution each output depth slice runs on its depth columns.
 Conv2DShape plane_shape(const Conv3DShape& s, int64_t slices) {
@@ -238,7 +228,7 @@ void conv3d_validate(const Conv3DShape& s) {
          " must both be divisible by groups=" + std::to_string(s.groups));
 }
 
-const char* conv3d_variant_name() { return pick_conv3d().name; }
+const char* conv3d_variant_name() { return kConv3D.peek().name; }
 
 void conv3d_forward(const Conv3DShape& s, const float* src, const float* kernel,
                     const float* bias, Activation act, const ActivationParams& act_params,
@@ -246,7 +236,7 @@ void conv3d_forward(const Conv3DShape& s, const float* src, const float* kernel,
   conv3d_validate(s);
   const int64_t out_plane = s.out_h * s.out_w * s.out_c;
   if (s.batch * s.out_d * out_plane == 0) return;
-  if (pick_conv3d().impl == Conv3DImpl::ref) {
+  if (pick_conv3d() == Conv3DImpl::ref) {
     parallel_for_rows(s.batch * s.out_d * s.out_h, s.out_w * s.out_c, 1 << 12,
                       [&](int64_t r0, int64_t r1) {
                         kernels::f32_conv3d_fwd_ref(s, src, kernel, bias, dst, r0, r1);
@@ -278,7 +268,7 @@ void conv3d_backward_data(const Conv3DShape& s, const float* ddst, const float* 
   conv3d_validate(s);
   const int64_t in_size = s.batch * s.in_d * s.in_h * s.in_w * s.in_c;
   if (in_size == 0) return;
-  if (pick_conv3d().impl == Conv3DImpl::ref) {
+  if (pick_conv3d() == Conv3DImpl::ref) {
     parallel_for_rows(s.batch * s.in_d * s.in_h, s.in_w * s.in_c, 1 << 12,
                       [&](int64_t r0, int64_t r1) {
                         kernels::f32_conv3d_bwd_data_ref(s, ddst, kernel, dsrc, r0, r1);
@@ -315,7 +305,7 @@ void conv3d_backward_weights(const Conv3DShape& s, const float* src, const float
     if (dbias) std::fill(dbias, dbias + s.out_c, 0.0f);
     return;
   }
-  if (pick_conv3d().impl == Conv3DImpl::ref) {
+  if (pick_conv3d() == Conv3DImpl::ref) {
     kernels::f32_conv3d_bwd_weights_ref(s, src, ddst, dkernel, dbias);
     return;
   }

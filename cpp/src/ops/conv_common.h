@@ -52,28 +52,26 @@ struct PixelCursor {
 };
 
 struct DepthwiseVariant {
-  Isa isa;
-  const char* name;
   kernels::DepthwiseForwardFn fwd;
   kernels::DepthwiseBackwardDataFn bwd_data;
   kernels::DepthwiseBackwardWeightsFn bwd_weights;
 };
-// The best depthwise kernels active_isa() allows (logged under NNFAST_VERBOSE).
+// The depthwise kernels the "depthwise_conv2d" registry selects (logged under NNFAST_VERBOSE).
 const DepthwiseVariant& pick_depthwise();
 
-// --- AVX-512 register-tile drivers (conv_tiles.cpp) ------------------------------------------
+// --- Register-tile drivers (conv_tiles.cpp), over a tile micro-kernel of any ISA -------------
 // Forward on 14-pixel x 32-channel tiles: act(scale * conv + bias + residual).
-void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                 const float* bias, Activation act,
-                                 const ActivationParams& act_params, float* dst,
-                                 const float* scale = nullptr, const float* residual = nullptr);
+void conv2d_forward_tiles(kernels::ConvTileFn tile, const Conv2DShape& s, const float* src,
+                          const float* kernel, const float* bias, Activation act,
+                          const ActivationParams& act_params, float* dst,
+                          const float* scale = nullptr, const float* residual = nullptr);
 // Input gradient of a strided convolution, phase by phase.
-void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst,
-                                         const float* kernel, float* dsrc);
+void conv2d_backward_data_strided(kernels::ConvTileFn tile, const Conv2DShape& s,
+                                  const float* ddst, const float* kernel, float* dsrc);
 // Forward with 2-15 input channels: each tap row's kernel_w pixels as one run of channels.
-void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                     const float* bias, Activation act,
-                                     const ActivationParams& act_params, float* dst,
-                                     const float* scale, const float* residual);
+void conv2d_forward_rowmerged(kernels::ConvTileFn tile, const Conv2DShape& s, const float* src,
+                              const float* kernel, const float* bias, Activation act,
+                              const ActivationParams& act_params, float* dst, const float* scale,
+                              const float* residual);
 
 }  // namespace nnfast::conv_detail

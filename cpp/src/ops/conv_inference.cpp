@@ -1,6 +1,7 @@
 // Inference-only fused convolutions: MobileNet's depthwise -> pointwise block in one pass
 // (the depthwise rows of a block of pixels stay in L2 and feed the 1x1 register tiles).
 #include <algorithm>
+#include <type_traits>
 #include <stdexcept>
 #include <vector>
 
@@ -10,9 +11,26 @@
 #include "nnfast/runtime.h"
 #include "ops/conv_common.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 using namespace conv_detail;
+
+namespace {
+
+bool wide_depthwise(const Conv2DShape& s) { return s.out_c >= 16; }
+
+// The fused block runs the pointwise conv on a register tile; the reference route (no tile)
+// runs the depthwise and the pointwise convolutions one after the other.
+const dispatch::Registry<std::remove_pointer_t<kernels::ConvTileFn>, Conv2DShape>
+    kDepthwisePointwise{"depthwise_pointwise_forward",
+                        {{Isa::avx512, "f32_conv_tile_avx512", &kernels::f32_conv_tile_avx512,
+                          wide_depthwise, "depthwise channels >= 16"},
+                         {Isa::avx2, "f32_conv_tile_avx2", &kernels::f32_conv_tile_avx2,
+                          wide_depthwise, "depthwise channels >= 16"},
+                         {Isa::ref, "depthwise_then_pointwise", nullptr}}};
+
+}  // namespace
 
 void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const float* dw_kernel,
                                  const ConvEpilogue& dw, const float* pw_kernel, int64_t pw_out,
@@ -31,7 +49,8 @@ void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const f
   pws.in_w = pws.out_w = s.out_w;
   pws.in_c = C;
   pws.out_c = OC;
-  if (active_isa() != Isa::avx512 || C < 16) {  // two passes through memory
+  const kernels::ConvTileFn tile = kDepthwisePointwise.select(s).fns;
+  if (tile == nullptr) {  // two passes through memory
     std::vector<float> mid(static_cast<size_t>(P * C));
     depthwise_conv2d_forward(s, src, dw_kernel, dw.bias, dw.act, dw.params, mid.data(),
                              dw.scale);
@@ -39,7 +58,6 @@ void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const f
                    pw.residual);
     return;
   }
-  log_choice("depthwise_pointwise_forward", "f32_conv_tile_avx512", "depthwise block in L2");
   constexpr int64_t T = kernels::kConvTilePixels;
   const DepthwiseVariant& v = pick_depthwise();
   // Pixels per block: whole tiles whose depthwise rows take at most ~192 KB.
@@ -64,8 +82,8 @@ void depthwise_pointwise_forward(const Conv2DShape& s, const float* src, const f
         float* d = dst + t0 * OC;
         if (pw.residual) prefetch_rows(pw.residual + t0 * OC, OC, mr, OC);
         for (int64_t o0 = 0; o0 < OC; o0 += 32)
-          kernels::f32_conv_tile_avx512(xp, &tap0, 1, C, pw_kernel, OC, nullptr, o0,
-                                        std::min<int64_t>(32, OC - o0), mr, 0, d + o0, OC);
+          tile(xp, &tap0, 1, C, pw_kernel, OC, nullptr, o0, std::min<int64_t>(32, OC - o0), mr, 0,
+               d + o0, OC);
         // (After all channel blocks: the first blocks' stores have retired by now.)
         scale_shift_activation_rows(d, OC, mr, OC, pw.scale, pw.bias,
                                     pw.residual ? pw.residual + t0 * OC : nullptr, OC, pw.act,

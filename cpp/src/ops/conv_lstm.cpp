@@ -7,24 +7,18 @@
 #include "nnfast/conv_lstm.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
 
-const kernels::RnnKernelSet* const kGateKernels[] = {
-    &kernels::rnn_kernels_avx512, &kernels::rnn_kernels_avx2, &kernels::rnn_kernels_ref};
-const Isa kGateIsas[] = {Isa::avx512, Isa::avx2, Isa::ref};
+const dispatch::Registry<kernels::RnnKernelSet> kConvLstmGates{
+    "conv_lstm_gates",
+    {{Isa::avx512, "f32_rnn_avx512", &kernels::rnn_kernels_avx512},
+     {Isa::avx2, "f32_rnn_avx2", &kernels::rnn_kernels_avx2},
+     {Isa::ref, "f32_rnn_ref", &kernels::rnn_kernels_ref}}};
 
-const kernels::RnnKernelSet& pick_gates() {
-  const Isa active = active_isa();
-  for (int i = 0; i < 3; ++i)
-    if (static_cast<int>(kGateIsas[i]) <= static_cast<int>(active)) {
-      log_choice("conv_lstm_gates", kGateKernels[i]->name,
-                 "best variant allowed by active_isa()");
-      return *kGateKernels[i];
-    }
-  return kernels::rnn_kernels_ref;
-}
+const kernels::RnnKernelSet& pick_gates() { return *kConvLstmGates.select().fns; }
 
 // Rows of 4u gates cost about 40u flops; keep at least ~32k flops per thread.
 constexpr int64_t kGrain = 1 << 15;
@@ -47,7 +41,7 @@ void conv_lstm_check_activation(Activation act, const char* what) {
   }
 }
 
-const char* conv_lstm_gates_kernel_name() { return pick_gates().name; }
+const char* conv_lstm_gates_kernel_name() { return kConvLstmGates.peek().name; }
 
 void conv_lstm_gates_forward(int64_t rows, int64_t units, Activation act, Activation rec_act,
                              float* gates, float* c, float* h) {

@@ -1,6 +1,8 @@
-// The AVX-512 register-tile drivers of the convolutions (see conv_common.h): they lay out
-// per-pixel input pointers and tap lists, split the work across threads and call the
-// 14 x 32 micro-kernel f32_conv_tile_avx512; epilogues run as one pass per tile in L1.
+// The register-tile drivers of the convolutions (see conv_common.h): they lay out per-pixel
+// input pointers and tap lists, split the work across threads and call the 14 x 32 tile
+// micro-kernel they are given (f32_conv_tile_avx512 or _avx2, chosen by the conv registries
+// in conv.cpp); epilogues run as one pass per tile in L1. These drivers are portable code:
+// only the micro-kernels are ISA-specific (kernels/conv/).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -15,7 +17,7 @@
 
 namespace nnfast::conv_detail {
 
-// AVX-512: no packing at all. A tile of 14 consecutive output pixels (in flattened
+// No packing at all. A tile of 14 consecutive output pixels (in flattened
 // (batch, oh, ow) order, so a 7-wide output still fills whole tiles) x 32 output channels keeps
 // its 28 accumulators in registers and reads, per tap, each pixel's channel run straight from
 // the input (broadcast) and the kernel rows in place.
@@ -24,10 +26,10 @@ namespace nnfast::conv_detail {
 // sums accumulate in dst), so the slice stays in L2 while the group's input rows are reused,
 // instead of streaming the whole kernel from L3 for every tile (3x3 7x7x512 -> 512: 67 ->
 // ~200 GFLOP/s on one core).
-void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                 const float* bias, Activation act,
-                                 const ActivationParams& act_params, float* dst,
-                                 const float* scale, const float* residual) {
+void conv2d_forward_tiles(kernels::ConvTileFn tile, const Conv2DShape& s, const float* src,
+                          const float* kernel, const float* bias, Activation act,
+                          const ActivationParams& act_params, float* dst, const float* scale,
+                          const float* residual) {
   constexpr int64_t P = kernels::kConvTilePixels;
   // Epilogues beyond bias + relu run as one pass over the tile while it is in L1.
   const bool rows_pass = scale || residual;
@@ -115,7 +117,7 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
             float* d = dst + p0 * OC + o0;
             if (last && residual) prefetch_rows(residual + p0 * OC + o0, OC, mr, nc);
             if (e > a || first || (last && relu))  // else nothing to add or clamp
-              kernels::f32_conv_tile_avx512(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
+              tile(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
                                             kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
                                             flags, d, OC);
             if (epilogue && gi > 0) finish(gi - 1);
@@ -139,13 +141,13 @@ void conv2d_forward_tiles_avx512(const Conv2DShape& s, const float* src, const f
   }
 }
 
-// AVX-512, stride > 1: the input gradient on the register tiles, phase by phase. Input pixel
+// Stride > 1: the input gradient on the register tiles, phase by phase. Input pixel
 // (ih, iw) receives ddst(oh, ow) * W(kh, kw)^T where oh * s_h - pad_top + kh * d_h == ih; for
 // the pixels of one row with the same iw % s_w ("phase") the taps that can contribute are
 // the same, so a tile of 14 such pixels runs only those taps -- no multiplications by the
 // zeros that stride leaves (the gather + GEMM path spent ~3/4 of its work on them).
-void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst,
-                                         const float* kernel, float* dsrc) {
+void conv2d_backward_data_strided(kernels::ConvTileFn tile, const Conv2DShape& s,
+                                  const float* ddst, const float* kernel, float* dsrc) {
   constexpr int64_t P = kernels::kConvTilePixels;
   const int64_t IC = s.in_c, OC = s.out_c, taps = s.kernel_h * s.kernel_w;
   const int64_t sh = s.stride_h, sw = s.stride_w;
@@ -190,7 +192,7 @@ void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst
         }
         float* d = dsrc + ((b * s.in_h + ih) * s.in_w + phase + sw * j0) * IC;
         for (int64_t o0 = 0; o0 < IC; o0 += 32)
-          kernels::f32_conv_tile_avx512(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr,
+          tile(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr,
                                         o0, std::min<int64_t>(32, IC - o0), mr, 0, d + o0,
                                         sw * IC);
       }
@@ -198,14 +200,14 @@ void conv2d_backward_data_strided_avx512(const Conv2DShape& s, const float* ddst
   });
 }
 
-// AVX-512, few input channels (first layers: RGB): a tap row's kernel_w pixels are adjacent
+// Few input channels (first layers: RGB): a tap row's kernel_w pixels are adjacent
 // in NHWC, so each (pixel, kh) reads kernel_w * in_c contiguous floats -- one "tap" of that
 // many channels, as the register tiles want (3 taps of 9 for 3x3 RGB instead of 9 taps of
 // 3). The input is first copied with the width padding added, so every run is in bounds.
-void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, const float* kernel,
-                                     const float* bias, Activation act,
-                                     const ActivationParams& act_params, float* dst,
-                                     const float* scale, const float* residual) {
+void conv2d_forward_rowmerged(kernels::ConvTileFn tile, const Conv2DShape& s, const float* src,
+                              const float* kernel, const float* bias, Activation act,
+                              const ActivationParams& act_params, float* dst, const float* scale,
+                              const float* residual) {
   constexpr int64_t T = kernels::kConvTilePixels;
   const int64_t C = s.in_c, OC = s.out_c, KW = s.kernel_w, KC = KW * C;
   const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + KW);
@@ -262,7 +264,7 @@ void conv2d_forward_rowmerged_avx512(const Conv2DShape& s, const float* src, con
       }
       float* d = dst + p0 * OC;
       for (int64_t o0 = 0; o0 < OC; o0 += 32)
-        kernels::f32_conv_tile_avx512(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias,
+        tile(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias,
                                       o0, std::min<int64_t>(32, OC - o0), mr,
                                       relu && !rows_pass ? kernels::kConvTileRelu : 0, d + o0,
                                       OC);

@@ -9,6 +9,7 @@
 #include "kernels/embedding/embedding_kernels.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -25,15 +26,19 @@ void check_dims(int64_t vocab, int64_t dim, int64_t n) {
                                 std::to_string(vocab) + ", " + std::to_string(dim) + ", " +
                                 std::to_string(n));
 }
+// A row copy per id: memory-bound, one portable implementation.
+const dispatch::Registry<void(const float*, int64_t, const int64_t*, int64_t, int64_t, float*)>
+    kEmbedding{"embedding",
+               {{Isa::ref, "f32_embedding_gather_ref", &kernels::f32_embedding_gather_ref}}};
 }  // namespace
 
 void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int64_t* ids,
                        int64_t n, float* dst) {
   check_dims(vocab, dim, n);
   check_ids(ids, n, vocab);
-  log_choice("embedding", "f32_embedding_gather_ref", "memory-bound, one variant");
+  const auto gather = kEmbedding.select().fns;
   parallel_for_rows(n, dim, 1 << 16, [&](int64_t i0, int64_t i1) {
-    kernels::f32_embedding_gather_ref(table, dim, ids, i0, i1, dst);
+    gather(table, dim, ids, i0, i1, dst);
   });
 }
 

@@ -17,6 +17,7 @@
 #include "ops/gemm_split.h"
 #include "ops/scratch.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -27,22 +28,11 @@ std::string dims(int64_t r, int64_t c) {
   return "(" + std::to_string(r) + ", " + std::to_string(c) + ")";
 }
 
-// Ordered dispatch list: the first entry whose ISA is allowed wins; ref is always last.
-struct GemmVariant {
-  Isa isa;
-  const GemmKernelInfo* info;
-};
-const GemmVariant kVariants[] = {
-    {Isa::avx512, &kernels::f32_gemm_avx512_info},
-    {Isa::avx2, &kernels::f32_gemm_avx2_info},
-    {Isa::ref, &kernels::f32_gemm_ref_info},
-};
-
-const GemmKernelInfo& pick_kernel(Isa active) {
-  for (const GemmVariant& v : kVariants)
-    if (static_cast<int>(v.isa) <= static_cast<int>(active)) return *v.info;
-  return kernels::f32_gemm_ref_info;
-}
+const dispatch::Registry<GemmKernelInfo> kGemm{
+    "gemm",
+    {{Isa::avx512, "f32_gemm_14x32_avx512", &kernels::f32_gemm_avx512_info},
+     {Isa::avx2, "f32_gemm_6x16_avx2", &kernels::f32_gemm_avx2_info},
+     {Isa::ref, "f32_gemm_4x8_ref", &kernels::f32_gemm_ref_info}}};
 
 thread_local ScratchBuffer<float> tl_pack_a;
 thread_local ScratchBuffer<float> tl_pack_b;
@@ -191,7 +181,9 @@ void gemm_block(const GemmArgs& g, const GemmKernelInfo& kern, int64_t m0, int64
 
 }  // namespace
 
-const char* sgemm_kernel_name() { return pick_kernel(active_isa()).name; }
+const char* sgemm_kernel_name() { return kGemm.peek().fns->name; }
+
+const GemmKernelInfo& sgemm_micro_kernel() { return *kGemm.select().fns; }
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -209,8 +201,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
                                 dims(m, n));
   if (m == 0 || n == 0) return;
 
-  const GemmKernelInfo& kern = pick_kernel(active_isa());
-  log_choice("gemm", kern.name, "best variant allowed by active_isa()");
+  const GemmKernelInfo& kern = *kGemm.select().fns;
   const GemmArgs g{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &epilogue};
 
   for_each_gemm_block(m, n, k, kern.mr, kern.nr, [&](int64_t m0, int64_t m1, int64_t n0,

@@ -17,6 +17,7 @@
 #include "nnfast/runtime.h"
 #include "ops/gemm_split.h"
 #include "ops/scratch.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -114,7 +115,7 @@ std::vector<float> rounded_copy(const float* src, int64_t rows, int64_t cols, in
   return out;
 }
 
-// Ordered: the first variant the CPU runs wins (the fp32 route always can).
+// The micro-kernel of a variant (null for the fp32 route).
 const kernels::Bf16GemmKernelInfo* kernel_of(Bf16GemmVariant v) {
   switch (v) {
     case Bf16GemmVariant::amx: return &kernels::bf16_gemm_amx_info;
@@ -123,16 +124,26 @@ const kernels::Bf16GemmKernelInfo* kernel_of(Bf16GemmVariant v) {
   }
 }
 
-Bf16GemmVariant resolve(Bf16GemmVariant v) {
+const Bf16GemmVariant kAmx = Bf16GemmVariant::amx, kAvx512Bf16 = Bf16GemmVariant::avx512bf16,
+                      kViaF32 = Bf16GemmVariant::via_f32;
+const dispatch::Registry<Bf16GemmVariant> kBf16Gemm{
+    "gemm_bf16",
+    {{Isa::avx512, "bf16_gemm_32x32_amx", &kAmx, nullptr, nullptr, cpu_has_amx_bf16,
+      "AMX-BF16 tiles"},
+     {Isa::avx512, "bf16_gemm_14x32_avx512bf16", &kAvx512Bf16, nullptr, nullptr,
+      cpu_has_avx512_bf16, "AVX512_BF16"},
+     {Isa::ref, "bf16_via_f32_gemm", &kViaF32}}};
+
+// `best` goes through the registry (recorded and logged when `record`); a named variant is
+// checked and taken as asked.
+Bf16GemmVariant resolve(Bf16GemmVariant v, bool record = true) {
   if (v != Bf16GemmVariant::best) {
     if (!gemm_bf16_variant_available(v))
       throw std::invalid_argument("gemm_bf16: variant " + std::to_string(static_cast<int>(v)) +
                                   " cannot run on this CPU under the current ISA cap");
     return v;
   }
-  for (Bf16GemmVariant c : {Bf16GemmVariant::amx, Bf16GemmVariant::avx512bf16})
-    if (gemm_bf16_variant_available(c)) return c;
-  return Bf16GemmVariant::via_f32;
+  return record ? *kBf16Gemm.select().fns : *kBf16Gemm.peek().fns;
 }
 
 void gemm_via_f32(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -157,7 +168,7 @@ bool gemm_bf16_variant_available(Bf16GemmVariant variant) {
 }
 
 const char* gemm_bf16_kernel_name() {
-  const kernels::Bf16GemmKernelInfo* kern = kernel_of(resolve(Bf16GemmVariant::best));
+  const kernels::Bf16GemmKernelInfo* kern = kernel_of(resolve(Bf16GemmVariant::best, false));
   return kern ? kern->name : "bf16_via_f32_gemm";
 }
 
@@ -177,14 +188,12 @@ void gemm_bf16(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, fl
   const Bf16GemmVariant chosen = resolve(variant);
   const kernels::Bf16GemmKernelInfo* kern = kernel_of(chosen);
   if (kern == nullptr) {
-    log_choice("gemm_bf16", "bf16_via_f32_gemm",
-               variant == Bf16GemmVariant::best ? "no bf16 units allowed" : "asked for");
+    if (variant != Bf16GemmVariant::best) log_choice("gemm_bf16", "bf16_via_f32_gemm", "asked for");
     gemm_via_f32(trans_a, trans_b, m, n, k, alpha, a, lda, a_rows, a_cols, b, ldb, b_rows,
                  b_cols, beta, c, ldc, epilogue);
     return;
   }
-  log_choice("gemm_bf16", kern->name,
-             variant == Bf16GemmVariant::best ? "first variant this CPU runs" : "asked for");
+  if (variant != Bf16GemmVariant::best) log_choice("gemm_bf16", kern->name, "asked for");
   const Bf16Args g{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &epilogue};
   for_each_gemm_block(m, n, k, kern->mr, kern->nr, [&](int64_t m0, int64_t m1, int64_t n0,
                                                        int64_t n1) {

@@ -16,6 +16,7 @@
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -33,20 +34,27 @@ const Int8GemmKernelInfo* kernel_of(Int8GemmVariant v) {
   }
 }
 
-Int8GemmVariant resolve(Int8GemmVariant v) {
+const Int8GemmVariant kAmx = Int8GemmVariant::amx, kVnni = Int8GemmVariant::avx512vnni,
+                      kRef = Int8GemmVariant::ref;
+const dispatch::Registry<Int8GemmVariant> kInt8Gemm{
+    "gemm_int8",
+    {{Isa::avx512, "int8_gemm_32x32_amx", &kAmx, nullptr, nullptr, cpu_has_amx_int8,
+      "AMX-INT8 tiles"},
+     {Isa::avx512, "int8_gemm_8x32_avx512vnni", &kVnni, nullptr, nullptr, cpu_has_avx512_vnni,
+      "AVX512_VNNI"},
+     {Isa::ref, "int8_gemm_ref", &kRef}}};
+
+// `best` goes through the registry (recorded and logged when `record`); a named variant is
+// checked and taken as asked.
+Int8GemmVariant resolve(Int8GemmVariant v, bool record = true) {
   if (v != Int8GemmVariant::best) {
     if (!gemm_int8_variant_available(v))
       throw std::invalid_argument("gemm_int8: variant " + std::to_string(static_cast<int>(v)) +
                                   " cannot run on this CPU under the current ISA cap");
+    log_choice("gemm_int8", kernel_of(v)->name, "asked for");
     return v;
   }
-  for (Int8GemmVariant c : {Int8GemmVariant::amx, Int8GemmVariant::avx512vnni})
-    if (gemm_int8_variant_available(c)) return c;
-  return Int8GemmVariant::ref;
-}
-
-const char* why(Int8GemmVariant asked) {
-  return asked == Int8GemmVariant::best ? "first variant this CPU runs" : "asked for";
+  return record ? *kInt8Gemm.select().fns : *kInt8Gemm.peek().fns;
 }
 
 // Runs the tiles of a (m, n) product whose A buffer (rows padded to kern.mr, stride kp) is
@@ -100,7 +108,7 @@ bool gemm_int8_variant_available(Int8GemmVariant variant) {
   }
 }
 
-const char* gemm_int8_kernel_name() { return kernel_of(resolve(Int8GemmVariant::best))->name; }
+const char* gemm_int8_kernel_name() { return kernel_of(resolve(Int8GemmVariant::best, false))->name; }
 
 Int8PackedKernel pack_int8_kernel(const int8_t* b, int64_t k, int64_t n, int64_t ldb) {
   if (k < 0 || n < 0 || ldb < n)
@@ -135,7 +143,6 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
   if (m == 0 || b.n == 0) return;
   const Int8GemmVariant chosen = resolve(variant);
   const Int8GemmKernelInfo& kern = *kernel_of(chosen);
-  log_choice("gemm_int8", kern.name, why(variant));
   int8_t* abuf = a_buffer(kern, m, b.kp);
   const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
   parallel_for_rows(m, b.kp, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
@@ -163,7 +170,6 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
   if (m == 0 || b.n == 0) return;
   const Int8GemmVariant chosen = resolve(variant);
   const Int8GemmKernelInfo& kern = *kernel_of(chosen);
-  log_choice("int8_dense", kern.name, why(variant));
   int8_t* abuf = a_buffer(kern, m, b.kp);
   std::vector<float> x_scale(static_cast<size_t>(m));
   std::vector<char> finite(static_cast<size_t>(m));

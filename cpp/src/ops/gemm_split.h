@@ -6,10 +6,15 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/gemm/gemm_kernels.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
 
 namespace nnfast {
+
+// The fp32 micro-kernel the "gemm" registry selects now (shared with the convolution drivers
+// that run it on their own packed panels).
+const kernels::GemmKernelInfo& sgemm_micro_kernel();
 
 // NOTE: below this many flops per thread a second thread costs more (fork/join, duplicated
 // packing) than it saves ...

@@ -11,18 +11,18 @@
 #include "nnfast/norm.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
 
-const kernels::NormKernels& pick() {
-  const Isa isa = active_isa();
-  const kernels::NormKernels& k = isa == Isa::avx512 ? kernels::f32_norm_avx512
-                                  : isa == Isa::avx2 ? kernels::f32_norm_avx2
-                                                     : kernels::f32_norm_ref;
-  log_choice("norm", k.name, "best variant allowed by active_isa()");
-  return k;
-}
+const dispatch::Registry<kernels::NormKernels> kNorm{
+    "norm",
+    {{Isa::avx512, "f32_norm_avx512", &kernels::f32_norm_avx512},
+     {Isa::avx2, "f32_norm_avx2", &kernels::f32_norm_avx2},
+     {Isa::ref, "f32_norm_ref", &kernels::f32_norm_ref}}};
+
+const kernels::NormKernels& pick() { return *kNorm.select().fns; }
 
 constexpr int64_t kGrain = 1 << 15;
 

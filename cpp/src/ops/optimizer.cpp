@@ -9,6 +9,7 @@
 #include "nnfast/optimizer.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -40,22 +41,16 @@ struct Variants {
         f32_lion_##isa, f32_sum_squares_##isa, f32_ema_##isa                              \
   }
 
-const Variants& pick() {
-  static const Variants ref = NNFAST_VARIANTS(ref);
-  static const Variants avx2 = NNFAST_VARIANTS(avx2);
-  static const Variants avx512 = NNFAST_VARIANTS(avx512);
-  switch (active_isa()) {
-    case Isa::avx512:
-      log_choice("optimizer", "f32_*_avx512", "active ISA is avx512");
-      return avx512;
-    case Isa::avx2:
-      log_choice("optimizer", "f32_*_avx2", "active ISA is avx2");
-      return avx2;
-    default:
-      log_choice("optimizer", "f32_*_ref", "active ISA is ref");
-      return ref;
-  }
-}
+const Variants kOptRef = NNFAST_VARIANTS(ref);
+const Variants kOptAvx2 = NNFAST_VARIANTS(avx2);
+const Variants kOptAvx512 = NNFAST_VARIANTS(avx512);
+
+const dispatch::Registry<Variants> kOptimizer{"optimizer",
+                                              {{Isa::avx512, "f32_optimizer_avx512", &kOptAvx512},
+                                               {Isa::avx2, "f32_optimizer_avx2", &kOptAvx2},
+                                               {Isa::ref, "f32_optimizer_ref", &kOptRef}}};
+
+const Variants& pick() { return *kOptimizer.select().fns; }
 
 OptCommonArgs common_args(const OptimizerCommon& c) {
   if (!(c.clip_lo <= c.clip_hi))

@@ -10,18 +10,18 @@
 #include "nnfast/pool.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
 
-const kernels::PoolKernels& pick() {
-  const Isa isa = active_isa();
-  const kernels::PoolKernels& k = isa == Isa::avx512 ? kernels::f32_pool_avx512
-                                  : isa == Isa::avx2 ? kernels::f32_pool_avx2
-                                                     : kernels::f32_pool_ref;
-  log_choice("pool", k.name, "best variant allowed by active_isa()");
-  return k;
-}
+const dispatch::Registry<kernels::PoolKernels> kPool{
+    "pool",
+    {{Isa::avx512, "f32_pool_avx512", &kernels::f32_pool_avx512},
+     {Isa::avx2, "f32_pool_avx2", &kernels::f32_pool_avx2},
+     {Isa::ref, "f32_pool_ref", &kernels::f32_pool_ref}}};
+
+const kernels::PoolKernels& pick() { return *kPool.select().fns; }
 
 constexpr int64_t kGrain = 1 << 16;  // elements touched per thread before threads pay
 

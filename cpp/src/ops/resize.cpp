@@ -13,16 +13,18 @@
 #include "nnfast/resize.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
 
-const kernels::ResizeKernels& pick() {
-  const kernels::ResizeKernels& k =
-      active_isa() == Isa::avx512 ? kernels::f32_resize_avx512 : kernels::f32_resize_ref;
-  log_choice("resize", k.name, "best variant allowed by active_isa()");
-  return k;
-}
+const dispatch::Registry<kernels::ResizeKernels> kResize{
+    "resize",
+    {{Isa::avx512, "f32_resize_avx512", &kernels::f32_resize_avx512},
+     {Isa::avx2, "f32_resize_avx2", &kernels::f32_resize_avx2},
+     {Isa::ref, "f32_resize_ref", &kernels::f32_resize_ref}}};
+
+const kernels::ResizeKernels& pick() { return *kResize.select().fns; }
 
 constexpr int64_t kGrain = 1 << 15;  // elements touched per thread before threads pay
 

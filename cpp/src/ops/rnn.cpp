@@ -13,24 +13,18 @@
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
 
-const kernels::RnnKernelSet& pick_kernels() {
-  const Isa isa = active_isa();
-  const kernels::RnnKernelSet* k = &kernels::rnn_kernels_ref;
-  const char* why = "no SIMD ISA allowed";
-  if (isa == Isa::avx512) {
-    k = &kernels::rnn_kernels_avx512;
-    why = "AVX-512 available";
-  } else if (isa == Isa::avx2) {
-    k = &kernels::rnn_kernels_avx2;
-    why = "AVX2 available";
-  }
-  log_choice("rnn", k->name, why);
-  return *k;
-}
+const dispatch::Registry<kernels::RnnKernelSet> kRnn{
+    "rnn",
+    {{Isa::avx512, "f32_rnn_avx512", &kernels::rnn_kernels_avx512},
+     {Isa::avx2, "f32_rnn_avx2", &kernels::rnn_kernels_avx2},
+     {Isa::ref, "f32_rnn_ref", &kernels::rnn_kernels_ref}}};
+
+const kernels::RnnKernelSet& pick_kernels() { return *kRnn.select().fns; }
 
 struct Layout {
   int64_t B, T, I, U, G, GU;

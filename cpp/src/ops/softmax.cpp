@@ -6,17 +6,17 @@
 #include "nnfast/runtime.h"
 #include "nnfast/softmax.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
-const kernels::SoftmaxKernels& pick() {
-  const Isa isa = active_isa();
-  const kernels::SoftmaxKernels& k = isa == Isa::avx512 ? kernels::f32_softmax_avx512
-                                     : isa == Isa::avx2 ? kernels::f32_softmax_avx2
-                                                        : kernels::f32_softmax_ref;
-  log_choice("softmax", k.name, "best variant allowed by active_isa()");
-  return k;
-}
+const dispatch::Registry<kernels::SoftmaxKernels> kSoftmax{
+    "softmax",
+    {{Isa::avx512, "f32_softmax_avx512", &kernels::f32_softmax_avx512},
+     {Isa::avx2, "f32_softmax_avx2", &kernels::f32_softmax_avx2},
+     {Isa::ref, "f32_softmax_ref", &kernels::f32_softmax_ref}}};
+
+const kernels::SoftmaxKernels& pick() { return *kSoftmax.select().fns; }
 void check(int64_t rows, int64_t cols, const char* what) {
   if (rows < 0 || cols < 1)
     throw std::invalid_argument(std::string(what) + ": expected rows >= 0 and cols >= 1, got (" +

@@ -10,6 +10,7 @@
 #include "kernels/sparse/sparse_kernels.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -21,22 +22,19 @@ struct SparseVariant {
   kernels::CsrScatterFn scatter;
 };
 
-// Ordered fastest first, the reference last.
-const SparseVariant& pick() {
-  static const SparseVariant variants[] = {
-      {"f32_csr_avx512", kernels::f32_csr_scan_avx512, kernels::f32_csr_gather_avx512,
-       kernels::f32_csr_scatter_avx512},
-      {"f32_csr_avx2", kernels::f32_csr_scan_avx2, kernels::f32_csr_gather_avx2,
-       kernels::f32_csr_scatter_avx2},
-      {"f32_csr_ref", kernels::f32_csr_scan_ref, kernels::f32_csr_gather_ref,
-       kernels::f32_csr_scatter_ref},
-  };
-  const Isa isa = active_isa();
-  const SparseVariant& v =
-      isa >= Isa::avx512 ? variants[0] : (isa >= Isa::avx2 ? variants[1] : variants[2]);
-  log_choice("sparse_dense", v.name, isa_name(isa));
-  return v;
-}
+const SparseVariant kCsrAvx512{"f32_csr_avx512", kernels::f32_csr_scan_avx512,
+                               kernels::f32_csr_gather_avx512, kernels::f32_csr_scatter_avx512};
+const SparseVariant kCsrAvx2{"f32_csr_avx2", kernels::f32_csr_scan_avx2,
+                             kernels::f32_csr_gather_avx2, kernels::f32_csr_scatter_avx2};
+const SparseVariant kCsrRef{"f32_csr_ref", kernels::f32_csr_scan_ref, kernels::f32_csr_gather_ref,
+                            kernels::f32_csr_scatter_ref};
+
+const dispatch::Registry<SparseVariant> kSparse{"sparse_dense",
+                                                {{Isa::avx512, "f32_csr_avx512", &kCsrAvx512},
+                                                 {Isa::avx2, "f32_csr_avx2", &kCsrAvx2},
+                                                 {Isa::ref, "f32_csr_ref", &kCsrRef}}};
+
+const SparseVariant& pick() { return *kSparse.select().fns; }
 
 void check_dims(int64_t rows, int64_t cols, const char* what) {
   if (rows < 0 || cols < 1)

@@ -7,7 +7,197 @@ import numpy
 import numpy.typing
 import typing
 from . import cuda
-__all__: list[str] = ['Int8PackedKernel', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'int8_dense', 'int8_pack_kernel', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'numpy_buffer_cache_enter', 'numpy_buffer_cache_exit', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
+__all__: list[str] = ['Activation', 'Int8PackedKernel', 'RnnCell', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_weights', 'conv2d_forward', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'int8_dense', 'int8_pack_kernel', 'kernel_registry', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'numpy_buffer_cache_enter', 'numpy_buffer_cache_exit', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_activation_supported', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'selected_kernels', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
+class Activation:
+    """
+    Ids of the activations the kernels fuse (nnfast::Activation); int(Activation.relu) is what the bindings take.
+    
+    Members:
+    
+      linear
+    
+      relu
+    
+      sigmoid
+    
+      tanh
+    
+      elu
+    
+      selu
+    
+      softplus
+    
+      softsign
+    
+      swish
+    
+      gelu
+    
+      gelu_tanh
+    
+      exponential
+    
+      hard_sigmoid
+    
+      relu6
+    
+      leaky_relu
+    
+      hard_silu
+    
+      mish
+    """
+    __members__: typing.ClassVar[dict[str, Activation]]
+    elu: typing.ClassVar[Activation]
+    exponential: typing.ClassVar[Activation]
+    gelu: typing.ClassVar[Activation]
+    gelu_tanh: typing.ClassVar[Activation]
+    hard_sigmoid: typing.ClassVar[Activation]
+    hard_silu: typing.ClassVar[Activation]
+    leaky_relu: typing.ClassVar[Activation]
+    linear: typing.ClassVar[Activation]
+    mish: typing.ClassVar[Activation]
+    relu: typing.ClassVar[Activation]
+    relu6: typing.ClassVar[Activation]
+    selu: typing.ClassVar[Activation]
+    sigmoid: typing.ClassVar[Activation]
+    softplus: typing.ClassVar[Activation]
+    softsign: typing.ClassVar[Activation]
+    swish: typing.ClassVar[Activation]
+    tanh: typing.ClassVar[Activation]
+    @typing.overload
+    def __eq__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    @typing.overload
+    def __ge__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __ge__(self, other: typing.Any) -> None:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    @typing.overload
+    def __gt__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __gt__(self, other: typing.Any) -> None:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __le__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __le__(self, other: typing.Any) -> None:
+        ...
+    @typing.overload
+    def __lt__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __lt__(self, other: typing.Any) -> None:
+        ...
+    @typing.overload
+    def __ne__(self, other: Activation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class RnnCell:
+    """
+    Ids of the recurrent cells rnn_forward takes (nnfast::RnnCell).
+    
+    Members:
+    
+      lstm
+    
+      gru
+    
+      simple
+    """
+    __members__: typing.ClassVar[dict[str, RnnCell]]
+    gru: typing.ClassVar[RnnCell]
+    lstm: typing.ClassVar[RnnCell]
+    simple: typing.ClassVar[RnnCell]
+    @typing.overload
+    def __eq__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    @typing.overload
+    def __ge__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __ge__(self, other: typing.Any) -> None:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    @typing.overload
+    def __gt__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __gt__(self, other: typing.Any) -> None:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __le__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __le__(self, other: typing.Any) -> None:
+        ...
+    @typing.overload
+    def __lt__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __lt__(self, other: typing.Any) -> None:
+        ...
+    @typing.overload
+    def __ne__(self, other: RnnCell) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class Int8PackedKernel:
     """
     An int8 (k, n) kernel packed for the int8 GEMM (made by int8_pack_kernel).
@@ -236,6 +426,11 @@ def int8_pack_kernel(kernel: numpy.ndarray) -> Int8PackedKernel:
     """
     Packs a C-contiguous int8 (k, n) kernel once for gemm_int8 and int8_dense.
     """
+def kernel_registry() -> dict:
+    """
+    Each kernel family's implementations as [(name, isa)], in the order select() tries
+    them: fastest first, the reference last.
+    """
 def layer_norm_backward(x: numpy.ndarray, dy: numpy.ndarray, gamma: typing.Any, mean: numpy.ndarray, rstd: numpy.ndarray, dx: typing.Any, dgamma: typing.Any, dbeta: typing.Any) -> None:
     ...
 def layer_norm_forward(x: numpy.ndarray, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex, y: numpy.ndarray, mean: numpy.ndarray, rstd: numpy.ndarray) -> None:
@@ -288,6 +483,10 @@ def resize_bilinear_forward(src: numpy.ndarray, dst: numpy.ndarray) -> None:
     """
 def rmsprop_update(w: numpy.ndarray, g: numpy.ndarray, velocity: typing.Any, momentum_buf: typing.Any, average_grad: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, *, grad_scale: typing.SupportsFloat | typing.SupportsIndex = 1.0, clip_lo: typing.SupportsFloat | typing.SupportsIndex = ..., clip_hi: typing.SupportsFloat | typing.SupportsIndex = ..., decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
+def rnn_activation_supported(activation: typing.SupportsInt | typing.SupportsIndex) -> bool:
+    """
+    Whether the recurrent gate kernels implement this activation id (an Activation value).
+    """
 def rnn_backward(cell: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, kernel: numpy.ndarray, recurrent_kernel: numpy.ndarray, h0: typing.Any, c0: typing.Any, mask: typing.Any, recurrent_mask: typing.Any, h_seq: numpy.ndarray, workspace: numpy.ndarray, dh_seq: typing.Any, dh_last: typing.Any, dc_last: typing.Any, dx: typing.Any, dkernel: typing.Any, drecurrent_kernel: typing.Any, dbias: typing.Any, dh0: typing.Any, dc0: typing.Any, activation: typing.SupportsInt | typing.SupportsIndex = 3, recurrent_activation: typing.SupportsInt | typing.SupportsIndex = 2, go_backwards: bool = False, reset_after: bool = True, ids: typing.Any = None, distinct_ids: typing.Any = None, d_rows: typing.Any = None) -> int:
     """
     Backward through time of rnn_forward(training=True); the same workspace. With ids (x then the embedding table), writes the distinct ids and their rows' gradients instead of dx and returns how many there are (else 0).
@@ -311,6 +510,11 @@ def rnn_workspace_size(cell: typing.SupportsInt | typing.SupportsIndex, x: numpy
 def round_to_bfloat16(x: numpy.ndarray, out: numpy.ndarray) -> None:
     """
     out = x rounded to bfloat16 precision (ties to even, NaN kept), float32 arrays; out may be x itself.
+    """
+def selected_kernels() -> dict:
+    """
+    The implementation each kernel family chose when it last ran ({family: name}, None for
+    a family that has not run). Set NNFAST_VERBOSE=1 to see why better ones were skipped.
     """
 def set_max_isa(name: str) -> None:
     ...

@@ -11,13 +11,10 @@ from nnfast.ops import precision
 from nnfast.ops._util import f32, value
 from nnfast.ops.sparse_dense import SparseDense, sparse_rows
 
-# Ids of nnfast::Activation in cpp/include/nnfast/activation.h (same order).
-ACTIVATION_IDS = {
-    "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "elu": 4, "selu": 5, "softplus": 6,
-    "softsign": 7, "swish": 8, "silu": 8, "gelu": 9, "gelu_tanh": 10, "exponential": 11,
-    "hard_sigmoid": 12, "relu6": 13, "leaky_relu": 14, "hard_silu": 15, "hard_swish": 15,
-    "mish": 16,
-}
+# Keras activation name -> kernel id, from the one definition the C++ side exports
+# (nnfast._core.Activation, i.e. nnfast::Activation), plus Keras's aliases of two of them.
+ACTIVATION_IDS = {name: int(value) for name, value in _core.Activation.__members__.items()}
+ACTIVATION_IDS.update(silu=ACTIVATION_IDS["swish"], hard_swish=ACTIVATION_IDS["hard_silu"])
 _INF = float("inf")
 
 # The parameter Keras's activation function of that name uses by default (elu's alpha,

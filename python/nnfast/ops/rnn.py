@@ -16,9 +16,11 @@ from nnfast.ops._util import f32
 from nnfast.ops.embedding import _ids as embedding_ids
 from nnfast.ops.embedding import dense_rows_gradient
 
-_CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
-# nnfast::Activation ids the fused gate kernels implement.
-RNN_ACTIVATION_IDS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "hard_sigmoid": 12}
+# Cell and activation ids as the C++ side exports them (nnfast._core.RnnCell / .Activation);
+# RNN_ACTIVATION_IDS holds the activations the fused gate kernels implement.
+_CELL_IDS = {name: int(value) for name, value in _core.RnnCell.__members__.items()}
+RNN_ACTIVATION_IDS = {name: int(value) for name, value in _core.Activation.__members__.items()
+                      if _core.rnn_activation_supported(int(value))}
 
 
 # NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:

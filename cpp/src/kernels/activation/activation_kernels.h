@@ -25,7 +25,11 @@ void f32_activation_backward_ref(Activation act, const ActivationParams& p, cons
                                         const float* scale, const float* shift,              \
                                         const float* residual, int64_t ldr, float lo, float hi);
 NNFAST_DECLARE_CLAMP_ROWS(ref)
+NNFAST_DECLARE_CLAMP_ROWS(avx2)
 NNFAST_DECLARE_CLAMP_ROWS(avx512)
+using ClampRowsFn = void (*)(float* c, int64_t ld, int64_t rows, int64_t cols, const float* scale,
+                             const float* shift, const float* residual, int64_t ldr, float lo,
+                             float hi);
 #undef NNFAST_DECLARE_CLAMP_ROWS
 
 }  // namespace nnfast::kernels

@@ -65,7 +65,7 @@ NNFAST_DECLARE_DEPTHWISE(avx512)
   void f32_conv_relu_maxpool_bwd_weights_##isa(                                              \
       const ConvPoolShape& s, const float* src, const float* dpooled, const float* pooled,   \
       const uint8_t* argidx, float* dkernel, float* dbias, int64_t q0, int64_t q1);
-// Register-blocked implicit-GEMM tile (AVX-512 only): out[i, o0 + o] for 14 pixels i < mr
+// Register-blocked implicit-GEMM tile: out[i, o0 + o] for 14 pixels i < mr
 // (any pixels: each has its own input pointers) and o < 32 (masked to nc <= 32 channels):
 //   bias[o] + sum over taps t < ntaps and ci < in_c of x[t][i][ci] * kernel[tap[t]*in_c + ci]
 // where x[t][i] points at pixel i's in_c input channels for that tap (a zero row where the tap
@@ -76,9 +76,17 @@ constexpr int kConvTilePixels = 14;
 // partial sum over earlier taps) instead of the bias.
 constexpr int kConvTileRelu = 1;
 constexpr int kConvTileAccumulate = 2;
+using ConvTileFn = void (*)(const float* const* x, const int64_t* tap, int64_t ntaps,
+                           int64_t in_c, const float* kernel, int64_t out_c, const float* bias,
+                           int64_t o0, int64_t nc, int64_t mr, int flags, float* dst,
+                           int64_t ldd);
 void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                           const float* kernel, int64_t out_c, const float* bias, int64_t o0,
                           int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd);
+// The same contract on AVX2 (conv_tile_avx2.cpp): sub-tiles of 6 pixels x 16 channels.
+void f32_conv_tile_avx2(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                        const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                        int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd);
 
 NNFAST_DECLARE_CONV_POOL(ref)
 NNFAST_DECLARE_CONV_POOL(avx2)

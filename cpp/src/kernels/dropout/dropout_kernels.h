@@ -23,6 +23,8 @@ using DropoutFn = void (*)(const float* src, float* dst, int64_t n, float rate, 
 
 void f32_dropout_ref(const float* src, float* dst, int64_t n, float rate, float scale,
                      uint64_t seed, uint64_t first_counter);
+void f32_dropout_avx2(const float* src, float* dst, int64_t n, float rate, float scale,
+                      uint64_t seed, uint64_t first_counter);
 void f32_dropout_avx512(const float* src, float* dst, int64_t n, float rate, float scale,
                         uint64_t seed, uint64_t first_counter);
 

@@ -136,6 +136,6 @@ void bwd(const Resize2DShape& s, const ResizeAxis& rows, const ResizeAxis& cols,
 
 }  // namespace
 
-const ResizeKernels f32_resize_avx512 = {fwd, bwd, "avx512"};
+const ResizeKernels f32_resize_avx512 = {fwd, bwd, "f32_resize_avx512"};
 
 }  // namespace nnfast::kernels

@@ -38,6 +38,7 @@ inline float tap_weight(const ResizeAxis& a, int64_t o, int64_t i) {
 }
 
 extern const ResizeKernels f32_resize_ref;
+extern const ResizeKernels f32_resize_avx2;
 extern const ResizeKernels f32_resize_avx512;
 
 }  // namespace nnfast::kernels
