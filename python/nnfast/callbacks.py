@@ -85,7 +85,14 @@ def _overrides(cb, hook):
 
 class CallbackList:
     """Calls each hook on every callback in order. Batch hooks that no callback overrides
-    are skipped entirely, so an empty list costs nothing per step."""
+    are skipped entirely, so an empty list costs nothing per step.
+
+    Args:
+        callbacks: a list of ``Callback`` objects (None: empty).
+        add_history: append a ``History`` callback if none is in the list. Defaults to ``False``.
+        add_progbar: append a ``ProgbarLogger`` if none is in the list. Defaults to ``False``.
+        model: the model given to every callback (``set_model``).
+    """
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
@@ -154,7 +161,13 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints ``Epoch i/E`` and the progress bar (verbose 1) or one line per epoch (2)."""
+    """Prints ``Epoch i/E`` and the progress bar (verbose 1) or one line per epoch (2).
+
+    Args:
+        count_mode: ``"steps"`` (count batches) or ``"samples"``. Defaults to ``"steps"``.
+        stateful_metrics: names of the metrics shown as they are rather than averaged over the
+            epoch.
+    """
 
     def __init__(self, count_mode="steps", stateful_metrics=None):
         super().__init__()
@@ -566,6 +579,11 @@ class LearningRateScheduler(Callback):
     """Sets the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or
     ``schedule(epoch)``), which must return a float; logs it as ``learning_rate``.
 
+    Args:
+        schedule: a function ``(epoch, lr) -> new_lr`` (epoch counted from 0) called at the start
+            of each epoch.
+        verbose: 1 prints the new rate at each epoch; 0 is quiet. Defaults to ``0``.
+
     Example:
         >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
     """
@@ -654,7 +672,12 @@ class CSVLogger(Callback):
 
 class TerminateOnNaN(Callback):
     """Stops training (or raises, with ``raise_error=True``) when a batch loss is NaN or
-    infinite."""
+    infinite.
+
+    Args:
+        raise_error: raise a ``RuntimeError`` on a NaN or infinite loss instead of stopping
+            training quietly. Defaults to ``False``.
+    """
 
     def __init__(self, raise_error=False):
         super().__init__()
@@ -674,6 +697,14 @@ class LambdaCallback(Callback):
     ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
     ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)`` (and any
     other hook passed by keyword).
+
+    Args:
+        on_epoch_begin: called as ``f(epoch, logs)`` at the start of each epoch.
+        on_epoch_end: called as ``f(epoch, logs)`` at the end of each epoch.
+        on_train_begin: called as ``f(logs)`` when training starts.
+        on_train_end: called as ``f(logs)`` when training ends.
+        on_train_batch_begin: called as ``f(batch, logs)`` before each training batch.
+        on_train_batch_end: called as ``f(batch, logs)`` after each training batch.
 
     Example:
         >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
@@ -1076,7 +1107,17 @@ class BackupAndRestore(Callback):
 
 class RemoteMonitor(Callback):
     """POSTs the epoch logs to ``root + path`` (form field ``field`` holding JSON, or the
-    JSON body with ``send_as_json``). Failures warn instead of stopping training."""
+    JSON body with ``send_as_json``). Failures warn instead of stopping training.
+
+    Args:
+        root: the server's base URL. Defaults to ``"http://localhost:9000"``.
+        path: the path, under ``root``, the events are posted to. Defaults to
+            ``"/publish/epoch/end/"``.
+        field: the form field holding the JSON-encoded logs (when not ``send_as_json``). Defaults
+            to ``"data"``.
+        headers: a dict of extra HTTP headers.
+        send_as_json: post the logs as a JSON body instead of a form field. Defaults to ``False``.
+    """
 
     def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
                  headers=None, send_as_json=False):

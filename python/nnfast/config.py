@@ -13,7 +13,11 @@ from nnfast import _core
 
 def set_num_threads(n):
     """Number of OpenMP threads the kernels may use. Setting it turns off nnfast's adapting
-    of the default thread count to the machine's load (``nnfast.thread_governor``)."""
+    of the default thread count to the machine's load (``nnfast.thread_governor``).
+
+    Args:
+        n: the thread count (>= 1).
+    """
     from nnfast.thread_governor import GOVERNOR
 
     _core.set_num_threads(int(n))
@@ -21,21 +25,57 @@ def set_num_threads(n):
 
 
 def get_num_threads():
+    """The number of OpenMP threads the kernels use now
+    (``set_num_threads``'s, or the count nnfast chose for the machine's load).
+
+    Returns:
+        An int >= 1.
+
+    Example:
+        >>> keras.config.set_num_threads(1)
+        >>> keras.config.get_num_threads()
+        1
+    """
     return _core.num_threads()
 
 
 def set_max_isa(name):
     """Caps the instruction set kernels use: ``"avx512"``, ``"avx2"`` or ``"ref"`` (scalar).
 
-    The environment variable ``NNFAST_MAX_ISA`` sets the same cap at start-up."""
+    The environment variable ``NNFAST_MAX_ISA`` sets the same cap at start-up.
+
+    Args:
+        name: ``"avx512"``, ``"avx2"`` or ``"ref"``.
+    """
     _core.set_max_isa(str(name))
 
 
 def active_isa():
+    """The instruction set the kernels use now: ``"avx512"``,
+    ``"avx2"`` or ``"ref"`` (the best the CPU has, capped by ``set_max_isa`` or the
+    ``NNFAST_MAX_ISA`` environment variable).
+
+    Returns:
+        The name, a str.
+
+    Example:
+        >>> keras.config.active_isa() in ("avx512", "avx2", "ref")
+        True
+    """
     return _core.active_isa()
 
 
 def cpu_best_isa():
+    """The best instruction set this CPU runs (whatever the cap of
+    ``set_max_isa``): ``"avx512"``, ``"avx2"`` or ``"ref"``.
+
+    Returns:
+        The name, a str.
+
+    Example:
+        >>> keras.config.cpu_best_isa() in keras.config.available_isas()
+        True
+    """
     return _core.cpu_best_isa()
 
 
@@ -139,7 +179,11 @@ def buffer_cache_info():
 
 
 def set_buffer_cache_limit(megabytes):
-    """Most memory (MiB) the buffer cache keeps for reuse; 0 frees it and turns it off."""
+    """Most memory (MiB) the buffer cache keeps for reuse; 0 frees it and turns it off.
+
+    Args:
+        megabytes: the limit in MiB (>= 0; 0 turns the cache off).
+    """
     if megabytes < 0:
         raise ValueError(f"The buffer cache limit must be >= 0 MiB, received {megabytes}")
     _core.buffer_cache_set_limit(int(megabytes * (1 << 20)))
@@ -176,7 +220,11 @@ def backend():
 
 def set_backend(backend):
     """Keras switches backends here; nnfast is its own single backend, so only
-    ``"nnfast"`` is accepted (any other name raises ``ValueError``)."""
+    ``"nnfast"`` is accepted (any other name raises ``ValueError``).
+
+    Args:
+        backend: must be ``"nnfast"``.
+    """
     if backend != "nnfast":
         raise ValueError(f"nnfast has a single backend, 'nnfast'. Received: backend={backend!r}")
 
@@ -201,6 +249,9 @@ def set_keras_version(version):
     (``['loss', 'compile_metrics']``), and a first ``Embedding(input_length=n)`` declares the
     model's input ``(None, n)`` (Keras 3 ignores ``input_length``).
 
+    Args:
+        version: 2 or 3.
+
     Example:
         >>> nnfast.config.set_keras_version(2)
         >>> scores = model.evaluate(x, y)
@@ -219,7 +270,11 @@ def keras_version():
 
 def set_max_epochs(max_epochs):
     """Caps the number of epochs of every ``fit`` (None: no cap), as Keras does (with a
-    "Limiting epochs" warning when the cap applies)."""
+    "Limiting epochs" warning when the cap applies).
+
+    Args:
+        max_epochs: the cap (None: no cap).
+    """
     _LIMITS["max_epochs"] = None if max_epochs is None else int(max_epochs)
 
 
@@ -230,7 +285,11 @@ def max_epochs():
 
 def set_max_steps_per_epoch(max_steps_per_epoch):
     """Caps the number of batches per epoch of ``fit``/``evaluate``/``predict`` (None: no
-    cap)."""
+    cap).
+
+    Args:
+        max_steps_per_epoch: the cap (None: no cap).
+    """
     _LIMITS["max_steps_per_epoch"] = (None if max_steps_per_epoch is None
                                       else int(max_steps_per_epoch))
 
@@ -294,7 +353,11 @@ def dtype_policy():
 
 def set_dtype_policy(policy):
     """Sets the global dtype policy: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
-    or a ``DTypePolicy`` (see ``nnfast.dtype_policies``)."""
+    or a ``DTypePolicy`` (see ``nnfast.dtype_policies``).
+
+    Args:
+        policy: a policy name or a ``DTypePolicy``.
+    """
     from nnfast.dtype_policies import set_global_dtype_policy
 
     set_global_dtype_policy(policy)

@@ -153,7 +153,13 @@ def _samplewise(values, sample_weight, reduce_fn):
 
 class Mean(Metric):
     """Weighted running mean: ``total += sum(v * w)``, ``count += sum(w)`` (the number of
-    samples when unweighted); higher-rank values are first averaged per sample."""
+    samples when unweighted); higher-rank values are first averaged per sample.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean"``.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -176,7 +182,12 @@ class Mean(Metric):
 
 
 class Sum(Metric):
-    """Weighted running sum of the values."""
+    """Weighted running sum of the values.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to ``"sum"``.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -196,7 +207,14 @@ class Sum(Metric):
 class MeanMetricWrapper(Mean):
     """A running mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
 
-    A mask on ``y_pred`` (``_keras_mask``) zeroes the weights of masked entries."""
+    A mask on ``y_pred`` (``_keras_mask``) zeroes the weights of masked entries.
+
+    Args:
+        fn: the metric function ``fn(y_true, y_pred, **kwargs)`` returning one value per sample;
+            the metric is the (weighted) mean of those values over all batches.
+        name: name of the metric (None: the function's name).
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
@@ -221,26 +239,47 @@ class MeanMetricWrapper(Mean):
 
 
 def accuracy(y_true, y_pred):
-    """1.0 where ``y_true == y_pred`` exactly."""
+    """1.0 where ``y_true == y_pred`` exactly.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+    """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == p).astype(np.float32)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1.0 where ``y_true == (y_pred > threshold)`` (strictly greater)."""
+    """1.0 where ``y_true == (y_pred > threshold)`` (strictly greater).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        threshold: predictions above this count as positive. Defaults to ``0.5``.
+    """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == (p > threshold).astype(t.dtype if t.dtype != bool else np.float32)).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1.0 where argmax(y_pred) == argmax(y_true) (the first index wins ties)."""
+    """1.0 where argmax(y_pred) == argmax(y_true) (the first index wins ties).
+
+    Args:
+        y_true: one-hot targets, shape ``(batch, num_classes)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+    """
     t = np.argmax(_np(y_true), axis=-1)
     p = np.argmax(_np(y_pred), axis=-1)
     return (t == p).astype(np.float32)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1.0 where argmax(y_pred) equals the integer label; labels ``(N,)`` or ``(N, 1)``."""
+    """1.0 where argmax(y_pred) equals the integer label; labels ``(N,)`` or ``(N, 1)``.
+
+    Args:
+        y_true: integer class ids, shape ``(batch,)`` or ``(batch, 1)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+    """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
         t = t[..., 0]
@@ -258,7 +297,13 @@ def _in_top_k(targets, predictions, k):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1.0 where the one-hot target is among the ``k`` highest predictions."""
+    """1.0 where the one-hot target is among the ``k`` highest predictions.
+
+    Args:
+        y_true: one-hot targets, shape ``(batch, num_classes)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+    """
     t = np.argmax(_np(y_true), axis=-1)
     p = _np(y_pred)
     shape = t.shape
@@ -268,7 +313,15 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """1.0 where the integer target is among the ``k`` highest predictions (or, with
-    ``from_sorted_ids``, among the first ``k`` ids of ``y_pred``)."""
+    ``from_sorted_ids``, among the first ``k`` ids of ``y_pred``).
+
+    Args:
+        y_true: integer class ids, shape ``(batch,)`` or ``(batch, 1)``.
+        y_pred: class scores ``(batch, num_classes)`` (or sorted ids with ``from_sorted_ids``).
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        from_sorted_ids: whether ``y_pred`` already holds class ids sorted by score (the first
+            ``k`` of each row are the top ones) instead of scores. Defaults to ``False``.
+    """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
         t = t[..., 0]
@@ -430,7 +483,13 @@ SparseCategoricalCrossentropy = _wrapper_class(
 
 
 class RootMeanSquaredError(Mean):
-    """``sqrt`` of the running (weighted) mean of squared errors."""
+    """``sqrt`` of the running (weighted) mean of squared errors.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"root_mean_squared_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -569,22 +628,50 @@ class _CountMetric(_ConfusionMatrixMetric):
 
 
 class TruePositives(_CountMetric):
-    """Weighted count of positives predicted positive (``y_pred > threshold``, default 0.5)."""
+    """Weighted count of positives predicted positive (``y_pred > threshold``, default 0.5).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _field = "true_positives"
 
 
 class FalsePositives(_CountMetric):
-    """Weighted count of negatives predicted positive."""
+    """Weighted count of negatives predicted positive.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _field = "false_positives"
 
 
 class TrueNegatives(_CountMetric):
-    """Weighted count of negatives predicted negative."""
+    """Weighted count of negatives predicted negative.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _field = "true_negatives"
 
 
 class FalseNegatives(_CountMetric):
-    """Weighted count of positives predicted negative."""
+    """Weighted count of positives predicted negative.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _field = "false_negatives"
 
 
@@ -595,6 +682,8 @@ class Precision(_ConfusionMatrixMetric):
         thresholds: a float or list in [0, 1] (default 0.5; with ``top_k``, none).
         top_k: only the ``k`` highest predictions of a row count as positive.
         class_id: compute for this class (last-axis index) only.
+        name: name of the metric (None: ``"precision"``).
+        dtype: dtype of the metric's state and result; None: float32.
     """
 
     def result(self):
@@ -608,7 +697,18 @@ class Precision(_ConfusionMatrixMetric):
 
 
 class Recall(Precision):
-    """``tp / (tp + fn)`` (0 when there are no positives). Arguments as ``Precision``."""
+    """``tp / (tp + fn)`` (0 when there are no positives). Arguments as ``Precision``.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        top_k: count only the ``top_k`` highest predictions of each row as positive (None: all
+            above the threshold).
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric (None: ``"recall"``).
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def result(self):
         return self._out(_divide_no_nan(self.true_positives,
@@ -627,6 +727,12 @@ class AUC(Metric):
         thresholds: explicit thresholds in [0, 1] instead of ``num_thresholds``.
         multi_label: one curve per label (last axis), averaged (``label_weights``).
         from_logits: apply a sigmoid to ``y_pred`` first.
+        name: name of the metric (None: ``"auc"`` with a suffix if taken).
+        dtype: dtype of the metric's state and result; None: float32.
+        num_labels: with ``multi_label=True``, the number of labels, so the state is made before
+            the first batch (None: from the first batch).
+        label_weights: with ``multi_label=True``, one weight per label for the average (None: equal
+            weights).
     """
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
@@ -760,6 +866,14 @@ class FBetaScore(Metric):
     ``threshold=None``, the row maximum is the positive class.
 
     Inputs are ``(batch, classes)`` one-hot/multi-hot targets and scores.
+
+    Args:
+        average: None (one score per class), ``"micro"``, ``"macro"`` or ``"weighted"``.
+        beta: how many times recall weighs more than precision. Defaults to ``1.0``.
+        threshold: predictions above it count as 1; None: the row's argmax counts as 1.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"fbeta_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -828,7 +942,16 @@ class FBetaScore(Metric):
 
 
 class F1Score(FBetaScore):
-    """F1 score (``FBetaScore`` with ``beta=1``)."""
+    """F1 score (``FBetaScore`` with ``beta=1``).
+
+    Args:
+        average: None (one score per class), ``"micro"`` (from the global counts), ``"macro"`` (the
+            mean of the per-class scores) or ``"weighted"`` (weighted by each class's support).
+        threshold: predictions above it count as 1; None: the row's argmax counts as 1.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"f1_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
@@ -842,7 +965,17 @@ class F1Score(FBetaScore):
 class R2Score(Metric):
     """Coefficient of determination ``1 - SS_res / SS_tot`` per output, aggregated by
     ``class_aggregation`` (``"uniform_average"``, ``"variance_weighted_average"`` or None);
-    ``num_regressors > 0`` gives the adjusted R2. Inputs ``(batch, outputs)``."""
+    ``num_regressors > 0`` gives the adjusted R2. Inputs ``(batch, outputs)``.
+
+    Args:
+        class_aggregation: ``"uniform_average"`` (mean over outputs),
+            ``"variance_weighted_average"`` (weighted by each output's variance) or None (one score
+            per output). Defaults to ``"uniform_average"``.
+        num_regressors: number of regressors for the adjusted R2 (0: plain R2). Defaults to ``0``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"r2_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
@@ -927,6 +1060,9 @@ class IoU(Metric):
             ``axis``).
         sparse_y_pred: predictions are class ids (True) or score rows (False: argmax over
             ``axis``).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the class axis of ``y_pred``. Defaults to ``-1``.
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -988,7 +1124,19 @@ class IoU(Metric):
 
 
 class MeanIoU(IoU):
-    """Mean intersection-over-union over all ``num_classes`` classes (that occur)."""
+    """Mean intersection-over-union over all ``num_classes`` classes (that occur).
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_true: whether ``y_true`` holds class ids (True) or one-hot rows (False). Defaults
+            to ``True``.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``True``.
+        axis: the class axis of ``y_pred``. Defaults to ``-1``.
+    """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
@@ -1044,7 +1192,12 @@ _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAb
 
 
 def resolve_accuracy(y_true_shape, y_pred_shape):
-    """Keras's shape rule for the 'accuracy' string."""
+    """Keras's shape rule for the 'accuracy' string.
+
+    Args:
+        y_true_shape: shape of the targets.
+        y_pred_shape: shape of the model output.
+    """
     if y_pred_shape and y_pred_shape[-1] == 1:
         return BinaryAccuracy
     if len(y_true_shape) < len(y_pred_shape) or (
@@ -1054,11 +1207,43 @@ def resolve_accuracy(y_true_shape, y_pred_shape):
 
 
 def serialize(metric):
+    """The config dict of a metric (``{"class_name", "config"}``), as
+    ``keras.metrics.serialize``; ``deserialize`` reverses it.
+
+    Args:
+        metric: a ``Metric`` instance.
+
+    Returns:
+        A JSON-serializable dict.
+
+    Example:
+        >>> config = keras.metrics.serialize(keras.metrics.MeanSquaredError())
+        >>> config["class_name"]
+        'MeanSquaredError'
+    """
     return {"module": "keras.metrics", "class_name": type(metric).__name__,
             "config": metric.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
+    """The metric of a config dict written by ``serialize``.
+
+    Args:
+        config: the dict ``serialize`` returned.
+        custom_objects: a dict of class name -> class for metrics of your own.
+
+    Returns:
+        A ``Metric`` instance.
+
+    Raises:
+        ValueError: for a class name neither built in nor in ``custom_objects``.
+
+    Example:
+        >>> m = keras.metrics.deserialize(
+        ...     keras.metrics.serialize(keras.metrics.AUC(num_thresholds=50)))
+        >>> m.num_thresholds
+        50
+    """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
     if cls is None:
@@ -1068,7 +1253,13 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier, y_true_shape=None, y_pred_shape=None):
     """Resolves a metric identifier to a Metric; a string also becomes its name (the log
-    key). ``"accuracy"``/``"acc"`` need the target and output shapes."""
+    key). ``"accuracy"``/``"acc"`` need the target and output shapes.
+
+    Args:
+        identifier: a name (``"mae"``, ``"accuracy"``), a config dict, a ``Metric`` or a function.
+        y_true_shape: shape of the targets, needed to resolve ``"accuracy"``.
+        y_pred_shape: shape of the model output, needed to resolve ``"accuracy"``.
+    """
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):

@@ -19,6 +19,8 @@ class BinaryIoU(IoU):
     Args:
         target_class_ids: (0, 1) by default (the mean of both classes' IoU).
         threshold: decision threshold on ``y_pred``.
+        name: name of the metric (None: ``"binary_iou"``).
+        dtype: dtype of the metric's state and result; None: float32.
 
     Example:
         >>> m = BinaryIoU(target_class_ids=[1], threshold=0.5)
@@ -39,7 +41,18 @@ class BinaryIoU(IoU):
 
 
 class OneHotIoU(IoU):
-    """IoU with one-hot ``y_true`` and score rows ``y_pred`` (argmax over ``axis``)."""
+    """IoU with one-hot ``y_true`` and score rows ``y_pred`` (argmax over ``axis``).
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        target_class_ids: the classes whose IoUs are averaged.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``False``.
+        axis: the class axis. Defaults to ``-1``.
+    """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
@@ -54,7 +67,17 @@ class OneHotIoU(IoU):
 
 
 class OneHotMeanIoU(OneHotIoU):
-    """Mean IoU over all classes with one-hot ``y_true`` and score rows ``y_pred``."""
+    """Mean IoU over all classes with one-hot ``y_true`` and score rows ``y_pred``.
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``False``.
+        axis: the class axis. Defaults to ``-1``.
+    """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
@@ -71,7 +94,13 @@ class OneHotMeanIoU(OneHotIoU):
 
 
 def pearson_correlation(y_true, y_pred, axis=-1):
-    """Pearson correlation of ``y_true`` and ``y_pred`` along ``axis`` (one per sample)."""
+    """Pearson correlation of ``y_true`` and ``y_pred`` along ``axis`` (one per sample).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+    """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
     t, p = _squeeze_or_expand(t, p)
@@ -85,7 +114,13 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation along ``axis``, with Keras 3.15's formula (its
-    covariance term centres ``y_true`` on the mean of ``y_pred``)."""
+    covariance term centres ``y_true`` on the mean of ``y_pred``).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+    """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
     t, p = _squeeze_or_expand(t, p)
@@ -97,7 +132,14 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 
 
 class PearsonCorrelation(MeanMetricWrapper):
-    """Running mean of the per-sample Pearson correlation (see :func:`pearson_correlation`)."""
+    """Running mean of the per-sample Pearson correlation (see :func:`pearson_correlation`).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"pearson_correlation"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+    """
     _direction = "up"
 
     def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
@@ -109,7 +151,14 @@ class PearsonCorrelation(MeanMetricWrapper):
 
 
 class ConcordanceCorrelation(MeanMetricWrapper):
-    """Running mean of the per-sample concordance correlation."""
+    """Running mean of the per-sample concordance correlation.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"concordance_correlation"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+    """
     _direction = "up"
 
     def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
@@ -182,6 +231,15 @@ class _AtConstraint(Metric):
 class SensitivityAtSpecificity(_AtConstraint):
     """Best sensitivity (recall) among thresholds with specificity >= ``specificity``.
 
+    Args:
+        specificity: the specificity in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
     Example:
         >>> m = SensitivityAtSpecificity(0.5)
         >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]); m.result()  # 0.5
@@ -196,7 +254,17 @@ class SensitivityAtSpecificity(_AtConstraint):
 
 
 class SpecificityAtSensitivity(_AtConstraint):
-    """Best specificity among thresholds with sensitivity >= ``sensitivity``."""
+    """Best specificity among thresholds with sensitivity >= ``sensitivity``.
+
+    Args:
+        sensitivity: the sensitivity in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _arg = "sensitivity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -207,7 +275,17 @@ class SpecificityAtSensitivity(_AtConstraint):
 
 
 class PrecisionAtRecall(_AtConstraint):
-    """Best precision among thresholds with recall >= ``recall``."""
+    """Best precision among thresholds with recall >= ``recall``.
+
+    Args:
+        recall: the recall in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _arg = "recall"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -218,7 +296,17 @@ class PrecisionAtRecall(_AtConstraint):
 
 
 class RecallAtPrecision(_AtConstraint):
-    """Best recall among thresholds with precision >= ``precision``."""
+    """Best recall among thresholds with precision >= ``precision``.
+
+    Args:
+        precision: the precision in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+    """
     _arg = "precision"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):

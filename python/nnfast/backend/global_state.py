@@ -13,7 +13,11 @@ def to_snake_case(name):
 
 
 def unique_name(base):
-    """Returns ``base``, then ``base_1``, ``base_2``... as Keras names layers."""
+    """Returns ``base``, then ``base_1``, ``base_2``... as Keras names layers.
+
+    Args:
+        base: the name to make unique, e.g. ``"dense"``.
+    """
     count = _name_counters[base]
     _name_counters[base] += 1
     return base if count == 0 else f"{base}_{count}"
@@ -37,7 +41,11 @@ def floatx():
 def set_floatx(value):
     """Sets the default float type. Only ``"float32"`` is supported: nnfast's layers and
     kernels compute in float32, so another type raises ``NotImplementedError`` rather than
-    silently computing in float32."""
+    silently computing in float32.
+
+    Args:
+        value: the name of the default float type, such as ``"float32"``.
+    """
     accepted = {"bfloat16", "float16", "float32", "float64"}
     if value not in accepted:
         raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
@@ -54,7 +62,11 @@ def epsilon():
 
 
 def set_epsilon(value):
-    """Sets the fuzz factor returned by ``epsilon()`` and used by losses and metrics."""
+    """Sets the fuzz factor returned by ``epsilon()`` and used by losses and metrics.
+
+    Args:
+        value: the fuzz factor (a small float, 1e-7 by default).
+    """
     value = float(value)
     if not value >= 0.0:
         raise ValueError(f"`epsilon` must be a non-negative float. Received: value={value}")
@@ -68,7 +80,11 @@ def image_data_format():
 
 
 def set_image_data_format(data_format):
-    """Sets the value ``image_data_format()`` returns (for layers created afterwards)."""
+    """Sets the value ``image_data_format()`` returns (for layers created afterwards).
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+    """
     df = str(data_format).lower()
     if df not in {"channels_first", "channels_last"}:
         raise ValueError("The `data_format` argument must be one of {'channels_first', "

@@ -518,6 +518,10 @@ class AdditiveAttention(Attention):
     trainable ``scale`` of shape ``(dim,)`` (glorot-uniform) when ``use_scale``; masks,
     dropout and the call are those of ``Attention``.
 
+    Args:
+        use_scale: learn a scale vector applied inside the ``tanh`` score. Defaults to ``True``.
+        dropout: fraction of the attention scores dropped while training. Defaults to ``0.0``.
+
     Example:
         >>> out = AdditiveAttention()([query, value])
     """

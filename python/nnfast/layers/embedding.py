@@ -26,6 +26,9 @@ class Embedding(Layer):
             ``nnfast.config.set_keras_version(2)``, the input length of a model that starts
             with this layer (as Keras 2 read it).
         weights: optional ``[embeddings]`` to start from.
+        lora_alpha: not implemented in nnfast (LoRA): must stay None, else ``NotImplementedError``.
+        quantization_config: not implemented in nnfast: must stay None, else
+            ``NotImplementedError`` (use ``layer.quantize("int8")`` after building).
 
     Input ``(batch, ...)`` integers; output ``(batch, ..., output_dim)`` float32. The
     gradient touches only the looked-up rows (see ``nnfast.ops.embedding``).

@@ -142,6 +142,9 @@ class Layer:
         input_dim: legacy: ``input_shape=(input_dim,)``.
         batch_input_shape: legacy: the input shape with the batch axis.
         batch_size: legacy: the batch axis of ``input_shape``.
+        weights: initial weight values, a list of arrays set with ``set_weights`` once the layer is
+            built (None: the initializers' values).
+        activity_regularizer: regularizer on the layer's output, added to the loss (None: none).
     """
 
     input_spec = None

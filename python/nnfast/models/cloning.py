@@ -22,6 +22,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             layer itself to share it.
         call_function: ``(layer, *args, **kwargs) -> outputs`` to change how layers are called.
         recursive: clone nested models layer by layer too.
+        model: the ``Sequential`` or functional model to copy.
     """
     from nnfast.models.functional import Functional, flatten_struct, pack_struct
     from nnfast.models.sequential import Sequential

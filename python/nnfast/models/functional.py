@@ -245,6 +245,7 @@ class Functional(Model):
         inputs: a KerasTensor from ``Input``, or a list or dict of them.
         outputs: a KerasTensor produced from ``inputs`` by layer calls, or a list or dict.
         name: model name.
+        trainable: whether the model's weights are trained. Defaults to ``True``.
 
     Example:
         >>> a, b = Input(shape=(4,), name="a"), Input(shape=(3,), name="b")

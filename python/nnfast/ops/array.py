@@ -233,7 +233,12 @@ def flatten(x):
 
 
 def convert_to_tensor(x, dtype=None):
-    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says)."""
+    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says).
+
+    Args:
+        x: an array-like, tensor or variable.
+        dtype: dtype of the result (None: inferred as Keras does).
+    """
     if isinstance(x, Tensor):
         # NOTE: a tensor keeps its place on the tape (a detached copy would silently lose the
         # gradient); a dtype change is a differentiable cast.

@@ -76,6 +76,18 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def relu6(x):
+    """``min(max(x, 0), 6)``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.relu6([-1.0, 3.0, 8.0]).numpy()
+        array([0., 3., 6.], dtype=float32)
+    """
     return _activation(x, "relu6")
 
 
@@ -96,18 +108,69 @@ def tanh(x):
 
 
 def elu(x, alpha=1.0):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Args:
+        x: input tensor or array-like.
+        alpha: the negative saturation value. Defaults to ``1.0``.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.elu([-1.0, 0.0, 2.0]).numpy()
+        array([-0.63212055,  0.        ,  2.        ], dtype=float32)
+    """
     return _activation(x, "elu", alpha)
 
 
 def selu(x):
+    """Scaled exponential linear unit: ``scale * x`` for ``x > 0``,
+    ``scale * alpha * (exp(x) - 1)`` otherwise, with Klambauer et al.'s constants
+    (``alpha ~ 1.67326``, ``scale ~ 1.05070``).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.selu([0.0, 1.0]).numpy()
+        array([0.      , 1.050701], dtype=float32)
+    """
     return _activation(x, "selu")
 
 
 def softplus(x):
+    """``log(1 + exp(x))``, elementwise (computed without overflow).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.softplus([0.0]).numpy()
+        array([0.6931472], dtype=float32)
+    """
     return _activation(x, "softplus")
 
 
 def softsign(x):
+    """``x / (1 + |x|)``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.softsign([-1.0, 3.0]).numpy()
+        array([-0.5 ,  0.75], dtype=float32)
+    """
     return _activation(x, "softsign")
 
 
@@ -134,6 +197,18 @@ def gelu(x, approximate=True):
 
 
 def exponential(x):
+    """``exp(x)``, elementwise (the ``"exponential"`` activation).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.exponential([0.0, 1.0]).numpy()
+        array([1.       , 2.7182817], dtype=float32)
+    """
     return _activation(x, "exponential")
 
 
@@ -147,6 +222,18 @@ def hard_sigmoid(x):
 
 
 def hard_silu(x):
+    """Hard SiLU (hard swish): ``x * relu6(x + 3) / 6``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.hard_silu([-4.0, 0.0, 1.0, 4.0]).numpy()
+        array([-0.       ,  0.       ,  0.6666667,  4.       ], dtype=float32)
+    """
     return _activation(x, "hard_silu")
 
 
@@ -154,14 +241,51 @@ hard_swish = hard_silu
 
 
 def leaky_relu(x, negative_slope=0.2):
+    """Leaky ReLU: ``x`` for ``x >= 0``, ``negative_slope * x`` otherwise.
+
+    Args:
+        x: input tensor or array-like.
+        negative_slope: slope for negative inputs. Defaults to ``0.2``.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.leaky_relu([-1.0, 2.0]).numpy()
+        array([-0.2,  2. ], dtype=float32)
+    """
     return _activation(x, "leaky_relu", negative_slope)
 
 
 def mish(x):
+    """Mish: ``x * tanh(softplus(x))``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.mish([0.0, 1.0]).numpy()
+        array([0.       , 0.8650984], dtype=float32)
+    """
     return _activation(x, "mish")
 
 
 def linear(x):
+    """The identity activation: returns ``x`` unchanged (the same object).
+
+    Args:
+        x: anything.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> keras.ops.linear([1.0, -2.0])
+        [1.0, -2.0]
+    """
     return x
 
 
@@ -546,7 +670,13 @@ class BinaryCrossentropy(Function):
 
 def binary_crossentropy_mean(target, output, from_logits=False):
     """Per-sample binary crossentropy, the mean over the last axis, in one fused kernel (what
-    ``losses.binary_crossentropy`` computes with its default ``axis=-1``)."""
+    ``losses.binary_crossentropy`` computes with its default ``axis=-1``).
+
+    Args:
+        target: the 0/1 targets.
+        output: probabilities, or logits with ``from_logits=True``, the same shape.
+        from_logits: whether ``output`` holds logits. Defaults to ``False``.
+    """
     _check_same_shape(target, output, "binary_crossentropy")
     t = _finite_target(target)
     if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:

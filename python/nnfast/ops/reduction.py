@@ -638,7 +638,21 @@ def unique(
 ):
     """The sorted unique elements of ``x`` (optionally their first indices, the inverse
     map and counts); ``size`` pads (with ``fill_value``, default the smallest value) or
-    truncates to a fixed length."""
+    truncates to a fixed length.
+
+    Args:
+        x: the input tensor.
+        sorted: return the unique values sorted. Defaults to ``True``.
+        return_index: also return the index of each unique value's first occurrence. Defaults to
+            ``False``.
+        return_inverse: also return, for each element of ``x``, the index of its value in the
+            result. Defaults to ``False``.
+        return_counts: also return how often each unique value occurs. Defaults to ``False``.
+        axis: find unique slices along this axis (None: flatten first).
+        size: pad or cut the result to exactly this many values (a static shape); None: as many as
+            there are.
+        fill_value: the padding value with ``size`` (None: the smallest unique value).
+    """
     a = _arr(x)
     res = np.unique(
         a,

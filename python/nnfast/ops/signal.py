@@ -83,6 +83,10 @@ def fft(x):
 def fft2(x):
     """Complex 2-D FFT over the last two axes of ``(real, imag)``.
 
+    Args:
+        x: a pair ``(real, imag)`` of float tensors of the same shape; the transform runs over the
+            last two axes.
+
     Example:
         >>> re, im = fft2((np.ones((2, 2), "float32"), np.zeros((2, 2), "float32")))
     """
@@ -93,6 +97,10 @@ def fft2(x):
 
 def ifft2(x):
     """Inverse complex 2-D FFT over the last two axes of ``(real, imag)``.
+
+    Args:
+        x: a pair ``(real, imag)`` of float tensors of the same shape; the inverse transform runs
+            over the last two axes.
 
     Example:
         >>> re, im = ifft2(fft2((a, b)))   # (a, b) again
@@ -182,6 +190,11 @@ def irfft(x, fft_length=None):
     """Inverse of ``rfft``: a real signal of length ``fft_length`` (default
     ``2 * (bins - 1)``) from its non-negative frequencies ``(real, imag)``.
 
+    Args:
+        x: a pair ``(real, imag)`` of float tensors holding the ``fft_length // 2 + 1``
+            non-negative frequencies along the last axis.
+        fft_length: length of the output signal; None: ``2 * (n - 1)`` for ``n`` input frequencies.
+
     Example:
         >>> irfft(rfft(np.arange(8.0, dtype="float32")))   # [0, 1, ..., 7]
     """
@@ -266,6 +279,11 @@ class _OverlapAdd(Function):
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of ``sequence_length`` samples taken every ``sequence_stride`` samples along
     the last axis (frames that would run past the end are dropped).
+
+    Args:
+        x: tensor of shape ``(..., length)``.
+        sequence_length: length of each extracted frame.
+        sequence_stride: step between the starts of consecutive frames.
 
     Returns:
         Shape ``x.shape[:-1] + ((L - sequence_length) // sequence_stride + 1,

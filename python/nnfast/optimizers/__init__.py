@@ -30,7 +30,12 @@ _BY_NAME["lossscaleoptimizer"] = LossScaleOptimizer
 
 
 def get(identifier, custom_objects=None):
-    """Resolves a name (``"adam"``), a config dict or an Optimizer instance."""
+    """Resolves a name (``"adam"``), a config dict or an Optimizer instance.
+
+    Args:
+        identifier: a name (``"adam"``), a config dict or an ``Optimizer``.
+        custom_objects: a dict of name -> class for optimizers of your own.
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -47,14 +52,23 @@ def get(identifier, custom_objects=None):
 
 
 def serialize(optimizer):
-    """Keras's serialized form ``{module, class_name, config, registered_name}``."""
+    """Keras's serialized form ``{module, class_name, config, registered_name}``.
+
+    Args:
+        optimizer: an ``Optimizer``.
+    """
     return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
             "config": optimizer.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
     """Rebuilds an optimizer from ``serialize``'s output (or tf.keras's
-    ``{"class_name", "config"}``)."""
+    ``{"class_name", "config"}``).
+
+    Args:
+        config: the dict ``serialize`` returned (``{"class_name": ..., "config": ...}``).
+        custom_objects: a dict of name -> class for optimizers of your own.
+    """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
     if cls is None:

@@ -13,6 +13,11 @@ def register_keras_serializable(package="Custom", name=None):
     Saved configs then carry ``registered_name="package>name"`` and loading finds the class
     without ``custom_objects``.
 
+    Args:
+        package: the package prefix of the registered name (``"package>Name"``). Defaults to
+            ``"Custom"``.
+        name: the name registered (None: the class or function name).
+
     Example:
         >>> @register_keras_serializable(package="MyLayers")
         ... class Scale(Layer): ...
@@ -30,7 +35,11 @@ def register_keras_serializable(package="Custom", name=None):
 
 
 def get_registered_name(obj):
-    """``"package>name"`` for a registered object, else its ``__name__``."""
+    """``"package>name"`` for a registered object, else its ``__name__``.
+
+    Args:
+        obj: a class or function.
+    """
     return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
 
 
@@ -40,7 +49,13 @@ def is_registered(obj):
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """Looks ``name`` up in ``custom_objects``, the active scopes, the global registry, then
-    ``module_objects``; None if absent."""
+    ``module_objects``; None if absent.
+
+    Args:
+        name: the registered name (``"package>Name"``).
+        custom_objects: a dict of name -> class/function for objects of your own.
+        module_objects: a dict of name -> object also searched (None: none).
+    """
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     for scope in reversed(getattr(_scope, "stack", [])):
@@ -60,7 +75,12 @@ def get_custom_objects():
 
 class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}):`` makes the names resolvable while
-    loading inside the block."""
+    loading inside the block.
+
+    Args:
+        custom_objects: a dict of name -> class/function visible to deserialization inside the
+            ``with`` block.
+    """
 
     def __init__(self, custom_objects, *more_custom_objects):
         # Keras 3 takes one dict; tf.keras took several (still accepted).
