@@ -1,7 +1,8 @@
 """ONNX converters of the less common built-in layers: Conv3D/Conv3DTranspose (their own
 ``call`` over the 3-D kernels), EinsumDense, dot-product and additive Attention,
-Normalization, CenterCrop, TimeDistributed, and the random augmentation layers (identity at inference, as
-nnfast and Keras run them outside training)."""
+Normalization, CenterCrop, TimeDistributed, the random augmentation layers (identity at
+inference, as nnfast and Keras run them outside training), the adaptive poolings (static
+windows), SpectralNormalization and ReversibleEmbedding."""
 import numpy as np
 
 from nnfast.export.onnx_graph import ExportError
@@ -180,3 +181,60 @@ from nnfast.layers.thresholded_relu import ThresholdedReLU  # noqa: E402
 def _thresholded_relu(g, node, ins):
     # ONNX's ThresholdedRelu is the same rule: x where x > alpha, else 0.
     return g.op("ThresholdedRelu", [ins[0]], node.layer.name, alpha=float(node.layer.theta))
+
+
+# --- adaptive pooling -----------------------------------------------------------------------
+from nnfast.layers.pooling3d import _AdaptivePooling  # noqa: E402
+
+
+@register(_AdaptivePooling)
+def _adaptive_pooling(g, node, ins):
+    """Each spatial axis in turn (the windows are separable, as nnfast pools them): output
+    ``i`` reduces the static window ``[floor(i*n/o), ceil((i+1)*n/o))`` of that axis."""
+    layer = node.layer
+    h = layer.name
+    shape = _in_shape(node)
+    first = 2 if layer.data_format == "channels_first" else 1
+    reduce = "ReduceMean" if layer.kind == "avg" else "ReduceMax"
+    y = ins[0]
+    for k, out in enumerate(layer.output_size):
+        axis = first + k
+        n = shape[axis]
+        if n is None:
+            raise ExportError(f"{type(layer).__name__} '{h}' needs static spatial sizes for "
+                              f"ONNX export; received input shape {shape}.")
+        cells = []
+        for i in range(out):
+            start, stop = (i * n) // out, -((-(i + 1) * n) // out)
+            window = g.op("Slice", [y, g.ints([start], h + "/starts"),
+                                    g.ints([stop], h + "/ends"), g.ints([axis], h + "/axes")],
+                          h)
+            cells.append(g.op(reduce, [window], h, axes=[axis], keepdims=1))
+        y = cells[0] if len(cells) == 1 else g.op("Concat", cells, h, axis=axis)
+    return y
+
+
+# --- SpectralNormalization, ReversibleEmbedding ---------------------------------------------
+from nnfast.layers.reversible_embedding import ReversibleEmbedding  # noqa: E402
+from nnfast.layers.spectral_normalization import SpectralNormalization  # noqa: E402
+
+
+@register(SpectralNormalization)
+def _spectral_normalization(g, node, ins):
+    """Inference runs the wrapped layer with its kernel as it stands (training calls store
+    the normalized kernel into it), as nnfast and Keras do."""
+    from nnfast.export.onnx_layers import convert
+
+    layer = node.layer
+    inner = _InnerCall(layer.layer, _in_shape(node), tuple(node.output_tensors[0].shape))
+    return convert(g, inner, ins)
+
+
+@register(ReversibleEmbedding)
+def _reversible_embedding(g, node, ins):
+    """The forward lookup (the graph records only forward calls: ``reverse=True`` runs
+    the projection eagerly, outside the layer-call graph)."""
+    layer = node.layer
+    ids = g.op("Cast", [ins[0]], layer.name, to=7)  # int64
+    return g.op("Gather", [g.const(_np(layer.embeddings), layer.name + "/embeddings"), ids],
+                layer.name, axis=0)
