@@ -168,3 +168,54 @@ def test_reductions_at_newer_opsets(opset):
     got = _session(proto).run(None, {i.name: x for i, x in zip(proto.graph.input, xs)})
     for g, w in zip(got, model.predict(xs, verbose=0)):
         _assert_close(g, w, f"opset {opset}")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.RNN(layers.LSTMCell(4), return_sequences=True),
+    lambda: layers.RNN(layers.GRUCell(3, reset_after=False), go_backwards=True),
+    lambda: layers.RNN(layers.GRUCell(3), return_state=True),
+    lambda: layers.RNN(layers.SimpleRNNCell(3, activation="relu"), return_state=True),
+    lambda: layers.RNN(layers.StackedRNNCells([layers.GRUCell(4), layers.SimpleRNNCell(2)]),
+                       return_sequences=True),
+], ids=["lstm_seq", "gru_back", "gru_state", "simple_state", "stacked"])
+def test_rnn_with_built_in_cells(make):
+    keras.utils.set_random_seed(0)
+    check_model(_one_layer(make(), (5, 3)), _rand(2, 5, 3))
+
+
+def test_stacked_cells_states_in_keras_order():
+    """[output, h1, c1, h2]: the graph's outputs are the model's flat outputs (predict
+    nests the LSTM cell's pair)."""
+    from test_export_onnx import _assert_close, _session
+
+    keras.utils.set_random_seed(0)
+    layer = layers.RNN(layers.StackedRNNCells([layers.LSTMCell(4), layers.GRUCell(2)]),
+                       return_state=True)
+    model = _one_layer(layer, (5, 3))
+    x = _rand(2, 5, 3)
+    proto = model_to_onnx(model)
+    got = _session(proto).run(None, {proto.graph.input[0].name: x})
+    out, (h1, c1), h2 = model.predict(x, verbose=0)
+    assert len(got) == 4
+    for g, w in zip(got, [out, h1, c1, h2]):
+        _assert_close(g, w, "stacked cells")
+
+
+def test_rnn_initial_state():
+    keras.utils.set_random_seed(0)
+    x, s0, c0 = keras.Input((4, 3)), keras.Input((2,)), keras.Input((2,))
+    out = layers.RNN(layers.LSTMCell(2))(x, initial_state=[s0, c0])
+    check_model(keras.Model([x, s0, c0], out), _rand(2, 4, 3), _rand(2, 2, seed=1),
+                _rand(2, 2, seed=2))
+
+
+def test_rnn_with_a_custom_cell_is_refused():
+    class MyCell(layers.Layer):
+        state_size = 2
+
+        def call(self, x, states):
+            return x[:, :2] + states[0], [x[:, :2] + states[0]]
+
+    model = _one_layer(layers.RNN(MyCell(), name="custom_rnn"), (4, 3))
+    with pytest.raises(ExportError, match="custom_rnn.*MyCell"):
+        model_to_onnx(model)

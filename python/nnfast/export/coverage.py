@@ -15,8 +15,10 @@ NOT_EXPORTED = {
     "Pipeline": "a list of preprocessing layers", "MelSpectrogram": "STFT",
     "STFTSpectrogram": "STFT",
     # layers running user code or generic cells
-    "Lambda": "runs a Python function", "RNN": "generic cell loop", "SimpleRNNCell": "cell",
-    "LSTMCell": "cell", "GRUCell": "cell", "StackedRNNCells": "cell",
+    "Lambda": "runs a Python function",
+    "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",
+    "GRUCell": "a cell (exported inside RNN)",
+    "StackedRNNCells": "a cell (exported inside RNN)",
     # not converted yet
     "ConvLSTM1D": "not converted yet", "ConvLSTM2D": "not converted yet",
     "ConvLSTM3D": "not converted yet",
