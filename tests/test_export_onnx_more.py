@@ -219,3 +219,29 @@ def test_rnn_with_a_custom_cell_is_refused():
     model = _one_layer(layers.RNN(MyCell(), name="custom_rnn"), (4, 3))
     with pytest.raises(ExportError, match="custom_rnn.*MyCell"):
         model_to_onnx(model)
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", [
+    ("ConvLSTM1D", dict(filters=3, kernel_size=2, return_sequences=True), (4, 6, 2)),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=3, padding="same", strides=2,
+                        return_state=True), (3, 5, 6, 2)),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=(3, 2), dilation_rate=(1, 2), go_backwards=True,
+                        recurrent_activation="hard_sigmoid", data_format="channels_first"),
+     (3, 2, 6, 7)),
+    ("ConvLSTM3D", dict(filters=2, kernel_size=2, use_bias=False, return_sequences=True),
+     (2, 3, 4, 3, 1)),
+])
+def test_conv_lstm(cls, kwargs, shape):
+    keras.utils.set_random_seed(0)
+    check_model(_one_layer(getattr(layers, cls)(**kwargs), shape), _rand(2, *shape))
+
+
+def test_conv_lstm_initial_state_and_static_steps():
+    keras.utils.set_random_seed(0)
+    x, h0, c0 = keras.Input((3, 5, 2)), keras.Input((5, 2)), keras.Input((5, 2))
+    out = layers.ConvLSTM1D(2, 3, padding="same")(x, initial_state=[h0, c0])
+    check_model(keras.Model([x, h0, c0], out), _rand(2, 3, 5, 2), _rand(2, 5, 2, seed=1),
+                _rand(2, 5, 2, seed=2))
+    model = _one_layer(layers.ConvLSTM1D(2, 3, name="any_length"), (None, 5, 2))
+    with pytest.raises(ExportError, match="any_length.*static"):
+        model_to_onnx(model)

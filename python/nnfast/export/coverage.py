@@ -19,7 +19,4 @@ NOT_EXPORTED = {
     "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",
     "GRUCell": "a cell (exported inside RNN)",
     "StackedRNNCells": "a cell (exported inside RNN)",
-    # not converted yet
-    "ConvLSTM1D": "not converted yet", "ConvLSTM2D": "not converted yet",
-    "ConvLSTM3D": "not converted yet",
 }
