@@ -428,58 +428,335 @@ def _wrapper_class(class_name, fn, default_name, params=(), doc=""):
 # The top-k metrics take ``k`` before name/dtype (Keras's signatures): how many come first.
 _PARAMS_FIRST = {"TopKCategoricalAccuracy": 1, "SparseTopKCategoricalAccuracy": 1}
 
-Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy", doc="Fraction of exact matches.")
+Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy", doc="""How often predictions equal
+    targets exactly: the (weighted) fraction of ``y_pred == y_true`` over all batches.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Accuracy()
+        >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+        >>> float(m.result())
+        0.75
+    """)
 BinaryAccuracy = _wrapper_class("BinaryAccuracy", binary_accuracy, "binary_accuracy",
                                 (("threshold", 0.5),),
-                                "Fraction of ``(y_pred > threshold) == y_true``.")
+                                """How often binary predictions match their 0/1 targets: the
+    fraction of ``(y_pred > threshold) == y_true``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"binary_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        threshold: predictions above it count as 1. Defaults to ``0.5``.
+
+    Example:
+        >>> m = keras.metrics.BinaryAccuracy()
+        >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+        >>> float(m.result())
+        0.75
+    """)
 CategoricalAccuracy = _wrapper_class("CategoricalAccuracy", categorical_accuracy,
                                      "categorical_accuracy",
-                                     doc="Fraction of argmax(y_pred) == argmax(y_true).")
+                                     doc="""How often the highest-scored class is the one-hot
+    target's class: the fraction of ``argmax(y_pred) == argmax(y_true)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.CategoricalAccuracy()
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 SparseCategoricalAccuracy = _wrapper_class(
     "SparseCategoricalAccuracy", sparse_categorical_accuracy, "sparse_categorical_accuracy",
-    doc="Fraction of argmax(y_pred) == integer y_true.")
+    doc="""How often the highest-scored class is the integer target: the fraction of
+    ``argmax(y_pred) == y_true``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SparseCategoricalAccuracy()
+        >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 TopKCategoricalAccuracy = _wrapper_class(
     "TopKCategoricalAccuracy", top_k_categorical_accuracy, "top_k_categorical_accuracy",
-    (("k", 5),), "Fraction of one-hot targets within the top ``k`` predictions.")
+    (("k", 5),), """How often the one-hot target's class is among the ``k`` highest-scored classes.
+
+    Args:
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"top_k_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TopKCategoricalAccuracy(k=1)
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 SparseTopKCategoricalAccuracy = _wrapper_class(
     "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy", (("k", 5), ("from_sorted_ids", False)),
-    "Fraction of integer targets within the top ``k`` predictions.")
+    """How often the integer target is among the ``k`` highest-scored classes.
+
+    Args:
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_top_k_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_sorted_ids: whether ``y_pred`` already holds class ids sorted by score (the first
+            ``k`` of each row are the top ones) instead of scores. Defaults to ``False``.
+
+    Example:
+        >>> m = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+        >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 MeanSquaredError = _wrapper_class("MeanSquaredError", mean_squared_error, "mean_squared_error",
-                                  doc="Running mean of per-sample mean squared errors.")
+                                  doc="""The (weighted) mean over all batches of each sample's mean
+    squared error ``mean((y_true - y_pred) ** 2, axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_squared_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanSquaredError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.25
+    """)
 MeanAbsoluteError = _wrapper_class("MeanAbsoluteError", mean_absolute_error,
                                    "mean_absolute_error",
-                                   doc="Running mean of per-sample mean absolute errors.")
+                                   doc="""The (weighted) mean over all batches of each sample's
+    mean absolute error ``mean(|y_true - y_pred|, axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_absolute_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanAbsoluteError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.25
+    """)
 MeanAbsolutePercentageError = _wrapper_class(
     "MeanAbsolutePercentageError", mean_absolute_percentage_error,
-    "mean_absolute_percentage_error", doc="Running mean absolute percentage error.")
+    "mean_absolute_percentage_error", doc="""The (weighted) mean over all batches of ``100 *
+    mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_absolute_percentage_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanAbsolutePercentageError()
+        >>> m.update_state([[1, 2]], [[1.5, 2]])
+        >>> float(m.result())
+        25.0
+    """)
 MeanSquaredLogarithmicError = _wrapper_class(
     "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error", doc="Running mean squared logarithmic error.")
-LogCoshError = _wrapper_class("LogCoshError", log_cosh, "logcosh", doc="Running mean log-cosh.")
+    "mean_squared_logarithmic_error", doc="""The (weighted) mean over all batches of ``mean((log(1
+    + y_true) - log(1 + y_pred)) ** 2, axis=-1)`` (negative values clipped to 0).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_squared_logarithmic_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanSquaredLogarithmicError()
+        >>> m.update_state([[0, 0]], [[0, 0]])
+        >>> float(m.result())
+        0.0
+    """)
+LogCoshError = _wrapper_class("LogCoshError", log_cosh, "logcosh", doc="""The (weighted) mean over
+    all batches of ``mean(log(cosh(y_pred - y_true)), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"logcosh"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.LogCoshError()
+        >>> m.update_state([[0.0]], [[0.0]])
+        >>> float(m.result())
+        0.0
+    """)
 CosineSimilarity = _wrapper_class("CosineSimilarity", cosine_similarity, "cosine_similarity",
-                                  (("axis", -1),), "Running mean cosine similarity.")
-Hinge = _wrapper_class("Hinge", hinge, "hinge", doc="Running mean hinge loss.")
+                                  (("axis", -1),), """The (weighted) mean over all batches of the
+    cosine similarity of ``y_true`` and ``y_pred`` along ``axis`` (1: same direction, -1:
+    opposite).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"cosine_similarity"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the vectors lie. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.CosineSimilarity()
+        >>> m.update_state([[0, 1], [1, 1]], [[1, 0], [1, 1]])
+        >>> round(float(m.result()), 4)
+        0.5
+    """)
+Hinge = _wrapper_class("Hinge", hinge, "hinge", doc="""The (weighted) mean over all batches of
+    ``mean(max(1 - y_true * y_pred, 0), axis=-1)`` (0/1 targets are mapped to -1/1 first).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Hinge()
+        >>> m.update_state([[0, 1]], [[-1.0, 1.0]])
+        >>> float(m.result())
+        0.0
+    """)
 SquaredHinge = _wrapper_class("SquaredHinge", squared_hinge, "squared_hinge",
-                              doc="Running mean squared hinge loss.")
+                              doc="""The (weighted) mean over all batches of ``mean(max(1 - y_true
+    * y_pred, 0) ** 2, axis=-1)`` (0/1 targets mapped to -1/1 first).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"squared_hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SquaredHinge()
+        >>> m.update_state([[0, 1]], [[0.0, 0.0]])
+        >>> float(m.result())
+        1.0
+    """)
 CategoricalHinge = _wrapper_class("CategoricalHinge", categorical_hinge, "categorical_hinge",
-                                  doc="Running mean categorical hinge loss.")
+                                  doc="""The (weighted) mean over all batches of ``max(neg - pos +
+    1, 0)``, with ``pos`` the score of the target class and ``neg`` the highest other score.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.CategoricalHinge()
+        >>> m.update_state([[0, 1]], [[0.0, 2.0]])
+        >>> float(m.result())
+        0.0
+    """)
 KLDivergence = _wrapper_class("KLDivergence", kl_divergence, "kl_divergence",
-                              doc="Running mean KL divergence.")
-Poisson = _wrapper_class("Poisson", poisson, "poisson", doc="Running mean Poisson loss.")
+                              doc="""The (weighted) mean over all batches of the Kullback-Leibler
+    divergence ``sum(y_true * log(y_true / y_pred), axis=-1)`` (both clipped to ``[epsilon, 1]``).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"kl_divergence"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.KLDivergence()
+        >>> m.update_state([[0.5, 0.5]], [[0.5, 0.5]])
+        >>> float(m.result())
+        0.0
+    """)
+Poisson = _wrapper_class("Poisson", poisson, "poisson", doc="""The (weighted) mean over all batches
+    of the Poisson loss ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"poisson"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Poisson()
+        >>> m.update_state([[0.0]], [[1.0]])
+        >>> float(m.result())
+        1.0
+    """)
 BinaryCrossentropy = _wrapper_class(
     "BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-    (("from_logits", False), ("label_smoothing", 0.0)), "Running mean binary crossentropy.")
+    (("from_logits", False), ("label_smoothing", 0.0)), """The (weighted) mean over all batches of
+    the binary crossentropy of 0/1 targets and predicted probabilities (or logits).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"binary_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward 0.5. Defaults to ``0.0``.
+
+    Example:
+        >>> m = keras.metrics.BinaryCrossentropy(from_logits=True)
+        >>> m.update_state([[1.0]], [[0.0]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 CategoricalCrossentropy = _wrapper_class(
     "CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
     (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
-    "Running mean categorical crossentropy.")
+    """The (weighted) mean over all batches of the crossentropy of one-hot targets and predicted
+    class probabilities (or logits).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution.
+            Defaults to ``0.0``.
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.CategoricalCrossentropy()
+        >>> m.update_state([[0, 1]], [[0.5, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 SparseCategoricalCrossentropy = _wrapper_class(
     "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
     "sparse_categorical_crossentropy",
     (("from_logits", False), ("ignore_class", None), ("axis", -1)),
-    "Running mean sparse categorical crossentropy (labels equal to ``ignore_class`` count as "
-    "0 in the mean, as Keras 3.15's metric on TensorFlow).")
+    """The (weighted) mean over all batches of the crossentropy of integer targets and predicted
+    class probabilities (or logits); targets equal to ``ignore_class`` count as 0 in the mean, as
+    Keras 3.15's metric on TensorFlow.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_categorical_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        ignore_class: a class id whose targets contribute 0 (None: none).
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.SparseCategoricalCrossentropy()
+        >>> m.update_state([1], [[0.5, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 
 
 class RootMeanSquaredError(Mean):
