@@ -159,6 +159,15 @@ class Mean(Metric):
         name: name of the metric, the key of its value in the training logs. Defaults to
             ``"mean"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Mean()
+        >>> m.update_state([1.0, 3.0, 5.0, 7.0])
+        >>> float(m.result())
+        4.0
+        >>> m.update_state([9.0], sample_weight=[4.0])
+        >>> float(m.result())
+        6.5
     """
 
     def __init__(self, name="mean", dtype=None):
@@ -187,6 +196,12 @@ class Sum(Metric):
     Args:
         name: name of the metric, the key of its value in the training logs. Defaults to ``"sum"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Sum()
+        >>> m.update_state([1.0, 3.0, 5.0, 7.0])
+        >>> float(m.result())
+        16.0
     """
 
     def __init__(self, name="sum", dtype=None):
@@ -214,6 +229,14 @@ class MeanMetricWrapper(Mean):
             the metric is the (weighted) mean of those values over all batches.
         name: name of the metric (None: the function's name).
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> def exact(y_true, y_pred):
+        ...     return keras.ops.cast(keras.ops.equal(y_true, y_pred), "float32")
+        >>> m = keras.metrics.MeanMetricWrapper(exact, name="exact")
+        >>> m.update_state([[1.0], [2.0]], [[1.0], [3.0]])
+        >>> float(m.result())
+        0.5
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
@@ -244,6 +267,11 @@ def accuracy(y_true, y_pred):
     Args:
         y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
         y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.metrics.accuracy([[1], [2]], [[1], [3]])
+        array([[1.],
+               [0.]], dtype=float32)
     """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == p).astype(np.float32)
@@ -256,6 +284,11 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
         y_pred: predicted values, the same shape as ``y_true``.
         threshold: predictions above this count as positive. Defaults to ``0.5``.
+
+    Example:
+        >>> keras.metrics.binary_accuracy([[1], [0]], [[0.7], [0.6]])
+        array([[1.],
+               [0.]], dtype=float32)
     """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == (p > threshold).astype(t.dtype if t.dtype != bool else np.float32)).astype(np.float32)
@@ -267,6 +300,10 @@ def categorical_accuracy(y_true, y_pred):
     Args:
         y_true: one-hot targets, shape ``(batch, num_classes)``.
         y_pred: class scores, shape ``(batch, num_classes)``.
+
+    Example:
+        >>> keras.metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]])
+        array([1., 0.], dtype=float32)
     """
     t = np.argmax(_np(y_true), axis=-1)
     p = np.argmax(_np(y_pred), axis=-1)
@@ -279,6 +316,10 @@ def sparse_categorical_accuracy(y_true, y_pred):
     Args:
         y_true: integer class ids, shape ``(batch,)`` or ``(batch, 1)``.
         y_pred: class scores, shape ``(batch, num_classes)``.
+
+    Example:
+        >>> keras.metrics.sparse_categorical_accuracy([1, 0], [[0.2, 0.8], [0.3, 0.7]])
+        array([1., 0.], dtype=float32)
     """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
@@ -303,6 +344,10 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         y_true: one-hot targets, shape ``(batch, num_classes)``.
         y_pred: class scores, shape ``(batch, num_classes)``.
         k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+
+    Example:
+        >>> keras.metrics.top_k_categorical_accuracy([[0, 0, 1]], [[0.5, 0.3, 0.2]], k=2)
+        array([0.], dtype=float32)
     """
     t = np.argmax(_np(y_true), axis=-1)
     p = _np(y_pred)
@@ -321,6 +366,10 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
         k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
         from_sorted_ids: whether ``y_pred`` already holds class ids sorted by score (the first
             ``k`` of each row are the top ones) instead of scores. Defaults to ``False``.
+
+    Example:
+        >>> keras.metrics.sparse_top_k_categorical_accuracy([2], [[0.5, 0.3, 0.2]], k=2)
+        array([0.], dtype=float32)
     """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
@@ -766,6 +815,12 @@ class RootMeanSquaredError(Mean):
         name: name of the metric, the key of its value in the training logs. Defaults to
             ``"root_mean_squared_error"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.RootMeanSquaredError()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
+        >>> float(m.result())
+        0.5
     """
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
@@ -912,6 +967,12 @@ class TruePositives(_CountMetric):
             positive, one count per threshold (None: 0.5).
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> float(m.result())
+        2.0
     """
     _field = "true_positives"
 
@@ -924,6 +985,12 @@ class FalsePositives(_CountMetric):
             positive, one count per threshold (None: 0.5).
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FalsePositives()
+        >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
+        >>> float(m.result())
+        2.0
     """
     _field = "false_positives"
 
@@ -936,6 +1003,12 @@ class TrueNegatives(_CountMetric):
             positive, one count per threshold (None: 0.5).
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TrueNegatives()
+        >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
+        >>> float(m.result())
+        2.0
     """
     _field = "true_negatives"
 
@@ -948,6 +1021,12 @@ class FalseNegatives(_CountMetric):
             positive, one count per threshold (None: 0.5).
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+        >>> float(m.result())
+        2.0
     """
     _field = "false_negatives"
 
@@ -961,6 +1040,12 @@ class Precision(_ConfusionMatrixMetric):
         class_id: compute for this class (last-axis index) only.
         name: name of the metric (None: ``"precision"``).
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Precision()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
 
     def result(self):
@@ -985,6 +1070,12 @@ class Recall(Precision):
             classes treated as one binary problem.
         name: name of the metric (None: ``"recall"``).
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Recall()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
 
     def result(self):
@@ -1010,6 +1101,16 @@ class AUC(Metric):
             the first batch (None: from the first batch).
         label_weights: with ``multi_label=True``, one weight per label for the average (None: equal
             weights).
+
+    Example:
+        >>> m = keras.metrics.AUC(num_thresholds=3)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        0.75
+        >>> model = keras.Sequential([keras.Input((4,)),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="adam", loss="binary_crossentropy",
+        ...               metrics=[keras.metrics.AUC()])
     """
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
@@ -1151,6 +1252,13 @@ class FBetaScore(Metric):
         name: name of the metric, the key of its value in the training logs. Defaults to
             ``"fbeta_score"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FBetaScore(beta=2.0, threshold=0.5)
+        >>> m.update_state(np.array([[1, 0], [0, 1], [1, 0]], np.float32),
+        ...                np.array([[0.9, 0.2], [0.6, 0.7], [0.2, 0.1]], np.float32))
+        >>> m.result().round(4)
+        array([0.5, 1. ], dtype=float32)
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -1228,6 +1336,13 @@ class F1Score(FBetaScore):
         name: name of the metric, the key of its value in the training logs. Defaults to
             ``"f1_score"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.F1Score(average="macro", threshold=0.5)
+        >>> m.update_state(np.array([[1, 0], [0, 1], [1, 0]], np.float32),
+        ...                np.array([[0.9, 0.2], [0.6, 0.7], [0.2, 0.1]], np.float32))
+        >>> round(float(m.result()), 4)
+        0.75
     """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
@@ -1252,6 +1367,12 @@ class R2Score(Metric):
         name: name of the metric, the key of its value in the training logs. Defaults to
             ``"r2_score"``.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.R2Score()
+        >>> m.update_state(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
+        >>> round(float(m.result()), 4)
+        0.5714
     """
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
@@ -1340,6 +1461,12 @@ class IoU(Metric):
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
         axis: the class axis of ``y_pred``. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.IoU(num_classes=2, target_class_ids=[0])
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -1413,6 +1540,12 @@ class MeanIoU(IoU):
         sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
             is taken (False). Defaults to ``True``.
         axis: the class axis of ``y_pred``. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.MeanIoU(num_classes=2)
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
@@ -1474,6 +1607,12 @@ def resolve_accuracy(y_true_shape, y_pred_shape):
     Args:
         y_true_shape: shape of the targets.
         y_pred_shape: shape of the model output.
+
+    Example:
+        >>> keras.metrics.resolve_accuracy((32,), (32, 1)).__name__
+        'BinaryAccuracy'
+        >>> keras.metrics.resolve_accuracy((32, 10), (32, 10)).__name__
+        'CategoricalAccuracy'
     """
     if y_pred_shape and y_pred_shape[-1] == 1:
         return BinaryAccuracy
@@ -1536,6 +1675,13 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         identifier: a name (``"mae"``, ``"accuracy"``), a config dict, a ``Metric`` or a function.
         y_true_shape: shape of the targets, needed to resolve ``"accuracy"``.
         y_pred_shape: shape of the model output, needed to resolve ``"accuracy"``.
+
+    Example:
+        >>> type(keras.metrics.get("mae")).__name__
+        'MeanAbsoluteError'
+        >>> m = keras.metrics.get("accuracy", y_true_shape=(32, 1), y_pred_shape=(32, 10))
+        >>> type(m).__name__
+        'SparseCategoricalAccuracy'
     """
     if isinstance(identifier, Metric):
         return identifier

@@ -52,6 +52,13 @@ class OneHotIoU(IoU):
         sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
             is taken (False). Defaults to ``False``.
         axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+        >>> m.update_state(np.eye(3)[[0, 0, 1, 2]], np.array([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7],
+        ...                                                  [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]))
+        >>> round(float(m.result()), 4)
+        0.1667
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -77,6 +84,13 @@ class OneHotMeanIoU(OneHotIoU):
         sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
             is taken (False). Defaults to ``False``.
         axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.OneHotMeanIoU(num_classes=3)
+        >>> m.update_state(np.eye(3)[[0, 0, 1, 2]], np.array([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7],
+        ...                                                  [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]))
+        >>> round(float(m.result()), 4)
+        0.1111
     """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
@@ -100,6 +114,10 @@ def pearson_correlation(y_true, y_pred, axis=-1):
         y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
         y_pred: predicted values, the same shape as ``y_true``.
         axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> keras.metrics.pearson_correlation([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.5]]).round(4)
+        array([0.9979])
     """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
@@ -120,6 +138,10 @@ def concordance_correlation(y_true, y_pred, axis=-1):
         y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
         y_pred: predicted values, the same shape as ``y_true``.
         axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> keras.metrics.concordance_correlation([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]]).round(4)
+        array([1.])
     """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
@@ -139,6 +161,12 @@ class PearsonCorrelation(MeanMetricWrapper):
             ``"pearson_correlation"``.
         dtype: dtype of the metric's state and result; None: float32.
         axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.PearsonCorrelation()
+        >>> m.update_state(np.array([[1.0, 2.0, 3.0]]), np.array([[2.0, 4.0, 6.5]]))
+        >>> round(float(m.result()), 4)
+        0.9979
     """
     _direction = "up"
 
@@ -158,6 +186,12 @@ class ConcordanceCorrelation(MeanMetricWrapper):
             ``"concordance_correlation"``.
         dtype: dtype of the metric's state and result; None: float32.
         axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.ConcordanceCorrelation()
+        >>> m.update_state(np.array([[1.0, 2.0, 3.0]]), np.array([[1.5, 2.0, 3.0]]))
+        >>> round(float(m.result()), 4)
+        0.9231
     """
     _direction = "up"
 
@@ -264,6 +298,12 @@ class SpecificityAtSensitivity(_AtConstraint):
             classes treated as one binary problem.
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SpecificityAtSensitivity(sensitivity=0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
     _arg = "sensitivity"
 
@@ -285,6 +325,12 @@ class PrecisionAtRecall(_AtConstraint):
             classes treated as one binary problem.
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.PrecisionAtRecall(recall=0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.5
     """
     _arg = "recall"
 
@@ -306,6 +352,12 @@ class RecallAtPrecision(_AtConstraint):
             classes treated as one binary problem.
         name: name of the metric, the key of its value in the training logs.
         dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.RecallAtPrecision(precision=0.8)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        0.5
     """
     _arg = "precision"
 
