@@ -60,6 +60,13 @@ class Optimizer:
     Subclasses declare their slots in ``_slot_groups()`` and implement ``_fused_update``;
     a user subclass may instead implement Keras's ``update_step(gradient, variable,
     learning_rate)`` with ``nnfast.ops``/NumPy and ``add_variable_from_reference``.
+
+    Example:
+        >>> v = keras.Variable(np.array([1.0, 2.0], "float32"))
+        >>> optimizer = keras.optimizers.SGD(learning_rate=0.1)
+        >>> _ = optimizer.apply_gradients([(np.array([1.0, 1.0], "float32"), v)])
+        >>> v.numpy()
+        array([0.9, 1.9], dtype=float32)
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,

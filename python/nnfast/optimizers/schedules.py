@@ -9,7 +9,18 @@ import math
 
 
 class LearningRateSchedule:
-    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
+    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``.
+
+    Example:
+        >>> class Halving(keras.optimizers.schedules.LearningRateSchedule):
+        ...     def __call__(self, step):
+        ...         return 0.1 * 0.5 ** (step // 100)
+        ...     def get_config(self):
+        ...         return {}
+        >>> optimizer = keras.optimizers.Adam(learning_rate=Halving())
+        >>> float(Halving()(250))
+        0.025
+    """
 
     def __call__(self, step):
         raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must "
@@ -40,6 +51,13 @@ class ExponentialDecay(LearningRateSchedule):
         staircase: decay in whole periods (``floor(step / decay_steps)``) instead of continuously.
             Defaults to ``False``.
         name: name of the schedule (kept in its config). Defaults to ``"ExponentialDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.ExponentialDecay(
+        ...     0.1, decay_steps=100, decay_rate=0.5)
+        >>> [round(float(schedule(step)), 4) for step in (0, 100, 200)]
+        [0.1, 0.05, 0.025]
+        >>> optimizer = keras.optimizers.SGD(learning_rate=schedule)
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -69,6 +87,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         values: the rates, one more than ``boundaries``: ``values[i]`` applies up to
             ``boundaries[i]``.
         name: name of the schedule (kept in its config). Defaults to ``"PiecewiseConstant"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+        ...     [100, 200], [0.1, 0.01, 0.001])
+        >>> [float(schedule(step)) for step in (0, 150, 250)]
+        [0.1, 0.01, 0.001]
     """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
@@ -101,6 +125,12 @@ class PolynomialDecay(LearningRateSchedule):
         cycle: restart the decay (with a longer period) after ``decay_steps`` instead of staying at
             ``end_learning_rate``. Defaults to ``False``.
         name: name of the schedule (kept in its config). Defaults to ``"PolynomialDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.PolynomialDecay(
+        ...     0.1, decay_steps=100, end_learning_rate=0.01)
+        >>> [round(float(schedule(step)), 4) for step in (0, 50, 100, 500)]
+        [0.1, 0.055, 0.01, 0.01]
     """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
@@ -140,6 +170,12 @@ class InverseTimeDecay(LearningRateSchedule):
         staircase: decay in whole periods (``floor(step / decay_steps)``) instead of continuously.
             Defaults to ``False``.
         name: name of the schedule (kept in its config). Defaults to ``"InverseTimeDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.InverseTimeDecay(
+        ...     0.1, decay_steps=10, decay_rate=1.0)
+        >>> [round(float(schedule(step)), 4) for step in (0, 10, 30)]
+        [0.1, 0.05, 0.025]
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -174,6 +210,15 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: the rate reached at the end of a linear warm-up from
             ``initial_learning_rate`` (None: no warm-up).
         warmup_steps: length of that warm-up, in steps. Defaults to ``0``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100)
+        >>> [round(float(schedule(step)), 4) for step in (0, 50, 100)]
+        [0.1, 0.05, 0.0]
+        >>> warm = keras.optimizers.schedules.CosineDecay(
+        ...     0.0, 100, warmup_target=0.1, warmup_steps=10)
+        >>> [round(float(warm(step)), 4) for step in (0, 5, 10)]
+        [0.0, 0.05, 0.1]
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
@@ -219,6 +264,11 @@ class CosineDecayRestarts(LearningRateSchedule):
         alpha: the floor of the decay, a fraction of ``initial_learning_rate``. Defaults to
             ``0.0``.
         name: name of the schedule (kept in its config). Defaults to ``"SGDRDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.CosineDecayRestarts(0.1, first_decay_steps=10)
+        >>> [round(float(schedule(step)), 4) for step in (0, 5, 10, 20)]
+        [0.1, 0.05, 0.1, 0.05]
     """
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
@@ -272,6 +322,12 @@ def deserialize(config, custom_objects=None):
     Args:
         config: the dict ``serialize`` returned.
         custom_objects: a dict of name -> class for schedules of your own.
+
+    Example:
+        >>> s = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)
+        >>> config = keras.optimizers.schedules.serialize(s)
+        >>> keras.optimizers.schedules.deserialize(config).get_config() == s.get_config()
+        True
     """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
