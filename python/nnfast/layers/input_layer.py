@@ -20,6 +20,12 @@ class InputLayer(Layer):
         name: name of the layer; None: a unique name made from the class name.
         input_shape: Keras 2 spelling of ``shape``.
         batch_input_shape: Keras 2 spelling of ``batch_shape``.
+
+    Example:
+        >>> model = keras.Sequential([keras.layers.InputLayer(shape=(4,)),
+        ...                           keras.layers.Dense(2)])
+        >>> model.input_shape
+        (None, 4)
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,

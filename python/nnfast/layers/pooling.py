@@ -107,6 +107,11 @@ class MaxPooling1D(BasePooling):
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
         name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> x = np.array([[[1.0], [5.0], [3.0], [4.0], [2.0]]], "float32")
+        >>> keras.layers.MaxPooling1D(pool_size=2)(x).numpy()[..., 0]
+        array([[5., 4.]], dtype=float32)
     """
 
     rank, kind = 1, "max"
@@ -128,6 +133,14 @@ class AveragePooling1D(BasePooling):
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
         name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> x = np.array([[[1.0], [2.0], [3.0], [4.0], [5.0]]], "float32")
+        >>> keras.layers.AveragePooling1D(pool_size=2)(x).numpy()[..., 0]
+        array([[1.5, 3.5]], dtype=float32)
+        >>> same = keras.layers.AveragePooling1D(pool_size=2, strides=1, padding="same")
+        >>> same(x).numpy()[..., 0]
+        array([[1.5, 2.5, 3.5, 4.5, 5. ]], dtype=float32)
     """
 
     rank, kind = 1, "avg"
@@ -189,6 +202,11 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
             ``keras.config.image_data_format()``.
         keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
             ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(16, dtype="float32").reshape(1, 2, 4, 2)
+        >>> keras.layers.GlobalMaxPooling2D()(x).numpy()
+        array([[14., 15.]], dtype=float32)
     """
 
     rank, kind = 2, "max"
@@ -203,6 +221,14 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
             ``keras.config.image_data_format()``.
         keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
             ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+        >>> keras.layers.GlobalAveragePooling1D()(x).numpy()
+        array([[2., 3.],
+               [8., 9.]], dtype=float32)
+        >>> keras.layers.GlobalAveragePooling1D(keepdims=True)(x).shape
+        (2, 1, 2)
     """
 
     rank, kind = 1, "avg"
@@ -217,6 +243,12 @@ class GlobalMaxPooling1D(BaseGlobalPooling):
             ``keras.config.image_data_format()``.
         keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
             ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+        >>> keras.layers.GlobalMaxPooling1D()(x).numpy()
+        array([[ 4.,  5.],
+               [10., 11.]], dtype=float32)
     """
 
     rank, kind = 1, "max"

@@ -85,6 +85,11 @@ class Rescaling(Layer):
     Args:
         scale: the factor multiplied into the inputs (a float, or an array broadcast against them).
         offset: the value added after scaling. Defaults to ``0.0``.
+
+    Example:
+        >>> layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1.0)
+        >>> layer(np.array([[0.0, 127.5, 255.0]], "float32")).numpy()
+        array([[-1.,  0.,  1.]], dtype=float32)
     """
 
     def __init__(self, scale, offset=0.0, **kwargs):
@@ -278,6 +283,13 @@ class Resizing(_ImageLayer):
             ``keras.config.image_data_format()``.
 
     Input ``(batch, h, w, c)`` (or ``(h, w, c)``); output ``(batch, height, width, c)``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.Resizing(4, 12)(images).shape
+        (2, 4, 12, 3)
+        >>> keras.layers.Resizing(4, 4, crop_to_aspect_ratio=True)(images[:, :, :6]).shape
+        (2, 4, 4, 3)
     """
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
@@ -343,6 +355,11 @@ class CenterCrop(_ImageLayer):
         data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.CenterCrop(4, 6)(images).shape
+        (2, 4, 6, 3)
     """
 
     def __init__(self, height, width, data_format=None, **kwargs):
@@ -426,6 +443,14 @@ class RandomFlip(_RandomLayer):
         data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> layer = keras.layers.RandomFlip("horizontal", seed=1)
+        >>> layer(images, training=True).shape
+        (2, 8, 8, 3)
+        >>> bool(np.array_equal(layer(images, training=False), images))
+        True
     """
 
     _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -495,6 +520,11 @@ class RandomRotation(_AffineRandomLayer):
         data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomRotation(0.1, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
@@ -538,6 +568,11 @@ class RandomZoom(_AffineRandomLayer):
         data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomZoom(0.2, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
@@ -584,6 +619,11 @@ class RandomTranslation(_AffineRandomLayer):
         data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomTranslation(0.1, 0.2, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
@@ -619,6 +659,11 @@ class RandomContrast(_RandomLayer):
             Defaults to ``(0, 255)``.
         seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
             draws from the global seed generator.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomContrast(0.5, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -653,6 +698,12 @@ class RandomBrightness(_RandomLayer):
             Defaults to ``(0, 255)``.
         seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
             draws from the global seed generator.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> out = keras.layers.RandomBrightness(0.2, seed=1)(images, training=True)
+        >>> out.shape, bool((out.numpy() >= 0).all() and (out.numpy() <= 255).all())
+        ((2, 8, 8, 3), True)
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -688,6 +739,11 @@ class RandomCrop(_RandomLayer):
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
         name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomCrop(5, 5, seed=1)(images, training=True).shape
+        (2, 5, 5, 3)
     """
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
