@@ -17,6 +17,12 @@ def set_num_threads(n):
 
     Args:
         n: the thread count (>= 1).
+
+    Example:
+        >>> keras.config.set_num_threads(2)
+        >>> keras.config.get_num_threads()
+        2
+        >>> keras.config.set_num_threads(1)
     """
     from nnfast.thread_governor import GOVERNOR
 
@@ -46,6 +52,12 @@ def set_max_isa(name):
 
     Args:
         name: ``"avx512"``, ``"avx2"`` or ``"ref"``.
+
+    Example:
+        >>> keras.config.set_max_isa("ref")
+        >>> keras.config.active_isa()
+        'ref'
+        >>> keras.config.set_max_isa(keras.config.cpu_best_isa())
     """
     _core.set_max_isa(str(name))
 
@@ -80,7 +92,12 @@ def cpu_best_isa():
 
 
 def available_isas():
-    """The variants this CPU can run, most portable first."""
+    """The variants this CPU can run, most portable first.
+
+    Example:
+        >>> keras.config.available_isas()[0]
+        'ref'
+    """
     order = ["ref", "avx2", "avx512"]
     return order[: order.index(_core.cpu_best_isa()) + 1]
 
@@ -183,6 +200,9 @@ def set_buffer_cache_limit(megabytes):
 
     Args:
         megabytes: the limit in MiB (>= 0; 0 turns the cache off).
+
+    Example:
+        >>> keras.config.set_buffer_cache_limit(256)
     """
     if megabytes < 0:
         raise ValueError(f"The buffer cache limit must be >= 0 MiB, received {megabytes}")
@@ -190,7 +210,11 @@ def set_buffer_cache_limit(megabytes):
 
 
 def clear_buffer_cache():
-    """Frees every block the buffer cache keeps (arrays in use are not affected)."""
+    """Frees every block the buffer cache keeps (arrays in use are not affected).
+
+    Example:
+        >>> keras.config.clear_buffer_cache()
+    """
     _core.buffer_cache_clear()
 
 
@@ -224,6 +248,11 @@ def set_backend(backend):
 
     Args:
         backend: must be ``"nnfast"``.
+
+    Example:
+        >>> keras.config.set_backend("nnfast")
+        >>> keras.config.backend()
+        'nnfast'
     """
     if backend != "nnfast":
         raise ValueError(f"nnfast has a single backend, 'nnfast'. Received: backend={backend!r}")
@@ -264,7 +293,12 @@ def set_keras_version(version):
 
 def keras_version():
     """The major Keras version whose behaviour nnfast follows where Keras 2 and 3
-    contradict: 3 (default) or 2 (see ``set_keras_version``)."""
+    contradict: 3 (default) or 2 (see ``set_keras_version``).
+
+    Example:
+        >>> keras.config.keras_version()
+        3
+    """
     return _KERAS_VERSION["version"]
 
 
@@ -274,12 +308,23 @@ def set_max_epochs(max_epochs):
 
     Args:
         max_epochs: the cap (None: no cap).
+
+    Example:
+        >>> keras.config.set_max_epochs(1)
+        >>> keras.config.max_epochs()
+        1
+        >>> keras.config.set_max_epochs(None)
     """
     _LIMITS["max_epochs"] = None if max_epochs is None else int(max_epochs)
 
 
 def max_epochs():
-    """The cap set by ``set_max_epochs`` (None when unset)."""
+    """The cap set by ``set_max_epochs`` (None when unset).
+
+    Example:
+        >>> keras.config.max_epochs() is None
+        True
+    """
     return _LIMITS["max_epochs"]
 
 
@@ -289,19 +334,34 @@ def set_max_steps_per_epoch(max_steps_per_epoch):
 
     Args:
         max_steps_per_epoch: the cap (None: no cap).
+
+    Example:
+        >>> keras.config.set_max_steps_per_epoch(10)
+        >>> keras.config.max_steps_per_epoch()
+        10
+        >>> keras.config.set_max_steps_per_epoch(None)
     """
     _LIMITS["max_steps_per_epoch"] = (None if max_steps_per_epoch is None
                                       else int(max_steps_per_epoch))
 
 
 def max_steps_per_epoch():
-    """The cap set by ``set_max_steps_per_epoch`` (None when unset)."""
+    """The cap set by ``set_max_steps_per_epoch`` (None when unset).
+
+    Example:
+        >>> keras.config.max_steps_per_epoch() is None
+        True
+    """
     return _LIMITS["max_steps_per_epoch"]
 
 
 def enable_unsafe_deserialization():
     """Lets ``load_model`` deserialize ``Lambda`` layers and other arbitrary code (turns
-    ``safe_mode`` off process-wide, as Keras does)."""
+    ``safe_mode`` off process-wide, as Keras does).
+
+    Example:
+        >>> keras.config.enable_unsafe_deserialization()
+    """
     from nnfast.saving import serialization
 
     serialization.set_default_safe_mode(False)
@@ -345,7 +405,12 @@ def is_traceback_filtering_enabled():
 
 
 def dtype_policy():
-    """The global ``DTypePolicy`` layers take when built without ``dtype=``."""
+    """The global ``DTypePolicy`` layers take when built without ``dtype=``.
+
+    Example:
+        >>> keras.config.dtype_policy().name
+        'float32'
+    """
     from nnfast.dtype_policies import global_dtype_policy
 
     return global_dtype_policy()
@@ -357,6 +422,12 @@ def set_dtype_policy(policy):
 
     Args:
         policy: a policy name or a ``DTypePolicy``.
+
+    Example:
+        >>> keras.config.set_dtype_policy("mixed_bfloat16")
+        >>> keras.config.dtype_policy().name
+        'mixed_bfloat16'
+        >>> keras.config.set_dtype_policy("float32")
     """
     from nnfast.dtype_policies import set_global_dtype_policy
 

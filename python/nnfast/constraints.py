@@ -3,7 +3,14 @@ import numpy as np
 
 
 class Constraint:
-    """Base class: ``__call__(w)`` returns the projected array."""
+    """Base class: ``__call__(w)`` returns the projected array.
+
+    Example:
+        >>> class Clip(keras.constraints.Constraint):
+        ...     def __call__(self, w):
+        ...         return keras.ops.clip(w, -0.1, 0.1)
+        >>> layer = keras.layers.Dense(2, kernel_constraint=Clip())
+    """
 
     def __call__(self, w):
         return w
@@ -120,6 +127,10 @@ def get(identifier):
 
     Raises:
         ValueError: for an unknown name or an identifier of another type.
+
+    Example:
+        >>> type(keras.constraints.get("non_neg")).__name__
+        'NonNeg'
     """
     if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
         return identifier
@@ -140,6 +151,10 @@ def serialize(constraint):
 
     Returns:
         ``{"module", "class_name", "config", "registered_name"}``, or None.
+
+    Example:
+        >>> keras.constraints.serialize(keras.constraints.MaxNorm(2.0))["class_name"]
+        'MaxNorm'
     """
     if constraint is None:
         return None
@@ -157,6 +172,11 @@ def deserialize(config, custom_objects=None):
 
     Returns:
         The constraint instance, or None.
+
+    Example:
+        >>> config = keras.constraints.serialize(keras.constraints.MaxNorm(2.0))
+        >>> keras.constraints.deserialize(config).max_value
+        2.0
     """
     if config is None:
         return None

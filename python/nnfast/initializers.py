@@ -36,7 +36,19 @@ def _fans(shape, input_axes=None, output_axes=None):
 
 
 class Initializer:
-    """Base class: subclasses implement ``__call__(shape, dtype)`` and ``get_config``."""
+    """Base class: subclasses implement ``__call__(shape, dtype)`` and ``get_config``.
+
+    Example:
+        >>> class Twos(keras.initializers.Initializer):
+        ...     def __call__(self, shape, dtype=None):
+        ...         return np.full(shape, 2.0, dtype or "float32")
+        >>> layer = keras.layers.Dense(2, kernel_initializer=Twos())
+        >>> _ = layer(np.ones((1, 3), "float32"))
+        >>> layer.kernel.numpy()
+        array([[2., 2.],
+               [2., 2.],
+               [2., 2.]], dtype=float32)
+    """
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
@@ -409,6 +421,11 @@ class Orthogonal(Initializer):
         gain: multiplies the orthogonal matrix. Defaults to ``1.0``.
         seed: an int (the same numbers on every call with that seed), a
             ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+
+    Example:
+        >>> w = keras.initializers.Orthogonal(seed=0)(shape=(4, 4))
+        >>> bool(np.allclose(w @ w.T, np.eye(4), atol=1e-5))
+        True
     """
 
     def __init__(self, gain=1.0, seed=None):
@@ -545,6 +562,10 @@ def get(identifier):
     Args:
         identifier: a name (``"glorot_uniform"``), a config dict, an initializer, or a callable
             ``(shape, dtype)``; None returns None.
+
+    Example:
+        >>> type(keras.initializers.get("he_normal")).__name__
+        'HeNormal'
     """
     if identifier is None:
         return None
@@ -589,6 +610,11 @@ def deserialize(config, custom_objects=None):
     Args:
         config: the dict ``serialize`` returned.
         custom_objects: a dict of name -> class for initializers of your own.
+
+    Example:
+        >>> config = keras.initializers.serialize(keras.initializers.Constant(0.5))
+        >>> keras.initializers.deserialize(config).value
+        0.5
     """
     if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))

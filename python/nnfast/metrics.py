@@ -77,6 +77,22 @@ class Metric:
     Args:
         dtype: accepted for Keras compatibility (Keras 3's first argument).
         name: the metric name (default: snake_case class name); the log key in ``fit``.
+
+    Example:
+        >>> class CountPositives(keras.metrics.Metric):
+        ...     def __init__(self, name="positives", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.count = 0.0
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.count += float(np.sum(np.asarray(y_pred) > 0))
+        ...     def result(self):
+        ...         return self.count
+        ...     def reset_state(self):
+        ...         self.count = 0.0
+        >>> m = CountPositives()
+        >>> m.update_state(None, [1.0, -2.0, 3.0])
+        >>> m.result()
+        2.0
     """
 
     def __init__(self, dtype=None, name=None):

@@ -34,7 +34,12 @@ _IMAGE_DATA_FORMAT = ["channels_last"]
 
 
 def floatx():
-    """The default float type: ``"float32"`` (nnfast computes in float32)."""
+    """The default float type: ``"float32"`` (nnfast computes in float32).
+
+    Example:
+        >>> keras.config.floatx()
+        'float32'
+    """
     return _FLOATX[0]
 
 
@@ -45,6 +50,11 @@ def set_floatx(value):
 
     Args:
         value: the name of the default float type, such as ``"float32"``.
+
+    Example:
+        >>> keras.config.set_floatx("float32")
+        >>> keras.config.floatx()
+        'float32'
     """
     accepted = {"bfloat16", "float16", "float32", "float64"}
     if value not in accepted:
@@ -57,7 +67,12 @@ def set_floatx(value):
 
 
 def epsilon():
-    """The fuzz factor of numeric expressions (losses' clipping, metrics): 1e-7 by default."""
+    """The fuzz factor of numeric expressions (losses' clipping, metrics): 1e-7 by default.
+
+    Example:
+        >>> keras.config.epsilon()
+        1e-07
+    """
     return _EPSILON[0]
 
 
@@ -66,6 +81,12 @@ def set_epsilon(value):
 
     Args:
         value: the fuzz factor (a small float, 1e-7 by default).
+
+    Example:
+        >>> keras.config.set_epsilon(1e-5)
+        >>> keras.config.epsilon()
+        1e-05
+        >>> keras.config.set_epsilon(1e-7)
     """
     value = float(value)
     if not value >= 0.0:
@@ -84,6 +105,11 @@ def set_image_data_format(data_format):
 
     Args:
         data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Example:
+        >>> keras.config.set_image_data_format("channels_last")
+        >>> keras.config.image_data_format()
+        'channels_last'
     """
     df = str(data_format).lower()
     if df not in {"channels_first", "channels_last"}:

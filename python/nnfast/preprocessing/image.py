@@ -136,6 +136,12 @@ def img_to_array(img, data_format=None, dtype=None):
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
         dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> from PIL import Image
+        >>> img = Image.new("RGB", (4, 3))
+        >>> keras.preprocessing.image.img_to_array(img).shape
+        (3, 4, 3)
     """
     data_format = _data_format(data_format)
     x = np.asarray(img, dtype=dtype or "float32")
@@ -160,6 +166,11 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
             ``"channels_first"`` (``(batch, channels, ...)``); None uses
             ``keras.config.image_data_format()``.
         dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> img = keras.preprocessing.image.array_to_img(np.zeros((3, 4, 3)))
+        >>> img.size
+        (4, 3)
     """
     _require_pil()
     data_format = _data_format(data_format)
@@ -200,6 +211,13 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
             ``keras.config.image_data_format()``.
         file_format: the format (``"png"``, ``"jpeg"``...); None: from the file name.
         scale: rescale the values to [0, 255] first. Defaults to ``True``.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.png")
+        >>> keras.preprocessing.image.save_img(path, np.zeros((3, 4, 3)))
+        >>> keras.preprocessing.image.load_img(path).size
+        (4, 3)
     """
     img = array_to_img(x, data_format=data_format, scale=scale)
     if img.mode == "RGBA" and (file_format in ("jpg", "jpeg") or (
@@ -320,6 +338,14 @@ class ImageDataGenerator:
             fraction of the data (``fit(validation_split=...)`` takes the last).
         interpolation_order: 1 (bilinear, default) or 0 (nearest).
         dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255.0,
+        ...                                                     horizontal_flip=True)
+        >>> x, y = np.ones((6, 8, 8, 3), "float32") * 255, np.arange(6)
+        >>> batch_x, batch_y = next(gen.flow(x, y, batch_size=4, shuffle=False))
+        >>> batch_x.shape, float(batch_x.max()), batch_y.tolist()
+        ((4, 8, 8, 3), 1.0, [0, 1, 2, 3])
     """
 
     def __init__(self, featurewise_center=False, samplewise_center=False,
@@ -745,6 +771,13 @@ class NumpyArrayIterator(Iterator):
         ignore_class_split: allow a validation split that lacks some classes. Defaults to
             ``False``.
         dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> gen = keras.preprocessing.image.ImageDataGenerator()
+        >>> x, y = np.zeros((5, 4, 4, 1)), np.arange(5)
+        >>> it = keras.preprocessing.image.NumpyArrayIterator(x, y, gen, batch_size=2)
+        >>> len(it), next(it)[0].shape
+        (3, (2, 4, 4, 1))
     """
 
     def __init__(self, x, y, image_data_generator, batch_size=32, shuffle=False,

@@ -59,6 +59,10 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
         split: the word separator. Defaults to ``" "``.
         analyzer: a callable splitting a text into words, used instead of
             ``filters``/``lower``/``split`` (None: those).
+
+    Example:
+        >>> keras.preprocessing.text.hashing_trick("the cat the", 20, hash_function="md5")
+        [17, 4, 17]
     """
     if hash_function is None:
         hash_function = hash
@@ -83,6 +87,10 @@ def one_hot(input_text, n, filters=DEFAULT_FILTERS, lower=True, split=" ", analy
         split: the word separator. Defaults to ``" "``.
         analyzer: a callable splitting a text into words, used instead of
             ``filters``/``lower``/``split`` (None: those).
+
+    Example:
+        >>> keras.preprocessing.text.one_hot("The cat sat", 50)[0] > 0
+        True
     """
     return hashing_trick(input_text, n, hash_function=hash, filters=filters, lower=lower,
                          split=split, analyzer=analyzer)
@@ -269,6 +277,13 @@ def tokenizer_from_json(json_string):
 
     Args:
         json_string: the string ``Tokenizer.to_json()`` returned.
+
+    Example:
+        >>> tok = keras.preprocessing.text.Tokenizer()
+        >>> tok.fit_on_texts(["the cat sat", "the dog"])
+        >>> again = keras.preprocessing.text.tokenizer_from_json(tok.to_json())
+        >>> again.word_index["the"]
+        1
     """
     tokenizer_config = json.loads(json_string)
     config = tokenizer_config.get("config")

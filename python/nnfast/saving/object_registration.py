@@ -39,6 +39,15 @@ def get_registered_name(obj):
 
     Args:
         obj: a class or function.
+
+    Example:
+        >>> @keras.saving.register_keras_serializable(package="demo")
+        ... class Scaled(keras.layers.Layer):
+        ...     pass
+        >>> keras.saving.get_registered_name(Scaled)
+        'demo>Scaled'
+        >>> keras.saving.get_registered_object("demo>Scaled") is Scaled
+        True
     """
     return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
 
@@ -55,6 +64,13 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
         name: the registered name (``"package>Name"``).
         custom_objects: a dict of name -> class/function for objects of your own.
         module_objects: a dict of name -> object also searched (None: none).
+
+    Example:
+        >>> @keras.saving.register_keras_serializable(package="demo2")
+        ... def halve(x):
+        ...     return x / 2
+        >>> keras.saving.get_registered_object("demo2>halve") is halve
+        True
     """
     if custom_objects and name in custom_objects:
         return custom_objects[name]
@@ -69,7 +85,13 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 
 def get_custom_objects():
-    """The global registry dict (``"package>name"`` -> object); it may be edited directly."""
+    """The global registry dict (``"package>name"`` -> object); it may be edited directly.
+
+    Example:
+        >>> keras.saving.get_custom_objects()["my_fn"] = abs
+        >>> "my_fn" in keras.saving.get_custom_objects()
+        True
+    """
     return _GLOBAL_CUSTOM_OBJECTS
 
 
@@ -80,6 +102,16 @@ class CustomObjectScope:
     Args:
         custom_objects: a dict of name -> class/function visible to deserialization inside the
             ``with`` block.
+
+    Example:
+        >>> class Twice(keras.layers.Layer):
+        ...     def call(self, x):
+        ...         return keras.ops.multiply(x, 2.0)
+        >>> config = keras.saving.serialize_keras_object(Twice())
+        >>> with keras.saving.CustomObjectScope({"Twice": Twice}):
+        ...     layer = keras.saving.deserialize_keras_object(config)
+        >>> type(layer).__name__
+        'Twice'
     """
 
     def __init__(self, custom_objects, *more_custom_objects):

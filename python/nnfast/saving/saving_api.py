@@ -175,6 +175,12 @@ def model_from_config(config, custom_objects=None):
     Args:
         config: the dict ``model.get_config()`` (or ``serialize``) returned.
         custom_objects: a dict of name -> class/function for objects of your own.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> config = keras.saving.serialize_keras_object(model)
+        >>> keras.models.model_from_config(config).output_shape
+        (None, 2)
     """
     from nnfast.saving.serialization import deserialize_keras_object
 
@@ -187,5 +193,10 @@ def model_from_json(json_string, custom_objects=None):
     Args:
         json_string: the string ``model.to_json()`` returned.
         custom_objects: a dict of name -> class/function for objects of your own.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> keras.models.model_from_json(model.to_json()).output_shape
+        (None, 2)
     """
     return model_from_config(json.loads(json_string), custom_objects)

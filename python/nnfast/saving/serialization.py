@@ -97,6 +97,11 @@ def serialize_keras_object(obj):
 
     Args:
         obj: a layer, model, loss, metric, optimizer, initializer... or a plain value.
+
+    Example:
+        >>> config = keras.saving.serialize_keras_object(keras.layers.Dense(3, name="d"))
+        >>> config["class_name"], config["config"]["units"]
+        ('Dense', 3)
     """
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
@@ -380,6 +385,11 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         custom_objects: a dict of name -> class/function for objects of your own.
         safe_mode: refuse to deserialize Python lambdas (arbitrary code) unless False. Defaults to
             ``True``.
+
+    Example:
+        >>> config = keras.saving.serialize_keras_object(keras.layers.Dense(3))
+        >>> keras.saving.deserialize_keras_object(config).units
+        3
     """
     if getattr(_state, "safe_mode", None) is None:
         with safe_mode_scope(safe_mode):

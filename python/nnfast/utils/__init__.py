@@ -17,6 +17,13 @@ def set_random_seed(seed):
 
     Args:
         seed: an int: seeds Python's ``random``, NumPy and nnfast's global seed generator.
+
+    Example:
+        >>> keras.utils.set_random_seed(42)
+        >>> a = keras.random.uniform((2,))
+        >>> keras.utils.set_random_seed(42)
+        >>> bool(np.array_equal(a, keras.random.uniform((2,))))
+        True
     """
     _set_seed(seed)
 from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
@@ -30,6 +37,12 @@ def is_keras_tensor(x):
 
     Args:
         x: any object.
+
+    Example:
+        >>> keras.utils.is_keras_tensor(keras.Input((3,)))
+        True
+        >>> keras.utils.is_keras_tensor(np.zeros(3))
+        False
     """
     from nnfast.models.function import is_keras_tensor as check
 
@@ -41,6 +54,12 @@ def get_source_inputs(tensor):
 
     Args:
         tensor: a symbolic tensor of a functional model.
+
+    Example:
+        >>> x = keras.Input((3,), name="features")
+        >>> y = keras.layers.Dense(2)(x)
+        >>> [t.name for t in keras.utils.get_source_inputs(y)]
+        ['features']
     """
     from nnfast.models.function import get_source_inputs as sources
 
@@ -53,6 +72,11 @@ def clear_session(free_memory=True):
     Args:
         free_memory: also run the garbage collector and clear nnfast's buffer cache. Defaults to
             ``True``.
+
+    Example:
+        >>> keras.utils.clear_session()
+        >>> keras.layers.Dense(2).name
+        'dense'
     """
     import gc
 
