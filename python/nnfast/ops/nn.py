@@ -71,6 +71,10 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         negative_slope: slope below ``threshold`` (default 0).
         max_value: upper bound, or None.
         threshold: where the negative slope starts (default 0).
+
+    Example:
+        >>> keras.ops.relu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.  , 0.  , 2.25], dtype=float32)
     """
     return _activation(x, "relu", negative_slope, max_value, threshold)
 
@@ -97,6 +101,10 @@ def sigmoid(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.sigmoid(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.18242551, 0.5       , 0.9046505 ], dtype=float32)
     """
     out = _activation(x, "sigmoid")
     out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
@@ -179,6 +187,10 @@ def silu(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.silu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.27363828,  0.        ,  2.0354636 ], dtype=float32)
     """
     return _activation(x, "swish")
 
@@ -192,6 +204,10 @@ def gelu(x, approximate=True):
     Args:
         x: input tensor or array-like.
         approximate: use the tanh approximation (default True, as ``keras.ops.gelu``).
+
+    Example:
+        >>> keras.ops.gelu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.10042843,  0.        ,  2.2227986 ], dtype=float32)
     """
     return _activation(x, "gelu_tanh" if approximate else "gelu")
 
@@ -217,6 +233,10 @@ def hard_sigmoid(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.hard_sigmoid(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.25 , 0.5  , 0.875], dtype=float32)
     """
     return _activation(x, "hard_sigmoid")
 
@@ -524,6 +544,12 @@ def dropout(x, rate, seed, offset=0):
         rate: the fraction of elements zeroed (the rest are scaled by ``1 / (1 - rate)``).
         seed: an int (the mask's seed).
         offset: a stream offset (distinct masks for one seed).
+
+    Example:
+        >>> x = np.ones((2, 4), "float32")
+        >>> y = keras.ops.dropout(x, 0.5, seed=1).numpy()
+        >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [2.0], [0.0])
+        True
     """
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), received rate={rate}")
