@@ -46,6 +46,8 @@ class MaxNorm(Constraint):
 
     Example:
         >>> MaxNorm(1.0)(np.array([[3.0], [4.0]]))  # norm 5 -> 1: [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, max_value=2, axis=0):
@@ -68,6 +70,8 @@ class UnitNorm(Constraint):
 
     Example:
         >>> UnitNorm()(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, axis=0):
@@ -94,6 +98,8 @@ class MinMaxNorm(Constraint):
 
     Example:
         >>> MinMaxNorm(0.5, 1.0)(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):

@@ -25,6 +25,7 @@ class BinaryIoU(IoU):
     Example:
         >>> m = BinaryIoU(target_class_ids=[1], threshold=0.5)
         >>> m.update_state([0, 1, 1], [0.2, 0.7, 0.4]); m.result()  # 1 / 2
+        0.4999999250000088
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
@@ -277,6 +278,7 @@ class SensitivityAtSpecificity(_AtConstraint):
     Example:
         >>> m = SensitivityAtSpecificity(0.5)
         >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]); m.result()  # 0.5
+        0.5
     """
     _arg = "specificity"
 

@@ -230,6 +230,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 
     Example:
         >>> dropout(np.ones((2, 4), "float32"), 0.5, seed=1)   # entries are 0 or 2
+        <Tensor shape=(2, 4) dtype=float32
+        array([[2., 2., 0., 2.],
+               [0., 0., 2., 0.]], dtype=float32)>
     """
     rate = float(rate)
     if not 0.0 <= rate <= 1.0:

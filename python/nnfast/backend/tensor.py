@@ -323,6 +323,8 @@ class Variable(Tensor):
     Example:
         >>> v = keras.Variable("ones", shape=(2, 3), name="w")
         >>> v.assign(np.zeros((2, 3)))
+        <Variable path=w, shape=(2, 3), dtype=float32, value=array([[0., 0., 0.],
+               [0., 0., 0.]], dtype=float32)>
     """
 
     __slots__ = ("name", "path", "trainable", "regularizer", "constraint", "__dict__")

@@ -395,6 +395,8 @@ def where(condition, x1=None, x2=None):
 
     Example:
         >>> ops.where(np.array([True, False]), 1.0, np.array([5.0, 6.0]))  # [1., 6.]
+        <Tensor shape=(2,) dtype=float64
+        array([1., 6.])>
     """
     cond = np.asarray(value(condition)).astype(bool)
     if x1 is None and x2 is None:
@@ -681,6 +683,8 @@ def arange(start, stop=None, step=None, dtype=None):
 
     Example:
         >>> ops.arange(3)  # [0, 1, 2] int32
+        <Tensor shape=(3,) dtype=int32
+        array([0, 1, 2], dtype=int32)>
     """
     step = 1 if step is None else step
     if dtype is None:

@@ -31,6 +31,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
     Example:
         >>> ops.one_hot(np.array([0, 2]), 3)  # [[1, 0, 0], [0, 0, 1]]
+        <Tensor shape=(2, 3) dtype=float32
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)>
     """
     if sparse:
         raise NotImplementedError("one_hot(sparse=True): nnfast has no sparse tensors")
@@ -66,6 +69,9 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 
     Example:
         >>> ops.multi_hot(np.array([[0, 2], [1, 1]]), 3)  # [[1, 0, 1], [0, 1, 0]]
+        <Tensor shape=(2, 3) dtype=float32
+        array([[1., 0., 1.],
+               [0., 1., 0.]], dtype=float32)>
     """
     if num_classes is None:
         num_classes = kwargs.pop("num_tokens", None)

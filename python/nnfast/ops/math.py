@@ -570,6 +570,8 @@ def mean(x, axis=None, keepdims=False):
 
     Example:
         >>> ops.mean(np.array([[1.0, 2.0], [3.0, 5.0]]), axis=0)  # [2.0, 3.5]
+        <Tensor shape=(2,) dtype=float64
+        array([2. , 3.5])>
     """
     return Mean.apply(unary_input(x, to_float=True), axis=_axis(axis), keepdims=keepdims)
 

@@ -400,6 +400,8 @@ def softmax(x, axis=-1):
 
     Example:
         >>> ops.softmax(np.array([[1.0, 2.0, 3.0]], "float32"))
+        <Tensor shape=(1, 3) dtype=float32
+        array([[0.09003057, 0.24472848, 0.66524094]], dtype=float32)>
     """
     out = _softmax_along(x, axis, False)
     if axis in (-1, np.ndim(value(x)) - 1):
@@ -416,6 +418,8 @@ def log_softmax(x, axis=-1):
 
     Example:
         >>> ops.log_softmax(np.array([0.0, 0.0], "float32"))  # [-0.693, -0.693]
+        <Tensor shape=(2,) dtype=float32
+        array([-0.6931472, -0.6931472], dtype=float32)>
     """
     return _softmax_along(x, axis, True)
 
@@ -724,6 +728,8 @@ def binary_crossentropy(target, output, from_logits=False):
 
     Example:
         >>> ops.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.9, 0.2]))  # [0.105, 0.223]
+        <Tensor shape=(2,) dtype=float64
+        array([0.10536052, 0.22314355])>
     """
     from nnfast.ops.math import (abs as _abs, add, clip, exp, log, log1p, maximum, multiply,
                                  negative, subtract)
@@ -824,6 +830,9 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
     Example:
         >>> ops.batch_normalization(np.ones((2, 3), "float32"), np.zeros(3), np.ones(3), axis=-1)
+        <Tensor shape=(2, 3) dtype=float32
+        array([[0.9995004, 0.9995004, 0.9995004],
+               [0.9995004, 0.9995004, 0.9995004]], dtype=float32)>
     """
     return _batch_normalization(x, mean, variance, axis, offset, scale, epsilon)
 

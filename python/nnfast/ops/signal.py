@@ -75,6 +75,9 @@ def fft(x):
 
     Example:
         >>> fft((np.ones(4, "float32"), np.zeros(4, "float32")))   # ([4, 0, 0, 0], [0, 0, 0, 0])
+        (<Tensor shape=(4,) dtype=float32
+        array([4., 0., 0., 0.], dtype=float32)>, <Tensor shape=(4,) dtype=float32
+        array([0., 0., 0., 0.], dtype=float32)>)
     """
     re, im = _complex_pair(x)
     return _FFT.apply(re, im, ndims=1)
@@ -197,6 +200,8 @@ def irfft(x, fft_length=None):
 
     Example:
         >>> irfft(rfft(np.arange(8.0, dtype="float32")))   # [0, 1, ..., 7]
+        <Tensor shape=(8,) dtype=float32
+        array([0., 1., 2., 3., 4., 5., 6., 7.], dtype=float32)>
     """
     re, im = _complex_pair(x)
     _check_rank(re, 1, "irfft")
@@ -291,6 +296,10 @@ def extract_sequences(x, sequence_length, sequence_stride):
 
     Example:
         >>> extract_sequences(np.arange(10.0), 4, 3)   # [[0..3], [3..6], [6..9]]
+        <Tensor shape=(3, 4) dtype=float32
+        array([[0., 1., 2., 3.],
+               [3., 4., 5., 6.],
+               [6., 7., 8., 9.]], dtype=float32)>
     """
     sequence_length, sequence_stride = int(sequence_length), int(sequence_stride)
     shape_ = np.shape(value(x))

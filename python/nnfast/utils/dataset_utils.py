@@ -149,6 +149,8 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         >>> ds = timeseries_dataset_from_array(np.arange(10), None, sequence_length=3,
         ...                                    batch_size=2)
         >>> ds[0]   # [[0, 1, 2], [1, 2, 3]]
+        array([[0, 1, 2],
+               [1, 2, 3]])
     """
     check_dataset_format(format)
     data = np.asarray(data)
