@@ -187,6 +187,7 @@ class Dice(LossFunctionWrapper):
         dtype: the dtype of the loss computation (None: floatx).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(loss=Dice(), optimizer="adam")
     """
 
@@ -209,6 +210,7 @@ class Tversky(LossFunctionWrapper):
         dtype: the dtype of the loss computation (None: floatx).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(loss=Tversky(alpha=0.7, beta=0.3), optimizer="adam")  # recall-weighted
     """
 
@@ -233,6 +235,7 @@ class Circle(LossFunctionWrapper):
         dtype: the dtype of the loss computation (None: floatx).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(loss=Circle(gamma=80, margin=0.4), optimizer="adam")
     """
 
@@ -256,6 +259,7 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
         dtype: the dtype of the loss computation (None: floatx).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(loss=CategoricalGeneralizedCrossEntropy(q=0.7), optimizer="adam")
     """
 
@@ -279,6 +283,7 @@ class CTC(LossFunctionWrapper):
         dtype: the dtype of the loss computation (None: floatx).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(loss=CTC(), optimizer="adam")  # y_true: 0-padded label ids
     """
 

@@ -81,6 +81,7 @@ class Trainer(StepHooks):
             TypeError: for unexpected keyword arguments.
 
         Example:
+            >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
         """

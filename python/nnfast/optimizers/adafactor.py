@@ -40,6 +40,7 @@ class Adafactor(Optimizer):
         name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=Adafactor(), loss="mse")
     """
 

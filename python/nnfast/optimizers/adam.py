@@ -36,6 +36,7 @@ class Adam(Optimizer):
         name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=Adam(learning_rate=3e-4), loss="mse")
     """
 

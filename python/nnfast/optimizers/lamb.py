@@ -35,6 +35,7 @@ class Lamb(Optimizer):
         name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=Lamb(learning_rate=1e-3), loss="mse")
     """
 

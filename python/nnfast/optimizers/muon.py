@@ -58,6 +58,7 @@ class Muon(Optimizer):
             (None: Muon's original shape-based scale). Defaults to ``0.2``.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=Muon(learning_rate=0.02), loss="mse")
     """
 

@@ -47,6 +47,7 @@ class ScheduleFreeAdamW(Optimizer):
         name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=ScheduleFreeAdamW(), loss="mse")
     """
 

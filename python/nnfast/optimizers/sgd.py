@@ -33,6 +33,7 @@ class SGD(Optimizer):
         name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=SGD(0.1, momentum=0.9), loss="mse")
     """
     # the step depends on the gradient only through its sum (embedding tables)

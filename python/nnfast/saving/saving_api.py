@@ -25,6 +25,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
         include_optimizer: also save the optimizer's state. Defaults to ``True``.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.save("model.keras"); model = nnfast.models.load_model("model.keras")
     """
     filepath = os.fspath(filepath)
@@ -106,6 +107,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs)
             ``NotImplementedError``.
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> save_weights(model, "m.weights.h5")
     """
     if max_shard_size is not None:
