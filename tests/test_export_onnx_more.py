@@ -245,3 +245,14 @@ def test_conv_lstm_initial_state_and_static_steps():
     model = _one_layer(layers.ConvLSTM1D(2, 3, name="any_length"), (None, 5, 2))
     with pytest.raises(ExportError, match="any_length.*static"):
         model_to_onnx(model)
+
+
+def test_pipeline_and_random_crop():
+    keras.utils.set_random_seed(0)
+    pipeline = layers.Pipeline([layers.RandomFlip(), layers.Rescaling(1 / 255.0),
+                                layers.Resizing(6, 5), layers.RandomCrop(4, 4)])
+    check_model(_one_layer(pipeline, (8, 7, 3)), _rand(2, 8, 7, 3) * 255)
+    check_model(_one_layer(layers.RandomCrop(3, 5), (6, 7, 2)), _rand(2, 6, 7, 2))
+    unconvertible = layers.Pipeline([layers.Identity(), layers.Lambda(lambda t: t, name="fn")])
+    with pytest.raises(ExportError, match="fn.*Lambda"):
+        model_to_onnx(_one_layer(unconvertible, (3,)))

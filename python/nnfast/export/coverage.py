@@ -9,10 +9,10 @@ NOT_EXPORTED = {
     "IntegerLookup": "vocabulary lookup tables", "Hashing": "string/int hashing",
     "HashedCrossing": "feature hashing",
     # image preprocessing that is not identity at inference
-    "RandomCrop": "resizes at inference", "Equalization": "histogram equalization",
+    "Equalization": "histogram equalization",
     "ContrastLimitedAdaptiveHistogramEqualization": "histogram equalization",
     "MaxNumBoundingBoxes": "bounding-box preprocessing",
-    "Pipeline": "a list of preprocessing layers", "MelSpectrogram": "STFT",
+    "MelSpectrogram": "STFT",
     "STFTSpectrogram": "STFT",
     # layers running user code or generic cells
     "Lambda": "runs a Python function",

@@ -238,3 +238,21 @@ def _reversible_embedding(g, node, ins):
     ids = g.op("Cast", [ins[0]], layer.name, to=7)  # int64
     return g.op("Gather", [g.const(_np(layer.embeddings), layer.name + "/embeddings"), ids],
                 layer.name, axis=0)
+
+
+# --- Pipeline, RandomCrop -------------------------------------------------------------------
+register(preprocessing.RandomCrop)(_center_crop)  # at inference: the central crop
+
+
+@register(augmentation.Pipeline)
+def _pipeline(g, node, ins):
+    """The pipeline's layers in order, each through its own converter (at inference, as
+    the export runs them)."""
+    from nnfast.export.onnx_layers import convert
+
+    x, shape = ins[0], _in_shape(node)
+    for layer in node.layer.layers:
+        out_shape = tuple(layer.compute_output_shape(shape))
+        (x,) = convert(g, _InnerCall(layer, shape, out_shape), [x])
+        shape = out_shape
+    return x
