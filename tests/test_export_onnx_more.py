@@ -256,3 +256,17 @@ def test_pipeline_and_random_crop():
     unconvertible = layers.Pipeline([layers.Identity(), layers.Lambda(lambda t: t, name="fn")])
     with pytest.raises(ExportError, match="fn.*Lambda"):
         model_to_onnx(_one_layer(unconvertible, (3,)))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(mode="log", frame_length=8, frame_step=4),
+    dict(mode="magnitude", frame_length=8, padding="same", expand_dims=True),
+    dict(mode="psd", frame_length=6, fft_length=8, window="hamming", scaling="spectrum"),
+    dict(mode="stft", frame_length=8, data_format="channels_first"),
+    dict(mode="real", frame_length=8, expand_dims=True, data_format="channels_first"),
+    dict(mode="imag", frame_length=8, window=None),
+])
+def test_stft_spectrogram(kwargs):
+    first = kwargs.get("data_format") == "channels_first"
+    shape = (2, 32) if first else (32, 2)
+    check_model(_one_layer(layers.STFTSpectrogram(**kwargs), shape), _rand(2, *shape))
