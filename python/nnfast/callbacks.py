@@ -310,8 +310,13 @@ class EarlyStopping(Callback):
         start_from_epoch: number of warm-up epochs not monitored.
 
     Example:
-        >>> model.fit(x, y, validation_split=0.2, epochs=100,
-        ...           callbacks=[EarlyStopping(patience=3, restore_best_weights=True)])
+        >>> x, y = np.ones((16, 3), "float32"), np.zeros((16, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+        >>> history = model.fit(x, y, epochs=100, verbose=0, callbacks=[stop])
+        >>> len(history.history["loss"])
+        2
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",

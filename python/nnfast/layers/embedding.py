@@ -34,7 +34,12 @@ class Embedding(Layer):
     gradient touches only the looked-up rows (see ``nnfast.ops.embedding``).
 
     Example:
-        >>> Embedding(10000, 128, mask_zero=True)
+        >>> layer = keras.layers.Embedding(10000, 128, mask_zero=True)
+        >>> ids = np.array([[4, 20, 0, 0]])
+        >>> layer(ids).shape
+        (1, 4, 128)
+        >>> np.asarray(layer.compute_mask(ids))
+        array([[ True,  True, False, False]])
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",

@@ -81,7 +81,13 @@ class Add(_Merge):
     Raises ValueError when called on something other than a list.
 
     Example:
-        >>> added = Add()([x1, x2])  # or add([x1, x2])
+        >>> x1, x2 = np.ones((2, 3), "float32"), np.full((2, 3), 2.0, "float32")
+        >>> keras.layers.Add()([x1, x2]).numpy()
+        array([[3., 3., 3.],
+               [3., 3., 3.]], dtype=float32)
+        >>> a, b = keras.Input((3,)), keras.Input((3,))
+        >>> keras.Model([a, b], keras.layers.add([a, b])).output_shape
+        (None, 3)
     """
 
     def _merge(self, inputs):

@@ -127,9 +127,12 @@ class Normalization(Layer):
         invert: apply ``mean + inputs * sqrt(variance)`` instead.
 
     Example:
-        >>> norm = Normalization()
-        >>> norm.adapt(x_train)           # per-feature mean and variance
-        >>> model = Sequential([Input((8,)), norm, Dense(1)])
+        >>> norm = keras.layers.Normalization()
+        >>> x_train = np.array([[1.0, 10.0], [3.0, 30.0]], "float32")
+        >>> norm.adapt(x_train)
+        >>> norm(x_train).numpy()
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):

@@ -292,7 +292,14 @@ class LSTM(_RNNBase):
     ``Masking`` keeps the previous state and output at padded steps.
 
     Example:
-        >>> model = Sequential([Embedding(10000, 128), LSTM(64), Dense(1, "sigmoid")])
+        >>> model = keras.Sequential([keras.Input((None,), dtype="int32"),
+        ...                           keras.layers.Embedding(10000, 128), keras.layers.LSTM(64),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.predict(np.ones((2, 7), "int32"), verbose=0).shape
+        (2, 1)
+        >>> seq = keras.layers.LSTM(4, return_sequences=True, return_state=True)
+        >>> [t.shape for t in seq(np.zeros((2, 5, 3), "float32"))]
+        [(2, 5, 4), (2, 4), (2, 4)]
     """
 
     _cell = "lstm"
@@ -379,7 +386,10 @@ class GRU(_RNNBase):
     ``return_sequences``, ``(batch, steps, units)``.
 
     Example:
-        >>> GRU(32, return_sequences=True)
+        >>> keras.layers.GRU(32, return_sequences=True)(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 32)
+        >>> keras.layers.GRU(32)(np.zeros((2, 5, 3), "float32")).shape
+        (2, 32)
     """
 
     _cell = "gru"

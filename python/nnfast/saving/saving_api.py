@@ -65,7 +65,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         ValueError: for a file that is neither a ``.keras`` zip nor HDF5.
 
     Example:
-        >>> model = keras.models.load_model("model.keras")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.save("model.keras")
+        >>> restored = keras.models.load_model("model.keras")
+        >>> x = np.ones((1, 3), "float32")
+        >>> bool(np.allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
+        True
     """
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
