@@ -14,6 +14,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
     Example:
         >>> activations.relu(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.0, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([0., 0., 1.], dtype=float32)>
     """
     return ops.relu(x, negative_slope=negative_slope, max_value=max_value, threshold=threshold)
 
@@ -30,6 +32,8 @@ def leaky_relu(x, negative_slope=0.2):
 
     Example:
         >>> activations.leaky_relu(np.array([-1.0, 2.0]))  # [-0.2, 2.0]
+        <Tensor shape=(2,) dtype=float32
+        array([-0.2,  2. ], dtype=float32)>
     """
     return ops.leaky_relu(x, negative_slope=negative_slope)
 
@@ -45,6 +49,8 @@ def relu6(x):
 
     Example:
         >>> activations.relu6(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.0, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([0., 0., 1.], dtype=float32)>
     """
     return ops.relu6(x)
 
@@ -60,6 +66,8 @@ def sigmoid(x):
 
     Example:
         >>> activations.sigmoid(np.array([0.0]))  # [0.5]
+        <Tensor shape=(1,) dtype=float32
+        array([0.5], dtype=float32)>
     """
     return ops.sigmoid(x)
 
@@ -75,6 +83,8 @@ def tanh(x):
 
     Example:
         >>> activations.tanh(np.array([-1.0, 0.0, 1.0]))  # [-0.7616, 0.0, 0.7616]
+        <Tensor shape=(3,) dtype=float64
+        array([-0.76159416,  0.        ,  0.76159416])>
     """
     return ops.tanh(x)
 
@@ -91,6 +101,8 @@ def softmax(x, axis=-1):
 
     Example:
         >>> activations.softmax(np.array([[1.0, 1.0]]))  # [[0.5, 0.5]]
+        <Tensor shape=(1, 2) dtype=float32
+        array([[0.5, 0.5]], dtype=float32)>
     """
     return ops.softmax(x, axis=axis)
 
@@ -107,6 +119,8 @@ def log_softmax(x, axis=-1):
 
     Example:
         >>> activations.log_softmax(np.array([-1.0, 0.0, 1.0]))  # [-2.4076, -1.4076, -0.4076]
+        <Tensor shape=(3,) dtype=float32
+        array([-2.407606 , -1.4076059, -0.4076059], dtype=float32)>
     """
     return ops.log_softmax(x, axis=axis)
 
@@ -123,6 +137,8 @@ def elu(x, alpha=1.0):
 
     Example:
         >>> activations.elu(np.array([-1.0, 0.0, 1.0]))  # [-0.6321, 0.0, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.63212055,  0.        ,  1.        ], dtype=float32)>
     """
     return ops.elu(x, alpha=alpha)
 
@@ -139,6 +155,8 @@ def selu(x):
 
     Example:
         >>> activations.selu(np.array([-1.0, 0.0, 1.0]))  # [-1.1113, 0.0, 1.0507]
+        <Tensor shape=(3,) dtype=float32
+        array([-1.1113307,  0.       ,  1.050701 ], dtype=float32)>
     """
     return ops.selu(x)
 
@@ -152,6 +170,8 @@ def gelu(x, approximate=False):
 
     Example:
         >>> activations.gelu(np.array([-1.0, 0.0, 1.0]))  # [-0.1587, 0.0, 0.8413]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)>
     """
     return ops.gelu(x, approximate=approximate)
 
@@ -167,6 +187,8 @@ def silu(x):
 
     Example:
         >>> activations.silu(np.array([-1.0, 0.0, 1.0]))  # [-0.2689, 0.0, 0.7311]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)>
     """
     return ops.silu(x)
 
@@ -185,6 +207,8 @@ def softplus(x):
 
     Example:
         >>> activations.softplus(np.array([-1.0, 0.0, 1.0]))  # [0.3133, 0.6931, 1.3133]
+        <Tensor shape=(3,) dtype=float32
+        array([0.3132617, 0.6931472, 1.3132617], dtype=float32)>
     """
     return ops.softplus(x)
 
@@ -200,6 +224,8 @@ def softsign(x):
 
     Example:
         >>> activations.softsign(np.array([-1.0, 0.0, 1.0]))  # [-0.5, 0.0, 0.5]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.5,  0. ,  0.5], dtype=float32)>
     """
     return ops.softsign(x)
 
@@ -215,6 +241,8 @@ def exponential(x):
 
     Example:
         >>> activations.exponential(np.array([-1.0, 0.0, 1.0]))  # [0.3679, 1.0, 2.7183]
+        <Tensor shape=(3,) dtype=float32
+        array([0.36787945, 1.        , 2.7182817 ], dtype=float32)>
     """
     return ops.exponential(x)
 
@@ -230,6 +258,8 @@ def hard_sigmoid(x):
 
     Example:
         >>> activations.hard_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [0.3333, 0.5, 0.6667]
+        <Tensor shape=(3,) dtype=float32
+        array([0.3333333, 0.5      , 0.6666667], dtype=float32)>
     """
     return ops.hard_sigmoid(x)
 
@@ -245,6 +275,8 @@ def hard_silu(x):
 
     Example:
         >>> activations.hard_silu(np.array([-1.0, 0.0, 1.0]))  # [-0.3333, 0.0, 0.6667]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.3333333,  0.       ,  0.6666667], dtype=float32)>
     """
     return ops.hard_silu(x)
 
@@ -263,6 +295,8 @@ def mish(x):
 
     Example:
         >>> activations.mish(np.array([-1.0, 0.0, 1.0]))  # [-0.3034, 0.0, 0.8651]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.30340144,  0.        ,  0.8650984 ], dtype=float32)>
     """
     return ops.mish(x)
 
@@ -278,6 +312,7 @@ def linear(x):
 
     Example:
         >>> activations.linear(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
+        array([-1.,  0.,  1.])
     """
     return x
 
@@ -292,6 +327,8 @@ def celu(x, alpha=1.0):
 
     Example:
         >>> activations.celu(np.array([-1.0, 2.0]), alpha=2.0)  # [-0.787, 2.0]
+        <Tensor shape=(2,) dtype=float32
+        array([-0.78693867,  2.        ], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     neg = ops.multiply(alpha, ops.subtract(ops.exp(ops.divide(ops.minimum(x, 0.0), alpha)), 1.0))
@@ -327,6 +364,8 @@ def hard_shrink(x, threshold=0.5):
 
     Example:
         >>> activations.hard_shrink(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([-1.,  0.,  1.], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     return ops.where(ops.greater(ops.abs(x), threshold), x, ops.zeros_like(x))
@@ -340,6 +379,8 @@ def hard_tanh(x):
 
     Example:
         >>> activations.hard_tanh(np.array([-1.0, 0.0, 1.0]))  # [-1.0, 0.0, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([-1.,  0.,  1.], dtype=float32)>
     """
     return ops.clip(ops.convert_to_tensor(x), -1.0, 1.0)
 
@@ -352,6 +393,8 @@ def log_sigmoid(x):
 
     Example:
         >>> activations.log_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [-1.3133, -0.6931, -0.3133]
+        <Tensor shape=(3,) dtype=float32
+        array([-1.3132617, -0.6931472, -0.3132617], dtype=float32)>
     """
     return ops.negative(ops.softplus(ops.negative(ops.convert_to_tensor(x))))
 
@@ -365,6 +408,8 @@ def soft_shrink(x, threshold=0.5):
 
     Example:
         >>> activations.soft_shrink(np.array([-1.0, 0.0, 1.0]))  # [-0.5, 0.0, 0.5]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.5,  0. ,  0.5], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     zero = ops.zeros_like(x)
@@ -380,6 +425,8 @@ def sparse_plus(x):
 
     Example:
         >>> activations.sparse_plus(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.25, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([0.  , 0.25, 1.  ], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     mid = ops.multiply(ops.square(ops.add(ops.clip(x, -1.0, 1.0), 1.0)), 0.25)
@@ -394,6 +441,8 @@ def sparse_sigmoid(x):
 
     Example:
         >>> activations.sparse_sigmoid(np.array([-1.0, 0.0, 1.0]))  # [0.0, 0.5, 1.0]
+        <Tensor shape=(3,) dtype=float32
+        array([0. , 0.5, 1. ], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     return ops.multiply(ops.add(ops.clip(x, -1.0, 1.0), 1.0), 0.5)
@@ -408,6 +457,8 @@ def squareplus(x, b=4):
 
     Example:
         >>> activations.squareplus(np.array([-1.0, 0.0, 1.0]))  # [0.618, 1.0, 1.618]
+        <Tensor shape=(3,) dtype=float32
+        array([0.618034, 1.      , 1.618034], dtype=float32)>
     """
     if b < 0:
         raise ValueError(f"`b` must be non-negative. Received: b={b}")
@@ -423,6 +474,8 @@ def tanh_shrink(x):
 
     Example:
         >>> activations.tanh_shrink(np.array([-1.0, 0.0, 1.0]))  # [-0.2384, 0.0, 0.2384]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.23840582,  0.        ,  0.23840582], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     return ops.subtract(x, ops.tanh(x))
@@ -441,6 +494,8 @@ def threshold(x, threshold, default_value):
 
     Example:
         >>> activations.threshold(np.array([-1.0, 0.5]), 0.0, -5.0)  # [-5.0, 0.5]
+        <Tensor shape=(2,) dtype=float32
+        array([-5. ,  0.5], dtype=float32)>
     """
     x = ops.convert_to_tensor(x)
     return ops.where(ops.greater(x, threshold), x,
@@ -459,6 +514,8 @@ def sparsemax(x, axis=-1):
 
     Example:
         >>> activations.sparsemax(np.array([[1.0, 2.0, 3.5]]))  # [[0, 0, 1]]
+        <Tensor shape=(1, 3) dtype=float32
+        array([[0., 0., 1.]], dtype=float32)>
     """
     from nnfast.activations_sparsemax import Sparsemax
 

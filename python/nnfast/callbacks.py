@@ -28,7 +28,19 @@ from nnfast.utils.progbar import Progbar
 
 
 class Callback:
-    """Base class of callbacks. Every hook is a no-op by default."""
+    """Base class of callbacks. Every hook is a no-op by default.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> class PrintEpoch(keras.callbacks.Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch, "loss", sorted(logs))
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[PrintEpoch()])
+        epoch 0 loss ['loss']
+        epoch 1 loss ['loss']
+    """
 
     def __init__(self):
         self.model = None
@@ -85,7 +97,24 @@ def _overrides(cb, hook):
 
 class CallbackList:
     """Calls each hook on every callback in order. Batch hooks that no callback overrides
-    are skipped entirely, so an empty list costs nothing per step."""
+    are skipped entirely, so an empty list costs nothing per step.
+
+    Args:
+        callbacks: a list of ``Callback`` objects (None: empty).
+        add_history: append a ``History`` callback if none is in the list. Defaults to ``False``.
+        add_progbar: append a ``ProgbarLogger`` if none is in the list. Defaults to ``False``.
+        model: the model given to every callback (``set_model``).
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> callbacks = keras.callbacks.CallbackList([keras.callbacks.History()], model=model)
+        >>> callbacks.on_train_begin()
+        >>> callbacks.on_epoch_end(0, {"loss": 0.5})
+        >>> callbacks.callbacks[0].history
+        {'loss': [0.5]}
+    """
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
@@ -135,7 +164,16 @@ def _dispatcher(fns, indexed):
 
 
 class History(Callback):
-    """Records the epoch logs: ``history.history["loss"]`` is a per-epoch list."""
+    """Records the epoch logs: ``history.history["loss"]`` is a per-epoch list.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(x, y, epochs=2, verbose=0)
+        >>> sorted(history.history), len(history.history["loss"])
+        (['loss'], 2)
+    """
 
     def __init__(self):
         super().__init__()
@@ -154,7 +192,19 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints ``Epoch i/E`` and the progress bar (verbose 1) or one line per epoch (2)."""
+    """Prints ``Epoch i/E`` and the progress bar (verbose 1) or one line per epoch (2).
+
+    Args:
+        count_mode: ``"steps"`` (count batches) or ``"samples"``. Defaults to ``"steps"``.
+        stateful_metrics: names of the metrics shown as they are rather than averaged over the
+            epoch.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.ProgbarLogger()])
+    """
 
     def __init__(self, count_mode="steps", stateful_metrics=None):
         super().__init__()
@@ -260,8 +310,13 @@ class EarlyStopping(Callback):
         start_from_epoch: number of warm-up epochs not monitored.
 
     Example:
-        >>> model.fit(x, y, validation_split=0.2, epochs=100,
-        ...           callbacks=[EarlyStopping(patience=3, restore_best_weights=True)])
+        >>> x, y = np.ones((16, 3), "float32"), np.zeros((16, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+        >>> history = model.fit(x, y, epochs=100, verbose=0, callbacks=[stop])
+        >>> len(history.history["loss"])
+        2
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -370,6 +425,17 @@ class ModelCheckpoint(Callback):
         mode: "auto" (max for names containing "acc", else min), "min" or "max".
         save_freq: "epoch" or a number of batches.
         initial_value_threshold: the "best" value to beat at the start.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "best.keras")
+        >>> ckpt = keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True)
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[ckpt])
+        >>> os.path.exists(path)
+        True
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -496,6 +562,15 @@ class ReduceLROnPlateau(Callback):
         min_delta: threshold for a significant change, default 1e-4.
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: lower bound of the rate.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> reduce = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
+        >>> history = model.fit(x, y, epochs=2, verbose=0, callbacks=[reduce])
+        >>> "learning_rate" in history.history
+        True
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -566,6 +641,11 @@ class LearningRateScheduler(Callback):
     """Sets the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or
     ``schedule(epoch)``), which must return a float; logs it as ``learning_rate``.
 
+    Args:
+        schedule: a function ``(epoch, lr) -> new_lr`` (epoch counted from 0) called at the start
+            of each epoch.
+        verbose: 1 prints the new rate at each epoch; 0 is quiet. Defaults to ``0``.
+
     Example:
         >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
     """
@@ -602,6 +682,16 @@ class CSVLogger(Callback):
         filename: the CSV path.
         separator: column separator, default ",".
         append: append instead of overwriting.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.CSVLogger(path)])
+        >>> print(open(path).read().splitlines()[0])
+        epoch,loss
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -654,7 +744,23 @@ class CSVLogger(Callback):
 
 class TerminateOnNaN(Callback):
     """Stops training (or raises, with ``raise_error=True``) when a batch loss is NaN or
-    infinite."""
+    infinite.
+
+    Args:
+        raise_error: raise a ``RuntimeError`` on a NaN or infinite loss instead of stopping
+            training quietly. Defaults to ``False``.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> x_bad = np.full((8, 3), np.nan, "float32")
+        >>> history = model.fit(x_bad, y, epochs=3, verbose=0,
+        ...                     callbacks=[keras.callbacks.TerminateOnNaN()])
+        Batch 0: Invalid loss, terminating training
+        >>> len(history.history["loss"])
+        1
+    """
 
     def __init__(self, raise_error=False):
         super().__init__()
@@ -674,6 +780,14 @@ class LambdaCallback(Callback):
     ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
     ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)`` (and any
     other hook passed by keyword).
+
+    Args:
+        on_epoch_begin: called as ``f(epoch, logs)`` at the start of each epoch.
+        on_epoch_end: called as ``f(epoch, logs)`` at the end of each epoch.
+        on_train_begin: called as ``f(logs)`` when training starts.
+        on_train_end: called as ``f(logs)`` when training ends.
+        on_train_batch_begin: called as ``f(batch, logs)`` before each training batch.
+        on_train_batch_end: called as ``f(batch, logs)`` after each training batch.
 
     Example:
         >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
@@ -959,6 +1073,14 @@ class BackupAndRestore(Callback):
         double_checkpoint: keep the previous backup too (``prev_*`` files); it is used when
             the latest one cannot be read.
         delete_checkpoint: remove the backup at the end of training.
+
+    Example:
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> import tempfile
+        >>> backup = keras.callbacks.BackupAndRestore(backup_dir=tempfile.mkdtemp())
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])
     """
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
@@ -1076,7 +1198,22 @@ class BackupAndRestore(Callback):
 
 class RemoteMonitor(Callback):
     """POSTs the epoch logs to ``root + path`` (form field ``field`` holding JSON, or the
-    JSON body with ``send_as_json``). Failures warn instead of stopping training."""
+    JSON body with ``send_as_json``). Failures warn instead of stopping training.
+
+    Args:
+        root: the server's base URL. Defaults to ``"http://localhost:9000"``.
+        path: the path, under ``root``, the events are posted to. Defaults to
+            ``"/publish/epoch/end/"``.
+        field: the form field holding the JSON-encoded logs (when not ``send_as_json``). Defaults
+            to ``"data"``.
+        headers: a dict of extra HTTP headers.
+        send_as_json: post the logs as a JSON body instead of a form field. Defaults to ``False``.
+
+    Example:
+        >>> monitor = keras.callbacks.RemoteMonitor(root="http://localhost:9000", send_as_json=True)
+        >>> monitor.path
+        '/publish/epoch/end/'
+    """
 
     def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
                  headers=None, send_as_json=False):

@@ -13,7 +13,17 @@ from nnfast import _core
 
 def set_num_threads(n):
     """Number of OpenMP threads the kernels may use. Setting it turns off nnfast's adapting
-    of the default thread count to the machine's load (``nnfast.thread_governor``)."""
+    of the default thread count to the machine's load (``nnfast.thread_governor``).
+
+    Args:
+        n: the thread count (>= 1).
+
+    Example:
+        >>> keras.config.set_num_threads(2)
+        >>> keras.config.get_num_threads()
+        2
+        >>> keras.config.set_num_threads(1)
+    """
     from nnfast.thread_governor import GOVERNOR
 
     _core.set_num_threads(int(n))
@@ -21,26 +31,73 @@ def set_num_threads(n):
 
 
 def get_num_threads():
+    """The number of OpenMP threads the kernels use now
+    (``set_num_threads``'s, or the count nnfast chose for the machine's load).
+
+    Returns:
+        An int >= 1.
+
+    Example:
+        >>> keras.config.set_num_threads(1)
+        >>> keras.config.get_num_threads()
+        1
+    """
     return _core.num_threads()
 
 
 def set_max_isa(name):
     """Caps the instruction set kernels use: ``"avx512"``, ``"avx2"`` or ``"ref"`` (scalar).
 
-    The environment variable ``NNFAST_MAX_ISA`` sets the same cap at start-up."""
+    The environment variable ``NNFAST_MAX_ISA`` sets the same cap at start-up.
+
+    Args:
+        name: ``"avx512"``, ``"avx2"`` or ``"ref"``.
+
+    Example:
+        >>> keras.config.set_max_isa("ref")
+        >>> keras.config.active_isa()
+        'ref'
+        >>> keras.config.set_max_isa(keras.config.cpu_best_isa())
+    """
     _core.set_max_isa(str(name))
 
 
 def active_isa():
+    """The instruction set the kernels use now: ``"avx512"``,
+    ``"avx2"`` or ``"ref"`` (the best the CPU has, capped by ``set_max_isa`` or the
+    ``NNFAST_MAX_ISA`` environment variable).
+
+    Returns:
+        The name, a str.
+
+    Example:
+        >>> keras.config.active_isa() in ("avx512", "avx2", "ref")
+        True
+    """
     return _core.active_isa()
 
 
 def cpu_best_isa():
+    """The best instruction set this CPU runs (whatever the cap of
+    ``set_max_isa``): ``"avx512"``, ``"avx2"`` or ``"ref"``.
+
+    Returns:
+        The name, a str.
+
+    Example:
+        >>> keras.config.cpu_best_isa() in keras.config.available_isas()
+        True
+    """
     return _core.cpu_best_isa()
 
 
 def available_isas():
-    """The variants this CPU can run, most portable first."""
+    """The variants this CPU can run, most portable first.
+
+    Example:
+        >>> keras.config.available_isas()[0]
+        'ref'
+    """
     order = ["ref", "avx2", "avx512"]
     return order[: order.index(_core.cpu_best_isa()) + 1]
 
@@ -147,14 +204,25 @@ def buffer_cache_info():
 
 
 def set_buffer_cache_limit(megabytes):
-    """Most memory (MiB) the buffer cache keeps for reuse; 0 frees it and turns it off."""
+    """Most memory (MiB) the buffer cache keeps for reuse; 0 frees it and turns it off.
+
+    Args:
+        megabytes: the limit in MiB (>= 0; 0 turns the cache off).
+
+    Example:
+        >>> keras.config.set_buffer_cache_limit(256)
+    """
     if megabytes < 0:
         raise ValueError(f"The buffer cache limit must be >= 0 MiB, received {megabytes}")
     _core.buffer_cache_set_limit(int(megabytes * (1 << 20)))
 
 
 def clear_buffer_cache():
-    """Frees every block the buffer cache keeps (arrays in use are not affected)."""
+    """Frees every block the buffer cache keeps (arrays in use are not affected).
+
+    Example:
+        >>> keras.config.clear_buffer_cache()
+    """
     _core.buffer_cache_clear()
 
 
@@ -180,7 +248,16 @@ def backend():
 
 def set_backend(backend):
     """Keras switches backends here; nnfast is its own single backend, so only
-    ``"nnfast"`` is accepted (any other name raises ``ValueError``)."""
+    ``"nnfast"`` is accepted (any other name raises ``ValueError``).
+
+    Args:
+        backend: must be ``"nnfast"``.
+
+    Example:
+        >>> keras.config.set_backend("nnfast")
+        >>> keras.config.backend()
+        'nnfast'
+    """
     if backend != "nnfast":
         raise ValueError(f"nnfast has a single backend, 'nnfast'. Received: backend={backend!r}")
 
@@ -205,6 +282,9 @@ def set_keras_version(version):
     (``['loss', 'compile_metrics']``), and a first ``Embedding(input_length=n)`` declares the
     model's input ``(None, n)`` (Keras 3 ignores ``input_length``).
 
+    Args:
+        version: 2 or 3.
+
     Example:
         >>> nnfast.config.set_keras_version(2)
         >>> scores = model.evaluate(x, y)
@@ -217,36 +297,75 @@ def set_keras_version(version):
 
 def keras_version():
     """The major Keras version whose behaviour nnfast follows where Keras 2 and 3
-    contradict: 3 (default) or 2 (see ``set_keras_version``)."""
+    contradict: 3 (default) or 2 (see ``set_keras_version``).
+
+    Example:
+        >>> keras.config.keras_version()
+        3
+    """
     return _KERAS_VERSION["version"]
 
 
 def set_max_epochs(max_epochs):
     """Caps the number of epochs of every ``fit`` (None: no cap), as Keras does (with a
-    "Limiting epochs" warning when the cap applies)."""
+    "Limiting epochs" warning when the cap applies).
+
+    Args:
+        max_epochs: the cap (None: no cap).
+
+    Example:
+        >>> keras.config.set_max_epochs(1)
+        >>> keras.config.max_epochs()
+        1
+        >>> keras.config.set_max_epochs(None)
+    """
     _LIMITS["max_epochs"] = None if max_epochs is None else int(max_epochs)
 
 
 def max_epochs():
-    """The cap set by ``set_max_epochs`` (None when unset)."""
+    """The cap set by ``set_max_epochs`` (None when unset).
+
+    Example:
+        >>> keras.config.max_epochs() is None
+        True
+    """
     return _LIMITS["max_epochs"]
 
 
 def set_max_steps_per_epoch(max_steps_per_epoch):
     """Caps the number of batches per epoch of ``fit``/``evaluate``/``predict`` (None: no
-    cap)."""
+    cap).
+
+    Args:
+        max_steps_per_epoch: the cap (None: no cap).
+
+    Example:
+        >>> keras.config.set_max_steps_per_epoch(10)
+        >>> keras.config.max_steps_per_epoch()
+        10
+        >>> keras.config.set_max_steps_per_epoch(None)
+    """
     _LIMITS["max_steps_per_epoch"] = (None if max_steps_per_epoch is None
                                       else int(max_steps_per_epoch))
 
 
 def max_steps_per_epoch():
-    """The cap set by ``set_max_steps_per_epoch`` (None when unset)."""
+    """The cap set by ``set_max_steps_per_epoch`` (None when unset).
+
+    Example:
+        >>> keras.config.max_steps_per_epoch() is None
+        True
+    """
     return _LIMITS["max_steps_per_epoch"]
 
 
 def enable_unsafe_deserialization():
     """Lets ``load_model`` deserialize ``Lambda`` layers and other arbitrary code (turns
-    ``safe_mode`` off process-wide, as Keras does)."""
+    ``safe_mode`` off process-wide, as Keras does).
+
+    Example:
+        >>> keras.config.enable_unsafe_deserialization()
+    """
     from nnfast.saving import serialization
 
     serialization.set_default_safe_mode(False)
@@ -290,7 +409,12 @@ def is_traceback_filtering_enabled():
 
 
 def dtype_policy():
-    """The global ``DTypePolicy`` layers take when built without ``dtype=``."""
+    """The global ``DTypePolicy`` layers take when built without ``dtype=``.
+
+    Example:
+        >>> keras.config.dtype_policy().name
+        'float32'
+    """
     from nnfast.dtype_policies import global_dtype_policy
 
     return global_dtype_policy()
@@ -298,7 +422,17 @@ def dtype_policy():
 
 def set_dtype_policy(policy):
     """Sets the global dtype policy: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
-    or a ``DTypePolicy`` (see ``nnfast.dtype_policies``)."""
+    or a ``DTypePolicy`` (see ``nnfast.dtype_policies``).
+
+    Args:
+        policy: a policy name or a ``DTypePolicy``.
+
+    Example:
+        >>> keras.config.set_dtype_policy("mixed_bfloat16")
+        >>> keras.config.dtype_policy().name
+        'mixed_bfloat16'
+        >>> keras.config.set_dtype_policy("float32")
+    """
     from nnfast.dtype_policies import set_global_dtype_policy
 
     set_global_dtype_policy(policy)

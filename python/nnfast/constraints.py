@@ -3,7 +3,14 @@ import numpy as np
 
 
 class Constraint:
-    """Base class: ``__call__(w)`` returns the projected array."""
+    """Base class: ``__call__(w)`` returns the projected array.
+
+    Example:
+        >>> class Clip(keras.constraints.Constraint):
+        ...     def __call__(self, w):
+        ...         return keras.ops.clip(w, -0.1, 0.1)
+        >>> layer = keras.layers.Dense(2, kernel_constraint=Clip())
+    """
 
     def __call__(self, w):
         return w
@@ -39,6 +46,8 @@ class MaxNorm(Constraint):
 
     Example:
         >>> MaxNorm(1.0)(np.array([[3.0], [4.0]]))  # norm 5 -> 1: [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, max_value=2, axis=0):
@@ -61,6 +70,8 @@ class UnitNorm(Constraint):
 
     Example:
         >>> UnitNorm()(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, axis=0):
@@ -87,6 +98,8 @@ class MinMaxNorm(Constraint):
 
     Example:
         >>> MinMaxNorm(0.5, 1.0)(np.array([[3.0], [4.0]]))  # [[0.6], [0.8]]
+        array([[0.59999999],
+               [0.79999998]])
     """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
@@ -120,6 +133,10 @@ def get(identifier):
 
     Raises:
         ValueError: for an unknown name or an identifier of another type.
+
+    Example:
+        >>> type(keras.constraints.get("non_neg")).__name__
+        'NonNeg'
     """
     if identifier is None or isinstance(identifier, Constraint) or callable(identifier):
         return identifier
@@ -140,6 +157,10 @@ def serialize(constraint):
 
     Returns:
         ``{"module", "class_name", "config", "registered_name"}``, or None.
+
+    Example:
+        >>> keras.constraints.serialize(keras.constraints.MaxNorm(2.0))["class_name"]
+        'MaxNorm'
     """
     if constraint is None:
         return None
@@ -157,6 +178,11 @@ def deserialize(config, custom_objects=None):
 
     Returns:
         The constraint instance, or None.
+
+    Example:
+        >>> config = keras.constraints.serialize(keras.constraints.MaxNorm(2.0))
+        >>> keras.constraints.deserialize(config).max_value
+        2.0
     """
     if config is None:
         return None

@@ -36,7 +36,19 @@ def _fans(shape, input_axes=None, output_axes=None):
 
 
 class Initializer:
-    """Base class: subclasses implement ``__call__(shape, dtype)`` and ``get_config``."""
+    """Base class: subclasses implement ``__call__(shape, dtype)`` and ``get_config``.
+
+    Example:
+        >>> class Twos(keras.initializers.Initializer):
+        ...     def __call__(self, shape, dtype=None):
+        ...         return np.full(shape, 2.0, dtype or "float32")
+        >>> layer = keras.layers.Dense(2, kernel_initializer=Twos())
+        >>> _ = layer(np.ones((1, 3), "float32"))
+        >>> layer.kernel.numpy()
+        array([[2., 2.],
+               [2., 2.],
+               [2., 2.]], dtype=float32)
+    """
 
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
@@ -54,16 +66,38 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """Initializer of all-zero tensors (Keras's ``"zeros"``).
+
+    Example:
+        >>> keras.initializers.Zeros()(shape=(2, 2))
+        array([[0., 0.],
+               [0., 0.]], dtype=float32)
+    """
     def __call__(self, shape, dtype="float32"):
         return np.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
+    """Initializer of all-one tensors (Keras's ``"ones"``).
+
+    Example:
+        >>> keras.initializers.Ones()(shape=(1, 3))
+        array([[1., 1., 1.]], dtype=float32)
+    """
     def __call__(self, shape, dtype="float32"):
         return np.ones(shape, dtype=dtype)
 
 
 class Constant(Initializer):
+    """Initializer of tensors filled with one value.
+
+    Args:
+        value: the fill value (a Python or NumPy scalar). Defaults to ``0.0``.
+
+    Example:
+        >>> keras.initializers.Constant(3.0)(shape=(2,))
+        array([3., 3.], dtype=float32)
+    """
     def __init__(self, value=0.0):
         self.value = value
 
@@ -75,6 +109,20 @@ class Constant(Initializer):
 
 
 class Identity(Initializer):
+    """Initializer of ``gain`` times the identity matrix (2-D shapes only; a
+    non-square shape gets ones on the main diagonal).
+
+    Args:
+        gain: the factor multiplied into the identity. Defaults to ``1.0``.
+
+    Raises:
+        ValueError: for a shape that is not 2-D.
+
+    Example:
+        >>> keras.initializers.Identity(gain=2.0)(shape=(2, 2))
+        array([[2., 0.],
+               [0., 2.]], dtype=float32)
+    """
     def __init__(self, gain=1.0):
         self.gain = gain
 
@@ -88,6 +136,20 @@ class Identity(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Initializer drawing from the uniform distribution on
+    ``[minval, maxval)``.
+
+    Args:
+        minval: lower bound (inclusive). Defaults to ``-0.05``.
+        maxval: upper bound (exclusive). Defaults to ``0.05``.
+        seed: an int (the same numbers on every call with that seed) or None (fresh
+            numbers each call).
+
+    Example:
+        >>> w = keras.initializers.RandomUniform(-1.0, 1.0, seed=0)(shape=(3, 4))
+        >>> w.shape, bool(((w >= -1) & (w < 1)).all())
+        ((3, 4), True)
+    """
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
@@ -99,6 +161,20 @@ class RandomUniform(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Initializer drawing from the normal distribution with
+    ``mean`` and ``stddev``.
+
+    Args:
+        mean: mean of the distribution. Defaults to ``0.0``.
+        stddev: standard deviation. Defaults to ``0.05``.
+        seed: an int (the same numbers on every call with that seed) or None (fresh
+            numbers each call).
+
+    Example:
+        >>> w = keras.initializers.RandomNormal(stddev=0.01, seed=0)(shape=(64, 32))
+        >>> w.shape
+        (64, 32)
+    """
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -120,6 +196,21 @@ def _truncated_normal(rng, shape, mean, stddev):
 
 
 class TruncatedNormal(Initializer):
+    """Initializer drawing from a normal distribution whose
+    samples further than two standard deviations from the mean are redrawn (as Keras and
+    TensorFlow truncate).
+
+    Args:
+        mean: mean of the distribution. Defaults to ``0.0``.
+        stddev: standard deviation before truncation. Defaults to ``0.05``.
+        seed: an int (the same numbers on every call with that seed) or None (fresh
+            numbers each call).
+
+    Example:
+        >>> w = keras.initializers.TruncatedNormal(stddev=1.0, seed=0)(shape=(1000,))
+        >>> bool((abs(w) <= 2.0).all())
+        True
+    """
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -139,8 +230,9 @@ class VarianceScaling(Initializer):
         mode: "fan_in", "fan_out" or "fan_avg".
         distribution: "truncated_normal", "untruncated_normal" or "uniform".
         seed: integer seed (None: nnfast's global generator).
-        input_axes, output_axes: lists of axes of the weight shape whose sizes multiply to
-            the fan-in / fan-out (both needed; default: Keras's dense/conv rule).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in
+            (give it together with ``output_axes``; None: Keras's dense/conv rule).
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
 
     Example:
         >>> w = VarianceScaling(2.0, "fan_in", seed=1, input_axes=[0],
@@ -183,6 +275,13 @@ class GlorotUniform(VarianceScaling):
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
 
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
+
     Example:
         >>> w = GlorotUniform(seed=0)((3, 4))
     """
@@ -199,6 +298,13 @@ class GlorotNormal(VarianceScaling):
     """Glorot (Xavier) normal: VarianceScaling(1, fan_avg, truncated_normal).
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
 
     Example:
         >>> w = GlorotNormal(seed=0)((3, 4))
@@ -217,6 +323,13 @@ class HeUniform(VarianceScaling):
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
 
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
+
     Example:
         >>> w = HeUniform(seed=0)((3, 4))
     """
@@ -233,6 +346,13 @@ class HeNormal(VarianceScaling):
     """He normal: VarianceScaling(2, fan_in, truncated_normal).
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
+
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
 
     Example:
         >>> w = HeNormal(seed=0)((3, 4))
@@ -251,6 +371,13 @@ class LecunUniform(VarianceScaling):
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
 
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
+
     Example:
         >>> w = LecunUniform(seed=0)((3, 4))
     """
@@ -268,6 +395,13 @@ class LecunNormal(VarianceScaling):
 
     Args: ``seed``; ``input_axes``/``output_axes`` as ``VarianceScaling``.
 
+    Args:
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+        input_axes: list of axes of the weight shape whose sizes multiply to the fan-in (give it
+            together with ``output_axes``); None: Keras's dense/conv rule.
+        output_axes: list of axes whose sizes multiply to the fan-out (with ``input_axes``).
+
     Example:
         >>> w = LecunNormal(seed=0)((3, 4))
     """
@@ -281,7 +415,18 @@ class LecunNormal(VarianceScaling):
 
 
 class Orthogonal(Initializer):
-    """QR of a normal matrix, q * sign(diag(r)), transposed when rows < cols (Keras)."""
+    """QR of a normal matrix, q * sign(diag(r)), transposed when rows < cols (Keras).
+
+    Args:
+        gain: multiplies the orthogonal matrix. Defaults to ``1.0``.
+        seed: an int (the same numbers on every call with that seed), a
+            ``keras.random.SeedGenerator``, or None (fresh numbers from the global seed generator).
+
+    Example:
+        >>> w = keras.initializers.Orthogonal(seed=0)(shape=(4, 4))
+        >>> bool(np.allclose(w @ w.T, np.eye(4), atol=1e-5))
+        True
+    """
 
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
@@ -309,6 +454,16 @@ class STFT(Initializer):
     ``cos(-2 pi t f / F)`` (``side="real"``) or ``sin(...)`` (``"imag"``), times a window
     (a ``scipy.signal.windows`` name, an array of ``frame_length`` values, or None),
     divided by its L2 norm (``scaling="density"``) or L1 norm (``"spectrum"``).
+
+    Args:
+        side: ``"real"`` or ``"imag"``: which part of the Fourier basis the kernel holds. Defaults
+            to ``"real"``.
+        window: the window multiplied into the basis: a name such as ``"hann"`` or ``"hamming"``,
+            an array, or None (rectangular). Defaults to ``"hann"``.
+        scaling: ``"density"`` (divide by the window's sum), ``"spectrum"`` (by the square root of
+            its sum of squares) or None. Defaults to ``"density"``.
+        periodic: use the periodic form of the window (for spectral analysis) instead of the
+            symmetric one. Defaults to ``False``.
 
     Example:
         >>> STFT("real", "hann")((128, 1, 65)).shape
@@ -402,7 +557,16 @@ _CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Ortho
 
 
 def get(identifier):
-    """Resolves a name, class name, config dict, instance or callable to an initializer."""
+    """Resolves a name, class name, config dict, instance or callable to an initializer.
+
+    Args:
+        identifier: a name (``"glorot_uniform"``), a config dict, an initializer, or a callable
+            ``(shape, dtype)``; None returns None.
+
+    Example:
+        >>> type(keras.initializers.get("he_normal")).__name__
+        'HeNormal'
+    """
     if identifier is None:
         return None
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
@@ -423,12 +587,35 @@ def get(identifier):
 
 
 def serialize(initializer):
+    """The config dict of an initializer, in Keras's format
+    (``{"module", "class_name", "config", "registered_name"}``); ``deserialize`` reverses it.
+
+    Args:
+        initializer: an ``Initializer`` instance.
+
+    Returns:
+        A JSON-serializable dict.
+
+    Example:
+        >>> keras.initializers.serialize(keras.initializers.Constant(2.0))["config"]
+        {'value': 2.0}
+    """
     return {"module": "keras.initializers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
-    """The initializer of a config dict written by ``serialize`` (or a name)."""
+    """The initializer of a config dict written by ``serialize`` (or a name).
+
+    Args:
+        config: the dict ``serialize`` returned.
+        custom_objects: a dict of name -> class for initializers of your own.
+
+    Example:
+        >>> config = keras.initializers.serialize(keras.initializers.Constant(0.5))
+        >>> keras.initializers.deserialize(config).value
+        0.5
+    """
     if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))
     return get(config)

@@ -36,7 +36,14 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sa
 
 
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
-    """Keras's rule for targets of shape ``(N,)`` against outputs ``(N, 1)`` (and back)."""
+    """Keras's rule for targets of shape ``(N,)`` against outputs ``(N, 1)`` (and back).
+
+    Args:
+        x1: the first tensor (e.g. ``y_true``).
+        x2: the second tensor (e.g. ``y_pred``).
+        expand_rank_1: when one side is rank 1 and the other ``(N, 1)``, expand the rank-1 side
+            (True) instead of squeezing the other. Defaults to ``True``.
+    """
     s1, s2 = np.shape(value(x1)), np.shape(value(x2))
     if len(s1) == len(s2) + 1 and s1[-1] == 1:
         if len(s2) == 1 and expand_rank_1:
@@ -89,24 +96,60 @@ def _pred(y_pred):
 
 
 def mean_squared_error(y_true, y_pred):
-    """Per-sample ``mean((y_true - y_pred)^2, axis=-1)``."""
+    """Per-sample ``mean((y_true - y_pred)^2, axis=-1)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.MSE([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]).numpy()
+        array([0.5, 0.5], dtype=float32)
+    """
     return ops.mean_squared_error(_target(y_true, y_pred), y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
-    """Per-sample ``mean(|y_true - y_pred|, axis=-1)``."""
+    """Per-sample ``mean(|y_true - y_pred|, axis=-1)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.MAE([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]).numpy()
+        array([0.5, 0.5], dtype=float32)
+    """
     return ops.mean_absolute_error(_target(y_true, y_pred), y_pred)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
-    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``."""
+    """Per-sample ``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.MAPE([[2.0, 4.0]], [[3.0, 4.0]]).numpy()
+        array([25.], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     scale = (100.0 / np.maximum(np.abs(t), _epsilon())).astype(np.float32)
     return ops.mean(ops.multiply(ops.abs(ops.subtract(t, y_pred)), scale), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
-    """Per-sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)``."""
+    """Per-sample ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.MSLE([[0.0, 1.0]], [[1.0, 1.0]]).numpy().round(5)
+        array([0.24023], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     log_t = np.log1p(np.maximum(t, _epsilon())).astype(np.float32)
     log_p = ops.log1p(ops.maximum(y_pred, _epsilon()))
@@ -115,7 +158,17 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 def huber(y_true, y_pred, delta=1.0):
     """Per-sample Huber loss: ``0.5 e^2`` where ``|e| <= delta``, else
-    ``delta |e| - 0.5 delta^2``; mean over the last axis."""
+    ``delta |e| - 0.5 delta^2``; mean over the last axis.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        delta: the error size where the loss turns from quadratic to linear. Defaults to ``1.0``.
+
+    Example:
+        >>> keras.losses.huber([[0.0, 0.0]], [[0.5, 3.0]]).numpy()
+        array([1.3125], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     abs_err = ops.abs(ops.subtract(y_pred, t))
     quadratic = ops.minimum(abs_err, float(delta))
@@ -126,7 +179,16 @@ def huber(y_true, y_pred, delta=1.0):
 
 def log_cosh(y_true, y_pred):
     """Per-sample ``mean(log(cosh(y_pred - y_true)))``, computed stably as
-    ``x + softplus(-2x) - log(2)``."""
+    ``x + softplus(-2x) - log(2)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.log_cosh([[0.0, 0.0]], [[1.0, 0.0]]).numpy().round(5)
+        array([0.21689], dtype=float32)
+    """
     x = ops.subtract(y_pred, _target(y_true, y_pred))
     per = ops.subtract(ops.add(x, ops.softplus(ops.multiply(-2.0, x))), float(np.log(2.0)))
     return ops.mean(per, axis=-1)
@@ -140,20 +202,47 @@ def _hinge_labels(t):
 
 
 def hinge(y_true, y_pred):
-    """Per-sample ``mean(max(1 - y_true * y_pred, 0))`` (labels in {-1, 1} or {0, 1})."""
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0))`` (labels in {-1, 1} or {0, 1}).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.hinge([[0.0, 1.0]], [[0.5, 0.5]]).numpy()
+        array([1.], dtype=float32)
+    """
     t = _hinge_labels(_target(y_true, y_pred))
     return ops.mean(ops.maximum(ops.subtract(1.0, ops.multiply(t, y_pred)), 0.0), axis=-1)
 
 
 def squared_hinge(y_true, y_pred):
-    """Per-sample ``mean(max(1 - y_true * y_pred, 0)^2)``."""
+    """Per-sample ``mean(max(1 - y_true * y_pred, 0)^2)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.squared_hinge([[0.0, 1.0]], [[0.5, 0.5]]).numpy()
+        array([1.25], dtype=float32)
+    """
     t = _hinge_labels(_target(y_true, y_pred))
     return ops.mean(ops.square(ops.maximum(ops.subtract(1.0, ops.multiply(t, y_pred)), 0.0)),
                     axis=-1)
 
 
 def categorical_hinge(y_true, y_pred):
-    """Per-sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``."""
+    """Per-sample ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.categorical_hinge([[0.0, 1.0]], [[0.5, 0.25]]).numpy()
+        array([1.25], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     pos = ops.sum(ops.multiply(t, y_pred), axis=-1)
     neg = ops.max(ops.multiply((1.0 - t).astype(np.float32), y_pred), axis=-1)
@@ -161,7 +250,16 @@ def categorical_hinge(y_true, y_pred):
 
 
 def kl_divergence(y_true, y_pred):
-    """Per-sample ``sum(y_true * log(y_true / y_pred))`` with both clipped to [eps, 1]."""
+    """Per-sample ``sum(y_true * log(y_true / y_pred))`` with both clipped to [eps, 1].
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.KLD([[0.5, 0.5]], [[0.25, 0.75]]).numpy().round(5)
+        array([0.14384], dtype=float32)
+    """
     t = np.clip(_target(y_true, y_pred), _epsilon(), 1.0).astype(np.float32)
     p = ops.clip(y_pred, _epsilon(), 1.0)
     t_log_t = np.sum(t * np.log(t), axis=-1).astype(np.float32)
@@ -169,7 +267,16 @@ def kl_divergence(y_true, y_pred):
 
 
 def poisson(y_true, y_pred):
-    """Per-sample ``mean(y_pred - y_true * log(y_pred + eps))``."""
+    """Per-sample ``mean(y_pred - y_true * log(y_pred + eps))``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.losses.poisson([[1.0, 2.0]], [[1.0, 1.0]]).numpy().round(5)
+        array([1.], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     return ops.mean(ops.subtract(y_pred, ops.multiply(t, ops.log(ops.add(y_pred, _epsilon())))),
                     axis=-1)
@@ -182,7 +289,17 @@ def _l2_normalize(x, axis):
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 when the
-    vectors point the same way (so minimizing it maximizes the similarity)."""
+    vectors point the same way (so minimizing it maximizes the similarity).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        axis: the axis along which the vectors lie. Defaults to ``-1``.
+
+    Example:
+        >>> keras.losses.cosine_similarity([[0.0, 1.0]], [[1.0, 1.0]]).numpy().round(5)
+        array([-0.70711], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     t_n = t / np.sqrt(np.maximum(np.sum(t * t, axis=axis, keepdims=True), _epsilon()))
     return ops.negative(ops.sum(ops.multiply(t_n.astype(np.float32), _l2_normalize(y_pred, axis)),
@@ -191,7 +308,21 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample crossentropy of one-hot (or soft) ``y_true`` against probabilities (or
-    logits with ``from_logits``); label smoothing mixes ``y_true`` with ``1/classes``."""
+    logits with ``from_logits``); label smoothing mixes ``y_true`` with ``1/classes``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        from_logits: whether ``y_pred`` holds logits (unnormalized scores) rather than
+            probabilities; logits are the numerically safer choice. Defaults to ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution (0: no
+            smoothing). Defaults to ``0.0``.
+        axis: the axis along which the loss is computed (the class axis). Defaults to ``-1``.
+
+    Example:
+        >>> keras.losses.categorical_crossentropy([[0, 1, 0]], [[0.05, 0.95, 0.0]]).numpy().round(5)
+        array([0.05129], dtype=float32)
+    """
     t = np.asarray(value(y_true), dtype=np.float32)
     if label_smoothing:
         n = np.shape(value(y_pred))[axis]
@@ -202,7 +333,20 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Per-sample crossentropy of integer class ids ``y_true`` (shape ``(N,)`` or ``(N, 1)``).
 
-    ``ignore_class``: entries with this label get zero loss and are left out of the mean."""
+    ``ignore_class``: entries with this label get zero loss and are left out of the mean.
+
+    Args:
+        y_true: integer class ids, shape ``(batch, d0, ..., dN-1)``.
+        y_pred: class scores, shape ``(batch, d0, ..., dN-1, num_classes)``.
+        from_logits: whether ``y_pred`` holds logits (unnormalized scores) rather than
+            probabilities; logits are the numerically safer choice. Defaults to ``False``.
+        ignore_class: a class id whose targets contribute no loss (masked out); None: none.
+        axis: the axis along which the loss is computed (the class axis). Defaults to ``-1``.
+
+    Example:
+        >>> keras.losses.sparse_categorical_crossentropy([1], [[0.05, 0.95, 0.0]]).numpy().round(5)
+        array([0.05129], dtype=float32)
+    """
     if ignore_class is None:
         return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
                                                    axis=axis)
@@ -220,7 +364,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample binary crossentropy, mean over ``axis``; label smoothing pulls ``y_true``
-    towards 0.5."""
+    towards 0.5.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        from_logits: whether ``y_pred`` holds logits (unnormalized scores) rather than
+            probabilities; logits are the numerically safer choice. Defaults to ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution (0: no
+            smoothing). Defaults to ``0.0``.
+        axis: the axis along which the loss is computed (the class axis). Defaults to ``-1``.
+    """
     t = _target(y_true, y_pred)
     if label_smoothing:
         t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
@@ -233,7 +387,26 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
                               from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample focal loss (Lin et al.): elementwise BCE times ``(1 - p_t)^gamma``
-    (times ``alpha``/``1 - alpha`` with class balancing), mean over ``axis``."""
+    (times ``alpha``/``1 - alpha`` with class balancing), mean over ``axis``.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        apply_class_balancing: weigh positives by ``alpha`` and negatives by ``1 - alpha``.
+            Defaults to ``False``.
+        alpha: weight of the positive class (or per-class weighting factor). Defaults to ``0.25``.
+        gamma: focusing parameter: the factor ``(1 - p_t) ** gamma`` down-weights well-classified
+            examples. Defaults to ``2.0``.
+        from_logits: whether ``y_pred`` holds logits (unnormalized scores) rather than
+            probabilities; logits are the numerically safer choice. Defaults to ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution (0: no
+            smoothing). Defaults to ``0.0``.
+        axis: the axis along which the loss is computed (the class axis). Defaults to ``-1``.
+
+    Example:
+        >>> keras.losses.binary_focal_crossentropy([[0.0, 1.0]], [[0.4, 0.6]]).numpy().round(5)
+        array([0.08173], dtype=float32)
+    """
     t = _target(y_true, y_pred)
     if label_smoothing:
         t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
@@ -252,7 +425,25 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
 def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
                                    label_smoothing=0.0, axis=-1):
     """Per-sample categorical focal loss: ``sum(alpha (1 - p)^gamma * -y log p)`` over the
-    classes, with ``p`` normalized to sum to 1 and clipped to [eps, 1 - eps]."""
+    classes, with ``p`` normalized to sum to 1 and clipped to [eps, 1 - eps].
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        alpha: weight of the positive class (or per-class weighting factor). Defaults to ``0.25``.
+        gamma: focusing parameter: the factor ``(1 - p_t) ** gamma`` down-weights well-classified
+            examples. Defaults to ``2.0``.
+        from_logits: whether ``y_pred`` holds logits (unnormalized scores) rather than
+            probabilities; logits are the numerically safer choice. Defaults to ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution (0: no
+            smoothing). Defaults to ``0.0``.
+        axis: the axis along which the loss is computed (the class axis). Defaults to ``-1``.
+
+    Example:
+        >>> keras.losses.categorical_focal_crossentropy(
+        ...     [[0, 1, 0]], [[0.05, 0.9, 0.05]]).numpy().round(5)
+        array([0.00026], dtype=float32)
+    """
     t = np.asarray(value(y_true), dtype=np.float32)
     if label_smoothing:
         n = np.shape(value(y_pred))[axis]
@@ -295,7 +486,26 @@ def _weight_like(weight, shape):
 def reduce_weighted_values(values, sample_weight=None, mask=None,
                            reduction="sum_over_batch_size"):
     """Applies ``mask``, ``sample_weight`` and ``reduction`` to per-sample loss values
-    (Keras's ``reduce_weighted_values``)."""
+    (Keras's ``reduce_weighted_values``).
+
+    Args:
+        values: per-sample loss values.
+        sample_weight: weights broadcast against ``values`` (None: all 1).
+        mask: a 0/1 array broadcast against ``values``: masked entries count neither in the sum nor
+            in the mean's denominator (None: none).
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+
+    Example:
+        >>> values = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+        >>> weights = np.array([[1.0], [0.0]])
+        >>> float(keras.losses.reduce_weighted_values(values, sample_weight=weights))
+        0.75
+        >>> float(keras.losses.reduce_weighted_values(values, reduction="sum"))
+        10.0
+    """
     shape = np.shape(value(values))
     if mask is not None:
         mask = np.broadcast_to(np.asarray(mask, dtype=np.float32), shape)
@@ -323,7 +533,20 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
 
 
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Backward-compatible alias of ``reduce_weighted_values`` without a mask."""
+    """Backward-compatible alias of ``reduce_weighted_values`` without a mask.
+
+    Args:
+        values: per-sample loss values.
+        sample_weight: weights broadcast against ``values`` (None: all 1).
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+
+    Example:
+        >>> float(keras.losses.reduce_values(np.array([1.0, 3.0], np.float32)))
+        2.0
+    """
     return reduce_weighted_values(values, sample_weight, None, reduction)
 
 
@@ -389,7 +612,25 @@ class Loss:
 
 
 class LossFunctionWrapper(Loss):
-    """Wraps a per-sample function ``fn(y_true, y_pred, **kwargs)`` as a Loss."""
+    """Wraps a per-sample function ``fn(y_true, y_pred, **kwargs)`` as a Loss.
+
+    Args:
+        fn: the loss function ``fn(y_true, y_pred, **kwargs)`` returning one value per sample.
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss (None: the function's name).
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> def scaled_mae(y_true, y_pred, scale=1.0):
+        ...     error = keras.ops.abs(keras.ops.subtract(y_true, y_pred))
+        ...     return keras.ops.mean(error, axis=-1) * scale
+        >>> loss = keras.losses.LossFunctionWrapper(scaled_mae, name="scaled_mae", scale=2.0)
+        >>> float(loss([[0.0, 1.0]], [[1.0, 1.0]]))
+        1.0
+    """
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction,
@@ -457,62 +698,235 @@ def _wrapper(fn, defaults=(), default_name=None, after_reduction=()):
 
 
 class MeanSquaredError(LossFunctionWrapper):
-    """Mean of squares of errors: ``mean((y_true - y_pred)^2)`` ("mse")."""
+    """Mean of squares of errors: ``mean((y_true - y_pred)^2)`` ("mse").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"mean_squared_error"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.MeanSquaredError()
+        >>> float(loss([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]))
+        0.5
+        >>> float(loss([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]],
+        ...            sample_weight=[0.7, 0.3]))
+        0.25
+    """
     __init__ = _wrapper(mean_squared_error)
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
-    """Mean of absolute errors ("mae")."""
+    """Mean of absolute errors ("mae").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"mean_absolute_error"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.MeanAbsoluteError()
+        >>> float(loss([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]))
+        0.5
+    """
     __init__ = _wrapper(mean_absolute_error)
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
-    """``100 * mean(|y_true - y_pred| / max(|y_true|, eps))`` ("mape")."""
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, eps))`` ("mape").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"mean_absolute_percentage_error"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.MeanAbsolutePercentageError()
+        >>> float(loss([[2.0, 4.0]], [[3.0, 4.0]]))
+        25.0
+    """
     __init__ = _wrapper(mean_absolute_percentage_error)
 
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    """``mean((log1p(y_pred) - log1p(y_true))^2)`` with both floored at eps ("msle")."""
+    """``mean((log1p(y_pred) - log1p(y_true))^2)`` with both floored at eps ("msle").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"mean_squared_logarithmic_error"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.MeanSquaredLogarithmicError()
+        >>> round(float(loss([[0.0, 1.0]], [[1.0, 1.0]])), 5)
+        0.24023
+    """
     __init__ = _wrapper(mean_squared_logarithmic_error)
 
 
 class Huber(LossFunctionWrapper):
-    """Huber loss: quadratic for ``|error| <= delta`` (default 1.0), linear beyond."""
+    """Huber loss: quadratic for ``|error| <= delta`` (default 1.0), linear beyond.
+
+    Args:
+        delta: the error size where the loss turns from quadratic to linear. Defaults to ``1.0``.
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"huber_loss"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.Huber(delta=1.0)
+        >>> float(loss([[0.0, 0.0]], [[0.5, 3.0]]))
+        1.3125
+    """
     __init__ = _wrapper(huber, (("delta", 1.0),), "huber_loss")
 
 
 class LogCosh(LossFunctionWrapper):
-    """``mean(log(cosh(y_pred - y_true)))`` ("log_cosh")."""
+    """``mean(log(cosh(y_pred - y_true)))`` ("log_cosh").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"log_cosh"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.LogCosh()
+        >>> round(float(loss([[0.0, 0.0]], [[1.0, 0.0]])), 5)
+        0.21689
+    """
     __init__ = _wrapper(log_cosh)
 
 
 class Hinge(LossFunctionWrapper):
-    """``mean(max(1 - y_true * y_pred, 0))``; {0, 1} labels are mapped to {-1, 1}."""
+    """``mean(max(1 - y_true * y_pred, 0))``; {0, 1} labels are mapped to {-1, 1}.
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"hinge"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.Hinge()
+        >>> float(loss([[0.0, 1.0]], [[0.5, 0.5]]))
+        1.0
+    """
     __init__ = _wrapper(hinge)
 
 
 class SquaredHinge(LossFunctionWrapper):
-    """``mean(max(1 - y_true * y_pred, 0)^2)``; {0, 1} labels are mapped to {-1, 1}."""
+    """``mean(max(1 - y_true * y_pred, 0)^2)``; {0, 1} labels are mapped to {-1, 1}.
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"squared_hinge"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.SquaredHinge()
+        >>> float(loss([[0.0, 1.0]], [[0.5, 0.5]]))
+        1.25
+    """
     __init__ = _wrapper(squared_hinge)
 
 
 class CategoricalHinge(LossFunctionWrapper):
-    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` (one-hot targets)."""
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` (one-hot targets).
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"categorical_hinge"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.CategoricalHinge()
+        >>> float(loss([[0.0, 1.0]], [[0.5, 0.25]]))
+        1.25
+    """
     __init__ = _wrapper(categorical_hinge)
 
 
 class KLDivergence(LossFunctionWrapper):
-    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` ("kld")."""
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` ("kld").
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"kl_divergence"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.KLDivergence()
+        >>> round(float(loss([[0.5, 0.5]], [[0.25, 0.75]])), 5)
+        0.14384
+    """
     __init__ = _wrapper(kl_divergence)
 
 
 class Poisson(LossFunctionWrapper):
-    """``mean(y_pred - y_true * log(y_pred + eps))``."""
+    """``mean(y_pred - y_true * log(y_pred + eps))``.
+
+    Args:
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"poisson"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.Poisson()
+        >>> round(float(loss([[1.0, 2.0]], [[1.0, 1.0]])), 5)
+        1.0
+    """
     __init__ = _wrapper(poisson)
 
 
 class CosineSimilarity(LossFunctionWrapper):
-    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)`` (between -1 and 1)."""
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)`` (between -1 and 1).
+
+    Args:
+        axis: the axis along which the vectors lie. Defaults to ``-1``.
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"cosine_similarity"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.CosineSimilarity()
+        >>> round(float(loss([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])), 5)
+        -0.5
+    """
     __init__ = _wrapper(cosine_similarity, (("axis", -1),))
 
 
@@ -523,6 +937,17 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         from_logits: ``y_pred`` are logits (else probabilities; a softmax output is fused).
         label_smoothing: in [0, 1]; targets become ``y(1 - ls) + ls / classes``.
         axis: the class axis (default -1).
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"categorical_crossentropy"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.CategoricalCrossentropy()
+        >>> round(float(loss([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 5)
+        1.17694
     """
     __init__ = _wrapper(categorical_crossentropy, (("from_logits", False),
                                                        ("label_smoothing", 0.0), ("axis", -1)))
@@ -535,6 +960,20 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         from_logits: ``y_pred`` are logits.
         ignore_class: a label whose entries are left out of the loss (e.g. padding).
         axis: the class axis (default -1).
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"sparse_categorical_crossentropy"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        >>> round(float(loss([1, 2], [[0.1, 2.0, 0.3], [1.0, 0.5, 0.2]])), 5)
+        0.90378
+        >>> per_sample = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+        >>> per_sample([1], [[0.2, 0.7, 0.1]]).shape
+        (1,)
     """
     __init__ = _wrapper(sparse_categorical_crossentropy,
                         (("from_logits", False), ("ignore_class", None)),
@@ -548,6 +987,19 @@ class BinaryCrossentropy(LossFunctionWrapper):
         from_logits: ``y_pred`` holds logits (applies the sigmoid inside, more stably).
         label_smoothing: in [0, 1]: targets are pulled towards 0.5 by this fraction.
         axis: the axis the mean is taken over (default -1).
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"binary_crossentropy"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss([[0.0, 1.0]], [[-2.0, 3.0]])), 5)
+        0.08776
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
     """
     __init__ = _wrapper(binary_crossentropy, (("from_logits", False),
                                                   ("label_smoothing", 0.0), ("axis", -1)))
@@ -562,6 +1014,19 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         from_logits: ``y_pred`` holds logits.
         label_smoothing: in [0, 1]: targets are pulled towards 0.5 by this fraction.
         axis: the axis the mean is taken over (default -1).
+        gamma: focusing parameter: the factor ``(1 - p_t) ** gamma`` down-weights well-classified
+            examples. Defaults to ``2.0``.
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"binary_focal_crossentropy"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.BinaryFocalCrossentropy(gamma=2.0)
+        >>> round(float(loss([[0.0, 1.0]], [[0.4, 0.6]])), 5)
+        0.08173
     """
     __init__ = _wrapper(binary_focal_crossentropy, (
         ("apply_class_balancing", False), ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False),
@@ -576,6 +1041,19 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         from_logits: ``y_pred`` holds logits (a softmax is applied inside).
         label_smoothing: in [0, 1]: one-hot targets are mixed with the uniform distribution.
         axis: the class axis (default -1).
+        gamma: focusing parameter: the factor ``(1 - p_t) ** gamma`` down-weights well-classified
+            examples. Defaults to ``2.0``.
+        reduction: how the per-sample losses combine: ``"sum_over_batch_size"`` (the mean over all
+            entries), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (the sum divided by the
+            sum of the weights) or ``None``/``"none"`` (one loss per sample). Defaults to
+            ``"sum_over_batch_size"``.
+        name: name of the loss instance. Defaults to ``"categorical_focal_crossentropy"``.
+        dtype: dtype of the loss computation; None uses ``keras.config.floatx()`` (float32).
+
+    Example:
+        >>> loss = keras.losses.CategoricalFocalCrossentropy()
+        >>> round(float(loss([[0, 1, 0]], [[0.05, 0.9, 0.05]])), 5)
+        0.00026
     """
     __init__ = _wrapper(categorical_focal_crossentropy, (
         ("alpha", 0.25), ("gamma", 2.0), ("from_logits", False), ("label_smoothing", 0.0),
@@ -631,7 +1109,15 @@ _BY_NAME.update({"mse": mean_squared_error, "MSE": mean_squared_error,
 
 
 def serialize(loss):
-    """Keras's serialized form of a Loss (or the name of a built-in loss function)."""
+    """Keras's serialized form of a Loss (or the name of a built-in loss function).
+
+    Args:
+        loss: a ``Loss`` instance or a built-in loss function.
+
+    Example:
+        >>> keras.losses.serialize(keras.losses.Huber(delta=2.0))["config"]["delta"]
+        2.0
+    """
     if isinstance(loss, Loss):
         return {"module": "keras.losses", "class_name": type(loss).__name__,
                 "config": loss.get_config(), "registered_name": None}
@@ -641,6 +1127,10 @@ def serialize(loss):
 def deserialize(name, custom_objects=None):
     """Rebuilds a loss from ``serialize``'s output (``name`` is Keras's name for that config
     dict) or from a loss name.
+
+    Args:
+        name: a loss config dict (or name).
+        custom_objects: a dict of name -> class/function for losses of your own.
 
     Example:
         >>> deserialize(serialize(MeanSquaredError()))
@@ -659,7 +1149,15 @@ def deserialize(name, custom_objects=None):
 
 
 def get(identifier):
-    """Resolves a name, class name, class, config dict, Loss instance or function to a Loss."""
+    """Resolves a name, class name, class, config dict, Loss instance or function to a Loss.
+
+    Args:
+        identifier: a name (``"mse"``), a config dict, a ``Loss`` or a callable; None returns None.
+
+    Example:
+        >>> type(keras.losses.get({"class_name": "Huber", "config": {"delta": 2.0}})).__name__
+        'Huber'
+    """
     if identifier is None:
         return None
     if isinstance(identifier, Loss):

@@ -77,6 +77,22 @@ class Metric:
     Args:
         dtype: accepted for Keras compatibility (Keras 3's first argument).
         name: the metric name (default: snake_case class name); the log key in ``fit``.
+
+    Example:
+        >>> class CountPositives(keras.metrics.Metric):
+        ...     def __init__(self, name="positives", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.count = 0.0
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.count += float(np.sum(np.asarray(y_pred) > 0))
+        ...     def result(self):
+        ...         return self.count
+        ...     def reset_state(self):
+        ...         self.count = 0.0
+        >>> m = CountPositives()
+        >>> m.update_state(None, [1.0, -2.0, 3.0])
+        >>> m.result()
+        2.0
     """
 
     def __init__(self, dtype=None, name=None):
@@ -153,7 +169,22 @@ def _samplewise(values, sample_weight, reduce_fn):
 
 class Mean(Metric):
     """Weighted running mean: ``total += sum(v * w)``, ``count += sum(w)`` (the number of
-    samples when unweighted); higher-rank values are first averaged per sample."""
+    samples when unweighted); higher-rank values are first averaged per sample.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Mean()
+        >>> m.update_state([1.0, 3.0, 5.0, 7.0])
+        >>> float(m.result())
+        4.0
+        >>> m.update_state([9.0], sample_weight=[4.0])
+        >>> float(m.result())
+        6.5
+    """
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -176,7 +207,18 @@ class Mean(Metric):
 
 
 class Sum(Metric):
-    """Weighted running sum of the values."""
+    """Weighted running sum of the values.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to ``"sum"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Sum()
+        >>> m.update_state([1.0, 3.0, 5.0, 7.0])
+        >>> float(m.result())
+        16.0
+    """
 
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -196,7 +238,22 @@ class Sum(Metric):
 class MeanMetricWrapper(Mean):
     """A running mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
 
-    A mask on ``y_pred`` (``_keras_mask``) zeroes the weights of masked entries."""
+    A mask on ``y_pred`` (``_keras_mask``) zeroes the weights of masked entries.
+
+    Args:
+        fn: the metric function ``fn(y_true, y_pred, **kwargs)`` returning one value per sample;
+            the metric is the (weighted) mean of those values over all batches.
+        name: name of the metric (None: the function's name).
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> def exact(y_true, y_pred):
+        ...     return keras.ops.cast(keras.ops.equal(y_true, y_pred), "float32")
+        >>> m = keras.metrics.MeanMetricWrapper(exact, name="exact")
+        >>> m.update_state([[1.0], [2.0]], [[1.0], [3.0]])
+        >>> float(m.result())
+        0.5
+    """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
@@ -221,26 +278,65 @@ class MeanMetricWrapper(Mean):
 
 
 def accuracy(y_true, y_pred):
-    """1.0 where ``y_true == y_pred`` exactly."""
+    """1.0 where ``y_true == y_pred`` exactly.
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+
+    Example:
+        >>> keras.metrics.accuracy([[1], [2]], [[1], [3]])
+        array([[1.],
+               [0.]], dtype=float32)
+    """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == p).astype(np.float32)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1.0 where ``y_true == (y_pred > threshold)`` (strictly greater)."""
+    """1.0 where ``y_true == (y_pred > threshold)`` (strictly greater).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        threshold: predictions above this count as positive. Defaults to ``0.5``.
+
+    Example:
+        >>> keras.metrics.binary_accuracy([[1], [0]], [[0.7], [0.6]])
+        array([[1.],
+               [0.]], dtype=float32)
+    """
     t, p = _squeeze_or_expand(_np(y_true), _np(y_pred))
     return (t == (p > threshold).astype(t.dtype if t.dtype != bool else np.float32)).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1.0 where argmax(y_pred) == argmax(y_true) (the first index wins ties)."""
+    """1.0 where argmax(y_pred) == argmax(y_true) (the first index wins ties).
+
+    Args:
+        y_true: one-hot targets, shape ``(batch, num_classes)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+
+    Example:
+        >>> keras.metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]])
+        array([1., 0.], dtype=float32)
+    """
     t = np.argmax(_np(y_true), axis=-1)
     p = np.argmax(_np(y_pred), axis=-1)
     return (t == p).astype(np.float32)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1.0 where argmax(y_pred) equals the integer label; labels ``(N,)`` or ``(N, 1)``."""
+    """1.0 where argmax(y_pred) equals the integer label; labels ``(N,)`` or ``(N, 1)``.
+
+    Args:
+        y_true: integer class ids, shape ``(batch,)`` or ``(batch, 1)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+
+    Example:
+        >>> keras.metrics.sparse_categorical_accuracy([1, 0], [[0.2, 0.8], [0.3, 0.7]])
+        array([1., 0.], dtype=float32)
+    """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
         t = t[..., 0]
@@ -258,7 +354,17 @@ def _in_top_k(targets, predictions, k):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1.0 where the one-hot target is among the ``k`` highest predictions."""
+    """1.0 where the one-hot target is among the ``k`` highest predictions.
+
+    Args:
+        y_true: one-hot targets, shape ``(batch, num_classes)``.
+        y_pred: class scores, shape ``(batch, num_classes)``.
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+
+    Example:
+        >>> keras.metrics.top_k_categorical_accuracy([[0, 0, 1]], [[0.5, 0.3, 0.2]], k=2)
+        array([0.], dtype=float32)
+    """
     t = np.argmax(_np(y_true), axis=-1)
     p = _np(y_pred)
     shape = t.shape
@@ -268,7 +374,19 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """1.0 where the integer target is among the ``k`` highest predictions (or, with
-    ``from_sorted_ids``, among the first ``k`` ids of ``y_pred``)."""
+    ``from_sorted_ids``, among the first ``k`` ids of ``y_pred``).
+
+    Args:
+        y_true: integer class ids, shape ``(batch,)`` or ``(batch, 1)``.
+        y_pred: class scores ``(batch, num_classes)`` (or sorted ids with ``from_sorted_ids``).
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        from_sorted_ids: whether ``y_pred`` already holds class ids sorted by score (the first
+            ``k`` of each row are the top ones) instead of scores. Defaults to ``False``.
+
+    Example:
+        >>> keras.metrics.sparse_top_k_categorical_accuracy([2], [[0.5, 0.3, 0.2]], k=2)
+        array([0.], dtype=float32)
+    """
     t, p = _np(y_true), _np(y_pred)
     if t.ndim == p.ndim and t.shape[-1] == 1:
         t = t[..., 0]
@@ -375,62 +493,351 @@ def _wrapper_class(class_name, fn, default_name, params=(), doc=""):
 # The top-k metrics take ``k`` before name/dtype (Keras's signatures): how many come first.
 _PARAMS_FIRST = {"TopKCategoricalAccuracy": 1, "SparseTopKCategoricalAccuracy": 1}
 
-Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy", doc="Fraction of exact matches.")
+Accuracy = _wrapper_class("Accuracy", accuracy, "accuracy", doc="""How often predictions equal
+    targets exactly: the (weighted) fraction of ``y_pred == y_true`` over all batches.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Accuracy()
+        >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+        >>> float(m.result())
+        0.75
+    """)
 BinaryAccuracy = _wrapper_class("BinaryAccuracy", binary_accuracy, "binary_accuracy",
                                 (("threshold", 0.5),),
-                                "Fraction of ``(y_pred > threshold) == y_true``.")
+                                """How often binary predictions match their 0/1 targets: the
+    fraction of ``(y_pred > threshold) == y_true``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"binary_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        threshold: predictions above it count as 1. Defaults to ``0.5``.
+
+    Example:
+        >>> m = keras.metrics.BinaryAccuracy()
+        >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+        >>> float(m.result())
+        0.75
+    """)
 CategoricalAccuracy = _wrapper_class("CategoricalAccuracy", categorical_accuracy,
                                      "categorical_accuracy",
-                                     doc="Fraction of argmax(y_pred) == argmax(y_true).")
+                                     doc="""How often the highest-scored class is the one-hot
+    target's class: the fraction of ``argmax(y_pred) == argmax(y_true)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.CategoricalAccuracy()
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 SparseCategoricalAccuracy = _wrapper_class(
     "SparseCategoricalAccuracy", sparse_categorical_accuracy, "sparse_categorical_accuracy",
-    doc="Fraction of argmax(y_pred) == integer y_true.")
+    doc="""How often the highest-scored class is the integer target: the fraction of
+    ``argmax(y_pred) == y_true``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SparseCategoricalAccuracy()
+        >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 TopKCategoricalAccuracy = _wrapper_class(
     "TopKCategoricalAccuracy", top_k_categorical_accuracy, "top_k_categorical_accuracy",
-    (("k", 5),), "Fraction of one-hot targets within the top ``k`` predictions.")
+    (("k", 5),), """How often the one-hot target's class is among the ``k`` highest-scored classes.
+
+    Args:
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"top_k_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TopKCategoricalAccuracy(k=1)
+        >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 SparseTopKCategoricalAccuracy = _wrapper_class(
     "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy", (("k", 5), ("from_sorted_ids", False)),
-    "Fraction of integer targets within the top ``k`` predictions.")
+    """How often the integer target is among the ``k`` highest-scored classes.
+
+    Args:
+        k: how many of the highest-scored classes count as a hit. Defaults to ``5``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_top_k_categorical_accuracy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_sorted_ids: whether ``y_pred`` already holds class ids sorted by score (the first
+            ``k`` of each row are the top ones) instead of scores. Defaults to ``False``.
+
+    Example:
+        >>> m = keras.metrics.SparseTopKCategoricalAccuracy(k=1)
+        >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+        >>> float(m.result())
+        0.5
+    """)
 MeanSquaredError = _wrapper_class("MeanSquaredError", mean_squared_error, "mean_squared_error",
-                                  doc="Running mean of per-sample mean squared errors.")
+                                  doc="""The (weighted) mean over all batches of each sample's mean
+    squared error ``mean((y_true - y_pred) ** 2, axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_squared_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanSquaredError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.25
+    """)
 MeanAbsoluteError = _wrapper_class("MeanAbsoluteError", mean_absolute_error,
                                    "mean_absolute_error",
-                                   doc="Running mean of per-sample mean absolute errors.")
+                                   doc="""The (weighted) mean over all batches of each sample's
+    mean absolute error ``mean(|y_true - y_pred|, axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_absolute_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanAbsoluteError()
+        >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+        >>> float(m.result())
+        0.25
+    """)
 MeanAbsolutePercentageError = _wrapper_class(
     "MeanAbsolutePercentageError", mean_absolute_percentage_error,
-    "mean_absolute_percentage_error", doc="Running mean absolute percentage error.")
+    "mean_absolute_percentage_error", doc="""The (weighted) mean over all batches of ``100 *
+    mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_absolute_percentage_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanAbsolutePercentageError()
+        >>> m.update_state([[1, 2]], [[1.5, 2]])
+        >>> float(m.result())
+        25.0
+    """)
 MeanSquaredLogarithmicError = _wrapper_class(
     "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error", doc="Running mean squared logarithmic error.")
-LogCoshError = _wrapper_class("LogCoshError", log_cosh, "logcosh", doc="Running mean log-cosh.")
+    "mean_squared_logarithmic_error", doc="""The (weighted) mean over all batches of ``mean((log(1
+    + y_true) - log(1 + y_pred)) ** 2, axis=-1)`` (negative values clipped to 0).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"mean_squared_logarithmic_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.MeanSquaredLogarithmicError()
+        >>> m.update_state([[0, 0]], [[0, 0]])
+        >>> float(m.result())
+        0.0
+    """)
+LogCoshError = _wrapper_class("LogCoshError", log_cosh, "logcosh", doc="""The (weighted) mean over
+    all batches of ``mean(log(cosh(y_pred - y_true)), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"logcosh"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.LogCoshError()
+        >>> m.update_state([[0.0]], [[0.0]])
+        >>> float(m.result())
+        0.0
+    """)
 CosineSimilarity = _wrapper_class("CosineSimilarity", cosine_similarity, "cosine_similarity",
-                                  (("axis", -1),), "Running mean cosine similarity.")
-Hinge = _wrapper_class("Hinge", hinge, "hinge", doc="Running mean hinge loss.")
+                                  (("axis", -1),), """The (weighted) mean over all batches of the
+    cosine similarity of ``y_true`` and ``y_pred`` along ``axis`` (1: same direction, -1:
+    opposite).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"cosine_similarity"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the vectors lie. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.CosineSimilarity()
+        >>> m.update_state([[0, 1], [1, 1]], [[1, 0], [1, 1]])
+        >>> round(float(m.result()), 4)
+        0.5
+    """)
+Hinge = _wrapper_class("Hinge", hinge, "hinge", doc="""The (weighted) mean over all batches of
+    ``mean(max(1 - y_true * y_pred, 0), axis=-1)`` (0/1 targets are mapped to -1/1 first).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Hinge()
+        >>> m.update_state([[0, 1]], [[-1.0, 1.0]])
+        >>> float(m.result())
+        0.0
+    """)
 SquaredHinge = _wrapper_class("SquaredHinge", squared_hinge, "squared_hinge",
-                              doc="Running mean squared hinge loss.")
+                              doc="""The (weighted) mean over all batches of ``mean(max(1 - y_true
+    * y_pred, 0) ** 2, axis=-1)`` (0/1 targets mapped to -1/1 first).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"squared_hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SquaredHinge()
+        >>> m.update_state([[0, 1]], [[0.0, 0.0]])
+        >>> float(m.result())
+        1.0
+    """)
 CategoricalHinge = _wrapper_class("CategoricalHinge", categorical_hinge, "categorical_hinge",
-                                  doc="Running mean categorical hinge loss.")
+                                  doc="""The (weighted) mean over all batches of ``max(neg - pos +
+    1, 0)``, with ``pos`` the score of the target class and ``neg`` the highest other score.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_hinge"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.CategoricalHinge()
+        >>> m.update_state([[0, 1]], [[0.0, 2.0]])
+        >>> float(m.result())
+        0.0
+    """)
 KLDivergence = _wrapper_class("KLDivergence", kl_divergence, "kl_divergence",
-                              doc="Running mean KL divergence.")
-Poisson = _wrapper_class("Poisson", poisson, "poisson", doc="Running mean Poisson loss.")
+                              doc="""The (weighted) mean over all batches of the Kullback-Leibler
+    divergence ``sum(y_true * log(y_true / y_pred), axis=-1)`` (both clipped to ``[epsilon, 1]``).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"kl_divergence"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.KLDivergence()
+        >>> m.update_state([[0.5, 0.5]], [[0.5, 0.5]])
+        >>> float(m.result())
+        0.0
+    """)
+Poisson = _wrapper_class("Poisson", poisson, "poisson", doc="""The (weighted) mean over all batches
+    of the Poisson loss ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"poisson"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Poisson()
+        >>> m.update_state([[0.0]], [[1.0]])
+        >>> float(m.result())
+        1.0
+    """)
 BinaryCrossentropy = _wrapper_class(
     "BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-    (("from_logits", False), ("label_smoothing", 0.0)), "Running mean binary crossentropy.")
+    (("from_logits", False), ("label_smoothing", 0.0)), """The (weighted) mean over all batches of
+    the binary crossentropy of 0/1 targets and predicted probabilities (or logits).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"binary_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward 0.5. Defaults to ``0.0``.
+
+    Example:
+        >>> m = keras.metrics.BinaryCrossentropy(from_logits=True)
+        >>> m.update_state([[1.0]], [[0.0]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 CategoricalCrossentropy = _wrapper_class(
     "CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
     (("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)),
-    "Running mean categorical crossentropy.")
+    """The (weighted) mean over all batches of the crossentropy of one-hot targets and predicted
+    class probabilities (or logits).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"categorical_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        label_smoothing: in [0, 1]: move the targets that far toward a uniform distribution.
+            Defaults to ``0.0``.
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.CategoricalCrossentropy()
+        >>> m.update_state([[0, 1]], [[0.5, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 SparseCategoricalCrossentropy = _wrapper_class(
     "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
     "sparse_categorical_crossentropy",
     (("from_logits", False), ("ignore_class", None), ("axis", -1)),
-    "Running mean sparse categorical crossentropy (labels equal to ``ignore_class`` count as "
-    "0 in the mean, as Keras 3.15's metric on TensorFlow).")
+    """The (weighted) mean over all batches of the crossentropy of integer targets and predicted
+    class probabilities (or logits); targets equal to ``ignore_class`` count as 0 in the mean, as
+    Keras 3.15's metric on TensorFlow.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"sparse_categorical_crossentropy"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities. Defaults to
+            ``False``.
+        ignore_class: a class id whose targets contribute 0 (None: none).
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.SparseCategoricalCrossentropy()
+        >>> m.update_state([1], [[0.5, 0.5]])
+        >>> round(float(m.result()), 4)
+        0.6931
+    """)
 
 
 class RootMeanSquaredError(Mean):
-    """``sqrt`` of the running (weighted) mean of squared errors."""
+    """``sqrt`` of the running (weighted) mean of squared errors.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"root_mean_squared_error"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.RootMeanSquaredError()
+        >>> m.update_state([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
+        >>> float(m.result())
+        0.5
+    """
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -569,22 +976,74 @@ class _CountMetric(_ConfusionMatrixMetric):
 
 
 class TruePositives(_CountMetric):
-    """Weighted count of positives predicted positive (``y_pred > threshold``, default 0.5)."""
+    """Weighted count of positives predicted positive (``y_pred > threshold``, default 0.5).
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> float(m.result())
+        2.0
+    """
     _field = "true_positives"
 
 
 class FalsePositives(_CountMetric):
-    """Weighted count of negatives predicted positive."""
+    """Weighted count of negatives predicted positive.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FalsePositives()
+        >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
+        >>> float(m.result())
+        2.0
+    """
     _field = "false_positives"
 
 
 class TrueNegatives(_CountMetric):
-    """Weighted count of negatives predicted negative."""
+    """Weighted count of negatives predicted negative.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.TrueNegatives()
+        >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
+        >>> float(m.result())
+        2.0
+    """
     _field = "true_negatives"
 
 
 class FalseNegatives(_CountMetric):
-    """Weighted count of positives predicted negative."""
+    """Weighted count of positives predicted negative.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+        >>> float(m.result())
+        2.0
+    """
     _field = "false_negatives"
 
 
@@ -595,6 +1054,14 @@ class Precision(_ConfusionMatrixMetric):
         thresholds: a float or list in [0, 1] (default 0.5; with ``top_k``, none).
         top_k: only the ``k`` highest predictions of a row count as positive.
         class_id: compute for this class (last-axis index) only.
+        name: name of the metric (None: ``"precision"``).
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Precision()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        0.6667
     """
 
     def result(self):
@@ -608,7 +1075,24 @@ class Precision(_ConfusionMatrixMetric):
 
 
 class Recall(Precision):
-    """``tp / (tp + fn)`` (0 when there are no positives). Arguments as ``Precision``."""
+    """``tp / (tp + fn)`` (0 when there are no positives). Arguments as ``Precision``.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]: a prediction above a threshold counts as
+            positive, one count per threshold (None: 0.5).
+        top_k: count only the ``top_k`` highest predictions of each row as positive (None: all
+            above the threshold).
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric (None: ``"recall"``).
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.Recall()
+        >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+        >>> round(float(m.result()), 4)
+        0.6667
+    """
 
     def result(self):
         return self._out(_divide_no_nan(self.true_positives,
@@ -627,6 +1111,22 @@ class AUC(Metric):
         thresholds: explicit thresholds in [0, 1] instead of ``num_thresholds``.
         multi_label: one curve per label (last axis), averaged (``label_weights``).
         from_logits: apply a sigmoid to ``y_pred`` first.
+        name: name of the metric (None: ``"auc"`` with a suffix if taken).
+        dtype: dtype of the metric's state and result; None: float32.
+        num_labels: with ``multi_label=True``, the number of labels, so the state is made before
+            the first batch (None: from the first batch).
+        label_weights: with ``multi_label=True``, one weight per label for the average (None: equal
+            weights).
+
+    Example:
+        >>> m = keras.metrics.AUC(num_thresholds=3)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        0.75
+        >>> model = keras.Sequential([keras.Input((4,)),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="adam", loss="binary_crossentropy",
+        ...               metrics=[keras.metrics.AUC()])
     """
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
@@ -760,6 +1260,21 @@ class FBetaScore(Metric):
     ``threshold=None``, the row maximum is the positive class.
 
     Inputs are ``(batch, classes)`` one-hot/multi-hot targets and scores.
+
+    Args:
+        average: None (one score per class), ``"micro"``, ``"macro"`` or ``"weighted"``.
+        beta: how many times recall weighs more than precision. Defaults to ``1.0``.
+        threshold: predictions above it count as 1; None: the row's argmax counts as 1.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"fbeta_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.FBetaScore(beta=2.0, threshold=0.5)
+        >>> m.update_state(np.array([[1, 0], [0, 1], [1, 0]], np.float32),
+        ...                np.array([[0.9, 0.2], [0.6, 0.7], [0.2, 0.1]], np.float32))
+        >>> m.result().round(4)
+        array([0.5, 1. ], dtype=float32)
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -828,7 +1343,23 @@ class FBetaScore(Metric):
 
 
 class F1Score(FBetaScore):
-    """F1 score (``FBetaScore`` with ``beta=1``)."""
+    """F1 score (``FBetaScore`` with ``beta=1``).
+
+    Args:
+        average: None (one score per class), ``"micro"`` (from the global counts), ``"macro"`` (the
+            mean of the per-class scores) or ``"weighted"`` (weighted by each class's support).
+        threshold: predictions above it count as 1; None: the row's argmax counts as 1.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"f1_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.F1Score(average="macro", threshold=0.5)
+        >>> m.update_state(np.array([[1, 0], [0, 1], [1, 0]], np.float32),
+        ...                np.array([[0.9, 0.2], [0.6, 0.7], [0.2, 0.1]], np.float32))
+        >>> round(float(m.result()), 4)
+        0.75
+    """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
@@ -842,7 +1373,23 @@ class F1Score(FBetaScore):
 class R2Score(Metric):
     """Coefficient of determination ``1 - SS_res / SS_tot`` per output, aggregated by
     ``class_aggregation`` (``"uniform_average"``, ``"variance_weighted_average"`` or None);
-    ``num_regressors > 0`` gives the adjusted R2. Inputs ``(batch, outputs)``."""
+    ``num_regressors > 0`` gives the adjusted R2. Inputs ``(batch, outputs)``.
+
+    Args:
+        class_aggregation: ``"uniform_average"`` (mean over outputs),
+            ``"variance_weighted_average"`` (weighted by each output's variance) or None (one score
+            per output). Defaults to ``"uniform_average"``.
+        num_regressors: number of regressors for the adjusted R2 (0: plain R2). Defaults to ``0``.
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"r2_score"``.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.R2Score()
+        >>> m.update_state(np.array([[1.0], [4.0], [3.0]]), np.array([[2.0], [4.0], [4.0]]))
+        >>> round(float(m.result()), 4)
+        0.5714
+    """
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
@@ -927,6 +1474,15 @@ class IoU(Metric):
             ``axis``).
         sparse_y_pred: predictions are class ids (True) or score rows (False: argmax over
             ``axis``).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the class axis of ``y_pred``. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.IoU(num_classes=2, target_class_ids=[0])
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
     """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
@@ -988,7 +1544,25 @@ class IoU(Metric):
 
 
 class MeanIoU(IoU):
-    """Mean intersection-over-union over all ``num_classes`` classes (that occur)."""
+    """Mean intersection-over-union over all ``num_classes`` classes (that occur).
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_true: whether ``y_true`` holds class ids (True) or one-hot rows (False). Defaults
+            to ``True``.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``True``.
+        axis: the class axis of ``y_pred``. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.MeanIoU(num_classes=2)
+        >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+        >>> round(float(m.result()), 4)
+        0.3333
+    """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
@@ -1044,7 +1618,18 @@ _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAb
 
 
 def resolve_accuracy(y_true_shape, y_pred_shape):
-    """Keras's shape rule for the 'accuracy' string."""
+    """Keras's shape rule for the 'accuracy' string.
+
+    Args:
+        y_true_shape: shape of the targets.
+        y_pred_shape: shape of the model output.
+
+    Example:
+        >>> keras.metrics.resolve_accuracy((32,), (32, 1)).__name__
+        'BinaryAccuracy'
+        >>> keras.metrics.resolve_accuracy((32, 10), (32, 10)).__name__
+        'CategoricalAccuracy'
+    """
     if y_pred_shape and y_pred_shape[-1] == 1:
         return BinaryAccuracy
     if len(y_true_shape) < len(y_pred_shape) or (
@@ -1054,11 +1639,43 @@ def resolve_accuracy(y_true_shape, y_pred_shape):
 
 
 def serialize(metric):
+    """The config dict of a metric (``{"class_name", "config"}``), as
+    ``keras.metrics.serialize``; ``deserialize`` reverses it.
+
+    Args:
+        metric: a ``Metric`` instance.
+
+    Returns:
+        A JSON-serializable dict.
+
+    Example:
+        >>> config = keras.metrics.serialize(keras.metrics.MeanSquaredError())
+        >>> config["class_name"]
+        'MeanSquaredError'
+    """
     return {"module": "keras.metrics", "class_name": type(metric).__name__,
             "config": metric.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
+    """The metric of a config dict written by ``serialize``.
+
+    Args:
+        config: the dict ``serialize`` returned.
+        custom_objects: a dict of class name -> class for metrics of your own.
+
+    Returns:
+        A ``Metric`` instance.
+
+    Raises:
+        ValueError: for a class name neither built in nor in ``custom_objects``.
+
+    Example:
+        >>> m = keras.metrics.deserialize(
+        ...     keras.metrics.serialize(keras.metrics.AUC(num_thresholds=50)))
+        >>> m.num_thresholds
+        50
+    """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
     if cls is None:
@@ -1068,7 +1685,20 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier, y_true_shape=None, y_pred_shape=None):
     """Resolves a metric identifier to a Metric; a string also becomes its name (the log
-    key). ``"accuracy"``/``"acc"`` need the target and output shapes."""
+    key). ``"accuracy"``/``"acc"`` need the target and output shapes.
+
+    Args:
+        identifier: a name (``"mae"``, ``"accuracy"``), a config dict, a ``Metric`` or a function.
+        y_true_shape: shape of the targets, needed to resolve ``"accuracy"``.
+        y_pred_shape: shape of the model output, needed to resolve ``"accuracy"``.
+
+    Example:
+        >>> type(keras.metrics.get("mae")).__name__
+        'MeanAbsoluteError'
+        >>> m = keras.metrics.get("accuracy", y_true_shape=(32, 1), y_pred_shape=(32, 10))
+        >>> type(m).__name__
+        'SparseCategoricalAccuracy'
+    """
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):

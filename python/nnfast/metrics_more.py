@@ -19,10 +19,13 @@ class BinaryIoU(IoU):
     Args:
         target_class_ids: (0, 1) by default (the mean of both classes' IoU).
         threshold: decision threshold on ``y_pred``.
+        name: name of the metric (None: ``"binary_iou"``).
+        dtype: dtype of the metric's state and result; None: float32.
 
     Example:
         >>> m = BinaryIoU(target_class_ids=[1], threshold=0.5)
         >>> m.update_state([0, 1, 1], [0.2, 0.7, 0.4]); m.result()  # 1 / 2
+        0.4999999250000088
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
@@ -39,7 +42,25 @@ class BinaryIoU(IoU):
 
 
 class OneHotIoU(IoU):
-    """IoU with one-hot ``y_true`` and score rows ``y_pred`` (argmax over ``axis``)."""
+    """IoU with one-hot ``y_true`` and score rows ``y_pred`` (argmax over ``axis``).
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        target_class_ids: the classes whose IoUs are averaged.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``False``.
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+        >>> m.update_state(np.eye(3)[[0, 0, 1, 2]], np.array([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7],
+        ...                                                  [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]))
+        >>> round(float(m.result()), 4)
+        0.1667
+    """
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
@@ -54,7 +75,24 @@ class OneHotIoU(IoU):
 
 
 class OneHotMeanIoU(OneHotIoU):
-    """Mean IoU over all classes with one-hot ``y_true`` and score rows ``y_pred``."""
+    """Mean IoU over all classes with one-hot ``y_true`` and score rows ``y_pred``.
+
+    Args:
+        num_classes: the number of classes (the confusion matrix is ``num_classes`` square).
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+        ignore_class: a class id left out of the metric (its targets are masked); None: none.
+        sparse_y_pred: whether ``y_pred`` holds class ids (True) or per-class scores whose argmax
+            is taken (False). Defaults to ``False``.
+        axis: the class axis. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.OneHotMeanIoU(num_classes=3)
+        >>> m.update_state(np.eye(3)[[0, 0, 1, 2]], np.array([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7],
+        ...                                                  [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]))
+        >>> round(float(m.result()), 4)
+        0.1111
+    """
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
@@ -71,7 +109,17 @@ class OneHotMeanIoU(OneHotIoU):
 
 
 def pearson_correlation(y_true, y_pred, axis=-1):
-    """Pearson correlation of ``y_true`` and ``y_pred`` along ``axis`` (one per sample)."""
+    """Pearson correlation of ``y_true`` and ``y_pred`` along ``axis`` (one per sample).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> keras.metrics.pearson_correlation([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.5]]).round(4)
+        array([0.9979])
+    """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
     t, p = _squeeze_or_expand(t, p)
@@ -85,7 +133,17 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation along ``axis``, with Keras 3.15's formula (its
-    covariance term centres ``y_true`` on the mean of ``y_pred``)."""
+    covariance term centres ``y_true`` on the mean of ``y_pred``).
+
+    Args:
+        y_true: ground-truth values, shape ``(batch, d0, ..., dN)``.
+        y_pred: predicted values, the same shape as ``y_true``.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> keras.metrics.concordance_correlation([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]]).round(4)
+        array([1.])
+    """
     p = _np(y_pred, np.float64)
     t = _np(y_true, np.float64)
     t, p = _squeeze_or_expand(t, p)
@@ -97,7 +155,20 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 
 
 class PearsonCorrelation(MeanMetricWrapper):
-    """Running mean of the per-sample Pearson correlation (see :func:`pearson_correlation`)."""
+    """Running mean of the per-sample Pearson correlation (see :func:`pearson_correlation`).
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"pearson_correlation"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.PearsonCorrelation()
+        >>> m.update_state(np.array([[1.0, 2.0, 3.0]]), np.array([[2.0, 4.0, 6.5]]))
+        >>> round(float(m.result()), 4)
+        0.9979
+    """
     _direction = "up"
 
     def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
@@ -109,7 +180,20 @@ class PearsonCorrelation(MeanMetricWrapper):
 
 
 class ConcordanceCorrelation(MeanMetricWrapper):
-    """Running mean of the per-sample concordance correlation."""
+    """Running mean of the per-sample concordance correlation.
+
+    Args:
+        name: name of the metric, the key of its value in the training logs. Defaults to
+            ``"concordance_correlation"``.
+        dtype: dtype of the metric's state and result; None: float32.
+        axis: the axis along which the metric is computed. Defaults to ``-1``.
+
+    Example:
+        >>> m = keras.metrics.ConcordanceCorrelation()
+        >>> m.update_state(np.array([[1.0, 2.0, 3.0]]), np.array([[1.5, 2.0, 3.0]]))
+        >>> round(float(m.result()), 4)
+        0.9231
+    """
     _direction = "up"
 
     def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
@@ -182,9 +266,19 @@ class _AtConstraint(Metric):
 class SensitivityAtSpecificity(_AtConstraint):
     """Best sensitivity (recall) among thresholds with specificity >= ``specificity``.
 
+    Args:
+        specificity: the specificity in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
     Example:
         >>> m = SensitivityAtSpecificity(0.5)
         >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8]); m.result()  # 0.5
+        0.5
     """
     _arg = "specificity"
 
@@ -196,7 +290,23 @@ class SensitivityAtSpecificity(_AtConstraint):
 
 
 class SpecificityAtSensitivity(_AtConstraint):
-    """Best specificity among thresholds with sensitivity >= ``sensitivity``."""
+    """Best specificity among thresholds with sensitivity >= ``sensitivity``.
+
+    Args:
+        sensitivity: the sensitivity in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.SpecificityAtSensitivity(sensitivity=0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.6667
+    """
     _arg = "sensitivity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -207,7 +317,23 @@ class SpecificityAtSensitivity(_AtConstraint):
 
 
 class PrecisionAtRecall(_AtConstraint):
-    """Best precision among thresholds with recall >= ``recall``."""
+    """Best precision among thresholds with recall >= ``recall``.
+
+    Args:
+        recall: the recall in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.PrecisionAtRecall(recall=0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> round(float(m.result()), 4)
+        0.5
+    """
     _arg = "recall"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -218,7 +344,23 @@ class PrecisionAtRecall(_AtConstraint):
 
 
 class RecallAtPrecision(_AtConstraint):
-    """Best recall among thresholds with precision >= ``precision``."""
+    """Best recall among thresholds with precision >= ``precision``.
+
+    Args:
+        precision: the precision in [0, 1] to reach.
+        num_thresholds: how many evenly spaced thresholds approximate the curve. Defaults to
+            ``200``.
+        class_id: compute the metric for this one class (an index of the last axis); None: all
+            classes treated as one binary problem.
+        name: name of the metric, the key of its value in the training logs.
+        dtype: dtype of the metric's state and result; None: float32.
+
+    Example:
+        >>> m = keras.metrics.RecallAtPrecision(precision=0.8)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> round(float(m.result()), 4)
+        0.5
+    """
     _arg = "precision"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):

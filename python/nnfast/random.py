@@ -87,7 +87,11 @@ def global_seed_generator():
 
 
 def draw_seed(seed):
-    """The ``[seed, counter]`` pair a random op uses for ``seed`` (int, SeedGenerator, None)."""
+    """The ``[seed, counter]`` pair a random op uses for ``seed`` (int, SeedGenerator, None).
+
+    Args:
+        seed: an int, a ``SeedGenerator`` or None (the global generator).
+    """
     if isinstance(seed, SeedGenerator):
         return seed.next()
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
@@ -142,6 +146,14 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Samples of a uniform distribution on ``[minval, maxval)``.
 
+    Args:
+        shape: shape of the result (a tuple of ints).
+        minval: lower bound (inclusive). Defaults to ``0.0``.
+        maxval: upper bound (exclusive). Defaults to ``1.0``.
+        dtype: dtype of the result; None: ``keras.config.floatx()`` (float32).
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
+
     Example:
         >>> uniform((4,), minval=-1.0, maxval=1.0, seed=0).shape
         (4,)
@@ -153,6 +165,14 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
     """Integers drawn uniformly from ``[minval, maxval)``.
+
+    Args:
+        shape: shape of the result (a tuple of ints).
+        minval: lowest value (inclusive).
+        maxval: upper bound (exclusive).
+        dtype: an integer dtype. Defaults to ``"int32"``.
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
 
     Example:
         >>> randint((3,), 0, 10, seed=0).dtype
@@ -172,6 +192,15 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal samples restricted to within two standard deviations of the mean (values
     outside are drawn again).
+
+    Args:
+        shape: shape of the result (a tuple of ints).
+        mean: mean of the distribution. Defaults to ``0.0``.
+        stddev: standard deviation; values further than two of them from the mean are redrawn.
+            Defaults to ``1.0``.
+        dtype: dtype of the result; None: ``keras.config.floatx()`` (float32).
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
 
     Example:
         >>> bool((abs(truncated_normal((100,), seed=0)) <= 2).all())
@@ -201,6 +230,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 
     Example:
         >>> dropout(np.ones((2, 4), "float32"), 0.5, seed=1)   # entries are 0 or 2
+        <Tensor shape=(2, 4) dtype=float32
+        array([[2., 2., 0., 2.],
+               [0., 0., 2., 0.]], dtype=float32)>
     """
     rate = float(rate)
     if not 0.0 <= rate <= 1.0:
@@ -227,6 +259,12 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 def shuffle(x, axis=0, seed=None):
     """``x`` with its entries along ``axis`` randomly permuted (differentiable).
 
+    Args:
+        x: the tensor to shuffle.
+        axis: the axis shuffled. Defaults to ``0``.
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
+
     Example:
         >>> sorted(np.asarray(shuffle(np.arange(5), seed=3)).tolist())
         [0, 1, 2, 3, 4]
@@ -245,6 +283,13 @@ def shuffle(x, axis=0, seed=None):
 def gamma(shape, alpha, dtype=None, seed=None):
     """Samples of a Gamma distribution of shape ``alpha`` and scale 1.
 
+    Args:
+        shape: shape of the result (a tuple of ints).
+        alpha: shape parameter of the distribution (float).
+        dtype: dtype of the result; None: ``keras.config.floatx()`` (float32).
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
+
     Example:
         >>> gamma((3,), alpha=2.0, seed=0).shape
         (3,)
@@ -258,6 +303,14 @@ def gamma(shape, alpha, dtype=None, seed=None):
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
     """Samples of a binomial distribution: successes in ``counts`` trials of probability
     ``probabilities`` (both broadcast to ``shape``), as floats.
+
+    Args:
+        shape: shape of the result (a tuple of ints).
+        counts: number of trials (float or array broadcast to ``shape``).
+        probabilities: success probability of each trial.
+        dtype: dtype of the result; None: ``keras.config.floatx()`` (float32).
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
 
     Example:
         >>> binomial((3,), counts=10, probabilities=0.5, seed=0).dtype
@@ -273,6 +326,14 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
     """Samples of a Beta(``alpha``, ``beta``) distribution on [0, 1].
+
+    Args:
+        shape: shape of the result (a tuple of ints).
+        alpha: first shape parameter (float or array broadcast to ``shape``).
+        beta: second shape parameter.
+        dtype: dtype of the result; None: ``keras.config.floatx()`` (float32).
+        seed: an int, a ``keras.random.SeedGenerator`` or None (the global seed generator): the
+            same int seed gives the same numbers.
 
     Example:
         >>> beta((3,), alpha=2.0, beta=5.0, seed=0).shape

@@ -29,7 +29,17 @@ def _check_factor(value, name):
 
 
 class Regularizer:
-    """Base class: ``__call__(x)`` returns a scalar penalty tensor."""
+    """Base class: ``__call__(x)`` returns a scalar penalty tensor.
+
+    Example:
+        >>> class L1Sum(keras.regularizers.Regularizer):
+        ...     def __call__(self, x):
+        ...         return 0.01 * keras.ops.sum(keras.ops.abs(x))
+        >>> layer = keras.layers.Dense(2, kernel_regularizer=L1Sum())
+        >>> _ = layer(np.ones((1, 3), "float32"))
+        >>> len(layer.losses)
+        1
+    """
 
     def __call__(self, x):
         return 0.0
@@ -175,6 +185,10 @@ def serialize(regularizer):
 
     Returns:
         ``{"module", "class_name", "config", "registered_name"}``, or None.
+
+    Example:
+        >>> keras.regularizers.serialize(keras.regularizers.L2(0.5))["config"]
+        {'l2': 0.5}
     """
     if regularizer is None:
         return None
@@ -194,6 +208,12 @@ def deserialize(config, custom_objects=None):
 
     Raises:
         ValueError: for an unknown class name.
+
+    Example:
+        >>> config = keras.regularizers.serialize(keras.regularizers.L1L2(l1=0.1, l2=0.2))
+        >>> r = keras.regularizers.deserialize(config)
+        >>> round(r.l1, 6), round(r.l2, 6)
+        (0.1, 0.2)
     """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
@@ -214,6 +234,12 @@ def get(identifier):
 
     Raises:
         ValueError: for an unknown name or an identifier of another type.
+
+    Example:
+        >>> type(keras.regularizers.get("l2")).__name__
+        'L2'
+        >>> keras.regularizers.get({"class_name": "L1", "config": {"l1": 0.1}}).l1
+        0.1
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier

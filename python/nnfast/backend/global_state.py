@@ -13,7 +13,11 @@ def to_snake_case(name):
 
 
 def unique_name(base):
-    """Returns ``base``, then ``base_1``, ``base_2``... as Keras names layers."""
+    """Returns ``base``, then ``base_1``, ``base_2``... as Keras names layers.
+
+    Args:
+        base: the name to make unique, e.g. ``"dense"``.
+    """
     count = _name_counters[base]
     _name_counters[base] += 1
     return base if count == 0 else f"{base}_{count}"
@@ -30,14 +34,28 @@ _IMAGE_DATA_FORMAT = ["channels_last"]
 
 
 def floatx():
-    """The default float type: ``"float32"`` (nnfast computes in float32)."""
+    """The default float type: ``"float32"`` (nnfast computes in float32).
+
+    Example:
+        >>> keras.config.floatx()
+        'float32'
+    """
     return _FLOATX[0]
 
 
 def set_floatx(value):
     """Sets the default float type. Only ``"float32"`` is supported: nnfast's layers and
     kernels compute in float32, so another type raises ``NotImplementedError`` rather than
-    silently computing in float32."""
+    silently computing in float32.
+
+    Args:
+        value: the name of the default float type, such as ``"float32"``.
+
+    Example:
+        >>> keras.config.set_floatx("float32")
+        >>> keras.config.floatx()
+        'float32'
+    """
     accepted = {"bfloat16", "float16", "float32", "float64"}
     if value not in accepted:
         raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
@@ -49,12 +67,27 @@ def set_floatx(value):
 
 
 def epsilon():
-    """The fuzz factor of numeric expressions (losses' clipping, metrics): 1e-7 by default."""
+    """The fuzz factor of numeric expressions (losses' clipping, metrics): 1e-7 by default.
+
+    Example:
+        >>> keras.config.epsilon()
+        1e-07
+    """
     return _EPSILON[0]
 
 
 def set_epsilon(value):
-    """Sets the fuzz factor returned by ``epsilon()`` and used by losses and metrics."""
+    """Sets the fuzz factor returned by ``epsilon()`` and used by losses and metrics.
+
+    Args:
+        value: the fuzz factor (a small float, 1e-7 by default).
+
+    Example:
+        >>> keras.config.set_epsilon(1e-5)
+        >>> keras.config.epsilon()
+        1e-05
+        >>> keras.config.set_epsilon(1e-7)
+    """
     value = float(value)
     if not value >= 0.0:
         raise ValueError(f"`epsilon` must be a non-negative float. Received: value={value}")
@@ -68,7 +101,16 @@ def image_data_format():
 
 
 def set_image_data_format(data_format):
-    """Sets the value ``image_data_format()`` returns (for layers created afterwards)."""
+    """Sets the value ``image_data_format()`` returns (for layers created afterwards).
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Example:
+        >>> keras.config.set_image_data_format("channels_last")
+        >>> keras.config.image_data_format()
+        'channels_last'
+    """
     df = str(data_format).lower()
     if df not in {"channels_first", "channels_last"}:
         raise ValueError("The `data_format` argument must be one of {'channels_first', "

@@ -16,6 +16,10 @@ class Tensor:
     Behaves like a read-only NumPy array for users: ``numpy()``, ``np.asarray(t)``,
     ``shape``, ``dtype``, indexing and arithmetic (which go through ``nnfast.ops`` so they
     are differentiable).
+
+    Args:
+        value: the array (or anything ``np.asarray`` takes).
+        node: the tape node that produced the tensor (set by ``nnfast.ops``; None for a constant).
     """
 
     __slots__ = ("value", "node", "_keras_logits", "_keras_mask", "__weakref__")
@@ -303,15 +307,24 @@ class Variable(Tensor):
             float32; Keras keeps a float64 array's dtype), else the value's dtype as Keras
             infers it (Python ints int32, bools bool, NumPy integer arrays their own).
         trainable: whether optimizers update it and tapes watch it.
-        autocast, aggregation, synchronization, layout: Keras's distribution and
-            mixed-precision settings, kept as attributes (one process, one device: they do
-            not change any value).
+        autocast: whether a mixed-precision layer reads the variable cast to its compute
+            dtype (kept as an attribute, as Keras).
+        aggregation: Keras's distribution setting of how replicas' updates combine (kept
+            as an attribute: one process, one device, it changes no value).
+        synchronization: Keras's distribution setting of when replicas synchronize (kept
+            as an attribute).
+        layout: Keras's distribution layout (kept as an attribute).
         name: short name (``"kernel"``); ``path`` is ``"<layer>/<name>"`` once a layer owns it.
-        regularizer, constraint: nnfast extras used by ``Layer.add_weight``.
+        regularizer: a regularizer whose penalty the owning layer adds to the loss (an
+            nnfast extra used by ``Layer.add_weight``).
+        constraint: a function applied to the value after each optimizer update (an nnfast
+            extra used by ``Layer.add_weight``).
 
     Example:
         >>> v = keras.Variable("ones", shape=(2, 3), name="w")
         >>> v.assign(np.zeros((2, 3)))
+        <Variable path=w, shape=(2, 3), dtype=float32, value=array([[0., 0., 0.],
+               [0., 0., 0.]], dtype=float32)>
     """
 
     __slots__ = ("name", "path", "trainable", "regularizer", "constraint", "__dict__")

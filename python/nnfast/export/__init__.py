@@ -3,7 +3,8 @@ format="onnx")`` and ``ExportArchive(format="onnx")``), checked against ONNX Run
 
 The graph builder is ``export.onnx_graph``; the per-layer converters are in
 ``export.onnx_layers`` (core, conv, pooling, normalization, merging, reshaping),
-``export.onnx_recurrent``, ``export.onnx_attention`` and ``export.onnx_operations`` (ops
+``export.onnx_more_layers``, ``export.onnx_recurrent``, ``export.onnx_conv_lstm``,
+``export.onnx_attention``, ``export.onnx_preprocessing`` and ``export.onnx_operations`` (ops
 recorded in functional graphs). Needs the ``onnx`` package (``pip install nnfast[onnx]``).
 """
 from nnfast.export.export_archive import ExportArchive

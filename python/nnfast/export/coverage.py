@@ -7,25 +7,15 @@ NOT_EXPORTED = {
     # string / lookup / hashing preprocessing: text and categories are not numeric tensors
     "TextVectorization": "works on strings", "StringLookup": "works on strings",
     "IntegerLookup": "vocabulary lookup tables", "Hashing": "string/int hashing",
-    "HashedCrossing": "feature hashing", "CategoryEncoding": "not converted yet",
-    "Discretization": "not converted yet",
+    "HashedCrossing": "feature hashing",
     # image preprocessing that is not identity at inference
-    "Resizing": "not converted yet (antialiased resize)", "RandomCrop": "resizes at inference",
-    "AutoContrast": "not converted yet", "Equalization": "histogram equalization",
+    "Equalization": "histogram equalization",
     "ContrastLimitedAdaptiveHistogramEqualization": "histogram equalization",
-    "Solarization": "not converted yet", "MaxNumBoundingBoxes": "bounding-box preprocessing",
-    "Pipeline": "a list of preprocessing layers", "MelSpectrogram": "STFT",
-    "STFTSpectrogram": "STFT",
+    "MaxNumBoundingBoxes": "bounding-box preprocessing",
+    "MelSpectrogram": "STFT of a whole signal computed in NumPy",
     # layers running user code or generic cells
-    "Lambda": "runs a Python function", "RNN": "generic cell loop", "SimpleRNNCell": "cell",
-    "LSTMCell": "cell", "GRUCell": "cell", "StackedRNNCells": "cell",
-    "SpectralNormalization": "not converted yet",
-    # not converted yet
-    "ConvLSTM1D": "not converted yet", "ConvLSTM2D": "not converted yet",
-    "ConvLSTM3D": "not converted yet", "GroupQueryAttention": "not converted yet",
-    "GroupedQueryAttention": "not converted yet", "ReversibleEmbedding": "not converted yet",
-    "AdaptiveAveragePooling1D": "not converted yet", "AdaptiveAveragePooling2D":
-    "not converted yet", "AdaptiveAveragePooling3D": "not converted yet",
-    "AdaptiveMaxPooling1D": "not converted yet", "AdaptiveMaxPooling2D": "not converted yet",
-    "AdaptiveMaxPooling3D": "not converted yet",
+    "Lambda": "runs a Python function",
+    "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",
+    "GRUCell": "a cell (exported inside RNN)",
+    "StackedRNNCells": "a cell (exported inside RNN)",
 }

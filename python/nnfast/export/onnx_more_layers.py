@@ -1,7 +1,9 @@
 """ONNX converters of the less common built-in layers: Conv3D/Conv3DTranspose (their own
 ``call`` over the 3-D kernels), EinsumDense, dot-product and additive Attention,
-Normalization, CenterCrop, TimeDistributed, and the random augmentation layers (identity at inference, as
-nnfast and Keras run them outside training)."""
+Normalization, CenterCrop, TimeDistributed, the random augmentation layers (identity at
+inference, as nnfast and Keras run them outside training), the adaptive poolings (static
+windows), SpectralNormalization, ReversibleEmbedding, Pipeline, RandomCrop and
+STFTSpectrogram."""
 import numpy as np
 
 from nnfast.export.onnx_graph import ExportError
@@ -180,3 +182,142 @@ from nnfast.layers.thresholded_relu import ThresholdedReLU  # noqa: E402
 def _thresholded_relu(g, node, ins):
     # ONNX's ThresholdedRelu is the same rule: x where x > alpha, else 0.
     return g.op("ThresholdedRelu", [ins[0]], node.layer.name, alpha=float(node.layer.theta))
+
+
+# --- adaptive pooling -----------------------------------------------------------------------
+from nnfast.layers.pooling3d import _AdaptivePooling  # noqa: E402
+
+
+@register(_AdaptivePooling)
+def _adaptive_pooling(g, node, ins):
+    """Each spatial axis in turn (the windows are separable, as nnfast pools them): output
+    ``i`` reduces the static window ``[floor(i*n/o), ceil((i+1)*n/o))`` of that axis."""
+    layer = node.layer
+    h = layer.name
+    shape = _in_shape(node)
+    first = 2 if layer.data_format == "channels_first" else 1
+    reduce = "ReduceMean" if layer.kind == "avg" else "ReduceMax"
+    y = ins[0]
+    for k, out in enumerate(layer.output_size):
+        axis = first + k
+        n = shape[axis]
+        if n is None:
+            raise ExportError(f"{type(layer).__name__} '{h}' needs static spatial sizes for "
+                              f"ONNX export; received input shape {shape}.")
+        cells = []
+        for i in range(out):
+            start, stop = (i * n) // out, -((-(i + 1) * n) // out)
+            window = g.op("Slice", [y, g.ints([start], h + "/starts"),
+                                    g.ints([stop], h + "/ends"), g.ints([axis], h + "/axes")],
+                          h)
+            cells.append(g.op(reduce, [window], h, axes=[axis], keepdims=1))
+        y = cells[0] if len(cells) == 1 else g.op("Concat", cells, h, axis=axis)
+    return y
+
+
+# --- SpectralNormalization, ReversibleEmbedding ---------------------------------------------
+from nnfast.layers.reversible_embedding import ReversibleEmbedding  # noqa: E402
+from nnfast.layers.spectral_normalization import SpectralNormalization  # noqa: E402
+
+
+@register(SpectralNormalization)
+def _spectral_normalization(g, node, ins):
+    """Inference runs the wrapped layer with its kernel as it stands (training calls store
+    the normalized kernel into it), as nnfast and Keras do."""
+    from nnfast.export.onnx_layers import convert
+
+    layer = node.layer
+    inner = _InnerCall(layer.layer, _in_shape(node), tuple(node.output_tensors[0].shape))
+    return convert(g, inner, ins)
+
+
+@register(ReversibleEmbedding)
+def _reversible_embedding(g, node, ins):
+    """The forward lookup (the graph records only forward calls: ``reverse=True`` runs
+    the projection eagerly, outside the layer-call graph)."""
+    layer = node.layer
+    ids = g.op("Cast", [ins[0]], layer.name, to=7)  # int64
+    return g.op("Gather", [g.const(_np(layer.embeddings), layer.name + "/embeddings"), ids],
+                layer.name, axis=0)
+
+
+# --- Pipeline, RandomCrop -------------------------------------------------------------------
+register(preprocessing.RandomCrop)(_center_crop)  # at inference: the central crop
+
+
+@register(augmentation.Pipeline)
+def _pipeline(g, node, ins):
+    """The pipeline's layers in order, each through its own converter (at inference, as
+    the export runs them)."""
+    from nnfast.export.onnx_layers import convert
+
+    x, shape = ins[0], _in_shape(node)
+    for layer in node.layer.layers:
+        out_shape = tuple(layer.compute_output_shape(shape))
+        (x,) = convert(g, _InnerCall(layer, shape, out_shape), [x])
+        shape = out_shape
+    return x
+
+
+# --- STFTSpectrogram ------------------------------------------------------------------------
+from nnfast.layers import spectrogram as _spectrogram  # noqa: E402
+
+
+@register(_spectrogram.STFTSpectrogram)
+def _stft_spectrogram(g, node, ins):
+    """The framed Fourier transform as nnfast computes it: one ``Conv`` per side (real,
+    imaginary) over every channel's signal with the layer's STFT kernels, then the mode's
+    power, magnitude or log; static time steps."""
+    from nnfast.export.onnx_layers import _spatial_attrs
+
+    layer = node.layer
+    h = layer.name
+    if layer.mode == "angle":
+        raise ExportError(f"STFTSpectrogram '{h}' with mode='angle' has no ONNX conversion "
+                          "(ONNX has no atan2).")
+    shape = _in_shape(node)
+    first = layer.data_format == "channels_first"
+    steps, channels = (shape[2], shape[1]) if first else (shape[1], shape[2])
+    if steps is None or channels is None:
+        raise ExportError(f"STFTSpectrogram '{h}' needs static time steps and channels for "
+                          f"ONNX export; received input shape {shape}.")
+    x = ins[0] if first else g.op("Transpose", [ins[0]], h, perm=[0, 2, 1])  # (B, C, T)
+    flat = g.op("Reshape", [x, g.ints([-1, 1, steps], h + "/shape")], h)
+    bins = layer._fft_length // 2 + 1
+    frames = _spectrogram.output_size(steps, layer.frame_length, layer._frame_step, 1,
+                                      layer.padding)
+    attrs = _spatial_attrs(layer.padding, [steps], [layer.frame_length], [layer._frame_step],
+                           [1])
+
+    def side(kernel):
+        w = np.ascontiguousarray(np.transpose(_np(kernel), (2, 1, 0)))  # (bins, 1, length)
+        y = g.op("Conv", [flat, g.const(w, h + "/kernel")], h,
+                 kernel_shape=[layer.frame_length], strides=[layer._frame_step], **attrs)
+        return g.op("Reshape", [y, g.ints([-1, channels, bins, frames], h + "/shape")], h)
+
+    real = side(layer.real_kernel) if layer.mode != "imag" else None
+    imag = side(layer.imag_kernel) if layer.mode != "real" else None
+    eps = g.const(np.float32(_spectrogram._EPSILON), h + "/epsilon")
+    if layer.mode in ("real", "imag"):
+        out = real if layer.mode == "real" else imag
+    elif layer.mode == "stft":
+        out = g.op("Concat", [real, imag], h, axis=2)
+    else:
+        power = g.op("Add", [g.op("Mul", [real, real], h), g.op("Mul", [imag, imag], h)], h)
+        if layer.mode == "psd":  # the inner bins counted twice (both halves of the spectrum)
+            twice = np.full((bins, 1), 2.0, np.float32)
+            twice[[0, -1]] = 1.0
+            out = g.op("Mul", [power, g.const(twice, h + "/psd_weights")], h)
+        else:
+            out = g.op("Sqrt", [g.op("Max", [power, eps], h)], h)
+    # (B, C, bins', frames) -> the layer's layout
+    n_bins = 2 * bins if layer.mode == "stft" else bins
+    if layer.expand_dims:
+        out = g.op("Transpose", [out], h, perm=[0, 1, 3, 2] if first else [0, 3, 2, 1])
+    else:
+        out = g.op("Reshape", [out, g.ints([-1, channels * n_bins, frames], h + "/shape")], h)
+        if not first:
+            out = g.op("Transpose", [out], h, perm=[0, 2, 1])
+    if layer.mode == "log":
+        out = g.op("Log", [g.op("Max", [out, eps], h)], h)
+    return out

@@ -1,5 +1,7 @@
 """ONNX converters of the recurrent layers: SimpleRNN, LSTM and GRU as ONNX's ``RNN``,
-``LSTM`` and ``GRU`` operators, and ``Bidirectional`` around them.
+``LSTM`` and ``GRU`` operators, ``Bidirectional`` around them, and the generic ``RNN`` layer
+over the built-in cells (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``, and
+``StackedRNNCells`` of them: one operator per cell, each feeding the next its sequence).
 
 Keras keeps the gates of ``kernel`` (features, gates * units) in the order i, f, c, o (LSTM)
 and z, r, h (GRU); ONNX wants i, o, f, c and z, r, h, transposed, with a leading direction
@@ -12,6 +14,8 @@ import numpy as np
 from nnfast.export.onnx_graph import ExportError
 from nnfast.export.onnx_layers import _activation_name, _np, register
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN
+from nnfast.layers.rnn import RNN
+from nnfast.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nnfast.layers.wrappers import Bidirectional
 
 # Keras activation name -> (ONNX activation, alpha, beta) for the recurrent operators.
@@ -46,7 +50,7 @@ def _activations(layer, names):
 
 def _gate_order(layer, n_gates):
     u = layer.units
-    if isinstance(layer, LSTM):  # Keras i, f, c, o -> ONNX i, o, f, c
+    if isinstance(layer, (LSTM, LSTMCell)):  # Keras i, f, c, o -> ONNX i, o, f, c
         blocks = [0, 3, 1, 2]
     else:
         blocks = list(range(n_gates))
@@ -56,7 +60,7 @@ def _gate_order(layer, n_gates):
 def _weights(layer):
     """(W, R, B) for one direction: (gates*units, features), (gates*units, units),
     (2*gates*units,)."""
-    n = layer._gates
+    n = _np(layer.kernel).shape[1] // layer.units  # gates
     order = _gate_order(layer, n)
     w = _np(layer.kernel)[:, order].T
     r = _np(layer.recurrent_kernel)[:, order].T
@@ -73,11 +77,11 @@ def _weights(layer):
 
 
 def _op_and_attrs(layer):
-    if isinstance(layer, LSTM):
+    if isinstance(layer, (LSTM, LSTMCell)):
         acts = _activations(layer, [layer.recurrent_activation, layer.activation,
                                     layer.activation])
         return "LSTM", acts, 3
-    if isinstance(layer, GRU):
+    if isinstance(layer, (GRU, GRUCell)):
         acts = _activations(layer, [layer.recurrent_activation, layer.activation])
         return "GRU", dict(acts, linear_before_reset=int(layer.reset_after)), 3
     return "RNN", _activations(layer, [layer.activation]), 2
@@ -198,3 +202,41 @@ def _bidirectional(g, node, ins):
     if mode == "ave":
         return g.op("Mul", [g.op("Add", [a, b], h), g.const(0.5, h + "/half")], h)
     raise ExportError(f"Bidirectional '{h}' with merge_mode={mode!r} has no ONNX conversion.")
+
+
+_BUILT_IN_CELLS = (SimpleRNNCell, LSTMCell, GRUCell)
+
+
+@register(RNN)
+def _rnn(g, node, ins):
+    """``RNN`` over a built-in cell or a ``StackedRNNCells`` of them."""
+    layer = node.layer
+    h = layer.name
+    _check(layer, node)
+    stacked = isinstance(layer.cell, StackedRNNCells)
+    cells = list(layer.cell.cells) if stacked else [layer.cell]
+    for cell in cells:
+        if type(cell) not in _BUILT_IN_CELLS:
+            raise ExportError(f"RNN '{h}' runs a {type(cell).__name__}; the ONNX export covers "
+                              "SimpleRNNCell, LSTMCell, GRUCell and StackedRNNCells of them.")
+    x = g.op("Transpose", [ins[0]], h, perm=[1, 0, 2])
+    if layer.go_backwards:
+        x = _reverse_time(g, x, h)
+    initial = _initial_states(g, node, ins, 2 if isinstance(cells[0], LSTMCell) else 1)
+    if stacked and any(s is not None for s in initial):
+        raise ExportError(f"RNN '{h}' over StackedRNNCells with an initial state has no ONNX "
+                          "conversion.")
+    states = []
+    for i, cell in enumerate(cells):
+        hint = f"{h}/cell_{i}" if stacked else h
+        y, y_h, y_c = _run(g, cell, x, hint, initial=initial)
+        states += [_squeeze0(g, y_h, hint)] + ([] if y_c is None else [_squeeze0(g, y_c, hint)])
+        x = _squeeze_direction(g, y, hint)  # the next cell's (T, B, U) input
+    last_h = states[-2] if y_c is not None else states[-1]
+    out = _sequence_out(g, y, h) if layer.return_sequences else last_h
+    return [out] + states if layer.return_state else out
+
+
+def _squeeze_direction(g, y, h):
+    """ONNX's Y (T, 1, B, U) as the (T, B, U) input of the next operator."""
+    return g.op("Squeeze", [y, g.ints([1], h + "/axes")], h)

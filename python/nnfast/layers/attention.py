@@ -115,8 +115,11 @@ class MultiHeadAttention(Layer):
     Returns ``(B, T, d_out)`` and, when asked, the scores ``(B, H, T, S)``.
 
     Example:
-        >>> mha = MultiHeadAttention(num_heads=2, key_dim=8)
-        >>> y = mha(x, x, use_causal_mask=True)    # x: (batch, steps, features)
+        >>> mha = keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)
+        >>> x = np.random.default_rng(0).normal(size=(2, 6, 32)).astype("float32")
+        >>> y, scores = mha(x, x, use_causal_mask=True, return_attention_scores=True)
+        >>> y.shape, scores.shape
+        ((2, 6, 32), (2, 4, 6, 6))
     """
 
     _build_from_shapes_dict = True  # build_config {"shapes_dict": {...}}, as Keras writes
@@ -397,7 +400,11 @@ class Attention(Layer):
     ``value (B, Tv, dim)``; returns ``(B, Tq, dim)`` (and the weights ``(B, Tq, Tv)``).
 
     Example:
-        >>> out = Attention()([query, value])
+        >>> query = np.random.default_rng(0).normal(size=(2, 4, 8)).astype("float32")
+        >>> value = np.random.default_rng(1).normal(size=(2, 6, 8)).astype("float32")
+        >>> out, scores = keras.layers.Attention()([query, value], return_attention_scores=True)
+        >>> out.shape, scores.shape
+        ((2, 4, 8), (2, 4, 6))
     """
 
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
@@ -517,6 +524,10 @@ class AdditiveAttention(Attention):
     ``scores = sum(scale * tanh(query[:, :, None] + key[:, None]), axis=-1)`` with a
     trainable ``scale`` of shape ``(dim,)`` (glorot-uniform) when ``use_scale``; masks,
     dropout and the call are those of ``Attention``.
+
+    Args:
+        use_scale: learn a scale vector applied inside the ``tanh`` score. Defaults to ``True``.
+        dropout: fraction of the attention scores dropped while training. Defaults to ``0.0``.
 
     Example:
         >>> out = AdditiveAttention()([query, value])

@@ -950,6 +950,7 @@ class RandAugment(_ColorLayer):
             ``"channels_first"``.
 
     Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
         >>> augment = RandAugment(value_range=(0, 255), num_ops=2, factor=0.5)
         >>> augmented = augment(images, training=True)
     """

@@ -41,7 +41,17 @@ class CategoryEncoding(Layer):
 
     Example:
         >>> CategoryEncoding(num_tokens=4, output_mode="one_hot")(np.array([3, 2, 0, 1]))
+        <Tensor shape=(4, 4) dtype=float32
+        array([[0., 0., 0., 1.],
+               [0., 0., 1., 0.],
+               [1., 0., 0., 0.],
+               [0., 1., 0., 0.]], dtype=float32)>
         >>> CategoryEncoding(num_tokens=4)(np.array([[0, 1], [0, 0], [1, 2], [3, 1]]))
+        <Tensor shape=(4, 4) dtype=float32
+        array([[1., 1., 0., 0.],
+               [1., 0., 0., 0.],
+               [0., 1., 1., 0.],
+               [0., 1., 0., 1.]], dtype=float32)>
     """
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
@@ -237,6 +247,7 @@ class HashedCrossing(Layer):
     Example:
         >>> layer = HashedCrossing(num_bins=5)
         >>> layer((np.array(["A", "B", "A"]), np.array([101, 101, 102]))).numpy()
+        array([1, 4, 3])
     """
 
     def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None,

@@ -23,6 +23,9 @@ class Dense(Layer):
         kernel_constraint: constraint applied to the kernel after each update, or None.
         bias_constraint: constraint applied to the bias after each update, or None.
         lora_rank: Keras's LoRA rank; accepted but not applied (nnfast has no LoRA yet).
+        lora_alpha: not implemented in nnfast (LoRA): must stay None, else ``NotImplementedError``.
+        quantization_config: not implemented in nnfast: must stay None, else
+            ``NotImplementedError`` (use ``layer.quantize("int8")`` after building).
 
     Input shape ``(batch, ..., in)``; output shape ``(batch, ..., units)``.
 

@@ -26,12 +26,20 @@ class Embedding(Layer):
             ``nnfast.config.set_keras_version(2)``, the input length of a model that starts
             with this layer (as Keras 2 read it).
         weights: optional ``[embeddings]`` to start from.
+        lora_alpha: not implemented in nnfast (LoRA): must stay None, else ``NotImplementedError``.
+        quantization_config: not implemented in nnfast: must stay None, else
+            ``NotImplementedError`` (use ``layer.quantize("int8")`` after building).
 
     Input ``(batch, ...)`` integers; output ``(batch, ..., output_dim)`` float32. The
     gradient touches only the looked-up rows (see ``nnfast.ops.embedding``).
 
     Example:
-        >>> Embedding(10000, 128, mask_zero=True)
+        >>> layer = keras.layers.Embedding(10000, 128, mask_zero=True)
+        >>> ids = np.array([[4, 20, 0, 0]])
+        >>> layer(ids).shape
+        (1, 4, 128)
+        >>> np.asarray(layer.compute_mask(ids))
+        array([[ True,  True, False, False]])
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",

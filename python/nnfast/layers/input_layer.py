@@ -9,6 +9,23 @@ class InputLayer(Layer):
 
     Args:
         shape: input shape without the batch axis; or ``batch_shape`` with it.
+        batch_size: a fixed batch size (None: any).
+        dtype: dtype of the input (None: ``keras.config.floatx()``).
+        sparse: whether the input is sparse (SciPy sparse matrices are accepted by models).
+        ragged: ragged inputs are not supported: True raises ``NotImplementedError``.
+        batch_shape: the full shape with the batch dimension, instead of ``shape`` and
+            ``batch_size``.
+        input_tensor: an existing symbolic tensor to wrap instead of creating one.
+        optional: whether the input may be None when the model is called. Defaults to ``False``.
+        name: name of the layer; None: a unique name made from the class name.
+        input_shape: Keras 2 spelling of ``shape``.
+        batch_input_shape: Keras 2 spelling of ``batch_shape``.
+
+    Example:
+        >>> model = keras.Sequential([keras.layers.InputLayer(shape=(4,)),
+        ...                           keras.layers.Dense(2)])
+        >>> model.input_shape
+        (None, 4)
     """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,
@@ -65,6 +82,7 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, bat
         name: the input's name (the key of a dict of inputs).
         tensor: Keras's option to wrap an existing tensor; not used by this function.
         optional: Keras's flag for inputs that may be None; not used by this function.
+        ragged: ragged inputs are not supported: True raises ``NotImplementedError``.
 
     Returns:
         A KerasTensor of shape ``(batch_size, *shape)``.

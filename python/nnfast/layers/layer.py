@@ -142,6 +142,21 @@ class Layer:
         input_dim: legacy: ``input_shape=(input_dim,)``.
         batch_input_shape: legacy: the input shape with the batch axis.
         batch_size: legacy: the batch axis of ``input_shape``.
+        weights: initial weight values, a list of arrays set with ``set_weights`` once the layer is
+            built (None: the initializers' values).
+        activity_regularizer: regularizer on the layer's output, added to the loss (None: none).
+
+    Example:
+        >>> class Scale(keras.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, x):
+        ...         return keras.ops.multiply(x, self.w)
+        >>> layer = Scale()
+        >>> layer(np.array([[1.0, 2.0]], "float32")).numpy()
+        array([[1., 2.]], dtype=float32)
+        >>> [w.shape for w in layer.trainable_weights]
+        [(2,)]
     """
 
     input_spec = None

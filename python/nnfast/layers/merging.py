@@ -81,7 +81,13 @@ class Add(_Merge):
     Raises ValueError when called on something other than a list.
 
     Example:
-        >>> added = Add()([x1, x2])  # or add([x1, x2])
+        >>> x1, x2 = np.ones((2, 3), "float32"), np.full((2, 3), 2.0, "float32")
+        >>> keras.layers.Add()([x1, x2]).numpy()
+        array([[3., 3., 3.],
+               [3., 3., 3.]], dtype=float32)
+        >>> a, b = keras.Input((3,)), keras.Input((3,))
+        >>> keras.Model([a, b], keras.layers.add([a, b])).output_shape
+        (None, 3)
     """
 
     def _merge(self, inputs):
@@ -390,6 +396,12 @@ def subtract(inputs, **kwargs):
 
     Returns:
         ``inputs[0] - inputs[1]``.
+
+    Example:
+        >>> a, b = keras.Input((2,)), keras.Input((2,))
+        >>> model = keras.Model([a, b], keras.layers.subtract([a, b]))
+        >>> model.predict([np.ones((1, 2)), np.full((1, 2), 3.0)], verbose=0)
+        array([[-2., -2.]], dtype=float32)
     """
     return Subtract(**kwargs)(inputs)
 
@@ -403,6 +415,11 @@ def multiply(inputs, **kwargs):
 
     Returns:
         Their elementwise product.
+
+    Example:
+        >>> a, b = np.full((1, 2), 2.0, "float32"), np.full((1, 2), 3.0, "float32")
+        >>> keras.layers.multiply([a, b]).numpy()
+        array([[6., 6.]], dtype=float32)
     """
     return Multiply(**kwargs)(inputs)
 
@@ -416,6 +433,11 @@ def average(inputs, **kwargs):
 
     Returns:
         Their elementwise mean.
+
+    Example:
+        >>> a, b = np.full((1, 2), 2.0, "float32"), np.full((1, 2), 3.0, "float32")
+        >>> keras.layers.average([a, b]).numpy()
+        array([[2.5, 2.5]], dtype=float32)
     """
     return Average(**kwargs)(inputs)
 
@@ -429,6 +451,11 @@ def maximum(inputs, **kwargs):
 
     Returns:
         Their elementwise maximum.
+
+    Example:
+        >>> a, b = np.array([[1.0, 4.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> keras.layers.maximum([a, b]).numpy()
+        array([[3., 4.]], dtype=float32)
     """
     return Maximum(**kwargs)(inputs)
 
@@ -442,6 +469,11 @@ def minimum(inputs, **kwargs):
 
     Returns:
         Their elementwise minimum.
+
+    Example:
+        >>> a, b = np.array([[1.0, 4.0]], "float32"), np.array([[3.0, 2.0]], "float32")
+        >>> keras.layers.minimum([a, b]).numpy()
+        array([[1., 2.]], dtype=float32)
     """
     return Minimum(**kwargs)(inputs)
 
@@ -477,5 +509,10 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
     Returns:
         The batched dot product, e.g. ``(batch, 1)`` for two ``(batch, d)`` inputs with
         ``axes=1``.
+
+    Example:
+        >>> a = np.array([[1.0, 2.0]], "float32")
+        >>> keras.layers.dot([a, a], axes=1).numpy()
+        array([[5.]], dtype=float32)
     """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

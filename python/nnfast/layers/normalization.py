@@ -47,6 +47,11 @@ class BatchNormalization(Layer):
         beta_constraint: constraint on ``beta``, or None.
         gamma_constraint: constraint on ``gamma``, or None.
         synchronized: Keras's cross-replica flag (one process here: no effect).
+        renorm: batch renormalization; not implemented in nnfast: True raises
+            ``NotImplementedError``. Defaults to ``False``.
+        renorm_clipping: clipping of batch renormalization (only valid with ``renorm=True``).
+        renorm_momentum: momentum of batch renormalization's moving statistics (kept in the config;
+            unused while ``renorm=False``). Defaults to ``0.99``.
 
     Example:
         >>> bn = BatchNormalization()

@@ -55,6 +55,7 @@ class MaxPooling2D(BasePooling):
         strides: int, pair or None (None: ``pool_size``).
         padding: ``"valid"`` or ``"same"`` (pads with -inf).
         data_format: ``"channels_last"`` (default, fast) or ``"channels_first"``.
+        name: name of the layer; None: a unique name made from the class name.
 
     Input ``(batch, h, w, c)``; output ``(batch, oh, ow, c)``.
 
@@ -78,12 +79,14 @@ class AveragePooling2D(BasePooling):
         strides: None (the same as ``pool_size``), int or pair.
         padding: ``"valid"`` or ``"same"`` (output size ``ceil(n / stride)``).
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        name: name of the layer; None: a unique name made from the class name.
 
     Input ``(batch, h, w, c)``; output ``(batch, new_h, new_w, c)`` (channels_last).
 
     Example:
         >>> AveragePooling2D()(np.ones((1, 4, 6, 3), "float32")).shape
-        (1, 2, 3, 3)"""
+        (1, 2, 3, 3)
+    """
 
     rank, kind = 2, "avg"
 
@@ -93,7 +96,23 @@ class AveragePooling2D(BasePooling):
 
 
 class MaxPooling1D(BasePooling):
-    """Max pooling over steps of ``(batch, steps, channels)``; default pool_size 2."""
+    """Max pooling over steps of ``(batch, steps, channels)``; default pool_size 2.
+
+    Args:
+        pool_size: size of the pooling window. Defaults to ``2``.
+        strides: step between windows; None: ``pool_size``.
+        padding: ``"valid"`` (no padding) or ``"same"`` (pad so that the output length is
+            ``ceil(input / strides)``). Defaults to ``"valid"``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> x = np.array([[[1.0], [5.0], [3.0], [4.0], [2.0]]], "float32")
+        >>> keras.layers.MaxPooling1D(pool_size=2)(x).numpy()[..., 0]
+        array([[5., 4.]], dtype=float32)
+    """
 
     rank, kind = 1, "max"
 
@@ -103,7 +122,26 @@ class MaxPooling1D(BasePooling):
 
 
 class AveragePooling1D(BasePooling):
-    """Average pooling over steps of ``(batch, steps, channels)``; default pool_size 2."""
+    """Average pooling over steps of ``(batch, steps, channels)``; default pool_size 2.
+
+    Args:
+        pool_size: size of the pooling window. Defaults to ``2``.
+        strides: step between windows; None: ``pool_size``.
+        padding: ``"valid"`` (no padding) or ``"same"`` (pad so that the output length is
+            ``ceil(input / strides)``). Defaults to ``"valid"``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> x = np.array([[[1.0], [2.0], [3.0], [4.0], [5.0]]], "float32")
+        >>> keras.layers.AveragePooling1D(pool_size=2)(x).numpy()[..., 0]
+        array([[1.5, 3.5]], dtype=float32)
+        >>> same = keras.layers.AveragePooling1D(pool_size=2, strides=1, padding="same")
+        >>> same(x).numpy()[..., 0]
+        array([[1.5, 2.5, 3.5, 4.5, 5. ]], dtype=float32)
+    """
 
     rank, kind = 1, "avg"
 
@@ -156,19 +194,62 @@ class GlobalAveragePooling2D(BaseGlobalPooling):
 
 
 class GlobalMaxPooling2D(BaseGlobalPooling):
-    """Max over (h, w): ``(batch, h, w, c)`` -> ``(batch, c)``."""
+    """Max over (h, w): ``(batch, h, w, c)`` -> ``(batch, c)``.
+
+    Args:
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
+            ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(16, dtype="float32").reshape(1, 2, 4, 2)
+        >>> keras.layers.GlobalMaxPooling2D()(x).numpy()
+        array([[14., 15.]], dtype=float32)
+    """
 
     rank, kind = 2, "max"
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
-    """Mean over steps: ``(batch, steps, c)`` -> ``(batch, c)``."""
+    """Mean over steps: ``(batch, steps, c)`` -> ``(batch, c)``.
+
+    Args:
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
+            ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+        >>> keras.layers.GlobalAveragePooling1D()(x).numpy()
+        array([[2., 3.],
+               [8., 9.]], dtype=float32)
+        >>> keras.layers.GlobalAveragePooling1D(keepdims=True)(x).shape
+        (2, 1, 2)
+    """
 
     rank, kind = 1, "avg"
 
 
 class GlobalMaxPooling1D(BaseGlobalPooling):
-    """Max over steps: ``(batch, steps, c)`` -> ``(batch, c)``."""
+    """Max over steps: ``(batch, steps, c)`` -> ``(batch, c)``.
+
+    Args:
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        keepdims: keep the reduced axes with length 1 (output ``(batch, 1, channels)`` instead of
+            ``(batch, channels)``). Defaults to ``False``.
+
+    Example:
+        >>> x = np.arange(12, dtype="float32").reshape(2, 3, 2)
+        >>> keras.layers.GlobalMaxPooling1D()(x).numpy()
+        array([[ 4.,  5.],
+               [10., 11.]], dtype=float32)
+    """
 
     rank, kind = 1, "max"
 

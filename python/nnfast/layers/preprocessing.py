@@ -80,7 +80,17 @@ class _ImageLayer(Layer):
 class Rescaling(Layer):
     """``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` maps 0..255 to 0..1, and
     ``Rescaling(1 / 127.5, offset=-1)`` to -1..1). ``scale`` and ``offset`` may be per
-    channel lists. Any input shape; output float32 of the same shape."""
+    channel lists. Any input shape; output float32 of the same shape.
+
+    Args:
+        scale: the factor multiplied into the inputs (a float, or an array broadcast against them).
+        offset: the value added after scaling. Defaults to ``0.0``.
+
+    Example:
+        >>> layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1.0)
+        >>> layer(np.array([[0.0, 127.5, 255.0]], "float32")).numpy()
+        array([[-1.,  0.,  1.]], dtype=float32)
+    """
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -117,9 +127,12 @@ class Normalization(Layer):
         invert: apply ``mean + inputs * sqrt(variance)`` instead.
 
     Example:
-        >>> norm = Normalization()
-        >>> norm.adapt(x_train)           # per-feature mean and variance
-        >>> model = Sequential([Input((8,)), norm, Dense(1)])
+        >>> norm = keras.layers.Normalization()
+        >>> x_train = np.array([[1.0, 10.0], [3.0, 30.0]], "float32")
+        >>> norm.adapt(x_train)
+        >>> norm(x_train).numpy()
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
@@ -263,8 +276,23 @@ class Resizing(_ImageLayer):
         pad_to_aspect_ratio: pad with ``fill_value`` to the target aspect ratio first.
         antialias: when downsampling, widen the filter to cover each output pixel
             (``ops.image.resize(antialias=True)``, Keras's numbers).
+        height: height of the output, in pixels.
+        width: width of the output, in pixels.
+        fill_mode: with ``pad_to_aspect_ratio=True``, how the padding is filled (only
+            ``"constant"``). Defaults to ``"constant"``.
+        fill_value: the padding value with ``pad_to_aspect_ratio=True``. Defaults to ``0.0``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
 
     Input ``(batch, h, w, c)`` (or ``(h, w, c)``); output ``(batch, height, width, c)``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.Resizing(4, 12)(images).shape
+        (2, 4, 12, 3)
+        >>> keras.layers.Resizing(4, 4, crop_to_aspect_ratio=True)(images[:, :, :6]).shape
+        (2, 4, 4, 3)
     """
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
@@ -322,7 +350,20 @@ class Resizing(_ImageLayer):
 
 class CenterCrop(_ImageLayer):
     """Crops the central ``(height, width)`` region; an image smaller than that is instead
-    resized (bilinear, after a centred crop to the target aspect ratio), as in Keras."""
+    resized (bilinear, after a centred crop to the target aspect ratio), as in Keras.
+
+    Args:
+        height: height of the crop, in pixels.
+        width: width of the crop, in pixels.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.CenterCrop(4, 6)(images).shape
+        (2, 4, 6, 3)
+    """
 
     def __init__(self, height, width, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -400,6 +441,19 @@ class RandomFlip(_RandomLayer):
     Args:
         mode: ``"horizontal"`` (left-right), ``"vertical"`` (up-down) or
             ``"horizontal_and_vertical"`` (each axis with its own draw).
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> layer = keras.layers.RandomFlip("horizontal", seed=1)
+        >>> layer(images, training=True).shape
+        (2, 8, 8, 3)
+        >>> bool(np.array_equal(layer(images, training=False), images))
+        True
     """
 
     _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -462,6 +516,18 @@ class RandomRotation(_AffineRandomLayer):
         fill_mode: ``"reflect"`` (d c b a | a b c d | d c b a), ``"wrap"``, ``"nearest"`` or
             ``"constant"`` (``fill_value``).
         interpolation: ``"bilinear"`` or ``"nearest"``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        fill_value: the value of points outside the input when ``fill_mode="constant"``. Defaults
+            to ``0.0``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomRotation(0.1, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
@@ -494,6 +560,22 @@ class RandomZoom(_AffineRandomLayer):
             positive values zoom out (content shrinks), negative zoom in.
         width_factor: the same for the width; ``None`` keeps the aspect ratio (one factor
             for both axes).
+        fill_mode: how points outside the input are filled: ``"constant"``, ``"reflect"``,
+            ``"wrap"`` or ``"nearest"``. Defaults to ``"reflect"``.
+        interpolation: how pixels are sampled: ``"bilinear"`` or ``"nearest"``. Defaults to
+            ``"bilinear"``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        fill_value: the value of points outside the input when ``fill_mode="constant"``. Defaults
+            to ``0.0``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomZoom(0.2, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
@@ -529,6 +611,22 @@ class RandomTranslation(_AffineRandomLayer):
         height_factor: fraction of the height: ``0.1`` shifts by up to 10% either way,
             ``(lower, upper)`` draws in that range (positive moves content down).
         width_factor: the same for the width (positive moves content right).
+        fill_mode: how points outside the input are filled: ``"constant"``, ``"reflect"``,
+            ``"wrap"`` or ``"nearest"``. Defaults to ``"reflect"``.
+        interpolation: how pixels are sampled: ``"bilinear"`` or ``"nearest"``. Defaults to
+            ``"bilinear"``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        fill_value: the value of points outside the input when ``fill_mode="constant"``. Defaults
+            to ``0.0``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomTranslation(0.1, 0.2, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
@@ -560,6 +658,15 @@ class RandomContrast(_RandomLayer):
 
     Args:
         factor: ``f`` (same as ``(f, f)``) or ``(lower, upper)``, each in [0, 1].
+        value_range: the ``(min, max)`` range of the input values; the output is clipped to it.
+            Defaults to ``(0, 255)``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomContrast(0.5, seed=1)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -590,6 +697,16 @@ class RandomBrightness(_RandomLayer):
 
     Args:
         factor: ``f`` (``[-f, f]``) or ``(lower, upper)``, each in [-1, 1].
+        value_range: the ``(min, max)`` range of the input values; the output is clipped to it.
+            Defaults to ``(0, 255)``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> out = keras.layers.RandomBrightness(0.2, seed=1)(images, training=True)
+        >>> out.shape, bool((out.numpy() >= 0).all() and (out.numpy() <= 255).all())
+        ((2, 8, 8, 3), True)
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -614,7 +731,23 @@ class RandomBrightness(_RandomLayer):
 
 class RandomCrop(_RandomLayer):
     """Crops a random ``(height, width)`` window of each image during training; at
-    inference the central crop (or a resize of smaller images), as Keras does."""
+    inference the central crop (or a resize of smaller images), as Keras does.
+
+    Args:
+        height: height of the output, in pixels.
+        width: width of the output, in pixels.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        name: name of the layer; None: a unique name made from the class name.
+
+    Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> keras.layers.RandomCrop(5, 5, seed=1)(images, training=True).shape
+        (2, 5, 5, 3)
+    """
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)

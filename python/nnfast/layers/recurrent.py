@@ -292,7 +292,14 @@ class LSTM(_RNNBase):
     ``Masking`` keeps the previous state and output at padded steps.
 
     Example:
-        >>> model = Sequential([Embedding(10000, 128), LSTM(64), Dense(1, "sigmoid")])
+        >>> model = keras.Sequential([keras.Input((None,), dtype="int32"),
+        ...                           keras.layers.Embedding(10000, 128), keras.layers.LSTM(64),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.predict(np.ones((2, 7), "int32"), verbose=0).shape
+        (2, 1)
+        >>> seq = keras.layers.LSTM(4, return_sequences=True, return_state=True)
+        >>> [t.shape for t in seq(np.zeros((2, 5, 3), "float32"))]
+        [(2, 5, 4), (2, 4), (2, 4)]
     """
 
     _cell = "lstm"
@@ -379,7 +386,10 @@ class GRU(_RNNBase):
     ``return_sequences``, ``(batch, steps, units)``.
 
     Example:
-        >>> GRU(32, return_sequences=True)
+        >>> keras.layers.GRU(32, return_sequences=True)(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 32)
+        >>> keras.layers.GRU(32)(np.zeros((2, 5, 3), "float32")).shape
+        (2, 32)
     """
 
     _cell = "gru"
@@ -423,6 +433,37 @@ class SimpleRNN(_RNNBase):
     """Fully connected recurrence ``h_t = activation(x_t @ kernel + h_{t-1} @
     recurrent_kernel + bias)``; weights ``(features, units)``, ``(units, units)``,
     ``(units,)``. Arguments as :class:`LSTM` (no gates, no recurrent_activation).
+
+    Args:
+        units: dimensionality of the output (and of the recurrent state).
+        activation: activation applied to the candidate state and output (a name or callable; None:
+            linear). Defaults to ``"tanh"``.
+        use_bias: whether the layer adds bias vectors. Defaults to ``True``.
+        kernel_initializer: initializer of the input kernel (name, object or callable). Defaults to
+            ``"glorot_uniform"``.
+        recurrent_initializer: initializer of the recurrent kernel. Defaults to ``"orthogonal"``.
+        bias_initializer: initializer of the bias. Defaults to ``"zeros"``.
+        kernel_regularizer: regularizer on the input kernel (None: none).
+        recurrent_regularizer: regularizer on the recurrent kernel (None: none).
+        bias_regularizer: regularizer on the bias (None: none).
+        activity_regularizer: regularizer on the layer's output, added to the loss (None: none).
+        kernel_constraint: constraint applied to the input kernel after each update.
+        recurrent_constraint: constraint applied to the recurrent kernel after each update.
+        bias_constraint: constraint applied to the bias after each update.
+        dropout: fraction in [0, 1) of the inputs dropped while training. Defaults to ``0.0``.
+        recurrent_dropout: fraction in [0, 1) of the recurrent state dropped while training.
+            Defaults to ``0.0``.
+        return_sequences: return the whole output sequence ``(batch, timesteps, units)`` instead of
+            the last output ``(batch, units)``. Defaults to ``False``.
+        return_state: also return the last state. Defaults to ``False``.
+        go_backwards: process the sequence in reverse and return the reversed outputs. Defaults to
+            ``False``.
+        stateful: carry the last state of each sample over to the next batch. Defaults to
+            ``False``.
+        unroll: accepted for compatibility (nnfast's loop is a compiled kernel either way).
+            Defaults to ``False``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
 
     Example:
         >>> SimpleRNN(16, return_sequences=True)

@@ -269,6 +269,10 @@ class ActivityRegularization(Layer):
     """Returns its input unchanged and adds ``l1 * sum(|x|) + l2 * sum(x^2)`` of it to the
     model's losses (Keras's activity regularizer ``L1L2(l1, l2)``).
 
+    Args:
+        l1: L1 factor: adds ``l1 * sum(|x|)`` of the inputs to the loss. Defaults to ``0.0``.
+        l2: L2 factor: adds ``l2 * sum(x ** 2)`` of the inputs to the loss. Defaults to ``0.0``.
+
     Example:
         >>> layer = ActivityRegularization(l2=0.01)
         >>> _ = layer(np.ones((2, 3), "float32"))

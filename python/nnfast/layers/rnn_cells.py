@@ -133,6 +133,27 @@ class SimpleRNNCell(_CellBase):
     recurrent_kernel)``; weights ``kernel (features, units)``, ``recurrent_kernel (units,
     units)``, ``bias (units,)``; ``state_size = units``.
 
+    Args:
+        units: dimensionality of the output (and of the recurrent state).
+        activation: activation applied to the candidate state and output (a name or callable; None:
+            linear). Defaults to ``"tanh"``.
+        use_bias: whether the layer adds bias vectors. Defaults to ``True``.
+        kernel_initializer: initializer of the input kernel (name, object or callable). Defaults to
+            ``"glorot_uniform"``.
+        recurrent_initializer: initializer of the recurrent kernel. Defaults to ``"orthogonal"``.
+        bias_initializer: initializer of the bias. Defaults to ``"zeros"``.
+        kernel_regularizer: regularizer on the input kernel (None: none).
+        recurrent_regularizer: regularizer on the recurrent kernel (None: none).
+        bias_regularizer: regularizer on the bias (None: none).
+        kernel_constraint: constraint applied to the input kernel after each update.
+        recurrent_constraint: constraint applied to the recurrent kernel after each update.
+        bias_constraint: constraint applied to the bias after each update.
+        dropout: fraction in [0, 1) of the inputs dropped while training. Defaults to ``0.0``.
+        recurrent_dropout: fraction in [0, 1) of the recurrent state dropped while training.
+            Defaults to ``0.0``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+
     Example:
         >>> RNN(SimpleRNNCell(8), return_sequences=True)
     """
@@ -172,6 +193,31 @@ class LSTMCell(_CellBase):
     """One step of ``LSTM`` (gates i, f, c, o): weights ``kernel (features, 4 * units)``,
     ``recurrent_kernel (units, 4 * units)``, ``bias (4 * units,)`` (forget part 1 with
     ``unit_forget_bias``); ``state_size = [units, units]`` (h, c).
+
+    Args:
+        units: dimensionality of the output (and of the recurrent state).
+        activation: activation applied to the candidate state and output (a name or callable; None:
+            linear). Defaults to ``"tanh"``.
+        recurrent_activation: activation of the gates (a name or callable). Defaults to
+            ``"sigmoid"``.
+        use_bias: whether the layer adds bias vectors. Defaults to ``True``.
+        kernel_initializer: initializer of the input kernel (name, object or callable). Defaults to
+            ``"glorot_uniform"``.
+        recurrent_initializer: initializer of the recurrent kernel. Defaults to ``"orthogonal"``.
+        bias_initializer: initializer of the bias. Defaults to ``"zeros"``.
+        unit_forget_bias: add 1 to the forget gate's bias at initialization (and use zeros for the
+            rest of the bias). Defaults to ``True``.
+        kernel_regularizer: regularizer on the input kernel (None: none).
+        recurrent_regularizer: regularizer on the recurrent kernel (None: none).
+        bias_regularizer: regularizer on the bias (None: none).
+        kernel_constraint: constraint applied to the input kernel after each update.
+        recurrent_constraint: constraint applied to the recurrent kernel after each update.
+        bias_constraint: constraint applied to the bias after each update.
+        dropout: fraction in [0, 1) of the inputs dropped while training. Defaults to ``0.0``.
+        recurrent_dropout: fraction in [0, 1) of the recurrent state dropped while training.
+            Defaults to ``0.0``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
 
     Example:
         >>> RNN(LSTMCell(16))
@@ -236,6 +282,31 @@ class GRUCell(_CellBase):
     ``recurrent_kernel (units, 3 * units)``, ``bias`` ``(2, 3 * units)`` with
     ``reset_after=True`` (Keras's default) else ``(3 * units,)``; ``state_size = units``.
 
+    Args:
+        units: dimensionality of the output (and of the recurrent state).
+        activation: activation applied to the candidate state and output (a name or callable; None:
+            linear). Defaults to ``"tanh"``.
+        recurrent_activation: activation of the gates (a name or callable). Defaults to
+            ``"sigmoid"``.
+        use_bias: whether the layer adds bias vectors. Defaults to ``True``.
+        kernel_initializer: initializer of the input kernel (name, object or callable). Defaults to
+            ``"glorot_uniform"``.
+        recurrent_initializer: initializer of the recurrent kernel. Defaults to ``"orthogonal"``.
+        bias_initializer: initializer of the bias. Defaults to ``"zeros"``.
+        kernel_regularizer: regularizer on the input kernel (None: none).
+        recurrent_regularizer: regularizer on the recurrent kernel (None: none).
+        bias_regularizer: regularizer on the bias (None: none).
+        kernel_constraint: constraint applied to the input kernel after each update.
+        recurrent_constraint: constraint applied to the recurrent kernel after each update.
+        bias_constraint: constraint applied to the bias after each update.
+        dropout: fraction in [0, 1) of the inputs dropped while training. Defaults to ``0.0``.
+        recurrent_dropout: fraction in [0, 1) of the recurrent state dropped while training.
+            Defaults to ``0.0``.
+        reset_after: apply the reset gate after the recurrent matrix product (Keras's and cuDNN's
+            default) rather than before.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+
     Example:
         >>> RNN(GRUCell(16), return_sequences=True)
     """
@@ -299,6 +370,9 @@ class GRUCell(_CellBase):
 class StackedRNNCells(Layer):
     """Cells run one after the other at each step (the output of one is the input of the
     next); ``state_size`` lists each cell's. ``RNN([cell1, cell2])`` builds one.
+
+    Args:
+        cells: a list of RNN cells, applied in order at each step.
 
     Example:
         >>> RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]), return_sequences=True)

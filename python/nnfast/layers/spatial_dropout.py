@@ -50,6 +50,15 @@ class SpatialDropout1D(_SpatialDropout):
     scaled by ``1 / (1 - rate)`` (noise shape ``(batch, 1, channels)``); the identity at
     inference.
 
+    Args:
+        rate: fraction in [0, 1) of the channels dropped while training (whole feature maps, across
+            all steps).
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        name: name of the layer; None: a unique name made from the class name.
+        dtype: the layer's dtype policy (a name such as ``"float32"`` or ``"mixed_bfloat16"``, or a
+            ``DTypePolicy``); None: the global policy.
+
     Example:
         >>> SpatialDropout1D(0.2)(np.ones((2, 5, 8), "float32"), training=True).shape
         (2, 5, 8)
@@ -67,6 +76,17 @@ class SpatialDropout2D(_SpatialDropout):
     with probability ``rate`` and the rest are scaled by ``1 / (1 - rate)`` (noise shape
     ``(batch, 1, 1, channels)``); the identity at inference.
 
+    Args:
+        rate: fraction in [0, 1) of the channels dropped while training.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        name: name of the layer; None: a unique name made from the class name.
+        dtype: the layer's dtype policy (a name such as ``"float32"`` or ``"mixed_bfloat16"``, or a
+            ``DTypePolicy``); None: the global policy.
+
     Example:
         >>> SpatialDropout2D(0.2)(np.ones((2, 4, 4, 8), "float32"), training=True).shape
         (2, 4, 4, 8)
@@ -83,6 +103,17 @@ class SpatialDropout2D(_SpatialDropout):
 class SpatialDropout3D(SpatialDropout2D):
     """Drops entire channels of 5-D inputs (noise shape ``(batch, 1, 1, 1, channels)``, or
     ``(batch, channels, 1, 1, 1)`` for channels_first); the identity at inference.
+
+    Args:
+        rate: fraction in [0, 1) of the channels dropped while training.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        seed: seed of the layer's random draws (an int, or a ``keras.random.SeedGenerator``); None
+            draws from the global seed generator.
+        name: name of the layer; None: a unique name made from the class name.
+        dtype: the layer's dtype policy (a name such as ``"float32"`` or ``"mixed_bfloat16"``, or a
+            ``DTypePolicy``); None: the global policy.
 
     Example:
         >>> SpatialDropout3D(0.2)(np.ones((2, 3, 4, 4, 8), "float32"), training=True).shape

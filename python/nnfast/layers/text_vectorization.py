@@ -72,10 +72,15 @@ class TextVectorization(Layer):
     ``(batch, sequence_length)`` or float32 ``(batch, depth)``.
 
     Example:
-        >>> vectorize = TextVectorization(max_tokens=20000, output_sequence_length=200)
-        >>> vectorize.adapt(train_texts)
+        >>> vectorize = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+        >>> vectorize.adapt(["the cat sat", "the dog ran"])
+        >>> vectorize.get_vocabulary()[:3]
+        ['', '[UNK]', 'the']
+        >>> vectorize(["the cat ran"]).shape
+        (1, 4)
         >>> inputs = keras.Input(shape=(1,), dtype="string")
-        >>> x = keras.layers.Embedding(20000, 64)(vectorize(inputs))
+        >>> keras.layers.Embedding(20, 8)(vectorize(inputs)).shape
+        (None, 4, 8)
     """
 
     _config_only_keys = ("vocabulary_size", "has_input_vocabulary")

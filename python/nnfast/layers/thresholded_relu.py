@@ -14,6 +14,8 @@ class ThresholdedReLU(Layer):
 
     Example:
         >>> ThresholdedReLU(theta=0.5)(np.array([0.2, 0.7], np.float32))  # [0.0, 0.7]
+        <Tensor shape=(2,) dtype=float32
+        array([0. , 0.7], dtype=float32)>
     """
 
     def __init__(self, theta=1.0, **kwargs):

@@ -102,9 +102,9 @@ class Bidirectional(Layer):
     ``"concat"``, ``(batch, [steps,] units)`` with the other modes.
 
     Example:
-        >>> Bidirectional(LSTM(4, return_sequences=True))(np.zeros((2, 5, 3), "float32")).shape
+        >>> layer = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
+        >>> layer(np.zeros((2, 5, 3), "float32")).shape
         (2, 5, 8)
-        >>> Bidirectional(LSTM(64, return_sequences=True), merge_mode="sum")
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
@@ -234,7 +234,9 @@ class TimeDistributed(Layer):
     Input shape ``(batch, steps, ...)``; output ``(batch, steps, ...layer's output shape)``.
 
     Example:
-        >>> TimeDistributed(Dense(8))  # (batch, 10, 16) -> (batch, 10, 8)
+        >>> layer = keras.layers.TimeDistributed(keras.layers.Dense(8))
+        >>> layer(np.zeros((2, 10, 16), "float32")).shape
+        (2, 10, 8)
     """
 
     def __init__(self, layer, **kwargs):

@@ -22,6 +22,15 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             layer itself to share it.
         call_function: ``(layer, *args, **kwargs) -> outputs`` to change how layers are called.
         recursive: clone nested models layer by layer too.
+        model: the ``Sequential`` or functional model to copy.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> clone = keras.models.clone_model(model)
+        >>> clone.count_params() == model.count_params()
+        True
+        >>> clone.layers[0] is model.layers[0]
+        False
     """
     from nnfast.models.functional import Functional, flatten_struct, pack_struct
     from nnfast.models.sequential import Sequential

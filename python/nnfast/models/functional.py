@@ -245,11 +245,14 @@ class Functional(Model):
         inputs: a KerasTensor from ``Input``, or a list or dict of them.
         outputs: a KerasTensor produced from ``inputs`` by layer calls, or a list or dict.
         name: model name.
+        trainable: whether the model's weights are trained. Defaults to ``True``.
 
     Example:
-        >>> a, b = Input(shape=(4,), name="a"), Input(shape=(3,), name="b")
-        >>> x = layers.concatenate([Dense(8)(a), b])
-        >>> model = Model([a, b], Dense(1, name="score")(x))
+        >>> a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,), name="b")
+        >>> x = keras.layers.concatenate([keras.layers.Dense(8)(a), b])
+        >>> model = keras.Model([a, b], keras.layers.Dense(1, name="score")(x))
+        >>> model.predict([np.ones((2, 4)), np.ones((2, 3))], verbose=0).shape
+        (2, 1)
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):

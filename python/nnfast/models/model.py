@@ -267,6 +267,7 @@ class Model(Trainer, Layer):
             ValueError: for another file extension.
 
         Example:
+            >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
             >>> model.save("model.keras")
             >>> restored = keras.models.load_model("model.keras")
         """

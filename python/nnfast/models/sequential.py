@@ -58,8 +58,13 @@ class Sequential(Keras2SequentialMethods, Model):
         name: the model's name.
 
     Example:
-        >>> model = Sequential([Flatten(input_shape=(28, 28)), Dense(128, activation="relu"),
-        ...                     Dropout(0.2), Dense(10, activation="softmax")])
+        >>> model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+        ...                           keras.layers.Dense(128, activation="relu"),
+        ...                           keras.layers.Dense(10, activation="softmax")])
+        >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+        ...               metrics=["accuracy"])
+        >>> model.output_shape, model.count_params()
+        ((None, 10), 101770)
     """
 
     def __init__(self, layers=None, trainable=True, name=None, *args, **kwargs):

@@ -82,6 +82,7 @@ class Trainer(StepHooks):
             TypeError: for unexpected keyword arguments.
 
         Example:
+            >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
             >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
             ...               metrics=["accuracy"])
         """
@@ -510,9 +511,14 @@ class Trainer(StepHooks):
                 do not fit the input kind (``y`` with a generator, ...).
 
         Example:
-            >>> history = model.fit(x_train, y_train, batch_size=64, epochs=5,
-            ...                     validation_split=0.1)
-            >>> history.history["val_loss"]
+            >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+            >>> x_train = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+            >>> y_train = x_train.sum(axis=1, keepdims=True)
+            >>> history = model.fit(x_train, y_train, batch_size=16, epochs=3,
+            ...                     validation_split=0.25, verbose=0)
+            >>> sorted(history.history), len(history.history["val_loss"])
+            (['loss', 'mae', 'val_loss', 'val_mae'], 3)
         """
         custom = self._custom_train()
         self._require_compiled("fit", custom)
@@ -745,7 +751,17 @@ class Trainer(StepHooks):
             ValueError: when array inputs come without targets.
 
         Example:
+            >>> model = keras.Sequential([keras.Input((4,)),
+            ...                           keras.layers.Dense(3, activation="softmax")])
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+            ...               metrics=["accuracy"])
+            >>> x_test = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+            >>> y_test = np.random.default_rng(1).integers(0, 3, 32)
             >>> loss, acc = model.evaluate(x_test, y_test, verbose=0)
+            >>> 0.0 <= acc <= 1.0
+            True
+            >>> sorted(model.evaluate(x_test, y_test, verbose=0, return_dict=True))
+            ['accuracy', 'loss']
         """
         kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)
         kwargs.pop("use_multiprocessing", None)
@@ -846,7 +862,12 @@ class Trainer(StepHooks):
             several outputs.
 
         Example:
+            >>> model = keras.Sequential([keras.Input((4,)),
+            ...                           keras.layers.Dense(3, activation="softmax")])
+            >>> x_test = np.random.default_rng(0).normal(size=(10, 4)).astype("float32")
             >>> probs = model.predict(x_test, batch_size=256, verbose=0)
+            >>> probs.shape, bool(np.allclose(probs.sum(axis=-1), 1.0, atol=1e-5))
+            ((10, 3), True)
             >>> classes = probs.argmax(axis=-1)
         """
         kwargs.pop("max_queue_size", None), kwargs.pop("workers", None)

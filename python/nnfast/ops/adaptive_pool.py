@@ -91,6 +91,11 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 
     Args:
         inputs: ``(batch, *spatial, channels)`` (or channels_first), 1 to 3 spatial axes.
+        output_size: the output's spatial size: an int (same for every spatial axis) or a tuple,
+            one per spatial axis.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
 
     Example:
         >>> ops.adaptive_average_pool(np.ones((2, 7, 9, 3), "float32"), (2, 4)).shape
@@ -101,6 +106,13 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling to a fixed ``output_size``; see ``adaptive_average_pool``.
+
+    Args:
+        inputs: tensor of rank 3, 4 or 5: ``(batch, *spatial, channels)`` for channels-last.
+        output_size: the output's spatial size: an int or a tuple, one per spatial axis.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
 
     Example:
         >>> ops.adaptive_max_pool(np.ones((2, 7, 9, 3), "float32"), 3).shape

@@ -91,6 +91,11 @@ def expand_dims(x, axis):
     Args:
         x: input tensor or array-like.
         axis: the position (or positions) of the new size-1 axis.
+
+    Example:
+        >>> x = np.zeros((2, 3), "float32")
+        >>> keras.ops.expand_dims(x, 0).shape
+        (1, 2, 3)
     """
     return ExpandDims.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
@@ -113,6 +118,11 @@ def squeeze(x, axis=None):
     Args:
         x: input tensor or array-like.
         axis: the size-1 axis (or axes) removed, or None (all of them).
+
+    Example:
+        >>> x = np.zeros((2, 1, 3), "float32")
+        >>> keras.ops.squeeze(x, axis=1).shape
+        (2, 3)
     """
     return Squeeze.apply(unary_input(x), axis=tuple(axis) if isinstance(axis, list) else axis)
 
@@ -198,6 +208,11 @@ def stack(x, axis=0):
     Args:
         x: a list of tensors of the same shape.
         axis: the position of the new axis (default 0).
+
+    Example:
+        >>> a, b = np.zeros((2, 3)), np.ones((2, 3))
+        >>> keras.ops.stack([a, b], axis=0).shape
+        (2, 2, 3)
     """
     xs, _ = promote(*x)
     return Stack.apply(*xs, axis=axis)
@@ -233,7 +248,12 @@ def flatten(x):
 
 
 def convert_to_tensor(x, dtype=None):
-    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says)."""
+    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says).
+
+    Args:
+        x: an array-like, tensor or variable.
+        dtype: dtype of the result (None: inferred as Keras does).
+    """
     if isinstance(x, Tensor):
         # NOTE: a tensor keeps its place on the tape (a detached copy would silently lose the
         # gradient); a dtype change is a differentiable cast.
@@ -280,6 +300,10 @@ def zeros(shape, dtype=None):
     Args:
         shape: int or tuple of ints: the shape.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.zeros((2, 3)).shape
+        (2, 3)
     """
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.zeros(_creation_shape("zeros", shape, dtype), dtype=dtype))
@@ -291,6 +315,10 @@ def ones(shape, dtype=None):
     Args:
         shape: int or tuple of ints: the shape.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.ones((2,)).numpy()
+        array([1., 1.], dtype=float32)
     """
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.ones(_creation_shape("ones", shape, dtype), dtype=dtype))
@@ -307,6 +335,11 @@ def zeros_like(x, dtype=None):
     Args:
         x: the tensor whose shape is taken.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.zeros_like(np.ones((2, 2), "int32")).numpy()
+        array([[0, 0],
+               [0, 0]], dtype=int32)
     """
     a, d = _like_dtype(x, dtype)
     return Tensor(np.zeros(a.shape, dtype=d))
@@ -318,6 +351,10 @@ def ones_like(x, dtype=None):
     Args:
         x: the tensor whose shape is taken.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.ones_like(np.zeros(3, "float32")).numpy()
+        array([1., 1., 1.], dtype=float32)
     """
     a, d = _like_dtype(x, dtype)
     return Tensor(np.ones(a.shape, dtype=d))
@@ -358,6 +395,8 @@ def where(condition, x1=None, x2=None):
 
     Example:
         >>> ops.where(np.array([True, False]), 1.0, np.array([5.0, 6.0]))  # [1., 6.]
+        <Tensor shape=(2,) dtype=float64
+        array([1., 6.])>
     """
     cond = np.asarray(value(condition)).astype(bool)
     if x1 is None and x2 is None:
@@ -393,6 +432,12 @@ def tile(x, repeats):
     Args:
         x: input tensor or array-like.
         repeats: how many copies along each axis.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.tile(x, (1, 2)).numpy()
+        array([[1., 5., 3., 1., 5., 3.],
+               [4., 2., 6., 4., 2., 6.]], dtype=float32)
     """
     reps = np.asarray(value(repeats)).astype(int).reshape(-1).tolist()
     a = unary_input(x)
@@ -443,6 +488,14 @@ def repeat(x, repeats, axis=None):
         x: input tensor or array-like.
         repeats: how many times each element repeats (an int or one per element).
         axis: the axis, or None (the flattened tensor).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.repeat(x, 2, axis=0).numpy()
+        array([[1., 5., 3.],
+               [1., 5., 3.],
+               [4., 2., 6.],
+               [4., 2., 6.]], dtype=float32)
     """
     r = value(repeats)
     r = int(r) if np.ndim(r) == 0 else np.asarray(r).astype(np.int64)
@@ -475,6 +528,10 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         mode: ``"constant"`` (default), ``"edge"``, ``"reflect"``, ``"symmetric"``, ... as
             NumPy.
         constant_values: the fill value with ``mode="constant"`` (default 0).
+
+    Example:
+        >>> keras.ops.pad(np.ones((1, 2)), ((0, 0), (1, 1))).numpy()
+        array([[0., 1., 1., 0.]])
     """
     x = unary_input(x)
     nd = x.ndim
@@ -511,6 +568,12 @@ def broadcast_to(x, shape):
     Args:
         x: input tensor or array-like.
         shape: the target shape.
+
+    Example:
+        >>> keras.ops.broadcast_to(np.array([1.0, 2.0]), (3, 2)).numpy()
+        array([[1., 2.],
+               [1., 2.],
+               [1., 2.]])
     """
     x = unary_input(x)
     check_result_size("broadcast_to", _shape_arg(shape), x.dtype, shape=shape)
@@ -524,6 +587,11 @@ def split(x, indices_or_sections, axis=0):
         x: input tensor or array-like.
         indices_or_sections: an int N (N equal parts) or a list of split indices.
         axis: the axis split (default 0).
+
+    Example:
+        >>> x = np.arange(6.0)
+        >>> [p.numpy().tolist() for p in keras.ops.split(x, 3)]
+        [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     """
     n = np.shape(value(x))[axis]
     if isinstance(indices_or_sections, int):
@@ -550,6 +618,11 @@ def swapaxes(x, axis1, axis2):
         x: input tensor or array-like.
         axis1: the first axis.
         axis2: the second axis.
+
+    Example:
+        >>> x = np.zeros((2, 3, 4), "float32")
+        >>> keras.ops.swapaxes(x, 0, 2).shape
+        (4, 3, 2)
     """
     nd = np.ndim(value(x))
     perm = list(range(nd))
@@ -564,6 +637,11 @@ def moveaxis(x, source, destination):
         x: input tensor or array-like.
         source: the axis (or axes) moved.
         destination: where they go.
+
+    Example:
+        >>> x = np.zeros((2, 3, 4), "float32")
+        >>> keras.ops.moveaxis(x, 0, -1).shape
+        (3, 4, 2)
     """
     nd = np.ndim(value(x))
     src = [int(a) % nd for a in np.atleast_1d(source)]
@@ -605,6 +683,8 @@ def arange(start, stop=None, step=None, dtype=None):
 
     Example:
         >>> ops.arange(3)  # [0, 1, 2] int32
+        <Tensor shape=(3,) dtype=int32
+        array([0, 1, 2], dtype=int32)>
     """
     step = 1 if step is None else step
     if dtype is None:
@@ -629,6 +709,11 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
         M: the number of columns (default N).
         k: the diagonal's offset (default 0).
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.eye(2).numpy()
+        array([[1., 0.],
+               [0., 1.]], dtype=float32)
     """
     M = None if M is None else int(M)  # noqa: N806
     check_result_size("eye", (int(N), int(N) if M is None else M), _dtype_or_floatx(dtype),
@@ -643,6 +728,10 @@ def full(shape, fill_value, dtype=None):
         shape: int or tuple of ints: the shape.
         fill_value: the value of every element.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.full((2,), 7.0).numpy()
+        array([7., 7.], dtype=float32)
     """
     dtype = _dtype_or_floatx(dtype)
     return Tensor(np.full(_creation_shape("full", shape, dtype), value(fill_value), dtype=dtype))
@@ -668,6 +757,12 @@ def sort(x, axis=-1):
     Args:
         x: input tensor or array-like.
         axis: the axis sorted along (default -1; None: the flattened tensor).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.sort(x, axis=1).numpy()
+        array([[1., 3., 5.],
+               [2., 4., 6.]], dtype=float32)
     """
     x = unary_input(x)
     if axis is None:
@@ -681,6 +776,12 @@ def argsort(x, axis=-1):
     Args:
         x: input tensor or array-like.
         axis: the axis sorted along (default -1; None: the flattened tensor).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.argsort(x, axis=1).numpy()
+        array([[0, 2, 1],
+               [1, 0, 2]], dtype=int32)
     """
     a = np.asarray(value(x))
     if axis is None:

@@ -320,6 +320,8 @@ def inner(x1, x2):
 
     Example:
         >>> ops.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
+        <Tensor shape=() dtype=float64
+        array(11.)>
     """
     (a, b), _ = promote(x1, x2)
     a, b = unary_input(a), unary_input(b)
@@ -340,6 +342,9 @@ def outer(x1, x2):
 
     Example:
         >>> ops.outer(np.array([1.0, 2.0]), np.array([1.0, 10.0]))  # [[1, 10], [2, 20]]
+        <Tensor shape=(2, 2) dtype=float64
+        array([[ 1., 10.],
+               [ 2., 20.]])>
     """
     (a, b), _ = promote(x1, x2)
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
@@ -357,6 +362,8 @@ def vdot(x1, x2):
 
     Example:
         >>> ops.vdot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # 11.0
+        <Tensor shape=() dtype=float64
+        array(11.)>
     """
     from nnfast.ops.math import Sum
 
@@ -407,6 +414,8 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     Example:
         >>> ops.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))  # [0, 0, 1]
+        <Tensor shape=(3,) dtype=float64
+        array([0., 0., 1.])>
     """
     from nnfast.ops.array import concatenate, get_item, moveaxis
 
@@ -455,6 +464,8 @@ def correlate(x1, x2, mode="valid"):
 
     Example:
         >>> ops.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))  # [2, 3]
+        <Tensor shape=(2,) dtype=float64
+        array([2., 3.])>
     """
     from nnfast.ops.indexing import index_map
 
@@ -492,6 +503,9 @@ def corrcoef(x):
 
     Example:
         >>> ops.corrcoef(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]]))  # [[1, 0.9934], [0.9934, 1]]
+        <Tensor shape=(2, 2) dtype=float64
+        array([[1.        , 0.99339927],
+               [0.99339927, 1.        ]])>
     """
     from nnfast.ops.math import mean, sqrt
 

@@ -107,6 +107,8 @@ def cast(x, dtype):
 
     Example:
         >>> cast(np.array([1.7, -2.2]), "int32")   # truncates toward zero
+        <Tensor shape=(2,) dtype=int32
+        array([ 1, -2], dtype=int32)>
     """
     return _array_cast(x, dtype)
 
@@ -132,6 +134,8 @@ def saturate_cast(x, dtype):
 
     Example:
         >>> saturate_cast(np.array([-1.0, 256.0, 3.7]), "uint8")   # [0, 255, 3]
+        <Tensor shape=(3,) dtype=uint8
+        array([  0, 255,   3], dtype=uint8)>
     """
     target = np.dtype(dtype)
     x = convert_to_tensor(x)
@@ -181,6 +185,7 @@ def switch(index, branches, *operands):
 
     Example:
         >>> switch(1, [lambda x: x + 1, lambda x: x - 1], 5.0)   # 4.0
+        4.0
     """
     if not branches:
         raise ValueError("switch: `branches` must not be empty.")
@@ -208,6 +213,9 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
     Example:
         >>> while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * 2), (0, 1.0))
+        (<Tensor shape=() dtype=int64
+        array(3)>, <Tensor shape=() dtype=float32
+        array(8., dtype=float32)>)
     """
     is_sequence = isinstance(loop_vars, (tuple, list))
     loop_vars = tuple(loop_vars) if is_sequence else (loop_vars,)
@@ -234,6 +242,7 @@ def fori_loop(lower, upper, body_fun, init_val):
 
     Example:
         >>> fori_loop(0, 3, lambda i, v: v + i, 0.0)   # 3.0
+        3.0
     """
     val = init_val
     for i in range(int(np.asarray(value(lower))), int(np.asarray(value(upper)))):
@@ -346,6 +355,8 @@ def map(f, xs):
 
     Example:
         >>> map(lambda x: x * 2, np.arange(3.0))   # [0, 2, 4]
+        <Tensor shape=(3,) dtype=float32
+        array([0., 2., 4.], dtype=float32)>
     """
     _, ys = scan(lambda carry, x: ((), f(x)), (), xs)
     return ys
@@ -362,6 +373,8 @@ def vectorized_map(function, elements):
 
     Example:
         >>> vectorized_map(lambda xs: xs[0] + xs[1], [np.ones(3), np.ones(3)])
+        <Tensor shape=(3,) dtype=float32
+        array([2., 2., 2.], dtype=float32)>
     """
     if isinstance(elements, (list, tuple)):
         parts = [unstack(_to_tensor_leaf(e)) for e in elements]
@@ -403,6 +416,8 @@ def associative_scan(f, elems, reverse=False, axis=0):
 
     Example:
         >>> associative_scan(lambda a, b: a + b, np.arange(5.0))   # cumulative sum
+        <Tensor shape=(5,) dtype=float32
+        array([ 0.,  1.,  3.,  6., 10.], dtype=float32)>
     """
     if not callable(f):
         raise TypeError(f"`f` should be a callable. Received: f={f}")
@@ -592,6 +607,9 @@ def slice(inputs, start_indices, shape):
 
     Example:
         >>> slice(np.arange(12).reshape(3, 4), (1, 1), (2, 2))   # [[5, 6], [9, 10]]
+        <Tensor shape=(2, 2) dtype=int64
+        array([[ 5,  6],
+               [ 9, 10]])>
     """
     start, size = _int_tuple(start_indices, "start_indices"), _int_tuple(shape, "shape")
     x_shape = np.shape(value(inputs))
@@ -636,6 +654,10 @@ def slice_update(inputs, start_indices, updates):
 
     Example:
         >>> slice_update(np.zeros((3, 3)), (1, 1), np.ones((2, 2)))
+        <Tensor shape=(3, 3) dtype=float32
+        array([[0., 0., 0.],
+               [0., 1., 1.],
+               [0., 1., 1.]], dtype=float32)>
     """
     start = _int_tuple(start_indices, "start_indices")
     x_shape, u_shape = np.shape(value(inputs)), np.shape(value(updates))
@@ -698,6 +720,8 @@ def scatter(indices, values, shape):
 
     Example:
         >>> scatter([[0], [0], [2]], [1.0, 2.0, 3.0], (4,))   # [3, 0, 3, 0]
+        <Tensor shape=(4,) dtype=float32
+        array([3., 0., 3., 0.], dtype=float32)>
     """
     shape = _int_tuple(shape, "shape")
     index, lead, depth = _index_tuple(indices, shape)
@@ -786,6 +810,10 @@ def scatter_update(inputs, indices, updates, reduction=None):
 
     Example:
         >>> scatter_update(np.zeros((3, 3)), [[0, 1], [2, 2]], [1.0, 2.0])
+        <Tensor shape=(3, 3) dtype=float32
+        array([[0., 1., 0.],
+               [0., 0., 0.],
+               [0., 0., 2.]], dtype=float32)>
     """
     if reduction not in (None, "add", "max", "min", "mul"):
         raise ValueError(f"Unsupported reduction: {reduction}. Expected one of None, 'add', "
@@ -897,6 +925,8 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):
 
     Example:
         >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]))   # [3, 3]
+        <Tensor shape=(2,) dtype=float32
+        array([3., 3.], dtype=float32)>
     """
     return _segment("sum", data, segment_ids, num_segments, sorted)
 
@@ -913,6 +943,8 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
 
     Example:
         >>> segment_max(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]))   # [2, 3]
+        <Tensor shape=(2,) dtype=float32
+        array([2., 3.], dtype=float32)>
     """
     return _segment("max", data, segment_ids, num_segments, sorted)
 
@@ -929,6 +961,8 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):
 
     Example:
         >>> segment_min(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]))   # [1, 3]
+        <Tensor shape=(2,) dtype=float32
+        array([1., 3.], dtype=float32)>
     """
     return _segment("min", data, segment_ids, num_segments, sorted)
 
@@ -945,6 +979,8 @@ def segment_prod(data, segment_ids, num_segments=None, sorted=False):
 
     Example:
         >>> segment_prod(np.array([2.0, 3.0, 4.0]), np.array([0, 0, 1]))   # [6, 4]
+        <Tensor shape=(2,) dtype=float32
+        array([6., 4.], dtype=float32)>
     """
     return _segment("prod", data, segment_ids, num_segments, sorted)
 
@@ -1035,6 +1071,8 @@ def in_top_k(targets, predictions, k):
 
     Example:
         >>> in_top_k(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]), 1)   # [True, False]
+        <Tensor shape=(2,) dtype=bool
+        array([ True, False])>
     """
     t = np.asarray(value(targets)).astype(np.int64)
     p = np.asarray(value(predictions))
@@ -1062,6 +1100,8 @@ def logsumexp(x, axis=None, keepdims=False):
 
     Example:
         >>> logsumexp(np.array([1.0, 2.0]))   # 2.3133
+        <Tensor shape=() dtype=float64
+        array(2.31326169)>
     """
     return _math_logsumexp(x, axis=axis, keepdims=keepdims)
 
@@ -1189,6 +1229,8 @@ def erf(x):
 
     Example:
         >>> erf(np.array([0.0, 1.0]))   # [0, 0.8427]
+        <Tensor shape=(2,) dtype=float32
+        array([0.       , 0.8427008], dtype=float32)>
     """
     return _Erf.apply(x)
 
@@ -1201,6 +1243,8 @@ def erfc(x):
 
     Example:
         >>> erfc(np.array([0.0, 3.0]))   # [1, 2.209e-05]
+        <Tensor shape=(2,) dtype=float32
+        array([1.0000000e+00, 2.2090497e-05], dtype=float32)>
     """
     return _Erfc.apply(x)
 
@@ -1213,6 +1257,8 @@ def erfinv(x):
 
     Example:
         >>> erfinv(np.array([0.5]))   # [0.4769]
+        <Tensor shape=(1,) dtype=float32
+        array([0.47693628], dtype=float32)>
     """
     return _Erfinv.apply(x)
 
@@ -1225,6 +1271,8 @@ def rsqrt(x):
 
     Example:
         >>> rsqrt(np.array([4.0]))   # [0.5]
+        <Tensor shape=(1,) dtype=float32
+        array([0.5], dtype=float32)>
     """
     if not (isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)):
         x = _float_input(x)
@@ -1254,6 +1302,8 @@ def logdet(x):
 
     Example:
         >>> logdet(2 * np.eye(3))   # 3 log 2
+        <Tensor shape=() dtype=float32
+        array(2.0794415, dtype=float32)>
     """
     s = np.shape(value(x))
     if len(s) < 2 or s[-1] != s[-2]:
@@ -1374,6 +1424,8 @@ def view_as_complex(x):
 
     Example:
         >>> view_as_complex(np.array([[1.0, 2.0], [3.0, 4.0]]))   # [1+2j, 3+4j]
+        <Tensor shape=(2,) dtype=complex64
+        array([1.+2.j, 3.+4.j], dtype=complex64)>
     """
     a = np.asarray(value(x))
     if a.ndim < 1 or a.shape[-1] != 2:
@@ -1391,6 +1443,8 @@ def view_as_real(x):
 
     Example:
         >>> view_as_real(np.array([1 + 2j]))   # [[1, 2]]
+        <Tensor shape=(1, 2) dtype=float64
+        array([[1., 2.]])>
     """
     a = np.asarray(value(x))
     real_dtype = np.float64 if a.dtype == np.complex128 else np.float32

@@ -21,6 +21,10 @@ def array(x, dtype=None):
     Args:
         x: array-like data.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.array([[1, 2], [3, 4]]).shape
+        (2, 2)
     """
     a = as_input(x)
     a = np.array(a.value if isinstance(a, Tensor) else a)
@@ -58,6 +62,10 @@ def full_like(x, fill_value, dtype=None):
         x: the tensor whose shape is taken.
         fill_value: the value of every element.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.full_like(np.zeros(3, "float32"), 2.5).numpy()
+        array([2.5, 2.5, 2.5], dtype=float32)
     """
     a = unary_input(x)
     return Tensor(
@@ -71,6 +79,11 @@ def identity(n, dtype=None):
     Args:
         n: the matrix size.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.identity(2).numpy()
+        array([[1., 0.],
+               [0., 1.]], dtype=float32)
     """
     check_result_size("identity", (int(n), int(n)), _dtype(dtype), n=n)
     return Tensor(np.identity(int(n), dtype=_dtype(dtype)))
@@ -84,6 +97,12 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops argument names
         M: the number of columns (default N).
         k: the diagonal's offset (default 0).
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
+
+    Example:
+        >>> keras.ops.tri(3).numpy()
+        array([[1., 0., 0.],
+               [1., 1., 0.],
+               [1., 1., 1.]], dtype=float32)
     """
     check_result_size("tri", (int(N), int(N) if M is None else int(M)), _dtype(dtype), N=N, M=M)
     return Tensor(np.tri(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))
@@ -116,6 +135,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         retstep: also return the spacing.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
         axis: where the samples go in the result (default 0).
+
+    Example:
+        >>> keras.ops.linspace(0.0, 1.0, 5).numpy()
+        array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
     """
     out_dtype = _space_dtype(dtype, start, stop)
     _check_space("linspace", start, stop, num)
@@ -137,6 +160,10 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
         base: the logarithm's base (default 10).
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
         axis: where the samples go in the result (default 0).
+
+    Example:
+        >>> keras.ops.logspace(0.0, 2.0, 3).numpy()
+        array([  1.,  10., 100.], dtype=float32)
     """
     out_dtype = _space_dtype(dtype, start, stop)
     _check_space("logspace", start, stop, num)
@@ -178,6 +205,10 @@ def bartlett(x):
 
     Args:
         x: the window length (an int).
+
+    Example:
+        >>> keras.ops.bartlett(5).numpy()
+        array([0. , 0.5, 1. , 0.5, 0. ], dtype=float32)
     """
     return _window(np.bartlett, x)
 
@@ -187,6 +218,10 @@ def blackman(x):
 
     Args:
         x: the window length (an int).
+
+    Example:
+        >>> keras.ops.blackman(3).numpy().round(4)
+        array([-0.,  1., -0.], dtype=float32)
     """
     return _window(np.blackman, x)
 
@@ -196,6 +231,10 @@ def hamming(x):
 
     Args:
         x: the window length (an int).
+
+    Example:
+        >>> keras.ops.hamming(4).numpy().round(4)
+        array([0.08, 0.77, 0.77, 0.08], dtype=float32)
     """
     return _window(np.hamming, x)
 
@@ -205,6 +244,10 @@ def hanning(x):
 
     Args:
         x: the window length (an int).
+
+    Example:
+        >>> keras.ops.hanning(4).numpy().round(4)
+        array([0.  , 0.75, 0.75, 0.  ], dtype=float32)
     """
     return _window(np.hanning, x)
 
@@ -215,6 +258,10 @@ def kaiser(x, beta):
     Args:
         x: the window length (an int).
         beta: the Kaiser window's shape parameter.
+
+    Example:
+        >>> keras.ops.kaiser(3, 0.0).numpy()
+        array([1., 1., 1.], dtype=float32)
     """
     return _window(lambda n: np.kaiser(n, float(raw(beta))), x)
 
@@ -226,6 +273,11 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
         x: a 1-D tensor.
         N: the number of columns (default ``len(x)``).
         increasing: powers increase left to right (default False).
+
+    Example:
+        >>> keras.ops.vander(np.array([1.0, 2.0]), 3).numpy()
+        array([[1., 1., 1.],
+               [4., 2., 1.]])
     """
     from nnfast.ops.array import expand_dims
     from nnfast.ops.math import power
@@ -244,6 +296,11 @@ def meshgrid(*x, indexing="xy"):
 
     Args:
         indexing: ``"xy"`` (Cartesian, default) or ``"ij"`` (matrix) indexing.
+
+    Example:
+        >>> xs, ys = keras.ops.meshgrid(np.arange(3.0), np.arange(2.0))
+        >>> xs.shape, ys.shape
+        ((2, 3), (2, 3))
     """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'. Received: {indexing!r}")

@@ -147,6 +147,10 @@ def tanh(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.tanh(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.90514827,  0.        ,  0.9780261 ], dtype=float32)
     """
     x = unary_input(x, to_float=True)
     if x.dtype == np.float32:
@@ -177,6 +181,10 @@ def i0(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.i0(np.array([0.0])).numpy()
+        array([1.])
     """
     return I0.apply(unary_input(_wide_int_to_float64(unary_input(x)), to_float=True))
 
@@ -189,6 +197,10 @@ def fabs(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.fabs(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([1.5 , 0.  , 2.25], dtype=float32)
     """
     return Fabs.apply(unary_input(x, to_float=True))
 
@@ -198,6 +210,10 @@ def copy(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.copy(np.array([1.0, 2.0])).numpy()
+        array([1., 2.])
     """
     return Identity.apply(unary_input(x))
 
@@ -207,6 +223,10 @@ def conj(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.conj(np.array([1.0, 2.0])).numpy()
+        array([1., 2.])
     """
     x = unary_input(x)
     if x.dtype.kind == "c":
@@ -222,6 +242,10 @@ def real(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.real(np.array([1.0, 2.0])).numpy()
+        array([1., 2.])
     """
     x = unary_input(x)
     if x.dtype.kind == "c":
@@ -234,6 +258,10 @@ def imag(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.imag(np.array([1.0, 2.0])).numpy()
+        array([0., 0.])
     """
     x = unary_input(x)
     return _plain(lambda a: np.imag(a).astype(a.real.dtype), x)
@@ -254,6 +282,10 @@ def ceil(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.ceil(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-1.,  0.,  3.], dtype=float32)
     """
     return _plain(np.ceil, unary_input(x, to_float=True))
 
@@ -263,6 +295,10 @@ def trunc(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.trunc(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-1.,  0.,  2.], dtype=float32)
     """
     return _plain(lambda a: np.trunc(a) if a.dtype.kind == "f" else a.copy(), unary_input(x))
 
@@ -290,6 +326,10 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         nan: the value NaN becomes (default 0.0).
         posinf: the value +inf becomes (None: the dtype's largest finite value).
         neginf: the value -inf becomes (None: the dtype's lowest finite value).
+
+    Example:
+        >>> keras.ops.nan_to_num(np.array([np.nan, 1.0]), nan=0.0).numpy()
+        array([0., 1.])
     """
     return NanToNum.apply(unary_input(x), nan=nan, posinf=posinf, neginf=neginf)
 
@@ -359,6 +399,11 @@ def arctan2(x1, x2):
     Args:
         x1: the y coordinates.
         x2: the x coordinates, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.arctan2(a, b).numpy()
+        array([0.46364763, 0.7853981 , 0.9827938 ], dtype=float32)
     """
     return Arctan2.apply(*promote(x1, x2, to_float=True)[0])
 
@@ -369,6 +414,11 @@ def hypot(x1, x2):
     Args:
         x1: first leg.
         x2: second leg, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.hypot(a, b).numpy()
+        array([2.236068 , 5.656854 , 7.2111025], dtype=float32)
     """
     return Hypot.apply(*_promote_int_to_float(x1, x2))
 
@@ -392,6 +442,11 @@ def logaddexp(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.logaddexp(a, b).numpy()
+        array([2.3132617, 4.693147 , 6.126928 ], dtype=float32)
     """
     return LogAddExp.apply(*promote(x1, x2, to_float=True)[0])
 
@@ -402,6 +457,10 @@ def logaddexp2(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> keras.ops.logaddexp2(np.array([1.0]), np.array([1.0])).numpy()
+        array([2.])
     """
     return LogAddExp2.apply(*promote(x1, x2, to_float=True)[0])
 
@@ -414,6 +473,11 @@ def mod(x1, x2):
     Args:
         x1: the dividend.
         x2: the divisor, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.mod(a, b).numpy()
+        array([1., 0., 2.], dtype=float32)
     """
     (a, b), dtype = promote(strong(as_input(x1)), strong(as_input(x2)))
     if dtype == np.bool_:
@@ -429,6 +493,11 @@ def fmod(x1, x2):
     Args:
         x1: the dividend.
         x2: the divisor, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.fmod(a, b).numpy()
+        array([1., 0., 2.], dtype=float32)
     """
     (a, b), dtype = promote(x1, x2)
     if dtype == np.bool_:
@@ -444,6 +513,11 @@ def fmax(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.fmax(a, b).numpy()
+        array([2., 4., 6.], dtype=float32)
     """
     (a, b), dtype = promote(x1, x2)
     return Fmax.apply(a, b) if dtype.kind == "f" else _plain(np.fmax, a, b)
@@ -455,6 +529,11 @@ def fmin(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.fmin(a, b).numpy()
+        array([1., 4., 4.], dtype=float32)
     """
     (a, b), dtype = promote(x1, x2)
     return Fmin.apply(a, b) if dtype.kind == "f" else _plain(np.fmin, a, b)
@@ -466,6 +545,11 @@ def floor_divide(x1, x2):
     Args:
         x1: the dividend.
         x2: the divisor, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.floor_divide(a, b).numpy()
+        array([0., 1., 1.], dtype=float32)
     """
     (a, b), dtype = promote(x1, x2)
     return _plain(np.floor_divide, a, b)
@@ -477,6 +561,10 @@ def divide_no_nan(x1, x2):
     Args:
         x1: the numerator.
         x2: the denominator, broadcastable with ``x1``.
+
+    Example:
+        >>> keras.ops.divide_no_nan(np.array([1.0, 2.0]), np.array([2.0, 0.0])).numpy()
+        array([0.5, 0. ])
     """
     return DivideNoNan.apply(*promote(x1, x2, to_float=True)[0])
 
@@ -487,6 +575,11 @@ def heaviside(x1, x2):
     Args:
         x1: the input values.
         x2: the value taken where ``x1 == 0``, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.heaviside(a, b).numpy()
+        array([1., 1., 1.], dtype=float32)
     """
     return _plain(np.heaviside, *_promote_int_to_float(x1, x2))
 
@@ -497,6 +590,10 @@ def ldexp(x1, x2):
     Args:
         x1: the mantissas.
         x2: integer exponents, broadcastable with ``x1`` (a float tensor raises TypeError).
+
+    Example:
+        >>> keras.ops.ldexp(np.array([1.0, 3.0]), np.array([2, 1])).numpy()
+        array([4., 6.])
     """
     x2 = as_input(x2)
     if np.asarray(x2.value if isinstance(x2, Tensor) else x2).dtype.kind not in "iub":
@@ -546,6 +643,10 @@ def gcd(x1, x2):
     Args:
         x1: integer tensor.
         x2: integer tensor, broadcastable with ``x1``.
+
+    Example:
+        >>> keras.ops.gcd(np.array([12, 18]), np.array([8, 27])).numpy()
+        array([4, 9])
     """
     return _gcd(x1, x2)
 
@@ -556,6 +657,10 @@ def lcm(x1, x2):
     Args:
         x1: integer tensor.
         x2: integer tensor, broadcastable with ``x1``.
+
+    Example:
+        >>> keras.ops.lcm(np.array([4, 6]), np.array([6, 4])).numpy()
+        array([12, 12])
     """
     return _lcm(x1, x2)
 
@@ -592,6 +697,11 @@ def logical_xor(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([True, True, False]), np.array([True, False, False])
+        >>> keras.ops.logical_xor(a, b).numpy()
+        array([False,  True, False])
     """
     return _plain(np.logical_xor, as_input(x1), as_input(x2))
 

@@ -31,6 +31,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
     Example:
         >>> ops.one_hot(np.array([0, 2]), 3)  # [[1, 0, 0], [0, 0, 1]]
+        <Tensor shape=(2, 3) dtype=float32
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)>
     """
     if sparse:
         raise NotImplementedError("one_hot(sparse=True): nnfast has no sparse tensors")
@@ -56,8 +59,19 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
     A 1-D ``inputs`` is one set of ids (result ``(num_classes,)``); a 2-D ``(batch, ids)``
     gives ``(batch, num_classes)``.
 
+    Args:
+        inputs: integer class ids, shape ``(batch, n)`` (or ``(n,)``).
+        num_classes: the number of classes (the length of the output's class axis).
+        axis: where the class axis goes in the output. Defaults to ``-1``.
+        dtype: dtype of the output (None: float32).
+        sparse: return a sparse tensor (not supported by nnfast: must be False). Defaults to
+            ``False``.
+
     Example:
         >>> ops.multi_hot(np.array([[0, 2], [1, 1]]), 3)  # [[1, 0, 1], [0, 1, 0]]
+        <Tensor shape=(2, 3) dtype=float32
+        array([[1., 0., 1.],
+               [0., 1., 0.]], dtype=float32)>
     """
     if num_classes is None:
         num_classes = kwargs.pop("num_tokens", None)

@@ -172,6 +172,11 @@ def take_along_axis(x, indices, axis=None):
         x: input tensor or array-like.
         indices: integer indices broadcastable with ``x``.
         axis: the axis taken along, or None (the flattened tensor).
+
+    Example:
+        >>> x = np.array([[10.0, 30.0, 20.0]])
+        >>> keras.ops.take_along_axis(x, np.array([[1, 0]]), axis=1).numpy()
+        array([[30., 10.]])
     """
     x = unary_input(x)
     if axis is None:
@@ -201,6 +206,12 @@ def flip(x, axis=None):
     Args:
         x: input tensor or array-like.
         axis: the axis (or axes) reversed, or None (all).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.flip(x, axis=1).numpy()
+        array([[3., 5., 1.],
+               [6., 2., 4.]], dtype=float32)
     """
     return index_map(x, lambda a: np.flip(a, axis=axis))
 
@@ -210,6 +221,12 @@ def fliplr(x):
 
     Args:
         x: a tensor of rank >= 2.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.fliplr(x).numpy()
+        array([[3., 5., 1.],
+               [6., 2., 4.]], dtype=float32)
     """
     return flip(x, axis=1)
 
@@ -219,6 +236,12 @@ def flipud(x):
 
     Args:
         x: a tensor of rank >= 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.flipud(x).numpy()
+        array([[4., 2., 6.],
+               [1., 5., 3.]], dtype=float32)
     """
     return flip(x, axis=0)
 
@@ -230,6 +253,12 @@ def roll(x, shift, axis=None):
         x: input tensor or array-like.
         shift: how many places elements move (may be negative).
         axis: the axis (or axes), or None (the flattened tensor).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.roll(x, 1, axis=1).numpy()
+        array([[3., 1., 5.],
+               [6., 4., 2.]], dtype=float32)
     """
     return index_map(x, lambda a: np.roll(a, shift, axis=axis))
 
@@ -241,6 +270,13 @@ def rot90(array, k=1, axes=(0, 1)):
         array: a tensor of rank >= 2.
         k: the number of quarter turns (default 1).
         axes: the plane rotated (default (0, 1)).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.rot90(x).numpy()
+        array([[3., 6.],
+               [5., 2.],
+               [1., 4.]], dtype=float32)
     """
     array = unary_input(array)
     if array.ndim < 2:
@@ -256,6 +292,11 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
         offset: the diagonal's offset (default 0).
         axis1: the first axis of the 2-D planes (default 0).
         axis2: the second axis (default 1).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.diagonal(x).numpy()
+        array([1., 2.], dtype=float32)
     """
     return index_map(x, lambda a: np.diagonal(a, offset, axis1, axis2))
 
@@ -266,6 +307,11 @@ def diag(x, k=0):
     Args:
         x: a 1-D tensor (builds a diagonal matrix) or a 2-D one (extracts a diagonal).
         k: the diagonal's offset (default 0; > 0 above).
+
+    Example:
+        >>> keras.ops.diag(np.array([1.0, 2.0])).numpy()
+        array([[1., 0.],
+               [0., 2.]])
     """
     x = unary_input(x)
     if x.ndim not in (1, 2):
@@ -279,6 +325,11 @@ def diagflat(x, k=0):
     Args:
         x: a tensor (flattened).
         k: the diagonal's offset (default 0).
+
+    Example:
+        >>> keras.ops.diagflat(np.array([[1.0, 2.0]])).numpy()
+        array([[1., 0.],
+               [0., 2.]])
     """
     return index_map(x, lambda a: np.diagflat(a, k))
 
@@ -291,6 +342,11 @@ def trace(x, offset=0, axis1=0, axis2=1):
         offset: the diagonal's offset (default 0).
         axis1: the first axis of the 2-D planes (default 0).
         axis2: the second axis (default 1).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.trace(x).numpy()
+        array(3., dtype=float32)
     """
     from nnfast.ops.math import sum as _sum
 
@@ -303,6 +359,12 @@ def tril(x, k=0):
     Args:
         x: input tensor or array-like.
         k: the diagonal above which elements are zeroed (default 0).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.tril(x).numpy()
+        array([[1., 0., 0.],
+               [4., 2., 0.]], dtype=float32)
     """
     return index_map(x, lambda a: np.tril(a, k))
 
@@ -313,6 +375,12 @@ def triu(x, k=0):
     Args:
         x: input tensor or array-like.
         k: the diagonal below which elements are zeroed (default 0).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.triu(x).numpy()
+        array([[1., 5., 3.],
+               [0., 2., 6.]], dtype=float32)
     """
     return index_map(x, lambda a: np.triu(a, k))
 
@@ -322,6 +390,11 @@ def ravel(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.ravel(x).numpy()
+        array([1., 5., 3., 4., 2., 6.], dtype=float32)
     """
     return reshape(x, (-1,))
 
@@ -333,6 +406,10 @@ def append(x1, x2, axis=None):
         x1: the first tensor.
         x2: the tensor appended.
         axis: the axis joined along, or None (both flattened).
+
+    Example:
+        >>> keras.ops.append(np.array([1.0, 2.0]), np.array([3.0])).numpy()
+        array([1., 2., 3.])
     """
     (a, b), _ = promote(x1, x2)
     if axis is None:
@@ -347,6 +424,12 @@ def diff(a, n=1, axis=-1):
         a: input tensor or array-like.
         n: how many times differences are taken (default 1).
         axis: the axis (default -1).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.diff(x, axis=1).numpy()
+        array([[ 4., -2.],
+               [-2.,  4.]], dtype=float32)
     """
     a = unary_input(a)
     if n < 0:
@@ -376,6 +459,11 @@ def array_split(x, indices_or_sections, axis=0):
         x: input tensor or array-like.
         indices_or_sections: an int N (N near-equal parts) or a list of split indices.
         axis: the axis split (default 0).
+
+    Example:
+        >>> x = np.arange(5.0)
+        >>> [p.shape for p in keras.ops.array_split(x, 2)]
+        [(3,), (2,)]
     """
     x = unary_input(x)
     n = x.shape[axis]
@@ -409,6 +497,11 @@ def hsplit(x, indices_or_sections):
     Args:
         x: input tensor or array-like.
         indices_or_sections: an int N (N equal parts) or a list of split indices.
+
+    Example:
+        >>> x = np.zeros((2, 4))
+        >>> [p.shape for p in keras.ops.hsplit(x, 2)]
+        [(2, 2), (2, 2)]
     """
     x = unary_input(x)
     return split(x, indices_or_sections, axis=1 if x.ndim > 1 else 0)
@@ -420,6 +513,11 @@ def vsplit(x, indices_or_sections):
     Args:
         x: input tensor or array-like.
         indices_or_sections: an int N (N equal parts) or a list of split indices.
+
+    Example:
+        >>> x = np.zeros((4, 2))
+        >>> [p.shape for p in keras.ops.vsplit(x, 2)]
+        [(2, 2), (2, 2)]
     """
     return split(x, indices_or_sections, axis=0)
 
@@ -430,6 +528,11 @@ def dsplit(x, indices_or_sections):
     Args:
         x: input tensor or array-like.
         indices_or_sections: an int N (N equal parts) or a list of split indices.
+
+    Example:
+        >>> x = np.zeros((2, 2, 4))
+        >>> [p.shape for p in keras.ops.dsplit(x, 2)]
+        [(2, 2, 2), (2, 2, 2)]
     """
     return split(x, indices_or_sections, axis=2)
 
@@ -449,6 +552,10 @@ def hstack(xs):
 
     Args:
         xs: a list of tensors.
+
+    Example:
+        >>> keras.ops.hstack([np.zeros((2, 1)), np.ones((2, 2))]).shape
+        (2, 3)
     """
     xs = [unary_input(x) for x in xs]
     return concatenate(xs, axis=1 if xs[0].ndim > 1 else 0)
@@ -459,6 +566,10 @@ def vstack(xs):
 
     Args:
         xs: a list of tensors.
+
+    Example:
+        >>> keras.ops.vstack([np.zeros((1, 3)), np.ones((2, 3))]).shape
+        (3, 3)
     """
     return concatenate([_at_least(x, 2) for x in xs], axis=0)
 
@@ -468,6 +579,10 @@ def dstack(xs):
 
     Args:
         xs: a list of tensors.
+
+    Example:
+        >>> keras.ops.dstack([np.zeros((2, 3)), np.ones((2, 3))]).shape
+        (2, 3, 2)
     """
     return concatenate([_at_least(x, 3) for x in xs], axis=2)
 
@@ -479,6 +594,11 @@ def select(condlist, choicelist, default=0):
         condlist: a list of boolean tensors.
         choicelist: a list of tensors, one per condition.
         default: the value where no condition holds (default 0).
+
+    Example:
+        >>> x = np.array([-2.0, 0.0, 3.0])
+        >>> keras.ops.select([x < 0, x > 0], [-x, x * 10], default=99.0).numpy()
+        array([ 2., 99., 30.])
     """
     from nnfast.ops.array import where
 
@@ -501,6 +621,10 @@ def unravel_index(indices, shape):
     Args:
         indices: flat integer indices.
         shape: the shape they index into.
+
+    Example:
+        >>> [int(i[0]) for i in keras.ops.unravel_index(np.array([5]), (2, 3))]
+        [1, 2]
     """
     idx = np.asarray(raw(indices))
     return tuple(

@@ -55,6 +55,9 @@ def inv(x):
 
     Example:
         >>> ops.inv(np.array([[2.0, 0.0], [0.0, 4.0]], "float32"))  # [[0.5, 0], [0, 0.25]]
+        <Tensor shape=(2, 2) dtype=float32
+        array([[0.5 , 0.  ],
+               [0.  , 0.25]], dtype=float32)>
     """
     return Inv.apply(_arg(x, "inv", square=True))
 
@@ -93,6 +96,8 @@ def det(x):
 
     Example:
         >>> ops.det(np.array([[1.0, 2.0], [3.0, 4.0]], "float32"))  # -2.0
+        <Tensor shape=() dtype=float32
+        array(-2., dtype=float32)>
     """
     return Det.apply(_arg(x, "det", square=True))
 
@@ -138,6 +143,9 @@ def solve(a, b):
 
     Example:
         >>> ops.solve(np.eye(2, dtype="float32") * 2, np.ones((2, 1), "float32"))  # 0.5s
+        <Tensor shape=(2, 1) dtype=float32
+        array([[0.5],
+               [0.5]], dtype=float32)>
     """
     am = _mat(a, "solve", square=True)
     bv = np.asarray(value(b))
@@ -188,6 +196,8 @@ def solve_triangular(a, b, lower=False):
     Example:
         >>> ops.solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]], "float32"),
         ...                      np.array([2.0, 3.0], "float32"), lower=True)  # [1, 2]
+        <Tensor shape=(2,) dtype=float32
+        array([1., 2.], dtype=float32)>
     """
     am = _mat(a, "solve_triangular", square=True)
     bv = np.asarray(value(b))
@@ -233,6 +243,9 @@ def cholesky(x, upper=False):
 
     Example:
         >>> ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
+        <Tensor shape=(2, 2) dtype=float32
+        array([[2.       , 0.       ],
+               [1.       , 1.4142135]], dtype=float32)>
     """
     return Cholesky.apply(_arg(x, "cholesky", square=True), upper=bool(upper))
 
@@ -248,6 +261,9 @@ def cholesky_inverse(x, upper=False):
     Example:
         >>> L = ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
         >>> ops.cholesky_inverse(L)  # inverse of [[4, 2], [2, 3]]
+        <Tensor shape=(2, 2) dtype=float32
+        array([[ 0.375, -0.25 ],
+               [-0.25 ,  0.5  ]], dtype=float32)>
     """
     from nnfast.ops.array import swapaxes
     from nnfast.ops.math import matmul
@@ -496,6 +512,9 @@ def pinv(x, rcond=None):
 
     Example:
         >>> ops.pinv(np.array([[1.0, 0.0], [0.0, 0.0]], "float32"))  # [[1, 0], [0, 0]]
+        <Tensor shape=(2, 2) dtype=float32
+        array([[1., 0.],
+               [0., 0.]], dtype=float32)>
     """
     return Pinv.apply(_arg(x, "pinv"), rcond=rcond)
 
@@ -537,6 +556,8 @@ def lstsq(a, b, rcond=None):
 
     Example:
         >>> ops.lstsq(np.array([[1.0], [1.0]], "float32"), np.array([1.0, 3.0], "float32"))  # [2]
+        <Tensor shape=(1,) dtype=float32
+        array([2.], dtype=float32)>
     """
     am = _mat(a, "lstsq")
     bv = np.asarray(value(b))
@@ -558,6 +579,8 @@ def matrix_rank(x, tol=None):
 
     Example:
         >>> ops.matrix_rank(np.ones((3, 3), "float32"))  # 1
+        <Tensor shape=() dtype=int32
+        array(1, dtype=int32)>
     """
     a = _mat(x, "matrix_rank")
     s = np.linalg.svd(a, compute_uv=False)
@@ -580,6 +603,8 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - keras.ops argu
 
     Example:
         >>> ops.norm(np.array([3.0, 4.0], "float32"))  # 5.0
+        <Tensor shape=() dtype=float32
+        array(5., dtype=float32)>
     """
     from nnfast.ops import math as m
     from nnfast.ops.array import reshape

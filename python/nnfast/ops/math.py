@@ -128,6 +128,11 @@ def subtract(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.subtract(a, b).numpy()
+        array([-1.,  0.,  2.], dtype=float32)
     """
     return Subtract.apply(*promote(x1, x2)[0])
 
@@ -138,6 +143,11 @@ def multiply(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.multiply(a, b).numpy()
+        array([ 2., 16., 24.], dtype=float32)
     """
     return Multiply.apply(*promote(x1, x2)[0])
 
@@ -148,6 +158,11 @@ def divide(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.divide(a, b).numpy()
+        array([0.5, 1. , 1.5], dtype=float32)
     """
     return Divide.apply(*promote(x1, x2, to_float=True)[0])
 
@@ -158,6 +173,11 @@ def true_divide(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.true_divide(a, b).numpy()
+        array([0.5, 1. , 1.5], dtype=float32)
     """
     return divide(x1, x2)
 
@@ -168,6 +188,11 @@ def power(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.power(a, b).numpy()
+        array([1.000e+00, 2.560e+02, 1.296e+03], dtype=float32)
     """
     (a, b), dtype = promote(x1, x2)
     if dtype.kind != "f":
@@ -183,6 +208,11 @@ def maximum(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.maximum(a, b).numpy()
+        array([2., 4., 6.], dtype=float32)
     """
     return Maximum.apply(*promote(x1, x2)[0])
 
@@ -193,6 +223,11 @@ def minimum(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, broadcastable with ``x1``.
+
+    Example:
+        >>> a, b = np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")
+        >>> keras.ops.minimum(a, b).numpy()
+        array([1., 4., 4.], dtype=float32)
     """
     return Minimum.apply(*promote(x1, x2)[0])
 
@@ -233,6 +268,10 @@ def negative(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.negative(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([ 1.5 , -0.  , -2.25], dtype=float32)
     """
     return Negative.apply(unary_input(x))
 
@@ -242,6 +281,10 @@ def square(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.square(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([2.25  , 0.    , 5.0625], dtype=float32)
     """
     x = unary_input(x)
     if x.dtype == np.bool_:
@@ -254,6 +297,10 @@ def sqrt(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.sqrt(np.array([1.0, 4.0, 9.0], "float32")).numpy()
+        array([1., 2., 3.], dtype=float32)
     """
     return Sqrt.apply(unary_input(x, to_float=True))
 
@@ -263,6 +310,10 @@ def exp(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.exp(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.22313015, 1.        , 9.487736  ], dtype=float32)
     """
     return Exp.apply(unary_input(x, to_float=True))
 
@@ -272,6 +323,10 @@ def log(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.log(np.array([1.0, 4.0, 9.0], "float32")).numpy()
+        array([0.       , 1.3862944, 2.1972246], dtype=float32)
     """
     return Log.apply(unary_input(x, to_float=True))
 
@@ -281,6 +336,10 @@ def log1p(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.log1p(np.array([1.0, 4.0, 9.0], "float32")).numpy()
+        array([0.6931472, 1.609438 , 2.3025851], dtype=float32)
     """
     return Log1p.apply(unary_input(x, to_float=True))
 
@@ -290,6 +349,10 @@ def abs(x):  # noqa: A001 - keras.ops name
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.abs(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([1.5 , 0.  , 2.25], dtype=float32)
     """
     x = unary_input(x)
     if x.dtype == np.bool_:
@@ -304,6 +367,10 @@ def absolute(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.absolute(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([1.5 , 0.  , 2.25], dtype=float32)
     """
     return abs(x)
 
@@ -313,6 +380,10 @@ def sin(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.sin(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.997495 ,  0.       ,  0.7780732], dtype=float32)
     """
     return Sin.apply(unary_input(x, to_float=True))
 
@@ -322,6 +393,10 @@ def cos(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.cos(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([ 0.0707372 ,  1.        , -0.62817365], dtype=float32)
     """
     return Cos.apply(unary_input(x, to_float=True))
 
@@ -352,6 +427,12 @@ def clip(x, x_min, x_max):
         x: input tensor or array-like.
         x_min: lower bound (broadcastable).
         x_max: upper bound (broadcastable).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.clip(x, 2.0, 4.0).numpy()
+        array([[2., 4., 3.],
+               [4., 2., 4.]], dtype=float32)
     """
     x = unary_input(x)
     if x.dtype == np.bool_:
@@ -489,6 +570,8 @@ def mean(x, axis=None, keepdims=False):
 
     Example:
         >>> ops.mean(np.array([[1.0, 2.0], [3.0, 5.0]]), axis=0)  # [2.0, 3.5]
+        <Tensor shape=(2,) dtype=float64
+        array([2. , 3.5])>
     """
     return Mean.apply(unary_input(x, to_float=True), axis=_axis(axis), keepdims=keepdims)
 
@@ -503,6 +586,11 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
         keepdims: keep the reduced axes with size 1.
         initial: a starting value folded into the maximum (and the result of an empty
             reduction).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.max(x, axis=1).numpy()
+        array([5., 6.], dtype=float32)
     """
     return Max.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
@@ -516,6 +604,11 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
         keepdims: keep the reduced axes with size 1.
         initial: a starting value folded into the minimum (and the result of an empty
             reduction).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.min(x, axis=0).numpy()
+        array([1., 2., 3.], dtype=float32)
     """
     return Min.apply(unary_input(x), axis=_axis(axis), keepdims=keepdims, initial=initial)
 
@@ -527,6 +620,11 @@ def amax(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.amax(x).numpy()
+        array(6., dtype=float32)
     """
     return max(x, axis=axis, keepdims=keepdims)
 
@@ -538,6 +636,11 @@ def amin(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.amin(x, axis=1).numpy()
+        array([1., 2.], dtype=float32)
     """
     return min(x, axis=axis, keepdims=keepdims)
 
@@ -563,6 +666,11 @@ def argmax(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.argmax(x, axis=1).numpy()
+        array([1, 2], dtype=int32)
     """
     return _arg_reduce(np.argmax, x, axis, keepdims)
 
@@ -574,6 +682,11 @@ def argmin(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.argmin(x, axis=-1).numpy()
+        array([0, 1], dtype=int32)
     """
     return _arg_reduce(np.argmin, x, axis, keepdims)
 
@@ -711,6 +824,11 @@ def dot(x1, x2):
     Args:
         x1: first operand (tensor, array-like or number).
         x2: second operand, whose contracted axis matches ``x1``'s last.
+
+    Example:
+        >>> a, b = np.array([[1.0, 2.0]]), np.array([[3.0], [4.0]])
+        >>> keras.ops.dot(a, b).numpy()
+        array([[11.]])
     """
     from nnfast.ops import contraction
 
@@ -727,6 +845,11 @@ def var(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.var(x, axis=0).numpy()
+        array([2.25, 2.25, 2.25], dtype=float32)
     """
     x = unary_input(x, to_float=True)
     axis = _axis(axis)
@@ -741,6 +864,11 @@ def std(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.std(x, axis=1).numpy()
+        array([1.6329932, 1.6329932], dtype=float32)
     """
     return sqrt(var(x, axis=axis, keepdims=keepdims))
 
@@ -814,6 +942,12 @@ def cumsum(x, axis=None, dtype=None):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         dtype: the result's dtype, or None (``x``'s, ints widened as Keras).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.cumsum(x, axis=1).numpy()
+        array([[ 1.,  6.,  9.],
+               [ 4.,  6., 12.]], dtype=float32)
     """
     x = unary_input(x)
     if dtype is not None:
@@ -864,6 +998,11 @@ def prod(x, axis=None, keepdims=False, dtype=None):
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
         dtype: the result's dtype, or None.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.prod(x, axis=0).numpy()
+        array([ 4., 10., 18.], dtype=float32)
     """
     x = accumulation_input(x) if dtype is None else _cast(unary_input(x), np.dtype(dtype))
     return Prod.apply(x, axis=_axis(axis), keepdims=keepdims)
@@ -879,6 +1018,10 @@ def sign(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.sign(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-1.,  0.,  1.], dtype=float32)
     """
     from nnfast.backend.tensor import Tensor
 
@@ -891,6 +1034,10 @@ def floor(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.floor(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-2.,  0.,  2.], dtype=float32)
     """
     from nnfast.backend.tensor import Tensor
 
@@ -903,6 +1050,10 @@ def round(x, decimals=0):  # noqa: A001
     Args:
         x: input tensor or array-like.
         decimals: the number of decimals to keep (default 0; negative rounds to tens, ...).
+
+    Example:
+        >>> keras.ops.round(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-2.,  0.,  2.], dtype=float32)
     """
     from nnfast.backend.tensor import Tensor
 

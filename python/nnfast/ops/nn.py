@@ -68,11 +68,27 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         negative_slope: slope below ``threshold`` (default 0).
         max_value: upper bound, or None.
         threshold: where the negative slope starts (default 0).
+
+    Example:
+        >>> keras.ops.relu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.  , 0.  , 2.25], dtype=float32)
     """
     return _activation(x, "relu", negative_slope, max_value, threshold)
 
 
 def relu6(x):
+    """``min(max(x, 0), 6)``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.relu6([-1.0, 3.0, 8.0]).numpy()
+        array([0., 3., 6.], dtype=float32)
+    """
     return _activation(x, "relu6")
 
 
@@ -82,6 +98,10 @@ def sigmoid(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.sigmoid(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.18242551, 0.5       , 0.9046505 ], dtype=float32)
     """
     out = _activation(x, "sigmoid")
     out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
@@ -93,18 +113,69 @@ def tanh(x):
 
 
 def elu(x, alpha=1.0):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Args:
+        x: input tensor or array-like.
+        alpha: the negative saturation value. Defaults to ``1.0``.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.elu([-1.0, 0.0, 2.0]).numpy()
+        array([-0.63212055,  0.        ,  2.        ], dtype=float32)
+    """
     return _activation(x, "elu", alpha)
 
 
 def selu(x):
+    """Scaled exponential linear unit: ``scale * x`` for ``x > 0``,
+    ``scale * alpha * (exp(x) - 1)`` otherwise, with Klambauer et al.'s constants
+    (``alpha ~ 1.67326``, ``scale ~ 1.05070``).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.selu([0.0, 1.0]).numpy()
+        array([0.      , 1.050701], dtype=float32)
+    """
     return _activation(x, "selu")
 
 
 def softplus(x):
+    """``log(1 + exp(x))``, elementwise (computed without overflow).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.softplus([0.0]).numpy()
+        array([0.6931472], dtype=float32)
+    """
     return _activation(x, "softplus")
 
 
 def softsign(x):
+    """``x / (1 + |x|)``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.softsign([-1.0, 3.0]).numpy()
+        array([-0.5 ,  0.75], dtype=float32)
+    """
     return _activation(x, "softsign")
 
 
@@ -113,6 +184,10 @@ def silu(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.silu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.27363828,  0.        ,  2.0354636 ], dtype=float32)
     """
     return _activation(x, "swish")
 
@@ -126,11 +201,27 @@ def gelu(x, approximate=True):
     Args:
         x: input tensor or array-like.
         approximate: use the tanh approximation (default True, as ``keras.ops.gelu``).
+
+    Example:
+        >>> keras.ops.gelu(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([-0.10042843,  0.        ,  2.2227986 ], dtype=float32)
     """
     return _activation(x, "gelu_tanh" if approximate else "gelu")
 
 
 def exponential(x):
+    """``exp(x)``, elementwise (the ``"exponential"`` activation).
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.exponential([0.0, 1.0]).numpy()
+        array([1.       , 2.7182817], dtype=float32)
+    """
     return _activation(x, "exponential")
 
 
@@ -139,11 +230,27 @@ def hard_sigmoid(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> keras.ops.hard_sigmoid(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
+        array([0.25 , 0.5  , 0.875], dtype=float32)
     """
     return _activation(x, "hard_sigmoid")
 
 
 def hard_silu(x):
+    """Hard SiLU (hard swish): ``x * relu6(x + 3) / 6``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.hard_silu([-4.0, 0.0, 1.0, 4.0]).numpy()
+        array([-0.       ,  0.       ,  0.6666667,  4.       ], dtype=float32)
+    """
     return _activation(x, "hard_silu")
 
 
@@ -151,14 +258,51 @@ hard_swish = hard_silu
 
 
 def leaky_relu(x, negative_slope=0.2):
+    """Leaky ReLU: ``x`` for ``x >= 0``, ``negative_slope * x`` otherwise.
+
+    Args:
+        x: input tensor or array-like.
+        negative_slope: slope for negative inputs. Defaults to ``0.2``.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.leaky_relu([-1.0, 2.0]).numpy()
+        array([-0.2,  2. ], dtype=float32)
+    """
     return _activation(x, "leaky_relu", negative_slope)
 
 
 def mish(x):
+    """Mish: ``x * tanh(softplus(x))``, elementwise.
+
+    Args:
+        x: input tensor or array-like.
+
+    Returns:
+        A float32 tensor of the shape of ``x``.
+
+    Example:
+        >>> keras.ops.mish([0.0, 1.0]).numpy()
+        array([0.       , 0.8650984], dtype=float32)
+    """
     return _activation(x, "mish")
 
 
 def linear(x):
+    """The identity activation: returns ``x`` unchanged (the same object).
+
+    Args:
+        x: anything.
+
+    Returns:
+        ``x``.
+
+    Example:
+        >>> keras.ops.linear([1.0, -2.0])
+        [1.0, -2.0]
+    """
     return x
 
 
@@ -253,6 +397,8 @@ def softmax(x, axis=-1):
 
     Example:
         >>> ops.softmax(np.array([[1.0, 2.0, 3.0]], "float32"))
+        <Tensor shape=(1, 3) dtype=float32
+        array([[0.09003057, 0.24472848, 0.66524094]], dtype=float32)>
     """
     out = _softmax_along(x, axis, False)
     if axis in (-1, np.ndim(value(x)) - 1):
@@ -269,6 +415,8 @@ def log_softmax(x, axis=-1):
 
     Example:
         >>> ops.log_softmax(np.array([0.0, 0.0], "float32"))  # [-0.693, -0.693]
+        <Tensor shape=(2,) dtype=float32
+        array([-0.6931472, -0.6931472], dtype=float32)>
     """
     return _softmax_along(x, axis, True)
 
@@ -397,6 +545,12 @@ def dropout(x, rate, seed, offset=0):
         rate: the fraction of elements zeroed (the rest are scaled by ``1 / (1 - rate)``).
         seed: an int (the mask's seed).
         offset: a stream offset (distinct masks for one seed).
+
+    Example:
+        >>> x = np.ones((2, 4), "float32")
+        >>> y = keras.ops.dropout(x, 0.5, seed=1).numpy()
+        >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [2.0], [0.0])
+        True
     """
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), received rate={rate}")
@@ -543,7 +697,13 @@ class BinaryCrossentropy(Function):
 
 def binary_crossentropy_mean(target, output, from_logits=False):
     """Per-sample binary crossentropy, the mean over the last axis, in one fused kernel (what
-    ``losses.binary_crossentropy`` computes with its default ``axis=-1``)."""
+    ``losses.binary_crossentropy`` computes with its default ``axis=-1``).
+
+    Args:
+        target: the 0/1 targets.
+        output: probabilities, or logits with ``from_logits=True``, the same shape.
+        from_logits: whether ``output`` holds logits. Defaults to ``False``.
+    """
     _check_same_shape(target, output, "binary_crossentropy")
     t = _finite_target(target)
     if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
@@ -565,6 +725,8 @@ def binary_crossentropy(target, output, from_logits=False):
 
     Example:
         >>> ops.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.9, 0.2]))  # [0.105, 0.223]
+        <Tensor shape=(2,) dtype=float64
+        array([0.10536052, 0.22314355])>
     """
     from nnfast.ops.math import (abs as _abs, add, clip, exp, log, log1p, maximum, multiply,
                                  negative, subtract)
@@ -665,6 +827,9 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
     Example:
         >>> ops.batch_normalization(np.ones((2, 3), "float32"), np.zeros(3), np.ones(3), axis=-1)
+        <Tensor shape=(2, 3) dtype=float32
+        array([[0.9995004, 0.9995004, 0.9995004],
+               [0.9995004, 0.9995004, 0.9995004]], dtype=float32)>
     """
     return _batch_normalization(x, mean, variance, axis, offset, scale, epsilon)
 

@@ -51,6 +51,8 @@ def log_sigmoid(x):
 
     Example:
         >>> ops.log_sigmoid(np.array([-1000.0, 0.0], "float32"))  # [-1000, -0.6931]
+        <Tensor shape=(2,) dtype=float32
+        array([-1.000000e+03, -6.931472e-01], dtype=float32)>
     """
     return _elementwise(
         x, lambda a: np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a))),
@@ -66,6 +68,8 @@ def sparse_plus(x):
 
     Example:
         >>> ops.sparse_plus(np.array([-2.0, 0.0, 2.0], "float32"))  # [0, 0.25, 2]
+        <Tensor shape=(3,) dtype=float32
+        array([0.  , 0.25, 2.  ], dtype=float32)>
     """
     return _elementwise(
         x, lambda a: np.where(a <= -1, 0.0, np.where(a >= 1, a, 0.25 * (a + 1) ** 2)),
@@ -80,6 +84,8 @@ def sparse_sigmoid(x):
 
     Example:
         >>> ops.sparse_sigmoid(np.array([-2.0, 0.0, 2.0], "float32"))  # [0, 0.5, 1]
+        <Tensor shape=(3,) dtype=float32
+        array([0. , 0.5, 1. ], dtype=float32)>
     """
     return _elementwise(x, lambda a: np.clip(0.5 * (a + 1), 0, 1),
                         lambda a, y: np.where(np.abs(a) < 1, 0.5, 0.0))
@@ -94,6 +100,8 @@ def squareplus(x, b=4):
 
     Example:
         >>> ops.squareplus(np.array([0.0], "float32"))  # [1.0] with b=4
+        <Tensor shape=(1,) dtype=float32
+        array([1.], dtype=float32)>
     """
     b = float(b)
     return _elementwise(x, lambda a: 0.5 * (a + np.sqrt(a * a + b)),
@@ -109,6 +117,8 @@ def celu(x, alpha=1.0):
 
     Example:
         >>> ops.celu(np.array([-1.0, 1.0], "float32"), alpha=0.5)
+        <Tensor shape=(2,) dtype=float32
+        array([-0.43233237,  1.        ], dtype=float32)>
     """
     alpha = float(alpha)
     return _elementwise(
@@ -124,6 +134,8 @@ def hard_tanh(x):
 
     Example:
         >>> ops.hard_tanh(np.array([-3.0, 0.5, 3.0], "float32"))  # [-1, 0.5, 1]
+        <Tensor shape=(3,) dtype=float32
+        array([-1. ,  0.5,  1. ], dtype=float32)>
     """
     return _elementwise(x, lambda a: np.clip(a, -1, 1),
                         lambda a, y: ((a > -1) & (a < 1)).astype(a.dtype))
@@ -138,6 +150,8 @@ def soft_shrink(x, threshold=0.5):
 
     Example:
         >>> ops.soft_shrink(np.array([-1.0, 0.2, 1.0], "float32"))  # [-0.5, 0, 0.5]
+        <Tensor shape=(3,) dtype=float32
+        array([-0.5,  0. ,  0.5], dtype=float32)>
     """
     t = float(threshold)
     return _elementwise(x, lambda a: np.where(a > t, a - t, np.where(a < -t, a + t, 0.0)),
@@ -153,6 +167,8 @@ def hard_shrink(x, threshold=0.5):
 
     Example:
         >>> ops.hard_shrink(np.array([-1.0, 0.2, 1.0], "float32"))  # [-1, 0, 1]
+        <Tensor shape=(3,) dtype=float32
+        array([-1.,  0.,  1.], dtype=float32)>
     """
     t = float(threshold)
     return _elementwise(x, lambda a: np.where(np.abs(a) > t, a, 0.0),
@@ -167,6 +183,8 @@ def tanh_shrink(x):
 
     Example:
         >>> ops.tanh_shrink(np.array([0.0, 1.0], "float32"))  # [0, 0.2384]
+        <Tensor shape=(2,) dtype=float32
+        array([0.        , 0.23840582], dtype=float32)>
     """
     return _elementwise(x, lambda a: a - np.tanh(a), lambda a, y: np.tanh(a) ** 2)
 
@@ -181,6 +199,8 @@ def threshold(x, threshold, default_value):  # noqa: A002 - keras.ops argument n
 
     Example:
         >>> ops.threshold(np.array([-1.0, 0.5], "float32"), 0.0, -5.0)  # [-5, 0.5]
+        <Tensor shape=(2,) dtype=float32
+        array([-5. ,  0.5], dtype=float32)>
     """
     t, d = float(threshold), float(default_value)
     return _elementwise(x, lambda a: np.where(a > t, a, d),
@@ -254,6 +274,8 @@ def sparsemax(x, axis=-1):
 
     Example:
         >>> ops.sparsemax(np.array([[1.0, 0.0, -2.0]], "float32"))  # [[1, 0, 0]]
+        <Tensor shape=(1, 3) dtype=float32
+        array([[1., 0., 0.]], dtype=float32)>
     """
     from nnfast.ops.nn import _along_last
 

@@ -285,6 +285,8 @@ def view(x, dtype=None):
 
     Example:
         >>> ops.view(np.array([1.0], "float32"), "int32")  # [1065353216]: the float's bits
+        <Tensor shape=(1,) dtype=int32
+        array([1065353216], dtype=int32)>
     """
     from nnfast.backend.dtypes import standardize_dtype
 
@@ -308,6 +310,8 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
 
     Example:
         >>> ops.vectorize(lambda a, b: a + b if a > 0 else b)(np.array([1.0, -1.0]), 2.0)
+        <Tensor shape=(2,) dtype=float64
+        array([3., 2.])>
 
     NOTE: the function runs once per element (or core block) in Python, as NumPy's
     ``vectorize`` does; use it for convenience, not inside training loops.

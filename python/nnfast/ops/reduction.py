@@ -56,6 +56,11 @@ def all(x, axis=None, keepdims=False):  # noqa: A001 - keras.ops name
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.all(x, axis=1).numpy()
+        array([ True,  True])
     """
     return Tensor(np.asarray(np.all(_arr(x), axis=_axis(axis), keepdims=keepdims)))
 
@@ -67,6 +72,11 @@ def any(x, axis=None, keepdims=False):  # noqa: A001 - keras.ops name
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.any(x, axis=0).numpy()
+        array([ True,  True,  True])
     """
     return Tensor(np.asarray(np.any(_arr(x), axis=_axis(axis), keepdims=keepdims)))
 
@@ -77,6 +87,11 @@ def count_nonzero(x, axis=None):
     Args:
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.count_nonzero(x, axis=1).numpy()
+        array([3, 3], dtype=int32)
     """
     return Tensor(np.asarray(np.count_nonzero(_arr(x), axis=_axis(axis)), dtype=np.int32))
 
@@ -88,6 +103,11 @@ def ptp(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.ptp(x, axis=1).numpy()
+        array([4., 4.], dtype=float32)
     """
     x = unary_input(x)
     return subtract(_max(x, axis, keepdims), _min(x, axis, keepdims))
@@ -101,6 +121,11 @@ def average(x, axis=None, weights=None):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         weights: weights broadcastable to ``x`` along ``axis``, or None (the plain mean).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.average(x, axis=1, weights=np.array([1.0, 0.0, 1.0])).numpy()
+        array([2., 5.])
     """
     x = unary_input(x, to_float=True)
     if weights is None:
@@ -124,6 +149,10 @@ def nansum(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nansum(np.array([1.0, np.nan, 2.0])).numpy()
+        array(3.)
     """
     return _sum(_zero_nans(accumulation_input(x)), axis=axis, keepdims=keepdims)
 
@@ -135,6 +164,10 @@ def nanprod(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanprod(np.array([3.0, np.nan, 2.0])).numpy()
+        array(6.)
     """
     x = accumulation_input(x)
     if x.dtype.kind == "f":
@@ -154,6 +187,10 @@ def nanmean(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanmean(np.array([1.0, np.nan, 2.0])).numpy()
+        array(1.5)
     """
     x = unary_input(x, to_float=True)
     total = _sum(_zero_nans(x), axis=axis, keepdims=keepdims)
@@ -167,6 +204,10 @@ def nanvar(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanvar(np.array([1.0, np.nan, 3.0])).numpy()
+        array(1.)
     """
     x = unary_input(x, to_float=True)
     # NaN places are zeroed before squaring so no NaN reaches the gradient of the mean.
@@ -181,6 +222,10 @@ def nanstd(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanstd(np.array([1.0, np.nan, 3.0])).numpy()
+        array(1.)
     """
     return sqrt(nanvar(x, axis=axis, keepdims=keepdims))
 
@@ -192,6 +237,10 @@ def nanmax(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanmax(np.array([1.0, np.nan, 2.0])).numpy()
+        array(2.)
     """
     x = unary_input(x)
     if x.dtype.kind != "f":
@@ -209,6 +258,10 @@ def nanmin(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanmin(np.array([1.0, np.nan, 2.0])).numpy()
+        array(1.)
     """
     x = unary_input(x)
     if x.dtype.kind != "f":
@@ -240,6 +293,10 @@ def nanargmax(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanargmax(np.array([1.0, np.nan, 3.0])).numpy()
+        array(2, dtype=int32)
     """
     return _nan_arg(np.argmax, x, axis, keepdims)
 
@@ -251,6 +308,10 @@ def nanargmin(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanargmin(np.array([1.0, np.nan, 3.0])).numpy()
+        array(0, dtype=int32)
     """
     return _nan_arg(np.argmin, x, axis, keepdims)
 
@@ -297,6 +358,12 @@ def cumprod(x, axis=None, dtype=None):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         dtype: the result's dtype, or None.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.cumprod(x, axis=1).numpy()
+        array([[ 1.,  5., 15.],
+               [ 4.,  8., 48.]], dtype=float32)
     """
     x = unary_input(x)
     if dtype is not None:
@@ -313,6 +380,10 @@ def nancumsum(x, axis=None, dtype=None):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         dtype: the result's dtype, or None.
+
+    Example:
+        >>> keras.ops.nancumsum(np.array([1.0, np.nan, 3.0])).numpy()
+        array([1., 1., 4.])
     """
     from nnfast.ops.math import cumsum
 
@@ -326,6 +397,10 @@ def nancumprod(x, axis=None, dtype=None):
         x: input tensor.
         axis: int, or None for the flattened tensor.
         dtype: the result's dtype, or None.
+
+    Example:
+        >>> keras.ops.nancumprod(np.array([2.0, np.nan, 3.0])).numpy()
+        array([2., 2., 6.])
     """
     x = unary_input(x)
     if x.dtype.kind == "f":
@@ -425,6 +500,11 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         axis: int, tuple of ints, or None (all axes).
         method: NumPy's interpolation method (default ``"linear"``).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.quantile(x, 0.5, axis=1).numpy()
+        array([3., 4.], dtype=float32)
     """
     return _quantile(x, q, axis, method, keepdims, ignore_nan=False)
 
@@ -438,6 +518,10 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
         axis: int, tuple of ints, or None (all axes).
         method: NumPy's interpolation method (default ``"linear"``).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanquantile(np.array([1.0, np.nan, 3.0]), 0.5).numpy()
+        array(2.)
     """
     return _quantile(x, q, axis, method, keepdims, ignore_nan=True)
 
@@ -451,6 +535,11 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
         axis: int, tuple of ints, or None (all axes).
         method: NumPy's interpolation method (default ``"linear"``).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.percentile(x, 50, axis=1).numpy()
+        array([3., 4.], dtype=float32)
     """
     return quantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
@@ -464,6 +553,10 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
         axis: int, tuple of ints, or None (all axes).
         method: NumPy's interpolation method (default ``"linear"``).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanpercentile(np.array([1.0, np.nan, 3.0]), 50).numpy()
+        array(2.)
     """
     return nanquantile(x, np.asarray(raw(q), np.float64) / 100, axis, method, keepdims)
 
@@ -475,6 +568,11 @@ def median(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], "float32")
+        >>> keras.ops.median(x, axis=1).numpy()
+        array([3., 4.], dtype=float32)
     """
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
 
@@ -486,6 +584,10 @@ def nanmedian(x, axis=None, keepdims=False):
         x: input tensor.
         axis: int, tuple of ints, or None (all axes).
         keepdims: keep the reduced axes with size 1.
+
+    Example:
+        >>> keras.ops.nanmedian(np.array([1.0, np.nan, 3.0, 10.0])).numpy()
+        array(3.)
     """
     return nanquantile(x, 0.5, axis=axis, keepdims=keepdims)
 
@@ -502,6 +604,10 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         x: the sample points, or None (spacing ``dx``).
         dx: the spacing when ``x`` is None (default 1.0).
         axis: the axis integrated over (default -1).
+
+    Example:
+        >>> keras.ops.trapezoid(np.array([1.0, 2.0, 3.0])).numpy()
+        array(4.)
     """
     from nnfast.ops.indexing import diff
     from nnfast.ops.array import get_item
@@ -531,6 +637,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         weights: per-element weights summed into the bins, or None (counts).
         minlength: the least number of bins returned.
         sparse: only False (dense output).
+
+    Example:
+        >>> keras.ops.bincount(np.array([0, 1, 1, 3])).numpy()
+        array([1, 2, 0, 1], dtype=int32)
     """
     if sparse:
         raise NotImplementedError("bincount(sparse=True): nnfast has no sparse tensors.")
@@ -571,6 +681,11 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - keras.ops argument name
         x: input tensor or array-like.
         bins: the number of equal-width bins (default 10).
         range: ``(low, high)`` of the bins, or None (the data's min and max).
+
+    Example:
+        >>> counts, edges = keras.ops.histogram(np.array([0.0, 1.0, 1.0, 3.0]), bins=3)
+        >>> counts.numpy(), edges.numpy()
+        (array([1., 2., 1.]), array([0., 1., 2., 3.]))
     """
     a = _arr(x)
     if a.ndim != 1:
@@ -586,6 +701,10 @@ def digitize(x, bins):
     Args:
         x: input tensor or array-like.
         bins: a 1-D monotonic array of bin edges.
+
+    Example:
+        >>> keras.ops.digitize(np.array([0.2, 1.5, 3.0]), [1.0, 2.0]).numpy()
+        array([0, 1, 2], dtype=int32)
     """
     return Tensor(np.digitize(_arr(x), _arr(bins)).astype(np.int32))
 
@@ -597,6 +716,10 @@ def searchsorted(sorted_sequence, values, side="left"):
         sorted_sequence: a 1-D ascending tensor.
         values: the values to insert.
         side: ``"left"`` (first suitable index) or ``"right"`` (last).
+
+    Example:
+        >>> keras.ops.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([2.5])).numpy()
+        array([2], dtype=int32)
     """
     seq = _arr(sorted_sequence)
     if seq.ndim != 1:
@@ -613,6 +736,10 @@ def argpartition(x, kth, axis=-1):
         x: input tensor.
         kth: the index (or indices) of the element(s) placed in sorted position.
         axis: the axis partitioned (default -1).
+
+    Example:
+        >>> keras.ops.argpartition(np.array([3.0, 1.0, 2.0]), 1).numpy()[:1]
+        array([1], dtype=int32)
     """
     return Tensor(np.argpartition(_arr(x), kth, axis=axis).astype(np.int32))
 
@@ -622,6 +749,10 @@ def nonzero(x):
 
     Args:
         x: input tensor or array-like.
+
+    Example:
+        >>> [i.numpy().tolist() for i in keras.ops.nonzero(np.array([0.0, 3.0, 0.0, 1.0]))]
+        [[1, 3]]
     """
     return tuple(Tensor(i.astype(np.int32)) for i in np.nonzero(np.atleast_1d(_arr(x))))
 
@@ -638,7 +769,25 @@ def unique(
 ):
     """The sorted unique elements of ``x`` (optionally their first indices, the inverse
     map and counts); ``size`` pads (with ``fill_value``, default the smallest value) or
-    truncates to a fixed length."""
+    truncates to a fixed length.
+
+    Args:
+        x: the input tensor.
+        sorted: return the unique values sorted. Defaults to ``True``.
+        return_index: also return the index of each unique value's first occurrence. Defaults to
+            ``False``.
+        return_inverse: also return, for each element of ``x``, the index of its value in the
+            result. Defaults to ``False``.
+        return_counts: also return how often each unique value occurs. Defaults to ``False``.
+        axis: find unique slices along this axis (None: flatten first).
+        size: pad or cut the result to exactly this many values (a static shape); None: as many as
+            there are.
+        fill_value: the padding value with ``size`` (None: the smallest unique value).
+
+    Example:
+        >>> keras.ops.unique(np.array([3, 1, 3, 2])).numpy()
+        array([1, 2, 3])
+    """
     a = _arr(x)
     res = np.unique(
         a,
@@ -679,6 +828,10 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
         rtol: relative tolerance (default 1e-5).
         atol: absolute tolerance (default 1e-8).
         equal_nan: count NaNs in the same place as equal.
+
+    Example:
+        >>> keras.ops.isclose(np.array([1.0, 2.0]), np.array([1.0 + 1e-9, 2.1])).numpy()
+        array([ True, False])
     """
     (a, b), _ = promote(x1, x2)
     return Tensor(
@@ -703,6 +856,10 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
         rtol: relative tolerance (default 1e-5).
         atol: absolute tolerance (default 1e-8).
         equal_nan: count NaNs in the same place as equal.
+
+    Example:
+        >>> bool(keras.ops.allclose(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9])))
+        True
     """
     return Tensor(np.asarray(bool(np.all(isclose(x1, x2, rtol, atol, equal_nan).value))))
 
@@ -715,6 +872,10 @@ def isin(x1, x2, assume_unique=False, invert=False):
         x2: the values looked for (any shape).
         assume_unique: NumPy's hint that both inputs have no duplicates.
         invert: return True where ``x1`` is NOT in ``x2``.
+
+    Example:
+        >>> keras.ops.isin(np.array([1, 2, 3]), np.array([2, 5])).numpy()
+        array([False,  True, False])
     """
     return Tensor(
         np.asarray(np.isin(_arr(x1), _arr(x2), assume_unique=assume_unique, invert=invert))

@@ -75,6 +75,9 @@ def fft(x):
 
     Example:
         >>> fft((np.ones(4, "float32"), np.zeros(4, "float32")))   # ([4, 0, 0, 0], [0, 0, 0, 0])
+        (<Tensor shape=(4,) dtype=float32
+        array([4., 0., 0., 0.], dtype=float32)>, <Tensor shape=(4,) dtype=float32
+        array([0., 0., 0., 0.], dtype=float32)>)
     """
     re, im = _complex_pair(x)
     return _FFT.apply(re, im, ndims=1)
@@ -82,6 +85,10 @@ def fft(x):
 
 def fft2(x):
     """Complex 2-D FFT over the last two axes of ``(real, imag)``.
+
+    Args:
+        x: a pair ``(real, imag)`` of float tensors of the same shape; the transform runs over the
+            last two axes.
 
     Example:
         >>> re, im = fft2((np.ones((2, 2), "float32"), np.zeros((2, 2), "float32")))
@@ -93,6 +100,10 @@ def fft2(x):
 
 def ifft2(x):
     """Inverse complex 2-D FFT over the last two axes of ``(real, imag)``.
+
+    Args:
+        x: a pair ``(real, imag)`` of float tensors of the same shape; the inverse transform runs
+            over the last two axes.
 
     Example:
         >>> re, im = ifft2(fft2((a, b)))   # (a, b) again
@@ -182,8 +193,15 @@ def irfft(x, fft_length=None):
     """Inverse of ``rfft``: a real signal of length ``fft_length`` (default
     ``2 * (bins - 1)``) from its non-negative frequencies ``(real, imag)``.
 
+    Args:
+        x: a pair ``(real, imag)`` of float tensors holding the ``fft_length // 2 + 1``
+            non-negative frequencies along the last axis.
+        fft_length: length of the output signal; None: ``2 * (n - 1)`` for ``n`` input frequencies.
+
     Example:
         >>> irfft(rfft(np.arange(8.0, dtype="float32")))   # [0, 1, ..., 7]
+        <Tensor shape=(8,) dtype=float32
+        array([0., 1., 2., 3., 4., 5., 6., 7.], dtype=float32)>
     """
     re, im = _complex_pair(x)
     _check_rank(re, 1, "irfft")
@@ -267,12 +285,21 @@ def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of ``sequence_length`` samples taken every ``sequence_stride`` samples along
     the last axis (frames that would run past the end are dropped).
 
+    Args:
+        x: tensor of shape ``(..., length)``.
+        sequence_length: length of each extracted frame.
+        sequence_stride: step between the starts of consecutive frames.
+
     Returns:
         Shape ``x.shape[:-1] + ((L - sequence_length) // sequence_stride + 1,
         sequence_length)``.
 
     Example:
         >>> extract_sequences(np.arange(10.0), 4, 3)   # [[0..3], [3..6], [6..9]]
+        <Tensor shape=(3, 4) dtype=float32
+        array([[0., 1., 2., 3.],
+               [3., 4., 5., 6.],
+               [6., 7., 8., 9.]], dtype=float32)>
     """
     sequence_length, sequence_stride = int(sequence_length), int(sequence_stride)
     shape_ = np.shape(value(x))

@@ -49,6 +49,8 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 
     Example:
         >>> ops.normalize(np.array([[3.0, 4.0]], "float32"))  # [[0.6, 0.8]]
+        <Tensor shape=(1, 2) dtype=float32
+        array([[0.6, 0.8]], dtype=float32)>
     """
     from nnfast.ops.math import divide, maximum, sqrt, square, sum
 
@@ -104,6 +106,8 @@ def psnr(x1, x2, max_val):
 
     Example:
         >>> ops.psnr(np.zeros(4, "float32"), np.full(4, 0.1, "float32"), 1.0)  # 20.0
+        <Tensor shape=() dtype=float64
+        array(20.00000028)>
     """
     from nnfast.ops.math import log, mean, multiply, square, subtract
 
@@ -125,6 +129,8 @@ def polar(abs_, angle):
 
     Example:
         >>> ops.polar(np.array([2.0], "float32"), np.array([0.0], "float32"))  # [2+0j]
+        <Tensor shape=(1,) dtype=complex64
+        array([2.+0.j], dtype=complex64)>
     """
     r = np.asarray(value(abs_), dtype=np.float32)
     t = np.asarray(value(angle), dtype=np.float32)

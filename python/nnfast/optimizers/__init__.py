@@ -30,7 +30,18 @@ _BY_NAME["lossscaleoptimizer"] = LossScaleOptimizer
 
 
 def get(identifier, custom_objects=None):
-    """Resolves a name (``"adam"``), a config dict or an Optimizer instance."""
+    """Resolves a name (``"adam"``), a config dict or an Optimizer instance.
+
+    Args:
+        identifier: a name (``"adam"``), a config dict or an ``Optimizer``.
+        custom_objects: a dict of name -> class for optimizers of your own.
+
+    Example:
+        >>> type(keras.optimizers.get("adam")).__name__
+        'Adam'
+        >>> keras.optimizers.get({"class_name": "SGD", "config": {"momentum": 0.9}}).momentum
+        0.9
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -47,14 +58,34 @@ def get(identifier, custom_objects=None):
 
 
 def serialize(optimizer):
-    """Keras's serialized form ``{module, class_name, config, registered_name}``."""
+    """Keras's serialized form ``{module, class_name, config, registered_name}``.
+
+    Args:
+        optimizer: an ``Optimizer``.
+
+    Example:
+        >>> config = keras.optimizers.serialize(keras.optimizers.Adam(learning_rate=0.01))
+        >>> config["class_name"], round(config["config"]["learning_rate"], 6)
+        ('Adam', 0.01)
+    """
     return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
             "config": optimizer.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
     """Rebuilds an optimizer from ``serialize``'s output (or tf.keras's
-    ``{"class_name", "config"}``)."""
+    ``{"class_name", "config"}``).
+
+    Args:
+        config: the dict ``serialize`` returned (``{"class_name": ..., "config": ...}``).
+        custom_objects: a dict of name -> class for optimizers of your own.
+
+    Example:
+        >>> config = keras.optimizers.serialize(keras.optimizers.Adam(learning_rate=0.01))
+        >>> optimizer = keras.optimizers.deserialize(config)
+        >>> type(optimizer).__name__, round(float(optimizer.learning_rate), 6)
+        ('Adam', 0.01)
+    """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
     if cls is None:

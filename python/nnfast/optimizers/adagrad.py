@@ -11,6 +11,24 @@ class Adagrad(Optimizer):
         learning_rate: default 0.001.
         initial_accumulator_value: default 0.1.
         epsilon: default 1e-7.
+        weight_decay: decoupled weight decay: each step also multiplies every variable by ``1 -
+            learning_rate * weight_decay`` (None or 0: none).
+        clipnorm: clip each gradient to this L2 norm (None: no clipping).
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]`` (None: no clipping).
+        global_clipnorm: clip all gradients together so that their joint L2 norm is at most this
+            (None: no clipping; exclusive with ``clipnorm``).
+        use_ema: keep an exponential moving average of the weights (written into the model every
+            ``ema_overwrite_frequency`` steps and by ``finalize_variable_values``). Defaults to
+            ``False``.
+        ema_momentum: momentum of that moving average, ``ema = m * ema + (1 - m) * w`` (used with
+            ``use_ema=True``). Defaults to ``0.99``.
+        ema_overwrite_frequency: every how many iterations the moving average overwrites the
+            weights (None: only at the end of ``fit``).
+        loss_scale_factor: multiply the loss by this before computing gradients and divide the
+            gradients by it (None: no scaling), for low-precision training.
+        gradient_accumulation_steps: apply the mean gradient of this many steps once, every that
+            many steps (None: every step).
+        name: name of the optimizer (prefixes its variables); None: the class name in snake case.
 
     Example:
         >>> opt = Adagrad(learning_rate=0.01)

@@ -29,6 +29,7 @@ class LossScaleOptimizer(Optimizer):
         **kwargs: the base optimizer arguments (Keras accepts them; they do not apply).
 
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> opt = nnfast.optimizers.LossScaleOptimizer(nnfast.optimizers.SGD(0.01))
         >>> model.compile(optimizer=opt, loss="mse")
     """

@@ -12,6 +12,10 @@ class OptimizerMap(MutableMapping):
     (``re.fullmatch``), else ``default_optimizer``. Calling it on a variable looks up its
     ``path``.
 
+    Args:
+        default_optimizer: the optimizer of variables no entry matches.
+        optimizer_map: a dict of variable-path pattern -> optimizer (None: empty).
+
     Example:
         >>> omap = OptimizerMap(Adam(1e-3), {"dense_1/.*": SGD(0.1)})
         >>> omap(model.layers[1].kernel)   # the SGD
@@ -82,6 +86,14 @@ class MultiOptimizer(Optimizer):
     picks (an :class:`OptimizerMap` or any callable of a variable). The inner optimizers
     keep their own learning rates and state; ``variables`` lists this optimizer's
     ``iterations`` and learning rate, then each inner optimizer's variables.
+
+    Args:
+        optimizer_map: a list of ``(optimizer, layers)`` pairs, or a dict of layer-name pattern ->
+            optimizer: each variable is updated by the optimizer of the first pair/pattern that
+            owns it.
+        loss_scale_factor: multiply the loss by this before computing gradients and divide the
+            gradients by it (None: no scaling), for low-precision training.
+        name: name of the optimizer.
 
     Example:
         >>> opt = MultiOptimizer(OptimizerMap(Adam(1e-3), {"head/.*": SGD(1e-2)}))

@@ -17,7 +17,48 @@ class Muon(Optimizer):
     weight decay: ``weight_decay`` for Muon variables, ``adam_weight_decay`` for the rest.
     NumPy per variable.
 
+    Args:
+        learning_rate: the learning rate of the Muon (matrix) updates. Defaults to ``0.001``.
+        adam_beta_1: first-moment decay of the AdamW used for non-matrix variables. Defaults to
+            ``0.9``.
+        adam_beta_2: second-moment decay of that AdamW. Defaults to ``0.999``.
+        adam_weight_decay: weight decay of that AdamW. Defaults to ``0.004``.
+        epsilon: small constant for the AdamW updates' numerical stability. Defaults to ``1e-07``.
+        weight_decay: weight decay of the Muon updates. Defaults to ``0.004``.
+        clipnorm: clip each gradient to this L2 norm (None: no clipping).
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]`` (None: no clipping).
+        global_clipnorm: clip all gradients together so that their joint L2 norm is at most this
+            (None: no clipping; exclusive with ``clipnorm``).
+        use_ema: keep an exponential moving average of the weights (written into the model every
+            ``ema_overwrite_frequency`` steps and by ``finalize_variable_values``). Defaults to
+            ``False``.
+        ema_momentum: momentum of that moving average, ``ema = m * ema + (1 - m) * w`` (used with
+            ``use_ema=True``). Defaults to ``0.99``.
+        ema_overwrite_frequency: every how many iterations the moving average overwrites the
+            weights (None: only at the end of ``fit``).
+        loss_scale_factor: multiply the loss by this before computing gradients and divide the
+            gradients by it (None: no scaling), for low-precision training.
+        gradient_accumulation_steps: apply the mean gradient of this many steps once, every that
+            many steps (None: every step).
+        name: name of the optimizer (prefixes its variables); None: the class name in snake case.
+        exclude_layers: a list of regular expressions; variables whose path matches one are updated
+            by AdamW instead of Muon.
+        exclude_embeddings: update embedding tables with AdamW instead of Muon. Defaults to
+            ``True``.
+        muon_a: first coefficient of the Newton-Schulz orthogonalization polynomial. Defaults to
+            ``3.4445``.
+        muon_b: second coefficient of that polynomial. Defaults to ``-4.775``.
+        muon_c: third coefficient of that polynomial. Defaults to ``2.0315``.
+        adam_lr_ratio: the AdamW learning rate as a fraction of ``learning_rate``. Defaults to
+            ``1``.
+        momentum: momentum of the Muon updates. Defaults to ``0.95``.
+        ns_steps: number of Newton-Schulz iterations. Defaults to ``5``.
+        nesterov: use Nesterov momentum. Defaults to ``True``.
+        rms_rate: scale the orthogonalized update to this RMS so AdamW learning rates carry over
+            (None: Muon's original shape-based scale). Defaults to ``0.2``.
+
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=Muon(learning_rate=0.02), loss="mse")
     """
 

@@ -52,10 +52,21 @@ class Optimizer:
         loss_scale_factor: gradients are divided by it (the loss is scaled by ``scale_loss``).
         gradient_accumulation_steps: apply the mean of that many steps' gradients at once.
         name: optimizer name.
+        ema_momentum: momentum of that moving average, ``ema = m * ema + (1 - m) * w`` (used with
+            ``use_ema=True``). Defaults to ``0.99``.
+        ema_overwrite_frequency: every how many iterations the moving average overwrites the
+            weights (None: only at the end of ``fit``).
 
     Subclasses declare their slots in ``_slot_groups()`` and implement ``_fused_update``;
     a user subclass may instead implement Keras's ``update_step(gradient, variable,
     learning_rate)`` with ``nnfast.ops``/NumPy and ``add_variable_from_reference``.
+
+    Example:
+        >>> v = keras.Variable(np.array([1.0, 2.0], "float32"))
+        >>> optimizer = keras.optimizers.SGD(learning_rate=0.1)
+        >>> _ = optimizer.apply_gradients([(np.array([1.0, 1.0], "float32"), v)])
+        >>> v.numpy()
+        array([0.9, 1.9], dtype=float32)
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,

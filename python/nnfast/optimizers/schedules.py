@@ -9,7 +9,18 @@ import math
 
 
 class LearningRateSchedule:
-    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
+    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``.
+
+    Example:
+        >>> class Halving(keras.optimizers.schedules.LearningRateSchedule):
+        ...     def __call__(self, step):
+        ...         return 0.1 * 0.5 ** (step // 100)
+        ...     def get_config(self):
+        ...         return {}
+        >>> optimizer = keras.optimizers.Adam(learning_rate=Halving())
+        >>> float(Halving()(250))
+        0.025
+    """
 
     def __call__(self, step):
         raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must "
@@ -31,7 +42,23 @@ def _check_positive(name, value):
 
 class ExponentialDecay(LearningRateSchedule):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; the exponent is
-    floored when ``staircase``."""
+    floored when ``staircase``.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: how many steps one decay period lasts.
+        decay_rate: the decay factor per ``decay_steps``.
+        staircase: decay in whole periods (``floor(step / decay_steps)``) instead of continuously.
+            Defaults to ``False``.
+        name: name of the schedule (kept in its config). Defaults to ``"ExponentialDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.ExponentialDecay(
+        ...     0.1, decay_steps=100, decay_rate=0.5)
+        >>> [round(float(schedule(step)), 4) for step in (0, 100, 200)]
+        [0.1, 0.05, 0.025]
+        >>> optimizer = keras.optimizers.SGD(learning_rate=schedule)
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
@@ -53,7 +80,20 @@ class ExponentialDecay(LearningRateSchedule):
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
-    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary."""
+    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary.
+
+    Args:
+        boundaries: increasing step numbers where the rate changes.
+        values: the rates, one more than ``boundaries``: ``values[i]`` applies up to
+            ``boundaries[i]``.
+        name: name of the schedule (kept in its config). Defaults to ``"PiecewiseConstant"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+        ...     [100, 200], [0.1, 0.01, 0.001])
+        >>> [float(schedule(step)) for step in (0, 150, 250)]
+        [0.1, 0.01, 0.001]
+    """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(boundaries) != len(values) - 1:
@@ -75,7 +115,23 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 class PolynomialDecay(LearningRateSchedule):
     """``(initial - end) * (1 - step / decay_steps) ** power + end`` with ``step`` capped at
     ``decay_steps``; with ``cycle`` the horizon grows to the next multiple of
-    ``decay_steps`` instead."""
+    ``decay_steps`` instead.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: how many steps one decay period lasts.
+        end_learning_rate: the rate reached after ``decay_steps``. Defaults to ``0.0001``.
+        power: the exponent of the polynomial (1: linear). Defaults to ``1.0``.
+        cycle: restart the decay (with a longer period) after ``decay_steps`` instead of staying at
+            ``end_learning_rate``. Defaults to ``False``.
+        name: name of the schedule (kept in its config). Defaults to ``"PolynomialDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.PolynomialDecay(
+        ...     0.1, decay_steps=100, end_learning_rate=0.01)
+        >>> [round(float(schedule(step)), 4) for step in (0, 50, 100, 500)]
+        [0.1, 0.055, 0.01, 0.01]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
                  cycle=False, name="PolynomialDecay"):
@@ -105,7 +161,22 @@ class PolynomialDecay(LearningRateSchedule):
 
 class InverseTimeDecay(LearningRateSchedule):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; the ratio is
-    floored when ``staircase``."""
+    floored when ``staircase``.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: how many steps one decay period lasts.
+        decay_rate: the decay factor per ``decay_steps``.
+        staircase: decay in whole periods (``floor(step / decay_steps)``) instead of continuously.
+            Defaults to ``False``.
+        name: name of the schedule (kept in its config). Defaults to ``"InverseTimeDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.InverseTimeDecay(
+        ...     0.1, decay_steps=10, decay_rate=1.0)
+        >>> [round(float(schedule(step)), 4) for step in (0, 10, 30)]
+        [0.1, 0.05, 0.025]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
@@ -128,7 +199,27 @@ class InverseTimeDecay(LearningRateSchedule):
 class CosineDecay(LearningRateSchedule):
     """Cosine decay from ``initial_learning_rate`` (or from ``warmup_target`` after a linear
     warmup of ``warmup_steps``) down to ``alpha`` times that rate over ``decay_steps``:
-    ``lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, T) / T)) + alpha)``."""
+    ``lr * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, T) / T)) + alpha)``.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: how many steps one decay period lasts.
+        alpha: the floor of the decay, a fraction of ``initial_learning_rate``. Defaults to
+            ``0.0``.
+        name: name of the schedule (kept in its config). Defaults to ``"CosineDecay"``.
+        warmup_target: the rate reached at the end of a linear warm-up from
+            ``initial_learning_rate`` (None: no warm-up).
+        warmup_steps: length of that warm-up, in steps. Defaults to ``0``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100)
+        >>> [round(float(schedule(step)), 4) for step in (0, 50, 100)]
+        [0.1, 0.05, 0.0]
+        >>> warm = keras.optimizers.schedules.CosineDecay(
+        ...     0.0, 100, warmup_target=0.1, warmup_steps=10)
+        >>> [round(float(warm(step)), 4) for step in (0, 5, 10)]
+        [0.0, 0.05, 0.1]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
@@ -162,7 +253,23 @@ class CosineDecay(LearningRateSchedule):
 class CosineDecayRestarts(LearningRateSchedule):
     """SGDR cosine decay with warm restarts: the first period lasts
     ``first_decay_steps``, each next one ``t_mul`` times longer, restarting at ``m_mul``
-    times the previous initial rate; ``alpha`` is the floor fraction."""
+    times the previous initial rate; ``alpha`` is the floor fraction.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        first_decay_steps: length of the first cosine period, in steps.
+        t_mul: each period is this many times longer than the one before. Defaults to ``2.0``.
+        m_mul: each restart begins at this fraction of the previous period's initial rate. Defaults
+            to ``1.0``.
+        alpha: the floor of the decay, a fraction of ``initial_learning_rate``. Defaults to
+            ``0.0``.
+        name: name of the schedule (kept in its config). Defaults to ``"SGDRDecay"``.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.CosineDecayRestarts(0.1, first_decay_steps=10)
+        >>> [round(float(schedule(step)), 4) for step in (0, 5, 10, 20)]
+        [0.1, 0.05, 0.1, 0.05]
+    """
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
                  name="SGDRDecay"):
@@ -197,6 +304,9 @@ def serialize(learning_rate_schedule):
     """Keras's serialized form ``{module, class_name, config, registered_name}`` of a
     ``LearningRateSchedule``.
 
+    Args:
+        learning_rate_schedule: a ``LearningRateSchedule``.
+
     Example:
         >>> serialize(ExponentialDecay(0.1, 100, 0.9))["class_name"]
         'ExponentialDecay'
@@ -207,7 +317,18 @@ def serialize(learning_rate_schedule):
 
 
 def deserialize(config, custom_objects=None):
-    """Rebuilds a schedule from ``serialize``'s output (custom classes via custom_objects)."""
+    """Rebuilds a schedule from ``serialize``'s output (custom classes via custom_objects).
+
+    Args:
+        config: the dict ``serialize`` returned.
+        custom_objects: a dict of name -> class for schedules of your own.
+
+    Example:
+        >>> s = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)
+        >>> config = keras.optimizers.schedules.serialize(s)
+        >>> keras.optimizers.schedules.deserialize(config).get_config() == s.get_config()
+        True
+    """
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
     if cls is None:
@@ -217,6 +338,23 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
+    """Resolves a learning-rate schedule identifier: a schedule
+    is returned as it is, a config dict (``serialize``'s) is deserialized.
+
+    Args:
+        identifier: a ``LearningRateSchedule`` or a config dict.
+
+    Returns:
+        A ``LearningRateSchedule``.
+
+    Raises:
+        ValueError: for anything else.
+
+    Example:
+        >>> s = keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.5)
+        >>> keras.optimizers.schedules.get(keras.optimizers.schedules.serialize(s))(100)
+        0.05
+    """
     if isinstance(identifier, LearningRateSchedule):
         return identifier
     if isinstance(identifier, dict):

@@ -69,6 +69,7 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
             ``"bicubic"``, ``"hamming"``, ``"box"`` or ``"lanczos"``.
         keep_aspect_ratio: resize the largest centred crop with the target aspect ratio
             instead of distorting the image.
+        grayscale: deprecated spelling of ``color_mode="grayscale"``. Defaults to ``False``.
 
     Returns:
         A PIL image.
@@ -127,7 +128,21 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
 def img_to_array(img, data_format=None, dtype=None):
     """A PIL image as a NumPy array: ``(height, width, channels)`` float32 by default
     (``(channels, height, width)`` with ``data_format="channels_first"``); grayscale images
-    get a channel axis of 1."""
+    get a channel axis of 1.
+
+    Args:
+        img: a PIL image.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> from PIL import Image
+        >>> img = Image.new("RGB", (4, 3))
+        >>> keras.preprocessing.image.img_to_array(img).shape
+        (3, 4, 3)
+    """
     data_format = _data_format(data_format)
     x = np.asarray(img, dtype=dtype or "float32")
     if x.ndim == 3:
@@ -147,6 +162,15 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
         x: ``(height, width, channels)`` array (``channels_first``: channels first).
         scale: shift and scale the values to fill 0..255 (``(x - min) / max * 255``);
             without it values are cast to uint8 as they are.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> img = keras.preprocessing.image.array_to_img(np.zeros((3, 4, 3)))
+        >>> img.size
+        (4, 3)
     """
     _require_pil()
     data_format = _data_format(data_format)
@@ -177,7 +201,24 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
 
 def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
     """Saves a rank-3 array as an image file (format from ``file_format`` or the
-    extension); extra keyword arguments go to ``PIL.Image.save``."""
+    extension); extra keyword arguments go to ``PIL.Image.save``.
+
+    Args:
+        path: the file path (or a file object).
+        x: the image array, rank 3.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        file_format: the format (``"png"``, ``"jpeg"``...); None: from the file name.
+        scale: rescale the values to [0, 255] first. Defaults to ``True``.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.png")
+        >>> keras.preprocessing.image.save_img(path, np.zeros((3, 4, 3)))
+        >>> keras.preprocessing.image.load_img(path).size
+        (4, 3)
+    """
     img = array_to_img(x, data_format=data_format, scale=scale)
     if img.mode == "RGBA" and (file_format in ("jpg", "jpeg") or (
             file_format is None and str(path).lower().endswith((".jpg", ".jpeg")))):
@@ -214,7 +255,17 @@ def _transform_matrices(theta, tx, ty, shear, zx, zy, height, width):
 
 def apply_affine_transforms(x, matrices, fill_mode="nearest", cval=0.0, order=1):
     """Warps a channels_last batch ``x`` (n, h, w, c) with per-image 3x3 ``matrices`` that
-    map output ``(row, col, 1)`` to source coordinates; ``order`` 1 is bilinear, 0 nearest."""
+    map output ``(row, col, 1)`` to source coordinates; ``order`` 1 is bilinear, 0 nearest.
+
+    Args:
+        x: images, shape ``(batch, height, width, channels)``.
+        matrices: one affine matrix per image, shape ``(batch, 8)`` (the projective form
+            ``a0..a7``, output pixel to input pixel).
+        fill_mode: ``"constant"``, ``"nearest"``, ``"reflect"`` or ``"wrap"``: how points outside
+            the input are filled. Defaults to ``"nearest"``.
+        cval: the fill value with ``fill_mode="constant"``. Defaults to ``0.0``.
+        order: interpolation order: 0 (nearest) or 1 (bilinear). Defaults to ``1``.
+    """
     _, h, w, _ = x.shape
     r, c = np.mgrid[0:h, 0:w].astype(np.float64)
     m = matrices[:, :, :, None, None]
@@ -286,6 +337,15 @@ class ImageDataGenerator:
             ``flow_from_directory``. NOTE: as in Keras, the validation subset is the FIRST
             fraction of the data (``fit(validation_split=...)`` takes the last).
         interpolation_order: 1 (bilinear, default) or 0 (nearest).
+        dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255.0,
+        ...                                                     horizontal_flip=True)
+        >>> x, y = np.ones((6, 8, 8, 3), "float32") * 255, np.arange(6)
+        >>> batch_x, batch_y = next(gen.flow(x, y, batch_size=4, shuffle=False))
+        >>> batch_x.shape, float(batch_x.max()), batch_y.tolist()
+        ((4, 8, 8, 3), 1.0, [0, 1, 2, 3])
     """
 
     def __init__(self, featurewise_center=False, samplewise_center=False,
@@ -599,6 +659,12 @@ class Iterator:
     epoch order, and iterating yields batches forever (reshuffling each pass), as Keras's.
     With a ``seed`` every batch draws its randomness from ``seed + batches_seen``, so a run
     is reproducible; without one it draws from NumPy's global generator.
+
+    Args:
+        n: the number of samples.
+        batch_size: samples per batch.
+        shuffle: shuffle the order at each epoch.
+        seed: seed of the shuffling.
     """
 
     white_list_formats = _WHITE_LIST_FORMATS
@@ -683,7 +749,36 @@ class Iterator:
 
 
 class NumpyArrayIterator(Iterator):
-    """Batches of augmented images from arrays (what ``ImageDataGenerator.flow`` returns)."""
+    """Batches of augmented images from arrays (what ``ImageDataGenerator.flow`` returns).
+
+    Args:
+        x: images, shape ``(samples, height, width, channels)`` (channels last).
+        y: labels, one per image (None: only images).
+        image_data_generator: the ``ImageDataGenerator`` whose random transforms and normalization
+            are applied.
+        batch_size: images per batch. Defaults to ``32``.
+        shuffle: shuffle the order at each epoch. Defaults to ``False``.
+        sample_weight: one weight per image, yielded as a third element (None: none).
+        seed: random seed for shuffling and transformations.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        save_to_dir: a folder where the augmented images are also saved (None: not saved).
+        save_prefix: filename prefix of the saved images. Defaults to ``""``.
+        save_format: image format of the saved images (``"png"``, ``"jpeg"``...). Defaults to
+            ``"png"``.
+        subset: ``"training"`` or ``"validation"`` when the generator has a ``validation_split``.
+        ignore_class_split: allow a validation split that lacks some classes. Defaults to
+            ``False``.
+        dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
+
+    Example:
+        >>> gen = keras.preprocessing.image.ImageDataGenerator()
+        >>> x, y = np.zeros((5, 4, 4, 1)), np.arange(5)
+        >>> it = keras.preprocessing.image.NumpyArrayIterator(x, y, gen, batch_size=2)
+        >>> len(it), next(it)[0].shape
+        (3, (2, 4, 4, 1))
+    """
 
     def __init__(self, x, y, image_data_generator, batch_size=32, shuffle=False,
                  sample_weight=None, seed=None, data_format=None, save_to_dir=None,
@@ -783,6 +878,34 @@ class DirectoryIterator(Iterator):
     Attributes:
         class_indices: ``{class_name: index}``; classes: the label of every file;
         filenames: paths relative to ``directory``; filepaths: absolute paths; samples: count.
+
+    Args:
+        directory: the folder holding one sub-folder per class.
+        image_data_generator: the ``ImageDataGenerator`` whose random transforms and normalization
+            are applied.
+        target_size: ``(height, width)`` every image is resized to. Defaults to ``(256, 256)``.
+        color_mode: ``"grayscale"``, ``"rgb"`` or ``"rgba"``. Defaults to ``"rgb"``.
+        classes: the list of sub-folder names to use (None: every sub-folder, alphanumerically).
+        class_mode: ``"categorical"`` (one-hot), ``"binary"``, ``"sparse"`` (ids), ``"input"`` (the
+            image itself) or None (no labels). Defaults to ``"categorical"``.
+        batch_size: images per batch. Defaults to ``32``.
+        shuffle: shuffle the order at each epoch. Defaults to ``True``.
+        seed: random seed for shuffling and transformations.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        save_to_dir: a folder where the augmented images are also saved (None: not saved).
+        save_prefix: filename prefix of the saved images. Defaults to ``""``.
+        save_format: image format of the saved images (``"png"``, ``"jpeg"``...). Defaults to
+            ``"png"``.
+        follow_links: whether to visit sub-folders reached through symbolic links. Defaults to
+            ``False``.
+        subset: ``"training"`` or ``"validation"`` when the generator has a ``validation_split``.
+        interpolation: resampling used when resizing: ``"nearest"``, ``"bilinear"``,
+            ``"bicubic"``... Defaults to ``"nearest"``.
+        keep_aspect_ratio: crop to the target aspect ratio before resizing (no distortion).
+            Defaults to ``False``.
+        dtype: dtype of the generated arrays; None: ``keras.config.floatx()``.
     """
 
     allowed_class_modes = {"categorical", "binary", "sparse", "input", None}
@@ -902,6 +1025,9 @@ def smart_resize(x, size, interpolation="bilinear", data_format="channels_last",
             channels)`` (channels first with ``data_format="channels_first"``).
         size: ``(height, width)``.
         interpolation: "bilinear", "nearest", "bicubic", "lanczos3" or "lanczos5".
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``. Defaults to ``"channels_last"``.
 
     Returns:
         float32 images of the target size (a NumPy array).

@@ -29,6 +29,12 @@ def text_to_word_sequence(input_text, filters=DEFAULT_FILTERS, lower=True, split
     """Splits a text into words: lowercases (``lower``), turns every character of
     ``filters`` into ``split``, splits on ``split`` and drops empty strings.
 
+    Args:
+        input_text: the input text.
+        filters: characters removed from the text (default: punctuation, tabs and newlines).
+        lower: lowercase the text first. Defaults to ``True``.
+        split: the word separator. Defaults to ``" "``.
+
     Example:
         >>> text_to_word_sequence("Hello, World!")
         ['hello', 'world']
@@ -42,6 +48,21 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
 
     ``hash_function`` defaults to Python's ``hash`` (randomized per process unless
     PYTHONHASHSEED is set); ``"md5"`` gives a stable hash.
+
+    Args:
+        text: the input text.
+        n: the hashing space: ids fall in ``[1, n - 1]`` (0 is kept for padding).
+        hash_function: None (Python's ``hash``, not stable across runs), ``"md5"``, or a callable
+            from a string to an int.
+        filters: characters removed from the text (default: punctuation, tabs and newlines).
+        lower: lowercase the text first. Defaults to ``True``.
+        split: the word separator. Defaults to ``" "``.
+        analyzer: a callable splitting a text into words, used instead of
+            ``filters``/``lower``/``split`` (None: those).
+
+    Example:
+        >>> keras.preprocessing.text.hashing_trick("the cat the", 20, hash_function="md5")
+        [17, 4, 17]
     """
     if hash_function is None:
         hash_function = hash
@@ -56,7 +77,21 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
 
 
 def one_hot(input_text, n, filters=DEFAULT_FILTERS, lower=True, split=" ", analyzer=None):
-    """``hashing_trick`` with Python's ``hash``: word ids in [1, n) (Keras's legacy one_hot)."""
+    """``hashing_trick`` with Python's ``hash``: word ids in [1, n) (Keras's legacy one_hot).
+
+    Args:
+        input_text: the input text.
+        n: the hashing space: ids fall in ``[1, n - 1]``.
+        filters: characters removed from the text (default: punctuation, tabs and newlines).
+        lower: lowercase the text first. Defaults to ``True``.
+        split: the word separator. Defaults to ``" "``.
+        analyzer: a callable splitting a text into words, used instead of
+            ``filters``/``lower``/``split`` (None: those).
+
+    Example:
+        >>> keras.preprocessing.text.one_hot("The cat sat", 50)[0] > 0
+        True
+    """
     return hashing_trick(input_text, n, hash_function=hash, filters=filters, lower=lower,
                          split=split, analyzer=analyzer)
 
@@ -238,7 +273,18 @@ class Tokenizer:
 
 
 def tokenizer_from_json(json_string):
-    """Rebuilds a ``Tokenizer`` from ``Tokenizer.to_json()`` output."""
+    """Rebuilds a ``Tokenizer`` from ``Tokenizer.to_json()`` output.
+
+    Args:
+        json_string: the string ``Tokenizer.to_json()`` returned.
+
+    Example:
+        >>> tok = keras.preprocessing.text.Tokenizer()
+        >>> tok.fit_on_texts(["the cat sat", "the dog"])
+        >>> again = keras.preprocessing.text.tokenizer_from_json(tok.to_json())
+        >>> again.word_index["the"]
+        1
+    """
     tokenizer_config = json.loads(json_string)
     config = tokenizer_config.get("config")
     word_counts = json.loads(config.pop("word_counts"))

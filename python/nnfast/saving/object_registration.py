@@ -13,6 +13,11 @@ def register_keras_serializable(package="Custom", name=None):
     Saved configs then carry ``registered_name="package>name"`` and loading finds the class
     without ``custom_objects``.
 
+    Args:
+        package: the package prefix of the registered name (``"package>Name"``). Defaults to
+            ``"Custom"``.
+        name: the name registered (None: the class or function name).
+
     Example:
         >>> @register_keras_serializable(package="MyLayers")
         ... class Scale(Layer): ...
@@ -30,7 +35,20 @@ def register_keras_serializable(package="Custom", name=None):
 
 
 def get_registered_name(obj):
-    """``"package>name"`` for a registered object, else its ``__name__``."""
+    """``"package>name"`` for a registered object, else its ``__name__``.
+
+    Args:
+        obj: a class or function.
+
+    Example:
+        >>> @keras.saving.register_keras_serializable(package="demo")
+        ... class Scaled(keras.layers.Layer):
+        ...     pass
+        >>> keras.saving.get_registered_name(Scaled)
+        'demo>Scaled'
+        >>> keras.saving.get_registered_object("demo>Scaled") is Scaled
+        True
+    """
     return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
 
 
@@ -40,7 +58,20 @@ def is_registered(obj):
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """Looks ``name`` up in ``custom_objects``, the active scopes, the global registry, then
-    ``module_objects``; None if absent."""
+    ``module_objects``; None if absent.
+
+    Args:
+        name: the registered name (``"package>Name"``).
+        custom_objects: a dict of name -> class/function for objects of your own.
+        module_objects: a dict of name -> object also searched (None: none).
+
+    Example:
+        >>> @keras.saving.register_keras_serializable(package="demo2")
+        ... def halve(x):
+        ...     return x / 2
+        >>> keras.saving.get_registered_object("demo2>halve") is halve
+        True
+    """
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     for scope in reversed(getattr(_scope, "stack", [])):
@@ -54,13 +85,34 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 
 def get_custom_objects():
-    """The global registry dict (``"package>name"`` -> object); it may be edited directly."""
+    """The global registry dict (``"package>name"`` -> object); it may be edited directly.
+
+    Example:
+        >>> keras.saving.get_custom_objects()["my_fn"] = abs
+        >>> "my_fn" in keras.saving.get_custom_objects()
+        True
+    """
     return _GLOBAL_CUSTOM_OBJECTS
 
 
 class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}):`` makes the names resolvable while
-    loading inside the block."""
+    loading inside the block.
+
+    Args:
+        custom_objects: a dict of name -> class/function visible to deserialization inside the
+            ``with`` block.
+
+    Example:
+        >>> class Twice(keras.layers.Layer):
+        ...     def call(self, x):
+        ...         return keras.ops.multiply(x, 2.0)
+        >>> config = keras.saving.serialize_keras_object(Twice())
+        >>> with keras.saving.CustomObjectScope({"Twice": Twice}):
+        ...     layer = keras.saving.deserialize_keras_object(config)
+        >>> type(layer).__name__
+        'Twice'
+    """
 
     def __init__(self, custom_objects, *more_custom_objects):
         # Keras 3 takes one dict; tf.keras took several (still accepted).

@@ -16,7 +16,16 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     (legacy HDF5). The file is written to a temporary name and renamed into place, so a
     failure leaves any previous file intact.
 
+    Args:
+        model: the model to save.
+        filepath: where to write: a ``.keras`` path (zip archive), or ``.h5``/``.hdf5`` for the
+            legacy format.
+        overwrite: overwrite an existing file (False: ask on the terminal). Defaults to ``True``.
+        zipped: write the ``.keras`` format zipped (None: True for ``.keras`` paths).
+        include_optimizer: also save the optimizer's state. Defaults to ``True``.
+
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.save("model.keras"); model = nnfast.models.load_model("model.keras")
     """
     filepath = os.fspath(filepath)
@@ -56,7 +65,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         ValueError: for a file that is neither a ``.keras`` zip nor HDF5.
 
     Example:
-        >>> model = keras.models.load_model("model.keras")
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.save("model.keras")
+        >>> restored = keras.models.load_model("model.keras")
+        >>> x = np.ones((1, 3), "float32")
+        >>> bool(np.allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
+        True
     """
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
@@ -90,7 +104,15 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs)
     ``max_shard_size`` (Keras 3.15's sharded ``.weights.json`` files) is not implemented and
     raises NotImplementedError.
 
+    Args:
+        model: the model.
+        filepath: a path ending in ``.weights.h5``.
+        overwrite: overwrite an existing file. Defaults to ``True``.
+        max_shard_size: sharded weight files are not implemented: must stay None, else
+            ``NotImplementedError``.
+
     Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> save_weights(model, "m.weights.h5")
     """
     if max_shard_size is not None:
@@ -111,6 +133,14 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs)
 def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file
     (``by_name`` matches legacy ``.h5`` layers by name, as tf.keras).
+
+    Args:
+        model: the model.
+        filepath: a ``.weights.h5`` file (or legacy ``.h5``).
+        skip_mismatch: skip layers whose weight count or shapes differ instead of raising. Defaults
+            to ``False``.
+        by_name: match layers by name (legacy ``.h5`` files only) instead of by order. Defaults to
+            ``False``.
 
     Example:
         >>> load_weights(model, "m.weights.h5")
@@ -147,12 +177,33 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
 
 
 def model_from_config(config, custom_objects=None):
-    """A model (or layer) from ``{"class_name", "config"}``."""
+    """A model (or layer) from ``{"class_name", "config"}``.
+
+    Args:
+        config: the dict ``model.get_config()`` (or ``serialize``) returned.
+        custom_objects: a dict of name -> class/function for objects of your own.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> config = keras.saving.serialize_keras_object(model)
+        >>> keras.models.model_from_config(config).output_shape
+        (None, 2)
+    """
     from nnfast.saving.serialization import deserialize_keras_object
 
     return deserialize_keras_object(config, custom_objects)
 
 
 def model_from_json(json_string, custom_objects=None):
-    """The model whose architecture ``model.to_json()`` wrote (fresh weights)."""
+    """The model whose architecture ``model.to_json()`` wrote (fresh weights).
+
+    Args:
+        json_string: the string ``model.to_json()`` returned.
+        custom_objects: a dict of name -> class/function for objects of your own.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> keras.models.model_from_json(model.to_json()).output_shape
+        (None, 2)
+    """
     return model_from_config(json.loads(json_string), custom_objects)

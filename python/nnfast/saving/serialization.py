@@ -93,7 +93,16 @@ def _is_builtin(cls):
 
 
 def serialize_keras_object(obj):
-    """The Keras 3 config of ``obj`` (layer, model, loss, metric, optimizer, function...)."""
+    """The Keras 3 config of ``obj`` (layer, model, loss, metric, optimizer, function...).
+
+    Args:
+        obj: a layer, model, loss, metric, optimizer, initializer... or a plain value.
+
+    Example:
+        >>> config = keras.saving.serialize_keras_object(keras.layers.Dense(3, name="d"))
+        >>> config["class_name"], config["config"]["units"]
+        ('Dense', 3)
+    """
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.generic):
@@ -369,7 +378,19 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     """Rebuilds an object from its Keras config (Keras 3 or legacy form).
 
     ``safe_mode`` (default True) refuses to rebuild lambdas from bytecode; as in Keras, an
-    enclosing safe-mode scope (``load_model(..., safe_mode=...)``) takes precedence."""
+    enclosing safe-mode scope (``load_model(..., safe_mode=...)``) takes precedence.
+
+    Args:
+        config: the dict ``serialize_keras_object`` returned (or a registered name).
+        custom_objects: a dict of name -> class/function for objects of your own.
+        safe_mode: refuse to deserialize Python lambdas (arbitrary code) unless False. Defaults to
+            ``True``.
+
+    Example:
+        >>> config = keras.saving.serialize_keras_object(keras.layers.Dense(3))
+        >>> keras.saving.deserialize_keras_object(config).units
+        3
+    """
     if getattr(_state, "safe_mode", None) is None:
         with safe_mode_scope(safe_mode):
             return deserialize_keras_object(config, custom_objects)

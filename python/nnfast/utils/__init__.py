@@ -13,7 +13,18 @@ CustomObjectScope = custom_object_scope
 
 def set_random_seed(seed):
     """Seeds Python's ``random``, NumPy and nnfast (initializers, dropout, shuffling), so
-    the same seed gives the same training run (for the same thread count)."""
+    the same seed gives the same training run (for the same thread count).
+
+    Args:
+        seed: an int: seeds Python's ``random``, NumPy and nnfast's global seed generator.
+
+    Example:
+        >>> keras.utils.set_random_seed(42)
+        >>> a = keras.random.uniform((2,))
+        >>> keras.utils.set_random_seed(42)
+        >>> bool(np.array_equal(a, keras.random.uniform((2,))))
+        True
+    """
     _set_seed(seed)
 from nnfast.preprocessing.image import array_to_img, img_to_array, load_img, save_img
 from nnfast.utils.image_dataset import image_dataset_from_directory
@@ -22,21 +33,51 @@ from nnfast.utils.x_y_sample_weight import pack_x_y_sample_weight, unpack_x_y_sa
 
 
 def is_keras_tensor(x):
-    """True when ``x`` is a symbolic tensor (from ``Input`` or a layer call on one)."""
+    """True when ``x`` is a symbolic tensor (from ``Input`` or a layer call on one).
+
+    Args:
+        x: any object.
+
+    Example:
+        >>> keras.utils.is_keras_tensor(keras.Input((3,)))
+        True
+        >>> keras.utils.is_keras_tensor(np.zeros(3))
+        False
+    """
     from nnfast.models.function import is_keras_tensor as check
 
     return check(x)
 
 
 def get_source_inputs(tensor):
-    """The ``Input`` tensors a symbolic tensor is computed from."""
+    """The ``Input`` tensors a symbolic tensor is computed from.
+
+    Args:
+        tensor: a symbolic tensor of a functional model.
+
+    Example:
+        >>> x = keras.Input((3,), name="features")
+        >>> y = keras.layers.Dense(2)(x)
+        >>> [t.name for t in keras.utils.get_source_inputs(y)]
+        ['features']
+    """
     from nnfast.models.function import get_source_inputs as sources
 
     return sources(tensor)
 
 
 def clear_session(free_memory=True):
-    """Resets nnfast's global state (layer-name counters), as ``keras.utils.clear_session``."""
+    """Resets nnfast's global state (layer-name counters), as ``keras.utils.clear_session``.
+
+    Args:
+        free_memory: also run the garbage collector and clear nnfast's buffer cache. Defaults to
+            ``True``.
+
+    Example:
+        >>> keras.utils.clear_session()
+        >>> keras.layers.Dense(2).name
+        'dense'
+    """
     import gc
 
     from nnfast.backend import clear_session as clear
@@ -59,6 +100,9 @@ from nnfast.saving.serialization import (deserialize_keras_object,  # noqa: E402
 def standardize_dtype(dtype):
     """Keras's dtype name for ``dtype`` (a string, NumPy dtype or Python type):
     ``"float32"``, ``"int64"``, ``"bool"``...; ``None`` means ``floatx()``.
+
+    Args:
+        dtype: a dtype name, NumPy dtype or Python type.
 
     Example:
         >>> standardize_dtype(np.float64)

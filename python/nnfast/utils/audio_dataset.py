@@ -88,6 +88,18 @@ def audio_dataset_from_directory(directory, labels="inferred", label_mode="int",
         sampling_rate: resampling (Keras does it with tensorflow-io) is not implemented:
             a value raises NotImplementedError.
         ragged: ragged batches are not supported (True raises NotImplementedError).
+        directory: the folder holding one sub-folder of ``.wav`` files per class.
+        labels: ``"inferred"`` (from sub-folder names), None, or a list of integer labels. Defaults
+            to ``"inferred"``.
+        label_mode: ``"int"``, ``"categorical"``, ``"binary"`` or None. Defaults to ``"int"``.
+        class_names: the sub-folder names to use, in this order (None: all).
+        batch_size: clips per batch (None: unbatched). Defaults to ``32``.
+        shuffle: shuffle the files. Defaults to ``True``.
+        seed: seed of the shuffling and split.
+        validation_split: fraction of the files kept apart for validation.
+        subset: ``"training"``, ``"validation"`` or ``"both"``.
+        follow_links: visit sub-folders reached through symbolic links. Defaults to ``False``.
+        verbose: print how many files and classes were found. Defaults to ``True``.
 
     Returns:
         An ``AudioDataset`` of ``(audio (batch, samples, channels), labels)`` (a list of two

@@ -149,6 +149,8 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         >>> ds = timeseries_dataset_from_array(np.arange(10), None, sequence_length=3,
         ...                                    batch_size=2)
         >>> ds[0]   # [[0, 1, 2], [1, 2, 3]]
+        array([[0, 1, 2],
+               [1, 2, 3]])
     """
     check_dataset_format(format)
     data = np.asarray(data)
@@ -248,6 +250,27 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
     (``directory/class_a/*.txt``), with Keras's file order, shuffling (by ``seed``) and
     ``validation_split``/``subset`` rules (``subset="both"`` returns two datasets).
 
+    Args:
+        directory: the folder holding one sub-folder per class.
+        labels: ``"inferred"`` (labels from the sub-folder names), None (no labels), or a
+            list/tuple of integer labels, one per file in alphanumeric order of paths. Defaults to
+            ``"inferred"``.
+        label_mode: ``"int"`` (class ids), ``"categorical"`` (one-hot), ``"binary"`` (0/1 floats,
+            two classes) or None (no labels). Defaults to ``"int"``.
+        class_names: the list of sub-folder names to use, in this order (only with
+            ``labels="inferred"``); None: all, alphanumerically.
+        batch_size: texts per batch (None: unbatched texts). Defaults to ``32``.
+        max_length: cut each text to at most this many characters (None: whole texts).
+        shuffle: whether to shuffle the samples (else alphanumeric order). Defaults to ``True``.
+        seed: random seed for shuffling and transformations.
+        validation_split: fraction in (0, 1) of the files kept apart for validation.
+        subset: ``"training"``, ``"validation"`` or ``"both"`` (with ``validation_split``).
+        follow_links: whether to visit sub-folders reached through symbolic links. Defaults to
+            ``False``.
+        format: the dataset type returned; ``"tf"`` gives nnfast's batched dataset (no TensorFlow
+            needed). Defaults to ``"tf"``.
+        verbose: print how many files and classes were found. Defaults to ``True``.
+
     Example:
         >>> train = text_dataset_from_directory("aclImdb/train", batch_size=32,
         ...                                      validation_split=0.2, subset="training", seed=1)
@@ -306,6 +329,16 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
     datasets of ``left_size`` and ``right_size`` samples (ints = counts, floats in (0, 1) =
     fractions; one of them may be None for "the rest"). Call ``.batch(n)`` on each to feed
     ``fit``.
+
+    Args:
+        dataset: a NumPy array, a tuple/list of arrays, a dict of arrays, a ``PyDataset`` or a
+            torch ``Dataset``.
+        left_size: an int (samples) or a float in (0, 1) (fraction) for the left part; None: the
+            rest after ``right_size``.
+        right_size: likewise for the right part; None: the rest after ``left_size``.
+        shuffle: shuffle before splitting. Defaults to ``False``.
+        seed: seed of the shuffling.
+        preferred_backend: accepted for compatibility (nnfast returns its own datasets).
 
     Example:
         >>> left, right = split_dataset((x, y), left_size=0.8)

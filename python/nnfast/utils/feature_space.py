@@ -104,6 +104,7 @@ class FeatureSpace:
         crossing_dim: number of hash bins of a feature cross (default 32).
         hashing_dim: number of hash bins of a hashed feature (default 32).
         num_discretization_bins: bins of a ``"float_discretized"`` feature (default 32).
+        name: name of the feature space (None: a unique name).
 
     Example:
         >>> fs = FeatureSpace({"age": "float_normalized", "city": "string_categorical",

@@ -119,6 +119,8 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
         archive_format: ``"auto"``, ``"tar"``, ``"zip"`` or None.
         cache_dir: base folder (default: Keras's home, ``~/.keras``).
         force_download: download even when cached.
+        cache_subdir: sub-folder of the cache folder the file is stored in. Defaults to
+            ``"datasets"``.
 
     Example:
         >>> path = get_file(origin="https://storage.googleapis.com/.../mnist.npz")

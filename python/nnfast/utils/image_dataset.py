@@ -348,6 +348,13 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             before resizing.
         pad_to_aspect_ratio: pad (instead of crop) to the target aspect ratio.
         format: "tf" (nnfast's batched dataset, see ``check_dataset_format``).
+        directory: the folder holding one sub-folder per class.
+        follow_links: whether to visit sub-folders reached through symbolic links. Defaults to
+            ``False``.
+        data_format: ``"channels_last"`` (inputs ``(batch, ..., channels)``) or
+            ``"channels_first"`` (``(batch, channels, ...)``); None uses
+            ``keras.config.image_data_format()``.
+        verbose: print how many files and classes were found. Defaults to ``True``.
 
     Returns:
         An ``ImageDataset`` (or a list of two for ``subset="both"``) with ``class_names``.

@@ -176,6 +176,8 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         expand_nested: draw the layers of nested models.
         dpi: the image's resolution (Graphviz ``dpi``).
         splines: Graphviz's edge routing (``"ortho"``, ``"spline"``, ...).
+        subgraph: return a ``pydot.Cluster`` for nesting inside another graph instead of a
+            ``pydot.Dot``. Defaults to ``False``.
 
     Example:
         >>> dot = keras.utils.model_to_dot(model, show_shapes=True)
@@ -236,6 +238,20 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     is installed and the file is not a PDF.
 
     Raises ``ImportError`` when pydot or the Graphviz ``dot`` program is missing.
+
+    Args:
+        model: the model to draw.
+        to_file: the image file written (its extension picks the format). Defaults to
+            ``"model.png"``.
+        show_shapes: show each layer's output shape. Defaults to ``False``.
+        show_dtype: show each layer's dtype. Defaults to ``False``.
+        show_layer_names: show layer names. Defaults to ``False``.
+        rankdir: ``"TB"`` (top to bottom) or ``"LR"`` (left to right). Defaults to ``"TB"``.
+        expand_nested: draw nested models' layers inside them. Defaults to ``False``.
+        dpi: resolution of the image. Defaults to ``200``.
+        show_layer_activations: show the activation of layers that have one. Defaults to ``False``.
+        show_trainable: show whether each layer is trainable. Defaults to ``False``.
+        splines: Graphviz's edge style (``"ortho"``, ``"curved"``...). Defaults to ``"ortho"``.
 
     Example:
         >>> keras.utils.plot_model(model, "model.png", show_shapes=True)

@@ -39,7 +39,17 @@ def to_categorical(x, num_classes=None):
 
 
 def normalize(x, axis=-1, order=2):
-    """Scales ``x`` to unit ``order``-norm along ``axis`` (zero norms are left as is)."""
+    """Scales ``x`` to unit ``order``-norm along ``axis`` (zero norms are left as is).
+
+    Args:
+        x: the array to normalize.
+        axis: the axis along which the norm is taken. Defaults to ``-1``.
+        order: the norm's order (2: L2). Defaults to ``2``.
+
+    Example:
+        >>> keras.utils.normalize(np.array([[3.0, 4.0]]))
+        array([[0.6, 0.8]])
+    """
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1

@@ -51,6 +51,7 @@ class Progbar:
             given (``fit`` passes an empty set: its logs are already running means).
             With neither, every value is averaged.
         unit_name: what a step is called ("step", "sample").
+        file: the stream written to; None: ``sys.stdout``.
 
     Example:
         >>> bar = Progbar(10)

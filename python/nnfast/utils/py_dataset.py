@@ -10,6 +10,13 @@ class PyDataset:
     ``use_multiprocessing`` and ``max_queue_size`` are accepted for compatibility; batches
     are produced in the calling thread, in order.
 
+    Args:
+        workers: accepted for compatibility: batches are produced in the training thread. Defaults
+            to ``1``.
+        use_multiprocessing: accepted for compatibility: no worker processes are used. Defaults to
+            ``False``.
+        max_queue_size: accepted for compatibility (no prefetch queue). Defaults to ``10``.
+
     Example:
         >>> class Batches(PyDataset):
         ...     def __init__(self, x, y, batch_size):

@@ -34,6 +34,11 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The batch structure ``fit`` hands to ``train_step``: ``x`` alone (a tuple ``(x,)``
     when ``x`` is itself a list or tuple), ``(x, y)`` or ``(x, y, sample_weight)``.
 
+    Args:
+        x: the inputs.
+        y: the targets (None: none).
+        sample_weight: the sample weights (None: none).
+
     Example:
         >>> x, y = pack_x_y_sample_weight(np.ones((4, 2)), np.zeros((4, 1)))
     """
