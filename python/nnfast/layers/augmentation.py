@@ -533,7 +533,7 @@ class RandomColorJitter(_ColorLayer):
 
     def _augment(self, x):
         for part in self._parts:
-            x = part._augment(x)
+            x = part._augment_rows(x)
         return x
 
     def get_config(self):
@@ -928,7 +928,7 @@ def _augment_ops(factor, value_range, interpolation, seed):
 
 def _apply_op(op, x):
     """One operation on an NHWC batch (random layers draw their own per-image strengths)."""
-    return op._augment(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
+    return op._augment_rows(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
 
 
 class RandAugment(_ColorLayer):
