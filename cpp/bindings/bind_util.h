@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,8 @@ class BufferScope {
     if (s == nullptr || nbytes <= 0) return;
     const auto begin = reinterpret_cast<uintptr_t>(data);
     const auto end = begin + static_cast<uintptr_t>(nbytes);
-    for (const Buffer& b : s->buffers_) {
+    for (int i = 0; i < s->count_; ++i) {
+      const Buffer& b = s->buffer(i);
       if (begin >= b.end || b.begin >= end) continue;  // disjoint
       const bool same = begin == b.begin && end == b.end;
       if (same && b.name == name) return;  // one argument checked twice
@@ -48,7 +50,7 @@ class BufferScope {
           "; outputs may not overlap inputs or other outputs. Pass separate arrays (for example "
           "a copy).");
     }
-    s->buffers_.push_back({begin, end, name, written});
+    s->push({begin, end, name, written});
   }
 
  private:
@@ -61,10 +63,21 @@ class BufferScope {
     thread_local BufferScope* scope = nullptr;
     return scope;
   }
+  // The first kInline ranges live in the scope itself: an entry point checks a handful of
+  // arrays, and this runs on every _core call of a training step (no heap allocation).
+  static constexpr int kInline = 8;
+  const Buffer& buffer(int i) const { return i < kInline ? inline_[i] : more_[i - kInline]; }
+  void push(Buffer b) {
+    if (count_ < kInline) inline_[count_] = std::move(b);
+    else more_.push_back(std::move(b));
+    ++count_;
+  }
   std::string function_;
   InPlace in_place_;
   BufferScope* outer_;
-  std::vector<Buffer> buffers_;
+  int count_ = 0;
+  std::array<Buffer, kInline> inline_;
+  std::vector<Buffer> more_;
 };
 
 inline void register_buffer(const py::array& a, const char* name, bool written) {

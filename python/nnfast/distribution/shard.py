@@ -4,6 +4,7 @@ draws the mask of the global batch and keeps its rows, and augmentation layers, 
 per-image parameters for the global batch), and the cross-rank sum that synchronized
 BatchNormalization reduces its batch moments with."""
 import contextlib
+import math
 
 import numpy as np
 
@@ -60,6 +61,8 @@ def mask_offsets(offset, shape):
         >>> mask_offsets(100, (4, 3))   # one process
         (100, 112)
     """
+    if _current[0] is None:  # one process: the common case, on every dropout call
+        return offset, offset + (int(math.prod(shape)) if len(shape) else 1)
     shape = tuple(int(d) for d in shape)
     if not shape:
         return offset, offset + 1

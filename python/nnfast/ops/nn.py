@@ -337,7 +337,7 @@ class Dense(Function):
 
 def _dense_apply(x, kernel, bias, *act):
     """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros."""
-    csr = sparse_rows(x, np.shape(value(kernel))[0])
+    csr = sparse_rows(x, kernel.shape[0])
     if csr is None:
         return Dense.apply(x, kernel, bias, *act)
     return SparseDense.apply(x, kernel, bias, csr, *act)

@@ -98,9 +98,18 @@ def _is_public_op(name, obj):
             and (obj.__module__ or "").startswith("nnfast.ops"))
 
 
-def _wrap_namespace(namespace, prefix):
+def _wrap_namespace(namespace, prefix, top_level=None):
+    """Wraps the ops of ``namespace``. In a submodule (``top_level`` given: the names public
+    in ``nnfast.ops``) only Keras's op names and nnfast's own public ops are wrapped: the
+    module's helpers (``value``, ``promote``...) are called by its own functions on every
+    step and must stay plain functions."""
+    from nnfast.ops._keras_op_table import KERAS_OPS
+
     for name, obj in list(vars(namespace).items() if not isinstance(namespace, dict)
                           else namespace.items()):
+        if top_level is not None and not (prefix + name in KERAS_OPS or name in KERAS_OPS
+                                          or name in top_level):
+            continue
         if _is_public_op(name, obj) or hasattr(obj, "_nnfast_raw_op"):
             wrapped = wrap(obj, prefix + name)
             if isinstance(namespace, dict):
@@ -117,6 +126,7 @@ def install(ops_namespace=None):
 
         ops_namespace = vars(ops_module)
     _wrap_namespace(ops_namespace, "")
+    top_level = {name for name, obj in ops_namespace.items() if hasattr(obj, "_nnfast_raw_op")}
     package = ops_namespace.get("__name__")
     for sub in KERAS_SUBMODULES:
         module = ops_namespace.get(sub)
@@ -130,7 +140,7 @@ def install(ops_namespace=None):
                 module = importlib.import_module(f"{package}.{sub}")
                 ops_namespace[sub] = module
         if isinstance(module, (types.ModuleType, types.SimpleNamespace)):
-            _wrap_namespace(module, sub + ".")
+            _wrap_namespace(module, sub + ".", top_level)
 
 
 def public_op(key):
