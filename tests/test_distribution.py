@@ -248,6 +248,35 @@ def test_global_batch_generator_slices_per_image_draws():
     assert got[2] == expected[2]  # one draw per batch: the same on every rank
 
 
+def test_per_batch_draws_stay_per_batch_when_their_size_equals_a_ranks_rows():
+    """AugMix's num_chains weights (and RandAugment's num_ops choices) are drawn once per
+    batch: with num_chains = 3 = each rank's rows, 2 emulated ranks still train as one
+    process. (Equalization, which RandAugment may pick, takes its histogram over the batch
+    as Keras does, so it depends on the split like any batch statistic.)"""
+    from nnfast import layers
+    from nnfast.distribution.shard import computing_rows, per_batch_generator, per_row_generator
+
+    rs = np.random.RandomState(2)
+    x, y = (rs.rand(12, 8, 8, 3) * 255).astype("f4"), rs.randn(12, 2).astype("f4")
+
+    def make():
+        keras.utils.set_random_seed(6)
+        model = keras.Sequential([
+            keras.Input((8, 8, 3)), layers.AugMix(num_chains=3, chain_depth=1, seed=2),
+            layers.Rescaling(1 / 255), layers.Flatten(), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+
+    single = make()
+    h1 = single.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    emulate(2)
+    h2 = make().fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)
+    generator = np.random.default_rng(0)
+    with computing_rows(3, 6):
+        assert per_batch_generator(per_row_generator(generator, 3)) is generator
+
+
 def _sync_bn_ranks(x, splits, gamma, beta, gy_rows):
     """``SyncBatchNormTrain`` forward and backward on the row blocks ``splits`` of
     channels-last ``x``, one thread per rank, summing across them in rank order; each rank's

@@ -134,6 +134,17 @@ class GlobalBatchGenerator:
         return draw
 
 
+def per_batch_generator(generator):
+    """The plain Generator behind ``generator`` (a ``GlobalBatchGenerator`` or itself), for
+    draws made once per batch whose size could equal the rank's rows by chance (RandAugment's
+    ``num_ops`` choices, AugMix's ``num_chains`` weights).
+
+    Example:
+        >>> ops = per_batch_generator(self._rng).integers(0, 11, num_ops)
+    """
+    return generator._generator if isinstance(generator, GlobalBatchGenerator) else generator
+
+
 def per_row_generator(generator, rows):
     """``generator`` for a layer computing a ``rows``-row batch: itself outside a
     data-parallel step, else a ``GlobalBatchGenerator`` that draws per-image values for the
