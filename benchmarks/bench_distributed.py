@@ -1,6 +1,8 @@
 """Data-parallel training on MPI: time per step split into compute and communication at 1, 2
 and 3 ranks (tutorial MLP and CNN, global batch 256), allreduce bandwidth and latency, and
-from those a model of the step time at 8, 64 and 512 ranks on a 25 Gb/s network.
+from those a model of the step time at 8, 64 and 512 ranks on a 25 Gb/s network; also the
+gradient allreduce alone (ranks aligned first), the bound on what overlapping it with the
+backward pass could save.
 
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \\
         PYTHONPATH=python python3 benchmarks/bench_distributed.py [--steps 30]
@@ -96,8 +98,18 @@ def worker(steps):
         rows = timer.rows[3:]  # after warm-up
         step = statistics.median(r[0] for r in rows)
         communication = statistics.median(r[1] for r in rows)
-        out[kind] = {"step_s": step, "comm_s": communication,
-                     "grad_bytes": 4 * sum(int(w.value.size) for w in model.trainable_weights)}
+        grad_bytes = 4 * sum(int(w.value.size) for w in model.trainable_weights)
+        # The gradient allreduce alone, ranks aligned by a barrier first: the most that
+        # overlapping it with the backward pass (DDP-style buckets) could hide per step.
+        grads = np.ones(grad_bytes // 4, np.float32)
+        alone = []
+        for _ in range(20):
+            comm.barrier()
+            t = time.perf_counter()
+            comm.allreduce_sum([grads])
+            alone.append(time.perf_counter() - t)
+        out[kind] = {"step_s": step, "comm_s": communication, "grad_bytes": grad_bytes,
+                     "allreduce_alone_s": statistics.median(alone)}
     # Allreduce alone: 1k floats (latency) and 10M floats (bandwidth), ordered and MPI's own.
     for n in (1000, 10_000_000):
         buf = np.ones(n, np.float32)
@@ -167,6 +179,14 @@ def main():
             print(f"{kind:<5} {r['ranks']:>5} {1e3 * m['step_s']:8.2f} "
                   f"{1e3 * (m['step_s'] - m['comm_s']):8.2f} {1e3 * m['comm_s']:8.3f} "
                   f"{100 * m['comm_s'] / m['step_s']:5.1f}%")
+    print("\nGradient allreduce alone (ranks aligned by a barrier): the most per step that "
+          "overlapping it with the backward pass could hide")
+    for kind in ("mlp", "cnn"):
+        for r in results[1:]:
+            m = r[kind]
+            print(f"{kind:<5} {r['ranks']:>5} ranks  {m['grad_bytes'] / 1e6:5.2f} MB  "
+                  f"{1e3 * m['allreduce_alone_s']:7.3f} ms = "
+                  f"{100 * m['allreduce_alone_s'] / m['step_s']:5.1f}% of the step")
     print("\nAllreduce (ordered = nnfast's rank-order alltoall+allgather; mpi = MPI_Allreduce)")
     for r in results[1:]:
         for mode in ("ordered", "mpi"):

@@ -4,9 +4,11 @@
 
     python3 tests/distributed_worker.py OUT_DIR MODE [EXTRA]
 
-MODE: ``train`` (fit + evaluate + predict), ``hang`` (rank 1 hangs in step 2: the step
+MODE: ``train`` (fit + evaluate + predict; EXTRA ``wide``: ``make_model(wide=True)`` at
+batch 70), ``hang`` (rank 1 hangs in step 2: the step
 watchdog must abort the job), ``resume`` (fit with BackupAndRestore; EXTRA=epoch at which
-rank 1 dies, or -1 to run to the end).
+rank 1 dies, or -1 to run to the end), ``syncbn`` (fit of ``make_sync_bn_model`` with
+batch size EXTRA; the weights after every step, as ``train``).
 """
 import os
 import sys
@@ -25,16 +27,40 @@ def data():
     return x, y
 
 
-def make_model(dropout=True):
-    """Dropout off for the resume test: BackupAndRestore does not save dropout streams."""
+def make_model(dropout=True, wide=False):
+    """Dropout off for the resume test: BackupAndRestore does not save dropout streams.
+    ``wide``: two 256-unit hidden layers, whose products at 35 rows per rank are large
+    enough for the GEMM and the optimizer to split across threads."""
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((6,)),
-                              keras.layers.Dense(12, activation="relu"),
+    hidden = [keras.layers.Dense(256, activation="relu") for _ in range(2)] if wide else \
+        [keras.layers.Dense(12, activation="relu")]
+    model = keras.Sequential([keras.Input((6,)), *hidden,
                               keras.layers.Dropout(0.25 if dropout else 0.0),
                               keras.layers.BatchNormalization(),
                               keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def make_sync_bn_model():
+    """Conv -> BatchNormalization(synchronized=True) -> Dense, with random flips and
+    rotations in front (their per-image draws are made for the global batch)."""
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((4, 4, 2)),
+                              keras.layers.RandomFlip(seed=5),
+                              keras.layers.RandomRotation(0.2, seed=6),
+                              keras.layers.Conv2D(5, 3, padding="same"),
+                              keras.layers.BatchNormalization(synchronized=True),
+                              keras.layers.Activation("relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return model
+
+
+def image_data():
+    x, y = data()
+    return np.tile(x[:, :4], (1, 8)).reshape(-1, 4, 4, 2) * np.float32(1.5) + 0.5, y
 
 
 class Digests(keras.callbacks.Callback):
@@ -77,7 +103,15 @@ def main():
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[HangAtStep()])
         return
     keras.distribution.set_distribution(keras.distribution.DataParallel())
-    model = make_model(dropout=mode != "resume")
+    if mode == "syncbn":
+        model, digests = make_sync_bn_model(), Digests()
+        model.fit(*image_data(), batch_size=int(sys.argv[3]), epochs=1, verbose=0,
+                  shuffle=False, callbacks=[digests])
+        np.savez(os.path.join(out_dir, f"rank{rank}.npz"), *model.get_weights(),
+                 steps=np.stack(digests.steps))
+        return
+    wide = len(sys.argv) > 3 and sys.argv[3] == "wide"
+    model = make_model(dropout=mode != "resume", wide=wide)
     if mode == "resume":
         die_at = int(sys.argv[3])
         callbacks = [keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"))]
@@ -87,7 +121,8 @@ def main():
         np.savez(os.path.join(out_dir, f"rank{rank}.npz"), *model.get_weights())
         return
     digests = Digests()
-    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[digests])
+    history = model.fit(x, y, batch_size=70 if wide else 16, epochs=2, verbose=0,
+                        callbacks=[digests])
     evaluation = model.evaluate(x, y, batch_size=32, verbose=0)
     prediction = model.predict(x, batch_size=32, verbose=0)
     np.savez(os.path.join(out_dir, f"rank{rank}.npz"), *model.get_weights(),

@@ -201,7 +201,167 @@ def test_batch_norm_statistics_are_averaged_and_multi_output_losses_logged():
     np.testing.assert_allclose(logs["loss"], logs["a_loss"] + logs["b_loss"], rtol=1e-5)
 
 
-def test_synchronized_batch_norm_is_refused_under_data_parallel():
+def test_augmentation_layers_draw_for_the_global_batch():
+    """Flip, rotation, zoom, translation, crop, contrast, brightness and a color jitter (a
+    layer made of layers) draw their per-image parameters for the global batch and keep this
+    rank's rows: 3 emulated ranks (uneven, a 1-row last batch) train as one process."""
+    from nnfast import layers
+
+    rs = np.random.RandomState(1)
+    x, y = rs.rand(19, 6, 6, 3).astype("f4"), rs.randn(19, 2).astype("f4")
+
+    def make():
+        keras.utils.set_random_seed(4)
+        model = keras.Sequential([
+            keras.Input((6, 6, 3)), layers.RandomFlip(), layers.RandomRotation(0.2),
+            layers.RandomZoom(0.2), layers.RandomTranslation(0.1, 0.1),
+            layers.RandomContrast(0.3), layers.RandomBrightness(0.2, value_range=(0, 1)),
+            layers.RandomColorJitter(value_range=(0, 1), saturation_factor=0.3),
+            layers.RandomCrop(4, 4), layers.Flatten(), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+
+    single = make()
+    start = single.get_weights()
+    h1 = single.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    emulate(3)
+    distributed = make()
+    h3 = distributed.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h3.history["loss"], h1.history["loss"], rtol=1e-6)
+    change = max(np.abs(a - w).max() for a, w in zip(single.get_weights(), start))
+    for a, b in zip(single.get_weights(), distributed.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * change)
+
+
+def test_global_batch_generator_slices_per_image_draws():
+    from nnfast.distribution.shard import computing_rows, per_row_generator
+
+    whole = np.random.default_rng(7)
+    expected = (whole.uniform(-1, 2, 10), whole.integers(0, 5, size=(10, 2)), whole.random())
+    part = np.random.default_rng(7)
+    assert per_row_generator(part, 10) is part  # outside a data-parallel step
+    with computing_rows(6, 10):
+        rng = per_row_generator(part, 4)
+        got = (rng.uniform(-1, 2, 4), rng.integers(0, 5, size=(4, 2)), rng.random())
+    np.testing.assert_array_equal(got[0], expected[0][6:])
+    np.testing.assert_array_equal(got[1], expected[1][6:])
+    assert got[2] == expected[2]  # one draw per batch: the same on every rank
+
+
+def test_per_batch_draws_stay_per_batch_when_their_size_equals_a_ranks_rows():
+    """AugMix's num_chains weights (and RandAugment's num_ops choices) are drawn once per
+    batch: with num_chains = 3 = each rank's rows, 2 emulated ranks still train as one
+    process. (Equalization, which RandAugment may pick, takes its histogram over the batch
+    as Keras does, so it depends on the split like any batch statistic.)"""
+    from nnfast import layers
+    from nnfast.distribution.shard import computing_rows, per_batch_generator, per_row_generator
+
+    rs = np.random.RandomState(2)
+    x, y = (rs.rand(12, 8, 8, 3) * 255).astype("f4"), rs.randn(12, 2).astype("f4")
+
+    def make():
+        keras.utils.set_random_seed(6)
+        model = keras.Sequential([
+            keras.Input((8, 8, 3)), layers.AugMix(num_chains=3, chain_depth=1, seed=2),
+            layers.Rescaling(1 / 255), layers.Flatten(), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+
+    single = make()
+    h1 = single.fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    emulate(2)
+    h2 = make().fit(x, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)
+    generator = np.random.default_rng(0)
+    with computing_rows(3, 6):
+        assert per_batch_generator(per_row_generator(generator, 3)) is generator
+
+
+def _sync_bn_ranks(x, splits, gamma, beta, gy_rows):
+    """``SyncBatchNormTrain`` forward and backward on the row blocks ``splits`` of
+    channels-last ``x``, one thread per rank, summing across them in rank order; each rank's
+    upstream gradient is that of its mean loss (``gy_rows`` scaled by global rows / its
+    rows), as in a data-parallel step. Returns per rank (y, mean, var, dx, dgamma, dbeta)."""
+    import threading
+
+    from nnfast.backend.tape import Context
+    from nnfast.ops.norm_sync import SyncBatchNormTrain
+
+    world = len(splits) - 1
+    barrier = threading.Barrier(world)
+    slots = [None] * world
+    results = [None] * world
+    errors = []
+
+    def reducer(rank):
+        def allreduce_sum(values):
+            slots[rank] = values.copy()
+            barrier.wait()
+            total = slots[0].copy()
+            for other in slots[1:]:
+                total += other
+            barrier.wait()
+            return total
+        return allreduce_sum
+
+    def run(rank):
+        try:
+            lo, hi = splits[rank], splits[rank + 1]
+            ctx = Context()
+            ctx.needs_input_grad = (True, True, True, False)
+            y, mean, var = SyncBatchNormTrain.forward(ctx, x[lo:hi], gamma, beta, 1e-3,
+                                                      allreduce_sum=reducer(rank),
+                                                      contributes=hi > lo)
+            scale = np.float32(len(x) / max(hi - lo, 1))
+            dx, dg, db, _ = SyncBatchNormTrain.backward(ctx, gy_rows[lo:hi] * scale)
+            results[rank] = (y, mean, var, dx, dg, db)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(world)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("splits,shape", [((0, 5, 11), (3, 2)), ((0, 4, 4, 9), (2, 3))])
+def test_synchronized_batch_norm_equals_one_batch_in_value_and_gradient(splits, shape):
+    """Ranks' rows normalized with the global moments; dx of each rank's mean loss is the
+    global batch's gradient scaled by global/local rows; dgamma and dbeta, weighted by rows
+    and summed, are the global ones (float64 reference; an empty rank contributes zeros)."""
+    rs = np.random.RandomState(3)
+    x = (rs.randn(splits[-1], *shape) * 2 + 1).astype("f4")
+    channels = shape[-1]
+    gamma, beta = rs.rand(channels).astype("f4") + 0.5, rs.randn(channels).astype("f4")
+    gy = rs.randn(*x.shape).astype("f4")
+    ranks = _sync_bn_ranks(x, splits, gamma, beta, gy)
+    red = tuple(range(x.ndim - 1))  # float64 reference on the whole batch
+    x64, g64 = x.astype(np.float64), gy.astype(np.float64)
+    mean, var = x64.mean(red), x64.var(red)
+    inv = 1 / np.sqrt(var + 1e-3)
+    xhat = (x64 - mean) * inv
+    y = xhat * gamma + beta
+    dbeta, dgamma = g64.sum(red), (g64 * xhat).sum(red)
+    count = x.size / channels
+    dx = gamma * inv * (g64 - dbeta / count - xhat * dgamma / count)
+    n = len(x)
+    for rank, (ys, m, v, dxs, dgs, dbs) in enumerate(ranks):
+        lo, hi = splits[rank], splits[rank + 1]
+        np.testing.assert_allclose(m, mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(v, var, rtol=1e-5)
+        np.testing.assert_allclose(ys, y[lo:hi], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dxs * (hi - lo) / n, dx[lo:hi], rtol=1e-4, atol=1e-5)
+    # what the data-parallel step does with gamma/beta gradients: the rows-weighted mean
+    for i, ref in ((4, dgamma), (5, dbeta)):
+        summed = sum(r[i] * (splits[k + 1] - splits[k]) / n for k, r in enumerate(ranks))
+        np.testing.assert_allclose(summed, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_synchronized_batch_norm_is_refused_under_the_in_process_emulation():
     model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(4),
                               keras.layers.BatchNormalization(synchronized=True)])
     model.compile("sgd", "mse")
@@ -363,9 +523,10 @@ def _mpiexec():
     return exe
 
 
-def run_mpi(world_size, *args, timeout=90):
-    """``mpiexec -n world_size tests/distributed_worker.py *args``, one thread per rank."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+def run_mpi(world_size, *args, timeout=90, threads=1):
+    """``mpiexec -n world_size tests/distributed_worker.py *args``, ``threads`` OpenMP
+    threads per rank."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
                # Ranks waiting in a collective yield the core instead of spinning (more
                # ranks than cores here): 4x faster steps on a shared 2-core machine.
@@ -377,12 +538,12 @@ def run_mpi(world_size, *args, timeout=90):
                           timeout=timeout)
 
 
-def _emulated_worker_run(world_size):
+def _emulated_worker_run(world_size, wide=False):
     emulate(world_size)
-    model = worker.make_model()
+    model = worker.make_model(wide=wide)
     digests = worker.Digests()
     x, y = worker.data()
-    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[digests])
+    model.fit(x, y, batch_size=70 if wide else 16, epochs=2, verbose=0, callbacks=[digests])
     return model, np.stack(digests.steps)
 
 
@@ -400,6 +561,42 @@ def test_mpi_ranks_are_bit_identical_and_equal_to_the_emulation(tmp_path, world_
     assert steps.tobytes() == ranks[0]["steps"].tobytes()
     x, _ = worker.data()
     np.testing.assert_allclose(ranks[0]["prediction"], model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_mpi_ranks_at_two_threads_equal_the_emulation_at_two_threads(tmp_path):
+    """The bit-identity guarantee at 2 OpenMP threads per rank, on layers wide enough that
+    the GEMM and optimizer kernels split across threads (their splits depend on the thread
+    count and the shapes, never on timing)."""
+    result = run_mpi(2, tmp_path, "train", "wide", threads=2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    assert ranks[1]["steps"].tobytes() == ranks[0]["steps"].tobytes()
+    threads = keras.config.get_num_threads()
+    keras.config.set_num_threads(2)
+    try:
+        _, steps = _emulated_worker_run(2, wide=True)
+    finally:
+        keras.config.set_num_threads(threads)
+    assert steps.tobytes() == ranks[0]["steps"].tobytes()
+
+
+def test_mpi_synchronized_batch_norm_and_augmentation_equal_one_process(tmp_path):
+    """3 MPI ranks, batch 17 of 70 rows (uneven; the last batch of 2 leaves rank 2 without
+    rows): RandomFlip/RandomRotation draw for the global batch and
+    BatchNormalization(synchronized=True) normalizes with the global batch's moments, so
+    every step's weights equal one process training on the whole batch to float32 rounding
+    (measured: at most 1.2e-7 apart), and the ranks agree bit for bit."""
+    result = run_mpi(3, tmp_path, "syncbn", 17)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(3)]
+    for other in ranks[1:]:
+        assert other["steps"].tobytes() == ranks[0]["steps"].tobytes()
+    model, digests = worker.make_sync_bn_model(), worker.Digests()
+    model.fit(*worker.image_data(), batch_size=17, epochs=1, verbose=0, shuffle=False,
+              callbacks=[digests])
+    single = np.stack(digests.steps)
+    assert np.abs(single[-1] - single[0]).max() > 1e-2  # the weights moved
+    np.testing.assert_allclose(ranks[0]["steps"], single, rtol=0, atol=1e-6)
 
 
 def test_mpi_hung_rank_is_aborted_by_the_step_watchdog(tmp_path):

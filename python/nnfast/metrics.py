@@ -196,9 +196,11 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         values, sample_weight = _samplewise(values, sample_weight, np.mean)
-        self.total += float(np.sum(values))
+        # NOTE: np.add.reduce is np.sum's own reduction (the same pairwise sum) without its
+        # Python dispatch layers, which cost more than the sum on a batch of values.
+        self.total += float(np.add.reduce(values, axis=None))
         if sample_weight is not None:
-            self.count += float(np.sum(sample_weight))
+            self.count += float(np.add.reduce(sample_weight, axis=None))
         else:
             self.count += values.shape[0] if values.ndim >= 1 else 1
 

@@ -17,11 +17,10 @@ from nnfast.backend.tensor import Tensor, Variable  # noqa: E402
 class Context:
     """Scratch space a forward pass leaves for its backward pass."""
 
-    __slots__ = ("saved", "needs_input_grad", "__dict__")
-
-    def __init__(self):
-        self.saved = ()
-        self.needs_input_grad = None
+    # NOTE: class defaults instead of an __init__: a Context is made on every op call, and
+    # a Python-level __init__ was a measurable part of a small op's overhead.
+    saved = ()
+    needs_input_grad = None
 
     def save_for_backward(self, *values):
         self.saved = values
@@ -65,26 +64,29 @@ class Function:
         # NOTE: this runs several times per training step; it is written for speed (plain
         # loops, no generator expressions, tracking tested inline).
         ctx = Context()
+        if not _tape_stack:  # eager, nothing records: the shortest path
+            out = cls.forward(ctx, *[a.value if isinstance(a, Tensor) else a for a in args],
+                              **kwargs)
+            if type(out) is tuple:
+                return tuple([Tensor(o if type(o) is np.ndarray else np.asarray(o))
+                              for o in out])
+            return Tensor(out if type(out) is np.ndarray else np.asarray(out))
         needs = None
         values = []
-        if _tape_stack:
-            tape = _tape_stack[-1]
-            flags = []
-            any_needed = False
-            for a in args:
-                if isinstance(a, Tensor):
-                    values.append(a.value)
-                    need = a.node is not None or tape._tracks(a)
-                    any_needed = any_needed or need
-                    flags.append(need)
-                else:
-                    values.append(a)
-                    flags.append(False)
-            if any_needed:
-                needs = tuple(flags)
-        else:
-            for a in args:
-                values.append(a.value if isinstance(a, Tensor) else a)
+        tape = _tape_stack[-1]
+        flags = []
+        any_needed = False
+        for a in args:
+            if isinstance(a, Tensor):
+                values.append(a.value)
+                need = a.node is not None or tape._tracks(a)
+                any_needed = any_needed or need
+                flags.append(need)
+            else:
+                values.append(a)
+                flags.append(False)
+        if any_needed:
+            needs = tuple(flags)
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *values, **kwargs)
         if type(out) is tuple:

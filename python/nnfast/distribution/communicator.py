@@ -203,14 +203,17 @@ class MPICommunicator(Communicator):
 
     def _buffers(self, n):
         """Send, receive and gather buffers for an ``n``-float allreduce, kept between steps
-        (a step allocates nothing large)."""
+        (a step allocates nothing large). A few sizes are kept: synchronized batch norm
+        reduces small buffers between the step's gradient allreduces."""
         bufs = self._scratch.get(n)
         if bufs is None:
             chunk = -(-n // self.size)
             padded = chunk * self.size
             bufs = (np.zeros(padded, np.float32), np.empty(padded, np.float32),
                     np.empty(chunk, np.float32), np.empty(padded, np.float32))
-            self._scratch = {n: bufs}
+            if len(self._scratch) >= 16:
+                self._scratch = {}
+            self._scratch[n] = bufs
         return bufs
 
     def allreduce_sum(self, buffers):

@@ -17,12 +17,14 @@ Every rank holds the global batch (the same shuffle on every rank) and computes 
 ``evaluate`` and ``predict`` compute each rank's rows and gather the outputs in order.
 The trainer calls ``train_step``/``test_step``/``predict_step`` here instead of its own.
 """
+import contextlib
+
 import numpy as np
 
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
 from nnfast.distribution import api
-from nnfast.distribution.shard import computing_rows
+from nnfast.distribution.shard import computing_rows, reducing_across_ranks
 from nnfast.models import data_adapter as da
 
 
@@ -65,6 +67,30 @@ def _all_layers(model):
     return out
 
 
+def _generators(model):
+    """The NumPy Generators of the model's random layers, layers held inside other layers
+    (in attributes, lists or dicts: RandAugment's operations, a color jitter's parts)
+    included, in a fixed order."""
+    from nnfast.layers.layer import Layer
+
+    found, seen, stack = [], set(), list(reversed(_all_layers(model)))
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        rng = getattr(layer, "_rng", None)
+        if isinstance(rng, np.random.Generator):
+            found.append(rng)
+        inner = []
+        for value in vars(layer).values():
+            items = value.values() if isinstance(value, dict) else \
+                value if isinstance(value, (list, tuple)) else (value,)
+            inner.extend(v for v in items if isinstance(v, Layer))
+        stack.extend(reversed(inner))
+    return found
+
+
 def _synced_variables(model):
     """Non-trainable float variables (moving statistics) that a training step may change:
     averaged over the ranks after each step, weighted by rows."""
@@ -105,9 +131,7 @@ class _StepState:
         self.trackers = [(t.total, t.count) for t in trackers]
         # NumPy-Generator streams (Gaussian noise, augmentation): every MPI rank starts the
         # step from the same state, so every emulated rank does too.
-        self.generators = [(g, g.bit_generator.state) for g in (
-            getattr(layer, "_rng", None) for layer in _all_layers(model))
-            if isinstance(g, np.random.Generator)]
+        self.generators = [(g, g.bit_generator.state) for g in _generators(model)]
 
     def restore(self, synced, trackers):
         for v, value in zip(synced, self.values):
@@ -131,6 +155,8 @@ def sync_start(dist, model, rng=None):
                  "optimizer": optimizer.get_weights() if optimizer is not None
                  and optimizer.built else None,
                  "rng": None if rng is None else rng.bit_generator.state,
+                 # unseeded random layers: rank 0's streams, so every rank draws alike
+                 "generators": [g.bit_generator.state for g in _generators(model)],
                  "initial_epoch": getattr(model, "_initial_epoch", None)}
     state = comm.bcast(state, root=0)
     if comm.rank != 0:
@@ -139,6 +165,8 @@ def sync_start(dist, model, rng=None):
             optimizer.set_weights(state["optimizer"])
         if rng is not None and state["rng"] is not None:
             rng.bit_generator.state = state["rng"]
+        for generator, generator_state in zip(_generators(model), state["generators"]):
+            generator.bit_generator.state = generator_state
         model._initial_epoch = state["initial_epoch"]
 
 
@@ -185,17 +213,35 @@ def _layout(dist, model, variables):
     cached = dist._step_layout
     if cached is not None and cached[0] == key:
         return cached[1]
-    for layer in _all_layers(model):
-        if getattr(layer, "synchronized", False) and layer.trainable:
-            raise NotImplementedError(
-                f"BatchNormalization(synchronized=True) under DataParallel (layer "
-                f"'{layer.name}'): nnfast does not reduce batch moments across ranks; use "
-                "synchronized=False (each rank normalizes its rows; the moving statistics "
-                "are averaged over the ranks after each step).")
+    synchronized = [layer for layer in _all_layers(model)
+                    if getattr(layer, "synchronized", False) and layer.trainable]
+    if synchronized and len(dist.communicator.local_ranks) > 1:
+        raise NotImplementedError(
+            f"BatchNormalization(synchronized=True) under the in-process emulation of "
+            f"{dist.communicator.size} ranks (layer '{synchronized[0].name}'): its ranks run "
+            "one after another, so one rank's forward cannot wait for the others' batch "
+            "moments. Run the ranks as MPI processes (mpirun) or use synchronized=False.")
     layout = _Layout(variables, _synced_variables(model), trackers,
                      len(dist.communicator.local_ranks))
+    layout.synchronized_bn = bool(synchronized)
     dist._step_layout = (key, layout)
     return layout
+
+
+@contextlib.contextmanager
+def _cross_rank(comm, layout, contributes=True):
+    """Synchronized batch norm's cross-rank sum for one MPI rank's step (yields whether one
+    is set: only when the model has synchronized layers, and not under the in-process
+    emulation, where ``_layout`` refuses them)."""
+    if not layout.synchronized_bn or len(comm.local_ranks) != 1:
+        yield False
+        return
+
+    def allreduce_sum(values):
+        return comm.allreduce_sum([np.ascontiguousarray(values, np.float32)])
+
+    with reducing_across_ranks(allreduce_sum, contributes):
+        yield True
 
 
 def train_step(dist, model, x, y, sample_weight, variables):
@@ -227,14 +273,21 @@ def train_step(dist, model, x, y, sample_weight, variables):
         if not rows:
             buf.fill(0.0)
             # A rank without rows (fewer rows than ranks) still advances its random streams
-            # as the others do, on one row whose results are dropped.
-            with computing_rows(0, n):
-                model(_take_rows(x, 0, 1), training=True)
+            # as the others do, on one row whose results are dropped; with synchronized
+            # batch norm it also runs the backward (adding zeros to the collectives).
+            with computing_rows(0, n), _cross_rank(comm, layout, False) as synced_bn:
+                if synced_bn:
+                    with GradientTape() as tape:
+                        _, loss = model._call_and_loss(_take_rows(x, 0, 1), _take_rows(y, 0, 1),
+                                                       _take_rows(sample_weight, 0, 1), True)
+                    tape.gradient(loss, variables)
+                else:
+                    model(_take_rows(x, 0, 1), training=True)
             continue
         scale = np.float32(rows)
         xs, ys = _take_rows(x, start, stop), _take_rows(y, start, stop)
         sws = _take_rows(sample_weight, start, stop)
-        with computing_rows(start, n):
+        with computing_rows(start, n), _cross_rank(comm, layout):
             with GradientTape() as tape:
                 y_pred, loss = model._call_and_loss(xs, ys, sws, True)
             grads = tape.gradient(loss, variables)

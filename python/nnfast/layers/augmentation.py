@@ -14,6 +14,7 @@ Images are ``(batch, height, width, channels)`` or one ``(height, width, channel
 import numpy as np
 
 from nnfast.backend.tensor import Tensor
+from nnfast.distribution.shard import per_batch_generator
 from nnfast.layers.layer import Layer
 from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _AffineRandomLayer,
                                          _RandomLayer, _array)
@@ -533,7 +534,7 @@ class RandomColorJitter(_ColorLayer):
 
     def _augment(self, x):
         for part in self._parts:
-            x = part._augment(x)
+            x = part._augment_rows(x)
         return x
 
     def get_config(self):
@@ -928,7 +929,7 @@ def _augment_ops(factor, value_range, interpolation, seed):
 
 def _apply_op(op, x):
     """One operation on an NHWC batch (random layers draw their own per-image strengths)."""
-    return op._augment(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
+    return op._augment_rows(x) if isinstance(op, _RandomLayer) else np.asarray(op(x).value)
 
 
 class RandAugment(_ColorLayer):
@@ -970,7 +971,9 @@ class RandAugment(_ColorLayer):
         self._ops = _augment_ops(self.factor, self.value_range, interpolation, seed)
 
     def _augment(self, x):
-        for idx in self._rng.integers(0, len(self._AUGMENT_LAYERS), self.num_ops):
+        # one choice per batch (not per image), even when num_ops equals a rank's rows
+        for idx in per_batch_generator(self._rng).integers(0, len(self._AUGMENT_LAYERS),
+                                                           self.num_ops):
             op = self._ops[self._AUGMENT_LAYERS[idx]]
             x = _apply_op(op, x)
         return x
@@ -1181,7 +1184,7 @@ class AugMix(_ColorLayer):
         self._ops = _augment_ops(self.factor, self.value_range, interpolation, seed)
 
     def _augment(self, x):
-        gamma = self._rng.gamma(self.alpha, size=self.num_chains)
+        gamma = per_batch_generator(self._rng).gamma(self.alpha, size=self.num_chains)
         chain_weights = (gamma / gamma.sum()).astype(np.float32)
         keep = np.float32(self._rng.beta(self.alpha, self.alpha))
         mixed = np.zeros_like(x)

@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 
 from nnfast import constraints, initializers, ops, regularizers
+from nnfast.distribution.shard import cross_rank_sum
 from nnfast.layers.core import _serialize
+from nnfast.ops.norm_sync import sync_batch_norm_train
 from nnfast.layers.layer import Layer
 
 
@@ -46,7 +48,9 @@ class BatchNormalization(Layer):
         gamma_regularizer: penalty on ``gamma``, or None.
         beta_constraint: constraint on ``beta``, or None.
         gamma_constraint: constraint on ``gamma``, or None.
-        synchronized: Keras's cross-replica flag (one process here: no effect).
+        synchronized: under a multi-process ``DataParallel`` (MPI), normalize with the
+            batch moments of the global batch, reduced across the ranks (as Keras's
+            synchronized batch norm); no effect in one process.
         renorm: batch renormalization; not implemented in nnfast: True raises
             ``NotImplementedError``. Defaults to ``False``.
         renorm_clipping: clipping of batch renormalization (only valid with ``renorm=True``).
@@ -116,8 +120,13 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=None):
         if training and self.trainable:
-            y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta, self.epsilon,
-                                                self._axis)
+            reduce = cross_rank_sum() if self.synchronized else None
+            if reduce is not None:  # moments of the global batch of a data-parallel step
+                y, mean, var = sync_batch_norm_train(inputs, self.gamma, self.beta,
+                                                     self.epsilon, self._axis, *reduce)
+            else:
+                y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta,
+                                                    self.epsilon, self._axis)
             m = np.float32(self.momentum)
             mm, mv = self.moving_mean.value, self.moving_variance.value
             mm[...] = mm * m + mean * (np.float32(1.0) - m)

@@ -20,6 +20,7 @@ from nnfast import ops
 from nnfast.backend import random as nnrandom
 from nnfast.backend.global_state import image_data_format
 from nnfast.backend.tensor import Tensor
+from nnfast.distribution.shard import per_row_generator
 from nnfast.layers.layer import Layer
 from nnfast.preprocessing import _transforms
 
@@ -421,7 +422,17 @@ class _RandomLayer(_ImageLayer):
         if not training:
             return inputs
         x, single = self._to_batch(inputs)
-        return self._from_batch(self._augment(x), single)
+        return self._from_batch(self._augment_rows(x), single)
+
+    def _augment_rows(self, x):
+        """``_augment(x)``; under data parallelism the per-image draws are made for the
+        global batch and this rank's rows kept (the split does not change the images)."""
+        generator = self._rng
+        self._rng = per_row_generator(generator, len(x))
+        try:
+            return self._augment(x)
+        finally:
+            self._rng = generator
 
     def _augment(self, x):
         raise NotImplementedError
@@ -759,8 +770,9 @@ class RandomCrop(_RandomLayer):
         n, h, w, _ = x.shape
         if h < self.height or w < self.width or not training:
             return CenterCrop.call(self, inputs)
-        tops = self._rng.integers(0, h - self.height + 1, n)
-        lefts = self._rng.integers(0, w - self.width + 1, n)
+        rng = per_row_generator(self._rng, n)  # the global batch's draws, this rank's rows
+        tops = rng.integers(0, h - self.height + 1, n)
+        lefts = rng.integers(0, w - self.width + 1, n)
         rows = tops[:, None] + np.arange(self.height)
         cols = lefts[:, None] + np.arange(self.width)
         out = x[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]

@@ -22,8 +22,10 @@ def value(x):
     """
     if isinstance(x, Tensor):
         return x.value
-    a = np.asarray(x)
-    if a.dtype == np.float64:
+    a = x if type(x) is np.ndarray else np.asarray(x)
+    dtype = a.dtype
+    # NOTE: kind/itemsize, not `dtype == np.float64` (a slow comparison; this runs per op)
+    if dtype.kind == "f" and dtype.itemsize == 8:
         a = a.astype(np.float32)
     return a
 

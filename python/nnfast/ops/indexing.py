@@ -10,7 +10,7 @@ first axis of a float32 tensor runs on nnfast's row-gather kernel.
 import numpy as np
 
 from nnfast import _core
-from nnfast.backend.tape import Function
+from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import concatenate, get_item, reshape, split
@@ -84,6 +84,23 @@ def _c_contiguous(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _gather(x, idx, axis):
+    """``np.take(x, idx, axis)`` on nnfast's gather kernel (object arrays through NumPy)."""
+    dtype = x.dtype
+    if dtype.hasobject:  # the kernel copies bytes: never Python object pointers
+        return np.take(x, idx, axis=axis)
+    shape = x.shape
+    out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], dtype)
+    try:
+        # NOTE: the kernel checks contiguity and the index dtype itself; checking them here
+        # first cost ~5% of a mid-size gather (tests/test_ops_perf_kernels.py covers both).
+        _core.take(x, idx, axis, out)
+    except (TypeError, ValueError):  # strided arrays or indices other than native int32/64
+        _core.take(np.ascontiguousarray(x), np.ascontiguousarray(idx, dtype=np.int64), axis,
+                   out)
+    return out
+
+
 class Take(Function):
     """out = x[..., indices, ...] along ``axis``: nnfast's gather kernel (any dtype, any
     axis; it checks the range and counts negative indices from the end). The gradient
@@ -92,15 +109,9 @@ class Take(Function):
 
     @staticmethod
     def forward(ctx, x, idx, axis=0):
-        shape = x.shape
-        ctx.shape, ctx.axis, ctx.idx = shape, axis, (idx if ctx.recording else None)
-        if x.dtype.hasobject:
-            return np.take(x, idx, axis=axis)
-        if idx.dtype != np.int64 and idx.dtype != np.int32:
-            idx = idx.astype(np.int64)
-        out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], x.dtype)
-        _core.take(_c_contiguous(x), _c_contiguous(idx), axis, out)
-        return out
+        if ctx.recording:
+            ctx.shape, ctx.axis, ctx.idx = x.shape, axis, idx
+        return _gather(x, idx, axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -145,6 +156,8 @@ def take(x, indices, axis=None):
         raise ValueError(f"take: axis {axis} is out of range for a tensor of rank {nd}.")
     axis %= nd
     idx = _int_indices(indices)
+    if not _tape_stack:  # nothing records: no node, and two Python layers fewer per call
+        return Tensor(_gather(x.value if isinstance(x, Tensor) else x, idx, axis))
     return Take.apply(x, idx, axis=axis)
 
 

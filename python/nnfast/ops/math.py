@@ -4,7 +4,8 @@ import builtins
 import numpy as np
 
 from nnfast import _core
-from nnfast.backend.tape import Function
+from nnfast.backend.tape import Function, _tape_stack
+from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
 from nnfast.ops import precision
 from nnfast.ops._util import f32, name_factory_ops, normalize_axis, unbroadcast, value
@@ -20,7 +21,8 @@ def _shape(x):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the backward unbroadcasts to these
+            ctx.shapes = (_shape(a), _shape(b))
         return np.add(a, b)
 
     @staticmethod
@@ -32,7 +34,8 @@ class Add(Function):
 class Subtract(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the backward unbroadcasts to these
+            ctx.shapes = (_shape(a), _shape(b))
         return np.subtract(a, b)
 
     @staticmethod
@@ -712,29 +715,36 @@ def _batched(x):
     return f32(x).reshape((-1,) + x.shape[-2:])
 
 
+def _product(a, b, compute_dtype):
+    """``a @ b`` of arrays: nnfast's GEMM (in ``compute_dtype``) when the right operand is
+    2-D, its batched GEMM for same-batch stacks, NumPy's matmul otherwise."""
+    if _on_gemm(a, b):
+        if a.shape[-1] != b.shape[0]:
+            raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
+        a2 = f32(a).reshape(-1, a.shape[-1])
+        out = np.empty((a2.shape[0], b.shape[1]), dtype=np.float32)
+        precision.gemm(a2, f32(b), out, compute_dtype)
+        return out.reshape(a.shape[:-1] + (b.shape[1],))
+    if _on_batched_gemm(a, b):
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
+        out = np.empty(a.shape[:-1] + (b.shape[-1],), dtype=np.float32)
+        _core.gemm_batched(_batched(a), _batched(b), out.reshape((-1,) + out.shape[-2:]))
+        return out
+    return np.matmul(a, b)
+
+
 class MatMul(Function):
     """Matmul on the nnfast GEMM when the right operand is 2-D (the left one's leading axes
     are rows) or both are same-batch stacks; other cases broadcast through NumPy."""
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = np.asarray(a), np.asarray(b)
-        ctx.save_for_backward(a, b)
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
+            a, b = np.asarray(a), np.asarray(b)
+        ctx.saved = (a, b)
         ctx.precision = precision.current()  # a mixed-policy layer's products run in its dtype
-        if _on_gemm(a, b):
-            if a.shape[-1] != b.shape[0]:
-                raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
-            a2 = f32(a).reshape(-1, a.shape[-1])
-            out = np.empty((a2.shape[0], b.shape[1]), dtype=np.float32)
-            precision.gemm(a2, f32(b), out, ctx.precision)
-            return out.reshape(a.shape[:-1] + (b.shape[1],))
-        if _on_batched_gemm(a, b):
-            if a.shape[-1] != b.shape[-2]:
-                raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
-            out = np.empty(a.shape[:-1] + (b.shape[-1],), dtype=np.float32)
-            _core.gemm_batched(_batched(a), _batched(b), out.reshape((-1,) + out.shape[-2:]))
-            return out
-        return np.matmul(a, b)
+        return _product(a, b, ctx.precision)
 
     @staticmethod
     def backward(ctx, g):
@@ -795,7 +805,8 @@ def matmul(x1, x2):
 def matmul_promoted(x1, x2, _int8_to_int32=True):
     """``matmul`` with the int8 x int8 -> int32 rule optional (``dot`` keeps int8)."""
     (a, b), dtype = promote(x1, x2)
-    if dtype == np.int8 and _int8_to_int32:
+    # NOTE: dtype.kind/itemsize tests, not `dtype == np.int8` (a slow comparison on every call)
+    if dtype.kind == "i" and dtype.itemsize == 1 and _int8_to_int32:
         both_int8 = getattr(x1, "dtype", None) == np.int8 and getattr(x2, "dtype", None) == np.int8
         if both_int8:
             # NOTE: as Keras on TensorFlow, int8 x int8 accumulates and returns int32.
@@ -808,12 +819,13 @@ def matmul_promoted(x1, x2, _int8_to_int32=True):
         raise ValueError("matmul: incompatible shapes (the last axis of x1 must match the "
                          "contracted axis of x2). "
                          f"Received: x1.shape={va.shape}, x2.shape={vb.shape}")
-    if dtype == np.bool_:
-        from nnfast.backend.tensor import Tensor
-
+    if dtype.kind == "b":
         return Tensor(np.asarray(np.matmul(va, vb)))
     # NOTE: broadcast batch axes run on NumPy's matmul: lowering them to one SGEMM (as
     # einsum does) measured 1.2-3.5x more CPU time (benchmarks/bench_ops.py).
+    if not _tape_stack:  # nothing records: no node, and two Python layers fewer per call
+        out = _product(va, vb, precision.current())
+        return Tensor(out if type(out) is np.ndarray else np.asarray(out))
     return MatMul.apply(a, b)
 
 

@@ -12,13 +12,19 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 
-_state = threading.local()
+class _State(threading.local):
+    # NOTE: a class default, so reading it never goes through getattr's AttributeError
+    # fallback (ops read it on every call; that fallback cost ~0.5 us).
+    dtype = "float32"
+
+
+_state = _State()
 LOWER = ("bfloat16", "float16")
 
 
 def current():
     """The compute dtype of the innermost layer call: "float32", "bfloat16" or "float16"."""
-    return getattr(_state, "dtype", "float32")
+    return _state.dtype
 
 
 @contextlib.contextmanager
