@@ -703,9 +703,16 @@ def fused_conv_pool_call(conv, pool):
                                             pool.pool_size):
         return None
 
+    from nnfast.ops.precision import compute_precision
+
+    # Under a mixed policy the pair computes in the conv layer's compute dtype, as it would
+    # unfused (the plan calls this without the layers' autocast).
+    dtype = conv.compute_dtype if conv._applies_dtype_policy else "float32"
+
     def call(inputs):
-        return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
-                                        conv.padding, conv.dilation_rate, pool.pool_size,
-                                        pool.padding)
+        with compute_precision(dtype):
+            return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
+                                            conv.padding, conv.dilation_rate, pool.pool_size,
+                                            pool.padding)
 
     return call
