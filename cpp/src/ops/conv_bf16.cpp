@@ -10,14 +10,15 @@
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "ops/scratch.h"
 
 namespace nnfast {
 namespace {
 
-// NOTE: a tile of ~4 MB of im2col rows: large enough that gemm_bf16 packs the kernel (its B)
-// once per many rows and splits the rows across threads, small enough to stay off the
-// allocator's mmap path for the layers of the tutorial CNN and the ResNet stages.
-constexpr int64_t kTileFloats = int64_t{1} << 20;
+// NOTE: a tile of ~512 KB of im2col rows stays in L2 while the GEMM reads it: 4 MB tiles
+// made the tutorial CNN's second layer (13x13x32 -> 64, batch 32) slower on AMX than the fp32
+// kernels (0.84 vs 1.19 ms forward, im2col dominating); 512 KB tiles 0.44 ms.
+constexpr int64_t kTileFloats = int64_t{1} << 17;
 constexpr int64_t kMinTileRows = 256;
 
 int64_t tile_rows(int64_t k) { return std::max(kMinTileRows, kTileFloats / std::max<int64_t>(k, 1)); }
@@ -44,9 +45,16 @@ Bf16GemmVariant route_of(const Conv2DShape& s, Bf16GemmVariant v) {
   return Bf16GemmVariant::via_f32;
 }
 
-std::vector<float> rounded(const float* x, int64_t n) {
-  std::vector<float> out(static_cast<size_t>(n));
-  round_to_bf16_array(x, out.data(), n);
+// NOTE: per-thread scratch, reused across calls: a fresh im2col buffer per call (4 MB for the
+// tutorial CNN's second layer) cost more in page faults than the AMX GEMM on it.
+thread_local ScratchBuffer<float> tl_cols;     // im2col / gather tiles
+thread_local ScratchBuffer<float> tl_kernel;   // rearranged or rounded kernel
+thread_local ScratchBuffer<float> tl_rounded;  // rounded input / output gradient
+
+// x rounded to bf16 into `buf`'s memory.
+const float* rounded(ScratchBuffer<float>& buf, const float* x, int64_t n) {
+  float* out = buf.get(static_cast<size_t>(std::max<int64_t>(n, 1)));
+  round_to_bf16_array(x, out, n);
   return out;
 }
 
@@ -81,9 +89,9 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   const Bf16GemmVariant route = route_of(s, variant);
   if (route == Bf16GemmVariant::via_f32) {
     log_choice("conv2d_forward_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
-    const std::vector<float> x = rounded(src, s.batch * s.in_h * s.in_w * s.in_c);
-    const std::vector<float> w = rounded(kernel, kernel_size(s));
-    conv2d_forward(s, x.data(), w.data(), bias, act, act_params, dst);
+    const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
+    const float* w = rounded(tl_kernel, kernel, kernel_size(s));
+    conv2d_forward(s, x, w, bias, act, act_params, dst);
     return;
   }
   const int64_t OC = s.out_c, G = s.groups, cout_g = OC / G;
@@ -100,15 +108,14 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   }
   log_choice("conv2d_forward_bf16", "bf16_conv_im2col_gemm", "im2col tiles on the bf16 GEMM");
   const int64_t T = std::min(P, tile_rows(K));
-  std::vector<float> col(static_cast<size_t>(T * K));
+  float* col = tl_cols.get(static_cast<size_t>(T * K));
   for (int64_t p0 = 0; p0 < P; p0 += T) {
     const int64_t p1 = std::min(P, p0 + T);
     for (int64_t g = 0; g < G; ++g) {
-      im2col_tile(s, g, src, p0, p1, K, col.data());
+      im2col_tile(s, g, src, p0, p1, K, col);
       GemmEpilogue epg = ep;
       epg.bias = bias ? bias + g * cout_g : nullptr;
-      gemm_bf16(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col.data(), K,
-                kernel + g * cout_g, OC, 0.0f, dst + p0 * OC + g * cout_g, OC, epg, route);
+      gemm_bf16(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC, 0.0f, dst + p0 * OC + g * cout_g, OC, epg, route);
     }
   }
 }
@@ -129,9 +136,9 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
   const Bf16GemmVariant route = route_of(s, variant);
   if (route == Bf16GemmVariant::via_f32) {
     log_choice("conv2d_backward_data_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
-    const std::vector<float> g = rounded(ddst, P * OC);
-    const std::vector<float> w = rounded(kernel, kernel_size(s));
-    conv2d_backward_data(s, g.data(), w.data(), dsrc);
+    const float* g = rounded(tl_rounded, ddst, P * OC);
+    const float* w = rounded(tl_kernel, kernel, kernel_size(s));
+    conv2d_backward_data(s, g, w, dsrc);
     return;
   }
   if (is_pointwise(s)) {
@@ -143,7 +150,7 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
   log_choice("conv2d_backward_data_bf16", "bf16_conv_gather_gemm", "gather tiles on bf16 GEMM");
   // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
   const int64_t K = taps * cout_g;
-  std::vector<float> wt(static_cast<size_t>(G * K * cin_g));
+  float* wt = tl_kernel.get(static_cast<size_t>(G * K * cin_g));
   for (int64_t g = 0; g < G; ++g)
     for (int64_t tap = 0; tap < taps; ++tap)
       for (int64_t ci = 0; ci < cin_g; ++ci)
@@ -151,15 +158,14 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
           wt[((g * taps + tap) * cout_g + o) * cin_g + ci] =
               kernel[(tap * cin_g + ci) * OC + g * cout_g + o];
   const int64_t T = std::min(Q, tile_rows(K));
-  std::vector<float> dcol(static_cast<size_t>(T * K));
+  float* dcol = tl_cols.get(static_cast<size_t>(T * K));
   for (int64_t q0 = 0; q0 < Q; q0 += T) {
     const int64_t q1 = std::min(Q, q0 + T);
     for (int64_t g = 0; g < G; ++g) {
       parallel_for_rows(q1 - q0, K, 1 << 15, [&](int64_t a, int64_t b) {
-        kernels::f32_col2im_gather_nhwc_ref(s, g, ddst, q0 + a, q0 + b, dcol.data() + a * K);
+        kernels::f32_col2im_gather_nhwc_ref(s, g, ddst, q0 + a, q0 + b, dcol + a * K);
       });
-      gemm_bf16(Trans::N, Trans::N, q1 - q0, cin_g, K, 1.0f, dcol.data(), K,
-                wt.data() + g * K * cin_g, cin_g, 0.0f, dsrc + q0 * IC + g * cin_g, IC,
+      gemm_bf16(Trans::N, Trans::N, q1 - q0, cin_g, K, 1.0f, dcol, K, wt + g * K * cin_g, cin_g, 0.0f, dsrc + q0 * IC + g * cin_g, IC,
                 GemmEpilogue{}, route);
     }
   }
@@ -177,9 +183,9 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
     log_choice("conv2d_backward_weights_bf16", "bf16_conv_via_f32",
                "rounded copies, fp32 kernels");
     if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
-    const std::vector<float> x = rounded(src, s.batch * s.in_h * s.in_w * IC);
-    const std::vector<float> g = rounded(ddst, P * OC);
-    conv2d_backward_weights(s, x.data(), g.data(), dkernel, nullptr);
+    const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);
+    const float* g = rounded(tl_rounded, ddst, P * OC);
+    conv2d_backward_weights(s, x, g, dkernel, nullptr);
     return;
   }
   if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
@@ -196,12 +202,12 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   log_choice("conv2d_backward_weights_bf16", "bf16_conv_im2col_gemm",
              "im2col tiles on the bf16 GEMM");
   const int64_t T = std::min(P, tile_rows(K));
-  std::vector<float> col(static_cast<size_t>(T * K));
+  float* col = tl_cols.get(static_cast<size_t>(T * K));
   for (int64_t p0 = 0; p0 < P; p0 += T) {
     const int64_t p1 = std::min(P, p0 + T);
     for (int64_t g = 0; g < G; ++g) {
-      im2col_tile(s, g, src, p0, p1, K, col.data());
-      gemm_bf16(Trans::T, Trans::N, K, cout_g, p1 - p0, 1.0f, col.data(), K,
+      im2col_tile(s, g, src, p0, p1, K, col);
+      gemm_bf16(Trans::T, Trans::N, K, cout_g, p1 - p0, 1.0f, col, K,
                 ddst + p0 * OC + g * cout_g, OC, p0 == 0 ? 0.0f : 1.0f, dkernel + g * cout_g,
                 OC, GemmEpilogue{}, route);
     }

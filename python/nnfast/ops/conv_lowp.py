@@ -56,7 +56,12 @@ class Conv2DLowPrecision(Function):
         need_x, need_k, need_b = ctx.needs_input_grad[:3]
         # The gradient of a lower-precision op arrives in its dtype: bias and kernel
         # gradients are sums of rounded values, as Keras's are.
-        dz = round_array(_activation_grad(act_id, z, y, f32(g)), dtype)
+        g = f32(g)
+        dz = _activation_grad(act_id, z, y, g)
+        if dz is not g and dtype == "bfloat16":
+            _core.round_to_bfloat16(dz, dz)  # our own temporary: rounded in place
+        else:
+            dz = round_array(dz, dtype)
         dx = dk = db = None
         if on_bf16_units:
             if need_x:
