@@ -53,6 +53,8 @@ def _conv_layer(layer):
             return None
     else:
         return None
+    if layer.dtype_policy.quantization_mode is not None:
+        return None  # an int8 conv runs its own call
     if not (layer.built and layer.data_format == "channels_last"
             and layer.activity_regularizer is None
             and (layer._fused == "linear" or layer._fused in ACTIVATION_IDS)):
