@@ -123,3 +123,22 @@ def test_errors():
         L.Conv2D(4, 3).quantize("int8")
     with pytest.raises(NotImplementedError, match="does not have a `quantize`"):
         L.Conv3D(2, 1).quantize("int8")
+
+
+def test_int8_chain_with_residual_in_the_inference_plan():
+    rng = np.random.default_rng(5)
+    inp = nnfast.Input((7, 7, 8))
+    a = L.Conv2D(8, 3, padding="same", use_bias=False)(inp)
+    a = L.BatchNormalization()(a)
+    out = L.ReLU(max_value=6.0)(L.Add()([a, inp]))
+    model = nnfast.Model(inp, out)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 + (1.0 if "variance"
+                       in w.path else 0.0) for w in model.weights])
+    x = rng.normal(size=(3, 7, 7, 8)).astype(np.float32)
+    model.predict(x, verbose=0)  # plans made before quantize are replaced
+    model.quantize("int8")
+    y = model.predict(x, verbose=0)
+    ref = x
+    conv, bn, add, relu = (l for l in model.layers if not isinstance(l, L.InputLayer))
+    ref = relu(add([bn(conv(x), training=False), x]))
+    np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)
