@@ -18,7 +18,10 @@ Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax), batch 128, 48,000 images
 CNN of Keras's mnist_convnet example (batch 32, the first 12,000 images) and the IMDB LSTM
 (Embedding(10000, 128) -> LSTM(64) -> Dense(1, sigmoid), 100 tokens, batch 32, the first
 6,400 reviews; all 25,000 test reviews), Adam; the output layer stays float32 as Keras's
-mixed-precision guide says. Prints the CPU it ran on.
+mixed-precision guide says.
+int8 applications (part (b)): MobileNetV2 and ResNet50 (random weights) at batch 1 and 32,
+float32 against model.quantize("int8"), and the int8 model's top-1 agreement with the float32
+one on --agreement-inputs random images (--apps "" leaves this out). Prints the CPU it ran on.
 """
 import argparse
 import json
@@ -102,6 +105,46 @@ def int8_inference_table(repeats=7):
         finally:
             quantized.int8_units_available = saved
         rows.append([batch, "int8 (float32 GEMM route)", f"{t * 1e6:.0f}", f"{base / t:.2f}x"])
+    return rows
+
+
+def int8_applications_table(names, agreement_inputs, repeats=3):
+    """Part (b): Keras applications (random weights: none are downloaded offline) at batch 1
+    and 32, float32 against model.quantize("int8") (Conv2D/Dense on the int8 GEMM, depthwise
+    convolutions float32), median seconds per predict_on_batch; top-1 agreement of the int8
+    model with the float32 one on ``agreement_inputs`` random images."""
+    import warnings
+
+    import nnfast
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for name in names:
+        make = getattr(nnfast.applications, name)
+        float_model = make(weights=None)
+        int8_model = make(weights=None)
+        int8_model.set_weights(float_model.get_weights())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # layers without int8 kernels stay float32
+            int8_model.quantize("int8")
+        for batch in (1, 32):
+            x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
+            base = median_seconds(lambda: float_model.predict_on_batch(x), repeats)
+            t = median_seconds(lambda: int8_model.predict_on_batch(x), repeats)
+            rows.append([name, batch, f"{base * 1e3:.1f}", f"{t * 1e3:.1f}", f"{base / t:.2f}x",
+                         ""])
+        agree = total = 0
+        classes = set()
+        for start in range(0, agreement_inputs, 32):
+            x = rng.uniform(-1, 1, (min(32, agreement_inputs - start), 224, 224, 3))
+            x = x.astype(np.float32)
+            top = np.argmax(float_model.predict_on_batch(x), 1)
+            agree += int(np.sum(top == np.argmax(int8_model.predict_on_batch(x), 1)))
+            total += len(x)
+            classes.update(top.tolist())
+        # (random weights tend to put every input in a few classes: the count says how many)
+        rows[-1][-1] = (f"{100 * agree / max(total, 1):.1f}% of {total} "
+                        f"({len(classes)} float32 classes)")
     return rows
 
 
@@ -303,6 +346,10 @@ def main():
     p.add_argument("--train", default="mlp,cnn,lstm",
                    help="training workloads of part (a), comma-separated (empty: none)")
     p.add_argument("--skip-gemm", action="store_true")
+    p.add_argument("--apps", default="MobileNetV2,ResNet50",
+                   help="applications of part (b), int8 inference (empty: none)")
+    p.add_argument("--agreement-inputs", type=int, default=1000,
+                   help="random images for part (b)'s top-1 agreement")
     p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -324,6 +371,14 @@ def main():
         print()
         print("MLP 784-512-512-10 inference (model(x)), median microseconds per call")
         print_table(["batch", "model", "us/call", "speed vs float32"], int8_inference_table())
+        print()
+    apps = [a for a in args.apps.split(",") if a]
+    if apps:
+        print("int8 inference of Keras applications (random weights), ms per predict_on_batch, "
+              "median of 3; PyTorch's torch.ao int8 needs torchvision's models, not installed "
+              "here")
+        print_table(["model", "batch", "float32 ms", "int8 ms", "int8 speed", "top-1 agreement"],
+                    int8_applications_table(apps, args.agreement_inputs))
         print()
     for workload in args.train.split(","):
         if not workload:
