@@ -1,19 +1,27 @@
-"""Lower precision side by side: the bfloat16 GEMM against the float32 one, and the tutorial
-MNIST MLP trained under mixed_bfloat16 against float32, nnfast and PyTorch
+"""Lower precision side by side: the bfloat16 GEMM against the float32 one, int8 inference,
+and training under mixed_bfloat16 against float32, nnfast and PyTorch
 (torch.autocast("cpu", dtype=torch.bfloat16)) in the same run.
 
     python benchmarks/bench_precision.py [--threads 1] [--repeats 3] [--epochs 2]
+        [--train mlp,cnn,lstm] [--skip-gemm] [--skip-int8]
 
 GEMM: GFLOP/s of _core.gemm at float32 and at precision="bfloat16" for each bf16
 implementation this CPU runs (AMX tiles, AVX512_BF16, rounding + fp32), median of 7.
-MLP: Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax) on the first 48,000
-MNIST images, Adam, batch 128: samples/s of the last epoch and the test accuracy after
---epochs epochs, each configuration in a fresh process. Prints the CPU it ran on.
 int8: GOPS of _core.gemm_int8 (exact int32 products of int8 matrices, B packed once) for each
 int8 implementation this CPU runs (AMX-INT8, AVX512_VNNI, scalar reference on the small
 shapes only) against float32 GFLOP/s on the same shapes; then inference of an MLP
 784-512-512-10 (relu) at batch 1 and 128, float32 against model.quantize("int8") on the int8
 units and on the float32-GEMM route it replaced, median of 7 (--skip-int8 leaves this out).
+Training (part (a) of issue 18), each configuration in a fresh process: samples/s of the last
+timed epoch and the test accuracy after the timed epochs, for the MNIST MLP (Flatten ->
+Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax), batch 128, 48,000 images), the MNIST
+CNN of Keras's mnist_convnet example (batch 32, the first 12,000 images) and the IMDB LSTM
+(Embedding(10000, 128) -> LSTM(64) -> Dense(1, sigmoid), 100 tokens, batch 32, the first
+6,400 reviews; all 25,000 test reviews), Adam; the output layer stays float32 as Keras's
+mixed-precision guide says.
+int8 applications (part (b)): MobileNetV2 and ResNet50 (random weights) at batch 1 and 32,
+float32 against model.quantize("int8"), and the int8 model's top-1 agreement with the float32
+one on --agreement-inputs random images (--apps "" leaves this out). Prints the CPU it ran on.
 """
 import argparse
 import json
@@ -27,7 +35,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import cpu_name, have_torch, print_table, run_worker  # noqa: E402
 
-BATCH = 128
 
 
 def median_seconds(fn, repeats=7):
@@ -101,6 +108,46 @@ def int8_inference_table(repeats=7):
     return rows
 
 
+def int8_applications_table(names, agreement_inputs, repeats=3):
+    """Part (b): Keras applications (random weights: none are downloaded offline) at batch 1
+    and 32, float32 against model.quantize("int8") (Conv2D/Dense on the int8 GEMM, depthwise
+    convolutions float32), median seconds per predict_on_batch; top-1 agreement of the int8
+    model with the float32 one on ``agreement_inputs`` random images."""
+    import warnings
+
+    import nnfast
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for name in names:
+        make = getattr(nnfast.applications, name)
+        float_model = make(weights=None)
+        int8_model = make(weights=None)
+        int8_model.set_weights(float_model.get_weights())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # layers without int8 kernels stay float32
+            int8_model.quantize("int8")
+        for batch in (1, 32):
+            x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
+            base = median_seconds(lambda: float_model.predict_on_batch(x), repeats)
+            t = median_seconds(lambda: int8_model.predict_on_batch(x), repeats)
+            rows.append([name, batch, f"{base * 1e3:.1f}", f"{t * 1e3:.1f}", f"{base / t:.2f}x",
+                         ""])
+        agree = total = 0
+        classes = set()
+        for start in range(0, agreement_inputs, 32):
+            x = rng.uniform(-1, 1, (min(32, agreement_inputs - start), 224, 224, 3))
+            x = x.astype(np.float32)
+            top = np.argmax(float_model.predict_on_batch(x), 1)
+            agree += int(np.sum(top == np.argmax(int8_model.predict_on_batch(x), 1)))
+            total += len(x)
+            classes.update(top.tolist())
+        # (random weights tend to put every input in a few classes: the count says how many)
+        rows[-1][-1] = (f"{100 * agree / max(total, 1):.1f}% of {total} "
+                        f"({len(classes)} float32 classes)")
+    return rows
+
+
 def gemm_table(repeats=7):
     from nnfast import _core
 
@@ -131,49 +178,118 @@ def gemm_table(repeats=7):
     return rows
 
 
-def load_mnist():
+def load_mnist(images=False):
     import nnfast
 
     (x, y), (xt, yt) = nnfast.datasets.mnist.load_data()
     x = (x[:48000] / 255.0).astype(np.float32)
     xt = (xt / 255.0).astype(np.float32)
+    if images:
+        x, xt = x[..., None], xt[..., None]
     return x, y[:48000].astype(np.int64), xt, yt.astype(np.int64)
 
 
-def worker_nnfast(policy, epochs):
+def load_imdb():
     import nnfast
-    from nnfast.layers import Dense, Dropout, Flatten
+    from nnfast.utils import pad_sequences
 
-    x, y, xt, yt = load_mnist()
+    (x, y), (xt, yt) = nnfast.datasets.imdb.load_data(num_words=IMDB_VOCAB)
+    pad = lambda s: pad_sequences(s, maxlen=IMDB_LEN).astype(np.int64)  # noqa: E731
+    return pad(x), np.asarray(y, np.int64), pad(xt), np.asarray(yt, np.int64)
+
+
+# The training workloads of part (a): (data, batch size, training samples used).
+# MLP: the MNIST tutorial; CNN: Keras's mnist_convnet (batch 32, as the issue asks); LSTM:
+# the IMDB tutorial (Embedding(10000, 128) -> LSTM(64) -> Dense(1, sigmoid), 100 tokens).
+WORKLOADS = {"mlp": (128, 48000), "cnn": (32, 12000), "lstm": (32, 6400)}
+IMDB_VOCAB, IMDB_LEN = 10000, 100
+
+
+def data_for(workload):
+    return load_imdb() if workload == "lstm" else load_mnist(images=workload == "cnn")
+
+
+def nnfast_model(workload):
+    import nnfast
+    from nnfast import layers as L
+
+    if workload == "mlp":
+        return nnfast.Sequential([nnfast.Input((28, 28)), L.Flatten(),
+                                  L.Dense(128, activation="relu"), L.Dropout(0.2),
+                                  L.Dense(10, activation="softmax", dtype="float32")])
+    if workload == "cnn":
+        return nnfast.Sequential([nnfast.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"),
+                                  L.MaxPooling2D(2), L.Conv2D(64, 3, activation="relu"),
+                                  L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.5),
+                                  L.Dense(10, activation="softmax", dtype="float32")])
+    return nnfast.Sequential([nnfast.Input((IMDB_LEN,), dtype="int64"),
+                              L.Embedding(IMDB_VOCAB, 128), L.LSTM(64),
+                              L.Dense(1, activation="sigmoid", dtype="float32")])
+
+
+def worker_nnfast(workload, policy, epochs):
+    import nnfast
+
+    batch, samples = WORKLOADS[workload]
+    x, y, xt, yt = data_for(workload)
+    x, y = x[:samples], y[:samples]
     nnfast.mixed_precision.set_global_policy(policy)
     nnfast.utils.set_random_seed(0)
-    model = nnfast.Sequential([nnfast.Input((28, 28)), Flatten(), Dense(128, activation="relu"),
-                               Dropout(0.2), Dense(10, activation="softmax", dtype="float32")])
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:BATCH * 20], y[:BATCH * 20], batch_size=BATCH, epochs=1, verbose=0)  # warm up
+    model = nnfast_model(workload)
+    loss = "binary_crossentropy" if workload == "lstm" else "sparse_categorical_crossentropy"
+    model.compile("adam", loss, metrics=["accuracy"])
+    model.fit(x[:batch * 20], y[:batch * 20], batch_size=batch, epochs=1, verbose=0)  # warm up
     for _ in range(epochs):
         t = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         dt = time.perf_counter() - t
-    acc = model.evaluate(xt, yt, verbose=0)[1]
+    acc = model.evaluate(xt, yt, batch_size=1024, verbose=0)[1]
     return {"samples_per_s": len(x) / dt, "test_accuracy": float(acc)}
 
 
-def worker_torch(policy, epochs):
+def torch_model(workload):
+    from torch import nn
+
+    if workload == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
+                             nn.Linear(128, 10))
+    if workload == "cnn":  # NCHW, as PyTorch's convolutions expect
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Dropout(0.5), nn.Linear(1600, 10))
+
+    class ImdbLstm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(IMDB_VOCAB, 128)
+            self.rnn = nn.LSTM(128, 64, batch_first=True)
+            self.out = nn.Linear(64, 1)
+
+        def forward(self, ids):
+            return self.out(self.rnn(self.emb(ids))[0][:, -1]).squeeze(1)
+
+    return ImdbLstm()
+
+
+def worker_torch(workload, policy, epochs):
     import contextlib
 
     import torch
     from torch import nn
 
     torch.manual_seed(0)
-    x, y, xt, yt = load_mnist()
+    batch, samples = WORKLOADS[workload]
+    x, y, xt, yt = data_for(workload)
+    x, y = x[:samples], y[:samples]
+    if workload == "cnn":
+        x, xt = x.transpose(0, 3, 1, 2).copy(), xt.transpose(0, 3, 1, 2).copy()
+    target = (lambda t: t.float()) if workload == "lstm" else (lambda t: t)  # noqa: E731
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
-        batch_size=BATCH, shuffle=True)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
-                          nn.Linear(128, 10))
+        batch_size=batch, shuffle=True)
+    model = torch_model(workload)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.BCEWithLogitsLoss() if workload == "lstm" else nn.CrossEntropyLoss()
 
     def autocast():
         if policy == "mixed_bfloat16":
@@ -187,7 +303,7 @@ def worker_torch(policy, epochs):
                 break
             opt.zero_grad()
             with autocast():
-                loss = loss_fn(model(xb), yb)
+                loss = loss_fn(model(xb).float(), target(yb))
             loss.backward()
             opt.step()
 
@@ -198,8 +314,27 @@ def worker_torch(policy, epochs):
         dt = time.perf_counter() - t
     model.eval()
     with torch.no_grad(), autocast():
-        pred = model(torch.from_numpy(xt)).argmax(1).numpy()
+        out = torch.cat([model(torch.from_numpy(xt[i:i + 1024])).float()
+                         for i in range(0, len(xt), 1024)])
+    pred = (out > 0).long().numpy() if workload == "lstm" else out.argmax(1).numpy()
     return {"samples_per_s": len(x) / dt, "test_accuracy": float((pred == yt).mean())}
+
+
+def training_table(workload, epochs, repeats, threads):
+    """Rows of part (a) for one workload: each configuration in fresh processes."""
+    configs = [("nnfast", "float32"), ("nnfast", "mixed_bfloat16")]
+    if have_torch():
+        configs += [("torch", "float32"), ("torch", "mixed_bfloat16")]
+    results = {}
+    for framework, policy in configs:
+        runs = [run_worker(__file__, [workload, framework, policy, str(epochs)], threads)
+                for _ in range(repeats)]
+        results[(framework, policy)] = (
+            statistics.median(r["samples_per_s"] for r in runs),
+            statistics.median(r["test_accuracy"] for r in runs))
+    base = results[("nnfast", "float32")][0]
+    return [[fw, pol, f"{sps:.0f}", f"{sps / base:.2f}x", f"{100 * acc:.2f}%"]
+            for (fw, pol), (sps, acc) in results.items()]
 
 
 def main():
@@ -208,20 +343,28 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--skip-int8", action="store_true")
-    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--train", default="mlp,cnn,lstm",
+                   help="training workloads of part (a), comma-separated (empty: none)")
+    p.add_argument("--skip-gemm", action="store_true")
+    p.add_argument("--apps", default="MobileNetV2,ResNet50",
+                   help="applications of part (b), int8 inference (empty: none)")
+    p.add_argument("--agreement-inputs", type=int, default=1000,
+                   help="random images for part (b)'s top-1 agreement")
+    p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        framework, policy, epochs = args.worker
+        workload, framework, policy, epochs = args.worker
         fn = worker_nnfast if framework == "nnfast" else worker_torch
-        print(json.dumps(fn(policy, int(epochs))))
+        print(json.dumps(fn(workload, policy, int(epochs))))
         return
     import nnfast
 
     nnfast.config.set_num_threads(args.threads)
     print(f"{cpu_name()}; {args.threads} thread(s); bf16 GEMM: "
           f"{nnfast._core.gemm_bf16_kernel_name()}")
-    print_table(["GEMM m x n x k", "precision", "GFLOP/s", "vs float32"], gemm_table())
-    print()
+    if not args.skip_gemm:
+        print_table(["GEMM m x n x k", "precision", "GFLOP/s", "vs float32"], gemm_table())
+        print()
     if not args.skip_int8:
         print(f"int8 GEMM: {nnfast._core.gemm_int8_kernel_name()}")
         print_table(["GEMM m x n x k", "kernel", "rate", "vs float32"], int8_gemm_table())
@@ -229,21 +372,23 @@ def main():
         print("MLP 784-512-512-10 inference (model(x)), median microseconds per call")
         print_table(["batch", "model", "us/call", "speed vs float32"], int8_inference_table())
         print()
-    configs = [("nnfast", "float32"), ("nnfast", "mixed_bfloat16")]
-    if have_torch():
-        configs += [("torch", "float32"), ("torch", "mixed_bfloat16")]
-    results = {}
-    for framework, policy in configs:
-        runs = [run_worker(__file__, [framework, policy, str(args.epochs)], args.threads)
-                for _ in range(args.repeats)]
-        results[(framework, policy)] = (
-            statistics.median(r["samples_per_s"] for r in runs),
-            statistics.median(r["test_accuracy"] for r in runs))
-    base = results[("nnfast", "float32")][0]
-    rows = [[fw, pol, f"{sps:.0f}", f"{sps / base:.2f}x", f"{100 * acc:.2f}%"]
-            for (fw, pol), (sps, acc) in results.items()]
-    print(f"MNIST MLP, batch {BATCH}, {args.epochs} epoch(s), median of {args.repeats} processes")
-    print_table(["framework", "policy", "samples/s", "vs nnfast float32", "test accuracy"], rows)
+    apps = [a for a in args.apps.split(",") if a]
+    if apps:
+        print("int8 inference of Keras applications (random weights), ms per predict_on_batch, "
+              "median of 3; PyTorch's torch.ao int8 needs torchvision's models, not installed "
+              "here")
+        print_table(["model", "batch", "float32 ms", "int8 ms", "int8 speed", "top-1 agreement"],
+                    int8_applications_table(apps, args.agreement_inputs))
+        print()
+    for workload in args.train.split(","):
+        if not workload:
+            continue
+        batch, samples = WORKLOADS[workload]
+        print(f"{workload.upper()} training, batch {batch}, {samples} samples, {args.epochs} "
+              f"timed epoch(s), median of {args.repeats} processes")
+        print_table(["framework", "policy", "samples/s", "vs nnfast float32", "test accuracy"],
+                    training_table(workload, args.epochs, args.repeats, args.threads))
+        print()
 
 
 if __name__ == "__main__":

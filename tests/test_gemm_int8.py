@@ -112,10 +112,14 @@ def test_zero_and_nonfinite_rows(variant):
 
 def test_isa_cap_leaves_the_reference():
     saved = _core.active_isa()
+    avx_vnni = "avxvnni" in _core.gemm_int8_variants()  # the 256-bit tile needs only AVX2
     try:
         _core.set_max_isa("avx2")
+        assert _core.gemm_int8_variants() == ["avxvnni"] * avx_vnni + ["ref"]
+        _core.set_max_isa("ref")
         assert _core.gemm_int8_variants() == ["ref"]
         assert _core.gemm_int8_kernel_name() == "int8_gemm_ref"
+        _core.set_max_isa("avx2")
         with pytest.raises(ValueError, match="cannot run"):
             a = np.ones((2, 2), np.int8)
             _core.gemm_int8(a, _core.int8_pack_kernel(a), np.empty((2, 2), np.int32),
@@ -219,3 +223,18 @@ def test_deepest_kernel_sums_exactly_and_deeper_is_refused(variant):
     with pytest.raises(ValueError, match="exceeds"):
         _core.int8_pack_kernel(np.zeros((k + 1, 1), np.int8))
     assert pack_int8_kernel(np.zeros((k + 1, 1), np.int8)) is None
+
+
+def test_avx_vnni_variant_runs_without_avx512(isa):
+    """The 256-bit AVX-VNNI tile is what a client CPU (AVX2 + AVX-VNNI, no AVX-512) runs: under
+    an avx2 cap it is the best variant wherever the CPU has AVX-VNNI."""
+    if "avxvnni" not in _core.gemm_int8_variants():
+        pytest.skip("this CPU (or the ISA cap) has no AVX-VNNI")
+    if isa == "avx2":
+        assert _core.gemm_int8_kernel_name() == "int8_gemm_3x32_avxvnni"
+    rng = np.random.default_rng(9)
+    a = rng.integers(-128, 128, (7, 333), dtype=np.int8)
+    b = rng.integers(-128, 128, (333, 45), dtype=np.int8)
+    out = np.empty((7, 45), np.int32)
+    _core.gemm_int8(a, _core.int8_pack_kernel(b), out, variant="avxvnni")
+    np.testing.assert_array_equal(out, a.astype(np.int64) @ b.astype(np.int64))

@@ -447,3 +447,12 @@ void bind_conv(py::module_& m) {
       py::arg("act_max") = std::numeric_limits<float>::infinity(),
       py::arg("act_threshold") = 0.0f, "x = activation(x + bias) in place over the last axis.");
 }
+
+// The checked shape of a conv2d call, for the other convolution bindings (bind_conv_bf16.cpp).
+nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& kernel,
+                                         const py::array& dst, std::pair<int64_t, int64_t> strides,
+                                         std::pair<int64_t, int64_t> pads,
+                                         std::pair<int64_t, int64_t> dilation, int64_t groups,
+                                         const char* what) {
+  return make_shape(src, kernel, dst, strides, pads, dilation, groups, false, what);
+}

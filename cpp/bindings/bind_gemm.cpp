@@ -143,3 +143,8 @@ void bind_gemm(py::module_& m) {
       py::arg("trans_b") = false,
       "c[i] = op(a[i]) @ op(b[i]) for 3-D arrays (batch, rows, cols), in place.");
 }
+
+// The bf16 variant a binding's bf16_variant= string names (shared with bind_conv_bf16.cpp).
+nnfast::Bf16GemmVariant bf16_variant_from_name(const std::string& name) {
+  return parse_bf16_variant(name);
+}

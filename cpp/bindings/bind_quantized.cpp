@@ -19,8 +19,9 @@ nnfast::Int8GemmVariant parse_int8_variant(const std::string& name) {
   if (name == "amx") return nnfast::Int8GemmVariant::amx;
   if (name == "avx512vnni") return nnfast::Int8GemmVariant::avx512vnni;
   if (name == "ref") return nnfast::Int8GemmVariant::ref;
+  if (name == "avxvnni") return nnfast::Int8GemmVariant::avxvnni;
   throw py::value_error("int8 GEMM: variant must be one of 'best', 'amx', 'avx512vnni', "
-                        "'ref'. Received: variant=" + name);
+                        "'avxvnni', 'ref'. Received: variant=" + name);
 }
 
 template <typename T>
@@ -74,7 +75,7 @@ void bind_quantized(py::module_& m) {
       },
       py::arg("a"), py::arg("packed"), py::arg("out"), py::arg("variant") = "best",
       "out (int32, (m, n)) = a (int8, (m, k)) @ kernel, exact; variant picks the "
-      "implementation ('best', 'amx', 'avx512vnni', 'ref').");
+      "implementation ('best', 'amx', 'avx512vnni', 'avxvnni', 'ref').");
 
   m.def(
       "int8_dense",
@@ -115,7 +116,7 @@ void bind_quantized(py::module_& m) {
       "gemm_int8_variants",
       [] {
         std::vector<std::string> names;
-        for (const char* name : {"amx", "avx512vnni", "ref"})
+        for (const char* name : {"amx", "avx512vnni", "avxvnni", "ref"})
           if (nnfast::gemm_int8_variant_available(parse_int8_variant(name)))
             names.emplace_back(name);
         return names;

@@ -14,6 +14,7 @@ void bind_optimizer(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_conv_bf16(py::module_& m);
 void bind_conv3d(py::module_& m);
 void bind_conv_lstm(py::module_& m);
 void bind_pool(py::module_& m);
@@ -38,6 +39,7 @@ PYBIND11_MODULE(_core, m) {
   bind_rnn(m);
   bind_embedding(m);
   bind_conv(m);
+  bind_conv_bf16(m);
   bind_conv3d(m);
   bind_conv_lstm(m);
   bind_pool(m);

@@ -9,7 +9,7 @@
 
 namespace nnfast {
 
-enum class Int8GemmVariant : int { best = 0, amx = 1, avx512vnni = 2, ref = 3 };
+enum class Int8GemmVariant : int { best = 0, amx = 1, avx512vnni = 2, ref = 3, avxvnni = 4 };
 
 // B (k, n) int8, packed in blocks of 16 columns: for block jb, depth group q (4 rows) and
 // column c, bytes data[jb*16*kp + q*64 + c*4 + 0..3] = B[4q..4q+3][16jb + c] (zero past k

@@ -25,6 +25,8 @@ bool cpu_has_avx512_bf16();
 bool cpu_has_amx_bf16();
 // Whether the CPU (and OS) support AVX512_VNNI (vpdpbusd), used by the int8 GEMM.
 bool cpu_has_avx512_vnni();
+// Whether the CPU has AVX-VNNI (256-bit vpdpbusd, VEX encoded; client CPUs without AVX-512).
+bool cpu_has_avx_vnni();
 // Whether AMX-INT8 tiles (tdpbssd) can run here (CPU, OS state, and Linux's permission).
 bool cpu_has_amx_int8();
 // The ISA kernels use now: min(cpu_best_isa(), cap). The cap starts from NNFAST_MAX_ISA.

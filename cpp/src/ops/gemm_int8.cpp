@@ -30,18 +30,21 @@ const Int8GemmKernelInfo* kernel_of(Int8GemmVariant v) {
   switch (v) {
     case Int8GemmVariant::amx: return &kernels::int8_gemm_amx_info;
     case Int8GemmVariant::avx512vnni: return &kernels::int8_gemm_avx512vnni_info;
+    case Int8GemmVariant::avxvnni: return &kernels::int8_gemm_avxvnni_info;
     default: return &kernels::int8_gemm_ref_info;
   }
 }
 
 const Int8GemmVariant kAmx = Int8GemmVariant::amx, kVnni = Int8GemmVariant::avx512vnni,
-                      kRef = Int8GemmVariant::ref;
+                      kAvxVnni = Int8GemmVariant::avxvnni, kRef = Int8GemmVariant::ref;
 const dispatch::Registry<Int8GemmVariant> kInt8Gemm{
     "gemm_int8",
     {{Isa::avx512, "int8_gemm_32x32_amx", &kAmx, nullptr, nullptr, cpu_has_amx_int8,
       "AMX-INT8 tiles"},
      {Isa::avx512, "int8_gemm_8x32_avx512vnni", &kVnni, nullptr, nullptr, cpu_has_avx512_vnni,
       "AVX512_VNNI"},
+     {Isa::avx2, "int8_gemm_3x32_avxvnni", &kAvxVnni, nullptr, nullptr, cpu_has_avx_vnni,
+      "AVX-VNNI"},
      {Isa::ref, "int8_gemm_ref", &kRef}}};
 
 // `best` goes through the registry (recorded and logged when `record`); a named variant is
@@ -104,6 +107,7 @@ bool gemm_int8_variant_available(Int8GemmVariant variant) {
   switch (variant) {
     case Int8GemmVariant::amx: return avx512 && cpu_has_amx_int8();
     case Int8GemmVariant::avx512vnni: return avx512 && cpu_has_avx512_vnni();
+    case Int8GemmVariant::avxvnni: return active_isa() != Isa::ref && cpu_has_avx_vnni();
     default: return true;
   }
 }
@@ -174,8 +178,10 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
   std::vector<float> x_scale(static_cast<size_t>(m));
   std::vector<char> finite(static_cast<size_t>(m));
   const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
-  // The int8 units imply AVX-512: their row work uses it too (the reference stays scalar).
-  const bool simd = &kern != &kernels::int8_gemm_ref_info;
+  // AMX and AVX512_VNNI imply AVX-512: their row work uses it too (the reference and the
+  // AVX-VNNI tile, for CPUs without AVX-512, stay scalar here).
+  const bool simd = &kern != &kernels::int8_gemm_ref_info &&
+                    &kern != &kernels::int8_gemm_avxvnni_info;
   // Keras's abs-max row quantization: scale = 127 / (max|x| + eps) in float32, then
   // clip(round_half_even(x * scale), -127, 127).
   parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {

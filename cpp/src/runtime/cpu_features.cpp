@@ -106,6 +106,20 @@ bool cpu_has_avx512_vnni() {
 #endif
 }
 
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool has = [] {
+    if (cpu_best_isa() == Isa::ref) return false;  // the VEX encoding needs AVX2's state
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+    return ((eax >> 4) & 1u) != 0;  // CPUID.(EAX=7,ECX=1):EAX[4] AVX-VNNI
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_amx_int8() {
 #if defined(__linux__) && defined(__x86_64__)
   static const bool has = [] {

@@ -6,12 +6,16 @@ accepted and transposed to NHWC and back around the kernel; channels_last is the
 Kernels use Keras's layouts, so weights move between Keras and nnfast with ``set_weights``.
 The convolution, bias and activation run as one fused kernel call.
 """
+import numpy as np
+
 from nnfast import activations, constraints, initializers, ops, regularizers
+from nnfast.layers import quantization
 from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
 from nnfast.ops.conv import (_check_padding, _standardize_data_format, normalize_tuple,
                              output_size, transpose_output_size)
 from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.quantized_conv import int8_conv, quantize_conv_kernel
 
 
 def _fusable(activation):
@@ -136,14 +140,77 @@ class BaseConvND(BaseConv):
             raise ValueError("The number of input channels must be evenly divisible by the "
                              f"number of groups. Received groups={self.groups}, but the input "
                              f"has {in_c} channels (full input shape is {tuple(input_shape)}).")
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (in_c // self.groups, self.filters),
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint, name="kernel")
+        kernel_shape = self.kernel_size + (in_c // self.groups, self.filters)
+        if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
+            quantization.add_int8_variables(self, kernel_shape)
+        else:
+            self.kernel = self.add_weight(
+                shape=kernel_shape, initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                name="kernel")
         self.bias = self._add_bias(self.filters)
         self.built = True
 
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes a ``Conv1D``/``Conv2D`` in place (nnfast beyond Keras, which quantizes
+        Dense, EinsumDense and Embedding only): ``"int8"`` turns the kernel into int8 values
+        with one float32 scale per output channel (``kernel_scale``; saved as a quantized
+        Dense, ``[kernel (int8), bias, kernel_scale]``); each output pixel's input window is
+        quantized per row when the layer runs (``nnfast.ops.quantized_conv``). Grouped
+        convolutions raise ``NotImplementedError``.
+
+        Args:
+            mode: ``"int8"``.
+            type_check: only ``Conv1D``/``Conv2D`` themselves (not subclasses).
+            config: Keras's quantization config; only None is supported.
+
+        Example:
+            >>> layer = Conv2D(8, 3)
+            >>> _ = layer(np.ones((1, 6, 6, 3), "float32"))
+            >>> layer.quantize("int8")
+            >>> layer.kernel.dtype, layer.kernel_scale.shape
+            ('int8', (8,))
+        """
+        if (type_check and type(self) not in (Conv1D, Conv2D)) or self.groups != 1:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`quantize` method implemented"
+                                      + (" for groups > 1." if self.groups != 1 else "."))
+        if config is not None:
+            raise NotImplementedError(f"{type(self).__name__}.quantize(config=...): custom "
+                                      "quantization configs are not supported by nnfast.")
+        quantization.check_mode(mode)
+        quantization.check_quantizable(self)
+        float_kernel = self.kernel
+        q, scale = quantize_conv_kernel(np.asarray(float_kernel.value))
+        quantization.drop_variable(self, float_kernel)
+        object.__setattr__(self, "kernel", None)
+        quantization.add_int8_variables(self, float_kernel.shape)
+        self.kernel.assign(q)
+        self.kernel_scale.assign(scale)
+        quantization.packed_kernel(self.kernel)  # packed now, not on the first call
+        quantization.set_int8_policy(self)
+
+    def _saved_variables(self):
+        if self.dtype_policy.quantization_mode == "int8":
+            return quantization.saved_variables(self)
+        return None
+
+    def _int8_call(self, inputs):
+        x = inputs
+        if self.data_format == "channels_first":
+            x = ops.moveaxis(x, 1, -1)
+        out = int8_conv(x, self.kernel.value, self.kernel_scale.value, self.strides,
+                        self.padding, self.dilation_rate,
+                        packed=quantization.packed_kernel(self.kernel))
+        if self.bias is not None:
+            out = ops.add(out, self.bias)
+        if self.data_format == "channels_first":
+            out = ops.moveaxis(out, -1, 1)
+        return self.activation(out)
+
     def call(self, inputs):
+        if self.dtype_policy.quantization_mode == "int8":
+            return self._int8_call(inputs)
         out = ops.conv_fused(inputs, self.kernel, self.bias, self.strides, self.padding,
                              self.dilation_rate, activation=self._fused,
                              data_format=self.data_format)
@@ -690,6 +757,8 @@ def fused_conv_pool_call(conv, pool):
         return None
     if type(conv).call is not BaseConvND.call or type(pool).call is not BasePooling.call:
         return None
+    if conv.built and conv.dtype_policy.quantization_mode is not None:
+        return None  # an int8 conv runs its own call
     if not (conv.built and conv._fused == "relu" and conv.data_format == "channels_last"
             and conv.groups == 1 and conv.activity_regularizer is None
             and not conv.supports_masking and not pool.supports_masking):
@@ -703,9 +772,16 @@ def fused_conv_pool_call(conv, pool):
                                             pool.pool_size):
         return None
 
+    from nnfast.ops.precision import compute_precision
+
+    # Under a mixed policy the pair computes in the conv layer's compute dtype, as it would
+    # unfused (the plan calls this without the layers' autocast).
+    dtype = conv.compute_dtype if conv._applies_dtype_policy else "float32"
+
     def call(inputs):
-        return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
-                                        conv.padding, conv.dilation_rate, pool.pool_size,
-                                        pool.padding)
+        with compute_precision(dtype):
+            return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
+                                            conv.padding, conv.dilation_rate, pool.pool_size,
+                                            pool.padding)
 
     return call

@@ -11,8 +11,11 @@ import re
 import numpy as np
 
 from nnfast import activations, constraints, initializers, ops, regularizers
+from nnfast.layers import quantization
 from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
+from nnfast.ops.quantized_einsum import (einsum_specs, int8_einsum, kernel_scale_shape,
+                                         quantize_kernel)
 
 
 def analyze_einsum_string(equation, bias_axes, input_shape, output_shape):
@@ -135,6 +138,8 @@ class EinsumDense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, lora_alpha=None,
                  gptq_unpacked_column_size=None, quantization_config=None, **kwargs):
+        if quantization.is_default_int8_config(quantization_config):
+            quantization_config = None  # what Keras writes for quantize("int8"): nnfast's scheme
         if lora_rank or gptq_unpacked_column_size or quantization_config:
             raise NotImplementedError(
                 "EinsumDense: LoRA and quantization (lora_rank, gptq_unpacked_column_size, "
@@ -165,12 +170,11 @@ class EinsumDense(Layer):
         kernel_shape, bias_shape, full, in_axes, out_axes = analyze_einsum_string(
             self.equation, self.bias_axes, input_shape, self.partial_output_shape)
         self.full_output_shape = tuple(full)
-        self.kernel = self.add_weight(
-            shape=tuple(kernel_shape),
-            initializer=_fan_initializer(self.kernel_initializer, kernel_shape, in_axes,
-                                         out_axes),
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-            name="kernel")
+        self._input_ndim = len(input_shape)
+        if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
+            self._add_int8_variables(tuple(kernel_shape))
+        else:
+            self._add_float_kernel(kernel_shape, in_axes, out_axes)
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(shape=tuple(bias_shape),
@@ -179,8 +183,74 @@ class EinsumDense(Layer):
                                         constraint=self.bias_constraint, name="bias")
         self.built = True
 
+    def _add_float_kernel(self, kernel_shape, in_axes, out_axes):
+        self.kernel = self.add_weight(
+            shape=tuple(kernel_shape),
+            initializer=_fan_initializer(self.kernel_initializer, kernel_shape, in_axes,
+                                         out_axes),
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="kernel")
+
+    def _specs(self):
+        return einsum_specs(self.equation, self._input_ndim)
+
+    def _add_int8_variables(self, kernel_shape):
+        """The int8 kernel and its scales in Keras's shapes (see ops.quantized_einsum)."""
+        _, w_spec, out_spec = self._specs()
+        kernel = self.add_weight(shape=kernel_shape, initializer="zeros", dtype="int8",
+                                 trainable=False, name="kernel")
+        scale = self.add_weight(shape=kernel_scale_shape(kernel_shape, w_spec, out_spec),
+                                initializer="ones", trainable=False, name="kernel_scale")
+        object.__setattr__(self, "kernel", kernel)
+        object.__setattr__(self, "kernel_scale", scale)
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer in place as Keras does: ``"int8"`` turns the kernel into int8
+        values with one float32 scale per output position (abs-max over the axes the
+        equation contracts; ``kernel_scale`` laid out along the output's axes, as Keras
+        saves it); inputs are quantized over their contracted axes when the layer runs.
+        Other Keras modes raise ``NotImplementedError``.
+
+        Args:
+            mode: ``"int8"``.
+            type_check: only ``EinsumDense`` itself is quantized (not subclasses), as Keras.
+            config: Keras's quantization config; only None is supported.
+
+        Example:
+            >>> layer = EinsumDense("abc,cd->abd", (None, 4))
+            >>> _ = layer(np.ones((2, 3, 5), "float32"))
+            >>> layer.quantize("int8")
+            >>> layer.kernel.dtype, layer.kernel_scale.shape
+            ('int8', (1, 1, 4))
+        """
+        if type_check and type(self) is not EinsumDense:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`quantize` method implemented.")
+        if config is not None:
+            raise NotImplementedError("EinsumDense.quantize(config=...): custom quantization "
+                                      "configs are not supported by nnfast.")
+        quantization.check_mode(mode)
+        quantization.check_quantizable(self)
+        _, w_spec, out_spec = self._specs()
+        float_kernel = self.kernel
+        q, scale = quantize_kernel(np.asarray(float_kernel.value), w_spec, out_spec)
+        quantization.drop_variable(self, float_kernel)
+        object.__setattr__(self, "kernel", None)
+        self._add_int8_variables(tuple(float_kernel.shape))
+        self.kernel.assign(q)
+        self.kernel_scale.assign(scale)
+        quantization.set_int8_policy(self)
+
+    def _saved_variables(self):
+        if self.dtype_policy.quantization_mode == "int8":
+            return quantization.saved_variables(self)  # kernel, bias, kernel_scale
+        return None
+
     def call(self, inputs, training=None):
-        x = ops.einsum(self.equation, inputs, self.kernel)
+        if self.dtype_policy.quantization_mode == "int8":
+            x = int8_einsum(inputs, self.kernel.value, self.kernel_scale.value, self._specs())
+        else:
+            x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
         return self.activation(x)

@@ -136,7 +136,8 @@ def packed_kernel(kernel):
         return None
     cached = kernel.__dict__.get("_int8_packed")
     if cached is None or cached[0] is not kernel.value:
-        cached = (kernel.value, pack_int8_kernel(kernel.value))
+        # (a conv kernel (..., in, out) packs as its (kh*kw*in, out) matrix)
+        cached = (kernel.value, pack_int8_kernel(kernel.value.reshape(-1, kernel.shape[-1])))
         kernel.__dict__["_int8_packed"] = cached
     return cached[1]
 

@@ -53,6 +53,8 @@ def _conv_layer(layer):
             return None
     else:
         return None
+    if layer.dtype_policy.quantization_mode is not None and (depthwise or layer.groups != 1):
+        return None
     if not (layer.built and layer.data_format == "channels_last"
             and layer.activity_regularizer is None
             and (layer._fused == "linear" or layer._fused in ACTIVATION_IDS)):
@@ -149,6 +151,8 @@ class _ConvChain:
             inputs, other = inputs
         bias, scale = self.folded()
         name, alpha, max_value, threshold = self.act
+        if conv.dtype_policy.quantization_mode == "int8":
+            return self._int8(inputs, other, bias, scale)
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
             # A broadcasting sum: the convolution alone, then the sum and the activation.
@@ -160,6 +164,28 @@ class _ConvChain:
         return ops.conv2d_inference(inputs, conv.kernel, bias, scale, conv.strides,
                                     conv.padding, conv.dilation_rate, self.depthwise, name,
                                     alpha, max_value, threshold, self.zero_padding, other)
+
+
+    def _int8(self, inputs, other, bias, scale):
+        """A quantized Conv2D's chain: the normalization folded into the dequantizing step
+        (ops.quantized_conv.int8_conv_inference)."""
+        from nnfast.layers.quantization import packed_kernel
+        from nnfast.ops.quantized_conv import int8_conv_inference
+
+        conv = self.conv
+        name, alpha, max_value, threshold = self.act
+        if other is not None and tuple(other.shape) != tuple(
+                conv.compute_output_shape(tuple(inputs.shape))):
+            y = int8_conv_inference(inputs, conv.kernel.value, conv.kernel_scale.value,
+                                    packed_kernel(conv.kernel), bias, scale, conv.strides,
+                                    conv.padding, conv.dilation_rate,
+                                    zero_padding=self.zero_padding)
+            y = ops.add(y, other)
+            return y if self.act_layer is None else self.act_layer.call(y)
+        return int8_conv_inference(inputs, conv.kernel.value, conv.kernel_scale.value,
+                                   packed_kernel(conv.kernel), bias, scale, conv.strides,
+                                   conv.padding, conv.dilation_rate, name, alpha, max_value,
+                                   threshold, self.zero_padding, other)
 
 
 class _SeparableChain:
@@ -274,7 +300,8 @@ def _merge_separable(plan, outputs):
             continue
         j = users[0]
         pw = plan[j][1]
-        if not (isinstance(pw, _ConvChain) and pw.is_pointwise()):
+        if not (isinstance(pw, _ConvChain) and pw.is_pointwise()
+                and pw.conv.dtype_policy.quantization_mode is None):
             continue
         spec = plan[j][4]
         if pw.residual:

@@ -149,6 +149,19 @@ class Model(Trainer, Layer):
                 layer.quantize(mode, type_check=type_check, config=config)
             except NotImplementedError as e:
                 warnings.warn(str(e), stacklevel=2)
+        self._replan_after_quantize()
+
+    def _replan_after_quantize(self):
+        """Call plans made before ``quantize`` hold fusions of float layers (a conv's fused
+        pool or batch normalization reads its float kernel): plan again from the quantized
+        layers."""
+        if not self.built:
+            return
+        if hasattr(self, "_stack"):  # Sequential
+            self.build(self._input_batch_shape)
+        elif hasattr(self, "_compile_plan"):  # Functional
+            self._compile_plan()
+            self._inference = None
 
     def get_layer(self, name=None, index=None):
         """A layer by ``name`` or by ``index`` in ``layers``."""

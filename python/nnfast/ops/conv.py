@@ -13,6 +13,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend.tape import Function
+from nnfast.ops import precision
 from nnfast.ops._util import f32, value
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _activation, softmax, sigmoid
 
@@ -268,8 +269,14 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
     if min(out_hw) <= 0:
         raise ValueError(f"conv: the kernel {kshape} with dilation {dilation} is larger than the "
                          f"padded input {xv.shape}; the output would be empty")
-    y = Conv2D.apply(x, kernel, bias, (strides, pads, dilation, groups, out_hw), act_id,
-                     depthwise)
+    geom = (strides, pads, dilation, groups, out_hw)
+    lower = precision.current()
+    if lower in precision.LOWER:  # a mixed-policy layer: operands in its compute dtype
+        from nnfast.ops.conv_lowp import Conv2DLowPrecision
+
+        y = Conv2DLowPrecision.apply(x, kernel, bias, geom, act_id, depthwise, lower)
+    else:
+        y = Conv2D.apply(x, kernel, bias, geom, act_id, depthwise)
     if spatial == 1:
         y = reshape(y, (y.shape[0],) + y.shape[2:])
     if post is not None:
@@ -740,5 +747,16 @@ def conv2d_relu_max_pool(x, kernel, bias=None, strides=1, padding="valid", dilat
         raise ValueError(f"max_pool: pool_size {pool} is larger than the conv output {conv_out} "
                          "with padding='valid'; the output would be empty")
     pool_pads = tuple(_pad_before(n, k, k, 1, pool_padding) for n, k in zip(conv_out, pool))
-    return Conv2DReluMaxPool.apply(x, kernel, bias, (strides, pads, dilation, conv_out, pool,
-                                                     pool_pads, pooled))
+    geom = (strides, pads, dilation, conv_out, pool, pool_pads, pooled)
+    lower = precision.current()
+    if lower in precision.LOWER:
+        # A mixed-policy pair: input and kernel in the compute dtype (these shallow first
+        # layers stay on the fp32 direct kernels: rounded operands give the lower-precision
+        # products exactly), the output rounded as the conv layer's would be.
+        x, kernel = (precision.RoundTo.apply(x, dtype=lower),
+                     precision.RoundTo.apply(kernel, dtype=lower))
+        from nnfast.ops.conv_lowp import RoundGradient
+
+        y = RoundGradient.apply(Conv2DReluMaxPool.apply(x, kernel, bias, geom), dtype=lower)
+        return precision.RoundTo.apply(y, dtype=lower)
+    return Conv2DReluMaxPool.apply(x, kernel, bias, geom)

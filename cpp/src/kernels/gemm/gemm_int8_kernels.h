@@ -34,6 +34,7 @@ void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
 
 extern const Int8GemmKernelInfo int8_gemm_amx_info;
 extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;
+extern const Int8GemmKernelInfo int8_gemm_avxvnni_info;  // 256-bit, no AVX-512 needed
 extern const Int8GemmKernelInfo int8_gemm_ref_info;
 
 }  // namespace nnfast::kernels

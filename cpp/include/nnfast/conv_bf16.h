@@ -1,0 +1,38 @@
+// 2-D convolution in bfloat16 (Keras's mixed_bfloat16 compute): conv2d_forward /
+// backward_data / backward_weights (nnfast/conv.h) with both operands of every product
+// rounded to bfloat16 (nearest even) and the products accumulated in float32; bias,
+// activation and outputs stay float32.
+//
+// Routes, picked per call by `variant` (Bf16GemmVariant of nnfast/gemm.h):
+//   amx / avx512bf16: im2col tiles (or the input itself for 1x1 stride-1 convolutions) fed to
+//     the bf16 GEMM on that unit, which rounds while packing;
+//   via_f32: rounded fp32 copies of the operands through the fp32 convolution kernels (a bf16
+//     x bf16 product is exact in fp32, so only the summation order differs);
+//   best: the bf16 units for convolutions deep enough to feed a GEMM (kh*kw*in_c/groups >= 32
+//     and >= 16 output channels per group), else via_f32 (first layers and depthwise-like
+//     groups run faster on the fp32 direct kernels than through im2col).
+#pragma once
+#include <cstdint>
+
+#include "nnfast/activation.h"
+#include "nnfast/conv.h"
+#include "nnfast/gemm.h"
+
+namespace nnfast {
+
+void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* kernel,
+                         const float* bias, Activation act, const ActivationParams& act_params,
+                         float* dst, Bf16GemmVariant variant = Bf16GemmVariant::best);
+
+void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                               float* dsrc, Bf16GemmVariant variant = Bf16GemmVariant::best);
+
+// dbias (may be nullptr) is the float32 sum of ddst as given.
+void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const float* ddst,
+                                  float* dkernel, float* dbias,
+                                  Bf16GemmVariant variant = Bf16GemmVariant::best);
+
+// The route `variant` resolves to for this shape: "amx", "avx512bf16" or "via_f32".
+const char* conv2d_bf16_route(const Conv2DShape& s, Bf16GemmVariant variant);
+
+}  // namespace nnfast

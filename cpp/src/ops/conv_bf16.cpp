@@ -1,0 +1,217 @@
+// bfloat16 convolution drivers (see nnfast/conv_bf16.h): im2col / gather tiles of float32
+// values handed to gemm_bf16, which rounds them to bf16 while packing for the AMX or
+// AVX512_BF16 micro-kernel, or rounded float32 copies through the float32 convolution.
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "kernels/conv/conv_kernels.h"
+#include "nnfast/conv_bf16.h"
+#include "nnfast/reduce.h"
+#include "nnfast/runtime.h"
+#include "ops/parallel.h"
+#include "ops/scratch.h"
+
+namespace nnfast {
+namespace {
+
+// NOTE: a tile of ~512 KB of im2col rows stays in L2 while the GEMM reads it: 4 MB tiles
+// made the tutorial CNN's second layer (13x13x32 -> 64, batch 32) slower on AMX than the fp32
+// kernels (0.84 vs 1.19 ms forward, im2col dominating); 512 KB tiles 0.44 ms.
+constexpr int64_t kTileFloats = int64_t{1} << 17;
+constexpr int64_t kMinTileRows = 256;
+
+int64_t tile_rows(int64_t k) { return std::max(kMinTileRows, kTileFloats / std::max<int64_t>(k, 1)); }
+
+bool is_pointwise(const Conv2DShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
+         s.out_w == s.in_w;
+}
+
+// Which route runs; via_f32 whenever the units are not asked for or cannot run.
+Bf16GemmVariant route_of(const Conv2DShape& s, Bf16GemmVariant v) {
+  if (v == Bf16GemmVariant::via_f32) return v;
+  if (v != Bf16GemmVariant::best) {
+    if (!gemm_bf16_variant_available(v))
+      throw std::invalid_argument("conv2d bf16: the requested bf16 variant cannot run on this "
+                                  "CPU under the current ISA cap");
+    return v;
+  }
+  const int64_t depth = s.kernel_h * s.kernel_w * (s.in_c / s.groups);
+  if (depth < 32 || s.out_c / s.groups < 16) return Bf16GemmVariant::via_f32;
+  for (Bf16GemmVariant c : {Bf16GemmVariant::amx, Bf16GemmVariant::avx512bf16})
+    if (gemm_bf16_variant_available(c)) return c;
+  return Bf16GemmVariant::via_f32;
+}
+
+// NOTE: per-thread scratch, reused across calls: a fresh im2col buffer per call (4 MB for the
+// tutorial CNN's second layer) cost more in page faults than the AMX GEMM on it.
+thread_local ScratchBuffer<float> tl_cols;     // im2col / gather tiles
+thread_local ScratchBuffer<float> tl_kernel;   // rearranged or rounded kernel
+thread_local ScratchBuffer<float> tl_rounded;  // rounded input / output gradient
+
+// x rounded to bf16 into `buf`'s memory.
+const float* rounded(ScratchBuffer<float>& buf, const float* x, int64_t n) {
+  float* out = buf.get(static_cast<size_t>(std::max<int64_t>(n, 1)));
+  round_to_bf16_array(x, out, n);
+  return out;
+}
+
+int64_t kernel_size(const Conv2DShape& s) {
+  return s.kernel_h * s.kernel_w * (s.in_c / s.groups) * s.out_c;
+}
+
+// Rows [p0, p1) of group g's im2col matrix into col, the rows split across threads.
+void im2col_tile(const Conv2DShape& s, int64_t g, const float* src, int64_t p0, int64_t p1,
+                 int64_t k, float* col) {
+  parallel_for_rows(p1 - p0, k, 1 << 15, [&](int64_t a, int64_t b) {
+    kernels::f32_im2col_nhwc_ref(s, g, src, p0 + a, p0 + b, col + a * k);
+  });
+}
+
+}  // namespace
+
+const char* conv2d_bf16_route(const Conv2DShape& s, Bf16GemmVariant variant) {
+  switch (route_of(s, variant)) {
+    case Bf16GemmVariant::amx: return "amx";
+    case Bf16GemmVariant::avx512bf16: return "avx512bf16";
+    default: return "via_f32";
+  }
+}
+
+void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* kernel,
+                         const float* bias, Activation act, const ActivationParams& act_params,
+                         float* dst, Bf16GemmVariant variant) {
+  conv2d_validate(s);
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  if (P == 0) return;
+  const Bf16GemmVariant route = route_of(s, variant);
+  if (route == Bf16GemmVariant::via_f32) {
+    log_choice("conv2d_forward_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
+    const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
+    const float* w = rounded(tl_kernel, kernel, kernel_size(s));
+    conv2d_forward(s, x, w, bias, act, act_params, dst);
+    return;
+  }
+  const int64_t OC = s.out_c, G = s.groups, cout_g = OC / G;
+  const int64_t K = s.kernel_h * s.kernel_w * (s.in_c / G);
+  GemmEpilogue ep;
+  ep.activation = act;
+  ep.params = act_params;
+  if (is_pointwise(s)) {
+    log_choice("conv2d_forward_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+    ep.bias = bias;
+    gemm_bf16(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep,
+              route);
+    return;
+  }
+  log_choice("conv2d_forward_bf16", "bf16_conv_im2col_gemm", "im2col tiles on the bf16 GEMM");
+  const int64_t T = std::min(P, tile_rows(K));
+  float* col = tl_cols.get(static_cast<size_t>(T * K));
+  for (int64_t p0 = 0; p0 < P; p0 += T) {
+    const int64_t p1 = std::min(P, p0 + T);
+    for (int64_t g = 0; g < G; ++g) {
+      im2col_tile(s, g, src, p0, p1, K, col);
+      GemmEpilogue epg = ep;
+      epg.bias = bias ? bias + g * cout_g : nullptr;
+      gemm_bf16(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC, 0.0f, dst + p0 * OC + g * cout_g, OC, epg, route);
+    }
+  }
+}
+
+void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                               float* dsrc, Bf16GemmVariant variant) {
+  conv2d_validate(s);
+  const int64_t Q = s.batch * s.in_h * s.in_w;
+  if (Q == 0) return;
+  const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
+  const int64_t cin_g = IC / G, cout_g = OC / G;
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  if (P == 0) {
+    std::fill(dsrc, dsrc + Q * IC, 0.0f);
+    return;
+  }
+  const Bf16GemmVariant route = route_of(s, variant);
+  if (route == Bf16GemmVariant::via_f32) {
+    log_choice("conv2d_backward_data_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
+    const float* g = rounded(tl_rounded, ddst, P * OC);
+    const float* w = rounded(tl_kernel, kernel, kernel_size(s));
+    conv2d_backward_data(s, g, w, dsrc);
+    return;
+  }
+  if (is_pointwise(s)) {
+    log_choice("conv2d_backward_data_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+    gemm_bf16(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC,
+              GemmEpilogue{}, route);
+    return;
+  }
+  log_choice("conv2d_backward_data_bf16", "bf16_conv_gather_gemm", "gather tiles on bf16 GEMM");
+  // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
+  const int64_t K = taps * cout_g;
+  float* wt = tl_kernel.get(static_cast<size_t>(G * K * cin_g));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t tap = 0; tap < taps; ++tap)
+      for (int64_t ci = 0; ci < cin_g; ++ci)
+        for (int64_t o = 0; o < cout_g; ++o)
+          wt[((g * taps + tap) * cout_g + o) * cin_g + ci] =
+              kernel[(tap * cin_g + ci) * OC + g * cout_g + o];
+  const int64_t T = std::min(Q, tile_rows(K));
+  float* dcol = tl_cols.get(static_cast<size_t>(T * K));
+  for (int64_t q0 = 0; q0 < Q; q0 += T) {
+    const int64_t q1 = std::min(Q, q0 + T);
+    for (int64_t g = 0; g < G; ++g) {
+      parallel_for_rows(q1 - q0, K, 1 << 15, [&](int64_t a, int64_t b) {
+        kernels::f32_col2im_gather_nhwc_ref(s, g, ddst, q0 + a, q0 + b, dcol + a * K);
+      });
+      gemm_bf16(Trans::N, Trans::N, q1 - q0, cin_g, K, 1.0f, dcol, K, wt + g * K * cin_g, cin_g, 0.0f, dsrc + q0 * IC + g * cin_g, IC,
+                GemmEpilogue{}, route);
+    }
+  }
+}
+
+void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const float* ddst,
+                                  float* dkernel, float* dbias, Bf16GemmVariant variant) {
+  conv2d_validate(s);
+  const int64_t P = s.batch * s.out_h * s.out_w;
+  const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
+  const int64_t cout_g = OC / G;
+  const int64_t K = s.kernel_h * s.kernel_w * (IC / G);
+  const Bf16GemmVariant route = route_of(s, variant);
+  if (route == Bf16GemmVariant::via_f32) {
+    log_choice("conv2d_backward_weights_bf16", "bf16_conv_via_f32",
+               "rounded copies, fp32 kernels");
+    if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
+    const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);
+    const float* g = rounded(tl_rounded, ddst, P * OC);
+    conv2d_backward_weights(s, x, g, dkernel, nullptr);
+    return;
+  }
+  if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
+  if (P == 0) {
+    std::fill(dkernel, dkernel + K * OC, 0.0f);
+    return;
+  }
+  if (is_pointwise(s)) {
+    log_choice("conv2d_backward_weights_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+    gemm_bf16(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC,
+              GemmEpilogue{}, route);
+    return;
+  }
+  log_choice("conv2d_backward_weights_bf16", "bf16_conv_im2col_gemm",
+             "im2col tiles on the bf16 GEMM");
+  const int64_t T = std::min(P, tile_rows(K));
+  float* col = tl_cols.get(static_cast<size_t>(T * K));
+  for (int64_t p0 = 0; p0 < P; p0 += T) {
+    const int64_t p1 = std::min(P, p0 + T);
+    for (int64_t g = 0; g < G; ++g) {
+      im2col_tile(s, g, src, p0, p1, K, col);
+      gemm_bf16(Trans::T, Trans::N, K, cout_g, p1 - p0, 1.0f, col, K,
+                ddst + p0 * OC + g * cout_g, OC, p0 == 0 ? 0.0f : 1.0f, dkernel + g * cout_g,
+                OC, GemmEpilogue{}, route);
+    }
+  }
+}
+
+}  // namespace nnfast

@@ -1,0 +1,170 @@
+"""int8 convolution of a quantized ``Conv1D``/``Conv2D`` (nnfast beyond Keras, which
+quantizes only Dense/EinsumDense/Embedding): the kernel ``(kh, kw, in, out)`` as int8 with
+one float32 scale per output channel (abs-max over the window and input channels), each
+output pixel's input window (an im2col row, or the pixel itself for a 1x1 stride-1
+convolution) quantized on the fly with the abs-max scheme, then the int8 matrix product of
+``ops.quantized`` (AMX-INT8 / AVX512_VNNI with the float32 dequantizing epilogue in one call,
+else the float32 route): ``(xq @ kq) / (x_scale * kernel_scale)``, as a quantized Dense
+computes on the im2col matrix."""
+import numpy as np
+
+from nnfast.ops._util import value
+from nnfast.ops.conv import _check_padding, _geometry2d, normalize_tuple
+from nnfast.ops.patches import ExtractPatches
+from nnfast.ops.quantized import Int8Matmul
+
+
+def quantize_conv_kernel(kernel):
+    """``(int8 kernel, per-output-channel scales)`` of a float ``(..., in, out)`` kernel.
+
+    Example:
+        >>> q, s = quantize_conv_kernel(np.ones((3, 3, 2, 4), np.float32))
+        >>> q.dtype, s.shape
+        (dtype('int8'), (4,))
+    """
+    from nnfast.quantizers import abs_max_quantize
+
+    kernel = np.asarray(kernel, np.float32)
+    q, scale = abs_max_quantize(kernel, axis=tuple(range(kernel.ndim - 1)))
+    return np.asarray(q.value), np.asarray(scale.value).reshape(-1)
+
+
+def int8_conv(x, kernel_q, kernel_scale, strides=1, padding="valid", dilation_rate=1,
+              packed=None):
+    """channels_last convolution with an int8 kernel and inputs quantized per window (see
+    module), without bias or activation.
+
+    Args:
+        x: ``(batch, [h,] w, in)`` float input.
+        kernel_q: int8 kernel ``([kh,] kw, in, out)``.
+        kernel_scale: float32 ``(out,)``.
+        strides, padding, dilation_rate: as ``ops.conv`` (``"valid"``/``"same"``).
+        packed: ``pack_int8_kernel`` of the kernel as a ``(kh*kw*in, out)`` matrix (lets
+            the int8 units run), or None for the float32 route.
+
+    Returns:
+        A Tensor ``(batch, [oh,] ow, out)``.
+
+    Example:
+        >>> q, s = quantize_conv_kernel(np.ones((3, 3, 2, 4), np.float32))
+        >>> int8_conv(np.ones((1, 5, 5, 2), np.float32), q, s).shape
+        (1, 3, 3, 4)
+    """
+    from nnfast.ops.array import reshape
+
+    xv = value(x)
+    spatial = kernel_q.ndim - 2
+    if xv.ndim != spatial + 2 or xv.shape[-1] != kernel_q.shape[-2]:
+        raise ValueError(f"int8 conv: expected input (batch, ..., {kernel_q.shape[-2]}) of rank "
+                         f"{spatial + 2} for kernel {kernel_q.shape}, received {xv.shape}")
+    padding = _check_padding(padding)
+    strides = normalize_tuple(strides, spatial, "strides")
+    dilation = normalize_tuple(dilation_rate, spatial, "dilation_rate")
+    if spatial == 1:  # as a 1-pixel-high image
+        x = reshape(x, (xv.shape[0], 1) + xv.shape[1:])
+        kernel_q = kernel_q.reshape((1,) + kernel_q.shape)
+        strides, dilation = (1,) + strides, (1,) + dilation
+        xv = value(x)
+    ksize = kernel_q.shape[:2]
+    (oh, ow), _ = _geometry2d(xv.shape[1:3], ksize, strides, padding, dilation)
+    if spatial == 1:
+        oh = 1
+    if min(oh, ow) <= 0:
+        raise ValueError(f"int8 conv: the kernel {kernel_q.shape} is larger than the input "
+                         f"{xv.shape}; the output would be empty")
+    if ksize == (1, 1) and strides == (1, 1):
+        cols = x  # the input pixels are the im2col rows
+    else:
+        cols = int8_conv_patches(x, ksize, strides, padding, dilation)
+    y = Int8Matmul.apply(cols, kernel_q.reshape(-1, kernel_q.shape[-1]), kernel_scale,
+                         packed=packed)
+    if spatial == 1:
+        y = reshape(y, (xv.shape[0], ow, kernel_q.shape[-1]))
+    return y
+
+
+def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale=None,
+                        strides=1, padding="valid", dilation_rate=1, activation=None,
+                        act_alpha=0.0, act_max=None, act_threshold=0.0,
+                        zero_padding=((0, 0), (0, 0)), residual=None):
+    """``act(scale * int8_conv(zero_pad(x)) + bias + residual)`` for inference: what a
+    Functional model's inference plan runs for a quantized Conv2D followed by
+    BatchNormalization / a residual sum / an activation. The normalization's per-channel
+    ``scale`` is folded into the dequantizing step (``kernel_scale / scale``) and ``bias``
+    added in the same epilogue, as ``conv2d_inference`` folds them for float kernels.
+
+    Args:
+        x: ``(batch, h, w, in)`` (channels_last) float input.
+        kernel_q, kernel_scale, packed: as ``int8_conv``.
+        bias, scale: ``(out,)`` or None.
+        strides, padding, dilation_rate: as ``ops.conv``.
+        activation: a name in ``nnfast.ops.nn.ACTIVATION_IDS`` or None, with relu's
+            ``act_alpha``, ``act_max`` and ``act_threshold``.
+        zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
+        residual: None or an array of the output's shape added before the activation.
+
+    Returns:
+        A Tensor ``(batch, oh, ow, out)`` (not differentiable).
+
+    Example:
+        >>> q, s = quantize_conv_kernel(np.ones((1, 1, 2, 4), np.float32))
+        >>> int8_conv_inference(np.ones((1, 3, 3, 2), np.float32), q, s,
+        ...                     activation="relu").shape
+        (1, 3, 3, 4)
+    """
+    from nnfast import _core
+    from nnfast.backend.global_state import epsilon
+    from nnfast.backend.tape import recording
+    from nnfast.backend.tensor import Tensor
+    from nnfast.ops._util import f32
+    from nnfast.ops.nn import ACTIVATION_IDS
+    from nnfast.ops.quantized import int8_units_available
+
+    if recording():
+        raise RuntimeError("int8_conv_inference is an inference-only op and has no gradient.")
+    xv = f32(value(x))
+    if any(p for pair in zero_padding for p in pair):
+        xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
+    ks = np.asarray(kernel_scale, np.float32)
+    if scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
+        ks = ks / f32(value(scale))
+    out_c = kernel_q.shape[-1]
+    if packed is not None and int8_units_available():
+        ksize = kernel_q.shape[:2]
+        strides = normalize_tuple(strides, 2, "strides")
+        if ksize == (1, 1) and strides == (1, 1):
+            cols, out_hw = xv.reshape(-1, xv.shape[-1]), xv.shape[1:3]
+        else:
+            patches = np.asarray(value(int8_conv_patches(xv, ksize, strides, padding,
+                                                         dilation_rate)))
+            cols, out_hw = patches.reshape(-1, patches.shape[-1]), patches.shape[1:3]
+        y = np.empty((cols.shape[0], out_c), np.float32)
+        _core.int8_dense(np.ascontiguousarray(cols), packed, ks,
+                         None if bias is None else f32(value(bias)), y, epsilon())
+        y = y.reshape((xv.shape[0],) + tuple(out_hw) + (out_c,))
+    else:
+        y = np.asarray(value(int8_conv(xv, kernel_q, ks, strides, padding, dilation_rate)))
+        if bias is not None:
+            y = y + f32(value(bias))
+    if residual is not None:
+        y += f32(value(residual))
+    if activation not in (None, "linear"):
+        _core.activation_forward(ACTIVATION_IDS[activation], y, y, float(act_alpha),
+                                 float("inf") if act_max is None else float(act_max),
+                                 float(act_threshold))
+    return Tensor(np.ascontiguousarray(y, dtype=np.float32))
+
+
+def int8_conv_patches(x, ksize, strides, padding, dilation_rate):
+    """The im2col rows ``(batch, oh, ow, kh*kw*in)`` ``int8_conv`` quantizes."""
+    xv = value(x)
+    strides = normalize_tuple(strides, 2, "strides")
+    dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    (oh, ow), _ = _geometry2d(xv.shape[1:3], ksize, strides, _check_padding(padding), dilation)
+    pads = []
+    for n, k, s, d, o in zip(xv.shape[1:3], ksize, strides, dilation, (oh, ow)):
+        total = max((o - 1) * s + d * (k - 1) + 1 - n, 0)
+        before = total // 2 if padding == "same" else 0
+        pads.append((before, total - before))
+    return ExtractPatches.apply(x, size=tuple(ksize), strides=tuple(strides),
+                                dilation=tuple(dilation), pads=pads, out=(oh, ow))
