@@ -137,15 +137,27 @@ PORTABLE_ONLY = {"activation", "embedding"}
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].split() for line in f
+                         if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
 def test_each_family_selects_the_expected_implementation(isa, cap):
     cap(isa)
     selected = exercise_families()
     level = ["ref", "avx2", "avx512"].index(isa)
     for family, names in EXPECTED.items():
         assert selected[family] == names[level], (family, isa, selected[family])
-    if isa != "avx512":  # bf16 / int8 units need AVX-512
+    if isa != "avx512":  # the bf16 units and AVX512_VNNI/AMX need AVX-512
         assert selected["gemm_bf16"] == "bf16_via_f32_gemm"
-        assert selected["gemm_int8"] == "int8_gemm_ref"
+        # AVX-VNNI (256-bit) runs under an AVX2 cap where the CPU has it
+        avx_vnni = isa == "avx2" and "avx_vnni" in _cpu_flags()
+        assert selected["gemm_int8"] == ("int8_gemm_3x32_avxvnni" if avx_vnni
+                                         else "int8_gemm_ref")
 
 
 @pytest.mark.skipif("avx2" not in ISAS, reason="CPU without AVX2")
