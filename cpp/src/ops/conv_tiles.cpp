@@ -117,9 +117,8 @@ void conv2d_forward_tiles(kernels::ConvTileFn tile, const Conv2DShape& s, const 
             float* d = dst + p0 * OC + o0;
             if (last && residual) prefetch_rows(residual + p0 * OC + o0, OC, mr, nc);
             if (e > a || first || (last && relu))  // else nothing to add or clamp
-              tile(xp.data() + (gi * taps + a) * P, tl + a, e - a, C,
-                                            kernel, OC, rows_pass ? nullptr : bias, o0, nc, mr,
-                                            flags, d, OC);
+              tile(xp.data() + (gi * taps + a) * P, tl + a, e - a, C, kernel, OC,
+                   rows_pass ? nullptr : bias, o0, nc, mr, flags, d, OC);
             if (epilogue && gi > 0) finish(gi - 1);
           }
           if (epilogue && gn > 0) finish(gn - 1);
@@ -192,9 +191,8 @@ void conv2d_backward_data_strided(kernels::ConvTileFn tile, const Conv2DShape& s
         }
         float* d = dsrc + ((b * s.in_h + ih) * s.in_w + phase + sw * j0) * IC;
         for (int64_t o0 = 0; o0 < IC; o0 += 32)
-          tile(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr,
-                                        o0, std::min<int64_t>(32, IC - o0), mr, 0, d + o0,
-                                        sw * IC);
+          tile(xp.data(), tap_of.data(), nt, OC, wt.data(), IC, nullptr, o0,
+               std::min<int64_t>(32, IC - o0), mr, 0, d + o0, sw * IC);
       }
     }
   });
@@ -264,10 +262,9 @@ void conv2d_forward_rowmerged(kernels::ConvTileFn tile, const Conv2DShape& s, co
       }
       float* d = dst + p0 * OC;
       for (int64_t o0 = 0; o0 < OC; o0 += 32)
-        tile(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias,
-                                      o0, std::min<int64_t>(32, OC - o0), mr,
-                                      relu && !rows_pass ? kernels::kConvTileRelu : 0, d + o0,
-                                      OC);
+        tile(xp, tap_of, nt, KC, kernel, OC, rows_pass ? nullptr : bias, o0,
+             std::min<int64_t>(32, OC - o0), mr, relu && !rows_pass ? kernels::kConvTileRelu : 0,
+             d + o0, OC);
       if (rows_pass && t > t0) finish(t - 1);
     }
     if (rows_pass && t1 > t0) finish(t1 - 1);

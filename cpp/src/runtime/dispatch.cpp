@@ -56,7 +56,8 @@ std::vector<KernelFamily> kernel_families() {
     k.family = f->family();
     const char* last = f->last();
     k.selected = last ? last : "";
-    for (const auto& [name, isa] : f->implementations()) k.implementations.emplace_back(name, isa_name(isa));
+    for (const auto& [name, isa] : f->implementations())
+      k.implementations.emplace_back(name, isa_name(isa));
     out.push_back(std::move(k));
   }
   return out;

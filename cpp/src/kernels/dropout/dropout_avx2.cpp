@@ -46,8 +46,10 @@ inline __m256 uniform8(__m256i c0, __m256i c1, __m256i seed_term) {
 
 void f32_dropout_avx2(const float* src, float* dst, int64_t n, float rate, float scale,
                       uint64_t seed, uint64_t first_counter) {
-  const __m256i seed_term = _mm256_set1_epi64x(static_cast<long long>(seed * 0x9e3779b97f4a7c15ULL));
-  const __m256i lane_lo = _mm256_setr_epi64x(0, 1, 2, 3), lane_hi = _mm256_setr_epi64x(4, 5, 6, 7);
+  const __m256i seed_term =
+      _mm256_set1_epi64x(static_cast<long long>(seed * 0x9e3779b97f4a7c15ULL));
+  const __m256i lane_lo = _mm256_setr_epi64x(0, 1, 2, 3);
+  const __m256i lane_hi = _mm256_setr_epi64x(4, 5, 6, 7);
   const __m256 vrate = _mm256_set1_ps(rate);
   const __m256 vscale = _mm256_set1_ps(scale);
   int64_t i = 0;

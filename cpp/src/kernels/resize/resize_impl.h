@@ -1,7 +1,8 @@
 // Body of the bilinear resize kernels, compiled once per ISA (resize_ref.cpp, resize_avx2.cpp
 // instantiate NNFAST_DEFINE_RESIZE): loops over the contiguous channel axis that the compiler
 // vectorises for each file's flags; compiled without flags it is the scalar reference the
-// other variants are tested against (resize_avx512.cpp is hand-vectorised). Forward: per output row, lerp the two source rows into scratch (height axis), then lerp the
+// other variants are tested against (resize_avx512.cpp is hand-vectorised).
+// Forward: per output row, lerp the two source rows into scratch (height axis), then lerp the
 // two source columns of each output pixel (width axis). Backward: the transpose in gather
 // form, so each input row is written once by the thread that owns it.
 #pragma once
