@@ -199,7 +199,8 @@ def get(identifier):
 def serialize(dtype_policy):
     """Keras's dict form: ``{"module": "keras", "class_name": "DTypePolicy",
     "config": {"name": ...}, "registered_name": None}``."""
-    module = "keras.dtype_policies" if dtype_policy.quantization_mode else "keras"
+    module = "keras.dtype_policies" if dtype_policy.quantization_mode or \
+        type(dtype_policy).__name__ == "DTypePolicyMap" else "keras"
     return {"module": module, "class_name": type(dtype_policy).__name__,
             "config": dtype_policy.get_config(), "registered_name": None}
 
@@ -210,8 +211,11 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Expected a serialized DTypePolicy dict. Received: config={config}")
     name = config.get("class_name", "DTypePolicy")
     classes = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
-               "QuantizedDTypePolicy": QuantizedDTypePolicy}
+               "QuantizedDTypePolicy": QuantizedDTypePolicy, "DTypePolicyMap": DTypePolicyMap}
     if name not in classes:
         raise NotImplementedError(f"dtype policy {name!r} is not available in nnfast (int8 "
                                   "quantization is: QuantizedDTypePolicy).")
     return classes[name].from_config(config["config"])
+
+
+from nnfast.dtype_policy_map import DTypePolicyMap  # noqa: E402  (it subclasses DTypePolicy)

@@ -5,6 +5,7 @@ A layer's ``__init__`` validates and stores its arguments and creates no weights
 computes with ``nnfast.ops``; ``get_config`` returns the constructor arguments.
 """
 import inspect
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -250,14 +251,24 @@ class Layer:
     # --- dtype policy (Keras 3: dtype is the variables' dtype) --------------------------------
     @property
     def dtype_policy(self):
-        """The layer's ``DTypePolicy``."""
-        return self._dtype_policy
+        """The layer's ``DTypePolicy`` (the ``DTypePolicyMap`` it was given, if any)."""
+        policy_map = self.__dict__.get("_dtype_policy_map")
+        return self._dtype_policy if policy_map is None else policy_map
 
     @dtype_policy.setter
     def dtype_policy(self, value):
         from nnfast import dtype_policies
 
         policy = dtype_policies.get(value)
+        policy_map = self.__dict__.get("_dtype_policy_map")
+        if isinstance(policy, dtype_policies.DTypePolicyMap):
+            # Keras keeps the map as the layer's policy and looks the layer's path up in it.
+            policy_map, policy = policy, policy[self.name]
+        elif policy_map is not None:
+            if self.name in policy_map:
+                del policy_map[self.name]
+            policy_map[self.name] = policy
+        object.__setattr__(self, "_dtype_policy_map", policy_map)
         if policy.variable_dtype in ("float64", "float16", "bfloat16"):
             raise NotImplementedError(
                 f"{type(self).__name__}(dtype={policy.name!r}): nnfast keeps float weights in "
@@ -716,8 +727,9 @@ class Layer:
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
         """The constructor arguments (Keras's base fields: name, trainable, dtype)."""
-        policy = self._dtype_policy
-        plain = policy.compute_dtype == policy.variable_dtype and not policy.quantization_mode
+        policy = self.dtype_policy
+        plain = policy.compute_dtype == policy.variable_dtype and not policy.quantization_mode \
+            and not isinstance(policy, Mapping)
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": policy.name if plain else serialize_dtype_policy(policy)}
         if self._batch_input_shape is not None:
