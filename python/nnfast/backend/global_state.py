@@ -30,21 +30,32 @@ _IMAGE_DATA_FORMAT = ["channels_last"]
 
 
 def floatx():
-    """The default float type: ``"float32"`` (nnfast computes in float32)."""
+    """The default float type: ``"float32"`` (default) or ``"float64"``."""
     return _FLOATX[0]
 
 
 def set_floatx(value):
-    """Sets the default float type. Only ``"float32"`` is supported: nnfast's layers and
-    kernels compute in float32, so another type raises ``NotImplementedError`` rather than
-    silently computing in float32."""
+    """Sets the default float type: ``"float32"`` or ``"float64"``.
+
+    Under ``"float64"`` layers built afterwards keep float64 weights and compute in float64
+    (NumPy float64 routes in ``nnfast.ops``; nnfast's C++ kernels are float32-only, so this
+    is for precision, not speed), and ``fit``/``evaluate``/``predict`` feed float data as
+    float64. A layer without a float64 route raises ``NotImplementedError`` naming it rather
+    than computing in float32. ``"float16"``/``"bfloat16"`` weights are not supported (use the
+    ``"mixed_bfloat16"`` dtype policy) and raise ``NotImplementedError``.
+
+    Example:
+        >>> nnfast.config.set_floatx("float64")
+        >>> nnfast.layers.Dense(2).dtype
+        'float64'
+    """
     accepted = {"bfloat16", "float16", "float32", "float64"}
     if value not in accepted:
         raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
-    if value != "float32":
+    if value not in ("float32", "float64"):
         raise NotImplementedError(
-            f"set_floatx({value!r}): nnfast's layers and kernels compute in float32 only; "
-            "models in other float types are not supported (mixed precision is separate).")
+            f"set_floatx({value!r}): nnfast keeps float weights in float32 or float64; for "
+            "16-bit computation use the 'mixed_bfloat16' or 'mixed_float16' dtype policy.")
     _FLOATX[0] = str(value)
 
 
