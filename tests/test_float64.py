@@ -312,3 +312,69 @@ def test_recurrent_matches_float32_kernel_and_finite_differences(cell):
         assert y.dtype == np.float64
         np.testing.assert_allclose(y, y32, rtol=1e-5, atol=1e-5)
     _check_grads(run, [x, k, rk, bias])
+
+
+def test_dropout_float64_uses_the_float32_mask():
+    x = np.random.RandomState(7).rand(4, 50)
+    y64 = np.asarray(ops.dropout(x, 0.3, seed=11).value)
+    y32 = np.asarray(ops.dropout(x.astype(np.float32), 0.3, seed=11).value)
+    assert y64.dtype == np.float64
+    np.testing.assert_array_equal(y64 == 0, y32 == 0)
+    kept = y64 != 0
+    np.testing.assert_allclose(y64[kept], x[kept] / 0.7, rtol=1e-15)
+    _check_grads(lambda v: ops.dropout(v, 0.3, seed=11), [x])
+
+
+def test_fused_inference_ops_in_float64():
+    rng = np.random.RandomState(9)
+    x, k, dk = rng.randn(2, 7, 6, 3), rng.randn(3, 3, 3, 4), rng.randn(3, 3, 3, 2)
+    pk, scale, bias = rng.randn(1, 1, 6, 4), rng.rand(4) + 0.5, rng.randn(4)
+    residual = rng.randn(2, 8, 7, 4)  # the zero-padded 'same' output's shape
+
+    def both(fn, *arrays):
+        y64 = np.asarray(fn(*arrays).value)
+        y32 = np.asarray(fn(*[a.astype(np.float32) for a in arrays]).value)
+        assert y64.dtype == np.float64
+        np.testing.assert_allclose(y64, y32, rtol=1e-4, atol=1e-4)
+
+    both(lambda x, k, s, b, r: ops.conv2d_inference(
+        x, k, b, s, padding="same", activation="relu", zero_padding=((1, 0), (0, 1)),
+        residual=r), x, k, scale, bias, residual)
+    both(lambda x, dk, pk, s, b: ops.separable_inference(
+        x, dk, None, None, pk, b, s, padding="same", pw_activation=("relu", 0.0, None, 0.0)),
+        x, dk, pk, scale, bias)
+    both(lambda x, k, b: ops.conv2d_relu_max_pool(x, k, b, pool_size=2), x, k, bias)
+
+
+def test_functional_float64_predict_matches_layer_by_layer(float64):
+    rng = np.random.RandomState(8)
+    inputs = nnfast.Input((6, 6, 2))
+    h = L.ReLU()(L.BatchNormalization()(L.Conv2D(3, 3, padding="same")(inputs)))
+    h = L.Activation("relu")(L.BatchNormalization()(L.DepthwiseConv2D(3, padding="same")(h)))
+    outputs = L.GlobalAveragePooling2D()(L.SeparableConv2D(4, 3)(h))
+    model = nnfast.Model(inputs, outputs)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            layer.moving_mean.assign(rng.rand(3))
+            layer.moving_variance.assign(rng.rand(3) + 0.5)
+    x = rng.rand(2, 6, 6, 2)
+    fused = model.predict(x, verbose=0)
+    with GradientTape():  # recording: the layer-by-layer plan
+        plain = np.asarray(model(x, training=False).value)
+    assert fused.dtype == np.float64
+    np.testing.assert_allclose(fused, plain, rtol=1e-13, atol=1e-15)
+
+
+def test_image_reshaping_and_preprocessing_layers_in_float64(float64):
+    rng = np.random.RandomState(10)
+    x = rng.rand(2, 3, 4, 2)
+    checks = [(L.UpSampling2D(2), np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)),
+              (L.ZeroPadding2D(((1, 0), (0, 2))), np.pad(x, ((0, 0), (1, 0), (0, 2), (0, 0)))),
+              (L.Rescaling(1 / 3.0, offset=0.1), x / 3.0 + 0.1),
+              (L.Normalization(mean=0.3, variance=0.7), (x - 0.3) / np.sqrt(0.7))]
+    for layer, expected in checks:
+        y = np.asarray(layer(x).value)
+        assert y.dtype == np.float64, type(layer).__name__
+        np.testing.assert_allclose(y, expected, rtol=1e-15, atol=1e-16)
+    _check_grads(lambda v: L.UpSampling2D(2)(v), [x])
+    _check_grads(lambda v: L.ZeroPadding2D(1)(v), [x])

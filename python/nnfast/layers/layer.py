@@ -18,10 +18,10 @@ from nnfast.dtype_policies import serialize as serialize_dtype_policy
 from nnfast.metrics import Metric
 from nnfast.ops.float64 import cast_floats, has_float64
 from nnfast.ops.precision import LOWER as LOWER_PRECISIONS, compute_precision, round_floats
-
-# Compute dtypes whose layers run through _plan_call's wrapper (autocast and rounding).
-_ROUTED_PRECISIONS = tuple(LOWER_PRECISIONS) + ("float64",)
 from nnfast.ops.precision import current as current_precision
+
+# Compute dtypes whose layers run through _plan_call's wrapper (autocast, rounding, checks).
+_ROUTED_PRECISIONS = tuple(LOWER_PRECISIONS) + ("float64",)
 
 _CALL_TAKES_TRAINING = {}
 
