@@ -152,9 +152,9 @@ def test_config_and_refusals(float64):
         nnfast.config.set_floatx("float16")
     assert nnfast.config.floatx() == "float64"
     # A layer without a float64 route says so instead of computing in float32.
-    layer = L.Conv2DTranspose(2, 3)
-    with pytest.raises(NotImplementedError, match="Conv2DTranspose.*no float64 route"):
-        layer(np.ones((1, 4, 4, 1)))
+    layer = L.Conv3D(2, 2)
+    with pytest.raises(NotImplementedError, match="Conv3D.*no float64 route"):
+        layer(np.ones((1, 3, 3, 3, 1)))
     # An optimizer without a float64 rule too.
     model = nnfast.Sequential([nnfast.Input((3,)), L.Dense(1)])
     model.compile(nnfast.optimizers.Nadam(), "mse")
@@ -255,6 +255,24 @@ def test_conv2d_matches_float32_kernel_and_finite_differences(geometry):
     assert y.dtype == np.float64
     np.testing.assert_allclose(y, y32, rtol=1e-4, atol=1e-4)
     _check_grads(conv, [x, k, b])
+
+
+@pytest.mark.parametrize("strides,padding,rank", [(2, "same", 2), (3, "valid", 2),
+                                                  (2, "same", 1)])
+def test_conv_transpose_matches_float32_kernel_and_finite_differences(strides, padding, rank):
+    rng = np.random.RandomState(11)
+    x = rng.randn(2, 4, 3, 5) if rank == 2 else rng.randn(2, 5, 3)
+    k = rng.randn(3, 2, 4, 5) if rank == 2 else rng.randn(3, 4, 3)
+    b = rng.randn(4)
+
+    def conv_t(x, k, b):
+        return ops.conv_transpose_fused(x, k, b, strides, padding, activation="tanh")
+
+    y = np.asarray(conv_t(x, k, b).value)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, np.asarray(conv_t(*[a.astype("f4") for a in (x, k, b)]).value),
+                               rtol=1e-4, atol=1e-4)
+    _check_grads(conv_t, [x, k, b])
 
 
 def test_depthwise_conv1d_and_pooling():
@@ -378,3 +396,22 @@ def test_image_reshaping_and_preprocessing_layers_in_float64(float64):
         np.testing.assert_allclose(y, expected, rtol=1e-15, atol=1e-16)
     _check_grads(lambda v: L.UpSampling2D(2)(v), [x])
     _check_grads(lambda v: L.ZeroPadding2D(1)(v), [x])
+
+
+def test_float64_layer_inside_a_float32_model():
+    """A float64 layer computes in float64; the float32 layers after it narrow its output
+    (their kernels decide), as Keras's autocast does."""
+    rng = np.random.RandomState(12)
+    model = nnfast.Sequential([nnfast.Input((4,)), L.Dense(5, activation="tanh", dtype="float64"),
+                               L.Dense(3)])
+    first, second = model.layers
+    assert first.kernel.value.dtype == np.float64 and second.kernel.value.dtype == np.float32
+    x = rng.rand(6, 4).astype(np.float32)
+    hidden = np.tanh(x.astype(np.float64) @ first.kernel.value + first.bias.value)
+    expected = hidden.astype(np.float32) @ second.kernel.value + second.bias.value
+    y = model.predict(x, verbose=0)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+    model.compile(nnfast.optimizers.Adam(0.01), "mse")
+    model.fit(x, rng.rand(6, 3), epochs=2, verbose=0)
+    assert first.kernel.value.dtype == np.float64 and second.kernel.value.dtype == np.float32

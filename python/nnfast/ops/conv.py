@@ -269,7 +269,7 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
     if min(out_hw) <= 0:
         raise ValueError(f"conv: the kernel {kshape} with dilation {dilation} is larger than the "
                          f"padded input {xv.shape}; the output would be empty")
-    if _f64.is_float64(x, kernel):
+    if _f64.is_float64(kernel):  # a float64 layer's kernel (float32 ones narrow the input)
         names = {v: k for k, v in ACTIVATION_IDS.items()}
         y = _f64.Conv2D.apply(x, kernel, bias, (strides, pads, dilation, groups, out_hw),
                               names.get(act_id, "linear"), depthwise)
@@ -339,7 +339,7 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     if recording():
         raise RuntimeError("conv2d_inference is an inference-only op and has no gradient; use "
                            "conv_fused (and a BatchNormalization layer) under a GradientTape.")
-    if _f64.is_float64(x, kernel):
+    if _f64.is_float64(kernel):
         return Tensor(_inference_float64(x, kernel, bias, scale, strides, padding, dilation_rate,
                                          depthwise, (activation, act_alpha, act_max,
                                                      act_threshold), zero_padding, residual))
@@ -416,7 +416,7 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
 
     if recording():
         raise RuntimeError("separable_inference is an inference-only op and has no gradient.")
-    if _f64.is_float64(x, dw_kernel, pw_kernel):
+    if _f64.is_float64(dw_kernel, pw_kernel):
         y = _inference_float64(x, dw_kernel, dw_bias, dw_scale, strides, padding, dilation_rate,
                                True, dw_activation, zero_padding, None)
         return Tensor(_inference_float64(y, pw_kernel, pw_bias, pw_scale, 1, "valid", 1, False,
@@ -624,8 +624,14 @@ def conv_transpose_fused(x, kernel, bias=None, strides=1, padding="valid", outpu
         pad = max((n - 1) * s + k_eff - out, 0) // 2 if padding == "same" else 0
         outs.append(out)
         pads.append(pad)
-    y = ConvTranspose2D.apply(x, kernel, bias, (strides, tuple(pads), dilation, tuple(outs)),
-                              act_id)
+    if _f64.is_float64(kernel):
+        names = {v: k for k, v in ACTIVATION_IDS.items()}
+        y = _f64.ConvTranspose2D.apply(x, kernel, bias,
+                                       (strides, tuple(pads), dilation, tuple(outs)),
+                                       names.get(act_id, "linear"))
+    else:
+        y = ConvTranspose2D.apply(x, kernel, bias, (strides, tuple(pads), dilation,
+                                                    tuple(outs)), act_id)
     if spatial == 1:
         y = reshape(y, (y.shape[0],) + y.shape[2:])
     if post is not None:
@@ -752,7 +758,7 @@ def conv2d_relu_max_pool(x, kernel, bias=None, strides=1, padding="valid", dilat
     xv = value(x)
     if xv.ndim != 4:
         raise ValueError(f"conv2d_relu_max_pool expects a 4-D input, received shape {xv.shape}")
-    if _f64.is_float64(x, kernel):
+    if _f64.is_float64(kernel):
         from nnfast.ops.pool import max_pool
 
         return max_pool(conv_fused(x, kernel, bias, strides, padding, dilation_rate,

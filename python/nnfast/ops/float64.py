@@ -9,7 +9,7 @@ routes are for precision, not speed: they loop over kernel offsets and time step
 Covered: the elementwise activations, softmax/log-softmax, dense, dropout, the fused losses
 (categorical/sparse/binary crossentropy, mean squared/absolute error), convolution (1-D/2-D,
 grouped and depthwise), max/average pooling, global pooling, embedding lookups and the LSTM,
-GRU and SimpleRNN sequences (composed of differentiable ops). Batch and layer normalization
+GRU and SimpleRNN sequences (composed of differentiable ops), transposed convolutions. Batch and layer normalization
 compose the generic NumPy ops, which keep float64 as they are.
 
 Example:
@@ -425,68 +425,122 @@ def _window(xp, a, b, out_hw, strides, dilation):
     return xp[:, a * dh: a * dh + (oh - 1) * sh + 1: sh, b * dw: b * dw + (ow - 1) * sw + 1: sw]
 
 
+def _grouped(kernel, groups):
+    """(kh, kw, cin/groups, cout) -> (kh, kw, groups, cin/groups, cout/groups)."""
+    kh, kw, cin_g, cout = kernel.shape
+    return kernel.reshape(kh, kw, cin_g, groups, cout // groups).transpose(0, 1, 3, 2, 4)
+
+
+def conv_forward(x, kernel, geom):
+    """NHWC convolution in float64 (no bias): x (N, H, W, Cin), kernel (kh, kw, Cin/groups,
+    Cout), geom (strides, pads before, dilation, groups, out_hw)."""
+    strides, pads, dilation, groups, out_hw = geom
+    kg = _grouped(kernel, groups)
+    kh, kw, _, cin_g, cout_g = kg.shape
+    xp, _ = _padded(x, pads, out_hw, (kh, kw), strides, dilation)
+    z = np.zeros((x.shape[0],) + tuple(out_hw) + (groups, cout_g), dtype=F64)
+    for a in range(kh):
+        for b in range(kw):
+            win = _window(xp, a, b, out_hw, strides, dilation)
+            win = win.reshape(win.shape[:3] + (groups, cin_g))
+            z += np.einsum("nhwgc,gcd->nhwgd", win, kg[a, b], optimize=True)
+    return z.reshape((x.shape[0],) + tuple(out_hw) + (groups * cout_g,))
+
+
+def conv_backward_data(g, kernel, x_shape, geom):
+    """The gradient with respect to the input of ``conv_forward`` given the output's ``g``."""
+    strides, pads, dilation, groups, out_hw = geom
+    kg = _grouped(kernel, groups)
+    kh, kw, _, cin_g, cout_g = kg.shape
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilation
+    _, widths = _padded(np.empty((1,) + tuple(x_shape[1:3]) + (0,)), pads, out_hw, (kh, kw),
+                        strides, dilation)
+    padded = (x_shape[0], x_shape[1] + sum(widths[1]), x_shape[2] + sum(widths[2]), x_shape[3])
+    dxp = np.zeros(padded)
+    gg = g.reshape(g.shape[:3] + (groups, cout_g))
+    for a in range(kh):
+        for b in range(kw):
+            part = np.einsum("nhwgd,gcd->nhwgc", gg, kg[a, b], optimize=True)
+            dxp[:, a * dh: a * dh + (oh - 1) * sh + 1: sh,
+                b * dw: b * dw + (ow - 1) * sw + 1: sw] += part.reshape(part.shape[:3] + (-1,))
+    top, left = widths[1][0], widths[2][0]
+    return dxp[:, top: top + x_shape[1], left: left + x_shape[2]]
+
+
+def conv_backward_weights(x, g, kernel_shape, geom):
+    """The gradient with respect to the kernel (kh, kw, Cin/groups, Cout) of
+    ``conv_forward``."""
+    strides, pads, dilation, groups, out_hw = geom
+    kh, kw, cin_g, cout = kernel_shape
+    cout_g = cout // groups
+    xp, _ = _padded(x, pads, out_hw, (kh, kw), strides, dilation)
+    gg = g.reshape(g.shape[:3] + (groups, cout_g))
+    dkg = np.zeros((kh, kw, groups, cin_g, cout_g))
+    for a in range(kh):
+        for b in range(kw):
+            win = _window(xp, a, b, out_hw, strides, dilation)
+            win = win.reshape(win.shape[:3] + (groups, cin_g))
+            dkg[a, b] = np.einsum("nhwgc,nhwgd->gcd", win, gg, optimize=True)
+    return dkg.transpose(0, 1, 3, 2, 4).reshape(kernel_shape)
+
+
 class Conv2D(Function):
-    """NHWC convolution + bias + activation in float64, one GEMM per kernel offset. Geometry
-    as ``ops.conv``'s float32 kernel: (strides, pads, dilation, groups, out_hw)."""
+    """NHWC convolution + bias + activation in float64, one product per kernel offset.
+    Geometry as ``ops.conv``'s float32 kernel: (strides, pads, dilation, groups, out_hw)."""
 
     @staticmethod
     def forward(ctx, x, kernel, bias, geom, name="linear", depthwise=False):
         x, k = arr64(x), arr64(kernel)
-        strides, pads, dilation, groups, out_hw = geom
-        kh, kw = k.shape[:2]
         if depthwise:  # (kh, kw, in, mult) -> grouped (kh, kw, 1, in * mult), groups = in
-            k = k.reshape(kh, kw, 1, k.shape[2] * k.shape[3])
-        cin_g, cout = k.shape[2], k.shape[3]
-        kg = k.reshape(kh, kw, cin_g, groups, cout // groups).transpose(0, 1, 3, 2, 4)
-        xp, widths = _padded(x, pads, out_hw, (kh, kw), strides, dilation)
-        n = x.shape[0]
-        z = np.zeros((n,) + tuple(out_hw) + (groups, cout // groups), dtype=F64)
-        for a in range(kh):
-            for b in range(kw):
-                win = _window(xp, a, b, out_hw, strides, dilation)
-                win = win.reshape(win.shape[:3] + (groups, cin_g))
-                z += np.einsum("nhwgc,gcd->nhwgd", win, kg[a, b], optimize=True)
-        z = z.reshape((n,) + tuple(out_hw) + (cout,))
+            k = k.reshape(k.shape[0], k.shape[1], 1, k.shape[2] * k.shape[3])
+        z = conv_forward(x, k, geom)
         if bias is not None:
             z = z + arr64(bias)
         y = activation_forward(name, z)
-        ctx.save_for_backward(xp, kg, z, y)
-        ctx.params = (geom, name, depthwise, tuple(np.shape(kernel)), widths, x.shape)
+        ctx.save_for_backward(x, k, z, y)
+        ctx.params = (geom, name, tuple(np.shape(kernel)))
         return y
 
     @staticmethod
     def backward(ctx, g):
-        xp, kg, z, y = ctx.saved
-        (strides, pads, dilation, groups, out_hw), name, depthwise, kshape, widths, x_shape = \
-            ctx.params
+        x, k, z, y = ctx.saved
+        geom, name, kshape = ctx.params
         dz = arr64(g) * activation_derivative(name, z, y)
-        kh, kw, _, cin_g, cout_g = kg.shape
-        n = dz.shape[0]
-        dzg = dz.reshape((n,) + tuple(out_hw) + (groups, cout_g))
         need_x, need_k, need_b = ctx.needs_input_grad[:3]
-        dxp = np.zeros_like(xp) if need_x else None
-        dkg = np.zeros_like(kg) if need_k else None
-        (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilation
-        for a in range(kh):
-            for b in range(kw):
-                if need_k:
-                    win = _window(xp, a, b, out_hw, strides, dilation)
-                    win = win.reshape(win.shape[:3] + (groups, cin_g))
-                    dkg[a, b] = np.einsum("nhwgc,nhwgd->gcd", win, dzg, optimize=True)
-                if need_x:
-                    part = np.einsum("nhwgd,gcd->nhwgc", dzg, kg[a, b], optimize=True)
-                    dxp[:, a * dh: a * dh + (oh - 1) * sh + 1: sh,
-                        b * dw: b * dw + (ow - 1) * sw + 1: sw] += \
-                        part.reshape(part.shape[:3] + (groups * cin_g,))
-        dx = dk = db = None
-        if need_x:
-            (_, _), (t, _), (l, _), _ = widths
-            dx = dxp[:, t: t + x_shape[1], l: l + x_shape[2]]
-        if need_k:
-            dk = dkg.transpose(0, 1, 3, 2, 4).reshape(kh, kw, cin_g, groups * cout_g)
-            dk = dk.reshape(kshape)
-        if need_b:
-            db = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
+        dx = conv_backward_data(dz, k, x.shape, geom) if need_x else None
+        dk = conv_backward_weights(x, dz, k.shape, geom).reshape(kshape) if need_k else None
+        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_b else None
+        return dx, dk, db
+
+
+class ConvTranspose2D(Function):
+    """NHWC transposed convolution + bias + activation in float64: the input gradient of
+    the convolution it transposes (kernel (kh, kw, out, in), geometry as ``ops``'s float32
+    kernel: (strides, pads, dilation, out_hw))."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, bias, geom, name="linear"):
+        x, k = arr64(x), arr64(kernel)
+        strides, pads, dilation, out_hw = geom
+        conv_geom = (strides, pads, dilation, 1, x.shape[1:3])
+        y_shape = (x.shape[0],) + tuple(out_hw) + (k.shape[2],)
+        z = conv_backward_data(x, k, y_shape, conv_geom)
+        if bias is not None:
+            z = z + arr64(bias)
+        y = activation_forward(name, z)
+        ctx.save_for_backward(x, k, z, y)
+        ctx.params = (conv_geom, name)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, k, z, y = ctx.saved
+        conv_geom, name = ctx.params
+        dz = arr64(g) * activation_derivative(name, z, y)
+        need_x, need_k, need_b = ctx.needs_input_grad[:3]
+        dx = conv_forward(dz, k, conv_geom) if need_x else None
+        dk = conv_backward_weights(dz, x, k.shape, conv_geom) if need_k else None
+        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if need_b else None
         return dx, dk, db
 
 

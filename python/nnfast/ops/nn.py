@@ -346,8 +346,9 @@ class Dense(Function):
 
 def _dense_apply(x, kernel, bias, *act):
     """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros (the
-    float64 route when the input or kernel is float64)."""
-    if _f64.is_float64(x, kernel):
+    float64 route when the kernel is float64: a float32 layer's kernel narrows float64 inputs
+    as Keras's autocast does)."""
+    if _f64.is_float64(kernel):
         names = {v: k for k, v in ACTIVATION_IDS.items()}
         name = names[act[0]] if act else "linear"
         return _f64.Dense.apply(x, kernel, bias, name, *[float(a) for a in act[1:]])
