@@ -39,13 +39,23 @@ def _adam(opt, g, sq, var, slots, lr, step):
     m, v = slots[:2]
     beta_1, beta_2 = keras_constant(opt.beta_1), keras_constant(opt.beta_2)
     alpha = lr * math.sqrt(1.0 - beta_2 ** step) / (1.0 - beta_1 ** step)
-    m += (g - m) * (1.0 - opt.beta_1)
-    v += (sq - v) * (1.0 - opt.beta_2)
+    # In place, in Keras's order of operations: m += (g - m) * (1 - beta_1), the same for v
+    # with the squared gradient, var -= m * alpha / (sqrt(v) + epsilon).
+    step_m = np.subtract(g, m)
+    step_m *= 1.0 - opt.beta_1
+    m += step_m
+    step_v = np.subtract(sq, v, out=step_m)
+    step_v *= 1.0 - opt.beta_2
+    v += step_v
     if opt.amsgrad:
         v_hat = slots[2]
         np.maximum(v_hat, v, out=v_hat)
         v = v_hat
-    var -= m * alpha / (np.sqrt(v) + opt.epsilon)
+    denominator = np.sqrt(v, out=step_v)
+    denominator += opt.epsilon
+    delta = m * alpha
+    delta /= denominator
+    var -= delta
 
 
 def _rmsprop(opt, g, sq, var, slots, lr, step):
