@@ -415,3 +415,21 @@ def test_float64_layer_inside_a_float32_model():
     model.compile(nnfast.optimizers.Adam(0.01), "mse")
     model.fit(x, rng.rand(6, 3), epochs=2, verbose=0)
     assert first.kernel.value.dtype == np.float64 and second.kernel.value.dtype == np.float32
+
+
+def test_float64_training_resumes_exactly_after_save_and_load(tmp_path, float64):
+    rng = np.random.RandomState(13)
+    x, y = rng.rand(16, 5), rng.rand(16, 2)
+    model = nnfast.Sequential([nnfast.Input((5,)), L.Dense(4, activation="relu"), L.Dense(2)])
+    model.compile(nnfast.optimizers.Adam(0.01), "mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = nnfast.saving.load_model(path)
+    # the learning rate is a float64 variable, as Keras's in floatx float64
+    assert [np.asarray(v).dtype for v in loaded.optimizer.variables][:3] == \
+        [np.int64, np.float64, np.float64]
+    model.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -246,7 +246,8 @@ class Optimizer:
         the live buffers; ``iterations``/``learning_rate`` are fresh 0-d arrays."""
         out = [np.array(self._iterations, dtype=np.int64)]
         if not callable(self._learning_rate):
-            out.append(np.array(self._learning_rate, dtype=np.float32))
+            # in floatx's dtype, as Keras's learning_rate variable (float64 models: float64)
+            out.append(np.array(self._learning_rate, dtype=np.asarray(self._learning_rate).dtype))
         return out + list(self._state)
 
     def get_weights(self):
@@ -272,7 +273,8 @@ class Optimizer:
         self._iterations = int(np.asarray(weights[0]))
         offset = 1
         if not callable(self._learning_rate):
-            self._learning_rate = np.float32(np.asarray(weights[1]))
+            self._learning_rate = np.asarray(self._learning_rate).dtype.type(
+                np.asarray(weights[1]))  # kept in floatx's dtype (see _set_lr)
             offset = 2
         for arr, new in zip(self._state, weights[offset:]):
             np.copyto(arr, np.asarray(new), casting="unsafe")
