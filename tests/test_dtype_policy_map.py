@@ -3,10 +3,9 @@ tests/fixtures/dtype_policy_map/make_dtype_policy_map.py)."""
 import json
 import os
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast.dtype_policies import DTypePolicy, DTypePolicyMap
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "dtype_policy_map")

@@ -4,10 +4,9 @@ import json
 import os
 
 import h5py
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast.saving import KerasFileEditor
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "file_editor")

@@ -4,10 +4,9 @@ tests/fixtures/float64/make_float64.py), float64 ops against finite differences 
 the float32 kernels' semantics."""
 import os
 
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import layers as L
 from nnfast import ops
 from nnfast.backend.tape import GradientTape
@@ -170,6 +169,19 @@ def test_float32_models_stay_float32_after_float64_use(float64):
 
 
 # --- float64 ops: gradients against finite differences ------------------------------------------
+# (under set_floatx("float64"), where float64 NumPy arrays take the float64 route; the float32
+# comparisons pass float32 arrays)
+
+
+def test_float64_route_of_numpy_arrays_follows_floatx():
+    x = np.array([-1.0, 2.0])
+    assert np.asarray(ops.relu(x).value).dtype == np.float32  # narrowed, as convert_to_tensor
+    assert np.asarray(ops.relu(Tensor(x)).value).dtype == np.float64
+    nnfast.config.set_floatx("float64")
+    try:
+        assert np.asarray(ops.relu(x).value).dtype == np.float64
+    finally:
+        nnfast.config.set_floatx("float32")
 
 def _check_grads(fn, arrays, seed=0, points=6, eps=1e-6, rtol=1e-6):
     """d sum(fn(*arrays) * w)/d arrays from the tape against central differences at a few
@@ -201,7 +213,7 @@ ACTIVATIONS = ["relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign",
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation_values_and_gradients(name):
+def test_activation_values_and_gradients(name, float64):
     x = np.random.RandomState(1).randn(5, 7) * 2.5
     fn = getattr(nnfast.activations, name)
     y = fn(Tensor(x))
@@ -211,7 +223,7 @@ def test_activation_values_and_gradients(name):
     _check_grads(lambda v: fn(v), [x + 0.013])  # away from the kinks at 0, +-3, 6
 
 
-def test_dense_softmax_losses_gradients():
+def test_dense_softmax_losses_gradients(float64):
     rng = np.random.RandomState(2)
     x, k, b = rng.randn(6, 5), rng.randn(5, 4), rng.randn(4)
     labels = rng.randint(0, 4, 6)
@@ -219,7 +231,7 @@ def test_dense_softmax_losses_gradients():
     _check_grads(lambda x, k, b: ops.dense(x, k, b, "tanh"), [x, k, b])
     _check_grads(lambda x: ops.softmax(x, axis=0), [x])
     _check_grads(lambda x: ops.log_softmax(x), [x])
-    probs = lambda z: ops.softmax(ops.multiply(z, 1.0))  # noqa: E731  (no logits kept)
+    probs = lambda z: ops.softmax(ops.multiply(z, 1.0))
     _check_grads(lambda z: nnfast.losses.categorical_crossentropy(onehot, probs(z)), [x[:, :4]])
     _check_grads(lambda z: nnfast.losses.sparse_categorical_crossentropy(labels, z,
                                                                          from_logits=True),
@@ -235,12 +247,12 @@ def test_dense_softmax_losses_gradients():
 
 
 @pytest.mark.parametrize("geometry", [
-    dict(strides=1, padding="valid", dilation_rate=1, groups=1),
-    dict(strides=2, padding="same", dilation_rate=1, groups=1),
-    dict(strides=1, padding="same", dilation_rate=2, groups=1),
-    dict(strides=(2, 1), padding="valid", dilation_rate=1, groups=2),
+    {"strides": 1, "padding": "valid", "dilation_rate": 1, "groups": 1},
+    {"strides": 2, "padding": "same", "dilation_rate": 1, "groups": 1},
+    {"strides": 1, "padding": "same", "dilation_rate": 2, "groups": 1},
+    {"strides": (2, 1), "padding": "valid", "dilation_rate": 1, "groups": 2},
 ])
-def test_conv2d_matches_float32_kernel_and_finite_differences(geometry):
+def test_conv2d_matches_float32_kernel_and_finite_differences(geometry, float64):
     rng = np.random.RandomState(3)
     x = rng.randn(2, 7, 6, 4)
     k = rng.randn(3, 2, 4 // geometry["groups"], 6)
@@ -259,7 +271,8 @@ def test_conv2d_matches_float32_kernel_and_finite_differences(geometry):
 
 @pytest.mark.parametrize("strides,padding,rank", [(2, "same", 2), (3, "valid", 2),
                                                   (2, "same", 1)])
-def test_conv_transpose_matches_float32_kernel_and_finite_differences(strides, padding, rank):
+def test_conv_transpose_matches_float32_kernel_and_finite_differences(strides, padding, rank,
+                                                                     float64):
     rng = np.random.RandomState(11)
     x = rng.randn(2, 4, 3, 5) if rank == 2 else rng.randn(2, 5, 3)
     k = rng.randn(3, 2, 4, 5) if rank == 2 else rng.randn(3, 4, 3)
@@ -275,17 +288,17 @@ def test_conv_transpose_matches_float32_kernel_and_finite_differences(strides, p
     _check_grads(conv_t, [x, k, b])
 
 
-def test_depthwise_conv1d_and_pooling():
+def test_depthwise_conv1d_and_pooling(float64):
     rng = np.random.RandomState(4)
     x = rng.randn(2, 7, 6, 3)
     dk = rng.randn(3, 3, 3, 2)
-    depthwise = lambda x, k: ops.conv_fused(x, k, None, 2, "same", depthwise=True)  # noqa
+    depthwise = lambda x, k: ops.conv_fused(x, k, None, 2, "same", depthwise=True)
     np.testing.assert_allclose(np.asarray(depthwise(x, dk).value),
                                np.asarray(depthwise(x.astype("f4"), dk.astype("f4")).value),
                                rtol=1e-4, atol=1e-4)
     _check_grads(depthwise, [x, dk])
     seq, k1 = rng.randn(2, 9, 3), rng.randn(3, 3, 4)
-    conv1d = lambda s, k: ops.conv_fused(s, k, None, 1, "causal")  # noqa: E731
+    conv1d = lambda s, k: ops.conv_fused(s, k, None, 1, "causal")
     np.testing.assert_allclose(np.asarray(conv1d(seq, k1).value),
                                np.asarray(conv1d(seq.astype("f4"), k1.astype("f4")).value),
                                rtol=1e-4, atol=1e-4)
@@ -296,11 +309,11 @@ def test_depthwise_conv1d_and_pooling():
             assert y.dtype == np.float64
             np.testing.assert_allclose(y, np.asarray(pool(x.astype("f4"), *args).value),
                                        rtol=1e-5, atol=1e-6)
-            _check_grads(lambda v: pool(v, *args), [x])
+            _check_grads(lambda v, pool=pool, args=args: pool(v, *args), [x])
     _check_grads(lambda v: ops.global_pool(v, "max"), [x])
 
 
-def test_normalization_gradients():
+def test_normalization_gradients(float64):
     rng = np.random.RandomState(5)
     x, g, b = rng.randn(5, 3, 4), rng.rand(4) + 0.5, rng.randn(4)
     _check_grads(lambda x, g, b: ops.batch_norm_train(x, g, b, 1e-3)[0], [x, g, b])
@@ -311,7 +324,7 @@ def test_normalization_gradients():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "simple"])
-def test_recurrent_matches_float32_kernel_and_finite_differences(cell):
+def test_recurrent_matches_float32_kernel_and_finite_differences(cell, float64):
     rng = np.random.RandomState(6)
     gates = {"lstm": 4, "gru": 3, "simple": 1}[cell]
     units = 3
@@ -332,7 +345,7 @@ def test_recurrent_matches_float32_kernel_and_finite_differences(cell):
     _check_grads(run, [x, k, rk, bias])
 
 
-def test_dropout_float64_uses_the_float32_mask():
+def test_dropout_float64_uses_the_float32_mask(float64):
     x = np.random.RandomState(7).rand(4, 50)
     y64 = np.asarray(ops.dropout(x, 0.3, seed=11).value)
     y32 = np.asarray(ops.dropout(x.astype(np.float32), 0.3, seed=11).value)
@@ -343,7 +356,7 @@ def test_dropout_float64_uses_the_float32_mask():
     _check_grads(lambda v: ops.dropout(v, 0.3, seed=11), [x])
 
 
-def test_fused_inference_ops_in_float64():
+def test_fused_inference_ops_in_float64(float64):
     rng = np.random.RandomState(9)
     x, k, dk = rng.randn(2, 7, 6, 3), rng.randn(3, 3, 3, 4), rng.randn(3, 3, 3, 2)
     pk, scale, bias = rng.randn(1, 1, 6, 4), rng.rand(4) + 0.5, rng.randn(4)

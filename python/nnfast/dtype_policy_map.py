@@ -45,7 +45,8 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
 
     def __init__(self, default_policy=None, policy_map=None):
         if isinstance(default_policy, DTypePolicyMap):
-            raise ValueError("`default_policy` cannot be a `DTypePolicyMap`.")
+            # Keras raises ValueError here (not TypeError)
+            raise ValueError("`default_policy` cannot be a `DTypePolicyMap`.")  # noqa: TRY004
         if policy_map is not None and not isinstance(policy_map, dict):
             raise TypeError("If specified, `policy_map` must be a dict. Received: "
                             f"policy_map={policy_map} of type {type(policy_map)}")

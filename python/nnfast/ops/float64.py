@@ -9,7 +9,8 @@ routes are for precision, not speed: they loop over kernel offsets and time step
 Covered: the elementwise activations, softmax/log-softmax, dense, dropout, the fused losses
 (categorical/sparse/binary crossentropy, mean squared/absolute error), convolution (1-D/2-D,
 grouped and depthwise), max/average pooling, global pooling, embedding lookups and the LSTM,
-GRU and SimpleRNN sequences (composed of differentiable ops), transposed convolutions. Batch and layer normalization
+GRU and SimpleRNN sequences (composed of differentiable ops), transposed convolutions. Batch
+and layer normalization
 compose the generic NumPy ops, which keep float64 as they are.
 
 Example:
@@ -21,6 +22,7 @@ import math
 
 import numpy as np
 
+from nnfast.backend.global_state import floatx
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 
@@ -28,18 +30,22 @@ F64 = np.dtype(np.float64)
 
 
 def is_float64(*xs):
-    """True when any of ``xs`` (Tensors, arrays; None ignored) holds float64 values."""
+    """True when any of ``xs`` takes the float64 route: a float64 Tensor (a float64 layer's
+    weight or activation), or a float64 NumPy array after ``set_floatx("float64")``. In a
+    float32 session nnfast's ops narrow float64 NumPy arrays to float32, as its
+    ``convert_to_tensor`` does. None and other values are ignored."""
     for x in xs:
         if isinstance(x, Tensor):
             if x.value.dtype == F64:
                 return True
-        elif isinstance(x, np.ndarray) and x.dtype == F64:
+        elif isinstance(x, np.ndarray) and x.dtype == F64 and floatx() == "float64":
             return True
     return False
 
 
 def has_float64(structure):
-    """True when a tensor/array of ``structure`` (nested lists/tuples/dicts) is float64."""
+    """True when a tensor/array of ``structure`` (nested lists/tuples/dicts) takes the float64
+    route (see ``is_float64``)."""
     if isinstance(structure, (Tensor, np.ndarray)):
         return is_float64(structure)
     if isinstance(structure, (list, tuple)):
@@ -57,7 +63,8 @@ def arr64(x):
 def cast_floats(structure, dtype=F64):
     """``structure`` (a tensor/array or nested lists/tuples/dicts of them) with every float
     leaf of another precision cast to ``dtype`` through the differentiable Cast (Keras's
-    autocasting of a float64 layer's inputs)."""
+    autocasting of a layer's inputs). Cast to float64, float NumPy arrays become Tensors,
+    so the ops take the float64 route in a float32 session too."""
     from nnfast.ops._dtype import cast_to
 
     if isinstance(structure, (list, tuple)):
@@ -67,7 +74,9 @@ def cast_floats(structure, dtype=F64):
     if isinstance(structure, (Tensor, np.ndarray)):
         dt = structure.value.dtype if isinstance(structure, Tensor) else structure.dtype
         if dt.kind == "f" and dt != dtype:
-            return cast_to(structure, np.dtype(dtype))
+            structure = cast_to(structure, np.dtype(dtype))
+        if dt.kind == "f" and np.dtype(dtype) == F64 and isinstance(structure, np.ndarray):
+            structure = Tensor(np.ascontiguousarray(structure))
     return structure
 
 
@@ -451,7 +460,7 @@ def conv_backward_data(g, kernel, x_shape, geom):
     """The gradient with respect to the input of ``conv_forward`` given the output's ``g``."""
     strides, pads, dilation, groups, out_hw = geom
     kg = _grouped(kernel, groups)
-    kh, kw, _, cin_g, cout_g = kg.shape
+    kh, kw, _, _, cout_g = kg.shape
     (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilation
     _, widths = _padded(np.empty((1,) + tuple(x_shape[1:3]) + (0,)), pads, out_hw, (kh, kw),
                         strides, dilation)
@@ -582,7 +591,7 @@ class Pool2D(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (pool, strides, pads, out_hw), kind, x_shape, xp_shape, widths = ctx.params
+        (pool, strides, _, out_hw), kind, x_shape, xp_shape, widths = ctx.params
         g = arr64(g)
         dxp = np.zeros(xp_shape)
         (oh, ow), (sh, sw) = out_hw, strides

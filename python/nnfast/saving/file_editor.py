@@ -26,7 +26,8 @@ _MAX_DATASET_BYTES = 1 << 32  # as Keras: no single weight above 4 GiB is read
 
 def _check_weights_arg(weights):
     if not isinstance(weights, dict):
-        raise ValueError("Argument `weights` should be a dict where keys are weight names "
+        raise ValueError(  # noqa: TRY004 (Keras raises ValueError)
+                         "Argument `weights` should be a dict where keys are weight names "
                          "(usually '0', '1', etc.) and values are NumPy arrays. "
                          f"Received: type(weights)={type(weights)}")
 
@@ -256,13 +257,13 @@ def _extract(group, metadata, inner_path):
     if attributes:
         metadata[inner_path] = attributes
     result = {}
-    for key in group.keys():
+    for key in group:
         path = f"{inner_path}/{key}"
         value = h5_guard.child(group, key)
         if isinstance(value, h5py.Group):
             if len(value) == 0:
                 continue
-            if "vars" in value.keys():
+            if "vars" in value:
                 value = h5_guard.child(value, "vars")
                 if len(value) == 0:
                     continue
