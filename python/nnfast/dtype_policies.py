@@ -9,8 +9,9 @@ float32 accumulation), and rounds its outputs to bfloat16. ``"mixed_float16"`` c
 same way with float16 rounding (no float16 units are used: no speed-up, Keras's numbers).
 Activations stay in float32 arrays holding the rounded values, so ``output.dtype`` reads
 float32 where Keras reports the compute dtype. Non-float dtypes (``"int64"``, ``"bool"``...)
-are the dtypes of preprocessing layers. Float variables in another dtype (``"float64"``,
-``"bfloat16"``, ``"float16"`` policies) are not supported and raise ``NotImplementedError``
+are the dtypes of preprocessing layers. ``"float64"`` computes and stores in float64 (NumPy float64
+routes of ``nnfast.ops``, see ``nnfast.config.set_floatx``). Float variables in 16 bits
+(``"bfloat16"``, ``"float16"`` policies) are not supported and raise ``NotImplementedError``
 when a layer is built with them.
 
 Example:
@@ -148,13 +149,18 @@ class QuantizedDTypePolicy(DTypePolicy):
 
 
 _GLOBAL = [None]
+_FLOATX_POLICIES = {}
 
 
 def global_dtype_policy():
     """The policy layers take when built without ``dtype=`` (default ``"float32"``)."""
-    if _GLOBAL[0] is None:
-        _GLOBAL[0] = DTypePolicy(global_state.floatx())
-    return _GLOBAL[0]
+    if _GLOBAL[0] is not None:
+        return _GLOBAL[0]
+    floatx = global_state.floatx()  # no policy set: the policy of floatx, as it is now
+    policy = _FLOATX_POLICIES.get(floatx)
+    if policy is None:
+        policy = _FLOATX_POLICIES[floatx] = DTypePolicy(floatx)
+    return policy
 
 
 def set_global_dtype_policy(policy):
@@ -164,12 +170,10 @@ def set_global_dtype_policy(policy):
         _GLOBAL[0] = None
         return
     policy = get(policy)
-    if policy.compute_dtype in ("float64",) or policy.variable_dtype in ("bfloat16", "float16",
-                                                                         "float64"):
+    if policy.variable_dtype in ("bfloat16", "float16"):
         raise NotImplementedError(
-            f"set_dtype_policy({policy.name!r}): nnfast keeps float variables in float32 and "
-            "computes in float32, bfloat16 or float16; use 'float32', 'mixed_bfloat16' or "
-            "'mixed_float16'.")
+            f"set_dtype_policy({policy.name!r}): nnfast keeps float variables in float32 or "
+            "float64; use 'float32', 'float64', 'mixed_bfloat16' or 'mixed_float16'.")
     _GLOBAL[0] = policy
 
 
@@ -199,7 +203,8 @@ def get(identifier):
 def serialize(dtype_policy):
     """Keras's dict form: ``{"module": "keras", "class_name": "DTypePolicy",
     "config": {"name": ...}, "registered_name": None}``."""
-    module = "keras.dtype_policies" if dtype_policy.quantization_mode else "keras"
+    module = "keras.dtype_policies" if dtype_policy.quantization_mode or \
+        type(dtype_policy).__name__ == "DTypePolicyMap" else "keras"
     return {"module": module, "class_name": type(dtype_policy).__name__,
             "config": dtype_policy.get_config(), "registered_name": None}
 
@@ -210,8 +215,11 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Expected a serialized DTypePolicy dict. Received: config={config}")
     name = config.get("class_name", "DTypePolicy")
     classes = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
-               "QuantizedDTypePolicy": QuantizedDTypePolicy}
+               "QuantizedDTypePolicy": QuantizedDTypePolicy, "DTypePolicyMap": DTypePolicyMap}
     if name not in classes:
         raise NotImplementedError(f"dtype policy {name!r} is not available in nnfast (int8 "
                                   "quantization is: QuantizedDTypePolicy).")
     return classes[name].from_config(config["config"])
+
+
+from nnfast.dtype_policy_map import DTypePolicyMap  # noqa: E402  (it subclasses DTypePolicy)

@@ -29,6 +29,7 @@ from nnfast.ops._util import value
 from nnfast.ops.nn import binary_crossentropy_mean
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
+from nnfast.backend.global_state import floatx  # noqa: E402
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
@@ -60,7 +61,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 
 def _target(y_true, y_pred):
     """``y_true`` as a float32 array aligned to ``y_pred``'s rank (targets get no gradient)."""
-    t = np.asarray(value(y_true), dtype=np.float32)
+    t = np.asarray(_raw(y_true), dtype=np.float64 if _is_float64(y_pred) else np.float32)
     s_t, s_p = t.shape, np.shape(value(y_pred))
     if len(s_t) == len(s_p) - 1 and s_p[-1] == 1:
         t = t[..., None]
@@ -85,6 +86,15 @@ def _map_leaves(fn, x):
     if isinstance(x, (list, tuple)) and not (x and isinstance(x[0], (int, float))):
         return type(x)(_map_leaves(fn, v) for v in x)
     return fn(x)
+
+
+def _is_float64(x):
+    return np.asarray(x.value if isinstance(x, Tensor) else x).dtype == np.float64
+
+
+def _raw(x):
+    """The array behind ``x`` with its dtype kept (``value`` narrows float64)."""
+    return x.value if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _pred(y_pred):
@@ -562,7 +572,8 @@ class Loss:
         reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
             ``"mean_with_sample_weight"`` or ``"none"``/None. tf.keras's ``"auto"`` means the
             default.
-        dtype: accepted for Keras compatibility; computation is float32.
+        dtype: the dtype predictions and targets are cast to (default: floatx, so
+            ``"float64"`` after ``set_floatx("float64")``).
 
     Example:
         >>> class MyLoss(Loss):
@@ -584,12 +595,12 @@ class Loss:
         in_mask = getattr(y_pred, "_keras_mask", None)
         # As Keras: both arrive as tensors of the loss dtype, so a custom loss written with
         # `y_true` on the left (`y_true - y_pred`) runs nnfast's ops and keeps its gradient.
-        dtype = self.dtype or "float32"
+        dtype = self.dtype or floatx()
         y_pred = _map_leaves(lambda t: _as_tensor(t, dtype), y_pred)
         y_true = _map_leaves(lambda t: _as_tensor(t, dtype), y_true)
         values = self.call(y_true, y_pred)
         if not isinstance(values, Tensor):
-            values = ops.convert_to_tensor(np.asarray(value(values), dtype=np.float32))
+            values = ops.convert_to_tensor(np.asarray(_raw(values), dtype=dtype))
         out_mask = values._keras_mask
         mask = in_mask
         if in_mask is not None and out_mask is not None:

@@ -26,11 +26,13 @@ from nnfast import losses as _losses
 from nnfast.ops._util import value
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
+from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
 NEG_INF = -1e10
 
 
 def _np(x, dtype=None):
-    a = np.asarray(value(x))
+    # Metrics compute in floatx as Keras's: under float64, float64 values are not narrowed.
+    a = np.asarray(_raw(x) if dtype is np.float64 and _floatx() == "float64" else value(x))
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
@@ -46,6 +48,13 @@ def _squeeze_or_expand(t, p):
         else:
             p = p[..., 0]
     return t, p
+
+
+def _raw(x):
+    """The array behind ``x`` with its dtype kept (``value`` narrows float64)."""
+    from nnfast.backend.tensor import Tensor
+
+    return x.value if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _divide_no_nan(a, b):
@@ -419,8 +428,11 @@ def _from_loss(loss_fn, name=None, negate=False):
         >>> mse([[0.0, 1.0]], [[1.0, 1.0]])  # array([0.5], dtype=float32)
     """
     def metric_fn(y_true, y_pred, *args, **kwargs):
-        t, p = _squeeze_or_expand(_np(y_true), _np(y_pred, np.float32))
-        out = np.asarray(value(loss_fn(t, p, *args, **kwargs)), np.float32)
+        # float64 predictions (float64 models) are measured in float64, others in float32
+        dtype = np.float64 if _raw(y_pred).dtype == np.float64 else np.float32
+        t, p = _squeeze_or_expand(_np(y_true) if dtype == np.float32 else _raw(y_true),
+                                  _raw(y_pred).astype(dtype, copy=False))
+        out = np.asarray(_raw(loss_fn(t, p, *args, **kwargs)), dtype)
         return -out if negate else out
 
     metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__

@@ -34,7 +34,7 @@ _IMAGE_DATA_FORMAT = ["channels_last"]
 
 
 def floatx():
-    """The default float type: ``"float32"`` (nnfast computes in float32).
+    """The default float type: ``"float32"`` (default) or ``"float64"``.
 
     Example:
         >>> keras.config.floatx()
@@ -44,25 +44,31 @@ def floatx():
 
 
 def set_floatx(value):
-    """Sets the default float type. Only ``"float32"`` is supported: nnfast's layers and
-    kernels compute in float32, so another type raises ``NotImplementedError`` rather than
-    silently computing in float32.
+    """Sets the default float type: ``"float32"`` or ``"float64"``.
+
+    Under ``"float64"`` layers built afterwards keep float64 weights and compute in float64
+    (NumPy float64 routes in ``nnfast.ops``; nnfast's C++ kernels are float32-only, so this
+    is for precision, not speed), and ``fit``/``evaluate``/``predict`` feed float data as
+    float64. A layer without a float64 route raises ``NotImplementedError`` naming it rather
+    than computing in float32. ``"float16"``/``"bfloat16"`` weights are not supported (use the
+    ``"mixed_bfloat16"`` dtype policy) and raise ``NotImplementedError``.
 
     Args:
-        value: the name of the default float type, such as ``"float32"``.
+        value: the name of the default float type, ``"float32"`` or ``"float64"``.
 
     Example:
-        >>> keras.config.set_floatx("float32")
-        >>> keras.config.floatx()
-        'float32'
+        >>> nnfast.config.set_floatx("float64")
+        >>> nnfast.layers.Dense(2).dtype
+        'float64'
+        >>> nnfast.config.set_floatx("float32")
     """
     accepted = {"bfloat16", "float16", "float32", "float64"}
     if value not in accepted:
         raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
-    if value != "float32":
+    if value not in ("float32", "float64"):
         raise NotImplementedError(
-            f"set_floatx({value!r}): nnfast's layers and kernels compute in float32 only; "
-            "models in other float types are not supported (mixed precision is separate).")
+            f"set_floatx({value!r}): nnfast keeps float weights in float32 or float64; for "
+            "16-bit computation use the 'mixed_bfloat16' or 'mixed_float16' dtype policy.")
     _FLOATX[0] = str(value)
 
 

@@ -425,6 +425,12 @@ def _inferred_variable_dtype(value):
     if np.issubdtype(kind, np.integer):
         # Python ints (lists of them) become int32 as in Keras; NumPy keeps its own width.
         return str(kind) if isinstance(value, (np.ndarray, np.generic)) else "int32"
+    from nnfast.backend.global_state import floatx
+
+    if floatx() == "float64":  # a float64 session: float arrays keep their dtype, as Keras
+        if isinstance(value, (np.ndarray, np.generic)) and kind in (np.float32, np.float64):
+            return kind.name
+        return "float64"
     return "float32"
 
 

@@ -1,4 +1,5 @@
 """``Input`` and ``InputLayer``: where a model's symbolic graph starts."""
+from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.layers.layer import Layer, standardize_shape
 from nnfast.layers.node import Node
@@ -40,7 +41,7 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + standardize_shape(shape)
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.batch_shape = standardize_shape(batch_shape)
-        self.input_dtype = dtype or "float32"
+        self.input_dtype = dtype or global_state.floatx()
         self.built = True
         tensor = KerasTensor(self.batch_shape, dtype=self.input_dtype, name=self.name,
                              keras_history=(self, 0, 0))

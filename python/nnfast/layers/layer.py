@@ -5,6 +5,7 @@ A layer's ``__init__`` validates and stores its arguments and creates no weights
 computes with ``nnfast.ops``; ``get_config`` returns the constructor arguments.
 """
 import inspect
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -15,8 +16,12 @@ from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
 from nnfast.dtype_policies import serialize as serialize_dtype_policy
 from nnfast.metrics import Metric
+from nnfast.ops.float64 import cast_floats, has_float64
 from nnfast.ops.precision import LOWER as LOWER_PRECISIONS, compute_precision, round_floats
 from nnfast.ops.precision import current as current_precision
+
+# Compute dtypes whose layers run through _plan_call's wrapper (autocast, rounding, checks).
+_ROUTED_PRECISIONS = tuple(LOWER_PRECISIONS) + ("float64",)
 
 _CALL_TAKES_TRAINING = {}
 
@@ -265,19 +270,29 @@ class Layer:
     # --- dtype policy (Keras 3: dtype is the variables' dtype) --------------------------------
     @property
     def dtype_policy(self):
-        """The layer's ``DTypePolicy``."""
-        return self._dtype_policy
+        """The layer's ``DTypePolicy`` (the ``DTypePolicyMap`` it was given, if any)."""
+        policy_map = self.__dict__.get("_dtype_policy_map")
+        return self._dtype_policy if policy_map is None else policy_map
 
     @dtype_policy.setter
     def dtype_policy(self, value):
         from nnfast import dtype_policies
 
         policy = dtype_policies.get(value)
-        if policy.variable_dtype in ("float64", "float16", "bfloat16"):
+        policy_map = self.__dict__.get("_dtype_policy_map")
+        if isinstance(policy, dtype_policies.DTypePolicyMap):
+            # Keras keeps the map as the layer's policy and looks the layer's path up in it.
+            policy_map, policy = policy, policy[self.name]
+        elif policy_map is not None:
+            if self.name in policy_map:
+                del policy_map[self.name]
+            policy_map[self.name] = policy
+        object.__setattr__(self, "_dtype_policy_map", policy_map)
+        if policy.variable_dtype in ("float16", "bfloat16"):
             raise NotImplementedError(
                 f"{type(self).__name__}(dtype={policy.name!r}): nnfast keeps float weights in "
-                "float32 and computes in float32, bfloat16 or float16; use 'float32', "
-                "'mixed_bfloat16' or 'mixed_float16'.")
+                "float32 or float64 and computes in float32, float64, bfloat16 or float16; use "
+                "'float32', 'float64', 'mixed_bfloat16' or 'mixed_float16'.")
         object.__setattr__(self, "_dtype_policy", policy)
 
     @property
@@ -307,7 +322,9 @@ class Layer:
         ``initializer`` defaults to ``glorot_uniform`` (``zeros`` for non-float dtypes).
         """
         shape = standardize_shape(shape) or ()
-        dtype = dtype or "float32"
+        # As Keras: a layer's variables take its policy's variable dtype (float64 layers).
+        dtype = dtype or ("float64" if self._dtype_policy.variable_dtype == "float64"
+                          else "float32")
         if initializer is None:
             initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
         init = initializers.get(initializer)
@@ -553,7 +570,10 @@ class Layer:
         if "training" in kwargs and not _takes_training(type(self)):
             kwargs.pop("training")
         previous_mask = self._populate_masks(info, inputs, args, kwargs)
-        if self._dtype_policy.compute_dtype in LOWER_PRECISIONS and self._applies_dtype_policy:
+        if self._autocast and self._dtype_policy.compute_dtype == "float32" and \
+                self._applies_dtype_policy and has_float64(inputs):
+            inputs = cast_floats(inputs, np.float32)  # Keras's autocast of float64 inputs
+        if self._dtype_policy.compute_dtype in _ROUTED_PRECISIONS and self._applies_dtype_policy:
             outputs = self._call_in_lower_precision(inputs, args, kwargs)
         elif current_precision() in LOWER_PRECISIONS:  # a float32 layer inside a mixed model
             with compute_precision("float32"):
@@ -577,9 +597,11 @@ class Layer:
         call = self._call_and_regularize if self.__dict__.get("activity_regularizer") \
             is not None else self.call
         dtype = self._dtype_policy.compute_dtype
-        if dtype not in LOWER_PRECISIONS or not self._applies_dtype_policy:
+        if dtype not in _ROUTED_PRECISIONS or not self._applies_dtype_policy:
             return call
         autocast = self._autocast
+        if dtype == "float64":
+            return self._float64_call(call)
 
         def lower_precision_call(inputs, *args, **kwargs):
             if autocast:
@@ -589,6 +611,30 @@ class Layer:
             return round_floats(outputs, dtype)
 
         return lower_precision_call
+
+    def _float64_call(self, call):
+        """``call`` for a float64 layer: float inputs cast to float64 (Keras's autocast), and
+        a float output in another precision refused, so no layer computes silently in
+        float32 (nnfast's kernels are float32; ``nnfast.ops.float64`` routes the op families
+        a float64 layer may use)."""
+        from nnfast.ops.float64 import float_leaves_not_float64
+
+        autocast = self._autocast
+        layer = self
+
+        def float64_call(inputs, *args, **kwargs):
+            if autocast:
+                inputs = cast_floats(inputs)
+            outputs = call(inputs, *args, **kwargs)
+            wrong = float_leaves_not_float64(outputs)
+            if wrong:
+                raise NotImplementedError(
+                    f"{type(layer).__name__} (layer '{layer.name}') has no float64 route in "
+                    f"nnfast: with dtype 'float64' it returned {wrong[0]} values. Use float32 "
+                    "for this layer (dtype='float32').")
+            return outputs
+
+        return float64_call
 
     # --- masks (Keras's Layer.__call__ steps) ------------------------------------------------
     def _populate_masks(self, info, inputs, args, kwargs):
@@ -731,8 +777,9 @@ class Layer:
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
         """The constructor arguments (Keras's base fields: name, trainable, dtype)."""
-        policy = self._dtype_policy
-        plain = policy.compute_dtype == policy.variable_dtype and not policy.quantization_mode
+        policy = self.dtype_policy
+        plain = policy.compute_dtype == policy.variable_dtype and not policy.quantization_mode \
+            and not isinstance(policy, Mapping)
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": policy.name if plain else serialize_dtype_policy(policy)}
         if self._batch_input_shape is not None:

@@ -127,10 +127,10 @@ class BatchNormalization(Layer):
             else:
                 y, mean, var = ops.batch_norm_train(inputs, self.gamma, self.beta,
                                                     self.epsilon, self._axis)
-            m = np.float32(self.momentum)
             mm, mv = self.moving_mean.value, self.moving_variance.value
-            mm[...] = mm * m + mean * (np.float32(1.0) - m)
-            mv[...] = mv * m + var * (np.float32(1.0) - m)
+            m = mm.dtype.type(self.momentum)  # in the statistics' dtype (float32 or float64)
+            mm[...] = mm * m + mean * (mm.dtype.type(1.0) - m)
+            mv[...] = mv * m + var * (mm.dtype.type(1.0) - m)
             return y
         return ops.batch_normalization(inputs, self.moving_mean.value,
                                        self.moving_variance.value, self._axis, self.beta,

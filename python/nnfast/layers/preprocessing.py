@@ -100,10 +100,11 @@ class Rescaling(Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        x = inputs if isinstance(inputs, Tensor) and inputs.dtype == np.float32 else \
-            ops.cast(inputs, "float32")
-        scale = np.asarray(self.scale, dtype=np.float32)
-        offset = np.asarray(self.offset, dtype=np.float32)
+        dtype = np.float64 if self.compute_dtype == "float64" else np.float32
+        x = inputs if isinstance(inputs, Tensor) and inputs.dtype == dtype else \
+            ops.cast(inputs, dtype.__name__)
+        scale = np.asarray(self.scale, dtype=dtype)
+        offset = np.asarray(self.offset, dtype=dtype)
         return ops.add(ops.multiply(x, scale), offset)
 
     def compute_output_shape(self, input_shape):
@@ -183,9 +184,10 @@ class Normalization(Layer):
             self.built = True
             self.finalize_state()
         else:
-            self.mean = np.broadcast_to(np.asarray(self.input_mean, np.float32),
+            dtype = np.float64 if self.variable_dtype == "float64" else np.float32
+            self.mean = np.broadcast_to(np.asarray(self.input_mean, dtype),
                                         self._broadcast_shape).copy()
-            self.variance = np.broadcast_to(np.asarray(self.input_variance, np.float32),
+            self.variance = np.broadcast_to(np.asarray(self.input_variance, dtype),
                                             self._broadcast_shape).copy()
         self.built = True
 
@@ -242,10 +244,11 @@ class Normalization(Layer):
         self.finalize_state()
 
     def call(self, inputs):
-        x = inputs if isinstance(inputs, Tensor) and inputs.dtype == np.float32 else \
-            ops.cast(inputs, "float32")
-        std = np.maximum(np.sqrt(self.variance), np.float32(_EPSILON)).astype(np.float32)
-        mean = np.asarray(self.mean, dtype=np.float32)
+        dtype = np.float64 if self.compute_dtype == "float64" else np.float32
+        x = inputs if isinstance(inputs, Tensor) and inputs.dtype == dtype else \
+            ops.cast(inputs, dtype.__name__)
+        std = np.maximum(np.sqrt(self.variance), dtype(_EPSILON)).astype(dtype)
+        mean = np.asarray(self.mean, dtype=dtype)
         if self.invert:
             return ops.add(mean, ops.multiply(x, std))
         return ops.divide(ops.subtract(x, mean), std)

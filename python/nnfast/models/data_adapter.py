@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from nnfast.backend.global_state import floatx
 from nnfast.backend.tensor import Tensor
 from nnfast.ops.sparse_dense import CSRBatch
 
@@ -32,7 +33,7 @@ def _is_foreign_tensor(x):
 
 
 def to_array(x, name):
-    """A NumPy array from an array-like; float64 becomes float32 (Keras's floatx)."""
+    """A NumPy array from an array-like; float64 becomes float32 unless floatx is float64."""
     if x is None:
         return None
     if isinstance(x, Tensor):
@@ -56,7 +57,7 @@ def to_array(x, name):
     if a.dtype == object:
         raise TypeError(f"`{name}` must be a numeric array, received an array of Python objects "
                         f"with shape {a.shape} (ragged lists? pad them first).")
-    if a.dtype == np.float64:
+    if a.dtype == np.float64 and floatx() != "float64":
         a = a.astype(np.float32)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"`{name}` must be numeric, received dtype {a.dtype}")

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from nnfast.backend.global_state import floatx
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, promote, unary_input
@@ -248,7 +249,8 @@ def flatten(x):
 
 
 def convert_to_tensor(x, dtype=None):
-    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says).
+    """Wraps an array-like as a Tensor (float64 becomes float32 unless ``dtype`` says or
+    floatx is float64).
 
     Args:
         x: an array-like, tensor or variable.
@@ -263,7 +265,7 @@ def convert_to_tensor(x, dtype=None):
     a = np.asarray(x.value if isinstance(x, Tensor) else x)
     if dtype is not None:
         a = a.astype(dtype, copy=False)
-    elif a.dtype == np.float64:
+    elif a.dtype == np.float64 and floatx() != "float64":  # a float64 session keeps it
         a = a.astype(np.float32)
     # NOTE: not np.ascontiguousarray, which turns a 0-d array into shape (1,).
     return Tensor(a if a.flags.c_contiguous else a.copy(order="C"))

@@ -14,6 +14,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops import precision
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _activation, softmax, sigmoid
 
@@ -271,7 +272,10 @@ def conv_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1
                          f"padded input {xv.shape}; the output would be empty")
     geom = (strides, pads, dilation, groups, out_hw)
     lower = precision.current()
-    if lower in precision.LOWER:  # a mixed-policy layer: operands in its compute dtype
+    if _f64.is_float64(kernel):  # a float64 layer's kernel (float32 ones narrow the input)
+        names = {v: k for k, v in ACTIVATION_IDS.items()}
+        y = _f64.Conv2D.apply(x, kernel, bias, geom, names.get(act_id, "linear"), depthwise)
+    elif lower in precision.LOWER:  # a mixed-policy layer: operands in its compute dtype
         from nnfast.ops.conv_lowp import Conv2DLowPrecision
 
         y = Conv2DLowPrecision.apply(x, kernel, bias, geom, act_id, depthwise, lower)
@@ -340,6 +344,10 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     if recording():
         raise RuntimeError("conv2d_inference is an inference-only op and has no gradient; use "
                            "conv_fused (and a BatchNormalization layer) under a GradientTape.")
+    if _f64.is_float64(kernel):
+        return Tensor(_inference_float64(x, kernel, bias, scale, strides, padding, dilation_rate,
+                                         depthwise, (activation, act_alpha, act_max,
+                                                     act_threshold), zero_padding, residual))
     xv = f32(value(x))
     kv = f32(value(kernel))
     if xv.ndim != 4 or kv.ndim != 4:
@@ -358,6 +366,24 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
         scale=None if scale is None else f32(value(scale)),
         residual=None if residual is None else f32(value(residual)))
     return Tensor(y)
+
+
+def _inference_float64(x, kernel, bias, scale, strides, padding, dilation_rate, depthwise,
+                       activation, zero_padding, residual):
+    """``conv2d_inference``'s result computed in float64 (a float64 model's predictions)."""
+    name, alpha, max_value, threshold = activation
+    xv = np.pad(_f64.arr64(x), ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
+    y = _f64.arr64(conv_fused(xv, kernel, None, strides, padding, dilation_rate,
+                              depthwise=depthwise))
+    if scale is not None:
+        y = y * _f64.arr64(scale)
+    if bias is not None:
+        y = y + _f64.arr64(bias)
+    if residual is not None:
+        y = y + _f64.arr64(residual)
+    return _f64.activation_forward("linear" if name is None else name, y, float(alpha),
+                                   _INF if max_value is None else float(max_value),
+                                   float(threshold))
 
 
 def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_scale,
@@ -395,6 +421,11 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
 
     if recording():
         raise RuntimeError("separable_inference is an inference-only op and has no gradient.")
+    if _f64.is_float64(dw_kernel, pw_kernel):
+        y = _inference_float64(x, dw_kernel, dw_bias, dw_scale, strides, padding, dilation_rate,
+                               True, dw_activation, zero_padding, None)
+        return Tensor(_inference_float64(y, pw_kernel, pw_bias, pw_scale, 1, "valid", 1, False,
+                                         pw_activation, ((0, 0), (0, 0)), residual))
     xv = f32(value(x))
     dk, pk = f32(value(dw_kernel)), f32(value(pw_kernel))
     if xv.ndim != 4 or dk.ndim != 4 or pk.ndim != 4:
@@ -598,8 +629,14 @@ def conv_transpose_fused(x, kernel, bias=None, strides=1, padding="valid", outpu
         pad = max((n - 1) * s + k_eff - out, 0) // 2 if padding == "same" else 0
         outs.append(out)
         pads.append(pad)
-    y = ConvTranspose2D.apply(x, kernel, bias, (strides, tuple(pads), dilation, tuple(outs)),
-                              act_id)
+    if _f64.is_float64(kernel):
+        names = {v: k for k, v in ACTIVATION_IDS.items()}
+        y = _f64.ConvTranspose2D.apply(x, kernel, bias,
+                                       (strides, tuple(pads), dilation, tuple(outs)),
+                                       names.get(act_id, "linear"))
+    else:
+        y = ConvTranspose2D.apply(x, kernel, bias, (strides, tuple(pads), dilation,
+                                                    tuple(outs)), act_id)
     if spatial == 1:
         y = reshape(y, (y.shape[0],) + y.shape[2:])
     if post is not None:
@@ -726,6 +763,11 @@ def conv2d_relu_max_pool(x, kernel, bias=None, strides=1, padding="valid", dilat
     xv = value(x)
     if xv.ndim != 4:
         raise ValueError(f"conv2d_relu_max_pool expects a 4-D input, received shape {xv.shape}")
+    if _f64.is_float64(kernel):
+        from nnfast.ops.pool import max_pool
+
+        return max_pool(conv_fused(x, kernel, bias, strides, padding, dilation_rate,
+                                   activation="relu"), pool_size, padding=pool_padding)
     kshape = tuple(np.shape(value(kernel)))
     if len(kshape) != 4 or kshape[2] != xv.shape[3]:
         raise ValueError(f"conv2d_relu_max_pool: kernel {kshape} does not fit an input of shape "

@@ -17,6 +17,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32
 
 
@@ -166,4 +167,6 @@ def embedding(indices, table):
         >>> ops.embedding(np.array([[1, 2]]), table).shape
         (1, 2, dim)
     """
+    if _f64.is_float64(table):
+        return _f64.Embedding.apply(table, _ids(indices))
     return Embedding.apply(table, indices)

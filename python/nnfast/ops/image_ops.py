@@ -9,12 +9,19 @@ from nnfast.ops._util import f32
 from nnfast.ops.size_limit import check_result_size
 
 
+def _float_array(x):
+    """float64 values stay float64 (float64 models); everything else becomes float32."""
+    from nnfast.ops.float64 import arr64, is_float64
+
+    return arr64(x) if is_float64(x) else f32(x)
+
+
 class ZeroPad(Function):
     """Zero padding with ``pads`` = ((before, after), ...) per axis."""
 
     @staticmethod
     def forward(ctx, x, pads):
-        x = f32(x)
+        x = _float_array(x)
         ctx.slices = tuple(slice(b, b + n) for (b, _), n in zip(pads, x.shape))
         return np.pad(x, pads)
 
@@ -33,7 +40,7 @@ class RepeatSpatial(Function):
 
     @staticmethod
     def forward(ctx, x, sizes):
-        x = f32(x)
+        x = _float_array(x)
         ctx.params = (x.shape, sizes)
         y = x
         for axis, s in enumerate(sizes):
@@ -49,7 +56,7 @@ class RepeatSpatial(Function):
             split += [n, s]
         # Sum each block of repeated copies back onto its source element.
         return np.ascontiguousarray(
-            g.reshape(split).sum(axis=tuple(range(1, 2 * len(shape), 2)), dtype=np.float32))
+            g.reshape(split).sum(axis=tuple(range(1, 2 * len(shape), 2)), dtype=g.dtype))
 
 
 def repeat_spatial(x, sizes):

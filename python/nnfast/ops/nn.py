@@ -8,6 +8,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import precision
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
 from nnfast.ops.sparse_dense import SparseDense, sparse_rows
 
@@ -55,6 +56,10 @@ class ElementwiseActivation(Function):
 
 
 def _activation(x, name, alpha=0.0, max_value=None, threshold=0.0):
+    if _f64.is_float64(x):
+        return _f64.Activation.apply(x, name, float(alpha),
+                                     _INF if max_value is None else float(max_value),
+                                     float(threshold))
     return ElementwiseActivation.apply(
         x, ACTIVATION_IDS[name], float(alpha), _INF if max_value is None else float(max_value),
         float(threshold))
@@ -104,7 +109,8 @@ def sigmoid(x):
         array([0.18242551, 0.5       , 0.9046505 ], dtype=float32)
     """
     out = _activation(x, "sigmoid")
-    out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
+    out._keras_logits = x if isinstance(x, Tensor) else Tensor(
+        _f64.arr64(x) if _f64.is_float64(x) else f32(x))
     return out
 
 
@@ -381,6 +387,8 @@ def _softmax_along(x, axis, log):
     nd = np.ndim(value(x))
     if nd == 0:
         raise ValueError(f"softmax needs at least one axis, received a scalar x={value(x)}")
+    if _f64.is_float64(x):
+        return _f64.Softmax.apply(x, axis=axis % nd, log=log)
     if axis % nd == nd - 1:
         return Softmax.apply(x, log=log)
     return SoftmaxAlongAxis.apply(x, axis=axis % nd, log=log)
@@ -402,7 +410,8 @@ def softmax(x, axis=-1):
     """
     out = _softmax_along(x, axis, False)
     if axis in (-1, np.ndim(value(x)) - 1):
-        out._keras_logits = x if isinstance(x, Tensor) else Tensor(f32(x))
+        out._keras_logits = x if isinstance(x, Tensor) else Tensor(
+            _f64.arr64(x) if _f64.is_float64(x) else f32(x))
     return out
 
 
@@ -481,7 +490,13 @@ class Dense(Function):
 
 
 def _dense_apply(x, kernel, bias, *act):
-    """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros."""
+    """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros (the
+    float64 route when the kernel is float64: a float32 layer's kernel narrows float64 inputs
+    as Keras's autocast does)."""
+    if _f64.is_float64(kernel):
+        names = {v: k for k, v in ACTIVATION_IDS.items()}
+        name = names[act[0]] if act else "linear"
+        return _f64.Dense.apply(x, kernel, bias, name, *[float(a) for a in act[1:]])
     csr = sparse_rows(x, kernel.shape[0])
     if csr is None:
         return Dense.apply(x, kernel, bias, *act)
@@ -556,6 +571,8 @@ def dropout(x, rate, seed, offset=0):
         raise ValueError(f"dropout rate must be in [0, 1), received rate={rate}")
     if rate == 0.0:
         return x
+    if _f64.is_float64(x):
+        return _f64.Dropout.apply(x, float(rate), int(seed) & (2**64 - 1), int(offset))
     return Dropout.apply(x, float(rate), int(seed) & (2**64 - 1), int(offset))
 
 
@@ -637,6 +654,13 @@ def _finite_target(target):
     return t
 
 
+def _finite_target64(target):
+    t = _f64.arr64(target)
+    if not np.isfinite(t).all():
+        raise ValueError("Targets contain NaN or infinity.")
+    return t
+
+
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Per-sample categorical crossentropy of one-hot (or soft) ``target``.
 
@@ -647,6 +671,12 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
         axis: the class axis (default -1).
     """
     _check_same_shape(target, output, "categorical_crossentropy")
+    if _f64.is_float64(output):
+        t = _finite_target64(target)
+        logits = output._keras_logits if isinstance(output, Tensor) else None
+        if from_logits or logits is not None:
+            return _f64.CrossentropyFromLogits.apply(output if from_logits else logits, t)
+        return _f64.CrossentropyFromProbs.apply(output, t, None, _epsilon())
     t = _finite_target(target)
     if from_logits:
         return SoftmaxCrossEntropy.apply(output, t, None)
@@ -670,6 +700,12 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         raise ValueError(
             f"sparse_categorical_crossentropy: expected labels of shape {out_shape[:-1]} "
             f"for output of shape {out_shape}, received {np.shape(value(target))}")
+    if _f64.is_float64(output):
+        logits = output._keras_logits if isinstance(output, Tensor) else None
+        if from_logits or logits is not None:
+            return _f64.CrossentropyFromLogits.apply(output if from_logits else logits, None,
+                                                     labels)
+        return _f64.CrossentropyFromProbs.apply(output, None, labels, _epsilon())
     if from_logits:
         return SoftmaxCrossEntropy.apply(output, None, labels)
     if isinstance(output, Tensor) and output._keras_logits is not None:
@@ -705,6 +741,11 @@ def binary_crossentropy_mean(target, output, from_logits=False):
         from_logits: whether ``output`` holds logits. Defaults to ``False``.
     """
     _check_same_shape(target, output, "binary_crossentropy")
+    if _f64.is_float64(output):
+        t = _finite_target64(target)
+        if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
+            return _f64.BinaryCrossentropyMean.apply(output._keras_logits, t, True, _epsilon())
+        return _f64.BinaryCrossentropyMean.apply(output, t, bool(from_logits), _epsilon())
     t = _finite_target(target)
     if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
         return BinaryCrossentropy.apply(output._keras_logits, t, from_logits=True)
@@ -775,6 +816,8 @@ def mean_squared_error(target, output):
         output: the predictions.
     """
     _check_same_shape(target, output, "mean_squared_error")
+    if _f64.is_float64(output):
+        return _f64.PointwiseLoss.apply(output, _finite_target64(target), "mse")
     return MeanSquaredError.apply(output, _finite_target(target))
 
 
@@ -786,6 +829,8 @@ def mean_absolute_error(target, output):
         output: the predictions.
     """
     _check_same_shape(target, output, "mean_absolute_error")
+    if _f64.is_float64(output):
+        return _f64.PointwiseLoss.apply(output, _finite_target64(target), "mae")
     return MeanAbsoluteError.apply(output, _finite_target(target))
 
 

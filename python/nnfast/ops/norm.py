@@ -8,6 +8,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend.tape import Function
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
 
 
@@ -105,7 +106,10 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
     from nnfast.ops.array import transpose
 
     xt, inv = _move_last(x, axis)
-    y, mean, var = BatchNormTrain.apply(xt, gamma, beta, float(epsilon))
+    # the parameters' dtype decides (a float32 layer narrows float64 inputs, as Keras)
+    route = _f64.BatchNormTrain if _f64.is_float64(x if gamma is None else gamma) \
+        else BatchNormTrain
+    y, mean, var = route.apply(xt, gamma, beta, float(epsilon))
     if inv is not None:
         y = transpose(y, inv)
     return y, mean.value, var.value
@@ -117,6 +121,10 @@ def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, eps
     from nnfast.ops.array import transpose
 
     xt, inv = _move_last(x, axis)
+    if _f64.is_float64(mean if hasattr(mean, "dtype") else x):  # the statistics' dtype decides
+        y = _f64.BatchNormInference.apply(xt, scale, offset, _f64.arr64(mean),
+                                          _f64.arr64(variance), float(epsilon))
+        return y if inv is None else transpose(y, inv)
     y = BatchNormInference.apply(xt, scale, offset, value(mean), value(variance), float(epsilon))
     return y if inv is None else transpose(y, inv)
 
@@ -219,7 +227,12 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3, rms_sca
     flat = reshape(xt, (-1, D))
     g = None if gamma is None else reshape(gamma, (D,))
     b = None if beta is None else reshape(beta, (D,))
-    if rms_scaling:
+    if _f64.is_float64(x if gamma is None else gamma):
+        if rms_scaling:
+            raise NotImplementedError("layer_normalization(rms_scaling=True) has no float64 "
+                                      "route in nnfast")
+        y = reshape(_f64.LayerNorm.apply(flat, g, b, float(epsilon)), tshape)
+    elif rms_scaling:
         y = reshape(VarianceScale.apply(flat, g, float(epsilon)), tshape)
     else:
         y = reshape(LayerNorm.apply(flat, g, b, float(epsilon)), tshape)

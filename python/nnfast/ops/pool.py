@@ -8,6 +8,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend.tape import Function
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
 from nnfast.ops.conv import (_check_padding, _from_nhwc, _pad_before,
                              _standardize_data_format, _to_nhwc, normalize_tuple, output_size)
@@ -68,7 +69,8 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
         raise ValueError(f"{kind}_pool: pool_size {pool[-spatial:]} is larger than the input "
                          f"{xv.shape} with padding='valid'; the output would be empty")
     pads = tuple(_pad_before(n, k, s, 1, padding) for n, k, s in zip(in_hw, pool, strides))
-    y = Pool2D.apply(x, (pool, strides, pads, out_hw), kind)
+    route = _f64.Pool2D if _f64.is_float64(x) else Pool2D
+    y = route.apply(x, (pool, strides, pads, out_hw), kind)
     if spatial == 1:
         y = reshape(y, (y.shape[0],) + y.shape[2:])
     return _from_nhwc(y, data_format, rank)
@@ -162,7 +164,7 @@ def global_pool(inputs, kind, data_format=None, keepdims=False):
     if xv[0].size == 0 and kind == "max":
         raise ValueError(f"global max pooling of an input with no positions: {xv.shape}")
     flat = reshape(x, (xv.shape[0], -1, xv.shape[-1]))
-    y = GlobalPool.apply(flat, kind)
+    y = (_f64.GlobalPool if _f64.is_float64(flat) else GlobalPool).apply(flat, kind)
     if keepdims:
         if data_format == "channels_first":
             y = reshape(y, (xv.shape[0], xv.shape[-1]) + (1,) * (rank - 2))

@@ -12,6 +12,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32
 from nnfast.ops.embedding import _ids as embedding_ids
 from nnfast.ops.embedding import dense_rows_gradient
@@ -170,6 +171,15 @@ def _act_id(name, what):
 def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
          activation, recurrent_activation, go_backwards, reset_after, return_sequences,
          input_ids=None):
+    if _f64.is_float64(kernel, recurrent_kernel):
+        from nnfast.ops.embedding import embedding
+
+        if input_ids is not None:
+            inputs = embedding(input_ids, inputs)
+        sequence, last, states = _f64.recurrent(
+            cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
+            activation, recurrent_activation, go_backwards, reset_after)
+        return sequence, last, states
     states = list(initial_state) if initial_state is not None else []
     h0 = states[0] if states else None
     c0 = states[1] if len(states) > 1 else None

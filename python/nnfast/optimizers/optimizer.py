@@ -25,6 +25,7 @@ import numpy as np
 
 from nnfast import _core
 from nnfast.backend import scopes
+from nnfast.backend.global_state import floatx
 from nnfast.backend.tensor import Variable, as_array
 from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
@@ -142,7 +143,8 @@ class Optimizer:
                             "its `learning_rate` constructor argument, hence its learning rate "
                             "is not settable. If you need the learning rate to be settable, you "
                             "should instantiate the optimizer with a float `learning_rate`.")
-        self._learning_rate = np.float32(value)  # Keras keeps it in a float32 variable
+        # Keras keeps it in a variable of floatx's dtype (float32, or float64 models' float64).
+        self._learning_rate = np.float64(value) if floatx() == "float64" else np.float32(value)
 
     @property
     def learning_rate(self):
@@ -212,7 +214,14 @@ class Optimizer:
         """Hook for optimizer-wide state created after the slots (Nadam's u_product)."""
 
     def _new_array(self, reference, fill):
-        arr = np.full(np.shape(as_array(reference)), fill, dtype=np.float32)
+        # float64 variables (float64 models) get float64 slots; every other one float32.
+        dtype = np.float64 if as_array(reference).dtype == np.float64 else np.float32
+        if dtype == np.float64:
+            self._has_float64 = True
+            # Keras fills a slot with Constant(fill), cast through float32 on TensorFlow
+            # (Adagrad's initial_accumulator_value 0.1 is 0.1f in a float64 slot).
+            fill = float(np.float32(fill))
+        arr = np.full(np.shape(as_array(reference)), fill, dtype=dtype)
         self._state.append(arr)
         return arr
 
@@ -248,7 +257,8 @@ class Optimizer:
         the live buffers; ``iterations``/``learning_rate`` are fresh 0-d arrays."""
         out = [np.array(self._iterations, dtype=np.int64)]
         if not callable(self._learning_rate):
-            out.append(np.array(self._learning_rate, dtype=np.float32))
+            # in floatx's dtype, as Keras's learning_rate variable (float64 models: float64)
+            out.append(np.array(self._learning_rate, dtype=np.asarray(self._learning_rate).dtype))
         return out + list(self._state)
 
     def get_weights(self):
@@ -274,7 +284,8 @@ class Optimizer:
         self._iterations = int(np.asarray(weights[0]))
         offset = 1
         if not callable(self._learning_rate):
-            self._learning_rate = np.float32(np.asarray(weights[1]))
+            self._learning_rate = np.asarray(self._learning_rate).dtype.type(
+                np.asarray(weights[1]))  # kept in floatx's dtype (see _set_lr)
             offset = 2
         for arr, new in zip(self._state, weights[offset:]):
             np.copyto(arr, np.asarray(new), casting="unsafe")
@@ -362,7 +373,8 @@ class Optimizer:
         for g, v in pairs:
             # NOTE: np.asarray(order="C") keeps 0-d gradients 0-d (ascontiguousarray makes
             # them (1,)), so scalar weights train.
-            g = np.asarray(as_array(g), dtype=np.float32, order="C")
+            g = np.asarray(as_array(g), order="C",
+                           dtype=np.float64 if v.value.dtype == np.float64 else np.float32)
             if g.shape != v.value.shape:
                 raise ValueError(f"Gradient of shape {g.shape} does not match variable "
                                  f"'{getattr(v, 'path', '?')}' of shape {v.value.shape}")
@@ -404,6 +416,7 @@ class Optimizer:
 
     # --- the plain step: no clipping, decay, EMA, accumulation or constraints -----------------
     _plain_for = None
+    _has_float64 = False  # some variable is float64: no fused float32 plain path
 
     def _plain_step_possible(self):
         return (type(self)._plain_update is not Optimizer._plain_update
@@ -415,7 +428,7 @@ class Optimizer:
         """The common step with none of the extras: one fused kernel call per variable with
         positional arguments. NOTE: this is the per-step hot path of ``fit``; it returns
         False (doing nothing) when a gradient is missing so ``apply`` takes the full path."""
-        if len(grads) != len(variables) or any(g is None for g in grads):
+        if len(grads) != len(variables) or any(g is None for g in grads) or self._has_float64:
             return False
         if self._token_statistic is not None and any(
                 type(g) is TokenRowsGradient and g.ids is not None for g in grads):
@@ -455,6 +468,15 @@ class Optimizer:
             tokens = [None] * len(grads)
         for g, v, scale, tok in zip(grads, variables, scales, tokens):
             decay = 0.0
+            if v.value.dtype == np.float64:  # a float64 model: NumPy float64 rules
+                from nnfast.optimizers import float64_updates
+
+                if self.weight_decay and self._use_weight_decay(v):
+                    decay = float64_updates.keras_constant(self.weight_decay)
+                index = self._index[id(v)]
+                float64_updates.update(self, g, v.value, self._slots_of(index), lr, step,
+                                       scale, (lo, hi), decay, tok)
+                continue
             if self.weight_decay and self._use_weight_decay(v):
                 decay = float(np.float32(self.weight_decay) * np.float32(lr))
             if fused and tok is not None and (self._token_statistic is not None
@@ -540,7 +562,10 @@ class Optimizer:
         tokens = tokens or [None] * len(grads)
 
         def sq(g, tok):
-            return _core.sum_squares(g) if tok is None else _core.sum_squares(tok[1])
+            rows = g if tok is None else tok[1]
+            if rows.dtype == np.float64:  # a float64 model's gradient
+                return float(np.sum(np.square(rows)))
+            return _core.sum_squares(rows)
 
         if self.clipnorm is not None:
             c = float(self.clipnorm)

@@ -72,6 +72,8 @@ def _module_of(obj):
         return "keras.src." + mod[len("nnfast."):]
     if name == "Sequential":
         return "keras"
+    if name == "DTypePolicyMap":
+        return "keras.dtype_policies"
     if name == "Functional":
         return "keras.src.models.functional"
     if name == "Model":
