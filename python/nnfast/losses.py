@@ -29,7 +29,8 @@ from nnfast.ops._util import value
 from nnfast.ops.nn import binary_crossentropy_mean
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
-from nnfast.backend.global_state import floatx  # noqa: E402
+from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
+from nnfast.ops.float64 import is_float64 as _float64_route  # noqa: E402
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
@@ -89,7 +90,12 @@ def _map_leaves(fn, x):
 
 
 def _is_float64(x):
-    return np.asarray(x.value if isinstance(x, Tensor) else x).dtype == np.float64
+    """Whether a loss of prediction ``x`` computes in float64: a float64 tensor, a float64
+    array under ``set_floatx("float64")``, or Python numbers under it (as
+    ``convert_to_tensor`` gives them floatx)."""
+    if isinstance(x, (Tensor, np.ndarray)):
+        return _float64_route(x)
+    return _floatx() == "float64"
 
 
 def _raw(x):
@@ -595,7 +601,7 @@ class Loss:
         in_mask = getattr(y_pred, "_keras_mask", None)
         # As Keras: both arrive as tensors of the loss dtype, so a custom loss written with
         # `y_true` on the left (`y_true - y_pred`) runs nnfast's ops and keeps its gradient.
-        dtype = self.dtype or floatx()
+        dtype = self.dtype or _floatx()
         y_pred = _map_leaves(lambda t: _as_tensor(t, dtype), y_pred)
         y_true = _map_leaves(lambda t: _as_tensor(t, dtype), y_true)
         values = self.call(y_true, y_pred)

@@ -429,7 +429,7 @@ def _from_loss(loss_fn, name=None, negate=False):
     """
     def metric_fn(y_true, y_pred, *args, **kwargs):
         # float64 predictions (float64 models) are measured in float64, others in float32
-        dtype = np.float64 if _raw(y_pred).dtype == np.float64 else np.float32
+        dtype = np.float64 if _losses._is_float64(y_pred) else np.float32
         t, p = _squeeze_or_expand(_np(y_true) if dtype == np.float32 else _raw(y_true),
                                   _raw(y_pred).astype(dtype, copy=False))
         out = np.asarray(_raw(loss_fn(t, p, *args, **kwargs)), dtype)

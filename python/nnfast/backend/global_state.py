@@ -58,7 +58,7 @@ def set_floatx(value):
 
     Example:
         >>> nnfast.config.set_floatx("float64")
-        >>> nnfast.layers.Dense(2).dtype
+        >>> nnfast.config.floatx()
         'float64'
         >>> nnfast.config.set_floatx("float32")
     """

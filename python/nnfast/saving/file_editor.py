@@ -48,9 +48,16 @@ class KerasFileEditor:
             (``None`` for a ``.weights.h5`` file).
 
     Example:
-        >>> editor = KerasFileEditor("my_model.weights.h5")
-        >>> editor.delete_object("layers/dense_2")
-        >>> editor.add_object("layers/einsum_dense", weights={"0": kernel, "1": bias})
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
+        ...                           keras.layers.Dense(1)])
+        >>> model.save_weights("my_model.weights.h5")
+        >>> editor = KerasFileEditor("my_model.weights.h5")  # doctest: +ELLIPSIS
+        Keras model file 'my_model.weights.h5'...
+        >>> sorted(editor.weights_dict["layers"])   # objects are named as Keras saves them
+        ['dense', 'dense_1']
+        >>> editor.delete_object("layers/dense_1")
+        >>> editor.add_object("layers/dense_2", weights={"0": np.zeros((2, 1), "float32"),
+        ...                                               "1": np.zeros(1, "float32")})
         >>> editor.save("edited_model.weights.h5")
     """
 
