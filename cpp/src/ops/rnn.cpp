@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/embedding/embedding_kernels.h"
 #include "kernels/rnn/rnn_kernels.h"
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
@@ -125,6 +126,29 @@ void column_sums(const float* src, int64_t rows, int64_t cols, int64_t ld, float
       for (int64_t j = c0; j < c1; ++j) dst[j] += s[j];
     }
   });
+}
+
+// For an embedding input: each token's d(input) row dx_i = dG_i @ kernel^T, summed into
+// sums[row_of[i]] and squared into squares[row_of[i]] (tokens in step order), a chunk of
+// tokens at a time so their rows stay in cache and (batch*steps, input) is never written.
+void token_row_gradients(const float* dG, int64_t n_tok, int64_t GU, int64_t I,
+                         const float* kernel, const int32_t* row_of, int64_t n_rows,
+                         float* sums, float* squares) {
+  std::fill(sums, sums + n_rows * I, 0.0f);
+  std::fill(squares, squares + n_rows * I, 0.0f);
+  const int64_t chunk = std::max<int64_t>(16, (int64_t(1) << 16) / I);  // 256 KB of rows
+  std::vector<float> dx(static_cast<size_t>(std::min(chunk, n_tok) * I));
+  for (int64_t i0 = 0; i0 < n_tok; i0 += chunk) {
+    const int64_t m = std::min(chunk, n_tok - i0);
+    sgemm(Trans::N, Trans::T, m, I, GU, 1.0f, dG + i0 * GU, GU, kernel, GU, 0.0f, dx.data(),
+          I);
+    // Split over whole cache lines of columns only when each thread gets ~1M additions.
+    const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 20) / m);
+    parallel_for_chunks(I, grain, [&](int64_t c0, int64_t c1) {
+      kernels::f32_embedding_scatter_add_squares_ref(dx.data(), row_of + i0, m, I, c0, c1,
+                                                     sums, squares);
+    });
+  }
 }
 
 }  // namespace
@@ -445,7 +469,10 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
       const float* src = dG + i * GU;
       for (int64_t j = 0; j < GU; ++j) dst[j] += src[j];
     }
-    sgemm(Trans::N, Trans::T, n, I, GU, 1.0f, S, GU, a.kernel, GU, 0.0f, a.d_rows, I);
+    if (a.d_rows_sq)
+      token_row_gradients(dG, BT, GU, I, a.kernel, row_of.data(), n, a.d_rows, a.d_rows_sq);
+    else
+      sgemm(Trans::N, Trans::T, n, I, GU, 1.0f, S, GU, a.kernel, GU, 0.0f, a.d_rows, I);
     if (a.dkernel)
       sgemm(Trans::T, Trans::N, I, GU, n, 1.0f, rows_in, I, S, GU, 0.0f, a.dkernel, GU);
     dg_rows = S;
