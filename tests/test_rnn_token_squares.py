@@ -2,7 +2,8 @@
 squares the table's gradient per token (Keras's Adam, RMSprop, ...): the fused backward keeps
 each table row's per-token sum of squares (``TokenRowsGradient.squares``). Checked against
 the unfused per-token rows grouped in float64, on every ISA variant; the Keras replays of
-``test_embedding_optimizers_more.py`` check the optimizers' results end to end."""
+``test_embedding_optimizers_more.py`` check the optimizers' results end to end. Also the
+blocked recurrent GEMMs (packed recurrent kernel, k blocks) at widths with partial blocks."""
 import numpy as np
 import pytest
 
@@ -182,3 +183,57 @@ def test_d_rows_sq_needs_ids_and_the_right_shape():
     with pytest.raises(ValueError, match="needs ids"):
         _core.rnn_backward(0, x, k, rk, None, None, None, None, h_seq, ws2, **common,
                            d_rows_sq=np.empty((cap, 4), np.float32))
+
+
+@pytest.mark.parametrize("cell,reset_after", [("lstm", True), ("gru", True), ("gru", False)])
+def test_wide_units_blocked_recurrent_gemms_match_float64(isa, cell, reset_after):
+    """150 units: the packed recurrent kernel has several 64-column blocks and a partial one,
+    the backward's dG @ U^T several 128-deep k blocks and a partial one. Forward against a
+    float64 LSTM/GRU, every gradient against the scalar reference variant (itself checked
+    against finite differences in test_rnn)."""
+    rng = np.random.default_rng(21)
+    B, T, I, u = 7, 4, 5, 150
+    g = GATES[cell]
+    x = rng.normal(size=(B, T, I)).astype(np.float32)
+    W = (rng.normal(size=(I, g * u)) * 0.3).astype(np.float32)
+    U = (rng.normal(size=(u, g * u)) * 0.1).astype(np.float32)
+    b = (rng.normal(size=(2, g * u) if cell == "gru" and reset_after else (g * u,)) * 0.2
+         ).astype(np.float32)
+    dout = rng.normal(size=(B, T, u)).astype(np.float32)
+    kw = {} if cell == "lstm" else {"reset_after": reset_after}
+
+    def run():
+        ws = [Variable(x), Variable(W), Variable(U), Variable(b)]
+        with GradientTape() as tape:
+            seq, last, _ = FNS[cell](*ws, **kw)
+            loss = ops.sum(seq * dout)
+        return seq.numpy().copy(), [np.array(d) for d in tape.gradient(loss, ws)]
+
+    seq, grads = run()
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    x64, W64, U64, b64 = (a.astype(np.float64) for a in (x, W, U, b))
+    h, c, want = np.zeros((B, u)), np.zeros((B, u)), []
+    for t in range(T):
+        if cell == "lstm":
+            z = x64[:, t] @ W64 + h @ U64 + b64
+            c = sig(z[:, u:2 * u]) * c + sig(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
+            h = sig(z[:, 3 * u:]) * np.tanh(c)
+        else:
+            xb = b64[0] if reset_after else b64
+            xz = x64[:, t] @ W64 + xb
+            if reset_after:
+                rz = h @ U64 + b64[1]
+                z, r = sig(xz[:, :u] + rz[:, :u]), sig(xz[:, u:2 * u] + rz[:, u:2 * u])
+                hh = np.tanh(xz[:, 2 * u:] + r * rz[:, 2 * u:])
+            else:
+                z = sig(xz[:, :u] + h @ U64[:, :u])
+                r = sig(xz[:, u:2 * u] + h @ U64[:, u:2 * u])
+                hh = np.tanh(xz[:, 2 * u:] + (r * h) @ U64[:, 2 * u:])
+            h = z * h + (1 - z) * hh
+        want.append(h)
+    np.testing.assert_allclose(seq, np.stack(want, 1), rtol=1e-4, atol=2e-5)
+    nnfast.config.set_max_isa("ref")
+    _, ref_grads = run()
+    nnfast.config.set_max_isa(isa)
+    for got, ref in zip(grads, ref_grads):
+        np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-5)
