@@ -83,8 +83,12 @@ def test_adam_squares_each_token_once():
     np.testing.assert_allclose(opt.variables[2][1], 0.1 * 4.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("optimizer, fused", [("sgd", True), ("lion", True), ("adam", False),
-                                              (keras.optimizers.SGD(clipnorm=1.0), False)])
+@pytest.mark.parametrize("optimizer, fused", [
+    ("sgd", True), ("lion", True), (keras.optimizers.SGD(clipnorm=1.0), False),
+    # squaring rules fuse too, keeping the per-token sums of squares (TokenRowsGradient
+    # .squares); not with clipping by value or a per-token absolute value (Adamax)
+    ("adam", True), ("rmsprop", True), (keras.optimizers.Adam(clipvalue=0.1), False),
+    ("adamax", False)])
 def test_training_fuses_embedding_rnn_only_for_row_summing_optimizers(optimizer, fused):
     model = keras.Sequential([keras.Input((7,), dtype="int32"), keras.layers.Embedding(12, 4),
                               keras.layers.LSTM(3), keras.layers.Dense(1)])

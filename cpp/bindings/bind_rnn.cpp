@@ -179,7 +179,8 @@ void bind_rnn(py::module_& m) {
          const py::object& dx, const py::object& dkernel, const py::object& drecurrent_kernel,
          const py::object& dbias, const py::object& dh0, const py::object& dc0, int activation,
          int recurrent_activation, bool go_backwards, bool reset_after, const py::object& ids_obj,
-         const py::object& distinct_ids, const py::object& d_rows) {
+         const py::object& distinct_ids, const py::object& d_rows,
+         const py::object& d_rows_sq) {
         BufferScope scope("rnn_backward");
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
@@ -208,6 +209,10 @@ void bind_rnn(py::module_& m) {
           require_shape(di, {cap}, "rnn distinct_ids");
           a.d_rows = const_cast<float*>(optional_f32(d_rows, {cap, c.input}, "rnn d_rows", true));
           a.n_distinct = &n_distinct;
+          a.d_rows_sq = const_cast<float*>(
+              optional_f32(d_rows_sq, {cap, c.input}, "rnn d_rows_sq", true));
+        } else if (!d_rows_sq.is_none()) {
+          throw py::value_error("rnn backward: d_rows_sq needs ids (an embedding input)");
         }
         a.h0 = optional_f32(h0, {B, U}, "rnn initial h");
         a.c0 = optional_f32(c0, {B, U}, "rnn initial c");
@@ -244,9 +249,11 @@ void bind_rnn(py::module_& m) {
       py::arg("recurrent_activation") = 2, py::arg("go_backwards") = false,
       py::arg("reset_after") = true, py::arg("ids") = py::none(),
       py::arg("distinct_ids") = py::none(), py::arg("d_rows") = py::none(),
+      py::arg("d_rows_sq") = py::none(),
       "Backward through time of rnn_forward(training=True); the same workspace. With ids "
       "(x then the embedding table), writes the distinct ids and their rows' gradients "
-      "instead of dx and returns how many there are (else 0).");
+      "instead of dx and returns how many there are (else 0); with d_rows_sq also each "
+      "distinct row's per-token sum of squared gradients.");
 
   m.def("rnn_kernel_name", &nnfast::rnn_kernel_name,
         "The recurrent kernel variant the active ISA selects.");

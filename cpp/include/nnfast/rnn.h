@@ -111,6 +111,10 @@ struct RnnBackwardArgs {
   int64_t* distinct_ids = nullptr;
   float* d_rows = nullptr;
   int64_t* n_distinct = nullptr;
+  // Optional, with ids: also the per-token sum of squares of each distinct row's gradient
+  // (as many rows as d_rows). The rows' gradients are then summed from the per-token rows
+  // (each step's d(input) row), in step order, as the unfused embedding backward does.
+  float* d_rows_sq = nullptr;
 };
 
 // Throws std::invalid_argument for bad sizes, unsupported activations or missing buffers.

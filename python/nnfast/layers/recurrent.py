@@ -126,7 +126,8 @@ class _RNNBase(Layer):
         draw_at, self._offset = mask_offsets(self._offset, shape)  # rows of the global batch
         return dropout_mask(shape, rate, self._stream_seed, draw_at)
 
-    def _run(self, x, initial_state, mask, recurrent_mask, return_sequences, input_ids=None):
+    def _run(self, x, initial_state, mask, recurrent_mask, return_sequences, input_ids=None,
+             token_squares=False):
         raise NotImplementedError
 
     def _initial_state(self, batch, initial_state):
@@ -158,29 +159,31 @@ class _RNNBase(Layer):
                                       self.return_sequences)
         return self._outputs(seq, last, states, mask)
 
-    def _call_on_embedding(self, ids, table, mask=None, training=None):
+    def _call_on_embedding(self, ids, table, mask=None, training=None, token_squares=False):
         """``call(embedding(ids, table), mask=mask, training=training)`` with the input
         projection taken once per distinct id (``ops.lstm(..., input_ids=...)``). Input
         dropout cannot apply to rows shared by several steps: callers fall back to the
-        unfused layers when it is active (``_fuses_embedding``)."""
+        unfused layers when it is active (``_fuses_embedding``). ``token_squares``: keep the
+        per-token sums of squares the optimizer's rule needs (``ops.lstm``)."""
         batch = ids.shape[0]
         initial_state = self._initial_state(batch, None)
         rmask = None
         if training and 0.0 < self.recurrent_dropout < 1.0:
             rmask = self._dropout_mask((batch, self.units), self.recurrent_dropout)
         seq, last, states = self._run(table, initial_state, mask, rmask, self.return_sequences,
-                                      input_ids=ids)
+                                      input_ids=ids, token_squares=token_squares)
         return self._outputs(seq, last, states, mask)
 
     def _fuses_embedding(self, training, optimizer=None):
         # NOTE: the fused backward sums the table's gradient per distinct id, while most of
         # Keras's optimizers square it per token (see ops.embedding's TokenRowsGradient):
-        # training fuses only for an optimizer whose step is linear in the gradient.
+        # training fuses for an optimizer whose step is linear in the gradient, or that
+        # takes the per-token sums of squares the fused backward can keep.
         if not training:
             return True
         if 0.0 < self.dropout < 1.0 or optimizer is None:
             return False
-        return not optimizer._needs_token_rows()
+        return not optimizer._needs_token_rows() or optimizer._accepts_token_squares()
 
     def _fused_with_previous(self, previous):
         """Sequential's hook: an ``Embedding`` right before this layer runs fused with it
@@ -335,10 +338,11 @@ class LSTM(_RNNBase):
 
         return init
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None,
+             token_squares=False):
         return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, initial_state, mask,
                         rmask, self._act, self._ract, self.go_backwards, return_sequences,
-                        input_ids)
+                        input_ids, token_squares)
 
     def get_config(self):
         config = super().get_config()
@@ -417,10 +421,11 @@ class GRU(_RNNBase):
         n = 3 * self.units
         return (2, n) if self.reset_after else (n,)
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None,
+             token_squares=False):
         return ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, initial_state, mask,
                        rmask, self._act, self._ract, self.go_backwards, self.reset_after,
-                       return_sequences, input_ids)
+                       return_sequences, input_ids, token_squares)
 
     def get_config(self):
         config = super().get_config()
@@ -487,10 +492,11 @@ class SimpleRNN(_RNNBase):
                     recurrent_dropout, seed, return_sequences, return_state, go_backwards,
                     stateful, unroll)
 
-    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None):
+    def _run(self, x, initial_state, mask, rmask, return_sequences, input_ids=None,
+             token_squares=False):
         return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, initial_state,
                               mask, rmask, self._act, self.go_backwards, return_sequences,
-                              input_ids)
+                              input_ids, token_squares)
 
 
 class _EmbeddingRecurrence:
@@ -515,13 +521,16 @@ class _EmbeddingRecurrence:
     def call(self, inputs, training=None, mask=None):
         emb = self.embedding
         model = self.owner() if self.owner is not None else None
-        if self.recurrent._fuses_embedding(training, getattr(model, "optimizer", None)):
+        optimizer = getattr(model, "optimizer", None)
+        if self.recurrent._fuses_embedding(training, optimizer):
             ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
             # ids as the Embedding op takes them (floats are truncated, as it does)
             if (ids.ndim == 2 and ids.dtype.kind in "biuf"
                     and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
+                squares = bool(training) and optimizer._needs_token_rows()
                 return self.recurrent._call_on_embedding(ids, emb.embeddings,
-                                                         emb.compute_mask(ids, mask), training)
+                                                         emb.compute_mask(ids, mask), training,
+                                                         squares)
         x = emb.call(inputs)
         return self.recurrent.call(x, mask=emb.compute_mask(inputs, mask), training=training)
 

@@ -110,11 +110,17 @@ class TokenRowsGradient(np.ndarray):
     this array gives a plain dense gradient (``ids is None``), so a table that also gets a
     dense gradient (a regularizer, a tied output layer) follows the dense rule as in Keras;
     the sum of two such gradients (a table looked up twice) keeps all the tokens.
+
+    ``squares`` (n, dim) is None when each row is one token's. A recurrent layer run
+    straight from the table (``ops.lstm(..., input_ids=, token_squares=True)``) groups the
+    tokens instead: ``rows[i]`` then sums the tokens of row ``ids[i]`` and ``squares[i]``
+    their per-token sum of squares, all a squaring optimizer needs (no clipping by value).
     """
 
     def __array_finalize__(self, obj):
         self.ids = None
         self.rows = None
+        self.squares = None
 
     def __add__(self, other):
         out = np.add(self, other)
@@ -122,17 +128,24 @@ class TokenRowsGradient(np.ndarray):
                 and other.ids is not None):
             out.ids = np.concatenate([self.ids, other.ids])
             out.rows = np.concatenate([self.rows, other.rows])
+            if self.squares is not None or other.squares is not None:
+                out.squares = np.concatenate([a.token_squares() for a in (self, other)])
         return out
+
+    def token_squares(self):
+        """(n, dim): the per-token sums of squares of ``rows`` (``rows**2`` when ungrouped)."""
+        return self.rows * self.rows if self.squares is None else self.squares
 
     def __radd__(self, other):
         return np.add(other, self)
 
 
-def dense_rows_gradient(table, ids, row_grads, token_rows=True):
+def dense_rows_gradient(table, ids, row_grads, token_rows=True, squares=None):
     """The dense (vocab, dim) gradient of ``table`` with ``row_grads[i]`` added to row
     ``ids[i]`` and zeros elsewhere, in the reused per-table buffer (see the top). Returned
     as a :class:`TokenRowsGradient` remembering ``ids`` and ``row_grads`` when those are
-    per-token rows (``token_rows``), else as the plain buffer."""
+    per-token rows (``token_rows``) or token groups with their per-token sums of
+    ``squares`` (n, dim), else as the plain buffer."""
     dtable, entry, stale = _zeroed_grad(table)
     _core.embedding_backward(row_grads, ids, dtable, stale)
     entry[1] = ids
@@ -141,6 +154,8 @@ def dense_rows_gradient(table, ids, row_grads, token_rows=True):
     out = dtable.view(TokenRowsGradient)
     out.ids = ids.reshape(-1)
     out.rows = row_grads.reshape(ids.size, table.shape[1])
+    if squares is not None:
+        out.squares = squares.reshape(ids.size, table.shape[1])
     return out
 
 

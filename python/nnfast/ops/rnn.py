@@ -80,7 +80,7 @@ class _Recurrent(Function):
     @staticmethod
     def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, cell=0, mask=None,
                 recurrent_mask=None, activation=3, recurrent_activation=2, go_backwards=False,
-                reset_after=True, return_sequences=True, input_ids=None):
+                reset_after=True, return_sequences=True, input_ids=None, token_squares=False):
         x = f32(x)
         kernel, recurrent_kernel = f32(kernel), f32(recurrent_kernel)
         bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
@@ -117,7 +117,7 @@ class _Recurrent(Function):
             ctx.save_for_backward(x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
                                   h_seq, ws, ids)
             ctx.params = (cell, activation, recurrent_activation, go_backwards, reset_after,
-                          bias is not None)
+                          bias is not None, ids is not None and token_squares)
         if cell == 0:
             return h_seq, h_last, c_last
         return h_seq, h_last
@@ -125,7 +125,7 @@ class _Recurrent(Function):
     @staticmethod
     def backward(ctx, g_seq, g_last, g_c=None):
         x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask, h_seq, ws, ids = ctx.saved
-        cell, act, ract, go_backwards, reset_after, has_bias = ctx.params
+        cell, act, ract, go_backwards, reset_after, has_bias, token_squares = ctx.params
         need = ctx.needs_input_grad
         batch, steps, units = h_seq.shape
         dx = _pooled(x.shape) if need[0] and ids is None else None
@@ -136,18 +136,25 @@ class _Recurrent(Function):
         db = np.empty(bias_shape, np.float32) if has_bias and need[3] else None
         dh0 = np.empty((batch, units), np.float32) if need[4] else None
         dc0 = np.empty((batch, units), np.float32) if cell == 0 and need[5] else None
-        distinct = d_rows = None
+        distinct = d_rows = d_rows_sq = None
         if ids is not None:
             cap = min(x.shape[0], batch * steps)
             distinct = np.empty(cap, np.int64)
+            # (a pooled buffer stays taken while the gradient handed on holds a view of it)
             d_rows = _pooled((cap, x.shape[1]))
+            if token_squares:
+                d_rows_sq = _pooled((cap, x.shape[1]))
         n = _core.rnn_backward(cell, x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
                                h_seq, ws, _opt(g_seq), _opt(g_last), _opt(g_c), dx, dk, drk, db,
                                dh0, dc0, act, ract, go_backwards, reset_after, ids=ids,
-                               distinct_ids=distinct, d_rows=d_rows)
+                               distinct_ids=distinct, d_rows=d_rows, d_rows_sq=d_rows_sq)
         if ids is not None and need[0]:
-            # rows summed per distinct id: no per-token rows to hand the optimizer
-            dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], token_rows=False)
+            if token_squares:
+                # rows summed per distinct id, with their per-token sums of squares
+                dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], squares=d_rows_sq[:n])
+            else:
+                # rows summed per distinct id: no per-token rows to hand the optimizer
+                dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], token_rows=False)
         return dx, dk, drk, db, dh0, dc0
 
 
@@ -170,7 +177,7 @@ def _act_id(name, what):
 
 def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
          activation, recurrent_activation, go_backwards, reset_after, return_sequences,
-         input_ids=None):
+         input_ids=None, token_squares=False):
     if _f64.is_float64(kernel, recurrent_kernel):
         from nnfast.ops.embedding import embedding
 
@@ -189,13 +196,14 @@ def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recu
         recurrent_mask=rmask, activation=_act_id(activation, "activation"),
         recurrent_activation=_act_id(recurrent_activation, "recurrent_activation"),
         go_backwards=bool(go_backwards), reset_after=bool(reset_after),
-        return_sequences=bool(return_sequences), input_ids=input_ids)
+        return_sequences=bool(return_sequences), input_ids=input_ids,
+        token_squares=bool(token_squares))
     return out[0], out[1], list(out[2:]) if cell == "lstm" else []
 
 
 def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
          recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
-         go_backwards=False, return_sequences=True, input_ids=None):
+         go_backwards=False, return_sequences=True, input_ids=None, token_squares=False):
     """Runs an LSTM over ``inputs`` (batch, steps, features) in one fused call.
 
     Args:
@@ -218,6 +226,10 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
             sample (see :func:`embedded_input_pays`). Differentiable: the table's gradient
             is dense (vocab, features) with only the looked-up rows nonzero, as
             ``ops.embedding`` gives.
+        token_squares: with ``input_ids``, also keep each table row's per-token sum of
+            squared gradients (an :class:`~nnfast.ops.embedding.TokenRowsGradient` with
+            ``squares``), so optimizers that square an embedding's gradient per token, as
+            Keras's Adam/RMSprop/... do, apply Keras's rule. Costs each token's d(input) row.
 
     Returns:
         ``(sequence, last_h, [h, c])``: sequence (batch, steps, units), or an empty
@@ -228,13 +240,14 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     """
     seq, last, states = _run("lstm", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                              recurrent_mask, activation, recurrent_activation, go_backwards, True,
-                             return_sequences, input_ids)
+                             return_sequences, input_ids, token_squares)
     return seq, last, [last] + states
 
 
 def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         recurrent_mask=None, activation="tanh", recurrent_activation="sigmoid",
-        go_backwards=False, reset_after=True, return_sequences=True, input_ids=None):
+        go_backwards=False, reset_after=True, return_sequences=True, input_ids=None,
+        token_squares=False):
     """Runs a GRU over ``inputs`` (batch, steps, features); gate order z, r, h (Keras).
 
     ``bias`` is (2, 3*units) with ``reset_after=True`` (row 0 input, row 1 recurrent bias),
@@ -259,16 +272,18 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
         return_sequences: build the whole output sequence (default True).
         input_ids: ``(batch, steps)`` integer ids into ``inputs`` as an embedding table, or
             None.
+        token_squares: with ``input_ids``, keep the per-token sums of squares (see
+            :func:`lstm`).
     """
     seq, last, _ = _run("gru", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, recurrent_activation, go_backwards,
-                        reset_after, return_sequences, input_ids)
+                        reset_after, return_sequences, input_ids, token_squares)
     return seq, last, [last]
 
 
 def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
                recurrent_mask=None, activation="tanh", go_backwards=False,
-               return_sequences=True, input_ids=None):
+               return_sequences=True, input_ids=None, token_squares=False):
     """``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`` over all steps.
 
     Returns ``(sequence, last_h, [h])``; arguments as :func:`lstm`.
@@ -288,8 +303,10 @@ def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, 
         return_sequences: build the whole output sequence (default True).
         input_ids: ``(batch, steps)`` integer ids into ``inputs`` as an embedding table, or
             None.
+        token_squares: with ``input_ids``, keep the per-token sums of squares (see
+            :func:`lstm`).
     """
     seq, last, _ = _run("simple", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                         recurrent_mask, activation, "sigmoid", go_backwards, True,
-                        return_sequences, input_ids)
+                        return_sequences, input_ids, token_squares)
     return seq, last, [last]

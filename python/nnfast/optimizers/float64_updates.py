@@ -116,7 +116,7 @@ def update(optimizer, gradient, variable, slots, learning_rate, step, scale=1.0,
             "SGD, Adam, AdamW, RMSprop, Adagrad). Use one of those or a float32 model.")
     g = np.asarray(gradient, dtype=np.float64)
     if tokens is not None:
-        ids, rows = tokens
+        ids, rows = tokens[:2]  # float64 models keep per-token rows (no fused squares)
         rows = np.asarray(rows, dtype=np.float64).reshape(len(ids), -1)
         if scale != 1.0:
             rows = rows * scale

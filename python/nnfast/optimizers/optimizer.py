@@ -381,8 +381,9 @@ class Optimizer:
             grads.append(g)
         if self.loss_scale_factor is not None:
             grads = [g / np.float32(self.loss_scale_factor) for g in grads]
-            tokens = [None if t is None else (t[0], t[1] / np.float32(self.loss_scale_factor))
-                      for t in tokens]
+            f = np.float32(self.loss_scale_factor)
+            tokens = [None if t is None else (t[0], t[1] / f, None if t[2] is None
+                                              else t[2] / (f * f)) for t in tokens]
 
         if self.gradient_accumulation_steps:
             steps = self.gradient_accumulation_steps
@@ -538,6 +539,14 @@ class Optimizer:
                     and self.clipvalue is None and self.global_clipnorm is None
                     and not self.gradient_accumulation_steps)
 
+    def _accepts_token_squares(self):
+        """Whether this step applies Keras's per-token rule to an embedding gradient whose
+        tokens come grouped per row with their sums of squares (``TokenRowsGradient.squares``,
+        from a recurrent layer fused with its embedding): rules that square the gradient,
+        with no clipping by value (which needs each token's row) or accumulation."""
+        return (self._token_statistic == "square" and self.clipvalue is None
+                and not self.gradient_accumulation_steps)
+
     def _adjust_token_rows(self, variable, index, rows, learning_rate):
         """Makes the fused dense kernel, run next on the summed gradient, produce Keras's
         per-token result on the touched rows ``rows.ids``: adjusts the slots' rows before
@@ -562,6 +571,8 @@ class Optimizer:
         tokens = tokens or [None] * len(grads)
 
         def sq(g, tok):
+            if tok is not None and tok[2] is not None:  # per-token squares kept by the fused RNN
+                return float(np.sum(tok[2], dtype=np.float64))
             rows = g if tok is None else tok[1]
             if rows.dtype == np.float64:  # a float64 model's gradient
                 return float(np.sum(np.square(rows)))
@@ -646,9 +657,10 @@ def keras2_time_decay(learning_rate, decay, iterations):
 
 
 def _token_rows(gradient):
-    """``(ids, rows)`` of an embedding gradient that sums per-token rows, else None."""
+    """``(ids, rows, squares)`` of an embedding gradient that sums per-token rows (squares:
+    None, or the per-token sums of squares of grouped rows), else None."""
     if isinstance(gradient, TokenRowsGradient) and gradient.ids is not None:
-        return gradient.ids, gradient.rows
+        return gradient.ids, gradient.rows, gradient.squares
     return None
 
 
@@ -665,11 +677,20 @@ def _token_row_stats(gradient, tokens, scale, lo, hi, statistic):
     """(dense gradient, _TouchedRows) for one row-sliced gradient, with Keras-on-TF's
     clipping: clip norms scale every token, ``clipvalue`` clips every token before the
     repeated rows are summed."""
-    ids, rows = tokens
+    ids, rows, squares = tokens
     rows = np.asarray(rows, np.float32)
     changed = scale != 1.0 or math.isfinite(lo) or math.isfinite(hi)
+    if squares is not None and (math.isfinite(lo) or math.isfinite(hi)
+                                or statistic not in (None, "square")):
+        raise NotImplementedError(
+            "An embedding gradient grouped per row (a recurrent layer fused with its "
+            f"Embedding) cannot be clipped by value or give the {statistic!r} statistic; "
+            "received clipvalue bounds "
+            f"({lo}, {hi}).")
     if scale != 1.0:
         rows = rows * np.float32(scale)
+        if squares is not None:
+            squares = squares * np.float32(scale * scale)
     if math.isfinite(lo) or math.isfinite(hi):
         rows = np.clip(rows, np.float32(lo), np.float32(hi))
     distinct, inverse = np.unique(ids, return_inverse=True)
@@ -683,7 +704,8 @@ def _token_row_stats(gradient, tokens, scale, lo, hi, statistic):
         gradient = np.ascontiguousarray(gradient, dtype=np.float32).view(np.ndarray)
     stat = None
     if statistic == "square":
-        stat = segment_rows_sum(rows * rows, inverse, len(distinct))
+        sq = rows * rows if squares is None else np.asarray(squares, np.float32)
+        stat = segment_rows_sum(sq, inverse, len(distinct))
     elif statistic == "abs":
         stat = segment_rows_sum(np.abs(rows), inverse, len(distinct))
     return gradient, _TouchedRows(distinct, g_rows, stat)

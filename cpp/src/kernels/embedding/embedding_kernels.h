@@ -12,4 +12,10 @@ void f32_embedding_scatter_add_ref(const float* ddst, const int64_t* ids, int64_
 // For columns [c0, c1): dtable[ids[i], c] = 0.
 void f32_embedding_clear_rows_ref(const int64_t* ids, int64_t n, int64_t dim, int64_t c0,
                                   int64_t c1, float* dtable);
+// For columns [c0, c1): sums[rows[i], c] += g[i, c] and squares[rows[i], c] += g[i, c]^2,
+// i ascending: per-token gradient rows grouped by the row they belong to, with the
+// per-token sum of squares that Keras's optimizers square embedding gradients by.
+void f32_embedding_scatter_add_squares_ref(const float* g, const int32_t* rows, int64_t n,
+                                           int64_t dim, int64_t c0, int64_t c1, float* sums,
+                                           float* squares);
 }  // namespace nnfast::kernels

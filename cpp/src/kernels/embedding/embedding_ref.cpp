@@ -29,4 +29,18 @@ void f32_embedding_clear_rows_ref(const int64_t* ids, int64_t n, int64_t dim, in
   }
 }
 
+void f32_embedding_scatter_add_squares_ref(const float* g, const int32_t* rows, int64_t n,
+                                           int64_t dim, int64_t c0, int64_t c1, float* sums,
+                                           float* squares) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* s = sums + int64_t(rows[i]) * dim;
+    float* q = squares + int64_t(rows[i]) * dim;
+    const float* gi = g + i * dim;
+    for (int64_t c = c0; c < c1; ++c) {
+      s[c] += gi[c];
+      q[c] += gi[c] * gi[c];
+    }
+  }
+}
+
 }  // namespace nnfast::kernels

@@ -128,12 +128,22 @@ inline void gemm_panel(Tag tag, int64_t rows, int64_t k, const float* a, int64_t
 
 void gemm_simd(int64_t rows, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  int64_t j = 0;
-  for (; j + kNV * W <= n; j += kNV * W)
-    gemm_panel<kNV>(Full{}, rows, k, a, lda, b + j, ldb, c + j, ldc, accumulate, W);
-  for (; j + W <= n; j += W)
-    gemm_panel<1>(Full{}, rows, k, a, lda, b + j, ldb, c + j, ldc, accumulate, W);
-  if (j < n) gemm_panel<1>(Tail{}, rows, k, a, lda, b + j, ldb, c + j, ldc, accumulate, n - j);
+  // k in blocks of 128, whose slices of the kernel panels and of a's rows stay in L1 across
+  // the tiles (the backward's dG @ U^T has k = 4u: a 64 KB panel at 64 units). Each tile
+  // takes the blocks in order, accumulating in c, so the sums are the same as in one pass.
+  constexpr int64_t kKc = 128;
+  for (int64_t p0 = 0; p0 < k; p0 += kKc) {
+    const int64_t kb = k - p0 < kKc ? k - p0 : kKc;
+    const bool acc = accumulate || p0 > 0;
+    const float* ap = a + p0;
+    const float* bp = b + p0 * ldb;
+    int64_t j = 0;
+    for (; j + kNV * W <= n; j += kNV * W)
+      gemm_panel<kNV>(Full{}, rows, kb, ap, lda, bp + j, ldb, c + j, ldc, acc, W);
+    for (; j + W <= n; j += W)
+      gemm_panel<1>(Full{}, rows, kb, ap, lda, bp + j, ldb, c + j, ldc, acc, W);
+    if (j < n) gemm_panel<1>(Tail{}, rows, kb, ap, lda, bp + j, ldb, c + j, ldc, acc, n - j);
+  }
 }
 
 // ---- LSTM ----
