@@ -149,3 +149,24 @@ def test_int8_chain_with_residual_in_the_inference_plan(monkeypatch):
     assert chains == [1]  # conv, normalization, sum and relu6 ran as one int8 call
     ref = relu(add([bn(conv(x), training=False), x]))
     np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)
+
+
+def test_layer_quantized_inside_a_planned_model():
+    """layer.quantize on a conv of a model whose fused plans exist (not model.quantize): the
+    fused conv+pool and depthwise+pointwise calls notice and run the int8 layer."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 10, 10, 3)).astype(np.float32)  # 3x3x3: the fused conv+pool
+    for functional in (False, True):
+        layers = [L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2),
+                  L.DepthwiseConv2D(3, padding="same"), L.Conv2D(6, 1)]
+        model = nnfast.Sequential([nnfast.Input((10, 10, 3))] + layers)
+        if functional:
+            model = nnfast.Model(model.inputs[0], model.outputs[0])
+        model.predict(x, verbose=0)  # plans made with float layers
+        layers[0].quantize("int8")
+        layers[3].quantize("int8")
+        y = model.predict(x, verbose=0)
+        ref = x
+        for layer in layers:
+            ref = layer(ref)
+        np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)

@@ -779,6 +779,8 @@ def fused_conv_pool_call(conv, pool):
     dtype = conv.compute_dtype if conv._applies_dtype_policy else "float32"
 
     def call(inputs):
+        if conv.dtype_policy.quantization_mode is not None:  # quantized after the plan was made
+            return pool.call(conv.call(inputs))
         with compute_precision(dtype):
             return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
                                             conv.padding, conv.dilation_rate, pool.pool_size,

@@ -200,6 +200,8 @@ class _SeparableChain:
         if self.pw.residual:
             inputs, other = inputs
         conv = self.dw.conv
+        if self.pw.conv.dtype_policy.quantization_mode is not None:  # quantized after planning
+            return self.pw(self.dw(inputs) if other is None else [self.dw(inputs), other])
         if other is not None:
             want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
                 self.pw.conv.kernel.shape[-1],)
