@@ -504,8 +504,12 @@ class LoweredTraining:
         y = ys[0] if n == 1 else np.concatenate(ys)
         targets = labels = None
         if self.loss_kind == "sparse":
-            # As the loss sees them: float32 targets, checked and made class ids.
-            labels = _labels(np.asarray(y, dtype=np.float32), self.units)
+            # As the loss sees them: float32 targets, checked and made class ids. A bad label
+            # hands the steps back: the interpreted steps train up to it and raise there.
+            try:
+                labels = _labels(np.asarray(y, dtype=np.float32), self.units)
+            except ValueError:
+                return 0
         else:
             targets = np.ascontiguousarray(y, dtype=np.float32)
         externals = [get() for get in self.description.externals]
