@@ -256,3 +256,29 @@ def test_program_runs_and_checks_its_description():
         counts = np.zeros((1, 1), np.int64)
         program.run([logits], None, labels, [], np.zeros(1, np.float32), 1, counts[0], losses,
                     counts)
+
+
+@pytest.mark.parametrize("case", ["binary_sigmoid", "binary_logits", "mse", "mse_sigmoid"])
+def test_binary_crossentropy_and_mse_bit_identical(case, monkeypatch):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(90, 9)).astype("float32")
+    if case.startswith("binary"):
+        y = rng.integers(0, 2, 90).astype("float32")
+        out = "sigmoid" if case == "binary_sigmoid" else "linear"
+        loss = keras.losses.BinaryCrossentropy(from_logits=case == "binary_logits")
+        metrics = ["accuracy"] if case == "binary_sigmoid" else None
+        units = 1
+    else:
+        y = rng.normal(size=(90, 3)).astype("float32")
+        out = "sigmoid" if case == "mse_sigmoid" else "linear"
+        loss, metrics, units = "mse", None, 3
+
+    def build():
+        keras.utils.set_random_seed(5)
+        return keras.Sequential([keras.Input((9,)), keras.layers.Dense(16, activation="tanh"),
+                                 keras.layers.Dropout(0.3),
+                                 keras.layers.Dense(units, activation=out)])
+
+    runs = _fit_both(build, x, y, lambda: {"optimizer": "rmsprop", "loss": loss,
+                                           "metrics": metrics}, monkeypatch)
+    _assert_same(*runs)

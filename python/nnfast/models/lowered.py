@@ -25,6 +25,7 @@ import numpy as np
 from nnfast import activations
 from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
+from nnfast.backend.global_state import epsilon
 from nnfast.backend.program import (BUFFER_KINDS, INSTRUCTION_INTS, OPS, CompiledProgram,
                                     activation_needs_input)
 from nnfast.callbacks import History, ProgbarLogger, _overrides
@@ -95,6 +96,8 @@ class ProgramDescription:
         self.arena_size = 0
 
     def buffer(self, name, kind, offset=0, fixed=0, per_row=0):
+        """A new buffer of ``kind`` (see ``BUFFER_KINDS``) of ``fixed + per_row * rows``
+        elements; returns it."""
         b = Buffer(name, kind, offset, int(fixed), int(per_row), len(self.buffers))
         self.buffers.append(b)
         return b
@@ -112,6 +115,9 @@ class ProgramDescription:
         return self.buffer(name, "external", len(self.externals) - 1, size, 0)
 
     def add(self, op, buffers, ints=(), floats=(), m=(0, 0), n=(0, 0), k=(0, 0)):
+        """Appends a kernel call: ``op`` (a name of ``OPS``) on ``buffers`` (Buffer or None,
+        up to 6), with up to 4 integer and 4 float arguments and dimensions m, n, k as
+        ``(fixed, per_row)`` pairs (see cpp/include/nnfast/program.h for each op's slots)."""
         self.instructions.append(Instruction(op, tuple(buffers), tuple(ints), tuple(floats),
                                              m, n, k))
 
@@ -161,7 +167,8 @@ def _dense_activation(layer):
 
 
 def _loss_kind(loss_fn):
-    """("sparse" | "categorical", from_logits) for a crossentropy loss ``fit`` can lower."""
+    """(kind, from_logits) for a loss ``fit`` can lower: kind is "sparse" or "categorical"
+    (crossentropy), "binary" (binary crossentropy) or "mse"."""
     if not isinstance(loss_fn, losses_module.LossFunctionWrapper) or \
             type(loss_fn).__call__ is not losses_module.Loss.__call__ or \
             type(loss_fn).call is not losses_module.LossFunctionWrapper.call:
@@ -177,25 +184,35 @@ def _loss_kind(loss_fn):
         if kwargs.pop("ignore_class", None) is not None:
             return None
         kind = "sparse"
-    elif loss_fn.fn is losses_module.categorical_crossentropy:
+    elif loss_fn.fn in (losses_module.categorical_crossentropy,
+                        losses_module.binary_crossentropy):
         if kwargs.pop("label_smoothing", 0.0):
             return None
-        kind = "categorical"
+        kind = "categorical" if loss_fn.fn is losses_module.categorical_crossentropy \
+            else "binary"
+    elif loss_fn.fn is losses_module.mean_squared_error:
+        kind = "mse"
     else:
         return None
     return (kind, from_logits) if not kwargs else None
 
 
 _METRIC_KINDS = {metrics_module.sparse_categorical_accuracy: 0,
-                 metrics_module.categorical_accuracy: 1}
+                 metrics_module.categorical_accuracy: 1, metrics_module.binary_accuracy: 2}
+# The metric kind each loss kind's targets allow.
+_METRIC_FOR_LOSS = {"sparse": 0, "categorical": 1, "binary": 2}
 
 
 def _metric_kind(metric):
+    """(kind, threshold) of an accuracy metric the program counts, or None."""
     if not isinstance(metric, metrics_module.MeanMetricWrapper) or \
             type(metric).update_state is not metrics_module.MeanMetricWrapper.update_state or \
-            type(metric).result is not metrics_module.Mean.result or metric._fn_kwargs:
+            type(metric).result is not metrics_module.Mean.result:
         return None
-    return _METRIC_KINDS.get(metric._fn)
+    kind = _METRIC_KINDS.get(metric._fn)
+    kwargs = dict(metric._fn_kwargs)
+    threshold = float(kwargs.pop("threshold", 0.5)) if kind == 2 else 0.0
+    return None if kind is None or kwargs else (kind, threshold)
 
 
 def _optimizer_is_plain(opt):
@@ -352,8 +369,6 @@ class LoweredTraining:
                 separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
                 d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
                       floats=(0.0, _INF, 0.0), m=(0, units))
-                if last:
-                    raise _NotLowerable  # binary crossentropy is not lowered yet
             dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
             grads[id(layer.kernel)] = dk
             db = None
@@ -365,25 +380,46 @@ class LoweredTraining:
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
             if last:
-                if kind == "softmax":
-                    if from_logits:
-                        raise _NotLowerable  # probabilities taken for logits
-                else:
-                    if not from_logits:
-                        raise _NotLowerable  # crossentropy of probabilities: not lowered
-                    logits = y_pred = out
+                self._last_act = act if kind == "fused" else 0
+                logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
         self.units = width
         self._plan_loss(d, logits, y_pred, y, model)
+        if self.loss_on_logits and backward[-1][5] is not None:
+            # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
+            backward[-1] = backward[-1][:5] + (None,) + backward[-1][6:]
         self._plan_backward(d, backward)
         self._plan_optimizer(d, model, opt, grads)
         buffers, ints, floats = d.encode()
         self.description = d
-        target_per_row = self.units if self.loss_kind == "categorical" else 0
+        target_per_row = 0 if self.loss_kind == "sparse" else self.units
         self.program = CompiledProgram(buffers, ints, floats, d.arena_size, self.batch_size,
                                        math.prod(self.input_shape), target_per_row,
                                        self.units if self.loss_kind == "sparse" else 0)
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_output(self, kind, from_logits, out, separate, y_pred):
+        """(what the loss reads, what the metrics read) for the last Dense layer, as the
+        interpreted losses choose: a softmax/sigmoid output's logits for crossentropy."""
+        self.loss_on_logits = False
+        self.loss_from_logits = from_logits
+        if self.loss_kind in ("sparse", "categorical"):
+            if kind == "softmax" and not from_logits:
+                return out, y_pred
+            if kind == "fused" and from_logits and self._last_act == 0:
+                return out, out
+            raise _NotLowerable  # crossentropy of probabilities, or logits through softmax
+        if self.loss_kind == "binary":
+            if kind == "sigmoid" and not from_logits:
+                self.loss_on_logits = self.loss_from_logits = True
+                return out, separate
+            if kind == "fused":
+                return out, out
+            raise _NotLowerable
+        if kind == "softmax":  # mse: through the output's activation
+            raise _NotLowerable
+        pred = separate if separate is not None else out
+        return pred, pred
 
     def _plan_loss(self, d, logits, y_pred, y, model):
         units, rows = self.units, (0, 1)
@@ -392,13 +428,33 @@ class LoweredTraining:
                 raise _NotLowerable
             target, labels = None, d.buffer("labels", "step_labels", per_row=1)
         else:
-            if y.shape[1:] != (units,) or y.dtype != np.float32:
+            # Targets as the losses align them: (N,) to an (N, 1) output.
+            if y.shape[1:] != (units,) and not (units == 1 and y.ndim == 1):
                 raise _NotLowerable
+            if self.loss_kind == "categorical" and y.dtype != np.float32:
+                raise _NotLowerable  # argmax of the original dtype for categorical_accuracy
             target, labels = d.buffer("targets", "step_target", per_row=units), None
-        probs = d.arena("loss/probabilities", per_row=units)
         per_sample = d.arena("loss/per_sample", per_row=1)
-        d.add("softmax_cross_entropy_forward", (logits, target, labels, probs, per_sample),
-              m=rows, n=(units, 0))
+        self.loss_gradient = d.arena("loss/gradient", per_row=1)
+        self.logits_gradient = d.arena("loss/logits_gradient", per_row=units)
+        if self.loss_kind in ("sparse", "categorical"):
+            probs = d.arena("loss/probabilities", per_row=units)
+            d.add("softmax_cross_entropy_forward", (logits, target, labels, probs, per_sample),
+                  m=rows, n=(units, 0))
+            backward = ("softmax_cross_entropy_backward",
+                        (probs, target, labels, self.loss_gradient, self.logits_gradient), ())
+        elif self.loss_kind == "binary":
+            eps = float(epsilon())
+            d.add("binary_crossentropy_forward", (logits, target, per_sample),
+                  ints=(int(self.loss_from_logits),), floats=(eps,), m=rows, n=(units, 0))
+            backward = ("binary_crossentropy_backward",
+                        (logits, target, self.loss_gradient, self.logits_gradient),
+                        (int(self.loss_from_logits),), (eps,))
+        else:
+            d.add("mean_squared_error_forward", (logits, target, per_sample), m=rows,
+                  n=(units, 0))
+            backward = ("mean_squared_error_backward",
+                        (logits, target, self.loss_gradient, self.logits_gradient), ())
         d.add("record_loss", (per_sample,), m=rows)
         # Metrics: the compiled ones, built now from the shapes as the first update builds them.
         self.metrics = []
@@ -406,19 +462,20 @@ class LoweredTraining:
             if model._compiled_metrics is None:
                 model._build_metrics(y[:1], np.zeros((1, units), dtype=np.float32))
             for column, (metric, _weighted, _output) in enumerate(model._compiled_metrics):
-                kind = _metric_kind(metric)
-                if kind is None or kind != (0 if self.loss_kind == "sparse" else 1):
+                found = _metric_kind(metric)
+                if found is None or found[0] != _METRIC_FOR_LOSS.get(self.loss_kind) or \
+                        (found[0] == 2 and (units != 1 or y.dtype.kind == "f"
+                                            and y.dtype != np.float32)):
                     raise _NotLowerable
+                kind, threshold = found
                 self.metrics.append(metric)
                 truth = (target, labels) if kind == 0 else (target, None)
-                d.add("count_correct", (y_pred,) + truth, ints=(kind, column), m=rows,
-                      n=(units, 0))
+                d.add("count_correct", (y_pred,) + truth, ints=(kind, column),
+                      floats=(threshold,), m=rows, n=(units, 0))
         # Backward of the mean and the loss: the tape's order.
-        self.loss_gradient = d.arena("loss/gradient", per_row=1)
         d.add("mean_gradient", (self.loss_gradient,), m=rows)
-        self.logits_gradient = d.arena("loss/logits_gradient", per_row=units)
-        d.add("softmax_cross_entropy_backward",
-              (probs, target, labels, self.loss_gradient, self.logits_gradient), m=rows,
+        op, buffers, ints = backward[:3]
+        d.add(op, buffers, ints=ints, floats=backward[3] if len(backward) > 3 else (), m=rows,
               n=(units, 0))
 
     def _plan_backward(self, d, backward):
