@@ -234,6 +234,8 @@ def main():
     if not args.no_keras and os.path.exists(args.keras_python):
         peers.append(("keras", args.keras_python, "Keras 3 / TF"))
     rows = []
+    print(f"Time per training step (us), median of {args.repeats} timed fits per process; "
+          f"{cpu_name()}", flush=True)
     for threads in args.threads:
         for batch in args.batch:
             for workload in args.workloads:
@@ -258,8 +260,7 @@ def main():
                                  "" if k_us is None else f"{r['step_s'] * 1e6 - k_us:.0f}",
                                  "" if kind in ("torch", "keras") or best_peer is None
                                  else f"{best_peer / r['step_s']:.2f}x"])
-    print(f"Time per training step (us), median of {args.repeats} timed fits per process; "
-          f"{cpu_name()}")
+                    print("  ", rows[-1], flush=True)  # progress: the table follows at the end
     print_table(["threads", "batch", "workload", "framework", "step us", "kernels us",
                  "rest us", "vs faster peer"], rows)
 

@@ -148,7 +148,8 @@ class Trainer(StepHooks):
         return {"optimizer": serialize_keras_object(self.optimizer), "loss": ser(cc["loss"]),
                 "loss_weights": cc["loss_weights"], "metrics": ser(cc["metrics"]),
                 "weighted_metrics": ser(cc["weighted_metrics"]), "run_eagerly": False,
-                "steps_per_execution": 1, "jit_compile": False}
+                "steps_per_execution": getattr(self, "_steps_per_execution", 1),
+                "jit_compile": False}
 
     def _trainable_state(self):
         layers = getattr(self, "layers", [])
