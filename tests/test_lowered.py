@@ -183,6 +183,14 @@ def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
     for model, extra in cases:
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         model.fit(x, y, epochs=1, verbose=0, **extra)
+
+    class Doubled(keras.Sequential):
+        def call(self, inputs, training=None, mask=None):
+            return super().call(inputs * 2.0, training=training, mask=mask)
+
+    model = Doubled([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0),
                   loss="sparse_categorical_crossentropy")

@@ -246,8 +246,11 @@ def lower_training(model, source, cbs):
     if source.kind != "arrays" or source.sample_weight is not None or \
             type(source.x) is not np.ndarray or type(source.y) is not np.ndarray:
         return None
-    if getattr(model, "_multi", False) or not hasattr(model, "_stack") or \
-            getattr(model, "_has_penalties", True) or not model.trainable:
+    from nnfast.models.sequential import Sequential  # noqa: PLC0415  (sequential imports us)
+
+    if not isinstance(model, Sequential) or type(model).call is not Sequential.call or \
+            type(model).__call__ is not Sequential.__call__ or getattr(model, "_multi", False) \
+            or getattr(model, "_has_penalties", True) or not model.trainable:
         return None
     if not _optimizer_is_plain(model.optimizer):
         return None
