@@ -198,8 +198,12 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
                                       std::to_string(ins.ints[0]) + " was not given");
         break;
       case ProgramOp::activation_backward:
-        need(0, m, "activation input", false);
-        need(1, m, "activation output", false);
+        // Every gradient can use the output; some also need the input.
+        need(0, m, "activation input",
+             activation_needs_input(static_cast<Activation>(ins.ints[0]),
+                                    ActivationParams{ins.floats[0], ins.floats[1],
+                                                     ins.floats[2]}));
+        need(1, m, "activation output");
         need(2, m, "output gradient");
         need(3, m, "input gradient");
         break;
@@ -262,6 +266,8 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
           throw std::invalid_argument(where(i, ins) + ": unknown metric kind " +
                                       std::to_string(ins.ints[0]));
         }
+        if (ins.ints[0] == 2 && n != 1)
+          throw std::invalid_argument(where(i, ins) + ": binary accuracy needs one column");
         if (ins.ints[1] < 0 || ins.ints[1] >= run.count_width || run.counts == nullptr)
           throw std::invalid_argument(where(i, ins) + ": metric column " +
                                       std::to_string(ins.ints[1]) + " outside the counts output");
@@ -269,12 +275,19 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
-        const char* names[] = {"variable", "gradient", "slot", "slot", "slot"};
-        const int slots = ins.op == ProgramOp::sgd_update ? 3 : 5;
-        need(0, m, names[0]);
-        need(1, m, names[1]);
-        for (int s = 2; s < slots; ++s)
-          need(s, m, names[s], ins.op == ProgramOp::adam_update && s < 4);
+        need(0, m, "variable");
+        need(1, m, "gradient");
+        if (ins.op == ProgramOp::adam_update) {
+          need(2, m, "momentum");
+          need(3, m, "velocity");
+          need(4, m, "velocity_hat", false);
+        } else if (ins.op == ProgramOp::rmsprop_update) {
+          need(2, m, "velocity");
+          need(3, m, "momentum", ins.floats[1] > 0.0f);
+          need(4, m, "average_gradient", false);
+        } else {
+          need(2, m, "momentum", ins.floats[0] != 0.0f);
+        }
         break;
       }
     }
