@@ -290,3 +290,18 @@ def test_binary_crossentropy_and_mse_bit_identical(case, monkeypatch):
     runs = _fit_both(build, x, y, lambda: {"optimizer": "rmsprop", "loss": loss,
                                            "metrics": metrics}, monkeypatch)
     _assert_same(*runs)
+
+
+def test_program_refuses_a_missing_buffer_a_kernel_reads():
+    # relu's gradient reads the activation's output: a description without it is refused.
+    buffers = np.array([[2, 0, 0, 3], [0, 0, 0, 3], [0, 16, 0, 3]], dtype=np.int64)
+    ins = np.zeros((1, 17), dtype=np.int64)
+    ins[0, :7] = [2, -1, -1, 1, 2, -1, -1]
+    ins[0, 7] = 1  # relu
+    ins[0, 11:13] = [0, 3]
+    program = CompiledProgram(buffers, ins, np.array([[0, np.inf, 0, 0]], np.float32), 32, 4, 3,
+                              0, 0)
+    with pytest.raises(ValueError, match="missing activation output"):
+        program.run([np.ones((2, 3), np.float32)], None, None, [], np.zeros(1, np.float32), 1,
+                    np.zeros(1, np.int64), np.zeros((1, 4), np.float32),
+                    np.zeros((1, 1), np.int64))
