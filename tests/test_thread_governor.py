@@ -4,6 +4,7 @@ import numpy as np
 
 import nnfast
 from nnfast import _core, thread_governor
+from nnfast.models import lowered
 
 
 def make_governor(monkeypatch, total, own, cpus=2, default=2):
@@ -59,6 +60,12 @@ def test_fit_consults_the_governor(monkeypatch):
     model = nnfast.Sequential([nnfast.Input((3,)), nnfast.layers.Dense(1)])
     model.compile("sgd", "mse")
     x = np.zeros((8, 3), np.float32)
+    # The tape path consults it per batch; a lowered program (models/lowered.py) once per
+    # call of several steps.
+    monkeypatch.setattr(lowered, "ENABLED", False)
     model.fit(x, x[:, :1], batch_size=4, verbose=0)
     model.predict(x, batch_size=4, verbose=0)
     assert len(calls) == 4
+    monkeypatch.setattr(lowered, "ENABLED", True)
+    model.fit(x, x[:, :1], batch_size=4, verbose=0)
+    assert len(calls) == 5

@@ -26,6 +26,7 @@ void bind_topk(py::module_& m);
 void bind_sparse(py::module_& m);
 void bind_cuda(py::module_& m);
 void bind_quantized(py::module_& m);
+void bind_program(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
@@ -50,5 +51,6 @@ PYBIND11_MODULE(_core, m) {
   bind_topk(m);
   bind_sparse(m);
   bind_quantized(m);
+  bind_program(m);
   bind_cuda(m);  // _core.cuda exists in every build; compiled says whether it is real
 }

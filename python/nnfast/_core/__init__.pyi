@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import typing
 from . import cuda
-__all__: list[str] = ['Activation', 'Int8PackedKernel', 'RnnCell', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_data_bf16', 'conv2d_backward_weights', 'conv2d_backward_weights_bf16', 'conv2d_bf16_route', 'conv2d_forward', 'conv2d_forward_bf16', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'int8_dense', 'int8_pack_kernel', 'kernel_registry', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'numpy_buffer_cache_enter', 'numpy_buffer_cache_exit', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_activation_supported', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'selected_kernels', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
+__all__: list[str] = ['Activation', 'Int8PackedKernel', 'Program', 'RnnCell', 'activation_backward', 'activation_forward', 'activation_needs_input', 'active_isa', 'adadelta_update', 'adagrad_update', 'adam_update', 'adamax_update', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_backward', 'batch_norm_forward_inference', 'batch_norm_forward_training', 'bias_activation_inplace', 'binary_crossentropy_backward', 'binary_crossentropy_forward', 'buffer_cache_clear', 'buffer_cache_set_limit', 'buffer_cache_stats', 'categorical_crossentropy_backward', 'categorical_crossentropy_forward', 'conv2d_backward_data', 'conv2d_backward_data_bf16', 'conv2d_backward_weights', 'conv2d_backward_weights_bf16', 'conv2d_bf16_route', 'conv2d_forward', 'conv2d_forward_bf16', 'conv2d_relu_maxpool_backward_data', 'conv2d_relu_maxpool_backward_weights', 'conv2d_relu_maxpool_forward', 'conv2d_relu_maxpool_supported', 'conv3d_backward_data', 'conv3d_backward_weights', 'conv3d_forward', 'conv3d_variant_name', 'conv_lstm_gates_backward', 'conv_lstm_gates_forward', 'conv_lstm_gates_kernel_name', 'conv_output_size', 'conv_same_padding', 'counter_uniform', 'cpu_best_isa', 'csr_from_dense', 'csr_matmul', 'csr_matmul_t', 'cuda', 'depthwise_conv2d_backward_data', 'depthwise_conv2d_backward_weights', 'depthwise_conv2d_forward', 'depthwise_pointwise_forward', 'dropout_apply', 'ema_update', 'embedding_backward', 'embedding_forward', 'extract_patches_2d', 'ftrl_update', 'gemm', 'gemm_batched', 'gemm_bf16_kernel_name', 'gemm_bf16_variants', 'gemm_int8', 'gemm_int8_kernel_name', 'gemm_int8_variants', 'gemm_kernel_name', 'global_avg_pool_backward', 'global_avg_pool_forward', 'global_max_pool_backward', 'global_max_pool_forward', 'int8_dense', 'int8_pack_kernel', 'kernel_registry', 'layer_norm_backward', 'layer_norm_forward', 'lion_update', 'logsumexp_rows', 'max_pool2d_backward', 'max_pool2d_forward', 'mean_absolute_error_backward', 'mean_absolute_error_forward', 'mean_squared_error_backward', 'mean_squared_error_forward', 'nadam_update', 'num_threads', 'numpy_buffer_cache_enter', 'numpy_buffer_cache_exit', 'relu_backward_from_output', 'resize_bilinear_backward', 'resize_bilinear_forward', 'rmsprop_update', 'rnn_activation_supported', 'rnn_backward', 'rnn_embedded_workspace_size', 'rnn_forward', 'rnn_kernel_name', 'rnn_workspace_size', 'round_to_bfloat16', 'selected_kernels', 'set_max_isa', 'set_num_threads', 'sgd_update', 'softmax_along_axis', 'softmax_backward', 'softmax_cross_entropy_backward', 'softmax_cross_entropy_forward', 'softmax_forward', 'sum_over_rows', 'sum_squares', 'take', 'top_k']
 class Activation:
     """
     Ids of the activations the kernels fuse (nnfast::Activation); int(Activation.relu) is what the bindings take.
@@ -212,6 +212,32 @@ class Int8PackedKernel:
         """
         Output columns.
         """
+class Program:
+    """
+    A lowered training program: kernel calls over a buffer arena planned once, run for many steps per call with the GIL released. Built by nnfast.models.lowered.
+    """
+    def __init__(self, buffers: numpy.ndarray, instructions: numpy.ndarray, floats: numpy.ndarray, arena_size: typing.SupportsInt | typing.SupportsIndex, max_rows: typing.SupportsInt | typing.SupportsIndex, input_per_row: typing.SupportsInt | typing.SupportsIndex, target_per_row: typing.SupportsInt | typing.SupportsIndex, label_classes: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def run(self, inputs: list, targets: typing.Any, labels: typing.Any, externals: list, learning_rates: numpy.ndarray, first_step: typing.SupportsInt | typing.SupportsIndex, counters: numpy.ndarray, losses: numpy.ndarray, counts: numpy.ndarray) -> int:
+        """
+        Runs one step per input batch; weights, slots and counters change in place. Returns the number of steps run (fewer when a step would take the sparse Dense product).
+        """
+    def set_timing(self, on: bool) -> None:
+        """
+        Time each kernel call (and reset the total).
+        """
+    @property
+    def arena_bytes(self) -> int:
+        ...
+    @property
+    def instruction_count(self) -> int:
+        ...
+    @property
+    def kernel_seconds(self) -> float:
+        ...
+    @property
+    def max_rows(self) -> int:
+        ...
 def activation_backward(activation: typing.SupportsInt | typing.SupportsIndex, x: typing.Any, y: typing.Any, dy: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     ...
 def activation_forward(activation: typing.SupportsInt | typing.SupportsIndex, x: numpy.ndarray, out: numpy.ndarray, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0, max_value: typing.SupportsFloat | typing.SupportsIndex = ..., threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:

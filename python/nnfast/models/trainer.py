@@ -23,6 +23,7 @@ from nnfast.backend.tensor import Tensor
 from nnfast.callbacks import CallbackList, _noop
 from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
+from nnfast.models.lowered import lower_training
 from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
                                         pythonify_logs)
 from nnfast.thread_governor import GOVERNOR
@@ -67,8 +68,9 @@ class Trainer(StepHooks):
             weighted_metrics: metrics that receive ``sample_weight``/``class_weight``.
             run_eagerly: Keras's switch for graph execution; nnfast always runs eagerly,
                 so it has no effect.
-            steps_per_execution: Keras's batching of steps per graph call; accepted, no
-                effect (each batch is one step).
+            steps_per_execution: training steps per call of a lowered program (see
+                ``models.lowered``; batch callbacks run once per call). At 1, ``fit`` runs
+                many steps per call when no callback but the progress bar reads batch hooks.
             jit_compile: Keras's XLA switch; accepted, no effect.
             auto_scale_loss: Keras's loss scaling for ``mixed_float16``; accepted, no
                 effect.
@@ -93,6 +95,11 @@ class Trainer(StepHooks):
             metrics, loss_weights = loss_weights, None
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword arguments: {sorted(kwargs)}")
+        if isinstance(steps_per_execution, bool) or not isinstance(
+                steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
+            raise ValueError("`steps_per_execution` must be a positive integer. Received: "
+                             f"steps_per_execution={steps_per_execution!r}")
+        self._steps_per_execution = int(steps_per_execution)
         self.optimizer = optimizers.get(optimizer)
         if auto_scale_loss and getattr(self, "dtype_policy", None) is not None and \
                 self.dtype_policy.name == "mixed_float16" and \
@@ -143,7 +150,8 @@ class Trainer(StepHooks):
         return {"optimizer": serialize_keras_object(self.optimizer), "loss": ser(cc["loss"]),
                 "loss_weights": cc["loss_weights"], "metrics": ser(cc["metrics"]),
                 "weighted_metrics": ser(cc["weighted_metrics"]), "run_eagerly": False,
-                "steps_per_execution": 1, "jit_compile": False}
+                "steps_per_execution": getattr(self, "_steps_per_execution", 1),
+                "jit_compile": False}
 
     def _trainable_state(self):
         layers = getattr(self, "layers", [])
@@ -623,6 +631,8 @@ class Trainer(StepHooks):
         if custom:
             self._check_trainable_changed()
         variables = self._prepare_variables() if arrays and not custom else None
+        # Whole steps in C++ when every part of the step has a kernel (models/lowered.py).
+        lowered = lower_training(self, source, cbs) if variables and dist is None else None
         self.stop_training = False
         # Batch logs cost a dict per step: build them only when a callback reads them.
         batch_logs = cbs.on_train_batch_end is not _noop
@@ -643,8 +653,11 @@ class Trainer(StepHooks):
             cbs.on_epoch_begin(epoch)
             if custom:
                 logs = self._custom_train_epoch(source, rng, cbs, arrays, class_weight, batch_logs)
-            # The fused loop (empty when the model's own train_step ran the epoch above).
-            for step, (xb, yb, swb) in enumerate(() if custom else source.epoch(rng)):
+            if lowered is not None:
+                lowered.train_epoch(source.epoch(rng), cbs, batch_logs, variables)
+            # The fused loop (empty when the model's own train_step or the lowered program
+            # ran the epoch above).
+            for step, (xb, yb, swb) in enumerate(() if custom or lowered else source.epoch(rng)):
                 if not arrays:
                     xb, yb, swb = self._prepare_batch(xb, yb, swb, class_weight)
                     if yb is None:

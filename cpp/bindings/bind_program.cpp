@@ -1,0 +1,150 @@
+// _core.Program: a lowered training program (see nnfast/program.h), built once from the
+// description nnfast.models.lowered plans, then run for many steps per call without the GIL.
+#include <memory>
+
+#include "bind_util.h"
+#include "nnfast/program.h"
+
+namespace py = pybind11;
+using namespace nnfast::bind;
+
+namespace {
+
+// One instruction row: op, 6 buffer ids, 4 integers, then (fixed, per_row) for m, n, k.
+constexpr py::ssize_t kInstructionInts = 17;
+constexpr py::ssize_t kInstructionFloats = 4;
+constexpr py::ssize_t kBufferInts = 4;  // kind, offset/index, fixed, per_row
+
+std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
+                                              const py::array& instructions,
+                                              const py::array& floats, int64_t arena_size,
+                                              int64_t max_rows, int64_t input_per_row,
+                                              int64_t target_per_row, int64_t label_classes) {
+  BufferScope scope("Program");
+  require_ndim(buffers, 2, "Program buffers");
+  require_ndim(instructions, 2, "Program instructions");
+  if (buffers.shape(1) != kBufferInts)
+    throw py::value_error("Program buffers: expected shape (n, 4), received " + shape_of(buffers));
+  require_shape(instructions, {instructions.shape(0), kInstructionInts}, "Program instructions");
+  require_shape(floats, {instructions.shape(0), kInstructionFloats}, "Program floats");
+  const int64_t* pb = checked<int64_t>(buffers, "Program buffers");
+  const int64_t* pi = checked<int64_t>(instructions, "Program instructions");
+  const float* pf = checked<float>(floats, "Program floats");
+  std::vector<nnfast::ProgramBuffer> bufs(static_cast<size_t>(buffers.shape(0)));
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    const int64_t* row = pb + i * kBufferInts;
+    if (row[0] < 0 || row[0] > static_cast<int64_t>(nnfast::ProgramBufferKind::step_labels))
+      throw py::value_error("Program buffers: row " + std::to_string(i) + " has unknown kind " +
+                            std::to_string(row[0]));
+    bufs[i] = {static_cast<nnfast::ProgramBufferKind>(row[0]), row[1], row[2], row[3]};
+  }
+  std::vector<nnfast::ProgramInstruction> ins(static_cast<size_t>(instructions.shape(0)));
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const int64_t* row = pi + i * kInstructionInts;
+    if (row[0] < 0 || row[0] > static_cast<int64_t>(nnfast::ProgramOp::sgd_update))
+      throw py::value_error("Program instructions: row " + std::to_string(i) +
+                            " has unknown op " + std::to_string(row[0]));
+    ins[i].op = static_cast<nnfast::ProgramOp>(row[0]);
+    for (int k = 0; k < 6; ++k) {
+      if (row[1 + k] < -1 || row[1 + k] >= static_cast<int64_t>(bufs.size()))
+        throw py::value_error("Program instructions: row " + std::to_string(i) +
+                              " names buffer " + std::to_string(row[1 + k]) + " of " +
+                              std::to_string(bufs.size()));
+      ins[i].buffers[k] = static_cast<int32_t>(row[1 + k]);
+    }
+    for (int k = 0; k < 4; ++k) ins[i].ints[k] = row[7 + k];
+    for (int k = 0; k < 3; ++k) {
+      ins[i].dim_fixed[k] = row[11 + 2 * k];
+      ins[i].dim_per_row[k] = row[12 + 2 * k];
+    }
+    for (int k = 0; k < 4; ++k) ins[i].floats[k] = pf[i * kInstructionFloats + k];
+  }
+  return std::make_shared<nnfast::Program>(std::move(bufs), std::move(ins), arena_size, max_rows,
+                                           input_per_row, target_per_row, label_classes);
+}
+
+int64_t run_program(nnfast::Program& program, const py::list& inputs, const py::object& targets,
+                 const py::object& labels, const py::list& externals,
+                 const py::array& learning_rates, int64_t first_step, const py::array& counters,
+                 const py::array& losses, const py::array& counts) {
+  BufferScope scope("Program.run");
+  nnfast::ProgramRun run;
+  const auto steps = static_cast<py::ssize_t>(py::len(inputs));
+  int64_t total_rows = 0;
+  for (py::ssize_t s = 0; s < steps; ++s) {
+    py::array x = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
+    run.inputs.push_back(checked<float>(x, "Program input"));
+    const int64_t size = static_cast<int64_t>(x.size());
+    if (size == 0 || size % program.input_per_row() != 0)
+      throw py::value_error("Program.run: input batch " + std::to_string(s) + " of shape " +
+                            shape_of(x) + " is not whole rows of " +
+                            std::to_string(program.input_per_row()) + " values");
+    run.rows.push_back(size / program.input_per_row());
+    total_rows += run.rows.back();
+  }
+  if (!targets.is_none()) {
+    py::array t = py::cast<py::array>(targets);
+    run.targets = checked<float>(t, "Program targets");
+    if (static_cast<int64_t>(t.size()) != total_rows * program.target_per_row())
+      throw py::value_error("Program.run: expected " +
+                            std::to_string(total_rows * program.target_per_row()) +
+                            " target values for " + std::to_string(total_rows) +
+                            " rows, received shape " + shape_of(t));
+  }
+  if (!labels.is_none()) {
+    py::array l = py::cast<py::array>(labels);
+    run.labels = checked<int64_t>(l, "Program labels");
+    if (static_cast<int64_t>(l.size()) != total_rows)
+      throw py::value_error("Program.run: expected " + std::to_string(total_rows) +
+                            " labels, received shape " + shape_of(l));
+  }
+  for (py::handle h : externals) {
+    py::array a = py::cast<py::array>(h);
+    run.externals.push_back(checked<float>(a, "Program external", true));
+    run.external_sizes.push_back(static_cast<int64_t>(a.size()));
+  }
+  require_shape(learning_rates, {steps}, "Program learning_rates");
+  run.learning_rates = checked<float>(learning_rates, "Program learning_rates");
+  if (first_step < 1)
+    throw py::value_error("Program.run: first_step must be >= 1, received " +
+                          std::to_string(first_step));
+  run.first_step = first_step;
+  require_ndim(counters, 1, "Program counters");
+  run.counters = checked<int64_t>(counters, "Program counters", true);
+  run.n_counters = static_cast<int64_t>(counters.size());
+  require_ndim(losses, 2, "Program losses");
+  require_ndim(counts, 2, "Program counts");
+  if (losses.shape(0) != steps || counts.shape(0) != steps)
+    throw py::value_error("Program.run: losses and counts need one row per step (" +
+                          std::to_string(steps) + "), received " + shape_of(losses) + " and " +
+                          shape_of(counts));
+  run.losses = checked<float>(losses, "Program losses", true);
+  run.loss_width = losses.shape(1);
+  run.counts = checked<int64_t>(counts, "Program counts", true);
+  run.count_width = counts.shape(1);
+  py::gil_scoped_release release;
+  return program.run(run);
+}
+
+}  // namespace
+
+void bind_program(py::module_& m) {
+  py::class_<nnfast::Program, std::shared_ptr<nnfast::Program>>(
+      m, "Program",
+      "A lowered training program: kernel calls over a buffer arena planned once, run for "
+      "many steps per call with the GIL released. Built by nnfast.models.lowered.")
+      .def(py::init(&make_program), py::arg("buffers"), py::arg("instructions"),
+           py::arg("floats"), py::arg("arena_size"), py::arg("max_rows"),
+           py::arg("input_per_row"), py::arg("target_per_row"), py::arg("label_classes"))
+      .def("run", &run_program, py::arg("inputs"), py::arg("targets"), py::arg("labels"),
+           py::arg("externals"), py::arg("learning_rates"), py::arg("first_step"),
+           py::arg("counters"), py::arg("losses"), py::arg("counts"),
+           "Runs one step per input batch; weights, slots and counters change in place. Returns "
+           "the number of steps run (fewer when a step would take the sparse Dense product).")
+      .def("set_timing", &nnfast::Program::set_timing, py::arg("on"),
+           "Time each kernel call (and reset the total).")
+      .def_property_readonly("kernel_seconds", &nnfast::Program::kernel_seconds)
+      .def_property_readonly("arena_bytes", &nnfast::Program::arena_bytes)
+      .def_property_readonly("instruction_count", &nnfast::Program::instruction_count)
+      .def_property_readonly("max_rows", &nnfast::Program::max_rows);
+}

@@ -1,0 +1,132 @@
+// A lowered training program: a whole training step (forward, loss, backward, optimizer
+// update, metric counts) as a flat list of kernel calls over buffers planned once.
+//
+// The description is device-neutral: buffers are (kind, offset or index, size) and
+// instructions are (op, buffer ids, integer and float arguments, dimensions). Sizes that
+// scale with the batch are `fixed + per_row * rows`, so one plan serves a short last batch.
+// The CPU executor below calls the same kernels, in the same order and with the same
+// arguments, as the interpreted (tape) path, so both give the same bits.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nnfast {
+
+// Where a buffer's memory comes from.
+enum class ProgramBufferKind : int32_t {
+  arena = 0,        // the program's own float32 arena (activations, gradients, workspaces)
+  external = 1,     // a caller's float32 array given to each run (weights, optimizer slots)
+  step_input = 2,   // the current step's input batch (float32)
+  step_target = 3,  // the current step's rows of the float32 targets
+  step_labels = 4,  // the current step's rows of the int64 class ids
+};
+
+struct ProgramBuffer {
+  ProgramBufferKind kind = ProgramBufferKind::arena;
+  int64_t offset = 0;   // arena: offset in floats; external: index in the run's list
+  int64_t fixed = 0;    // size in elements = fixed + per_row * rows
+  int64_t per_row = 0;
+};
+
+enum class ProgramOp : int32_t {
+  gemm = 0,  // c = act(op(a) @ op(b) + bias); dims m, n, k; ints: trans_a, trans_b, act, sparse check
+  activation_forward = 1,           // dst = f(src); dims n
+  activation_backward = 2,          // dsrc = f'(src or dst) * ddst; dims n
+  sum_over_rows = 3,                // out[j] = sum_i x[i, j]; dims rows (m), cols (n)
+  dropout = 4,                      // dst = mask * src / (1 - rate); dims n
+  softmax_forward = 5,              // dims rows (m), cols (n)
+  softmax_cross_entropy_forward = 6,
+  softmax_cross_entropy_backward = 7,
+  categorical_crossentropy_forward = 8,
+  categorical_crossentropy_backward = 9,
+  binary_crossentropy_forward = 10,
+  binary_crossentropy_backward = 11,
+  mean_squared_error_forward = 12,
+  mean_squared_error_backward = 13,
+  mean_gradient = 14,               // dst[:n] = 1 / n (the gradient of a mean)
+  record_loss = 15,                 // per-row losses -> the run's losses output, row `step`
+  count_correct = 16,               // one metric's matches -> the run's counts output
+  adam_update = 17,
+  rmsprop_update = 18,
+  sgd_update = 19,
+};
+
+// Argument slots of one instruction. buffers[] holds buffer ids (-1: none).
+struct ProgramInstruction {
+  ProgramOp op = ProgramOp::gemm;
+  int32_t buffers[6] = {-1, -1, -1, -1, -1, -1};
+  int64_t ints[4] = {0, 0, 0, 0};
+  float floats[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  // m, n, k: each fixed + per_row * rows.
+  int64_t dim_fixed[3] = {0, 0, 0};
+  int64_t dim_per_row[3] = {0, 0, 0};
+};
+
+// What one run is given: per step, the input batch and its row count; for all steps, the
+// targets/labels (rows of all steps, concatenated), the external arrays, one learning rate
+// per step; and where to write per-step losses and metric counts.
+struct ProgramRun {
+  std::vector<const float*> inputs;       // one per step
+  std::vector<int64_t> rows;              // one per step
+  const float* targets = nullptr;         // sum(rows) * target_per_row floats, or null
+  const int64_t* labels = nullptr;        // sum(rows) ids, or null
+  std::vector<float*> externals;          // index -> array
+  std::vector<int64_t> external_sizes;
+  const float* learning_rates = nullptr;  // one per step
+  int64_t first_step = 1;                 // the optimizer step number of step 0 (t >= 1)
+  int64_t* counters = nullptr;            // dropout stream offsets, advanced in place
+  int64_t n_counters = 0;
+  float* losses = nullptr;                // (steps, loss_width)
+  int64_t loss_width = 0;
+  int64_t* counts = nullptr;              // (steps, count_width)
+  int64_t count_width = 0;
+};
+
+class Program {
+ public:
+  // Checks every buffer and instruction reference; throws std::invalid_argument naming the
+  // instruction when something is inconsistent.
+  Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
+          int64_t arena_size, int64_t max_rows, int64_t input_per_row, int64_t target_per_row,
+          int64_t label_classes);
+
+  // Runs the steps of `run` in order and returns how many ran: all of them, or fewer when a
+  // gemm marked ints[3] (a Dense input) meets an input sparse enough that the interpreted
+  // path would take its CSR product; that step is undone (its forward wrote only the arena
+  // and its dropout counters are restored) and left to the caller. All sizes are checked for
+  // every row count before the first kernel runs, so a bad run changes nothing.
+  int64_t run(const ProgramRun& run);
+
+  int64_t max_rows() const { return max_rows_; }
+  int64_t input_per_row() const { return input_per_row_; }
+  int64_t target_per_row() const { return target_per_row_; }
+  int64_t arena_bytes() const { return static_cast<int64_t>(arena_.size() * sizeof(float)); }
+  int64_t instruction_count() const { return static_cast<int64_t>(instructions_.size()); }
+  // Seconds spent inside kernel calls since the last reset (when timing is on).
+  double kernel_seconds() const { return kernel_seconds_; }
+  void set_timing(bool on) {
+    timing_ = on;
+    kernel_seconds_ = 0.0;
+  }
+
+ private:
+  struct Bound {
+    float* f = nullptr;
+    const int64_t* i = nullptr;
+    int64_t size = 0;
+  };
+  void check_step(const ProgramRun& run, int64_t rows) const;
+  Bound bind(int32_t id, const ProgramRun& run, int64_t step, int64_t row0, int64_t rows) const;
+  bool execute(const ProgramInstruction& ins, const ProgramRun& run, int64_t step, int64_t row0,
+               int64_t rows, std::vector<int64_t>& draw_at);
+
+  std::vector<ProgramBuffer> buffers_;
+  std::vector<ProgramInstruction> instructions_;
+  std::vector<float> arena_;
+  int64_t max_rows_, input_per_row_, target_per_row_, label_classes_;
+  bool timing_ = false;
+  double kernel_seconds_ = 0.0;
+};
+
+}  // namespace nnfast

@@ -1,0 +1,474 @@
+#include "nnfast/program.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "nnfast/activation.h"
+#include "nnfast/dropout.h"
+#include "nnfast/gemm.h"
+#include "nnfast/loss.h"
+#include "nnfast/optimizer.h"
+#include "nnfast/reduce.h"
+#include "nnfast/softmax.h"
+
+namespace nnfast {
+namespace {
+
+std::string where(size_t index, const ProgramInstruction& ins) {
+  return "program instruction " + std::to_string(index) + " (op " +
+         std::to_string(static_cast<int>(ins.op)) + ")";
+}
+
+int64_t dim(const ProgramInstruction& ins, int which, int64_t rows) {
+  return ins.dim_fixed[which] + ins.dim_per_row[which] * rows;
+}
+
+// numpy.argmax's rule: the first NaN wins, else the first maximum.
+int64_t argmax_row(const float* p, int64_t cols) {
+  int64_t best = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    if (std::isnan(p[j])) return j;
+    if (p[j] > p[best]) best = j;
+  }
+  return best;
+}
+
+constexpr int kMaxBuffers = 6;
+
+// NOTE: mirror ops/sparse_dense.py (MAX_DENSITY, MIN_COLUMNS, _SAMPLE_ROWS): a Dense input
+// whose first rows are this sparse runs a CSR product on the interpreted path, so a lowered
+// program stops before such a step (the caller runs it interpreted) to keep the same bits.
+constexpr double kSparseDensity = 0.05;
+constexpr int64_t kSparseMinColumns = 256;
+constexpr int64_t kSparseSampleRows = 8;
+
+bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
+  if (cols < kSparseMinColumns) return false;
+  const int64_t size = std::min(rows, kSparseSampleRows) * cols;
+  int64_t nonzero = 0;
+  for (int64_t j = 0; j < size; ++j) nonzero += a[j] != 0.0f;
+  return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
+}
+
+}  // namespace
+
+Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
+                 int64_t arena_size, int64_t max_rows, int64_t input_per_row,
+                 int64_t target_per_row, int64_t label_classes)
+    : buffers_(std::move(buffers)),
+      instructions_(std::move(instructions)),
+      max_rows_(max_rows),
+      input_per_row_(input_per_row),
+      target_per_row_(target_per_row),
+      label_classes_(label_classes) {
+  if (arena_size < 0 || max_rows < 1 || input_per_row < 1 || target_per_row < 0 ||
+      label_classes < 0)
+    throw std::invalid_argument(
+        "program: expected arena_size >= 0, max_rows >= 1, input_per_row >= 1, "
+        "target_per_row >= 0 and label_classes >= 0, received " + std::to_string(arena_size) +
+        ", " + std::to_string(max_rows) + ", " + std::to_string(input_per_row) + ", " +
+        std::to_string(target_per_row) + ", " + std::to_string(label_classes));
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    const ProgramBuffer& b = buffers_[i];
+    const std::string name = "program buffer " + std::to_string(i);
+    if (b.fixed < 0 || b.per_row < 0 || b.offset < 0)
+      throw std::invalid_argument(name + ": negative offset or size");
+    const int kind = static_cast<int>(b.kind);
+    if (kind < 0 || kind > static_cast<int>(ProgramBufferKind::step_labels))
+      throw std::invalid_argument(name + ": unknown kind " + std::to_string(kind));
+    if (b.kind == ProgramBufferKind::arena && b.offset + b.fixed + b.per_row * max_rows > arena_size)
+      throw std::invalid_argument(name + ": [" + std::to_string(b.offset) + ", " +
+                                  std::to_string(b.offset + b.fixed + b.per_row * max_rows) +
+                                  ") lies outside the arena of " + std::to_string(arena_size) +
+                                  " floats");
+    if (b.kind == ProgramBufferKind::external && b.per_row != 0)
+      throw std::invalid_argument(name + ": an external array cannot scale with the batch");
+  }
+  for (size_t i = 0; i < instructions_.size(); ++i) {
+    const ProgramInstruction& ins = instructions_[i];
+    const int op = static_cast<int>(ins.op);
+    if (op < 0 || op > static_cast<int>(ProgramOp::sgd_update))
+      throw std::invalid_argument(where(i, ins) + ": unknown op");
+    for (int k = 0; k < kMaxBuffers; ++k)
+      if (ins.buffers[k] < -1 || ins.buffers[k] >= static_cast<int32_t>(buffers_.size()))
+        throw std::invalid_argument(where(i, ins) + ": buffer id " +
+                                    std::to_string(ins.buffers[k]) + " out of range");
+    for (int k = 0; k < 3; ++k)
+      if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
+        throw std::invalid_argument(where(i, ins) + ": negative dimension");
+    const int64_t act = ins.ints[ins.op == ProgramOp::gemm ? 2 : 0];
+    if ((ins.op == ProgramOp::gemm || ins.op == ProgramOp::activation_forward ||
+         ins.op == ProgramOp::activation_backward) &&
+        (act < 0 || act > static_cast<int64_t>(Activation::mish)))
+      throw std::invalid_argument(where(i, ins) + ": unknown activation id " + std::to_string(act));
+    if (ins.op == ProgramOp::dropout && !(ins.floats[0] >= 0.0f && ins.floats[0] < 1.0f))
+      throw std::invalid_argument(where(i, ins) + ": dropout rate must be in [0, 1), received " +
+                                  std::to_string(ins.floats[0]));
+  }
+  arena_.assign(static_cast<size_t>(arena_size), 0.0f);
+}
+
+Program::Bound Program::bind(int32_t id, const ProgramRun& run, int64_t step, int64_t row0,
+                             int64_t rows) const {
+  Bound out;
+  if (id < 0) return out;
+  const ProgramBuffer& b = buffers_[static_cast<size_t>(id)];
+  switch (b.kind) {
+    case ProgramBufferKind::arena:
+      out.f = const_cast<float*>(arena_.data()) + b.offset;
+      out.size = b.fixed + b.per_row * rows;
+      break;
+    case ProgramBufferKind::external:
+      out.f = run.externals[static_cast<size_t>(b.offset)];
+      out.size = run.external_sizes[static_cast<size_t>(b.offset)];
+      break;
+    case ProgramBufferKind::step_input:
+      out.f = const_cast<float*>(run.inputs[static_cast<size_t>(step)]);
+      out.size = rows * input_per_row_;
+      break;
+    case ProgramBufferKind::step_target:
+      out.f = const_cast<float*>(run.targets) + row0 * target_per_row_;
+      out.size = run.targets ? rows * target_per_row_ : 0;
+      break;
+    case ProgramBufferKind::step_labels:
+      out.i = run.labels ? run.labels + row0 : nullptr;
+      out.size = run.labels ? rows : 0;
+      break;
+  }
+  return out;
+}
+
+// Every access an instruction makes, checked against its buffers' sizes for `rows` rows.
+void Program::check_step(const ProgramRun& run, int64_t rows) const {
+  for (size_t i = 0; i < instructions_.size(); ++i) {
+    const ProgramInstruction& ins = instructions_[i];
+    const int64_t m = dim(ins, 0, rows), n = dim(ins, 1, rows), k = dim(ins, 2, rows);
+    auto size = [&](int slot) -> int64_t {
+      const int32_t id = ins.buffers[slot];
+      if (id < 0) return -1;
+      const ProgramBuffer& b = buffers_[static_cast<size_t>(id)];
+      switch (b.kind) {
+        case ProgramBufferKind::arena: return b.fixed + b.per_row * rows;
+        case ProgramBufferKind::external:
+          if (b.offset >= static_cast<int64_t>(run.externals.size()))
+            throw std::invalid_argument(where(i, ins) + ": external array " +
+                                        std::to_string(b.offset) + " was not given");
+          return run.external_sizes[static_cast<size_t>(b.offset)];
+        case ProgramBufferKind::step_input: return rows * input_per_row_;
+        case ProgramBufferKind::step_target: return run.targets ? rows * target_per_row_ : -1;
+        case ProgramBufferKind::step_labels: return run.labels ? rows : -1;
+      }
+      return -1;
+    };
+    auto need = [&](int slot, int64_t elements, const char* what, bool required = true) {
+      const int64_t have = size(slot);
+      if (have < 0) {
+        if (required)
+          throw std::invalid_argument(where(i, ins) + ": missing " + what);
+        return;
+      }
+      if (have < elements)
+        throw std::invalid_argument(where(i, ins) + ": " + what + " has " +
+                                    std::to_string(have) + " elements, the call reads or writes " +
+                                    std::to_string(elements));
+    };
+    auto one_target = [&](int target_slot, int labels_slot) {
+      const bool dense = size(target_slot) >= 0, sparse = size(labels_slot) >= 0;
+      if (dense == sparse)
+        throw std::invalid_argument(where(i, ins) + ": expected exactly one of targets or labels");
+      if (dense) need(target_slot, m * n, "targets");
+      if (sparse) need(labels_slot, m, "labels");
+    };
+    switch (ins.op) {
+      case ProgramOp::gemm:
+        need(0, m * k, "a");
+        need(1, k * n, "b");
+        need(2, m * n, "c");
+        need(3, n, "bias", false);
+        break;
+      case ProgramOp::activation_forward:
+      case ProgramOp::dropout:
+        need(0, m, "source");
+        need(1, m, "destination");
+        if (ins.op == ProgramOp::dropout &&
+            (ins.ints[0] < 0 || ins.ints[0] >= run.n_counters))
+          throw std::invalid_argument(where(i, ins) + ": dropout counter " +
+                                      std::to_string(ins.ints[0]) + " was not given");
+        break;
+      case ProgramOp::activation_backward:
+        // Every gradient can use the output; some also need the input.
+        need(0, m, "activation input",
+             activation_needs_input(static_cast<Activation>(ins.ints[0]),
+                                    ActivationParams{ins.floats[0], ins.floats[1],
+                                                     ins.floats[2]}));
+        need(1, m, "activation output");
+        need(2, m, "output gradient");
+        need(3, m, "input gradient");
+        break;
+      case ProgramOp::sum_over_rows:
+        need(0, m * n, "rows");
+        need(1, n, "sums");
+        break;
+      case ProgramOp::softmax_forward:
+        need(0, m * n, "logits");
+        need(1, m * n, "probabilities");
+        break;
+      case ProgramOp::softmax_cross_entropy_forward:
+      case ProgramOp::categorical_crossentropy_forward:
+        need(0, m * n, "predictions");
+        one_target(1, 2);
+        if (ins.op == ProgramOp::softmax_cross_entropy_forward) {
+          need(3, m * n, "probabilities");
+          need(4, m, "losses");
+        } else {
+          need(3, m, "losses");
+        }
+        break;
+      case ProgramOp::softmax_cross_entropy_backward:
+      case ProgramOp::categorical_crossentropy_backward:
+        need(0, m * n, "probabilities");
+        one_target(1, 2);
+        need(3, m, "loss gradient");
+        need(4, m * n, "prediction gradient");
+        break;
+      case ProgramOp::binary_crossentropy_forward:
+      case ProgramOp::mean_squared_error_forward:
+        need(0, m * n, "predictions");
+        need(1, m * n, "targets");
+        need(2, m, "losses");
+        break;
+      case ProgramOp::binary_crossentropy_backward:
+      case ProgramOp::mean_squared_error_backward:
+        need(0, m * n, "predictions");
+        need(1, m * n, "targets");
+        need(2, m, "loss gradient");
+        need(3, m * n, "prediction gradient");
+        break;
+      case ProgramOp::mean_gradient:
+        need(0, m, "gradient");
+        break;
+      case ProgramOp::record_loss:
+        need(0, m, "losses");
+        if (m > run.loss_width || run.losses == nullptr)
+          throw std::invalid_argument(where(i, ins) + ": the losses output holds " +
+                                      std::to_string(run.loss_width) + " values per step, the "
+                                      "step has " + std::to_string(m));
+        break;
+      case ProgramOp::count_correct:
+        need(0, m * n, "predictions");
+        if (ins.ints[0] == 0) {
+          one_target(1, 2);
+        } else if (ins.ints[0] == 1 || ins.ints[0] == 2) {
+          need(1, m * n, "targets");
+        } else {
+          throw std::invalid_argument(where(i, ins) + ": unknown metric kind " +
+                                      std::to_string(ins.ints[0]));
+        }
+        if (ins.ints[0] == 2 && n != 1)
+          throw std::invalid_argument(where(i, ins) + ": binary accuracy needs one column");
+        if (ins.ints[1] < 0 || ins.ints[1] >= run.count_width || run.counts == nullptr)
+          throw std::invalid_argument(where(i, ins) + ": metric column " +
+                                      std::to_string(ins.ints[1]) + " outside the counts output");
+        break;
+      case ProgramOp::adam_update:
+      case ProgramOp::rmsprop_update:
+      case ProgramOp::sgd_update: {
+        need(0, m, "variable");
+        need(1, m, "gradient");
+        if (ins.op == ProgramOp::adam_update) {
+          need(2, m, "momentum");
+          need(3, m, "velocity");
+          need(4, m, "velocity_hat", false);
+        } else if (ins.op == ProgramOp::rmsprop_update) {
+          need(2, m, "velocity");
+          need(3, m, "momentum", ins.floats[1] > 0.0f);
+          need(4, m, "average_gradient", false);
+        } else {
+          need(2, m, "momentum", ins.floats[0] != 0.0f);
+        }
+        break;
+      }
+    }
+  }
+}
+
+bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
+                      int64_t row0, int64_t rows, std::vector<int64_t>& draw_at) {
+  const int64_t m = dim(ins, 0, rows), n = dim(ins, 1, rows), k = dim(ins, 2, rows);
+  Bound b[kMaxBuffers];
+  for (int s = 0; s < kMaxBuffers; ++s) b[s] = bind(ins.buffers[s], run, step, row0, rows);
+  if (ins.op == ProgramOp::gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
+    return false;
+  const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
+  const auto act = static_cast<Activation>(ins.ints[ins.op == ProgramOp::gemm ? 2 : 0]);
+  switch (ins.op) {
+    case ProgramOp::gemm: {
+      GemmEpilogue ep;
+      ep.bias = b[3].f;
+      ep.activation = act;
+      ep.params = params;
+      const Trans ta = ins.ints[0] ? Trans::T : Trans::N;
+      const Trans tb = ins.ints[1] ? Trans::T : Trans::N;
+      // Leading dimensions as the binding derives them: the stored arrays' row lengths.
+      sgemm(ta, tb, m, n, k, 1.0f, b[0].f, ins.ints[0] ? m : k, b[1].f, ins.ints[1] ? k : n,
+            0.0f, b[2].f, n, ep);
+      break;
+    }
+    case ProgramOp::activation_forward:
+      activation_forward(act, params, b[0].f, b[1].f, m);
+      break;
+    case ProgramOp::activation_backward:
+      activation_backward(act, params, b[0].f, b[1].f, b[2].f, b[3].f, m);
+      break;
+    case ProgramOp::sum_over_rows:
+      sum_over_rows(b[0].f, m, n, b[1].f, false);
+      break;
+    case ProgramOp::dropout: {
+      const auto counter = static_cast<size_t>(ins.ints[0]);
+      if (!ins.ints[1]) {  // forward draws a new stretch of the layer's stream
+        draw_at[counter] = run.counters[counter];
+        run.counters[counter] += m;
+      }
+      dropout_apply(b[0].f, b[1].f, m, ins.floats[0], static_cast<uint64_t>(ins.ints[2]),
+                    static_cast<uint64_t>(draw_at[counter]));
+      break;
+    }
+    case ProgramOp::softmax_forward:
+      softmax_forward(b[0].f, b[1].f, m, n);
+      break;
+    case ProgramOp::softmax_cross_entropy_forward:
+      softmax_cross_entropy_forward(b[0].f, b[1].f, b[2].i, m, n, b[3].f, b[4].f);
+      break;
+    case ProgramOp::softmax_cross_entropy_backward:
+      softmax_cross_entropy_backward(b[0].f, b[1].f, b[2].i, b[3].f, m, n, b[4].f);
+      break;
+    case ProgramOp::categorical_crossentropy_forward:
+      categorical_crossentropy_forward(b[0].f, b[1].f, b[2].i, m, n, ins.floats[0], b[3].f);
+      break;
+    case ProgramOp::categorical_crossentropy_backward:
+      categorical_crossentropy_backward(b[0].f, b[1].f, b[2].i, b[3].f, m, n, ins.floats[0],
+                                        b[4].f);
+      break;
+    case ProgramOp::binary_crossentropy_forward:
+      binary_crossentropy_forward(b[0].f, b[1].f, m, n, ins.ints[0] != 0, ins.floats[0], b[2].f);
+      break;
+    case ProgramOp::binary_crossentropy_backward:
+      binary_crossentropy_backward(b[0].f, b[1].f, b[2].f, m, n, ins.ints[0] != 0, ins.floats[0],
+                                   b[3].f);
+      break;
+    case ProgramOp::mean_squared_error_forward:
+      mean_squared_error_forward(b[0].f, b[1].f, m, n, b[2].f);
+      break;
+    case ProgramOp::mean_squared_error_backward:
+      mean_squared_error_backward(b[0].f, b[1].f, b[2].f, m, n, b[3].f);
+      break;
+    case ProgramOp::mean_gradient: {
+      // As the tape: the seed 1.0f divided by the count in float32.
+      const float g = 1.0f / static_cast<float>(m);
+      for (int64_t j = 0; j < m; ++j) b[0].f[j] = g;
+      break;
+    }
+    case ProgramOp::record_loss:
+      for (int64_t j = 0; j < m; ++j) run.losses[step * run.loss_width + j] = b[0].f[j];
+      break;
+    case ProgramOp::count_correct: {
+      int64_t correct = 0;
+      for (int64_t r = 0; r < m; ++r) {
+        const float* p = b[0].f + r * n;
+        if (ins.ints[0] == 0) {  // sparse: argmax(p) == label
+          const int64_t want = b[2].i ? b[2].i[r] : argmax_row(b[1].f + r * n, n);
+          correct += argmax_row(p, n) == want;
+        } else if (ins.ints[0] == 1) {  // categorical: argmax(p) == argmax(target)
+          correct += argmax_row(p, n) == argmax_row(b[1].f + r * n, n);
+        } else {  // binary, one column: target == (p > threshold)
+          correct += b[1].f[r] == (p[0] > ins.floats[0] ? 1.0f : 0.0f);
+        }
+      }
+      run.counts[step * run.count_width + ins.ints[1]] = correct;
+      break;
+    }
+    case ProgramOp::adam_update:
+      adam_update(b[0].f, b[1].f, b[2].f, b[3].f, b[4].f, m, run.learning_rates[step],
+                  ins.floats[0], ins.floats[1], ins.floats[2], run.first_step + step);
+      break;
+    case ProgramOp::rmsprop_update:
+      rmsprop_update(b[0].f, b[1].f, b[2].f, b[3].f, b[4].f, m, run.learning_rates[step],
+                     ins.floats[0], ins.floats[1], ins.floats[2]);
+      break;
+    case ProgramOp::sgd_update:
+      sgd_update(b[0].f, b[1].f, b[2].f, m, run.learning_rates[step], ins.floats[0],
+                 ins.ints[0] != 0);
+      break;
+  }
+  return true;
+}
+
+int64_t Program::run(const ProgramRun& run) {
+  const size_t steps = run.inputs.size();
+  if (run.rows.size() != steps)
+    throw std::invalid_argument("program: " + std::to_string(steps) + " input batches but " +
+                                std::to_string(run.rows.size()) + " row counts");
+  if (run.externals.size() != run.external_sizes.size())
+    throw std::invalid_argument("program: external arrays and sizes differ in number");
+  for (const ProgramBuffer& b : buffers_)
+    if (b.kind == ProgramBufferKind::external &&
+        (b.offset >= static_cast<int64_t>(run.externals.size()) ||
+         run.external_sizes[static_cast<size_t>(b.offset)] != b.fixed))
+      throw std::invalid_argument(
+          "program: external array " + std::to_string(b.offset) + " must have " +
+          std::to_string(b.fixed) + " elements, received " +
+          (b.offset < static_cast<int64_t>(run.externals.size())
+               ? std::to_string(run.external_sizes[static_cast<size_t>(b.offset)])
+               : std::string("none")));
+  int64_t total_rows = 0;
+  std::vector<int64_t> checked;
+  for (size_t s = 0; s < steps; ++s) {
+    const int64_t rows = run.rows[s];
+    if (rows < 1 || rows > max_rows_)
+      throw std::invalid_argument("program: step " + std::to_string(s) + " has " +
+                                  std::to_string(rows) + " rows, expected 1 to " +
+                                  std::to_string(max_rows_));
+    total_rows += rows;
+    bool seen = false;
+    for (int64_t r : checked) seen |= r == rows;
+    if (!seen) {
+      check_step(run, rows);
+      checked.push_back(rows);
+    }
+  }
+  if (run.labels) {
+    for (int64_t r = 0; r < total_rows; ++r)
+      if (run.labels[r] < 0 || run.labels[r] >= label_classes_)
+        throw std::invalid_argument("program: label " + std::to_string(run.labels[r]) +
+                                    " outside the valid range [0, " +
+                                    std::to_string(label_classes_) + ")");
+  }
+  std::vector<int64_t> draw_at(static_cast<size_t>(run.n_counters), 0);
+  std::vector<int64_t> counters_at_step(static_cast<size_t>(run.n_counters));
+  int64_t row0 = 0;
+  for (size_t s = 0; s < steps; ++s) {
+    const int64_t rows = run.rows[s];
+    std::copy(run.counters, run.counters + run.n_counters, counters_at_step.begin());
+    for (const ProgramInstruction& ins : instructions_) {
+      bool ran;
+      if (timing_) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+        kernel_seconds_ +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      } else {
+        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+      }
+      if (!ran) {  // stopped in the forward pass: nothing of this step stays
+        std::copy(counters_at_step.begin(), counters_at_step.end(), run.counters);
+        return static_cast<int64_t>(s);
+      }
+    }
+    row0 += rows;
+  }
+  return static_cast<int64_t>(steps);
+}
+
+}  // namespace nnfast

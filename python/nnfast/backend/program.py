@@ -1,0 +1,101 @@
+"""The CPU executor of a lowered training program (``_core.Program``, see
+``cpp/include/nnfast/program.h``).
+
+``nnfast.models.lowered`` plans the program (buffers, kernel ids, arguments) from a compiled
+model; this module is the one place that hands that description to ``_core``. A device
+backend would provide the same two names.
+"""
+import numpy as np
+
+from nnfast import _core
+
+# ProgramOp and ProgramBufferKind of cpp/include/nnfast/program.h, by name.
+OPS = {
+    "gemm": 0, "activation_forward": 1, "activation_backward": 2, "sum_over_rows": 3,
+    "dropout": 4, "softmax_forward": 5, "softmax_cross_entropy_forward": 6,
+    "softmax_cross_entropy_backward": 7, "categorical_crossentropy_forward": 8,
+    "categorical_crossentropy_backward": 9, "binary_crossentropy_forward": 10,
+    "binary_crossentropy_backward": 11, "mean_squared_error_forward": 12,
+    "mean_squared_error_backward": 13, "mean_gradient": 14, "record_loss": 15,
+    "count_correct": 16, "adam_update": 17, "rmsprop_update": 18, "sgd_update": 19,
+}
+BUFFER_KINDS = {"arena": 0, "external": 1, "step_input": 2, "step_target": 3,
+                "step_labels": 4}
+INSTRUCTION_INTS = 17  # op, 6 buffer ids, 4 ints, (fixed, per_row) for m, n, k
+
+
+def activation_needs_input(activation_id, alpha=0.0, threshold=0.0):
+    """Whether an activation's gradient needs its input (not only its output).
+
+    Args:
+        activation_id: an id of ``nnfast.ops.nn.ACTIVATION_IDS``.
+        alpha: the activation's alpha (relu's negative slope, elu's alpha).
+        threshold: relu's threshold.
+
+    Example:
+        >>> activation_needs_input(1)  # relu: the output is enough
+        False
+    """
+    return bool(_core.activation_needs_input(int(activation_id), float(alpha), float(threshold)))
+
+
+class CompiledProgram:
+    """A lowered program built for the CPU: its arena is allocated once, here.
+
+    Args:
+        buffers: int64 ``(n_buffers, 4)``: kind, arena offset or external index, fixed size,
+            size per row (elements).
+        instructions: int64 ``(n_instructions, 17)`` rows (see ``INSTRUCTION_INTS``).
+        floats: float32 ``(n_instructions, 4)``: each instruction's float arguments.
+        arena_size: floats in the arena.
+        max_rows: the largest batch a step may have.
+        input_per_row: input values per sample.
+        target_per_row: float target values per sample (0 without float targets).
+        label_classes: the number of classes of int64 labels (0 without labels).
+
+    Example:
+        >>> program = CompiledProgram(buffers, instructions, floats, arena_size, 32, 784, 0, 10)
+        >>> done = program.run([x0, x1], None, labels, externals, lrs, 1, counters, losses,
+        ...                    counts)
+    """
+
+    def __init__(self, buffers, instructions, floats, arena_size, max_rows, input_per_row,
+                 target_per_row, label_classes):
+        self._program = _core.Program(
+            np.ascontiguousarray(buffers, dtype=np.int64),
+            np.ascontiguousarray(instructions, dtype=np.int64).reshape(-1, INSTRUCTION_INTS),
+            np.ascontiguousarray(floats, dtype=np.float32).reshape(-1, 4),
+            int(arena_size), int(max_rows), int(input_per_row), int(target_per_row),
+            int(label_classes))
+
+    def run(self, inputs, targets, labels, externals, learning_rates, first_step, counters,
+            losses, counts):
+        """Runs one training step per array of ``inputs``; returns how many steps ran.
+
+        Args:
+            inputs: list of float32 C-contiguous input batches.
+            targets: float32 targets of every step's rows, concatenated, or None.
+            labels: int64 class ids of every step's rows, concatenated, or None.
+            externals: the float32 arrays the program updates in place (weights, slots).
+            learning_rates: float32, one per step.
+            first_step: the optimizer's step number (``iterations + 1``) of the first step.
+            counters: int64 dropout stream offsets, advanced in place.
+            losses: float32 ``(steps, max_rows)`` receiving each step's per-sample losses.
+            counts: int64 ``(steps, n_metrics)`` receiving each metric's matches per step.
+        """
+        return self._program.run(inputs, targets, labels, externals, learning_rates,
+                                 int(first_step), counters, losses, counts)
+
+    def set_timing(self, on):
+        """Time every kernel call from now on (``kernel_seconds``), or stop timing."""
+        self._program.set_timing(bool(on))
+
+    @property
+    def kernel_seconds(self):
+        """Seconds spent in kernel calls since ``set_timing(True)``."""
+        return self._program.kernel_seconds
+
+    @property
+    def arena_bytes(self):
+        """The size of the planned arena."""
+        return self._program.arena_bytes

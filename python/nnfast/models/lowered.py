@@ -1,0 +1,635 @@
+"""Whole training steps as one lowered program that C++ runs (issue 15).
+
+When every layer of a compiled Sequential model is a built-in with a C++ kernel (``Dense``
+with a fusable activation, ``Dropout``, ``Flatten``), its loss is a built-in crossentropy and
+its optimizer a built-in ``Adam``/``RMSprop``/``SGD`` without extras, ``fit`` lowers the
+training step to a device-neutral program: buffers (arena offsets planned once for the
+largest batch, external arrays for weights and optimizer slots, the step's inputs and
+targets) and a list of kernel calls (forward, loss, backward, optimizer update, metric
+counts). ``nnfast.backend.program`` runs it on the CPU for many steps per call with the GIL
+released.
+
+The program calls the kernels the interpreted (tape) path calls, in the same order, with
+the same arguments, so both give the same weights bit for bit. Everything else (custom
+layers or steps, regularizers, constraints, sample or class weights, mixed precision,
+several inputs or outputs, CSR inputs, data-parallel runs) keeps the interpreted path.
+
+Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
+"""
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from nnfast import activations
+from nnfast import losses as losses_module
+from nnfast import metrics as metrics_module
+from nnfast.backend.global_state import epsilon
+from nnfast.backend.program import (BUFFER_KINDS, INSTRUCTION_INTS, OPS, CompiledProgram,
+                                    activation_needs_input)
+from nnfast.callbacks import History, ProgbarLogger, _overrides
+from nnfast.layers.core import Dense
+from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.regularization import Dropout
+from nnfast.layers.reshaping import Flatten
+from nnfast.ops import sparse_dense
+from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _labels
+from nnfast.optimizers import SGD, Adam, RMSprop
+from nnfast.thread_governor import GOVERNOR
+
+ENABLED = os.environ.get("NNFAST_LOWERED", "1") != "0"
+
+# Steps per program call when the model's steps_per_execution is 1 and no callback but the
+# progress bar and History reads per-batch hooks (the bar then updates once per call).
+AUTO_STEPS_PER_EXECUTION = 32
+
+_ALIGN = 16  # arena buffers start on 64-byte boundaries
+_INF = float("inf")
+# The C++ program repeats ops/sparse_dense.py's test of a sparse Dense input (program.cpp).
+_SPARSE_RULE = (0.05, 256, 8)
+
+
+@dataclasses.dataclass
+class Buffer:
+    """One buffer of a program: ``fixed + per_row * rows`` elements of ``kind`` memory."""
+
+    name: str
+    kind: str
+    offset: int = 0  # arena: offset in floats; external: index in the run's list
+    fixed: int = 0
+    per_row: int = 0
+    id: int = -1
+
+
+@dataclasses.dataclass
+class Instruction:
+    """One kernel call: ``op`` on ``buffers`` with integer/float arguments and dimensions
+    ``m``, ``n``, ``k``, each ``(fixed, per_row)``."""
+
+    op: str
+    buffers: tuple
+    ints: tuple = ()
+    floats: tuple = ()
+    m: tuple = (0, 0)
+    n: tuple = (0, 0)
+    k: tuple = (0, 0)
+
+
+class ProgramDescription:
+    """A device-neutral lowered program under construction: buffers and kernel calls.
+
+    Args:
+        max_rows: the largest batch a step may have (arena buffers are sized for it).
+
+    Example:
+        >>> d = ProgramDescription(32)
+        >>> x = d.buffer("x", "step_input", per_row=784)
+        >>> h = d.arena("h", per_row=128)
+    """
+
+    def __init__(self, max_rows):
+        self.max_rows = int(max_rows)
+        self.buffers = []
+        self.instructions = []
+        self.externals = []  # getters of the external arrays, by index
+        self.arena_size = 0
+
+    def buffer(self, name, kind, offset=0, fixed=0, per_row=0):
+        """A new buffer of ``kind`` (see ``BUFFER_KINDS``) of ``fixed + per_row * rows``
+        elements; returns it."""
+        b = Buffer(name, kind, offset, int(fixed), int(per_row), len(self.buffers))
+        self.buffers.append(b)
+        return b
+
+    def arena(self, name, per_row=0, fixed=0):
+        """A new arena buffer (never shared: the arena is planned once and is small)."""
+        offset = self.arena_size
+        size = fixed + per_row * self.max_rows
+        self.arena_size += -(-size // _ALIGN) * _ALIGN
+        return self.buffer(name, "arena", offset, fixed, per_row)
+
+    def external(self, name, getter, size):
+        """An array the caller passes to every run (``getter()`` returns it)."""
+        self.externals.append(getter)
+        return self.buffer(name, "external", len(self.externals) - 1, size, 0)
+
+    def add(self, op, buffers, ints=(), floats=(), m=(0, 0), n=(0, 0), k=(0, 0)):
+        """Appends a kernel call: ``op`` (a name of ``OPS``) on ``buffers`` (Buffer or None,
+        up to 6), with up to 4 integer and 4 float arguments and dimensions m, n, k as
+        ``(fixed, per_row)`` pairs (see cpp/include/nnfast/program.h for each op's slots)."""
+        self.instructions.append(Instruction(op, tuple(buffers), tuple(ints), tuple(floats),
+                                             m, n, k))
+
+    def encode(self):
+        """The description as the arrays ``CompiledProgram`` takes."""
+        buffers = np.array([[BUFFER_KINDS[b.kind], b.offset, b.fixed, b.per_row]
+                            for b in self.buffers], dtype=np.int64).reshape(-1, 4)
+        ints = np.zeros((len(self.instructions), INSTRUCTION_INTS), dtype=np.int64)
+        floats = np.zeros((len(self.instructions), 4), dtype=np.float32)
+        for i, ins in enumerate(self.instructions):
+            ids = [-1 if b is None else b.id for b in ins.buffers]
+            ints[i, 0] = OPS[ins.op]
+            ints[i, 1:7] = ids + [-1] * (6 - len(ids))
+            ints[i, 7:7 + len(ins.ints)] = ins.ints
+            ints[i, 11:17] = ins.m + ins.n + ins.k
+            floats[i, :len(ins.floats)] = ins.floats
+        return buffers, ints, floats
+
+
+# --- what can be lowered ----------------------------------------------------------------------
+
+
+def _layer_is_plain(layer):
+    """A float32 layer without regularizers, constraints or quantization."""
+    policy = getattr(layer, "dtype_policy", None)
+    if policy is not None and (getattr(policy, "name", "float32") != "float32"
+                               or getattr(policy, "quantization_mode", None)):
+        return False
+    return getattr(layer, "activity_regularizer", None) is None and all(
+        getattr(layer, attr, None) is None for attr in (
+            "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"))
+
+
+def _dense_activation(layer):
+    """(kind, activation id, alpha) of a Dense layer's activation: kind is "fused" (in the
+    GEMM epilogue or after it, as ops.dense runs it), "softmax", "sigmoid" or None."""
+    name = activations.fused_name(layer.activation)
+    if name is None:
+        return None, 0, 0.0
+    if name in ("softmax", "sigmoid"):
+        return name, ACTIVATION_IDS.get(name, 0), 0.0
+    if name == "linear":
+        return "fused", 0, 0.0
+    if name not in ACTIVATION_IDS:
+        return None, 0, 0.0
+    return "fused", ACTIVATION_IDS[name], float(DEFAULT_ALPHA.get(name, 0.0))
+
+
+def _loss_kind(loss_fn):
+    """(kind, from_logits) for a loss ``fit`` can lower: kind is "sparse" or "categorical"
+    (crossentropy), "binary" (binary crossentropy) or "mse"."""
+    if not isinstance(loss_fn, losses_module.LossFunctionWrapper) or \
+            type(loss_fn).__call__ is not losses_module.Loss.__call__ or \
+            type(loss_fn).call is not losses_module.LossFunctionWrapper.call:
+        return None
+    if loss_fn.reduction not in ("sum_over_batch_size", "mean", "mean_with_sample_weight") or \
+            loss_fn.dtype not in (None, "float32"):
+        return None
+    kwargs = dict(loss_fn._fn_kwargs)
+    from_logits = bool(kwargs.pop("from_logits", False))
+    if kwargs.pop("axis", -1) != -1:
+        return None
+    if loss_fn.fn is losses_module.sparse_categorical_crossentropy:
+        if kwargs.pop("ignore_class", None) is not None:
+            return None
+        kind = "sparse"
+    elif loss_fn.fn in (losses_module.categorical_crossentropy,
+                        losses_module.binary_crossentropy):
+        if kwargs.pop("label_smoothing", 0.0):
+            return None
+        kind = "categorical" if loss_fn.fn is losses_module.categorical_crossentropy \
+            else "binary"
+    elif loss_fn.fn is losses_module.mean_squared_error:
+        kind = "mse"
+    else:
+        return None
+    return (kind, from_logits) if not kwargs else None
+
+
+_METRIC_KINDS = {metrics_module.sparse_categorical_accuracy: 0,
+                 metrics_module.categorical_accuracy: 1, metrics_module.binary_accuracy: 2}
+# The metric kind each loss kind's targets allow.
+_METRIC_FOR_LOSS = {"sparse": 0, "categorical": 1, "binary": 2}
+
+
+def _metric_kind(metric):
+    """(kind, threshold) of an accuracy metric the program counts, or None."""
+    if not isinstance(metric, metrics_module.MeanMetricWrapper) or \
+            type(metric).update_state is not metrics_module.MeanMetricWrapper.update_state or \
+            type(metric).result is not metrics_module.Mean.result:
+        return None
+    kind = _METRIC_KINDS.get(metric._fn)
+    kwargs = dict(metric._fn_kwargs)
+    threshold = float(kwargs.pop("threshold", 0.5)) if kind == 2 else 0.0
+    return None if kind is None or kwargs else (kind, threshold)
+
+
+def _optimizer_is_plain(opt):
+    return (type(opt) in (Adam, RMSprop, SGD) and opt.clipnorm is None and opt.clipvalue is None
+            and opt.global_clipnorm is None and not opt.weight_decay and not opt.use_ema
+            and not opt.gradient_accumulation_steps and opt.loss_scale_factor is None
+            and opt.built)
+
+
+def steps_per_call(model, cbs):
+    """Steps per program call: the model's ``steps_per_execution`` when it is more than 1;
+    otherwise ``AUTO_STEPS_PER_EXECUTION`` unless a callback other than the progress bar and
+    History reads per-batch hooks (then 1, so each batch gets its hooks)."""
+    n = int(getattr(model, "_steps_per_execution", 1) or 1)
+    if n > 1:
+        return n
+    for cb in cbs:
+        if isinstance(cb, (ProgbarLogger, History)):
+            continue
+        if any(_overrides(cb, hook) for hook in ("on_train_batch_begin", "on_train_batch_end")):
+            return 1
+    return AUTO_STEPS_PER_EXECUTION
+
+
+def lower_training(model, source, cbs):
+    """A ``LoweredTraining`` for ``fit``'s array ``source``, or None when the model or the
+    data needs the interpreted path. The model is built, compiled and its optimizer built."""
+    if not ENABLED or (sparse_dense.MAX_DENSITY, sparse_dense.MIN_COLUMNS,
+                       sparse_dense._SAMPLE_ROWS) != _SPARSE_RULE:
+        return None
+    if source.kind != "arrays" or source.sample_weight is not None or \
+            type(source.x) is not np.ndarray or type(source.y) is not np.ndarray:
+        return None
+    from nnfast.models.sequential import Sequential  # noqa: PLC0415  (sequential imports us)
+
+    if not isinstance(model, Sequential) or type(model).call is not Sequential.call or \
+            type(model).__call__ is not Sequential.__call__ or getattr(model, "_multi", False) \
+            or getattr(model, "_has_penalties", True) or not model.trainable:
+        return None
+    if not _optimizer_is_plain(model.optimizer):
+        return None
+    try:
+        return LoweredTraining(model, source, steps_per_call(model, cbs))
+    except _NotLowerable:
+        return None
+
+
+class _NotLowerable(Exception):
+    """Raised while planning when some part of the model needs the interpreted path."""
+
+
+class LoweredTraining:
+    """A compiled model's training step lowered to a program, and the loop that runs it.
+
+    Args:
+        model: a compiled, built Sequential model whose optimizer is built.
+        source: ``fit``'s array batch source.
+        steps: training steps per program call.
+
+    Raises:
+        _NotLowerable: when a layer, the loss, a metric or the data needs the interpreted
+            path (``lower_training`` turns it into None).
+
+    Example:
+        >>> lowered = lower_training(model, source, callbacks)   # None: interpreted
+    """
+
+    def __init__(self, model, source, steps):
+        self.model = model
+        self.steps = max(1, int(steps))
+        self.batch_size = int(source.batch_size)
+        x, y = source.x, source.y
+        if x.ndim < 2 or x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+            raise _NotLowerable
+        self.input_shape = tuple(x.shape[1:])
+        self.input_float32 = x.dtype == np.float32
+        loss = _loss_kind(model._loss_fn)
+        if loss is None:
+            raise _NotLowerable
+        self.loss_kind, from_logits = loss
+        self._plan(model, from_logits, y)
+
+    # --- planning ---------------------------------------------------------------------------
+    def _plan(self, model, from_logits, y):
+        layers = [layer for layer in model._stack if not isinstance(layer, InputLayer)]
+        if not layers or type(layers[-1]) is not Dense:
+            raise _NotLowerable
+        d = ProgramDescription(self.batch_size)
+        width = math.prod(self.input_shape)
+        x = d.buffer("x", "step_input", per_row=width)
+        opt = model.optimizer
+        current, flows, float32 = x, False, self.input_float32
+        backward = []  # what each forward node needs to run its backward, in forward order
+        self.dropouts = []
+        grads = {}  # id(variable) -> its gradient buffer
+        y_pred = logits = None
+        for i, layer in enumerate(layers):
+            last = i == len(layers) - 1
+            if type(layer) is Flatten:
+                if layer.data_format == "channels_first" and len(self.input_shape) > 1:
+                    raise _NotLowerable
+                continue
+            if not _layer_is_plain(layer) or not layer.trainable:
+                raise _NotLowerable
+            if type(layer) is Dropout:
+                if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
+                    raise _NotLowerable
+                if layer.rate == 0.0:
+                    continue
+                out = d.arena(f"{layer.name}/output", per_row=width)
+                counter = len(self.dropouts)
+                self.dropouts.append(layer)
+                seed = int(layer._stream_seed) & (2**64 - 1)
+                seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
+                d.add("dropout", (current, out), ints=(counter, 0, seed),
+                      floats=(layer.rate,), m=(0, width))
+                backward.append(("dropout", counter, seed, layer.rate, width, flows))
+                current, float32 = out, True
+                continue
+            if type(layer) is not Dense or not layer.built or len(self.input_shape) < 1:
+                raise _NotLowerable
+            kind, act, alpha = _dense_activation(layer)
+            if kind is None or (kind == "softmax" and not last):
+                raise _NotLowerable
+            in_dim, units = layer.kernel.value.shape
+            if in_dim != width:
+                raise _NotLowerable  # Dense over a rank > 2 input: not lowered
+            kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
+            bias = None
+            if layer.bias is not None:
+                bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
+            # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
+            # (a float32 array only); the program checks the same and hands such a step back.
+            sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
+            rows = (0, 1)
+            z = None
+            needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
+            if needs_z:
+                z = d.arena(f"{layer.name}/z", per_row=units)
+                out = d.arena(f"{layer.name}/output", per_row=units)
+                d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+                      floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
+                d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
+                      m=(0, units))
+            else:
+                out = d.arena(f"{layer.name}/output", per_row=units)
+                fused = act if kind == "fused" else 0
+                d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+                      floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
+                      k=(in_dim, 0))
+            separate = None
+            if kind == "softmax":
+                logits = out
+                y_pred = d.arena(f"{layer.name}/softmax", per_row=units)
+                d.add("softmax_forward", (out, y_pred), m=rows, n=(units, 0))
+            elif kind == "sigmoid":
+                separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
+                d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
+                      floats=(0.0, _INF, 0.0), m=(0, units))
+            dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
+            grads[id(layer.kernel)] = dk
+            db = None
+            if bias is not None:
+                db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
+                grads[id(layer.bias)] = db
+            backward.append(("dense", current, kernel, z, out, separate, act if kind == "fused"
+                             else 0, alpha, in_dim, units, dk, db, flows))
+            current, width, flows, float32 = (separate if separate is not None else out), \
+                units, True, True
+            if last:
+                self._last_act = act if kind == "fused" else 0
+                logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
+        self.units = width
+        self._plan_loss(d, logits, y_pred, y, model)
+        if self.loss_on_logits and backward[-1][5] is not None:
+            # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
+            backward[-1] = backward[-1][:5] + (None,) + backward[-1][6:]
+        self._plan_backward(d, backward)
+        self._plan_optimizer(d, model, opt, grads)
+        buffers, ints, floats = d.encode()
+        self.description = d
+        target_per_row = 0 if self.loss_kind == "sparse" else self.units
+        self.program = CompiledProgram(buffers, ints, floats, d.arena_size, self.batch_size,
+                                       math.prod(self.input_shape), target_per_row,
+                                       self.units if self.loss_kind == "sparse" else 0)
+        self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
+        self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_output(self, kind, from_logits, out, separate, y_pred):
+        """(what the loss reads, what the metrics read) for the last Dense layer, as the
+        interpreted losses choose: a softmax/sigmoid output's logits for crossentropy."""
+        self.loss_on_logits = False
+        self.loss_from_logits = from_logits
+        if self.loss_kind in ("sparse", "categorical"):
+            if kind == "softmax" and not from_logits:
+                return out, y_pred
+            if kind == "fused" and from_logits and self._last_act == 0:
+                return out, out
+            raise _NotLowerable  # crossentropy of probabilities, or logits through softmax
+        if self.loss_kind == "binary":
+            if kind == "sigmoid" and not from_logits:
+                self.loss_on_logits = self.loss_from_logits = True
+                return out, separate
+            if kind == "fused":
+                return out, out
+            raise _NotLowerable
+        if kind == "softmax":  # mse: through the output's activation
+            raise _NotLowerable
+        pred = separate if separate is not None else out
+        return pred, pred
+
+    def _plan_loss(self, d, logits, y_pred, y, model):
+        units, rows = self.units, (0, 1)
+        if self.loss_kind == "sparse":
+            if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] != 1):
+                raise _NotLowerable
+            target, labels = None, d.buffer("labels", "step_labels", per_row=1)
+        else:
+            # Targets as the losses align them: (N,) to an (N, 1) output.
+            if y.shape[1:] != (units,) and not (units == 1 and y.ndim == 1):
+                raise _NotLowerable
+            if self.loss_kind == "categorical" and y.dtype != np.float32:
+                raise _NotLowerable  # argmax of the original dtype for categorical_accuracy
+            target, labels = d.buffer("targets", "step_target", per_row=units), None
+        per_sample = d.arena("loss/per_sample", per_row=1)
+        self.loss_gradient = d.arena("loss/gradient", per_row=1)
+        self.logits_gradient = d.arena("loss/logits_gradient", per_row=units)
+        if self.loss_kind in ("sparse", "categorical"):
+            probs = d.arena("loss/probabilities", per_row=units)
+            d.add("softmax_cross_entropy_forward", (logits, target, labels, probs, per_sample),
+                  m=rows, n=(units, 0))
+            backward = ("softmax_cross_entropy_backward",
+                        (probs, target, labels, self.loss_gradient, self.logits_gradient), ())
+        elif self.loss_kind == "binary":
+            eps = float(epsilon())
+            d.add("binary_crossentropy_forward", (logits, target, per_sample),
+                  ints=(int(self.loss_from_logits),), floats=(eps,), m=rows, n=(units, 0))
+            backward = ("binary_crossentropy_backward",
+                        (logits, target, self.loss_gradient, self.logits_gradient),
+                        (int(self.loss_from_logits),), (eps,))
+        else:
+            d.add("mean_squared_error_forward", (logits, target, per_sample), m=rows,
+                  n=(units, 0))
+            backward = ("mean_squared_error_backward",
+                        (logits, target, self.loss_gradient, self.logits_gradient), ())
+        d.add("record_loss", (per_sample,), m=rows)
+        # Metrics: the compiled ones, built now from the shapes as the first update builds them.
+        self.metrics = []
+        if model._compile_metrics_container is not None:
+            if model._compiled_metrics is None:
+                model._build_metrics(y[:1], np.zeros((1, units), dtype=np.float32))
+            for column, (metric, _weighted, _output) in enumerate(model._compiled_metrics):
+                found = _metric_kind(metric)
+                if found is None or found[0] != _METRIC_FOR_LOSS.get(self.loss_kind) or \
+                        (found[0] == 2 and (units != 1 or y.dtype.kind == "f"
+                                            and y.dtype != np.float32)):
+                    raise _NotLowerable
+                kind, threshold = found
+                self.metrics.append(metric)
+                truth = (target, labels) if kind == 0 else (target, None)
+                d.add("count_correct", (y_pred,) + truth, ints=(kind, column),
+                      floats=(threshold,), m=rows, n=(units, 0))
+        # Backward of the mean and the loss: the tape's order.
+        d.add("mean_gradient", (self.loss_gradient,), m=rows)
+        op, buffers, ints = backward[:3]
+        d.add(op, buffers, ints=ints, floats=backward[3] if len(backward) > 3 else (), m=rows,
+              n=(units, 0))
+
+    def _plan_backward(self, d, backward):
+        rows = (0, 1)
+        g = self.logits_gradient
+        for node in reversed(backward):
+            if node[0] == "dropout":
+                _, counter, seed, rate, width, flows = node
+                if not flows:
+                    break  # nothing before it has weights: the tape stops here too
+                dx = d.arena("dropout/input_gradient", per_row=width)
+                d.add("dropout", (g, dx), ints=(counter, 1, seed), floats=(rate,), m=(0, width))
+                g = dx
+                continue
+            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node
+            if separate is not None:  # a sigmoid after the GEMM, its own tape node
+                dz = d.arena("sigmoid/input_gradient", per_row=units)
+                d.add("activation_backward", (None, separate, g, dz),
+                      ints=(ACTIVATION_IDS["sigmoid"],), floats=(0.0, _INF, 0.0), m=(0, units))
+                g = dz
+            if act != 0:
+                dz = d.arena("dense/activation_gradient", per_row=units)
+                d.add("activation_backward", (z, out, g, dz), ints=(act,),
+                      floats=(alpha, _INF, 0.0), m=(0, units))
+                g = dz
+            dx = None
+            if flows:
+                dx = d.arena("dense/input_gradient", per_row=in_dim)
+                d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
+                      m=rows, n=(in_dim, 0), k=(units, 0))
+            d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+                  m=(in_dim, 0), n=(units, 0), k=rows)
+            if db is not None:
+                d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
+            if dx is None:
+                break
+            g = dx
+
+    def _plan_optimizer(self, d, model, opt, grads):
+        variables = model.trainable_weights
+        if len(variables) != len(grads) or any(id(v) not in grads for v in variables):
+            raise _NotLowerable
+        for v in variables:
+            if id(v) not in opt._index:
+                raise _NotLowerable
+            index = opt._index[id(v)]
+            n = int(v.value.size)
+            w = d.external(v.path if hasattr(v, "path") else "variable", _value_of(v), n)
+            g = grads[id(v)]
+
+            def slot(name, index=index, n=n):
+                return d.external(name, lambda: opt._slots[name][index], n)
+
+            if type(opt) is Adam:
+                vhat = slot("velocity_hat") if opt.amsgrad else None
+                d.add("adam_update", (w, g, slot("momentum"), slot("velocity"), vhat),
+                      floats=(opt.beta_1, opt.beta_2, opt.epsilon), m=(n, 0))
+            elif type(opt) is RMSprop:
+                mom = slot("momentum") if opt.momentum > 0 else None
+                avg = slot("average_gradient") if opt.centered else None
+                d.add("rmsprop_update", (w, g, slot("velocity"), mom, avg),
+                      floats=(opt.rho, opt.momentum, opt.epsilon), m=(n, 0))
+            else:
+                mom = slot("momentum") if opt.momentum != 0 else None
+                d.add("sgd_update", (w, g, mom), ints=(int(opt.nesterov),),
+                      floats=(opt.momentum,), m=(n, 0))
+
+    # --- running ----------------------------------------------------------------------------
+    def run(self, batches):
+        """Runs one training step per ``(x, y)`` batch; returns how many ran (the rest, from
+        the first step whose Dense input the interpreted path would take as sparse, are the
+        caller's). Updates the weights, optimizer, dropout streams, loss and metrics."""
+        model, opt = self.model, self.model.optimizer
+        inputs, ys = [], []
+        for xb, yb in batches:
+            if xb.shape[1:] != self.input_shape or len(xb) > self.batch_size or not len(xb):
+                break
+            inputs.append(np.ascontiguousarray(xb, dtype=np.float32))
+            ys.append(yb)
+        n = len(inputs)
+        if not n:
+            return 0
+        y = ys[0] if n == 1 else np.concatenate(ys)
+        targets = labels = None
+        if self.loss_kind == "sparse":
+            # As the loss sees them: float32 targets, checked and made class ids. A bad label
+            # hands the steps back: the interpreted steps train up to it and raise there.
+            try:
+                labels = _labels(np.asarray(y, dtype=np.float32), self.units)
+            except ValueError:
+                return 0
+        else:
+            targets = np.ascontiguousarray(y, dtype=np.float32)
+        externals = [get() for get in self.description.externals]
+        first = opt._iterations + 1
+        rates = np.empty(n, dtype=np.float32)
+        if callable(opt._learning_rate) or opt._keras2_decay:
+            base = opt._iterations
+            try:
+                for s in range(n):
+                    opt._iterations = base + s
+                    rates[s] = opt._step_learning_rate()
+            finally:
+                opt._iterations = base
+        else:
+            rates.fill(opt._step_learning_rate())
+        counters = np.array([layer._offset for layer in self.dropouts] or [0], dtype=np.int64)
+        GOVERNOR.check()  # fewer threads while other processes hold the cores
+        done = self.program.run(inputs, targets, labels, externals, rates, first, counters,
+                                self.losses[:n], self.counts[:n])
+        for layer, offset in zip(self.dropouts, counters):
+            layer._offset = int(offset)
+        opt._iterations += done
+        tracker = model._loss_tracker
+        for s in range(done):
+            rows = len(inputs[s])
+            # The loss as the interpreted path logs it: Mean's float32 sum over the batch.
+            loss = float(np.add.reduce(self.losses[s, :rows]) / rows)
+            tracker.total += loss * rows
+            tracker.count += rows
+            for column, metric in enumerate(self.metrics):
+                metric.total += float(self.counts[s, column])
+                metric.count += rows
+        return done
+
+    def train_epoch(self, batches, cbs, batch_logs, variables):
+        """One epoch of ``fit``: ``steps`` batches per program call, callbacks' batch hooks
+        once per call (first and last step index), interpreted steps where the program hands
+        a step back."""
+        model = self.model
+        it = iter(batches)
+        step = 0
+        while True:
+            chunk = []
+            for xb, yb, _ in it:
+                chunk.append((xb, yb))
+                if len(chunk) == self.steps:
+                    break
+            if not chunk:
+                return
+            cbs.on_train_batch_begin(step)
+            done = self.run(chunk)
+            for xb, yb in chunk[done:]:  # handed back: the interpreted step
+                GOVERNOR.check()
+                loss, y_pred = model._train_step(xb, yb, None, variables)
+                model._record_step(loss, len(xb), yb, y_pred, None)
+            step += len(chunk)
+            cbs.on_train_batch_end(step - 1, model._logs() if batch_logs else None)
+            if model.stop_training or len(chunk) < self.steps:
+                return
+
+
+def _value_of(variable):
+    return lambda: variable.value

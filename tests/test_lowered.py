@@ -1,0 +1,307 @@
+"""The lowered training program (models/lowered.py, cpp/src/runtime/program.cpp): the same
+weights, losses and metrics as the interpreted (tape) path, bit for bit, at 1 and 2 threads;
+what is not lowered keeps the interpreted path; bad descriptions and data raise."""
+import numpy as np
+import pytest
+
+import nnfast as keras
+from nnfast import config
+from nnfast.backend.program import CompiledProgram
+from nnfast.models import lowered
+
+
+def _mlp(optimizer, hidden=("relu", "relu"), out="softmax", dropout=0.2, shape=(12, 11)):
+    keras.utils.set_random_seed(3)
+    layers = [keras.Input(shape)]
+    if len(shape) > 1:
+        layers.append(keras.layers.Flatten())
+    for units, act in zip((40, 24), hidden):
+        layers.append(keras.layers.Dense(units, activation=act))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(7, activation=out))
+    return keras.Sequential(layers)
+
+
+def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
+    """Trains two fresh copies, lowered and interpreted; returns (weights, history, ran)."""
+    fit_kwargs = dict({"batch_size": 16, "epochs": 2, "verbose": 0}, **(fit_kwargs or {}))
+    out = []
+    calls = []
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, run=lowered.LoweredTraining.run:
+                        calls.append(len(b)) or run(self, b))
+    for enabled in (True, False):
+        monkeypatch.setattr(lowered, "ENABLED", enabled)
+        calls = []
+        model = build()
+        model.compile(**(compile_kwargs() if callable(compile_kwargs) else compile_kwargs))
+        history = model.fit(x, y, **fit_kwargs)
+        out.append((model.get_weights(), history.history, calls,
+                    model.optimizer.iterations))
+    return out
+
+
+def _assert_same(lowered_run, interpreted_run):
+    (w1, h1, calls, it1), (w2, h2, none, it2) = lowered_run, interpreted_run
+    assert calls and not none, "the lowered program did not run (or ran when disabled)"
+    assert it1 == it2
+    assert h1 == h2
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = config.get_num_threads() if hasattr(config, "get_num_threads") else None
+    config.set_num_threads(request.param)
+    yield request.param
+    if before is not None:
+        config.set_num_threads(before)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
+def test_mlp_sparse_labels_bit_identical(optimizer, threads, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.random((203, 12, 11)).astype("float32")  # 203: a short last batch
+    y = rng.integers(0, 7, 203)
+    runs = _fit_both(lambda: _mlp(optimizer), x, y,
+                     {"optimizer": optimizer, "loss": "sparse_categorical_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch)
+    _assert_same(*runs)
+
+
+def test_mlp_one_hot_logits_and_options_bit_identical(monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(150, 20)).astype("float64")  # float64 input: converted as Dense does
+    y = keras.utils.to_categorical(rng.integers(0, 7, 150), 7)
+    for make_optimizer in (lambda: keras.optimizers.Adam(amsgrad=True),
+                           lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+                           lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)):
+        runs = _fit_both(
+            lambda: _mlp(None, hidden=("sigmoid", "gelu"), out="linear", shape=(20,)), x, y,
+            lambda: {"optimizer": make_optimizer(), "loss": keras.losses.CategoricalCrossentropy(
+                from_logits=True), "metrics": ["categorical_accuracy"]}, monkeypatch,
+            {"shuffle": False})
+        _assert_same(*runs)
+
+
+def test_learning_rate_schedule_and_uint8_input(monkeypatch):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 255, (120, 6, 5), dtype=np.uint8)
+    y = rng.integers(0, 7, (120, 1))
+
+    def compile_kwargs():
+        schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)
+        return {"optimizer": keras.optimizers.Adam(schedule),
+                "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+
+    out = []
+    for enabled in (True, False):
+        monkeypatch.setattr(lowered, "ENABLED", enabled)
+        model = _mlp(None, shape=(6, 5), dropout=0.5)
+        model.compile(**compile_kwargs())
+        h = model.fit(x, y, batch_size=10, epochs=2, verbose=0)
+        out.append((model.get_weights(), h.history))
+    assert out[0][1] == out[1][1]
+    for a, b in zip(out[0][0], out[1][0]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_execution_and_batch_hooks(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = rng.random((100, 12, 11)).astype("float32")
+    y = rng.integers(0, 7, 100)
+    seen = {True: [], False: []}
+
+    class Hooks(keras.callbacks.Callback):
+        def __init__(self, key):
+            super().__init__()
+            self.key = key
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen[self.key].append((batch, round(logs["loss"], 6)))
+
+    out = []
+    for enabled in (True, False):
+        monkeypatch.setattr(lowered, "ENABLED", enabled)
+        model = _mlp("adam")
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      steps_per_execution=3)
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Hooks(enabled)])
+        out.append(model.get_weights())
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+    # 7 batches, 3 per call: hooks after steps 2, 5 and 6 (Keras reports the last step).
+    assert [b for b, _ in seen[True]] == [2, 5, 6]
+    assert [b for b, _ in seen[False]] == list(range(7))
+    assert [l for _, l in seen[True]] == [seen[False][i][1] for i in (2, 5, 6)]
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=0)
+
+
+def test_a_batch_per_call_when_a_callback_reads_batch_hooks():
+    model = _mlp("adam")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    plain = keras.callbacks.CallbackList([keras.callbacks.History()], add_progbar=True)
+    assert lowered.steps_per_call(model, plain) == lowered.AUTO_STEPS_PER_EXECUTION
+    reads = keras.callbacks.CallbackList([keras.callbacks.LambdaCallback(
+        on_batch_end=lambda batch, logs: None)])
+    assert lowered.steps_per_call(model, reads) == 1
+
+
+def test_sparse_batch_is_handed_back_to_the_interpreted_step(monkeypatch):
+    # Mostly dense data (not converted to CSR as a whole) with a run of all-zero rows: the
+    # interpreted Dense takes its CSR product on that batch; the program hands it back.
+    rng = np.random.default_rng(4)
+    x = rng.random((96, 300)).astype("float32")
+    x[48:64] = 0.0
+    x[50, 3] = 1.0
+    y = rng.integers(0, 7, 96)
+    runs = _fit_both(lambda: _mlp("adam", shape=(300,)), x, y,
+                     {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch,
+                     {"shuffle": False, "epochs": 1, "batch_size": 8})
+    _assert_same(*runs)
+
+
+def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.random((40, 10)).astype("float32")
+    y = rng.integers(0, 7, 40)
+    made = []
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b: made.append(1) or 0)
+    cases = [
+        (keras.Sequential([keras.Input((10,)), keras.layers.Dense(
+            7, activation="softmax", kernel_regularizer="l2")]), {}),
+        (keras.Sequential([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")]),
+         {"sample_weight": np.ones(40)}),
+        (keras.Sequential([keras.Input((10,)), keras.layers.BatchNormalization(),
+                           keras.layers.Dense(7, activation="softmax")]), {}),
+    ]
+    for model, extra in cases:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0, **extra)
+
+    class Doubled(keras.Sequential):
+        def call(self, inputs, training=None, mask=None):
+            return super().call(inputs * 2.0, training=training, mask=mask)
+
+    model = Doubled([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not made
+
+
+def test_bad_labels_raise_before_any_change():
+    rng = np.random.default_rng(6)
+    x = rng.random((32, 10)).astype("float32")
+    y = rng.integers(0, 7, 32)
+    y[20] = 9
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(7, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.build((None, 10))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="label value of 9"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    # The first two batches trained before the bad one was seen, as on the tape path.
+    assert model.optimizer.iterations == 2
+    assert not np.array_equal(before[0], model.get_weights()[0])
+
+
+def _tiny_program(**override):
+    # One step: losses of a 2x3 logits input against labels, recorded.
+    buffers = np.array([[2, 0, 0, 3],    # 0: input (rows, 3)
+                        [4, 0, 0, 1],    # 1: labels
+                        [0, 0, 0, 3],    # 2: probabilities
+                        [0, 16, 0, 1]],  # 3: per-sample loss
+                       dtype=np.int64)
+    ins = np.zeros((2, 17), dtype=np.int64)
+    ins[0, :7] = [6, 0, -1, 1, 2, 3, -1]
+    ins[0, 11:15] = [0, 1, 3, 0]
+    ins[1, :7] = [15, 3, -1, -1, -1, -1, -1]
+    ins[1, 11:13] = [0, 1]
+    args = dict(buffers=buffers, instructions=ins, floats=np.zeros((2, 4), np.float32),
+                arena_size=32, max_rows=4, input_per_row=3, target_per_row=0, label_classes=3)
+    args.update(override)
+    return CompiledProgram(**args)
+
+
+def test_program_runs_and_checks_its_description():
+    program = _tiny_program()
+    logits = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], np.float32)
+    labels = np.array([1, 2], np.int64)
+    losses = np.zeros((1, 4), np.float32)
+    done = program.run([logits], None, labels, [], np.zeros(1, np.float32), 1,
+                       np.zeros(1, np.int64), losses, np.zeros((1, 1), np.int64))
+    assert done == 1
+    z = logits.astype(np.float64)
+    want = np.log(np.exp(z).sum(1)) - z[[0, 1], labels]
+    np.testing.assert_allclose(losses[0, :2], want, rtol=1e-6)
+    with pytest.raises(ValueError, match="outside the arena"):
+        _tiny_program(arena_size=19)
+    bad = np.zeros((2, 17), np.int64)
+    bad[:, 0] = 99
+    with pytest.raises(ValueError, match="unknown op"):
+        _tiny_program(instructions=bad)
+    with pytest.raises(ValueError, match="outside the valid range"):
+        program.run([logits], None, np.array([1, 3], np.int64), [], np.zeros(1, np.float32), 1,
+                    np.zeros(1, np.int64), losses, np.zeros((1, 1), np.int64))
+    with pytest.raises(ValueError, match="rows, expected 1 to 4"):
+        program.run([np.zeros((5, 3), np.float32)], None, np.zeros(5, np.int64), [],
+                    np.zeros(1, np.float32), 1, np.zeros(1, np.int64), losses,
+                    np.zeros((1, 1), np.int64))
+    with pytest.raises(ValueError, match="losses output holds 1"):
+        program.run([logits], None, labels, [], np.zeros(1, np.float32), 1,
+                    np.zeros(1, np.int64), np.zeros((1, 1), np.float32),
+                    np.zeros((1, 1), np.int64))
+    with pytest.raises(ValueError, match="shares memory"):
+        counts = np.zeros((1, 1), np.int64)
+        program.run([logits], None, labels, [], np.zeros(1, np.float32), 1, counts[0], losses,
+                    counts)
+
+
+@pytest.mark.parametrize("case", ["binary_sigmoid", "binary_logits", "mse", "mse_sigmoid"])
+def test_binary_crossentropy_and_mse_bit_identical(case, monkeypatch):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(90, 9)).astype("float32")
+    if case.startswith("binary"):
+        y = rng.integers(0, 2, 90).astype("float32")
+        out = "sigmoid" if case == "binary_sigmoid" else "linear"
+        loss = keras.losses.BinaryCrossentropy(from_logits=case == "binary_logits")
+        metrics = ["accuracy"] if case == "binary_sigmoid" else None
+        units = 1
+    else:
+        y = rng.normal(size=(90, 3)).astype("float32")
+        out = "sigmoid" if case == "mse_sigmoid" else "linear"
+        loss, metrics, units = "mse", None, 3
+
+    def build():
+        keras.utils.set_random_seed(5)
+        return keras.Sequential([keras.Input((9,)), keras.layers.Dense(16, activation="tanh"),
+                                 keras.layers.Dropout(0.3),
+                                 keras.layers.Dense(units, activation=out)])
+
+    runs = _fit_both(build, x, y, lambda: {"optimizer": "rmsprop", "loss": loss,
+                                           "metrics": metrics}, monkeypatch)
+    _assert_same(*runs)
+
+
+def test_program_refuses_a_missing_buffer_a_kernel_reads():
+    # relu's gradient reads the activation's output: a description without it is refused.
+    buffers = np.array([[2, 0, 0, 3], [0, 0, 0, 3], [0, 16, 0, 3]], dtype=np.int64)
+    ins = np.zeros((1, 17), dtype=np.int64)
+    ins[0, :7] = [2, -1, -1, 1, 2, -1, -1]
+    ins[0, 7] = 1  # relu
+    ins[0, 11:13] = [0, 3]
+    program = CompiledProgram(buffers, ins, np.array([[0, np.inf, 0, 0]], np.float32), 32, 4, 3,
+                              0, 0)
+    with pytest.raises(ValueError, match="missing activation output"):
+        program.run([np.ones((2, 3), np.float32)], None, None, [], np.zeros(1, np.float32), 1,
+                    np.zeros(1, np.int64), np.zeros((1, 4), np.float32),
+                    np.zeros((1, 1), np.int64))
