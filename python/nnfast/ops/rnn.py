@@ -19,6 +19,8 @@ from nnfast.ops.embedding import dense_rows_gradient
 _CELL_IDS = {"lstm": 0, "gru": 1, "simple": 2}
 # nnfast::Activation ids the fused gate kernels implement.
 RNN_ACTIVATION_IDS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "hard_sigmoid": 12}
+# The activation names those kernels apply (what layers ask before choosing the fused path).
+KERNEL_ACTIVATIONS = tuple(sorted(RNN_ACTIVATION_IDS))
 
 
 # NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:
