@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast import ops
+from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tape import recording
 from nnfast.layers.input_layer import Input, InputLayer
@@ -10,6 +11,8 @@ from nnfast.models import fusion
 from nnfast.models.keras2_methods import Keras2SequentialMethods
 from nnfast.models.model import Model
 from nnfast.models.plan import Plan, layer_step, run_plan, takes_mask
+from nnfast.saving.object_registration import register_builtin_class
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_keras_object
 
 
 class Sequential(Keras2SequentialMethods, Model):
@@ -202,15 +205,55 @@ class Sequential(Keras2SequentialMethods, Model):
             raise AttributeError("The model has not been built yet; it has no output shape.")
         return self._output_shapes[-1]
 
+    # --- config (Keras 3's format) ------------------------------------------------------------
+    _saving_kind = "container"  # saving groups its variables under its layers
+
+    def _saved_input_shape(self):
+        return self._input_batch_shape
+
     def get_config(self):
         """Keras 3's config: ``{name, trainable, dtype, layers: [InputLayer, ...],
         build_input_shape}``."""
-        from nnfast.saving.serialization import sequential_config
+        layers = []
+        if self._input_batch_shape is not None:
+            inp = InputLayer(batch_shape=self._input_batch_shape, name=self._input_name())
+            layers.append(serialize_keras_object(inp))
+        layers += [serialize_keras_object(l) for l in self._stack]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32",
+                  "layers": layers}
+        if self._input_batch_shape is not None:
+            config["build_input_shape"] = list(self._input_batch_shape)
+        return config
 
-        return sequential_config(self)
+    def _input_name(self):
+        name = getattr(self, "_input_layer_name", None)
+        if name is None:
+            name = self._input_layer_name = global_state.unique_name("input_layer")
+        return name
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import sequential_from_config
+        """The model a ``get_config`` dict (or Keras 2.2's list of layer entries) describes,
+        built when it names an input shape."""
+        if isinstance(config, list):  # Keras 2.2: the config is the list of layers
+            config = {"layers": config}
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config["layers"]:
+            if entry.get("class_name") == "InputLayer":
+                lc = dict(entry["config"])
+                shape = lc.get("batch_shape", lc.get("batch_input_shape"))
+                model._input_batch_shape = (None,) + tuple(shape[1:])
+                model._input_layer_name = lc.get("name")
+                continue
+            model.add(deserialize_layer_entry(entry, custom_objects), rebuild=False)
+        shape = config.get("build_input_shape")
+        if model._input_batch_shape is None and shape is not None:
+            model._input_batch_shape = (None,) + tuple(shape[1:])
+        if model._input_batch_shape is not None and model._stack:
+            model.build(model._input_batch_shape)
+        if not config.get("trainable", True):
+            model.trainable = False
+        return model
 
-        return sequential_from_config(cls, config, custom_objects)
+
+register_builtin_class("Sequential", Sequential)

@@ -43,10 +43,8 @@ def _own_variables(layer):
 
 
 def _is_container_model(obj):
-    from nnfast.models.functional import Functional
-    from nnfast.models.sequential import Sequential
-
-    return isinstance(obj, (Functional, Sequential))
+    """A Sequential or Functional model: its variables are grouped under its layers."""
+    return getattr(obj, "_saving_kind", None) == "container"
 
 
 def _container(layers, prefix, visited, out):
@@ -62,7 +60,6 @@ def _container(layers, prefix, visited, out):
 def _walk(obj, prefix, visited, out):
     """Appends ``(vars_group_path, [variables], layer)`` for ``obj`` and its children."""
     from nnfast.layers.layer import Layer
-    from nnfast.models.model import Model
 
     if id(obj) in visited:
         return
@@ -89,7 +86,7 @@ def _walk(obj, prefix, visited, out):
         elif isinstance(value, (list, tuple)) and not attr.startswith("_") and value and \
                 all(isinstance(v, Layer) for v in value):
             children.append((attr, list(value)))
-    if isinstance(obj, Model):
+    if getattr(obj, "_saving_kind", None) == "model":  # a subclassed model's tracked layers
         children.append(("layers", list(obj.layers)))
     for attr, value in sorted(children, key=lambda kv: kv[0]):
         if isinstance(value, list):
