@@ -14,6 +14,7 @@ from nnfast.layers.layer import Layer, _takes_training
 from nnfast.layers.rnn_cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell,
                                      StackedRNNCells)
 from nnfast.ops.rnn import KERNEL_ACTIVATIONS
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_layer
 
 
 def _nested(x):
@@ -258,8 +259,6 @@ class RNN(Layer):
 
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
-        from nnfast.saving.serialization import serialize_layer
-
         config = super().get_config()
         config.update({"return_sequences": self.return_sequences,
                        "return_state": self.return_state, "go_backwards": self.go_backwards,
@@ -270,8 +269,6 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import deserialize_layer_entry
-
         config = dict(config)
         config["cell"] = deserialize_layer_entry(config["cell"], custom_objects)
         return cls(**config)

@@ -15,6 +15,8 @@ from nnfast import _core, activations
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32, value
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _activation, softmax, sigmoid
+from nnfast.backend.global_state import image_data_format
+from nnfast.ops.array import reshape, transpose
 
 _INF = float("inf")
 
@@ -190,16 +192,12 @@ def _geometry2d(in_hw, kernel_hw, strides, padding, dilation):
 
 
 def _to_nhwc(x, data_format, rank):
-    from nnfast.ops.array import transpose
-
     if data_format == "channels_first":
         return transpose(x, (0,) + tuple(range(2, rank)) + (1,))
     return x
 
 
 def _from_nhwc(x, data_format, rank):
-    from nnfast.ops.array import transpose
-
     if data_format == "channels_first":
         return transpose(x, (0, rank - 1) + tuple(range(1, rank - 1)))
     return x
@@ -207,8 +205,6 @@ def _from_nhwc(x, data_format, rank):
 
 def _standardize_data_format(data_format):
     if data_format is None:
-        from nnfast.backend.global_state import image_data_format
-
         data_format = image_data_format()
     df = str(data_format).lower()
     if df not in ("channels_last", "channels_first"):
@@ -258,8 +254,6 @@ def conv_bias_activation(x, kernel, bias=None, strides=1, padding="valid", dilat
     strides = normalize_tuple(strides, spatial, "strides")
     dilation = normalize_tuple(dilation_rate, spatial, "dilation_rate")
     act_id, post = _activation_id(activation)
-    from nnfast.ops.array import reshape
-
     x = _to_nhwc(x, data_format, rank)
     xv = value(x)
     in_c = xv.shape[-1]
@@ -452,8 +446,6 @@ def conv_transpose_bias_activation(x, kernel, bias=None, strides=1, padding="val
         raise ValueError(f"conv_transpose kernel {kshape} expects {kshape[-1]} input channels, "
                          f"received input of shape {xv.shape}")
     act_id, post = _activation_id(activation)
-    from nnfast.ops.array import reshape
-
     if spatial == 1:
         x = reshape(x, (xv.shape[0], 1) + xv.shape[1:])
         kernel = reshape(kernel, (1,) + kshape)

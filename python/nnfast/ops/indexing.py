@@ -14,6 +14,8 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import concatenate, get_item, reshape, split
+from nnfast.ops.array import broadcast_to, where
+from nnfast.ops.math import subtract, sum as _sum
 
 
 class IndexMap(Function):
@@ -186,8 +188,6 @@ def take_along_axis(x, indices, axis=None):
     shape = tuple(max(a, b) if i != axis else b for i, (a, b) in enumerate(zip(x.shape, idx.shape)))
     xb_shape = tuple(s if i != axis else x.shape[axis] for i, s in enumerate(shape))
     if xb_shape != x.shape:
-        from nnfast.ops.array import broadcast_to
-
         x = broadcast_to(x, xb_shape)
     return TakeAlongAxis.apply(x, np.broadcast_to(idx, shape), axis=axis)
 
@@ -292,8 +292,6 @@ def trace(x, offset=0, axis1=0, axis2=1):
         axis1: the first axis of the 2-D planes (default 0).
         axis2: the second axis (default 1).
     """
-    from nnfast.ops.math import sum as _sum
-
     return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
@@ -351,8 +349,6 @@ def diff(a, n=1, axis=-1):
     a = unary_input(a)
     if n < 0:
         raise ValueError(f"diff: n must be >= 0. Received: n={n}")
-    from nnfast.ops.math import subtract
-
     for _ in range(n):
         size = a.shape[axis]
         lo = [slice(None)] * a.ndim
@@ -480,8 +476,6 @@ def select(condlist, choicelist, default=0):
         choicelist: a list of tensors, one per condition.
         default: the value where no condition holds (default 0).
     """
-    from nnfast.ops.array import where
-
     if len(condlist) != len(choicelist):
         raise ValueError(
             f"select: condlist and choicelist must have the same length. "

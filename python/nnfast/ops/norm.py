@@ -9,6 +9,7 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32, value
+from nnfast.ops.array import reshape, transpose
 
 
 def _opt(v):
@@ -78,8 +79,6 @@ class BatchNormInference(Function):
 
 
 def _move_last(x, axis):
-    from nnfast.ops.array import transpose
-
     nd = np.ndim(value(x))
     axis = axis % nd
     if axis == nd - 1:
@@ -102,8 +101,6 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
         epsilon: added to the variance (default 1e-3).
         axis: the channel axis kept (default -1).
     """
-    from nnfast.ops.array import transpose
-
     xt, inv = _move_last(x, axis)
     y, mean, var = BatchNormTrain.apply(xt, gamma, beta, float(epsilon))
     if inv is not None:
@@ -114,8 +111,6 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
 def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, epsilon=1e-3):
     """``keras.ops.batch_normalization``: ``(x - mean) / sqrt(variance + epsilon) * scale +
     offset`` with per-channel vectors along ``axis`` (the statistics are not differentiated)."""
-    from nnfast.ops.array import transpose
-
     xt, inv = _move_last(x, axis)
     y = BatchNormInference.apply(xt, scale, offset, value(mean), value(variance), float(epsilon))
     return y if inv is None else transpose(y, inv)
@@ -205,8 +200,6 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3, rms_sca
     Example:
         >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
     """
-    from nnfast.ops.array import reshape, transpose
-
     xv = value(x)
     nd = xv.ndim
     axes = sorted({a % nd for a in (axis if isinstance(axis, (list, tuple)) else (axis,))})

@@ -323,8 +323,6 @@ def _clean_nested(value):
     if not isinstance(value, dict):
         return value
     if "class_name" in value and isinstance(value.get("config"), dict):
-        import importlib
-
         module = value.get("module") or ""
         family = next((f for f in _NESTED_MODULES if f in module), None)
         families = [family] if family else list(_NESTED_MODULES)
