@@ -20,9 +20,6 @@ import os
 import tempfile
 import time
 import warnings
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import numpy as np
 
@@ -1088,6 +1085,10 @@ class RemoteMonitor(Callback):
         self.headers, self.send_as_json = headers, send_as_json
 
     def on_epoch_end(self, epoch, logs=None):
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
         send = {"epoch": epoch}
         for k, v in (logs or {}).items():
             send[k] = float(v) if _scalar(v) is not None else v

@@ -8,8 +8,6 @@ Example:
     >>> nnfast.config.list_physical_devices()
     [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]
 """
-import os
-
 from nnfast import _core
 
 
@@ -184,6 +182,8 @@ def set_backend(backend):
 
 
 def _keras_version_from_environment():
+    import os
+
     value = os.environ.get("NNFAST_KERAS_VERSION", "3").strip()
     if value not in ("2", "3"):
         raise ValueError(f"NNFAST_KERAS_VERSION must be 2 or 3. Received: {value!r}")

@@ -24,7 +24,6 @@ Example:
 import numpy as np
 
 from nnfast.backend import global_state
-from nnfast.ops.precision import round_floats
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _DTYPES = {"float16", "bfloat16", "float32", "float64", "uint8", "uint16", "uint32", "uint64",
@@ -93,6 +92,8 @@ class DTypePolicy:
         """``x`` in ``dtype`` when it is a float tensor and ``autocast`` is on (Keras's
         input autocasting); other inputs unchanged. bfloat16/float16 values are rounded and
         kept in float32 storage."""
+        from nnfast.ops.precision import round_floats
+
         return round_floats(x, dtype) if autocast else x
 
     def get_config(self):

@@ -29,7 +29,6 @@ from nnfast.ops._util import value
 from nnfast.ops.nn import binary_crossentropy_mean
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
-from nnfast.backend.global_state import to_snake_case
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
@@ -584,6 +583,8 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
 
 
 def _snake(name):
+    from nnfast.backend.global_state import to_snake_case
+
     return to_snake_case(name)
 
 

@@ -26,7 +26,6 @@ from nnfast import losses as _losses
 from nnfast.ops._util import value
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
-from nnfast.backend.global_state import to_snake_case
 NEG_INF = -1e10
 
 
@@ -81,6 +80,8 @@ class Metric:
     """
 
     def __init__(self, dtype=None, name=None):
+        from nnfast.backend.global_state import to_snake_case
+
         if name is None and isinstance(dtype, str) and not _is_dtype_name(dtype):
             # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
             name, dtype = dtype, None
@@ -1027,6 +1028,8 @@ _CLASSES = {c.__name__: c for c in _CLASS_LIST}
 
 
 def _snake(name):
+    from nnfast.backend.global_state import to_snake_case
+
     return to_snake_case(name)
 
 

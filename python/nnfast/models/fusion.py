@@ -131,6 +131,7 @@ class ConvReluMaxPool:
     modes = ("training", "inference")
 
     def matches(self, ctx, i):
+        """A Match of steps (i, its only reader) when they are such a pair, else None."""
         step = ctx.steps[i]
         if not _one_to_one(step):
             return None
@@ -141,6 +142,7 @@ class ConvReluMaxPool:
         return None if call is None else Match([i, j], call=call)
 
     def rewrite(self, ctx, match):
+        """The fused step: the conv's input to the pool's output."""
         conv, pool = (ctx.steps[k] for k in match.indices)
         return PlanStep(pool.layer, match.details["call"], conv.inputs, pool.outputs,
                         merged=(conv.layer, pool.layer))
@@ -188,6 +190,7 @@ class EmbeddingRecurrence:
     modes = ("training", "inference")
 
     def matches(self, ctx, i):
+        """A Match of steps (i, its only reader) for Embedding -> recurrent layer, else None."""
         step = ctx.steps[i]
         emb = step.layer
         if type(emb) is not Embedding or not _one_to_one(step) or \
@@ -204,6 +207,7 @@ class EmbeddingRecurrence:
         return Match([i, j])
 
     def rewrite(self, ctx, match):
+        """One EmbeddingRecurrenceStep from the ids to the recurrent layer's output."""
         first, second = (ctx.steps[k] for k in match.indices)
         pair = EmbeddingRecurrenceStep(first.layer, second.layer, ctx.model)
         return PlanStep(pair, pair.call, first.inputs, second.outputs, takes_training=True,
@@ -301,6 +305,7 @@ class ConvChainCall:
         return bias, scale
 
     def is_pointwise(self):
+        """A 1x1, stride-1, ungrouped, unpadded Conv2D chain."""
         conv = self.conv
         return (not self.depthwise and tuple(conv.kernel_size) == (1, 1)
                 and tuple(conv.strides) == (1, 1) and conv.groups == 1
@@ -333,6 +338,7 @@ class ConvChain:
     modes = ("inference",)
 
     def matches(self, ctx, i):
+        """A Match of the longest chain starting at step i (two steps or more), else None."""
         steps = ctx.steps
         if not steps[i].is_plain():
             return None
@@ -378,6 +384,7 @@ class ConvChain:
         return j if j is not None and ctx.steps[j].is_plain() else None
 
     def rewrite(self, ctx, match):
+        """One step running the chain's ConvChainCall (inputs ``[x, other]`` with a sum)."""
         first, last = ctx.steps[match.indices[0]], ctx.steps[match.indices[-1]]
         other = match.details["other"]
         inputs = first.inputs if other is None else [TensorRef(first.inputs), TensorRef(other)]
@@ -417,6 +424,7 @@ class SeparableChain:
     modes = ("inference",)
 
     def matches(self, ctx, i):
+        """A Match of a fused depthwise step i and the pointwise step reading it, else None."""
         step = ctx.steps[i]
         dw = step.run
         if not (isinstance(dw, ConvChainCall) and dw.depthwise and not dw.residual
@@ -442,6 +450,7 @@ class SeparableChain:
         return Match([i, j], inputs=inputs)
 
     def rewrite(self, ctx, match):
+        """One step running both chains as a SeparableChainCall."""
         dw, pw = (ctx.steps[k] for k in match.indices)
         return PlanStep(pw.layer, SeparableChainCall(dw.run, pw.run), match.details["inputs"],
                         pw.outputs, merged=dw.merged + pw.merged)

@@ -7,8 +7,6 @@ Images are ``(batch, height, width, channels)`` (``channels_last``) or
 differentiable in the pixels has its gradient (``GradientTape``); warps are differentiable in
 the images, not in the coordinates or transforms.
 """
-import itertools
-
 import numpy as np
 
 from nnfast.backend.tape import Function
@@ -17,12 +15,6 @@ from nnfast.ops import image_ops
 from nnfast.ops._util import value
 from nnfast.ops.conv import _standardize_data_format, normalize_tuple
 from nnfast.ops.size_limit import check_result_size
-from nnfast.backend import random as _random
-from nnfast.ops import math as m
-from nnfast.ops.array import expand_dims, get_item, pad, reshape, squeeze, stack, transpose
-from nnfast.ops.conv import conv, depthwise_conv
-from nnfast.ops.math import multiply, sum as _sum
-from nnfast.ops.patches import extract
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -48,21 +40,29 @@ def _batched(images, what, data_format):
                          f"4 (batch of images). Received input with shape: "
                          f"images.shape={np.shape(value(images))}")
     if nd == 3:
+        from nnfast.ops.array import expand_dims
+
         images = expand_dims(images, 0)
     return images, nd == 3, data_format == "channels_first"
 
 
 def _unbatch(y, unbatched):
     if unbatched:
+        from nnfast.ops.array import squeeze
+
         return squeeze(y, 0)
     return y
 
 
 def _to_last(x, channels_first):
+    from nnfast.ops.array import transpose
+
     return transpose(x, (0, 2, 3, 1)) if channels_first else x
 
 
 def _from_last(x, channels_first):
+    from nnfast.ops.array import transpose
+
     return transpose(x, (0, 3, 1, 2)) if channels_first else x
 
 
@@ -187,6 +187,8 @@ class GatherSpatial(Function):
 
 def _fill_pad(x, pads, fill_value, channels_first):
     """Pads the spatial axes with ``fill_value`` (gradient: the centre)."""
+    from nnfast.ops.array import pad
+
     (t, b), (l, r) = pads
     widths = ((0, 0), (0, 0), (t, b), (l, r)) if channels_first else \
         ((0, 0), (t, b), (l, r), (0, 0))
@@ -241,6 +243,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         cw = max(min(w, int(float(h * out_w) / out_h)), 1)
         top, left = int(float(h - ch) / 2), int(float(w - cw) / 2)
         if (ch, cw) != (h, w):
+            from nnfast.ops.array import get_item
+
             rows, cols = slice(top, top + ch), slice(left, left + cw)
             key = (slice(None), slice(None), rows, cols) if cf else (slice(None), rows, cols)
             x = get_item(x, key)
@@ -333,6 +337,8 @@ class AlongAxis(Function):
 
 
 def _patches(images, size, strides, dilation_rate, padding, data_format, spatial, what):
+    from nnfast.ops.patches import extract
+
     data_format = _standardize_data_format(data_format)
     padding = str(padding).lower()
     if padding not in ("valid", "same"):
@@ -344,6 +350,8 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, spatial
     if nd not in (spatial + 1, spatial + 2):
         raise ValueError(f"{what}: expected a rank {spatial + 1} (single) or {spatial + 2} "
                          f"(batch) input. Received: images.shape={np.shape(value(images))}")
+    from nnfast.ops.array import expand_dims, squeeze, transpose
+
     x = images if nd == spatial + 2 else expand_dims(images, 0)
     last = data_format == "channels_last"
     if not last:
@@ -426,12 +434,16 @@ def rgb_to_grayscale(images, data_format=None):
         >>> ops.image.rgb_to_grayscale(np.ones((2, 4, 4, 3), "float32")).shape
         (2, 4, 4, 1)
     """
+    from nnfast.ops.math import sum as _sum, multiply
+
     axis = _channel_axis(images, data_format, "rgb_to_grayscale")
     w = _GRAY_WEIGHTS if axis == -1 else _GRAY_WEIGHTS[:, None, None]
     return _sum(multiply(images, w), axis=axis, keepdims=True)
 
 
 def _split_channels(images, axis):
+    from nnfast.ops.array import get_item
+
     nd = np.ndim(value(images))
     pre = (slice(None),) * (nd + axis)
     return [get_item(images, pre + (i,)) for i in range(3)]
@@ -444,6 +456,9 @@ def rgb_to_hsv(images, data_format=None):
     Example:
         >>> ops.image.rgb_to_hsv(np.array([[[1.0, 0.0, 0.0]]], "float32"))  # [[[0, 1, 1]]]
     """
+    from nnfast.ops import math as m
+    from nnfast.ops.array import stack
+
     axis = _channel_axis(images, data_format, "rgb_to_hsv")
     r, g, b = _split_channels(images, axis)
     v = m.maximum(m.maximum(r, g), b)
@@ -472,6 +487,9 @@ def hsv_to_rgb(images, data_format=None):
     Example:
         >>> ops.image.hsv_to_rgb(np.array([[[0.0, 1.0, 1.0]]], "float32"))  # [[[1, 0, 0]]]
     """
+    from nnfast.ops import math as m
+    from nnfast.ops.array import stack
+
     axis = _channel_axis(images, data_format, "hsv_to_rgb")
     h, s, v = _split_channels(images, axis)
     dh = m.multiply(h, 6.0)
@@ -544,6 +562,8 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
         ...                       target_width=5).shape
         (2, 4, 5, 3)
     """
+    from nnfast.ops.array import get_item
+
     _two_of_three(top_cropping, bottom_cropping, target_height,
                   ("top_cropping", "bottom_cropping", "target_height"))
     _two_of_three(left_cropping, right_cropping, target_width,
@@ -581,6 +601,8 @@ def _gaussian_1d(size, sigma):
 
 def _depthwise_same(x_last, kernel2d):
     """Per-channel 'same' correlation of an NHWC batch with one 2-D kernel (nnfast conv)."""
+    from nnfast.ops.conv import depthwise_conv
+
     c = np.shape(value(x_last))[-1]
     k = np.ascontiguousarray(np.tile(kernel2d[:, :, None, None], (1, 1, c, 1)), np.float32)
     return depthwise_conv(x_last, k, 1, "same")
@@ -644,6 +666,8 @@ def sobel_edges(images, data_format=None):
         >>> ops.image.sobel_edges(np.zeros((1, 4, 4, 3), "float32")).shape
         (1, 4, 4, 3, 2)
     """
+    from nnfast.ops.array import transpose
+
     data_format = _standardize_data_format(data_format)
     if np.ndim(value(images)) != 4:
         raise ValueError(f"sobel_edges expects a 4-D batch of images. Received: "
@@ -668,6 +692,10 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
         >>> x = np.random.rand(2, 16, 16, 3).astype("float32")
         >>> ops.image.ssim(x, x)  # [1, 1]
     """
+    from nnfast.ops import math as m
+    from nnfast.ops.array import reshape, transpose
+    from nnfast.ops.conv import conv
+
     a, unbatched, cf = _batched(image1, "ssim", data_format)
     b, _, _ = _batched(image2, "ssim", data_format)
     if np.shape(value(a)) != np.shape(value(b)):
@@ -892,6 +920,8 @@ class MapCoordinates(Function):
 
     @staticmethod
     def forward(ctx, x, coords, order=1, fill_mode="constant", fill_value=0.0):
+        import itertools
+
         x = _float(x).astype(np.float32, copy=False)
         coords = np.asarray(coords, dtype=np.float32)
         per_dim = []
@@ -999,6 +1029,8 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     x, unbatched, cf = _batched(images, "elastic_transform", data_format)
     xl = _to_last(x, cf)
     n, h, w, c = np.shape(value(xl))
+    from nnfast.backend import random as _random
+
     if seed is None or isinstance(seed, (int, np.integer)):
         rng = _random.make_generator(seed)  # None: seeded from nnfast's global generator
     elif hasattr(seed, "next"):  # a SeedGenerator: its next seed

@@ -6,10 +6,6 @@ import numpy as np
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
-from nnfast.backend.tape import GradientTape
-from nnfast.ops import math as m
-from nnfast.ops.array import expand_dims, reshape, squeeze, swapaxes, transpose
-from nnfast.ops.math import matmul
 
 
 def _mat(x, what, square=False):
@@ -253,6 +249,9 @@ def cholesky_inverse(x, upper=False):
         >>> L = ops.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]], "float32"))
         >>> ops.cholesky_inverse(L)  # inverse of [[4, 2], [2, 3]]
     """
+    from nnfast.ops.array import swapaxes
+    from nnfast.ops.math import matmul
+
     _mat(x, "cholesky_inverse", square=True)
     xt = swapaxes(x, -1, -2)
     return inv(matmul(xt, x) if upper else matmul(x, xt))
@@ -582,6 +581,9 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - keras.ops argu
     Example:
         >>> ops.norm(np.array([3.0, 4.0], "float32"))  # 5.0
     """
+    from nnfast.ops import math as m
+    from nnfast.ops.array import reshape
+
     xv = np.asarray(value(x))
     nd = xv.ndim
     if axis is None:
@@ -614,6 +616,9 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - keras.ops argu
 
 
 def _matrix_norm(x, ord, axis, keepdims):
+    from nnfast.ops import math as m
+    from nnfast.ops.array import expand_dims, transpose
+
     r, c = axis
     if ord in (None, "fro", "f"):
         y = m.sqrt(m.sum(m.square(x), axis=axis, keepdims=keepdims))
@@ -624,6 +629,8 @@ def _matrix_norm(x, ord, axis, keepdims):
         sums = m.sum(m.abs(x), axis=sum_axis, keepdims=True)
         y = (m.max if ord > 0 else m.min)(sums, axis=red_axis, keepdims=True)
         if not keepdims:
+            from nnfast.ops.array import squeeze
+
             y = squeeze(y, axis=tuple(sorted(axis)))
         return y
     if ord in (2, -2, "nuc"):
@@ -657,6 +664,8 @@ def jvp(fun, primals, tangents, has_aux=False):
         >>> out, tangent_out = ops.jvp(ops.square, (np.array([3.0], "float32"),),
         ...                            (np.array([1.0], "float32"),))  # 9, 6
     """
+    from nnfast.backend.tape import GradientTape
+
     if not isinstance(primals, (list, tuple)) or not isinstance(tangents, (list, tuple)):
         raise TypeError("jvp: `primals` and `tangents` must be tuples or lists, received "
                         f"{type(primals).__name__} and {type(tangents).__name__}")

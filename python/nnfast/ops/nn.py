@@ -10,10 +10,6 @@ from nnfast.backend.tensor import Tensor
 from nnfast.ops import precision
 from nnfast.ops._util import f32, value
 from nnfast.ops.sparse_dense import SparseDense, sparse_rows
-from nnfast.backend.global_state import epsilon as _epsilon
-from nnfast.ops.array import transpose
-from nnfast.ops.math import (abs as _abs, add, clip, exp, log, log1p, maximum, multiply, negative,
-                             subtract)
 
 # Ids of nnfast::Activation in cpp/include/nnfast/activation.h (same order).
 ACTIVATION_IDS = {
@@ -198,6 +194,8 @@ def _along_last(fn, x, axis):
     axis = axis % max(nd, 1)
     if axis == nd - 1:
         return fn(x)
+    from nnfast.ops.array import transpose
+
     perm = [i for i in range(nd) if i != axis] + [axis]
     inv = list(np.argsort(perm))
     return transpose(fn(transpose(x, perm)), inv)
@@ -571,6 +569,9 @@ def binary_crossentropy(target, output, from_logits=False):
     Example:
         >>> ops.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.9, 0.2]))  # [0.105, 0.223]
     """
+    from nnfast.ops.math import (abs as _abs, add, clip, exp, log, log1p, maximum, multiply,
+                                 negative, subtract)
+
     _check_same_shape(target, output, "binary_crossentropy")
     t = _finite_target(target)
     if not from_logits and isinstance(output, Tensor) and output._keras_logits is not None:
@@ -687,6 +688,8 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     Example:
         >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
     """
+    from nnfast.backend.global_state import epsilon as _epsilon
+
     rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")

@@ -247,7 +247,6 @@ from nnfast.ops.reduction import (  # noqa: F401
     trapezoid,
     unique,
 )
-from nnfast.backend.dtypes import standardize_dtype
 
 
 def ndim(x):
@@ -287,6 +286,8 @@ def view(x, dtype=None):
     Example:
         >>> ops.view(np.array([1.0], "float32"), "int32")  # [1065353216]: the float's bits
     """
+    from nnfast.backend.dtypes import standardize_dtype
+
     a = np.ascontiguousarray(raw(unary_input(x)))
     if dtype is None:
         return Tensor(a.copy())

@@ -13,7 +13,6 @@ through ``tf.data``) or an iterable of dict batches (``(features, labels)`` pair
 import numpy as np
 
 from nnfast.backend.tensor import Tensor
-from nnfast.utils.feature_space_saving import load_feature_space_state, save_feature_space
 
 _AUTO_NAMES = {}
 
@@ -428,8 +427,12 @@ class FeatureSpace:
             >>> feature_space.save("features.keras")
             >>> restored = keras.saving.load_model("features.keras")
         """
+        from nnfast.utils.feature_space_saving import save_feature_space
+
         save_feature_space(self, filepath)
 
     def _load_keras_archive(self, z):
         """Used by ``load_model``: restores the saved state from the open archive."""
+        from nnfast.utils.feature_space_saving import load_feature_space_state
+
         return load_feature_space_state(self, z)
