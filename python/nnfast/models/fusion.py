@@ -145,7 +145,7 @@ class ConvReluMaxPool:
         """The fused step: the conv's input to the pool's output."""
         conv, pool = (ctx.steps[k] for k in match.indices)
         return PlanStep(pool.layer, match.details["call"], conv.inputs, pool.outputs,
-                        merged=(conv.layer, pool.layer))
+                        merged=(conv.layer, pool.layer), makes_masks=pool.makes_masks)
 
 
 # --- Embedding -> recurrent layer ---------------------------------------------------------------
@@ -389,7 +389,8 @@ class ConvChain:
         other = match.details["other"]
         inputs = first.inputs if other is None else [TensorRef(first.inputs), TensorRef(other)]
         return PlanStep(last.layer, match.details["call"], inputs, last.outputs,
-                        merged=tuple(ctx.steps[k].layer for k in match.indices))
+                        merged=tuple(ctx.steps[k].layer for k in match.indices),
+                        makes_masks=last.makes_masks)
 
 
 class SeparableChainCall:
@@ -453,7 +454,7 @@ class SeparableChain:
         """One step running both chains as a SeparableChainCall."""
         dw, pw = (ctx.steps[k] for k in match.indices)
         return PlanStep(pw.layer, SeparableChainCall(dw.run, pw.run), match.details["inputs"],
-                        pw.outputs, merged=dw.merged + pw.merged)
+                        pw.outputs, merged=dw.merged + pw.merged, makes_masks=pw.makes_masks)
 
 
 # The rules, in the order they apply.

@@ -47,6 +47,8 @@ class PlanStep:
         takes_mask: ``run`` is passed the input's mask as ``mask=`` when there is one.
         refs_in_args: ``args``/``kwargs`` hold TensorRefs to fill at each call.
         merged: the layers a fused step computes, in order (empty for a plain step).
+        makes_masks: ``layer`` overrides ``compute_mask`` (it may make a mask from an input
+            without one); otherwise a step whose input has no mask gives no mask.
     """
 
     layer: object
@@ -59,6 +61,7 @@ class PlanStep:
     takes_mask: bool = False
     refs_in_args: bool = False
     merged: tuple = ()
+    makes_masks: bool = False
 
     @property
     def single_input(self):
@@ -142,8 +145,11 @@ def layer_step(layer, inputs, outputs, args=(), kwargs=None, refs_in_args=False,
                takes_mask=False):
     """The plain step calling built ``layer`` (its ``_plan_call`` for a Layer)."""
     run = layer._plan_call() if isinstance(layer, Layer) else layer.call
+    makes_masks = getattr(type(layer), "compute_mask", Layer.compute_mask) is not \
+        Layer.compute_mask
     return PlanStep(layer, run, inputs, outputs, tuple(args), dict(kwargs or {}),
-                    _takes_training(type(layer)), takes_mask, refs_in_args)
+                    _takes_training(type(layer)), takes_mask, refs_in_args,
+                    makes_masks=makes_masks)
 
 
 def takes_mask(layer):
@@ -219,7 +225,9 @@ def run_plan(plan, inputs, training=None, mask=None):
         else:
             y = step.run(x, *a, **kw)
         if every_step:
-            _sequential_mask(step, x, y, masks)
+            # no mask so far and none made here: the output has none (skips compute_mask)
+            if masks or step.makes_masks or getattr(y, "_keras_mask", None) is not None:
+                _sequential_mask(step, x, y, masks)
         elif masks or getattr(y, "_keras_mask", None) is not None:
             _graph_mask(step, x, y, masks)
         out = step.outputs
