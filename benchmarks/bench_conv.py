@@ -220,7 +220,7 @@ def torch_cnn():
 
 
 def bench_cnn(repeats, quick):
-    from nnfast.layers import convolutional
+    from nnfast.models import fusion
 
     rng = np.random.default_rng(0)
     for batch in (32, 128):
@@ -231,9 +231,9 @@ def bench_cnn(repeats, quick):
         y = np.eye(10, dtype=np.float32)[labels]
         # The same model with the Conv2D -> MaxPooling2D pair run as two ops (built without
         # the Sequential peephole), to show what the fused op buys.
-        convolutional.FUSE_CONV_POOL = False
+        fusion.FUSE_CONV_POOL = False
         unfused = nnfast_cnn()
-        convolutional.FUSE_CONV_POOL = True
+        fusion.FUSE_CONV_POOL = True
         model = nnfast_cnn()
         tmodel, topt = torch_cnn()
         tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())

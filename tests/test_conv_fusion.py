@@ -6,7 +6,8 @@ import pytest
 
 import nnfast
 from nnfast import _core, layers, ops
-from nnfast.layers import convolutional
+from nnfast.models import fusion
+from nnfast.ops import fused as fused_ops
 
 import conv_reference as ref
 from conv_reference import isa  # noqa: F401  (fixture)
@@ -37,7 +38,7 @@ def unfused(x, k, b, case):
 
 def fused(x, k, b, case):
     _, _, strides, padding, dilation, pool, ppad = case
-    return ops.conv2d_relu_max_pool(x, k, b, strides, padding, dilation, pool, ppad)
+    return fused_ops.conv2d_relu_max_pool(x, k, b, strides, padding, dilation, pool, ppad)
 
 
 def inputs(case):
@@ -99,8 +100,8 @@ def test_weight_gradient_only_path(isa):
 
 
 def tutorial_model(fuse):
-    previous = convolutional.FUSE_CONV_POOL
-    convolutional.FUSE_CONV_POOL = fuse
+    previous = fusion.FUSE_CONV_POOL
+    fusion.FUSE_CONV_POOL = fuse
     try:
         model = nnfast.Sequential([
             nnfast.Input(shape=(28, 28, 1)),
@@ -111,13 +112,13 @@ def tutorial_model(fuse):
             layers.Dense(10, activation="softmax"),
         ])
     finally:
-        convolutional.FUSE_CONV_POOL = previous
+        fusion.FUSE_CONV_POOL = previous
     return model
 
 
 def test_sequential_fuses_the_pair_and_trains_identically():
     a, b = tutorial_model(True), tutorial_model(False)
-    assert len(a._calls) == len(b._calls) - 1  # the pair is one entry of the plan
+    assert len(a._plan.steps) == len(b._plan.steps) - 1  # the pair is one entry of the plan
     b.set_weights(a.get_weights())
     x = RNG.random((9, 28, 28, 1), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[RNG.integers(0, 10, 9)]
@@ -141,27 +142,27 @@ def test_non_qualifying_pairs_are_not_fused(conv_kw, pool_kw):
     conv = layers.Conv2D(4, 3, **conv_kw)
     pool = layers.MaxPooling2D(2, **pool_kw)
     conv.build((None, 8, 8, 8) if conv_kw.get("data_format") is None else (None, 1, 8, 8))
-    assert convolutional.fused_conv_pool_call(conv, pool) is None
+    assert fusion.conv_pool_call(conv, pool) is None
 
 
 def test_large_kernels_and_average_pooling_are_not_fused():
     conv = layers.Conv2D(8, 3, activation="relu")
     conv.build((None, 10, 10, 16))  # 3*3*16 taps: the GEMM path, not fused
-    assert convolutional.fused_conv_pool_call(conv, layers.MaxPooling2D(2)) is None
+    assert fusion.conv_pool_call(conv, layers.MaxPooling2D(2)) is None
     small = layers.Conv2D(8, 3, activation="relu")
     small.build((None, 10, 10, 1))
-    assert convolutional.fused_conv_pool_call(small, layers.AveragePooling2D(2)) is None
-    assert convolutional.fused_conv_pool_call(small, layers.MaxPooling2D(2)) is not None
+    assert fusion.conv_pool_call(small, layers.AveragePooling2D(2)) is None
+    assert fusion.conv_pool_call(small, layers.MaxPooling2D(2)) is not None
 
 
 def test_bad_inputs_raise_clear_errors():
     x, k = rand(2, 8, 8, 1), rand(3, 3, 1, 4)
     with pytest.raises(ValueError, match="no fused kernel"):
-        ops.conv2d_relu_max_pool(rand(2, 8, 8, 16), rand(3, 3, 16, 4))
+        fused_ops.conv2d_relu_max_pool(rand(2, 8, 8, 16), rand(3, 3, 16, 4))
     with pytest.raises(ValueError, match="does not fit"):
-        ops.conv2d_relu_max_pool(x, rand(3, 3, 2, 4))
+        fused_ops.conv2d_relu_max_pool(x, rand(3, 3, 2, 4))
     with pytest.raises(ValueError, match="4-D"):
-        ops.conv2d_relu_max_pool(rand(8, 8, 1), k)
+        fused_ops.conv2d_relu_max_pool(rand(8, 8, 1), k)
     geom = ((1, 1), (0, 0), (1, 1), (6, 6), (2, 2), (0, 0))
     y = np.empty((2, 3, 3, 4), np.float32)
     with pytest.raises(TypeError, match="uint8"):
@@ -174,8 +175,8 @@ def test_bad_inputs_raise_clear_errors():
 
 
 def functional_model(fuse, expose_conv=False):
-    previous = convolutional.FUSE_CONV_POOL
-    convolutional.FUSE_CONV_POOL = fuse
+    previous = fusion.FUSE_CONV_POOL
+    fusion.FUSE_CONV_POOL = fuse
     try:
         inp = nnfast.Input(shape=(11, 13, 2))
         c = layers.Conv2D(6, 3, padding="same", activation="relu")(inp)
@@ -183,13 +184,13 @@ def functional_model(fuse, expose_conv=False):
         out = layers.Dense(3)(layers.Flatten()(p))
         model = nnfast.Model(inp, [out, c] if expose_conv else out)
     finally:
-        convolutional.FUSE_CONV_POOL = previous
+        fusion.FUSE_CONV_POOL = previous
     return model
 
 
 def test_functional_fuses_a_conv_feeding_only_a_pool():
     a, b = functional_model(True), functional_model(False)
-    assert len(a._plan) == len(b._plan) - 1
+    assert len(a._plan.steps) == len(b._plan.steps) - 1
     b.set_weights(a.get_weights())
     x = RNG.standard_normal((4, 11, 13, 2)).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(a(x)), np.asarray(b(x)))
@@ -203,5 +204,5 @@ def test_functional_fuses_a_conv_feeding_only_a_pool():
         np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(h).max()))
     # A conv output the model also returns must exist: no fusion there.
     c = functional_model(True, expose_conv=True)
-    assert len(c._plan) == len(functional_model(False, expose_conv=True)._plan)
-    assert all(entry[1] == entry[0].call for entry in c._plan)
+    assert len(c._plan.steps) == len(functional_model(False, expose_conv=True)._plan.steps)
+    assert all(step.run == step.layer.call for step in c._plan.steps)

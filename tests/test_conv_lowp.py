@@ -9,7 +9,7 @@ import pytest
 
 import nnfast
 from nnfast import mixed_precision
-from nnfast.layers import convolutional
+from nnfast.models import fusion
 from nnfast.ops import precision
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "mixed_precision")
@@ -61,10 +61,10 @@ def test_fused_conv_pool_computes_in_the_policy_dtype(monkeypatch):
     y = np.arange(5) % 4
     fused = _cnn()
     weights = fused.get_weights()
-    monkeypatch.setattr(convolutional, "FUSE_CONV_POOL", False)
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", False)
     plain = _cnn()
     plain.set_weights(weights)
-    monkeypatch.setattr(convolutional, "FUSE_CONV_POOL", True)
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", True)
 
     def loss_and_grads(model):
         xt = nnfast.ops.convert_to_tensor(x)

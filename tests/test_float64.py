@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from nnfast import layers as L
 from nnfast import ops
+from nnfast.ops import fused
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
 
@@ -368,13 +369,13 @@ def test_fused_inference_ops_in_float64(float64):
         assert y64.dtype == np.float64
         np.testing.assert_allclose(y64, y32, rtol=1e-4, atol=1e-4)
 
-    both(lambda x, k, s, b, r: ops.conv2d_inference(
+    both(lambda x, k, s, b, r: fused.conv2d_inference(
         x, k, b, s, padding="same", activation="relu", zero_padding=((1, 0), (0, 1)),
         residual=r), x, k, scale, bias, residual)
-    both(lambda x, dk, pk, s, b: ops.separable_inference(
+    both(lambda x, dk, pk, s, b: fused.separable_inference(
         x, dk, None, None, pk, b, s, padding="same", pw_activation=("relu", 0.0, None, 0.0)),
         x, dk, pk, scale, bias)
-    both(lambda x, k, b: ops.conv2d_relu_max_pool(x, k, b, pool_size=2), x, k, bias)
+    both(lambda x, k, b: fused.conv2d_relu_max_pool(x, k, b, pool_size=2), x, k, bias)
 
 
 def test_functional_float64_predict_matches_layer_by_layer(float64):

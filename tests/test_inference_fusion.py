@@ -9,6 +9,7 @@ import nnfast
 from nnfast import layers, ops
 from nnfast.backend.tape import GradientTape
 from nnfast.models.functional import Functional
+from nnfast.ops import fused as fused_ops
 
 import conv_reference as ref
 from conv_reference import isa  # noqa: F401  (fixture)
@@ -62,13 +63,13 @@ def chain_model():
 def test_chains_merge_and_match_the_layer_by_layer_plan():
     model = chain_model()
     randomize_batch_norms(model)
-    fused, _ = model._inference_plan()
+    fused = model._inference_plan().steps
     # 6 chains merged: 4+3+3+2+2+4 layers became 6 calls, and the depthwise chain and the
     # pointwise one it feeds one separable call.
-    assert len(fused) == len(model._plan) - 13
-    names = [type(e[0]).__name__ for e in fused if getattr(e[1], "__self__", None) is not e[0]]
+    assert len(fused) == len(model._plan.steps) - 13
+    names = [type(e.layer).__name__ for e in fused if getattr(e.run, "__self__", None) is not e.layer]
     assert names == ["ReLU", "Add", "Activation", "BatchNormalization", "ReLU"]
-    assert type(fused[1][1]).__name__ == "_SeparableChain"
+    assert type(fused[1].run).__name__ == "SeparableChainCall"
     x = rand(3, 13, 11, 5)
     got = [np.asarray(t) for t in model(x, training=False)]
     with GradientTape():
@@ -83,7 +84,7 @@ def test_first_chain_against_float64_numpy():
     randomize_batch_norms(model)
     x = rand(2, 13, 11, 5)
     sub = Functional(model.inputs, model.layers[4].output)   # pad, conv, bn, relu6
-    assert len(sub._inference_plan()[0]) == 1
+    assert len(sub._inference_plan().steps) == 1
     conv, bn = model.layers[2], model.layers[3]
     xp = np.pad(x, ((0, 0), (0, 1), (2, 1), (0, 0)))
     z = ref.conv2d(xp, conv.kernel.value, (2, 2))
@@ -119,17 +120,17 @@ def test_conv2d_inference_rejects_tapes_and_bad_shapes():
     x, k = rand(1, 5, 5, 3), rand(3, 3, 3, 4)
     with GradientTape():
         with pytest.raises(RuntimeError, match="inference-only"):
-            ops.conv2d_inference(x, k)
+            fused_ops.conv2d_inference(x, k)
     with pytest.raises(ValueError, match="4-D"):
-        ops.conv2d_inference(x[0], k)
+        fused_ops.conv2d_inference(x[0], k)
     with pytest.raises(ValueError, match="larger than the padded input"):
-        ops.conv2d_inference(rand(1, 2, 2, 3), k)
+        fused_ops.conv2d_inference(rand(1, 2, 2, 3), k)
     with pytest.raises(ValueError, match="scale"):
-        ops.conv2d_inference(x, k, scale=np.ones(5, np.float32))
+        fused_ops.conv2d_inference(x, k, scale=np.ones(5, np.float32))
     with pytest.raises(ValueError, match="residual"):
-        ops.conv2d_inference(x, k, residual=np.ones((1, 3, 4, 4), np.float32))
+        fused_ops.conv2d_inference(x, k, residual=np.ones((1, 3, 4, 4), np.float32))
     with pytest.raises(ValueError, match="residual"):
-        ops.conv2d_inference(x, rand(3, 3, 3, 1), depthwise=True,
+        fused_ops.conv2d_inference(x, rand(3, 3, 3, 1), depthwise=True,
                              residual=np.ones((1, 3, 3, 3), np.float32))
 
 
@@ -151,7 +152,7 @@ def test_scale_epilogue_on_every_conv_path(case, activation, isa):
     x, k, b, s = rand(*xs), rand(*ks), rand(ks[-1]), rand(ks[-1])
     want = ref.conv2d(x, k, strides, padding) * s + b
     r = rand(*want.shape) if activation != "sigmoid" else None   # with and without a residual
-    got = ops.conv2d_inference(x, k, b, s, strides, padding, activation=activation, residual=r)
+    got = fused_ops.conv2d_inference(x, k, b, s, strides, padding, activation=activation, residual=r)
     if r is not None:
         want = want + r
     if activation == "relu":
@@ -165,7 +166,7 @@ def test_scale_epilogue_on_every_conv_path(case, activation, isa):
 def test_scale_epilogue_depthwise(multiplier, isa):
     x, k = rand(2, 7, 9, 6), rand(3, 3, 6, multiplier)
     b, s = rand(6 * multiplier), rand(6 * multiplier)
-    got = ops.conv2d_inference(x, k, b, s, (2, 1), "same", depthwise=True, activation="relu",
+    got = fused_ops.conv2d_inference(x, k, b, s, (2, 1), "same", depthwise=True, activation="relu",
                                act_max=6.0)
     dense = np.zeros((3, 3, 6, 6 * multiplier), np.float32)
     for c in range(6):
@@ -179,7 +180,7 @@ def test_a_broadcasting_residual_sum_still_matches():
     a = layers.BatchNormalization()(layers.Conv2D(4, 1)(i))
     model = Functional([i, j], layers.ReLU()(layers.Add()([a, j])))
     randomize_batch_norms(model)
-    assert len(model._inference_plan()[0]) == 1
+    assert len(model._inference_plan().steps) == 1
     x, y = rand(2, 5, 5, 3), rand(2, 1, 1, 4)
     got = np.asarray(model([x, y]))
     with GradientTape():
@@ -198,8 +199,8 @@ def test_sequential_merges_chains_but_not_its_earlier_fusions():
         layers.Flatten(), layers.Dense(5),
     ])
     randomize_batch_norms(model)
-    calls = model._inference_calls()
-    assert len(calls) == len(model._calls) - 2
+    calls = model._inference_plan().steps
+    assert len(calls) == len(model._plan.steps) - 2
     x = rand(4, 12, 12, 3)
     got = np.asarray(model(x))
     with GradientTape():
@@ -219,11 +220,11 @@ def test_separable_inference_equals_two_convs(multiplier, strides, zero_padding,
     dk, pk = rand(3, 3, 24, multiplier), rand(1, 1, 24 * multiplier, 37)
     db, ds = rand(24 * multiplier), rand(24 * multiplier)
     pb, ps = rand(37), rand(37)
-    mid = ops.conv2d_inference(x, dk, db, ds, strides, "same", depthwise=True,
+    mid = fused_ops.conv2d_inference(x, dk, db, ds, strides, "same", depthwise=True,
                                activation="relu", act_max=6.0, zero_padding=zero_padding)
     r = rand(*(mid.shape[:3] + (37,))) if with_residual else None
-    want = ops.conv2d_inference(mid, pk, pb, ps, activation="relu", residual=r)
-    got = ops.separable_inference(x, dk, db, ds, pk, pb, ps, strides, "same",
+    want = fused_ops.conv2d_inference(mid, pk, pb, ps, activation="relu", residual=r)
+    got = fused_ops.separable_inference(x, dk, db, ds, pk, pb, ps, strides, "same",
                                   dw_activation=("relu", 0.0, 6.0, 0.0),
                                   pw_activation=("relu", 0.0, None, 0.0),
                                   zero_padding=zero_padding, residual=r)
@@ -233,12 +234,12 @@ def test_separable_inference_equals_two_convs(multiplier, strides, zero_padding,
 def test_separable_inference_rejects_bad_shapes():
     x, dk = rand(1, 6, 6, 16), rand(3, 3, 16, 1)
     with pytest.raises(ValueError, match="pointwise kernel"):
-        ops.separable_inference(x, dk, None, None, rand(1, 1, 15, 8), None, None)
+        fused_ops.separable_inference(x, dk, None, None, rand(1, 1, 15, 8), None, None)
     with pytest.raises(ValueError, match="residual"):
-        ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None,
+        fused_ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None,
                                 residual=rand(1, 6, 6, 9))
     with pytest.raises(ValueError, match="depthwise scale"):
-        ops.separable_inference(x, dk, None, rand(3), rand(1, 1, 16, 8), None, None)
+        fused_ops.separable_inference(x, dk, None, rand(3), rand(1, 1, 16, 8), None, None)
     with GradientTape():
         with pytest.raises(RuntimeError, match="inference-only"):
-            ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None)
+            fused_ops.separable_inference(x, dk, None, None, rand(1, 1, 16, 8), None, None)

@@ -10,6 +10,7 @@ import pytest
 
 import nnfast
 from nnfast import _core, ops
+from nnfast.ops import fused
 from conv_reference import conv2d as conv2d_reference
 
 ISAS = nnfast.config.available_isas()
@@ -56,7 +57,7 @@ def conv_bwd_data_reference(dy, k, x_shape, strides, pads):
 
 
 def separable(x, dw_kernel, pw_kernel):
-    return np.asarray(ops.separable_inference(x, dw_kernel, None, None, pw_kernel, None, None,
+    return np.asarray(fused.separable_inference(x, dw_kernel, None, None, pw_kernel, None, None,
                                               padding="same"))
 
 
@@ -88,7 +89,7 @@ def exercise_families():
     _core.embedding_forward(f32(rng, 10, 4), np.array([1, 2, 3]), np.empty((3, 4), np.float32))
     # (These run 2-D convolutions of their own: before the conv2d calls checked below.)
     separable(img, f32(rng, 3, 3, 16, 1), f32(rng, 1, 1, 16, 20))       # depthwise_pointwise
-    ops.conv2d_relu_max_pool(f32(rng, 2, 8, 8, 1), f32(rng, 3, 3, 1, 8), None)  # fused pool
+    fused.conv2d_relu_max_pool(f32(rng, 2, 8, 8, 1), f32(rng, 3, 3, 1, 8), None)  # fused pool
     _core.conv3d_forward(f32(rng, 1, 4, 4, 4, 2), f32(rng, 2, 2, 2, 2, 3), None,
                          np.empty((1, 3, 3, 3, 3), np.float32), (1, 1, 1), (0, 0, 0), (1, 1, 1))
     # conv2d: a 3x3 layer with 16 -> 24 channels on a 7-wide output (the AVX2 GEMM's 6-row

@@ -7,6 +7,8 @@ in the graph and return a new KerasTensor whose shape and dtype come from
 ``compute_output_spec`` (the op run once or twice on small concrete stand-ins).
 """
 import numpy as np
+from nnfast.backend import tape
+from nnfast.backend.tensor import Tensor
 
 
 class KerasTensor:
@@ -266,8 +268,6 @@ def _leaves(x):
 
 
 def _spec_of(value):
-    from nnfast.backend.tensor import Tensor
-
     if isinstance(value, Tensor):
         value = value.value
     if value is None:
@@ -292,8 +292,6 @@ def compute_output_spec(fn, args, kwargs, data_dependent=False):
     ``data_dependent`` (ops whose output size depends on values, e.g. ``nonzero``) every
     output axis is None.
     """
-    from nnfast.backend import tape
-
     unknown = any(d is None for t in _leaves([list(args), kwargs]) if isinstance(t, KerasTensor)
                   for d in t.shape)
     sizes = _TRACE_SIZES if unknown else _TRACE_SIZES[:1]

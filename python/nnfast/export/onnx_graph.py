@@ -7,7 +7,7 @@ leave the rest of the graph in the model's own layout (ONNX Runtime's transpose 
 cancels the back-to-back pairs between consecutive convolutions).
 
 Inference folding, as nnfast's inference plan runs the model
-(``models.inference_fusion``): a ``BatchNormalization`` over the channels whose only input
+(``models.fusion``): a ``BatchNormalization`` over the channels whose only input
 is a convolution (or ``Dense``) read by nothing else becomes part of that operator's kernel
 and bias instead of a separate multiply-add.
 """

@@ -21,6 +21,7 @@ from nnfast.layers.attention import _LARGE_NEGATIVE, AdditiveAttention, Attentio
 from nnfast.layers.convolutional3d import Conv3D, Conv3DTranspose
 from nnfast.layers.einsum_dense import EinsumDense
 from nnfast.layers.wrappers import TimeDistributed
+from nnfast.export.onnx_layers import convert
 
 register(Conv3D, folds_bn=True)(_conv)
 register(Conv3DTranspose)(_conv_transpose)
@@ -158,8 +159,6 @@ class _InnerCall:
 
 @register(TimeDistributed)
 def _time_distributed(g, node, ins):
-    from nnfast.export.onnx_layers import convert
-
     layer = node.layer
     h = layer.name
     shape, out = _in_shape(node), tuple(node.output_tensors[0].shape)

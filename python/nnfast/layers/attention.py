@@ -13,6 +13,7 @@ from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tensor import Tensor
 from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer, _shape_of, standardize_shape
+from nnfast.layers.node import record_node
 
 # Keras's Softmax layer sets masked float32 scores to -1e9 before the softmax.
 _LARGE_NEGATIVE = -1e9
@@ -253,8 +254,6 @@ class MultiHeadAttention(Layer):
         if key is not None:
             kwargs["key"] = key
         if any_symbolic([query, value, key]):
-            from nnfast.layers.node import record_node
-
             out_shape = self.compute_output_shape(_shape_of(query), _shape_of(value))
             if kwargs.get("return_attention_scores"):
                 q, v = _shape_of(query), _shape_of(value)
@@ -501,8 +500,6 @@ class Attention(Layer):
     def _symbolic_call(self, inputs, *args, **kwargs):
         if not kwargs.get("return_attention_scores"):
             return super()._symbolic_call(inputs, *args, **kwargs)
-        from nnfast.layers.node import record_node
-
         shapes = _shape_of(inputs)
         if not self.built:
             self._build_shapes = shapes

@@ -18,6 +18,9 @@ from nnfast.distribution.shard import per_batch_generator
 from nnfast.layers.layer import Layer
 from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _AffineRandomLayer,
                                          _RandomLayer, _array)
+from nnfast.layers.layer import _takes_training
+from nnfast.layers.preprocessing import _check_data_format, RandomRotation, RandomTranslation
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 _EPSILON = 1e-7
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)  # tf.image's
@@ -325,8 +328,6 @@ class Equalization(Layer):
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        from nnfast.layers.preprocessing import _check_data_format
-
         self.bins = bins
         self.value_range = check_value_range(value_range)
         self.data_format = _check_data_format(data_format)
@@ -797,8 +798,6 @@ class Pipeline(Layer):
         return self._pipeline_layers
 
     def call(self, inputs, training=True):
-        from nnfast.layers.layer import _takes_training
-
         x = inputs
         for layer in self._pipeline_layers:
             if isinstance(layer, Layer) and _takes_training(type(layer)):
@@ -813,15 +812,11 @@ class Pipeline(Layer):
         return input_shape
 
     def get_config(self):
-        from nnfast.saving.serialization import serialize_keras_object
-
         return {"layers": [serialize_keras_object(layer) for layer in self._pipeline_layers],
                 "name": self.name}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import deserialize_keras_object
-
         config = dict(config)
         layers = [deserialize_keras_object(c, custom_objects) for c in config.pop("layers")]
         return cls(layers, **config)
@@ -904,8 +899,6 @@ class RandomShear(_AffineRandomLayer):
 def _augment_ops(factor, value_range, interpolation, seed):
     """RandAugment's and AugMix's operations, by Keras's attribute names, built from one
     ``(lower, upper)`` factor as Keras builds them."""
-    from nnfast.layers.preprocessing import RandomRotation, RandomTranslation
-
     f, vr = factor, value_range
     sub_seed = (lambda k: None) if seed is None else (lambda k: seed + k)
     return {
@@ -1306,8 +1299,6 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
     def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
                  data_format=None, **kwargs):
         super().__init__(**kwargs)
-        from nnfast.layers.preprocessing import _check_data_format
-
         self.value_range = list(value_range)
         self.clip_limit = clip_limit
         self.tile_grid_size = tuple(tile_grid_size)

@@ -17,9 +17,9 @@ from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.convolutional import _positive_int
 from nnfast.layers.layer import Layer
 from nnfast.layers.recurrent import _serialize
-from nnfast.ops.conv import (_check_padding, _standardize_data_format, normalize_tuple,
-                             output_size)
-from nnfast.ops.conv3d import conv3d_fused
+from nnfast.ops.conv import (_check_padding, _standardize_data_format, conv_bias_activation,
+                             normalize_tuple, output_size)
+from nnfast.ops.conv3d import conv3d_bias_activation
 from nnfast.ops.conv_lstm import ACTIVATIONS, conv_lstm
 from nnfast.ops.rnn import dropout_mask
 
@@ -135,8 +135,10 @@ class _ConvLSTM(Layer):
     # --- call ----------------------------------------------------------------------------
     def _conv(self, x, kernel, bias):
         if self.rank == 3:
-            return conv3d_fused(x, kernel, bias, self.strides, self.padding, self.dilation_rate)
-        return ops.conv_fused(x, kernel, bias, self.strides, self.padding, self.dilation_rate)
+            return conv3d_bias_activation(x, kernel, bias, self.strides, self.padding,
+                                          self.dilation_rate)
+        return conv_bias_activation(x, kernel, bias, self.strides, self.padding,
+                                    self.dilation_rate)
 
     def _project(self, x, training):
         """Every step's input convolution as one over batch*steps images (channels_last)."""

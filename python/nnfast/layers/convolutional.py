@@ -12,18 +12,10 @@ from nnfast import activations, constraints, initializers, ops, regularizers
 from nnfast.layers import quantization
 from nnfast.layers.core import _serialize
 from nnfast.layers.layer import Layer
-from nnfast.ops.conv import (_check_padding, _standardize_data_format, normalize_tuple,
+from nnfast.ops.conv import (_check_padding, _standardize_data_format, conv_bias_activation,
+                             conv_transpose_bias_activation, kernel_activation, normalize_tuple,
                              output_size, transpose_output_size)
-from nnfast.ops.nn import ACTIVATION_IDS
 from nnfast.ops.quantized_conv import int8_conv, quantize_conv_kernel
-
-
-def _fusable(activation):
-    """The activation name the conv ops fuse, or None (applied separately)."""
-    name = activations.fused_name(activation)
-    if name is None or (name not in ACTIVATION_IDS and name not in ("softmax", "linear")):
-        return None
-    return name
 
 
 def _positive_int(value, name):
@@ -65,9 +57,10 @@ class BaseConv(Layer):
             raise ValueError("The number of filters must be evenly divisible by the number of "
                              f"groups. Received: groups={groups}, filters={filters}.")
         self.activation = activations.get(activation)
-        self._fused = _fusable(self.activation)
-        if self._fused == "softmax" and self.data_format == "channels_first":
-            self._fused = None  # Keras applies it over the last (width) axis there
+        # the activation the conv kernel applies in its output pass (None: applied after)
+        self._kernel_activation = kernel_activation(self.activation)
+        if self._kernel_activation == "softmax" and self.data_format == "channels_first":
+            self._kernel_activation = None  # Keras applies it over the last (width) axis there
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -99,7 +92,7 @@ class BaseConv(Layer):
                                constraint=self.bias_constraint, name="bias")
 
     def _apply(self, out):
-        return out if self._fused is not None else self.activation(out)
+        return out if self._kernel_activation is not None else self.activation(out)
 
     def _spatial(self, input_shape):
         return (tuple(input_shape[2:]) if self.data_format == "channels_first"
@@ -211,9 +204,9 @@ class BaseConvND(BaseConv):
     def call(self, inputs):
         if self.dtype_policy.quantization_mode == "int8":
             return self._int8_call(inputs)
-        out = ops.conv_fused(inputs, self.kernel, self.bias, self.strides, self.padding,
-                             self.dilation_rate, activation=self._fused,
-                             data_format=self.data_format)
+        out = conv_bias_activation(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                   self.dilation_rate, activation=self._kernel_activation,
+                                   data_format=self.data_format)
         return self._apply(out)
 
     def compute_output_shape(self, input_shape):
@@ -347,9 +340,10 @@ class _ConvTransposeBase(BaseConv):
         self.built = True
 
     def call(self, inputs):
-        out = ops.conv_transpose_fused(inputs, self.kernel, self.bias, self.strides,
-                                       self.padding, self.output_padding, self.dilation_rate,
-                                       activation=self._fused, data_format=self.data_format)
+        out = conv_transpose_bias_activation(inputs, self.kernel, self.bias, self.strides,
+                                             self.padding, self.output_padding, self.dilation_rate,
+                                             activation=self._kernel_activation,
+                                             data_format=self.data_format)
         return self._apply(out)
 
     def compute_output_shape(self, input_shape):
@@ -472,9 +466,9 @@ class _DepthwiseConvBase(BaseConv):
         self.built = True
 
     def call(self, inputs):
-        out = ops.conv_fused(inputs, self.kernel, self.bias, self.strides, self.padding,
-                             self.dilation_rate, activation=self._fused,
-                             data_format=self.data_format, depthwise=True)
+        out = conv_bias_activation(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                   self.dilation_rate, activation=self._kernel_activation,
+                                   data_format=self.data_format, depthwise=True)
         return self._apply(out)
 
     def compute_output_shape(self, input_shape):
@@ -614,10 +608,12 @@ class _SeparableConvBase(BaseConv):
         self.built = True
 
     def call(self, inputs):
-        mid = ops.conv_fused(inputs, self.depthwise_kernel, None, self.strides, self.padding,
-                             self.dilation_rate, data_format=self.data_format, depthwise=True)
-        out = ops.conv_fused(mid, self.pointwise_kernel, self.bias, 1, "valid", 1,
-                             activation=self._fused, data_format=self.data_format)
+        mid = conv_bias_activation(inputs, self.depthwise_kernel, None, self.strides,
+                                   self.padding, self.dilation_rate,
+                                   data_format=self.data_format, depthwise=True)
+        out = conv_bias_activation(mid, self.pointwise_kernel, self.bias, 1, "valid", 1,
+                                   activation=self._kernel_activation,
+                                   data_format=self.data_format)
         return self._apply(out)
 
     def compute_output_shape(self, input_shape):
@@ -735,55 +731,3 @@ Convolution2DTranspose = Conv2DTranspose
 SeparableConvolution2D = SeparableConv2D
 Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution1D = SeparableConv1D
-
-
-# --- Conv2D(relu) -> MaxPooling2D fusion -----------------------------------------------------
-# NOTE: fusion is a peephole of the model's call plan (Sequential.build, Functional's plan),
-# not a property of the layers: each layer keeps its Keras behaviour when called on its own,
-# and a model whose Conv2D(activation="relu") output feeds only a MaxPooling2D with
-# non-overlapping windows runs the pair as one op (ops.conv2d_relu_max_pool) that never
-# stores the conv output. The pair computes the same values either way (forward bit for bit,
-# gradients within float32 rounding); set FUSE_CONV_POOL = False to run the layers one by one.
-FUSE_CONV_POOL = True
-
-
-def fused_conv_pool_call(conv, pool):
-    """A callable ``f(x)`` computing ``pool.call(conv.call(x))`` as one fused op, or None when
-    the pair does not qualify (both layers built, unsubclassed ``call``, channels_last, plain
-    relu, groups 1, no activity regularizer, pool strides == pool_size, a small kernel)."""
-    from nnfast.layers.pooling import BasePooling
-
-    if not FUSE_CONV_POOL or not isinstance(conv, Conv2D) or not isinstance(pool, BasePooling):
-        return None
-    if type(conv).call is not BaseConvND.call or type(pool).call is not BasePooling.call:
-        return None
-    if conv.built and conv.dtype_policy.quantization_mode is not None:
-        return None  # an int8 conv runs its own call
-    if not (conv.built and conv._fused == "relu" and conv.data_format == "channels_last"
-            and conv.groups == 1 and conv.activity_regularizer is None
-            and not conv.supports_masking and not pool.supports_masking):
-        return None
-    if not (pool.kind == "max" and pool.rank == 2 and pool.data_format == "channels_last"
-            and getattr(pool, "activity_regularizer", None) is None
-            and tuple(pool.strides) == tuple(pool.pool_size)):
-        return None
-    kshape = tuple(conv.kernel.shape)
-    if not ops.conv_relu_max_pool_supported(kshape[2], kshape[3], kshape[:2], 1,
-                                            pool.pool_size):
-        return None
-
-    from nnfast.ops.precision import compute_precision
-
-    # Under a mixed policy the pair computes in the conv layer's compute dtype, as it would
-    # unfused (the plan calls this without the layers' autocast).
-    dtype = conv.compute_dtype if conv._applies_dtype_policy else "float32"
-
-    def call(inputs):
-        if conv.dtype_policy.quantization_mode is not None:  # quantized after the plan was made
-            return pool.call(conv.call(inputs))
-        with compute_precision(dtype):
-            return ops.conv2d_relu_max_pool(inputs, conv.kernel, conv.bias, conv.strides,
-                                            conv.padding, conv.dilation_rate, pool.pool_size,
-                                            pool.padding)
-
-    return call

@@ -7,7 +7,7 @@ filters, in), so weights move between Keras and nnfast with ``set_weights``. Con
 and activation run as one C++ call (``nnfast.ops.conv3d``).
 """
 from nnfast.layers.convolutional import BaseConvND, _ConvTransposeBase
-from nnfast.ops.conv3d import conv3d_fused, conv3d_transpose_fused
+from nnfast.ops.conv3d import conv3d_bias_activation, conv3d_transpose_bias_activation
 
 
 class Conv3D(BaseConvND):
@@ -52,9 +52,9 @@ class Conv3D(BaseConvND):
                          kernel_constraint, bias_constraint, **kwargs)
 
     def call(self, inputs):
-        out = conv3d_fused(inputs, self.kernel, self.bias, self.strides, self.padding,
-                           self.dilation_rate, activation=self._fused,
-                           data_format=self.data_format)
+        out = conv3d_bias_activation(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                     self.dilation_rate, activation=self._kernel_activation,
+                                     data_format=self.data_format)
         return self._apply(out)
 
 
@@ -105,9 +105,11 @@ class Conv3DTranspose(_ConvTransposeBase):
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
     def call(self, inputs):
-        out = conv3d_transpose_fused(inputs, self.kernel, self.bias, self.strides,
-                                     self.padding, self.output_padding, self.dilation_rate,
-                                     activation=self._fused, data_format=self.data_format)
+        out = conv3d_transpose_bias_activation(inputs, self.kernel, self.bias, self.strides,
+                                               self.padding, self.output_padding,
+                                               self.dilation_rate,
+                                               activation=self._kernel_activation,
+                                               data_format=self.data_format)
         return self._apply(out)
 
 

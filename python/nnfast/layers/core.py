@@ -44,7 +44,8 @@ class Dense(Layer):
                              f"integer. Received: units={units}")
         self.units = units
         self.activation = activations.get(activation)
-        self._fused = activations.fused_name(self.activation)
+        # the activation the dense kernel applies in its output pass (None: applied after)
+        self._kernel_activation = activations.fused_name(self.activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -79,8 +80,8 @@ class Dense(Layer):
             x = int8_matmul(inputs, self.kernel, self.kernel_scale,
                             packed=quantization.packed_kernel(self.kernel))
             return self.activation(x + self.bias if self.bias is not None else x)
-        if self._fused is not None:
-            return ops.dense(inputs, self.kernel, self.bias, self._fused)
+        if self._kernel_activation is not None:
+            return ops.dense(inputs, self.kernel, self.bias, self._kernel_activation)
         return self.activation(ops.dense(inputs, self.kernel, self.bias))
 
     def quantize(self, mode=None, type_check=True, config=None):

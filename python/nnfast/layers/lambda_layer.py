@@ -4,6 +4,8 @@ import marshal
 import types
 
 from nnfast.layers.layer import Layer
+from nnfast.saving import serialization
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 class Lambda(Layer):
@@ -58,8 +60,6 @@ class Lambda(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=None):
-        from nnfast.saving import serialization
-
         config = dict(config)
         if safe_mode is None:
             safe_mode = serialization.in_safe_mode()
@@ -77,8 +77,6 @@ def serialize_function(fn):
         closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
         return {"class_name": "__lambda__",
                 "config": {"code": code, "defaults": fn.__defaults__, "closure": closure}}
-    from nnfast.saving.serialization import serialize_keras_object
-
     return serialize_keras_object(fn)
 
 
@@ -111,8 +109,6 @@ def deserialize_function(config, custom_objects=None, safe_mode=True):
         defaults = inner.get("defaults")
         return types.FunctionType(code, _lambda_globals(), code.co_name,
                                   tuple(defaults) if defaults is not None else None, closure)
-    from nnfast.saving.serialization import deserialize_keras_object
-
     return deserialize_keras_object(config, custom_objects=custom_objects)
 
 

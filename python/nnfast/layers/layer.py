@@ -19,6 +19,10 @@ from nnfast.metrics import Metric
 from nnfast.ops.float64 import cast_floats, has_float64
 from nnfast.ops.precision import LOWER as LOWER_PRECISIONS, compute_precision, round_floats
 from nnfast.ops.precision import current as current_precision
+from nnfast.backend.keras_tensor import compute_output_spec
+from nnfast.layers.input_spec import assert_input_compatibility
+from nnfast.layers.node import record_outputs
+from nnfast.ops.size_limit import check_result_size
 
 # Compute dtypes whose layers run through _plan_call's wrapper (autocast, rounding, checks).
 _ROUTED_PRECISIONS = tuple(LOWER_PRECISIONS) + ("float64",)
@@ -328,8 +332,6 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
         init = initializers.get(initializer)
-        from nnfast.ops.size_limit import check_result_size
-
         check_result_size(f"{self.name}.add_weight({name!r})", shape, dtype, shape=shape)
         value = init(shape, dtype=dtype)
         var = Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
@@ -556,8 +558,6 @@ class Layer:
 
     def _call_body(self, inputs, args, kwargs):
         if self.input_spec is not None:
-            from nnfast.layers.input_spec import assert_input_compatibility
-
             assert_input_compatibility(self.input_spec, inputs, self.name)
         if any_symbolic(inputs) or ((args or kwargs) and any_symbolic((args, kwargs))):
             return self._symbolic_call(inputs, *args, **kwargs)
@@ -731,8 +731,6 @@ class Layer:
             outputs = _tensors_for_shapes(out_shape)
         else:
             outputs = self._trace_outputs(inputs, args, kwargs)
-        from nnfast.layers.node import record_outputs
-
         record_outputs(self, inputs, outputs, args, kwargs)
         if self.supports_masking and (previous_mask is not None or info.custom_compute_mask):
             self._set_mask_metadata(inputs, outputs, previous_mask)
@@ -741,8 +739,6 @@ class Layer:
     def _trace_outputs(self, inputs, args, kwargs):
         """Output KerasTensors from running ``call`` on stand-ins of every tensor argument
         (masks included; ``training=False`` unless given)."""
-        from nnfast.backend.keras_tensor import compute_output_spec
-
         extra = {}
         if _takes_training(type(self)) and "training" not in kwargs:
             extra["training"] = False

@@ -25,6 +25,7 @@ from nnfast.layers.categorical_encoding import OUTPUT_MODES, check_output_mode, 
     encode_categorical
 from nnfast.layers.layer import Layer
 from nnfast.preprocessing import _lookup_fast
+from nnfast.saving.serialization import in_safe_mode
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -75,8 +76,6 @@ def hash_to_buckets(values, num_buckets, salt=None):
 def check_vocabulary_file_allowed(vocabulary):
     """Loading a config that names a vocabulary file outside the archive needs
     ``safe_mode=False`` (Keras's rule)."""
-    from nnfast.saving.serialization import in_safe_mode
-
     if isinstance(vocabulary, str) and in_safe_mode():
         raise ValueError(
             "Requested the loading of a vocabulary file outside of the model archive. This "

@@ -15,13 +15,15 @@ import re
 from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic, compute_output_spec
 from nnfast.layers.layer import Layer
+from nnfast.layers.node import record_outputs
+from nnfast.ops._keras_op_table import KERAS_OPS
+from nnfast.ops.symbolic import DATA_DEPENDENT, public_op
+from nnfast.saving.serialization import serialize_keras_object
 
 _KINDS = inspect.Parameter
 
 
 def _table():
-    from nnfast.ops._keras_op_table import KERAS_OPS
-
     return KERAS_OPS
 
 
@@ -196,8 +198,6 @@ class OperationLayer(Layer):
         return self.call(*args, **kwargs)
 
     def _symbolic_call(self, *args, **kwargs):
-        from nnfast.layers.node import record_outputs
-
         if self._from_saved and self.key.rsplit(".", 1)[-1] == "get_item" and \
                 len(args) > 1 and isinstance(args[1], list):
             args = (args[0], tuple(args[1])) + tuple(args[2:])  # JSON made the index a list
@@ -224,8 +224,6 @@ class OperationLayer(Layer):
 
     def serialize(self):
         """The Keras 3 config entry (``module``, ``class_name``, ``config``...)."""
-        from nnfast.saving.serialization import serialize_keras_object
-
         return {"module": self.keras_module, "class_name": self.keras_class,
                 "config": serialize_keras_object(self.get_config()),
                 "registered_name": self.keras_class}
@@ -245,8 +243,6 @@ class OperationLayer(Layer):
                 raise TypeError(f"Could not locate Keras operation '{class_name}' (module "
                                 f"{entry.get('module')!r}) in nnfast's table of keras.ops.")
             table_entry = _table()[key]
-        from nnfast.ops.symbolic import public_op
-
         fn = public_op(key) if key else None
         if fn is None:
             raise NotImplementedError(
@@ -291,8 +287,6 @@ def _flat(x):
 
 
 def _data_dependent():
-    from nnfast.ops.symbolic import DATA_DEPENDENT
-
     return DATA_DEPENDENT
 
 

@@ -13,7 +13,7 @@ from nnfast.backend import random as nnrandom
 from nnfast.backend.tensor import Tensor
 from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer
-from nnfast.ops.rnn import RNN_ACTIVATION_IDS, dropout_mask, embedded_input_pays
+from nnfast.ops.rnn import KERNEL_ACTIVATIONS, dropout_mask
 
 
 def _serialize(obj):
@@ -25,10 +25,10 @@ def _serialize(obj):
 
 def _kernel_activation(act, what, layer):
     name = activations.serialize(act) if act is not None else "linear"
-    if name not in RNN_ACTIVATION_IDS or activations.get(name) is not act:
+    if name not in KERNEL_ACTIVATIONS or activations.get(name) is not act:
         raise ValueError(
             f"{layer}: nnfast's fused recurrent kernels support {what} in "
-            f"{sorted(RNN_ACTIVATION_IDS)}, received {name!r}")
+            f"{list(KERNEL_ACTIVATIONS)}, received {name!r}")
     return name
 
 
@@ -184,17 +184,6 @@ class _RNNBase(Layer):
         if 0.0 < self.dropout < 1.0 or optimizer is None:
             return False
         return not optimizer._needs_token_rows() or optimizer._accepts_token_squares()
-
-    def _fused_with_previous(self, previous):
-        """Sequential's hook: an ``Embedding`` right before this layer runs fused with it
-        (see :class:`_EmbeddingRecurrence`), or None when that does not apply."""
-        from nnfast.layers.embedding import Embedding
-
-        if (type(previous) is not Embedding or type(self).call is not _RNNBase.call
-                or previous.__dict__.get("activity_regularizer") is not None
-                or self.__dict__.get("activity_regularizer") is not None):
-            return None
-        return _EmbeddingRecurrence(previous, self)
 
     def _outputs(self, seq, last, states, mask):
         if self.stateful:
@@ -497,42 +486,3 @@ class SimpleRNN(_RNNBase):
         return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, initial_state,
                               mask, rmask, self._act, self.go_backwards, return_sequences,
                               input_ids, token_squares)
-
-
-class _EmbeddingRecurrence:
-    """``Embedding -> recurrent layer`` as one step of a Sequential model.
-
-    With (batch, steps) ids, a table not far larger than the lookups
-    (``ops.rnn.embedded_input_pays``) and no input dropout in training, the recurrent layer
-    runs straight from the table (``_call_on_embedding``): the input projection, d(kernel)
-    and the table's gradient cost one GEMM row per distinct id instead of one per step of
-    every sample, and no (batch, steps, features) embeddings or their gradient are written.
-    Otherwise it calls the two layers one after the other, exactly as Sequential would.
-    Outputs and gradients agree up to float32 rounding; masks, states and dropout streams
-    follow the same rules.
-    """
-
-    def __init__(self, embedding, recurrent):
-        self.embedding = embedding
-        self.recurrent = recurrent
-        self.supports_masking = recurrent.supports_masking
-        self.owner = None  # weakref to the Sequential model running this pair (its optimizer)
-
-    def call(self, inputs, training=None, mask=None):
-        emb = self.embedding
-        model = self.owner() if self.owner is not None else None
-        optimizer = getattr(model, "optimizer", None)
-        if self.recurrent._fuses_embedding(training, optimizer):
-            ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
-            # ids as the Embedding op takes them (floats are truncated, as it does)
-            if (ids.ndim == 2 and ids.dtype.kind in "biuf"
-                    and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
-                squares = bool(training) and optimizer._needs_token_rows()
-                return self.recurrent._call_on_embedding(ids, emb.embeddings,
-                                                         emb.compute_mask(ids, mask), training,
-                                                         squares)
-        x = emb.call(inputs)
-        return self.recurrent.call(x, mask=emb.compute_mask(inputs, mask), training=training)
-
-    def compute_mask(self, inputs, mask=None):
-        return self.recurrent.compute_mask(None, self.embedding.compute_mask(inputs, mask))

@@ -13,7 +13,8 @@ from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer, _takes_training
 from nnfast.layers.rnn_cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell,
                                      StackedRNNCells)
-from nnfast.ops.rnn import RNN_ACTIVATION_IDS
+from nnfast.ops.rnn import KERNEL_ACTIVATIONS
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_layer
 
 
 def _nested(x):
@@ -165,7 +166,7 @@ class RNN(Layer):
             initial_state = [initial_state]
         states = list(initial_state)
         if mask is None and self._fusable(training):
-            return self._fused_call(sequences, states)
+            return self._kernel_call(sequences, states)
         self._config_dropout_masks(self.cell, sequences[:, 0], states, training)
         kwargs = {"training": training} if isinstance(self.cell, Layer) and \
             _takes_training(type(self.cell)) else {}
@@ -208,11 +209,11 @@ class RNN(Layer):
                                     if type(cell) is not SimpleRNNCell else [])
         for act in acts:
             name = activations.serialize(act) if act is not None else "linear"
-            if name not in RNN_ACTIVATION_IDS or activations.get(name) is not act:
+            if name not in KERNEL_ACTIVATIONS or activations.get(name) is not act:
                 return False
         return True
 
-    def _fused_call(self, sequences, states):
+    def _kernel_call(self, sequences, states):
         """The whole sequence in one fused op (LSTM/GRU/SimpleRNN's kernels)."""
         cell = self.cell
         act = activations.serialize(cell.activation) if cell.activation is not None else "linear"
@@ -258,8 +259,6 @@ class RNN(Layer):
 
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
-        from nnfast.saving.serialization import serialize_layer
-
         config = super().get_config()
         config.update({"return_sequences": self.return_sequences,
                        "return_state": self.return_state, "go_backwards": self.go_backwards,
@@ -270,8 +269,6 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import deserialize_layer_entry
-
         config = dict(config)
         config["cell"] = deserialize_layer_entry(config["cell"], custom_objects)
         return cls(**config)

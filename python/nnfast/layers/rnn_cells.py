@@ -12,6 +12,8 @@ from nnfast.backend import random as nnrandom
 from nnfast.distribution.shard import mask_offsets
 from nnfast.layers.layer import Layer
 from nnfast.ops.rnn import dropout_mask
+from nnfast.layers.layer import _takes_training
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_layer
 
 
 def _nested(x):
@@ -422,8 +424,6 @@ class StackedRNNCells(Layer):
         self.built = True
 
     def call(self, inputs, states, training=False):
-        from nnfast.layers.layer import _takes_training
-
         new_states = []
         for cell, cell_states in zip(self.cells, states):
             was_list = _nested(cell_states)
@@ -438,16 +438,12 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from nnfast.saving.serialization import serialize_layer
-
         config = super().get_config()
         config["cells"] = [serialize_layer(c) for c in self.cells]
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import deserialize_layer_entry
-
         config = dict(config)
         config["cells"] = [deserialize_layer_entry(c, custom_objects) for c in config["cells"]]
         return cls(**config)

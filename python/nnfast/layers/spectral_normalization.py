@@ -10,6 +10,8 @@ import numpy as np
 
 from nnfast import initializers
 from nnfast.layers.layer import Layer
+from nnfast.layers.wrappers import _layer_entry
+from nnfast.saving.serialization import deserialize_keras_object
 
 _EPSILON = 1e-7  # keras.ops.normalize's epsilon (backend.epsilon())
 
@@ -97,8 +99,6 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        from nnfast.layers.wrappers import _layer_entry
-
         config = super().get_config()
         config.update({"layer": _layer_entry(self.layer),
                        "power_iterations": self.power_iterations})
@@ -106,8 +106,6 @@ class SpectralNormalization(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from nnfast.saving.serialization import deserialize_keras_object
-
         config = dict(config)
         if isinstance(config["layer"], dict):
             config["layer"] = deserialize_keras_object(config["layer"])

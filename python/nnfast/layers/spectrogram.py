@@ -13,7 +13,7 @@ import numpy as np
 from nnfast import ops
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
-from nnfast.ops.conv import _standardize_data_format, output_size
+from nnfast.ops.conv import _standardize_data_format, conv_bias_activation, output_size
 from nnfast.ops.spectral import angle, mel_filterbank, short_time_magnitude, stft_kernel
 
 _EPSILON = 1e-7  # keras.config.epsilon()
@@ -96,7 +96,7 @@ class STFTSpectrogram(Layer):
         """x (batch, time, channels) -> (batch, channels, bins, frames)."""
         b, t, c = x.shape
         flat = ops.reshape(ops.transpose(x, (0, 2, 1)), (b * c, t, 1))
-        out = ops.conv_fused(flat, kernel, None, self._frame_step, self.padding)
+        out = conv_bias_activation(flat, kernel, None, self._frame_step, self.padding)
         frames, bins = out.shape[1], out.shape[2]
         return ops.reshape(ops.transpose(out, (0, 2, 1)), (b, c, bins, frames))
 

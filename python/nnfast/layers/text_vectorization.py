@@ -20,6 +20,8 @@ from nnfast.layers.categorical_encoding import OUTPUT_MODES, check_output_mode, 
 from nnfast.layers.layer import Layer
 from nnfast.layers.lookup import StringLookup, _listify, to_bytes_array
 from nnfast.preprocessing import _lookup_fast
+from nnfast.layers.lookup import check_vocabulary_file_allowed
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 _PUNCTUATION = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -371,8 +373,6 @@ class TextVectorization(Layer):
 
     # --- config and saving ------------------------------------------------------------------
     def get_config(self):
-        from nnfast.saving.serialization import serialize_keras_object
-
         def callable_config(value):
             return serialize_keras_object(value) if callable(value) else value
 
@@ -396,9 +396,6 @@ class TextVectorization(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from nnfast.layers.lookup import check_vocabulary_file_allowed
-        from nnfast.saving.serialization import deserialize_keras_object
-
         config = dict(config)
         for key in ("standardize", "split"):
             if config.get(key) is not None and not isinstance(config[key], str):

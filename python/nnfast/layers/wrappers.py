@@ -5,6 +5,8 @@ import numpy as np
 from nnfast import ops
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.layer import Layer
+from nnfast.layers.layer import _takes_training
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_layer
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -13,8 +15,6 @@ def _layer_from_entry(entry, drop=()):
     """The wrapped layer from its config entry, through the loader's cleaning of Keras-only
     keys (``quantization_config`` and the like). ``drop`` names keys the wrapper implements
     itself (Bidirectional's ``zero_output_for_mask``)."""
-    from nnfast.saving.serialization import deserialize_layer_entry
-
     entry = dict(entry)
     config = {k: v for k, v in dict(entry["config"]).items() if k not in drop}
     entry["config"] = config
@@ -23,8 +23,6 @@ def _layer_from_entry(entry, drop=()):
 
 
 def _layer_entry(layer):
-    from nnfast.saving.serialization import serialize_layer
-
     return serialize_layer(layer)
 
 
@@ -74,8 +72,6 @@ class Wrapper(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import deserialize_layer_entry
-
         config = dict(config)
         layer = deserialize_layer_entry(config.pop("layer"), custom_objects)
         return cls(layer, **config)
@@ -264,8 +260,6 @@ class TimeDistributed(Layer):
         batch, steps = shape[0], shape[1]
         flat = ops.reshape(x, (batch * steps,) + tuple(shape[2:]))
         kwargs = {}
-        from nnfast.layers.layer import _takes_training
-
         if _takes_training(type(self.layer)):
             kwargs["training"] = training
         y = self.layer(flat, **kwargs)

@@ -86,16 +86,17 @@ def _feeds_dense_only(model):
     """True when the model's only input goes to plain Dense layers and nowhere else (a
     Sequential that starts with Dense, or a functional model whose input only Dense reads)."""
     from nnfast.layers.core import Dense
-    from nnfast.models.functional import Functional, plan_readers
+    from nnfast.models.functional import Functional
     from nnfast.models.sequential import Sequential
 
     if isinstance(model, Sequential):
         return bool(model._stack) and type(model._stack[0]) is Dense
-    if isinstance(model, Functional) and getattr(model, "_plan", None) is not None and \
-            len(model._input_slots) == 1 and model._input_slots[0] not in model._output_slots:
-        users = plan_readers(model._plan).get(model._input_slots[0], [])
-        return bool(users) and all(type(model._plan[j][0]) is Dense and model._plan[j][3]
-                                   for j in users)
+    plan = getattr(model, "_plan", None) if isinstance(model, Functional) else None
+    if plan is not None and len(plan.input_ids) == 1 and \
+            plan.input_ids[0] not in plan.output_ids:
+        users = plan.readers().get(plan.input_ids[0], [])
+        return bool(users) and all(type(plan.steps[j].layer) is Dense and
+                                   plan.steps[j].single_input for j in users)
     return False
 
 

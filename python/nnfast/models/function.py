@@ -1,5 +1,7 @@
 """``keras.Function``: a callable graph from symbolic inputs to symbolic outputs."""
 from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.input_layer import InputLayer
+from nnfast.models.functional import Functional
 
 
 def _structure(x):
@@ -31,8 +33,6 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, name=None):
-        from nnfast.models.functional import Functional
-
         self.name = name or "function"
         self._inputs_struct = inputs
         self._outputs_struct = outputs
@@ -83,8 +83,6 @@ def get_source_inputs(tensor):
         >>> get_source_inputs(layers.concatenate([a, b])) == [a, b]
         True
     """
-    from nnfast.layers.input_layer import InputLayer
-
     if not isinstance(tensor, KerasTensor):
         raise ValueError(f"`get_source_inputs` expects a KerasTensor. Received: tensor={tensor} "
                          f"of type {type(tensor)}")

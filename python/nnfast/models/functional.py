@@ -2,27 +2,25 @@
 
 ``Model(inputs, outputs)`` returns one. At construction the graph is walked once (the same
 depth-first walk and depth ordering as Keras, so ``layers`` and saved files line up with
-Keras's), and flattened into a plan: a list of layer calls reading and writing integer
-slots. A forward pass is one loop over that list.
+Keras's), and flattened into a plan (``models.plan``): layer calls reading and writing
+integer tensor ids. A forward pass is ``run_plan``, one loop over that list.
 """
 import numpy as np
 
+from nnfast import ops
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.input_layer import InputLayer
-from nnfast.layers.layer import Layer, _takes_training
+from nnfast.layers.layer import _dedupe
+from nnfast.layers.operation import OperationLayer
+from nnfast.models import fusion
 from nnfast.models.model import Model
+from nnfast.models.plan import Plan, TensorRef, flatten_struct, layer_step, run_plan
 from nnfast.ops.sparse_dense import CSRBatch
-
-
-def flatten_struct(x):
-    """Leaves of a tensor/list/tuple/dict structure; dicts in sorted key order (as Keras)."""
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in flatten_struct(v)]
-    if isinstance(x, dict):
-        return [t for k in sorted(x) for t in flatten_struct(x[k])]
-    return [x]
+from nnfast.saving.object_registration import register_builtin_class
+from nnfast.saving.serialization import (deserialize_keras_object, deserialize_layer_entry,
+                                         serialize_keras_object)
 
 
 def pack_struct(template, flat):
@@ -40,65 +38,6 @@ def pack_struct(template, flat):
         return next(it)
 
     return pack(template)
-
-
-def _fuse_plan(plan, output_slots):
-    """The plan with each Conv2D(relu) call whose output only feeds a MaxPooling2D call merged
-    into one fused entry at the pooling's place (see layers.convolutional.
-    fused_conv_pool_call); the conv's output slot is then never written."""
-    from nnfast.layers.convolutional import fused_conv_pool_call
-
-    readers = plan_readers(plan)
-    drop, replace = set(), {}
-    for i, (layer, _, _, direct, spec, args, kwargs, extra, out) in enumerate(plan):
-        if not (direct and isinstance(out, int) and not args and not kwargs and not extra):
-            continue
-        users = readers.get(out, [])
-        if len(users) != 1 or out in output_slots:
-            continue
-        j = users[0]
-        pool, _, _, p_direct, _, p_args, p_kwargs, p_extra, p_out = plan[j]
-        if not (p_direct and not p_args and not p_kwargs and not p_extra):
-            continue
-        fused = fused_conv_pool_call(layer, pool)
-        if fused is not None:
-            drop.add(i)
-            replace[j] = (pool, fused, False, True, spec, (), {}, False, p_out)
-    return [replace.get(i, entry) for i, entry in enumerate(plan) if i not in drop]
-
-
-def plan_readers(plan):
-    """{slot: [indices of the plan entries that read it]}."""
-    readers = {}
-    for i, (_, _, _, direct, spec, args, kwargs, extra, _) in enumerate(plan):
-        for s in ([spec] if direct else _slots_in(spec)) + (
-                _slots_in([args, kwargs]) if extra else []):
-            readers.setdefault(s, []).append(i)
-    return readers
-
-
-def _releases(plan, keep):
-    """For each plan entry, the slots whose last reader it is (not in ``keep``): the call
-    drops them right after, so a feature map's memory is reused as soon as it is dead."""
-    last = {}
-    for s, users in plan_readers(plan).items():
-        if s not in keep:
-            last[s] = max(users)
-    out = [[] for _ in plan]
-    for s, i in last.items():
-        out[i].append(s)
-    return [tuple(r) for r in out]
-
-
-def _slots_in(template):
-    """Slot numbers inside a _slot_template structure."""
-    if isinstance(template, _Slot):
-        return [template.index]
-    if isinstance(template, (list, tuple)):
-        return [s for t in template for s in _slots_in(t)]
-    if isinstance(template, dict):
-        return [s for t in template.values() for s in _slots_in(t)]
-    return []
 
 
 def _node_of(tensor):
@@ -198,46 +137,6 @@ def build_graph(inputs, outputs):
     return nodes, layers
 
 
-def _propagate_mask(layer, x, y, spec, direct, out_spec, masks):
-    """The mask of a plan step's output, as Keras's Layer.__call__ computes it: the output's
-    own ``_keras_mask``, else ``layer.compute_mask(inputs, input masks)`` when an input had a
-    mask; stored by slot in ``masks``."""
-    own = getattr(y, "_keras_mask", None)
-    if own is None:
-        if direct:
-            in_mask = masks.get(spec)
-        else:
-            slots = _flat_slots(spec)
-            in_mask = [masks.get(s) for s in slots]
-            if all(m is None for m in in_mask):
-                in_mask = None
-            elif len(in_mask) == 1:
-                in_mask = in_mask[0]
-        if in_mask is None or not hasattr(layer, "compute_mask"):
-            return
-        try:
-            own = layer.compute_mask(x, in_mask)
-        except (TypeError, ValueError, NotImplementedError):
-            own = None
-    if isinstance(out_spec, int):
-        if own is not None:
-            masks[out_spec] = own
-    else:
-        for s, m in zip(out_spec, own if isinstance(own, (list, tuple)) else [own] * len(out_spec)):
-            if m is not None:
-                masks[s] = m
-
-
-def _flat_slots(spec):
-    if isinstance(spec, _Slot):
-        return [spec.index]
-    if isinstance(spec, dict):
-        return [s for v in spec.values() for s in _flat_slots(v)]
-    if isinstance(spec, (list, tuple)):
-        return [s for v in spec for s in _flat_slots(v)]
-    return []
-
-
 class Functional(Model):
     """A model built by calling layers on ``Input`` tensors: ``Model(inputs, outputs)``.
 
@@ -295,53 +194,44 @@ class Functional(Model):
 
     # --- the plan ---------------------------------------------------------------------------
     def _compile_plan(self):
-        slots = {}
+        ids = {}
 
-        def slot(t):
-            if id(t) not in slots:
-                slots[id(t)] = len(slots)
-            return slots[id(t)]
+        def tensor_id(t):
+            if id(t) not in ids:
+                ids[id(t)] = len(ids)
+            return ids[id(t)]
 
-        self._input_slots = [slot(t) for t in self.inputs]
-        plan = []
+        input_ids = [tensor_id(t) for t in self.inputs]
+        steps = []
         for node in self._graph_nodes:
             layer = node.layer
             if isinstance(layer, InputLayer):
                 continue
             if isinstance(node.inputs, KerasTensor):
-                spec = slot(node.inputs)
-                direct = True
+                inputs = tensor_id(node.inputs)
             else:
-                spec = _slot_template(node.inputs, slot)
-                direct = False
+                inputs = _ref_template(node.inputs, tensor_id)
             args = node.args
             kwargs = dict(node.kwargs)
             kwargs.pop("training", None)
-            symbolic_extra = any_symbolic(args) or any_symbolic(kwargs)
-            if symbolic_extra:
-                args = _slot_template(list(args), slot)
-                kwargs = _slot_template(kwargs, slot)
+            refs_in_args = any_symbolic(args) or any_symbolic(kwargs)
+            if refs_in_args:
+                args = _ref_template(list(args), tensor_id)
+                kwargs = _ref_template(kwargs, tensor_id)
             outs = node.outputs
             if isinstance(outs, KerasTensor):
-                out_spec = slot(outs)
+                outputs = tensor_id(outs)
             else:
-                out_spec = [slot(t) for t in flatten_struct(outs)]
-            call = layer._plan_call() if isinstance(layer, Layer) else layer.call
-            plan.append((layer, call, _takes_training(type(layer)), direct, spec, args,
-                         kwargs, symbolic_extra, out_spec))
-        self._output_slots = [slot(t) for t in self.outputs]
-        self._plan = _fuse_plan(plan, self._output_slots)
-        self._n_slots = len(slots)
-        keep = set(self._output_slots)
-        self._plan_releases = _releases(self._plan, keep)
-        self._inference = None  # (plan, releases), made at the first inference call
+                outputs = [tensor_id(t) for t in flatten_struct(outs)]
+            steps.append(layer_step(layer, inputs, outputs, args, kwargs, refs_in_args))
+        output_ids = [tensor_id(t) for t in self.outputs]
+        self._plan = fusion.fuse(Plan(steps, input_ids, output_ids, len(ids)), self,
+                                 "training")
+        self._inference = None  # the inference plan, made at the first inference call
 
     def _inference_plan(self):
         if self._inference is None:
-            from nnfast.models.inference_fusion import inference_plan
-
-            plan = inference_plan(self._plan, self._output_slots)
-            self._inference = (plan, _releases(plan, set(self._output_slots)))
+            self._inference = fusion.fuse(self._plan, self, "inference")
         return self._inference
 
     def _standardize_inputs(self, inputs):
@@ -385,8 +275,6 @@ class Functional(Model):
                     x = x.astype(want)
             nd, ref_nd = len(x.shape), len(ref.shape)
             if nd != ref_nd:
-                from nnfast import ops
-
                 if nd == ref_nd + 1 and x.shape[-1] == 1:
                     x = ops.squeeze(x, axis=-1)
                 elif nd == ref_nd - 1 and ref.shape[-1] == 1:
@@ -400,49 +288,16 @@ class Functional(Model):
         return out
 
     def call(self, inputs, training=None, mask=None):
-        vals = [None] * self._n_slots
         ref = self.inputs[0]
-        if len(self._input_slots) == 1 and type(inputs) in (np.ndarray, Tensor) and \
+        if len(self.inputs) == 1 and type(inputs) in (np.ndarray, Tensor) and \
                 inputs.dtype == np.float32 and len(inputs.shape) == len(ref.shape) and \
                 ref.dtype == "float32" and all(r is None or r == d for r, d in
                                                zip(ref.shape[1:], inputs.shape[1:])):
-            vals[self._input_slots[0]] = inputs  # the common case, checked cheaply
+            flat = [inputs]  # the common case, checked cheaply
         else:
-            for s, x in zip(self._input_slots, self._standardize_inputs(inputs)):
-                vals[s] = x
-        if training or recording():
-            plan, releases = self._plan, self._plan_releases
-        else:
-            plan, releases = self._inference_plan()
-        # Keras masks ride along as Layer.__call__ would attach them (layers run through their
-        # `call` here): slot -> mask, filled only once some tensor carries a mask.
-        masks = {}
-        for (layer, call, takes_training, direct, spec, args, kwargs, symbolic_extra,
-             out_spec), dead in zip(plan, releases):
-            x = vals[spec] if direct else _fill(spec, vals)
-            if symbolic_extra:
-                a, kw = _fill(args, vals), dict(_fill(kwargs, vals))
-            else:
-                a, kw = args, kwargs
-            if takes_training:
-                y = call(x, *a, training=training, **kw)
-            else:
-                y = call(x, *a, **kw)
-            if masks or getattr(y, "_keras_mask", None) is not None:
-                _propagate_mask(layer, x, y, spec, direct, out_spec, masks)
-            if isinstance(out_spec, int):
-                vals[out_spec] = y
-            else:
-                for s, v in zip(out_spec, flatten_struct(y)):
-                    vals[s] = v
-            for s in dead:
-                vals[s] = None
-        outs = [vals[s] for s in self._output_slots]
-        if masks:
-            for s, out in zip(self._output_slots, outs):
-                m = masks.get(s)
-                if m is not None and isinstance(out, Tensor) and out._keras_mask is None:
-                    out._keras_mask = m  # so the loss is masked, as in Keras
+            flat = self._standardize_inputs(inputs)
+        plan = self._plan if training or recording() else self._inference_plan()
+        outs = run_plan(plan, flat, training)
         if isinstance(self._outputs_struct, KerasTensor):
             return outs[0]
         return pack_struct(self._outputs_struct, outs)
@@ -471,8 +326,6 @@ class Functional(Model):
         """Every layer of the graph, InputLayers included, ordered from inputs to outputs.
         Op nodes (``x + y``, ``ops.mean(x)`` on symbolic tensors) are not layers here, as in
         Keras; the saved config lists them."""
-        from nnfast.layers.operation import OperationLayer
-
         return [l for l in self._graph_layers if not isinstance(l, OperationLayer)]
 
     @property
@@ -495,8 +348,6 @@ class Functional(Model):
 
     @property
     def weights(self):
-        from nnfast.layers.layer import _dedupe
-
         out = []
         for layer in self._graph_layers:
             out.extend(layer.weights)
@@ -504,17 +355,22 @@ class Functional(Model):
             out.extend(layer.weights)
         return _dedupe(out)
 
-    # --- config ----------------------------------------------------------------------------
-    def get_config(self):
-        from nnfast.saving.serialization import functional_config
+    # --- config (Keras 3's format) ------------------------------------------------------------
+    _saving_kind = "container"  # saving groups its variables under its layers
 
+    def _saved_input_shape(self):
+        return None  # Keras writes build_config {"input_shape": None} for a Functional
+
+    def get_config(self):
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import functional_from_config
-
         return functional_from_config(cls, config, custom_objects)
+
+
+register_builtin_class("Functional", Functional)
+register_builtin_class("Model", Functional)
 
 
 def _incompatible_input(index, ref, model_name, shape):
@@ -525,32 +381,186 @@ def _incompatible_input(index, ref, model_name, shape):
                       f"shape={tuple(shape)}")
 
 
-def _slot_template(struct, slot):
+def _ref_template(struct, tensor_id):
+    """``struct`` with each KerasTensor replaced by the TensorRef of its id."""
     if isinstance(struct, KerasTensor):
-        return _Slot(slot(struct))
+        return TensorRef(tensor_id(struct))
     if isinstance(struct, tuple):
-        return tuple(_slot_template(v, slot) for v in struct)
+        return tuple(_ref_template(v, tensor_id) for v in struct)
     if isinstance(struct, list):
-        return [_slot_template(v, slot) for v in struct]
+        return [_ref_template(v, tensor_id) for v in struct]
     if isinstance(struct, dict):
-        return {k: _slot_template(v, slot) for k, v in struct.items()}
+        return {k: _ref_template(v, tensor_id) for k, v in struct.items()}
     return struct
 
 
-class _Slot:
-    __slots__ = ("index",)
+def functional_config(model):
+    """Keras 3's Functional config: layers with their relevant inbound nodes re-indexed."""
+    own = {id(n) for n in model._graph_nodes}
 
-    def __init__(self, index):
-        self.index = index
+    def node_index_map(layer):
+        mapping, kept = {}, 0
+        for i, node in enumerate(layer._inbound_nodes):
+            if id(node) in own:
+                mapping[i] = kept
+                kept += 1
+        return mapping
+
+    index_maps = {id(l): node_index_map(l) for l in model._graph_layers}
+
+    def tensor_entry(t):
+        layer, node_index, tensor_index = t._keras_history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(t.shape), "dtype": t.dtype,
+                           "keras_history": [layer.name,
+                                             index_maps[id(layer)].get(node_index, node_index),
+                                             tensor_index]}}
+
+    def ser(x):
+        if isinstance(x, KerasTensor):
+            return tensor_entry(x)
+        if isinstance(x, (np.ndarray, Tensor)):  # a constant operand of an op node
+            a = np.asarray(x.value if isinstance(x, Tensor) else x)
+            return {"class_name": "__numpy__", "config": {"value": a.tolist(),
+                                                          "dtype": str(a.dtype)}}
+        if isinstance(x, (list, tuple)):
+            return [ser(v) for v in x]
+        if isinstance(x, dict):
+            return {k: ser(v) for k, v in x.items()}
+        return serialize_keras_object(x)
+
+    layer_configs = []
+    for layer in model._graph_layers:
+        entry = serialize_keras_object(layer)
+        nodes = []
+        for node in layer._inbound_nodes:
+            if id(node) not in own or not node.input_tensors:
+                continue
+            nodes.append({"args": [ser(node.inputs)] + [ser(a) for a in node.args],
+                          "kwargs": ser(dict(node.kwargs))})
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = nodes
+        layer_configs.append(entry)
+
+    def io_entry(t):
+        layer, node_index, tensor_index = t._keras_history
+        idx = index_maps[id(layer)].get(node_index, node_index)
+        if isinstance(layer, Functional):
+            idx += 1  # Keras counts a Functional's own construction node here
+        return [layer.name, idx, tensor_index]
+
+    def io(struct):
+        if isinstance(struct, KerasTensor):
+            return io_entry(struct)
+        if isinstance(struct, dict):
+            return {k: io(v) for k, v in struct.items()}
+        return [io(v) for v in struct]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
+            "input_layers": io(model._inputs_struct), "output_layers": io(model._outputs_struct)}
 
 
-def _fill(template, vals):
-    if isinstance(template, _Slot):
-        return vals[template.index]
-    if isinstance(template, tuple):
-        return tuple(_fill(v, vals) for v in template)
-    if isinstance(template, list):
-        return [_fill(v, vals) for v in template]
-    if isinstance(template, dict):
-        return {k: _fill(v, vals) for k, v in template.items()}
-    return template
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuilds a Functional model by replaying its layer calls (Keras's algorithm: layers
+    first, then nodes in order, re-queueing a node whose inputs do not exist yet)."""
+    created = {}
+    pending = {}
+    order = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry["config"]["name"]
+        if entry.get("class_name") == "InputLayer":
+            lc = dict(entry["config"])
+            shape = lc.pop("batch_shape", None) or lc.pop("batch_input_shape", None)
+            lc.pop("batch_input_shape", None)
+            layer = InputLayer(batch_shape=shape, dtype=lc.get("dtype"), name=lc.get("name", name))
+        else:
+            layer = deserialize_layer_entry(entry, custom_objects)
+        created[name] = layer
+        order.append(name)
+        pending[name] = list(entry.get("inbound_nodes") or [])
+
+    def lookup(layer_name, node_index, tensor_index, legacy=False):
+        layer = created.get(layer_name)
+        if layer is None:
+            raise ValueError(f"Unknown layer in config: {layer_name}")
+        if len(layer._inbound_nodes) <= node_index:
+            raise IndexError(node_index)
+        outs = layer._inbound_nodes[node_index].output_tensors
+        return outs[tensor_index]
+
+    def revive(x):
+        if isinstance(x, KerasTensor) and hasattr(x, "_pre_serialization_keras_history"):
+            return lookup(*x._pre_serialization_keras_history)
+        if isinstance(x, list):
+            return [revive(v) for v in x]
+        if isinstance(x, tuple):
+            return tuple(revive(v) for v in x)
+        if isinstance(x, dict):
+            return {k: revive(v) for k, v in x.items()}
+        return x
+
+    def call_node(layer, node_data):
+        if isinstance(node_data, list):  # legacy [[name, node, tensor, kwargs], ...]
+            tensors, kwargs = [], {}
+            for item in node_data:
+                lname, nidx, tidx = item[0], item[1], item[2]
+                if len(item) > 3 and item[3]:
+                    kwargs = item[3]
+                inbound = created.get(lname)
+                if isinstance(inbound, Functional):
+                    nidx -= 1  # tf.keras counted the model's own construction node
+                tensors.append(lookup(lname, nidx, tidx))
+            arg = tensors[0] if len(tensors) == 1 else tensors
+            layer(arg, **_legacy_kwargs(kwargs))
+            return
+        args = deserialize_keras_object(node_data.get("args", []), custom_objects)
+        kwargs = deserialize_keras_object(node_data.get("kwargs", {}), custom_objects) or {}
+        args = revive(args)
+        kwargs = revive(kwargs)
+        kwargs = {k: v for k, v in kwargs.items() if not (k == "mask" and v is None)}
+        layer(*args, **kwargs)
+
+    progress = True
+    while any(pending.values()) and progress:
+        progress = False
+        for name in order:
+            queue = pending[name]
+            while queue:
+                try:
+                    call_node(created[name], queue[0])
+                except IndexError:
+                    break
+                queue.pop(0)
+                progress = True
+    if any(pending.values()):
+        stuck = [n for n, q in pending.items() if q]
+        raise ValueError(f"Cannot rebuild the model from its config: the inputs of layer(s) "
+                         f"{stuck} are never produced.")
+
+    def io(spec):
+        if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and \
+                isinstance(spec[1], int):
+            lname, nidx, tidx = spec
+            if isinstance(created.get(lname), Functional):
+                nidx -= 1
+            return lookup(lname, nidx, tidx)
+        if isinstance(spec, dict):
+            return {k: io(v) for k, v in spec.items()}
+        return [io(v) for v in spec]
+
+    inputs = io(config["input_layers"])
+    outputs = io(config["output_layers"])
+    # Keras 2 wrapped a single input/output in a list; unwrap like Keras 3 does.
+    if isinstance(inputs, list) and len(inputs) == 1 and not isinstance(inputs[0], list):
+        inputs = inputs[0]
+    if isinstance(outputs, list) and len(outputs) == 1 and not isinstance(outputs[0], list):
+        outputs = outputs[0]
+    target = cls if cls is not None and issubclass(cls, Functional) else Functional
+    model = target(inputs, outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _legacy_kwargs(kwargs):
+    return {k: v for k, v in (kwargs or {}).items() if k not in ("mask",)}

@@ -50,6 +50,7 @@ class Model(Trainer, Layer):
     """
 
     _applies_dtype_policy = False  # each layer applies its own (see Layer._plan_call)
+    _saving_kind = "model"  # saving walks its tracked layers (containers override this)
 
     @memory.scoped
     def __call__(self, *args, **kwargs):
@@ -233,7 +234,7 @@ class Model(Trainer, Layer):
         """A functional config (``layers``/``input_layers``/``output_layers``) builds a
         Functional; a subclass is called with its config as keyword arguments."""
         if isinstance(config, dict) and "layers" in config and "input_layers" in config:
-            from nnfast.saving.serialization import functional_from_config
+            from nnfast.models.functional import functional_from_config  # it imports Model
 
             return functional_from_config(cls, config, custom_objects)
         try:

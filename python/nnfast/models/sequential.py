@@ -1,50 +1,18 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 import numpy as np
-import weakref
 
+from nnfast import ops
+from nnfast.backend import global_state
 from nnfast.backend.keras_tensor import KerasTensor
-from nnfast.backend.tensor import Tensor
 from nnfast.backend.tape import recording
-from nnfast.layers.input_layer import InputLayer
-from nnfast.layers.layer import Layer, _takes_training
+from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.layer import Layer
+from nnfast.models import fusion
 from nnfast.models.keras2_methods import Keras2SequentialMethods
 from nnfast.models.model import Model
-
-
-def _takes_mask(cls):
-    import inspect
-
-    return "mask" in inspect.signature(cls.call).parameters
-
-
-def _fuse_calls(calls):
-    """The call plan with qualifying layer pairs replaced by one fused call:
-    Conv2D(relu) -> MaxPooling2D (see layers.convolutional.fused_conv_pool_call; the fused
-    entry keeps the conv layer's mask handling: neither layer supports masking, so the mask
-    ends there either way), and any pair whose second layer offers ``_fused_with_previous``
-    (Embedding -> LSTM/GRU/SimpleRNN runs straight from the table): that entry is an object
-    with the pair's call / compute_mask / supports_masking, deferring to the two layers
-    when it does not fuse."""
-    from nnfast.layers.convolutional import fused_conv_pool_call
-
-    out, i = [], 0
-    while i < len(calls):
-        if i + 1 < len(calls):
-            first, second = calls[i][3], calls[i + 1][3]
-            fused = fused_conv_pool_call(first, second)
-            if fused is not None:
-                out.append((fused, False, False, first))
-                i += 2
-                continue
-            offer = getattr(second, "_fused_with_previous", None)
-            pair = offer(first) if offer is not None else None
-            if pair is not None:
-                out.append((pair.call, True, True, pair))
-                i += 2
-                continue
-        out.append(calls[i])
-        i += 1
-    return out
+from nnfast.models.plan import Plan, layer_step, run_plan, takes_mask
+from nnfast.saving.object_registration import register_builtin_class
+from nnfast.saving.serialization import deserialize_layer_entry, serialize_keras_object
 
 
 class Sequential(Keras2SequentialMethods, Model):
@@ -150,15 +118,12 @@ class Sequential(Keras2SequentialMethods, Model):
                     layer._initial_weights = None
             shape = layer.compute_output_shape(shape)
             self._output_shapes.append(shape)
-        self._calls = [(layer._plan_call() if isinstance(layer, Layer) else layer.call,
-                        _takes_training(type(layer)),
-                        _takes_mask(type(layer)), layer)
-                       for layer in self._stack]
-        self._calls = _fuse_calls(self._calls)
-        for entry in self._calls:  # fused pairs read the model's optimizer (embedding rule)
-            if hasattr(entry[3], "owner"):
-                entry[3].owner = weakref.ref(self)
-        self._inference = None  # the inference calls, made at the first inference call
+        # One step per layer: step i reads tensor id i and writes id i + 1.
+        steps = [layer_step(layer, i, i + 1, takes_mask=takes_mask(layer))
+                 for i, layer in enumerate(self._stack)]
+        plan = Plan(steps, [0], [len(steps)], len(steps) + 1, masks_every_step=True)
+        self._plan = fusion.fuse(plan, self, "training")
+        self._inference = None  # the inference plan, made at the first inference call
         self._build_shapes = self._input_batch_shape
         self._symbolic = None  # (inputs, outputs), made when first asked for
         self.built = True
@@ -168,18 +133,11 @@ class Sequential(Keras2SequentialMethods, Model):
             shape = getattr(inputs, "shape", None)
             self.build(tuple(shape))
 
-    def _inference_calls(self):
-        """``_calls`` with conv [-> BatchNormalization] [-> activation] runs merged (see
-        models.inference_fusion); used when nothing records and ``training`` is off."""
-        if getattr(self, "_inference", None) is None:
-            from nnfast.models.inference_fusion import inference_plan
-
-            plan = [(layer, call, tt, True, i, (), {}, False, i + 1)
-                    for i, (call, tt, _, layer) in enumerate(self._calls)]
-            original = {id(entry): i for i, entry in enumerate(plan)}
-            self._inference = [self._calls[original[id(e)]] if id(e) in original
-                               else (e[1], False, False, e[0])
-                               for e in inference_plan(plan, [len(plan)])]
+    def _inference_plan(self):
+        """The plan with the inference-only fusions (``models.fusion``); used when nothing
+        records and ``training`` is off."""
+        if self._inference is None:
+            self._inference = fusion.fuse(self._plan, self, "inference")
         return self._inference
 
     def _check_input(self, x):
@@ -191,12 +149,8 @@ class Sequential(Keras2SequentialMethods, Model):
         if shape is None or expected is None or len(shape) == len(expected):
             return x
         if len(shape) == len(expected) - 1 and expected[-1] == 1:
-            from nnfast import ops
-
             return self._check_input(ops.expand_dims(x, -1))
         elif len(shape) == len(expected) + 1 and shape[-1] == 1:
-            from nnfast import ops
-
             return self._check_input(ops.squeeze(x, axis=-1))
         raise ValueError(f"Invalid input shape for input of model '{self.name}': expected shape "
                          f"{expected}, but input has incompatible shape {tuple(shape)}.")
@@ -209,31 +163,11 @@ class Sequential(Keras2SequentialMethods, Model):
                             f"(dtype {x.dtype}); text goes to a model that starts with "
                             f"TextVectorization, StringLookup or Hashing.")
         x = self._check_input(x)
-        calls = self._calls
+        plan = self._plan
         if not training and mask is None and not recording():
-            calls = self._inference_calls()
-        # NOTE: call layers directly (they are built) to keep per-step overhead low. A
-        # Keras mask (Embedding(mask_zero=True), Masking) rides along: it is passed to layers
-        # whose call takes `mask`, kept through layers that support masking, and replaced by
-        # what a layer's compute_mask (or its output's _keras_mask) says.
-        for call, takes_training, takes_mask, layer in calls:
-            kwargs = {}
-            if takes_training:
-                kwargs["training"] = training
-            if takes_mask and mask is not None:
-                kwargs["mask"] = mask
-            inp, x = x, call(x, **kwargs)
-            out_mask = getattr(x, "_keras_mask", None)
-            if out_mask is not None:
-                mask = out_mask
-            elif hasattr(layer, "compute_mask"):
-                mask = layer.compute_mask(inp, mask)
-            elif not layer.supports_masking:
-                mask = None
-        # As Keras: the mask that reaches the output rides on it, so the loss is masked.
-        if mask is not None and isinstance(x, Tensor) and x._keras_mask is None:
-            x._keras_mask = mask
-        return x
+            plan = self._inference_plan()
+        # A Keras mask (Embedding(mask_zero=True), Masking) rides along (see run_plan).
+        return run_plan(plan, [x], training, mask)[0]
 
     def compute_output_shape(self, input_shape):
         shape = input_shape
@@ -253,8 +187,6 @@ class Sequential(Keras2SequentialMethods, Model):
                                  "outputs yet: build it (give it an input shape or call it on "
                                  "data) first.")
         if self._symbolic is None:
-            from nnfast.layers.input_layer import Input
-
             x = inputs = Input(batch_shape=self._input_batch_shape,
                                name=getattr(self, "_input_layer_name", None))
             for layer in self._stack:
@@ -278,15 +210,55 @@ class Sequential(Keras2SequentialMethods, Model):
             raise AttributeError("The model has not been built yet; it has no output shape.")
         return self._output_shapes[-1]
 
+    # --- config (Keras 3's format) ------------------------------------------------------------
+    _saving_kind = "container"  # saving groups its variables under its layers
+
+    def _saved_input_shape(self):
+        return self._input_batch_shape
+
     def get_config(self):
         """Keras 3's config: ``{name, trainable, dtype, layers: [InputLayer, ...],
         build_input_shape}``."""
-        from nnfast.saving.serialization import sequential_config
+        layers = []
+        if self._input_batch_shape is not None:
+            inp = InputLayer(batch_shape=self._input_batch_shape, name=self._input_name())
+            layers.append(serialize_keras_object(inp))
+        layers += [serialize_keras_object(l) for l in self._stack]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32",
+                  "layers": layers}
+        if self._input_batch_shape is not None:
+            config["build_input_shape"] = list(self._input_batch_shape)
+        return config
 
-        return sequential_config(self)
+    def _input_name(self):
+        name = getattr(self, "_input_layer_name", None)
+        if name is None:
+            name = self._input_layer_name = global_state.unique_name("input_layer")
+        return name
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.saving.serialization import sequential_from_config
+        """The model a ``get_config`` dict (or Keras 2.2's list of layer entries) describes,
+        built when it names an input shape."""
+        if isinstance(config, list):  # Keras 2.2: the config is the list of layers
+            config = {"layers": config}
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config["layers"]:
+            if entry.get("class_name") == "InputLayer":
+                lc = dict(entry["config"])
+                shape = lc.get("batch_shape", lc.get("batch_input_shape"))
+                model._input_batch_shape = (None,) + tuple(shape[1:])
+                model._input_layer_name = lc.get("name")
+                continue
+            model.add(deserialize_layer_entry(entry, custom_objects), rebuild=False)
+        shape = config.get("build_input_shape")
+        if model._input_batch_shape is None and shape is not None:
+            model._input_batch_shape = (None,) + tuple(shape[1:])
+        if model._input_batch_shape is not None and model._stack:
+            model.build(model._input_batch_shape)
+        if not config.get("trainable", True):
+            model.trainable = False
+        return model
 
-        return sequential_from_config(cls, config, custom_objects)
+
+register_builtin_class("Sequential", Sequential)

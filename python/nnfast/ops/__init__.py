@@ -22,10 +22,11 @@ from nnfast.ops.nn import (
     mean_squared_error, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
     sparse_categorical_crossentropy, swish, tanh,
 )
-from nnfast.ops.conv import (
-    conv, conv2d_inference, conv2d_relu_max_pool, conv_fused, conv_relu_max_pool_supported,
-    conv_transpose, conv_transpose_fused, depthwise_conv, separable_conv, separable_inference,
-)
+from nnfast.ops.conv import conv, conv_transpose, depthwise_conv, separable_conv
+# NOTE: not keras.ops names; kept under the names existing callers use. Fusion-only ops live
+# in nnfast.ops.fused.
+from nnfast.ops.conv import conv_bias_activation as conv_fused
+from nnfast.ops.conv import conv_transpose_bias_activation as conv_transpose_fused
 from nnfast.ops.norm import batch_norm_train, batch_normalization, layer_normalization
 from nnfast.ops.pool import average_pool, global_pool, max_pool
 from nnfast.ops.embedding import embedding

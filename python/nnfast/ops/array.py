@@ -10,6 +10,8 @@ from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, promote, unary_input
 from nnfast.ops._util import value
 from nnfast.ops.size_limit import check_result_size
+from nnfast.backend.dtypes import standardize_dtype
+from nnfast.ops._util import unbroadcast
 
 
 class Reshape(Function):
@@ -233,8 +235,6 @@ class Cast(Function):
 
 def cast(x, dtype):
     """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
-    from nnfast.backend.dtypes import standardize_dtype
-
     return Cast.apply(as_input(x), dtype=np.dtype(standardize_dtype(dtype)))
 
 
@@ -280,8 +280,6 @@ def shape(x):
 
 
 def _dtype_or_floatx(dtype):
-    from nnfast.backend.dtypes import standardize_dtype
-
     return np.dtype(standardize_dtype(dtype))
 
 
@@ -379,8 +377,6 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from nnfast.ops._util import unbroadcast
-
         zero = np.zeros((), g.dtype)
         return (None, unbroadcast(np.where(ctx.cond, g, zero), ctx.shapes[0]),
                 unbroadcast(np.where(ctx.cond, zero, g), ctx.shapes[1]))
@@ -559,8 +555,6 @@ class BroadcastTo(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from nnfast.ops._util import unbroadcast
-
         return unbroadcast(g, ctx.shape)
 
 

@@ -3,6 +3,9 @@ nnfast's batched SGEMM and the C++ softmax."""
 import numpy as np
 
 from nnfast.ops._util import value as _array
+from nnfast.ops.array import repeat, transpose
+from nnfast.ops.math import add, matmul, multiply
+from nnfast.ops.nn import softmax, tanh
 
 # Keras's masked-logit value for float32 (``-0.7 * float32 max``-ish, as the TF backend).
 _LARGE_NEGATIVE = -0.7 * 3.38953e38
@@ -32,10 +35,6 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         >>> ops.dot_product_attention(q, q, q, is_causal=True).shape
         (2, 5, 4, 8)
     """
-    from nnfast.ops.array import repeat, transpose
-    from nnfast.ops.math import add, matmul, multiply
-    from nnfast.ops.nn import softmax, tanh
-
     if flash_attention:
         raise ValueError("Flash attention is not supported by nnfast (CPU kernels); "
                          f"received flash_attention={flash_attention}")

@@ -21,6 +21,9 @@ from nnfast.ops import precision
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import broadcast_to, expand_dims, reshape, transpose
 from nnfast.ops.math import matmul, multiply, subtract, sum as _sum
+from nnfast.ops.array import concatenate, get_item, moveaxis, pad as _pad
+from nnfast.ops.indexing import flip, index_map
+from nnfast.ops.math import matmul_promoted, mean, sqrt, Sum
 
 
 def _bmm(a, b, trans_a=False, trans_b=False):
@@ -151,8 +154,6 @@ def _diagonal_first(x, sub):
     """(x with repeated letters reduced to their diagonal, its subscripts)."""
     if len(set(sub)) == len(sub):
         return x, sub
-    from nnfast.ops.indexing import index_map
-
     uniq = "".join(dict.fromkeys(sub))
     return index_map(x, lambda a: np.einsum(f"{sub}->{uniq}", a)), uniq
 
@@ -302,8 +303,6 @@ def dot(x1, x2):
     if a.ndim == 0 or b.ndim == 0:
         return multiply(a, b)
     if b.ndim <= 2:
-        from nnfast.ops.math import matmul_promoted
-
         return matmul_promoted(a, b, _int8_to_int32=False)
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2]))
 
@@ -365,8 +364,6 @@ def vdot(x1, x2):
         <Tensor shape=() dtype=float64
         array(11.)>
     """
-    from nnfast.ops.math import Sum
-
     (a, b), _ = promote(x1, x2)
     # NOTE: Keras's vdot keeps the input dtype (no 32-bit accumulation of small ints).
     return Sum.apply(multiply(reshape(a, (-1,)), reshape(b, (-1,))))
@@ -417,8 +414,6 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
         <Tensor shape=(3,) dtype=float64
         array([0., 0., 1.])>
     """
-    from nnfast.ops.array import concatenate, get_item, moveaxis
-
     if axis is not None:
         axisa = axisb = axisc = axis
     (a, b), _ = promote(x1, x2)
@@ -467,8 +462,6 @@ def correlate(x1, x2, mode="valid"):
         <Tensor shape=(2,) dtype=float64
         array([2., 3.])>
     """
-    from nnfast.ops.indexing import index_map
-
     if mode not in ("valid", "same", "full"):
         raise ValueError(f"correlate: mode must be valid, same or full. Received: mode={mode!r}")
     (a, v), _ = promote(x1, x2, to_float=True)
@@ -478,12 +471,8 @@ def correlate(x1, x2, mode="valid"):
     n, m = a.shape[0], v.shape[0]
     if n < m:
         # NumPy swaps the operands and reverses the result
-        from nnfast.ops.indexing import flip
-
         return flip(correlate(v, a, mode), 0)
     pad = {"valid": (0, 0), "same": (m // 2, m - 1 - m // 2), "full": (m - 1, m - 1)}[mode]
-    from nnfast.ops.array import pad as _pad
-
     padded = _pad(a, [pad]) if pad != (0, 0) else a
     length = padded.shape[0] - m + 1
     windows = index_map(
@@ -507,8 +496,6 @@ def corrcoef(x):
         array([[1.        , 0.99339927],
                [0.99339927, 1.        ]])>
     """
-    from nnfast.ops.math import mean, sqrt
-
     x = unary_input(x, to_float=True)
     if x.ndim == 1:
         x = reshape(x, (1, -1))

@@ -95,8 +95,8 @@ def _check_rank5(xv, what):
                          f"received shape {xv.shape}")
 
 
-def conv3d_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
-                 activation=None, data_format=None):
+def conv3d_bias_activation(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
+                           activation=None, data_format=None):
     """Fused ``activation(conv3d(x, kernel) + bias)``.
 
     Args:
@@ -111,8 +111,8 @@ def conv3d_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate
         A Tensor ``(batch, od, oh, ow, out)`` (channels_first: ``(batch, out, od, oh, ow)``).
 
     Example:
-        >>> ops.conv3d_fused(np.ones((1, 4, 5, 6, 2), "float32"),
-        ...                  np.ones((3, 3, 3, 2, 4), "float32")).shape
+        >>> conv3d_bias_activation(np.ones((1, 4, 5, 6, 2), "float32"),
+        ...                        np.ones((3, 3, 3, 2, 4), "float32")).shape
         (1, 2, 3, 4, 4)
     """
     data_format = _standardize_data_format(data_format)
@@ -146,9 +146,9 @@ def conv3d_fused(x, kernel, bias=None, strides=1, padding="valid", dilation_rate
     return _from_nhwc(y, data_format, 5)
 
 
-def conv3d_transpose_fused(x, kernel, bias=None, strides=1, padding="valid",
-                           output_padding=None, dilation_rate=1, activation=None,
-                           data_format=None):
+def conv3d_transpose_bias_activation(x, kernel, bias=None, strides=1, padding="valid",
+                                     output_padding=None, dilation_rate=1, activation=None,
+                                     data_format=None):
     """Fused ``activation(conv_transpose(x, kernel) + bias)`` for 5-D inputs.
 
     Args:

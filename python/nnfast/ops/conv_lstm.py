@@ -1,9 +1,9 @@
 """The recurrence of a convolutional LSTM (Keras's ``ConvLSTM1D/2D/3D``), with gradients.
 
 ``conv_lstm`` runs a whole sequence as one op: the input projection of every time step is one
-convolution over ``batch * steps`` images (done by the caller with ``conv_fused``), then each
-step runs one recurrent convolution (``padding="same"``, stride 1) of ``h`` with the
-recurrent kernel on the C++ conv kernels and one fused gate pass (the LSTM gate kernels of
+convolution over ``batch * steps`` images (done by the caller with
+``conv_bias_activation``), then each step runs one recurrent convolution (``padding="same"``,
+stride 1) of ``h`` with the recurrent kernel on the C++ conv kernels and one fused gate pass (the LSTM gate kernels of
 the rnn family, over batch * pixels rows):
 
     z = x_proj[t] + conv(h, recurrent_kernel)          (gates i, f, c, o along channels)

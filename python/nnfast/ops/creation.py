@@ -9,6 +9,8 @@ from nnfast.backend.dtypes import standardize_dtype
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, raw, unary_input
 from nnfast.ops.size_limit import check_result_size
+from nnfast.ops.array import broadcast_to, expand_dims, reshape, zeros, zeros_like
+from nnfast.ops.math import power
 
 
 def _dtype(dtype):
@@ -38,8 +40,6 @@ def empty(shape, dtype=None):
         shape: int or tuple of ints: the shape.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
     """
-    from nnfast.ops.array import zeros
-
     return zeros(shape, dtype)
 
 
@@ -50,8 +50,6 @@ def empty_like(x, dtype=None):
         x: the tensor whose shape is taken.
         dtype: the dtype, or None (floatx, or the input's dtype where there is one).
     """
-    from nnfast.ops.array import zeros_like
-
     return zeros_like(x, dtype)
 
 
@@ -279,9 +277,6 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - keras.ops argument name
         array([[1., 1., 1.],
                [4., 2., 1.]])
     """
-    from nnfast.ops.array import expand_dims
-    from nnfast.ops.math import power
-
     x = unary_input(x)
     if x.ndim != 1:
         raise ValueError(f"vander: x must be 1-D. Received: shape={x.shape}")
@@ -304,8 +299,6 @@ def meshgrid(*x, indexing="xy"):
     """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'. Received: {indexing!r}")
-    from nnfast.ops.array import broadcast_to, reshape
-
     xs = [unary_input(a) for a in x]
     n = len(xs)
     shape = [a.size for a in xs]

@@ -17,6 +17,8 @@ from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import as_input, promote, strong, unary_input
 from nnfast.ops._util import name_factory_ops, unbroadcast
+from nnfast.ops._dtype import cast_to
+from nnfast.ops.nn import tanh as _kernel_tanh
 
 _LN2 = _math.log(2.0)
 _LN10 = _math.log(10.0)
@@ -117,8 +119,6 @@ Identity = _unary("Identity", np.copy, lambda x, y: 1)
 def _wide_int_to_float64(x):
     """NOTE: a few Keras ops (cbrt, deg2rad, i0) compute int64 in float64, not floatx."""
     if x.dtype == np.int64:
-        from nnfast.ops._dtype import cast_to
-
         return cast_to(x, np.dtype(np.float64))
     return x
 
@@ -154,8 +154,6 @@ def tanh(x):
     """
     x = unary_input(x, to_float=True)
     if x.dtype == np.float32:
-        from nnfast.ops.nn import tanh as _kernel_tanh
-
         return _kernel_tanh(x)
     return Tanh.apply(x)
 
@@ -426,8 +424,6 @@ def hypot(x1, x2):
 def _promote_int_to_float(x1, x2):
     """Operands promoted, then integers cast to float32 (float64 when the integer type is
     64-bit), as Keras's hypot and heaviside do."""
-    from nnfast.ops._dtype import cast_to
-
     (a, b), dtype = promote(x1, x2)
     if dtype.kind != "f":
         wide = dtype.name in ("int64", "uint32", "uint64")

@@ -14,6 +14,8 @@ from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
 from nnfast.ops.array import concatenate, get_item, reshape, split
+from nnfast.ops.array import broadcast_to, where
+from nnfast.ops.math import subtract, sum as _sum
 
 
 class IndexMap(Function):
@@ -204,8 +206,6 @@ def take_along_axis(x, indices, axis=None):
     shape = tuple(max(a, b) if i != axis else b for i, (a, b) in enumerate(zip(x.shape, idx.shape)))
     xb_shape = tuple(s if i != axis else x.shape[axis] for i, s in enumerate(shape))
     if xb_shape != x.shape:
-        from nnfast.ops.array import broadcast_to
-
         x = broadcast_to(x, xb_shape)
     return TakeAlongAxis.apply(x, np.broadcast_to(idx, shape), axis=axis)
 
@@ -361,8 +361,6 @@ def trace(x, offset=0, axis1=0, axis2=1):
         >>> keras.ops.trace(x).numpy()
         array(3., dtype=float32)
     """
-    from nnfast.ops.math import sum as _sum
-
     return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
@@ -447,8 +445,6 @@ def diff(a, n=1, axis=-1):
     a = unary_input(a)
     if n < 0:
         raise ValueError(f"diff: n must be >= 0. Received: n={n}")
-    from nnfast.ops.math import subtract
-
     for _ in range(n):
         size = a.shape[axis]
         lo = [slice(None)] * a.ndim
@@ -613,8 +609,6 @@ def select(condlist, choicelist, default=0):
         >>> keras.ops.select([x < 0, x > 0], [-x, x * 10], default=99.0).numpy()
         array([ 2., 99., 30.])
     """
-    from nnfast.ops.array import where
-
     if len(condlist) != len(choicelist):
         raise ValueError(
             f"select: condlist and choicelist must have the same length. "

@@ -5,6 +5,9 @@ import numpy as np
 
 from nnfast.backend.tape import Function
 from nnfast.ops._util import value
+from nnfast.ops.array import split
+from nnfast.ops.math import multiply
+from nnfast.ops.nn import _along_last, sigmoid
 
 
 def _float(x):
@@ -219,10 +222,6 @@ def glu(x, axis=-1):
         >>> ops.glu(np.ones((2, 4), "float32")).shape
         (2, 2)
     """
-    from nnfast.ops.math import multiply
-    from nnfast.ops.nn import sigmoid
-    from nnfast.ops.array import split
-
     n = np.shape(value(x))[axis]
     if n % 2:
         raise ValueError(f"glu expects an even size along axis {axis}, received shape "
@@ -277,6 +276,4 @@ def sparsemax(x, axis=-1):
         <Tensor shape=(1, 3) dtype=float32
         array([[1., 0., 0.]], dtype=float32)>
     """
-    from nnfast.ops.nn import _along_last
-
     return _along_last(Sparsemax.apply, x, axis)

@@ -10,6 +10,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
+from nnfast.ops.array import reshape, transpose
 
 
 def _opt(v):
@@ -79,8 +80,6 @@ class BatchNormInference(Function):
 
 
 def _move_last(x, axis):
-    from nnfast.ops.array import transpose
-
     nd = np.ndim(value(x))
     axis = axis % nd
     if axis == nd - 1:
@@ -103,8 +102,6 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
         epsilon: added to the variance (default 1e-3).
         axis: the channel axis kept (default -1).
     """
-    from nnfast.ops.array import transpose
-
     xt, inv = _move_last(x, axis)
     # the parameters' dtype decides (a float32 layer narrows float64 inputs, as Keras)
     route = _f64.BatchNormTrain if _f64.is_float64(x if gamma is None else gamma) \
@@ -118,8 +115,6 @@ def batch_norm_train(x, gamma, beta, epsilon=1e-3, axis=-1):
 def batch_normalization(x, mean, variance, axis=-1, offset=None, scale=None, epsilon=1e-3):
     """``keras.ops.batch_normalization``: ``(x - mean) / sqrt(variance + epsilon) * scale +
     offset`` with per-channel vectors along ``axis`` (the statistics are not differentiated)."""
-    from nnfast.ops.array import transpose
-
     xt, inv = _move_last(x, axis)
     if _f64.is_float64(mean if hasattr(mean, "dtype") else x):  # the statistics' dtype decides
         y = _f64.BatchNormInference.apply(xt, scale, offset, _f64.arr64(mean),
@@ -213,8 +208,6 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3, rms_sca
     Example:
         >>> y = ops.layer_normalization(np.random.rand(4, 10).astype("float32"))
     """
-    from nnfast.ops.array import reshape, transpose
-
     xv = value(x)
     nd = xv.ndim
     axes = sorted({a % nd for a in (axis if isinstance(axis, (list, tuple)) else (axis,))})

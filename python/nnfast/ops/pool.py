@@ -12,6 +12,7 @@ from nnfast.ops import float64 as _f64
 from nnfast.ops._util import f32, value
 from nnfast.ops.conv import (_check_padding, _from_nhwc, _pad_before,
                              _standardize_data_format, _to_nhwc, normalize_tuple, output_size)
+from nnfast.ops.array import reshape
 
 
 class Pool2D(Function):
@@ -56,8 +57,6 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
     if min(pool) <= 0 or min(strides) <= 0:
         raise ValueError(f"pool_size and strides must be positive, received pool_size={pool_size}"
                          f", strides={strides}")
-    from nnfast.ops.array import reshape
-
     x = _to_nhwc(x, data_format, rank)
     xv = value(x)
     if spatial == 1:
@@ -153,8 +152,6 @@ def global_pool(inputs, kind, data_format=None, keepdims=False):
         keepdims: keep the pooled axes with size 1.
     """
     data_format = _standardize_data_format(data_format)
-    from nnfast.ops.array import reshape
-
     xv = value(inputs)
     if xv.ndim < 3:
         raise ValueError(f"global pooling expects a 3-D or 4-D input, received shape {xv.shape}")

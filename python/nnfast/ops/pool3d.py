@@ -17,12 +17,11 @@ from nnfast.ops._util import f32, value
 from nnfast.ops.size_limit import check_result_size
 from nnfast.ops.conv import (_check_padding, _from_nhwc, _standardize_data_format, _to_nhwc,
                              normalize_tuple, output_size)
+from nnfast.ops.array import reshape
+from nnfast.ops.pool import average_pool, max_pool
 
 
 def _pool3d(inputs, pool_size, strides, padding, data_format, kind):
-    from nnfast.ops.array import reshape
-    from nnfast.ops.pool import average_pool, max_pool
-
     data_format = _standardize_data_format(data_format)
     xv = value(inputs)
     if xv.ndim != 5:

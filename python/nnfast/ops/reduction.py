@@ -29,6 +29,9 @@ from nnfast.ops.math import (
     subtract,
     sum as _sum,
 )
+from nnfast.ops.array import get_item, moveaxis, transpose
+from nnfast.ops.indexing import diff, take_along_axis
+from nnfast.ops.math import cumsum
 
 
 def _arr(x):
@@ -385,8 +388,6 @@ def nancumsum(x, axis=None, dtype=None):
         >>> keras.ops.nancumsum(np.array([1.0, np.nan, 3.0])).numpy()
         array([1., 1., 4.])
     """
-    from nnfast.ops.math import cumsum
-
     return cumsum(_zero_nans(unary_input(x)), axis=axis, dtype=dtype)
 
 
@@ -423,8 +424,6 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
     nd = x.ndim
     axes = tuple(range(nd)) if axis is None else tuple(a % nd for a in np.atleast_1d(axis))
     rest = tuple(i for i in range(nd) if i not in axes)
-    from nnfast.ops.array import transpose
-
     moved = transpose(x, rest + axes)
     flat = reshape(moved, tuple(x.shape[i] for i in rest) + (-1,))
     xs = sort(flat, axis=-1)  # NaN sorts last
@@ -444,8 +443,6 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
     elif method == "nearest":
         nearest = np.round(pos).astype(np.int64)  # NumPy rounds halves to even here too
         lo, hi, frac = nearest, nearest, np.zeros_like(frac)
-    from nnfast.ops.indexing import take_along_axis
-
     qshape = qv.shape
     lead = flat.shape[:-1]
 
@@ -459,8 +456,6 @@ def _quantile(x, q, axis, method, keepdims, ignore_nan):
         idx2 = idx2.reshape(lead + (-1,))
         vals = take_along_axis(xs, idx2, axis=-1)
         vals = reshape(vals, lead + qshape)
-        from nnfast.ops.array import moveaxis
-
         return (
             moveaxis(
                 vals, tuple(range(len(lead), len(lead) + len(qshape))), tuple(range(len(qshape)))
@@ -609,9 +604,6 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         >>> keras.ops.trapezoid(np.array([1.0, 2.0, 3.0])).numpy()
         array(4.)
     """
-    from nnfast.ops.indexing import diff
-    from nnfast.ops.array import get_item
-
     y = unary_input(y, to_float=True)
     n = y.shape[axis]
     lo = [slice(None)] * y.ndim

@@ -22,6 +22,8 @@ from nnfast.ops.embedding import dense_rows_gradient
 _CELL_IDS = {name: int(value) for name, value in _core.RnnCell.__members__.items()}
 RNN_ACTIVATION_IDS = {name: int(value) for name, value in _core.Activation.__members__.items()
                       if _core.rnn_activation_supported(int(value))}
+# The activation names those kernels apply (what layers ask before choosing the fused path).
+KERNEL_ACTIVATIONS = tuple(sorted(RNN_ACTIVATION_IDS))
 
 
 # NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:

@@ -4,6 +4,8 @@ import numpy as np
 
 from nnfast.ops._util import value
 from nnfast.ops.conv import normalize_tuple
+from nnfast.ops.array import get_item, pad, reshape, transpose
+from nnfast.ops.patches import extract, geometry, SumPatches
 
 
 def _block(block_size):
@@ -26,8 +28,6 @@ def depth_to_space(x, block_size, data_format="channels_last"):
         >>> ops.depth_to_space(np.zeros((1, 2, 2, 8), "float32"), 2).shape
         (1, 4, 4, 2)
     """
-    from nnfast.ops.array import reshape, transpose
-
     b = _block(block_size)
     shape = np.shape(value(x))
     if len(shape) != 4:
@@ -59,8 +59,6 @@ def space_to_depth(x, block_size, data_format="channels_last"):
         >>> ops.space_to_depth(np.zeros((1, 4, 4, 2), "float32"), 2).shape
         (1, 2, 2, 8)
     """
-    from nnfast.ops.array import reshape, transpose
-
     b = _block(block_size)
     shape = np.shape(value(x))
     if len(shape) != 4:
@@ -99,9 +97,6 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
         >>> ops.unfold(np.zeros((1, 3, 4, 4), "float32"), 2).shape
         (1, 12, 9)
     """
-    from nnfast.ops.array import reshape, transpose
-    from nnfast.ops.patches import extract
-
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
     shape = np.shape(value(x))
     if len(shape) != 4:
@@ -109,8 +104,6 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     n, c = shape[:2]
     t = transpose(x, (0, 2, 3, 1))
     if p != (0, 0):
-        from nnfast.ops.array import pad
-
         t = pad(t, ((0, 0), (p[0], p[0]), (p[1], p[1]), (0, 0)))
     patches = extract(t, k, s, d, "valid")  # (N, oh, ow, kh*kw*C)
     oh, ow = patches.shape[1:3]
@@ -134,9 +127,6 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
         >>> ops.fold(np.ones((1, 12, 9), "float32"), (4, 4), 2).shape
         (1, 3, 4, 4)
     """
-    from nnfast.ops.array import reshape, transpose
-    from nnfast.ops.patches import SumPatches, geometry
-
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
     oh_w = normalize_tuple(output_size, 2, "output_size")
     shape = np.shape(value(x))
@@ -156,8 +146,6 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            size=k, strides=s, dilation=d, pads=((0, 0), (0, 0)), out=out)
     img = transpose(img, (0, 3, 1, 2))
     if p != (0, 0):
-        from nnfast.ops.array import get_item
-
         img = get_item(img, (slice(None), slice(None), slice(p[0], p[0] + oh_w[0]),
                              slice(p[1], p[1] + oh_w[1])))
     return img

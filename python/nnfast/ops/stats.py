@@ -5,6 +5,9 @@ import numpy as np
 from nnfast.backend.global_state import epsilon as _backend_epsilon
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import value
+from nnfast.ops.array import expand_dims, squeeze, stop_gradient
+from nnfast.ops.linalg import norm
+from nnfast.ops.math import add, divide, log, maximum, mean, multiply, sqrt, square, subtract, sum
 
 
 def moments(x, axes, keepdims=False, synchronized=False):
@@ -23,16 +26,11 @@ def moments(x, axes, keepdims=False, synchronized=False):
     Example:
         >>> mean, var = ops.moments(np.array([1.0, 2.0, 3.0], "float32"), axes=[0])
     """
-    from nnfast.ops.math import mean, square, subtract
-    from nnfast.ops.array import stop_gradient
-
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
     m = mean(x, axis=axes, keepdims=True)
     # The variance's centring term is a constant for the gradient (as TF's moments).
     var = mean(square(subtract(x, stop_gradient(m))), axis=axes, keepdims=keepdims)
     if not keepdims:
-        from nnfast.ops.array import squeeze
-
         m = squeeze(m, axis=axes) if len(axes) > 1 else squeeze(m, axis=axes[0])
     return m, var
 
@@ -52,21 +50,15 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         <Tensor shape=(1, 2) dtype=float32
         array([[0.6, 0.8]], dtype=float32)>
     """
-    from nnfast.ops.math import divide, maximum, sqrt, square, sum
-
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
     if epsilon is None:
         epsilon = _backend_epsilon()
     if np.ndim(value(x)) == 0:
-        from nnfast.ops.array import expand_dims
-
         x = expand_dims(x, 0)
     if order == 2:
         # x * min(rsqrt(sum(x^2)), 1/eps) as Keras, written without dividing by zero.
         return divide(x, maximum(sqrt(sum(square(x), axis=axis, keepdims=True)), epsilon))
-    from nnfast.ops.linalg import norm
-
     return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), epsilon))
 
 
@@ -82,13 +74,9 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     Example:
         >>> y = ops.rms_normalization(np.ones((2, 4), "float32"), scale=np.full(4, 2.0, "float32"))
     """
-    from nnfast.ops.math import add, mean, multiply, sqrt, square, divide
-
     if epsilon is None:
         epsilon = _backend_epsilon()
     if np.ndim(value(x)) == 0:
-        from nnfast.ops.array import expand_dims
-
         x = expand_dims(x, 0)
     axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
     y = divide(x, sqrt(add(mean(square(x), axis=axis, keepdims=True), float(epsilon))))
@@ -109,8 +97,6 @@ def psnr(x1, x2, max_val):
         <Tensor shape=() dtype=float64
         array(20.00000028)>
     """
-    from nnfast.ops.math import log, mean, multiply, square, subtract
-
     s1, s2 = np.shape(value(x1)), np.shape(value(x2))
     if s1 != s2:
         raise ValueError(f"Input shapes {s1} and {s2} must match for PSNR calculation.")

@@ -13,8 +13,11 @@ whose shape and dtype come from running the op on small stand-ins
 import functools
 import inspect
 import types
+import importlib
+import importlib.util
 
 from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
+import nnfast.ops as ops_module
 
 # Submodules of keras.ops whose functions are public under their own namespace.
 KERAS_SUBMODULES = ("numpy", "nn", "image", "linalg", "core", "math")
@@ -122,8 +125,6 @@ def install(ops_namespace=None):
     """Wraps every public function of ``nnfast.ops`` (``ops_namespace``: its globals) and of
     its Keras-named submodules so that they record graph nodes on KerasTensors. Idempotent."""
     if ops_namespace is None:
-        import nnfast.ops as ops_module
-
         ops_namespace = vars(ops_module)
     _wrap_namespace(ops_namespace, "")
     top_level = {name for name, obj in ops_namespace.items() if hasattr(obj, "_nnfast_raw_op")}
@@ -133,9 +134,6 @@ def install(ops_namespace=None):
         if module is None and package:
             # A Keras-named submodule file not imported by __init__ yet (nnfast/ops/linalg.py):
             # import it now so that its functions are wrapped before anyone uses them.
-            import importlib
-            import importlib.util
-
             if importlib.util.find_spec(f"{package}.{sub}") is not None:
                 module = importlib.import_module(f"{package}.{sub}")
                 ops_namespace[sub] = module
@@ -146,8 +144,6 @@ def install(ops_namespace=None):
 def public_op(key):
     """The public nnfast op for a Keras function key (``"add"``, ``"image.resize"``), or
     None when nnfast does not have it."""
-    import nnfast.ops as ops_module
-
     target = ops_module
     *path, name = key.split(".")
     for part in path:

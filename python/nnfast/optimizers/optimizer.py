@@ -29,6 +29,7 @@ from nnfast.backend.global_state import floatx
 from nnfast.backend.tensor import Variable, as_array
 from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
 from nnfast.optimizers.schedules import LearningRateSchedule
+from nnfast.optimizers import schedules
 
 
 class _LearningRateValue(float):
@@ -607,8 +608,6 @@ class Optimizer:
     def get_config(self):
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
-            from nnfast.optimizers import schedules
-
             lr = schedules.serialize(lr)
         elif not callable(lr):
             lr = float(lr)
@@ -628,8 +627,6 @@ class Optimizer:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
-            from nnfast.optimizers import schedules
-
             config["learning_rate"] = schedules.deserialize(lr)
         return cls(**config)
 

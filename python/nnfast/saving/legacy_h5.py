@@ -13,6 +13,9 @@ import numpy as np
 
 from nnfast.saving.saving_lib import KERAS_VERSION, _atomic_write, _h5py
 from nnfast.saving import h5_guard
+from nnfast.saving.saving_lib import compile_from_config, set_optimizer_variables
+from nnfast.saving.serialization import (deserialize_keras_object, safe_mode_scope,
+                                         serialize_keras_object)
 
 _HDF5_OBJECT_HEADER_LIMIT = 64512
 
@@ -81,8 +84,6 @@ def write_weights_group(group, model):
 def legacy_model_config(model):
     """``{"class_name", "config"}`` in the tf.keras 2 form (no ``module`` keys, InputLayer
     ``batch_input_shape``), which tf.keras 2 and Keras 3 both read."""
-    from nnfast.saving.serialization import serialize_keras_object
-
     return _to_legacy(serialize_keras_object(model))
 
 
@@ -195,8 +196,6 @@ def _attr_str(value):
 
 
 def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from nnfast.saving.serialization import deserialize_keras_object, safe_mode_scope
-
     with _open(filepath) as f:
         if "model_config" not in f.attrs:
             raise ValueError(f"No model config found in the file at '{filepath}': it holds only "
@@ -207,8 +206,6 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
         load_weights_from_group(model, _weights_root(f))
         training = f.attrs.get("training_config")
         if compile and training is not None:
-            from nnfast.saving.saving_lib import compile_from_config
-
             tc = json.loads(_attr_str(training))
             try:
                 compile_from_config(model, tc, custom_objects)
@@ -222,8 +219,6 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
                 g = h5_guard.child(f, "optimizer_weights")
                 names = _load_attr(g, "weight_names")
                 values = [_read_weight(g, n, model) for n in names]
-                from nnfast.saving.saving_lib import set_optimizer_variables
-
                 try:
                     set_optimizer_variables(model, model.optimizer, values)
                 except ValueError:

@@ -5,6 +5,27 @@ import threading
 _GLOBAL_CUSTOM_OBJECTS = {}  # "package>name" -> object
 _GLOBAL_CUSTOM_NAMES = {}  # object -> "package>name"
 _scope = threading.local()
+# Built-in classes that saving cannot import (they import saving): name -> class.
+_BUILTIN_CLASSES = {}
+
+
+def register_builtin_class(name, cls):
+    """Makes the built-in ``cls`` resolvable as ``name`` in saved configs (``nnfast.models``
+    registers its model classes here, so ``saving`` never imports ``models``).
+
+    Args:
+        name: the ``class_name`` configs use.
+        cls: the class.
+
+    Example:
+        >>> register_builtin_class("Sequential", Sequential)
+    """
+    _BUILTIN_CLASSES[name] = cls
+
+
+def builtin_classes():
+    """``{name: class}`` of the classes given to ``register_builtin_class``."""
+    return dict(_BUILTIN_CLASSES)
 
 
 def register_keras_serializable(package="Custom", name=None):

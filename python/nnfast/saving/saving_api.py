@@ -2,8 +2,11 @@
 import json
 import os
 import warnings
+import io
+import zipfile
 
 from nnfast.saving import legacy_h5, saving_lib
+from nnfast.saving.serialization import deserialize_keras_object
 
 
 def _check_overwrite(filepath, overwrite):
@@ -88,8 +91,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def _is_zip(filepath):
-    import zipfile
-
     return zipfile.is_zipfile(filepath)
 
 
@@ -151,8 +152,6 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, **kwargs):
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"File not found: filepath={filepath}")
     if filepath.endswith(".keras"):
-        import io
-
         with saving_lib._open_keras_zip(filepath) as z:
             data = z.read(saving_lib._WEIGHTS)
         saving_lib.read_weights_h5(model, io.BytesIO(data), skip_mismatch=skip_mismatch)
@@ -189,8 +188,6 @@ def model_from_config(config, custom_objects=None):
         >>> keras.models.model_from_config(config).output_shape
         (None, 2)
     """
-    from nnfast.saving.serialization import deserialize_keras_object
-
     return deserialize_keras_object(config, custom_objects)
 
 

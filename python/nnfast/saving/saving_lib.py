@@ -11,11 +11,14 @@ import json
 import os
 import tempfile
 import zipfile
+import warnings
 
 import numpy as np
 
 from nnfast.backend.global_state import to_snake_case
 from nnfast.saving import h5_guard
+from nnfast.saving.serialization import (_accepted_kwargs, deserialize_keras_object,
+                                         safe_mode_scope, serialize_keras_object)
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files nnfast writes (and was checked with)
 _CONFIG = "config.json"
@@ -43,10 +46,8 @@ def _own_variables(layer):
 
 
 def _is_container_model(obj):
-    from nnfast.models.functional import Functional
-    from nnfast.models.sequential import Sequential
-
-    return isinstance(obj, (Functional, Sequential))
+    """A Sequential or Functional model: its variables are grouped under its layers."""
+    return getattr(obj, "_saving_kind", None) == "container"
 
 
 def _container(layers, prefix, visited, out):
@@ -62,7 +63,6 @@ def _container(layers, prefix, visited, out):
 def _walk(obj, prefix, visited, out):
     """Appends ``(vars_group_path, [variables], layer)`` for ``obj`` and its children."""
     from nnfast.layers.layer import Layer
-    from nnfast.models.model import Model
 
     if id(obj) in visited:
         return
@@ -89,7 +89,7 @@ def _walk(obj, prefix, visited, out):
         elif isinstance(value, (list, tuple)) and not attr.startswith("_") and value and \
                 all(isinstance(v, Layer) for v in value):
             children.append((attr, list(value)))
-    if isinstance(obj, Model):
+    if getattr(obj, "_saving_kind", None) == "model":  # a subclassed model's tracked layers
         children.append(("layers", list(obj.layers)))
     for attr, value in sorted(children, key=lambda kv: kv[0]):
         if isinstance(value, list):
@@ -231,8 +231,6 @@ def set_optimizer_variables(model, opt, values):
         # tf.keras 2 files store [iterations, slots...] without the learning rate.
         values = [values[0], np.asarray(opt.learning_rate, np.float32)] + list(values[1:])
     if len(values) != expected:
-        import warnings
-
         warnings.warn(f"Skipping loading optimizer state: the file has {len(values)} optimizer "
                       f"variables, the optimizer has {expected}.", stacklevel=3)
         return
@@ -305,8 +303,6 @@ def _atomic_write(filepath, write_fn):
 
 
 def model_config_with_compile(model):
-    from nnfast.saving.serialization import serialize_keras_object
-
     config = serialize_keras_object(model)
     compile_config = getattr(model, "_compile_config_serialized", None)
     if getattr(model, "compiled", False) and compile_config is None:
@@ -402,8 +398,6 @@ def _check_member_size(z, name, limit, filepath):
 
 
 def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from nnfast.saving.serialization import deserialize_keras_object, safe_mode_scope
-
     remove_stale_temp_files(os.path.dirname(os.path.abspath(filepath)) or ".")
     with _open_keras_zip(filepath) as z:
         _check_member_size(z, _CONFIG, _MAX_CONFIG_BYTES, filepath)
@@ -453,8 +447,6 @@ def _read_npz(model, npz):
 
 def compile_from_config(model, compile_config, custom_objects=None):
     """Recompiles ``model`` from a Keras ``compile_config`` (or tf.keras training_config)."""
-    from nnfast.saving.serialization import deserialize_keras_object
-
     cc = dict(compile_config)
     opt = cc.get("optimizer", cc.get("optimizer_config"))
     if isinstance(opt, dict):
@@ -475,8 +467,6 @@ def compile_from_config(model, compile_config, custom_objects=None):
 def _strip_optimizer_config(opt):
     """An optimizer entry nnfast's optimizer classes accept (Keras-only keys dropped)."""
     from nnfast import optimizers
-    from nnfast.saving.serialization import _accepted_kwargs
-
     name = opt.get("class_name", "")
     if name.startswith("Custom>"):  # tf.keras 2.11+ wrote built-in optimizers this way
         name = name[len("Custom>"):]

@@ -167,16 +167,9 @@ def serialize_keras_object(obj):
                 entry["build_config"] = {"shapes_dict": _jsonable_shape(shapes)}
             else:
                 entry["build_config"] = {"input_shape": _jsonable_shape(shapes)}
-        from nnfast.models.model import Model
-
-        if isinstance(obj, Model) and type(obj).__name__ in ("Sequential", "Functional") \
-                and _is_builtin(type(obj)):
-            from nnfast.models.sequential import Sequential
-
-            if isinstance(obj, Sequential):
-                entry["build_config"] = {"input_shape": _jsonable_shape(obj._input_batch_shape)}
-            else:
-                entry["build_config"] = {"input_shape": None}
+        if getattr(obj, "_saving_kind", None) == "container" and _is_builtin(type(obj)) \
+                and type(obj).__name__ in ("Sequential", "Functional"):
+            entry["build_config"] = {"input_shape": _jsonable_shape(obj._saved_input_shape())}
     return entry
 
 
@@ -208,17 +201,13 @@ def serialize_layer(layer):
 def _builtin_classes():
     from nnfast import (constraints, initializers, layers, losses, metrics, optimizers,
                         regularizers)
-    from nnfast.models.functional import Functional
-    from nnfast.models.model import Model
-    from nnfast.models.sequential import Sequential
-
     out = {}
     for module in (constraints, regularizers, initializers, metrics, losses):
         for name in dir(module):
             obj = getattr(module, name)
             if isinstance(obj, type):
                 out.setdefault(name, obj)
-    out.update({"Sequential": Sequential, "Functional": Functional, "Model": Functional})
+    out.update(reg.builtin_classes())  # the model classes (they register themselves)
     for name in dir(optimizers):
         obj = getattr(optimizers, name)
         if isinstance(obj, type):
@@ -345,8 +334,6 @@ def _clean_nested(value):
     if not isinstance(value, dict):
         return value
     if "class_name" in value and isinstance(value.get("config"), dict):
-        import importlib
-
         module = value.get("module") or ""
         family = next((f for f in _NESTED_MODULES if f in module), None)
         families = [family] if family else list(_NESTED_MODULES)
@@ -510,9 +497,7 @@ def deserialize_layer_entry(entry, custom_objects=None):
 
 
 def build_from_shape(layer, shape):
-    from nnfast.models.sequential import Sequential
-
-    if isinstance(layer, Sequential):
+    if getattr(layer, "_saving_kind", None) == "container":  # a Sequential builds its stack
         layer.build(shape)
         return
     layer._build_shapes = shape
@@ -521,234 +506,3 @@ def build_from_shape(layer, shape):
     if getattr(layer, "_initial_weights", None) is not None:
         layer.set_weights(layer._initial_weights)
         layer._initial_weights = None
-
-
-# --- Sequential --------------------------------------------------------------------------
-
-def sequential_config(model):
-    from nnfast.layers.input_layer import InputLayer
-
-    layers = []
-    if model._input_batch_shape is not None:
-        inp = InputLayer(batch_shape=model._input_batch_shape,
-                         name=getattr(model, "_input_layer_name", None) or _input_name(model))
-        layers.append(serialize_keras_object(inp))
-    layers += [serialize_keras_object(l) for l in model._stack]
-    config = {"name": model.name, "trainable": model.trainable, "dtype": "float32",
-              "layers": layers}
-    if model._input_batch_shape is not None:
-        config["build_input_shape"] = list(model._input_batch_shape)
-    return config
-
-
-def _input_name(model):
-    name = getattr(model, "_input_layer_name", None)
-    if name is None:
-        from nnfast.backend import global_state
-
-        name = global_state.unique_name("input_layer")
-        model._input_layer_name = name
-    return name
-
-
-def sequential_from_config(cls, config, custom_objects=None):
-    if isinstance(config, list):  # Keras 2.2: the config is the list of layers
-        config = {"layers": config}
-    layer_entries = config["layers"]
-    model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-    for entry in layer_entries:
-        if entry.get("class_name") == "InputLayer":
-            lc = dict(entry["config"])
-            shape = lc.get("batch_shape", lc.get("batch_input_shape"))
-            model._input_batch_shape = (None,) + tuple(shape[1:])
-            model._input_layer_name = lc.get("name")
-            continue
-        layer = deserialize_layer_entry(entry, custom_objects)
-        model.add(layer, rebuild=False)
-    shape = config.get("build_input_shape")
-    if model._input_batch_shape is None and shape is not None:
-        model._input_batch_shape = (None,) + tuple(shape[1:])
-    if model._input_batch_shape is not None and model._stack:
-        model.build(model._input_batch_shape)
-    if not config.get("trainable", True):
-        model.trainable = False
-    return model
-
-
-# --- Functional --------------------------------------------------------------------------
-
-def functional_config(model):
-    """Keras 3's Functional config: layers with their relevant inbound nodes re-indexed."""
-    from nnfast.backend.tensor import Tensor
-    from nnfast.models.functional import Functional
-
-    own = {id(n) for n in model._graph_nodes}
-
-    def node_index_map(layer):
-        mapping, kept = {}, 0
-        for i, node in enumerate(layer._inbound_nodes):
-            if id(node) in own:
-                mapping[i] = kept
-                kept += 1
-        return mapping
-
-    index_maps = {id(l): node_index_map(l) for l in model._graph_layers}
-
-    def tensor_entry(t):
-        layer, node_index, tensor_index = t._keras_history
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(t.shape), "dtype": t.dtype,
-                           "keras_history": [layer.name, index_maps[id(layer)].get(node_index, node_index),
-                                             tensor_index]}}
-
-    def ser(x):
-        if isinstance(x, KerasTensor):
-            return tensor_entry(x)
-        if isinstance(x, (np.ndarray, Tensor)):  # a constant operand of an op node
-            a = np.asarray(x.value if isinstance(x, Tensor) else x)
-            return {"class_name": "__numpy__", "config": {"value": a.tolist(),
-                                                          "dtype": str(a.dtype)}}
-        if isinstance(x, (list, tuple)):
-            return [ser(v) for v in x]
-        if isinstance(x, dict):
-            return {k: ser(v) for k, v in x.items()}
-        return serialize_keras_object(x)
-
-    layer_configs = []
-    for layer in model._graph_layers:
-        entry = serialize_keras_object(layer)
-        nodes = []
-        for node in layer._inbound_nodes:
-            if id(node) not in own or not node.input_tensors:
-                continue
-            nodes.append({"args": [ser(node.inputs)] + [ser(a) for a in node.args],
-                          "kwargs": ser(dict(node.kwargs))})
-        entry["name"] = layer.name
-        entry["inbound_nodes"] = nodes
-        layer_configs.append(entry)
-
-    def io_entry(t):
-        layer, node_index, tensor_index = t._keras_history
-        idx = index_maps[id(layer)].get(node_index, node_index)
-        if isinstance(layer, Functional):
-            idx += 1  # Keras counts a Functional's own construction node here
-        return [layer.name, idx, tensor_index]
-
-    def io(struct):
-        if isinstance(struct, KerasTensor):
-            return io_entry(struct)
-        if isinstance(struct, dict):
-            return {k: io(v) for k, v in struct.items()}
-        return [io(v) for v in struct]
-
-    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
-            "input_layers": io(model._inputs_struct), "output_layers": io(model._outputs_struct)}
-
-
-def functional_from_config(cls, config, custom_objects=None):
-    """Rebuilds a Functional model by replaying its layer calls (Keras's algorithm: layers
-    first, then nodes in order, re-queueing a node whose inputs do not exist yet)."""
-    from nnfast.layers.input_layer import InputLayer
-    from nnfast.models.functional import Functional
-
-    created = {}
-    pending = {}
-    order = []
-    for entry in config["layers"]:
-        name = entry.get("name") or entry["config"]["name"]
-        if entry.get("class_name") == "InputLayer":
-            lc = dict(entry["config"])
-            shape = lc.pop("batch_shape", None) or lc.pop("batch_input_shape", None)
-            lc.pop("batch_input_shape", None)
-            layer = InputLayer(batch_shape=shape, dtype=lc.get("dtype"), name=lc.get("name", name))
-        else:
-            layer = deserialize_layer_entry(entry, custom_objects)
-        created[name] = layer
-        order.append(name)
-        pending[name] = list(entry.get("inbound_nodes") or [])
-
-    def lookup(layer_name, node_index, tensor_index, legacy=False):
-        layer = created.get(layer_name)
-        if layer is None:
-            raise ValueError(f"Unknown layer in config: {layer_name}")
-        if len(layer._inbound_nodes) <= node_index:
-            raise IndexError(node_index)
-        outs = layer._inbound_nodes[node_index].output_tensors
-        return outs[tensor_index]
-
-    def revive(x):
-        if isinstance(x, KerasTensor) and hasattr(x, "_pre_serialization_keras_history"):
-            return lookup(*x._pre_serialization_keras_history)
-        if isinstance(x, list):
-            return [revive(v) for v in x]
-        if isinstance(x, tuple):
-            return tuple(revive(v) for v in x)
-        if isinstance(x, dict):
-            return {k: revive(v) for k, v in x.items()}
-        return x
-
-    def call_node(layer, node_data):
-        if isinstance(node_data, list):  # legacy [[name, node, tensor, kwargs], ...]
-            tensors, kwargs = [], {}
-            for item in node_data:
-                lname, nidx, tidx = item[0], item[1], item[2]
-                if len(item) > 3 and item[3]:
-                    kwargs = item[3]
-                inbound = created.get(lname)
-                if isinstance(inbound, Functional):
-                    nidx -= 1  # tf.keras counted the model's own construction node
-                tensors.append(lookup(lname, nidx, tidx))
-            arg = tensors[0] if len(tensors) == 1 else tensors
-            layer(arg, **_legacy_kwargs(kwargs))
-            return
-        args = deserialize_keras_object(node_data.get("args", []), custom_objects)
-        kwargs = deserialize_keras_object(node_data.get("kwargs", {}), custom_objects) or {}
-        args = revive(args)
-        kwargs = revive(kwargs)
-        kwargs = {k: v for k, v in kwargs.items() if not (k == "mask" and v is None)}
-        layer(*args, **kwargs)
-
-    progress = True
-    while any(pending.values()) and progress:
-        progress = False
-        for name in order:
-            queue = pending[name]
-            while queue:
-                try:
-                    call_node(created[name], queue[0])
-                except IndexError:
-                    break
-                queue.pop(0)
-                progress = True
-    if any(pending.values()):
-        stuck = [n for n, q in pending.items() if q]
-        raise ValueError(f"Cannot rebuild the model from its config: the inputs of layer(s) "
-                         f"{stuck} are never produced.")
-
-    def io(spec):
-        if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and \
-                isinstance(spec[1], int):
-            lname, nidx, tidx = spec
-            if isinstance(created.get(lname), Functional):
-                nidx -= 1
-            return lookup(lname, nidx, tidx)
-        if isinstance(spec, dict):
-            return {k: io(v) for k, v in spec.items()}
-        return [io(v) for v in spec]
-
-    inputs = io(config["input_layers"])
-    outputs = io(config["output_layers"])
-    # Keras 2 wrapped a single input/output in a list; unwrap like Keras 3 does.
-    if isinstance(inputs, list) and len(inputs) == 1 and not isinstance(inputs[0], list):
-        inputs = inputs[0]
-    if isinstance(outputs, list) and len(outputs) == 1 and not isinstance(outputs[0], list):
-        outputs = outputs[0]
-    target = cls if cls is not None and issubclass(cls, Functional) else Functional
-    model = target(inputs, outputs, name=config.get("name"))
-    if config.get("trainable") is False:
-        model.trainable = False
-    return model
-
-
-def _legacy_kwargs(kwargs):
-    return {k: v for k, v in (kwargs or {}).items() if k not in ("mask",)}
