@@ -48,7 +48,7 @@ from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import compute_precision
-from nnfast.ops.quantized_conv import int8_conv_inference
+from nnfast.ops import quantized_conv
 from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
@@ -358,13 +358,14 @@ class ConvChainCall:
         kernel = (conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel))
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
-            y = int8_conv_inference(inputs, *kernel, bias, scale, conv.strides, conv.padding,
-                                    conv.dilation_rate, zero_padding=self.zero_padding)
+            y = quantized_conv.int8_conv_inference(
+                inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate,
+                zero_padding=self.zero_padding)
             y = ops.add(y, other)
             return y if self.act_layer is None else self.act_layer.call(y)
-        return int8_conv_inference(inputs, *kernel, bias, scale, conv.strides, conv.padding,
-                                   conv.dilation_rate, name, alpha, max_value, threshold,
-                                   self.zero_padding, other)
+        return quantized_conv.int8_conv_inference(
+            inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate, name,
+            alpha, max_value, threshold, self.zero_padding, other)
 
 
 class ConvChain:
