@@ -12,6 +12,8 @@ NumPy records the handler in every array, so arrays made inside may be freed any
 import contextlib
 import functools
 
+import numpy as np
+
 from nnfast import _core
 
 
@@ -42,3 +44,17 @@ def scoped(method):
             _core.numpy_buffer_cache_exit(previous)
 
     return run
+
+
+def empty(shape, dtype=np.float32):
+    """``np.empty(shape, dtype)`` whose block, when large, comes from the buffer cache (also
+    outside a model call): for ops whose big outputs or workspaces are made on every step.
+
+    Example:
+        >>> ws = empty((1024, 1024))   # 4 MiB from the cache
+    """
+    previous = _core.numpy_buffer_cache_enter()
+    try:
+        return np.empty(shape, dtype)
+    finally:
+        _core.numpy_buffer_cache_exit(previous)

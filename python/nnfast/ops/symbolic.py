@@ -86,8 +86,10 @@ def wrap(fn, key):
             t = type(a)
             if t is KerasTensor or (t in _CONTAINERS and any_symbolic(a)):
                 return symbolic_call(raw, op._nnfast_op_key, args, kwargs)
-        if kwargs and any_symbolic(kwargs):
-            return symbolic_call(raw, op._nnfast_op_key, args, kwargs)
+        for a in kwargs.values():
+            t = type(a)
+            if t is KerasTensor or (t in _CONTAINERS and any_symbolic(a)):
+                return symbolic_call(raw, op._nnfast_op_key, args, kwargs)
         return raw(*args, **kwargs)
 
     op._nnfast_raw_op = raw
