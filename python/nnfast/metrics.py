@@ -426,7 +426,7 @@ def _from_loss(loss_fn, name=None, negate=False):
     metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__
     metric_fn.__doc__ = ("The per-sample values of nnfast.losses." + loss_fn.__name__
                          + (", negated" if negate else "") + ", as a NumPy float32 array.\n\n"
-                         + (loss_fn.__doc__ or ""))
+                         + inspect.cleandoc(loss_fn.__doc__ or ""))
     metric_fn.__signature__ = inspect.signature(loss_fn)
     metric_fn.loss_fn = loss_fn
     return metric_fn
