@@ -1149,36 +1149,42 @@ def deserialize(name, custom_objects=None):
 
 
 def get(identifier):
-    """Resolves a name, class name, class, config dict, Loss instance or function to a Loss.
+    """Resolves a loss identifier as Keras does: a function for a function's name, an
+    instance for a class's name or a class, the object itself for a ``Loss`` or a callable.
+
+    ``compile(loss=...)`` wraps functions in ``LossFunctionWrapper`` itself (sample weights,
+    reduction).
 
     Args:
-        identifier: a name (``"mse"``), a config dict, a ``Loss`` or a callable; None returns None.
+        identifier: a name (``"mse"``, ``"MeanSquaredError"``), a config dict, a ``Loss``
+            class or instance, or a callable; None returns None.
+
+    Returns:
+        A loss function or a ``Loss`` instance (or None).
 
     Example:
+        >>> keras.losses.get("mse").__name__
+        'mean_squared_error'
         >>> type(keras.losses.get({"class_name": "Huber", "config": {"delta": 2.0}})).__name__
         'Huber'
     """
     if identifier is None:
         return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        if identifier in ("crossentropy", "ce"):
-            return _ShapeResolvedCrossentropy(name=identifier)
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        fn = _BY_NAME.get(identifier)
-        if fn is None:
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = _CLASSES.get(identifier) or _BY_NAME.get(identifier)
+        if obj is None:
             raise ValueError(f"Could not interpret loss identifier: '{identifier}'. Expected one "
                              f"of {sorted(set(_BY_NAME) | set(_CLASSES))}.")
-        return LossFunctionWrapper(fn, name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    else:
+        obj = identifier
+    if isinstance(obj, type):
+        return obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Expected a name, "
+                     f"a config dict, a Loss or a callable.")
 
 
 # Keras 3's newer losses live in losses_more.py; registered here under their names.

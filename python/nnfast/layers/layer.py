@@ -59,6 +59,8 @@ class _CallInfo:
         self.takes_mask = "mask" in params
         self.named_masks = tuple(n for n in params if n.endswith("_mask") and n[:-5] in params)
         self.custom_output_shape = cls.compute_output_shape is not Layer.compute_output_shape
+        # Keras's override for outputs whose dtype is not the compute dtype (int indices).
+        self.custom_output_spec = callable(getattr(cls, "compute_output_spec", None))
         self.custom_compute_mask = cls.compute_mask is not Layer.compute_mask
         self.build_params = _arg_names(cls.build)
         self.shape_params = _arg_names(cls.compute_output_shape)
@@ -690,15 +692,17 @@ class Layer:
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Calling a layer on KerasTensors: masks as Keras fills them, build for the
-        arguments' shapes, infer the outputs (``compute_output_shape`` when the layer
-        defines it, else a trace of ``call`` with the same arguments on stand-ins), record
+        arguments' shapes, infer the outputs (``compute_output_spec`` or else
+        ``compute_output_shape`` when the layer defines it, else a trace of ``call`` with the same arguments on stand-ins), record
         the node and attach output masks from ``compute_mask``."""
         info = _call_info(type(self))
         kwargs = dict(kwargs)
         previous_mask = self._populate_masks(info, inputs, args, kwargs)
         if not self.built:
             self._build_for_call(inputs, args, kwargs)
-        if info.custom_output_shape:
+        if info.custom_output_spec:
+            outputs = self.compute_output_spec(inputs, *args, **kwargs)
+        elif info.custom_output_shape:
             pos, named = self._shape_args(info.shape_params, inputs, args, kwargs)
             out_shape = self.compute_output_shape(
                 *pos, **named,
