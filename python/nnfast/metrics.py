@@ -102,7 +102,82 @@ class Metric:
             # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
             name, dtype = dtype, None
         self.name = name or to_snake_case(type(self).__name__)
-        self.dtype = dtype
+        # Keras: the metric's dtype is floatx when not given (what custom metrics cast to).
+        self.dtype = dtype or "float32"
+        self._variables = []
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """Creates a state variable of the metric, as Keras 3's ``Metric.add_variable``: not
+        trainable, listed in ``variables`` and zeroed by the default ``reset_state``.
+
+        Args:
+            shape: the variable's shape (``()`` for a scalar).
+            initializer: an initializer or its name (``"zeros"``).
+            dtype: the variable's dtype (default: the metric's dtype, float32).
+            aggregation: how distributed replicas' values combine: ``"sum"`` (default),
+                ``"mean"``, ``"only_first_replica"`` or ``"none"``.
+            name: the variable's name.
+
+        Returns:
+            The new ``keras.Variable``.
+
+        Example:
+            >>> class Total(keras.metrics.Metric):
+            ...     def __init__(self, name="total", **kwargs):
+            ...         super().__init__(name=name, **kwargs)
+            ...         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+            ...     def update_state(self, values, sample_weight=None):
+            ...         self.total.assign_add(keras.ops.sum(values))
+            ...     def result(self):
+            ...         return self.total
+            >>> m = Total()
+            >>> m.update_state([1.0, 2.0])
+            >>> float(m.result()), [v.name for v in m.variables]
+            (3.0, ['total'])
+        """
+        from nnfast import initializers
+        from nnfast.backend.tensor import Variable
+
+        if "_variables" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: you forgot to call "
+                               "`super().__init__()` in the `__init__()` method of the metric "
+                               "before `add_variable`.")
+        variable = Variable(initializer=initializers.get(initializer), shape=shape,
+                            dtype=dtype or self.dtype or "float32", trainable=False,
+                            aggregation=aggregation, synchronization="on_read", name=name)
+        variable.path = f"{self.name.replace('/', '>')}/{variable.name}"  # Keras's scope
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Keras's older spelling of ``add_variable`` (zeros when no initializer is given).
+
+        Args:
+            shape: the variable's shape (default ``()``).
+            initializer: an initializer or its name (default ``"zeros"``).
+            dtype: the variable's dtype (default: the metric's dtype).
+            name: the variable's name.
+
+        Returns:
+            The new ``keras.Variable``.
+
+        Example:
+            >>> m = keras.metrics.Metric(name="counter")
+            >>> m.add_weight(name="n", shape=(2,)).numpy()
+            array([0., 0.], dtype=float32)
+        """
+        return self.add_variable(shape=shape, initializer=initializer or "zeros", dtype=dtype,
+                                 name=name)
+
+    @property
+    def variables(self):
+        """The state variables: those from ``add_variable``/``add_weight``, then those of
+        metrics held as attributes (Keras's order)."""
+        out = list(self.__dict__.get("_variables", ()))
+        for value in self.__dict__.values():
+            if isinstance(value, Metric) and value is not self:
+                out.extend(value.variables)
+        return out
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError
@@ -111,7 +186,10 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self):
-        raise NotImplementedError
+        """Sets every state variable to zeros (Keras 3's default; metrics keeping their
+        state otherwise override it)."""
+        for variable in self.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
 
     def reset_states(self):  # tf.keras spelling
         self.reset_state()
