@@ -23,14 +23,14 @@ import warnings
 import numpy as np
 
 from nnfast import losses as _losses
-from nnfast.ops._util import value
+from nnfast.ops._util import value as _value
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
-NEG_INF = -1e10
+_NEG_INF = -1e10
 
 
 def _np(x, dtype=None):
-    a = np.asarray(value(x))
+    a = np.asarray(_value(x))
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
@@ -174,9 +174,9 @@ class Metric:
         """The state variables: those from ``add_variable``/``add_weight``, then those of
         metrics held as attributes (Keras's order)."""
         out = list(self.__dict__.get("_variables", ()))
-        for value in self.__dict__.values():
-            if isinstance(value, Metric) and value is not self:
-                out.extend(value.variables)
+        for attribute in self.__dict__.values():
+            if isinstance(attribute, Metric) and attribute is not self:
+                out.extend(attribute.variables)
         return out
 
     def update_state(self, *args, **kwargs):
@@ -234,7 +234,7 @@ def _samplewise(values, sample_weight, reduce_fn):
         try:
             w = np.broadcast_to(w, values.shape)
         except ValueError:
-            raise ValueError(f"sample_weight of shape {np.shape(value(sample_weight))} cannot be "
+            raise ValueError(f"sample_weight of shape {np.shape(_value(sample_weight))} cannot be "
                              f"broadcast to values of shape {values.shape}") from None
         values = values * w
         if w.ndim > 1:
@@ -498,7 +498,7 @@ def _from_loss(loss_fn, name=None, negate=False):
     """
     def metric_fn(y_true, y_pred, *args, **kwargs):
         t, p = _squeeze_or_expand(_np(y_true), _np(y_pred, np.float32))
-        out = np.asarray(value(loss_fn(t, p, *args, **kwargs)), np.float32)
+        out = np.asarray(_value(loss_fn(t, p, *args, **kwargs)), np.float32)
         return -out if negate else out
 
     metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__
@@ -949,7 +949,7 @@ def _filter_top_k(x, k):
     idx = np.argsort(-x, axis=-1, kind="stable")[..., :k]
     keep = np.zeros(x.shape, bool)
     np.put_along_axis(keep, idx, True, axis=-1)
-    return np.where(keep, x, np.float32(NEG_INF)).astype(np.float32)
+    return np.where(keep, x, np.float32(_NEG_INF)).astype(np.float32)
 
 
 def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None,
@@ -1008,7 +1008,7 @@ class _ConfusionMatrixMetric(Metric):
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        default = 0.5 if top_k is None else NEG_INF
+        default = 0.5 if top_k is None else _NEG_INF
         if thresholds is None:
             self.thresholds_array, self._single = np.array([default], np.float32), True
         else:
@@ -1697,7 +1697,7 @@ _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAb
                  "mean_iou": MeanIoU, "auc": AUC, "top_k_categorical_accuracy": TopKCategoricalAccuracy})
 
 
-def resolve_accuracy(y_true_shape, y_pred_shape):
+def _resolve_accuracy(y_true_shape, y_pred_shape):
     """Keras's shape rule for the 'accuracy' string.
 
     Args:
@@ -1705,9 +1705,9 @@ def resolve_accuracy(y_true_shape, y_pred_shape):
         y_pred_shape: shape of the model output.
 
     Example:
-        >>> keras.metrics.resolve_accuracy((32,), (32, 1)).__name__
+        >>> _resolve_accuracy((32,), (32, 1)).__name__
         'BinaryAccuracy'
-        >>> keras.metrics.resolve_accuracy((32, 10), (32, 10)).__name__
+        >>> _resolve_accuracy((32, 10), (32, 10)).__name__
         'CategoricalAccuracy'
     """
     if y_pred_shape and y_pred_shape[-1] == 1:
@@ -1785,7 +1785,7 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         if identifier.lower() in ("accuracy", "acc"):
             if y_pred_shape is None:
                 raise ValueError("'accuracy' needs the target and output shapes to resolve.")
-            return resolve_accuracy(tuple(y_true_shape), tuple(y_pred_shape))(name=identifier)
+            return _resolve_accuracy(tuple(y_true_shape), tuple(y_pred_shape))(name=identifier)
         cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
             raise ValueError(f"Could not interpret metric identifier: '{identifier}'. Expected "

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from nnfast import ops
-from nnfast.backend.tensor import Tensor
+from nnfast.backend.tensor import Tensor as _Tensor
 
 
 def _check_factor(value, name):
@@ -76,7 +76,7 @@ class L1L2(Regularizer):
         if self.l2:
             terms.append(ops.multiply(self.l2, ops.sum(ops.square(x))))
         if not terms:
-            return Tensor(np.zeros((), np.float32))
+            return _Tensor(np.zeros((), np.float32))
         return terms[0] if len(terms) == 1 else ops.add(terms[0], terms[1])
 
     def get_config(self):
