@@ -777,7 +777,8 @@ class Pipeline(Layer):
     to those that take it; unlike ``Sequential`` it is a layer, for preprocessing stacks.
 
     Args:
-        layers: the list of layers, applied in order.
+        layers: the list of layers, applied in order; plain functions of one tensor
+            (``lambda x: x / 255.0``) may sit among them (Keras 3.15 fails on those).
         name: the layer's name.
 
     Example:
@@ -808,8 +809,13 @@ class Pipeline(Layer):
         return x
 
     def compute_output_shape(self, input_shape):
+        from nnfast.backend.keras_tensor import KerasTensor, compute_output_spec
+
         for layer in self._pipeline_layers:
-            input_shape = layer.compute_output_shape(input_shape)
+            if isinstance(layer, Layer):
+                input_shape = layer.compute_output_shape(input_shape)
+            else:  # a plain function (nnfast extension; Keras 3.15 fails on one): trace it
+                input_shape = compute_output_spec(layer, (KerasTensor(input_shape),), {}).shape
         return input_shape
 
     def get_config(self):
