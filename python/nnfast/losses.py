@@ -1133,7 +1133,8 @@ def deserialize(name, custom_objects=None):
         custom_objects: a dict of name -> class/function for losses of your own.
 
     Example:
-        >>> deserialize(serialize(MeanSquaredError()))
+        >>> type(deserialize(serialize(MeanSquaredError()))).__name__
+        'MeanSquaredError'
     """
     config = name
     if isinstance(config, str):

@@ -203,7 +203,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
             same int seed gives the same numbers.
 
     Example:
-        >>> bool((abs(truncated_normal((100,), seed=0)) <= 2).all())
+        >>> bool((np.abs(np.asarray(truncated_normal((100,), seed=0))) <= 2).all())
         True
     """
     dt = _float_dtype(dtype, "truncated_normal")
