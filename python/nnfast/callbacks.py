@@ -790,7 +790,13 @@ class LambdaCallback(Callback):
         on_train_batch_end: called as ``f(batch, logs)`` after each training batch.
 
     Example:
-        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+        >>> report = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, "loss" in logs))
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...               callbacks=[report])
+        0 True
+        1 True
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,

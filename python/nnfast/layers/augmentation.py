@@ -782,8 +782,12 @@ class Pipeline(Layer):
         name: the layer's name.
 
     Example:
-        >>> augment = Pipeline([RandomFlip(), RandomRotation(0.1), RandomGrayscale(0.2)])
-        >>> augmented = augment(images, training=True)
+        >>> augment = Pipeline([keras.layers.RandomFlip(seed=0),
+        ...                     keras.layers.RandomRotation(0.1, seed=1),
+        ...                     lambda x: x / 255.0])
+        >>> images = np.full((2, 8, 8, 3), 255.0, "float32")
+        >>> float(np.max(augment(images, training=False)))  # inference: only the scaling
+        1.0
     """
 
     def __init__(self, layers, name=None):

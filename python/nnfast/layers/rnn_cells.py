@@ -380,7 +380,10 @@ class StackedRNNCells(Layer):
         cells: a list of RNN cells, applied in order at each step.
 
     Example:
-        >>> RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]), return_sequences=True)
+        >>> rnn = keras.layers.RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]),
+        ...                        return_sequences=True)
+        >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
     """
 
     def __init__(self, cells, **kwargs):

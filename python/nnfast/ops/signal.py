@@ -106,7 +106,11 @@ def ifft2(x):
             over the last two axes.
 
     Example:
-        >>> re, im = ifft2(fft2((a, b)))   # (a, b) again
+        >>> a = np.arange(6, dtype="float32").reshape(2, 3)
+        >>> b = np.ones((2, 3), "float32")
+        >>> re, im = ifft2(fft2((a, b)))  # (a, b) again
+        >>> bool(np.allclose(re, a, atol=1e-5) and np.allclose(im, b, atol=1e-5))
+        True
     """
     re, im = _complex_pair(x)
     _check_rank(re, 2, "ifft2")
