@@ -132,7 +132,9 @@ class RandomGrayscale(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomGrayscale(factor=0.5)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomGrayscale(factor=0.5, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
@@ -166,7 +168,9 @@ class RandomInvert(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomInvert(factor=(1.0, 1.0))(images)   # 255 - images
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> np.asarray(RandomInvert(factor=(1.0, 1.0))(images, training=True)).ravel()
+        array([245.,  55., 125.], dtype=float32)
     """
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
@@ -196,7 +200,10 @@ class Solarization(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> Solarization(threshold_factor=(0.5, 0.5))(images)   # invert pixels >= 127.5
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> layer = Solarization(threshold_factor=(0.5, 0.5))  # invert pixels >= 127.5
+        >>> np.asarray(layer(images, training=True)).ravel()
+        array([ 10.,  55., 125.], dtype=float32)
     """
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
@@ -240,7 +247,9 @@ class AutoContrast(Layer):
         value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``).
 
     Example:
-        >>> AutoContrast(value_range=(0, 1))(images)
+        >>> images = np.array([[[[0.2], [0.6]]]], "float32")  # one 1x2 grey image
+        >>> np.asarray(AutoContrast(value_range=(0, 1))(images)).ravel()
+        array([0., 1.], dtype=float32)
     """
 
     _config_only_keys = ("data_format",)  # in Keras's config, unused: always channels-last
@@ -287,7 +296,10 @@ class RandomPosterization(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomPosterization(factor=(4, 4))(images)   # 16 levels per channel
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> layer = RandomPosterization(factor=(4, 4))  # 16 levels per channel
+        >>> np.asarray(layer(images, training=True)).ravel()
+        array([  0., 192., 128.], dtype=float32)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -320,7 +332,9 @@ class Equalization(Layer):
             ``"channels_first"``.
 
     Example:
-        >>> Equalization(value_range=(0, 255))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> Equalization(value_range=(0, 255))(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
@@ -377,7 +391,9 @@ class RandomColorDegeneration(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomColorDegeneration(factor=(0.5, 0.5))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomColorDegeneration(factor=(0.5, 0.5), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -404,7 +420,9 @@ class RandomSaturation(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomSaturation(factor=(0.2, 0.8))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomSaturation(factor=(0.2, 0.8), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -432,7 +450,9 @@ class RandomHue(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomHue(factor=0.2)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomHue(factor=0.2, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -472,7 +492,9 @@ class RandomSharpness(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomSharpness(factor=(0.9, 0.9))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomSharpness(factor=(0.9, 0.9), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -505,8 +527,11 @@ class RandomColorJitter(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
-        ...                   saturation_factor=(0.4, 0.6), hue_factor=0.1)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> jitter = RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
+        ...                            saturation_factor=(0.4, 0.6), hue_factor=0.1, seed=0)
+        >>> jitter(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
@@ -564,7 +589,10 @@ class RandomGaussianBlur(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> blur = RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8), seed=0)
+        >>> blur(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
@@ -628,7 +656,10 @@ class RandomErasing(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> erase = RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0, seed=0)
+        >>> erase(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
@@ -707,7 +738,11 @@ class MixUp(_MixingLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> out = MixUp(alpha=0.2)({"images": images, "labels": one_hot_labels})
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> labels = np.eye(3, dtype="float32")[[0, 2]]
+        >>> out = MixUp(alpha=0.2, seed=0)({"images": images, "labels": labels}, training=True)
+        >>> out["images"].shape, out["labels"].shape
+        ((2, 8, 8, 3), (2, 3))
     """
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
@@ -741,7 +776,11 @@ class CutMix(_MixingLayer):
             ``"channels_first"``.
 
     Example:
-        >>> out = CutMix(factor=1.0)({"images": images, "labels": one_hot_labels})
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> labels = np.eye(3, dtype="float32")[[0, 2]]
+        >>> out = CutMix(factor=1.0, seed=0)({"images": images, "labels": labels}, training=True)
+        >>> out["images"].shape, out["labels"].shape
+        ((2, 8, 8, 3), (2, 3))
     """
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
@@ -855,7 +894,9 @@ class RandomShear(_AffineRandomLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomShear(x_factor=0.2, y_factor=0.2)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomShear(x_factor=0.2, y_factor=0.2, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
@@ -1028,7 +1069,9 @@ class RandomPerspective(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomPerspective(factor=1.0, scale=0.3)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomPerspective(factor=1.0, scale=0.3, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
@@ -1172,7 +1215,10 @@ class AugMix(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> augmix = AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, seed=0)
+        >>> augmix(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     _ALL = ("random_shear", "random_translation", "random_rotation", "random_posterization",
@@ -1237,7 +1283,9 @@ class RandomElasticTransform(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomElasticTransform(factor=1.0, scale=0.5)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomElasticTransform(factor=1.0, scale=0.5, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
