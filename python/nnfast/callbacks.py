@@ -647,7 +647,13 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the new rate at each epoch; 0 is quiet. Defaults to ``0``.
 
     Example:
-        >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+        >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 1 else lr * 0.5)
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(keras.optimizers.SGD(0.1), "mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0,
+        ...               callbacks=[halve])
+        >>> round(float(model.optimizer.learning_rate), 6)  # 0.1, then halved twice
+        0.025
     """
 
     def __init__(self, schedule, verbose=0):

@@ -1133,8 +1133,14 @@ class MaxNumBoundingBoxes(Layer):
         bounding_box_format: the boxes' format name (kept in the config, as Keras).
 
     Example:
-        >>> layer = MaxNumBoundingBoxes(max_number=10, bounding_box_format="xyxy")
+        >>> images = np.zeros((2, 8, 8, 3), "float32")
+        >>> b = np.array([[[0, 0, 4, 4]], [[1, 1, 5, 5]]], "float32")
+        >>> l = np.array([[1], [2]], "float32")
+        >>> layer = MaxNumBoundingBoxes(max_number=3, bounding_box_format="xyxy")
         >>> out = layer({"images": images, "bounding_boxes": {"boxes": b, "labels": l}})
+        >>> np.asarray(out["bounding_boxes"]["labels"])  # padded with -1
+        array([[ 1., -1., -1.],
+               [ 2., -1., -1.]], dtype=float32)
     """
 
     _config_only_keys = ("data_format", "bounding_box_format")
@@ -1357,8 +1363,10 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
             ``"channels_first"``.
 
     Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
         >>> ContrastLimitedAdaptiveHistogramEqualization(clip_limit=2.0,
-        ...                                               tile_grid_size=(4, 4))(images)
+        ...                                               tile_grid_size=(4, 4))(images).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
