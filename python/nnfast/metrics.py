@@ -1567,7 +1567,8 @@ class IoU(Metric):
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_true=True, sparse_y_pred=True, axis=-1):
-        super().__init__(name=name, dtype=dtype)
+        # Keras 3.15: the confusion matrix is int64 unless a dtype is given.
+        super().__init__(name=name, dtype=dtype or "int64")
         if max(target_class_ids) >= num_classes:
             raise ValueError(f"Target class id {max(target_class_ids)} is out of range, which is "
                              f"[0, {num_classes}).")
@@ -1589,7 +1590,7 @@ class IoU(Metric):
         t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
         w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
             _np(sample_weight, np.float64).reshape(-1), t.shape)
-        if sample_weight is not None and (self.dtype is None or "int" in str(self.dtype)):
+        if sample_weight is not None and "int" in str(self.dtype):
             # Keras keeps the confusion matrix in int64 by default: weights are truncated.
             if np.any(w != np.trunc(w)):
                 warnings.warn("You are passing weight as `float`, but dtype is `int`. This may "
