@@ -647,7 +647,13 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the new rate at each epoch; 0 is quiet. Defaults to ``0``.
 
     Example:
-        >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+        >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 1 else lr * 0.5)
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(keras.optimizers.SGD(0.1), "mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0,
+        ...               callbacks=[halve])
+        >>> round(float(model.optimizer.learning_rate), 6)  # 0.1, then halved twice
+        0.025
     """
 
     def __init__(self, schedule, verbose=0):
@@ -790,7 +796,13 @@ class LambdaCallback(Callback):
         on_train_batch_end: called as ``f(batch, logs)`` after each training batch.
 
     Example:
-        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+        >>> report = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, "loss" in logs))
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...               callbacks=[report])
+        0 True
+        1 True
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,

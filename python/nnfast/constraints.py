@@ -27,7 +27,9 @@ class NonNeg(Constraint):
     """Keeps weights non-negative: negative entries are set to 0 after each update.
 
     Example:
-        >>> Dense(4, kernel_constraint=NonNeg())
+        >>> np.asarray(NonNeg()(np.array([-1.0, 2.0], "float32")))
+        array([0., 2.], dtype=float32)
+        >>> layer = keras.layers.Dense(4, kernel_constraint=NonNeg())
     """
 
     def __call__(self, w):

@@ -24,9 +24,9 @@ import math
 import numpy as np
 
 from nnfast import ops
-from nnfast.backend.tensor import Tensor
-from nnfast.ops._util import value
-from nnfast.ops.nn import binary_crossentropy_mean
+from nnfast.backend.tensor import Tensor as _Tensor
+from nnfast.ops._util import value as _value
+from nnfast.ops.nn import binary_crossentropy_mean as _binary_crossentropy_mean
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
@@ -46,7 +46,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
         expand_rank_1: when one side is rank 1 and the other ``(N, 1)``, expand the rank-1 side
             (True) instead of squeezing the other. Defaults to ``True``.
     """
-    s1, s2 = np.shape(value(x1)), np.shape(value(x2))
+    s1, s2 = np.shape(_value(x1)), np.shape(_value(x2))
     if len(s1) == len(s2) + 1 and s1[-1] == 1:
         if len(s2) == 1 and expand_rank_1:
             x2 = ops.expand_dims(x2, -1)
@@ -63,7 +63,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 def _target(y_true, y_pred):
     """``y_true`` as a float32 array aligned to ``y_pred``'s rank (targets get no gradient)."""
     t = np.asarray(_raw(y_true), dtype=np.float64 if _is_float64(y_pred) else np.float32)
-    s_t, s_p = t.shape, np.shape(value(y_pred))
+    s_t, s_p = t.shape, np.shape(_value(y_pred))
     if len(s_t) == len(s_p) - 1 and s_p[-1] == 1:
         t = t[..., None]
     elif len(s_t) == len(s_p) + 1 and s_t[-1] == 1:
@@ -74,11 +74,11 @@ def _target(y_true, y_pred):
 def _as_tensor(x, dtype):
     """``x`` as a Tensor of ``dtype``; a tensor of that dtype is returned as it is (it may
     carry a node, a mask or the logits that precede it)."""
-    if isinstance(x, Tensor):
+    if isinstance(x, _Tensor):
         return x if x.value.dtype == dtype else ops.cast(x, dtype)
     if x is None:
         return None
-    return Tensor(np.asarray(x, dtype=dtype))
+    return _Tensor(np.asarray(x, dtype=dtype))
 
 
 def _map_leaves(fn, x):
@@ -93,19 +93,19 @@ def _is_float64(x):
     """Whether a loss of prediction ``x`` computes in float64: a float64 tensor, a float64
     array under ``set_floatx("float64")``, or Python numbers under it (as
     ``convert_to_tensor`` gives them floatx)."""
-    if isinstance(x, (Tensor, np.ndarray)):
+    if isinstance(x, (_Tensor, np.ndarray)):
         return _float64_route(x)
     return _floatx() == "float64"
 
 
 def _raw(x):
     """The array behind ``x`` with its dtype kept (``value`` narrows float64)."""
-    return x.value if isinstance(x, Tensor) else np.asarray(x)
+    return x.value if isinstance(x, _Tensor) else np.asarray(x)
 
 
 def _pred(y_pred):
-    return y_pred if isinstance(y_pred, Tensor) else ops.convert_to_tensor(
-        np.asarray(value(y_pred), dtype=np.float32))
+    return y_pred if isinstance(y_pred, _Tensor) else ops.convert_to_tensor(
+        np.asarray(_value(y_pred), dtype=np.float32))
 
 
 # --- per-sample loss functions (Keras names) -----------------------------------------------
@@ -339,9 +339,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         >>> keras.losses.categorical_crossentropy([[0, 1, 0]], [[0.05, 0.95, 0.0]]).numpy().round(5)
         array([0.05129], dtype=float32)
     """
-    t = np.asarray(value(y_true), dtype=np.float32)
+    t = np.asarray(_value(y_true), dtype=np.float32)
     if label_smoothing:
-        n = np.shape(value(y_pred))[axis]
+        n = np.shape(_value(y_pred))[axis]
         t = (t * (1.0 - label_smoothing) + label_smoothing / n).astype(np.float32)
     return ops.categorical_crossentropy(t, y_pred, from_logits=from_logits, axis=axis)
 
@@ -366,8 +366,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if ignore_class is None:
         return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
                                                    axis=axis)
-    labels = np.asarray(value(y_true))
-    out_shape = np.shape(value(y_pred))
+    labels = np.asarray(_value(y_true))
+    out_shape = np.shape(_value(y_pred))
     if labels.ndim == len(out_shape) and labels.shape[-1] == 1:
         labels = labels[..., 0]
     valid = labels != ignore_class
@@ -396,7 +396,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         t = (t * (1.0 - label_smoothing) + 0.5 * label_smoothing).astype(np.float32)
     ndim = len(np.shape(y_pred))
     if axis in (-1, ndim - 1):  # the fused kernel averages over the last axis
-        return binary_crossentropy_mean(t, y_pred, from_logits=from_logits)
+        return _binary_crossentropy_mean(t, y_pred, from_logits=from_logits)
     return ops.mean(ops.binary_crossentropy(t, y_pred, from_logits=from_logits), axis=axis)
 
 
@@ -460,9 +460,9 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
         ...     [[0, 1, 0]], [[0.05, 0.9, 0.05]]).numpy().round(5)
         array([0.00026], dtype=float32)
     """
-    t = np.asarray(value(y_true), dtype=np.float32)
+    t = np.asarray(_value(y_true), dtype=np.float32)
     if label_smoothing:
-        n = np.shape(value(y_pred))[axis]
+        n = np.shape(_value(y_pred))[axis]
         t = (t * (1.0 - label_smoothing) + label_smoothing / n).astype(np.float32)
     p = ops.softmax(y_pred, axis=axis) if from_logits else _pred(y_pred)
     p = ops.divide(p, ops.sum(p, axis=axis, keepdims=True))
@@ -487,7 +487,7 @@ kullback_leibler_divergence = kl_divergence
 
 def _weight_like(weight, shape):
     """``weight`` squeezed/expanded to the rank of the loss values, then broadcast."""
-    w = np.asarray(value(weight), dtype=np.float32)
+    w = np.asarray(_value(weight), dtype=np.float32)
     while w.ndim > len(shape) and w.shape[-1] == 1:
         w = w[..., 0]
     while w.ndim < len(shape):
@@ -495,7 +495,7 @@ def _weight_like(weight, shape):
     try:
         return np.ascontiguousarray(np.broadcast_to(w, shape))
     except ValueError:
-        raise ValueError(f"sample_weight of shape {np.shape(value(weight))} cannot be broadcast "
+        raise ValueError(f"sample_weight of shape {np.shape(_value(weight))} cannot be broadcast "
                          f"to the loss values of shape {tuple(shape)}") from None
 
 
@@ -522,7 +522,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
         >>> float(keras.losses.reduce_weighted_values(values, reduction="sum"))
         10.0
     """
-    shape = np.shape(value(values))
+    shape = np.shape(_value(values))
     if mask is not None:
         mask = np.broadcast_to(np.asarray(mask, dtype=np.float32), shape)
         if reduction in ("mean", "sum_over_batch_size"):
@@ -605,7 +605,7 @@ class Loss:
         y_pred = _map_leaves(lambda t: _as_tensor(t, dtype), y_pred)
         y_true = _map_leaves(lambda t: _as_tensor(t, dtype), y_true)
         values = self.call(y_true, y_pred)
-        if not isinstance(values, Tensor):
+        if not isinstance(values, _Tensor):
             values = ops.convert_to_tensor(np.asarray(_raw(values), dtype=dtype))
         out_mask = values._keras_mask
         mask = in_mask
@@ -656,7 +656,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
-        if isinstance(y_true, Tensor) and isinstance(y_pred, Tensor):
+        if isinstance(y_true, _Tensor) and isinstance(y_pred, _Tensor):
             y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
@@ -1093,7 +1093,7 @@ class _ShapeResolvedCrossentropy(Loss):
 
     def call(self, y_true, y_pred):
         if self._fn is None:
-            ts, ps = np.shape(value(y_true)), np.shape(value(y_pred))
+            ts, ps = np.shape(_value(y_true)), np.shape(_value(y_pred))
             if ps[-1] == 1:
                 self._fn = binary_crossentropy
             elif len(ts) < len(ps) or (ts[-1] == 1 and ps[-1] > 1):
@@ -1150,7 +1150,8 @@ def deserialize(name, custom_objects=None):
         custom_objects: a dict of name -> class/function for losses of your own.
 
     Example:
-        >>> deserialize(serialize(MeanSquaredError()))
+        >>> type(deserialize(serialize(MeanSquaredError()))).__name__
+        'MeanSquaredError'
     """
     config = name
     if isinstance(config, str):
@@ -1166,36 +1167,42 @@ def deserialize(name, custom_objects=None):
 
 
 def get(identifier):
-    """Resolves a name, class name, class, config dict, Loss instance or function to a Loss.
+    """Resolves a loss identifier as Keras does: a function for a function's name, an
+    instance for a class's name or a class, the object itself for a ``Loss`` or a callable.
+
+    ``compile(loss=...)`` wraps functions in ``LossFunctionWrapper`` itself (sample weights,
+    reduction).
 
     Args:
-        identifier: a name (``"mse"``), a config dict, a ``Loss`` or a callable; None returns None.
+        identifier: a name (``"mse"``, ``"MeanSquaredError"``), a config dict, a ``Loss``
+            class or instance, or a callable; None returns None.
+
+    Returns:
+        A loss function or a ``Loss`` instance (or None).
 
     Example:
+        >>> keras.losses.get("mse").__name__
+        'mean_squared_error'
         >>> type(keras.losses.get({"class_name": "Huber", "config": {"delta": 2.0}})).__name__
         'Huber'
     """
     if identifier is None:
         return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        if identifier in ("crossentropy", "ce"):
-            return _ShapeResolvedCrossentropy(name=identifier)
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        fn = _BY_NAME.get(identifier)
-        if fn is None:
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = _CLASSES.get(identifier) or _BY_NAME.get(identifier)
+        if obj is None:
             raise ValueError(f"Could not interpret loss identifier: '{identifier}'. Expected one "
                              f"of {sorted(set(_BY_NAME) | set(_CLASSES))}.")
-        return LossFunctionWrapper(fn, name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    else:
+        obj = identifier
+    if isinstance(obj, type):
+        return obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}. Expected a name, "
+                     f"a config dict, a Loss or a callable.")
 
 
 # Keras 3's newer losses live in losses_more.py; registered here under their names.

@@ -23,16 +23,16 @@ import warnings
 import numpy as np
 
 from nnfast import losses as _losses
-from nnfast.ops._util import value
+from nnfast.ops._util import value as _value
 
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
-NEG_INF = -1e10
+_NEG_INF = -1e10
 
 
 def _np(x, dtype=None):
     # Metrics compute in floatx as Keras's: under float64, float64 values are not narrowed.
-    a = np.asarray(_raw(x) if dtype is np.float64 and _floatx() == "float64" else value(x))
+    a = np.asarray(_raw(x) if dtype is np.float64 and _floatx() == "float64" else _value(x))
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
@@ -111,7 +111,82 @@ class Metric:
             # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
             name, dtype = dtype, None
         self.name = name or to_snake_case(type(self).__name__)
-        self.dtype = dtype
+        # Keras: the metric's dtype is floatx when not given (what custom metrics cast to).
+        self.dtype = dtype or "float32"
+        self._variables = []
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """Creates a state variable of the metric, as Keras 3's ``Metric.add_variable``: not
+        trainable, listed in ``variables`` and zeroed by the default ``reset_state``.
+
+        Args:
+            shape: the variable's shape (``()`` for a scalar).
+            initializer: an initializer or its name (``"zeros"``).
+            dtype: the variable's dtype (default: the metric's dtype, float32).
+            aggregation: how distributed replicas' values combine: ``"sum"`` (default),
+                ``"mean"``, ``"only_first_replica"`` or ``"none"``.
+            name: the variable's name.
+
+        Returns:
+            The new ``keras.Variable``.
+
+        Example:
+            >>> class Total(keras.metrics.Metric):
+            ...     def __init__(self, name="total", **kwargs):
+            ...         super().__init__(name=name, **kwargs)
+            ...         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+            ...     def update_state(self, values, sample_weight=None):
+            ...         self.total.assign_add(keras.ops.sum(values))
+            ...     def result(self):
+            ...         return self.total
+            >>> m = Total()
+            >>> m.update_state([1.0, 2.0])
+            >>> float(m.result()), [v.name for v in m.variables]
+            (3.0, ['total'])
+        """
+        from nnfast import initializers
+        from nnfast.backend.tensor import Variable
+
+        if "_variables" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: you forgot to call "
+                               "`super().__init__()` in the `__init__()` method of the metric "
+                               "before `add_variable`.")
+        variable = Variable(initializer=initializers.get(initializer), shape=shape,
+                            dtype=dtype or self.dtype or "float32", trainable=False,
+                            aggregation=aggregation, synchronization="on_read", name=name)
+        variable.path = f"{self.name.replace('/', '>')}/{variable.name}"  # Keras's scope
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Keras's older spelling of ``add_variable`` (zeros when no initializer is given).
+
+        Args:
+            shape: the variable's shape (default ``()``).
+            initializer: an initializer or its name (default ``"zeros"``).
+            dtype: the variable's dtype (default: the metric's dtype).
+            name: the variable's name.
+
+        Returns:
+            The new ``keras.Variable``.
+
+        Example:
+            >>> m = keras.metrics.Metric(name="counter")
+            >>> m.add_weight(name="n", shape=(2,)).numpy()
+            array([0., 0.], dtype=float32)
+        """
+        return self.add_variable(shape=shape, initializer=initializer or "zeros", dtype=dtype,
+                                 name=name)
+
+    @property
+    def variables(self):
+        """The state variables: those from ``add_variable``/``add_weight``, then those of
+        metrics held as attributes (Keras's order)."""
+        out = list(self.__dict__.get("_variables", ()))
+        for attribute in self.__dict__.values():
+            if isinstance(attribute, Metric) and attribute is not self:
+                out.extend(attribute.variables)
+        return out
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError
@@ -120,7 +195,10 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self):
-        raise NotImplementedError
+        """Sets every state variable to zeros (Keras 3's default; metrics keeping their
+        state otherwise override it)."""
+        for variable in self.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
 
     def reset_states(self):  # tf.keras spelling
         self.reset_state()
@@ -165,7 +243,7 @@ def _samplewise(values, sample_weight, reduce_fn):
         try:
             w = np.broadcast_to(w, values.shape)
         except ValueError:
-            raise ValueError(f"sample_weight of shape {np.shape(value(sample_weight))} cannot be "
+            raise ValueError(f"sample_weight of shape {np.shape(_value(sample_weight))} cannot be "
                              f"broadcast to values of shape {values.shape}") from None
         values = values * w
         if w.ndim > 1:
@@ -438,7 +516,7 @@ def _from_loss(loss_fn, name=None, negate=False):
     metric_fn.__name__ = metric_fn.__qualname__ = name or loss_fn.__name__
     metric_fn.__doc__ = ("The per-sample values of nnfast.losses." + loss_fn.__name__
                          + (", negated" if negate else "") + ", as a NumPy float32 array.\n\n"
-                         + (loss_fn.__doc__ or ""))
+                         + inspect.cleandoc(loss_fn.__doc__ or ""))
     metric_fn.__signature__ = inspect.signature(loss_fn)
     metric_fn.loss_fn = loss_fn
     return metric_fn
@@ -883,7 +961,7 @@ def _filter_top_k(x, k):
     idx = np.argsort(-x, axis=-1, kind="stable")[..., :k]
     keep = np.zeros(x.shape, bool)
     np.put_along_axis(keep, idx, True, axis=-1)
-    return np.where(keep, x, np.float32(NEG_INF)).astype(np.float32)
+    return np.where(keep, x, np.float32(_NEG_INF)).astype(np.float32)
 
 
 def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None,
@@ -942,7 +1020,7 @@ class _ConfusionMatrixMetric(Metric):
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        default = 0.5 if top_k is None else NEG_INF
+        default = 0.5 if top_k is None else _NEG_INF
         if thresholds is None:
             self.thresholds_array, self._single = np.array([default], np.float32), True
         else:
@@ -1501,7 +1579,8 @@ class IoU(Metric):
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
                  sparse_y_true=True, sparse_y_pred=True, axis=-1):
-        super().__init__(name=name, dtype=dtype)
+        # Keras 3.15: the confusion matrix is int64 unless a dtype is given.
+        super().__init__(name=name, dtype=dtype or "int64")
         if max(target_class_ids) >= num_classes:
             raise ValueError(f"Target class id {max(target_class_ids)} is out of range, which is "
                              f"[0, {num_classes}).")
@@ -1523,7 +1602,7 @@ class IoU(Metric):
         t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
         w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
             _np(sample_weight, np.float64).reshape(-1), t.shape)
-        if sample_weight is not None and (self.dtype is None or "int" in str(self.dtype)):
+        if sample_weight is not None and "int" in str(self.dtype):
             # Keras keeps the confusion matrix in int64 by default: weights are truncated.
             if np.any(w != np.trunc(w)):
                 warnings.warn("You are passing weight as `float`, but dtype is `int`. This may "
@@ -1631,7 +1710,7 @@ _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAb
                  "mean_iou": MeanIoU, "auc": AUC, "top_k_categorical_accuracy": TopKCategoricalAccuracy})
 
 
-def resolve_accuracy(y_true_shape, y_pred_shape):
+def _resolve_accuracy(y_true_shape, y_pred_shape):
     """Keras's shape rule for the 'accuracy' string.
 
     Args:
@@ -1639,9 +1718,9 @@ def resolve_accuracy(y_true_shape, y_pred_shape):
         y_pred_shape: shape of the model output.
 
     Example:
-        >>> keras.metrics.resolve_accuracy((32,), (32, 1)).__name__
+        >>> _resolve_accuracy((32,), (32, 1)).__name__
         'BinaryAccuracy'
-        >>> keras.metrics.resolve_accuracy((32, 10), (32, 10)).__name__
+        >>> _resolve_accuracy((32, 10), (32, 10)).__name__
         'CategoricalAccuracy'
     """
     if y_pred_shape and y_pred_shape[-1] == 1:
@@ -1719,7 +1798,7 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         if identifier.lower() in ("accuracy", "acc"):
             if y_pred_shape is None:
                 raise ValueError("'accuracy' needs the target and output shapes to resolve.")
-            return resolve_accuracy(tuple(y_true_shape), tuple(y_pred_shape))(name=identifier)
+            return _resolve_accuracy(tuple(y_true_shape), tuple(y_pred_shape))(name=identifier)
         cls = _BY_NAME.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
             raise ValueError(f"Could not interpret metric identifier: '{identifier}'. Expected "

@@ -12,13 +12,13 @@ Example:
 import numpy as np
 
 from nnfast.backend.global_state import epsilon as _epsilon
-from nnfast.backend.tensor import Tensor
+from nnfast.backend.tensor import Tensor as _Tensor
 
 _INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 
 
 def _array(x):
-    return np.asarray(x.value if isinstance(x, Tensor) else x)
+    return np.asarray(x.value if isinstance(x, _Tensor) else x)
 
 
 def abs_max_quantize(inputs, axis, value_range=(-127, 127), dtype="int8", epsilon=1e-7,
@@ -45,7 +45,7 @@ def abs_max_quantize(inputs, axis, value_range=(-127, 127), dtype="int8", epsilo
                       np.abs(x).max(axis=axis, keepdims=True) + np.float32(eps),
                       dtype=np.float32)
     q = np.clip(np.round(x * scale), value_range[0], value_range[1]).astype(dtype)
-    return Tensor(q), Tensor(scale.astype(np.float32))
+    return _Tensor(q), _Tensor(scale.astype(np.float32))
 
 
 def quantize_and_dequantize(inputs, scale, quantized_dtype, compute_dtype):
@@ -59,7 +59,7 @@ def quantize_and_dequantize(inputs, scale, quantized_dtype, compute_dtype):
     high = np.float32(_INT_RANGES[quantized_dtype][1])
     x = _array(inputs).astype(np.float32) / _array(scale).astype(np.float32)
     x = np.clip(x, -high, high).astype(dtype)  # the conversion truncates, as Keras's cast
-    return Tensor((x.astype(np.float32) * _array(scale).astype(np.float32)).astype(compute_dtype))
+    return _Tensor((x.astype(np.float32) * _array(scale).astype(np.float32)).astype(compute_dtype))
 
 
 class Quantizer:

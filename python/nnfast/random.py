@@ -18,12 +18,12 @@ Example:
 import numpy as np
 
 from nnfast.backend import random as _backend_random
-from nnfast.backend.global_state import unique_name
-from nnfast.backend.tensor import Tensor, Variable
-from nnfast.ops._util import value
-from nnfast.ops.size_limit import check_result_size
-from nnfast.ops.array import convert_to_tensor, get_item
-from nnfast.ops.math import multiply
+from nnfast.backend.global_state import unique_name as _unique_name
+from nnfast.backend.tensor import Tensor as _Tensor, Variable as _Variable
+from nnfast.ops._util import value as _value
+from nnfast.ops.size_limit import check_result_size as _check_result_size
+from nnfast.ops.array import convert_to_tensor as _convert_to_tensor, get_item as _get_item
+from nnfast.ops.math import multiply as _multiply
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
            "randint", "shuffle", "truncated_normal", "uniform"]
@@ -51,14 +51,14 @@ class SeedGenerator:
         kwargs.pop("backend", None)
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
-        self.name = name if name is not None else unique_name("seed_generator")
+        self.name = name if name is not None else _unique_name("seed_generator")
         self._initial_seed = seed
         if seed is None:
             seed = int(_backend_random.generator().integers(1, 10**9))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        self.state = Variable(np.array([int(seed), 0], dtype=np.int64), trainable=False,
-                              name="seed_generator_state", dtype="int64")
+        self.state = _Variable(np.array([int(seed), 0], dtype=np.int64), trainable=False,
+                               name="seed_generator_state", dtype="int64")
         self.state.path = f"{self.name}/seed_generator_state"
 
     def next(self, ordered=True):
@@ -78,7 +78,7 @@ class SeedGenerator:
         return f"<SeedGenerator name={self.name} state={self.state.value.tolist()}>"
 
 
-def global_seed_generator():
+def _global_seed_generator():
     """The generator behind ``seed=None`` (recreated after ``set_random_seed``)."""
     gen = _backend_random.global_seed_generator
     if gen is None:
@@ -86,7 +86,7 @@ def global_seed_generator():
     return gen
 
 
-def draw_seed(seed):
+def _draw_seed(seed):
     """The ``[seed, counter]`` pair a random op uses for ``seed`` (int, SeedGenerator, None).
 
     Args:
@@ -97,13 +97,13 @@ def draw_seed(seed):
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         return np.array([int(seed), 0], dtype=np.int64)
     if seed is None:
-        return global_seed_generator().next()
+        return _global_seed_generator().next()
     raise ValueError("Argument `seed` must be either an integer or an instance of "
                      f"`SeedGenerator`. Received: seed={seed} (of type {type(seed)})")
 
 
 def _generator(seed):
-    pair = draw_seed(seed)
+    pair = _draw_seed(seed)
     # SeedSequence wants non-negative words: map each 64-bit value to its unsigned form.
     return np.random.default_rng([int(v) & (2**64 - 1) for v in pair])
 
@@ -120,7 +120,7 @@ def _shape(shape, what):
     """``shape`` as a tuple of ints; refused before drawing if the float64 samples NumPy's
     generator makes could not fit in memory."""
     dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    check_result_size(f"keras.random.{what}", dims, np.float64, shape=shape)
+    _check_result_size(f"keras.random.{what}", dims, np.float64, shape=shape)
     return dims
 
 
@@ -140,7 +140,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """
     dt = _float_dtype(dtype, "normal")
     x = _generator(seed).standard_normal(_shape(shape, "normal"))
-    return Tensor((x * stddev + mean).astype(dt))
+    return _Tensor((x * stddev + mean).astype(dt))
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
@@ -160,7 +160,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """
     dt = _float_dtype(dtype, "uniform")
     x = _generator(seed).random(_shape(shape, "uniform"))
-    return Tensor((minval + (maxval - minval) * x).astype(dt))
+    return _Tensor((minval + (maxval - minval) * x).astype(dt))
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
@@ -186,7 +186,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         raise ValueError(f"randint: `maxval` must be greater than `minval`. Received: "
                          f"minval={minval}, maxval={maxval}")
     x = _generator(seed).integers(int(minval), int(maxval), size=_shape(shape, "randint"))
-    return Tensor(x.astype(dt))
+    return _Tensor(x.astype(dt))
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -203,7 +203,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
             same int seed gives the same numbers.
 
     Example:
-        >>> bool((abs(truncated_normal((100,), seed=0)) <= 2).all())
+        >>> bool((np.abs(np.asarray(truncated_normal((100,), seed=0))) <= 2).all())
         True
     """
     dt = _float_dtype(dtype, "truncated_normal")
@@ -214,7 +214,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     while bad.any():  # about 4.6% redrawn each round
         x[bad] = rng.standard_normal(int(bad.sum()))
         bad = np.abs(x) > 2.0
-    return Tensor((x * stddev + mean).astype(dt))
+    return _Tensor((x * stddev + mean).astype(dt))
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
@@ -238,7 +238,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
                          f"between 0 and 1. Received: rate={rate}")
-    x_shape = np.shape(value(inputs))
+    x_shape = np.shape(_value(inputs))
     if noise_shape is None:
         mask_shape = x_shape
     else:
@@ -248,12 +248,12 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
                              f"inputs {x_shape}.")
         mask_shape = tuple(d if n is None else int(n) for n, d in zip(noise_shape, x_shape))
     keep = _generator(seed).random(mask_shape) >= rate
-    if not isinstance(inputs, Tensor):
-        inputs = convert_to_tensor(inputs)
+    if not isinstance(inputs, _Tensor):
+        inputs = _convert_to_tensor(inputs)
     x_dtype = inputs.dtype
     dt = x_dtype if np.issubdtype(x_dtype, np.floating) else np.float32
     scale = 0.0 if rate >= 1.0 else 1.0 / (1.0 - rate)
-    return multiply(inputs, (keep * scale).astype(dt))
+    return _multiply(inputs, (keep * scale).astype(dt))
 
 
 def shuffle(x, axis=0, seed=None):
@@ -269,15 +269,15 @@ def shuffle(x, axis=0, seed=None):
         >>> sorted(np.asarray(shuffle(np.arange(5), seed=3)).tolist())
         [0, 1, 2, 3, 4]
     """
-    x_shape = np.shape(value(x))
+    x_shape = np.shape(_value(x))
     if len(x_shape) == 0:
         raise ValueError("shuffle: expected a tensor of rank >= 1. Received a scalar.")
     axis = axis % len(x_shape)
     perm = _generator(seed).permutation(x_shape[axis])
     key = (slice(None),) * axis + (perm,)
-    if not isinstance(x, Tensor):
-        x = convert_to_tensor(x)
-    return get_item(x, key)
+    if not isinstance(x, _Tensor):
+        x = _convert_to_tensor(x)
+    return _get_item(x, key)
 
 
 def gamma(shape, alpha, dtype=None, seed=None):
@@ -295,9 +295,9 @@ def gamma(shape, alpha, dtype=None, seed=None):
         (3,)
     """
     dt = _float_dtype(dtype, "gamma")
-    x = _generator(seed).standard_gamma(np.asarray(value(alpha), dtype=np.float64),
+    x = _generator(seed).standard_gamma(np.asarray(_value(alpha), dtype=np.float64),
                                         size=_shape(shape, "gamma"))
-    return Tensor(x.astype(dt))
+    return _Tensor(x.astype(dt))
 
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
@@ -317,11 +317,11 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
         dtype('float32')
     """
     dt = _float_dtype(dtype, "binomial")
-    counts = np.asarray(value(counts), dtype=np.float64)
-    probabilities = np.asarray(value(probabilities), dtype=np.float64)
+    counts = np.asarray(_value(counts), dtype=np.float64)
+    probabilities = np.asarray(_value(probabilities), dtype=np.float64)
     x = _generator(seed).binomial(counts.astype(np.int64), probabilities,
                                   size=_shape(shape, "binomial"))
-    return Tensor(x.astype(dt))
+    return _Tensor(x.astype(dt))
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
@@ -340,9 +340,10 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
         (3,)
     """
     dt = _float_dtype(dtype, "beta")
-    x = _generator(seed).beta(np.asarray(value(alpha), dtype=np.float64),
-                              np.asarray(value(beta), dtype=np.float64), size=_shape(shape, "beta"))
-    return Tensor(x.astype(dt))
+    x = _generator(seed).beta(np.asarray(_value(alpha), dtype=np.float64),
+                              np.asarray(_value(beta), dtype=np.float64),
+                              size=_shape(shape, "beta"))
+    return _Tensor(x.astype(dt))
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):
@@ -365,14 +366,14 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     if not np.issubdtype(dt, np.integer):
         raise ValueError(f"`keras.random.categorical` requires an integer `dtype`. "
                          f"Received: dtype={dtype}")
-    logits = np.asarray(value(logits), dtype=np.float64)
+    logits = np.asarray(_value(logits), dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError("`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
                          f"Received: logits={logits.shape}")
     num_samples = int(num_samples)
-    check_result_size("keras.random.categorical", (logits.shape[0], num_samples, logits.shape[1]),
+    _check_result_size("keras.random.categorical", (logits.shape[0], num_samples, logits.shape[1]),
                       np.float64, num_samples=num_samples)
     # Gumbel-max: argmax(logits + Gumbel noise) is distributed as softmax(logits).
     u = _generator(seed).random((logits.shape[0], num_samples, logits.shape[1]))
     gumbel = -np.log(-np.log(np.clip(u, 1e-300, 1.0)))
-    return Tensor(np.argmax(logits[:, None, :] + gumbel, axis=-1).astype(dt))
+    return _Tensor(np.argmax(logits[:, None, :] + gumbel, axis=-1).astype(dt))

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from nnfast import ops
-from nnfast.backend.tensor import Tensor
+from nnfast.backend.tensor import Tensor as _Tensor
 
 
 def _check_factor(value, name):
@@ -63,7 +63,9 @@ class L1L2(Regularizer):
         ValueError: when a factor is negative, infinite, NaN or not a number.
 
     Example:
-        >>> Dense(8, kernel_regularizer=L1L2(l1=1e-5, l2=1e-4))
+        >>> round(float(L1L2(l1=0.1, l2=0.01)(np.array([[1.0, -2.0]], "float32"))), 6)
+        0.35
+        >>> layer = keras.layers.Dense(8, kernel_regularizer=L1L2(l1=1e-5, l2=1e-4))
     """
 
     def __init__(self, l1=0.0, l2=0.0):
@@ -76,7 +78,7 @@ class L1L2(Regularizer):
         if self.l2:
             terms.append(ops.multiply(self.l2, ops.sum(ops.square(x))))
         if not terms:
-            return Tensor(np.zeros((), np.float32))
+            return _Tensor(np.zeros((), np.float32))
         return terms[0] if len(terms) == 1 else ops.add(terms[0], terms[1])
 
     def get_config(self):
@@ -111,7 +113,9 @@ class L2(Regularizer):
         l2: the factor, a non-negative finite float (default 0.01).
 
     Example:
-        >>> Dense(8, kernel_regularizer=L2(1e-4))
+        >>> round(float(L2(0.01)(np.array([[1.0, -2.0]], "float32"))), 6)
+        0.05
+        >>> layer = keras.layers.Dense(8, kernel_regularizer=L2(1e-4))
     """
 
     def __init__(self, l2=0.01):
@@ -140,7 +144,9 @@ class OrthogonalRegularizer(Regularizer):
             is not 2.
 
     Example:
-        >>> Dense(16, kernel_regularizer=OrthogonalRegularizer(0.01, mode="columns"))
+        >>> float(OrthogonalRegularizer(0.01)(np.eye(3, dtype="float32")))  # orthonormal rows
+        0.0
+        >>> layer = keras.layers.Dense(16, kernel_regularizer=OrthogonalRegularizer(0.01))
     """
 
     def __init__(self, factor=0.01, mode="rows"):

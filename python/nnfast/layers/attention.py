@@ -527,7 +527,9 @@ class AdditiveAttention(Attention):
         dropout: fraction of the attention scores dropped while training. Defaults to ``0.0``.
 
     Example:
-        >>> out = AdditiveAttention()([query, value])
+        >>> query, value = np.ones((2, 3, 4), "float32"), np.ones((2, 5, 4), "float32")
+        >>> AdditiveAttention()([query, value]).shape
+        (2, 3, 4)
     """
 
     def __init__(self, use_scale=True, dropout=0.0, **kwargs):

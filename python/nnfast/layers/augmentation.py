@@ -135,7 +135,9 @@ class RandomGrayscale(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomGrayscale(factor=0.5)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomGrayscale(factor=0.5, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
@@ -169,7 +171,9 @@ class RandomInvert(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomInvert(factor=(1.0, 1.0))(images)   # 255 - images
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> np.asarray(RandomInvert(factor=(1.0, 1.0))(images, training=True)).ravel()
+        array([245.,  55., 125.], dtype=float32)
     """
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
@@ -199,7 +203,10 @@ class Solarization(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> Solarization(threshold_factor=(0.5, 0.5))(images)   # invert pixels >= 127.5
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> layer = Solarization(threshold_factor=(0.5, 0.5))  # invert pixels >= 127.5
+        >>> np.asarray(layer(images, training=True)).ravel()
+        array([ 10.,  55., 125.], dtype=float32)
     """
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
@@ -243,7 +250,9 @@ class AutoContrast(Layer):
         value_range: ``(low, high)`` of the input's pixel values (default ``(0, 255)``).
 
     Example:
-        >>> AutoContrast(value_range=(0, 1))(images)
+        >>> images = np.array([[[[0.2], [0.6]]]], "float32")  # one 1x2 grey image
+        >>> np.asarray(AutoContrast(value_range=(0, 1))(images)).ravel()
+        array([0., 1.], dtype=float32)
     """
 
     _config_only_keys = ("data_format",)  # in Keras's config, unused: always channels-last
@@ -290,7 +299,10 @@ class RandomPosterization(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomPosterization(factor=(4, 4))(images)   # 16 levels per channel
+        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
+        >>> layer = RandomPosterization(factor=(4, 4))  # 16 levels per channel
+        >>> np.asarray(layer(images, training=True)).ravel()
+        array([  0., 192., 128.], dtype=float32)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -323,7 +335,9 @@ class Equalization(Layer):
             ``"channels_first"``.
 
     Example:
-        >>> Equalization(value_range=(0, 255))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> Equalization(value_range=(0, 255))(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
@@ -378,7 +392,9 @@ class RandomColorDegeneration(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomColorDegeneration(factor=(0.5, 0.5))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomColorDegeneration(factor=(0.5, 0.5), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -405,7 +421,9 @@ class RandomSaturation(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomSaturation(factor=(0.2, 0.8))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomSaturation(factor=(0.2, 0.8), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -433,7 +451,9 @@ class RandomHue(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomHue(factor=0.2)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomHue(factor=0.2, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -473,7 +493,9 @@ class RandomSharpness(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomSharpness(factor=(0.9, 0.9))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomSharpness(factor=(0.9, 0.9), seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -506,8 +528,11 @@ class RandomColorJitter(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
-        ...                   saturation_factor=(0.4, 0.6), hue_factor=0.1)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> jitter = RandomColorJitter(brightness_factor=0.2, contrast_factor=0.2,
+        ...                            saturation_factor=(0.4, 0.6), hue_factor=0.1, seed=0)
+        >>> jitter(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
@@ -565,7 +590,10 @@ class RandomGaussianBlur(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8))(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> blur = RandomGaussianBlur(factor=(1, 1), kernel_size=5, sigma=(0.8, 0.8), seed=0)
+        >>> blur(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
@@ -629,7 +657,10 @@ class RandomErasing(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> erase = RandomErasing(factor=1.0, scale=(0.1, 0.2), fill_value=0, seed=0)
+        >>> erase(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
@@ -708,7 +739,11 @@ class MixUp(_MixingLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> out = MixUp(alpha=0.2)({"images": images, "labels": one_hot_labels})
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> labels = np.eye(3, dtype="float32")[[0, 2]]
+        >>> out = MixUp(alpha=0.2, seed=0)({"images": images, "labels": labels}, training=True)
+        >>> out["images"].shape, out["labels"].shape
+        ((2, 8, 8, 3), (2, 3))
     """
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
@@ -742,7 +777,11 @@ class CutMix(_MixingLayer):
             ``"channels_first"``.
 
     Example:
-        >>> out = CutMix(factor=1.0)({"images": images, "labels": one_hot_labels})
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> labels = np.eye(3, dtype="float32")[[0, 2]]
+        >>> out = CutMix(factor=1.0, seed=0)({"images": images, "labels": labels}, training=True)
+        >>> out["images"].shape, out["labels"].shape
+        ((2, 8, 8, 3), (2, 3))
     """
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
@@ -778,12 +817,17 @@ class Pipeline(Layer):
     to those that take it; unlike ``Sequential`` it is a layer, for preprocessing stacks.
 
     Args:
-        layers: the list of layers, applied in order.
+        layers: the list of layers, applied in order; plain functions of one tensor
+            (``lambda x: x / 255.0``) may sit among them (Keras 3.15 fails on those).
         name: the layer's name.
 
     Example:
-        >>> augment = Pipeline([RandomFlip(), RandomRotation(0.1), RandomGrayscale(0.2)])
-        >>> augmented = augment(images, training=True)
+        >>> augment = Pipeline([keras.layers.RandomFlip(seed=0),
+        ...                     keras.layers.RandomRotation(0.1, seed=1),
+        ...                     lambda x: x / 255.0])
+        >>> images = np.full((2, 8, 8, 3), 255.0, "float32")
+        >>> float(np.max(augment(images, training=False)))  # inference: only the scaling
+        1.0
     """
 
     def __init__(self, layers, name=None):
@@ -807,8 +851,13 @@ class Pipeline(Layer):
         return x
 
     def compute_output_shape(self, input_shape):
+        from nnfast.backend.keras_tensor import KerasTensor, compute_output_spec
+
         for layer in self._pipeline_layers:
-            input_shape = layer.compute_output_shape(input_shape)
+            if isinstance(layer, Layer):
+                input_shape = layer.compute_output_shape(input_shape)
+            else:  # a plain function (nnfast extension; Keras 3.15 fails on one): trace it
+                input_shape = compute_output_spec(layer, (KerasTensor(input_shape),), {}).shape
         return input_shape
 
     def get_config(self):
@@ -840,7 +889,9 @@ class RandomShear(_AffineRandomLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> RandomShear(x_factor=0.2, y_factor=0.2)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomShear(x_factor=0.2, y_factor=0.2, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
@@ -1011,7 +1062,9 @@ class RandomPerspective(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomPerspective(factor=1.0, scale=0.3)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomPerspective(factor=1.0, scale=0.3, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
@@ -1073,8 +1126,14 @@ class MaxNumBoundingBoxes(Layer):
         bounding_box_format: the boxes' format name (kept in the config, as Keras).
 
     Example:
-        >>> layer = MaxNumBoundingBoxes(max_number=10, bounding_box_format="xyxy")
+        >>> images = np.zeros((2, 8, 8, 3), "float32")
+        >>> b = np.array([[[0, 0, 4, 4]], [[1, 1, 5, 5]]], "float32")
+        >>> l = np.array([[1], [2]], "float32")
+        >>> layer = MaxNumBoundingBoxes(max_number=3, bounding_box_format="xyxy")
         >>> out = layer({"images": images, "bounding_boxes": {"boxes": b, "labels": l}})
+        >>> np.asarray(out["bounding_boxes"]["labels"])  # padded with -1
+        array([[ 1., -1., -1.],
+               [ 2., -1., -1.]], dtype=float32)
     """
 
     _config_only_keys = ("data_format", "bounding_box_format")
@@ -1155,7 +1214,10 @@ class AugMix(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3)(images)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> augmix = AugMix(value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, seed=0)
+        >>> augmix(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     _ALL = ("random_shear", "random_translation", "random_rotation", "random_posterization",
@@ -1220,7 +1282,9 @@ class RandomElasticTransform(_ColorLayer):
             ``"channels_first"``.
 
     Example:
-        >>> RandomElasticTransform(factor=1.0, scale=0.5)(images, training=True)
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+        >>> RandomElasticTransform(factor=1.0, scale=0.5, seed=0)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -1292,8 +1356,10 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
             ``"channels_first"``.
 
     Example:
+        >>> images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
         >>> ContrastLimitedAdaptiveHistogramEqualization(clip_limit=2.0,
-        ...                                               tile_grid_size=(4, 4))(images)
+        ...                                               tile_grid_size=(4, 4))(images).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),

@@ -7,6 +7,7 @@ and the boundaries are the compressed summary at ``1 / num_bins`` steps, last on
 """
 import numpy as np
 
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
 from nnfast.layers.categorical_encoding import check_output_mode, encode_categorical
 from nnfast.layers.layer import Layer
@@ -127,8 +128,35 @@ class Discretization(Layer):
         idx = np.digitize(x, np.asarray(self.bin_boundaries, dtype=np.float32))
         depth = len(self.bin_boundaries) + 1
         out = encode_categorical(idx, self.output_mode, depth)
-        return Tensor(out.astype(np.int32) if self.output_mode == "int"
-                      else out.astype(np.float32))
+        return Tensor(out.astype(self._output_dtype()))
+
+    def _output_dtype(self):
+        # Keras: int32 indices whatever the dtype; encodings in the compute dtype (float32
+        # for compute dtypes NumPy has no type for).
+        if self.output_mode == "int":
+            return np.dtype("int32")
+        try:
+            return np.dtype(self.compute_dtype)
+        except TypeError:
+            return np.dtype("float32")
+
+    def compute_output_spec(self, inputs):
+        """The symbolic output for KerasTensor ``inputs``: ``compute_output_shape``'s shape
+        and the dtype ``call`` returns (int32 for ``output_mode="int"``, else the compute
+        dtype).
+
+        Args:
+            inputs: a KerasTensor of values to bucketize.
+
+        Returns:
+            A KerasTensor.
+
+        Example:
+            >>> layer = keras.layers.Discretization(bin_boundaries=[0.0, 1.0])
+            >>> layer.compute_output_spec(keras.KerasTensor((None, 3))).dtype
+            'int32'
+        """
+        return KerasTensor(self.compute_output_shape(inputs.shape), str(self._output_dtype()))
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

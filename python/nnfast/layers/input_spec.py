@@ -19,10 +19,14 @@ class InputSpec:
         optional: the input may be None.
 
     Example:
-        >>> class Pairwise(Layer):
+        >>> class Pairwise(keras.layers.Layer):
         ...     def __init__(self):
         ...         super().__init__()
         ...         self.input_spec = InputSpec(ndim=3, axes={-1: 2})
+        ...     def call(self, x):
+        ...         return x
+        >>> Pairwise()(np.ones((2, 5, 2), "float32")).shape
+        (2, 5, 2)
     """
 
     def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None,

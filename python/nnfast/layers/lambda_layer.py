@@ -23,7 +23,8 @@ class Lambda(Layer):
     must be passed back in ``custom_objects`` or registered.
 
     Example:
-        >>> Lambda(lambda x: ops.square(x))
+        >>> Lambda(lambda x: ops.square(x))(np.array([[1.0, -2.0]], "float32")).numpy()
+        array([[1., 4.]], dtype=float32)
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):

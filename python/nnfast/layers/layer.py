@@ -68,6 +68,8 @@ class _CallInfo:
         self.takes_mask = "mask" in params
         self.named_masks = tuple(n for n in params if n.endswith("_mask") and n[:-5] in params)
         self.custom_output_shape = cls.compute_output_shape is not Layer.compute_output_shape
+        # Keras's override for outputs whose dtype is not the compute dtype (int indices).
+        self.custom_output_spec = callable(getattr(cls, "compute_output_spec", None))
         self.custom_compute_mask = cls.compute_mask is not Layer.compute_mask
         self.build_params = _arg_names(cls.build)
         self.shape_params = _arg_names(cls.compute_output_shape)
@@ -695,11 +697,29 @@ class Layer:
 
     def _shape_args(self, params, inputs, args, kwargs):
         """Arguments for ``build``/``compute_output_shape`` with parameters ``params``: the
-        first input's shape when it takes one, else the shapes matched by name."""
+        first input's shape when it takes one, else the shapes matched by name. Parameters
+        after the first that name a non-shape argument of ``call`` (``reverse`` of
+        ``compute_output_shape(input_shape, reverse=False)``) are not shapes: see
+        ``_call_value_args``."""
+        params = self._shape_params(params)
         if len(params) <= 1:
             return (_shape_of(inputs),), {}
         shapes = self._shapes_dict(inputs, args, kwargs)
         return (), {k: v for k, v in shapes.items() if k in params}
+
+    def _shape_params(self, params):
+        call_params = _call_info(type(self)).call_params
+        return params[:1] + tuple(p for p in params[1:]
+                                  if p.endswith("_shape") or p not in call_params)
+
+    def _call_value_args(self, params, inputs, args, kwargs):
+        """The call's values of the parameters of ``build``/``compute_output_shape`` that
+        are call arguments rather than shapes (the rest keep their defaults)."""
+        extra = [p for p in params if p not in self._shape_params(params)]
+        if not extra:
+            return {}
+        bound = self._bound_call_args(inputs, args, kwargs)
+        return {p: bound[p] for p in extra if p in bound}
 
     def _build_for_call(self, inputs, args, kwargs):
         info = _call_info(type(self))
@@ -709,7 +729,8 @@ class Layer:
             self._build_from_shapes_dict = True
         else:
             self._build_shapes = pos[0]
-        self.build(*pos, **named)
+        self.build(*pos, **named,
+                   **self._call_value_args(info.build_params, inputs, args, kwargs))
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -717,17 +738,21 @@ class Layer:
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         """Calling a layer on KerasTensors: masks as Keras fills them, build for the
-        arguments' shapes, infer the outputs (``compute_output_shape`` when the layer
-        defines it, else a trace of ``call`` with the same arguments on stand-ins), record
+        arguments' shapes, infer the outputs (``compute_output_spec`` or else
+        ``compute_output_shape`` when the layer defines it, else a trace of ``call`` with the same arguments on stand-ins), record
         the node and attach output masks from ``compute_mask``."""
         info = _call_info(type(self))
         kwargs = dict(kwargs)
         previous_mask = self._populate_masks(info, inputs, args, kwargs)
         if not self.built:
             self._build_for_call(inputs, args, kwargs)
-        if info.custom_output_shape:
+        if info.custom_output_spec:
+            outputs = self.compute_output_spec(inputs, *args, **kwargs)
+        elif info.custom_output_shape:
             pos, named = self._shape_args(info.shape_params, inputs, args, kwargs)
-            out_shape = self.compute_output_shape(*pos, **named)
+            out_shape = self.compute_output_shape(
+                *pos, **named,
+                **self._call_value_args(info.shape_params, inputs, args, kwargs))
             outputs = _tensors_for_shapes(out_shape)
         else:
             outputs = self._trace_outputs(inputs, args, kwargs)

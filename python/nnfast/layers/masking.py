@@ -19,7 +19,10 @@ class Masking(Layer):
     Input ``(batch, steps, features)``; output the same shape.
 
     Example:
-        >>> Sequential([Masking(0.0, input_shape=(10, 3)), LSTM(8)])
+        >>> model = keras.Sequential([keras.Input((10, 3)), Masking(0.0),
+        ...                           keras.layers.LSTM(8)])
+        >>> model.output_shape
+        (None, 8)
     """
 
     def __init__(self, mask_value=0.0, **kwargs):

@@ -268,7 +268,7 @@ class UnitNormalization(Layer):
 
     Example:
         >>> y = UnitNormalization()(np.array([[3.0, 4.0]], "float32"))
-        >>> np.asarray(y).round(3).tolist()
+        >>> np.asarray(y, "float64").round(3).tolist()
         [[0.6, 0.8]]
     """
 

@@ -460,7 +460,8 @@ class SimpleRNN(_RNNBase):
             draws from the global seed generator.
 
     Example:
-        >>> SimpleRNN(16, return_sequences=True)
+        >>> SimpleRNN(16, return_sequences=True)(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 16)
     """
 
     _cell = "simple"

@@ -157,7 +157,9 @@ class SimpleRNNCell(_CellBase):
             draws from the global seed generator.
 
     Example:
-        >>> RNN(SimpleRNNCell(8), return_sequences=True)
+        >>> rnn = keras.layers.RNN(SimpleRNNCell(8), return_sequences=True)
+        >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
     """
 
     def __init__(self, units, activation="tanh", use_bias=True,
@@ -222,7 +224,8 @@ class LSTMCell(_CellBase):
             draws from the global seed generator.
 
     Example:
-        >>> RNN(LSTMCell(16))
+        >>> keras.layers.RNN(LSTMCell(16))(np.zeros((2, 5, 3), "float32")).shape
+        (2, 16)
     """
 
     _gates = 4
@@ -310,7 +313,9 @@ class GRUCell(_CellBase):
             draws from the global seed generator.
 
     Example:
-        >>> RNN(GRUCell(16), return_sequences=True)
+        >>> rnn = keras.layers.RNN(GRUCell(16), return_sequences=True)
+        >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 16)
     """
 
     _gates = 3
@@ -377,7 +382,10 @@ class StackedRNNCells(Layer):
         cells: a list of RNN cells, applied in order at each step.
 
     Example:
-        >>> RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]), return_sequences=True)
+        >>> rnn = keras.layers.RNN(StackedRNNCells([LSTMCell(16), GRUCell(8)]),
+        ...                        return_sequences=True)
+        >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
     """
 
     def __init__(self, cells, **kwargs):

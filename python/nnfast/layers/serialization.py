@@ -12,7 +12,7 @@ def serialize(layer):
         A dict ``{"module", "class_name", "config", "registered_name", ...}``.
 
     Example:
-        >>> serialize(Dense(3))["class_name"]
+        >>> serialize(keras.layers.Dense(3))["class_name"]
         'Dense'
     """
     from nnfast.layers.layer import Layer

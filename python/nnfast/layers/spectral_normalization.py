@@ -34,7 +34,7 @@ class SpectralNormalization(Layer):
     wrapped layer's other weights.
 
     Example:
-        >>> sn = SpectralNormalization(Dense(8))
+        >>> sn = SpectralNormalization(keras.layers.Dense(8))
         >>> sn(np.ones((2, 4), "float32"), training=True).shape
         (2, 8)
     """

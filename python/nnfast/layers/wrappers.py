@@ -44,7 +44,7 @@ class Wrapper(Layer):
         >>> class Doubled(Wrapper):
         ...     def call(self, x):
         ...         return 2.0 * self.layer(x)
-        >>> Doubled(Dense(3))(np.ones((1, 4), "float32")).shape
+        >>> Doubled(keras.layers.Dense(3))(np.ones((1, 4), "float32")).shape
         (1, 3)
     """
 

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 
-from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast import optimizers
 from nnfast.backend import memory
@@ -24,6 +23,7 @@ from nnfast.callbacks import CallbackList, _noop
 from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
 from nnfast.models.lowered import lower_training
+from nnfast.models.compile_loss import resolve_loss
 from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
                                         pythonify_logs)
 from nnfast.thread_governor import GOVERNOR
@@ -110,8 +110,8 @@ class Trainer(StepHooks):
         self.loss = loss
         # Validate loss identifiers now so typos fail at compile time.
         for spec in _spec_leaves(loss):
-            losses_module.get(spec)
-        self._loss_fn = losses_module.get(loss) if loss is not None and not isinstance(
+            resolve_loss(spec)
+        self._loss_fn = resolve_loss(loss) if loss is not None and not isinstance(
             loss, (list, tuple, dict)) else None
         self._loss_weights = loss_weights
         self._metric_specs = metrics
@@ -200,13 +200,13 @@ class Trainer(StepHooks):
             else:
                 spec = self.loss
             if self._loss_fn is None and spec is not None:
-                self._loss_fn = losses_module.get(spec)
+                self._loss_fn = resolve_loss(spec)
             self._output_losses = [(self._loss_fn, 1.0)]
         else:
             specs = _per_output(self.loss, names, "loss", broadcast=True)
             weights = _per_output(self._loss_weights, names, "loss_weights", broadcast=False,
                                   default=1.0)
-            self._output_losses = [(losses_module.get(s) if s is not None else None,
+            self._output_losses = [(resolve_loss(s) if s is not None else None,
                                     1.0 if w is None else float(w)) for s, w in zip(specs, weights)]
             self._output_loss_trackers = [metrics_module.Mean(name=f"{name}_loss")
                                           for name, (fn, _) in zip(names, self._output_losses)

@@ -228,8 +228,12 @@ def einsum(subscripts, *operands, **kwargs):
             ``subscripts``.
 
     Example:
-        >>> ops.einsum("bij,bjk->bik", a, b)         # batched matmul
-        >>> ops.einsum("bqhd,bkhd->bhqk", q, k)      # attention scores
+        >>> a, b = np.ones((2, 3, 4), "float32"), np.ones((2, 4, 5), "float32")
+        >>> ops.einsum("bij,bjk->bik", a, b).shape  # batched matmul
+        (2, 3, 5)
+        >>> q, k = np.ones((2, 7, 4, 8), "float32"), np.ones((2, 6, 4, 8), "float32")
+        >>> ops.einsum("bqhd,bkhd->bhqk", q, k).shape  # attention scores
+        (2, 4, 7, 6)
     """
     if kwargs:
         raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}.")

@@ -171,7 +171,9 @@ def cond(pred, true_fn, false_fn):
         false_fn: called otherwise.
 
     Example:
-        >>> cond(x.sum() > 0, lambda: x * 2, lambda: -x)
+        >>> x = np.array([1.0, 2.0], "float32")
+        >>> np.asarray(cond(x.sum() > 0, lambda: x * 2, lambda: -x))
+        array([2., 4.], dtype=float32)
     """
     return true_fn() if bool(np.asarray(value(pred))) else false_fn()
 
@@ -472,7 +474,11 @@ def stop_gradient(variable):
         variable: a tensor; the result has its value and no gradient.
 
     Example:
-        >>> y = ops.stop_gradient(x) * x   # dy/dx = x
+        >>> x = keras.Variable(3.0)
+        >>> with keras.GradientTape() as tape:
+        ...     y = ops.stop_gradient(x) * x
+        >>> float(tape.gradient(y, x))  # dy/dx = x: the stopped factor is a constant
+        3.0
     """
     return _array_stop_gradient(variable)
 

@@ -702,43 +702,75 @@ def logical_xor(x1, x2):
     return _plain(np.logical_xor, as_input(x1), as_input(x2))
 
 
-# One example per factory-made op (their docstrings are built above, unindented).
+# One example per factory-made op (their docstrings are built above, unindented): the
+# call and what it prints (float results rounded to 4 decimals).
 _EXAMPLES = {
-    "tan": "ops.tan(np.array([0.0, 1.0]))  # [0.0, 1.5574]",
-    "sinh": "ops.sinh(np.array([0.0, 1.0]))  # [0.0, 1.1752]",
-    "cosh": "ops.cosh(np.array([0.0, 1.0]))  # [1.0, 1.5431]",
-    "arcsin": "ops.arcsin(np.array([0.0, 1.0]))  # [0.0, 1.5708]",
-    "arccos": "ops.arccos(np.array([0.0, 1.0]))  # [1.5708, 0.0]",
-    "arctan": "ops.arctan(np.array([0.0, 1.0]))  # [0.0, 0.7854]",
-    "arcsinh": "ops.arcsinh(np.array([0.0, 1.0]))  # [0.0, 0.88137]",
-    "arccosh": "ops.arccosh(np.array([1.0, 2.0]))  # [0.0, 1.317]",
-    "arctanh": "ops.arctanh(np.array([0.0, 0.5]))  # [0.0, 0.54931]",
-    "log2": "ops.log2(np.array([1.0, 8.0]))  # [0.0, 3.0]",
-    "log10": "ops.log10(np.array([1.0, 1000.0]))  # [0.0, 3.0]",
-    "expm1": "ops.expm1(np.array([0.0, 1.0]))  # [0.0, 1.7183]",
-    "exp2": "ops.exp2(np.array([0.0, 3.0]))  # [1.0, 8.0]",
-    "cbrt": "ops.cbrt(np.array([8.0, -27.0]))  # [2.0, -3.0]",
-    "deg2rad": "ops.deg2rad(np.array([180.0, 90.0]))  # [3.1416, 1.5708]",
-    "rad2deg": "ops.rad2deg(np.array([3.14159265]))  # [180.0]",
-    "sinc": "ops.sinc(np.array([0.0, 0.5]))  # [1.0, 0.63662]",
-    "isnan": "ops.isnan(np.array([1.0, -np.inf, np.nan]))  # [False, False, True]",
-    "isinf": "ops.isinf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
-    "isfinite": "ops.isfinite(np.array([1.0, -np.inf, np.nan]))  # [True, False, False]",
-    "isneginf": "ops.isneginf(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
-    "isposinf": "ops.isposinf(np.array([1.0, -np.inf, np.nan]))  # [False, False, False]",
-    "signbit": "ops.signbit(np.array([1.0, -np.inf, np.nan]))  # [False, True, False]",
-    "isreal": "ops.isreal(np.array([1 + 0j, 1 + 2j]))  # [True, False]",
-    "logical_not": "ops.logical_not(np.array([0, 3]))  # [True, False]",
-    "bitwise_and": "ops.bitwise_and(np.array([12, 5]), np.array([10, 1]))  # [8, 1]",
-    "bitwise_or": "ops.bitwise_or(np.array([12, 5]), np.array([10, 1]))  # [14, 5]",
-    "bitwise_xor": "ops.bitwise_xor(np.array([12, 5]), np.array([10, 1]))  # [6, 4]",
-    "bitwise_left_shift": "ops.bitwise_left_shift(np.array([12, 5]), np.array([10, 1]))"
-                          "  # [12288, 10]",
-    "bitwise_right_shift": "ops.bitwise_right_shift(np.array([12, 5]), np.array([10, 1]))"
-                           "  # [0, 2]",
+    "tan": ('np.round(ops.tan(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+            "array([0.    , 1.5574], dtype=float32)"),
+    "sinh": ('np.round(ops.sinh(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+             "array([0.    , 1.1752], dtype=float32)"),
+    "cosh": ('np.round(ops.cosh(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+             "array([1.    , 1.5431], dtype=float32)"),
+    "arcsin": ('np.round(ops.arcsin(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+               "array([0.    , 1.5708], dtype=float32)"),
+    "arccos": ('np.round(ops.arccos(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+               "array([1.5708, 0.    ], dtype=float32)"),
+    "arctan": ('np.round(ops.arctan(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+               "array([0.    , 0.7854], dtype=float32)"),
+    "arcsinh": ('np.round(ops.arcsinh(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+                "array([0.    , 0.8814], dtype=float32)"),
+    "arccosh": ('np.round(ops.arccosh(np.array([1.0, 2.0], "float32")).numpy(), 4)',
+                "array([0.   , 1.317], dtype=float32)"),
+    "arctanh": ('np.round(ops.arctanh(np.array([0.0, 0.5], "float32")).numpy(), 4)',
+                "array([0.    , 0.5493], dtype=float32)"),
+    "log2": ('np.round(ops.log2(np.array([1.0, 8.0], "float32")).numpy(), 4)',
+             "array([0., 3.], dtype=float32)"),
+    "log10": ('np.round(ops.log10(np.array([1.0, 1000.0], "float32")).numpy(), 4)',
+              "array([0., 3.], dtype=float32)"),
+    "expm1": ('np.round(ops.expm1(np.array([0.0, 1.0], "float32")).numpy(), 4)',
+              "array([0.    , 1.7183], dtype=float32)"),
+    "exp2": ('np.round(ops.exp2(np.array([0.0, 3.0], "float32")).numpy(), 4)',
+             "array([1., 8.], dtype=float32)"),
+    "cbrt": ('np.round(ops.cbrt(np.array([8.0, -27.0], "float32")).numpy(), 4)',
+             "array([ 2., -3.], dtype=float32)"),
+    "deg2rad": ('np.round(ops.deg2rad(np.array([180.0, 90.0], "float32")).numpy(), 4)',
+                "array([3.1416, 1.5708], dtype=float32)"),
+    "rad2deg": ('np.round(ops.rad2deg(np.array([3.14159265], "float32")).numpy(), 4)',
+                "array([180.], dtype=float32)"),
+    "sinc": ('np.round(ops.sinc(np.array([0.0, 0.5], "float32")).numpy(), 4)',
+             "array([1.    , 0.6366], dtype=float32)"),
+    "isnan": ('ops.isnan(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+              "array([False, False,  True])"),
+    "isinf": ('ops.isinf(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+              "array([False,  True, False])"),
+    "isfinite": ('ops.isfinite(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+                 "array([ True, False, False])"),
+    "isneginf": ('ops.isneginf(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+                 "array([False,  True, False])"),
+    "isposinf": ('ops.isposinf(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+                 "array([False, False, False])"),
+    "signbit": ('ops.signbit(np.array([1.0, -np.inf, np.nan], "float32")).numpy()',
+                "array([False,  True, False])"),
+    "isreal": ('ops.isreal(np.array([1 + 0j, 1 + 2j], "complex64")).numpy()',
+               "array([ True, False])"),
+    "logical_not": ('ops.logical_not(np.array([0, 3], "int32")).numpy()', "array([ True, False])"),
+    "bitwise_and": ('ops.bitwise_and(np.array([12, 5], "int32"), '
+                    'np.array([10, 1], "int32")).numpy()',
+                    "array([8, 1], dtype=int32)"),
+    "bitwise_or": ('ops.bitwise_or(np.array([12, 5], "int32"), np.array([10, 1], "int32")).numpy()',
+                   "array([14,  5], dtype=int32)"),
+    "bitwise_xor": ('ops.bitwise_xor(np.array([12, 5], "int32"), '
+                    'np.array([10, 1], "int32")).numpy()',
+                    "array([6, 4], dtype=int32)"),
+    "bitwise_left_shift": ('ops.bitwise_left_shift(np.array([12, 5], "int32"), '
+                           'np.array([10, 1], "int32")).numpy()',
+                           "array([12288,    10], dtype=int32)"),
+    "bitwise_right_shift": ('ops.bitwise_right_shift(np.array([12, 5], "int32"), '
+                            'np.array([10, 1], "int32")).numpy()',
+                            "array([0, 2], dtype=int32)"),
 }
-for _name, _code in _EXAMPLES.items():
-    globals()[_name].__doc__ += f"\n\nExample:\n    >>> {_code}"
+for _name, (_code, _shown) in _EXAMPLES.items():
+    globals()[_name].__doc__ += f"\n\nExample:\n    >>> {_code}\n    {_shown}"
 
 
 name_factory_ops(globals(), __name__)

@@ -179,8 +179,10 @@ def embedding(indices, table):
         table: ``(vocab, dim)`` embedding matrix.
 
     Example:
-        >>> ops.embedding(np.array([[1, 2]]), table).shape
-        (1, 2, dim)
+        >>> table = np.arange(12, dtype="float32").reshape(4, 3)
+        >>> ops.embedding(np.array([[1, 2]]), table).numpy()
+        array([[[3., 4., 5.],
+                [6., 7., 8.]]], dtype=float32)
     """
     if _f64.is_float64(table):
         return _f64.Embedding.apply(table, _ids(indices))

@@ -1073,7 +1073,7 @@ def round(x, decimals=0):  # noqa: A001
     return Tensor(np.asarray(np.round(a, decimals), dtype=a.dtype))
 
 
-def _compare(fn):
+def _compare(fn, doc):
     def op(x1, x2):
         from nnfast.backend.tensor import Tensor
 
@@ -1082,19 +1082,63 @@ def _compare(fn):
         a, b = as_input(x1), as_input(x2)
         return Tensor(np.asarray(fn(getattr(a, "value", a), getattr(b, "value", b))))
 
-    op.__name__ = fn.__name__
-    op.__doc__ = f"Elementwise ``{fn.__name__}`` (boolean result, not differentiable)."
+    op.__name__ = op.__qualname__ = fn.__name__
+    op.__doc__ = doc
     return op
 
 
-equal = _compare(np.equal)
-not_equal = _compare(np.not_equal)
-greater = _compare(np.greater)
-greater_equal = _compare(np.greater_equal)
-less = _compare(np.less)
-less_equal = _compare(np.less_equal)
-logical_and = _compare(np.logical_and)
-logical_or = _compare(np.logical_or)
+# One docstring per comparison: what it tests, its operands and an example that runs.
+_COMPARE_DOC = """{summary} (boolean result, not differentiable).
+
+    Args:
+        x1: first operand (tensor, array-like or number).
+        x2: second operand, broadcastable with ``x1``.
+
+    Returns:
+        A boolean tensor of the broadcast shape of ``x1`` and ``x2``: {returns}.
+
+    Example:
+        >>> a, b = {operands}
+        >>> keras.ops.{name}(a, b).numpy()
+        {result}
+    """
+_NUMBERS = 'np.array([1.0, 4.0, 6.0], "float32"), np.array([2.0, 4.0, 4.0], "float32")'
+_BOOLS = "np.array([True, True, False]), np.array([True, False, False])"
+
+
+def _compare_doc(name, summary, returns, operands, result):
+    return _COMPARE_DOC.format(summary=summary, returns=returns, operands=operands,
+                               name=name, result=result)
+
+
+equal = _compare(np.equal, _compare_doc(
+    "equal", "Elementwise ``x1 == x2``", "``True`` where the operands are equal",
+    _NUMBERS, "array([False,  True, False])"))
+not_equal = _compare(np.not_equal, _compare_doc(
+    "not_equal", "Elementwise ``x1 != x2``", "``True`` where the operands differ",
+    _NUMBERS, "array([ True, False,  True])"))
+greater = _compare(np.greater, _compare_doc(
+    "greater", "Elementwise ``x1 > x2``", "``True`` where ``x1`` is greater than ``x2``",
+    _NUMBERS, "array([False, False,  True])"))
+greater_equal = _compare(np.greater_equal, _compare_doc(
+    "greater_equal", "Elementwise ``x1 >= x2``",
+    "``True`` where ``x1`` is greater than or equal to ``x2``",
+    _NUMBERS, "array([False,  True,  True])"))
+less = _compare(np.less, _compare_doc(
+    "less", "Elementwise ``x1 < x2``", "``True`` where ``x1`` is less than ``x2``",
+    _NUMBERS, "array([ True, False, False])"))
+less_equal = _compare(np.less_equal, _compare_doc(
+    "less_equal", "Elementwise ``x1 <= x2``",
+    "``True`` where ``x1`` is less than or equal to ``x2``",
+    _NUMBERS, "array([ True,  True, False])"))
+logical_and = _compare(np.logical_and, _compare_doc(
+    "logical_and", "Elementwise logical AND of the operands' truth values",
+    "``True`` where both operands are true (nonzero)",
+    _BOOLS, "array([ True, False, False])"))
+logical_or = _compare(np.logical_or, _compare_doc(
+    "logical_or", "Elementwise logical OR of the operands' truth values",
+    "``True`` where either operand is true (nonzero)",
+    _BOOLS, "array([ True,  True, False])"))
 
 
 name_factory_ops(globals(), __name__)

@@ -238,7 +238,11 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         (batch, 0, units) array when ``return_sequences=False`` outside a GradientTape.
 
     Example:
-        >>> seq, last, (h, c) = ops.lstm(x, k, rk, b)
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> k, rk = np.zeros((3, 16), "float32"), np.zeros((4, 16), "float32")
+        >>> seq, last, (h, c) = ops.lstm(x, k, rk, np.zeros(16, "float32"))
+        >>> seq.shape, last.shape, h.shape, c.shape
+        ((2, 5, 4), (2, 4), (2, 4), (2, 4))
     """
     seq, last, states = _run("lstm", inputs, kernel, recurrent_kernel, bias, initial_state, mask,
                              recurrent_mask, activation, recurrent_activation, go_backwards, True,

@@ -106,7 +106,11 @@ def ifft2(x):
             over the last two axes.
 
     Example:
-        >>> re, im = ifft2(fft2((a, b)))   # (a, b) again
+        >>> a = np.arange(6, dtype="float32").reshape(2, 3)
+        >>> b = np.ones((2, 3), "float32")
+        >>> re, im = ifft2(fft2((a, b)))  # (a, b) again
+        >>> bool(np.allclose(re, a, atol=1e-5) and np.allclose(im, b, atol=1e-5))
+        True
     """
     re, im = _complex_pair(x)
     _check_rank(re, 2, "ifft2")
@@ -436,7 +440,10 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
         The signal ``(..., L)``.
 
     Example:
-        >>> y = istft(stft(x, 8, 4, 16), 8, 4, 16)   # x again, away from its edges
+        >>> x = np.sin(np.arange(64, dtype="float32") / 3)
+        >>> y = np.asarray(istft(stft(x, 8, 4, 16), 8, 4, 16))  # x again, away from its edges
+        >>> y.shape, bool(np.allclose(y[8:56], x[8:56], atol=1e-5))
+        ((64,), True)
     """
     re, im = _complex_pair(x)
     dt = _real_dtype(np.asarray(value(re)))

@@ -17,8 +17,14 @@ class OptimizerMap(MutableMapping):
         optimizer_map: a dict of variable-path pattern -> optimizer (None: empty).
 
     Example:
-        >>> omap = OptimizerMap(Adam(1e-3), {"dense_1/.*": SGD(0.1)})
-        >>> omap(model.layers[1].kernel)   # the SGD
+        >>> inp = keras.Input((2,))
+        >>> hidden = keras.layers.Dense(3, name="body")(inp)
+        >>> model = keras.Model(inp, keras.layers.Dense(1, name="head")(hidden))
+        >>> omap = OptimizerMap(keras.optimizers.Adam(1e-3), {"head/.*": keras.optimizers.SGD(0.1)})
+        >>> type(omap(model.get_layer("head").kernel)).__name__
+        'SGD'
+        >>> type(omap(model.get_layer("body").kernel)).__name__  # the default
+        'Adam'
     """
 
     def __init__(self, default_optimizer, optimizer_map=None):
@@ -96,8 +102,15 @@ class MultiOptimizer(Optimizer):
         name: name of the optimizer.
 
     Example:
-        >>> opt = MultiOptimizer(OptimizerMap(Adam(1e-3), {"head/.*": SGD(1e-2)}))
+        >>> inp = keras.Input((2,))
+        >>> hidden = keras.layers.Dense(3, name="body")(inp)
+        >>> model = keras.Model(inp, keras.layers.Dense(1, name="head")(hidden))
+        >>> opt = MultiOptimizer(OptimizerMap(keras.optimizers.Adam(1e-3),
+        ...                                  {"head/.*": keras.optimizers.SGD(1e-2)}))
         >>> model.compile(optimizer=opt, loss="mse")
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0)
+        >>> len(history.history["loss"])
+        2
     """
 
     def __init__(self, optimizer_map, loss_scale_factor=None, name=None):

@@ -41,7 +41,11 @@ def register_keras_serializable(package="Custom", name=None):
 
     Example:
         >>> @register_keras_serializable(package="MyLayers")
-        ... class Scale(Layer): ...
+        ... class Scale(keras.layers.Layer):
+        ...     def call(self, x):
+        ...         return x * 2.0
+        >>> keras.saving.get_registered_name(Scale)
+        'MyLayers>Scale'
     """
 
     def decorator(obj):

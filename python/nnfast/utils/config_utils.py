@@ -10,7 +10,11 @@ class Config:
     Example:
         >>> config = Config(learning_rate=0.1, momentum=0.9)
         >>> config.dropout = 0.2
-        >>> config.freeze(); config["dropout"] = 0.3   # ValueError: frozen
+        >>> config.freeze()
+        >>> config["dropout"] = 0.3
+        Traceback (most recent call last):
+            ...
+        ValueError: Cannot mutate attribute(s) because the config is frozen.
     """
 
     __attrs__ = None

@@ -57,6 +57,7 @@ class Progbar:
         >>> bar = Progbar(10)
         >>> for i in range(10):
         ...     bar.update(i + 1, [("loss", 1.0 / (i + 1))])
+        10/10 ... - loss: 0.1000
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
