@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from nnfast import _core
+from nnfast.backend import memory
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import float64 as _f64
@@ -56,26 +57,10 @@ def _zeroed_grad(table):
 
 
 # NOTE: big outputs (a batch of 1024 sequences of 100 steps is 52 MB at 128 features) come
-# from a small pool: the allocator maps such sizes fresh on every call, and faulting the
-# pages in costs more than the gather itself (and does not scale with threads). A pooled
-# buffer is handed out again only once nothing else (a tensor, a tape, a view) holds it.
-_OUT_POOL = []
-_OUT_POOL_MAX = 4
-_OUT_POOL_MIN = 1 << 20  # floats; smaller arrays come from the allocator's heap
-
-
+# from the buffer cache (backend/memory): the allocator maps such sizes fresh on every call,
+# and faulting the pages in costs more than the gather itself.
 def _output(shape):
-    n = int(np.prod(shape))
-    if n < _OUT_POOL_MIN:
-        return np.empty(shape, np.float32)
-    for buf in _OUT_POOL:
-        # references: the pool list, this loop variable and getrefcount's argument
-        if buf.size >= n and sys.getrefcount(buf) == 3:
-            return buf[:n].reshape(shape)
-    buf = np.empty(n, np.float32)
-    if len(_OUT_POOL) < _OUT_POOL_MAX:
-        _OUT_POOL.append(buf)
-    return buf[:n].reshape(shape)
+    return memory.empty(shape, np.float32)
 
 
 class Embedding(Function):

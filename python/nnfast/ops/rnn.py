@@ -5,11 +5,11 @@ and a fused gate kernel) and one backward through time, so a recurrent layer rec
 single tape node per call. Weight layouts are Keras's: ``kernel (features, G*units)``,
 ``recurrent_kernel (units, G*units)``, gates in Keras order (LSTM i, f, c, o; GRU z, r, h).
 """
-import sys
 
 import numpy as np
 
 from nnfast import _core
+from nnfast.backend import memory
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import float64 as _f64
@@ -26,24 +26,12 @@ RNN_ACTIVATION_IDS = {name: int(value) for name, value in _core.Activation.__mem
 KERNEL_ACTIVATIONS = tuple(sorted(RNN_ACTIVATION_IDS))
 
 
-# NOTE: the workspace and the big per-call arrays (megabytes each) come from a small pool:
-# a fresh allocation of that size is page-faulted in on every training step, which costs as
-# much as the recurrence itself. A pooled buffer is handed out again only once nothing else
-# (a tape node, an output tensor, a user) references it.
-_POOL = []
-_POOL_MAX = 16
-
-
+# NOTE: the workspace and the big per-call arrays (megabytes each) come from the buffer cache
+# (backend/memory): a fresh allocation of that size is page-faulted in on every training
+# step, which costs as much as the recurrence itself; a cached block returns to the cache
+# when its last reference (a tape node, an output tensor, a user) goes.
 def _pooled(shape):
-    n = int(np.prod(shape))
-    for buf in _POOL:
-        # references: the pool list, this loop variable and getrefcount's argument
-        if buf.size >= n and sys.getrefcount(buf) == 3:
-            return buf[:n].reshape(shape)
-    buf = np.empty(max(n, 1), np.float32)
-    if len(_POOL) < _POOL_MAX:
-        _POOL.append(buf)
-    return buf[:n].reshape(shape)
+    return memory.empty(shape, np.float32)
 
 
 def _mask_u8(mask, batch, steps):
