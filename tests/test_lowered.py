@@ -305,3 +305,54 @@ def test_program_refuses_a_missing_buffer_a_kernel_reads():
         program.run([np.ones((2, 3), np.float32)], None, None, [], np.zeros(1, np.float32), 1,
                     np.zeros(1, np.int64), np.zeros((1, 4), np.float32),
                     np.zeros((1, 1), np.int64))
+
+
+def _cnn(second="relu", pool_strides=None, padding="valid"):
+    """The tutorial CNN, small: Conv2D(relu) -> MaxPooling2D (a fused pair) -> Conv2D ->
+    MaxPooling2D -> Flatten -> Dropout -> Dense(softmax)."""
+    keras.utils.set_random_seed(11)
+    return keras.Sequential([
+        keras.Input((14, 13, 1)),
+        keras.layers.Conv2D(6, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(8, 3, activation=second, padding=padding),
+        keras.layers.MaxPooling2D(2, strides=pool_strides, padding=padding),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(5, activation="softmax")])
+
+
+def _cnn_data():
+    rng = np.random.default_rng(4)
+    return rng.random((45, 14, 13, 1)).astype("float32"), rng.integers(0, 5, 45)  # short last
+
+
+def _fit_cnn_both(build, compile_kwargs, monkeypatch):
+    """``_fit_both`` on the CNN data, checking that the program ran every lowered step."""
+    x, y = _cnn_data()
+    done = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b: done.append((len(b), run(self, b))) or done[-1][1])
+    runs = _fit_both(build, x, y, compile_kwargs, monkeypatch)
+    assert done and all(n == ran for n, ran in done), done
+    return runs
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused_pair", "unfused"])
+def test_cnn_bit_identical(fuse, threads, monkeypatch):
+    from nnfast.models import fusion
+
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", fuse)
+    _assert_same(*_fit_cnn_both(_cnn, {"optimizer": "adam",
+                                       "loss": "sparse_categorical_crossentropy",
+                                       "metrics": ["accuracy"]}, monkeypatch))
+    model = _cnn()
+    model.build((None, 14, 13, 1))
+    assert bool(lowered._fused_conv_pools(model)) == fuse  # the program ran the plan's pair
+
+
+def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
+    _assert_same(*_fit_cnn_both(lambda: _cnn(second="linear", pool_strides=1, padding="same"),
+                                {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy",
+                                 "metrics": ["accuracy"]}, monkeypatch))
