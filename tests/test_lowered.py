@@ -356,3 +356,44 @@ def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
     _assert_same(*_fit_cnn_both(lambda: _cnn(second="linear", pool_strides=1, padding="same"),
                                 {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy",
                                  "metrics": ["accuracy"]}, monkeypatch))
+
+
+def _conv_program(geometry_index=0, out_size=16):
+    """One conv2d_forward instruction: (rows, 4, 4, 1) inputs, a 3x3 kernel to 2 channels,
+    writing an external output of ``out_size`` floats."""
+    buffers = np.array([[2, 0, 0, 16],           # 0: input
+                        [1, 0, 18, 0],           # 1: kernel (external 0)
+                        [1, 1, out_size, 0]],    # 2: output (external 1)
+                       dtype=np.int64)
+    ins = np.zeros((1, 17), dtype=np.int64)
+    ins[0, :7] = [20, 0, 1, -1, 2, -1, -1]
+    ins[0, 7:9] = [geometry_index, 0]
+    ins[0, 11:13] = [0, 1]
+    geometry = [[4, 4, 1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 0, 0, 1] + [0] * 11]
+    return CompiledProgram(buffers, ins, np.array([[0, np.inf, 0, 0]], np.float32), 0, 2, 16,
+                           0, 0, geometries=geometry)
+
+
+def test_conv_program_values_and_checks():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 4, 4, 1)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 1, 2)).astype(np.float32)
+    out = np.zeros(16, np.float32)
+    run = lambda program, out: program.run(  # noqa: E731
+        [x], None, None, [kernel, out], np.zeros(1, np.float32), 1, np.zeros(1, np.int64),
+        np.zeros((1, 2), np.float32), np.zeros((1, 1), np.int64))
+    assert run(_conv_program(), out) == 1
+    want = np.zeros((2, 2, 2, 2))
+    for i in range(2):
+        for j in range(2):
+            patch = x[:, i:i + 3, j:j + 3, :].astype(np.float64)
+            want[:, i, j, :] = np.einsum("bhwc,hwco->bo", patch, kernel.astype(np.float64))
+    np.testing.assert_allclose(out.reshape(2, 2, 2, 2), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="geometry 3 out of range"):
+        _conv_program(geometry_index=3)
+    with pytest.raises(ValueError, match="conv output has 8 elements"):
+        run(_conv_program(out_size=8), np.zeros(8, np.float32))
+    bad = [[4, 4, 1, 2, 2, 2, 3, 3, 0, 1, 1, 1, 0, 0, 1] + [0] * 11]  # stride 0
+    with pytest.raises(ValueError, match="program instruction 0"):
+        CompiledProgram(np.zeros((0, 4), np.int64), np.array([[20] + [-1] * 6 + [0] * 10]),
+                        np.zeros((1, 4), np.float32), 0, 2, 16, 0, 0, geometries=bad)
