@@ -29,8 +29,8 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
     out = []
     calls = []
     monkeypatch.setattr(lowered.LoweredTraining, "run",
-                        lambda self, b, run=lowered.LoweredTraining.run:
-                        calls.append(len(b)) or run(self, b))
+                        lambda self, b, *rest, run=lowered.LoweredTraining.run:
+                        calls.append(len(b)) or run(self, b, *rest))
     for enabled in (True, False):
         monkeypatch.setattr(lowered, "ENABLED", enabled)
         calls = []
@@ -171,7 +171,7 @@ def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
     y = rng.integers(0, 7, 40)
     made = []
     monkeypatch.setattr(lowered.LoweredTraining, "run",
-                        lambda self, b: made.append(1) or 0)
+                        lambda self, b, *rest: made.append(1) or 0)
     cases = [
         (keras.Sequential([keras.Input((10,)), keras.layers.Dense(
             7, activation="softmax", kernel_regularizer="l2")]), {}),
@@ -327,14 +327,15 @@ def _cnn_data():
     return rng.random((45, 14, 13, 1)).astype("float32"), rng.integers(0, 5, 45)  # short last
 
 
-def _fit_cnn_both(build, compile_kwargs, monkeypatch):
+def _fit_cnn_both(build, compile_kwargs, monkeypatch, fit_kwargs=None):
     """``_fit_both`` on the CNN data, checking that the program ran every lowered step."""
     x, y = _cnn_data()
     done = []
     run = lowered.LoweredTraining.run
     monkeypatch.setattr(lowered.LoweredTraining, "run",
-                        lambda self, b: done.append((len(b), run(self, b))) or done[-1][1])
-    runs = _fit_both(build, x, y, compile_kwargs, monkeypatch)
+                        lambda self, b, *rest: done.append((len(b), run(self, b, *rest)))
+                        or done[-1][1])
+    runs = _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs)
     assert done and all(n == ran for n, ran in done), done
     return runs
 
@@ -355,7 +356,7 @@ def test_cnn_bit_identical(fuse, threads, monkeypatch):
 def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
     _assert_same(*_fit_cnn_both(lambda: _cnn(second="linear", pool_strides=1, padding="same"),
                                 {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy",
-                                 "metrics": ["accuracy"]}, monkeypatch))
+                                 "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False}))
 
 
 def _conv_program(geometry_index=0, out_size=16):
@@ -397,3 +398,20 @@ def test_conv_program_values_and_checks():
     with pytest.raises(ValueError, match="program instruction 0"):
         CompiledProgram(np.zeros((0, 4), np.int64), np.array([[20] + [-1] * 6 + [0] * 10]),
                         np.zeros((1, 4), np.float32), 0, 2, 16, 0, 0, geometries=bad)
+
+
+def test_program_gathers_rows_of_a_source():
+    program = _tiny_program()
+    source = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [2.0, 2.0, 2.0]], np.float32)
+    labels = np.array([2, 1], np.int64)
+    losses = np.zeros((1, 4), np.float32)
+    args = (None, labels, [], np.zeros(1, np.float32), 1, np.zeros(1, np.int64), losses,
+            np.zeros((1, 1), np.int64))
+    assert program.run([np.array([1, 0], np.int64)], *args, source=source) == 1
+    z = source[[1, 0]].astype(np.float64)
+    want = np.log(np.exp(z).sum(1)) - z[[0, 1], labels]
+    np.testing.assert_allclose(losses[0, :2], want, rtol=1e-6)
+    with pytest.raises(ValueError, match="row index 3 outside"):
+        program.run([np.array([1, 3], np.int64)], *args, source=source)
+    with pytest.raises(ValueError, match="row index -1 outside"):
+        program.run([np.array([-1, 0], np.int64)], *args, source=source)

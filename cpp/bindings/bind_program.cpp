@@ -94,12 +94,31 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
 int64_t run_program(nnfast::Program& program, const py::list& inputs, const py::object& targets,
                  const py::object& labels, const py::list& externals,
                  const py::array& learning_rates, int64_t first_step, const py::array& counters,
-                 const py::array& losses, const py::array& counts) {
+                 const py::array& losses, const py::array& counts, const py::object& source) {
   BufferScope scope("Program.run");
   nnfast::ProgramRun run;
   const auto steps = static_cast<py::ssize_t>(py::len(inputs));
   int64_t total_rows = 0;
+  if (!source.is_none()) {  // inputs are row indices into source
+    py::array src = py::cast<py::array>(source);
+    run.gather_source = checked<float>(src, "Program source");
+    const int64_t size = static_cast<int64_t>(src.size());
+    if (size == 0 || size % program.input_per_row() != 0)
+      throw py::value_error("Program.run: source of shape " + shape_of(src) +
+                            " is not whole rows of " + std::to_string(program.input_per_row()) +
+                            " values");
+    run.gather_rows = size / program.input_per_row();
+  }
   for (py::ssize_t s = 0; s < steps; ++s) {
+    if (run.gather_source) {
+      py::array idx = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
+      require_ndim(idx, 1, "Program row indices");
+      run.gather_index.push_back(checked<int64_t>(idx, "Program row indices"));
+      run.inputs.push_back(nullptr);
+      run.rows.push_back(static_cast<int64_t>(idx.size()));
+      total_rows += run.rows.back();
+      continue;
+    }
     py::array x = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
     run.inputs.push_back(checked<float>(x, "Program input"));
     const int64_t size = static_cast<int64_t>(x.size());
@@ -168,8 +187,11 @@ void bind_program(py::module_& m) {
       .def("run", &run_program, py::arg("inputs"), py::arg("targets"), py::arg("labels"),
            py::arg("externals"), py::arg("learning_rates"), py::arg("first_step"),
            py::arg("counters"), py::arg("losses"), py::arg("counts"),
+           py::arg("source") = py::none(),
            "Runs one step per input batch; weights, slots and counters change in place. Returns "
-           "the number of steps run (fewer when a step would take the sparse Dense product).")
+           "the number of steps run (fewer when a step would take the sparse Dense product). "
+           "With source (float32 rows), inputs are int64 row indices into it: the program "
+           "gathers each batch itself.")
       .def("set_timing", &nnfast::Program::set_timing, py::arg("on"),
            "Time each kernel call (and reset the total).")
       .def_property_readonly("kernel_seconds", &nnfast::Program::kernel_seconds)

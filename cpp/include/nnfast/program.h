@@ -93,7 +93,12 @@ struct ProgramInstruction {
 // targets/labels (rows of all steps, concatenated), the external arrays, one learning rate
 // per step; and where to write per-step losses and metric counts.
 struct ProgramRun {
-  std::vector<const float*> inputs;       // one per step
+  std::vector<const float*> inputs;       // one per step (ignored when gathering)
+  // Gathering: each step's input is rows gather_index[s][0 .. rows[s]) of gather_source
+  // (gather_rows rows of input_per_row floats), copied into the program's own input buffer.
+  const float* gather_source = nullptr;
+  int64_t gather_rows = 0;
+  std::vector<const int64_t*> gather_index;
   std::vector<int64_t> rows;              // one per step
   const float* targets = nullptr;         // sum(rows) * target_per_row floats, or null
   const int64_t* labels = nullptr;        // sum(rows) ids, or null
@@ -154,6 +159,7 @@ class Program {
   std::vector<ProgramInstruction> instructions_;
   std::vector<ProgramGeometry> geometries_;
   std::vector<float> arena_;
+  std::vector<float> gathered_;  // a gathered step's input batch
   int64_t max_rows_, input_per_row_, target_per_row_, label_classes_;
   bool timing_ = false;
   double kernel_seconds_ = 0.0;

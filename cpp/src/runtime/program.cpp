@@ -627,21 +627,46 @@ int64_t Program::run(const ProgramRun& run) {
                                     " outside the valid range [0, " +
                                     std::to_string(label_classes_) + ")");
   }
+  const bool gather = run.gather_source != nullptr;
+  if (gather) {
+    if (run.gather_index.size() != steps)
+      throw std::invalid_argument("program: " + std::to_string(steps) + " steps but " +
+                                  std::to_string(run.gather_index.size()) + " row index arrays");
+    for (size_t s = 0; s < steps; ++s)
+      for (int64_t r = 0; r < run.rows[s]; ++r) {
+        const int64_t at = run.gather_index[s][r];
+        if (at < 0 || at >= run.gather_rows)
+          throw std::invalid_argument("program: row index " + std::to_string(at) +
+                                      " outside the input's " + std::to_string(run.gather_rows) +
+                                      " rows");
+      }
+    gathered_.resize(static_cast<size_t>(max_rows_ * input_per_row_));
+  }
+  ProgramRun gathered_run;
+  if (gather) {
+    gathered_run = run;
+    gathered_run.inputs.assign(steps, gathered_.data());
+  }
+  const ProgramRun& use = gather ? gathered_run : run;
   std::vector<int64_t> draw_at(static_cast<size_t>(run.n_counters), 0);
   std::vector<int64_t> counters_at_step(static_cast<size_t>(run.n_counters));
   int64_t row0 = 0;
   for (size_t s = 0; s < steps; ++s) {
     const int64_t rows = run.rows[s];
     std::copy(run.counters, run.counters + run.n_counters, counters_at_step.begin());
+    if (gather)  // the batch gather of fit, without the GIL: copies of whole rows
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(run.gather_source + run.gather_index[s][r] * input_per_row_, input_per_row_,
+                    gathered_.data() + r * input_per_row_);
     for (const ProgramInstruction& ins : instructions_) {
       bool ran;
       if (timing_) {
         const auto t0 = std::chrono::steady_clock::now();
-        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+        ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
         kernel_seconds_ +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       } else {
-        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+        ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
       }
       if (!ran) {  // stopped in the forward pass: nothing of this step stays
         std::copy(counters_at_step.begin(), counters_at_step.end(), run.counters);

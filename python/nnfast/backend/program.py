@@ -80,11 +80,12 @@ class CompiledProgram:
             int(label_classes), geometries)
 
     def run(self, inputs, targets, labels, externals, learning_rates, first_step, counters,
-            losses, counts):
+            losses, counts, source=None):
         """Runs one training step per array of ``inputs``; returns how many steps ran.
 
         Args:
-            inputs: list of float32 C-contiguous input batches.
+            inputs: list of float32 C-contiguous input batches, or with ``source`` a list of
+                int64 row indices into it (the program gathers each batch).
             targets: float32 targets of every step's rows, concatenated, or None.
             labels: int64 class ids of every step's rows, concatenated, or None.
             externals: the float32 arrays the program updates in place (weights, slots).
@@ -93,9 +94,10 @@ class CompiledProgram:
             counters: int64 dropout stream offsets, advanced in place.
             losses: float32 ``(steps, max_rows)`` receiving each step's per-sample losses.
             counts: int64 ``(steps, n_metrics)`` receiving each metric's matches per step.
+            source: None, or the float32 C-contiguous array whose rows ``inputs`` index.
         """
         return self._program.run(inputs, targets, labels, externals, learning_rates,
-                                 int(first_step), counters, losses, counts)
+                                 int(first_step), counters, losses, counts, source)
 
     def set_timing(self, on):
         """Time every kernel call from now on (``kernel_seconds``), or stop timing."""

@@ -37,6 +37,7 @@ from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.pooling import BasePooling, MaxPooling2D
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten
+from nnfast.models.data_adapter import batch_slices, take
 from nnfast.ops import sparse_dense
 from nnfast.ops.conv import _geometry2d, _pad_before, output_size
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _labels
@@ -701,16 +702,20 @@ class LoweredTraining:
                       floats=(opt.momentum,), m=(n, 0))
 
     # --- running ----------------------------------------------------------------------------
-    def run(self, batches):
+    def run(self, batches, source=None):
         """Runs one training step per ``(x, y)`` batch; returns how many ran (the rest, from
         the first step whose Dense input the interpreted path would take as sparse, are the
-        caller's). Updates the weights, optimizer, dropout streams, loss and metrics."""
+        caller's). Updates the weights, optimizer, dropout streams, loss and metrics. With
+        ``source`` (the float32 C-contiguous training inputs) each ``x`` is an int64 array of
+        row indices into it and the program gathers the batch."""
         model, opt = self.model, self.model.optimizer
         inputs, ys = [], []
         for xb, yb in batches:
-            if xb.shape[1:] != self.input_shape or len(xb) > self.batch_size or not len(xb):
+            if source is None and xb.shape[1:] != self.input_shape or \
+                    len(xb) > self.batch_size or not len(xb):
                 break
-            inputs.append(np.ascontiguousarray(xb, dtype=np.float32))
+            inputs.append(xb if source is not None else
+                          np.ascontiguousarray(xb, dtype=np.float32))
             ys.append(yb)
         n = len(inputs)
         if not n:
@@ -742,7 +747,7 @@ class LoweredTraining:
         counters = np.array([layer._offset for layer in self.dropouts] or [0], dtype=np.int64)
         GOVERNOR.check()  # fewer threads while other processes hold the cores
         done = self.program.run(inputs, targets, labels, externals, rates, first, counters,
-                                self.losses[:n], self.counts[:n])
+                                self.losses[:n], self.counts[:n], source)
         for layer, offset in zip(self.dropouts, counters):
             layer._offset = int(offset)
         opt._iterations += done
@@ -758,12 +763,17 @@ class LoweredTraining:
                 metric.count += rows
         return done
 
-    def train_epoch(self, batches, cbs, batch_logs, variables):
-        """One epoch of ``fit``: ``steps`` batches per program call, callbacks' batch hooks
-        once per call (first and last step index), interpreted steps where the program hands
-        a step back."""
+    def train_epoch(self, source, rng, cbs, batch_logs, variables):
+        """One epoch of ``fit`` over its array ``source`` (shuffled by ``rng``): ``steps``
+        batches per program call, callbacks' batch hooks once per call (first and last step
+        index), interpreted steps where the program hands a step back. Float32 C-contiguous
+        inputs are gathered by the program itself (the same rows as ``source.epoch``)."""
         model = self.model
-        it = iter(batches)
+        rows = _gather_source(source)
+        if rows is None:
+            it = iter(source.epoch(rng))
+        else:
+            it = _row_batches(source, rng)
         step = 0
         while True:
             chunk = []
@@ -774,8 +784,10 @@ class LoweredTraining:
             if not chunk:
                 return
             cbs.on_train_batch_begin(step)
-            done = self.run(chunk)
+            done = self.run(chunk, rows)
             for xb, yb in chunk[done:]:  # handed back: the interpreted step
+                if rows is not None:
+                    xb = take(rows, xb)
                 GOVERNOR.check()
                 loss, y_pred = model._train_step(xb, yb, None, variables)
                 model._record_step(loss, len(xb), yb, y_pred, None)
@@ -783,6 +795,27 @@ class LoweredTraining:
             cbs.on_train_batch_end(step - 1, model._logs() if batch_logs else None)
             if model.stop_training or len(chunk) < self.steps:
                 return
+
+
+def _gather_source(source):
+    """The training inputs when the program can gather batches from them (a float32
+    C-contiguous array: the rows it copies are the batches ``source.epoch`` would make),
+    else None."""
+    x = source.x
+    if type(x) is np.ndarray and x.dtype == np.float32 and x.flags.c_contiguous and \
+            source.sample_weight is None and source.steps is not None:
+        return x
+    return None
+
+
+def _row_batches(source, rng):
+    """``source.epoch(rng)`` with each batch's inputs as int64 row indices (the same batches,
+    the same draws from ``rng``)."""
+    for step, idx in enumerate(batch_slices(source.n, source.batch_size, source.shuffle, rng)):
+        if step >= source.steps:
+            break
+        rows = np.arange(idx.start, idx.stop) if type(idx) is slice else idx
+        yield np.ascontiguousarray(rows, dtype=np.int64), take(source.y, idx), None
 
 
 def _fused_conv_pools(model):
