@@ -163,6 +163,9 @@ def test_sparse_batch_is_handed_back_to_the_interpreted_step(monkeypatch):
                       "metrics": ["accuracy"]}, monkeypatch,
                      {"shuffle": False, "epochs": 1, "batch_size": 8})
     _assert_same(*runs)
+    # 12 steps: the program stops before batch 6, takes the rest again, stops before batch 7
+    # at once (a sparse run: the chunk's last steps stay interpreted).
+    assert runs[0][2] == [12, 5]
 
 
 def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):

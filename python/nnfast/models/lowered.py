@@ -784,13 +784,22 @@ class LoweredTraining:
             if not chunk:
                 return
             cbs.on_train_batch_begin(step)
-            done = self.run(chunk, rows)
-            for xb, yb in chunk[done:]:  # handed back: the interpreted step
+            pending, stay_interpreted = chunk, False
+            while pending:
+                done = 0 if stay_interpreted else self.run(pending, rows)
+                if done >= len(pending):
+                    break
+                # Handed back: that step runs interpreted and the program takes the rest again,
+                # unless it handed back its first step again (the input stays sparse: each try
+                # would redo a forward pass), then the chunk's other steps run interpreted.
+                stay_interpreted = stay_interpreted or (done == 0 and pending is not chunk)
+                xb, yb = pending[done]
                 if rows is not None:
                     xb = take(rows, xb)
                 GOVERNOR.check()
                 loss, y_pred = model._train_step(xb, yb, None, variables)
                 model._record_step(loss, len(xb), yb, y_pred, None)
+                pending = pending[done + 1:]
             step += len(chunk)
             cbs.on_train_batch_end(step - 1, model._logs() if batch_logs else None)
             if model.stop_training or len(chunk) < self.steps:
