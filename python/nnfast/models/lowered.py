@@ -376,8 +376,8 @@ class LoweredTraining:
             if kind is None or (kind == "softmax" and not last):
                 raise _NotLowerable
             in_dim, units = layer.kernel.value.shape
-            if in_dim != width:
-                raise _NotLowerable  # Dense over a rank > 2 input: not lowered
+            if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
+                raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
             kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
             bias = None
             if layer.bias is not None:
