@@ -29,8 +29,8 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
     out = []
     calls = []
     monkeypatch.setattr(lowered.LoweredTraining, "run",
-                        lambda self, b, run=lowered.LoweredTraining.run:
-                        calls.append(len(b)) or run(self, b))
+                        lambda self, b, *rest, run=lowered.LoweredTraining.run:
+                        calls.append(len(b)) or run(self, b, *rest))
     for enabled in (True, False):
         monkeypatch.setattr(lowered, "ENABLED", enabled)
         calls = []
@@ -163,6 +163,9 @@ def test_sparse_batch_is_handed_back_to_the_interpreted_step(monkeypatch):
                       "metrics": ["accuracy"]}, monkeypatch,
                      {"shuffle": False, "epochs": 1, "batch_size": 8})
     _assert_same(*runs)
+    # 12 steps: the program stops before batch 6, takes the rest again, stops before batch 7
+    # at once (a sparse run: the chunk's last steps stay interpreted).
+    assert runs[0][2] == [12, 5]
 
 
 def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
@@ -171,7 +174,7 @@ def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
     y = rng.integers(0, 7, 40)
     made = []
     monkeypatch.setattr(lowered.LoweredTraining, "run",
-                        lambda self, b: made.append(1) or 0)
+                        lambda self, b, *rest: made.append(1) or 0)
     cases = [
         (keras.Sequential([keras.Input((10,)), keras.layers.Dense(
             7, activation="softmax", kernel_regularizer="l2")]), {}),
@@ -305,3 +308,113 @@ def test_program_refuses_a_missing_buffer_a_kernel_reads():
         program.run([np.ones((2, 3), np.float32)], None, None, [], np.zeros(1, np.float32), 1,
                     np.zeros(1, np.int64), np.zeros((1, 4), np.float32),
                     np.zeros((1, 1), np.int64))
+
+
+def _cnn(second="relu", pool_strides=None, padding="valid"):
+    """The tutorial CNN, small: Conv2D(relu) -> MaxPooling2D (a fused pair) -> Conv2D ->
+    MaxPooling2D -> Flatten -> Dropout -> Dense(softmax)."""
+    keras.utils.set_random_seed(11)
+    return keras.Sequential([
+        keras.Input((14, 13, 1)),
+        keras.layers.Conv2D(6, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(8, 3, activation=second, padding=padding),
+        keras.layers.MaxPooling2D(2, strides=pool_strides, padding=padding),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(5, activation="softmax")])
+
+
+def _cnn_data():
+    rng = np.random.default_rng(4)
+    return rng.random((45, 14, 13, 1)).astype("float32"), rng.integers(0, 5, 45)  # short last
+
+
+def _fit_cnn_both(build, compile_kwargs, monkeypatch, fit_kwargs=None):
+    """``_fit_both`` on the CNN data, checking that the program ran every lowered step."""
+    x, y = _cnn_data()
+    done = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, *rest: done.append((len(b), run(self, b, *rest)))
+                        or done[-1][1])
+    runs = _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs)
+    assert done and all(n == ran for n, ran in done), done
+    return runs
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused_pair", "unfused"])
+def test_cnn_bit_identical(fuse, threads, monkeypatch):
+    from nnfast.models import fusion
+
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", fuse)
+    _assert_same(*_fit_cnn_both(_cnn, {"optimizer": "adam",
+                                       "loss": "sparse_categorical_crossentropy",
+                                       "metrics": ["accuracy"]}, monkeypatch))
+    model = _cnn()
+    model.build((None, 14, 13, 1))
+    assert bool(lowered._fused_conv_pools(model)) == fuse  # the program ran the plan's pair
+
+
+def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
+    _assert_same(*_fit_cnn_both(lambda: _cnn(second="linear", pool_strides=1, padding="same"),
+                                {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy",
+                                 "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False}))
+
+
+def _conv_program(geometry_index=0, out_size=16):
+    """One conv2d_forward instruction: (rows, 4, 4, 1) inputs, a 3x3 kernel to 2 channels,
+    writing an external output of ``out_size`` floats."""
+    buffers = np.array([[2, 0, 0, 16],           # 0: input
+                        [1, 0, 18, 0],           # 1: kernel (external 0)
+                        [1, 1, out_size, 0]],    # 2: output (external 1)
+                       dtype=np.int64)
+    ins = np.zeros((1, 17), dtype=np.int64)
+    ins[0, :7] = [20, 0, 1, -1, 2, -1, -1]
+    ins[0, 7:9] = [geometry_index, 0]
+    ins[0, 11:13] = [0, 1]
+    geometry = [[4, 4, 1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 0, 0, 1] + [0] * 11]
+    return CompiledProgram(buffers, ins, np.array([[0, np.inf, 0, 0]], np.float32), 0, 2, 16,
+                           0, 0, geometries=geometry)
+
+
+def test_conv_program_values_and_checks():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 4, 4, 1)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 1, 2)).astype(np.float32)
+    out = np.zeros(16, np.float32)
+    run = lambda program, out: program.run(  # noqa: E731
+        [x], None, None, [kernel, out], np.zeros(1, np.float32), 1, np.zeros(1, np.int64),
+        np.zeros((1, 2), np.float32), np.zeros((1, 1), np.int64))
+    assert run(_conv_program(), out) == 1
+    want = np.zeros((2, 2, 2, 2))
+    for i in range(2):
+        for j in range(2):
+            patch = x[:, i:i + 3, j:j + 3, :].astype(np.float64)
+            want[:, i, j, :] = np.einsum("bhwc,hwco->bo", patch, kernel.astype(np.float64))
+    np.testing.assert_allclose(out.reshape(2, 2, 2, 2), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="geometry 3 out of range"):
+        _conv_program(geometry_index=3)
+    with pytest.raises(ValueError, match="conv output has 8 elements"):
+        run(_conv_program(out_size=8), np.zeros(8, np.float32))
+    bad = [[4, 4, 1, 2, 2, 2, 3, 3, 0, 1, 1, 1, 0, 0, 1] + [0] * 11]  # stride 0
+    with pytest.raises(ValueError, match="program instruction 0"):
+        CompiledProgram(np.zeros((0, 4), np.int64), np.array([[20] + [-1] * 6 + [0] * 10]),
+                        np.zeros((1, 4), np.float32), 0, 2, 16, 0, 0, geometries=bad)
+
+
+def test_program_gathers_rows_of_a_source():
+    program = _tiny_program()
+    source = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [2.0, 2.0, 2.0]], np.float32)
+    labels = np.array([2, 1], np.int64)
+    losses = np.zeros((1, 4), np.float32)
+    args = (None, labels, [], np.zeros(1, np.float32), 1, np.zeros(1, np.int64), losses,
+            np.zeros((1, 1), np.int64))
+    assert program.run([np.array([1, 0], np.int64)], *args, source=source) == 1
+    z = source[[1, 0]].astype(np.float64)
+    want = np.log(np.exp(z).sum(1)) - z[[0, 1], labels]
+    np.testing.assert_allclose(losses[0, :2], want, rtol=1e-6)
+    with pytest.raises(ValueError, match="row index 3 outside"):
+        program.run([np.array([1, 3], np.int64)], *args, source=source)
+    with pytest.raises(ValueError, match="row index -1 outside"):
+        program.run([np.array([-1, 0], np.int64)], *args, source=source)

@@ -19,7 +19,8 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
                                               const py::array& instructions,
                                               const py::array& floats, int64_t arena_size,
                                               int64_t max_rows, int64_t input_per_row,
-                                              int64_t target_per_row, int64_t label_classes) {
+                                              int64_t target_per_row, int64_t label_classes,
+                                              const py::object& geometries) {
   BufferScope scope("Program");
   require_ndim(buffers, 2, "Program buffers");
   require_ndim(instructions, 2, "Program instructions");
@@ -41,7 +42,8 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
   std::vector<nnfast::ProgramInstruction> ins(static_cast<size_t>(instructions.shape(0)));
   for (size_t i = 0; i < ins.size(); ++i) {
     const int64_t* row = pi + i * kInstructionInts;
-    if (row[0] < 0 || row[0] > static_cast<int64_t>(nnfast::ProgramOp::sgd_update))
+    if (row[0] < 0 ||
+        row[0] > static_cast<int64_t>(nnfast::ProgramOp::relu_backward_from_output))
       throw py::value_error("Program instructions: row " + std::to_string(i) +
                             " has unknown op " + std::to_string(row[0]));
     ins[i].op = static_cast<nnfast::ProgramOp>(row[0]);
@@ -59,19 +61,64 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
     }
     for (int k = 0; k < 4; ++k) ins[i].floats[k] = pf[i * kInstructionFloats + k];
   }
-  return std::make_shared<nnfast::Program>(std::move(bufs), std::move(ins), arena_size, max_rows,
-                                           input_per_row, target_per_row, label_classes);
+  std::vector<nnfast::ProgramGeometry> geoms;
+  if (!geometries.is_none()) {
+    py::array g = py::cast<py::array>(geometries);
+    require_ndim(g, 2, "Program geometries");
+    require_shape(g, {g.shape(0), nnfast::kProgramGeometryInts}, "Program geometries");
+    const int64_t* pg = checked<int64_t>(g, "Program geometries");
+    for (py::ssize_t i = 0; i < g.shape(0); ++i) {
+      const int64_t* r = pg + i * nnfast::kProgramGeometryInts;
+      nnfast::ProgramGeometry geo;
+      nnfast::Conv2DShape& c = geo.conv;
+      c.in_h = r[0], c.in_w = r[1], c.in_c = r[2], c.out_h = r[3], c.out_w = r[4];
+      c.out_c = r[5], c.kernel_h = r[6], c.kernel_w = r[7], c.stride_h = r[8];
+      c.stride_w = r[9], c.dilation_h = r[10], c.dilation_w = r[11], c.pad_top = r[12];
+      c.pad_left = r[13], c.groups = r[14];
+      nnfast::Pool2DShape& p = geo.pool;
+      p.in_h = r[15], p.in_w = r[16], p.channels = r[17], p.out_h = r[18], p.out_w = r[19];
+      p.pool_h = r[20], p.pool_w = r[21], p.stride_h = r[22], p.stride_w = r[23];
+      p.pad_top = r[24], p.pad_left = r[25];
+      geoms.push_back(geo);
+    }
+  }
+  try {
+    return std::make_shared<nnfast::Program>(std::move(bufs), std::move(ins), arena_size,
+                                             max_rows, input_per_row, target_per_row,
+                                             label_classes, std::move(geoms));
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
 }
 
 int64_t run_program(nnfast::Program& program, const py::list& inputs, const py::object& targets,
                  const py::object& labels, const py::list& externals,
                  const py::array& learning_rates, int64_t first_step, const py::array& counters,
-                 const py::array& losses, const py::array& counts) {
+                 const py::array& losses, const py::array& counts, const py::object& source) {
   BufferScope scope("Program.run");
   nnfast::ProgramRun run;
   const auto steps = static_cast<py::ssize_t>(py::len(inputs));
   int64_t total_rows = 0;
+  if (!source.is_none()) {  // inputs are row indices into source
+    py::array src = py::cast<py::array>(source);
+    run.gather_source = checked<float>(src, "Program source");
+    const int64_t size = static_cast<int64_t>(src.size());
+    if (size == 0 || size % program.input_per_row() != 0)
+      throw py::value_error("Program.run: source of shape " + shape_of(src) +
+                            " is not whole rows of " + std::to_string(program.input_per_row()) +
+                            " values");
+    run.gather_rows = size / program.input_per_row();
+  }
   for (py::ssize_t s = 0; s < steps; ++s) {
+    if (run.gather_source) {
+      py::array idx = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
+      require_ndim(idx, 1, "Program row indices");
+      run.gather_index.push_back(checked<int64_t>(idx, "Program row indices"));
+      run.inputs.push_back(nullptr);
+      run.rows.push_back(static_cast<int64_t>(idx.size()));
+      total_rows += run.rows.back();
+      continue;
+    }
     py::array x = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
     run.inputs.push_back(checked<float>(x, "Program input"));
     const int64_t size = static_cast<int64_t>(x.size());
@@ -135,12 +182,16 @@ void bind_program(py::module_& m) {
       "many steps per call with the GIL released. Built by nnfast.models.lowered.")
       .def(py::init(&make_program), py::arg("buffers"), py::arg("instructions"),
            py::arg("floats"), py::arg("arena_size"), py::arg("max_rows"),
-           py::arg("input_per_row"), py::arg("target_per_row"), py::arg("label_classes"))
+           py::arg("input_per_row"), py::arg("target_per_row"), py::arg("label_classes"),
+           py::arg("geometries") = py::none())
       .def("run", &run_program, py::arg("inputs"), py::arg("targets"), py::arg("labels"),
            py::arg("externals"), py::arg("learning_rates"), py::arg("first_step"),
            py::arg("counters"), py::arg("losses"), py::arg("counts"),
+           py::arg("source") = py::none(),
            "Runs one step per input batch; weights, slots and counters change in place. Returns "
-           "the number of steps run (fewer when a step would take the sparse Dense product).")
+           "the number of steps run (fewer when a step would take the sparse Dense product). "
+           "With source (float32 rows), inputs are int64 row indices into it: the program "
+           "gathers each batch itself.")
       .def("set_timing", &nnfast::Program::set_timing, py::arg("on"),
            "Time each kernel call (and reset the total).")
       .def_property_readonly("kernel_seconds", &nnfast::Program::kernel_seconds)

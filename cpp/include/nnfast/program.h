@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "nnfast/conv.h"
+#include "nnfast/pool.h"
+
 namespace nnfast {
 
 // Where a buffer's memory comes from.
@@ -50,7 +53,30 @@ enum class ProgramOp : int32_t {
   adam_update = 17,
   rmsprop_update = 18,
   sgd_update = 19,
+  // Convolution and pooling ops read their shapes from the program's geometry table, row
+  // ints[0] (the batch is the step's rows). Buffers hold one sample per row: NHWC feature maps.
+  conv2d_forward = 20,               // (src, kernel, bias?, dst); ints[1]: activation id
+  conv2d_backward_data = 21,         // (ddst, kernel, dsrc)
+  conv2d_backward_weights = 22,      // (src, ddst, dkernel, dbias?, relu_y?)
+  max_pool2d_forward = 23,           // (src, dst, argmax: int32 in arena floats)
+  max_pool2d_backward = 24,          // (ddst, argmax, dsrc)
+  conv_relu_maxpool_forward = 25,    // (src, kernel, bias?, pooled, argidx: uint8 in arena)
+  conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
+  conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)
+  relu_backward_from_output = 28,    // (y, g, dz); dims n
 };
+
+// One geometry row: a convolution (its batch set per step), and a pooling of its output or,
+// for max_pool2d ops, of any input. The fused conv-relu-maxpool op uses both: the pool's
+// out_h/out_w are the pooled sizes and its strides equal its window.
+struct ProgramGeometry {
+  Conv2DShape conv;
+  Pool2DShape pool;
+};
+// int64 values of one encoded geometry row: conv in_h, in_w, in_c, out_h, out_w, out_c,
+// kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, groups;
+// pool in_h, in_w, channels, out_h, out_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left.
+constexpr int kProgramGeometryInts = 26;
 
 // Argument slots of one instruction. buffers[] holds buffer ids (-1: none).
 struct ProgramInstruction {
@@ -67,7 +93,12 @@ struct ProgramInstruction {
 // targets/labels (rows of all steps, concatenated), the external arrays, one learning rate
 // per step; and where to write per-step losses and metric counts.
 struct ProgramRun {
-  std::vector<const float*> inputs;       // one per step
+  std::vector<const float*> inputs;       // one per step (ignored when gathering)
+  // Gathering: each step's input is rows gather_index[s][0 .. rows[s]) of gather_source
+  // (gather_rows rows of input_per_row floats), copied into the program's own input buffer.
+  const float* gather_source = nullptr;
+  int64_t gather_rows = 0;
+  std::vector<const int64_t*> gather_index;
   std::vector<int64_t> rows;              // one per step
   const float* targets = nullptr;         // sum(rows) * target_per_row floats, or null
   const int64_t* labels = nullptr;        // sum(rows) ids, or null
@@ -89,7 +120,7 @@ class Program {
   // instruction when something is inconsistent.
   Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
           int64_t arena_size, int64_t max_rows, int64_t input_per_row, int64_t target_per_row,
-          int64_t label_classes);
+          int64_t label_classes, std::vector<ProgramGeometry> geometries = {});
 
   // Runs the steps of `run` in order and returns how many ran: all of them, or fewer when a
   // gemm marked ints[3] (a Dense input) meets an input sparse enough that the interpreted
@@ -117,13 +148,18 @@ class Program {
     int64_t size = 0;
   };
   void check_step(const ProgramRun& run, int64_t rows) const;
+  const ProgramGeometry& geometry(const ProgramInstruction& ins) const {
+    return geometries_[static_cast<size_t>(ins.ints[0])];
+  }
   Bound bind(int32_t id, const ProgramRun& run, int64_t step, int64_t row0, int64_t rows) const;
   bool execute(const ProgramInstruction& ins, const ProgramRun& run, int64_t step, int64_t row0,
                int64_t rows, std::vector<int64_t>& draw_at);
 
   std::vector<ProgramBuffer> buffers_;
   std::vector<ProgramInstruction> instructions_;
+  std::vector<ProgramGeometry> geometries_;
   std::vector<float> arena_;
+  std::vector<float> gathered_;  // a gathered step's input batch
   int64_t max_rows_, input_per_row_, target_per_row_, label_classes_;
   bool timing_ = false;
   double kernel_seconds_ = 0.0;

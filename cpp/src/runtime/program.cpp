@@ -6,10 +6,12 @@
 #include <stdexcept>
 
 #include "nnfast/activation.h"
+#include "nnfast/conv.h"
 #include "nnfast/dropout.h"
 #include "nnfast/gemm.h"
 #include "nnfast/loss.h"
 #include "nnfast/optimizer.h"
+#include "nnfast/pool.h"
 #include "nnfast/reduce.h"
 #include "nnfast/softmax.h"
 
@@ -52,13 +54,63 @@ bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
+bool uses_geometry(ProgramOp op) {
+  return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
+}
+
+bool is_pool_op(ProgramOp op) {
+  return op == ProgramOp::max_pool2d_forward || op == ProgramOp::max_pool2d_backward;
+}
+
+bool is_conv_pool_op(ProgramOp op) {
+  return op >= ProgramOp::conv_relu_maxpool_forward &&
+         op <= ProgramOp::conv_relu_maxpool_backward_weights;
+}
+
+Conv2DShape conv_at(const ProgramGeometry& g, int64_t rows) {
+  Conv2DShape s = g.conv;
+  s.batch = rows;
+  return s;
+}
+
+Pool2DShape pool_at(const ProgramGeometry& g, int64_t rows) {
+  Pool2DShape s = g.pool;
+  s.batch = rows;
+  return s;
+}
+
+ConvPoolShape conv_pool_at(const ProgramGeometry& g, int64_t rows) {
+  ConvPoolShape s;
+  s.conv = conv_at(g, rows);
+  s.pool_h = g.pool.pool_h;
+  s.pool_w = g.pool.pool_w;
+  s.pad_top = g.pool.pad_top;
+  s.pad_left = g.pool.pad_left;
+  s.pooled_h = g.pool.out_h;
+  s.pooled_w = g.pool.out_w;
+  return s;
+}
+
+// Element counts of one sample's conv input/output, the kernel and the pool's input/output.
+int64_t conv_in(const Conv2DShape& s) { return s.in_h * s.in_w * s.in_c; }
+int64_t conv_out(const Conv2DShape& s) { return s.out_h * s.out_w * s.out_c; }
+int64_t kernel_size(const Conv2DShape& s) {
+  return s.kernel_h * s.kernel_w * (s.in_c / std::max<int64_t>(s.groups, 1)) * s.out_c;
+}
+int64_t pool_in(const Pool2DShape& s) { return s.in_h * s.in_w * s.channels; }
+int64_t pool_out(const Pool2DShape& s) { return s.out_h * s.out_w * s.channels; }
+// uint8 argmax indices stored in arena floats: 4 per float.
+int64_t bytes_as_floats(int64_t bytes) { return (bytes + 3) / 4; }
+
 }  // namespace
 
 Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
                  int64_t arena_size, int64_t max_rows, int64_t input_per_row,
-                 int64_t target_per_row, int64_t label_classes)
+                 int64_t target_per_row, int64_t label_classes,
+                 std::vector<ProgramGeometry> geometries)
     : buffers_(std::move(buffers)),
       instructions_(std::move(instructions)),
+      geometries_(std::move(geometries)),
       max_rows_(max_rows),
       input_per_row_(input_per_row),
       target_per_row_(target_per_row),
@@ -89,8 +141,36 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
-    if (op < 0 || op > static_cast<int>(ProgramOp::sgd_update))
+    if (op < 0 || op > static_cast<int>(ProgramOp::relu_backward_from_output))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
+    if (uses_geometry(ins.op)) {
+      if (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(geometries_.size()))
+        throw std::invalid_argument(where(i, ins) + ": geometry " + std::to_string(ins.ints[0]) +
+                                    " out of range (" + std::to_string(geometries_.size()) +
+                                    " given)");
+      const ProgramGeometry& g = geometries_[static_cast<size_t>(ins.ints[0])];
+      try {
+        if (is_pool_op(ins.op)) {
+          pool2d_validate(pool_at(g, max_rows));
+        } else if (is_conv_pool_op(ins.op)) {
+          const ConvPoolShape ps = conv_pool_at(g, max_rows);
+          if (g.pool.in_h != g.conv.out_h || g.pool.in_w != g.conv.out_w ||
+              g.pool.channels != g.conv.out_c || g.pool.stride_h != g.pool.pool_h ||
+              g.pool.stride_w != g.pool.pool_w || !conv2d_relu_maxpool_supported(ps))
+            throw std::invalid_argument("the pool does not fit the conv or is not fused");
+        } else {
+          conv2d_validate(conv_at(g, max_rows));
+          if (g.conv.groups != 1)
+            throw std::invalid_argument("only groups == 1 convolutions are lowered");
+        }
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(where(i, ins) + ": " + e.what());
+      }
+      if (ins.op == ProgramOp::conv2d_forward &&
+          (ins.ints[1] < 0 || ins.ints[1] > static_cast<int64_t>(Activation::mish)))
+        throw std::invalid_argument(where(i, ins) + ": unknown activation id " +
+                                    std::to_string(ins.ints[1]));
+    }
     for (int k = 0; k < kMaxBuffers; ++k)
       if (ins.buffers[k] < -1 || ins.buffers[k] >= static_cast<int32_t>(buffers_.size()))
         throw std::invalid_argument(where(i, ins) + ": buffer id " +
@@ -272,6 +352,70 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
           throw std::invalid_argument(where(i, ins) + ": metric column " +
                                       std::to_string(ins.ints[1]) + " outside the counts output");
         break;
+      case ProgramOp::conv2d_forward:
+      case ProgramOp::conv2d_backward_data:
+      case ProgramOp::conv2d_backward_weights: {
+        const Conv2DShape c = conv_at(geometries_[static_cast<size_t>(ins.ints[0])], rows);
+        if (ins.op == ProgramOp::conv2d_forward) {
+          need(0, rows * conv_in(c), "conv input");
+          need(1, kernel_size(c), "conv kernel");
+          need(2, c.out_c, "conv bias", false);
+          need(3, rows * conv_out(c), "conv output");
+        } else if (ins.op == ProgramOp::conv2d_backward_data) {
+          need(0, rows * conv_out(c), "conv output gradient");
+          need(1, kernel_size(c), "conv kernel");
+          need(2, rows * conv_in(c), "conv input gradient");
+        } else {
+          need(0, rows * conv_in(c), "conv input");
+          need(1, rows * conv_out(c), "conv output gradient");
+          need(2, kernel_size(c), "conv kernel gradient");
+          need(3, c.out_c, "conv bias gradient", false);
+          need(4, rows * conv_out(c), "conv relu output", false);
+        }
+        break;
+      }
+      case ProgramOp::max_pool2d_forward:
+      case ProgramOp::max_pool2d_backward: {
+        const Pool2DShape p = pool_at(geometries_[static_cast<size_t>(ins.ints[0])], rows);
+        const bool fwd = ins.op == ProgramOp::max_pool2d_forward;
+        need(fwd ? 0 : 2, rows * pool_in(p), fwd ? "pool input" : "pool input gradient");
+        need(fwd ? 1 : 0, rows * pool_out(p), fwd ? "pool output" : "pool output gradient");
+        need(fwd ? 2 : 1, rows * pool_out(p), "pool argmax");  // int32 in float slots
+        break;
+      }
+      case ProgramOp::conv_relu_maxpool_forward:
+      case ProgramOp::conv_relu_maxpool_backward_data:
+      case ProgramOp::conv_relu_maxpool_backward_weights: {
+        const ProgramGeometry& g = geometries_[static_cast<size_t>(ins.ints[0])];
+        const Conv2DShape c = conv_at(g, rows);
+        const int64_t pooled = rows * g.pool.out_h * g.pool.out_w * c.out_c;
+        if (ins.op == ProgramOp::conv_relu_maxpool_forward) {
+          need(0, rows * conv_in(c), "conv input");
+          need(1, kernel_size(c), "conv kernel");
+          need(2, c.out_c, "conv bias", false);
+          need(3, pooled, "pooled output");
+          need(4, bytes_as_floats(pooled), "pool argmax");
+        } else if (ins.op == ProgramOp::conv_relu_maxpool_backward_data) {
+          need(0, pooled, "pooled gradient");
+          need(1, pooled, "pooled output");
+          need(2, bytes_as_floats(pooled), "pool argmax");
+          need(3, kernel_size(c), "conv kernel");
+          need(4, rows * conv_in(c), "conv input gradient");
+        } else {
+          need(0, rows * conv_in(c), "conv input");
+          need(1, pooled, "pooled gradient");
+          need(2, pooled, "pooled output");
+          need(3, bytes_as_floats(pooled), "pool argmax");
+          need(4, kernel_size(c), "conv kernel gradient");
+          need(5, c.out_c, "conv bias gradient", false);
+        }
+        break;
+      }
+      case ProgramOp::relu_backward_from_output:
+        need(0, n, "relu output");
+        need(1, n, "output gradient");
+        need(2, n, "input gradient");
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -401,6 +545,44 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
       sgd_update(b[0].f, b[1].f, b[2].f, m, run.learning_rates[step], ins.floats[0],
                  ins.ints[0] != 0);
       break;
+    // The argmax buffers are arena floats holding int32 (max pool) or uint8 (fused) indices:
+    // the kernels write and read them through the same reinterpretation.
+    case ProgramOp::conv2d_forward:
+      conv2d_forward(conv_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f,
+                     static_cast<Activation>(ins.ints[1]), params, b[3].f);
+      break;
+    case ProgramOp::conv2d_backward_data:
+      conv2d_backward_data(conv_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f);
+      break;
+    case ProgramOp::conv2d_backward_weights:
+      conv2d_backward_weights(conv_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f, b[3].f,
+                              b[4].f);
+      break;
+    case ProgramOp::max_pool2d_forward:
+      max_pool2d_forward(pool_at(geometry(ins), rows), b[0].f, b[1].f,
+                         reinterpret_cast<int32_t*>(b[2].f));
+      break;
+    case ProgramOp::max_pool2d_backward:
+      max_pool2d_backward(pool_at(geometry(ins), rows), b[0].f,
+                          reinterpret_cast<const int32_t*>(b[1].f), b[2].f);
+      break;
+    case ProgramOp::conv_relu_maxpool_forward:
+      conv2d_relu_maxpool_forward(conv_pool_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f,
+                                  b[3].f, reinterpret_cast<uint8_t*>(b[4].f));
+      break;
+    case ProgramOp::conv_relu_maxpool_backward_data:
+      conv2d_relu_maxpool_backward_data(conv_pool_at(geometry(ins), rows), b[0].f, b[1].f,
+                                        reinterpret_cast<const uint8_t*>(b[2].f), b[3].f,
+                                        b[4].f);
+      break;
+    case ProgramOp::conv_relu_maxpool_backward_weights:
+      conv2d_relu_maxpool_backward_weights(conv_pool_at(geometry(ins), rows), b[0].f, b[1].f,
+                                           b[2].f, reinterpret_cast<const uint8_t*>(b[3].f),
+                                           b[4].f, b[5].f);
+      break;
+    case ProgramOp::relu_backward_from_output:
+      relu_backward_from_output(b[0].f, b[1].f, b[2].f, n);
+      break;
   }
   return true;
 }
@@ -445,21 +627,46 @@ int64_t Program::run(const ProgramRun& run) {
                                     " outside the valid range [0, " +
                                     std::to_string(label_classes_) + ")");
   }
+  const bool gather = run.gather_source != nullptr;
+  if (gather) {
+    if (run.gather_index.size() != steps)
+      throw std::invalid_argument("program: " + std::to_string(steps) + " steps but " +
+                                  std::to_string(run.gather_index.size()) + " row index arrays");
+    for (size_t s = 0; s < steps; ++s)
+      for (int64_t r = 0; r < run.rows[s]; ++r) {
+        const int64_t at = run.gather_index[s][r];
+        if (at < 0 || at >= run.gather_rows)
+          throw std::invalid_argument("program: row index " + std::to_string(at) +
+                                      " outside the input's " + std::to_string(run.gather_rows) +
+                                      " rows");
+      }
+    gathered_.resize(static_cast<size_t>(max_rows_ * input_per_row_));
+  }
+  ProgramRun gathered_run;
+  if (gather) {
+    gathered_run = run;
+    gathered_run.inputs.assign(steps, gathered_.data());
+  }
+  const ProgramRun& use = gather ? gathered_run : run;
   std::vector<int64_t> draw_at(static_cast<size_t>(run.n_counters), 0);
   std::vector<int64_t> counters_at_step(static_cast<size_t>(run.n_counters));
   int64_t row0 = 0;
   for (size_t s = 0; s < steps; ++s) {
     const int64_t rows = run.rows[s];
     std::copy(run.counters, run.counters + run.n_counters, counters_at_step.begin());
+    if (gather)  // the batch gather of fit, without the GIL: copies of whole rows
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(run.gather_source + run.gather_index[s][r] * input_per_row_, input_per_row_,
+                    gathered_.data() + r * input_per_row_);
     for (const ProgramInstruction& ins : instructions_) {
       bool ran;
       if (timing_) {
         const auto t0 = std::chrono::steady_clock::now();
-        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+        ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
         kernel_seconds_ +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       } else {
-        ran = execute(ins, run, static_cast<int64_t>(s), row0, rows, draw_at);
+        ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
       }
       if (!ran) {  // stopped in the forward pass: nothing of this step stays
         std::copy(counters_at_step.begin(), counters_at_step.end(), run.counters);

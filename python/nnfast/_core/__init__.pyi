@@ -216,11 +216,11 @@ class Program:
     """
     A lowered training program: kernel calls over a buffer arena planned once, run for many steps per call with the GIL released. Built by nnfast.models.lowered.
     """
-    def __init__(self, buffers: numpy.ndarray, instructions: numpy.ndarray, floats: numpy.ndarray, arena_size: typing.SupportsInt | typing.SupportsIndex, max_rows: typing.SupportsInt | typing.SupportsIndex, input_per_row: typing.SupportsInt | typing.SupportsIndex, target_per_row: typing.SupportsInt | typing.SupportsIndex, label_classes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, buffers: numpy.ndarray, instructions: numpy.ndarray, floats: numpy.ndarray, arena_size: typing.SupportsInt | typing.SupportsIndex, max_rows: typing.SupportsInt | typing.SupportsIndex, input_per_row: typing.SupportsInt | typing.SupportsIndex, target_per_row: typing.SupportsInt | typing.SupportsIndex, label_classes: typing.SupportsInt | typing.SupportsIndex, geometries: typing.Any = None) -> None:
         ...
-    def run(self, inputs: list, targets: typing.Any, labels: typing.Any, externals: list, learning_rates: numpy.ndarray, first_step: typing.SupportsInt | typing.SupportsIndex, counters: numpy.ndarray, losses: numpy.ndarray, counts: numpy.ndarray) -> int:
+    def run(self, inputs: list, targets: typing.Any, labels: typing.Any, externals: list, learning_rates: numpy.ndarray, first_step: typing.SupportsInt | typing.SupportsIndex, counters: numpy.ndarray, losses: numpy.ndarray, counts: numpy.ndarray, source: typing.Any = None) -> int:
         """
-        Runs one step per input batch; weights, slots and counters change in place. Returns the number of steps run (fewer when a step would take the sparse Dense product).
+        Runs one step per input batch; weights, slots and counters change in place. Returns the number of steps run (fewer when a step would take the sparse Dense product). With source (float32 rows), inputs are int64 row indices into it: the program gathers each batch itself.
         """
     def set_timing(self, on: bool) -> None:
         """

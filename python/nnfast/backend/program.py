@@ -18,7 +18,13 @@ OPS = {
     "binary_crossentropy_backward": 11, "mean_squared_error_forward": 12,
     "mean_squared_error_backward": 13, "mean_gradient": 14, "record_loss": 15,
     "count_correct": 16, "adam_update": 17, "rmsprop_update": 18, "sgd_update": 19,
+    "conv2d_forward": 20, "conv2d_backward_data": 21, "conv2d_backward_weights": 22,
+    "max_pool2d_forward": 23, "max_pool2d_backward": 24, "conv_relu_maxpool_forward": 25,
+    "conv_relu_maxpool_backward_data": 26, "conv_relu_maxpool_backward_weights": 27,
+    "relu_backward_from_output": 28,
 }
+# Values of one geometry row (kProgramGeometryInts): a conv's 15 then a pool's 11.
+GEOMETRY_INTS = 26
 BUFFER_KINDS = {"arena": 0, "external": 1, "step_input": 2, "step_target": 3,
                 "step_labels": 4}
 INSTRUCTION_INTS = 17  # op, 6 buffer ids, 4 ints, (fixed, per_row) for m, n, k
@@ -52,6 +58,8 @@ class CompiledProgram:
         input_per_row: input values per sample.
         target_per_row: float target values per sample (0 without float targets).
         label_classes: the number of classes of int64 labels (0 without labels).
+        geometries: int64 ``(n, GEOMETRY_INTS)`` conv/pool shapes the conv and pool ops name
+            by row (see ``ProgramGeometry`` in program.h), or None.
 
     Example:
         >>> program = CompiledProgram(buffers, instructions, floats, arena_size, 32, 784, 0, 10)
@@ -60,20 +68,24 @@ class CompiledProgram:
     """
 
     def __init__(self, buffers, instructions, floats, arena_size, max_rows, input_per_row,
-                 target_per_row, label_classes):
+                 target_per_row, label_classes, geometries=None):
+        if geometries is not None:
+            geometries = np.ascontiguousarray(geometries, dtype=np.int64).reshape(
+                -1, GEOMETRY_INTS)
         self._program = _core.Program(
             np.ascontiguousarray(buffers, dtype=np.int64),
             np.ascontiguousarray(instructions, dtype=np.int64).reshape(-1, INSTRUCTION_INTS),
             np.ascontiguousarray(floats, dtype=np.float32).reshape(-1, 4),
             int(arena_size), int(max_rows), int(input_per_row), int(target_per_row),
-            int(label_classes))
+            int(label_classes), geometries)
 
     def run(self, inputs, targets, labels, externals, learning_rates, first_step, counters,
-            losses, counts):
+            losses, counts, source=None):
         """Runs one training step per array of ``inputs``; returns how many steps ran.
 
         Args:
-            inputs: list of float32 C-contiguous input batches.
+            inputs: list of float32 C-contiguous input batches, or with ``source`` a list of
+                int64 row indices into it (the program gathers each batch).
             targets: float32 targets of every step's rows, concatenated, or None.
             labels: int64 class ids of every step's rows, concatenated, or None.
             externals: the float32 arrays the program updates in place (weights, slots).
@@ -82,9 +94,10 @@ class CompiledProgram:
             counters: int64 dropout stream offsets, advanced in place.
             losses: float32 ``(steps, max_rows)`` receiving each step's per-sample losses.
             counts: int64 ``(steps, n_metrics)`` receiving each metric's matches per step.
+            source: None, or the float32 C-contiguous array whose rows ``inputs`` index.
         """
         return self._program.run(inputs, targets, labels, externals, learning_rates,
-                                 int(first_step), counters, losses, counts)
+                                 int(first_step), counters, losses, counts, source)
 
     def set_timing(self, on):
         """Time every kernel call from now on (``kernel_seconds``), or stop timing."""

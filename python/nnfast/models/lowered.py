@@ -1,7 +1,9 @@
 """Whole training steps as one lowered program that C++ runs (issue 15).
 
 When every layer of a compiled Sequential model is a built-in with a C++ kernel (``Dense``
-with a fusable activation, ``Dropout``, ``Flatten``), its loss is a built-in crossentropy and
+with a fusable activation, ``Dropout``, ``Flatten``, channels_last ``Conv2D`` with relu or no
+activation, ``MaxPooling2D``, and the ``Conv2D(relu) -> MaxPooling2D`` pair the training plan
+fuses), its loss is a built-in crossentropy and
 its optimizer a built-in ``Adam``/``RMSprop``/``SGD`` without extras, ``fit`` lowers the
 training step to a device-neutral program: buffers (arena offsets planned once for the
 largest batch, external arrays for weights and optimizer slots, the step's inputs and
@@ -26,14 +28,18 @@ from nnfast import activations
 from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast.backend.global_state import epsilon
-from nnfast.backend.program import (BUFFER_KINDS, INSTRUCTION_INTS, OPS, CompiledProgram,
-                                    activation_needs_input)
+from nnfast.backend.program import (BUFFER_KINDS, GEOMETRY_INTS, INSTRUCTION_INTS, OPS,
+                                    CompiledProgram, activation_needs_input)
 from nnfast.callbacks import History, ProgbarLogger, _overrides
+from nnfast.layers.convolutional import BaseConvND, Conv2D
 from nnfast.layers.core import Dense
 from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.pooling import BasePooling, MaxPooling2D
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten
+from nnfast.models.data_adapter import batch_slices, take
 from nnfast.ops import sparse_dense
+from nnfast.ops.conv import _geometry2d, _pad_before, output_size
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _labels
 from nnfast.optimizers import SGD, Adam, RMSprop
 from nnfast.thread_governor import GOVERNOR
@@ -93,6 +99,7 @@ class ProgramDescription:
         self.buffers = []
         self.instructions = []
         self.externals = []  # getters of the external arrays, by index
+        self.geometries = []  # conv/pool shape rows (GEOMETRY_INTS values each)
         self.arena_size = 0
 
     def buffer(self, name, kind, offset=0, fixed=0, per_row=0):
@@ -114,6 +121,15 @@ class ProgramDescription:
         self.externals.append(getter)
         return self.buffer(name, "external", len(self.externals) - 1, size, 0)
 
+    def geometry(self, conv=(0,) * 15, pool=(0,) * 11):
+        """A new geometry row (a conv's 15 values, a pool's 11: see ``ProgramGeometry`` in
+        program.h); returns its index for a conv or pool op's first integer."""
+        row = tuple(int(v) for v in tuple(conv) + tuple(pool))
+        if len(row) != GEOMETRY_INTS:
+            raise ValueError(f"a geometry row has {GEOMETRY_INTS} values, received {len(row)}")
+        self.geometries.append(row)
+        return len(self.geometries) - 1
+
     def add(self, op, buffers, ints=(), floats=(), m=(0, 0), n=(0, 0), k=(0, 0)):
         """Appends a kernel call: ``op`` (a name of ``OPS``) on ``buffers`` (Buffer or None,
         up to 6), with up to 4 integer and 4 float arguments and dimensions m, n, k as
@@ -122,7 +138,8 @@ class ProgramDescription:
                                              m, n, k))
 
     def encode(self):
-        """The description as the arrays ``CompiledProgram`` takes."""
+        """The description as the arrays ``CompiledProgram`` takes (``geometries`` holds the
+        conv/pool shape rows)."""
         buffers = np.array([[BUFFER_KINDS[b.kind], b.offset, b.fixed, b.per_row]
                             for b in self.buffers], dtype=np.int64).reshape(-1, 4)
         ints = np.zeros((len(self.instructions), INSTRUCTION_INTS), dtype=np.int64)
@@ -309,14 +326,35 @@ class LoweredTraining:
         self.dropouts = []
         grads = {}  # id(variable) -> its gradient buffer
         y_pred = logits = None
+        shape = self.input_shape  # one sample of `current`
+        fused_pools = _fused_conv_pools(model)
+        skip = None  # a pool the previous conv's fused op computed
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
+            if layer is skip:
+                continue
             if type(layer) is Flatten:
-                if layer.data_format == "channels_first" and len(self.input_shape) > 1:
+                if layer.data_format == "channels_first" and len(shape) > 1:
                     raise _NotLowerable
+                shape = (width,)
                 continue
             if not _layer_is_plain(layer) or not layer.trainable:
                 raise _NotLowerable
+            if type(layer) in (Conv2D, MaxPooling2D):
+                pool = fused_pools.get(id(layer))
+                if pool is not None:
+                    if i + 1 >= len(layers) or layers[i + 1] is not pool or \
+                            not _layer_is_plain(pool):
+                        raise _NotLowerable
+                    skip = pool
+                if type(layer) is Conv2D:
+                    current, shape = self._plan_conv(d, layer, pool, current, shape, flows,
+                                                     backward, grads)
+                    flows = True
+                else:
+                    current, shape = self._plan_pool(d, layer, current, shape, flows, backward)
+                width, float32 = math.prod(shape), True
+                continue
             if type(layer) is Dropout:
                 if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
                     raise _NotLowerable
@@ -338,8 +376,8 @@ class LoweredTraining:
             if kind is None or (kind == "softmax" and not last):
                 raise _NotLowerable
             in_dim, units = layer.kernel.value.shape
-            if in_dim != width:
-                raise _NotLowerable  # Dense over a rank > 2 input: not lowered
+            if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
+                raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
             kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
             bias = None
             if layer.bias is not None:
@@ -382,6 +420,7 @@ class LoweredTraining:
                              else 0, alpha, in_dim, units, dk, db, flows))
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
+            shape = (units,)
             if last:
                 self._last_act = act if kind == "fused" else 0
                 logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
@@ -397,9 +436,82 @@ class LoweredTraining:
         target_per_row = 0 if self.loss_kind == "sparse" else self.units
         self.program = CompiledProgram(buffers, ints, floats, d.arena_size, self.batch_size,
                                        math.prod(self.input_shape), target_per_row,
-                                       self.units if self.loss_kind == "sparse" else 0)
+                                       self.units if self.loss_kind == "sparse" else 0,
+                                       d.geometries or None)
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads):
+        """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
+        Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape)."""
+        if type(layer).call is not BaseConvND.call or not layer.built or \
+                layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
+            raise _NotLowerable
+        act = {"relu": ACTIVATION_IDS["relu"], "linear": 0}.get(layer._kernel_activation)
+        kshape = tuple(layer.kernel.value.shape)
+        if act is None or kshape[2] != shape[2] or (pool is not None and act == 0):
+            raise _NotLowerable
+        strides, dilation = tuple(layer.strides), tuple(layer.dilation_rate)
+        out_hw, pads = _geometry2d(shape[:2], kshape[:2], strides, layer.padding, dilation)
+        if min(out_hw) <= 0:
+            raise _NotLowerable
+        out_shape = tuple(out_hw) + (kshape[3],)
+        conv = shape + out_shape + kshape[:2] + strides + dilation + tuple(pads) + (1,)
+        kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), math.prod(kshape))
+        bias = None
+        if layer.bias is not None:
+            bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), kshape[3])
+        dk = d.arena(f"{layer.name}/kernel_gradient", fixed=math.prod(kshape))
+        grads[id(layer.kernel)] = dk
+        db = None
+        if bias is not None:
+            db = d.arena(f"{layer.name}/bias_gradient", fixed=kshape[3])
+            grads[id(layer.bias)] = db
+        in_width = math.prod(shape)
+        if pool is None:
+            geometry = d.geometry(conv)
+            out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
+            d.add("conv2d_forward", (x, kernel, bias, out), ints=(geometry, act),
+                  floats=(0.0, _INF, 0.0), m=(0, 1))
+            backward.append(("conv", geometry, x, kernel, out, act, dk, db, flows, in_width,
+                             math.prod(out_shape)))
+            return out, out_shape
+        if type(pool).call is not BasePooling.call or pool.padding not in ("valid", "same"):
+            raise _NotLowerable
+        size = tuple(pool.pool_size)
+        pooled = tuple(output_size(n, k, k, 1, pool.padding) for n, k in zip(out_hw, size))
+        pool_pads = tuple(_pad_before(n, k, k, 1, pool.padding) for n, k in zip(out_hw, size))
+        if min(pooled) <= 0:
+            raise _NotLowerable
+        geometry = d.geometry(conv, out_shape + pooled + size + size + pool_pads)
+        pooled_shape = pooled + (kshape[3],)
+        per_row = math.prod(pooled_shape)
+        out = d.arena(f"{pool.name}/output", per_row=per_row)
+        argidx = d.arena(f"{pool.name}/argmax", per_row=-(-per_row // 4))  # uint8, 4 a float
+        d.add("conv_relu_maxpool_forward", (x, kernel, bias, out, argidx), ints=(geometry,),
+              m=(0, 1))
+        backward.append(("conv_pool", geometry, x, kernel, out, argidx, dk, db, flows, in_width))
+        return out, pooled_shape
+
+    def _plan_pool(self, d, layer, x, shape, flows, backward):
+        """Forward of a MaxPooling2D; returns (output, shape)."""
+        if type(layer).call is not BasePooling.call or layer.data_format != "channels_last" \
+                or len(shape) != 3 or layer.padding not in ("valid", "same"):
+            raise _NotLowerable
+        size, strides = tuple(layer.pool_size), tuple(layer.strides)
+        out_hw = tuple(output_size(n, k, s, 1, layer.padding)
+                       for n, k, s in zip(shape[:2], size, strides))
+        pads = tuple(_pad_before(n, k, s, 1, layer.padding)
+                     for n, k, s in zip(shape[:2], size, strides))
+        if min(out_hw) <= 0:
+            raise _NotLowerable
+        geometry = d.geometry(pool=shape + out_hw + size + strides + pads)
+        out_shape = out_hw + shape[2:]
+        out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
+        argmax = d.arena(f"{layer.name}/argmax", per_row=math.prod(out_shape))  # int32
+        d.add("max_pool2d_forward", (x, out, argmax), ints=(geometry,), m=(0, 1))
+        backward.append(("pool", geometry, argmax, math.prod(shape), flows))
+        return out, out_shape
 
     def _plan_output(self, kind, from_logits, out, separate, y_pred):
         """(what the loss reads, what the metrics read) for the last Dense layer, as the
@@ -493,6 +605,11 @@ class LoweredTraining:
                 d.add("dropout", (g, dx), ints=(counter, 1, seed), floats=(rate,), m=(0, width))
                 g = dx
                 continue
+            if node[0] in ("conv", "conv_pool", "pool"):
+                g = self._plan_conv_backward(d, node, g)
+                if g is None:
+                    break
+                continue
             (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node
             if separate is not None:  # a sigmoid after the GEMM, its own tape node
                 dz = d.arena("sigmoid/input_gradient", per_row=units)
@@ -516,6 +633,44 @@ class LoweredTraining:
             if dx is None:
                 break
             g = dx
+
+    def _plan_conv_backward(self, d, node, g):
+        """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
+        ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
+        input's gradient, or None when nothing before the node needs one."""
+        rows = (0, 1)
+        if node[0] == "pool":
+            _, geometry, argmax, in_width, flows = node
+            if not flows:
+                return None
+            dx = d.arena("pool/input_gradient", per_row=in_width)
+            d.add("max_pool2d_backward", (g, argmax, dx), ints=(geometry,), m=rows)
+            return dx
+        if node[0] == "conv_pool":
+            _, geometry, x, kernel, out, argidx, dk, db, flows, in_width = node
+            dx = None
+            if flows:
+                dx = d.arena("conv_pool/input_gradient", per_row=in_width)
+                d.add("conv_relu_maxpool_backward_data", (g, out, argidx, kernel, dx),
+                      ints=(geometry,), m=rows)
+            d.add("conv_relu_maxpool_backward_weights", (x, g, out, argidx, dk, db),
+                  ints=(geometry,), m=rows)
+            return dx
+        _, geometry, x, kernel, out, act, dk, db, flows, in_width, out_width = node
+        if act != 0 and not flows:
+            # A first layer: the relu mask is applied inside the weight-gradient kernel.
+            d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
+            return None
+        if act != 0:
+            dz = d.arena("conv/activation_gradient", per_row=out_width)
+            d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
+            g = dz
+        dx = None
+        if flows:
+            dx = d.arena("conv/input_gradient", per_row=in_width)
+            d.add("conv2d_backward_data", (g, kernel, dx), ints=(geometry,), m=rows)
+        d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
+        return dx
 
     def _plan_optimizer(self, d, model, opt, grads):
         variables = model.trainable_weights
@@ -547,16 +702,20 @@ class LoweredTraining:
                       floats=(opt.momentum,), m=(n, 0))
 
     # --- running ----------------------------------------------------------------------------
-    def run(self, batches):
+    def run(self, batches, source=None):
         """Runs one training step per ``(x, y)`` batch; returns how many ran (the rest, from
         the first step whose Dense input the interpreted path would take as sparse, are the
-        caller's). Updates the weights, optimizer, dropout streams, loss and metrics."""
+        caller's). Updates the weights, optimizer, dropout streams, loss and metrics. With
+        ``source`` (the float32 C-contiguous training inputs) each ``x`` is an int64 array of
+        row indices into it and the program gathers the batch."""
         model, opt = self.model, self.model.optimizer
         inputs, ys = [], []
         for xb, yb in batches:
-            if xb.shape[1:] != self.input_shape or len(xb) > self.batch_size or not len(xb):
+            if source is None and xb.shape[1:] != self.input_shape or \
+                    len(xb) > self.batch_size or not len(xb):
                 break
-            inputs.append(np.ascontiguousarray(xb, dtype=np.float32))
+            inputs.append(xb if source is not None else
+                          np.ascontiguousarray(xb, dtype=np.float32))
             ys.append(yb)
         n = len(inputs)
         if not n:
@@ -588,7 +747,7 @@ class LoweredTraining:
         counters = np.array([layer._offset for layer in self.dropouts] or [0], dtype=np.int64)
         GOVERNOR.check()  # fewer threads while other processes hold the cores
         done = self.program.run(inputs, targets, labels, externals, rates, first, counters,
-                                self.losses[:n], self.counts[:n])
+                                self.losses[:n], self.counts[:n], source)
         for layer, offset in zip(self.dropouts, counters):
             layer._offset = int(offset)
         opt._iterations += done
@@ -604,12 +763,17 @@ class LoweredTraining:
                 metric.count += rows
         return done
 
-    def train_epoch(self, batches, cbs, batch_logs, variables):
-        """One epoch of ``fit``: ``steps`` batches per program call, callbacks' batch hooks
-        once per call (first and last step index), interpreted steps where the program hands
-        a step back."""
+    def train_epoch(self, source, rng, cbs, batch_logs, variables):
+        """One epoch of ``fit`` over its array ``source`` (shuffled by ``rng``): ``steps``
+        batches per program call, callbacks' batch hooks once per call (first and last step
+        index), interpreted steps where the program hands a step back. Float32 C-contiguous
+        inputs are gathered by the program itself (the same rows as ``source.epoch``)."""
         model = self.model
-        it = iter(batches)
+        rows = _gather_source(source)
+        if rows is None:
+            it = iter(source.epoch(rng))
+        else:
+            it = _row_batches(source, rng)
         step = 0
         while True:
             chunk = []
@@ -620,15 +784,61 @@ class LoweredTraining:
             if not chunk:
                 return
             cbs.on_train_batch_begin(step)
-            done = self.run(chunk)
-            for xb, yb in chunk[done:]:  # handed back: the interpreted step
+            pending, stay_interpreted = chunk, False
+            while pending:
+                done = 0 if stay_interpreted else self.run(pending, rows)
+                if done >= len(pending):
+                    break
+                # Handed back: that step runs interpreted and the program takes the rest again,
+                # unless it handed back its first step again (the input stays sparse: each try
+                # would redo a forward pass), then the chunk's other steps run interpreted.
+                stay_interpreted = stay_interpreted or (done == 0 and pending is not chunk)
+                xb, yb = pending[done]
+                if rows is not None:
+                    xb = take(rows, xb)
                 GOVERNOR.check()
                 loss, y_pred = model._train_step(xb, yb, None, variables)
                 model._record_step(loss, len(xb), yb, y_pred, None)
+                pending = pending[done + 1:]
             step += len(chunk)
             cbs.on_train_batch_end(step - 1, model._logs() if batch_logs else None)
             if model.stop_training or len(chunk) < self.steps:
                 return
+
+
+def _gather_source(source):
+    """The training inputs when the program can gather batches from them (a float32
+    C-contiguous array: the rows it copies are the batches ``source.epoch`` would make),
+    else None."""
+    x = source.x
+    if type(x) is np.ndarray and x.dtype == np.float32 and x.flags.c_contiguous and \
+            source.sample_weight is None and source.steps is not None:
+        return x
+    return None
+
+
+def _row_batches(source, rng):
+    """``source.epoch(rng)`` with each batch's inputs as int64 row indices (the same batches,
+    the same draws from ``rng``)."""
+    for step, idx in enumerate(batch_slices(source.n, source.batch_size, source.shuffle, rng)):
+        if step >= source.steps:
+            break
+        rows = np.arange(idx.start, idx.stop) if type(idx) is slice else idx
+        yield np.ascontiguousarray(rows, dtype=np.int64), take(source.y, idx), None
+
+
+def _fused_conv_pools(model):
+    """id(conv) -> pool for each Conv2D -> MaxPooling2D pair the training plan fuses (the
+    program then runs the same fused kernels)."""
+    plan = getattr(model, "_plan", None)
+    pairs = {}
+    for step in getattr(plan, "steps", ()):
+        merged = getattr(step, "merged", ())
+        if len(merged) == 2 and type(merged[0]) is Conv2D and type(merged[1]) is MaxPooling2D:
+            pairs[id(merged[0])] = merged[1]
+        elif merged:
+            raise _NotLowerable  # a fused step the program does not run
+    return pairs
 
 
 def _value_of(variable):

@@ -654,7 +654,7 @@ class Trainer(StepHooks):
             if custom:
                 logs = self._custom_train_epoch(source, rng, cbs, arrays, class_weight, batch_logs)
             if lowered is not None:
-                lowered.train_epoch(source.epoch(rng), cbs, batch_logs, variables)
+                lowered.train_epoch(source, rng, cbs, batch_logs, variables)
             # The fused loop (empty when the model's own train_step or the lowered program
             # ran the epoch above).
             for step, (xb, yb, swb) in enumerate(() if custom or lowered else source.epoch(rng)):
