@@ -384,7 +384,7 @@ class Optimizer:
             grads = [g / np.float32(self.loss_scale_factor) for g in grads]
             f = np.float32(self.loss_scale_factor)
             tokens = [None if t is None else (t[0], t[1] / f, None if t[2] is None
-                                              else t[2] / (f * f)) for t in tokens]
+                                              else t[2] / (f * f), t[3]) for t in tokens]
 
         if self.gradient_accumulation_steps:
             steps = self.gradient_accumulation_steps
@@ -654,10 +654,11 @@ def keras2_time_decay(learning_rate, decay, iterations):
 
 
 def _token_rows(gradient):
-    """``(ids, rows, squares)`` of an embedding gradient that sums per-token rows (squares:
-    None, or the per-token sums of squares of grouped rows), else None."""
+    """``(ids, rows, squares, distinct)`` of an embedding gradient that sums per-token rows
+    (squares: None, or the per-token sums of squares of grouped rows; distinct: no id
+    repeats), else None."""
     if isinstance(gradient, TokenRowsGradient) and gradient.ids is not None:
-        return gradient.ids, gradient.rows, gradient.squares
+        return gradient.ids, gradient.rows, gradient.squares, gradient.distinct
     return None
 
 
@@ -674,9 +675,14 @@ def _token_row_stats(gradient, tokens, scale, lo, hi, statistic):
     """(dense gradient, _TouchedRows) for one row-sliced gradient, with Keras-on-TF's
     clipping: clip norms scale every token, ``clipvalue`` clips every token before the
     repeated rows are summed."""
-    ids, rows, squares = tokens
-    rows = np.asarray(rows, np.float32)
+    ids, rows, squares, distinct = tokens
     changed = scale != 1.0 or math.isfinite(lo) or math.isfinite(hi)
+    if distinct and not changed and statistic == "square" and squares is not None:
+        # Rows already grouped per distinct id (a recurrent layer fused with its
+        # Embedding): they are the touched rows of the gradient as they stand.
+        gradient = np.ascontiguousarray(gradient, dtype=np.float32).view(np.ndarray)
+        return gradient, _TouchedRows(ids, rows, squares)
+    rows = np.asarray(rows, np.float32)
     if squares is not None and (math.isfinite(lo) or math.isfinite(hi)
                                 or statistic not in (None, "square")):
         raise NotImplementedError(
@@ -716,5 +722,7 @@ def decayed_square_rows(slot, rows, rho):
         raise NotImplementedError(
             "Per-token (row-sliced) gradients with a decay rate of 0 are not supported; "
             f"received a rate of {rho}.")
-    shift = (rows.stat - rows.g * rows.g) * np.float32((1.0 - rho) / rho)
-    slot[rows.ids] += shift
+    _core.embedding_shift_square_rows(slot, np.ascontiguousarray(rows.ids, np.int64),
+                                      np.ascontiguousarray(rows.g, np.float32),
+                                      np.ascontiguousarray(rows.stat, np.float32),
+                                      float(np.float32((1.0 - rho) / rho)))
