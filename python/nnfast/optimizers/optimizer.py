@@ -485,6 +485,9 @@ class Optimizer:
                                               or self.clipvalue is not None):
                 index = self._index[id(v)]
                 g, rows = _token_row_stats(g, tok, scale, lo, hi, self._token_statistic)
+                if rows.stat is not None and self._update_token_rows(v, index, rows, lr, step,
+                                                                     decay):
+                    continue
                 after = self._adjust_token_rows(v, index, rows, lr) if rows.stat is not None \
                     else None
                 common = {"grad_scale": 1.0, "clip_lo": -math.inf, "clip_hi": math.inf,
@@ -553,6 +556,12 @@ class Optimizer:
         per-token result on the touched rows ``rows.ids``: adjusts the slots' rows before
         it and returns a callable to run after it (or None)."""
         raise NotImplementedError(f"{type(self).__name__} does not handle per-token rows")
+
+    def _update_token_rows(self, variable, index, rows, learning_rate, step, decay):
+        """Applies the whole step for a gradient that is zero but on the touched rows
+        ``rows`` (a _TouchedRows with its per-token statistic) without the dense gradient;
+        returns False when this rule has no such kernel (then the dense path runs)."""
+        return False
 
     _token_rows = None  # the _TouchedRows of the gradient update_step is applying, if any
     _keras2_decay = 0.0  # Keras 2's `decay=` given to a Keras 3 class (see __init__)
