@@ -93,9 +93,15 @@ def test_token_squares_match_grouped_per_token_rows(isa, cell, reset_after, voca
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
 
 
-def _grouped(vocab, ids, rows):
-    """A table gradient of per-token ``rows`` grouped per id, as the fused backward gives."""
+def _grouped(vocab, ids, rows, first_seen=False):
+    """A table gradient of per-token ``rows`` grouped per id, as the fused backward gives
+    (``first_seen``: ids in order of first appearance and marked distinct, exactly the
+    fused backward's output, which the optimizers take without regrouping)."""
     distinct, inverse = np.unique(ids, return_inverse=True)
+    if first_seen:
+        order = np.argsort([np.flatnonzero(ids == k)[0] for k in distinct], kind="stable")
+        distinct = distinct[order]
+        inverse = np.argsort(order)[inverse]
     sums = np.zeros((len(distinct), rows.shape[1]), np.float32)
     sq = np.zeros_like(sums)
     np.add.at(sums, inverse, rows)
@@ -103,6 +109,7 @@ def _grouped(vocab, ids, rows):
     g = np.zeros((vocab, rows.shape[1]), np.float32).view(TokenRowsGradient)
     g[distinct] = sums
     g.ids, g.rows, g.squares = distinct, sums, sq
+    g.distinct = first_seen
     return g
 
 
@@ -118,21 +125,49 @@ def _per_token(vocab, ids, rows):
     lambda: nnfast.optimizers.Adam(0.1), lambda: nnfast.optimizers.RMSprop(0.05),
     lambda: nnfast.optimizers.Adagrad(0.2), lambda: nnfast.optimizers.Adam(0.1, clipnorm=0.5),
     lambda: nnfast.optimizers.Adam(0.1, loss_scale_factor=8.0),
+    lambda: nnfast.optimizers.Nadam(0.1), lambda: nnfast.optimizers.Adadelta(1.0),
 ])
 def test_optimizers_apply_grouped_squares_as_per_token_rows(make):
     rng = np.random.default_rng(5)
-    ids = np.array([1, 4, 1, 1, 6, 4])
-    rows = rng.normal(size=(6, 3)).astype(np.float32)
+    ids = np.array([6, 4, 1, 1, 6, 4, 1])
+    rows = rng.normal(size=(7, 3)).astype(np.float32)
     start = rng.normal(size=(8, 3)).astype(np.float32)
     results = []
-    for grad in (_per_token(8, ids, rows), _grouped(8, ids, rows)):
+    for grad in (_per_token(8, ids, rows), _grouped(8, ids, rows),
+                 _grouped(8, ids, rows, first_seen=True)):
         opt = make()
         assert opt._accepts_token_squares()
         v = Variable(start.copy())
         opt.apply([grad], [v])
         opt.apply([grad], [v])
         results.append(np.array(v.value))
+    assert not np.allclose(results[0], start)
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(results[2], results[0], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("vocab,dim,n", [(11, 37, 7), (300, 17, 150), (5, 1, 0)])
+def test_shift_square_rows_kernel_matches_float64(vocab, dim, n):
+    # the slot shift Adam/RMSprop/Nadam/Adadelta apply before their dense kernel
+    rng = np.random.default_rng(vocab + dim)
+    slot = rng.random((vocab, dim)).astype(np.float32)
+    ids = rng.permutation(vocab)[:n].astype(np.int64) if n <= vocab else None
+    g = rng.normal(size=(n, dim)).astype(np.float32)
+    sq = (g * g + rng.random((n, dim))).astype(np.float32)
+    want = slot.astype(np.float64)
+    want[ids] += (sq.astype(np.float64) - g.astype(np.float64) ** 2) * np.float32(0.25)
+    _core.embedding_shift_square_rows(slot, ids, g, sq, 0.25)
+    np.testing.assert_allclose(slot, want, rtol=1e-6, atol=1e-6)
+
+
+def test_shift_square_rows_kernel_refuses_bad_input():
+    slot = np.zeros((4, 3), np.float32)
+    rows = np.ones((2, 3), np.float32)
+    with pytest.raises((ValueError, IndexError), match="out of range"):
+        _core.embedding_shift_square_rows(slot, np.array([1, 4]), rows, rows, 0.5)
+    assert not slot.any()
+    with pytest.raises(ValueError, match="6 floats"):
+        _core.embedding_shift_square_rows(slot, np.array([1, 2]), rows, rows[:1], 0.5)
 
 
 def test_grouped_gradients_add_keeping_every_token():
@@ -237,3 +272,71 @@ def test_wide_units_blocked_recurrent_gemms_match_float64(isa, cell, reset_after
     nnfast.config.set_max_isa(isa)
     for got, ref in zip(grads, ref_grads):
         np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("vocab,dim,n,decay", [(13, 37, 5, 0.0), (40, 17, 40, 0.01),
+                                               (9, 3, 0, 0.0)])
+def test_adam_token_rows_kernel_matches_float64(isa, vocab, dim, n, decay):
+    # Keras's Adam on a row-sliced gradient: zero gradient on untouched rows, the summed
+    # rows and their per-token squares on the touched ones (ids distinct, any order)
+    rng = np.random.default_rng(vocab * dim + n)
+    w = rng.normal(size=(vocab, dim)).astype(np.float32)
+    m = (rng.normal(size=(vocab, dim)) * 0.1).astype(np.float32)
+    v = rng.random((vocab, dim)).astype(np.float32) * 0.1
+    ids = rng.permutation(vocab)[:n].astype(np.int64)
+    g = rng.normal(size=(n, dim)).astype(np.float32)
+    sq = (g * g + rng.random((n, dim))).astype(np.float32)
+    lr, b1, b2, eps, step = 0.01, 0.9, 0.999, 1e-7, 3
+    G = np.zeros((vocab, dim))
+    S = np.zeros((vocab, dim))
+    G[ids], S[ids] = g, sq
+    # (1 - beta) taken in float32, as Keras and the kernel do
+    m64 = m + (G - m) * float(np.float32(1) - np.float32(b1))
+    v64 = v + (S - v) * float(np.float32(1) - np.float32(b2))
+    alpha = lr * np.sqrt(1 - b2 ** step) / (1 - b1 ** step)
+    w64 = w - w * np.float32(decay) - m64 * alpha / (np.sqrt(v64) + eps)
+    _core.adam_update_token_rows(w, m, v, ids, g, sq, lr, b1, b2, eps, step, decay=decay)
+    np.testing.assert_allclose(m, m64, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(v, v64, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(w, w64, rtol=1e-5, atol=1e-6)
+
+
+def test_adam_token_rows_kernel_refuses_bad_input():
+    w, m, v = (np.zeros((4, 3), np.float32) for _ in range(3))
+    rows = np.ones((2, 3), np.float32)
+    for ids, match in (([1, 4], "out of range"), ([2, 2], "repeats")):
+        with pytest.raises(ValueError, match=match):
+            _core.adam_update_token_rows(w, m, v, np.array(ids), rows, rows, 0.1, 0.9, 0.999,
+                                         1e-7, 1)
+    with pytest.raises(ValueError, match="6 floats"):
+        _core.adam_update_token_rows(w, m, v, np.array([0, 1]), rows, rows[:1], 0.1, 0.9,
+                                     0.999, 1e-7, 1)
+    with pytest.raises(ValueError, match="step"):
+        _core.adam_update_token_rows(w, m, v, np.array([0, 1]), rows, rows, 0.1, 0.9, 0.999,
+                                     1e-7, 0)
+    assert not w.any() and not m.any() and not v.any()
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"weight_decay": 0.05}, {"amsgrad": True},
+                                    {"clipnorm": 0.5}])
+def test_adam_token_rows_path_matches_the_dense_kernel_with_shifted_squares(kwargs):
+    # the one-pass table update against the former route (dense gradient, slot shifted by
+    # the per-token squares, dense kernel), over several steps
+    from nnfast.optimizers import optimizer as base
+
+    rng = np.random.default_rng(8)
+    ids = np.array([3, 0, 3, 7, 3, 0])
+    rows = rng.normal(size=(6, 4)).astype(np.float32)
+    start = rng.normal(size=(9, 4)).astype(np.float32)
+    results = []
+    for one_pass in (True, False):
+        opt = nnfast.optimizers.Adam(0.05, **kwargs)
+        if not one_pass:
+            opt._update_token_rows = lambda *a: False
+        v = Variable(start.copy())
+        for _ in range(3):
+            opt.apply([_grouped(9, ids, rows, first_seen=True)], [v])
+        results.append(np.array(v.value))
+    assert base.Optimizer._update_token_rows is not None
+    assert not np.allclose(results[0], start)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)

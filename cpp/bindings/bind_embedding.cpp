@@ -50,4 +50,27 @@ void bind_embedding(py::module_& m) {
       py::arg("grad"), py::arg("ids"), py::arg("dtable"), py::arg("clear_ids") = py::none(),
       "dtable[ids[i]] += grad[i], touching only the named rows; rows named by clear_ids "
       "are zeroed first.");
+  m.def(
+      "embedding_shift_square_rows",
+      [](const py::array& slot, const py::array& ids, const py::array& g,
+         const py::array& squares, float factor) {
+        BufferScope scope("embedding_shift_square_rows");
+        require_ndim(slot, 2, "embedding slot");
+        float* ps = checked<float>(slot, "embedding slot", true);
+        const int64_t* pi = checked<int64_t>(ids, "embedding ids");
+        const float* pg = checked<float>(g, "embedding g");
+        const float* pq = checked<float>(squares, "embedding squares");
+        const int64_t vocab = slot.shape(0), dim = slot.shape(1), n = ids.size();
+        if (g.size() != n * dim || squares.size() != n * dim)
+          throw py::value_error("embedding_shift_square_rows: g and squares must hold " +
+                                std::to_string(n * dim) + " floats (ids " + shape_of(ids) +
+                                " x dim " + std::to_string(dim) + "), received g " +
+                                shape_of(g) + " and squares " + shape_of(squares));
+        py::gil_scoped_release release;
+        nnfast::embedding_shift_square_rows(ps, vocab, dim, pi, n, pg, pq, factor);
+      },
+      py::arg("slot"), py::arg("ids"), py::arg("g"), py::arg("squares"), py::arg("factor"),
+      "slot[ids[i]] += (squares[i] - g[i]**2) * factor, touching only the named rows: "
+      "shifts a squaring optimizer's slot so that its dense kernel, run next on the summed "
+      "gradient, accumulates per-token squares as Keras does.");
 }

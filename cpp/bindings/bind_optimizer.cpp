@@ -83,6 +83,34 @@ void bind_optimizer(py::module_& m) {
       py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("step"),
       NNFAST_COMMON_ARGS);
   m.def(
+      "adam_update_token_rows",
+      [](const py::array& w, const py::array& m_, const py::array& v, const py::array& ids,
+         const py::array& g_rows, const py::array& sq_rows, float lr, float b1, float b2,
+         float eps, int64_t step, float decay) {
+        BufferScope scope("adam_update_token_rows");
+        require_ndim(w, 2, "variable");
+        float* pw = checked<float>(w, "variable", true);
+        float* pm = slot(w, m_, "momentum");
+        float* pv = slot(w, v, "velocity");
+        const int64_t* pi = checked<int64_t>(ids, "ids");
+        const float* pg = checked<float>(g_rows, "g_rows");
+        const float* pq = checked<float>(sq_rows, "sq_rows");
+        const int64_t vocab = w.shape(0), dim = w.shape(1), n = ids.size();
+        if (g_rows.size() != n * dim || sq_rows.size() != n * dim)
+          throw py::value_error("adam_update_token_rows: g_rows and sq_rows must hold " +
+                                std::to_string(n * dim) + " floats (ids " + shape_of(ids) +
+                                " x dim " + std::to_string(dim) + "), received g_rows " +
+                                shape_of(g_rows) + " and sq_rows " + shape_of(sq_rows));
+        py::gil_scoped_release release;
+        nnfast::adam_update_token_rows(pw, pm, pv, vocab, dim, pi, n, pg, pq, lr, b1, b2, eps,
+                                       step, decay);
+      },
+      py::arg("w"), py::arg("m"), py::arg("v"), py::arg("ids"), py::arg("g_rows"),
+      py::arg("sq_rows"), py::arg("lr"), py::arg("beta_1"), py::arg("beta_2"),
+      py::arg("epsilon"), py::arg("step"), py::kw_only(), py::arg("decay") = 0.0f,
+      "Adam on a (vocab, dim) table whose gradient is zero but on the distinct rows ids, "
+      "which take g_rows with the per-token sums of squares sq_rows for v (Keras's rule).");
+  m.def(
       "rmsprop_update",
       [](const py::array& w, const py::array& g, const py::object& v, const py::object& mom,
          const py::object& avg, float lr, float rho, float momentum, float eps, float gs,

@@ -18,4 +18,11 @@ void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_
                         float* dtable, int64_t vocab, const int64_t* clear_ids = nullptr,
                         int64_t n_clear = 0);
 
+// slot[ids[i], :] += (squares[i, :] - g[i, :]^2) * factor for i in [0, n), in index order
+// (ids checked like embedding_backward's; threads split the columns). Before a squaring
+// optimizer's dense kernel runs on a summed embedding gradient, this shifts the touched rows
+// of its slot so that it accumulates the per-token sums of squares instead (Keras's rule).
+void embedding_shift_square_rows(float* slot, int64_t vocab, int64_t dim, const int64_t* ids,
+                                 int64_t n, const float* g, const float* squares, float factor);
+
 }  // namespace nnfast

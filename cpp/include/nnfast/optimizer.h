@@ -31,6 +31,16 @@ void adam_update(float* w, const float* g, float* m, float* v, float* vhat, int6
                  float beta_1, float beta_2, float epsilon, int64_t step,
                  const OptimizerCommon& common = {});
 
+// Adam on an embedding table whose gradient is zero except the rows ids[k] (distinct, in
+// any order), which take g_rows[k] with v updated by the per-token sums of squares
+// sq_rows[k] (Keras's rule for row-sliced gradients): w, m, v are (vocab, dim); every row
+// is updated (the moments of untouched rows decay as with a dense zero gradient), without
+// reading a dense gradient. No AMSGrad, scaling or clipping; decay as in adam_update.
+void adam_update_token_rows(float* w, float* m, float* v, int64_t vocab, int64_t dim,
+                            const int64_t* ids, int64_t n_ids, const float* g_rows,
+                            const float* sq_rows, float lr, float beta_1, float beta_2,
+                            float epsilon, int64_t step, float decay);
+
 // RMSprop: v = rho*v + (1-rho)*g^2; centered: a = rho*a + (1-rho)*g and the denominator is
 // v - a^2 + eps, else v + eps; inc = lr*g/sqrt(denominator); with momentum m = mu*m + inc,
 // w -= m; else w -= inc. `momentum_buf` (null iff momentum == 0) and `average_grad` (null

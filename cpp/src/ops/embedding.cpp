@@ -63,4 +63,16 @@ void embedding_backward(const float* ddst, const int64_t* ids, int64_t n, int64_
   });
 }
 
+void embedding_shift_square_rows(float* slot, int64_t vocab, int64_t dim, const int64_t* ids,
+                                 int64_t n, const float* g, const float* squares, float factor) {
+  check_dims(vocab, dim, n);
+  check_ids(ids, n, vocab);
+  const int64_t blocks = (dim + 15) / 16;  // whole cache lines per thread, as above
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(n * 16, 1));
+  parallel_for_chunks(blocks, grain, [&](int64_t b0, int64_t b1) {
+    const int64_t c0 = b0 * 16, c1 = std::min(dim, b1 * 16);
+    kernels::f32_embedding_shift_square_rows_ref(ids, n, dim, c0, c1, g, squares, factor, slot);
+  });
+}
+
 }  // namespace nnfast

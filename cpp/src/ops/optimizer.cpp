@@ -1,5 +1,6 @@
 // Optimizer driver: validate, precompute the per-step scalars in double, pick the kernel
 // variant for the active ISA, and split the parameter across threads.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -99,9 +100,58 @@ void adam_update(float* w, const float* g, float* m, float* v, float* vhat, int6
   const double t = static_cast<double>(step);
   const double alpha = double(lr) * std::sqrt(1.0 - std::pow(double(beta_2), t)) /
                        (1.0 - std::pow(double(beta_1), t));
-  AdamArgs a{w, g, m, v, vhat, static_cast<float>(alpha), 1.0f - beta_1, 1.0f - beta_2, epsilon,
-             common_args(common)};
+  AdamArgs a{w, g, m, v, vhat, nullptr, static_cast<float>(alpha), 1.0f - beta_1,
+             1.0f - beta_2, epsilon, common_args(common)};
   run(pick().adam, a, n);
+}
+
+void adam_update_token_rows(float* w, float* m, float* v, int64_t vocab, int64_t dim,
+                            const int64_t* ids, int64_t n_ids, const float* g_rows,
+                            const float* sq_rows, float lr, float beta_1, float beta_2,
+                            float epsilon, int64_t step, float decay) {
+  if (vocab < 0 || dim < 1 || n_ids < 0)
+    throw std::invalid_argument("adam_update_token_rows: expected vocab >= 0, dim >= 1, "
+                                "n_ids >= 0, received " + std::to_string(vocab) + ", " +
+                                std::to_string(dim) + ", " + std::to_string(n_ids));
+  check_step("adam_update_token_rows", step);
+  // Which entry of g_rows/sq_rows each table row takes (-1: untouched, zero gradient).
+  std::vector<int32_t> entry(static_cast<size_t>(vocab), -1);
+  for (int64_t k = 0; k < n_ids; ++k) {
+    const int64_t id = ids[k];
+    if (id < 0 || id >= vocab)
+      throw std::invalid_argument("adam_update_token_rows: id " + std::to_string(id) +
+                                  " at position " + std::to_string(k) +
+                                  " is out of range [0, " + std::to_string(vocab) + ")");
+    if (entry[id] >= 0)
+      throw std::invalid_argument("adam_update_token_rows: id " + std::to_string(id) +
+                                  " repeats (the rows must be grouped per distinct id)");
+    entry[id] = static_cast<int32_t>(k);
+  }
+  const double t = static_cast<double>(step);
+  const float alpha = static_cast<float>(double(lr) * std::sqrt(1.0 - std::pow(double(beta_2), t)) /
+                                         (1.0 - std::pow(double(beta_1), t)));
+  const OptCommonArgs c{1.0f, -INFINITY, INFINITY, decay};
+  const auto adam = pick().adam;
+  const int64_t grain = std::max<int64_t>(1, kGrain / dim);
+  parallel_for_chunks(vocab, grain, [&](int64_t r0, int64_t r1) {
+    int64_t r = r0;
+    while (r < r1) {
+      int64_t end = r;  // a run of untouched rows, or one touched row
+      while (end < r1 && entry[end] < 0) ++end;
+      if (end > r) {
+        AdamArgs a{w, nullptr, m, v, nullptr, nullptr, alpha, 1.0f - beta_1, 1.0f - beta_2,
+                   epsilon, c};
+        adam(a, r * dim, end * dim);
+        r = end;
+        continue;
+      }
+      const int64_t k = entry[r], off = r * dim;
+      AdamArgs a{w + off, g_rows + k * dim, m + off, v + off, nullptr, sq_rows + k * dim, alpha,
+                 1.0f - beta_1, 1.0f - beta_2, epsilon, c};
+      adam(a, 0, dim);
+      ++r;
+    }
+  });
 }
 
 void rmsprop_update(float* w, const float* g, float* velocity, float* momentum_buf,

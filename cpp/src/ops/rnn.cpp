@@ -410,8 +410,14 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
         float* dst = Hm + ((b0 + r) * T + tt) * U;
         const float* src = t > 0 ? a.h_seq + ((b0 + r) * T + t - 1) * U
                                  : (a.h0 ? a.h0 + (b0 + r) * U : nullptr);
-        for (int64_t i = 0; i < U; ++i)
-          dst[i] = (src ? src[i] : 0.0f) * (rmask ? rmask[r * U + i] : 1.0f);
+        // (branches outside the loops: a plain row copy without recurrent dropout)
+        if (src == nullptr) {
+          std::fill(dst, dst + U, 0.0f);
+        } else if (rmask == nullptr) {
+          std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(U));
+        } else {
+          for (int64_t i = 0; i < U; ++i) dst[i] = src[i] * rmask[r * U + i];
+        }
       }
     }
 

@@ -100,12 +100,14 @@ class TokenRowsGradient(np.ndarray):
     straight from the table (``ops.lstm(..., input_ids=, token_squares=True)``) groups the
     tokens instead: ``rows[i]`` then sums the tokens of row ``ids[i]`` and ``squares[i]``
     their per-token sum of squares, all a squaring optimizer needs (no clipping by value).
+    ``distinct`` is True when no id repeats in ``ids`` (then ``rows[i] == self[ids[i]]``).
     """
 
     def __array_finalize__(self, obj):
         self.ids = None
         self.rows = None
         self.squares = None
+        self.distinct = False
 
     def __add__(self, other):
         out = np.add(self, other)
@@ -125,12 +127,14 @@ class TokenRowsGradient(np.ndarray):
         return np.add(other, self)
 
 
-def dense_rows_gradient(table, ids, row_grads, token_rows=True, squares=None):
+def dense_rows_gradient(table, ids, row_grads, token_rows=True, squares=None,
+                        distinct=False):
     """The dense (vocab, dim) gradient of ``table`` with ``row_grads[i]`` added to row
     ``ids[i]`` and zeros elsewhere, in the reused per-table buffer (see the top). Returned
     as a :class:`TokenRowsGradient` remembering ``ids`` and ``row_grads`` when those are
     per-token rows (``token_rows``) or token groups with their per-token sums of
-    ``squares`` (n, dim), else as the plain buffer."""
+    ``squares`` (n, dim), else as the plain buffer. ``distinct``: the caller guarantees
+    that no id repeats (the optimizer then skips regrouping the rows)."""
     dtable, entry, stale = _zeroed_grad(table)
     _core.embedding_backward(row_grads, ids, dtable, stale)
     entry[1] = ids
@@ -141,6 +145,7 @@ def dense_rows_gradient(table, ids, row_grads, token_rows=True, squares=None):
     out.rows = row_grads.reshape(ids.size, table.shape[1])
     if squares is not None:
         out.squares = squares.reshape(ids.size, table.shape[1])
+    out.distinct = bool(distinct)
     return out
 
 

@@ -141,7 +141,8 @@ class _Recurrent(Function):
         if ids is not None and need[0]:
             if token_squares:
                 # rows summed per distinct id, with their per-token sums of squares
-                dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], squares=d_rows_sq[:n])
+                dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], squares=d_rows_sq[:n],
+                                         distinct=True)
             else:
                 # rows summed per distinct id: no per-token rows to hand the optimizer
                 dx = dense_rows_gradient(x, distinct[:n], d_rows[:n], token_rows=False)

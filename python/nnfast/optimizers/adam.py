@@ -1,4 +1,6 @@
 """Adam, with Keras's epsilon placement and optional AMSGrad."""
+import numpy as np
+
 from nnfast import _core
 from nnfast.optimizers.optimizer import Optimizer, decayed_square_rows
 
@@ -66,6 +68,19 @@ class Adam(Optimizer):
 
     def _adjust_token_rows(self, variable, index, rows, learning_rate):
         decayed_square_rows(self._slots["velocity"][index], rows, self.beta_2)
+
+    def _update_token_rows(self, variable, index, rows, learning_rate, step, decay):
+        table = variable.value
+        if self.amsgrad or table.ndim != 2 or not table.flags.c_contiguous:
+            return False
+        # one pass over the table: untouched rows decay their moments (zero gradient), the
+        # touched rows take their summed gradient and per-token squares; no dense gradient
+        _core.adam_update_token_rows(
+            table, self._slots["momentum"][index], self._slots["velocity"][index],
+            np.ascontiguousarray(rows.ids, np.int64), np.ascontiguousarray(rows.g, np.float32),
+            np.ascontiguousarray(rows.stat, np.float32), learning_rate, self.beta_1,
+            self.beta_2, self.epsilon, step, decay=decay)
+        return True
 
     def _fused_update(self, gradient, variable, index, learning_rate, step, common):
         vhat = self._slots["velocity_hat"][index] if self.amsgrad else None

@@ -384,7 +384,7 @@ class Optimizer:
             grads = [g / np.float32(self.loss_scale_factor) for g in grads]
             f = np.float32(self.loss_scale_factor)
             tokens = [None if t is None else (t[0], t[1] / f, None if t[2] is None
-                                              else t[2] / (f * f)) for t in tokens]
+                                              else t[2] / (f * f), t[3]) for t in tokens]
 
         if self.gradient_accumulation_steps:
             steps = self.gradient_accumulation_steps
@@ -485,6 +485,9 @@ class Optimizer:
                                               or self.clipvalue is not None):
                 index = self._index[id(v)]
                 g, rows = _token_row_stats(g, tok, scale, lo, hi, self._token_statistic)
+                if rows.stat is not None and self._update_token_rows(v, index, rows, lr, step,
+                                                                     decay):
+                    continue
                 after = self._adjust_token_rows(v, index, rows, lr) if rows.stat is not None \
                     else None
                 common = {"grad_scale": 1.0, "clip_lo": -math.inf, "clip_hi": math.inf,
@@ -553,6 +556,12 @@ class Optimizer:
         per-token result on the touched rows ``rows.ids``: adjusts the slots' rows before
         it and returns a callable to run after it (or None)."""
         raise NotImplementedError(f"{type(self).__name__} does not handle per-token rows")
+
+    def _update_token_rows(self, variable, index, rows, learning_rate, step, decay):
+        """Applies the whole step for a gradient that is zero but on the touched rows
+        ``rows`` (a _TouchedRows with its per-token statistic) without the dense gradient;
+        returns False when this rule has no such kernel (then the dense path runs)."""
+        return False
 
     _token_rows = None  # the _TouchedRows of the gradient update_step is applying, if any
     _keras2_decay = 0.0  # Keras 2's `decay=` given to a Keras 3 class (see __init__)
@@ -654,10 +663,11 @@ def keras2_time_decay(learning_rate, decay, iterations):
 
 
 def _token_rows(gradient):
-    """``(ids, rows, squares)`` of an embedding gradient that sums per-token rows (squares:
-    None, or the per-token sums of squares of grouped rows), else None."""
+    """``(ids, rows, squares, distinct)`` of an embedding gradient that sums per-token rows
+    (squares: None, or the per-token sums of squares of grouped rows; distinct: no id
+    repeats), else None."""
     if isinstance(gradient, TokenRowsGradient) and gradient.ids is not None:
-        return gradient.ids, gradient.rows, gradient.squares
+        return gradient.ids, gradient.rows, gradient.squares, gradient.distinct
     return None
 
 
@@ -674,9 +684,14 @@ def _token_row_stats(gradient, tokens, scale, lo, hi, statistic):
     """(dense gradient, _TouchedRows) for one row-sliced gradient, with Keras-on-TF's
     clipping: clip norms scale every token, ``clipvalue`` clips every token before the
     repeated rows are summed."""
-    ids, rows, squares = tokens
-    rows = np.asarray(rows, np.float32)
+    ids, rows, squares, distinct = tokens
     changed = scale != 1.0 or math.isfinite(lo) or math.isfinite(hi)
+    if distinct and not changed and statistic == "square" and squares is not None:
+        # Rows already grouped per distinct id (a recurrent layer fused with its
+        # Embedding): they are the touched rows of the gradient as they stand.
+        gradient = np.ascontiguousarray(gradient, dtype=np.float32).view(np.ndarray)
+        return gradient, _TouchedRows(ids, rows, squares)
+    rows = np.asarray(rows, np.float32)
     if squares is not None and (math.isfinite(lo) or math.isfinite(hi)
                                 or statistic not in (None, "square")):
         raise NotImplementedError(
@@ -716,5 +731,7 @@ def decayed_square_rows(slot, rows, rho):
         raise NotImplementedError(
             "Per-token (row-sliced) gradients with a decay rate of 0 are not supported; "
             f"received a rate of {rho}.")
-    shift = (rows.stat - rows.g * rows.g) * np.float32((1.0 - rho) / rho)
-    slot[rows.ids] += shift
+    _core.embedding_shift_square_rows(slot, np.ascontiguousarray(rows.ids, np.int64),
+                                      np.ascontiguousarray(rows.g, np.float32),
+                                      np.ascontiguousarray(rows.stat, np.float32),
+                                      float(np.float32((1.0 - rho) / rho)))

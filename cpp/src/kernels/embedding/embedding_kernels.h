@@ -18,4 +18,9 @@ void f32_embedding_clear_rows_ref(const int64_t* ids, int64_t n, int64_t dim, in
 void f32_embedding_scatter_add_squares_ref(const float* g, const int32_t* rows, int64_t n,
                                            int64_t dim, int64_t c0, int64_t c1, float* sums,
                                            float* squares);
+// For columns [c0, c1): slot[ids[i], c] += (squares[i, c] - g[i, c]^2) * factor, i ascending:
+// turns a squaring optimizer's slot update on a summed gradient into Keras's per-token one.
+void f32_embedding_shift_square_rows_ref(const int64_t* ids, int64_t n, int64_t dim,
+                                         int64_t c0, int64_t c1, const float* g,
+                                         const float* squares, float factor, float* slot);
 }  // namespace nnfast::kernels

@@ -43,4 +43,15 @@ void f32_embedding_scatter_add_squares_ref(const float* g, const int32_t* rows, 
   }
 }
 
+void f32_embedding_shift_square_rows_ref(const int64_t* ids, int64_t n, int64_t dim,
+                                         int64_t c0, int64_t c1, const float* g,
+                                         const float* squares, float factor, float* slot) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = slot + ids[i] * dim;
+    const float* gi = g + i * dim;
+    const float* qi = squares + i * dim;
+    for (int64_t c = c0; c < c1; ++c) row[c] += (qi[c] - gi[c] * gi[c]) * factor;
+  }
+}
+
 }  // namespace nnfast::kernels

@@ -20,6 +20,10 @@ struct SgdArgs {
 };
 struct AdamArgs {
   float* w; const float* g; float* m; float* v; float* vhat;  // vhat null: no AMSGrad
+  // g null: a zero gradient (rows an embedding step did not touch). sq not null: v takes
+  // these per-token sums of squares in place of g*g (Keras's rule for row-sliced
+  // gradients); both modes without AMSGrad, clipping or scaling (the driver checks).
+  const float* sq;
   float alpha, one_minus_b1, one_minus_b2, epsilon;
   OptCommonArgs c;
 };
