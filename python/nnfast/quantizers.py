@@ -118,21 +118,34 @@ class AbsMaxQuantizer(Quantizer):
         return config
 
 
+from nnfast.quantizers_config import (  # noqa: E402  (they import this module lazily)
+    AWQConfig, Float8QuantizationConfig, GPTQConfig, Int4QuantizationConfig,
+    Int8QuantizationConfig, QuantizationConfig)
+from nnfast.quantizers_fake_quant import fake_quant_with_min_max_vars  # noqa: E402,F401
+from nnfast.quantizers_float8 import (  # noqa: E402,F401
+    compute_float8_amax_history, compute_float8_scale)
+from nnfast.quantizers_int4 import (  # noqa: E402,F401
+    abs_max_quantize_grouped_with_zero_point, pack_int4, unpack_int4)
+
 _CLASSES = {"Quantizer": Quantizer, "AbsMaxQuantizer": AbsMaxQuantizer}
+_CONFIGS = {c.__name__: c for c in (QuantizationConfig, Int8QuantizationConfig,
+                                     Int4QuantizationConfig, Float8QuantizationConfig,
+                                     GPTQConfig, AWQConfig)}
 
 
 def serialize(initializer):
-    """Keras's dict form of a quantizer."""
+    """Keras's dict form of a quantizer or a quantization config."""
     return {"module": "keras.quantizers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
-    """The quantizer a ``serialize`` dict describes."""
+    """The quantizer (or quantization config) a ``serialize`` dict describes."""
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    cls = (custom_objects or {}).get(name) or _CLASSES.get(name) or _CONFIGS.get(name)
     if cls is None:
-        raise ValueError(f"Unknown quantizer: {name!r}. Known: {sorted(_CLASSES)}")
+        raise ValueError(f"Unknown quantizer: {name!r}. Known: "
+                         f"{sorted(_CLASSES) + sorted(_CONFIGS)}")
     return cls.from_config(config.get("config", {}))
 
 
