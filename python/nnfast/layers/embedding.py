@@ -102,7 +102,7 @@ class Embedding(Layer):
         Args:
             mode: ``"int8"``.
             type_check: only ``Embedding`` itself is quantized (not subclasses), as Keras.
-            config: Keras's quantization config; only None is supported.
+            config: ``Int8QuantizationConfig()`` (Keras's default quantizers) or None.
 
         Example:
             >>> layer = Embedding(100, 8)
@@ -114,10 +114,7 @@ class Embedding(Layer):
         if type_check and type(self) is not Embedding:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`quantize` method implemented.")
-        if config is not None:
-            raise NotImplementedError("Embedding.quantize(config=...): custom quantization "
-                                      "configs are not supported by nnfast.")
-        quantization.check_mode(mode)
+        quantization.resolve_config(mode, config, "Embedding")
         quantization.quantize_embedding_int8(self)
 
     def _saved_variables(self):

@@ -26,20 +26,23 @@ def check_mode(mode):
                                       "(and 'int4' for Dense) only.")
 
 
-def resolve_config(mode, config, layer_name, modes=("int8",)):
+def resolve_config(mode, config, layer_name, modes=("int8",), keras_quantizes=True):
     """The ``QuantizationConfig`` that ``quantize(mode, config)`` runs (Keras's resolution:
     a default config for a bare mode, errors for contradictions), checked against what
     nnfast computes: ``modes`` (the layer's), and for int8 only Keras's default quantizers.
 
     Raises:
-        ModeNotImplementedError: a mode or config nnfast does not compute.
+        ModeNotImplementedError: a mode or config nnfast does not compute for a layer Keras
+            quantizes (``keras_quantizes``; else a plain NotImplementedError: the layer is
+            skipped with a warning as Keras skips it).
     """
     from nnfast.quantizers import AbsMaxQuantizer
     from nnfast.quantizers_config import validate_and_resolve_config
 
     config = validate_and_resolve_config(mode, config)
+    error = ModeNotImplementedError if keras_quantizes else NotImplementedError
     if config.mode not in modes:
-        raise ModeNotImplementedError(
+        raise error(
             f"{layer_name}.quantize({config.mode!r}): not implemented in nnfast (it quantizes "
             f"this layer with {' and '.join(repr(m) for m in modes)}).")
     if config.mode == "int8":
@@ -49,7 +52,7 @@ def resolve_config(mode, config, layer_name, modes=("int8",)):
         default_a = type(a) is AbsMaxQuantizer and a.axis in (None, (-1,)) and \
             tuple(a.value_range) == (-127, 127) and a.epsilon == 1e-7
         if not (default_w and default_a):
-            raise ModeNotImplementedError(
+            raise error(
                 f"{layer_name}.quantize('int8', config=...): nnfast's int8 runs Keras's default "
                 "quantizers only (abs-max per output unit for weights, AbsMaxQuantizer() per "
                 "input row).")
