@@ -229,6 +229,28 @@ def test_int4_dense_matches_keras_and_files_round_trip(data, name, tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name,block", [("emb_per_channel", None), ("emb_block4", 4)])
+def test_int4_embedding_matches_keras_and_files_round_trip(data, name, block, tmp_path):
+    model = nnfast.models.load_model(os.path.join(HERE, "int4_emb_float.keras"))
+    model.quantize("int4", config=quantizers.Int4QuantizationConfig(block_size=block))
+    layer = model.get_layer("emb")
+    assert layer.dtype_policy.name == f"int4/{block or -1}_from_float32"
+    np.testing.assert_array_equal(arr(layer.embeddings), data[f"{name}_table"])
+    np.testing.assert_allclose(arr(layer.embeddings_scale), data[f"{name}_scale"], rtol=1e-6)
+    if block:
+        np.testing.assert_array_equal(arr(layer.embeddings_zero), data[f"{name}_zero"])
+    ids = data["emb_ids"]
+    np.testing.assert_allclose(model.predict(ids, verbose=0), data[f"{name}_y"], rtol=1e-6)
+    loaded = nnfast.models.load_model(os.path.join(HERE, f"int4_{name}.keras"))
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), data[f"{name}_y"], rtol=1e-6)
+    path = str(tmp_path / "e.keras")
+    model.save(path)
+    again = nnfast.models.load_model(path)
+    assert again.get_layer("emb").get_config()["quantization_config"]["config"][
+        "block_size"] == block
+    np.testing.assert_allclose(again.predict(ids, verbose=0), data[f"{name}_y"], rtol=1e-6)
+
+
 def test_int4_dense_input_gradient_is_the_dequantized_kernels():
     rng = np.random.default_rng(3)
     for config in (CONFIGS["per_channel"](), CONFIGS["block8"]()):
@@ -277,9 +299,10 @@ def test_modes_nnfast_does_not_compute_raise():
     with pytest.raises(NotImplementedError, match="default quantizers"):
         model.quantize("int8", config=quantizers.Int8QuantizationConfig(
             activation_quantizer=None))
-    emb = nnfast.Sequential([nnfast.Input((2,), dtype="int32"), nnfast.layers.Embedding(5, 3)])
-    with pytest.raises(NotImplementedError, match="int4"):
-        emb.quantize("int4")
+    einsum = nnfast.Sequential([nnfast.Input((2,)),
+                                nnfast.layers.EinsumDense("ab,bc->ac", (3,))])
+    with pytest.raises(NotImplementedError, match="int4"):  # Keras quantizes it; nnfast not
+        einsum.quantize("int4")
     with pytest.raises(NotImplementedError, match="float8"):
         nnfast.layers.Dense(3, dtype=dtype_policies.QuantizedFloat8DTypePolicy("float8",
                                                                                "float32"))

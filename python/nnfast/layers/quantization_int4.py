@@ -189,3 +189,97 @@ def int4_saved_variables(layer):
     """A quantized Dense layer's int4 variables in Keras's file order."""
     return [v for v in (layer.kernel, layer.bias, layer.kernel_scale, layer.kernel_zero,
                         layer.g_idx) if v is not None]
+
+
+# --- Embedding -------------------------------------------------------------------------------
+# Keras's int4 Embedding: rows packed along output_dim ((vocab, ceil(dim / 2)) int8), one
+# scale per row (per channel) or per row and block of ``block_size`` columns with zero
+# points (``embeddings_scale``/``embeddings_zero`` of shape (vocab, groups), ``g_idx`` the
+# column's group); saved ``[embeddings, embeddings_scale, embeddings_zero, g_idx]``.
+
+def add_embedding_int4_variables(layer, config):
+    """An Embedding's packed int4 table, scales and (blocks) zero points and group index."""
+    vocab, dim = layer.input_dim, layer.output_dim
+    size = block_size_of(layer, config)
+
+    def add(name, shape, dtype, initializer):
+        v = layer.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                             trainable=False, name=name)
+        v.__class__ = QuantizedVariable
+        object.__setattr__(layer, name, v)
+
+    add("embeddings", (vocab, (dim + 1) // 2), "int8", "zeros")
+    scale_shape = (vocab,) if size is None else (vocab, math.ceil(dim / size))
+    add("embeddings_scale", scale_shape, "float32", "ones")
+    object.__setattr__(layer, "embeddings_zero", None)
+    object.__setattr__(layer, "g_idx", None)
+    if size is not None:
+        add("embeddings_zero", scale_shape, "int8", "zeros")
+        add("g_idx", (dim,), "float32", "zeros")
+        layer.g_idx.assign((np.arange(dim) // size).astype(np.float32))
+    object.__setattr__(layer, "_int4_block_size", size)
+
+
+def quantize_embedding_int4(layer, config):
+    """Replaces a built Embedding's float table by packed int4 rows and their scales
+    (Keras's numbers: abs-max per row, or grouped with zero points along ``output_dim``)."""
+    from nnfast import dtype_policies, quantizers
+    from nnfast.layers.quantization import check_quantizable, drop_variable
+
+    check_quantizable(layer, "int4")
+    size = block_size_of(layer, config)
+    float_table = layer.embeddings
+    table = np.asarray(float_table.value)
+    zero = None
+    if size is None:
+        weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+            config, quantizers.AbsMaxQuantizer(axis=-1, value_range=(-8, 7)))
+        q, scale = weight_quantizer(table)
+        q, scale = np.asarray(q.value), np.asarray(scale.value).reshape(-1)
+    else:
+        q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(table.T, size)
+        q, scale, zero = (np.asarray(q.value).T, np.asarray(scale.value).T,
+                          np.asarray(zero.value).T)
+    packed, _, _ = quantizers.pack_int4(np.ascontiguousarray(q).astype(np.int8), axis=-1)
+    drop_variable(layer, float_table)
+    object.__setattr__(layer, "embeddings", None)
+    add_embedding_int4_variables(layer, config)
+    layer.embeddings.assign(np.asarray(packed.value))
+    layer.embeddings_scale.assign(scale)
+    if zero is not None:
+        layer.embeddings_zero.assign(zero)
+    object.__setattr__(layer, "quantization_config", config)
+    layer.dtype_policy = dtype_policies.Int4DTypePolicy(
+        f"int4/{-1 if size is None else size}", layer.dtype_policy.name)
+
+
+def int4_embedding_table(layer):
+    """The dequantized float32 table of an int4 Embedding (Keras's numbers: ``q / scale``
+    per row, or ``(q - zero[g]) * scale[g]`` per block), made once per weights' version."""
+    from nnfast.quantizers import unpack_int4
+
+    variables = [v for v in (layer.embeddings, layer.embeddings_scale, layer.embeddings_zero,
+                             layer.g_idx) if v is not None]
+    key = tuple((id(v.value), v.__dict__.get("_version", 0)) for v in variables)
+    cached = layer.__dict__.get("_int4_compute")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    q = np.asarray(unpack_int4(layer.embeddings.value, layer.output_dim, axis=-1).value)
+    scale = np.asarray(layer.embeddings_scale.value, np.float32)
+    if layer._int4_block_size is None:
+        table = q.astype(np.float32) / scale[:, None]
+    else:
+        groups = np.asarray(layer.g_idx.value).astype(np.int64)
+        if groups.min(initial=0) < 0 or groups.max(initial=0) >= scale.shape[1]:
+            raise ValueError(f"{layer.name}: g_idx holds group indices outside [0, "
+                             f"{scale.shape[1]}).")
+        zero = np.asarray(layer.embeddings_zero.value).astype(np.float32)
+        table = (q.astype(np.float32) - zero[:, groups]) * scale[:, groups]
+    layer.__dict__["_int4_compute"] = (key, table)
+    return table
+
+
+def embedding_int4_saved_variables(layer):
+    """A quantized Embedding's int4 variables in Keras's file order."""
+    return [v for v in (layer.embeddings, layer.embeddings_scale, layer.embeddings_zero,
+                        layer.g_idx) if v is not None]
