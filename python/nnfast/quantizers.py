@@ -4,6 +4,12 @@
 ``127 / (max |x| + epsilon)`` along ``axis``: ``q = clip(round(x * scale), -127, 127)``
 (round half to even), so ``x ~ q / scale``.
 
+Also here (from their own modules): the int4 helpers ``pack_int4``/``unpack_int4`` and
+``abs_max_quantize_grouped_with_zero_point`` (``quantizers_int4``),
+``fake_quant_with_min_max_vars`` (``quantizers_fake_quant``), the float8 scaling helpers
+``compute_float8_scale``/``compute_float8_amax_history`` (``quantizers_float8``) and the
+configs ``model.quantize(mode, config=...)`` takes (``quantizers_config``).
+
 Example:
     >>> q, scale = nnfast.quantizers.abs_max_quantize(np.array([[0.5, -1.0]]), axis=-1)
     >>> np.asarray(q), np.asarray(scale)

@@ -116,7 +116,7 @@ class Dense(Layer):
         Example:
             >>> layer = Dense(4)
             >>> layer.build((None, 8))
-            >>> layer.quantize("int4", config=nnfast.quantizers.Int4QuantizationConfig(4))
+            >>> layer.quantize("int4", config=nnfast.quantizers.Int4QuantizationConfig(block_size=4))
         """
         if type_check and type(self) is not Dense:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "

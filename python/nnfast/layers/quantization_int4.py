@@ -74,6 +74,14 @@ def check_activation_quantizer(layer, quantizer):
             "not implemented in nnfast (the default AbsMaxQuantizer() and None are).")
 
 
+def _one_scale_per(scale, expected, layer, axis):
+    """The weight quantizer's scales as a vector, checked to be one per output channel."""
+    if scale.shape != expected:
+        raise ValueError(f"{layer.name}: the int4 weight quantizer must reduce over {axis} "
+                         f"(scales of shape {expected}). Received: scale shape {scale.shape}")
+    return scale.reshape(-1)
+
+
 def add_int4_variables(layer, kernel_shape, config):
     """The packed kernel, scales and (blocks) zero points and group index of a Dense layer,
     Keras's names and shapes, zero/one-initialized (quantize or loading fills them)."""
@@ -121,9 +129,8 @@ def quantize_dense_int4(layer, config):
     if size is None:
         weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
             config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7)))
-        q, scale = weight_quantizer(w, axis=0) if weight_quantizer.axis is None \
-            else weight_quantizer(w)
-        scale = np.asarray(scale.value).reshape(-1)
+        q, scale = weight_quantizer(w)
+        scale = _one_scale_per(np.asarray(scale.value), (1, w.shape[1]), layer, "axis=0")
     else:
         q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(w, size)
         scale, zero = np.asarray(scale.value), np.asarray(zero.value)
@@ -235,7 +242,8 @@ def quantize_embedding_int4(layer, config):
         weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
             config, quantizers.AbsMaxQuantizer(axis=-1, value_range=(-8, 7)))
         q, scale = weight_quantizer(table)
-        q, scale = np.asarray(q.value), np.asarray(scale.value).reshape(-1)
+        q = np.asarray(q.value)
+        scale = _one_scale_per(np.asarray(scale.value), (table.shape[0], 1), layer, "axis=-1")
     else:
         q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(table.T, size)
         q, scale, zero = (np.asarray(q.value).T, np.asarray(scale.value).T,
