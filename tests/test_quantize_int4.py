@@ -7,10 +7,9 @@ import os
 import zipfile
 
 import h5py
+import nnfast
 import numpy as np
 import pytest
-
-import nnfast
 from nnfast import dtype_policies, quantizers
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures", "quantize")
@@ -150,7 +149,7 @@ def test_quantization_configs_serialize_as_keras():
     with pytest.raises(ValueError, match="4-bit"):
         quantizers.AWQConfig(None, None, weight_bits=8)
     with pytest.raises(NotImplementedError, match="Subclasses"):
-        quantizers.QuantizationConfig().mode
+        _ = quantizers.QuantizationConfig().mode
 
 
 def test_quantized_policies_named_and_serialized_as_keras():

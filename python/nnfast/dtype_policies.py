@@ -236,7 +236,11 @@ def deserialize(config, custom_objects=None):
     return classes[name].from_config(config["config"])
 
 
-from nnfast.dtype_policy_map import DTypePolicyMap  # noqa: E402  (it subclasses DTypePolicy)
-from nnfast.dtype_policies_quantized import (  # noqa: E402  (they subclass QuantizedDTypePolicy)
-    AWQDTypePolicy, GPTQDTypePolicy, Int4DTypePolicy, QuantizedFloat8DTypePolicy,
-    quantized_policy_from_name)
+from nnfast.dtype_policies_quantized import (
+    AWQDTypePolicy,
+    GPTQDTypePolicy,
+    Int4DTypePolicy,
+    QuantizedFloat8DTypePolicy,
+    quantized_policy_from_name,
+)
+from nnfast.dtype_policy_map import DTypePolicyMap

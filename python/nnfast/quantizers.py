@@ -124,14 +124,25 @@ class AbsMaxQuantizer(Quantizer):
         return config
 
 
-from nnfast.quantizers_config import (  # noqa: E402  (they import this module lazily)
-    AWQConfig, Float8QuantizationConfig, GPTQConfig, Int4QuantizationConfig,
-    Int8QuantizationConfig, QuantizationConfig)
-from nnfast.quantizers_fake_quant import fake_quant_with_min_max_vars  # noqa: E402,F401
-from nnfast.quantizers_float8 import (  # noqa: E402,F401
-    compute_float8_amax_history, compute_float8_scale)
-from nnfast.quantizers_int4 import (  # noqa: E402,F401
-    abs_max_quantize_grouped_with_zero_point, pack_int4, unpack_int4)
+# (below the classes: the configs build AbsMaxQuantizer)
+from nnfast.quantizers_config import (
+    AWQConfig,
+    Float8QuantizationConfig,
+    GPTQConfig,
+    Int4QuantizationConfig,
+    Int8QuantizationConfig,
+    QuantizationConfig,
+)
+from nnfast.quantizers_fake_quant import fake_quant_with_min_max_vars  # noqa: F401
+from nnfast.quantizers_float8 import (  # noqa: F401
+    compute_float8_amax_history,
+    compute_float8_scale,
+)
+from nnfast.quantizers_int4 import (  # noqa: F401
+    abs_max_quantize_grouped_with_zero_point,
+    pack_int4,
+    unpack_int4,
+)
 
 _CLASSES = {"Quantizer": Quantizer, "AbsMaxQuantizer": AbsMaxQuantizer}
 _CONFIGS = {c.__name__: c for c in (QuantizationConfig, Int8QuantizationConfig,
