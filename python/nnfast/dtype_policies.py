@@ -236,6 +236,7 @@ def deserialize(config, custom_objects=None):
     return classes[name].from_config(config["config"])
 
 
+# (at the end: these modules subclass the policies above)
 from nnfast.dtype_policies_quantized import (
     AWQDTypePolicy,
     GPTQDTypePolicy,
