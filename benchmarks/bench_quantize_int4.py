@@ -14,10 +14,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import have_torch, median_time  # noqa: E402
-
-import nnfast  # noqa: E402
-from nnfast import quantizers  # noqa: E402
+import nnfast
+from _common import have_torch, median_time
+from nnfast import quantizers
 
 
 def dense(dim, mode=None, config=None):
