@@ -52,8 +52,8 @@ def test_errors():
     with pytest.raises(ValueError, match="not built"):
         layer.quantize("int8")
     layer.build()
-    with pytest.raises(NotImplementedError, match="int4"):
-        layer.quantize("int4")
+    with pytest.raises(NotImplementedError, match="float8"):
+        layer.quantize("float8")
     layer.quantize("int8")
     with pytest.raises(ValueError, match="already quantized"):
         layer.quantize("int8")

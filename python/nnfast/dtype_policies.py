@@ -25,6 +25,7 @@ Example:
 import numpy as np
 
 from nnfast.backend import global_state
+from nnfast.quantizers_modes import QUANTIZATION_MODES
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _DTYPES = {"float16", "bfloat16", "float32", "float64", "uint8", "uint16", "uint32", "uint64",
@@ -124,16 +125,25 @@ class QuantizedDTypePolicy(DTypePolicy):
     the source policy's compute and variable dtypes.
 
     Args:
-        mode: the quantization mode; nnfast implements ``"int8"``.
+        mode: one of Keras's modes (``"int8"``, ``"float8"``, ``"int4"``, ``"gptq"``,
+            ``"awq"``); nnfast's layers compute ``"int8"`` and raise
+            ``NotImplementedError`` when given a policy of another mode.
         source_name: the policy the layer had before (default: the global policy's name).
+
+    Example:
+        >>> QuantizedDTypePolicy("int8", "float32").name
+        'int8_from_float32'
     """
 
     def __init__(self, mode, source_name=None):
-        if mode != "int8":
-            raise NotImplementedError(f"QuantizedDTypePolicy(mode={mode!r}): nnfast implements "
-                                      "the 'int8' mode only.")
         source_name = source_name or global_dtype_policy().name
         super().__init__(source_name)
+        if mode not in QUANTIZATION_MODES:
+            raise ValueError(f"Invalid quantization mode. Expected one of "
+                             f"{QUANTIZATION_MODES}. Received: mode={mode}")
+        if self.compute_dtype == "float16" and mode == "int8":
+            raise ValueError(f"Quantization mode='{mode}' doesn't work well with "
+                             "compute_dtype='float16'.")
         self._mode, self._source_name = mode, source_name
         self._name = f"{mode}_from_{source_name}"
 
@@ -145,7 +155,7 @@ class QuantizedDTypePolicy(DTypePolicy):
         return {"mode": self._mode, "source_name": self._source_name}
 
     def __repr__(self):
-        return f'<QuantizedDTypePolicy "{self.name}">'
+        return f'<{type(self).__name__} "{self.name}">'
 
 
 _GLOBAL = [None]
@@ -192,6 +202,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        if identifier.startswith(QUANTIZATION_MODES):
+            return quantized_policy_from_name(identifier)
         return DTypePolicy(identifier)
     if isinstance(identifier, np.dtype) or (isinstance(identifier, type) and
                                             issubclass(identifier, np.generic)):
@@ -215,11 +227,21 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Expected a serialized DTypePolicy dict. Received: config={config}")
     name = config.get("class_name", "DTypePolicy")
     classes = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy,
-               "QuantizedDTypePolicy": QuantizedDTypePolicy, "DTypePolicyMap": DTypePolicyMap}
+               "QuantizedDTypePolicy": QuantizedDTypePolicy, "DTypePolicyMap": DTypePolicyMap,
+               "QuantizedFloat8DTypePolicy": QuantizedFloat8DTypePolicy,
+               "Int4DTypePolicy": Int4DTypePolicy, "GPTQDTypePolicy": GPTQDTypePolicy,
+               "AWQDTypePolicy": AWQDTypePolicy}
     if name not in classes:
-        raise NotImplementedError(f"dtype policy {name!r} is not available in nnfast (int8 "
-                                  "quantization is: QuantizedDTypePolicy).")
+        raise ValueError(f"Unknown dtype policy class {name!r}. Known: {sorted(classes)}")
     return classes[name].from_config(config["config"])
 
 
-from nnfast.dtype_policy_map import DTypePolicyMap  # noqa: E402  (it subclasses DTypePolicy)
+# (at the end: these modules subclass the policies above)
+from nnfast.dtype_policies_quantized import (
+    AWQDTypePolicy,
+    GPTQDTypePolicy,
+    Int4DTypePolicy,
+    QuantizedFloat8DTypePolicy,
+    quantized_policy_from_name,
+)
+from nnfast.dtype_policy_map import DTypePolicyMap

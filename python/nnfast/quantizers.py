@@ -4,6 +4,12 @@
 ``127 / (max |x| + epsilon)`` along ``axis``: ``q = clip(round(x * scale), -127, 127)``
 (round half to even), so ``x ~ q / scale``.
 
+Also here (from their own modules): the int4 helpers ``pack_int4``/``unpack_int4`` and
+``abs_max_quantize_grouped_with_zero_point`` (``quantizers_int4``),
+``fake_quant_with_min_max_vars`` (``quantizers_fake_quant``), the float8 scaling helpers
+``compute_float8_scale``/``compute_float8_amax_history`` (``quantizers_float8``) and the
+configs ``model.quantize(mode, config=...)`` takes (``quantizers_config``).
+
 Example:
     >>> q, scale = nnfast.quantizers.abs_max_quantize(np.array([[0.5, -1.0]]), axis=-1)
     >>> np.asarray(q), np.asarray(scale)
@@ -118,21 +124,45 @@ class AbsMaxQuantizer(Quantizer):
         return config
 
 
+# (below the classes: the configs build AbsMaxQuantizer)
+from nnfast.quantizers_config import (
+    AWQConfig,
+    Float8QuantizationConfig,
+    GPTQConfig,
+    Int4QuantizationConfig,
+    Int8QuantizationConfig,
+    QuantizationConfig,
+)
+from nnfast.quantizers_fake_quant import fake_quant_with_min_max_vars  # noqa: F401
+from nnfast.quantizers_float8 import (  # noqa: F401
+    compute_float8_amax_history,
+    compute_float8_scale,
+)
+from nnfast.quantizers_int4 import (  # noqa: F401
+    abs_max_quantize_grouped_with_zero_point,
+    pack_int4,
+    unpack_int4,
+)
+
 _CLASSES = {"Quantizer": Quantizer, "AbsMaxQuantizer": AbsMaxQuantizer}
+_CONFIGS = {c.__name__: c for c in (QuantizationConfig, Int8QuantizationConfig,
+                                     Int4QuantizationConfig, Float8QuantizationConfig,
+                                     GPTQConfig, AWQConfig)}
 
 
 def serialize(initializer):
-    """Keras's dict form of a quantizer."""
+    """Keras's dict form of a quantizer or a quantization config."""
     return {"module": "keras.quantizers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
 
 
 def deserialize(config, custom_objects=None):
-    """The quantizer a ``serialize`` dict describes."""
+    """The quantizer (or quantization config) a ``serialize`` dict describes."""
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    cls = (custom_objects or {}).get(name) or _CLASSES.get(name) or _CONFIGS.get(name)
     if cls is None:
-        raise ValueError(f"Unknown quantizer: {name!r}. Known: {sorted(_CLASSES)}")
+        raise ValueError(f"Unknown quantizer: {name!r}. Known: "
+                         f"{sorted(_CLASSES) + sorted(_CONFIGS)}")
     return cls.from_config(config.get("config", {}))
 
 

@@ -155,7 +155,7 @@ class BaseConvND(BaseConv):
         Args:
             mode: ``"int8"``.
             type_check: only ``Conv1D``/``Conv2D`` themselves (not subclasses).
-            config: Keras's quantization config; only None is supported.
+            config: ``Int8QuantizationConfig()`` (Keras's default quantizers) or None.
 
         Example:
             >>> layer = Conv2D(8, 3)
@@ -168,10 +168,8 @@ class BaseConvND(BaseConv):
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`quantize` method implemented"
                                       + (" for groups > 1." if self.groups != 1 else "."))
-        if config is not None:
-            raise NotImplementedError(f"{type(self).__name__}.quantize(config=...): custom "
-                                      "quantization configs are not supported by nnfast.")
-        quantization.check_mode(mode)
+        # (Keras does not quantize convolutions: other modes skip them with a warning)
+        quantization.resolve_config(mode, config, type(self).__name__, keras_quantizes=False)
         quantization.check_quantizable(self)
         float_kernel = self.kernel
         q, scale = quantize_conv_kernel(np.asarray(float_kernel.value))

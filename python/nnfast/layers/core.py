@@ -1,8 +1,9 @@
 """Core layers: ``Dense``, ``Activation``, ``Identity``."""
 from nnfast import activations, constraints, initializers, ops, regularizers
-from nnfast.layers import quantization
+from nnfast.layers import quantization, quantization_int4
 from nnfast.layers.layer import Layer
 from nnfast.ops.quantized import int8_matmul
+from nnfast.quantizers_config import Int4QuantizationConfig
 
 
 class Dense(Layer):
@@ -24,8 +25,10 @@ class Dense(Layer):
         bias_constraint: constraint applied to the bias after each update, or None.
         lora_rank: Keras's LoRA rank; accepted but not applied (nnfast has no LoRA yet).
         lora_alpha: not implemented in nnfast (LoRA): must stay None, else ``NotImplementedError``.
-        quantization_config: not implemented in nnfast: must stay None, else
-            ``NotImplementedError`` (use ``layer.quantize("int8")`` after building).
+        quantization_config: the ``Int4QuantizationConfig`` of a layer quantized with
+            ``"int4"`` (as Keras writes it in saved configs); Keras's default int8 config is
+            accepted; others raise ``NotImplementedError`` (use ``layer.quantize(...)``
+            after building).
 
     Input shape ``(batch, ..., in)``; output shape ``(batch, ..., units)``.
 
@@ -33,12 +36,18 @@ class Dense(Layer):
         >>> layer = Dense(128, activation="relu")
     """
 
+    _quantization_modes = ("int8", "int4")  # the modes a Dense layer computes
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        _reject_lora_and_quantization("Dense", lora_rank, lora_alpha, quantization_config)
+        quantization_config = _int4_config(quantization_config)
+        int4 = isinstance(quantization_config, Int4QuantizationConfig)
+        _reject_lora_and_quantization("Dense", lora_rank, lora_alpha,
+                                      None if int4 else quantization_config)
+        self.quantization_config = quantization_config if int4 else None
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units}")
@@ -63,6 +72,9 @@ class Dense(Layer):
                              f"known, received input_shape={input_shape}")
         if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
             quantization.add_int8_variables(self, (in_dim, self.units))
+        elif self.dtype_policy.quantization_mode == "int4":
+            quantization_int4.add_int4_variables(self, (in_dim, self.units),
+                                                 self.quantization_config)
         else:
             self.kernel = self.add_weight(shape=(in_dim, self.units),
                                           initializer=self.kernel_initializer,
@@ -80,6 +92,8 @@ class Dense(Layer):
             x = int8_matmul(inputs, self.kernel, self.kernel_scale,
                             packed=quantization.packed_kernel(self.kernel))
             return self.activation(x + self.bias if self.bias is not None else x)
+        if self.dtype_policy.quantization_mode == "int4":
+            return quantization_int4.int4_dense(self, inputs)
         if self._kernel_activation is not None:
             return ops.dense(inputs, self.kernel, self.bias, self._kernel_activation)
         return self.activation(ops.dense(inputs, self.kernel, self.bias))
@@ -87,26 +101,37 @@ class Dense(Layer):
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantizes the layer in place as Keras does: ``"int8"`` turns the kernel into int8
         values with one float32 scale per unit (``kernel_scale``); inputs are quantized per
-        row when the layer runs (see ``nnfast.ops.quantized``). Other Keras modes raise
+        row when the layer runs (see ``nnfast.ops.quantized``). ``"int4"`` packs int4 values
+        two per byte with per-unit or per-block scales (see
+        ``nnfast.layers.quantization_int4``). ``"float8"``, ``"gptq"`` and ``"awq"`` raise
         ``NotImplementedError``.
 
         Args:
-            mode: ``"int8"``.
+            mode: ``"int8"`` or ``"int4"`` (or None with a ``config``).
             type_check: only ``Dense`` itself is quantized (not subclasses), as Keras.
-            config: Keras's quantization config; only None is supported.
+            config: an ``Int8QuantizationConfig`` (Keras's default quantizers only) or an
+                ``Int4QuantizationConfig`` (``block_size``; per-channel weight quantizer and
+                activation quantizer ``None`` or ``AbsMaxQuantizer()``).
+
+        Example:
+            >>> layer = Dense(4)
+            >>> layer.build((None, 8))
+            >>> layer.quantize("int4", config=nnfast.quantizers.Int4QuantizationConfig(block_size=4))
         """
         if type_check and type(self) is not Dense:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`quantize` method implemented.")
-        if config is not None:
-            raise NotImplementedError("Dense.quantize(config=...): custom quantization "
-                                      "configs are not supported by nnfast.")
-        quantization.check_mode(mode)
-        quantization.quantize_dense_int8(self)
+        config = quantization.resolve_config(mode, config, "Dense", modes=("int8", "int4"))
+        if config.mode == "int4":
+            quantization_int4.quantize_dense_int4(self, config)
+        else:
+            quantization.quantize_dense_int8(self)
 
     def _saved_variables(self):
         if self.dtype_policy.quantization_mode == "int8":
             return quantization.saved_variables(self)
+        if self.dtype_policy.quantization_mode == "int4":
+            return quantization_int4.int4_saved_variables(self)
         return None
 
     def compute_output_shape(self, input_shape):
@@ -126,6 +151,10 @@ class Dense(Layer):
             "kernel_constraint": _serialize(self.kernel_constraint),
             "bias_constraint": _serialize(self.bias_constraint),
         })
+        if self.quantization_config is not None:  # Keras reads int4 options from here
+            from nnfast import quantizers
+
+            config["quantization_config"] = quantizers.serialize(self.quantization_config)
         return config
 
 
@@ -183,6 +212,16 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _int4_config(config):
+    """An ``Int4QuantizationConfig`` from a saved dict or instance, else ``config``
+    unchanged."""
+    from nnfast import quantizers
+
+    if isinstance(config, dict) and config.get("class_name") == "Int4QuantizationConfig":
+        config = quantizers.deserialize(config)
+    return config
 
 
 def _reject_lora_and_quantization(layer, lora_rank, lora_alpha, quantization_config):

@@ -214,7 +214,7 @@ class EinsumDense(Layer):
         Args:
             mode: ``"int8"``.
             type_check: only ``EinsumDense`` itself is quantized (not subclasses), as Keras.
-            config: Keras's quantization config; only None is supported.
+            config: ``Int8QuantizationConfig()`` (Keras's default quantizers) or None.
 
         Example:
             >>> layer = EinsumDense("abc,cd->abd", (None, 4))
@@ -226,10 +226,7 @@ class EinsumDense(Layer):
         if type_check and type(self) is not EinsumDense:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`quantize` method implemented.")
-        if config is not None:
-            raise NotImplementedError("EinsumDense.quantize(config=...): custom quantization "
-                                      "configs are not supported by nnfast.")
-        quantization.check_mode(mode)
+        quantization.resolve_config(mode, config, "EinsumDense")
         quantization.check_quantizable(self)
         _, w_spec, out_spec = self._specs()
         float_kernel = self.kernel

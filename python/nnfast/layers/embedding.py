@@ -4,8 +4,9 @@ import numpy as np
 from nnfast import constraints, initializers, ops, regularizers
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
-from nnfast.layers.core import _reject_lora_and_quantization
-from nnfast.layers import quantization
+from nnfast.layers.core import _int4_config, _reject_lora_and_quantization
+from nnfast.layers import quantization, quantization_int4
+from nnfast.quantizers_config import Int4QuantizationConfig
 from nnfast.layers.layer import Layer
 
 
@@ -27,8 +28,9 @@ class Embedding(Layer):
             with this layer (as Keras 2 read it).
         weights: optional ``[embeddings]`` to start from.
         lora_alpha: not implemented in nnfast (LoRA): must stay None, else ``NotImplementedError``.
-        quantization_config: not implemented in nnfast: must stay None, else
-            ``NotImplementedError`` (use ``layer.quantize("int8")`` after building).
+        quantization_config: the ``Int4QuantizationConfig`` of a table quantized with
+            ``"int4"`` (as Keras writes it in saved configs); Keras's default int8 config is
+            accepted; others raise ``NotImplementedError``.
 
     Input ``(batch, ...)`` integers; output ``(batch, ..., output_dim)`` float32. The
     gradient touches only the looked-up rows (see ``nnfast.ops.embedding``).
@@ -42,12 +44,18 @@ class Embedding(Layer):
         array([[ True,  True, False, False]])
     """
 
+    _quantization_modes = ("int8", "int4")  # the modes an Embedding computes
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
                  input_length=None, activity_regularizer=None, **kwargs):
         super().__init__(weights=weights, **kwargs)
-        _reject_lora_and_quantization("Embedding", lora_rank, lora_alpha, quantization_config)
+        quantization_config = _int4_config(quantization_config)
+        int4 = isinstance(quantization_config, Int4QuantizationConfig)
+        _reject_lora_and_quantization("Embedding", lora_rank, lora_alpha,
+                                      None if int4 else quantization_config)
+        self.quantization_config = quantization_config if int4 else None
         for name, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
@@ -76,6 +84,10 @@ class Embedding(Layer):
             quantization.add_embedding_int8_variables(self, (self.input_dim, self.output_dim))
             self.built = True
             return
+        if self.dtype_policy.quantization_mode == "int4":
+            quantization_int4.add_embedding_int4_variables(self, self.quantization_config)
+            self.built = True
+            return
         self.embeddings = self.add_weight(
             shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer,
             regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
@@ -88,6 +100,8 @@ class Embedding(Layer):
             ids = ops.cast(inputs, "int32")
             out = ops.divide(ops.cast(ops.take(self.embeddings, ids, axis=0), "float32"),
                              ops.expand_dims(ops.take(self.embeddings_scale, ids, axis=0), -1))
+        elif self.dtype_policy.quantization_mode == "int4":
+            out = ops.embedding(inputs, quantization_int4.int4_embedding_table(self))
         else:
             out = ops.embedding(inputs, self.embeddings)
         if self.mask_zero:
@@ -97,12 +111,14 @@ class Embedding(Layer):
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantizes the table in place as Keras does: ``"int8"`` stores int8 rows with one
         float32 scale per row (``embeddings_scale``, abs-max over ``output_dim``); lookups
-        return ``rows / scale``. Other Keras modes raise ``NotImplementedError``.
+        return ``rows / scale``. ``"int4"`` packs int4 rows two per byte with one scale per
+        row or per block of ``block_size`` columns (with zero points), as Keras (see
+        ``nnfast.layers.quantization_int4``). Other Keras modes raise ``NotImplementedError``.
 
         Args:
-            mode: ``"int8"``.
+            mode: ``"int8"`` or ``"int4"``.
             type_check: only ``Embedding`` itself is quantized (not subclasses), as Keras.
-            config: Keras's quantization config; only None is supported.
+            config: ``Int8QuantizationConfig()`` (Keras's default quantizers) or None.
 
         Example:
             >>> layer = Embedding(100, 8)
@@ -114,15 +130,17 @@ class Embedding(Layer):
         if type_check and type(self) is not Embedding:
             raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
                                       "`quantize` method implemented.")
-        if config is not None:
-            raise NotImplementedError("Embedding.quantize(config=...): custom quantization "
-                                      "configs are not supported by nnfast.")
-        quantization.check_mode(mode)
-        quantization.quantize_embedding_int8(self)
+        config = quantization.resolve_config(mode, config, "Embedding", modes=("int8", "int4"))
+        if config.mode == "int4":
+            quantization_int4.quantize_embedding_int4(self, config)
+        else:
+            quantization.quantize_embedding_int8(self)
 
     def _saved_variables(self):
         if self.dtype_policy.quantization_mode == "int8":
             return quantization.embedding_saved_variables(self)
+        if self.dtype_policy.quantization_mode == "int4":
+            return quantization_int4.embedding_int4_saved_variables(self)
         return None
 
     def compute_mask(self, inputs, mask=None):
@@ -147,6 +165,10 @@ class Embedding(Layer):
             "embeddings_constraint": _serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         })
+        if self.quantization_config is not None:  # Keras reads int4 options from here
+            from nnfast import quantizers
+
+            config["quantization_config"] = quantizers.serialize(self.quantization_config)
         return config
 
 

@@ -294,6 +294,12 @@ class Layer:
                 del policy_map[self.name]
             policy_map[self.name] = policy
         object.__setattr__(self, "_dtype_policy_map", policy_map)
+        mode = policy.quantization_mode
+        if mode is not None and mode not in getattr(self, "_quantization_modes", ("int8",)):
+            raise NotImplementedError(
+                f"{type(self).__name__}(dtype={policy.name!r}): the {mode!r} quantization "
+                "mode is not implemented in nnfast for this layer ('int8' is; 'int4' for "
+                "Dense).")
         if policy.variable_dtype in ("float16", "bfloat16"):
             raise NotImplementedError(
                 f"{type(self).__name__}(dtype={policy.name!r}): nnfast keeps float weights in "

@@ -11,14 +11,52 @@ from nnfast.ops.quantized import pack_int8_kernel
 MODES = ("int8", "float8", "int4", "gptq", "awq")
 
 
+class ModeNotImplementedError(NotImplementedError):
+    """A Keras quantization mode (or config) nnfast does not compute for a layer Keras
+    quantizes with it: ``Model.quantize`` raises it instead of skipping the layer."""
+
+
 def check_mode(mode):
     """Keras's error for an unknown mode; NotImplementedError for Keras modes nnfast lacks."""
     if mode not in MODES:
         raise ValueError(f"Invalid quantization mode. Expected one of {MODES}. "
                          f"Received: quantization_mode={mode}")
     if mode != "int8":
-        raise NotImplementedError(f"quantize({mode!r}): nnfast implements the 'int8' mode "
-                                  "only.")
+        raise ModeNotImplementedError(f"quantize({mode!r}): nnfast implements the 'int8' mode "
+                                      "(and 'int4' for Dense) only.")
+
+
+def resolve_config(mode, config, layer_name, modes=("int8",), keras_quantizes=True):
+    """The ``QuantizationConfig`` that ``quantize(mode, config)`` runs (Keras's resolution:
+    a default config for a bare mode, errors for contradictions), checked against what
+    nnfast computes: ``modes`` (the layer's), and for int8 only Keras's default quantizers.
+
+    Raises:
+        ModeNotImplementedError: a mode or config nnfast does not compute for a layer Keras
+            quantizes (``keras_quantizes``; else a plain NotImplementedError: the layer is
+            skipped with a warning as Keras skips it).
+    """
+    from nnfast.quantizers import AbsMaxQuantizer
+    from nnfast.quantizers_config import validate_and_resolve_config
+
+    config = validate_and_resolve_config(mode, config)
+    error = ModeNotImplementedError if keras_quantizes else NotImplementedError
+    if config.mode not in modes:
+        raise error(
+            f"{layer_name}.quantize({config.mode!r}): not implemented in nnfast (it quantizes "
+            f"this layer with {' and '.join(repr(m) for m in modes)}).")
+    if config.mode == "int8":
+        w, a = config.weight_quantizer, config.activation_quantizer
+        default_w = w is None or (type(w) is AbsMaxQuantizer and w.axis == (0,) and
+                                  tuple(w.value_range) == (-127, 127) and w.epsilon == 1e-7)
+        default_a = type(a) is AbsMaxQuantizer and a.axis in (None, (-1,)) and \
+            tuple(a.value_range) == (-127, 127) and a.epsilon == 1e-7
+        if not (default_w and default_a):
+            raise error(
+                f"{layer_name}.quantize('int8', config=...): nnfast's int8 runs Keras's default "
+                "quantizers only (abs-max per output unit for weights, AbsMaxQuantizer() per "
+                "input row).")
+    return config
 
 
 def quantize_dense_int8(layer):
@@ -53,12 +91,12 @@ def quantize_embedding_int8(layer):
     set_int8_policy(layer)
 
 
-def check_quantizable(layer):
+def check_quantizable(layer, mode="int8"):
     """Keras's errors for a layer quantized twice or not built."""
     if layer.dtype_policy.quantization_mode is not None:
         raise ValueError(f"Layer '{layer.name}' is already quantized with "
                          f"dtype_policy='{layer.dtype_policy.name}'. Received: "
-                         "quantization_mode=int8")
+                         f"quantization_mode={mode}")
     if not layer.built:
         raise ValueError(f"Cannot quantize layer '{layer.name}': it is not built yet (call "
                          "it or build the model first).")

@@ -97,9 +97,12 @@ class Model(Trainer, Layer):
 
         Args:
             mode: ``"int8"`` (int8 kernels with one scale per output unit; inputs quantized
-                per row at run time). Keras's ``"int4"``, ``"float8"``, ``"gptq"`` and
-                ``"awq"`` raise ``NotImplementedError``.
-            config: Keras's quantization config; only None is supported.
+                per row at run time) or ``"int4"`` (Dense only: packed int4 kernels, per-unit
+                or per-block scales). Keras's ``"float8"``, ``"gptq"`` and ``"awq"``, and
+                ``"int4"`` for a layer other than Dense, raise ``NotImplementedError``.
+            config: a ``nnfast.quantizers`` config (``Int8QuantizationConfig``,
+                ``Int4QuantizationConfig``) or None (the mode's default); the mode may then
+                be None.
             filters: a regex (or list of regexes) matched against layer names, or a callable
                 ``filters(layer) -> bool``: only matching layers are quantized.
             **kwargs: ``type_check`` (default True: subclasses of ``Dense`` are skipped).
@@ -113,16 +116,18 @@ class Model(Trainer, Layer):
         import re
         import warnings
 
-        from nnfast.layers.quantization import check_mode
+        from nnfast.layers.quantization import ModeNotImplementedError
+        from nnfast.quantizers_config import validate_and_resolve_config
 
         type_check = kwargs.pop("type_check", True)
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to "
                              f"{type(self).__name__}: {kwargs}")
-        check_mode(mode)
-        if config is not None:
-            raise NotImplementedError("Model.quantize(config=...): custom quantization "
-                                      "configs are not supported by nnfast.")
+        config = validate_and_resolve_config(mode, config)
+        mode = config.mode
+        if mode in ("float8", "gptq", "awq"):
+            raise NotImplementedError(f"Model.quantize({mode!r}): the {mode!r} mode is not "
+                                      "implemented in nnfast ('int8' is, and 'int4' for Dense).")
         if filters is not None and not isinstance(filters, (str, list, tuple)) and \
                 not callable(filters):
             raise ValueError("The `filters` argument must be a regex string, a list of regex "
@@ -148,6 +153,8 @@ class Model(Trainer, Layer):
                 continue
             try:
                 layer.quantize(mode, type_check=type_check, config=config)
+            except ModeNotImplementedError:
+                raise  # Keras would quantize this layer: nnfast cannot, so it says so
             except NotImplementedError as e:
                 warnings.warn(str(e), stacklevel=2)
         self._replan_after_quantize()
