@@ -25,7 +25,7 @@ Example:
 import numpy as np
 
 from nnfast.backend import global_state
-from nnfast.quantizers_modes import QUANTIZATION_MODES
+from nnfast.quantizers_modes import QUANTIZATION_MODES as _QUANTIZATION_MODES
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _DTYPES = {"float16", "bfloat16", "float32", "float64", "uint8", "uint16", "uint32", "uint64",
@@ -138,9 +138,9 @@ class QuantizedDTypePolicy(DTypePolicy):
     def __init__(self, mode, source_name=None):
         source_name = source_name or global_dtype_policy().name
         super().__init__(source_name)
-        if mode not in QUANTIZATION_MODES:
+        if mode not in _QUANTIZATION_MODES:
             raise ValueError(f"Invalid quantization mode. Expected one of "
-                             f"{QUANTIZATION_MODES}. Received: mode={mode}")
+                             f"{_QUANTIZATION_MODES}. Received: mode={mode}")
         if self.compute_dtype == "float16" and mode == "int8":
             raise ValueError(f"Quantization mode='{mode}' doesn't work well with "
                              "compute_dtype='float16'.")
@@ -202,8 +202,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        if identifier.startswith(QUANTIZATION_MODES):
-            return quantized_policy_from_name(identifier)
+        if identifier.startswith(_QUANTIZATION_MODES):
+            return _quantized_policy_from_name(identifier)
         return DTypePolicy(identifier)
     if isinstance(identifier, np.dtype) or (isinstance(identifier, type) and
                                             issubclass(identifier, np.generic)):
@@ -242,6 +242,7 @@ from nnfast.dtype_policies_quantized import (
     GPTQDTypePolicy,
     Int4DTypePolicy,
     QuantizedFloat8DTypePolicy,
-    quantized_policy_from_name,
 )
+from nnfast.dtype_policies_quantized import (  # noqa: E402
+    quantized_policy_from_name as _quantized_policy_from_name)
 from nnfast.dtype_policy_map import DTypePolicyMap
