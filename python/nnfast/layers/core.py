@@ -88,11 +88,12 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        if self.dtype_policy.quantization_mode == "int8":
+        mode = self.dtype_policy.quantization_mode  # read once: this runs on every step
+        if mode == "int8":
             x = int8_matmul(inputs, self.kernel, self.kernel_scale,
                             packed=quantization.packed_kernel(self.kernel))
             return self.activation(x + self.bias if self.bias is not None else x)
-        if self.dtype_policy.quantization_mode == "int4":
+        if mode == "int4":
             return quantization_int4.int4_dense(self, inputs)
         if self._kernel_activation is not None:
             return ops.dense(inputs, self.kernel, self.bias, self._kernel_activation)

@@ -18,6 +18,7 @@ several inputs or outputs, CSR inputs, data-parallel runs) keeps the interpreted
 
 Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
 """
+import collections
 import dataclasses
 import math
 import os
@@ -54,6 +55,11 @@ _ALIGN = 16  # arena buffers start on 64-byte boundaries
 _INF = float("inf")
 # The C++ program repeats ops/sparse_dense.py's test of a sparse Dense input (program.cpp).
 _SPARSE_RULE = (0.05, 256, 8)
+
+
+# What a Dense node's backward reads (a tuple, unpacked by _plan_backward).
+_DenseNode = collections.namedtuple(
+    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows")
 
 
 @dataclasses.dataclass
@@ -416,8 +422,9 @@ class LoweredTraining:
             if bias is not None:
                 db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
                 grads[id(layer.bias)] = db
-            backward.append(("dense", current, kernel, z, out, separate, act if kind == "fused"
-                             else 0, alpha, in_dim, units, dk, db, flows))
+            backward.append(_DenseNode("dense", current, kernel, z, out, separate,
+                                       act if kind == "fused" else 0, alpha, in_dim, units, dk,
+                                       db, flows))
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
             shape = (units,)
@@ -426,9 +433,10 @@ class LoweredTraining:
                 logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
         self.units = width
         self._plan_loss(d, logits, y_pred, y, model)
-        if self.loss_on_logits and backward[-1][5] is not None:
+        last_node = backward[-1]
+        if self.loss_on_logits and getattr(last_node, "separate", None) is not None:
             # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
-            backward[-1] = backward[-1][:5] + (None,) + backward[-1][6:]
+            backward[-1] = last_node._replace(separate=None)
         self._plan_backward(d, backward)
         self._plan_optimizer(d, model, opt, grads)
         buffers, ints, floats = d.encode()
