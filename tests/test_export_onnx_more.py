@@ -270,3 +270,14 @@ def test_stft_spectrogram(kwargs):
     first = kwargs.get("data_format") == "channels_first"
     shape = (2, 32) if first else (32, 2)
     check_model(_one_layer(layers.STFTSpectrogram(**kwargs), shape), _rand(2, *shape))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(fft_length=64, sequence_stride=16, num_mel_bins=12, sampling_rate=8000),
+    dict(fft_length=64, sequence_stride=32, sequence_length=48, window="hamming",
+         num_mel_bins=8, sampling_rate=16000, power_to_db=False, mag_exp=1.0),
+    dict(fft_length=32, sequence_stride=8, window=None, num_mel_bins=6, sampling_rate=8000,
+         top_db=20.0, ref_power=2.0, min_freq=100.0),
+])
+def test_mel_spectrogram(kwargs):
+    check_model(_one_layer(layers.MelSpectrogram(**kwargs), (200,)), _rand(2, 200))

@@ -12,7 +12,6 @@ NOT_EXPORTED = {
     "Equalization": "histogram equalization",
     "ContrastLimitedAdaptiveHistogramEqualization": "histogram equalization",
     "MaxNumBoundingBoxes": "bounding-box preprocessing",
-    "MelSpectrogram": "STFT of a whole signal computed in NumPy",
     # layers running user code or generic cells
     "Lambda": "runs a Python function",
     "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",

@@ -320,3 +320,63 @@ def _stft_spectrogram(g, node, ins):
     if layer.mode == "log":
         out = g.op("Log", [g.op("Max", [out, eps], h)], h)
     return out
+
+
+# --- MelSpectrogram -------------------------------------------------------------------------
+from nnfast.ops import spectral as _spectral  # noqa: E402
+
+
+@register(_spectrogram.MelSpectrogram)
+def _mel_spectrogram(g, node, ins):
+    """nnfast's mel spectrogram: the signal reflect-padded by fft_length // 2, one ``Conv``
+    per side (real, imaginary) with the windowed DFT kernels, the magnitude to ``mag_exp``,
+    the mel filter bank as a ``MatMul``, then power_to_db as the layer computes it (the
+    ``top_db`` floor below the maximum of the whole batch); static sample counts."""
+    layer = node.layer
+    h = layer.name
+    shape = _in_shape(node)
+    if len(shape) != 2 or shape[1] is None:
+        raise ExportError(f"MelSpectrogram '{h}' exports (batch, samples) inputs with a static "
+                          f"sample count; received input shape {shape}.")
+    n, length, stride = layer.fft_length, layer.sequence_length, layer.sequence_stride
+    pad = n // 2
+    x = g.op("Unsqueeze", [ins[0], g.ints([1], h + "/axes")], h)  # (B, 1, samples)
+    x = g.op("Pad", [x, g.ints([0, 0, pad, 0, 0, pad], h + "/pads")], h, mode="reflect")
+    # The windowed DFT as convolution kernels (bins, 1, fft_length), window centred as the
+    # layer's short_time_magnitude centres it.
+    window = np.ones(length)
+    if layer.window is not None:
+        if isinstance(layer.window, str):
+            cos = np.cos(2.0 * np.pi * np.arange(length) / length)
+            window = 0.5 - 0.5 * cos if layer.window == "hann" else 0.54 - 0.46 * cos
+        else:
+            window = np.asarray(layer.window, np.float64)
+    left = (n - length) // 2
+    window = np.pad(window, (left, n - length - left))
+    bins = n // 2 + 1
+    angle = 2.0 * np.pi * np.outer(np.arange(bins), np.arange(n)) / n
+
+    def side(kernel, name):
+        w = (kernel * window).astype(np.float32)[:, None, :]
+        return g.op("Conv", [x, g.const(w, h + name)], h, kernel_shape=[n], strides=[stride])
+
+    real, imag = side(np.cos(angle), "/dft_real"), side(-np.sin(angle), "/dft_imag")
+    power = g.op("Add", [g.op("Mul", [real, real], h), g.op("Mul", [imag, imag], h)], h)
+    spec = g.op("Sqrt", [power], h)  # (B, bins, frames)
+    if layer.mag_exp != 1.0:
+        spec = g.op("Pow", [spec, g.const(np.float32(layer.mag_exp), h + "/mag_exp")], h)
+    bank = _spectral.mel_filterbank(layer.num_mel_bins, bins, layer.sampling_rate,
+                                    layer.min_freq, layer.max_freq).astype(np.float32)
+    mel = g.op("MatMul", [g.op("Transpose", [spec], h, perm=[0, 2, 1]),
+                          g.const(bank, h + "/mel_filterbank")], h)  # (B, frames, mel bins)
+    if layer.power_to_db:
+        floor = g.const(np.float32(layer.min_power), h + "/min_power")
+        ten_over_ln10 = g.const(np.float32(10.0 / np.log(10.0)), h + "/db")
+        ref = 10.0 * np.log10(max(abs(layer.ref_power), layer.min_power))
+        db = g.op("Sub", [g.op("Mul", [g.op("Log", [g.op("Max", [mel, floor], h)], h),
+                                       ten_over_ln10], h),
+                          g.const(np.float32(ref), h + "/ref_db")], h)
+        peak = g.op("ReduceMax", [db], h, keepdims=1)
+        mel = g.op("Max", [db, g.op("Sub", [peak, g.const(np.float32(layer.top_db),
+                                                          h + "/top_db")], h)], h)
+    return g.op("Transpose", [mel], h, perm=[0, 2, 1])  # (B, mel bins, frames)
