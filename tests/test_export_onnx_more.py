@@ -281,3 +281,23 @@ def test_stft_spectrogram(kwargs):
 ])
 def test_mel_spectrogram(kwargs):
     check_model(_one_layer(layers.MelSpectrogram(**kwargs), (200,)), _rand(2, 200))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(vocabulary=[7, 3, 12, 40]),
+    dict(vocabulary=[7, 3, 12, 40], mask_token=0),
+    dict(vocabulary=[7, 3, 12, 40], num_oov_indices=3),
+])
+def test_integer_lookup(kwargs):
+    ids = np.array([[7, 3, 0, 5], [40, -9, 12, 99]], np.int64)
+    inputs = keras.Input((4,), dtype="int64")
+    model = keras.Model(inputs, layers.IntegerLookup(**kwargs)(inputs))
+    check_model(model, ids)
+
+
+def test_integer_lookup_refusals():
+    inputs = keras.Input((4,), dtype="int64")
+    model = keras.Model(inputs, layers.IntegerLookup(vocabulary=[1, 2],
+                                                      output_mode="one_hot")(inputs))
+    with pytest.raises(ExportError, match="output_mode='int'"):
+        model_to_onnx(model)

@@ -6,7 +6,7 @@ test suite checks that this list and the converter registry together cover
 NOT_EXPORTED = {
     # string / lookup / hashing preprocessing: text and categories are not numeric tensors
     "TextVectorization": "works on strings", "StringLookup": "works on strings",
-    "IntegerLookup": "vocabulary lookup tables", "Hashing": "string/int hashing",
+    "Hashing": "string/int hashing",
     "HashedCrossing": "feature hashing",
     # image preprocessing that is not identity at inference
     "Equalization": "histogram equalization",

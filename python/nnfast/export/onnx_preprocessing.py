@@ -11,6 +11,7 @@ from nnfast.export.onnx_graph import ExportError
 from nnfast.export.onnx_layers import _identity, _in_shape, register
 from nnfast.layers import augmentation
 from nnfast.layers.categorical import CategoryEncoding
+from nnfast.layers import lookup
 from nnfast.layers.discretization import Discretization
 from nnfast.layers.preprocessing import Resizing
 from nnfast.preprocessing import _transforms
@@ -177,3 +178,49 @@ def _auto_contrast(g, node, ins):
                                                                     h + "/max")], h)
     y = _to_range(g, y, (0, 255), layer.value_range, h)
     return g.op("Where", [flat, x, y], h)
+
+
+@register(lookup.IntegerLookup)
+def _integer_lookup(g, node, ins):
+    """``IntegerLookup(output_mode="int")``: each value compared with the vocabulary's keys
+    (``Equal`` against a constant, so small vocabularies), the first hit's index gathered,
+    out-of-vocabulary values to the OOV index (``value mod num_oov_indices`` past it with
+    several, as nnfast and Keras's default take them), the mask token to 0."""
+    from nnfast.export.onnx_graph import _elem_type
+
+    layer = node.layer
+    h = layer.name
+    if layer.output_mode != "int" or layer.invert:
+        raise ExportError(f"IntegerLookup '{h}': only output_mode='int' without invert is "
+                          f"converted; received output_mode={layer.output_mode!r}, "
+                          f"invert={layer.invert}.")
+    if layer.num_oov_indices == 0 or (layer.num_oov_indices > 1
+                                      and layer.oov_method == "farmhash"):
+        raise ExportError(f"IntegerLookup '{h}': num_oov_indices={layer.num_oov_indices} "
+                          f"(oov_method={layer.oov_method!r}) has no ONNX conversion (an OOV "
+                          "value raises, or is placed by a string hash).")
+    keys = np.asarray(layer._sorted_keys, np.int64)
+    values = np.asarray(layer._sorted_values, np.int64)
+    if keys.size == 0:
+        raise ExportError(f"IntegerLookup '{h}' has no vocabulary yet: call adapt() or pass "
+                          "`vocabulary`.")
+    x = g.op("Cast", [ins[0]], h, to=_INT64)
+    keys_c = g.const(keys, h + "/keys", np.int64)
+    column = g.op("Unsqueeze", [x, g.ints([-1], h + "/axes")], h)
+    hits = g.op("Cast", [g.op("Equal", [column, keys_c], h)], h, to=_INT64)
+    found = g.op("Cast", [g.op("ReduceMax", [hits], h, axes=[-1], keepdims=0)], h, to=9)
+    index = g.op("Gather", [g.const(values, h + "/indices", np.int64),
+                            g.op("ArgMax", [hits], h, axis=-1, keepdims=0)], h)
+    oov_start = g.const(layer._oov_start_index(), h + "/oov_start", np.int64)
+    if layer.num_oov_indices == 1:
+        oov = oov_start
+    else:
+        count = g.const(layer.num_oov_indices, h + "/oov_count", np.int64)
+        slots = g.op("Mod", [x, count], h)
+        oov = g.op("Add", [slots, oov_start], h)
+    out = g.op("Where", [found, index, oov], h)
+    if layer.mask_token is not None:
+        mask_key = g.const(layer._key(layer.mask_token), h + "/mask_token", np.int64)
+        zero = g.const(0, h + "/mask_index", np.int64)
+        out = g.op("Where", [g.op("Equal", [x, mask_key], h), zero, out], h)
+    return g.op("Cast", [out], h, to=int(_elem_type(node.output_tensors[0].dtype)))
