@@ -295,9 +295,26 @@ def test_integer_lookup(kwargs):
     check_model(model, ids)
 
 
+@pytest.mark.parametrize("kwargs", [
+    dict(output_mode="multi_hot"),
+    dict(output_mode="count", mask_token=0),
+    dict(output_mode="tf_idf", idf_weights=[0.5, 1.0, 2.0, 3.0]),
+])
+def test_integer_lookup_encodings(kwargs):
+    ids = np.array([[7, 3, 0, 5], [40, -9, 12, 7]], np.int64)
+    inputs = keras.Input((4,), dtype="int64")
+    layer = layers.IntegerLookup(vocabulary=[7, 3, 12, 40], **kwargs)
+    check_model(keras.Model(inputs, layer(inputs)), ids)
+
+
 def test_integer_lookup_refusals():
     inputs = keras.Input((4,), dtype="int64")
-    model = keras.Model(inputs, layers.IntegerLookup(vocabulary=[1, 2],
-                                                      output_mode="one_hot")(inputs))
-    with pytest.raises(ExportError, match="output_mode='int'"):
+    model = keras.Model(inputs, layers.IntegerLookup(vocabulary=[1, 2], invert=True)(inputs))
+    with pytest.raises(ExportError, match="invert=True"):
         model_to_onnx(model)
+
+
+def test_training_only_and_box_layers_are_identities_at_inference():
+    x = _rand(2, 6, 7, 3) * 100.0 + 120.0
+    check_model(_one_layer(layers.Equalization(), (6, 7, 3)), x)
+    check_model(_one_layer(layers.MaxNumBoundingBoxes(max_number=4), (6, 7, 3)), x)

@@ -9,9 +9,7 @@ NOT_EXPORTED = {
     "Hashing": "string/int hashing",
     "HashedCrossing": "feature hashing",
     # image preprocessing that is not identity at inference
-    "Equalization": "histogram equalization",
     "ContrastLimitedAdaptiveHistogramEqualization": "histogram equalization",
-    "MaxNumBoundingBoxes": "bounding-box preprocessing",
     # layers running user code or generic cells
     "Lambda": "runs a Python function",
     "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",

@@ -3,7 +3,9 @@
 boundaries, reduced over the sample's axis), ``Resizing`` (the same source-pixel tables and
 interpolation weights nnfast computes, as ``Gather`` and a linear blend, so ONNX Runtime
 reproduces nnfast's numbers rather than its own resize rules), ``AutoContrast``, and
-``Solarization`` (a random augmentation: identity at inference, as nnfast and Keras run it).
+``Solarization`` (a random augmentation: identity at inference, as nnfast and Keras run it),
+``Equalization`` (training only) and ``MaxNumBoundingBoxes`` (boxes only): identities too;
+``IntegerLookup`` with integer indices.
 """
 import numpy as np
 
@@ -19,6 +21,11 @@ from nnfast.preprocessing import _transforms
 _FLOAT, _INT64 = 1, 7  # ONNX TensorProto element types
 
 register(augmentation.Solarization)(_identity)
+# Equalization applies only in training (Keras's rule); MaxNumBoundingBoxes only pads the
+# bounding boxes of a dict input: a tensor of images passes through. Both are identities in an
+# exported inference graph.
+register(augmentation.Equalization)(_identity)
+register(augmentation.MaxNumBoundingBoxes)(_identity)
 
 
 def encode_categories(g, ids, shape, mode, depth, h):
@@ -182,18 +189,18 @@ def _auto_contrast(g, node, ins):
 
 @register(lookup.IntegerLookup)
 def _integer_lookup(g, node, ins):
-    """``IntegerLookup(output_mode="int")``: each value compared with the vocabulary's keys
+    """``IntegerLookup`` (``invert=False``): each value compared with the vocabulary's keys
     (``Equal`` against a constant, so small vocabularies), the first hit's index gathered,
     out-of-vocabulary values to the OOV index (``value mod num_oov_indices`` past it with
-    several, as nnfast and Keras's default take them), the mask token to 0."""
+    several, as nnfast and Keras's default take them), the mask token to 0; other output modes
+    encode those indices as ``CategoryEncoding`` does (TF-IDF weights applied)."""
     from nnfast.export.onnx_graph import _elem_type
 
     layer = node.layer
     h = layer.name
-    if layer.output_mode != "int" or layer.invert:
-        raise ExportError(f"IntegerLookup '{h}': only output_mode='int' without invert is "
-                          f"converted; received output_mode={layer.output_mode!r}, "
-                          f"invert={layer.invert}.")
+    if layer.invert:
+        raise ExportError(f"IntegerLookup '{h}' with invert=True (indices to values) has no "
+                          "ONNX conversion.")
     if layer.num_oov_indices == 0 or (layer.num_oov_indices > 1
                                       and layer.oov_method == "farmhash"):
         raise ExportError(f"IntegerLookup '{h}': num_oov_indices={layer.num_oov_indices} "
@@ -221,6 +228,14 @@ def _integer_lookup(g, node, ins):
     out = g.op("Where", [found, index, oov], h)
     if layer.mask_token is not None:
         mask_key = g.const(layer._key(layer.mask_token), h + "/mask_token", np.int64)
-        zero = g.const(0, h + "/mask_index", np.int64)
-        out = g.op("Where", [g.op("Equal", [x, mask_key], h), zero, out], h)
+        # index 0 in "int" mode; dropped from the encodings (no category matches it)
+        masked = 0 if layer.output_mode == "int" else np.iinfo(np.int64).max
+        masked = g.const(masked, h + "/mask_index", np.int64)
+        out = g.op("Where", [g.op("Equal", [x, mask_key], h), masked, out], h)
+    if layer.output_mode != "int":
+        mode = "count" if layer.output_mode == "tf_idf" else layer.output_mode
+        out = encode_categories(g, out, _in_shape(node), mode, layer._depth(), h)
+        if layer.output_mode == "tf_idf":
+            out = g.op("Mul", [out, g.const(np.asarray(layer.idf_weights, np.float32),
+                                            h + "/idf_weights")], h)
     return g.op("Cast", [out], h, to=int(_elem_type(node.output_tensors[0].dtype)))
