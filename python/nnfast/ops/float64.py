@@ -236,32 +236,6 @@ class Activation(Function):
         return arr64(g) * activation_derivative(*((ctx.params[0], x, y) + ctx.params[1:]))
 
 
-class Softmax(Function):
-    """Softmax or log-softmax along ``axis`` in float64."""
-
-    @staticmethod
-    def forward(ctx, x, axis=-1, log=False):
-        x = arr64(x)
-        z = x - x.max(axis=axis, keepdims=True)
-        if log:
-            y = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-        else:
-            e = np.exp(z)
-            y = e / e.sum(axis=axis, keepdims=True)
-        ctx.params = (axis, log)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved
-        axis, log = ctx.params
-        g = arr64(g)
-        if log:
-            return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
-        return y * (g - (g * y).sum(axis=axis, keepdims=True))
-
-
 # --- dense and dropout -----------------------------------------------------------------------
 
 class Dense(Function):

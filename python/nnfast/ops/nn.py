@@ -350,13 +350,14 @@ def _along_last(fn, x, axis):
 
 class SoftmaxAlongAxis(Function):
     """Softmax (or log-softmax) over an axis that is not the last one: the C++ strided
-    kernel (cheaper than moving the axis last and back); the gradient in NumPy."""
+    kernel (cheaper than moving the axis last and back); the gradient in NumPy. With
+    ``float64`` (a float64 model) the NumPy form computes it in float64, along any axis."""
 
     @staticmethod
-    def forward(ctx, x, axis=0, log=False):
-        x = f32(x)
-        ctx.params = (axis, log)
-        if x.size:
+    def forward(ctx, x, axis=0, log=False, float64=False):
+        x = _f64.arr64(x) if float64 else f32(x)
+        ctx.params = (axis, log, float64)
+        if x.size and not float64:
             # The C++ kernel: the axes after ``axis`` are the vector lanes, no transposes.
             y = np.empty_like(x, order="C")
             _core.softmax_along_axis(np.ascontiguousarray(x), axis, y, log)
@@ -369,15 +370,14 @@ class SoftmaxAlongAxis(Function):
         else:
             np.exp(y, out=y)
             y /= y.sum(axis=axis, keepdims=True)
-        ctx.params = (axis, log)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        axis, log = ctx.params
-        g = f32(g)
+        axis, log, float64 = ctx.params
+        g = _f64.arr64(g) if float64 else f32(g)
         if log:
             return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
         return y * (g - (g * y).sum(axis=axis, keepdims=True))
@@ -388,7 +388,7 @@ def _softmax_along(x, axis, log):
     if nd == 0:
         raise ValueError(f"softmax needs at least one axis, received a scalar x={value(x)}")
     if _f64.is_float64(x):
-        return _f64.Softmax.apply(x, axis=axis % nd, log=log)
+        return SoftmaxAlongAxis.apply(x, axis=axis % nd, log=log, float64=True)
     if axis % nd == nd - 1:
         return Softmax.apply(x, log=log)
     return SoftmaxAlongAxis.apply(x, axis=axis % nd, log=log)
