@@ -4,12 +4,9 @@ lists every public name without a hand-kept list (a name added to nnfast appears
 """
 import importlib
 import inspect
-import os
 import re
 
 MARKER = re.compile(r"<!-- nnfast-api: ([\w. ]+) -->")
-README_MARKER = re.compile(r"<!-- nnfast-readme: (.+?) -->")
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
 
 def public_objects(module_name):
@@ -48,24 +45,5 @@ def expand(markdown):
     return MARKER.sub(entries, markdown)
 
 
-def readme_section(title):
-    """The README's section under the heading ``title`` (without the heading), down to the
-    next heading of the same or a higher level: measured figures live in one place."""
-    with open(README, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    for i, line in enumerate(lines):
-        level = len(line) - len(line.lstrip("#"))
-        if level and line[level:].strip() == title:
-            body = []
-            for nxt in lines[i + 1:]:
-                nxt_level = len(nxt) - len(nxt.lstrip("#"))
-                if nxt_level and nxt_level <= level and nxt[nxt_level:nxt_level + 1] == " ":
-                    break
-                body.append(nxt)
-            return "\n".join(body).strip() + "\n"
-    raise KeyError(f"README.md has no section {title!r} (asked for by a docs page)")
-
-
 def on_page_markdown(markdown, page, config, files, **kwargs):
-    markdown = README_MARKER.sub(lambda m: readme_section(m.group(1).strip()), markdown)
     return expand(markdown)

@@ -2,7 +2,7 @@
 (tests/fuzz/core_calls.py, tests/fuzz/ops_calls.py) in a child process, so a crash or a hang fails this test instead of killing the run.
 
 Quick by default; a soak: NNFAST_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz_core.py
-(or run tests/fuzz/core_calls.py directly, also under the sanitizer build: see README)."""
+(or run tests/fuzz/core_calls.py directly, also under the sanitizer build: see docs/development.md)."""
 import os
 import subprocess
 import sys

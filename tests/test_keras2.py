@@ -446,7 +446,7 @@ def test_generator_methods_and_K_metric_match_tf_keras():
 
 def test_save_without_extension_raises_as_keras3(tmp_path):
     # Keras 2 wrote a TensorFlow SavedModel directory; nnfast cannot write that format and
-    # keeps Keras 3's error (README: "Keras 2 programs").
+    # keeps Keras 3's error (docs/keras2.md: "Not supported").
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(str(tmp_path / "mymodel"))

@@ -81,8 +81,6 @@ def audio_dataset_from_directory(directory, labels="inferred", label_mode="int",
     """A dataset of audio batches from ``directory/<class_name>/<clip>.wav`` (16-bit PCM).
 
     Args:
-        labels, label_mode, class_names, batch_size, shuffle, seed, validation_split,
-            subset, follow_links, verbose: as ``image_dataset_from_directory``.
         output_sequence_length: cut or zero-pad every clip to this many samples (None: each
             batch is padded to its longest clip).
         sampling_rate: resampling (Keras does it with tensorflow-io) is not implemented:
