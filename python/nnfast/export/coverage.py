@@ -8,8 +8,6 @@ NOT_EXPORTED = {
     "TextVectorization": "works on strings", "StringLookup": "works on strings",
     "Hashing": "string/int hashing",
     "HashedCrossing": "feature hashing",
-    # image preprocessing that is not identity at inference
-    "ContrastLimitedAdaptiveHistogramEqualization": "histogram equalization",
     # layers running user code or generic cells
     "Lambda": "runs a Python function",
     "SimpleRNNCell": "a cell (exported inside RNN)", "LSTMCell": "a cell (exported inside RNN)",

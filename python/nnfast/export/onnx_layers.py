@@ -846,4 +846,4 @@ def _convert_nested_model(g, node, ins):
 
 # Converters in their own files register themselves on import.
 from nnfast.export import onnx_attention, onnx_more_layers, onnx_operations, onnx_recurrent  # noqa: F401
-from nnfast.export import onnx_conv_lstm, onnx_preprocessing  # noqa: E402,F401
+from nnfast.export import onnx_clahe, onnx_conv_lstm, onnx_preprocessing  # noqa: E402,F401

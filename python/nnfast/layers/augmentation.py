@@ -1338,6 +1338,18 @@ class RandomElasticTransform(_ColorLayer):
         return config
 
 
+def _clahe_tile_weights(size, tile, count):
+    """CLAHE's bilinear blend along one image axis of ``size`` pixels cut into ``count``
+    tiles of ``tile`` pixels: for each pixel, the two neighbouring tiles' indices in the
+    edge-padded grid of ``count + 2`` tiles and the float32 weight of the second (also used by
+    the layer's ONNX converter, so both blend alike)."""
+    pos = (np.arange(size, dtype=np.float32) - np.float32(tile / 2.0)) / np.float32(tile) + 1
+    lo = np.floor(pos)
+    weight = pos - lo
+    return (np.clip(lo, 0, count + 1).astype(np.int64),
+            np.clip(lo + 1, 0, count + 1).astype(np.int64), weight)
+
+
 class ContrastLimitedAdaptiveHistogramEqualization(Layer):
     """CLAHE (``keras.layers.ContrastLimitedAdaptiveHistogramEqualization``): each channel
     is cut into a ``tile_grid_size`` grid of tiles (the image padded symmetrically to a
@@ -1397,16 +1409,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
         cdf = self._tile_cdfs(tiles, th * tw)                      # (n, gh, gw, c, 256)
         cdf = np.pad(cdf, ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0)), mode="edge")
 
-        def grid(size, tile, count):
-            pos = (np.arange(size, dtype=np.float32) - np.float32(tile / 2.0)) / \
-                np.float32(tile) + 1
-            lo = np.floor(pos)
-            weight = pos - lo
-            return (np.clip(lo, 0, count + 1).astype(np.int64),
-                    np.clip(lo + 1, 0, count + 1).astype(np.int64), weight)
-
-        y0, y1, wy = grid(th * gh, th, gh)
-        x0, x1, wx = grid(tw * gw, tw, gw)
+        y0, y1, wy = _clahe_tile_weights(th * gh, th, gh)
+        x0, x1, wx = _clahe_tile_weights(tw * gw, tw, gw)
         pixels = np.clip(padded, 0, 255).astype(np.int64)
         b = np.arange(n)[:, None, None, None]
         ch = np.arange(c)[None, None, None, :]
