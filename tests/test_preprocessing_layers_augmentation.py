@@ -279,3 +279,11 @@ def test_keras_written_configs_rebuild():
         deterministic = ("AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization")
         if config["class_name"] not in deterministic:  # identity at inference
             np.testing.assert_array_equal(np.asarray(out), IMG)
+
+
+def test_clahe_refuses_nan_pixels_by_name():
+    x = np.full((1, 4, 4, 1), 100.0, np.float32)
+    x[0, 1, 2, 0] = np.nan
+    layer = L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2), name="eq")
+    with pytest.raises(ValueError, match=r"'eq' expects images without NaN values; received 1 NaN"):
+        layer(x)

@@ -1425,6 +1425,10 @@ class ContrastLimitedAdaptiveHistogramEqualization(Layer):
 
     def call(self, inputs):
         x = _array(inputs)
+        if np.isnan(x).any():  # a NaN has no histogram bin (Keras fails in its gather)
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects images without "
+                             f"NaN values; received {int(np.isnan(x).sum())} NaN values in "
+                             f"inputs of shape {x.shape}.")
         single = x.ndim == 3
         if single:
             x = x[None]
