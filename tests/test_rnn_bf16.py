@@ -283,6 +283,13 @@ def test_bad_precision_and_variant_raise():
         run_core("lstm", case, False, True, "float16")
     with pytest.raises(ValueError, match="bf16_variant"):
         run_core("lstm", case, False, True, "bfloat16", "fast")
+    if "amx" in _core.gemm_bf16_variants():
+        nnfast.config.set_max_isa("avx2")
+        try:
+            with pytest.raises(ValueError, match="cannot run on this CPU under the current ISA"):
+                run_core("lstm", case, False, True, "bfloat16", "amx")
+        finally:
+            nnfast.config.set_max_isa("avx512")
 
 
 def test_ops_lstm_runs_bf16_under_mixed_precision_policy():
@@ -305,3 +312,13 @@ def test_ops_lstm_runs_bf16_under_mixed_precision_policy():
     near = np.abs(np.asarray(dk) - want[4]).max()
     assert near < 1e-3 * np.abs(want[4]).max()
     assert np.abs(want[4] - exact[4]).max() > 10 * near
+
+
+def test_kernel_info_reports_the_bf16_products():
+    """The step products run gemm_bf16's micro-kernel and record it as gemm_bf16's choice
+    (``nnfast.config.kernel_info()["selected_kernels"]``); the gates stay on the rnn family."""
+    case = make("simple", 3, 4, 5, 6, True, 2, False, False, False)
+    run_core("simple", case, False, True, "bfloat16")
+    chosen = nnfast.config.kernel_info()["selected_kernels"]
+    assert chosen["gemm_bf16"] == _core.gemm_bf16_kernel_name()
+    assert chosen["rnn"] == _core.rnn_kernel_name()
