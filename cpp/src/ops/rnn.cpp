@@ -147,8 +147,7 @@ void column_sums(const float* src, int64_t rows, int64_t cols, int64_t ld, float
 // sums[row_of[i]] and squared into squares[row_of[i]] (tokens in step order), a chunk of
 // tokens at a time so their rows stay in cache and (batch*steps, input) is never written.
 void token_row_gradients(const RnnConfig& cfg, const float* dG, int64_t n_tok, int64_t GU,
-                         int64_t I,
-                         const float* kernel, const int32_t* row_of, int64_t n_rows,
+                         int64_t I, const float* kernel, const int32_t* row_of, int64_t n_rows,
                          float* sums, float* squares) {
   std::fill(sums, sums + n_rows * I, 0.0f);
   std::fill(squares, squares + n_rows * I, 0.0f);
