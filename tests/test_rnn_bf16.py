@@ -225,8 +225,9 @@ def _errors(got, want):
 
 CELLS = [("lstm", True), ("gru", True), ("gru", False), ("simple", True)]
 # (batch, steps, input, units): odd sizes around AMX's 32-row tiles / 16-pair chunks and
-# AVX512_BF16's 14 rows; units past one 64-column block; one deep input (kc blocks).
-SHAPES = [(3, 5, 7, 5), (33, 4, 19, 17), (15, 3, 40, 33)]
+# AVX512_BF16's 14 rows; units past one 64-column block; 300 units, so backward's step
+# product is deeper than one packed depth block (G*units > 1024 / 512 pairs' worth).
+SHAPES = [(3, 5, 7, 5), (33, 4, 19, 17), (15, 3, 40, 33), (3, 2, 5, 300)]
 
 
 @pytest.mark.parametrize("cell,reset_after", CELLS)
