@@ -3,10 +3,14 @@ and training under mixed_bfloat16 against float32, nnfast and PyTorch
 (torch.autocast("cpu", dtype=torch.bfloat16)) in the same run.
 
     python benchmarks/bench_precision.py [--threads 1] [--repeats 3] [--epochs 2]
-        [--train mlp,cnn,lstm] [--skip-gemm] [--skip-int8]
+        [--train mlp,cnn,lstm] [--skip-gemm] [--skip-rnn] [--skip-int8]
 
 GEMM: GFLOP/s of _core.gemm at float32 and at precision="bfloat16" for each bf16
 implementation this CPU runs (AMX tiles, AVX512_BF16, rounding + fp32), median of 7.
+Recurrences: ms per forward (training) and backward pass of _core.rnn_forward/rnn_backward
+for the IMDB LSTM's and a GRU's shapes (batch 32, 100 steps, 128 features, 64 units) at
+float32 and at precision="bfloat16" for each bf16 implementation, median of 7 (--skip-rnn
+leaves this out).
 int8: GOPS of _core.gemm_int8 (exact int32 products of int8 matrices, B packed once) for each
 int8 implementation this CPU runs (AMX-INT8, AVX512_VNNI, scalar reference on the small
 shapes only) against float32 GFLOP/s on the same shapes; then inference of an MLP
@@ -178,6 +182,44 @@ def gemm_table(repeats=7):
     return rows
 
 
+def rnn_table(repeats=7):
+    """Rows of the recurrence table: (cell, precision, forward ms, backward ms, speed)."""
+    from nnfast import _core
+
+    rng = np.random.default_rng(0)
+    batch, steps, features, units = 32, 100, 128, 64
+    x = rng.standard_normal((batch, steps, features)).astype(np.float32)
+    g = rng.standard_normal((batch, steps, units)).astype(np.float32)
+    rows = []
+    for cell, cell_id, gates in [("LSTM", 0, 4), ("GRU", 1, 3)]:
+        kernel = (rng.standard_normal((features, gates * units)) * 0.1).astype(np.float32)
+        rec = (rng.standard_normal((units, gates * units)) * 0.1).astype(np.float32)
+        bias = np.zeros((2, gates * units) if cell_id == 1 else gates * units, np.float32)
+        ws = np.empty(_core.rnn_workspace_size(cell_id, x, units, True, True), np.float32)
+        h_seq = np.empty((batch, steps, units), np.float32)
+        h_last = np.empty((batch, units), np.float32)
+        c_last = np.empty((batch, units), np.float32) if cell_id == 0 else None
+        grads = [np.empty_like(a) for a in (x, kernel, rec, bias)]
+        base = None
+        for label, kw in [("float32", {})] + [
+                (f"bf16 {v}", {"precision": "bfloat16", "bf16_variant": v})
+                for v in _core.gemm_bf16_variants()]:
+            def forward():
+                _core.rnn_forward(cell_id, x, kernel, rec, bias, None, None, None, None, h_seq,
+                                  h_last, c_last, ws, True, **kw)
+
+            def backward():
+                _core.rnn_backward(cell_id, x, kernel, rec, None, None, None, None, h_seq, ws,
+                                   g, None, None, *grads, None, None, **kw)
+
+            forward()
+            fwd, bwd = median_seconds(forward, repeats), median_seconds(backward, repeats)
+            base = base or fwd + bwd
+            rows.append([cell, label, f"{1e3 * fwd:.2f}", f"{1e3 * bwd:.2f}",
+                         f"{base / (fwd + bwd):.2f}x"])
+    return rows
+
+
 def load_mnist(images=False):
     import nnfast
 
@@ -346,6 +388,7 @@ def main():
     p.add_argument("--train", default="mlp,cnn,lstm",
                    help="training workloads of part (a), comma-separated (empty: none)")
     p.add_argument("--skip-gemm", action="store_true")
+    p.add_argument("--skip-rnn", action="store_true")
     p.add_argument("--apps", default="MobileNetV2,ResNet50",
                    help="applications of part (b), int8 inference (empty: none)")
     p.add_argument("--agreement-inputs", type=int, default=1000,
@@ -364,6 +407,11 @@ def main():
           f"{nnfast._core.gemm_bf16_kernel_name()}")
     if not args.skip_gemm:
         print_table(["GEMM m x n x k", "precision", "GFLOP/s", "vs float32"], gemm_table())
+        print()
+    if not args.skip_rnn:
+        print("Recurrences (batch 32, 100 steps, 128 -> 64 units), median ms per pass")
+        print_table(["cell", "precision", "forward ms", "backward ms", "vs float32"],
+                    rnn_table())
         print()
     if not args.skip_int8:
         print(f"int8 GEMM: {nnfast._core.gemm_int8_kernel_name()}")

@@ -7,7 +7,20 @@
 namespace py = pybind11;
 using namespace nnfast::bind;
 
+// Defined in bind_gemm.cpp: the bf16 variant a bf16_variant= string names.
+nnfast::Bf16GemmVariant bf16_variant_from_name(const std::string& name);
+
 namespace {
+
+// precision= "float32" or "bfloat16" (mixed_bfloat16: bf16 products, fp32 gates).
+void set_precision(nnfast::RnnConfig& c, const std::string& precision,
+                   const std::string& bf16_variant) {
+  if (precision != "float32" && precision != "bfloat16")
+    throw py::value_error("rnn: precision must be 'float32' or 'bfloat16'. Received: "
+                          "precision=" + precision);
+  c.bfloat16 = precision == "bfloat16";
+  c.bf16_variant = bf16_variant_from_name(bf16_variant);
+}
 
 // x (batch, steps, features), or with `ids` (batch, steps) an embedding table (vocab,
 // features) whose rows the ids name.
@@ -118,7 +131,8 @@ void bind_rnn(py::module_& m) {
          const py::object& mask, const py::object& recurrent_mask, const py::object& h_seq,
          const py::array& h_last, const py::object& c_last, const py::array& workspace,
          bool training, int activation, int recurrent_activation, bool go_backwards,
-         bool reset_after, const py::object& ids_obj) {
+         bool reset_after, const py::object& ids_obj, const std::string& precision,
+         const std::string& bf16_variant) {
         BufferScope scope("rnn_forward");
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
@@ -129,6 +143,7 @@ void bind_rnn(py::module_& m) {
         const bool embedded = !ids_obj.is_none();
         nnfast::RnnConfig c = make_config(cell, x, units, activation, recurrent_activation,
                                           go_backwards, reset_after, embedded ? &ids : nullptr);
+        set_precision(c, precision, bf16_variant);
         check_weights(c, kernel, recurrent_kernel);
         nnfast::RnnForwardArgs a;
         a.x = checked<float>(x, embedded ? "rnn embedding table" : "rnn x");
@@ -166,9 +181,13 @@ void bind_rnn(py::module_& m) {
       py::arg("h_seq"), py::arg("h_last"), py::arg("c_last"), py::arg("workspace"),
       py::arg("training"), py::arg("activation") = 3, py::arg("recurrent_activation") = 2,
       py::arg("go_backwards") = false, py::arg("reset_after") = true,
-      py::arg("ids") = py::none(),
+      py::arg("ids") = py::none(), py::arg("precision") = "float32",
+      py::arg("bf16_variant") = "best",
       "Runs an LSTM (cell 0), GRU (1) or SimpleRNN (2) over x (batch, steps, features), or "
-      "with ids (batch, steps) int64 over rows of the embedding table x (vocab, features).");
+      "with ids (batch, steps) int64 over rows of the embedding table x (vocab, features). "
+      "precision='bfloat16' rounds every matrix product's operands to bf16 (fp32 sums, fp32 "
+      "gates); bf16_variant picks its implementation ('best', 'amx', 'avx512bf16', "
+      "'via_f32').");
 
   m.def(
       "rnn_backward",
@@ -180,7 +199,8 @@ void bind_rnn(py::module_& m) {
          const py::object& dbias, const py::object& dh0, const py::object& dc0, int activation,
          int recurrent_activation, bool go_backwards, bool reset_after, const py::object& ids_obj,
          const py::object& distinct_ids, const py::object& d_rows,
-         const py::object& d_rows_sq) {
+         const py::object& d_rows_sq, const std::string& precision,
+         const std::string& bf16_variant) {
         BufferScope scope("rnn_backward");
         const int64_t units = recurrent_kernel.ndim() == 2 ? recurrent_kernel.shape(0) : -1;
         if (units < 1)
@@ -191,6 +211,7 @@ void bind_rnn(py::module_& m) {
         const bool embedded = !ids_obj.is_none();
         nnfast::RnnConfig c = make_config(cell, x, units, activation, recurrent_activation,
                                           go_backwards, reset_after, embedded ? &ids : nullptr);
+        set_precision(c, precision, bf16_variant);
         check_weights(c, kernel, recurrent_kernel);
         const int64_t B = c.batch, T = c.steps, U = units;
         nnfast::RnnBackwardArgs a;
@@ -249,8 +270,10 @@ void bind_rnn(py::module_& m) {
       py::arg("recurrent_activation") = 2, py::arg("go_backwards") = false,
       py::arg("reset_after") = true, py::arg("ids") = py::none(),
       py::arg("distinct_ids") = py::none(), py::arg("d_rows") = py::none(),
-      py::arg("d_rows_sq") = py::none(),
-      "Backward through time of rnn_forward(training=True); the same workspace. With ids "
+      py::arg("d_rows_sq") = py::none(), py::arg("precision") = "float32",
+      py::arg("bf16_variant") = "best",
+      "Backward through time of rnn_forward(training=True); the same workspace and precision. "
+      "With ids "
       "(x then the embedding table), writes the distinct ids and their rows' gradients "
       "instead of dx and returns how many there are (else 0); with d_rows_sq also each "
       "distinct row's per-token sum of squared gradients.");

@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "nnfast/activation.h"
+#include "nnfast/gemm.h"
 
 namespace nnfast {
 
@@ -46,6 +47,13 @@ struct RnnConfig {
   bool go_backwards = false;
   bool reset_after = true;  // GRU only
   bool zero_output_for_mask = false;
+  // mixed_bfloat16: every matrix product -- the input projection, each step's recurrent
+  // product, backward's products -- takes bf16-rounded operands and sums in fp32
+  // (gemm_bf16's contract); the recurrent kernel is packed to bf16 once per call. Gates,
+  // states, outputs and gradients stay fp32. bf16_variant picks the implementation as
+  // gemm_bf16's does (best: AMX, AVX512_BF16, else rounded copies through the fp32 kernels).
+  bool bfloat16 = false;
+  Bf16GemmVariant bf16_variant = Bf16GemmVariant::best;
 };
 
 // Number of gates G for the cell.

@@ -15,6 +15,7 @@
 #include "kernels/gemm/gemm_bf16_kernels.h"
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
+#include "ops/gemm_bf16_select.h"
 #include "ops/gemm_split.h"
 #include "ops/scratch.h"
 #include "runtime/dispatch.h"
@@ -165,6 +166,10 @@ bool gemm_bf16_variant_available(Bf16GemmVariant variant) {
     case Bf16GemmVariant::avx512bf16: return avx512 && cpu_has_avx512_bf16();
     default: return true;
   }
+}
+
+const kernels::Bf16GemmKernelInfo* gemm_bf16_micro_kernel(Bf16GemmVariant variant) {
+  return kernel_of(resolve(variant));
 }
 
 const char* gemm_bf16_kernel_name() {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "ops/rnn_bf16.h"
 #include "runtime/dispatch.h"
 
 namespace nnfast {
@@ -99,6 +101,25 @@ int64_t distinct_rows(const int64_t* ids, int64_t n, int64_t vocab, std::vector<
   return count;
 }
 
+// out = op(a) @ op(b) (+ the epilogue): the driver's large products, in bf16 under
+// mixed_bfloat16 (cfg.bfloat16).
+void product(const RnnConfig& cfg, Trans ta, Trans tb, int64_t m, int64_t n, int64_t k,
+             const float* a, int64_t lda, const float* b, int64_t ldb, float* out, int64_t ldo,
+             const GemmEpilogue& ep = GemmEpilogue{}) {
+  if (cfg.bfloat16)
+    gemm_bf16(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out, ldo, ep, cfg.bf16_variant);
+  else
+    sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out, ldo, ep);
+}
+
+// Under mixed_bfloat16 each thread brackets its steps with these (AMX tile configuration).
+void begin_steps(const std::unique_ptr<Bf16StepProduct>& p) {
+  if (p) p->begin_thread();
+}
+void end_steps(const std::unique_ptr<Bf16StepProduct>& p) {
+  if (p) p->end_thread();
+}
+
 void require(const void* p, const char* what) {
   if (p == nullptr) throw std::invalid_argument(std::string("rnn: missing buffer ") + what);
 }
@@ -125,8 +146,8 @@ void column_sums(const float* src, int64_t rows, int64_t cols, int64_t ld, float
 // For an embedding input: each token's d(input) row dx_i = dG_i @ kernel^T, summed into
 // sums[row_of[i]] and squared into squares[row_of[i]] (tokens in step order), a chunk of
 // tokens at a time so their rows stay in cache and (batch*steps, input) is never written.
-void token_row_gradients(const float* dG, int64_t n_tok, int64_t GU, int64_t I,
-                         const float* kernel, const int32_t* row_of, int64_t n_rows,
+void token_row_gradients(const RnnConfig& cfg, const float* dG, int64_t n_tok, int64_t GU,
+                         int64_t I, const float* kernel, const int32_t* row_of, int64_t n_rows,
                          float* sums, float* squares) {
   std::fill(sums, sums + n_rows * I, 0.0f);
   std::fill(squares, squares + n_rows * I, 0.0f);
@@ -134,8 +155,7 @@ void token_row_gradients(const float* dG, int64_t n_tok, int64_t GU, int64_t I,
   std::vector<float> dx(static_cast<size_t>(std::min(chunk, n_tok) * I));
   for (int64_t i0 = 0; i0 < n_tok; i0 += chunk) {
     const int64_t m = std::min(chunk, n_tok - i0);
-    sgemm(Trans::N, Trans::T, m, I, GU, 1.0f, dG + i0 * GU, GU, kernel, GU, 0.0f, dx.data(),
-          I);
+    product(cfg, Trans::N, Trans::T, m, I, GU, dG + i0 * GU, GU, kernel, GU, dx.data(), I);
     // Split over whole cache lines of columns only when each thread gets ~1M additions.
     const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 20) / m);
     parallel_for_chunks(I, grain, [&](int64_t c0, int64_t c1) {
@@ -243,13 +263,12 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
           std::memcpy(rows_in + r * l.I, a.x + id * l.I, sizeof(float) * l.I);
         });
     proj = rows_in + std::min(a.vocab, B * T) * l.I;
-    sgemm(Trans::N, Trans::N, n_rows, GU, l.I, 1.0f, rows_in, l.I, a.kernel, GU, 0.0f, proj,
-          GU, ep);
+    product(cfg, Trans::N, Trans::N, n_rows, GU, l.I, rows_in, l.I, a.kernel, GU, proj, GU, ep);
     // Training keeps every step's gates in xp for backward, as without ids; inference
     // needs one step's only.
     if (!a.training) step_gates = proj + std::min(a.vocab, B * T) * GU;
   } else {
-    sgemm(Trans::N, Trans::N, B * T, GU, l.I, 1.0f, a.x, l.I, a.kernel, GU, 0.0f, xp, GU, ep);
+    product(cfg, Trans::N, Trans::N, B * T, GU, l.I, a.x, l.I, a.kernel, GU, xp, GU, ep);
   }
 
   if (a.h0)
@@ -265,7 +284,16 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
   const float* Ur = a.recurrent_kernel;
   // GRU with reset_after = false multiplies by column slices of it instead (kept as stored).
   std::vector<float> ur_blocks;
-  if (cfg.cell != RnnCell::gru || gru_ra) {
+  // Under bfloat16 it is packed to bf16 instead (GRU reset_after=false: its z|r and h
+  // column slices apart), and each step's product goes through rec_bf16 / rec_bf16_h.
+  std::unique_ptr<Bf16StepProduct> rec_bf16, rec_bf16_h;
+  if (cfg.bfloat16) {
+    const int64_t n = gru_ra || cfg.cell != RnnCell::gru ? GU : 2 * U;
+    rec_bf16 = std::make_unique<Bf16StepProduct>(Trans::N, Ur, GU, U, n, cfg.bf16_variant, K);
+    if (n != GU)
+      rec_bf16_h = std::make_unique<Bf16StepProduct>(Trans::N, Ur + 2 * U, GU, U, U,
+                                                     cfg.bf16_variant, K);
+  } else if (cfg.cell != RnnCell::gru || gru_ra) {
     ur_blocks.resize(static_cast<size_t>(U * GU));
     pack_column_blocks(Ur, U, GU, GU, ur_blocks.data());
   }
@@ -273,6 +301,7 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
 
   parallel_for_chunks(B, batch_grain(l), [&](int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
+    begin_steps(rec_bf16);
     std::vector<float> hm_buf(a.recurrent_mask ? rows * U : 0);
     std::vector<float> rec_buf(gru_ra ? rows * GU : 0);
     std::vector<float> rh_buf(cfg.cell == RnnCell::gru && !gru_ra && !save ? rows * U : 0);
@@ -303,29 +332,45 @@ void rnn_forward(const RnnConfig& cfg, const RnnForwardArgs& a) {
       }
       switch (cfg.cell) {
         case RnnCell::lstm:
-          gemm_column_blocks(K, rows, GU, U, hin, U, Ub, gates, ldg, true);
+          if (rec_bf16)
+            rec_bf16->multiply(rows, hin, U, gates, ldg, true);
+          else
+            gemm_column_blocks(K, rows, GU, U, hin, U, Ub, gates, ldg, true);
           K.lstm_forward(rows, U, act, ract, gates, ldg, c, h, h_out, T * U, sv, T * U, m, T);
           break;
         case RnnCell::gru:
           if (gru_ra) {
-            gemm_column_blocks(K, rows, GU, U, hin, U, Ub, rec_buf.data(), GU, false);
+            if (rec_bf16)
+              rec_bf16->multiply(rows, hin, U, rec_buf.data(), GU, false);
+            else
+              gemm_column_blocks(K, rows, GU, U, hin, U, Ub, rec_buf.data(), GU, false);
             K.gru_forward(rows, U, act, ract, gates, ldg, rec_buf.data(), GU, rec_bias, h, h_out,
                           T * U, sv, T * U, m, T);
           } else {
             float* rh = sv ? sv : rh_buf.data();
             const int64_t ldrh = sv ? T * U : U;
-            K.gemm(rows, 2 * U, U, hin, U, Ur, GU, gates, ldg, true);
+            if (rec_bf16)
+              rec_bf16->multiply(rows, hin, U, gates, ldg, true);
+            else
+              K.gemm(rows, 2 * U, U, hin, U, Ur, GU, gates, ldg, true);
             K.gru_forward_a(rows, U, ract, gates, ldg, hin, rh, ldrh);
-            K.gemm(rows, U, U, rh, ldrh, Ur + 2 * U, GU, gates + 2 * U, ldg, true);
+            if (rec_bf16_h)
+              rec_bf16_h->multiply(rows, rh, ldrh, gates + 2 * U, ldg, true);
+            else
+              K.gemm(rows, U, U, rh, ldrh, Ur + 2 * U, GU, gates + 2 * U, ldg, true);
             K.gru_forward_b(rows, U, act, gates, ldg, h, h_out, T * U, m, T);
           }
           break;
         case RnnCell::simple:
-          gemm_column_blocks(K, rows, GU, U, hin, U, Ub, gates, ldg, true);
+          if (rec_bf16)
+            rec_bf16->multiply(rows, hin, U, gates, ldg, true);
+          else
+            gemm_column_blocks(K, rows, GU, U, hin, U, Ub, gates, ldg, true);
           K.simple_forward(rows, U, act, gates, ldg, h, h_out, T * U, m, T);
           break;
       }
     }
+    end_steps(rec_bf16);
   });
 }
 
@@ -368,14 +413,27 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
   }
   // The recurrent kernel transposed once per backward pass: the per-step GEMM
   // dh = dgates @ U^T then streams contiguous rows.
+  // Under bfloat16 it is packed to bf16 as the transposed operand instead (GRU
+  // reset_after=false: its z|r and h column slices apart).
   const float* Ur = a.recurrent_kernel;
-  parallel_for_chunks(GU, 256, [&](int64_t j0, int64_t j1) {
-    for (int64_t j = j0; j < j1; ++j)
-      for (int64_t i = 0; i < U; ++i) Ut[j * U + i] = Ur[i * GU + j];
-  });
+  std::unique_ptr<Bf16StepProduct> back_bf16, back_bf16_h;
+  if (cfg.bfloat16) {
+    const bool split = cfg.cell == RnnCell::gru && !gru_ra;
+    back_bf16 = std::make_unique<Bf16StepProduct>(Trans::T, Ur, GU, split ? 2 * U : GU, U,
+                                                  cfg.bf16_variant, K);
+    if (split)
+      back_bf16_h = std::make_unique<Bf16StepProduct>(Trans::T, Ur + 2 * U, GU, U, U,
+                                                      cfg.bf16_variant, K);
+  } else {
+    parallel_for_chunks(GU, 256, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t i = 0; i < U; ++i) Ut[j * U + i] = Ur[i * GU + j];
+    });
+  }
 
   parallel_for_chunks(B, batch_grain(l), [&](int64_t b0, int64_t b1) {
     const int64_t rows = b1 - b0;
+    begin_steps(back_bf16);
     std::vector<float> dh(rows * U, 0.0f), dc(cfg.cell == RnnCell::lstm ? rows * U : 0, 0.0f);
     std::vector<float> dhm(rows * U), drh(rows * U), hmp(rows * U);
     if (a.dh_last) std::memcpy(dh.data(), a.dh_last + b0 * U, sizeof(float) * rows * U);
@@ -395,12 +453,12 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
     // dL/dh_{t-1} += dg (rows, n) @ Ut[:n] (the gate kernel left dh = its direct part).
     // Without recurrent dropout the GEMM accumulates straight into dh.
     auto rec_grad = [&](const float* dg, const float* ut, int64_t n) {
-      if (rmask) {
-        K.gemm(rows, U, n, dg, T * GU, ut, U, dhm.data(), U, false);
-        add_hm_grad();
-      } else {
-        K.gemm(rows, U, n, dg, T * GU, ut, U, dh.data(), U, true);
-      }
+      float* out = rmask ? dhm.data() : dh.data();
+      if (back_bf16)
+        back_bf16->multiply(rows, dg, T * GU, out, U, !rmask);
+      else
+        K.gemm(rows, U, n, dg, T * GU, ut, U, out, U, !rmask);
+      if (rmask) add_hm_grad();
     };
 
     // h_{t-1} (times the recurrent dropout mask) of every step, in time order, for dU.
@@ -462,12 +520,18 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
           } else {
             K.gru_backward_a(rows, U, act, ract, gates, ldg, h_prev, ldhp, dout, T * U,
                              dh.data(), dgp, T * GU, m, T);
-            K.gemm(rows, U, U, dgp + 2 * U, T * GU, Ut + 2 * U * U, U, drh.data(), U, false);
+            if (back_bf16_h)
+              back_bf16_h->multiply(rows, dgp + 2 * U, T * GU, drh.data(), U, false);
+            else
+              K.gemm(rows, U, U, dgp + 2 * U, T * GU, Ut + 2 * U * U, U, drh.data(), U, false);
             for (int64_t r = 0; r < rows; ++r)
               std::memcpy(hmp.data() + r * U, Hm + ((b0 + r) * T + tt) * U, sizeof(float) * U);
             K.gru_backward_b(rows, U, ract, gates, ldg, hmp.data(), drh.data(), dgp, T * GU,
                              dhm.data(), m, T);
-            K.gemm(rows, U, 2 * U, dgp, T * GU, Ut, U, dhm.data(), U, true);
+            if (back_bf16)
+              back_bf16->multiply(rows, dgp, T * GU, dhm.data(), U, true);
+            else
+              K.gemm(rows, U, 2 * U, dgp, T * GU, Ut, U, dhm.data(), U, true);
             add_hm_grad();
           }
           break;
@@ -480,6 +544,7 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
     if (a.dh0) std::memcpy(a.dh0 + b0 * U, dh.data(), sizeof(float) * rows * U);
     if (a.dc0 && cfg.cell == RnnCell::lstm)
       std::memcpy(a.dc0 + b0 * U, dc.data(), sizeof(float) * rows * U);
+    end_steps(back_bf16);
   });
   if (a.dc0 && cfg.cell != RnnCell::lstm) std::fill(a.dc0, a.dc0 + B * U, 0.0f);
 
@@ -502,24 +567,24 @@ void rnn_backward(const RnnConfig& cfg, const RnnBackwardArgs& a) {
       for (int64_t j = 0; j < GU; ++j) dst[j] += src[j];
     }
     if (a.d_rows_sq)
-      token_row_gradients(dG, BT, GU, I, a.kernel, row_of.data(), n, a.d_rows, a.d_rows_sq);
+      token_row_gradients(cfg, dG, BT, GU, I, a.kernel, row_of.data(), n, a.d_rows, a.d_rows_sq);
     else
-      sgemm(Trans::N, Trans::T, n, I, GU, 1.0f, S, GU, a.kernel, GU, 0.0f, a.d_rows, I);
+      product(cfg, Trans::N, Trans::T, n, I, GU, S, GU, a.kernel, GU, a.d_rows, I);
     if (a.dkernel)
-      sgemm(Trans::T, Trans::N, I, GU, n, 1.0f, rows_in, I, S, GU, 0.0f, a.dkernel, GU);
+      product(cfg, Trans::T, Trans::N, I, GU, n, rows_in, I, S, GU, a.dkernel, GU);
     dg_rows = S;
     n_dg_rows = n;
   }
-  if (a.dx) sgemm(Trans::N, Trans::T, BT, I, GU, 1.0f, dG, GU, a.kernel, GU, 0.0f, a.dx, I);
+  if (a.dx) product(cfg, Trans::N, Trans::T, BT, I, GU, dG, GU, a.kernel, GU, a.dx, I);
   if (a.dkernel && !embedded)
-    sgemm(Trans::T, Trans::N, I, GU, BT, 1.0f, a.x, I, dG, GU, 0.0f, a.dkernel, GU);
+    product(cfg, Trans::T, Trans::N, I, GU, BT, a.x, I, dG, GU, a.dkernel, GU);
   if (a.drecurrent_kernel) {
     float* dU = a.drecurrent_kernel;
     if (cfg.cell == RnnCell::gru && !cfg.reset_after) {
-      sgemm(Trans::T, Trans::N, U, 2 * U, BT, 1.0f, Hm, U, dG, GU, 0.0f, dU, GU);
-      sgemm(Trans::T, Trans::N, U, U, BT, 1.0f, save, U, dG + 2 * U, GU, 0.0f, dU + 2 * U, GU);
+      product(cfg, Trans::T, Trans::N, U, 2 * U, BT, Hm, U, dG, GU, dU, GU);
+      product(cfg, Trans::T, Trans::N, U, U, BT, save, U, dG + 2 * U, GU, dU + 2 * U, GU);
     } else {
-      sgemm(Trans::T, Trans::N, U, GU, BT, 1.0f, Hm, U, dGh, GU, 0.0f, dU, GU);
+      product(cfg, Trans::T, Trans::N, U, GU, BT, Hm, U, dGh, GU, dU, GU);
     }
   }
   if (a.dbias) {

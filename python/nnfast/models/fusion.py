@@ -47,7 +47,7 @@ from nnfast.layers.reshaping_image import ZeroPadding2D
 from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
-from nnfast.ops.precision import compute_precision
+from nnfast.ops.precision import LOWER, compute_precision, round_floats
 from nnfast.ops import quantized_conv
 from nnfast.ops.rnn import embedded_input_pays
 
@@ -182,22 +182,42 @@ class EmbeddingRecurrenceStep:
         # the model running this pair: its optimizer decides the training rule
         self.owner = weakref.ref(model) if model is not None else None
 
+    def _fused_dtype(self):
+        """The compute dtype the fused pair runs in, or None when reading the table directly
+        would skip a rounding the two layers make: the recurrence's bf16 products round the
+        rows as a bfloat16 Embedding's output (or the layer's autocast) would; a float16
+        pair, or a rounded Embedding before a float32 recurrence, runs unfused."""
+        emb_dtype, rnn_dtype = (layer.compute_dtype if layer._applies_dtype_policy
+                                else "float32" for layer in (self.embedding, self.recurrent))
+        if emb_dtype == rnn_dtype != "float16" or (emb_dtype, rnn_dtype) == ("float32",
+                                                                             "bfloat16"):
+            return rnn_dtype
+        return None
+
     def call(self, inputs, training=None, mask=None):
         emb = self.embedding
         model = self.owner() if self.owner is not None else None
         optimizer = getattr(model, "optimizer", None)
-        if self.recurrent._fuses_embedding(training, optimizer):
+        dtype = self._fused_dtype()
+        if dtype is not None and self.recurrent._fuses_embedding(training, optimizer):
             ids = inputs.value if isinstance(inputs, Tensor) else np.asarray(inputs)
             # ids as the Embedding op takes them (floats are truncated, as it does)
             if (ids.ndim == 2 and ids.dtype.kind in "biuf"
                     and embedded_input_pays(ids.shape[0], ids.shape[1], emb.input_dim)):
                 # squaring optimizers (Keras's per-token rule) need each row's token squares
                 squares = bool(training) and optimizer._needs_token_rows()
-                return self.recurrent._call_on_embedding(ids, emb.embeddings,
-                                                         emb.compute_mask(ids, mask), training,
-                                                         squares)
-        x = emb.call(inputs)
-        return self.recurrent.call(x, mask=emb.compute_mask(inputs, mask), training=training)
+                if dtype not in LOWER:
+                    return self.recurrent._call_on_embedding(
+                        ids, emb.embeddings, emb.compute_mask(ids, mask), training, squares)
+                # mixed_bfloat16: bf16 products, outputs rounded as the layer's would be
+                with compute_precision(dtype):
+                    out = self.recurrent._call_on_embedding(
+                        ids, emb.embeddings, emb.compute_mask(ids, mask), training, squares)
+                return round_floats(out, dtype)
+        # (each layer with its policy's autocast and precision, as the plan runs them apart)
+        x = emb._plan_call()(inputs)
+        return self.recurrent._plan_call()(x, mask=emb.compute_mask(inputs, mask),
+                                           training=training)
 
 
 class EmbeddingRecurrence:

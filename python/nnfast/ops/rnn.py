@@ -2,7 +2,11 @@
 
 Each is one fused C++ call forward (an input-projection GEMM, then per step a recurrent GEMM
 and a fused gate kernel) and one backward through time, so a recurrent layer records a
-single tape node per call. Weight layouts are Keras's: ``kernel (features, G*units)``,
+single tape node per call. Under ``mixed_bfloat16`` (a layer computing in bfloat16,
+``ops.precision``) every matrix product of the call -- the input projection, each step's
+recurrent product with the recurrent kernel packed to bf16 once, and the backward products --
+runs on the bf16 GEMM units (AMX / AVX512_BF16, else rounded copies through the fp32 kernels)
+with fp32 sums, while the gates, states and gradients stay fp32. Weight layouts are Keras's: ``kernel (features, G*units)``,
 ``recurrent_kernel (units, G*units)``, gates in Keras order (LSTM i, f, c, o; GRU z, r, h).
 """
 
@@ -13,6 +17,7 @@ from nnfast.backend import memory
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import float64 as _f64
+from nnfast.ops import precision as _precision
 from nnfast.ops._util import f32
 from nnfast.ops.embedding import _ids as embedding_ids
 from nnfast.ops.embedding import dense_rows_gradient
@@ -76,6 +81,8 @@ class _Recurrent(Function):
         bias, h0, c0 = _opt(bias), _opt(h0), _opt(c0)
         units = recurrent_kernel.shape[0]
         training = ctx.recording
+        # bf16 products under mixed_bfloat16; anything else (float16 too) on the fp32 kernels
+        precision = "bfloat16" if _precision.current() == "bfloat16" else "float32"
         ids = None
         if input_ids is not None:
             if x.ndim != 2:
@@ -102,12 +109,13 @@ class _Recurrent(Function):
         c_last = np.empty((batch, units), np.float32) if cell == 0 else None
         _core.rnn_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_mask,
                           h_seq if keep_seq else None, h_last, c_last, ws, training, activation,
-                          recurrent_activation, go_backwards, reset_after, ids=ids)
+                          recurrent_activation, go_backwards, reset_after, ids=ids,
+                          precision=precision)
         if training:
             ctx.save_for_backward(x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
                                   h_seq, ws, ids)
             ctx.params = (cell, activation, recurrent_activation, go_backwards, reset_after,
-                          bias is not None, ids is not None and token_squares)
+                          bias is not None, ids is not None and token_squares, precision)
         if cell == 0:
             return h_seq, h_last, c_last
         return h_seq, h_last
@@ -115,7 +123,8 @@ class _Recurrent(Function):
     @staticmethod
     def backward(ctx, g_seq, g_last, g_c=None):
         x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask, h_seq, ws, ids = ctx.saved
-        cell, act, ract, go_backwards, reset_after, has_bias, token_squares = ctx.params
+        cell, act, ract, go_backwards, reset_after, has_bias, token_squares, precision = \
+            ctx.params
         need = ctx.needs_input_grad
         batch, steps, units = h_seq.shape
         dx = _pooled(x.shape) if need[0] and ids is None else None
@@ -137,7 +146,8 @@ class _Recurrent(Function):
         n = _core.rnn_backward(cell, x, kernel, recurrent_kernel, h0, c0, mask, recurrent_mask,
                                h_seq, ws, _opt(g_seq), _opt(g_last), _opt(g_c), dx, dk, drk, db,
                                dh0, dc0, act, ract, go_backwards, reset_after, ids=ids,
-                               distinct_ids=distinct, d_rows=d_rows, d_rows_sq=d_rows_sq)
+                               distinct_ids=distinct, d_rows=d_rows, d_rows_sq=d_rows_sq,
+                               precision=precision)
         if ids is not None and need[0]:
             if token_squares:
                 # rows summed per distinct id, with their per-token sums of squares
