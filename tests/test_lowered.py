@@ -28,9 +28,10 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
     fit_kwargs = dict({"batch_size": 16, "epochs": 2, "verbose": 0}, **(fit_kwargs or {}))
     out = []
     calls = []
+    done = []  # each call's number of steps the program ran
     monkeypatch.setattr(lowered.LoweredTraining, "run",
                         lambda self, b, *rest, run=lowered.LoweredTraining.run:
-                        calls.append(len(b)) or run(self, b, *rest))
+                        calls.append(len(b)) or done.append(run(self, b, *rest)) or done[-1])
     for enabled in (True, False):
         monkeypatch.setattr(lowered, "ENABLED", enabled)
         calls = []
@@ -38,12 +39,13 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
         model.compile(**(compile_kwargs() if callable(compile_kwargs) else compile_kwargs))
         history = model.fit(x, y, **fit_kwargs)
         out.append((model.get_weights(), history.history, calls,
-                    model.optimizer.iterations))
+                    model.optimizer.iterations, done))
+        done = []
     return out
 
 
 def _assert_same(lowered_run, interpreted_run):
-    (w1, h1, calls, it1), (w2, h2, none, it2) = lowered_run, interpreted_run
+    (w1, h1, calls, it1, _), (w2, h2, none, it2, _) = lowered_run, interpreted_run
     assert calls and not none, "the lowered program did not run (or ran when disabled)"
     assert it1 == it2
     assert h1 == h2
@@ -353,7 +355,7 @@ def test_cnn_bit_identical(fuse, threads, monkeypatch):
                                        "metrics": ["accuracy"]}, monkeypatch))
     model = _cnn()
     model.build((None, 14, 13, 1))
-    assert bool(lowered._fused_conv_pools(model)) == fuse  # the program ran the plan's pair
+    assert bool(lowered._fused_steps(model)[0]) == fuse  # the program ran the plan's pair
 
 
 def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
@@ -418,3 +420,29 @@ def test_program_gathers_rows_of_a_source():
         program.run([np.array([1, 3], np.int64)], *args, source=source)
     with pytest.raises(ValueError, match="row index -1 outside"):
         program.run([np.array([-1, 0], np.int64)], *args, source=source)
+
+
+# --- Embedding -> LSTM/GRU/SimpleRNN (the IMDB tutorial model) ----------------------------------
+
+def _token_model(cell, vocab=60, features=8, units=6, **rnn_kwargs):
+    keras.utils.set_random_seed(5)
+    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
+           "simple": keras.layers.SimpleRNN}[cell](units, **rnn_kwargs)
+    return keras.Sequential([keras.Input((9,)), keras.layers.Embedding(vocab, features), rnn,
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def _tokens(n=75, vocab=60, seed=6, dtype="int32"):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, vocab, (n, 9)).astype(dtype), rng.integers(0, 2, n)
+
+
+@pytest.mark.parametrize("cell,optimizer", [("lstm", "adam"), ("gru", "rmsprop"),
+                                            ("lstm", "sgd"), ("simple", "adam")])
+def test_embedding_recurrence_bit_identical(cell, optimizer, threads, monkeypatch):
+    x, y = _tokens()  # 75 rows at batch 16: a short last batch
+    runs = _fit_both(lambda: _token_model(cell), x, y,
+                     {"optimizer": optimizer, "loss": "binary_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10  # every step of both epochs ran in the program
+    _assert_same(*runs)

@@ -54,6 +54,10 @@ bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
+bool is_recurrence_op(ProgramOp op) {
+  return op >= ProgramOp::recurrence_forward && op <= ProgramOp::embedding_shift_square_rows;
+}
+
 bool uses_geometry(ProgramOp op) {
   return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
 }
@@ -107,14 +111,17 @@ int64_t bytes_as_floats(int64_t bytes) { return (bytes + 3) / 4; }
 Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
                  int64_t arena_size, int64_t max_rows, int64_t input_per_row,
                  int64_t target_per_row, int64_t label_classes,
-                 std::vector<ProgramGeometry> geometries)
+                 std::vector<ProgramGeometry> geometries,
+                 std::vector<ProgramRecurrence> recurrences, int64_t ids_per_row)
     : buffers_(std::move(buffers)),
       instructions_(std::move(instructions)),
       geometries_(std::move(geometries)),
       max_rows_(max_rows),
       input_per_row_(input_per_row),
       target_per_row_(target_per_row),
-      label_classes_(label_classes) {
+      label_classes_(label_classes),
+      recurrences_(std::move(recurrences)),
+      ids_per_row_(ids_per_row) {
   if (arena_size < 0 || max_rows < 1 || input_per_row < 1 || target_per_row < 0 ||
       label_classes < 0)
     throw std::invalid_argument(
@@ -128,7 +135,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     if (b.fixed < 0 || b.per_row < 0 || b.offset < 0)
       throw std::invalid_argument(name + ": negative offset or size");
     const int kind = static_cast<int>(b.kind);
-    if (kind < 0 || kind > static_cast<int>(ProgramBufferKind::step_labels))
+    if (kind < 0 || kind > static_cast<int>(ProgramBufferKind::step_ids))
       throw std::invalid_argument(name + ": unknown kind " + std::to_string(kind));
     if (b.kind == ProgramBufferKind::arena && b.offset + b.fixed + b.per_row * max_rows > arena_size)
       throw std::invalid_argument(name + ": [" + std::to_string(b.offset) + ", " +
@@ -141,8 +148,14 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
-    if (op < 0 || op > static_cast<int>(ProgramOp::relu_backward_from_output))
+    if (op < 0 || (op > static_cast<int>(ProgramOp::relu_backward_from_output) &&
+                   !is_recurrence_op(ins.op)))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
+    if (is_recurrence_op(ins.op) &&
+        (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(recurrences_.size())))
+      throw std::invalid_argument(where(i, ins) + ": recurrence " + std::to_string(ins.ints[0]) +
+                                  " out of range (" + std::to_string(recurrences_.size()) +
+                                  " given)");
     if (uses_geometry(ins.op)) {
       if (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(geometries_.size()))
         throw std::invalid_argument(where(i, ins) + ": geometry " + std::to_string(ins.ints[0]) +
@@ -187,6 +200,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
       throw std::invalid_argument(where(i, ins) + ": dropout rate must be in [0, 1), received " +
                                   std::to_string(ins.floats[0]));
   }
+  validate_recurrences();
   arena_.assign(static_cast<size_t>(arena_size), 0.0f);
 }
 
@@ -216,6 +230,11 @@ Program::Bound Program::bind(int32_t id, const ProgramRun& run, int64_t step, in
       out.i = run.labels ? run.labels + row0 : nullptr;
       out.size = run.labels ? rows : 0;
       break;
+    case ProgramBufferKind::step_ids:
+      out.i = static_cast<size_t>(step) < run.id_inputs.size()
+                  ? run.id_inputs[static_cast<size_t>(step)] : nullptr;
+      out.size = out.i ? rows * ids_per_row_ : 0;
+      break;
   }
   return out;
 }
@@ -239,6 +258,7 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         case ProgramBufferKind::step_input: return rows * input_per_row_;
         case ProgramBufferKind::step_target: return run.targets ? rows * target_per_row_ : -1;
         case ProgramBufferKind::step_labels: return run.labels ? rows : -1;
+        case ProgramBufferKind::step_ids: return run.id_inputs.empty() ? -1 : rows * ids_per_row_;
       }
       return -1;
     };
@@ -416,6 +436,13 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         need(1, n, "output gradient");
         need(2, n, "input gradient");
         break;
+      case ProgramOp::recurrence_forward:
+      case ProgramOp::recurrence_backward:
+      case ProgramOp::embedding_rows_gradient:
+      case ProgramOp::adam_update_token_rows:
+      case ProgramOp::embedding_shift_square_rows:
+        check_recurrence_step(i, ins, run, rows);
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -583,6 +610,13 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::relu_backward_from_output:
       relu_backward_from_output(b[0].f, b[1].f, b[2].f, n);
       break;
+    case ProgramOp::recurrence_forward:
+    case ProgramOp::recurrence_backward:
+    case ProgramOp::embedding_rows_gradient:
+    case ProgramOp::adam_update_token_rows:
+    case ProgramOp::embedding_shift_square_rows:
+      execute_recurrence(ins, run, step, row0, rows);
+      break;
   }
   return true;
 }
@@ -627,6 +661,7 @@ int64_t Program::run(const ProgramRun& run) {
                                     " outside the valid range [0, " +
                                     std::to_string(label_classes_) + ")");
   }
+  check_ids(run);
   const bool gather = run.gather_source != nullptr;
   if (gather) {
     if (run.gather_index.size() != steps)
