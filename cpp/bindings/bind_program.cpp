@@ -47,7 +47,7 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
     if (row[0] < 0 ||
         (row[0] > static_cast<int64_t>(nnfast::ProgramOp::relu_backward_from_output) &&
          (row[0] < static_cast<int64_t>(nnfast::ProgramOp::recurrence_forward) ||
-          row[0] > static_cast<int64_t>(nnfast::ProgramOp::embedding_shift_square_rows))))
+          row[0] > static_cast<int64_t>(nnfast::ProgramOp::copy_columns))))
       throw py::value_error("Program instructions: row " + std::to_string(i) +
                             " has unknown op " + std::to_string(row[0]));
     ins[i].op = static_cast<nnfast::ProgramOp>(row[0]);

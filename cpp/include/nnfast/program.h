@@ -21,7 +21,9 @@ namespace nnfast {
 enum class ProgramBufferKind : int32_t {
   arena = 0,        // the program's own float32 arena (activations, gradients, workspaces)
   external = 1,     // a caller's float32 array given to each run (weights, optimizer slots)
-  step_input = 2,   // the current step's input batch (float32)
+  step_input = 2,   // the current step's input batch (float32); with several model inputs
+                    // each is `offset` floats per row into the step's block: the inputs lie
+                    // one after another, rows x per_row each (see ProgramRun::inputs)
   step_target = 3,  // the current step's rows of the float32 targets
   step_labels = 4,  // the current step's rows of the int64 class ids
   step_ids = 5,     // the current step's int64 token ids (ProgramRun::id_inputs), per_row each
@@ -72,6 +74,10 @@ enum class ProgramOp : int32_t {
   embedding_rows_gradient = 42,     // (dtable): the dense table gradient of the distinct rows
   adam_update_token_rows = 43,      // (table, momentum, velocity); floats beta_1, beta_2, eps
   embedding_shift_square_rows = 44, // (slot); floats[0]: factor (see embedding.h)
+  // Graph ops of functional models (program_graph.cpp).
+  add = 45,                         // (a, b, out): out = a + b; dims m elements
+  copy_columns = 46,                // (src, dst): m rows of n columns; ints: src row stride,
+                                    // dst row stride, src first column, dst first column
 };
 
 // One recurrent layer run straight from its embedding table (ops.lstm(..., input_ids=)):
@@ -187,6 +193,11 @@ class Program {
   void check_ids(const ProgramRun& run) const;
   void execute_recurrence(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
                           int64_t row0, int64_t rows);
+  // Graph ops (program_graph.cpp).
+  void check_graph_step(size_t index, const ProgramInstruction& ins, const ProgramRun& run,
+                        int64_t rows) const;
+  void execute_graph(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
+                     int64_t row0, int64_t rows) const;
 
   std::vector<ProgramBuffer> buffers_;
   std::vector<ProgramInstruction> instructions_;

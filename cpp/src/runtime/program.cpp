@@ -58,6 +58,8 @@ bool is_recurrence_op(ProgramOp op) {
   return op >= ProgramOp::recurrence_forward && op <= ProgramOp::embedding_shift_square_rows;
 }
 
+bool is_graph_op(ProgramOp op) { return op == ProgramOp::add || op == ProgramOp::copy_columns; }
+
 bool uses_geometry(ProgramOp op) {
   return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
 }
@@ -144,12 +146,18 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
                                   " floats");
     if (b.kind == ProgramBufferKind::external && b.per_row != 0)
       throw std::invalid_argument(name + ": an external array cannot scale with the batch");
+    if (b.kind == ProgramBufferKind::step_input &&
+        (b.fixed != 0 || b.per_row < 1 || b.offset + b.per_row > input_per_row))
+      throw std::invalid_argument(name + ": an input of " + std::to_string(b.per_row) +
+                                  " values per row at " + std::to_string(b.offset) +
+                                  " lies outside the step's " + std::to_string(input_per_row) +
+                                  " input values per row");
   }
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
     if (op < 0 || (op > static_cast<int>(ProgramOp::relu_backward_from_output) &&
-                   !is_recurrence_op(ins.op)))
+                   !is_recurrence_op(ins.op) && !is_graph_op(ins.op)))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
     if (is_recurrence_op(ins.op) &&
         (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(recurrences_.size())))
@@ -219,8 +227,8 @@ Program::Bound Program::bind(int32_t id, const ProgramRun& run, int64_t step, in
       out.size = run.external_sizes[static_cast<size_t>(b.offset)];
       break;
     case ProgramBufferKind::step_input:
-      out.f = const_cast<float*>(run.inputs[static_cast<size_t>(step)]);
-      out.size = rows * input_per_row_;
+      out.f = const_cast<float*>(run.inputs[static_cast<size_t>(step)]) + b.offset * rows;
+      out.size = rows * b.per_row;
       break;
     case ProgramBufferKind::step_target:
       out.f = const_cast<float*>(run.targets) + row0 * target_per_row_;
@@ -255,7 +263,7 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
             throw std::invalid_argument(where(i, ins) + ": external array " +
                                         std::to_string(b.offset) + " was not given");
           return run.external_sizes[static_cast<size_t>(b.offset)];
-        case ProgramBufferKind::step_input: return rows * input_per_row_;
+        case ProgramBufferKind::step_input: return rows * b.per_row;
         case ProgramBufferKind::step_target: return run.targets ? rows * target_per_row_ : -1;
         case ProgramBufferKind::step_labels: return run.labels ? rows : -1;
         case ProgramBufferKind::step_ids: return run.id_inputs.empty() ? -1 : rows * ids_per_row_;
@@ -443,6 +451,10 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
       case ProgramOp::embedding_shift_square_rows:
         check_recurrence_step(i, ins, run, rows);
         break;
+      case ProgramOp::add:
+      case ProgramOp::copy_columns:
+        check_graph_step(i, ins, run, rows);
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -616,6 +628,10 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::adam_update_token_rows:
     case ProgramOp::embedding_shift_square_rows:
       execute_recurrence(ins, run, step, row0, rows);
+      break;
+    case ProgramOp::add:
+    case ProgramOp::copy_columns:
+      execute_graph(ins, run, step, row0, rows);
       break;
   }
   return true;

@@ -25,6 +25,8 @@ OPS = {
     # recurrent ops (cpp/src/runtime/program_rnn.cpp)
     "recurrence_forward": 40, "recurrence_backward": 41, "embedding_rows_gradient": 42,
     "adam_update_token_rows": 43, "embedding_shift_square_rows": 44,
+    # graph ops of functional models (cpp/src/runtime/program_graph.cpp)
+    "add": 45, "copy_columns": 46,
 }
 # Values of one geometry row (kProgramGeometryInts): a conv's 15 then a pool's 11.
 GEOMETRY_INTS = 26

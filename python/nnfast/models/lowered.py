@@ -493,95 +493,117 @@ class LoweredTraining:
                 width, float32 = math.prod(shape), True
                 continue
             if type(layer) is Dropout:
-                if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
-                    raise _NotLowerable
-                if layer.rate == 0.0:
-                    continue
-                out = d.arena(f"{layer.name}/output", per_row=width)
-                counter = len(self.dropouts)
-                self.dropouts.append(layer)
-                seed = int(layer._stream_seed) & (2**64 - 1)
-                seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
-                d.add("dropout", (current, out), ints=(counter, 0, seed),
-                      floats=(layer.rate,), m=(0, width))
-                backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
-                current, float32 = out, True
+                current, float32 = self._plan_dropout(d, layer, current, width, flows,
+                                                      backward, float32)
                 continue
             if type(layer) is not Dense or not layer.built or len(self.input_shape) < 1:
                 raise _NotLowerable
-            kind, act, alpha = _dense_activation(layer)
-            if kind is None or (kind == "softmax" and not last):
-                raise _NotLowerable
-            in_dim, units = layer.kernel.value.shape
-            if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
+            if layer.kernel.value.shape[0] != width or (len(shape) > 1 and
+                                                        shape != self.input_shape):
                 raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
-            kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
-            bias = None
-            if layer.bias is not None:
-                bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
-            # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
-            # (a float32 array only); the program checks the same and hands such a step back.
-            sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
-            rows = (0, 1)
-            z = None
-            needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
-            if needs_z:
-                z = d.arena(f"{layer.name}/z", per_row=units)
-                out = d.arena(f"{layer.name}/output", per_row=units)
-                d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
-                      floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
-                d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
-                      m=(0, units))
-            else:
-                out = d.arena(f"{layer.name}/output", per_row=units)
-                fused = act if kind == "fused" else 0
-                d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
-                      floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
-                      k=(in_dim, 0))
-            separate = None
-            if kind == "softmax":
-                logits = out
-                y_pred = d.arena(f"{layer.name}/softmax", per_row=units)
-                d.add("softmax_forward", (out, y_pred), m=rows, n=(units, 0))
-            elif kind == "sigmoid":
-                separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
-                d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
-                      floats=(0.0, _INF, 0.0), m=(0, units))
-            dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
-            grads[id(layer.kernel)] = dk
-            db = None
-            if bias is not None:
-                db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
-                grads[id(layer.bias)] = db
-            backward.append(_DenseNode(current, kernel, z, out, separate,
-                                       act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                       db, flows))
-            current, width, flows, float32 = (separate if separate is not None else out), \
-                units, True, True
-            shape = (units,)
-            if last:
-                self._last_act = act if kind == "fused" else 0
-                logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
-        self.units = width
+            current, logits, y_pred = self._plan_dense(d, layer, current, float32, flows, last,
+                                                       from_logits, backward, grads)
+            width, flows, float32, shape = self.units, True, True, (self.units,)
+        self._finish(d, model, opt, grads, logits, y_pred, y, backward,
+                     1 if self.token_vocab is not None else math.prod(self.input_shape))
+
+    def _finish(self, d, model, opt, grads, logits, y_pred, y, backward, input_per_row,
+                plan_backward=None):
+        """Loss, metrics, backward (``plan_backward(d, backward)``, by default the chain's),
+        optimizer updates; then compiles the program."""
         self._plan_loss(d, logits, y_pred, y, model)
         last_node = backward[-1]
+        if type(last_node) is tuple:  # a graph node: (node, input ids, output id)
+            last_node = last_node[0]
         if self.loss_on_logits and getattr(last_node, "separate", None) is not None:
             # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
-            backward[-1] = dataclasses.replace(last_node, separate=None)
-        self._plan_backward(d, backward)
+            last_node.separate = None
+        (plan_backward or self._plan_backward)(d, backward)
         self._plan_optimizer(d, model, opt, grads)
         buffers, ints, floats = d.encode()
         self.description = d
         target_per_row = 0 if self.loss_kind == "sparse" else self.units
         tokens = self.token_vocab is not None
         self.program = CompiledProgram(buffers, ints, floats, d.arena_size, self.batch_size,
-                                       1 if tokens else math.prod(self.input_shape),
-                                       target_per_row,
+                                       input_per_row, target_per_row,
                                        self.units if self.loss_kind == "sparse" else 0,
                                        d.geometries or None, d.encode_recurrences(),
                                        self.input_shape[0] if tokens else 0)
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_dropout(self, d, layer, current, width, flows, backward, float32):
+        """Forward of a Dropout layer; returns (output, whether it is float32)."""
+        if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
+            raise _NotLowerable
+        if layer.rate == 0.0:
+            return current, float32
+        out = d.arena(f"{layer.name}/output", per_row=width)
+        counter = len(self.dropouts)
+        self.dropouts.append(layer)
+        seed = int(layer._stream_seed) & (2**64 - 1)
+        seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
+        d.add("dropout", (current, out), ints=(counter, 0, seed), floats=(layer.rate,),
+              m=(0, width))
+        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
+        return out, True
+
+    def _plan_dense(self, d, layer, current, float32, flows, last, from_logits, backward,
+                    grads):
+        """Forward of a Dense layer reading ``current`` (rows of ``in_dim`` values) as
+        ops.dense runs it; returns (its output as the next layer reads it, and for the last
+        layer what the loss and the metrics read, else None twice). Sets ``self.units``."""
+        logits = y_pred = None
+        kind, act, alpha = _dense_activation(layer)
+        if kind is None or (kind == "softmax" and not last):
+            raise _NotLowerable
+        in_dim, units = layer.kernel.value.shape
+        kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
+        bias = None
+        if layer.bias is not None:
+            bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
+        # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
+        # (a float32 array only); the program checks the same and hands such a step back.
+        sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
+        rows = (0, 1)
+        z = None
+        needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
+        if needs_z:
+            z = d.arena(f"{layer.name}/z", per_row=units)
+            out = d.arena(f"{layer.name}/output", per_row=units)
+            d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+                  floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
+            d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
+                  m=(0, units))
+        else:
+            out = d.arena(f"{layer.name}/output", per_row=units)
+            fused = act if kind == "fused" else 0
+            d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+                  floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
+                  k=(in_dim, 0))
+        separate = None
+        if kind == "softmax":
+            logits = out
+            y_pred = d.arena(f"{layer.name}/softmax", per_row=units)
+            d.add("softmax_forward", (out, y_pred), m=rows, n=(units, 0))
+        elif kind == "sigmoid":
+            separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
+            d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
+                  floats=(0.0, _INF, 0.0), m=(0, units))
+        dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
+        grads[id(layer.kernel)] = dk
+        db = None
+        if bias is not None:
+            db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
+            grads[id(layer.bias)] = db
+        backward.append(_DenseNode(current, kernel, z, out, separate,
+                                   act if kind == "fused" else 0, alpha, in_dim, units, dk,
+                                   db, flows))
+        self.units = units
+        if last:
+            self._last_act = act if kind == "fused" else 0
+            logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
+        return (separate if separate is not None else out), logits, y_pred
 
     def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads):
         """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
@@ -821,7 +843,7 @@ class LoweredTraining:
               n=(units, 0))
 
     def _plan_backward(self, d, backward):
-        rows = (0, 1)
+        """The chain's backward: each node's from the last one's input gradient."""
         g = self.logits_gradient
         for node in reversed(backward):
             if type(node) is _DropoutNode:
@@ -840,31 +862,38 @@ class LoweredTraining:
             if type(node) is _RecurrenceNode:
                 self._plan_recurrence_backward(d, node, g)
                 break  # the first layer: the ids get no gradient
-            x, kernel, z, out, separate = node.x, node.kernel, node.z, node.out, node.separate
-            act, alpha, in_dim, units = node.act, node.alpha, node.in_dim, node.units
-            dk, db, flows = node.dk, node.db, node.flows
-            if separate is not None:  # a sigmoid after the GEMM, its own tape node
-                dz = d.arena("sigmoid/input_gradient", per_row=units)
-                d.add("activation_backward", (None, separate, g, dz),
-                      ints=(ACTIVATION_IDS["sigmoid"],), floats=(0.0, _INF, 0.0), m=(0, units))
-                g = dz
-            if act != 0:
-                dz = d.arena("dense/activation_gradient", per_row=units)
-                d.add("activation_backward", (z, out, g, dz), ints=(act,),
-                      floats=(alpha, _INF, 0.0), m=(0, units))
-                g = dz
-            dx = None
-            if flows:
-                dx = d.arena("dense/input_gradient", per_row=in_dim)
-                d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
-                      m=rows, n=(in_dim, 0), k=(units, 0))
-            d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
-                  m=(in_dim, 0), n=(units, 0), k=rows)
-            if db is not None:
-                d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
-            if dx is None:
+            g = self._plan_dense_backward(d, node, g)
+            if g is None:
                 break
-            g = dx
+
+    def _plan_dense_backward(self, d, node, g):
+        """Backward of a Dense node (ops/nn.py Dense.backward, and the separate sigmoid's
+        before it) from its output's gradient ``g``; returns the input's gradient, or None
+        when nothing before the node needs one."""
+        rows = (0, 1)
+        x, kernel, z, out, separate = node.x, node.kernel, node.z, node.out, node.separate
+        act, alpha, in_dim, units = node.act, node.alpha, node.in_dim, node.units
+        dk, db, flows = node.dk, node.db, node.flows
+        if separate is not None:  # a sigmoid after the GEMM, its own tape node
+            dz = d.arena("sigmoid/input_gradient", per_row=units)
+            d.add("activation_backward", (None, separate, g, dz),
+                  ints=(ACTIVATION_IDS["sigmoid"],), floats=(0.0, _INF, 0.0), m=(0, units))
+            g = dz
+        if act != 0:
+            dz = d.arena("dense/activation_gradient", per_row=units)
+            d.add("activation_backward", (z, out, g, dz), ints=(act,),
+                  floats=(alpha, _INF, 0.0), m=(0, units))
+            g = dz
+        dx = None
+        if flows:
+            dx = d.arena("dense/input_gradient", per_row=in_dim)
+            d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
+                  m=rows, n=(in_dim, 0), k=(units, 0))
+        d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+              m=(in_dim, 0), n=(units, 0), k=rows)
+        if db is not None:
+            d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
+        return dx
 
     def _plan_conv_backward(self, d, node, g):
         """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
