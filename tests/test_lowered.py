@@ -446,3 +446,43 @@ def test_embedding_recurrence_bit_identical(cell, optimizer, threads, monkeypatc
                       "metrics": ["accuracy"]}, monkeypatch)
     assert sum(runs[0][4]) == 10  # every step of both epochs ran in the program
     _assert_same(*runs)
+
+
+# --- functional models with several inputs (lowered from the model's plan) ----------------------
+
+def _several_inputs(merge="concatenate", dropout=0.0, raw_second=False):
+    """Inputs (13,), (6,) and, for ``add3``, (5,): Dense branches (or the raw second input)
+    merged, then Dense(gelu) -> Dense(softmax)."""
+    keras.utils.set_random_seed(7)
+    inputs = [keras.Input((13,)), keras.Input((6,))] + ([keras.Input((5,))]
+                                                         if merge == "add3" else [])
+    width = 10 if merge == "concatenate" else 6
+    ha = keras.layers.Dense(width, activation="relu")(inputs[0])
+    if dropout:
+        ha = keras.layers.Dropout(dropout)(ha)
+    hb = inputs[1] if raw_second else keras.layers.Dense(width, activation="tanh")(inputs[1])
+    branches = [ha, hb] + [keras.layers.Dense(width)(x) for x in inputs[2:]]
+    merged = (keras.layers.Concatenate() if merge == "concatenate" else keras.layers.Add())(
+        branches)
+    h = keras.layers.Dense(8, activation="gelu")(merged)
+    return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(h))
+
+
+def _several_input_data(three=False, n=70):
+    rng = np.random.default_rng(8)
+    x = [rng.normal(size=(n, 13)).astype("float32"), rng.normal(size=(n, 6))]  # float64 too
+    return x + ([rng.random((n, 5)).astype("float32")] if three else []), \
+        rng.integers(0, 4, n)
+
+
+@pytest.mark.parametrize("merge,dropout,raw_second", [
+    ("concatenate", 0.0, False), ("add3", 0.3, False), ("concatenate", 0.25, True),
+    ("add", 0.0, True)])
+def test_functional_several_inputs_bit_identical(merge, dropout, raw_second, threads,
+                                                 monkeypatch):
+    x, y = _several_input_data(merge == "add3")
+    runs = _fit_both(lambda: _several_inputs(merge, dropout, raw_second), x, y,
+                     {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10  # 70 rows at batch 16: 5 steps, 2 epochs, all in C++
+    _assert_same(*runs)

@@ -37,6 +37,7 @@ from nnfast.layers.core import Dense
 from nnfast.layers.embedding import Embedding
 from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN, _RNNBase
 from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.merging import Add, Concatenate
 from nnfast.layers.pooling import BasePooling, MaxPooling2D
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten
@@ -149,6 +150,42 @@ class _RecurrenceNode:
 
     index: int
     dtable: object
+
+
+@dataclasses.dataclass
+class _AddNode:
+    """An Add step: each input that needs a gradient gets the output's (ops.add's backward
+    hands the same array to both operands)."""
+
+    flows: list
+
+
+@dataclasses.dataclass
+class _ConcatNode:
+    """A Concatenate step over the feature axis: input k holds ``widths[k]`` columns."""
+
+    widths: list
+    flows: list
+
+
+@dataclasses.dataclass
+class _GraphNode:
+    """A node of a functional model's program with the plan's tensor ids it reads and
+    writes."""
+
+    node: object
+    inputs: list
+    output: int
+
+
+@dataclasses.dataclass
+class _GraphTensor:
+    """A tensor of a functional model's program: its buffer, values per row and whether
+    some layer before it has weights."""
+
+    buffer: object
+    width: int
+    flows: bool
 
 
 @dataclasses.dataclass
@@ -379,13 +416,17 @@ def lower_training(model, source, cbs):
     if not ENABLED or (sparse_dense.MAX_DENSITY, sparse_dense.MIN_COLUMNS,
                        sparse_dense._SAMPLE_ROWS) != _SPARSE_RULE:
         return None
-    if source.kind != "arrays" or source.sample_weight is not None or \
-            type(source.x) is not np.ndarray or type(source.y) is not np.ndarray:
-        return None
-    from nnfast.models.sequential import Sequential  # noqa: PLC0415  (sequential imports us)
+    from nnfast.models.functional import Functional  # noqa: PLC0415  (both import us)
+    from nnfast.models.sequential import Sequential  # noqa: PLC0415
 
-    if not isinstance(model, Sequential) or type(model).call is not Sequential.call or \
-            type(model).__call__ is not Sequential.__call__ or getattr(model, "_multi", False) \
+    graph = type(model) is Functional
+    xs = source.x if graph and isinstance(source.x, (list, tuple)) else [source.x]
+    if source.kind != "arrays" or source.sample_weight is not None or \
+            any(type(x) is not np.ndarray for x in xs) or type(source.y) is not np.ndarray:
+        return None
+    sequential = isinstance(model, Sequential) and type(model).call is Sequential.call and \
+        type(model).__call__ is Sequential.__call__
+    if not (sequential or graph) or getattr(model, "_multi", False) \
             or getattr(model, "_has_penalties", True) or not model.trainable:
         return None
     if not _optimizer_is_plain(model.optimizer):
@@ -421,17 +462,24 @@ class LoweredTraining:
         self.steps = max(1, int(steps))
         self.batch_size = int(source.batch_size)
         x, y = source.x, source.y
-        if x.ndim < 2 or x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        self.several_inputs = isinstance(x, (list, tuple))
+        xs = list(x) if self.several_inputs else [x]
+        if any(a.ndim < 2 or a.dtype.kind not in "biuf" for a in xs) or \
+                y.dtype.kind not in "biuf":
             raise _NotLowerable
-        self.input_shape = tuple(x.shape[1:])
-        self.input_float32 = x.dtype == np.float32
+        self.input_shapes = [tuple(a.shape[1:]) for a in xs]
+        self.input_shape = self.input_shapes[0]
+        self.input_float32 = xs[0].dtype == np.float32
         self.token_rows = {}  # id(embedding table) -> its recurrence row
         self.token_vocab = self.token_steps = None
         loss = _loss_kind(model._loss_fn)
         if loss is None:
             raise _NotLowerable
         self.loss_kind, from_logits = loss
-        self._plan(model, from_logits, y)
+        if hasattr(model, "_stack"):
+            self._plan(model, from_logits, y)
+        else:
+            self._plan_graph(model, from_logits, y)
 
     # --- planning ---------------------------------------------------------------------------
     def _plan(self, model, from_logits, y):
@@ -513,8 +561,8 @@ class LoweredTraining:
         optimizer updates; then compiles the program."""
         self._plan_loss(d, logits, y_pred, y, model)
         last_node = backward[-1]
-        if type(last_node) is tuple:  # a graph node: (node, input ids, output id)
-            last_node = last_node[0]
+        if type(last_node) is _GraphNode:
+            last_node = last_node.node
         if self.loss_on_logits and getattr(last_node, "separate", None) is not None:
             # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
             last_node.separate = None
@@ -531,6 +579,125 @@ class LoweredTraining:
                                        self.input_shape[0] if tokens else 0)
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_graph(self, model, from_logits, y):
+        """The program of a functional model, from its training plan (``models/plan.py``):
+        Dense, Dropout, Concatenate (feature axis) and Add steps over (batch, features)
+        tensors, any number of float32 inputs, one output from a last Dense. Every tensor is
+        read by one step (a tensor read twice sums gradients: left to the tape)."""
+        plan = model._plan
+        _fused_steps(model)  # a fused step: not lowered
+        if len(plan.output_ids) != 1 or not plan.steps or \
+                len(plan.input_ids) != len(self.input_shapes) or \
+                any(getattr(t, "dtype", "float32") != "float32" for t in model.inputs) or \
+                any(len(users) > 1 for users in plan.readers().values()):
+            raise _NotLowerable
+        d = ProgramDescription(self.batch_size)
+        tensors = {}  # tensor id -> _GraphTensor
+        offset = 0  # the inputs lie one after another in each step's input block
+        for k, (tid, shape) in enumerate(zip(plan.input_ids, self.input_shapes)):
+            if len(shape) != 1:
+                raise _NotLowerable
+            x = d.buffer(f"x{k}", "step_input", offset=offset, per_row=shape[0])
+            tensors[tid] = _GraphTensor(x, shape[0], False)
+            offset += shape[0]
+        opt = model.optimizer
+        self.dropouts, grads, nodes = [], {}, []
+        logits = y_pred = None
+        for i, step in enumerate(plan.steps):
+            layer, last = step.layer, i == len(plan.steps) - 1
+            if not isinstance(step.outputs, int) or step.args or step.kwargs or \
+                    step.refs_in_args or not step.runs_own_call() or \
+                    not _layer_is_plain(layer) or not layer.trainable:
+                raise _NotLowerable
+            ids = step.input_ids()
+            if any(t not in tensors for t in ids):
+                raise _NotLowerable
+            ins = [tensors.pop(t) for t in ids]
+            if type(layer) in (Dense, Dropout) and step.single_input:
+                t, chain = ins[0], []
+                if type(layer) is Dropout:
+                    out, _ = self._plan_dropout(d, layer, t.buffer, t.width, t.flows, chain,
+                                                True)
+                    width, flows = t.width, t.flows
+                else:
+                    if not layer.built or layer.kernel.value.shape[0] != t.width:
+                        raise _NotLowerable
+                    # model inputs reach Dense as float32 arrays (Functional converts them)
+                    out, logits, y_pred = self._plan_dense(d, layer, t.buffer, True, t.flows,
+                                                           last, from_logits, chain, grads)
+                    width, flows = self.units, True
+                nodes += [_GraphNode(node, ids, step.outputs) for node in chain]
+            elif type(layer) in (Add, Concatenate) and len(ins) >= 2 and \
+                    not step.single_input:
+                out, width, node = self._plan_merge(d, layer, ins)
+                flows = any(t.flows for t in ins)
+                nodes.append(_GraphNode(node, ids, step.outputs))
+            else:
+                raise _NotLowerable
+            tensors[step.outputs] = _GraphTensor(out, width, flows)
+        if type(plan.steps[-1].layer) is not Dense or \
+                plan.steps[-1].outputs != plan.output_ids[0]:
+            raise _NotLowerable
+        self._finish(d, model, opt, grads, logits, y_pred, y, nodes, offset,
+                     self._plan_graph_backward)
+
+    def _plan_merge(self, d, layer, ins):
+        """Forward of an Add (pairwise, as the layer sums) or a Concatenate over the feature
+        axis of the _GraphTensors ``ins``; returns (output, its width, its backward node)."""
+        widths = [t.width for t in ins]
+        if type(layer) is Add:
+            if len(set(widths)) != 1:
+                raise _NotLowerable  # broadcasting sums: left to the tape
+            acc = ins[0].buffer
+            for t in ins[1:]:
+                out = d.arena(f"{layer.name}/output", per_row=widths[0])
+                d.add("add", (acc, t.buffer, out), m=(0, widths[0]))
+                acc = out
+            return acc, widths[0], _AddNode([t.flows for t in ins])
+        if layer.axis not in (-1, 1):
+            raise _NotLowerable
+        total = sum(widths)
+        out = d.arena(f"{layer.name}/output", per_row=total)
+        column = 0
+        for t in ins:
+            d.add("copy_columns", (t.buffer, out), ints=(t.width, total, 0, column),
+                  m=(0, 1), n=(t.width, 0))
+            column += t.width
+        return out, total, _ConcatNode(widths, [t.flows for t in ins])
+
+    def _plan_graph_backward(self, d, nodes):
+        """A functional model's backward: the _GraphNodes in reverse, each from its output's
+        gradient (the tape's order; every tensor has one reader, so nothing sums)."""
+        grads = {nodes[-1].output: self.logits_gradient}
+        for graph_node in reversed(nodes):
+            g = grads.pop(graph_node.output, None)
+            node = graph_node.node
+            if g is None:
+                continue  # nothing after it had weights... or it feeds nothing trained
+            if type(node) is _DenseNode:
+                dx = self._plan_dense_backward(d, node, g)
+                if dx is not None:
+                    grads[graph_node.inputs[0]] = dx
+            elif type(node) is _DropoutNode:
+                if node.flows:
+                    dx = d.arena("dropout/input_gradient", per_row=node.width)
+                    d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                          floats=(node.rate,), m=(0, node.width))
+                    grads[graph_node.inputs[0]] = dx
+            elif type(node) is _AddNode:
+                for tid, flows in zip(graph_node.inputs, node.flows):
+                    if flows:
+                        grads[tid] = g
+            else:
+                total, column = sum(node.widths), 0
+                for tid, width, flows in zip(graph_node.inputs, node.widths, node.flows):
+                    if flows:
+                        dx = d.arena("concatenate/input_gradient", per_row=width)
+                        d.add("copy_columns", (g, dx), ints=(total, width, column, 0),
+                              m=(0, 1), n=(width, 0))
+                        grads[tid] = dx
+                    column += width
 
     def _plan_dropout(self, d, layer, current, width, flows, backward, float32):
         """Forward of a Dropout layer; returns (output, whether it is float32)."""
@@ -987,6 +1154,17 @@ class LoweredTraining:
         model, opt = self.model, self.model.optimizer
         inputs, ys = [], []
         for xb, yb in batches:
+            if self.several_inputs:
+                if len(xb) != len(self.input_shapes) or any(
+                        a.shape[1:] != shape for a, shape in zip(xb, self.input_shapes)) or \
+                        len(xb[0]) > self.batch_size or not len(xb[0]) or \
+                        any(len(a) != len(xb[0]) for a in xb):
+                    break
+                # one block per step: each input's rows, one input after another
+                inputs.append(np.concatenate([np.ascontiguousarray(a, dtype=np.float32).ravel()
+                                              for a in xb]))
+                ys.append(yb)
+                continue
             if source is None and xb.shape[1:] != self.input_shape or \
                     len(xb) > self.batch_size or not len(xb):
                 break
@@ -1035,7 +1213,7 @@ class LoweredTraining:
         opt._iterations += done
         tracker = model._loss_tracker
         for s in range(done):
-            rows = len(inputs[s])
+            rows = len(ys[s])
             # The loss as the interpreted path logs it: Mean's float32 sum over the batch.
             loss = float(np.add.reduce(self.losses[s, :rows]) / rows)
             tracker.total += loss * rows
