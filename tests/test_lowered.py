@@ -486,3 +486,62 @@ def test_functional_several_inputs_bit_identical(merge, dropout, raw_second, thr
                       "metrics": ["accuracy"]}, monkeypatch)
     assert sum(runs[0][4]) == 10  # 70 rows at batch 16: 5 steps, 2 epochs, all in C++
     _assert_same(*runs)
+
+
+def test_recurrent_and_graph_models_the_program_leaves_to_the_tape(monkeypatch):
+    x, y = _tokens()
+    made = []
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, *rest: made.append(1) or 0)
+    for build, optimizer in (
+            (lambda: _token_model("lstm", dropout=0.2), "adam"),  # input dropout: not fused
+            (lambda: _token_model("gru", recurrent_dropout=0.2), "adam"),
+            (lambda: _token_model("lstm", return_sequences=True), "adam"),
+            (lambda: _token_model("lstm"), keras.optimizers.Adam(amsgrad=True)),
+            (lambda: _token_model("lstm"), keras.optimizers.Adam(clipvalue=0.5))):
+        model = build()
+        if len(model.layers) == 3 and model.layers[1].return_sequences:
+            model = keras.Sequential(model.layers[:2] + [keras.layers.GlobalAveragePooling1D(),
+                                                         model.layers[2]])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0)
+    masked = keras.Sequential([keras.Input((9,)), keras.layers.Embedding(60, 8, mask_zero=True),
+                               keras.layers.LSTM(6), keras.layers.Dense(1, activation="sigmoid")])
+    masked.compile(optimizer="adam", loss="binary_crossentropy")
+    masked.fit(x, y, epochs=1, verbose=0)
+    # a functional model reading one tensor twice (its gradient would be a sum)
+    a, b = keras.Input((13,)), keras.Input((6,))
+    h = keras.layers.Dense(6)(a)
+    out = keras.layers.Dense(4, activation="softmax")(keras.layers.Concatenate()(
+        [h, keras.layers.Add()([h, keras.layers.Dense(6)(b)])]))
+    shared = keras.Model([a, b], out)
+    shared.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    (xa, xb), ya = _several_input_data()
+    shared.fit([xa, xb], ya, epochs=1, verbose=0)
+    assert not made
+
+
+def test_token_batches_the_tape_would_not_fuse_are_handed_back(monkeypatch):
+    # vocab 3000 > 64 * rows * steps for the last batch of 3 rows (1728): the interpreted
+    # step runs Embedding then LSTM, so the program hands that step back.
+    rng = np.random.default_rng(9)
+    x, y = rng.integers(0, 3000, (35, 9)).astype("float32"), rng.integers(0, 2, 35)
+    runs = _fit_both(lambda: _token_model("lstm", vocab=3000), x, y,
+                     {"optimizer": "rmsprop", "loss": "binary_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False})
+    assert runs[0][2] == [3, 3] and runs[0][4] == [2, 2]  # each epoch: 2 of 3 steps in C++
+    _assert_same(*runs)
+
+
+def test_bad_token_ids_raise_as_on_the_tape(monkeypatch):
+    x, y = _tokens()
+    x[40, 3] = 60  # outside the table of 60 rows: the batch of rows 32-47
+    errors = []
+    for enabled in (True, False):
+        monkeypatch.setattr(lowered, "ENABLED", enabled)
+        model = _token_model("lstm")
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        with pytest.raises(ValueError) as info:
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        errors.append((str(info.value), int(model.optimizer.iterations)))
+    assert errors[0] == errors[1] and errors[0][1] == 2
