@@ -545,3 +545,81 @@ def test_bad_token_ids_raise_as_on_the_tape(monkeypatch):
             model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
         errors.append((str(info.value), int(model.optimizer.iterations)))
     assert errors[0] == errors[1] and errors[0][1] == 2
+
+
+def _lowered_of(build, x, y, compile_kwargs, monkeypatch):
+    """The LoweredTraining ``fit`` made for the model (its first run is captured)."""
+    seen = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, *rest: seen.append(self) or run(self, b, *rest))
+    model = build()
+    model.compile(**compile_kwargs)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return seen[0]
+
+
+def _rebuild(low, buffers=None, ints=None, recurrences=None):
+    d = low.description
+    b, i, f = d.encode()
+    return CompiledProgram(b if buffers is None else buffers, i if ints is None else ints, f,
+                           d.arena_size, low.batch_size,
+                           1 if low.token_vocab is not None else
+                           sum(int(np.prod(shape)) for shape in low.input_shapes),
+                           0 if low.loss_kind == "sparse" else low.units,
+                           low.units if low.loss_kind == "sparse" else 0, d.geometries or None,
+                           d.encode_recurrences() if recurrences is None else recurrences,
+                           low.input_shape[0] if low.token_vocab is not None else 0)
+
+
+def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
+    x, y = _tokens()
+    low = _lowered_of(lambda: _token_model("lstm"), x, y,
+                      {"optimizer": "adam", "loss": "binary_crossentropy"}, monkeypatch)
+    rec = low.description.encode_recurrences()
+    bad = rec.copy()
+    bad[0, 9 + 5] = 10_000  # h_seq: no such buffer
+    with pytest.raises(ValueError, match="names buffer 10000"):
+        _rebuild(low, recurrences=bad)
+    bad = rec.copy()
+    bad[0, 9] = bad[0, 9 + 5]  # the ids read from an arena buffer
+    with pytest.raises(ValueError, match="token ids"):
+        _rebuild(low, recurrences=bad)
+    bad = rec.copy()
+    bad[0, 9 + 8] = bad[0, 9 + 6]  # a workspace of one row's outputs: too small
+    program = _rebuild(low, recurrences=bad)
+    externals = [get() for get in low.description.externals]
+    before = [e.copy() for e in externals]
+    ids = np.zeros((16, 9), np.int64)
+
+    def run(program, ids):
+        return program.run([ids], np.zeros(16, np.float32), None, externals,
+                           np.full(1, 1e-3, np.float32), 1, np.zeros(1, np.int64),
+                           np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64))
+
+    with pytest.raises(ValueError, match="workspace has"):
+        run(program, ids)
+    ids[3, 4] = 60  # a table of 60 rows: checked before any kernel runs
+    with pytest.raises(ValueError, match="token id 60 outside"):
+        run(_rebuild(low), ids)
+    for a, b in zip(externals, before):
+        np.testing.assert_array_equal(a, b)
+    # a functional model: Concatenate's column copies and the inputs' offsets are checked
+    xs, ys = _several_input_data()
+    low = _lowered_of(_several_inputs, xs, ys,
+                      {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"},
+                      monkeypatch)
+    buffers, ints, _ = low.description.encode()
+    bad = buffers.copy()
+    bad[1, 1] = 15  # the second input (6 values a row) at 15 of 19
+    with pytest.raises(ValueError, match="outside the step's 19 input values"):
+        _rebuild(low, buffers=bad)
+    bad = ints.copy()
+    row = [k for k, ins in enumerate(low.description.instructions)
+           if ins.op == "copy_columns"][0]
+    bad[row, 10] = 11  # the first block's 10 columns from 11 of a 20-column output
+    with pytest.raises(ValueError, match="do not fit"):
+        _rebuild(low, ints=bad).run(
+            [np.zeros(16 * 19, np.float32)], None, np.zeros(16, np.int64),
+            [get() for get in low.description.externals], np.full(1, 1e-3, np.float32), 1,
+            np.zeros(1, np.int64), np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64))
