@@ -437,11 +437,14 @@ def _tokens(n=75, vocab=60, seed=6, dtype="int32"):
     return rng.integers(0, vocab, (n, 9)).astype(dtype), rng.integers(0, 2, n)
 
 
-@pytest.mark.parametrize("cell,optimizer", [("lstm", "adam"), ("gru", "rmsprop"),
-                                            ("lstm", "sgd"), ("simple", "adam")])
-def test_embedding_recurrence_bit_identical(cell, optimizer, threads, monkeypatch):
+@pytest.mark.parametrize("cell,optimizer,options", [
+    ("lstm", "adam", {}), ("gru", "rmsprop", {}), ("lstm", "sgd", {}), ("simple", "adam", {}),
+    ("gru", "adam", {"reset_after": False, "go_backwards": True}),
+    ("lstm", "rmsprop", {"activation": "relu", "recurrent_activation": "hard_sigmoid",
+                         "use_bias": False})])
+def test_embedding_recurrence_bit_identical(cell, optimizer, options, threads, monkeypatch):
     x, y = _tokens()  # 75 rows at batch 16: a short last batch
-    runs = _fit_both(lambda: _token_model(cell), x, y,
+    runs = _fit_both(lambda: _token_model(cell, **options), x, y,
                      {"optimizer": optimizer, "loss": "binary_crossentropy",
                       "metrics": ["accuracy"]}, monkeypatch)
     assert sum(runs[0][4]) == 10  # every step of both epochs ran in the program
