@@ -3,7 +3,10 @@
 When every layer of a compiled Sequential model is a built-in with a C++ kernel (``Dense``
 with a fusable activation, ``Dropout``, ``Flatten``, channels_last ``Conv2D`` with relu or no
 activation, ``MaxPooling2D``, and the ``Conv2D(relu) -> MaxPooling2D`` pair the training plan
-fuses), its loss is a built-in crossentropy and
+fuses, and a first ``Embedding -> LSTM/GRU/SimpleRNN`` pair the plan fuses, run from the
+table on int64 token ids), or of a functional model made of ``Dense``, ``Dropout``,
+``Concatenate`` and ``Add`` steps over any number of float inputs (planned from the model's
+``Plan``), its loss is a built-in crossentropy or mean squared error and
 its optimizer a built-in ``Adam``/``RMSprop``/``SGD`` without extras, ``fit`` lowers the
 training step to a device-neutral program: buffers (arena offsets planned once for the
 largest batch, external arrays for weights and optimizer slots, the step's inputs and
@@ -14,7 +17,8 @@ released.
 The program calls the kernels the interpreted (tape) path calls, in the same order, with
 the same arguments, so both give the same weights bit for bit. Everything else (custom
 layers or steps, regularizers, constraints, sample or class weights, mixed precision,
-several inputs or outputs, CSR inputs, data-parallel runs) keeps the interpreted path.
+several outputs, masks, tensors read twice, CSR inputs, data-parallel runs) keeps the
+interpreted path.
 
 Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
 """
@@ -214,6 +218,16 @@ class Instruction:
     k: tuple = (0, 0)
 
 
+@dataclasses.dataclass
+class RecurrenceRow:
+    """One recurrent layer of a program: ``config`` (cell, steps, input, units, activation,
+    recurrent_activation, go_backwards, reset_after, vocab) and ``buffers``, a dict of
+    ``RECURRENCE_BUFFERS`` names to Buffers (see ``ProgramRecurrence`` in program.h)."""
+
+    config: tuple
+    buffers: dict
+
+
 class ProgramDescription:
     """A device-neutral lowered program under construction: buffers and kernel calls.
 
@@ -232,7 +246,7 @@ class ProgramDescription:
         self.instructions = []
         self.externals = []  # getters of the external arrays, by index
         self.geometries = []  # conv/pool shape rows (GEOMETRY_INTS values each)
-        self.recurrences = []  # (config ints, {field: Buffer}) of each recurrent layer
+        self.recurrences = []  # a RecurrenceRow per recurrent layer
         self.arena_size = 0
 
     def buffer(self, name, kind, offset=0, fixed=0, per_row=0):
@@ -268,7 +282,7 @@ class ProgramDescription:
         recurrent_activation, go_backwards, reset_after, vocab) and ``buffers``, a dict of
         ``RECURRENCE_BUFFERS`` names to Buffers (filled in until ``encode``); returns its
         index for a recurrent op's first integer."""
-        self.recurrences.append((tuple(int(v) for v in config), buffers))
+        self.recurrences.append(RecurrenceRow(tuple(int(v) for v in config), buffers))
         return len(self.recurrences) - 1
 
     def encode_recurrences(self):
@@ -276,10 +290,10 @@ class ProgramDescription:
         if not self.recurrences:
             return None
         rows = []
-        for config, buffers in self.recurrences:
-            ids = [-1 if buffers.get(name) is None else buffers[name].id
+        for row in self.recurrences:
+            ids = [-1 if row.buffers.get(name) is None else row.buffers[name].id
                    for name in RECURRENCE_BUFFERS]
-            rows.append(config + tuple(ids))
+            rows.append(row.config + tuple(ids))
         out = np.array(rows, dtype=np.int64)
         if out.shape[1] != RECURRENCE_INTS:
             raise ValueError(f"a recurrence row has {RECURRENCE_INTS} values, received "
@@ -924,7 +938,7 @@ class LoweredTraining:
         """Backward of the recurrent layer from the gradient ``g`` of its last output: the
         weights' gradients and the distinct table rows' gradients (ops/rnn.py), then the
         table's dense gradient when the optimizer reads one (``dense_rows_gradient``)."""
-        d.recurrences[node.index][1]["dh_last"] = g
+        d.recurrences[node.index].buffers["dh_last"] = g
         d.add("recurrence_backward", (), ints=(node.index,))
         if node.dtable is not None:
             d.add("embedding_rows_gradient", (node.dtable,), ints=(node.index,))
