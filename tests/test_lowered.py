@@ -618,8 +618,8 @@ def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
     with pytest.raises(ValueError, match="outside the step's 19 input values"):
         _rebuild(low, buffers=bad)
     bad = ints.copy()
-    row = [k for k, ins in enumerate(low.description.instructions)
-           if ins.op == "copy_columns"][0]
+    row = next(k for k, ins in enumerate(low.description.instructions)
+               if ins.op == "copy_columns")
     bad[row, 10] = 11  # the first block's 10 columns from 11 of a 20-column output
     with pytest.raises(ValueError, match="do not fit"):
         _rebuild(low, ints=bad).run(

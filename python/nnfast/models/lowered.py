@@ -32,25 +32,32 @@ from nnfast import activations
 from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast.backend.global_state import epsilon
-from nnfast.backend.program import (BUFFER_KINDS, GEOMETRY_INTS, INSTRUCTION_INTS, OPS,
-                                    RECURRENCE_INTS, CompiledProgram, activation_needs_input,
-                                    recurrence_workspace_size)
+from nnfast.backend.program import (
+    BUFFER_KINDS,
+    GEOMETRY_INTS,
+    INSTRUCTION_INTS,
+    OPS,
+    RECURRENCE_INTS,
+    CompiledProgram,
+    activation_needs_input,
+    recurrence_workspace_size,
+)
 from nnfast.callbacks import History, ProgbarLogger, _overrides
 from nnfast.layers.convolutional import BaseConvND, Conv2D
 from nnfast.layers.core import Dense
 from nnfast.layers.embedding import Embedding
-from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN, _RNNBase
 from nnfast.layers.input_layer import InputLayer
 from nnfast.layers.merging import Add, Concatenate
 from nnfast.layers.pooling import BasePooling, MaxPooling2D
+from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN, _RNNBase
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten
 from nnfast.models.data_adapter import batch_slices, take
 from nnfast.ops import sparse_dense
 from nnfast.ops.conv import _geometry2d, _pad_before, output_size
 from nnfast.ops.embedding import _ids as embedding_ids
-from nnfast.ops.rnn import _CELL_IDS, RNN_ACTIVATION_IDS, embedded_input_pays
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _labels
+from nnfast.ops.rnn import _CELL_IDS, RNN_ACTIVATION_IDS, embedded_input_pays
 from nnfast.optimizers import SGD, Adam, RMSprop
 from nnfast.thread_governor import GOVERNOR
 
@@ -430,7 +437,7 @@ def lower_training(model, source, cbs):
     if not ENABLED or (sparse_dense.MAX_DENSITY, sparse_dense.MIN_COLUMNS,
                        sparse_dense._SAMPLE_ROWS) != _SPARSE_RULE:
         return None
-    from nnfast.models.functional import Functional  # noqa: PLC0415  (both import us)
+    from nnfast.models.functional import Functional  # (both model modules import us)
     from nnfast.models.sequential import Sequential  # noqa: PLC0415
 
     graph = type(model) is Functional
@@ -884,6 +891,9 @@ class LoweredTraining:
             raise _NotLowerable
         table_value = emb.embeddings.value
         vocab, features = table_value.shape
+        if vocab > 2**24:
+            # ids past 2**24 would round in a float32 model input on the tape path
+            raise _NotLowerable
         steps, units, cell = self.input_shape[0], int(rnn.units), rnn._cell
         gates_units = _GATES[cell] * units
         reset_after = bool(rnn.reset_after) if type(rnn) is GRU else True

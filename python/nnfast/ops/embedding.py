@@ -42,7 +42,7 @@ class _GradientBlock:
     weak reference dies exactly when no array reads the block any more: then it is reused.
     """
 
-    __slots__ = ("block", "written", "handed", "table")
+    __slots__ = ("block", "handed", "table", "written")
 
     def __init__(self, table):
         self.block = np.zeros(table.shape, np.float32)
