@@ -491,6 +491,21 @@ def test_functional_several_inputs_bit_identical(merge, dropout, raw_second, thr
     _assert_same(*runs)
 
 
+def test_embedding_recurrence_optimizer_options_bit_identical(monkeypatch):
+    x, y = _tokens(dtype="float64")  # float ids: truncated to int64 as the Embedding does
+    for make_optimizer in (lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+                           lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+                           lambda: keras.optimizers.Adam(
+                               keras.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5))):
+        runs = _fit_both(lambda: _token_model("lstm"), x, y,
+                         lambda: {"optimizer": make_optimizer(),  # noqa: B023 (called here)
+                                  "loss": "binary_crossentropy", "metrics": ["accuracy"],
+                                  "steps_per_execution": 2},
+                         monkeypatch)
+        assert sum(runs[0][4]) == 10  # 2 steps a call: the schedule's rate per step
+        _assert_same(*runs)
+
+
 def test_recurrent_and_graph_models_the_program_leaves_to_the_tape(monkeypatch):
     x, y = _tokens()
     made = []
