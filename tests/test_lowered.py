@@ -641,3 +641,18 @@ def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
             [np.zeros(16 * 19, np.float32)], None, np.zeros(16, np.int64),
             [get() for get in low.description.externals], np.full(1, 1e-3, np.float32), 1,
             np.zeros(1, np.int64), np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64))
+
+
+def test_functional_embedding_recurrence_bit_identical(threads, monkeypatch):
+    def build():
+        keras.utils.set_random_seed(5)
+        ids = keras.Input((9,), dtype="int32")
+        h = keras.layers.GRU(6)(keras.layers.Embedding(60, 8)(ids))
+        h = keras.layers.Dropout(0.3)(keras.layers.Dense(5, activation="relu")(h))
+        return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(h))
+
+    x, y = _tokens()
+    runs = _fit_both(build, x, y, {"optimizer": "adam", "loss": "binary_crossentropy",
+                                   "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10
+    _assert_same(*runs)

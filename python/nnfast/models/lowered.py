@@ -5,8 +5,8 @@ with a fusable activation, ``Dropout``, ``Flatten``, channels_last ``Conv2D`` wi
 activation, ``MaxPooling2D``, and the ``Conv2D(relu) -> MaxPooling2D`` pair the training plan
 fuses, and a first ``Embedding -> LSTM/GRU/SimpleRNN`` pair the plan fuses, run from the
 table on int64 token ids), or of a functional model made of ``Dense``, ``Dropout``,
-``Concatenate`` and ``Add`` steps over any number of float inputs (planned from the model's
-``Plan``), its loss is a built-in crossentropy or mean squared error and
+``Concatenate`` and ``Add`` steps over any number of float inputs, or one token input into
+a first ``Embedding -> RNN`` step (planned from the model's ``Plan``), its loss is a built-in crossentropy or mean squared error and
 its optimizer a built-in ``Adam``/``RMSprop``/``SGD`` without extras, ``fit`` lowers the
 training step to a device-neutral program: buffers (arena offsets planned once for the
 largest batch, external arrays for weights and optimizer slots, the step's inputs and
@@ -607,10 +607,14 @@ class LoweredTraining:
         tensors, any number of float32 inputs, one output from a last Dense. Every tensor is
         read by one step (a tensor read twice sums gradients: left to the tape)."""
         plan = model._plan
-        _fused_steps(model)  # a fused step: not lowered
+        recurrences = _fused_steps(model)[1]  # another fused step: not lowered
+        first = plan.steps[0].merged if plan.steps else ()
+        tokens = bool(first) and id(first[0]) in recurrences and \
+            len(plan.input_ids) == 1 and plan.steps[0].inputs == plan.input_ids[0]
         if len(plan.output_ids) != 1 or not plan.steps or \
                 len(plan.input_ids) != len(self.input_shapes) or \
-                any(getattr(t, "dtype", "float32") != "float32" for t in model.inputs) or \
+                (not tokens and any(getattr(t, "dtype", "float32") != "float32"
+                                    for t in model.inputs)) or \
                 any(len(users) > 1 for users in plan.readers().values()):
             raise _NotLowerable
         d = ProgramDescription(self.batch_size)
@@ -619,6 +623,10 @@ class LoweredTraining:
         for k, (tid, shape) in enumerate(zip(plan.input_ids, self.input_shapes)):
             if len(shape) != 1:
                 raise _NotLowerable
+            if tokens:  # the ids of a first Embedding -> RNN step
+                tensors[tid] = _GraphTensor(d.buffer("ids", "step_ids", per_row=shape[0]),
+                                            shape[0], False)
+                break
             x = d.buffer(f"x{k}", "step_input", offset=offset, per_row=shape[0])
             tensors[tid] = _GraphTensor(x, shape[0], False)
             offset += shape[0]
@@ -627,6 +635,17 @@ class LoweredTraining:
         logits = y_pred = None
         for i, step in enumerate(plan.steps):
             layer, last = step.layer, i == len(plan.steps) - 1
+            if step.merged and tokens and i == 0:
+                emb, rnn = step.merged
+                if not isinstance(step.outputs, int) or step.args or step.kwargs or \
+                        not _layer_is_plain(emb) or not emb.trainable:
+                    raise _NotLowerable
+                chain = []
+                out, shape = self._plan_recurrence(d, emb, rnn, tensors.pop(step.inputs).buffer,
+                                                   opt, chain, grads)
+                nodes += [_GraphNode(node, [step.inputs], step.outputs) for node in chain]
+                tensors[step.outputs] = _GraphTensor(out, shape[0], True)
+                continue
             if not isinstance(step.outputs, int) or step.args or step.kwargs or \
                     step.refs_in_args or not step.runs_own_call() or \
                     not _layer_is_plain(layer) or not layer.trainable:
@@ -660,7 +679,7 @@ class LoweredTraining:
         if type(plan.steps[-1].layer) is not Dense or \
                 plan.steps[-1].outputs != plan.output_ids[0]:
             raise _NotLowerable
-        self._finish(d, model, opt, grads, logits, y_pred, y, nodes, offset,
+        self._finish(d, model, opt, grads, logits, y_pred, y, nodes, 1 if tokens else offset,
                      self._plan_graph_backward)
 
     def _plan_merge(self, d, layer, ins):
@@ -706,6 +725,8 @@ class LoweredTraining:
                     d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
                           floats=(node.rate,), m=(0, node.width))
                     grads[graph_node.inputs[0]] = dx
+            elif type(node) is _RecurrenceNode:
+                self._plan_recurrence_backward(d, node, g)
             elif type(node) is _AddNode:
                 for tid, flows in zip(graph_node.inputs, node.flows):
                     if flows:
