@@ -907,7 +907,7 @@ class LoweredTraining:
         if None in acts:
             raise _NotLowerable
         squares = opt._needs_token_rows()  # the per-token rule (Adam, RMSprop): token squares
-        if squares and (type(opt) is SGD or (type(opt) is Adam and opt.amsgrad) or
+        if squares and (type(opt) is SGD or (type(opt) is Adam and not opt.beta_2 > 0.0) or
                         (type(opt) is RMSprop and not opt.rho > 0.0)):
             raise _NotLowerable
         table_value = emb.embeddings.value
@@ -955,9 +955,10 @@ class LoweredTraining:
                   int(bool(rnn.go_backwards)), int(reset_after), vocab)
         index = d.recurrence(config, b)
         d.add("recurrence_forward", (), ints=(index,))
-        # Adam applies its token-row rule without a dense gradient; the others read one.
+        # Adam applies its token-row rule without a dense gradient; the others (and AMSGrad)
+        # read one.
         dtable = None
-        if type(opt) is not Adam:
+        if type(opt) is not Adam or opt.amsgrad:
             dtable = d.arena(f"{emb.name}/embeddings_gradient", fixed=vocab * features)
         grads[id(emb.embeddings)] = dtable
         self.token_rows[id(emb.embeddings)] = index
@@ -1165,14 +1166,15 @@ class LoweredTraining:
                 return d.external(name, lambda: opt._slots[name][index], n)
 
             recurrence = self.token_rows.get(id(v))
-            if recurrence is not None and type(opt) is Adam:
+            if recurrence is not None and type(opt) is Adam and not opt.amsgrad:
                 # Keras's rule for a row-sliced gradient, from the rows (Adam._update_token_rows)
                 d.add("adam_update_token_rows", (w, slot("momentum"), slot("velocity")),
                       ints=(recurrence,), floats=(opt.beta_1, opt.beta_2, opt.epsilon))
                 continue
-            if recurrence is not None and type(opt) is RMSprop:
+            if recurrence is not None and type(opt) in (Adam, RMSprop):
                 # its velocity rows take the per-token squares (optimizer.decayed_square_rows)
-                factor = float(np.float32((1.0 - opt.rho) / opt.rho))
+                rho = opt.beta_2 if type(opt) is Adam else opt.rho
+                factor = float(np.float32((1.0 - rho) / rho))
                 d.add("embedding_shift_square_rows", (slot("velocity"),), ints=(recurrence,),
                       floats=(factor,))
             if type(opt) is Adam:
