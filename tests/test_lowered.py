@@ -254,6 +254,13 @@ def test_program_runs_and_checks_its_description():
     bad[:, 0] = 99
     with pytest.raises(ValueError, match="unknown op"):
         _tiny_program(instructions=bad)
+    ins = np.zeros((2, 17), dtype=np.int64)
+    ins[0, :7] = [6, 1, -1, 1, 2, 3, -1]  # the labels read as the logits
+    ins[0, 11:15] = [0, 1, 3, 0]
+    ins[1, :7] = [15, 3, -1, -1, -1, -1, -1]
+    ins[1, 11:13] = [0, 1]
+    with pytest.raises(ValueError, match="labels in buffer slot 0"):
+        _tiny_program(instructions=ins)
     with pytest.raises(ValueError, match="outside the valid range"):
         program.run([logits], None, np.array([1, 3], np.int64), [], np.zeros(1, np.float32), 1,
                     np.zeros(1, np.int64), losses, np.zeros((1, 1), np.int64))
@@ -618,6 +625,11 @@ def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
 
     with pytest.raises(ValueError, match="workspace has"):
         run(program, ids)
+    bad = low.description.encode()[1].copy()
+    gemm = next(k for k, ins in enumerate(low.description.instructions) if ins.op == "gemm")
+    bad[gemm, 1] = low.description.recurrences[0].buffers["ids"].id  # int64 as a GEMM's a
+    with pytest.raises(ValueError, match="token ids are read by recurrences only"):
+        _rebuild(low, ints=bad)
     ids[3, 4] = 60  # a table of 60 rows: checked before any kernel runs
     with pytest.raises(ValueError, match="token id 60 outside"):
         run(_rebuild(low), ids)
@@ -637,6 +649,12 @@ def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
     row = next(k for k, ins in enumerate(low.description.instructions)
                if ins.op == "copy_columns")
     bad[row, 10] = 11  # the first block's 10 columns from 11 of a 20-column output
+    with pytest.raises(ValueError, match="several inputs cannot gather"):
+        low.program.run([np.arange(16, dtype=np.int64)], None, np.zeros(16, np.int64),
+                        [get() for get in low.description.externals],
+                        np.full(1, 1e-3, np.float32), 1, np.zeros(1, np.int64),
+                        np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64),
+                        np.zeros((20, 19), np.float32))
     with pytest.raises(ValueError, match="do not fit"):
         _rebuild(low, ints=bad).run(
             [np.zeros(16 * 19, np.float32)], None, np.zeros(16, np.int64),

@@ -54,6 +54,14 @@ bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
+// The ops whose buffer slot 2 holds int64 class ids.
+bool reads_labels(ProgramOp op) {
+  return op == ProgramOp::softmax_cross_entropy_forward ||
+         op == ProgramOp::softmax_cross_entropy_backward ||
+         op == ProgramOp::categorical_crossentropy_forward ||
+         op == ProgramOp::categorical_crossentropy_backward || op == ProgramOp::count_correct;
+}
+
 bool is_recurrence_op(ProgramOp op) {
   return op >= ProgramOp::recurrence_forward && op <= ProgramOp::embedding_shift_square_rows;
 }
@@ -192,10 +200,19 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
         throw std::invalid_argument(where(i, ins) + ": unknown activation id " +
                                     std::to_string(ins.ints[1]));
     }
-    for (int k = 0; k < kMaxBuffers; ++k)
+    for (int k = 0; k < kMaxBuffers; ++k) {
       if (ins.buffers[k] < -1 || ins.buffers[k] >= static_cast<int32_t>(buffers_.size()))
         throw std::invalid_argument(where(i, ins) + ": buffer id " +
                                     std::to_string(ins.buffers[k]) + " out of range");
+      // int64 buffers hold no floats: only the slots that read them as int64 may name them
+      if (ins.buffers[k] < 0) continue;
+      const ProgramBufferKind kind = buffers_[static_cast<size_t>(ins.buffers[k])].kind;
+      if (kind == ProgramBufferKind::step_ids)
+        throw std::invalid_argument(where(i, ins) + ": token ids are read by recurrences only");
+      if (kind == ProgramBufferKind::step_labels && !(k == 2 && reads_labels(ins.op)))
+        throw std::invalid_argument(where(i, ins) + ": labels in buffer slot " +
+                                    std::to_string(k) + ", which does not read int64 labels");
+    }
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
@@ -691,6 +708,10 @@ int64_t Program::run(const ProgramRun& run) {
                                       " outside the input's " + std::to_string(run.gather_rows) +
                                       " rows");
       }
+    for (const ProgramBuffer& b : buffers_)
+      if (b.kind == ProgramBufferKind::step_input &&
+          (b.offset != 0 || b.per_row != input_per_row_))
+        throw std::invalid_argument("program: a program with several inputs cannot gather");
     gathered_.resize(static_cast<size_t>(max_rows_ * input_per_row_));
   }
   ProgramRun gathered_run;

@@ -77,6 +77,12 @@ void Program::validate_recurrences() {
                        r.d_rows_sq})
       if (id >= 0 && kind_of(id) != ProgramBufferKind::arena)
         throw std::invalid_argument(name + ": its outputs and workspace must be arena buffers");
+    for (int32_t id : {r.table, r.kernel, r.recurrent_kernel, r.bias, r.dh_last, r.dkernel,
+                       r.drecurrent_kernel, r.dbias})
+      if (id >= 0 && kind_of(id) != ProgramBufferKind::arena &&
+          kind_of(id) != ProgramBufferKind::external)
+        throw std::invalid_argument(name + ": its weights and gradients must be arena or "
+                                    "external float buffers");
   }
 }
 
