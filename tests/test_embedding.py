@@ -110,3 +110,24 @@ def test_mask_zero_makes_padding_invisible_to_rnns(rnn):
     unmasked.layers[0].set_weights(model.layers[0].get_weights())
     unmasked.layers[1].set_weights(model.layers[2].get_weights())
     assert not np.allclose(unmasked.predict(ids, verbose=0), unmasked.predict(short, verbose=0))
+
+
+def test_table_gradient_block_reused_only_when_no_array_holds_it():
+    from nnfast.ops.embedding import dense_rows_gradient
+
+    table = np.zeros((6, 3), np.float32)
+    first = dense_rows_gradient(table, np.array([1, 4]), np.ones((2, 3), np.float32))
+    kept = first[1:].T  # a view of a view: it alone keeps the block taken
+    address = first.ctypes.data
+    del first
+    second = dense_rows_gradient(table, np.array([2]), np.full((1, 3), 2.0, np.float32))
+    assert second.ctypes.data != address  # not reused: `kept` still reads it
+    np.testing.assert_array_equal(kept[:, 0], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(kept[:, 3], [1.0, 1.0, 1.0])
+    address = second.ctypes.data
+    del kept, second
+    third = dense_rows_gradient(table, np.array([5]), np.full((1, 3), 3.0, np.float32))
+    assert third.ctypes.data == address  # reused, the last step's row cleared
+    want = np.zeros((6, 3), np.float32)
+    want[5] = 3.0
+    np.testing.assert_array_equal(third, want)

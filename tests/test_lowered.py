@@ -28,9 +28,10 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
     fit_kwargs = dict({"batch_size": 16, "epochs": 2, "verbose": 0}, **(fit_kwargs or {}))
     out = []
     calls = []
+    done = []  # each call's number of steps the program ran
     monkeypatch.setattr(lowered.LoweredTraining, "run",
                         lambda self, b, *rest, run=lowered.LoweredTraining.run:
-                        calls.append(len(b)) or run(self, b, *rest))
+                        calls.append(len(b)) or done.append(run(self, b, *rest)) or done[-1])
     for enabled in (True, False):
         monkeypatch.setattr(lowered, "ENABLED", enabled)
         calls = []
@@ -38,12 +39,13 @@ def _fit_both(build, x, y, compile_kwargs, monkeypatch, fit_kwargs=None):
         model.compile(**(compile_kwargs() if callable(compile_kwargs) else compile_kwargs))
         history = model.fit(x, y, **fit_kwargs)
         out.append((model.get_weights(), history.history, calls,
-                    model.optimizer.iterations))
+                    model.optimizer.iterations, done))
+        done = []
     return out
 
 
 def _assert_same(lowered_run, interpreted_run):
-    (w1, h1, calls, it1), (w2, h2, none, it2) = lowered_run, interpreted_run
+    (w1, h1, calls, it1, _), (w2, h2, none, it2, _) = lowered_run, interpreted_run
     assert calls and not none, "the lowered program did not run (or ran when disabled)"
     assert it1 == it2
     assert h1 == h2
@@ -252,6 +254,13 @@ def test_program_runs_and_checks_its_description():
     bad[:, 0] = 99
     with pytest.raises(ValueError, match="unknown op"):
         _tiny_program(instructions=bad)
+    ins = np.zeros((2, 17), dtype=np.int64)
+    ins[0, :7] = [6, 1, -1, 1, 2, 3, -1]  # the labels read as the logits
+    ins[0, 11:15] = [0, 1, 3, 0]
+    ins[1, :7] = [15, 3, -1, -1, -1, -1, -1]
+    ins[1, 11:13] = [0, 1]
+    with pytest.raises(ValueError, match="labels in buffer slot 0"):
+        _tiny_program(instructions=ins)
     with pytest.raises(ValueError, match="outside the valid range"):
         program.run([logits], None, np.array([1, 3], np.int64), [], np.zeros(1, np.float32), 1,
                     np.zeros(1, np.int64), losses, np.zeros((1, 1), np.int64))
@@ -353,7 +362,7 @@ def test_cnn_bit_identical(fuse, threads, monkeypatch):
                                        "metrics": ["accuracy"]}, monkeypatch))
     model = _cnn()
     model.build((None, 14, 13, 1))
-    assert bool(lowered._fused_conv_pools(model)) == fuse  # the program ran the plan's pair
+    assert bool(lowered._fused_steps(model)[0]) == fuse  # the program ran the plan's pair
 
 
 def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
@@ -418,3 +427,251 @@ def test_program_gathers_rows_of_a_source():
         program.run([np.array([1, 3], np.int64)], *args, source=source)
     with pytest.raises(ValueError, match="row index -1 outside"):
         program.run([np.array([-1, 0], np.int64)], *args, source=source)
+
+
+# --- Embedding -> LSTM/GRU/SimpleRNN (the IMDB tutorial model) ----------------------------------
+
+def _token_model(cell, vocab=60, features=8, units=6, **rnn_kwargs):
+    keras.utils.set_random_seed(5)
+    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
+           "simple": keras.layers.SimpleRNN}[cell](units, **rnn_kwargs)
+    return keras.Sequential([keras.Input((9,)), keras.layers.Embedding(vocab, features), rnn,
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def _tokens(n=75, vocab=60, seed=6, dtype="int32"):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, vocab, (n, 9)).astype(dtype), rng.integers(0, 2, n)
+
+
+@pytest.mark.parametrize("cell,optimizer,options", [
+    ("lstm", "adam", {}), ("gru", "rmsprop", {}), ("lstm", "sgd", {}), ("simple", "adam", {}),
+    ("gru", "adam", {"reset_after": False, "go_backwards": True}),
+    ("lstm", "rmsprop", {"activation": "relu", "recurrent_activation": "hard_sigmoid",
+                         "use_bias": False})])
+def test_embedding_recurrence_bit_identical(cell, optimizer, options, threads, monkeypatch):
+    x, y = _tokens()  # 75 rows at batch 16: a short last batch
+    runs = _fit_both(lambda: _token_model(cell, **options), x, y,
+                     {"optimizer": optimizer, "loss": "binary_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10  # every step of both epochs ran in the program
+    _assert_same(*runs)
+
+
+# --- functional models with several inputs (lowered from the model's plan) ----------------------
+
+def _several_inputs(merge="concatenate", dropout=0.0, raw_second=False):
+    """Inputs (13,), (6,) and, for ``add3``, (5,): Dense branches (or the raw second input)
+    merged, then Dense(gelu) -> Dense(softmax)."""
+    keras.utils.set_random_seed(7)
+    inputs = [keras.Input((13,)), keras.Input((6,))] + ([keras.Input((5,))]
+                                                         if merge == "add3" else [])
+    width = 10 if merge == "concatenate" else 6
+    ha = keras.layers.Dense(width, activation="relu")(inputs[0])
+    if dropout:
+        ha = keras.layers.Dropout(dropout)(ha)
+    hb = inputs[1] if raw_second else keras.layers.Dense(width, activation="tanh")(inputs[1])
+    branches = [ha, hb] + [keras.layers.Dense(width)(x) for x in inputs[2:]]
+    merged = (keras.layers.Concatenate() if merge == "concatenate" else keras.layers.Add())(
+        branches)
+    h = keras.layers.Dense(8, activation="gelu")(merged)
+    return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(h))
+
+
+def _several_input_data(three=False, n=70):
+    rng = np.random.default_rng(8)
+    x = [rng.normal(size=(n, 13)).astype("float32"), rng.normal(size=(n, 6))]  # float64 too
+    return x + ([rng.random((n, 5)).astype("float32")] if three else []), \
+        rng.integers(0, 4, n)
+
+
+@pytest.mark.parametrize("merge,dropout,raw_second", [
+    ("concatenate", 0.0, False), ("add3", 0.3, False), ("concatenate", 0.25, True),
+    ("add", 0.0, True)])
+def test_functional_several_inputs_bit_identical(merge, dropout, raw_second, threads,
+                                                 monkeypatch):
+    x, y = _several_input_data(merge == "add3")
+    runs = _fit_both(lambda: _several_inputs(merge, dropout, raw_second), x, y,
+                     {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10  # 70 rows at batch 16: 5 steps, 2 epochs, all in C++
+    _assert_same(*runs)
+
+
+def test_embedding_recurrence_optimizer_options_bit_identical(monkeypatch):
+    x, y = _tokens(dtype="float64")  # float ids: truncated to int64 as the Embedding does
+    for make_optimizer in (lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+                           lambda: keras.optimizers.Adam(amsgrad=True),
+                           lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+                           lambda: keras.optimizers.Adam(
+                               keras.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5))):
+        runs = _fit_both(lambda: _token_model("lstm"), x, y,
+                         lambda: {"optimizer": make_optimizer(),  # noqa: B023 (called here)
+                                  "loss": "binary_crossentropy", "metrics": ["accuracy"],
+                                  "steps_per_execution": 2},
+                         monkeypatch)
+        assert sum(runs[0][4]) == 10  # 2 steps a call: the schedule's rate per step
+        _assert_same(*runs)
+
+
+def test_recurrent_and_graph_models_the_program_leaves_to_the_tape(monkeypatch):
+    x, y = _tokens()
+    made = []
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, *rest: made.append(1) or 0)
+    for build, optimizer in (
+            (lambda: _token_model("lstm", dropout=0.2), "adam"),  # input dropout: not fused
+            (lambda: _token_model("gru", recurrent_dropout=0.2), "adam"),
+            (lambda: _token_model("lstm", return_sequences=True), "adam"),
+            (lambda: _token_model("lstm"), keras.optimizers.Adamax()),
+            (lambda: _token_model("lstm"), keras.optimizers.Adam(clipvalue=0.5))):
+        model = build()
+        if len(model.layers) == 3 and model.layers[1].return_sequences:
+            model = keras.Sequential(model.layers[:2] + [keras.layers.GlobalAveragePooling1D(),
+                                                         model.layers[2]])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        model.fit(x, y, epochs=1, verbose=0)
+    masked = keras.Sequential([keras.Input((9,)), keras.layers.Embedding(60, 8, mask_zero=True),
+                               keras.layers.LSTM(6), keras.layers.Dense(1, activation="sigmoid")])
+    masked.compile(optimizer="adam", loss="binary_crossentropy")
+    masked.fit(x, y, epochs=1, verbose=0)
+    # a functional model reading one tensor twice (its gradient would be a sum)
+    a, b = keras.Input((13,)), keras.Input((6,))
+    h = keras.layers.Dense(6)(a)
+    out = keras.layers.Dense(4, activation="softmax")(keras.layers.Concatenate()(
+        [h, keras.layers.Add()([h, keras.layers.Dense(6)(b)])]))
+    shared = keras.Model([a, b], out)
+    shared.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    (xa, xb), ya = _several_input_data()
+    shared.fit([xa, xb], ya, epochs=1, verbose=0)
+    assert not made
+
+
+def test_token_batches_the_tape_would_not_fuse_are_handed_back(monkeypatch):
+    # vocab 3000 > 64 * rows * steps for the last batch of 3 rows (1728): the interpreted
+    # step runs Embedding then LSTM, so the program hands that step back.
+    rng = np.random.default_rng(9)
+    x, y = rng.integers(0, 3000, (35, 9)).astype("float32"), rng.integers(0, 2, 35)
+    runs = _fit_both(lambda: _token_model("lstm", vocab=3000), x, y,
+                     {"optimizer": "rmsprop", "loss": "binary_crossentropy",
+                      "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False})
+    assert runs[0][2] == [3, 3] and runs[0][4] == [2, 2]  # each epoch: 2 of 3 steps in C++
+    _assert_same(*runs)
+
+
+def test_bad_token_ids_raise_as_on_the_tape(monkeypatch):
+    x, y = _tokens()
+    x[40, 3] = 60  # outside the table of 60 rows: the batch of rows 32-47
+    errors = []
+    for enabled in (True, False):
+        monkeypatch.setattr(lowered, "ENABLED", enabled)
+        model = _token_model("lstm")
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        with pytest.raises(ValueError) as info:
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+        errors.append((str(info.value), int(model.optimizer.iterations)))
+    assert errors[0] == errors[1] and errors[0][1] == 2
+
+
+def _lowered_of(build, x, y, compile_kwargs, monkeypatch):
+    """The LoweredTraining ``fit`` made for the model (its first run is captured)."""
+    seen = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, b, *rest: seen.append(self) or run(self, b, *rest))
+    model = build()
+    model.compile(**compile_kwargs)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return seen[0]
+
+
+def _rebuild(low, buffers=None, ints=None, recurrences=None):
+    d = low.description
+    b, i, f = d.encode()
+    return CompiledProgram(b if buffers is None else buffers, i if ints is None else ints, f,
+                           d.arena_size, low.batch_size,
+                           1 if low.token_vocab is not None else
+                           sum(int(np.prod(shape)) for shape in low.input_shapes),
+                           0 if low.loss_kind == "sparse" else low.units,
+                           low.units if low.loss_kind == "sparse" else 0, d.geometries or None,
+                           d.encode_recurrences() if recurrences is None else recurrences,
+                           low.input_shape[0] if low.token_vocab is not None else 0)
+
+
+def test_recurrent_and_graph_program_descriptions_are_checked(monkeypatch):
+    x, y = _tokens()
+    low = _lowered_of(lambda: _token_model("lstm"), x, y,
+                      {"optimizer": "adam", "loss": "binary_crossentropy"}, monkeypatch)
+    rec = low.description.encode_recurrences()
+    bad = rec.copy()
+    bad[0, 9 + 5] = 10_000  # h_seq: no such buffer
+    with pytest.raises(ValueError, match="names buffer 10000"):
+        _rebuild(low, recurrences=bad)
+    bad = rec.copy()
+    bad[0, 9] = bad[0, 9 + 5]  # the ids read from an arena buffer
+    with pytest.raises(ValueError, match="token ids"):
+        _rebuild(low, recurrences=bad)
+    bad = rec.copy()
+    bad[0, 9 + 8] = bad[0, 9 + 6]  # a workspace of one row's outputs: too small
+    program = _rebuild(low, recurrences=bad)
+    externals = [get() for get in low.description.externals]
+    before = [e.copy() for e in externals]
+    ids = np.zeros((16, 9), np.int64)
+
+    def run(program, ids):
+        return program.run([ids], np.zeros(16, np.float32), None, externals,
+                           np.full(1, 1e-3, np.float32), 1, np.zeros(1, np.int64),
+                           np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64))
+
+    with pytest.raises(ValueError, match="workspace has"):
+        run(program, ids)
+    bad = low.description.encode()[1].copy()
+    gemm = next(k for k, ins in enumerate(low.description.instructions) if ins.op == "gemm")
+    bad[gemm, 1] = low.description.recurrences[0].buffers["ids"].id  # int64 as a GEMM's a
+    with pytest.raises(ValueError, match="token ids are read by recurrences only"):
+        _rebuild(low, ints=bad)
+    ids[3, 4] = 60  # a table of 60 rows: checked before any kernel runs
+    with pytest.raises(ValueError, match="token id 60 outside"):
+        run(_rebuild(low), ids)
+    for a, b in zip(externals, before):
+        np.testing.assert_array_equal(a, b)
+    # a functional model: Concatenate's column copies and the inputs' offsets are checked
+    xs, ys = _several_input_data()
+    low = _lowered_of(_several_inputs, xs, ys,
+                      {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"},
+                      monkeypatch)
+    buffers, ints, _ = low.description.encode()
+    bad = buffers.copy()
+    bad[1, 1] = 15  # the second input (6 values a row) at 15 of 19
+    with pytest.raises(ValueError, match="outside the step's 19 input values"):
+        _rebuild(low, buffers=bad)
+    bad = ints.copy()
+    row = next(k for k, ins in enumerate(low.description.instructions)
+               if ins.op == "copy_columns")
+    bad[row, 10] = 11  # the first block's 10 columns from 11 of a 20-column output
+    with pytest.raises(ValueError, match="several inputs cannot gather"):
+        low.program.run([np.arange(16, dtype=np.int64)], None, np.zeros(16, np.int64),
+                        [get() for get in low.description.externals],
+                        np.full(1, 1e-3, np.float32), 1, np.zeros(1, np.int64),
+                        np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64),
+                        np.zeros((20, 19), np.float32))
+    with pytest.raises(ValueError, match="do not fit"):
+        _rebuild(low, ints=bad).run(
+            [np.zeros(16 * 19, np.float32)], None, np.zeros(16, np.int64),
+            [get() for get in low.description.externals], np.full(1, 1e-3, np.float32), 1,
+            np.zeros(1, np.int64), np.zeros((1, 16), np.float32), np.zeros((1, 1), np.int64))
+
+
+def test_functional_embedding_recurrence_bit_identical(threads, monkeypatch):
+    def build():
+        keras.utils.set_random_seed(5)
+        ids = keras.Input((9,), dtype="int32")
+        h = keras.layers.GRU(6)(keras.layers.Embedding(60, 8)(ids))
+        h = keras.layers.Dropout(0.3)(keras.layers.Dense(5, activation="relu")(h))
+        return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(h))
+
+    x, y = _tokens()
+    runs = _fit_both(build, x, y, {"optimizer": "adam", "loss": "binary_crossentropy",
+                                   "metrics": ["accuracy"]}, monkeypatch)
+    assert sum(runs[0][4]) == 10
+    _assert_same(*runs)

@@ -20,7 +20,9 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
                                               const py::array& floats, int64_t arena_size,
                                               int64_t max_rows, int64_t input_per_row,
                                               int64_t target_per_row, int64_t label_classes,
-                                              const py::object& geometries) {
+                                              const py::object& geometries,
+                                              const py::object& recurrences,
+                                              int64_t ids_per_row) {
   BufferScope scope("Program");
   require_ndim(buffers, 2, "Program buffers");
   require_ndim(instructions, 2, "Program instructions");
@@ -34,7 +36,7 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
   std::vector<nnfast::ProgramBuffer> bufs(static_cast<size_t>(buffers.shape(0)));
   for (size_t i = 0; i < bufs.size(); ++i) {
     const int64_t* row = pb + i * kBufferInts;
-    if (row[0] < 0 || row[0] > static_cast<int64_t>(nnfast::ProgramBufferKind::step_labels))
+    if (row[0] < 0 || row[0] > static_cast<int64_t>(nnfast::ProgramBufferKind::step_ids))
       throw py::value_error("Program buffers: row " + std::to_string(i) + " has unknown kind " +
                             std::to_string(row[0]));
     bufs[i] = {static_cast<nnfast::ProgramBufferKind>(row[0]), row[1], row[2], row[3]};
@@ -43,7 +45,9 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
   for (size_t i = 0; i < ins.size(); ++i) {
     const int64_t* row = pi + i * kInstructionInts;
     if (row[0] < 0 ||
-        row[0] > static_cast<int64_t>(nnfast::ProgramOp::relu_backward_from_output))
+        (row[0] > static_cast<int64_t>(nnfast::ProgramOp::relu_backward_from_output) &&
+         (row[0] < static_cast<int64_t>(nnfast::ProgramOp::recurrence_forward) ||
+          row[0] > static_cast<int64_t>(nnfast::ProgramOp::copy_columns))))
       throw py::value_error("Program instructions: row " + std::to_string(i) +
                             " has unknown op " + std::to_string(row[0]));
     ins[i].op = static_cast<nnfast::ProgramOp>(row[0]);
@@ -82,10 +86,45 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
       geoms.push_back(geo);
     }
   }
+  std::vector<nnfast::ProgramRecurrence> recs;
+  if (!recurrences.is_none()) {
+    py::array g = py::cast<py::array>(recurrences);
+    require_ndim(g, 2, "Program recurrences");
+    require_shape(g, {g.shape(0), nnfast::kProgramRecurrenceInts}, "Program recurrences");
+    const int64_t* pr = checked<int64_t>(g, "Program recurrences");
+    for (py::ssize_t i = 0; i < g.shape(0); ++i) {
+      const int64_t* r = pr + i * nnfast::kProgramRecurrenceInts;
+      nnfast::ProgramRecurrence rec;
+      nnfast::RnnConfig& c = rec.config;
+      if (r[0] < 0 || r[0] > 2 || r[4] < 0 || r[4] >= nnfast::kActivationCount || r[5] < 0 ||
+          r[5] >= nnfast::kActivationCount)
+        throw py::value_error("Program recurrences: row " + std::to_string(i) +
+                              " has an unknown cell or activation id");
+      c.cell = static_cast<nnfast::RnnCell>(r[0]);
+      c.steps = r[1], c.input = r[2], c.units = r[3];
+      c.activation = static_cast<nnfast::Activation>(r[4]);
+      c.recurrent_activation = static_cast<nnfast::Activation>(r[5]);
+      c.go_backwards = r[6] != 0, c.reset_after = r[7] != 0;
+      rec.vocab = r[8];
+      int32_t* ids[] = {&rec.ids, &rec.table, &rec.kernel, &rec.recurrent_kernel, &rec.bias,
+                        &rec.h_seq, &rec.h_last, &rec.c_last, &rec.workspace, &rec.dh_last,
+                        &rec.dkernel, &rec.drecurrent_kernel, &rec.dbias, &rec.distinct_ids,
+                        &rec.d_rows, &rec.d_rows_sq};
+      for (int k = 0; k < 16; ++k) {
+        if (r[9 + k] < -1 || r[9 + k] >= static_cast<int64_t>(bufs.size()))
+          throw py::value_error("Program recurrences: row " + std::to_string(i) +
+                                " names buffer " + std::to_string(r[9 + k]) + " of " +
+                                std::to_string(bufs.size()));
+        *ids[k] = static_cast<int32_t>(r[9 + k]);
+      }
+      recs.push_back(rec);
+    }
+  }
   try {
     return std::make_shared<nnfast::Program>(std::move(bufs), std::move(ins), arena_size,
                                              max_rows, input_per_row, target_per_row,
-                                             label_classes, std::move(geoms));
+                                             label_classes, std::move(geoms), std::move(recs),
+                                             ids_per_row);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
@@ -100,6 +139,9 @@ int64_t run_program(nnfast::Program& program, const py::list& inputs, const py::
   const auto steps = static_cast<py::ssize_t>(py::len(inputs));
   int64_t total_rows = 0;
   if (!source.is_none()) {  // inputs are row indices into source
+    if (program.ids_per_row() > 0)
+      throw py::value_error("Program.run: a program reading token ids cannot gather from a "
+                            "source");
     py::array src = py::cast<py::array>(source);
     run.gather_source = checked<float>(src, "Program source");
     const int64_t size = static_cast<int64_t>(src.size());
@@ -120,6 +162,18 @@ int64_t run_program(nnfast::Program& program, const py::list& inputs, const py::
       continue;
     }
     py::array x = py::cast<py::array>(inputs[static_cast<size_t>(s)]);
+    if (program.ids_per_row() > 0) {  // token ids (batch, steps)
+      run.id_inputs.push_back(checked<int64_t>(x, "Program token ids"));
+      run.inputs.push_back(nullptr);
+      const int64_t size = static_cast<int64_t>(x.size());
+      if (size == 0 || size % program.ids_per_row() != 0)
+        throw py::value_error("Program.run: token id batch " + std::to_string(s) + " of shape " +
+                              shape_of(x) + " is not whole rows of " +
+                              std::to_string(program.ids_per_row()) + " ids");
+      run.rows.push_back(size / program.ids_per_row());
+      total_rows += run.rows.back();
+      continue;
+    }
     run.inputs.push_back(checked<float>(x, "Program input"));
     const int64_t size = static_cast<int64_t>(x.size());
     if (size == 0 || size % program.input_per_row() != 0)
@@ -183,7 +237,8 @@ void bind_program(py::module_& m) {
       .def(py::init(&make_program), py::arg("buffers"), py::arg("instructions"),
            py::arg("floats"), py::arg("arena_size"), py::arg("max_rows"),
            py::arg("input_per_row"), py::arg("target_per_row"), py::arg("label_classes"),
-           py::arg("geometries") = py::none())
+           py::arg("geometries") = py::none(), py::arg("recurrences") = py::none(),
+           py::arg("ids_per_row") = 0)
       .def("run", &run_program, py::arg("inputs"), py::arg("targets"), py::arg("labels"),
            py::arg("externals"), py::arg("learning_rates"), py::arg("first_step"),
            py::arg("counters"), py::arg("losses"), py::arg("counts"),

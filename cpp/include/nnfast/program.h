@@ -13,6 +13,7 @@
 
 #include "nnfast/conv.h"
 #include "nnfast/pool.h"
+#include "nnfast/rnn.h"
 
 namespace nnfast {
 
@@ -20,9 +21,12 @@ namespace nnfast {
 enum class ProgramBufferKind : int32_t {
   arena = 0,        // the program's own float32 arena (activations, gradients, workspaces)
   external = 1,     // a caller's float32 array given to each run (weights, optimizer slots)
-  step_input = 2,   // the current step's input batch (float32)
+  step_input = 2,   // the current step's input batch (float32); with several model inputs
+                    // each is `offset` floats per row into the step's block: the inputs lie
+                    // one after another, rows x per_row each (see ProgramRun::inputs)
   step_target = 3,  // the current step's rows of the float32 targets
   step_labels = 4,  // the current step's rows of the int64 class ids
+  step_ids = 5,     // the current step's int64 token ids (ProgramRun::id_inputs), per_row each
 };
 
 struct ProgramBuffer {
@@ -64,7 +68,31 @@ enum class ProgramOp : int32_t {
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)
   relu_backward_from_output = 28,    // (y, g, dz); dims n
+  // Recurrent ops (program_rnn.cpp) name a row of the program's recurrence table in ints[0].
+  recurrence_forward = 40,          // rnn_forward from an embedding table (training)
+  recurrence_backward = 41,         // rnn_backward: weight gradients, the distinct ids' rows
+  embedding_rows_gradient = 42,     // (dtable): the dense table gradient of the distinct rows
+  adam_update_token_rows = 43,      // (table, momentum, velocity); floats beta_1, beta_2, eps
+  embedding_shift_square_rows = 44, // (slot); floats[0]: factor (see embedding.h)
+  // Graph ops of functional models (program_graph.cpp).
+  add = 45,                         // (a, b, out): out = a + b; dims m elements
+  copy_columns = 46,                // (src, dst): m rows of n columns; ints: src row stride,
+                                    // dst row stride, src first column, dst first column
 };
+
+// One recurrent layer run straight from its embedding table (ops.lstm(..., input_ids=)):
+// its configuration (the batch is the step's rows) and the buffer ids of its arguments
+// (-1: none). distinct_ids holds int64 values in arena floats (2 per id).
+struct ProgramRecurrence {
+  RnnConfig config;
+  int64_t vocab = 0;
+  int32_t ids = -1, table = -1, kernel = -1, recurrent_kernel = -1, bias = -1, h_seq = -1,
+          h_last = -1, c_last = -1, workspace = -1, dh_last = -1, dkernel = -1,
+          drecurrent_kernel = -1, dbias = -1, distinct_ids = -1, d_rows = -1, d_rows_sq = -1;
+};
+// int64 values of one encoded recurrence row: cell, steps, input, units, activation,
+// recurrent_activation, go_backwards, reset_after, vocab, then the 16 buffer ids above in order.
+constexpr int kProgramRecurrenceInts = 25;
 
 // One geometry row: a convolution (its batch set per step), and a pooling of its output or,
 // for max_pool2d ops, of any input. The fused conv-relu-maxpool op uses both: the pool's
@@ -94,6 +122,7 @@ struct ProgramInstruction {
 // per step; and where to write per-step losses and metric counts.
 struct ProgramRun {
   std::vector<const float*> inputs;       // one per step (ignored when gathering)
+  std::vector<const int64_t*> id_inputs;  // one per step with step_ids buffers (ids_per_row each)
   // Gathering: each step's input is rows gather_index[s][0 .. rows[s]) of gather_source
   // (gather_rows rows of input_per_row floats), copied into the program's own input buffer.
   const float* gather_source = nullptr;
@@ -120,7 +149,8 @@ class Program {
   // instruction when something is inconsistent.
   Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
           int64_t arena_size, int64_t max_rows, int64_t input_per_row, int64_t target_per_row,
-          int64_t label_classes, std::vector<ProgramGeometry> geometries = {});
+          int64_t label_classes, std::vector<ProgramGeometry> geometries = {},
+          std::vector<ProgramRecurrence> recurrences = {}, int64_t ids_per_row = 0);
 
   // Runs the steps of `run` in order and returns how many ran: all of them, or fewer when a
   // gemm marked ints[3] (a Dense input) meets an input sparse enough that the interpreted
@@ -132,6 +162,7 @@ class Program {
   int64_t max_rows() const { return max_rows_; }
   int64_t input_per_row() const { return input_per_row_; }
   int64_t target_per_row() const { return target_per_row_; }
+  int64_t ids_per_row() const { return ids_per_row_; }
   int64_t arena_bytes() const { return static_cast<int64_t>(arena_.size() * sizeof(float)); }
   int64_t instruction_count() const { return static_cast<int64_t>(instructions_.size()); }
   // Seconds spent inside kernel calls since the last reset (when timing is on).
@@ -154,6 +185,19 @@ class Program {
   Bound bind(int32_t id, const ProgramRun& run, int64_t step, int64_t row0, int64_t rows) const;
   bool execute(const ProgramInstruction& ins, const ProgramRun& run, int64_t step, int64_t row0,
                int64_t rows, std::vector<int64_t>& draw_at);
+  // Recurrent ops (program_rnn.cpp): validation at construction, size checks per row count,
+  // the id range check of a run, and execution.
+  void validate_recurrences();
+  void check_recurrence_step(size_t index, const ProgramInstruction& ins, const ProgramRun& run,
+                             int64_t rows) const;
+  void check_ids(const ProgramRun& run) const;
+  void execute_recurrence(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
+                          int64_t row0, int64_t rows);
+  // Graph ops (program_graph.cpp).
+  void check_graph_step(size_t index, const ProgramInstruction& ins, const ProgramRun& run,
+                        int64_t rows) const;
+  void execute_graph(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
+                     int64_t row0, int64_t rows) const;
 
   std::vector<ProgramBuffer> buffers_;
   std::vector<ProgramInstruction> instructions_;
@@ -161,6 +205,10 @@ class Program {
   std::vector<float> arena_;
   std::vector<float> gathered_;  // a gathered step's input batch
   int64_t max_rows_, input_per_row_, target_per_row_, label_classes_;
+  std::vector<ProgramRecurrence> recurrences_;
+  int64_t ids_per_row_ = 0;
+  std::vector<int64_t> distinct_counts_;             // per recurrence: its last backward's
+  std::vector<std::vector<int64_t>> gradient_rows_;  // per recurrence: rows its dtable holds
   bool timing_ = false;
   double kernel_seconds_ = 0.0;
 };

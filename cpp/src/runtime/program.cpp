@@ -54,6 +54,20 @@ bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
+// The ops whose buffer slot 2 holds int64 class ids.
+bool reads_labels(ProgramOp op) {
+  return op == ProgramOp::softmax_cross_entropy_forward ||
+         op == ProgramOp::softmax_cross_entropy_backward ||
+         op == ProgramOp::categorical_crossentropy_forward ||
+         op == ProgramOp::categorical_crossentropy_backward || op == ProgramOp::count_correct;
+}
+
+bool is_recurrence_op(ProgramOp op) {
+  return op >= ProgramOp::recurrence_forward && op <= ProgramOp::embedding_shift_square_rows;
+}
+
+bool is_graph_op(ProgramOp op) { return op == ProgramOp::add || op == ProgramOp::copy_columns; }
+
 bool uses_geometry(ProgramOp op) {
   return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
 }
@@ -107,14 +121,17 @@ int64_t bytes_as_floats(int64_t bytes) { return (bytes + 3) / 4; }
 Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruction> instructions,
                  int64_t arena_size, int64_t max_rows, int64_t input_per_row,
                  int64_t target_per_row, int64_t label_classes,
-                 std::vector<ProgramGeometry> geometries)
+                 std::vector<ProgramGeometry> geometries,
+                 std::vector<ProgramRecurrence> recurrences, int64_t ids_per_row)
     : buffers_(std::move(buffers)),
       instructions_(std::move(instructions)),
       geometries_(std::move(geometries)),
       max_rows_(max_rows),
       input_per_row_(input_per_row),
       target_per_row_(target_per_row),
-      label_classes_(label_classes) {
+      label_classes_(label_classes),
+      recurrences_(std::move(recurrences)),
+      ids_per_row_(ids_per_row) {
   if (arena_size < 0 || max_rows < 1 || input_per_row < 1 || target_per_row < 0 ||
       label_classes < 0)
     throw std::invalid_argument(
@@ -128,7 +145,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     if (b.fixed < 0 || b.per_row < 0 || b.offset < 0)
       throw std::invalid_argument(name + ": negative offset or size");
     const int kind = static_cast<int>(b.kind);
-    if (kind < 0 || kind > static_cast<int>(ProgramBufferKind::step_labels))
+    if (kind < 0 || kind > static_cast<int>(ProgramBufferKind::step_ids))
       throw std::invalid_argument(name + ": unknown kind " + std::to_string(kind));
     if (b.kind == ProgramBufferKind::arena && b.offset + b.fixed + b.per_row * max_rows > arena_size)
       throw std::invalid_argument(name + ": [" + std::to_string(b.offset) + ", " +
@@ -137,12 +154,24 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
                                   " floats");
     if (b.kind == ProgramBufferKind::external && b.per_row != 0)
       throw std::invalid_argument(name + ": an external array cannot scale with the batch");
+    if (b.kind == ProgramBufferKind::step_input &&
+        (b.fixed != 0 || b.per_row < 1 || b.offset + b.per_row > input_per_row))
+      throw std::invalid_argument(name + ": an input of " + std::to_string(b.per_row) +
+                                  " values per row at " + std::to_string(b.offset) +
+                                  " lies outside the step's " + std::to_string(input_per_row) +
+                                  " input values per row");
   }
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
-    if (op < 0 || op > static_cast<int>(ProgramOp::relu_backward_from_output))
+    if (op < 0 || (op > static_cast<int>(ProgramOp::relu_backward_from_output) &&
+                   !is_recurrence_op(ins.op) && !is_graph_op(ins.op)))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
+    if (is_recurrence_op(ins.op) &&
+        (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(recurrences_.size())))
+      throw std::invalid_argument(where(i, ins) + ": recurrence " + std::to_string(ins.ints[0]) +
+                                  " out of range (" + std::to_string(recurrences_.size()) +
+                                  " given)");
     if (uses_geometry(ins.op)) {
       if (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(geometries_.size()))
         throw std::invalid_argument(where(i, ins) + ": geometry " + std::to_string(ins.ints[0]) +
@@ -171,10 +200,19 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
         throw std::invalid_argument(where(i, ins) + ": unknown activation id " +
                                     std::to_string(ins.ints[1]));
     }
-    for (int k = 0; k < kMaxBuffers; ++k)
+    for (int k = 0; k < kMaxBuffers; ++k) {
       if (ins.buffers[k] < -1 || ins.buffers[k] >= static_cast<int32_t>(buffers_.size()))
         throw std::invalid_argument(where(i, ins) + ": buffer id " +
                                     std::to_string(ins.buffers[k]) + " out of range");
+      // int64 buffers hold no floats: only the slots that read them as int64 may name them
+      if (ins.buffers[k] < 0) continue;
+      const ProgramBufferKind kind = buffers_[static_cast<size_t>(ins.buffers[k])].kind;
+      if (kind == ProgramBufferKind::step_ids)
+        throw std::invalid_argument(where(i, ins) + ": token ids are read by recurrences only");
+      if (kind == ProgramBufferKind::step_labels && !(k == 2 && reads_labels(ins.op)))
+        throw std::invalid_argument(where(i, ins) + ": labels in buffer slot " +
+                                    std::to_string(k) + ", which does not read int64 labels");
+    }
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
@@ -187,6 +225,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
       throw std::invalid_argument(where(i, ins) + ": dropout rate must be in [0, 1), received " +
                                   std::to_string(ins.floats[0]));
   }
+  validate_recurrences();
   arena_.assign(static_cast<size_t>(arena_size), 0.0f);
 }
 
@@ -205,8 +244,8 @@ Program::Bound Program::bind(int32_t id, const ProgramRun& run, int64_t step, in
       out.size = run.external_sizes[static_cast<size_t>(b.offset)];
       break;
     case ProgramBufferKind::step_input:
-      out.f = const_cast<float*>(run.inputs[static_cast<size_t>(step)]);
-      out.size = rows * input_per_row_;
+      out.f = const_cast<float*>(run.inputs[static_cast<size_t>(step)]) + b.offset * rows;
+      out.size = rows * b.per_row;
       break;
     case ProgramBufferKind::step_target:
       out.f = const_cast<float*>(run.targets) + row0 * target_per_row_;
@@ -215,6 +254,11 @@ Program::Bound Program::bind(int32_t id, const ProgramRun& run, int64_t step, in
     case ProgramBufferKind::step_labels:
       out.i = run.labels ? run.labels + row0 : nullptr;
       out.size = run.labels ? rows : 0;
+      break;
+    case ProgramBufferKind::step_ids:
+      out.i = static_cast<size_t>(step) < run.id_inputs.size()
+                  ? run.id_inputs[static_cast<size_t>(step)] : nullptr;
+      out.size = out.i ? rows * ids_per_row_ : 0;
       break;
   }
   return out;
@@ -236,9 +280,10 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
             throw std::invalid_argument(where(i, ins) + ": external array " +
                                         std::to_string(b.offset) + " was not given");
           return run.external_sizes[static_cast<size_t>(b.offset)];
-        case ProgramBufferKind::step_input: return rows * input_per_row_;
+        case ProgramBufferKind::step_input: return rows * b.per_row;
         case ProgramBufferKind::step_target: return run.targets ? rows * target_per_row_ : -1;
         case ProgramBufferKind::step_labels: return run.labels ? rows : -1;
+        case ProgramBufferKind::step_ids: return run.id_inputs.empty() ? -1 : rows * ids_per_row_;
       }
       return -1;
     };
@@ -416,6 +461,17 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         need(1, n, "output gradient");
         need(2, n, "input gradient");
         break;
+      case ProgramOp::recurrence_forward:
+      case ProgramOp::recurrence_backward:
+      case ProgramOp::embedding_rows_gradient:
+      case ProgramOp::adam_update_token_rows:
+      case ProgramOp::embedding_shift_square_rows:
+        check_recurrence_step(i, ins, run, rows);
+        break;
+      case ProgramOp::add:
+      case ProgramOp::copy_columns:
+        check_graph_step(i, ins, run, rows);
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -583,6 +639,17 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::relu_backward_from_output:
       relu_backward_from_output(b[0].f, b[1].f, b[2].f, n);
       break;
+    case ProgramOp::recurrence_forward:
+    case ProgramOp::recurrence_backward:
+    case ProgramOp::embedding_rows_gradient:
+    case ProgramOp::adam_update_token_rows:
+    case ProgramOp::embedding_shift_square_rows:
+      execute_recurrence(ins, run, step, row0, rows);
+      break;
+    case ProgramOp::add:
+    case ProgramOp::copy_columns:
+      execute_graph(ins, run, step, row0, rows);
+      break;
   }
   return true;
 }
@@ -627,6 +694,7 @@ int64_t Program::run(const ProgramRun& run) {
                                     " outside the valid range [0, " +
                                     std::to_string(label_classes_) + ")");
   }
+  check_ids(run);
   const bool gather = run.gather_source != nullptr;
   if (gather) {
     if (run.gather_index.size() != steps)
@@ -640,6 +708,10 @@ int64_t Program::run(const ProgramRun& run) {
                                       " outside the input's " + std::to_string(run.gather_rows) +
                                       " rows");
       }
+    for (const ProgramBuffer& b : buffers_)
+      if (b.kind == ProgramBufferKind::step_input &&
+          (b.offset != 0 || b.per_row != input_per_row_))
+        throw std::invalid_argument("program: a program with several inputs cannot gather");
     gathered_.resize(static_cast<size_t>(max_rows_ * input_per_row_));
   }
   ProgramRun gathered_run;

@@ -22,11 +22,19 @@ OPS = {
     "max_pool2d_forward": 23, "max_pool2d_backward": 24, "conv_relu_maxpool_forward": 25,
     "conv_relu_maxpool_backward_data": 26, "conv_relu_maxpool_backward_weights": 27,
     "relu_backward_from_output": 28,
+    # recurrent ops (cpp/src/runtime/program_rnn.cpp)
+    "recurrence_forward": 40, "recurrence_backward": 41, "embedding_rows_gradient": 42,
+    "adam_update_token_rows": 43, "embedding_shift_square_rows": 44,
+    # graph ops of functional models (cpp/src/runtime/program_graph.cpp)
+    "add": 45, "copy_columns": 46,
 }
 # Values of one geometry row (kProgramGeometryInts): a conv's 15 then a pool's 11.
 GEOMETRY_INTS = 26
 BUFFER_KINDS = {"arena": 0, "external": 1, "step_input": 2, "step_target": 3,
-                "step_labels": 4}
+                "step_labels": 4, "step_ids": 5}
+# Values of one recurrence row (kProgramRecurrenceInts): cell, steps, input, units,
+# activation, recurrent_activation, go_backwards, reset_after, vocab, then 16 buffer ids.
+RECURRENCE_INTS = 25
 INSTRUCTION_INTS = 17  # op, 6 buffer ids, 4 ints, (fixed, per_row) for m, n, k
 
 
@@ -45,6 +53,25 @@ def activation_needs_input(activation_id, alpha=0.0, threshold=0.0):
     return bool(_core.activation_needs_input(int(activation_id), float(alpha), float(threshold)))
 
 
+def recurrence_workspace_size(cell, table, ids, units, reset_after):
+    """Floats of workspace a training recurrence run from an embedding table takes.
+
+    Args:
+        cell: an ``_core.RnnCell`` id (0 LSTM, 1 GRU, 2 SimpleRNN).
+        table: the float32 ``(vocab, features)`` embedding table.
+        ids: int64 ``(batch, steps)`` token ids of the largest batch.
+        units: the layer's units.
+        reset_after: the GRU's reset_after (True for the other cells).
+
+    Example:
+        >>> recurrence_workspace_size(0, np.zeros((50, 8), "float32"),
+        ...                           np.zeros((4, 6), "int64"), 16, True) > 0
+        True
+    """
+    return int(_core.rnn_embedded_workspace_size(int(cell), table, ids, int(units),
+                                                 bool(reset_after), True))
+
+
 class CompiledProgram:
     """A lowered program built for the CPU: its arena is allocated once, here.
 
@@ -60,6 +87,10 @@ class CompiledProgram:
         label_classes: the number of classes of int64 labels (0 without labels).
         geometries: int64 ``(n, GEOMETRY_INTS)`` conv/pool shapes the conv and pool ops name
             by row (see ``ProgramGeometry`` in program.h), or None.
+        recurrences: int64 ``(n, RECURRENCE_INTS)`` recurrent layers the recurrent ops name by
+            row (see ``ProgramRecurrence`` in program.h), or None.
+        ids_per_row: token ids per sample when the steps' inputs are int64 token ids (a
+            ``step_ids`` buffer), else 0.
 
     Example:
         >>> program = CompiledProgram(buffers, instructions, floats, arena_size, 32, 784, 0, 10)
@@ -68,16 +99,20 @@ class CompiledProgram:
     """
 
     def __init__(self, buffers, instructions, floats, arena_size, max_rows, input_per_row,
-                 target_per_row, label_classes, geometries=None):
+                 target_per_row, label_classes, geometries=None, recurrences=None,
+                 ids_per_row=0):
         if geometries is not None:
             geometries = np.ascontiguousarray(geometries, dtype=np.int64).reshape(
                 -1, GEOMETRY_INTS)
+        if recurrences is not None:
+            recurrences = np.ascontiguousarray(recurrences, dtype=np.int64).reshape(
+                -1, RECURRENCE_INTS)
         self._program = _core.Program(
             np.ascontiguousarray(buffers, dtype=np.int64),
             np.ascontiguousarray(instructions, dtype=np.int64).reshape(-1, INSTRUCTION_INTS),
             np.ascontiguousarray(floats, dtype=np.float32).reshape(-1, 4),
             int(arena_size), int(max_rows), int(input_per_row), int(target_per_row),
-            int(label_classes), geometries)
+            int(label_classes), geometries, recurrences, int(ids_per_row))
 
     def run(self, inputs, targets, labels, externals, learning_rates, first_step, counters,
             losses, counts, source=None):
@@ -85,7 +120,8 @@ class CompiledProgram:
 
         Args:
             inputs: list of float32 C-contiguous input batches, or with ``source`` a list of
-                int64 row indices into it (the program gathers each batch).
+                int64 row indices into it (the program gathers each batch); int64 token id
+                batches for a program built with ``ids_per_row``.
             targets: float32 targets of every step's rows, concatenated, or None.
             labels: int64 class ids of every step's rows, concatenated, or None.
             externals: the float32 arrays the program updates in place (weights, slots).

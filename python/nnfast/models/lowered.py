@@ -3,7 +3,10 @@
 When every layer of a compiled Sequential model is a built-in with a C++ kernel (``Dense``
 with a fusable activation, ``Dropout``, ``Flatten``, channels_last ``Conv2D`` with relu or no
 activation, ``MaxPooling2D``, and the ``Conv2D(relu) -> MaxPooling2D`` pair the training plan
-fuses), its loss is a built-in crossentropy and
+fuses, and a first ``Embedding -> LSTM/GRU/SimpleRNN`` pair the plan fuses, run from the
+table on int64 token ids), or of a functional model made of ``Dense``, ``Dropout``,
+``Concatenate`` and ``Add`` steps over any number of float inputs, or one token input into
+a first ``Embedding -> RNN`` step (planned from the model's ``Plan``), its loss is a built-in crossentropy or mean squared error and
 its optimizer a built-in ``Adam``/``RMSprop``/``SGD`` without extras, ``fit`` lowers the
 training step to a device-neutral program: buffers (arena offsets planned once for the
 largest batch, external arrays for weights and optimizer slots, the step's inputs and
@@ -14,11 +17,11 @@ released.
 The program calls the kernels the interpreted (tape) path calls, in the same order, with
 the same arguments, so both give the same weights bit for bit. Everything else (custom
 layers or steps, regularizers, constraints, sample or class weights, mixed precision,
-several inputs or outputs, CSR inputs, data-parallel runs) keeps the interpreted path.
+several outputs, masks, tensors read twice, CSR inputs, data-parallel runs) keeps the
+interpreted path.
 
 Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
 """
-import collections
 import dataclasses
 import math
 import os
@@ -29,19 +32,32 @@ from nnfast import activations
 from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast.backend.global_state import epsilon
-from nnfast.backend.program import (BUFFER_KINDS, GEOMETRY_INTS, INSTRUCTION_INTS, OPS,
-                                    CompiledProgram, activation_needs_input)
+from nnfast.backend.program import (
+    BUFFER_KINDS,
+    GEOMETRY_INTS,
+    INSTRUCTION_INTS,
+    OPS,
+    RECURRENCE_INTS,
+    CompiledProgram,
+    activation_needs_input,
+    recurrence_workspace_size,
+)
 from nnfast.callbacks import History, ProgbarLogger, _overrides
 from nnfast.layers.convolutional import BaseConvND, Conv2D
 from nnfast.layers.core import Dense
+from nnfast.layers.embedding import Embedding
 from nnfast.layers.input_layer import InputLayer
+from nnfast.layers.merging import Add, Concatenate
 from nnfast.layers.pooling import BasePooling, MaxPooling2D
+from nnfast.layers.recurrent import GRU, LSTM, SimpleRNN, _RNNBase
 from nnfast.layers.regularization import Dropout
 from nnfast.layers.reshaping import Flatten
 from nnfast.models.data_adapter import batch_slices, take
 from nnfast.ops import sparse_dense
 from nnfast.ops.conv import _geometry2d, _pad_before, output_size
+from nnfast.ops.embedding import _ids as embedding_ids
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA, _labels
+from nnfast.ops.rnn import _CELL_IDS, RNN_ACTIVATION_IDS, embedded_input_pays
 from nnfast.optimizers import SGD, Adam, RMSprop
 from nnfast.thread_governor import GOVERNOR
 
@@ -55,11 +71,132 @@ _ALIGN = 16  # arena buffers start on 64-byte boundaries
 _INF = float("inf")
 # The C++ program repeats ops/sparse_dense.py's test of a sparse Dense input (program.cpp).
 _SPARSE_RULE = (0.05, 256, 8)
+# The buffers of a recurrence row, in ProgramRecurrence's order (program.h).
+RECURRENCE_BUFFERS = ("ids", "table", "kernel", "recurrent_kernel", "bias", "h_seq", "h_last",
+                      "c_last", "workspace", "dh_last", "dkernel", "drecurrent_kernel", "dbias",
+                      "distinct_ids", "d_rows", "d_rows_sq")
+_GATES = {"lstm": 4, "gru": 3, "simple": 1}
 
 
-# What a Dense node's backward reads (a tuple, unpacked by _plan_backward).
-_DenseNode = collections.namedtuple(
-    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows")
+# --- what each forward node keeps for its backward (in forward order) -------------------------
+# ``flows``: some layer before the node has weights, so its input's gradient is needed.
+
+
+@dataclasses.dataclass
+class _DenseNode:
+    """A Dense layer: input ``x``, pre-activation ``z`` (when its gradient needs it), output,
+    the separate sigmoid's output, the fused activation and the gradient buffers."""
+
+    x: object
+    kernel: object
+    z: object
+    out: object
+    separate: object
+    act: int
+    alpha: float
+    in_dim: int
+    units: int
+    dk: object
+    db: object
+    flows: bool
+
+
+@dataclasses.dataclass
+class _DropoutNode:
+    """A Dropout layer drawing from stream ``counter``."""
+
+    counter: int
+    seed: int
+    rate: float
+    width: int
+    flows: bool
+
+
+@dataclasses.dataclass
+class _ConvNode:
+    """A Conv2D (relu or linear) with its geometry row."""
+
+    geometry: int
+    x: object
+    kernel: object
+    out: object
+    act: int
+    dk: object
+    db: object
+    flows: bool
+    in_width: int
+    out_width: int
+
+
+@dataclasses.dataclass
+class _ConvPoolNode:
+    """The fused Conv2D(relu) -> MaxPooling2D op."""
+
+    geometry: int
+    x: object
+    kernel: object
+    out: object
+    argidx: object
+    dk: object
+    db: object
+    flows: bool
+    in_width: int
+
+
+@dataclasses.dataclass
+class _PoolNode:
+    """A MaxPooling2D."""
+
+    geometry: int
+    argmax: object
+    in_width: int
+    flows: bool
+
+
+@dataclasses.dataclass
+class _RecurrenceNode:
+    """Embedding -> LSTM/GRU/SimpleRNN run from the table: row ``index`` of the
+    description's recurrences; ``dtable``: the table's dense gradient, when the optimizer
+    reads one (None for Adam's token-row update)."""
+
+    index: int
+    dtable: object
+
+
+@dataclasses.dataclass
+class _AddNode:
+    """An Add step: each input that needs a gradient gets the output's (ops.add's backward
+    hands the same array to both operands)."""
+
+    flows: list
+
+
+@dataclasses.dataclass
+class _ConcatNode:
+    """A Concatenate step over the feature axis: input k holds ``widths[k]`` columns."""
+
+    widths: list
+    flows: list
+
+
+@dataclasses.dataclass
+class _GraphNode:
+    """A node of a functional model's program with the plan's tensor ids it reads and
+    writes."""
+
+    node: object
+    inputs: list
+    output: int
+
+
+@dataclasses.dataclass
+class _GraphTensor:
+    """A tensor of a functional model's program: its buffer, values per row and whether
+    some layer before it has weights."""
+
+    buffer: object
+    width: int
+    flows: bool
 
 
 @dataclasses.dataclass
@@ -88,6 +225,16 @@ class Instruction:
     k: tuple = (0, 0)
 
 
+@dataclasses.dataclass
+class RecurrenceRow:
+    """One recurrent layer of a program: ``config`` (cell, steps, input, units, activation,
+    recurrent_activation, go_backwards, reset_after, vocab) and ``buffers``, a dict of
+    ``RECURRENCE_BUFFERS`` names to Buffers (see ``ProgramRecurrence`` in program.h)."""
+
+    config: tuple
+    buffers: dict
+
+
 class ProgramDescription:
     """A device-neutral lowered program under construction: buffers and kernel calls.
 
@@ -106,6 +253,7 @@ class ProgramDescription:
         self.instructions = []
         self.externals = []  # getters of the external arrays, by index
         self.geometries = []  # conv/pool shape rows (GEOMETRY_INTS values each)
+        self.recurrences = []  # a RecurrenceRow per recurrent layer
         self.arena_size = 0
 
     def buffer(self, name, kind, offset=0, fixed=0, per_row=0):
@@ -135,6 +283,29 @@ class ProgramDescription:
             raise ValueError(f"a geometry row has {GEOMETRY_INTS} values, received {len(row)}")
         self.geometries.append(row)
         return len(self.geometries) - 1
+
+    def recurrence(self, config, buffers):
+        """A new recurrence row: ``config`` (cell, steps, input, units, activation,
+        recurrent_activation, go_backwards, reset_after, vocab) and ``buffers``, a dict of
+        ``RECURRENCE_BUFFERS`` names to Buffers (filled in until ``encode``); returns its
+        index for a recurrent op's first integer."""
+        self.recurrences.append(RecurrenceRow(tuple(int(v) for v in config), buffers))
+        return len(self.recurrences) - 1
+
+    def encode_recurrences(self):
+        """The recurrence rows as int64 ``(n, RECURRENCE_INTS)``, or None without any."""
+        if not self.recurrences:
+            return None
+        rows = []
+        for row in self.recurrences:
+            ids = [-1 if row.buffers.get(name) is None else row.buffers[name].id
+                   for name in RECURRENCE_BUFFERS]
+            rows.append(row.config + tuple(ids))
+        out = np.array(rows, dtype=np.int64)
+        if out.shape[1] != RECURRENCE_INTS:
+            raise ValueError(f"a recurrence row has {RECURRENCE_INTS} values, received "
+                             f"{out.shape[1]}")
+        return out
 
     def add(self, op, buffers, ints=(), floats=(), m=(0, 0), n=(0, 0), k=(0, 0)):
         """Appends a kernel call: ``op`` (a name of ``OPS``) on ``buffers`` (Buffer or None,
@@ -266,13 +437,17 @@ def lower_training(model, source, cbs):
     if not ENABLED or (sparse_dense.MAX_DENSITY, sparse_dense.MIN_COLUMNS,
                        sparse_dense._SAMPLE_ROWS) != _SPARSE_RULE:
         return None
-    if source.kind != "arrays" or source.sample_weight is not None or \
-            type(source.x) is not np.ndarray or type(source.y) is not np.ndarray:
-        return None
-    from nnfast.models.sequential import Sequential  # noqa: PLC0415  (sequential imports us)
+    from nnfast.models.functional import Functional  # (both model modules import us)
+    from nnfast.models.sequential import Sequential  # noqa: PLC0415
 
-    if not isinstance(model, Sequential) or type(model).call is not Sequential.call or \
-            type(model).__call__ is not Sequential.__call__ or getattr(model, "_multi", False) \
+    graph = type(model) is Functional
+    xs = source.x if graph and isinstance(source.x, (list, tuple)) else [source.x]
+    if source.kind != "arrays" or source.sample_weight is not None or \
+            any(type(x) is not np.ndarray for x in xs) or type(source.y) is not np.ndarray:
+        return None
+    sequential = isinstance(model, Sequential) and type(model).call is Sequential.call and \
+        type(model).__call__ is Sequential.__call__
+    if not (sequential or graph) or getattr(model, "_multi", False) \
             or getattr(model, "_has_penalties", True) or not model.trainable:
         return None
     if not _optimizer_is_plain(model.optimizer):
@@ -308,15 +483,24 @@ class LoweredTraining:
         self.steps = max(1, int(steps))
         self.batch_size = int(source.batch_size)
         x, y = source.x, source.y
-        if x.ndim < 2 or x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        self.several_inputs = isinstance(x, (list, tuple))
+        xs = list(x) if self.several_inputs else [x]
+        if any(a.ndim < 2 or a.dtype.kind not in "biuf" for a in xs) or \
+                y.dtype.kind not in "biuf":
             raise _NotLowerable
-        self.input_shape = tuple(x.shape[1:])
-        self.input_float32 = x.dtype == np.float32
+        self.input_shapes = [tuple(a.shape[1:]) for a in xs]
+        self.input_shape = self.input_shapes[0]
+        self.input_float32 = xs[0].dtype == np.float32
+        self.token_rows = {}  # id(embedding table) -> its recurrence row
+        self.token_vocab = self.token_steps = None
         loss = _loss_kind(model._loss_fn)
         if loss is None:
             raise _NotLowerable
         self.loss_kind, from_logits = loss
-        self._plan(model, from_logits, y)
+        if hasattr(model, "_stack"):
+            self._plan(model, from_logits, y)
+        else:
+            self._plan_graph(model, from_logits, y)
 
     # --- planning ---------------------------------------------------------------------------
     def _plan(self, model, from_logits, y):
@@ -325,7 +509,15 @@ class LoweredTraining:
             raise _NotLowerable
         d = ProgramDescription(self.batch_size)
         width = math.prod(self.input_shape)
-        x = d.buffer("x", "step_input", per_row=width)
+        fused_pools, recurrences = _fused_steps(model)
+        # Token ids in: the first step is an Embedding -> RNN pair run from the table.
+        self.token_vocab = None
+        if id(layers[0]) in recurrences:
+            if len(self.input_shape) != 1:
+                raise _NotLowerable
+            x = d.buffer("ids", "step_ids", per_row=width)
+        else:
+            x = d.buffer("x", "step_input", per_row=width)
         opt = model.optimizer
         current, flows, float32 = x, False, self.input_float32
         backward = []  # what each forward node needs to run its backward, in forward order
@@ -333,8 +525,7 @@ class LoweredTraining:
         grads = {}  # id(variable) -> its gradient buffer
         y_pred = logits = None
         shape = self.input_shape  # one sample of `current`
-        fused_pools = _fused_conv_pools(model)
-        skip = None  # a pool the previous conv's fused op computed
+        skip = None  # a pool (or recurrent layer) the previous fused op computed
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
@@ -346,6 +537,15 @@ class LoweredTraining:
                 continue
             if not _layer_is_plain(layer) or not layer.trainable:
                 raise _NotLowerable
+            if id(layer) in recurrences:
+                rnn = recurrences[id(layer)]
+                if i != 0 or i + 1 >= len(layers) or layers[i + 1] is not rnn:
+                    raise _NotLowerable
+                skip = rnn
+                current, shape = self._plan_recurrence(d, layer, rnn, current, opt, backward,
+                                                       grads)
+                width, flows, float32 = shape[0], True, True
+                continue
             if type(layer) in (Conv2D, MaxPooling2D):
                 pool = fused_pools.get(id(layer))
                 if pool is not None:
@@ -362,92 +562,257 @@ class LoweredTraining:
                 width, float32 = math.prod(shape), True
                 continue
             if type(layer) is Dropout:
-                if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
-                    raise _NotLowerable
-                if layer.rate == 0.0:
-                    continue
-                out = d.arena(f"{layer.name}/output", per_row=width)
-                counter = len(self.dropouts)
-                self.dropouts.append(layer)
-                seed = int(layer._stream_seed) & (2**64 - 1)
-                seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
-                d.add("dropout", (current, out), ints=(counter, 0, seed),
-                      floats=(layer.rate,), m=(0, width))
-                backward.append(("dropout", counter, seed, layer.rate, width, flows))
-                current, float32 = out, True
+                current, float32 = self._plan_dropout(d, layer, current, width, flows,
+                                                      backward, float32)
                 continue
             if type(layer) is not Dense or not layer.built or len(self.input_shape) < 1:
                 raise _NotLowerable
-            kind, act, alpha = _dense_activation(layer)
-            if kind is None or (kind == "softmax" and not last):
-                raise _NotLowerable
-            in_dim, units = layer.kernel.value.shape
-            if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
+            if layer.kernel.value.shape[0] != width or (len(shape) > 1 and
+                                                        shape != self.input_shape):
                 raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
-            kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
-            bias = None
-            if layer.bias is not None:
-                bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
-            # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
-            # (a float32 array only); the program checks the same and hands such a step back.
-            sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
-            rows = (0, 1)
-            z = None
-            needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
-            if needs_z:
-                z = d.arena(f"{layer.name}/z", per_row=units)
-                out = d.arena(f"{layer.name}/output", per_row=units)
-                d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
-                      floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
-                d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
-                      m=(0, units))
-            else:
-                out = d.arena(f"{layer.name}/output", per_row=units)
-                fused = act if kind == "fused" else 0
-                d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
-                      floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
-                      k=(in_dim, 0))
-            separate = None
-            if kind == "softmax":
-                logits = out
-                y_pred = d.arena(f"{layer.name}/softmax", per_row=units)
-                d.add("softmax_forward", (out, y_pred), m=rows, n=(units, 0))
-            elif kind == "sigmoid":
-                separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
-                d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
-                      floats=(0.0, _INF, 0.0), m=(0, units))
-            dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
-            grads[id(layer.kernel)] = dk
-            db = None
-            if bias is not None:
-                db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
-                grads[id(layer.bias)] = db
-            backward.append(_DenseNode("dense", current, kernel, z, out, separate,
-                                       act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                       db, flows))
-            current, width, flows, float32 = (separate if separate is not None else out), \
-                units, True, True
-            shape = (units,)
-            if last:
-                self._last_act = act if kind == "fused" else 0
-                logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
-        self.units = width
+            current, logits, y_pred = self._plan_dense(d, layer, current, float32, flows, last,
+                                                       from_logits, backward, grads)
+            width, flows, float32, shape = self.units, True, True, (self.units,)
+        self._finish(d, model, opt, grads, logits, y_pred, y, backward,
+                     1 if self.token_vocab is not None else math.prod(self.input_shape))
+
+    def _finish(self, d, model, opt, grads, logits, y_pred, y, backward, input_per_row,
+                plan_backward=None):
+        """Loss, metrics, backward (``plan_backward(d, backward)``, by default the chain's),
+        optimizer updates; then compiles the program."""
         self._plan_loss(d, logits, y_pred, y, model)
         last_node = backward[-1]
+        if type(last_node) is _GraphNode:
+            last_node = last_node.node
         if self.loss_on_logits and getattr(last_node, "separate", None) is not None:
             # The loss read the sigmoid's logits: the sigmoid node gets no gradient.
-            backward[-1] = last_node._replace(separate=None)
-        self._plan_backward(d, backward)
+            last_node.separate = None
+        (plan_backward or self._plan_backward)(d, backward)
         self._plan_optimizer(d, model, opt, grads)
         buffers, ints, floats = d.encode()
         self.description = d
         target_per_row = 0 if self.loss_kind == "sparse" else self.units
+        tokens = self.token_vocab is not None
         self.program = CompiledProgram(buffers, ints, floats, d.arena_size, self.batch_size,
-                                       math.prod(self.input_shape), target_per_row,
+                                       input_per_row, target_per_row,
                                        self.units if self.loss_kind == "sparse" else 0,
-                                       d.geometries or None)
+                                       d.geometries or None, d.encode_recurrences(),
+                                       self.input_shape[0] if tokens else 0)
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
+
+    def _plan_graph(self, model, from_logits, y):
+        """The program of a functional model, from its training plan (``models/plan.py``):
+        Dense, Dropout, Concatenate (feature axis) and Add steps over (batch, features)
+        tensors, any number of float32 inputs, one output from a last Dense. Every tensor is
+        read by one step (a tensor read twice sums gradients: left to the tape)."""
+        plan = model._plan
+        recurrences = _fused_steps(model)[1]  # another fused step: not lowered
+        first = plan.steps[0].merged if plan.steps else ()
+        tokens = bool(first) and id(first[0]) in recurrences and \
+            len(plan.input_ids) == 1 and plan.steps[0].inputs == plan.input_ids[0]
+        if len(plan.output_ids) != 1 or not plan.steps or \
+                len(plan.input_ids) != len(self.input_shapes) or \
+                (not tokens and any(getattr(t, "dtype", "float32") != "float32"
+                                    for t in model.inputs)) or \
+                any(len(users) > 1 for users in plan.readers().values()):
+            raise _NotLowerable
+        d = ProgramDescription(self.batch_size)
+        tensors = {}  # tensor id -> _GraphTensor
+        offset = 0  # the inputs lie one after another in each step's input block
+        for k, (tid, shape) in enumerate(zip(plan.input_ids, self.input_shapes)):
+            if len(shape) != 1:
+                raise _NotLowerable
+            if tokens:  # the ids of a first Embedding -> RNN step
+                tensors[tid] = _GraphTensor(d.buffer("ids", "step_ids", per_row=shape[0]),
+                                            shape[0], False)
+                break
+            x = d.buffer(f"x{k}", "step_input", offset=offset, per_row=shape[0])
+            tensors[tid] = _GraphTensor(x, shape[0], False)
+            offset += shape[0]
+        opt = model.optimizer
+        self.dropouts, grads, nodes = [], {}, []
+        logits = y_pred = None
+        for i, step in enumerate(plan.steps):
+            layer, last = step.layer, i == len(plan.steps) - 1
+            if step.merged and tokens and i == 0:
+                emb, rnn = step.merged
+                if not isinstance(step.outputs, int) or step.args or step.kwargs or \
+                        not _layer_is_plain(emb) or not emb.trainable:
+                    raise _NotLowerable
+                chain = []
+                out, shape = self._plan_recurrence(d, emb, rnn, tensors.pop(step.inputs).buffer,
+                                                   opt, chain, grads)
+                nodes += [_GraphNode(node, [step.inputs], step.outputs) for node in chain]
+                tensors[step.outputs] = _GraphTensor(out, shape[0], True)
+                continue
+            if not isinstance(step.outputs, int) or step.args or step.kwargs or \
+                    step.refs_in_args or not step.runs_own_call() or \
+                    not _layer_is_plain(layer) or not layer.trainable:
+                raise _NotLowerable
+            ids = step.input_ids()
+            if any(t not in tensors for t in ids):
+                raise _NotLowerable
+            ins = [tensors.pop(t) for t in ids]
+            if type(layer) in (Dense, Dropout) and step.single_input:
+                t, chain = ins[0], []
+                if type(layer) is Dropout:
+                    out, _ = self._plan_dropout(d, layer, t.buffer, t.width, t.flows, chain,
+                                                True)
+                    width, flows = t.width, t.flows
+                else:
+                    if not layer.built or layer.kernel.value.shape[0] != t.width:
+                        raise _NotLowerable
+                    # model inputs reach Dense as float32 arrays (Functional converts them)
+                    out, logits, y_pred = self._plan_dense(d, layer, t.buffer, True, t.flows,
+                                                           last, from_logits, chain, grads)
+                    width, flows = self.units, True
+                nodes += [_GraphNode(node, ids, step.outputs) for node in chain]
+            elif type(layer) in (Add, Concatenate) and len(ins) >= 2 and \
+                    not step.single_input:
+                out, width, node = self._plan_merge(d, layer, ins)
+                flows = any(t.flows for t in ins)
+                nodes.append(_GraphNode(node, ids, step.outputs))
+            else:
+                raise _NotLowerable
+            tensors[step.outputs] = _GraphTensor(out, width, flows)
+        if type(plan.steps[-1].layer) is not Dense or \
+                plan.steps[-1].outputs != plan.output_ids[0]:
+            raise _NotLowerable
+        self._finish(d, model, opt, grads, logits, y_pred, y, nodes, 1 if tokens else offset,
+                     self._plan_graph_backward)
+
+    def _plan_merge(self, d, layer, ins):
+        """Forward of an Add (pairwise, as the layer sums) or a Concatenate over the feature
+        axis of the _GraphTensors ``ins``; returns (output, its width, its backward node)."""
+        widths = [t.width for t in ins]
+        if type(layer) is Add:
+            if len(set(widths)) != 1:
+                raise _NotLowerable  # broadcasting sums: left to the tape
+            acc = ins[0].buffer
+            for t in ins[1:]:
+                out = d.arena(f"{layer.name}/output", per_row=widths[0])
+                d.add("add", (acc, t.buffer, out), m=(0, widths[0]))
+                acc = out
+            return acc, widths[0], _AddNode([t.flows for t in ins])
+        if layer.axis not in (-1, 1):
+            raise _NotLowerable
+        total = sum(widths)
+        out = d.arena(f"{layer.name}/output", per_row=total)
+        column = 0
+        for t in ins:
+            d.add("copy_columns", (t.buffer, out), ints=(t.width, total, 0, column),
+                  m=(0, 1), n=(t.width, 0))
+            column += t.width
+        return out, total, _ConcatNode(widths, [t.flows for t in ins])
+
+    def _plan_graph_backward(self, d, nodes):
+        """A functional model's backward: the _GraphNodes in reverse, each from its output's
+        gradient (the tape's order; every tensor has one reader, so nothing sums)."""
+        grads = {nodes[-1].output: self.logits_gradient}
+        for graph_node in reversed(nodes):
+            g = grads.pop(graph_node.output, None)
+            node = graph_node.node
+            if g is None:
+                continue  # nothing after it had weights... or it feeds nothing trained
+            if type(node) is _DenseNode:
+                dx = self._plan_dense_backward(d, node, g)
+                if dx is not None:
+                    grads[graph_node.inputs[0]] = dx
+            elif type(node) is _DropoutNode:
+                if node.flows:
+                    dx = d.arena("dropout/input_gradient", per_row=node.width)
+                    d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                          floats=(node.rate,), m=(0, node.width))
+                    grads[graph_node.inputs[0]] = dx
+            elif type(node) is _RecurrenceNode:
+                self._plan_recurrence_backward(d, node, g)
+            elif type(node) is _AddNode:
+                for tid, flows in zip(graph_node.inputs, node.flows):
+                    if flows:
+                        grads[tid] = g
+            else:
+                total, column = sum(node.widths), 0
+                for tid, width, flows in zip(graph_node.inputs, node.widths, node.flows):
+                    if flows:
+                        dx = d.arena("concatenate/input_gradient", per_row=width)
+                        d.add("copy_columns", (g, dx), ints=(total, width, column, 0),
+                              m=(0, 1), n=(width, 0))
+                        grads[tid] = dx
+                    column += width
+
+    def _plan_dropout(self, d, layer, current, width, flows, backward, float32):
+        """Forward of a Dropout layer; returns (output, whether it is float32)."""
+        if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
+            raise _NotLowerable
+        if layer.rate == 0.0:
+            return current, float32
+        out = d.arena(f"{layer.name}/output", per_row=width)
+        counter = len(self.dropouts)
+        self.dropouts.append(layer)
+        seed = int(layer._stream_seed) & (2**64 - 1)
+        seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
+        d.add("dropout", (current, out), ints=(counter, 0, seed), floats=(layer.rate,),
+              m=(0, width))
+        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
+        return out, True
+
+    def _plan_dense(self, d, layer, current, float32, flows, last, from_logits, backward,
+                    grads):
+        """Forward of a Dense layer reading ``current`` (rows of ``in_dim`` values) as
+        ops.dense runs it; returns (its output as the next layer reads it, and for the last
+        layer what the loss and the metrics read, else None twice). Sets ``self.units``."""
+        logits = y_pred = None
+        kind, act, alpha = _dense_activation(layer)
+        if kind is None or (kind == "softmax" and not last):
+            raise _NotLowerable
+        in_dim, units = layer.kernel.value.shape
+        kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
+        bias = None
+        if layer.bias is not None:
+            bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
+        # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
+        # (a float32 array only); the program checks the same and hands such a step back.
+        sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
+        rows = (0, 1)
+        z = None
+        needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
+        if needs_z:
+            z = d.arena(f"{layer.name}/z", per_row=units)
+            out = d.arena(f"{layer.name}/output", per_row=units)
+            d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+                  floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
+            d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
+                  m=(0, units))
+        else:
+            out = d.arena(f"{layer.name}/output", per_row=units)
+            fused = act if kind == "fused" else 0
+            d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+                  floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
+                  k=(in_dim, 0))
+        separate = None
+        if kind == "softmax":
+            logits = out
+            y_pred = d.arena(f"{layer.name}/softmax", per_row=units)
+            d.add("softmax_forward", (out, y_pred), m=rows, n=(units, 0))
+        elif kind == "sigmoid":
+            separate = d.arena(f"{layer.name}/sigmoid", per_row=units)
+            d.add("activation_forward", (out, separate), ints=(ACTIVATION_IDS["sigmoid"],),
+                  floats=(0.0, _INF, 0.0), m=(0, units))
+        dk = d.arena(f"{layer.name}/kernel_gradient", fixed=in_dim * units)
+        grads[id(layer.kernel)] = dk
+        db = None
+        if bias is not None:
+            db = d.arena(f"{layer.name}/bias_gradient", fixed=units)
+            grads[id(layer.bias)] = db
+        backward.append(_DenseNode(current, kernel, z, out, separate,
+                                   act if kind == "fused" else 0, alpha, in_dim, units, dk,
+                                   db, flows))
+        self.units = units
+        if last:
+            self._last_act = act if kind == "fused" else 0
+            logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
+        return (separate if separate is not None else out), logits, y_pred
 
     def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads):
         """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
@@ -481,8 +846,8 @@ class LoweredTraining:
             out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
             d.add("conv2d_forward", (x, kernel, bias, out), ints=(geometry, act),
                   floats=(0.0, _INF, 0.0), m=(0, 1))
-            backward.append(("conv", geometry, x, kernel, out, act, dk, db, flows, in_width,
-                             math.prod(out_shape)))
+            backward.append(_ConvNode(geometry, x, kernel, out, act, dk, db, flows, in_width,
+                                      math.prod(out_shape)))
             return out, out_shape
         if type(pool).call is not BasePooling.call or pool.padding not in ("valid", "same"):
             raise _NotLowerable
@@ -498,7 +863,7 @@ class LoweredTraining:
         argidx = d.arena(f"{pool.name}/argmax", per_row=-(-per_row // 4))  # uint8, 4 a float
         d.add("conv_relu_maxpool_forward", (x, kernel, bias, out, argidx), ints=(geometry,),
               m=(0, 1))
-        backward.append(("conv_pool", geometry, x, kernel, out, argidx, dk, db, flows, in_width))
+        backward.append(_ConvPoolNode(geometry, x, kernel, out, argidx, dk, db, flows, in_width))
         return out, pooled_shape
 
     def _plan_pool(self, d, layer, x, shape, flows, backward):
@@ -518,8 +883,97 @@ class LoweredTraining:
         out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
         argmax = d.arena(f"{layer.name}/argmax", per_row=math.prod(out_shape))  # int32
         d.add("max_pool2d_forward", (x, out, argmax), ints=(geometry,), m=(0, 1))
-        backward.append(("pool", geometry, argmax, math.prod(shape), flows))
+        backward.append(_PoolNode(geometry, argmax, math.prod(shape), flows))
         return out, out_shape
+
+    def _plan_recurrence(self, d, emb, rnn, ids, opt, backward, grads):
+        """Forward of the Embedding -> LSTM/GRU/SimpleRNN step the training plan fuses, as
+        ``EmbeddingRecurrenceStep`` runs it in training (``ops.lstm(table, ...,
+        input_ids=ids, token_squares=...)``); returns (last output, its shape)."""
+        if emb.mask_zero or not emb.built or getattr(emb, "embeddings_regularizer", None) \
+                is not None or getattr(emb, "embeddings_constraint", None) is not None:
+            raise _NotLowerable
+        if type(rnn).call is not _RNNBase.call or not rnn.built or not _layer_is_plain(rnn) \
+                or not rnn.trainable or rnn.return_sequences or rnn.return_state \
+                or rnn.stateful or rnn.dropout or rnn.recurrent_dropout or \
+                getattr(rnn, "recurrent_regularizer", None) is not None or \
+                getattr(rnn, "recurrent_constraint", None) is not None or \
+                not rnn._fuses_embedding(True, opt):
+            raise _NotLowerable
+        # the names the layer hands ops.lstm/gru/simple_rnn (SimpleRNN: "sigmoid", unused)
+        ract = rnn._ract if type(rnn) is not SimpleRNN else "sigmoid"
+        acts = [RNN_ACTIVATION_IDS.get("linear" if name is None else name)
+                for name in (rnn._act, ract)]
+        if None in acts:
+            raise _NotLowerable
+        squares = opt._needs_token_rows()  # the per-token rule (Adam, RMSprop): token squares
+        if squares and (type(opt) is SGD or (type(opt) is Adam and not opt.beta_2 > 0.0) or
+                        (type(opt) is RMSprop and not opt.rho > 0.0)):
+            raise _NotLowerable
+        table_value = emb.embeddings.value
+        vocab, features = table_value.shape
+        if vocab > 2**24:
+            # ids past 2**24 would round in a float32 model input on the tape path
+            raise _NotLowerable
+        steps, units, cell = self.input_shape[0], int(rnn.units), rnn._cell
+        gates_units = _GATES[cell] * units
+        reset_after = bool(rnn.reset_after) if type(rnn) is GRU else True
+        if tuple(rnn.kernel.value.shape) != (features, gates_units):
+            raise _NotLowerable
+        cap = min(vocab, self.batch_size * steps)
+        probe = np.zeros((self.batch_size, steps), np.int64)
+        ws_size = recurrence_workspace_size(_CELL_IDS[cell], table_value, probe, units,
+                                            reset_after)
+        b = {"ids": ids}
+        b["table"] = d.external(f"{emb.name}/embeddings", _value_of(emb.embeddings),
+                                vocab * features)
+        b["kernel"] = d.external(f"{rnn.name}/kernel", _value_of(rnn.kernel),
+                                 features * gates_units)
+        b["recurrent_kernel"] = d.external(f"{rnn.name}/recurrent_kernel",
+                                           _value_of(rnn.recurrent_kernel), units * gates_units)
+        if rnn.bias is not None:
+            b["bias"] = d.external(f"{rnn.name}/bias", _value_of(rnn.bias),
+                                   int(rnn.bias.value.size))
+        b["h_seq"] = d.arena(f"{rnn.name}/sequence", per_row=steps * units)
+        b["h_last"] = d.arena(f"{rnn.name}/last", per_row=units)
+        if cell == "lstm":
+            b["c_last"] = d.arena(f"{rnn.name}/last_cell", per_row=units)
+        b["workspace"] = d.arena(f"{rnn.name}/workspace", fixed=ws_size)
+        b["dkernel"] = d.arena(f"{rnn.name}/kernel_gradient", fixed=features * gates_units)
+        b["drecurrent_kernel"] = d.arena(f"{rnn.name}/recurrent_kernel_gradient",
+                                         fixed=units * gates_units)
+        grads[id(rnn.kernel)] = b["dkernel"]
+        grads[id(rnn.recurrent_kernel)] = b["drecurrent_kernel"]
+        if rnn.bias is not None:
+            b["dbias"] = d.arena(f"{rnn.name}/bias_gradient", fixed=int(rnn.bias.value.size))
+            grads[id(rnn.bias)] = b["dbias"]
+        b["distinct_ids"] = d.arena(f"{emb.name}/distinct_ids", fixed=2 * cap)  # int64
+        b["d_rows"] = d.arena(f"{emb.name}/row_gradients", fixed=cap * features)
+        if squares:
+            b["d_rows_sq"] = d.arena(f"{emb.name}/row_squares", fixed=cap * features)
+        config = (_CELL_IDS[cell], steps, features, units, acts[0], acts[1],
+                  int(bool(rnn.go_backwards)), int(reset_after), vocab)
+        index = d.recurrence(config, b)
+        d.add("recurrence_forward", (), ints=(index,))
+        # Adam applies its token-row rule without a dense gradient; the others (and AMSGrad)
+        # read one.
+        dtable = None
+        if type(opt) is not Adam or opt.amsgrad:
+            dtable = d.arena(f"{emb.name}/embeddings_gradient", fixed=vocab * features)
+        grads[id(emb.embeddings)] = dtable
+        self.token_rows[id(emb.embeddings)] = index
+        self.token_vocab, self.token_steps = vocab, steps
+        backward.append(_RecurrenceNode(index, dtable))
+        return b["h_last"], (units,)
+
+    def _plan_recurrence_backward(self, d, node, g):
+        """Backward of the recurrent layer from the gradient ``g`` of its last output: the
+        weights' gradients and the distinct table rows' gradients (ops/rnn.py), then the
+        table's dense gradient when the optimizer reads one (``dense_rows_gradient``)."""
+        d.recurrences[node.index].buffers["dh_last"] = g
+        d.add("recurrence_backward", (), ints=(node.index,))
+        if node.dtable is not None:
+            d.add("embedding_rows_gradient", (node.dtable,), ints=(node.index,))
 
     def _plan_output(self, kind, from_logits, out, separate, y_pred):
         """(what the loss reads, what the metrics read) for the last Dense layer, as the
@@ -602,69 +1056,82 @@ class LoweredTraining:
               n=(units, 0))
 
     def _plan_backward(self, d, backward):
-        rows = (0, 1)
+        """The chain's backward: each node's from the last one's input gradient."""
         g = self.logits_gradient
         for node in reversed(backward):
-            if node[0] == "dropout":
-                _, counter, seed, rate, width, flows = node
-                if not flows:
+            if type(node) is _DropoutNode:
+                if not node.flows:
                     break  # nothing before it has weights: the tape stops here too
-                dx = d.arena("dropout/input_gradient", per_row=width)
-                d.add("dropout", (g, dx), ints=(counter, 1, seed), floats=(rate,), m=(0, width))
+                dx = d.arena("dropout/input_gradient", per_row=node.width)
+                d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                      floats=(node.rate,), m=(0, node.width))
                 g = dx
                 continue
-            if node[0] in ("conv", "conv_pool", "pool"):
+            if type(node) in (_ConvNode, _ConvPoolNode, _PoolNode):
                 g = self._plan_conv_backward(d, node, g)
                 if g is None:
                     break
                 continue
-            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node
-            if separate is not None:  # a sigmoid after the GEMM, its own tape node
-                dz = d.arena("sigmoid/input_gradient", per_row=units)
-                d.add("activation_backward", (None, separate, g, dz),
-                      ints=(ACTIVATION_IDS["sigmoid"],), floats=(0.0, _INF, 0.0), m=(0, units))
-                g = dz
-            if act != 0:
-                dz = d.arena("dense/activation_gradient", per_row=units)
-                d.add("activation_backward", (z, out, g, dz), ints=(act,),
-                      floats=(alpha, _INF, 0.0), m=(0, units))
-                g = dz
-            dx = None
-            if flows:
-                dx = d.arena("dense/input_gradient", per_row=in_dim)
-                d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
-                      m=rows, n=(in_dim, 0), k=(units, 0))
-            d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
-                  m=(in_dim, 0), n=(units, 0), k=rows)
-            if db is not None:
-                d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
-            if dx is None:
+            if type(node) is _RecurrenceNode:
+                self._plan_recurrence_backward(d, node, g)
+                break  # the first layer: the ids get no gradient
+            g = self._plan_dense_backward(d, node, g)
+            if g is None:
                 break
-            g = dx
+
+    def _plan_dense_backward(self, d, node, g):
+        """Backward of a Dense node (ops/nn.py Dense.backward, and the separate sigmoid's
+        before it) from its output's gradient ``g``; returns the input's gradient, or None
+        when nothing before the node needs one."""
+        rows = (0, 1)
+        x, kernel, z, out, separate = node.x, node.kernel, node.z, node.out, node.separate
+        act, alpha, in_dim, units = node.act, node.alpha, node.in_dim, node.units
+        dk, db, flows = node.dk, node.db, node.flows
+        if separate is not None:  # a sigmoid after the GEMM, its own tape node
+            dz = d.arena("sigmoid/input_gradient", per_row=units)
+            d.add("activation_backward", (None, separate, g, dz),
+                  ints=(ACTIVATION_IDS["sigmoid"],), floats=(0.0, _INF, 0.0), m=(0, units))
+            g = dz
+        if act != 0:
+            dz = d.arena("dense/activation_gradient", per_row=units)
+            d.add("activation_backward", (z, out, g, dz), ints=(act,),
+                  floats=(alpha, _INF, 0.0), m=(0, units))
+            g = dz
+        dx = None
+        if flows:
+            dx = d.arena("dense/input_gradient", per_row=in_dim)
+            d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
+                  m=rows, n=(in_dim, 0), k=(units, 0))
+        d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+              m=(in_dim, 0), n=(units, 0), k=rows)
+        if db is not None:
+            d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
+        return dx
 
     def _plan_conv_backward(self, d, node, g):
         """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
         ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
         input's gradient, or None when nothing before the node needs one."""
         rows = (0, 1)
-        if node[0] == "pool":
-            _, geometry, argmax, in_width, flows = node
-            if not flows:
+        if type(node) is _PoolNode:
+            if not node.flows:
                 return None
-            dx = d.arena("pool/input_gradient", per_row=in_width)
-            d.add("max_pool2d_backward", (g, argmax, dx), ints=(geometry,), m=rows)
+            dx = d.arena("pool/input_gradient", per_row=node.in_width)
+            d.add("max_pool2d_backward", (g, node.argmax, dx), ints=(node.geometry,), m=rows)
             return dx
-        if node[0] == "conv_pool":
-            _, geometry, x, kernel, out, argidx, dk, db, flows, in_width = node
+        if type(node) is _ConvPoolNode:
             dx = None
-            if flows:
-                dx = d.arena("conv_pool/input_gradient", per_row=in_width)
-                d.add("conv_relu_maxpool_backward_data", (g, out, argidx, kernel, dx),
-                      ints=(geometry,), m=rows)
-            d.add("conv_relu_maxpool_backward_weights", (x, g, out, argidx, dk, db),
-                  ints=(geometry,), m=rows)
+            if node.flows:
+                dx = d.arena("conv_pool/input_gradient", per_row=node.in_width)
+                d.add("conv_relu_maxpool_backward_data",
+                      (g, node.out, node.argidx, node.kernel, dx), ints=(node.geometry,), m=rows)
+            d.add("conv_relu_maxpool_backward_weights",
+                  (node.x, g, node.out, node.argidx, node.dk, node.db), ints=(node.geometry,),
+                  m=rows)
             return dx
-        _, geometry, x, kernel, out, act, dk, db, flows, in_width, out_width = node
+        geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
+        dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
+            node.out_width
         if act != 0 and not flows:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
@@ -684,6 +1151,9 @@ class LoweredTraining:
         variables = model.trainable_weights
         if len(variables) != len(grads) or any(id(v) not in grads for v in variables):
             raise _NotLowerable
+        if self.token_rows and any(getattr(v, "constraint", None) is not None
+                                   for v in variables):
+            raise _NotLowerable
         for v in variables:
             if id(v) not in opt._index:
                 raise _NotLowerable
@@ -695,6 +1165,18 @@ class LoweredTraining:
             def slot(name, index=index, n=n):
                 return d.external(name, lambda: opt._slots[name][index], n)
 
+            recurrence = self.token_rows.get(id(v))
+            if recurrence is not None and type(opt) is Adam and not opt.amsgrad:
+                # Keras's rule for a row-sliced gradient, from the rows (Adam._update_token_rows)
+                d.add("adam_update_token_rows", (w, slot("momentum"), slot("velocity")),
+                      ints=(recurrence,), floats=(opt.beta_1, opt.beta_2, opt.epsilon))
+                continue
+            if recurrence is not None and type(opt) in (Adam, RMSprop):
+                # its velocity rows take the per-token squares (optimizer.decayed_square_rows)
+                rho = opt.beta_2 if type(opt) is Adam else opt.rho
+                factor = float(np.float32((1.0 - rho) / rho))
+                d.add("embedding_shift_square_rows", (slot("velocity"),), ints=(recurrence,),
+                      floats=(factor,))
             if type(opt) is Adam:
                 vhat = slot("velocity_hat") if opt.amsgrad else None
                 d.add("adam_update", (w, g, slot("momentum"), slot("velocity"), vhat),
@@ -719,11 +1201,28 @@ class LoweredTraining:
         model, opt = self.model, self.model.optimizer
         inputs, ys = [], []
         for xb, yb in batches:
+            if self.several_inputs:
+                if len(xb) != len(self.input_shapes) or any(
+                        a.shape[1:] != shape for a, shape in zip(xb, self.input_shapes)) or \
+                        len(xb[0]) > self.batch_size or not len(xb[0]) or \
+                        any(len(a) != len(xb[0]) for a in xb):
+                    break
+                # one block per step: each input's rows, one input after another
+                inputs.append(np.concatenate([np.ascontiguousarray(a, dtype=np.float32).ravel()
+                                              for a in xb]))
+                ys.append(yb)
+                continue
             if source is None and xb.shape[1:] != self.input_shape or \
                     len(xb) > self.batch_size or not len(xb):
                 break
-            inputs.append(xb if source is not None else
-                          np.ascontiguousarray(xb, dtype=np.float32))
+            if self.token_vocab is not None:
+                ids = self._token_ids(xb)
+                if ids is None:
+                    break  # the interpreted step runs it (or raises what it raises)
+                inputs.append(ids)
+            else:
+                inputs.append(xb if source is not None else
+                              np.ascontiguousarray(xb, dtype=np.float32))
             ys.append(yb)
         n = len(inputs)
         if not n:
@@ -761,7 +1260,7 @@ class LoweredTraining:
         opt._iterations += done
         tracker = model._loss_tracker
         for s in range(done):
-            rows = len(inputs[s])
+            rows = len(ys[s])
             # The loss as the interpreted path logs it: Mean's float32 sum over the batch.
             loss = float(np.add.reduce(self.losses[s, :rows]) / rows)
             tracker.total += loss * rows
@@ -771,13 +1270,25 @@ class LoweredTraining:
                 metric.count += rows
         return done
 
+    def _token_ids(self, xb):
+        """A batch's token ids as int64 when the interpreted step would run the recurrence
+        from the table with them (``EmbeddingRecurrenceStep``), else None."""
+        try:
+            ids = embedding_ids(xb)
+        except (TypeError, ValueError):
+            return None
+        if not embedded_input_pays(len(ids), self.token_steps, self.token_vocab) or \
+                (ids.size and (ids.min() < 0 or ids.max() >= self.token_vocab)):
+            return None
+        return ids
+
     def train_epoch(self, source, rng, cbs, batch_logs, variables):
         """One epoch of ``fit`` over its array ``source`` (shuffled by ``rng``): ``steps``
         batches per program call, callbacks' batch hooks once per call (first and last step
         index), interpreted steps where the program hands a step back. Float32 C-contiguous
         inputs are gathered by the program itself (the same rows as ``source.epoch``)."""
         model = self.model
-        rows = _gather_source(source)
+        rows = _gather_source(source) if self.token_vocab is None else None
         if rows is None:
             it = iter(source.epoch(rng))
         else:
@@ -835,18 +1346,22 @@ def _row_batches(source, rng):
         yield np.ascontiguousarray(rows, dtype=np.int64), take(source.y, idx), None
 
 
-def _fused_conv_pools(model):
-    """id(conv) -> pool for each Conv2D -> MaxPooling2D pair the training plan fuses (the
-    program then runs the same fused kernels)."""
+def _fused_steps(model):
+    """(id(conv) -> pool, id(embedding) -> recurrent layer) for each Conv2D -> MaxPooling2D
+    and Embedding -> LSTM/GRU/SimpleRNN pair the training plan fuses (the program then runs
+    the same fused kernels)."""
     plan = getattr(model, "_plan", None)
-    pairs = {}
+    pairs, recurrences = {}, {}
     for step in getattr(plan, "steps", ()):
         merged = getattr(step, "merged", ())
         if len(merged) == 2 and type(merged[0]) is Conv2D and type(merged[1]) is MaxPooling2D:
             pairs[id(merged[0])] = merged[1]
+        elif len(merged) == 2 and type(merged[0]) is Embedding and \
+                type(merged[1]) in (LSTM, GRU, SimpleRNN):
+            recurrences[id(merged[0])] = merged[1]
         elif merged:
             raise _NotLowerable  # a fused step the program does not run
-    return pairs
+    return pairs, recurrences
 
 
 def _value_of(variable):

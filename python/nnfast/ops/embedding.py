@@ -4,12 +4,11 @@ Forward gathers rows of the table; backward scatter-adds the output gradient int
 that were looked up. NOTE: the optimizers take one dense gradient per variable, and Keras
 applies dense optimizer semantics to embeddings too (Adam's moments decay on every row), so
 the gradient is a zero-filled (vocab, dim) array with only the touched rows written: one pass
-over the looked-up rows, never a dense matmul or a one-hot. The zeroed array is reused from
-the previous step of the same table when nobody else still holds it (the scatter kernel first
-clears the rows written last time), so a training step neither allocates nor page-faults a
-whole table.
+over the looked-up rows, never a dense matmul or a one-hot. Each table owns one zeroed block
+that is reused from step to step once no array handed out over it is alive any more (the
+scatter kernel first clears the rows written last time), so a training step neither
+allocates nor page-faults a whole table.
 """
-import sys
 import weakref
 
 import numpy as np
@@ -33,27 +32,52 @@ def _ids(indices):
     return np.ascontiguousarray(ids, dtype=np.int64)
 
 
-# id(table array) -> [gradient buffer, ids written into it last time, weakref to the table]
-_GRAD_BUFFERS = {}
+class _GradientBlock:
+    """A table's reusable gradient memory: ``block`` (zero but the rows ``written`` by the
+    last step), and a weak reference to the one array last handed out over it.
+
+    NOTE: every array viewing the handed-out memory (reshapes, slices, transposes, subclass
+    views, however nested) keeps that one flat array alive as its ``base``, because the flat
+    array's own base is a memoryview, not an ndarray NumPy would collapse views onto. So the
+    weak reference dies exactly when no array reads the block any more: then it is reused.
+    """
+
+    __slots__ = ("block", "handed", "table", "written")
+
+    def __init__(self, table):
+        self.block = np.zeros(table.shape, np.float32)
+        self.written = None
+        self.handed = None
+        self.table = weakref.ref(table)
+
+    def free(self, table):
+        """Whether the block serves ``table`` and nothing handed out over it is alive."""
+        return (self.table() is table and self.block.shape == table.shape
+                and (self.handed is None or self.handed() is None))
+
+    def hand_out(self):
+        """A new (vocab, dim) array over the block, tracked until it and its views die."""
+        flat = np.frombuffer(memoryview(self.block).cast("B"), np.float32)
+        self.handed = weakref.ref(flat)
+        return flat.reshape(self.block.shape)
+
+
+# id(table array) -> its _GradientBlock
+_GRAD_BLOCKS = {}
 
 
 def _zeroed_grad(table):
-    """(buffer, entry, ids to clear): a gradient buffer for ``table`` that is zero except
-    the rows named by the returned ids (cleared by the scatter kernel itself)."""
+    """(buffer, its block, ids to clear): a gradient buffer for ``table`` that is zero
+    except the rows named by the returned ids (cleared by the scatter kernel itself)."""
     key = id(table)
-    entry = _GRAD_BUFFERS.get(key)
-    if entry is not None and entry[2]() is table:
-        buf = entry[0]
-        # getrefcount: the entry, `buf` and the call's argument -> 3 means nobody else
-        # (a tape, an optimizer, a user) still holds last step's gradient.
-        if sys.getrefcount(buf) == 3 and buf.shape == table.shape:
-            return buf, entry, entry[1]
-    buf = np.zeros(table.shape, np.float32)
-    entry = [buf, None, weakref.ref(table)]
-    if key not in _GRAD_BUFFERS:
-        weakref.finalize(table, _GRAD_BUFFERS.pop, key, None)
-    _GRAD_BUFFERS[key] = entry
-    return buf, entry, None
+    entry = _GRAD_BLOCKS.get(key)
+    if entry is not None and entry.free(table):
+        return entry.hand_out(), entry, entry.written
+    entry = _GradientBlock(table)
+    if key not in _GRAD_BLOCKS:
+        weakref.finalize(table, _GRAD_BLOCKS.pop, key, None)
+    _GRAD_BLOCKS[key] = entry
+    return entry.hand_out(), entry, None
 
 
 # NOTE: big outputs (a batch of 1024 sequences of 100 steps is 52 MB at 128 features) come
@@ -137,7 +161,7 @@ def dense_rows_gradient(table, ids, row_grads, token_rows=True, squares=None,
     that no id repeats (the optimizer then skips regrouping the rows)."""
     dtable, entry, stale = _zeroed_grad(table)
     _core.embedding_backward(row_grads, ids, dtable, stale)
-    entry[1] = ids
+    entry.written = ids
     if not token_rows:
         return dtable
     out = dtable.view(TokenRowsGradient)
