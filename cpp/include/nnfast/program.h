@@ -8,6 +8,7 @@
 // arguments, as the interpreted (tape) path, so both give the same bits.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,21 @@ enum class ProgramOp : int32_t {
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)
   relu_backward_from_output = 28,    // (y, g, dz); dims n
+  // mixed_bfloat16 layers (program_bf16.cpp): the kernels a bf16-compute layer's ops call.
+  round_to_bfloat16 = 60,            // (src, dst): dst = src rounded to bf16; dims m; dst may be src
+  gemm_bf16 = 61,                    // gemm's slots and ints, op(a) and op(b) rounded to bf16
+  conv2d_forward_bf16 = 62,          // conv2d_forward's slots, on the bf16 conv kernels
+  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots
+  conv2d_backward_weights_bf16 = 64, // (src, ddst, dkernel, dbias?)
 };
+
+// Whether an op is one of program_bf16.cpp's, and whether it reads a conv geometry row.
+inline bool program_op_is_bf16(ProgramOp op) {
+  return op >= ProgramOp::round_to_bfloat16 && op <= ProgramOp::conv2d_backward_weights_bf16;
+}
+inline bool program_op_is_bf16_conv(ProgramOp op) {
+  return op >= ProgramOp::conv2d_forward_bf16 && op <= ProgramOp::conv2d_backward_weights_bf16;
+}
 
 // One geometry row: a convolution (its batch set per step), and a pooling of its output or,
 // for max_pool2d ops, of any input. The fused conv-relu-maxpool op uses both: the pool's
@@ -154,6 +169,12 @@ class Program {
   Bound bind(int32_t id, const ProgramRun& run, int64_t step, int64_t row0, int64_t rows) const;
   bool execute(const ProgramInstruction& ins, const ProgramRun& run, int64_t step, int64_t row0,
                int64_t rows, std::vector<int64_t>& draw_at);
+  // program_bf16.cpp: the size checks and the calls of the bf16 ops. `need(slot, elements,
+  // what, required)` is check_step's check of one buffer slot.
+  void check_bf16(const ProgramInstruction& ins, int64_t rows,
+                  const std::function<void(int, int64_t, const char*, bool)>& need) const;
+  void execute_bf16(const ProgramInstruction& ins, const Bound* b, int64_t rows, int64_t m,
+                    int64_t n, int64_t k) const;
 
   std::vector<ProgramBuffer> buffers_;
   std::vector<ProgramInstruction> instructions_;

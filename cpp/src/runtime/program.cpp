@@ -55,7 +55,9 @@ bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
 }
 
 bool uses_geometry(ProgramOp op) {
-  return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
+  return (op >= ProgramOp::conv2d_forward &&
+          op <= ProgramOp::conv_relu_maxpool_backward_weights) ||
+         program_op_is_bf16_conv(op);
 }
 
 bool is_pool_op(ProgramOp op) {
@@ -141,7 +143,8 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
-    if (op < 0 || op > static_cast<int>(ProgramOp::relu_backward_from_output))
+    if (op < 0 || (op > static_cast<int>(ProgramOp::relu_backward_from_output) &&
+                   !program_op_is_bf16(ins.op)))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
     if (uses_geometry(ins.op)) {
       if (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(geometries_.size()))
@@ -166,7 +169,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(where(i, ins) + ": " + e.what());
       }
-      if (ins.op == ProgramOp::conv2d_forward &&
+      if ((ins.op == ProgramOp::conv2d_forward || ins.op == ProgramOp::conv2d_forward_bf16) &&
           (ins.ints[1] < 0 || ins.ints[1] > static_cast<int64_t>(Activation::mish)))
         throw std::invalid_argument(where(i, ins) + ": unknown activation id " +
                                     std::to_string(ins.ints[1]));
@@ -178,8 +181,9 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
-    const int64_t act = ins.ints[ins.op == ProgramOp::gemm ? 2 : 0];
-    if ((ins.op == ProgramOp::gemm || ins.op == ProgramOp::activation_forward ||
+    const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
+    const int64_t act = ins.ints[any_gemm ? 2 : 0];
+    if ((any_gemm || ins.op == ProgramOp::activation_forward ||
          ins.op == ProgramOp::activation_backward) &&
         (act < 0 || act > static_cast<int64_t>(Activation::mish)))
       throw std::invalid_argument(where(i, ins) + ": unknown activation id " + std::to_string(act));
@@ -416,6 +420,13 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         need(1, n, "output gradient");
         need(2, n, "input gradient");
         break;
+      case ProgramOp::round_to_bfloat16:
+      case ProgramOp::gemm_bf16:
+      case ProgramOp::conv2d_forward_bf16:
+      case ProgramOp::conv2d_backward_data_bf16:
+      case ProgramOp::conv2d_backward_weights_bf16:
+        check_bf16(ins, rows, need);
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -443,10 +454,11 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
   const int64_t m = dim(ins, 0, rows), n = dim(ins, 1, rows), k = dim(ins, 2, rows);
   Bound b[kMaxBuffers];
   for (int s = 0; s < kMaxBuffers; ++s) b[s] = bind(ins.buffers[s], run, step, row0, rows);
-  if (ins.op == ProgramOp::gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
+  const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
+  if (any_gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
     return false;
   const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
-  const auto act = static_cast<Activation>(ins.ints[ins.op == ProgramOp::gemm ? 2 : 0]);
+  const auto act = static_cast<Activation>(ins.ints[any_gemm ? 2 : 0]);
   switch (ins.op) {
     case ProgramOp::gemm: {
       GemmEpilogue ep;
@@ -582,6 +594,13 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
       break;
     case ProgramOp::relu_backward_from_output:
       relu_backward_from_output(b[0].f, b[1].f, b[2].f, n);
+      break;
+    case ProgramOp::round_to_bfloat16:
+    case ProgramOp::gemm_bf16:
+    case ProgramOp::conv2d_forward_bf16:
+    case ProgramOp::conv2d_backward_data_bf16:
+    case ProgramOp::conv2d_backward_weights_bf16:
+      execute_bf16(ins, b, rows, m, n, k);
       break;
   }
   return true;

@@ -22,6 +22,9 @@ OPS = {
     "max_pool2d_forward": 23, "max_pool2d_backward": 24, "conv_relu_maxpool_forward": 25,
     "conv_relu_maxpool_backward_data": 26, "conv_relu_maxpool_backward_weights": 27,
     "relu_backward_from_output": 28,
+    # mixed_bfloat16 layers (cpp/src/runtime/program_bf16.cpp)
+    "round_to_bfloat16": 60, "gemm_bf16": 61, "conv2d_forward_bf16": 62,
+    "conv2d_backward_data_bf16": 63, "conv2d_backward_weights_bf16": 64,
 }
 # Values of one geometry row (kProgramGeometryInts): a conv's 15 then a pool's 11.
 GEOMETRY_INTS = 26

@@ -13,7 +13,8 @@ released.
 
 The program calls the kernels the interpreted (tape) path calls, in the same order, with
 the same arguments, so both give the same weights bit for bit. Everything else (custom
-layers or steps, regularizers, constraints, sample or class weights, mixed precision,
+layers or steps, regularizers, constraints, sample or class weights, mixed precision
+other than ``mixed_bfloat16`` (whose layers lower to bf16 ops: see ``layer_precision``),
 several inputs or outputs, CSR inputs, data-parallel runs) keeps the interpreted path.
 
 Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
@@ -59,7 +60,8 @@ _SPARSE_RULE = (0.05, 256, 8)
 
 # What a Dense node's backward reads (a tuple, unpacked by _plan_backward).
 _DenseNode = collections.namedtuple(
-    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows")
+    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows gemm",
+    defaults=("gemm",))  # gemm: the product's op ("gemm_bf16" for a bfloat16 layer)
 
 
 @dataclasses.dataclass
@@ -164,14 +166,35 @@ class ProgramDescription:
 
 
 def _layer_is_plain(layer):
-    """A float32 layer without regularizers, constraints or quantization."""
-    policy = getattr(layer, "dtype_policy", None)
-    if policy is not None and (getattr(policy, "name", "float32") != "float32"
-                               or getattr(policy, "quantization_mode", None)):
+    """A float32 or mixed_bfloat16 layer without regularizers, constraints or quantization."""
+    if layer_precision(layer) is None:
         return False
     return getattr(layer, "activity_regularizer", None) is None and all(
         getattr(layer, attr, None) is None for attr in (
             "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"))
+
+
+def layer_precision(layer):
+    """The precision a lowered layer computes in: "float32", "bfloat16" (a ``mixed_bfloat16``
+    layer: float32 variables, autocast inputs, bf16 products, rounded outputs, as
+    ``Layer._plan_call`` runs it) or None when the program has no route for its policy.
+
+    Example:
+        >>> layer_precision(nnfast.layers.Dense(4, dtype="mixed_bfloat16"))
+        'bfloat16'
+    """
+    policy = getattr(layer, "dtype_policy", None)
+    if policy is None:
+        return "float32"
+    if getattr(policy, "quantization_mode", None):
+        return None
+    name = getattr(policy, "name", "float32")
+    if name == "float32" or (name == "mixed_bfloat16" and
+                             not getattr(layer, "_applies_dtype_policy", True)):
+        return "float32"
+    if name == "mixed_bfloat16" and getattr(layer, "_autocast", True):
+        return "bfloat16"
+    return None
 
 
 def _dense_activation(layer):
@@ -335,13 +358,19 @@ class LoweredTraining:
         shape = self.input_shape  # one sample of `current`
         fused_pools = _fused_conv_pools(model)
         skip = None  # a pool the previous conv's fused op computed
+        self._rounded = set()  # ids of buffers holding bf16 values (the tape's RoundTo outputs)
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
                 continue
+            bf16 = layer_precision(layer) == "bfloat16"
+            if bf16 and not self.input_float32:
+                raise _NotLowerable  # the tape's autocast skips non-float32 inputs
             if type(layer) is Flatten:
                 if layer.data_format == "channels_first" and len(shape) > 1:
                     raise _NotLowerable
+                if bf16:  # autocast rounds the input; the flattened view stays rounded
+                    current = self._rounded_input(d, layer, current, width)
                 shape = (width,)
                 continue
             if not _layer_is_plain(layer) or not layer.trainable:
@@ -353,12 +382,16 @@ class LoweredTraining:
                             not _layer_is_plain(pool):
                         raise _NotLowerable
                     skip = pool
+                if bf16:  # the layer's autocast (the fused pair rounds its input anyway)
+                    current = self._rounded_input(d, layer, current, math.prod(shape))
                 if type(layer) is Conv2D:
                     current, shape = self._plan_conv(d, layer, pool, current, shape, flows,
-                                                     backward, grads)
+                                                     backward, grads, bf16)
                     flows = True
                 else:
                     current, shape = self._plan_pool(d, layer, current, shape, flows, backward)
+                    if bf16:  # the max of bf16 values is one of them: rounding it changes nothing
+                        self._rounded.add(current.id)
                 width, float32 = math.prod(shape), True
                 continue
             if type(layer) is Dropout:
@@ -366,6 +399,8 @@ class LoweredTraining:
                     raise _NotLowerable
                 if layer.rate == 0.0:
                     continue
+                if bf16:
+                    current = self._rounded_input(d, layer, current, width)
                 out = d.arena(f"{layer.name}/output", per_row=width)
                 counter = len(self.dropouts)
                 self.dropouts.append(layer)
@@ -374,16 +409,23 @@ class LoweredTraining:
                 d.add("dropout", (current, out), ints=(counter, 0, seed),
                       floats=(layer.rate,), m=(0, width))
                 backward.append(("dropout", counter, seed, layer.rate, width, flows))
+                if bf16:  # the output rounded (in place: the backward never reads it)
+                    d.add("round_to_bfloat16", (out, out), m=(0, width))
+                    self._rounded.add(out.id)
                 current, float32 = out, True
                 continue
             if type(layer) is not Dense or not layer.built or len(self.input_shape) < 1:
                 raise _NotLowerable
             kind, act, alpha = _dense_activation(layer)
-            if kind is None or (kind == "softmax" and not last):
+            if kind is None or (kind == "softmax" and not last) or (bf16 and kind != "fused"):
                 raise _NotLowerable
             in_dim, units = layer.kernel.value.shape
             if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
                 raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
+            gemm = "gemm"
+            if bf16:
+                current, float32, gemm = self._rounded_input(d, layer, current, width), True, \
+                    "gemm_bf16"
             kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
             bias = None
             if layer.bias is not None:
@@ -397,14 +439,14 @@ class LoweredTraining:
             if needs_z:
                 z = d.arena(f"{layer.name}/z", per_row=units)
                 out = d.arena(f"{layer.name}/output", per_row=units)
-                d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+                d.add(gemm, (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
                       floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
                 d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
                       m=(0, units))
             else:
                 out = d.arena(f"{layer.name}/output", per_row=units)
                 fused = act if kind == "fused" else 0
-                d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+                d.add(gemm, (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
                       floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
                       k=(in_dim, 0))
             separate = None
@@ -424,7 +466,9 @@ class LoweredTraining:
                 grads[id(layer.bias)] = db
             backward.append(_DenseNode("dense", current, kernel, z, out, separate,
                                        act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                       db, flows))
+                                       db, flows, gemm))
+            if bf16:  # the output rounded; the backward reads the unrounded one
+                out = self._rounded_input(d, layer, out, units)
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
             shape = (units,)
@@ -449,9 +493,11 @@ class LoweredTraining:
         self.losses = np.zeros((self.steps, self.batch_size), dtype=np.float32)
         self.counts = np.zeros((self.steps, max(1, len(self.metrics))), dtype=np.int64)
 
-    def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads):
+    def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads, bf16=False):
         """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
-        Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape)."""
+        Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape).
+        ``bf16``: a mixed_bfloat16 conv (its input already rounded), as ops/conv_lowp.py and
+        ops/fused.py run it."""
         if type(layer).call is not BaseConvND.call or not layer.built or \
                 layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
             raise _NotLowerable
@@ -476,6 +522,15 @@ class LoweredTraining:
             db = d.arena(f"{layer.name}/bias_gradient", fixed=kshape[3])
             grads[id(layer.bias)] = db
         in_width = math.prod(shape)
+        if pool is None and bf16:
+            geometry = d.geometry(conv)
+            width = math.prod(out_shape)
+            out = d.arena(f"{layer.name}/output", per_row=width)
+            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act),
+                  floats=(0.0, _INF, 0.0), m=(0, 1))
+            backward.append(("conv_bf16", geometry, x, kernel, out, act, dk, db, flows,
+                             in_width, width))
+            return self._rounded_input(d, layer, out, width), out_shape
         if pool is None:
             geometry = d.geometry(conv)
             out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
@@ -496,10 +551,28 @@ class LoweredTraining:
         per_row = math.prod(pooled_shape)
         out = d.arena(f"{pool.name}/output", per_row=per_row)
         argidx = d.arena(f"{pool.name}/argmax", per_row=-(-per_row // 4))  # uint8, 4 a float
+        if bf16:  # the fp32 fused kernels on rounded operands (ops/fused.py), once per step
+            rounded_kernel = d.arena(f"{layer.name}/rounded_kernel", fixed=math.prod(kshape))
+            d.add("round_to_bfloat16", (kernel, rounded_kernel), m=(math.prod(kshape), 0))
+            kernel = rounded_kernel
         d.add("conv_relu_maxpool_forward", (x, kernel, bias, out, argidx), ints=(geometry,),
               m=(0, 1))
-        backward.append(("conv_pool", geometry, x, kernel, out, argidx, dk, db, flows, in_width))
+        node = ("conv_pool", geometry, x, kernel, out, argidx, dk, db, flows, in_width)
+        if bf16:
+            backward.append(("conv_pool_bf16", per_row) + node[1:])
+            return self._rounded_input(d, pool, out, per_row), pooled_shape
+        backward.append(node)
         return out, pooled_shape
+
+    def _rounded_input(self, d, layer, x, width):
+        """``x`` (``width`` values a row) as a bf16 layer's autocast sees it: the buffer itself
+        when it already holds bf16 values, else a rounded copy (``round_to_bfloat16``)."""
+        if x.id in self._rounded:
+            return x
+        out = d.arena(f"{layer.name}/rounded", per_row=width)
+        d.add("round_to_bfloat16", (x, out), m=(0, width))
+        self._rounded.add(out.id)
+        return out
 
     def _plan_pool(self, d, layer, x, shape, flows, backward):
         """Forward of a MaxPooling2D; returns (output, shape)."""
@@ -613,12 +686,13 @@ class LoweredTraining:
                 d.add("dropout", (g, dx), ints=(counter, 1, seed), floats=(rate,), m=(0, width))
                 g = dx
                 continue
-            if node[0] in ("conv", "conv_pool", "pool"):
+            if node[0] in ("conv", "conv_pool", "pool", "conv_bf16", "conv_pool_bf16"):
                 g = self._plan_conv_backward(d, node, g)
                 if g is None:
                     break
                 continue
-            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node
+            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node[:13]
+            gemm = node.gemm
             if separate is not None:  # a sigmoid after the GEMM, its own tape node
                 dz = d.arena("sigmoid/input_gradient", per_row=units)
                 d.add("activation_backward", (None, separate, g, dz),
@@ -632,9 +706,9 @@ class LoweredTraining:
             dx = None
             if flows:
                 dx = d.arena("dense/input_gradient", per_row=in_dim)
-                d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
+                d.add(gemm, (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
                       m=rows, n=(in_dim, 0), k=(units, 0))
-            d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+            d.add(gemm, (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
                   m=(in_dim, 0), n=(units, 0), k=rows)
             if db is not None:
                 d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
@@ -647,6 +721,13 @@ class LoweredTraining:
         ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
         input's gradient, or None when nothing before the node needs one."""
         rows = (0, 1)
+        if node[0] == "conv_pool_bf16":  # RoundGradient: the fused op's gradient in bf16
+            width = node[1]
+            rounded = d.arena("conv_pool/rounded_gradient", per_row=width)
+            d.add("round_to_bfloat16", (g, rounded), m=(0, width))
+            node, g = ("conv_pool",) + node[2:], rounded
+        if node[0] == "conv_bf16":
+            return self._plan_conv_bf16_backward(d, node, g)
         if node[0] == "pool":
             _, geometry, argmax, in_width, flows = node
             if not flows:
@@ -678,6 +759,24 @@ class LoweredTraining:
             dx = d.arena("conv/input_gradient", per_row=in_width)
             d.add("conv2d_backward_data", (g, kernel, dx), ints=(geometry,), m=rows)
         d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
+        return dx
+
+    def _plan_conv_bf16_backward(self, d, node, g):
+        """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
+        it: the activation's gradient rounded to bf16, then the bf16 convolutions."""
+        rows = (0, 1)
+        _, geometry, x, kernel, out, act, dk, db, flows, in_width, out_width = node
+        dz = d.arena("conv/activation_gradient", per_row=out_width)
+        if act != 0:
+            d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
+            d.add("round_to_bfloat16", (dz, dz), m=(0, out_width))
+        else:
+            d.add("round_to_bfloat16", (g, dz), m=(0, out_width))
+        dx = None
+        if flows:
+            dx = d.arena("conv/input_gradient", per_row=in_width)
+            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry,), m=rows)
+        d.add("conv2d_backward_weights_bf16", (x, dz, dk, db), ints=(geometry,), m=rows)
         return dx
 
     def _plan_optimizer(self, d, model, opt, grads):
