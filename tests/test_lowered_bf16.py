@@ -90,6 +90,30 @@ def test_mlp_bf16_output_layer_bit_identical(monkeypatch):
                  "metrics": ["categorical_accuracy"]}, monkeypatch))
 
 
+def test_sparse_batch_is_handed_back_as_the_tape_rounds_it(monkeypatch):
+    # A batch of tiny denormals (nonzero in float32, zero once rounded to bfloat16) and one of
+    # -0.0 (nonzero bits, as sparse_rows counts them): the interpreted Dense tests its rounded
+    # input and takes its CSR product on batch 2 only; the program, reading the input
+    # unrounded, hands back exactly that one.
+    rng = np.random.default_rng(6)
+    x = rng.random((48, 300)).astype("float32")
+    x[16:24] = np.float32(1e-44)
+    x[16, 5] = 1.0
+    x[40:48] = np.float32(-0.0)
+    y = rng.integers(0, 7, 48)
+
+    def build():
+        keras.utils.set_random_seed(2)
+        return keras.Sequential([keras.Input((300,)), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(7, activation="softmax", dtype="float32")])
+
+    runs = _fit_both(build, x, y, {"optimizer": "adam", "metrics": ["accuracy"],
+                                   "loss": "sparse_categorical_crossentropy"}, monkeypatch,
+                     {"shuffle": False, "epochs": 1, "batch_size": 8})
+    _assert_same(*runs)
+    assert runs[0][2] == [6, 3]  # 6 steps: stops before batch 2, takes the rest again
+
+
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused_pair", "unfused"])
 def test_cnn_bit_identical(fuse, threads_isa, monkeypatch):
     monkeypatch.setattr(fusion, "FUSE_CONV_POOL", fuse)

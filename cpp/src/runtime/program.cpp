@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "nnfast/activation.h"
@@ -46,11 +47,20 @@ constexpr double kSparseDensity = 0.05;
 constexpr int64_t kSparseMinColumns = 256;
 constexpr int64_t kSparseSampleRows = 8;
 
-bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
+// Nonzero bit patterns, as sparse_rows counts them (-0.0 counts). `bf16`: of the values
+// rounded to bfloat16 (a gemm_bf16 reads its input unrounded where the interpreted path
+// tests the rounded copy: a tiny denormal rounds to zero).
+bool would_run_sparse(const float* a, int64_t rows, int64_t cols, bool bf16) {
   if (cols < kSparseMinColumns) return false;
   const int64_t size = std::min(rows, kSparseSampleRows) * cols;
   int64_t nonzero = 0;
-  for (int64_t j = 0; j < size; ++j) nonzero += a[j] != 0.0f;
+  for (int64_t j = 0; j < size; ++j) {
+    uint32_t bits;
+    std::memcpy(&bits, a + j, sizeof bits);
+    if (bf16 && (bits & 0x7FFFFFFFu) <= 0x7F800000u)  // NaN stays NaN (nonzero)
+      bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+    nonzero += bits != 0;
+  }
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
@@ -455,7 +465,8 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
   Bound b[kMaxBuffers];
   for (int s = 0; s < kMaxBuffers; ++s) b[s] = bind(ins.buffers[s], run, step, row0, rows);
   const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
-  if (any_gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
+  if (any_gemm && ins.ints[3] && !ins.ints[0] &&
+      would_run_sparse(b[0].f, m, k, ins.op == ProgramOp::gemm_bf16))
     return false;
   const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
   const auto act = static_cast<Activation>(ins.ints[any_gemm ? 2 : 0]);

@@ -359,6 +359,7 @@ class LoweredTraining:
         fused_pools = _fused_conv_pools(model)
         skip = None  # a pool the previous conv's fused op computed
         self._rounded = set()  # ids of buffers holding bf16 values (the tape's RoundTo outputs)
+        lazy = None  # a buffer a bf16 Flatten rounds, rounded only where the next layer needs it
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
@@ -369,10 +370,15 @@ class LoweredTraining:
             if type(layer) is Flatten:
                 if layer.data_format == "channels_first" and len(shape) > 1:
                     raise _NotLowerable
-                if bf16:  # autocast rounds the input; the flattened view stays rounded
-                    current = self._rounded_input(d, layer, current, width)
+                if bf16 and current.id not in self._rounded:
+                    lazy = current  # autocast rounds it; the flattened view stays rounded
                 shape = (width,)
                 continue
+            if lazy is not None and not (bf16 and type(layer) is Dense):
+                # NOTE: a bf16 Dense takes it unrounded: gemm_bf16 rounds its operands itself
+                # (the same values) and its sparse test counts the rounded values.
+                current = self._rounded_input(d, layer, current, width)
+            lazy = None
             if not _layer_is_plain(layer) or not layer.trainable:
                 raise _NotLowerable
             if type(layer) in (Conv2D, MaxPooling2D):
@@ -423,9 +429,8 @@ class LoweredTraining:
             if in_dim != width or (len(shape) > 1 and shape != self.input_shape):
                 raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
             gemm = "gemm"
-            if bf16:
-                current, float32, gemm = self._rounded_input(d, layer, current, width), True, \
-                    "gemm_bf16"
+            if bf16:  # autocast: gemm_bf16 rounds op(a) and op(b) as RoundTo would
+                float32, gemm = True, "gemm_bf16"
             kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
             bias = None
             if layer.bias is not None:
