@@ -42,6 +42,7 @@ def _mlp(last="float32", out="softmax"):
         keras.Input((9, 8)), keras.layers.Flatten(),
         keras.layers.Dense(40, activation="relu"), keras.layers.Dropout(0.25),
         keras.layers.Dense(24, activation="elu"),  # its gradient reads the GEMM's output
+        keras.layers.Dense(16, activation="relu"),  # reads the elu output unrounded
         keras.layers.Dense(7, activation=out, dtype=last)])
 
 
@@ -52,6 +53,7 @@ def _cnn(second="relu", padding="valid"):
         keras.Input((14, 13, 1)),
         keras.layers.Conv2D(6, 3, activation="relu"), keras.layers.MaxPooling2D(2),
         keras.layers.Conv2D(8, 3, activation=second, padding=padding),
+        keras.layers.Conv2D(8, 2, activation="relu"),  # reads the conv output unrounded
         keras.layers.MaxPooling2D(2, padding=padding), keras.layers.Flatten(),
         keras.layers.Dropout(0.5), keras.layers.Dense(5, activation="softmax", dtype="float32")])
 
@@ -198,3 +200,34 @@ def test_bf16_ops_values_and_checks():
     with pytest.raises(ValueError, match="destination has 36 elements"):
         _run(_one_op_program("round_to_bfloat16", (), 37, 0, 0, (37, 36)),
              [x, np.empty(36, np.float32)])
+
+
+def test_bf16_gemm_packs_a_value_as_its_rounded_copy():
+    # The program hands a bf16 layer's GEMM its input unrounded where the tape rounds it first
+    # (round_to_bfloat16): every variant and packing must give the same bits either way, also
+    # for the denormals that round up to the smallest normal (vcvtne2ps2bf16 alone flushes
+    # them) and for NaN, infinities and -0.0.
+    rng = np.random.default_rng(7)
+    special = np.array([0x007FFFFF, 0x807F8000, 0x007F7FFF, 0x00000001, 0x80008001, 0x7FC00001,
+                        0xFF800000, 0x80000000, 0x3F808000, 0x3F818000], np.uint32)
+    for variant in _core.gemm_bf16_variants():
+        for trans_a, trans_b in ((False, False), (True, False), (False, True), (True, True)):
+            m, n, k = 37, 35, 41
+            a = rng.standard_normal((k, m) if trans_a else (m, k)).astype("float32")
+            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype("float32")
+            for x in (a, b):
+                flat = x.reshape(-1).view(np.uint32)
+                flat[rng.choice(flat.size, 60, replace=False)] = np.resize(special, 60)
+            results = []
+            for x, w in ((a, b), tuple(_rounded(v) for v in (a, b))):
+                c = np.empty((m, n), np.float32)
+                _core.gemm(x, w, c, trans_a=trans_a, trans_b=trans_b, precision="bfloat16",
+                           bf16_variant=variant)
+                results.append(c.view(np.uint32))
+            np.testing.assert_array_equal(*results, err_msg=f"{variant} {trans_a} {trans_b}")
+
+
+def _rounded(x):
+    out = np.empty_like(x)
+    _core.round_to_bfloat16(x, out)
+    return out

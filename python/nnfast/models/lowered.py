@@ -359,7 +359,10 @@ class LoweredTraining:
         fused_pools = _fused_conv_pools(model)
         skip = None  # a pool the previous conv's fused op computed
         self._rounded = set()  # ids of buffers holding bf16 values (the tape's RoundTo outputs)
-        lazy = None  # a buffer a bf16 Flatten rounds, rounded only where the next layer needs it
+        # Ids of buffers the tape rounds (a bf16 layer's output or a bf16 Flatten's input),
+        # rounded only for a next layer that needs the values: a bf16 Dense or unfused Conv2D
+        # takes them unrounded (its bf16 GEMM packs x exactly as it packs x's rounded copy).
+        self._pending = set()
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
@@ -371,14 +374,13 @@ class LoweredTraining:
                 if layer.data_format == "channels_first" and len(shape) > 1:
                     raise _NotLowerable
                 if bf16 and current.id not in self._rounded:
-                    lazy = current  # autocast rounds it; the flattened view stays rounded
+                    self._pending.add(current.id)  # autocast; the flattened view stays rounded
                 shape = (width,)
                 continue
-            if lazy is not None and not (bf16 and type(layer) is Dense):
-                # NOTE: a bf16 Dense takes it unrounded: gemm_bf16 rounds its operands itself
-                # (the same values) and its sparse test counts the rounded values.
+            takes_unrounded = bf16 and (type(layer) is Dense or (
+                type(layer) is Conv2D and id(layer) not in fused_pools))
+            if current.id in self._pending and not takes_unrounded:
                 current = self._rounded_input(d, layer, current, width)
-            lazy = None
             if not _layer_is_plain(layer) or not layer.trainable:
                 raise _NotLowerable
             if type(layer) in (Conv2D, MaxPooling2D):
@@ -388,7 +390,7 @@ class LoweredTraining:
                             not _layer_is_plain(pool):
                         raise _NotLowerable
                     skip = pool
-                if bf16:  # the layer's autocast (the fused pair rounds its input anyway)
+                if bf16 and not takes_unrounded:  # autocast (the fused pair rounds it anyway)
                     current = self._rounded_input(d, layer, current, math.prod(shape))
                 if type(layer) is Conv2D:
                     current, shape = self._plan_conv(d, layer, pool, current, shape, flows,
@@ -472,8 +474,10 @@ class LoweredTraining:
             backward.append(_DenseNode("dense", current, kernel, z, out, separate,
                                        act if kind == "fused" else 0, alpha, in_dim, units, dk,
                                        db, flows, gemm))
-            if bf16:  # the output rounded; the backward reads the unrounded one
+            if bf16 and last:  # the output rounded; the backward reads the unrounded one
                 out = self._rounded_input(d, layer, out, units)
+            elif bf16:
+                self._pending.add(out.id)
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
             shape = (units,)
@@ -535,7 +539,8 @@ class LoweredTraining:
                   floats=(0.0, _INF, 0.0), m=(0, 1))
             backward.append(("conv_bf16", geometry, x, kernel, out, act, dk, db, flows,
                              in_width, width))
-            return self._rounded_input(d, layer, out, width), out_shape
+            self._pending.add(out.id)  # the output rounded where the next layer needs it
+            return out, out_shape
         if pool is None:
             geometry = d.geometry(conv)
             out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
@@ -565,7 +570,8 @@ class LoweredTraining:
         node = ("conv_pool", geometry, x, kernel, out, argidx, dk, db, flows, in_width)
         if bf16:
             backward.append(("conv_pool_bf16", per_row) + node[1:])
-            return self._rounded_input(d, pool, out, per_row), pooled_shape
+            self._pending.add(out.id)  # the output rounded where the next layer needs it
+            return out, pooled_shape
         backward.append(node)
         return out, pooled_shape
 

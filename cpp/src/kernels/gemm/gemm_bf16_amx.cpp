@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/gemm/bf16_convert_avx512.h"
 #include "kernels/gemm/gemm_bf16_kernels.h"
 
 namespace nnfast::kernels {
@@ -106,7 +107,7 @@ void pack_a_along_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, 
           _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(head_mask(kc - p - 16), row + p + 16));
       const int64_t chunk = p / (2 * kChunk);
       _mm512_storeu_si512(dst + chunk * width * kChunk + r * kChunk,
-                          (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                          bf16_convert_pairs(hi, lo));
     }
   }
 }
@@ -135,7 +136,7 @@ void pack_a_along_cols(const float* src, int64_t lds, int64_t cols, int64_t kc, 
       const __m512 hi = r1 ? _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(m, r1 + j))
                            : _mm512_setzero_ps();
       const __m512i pairs =
-          _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+          _mm512_permutexvar_epi16(idx, bf16_convert_pairs(hi, lo));
       _mm512_mask_i32scatter_epi32(base + j * kChunk, m, rows16, pairs, 4);
     }
   }
