@@ -231,3 +231,25 @@ def _rounded(x):
     out = np.empty_like(x)
     _core.round_to_bfloat16(x, out)
     return out
+
+
+@pytest.mark.parametrize("n", [1, 15, 17, 4099])
+def test_round_to_bfloat16_every_isa(isa, n):
+    # The rounding a bf16 layer applies to its inputs, outputs and gradients: ties to even on
+    # the dropped 16 bits, NaN kept and quiet, denormals rounded (not flushed).
+    rng = np.random.default_rng(n)
+    bits = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+    special = np.array([0x3F808000, 0x3F818000, 0x007FFFFF, 0x00008000, 0x00018000, 0x7F7FFFFF,
+                        0x7F800000, 0xFF800001, 0x7F810000, 0x80000000, 0xBF7FFFFF], np.uint32)
+    bits[:min(n, special.size)] = special[:n]
+    x = bits.view(np.float32)
+    out = np.empty_like(x)
+    _core.round_to_bfloat16(x, out)
+    wide = bits.astype(np.uint64)
+    rounded = ((wide + 0x7FFF + ((wide >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+    nan = (bits & 0x7FFFFFFF) > 0x7F800000
+    want = np.where(nan, (bits | 0x00400000) & 0xFFFF0000, rounded)
+    np.testing.assert_array_equal(out.view(np.uint32), want)
+    inplace = x.copy()
+    _core.round_to_bfloat16(inplace, inplace)
+    np.testing.assert_array_equal(inplace.view(np.uint32), want)
