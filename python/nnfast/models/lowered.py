@@ -179,6 +179,9 @@ def layer_precision(layer):
     layer: float32 variables, autocast inputs, bf16 products, rounded outputs, as
     ``Layer._plan_call`` runs it) or None when the program has no route for its policy.
 
+    Args:
+        layer: a layer of the model being lowered.
+
     Example:
         >>> layer_precision(nnfast.layers.Dense(4, dtype="mixed_bfloat16"))
         'bfloat16'
@@ -505,8 +508,9 @@ class LoweredTraining:
     def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads, bf16=False):
         """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
         Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape).
-        ``bf16``: a mixed_bfloat16 conv (its input already rounded), as ops/conv_lowp.py and
-        ops/fused.py run it."""
+        ``bf16``: a mixed_bfloat16 conv as ops/conv_lowp.py (unfused: the bf16 kernels round
+        the input they are given) and ops/fused.py (the pair: its input already rounded) run
+        it; the output is rounded where the next layer needs it (``_pending``)."""
         if type(layer).call is not BaseConvND.call or not layer.built or \
                 layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
             raise _NotLowerable
