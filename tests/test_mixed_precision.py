@@ -84,6 +84,8 @@ def test_fit_and_predict_run_products_in_bfloat16(monkeypatch):
         return real(a, b, c, prec, **kwargs)
 
     monkeypatch.setattr(precision, "gemm", spy)
+    # The tape's products (the lowered program runs the same kernels: test_lowered_bf16.py).
+    monkeypatch.setattr(nnfast.models.lowered, "ENABLED", False)
     mixed_precision.set_global_policy("mixed_bfloat16")
     model = nnfast.Sequential([nnfast.Input((8,)), nnfast.layers.Dense(16, activation="relu"),
                                nnfast.layers.Dense(3, activation="softmax", dtype="float32")])

@@ -44,10 +44,7 @@ std::shared_ptr<nnfast::Program> make_program(const py::array& buffers,
   std::vector<nnfast::ProgramInstruction> ins(static_cast<size_t>(instructions.shape(0)));
   for (size_t i = 0; i < ins.size(); ++i) {
     const int64_t* row = pi + i * kInstructionInts;
-    if (row[0] < 0 ||
-        (row[0] > static_cast<int64_t>(nnfast::ProgramOp::relu_backward_from_output) &&
-         (row[0] < static_cast<int64_t>(nnfast::ProgramOp::recurrence_forward) ||
-          row[0] > static_cast<int64_t>(nnfast::ProgramOp::copy_columns))))
+    if (!nnfast::program_op_is_known(row[0]))
       throw py::value_error("Program instructions: row " + std::to_string(i) +
                             " has unknown op " + std::to_string(row[0]));
     ins[i].op = static_cast<nnfast::ProgramOp>(row[0]);

@@ -8,6 +8,7 @@
 // arguments, as the interpreted (tape) path, so both give the same bits.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,12 @@ enum class ProgramOp : int32_t {
   add = 45,                         // (a, b, out): out = a + b; dims m elements
   copy_columns = 46,                // (src, dst): m rows of n columns; ints: src row stride,
                                     // dst row stride, src first column, dst first column
+  // mixed_bfloat16 layers (program_bf16.cpp): the kernels a bf16-compute layer's ops call.
+  round_to_bfloat16 = 60,            // (src, dst): dst = src rounded to bf16; dims m; dst may be src
+  gemm_bf16 = 61,                    // gemm's slots and ints, op(a) and op(b) rounded to bf16
+  conv2d_forward_bf16 = 62,          // conv2d_forward's slots, on the bf16 conv kernels
+  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots
+  conv2d_backward_weights_bf16 = 64, // (src, ddst, dkernel, dbias?)
 };
 
 // One recurrent layer run straight from its embedding table (ops.lstm(..., input_ids=)):
@@ -93,6 +100,22 @@ struct ProgramRecurrence {
 // int64 values of one encoded recurrence row: cell, steps, input, units, activation,
 // recurrent_activation, go_backwards, reset_after, vocab, then the 16 buffer ids above in order.
 constexpr int kProgramRecurrenceInts = 25;
+
+// Whether an op is one of program_bf16.cpp's, and whether it reads a conv geometry row.
+inline bool program_op_is_bf16(ProgramOp op) {
+  return op >= ProgramOp::round_to_bfloat16 && op <= ProgramOp::conv2d_backward_weights_bf16;
+}
+inline bool program_op_is_bf16_conv(ProgramOp op) {
+  return op >= ProgramOp::conv2d_forward_bf16 && op <= ProgramOp::conv2d_backward_weights_bf16;
+}
+// Whether an encoded op number names an op of this enum (the numbers have gaps by family).
+inline bool program_op_is_known(int64_t op) {
+  return (op >= 0 && op <= static_cast<int64_t>(ProgramOp::relu_backward_from_output)) ||
+         (op >= static_cast<int64_t>(ProgramOp::recurrence_forward) &&
+          op <= static_cast<int64_t>(ProgramOp::copy_columns)) ||
+         (op >= static_cast<int64_t>(ProgramOp::round_to_bfloat16) &&
+          op <= static_cast<int64_t>(ProgramOp::conv2d_backward_weights_bf16));
+}
 
 // One geometry row: a convolution (its batch set per step), and a pooling of its output or,
 // for max_pool2d ops, of any input. The fused conv-relu-maxpool op uses both: the pool's
@@ -198,6 +221,12 @@ class Program {
                         int64_t rows) const;
   void execute_graph(const ProgramInstruction& ins, const ProgramRun& run, int64_t step,
                      int64_t row0, int64_t rows) const;
+  // program_bf16.cpp: the size checks and the calls of the bf16 ops. `need(slot, elements,
+  // what, required)` is check_step's check of one buffer slot.
+  void check_bf16(const ProgramInstruction& ins, int64_t rows,
+                  const std::function<void(int, int64_t, const char*, bool)>& need) const;
+  void execute_bf16(const ProgramInstruction& ins, const Bound* b, int64_t rows, int64_t m,
+                    int64_t n, int64_t k) const;
 
   std::vector<ProgramBuffer> buffers_;
   std::vector<ProgramInstruction> instructions_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "nnfast/activation.h"
@@ -46,11 +47,20 @@ constexpr double kSparseDensity = 0.05;
 constexpr int64_t kSparseMinColumns = 256;
 constexpr int64_t kSparseSampleRows = 8;
 
-bool would_run_sparse(const float* a, int64_t rows, int64_t cols) {
+// Nonzero bit patterns, as sparse_rows counts them (-0.0 counts). `bf16`: of the values
+// rounded to bfloat16 (a gemm_bf16 reads its input unrounded where the interpreted path
+// tests the rounded copy: a tiny denormal rounds to zero).
+bool would_run_sparse(const float* a, int64_t rows, int64_t cols, bool bf16) {
   if (cols < kSparseMinColumns) return false;
   const int64_t size = std::min(rows, kSparseSampleRows) * cols;
   int64_t nonzero = 0;
-  for (int64_t j = 0; j < size; ++j) nonzero += a[j] != 0.0f;
+  for (int64_t j = 0; j < size; ++j) {
+    uint32_t bits;
+    std::memcpy(&bits, a + j, sizeof bits);
+    if (bf16 && (bits & 0x7FFFFFFFu) <= 0x7F800000u)  // NaN stays NaN (nonzero)
+      bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+    nonzero += bits != 0;
+  }
   return !(static_cast<double>(nonzero) > kSparseDensity * static_cast<double>(size));
 }
 
@@ -66,10 +76,10 @@ bool is_recurrence_op(ProgramOp op) {
   return op >= ProgramOp::recurrence_forward && op <= ProgramOp::embedding_shift_square_rows;
 }
 
-bool is_graph_op(ProgramOp op) { return op == ProgramOp::add || op == ProgramOp::copy_columns; }
-
 bool uses_geometry(ProgramOp op) {
-  return op >= ProgramOp::conv2d_forward && op <= ProgramOp::conv_relu_maxpool_backward_weights;
+  return (op >= ProgramOp::conv2d_forward &&
+          op <= ProgramOp::conv_relu_maxpool_backward_weights) ||
+         program_op_is_bf16_conv(op);
 }
 
 bool is_pool_op(ProgramOp op) {
@@ -163,9 +173,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
   }
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
-    const int op = static_cast<int>(ins.op);
-    if (op < 0 || (op > static_cast<int>(ProgramOp::relu_backward_from_output) &&
-                   !is_recurrence_op(ins.op) && !is_graph_op(ins.op)))
+    if (!program_op_is_known(static_cast<int64_t>(ins.op)))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
     if (is_recurrence_op(ins.op) &&
         (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(recurrences_.size())))
@@ -195,7 +203,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(where(i, ins) + ": " + e.what());
       }
-      if (ins.op == ProgramOp::conv2d_forward &&
+      if ((ins.op == ProgramOp::conv2d_forward || ins.op == ProgramOp::conv2d_forward_bf16) &&
           (ins.ints[1] < 0 || ins.ints[1] > static_cast<int64_t>(Activation::mish)))
         throw std::invalid_argument(where(i, ins) + ": unknown activation id " +
                                     std::to_string(ins.ints[1]));
@@ -216,8 +224,9 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
-    const int64_t act = ins.ints[ins.op == ProgramOp::gemm ? 2 : 0];
-    if ((ins.op == ProgramOp::gemm || ins.op == ProgramOp::activation_forward ||
+    const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
+    const int64_t act = ins.ints[any_gemm ? 2 : 0];
+    if ((any_gemm || ins.op == ProgramOp::activation_forward ||
          ins.op == ProgramOp::activation_backward) &&
         (act < 0 || act > static_cast<int64_t>(Activation::mish)))
       throw std::invalid_argument(where(i, ins) + ": unknown activation id " + std::to_string(act));
@@ -472,6 +481,13 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
       case ProgramOp::copy_columns:
         check_graph_step(i, ins, run, rows);
         break;
+      case ProgramOp::round_to_bfloat16:
+      case ProgramOp::gemm_bf16:
+      case ProgramOp::conv2d_forward_bf16:
+      case ProgramOp::conv2d_backward_data_bf16:
+      case ProgramOp::conv2d_backward_weights_bf16:
+        check_bf16(ins, rows, need);
+        break;
       case ProgramOp::adam_update:
       case ProgramOp::rmsprop_update:
       case ProgramOp::sgd_update: {
@@ -499,10 +515,12 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
   const int64_t m = dim(ins, 0, rows), n = dim(ins, 1, rows), k = dim(ins, 2, rows);
   Bound b[kMaxBuffers];
   for (int s = 0; s < kMaxBuffers; ++s) b[s] = bind(ins.buffers[s], run, step, row0, rows);
-  if (ins.op == ProgramOp::gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
+  const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
+  if (any_gemm && ins.ints[3] && !ins.ints[0] &&
+      would_run_sparse(b[0].f, m, k, ins.op == ProgramOp::gemm_bf16))
     return false;
   const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
-  const auto act = static_cast<Activation>(ins.ints[ins.op == ProgramOp::gemm ? 2 : 0]);
+  const auto act = static_cast<Activation>(ins.ints[any_gemm ? 2 : 0]);
   switch (ins.op) {
     case ProgramOp::gemm: {
       GemmEpilogue ep;
@@ -649,6 +667,13 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::add:
     case ProgramOp::copy_columns:
       execute_graph(ins, run, step, row0, rows);
+      break;
+    case ProgramOp::round_to_bfloat16:
+    case ProgramOp::gemm_bf16:
+    case ProgramOp::conv2d_forward_bf16:
+    case ProgramOp::conv2d_backward_data_bf16:
+    case ProgramOp::conv2d_backward_weights_bf16:
+      execute_bf16(ins, b, rows, m, n, k);
       break;
   }
   return true;

@@ -27,6 +27,9 @@ OPS = {
     "adam_update_token_rows": 43, "embedding_shift_square_rows": 44,
     # graph ops of functional models (cpp/src/runtime/program_graph.cpp)
     "add": 45, "copy_columns": 46,
+    # mixed_bfloat16 layers (cpp/src/runtime/program_bf16.cpp)
+    "round_to_bfloat16": 60, "gemm_bf16": 61, "conv2d_forward_bf16": 62,
+    "conv2d_backward_data_bf16": 63, "conv2d_backward_weights_bf16": 64,
 }
 # Values of one geometry row (kProgramGeometryInts): a conv's 15 then a pool's 11.
 GEOMETRY_INTS = 26

@@ -16,8 +16,9 @@ released.
 
 The program calls the kernels the interpreted (tape) path calls, in the same order, with
 the same arguments, so both give the same weights bit for bit. Everything else (custom
-layers or steps, regularizers, constraints, sample or class weights, mixed precision,
-several outputs, masks, tensors read twice, CSR inputs, data-parallel runs) keeps the
+layers or steps, regularizers, constraints, sample or class weights, mixed precision
+other than ``mixed_bfloat16`` in Sequential models (whose layers lower to bf16 ops: see
+``layer_precision``), several outputs, masks, tensors read twice, CSR inputs, data-parallel runs) keeps the
 interpreted path.
 
 Set ``NNFAST_LOWERED=0`` (or ``nnfast.models.lowered.ENABLED = False``) to turn it off.
@@ -99,6 +100,7 @@ class _DenseNode:
     dk: object
     db: object
     flows: bool
+    gemm: str = "gemm"  # the product's op ("gemm_bf16" for a bfloat16 layer)
 
 
 @dataclasses.dataclass
@@ -126,6 +128,7 @@ class _ConvNode:
     flows: bool
     in_width: int
     out_width: int
+    bf16: bool = False  # a mixed_bfloat16 conv on the bf16 kernels (ops/conv_lowp.py)
 
 
 @dataclasses.dataclass
@@ -141,6 +144,8 @@ class _ConvPoolNode:
     db: object
     flows: bool
     in_width: int
+    # a mixed_bfloat16 pair: its gradient is rounded first (ops/fused.py); the pooled width
+    bf16_width: int = 0
 
 
 @dataclasses.dataclass
@@ -335,14 +340,38 @@ class ProgramDescription:
 
 
 def _layer_is_plain(layer):
-    """A float32 layer without regularizers, constraints or quantization."""
-    policy = getattr(layer, "dtype_policy", None)
-    if policy is not None and (getattr(policy, "name", "float32") != "float32"
-                               or getattr(policy, "quantization_mode", None)):
+    """A float32 or mixed_bfloat16 layer without regularizers, constraints or quantization."""
+    if layer_precision(layer) is None:
         return False
     return getattr(layer, "activity_regularizer", None) is None and all(
         getattr(layer, attr, None) is None for attr in (
             "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"))
+
+
+def layer_precision(layer):
+    """The precision a lowered layer computes in: "float32", "bfloat16" (a ``mixed_bfloat16``
+    layer: float32 variables, autocast inputs, bf16 products, rounded outputs, as
+    ``Layer._plan_call`` runs it) or None when the program has no route for its policy.
+
+    Args:
+        layer: a layer of the model being lowered.
+
+    Example:
+        >>> layer_precision(nnfast.layers.Dense(4, dtype="mixed_bfloat16"))
+        'bfloat16'
+    """
+    policy = getattr(layer, "dtype_policy", None)
+    if policy is None:
+        return "float32"
+    if getattr(policy, "quantization_mode", None):
+        return None
+    name = getattr(policy, "name", "float32")
+    if name == "float32" or (name == "mixed_bfloat16" and
+                             not getattr(layer, "_applies_dtype_policy", True)):
+        return "float32"
+    if name == "mixed_bfloat16" and getattr(layer, "_autocast", True):
+        return "bfloat16"
+    return None
 
 
 def _dense_activation(layer):
@@ -526,21 +555,36 @@ class LoweredTraining:
         y_pred = logits = None
         shape = self.input_shape  # one sample of `current`
         skip = None  # a pool (or recurrent layer) the previous fused op computed
+        self._rounded = set()  # ids of buffers holding bf16 values (the tape's RoundTo outputs)
+        # Ids of buffers the tape rounds (a bf16 layer's output or a bf16 Flatten's input),
+        # rounded only for a next layer that needs the values: a bf16 Dense or unfused Conv2D
+        # takes them unrounded (its bf16 GEMM packs x exactly as it packs x's rounded copy).
+        self._pending = set()
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
                 continue
+            bf16 = layer_precision(layer) == "bfloat16"
+            if bf16 and not self.input_float32:
+                raise _NotLowerable  # the tape's autocast skips non-float32 inputs
             if type(layer) is Flatten:
                 if layer.data_format == "channels_first" and len(shape) > 1:
                     raise _NotLowerable
+                if bf16 and current.id not in self._rounded:
+                    self._pending.add(current.id)  # autocast; the flattened view stays rounded
                 shape = (width,)
                 continue
+            takes_unrounded = bf16 and (type(layer) is Dense or (
+                type(layer) is Conv2D and id(layer) not in fused_pools))
+            if current.id in self._pending and not takes_unrounded:
+                current = self._rounded_input(d, layer, current, width)
             if not _layer_is_plain(layer) or not layer.trainable:
                 raise _NotLowerable
             if id(layer) in recurrences:
                 rnn = recurrences[id(layer)]
-                if i != 0 or i + 1 >= len(layers) or layers[i + 1] is not rnn:
-                    raise _NotLowerable
+                if i != 0 or i + 1 >= len(layers) or layers[i + 1] is not rnn or bf16 or \
+                        layer_precision(rnn) != "float32":
+                    raise _NotLowerable  # (bf16 recurrences: ops/rnn.py's bf16 route, taped)
                 skip = rnn
                 current, shape = self._plan_recurrence(d, layer, rnn, current, opt, backward,
                                                        grads)
@@ -553,17 +597,21 @@ class LoweredTraining:
                             not _layer_is_plain(pool):
                         raise _NotLowerable
                     skip = pool
+                if bf16 and not takes_unrounded:  # autocast (the fused pair rounds it anyway)
+                    current = self._rounded_input(d, layer, current, math.prod(shape))
                 if type(layer) is Conv2D:
                     current, shape = self._plan_conv(d, layer, pool, current, shape, flows,
-                                                     backward, grads)
+                                                     backward, grads, bf16)
                     flows = True
                 else:
                     current, shape = self._plan_pool(d, layer, current, shape, flows, backward)
+                    if bf16:  # the max of bf16 values is one of them: rounding it changes nothing
+                        self._rounded.add(current.id)
                 width, float32 = math.prod(shape), True
                 continue
             if type(layer) is Dropout:
                 current, float32 = self._plan_dropout(d, layer, current, width, flows,
-                                                      backward, float32)
+                                                      backward, float32, bf16)
                 continue
             if type(layer) is not Dense or not layer.built or len(self.input_shape) < 1:
                 raise _NotLowerable
@@ -571,7 +619,7 @@ class LoweredTraining:
                                                         shape != self.input_shape):
                 raise _NotLowerable  # Dense over a rank > 2 input (a feature map): not lowered
             current, logits, y_pred = self._plan_dense(d, layer, current, float32, flows, last,
-                                                       from_logits, backward, grads)
+                                                       from_logits, backward, grads, bf16)
             width, flows, float32, shape = self.units, True, True, (self.units,)
         self._finish(d, model, opt, grads, logits, y_pred, y, backward,
                      1 if self.token_vocab is not None else math.prod(self.input_shape))
@@ -638,7 +686,9 @@ class LoweredTraining:
             if step.merged and tokens and i == 0:
                 emb, rnn = step.merged
                 if not isinstance(step.outputs, int) or step.args or step.kwargs or \
-                        not _layer_is_plain(emb) or not emb.trainable:
+                        layer_precision(emb) != "float32" or \
+                        layer_precision(rnn) != "float32" or not _layer_is_plain(emb) or \
+                        not emb.trainable:
                     raise _NotLowerable
                 chain = []
                 out, shape = self._plan_recurrence(d, emb, rnn, tensors.pop(step.inputs).buffer,
@@ -648,7 +698,8 @@ class LoweredTraining:
                 continue
             if not isinstance(step.outputs, int) or step.args or step.kwargs or \
                     step.refs_in_args or not step.runs_own_call() or \
-                    not _layer_is_plain(layer) or not layer.trainable:
+                    layer_precision(layer) != "float32" or not _layer_is_plain(layer) or \
+                    not layer.trainable:
                 raise _NotLowerable
             ids = step.input_ids()
             if any(t not in tensors for t in ids):
@@ -741,12 +792,16 @@ class LoweredTraining:
                         grads[tid] = dx
                     column += width
 
-    def _plan_dropout(self, d, layer, current, width, flows, backward, float32):
-        """Forward of a Dropout layer; returns (output, whether it is float32)."""
+    def _plan_dropout(self, d, layer, current, width, flows, backward, float32, bf16=False):
+        """Forward of a Dropout layer (``bf16``: a mixed_bfloat16 one, input and output
+        rounded as its autocast and precision wrapper round them); returns (output, whether
+        it is float32)."""
         if layer.noise_shape is not None or not 0.0 <= layer.rate < 1.0:
             raise _NotLowerable
         if layer.rate == 0.0:
             return current, float32
+        if bf16:
+            current = self._rounded_input(d, layer, current, width)
         out = d.arena(f"{layer.name}/output", per_row=width)
         counter = len(self.dropouts)
         self.dropouts.append(layer)
@@ -755,18 +810,25 @@ class LoweredTraining:
         d.add("dropout", (current, out), ints=(counter, 0, seed), floats=(layer.rate,),
               m=(0, width))
         backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
+        if bf16:  # the output rounded (in place: the backward never reads it)
+            d.add("round_to_bfloat16", (out, out), m=(0, width))
+            self._rounded.add(out.id)
         return out, True
 
     def _plan_dense(self, d, layer, current, float32, flows, last, from_logits, backward,
-                    grads):
+                    grads, bf16=False):
         """Forward of a Dense layer reading ``current`` (rows of ``in_dim`` values) as
         ops.dense runs it; returns (its output as the next layer reads it, and for the last
-        layer what the loss and the metrics read, else None twice). Sets ``self.units``."""
+        layer what the loss and the metrics read, else None twice). Sets ``self.units``.
+        ``bf16``: a mixed_bfloat16 layer, its products on ``gemm_bf16``."""
         logits = y_pred = None
         kind, act, alpha = _dense_activation(layer)
-        if kind is None or (kind == "softmax" and not last):
+        if kind is None or (kind == "softmax" and not last) or (bf16 and kind != "fused"):
             raise _NotLowerable
         in_dim, units = layer.kernel.value.shape
+        gemm = "gemm"
+        if bf16:  # autocast: gemm_bf16 rounds op(a) and op(b) as RoundTo would
+            float32, gemm = True, "gemm_bf16"
         kernel = d.external(f"{layer.name}/kernel", _value_of(layer.kernel), in_dim * units)
         bias = None
         if layer.bias is not None:
@@ -780,14 +842,14 @@ class LoweredTraining:
         if needs_z:
             z = d.arena(f"{layer.name}/z", per_row=units)
             out = d.arena(f"{layer.name}/output", per_row=units)
-            d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+            d.add(gemm, (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
                   floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
             d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
                   m=(0, units))
         else:
             out = d.arena(f"{layer.name}/output", per_row=units)
             fused = act if kind == "fused" else 0
-            d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+            d.add(gemm, (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
                   floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
                   k=(in_dim, 0))
         separate = None
@@ -807,16 +869,23 @@ class LoweredTraining:
             grads[id(layer.bias)] = db
         backward.append(_DenseNode(current, kernel, z, out, separate,
                                    act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                   db, flows))
+                                   db, flows, gemm))
+        if bf16 and last:  # the output rounded; the backward reads the unrounded one
+            out = self._rounded_input(d, layer, out, units)
+        elif bf16:
+            self._pending.add(out.id)
         self.units = units
         if last:
             self._last_act = act if kind == "fused" else 0
             logits, y_pred = self._plan_output(kind, from_logits, out, separate, y_pred)
         return (separate if separate is not None else out), logits, y_pred
 
-    def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads):
+    def _plan_conv(self, d, layer, pool, x, shape, flows, backward, grads, bf16=False):
         """Forward of a Conv2D (relu or linear) or, with ``pool``, of the fused
-        Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape)."""
+        Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape).
+        ``bf16``: a mixed_bfloat16 conv as ops/conv_lowp.py (unfused: the bf16 kernels round
+        the input they are given) and ops/fused.py (the pair: its input already rounded) run
+        it; the output is rounded where the next layer needs it (``_pending``)."""
         if type(layer).call is not BaseConvND.call or not layer.built or \
                 layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
             raise _NotLowerable
@@ -841,6 +910,16 @@ class LoweredTraining:
             db = d.arena(f"{layer.name}/bias_gradient", fixed=kshape[3])
             grads[id(layer.bias)] = db
         in_width = math.prod(shape)
+        if pool is None and bf16:
+            geometry = d.geometry(conv)
+            width = math.prod(out_shape)
+            out = d.arena(f"{layer.name}/output", per_row=width)
+            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act),
+                  floats=(0.0, _INF, 0.0), m=(0, 1))
+            backward.append(_ConvNode(geometry, x, kernel, out, act, dk, db, flows, in_width,
+                                      width, bf16=True))
+            self._pending.add(out.id)  # the output rounded where the next layer needs it
+            return out, out_shape
         if pool is None:
             geometry = d.geometry(conv)
             out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
@@ -861,10 +940,27 @@ class LoweredTraining:
         per_row = math.prod(pooled_shape)
         out = d.arena(f"{pool.name}/output", per_row=per_row)
         argidx = d.arena(f"{pool.name}/argmax", per_row=-(-per_row // 4))  # uint8, 4 a float
+        if bf16:  # the fp32 fused kernels on rounded operands (ops/fused.py), once per step
+            rounded_kernel = d.arena(f"{layer.name}/rounded_kernel", fixed=math.prod(kshape))
+            d.add("round_to_bfloat16", (kernel, rounded_kernel), m=(math.prod(kshape), 0))
+            kernel = rounded_kernel
         d.add("conv_relu_maxpool_forward", (x, kernel, bias, out, argidx), ints=(geometry,),
               m=(0, 1))
-        backward.append(_ConvPoolNode(geometry, x, kernel, out, argidx, dk, db, flows, in_width))
+        backward.append(_ConvPoolNode(geometry, x, kernel, out, argidx, dk, db, flows, in_width,
+                                      per_row if bf16 else 0))
+        if bf16:
+            self._pending.add(out.id)  # the output rounded where the next layer needs it
         return out, pooled_shape
+
+    def _rounded_input(self, d, layer, x, width):
+        """``x`` (``width`` values a row) as a bf16 layer's autocast sees it: the buffer itself
+        when it already holds bf16 values, else a rounded copy (``round_to_bfloat16``)."""
+        if x.id in self._rounded:
+            return x
+        out = d.arena(f"{layer.name}/rounded", per_row=width)
+        d.add("round_to_bfloat16", (x, out), m=(0, width))
+        self._rounded.add(out.id)
+        return out
 
     def _plan_pool(self, d, layer, x, shape, flows, backward):
         """Forward of a MaxPooling2D; returns (output, shape)."""
@@ -1086,7 +1182,7 @@ class LoweredTraining:
         rows = (0, 1)
         x, kernel, z, out, separate = node.x, node.kernel, node.z, node.out, node.separate
         act, alpha, in_dim, units = node.act, node.alpha, node.in_dim, node.units
-        dk, db, flows = node.dk, node.db, node.flows
+        dk, db, flows, gemm = node.dk, node.db, node.flows, node.gemm
         if separate is not None:  # a sigmoid after the GEMM, its own tape node
             dz = d.arena("sigmoid/input_gradient", per_row=units)
             d.add("activation_backward", (None, separate, g, dz),
@@ -1100,9 +1196,9 @@ class LoweredTraining:
         dx = None
         if flows:
             dx = d.arena("dense/input_gradient", per_row=in_dim)
-            d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
+            d.add(gemm, (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
                   m=rows, n=(in_dim, 0), k=(units, 0))
-        d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+        d.add(gemm, (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
               m=(in_dim, 0), n=(units, 0), k=rows)
         if db is not None:
             d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
@@ -1120,6 +1216,10 @@ class LoweredTraining:
             d.add("max_pool2d_backward", (g, node.argmax, dx), ints=(node.geometry,), m=rows)
             return dx
         if type(node) is _ConvPoolNode:
+            if node.bf16_width:  # RoundGradient: the fused op's gradient in bf16
+                rounded = d.arena("conv_pool/rounded_gradient", per_row=node.bf16_width)
+                d.add("round_to_bfloat16", (g, rounded), m=(0, node.bf16_width))
+                g = rounded
             dx = None
             if node.flows:
                 dx = d.arena("conv_pool/input_gradient", per_row=node.in_width)
@@ -1132,6 +1232,8 @@ class LoweredTraining:
         geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
+        if node.bf16:
+            return self._plan_conv_bf16_backward(d, node, g)
         if act != 0 and not flows:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
@@ -1145,6 +1247,26 @@ class LoweredTraining:
             dx = d.arena("conv/input_gradient", per_row=in_width)
             d.add("conv2d_backward_data", (g, kernel, dx), ints=(geometry,), m=rows)
         d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
+        return dx
+
+    def _plan_conv_bf16_backward(self, d, node, g):
+        """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
+        it: the activation's gradient rounded to bf16, then the bf16 convolutions."""
+        rows = (0, 1)
+        geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
+        dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
+            node.out_width
+        dz = d.arena("conv/activation_gradient", per_row=out_width)
+        if act != 0:
+            d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
+            d.add("round_to_bfloat16", (dz, dz), m=(0, out_width))
+        else:
+            d.add("round_to_bfloat16", (g, dz), m=(0, out_width))
+        dx = None
+        if flows:
+            dx = d.arena("conv/input_gradient", per_row=in_width)
+            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry,), m=rows)
+        d.add("conv2d_backward_weights_bf16", (x, dz, dk, db), ints=(geometry,), m=rows)
         return dx
 
     def _plan_optimizer(self, d, model, opt, grads):

@@ -3,9 +3,13 @@
 // columns, tmm6-7): four tdpbf16ps, 32768 multiply-adds. Packing rounds with AVX512_BF16
 // (B panels are shared with the vdpbf16ps variant; A panels are chunked row-major, the
 // layout tile loads read; see gemm_bf16_kernels.h).
+// gcc 12 flags its own unpack/shuffle intrinsics (an undefined pass-through operand) as
+// maybe-uninitialized in the register transpose below.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/gemm/bf16_convert_avx512.h"
 #include "kernels/gemm/gemm_bf16_kernels.h"
 
 namespace nnfast::kernels {
@@ -106,13 +110,40 @@ void pack_a_along_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, 
           _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(head_mask(kc - p - 16), row + p + 16));
       const int64_t chunk = p / (2 * kChunk);
       _mm512_storeu_si512(dst + chunk * width * kChunk + r * kChunk,
-                          (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                          bf16_convert_pairs(hi, lo));
     }
   }
 }
 
+// 16x16 transpose of 32-bit lanes: r[t] lane i becomes r[i] lane t.
+inline void transpose_16x16_epi32(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {  // lane L of t[i]: r[i][4L], r[i+1][4L], r[i][4L+1], ...
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // lane L of r[i + s]: column 4L + s of rows i..i+3
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int s = 0; s < 4; ++s) {  // the 4x4 transpose of 128-bit lanes of r[s], r[4+s], ...
+    const __m512i a0 = _mm512_shuffle_i32x4(r[s], r[4 + s], 0x44);
+    const __m512i a1 = _mm512_shuffle_i32x4(r[s], r[4 + s], 0xEE);
+    const __m512i a2 = _mm512_shuffle_i32x4(r[8 + s], r[12 + s], 0x44);
+    const __m512i a3 = _mm512_shuffle_i32x4(r[8 + s], r[12 + s], 0xEE);
+    t[s] = _mm512_shuffle_i32x4(a0, a2, 0x88);
+    t[4 + s] = _mm512_shuffle_i32x4(a0, a2, 0xDD);
+    t[8 + s] = _mm512_shuffle_i32x4(a1, a3, 0x88);
+    t[12 + s] = _mm512_shuffle_i32x4(a1, a3, 0xDD);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
 // Transposed A (depth down its columns): rows 2q, 2q+1 give the pairs of 16 consecutive
-// output rows at one q; scattered into their tile rows.
+// output rows at one q. A whole chunk (32 depth rows) is converted as 16 vectors, one per q,
+// and transposed in registers into 16 tile rows; a last partial chunk is scattered.
 void pack_a_along_cols(const float* src, int64_t lds, int64_t cols, int64_t kc, float scale,
                        uint32_t* dst, int64_t width) {
   const int64_t k2p = padded_pairs(kc);
@@ -124,7 +155,24 @@ void pack_a_along_cols(const float* src, int64_t lds, int64_t cols, int64_t kc, 
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
                                        24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
                                        16, 0);
-  for (int64_t p = 0; p < kc; p += 2) {
+  const int64_t full_chunks = kc / (2 * kChunk);
+  for (int64_t c = 0; c < full_chunks; ++c) {
+    uint32_t* chunk = dst + c * width * kChunk;
+    for (int64_t j = 0; j < cols; j += 16) {
+      const __mmask16 m = head_mask(cols - j);
+      __m512i v[16];
+      for (int t = 0; t < 16; ++t) {  // lane i: pair q = 16c + t of output row j + i
+        const float* r0 = src + (2 * kChunk * c + 2 * t) * lds + j;
+        const __m512 lo = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(m, r0));
+        const __m512 hi = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(m, r0 + lds));
+        v[t] = _mm512_permutexvar_epi16(idx, bf16_convert_pairs(hi, lo));
+      }
+      transpose_16x16_epi32(v);
+      const int64_t rows = cols - j < 16 ? cols - j : 16;
+      for (int64_t i = 0; i < rows; ++i) _mm512_storeu_si512(chunk + (j + i) * kChunk, v[i]);
+    }
+  }
+  for (int64_t p = 2 * kChunk * full_chunks; p < kc; p += 2) {
     const float* r0 = src + p * lds;
     const float* r1 = p + 1 < kc ? r0 + lds : nullptr;
     const int64_t q = p / 2;
@@ -135,7 +183,7 @@ void pack_a_along_cols(const float* src, int64_t lds, int64_t cols, int64_t kc, 
       const __m512 hi = r1 ? _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(m, r1 + j))
                            : _mm512_setzero_ps();
       const __m512i pairs =
-          _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+          _mm512_permutexvar_epi16(idx, bf16_convert_pairs(hi, lo));
       _mm512_mask_i32scatter_epi32(base + j * kChunk, m, rows16, pairs, 4);
     }
   }

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/gemm/bf16_convert_avx512.h"
 #include "kernels/gemm/gemm_bf16_kernels.h"
 
 namespace nnfast::kernels {
@@ -27,7 +28,7 @@ inline int64_t padded_pairs(int64_t kc, int64_t pair_align) {
 // Lane j of the result holds pair(lo[j], hi[j]).
 inline __m512i pair_rows(__m512 lo, __m512 hi) {
   // cvtne2ps(hi, lo) gives bf16 [lo0..lo15, hi0..hi15]; interleave the halves.
-  const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+  const __m512i both = bf16_convert_pairs(hi, lo);
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
                                        24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
                                        16, 0);
@@ -146,7 +147,7 @@ void bf16_pack_b_along_rows(const float* src, int64_t lds, int64_t rows, int64_t
       const __m512 lo = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(head_mask(kc - p), row + p));
       const __m512 hi =
           _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(head_mask(kc - p - 16), row + p + 16));
-      const __m512i pairs = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // in depth order
+      const __m512i pairs = bf16_convert_pairs(hi, lo);  // in depth order
       const int64_t q0 = p / 2;
       _mm512_mask_i32scatter_epi32(dst + q0 * width + r, head_mask(k2 - q0), stride, pairs, 4);
     }
