@@ -40,22 +40,23 @@ def _batch_offsets(g, x, stride, h):
     return g.op("Reshape", [offsets, g.ints([-1, 1, 1, 1], h + "/shape")], h)
 
 
-def _axis_index(values, axis, h, g, hint):
-    """``values`` (int64) laid along ``axis`` of an NHWC tensor, broadcastable over the rest."""
+def _axis_index(g, values, axis, name):
+    """An int64 constant of ``values`` laid along ``axis`` (1: rows, 2: columns, 3: channels)
+    of an NHWC tensor, broadcastable over the other axes."""
     shape = [1, 1, 1]
     shape[axis - 1] = len(values)
-    return g.const(np.asarray(values, np.int64).reshape(shape), f"{h}/{hint}", np.int64)
+    return g.const(np.asarray(values, np.int64).reshape(shape), name, np.int64)
 
 
 def _histograms(g, levels, gh, gw, th, tw, channels, h):
     """``(batch, gh, gw, channels, 256)`` float32 counts of the int64 ``levels`` (batch, gh*th,
     gw*tw, channels) per tile and channel."""
     stride = gh * gw * channels * _LEVELS
-    key = g.op("Add", [levels, _axis_index(np.arange(gh * th) // th * (gw * channels * _LEVELS),
-                                           1, h, g, "tile_rows")], h)
-    key = g.op("Add", [key, _axis_index(np.arange(gw * tw) // tw * (channels * _LEVELS),
-                                        2, h, g, "tile_cols")], h)
-    key = g.op("Add", [key, _axis_index(np.arange(channels) * _LEVELS, 3, h, g, "channels")], h)
+    rows = np.arange(gh * th) // th * (gw * channels * _LEVELS)  # bin offset of each row's tile
+    cols = np.arange(gw * tw) // tw * (channels * _LEVELS)
+    key = g.op("Add", [levels, _axis_index(g, rows, 1, h + "/tile_rows")], h)
+    key = g.op("Add", [key, _axis_index(g, cols, 2, h + "/tile_cols")], h)
+    key = g.op("Add", [key, _axis_index(g, np.arange(channels) * _LEVELS, 3, h + "/channels")], h)
     key = g.op("Add", [key, _batch_offsets(g, levels, stride, h)], h)
     key = g.op("Reshape", [key, g.ints([-1], h + "/flat")], h)
     ones = g.op("ConstantOfShape", [g.op("Shape", [key], h)], h, value=_fill(1, np.float32))
@@ -123,17 +124,16 @@ def _clahe(g, node, ins):
     table = (gh + 2) * (gw + 2) * channels * _LEVELS
     levels = g.op("Slice", [levels, g.ints([0, 0], h + "/starts"),
                             g.ints([height, width], h + "/ends"), g.ints([1, 2], h + "/axes")], h)
-    base = g.op("Add", [levels, _axis_index(np.arange(channels) * _LEVELS, 3, h, g,
-                                            "channels")], h)
+    channel_bins = _axis_index(g, np.arange(channels) * _LEVELS, 3, h + "/channels")
+    base = g.op("Add", [levels, channel_bins], h)
     base = g.op("Add", [base, _batch_offsets(g, levels, table, h)], h)
     y0, y1, wy = (a[:height] for a in augmentation._clahe_tile_weights(th * gh, th, gh))
     x0, x1, wx = (a[:width] for a in augmentation._clahe_tile_weights(tw * gw, tw, gw))
 
     def at(rows, cols):
-        index = g.op("Add", [base, _axis_index(rows * ((gw + 2) * channels * _LEVELS), 1, h,
-                                               g, "rows")], h)
-        index = g.op("Add", [index, _axis_index(cols * (channels * _LEVELS), 2, h, g,
-                                                "cols")], h)
+        row_offsets = _axis_index(g, rows * ((gw + 2) * channels * _LEVELS), 1, h + "/rows")
+        col_offsets = _axis_index(g, cols * (channels * _LEVELS), 2, h + "/cols")
+        index = g.op("Add", [g.op("Add", [base, row_offsets], h), col_offsets], h)
         return g.op("Gather", [lut, index], h, axis=0)
 
     def blend(a, b, weight, axis):
