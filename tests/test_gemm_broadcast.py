@@ -52,9 +52,9 @@ def test_every_block_shape_against_float64(isa):
 
 
 @pytest.mark.parametrize("m,k,n", [(64, 96, 80), (37, 1, 53), (5, 0, 9), (300, 70, 33),
-                                   (17, 1100, 19)])
+                                   (17, 1100, 19), (9, 20, 170)])
 def test_small_and_packed_routes(isa, m, k, n):
-    # (300, ...) and k = 1100 exceed the small kernel's limits: the packed SGEMM runs them;
+    # (300, ...), k = 1100 and n = 170 exceed the small kernel's limits: the packed SGEMM runs them;
     # k = 0 gives zeros.
     rng = np.random.default_rng(1)
     a, b = _f32(rng, 3, m, k), _f32(rng, 2, k, n)

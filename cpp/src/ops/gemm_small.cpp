@@ -31,12 +31,18 @@ const dispatch::Registry<SmallGemmKernel> kSmallGemm{
      {Isa::avx2, "f32_gemm_small_avx2", &kSmallAvx2},
      {Isa::ref, "f32_gemm_small_ref", &kSmallRef}}};
 
-// NOTE: the unpacked kernel rereads each B column chunk (k x 96 floats) once per row block;
-// it wins while that chunk stays in L2 and A's rows are few enough that packing them would
-// not pay back. Measured (benchmarks/bench_ops.py shapes, 1 thread, AVX-512): 64 x 96 x 80
-// small 1.2x packed; at 512^3 the packed driver is faster.
+// NOTE: the unpacked kernel rereads each B column chunk (k x up to 80 floats) once per row
+// block and never packs A. Measured at 1 thread, AVX-512 (small vs the packed driver's
+// route, best of interleaved runs): it wins while the chunk stays in L1 (k <= 128) for up
+// to 128 rows (128 x 64 x 128: 1.25x), and for few rows (m <= 64) up to k = 1024
+// (64 x 512 x 64: 1.3x); at 256 x 128 x 256, 256 x 256 x 256 and 128 x 256 x 256 the
+// packed driver is 5-15% faster, and at 128 x 128 x 256 (wide B: A is reread per column
+// chunk) 17%.
 constexpr int64_t kMaxSmallDepth = 1024;
-constexpr int64_t kMaxSmallRows = 256;
+constexpr int64_t kMaxFewRows = 64;
+constexpr int64_t kMaxL1Depth = 128;
+constexpr int64_t kMaxSmallRows = 128;
+constexpr int64_t kMaxSmallCols = 160;
 
 template <typename I>
 int64_t first_outside(const I* idx, int64_t count, int64_t limit) {
@@ -48,7 +54,8 @@ int64_t first_outside(const I* idx, int64_t count, int64_t limit) {
 }  // namespace
 
 bool sgemm_small_accepts(int64_t m, int64_t n, int64_t k) {
-  return m <= kMaxSmallRows && k <= kMaxSmallDepth && n > 0;
+  return n <= kMaxSmallCols &&
+         ((m <= kMaxFewRows && k <= kMaxSmallDepth) || (m <= kMaxSmallRows && k <= kMaxL1Depth));
 }
 
 const char* sgemm_small_kernel_name() { return kSmallGemm.peek().name; }
