@@ -10,6 +10,7 @@ first axis of a float32 tensor runs on nnfast's row-gather kernel.
 import numpy as np
 
 from nnfast import _core
+from nnfast.backend.memory import empty as cached_empty
 from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
@@ -86,13 +87,23 @@ def _c_contiguous(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+_CACHED_BYTES = 1 << 20
+
+
 def _gather(x, idx, axis):
     """``np.take(x, idx, axis)`` on nnfast's gather kernel (object arrays through NumPy)."""
     dtype = x.dtype
     if dtype.hasobject:  # the kernel copies bytes: never Python object pointers
         return np.take(x, idx, axis=axis)
     shape = x.shape
-    out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], dtype)
+    out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
+    n = shape[axis]
+    # Outputs of 1 MiB and more (an embedding-style gather of a batch) come from the buffer
+    # cache: no fresh pages to fault in on every call.
+    if n and x.nbytes // n * idx.size >= _CACHED_BYTES:
+        out = cached_empty(out_shape, dtype)
+    else:
+        out = np.empty(out_shape, dtype)
     try:
         # NOTE: the kernel checks contiguity and the index dtype itself; checking them here
         # first cost ~5% of a mid-size gather (tests/test_ops_perf_kernels.py covers both).
@@ -150,6 +161,13 @@ def take(x, indices, axis=None):
         >>> ops.take(np.arange(12.).reshape(3, 4), [2, 0], axis=0).shape
         (2, 4)
     """
+    if (not _tape_stack and type(axis) is int and type(indices) is np.ndarray
+            and indices.dtype.kind in "iu"):
+        # Fast path (a training loop's gather: an array or tensor and integer index array,
+        # nothing recording): the checks below cost as much as a small gather.
+        data = x.value if type(x) is Tensor else x
+        if type(data) is np.ndarray and -data.ndim <= axis < data.ndim:
+            return Tensor(_gather(data, indices, axis % data.ndim))
     x = unary_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
