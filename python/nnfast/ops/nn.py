@@ -384,7 +384,7 @@ class SoftmaxAlongAxis(Function):
 
 
 def _softmax_along(x, axis, log):
-    nd = np.ndim(value(x))
+    nd = value(x).ndim
     if nd == 0:
         raise ValueError(f"softmax needs at least one axis, received a scalar x={value(x)}")
     if _f64.is_float64(x):
@@ -409,7 +409,7 @@ def softmax(x, axis=-1):
         array([[0.09003057, 0.24472848, 0.66524094]], dtype=float32)>
     """
     out = _softmax_along(x, axis, False)
-    if axis in (-1, np.ndim(value(x)) - 1):
+    if axis == -1 or axis == value(x).ndim - 1:
         out._keras_logits = x if isinstance(x, Tensor) else Tensor(
             _f64.arr64(x) if _f64.is_float64(x) else f32(x))
     return out
@@ -450,12 +450,19 @@ class Dense(Function):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, in_dim)
         y = np.empty((x2.shape[0], units), dtype=np.float32)
-        needs_z = act_id != 0 and _core.activation_needs_input(act_id, alpha, threshold)
+        # (the pre-activation is kept only for a backward pass that needs it)
+        needs_z = ctx.recording and act_id != 0 and _core.activation_needs_input(
+            act_id, alpha, threshold)
         prec = precision.current()  # a mixed-policy layer's products run in its dtype
-        if needs_z and ctx.recording:
+        if needs_z:
             z = np.empty_like(y)
             precision.gemm(x2, kernel, z, prec, bias=bias)
             _core.activation_forward(act_id, z, y, alpha, max_value, threshold)
+        elif prec == "float32":
+            z = None
+            # NOTE: positional arguments: pybind11 matching five keywords cost ~1 us a call.
+            _core.gemm(x2, kernel, y, False, False, 1.0, 0.0, bias, act_id, alpha, max_value,
+                       threshold)
         else:
             z = None
             precision.gemm(x2, kernel, y, prec, bias=bias, activation=act_id, act_alpha=alpha,
