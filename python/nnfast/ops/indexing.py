@@ -10,7 +10,6 @@ first axis of a float32 tensor runs on nnfast's row-gather kernel.
 import numpy as np
 
 from nnfast import _core
-from nnfast.backend.memory import empty as cached_empty
 from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, raw, unary_input
@@ -87,9 +86,6 @@ def _c_contiguous(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-_CACHED_BYTES = 1 << 20
-
-
 def _gather(x, idx, axis):
     """``np.take(x, idx, axis)`` on nnfast's gather kernel (object arrays through NumPy)."""
     dtype = x.dtype
@@ -97,13 +93,7 @@ def _gather(x, idx, axis):
         return np.take(x, idx, axis=axis)
     shape = x.shape
     out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
-    n = shape[axis]
-    # Outputs of 1 MiB and more (an embedding-style gather of a batch) come from the buffer
-    # cache: no fresh pages to fault in on every call.
-    if n and x.nbytes // n * idx.size >= _CACHED_BYTES:
-        out = cached_empty(out_shape, dtype)
-    else:
-        out = np.empty(out_shape, dtype)
+    out = np.empty(out_shape, dtype)
     try:
         # NOTE: the kernel checks contiguity and the index dtype itself; checking them here
         # first cost ~5% of a mid-size gather (tests/test_ops_perf_kernels.py covers both).

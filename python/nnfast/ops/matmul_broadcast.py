@@ -3,10 +3,11 @@
 ``gemm_broadcast`` kernel straight from the distinct matrices of each operand, without
 materialising the broadcast copies. Small products use the unpacked small-GEMM kernel (its
 B stays in cache across row blocks), larger ones the packed SGEMM."""
+import functools
+
 import numpy as np
 
 from nnfast import _core
-from nnfast.backend.memory import empty as cached_empty
 
 # NOTE: below this many multiply-adds NumPy's matmul is as fast and the index arrays built
 # here would cost more than they save.
@@ -31,6 +32,21 @@ def _matrix_numbers(batch_shape, out_batch):
     return np.ascontiguousarray(np.broadcast_to(numbers, out_batch)).reshape(-1)
 
 
+@functools.lru_cache(maxsize=64)
+def _products(batch_a, batch_b):
+    """``(out_batch, a_numbers, b_numbers)`` of two batch shapes (read-only arrays). NOTE:
+    cached: a training loop multiplies the same shapes on every step, and building the
+    index arrays costs ~10 us."""
+    try:
+        out_batch = np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        return None
+    numbers_a = _matrix_numbers(batch_a, out_batch)
+    numbers_b = _matrix_numbers(batch_b, out_batch)
+    numbers_a.flags.writeable = numbers_b.flags.writeable = False
+    return out_batch, numbers_a, numbers_b
+
+
 def broadcast_product(a, b):
     """``np.matmul(a, b)`` for float32 ``a`` ``(..., m, k)`` and ``b`` ``(..., k, n)`` whose
     batch axes broadcast (``accepts(a, b)``); returns ``(broadcast batch..., m, n)``.
@@ -45,16 +61,14 @@ def broadcast_product(a, b):
         raise ValueError("matmul: incompatible shapes (the last axis of x1 must match the "
                          f"contracted axis of x2). Received: x1.shape={a.shape}, "
                          f"x2.shape={b.shape}")
-    try:
-        out_batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
+    products = _products(a.shape[:-2], b.shape[:-2])
+    if products is None:
         raise ValueError("matmul: the batch axes do not broadcast. Received: "
-                         f"x1.shape={a.shape}, x2.shape={b.shape}") from None
-    out = cached_empty(out_batch + (m, n), np.float32)
+                         f"x1.shape={a.shape}, x2.shape={b.shape}")
+    out_batch, numbers_a, numbers_b = products
+    out = np.empty(out_batch + (m, n), np.float32)
     if out.size:
         stack_a = np.ascontiguousarray(a).reshape((-1, m, k))
         stack_b = np.ascontiguousarray(b).reshape((-1, k, n))
-        _core.gemm_broadcast(stack_a, stack_b, _matrix_numbers(a.shape[:-2], out_batch),
-                             _matrix_numbers(b.shape[:-2], out_batch),
-                             out.reshape((-1, m, n)))
+        _core.gemm_broadcast(stack_a, stack_b, numbers_a, numbers_b, out.reshape((-1, m, n)))
     return out

@@ -448,7 +448,7 @@ class Dense(Function):
                 f"Dense: input's last dimension must be {in_dim} (the kernel is "
                 f"{tuple(kernel.shape)}), received input of shape {x.shape}")
         lead = x.shape[:-1]
-        x2 = x.reshape(-1, in_dim)
+        x2 = x if x.ndim == 2 else x.reshape(-1, in_dim)
         y = np.empty((x2.shape[0], units), dtype=np.float32)
         # (the pre-activation is kept only for a backward pass that needs it)
         needs_z = ctx.recording and act_id != 0 and _core.activation_needs_input(
@@ -470,7 +470,7 @@ class Dense(Function):
         if ctx.recording:
             ctx.save_for_backward(x2, kernel, z, y)
             ctx.params = (act_id, alpha, max_value, threshold, x.shape, prec)
-        return y.reshape(lead + (units,))
+        return y if x2 is x else y.reshape(lead + (units,))
 
     @staticmethod
     def backward(ctx, g):
