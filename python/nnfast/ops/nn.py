@@ -5,7 +5,7 @@ gathered at the end of this module."""
 import numpy as np
 
 from nnfast import _core
-from nnfast.backend.tape import Function
+from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import precision
 from nnfast.ops import float64 as _f64
@@ -17,6 +17,7 @@ from nnfast.ops.sparse_dense import SparseDense, sparse_rows
 ACTIVATION_IDS = {name: int(value) for name, value in _core.Activation.__members__.items()}
 ACTIVATION_IDS.update(silu=ACTIVATION_IDS["swish"], hard_swish=ACTIVATION_IDS["hard_silu"])
 _INF = float("inf")
+_F32 = np.dtype(np.float32)
 
 # The parameter Keras's activation function of that name uses by default (elu's alpha,
 # leaky_relu's negative slope); fused epilogues must be given it, the kernels' 0 is relu.
@@ -408,6 +409,16 @@ def softmax(x, axis=-1):
         <Tensor shape=(1, 3) dtype=float32
         array([[0.09003057, 0.24472848, 0.66524094]], dtype=float32)>
     """
+    if not _tape_stack:
+        xv = x.value if isinstance(x, Tensor) else x
+        if (type(xv) is np.ndarray and xv.dtype is _F32 and xv.ndim
+                and (axis == -1 or axis == xv.ndim - 1) and xv.flags.c_contiguous):
+            # Softmax.forward's kernel call without the Function machinery (nothing records)
+            y = np.empty_like(xv)
+            _core.softmax_forward(xv, y, False)
+            out = Tensor(y)
+            out._keras_logits = x if isinstance(x, Tensor) else Tensor(xv)
+            return out
     out = _softmax_along(x, axis, False)
     if axis == -1 or axis == value(x).ndim - 1:
         out._keras_logits = x if isinstance(x, Tensor) else Tensor(
@@ -458,11 +469,6 @@ class Dense(Function):
             z = np.empty_like(y)
             precision.gemm(x2, kernel, z, prec, bias=bias)
             _core.activation_forward(act_id, z, y, alpha, max_value, threshold)
-        elif prec == "float32":
-            z = None
-            # NOTE: positional arguments: pybind11 matching five keywords cost ~1 us a call.
-            _core.gemm(x2, kernel, y, False, False, 1.0, 0.0, bias, act_id, alpha, max_value,
-                       threshold)
         else:
             z = None
             precision.gemm(x2, kernel, y, prec, bias=bias, activation=act_id, act_alpha=alpha,
@@ -496,10 +502,32 @@ class Dense(Function):
         return dx, dk, db
 
 
+def _dense_eager(x, kernel, bias, act_id=0, alpha=0.0):
+    """``Dense.forward`` of a 2-D float32 batch when nothing records (a model call, predict):
+    the same GEMM call without the Function machinery (~2 us a layer), or None when the
+    input needs another route (other dtypes or ranks, mixed precision, a sparse batch)."""
+    xv = x.value if isinstance(x, Tensor) else x
+    kv = kernel.value if isinstance(kernel, Tensor) else kernel
+    bv = bias.value if isinstance(bias, Tensor) else bias
+    if (type(xv) is not np.ndarray or xv.ndim != 2 or xv.dtype is not _F32
+            or not xv.flags.c_contiguous or type(kv) is not np.ndarray or kv.dtype is not _F32
+            or (bv is not None and (type(bv) is not np.ndarray or bv.dtype is not _F32))
+            or xv.shape[1] != kv.shape[0] or precision.current() != "float32"
+            or sparse_rows(xv, kv.shape[0]) is not None):
+        return None
+    y = np.empty((xv.shape[0], kv.shape[1]), np.float32)
+    precision.gemm(xv, kv, y, "float32", bias=bv, activation=act_id, act_alpha=alpha)
+    return Tensor(y)
+
+
 def _dense_apply(x, kernel, bias, *act):
     """Dense.apply, or SparseDense.apply when ``x`` is a CSR batch or mostly zeros (the
     float64 route when the kernel is float64: a float32 layer's kernel narrows float64 inputs
     as Keras's autocast does)."""
+    if not _tape_stack:
+        y = _dense_eager(x, kernel, bias, *act)
+        if y is not None:
+            return y
     if _f64.is_float64(kernel):
         names = {v: k for k, v in ACTIVATION_IDS.items()}
         name = names[act[0]] if act else "linear"
