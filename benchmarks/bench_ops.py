@@ -74,23 +74,47 @@ def patches_ref(x, size):
     return np.ascontiguousarray(v.transpose(0, 1, 2, 4, 5, 3)).reshape(b, h // size, w // size, -1)
 
 
+# Shapes models use: an embedding of a 20k vocabulary (keras.io's text transformer: 32-wide
+# rows, 200 tokens; a 128-wide table at batch 256), a 50k x 256 LM embedding; time steps
+# picked from a sequence batch; attention with heads; ViT patches (keras.io's 72 px / 6 px
+# example and ViT-B/16 at 224 px).
 table = f32(20000, 128)
 ids = rng.integers(0, 20000, (256, 64))
+table_small, ids_small = f32(20000, 32), rng.integers(0, 20000, (32, 200))
+table_large, ids_large = f32(50000, 256), rng.integers(0, 50000, (64, 128))
 seq = f32(64, 50, 256)
 inner_ids = rng.integers(0, 50, (20,))
+seq_large, inner_large = f32(128, 200, 256), rng.integers(0, 200, (50,))
 q, k = f32(16, 64, 8, 32), f32(16, 64, 8, 32)
 scores = f32(16, 8, 64, 64)
 xd, wd = f32(32, 64, 256), f32(256, 256)
 a4, b3 = f32(8, 1, 64, 96), f32(12, 96, 80)
 a3, b4 = f32(64, 128), f32(16, 4, 128, 96)
+a4_large, b3_large = f32(32, 1, 128, 64), f32(8, 64, 128)
 logits = f32(4096, 1000)
 img = f32(16, 64, 64, 16)
+img_vit, img_vit_large = f32(32, 72, 72, 3), f32(32, 224, 224, 3)
 
 cases = [
     (
         "take rows (20000x128)[256x64]",
         lambda: ops.take(table, ids, axis=0),
         lambda: np.take(table, ids, axis=0),
+    ),
+    (
+        "take rows (20000x32)[32x200]",
+        lambda: ops.take(table_small, ids_small, axis=0),
+        lambda: np.take(table_small, ids_small, axis=0),
+    ),
+    (
+        "take rows (50000x256)[64x128]",
+        lambda: ops.take(table_large, ids_large, axis=0),
+        lambda: np.take(table_large, ids_large, axis=0),
+    ),
+    (
+        "take axis=1 (128,200,256)[50]",
+        lambda: ops.take(seq_large, inner_large, axis=1),
+        lambda: np.take(seq_large, inner_large, axis=1),
     ),
     (
         "take axis=1 (64,50,256)[20]",
@@ -114,6 +138,8 @@ cases = [
     ),
     ("matmul (8,1,64,96)@(12,96,80)", lambda: ops.matmul(a4, b3), lambda: np.matmul(a4, b3)),
     ("matmul (64,128)@(16,4,128,96)", lambda: ops.matmul(a3, b4), lambda: np.matmul(a3, b4)),
+    ("matmul (32,1,128,64)@(8,64,128)", lambda: ops.matmul(a4_large, b3_large),
+     lambda: np.matmul(a4_large, b3_large)),
 ]
 optimized = {
     "einsum bqhd,bkhd->bhqk": lambda: np.einsum("bqhd,bkhd->bhqk", q, k, optimize=True),
@@ -149,6 +175,20 @@ if image is not None and hasattr(image, "extract_patches"):
             "image.extract_patches 8x8",
             lambda: image.extract_patches(img, 8),
             lambda: patches_ref(img, 8),
+        )
+    )
+    cases.append(
+        (
+            "image.extract_patches (32,72,72,3) 6x6",
+            lambda: image.extract_patches(img_vit, 6),
+            lambda: patches_ref(img_vit, 6),
+        )
+    )
+    cases.append(
+        (
+            "image.extract_patches (32,224,224,3) 16x16",
+            lambda: image.extract_patches(img_vit_large, 16),
+            lambda: patches_ref(img_vit_large, 16),
         )
     )
 skipped = [n for n in ("softmax", "logsumexp", "top_k") if not hasattr(ops, n)]

@@ -70,6 +70,7 @@ def exercise_families():
     _core.gemm(x, f32(rng, 10, 6), c)                                   # gemm
     _core.gemm(x, f32(rng, 10, 6), c, bias=f32(rng, 6), activation=13)  # epilogue (relu6)
     _core.gemm(x, f32(rng, 10, 6), c, precision="bfloat16")             # gemm_bf16
+    ops.matmul(f32(rng, 2, 1, 30, 40), f32(rng, 3, 40, 30))             # gemm_small
     _core.gemm_int8(np.ones((3, 8), np.int8), _core.int8_pack_kernel(np.ones((8, 5), np.int8)),
                     np.empty((3, 5), np.int32))                         # gemm_int8
     y = np.empty_like(x)
@@ -109,6 +110,7 @@ def exercise_families():
 # features, gemm_bf16 and gemm_int8, are checked below).
 EXPECTED = {
     "gemm": ("f32_gemm_4x8_ref", "f32_gemm_6x16_avx2", "f32_gemm_14x32_avx512"),
+    "gemm_small": ("f32_gemm_small_ref", "f32_gemm_small_avx2", "f32_gemm_small_avx512"),
     "epilogue": ("f32_scale_shift_clamp_rows_ref", "f32_scale_shift_clamp_rows_avx2",
                  "f32_scale_shift_clamp_rows_avx512"),
     "norm": ("f32_norm_ref", "f32_norm_avx2", "f32_norm_avx512"),

@@ -119,6 +119,20 @@ def test_take_kernel_any_dtype_any_axis(dtype):
                                           np.take(x, idx, axis=axis))
 
 
+@pytest.mark.parametrize("row_bytes", [16, 32, 64, 128, 256])
+def test_take_fixed_size_rows(row_bytes):
+    # Rows of 16-128 bytes take the fixed-size copies (embedding tables of 4-32 floats).
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.int8):
+        width = row_bytes // np.dtype(dtype).itemsize
+        x = (rng.standard_normal((3, 37, width)) * 50).astype(dtype)
+        idx = rng.integers(-37, 37, (5, 11))
+        for axis, table in ((0, x[1]), (1, x)):
+            out = np.empty(table.shape[:axis] + idx.shape + table.shape[axis + 1:], dtype)
+            _core.take(table, idx, axis, out)
+            np.testing.assert_array_equal(out, np.take(table, idx, axis=axis))
+
+
 def test_take_edges_and_errors():
     x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     np.testing.assert_array_equal(np.asarray(ops.take(x, 2, axis=1)), x[:, 2])  # 0-d index

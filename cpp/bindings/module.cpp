@@ -6,6 +6,7 @@ namespace py = pybind11;
 
 void bind_runtime(py::module_& m);
 void bind_gemm(py::module_& m);
+void bind_gemm_small(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_loss(py::module_& m);
@@ -32,6 +33,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast compiled kernels (internal; use nnfast.ops)";
   bind_runtime(m);
   bind_gemm(m);
+  bind_gemm_small(m);
   bind_activation(m);
   bind_softmax(m);
   bind_loss(m);

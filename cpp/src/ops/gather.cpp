@@ -80,11 +80,19 @@ int64_t gather_impl(const void* x, int64_t outer, int64_t n, int64_t row_bytes, 
   char* dst = static_cast<char*>(out);
   // ~64 KiB of copying per thread at least.
   parallel_for_rows(total, row_bytes, 1 << 16, [&](int64_t t0, int64_t t1) {
-    switch (row_bytes) {  // single elements: a fixed-size copy beats a memcpy call
+    // Single elements and short rows (embedding tables of 4-32 floats): a fixed-size copy
+    // beats a memcpy call. NOTE: measured on 6400 random rows of a 20000-row table, 1
+    // thread: 128-byte rows 29.8 us fixed vs 39.5 us memcpy, 64-byte 10.2 vs 15.0; from 512
+    // bytes on the fixed copy is slower (837 vs 717 us), at 256 no different.
+    switch (row_bytes) {
       case 1: copy_elements<1>(src, n, idx, count, t0, t1, dst); break;
       case 2: copy_elements<2>(src, n, idx, count, t0, t1, dst); break;
       case 4: copy_elements<4>(src, n, idx, count, t0, t1, dst); break;
       case 8: copy_elements<8>(src, n, idx, count, t0, t1, dst); break;
+      case 16: copy_elements<16>(src, n, idx, count, t0, t1, dst); break;
+      case 32: copy_elements<32>(src, n, idx, count, t0, t1, dst); break;
+      case 64: copy_elements<64>(src, n, idx, count, t0, t1, dst); break;
+      case 128: copy_elements<128>(src, n, idx, count, t0, t1, dst); break;
       default:
         copy_rows(src, n, row_bytes, idx, count, t0, t1, dst);
     }

@@ -212,12 +212,21 @@ def _op(name):
     return fn
 
 
+# Element types that are never symbolic and hold nothing: skipped without a recursive call.
+_PLAIN = frozenset((int, float, bool, str, type(None), np.ndarray))
+
+
 def any_symbolic(x):
     """True when ``x`` (or any element of a list/tuple/dict) is a KerasTensor."""
     if isinstance(x, KerasTensor):
         return True
     if isinstance(x, (list, tuple)):
-        return any(any_symbolic(v) for v in x)
+        # NOTE: a loop, not any(generator): a shape tuple passed to an op (ops.reshape(x,
+        # (batch, -1))) is checked on every eager call.
+        for v in x:
+            if type(v) not in _PLAIN and any_symbolic(v):
+                return True
+        return False
     if isinstance(x, dict):
         return any(any_symbolic(v) for v in x.values())
     return False

@@ -713,6 +713,21 @@ def _normalize_backward(gy, xhat, inv_std, gamma, axes):
                               - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
 
 
+def _normalize(x, gamma, beta, epsilon, axes, keepdims):
+    """Batch and layer normalization's forward in float64: statistics of ``x`` over
+    ``axes`` (biased variance), ``xhat * gamma + beta``. Returns ``(y, xhat, inv_std,
+    gamma as float64 or None, mean, var)``."""
+    mean = x.mean(axis=axes, keepdims=keepdims)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=keepdims)
+    inv_std = 1.0 / np.sqrt(var + epsilon)
+    xhat = (x - mean) * inv_std
+    g = None if gamma is None else arr64(gamma)
+    y = xhat if g is None else xhat * g
+    if beta is not None:
+        y = y + arr64(beta)
+    return y, xhat, inv_std, g, mean, var
+
+
 class BatchNormTrain(Function):
     """Training-mode batch normalization over every axis but the last, in float64. Returns
     (y, batch mean, biased batch variance); only y carries a gradient."""
@@ -721,14 +736,7 @@ class BatchNormTrain(Function):
     def forward(ctx, x, gamma, beta, epsilon):
         x = arr64(x)
         axes = tuple(range(x.ndim - 1))
-        mean = x.mean(axis=axes)
-        var = ((x - mean) ** 2).mean(axis=axes)
-        inv_std = 1.0 / np.sqrt(var + epsilon)
-        xhat = (x - mean) * inv_std
-        g = None if gamma is None else arr64(gamma)
-        y = xhat if g is None else xhat * g
-        if beta is not None:
-            y = y + arr64(beta)
+        y, xhat, inv_std, g, mean, var = _normalize(x, gamma, beta, epsilon, axes, False)
         ctx.save_for_backward(xhat, inv_std, g)
         return y, mean, var
 
@@ -779,15 +787,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, gamma, beta, epsilon):
-        x = arr64(x)
-        mean = x.mean(axis=-1, keepdims=True)
-        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-        inv_std = 1.0 / np.sqrt(var + epsilon)
-        xhat = (x - mean) * inv_std
-        g = None if gamma is None else arr64(gamma)
-        y = xhat if g is None else xhat * g
-        if beta is not None:
-            y = y + arr64(beta)
+        y, xhat, inv_std, g, _, _ = _normalize(arr64(x), gamma, beta, epsilon, (-1,), True)
         ctx.save_for_backward(xhat, inv_std, g)
         return y
 

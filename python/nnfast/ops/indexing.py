@@ -92,7 +92,8 @@ def _gather(x, idx, axis):
     if dtype.hasobject:  # the kernel copies bytes: never Python object pointers
         return np.take(x, idx, axis=axis)
     shape = x.shape
-    out = np.empty(shape[:axis] + idx.shape + shape[axis + 1 :], dtype)
+    out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
+    out = np.empty(out_shape, dtype)
     try:
         # NOTE: the kernel checks contiguity and the index dtype itself; checking them here
         # first cost ~5% of a mid-size gather (tests/test_ops_perf_kernels.py covers both).
@@ -150,6 +151,13 @@ def take(x, indices, axis=None):
         >>> ops.take(np.arange(12.).reshape(3, 4), [2, 0], axis=0).shape
         (2, 4)
     """
+    if (not _tape_stack and type(axis) is int and type(indices) is np.ndarray
+            and indices.dtype.kind in "iu"):
+        # Fast path (a training loop's gather: an array or tensor and integer index array,
+        # nothing recording): the checks below cost as much as a small gather.
+        data = x.value if type(x) is Tensor else x
+        if type(data) is np.ndarray and -data.ndim <= axis < data.ndim:
+            return Tensor(_gather(data, indices, axis % data.ndim))
     x = unary_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0

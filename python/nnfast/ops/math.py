@@ -7,7 +7,7 @@ from nnfast import _core
 from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import promote, unary_input
-from nnfast.ops import precision
+from nnfast.ops import matmul_broadcast, precision
 from nnfast.ops._util import f32, name_factory_ops, normalize_axis, unbroadcast, value
 
 
@@ -717,7 +717,8 @@ def _batched(x):
 
 def _product(a, b, compute_dtype):
     """``a @ b`` of arrays: nnfast's GEMM (in ``compute_dtype``) when the right operand is
-    2-D, its batched GEMM for same-batch stacks, NumPy's matmul otherwise."""
+    2-D, its batched GEMM for same-batch stacks, its broadcast GEMM for float32 stacks whose
+    batch axes broadcast, NumPy's matmul otherwise."""
     if _on_gemm(a, b):
         if a.shape[-1] != b.shape[0]:
             raise ValueError(f"matmul: incompatible shapes {a.shape} and {b.shape}")
@@ -731,6 +732,8 @@ def _product(a, b, compute_dtype):
         out = np.empty(a.shape[:-1] + (b.shape[-1],), dtype=np.float32)
         _core.gemm_batched(_batched(a), _batched(b), out.reshape((-1,) + out.shape[-2:]))
         return out
+    if compute_dtype == "float32" and matmul_broadcast.accepts(a, b):
+        return matmul_broadcast.broadcast_product(a, b)
     return np.matmul(a, b)
 
 
@@ -821,8 +824,9 @@ def matmul_promoted(x1, x2, _int8_to_int32=True):
                          f"Received: x1.shape={va.shape}, x2.shape={vb.shape}")
     if dtype.kind == "b":
         return Tensor(np.asarray(np.matmul(va, vb)))
-    # NOTE: broadcast batch axes run on NumPy's matmul: lowering them to one SGEMM (as
-    # einsum does) measured 1.2-3.5x more CPU time (benchmarks/bench_ops.py).
+    # NOTE: broadcast batch axes run on the broadcast GEMM (ops/matmul_broadcast.py), which
+    # reads each operand's distinct matrices in place: lowering them to one SGEMM (as einsum
+    # does) measured 1.2-3.5x more CPU time (benchmarks/bench_ops.py).
     if not _tape_stack:  # nothing records: no node, and two Python layers fewer per call
         out = _product(va, vb, precision.current())
         return Tensor(out if type(out) is np.ndarray else np.asarray(out))

@@ -157,23 +157,30 @@ class LayerNorm(Function):
 class VarianceScale(Function):
     """Keras's ``rms_scaling`` layer norm of x viewed as (rows, features):
     ``y = x * rsqrt(var(x) + epsilon) * gamma`` with the biased variance of each row and no
-    centering (Keras 3 scales by the variance, not the mean square, despite the name)."""
+    centering (Keras 3 scales by the variance, not the mean square, despite the name).
+    One implementation for float32 and float64 (``float64=True``: a float64 model); only
+    the float32 statistics come from the layer-norm kernel."""
 
     @staticmethod
-    def forward(ctx, x, gamma, epsilon):
-        x = f32(x)
+    def forward(ctx, x, gamma, epsilon, float64=False):
+        x = _f64.arr64(x) if float64 else f32(x)
         D = x.shape[-1]
         x2 = x.reshape(-1, D)
-        # The layer-norm kernel gives each row's mean and rsqrt(var + eps) in one pass.
-        z = np.empty_like(x2)
-        mean = np.empty(x2.shape[0], np.float32)
-        rstd = np.empty(x2.shape[0], np.float32)
-        _core.layer_norm_forward(x2, None, None, epsilon, z, mean, rstd)
+        if float64:
+            mean = x2.mean(axis=1)
+            rstd = 1.0 / np.sqrt(((x2 - mean[:, None]) ** 2).mean(axis=1) + epsilon)
+        else:
+            # The layer-norm kernel gives each row's mean and rsqrt(var + eps) in one pass.
+            z = np.empty_like(x2)
+            mean = np.empty(x2.shape[0], np.float32)
+            rstd = np.empty(x2.shape[0], np.float32)
+            _core.layer_norm_forward(x2, None, None, epsilon, z, mean, rstd)
+        g = None if gamma is None else (_f64.arr64(gamma) if float64 else f32(gamma))
         y = x2 * rstd[:, None]
-        if gamma is not None:
-            y *= f32(gamma)
+        if g is not None:
+            y *= g
         if ctx.recording:
-            ctx.save_for_backward(x2, _opt(gamma), mean, rstd)
+            ctx.save_for_backward(x2, g, mean, rstd)
             ctx.params = x.shape
         return y.reshape(x.shape)
 
@@ -181,18 +188,19 @@ class VarianceScale(Function):
     def backward(ctx, gy):
         x2, gamma, mean, rstd = ctx.saved
         need_x, need_g = ctx.needs_input_grad[:2]
-        gy = f32(gy).reshape(x2.shape)
+        dtype = x2.dtype
+        gy = np.ascontiguousarray(gy, dtype=dtype).reshape(x2.shape)
         r = rstd[:, None]
         dg = None
         if need_g and gamma is not None:
-            dg = np.einsum("nd,nd->d", gy, x2 * r, dtype=np.float32)
+            dg = np.einsum("nd,nd->d", gy, x2 * r, dtype=dtype)
         dx = None
         if need_x:
             # y_i = x_i r g_i with r = (var + eps)^-1/2 and dvar/dx_j = 2 (x_j - mean) / D:
             # dx = r u - r^3 (x - mean) / D * sum(u * x), where u = gy * gamma.
             u = gy * gamma if gamma is not None else gy
-            dot = np.einsum("nd,nd->n", u, x2, dtype=np.float32)[:, None]
-            dx = r * u - (r * r * r * dot / np.float32(x2.shape[1])) * (x2 - mean[:, None])
+            dot = np.einsum("nd,nd->n", u, x2, dtype=dtype)[:, None]
+            dx = r * u - (r * r * r * dot / dtype.type(x2.shape[1])) * (x2 - mean[:, None])
             dx = dx.reshape(ctx.params)
         return dx, dg, None
 
@@ -220,13 +228,11 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=1e-3, rms_sca
     flat = reshape(xt, (-1, D))
     g = None if gamma is None else reshape(gamma, (D,))
     b = None if beta is None else reshape(beta, (D,))
-    if _f64.is_float64(x if gamma is None else gamma):
-        if rms_scaling:
-            raise NotImplementedError("layer_normalization(rms_scaling=True) has no float64 "
-                                      "route in nnfast")
+    float64 = _f64.is_float64(x if gamma is None else gamma)
+    if rms_scaling:
+        y = reshape(VarianceScale.apply(flat, g, float(epsilon), float64=float64), tshape)
+    elif float64:
         y = reshape(_f64.LayerNorm.apply(flat, g, b, float(epsilon)), tshape)
-    elif rms_scaling:
-        y = reshape(VarianceScale.apply(flat, g, float(epsilon)), tshape)
     else:
         y = reshape(LayerNorm.apply(flat, g, b, float(epsilon)), tshape)
     return transpose(y, tuple(int(i) for i in np.argsort(perm))) if moved else y

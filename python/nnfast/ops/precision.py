@@ -99,12 +99,13 @@ def _round_one(t, dtype):
     return t
 
 
-def gemm(a, b, c, precision=None, **kwargs):
-    """``_core.gemm`` in ``precision`` (default: ``current()``)."""
+def gemm(a, b, c, precision=None, trans_a=False, trans_b=False, bias=None, activation=0,
+         act_alpha=0.0, act_max=float("inf"), act_threshold=0.0):
+    """``_core.gemm`` in ``precision`` (default: ``current()``), ``c = act(op(a) @ op(b) +
+    bias)``. NOTE: ``_core.gemm`` gets its arguments by position: pybind11's keyword
+    matching cost ~1 us a call (a Dense layer's whole Python overhead is a few us)."""
     precision = precision or current()
-    if precision == "bfloat16":
-        _core.gemm(a, b, c, precision="bfloat16", **kwargs)
-    elif precision == "float16":
-        _core.gemm(round_array(a, "float16"), round_array(b, "float16"), c, **kwargs)
-    else:
-        _core.gemm(a, b, c, **kwargs)
+    if precision == "float16":
+        a, b = round_array(a, "float16"), round_array(b, "float16")
+    _core.gemm(a, b, c, trans_a, trans_b, 1.0, 0.0, bias, activation, act_alpha, act_max,
+               act_threshold, "bfloat16" if precision == "bfloat16" else "float32")
