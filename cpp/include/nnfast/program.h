@@ -64,7 +64,13 @@ enum class ProgramOp : int32_t {
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)
   relu_backward_from_output = 28,    // (y, g, dz); dims n
+  // A Dense layer whose float32 input the interpreted path may take as sparse (see
+  // runtime/program_sparse.h): each step decides as ops/sparse_dense.py does and runs the
+  // CSR product or the GEMM. Dims m (rows), n (units), k (in_dim); ints[2]: activation.
+  dense_maybe_sparse_forward = 29,           // (a, kernel, c, bias?, csr store)
+  dense_maybe_sparse_backward_weights = 30,  // (a, g, dkernel, csr store)
 };
+constexpr ProgramOp kProgramOpLast = ProgramOp::dense_maybe_sparse_backward_weights;
 
 // One geometry row: a convolution (its batch set per step), and a pooling of its output or,
 // for max_pool2d ops, of any input. The fused conv-relu-maxpool op uses both: the pool's
@@ -136,9 +142,12 @@ class Program {
   int64_t instruction_count() const { return static_cast<int64_t>(instructions_.size()); }
   // Seconds spent inside kernel calls since the last reset (when timing is on).
   double kernel_seconds() const { return kernel_seconds_; }
+  // The same time split by instruction (index = instruction number), for profiling a step.
+  const std::vector<double>& instruction_seconds() const { return instruction_seconds_; }
   void set_timing(bool on) {
     timing_ = on;
     kernel_seconds_ = 0.0;
+    instruction_seconds_.assign(instructions_.size(), 0.0);
   }
 
  private:
@@ -163,6 +172,7 @@ class Program {
   int64_t max_rows_, input_per_row_, target_per_row_, label_classes_;
   bool timing_ = false;
   double kernel_seconds_ = 0.0;
+  std::vector<double> instruction_seconds_;
 };
 
 }  // namespace nnfast

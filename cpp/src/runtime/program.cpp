@@ -14,6 +14,7 @@
 #include "nnfast/pool.h"
 #include "nnfast/reduce.h"
 #include "nnfast/softmax.h"
+#include "runtime/program_sparse.h"
 
 namespace nnfast {
 namespace {
@@ -141,7 +142,7 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
   for (size_t i = 0; i < instructions_.size(); ++i) {
     const ProgramInstruction& ins = instructions_[i];
     const int op = static_cast<int>(ins.op);
-    if (op < 0 || op > static_cast<int>(ProgramOp::relu_backward_from_output))
+    if (op < 0 || op > static_cast<int>(kProgramOpLast))
       throw std::invalid_argument(where(i, ins) + ": unknown op");
     if (uses_geometry(ins.op)) {
       if (ins.ints[0] < 0 || ins.ints[0] >= static_cast<int64_t>(geometries_.size()))
@@ -178,11 +179,22 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
-    const int64_t act = ins.ints[ins.op == ProgramOp::gemm ? 2 : 0];
-    if ((ins.op == ProgramOp::gemm || ins.op == ProgramOp::activation_forward ||
+    const bool act_in_2 =
+        ins.op == ProgramOp::gemm || ins.op == ProgramOp::dense_maybe_sparse_forward;
+    const int64_t act = ins.ints[act_in_2 ? 2 : 0];
+    if ((act_in_2 || ins.op == ProgramOp::activation_forward ||
          ins.op == ProgramOp::activation_backward) &&
         (act < 0 || act > static_cast<int64_t>(Activation::mish)))
       throw std::invalid_argument(where(i, ins) + ": unknown activation id " + std::to_string(act));
+    if (ins.op == ProgramOp::dense_maybe_sparse_forward ||
+        ins.op == ProgramOp::dense_maybe_sparse_backward_weights) {
+      // The store holds int64 arrays: the program's own memory, 8-byte aligned.
+      const int32_t id = ins.buffers[4];
+      if (id < 0 || buffers_[static_cast<size_t>(id)].kind != ProgramBufferKind::arena ||
+          buffers_[static_cast<size_t>(id)].offset % 2 != 0)
+        throw std::invalid_argument(where(i, ins) + ": the CSR store must be an arena buffer "
+                                    "at an even offset");
+    }
     if (ins.op == ProgramOp::dropout && !(ins.floats[0] >= 0.0f && ins.floats[0] < 1.0f))
       throw std::invalid_argument(where(i, ins) + ": dropout rate must be in [0, 1), received " +
                                   std::to_string(ins.floats[0]));
@@ -411,6 +423,19 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         }
         break;
       }
+      case ProgramOp::dense_maybe_sparse_forward:
+        need(0, m * k, "a");
+        need(1, k * n, "kernel");
+        need(2, m * n, "c");
+        need(3, n, "bias", false);
+        need(4, program_sparse::store_floats(m, k), "CSR store");
+        break;
+      case ProgramOp::dense_maybe_sparse_backward_weights:
+        need(0, m * k, "a");
+        need(1, m * n, "output gradient");
+        need(2, k * n, "kernel gradient");
+        need(4, program_sparse::store_floats(m, k), "CSR store");
+        break;
       case ProgramOp::relu_backward_from_output:
         need(0, n, "relu output");
         need(1, n, "output gradient");
@@ -446,7 +471,9 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
   if (ins.op == ProgramOp::gemm && ins.ints[3] && !ins.ints[0] && would_run_sparse(b[0].f, m, k))
     return false;
   const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
-  const auto act = static_cast<Activation>(ins.ints[ins.op == ProgramOp::gemm ? 2 : 0]);
+  const auto act = static_cast<Activation>(
+      ins.ints[ins.op == ProgramOp::gemm || ins.op == ProgramOp::dense_maybe_sparse_forward ? 2
+                                                                                            : 0]);
   switch (ins.op) {
     case ProgramOp::gemm: {
       GemmEpilogue ep;
@@ -583,6 +610,12 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::relu_backward_from_output:
       relu_backward_from_output(b[0].f, b[1].f, b[2].f, n);
       break;
+    case ProgramOp::dense_maybe_sparse_forward:
+      program_sparse::dense_forward(b[0].f, b[1].f, b[3].f, b[2].f, b[4].f, m, n, k, act, params);
+      break;
+    case ProgramOp::dense_maybe_sparse_backward_weights:
+      program_sparse::dense_backward_weights(b[0].f, b[1].f, b[2].f, b[4].f, m, n, k);
+      break;
   }
   return true;
 }
@@ -658,13 +691,16 @@ int64_t Program::run(const ProgramRun& run) {
       for (int64_t r = 0; r < rows; ++r)
         std::copy_n(run.gather_source + run.gather_index[s][r] * input_per_row_, input_per_row_,
                     gathered_.data() + r * input_per_row_);
-    for (const ProgramInstruction& ins : instructions_) {
+    for (size_t i = 0; i < instructions_.size(); ++i) {
+      const ProgramInstruction& ins = instructions_[i];
       bool ran;
       if (timing_) {
         const auto t0 = std::chrono::steady_clock::now();
         ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
-        kernel_seconds_ +=
+        const double spent =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        kernel_seconds_ += spent;
+        instruction_seconds_[i] += spent;
       } else {
         ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
       }

@@ -30,7 +30,7 @@ from nnfast import losses as losses_module
 from nnfast import metrics as metrics_module
 from nnfast.backend.global_state import epsilon
 from nnfast.backend.program import (BUFFER_KINDS, GEOMETRY_INTS, INSTRUCTION_INTS, OPS,
-                                    CompiledProgram, activation_needs_input)
+                                    CompiledProgram, activation_needs_input, csr_store_size)
 from nnfast.callbacks import History, ProgbarLogger, _overrides
 from nnfast.layers.convolutional import BaseConvND, Conv2D
 from nnfast.layers.core import Dense
@@ -59,7 +59,8 @@ _SPARSE_RULE = (0.05, 256, 8)
 
 # What a Dense node's backward reads (a tuple, unpacked by _plan_backward).
 _DenseNode = collections.namedtuple(
-    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows")
+    "_DenseNode", "kind x kernel z out separate act alpha in_dim units dk db flows csr",
+    defaults=(None,))
 
 
 @dataclasses.dataclass
@@ -389,22 +390,28 @@ class LoweredTraining:
             if layer.bias is not None:
                 bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
             # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
-            # (a float32 array only); the program checks the same and hands such a step back.
-            sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
+            # (a float32 array only); the program's dense_maybe_sparse ops decide the same
+            # way on every step and keep the CSR form for the kernel gradient.
+            csr = None
+            forward_op = "gemm"
+            if float32 and in_dim >= _SPARSE_RULE[1]:
+                fixed, per_row = csr_store_size(in_dim, _SPARSE_RULE[0])
+                csr = d.arena(f"{layer.name}/csr", per_row=per_row, fixed=fixed)
+                forward_op = "dense_maybe_sparse_forward"
             rows = (0, 1)
             z = None
             needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
             if needs_z:
                 z = d.arena(f"{layer.name}/z", per_row=units)
                 out = d.arena(f"{layer.name}/output", per_row=units)
-                d.add("gemm", (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+                d.add(forward_op, (current, kernel, z, bias, csr), ints=(0, 0, 0, 0),
                       floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
                 d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
                       m=(0, units))
             else:
                 out = d.arena(f"{layer.name}/output", per_row=units)
                 fused = act if kind == "fused" else 0
-                d.add("gemm", (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+                d.add(forward_op, (current, kernel, out, bias, csr), ints=(0, 0, fused, 0),
                       floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
                       k=(in_dim, 0))
             separate = None
@@ -424,7 +431,7 @@ class LoweredTraining:
                 grads[id(layer.bias)] = db
             backward.append(_DenseNode("dense", current, kernel, z, out, separate,
                                        act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                       db, flows))
+                                       db, flows, csr))
             current, width, flows, float32 = (separate if separate is not None else out), \
                 units, True, True
             shape = (units,)
@@ -618,7 +625,8 @@ class LoweredTraining:
                 if g is None:
                     break
                 continue
-            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows) = node
+            (_, x, kernel, z, out, separate, act, alpha, in_dim, units, dk, db, flows,
+             csr) = node
             if separate is not None:  # a sigmoid after the GEMM, its own tape node
                 dz = d.arena("sigmoid/input_gradient", per_row=units)
                 d.add("activation_backward", (None, separate, g, dz),
@@ -634,8 +642,12 @@ class LoweredTraining:
                 dx = d.arena("dense/input_gradient", per_row=in_dim)
                 d.add("gemm", (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
                       m=rows, n=(in_dim, 0), k=(units, 0))
-            d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
-                  m=(in_dim, 0), n=(units, 0), k=rows)
+            if csr is not None:  # csr_matmul_t when the forward ran sparse, else the GEMM
+                d.add("dense_maybe_sparse_backward_weights", (x, g, dk, None, csr),
+                      m=rows, n=(units, 0), k=(in_dim, 0))
+            else:
+                d.add("gemm", (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+                      m=(in_dim, 0), n=(units, 0), k=rows)
             if db is not None:
                 d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
             if dx is None:
@@ -712,8 +724,8 @@ class LoweredTraining:
     # --- running ----------------------------------------------------------------------------
     def run(self, batches, source=None):
         """Runs one training step per ``(x, y)`` batch; returns how many ran (the rest, from
-        the first step whose Dense input the interpreted path would take as sparse, are the
-        caller's). Updates the weights, optimizer, dropout streams, loss and metrics. With
+        the first step a gemm marked with the sparse check would hand back, are the caller's;
+        the Dense layers this module plans take their CSR product in the program instead). Updates the weights, optimizer, dropout streams, loss and metrics. With
         ``source`` (the float32 C-contiguous training inputs) each ``x`` is an int64 array of
         row indices into it and the program gathers the batch."""
         model, opt = self.model, self.model.optimizer
