@@ -107,17 +107,32 @@ def worker_keras_api(kind, workload, batch, steps, repeats):
     model = build(keras, workload)
     warm = max(2, steps // 5) * batch
     model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0, shuffle=True)
-    times, kernel_times = [], []
+    times, kernel_times, cpu_times, splits = [], [], [], []
     for _ in range(repeats):
         kernels.clear()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         times.append((time.perf_counter() - t) / steps)
+        cpu_times.append((time.process_time() - cpu) / steps)
         if kernels:
             kernel_times.append(sum(k.program.kernel_seconds for k in kernels) / steps)
-    return {"step_s": statistics.median(times),
+            splits.append(_kernel_split(kernels, steps))
+    split = {op: statistics.median(s.get(op, 0.0) for s in splits)
+             for op in (splits[0] if splits else {})}
+    return {"step_s": statistics.median(times), "cpu_s": statistics.median(cpu_times),
             "kernel_s": statistics.median(kernel_times) if kernel_times else None,
-            "lowered": bool(kernel_times)}
+            "lowered": bool(kernel_times), "split": split}
+
+
+def _kernel_split(lowered_runs, steps):
+    """Seconds per step inside each kind of kernel call (the program's per-instruction timer,
+    summed by op; convolution and GEMM ops also by their role), largest first."""
+    split = {}
+    for run in lowered_runs:
+        seconds = run.program._program.instruction_seconds
+        for ins, sec in zip(run.description.instructions, seconds):
+            split[ins.op] = split.get(ins.op, 0.0) + sec / steps
+    return dict(sorted(split.items(), key=lambda kv: -kv[1]))
 
 
 def worker_torch(workload, batch, steps, repeats):
@@ -233,9 +248,9 @@ def main():
         peers.append(("torch", sys.executable, "PyTorch eager"))
     if not args.no_keras and os.path.exists(args.keras_python):
         peers.append(("keras", args.keras_python, "Keras 3 / TF"))
-    rows = []
+    rows, splits = [], []
     print(f"Time per training step (us), median of {args.repeats} timed fits per process; "
-          f"{cpu_name()}", flush=True)
+          f"{cpu_name()}; threads as listed", flush=True)
     for threads in args.threads:
         for batch in args.batch:
             for workload in args.workloads:
@@ -246,6 +261,9 @@ def main():
                 for kind, python, _ in peers:
                     results[kind] = run(python, wargs(kind), threads)
                 kernel = results["lowered"]["kernel_s"]
+                if results["lowered"].get("split"):
+                    splits.append((threads, batch, workload, results["lowered"]["split"],
+                                   results["lowered"]["cpu_s"]))
                 best_peer = min((results[k]["step_s"] for k, _, _ in peers), default=None)
                 names = {"lowered": "nnfast lowered", "interpreted": "nnfast interpreted"}
                 names.update({k: label for k, _, label in peers})
@@ -263,6 +281,11 @@ def main():
                     print("  ", rows[-1], flush=True)  # progress: the table follows at the end
     print_table(["threads", "batch", "workload", "framework", "step us", "kernels us",
                  "rest us", "vs faster peer"], rows)
+    for threads, batch, workload, split, cpu_s in splits:
+        print(f"\nnnfast lowered, {workload}, batch {batch}, {threads} thread(s): kernel time per "
+              f"step by op (us; process CPU time per step {cpu_s * 1e6:.0f} us)")
+        print_table(["op", "us/step"], [[op, f"{sec * 1e6:.0f}"] for op, sec in split.items()
+                                         if sec * 1e6 >= 1])
 
 
 if __name__ == "__main__":
