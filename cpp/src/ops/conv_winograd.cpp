@@ -171,11 +171,11 @@ void forward_transformed(const Conv2DShape& s, const float* src, const float* U,
         v.output(M + i * OC, t.block * OC, y, OC, simple ? bias : nullptr,
                  simple && relu_only, tmp);
         if (simple) continue;
-        for (int64_t k = 0; k < 4; ++k)
-          if (valid[k])
-            scale_shift_activation_rows(y[k], OC, 1, OC, scale, bias,
-                                        residual ? residual + (y[k] - dst) : nullptr, OC, act,
-                                        act_params);
+        for (int64_t r = 0; r < 2; ++r)  // a tile row's two pixels are adjacent in dst
+          if (valid[2 * r])
+            scale_shift_activation_rows(y[2 * r], OC, valid[2 * r + 1] ? 2 : 1, OC, scale, bias,
+                                        residual ? residual + (y[2 * r] - dst) : nullptr, OC,
+                                        act, act_params);
       }
     }
   });
