@@ -14,7 +14,9 @@ Each (framework, workload, threads, batch) runs in a fresh process: one warm-up 
 `--repeats` timed fits of `--steps` steps; the median per-step time is printed. "kernels" is
 the time inside the lowered program's kernel calls (the same calls, in the same order, that
 the interpreted path makes), measured with the program's timer; "rest" is the step time
-minus it. Rows a workload does not lower say so (then both nnfast rows run the tape path).
+minus it. "CPU us" is the process's CPU time per step (all its threads): steadier than the
+wall clock when other processes share the cores, and the column to compare there. The
+lowered rows are followed by their kernel time split by program op. Rows a workload does not lower say so (then both nnfast rows run the tape path).
 
 Usage: python benchmarks/bench_step_overhead.py [--workloads mlp cnn imdb reuters]
        [--threads 1 2] [--batch 32] [--repeats 5] [--steps 200]
@@ -190,12 +192,14 @@ def worker_torch(workload, batch, steps, repeats):
 
     model.train()
     epoch(max(2, steps // 5))
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         epoch(steps)
         times.append((time.perf_counter() - t) / steps)
-    return {"step_s": statistics.median(times), "kernel_s": None, "lowered": False}
+        cpu_times.append((time.process_time() - cpu) / steps)
+    return {"step_s": statistics.median(times), "cpu_s": statistics.median(cpu_times),
+            "kernel_s": None, "lowered": False}
 
 
 def run(python, args, threads):
@@ -265,6 +269,7 @@ def main():
                     splits.append((threads, batch, workload, results["lowered"]["split"],
                                    results["lowered"]["cpu_s"]))
                 best_peer = min((results[k]["step_s"] for k, _, _ in peers), default=None)
+                best_cpu = min((results[k]["cpu_s"] for k, _, _ in peers), default=None)
                 names = {"lowered": "nnfast lowered", "interpreted": "nnfast interpreted"}
                 names.update({k: label for k, _, label in peers})
                 for kind, r in results.items():
@@ -277,10 +282,13 @@ def main():
                                  "" if k_us is None else f"{k_us:.0f}",
                                  "" if k_us is None else f"{r['step_s'] * 1e6 - k_us:.0f}",
                                  "" if kind in ("torch", "keras") or best_peer is None
-                                 else f"{best_peer / r['step_s']:.2f}x"])
+                                 else f"{best_peer / r['step_s']:.2f}x",
+                                 f"{r['cpu_s'] * 1e6:.0f}",
+                                 "" if kind in ("torch", "keras") or best_cpu is None
+                                 else f"{best_cpu / r['cpu_s']:.2f}x"])
                     print("  ", rows[-1], flush=True)  # progress: the table follows at the end
     print_table(["threads", "batch", "workload", "framework", "step us", "kernels us",
-                 "rest us", "vs faster peer"], rows)
+                 "rest us", "vs faster peer", "CPU us", "CPU vs faster peer"], rows)
     for threads, batch, workload, split, cpu_s in splits:
         print(f"\nnnfast lowered, {workload}, batch {batch}, {threads} thread(s): kernel time per "
               f"step by op (us; process CPU time per step {cpu_s * 1e6:.0f} us)")
