@@ -131,7 +131,7 @@ def _kernel_split(lowered_runs, steps):
     summed by op; convolution and GEMM ops also by their role), largest first."""
     split = {}
     for run in lowered_runs:
-        seconds = run.program._program.instruction_seconds
+        seconds = getattr(run.program._program, "instruction_seconds", ())  # older builds: none
         for ins, sec in zip(run.description.instructions, seconds):
             split[ins.op] = split.get(ins.op, 0.0) + sec / steps
     return dict(sorted(split.items(), key=lambda kv: -kv[1]))
