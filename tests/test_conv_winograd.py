@@ -33,17 +33,17 @@ def _close(got, want):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-# (batch, h, w, in_c, out_c, pads, out size): >= 128 output tiles of 2x2, odd sizes.
+# (batch, h, w, in_c, out_c, pads, out size): >= 512 output tiles of 2x2, odd sizes.
 FORWARD_CASES = [
-    (4, 15, 13, 17, 33, (0, 0), (13, 11)),   # valid: half tiles on the bottom and right
-    (2, 17, 15, 20, 16, (1, 1), (17, 15)),   # 'same'
-    (4, 14, 12, 16, 40, (2, 0), (14, 10)),   # uneven padding: 2 before the rows, 0 before cols
-    (1, 30, 29, 32, 64, (1, 1), (30, 29)),   # the tutorial CNN's channel counts
+    (4, 29, 27, 17, 33, (0, 0), (27, 25)),   # valid: half tiles on the bottom and right
+    (2, 33, 31, 20, 16, (1, 1), (33, 31)),   # 'same'
+    (4, 30, 24, 16, 40, (2, 0), (30, 22)),   # uneven padding: 2 before the rows, 0 before cols
+    (3, 30, 29, 32, 64, (1, 1), (30, 29)),   # the tutorial CNN's channel counts
 ]
 # The input gradient takes Winograd from 64 channels each way.
 BACKWARD_DATA_CASES = [
-    (3, 17, 13, 65, 67, (0, 0), (15, 11)),
-    (2, 16, 17, 64, 64, (1, 1), (16, 17)),
+    (3, 33, 25, 65, 67, (0, 0), (31, 23)),
+    (4, 24, 25, 64, 64, (1, 1), (24, 25)),
 ]
 
 
@@ -103,12 +103,12 @@ def test_winograd_input_gradient_matches_reference(case, isa):
 
 
 def test_small_or_narrow_convolutions_keep_the_other_routes():
-    x = np.ones((1, 6, 6, 32), np.float32)  # 4 tiles: transforming the kernel would not pay
+    x = np.ones((1, 28, 28, 32), np.float32)  # 196 tiles: the kernel transform would not pay
     k = np.ones((3, 3, 32, 32), np.float32)
-    _core.conv2d_forward(x, k, None, np.empty((1, 4, 4, 32), np.float32), (1, 1), (0, 0),
+    _core.conv2d_forward(x, k, None, np.empty((1, 26, 26, 32), np.float32), (1, 1), (0, 0),
                          (1, 1))
     assert _core.selected_kernels()["conv2d_forward"] != "winograd_f2x2_3x3"
-    x = np.ones((4, 15, 13, 32), np.float32)  # the input gradient below 64 channels
-    _core.conv2d_backward_data(np.ones((4, 13, 11, 32), np.float32), k, x, (1, 1), (0, 0),
+    x = np.ones((4, 33, 25, 32), np.float32)  # 576 tiles, but the input gradient < 64 channels
+    _core.conv2d_backward_data(np.ones((4, 31, 23, 32), np.float32), k, x, (1, 1), (0, 0),
                                (1, 1))
     assert _core.selected_kernels()["conv2d_backward_data"] != "winograd_f2x2_3x3"

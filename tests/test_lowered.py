@@ -428,25 +428,26 @@ def test_cnn_whose_dense_input_turns_sparse_bit_identical(threads, monkeypatch):
 
 
 def test_cnn_with_a_winograd_conv_bit_identical(threads, monkeypatch):
-    # A second conv of 16 -> 16 channels over 16 images of 7x7 takes the Winograd route on
-    # both paths (forward and kernel gradient; its input gradient stays on the tiles).
+    # A second conv of 16 -> 16 channels over 32 images of 7x7 (512 tiles of 2x2) takes the
+    # Winograd route on both paths (forward and kernel gradient; its input gradient stays on
+    # the tiles).
     from nnfast import _core
 
     rng = np.random.default_rng(14)
-    x = rng.random((48, 16, 16, 1)).astype("float32")  # whole batches: 144 tiles each
-    y = rng.integers(0, 5, 48)
+    x = rng.random((64, 20, 20, 1)).astype("float32")  # whole batches: 512 tiles each
+    y = rng.integers(0, 5, 64)
 
     def build():
         keras.utils.set_random_seed(15)
         return keras.Sequential([
-            keras.Input((16, 16, 1)),
+            keras.Input((20, 20, 1)),
             keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
             keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
 
     runs = _fit_both(build, x, y, {"optimizer": "adam",
                                    "loss": "sparse_categorical_crossentropy"}, monkeypatch,
-                     {"batch_size": 16, "shuffle": False})
+                     {"batch_size": 32, "shuffle": False})
     _assert_same(*runs)
     chosen = _core.selected_kernels()
     assert chosen["conv2d_forward"] == chosen["conv2d_backward_weights"] == "winograd_f2x2_3x3"

@@ -343,7 +343,7 @@ const ConvImpl kWinogradRoute{ConvRoute::winograd, nullptr, nullptr};
 #define NNFAST_WINOGRAD_ROUTE                                                   \
   {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3,               \
    "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "   \
-   ">= 128 output tiles"}
+   ">= 512 output tiles"}
 
 // NOTE: a pointwise conv with few output channels (or many more inputs than outputs) reads
 // a long input for little work per row: the GEMM's packing of it cost more than the tile

@@ -82,7 +82,7 @@ const DepthwiseVariant& pick_depthwise();
 // --- Winograd F(2x2, 3x3) (conv_winograd.cpp): 3x3, stride 1, groups 1 ---------------------
 // Shapes the Winograd drivers take: 3x3 kernels at stride and dilation 1, groups 1, padding
 // at most 2 (the input gradient is then a Winograd conv too), 16 to 128 channels each way,
-// at least 128 tiles of 2x2 output pixels.
+// at least 512 tiles of 2x2 output pixels.
 bool winograd_3x3(const Conv2DShape& s);
 // The same with at least 64 channels each way: where the input gradient's Winograd GEMMs
 // (in_c wide) beat the register tiles.
