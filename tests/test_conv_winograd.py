@@ -5,9 +5,10 @@ gradient against float64 NumPy references on odd shapes (odd output sizes leave 
 import numpy as np
 import pytest
 
+from nnfast import _core
+
 import conv_reference as ref
 from conv_reference import isa  # noqa: F401  (fixture)
-from nnfast import _core
 
 RELU, TANH = 1, 3
 
