@@ -14,7 +14,9 @@ Each (framework, workload, threads, batch) runs in a fresh process: one warm-up 
 `--repeats` timed fits of `--steps` steps; the median per-step time is printed. "kernels" is
 the time inside the lowered program's kernel calls (the same calls, in the same order, that
 the interpreted path makes), measured with the program's timer; "rest" is the step time
-minus it. Rows a workload does not lower say so (then both nnfast rows run the tape path).
+minus it. "CPU us" is the process's CPU time per step (all its threads): steadier than the
+wall clock when other processes share the cores, and the column to compare there. The
+lowered rows are followed by their kernel time split by program op. Rows a workload does not lower say so (then both nnfast rows run the tape path).
 
 Usage: python benchmarks/bench_step_overhead.py [--workloads mlp cnn imdb reuters]
        [--threads 1 2] [--batch 32] [--repeats 5] [--steps 200]
@@ -107,17 +109,32 @@ def worker_keras_api(kind, workload, batch, steps, repeats):
     model = build(keras, workload)
     warm = max(2, steps // 5) * batch
     model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0, shuffle=True)
-    times, kernel_times = [], []
+    times, kernel_times, cpu_times, splits = [], [], [], []
     for _ in range(repeats):
         kernels.clear()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         times.append((time.perf_counter() - t) / steps)
+        cpu_times.append((time.process_time() - cpu) / steps)
         if kernels:
             kernel_times.append(sum(k.program.kernel_seconds for k in kernels) / steps)
-    return {"step_s": statistics.median(times),
+            splits.append(_kernel_split(kernels, steps))
+    split = {op: statistics.median(s.get(op, 0.0) for s in splits)
+             for op in (splits[0] if splits else {})}
+    return {"step_s": statistics.median(times), "cpu_s": statistics.median(cpu_times),
             "kernel_s": statistics.median(kernel_times) if kernel_times else None,
-            "lowered": bool(kernel_times)}
+            "lowered": bool(kernel_times), "split": split}
+
+
+def _kernel_split(lowered_runs, steps):
+    """Seconds per step inside each kind of kernel call (the program's per-instruction timer,
+    summed by op; convolution and GEMM ops also by their role), largest first."""
+    split = {}
+    for run in lowered_runs:
+        seconds = getattr(run.program._program, "instruction_seconds", ())  # older builds: none
+        for ins, sec in zip(run.description.instructions, seconds):
+            split[ins.op] = split.get(ins.op, 0.0) + sec / steps
+    return dict(sorted(split.items(), key=lambda kv: -kv[1]))
 
 
 def worker_torch(workload, batch, steps, repeats):
@@ -175,12 +192,14 @@ def worker_torch(workload, batch, steps, repeats):
 
     model.train()
     epoch(max(2, steps // 5))
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         epoch(steps)
         times.append((time.perf_counter() - t) / steps)
-    return {"step_s": statistics.median(times), "kernel_s": None, "lowered": False}
+        cpu_times.append((time.process_time() - cpu) / steps)
+    return {"step_s": statistics.median(times), "cpu_s": statistics.median(cpu_times),
+            "kernel_s": None, "lowered": False}
 
 
 def run(python, args, threads):
@@ -233,9 +252,9 @@ def main():
         peers.append(("torch", sys.executable, "PyTorch eager"))
     if not args.no_keras and os.path.exists(args.keras_python):
         peers.append(("keras", args.keras_python, "Keras 3 / TF"))
-    rows = []
+    rows, splits = [], []
     print(f"Time per training step (us), median of {args.repeats} timed fits per process; "
-          f"{cpu_name()}", flush=True)
+          f"{cpu_name()}; threads as listed", flush=True)
     for threads in args.threads:
         for batch in args.batch:
             for workload in args.workloads:
@@ -246,7 +265,11 @@ def main():
                 for kind, python, _ in peers:
                     results[kind] = run(python, wargs(kind), threads)
                 kernel = results["lowered"]["kernel_s"]
+                if results["lowered"].get("split"):
+                    splits.append((threads, batch, workload, results["lowered"]["split"],
+                                   results["lowered"]["cpu_s"]))
                 best_peer = min((results[k]["step_s"] for k, _, _ in peers), default=None)
+                best_cpu = min((results[k]["cpu_s"] for k, _, _ in peers), default=None)
                 names = {"lowered": "nnfast lowered", "interpreted": "nnfast interpreted"}
                 names.update({k: label for k, _, label in peers})
                 for kind, r in results.items():
@@ -259,10 +282,18 @@ def main():
                                  "" if k_us is None else f"{k_us:.0f}",
                                  "" if k_us is None else f"{r['step_s'] * 1e6 - k_us:.0f}",
                                  "" if kind in ("torch", "keras") or best_peer is None
-                                 else f"{best_peer / r['step_s']:.2f}x"])
+                                 else f"{best_peer / r['step_s']:.2f}x",
+                                 f"{r['cpu_s'] * 1e6:.0f}",
+                                 "" if kind in ("torch", "keras") or best_cpu is None
+                                 else f"{best_cpu / r['cpu_s']:.2f}x"])
                     print("  ", rows[-1], flush=True)  # progress: the table follows at the end
     print_table(["threads", "batch", "workload", "framework", "step us", "kernels us",
-                 "rest us", "vs faster peer"], rows)
+                 "rest us", "vs faster peer", "CPU us", "CPU vs faster peer"], rows)
+    for threads, batch, workload, split, cpu_s in splits:
+        print(f"\nnnfast lowered, {workload}, batch {batch}, {threads} thread(s): kernel time per "
+              f"step by op (us; process CPU time per step {cpu_s * 1e6:.0f} us)")
+        print_table(["op", "us/step"], [[op, f"{sec * 1e6:.0f}"] for op, sec in split.items()
+                                         if sec * 1e6 >= 1])
 
 
 if __name__ == "__main__":

@@ -152,22 +152,65 @@ def test_a_batch_per_call_when_a_callback_reads_batch_hooks():
     assert lowered.steps_per_call(model, reads) == 1
 
 
-def test_sparse_batch_is_handed_back_to_the_interpreted_step(monkeypatch):
+def _count_sparse_products(monkeypatch):
+    """A list that grows by one per interpreted CSR Dense product (SparseDense.forward)."""
+    from nnfast.ops import sparse_dense
+
+    seen = []
+    forward = sparse_dense.SparseDense.forward
+    monkeypatch.setattr(sparse_dense.SparseDense, "forward",
+                        staticmethod(lambda *a, **k: seen.append(1) or forward(*a, **k)))
+    return seen
+
+
+def test_a_sparse_batch_runs_the_csr_product_in_the_program(monkeypatch):
     # Mostly dense data (not converted to CSR as a whole) with a run of all-zero rows: the
-    # interpreted Dense takes its CSR product on that batch; the program hands it back.
+    # interpreted Dense takes its CSR product on that batch; the program now takes it too
+    # (ops 29/30), so no step is handed back and the bits stay the same.
     rng = np.random.default_rng(4)
     x = rng.random((96, 300)).astype("float32")
     x[48:64] = 0.0
     x[50, 3] = 1.0
+    x[57, 299] = -0.0  # a -0.0 counts as a nonzero in the head sample, not in the CSR form
     y = rng.integers(0, 7, 96)
+    sparse = _count_sparse_products(monkeypatch)
     runs = _fit_both(lambda: _mlp("adam", shape=(300,)), x, y,
                      {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
                       "metrics": ["accuracy"]}, monkeypatch,
                      {"shuffle": False, "epochs": 1, "batch_size": 8})
     _assert_same(*runs)
-    # 12 steps: the program stops before batch 6, takes the rest again, stops before batch 7
-    # at once (a sparse run: the chunk's last steps stay interpreted).
-    assert runs[0][2] == [12, 5]
+    assert runs[0][2] == [12]  # one call ran all 12 steps
+    assert len(sparse) == 2  # batches 6 and 7, on the interpreted run only
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_sparse_hidden_activations_bit_identical(activation, threads, monkeypatch):
+    # A wide relu layer with a negative bias leaves its output mostly zeros, so the next
+    # Dense (300 inputs) takes the CSR product on both paths for most steps (gelu's gradient
+    # needs its input: the pre-activation is kept; relu is applied in place after the
+    # gather-sum) and the dense GEMM on the others.
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(77, 10)).astype("float32")
+    x[:32] *= 5.0  # the first two batches stay dense
+    y = rng.integers(0, 7, 77)
+
+    def build():
+        keras.utils.set_random_seed(9)
+        return keras.Sequential([
+            keras.Input((10,)),
+            keras.layers.Dense(300, activation="relu", bias_initializer=keras.initializers.
+                               Constant(-1.6)),
+            keras.layers.Dense(16, activation=activation),
+            keras.layers.Dense(7, activation="softmax")])
+
+    sparse = _count_sparse_products(monkeypatch)
+    runs = _fit_both(build, x, y, {"optimizer": "adam",
+                                   "loss": "sparse_categorical_crossentropy",
+                                   "metrics": ["accuracy"]}, monkeypatch,
+                     {"batch_size": 16, "shuffle": False})
+    _assert_same(*runs)
+    assert runs[0][2] == [5, 5]  # no step handed back
+    assert 0 < len(sparse) < 10, len(sparse)  # interpreted: some steps sparse, some dense
 
 
 def test_what_is_not_lowered_keeps_the_interpreted_path(monkeypatch):
@@ -363,6 +406,60 @@ def test_cnn_bit_identical(fuse, threads, monkeypatch):
     model = _cnn()
     model.build((None, 14, 13, 1))
     assert bool(lowered._fused_steps(model)[0]) == fuse  # the program ran the plan's pair
+
+
+def test_cnn_whose_dense_input_turns_sparse_bit_identical(threads, monkeypatch):
+    # The tutorial CNN's failure mode on random data: after Flatten + Dropout the Dense input
+    # (288 values) is mostly zeros, here from the second conv's negative bias; every step
+    # stays in the program, with the CSR product where the interpreted path takes it.
+    rng = np.random.default_rng(12)
+    x = rng.random((40, 20, 20, 1)).astype("float32")
+    x[:16] *= 8.0  # the first batch stays dense
+    y = rng.integers(0, 5, 40)
+
+    def build():
+        keras.utils.set_random_seed(13)
+        return keras.Sequential([
+            keras.Input((20, 20, 1)),
+            keras.layers.Conv2D(6, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(32, 3, activation="relu",
+                                bias_initializer=keras.initializers.Constant(-0.3)),
+            keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dropout(0.5),
+            keras.layers.Dense(5, activation="softmax")])
+
+    sparse = _count_sparse_products(monkeypatch)
+    runs = _fit_both(build, x, y, {"optimizer": "adam",
+                                   "loss": "sparse_categorical_crossentropy"}, monkeypatch,
+                     {"batch_size": 16, "shuffle": False})
+    _assert_same(*runs)
+    assert runs[0][2] == [3, 3]
+    assert 0 < len(sparse) < 6, len(sparse)
+
+
+def test_cnn_with_a_winograd_conv_bit_identical(threads, monkeypatch):
+    # A second conv of 16 -> 16 channels over 32 images of 7x7 (512 tiles of 2x2) takes the
+    # Winograd route on both paths (forward and kernel gradient; its input gradient stays on
+    # the tiles).
+    from nnfast import _core
+
+    rng = np.random.default_rng(14)
+    x = rng.random((64, 20, 20, 1)).astype("float32")  # whole batches: 512 tiles each
+    y = rng.integers(0, 5, 64)
+
+    def build():
+        keras.utils.set_random_seed(15)
+        return keras.Sequential([
+            keras.Input((20, 20, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+
+    runs = _fit_both(build, x, y, {"optimizer": "adam",
+                                   "loss": "sparse_categorical_crossentropy"}, monkeypatch,
+                     {"batch_size": 32, "shuffle": False})
+    _assert_same(*runs)
+    chosen = _core.selected_kernels()
+    assert chosen["conv2d_forward"] == chosen["conv2d_backward_weights"] == "winograd_f2x2_3x3"
 
 
 def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
@@ -675,3 +772,34 @@ def test_functional_embedding_recurrence_bit_identical(threads, monkeypatch):
                                    "metrics": ["accuracy"]}, monkeypatch)
     assert sum(runs[0][4]) == 10
     _assert_same(*runs)
+
+
+def test_sparse_dense_ops_check_their_store():
+    # dense_maybe_sparse_forward: a (rows, 256) input, a (256, 2) kernel, (rows, 2) output and
+    # its CSR store, which must be the program's memory at an even offset and large enough.
+    from nnfast.backend.program import OPS, csr_store_size
+
+    fixed, per_row = csr_store_size(256)
+    buffers = np.array([[2, 0, 0, 256], [1, 0, 512, 0], [0, 0, 0, 2],
+                        [0, 16, fixed, per_row]], dtype=np.int64)
+    ins = np.zeros((1, 17), dtype=np.int64)
+    ins[0, :7] = [OPS["dense_maybe_sparse_forward"], 0, 1, 2, -1, 3, -1]
+    ins[0, 11:17] = [0, 1, 2, 0, 256, 0]
+    floats = np.array([[0, np.inf, 0, 0]], np.float32)
+    arena = 16 + fixed + per_row * 4
+
+    def run(program, x):
+        kernel = np.arange(512, dtype=np.float32).reshape(256, 2) / 512
+        program.run([x], None, None, [kernel], np.zeros(1, np.float32), 1,
+                    np.zeros(1, np.int64), np.zeros((1, 4), np.float32),
+                    np.zeros((1, 1), np.int64))
+
+    run(CompiledProgram(buffers, ins, floats, arena, 4, 256, 0, 0), np.eye(4, 256, dtype="f4"))
+    odd = buffers.copy()
+    odd[3, 1] = 17
+    with pytest.raises(ValueError, match="CSR store must be an arena buffer"):
+        CompiledProgram(odd, ins, floats, arena + 1, 4, 256, 0, 0)
+    small = buffers.copy()
+    small[3, 3] = 2
+    with pytest.raises(ValueError, match="CSR store has"):
+        run(CompiledProgram(small, ins, floats, arena, 4, 256, 0, 0), np.eye(4, 256, dtype="f4"))

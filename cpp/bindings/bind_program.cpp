@@ -1,5 +1,6 @@
 // _core.Program: a lowered training program (see nnfast/program.h), built once from the
 // description nnfast.models.lowered plans, then run for many steps per call without the GIL.
+#include <algorithm>
 #include <memory>
 
 #include "bind_util.h"
@@ -247,6 +248,15 @@ void bind_program(py::module_& m) {
       .def("set_timing", &nnfast::Program::set_timing, py::arg("on"),
            "Time each kernel call (and reset the total).")
       .def_property_readonly("kernel_seconds", &nnfast::Program::kernel_seconds)
+      .def_property_readonly(
+          "instruction_seconds",
+          [](const nnfast::Program& p) {
+            const std::vector<double>& t = p.instruction_seconds();
+            py::array_t<double> out(static_cast<py::ssize_t>(t.size()));
+            std::copy(t.begin(), t.end(), out.mutable_data());
+            return out;
+          },
+          "Seconds in each instruction's kernel calls since set_timing (one per instruction).")
       .def_property_readonly("arena_bytes", &nnfast::Program::arena_bytes)
       .def_property_readonly("instruction_count", &nnfast::Program::instruction_count)
       .def_property_readonly("max_rows", &nnfast::Program::max_rows);

@@ -69,6 +69,11 @@ enum class ProgramOp : int32_t {
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)
   relu_backward_from_output = 28,    // (y, g, dz); dims n
+  // A Dense layer whose float32 input the interpreted path may take as sparse (see
+  // runtime/program_sparse.h): each step decides as ops/sparse_dense.py does and runs the
+  // CSR product or the GEMM. Dims m (rows), n (units), k (in_dim); ints[2]: activation.
+  dense_maybe_sparse_forward = 29,           // (a, kernel, c, bias?, csr store)
+  dense_maybe_sparse_backward_weights = 30,  // (a, g, dkernel, csr store)
   // Recurrent ops (program_rnn.cpp) name a row of the program's recurrence table in ints[0].
   recurrence_forward = 40,          // rnn_forward from an embedding table (training)
   recurrence_backward = 41,         // rnn_backward: weight gradients, the distinct ids' rows
@@ -110,7 +115,7 @@ inline bool program_op_is_bf16_conv(ProgramOp op) {
 }
 // Whether an encoded op number names an op of this enum (the numbers have gaps by family).
 inline bool program_op_is_known(int64_t op) {
-  return (op >= 0 && op <= static_cast<int64_t>(ProgramOp::relu_backward_from_output)) ||
+  return (op >= 0 && op <= static_cast<int64_t>(ProgramOp::dense_maybe_sparse_backward_weights)) ||
          (op >= static_cast<int64_t>(ProgramOp::recurrence_forward) &&
           op <= static_cast<int64_t>(ProgramOp::copy_columns)) ||
          (op >= static_cast<int64_t>(ProgramOp::round_to_bfloat16) &&
@@ -190,9 +195,12 @@ class Program {
   int64_t instruction_count() const { return static_cast<int64_t>(instructions_.size()); }
   // Seconds spent inside kernel calls since the last reset (when timing is on).
   double kernel_seconds() const { return kernel_seconds_; }
+  // The same time split by instruction (index = instruction number), for profiling a step.
+  const std::vector<double>& instruction_seconds() const { return instruction_seconds_; }
   void set_timing(bool on) {
     timing_ = on;
     kernel_seconds_ = 0.0;
+    instruction_seconds_.assign(instructions_.size(), 0.0);
   }
 
  private:
@@ -240,6 +248,7 @@ class Program {
   std::vector<std::vector<int64_t>> gradient_rows_;  // per recurrence: rows its dtable holds
   bool timing_ = false;
   double kernel_seconds_ = 0.0;
+  std::vector<double> instruction_seconds_;
 };
 
 }  // namespace nnfast

@@ -102,25 +102,6 @@ const DirectConvVariant kDirectAvx2{kernels::f32_direct_conv_fwd_avx2,
 const DirectConvVariant kDirectRef{kernels::f32_direct_conv_fwd_ref,
                                    kernels::f32_direct_conv_bwd_weights_ref};
 
-// Sums per-chunk partial buffers (chunk 0 is `out` itself) in chunk order.
-template <typename Fn>
-void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_size, Fn&& fn) {
-  const int64_t chunks = std::max<int64_t>(
-      1, std::min<int64_t>(num_threads(), tiles / std::max<int64_t>(grain, 1)));
-  std::vector<float> partial(static_cast<size_t>((chunks - 1) * out_size));
-  parallel_for_chunks(chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      float* dst = c == 0 ? out : partial.data() + (c - 1) * out_size;
-      std::fill(dst, dst + out_size, 0.0f);
-      fn(tiles * c / chunks, tiles * (c + 1) / chunks, dst);
-    }
-  });
-  for (int64_t c = 1; c < chunks; ++c) {
-    const float* p = partial.data() + (c - 1) * out_size;
-    for (int64_t i = 0; i < out_size; ++i) out[i] += p[i];
-  }
-}
-
 // --- implicit GEMM forward ---------------------------------------------------------------------
 // NOTE: the im2col path copies every tap of every pixel into a tile, then sgemm transposes
 // that tile into micro-panels and re-packs the whole kernel for every tile: for a 3x3x64 -> 64
@@ -336,6 +317,7 @@ enum class ConvRoute {
   direct,           // the direct loops of kh*kw*in_c <= 32 layers
   implicit_gemm,    // GEMM A panels packed from the input per tap
   im2col_gemm,      // GEMMs on im2col (or col2im-gather) tiles
+  winograd,         // Winograd F(2x2, 3x3): 16 GEMMs on transformed tiles (conv_winograd.cpp)
 };
 struct ConvImpl {
   ConvRoute route;
@@ -357,6 +339,11 @@ const ConvImpl kDirectConvAvx2{ConvRoute::direct, nullptr, &kDirectAvx2};
 const ConvImpl kDirectConvRef{ConvRoute::direct, nullptr, &kDirectRef};
 const ConvImpl kImplicitGemm{ConvRoute::implicit_gemm, nullptr, nullptr};
 const ConvImpl kIm2colGemm{ConvRoute::im2col_gemm, nullptr, nullptr};
+const ConvImpl kWinogradRoute{ConvRoute::winograd, nullptr, nullptr};
+#define NNFAST_WINOGRAD_ROUTE                                                   \
+  {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3,               \
+   "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "   \
+   ">= 512 output tiles"}
 
 // NOTE: a pointwise conv with few output channels (or many more inputs than outputs) reads
 // a long input for little work per row: the GEMM's packing of it cost more than the tile
@@ -392,7 +379,8 @@ using ConvRegistry = dispatch::Registry<ConvImpl, Conv2DShape>;
 
 const ConvRegistry kConvForward{
     "conv2d_forward",
-    {{Isa::avx512, "f32_conv_tile_pointwise_avx512", &kPointwiseTilesAvx512, thin_pointwise,
+    {NNFAST_WINOGRAD_ROUTE,
+     {Isa::avx512, "f32_conv_tile_pointwise_avx512", &kPointwiseTilesAvx512, thin_pointwise,
       "1x1 stride 1, in_c >= 16, out_c <= 64 or in_c >= 2*out_c"},
      {Isa::avx512, "f32_conv_rowmerged_avx512", &kRowmergedAvx512, few_channels,
       "groups 1, 2 <= in_c < 16, kernel_w*in_c >= 8, out_c >= 16"},
@@ -417,7 +405,9 @@ const ConvRegistry kConvForward{
 
 const ConvRegistry kConvBackwardData{
     "conv2d_backward_data",
-    {{Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
+    {{Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3_wide,
+      "3x3, stride 1, dilation 1, groups 1, padding <= 2, 64 to 128 channels each way"},
+     {Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
      {Isa::avx512, "f32_conv_tile_avx512", &kTilesAvx512, flippable,
       "groups 1, stride 1, in_c and out_c >= 16, padding <= dilation*(kernel-1)"},
      {Isa::avx2, "f32_conv_tile_avx2", &kTilesAvx2, flippable,
@@ -430,7 +420,8 @@ const ConvRegistry kConvBackwardData{
 
 const ConvRegistry kConvBackwardWeights{
     "conv2d_backward_weights",
-    {{Isa::avx512, "f32_direct_conv_avx512", &kDirectConvAvx512, direct_with_pixels,
+    {NNFAST_WINOGRAD_ROUTE,
+     {Isa::avx512, "f32_direct_conv_avx512", &kDirectConvAvx512, direct_with_pixels,
       "kh*kw*in_c <= 32, groups 1"},
      {Isa::avx2, "f32_direct_conv_avx2", &kDirectConvAvx2, direct_with_pixels,
       "kh*kw*in_c <= 32, groups 1"},
@@ -451,6 +442,10 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
   const ConvImpl& route = *kConvForward.select(s).fns;
+  if (route.route == ConvRoute::winograd) {
+    conv2d_forward_winograd(s, src, kernel, bias, act, act_params, dst, scale, residual);
+    return;
+  }
   if (route.route == ConvRoute::tiles_pointwise) {
     conv2d_forward_tiles(route.tile, s, src, kernel, bias, act, act_params, dst, scale, residual);
     return;
@@ -539,6 +534,10 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     return;
   }
   const ConvImpl& route = *kConvBackwardData.select(s).fns;
+  if (route.route == ConvRoute::winograd) {
+    conv2d_backward_data_winograd(s, ddst, kernel, dsrc);
+    return;
+  }
   if (route.route == ConvRoute::gemm_direct) {
     sgemm(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC);
     return;
@@ -636,6 +635,10 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
   }
   if (route.route == ConvRoute::gemm_direct) {
     sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
+    return;
+  }
+  if (route.route == ConvRoute::winograd) {
+    conv2d_backward_weights_winograd(s, src, ddst, dkernel);
     return;
   }
   const int64_t T = tile_rows(K);

@@ -9,6 +9,7 @@
 #include "kernels/conv/conv_kernels.h"
 #include "nnfast/conv.h"
 #include "nnfast/runtime.h"
+#include "ops/parallel.h"
 
 namespace nnfast::conv_detail {
 
@@ -25,6 +26,25 @@ inline std::vector<float>& thread_buffer(size_t floats) {
   thread_local std::vector<float> buf;
   if (buf.size() < floats) buf.resize(floats);
   return buf;
+}
+
+// Sums per-chunk partial buffers (chunk 0 is `out` itself) in chunk order.
+template <typename Fn>
+inline void chunked_accumulate(int64_t tiles, int64_t grain, float* out, int64_t out_size, Fn&& fn) {
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(num_threads(), tiles / std::max<int64_t>(grain, 1)));
+  std::vector<float> partial(static_cast<size_t>((chunks - 1) * out_size));
+  parallel_for_chunks(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      float* dst = c == 0 ? out : partial.data() + (c - 1) * out_size;
+      std::fill(dst, dst + out_size, 0.0f);
+      fn(tiles * c / chunks, tiles * (c + 1) / chunks, dst);
+    }
+  });
+  for (int64_t c = 1; c < chunks; ++c) {
+    const float* p = partial.data() + (c - 1) * out_size;
+    for (int64_t i = 0; i < out_size; ++i) out[i] += p[i];
+  }
 }
 
 inline bool is_pointwise(const Conv2DShape& s) {
@@ -58,6 +78,25 @@ struct DepthwiseVariant {
 };
 // The depthwise kernels the "depthwise_conv2d" registry selects (logged under NNFAST_VERBOSE).
 const DepthwiseVariant& pick_depthwise();
+
+// --- Winograd F(2x2, 3x3) (conv_winograd.cpp): 3x3, stride 1, groups 1 ---------------------
+// Shapes the Winograd drivers take: 3x3 kernels at stride and dilation 1, groups 1, padding
+// at most 2 (the input gradient is then a Winograd conv too), 16 to 128 channels each way,
+// at least 512 tiles of 2x2 output pixels.
+bool winograd_3x3(const Conv2DShape& s);
+// The same with at least 64 channels each way: where the input gradient's Winograd GEMMs
+// (in_c wide) beat the register tiles.
+bool winograd_3x3_wide(const Conv2DShape& s);
+// act(scale * conv + bias + residual) (scale, bias, residual may be nullptr).
+void conv2d_forward_winograd(const Conv2DShape& s, const float* src, const float* kernel,
+                             const float* bias, Activation act, const ActivationParams& act_params,
+                             float* dst, const float* scale, const float* residual);
+// dsrc (overwritten) from ddst: the flipped kernel's Winograd conv of ddst.
+void conv2d_backward_data_winograd(const Conv2DShape& s, const float* ddst, const float* kernel,
+                                   float* dsrc);
+// dkernel (overwritten) = sum over tiles of the transformed input and output gradient.
+void conv2d_backward_weights_winograd(const Conv2DShape& s, const float* src, const float* ddst,
+                                      float* dkernel);
 
 // --- Register-tile drivers (conv_tiles.cpp), over a tile micro-kernel of any ISA -------------
 // Forward on 14-pixel x 32-channel tiles: act(scale * conv + bias + residual).

@@ -15,6 +15,7 @@
 #include "nnfast/pool.h"
 #include "nnfast/reduce.h"
 #include "nnfast/softmax.h"
+#include "runtime/program_sparse.h"
 
 namespace nnfast {
 namespace {
@@ -224,12 +225,22 @@ Program::Program(std::vector<ProgramBuffer> buffers, std::vector<ProgramInstruct
     for (int k = 0; k < 3; ++k)
       if (ins.dim_fixed[k] < 0 || ins.dim_per_row[k] < 0)
         throw std::invalid_argument(where(i, ins) + ": negative dimension");
-    const bool any_gemm = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16;
-    const int64_t act = ins.ints[any_gemm ? 2 : 0];
-    if ((any_gemm || ins.op == ProgramOp::activation_forward ||
+    const bool act_in_2 = ins.op == ProgramOp::gemm || ins.op == ProgramOp::gemm_bf16 ||
+                          ins.op == ProgramOp::dense_maybe_sparse_forward;
+    const int64_t act = ins.ints[act_in_2 ? 2 : 0];
+    if ((act_in_2 || ins.op == ProgramOp::activation_forward ||
          ins.op == ProgramOp::activation_backward) &&
         (act < 0 || act > static_cast<int64_t>(Activation::mish)))
       throw std::invalid_argument(where(i, ins) + ": unknown activation id " + std::to_string(act));
+    if (ins.op == ProgramOp::dense_maybe_sparse_forward ||
+        ins.op == ProgramOp::dense_maybe_sparse_backward_weights) {
+      // The store holds int64 arrays: the program's own memory, 8-byte aligned.
+      const int32_t id = ins.buffers[4];
+      if (id < 0 || buffers_[static_cast<size_t>(id)].kind != ProgramBufferKind::arena ||
+          buffers_[static_cast<size_t>(id)].offset % 2 != 0)
+        throw std::invalid_argument(where(i, ins) + ": the CSR store must be an arena buffer "
+                                    "at an even offset");
+    }
     if (ins.op == ProgramOp::dropout && !(ins.floats[0] >= 0.0f && ins.floats[0] < 1.0f))
       throw std::invalid_argument(where(i, ins) + ": dropout rate must be in [0, 1), received " +
                                   std::to_string(ins.floats[0]));
@@ -465,6 +476,19 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         }
         break;
       }
+      case ProgramOp::dense_maybe_sparse_forward:
+        need(0, m * k, "a");
+        need(1, k * n, "kernel");
+        need(2, m * n, "c");
+        need(3, n, "bias", false);
+        need(4, program_sparse::store_floats(m, k), "CSR store");
+        break;
+      case ProgramOp::dense_maybe_sparse_backward_weights:
+        need(0, m * k, "a");
+        need(1, m * n, "output gradient");
+        need(2, k * n, "kernel gradient");
+        need(4, program_sparse::store_floats(m, k), "CSR store");
+        break;
       case ProgramOp::relu_backward_from_output:
         need(0, n, "relu output");
         need(1, n, "output gradient");
@@ -520,7 +544,8 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
       would_run_sparse(b[0].f, m, k, ins.op == ProgramOp::gemm_bf16))
     return false;
   const ActivationParams params{ins.floats[0], ins.floats[1], ins.floats[2]};
-  const auto act = static_cast<Activation>(ins.ints[any_gemm ? 2 : 0]);
+  const auto act = static_cast<Activation>(
+      ins.ints[any_gemm || ins.op == ProgramOp::dense_maybe_sparse_forward ? 2 : 0]);
   switch (ins.op) {
     case ProgramOp::gemm: {
       GemmEpilogue ep;
@@ -675,6 +700,12 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
     case ProgramOp::conv2d_backward_weights_bf16:
       execute_bf16(ins, b, rows, m, n, k);
       break;
+    case ProgramOp::dense_maybe_sparse_forward:
+      program_sparse::dense_forward(b[0].f, b[1].f, b[3].f, b[2].f, b[4].f, m, n, k, act, params);
+      break;
+    case ProgramOp::dense_maybe_sparse_backward_weights:
+      program_sparse::dense_backward_weights(b[0].f, b[1].f, b[2].f, b[4].f, m, n, k);
+      break;
   }
   return true;
 }
@@ -755,13 +786,16 @@ int64_t Program::run(const ProgramRun& run) {
       for (int64_t r = 0; r < rows; ++r)
         std::copy_n(run.gather_source + run.gather_index[s][r] * input_per_row_, input_per_row_,
                     gathered_.data() + r * input_per_row_);
-    for (const ProgramInstruction& ins : instructions_) {
+    for (size_t i = 0; i < instructions_.size(); ++i) {
+      const ProgramInstruction& ins = instructions_[i];
       bool ran;
       if (timing_) {
         const auto t0 = std::chrono::steady_clock::now();
         ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
-        kernel_seconds_ +=
+        const double spent =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        kernel_seconds_ += spent;
+        instruction_seconds_[i] += spent;
       } else {
         ran = execute(ins, use, static_cast<int64_t>(s), row0, rows, draw_at);
       }

@@ -233,6 +233,11 @@ class Program:
     def instruction_count(self) -> int:
         ...
     @property
+    def instruction_seconds(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        Seconds in each instruction's kernel calls since set_timing (one per instruction).
+        """
+    @property
     def kernel_seconds(self) -> float:
         ...
     @property

@@ -22,6 +22,7 @@ OPS = {
     "max_pool2d_forward": 23, "max_pool2d_backward": 24, "conv_relu_maxpool_forward": 25,
     "conv_relu_maxpool_backward_data": 26, "conv_relu_maxpool_backward_weights": 27,
     "relu_backward_from_output": 28,
+    "dense_maybe_sparse_forward": 29, "dense_maybe_sparse_backward_weights": 30,
     # recurrent ops (cpp/src/runtime/program_rnn.cpp)
     "recurrence_forward": 40, "recurrence_backward": 41, "embedding_rows_gradient": 42,
     "adam_update_token_rows": 43, "embedding_shift_square_rows": 44,
@@ -73,6 +74,27 @@ def recurrence_workspace_size(cell, table, ids, units, reset_after):
     """
     return int(_core.rnn_embedded_workspace_size(int(cell), table, ids, int(units),
                                                  bool(reset_after), True))
+
+
+def csr_store_size(cols, max_density=0.05):
+    """Arena floats per row and fixed of the CSR store that a Dense op whose input may be
+    sparse keeps for its backward (``store_floats`` in cpp/src/runtime/program_sparse.h): an
+    int64 state, int64 indptr, and int64 indices plus float32 values for
+    ``int(max_density * rows * cols)`` nonzeros, bounded per row.
+
+    Args:
+        cols: the Dense input's width.
+        max_density: the interpreted path's largest sparse fraction (``MAX_DENSITY``).
+
+    Returns:
+        ``(fixed, per_row)`` floats.
+
+    Example:
+        >>> csr_store_size(1600)
+        (4, 242)
+    """
+    per_row_nonzeros = -(-int(cols) * round(max_density * 10000) // 10000)
+    return 4, 2 + 3 * per_row_nonzeros
 
 
 class CompiledProgram:

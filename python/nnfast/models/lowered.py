@@ -41,6 +41,7 @@ from nnfast.backend.program import (
     RECURRENCE_INTS,
     CompiledProgram,
     activation_needs_input,
+    csr_store_size,
     recurrence_workspace_size,
 )
 from nnfast.callbacks import History, ProgbarLogger, _overrides
@@ -101,6 +102,7 @@ class _DenseNode:
     db: object
     flows: bool
     gemm: str = "gemm"  # the product's op ("gemm_bf16" for a bfloat16 layer)
+    csr: object = None  # the CSR store of a dense_maybe_sparse_forward, else None
 
 
 @dataclasses.dataclass
@@ -834,22 +836,29 @@ class LoweredTraining:
         if layer.bias is not None:
             bias = d.external(f"{layer.name}/bias", _value_of(layer.bias), units)
         # NOTE: the interpreted path takes a CSR product when this input is mostly zeros
-        # (a float32 array only); the program checks the same and hands such a step back.
+        # (a float32 array only). A float32 layer's dense_maybe_sparse ops decide the same way
+        # on every step and keep the CSR form for the kernel gradient; a bf16 layer's gemm
+        # checks the same and hands such a step back.
         sparse_check = int(float32 and in_dim >= _SPARSE_RULE[1])
+        csr, forward_op = None, gemm
+        if sparse_check and gemm == "gemm":
+            fixed, per_row = csr_store_size(in_dim, _SPARSE_RULE[0])
+            csr = d.arena(f"{layer.name}/csr", per_row=per_row, fixed=fixed)
+            forward_op, sparse_check = "dense_maybe_sparse_forward", 0
         rows = (0, 1)
         z = None
         needs_z = kind == "fused" and act != 0 and activation_needs_input(act, alpha)
         if needs_z:
             z = d.arena(f"{layer.name}/z", per_row=units)
             out = d.arena(f"{layer.name}/output", per_row=units)
-            d.add(gemm, (current, kernel, z, bias), ints=(0, 0, 0, sparse_check),
+            d.add(forward_op, (current, kernel, z, bias, csr), ints=(0, 0, 0, sparse_check),
                   floats=(0.0, _INF, 0.0), m=rows, n=(units, 0), k=(in_dim, 0))
             d.add("activation_forward", (z, out), ints=(act,), floats=(alpha, _INF, 0.0),
                   m=(0, units))
         else:
             out = d.arena(f"{layer.name}/output", per_row=units)
             fused = act if kind == "fused" else 0
-            d.add(gemm, (current, kernel, out, bias), ints=(0, 0, fused, sparse_check),
+            d.add(forward_op, (current, kernel, out, bias, csr), ints=(0, 0, fused, sparse_check),
                   floats=(alpha if fused else 0.0, _INF, 0.0), m=rows, n=(units, 0),
                   k=(in_dim, 0))
         separate = None
@@ -869,7 +878,7 @@ class LoweredTraining:
             grads[id(layer.bias)] = db
         backward.append(_DenseNode(current, kernel, z, out, separate,
                                    act if kind == "fused" else 0, alpha, in_dim, units, dk,
-                                   db, flows, gemm))
+                                   db, flows, gemm, csr))
         if bf16 and last:  # the output rounded; the backward reads the unrounded one
             out = self._rounded_input(d, layer, out, units)
         elif bf16:
@@ -1198,8 +1207,12 @@ class LoweredTraining:
             dx = d.arena("dense/input_gradient", per_row=in_dim)
             d.add(gemm, (g, kernel, dx, None), ints=(0, 1, 0, 0), floats=(0.0, _INF, 0.0),
                   m=rows, n=(in_dim, 0), k=(units, 0))
-        d.add(gemm, (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
-              m=(in_dim, 0), n=(units, 0), k=rows)
+        if node.csr is not None:  # csr_matmul_t when the forward ran sparse, else the GEMM
+            d.add("dense_maybe_sparse_backward_weights", (x, g, dk, None, node.csr),
+                  m=rows, n=(units, 0), k=(in_dim, 0))
+        else:
+            d.add(gemm, (x, g, dk, None), ints=(1, 0, 0, 0), floats=(0.0, _INF, 0.0),
+                  m=(in_dim, 0), n=(units, 0), k=rows)
         if db is not None:
             d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
         return dx
@@ -1316,8 +1329,9 @@ class LoweredTraining:
     # --- running ----------------------------------------------------------------------------
     def run(self, batches, source=None):
         """Runs one training step per ``(x, y)`` batch; returns how many ran (the rest, from
-        the first step whose Dense input the interpreted path would take as sparse, are the
-        caller's). Updates the weights, optimizer, dropout streams, loss and metrics. With
+        the first step a gemm marked with the sparse check hands back, are the caller's: a
+        bf16 Dense whose input turns sparse; float32 Dense layers take their CSR product in
+        the program). Updates the weights, optimizer, dropout streams, loss and metrics. With
         ``source`` (the float32 C-contiguous training inputs) each ``x`` is an int64 array of
         row indices into it and the program gathers the batch."""
         model, opt = self.model, self.model.optimizer

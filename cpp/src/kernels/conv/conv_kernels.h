@@ -93,4 +93,27 @@ NNFAST_DECLARE_CONV_POOL(avx2)
 NNFAST_DECLARE_CONV_POOL(avx512)
 #undef NNFAST_DECLARE_CONV_POOL
 
+// Winograd F(2x2, 3x3) tile transforms over n channels (winograd_impl.h): a tile is 4x4
+// input pixels and 2x2 output pixels; position p = 4*r + c of a transformed tile lies at
+// base + p*ld. input: v = B^T d B of the 16 input rows d (a zero row where the patch leaves
+// the input); output: the 4 rows y = A^T m A; gradient: g = A dy A^T of the 4 output-gradient
+// rows dy. tmp is scratch of 16*n floats.
+using WinogradInputFn = void (*)(const float* const* d, float* v, int64_t ldv, int64_t n,
+                                 float* tmp);
+using WinogradOutputFn = void (*)(const float* m, int64_t ldm, float* const* y, int64_t n,
+                                  const float* bias, int relu, float* tmp);
+using WinogradGradientFn = void (*)(const float* const* dy, float* g, int64_t ldg, int64_t n,
+                                    float* tmp);
+#define NNFAST_DECLARE_WINOGRAD(isa)                                                         \
+  void f32_winograd_input_##isa(const float* const* d, float* v, int64_t ldv, int64_t n,    \
+                                float* tmp);                                                 \
+  void f32_winograd_output_##isa(const float* m, int64_t ldm, float* const* y, int64_t n,   \
+                                 const float* bias, int relu, float* tmp);                   \
+  void f32_winograd_gradient_##isa(const float* const* dy, float* g, int64_t ldg, int64_t n, \
+                                   float* tmp);
+NNFAST_DECLARE_WINOGRAD(ref)
+NNFAST_DECLARE_WINOGRAD(avx2)
+NNFAST_DECLARE_WINOGRAD(avx512)
+#undef NNFAST_DECLARE_WINOGRAD
+
 }  // namespace nnfast::kernels

@@ -1,0 +1,6 @@
+// AVX-512 build of the Winograd F(2x2, 3x3) tile transforms (winograd_impl.h, vectorised by
+// the compiler for this file's flags).
+#include "kernels/conv/conv_kernels.h"
+#include "kernels/conv/winograd_impl.h"
+
+NNFAST_DEFINE_WINOGRAD(avx512)

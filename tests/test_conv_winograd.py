@@ -1,0 +1,115 @@
+"""Winograd F(2x2, 3x3) convolutions (cpp/src/ops/conv_winograd.cpp, the tile transforms in
+cpp/src/kernels/conv/winograd_*.cpp): forward with every epilogue, input gradient and kernel
+gradient against float64 NumPy references on odd shapes (odd output sizes leave half tiles,
+'same' and uneven padding put tiles across the border), for every ISA variant."""
+import numpy as np
+import pytest
+
+from nnfast import _core
+
+import conv_reference as ref
+from conv_reference import isa  # noqa: F401  (fixture)
+
+RELU, TANH = 1, 3
+
+
+def _padded_conv(x, k, pads, out_hw):
+    """float64 stride-1 cross-correlation with `pads` before and whatever padding after
+    gives `out_hw` outputs (zeros outside the input)."""
+    (pt, pl), (oh, ow) = pads, out_hw
+    pb, pr = oh + 2 - x.shape[1] - pt, ow + 2 - x.shape[2] - pl
+    xp = np.pad(np.asarray(x, np.float64), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    return ref.conv2d(xp, k)
+
+
+def _data(batch, h, w, cin, cout, pads, out_hw, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, h, w, cin)).astype(np.float32)
+    k = (rng.standard_normal((3, 3, cin, cout)) / np.sqrt(9 * cin)).astype(np.float32)
+    dy = rng.standard_normal((batch, *out_hw, cout)).astype(np.float32)
+    return x, k, dy
+
+
+def _close(got, want):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+# (batch, h, w, in_c, out_c, pads, out size): >= 512 output tiles of 2x2, odd sizes.
+FORWARD_CASES = [
+    (4, 29, 27, 17, 33, (0, 0), (27, 25)),   # valid: half tiles on the bottom and right
+    (2, 33, 31, 20, 16, (1, 1), (33, 31)),   # 'same'
+    (4, 30, 24, 16, 40, (2, 0), (30, 22)),   # uneven padding: 2 before the rows, 0 before cols
+    (3, 30, 29, 32, 64, (1, 1), (30, 29)),   # the tutorial CNN's channel counts
+]
+# The input gradient takes Winograd from 64 channels each way.
+BACKWARD_DATA_CASES = [
+    (3, 33, 25, 65, 67, (0, 0), (31, 23)),
+    (4, 24, 25, 64, 64, (1, 1), (24, 25)),
+]
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+@pytest.mark.parametrize("epilogue", ["bias_relu", "linear", "scale_residual_tanh"])
+def test_winograd_forward_matches_reference(case, epilogue, isa):
+    batch, h, w, cin, cout, pads, out_hw = case
+    x, k, residual = _data(batch, h, w, cin, cout, pads, out_hw)
+    rng = np.random.default_rng(1)
+    bias = rng.standard_normal(cout).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, cout).astype(np.float32)
+    y = np.empty((batch, *out_hw, cout), np.float32)
+    want = _padded_conv(x, k, pads, out_hw)
+    if epilogue == "bias_relu":
+        _core.conv2d_forward(x, k, bias, y, (1, 1), pads, (1, 1), 1, RELU)
+        want = np.maximum(want + bias, 0.0)
+    elif epilogue == "linear":
+        _core.conv2d_forward(x, k, None, y, (1, 1), pads, (1, 1), 1, 0)
+    else:
+        _core.conv2d_forward(x, k, bias, y, (1, 1), pads, (1, 1), 1, TANH, scale=scale,
+                             residual=residual)
+        want = np.tanh(want * scale + bias + residual)
+    assert _core.selected_kernels()["conv2d_forward"] == "winograd_f2x2_3x3"
+    assert _core.selected_kernels()["conv2d_winograd"].endswith(f"_{isa}")
+    _close(y, want)
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES[:3] + BACKWARD_DATA_CASES[:1])
+def test_winograd_kernel_gradient_matches_reference(case, isa):
+    batch, h, w, cin, cout, pads, out_hw = case
+    x, k, dy = _data(batch, h, w, cin, cout, pads, out_hw, seed=2)
+    dk, db = np.empty_like(k), np.empty(cout, np.float32)
+    _core.conv2d_backward_weights(x, dy, dk, db, (1, 1), pads, (1, 1))
+    assert _core.selected_kernels()["conv2d_backward_weights"] == "winograd_f2x2_3x3"
+    (pt, pl), (oh, ow) = pads, out_hw
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pt, oh + 2 - h - pt), (pl, ow + 2 - w - pl),
+                                       (0, 0)))
+    want = np.zeros((3, 3, cin, cout))
+    for i in range(3):
+        for j in range(3):
+            patch = xp[:, i:i + oh, j:j + ow].reshape(-1, cin)
+            want[i, j] = patch.T @ dy.reshape(-1, cout).astype(np.float64)
+    _close(dk, want)
+    _close(db, dy.astype(np.float64).reshape(-1, cout).sum(0))
+
+
+@pytest.mark.parametrize("case", BACKWARD_DATA_CASES)
+def test_winograd_input_gradient_matches_reference(case, isa):
+    batch, h, w, cin, cout, pads, out_hw = case
+    x, k, dy = _data(batch, h, w, cin, cout, pads, out_hw, seed=3)
+    dx = np.empty_like(x)
+    _core.conv2d_backward_data(dy, k, dx, (1, 1), pads, (1, 1))
+    assert _core.selected_kernels()["conv2d_backward_data"] == "winograd_f2x2_3x3"
+    # The adjoint: a correlation of dy, padded by 2 - pad, with the flipped, transposed kernel.
+    flipped = k[::-1, ::-1].transpose(0, 1, 3, 2)
+    _close(dx, _padded_conv(dy, flipped, (2 - pads[0], 2 - pads[1]), (h, w)))
+
+
+def test_small_or_narrow_convolutions_keep_the_other_routes():
+    x = np.ones((1, 28, 28, 32), np.float32)  # 196 tiles: the kernel transform would not pay
+    k = np.ones((3, 3, 32, 32), np.float32)
+    _core.conv2d_forward(x, k, None, np.empty((1, 26, 26, 32), np.float32), (1, 1), (0, 0),
+                         (1, 1))
+    assert _core.selected_kernels()["conv2d_forward"] != "winograd_f2x2_3x3"
+    x = np.ones((4, 33, 25, 32), np.float32)  # 576 tiles, but the input gradient < 64 channels
+    _core.conv2d_backward_data(np.ones((4, 31, 23, 32), np.float32), k, x, (1, 1), (0, 0),
+                               (1, 1))
+    assert _core.selected_kernels()["conv2d_backward_data"] != "winograd_f2x2_3x3"
