@@ -216,7 +216,7 @@ class Program:
     """
     A lowered training program: kernel calls over a buffer arena planned once, run for many steps per call with the GIL released. Built by nnfast.models.lowered.
     """
-    def __init__(self, buffers: numpy.ndarray, instructions: numpy.ndarray, floats: numpy.ndarray, arena_size: typing.SupportsInt | typing.SupportsIndex, max_rows: typing.SupportsInt | typing.SupportsIndex, input_per_row: typing.SupportsInt | typing.SupportsIndex, target_per_row: typing.SupportsInt | typing.SupportsIndex, label_classes: typing.SupportsInt | typing.SupportsIndex, geometries: typing.Any = None) -> None:
+    def __init__(self, buffers: numpy.ndarray, instructions: numpy.ndarray, floats: numpy.ndarray, arena_size: typing.SupportsInt | typing.SupportsIndex, max_rows: typing.SupportsInt | typing.SupportsIndex, input_per_row: typing.SupportsInt | typing.SupportsIndex, target_per_row: typing.SupportsInt | typing.SupportsIndex, label_classes: typing.SupportsInt | typing.SupportsIndex, geometries: typing.Any = None, recurrences: typing.Any = None, ids_per_row: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         ...
     def run(self, inputs: list, targets: typing.Any, labels: typing.Any, externals: list, learning_rates: numpy.ndarray, first_step: typing.SupportsInt | typing.SupportsIndex, counters: numpy.ndarray, losses: numpy.ndarray, counts: numpy.ndarray, source: typing.Any = None) -> int:
         """
