@@ -1,5 +1,6 @@
 // The int8 GEMM of quantized layers: a packed int8 kernel object, the exact int32 product,
 // and the quantize-multiply-dequantize dense step (see nnfast/gemm_int8.h).
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -7,10 +8,18 @@
 #include <pybind11/stl.h>
 
 #include "bind_util.h"
+#include "nnfast/depthwise_int8.h"
 #include "nnfast/gemm_int8.h"
 
 namespace py = pybind11;
 using namespace nnfast::bind;
+
+nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
+                                            const py::array& dst,
+                                            std::pair<int64_t, int64_t> strides,
+                                            std::pair<int64_t, int64_t> pads,
+                                            std::pair<int64_t, int64_t> dilation,
+                                            const char* what);
 
 namespace {
 
@@ -122,4 +131,48 @@ void bind_quantized(py::module_& m) {
         return names;
       },
       "The int8 GEMM implementations this CPU runs under the current ISA cap, best first.");
+
+  m.def(
+      "int8_depthwise_conv2d_forward",
+      [](const py::array& src, const py::array& kernel, const py::array& kernel_scale,
+         const py::object& bias, const py::array& dst, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation, int activation,
+         float act_alpha, float act_max, float act_threshold, const py::object& scale,
+         float epsilon) {
+        const char* who = "int8_depthwise_conv2d_forward";
+        BufferScope scope(who);
+        auto s = depthwise_binding_shape(src, kernel, dst, strides, pads, dilation, who);
+        const float* x = checked<float>(src, "int8 depthwise input");
+        const int8_t* w = checked<int8_t>(kernel, "int8 depthwise kernel");
+        float* y = checked<float>(dst, "int8 depthwise output", true);
+        const float* ks = checked<float>(kernel_scale, "int8 depthwise kernel_scale");
+        if (kernel_scale.ndim() != 1 || kernel_scale.shape(0) != s.out_c)
+          throw py::value_error(std::string(who) + ": kernel_scale must have shape (" +
+                                std::to_string(s.out_c) + ",), received " +
+                                shape_of(kernel_scale));
+        const float* b = checked_or_null<float>(bias, "int8 depthwise bias");
+        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 depthwise bias");
+        const float* sc = checked_or_null<float>(scale, "int8 depthwise scale");
+        if (sc) require_shape(py::cast<py::array>(scale), {s.out_c}, "int8 depthwise scale");
+        const auto act = activation_of(activation, who);
+        nnfast::ActivationParams p;
+        p.alpha = act_alpha;
+        p.max_value = act_max;
+        p.threshold = act_threshold;
+        py::gil_scoped_release release;
+        nnfast::int8_depthwise_conv2d_forward(s, x, w, ks, b, sc, act, p, epsilon, y);
+      },
+      py::arg("src"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"),
+      py::arg("dst"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
+      py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f, py::arg("scale") = py::none(),
+      py::arg("epsilon") = 1e-7f,
+      "int8 depthwise convolution for inference on NHWC arrays: src (float32) quantized per "
+      "sample with scale 127 / (max|sample| + epsilon), kernel int8 (kh, kw, in_c, "
+      "depth_multiplier) with kernel_scale (out_c,), exact int32 sums, then dst = "
+      "activation(acc * scale / (x_scale * kernel_scale) + bias); dst's shape gives "
+      "out_h/out_w.");
+  m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
+        "The int8 depthwise kernel the registry picks now.");
 }

@@ -48,7 +48,7 @@ from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import compute_precision
-from nnfast.ops import quantized_conv
+from nnfast.ops import quantized_conv, quantized_depthwise
 from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
@@ -244,7 +244,8 @@ def _conv_kind(layer):
             return None
     else:
         return None
-    if layer.dtype_policy.quantization_mode is not None and (depthwise or layer.groups != 1):
+    if layer.dtype_policy.quantization_mode is not None and (
+            layer.dtype_policy.quantization_mode != "int8" or layer.groups != 1):
         return None
     act = layer._kernel_activation
     if not (layer.built and layer.data_format == "channels_last"
@@ -355,6 +356,11 @@ class ConvChainCall:
         (ops.quantized_conv.int8_conv_inference)."""
         conv = self.conv
         name, alpha, max_value, threshold = self.act
+        if self.depthwise:  # (never with a residual: ConvChain does not match one)
+            return quantized_depthwise.int8_depthwise_conv_inference(
+                inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
+                conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
+                self.zero_padding)
         kernel = (conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel))
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
@@ -442,7 +448,8 @@ class SeparableChainCall:
         if self.pw.residual:
             inputs, other = inputs
         conv = self.dw.conv
-        if self.pw.conv.dtype_policy.quantization_mode is not None:  # quantized after planning
+        if (self.pw.conv.dtype_policy.quantization_mode is not None
+                or conv.dtype_policy.quantization_mode is not None):  # quantized after planning
             return self.pw(self.dw(inputs) if other is None else [self.dw(inputs), other])
         if other is not None:
             want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
@@ -468,7 +475,7 @@ class SeparableChain:
         step = ctx.steps[i]
         dw = step.run
         if not (isinstance(dw, ConvChainCall) and dw.depthwise and not dw.residual
-                and step.single_input and isinstance(step.outputs, int)
+                and dw.conv.dtype_policy.quantization_mode is None and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
         users = ctx.readers.get(step.outputs, [])
