@@ -3,8 +3,8 @@
 // vpmaddwd, then, one sample at a time (its int8 rows stay in L2), runs the registry's kernel
 // over blocks of output pixels with the folded dequantizing epilogue applied while each block
 // is in cache. Every
-// output is one exact int32 sum and one fixed sequence of float operations: the same bits on
-// every ISA and at any thread count.
+// output is one exact int32 sum (the same on every ISA) and one epilogue: the same bits at any
+// thread count.
 #include "nnfast/depthwise_int8.h"
 
 #include <algorithm>
