@@ -13,6 +13,8 @@
 #include <string>
 
 #include "kernels/gemm/gemm_int8_kernels.h"
+#include "nnfast/activation.h"
+#include "nnfast/conv.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
@@ -164,13 +166,16 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
             });
 }
 
-void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8PackedKernel& b,
-                const float* kernel_scale, const float* bias, float epsilon, float* y,
-                int64_t ldy, Int8GemmVariant variant) {
-  check_dims("int8_dense", m, k, b);
-  if (ldx < b.k || ldy < b.n)
-    throw std::invalid_argument("int8_dense: leading dimension too small: ldx=" +
-                                std::to_string(ldx) + " ldy=" + std::to_string(ldy));
+namespace {
+
+// The dense step over rows that row_of(i, scratch) hands out (a pointer to k floats: x's own
+// row, or a convolution window gathered into `scratch`): Keras's abs-max quantization of each
+// row into the A buffer, the variant's tiles, and the dequantizing epilogue with the bias, then
+// (while the tile is in cache) the residual and the activation.
+template <typename RowOf>
+void int8_dense_rows(const char* who, int64_t m, RowOf&& row_of, const Int8PackedKernel& b,
+                     const float* kernel_scale, const float* bias, float epsilon, float* y,
+                     int64_t ldy, const Int8Epilogue& ep, Int8GemmVariant variant) {
   if (m == 0 || b.n == 0) return;
   const Int8GemmVariant chosen = resolve(variant);
   const Int8GemmKernelInfo& kern = *kernel_of(chosen);
@@ -185,8 +190,9 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
   // Keras's abs-max row quantization: scale = 127 / (max|x| + eps) in float32, then
   // clip(round_half_even(x * scale), -127, 127).
   parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
+    std::vector<float> scratch;
     for (int64_t i = r0; i < r1; ++i) {
-      const float* row = x + i * ldx;
+      const float* row = row_of(i, scratch);
       int8_t* dst = abuf + i * b.kp;
       std::memset(dst + b.k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(b.kp - b.k));
       if (simd) {
@@ -211,6 +217,7 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
     }
   });
   const float nan = std::nanf("");
+  const bool tail = ep.residual || ep.act != Activation::linear;
   run_tiles(kern, m, abuf, b,
             [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols, const int32_t* acc) {
               for (int64_t i = 0; i < rows; ++i) {
@@ -232,7 +239,68 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
                   out[j] = v;
                 }
               }
+              if (tail)
+                scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
+                                            ep.residual ? ep.residual + i0 * ep.ldr + j0 : nullptr,
+                                            ep.ldr, ep.act, ep.params);
             });
+  (void)who;
+}
+
+}  // namespace
+
+void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8PackedKernel& b,
+                const float* kernel_scale, const float* bias, float epsilon, float* y,
+                int64_t ldy, Int8GemmVariant variant, const Int8Epilogue& epilogue) {
+  check_dims("int8_dense", m, k, b);
+  if (ldx < b.k || ldy < b.n)
+    throw std::invalid_argument("int8_dense: leading dimension too small: ldx=" +
+                                std::to_string(ldx) + " ldy=" + std::to_string(ldy));
+  int8_dense_rows(
+      "int8_dense", m, [&](int64_t i, std::vector<float>&) { return x + i * ldx; }, b,
+      kernel_scale, bias, epsilon, y, ldy, epilogue, variant);
+}
+
+void int8_conv2d_forward(const Conv2DShape& s, const float* src, const Int8PackedKernel& b,
+                         const float* kernel_scale, const float* bias, float epsilon, float* dst,
+                         const Int8Epilogue& epilogue, Int8GemmVariant variant) {
+  conv2d_validate(s);
+  if (s.groups != 1)
+    throw std::invalid_argument("int8_conv2d_forward: groups must be 1, received " +
+                                std::to_string(s.groups));
+  const int64_t k = s.kernel_h * s.kernel_w * s.in_c;
+  if (k != b.k || s.out_c != b.n)
+    throw std::invalid_argument(
+        "int8_conv2d_forward: the packed kernel is (" + std::to_string(b.k) + ", " +
+        std::to_string(b.n) + ") but the convolution needs (kh*kw*in_c, out_c) = (" +
+        std::to_string(k) + ", " + std::to_string(s.out_c) + ")");
+  const int64_t m = s.batch * s.out_h * s.out_w, hw = s.out_h * s.out_w;
+  const bool pointwise = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 &&
+                         s.stride_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
+                         s.out_h == s.in_h && s.out_w == s.in_w;
+  const size_t row_bytes = static_cast<size_t>(s.in_c) * sizeof(float);
+  // Each output pixel's window (kh, kw, in_c order, zeros outside the image), gathered from
+  // the NHWC input as its row is quantized: no float im2col matrix is ever stored.
+  int8_dense_rows(
+      "int8_conv2d_forward", m,
+      [&](int64_t p, std::vector<float>& window) -> const float* {
+        if (pointwise) return src + p * s.in_c;
+        window.resize(static_cast<size_t>(k));
+        const int64_t bi = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
+        float* w = window.data();
+        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          for (int64_t kw = 0; kw < s.kernel_w; ++kw, w += s.in_c) {
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w)
+              std::memset(w, 0, row_bytes);
+            else
+              std::memcpy(w, src + ((bi * s.in_h + ih) * s.in_w + iw) * s.in_c, row_bytes);
+          }
+        }
+        return window.data();
+      },
+      b, kernel_scale, bias, epsilon, dst, s.out_c, epilogue, variant);
 }
 
 }  // namespace nnfast
