@@ -180,7 +180,8 @@ def test_layer_quantized_inside_a_planned_model():
 def test_int8_conv2d_forward_equals_int8_dense_on_im2col(shape, kernel, strides, pads,
                                                          dilation):
     """The C++ conv (windows quantized straight from the input, residual and relu6 in the
-    epilogue) gives int8_dense's numbers on the float im2col matrix, on every int8 variant."""
+    epilogue) gives int8_dense's numbers on the float im2col matrix, on every int8 variant
+    (within the two roundings of its reciprocal multiplies)."""
     from nnfast import _core
     from nnfast.ops import quantized_conv
 

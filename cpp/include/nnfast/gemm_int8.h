@@ -53,7 +53,9 @@ void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8Pac
 // A quantized convolution for inference (groups 1; `s` as conv2d_forward, dst (batch, out_h,
 // out_w, out_c)): int8_dense on the im2col rows (kh, kw, in_c order, zeros outside the image),
 // each window gathered straight from src as it is quantized, b the kernel packed as its
-// (kh*kw*in_c, out_c) matrix. The same numbers as int8_dense on an im2col matrix.
+// (kh*kw*in_c, out_c) matrix. The numbers of int8_dense on an im2col matrix, except that the
+// dequantizing step multiplies by 1 / (x_scale * kernel_scale) as two reciprocals (within two
+// roundings of int8_dense's divide).
 void int8_conv2d_forward(const Conv2DShape& s, const float* src, const Int8PackedKernel& b,
                          const float* kernel_scale, const float* bias, float epsilon, float* dst,
                          const Int8Epilogue& epilogue = Int8Epilogue{},

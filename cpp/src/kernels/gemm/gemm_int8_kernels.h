@@ -31,6 +31,12 @@ bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t f
                               int8_t* dst, float* scale);
 void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
                                 const float* kernel_scale, const float* bias, float* out);
+// As int8_dequantize_row_avx512 with two multiplies for the divide (acc * ((1 / x_scale) *
+// (1 / kernel_scale[j]))): within two roundings of it; the convolutions' epilogue (not Keras's
+// Dense, whose numbers it keeps exactly).
+void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_x_scale,
+                                    const float* inv_kernel_scale, const float* bias,
+                                    float* out);
 
 extern const Int8GemmKernelInfo int8_gemm_amx_info;
 extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;
