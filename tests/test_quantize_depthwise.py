@@ -194,3 +194,38 @@ def test_folded_chain_in_the_inference_plan(monkeypatch):
             layer(ref)
     np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)
     assert np.max(np.abs(y - y_float)) < 0.02 * np.abs(y_float).max()
+
+
+def test_expand_conv_hands_its_channel_maxima_to_the_depthwise_layer(monkeypatch):
+    """MobileNetV2's expand -> depthwise pair: the int8 1x1 conv's epilogue gathers the
+    depthwise layer's input statistics, which then skips its own pass; the numbers are those
+    of the layers one by one (the maxima are the same)."""
+    from nnfast.ops import quantized
+
+    seen = []
+    real = qd.int8_depthwise_conv_inference
+    monkeypatch.setattr(qd, "int8_depthwise_conv_inference",
+                        lambda x, *a, **k: seen.append(getattr(x, "channel_absmax", None)) or
+                        real(x, *a, **k))
+    rng = np.random.default_rng(12)
+    inp = nnfast.Input((9, 8, 5))
+    a = L.Conv2D(12, 1, use_bias=False)(inp)
+    a = L.BatchNormalization()(a)
+    a = L.ReLU(6.0)(a)
+    a = L.ZeroPadding2D(((0, 1), (0, 1)))(a)
+    a = L.DepthwiseConv2D(3, strides=2, use_bias=False)(a)
+    out = L.ReLU(6.0)(L.BatchNormalization()(a))
+    model = nnfast.Model(inp, out)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 + (1.0 if "variance"
+                       in w.path else 0.0) for w in model.weights])
+    x = rng.normal(size=(3, 9, 8, 5)).astype(np.float32)
+    model.quantize("int8")
+    y = model.predict(x, verbose=0)
+    assert len(seen) == 1
+    if quantized.int8_units_available():
+        assert seen[0] is not None and seen[0].shape == (3, 12)
+    ref = x
+    for layer in model.layers[1:]:
+        ref = layer(ref, training=False) if isinstance(layer, L.BatchNormalization) else \
+            layer(ref)
+    np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)

@@ -125,7 +125,7 @@ void bind_quantized(py::module_& m) {
          std::pair<int64_t, int64_t> strides, std::pair<int64_t, int64_t> pads,
          std::pair<int64_t, int64_t> dilation, int activation, float act_alpha, float act_max,
          float act_threshold, const py::object& residual, float epsilon,
-         const std::string& variant) {
+         const std::string& variant, const py::object& channel_absmax) {
         const char* who = "int8_conv2d_forward";
         BufferScope scope(who);
         require_ndim(src, 4, "int8_conv2d_forward src");
@@ -182,6 +182,13 @@ void bind_quantized(py::module_& m) {
                                   shape_of(dst) + ", received " + shape_of(r));
           ep.ldr = s.out_c;
         }
+        ep.channel_absmax =
+            checked_or_null<int32_t>(channel_absmax, "int8_conv2d_forward channel_absmax", true);
+        if (ep.channel_absmax) {
+          require_shape(py::cast<py::array>(channel_absmax), {s.batch, s.out_c},
+                        "int8_conv2d_forward channel_absmax");
+          ep.rows_per_sample = s.out_h * s.out_w;
+        }
         ep.act = activation_of(activation, who);
         ep.params.alpha = act_alpha;
         ep.params.max_value = act_max;
@@ -196,11 +203,14 @@ void bind_quantized(py::module_& m) {
       py::arg("act_max") = std::numeric_limits<float>::infinity(),
       py::arg("act_threshold") = 0.0f, py::arg("residual") = py::none(),
       py::arg("epsilon") = 1e-7f, py::arg("variant") = "best",
+      py::arg("channel_absmax") = py::none(),
       "A quantized Conv2D for inference on NHWC arrays (groups 1): each output pixel's window "
       "(kh, kw, in order, zeros outside the image) quantized as an int8_dense row straight "
       "from src, multiplied by the packed (kh*kw*in, out) kernel, dequantized with "
       "kernel_scale and bias, then dst = activation(dst + residual); dst's shape gives "
-      "out_h/out_w and pads the zeros before the first row/column.");
+      "out_h/out_w and pads the zeros before the first row/column. channel_absmax (int32 "
+      "(batch, out), zeroed by the caller) receives the bit pattern of max |dst| per sample "
+      "and channel, for an int8 depthwise convolution reading dst next.");
 
   m.def("gemm_int8_kernel_name", &nnfast::gemm_int8_kernel_name,
         "The int8 GEMM implementation 'best' runs now: AMX-INT8 tiles, the AVX512_VNNI "
@@ -222,7 +232,7 @@ void bind_quantized(py::module_& m) {
          const py::object& bias, const py::array& dst, std::pair<int64_t, int64_t> strides,
          std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation, int activation,
          float act_alpha, float act_max, float act_threshold, const py::object& scale,
-         float epsilon) {
+         float epsilon, const py::object& input_absmax) {
         const char* who = "int8_depthwise_conv2d_forward";
         BufferScope scope(who);
         auto s = depthwise_binding_shape(src, kernel, dst, strides, pads, dilation, who);
@@ -238,25 +248,30 @@ void bind_quantized(py::module_& m) {
         if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 depthwise bias");
         const float* sc = checked_or_null<float>(scale, "int8 depthwise scale");
         if (sc) require_shape(py::cast<py::array>(scale), {s.out_c}, "int8 depthwise scale");
+        const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
+        if (stats)
+          require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
+                        "int8 depthwise input_absmax");
         const auto act = activation_of(activation, who);
         nnfast::ActivationParams p;
         p.alpha = act_alpha;
         p.max_value = act_max;
         p.threshold = act_threshold;
         py::gil_scoped_release release;
-        nnfast::int8_depthwise_conv2d_forward(s, x, w, ks, b, sc, act, p, epsilon, y);
+        nnfast::int8_depthwise_conv2d_forward(s, x, w, ks, b, sc, act, p, epsilon, y, stats);
       },
       py::arg("src"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"),
       py::arg("dst"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
       py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
       py::arg("act_max") = std::numeric_limits<float>::infinity(),
       py::arg("act_threshold") = 0.0f, py::arg("scale") = py::none(),
-      py::arg("epsilon") = 1e-7f,
+      py::arg("epsilon") = 1e-7f, py::arg("input_absmax") = py::none(),
       "int8 depthwise convolution for inference on NHWC arrays: src (float32) quantized per "
-      "sample with scale 127 / (max|sample| + epsilon), kernel int8 (kh, kw, in_c, "
-      "depth_multiplier) with kernel_scale (out_c,), exact int32 sums, then dst = "
+      "sample and channel with scale 127 / (max|src[b, :, :, c]| + epsilon), kernel int8 (kh, "
+      "kw, in_c, depth_multiplier) with kernel_scale (out_c,), exact int32 sums, then dst = "
       "activation(acc * scale / (x_scale * kernel_scale) + bias); dst's shape gives "
-      "out_h/out_w.");
+      "out_h/out_w. input_absmax (int32 (batch, in_c), the bit patterns of those maxima, as "
+      "int8_conv2d_forward's channel_absmax gathers them) skips the pass that finds them.");
   m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
         "The int8 depthwise kernel the registry picks now.");
 }

@@ -22,11 +22,14 @@ namespace nnfast {
 
 // `s` describes the depthwise convolution (groups == in_c, out_c == in_c * depth_multiplier).
 // kernel_scale and bias have out_c entries; bias and scale may be nullptr.
+// input_absmax, when given, holds (batch, in_c) bit patterns of max |src| per sample and
+// channel (what int8_conv2d_forward's epilogue gathers for the layer feeding this one): the
+// pass over src that would find them is skipped.
 void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,
                                    const float* kernel_scale, const float* bias,
                                    const float* scale, Activation act,
                                    const ActivationParams& act_params, float epsilon,
-                                   float* dst);
+                                   float* dst, const int32_t* input_absmax = nullptr);
 
 // The int8 depthwise kernel the registry picks now ("s8_depthwise_avx512", "_avx2", "_ref").
 const char* int8_depthwise_kernel_name();

@@ -38,11 +38,17 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
 // y[i, j] = float(xq_i . B_j) / (x_scale[i] * kernel_scale[j]) (+ bias[j] when bias is given).
 // What the dense step does after the bias, on each tile while it is in cache:
 // y = act(y + residual) (residual: rows of stride ldr, or nullptr).
+// With channel_absmax, also the statistics the next layer's dynamic quantization needs:
+// channel_absmax[s * n + j] is raised to the bit pattern of max |y| over the rows of sample
+// s = row / rows_per_sample in column j (the caller zeroes it; for non-negative floats the
+// integer order of the patterns is the float order; a NaN/inf gives >= 0x7f800000).
 struct Int8Epilogue {
   const float* residual = nullptr;
   int64_t ldr = 0;
   Activation act = Activation::linear;
   ActivationParams params;
+  int32_t* channel_absmax = nullptr;
+  int64_t rows_per_sample = 0;
 };
 
 void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8PackedKernel& b,

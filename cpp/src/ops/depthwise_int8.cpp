@@ -46,7 +46,7 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
                                    const float* kernel_scale, const float* bias,
                                    const float* scale, Activation act,
                                    const ActivationParams& act_params, float epsilon,
-                                   float* dst) {
+                                   float* dst, const int32_t* input_absmax) {
   conv2d_validate(s);
   if (s.groups != s.in_c || s.out_c % s.in_c)
     throw std::invalid_argument("int8_depthwise_conv2d: groups must equal in_c and out_c be a "
@@ -79,18 +79,24 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
   // depthwise convolution never mixes channels, so one scale per channel keeps the sums
   // exact integers and fits each channel's own range.
   const int64_t c = s.in_c, rows = s.batch * s.in_h;
-  std::vector<uint32_t> row_max(static_cast<size_t>(rows * c), 0);
-  parallel_for_rows(rows, s.in_w * c, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      k.channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
-  });
+  std::vector<uint32_t> row_max;
+  if (!input_absmax) {
+    row_max.assign(static_cast<size_t>(rows * c), 0);
+    parallel_for_rows(rows, s.in_w * c, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        k.channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
+    });
+  }
   std::vector<float> x_scale(static_cast<size_t>(s.batch * c));
   std::vector<char> finite(static_cast<size_t>(s.batch), 1);
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
       uint32_t bits = 0;
-      for (int64_t r = b * s.in_h; r < (b + 1) * s.in_h; ++r)
-        bits = std::max(bits, row_max[r * c + ch]);
+      if (input_absmax)
+        bits = static_cast<uint32_t>(input_absmax[b * c + ch]);
+      else
+        for (int64_t r = b * s.in_h; r < (b + 1) * s.in_h; ++r)
+          bits = std::max(bits, row_max[r * c + ch]);
       if (bits >= 0x7f800000u) finite[b] = 0;  // a NaN or inf
       float amax;
       std::memcpy(&amax, &bits, sizeof(float));

@@ -168,6 +168,39 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
 
 namespace {
 
+// Raises ep.channel_absmax over a finished tile, one sample's rows at a time (threads may
+// share a sample: a compare-and-swap max).
+void raise_channel_absmax(const Int8Epilogue& ep, const float* y, int64_t ldy, int64_t i0,
+                          int64_t rows, int64_t j0, int64_t cols, int64_t n, bool simd) {
+  int32_t bits[kInt8Nr];
+  for (int64_t r = 0; r < rows;) {
+    const int64_t sample = (i0 + r) / ep.rows_per_sample;
+    const int64_t end = std::min(rows, (sample + 1) * ep.rows_per_sample - i0);
+    const float* tile = y + (i0 + r) * ldy + j0;
+    if (simd) {
+      kernels::int8_column_absmax_avx512(tile, ldy, end - r, cols, bits);
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        int32_t mx = 0;
+        for (int64_t i = 0; i < end - r; ++i) {
+          int32_t v;
+          std::memcpy(&v, tile + i * ldy + j, sizeof(v));
+          mx = std::max(mx, v & 0x7fffffff);
+        }
+        bits[j] = mx;
+      }
+    }
+    int32_t* dst = ep.channel_absmax + sample * n + j0;
+    for (int64_t j = 0; j < cols; ++j) {
+      int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
+      while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
+                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      }
+    }
+    r = end;
+  }
+}
+
 // The dense step over rows that row_of(i, scratch) hands out (a pointer to k floats: x's own
 // row, or a convolution window gathered into `scratch`): Keras's abs-max quantization of each
 // row into the A buffer, the variant's tiles, and the dequantizing epilogue with the bias, then
@@ -265,6 +298,8 @@ void int8_dense_rows(int64_t m, RowOf&& row_of, const Int8PackedKernel& b,
                 scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
                                             ep.residual ? ep.residual + i0 * ep.ldr + j0 : nullptr,
                                             ep.ldr, ep.act, ep.params);
+              if (ep.channel_absmax)
+                raise_channel_absmax(ep, y, ldy, i0, rows, j0, cols, b.n, simd);
             });
 }
 

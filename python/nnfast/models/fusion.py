@@ -302,6 +302,8 @@ class ConvChainCall:
     def __init__(self, conv, depthwise, bn, act_layer, zero_padding, residual):
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
+        # An int8 conv feeding an int8 depthwise layer gathers that layer's input statistics.
+        self.gather_channel_absmax = False
         if act_layer is None:
             act = conv._kernel_activation
             name = act if act != "linear" else None
@@ -371,7 +373,8 @@ class ConvChainCall:
             return y if self.act_layer is None else self.act_layer.call(y)
         return quantized_conv.int8_conv_inference(
             inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate, name,
-            alpha, max_value, threshold, self.zero_padding, other)
+            alpha, max_value, threshold, self.zero_padding, other,
+            channel_absmax=self.gather_channel_absmax)
 
 
 class ConvChain:
@@ -419,7 +422,22 @@ class ConvChain:
         if len(chain) == 1:
             return None  # a lone convolution already runs as one fused op
         call = ConvChainCall(conv, depthwise, bn, act_layer, zero_padding, other is not None)
+        call.gather_channel_absmax = (not depthwise and conv.dtype_policy.quantization_mode ==
+                                      "int8" and self._feeds_int8_depthwise(ctx, chain[-1]))
         return Match(chain, call=call, other=other)
+
+    @classmethod
+    def _feeds_int8_depthwise(cls, ctx, i):
+        """Whether step i's output goes only to an int8 DepthwiseConv2D (through a
+        ZeroPadding2D or not)."""
+        j = cls._next_plain(ctx, i)
+        if j is not None and _zero_padding_of(ctx.steps[j].layer) is not None:
+            j = cls._next_plain(ctx, j)
+        if j is None:
+            return False
+        layer = ctx.steps[j].layer
+        return (isinstance(layer, DepthwiseConv2D) and layer.built
+                and layer.dtype_policy.quantization_mode == "int8")
 
     @staticmethod
     def _next_plain(ctx, i):

@@ -19,6 +19,7 @@ from nnfast.ops.nn import ACTIVATION_IDS
 from nnfast.ops.patches import ExtractPatches
 from nnfast.ops import quantized
 from nnfast.ops.quantized import Int8Matmul
+from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
 
 
 def quantize_conv_kernel(kernel):
@@ -93,7 +94,7 @@ def int8_conv(x, kernel_q, kernel_scale, strides=1, padding="valid", dilation_ra
 def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale=None,
                         strides=1, padding="valid", dilation_rate=1, activation=None,
                         act_alpha=0.0, act_max=None, act_threshold=0.0,
-                        zero_padding=((0, 0), (0, 0)), residual=None):
+                        zero_padding=((0, 0), (0, 0)), residual=None, channel_absmax=False):
     """``act(scale * int8_conv(zero_pad(x)) + bias + residual)`` for inference: what a
     Functional model's inference plan runs for a quantized Conv2D followed by
     BatchNormalization / a residual sum / an activation. The normalization's per-channel
@@ -109,6 +110,9 @@ def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale
             ``act_alpha``, ``act_max`` and ``act_threshold``.
         zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
         residual: None or an array of the output's shape added before the activation.
+        channel_absmax: also gather each (sample, channel)'s ``max |y|`` in the epilogue and
+            return a ``TensorWithChannelAbsMax`` (for an int8 depthwise layer reading ``y``);
+            on the int8 units only (else a plain Tensor).
 
     Returns:
         A Tensor ``(batch, oh, ow, out)`` (not differentiable).
@@ -134,12 +138,13 @@ def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale
             zero_padding)
         y = np.empty((xv.shape[0],) + tuple(out_hw) + (kernel_q.shape[-1],), np.float32)
         act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
+        stats = np.zeros((y.shape[0], y.shape[-1]), np.int32) if channel_absmax else None
         _core.int8_conv2d_forward(
             xv, packed, ks, bias, y, tuple(kernel_q.shape[:2]), strides, pads, dilation, act_id,
             float(act_alpha), float("inf") if act_max is None else float(act_max),
             float(act_threshold), None if residual is None else f32(value(residual)),
-            epsilon())
-        return Tensor(y)
+            epsilon(), channel_absmax=stats)
+        return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
     if any(p for pair in zero_padding for p in pair):
         xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
     y = np.asarray(value(int8_conv(xv, kernel_q, ks, strides, padding, dilation_rate)))

@@ -21,6 +21,26 @@ from nnfast.ops.fused import _inference_geometry
 from nnfast.ops.nn import ACTIVATION_IDS
 
 
+class TensorWithChannelAbsMax(Tensor):
+    """A Tensor ``(batch, h, w, c)`` carrying ``channel_absmax``: int32 ``(batch, c)``, the
+    bit pattern of ``max |x|`` per sample and channel, gathered in the epilogue of the int8
+    convolution that produced it, so the int8 depthwise convolution reading it next skips its
+    own pass over the feature map (see ``int8_depthwise_conv_inference``).
+
+    Example:
+        >>> t = TensorWithChannelAbsMax(np.ones((1, 2, 2, 3), np.float32),
+        ...                             np.zeros((1, 3), np.int32))
+        >>> t.channel_absmax.shape
+        (1, 3)
+    """
+
+    __slots__ = ("channel_absmax",)
+
+    def __init__(self, value, channel_absmax):
+        super().__init__(value)
+        self.channel_absmax = channel_absmax
+
+
 def quantize_depthwise_kernel(kernel):
     """``(int8 kernel, per-output-channel scales)`` of a float ``(kh, kw, in, dm)`` depthwise
     kernel: output channel ``c * dm + m`` gets ``127 / (max |kernel[:, :, c, m]| + eps)``.
@@ -41,7 +61,7 @@ def quantize_depthwise_kernel(kernel):
 
 
 def _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate, activation,
-         act_alpha, act_max, act_threshold, zero_padding):
+         act_alpha, act_max, act_threshold, zero_padding, input_absmax=None):
     """The C++ call: (output, pads, strides, dilation)."""
     xv = f32(value(x))
     kernel_q = np.asarray(kernel_q)
@@ -61,7 +81,8 @@ def _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate
         xv, np.ascontiguousarray(kernel_q), f32(kernel_scale),
         None if bias is None else f32(value(bias)), y, strides, pads, dilation, act_id,
         float(act_alpha), _INF if act_max is None else float(act_max), float(act_threshold),
-        scale=None if scale is None else f32(value(scale)), epsilon=epsilon())
+        scale=None if scale is None else f32(value(scale)), epsilon=epsilon(),
+        input_absmax=input_absmax)
     return y, pads, strides, dilation
 
 
@@ -129,6 +150,10 @@ def int8_depthwise_conv_inference(x, kernel_q, kernel_scale, bias=None, scale=No
             ``act_alpha``, ``act_max`` and ``act_threshold``.
         zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
 
+    When ``x`` is a ``TensorWithChannelAbsMax`` (what a fused int8 convolution hands the
+    depthwise layer it feeds), its per-(sample, channel) maxima are used instead of a pass over
+    ``x`` to find them (zero padding changes no maximum).
+
     Returns:
         A Tensor ``(batch, oh, ow, in * depth_multiplier)`` (not differentiable).
 
@@ -141,6 +166,9 @@ def int8_depthwise_conv_inference(x, kernel_q, kernel_scale, bias=None, scale=No
     if recording():
         raise RuntimeError("int8_depthwise_conv_inference is an inference-only op and has no "
                            "gradient; use int8_depthwise_conv under a GradientTape.")
+    stats = getattr(x, "channel_absmax", None)
+    if stats is not None and stats.shape != (x.shape[0], x.shape[-1]):
+        stats = None
     y, _, _, _ = _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate,
-                      activation, act_alpha, act_max, act_threshold, zero_padding)
+                      activation, act_alpha, act_max, act_threshold, zero_padding, stats)
     return Tensor(y)

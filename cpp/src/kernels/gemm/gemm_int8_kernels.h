@@ -38,6 +38,10 @@ void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_
                                     const float* inv_kernel_scale, const float* bias,
                                     float* out);
 
+// bits[j] = max over rows i of the bit pattern of |y[i * ld + j]|, j < cols.
+void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
+                               int32_t* bits);
+
 extern const Int8GemmKernelInfo int8_gemm_amx_info;
 extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;
 extern const Int8GemmKernelInfo int8_gemm_avxvnni_info;  // 256-bit, no AVX-512 needed

@@ -79,4 +79,17 @@ void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_
   }
 }
 
+void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
+                               int32_t* bits) {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  for (int64_t j = 0; j < cols; j += 16) {
+    const __mmask16 m = head_mask(cols - j);
+    __m512i mx = _mm512_setzero_si512();
+    for (int64_t i = 0; i < rows; ++i)
+      mx = _mm512_max_epi32(mx, _mm512_and_si512(_mm512_maskz_loadu_epi32(m, y + i * ld + j),
+                                                 magnitude));
+    _mm512_mask_storeu_epi32(bits + j, m, mx);
+  }
+}
+
 }  // namespace nnfast::kernels
