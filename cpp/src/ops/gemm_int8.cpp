@@ -348,10 +348,15 @@ void int8_conv2d_forward(const Conv2DShape& s, const float* src, const Int8Packe
           const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
           for (int64_t kw = 0; kw < s.kernel_w; ++kw, w += s.in_c) {
             const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w)
+            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
               std::memset(w, 0, row_bytes);
-            else
-              std::memcpy(w, src + ((bi * s.in_h + ih) * s.in_w + iw) * s.in_c, row_bytes);
+            } else {
+              const float* from = src + ((bi * s.in_h + ih) * s.in_w + iw) * s.in_c;
+              if (s.in_c <= 8)  // a stem's 3 channels: a library call per tap costs more
+                for (int64_t c = 0; c < s.in_c; ++c) w[c] = from[c];
+              else
+                std::memcpy(w, from, row_bytes);
+            }
           }
         }
         return window.data();
