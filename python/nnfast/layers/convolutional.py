@@ -568,7 +568,7 @@ class DepthwiseConv2D(_DepthwiseConvBase):
             >>> layer = DepthwiseConv2D(3, depth_multiplier=2)
             >>> _ = layer(np.ones((1, 6, 6, 3), "float32"))
             >>> layer.quantize("int8")
-            >>> layer.kernel.dtype, layer.kernel_scale.shape
+            >>> str(layer.kernel.dtype), layer.kernel_scale.shape
             ('int8', (6,))
         """
         if type_check and type(self) is not DepthwiseConv2D:
