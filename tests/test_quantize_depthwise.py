@@ -1,7 +1,7 @@
 """DepthwiseConv2D.quantize("int8") (nnfast beyond Keras): int8 kernels with one scale per
 output channel, each sample's input quantized per channel, exact int32 sums on every ISA
-variant of the int8 depthwise kernel (against a float64 NumPy reference of the scheme), the folded inference chain, the straight-through input
-gradient, saving and loading."""
+variant of the int8 depthwise kernel (against a float64 NumPy reference of the scheme), the
+folded inference chain, the straight-through input gradient, saving and loading."""
 import numpy as np
 import pytest
 

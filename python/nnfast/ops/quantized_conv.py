@@ -12,12 +12,12 @@ from nnfast import _core
 from nnfast.backend.global_state import epsilon
 from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
+from nnfast.ops import quantized
 from nnfast.ops._util import f32, value
 from nnfast.ops.conv import _check_padding, _geometry2d, normalize_tuple
 from nnfast.ops.fused import _inference_geometry
 from nnfast.ops.nn import ACTIVATION_IDS
 from nnfast.ops.patches import ExtractPatches
-from nnfast.ops import quantized
 from nnfast.ops.quantized import Int8Matmul
 from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
 
