@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -252,7 +253,20 @@ void int8_dense_rows(int64_t m, RowOf&& row_of, const Int8PackedKernel& b,
     }
   });
   const float nan = std::nanf("");
-  const bool tail = ep.residual || ep.act != Activation::linear;
+  // Without a residual, the convolutions clamp relu/relu6 in the dequantizing store itself
+  // (one pass over the tile instead of two); anything else runs after it on the tile.
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  float lo = -inf, hi = inf;
+  bool clamped = false;
+  if (!divide && !ep.residual) {
+    if (ep.act == Activation::relu6) {
+      lo = 0.0f, hi = 6.0f, clamped = true;
+    } else if (ep.act == Activation::relu && ep.params.alpha == 0.0f &&
+               ep.params.threshold == 0.0f) {
+      lo = 0.0f, hi = ep.params.max_value, clamped = true;
+    }
+  }
+  const bool tail = !clamped && (ep.residual || ep.act != Activation::linear);
   std::vector<float> inv_kernel_scale;
   if (!divide) {
     inv_kernel_scale.resize(static_cast<size_t>(b.n));
@@ -273,12 +287,15 @@ void int8_dense_rows(int64_t m, RowOf&& row_of, const Int8PackedKernel& b,
                   if (simd) {
                     kernels::int8_dequantize_row_mul_avx512(a_row, cols, inv_xs,
                                                             inv_kernel_scale.data() + j0,
-                                                            bias ? bias + j0 : nullptr, out);
+                                                            bias ? bias + j0 : nullptr, lo, hi,
+                                                            out);
                     continue;
                   }
                   for (int64_t j = 0; j < cols; ++j) {
                     float v = static_cast<float>(a_row[j]) * (inv_xs * inv_kernel_scale[j0 + j]);
                     if (bias) v += bias[j0 + j];
+                    if (v < lo) v = lo;  // (compared so that a NaN stays NaN)
+                    if (v > hi) v = hi;
                     out[j] = v;
                   }
                   continue;
