@@ -1,7 +1,7 @@
 """Inference throughput of the ImageNet applications: nnfast vs PyTorch CPU.
 
 MobileNetV2 and ResNet50 at 224x224x3 with random weights, batch 1 and 32, 1 and 2 threads.
-PyTorch runs the same architectures written with torch.nn below (torchvision is not needed;
+PyTorch runs the same architectures written with torch.nn (torch_applications.py; torchvision is not needed;
 the stride-2 convolutions pad like Keras's, so the work is identical), in eval mode under
 ``torch.inference_mode()``, in its default NCHW layout and in channels_last; the faster of
 the two is the competitor. nnfast runs ``model(x, training=False)`` (NHWC).
@@ -42,7 +42,6 @@ from _common import RatioChart, cpu_name  # noqa: E402
 
 try:
     import torch
-    from torch import nn
 except ImportError:  # pragma: no cover
     torch = None
 
@@ -53,98 +52,9 @@ except ImportError:  # pragma: no cover
     onnxruntime = None
 
 
-# --- the PyTorch reference architectures -------------------------------------------------------
+# --- the PyTorch reference architectures (torch_applications.py) ------------------------------
 if torch is not None:
-    class _ConvBN(nn.Sequential):
-        def __init__(self, cin, cout, k, stride=1, groups=1, act=None, bias=False, eps=1e-3,
-                     pad=None):
-            # pad=None: "same" for stride 1; for stride 2 Keras pads (k//2 - 1, k//2) on
-            # even inputs, done with an explicit ZeroPad2d as in the Keras models.
-            mods = []
-            if pad is not None:
-                mods.append(nn.ZeroPad2d(pad))
-                padding = 0
-            else:
-                padding = k // 2
-            mods += [nn.Conv2d(cin, cout, k, stride, padding, groups=groups, bias=bias),
-                     nn.BatchNorm2d(cout, eps=eps)]
-            if act is not None:
-                mods.append(act())
-            super().__init__(*mods)
-
-    class TorchInvertedResidual(nn.Module):
-        def __init__(self, cin, cout, stride, expansion):
-            super().__init__()
-            hidden = cin * expansion
-            mods = []
-            if expansion != 1:
-                mods.append(_ConvBN(cin, hidden, 1, act=nn.ReLU6))
-            # Keras's correct_pad for even sizes: (0, 1) rows/cols before/after.
-            pad = (0, 1, 0, 1) if stride == 2 else None
-            mods.append(_ConvBN(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6, pad=pad))
-            mods.append(_ConvBN(hidden, cout, 1))
-            self.body = nn.Sequential(*mods)
-            self.residual = stride == 1 and cin == cout
-
-        def forward(self, x):
-            y = self.body(x)
-            return x + y if self.residual else y
-
-    class TorchMobileNetV2(nn.Module):
-        """MobileNetV2 (alpha=1) with Keras's layer sizes and padding."""
-
-        def __init__(self, classes=1000):
-            super().__init__()
-            from nnfast.applications.mobilenet_v2 import _BLOCKS
-
-            mods = [_ConvBN(3, 32, 3, 2, act=nn.ReLU6, pad=(0, 1, 0, 1))]
-            cin = 32
-            for filters, stride, expansion in _BLOCKS:
-                mods.append(TorchInvertedResidual(cin, filters, stride, expansion))
-                cin = filters
-            mods.append(_ConvBN(cin, 1280, 1, act=nn.ReLU6))
-            self.features = nn.Sequential(*mods)
-            self.classifier = nn.Linear(1280, classes)
-
-        def forward(self, x):
-            x = self.features(x).mean(dim=(2, 3))
-            return torch.softmax(self.classifier(x), dim=1)
-
-    class TorchBottleneck(nn.Module):
-        def __init__(self, cin, filters, stride, conv_shortcut):
-            super().__init__()
-            eps = 1.001e-5
-            self.shortcut = (_ConvBN(cin, 4 * filters, 1, stride, bias=True, eps=eps)
-                             if conv_shortcut else None)
-            self.body = nn.Sequential(
-                _ConvBN(cin, filters, 1, stride, act=nn.ReLU, bias=True, eps=eps),
-                _ConvBN(filters, filters, 3, act=nn.ReLU, bias=True, eps=eps),
-                _ConvBN(filters, 4 * filters, 1, bias=True, eps=eps))
-            self.relu = nn.ReLU()
-
-        def forward(self, x):
-            s = x if self.shortcut is None else self.shortcut(x)
-            return self.relu(s + self.body(x))
-
-    class TorchResNet50(nn.Module):
-        """Keras's ResNet50 (v1, stride on the first 1x1 conv, conv biases)."""
-
-        def __init__(self, classes=1000):
-            super().__init__()
-            eps = 1.001e-5
-            mods = [_ConvBN(3, 64, 7, 2, act=nn.ReLU, bias=True, eps=eps, pad=(3, 3, 3, 3)),
-                    nn.ZeroPad2d(1), nn.MaxPool2d(3, 2)]
-            cin = 64
-            for filters, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-                for i in range(blocks):
-                    mods.append(TorchBottleneck(cin, filters, stride if i == 0 else 1, i == 0))
-                    cin = 4 * filters
-            self.features = nn.Sequential(*mods)
-            self.fc = nn.Linear(2048, classes)
-
-        def forward(self, x):
-            x = self.features(x).mean(dim=(2, 3))
-            return torch.softmax(self.fc(x), dim=1)
+    from torch_applications import TorchMobileNetV2, TorchResNet50
 
 
 # --- timing ---------------------------------------------------------------------------------

@@ -23,11 +23,15 @@ CNN of Keras's mnist_convnet example (batch 32, the first 12,000 images) and the
 (Embedding(10000, 128) -> LSTM(64) -> Dense(1, sigmoid), 100 tokens, batch 32, the first
 6,400 reviews; all 25,000 test reviews), Adam; the output layer stays float32 as Keras's
 mixed-precision guide says.
-int8 applications (part (b)): MobileNetV2 and ResNet50 (random weights) at batch 1 and 32,
-float32 against model.quantize("int8"), and the int8 model's top-1 agreement with the float32
-one on --agreement-inputs random images (--apps "" leaves this out). Prints the CPU it ran on.
+int8 applications (part (b)): MobileNetV2 and ResNet50 (random weights, batch normalizations
+calibrated on one batch so activations keep their scale) at batch 1 and 32, float32 against
+model.quantize("int8"), beside PyTorch running the same weights (torch_applications.py) in
+float32 and after torch.ao int8 static quantization; each int8 model's top-1 agreement with its
+float32 one on --agreement-inputs random images (--apps "" leaves this out). Prints the CPU it
+ran on.
 """
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -112,44 +116,112 @@ def int8_inference_table(repeats=7):
     return rows
 
 
+def calibrate_batch_norms(model, x):
+    """Sets every BatchNormalization's moving statistics to those of ``x`` (one forward pass in
+    training mode with momentum 0), so a random-weight network's activations have the unit
+    scale a trained network's have; otherwise they shrink layer by layer and every image lands
+    on one nearly uniform softmax (top-1 agreement then says nothing)."""
+    import nnfast
+
+    norms = [layer for layer in model.layers
+             if isinstance(layer, nnfast.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(x, training=True)
+    for layer, momentum in zip(norms, saved):
+        layer.momentum = momentum
+
+
 def int8_applications_table(names, agreement_inputs, repeats=3):
-    """Part (b): Keras applications (random weights: none are downloaded offline) at batch 1
-    and 32, float32 against model.quantize("int8") (Conv2D/Dense on the int8 GEMM, depthwise
-    convolutions float32), median seconds per predict_on_batch; top-1 agreement of the int8
-    model with the float32 one on ``agreement_inputs`` random images."""
+    """Part (b): Keras applications (random weights, none are downloaded offline; batch
+    normalizations calibrated on one batch, see calibrate_batch_norms) at batch 1 and 32:
+    nnfast float32 against model.quantize("int8"), and the same weights in PyTorch
+    (torch_applications.py) float32 against torch.ao's int8 static quantization (FX, x86
+    engine, calibrated on 4 batches of 8), each PyTorch model timed in NCHW and channels_last
+    and the faster taken; median seconds per call. Then top-1 agreement of each int8 model
+    with its float32 model on ``agreement_inputs`` random images.
+
+    Returns (timing rows, agreement rows)."""
     import warnings
 
     import nnfast
 
-    rows = []
+    torch = None
+    if have_torch():
+        import torch
+        from torch_applications import (TorchMobileNetV2, TorchResNet50, copy_weights,
+                                        quantize_int8)
+        torch_builders = {"MobileNetV2": TorchMobileNetV2, "ResNet50": TorchResNet50}
+    rows, agreement = [], []
     rng = np.random.default_rng(0)
     for name in names:
+        nnfast.utils.set_random_seed(0)
         make = getattr(nnfast.applications, name)
         float_model = make(weights=None)
+        calibrate_batch_norms(float_model,
+                              rng.uniform(-1, 1, (32, 224, 224, 3)).astype(np.float32))
         int8_model = make(weights=None)
         int8_model.set_weights(float_model.get_weights())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # layers without int8 kernels stay float32
             int8_model.quantize("int8")
+        nets = {"nnfast float32": float_model.predict_on_batch,
+                "nnfast int8": int8_model.predict_on_batch}
+        if torch is not None and name in torch_builders:
+            torch.set_num_threads(nnfast.config.get_num_threads())
+            tfloat = torch_builders[name]().eval()
+            copy_weights(float_model, tfloat)
+            calib = [torch.from_numpy(rng.uniform(-1, 1, (8, 3, 224, 224)).astype(np.float32))
+                     for _ in range(4)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's deprecation notices
+                tint8 = quantize_int8(copy.deepcopy(tfloat), calib)
+
+            def torch_call(module, channels_last):
+                def run(x):
+                    xt = torch.from_numpy(x.transpose(0, 3, 1, 2))
+                    if channels_last:
+                        xt = xt.contiguous(memory_format=torch.channels_last)
+                    with torch.inference_mode():
+                        return module(xt).numpy()
+                return run
+
+            nets["torch float32"] = (torch_call(tfloat, False), torch_call(tfloat, True))
+            nets["torch int8"] = (torch_call(tint8, False), torch_call(tint8, True))
         for batch in (1, 32):
             x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
-            base = median_seconds(lambda: float_model.predict_on_batch(x), repeats)
-            t = median_seconds(lambda: int8_model.predict_on_batch(x), repeats)
-            rows.append([name, batch, f"{base * 1e3:.1f}", f"{t * 1e3:.1f}", f"{base / t:.2f}x",
-                         ""])
-        agree = total = 0
+            t = {}
+            for label, fn in nets.items():
+                fns = fn if isinstance(fn, tuple) else (fn,)
+                t[label] = min(median_seconds(lambda f=f: f(x), repeats) for f in fns)
+            row = [name, batch, f"{t['nnfast float32'] * 1e3:.1f}",
+                   f"{t['nnfast int8'] * 1e3:.1f}",
+                   f"{t['nnfast float32'] / t['nnfast int8']:.2f}x"]
+            if "torch int8" in t:
+                row += [f"{t['torch float32'] * 1e3:.1f}", f"{t['torch int8'] * 1e3:.1f}",
+                        f"{t['torch float32'] / t['torch int8']:.2f}x",
+                        f"{t['torch int8'] / t['nnfast int8']:.2f}x"]
+            else:
+                row += ["-", "-", "-", "-"]
+            rows.append(row)
+        agree = {"nnfast": 0, "torch": 0}
+        total = 0
         classes = set()
         for start in range(0, agreement_inputs, 32):
             x = rng.uniform(-1, 1, (min(32, agreement_inputs - start), 224, 224, 3))
             x = x.astype(np.float32)
-            top = np.argmax(float_model.predict_on_batch(x), 1)
-            agree += int(np.sum(top == np.argmax(int8_model.predict_on_batch(x), 1)))
+            top = {label: np.argmax((fn[0] if isinstance(fn, tuple) else fn)(x), 1)
+                   for label, fn in nets.items()}
+            for fw in agree:
+                if f"{fw} int8" in top:
+                    agree[fw] += int(np.sum(top[f"{fw} float32"] == top[f"{fw} int8"]))
             total += len(x)
-            classes.update(top.tolist())
-        # (random weights tend to put every input in a few classes: the count says how many)
-        rows[-1][-1] = (f"{100 * agree / max(total, 1):.1f}% of {total} "
-                        f"({len(classes)} float32 classes)")
-    return rows
+            classes.update(top["nnfast float32"].tolist())
+        agreement.append([name, f"{100 * agree['nnfast'] / max(total, 1):.1f}%",
+                          f"{100 * agree['torch'] / max(total, 1):.1f}%"
+                          if "torch int8" in nets else "-", total, len(classes)])
+    return rows, agreement
 
 
 def gemm_table(repeats=7):
@@ -422,11 +494,18 @@ def main():
         print()
     apps = [a for a in args.apps.split(",") if a]
     if apps:
-        print("int8 inference of Keras applications (random weights), ms per predict_on_batch, "
-              "median of 3; PyTorch's torch.ao int8 needs torchvision's models, not installed "
-              "here")
-        print_table(["model", "batch", "float32 ms", "int8 ms", "int8 speed", "top-1 agreement"],
-                    int8_applications_table(apps, args.agreement_inputs))
+        print("int8 inference of Keras applications (random weights, batch norms calibrated "
+              "on one batch), ms per call, median of 3; PyTorch: the same weights in torch.nn, "
+              "int8 by torch.ao static quantization (FX, x86 engine); torch int8 / nnfast int8 "
+              "> 1 means nnfast is faster")
+        timing, agreement = int8_applications_table(apps, args.agreement_inputs)
+        print_table(["model", "batch", "nnfast f32 ms", "nnfast int8 ms", "nnfast int8 speed",
+                     "torch f32 ms", "torch int8 ms", "torch int8 speed",
+                     "torch int8 / nnfast int8"], timing)
+        print()
+        print("top-1 agreement of each int8 model with its float32 model")
+        print_table(["model", "nnfast int8", "torch int8", "inputs", "float32 classes"],
+                    agreement)
         print()
     for workload in args.train.split(","):
         if not workload:

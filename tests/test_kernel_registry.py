@@ -100,6 +100,10 @@ def exercise_families():
     conv_bwd_data(dy, k, img.shape, pads=(1, 1))                        # conv2d_backward_data
     _core.conv2d_backward_weights(img, dy, np.empty_like(k), None, (1, 1), (1, 1), (1, 1))
     ops.depthwise_conv(img, f32(rng, 3, 3, 16, 1), 1, "valid")         # depthwise_conv2d
+    _core.int8_depthwise_conv2d_forward(img, np.ones((3, 3, 16, 1), np.int8),
+                                        np.ones(16, np.float32), None,
+                                        np.empty((2, 7, 5, 16), np.float32), (1, 1), (0, 0),
+                                        (1, 1))                        # depthwise_int8
     _core.conv_lstm_gates_forward(f32(rng, 3, 8), np.zeros((3, 2), np.float32),
                                   np.empty((3, 2), np.float32), 3, 2)  # conv_lstm_gates
     nnfast.layers.LSTM(3)(f32(rng, 2, 4, 5))                            # rnn
@@ -125,6 +129,7 @@ EXPECTED = {
     "conv2d_backward_data": ("gather_tiles_gemm", "f32_conv_tile_avx2", "f32_conv_tile_avx512"),
     "conv2d_backward_weights": ("im2col_tiles_gemm",) * 3,
     "depthwise_conv2d": ("f32_depthwise_ref", "f32_depthwise_avx2", "f32_depthwise_avx512"),
+    "depthwise_int8": ("s8_depthwise_ref", "s8_depthwise_avx2", "s8_depthwise_avx512"),
     "conv2d_relu_maxpool": ("f32_conv_relu_maxpool_ref", "f32_conv_relu_maxpool_avx2",
                             "f32_conv_relu_maxpool_avx512"),
     "conv3d": ("f32_conv3d_ref", "f32_conv3d_depth2col_conv2d", "f32_conv3d_depth2col_conv2d"),

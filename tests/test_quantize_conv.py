@@ -170,3 +170,44 @@ def test_layer_quantized_inside_a_planned_model():
         for layer in layers:
             ref = layer(ref)
         np.testing.assert_allclose(y, np.asarray(ref), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,kernel,strides,pads,dilation", [
+    ((2, 9, 10, 5), (3, 3), (2, 2), (1, 1), (1, 1)),   # stride 2, 'same'-like pads
+    ((1, 7, 6, 13), (1, 1), (1, 1), (0, 0), (1, 1)),   # pointwise: rows are the pixels
+    ((2, 8, 9, 3), (2, 3), (1, 2), (0, 1), (2, 1)),    # dilation, asymmetric kernel
+])
+def test_int8_conv2d_forward_equals_int8_dense_on_im2col(shape, kernel, strides, pads,
+                                                         dilation):
+    """The C++ conv (windows quantized straight from the input, residual and relu6 in the
+    epilogue) gives int8_dense's numbers on the float im2col matrix, on every int8 variant
+    (within the two roundings of its reciprocal multiplies)."""
+    from nnfast import _core
+    from nnfast.ops import quantized_conv
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=shape).astype(np.float32)
+    out_c = 37  # a column tail past the 32-column tiles
+    kq = rng.integers(-127, 128, kernel + (shape[3], out_c)).astype(np.int8)
+    ks = rng.uniform(50, 100, out_c).astype(np.float32)
+    bias = rng.normal(size=out_c).astype(np.float32)
+    oh = (shape[1] + 2 * pads[0] - dilation[0] * (kernel[0] - 1) - 1) // strides[0] + 1
+    ow = (shape[2] + 2 * pads[1] - dilation[1] * (kernel[1] - 1) - 1) // strides[1] + 1
+    residual = rng.normal(size=(shape[0], oh, ow, out_c)).astype(np.float32)
+    xp = np.pad(x, ((0, 0), (pads[0], pads[0]), (pads[1], pads[1]), (0, 0)))
+    cols = np.asarray(quantized_conv.int8_conv_patches(xp, kernel, strides, "valid", dilation))
+    packed = quantized.pack_int8_kernel(kq.reshape(-1, out_c))
+    for variant in _core.gemm_int8_variants():
+        want = np.empty((cols.shape[0] * oh * ow, out_c), np.float32)
+        _core.int8_dense(np.ascontiguousarray(cols.reshape(-1, cols.shape[-1])), packed, ks,
+                         bias, want, 1e-7, variant)
+        want = np.clip(want.reshape(residual.shape) + residual, 0.0, 6.0)
+        got = np.empty_like(residual)
+        _core.int8_conv2d_forward(x, packed, ks, bias, got, kernel, strides, pads, dilation,
+                                  13, residual=residual, variant=variant)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="packed kernel"):
+        _core.int8_conv2d_forward(x, packed, ks, bias, got, (5, 5), strides, pads, dilation)
+    with pytest.raises(ValueError, match="residual"):
+        _core.int8_conv2d_forward(x, packed, ks, bias, got, kernel, strides, pads, dilation,
+                                  residual=residual[..., :5])

@@ -456,3 +456,14 @@ nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& 
                                          const char* what) {
   return make_shape(src, kernel, dst, strides, pads, dilation, groups, false, what);
 }
+
+// The checked shape of a depthwise call (kernel (kh, kw, in_c, depth_multiplier)), for
+// bind_quantized.cpp's int8 depthwise convolution.
+nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
+                                            const py::array& dst,
+                                            std::pair<int64_t, int64_t> strides,
+                                            std::pair<int64_t, int64_t> pads,
+                                            std::pair<int64_t, int64_t> dilation,
+                                            const char* what) {
+  return make_shape(src, kernel, dst, strides, pads, dilation, 1, true, what);
+}

@@ -1,5 +1,6 @@
 // The int8 GEMM of quantized layers: a packed int8 kernel object, the exact int32 product,
 // and the quantize-multiply-dequantize dense step (see nnfast/gemm_int8.h).
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -7,10 +8,18 @@
 #include <pybind11/stl.h>
 
 #include "bind_util.h"
+#include "nnfast/depthwise_int8.h"
 #include "nnfast/gemm_int8.h"
 
 namespace py = pybind11;
 using namespace nnfast::bind;
+
+nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
+                                            const py::array& dst,
+                                            std::pair<int64_t, int64_t> strides,
+                                            std::pair<int64_t, int64_t> pads,
+                                            std::pair<int64_t, int64_t> dilation,
+                                            const char* what);
 
 namespace {
 
@@ -109,6 +118,100 @@ void bind_quantized(py::module_& m) {
       "127 / (max|row| + epsilon) (round half to even, clip to 127), multiplied exactly by the "
       "packed kernel, then out = acc / (x_scale * kernel_scale) (+ bias when not None).");
 
+  m.def(
+      "int8_conv2d_forward",
+      [](const py::array& src, const Packed& b, const py::array& kernel_scale,
+         const py::object& bias, const py::array& dst, std::pair<int64_t, int64_t> kernel_size,
+         std::pair<int64_t, int64_t> strides, std::pair<int64_t, int64_t> pads,
+         std::pair<int64_t, int64_t> dilation, int activation, float act_alpha, float act_max,
+         float act_threshold, const py::object& residual, float epsilon,
+         const std::string& variant, const py::object& channel_absmax) {
+        const char* who = "int8_conv2d_forward";
+        BufferScope scope(who);
+        require_ndim(src, 4, "int8_conv2d_forward src");
+        require_ndim(dst, 4, "int8_conv2d_forward dst");
+        const float* x = checked<float>(src, "int8_conv2d_forward src");
+        float* y = checked<float>(dst, "int8_conv2d_forward dst", true);
+        nnfast::Conv2DShape s;
+        s.batch = src.shape(0);
+        s.in_h = src.shape(1);
+        s.in_w = src.shape(2);
+        s.in_c = src.shape(3);
+        s.out_h = dst.shape(1);
+        s.out_w = dst.shape(2);
+        s.out_c = dst.shape(3);
+        s.kernel_h = kernel_size.first;
+        s.kernel_w = kernel_size.second;
+        s.stride_h = strides.first;
+        s.stride_w = strides.second;
+        s.pad_top = pads.first;
+        s.pad_left = pads.second;
+        s.dilation_h = dilation.first;
+        s.dilation_w = dilation.second;
+        if (dst.shape(0) != s.batch)
+          throw py::value_error(std::string(who) + ": src " + shape_of(src) + " and dst " +
+                                shape_of(dst) + " have different batch sizes");
+        if (s.kernel_h * s.kernel_w * s.in_c != b.k || s.out_c != b.n)
+          throw py::value_error(std::string(who) + ": the packed kernel is (" +
+                                std::to_string(b.k) + ", " + std::to_string(b.n) +
+                                ") but src " + shape_of(src) + ", dst " + shape_of(dst) +
+                                " and kernel_size (" + std::to_string(s.kernel_h) + ", " +
+                                std::to_string(s.kernel_w) + ") need (kh*kw*in, out)");
+        try {
+          nnfast::conv2d_validate(s);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(std::string(who) + ": " + e.what());
+        }
+        const float* ks = checked<float>(kernel_scale, "int8_conv2d_forward kernel_scale");
+        if (kernel_scale.size() != b.n)
+          throw py::value_error(std::string(who) + ": kernel_scale must have " +
+                                std::to_string(b.n) + " entries, received shape " +
+                                shape_of(kernel_scale));
+        const float* pb = checked_or_null<float>(bias, "int8_conv2d_forward bias");
+        if (pb && py::cast<py::array>(bias).size() != b.n)
+          throw py::value_error(std::string(who) + ": bias must have " + std::to_string(b.n) +
+                                " entries, received shape " +
+                                shape_of(py::cast<py::array>(bias)));
+        nnfast::Int8Epilogue ep;
+        ep.residual = checked_or_null<float>(residual, "int8_conv2d_forward residual");
+        if (ep.residual) {
+          const py::array r = py::cast<py::array>(residual);
+          if (r.ndim() != 4 || r.shape(0) != s.batch || r.shape(1) != s.out_h ||
+              r.shape(2) != s.out_w || r.shape(3) != s.out_c)
+            throw py::value_error(std::string(who) + ": residual must have dst's shape " +
+                                  shape_of(dst) + ", received " + shape_of(r));
+          ep.ldr = s.out_c;
+        }
+        ep.channel_absmax =
+            checked_or_null<int32_t>(channel_absmax, "int8_conv2d_forward channel_absmax", true);
+        if (ep.channel_absmax) {
+          require_shape(py::cast<py::array>(channel_absmax), {s.batch, s.out_c},
+                        "int8_conv2d_forward channel_absmax");
+          ep.rows_per_sample = s.out_h * s.out_w;
+        }
+        ep.act = activation_of(activation, who);
+        ep.params.alpha = act_alpha;
+        ep.params.max_value = act_max;
+        ep.params.threshold = act_threshold;
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_conv2d_forward(s, x, b, ks, pb, epsilon, y, ep, v);
+      },
+      py::arg("src"), py::arg("packed"), py::arg("kernel_scale"), py::arg("bias"),
+      py::arg("dst"), py::arg("kernel_size"), py::arg("strides"), py::arg("pads"),
+      py::arg("dilation"), py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
+      py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f, py::arg("residual") = py::none(),
+      py::arg("epsilon") = 1e-7f, py::arg("variant") = "best",
+      py::arg("channel_absmax") = py::none(),
+      "A quantized Conv2D for inference on NHWC arrays (groups 1): each output pixel's window "
+      "(kh, kw, in order, zeros outside the image) quantized as an int8_dense row straight "
+      "from src, multiplied by the packed (kh*kw*in, out) kernel, dequantized with "
+      "kernel_scale and bias, then dst = activation(dst + residual); dst's shape gives "
+      "out_h/out_w and pads the zeros before the first row/column. channel_absmax (int32 "
+      "(batch, out), zeroed by the caller) receives the bit pattern of max |dst| per sample "
+      "and channel, for an int8 depthwise convolution reading dst next.");
+
   m.def("gemm_int8_kernel_name", &nnfast::gemm_int8_kernel_name,
         "The int8 GEMM implementation 'best' runs now: AMX-INT8 tiles, the AVX512_VNNI "
         "micro-kernel, or the scalar reference.");
@@ -122,4 +225,53 @@ void bind_quantized(py::module_& m) {
         return names;
       },
       "The int8 GEMM implementations this CPU runs under the current ISA cap, best first.");
+
+  m.def(
+      "int8_depthwise_conv2d_forward",
+      [](const py::array& src, const py::array& kernel, const py::array& kernel_scale,
+         const py::object& bias, const py::array& dst, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation, int activation,
+         float act_alpha, float act_max, float act_threshold, const py::object& scale,
+         float epsilon, const py::object& input_absmax) {
+        const char* who = "int8_depthwise_conv2d_forward";
+        BufferScope scope(who);
+        auto s = depthwise_binding_shape(src, kernel, dst, strides, pads, dilation, who);
+        const float* x = checked<float>(src, "int8 depthwise input");
+        const int8_t* w = checked<int8_t>(kernel, "int8 depthwise kernel");
+        float* y = checked<float>(dst, "int8 depthwise output", true);
+        const float* ks = checked<float>(kernel_scale, "int8 depthwise kernel_scale");
+        if (kernel_scale.ndim() != 1 || kernel_scale.shape(0) != s.out_c)
+          throw py::value_error(std::string(who) + ": kernel_scale must have shape (" +
+                                std::to_string(s.out_c) + ",), received " +
+                                shape_of(kernel_scale));
+        const float* b = checked_or_null<float>(bias, "int8 depthwise bias");
+        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 depthwise bias");
+        const float* sc = checked_or_null<float>(scale, "int8 depthwise scale");
+        if (sc) require_shape(py::cast<py::array>(scale), {s.out_c}, "int8 depthwise scale");
+        const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
+        if (stats)
+          require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
+                        "int8 depthwise input_absmax");
+        const auto act = activation_of(activation, who);
+        nnfast::ActivationParams p;
+        p.alpha = act_alpha;
+        p.max_value = act_max;
+        p.threshold = act_threshold;
+        py::gil_scoped_release release;
+        nnfast::int8_depthwise_conv2d_forward(s, x, w, ks, b, sc, act, p, epsilon, y, stats);
+      },
+      py::arg("src"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"),
+      py::arg("dst"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
+      py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f, py::arg("scale") = py::none(),
+      py::arg("epsilon") = 1e-7f, py::arg("input_absmax") = py::none(),
+      "int8 depthwise convolution for inference on NHWC arrays: src (float32) quantized per "
+      "sample and channel with scale 127 / (max|src[b, :, :, c]| + epsilon), kernel int8 (kh, "
+      "kw, in_c, depth_multiplier) with kernel_scale (out_c,), exact int32 sums, then dst = "
+      "activation(acc * scale / (x_scale * kernel_scale) + bias); dst's shape gives "
+      "out_h/out_w. input_absmax (int32 (batch, in_c), the bit patterns of those maxima, as "
+      "int8_conv2d_forward's channel_absmax gathers them) skips the pass that finds them.");
+  m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
+        "The int8 depthwise kernel the registry picks now.");
 }

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "nnfast/activation.h"
+#include "nnfast/conv.h"
+
 namespace nnfast {
 
 enum class Int8GemmVariant : int { best = 0, amx = 1, avx512vnni = 2, ref = 3, avxvnni = 4 };
@@ -33,9 +36,36 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
 // Quantized dense layer: each row of x (m, k) quantized to int8 with scale
 // 127 / (max|row| + epsilon), round half to even, clipped to [-127, 127]; then
 // y[i, j] = float(xq_i . B_j) / (x_scale[i] * kernel_scale[j]) (+ bias[j] when bias is given).
+// What the dense step does after the bias, on each tile while it is in cache:
+// y = act(y + residual) (residual: rows of stride ldr, or nullptr).
+// With channel_absmax, also the statistics the next layer's dynamic quantization needs:
+// channel_absmax[s * n + j] is raised to the bit pattern of max |y| over the rows of sample
+// s = row / rows_per_sample in column j (the caller zeroes it; for non-negative floats the
+// integer order of the patterns is the float order; a NaN/inf gives >= 0x7f800000).
+struct Int8Epilogue {
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  Activation act = Activation::linear;
+  ActivationParams params;
+  int32_t* channel_absmax = nullptr;
+  int64_t rows_per_sample = 0;
+};
+
 void int8_dense(int64_t m, int64_t k, const float* x, int64_t ldx, const Int8PackedKernel& b,
                 const float* kernel_scale, const float* bias, float epsilon, float* y,
-                int64_t ldy, Int8GemmVariant variant = Int8GemmVariant::best);
+                int64_t ldy, Int8GemmVariant variant = Int8GemmVariant::best,
+                const Int8Epilogue& epilogue = Int8Epilogue{});
+
+// A quantized convolution for inference (groups 1; `s` as conv2d_forward, dst (batch, out_h,
+// out_w, out_c)): int8_dense on the im2col rows (kh, kw, in_c order, zeros outside the image),
+// each window gathered straight from src as it is quantized, b the kernel packed as its
+// (kh*kw*in_c, out_c) matrix. The numbers of int8_dense on an im2col matrix, except that the
+// dequantizing step multiplies by 1 / (x_scale * kernel_scale) as two reciprocals (within two
+// roundings of int8_dense's divide).
+void int8_conv2d_forward(const Conv2DShape& s, const float* src, const Int8PackedKernel& b,
+                         const float* kernel_scale, const float* bias, float epsilon, float* dst,
+                         const Int8Epilogue& epilogue = Int8Epilogue{},
+                         Int8GemmVariant variant = Int8GemmVariant::best);
 
 // Whether a variant can run here under the current ISA cap (the int8 units need avx512).
 bool gemm_int8_variant_available(Int8GemmVariant variant);

@@ -16,6 +16,7 @@ from nnfast.ops.conv import (_check_padding, _standardize_data_format, conv_bias
                              conv_transpose_bias_activation, kernel_activation, normalize_tuple,
                              output_size, transpose_output_size)
 from nnfast.ops.quantized_conv import int8_conv, quantize_conv_kernel
+from nnfast.ops.quantized_depthwise import int8_depthwise_conv, quantize_depthwise_kernel
 
 
 def _positive_int(value, name):
@@ -456,14 +457,39 @@ class _DepthwiseConvBase(BaseConv):
 
     def build(self, input_shape):
         in_c = self._in_channels(input_shape)
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (in_c, self.depth_multiplier),
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint, name="kernel")
+        kernel_shape = self.kernel_size + (in_c, self.depth_multiplier)
+        if self.dtype_policy.quantization_mode == "int8":  # loading a quantized model
+            quantization.add_int8_variables(self, kernel_shape, in_c * self.depth_multiplier)
+        else:
+            self.kernel = self.add_weight(
+                shape=kernel_shape, initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                name="kernel")
         self.bias = self._add_bias(in_c * self.depth_multiplier)
         self.built = True
 
+    def _saved_variables(self):
+        if self.dtype_policy.quantization_mode == "int8":
+            return quantization.saved_variables(self)
+        return None
+
+    def _int8_call(self, inputs):
+        if self.rank != 2:  # (quantize exists for DepthwiseConv2D only)
+            raise NotImplementedError(f"{type(self).__name__}: no int8 computation.")
+        x = inputs
+        if self.data_format == "channels_first":
+            x = ops.moveaxis(x, 1, -1)
+        out = int8_depthwise_conv(x, self.kernel.value, self.kernel_scale.value, self.strides,
+                                  self.padding, self.dilation_rate)
+        if self.bias is not None:
+            out = ops.add(out, self.bias)
+        if self.data_format == "channels_first":
+            out = ops.moveaxis(out, -1, 1)
+        return self.activation(out)
+
     def call(self, inputs):
+        if self.dtype_policy.quantization_mode == "int8":
+            return self._int8_call(inputs)
         out = conv_bias_activation(inputs, self.kernel, self.bias, self.strides, self.padding,
                                    self.dilation_rate, activation=self._kernel_activation,
                                    data_format=self.data_format, depthwise=True)
@@ -524,6 +550,41 @@ class DepthwiseConv2D(_DepthwiseConvBase):
     """
 
     rank = 2
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer in place (nnfast beyond Keras, which does not quantize
+        convolutions): ``"int8"`` turns the kernel into int8 values with one float32 scale
+        per output channel (``kernel_scale``, ``in * depth_multiplier`` entries; saved as a
+        quantized Dense, ``[kernel (int8), bias, kernel_scale]``); each sample's input is
+        quantized with one abs-max scale when the layer runs
+        (``nnfast.ops.quantized_depthwise``).
+
+        Args:
+            mode: ``"int8"``.
+            type_check: only ``DepthwiseConv2D`` itself (not subclasses).
+            config: ``Int8QuantizationConfig()`` (Keras's default quantizers) or None.
+
+        Example:
+            >>> layer = DepthwiseConv2D(3, depth_multiplier=2)
+            >>> _ = layer(np.ones((1, 6, 6, 3), "float32"))
+            >>> layer.quantize("int8")
+            >>> str(layer.kernel.dtype), layer.kernel_scale.shape
+            ('int8', (6,))
+        """
+        if type_check and type(self) is not DepthwiseConv2D:
+            raise NotImplementedError(f"Layer {type(self).__name__} does not have a "
+                                      "`quantize` method implemented.")
+        quantization.resolve_config(mode, config, type(self).__name__, keras_quantizes=False)
+        quantization.check_quantizable(self)
+        float_kernel = self.kernel
+        q, scale = quantize_depthwise_kernel(np.asarray(float_kernel.value))
+        quantization.drop_variable(self, float_kernel)
+        object.__setattr__(self, "kernel", None)
+        quantization.add_int8_variables(self, float_kernel.shape, scale.shape[0])
+        self.kernel.assign(q)
+        self.kernel_scale.assign(scale)
+        quantization.set_int8_policy(self)
+
 
 
 class DepthwiseConv1D(_DepthwiseConvBase):

@@ -125,12 +125,14 @@ def add_embedding_int8_variables(layer, table_shape):
     object.__setattr__(layer, "embeddings_scale", scale)
 
 
-def add_int8_variables(layer, kernel_shape):
+def add_int8_variables(layer, kernel_shape, scale_units=None):
     """The int8 kernel and its scales (a layer built from a quantized config gets these
-    instead of the float kernel)."""
+    instead of the float kernel): ``scale_units`` scales, by default one per kernel column
+    (a depthwise kernel ``(kh, kw, in, dm)`` has ``in * dm``)."""
     kernel = layer.add_weight(shape=tuple(kernel_shape), initializer="zeros", dtype="int8",
                               trainable=False, name="kernel")
-    scale = layer.add_weight(shape=(kernel_shape[-1],), initializer="ones", trainable=False,
+    units = kernel_shape[-1] if scale_units is None else scale_units
+    scale = layer.add_weight(shape=(units,), initializer="ones", trainable=False,
                              name="kernel_scale")
     kernel.__class__ = Int8KernelVariable  # same slots; adds the packed-kernel cache
     object.__setattr__(layer, "kernel", kernel)

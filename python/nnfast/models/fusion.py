@@ -48,7 +48,7 @@ from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import LOWER, compute_precision, round_floats
-from nnfast.ops import quantized_conv
+from nnfast.ops import quantized_conv, quantized_depthwise
 from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
@@ -264,7 +264,8 @@ def _conv_kind(layer):
             return None
     else:
         return None
-    if layer.dtype_policy.quantization_mode is not None and (depthwise or layer.groups != 1):
+    if layer.dtype_policy.quantization_mode is not None and (
+            layer.dtype_policy.quantization_mode != "int8" or layer.groups != 1):
         return None
     act = layer._kernel_activation
     if not (layer.built and layer.data_format == "channels_last"
@@ -321,6 +322,8 @@ class ConvChainCall:
     def __init__(self, conv, depthwise, bn, act_layer, zero_padding, residual):
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
+        # An int8 conv feeding an int8 depthwise layer gathers that layer's input statistics.
+        self.gather_channel_absmax = False
         if act_layer is None:
             act = conv._kernel_activation
             name = act if act != "linear" else None
@@ -375,6 +378,11 @@ class ConvChainCall:
         (ops.quantized_conv.int8_conv_inference)."""
         conv = self.conv
         name, alpha, max_value, threshold = self.act
+        if self.depthwise:  # (never with a residual: ConvChain does not match one)
+            return quantized_depthwise.int8_depthwise_conv_inference(
+                inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
+                conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
+                self.zero_padding)
         kernel = (conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel))
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
@@ -385,7 +393,8 @@ class ConvChainCall:
             return y if self.act_layer is None else self.act_layer.call(y)
         return quantized_conv.int8_conv_inference(
             inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate, name,
-            alpha, max_value, threshold, self.zero_padding, other)
+            alpha, max_value, threshold, self.zero_padding, other,
+            channel_absmax=self.gather_channel_absmax)
 
 
 class ConvChain:
@@ -433,7 +442,22 @@ class ConvChain:
         if len(chain) == 1:
             return None  # a lone convolution already runs as one fused op
         call = ConvChainCall(conv, depthwise, bn, act_layer, zero_padding, other is not None)
+        call.gather_channel_absmax = (not depthwise and conv.dtype_policy.quantization_mode ==
+                                      "int8" and self._feeds_int8_depthwise(ctx, chain[-1]))
         return Match(chain, call=call, other=other)
+
+    @classmethod
+    def _feeds_int8_depthwise(cls, ctx, i):
+        """Whether step i's output goes only to an int8 DepthwiseConv2D (through a
+        ZeroPadding2D or not)."""
+        j = cls._next_plain(ctx, i)
+        if j is not None and _zero_padding_of(ctx.steps[j].layer) is not None:
+            j = cls._next_plain(ctx, j)
+        if j is None:
+            return False
+        layer = ctx.steps[j].layer
+        return (isinstance(layer, DepthwiseConv2D) and layer.built
+                and layer.dtype_policy.quantization_mode == "int8")
 
     @staticmethod
     def _next_plain(ctx, i):
@@ -462,7 +486,8 @@ class SeparableChainCall:
         if self.pw.residual:
             inputs, other = inputs
         conv = self.dw.conv
-        if self.pw.conv.dtype_policy.quantization_mode is not None:  # quantized after planning
+        if (self.pw.conv.dtype_policy.quantization_mode is not None
+                or conv.dtype_policy.quantization_mode is not None):  # quantized after planning
             return self.pw(self.dw(inputs) if other is None else [self.dw(inputs), other])
         if other is not None:
             want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
@@ -488,7 +513,7 @@ class SeparableChain:
         step = ctx.steps[i]
         dw = step.run
         if not (isinstance(dw, ConvChainCall) and dw.depthwise and not dw.residual
-                and step.single_input and isinstance(step.outputs, int)
+                and dw.conv.dtype_policy.quantization_mode is None and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
         users = ctx.readers.get(step.outputs, [])

@@ -91,8 +91,9 @@ class Model(Trainer, Layer):
     def quantize(self, mode=None, config=None, filters=None, **kwargs):
         """Quantizes the weights of the model's layers in place, as Keras does.
 
-        Every leaf layer that implements ``quantize`` (``Dense``, ``Embedding``) is
-        quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
+        Every leaf layer that implements ``quantize`` (``Dense``, ``EinsumDense``,
+        ``Embedding`` as Keras; beyond Keras, ``"int8"`` for ``Conv1D``/``Conv2D`` and
+        ``DepthwiseConv2D``) is quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
         a `quantize` method implemented"). The model must be built.
 
         Args:

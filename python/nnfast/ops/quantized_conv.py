@@ -8,10 +8,18 @@ else the float32 route): ``(xq @ kq) / (x_scale * kernel_scale)``, as a quantize
 computes on the im2col matrix."""
 import numpy as np
 
-from nnfast.ops._util import value
+from nnfast import _core
+from nnfast.backend.global_state import epsilon
+from nnfast.backend.tape import recording
+from nnfast.backend.tensor import Tensor
+from nnfast.ops import quantized
+from nnfast.ops._util import f32, value
 from nnfast.ops.conv import _check_padding, _geometry2d, normalize_tuple
+from nnfast.ops.fused import _inference_geometry
+from nnfast.ops.nn import ACTIVATION_IDS
 from nnfast.ops.patches import ExtractPatches
 from nnfast.ops.quantized import Int8Matmul
+from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
 
 
 def quantize_conv_kernel(kernel):
@@ -86,7 +94,7 @@ def int8_conv(x, kernel_q, kernel_scale, strides=1, padding="valid", dilation_ra
 def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale=None,
                         strides=1, padding="valid", dilation_rate=1, activation=None,
                         act_alpha=0.0, act_max=None, act_threshold=0.0,
-                        zero_padding=((0, 0), (0, 0)), residual=None):
+                        zero_padding=((0, 0), (0, 0)), residual=None, channel_absmax=False):
     """``act(scale * int8_conv(zero_pad(x)) + bias + residual)`` for inference: what a
     Functional model's inference plan runs for a quantized Conv2D followed by
     BatchNormalization / a residual sum / an activation. The normalization's per-channel
@@ -102,6 +110,9 @@ def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale
             ``act_alpha``, ``act_max`` and ``act_threshold``.
         zero_padding: ``((top, bottom), (left, right))`` zeros added around ``x`` first.
         residual: None or an array of the output's shape added before the activation.
+        channel_absmax: also gather each (sample, channel)'s ``max |y|`` in the epilogue and
+            return a ``TensorWithChannelAbsMax`` (for an int8 depthwise layer reading ``y``);
+            on the int8 units only (else a plain Tensor).
 
     Returns:
         A Tensor ``(batch, oh, ow, out)`` (not differentiable).
@@ -112,40 +123,33 @@ def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale
         ...                     activation="relu").shape
         (1, 3, 3, 4)
     """
-    from nnfast import _core
-    from nnfast.backend.global_state import epsilon
-    from nnfast.backend.tape import recording
-    from nnfast.backend.tensor import Tensor
-    from nnfast.ops._util import f32
-    from nnfast.ops.nn import ACTIVATION_IDS
-    from nnfast.ops.quantized import int8_units_available
-
     if recording():
         raise RuntimeError("int8_conv_inference is an inference-only op and has no gradient.")
     xv = f32(value(x))
-    if any(p for pair in zero_padding for p in pair):
-        xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
     ks = np.asarray(kernel_scale, np.float32)
     if scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
         ks = ks / f32(value(scale))
-    out_c = kernel_q.shape[-1]
-    if packed is not None and int8_units_available():
-        ksize = kernel_q.shape[:2]
-        strides = normalize_tuple(strides, 2, "strides")
-        if ksize == (1, 1) and strides == (1, 1):
-            cols, out_hw = xv.reshape(-1, xv.shape[-1]), xv.shape[1:3]
-        else:
-            patches = np.asarray(value(int8_conv_patches(xv, ksize, strides, padding,
-                                                         dilation_rate)))
-            cols, out_hw = patches.reshape(-1, patches.shape[-1]), patches.shape[1:3]
-        y = np.empty((cols.shape[0], out_c), np.float32)
-        _core.int8_dense(np.ascontiguousarray(cols), packed, ks,
-                         None if bias is None else f32(value(bias)), y, epsilon())
-        y = y.reshape((xv.shape[0],) + tuple(out_hw) + (out_c,))
-    else:
-        y = np.asarray(value(int8_conv(xv, kernel_q, ks, strides, padding, dilation_rate)))
-        if bias is not None:
-            y = y + f32(value(bias))
+    bias = None if bias is None else f32(value(bias))
+    if packed is not None and quantized.int8_units_available() and xv.ndim == 4:
+        # One C++ call: windows quantized straight from x, residual and activation in the
+        # epilogue (no float im2col matrix, no extra passes over the output).
+        strides, dilation, out_hw, pads = _inference_geometry(
+            "int8_conv_inference", xv.shape, kernel_q.shape, strides, padding, dilation_rate,
+            zero_padding)
+        y = np.empty((xv.shape[0],) + tuple(out_hw) + (kernel_q.shape[-1],), np.float32)
+        act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
+        stats = np.zeros((y.shape[0], y.shape[-1]), np.int32) if channel_absmax else None
+        _core.int8_conv2d_forward(
+            xv, packed, ks, bias, y, tuple(kernel_q.shape[:2]), strides, pads, dilation, act_id,
+            float(act_alpha), float("inf") if act_max is None else float(act_max),
+            float(act_threshold), None if residual is None else f32(value(residual)),
+            epsilon(), channel_absmax=stats)
+        return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
+    if any(p for pair in zero_padding for p in pair):
+        xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
+    y = np.asarray(value(int8_conv(xv, kernel_q, ks, strides, padding, dilation_rate)))
+    if bias is not None:
+        y = y + bias
     if residual is not None:
         y += f32(value(residual))
     if activation not in (None, "linear"):

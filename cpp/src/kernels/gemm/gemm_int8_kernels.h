@@ -31,6 +31,17 @@ bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t f
                               int8_t* dst, float* scale);
 void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
                                 const float* kernel_scale, const float* bias, float* out);
+// As int8_dequantize_row_avx512 with two multiplies for the divide (acc * ((1 / x_scale) *
+// (1 / kernel_scale[j]))): within two roundings of it; the convolutions' epilogue (not Keras's
+// Dense, whose numbers it keeps exactly). The result is clamped to [lo, hi] (relu and relu6
+// fused; -inf/inf for none).
+void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_x_scale,
+                                    const float* inv_kernel_scale, const float* bias, float lo,
+                                    float hi, float* out);
+
+// bits[j] = max over rows i of the bit pattern of |y[i * ld + j]|, j < cols.
+void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
+                               int32_t* bits);
 
 extern const Int8GemmKernelInfo int8_gemm_amx_info;
 extern const Int8GemmKernelInfo int8_gemm_avx512vnni_info;

@@ -65,4 +65,34 @@ void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
   }
 }
 
+void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_x_scale,
+                                    const float* inv_kernel_scale, const float* bias, float lo,
+                                    float hi, float* out) {
+  const __m512 xs = _mm512_set1_ps(inv_x_scale);
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  for (int64_t j = 0; j < cols; j += 16) {
+    const __mmask16 m = head_mask(cols - j);
+    const __m512 a = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, acc + j));
+    const __m512 s = _mm512_mul_ps(xs, _mm512_maskz_loadu_ps(m, inv_kernel_scale + j));
+    __m512 r = _mm512_mul_ps(a, s);
+    if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, bias + j));
+    // max then min: a NaN stays NaN (vmaxps returns its second operand, r, for NaN)
+    r = _mm512_min_ps(vhi, _mm512_max_ps(vlo, r));
+    _mm512_mask_storeu_ps(out + j, m, r);
+  }
+}
+
+void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
+                               int32_t* bits) {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  for (int64_t j = 0; j < cols; j += 16) {
+    const __mmask16 m = head_mask(cols - j);
+    __m512i mx = _mm512_setzero_si512();
+    for (int64_t i = 0; i < rows; ++i)
+      mx = _mm512_max_epi32(mx, _mm512_and_si512(_mm512_maskz_loadu_epi32(m, y + i * ld + j),
+                                                 magnitude));
+    _mm512_mask_storeu_epi32(bits + j, m, mx);
+  }
+}
+
 }  // namespace nnfast::kernels

@@ -1,0 +1,37 @@
+// int8 depthwise convolution for inference (a quantized DepthwiseConv2D; nnfast beyond Keras,
+// which quantizes Dense, EinsumDense and Embedding only).
+//
+//   src    (batch, in_h, in_w, in_c) float32, NHWC
+//   kernel (kernel_h * kernel_w, in_c * depth_multiplier) int8, one scale per output channel
+//   dst    (batch, out_h, out_w, in_c * depth_multiplier) float32
+//
+// Each sample's input is quantized dynamically with one abs-max scale per channel (Keras's
+// scheme with a channel of one sample's feature map as the row: x_scale[b, c] = 127 /
+// (max|x[b, :, :, c]| + epsilon), round half to even, clip to [-127, 127]); the taps' products
+// are summed exactly in int32 (a depthwise convolution never mixes channels), then the epilogue
+//   dst[o] = act(acc[o] * (scale[o] / (x_scale[b, o / dm] * kernel_scale[o])) + bias[o])
+// runs on blocks still in cache (scale: a folded batch normalization, or none). A sample with
+// a NaN/inf input gives NaN outputs, as the int8 Dense step does for a row.
+#pragma once
+#include <cstdint>
+
+#include "nnfast/activation.h"
+#include "nnfast/conv.h"
+
+namespace nnfast {
+
+// `s` describes the depthwise convolution (groups == in_c, out_c == in_c * depth_multiplier).
+// kernel_scale and bias have out_c entries; bias and scale may be nullptr.
+// input_absmax, when given, holds (batch, in_c) bit patterns of max |src| per sample and
+// channel (what int8_conv2d_forward's epilogue gathers for the layer feeding this one): the
+// pass over src that would find them is skipped.
+void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,
+                                   const float* kernel_scale, const float* bias,
+                                   const float* scale, Activation act,
+                                   const ActivationParams& act_params, float epsilon,
+                                   float* dst, const int32_t* input_absmax = nullptr);
+
+// The int8 depthwise kernel the registry picks now ("s8_depthwise_avx512", "_avx2", "_ref").
+const char* int8_depthwise_kernel_name();
+
+}  // namespace nnfast

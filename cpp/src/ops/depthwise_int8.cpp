@@ -1,0 +1,141 @@
+// int8 depthwise driver (see nnfast/depthwise_int8.h): quantizes each sample's input with one
+// abs-max scale per channel into zero-padded int8 rows, interleaves the weights in int16 pairs for
+// vpmaddwd, then, one sample at a time (its int8 rows stay in L2), runs the registry's kernel
+// over blocks of output pixels with the folded dequantizing epilogue applied while each block
+// is in cache. Every
+// output is one exact int32 sum (the same on every ISA) and one epilogue: the same bits at any
+// thread count.
+#include "nnfast/depthwise_int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/depthwise_int8/depthwise_int8_kernels.h"
+#include "ops/parallel.h"
+#include "ops/scratch.h"
+#include "runtime/dispatch.h"
+
+namespace nnfast {
+namespace {
+
+using kernels::Int8DepthwiseKernels;
+
+const Int8DepthwiseKernels kAvx512{kernels::s8_depthwise_avx512, kernels::s8_channel_absmax_avx512,
+                                   kernels::s8_quantize_rows_avx512};
+const Int8DepthwiseKernels kAvx2{kernels::s8_depthwise_avx2, kernels::s8_channel_absmax_avx2,
+                                 kernels::s8_quantize_rows_avx2};
+const Int8DepthwiseKernels kRef{kernels::s8_depthwise_ref, kernels::s8_channel_absmax_ref,
+                                kernels::s8_quantize_rows_ref};
+const dispatch::Registry<Int8DepthwiseKernels> kInt8Depthwise{
+    "depthwise_int8",
+    {{Isa::avx512, "s8_depthwise_avx512", &kAvx512},
+     {Isa::avx2, "s8_depthwise_avx2", &kAvx2},
+     {Isa::ref, "s8_depthwise_ref", &kRef}}};
+
+thread_local ScratchBuffer<int8_t> tl_xq;
+
+}  // namespace
+
+const char* int8_depthwise_kernel_name() { return kInt8Depthwise.peek().name; }
+
+void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,
+                                   const float* kernel_scale, const float* bias,
+                                   const float* scale, Activation act,
+                                   const ActivationParams& act_params, float epsilon,
+                                   float* dst, const int32_t* input_absmax) {
+  conv2d_validate(s);
+  if (s.groups != s.in_c || s.out_c % s.in_c)
+    throw std::invalid_argument("int8_depthwise_conv2d: groups must equal in_c and out_c be a "
+                                "multiple of it; received in_c=" + std::to_string(s.in_c) +
+                                " groups=" + std::to_string(s.groups) +
+                                " out_c=" + std::to_string(s.out_c));
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  if (taps > 131071)
+    throw std::invalid_argument("int8_depthwise_conv2d: " + std::to_string(taps) +
+                                " taps could overflow the int32 sums");
+  const Int8DepthwiseKernels& k = *kInt8Depthwise.select().fns;
+  const int64_t oc = s.out_c, dm = oc / s.in_c, cp = (oc + 15) / 16 * 16;
+  const int64_t taps_even = (taps + 1) / 2 * 2;
+  const int64_t in_pixels = s.in_h * s.in_w, out_pixels = s.out_h * s.out_w;
+  if (s.batch == 0 || out_pixels == 0) return;
+
+  // Weights: (taps_even, cp) bytes for the reference, int16 pairs for vpmaddwd.
+  std::vector<int8_t> w_taps(static_cast<size_t>(taps_even * cp), 0);
+  for (int64_t t = 0; t < taps; ++t)
+    std::memcpy(&w_taps[t * cp], kernel + t * oc, static_cast<size_t>(oc));
+  std::vector<int32_t> w_pairs(static_cast<size_t>(taps_even / 2 * cp));
+  for (int64_t q = 0; q < taps_even / 2; ++q)
+    for (int64_t o = 0; o < cp; ++o) {
+      const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(w_taps[2 * q * cp + o]));
+      const uint32_t hi = static_cast<uint16_t>(static_cast<int16_t>(w_taps[(2 * q + 1) * cp + o]));
+      w_pairs[q * cp + o] = static_cast<int32_t>(lo | (hi << 16));
+    }
+
+  // Each (sample, input channel)'s abs max, from per-image-row maxima found in parallel: a
+  // depthwise convolution never mixes channels, so one scale per channel keeps the sums
+  // exact integers and fits each channel's own range.
+  const int64_t c = s.in_c, rows = s.batch * s.in_h;
+  std::vector<uint32_t> row_max;
+  if (!input_absmax) {
+    row_max.assign(static_cast<size_t>(rows * c), 0);
+    parallel_for_rows(rows, s.in_w * c, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        k.channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
+    });
+  }
+  std::vector<float> x_scale(static_cast<size_t>(s.batch * c));
+  std::vector<char> finite(static_cast<size_t>(s.batch), 1);
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      uint32_t bits = 0;
+      if (input_absmax)
+        bits = static_cast<uint32_t>(input_absmax[b * c + ch]);
+      else
+        for (int64_t r = b * s.in_h; r < (b + 1) * s.in_h; ++r)
+          bits = std::max(bits, row_max[r * c + ch]);
+      if (bits >= 0x7f800000u) finite[b] = 0;  // a NaN or inf
+      float amax;
+      std::memcpy(&amax, &bits, sizeof(float));
+      x_scale[b * c + ch] = 127.0f / (amax + epsilon);
+    }
+
+  // One sample at a time: its quantized rows (plus a zero row for the taps outside the image)
+  // stay in L2 between quantizing them and the kernel reading each one kh*kw times.
+  Conv2DShape one = s;
+  one.batch = 1;
+  int8_t* xq = tl_xq.get(static_cast<size_t>((in_pixels + 1) * cp));
+  std::memset(xq + in_pixels * cp, 0, static_cast<size_t>(cp));
+  const kernels::Int8DepthwiseArgs args{&one, xq, cp, taps_even, w_taps.data(), w_pairs.data()};
+  // ~32 KB of output per block: the epilogue reads it back from L1/L2.
+  const int64_t block = std::max<int64_t>(1, (8 * 1024) / oc);
+  std::vector<float> mult(static_cast<size_t>(oc));
+  for (int64_t b = 0; b < s.batch; ++b) {
+    float* dst_b = dst + b * out_pixels * oc;
+    if (!finite[b]) {  // a NaN/inf input: the sample's outputs are NaN
+      std::fill(dst_b, dst_b + out_pixels * oc, std::nanf(""));
+      continue;
+    }
+    const float* src_b = src + b * in_pixels * s.in_c;
+    parallel_for_rows(in_pixels, s.in_c * 2, int64_t{1} << 15, [&](int64_t p0, int64_t p1) {
+      k.quantize_rows(src_b + p0 * c, p1 - p0, c, dm, cp, &x_scale[b * c], xq + p0 * cp);
+    });
+    for (int64_t o = 0; o < oc; ++o)  // (acc / (xs * ks)) * scale, folded into one multiplier
+      mult[o] = (scale ? scale[o] : 1.0f) / (x_scale[b * c + o / dm] * kernel_scale[o]);
+    parallel_for_rows(out_pixels, 2 * taps * oc, int64_t{1} << 17, [&](int64_t p0, int64_t p1) {
+      std::vector<const int8_t*> tap_rows(static_cast<size_t>(taps_even));
+      for (int64_t q0 = p0; q0 < p1; q0 += block) {
+        const int64_t q1 = std::min(p1, q0 + block);
+        float* d = dst_b + q0 * oc;
+        k.compute(args, tap_rows.data(), q0, q1, d);
+        scale_shift_activation_rows(d, oc, q1 - q0, oc, mult.data(), bias, nullptr, 0, act,
+                                    act_params);
+      }
+    });
+  }
+}
+
+}  // namespace nnfast
