@@ -78,6 +78,7 @@ def exercise_families():
     _core.softmax_forward(x, y)                                         # softmax
     _core.dropout_apply(x, y, 0.5, 1, 0)                                # dropout
     _core.activation_forward(2, x, y)                                   # activation
+    _core.activation_backward(2, None, y, x, np.empty_like(x))          # activation_backward
     _core.relu_backward_from_output(x, x, y)                            # relu_backward
     _core.sgd_update(x.copy(), x, None, 0.1, 0.0, False)                # optimizer
     img = f32(rng, 2, 9, 7, 16)
@@ -130,11 +131,14 @@ EXPECTED = {
     "rnn": ("f32_rnn_ref", "f32_rnn_avx2", "f32_rnn_avx512"),
     "depthwise_pointwise_forward": ("depthwise_then_pointwise", "f32_conv_tile_avx2",
                                     "f32_conv_tile_avx512"),
-    "activation": ("f32_activation_forward_ref",) * 3,
+    "activation": ("f32_activation_forward_ref", "f32_activation_forward_avx2",
+                   "f32_activation_forward_avx512"),
+    "activation_backward": ("f32_activation_backward_ref", "f32_activation_backward_avx2",
+                            "f32_activation_backward_avx512"),
     "embedding": ("f32_embedding_gather_ref",) * 3,
 }
-# Families with one portable implementation on every ISA (a switch per element; a row copy).
-PORTABLE_ONLY = {"activation", "embedding"}
+# Families with one portable implementation on every ISA (a row copy).
+PORTABLE_ONLY = {"embedding"}
 
 
 @pytest.mark.parametrize("isa", ISAS)
