@@ -80,6 +80,8 @@ def exercise_families():
     _core.activation_forward(2, x, y)                                   # activation
     _core.activation_backward(2, None, y, x, np.empty_like(x))          # activation_backward
     _core.relu_backward_from_output(x, x, y)                            # relu_backward
+    _core.softmax_cross_entropy_forward(x, None, np.zeros(6, np.int64), y,
+                                        np.empty(6, np.float32))        # loss
     _core.sgd_update(x.copy(), x, None, 0.1, 0.0, False)                # optimizer
     img = f32(rng, 2, 9, 7, 16)
     _core.max_pool2d_forward(img, np.empty((2, 4, 3, 16), np.float32), None, (2, 2), (2, 2),
@@ -135,6 +137,7 @@ EXPECTED = {
                    "f32_activation_forward_avx512"),
     "activation_backward": ("f32_activation_backward_ref", "f32_activation_backward_avx2",
                             "f32_activation_backward_avx512"),
+    "loss": ("f32_loss_ref", "f32_loss_avx2", "f32_loss_avx512"),
     "embedding": ("f32_embedding_gather_ref",) * 3,
 }
 # Families with one portable implementation on every ISA (a row copy).

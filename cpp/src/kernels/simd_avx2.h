@@ -45,6 +45,7 @@ inline VM vle(VF a, VF b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
 inline VM veq(VF a, VF b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 inline VM vne(VF a, VF b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
 inline VM visnan(VF a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+inline VM vfirst(int64_t n) { return _mm256_castsi256_ps(lanes(n)); }  // first n lanes
 inline VM vm_and(VM a, VM b) { return _mm256_and_ps(a, b); }
 inline VM vm_or(VM a, VM b) { return _mm256_or_ps(a, b); }
 // m ? a : b per lane; m ? x : 0 per lane.

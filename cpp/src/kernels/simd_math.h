@@ -24,10 +24,11 @@
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
-//   vm_and, vm_or, vselect(m, a, b) = m ? a : b, vkeep(m, x) = m ? x : 0;
+//   vfirst(n) (first n lanes), vm_and, vm_or, vselect(m, a, b) = m ? a : b,
+//   vkeep(m, x) = m ? x : 0;
 //   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops.
-// and, written once below over those: Full/Tail tags with ld/st and for_lanes (whole vectors
-// then one masked tail), vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
+// and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
+// for_lanes (whole vectors then one masked tail), vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
 // flags. No std:: templates (see cpp/CMakeLists.txt).
 #pragma once
@@ -44,6 +45,13 @@ inline VF ld(Full, const float* p, int64_t) { return vload(p); }
 inline VF ld(Tail, const float* p, int64_t n) { return vload_n(p, n); }
 inline void st(Full, float* p, VF v, int64_t) { vstore(p, v); }
 inline void st(Tail, float* p, VF v, int64_t n) { vstore_n(p, v, n); }
+// Lanes past a tail's end as `fill` (a reduction's identity: -inf for a max) / as 0 (a sum's).
+inline VF ld_fill(Full, const float* p, int64_t, VF) { return vload(p); }
+inline VF ld_fill(Tail, const float* p, int64_t n, VF fill) {
+  return vselect(vfirst(n), vload_n(p, n), fill);
+}
+inline VF keep_lanes(Full, VF v, int64_t) { return v; }
+inline VF keep_lanes(Tail, VF v, int64_t n) { return vkeep(vfirst(n), v); }
 
 // Calls f(j, n, Full{}) for each whole vector of [0, u) and f(j, n, Tail{}) for the rest.
 template <typename F>
