@@ -138,10 +138,8 @@ EXPECTED = {
     "activation_backward": ("f32_activation_backward_ref", "f32_activation_backward_avx2",
                             "f32_activation_backward_avx512"),
     "loss": ("f32_loss_ref", "f32_loss_avx2", "f32_loss_avx512"),
-    "embedding": ("f32_embedding_gather_ref",) * 3,
+    "embedding": ("f32_embedding_ref", "f32_embedding_avx2", "f32_embedding_avx512"),
 }
-# Families with one portable implementation on every ISA (a row copy).
-PORTABLE_ONLY = {"embedding"}
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -172,9 +170,9 @@ def test_each_family_selects_the_expected_implementation(isa, cap):
 def test_avx2_cap_leaves_no_scalar_kernel_on_a_hot_path(cap):
     cap("avx2")
     selected = exercise_families()
+    # (int8 needs VNNI/AMX, AVX-512 units, by design.)
     scalar = {f: n for f, n in selected.items()
-              if n is not None and n.endswith("_ref") and f not in PORTABLE_ONLY
-              and f not in ("gemm_int8",)}  # int8 needs VNNI/AMX (AVX-512) by design
+              if n is not None and n.endswith("_ref") and f != "gemm_int8"}
     assert scalar == {}
 
 
