@@ -11,6 +11,7 @@
 
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -64,6 +65,23 @@ void copy_rows(const char* x, int64_t n, int64_t row_bytes, const I* idx, int64_
   });
 }
 
+// Memory-bound copies: a fixed-size copy for single elements (one load and store), a memcpy
+// per row otherwise.
+enum class GatherRoute { elements, rows };
+const GatherRoute kElements = GatherRoute::elements;
+const GatherRoute kRows = GatherRoute::rows;
+struct GatherProblem {
+  int64_t row_bytes = 0;
+};
+bool single_element(const GatherProblem& p) {
+  return p.row_bytes == 1 || p.row_bytes == 2 || p.row_bytes == 4 || p.row_bytes == 8;
+}
+const dispatch::Registry<GatherRoute, GatherProblem> kGather{
+    "gather",
+    {{Isa::ref, "gather_fixed_size_elements", &kElements, single_element,
+      "rows of 1, 2, 4 or 8 bytes"},
+     {Isa::ref, "gather_memcpy_rows", &kRows}}};
+
 template <typename I>
 int64_t gather_impl(const void* x, int64_t outer, int64_t n, int64_t row_bytes, const I* idx,
                     int64_t count, void* out) {
@@ -78,15 +96,18 @@ int64_t gather_impl(const void* x, int64_t outer, int64_t n, int64_t row_bytes, 
   if (total == 0 || row_bytes == 0) return -1;
   const char* src = static_cast<const char*>(x);
   char* dst = static_cast<char*>(out);
+  const GatherRoute route = *kGather.select({row_bytes}).fns;
   // ~64 KiB of copying per thread at least.
   parallel_for_rows(total, row_bytes, 1 << 16, [&](int64_t t0, int64_t t1) {
-    switch (row_bytes) {  // single elements: a fixed-size copy beats a memcpy call
+    if (route == GatherRoute::rows) {
+      copy_rows(src, n, row_bytes, idx, count, t0, t1, dst);
+      return;
+    }
+    switch (row_bytes) {
       case 1: copy_elements<1>(src, n, idx, count, t0, t1, dst); break;
       case 2: copy_elements<2>(src, n, idx, count, t0, t1, dst); break;
       case 4: copy_elements<4>(src, n, idx, count, t0, t1, dst); break;
-      case 8: copy_elements<8>(src, n, idx, count, t0, t1, dst); break;
-      default:
-        copy_rows(src, n, row_bytes, idx, count, t0, t1, dst);
+      default: copy_elements<8>(src, n, idx, count, t0, t1, dst); break;
     }
   });
   return -1;
