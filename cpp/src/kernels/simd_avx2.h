@@ -79,6 +79,29 @@ template <int k> inline VI vi_shr(VI a) { return _mm256_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm256_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm256_cvtepi32_ps(a); }
 
+// 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
+using VU = __m256i;
+inline VU vu_set1(uint64_t x) { return _mm256_set1_epi64x(static_cast<long long>(x)); }
+inline VU vu_lane_ids() { return _mm256_setr_epi64x(0, 1, 2, 3); }
+inline VU vu_add(VU a, VU b) { return _mm256_add_epi64(a, b); }
+inline VU vu_xor(VU a, VU b) { return _mm256_xor_si256(a, b); }
+template <int k> inline VU vu_shr(VU a) { return _mm256_srli_epi64(a, k); }
+// AVX2 has no 64-bit multiply: the low 64 bits of a*b are lo(a)lo(b) + (hi(a)lo(b) +
+// lo(a)hi(b)) << 32, from 32x32->64 partial products.
+inline VU vu_mullo(VU a, VU b) {
+  const __m256i lo = _mm256_mul_epu32(a, b);
+  const __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
+                                         _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
+  return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
+}
+// The low 32 bits of a's lanes then b's, as W signed integers converted to float.
+inline VF vf_from_u64_low(VU a, VU b) {
+  const __m256i pick_low = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  const __m128i lo = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, pick_low));
+  const __m128i hi = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, pick_low));
+  return _mm256_cvtepi32_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 

@@ -72,6 +72,21 @@ template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
 
+// 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
+using VU = __m512i;
+inline VU vu_set1(uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
+inline VU vu_lane_ids() { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
+inline VU vu_add(VU a, VU b) { return _mm512_add_epi64(a, b); }
+inline VU vu_xor(VU a, VU b) { return _mm512_xor_si512(a, b); }
+template <int k> inline VU vu_shr(VU a) { return _mm512_srli_epi64(a, k); }
+inline VU vu_mullo(VU a, VU b) { return _mm512_mullo_epi64(a, b); }  // AVX512DQ
+// The low 32 bits of a's lanes then b's, as W signed integers converted to float.
+inline VF vf_from_u64_low(VU a, VU b) {
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
+                                          _mm512_cvtepi64_epi32(b), 1);
+  return _mm512_cvtepi32_ps(both);
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 

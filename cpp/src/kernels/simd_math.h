@@ -15,8 +15,9 @@
 //    tails, register tiles, lane selects. The reference stays a separate scalar file.
 //
 // Raw intrinsics outside simd_<isa>.h are left only where a kernel needs a unit the
-// vocabulary does not model: 64-bit integer hashing (dropout), the AMX/VNNI/BF16 dot-product
-// units (gemm_bf16/int8), and the GEMM/conv register-tile micro-kernels (BLIS's kernels/<isa>).
+// vocabulary does not model: the AMX/VNNI/BF16 dot-product units (gemm_bf16/int8), lane
+// permutes and gathers (resize_avx512's one-channel path), and the GEMM/conv register-tile
+// micro-kernels (BLIS's kernels/<isa>: gemm_*, conv_avx512, conv_tile_avx2).
 //
 // The vocabulary (simd_avx512.h: 16 lanes, simd_avx2.h: 8 lanes; same names, same meaning):
 //   VF (float lanes), VI (int32 lanes), VM (lane mask), W (lanes per vector);
@@ -26,7 +27,9 @@
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
 //   vfirst(n) (first n lanes), vm_and, vm_or, vselect(m, a, b) = m ? a : b,
 //   vkeep(m, x) = m ? x : 0;
-//   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops.
+//   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops;
+//   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
+//   vf_from_u64_low(a, b) (the W low halves as floats), for counter-based random numbers.
 // and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
 // for_lanes (whole vectors then one masked tail), vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
