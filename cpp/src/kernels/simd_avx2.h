@@ -46,6 +46,7 @@ inline VM veq(VF a, VF b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 inline VM vne(VF a, VF b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
 inline VM visnan(VF a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 inline VM vfirst(int64_t n) { return _mm256_castsi256_ps(lanes(n)); }  // first n lanes
+inline unsigned vmovemask(VM m) { return static_cast<unsigned>(_mm256_movemask_ps(m)); }
 inline VM vm_and(VM a, VM b) { return _mm256_and_ps(a, b); }
 inline VM vm_or(VM a, VM b) { return _mm256_or_ps(a, b); }
 // m ? a : b per lane; m ? x : 0 per lane.

@@ -49,6 +49,7 @@ inline VM veq(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 inline VM vne(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
 inline VM visnan(VF a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 inline VM vfirst(int64_t n) { return lanes(n); }  // first n lanes set
+inline unsigned vmovemask(VM m) { return m; }  // lane i -> bit i
 inline VM vm_and(VM a, VM b) { return static_cast<VM>(a & b); }
 inline VM vm_or(VM a, VM b) { return static_cast<VM>(a | b); }
 // m ? a : b per lane; m ? x : 0 per lane.

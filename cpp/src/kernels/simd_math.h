@@ -25,13 +25,13 @@
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
-//   vfirst(n) (first n lanes), vm_and, vm_or, vselect(m, a, b) = m ? a : b,
+//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_and, vm_or, vselect(m, a, b) = m ? a : b,
 //   vkeep(m, x) = m ? x : 0;
 //   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops;
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
 //   vf_from_u64_low(a, b) (the W low halves as floats), for counter-based random numbers.
 // and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
-// for_lanes (whole vectors then one masked tail), vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
+// for_lanes (whole vectors then one masked tail), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
 // flags. No std:: templates (see cpp/CMakeLists.txt).
 #pragma once
@@ -55,6 +55,9 @@ inline VF ld_fill(Tail, const float* p, int64_t n, VF fill) {
 }
 inline VF keep_lanes(Full, VF v, int64_t) { return v; }
 inline VF keep_lanes(Tail, VF v, int64_t n) { return vkeep(vfirst(n), v); }
+
+// n clamped to [0, W]: the lane count of a vector starting n values before a block's end.
+inline int64_t clamp_lanes(int64_t n) { return n <= 0 ? 0 : (n >= W ? int64_t(W) : n); }
 
 // Calls f(j, n, Full{}) for each whole vector of [0, u) and f(j, n, Tail{}) for the rest.
 template <typename F>
