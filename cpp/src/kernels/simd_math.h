@@ -25,13 +25,14 @@
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
-//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_and, vm_or, vselect(m, a, b) = m ? a : b,
-//   vkeep(m, x) = m ? x : 0;
+//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_and, vm_or,
+//   vselect(m, a, b) = m ? a : b, vkeep(m, x) = m ? x : 0;
 //   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops;
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
 //   vf_from_u64_low(a, b) (the W low halves as floats), for counter-based random numbers.
 // and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
-// for_lanes (whole vectors then one masked tail), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog, vlog1p, vtanh, vsigmoid, vnormal_cdf.
+// for_lanes (whole vectors then one masked tail), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog,
+// vlog1p, vtanh (Eigen's rational form), vtanh_precise, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
 // flags. No std:: templates (see cpp/CMakeLists.txt).
 #pragma once
@@ -160,6 +161,24 @@ inline VF vtanh(VF x) {
   q = vfmadd(x2, q, vset1(2.26843463243900e-03f));
   q = vfmadd(x2, q, vset1(4.89352518554385e-03f));
   return vdiv(p, q);
+}
+
+// tanh(x) within about 1 ulp, for the activation kernels (vtanh's few ulp stay in the recurrent
+// gates, whose numbers tests and saved trainings pin): below 0.625 in magnitude Cephes's odd
+// polynomial x + x^3 P(x^2); above, 1 - 2 / (exp(2|x|) + 1) with x's sign, where exp's error
+// moves the result by a fraction of its ulp.
+inline VF vtanh_precise(VF x) {
+  const VF ax = vabs(x), one = vset1(1.0f);
+  const VF big = vsub(one, vdiv(vset1(2.0f), vadd(vexp(vadd(ax, ax)), one)));
+  const VF z = vmul(x, x);
+  VF p = vset1(-5.70498872745e-3f);
+  p = vfmadd(p, z, vset1(2.06390887954e-2f));
+  p = vfmadd(p, z, vset1(-5.37397155531e-2f));
+  p = vfmadd(p, z, vset1(1.33314422036e-1f));
+  p = vfmadd(p, z, vset1(-3.33332819422e-1f));
+  const VF small = vfmadd(vmul(p, z), x, x);
+  const VF large = vselect(vlt(x, vzero()), vsub(vzero(), big), big);
+  return vselect(vlt(ax, vset1(0.625f)), small, vselect(visnan(x), x, large));
 }
 
 // 1 / (1 + exp(-x)), relative-accurate on both tails: with e = exp(-|x|) <= 1, 1/(1+e) for
