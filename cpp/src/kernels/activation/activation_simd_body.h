@@ -1,7 +1,7 @@
 // The vectorized elementwise activations and their gradients, written once over the shared
 // vector vocabulary (kernels/simd_math.h) that activation_avx2.cpp / activation_avx512.cpp
 // include first. Same definitions as activation_ref.cpp (the reference they are tested
-// against): exp/log/tanh/erf are the vocabulary's approximations (1-2 ulp), NaN inputs give
+// against): exp/log/tanh/erf are the vocabulary's approximations (a few ulp), NaN inputs give
 // what the reference gives. The switch on the activation runs once per call, outside the loop.
 #pragma once
 #include "kernels/activation/activation_kernels.h"
@@ -77,7 +77,7 @@ inline bool with_forward(Activation act, const ActivationParams& p, Body&& body)
       return true;
     }
     case Activation::sigmoid: body([](VF x) { return vsigmoid(x); }); return true;
-    case Activation::tanh: body([](VF x) { return vtanh_precise(x); }); return true;
+    case Activation::tanh: body([](VF x) { return vtanh(x); }); return true;
     case Activation::elu:
       body([=](VF x) { return vselect(vgt(x, zero), x, vmul(alpha, vexpm1(x))); });
       return true;
@@ -111,7 +111,7 @@ inline bool with_forward(Activation act, const ActivationParams& p, Body&& body)
       return true;
     case Activation::hard_silu: body([](VF x) { return vmul(x, vhard_sigmoid(x)); }); return true;
     case Activation::mish:
-      body([](VF x) { return vmul(x, vtanh_precise(vsoftplus(x))); });
+      body([](VF x) { return vmul(x, vtanh(vsoftplus(x))); });
       return true;
   }
   return false;
@@ -202,7 +202,7 @@ inline bool with_gradient(Activation act, const ActivationParams& p, Body&& body
     }
     case Activation::mish:
       body([=](VF x, VF) {
-        const VF t = vtanh_precise(vsoftplus(x));
+        const VF t = vtanh(vsoftplus(x));
         return vfmadd(vmul(x, vfnmadd(t, t, one)), vsigmoid(x), t);
       });
       return true;
