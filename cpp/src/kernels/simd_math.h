@@ -16,8 +16,9 @@
 //
 // Raw intrinsics outside simd_<isa>.h are left only where a kernel needs a unit the
 // vocabulary does not model: the AMX/VNNI/BF16 dot-product units (gemm_bf16/int8), lane
-// permutes and gathers (resize_avx512's one-channel path), and the GEMM/conv register-tile
-// micro-kernels (BLIS's kernels/<isa>: gemm_*, conv_avx512, conv_tile_avx2).
+// permutes and gathers (resize_avx512's one-channel path), and the GEMM / AVX-512 conv
+// register-tile micro-kernels (BLIS's kernels/<isa>: gemm_avx2/avx512, conv_avx512). A
+// micro-kernel may still be written with the vocabulary (conv_tile_avx2.cpp is).
 //
 // The vocabulary (simd_avx512.h: 16 lanes, simd_avx2.h: 8 lanes; same names, same meaning):
 //   VF (float lanes), VI (int32 lanes), VM (lane mask), W (lanes per vector);
