@@ -14,6 +14,7 @@ using VM = __m256;   // all-ones / all-zeros lanes
 constexpr int W = 8;
 
 inline VF vzero() { return _mm256_setzero_ps(); }
+inline VF vlane_index() { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }  // 0, 1, ..., W-1
 inline VF vset1(float x) { return _mm256_set1_ps(x); }
 inline VF vload(const float* p) { return _mm256_loadu_ps(p); }
 inline void vstore(float* p, VF v) { _mm256_storeu_ps(p, v); }

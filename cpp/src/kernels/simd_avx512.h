@@ -20,6 +20,7 @@ using VM = __mmask16;  // one bit per lane
 constexpr int W = 16;
 
 inline VF vzero() { return _mm512_setzero_ps(); }
+inline VF vlane_index() { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }  // 0, 1, ..., W-1
 inline VF vset1(float x) { return _mm512_set1_ps(x); }
 inline VF vload(const float* p) { return _mm512_loadu_ps(p); }
 inline void vstore(float* p, VF v) { _mm512_storeu_ps(p, v); }

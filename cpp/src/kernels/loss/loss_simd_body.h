@@ -20,6 +20,19 @@ inline VF vlog_sigmoid(VF x) {
   return vsub(vmin(x, vzero()), vlog1p(vexp(vsub(vzero(), vabs(x)))));
 }
 
+// `value` in lane k of a vector (k in [0, m)), zero elsewhere and for any other k.
+inline VF onehot_lanes(int64_t k, int64_t m, VF value) {
+  if (k < 0 || k >= m) return vzero();
+  return vkeep(veq(vlane_index(), vset1(static_cast<float>(k))), value);
+}
+
+// One row's target as a vector: the dense target, or the one-hot of the row's label.
+template <typename Tag>
+inline VF target_lanes(Tag tag, const float* y, int64_t label, int64_t j, int64_t m) {
+  if (y) return ld(tag, y + j, m);
+  return onehot_lanes(label - j, m, vset1(1.0f));
+}
+
 void softmax_ce_forward(const float* logits, const float* target, const int64_t* labels,
                         int64_t rows, int64_t cols, float* probs, float* loss) {
   const VF ninf = vset1(-__builtin_inff());
@@ -66,10 +79,12 @@ void softmax_ce_backward(const float* probs, const float* target, const int64_t*
     float* d = dlogits + i * cols;
     const VF g = vset1(drow[i]);
     if (labels) {
+      // The label's lane subtracts g in the vector (a scalar fix-up after the vector store
+      // would stall on store forwarding, once per row).
+      const int64_t label = labels[i];
       for_lanes(cols, [&](int64_t j, int64_t m, auto tag) {
-        st(tag, d + j, vmul(g, ld(tag, p + j, m)), m);
+        st(tag, d + j, vsub(vmul(g, ld(tag, p + j, m)), onehot_lanes(label - j, m, g)), m);
       });
-      d[labels[i]] -= drow[i];
     } else {
       // Soft targets need not sum to one: d/dz of sum(y*(lse - z)) is p*sum(y) - y.
       const float* y = target + i * cols;
@@ -82,16 +97,6 @@ void softmax_ce_backward(const float* probs, const float* target, const int64_t*
   }
 }
 
-// One row's target as a vector: the dense target, or the one-hot of the row's label.
-template <typename Tag>
-inline VF target_lanes(Tag tag, const float* y, int64_t label, int64_t j, int64_t m) {
-  if (y) return ld(tag, y + j, m);
-  const int64_t k = label - j;
-  if (k < 0 || k >= m) return vzero();
-  alignas(64) float one_hot[W] = {};
-  one_hot[k] = 1.0f;
-  return vload(one_hot);
-}
 
 void categorical_ce_forward(const float* probs, const float* target, const int64_t* labels,
                             int64_t rows, int64_t cols, float eps, float* loss) {
