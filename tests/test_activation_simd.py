@@ -60,8 +60,10 @@ FROM_OUTPUT = ("linear", "relu", "sigmoid", "tanh", "elu", "selu", "exponential"
 
 @pytest.fixture
 def cap():
+    """Sets the ISA cap for one test and restores the cap it found (NNFAST_MAX_ISA's) after."""
+    previous = nnfast.config.active_isa()
     yield nnfast.config.set_max_isa
-    nnfast.config.set_max_isa(_core.cpu_best_isa())
+    nnfast.config.set_max_isa(previous)
 
 
 def _inputs(n, seed):

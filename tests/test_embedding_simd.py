@@ -14,8 +14,10 @@ DIMS = [1, 7, 16, 17, 33, 100]
 
 @pytest.fixture
 def cap():
+    """Sets the ISA cap for one test and restores the cap it found (NNFAST_MAX_ISA's) after."""
+    previous = nnfast.config.active_isa()
     yield nnfast.config.set_max_isa
-    nnfast.config.set_max_isa(_core.cpu_best_isa())
+    nnfast.config.set_max_isa(previous)
 
 
 def _run(dim, isa, cap):
