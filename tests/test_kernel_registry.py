@@ -18,9 +18,10 @@ ISAS = nnfast.config.available_isas()
 
 @pytest.fixture
 def cap():
-    """Sets the ISA cap for one test and restores the CPU's best after."""
+    """Sets the ISA cap for one test and restores the cap it found (NNFAST_MAX_ISA's) after."""
+    previous = nnfast.config.active_isa()
     yield nnfast.config.set_max_isa
-    nnfast.config.set_max_isa(_core.cpu_best_isa())
+    nnfast.config.set_max_isa(previous)
 
 
 def f32(rng, *shape):
@@ -79,7 +80,10 @@ def exercise_families():
     _core.softmax_forward(x, y)                                         # softmax
     _core.dropout_apply(x, y, 0.5, 1, 0)                                # dropout
     _core.activation_forward(2, x, y)                                   # activation
+    _core.activation_backward(2, None, y, x, np.empty_like(x))          # activation_backward
     _core.relu_backward_from_output(x, x, y)                            # relu_backward
+    _core.softmax_cross_entropy_forward(x, None, np.zeros(6, np.int64), y,
+                                        np.empty(6, np.float32))        # loss
     _core.sgd_update(x.copy(), x, None, 0.1, 0.0, False)                # optimizer
     img = f32(rng, 2, 9, 7, 16)
     _core.max_pool2d_forward(img, np.empty((2, 4, 3, 16), np.float32), None, (2, 2), (2, 2),
@@ -137,11 +141,13 @@ EXPECTED = {
     "rnn": ("f32_rnn_ref", "f32_rnn_avx2", "f32_rnn_avx512"),
     "depthwise_pointwise_forward": ("depthwise_then_pointwise", "f32_conv_tile_avx2",
                                     "f32_conv_tile_avx512"),
-    "activation": ("f32_activation_forward_ref",) * 3,
-    "embedding": ("f32_embedding_gather_ref",) * 3,
+    "activation": ("f32_activation_forward_ref", "f32_activation_forward_avx2",
+                   "f32_activation_forward_avx512"),
+    "activation_backward": ("f32_activation_backward_ref", "f32_activation_backward_avx2",
+                            "f32_activation_backward_avx512"),
+    "loss": ("f32_loss_ref", "f32_loss_avx2", "f32_loss_avx512"),
+    "embedding": ("f32_embedding_ref", "f32_embedding_avx2", "f32_embedding_avx512"),
 }
-# Families with one portable implementation on every ISA (a switch per element; a row copy).
-PORTABLE_ONLY = {"activation", "embedding"}
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -172,9 +178,9 @@ def test_each_family_selects_the_expected_implementation(isa, cap):
 def test_avx2_cap_leaves_no_scalar_kernel_on_a_hot_path(cap):
     cap("avx2")
     selected = exercise_families()
+    # (int8 needs VNNI/AMX, AVX-512 units, by design.)
     scalar = {f: n for f, n in selected.items()
-              if n is not None and n.endswith("_ref") and f not in PORTABLE_ONLY
-              and f not in ("gemm_int8",)}  # int8 needs VNNI/AMX (AVX-512) by design
+              if n is not None and n.endswith("_ref") and f != "gemm_int8"}
     assert scalar == {}
 
 
@@ -282,3 +288,53 @@ def test_activation_ids_come_from_core():
     assert set(RNN_ACTIVATION_IDS) == {"linear", "relu", "sigmoid", "tanh", "hard_sigmoid"}
     with pytest.raises(ValueError, match="unknown activation id 99"):
         _core.activation_forward(99, np.zeros(2, np.float32), np.zeros(2, np.float32))
+
+
+# --- routes chosen by shape alone (top_k, gather, patches, bf16 convolution) ---------------
+
+def test_shape_routes_are_registry_families(cap):
+    rng = np.random.default_rng(5)
+    _core.top_k(f32(rng, 2, 4096), 3)
+    assert _core.selected_kernels()["top_k"] == "block_max_prefilter"
+    _core.top_k(f32(rng, 2, 100), 5)
+    assert _core.selected_kernels()["top_k"] == "heap"
+    _core.top_k(f32(rng, 2, 100), 60)
+    assert _core.selected_kernels()["top_k"] == "nth_element"
+    x = f32(rng, 5, 7)
+    _core.take(x, np.array([1, 0, 6]), 1, np.empty((5, 3), np.float32))  # 4-byte elements
+    assert _core.selected_kernels()["gather"] == "gather_fixed_size_rows"
+    _core.take(x, np.array([4, 0]), 0, np.empty((2, 7), np.float32))  # 28-byte rows
+    assert _core.selected_kernels()["gather"] == "gather_memcpy_rows"
+    _core.take(f32(rng, 5, 32), np.array([4, 0]), 0, np.empty((2, 32), np.float32))
+    assert _core.selected_kernels()["gather"] == "gather_fixed_size_rows"  # 128-byte rows
+    _core.extract_patches_2d(f32(rng, 1, 5, 5, 2), [2, 2], [1, 1], [1, 1], [0, 0],
+                             np.empty((1, 4, 4, 8), np.float32))
+    assert _core.selected_kernels()["extract_patches"] == "patches_2d_ref"
+    # bf16 convolution: the float32 fallback when asked for, or under a cap without the units
+    img, k = f32(rng, 1, 6, 6, 16), f32(rng, 3, 3, 16, 32)
+    y = np.empty((1, 4, 4, 32), np.float32)
+    conv = dict(strides=(1, 1), pads=(0, 0), dilation=(1, 1))
+    _core.conv2d_forward_bf16(img, k, None, y, **conv, bf16_variant="via_f32")
+    assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_via_f32"
+    units = [v for v in _core.gemm_bf16_variants() if v != "via_f32"]
+    if units:  # depth 3*3*16 >= 32, 32 output channels: the tiles on the bf16 unit
+        _core.conv2d_forward_bf16(img, k, None, y, **conv)
+        assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_im2col_gemm"
+        _core.conv2d_forward_bf16(f32(rng, 1, 6, 6, 32), f32(rng, 1, 1, 32, 32), None,
+                                  np.empty((1, 6, 6, 32), np.float32), **conv)  # depth 32
+        assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_gemm_direct"
+    cap("avx2")
+    _core.conv2d_forward_bf16(img, k, None, y, **conv)
+    assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_via_f32"
+
+
+def test_verbose_log_gives_the_shape_rule_of_a_skipped_route():
+    code = ("import numpy as np; from nnfast import _core; "
+            "_core.top_k(np.ones((2, 100), np.float32), 60)")
+    env = dict(os.environ, NNFAST_VERBOSE="1", OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(nnfast.__file__)), env.get("PYTHONPATH", "")])
+    err = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stderr
+    assert "nnfast: top_k -> nth_element" in err
+    assert "heap: shape not accepted (needs k <= 256 and 8k <= n)" in err

@@ -19,6 +19,27 @@ nnfast::Bf16GemmVariant bf16_variant_from_name(const std::string& name);
 
 namespace {
 
+// What every entry point checks first: the variant's name, then the input-shaped,
+// kernel-shaped and output-shaped arrays against the geometry (`what` names the call).
+struct Bf16Conv {
+  nnfast::Conv2DShape shape;
+  nnfast::Bf16GemmVariant variant;
+};
+Bf16Conv bf16_conv(const py::array& input, const py::array& kernel, const py::array& output,
+                   Pair strides, Pair pads, Pair dilation, int64_t groups,
+                   const std::string& bf16_variant, const char* what) {
+  const auto variant = bf16_variant_from_name(bf16_variant);
+  return {conv2d_binding_shape(input, kernel, output, strides, pads, dilation, groups, what),
+          variant};
+}
+
+// An optional (out_c,) bias (or bias gradient, writeable); null for None.
+float* bias_or_null(const py::object& bias, int64_t out_c, const char* name, bool writeable) {
+  float* b = checked_or_null<float>(bias, name, writeable);
+  if (b) require_shape(py::cast<py::array>(bias), {out_c}, name);
+  return b;
+}
+
 nnfast::Activation activation_of(int id) {
   if (id < 0 || id > static_cast<int>(nnfast::Activation::mish))
     throw py::value_error("conv2d_forward_bf16: unknown activation id " + std::to_string(id));
@@ -35,14 +56,12 @@ void bind_conv_bf16(py::module_& m) {
          int activation, float act_alpha, float act_max, float act_threshold,
          const std::string& bf16_variant) {
         BufferScope scope("conv2d_forward_bf16");
-        const auto variant = bf16_variant_from_name(bf16_variant);
-        auto s = conv2d_binding_shape(src, kernel, dst, strides, pads, dilation, groups,
-                                      "conv2d_forward_bf16");
+        const auto [s, variant] = bf16_conv(src, kernel, dst, strides, pads, dilation, groups,
+                                            bf16_variant, "conv2d_forward_bf16");
         const float* x = checked<float>(src, "conv input");
         const float* w = checked<float>(kernel, "conv kernel");
         float* y = checked<float>(dst, "conv output", true);
-        const float* b = checked_or_null<float>(bias, "conv bias");
-        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "conv bias");
+        const float* b = bias_or_null(bias, s.out_c, "conv bias", false);
         const auto act = activation_of(activation);
         nnfast::ActivationParams p;
         p.alpha = act_alpha;
@@ -63,9 +82,8 @@ void bind_conv_bf16(py::module_& m) {
       [](const py::array& ddst, const py::array& kernel, const py::array& dsrc, Pair strides,
          Pair pads, Pair dilation, int64_t groups, const std::string& bf16_variant) {
         BufferScope scope("conv2d_backward_data_bf16");
-        const auto variant = bf16_variant_from_name(bf16_variant);
-        auto s = conv2d_binding_shape(dsrc, kernel, ddst, strides, pads, dilation, groups,
-                                      "conv2d_backward_data_bf16");
+        const auto [s, variant] = bf16_conv(dsrc, kernel, ddst, strides, pads, dilation, groups,
+                                            bf16_variant, "conv2d_backward_data_bf16");
         const float* g = checked<float>(ddst, "conv output gradient");
         const float* w = checked<float>(kernel, "conv kernel");
         float* dx = checked<float>(dsrc, "conv input gradient", true);
@@ -82,14 +100,12 @@ void bind_conv_bf16(py::module_& m) {
          const py::object& dbias, Pair strides, Pair pads, Pair dilation, int64_t groups,
          const std::string& bf16_variant) {
         BufferScope scope("conv2d_backward_weights_bf16");
-        const auto variant = bf16_variant_from_name(bf16_variant);
-        auto s = conv2d_binding_shape(src, dkernel, ddst, strides, pads, dilation, groups,
-                                      "conv2d_backward_weights_bf16");
+        const auto [s, variant] = bf16_conv(src, dkernel, ddst, strides, pads, dilation, groups,
+                                            bf16_variant, "conv2d_backward_weights_bf16");
         const float* x = checked<float>(src, "conv input");
         const float* g = checked<float>(ddst, "conv output gradient");
         float* dw = checked<float>(dkernel, "conv kernel gradient", true);
-        float* db = checked_or_null<float>(dbias, "conv bias gradient", true);
-        if (db) require_shape(py::cast<py::array>(dbias), {s.out_c}, "conv bias gradient");
+        float* db = bias_or_null(dbias, s.out_c, "conv bias gradient", true);
         py::gil_scoped_release release;
         nnfast::conv2d_backward_weights_bf16(s, x, g, dw, db, variant);
       },
@@ -104,9 +120,8 @@ void bind_conv_bf16(py::module_& m) {
       [](const py::array& src, const py::array& kernel, const py::array& dst, Pair strides,
          Pair pads, Pair dilation, int64_t groups, const std::string& bf16_variant) {
         BufferScope scope("conv2d_bf16_route");
-        const auto variant = bf16_variant_from_name(bf16_variant);
-        auto s = conv2d_binding_shape(src, kernel, dst, strides, pads, dilation, groups,
-                                      "conv2d_bf16_route");
+        const auto [s, variant] = bf16_conv(src, kernel, dst, strides, pads, dilation, groups,
+                                            bf16_variant, "conv2d_bf16_route");
         return std::string(nnfast::conv2d_bf16_route(s, variant));
       },
       py::arg("src"), py::arg("kernel"), py::arg("dst"), py::arg("strides"), py::arg("pads"),

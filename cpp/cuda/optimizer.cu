@@ -1,5 +1,5 @@
 // Fused optimizer updates on the device: the loops of
-// cpp/src/kernels/optimizer/optimizer_loops.inc, one thread per element, with the per-step
+// cpp/src/kernels/optimizer/optimizer_impl.h, one thread per element, with the per-step
 // scalars computed on the host in double exactly as cpp/src/ops/optimizer.cpp does.
 #include <cmath>
 

@@ -294,9 +294,8 @@ def mish(x):
         A tensor of the same shape as ``x``.
 
     Example:
-        >>> activations.mish(np.array([-1.0, 0.0, 1.0]))  # [-0.3034, 0.0, 0.8651]
-        <Tensor shape=(3,) dtype=float32
-        array([-0.30340144,  0.        ,  0.8650984 ], dtype=float32)>
+        >>> np.asarray(activations.mish(np.array([-1.0, 0.0, 1.0]))).round(6)
+        array([-0.303401,  0.      ,  0.865098], dtype=float32)
     """
     return ops.mish(x)
 

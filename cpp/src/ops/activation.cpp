@@ -13,12 +13,26 @@
 namespace nnfast {
 namespace {
 
-// Elementwise activations: one portable implementation (a switch per element; the hot
-// activations are fused into the GEMM/conv epilogue below instead).
+// Elementwise activations outside the fused epilogues (the tape's and the lowered program's
+// activation steps): vectorised bodies over the shared vocabulary, the scalar switch last.
 const dispatch::Registry<void(Activation, const ActivationParams&, const float*, float*, int64_t)>
     kActivationForward{"activation",
-                       {{Isa::ref, "f32_activation_forward_ref",
+                       {{Isa::avx512, "f32_activation_forward_avx512",
+                         &kernels::f32_activation_forward_avx512},
+                        {Isa::avx2, "f32_activation_forward_avx2",
+                         &kernels::f32_activation_forward_avx2},
+                        {Isa::ref, "f32_activation_forward_ref",
                          &kernels::f32_activation_forward_ref}}};
+
+const dispatch::Registry<void(Activation, const ActivationParams&, const float*, const float*,
+                              const float*, float*, int64_t)>
+    kActivationBackward{"activation_backward",
+                        {{Isa::avx512, "f32_activation_backward_avx512",
+                          &kernels::f32_activation_backward_avx512},
+                         {Isa::avx2, "f32_activation_backward_avx2",
+                          &kernels::f32_activation_backward_avx2},
+                         {Isa::ref, "f32_activation_backward_ref",
+                          &kernels::f32_activation_backward_ref}}};
 
 // The clamp epilogue (linear, relu with a cap, relu6) that every GEMM and conv tile ends with.
 const dispatch::Registry<void(float*, int64_t, int64_t, int64_t, const float*, const float*,
@@ -104,7 +118,7 @@ void activation_backward(Activation act, const ActivationParams& p, const float*
     throw std::invalid_argument("activation_backward: this activation needs its input");
   if (src == nullptr && dst == nullptr)
     throw std::invalid_argument("activation_backward: needs the input or the output");
-  kernels::ActivationBackwardFn fn = kernels::f32_activation_backward_ref;
+  const kernels::ActivationBackwardFn fn = kActivationBackward.select().fns;
   parallel_for_chunks(n, 16384, [&](int64_t begin, int64_t end) {
     fn(act, p, src ? src + begin : nullptr, dst ? dst + begin : nullptr, ddst + begin,
        dsrc + begin, end - begin);

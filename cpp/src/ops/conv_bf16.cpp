@@ -11,6 +11,7 @@
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -44,6 +45,55 @@ Bf16GemmVariant route_of(const Conv2DShape& s, Bf16GemmVariant v) {
     if (gemm_bf16_variant_available(c)) return c;
   return Bf16GemmVariant::via_f32;
 }
+
+// The registries choose among the drivers' routes by shape once route_of has picked the
+// GEMM's bf16 unit (or the float32 fallback) for the problem.
+enum class Bf16ConvRoute { via_f32, gemm_direct, tiles };
+const Bf16ConvRoute kViaF32 = Bf16ConvRoute::via_f32;
+const Bf16ConvRoute kGemmDirect = Bf16ConvRoute::gemm_direct;
+const Bf16ConvRoute kTiles = Bf16ConvRoute::tiles;
+
+struct Bf16ConvProblem {
+  const Conv2DShape* shape = nullptr;
+  Bf16GemmVariant unit = Bf16GemmVariant::via_f32;  // route_of's choice
+};
+bool on_bf16_unit(const Bf16ConvProblem& p) { return p.unit != Bf16GemmVariant::via_f32; }
+bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
+  return on_bf16_unit(p) && is_pointwise(*p.shape);
+}
+bool any_bf16_unit() {
+  return gemm_bf16_variant_available(Bf16GemmVariant::amx) ||
+         gemm_bf16_variant_available(Bf16GemmVariant::avx512bf16);
+}
+
+constexpr const char* kUnitRule =
+    "kh*kw*in_c/groups >= 32 and out_c/groups >= 16, or a bf16 unit asked for";
+constexpr const char* kPointwiseRule =
+    "1x1 stride 1, and kh*kw*in_c/groups >= 32 and out_c/groups >= 16 or a bf16 unit asked for";
+constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
+
+using Bf16ConvRegistry = dispatch::Registry<Bf16ConvRoute, Bf16ConvProblem>;
+const Bf16ConvRegistry kForwardBf16{
+    "conv2d_forward_bf16",
+    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+      any_bf16_unit, kUnits},
+     {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
+      kUnits},
+     {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
+const Bf16ConvRegistry kBackwardDataBf16{
+    "conv2d_backward_data_bf16",
+    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+      any_bf16_unit, kUnits},
+     {Isa::avx512, "bf16_conv_gather_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
+      kUnits},
+     {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
+const Bf16ConvRegistry kBackwardWeightsBf16{
+    "conv2d_backward_weights_bf16",
+    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+      any_bf16_unit, kUnits},
+     {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
+      kUnits},
+     {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 
 // NOTE: per-thread scratch, reused across calls: a fresh im2col buffer per call (4 MB for the
 // tutorial CNN's second layer) cost more in page faults than the AMX GEMM on it.
@@ -87,8 +137,8 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
   const Bf16GemmVariant route = route_of(s, variant);
-  if (route == Bf16GemmVariant::via_f32) {
-    log_choice("conv2d_forward_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
+  const Bf16ConvRoute how = *kForwardBf16.select({&s, route}).fns;
+  if (how == Bf16ConvRoute::via_f32) {
     const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_forward(s, x, w, bias, act, act_params, dst);
@@ -99,14 +149,12 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   GemmEpilogue ep;
   ep.activation = act;
   ep.params = act_params;
-  if (is_pointwise(s)) {
-    log_choice("conv2d_forward_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+  if (how == Bf16ConvRoute::gemm_direct) {
     ep.bias = bias;
     gemm_bf16(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep,
               route);
     return;
   }
-  log_choice("conv2d_forward_bf16", "bf16_conv_im2col_gemm", "im2col tiles on the bf16 GEMM");
   const int64_t T = std::min(P, tile_rows(K));
   float* col = tl_cols.get(static_cast<size_t>(T * K));
   for (int64_t p0 = 0; p0 < P; p0 += T) {
@@ -134,20 +182,18 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
     return;
   }
   const Bf16GemmVariant route = route_of(s, variant);
-  if (route == Bf16GemmVariant::via_f32) {
-    log_choice("conv2d_backward_data_bf16", "bf16_conv_via_f32", "rounded copies, fp32 kernels");
+  const Bf16ConvRoute how = *kBackwardDataBf16.select({&s, route}).fns;
+  if (how == Bf16ConvRoute::via_f32) {
     const float* g = rounded(tl_rounded, ddst, P * OC);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_backward_data(s, g, w, dsrc);
     return;
   }
-  if (is_pointwise(s)) {
-    log_choice("conv2d_backward_data_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+  if (how == Bf16ConvRoute::gemm_direct) {
     gemm_bf16(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC,
               GemmEpilogue{}, route);
     return;
   }
-  log_choice("conv2d_backward_data_bf16", "bf16_conv_gather_gemm", "gather tiles on bf16 GEMM");
   // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
   const int64_t K = taps * cout_g;
   float* wt = tl_kernel.get(static_cast<size_t>(G * K * cin_g));
@@ -179,9 +225,8 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   const int64_t cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * (IC / G);
   const Bf16GemmVariant route = route_of(s, variant);
-  if (route == Bf16GemmVariant::via_f32) {
-    log_choice("conv2d_backward_weights_bf16", "bf16_conv_via_f32",
-               "rounded copies, fp32 kernels");
+  const Bf16ConvRoute how = *kBackwardWeightsBf16.select({&s, route}).fns;
+  if (how == Bf16ConvRoute::via_f32) {
     if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
     const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);
     const float* g = rounded(tl_rounded, ddst, P * OC);
@@ -193,14 +238,11 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
     std::fill(dkernel, dkernel + K * OC, 0.0f);
     return;
   }
-  if (is_pointwise(s)) {
-    log_choice("conv2d_backward_weights_bf16", "bf16_conv_gemm_direct", "1x1 stride 1");
+  if (how == Bf16ConvRoute::gemm_direct) {
     gemm_bf16(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC,
               GemmEpilogue{}, route);
     return;
   }
-  log_choice("conv2d_backward_weights_bf16", "bf16_conv_im2col_gemm",
-             "im2col tiles on the bf16 GEMM");
   const int64_t T = std::min(P, tile_rows(K));
   float* col = tl_cols.get(static_cast<size_t>(T * K));
   for (int64_t p0 = 0; p0 < P; p0 += T) {

@@ -10,6 +10,7 @@
 #include "nnfast/gather.h"
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -62,6 +63,13 @@ void patch_row(const float* img, const Patches2D& g, int64_t r, int64_t a, float
   }
 }
 
+// Memory-bound copies of patch rows: one portable route, registered so NNFAST_VERBOSE and
+// selected_kernels() report it like every other family.
+enum class PatchesRoute { rows };
+const PatchesRoute kPatchRows = PatchesRoute::rows;
+const dispatch::Registry<PatchesRoute> kPatches{"extract_patches",
+                                                {{Isa::ref, "patches_2d_ref", &kPatchRows}}};
+
 }  // namespace
 
 void extract_patches_2d(const float* x, const Patches2D& g, float* out) {
@@ -87,7 +95,7 @@ void extract_patches_2d(const float* x, const Patches2D& g, float* out) {
   if (overflow)
     throw std::invalid_argument("extract_patches_2d: patch geometry overflows 64-bit indices");
   if (pixels == 0 || depth == 0) return;
-  log_choice("extract_patches", "patches_2d_ref", "memory-bound, one variant");
+  kPatches.select();
   // Whole output rows per thread: (n, i) fixes the image and the window's first row.
   parallel_for_rows(g.batch * g.oh, g.ow * depth, 1 << 16, [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {

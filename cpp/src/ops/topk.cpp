@@ -21,6 +21,7 @@
 
 #include "nnfast/runtime.h"
 #include "ops/parallel.h"
+#include "runtime/dispatch.h"
 
 namespace nnfast {
 namespace {
@@ -195,6 +196,25 @@ void select_nth(const float* row, int64_t n, int64_t k, uint64_t* keys) {
   std::sort(keys, keys + k, std::greater<uint64_t>());
 }
 
+// The selection strategies, chosen by k and the row length. The heap pays log k per
+// replacement; past a few hundred (or a sizeable share of the row) selecting over all keys
+// is cheaper; long rows first skip the 32-value blocks whose maximum cannot enter.
+enum class TopKRoute { prefilter, heap, nth_element };
+const TopKRoute kPrefilter = TopKRoute::prefilter;
+const TopKRoute kHeap = TopKRoute::heap;
+const TopKRoute kNth = TopKRoute::nth_element;
+struct TopKProblem {
+  int64_t n = 0, k = 0;
+};
+bool heap_fits(const TopKProblem& p) { return p.k <= 256 && p.k * 8 <= p.n; }
+bool prefilter_fits(const TopKProblem& p) { return heap_fits(p) && p.n / kBlock >= 4 * p.k; }
+const dispatch::Registry<TopKRoute, TopKProblem> kTopK{
+    "top_k",
+    {{Isa::ref, "block_max_prefilter", &kPrefilter, prefilter_fits,
+      "k <= 256, 8k <= n and n/32 >= 4k"},
+     {Isa::ref, "heap", &kHeap, heap_fits, "k <= 256 and 8k <= n"},
+     {Isa::ref, "nth_element", &kNth}}};
+
 }  // namespace
 
 void top_k_rows(const float* x, int64_t rows, int64_t n, int64_t k, float* values,
@@ -207,12 +227,9 @@ void top_k_rows(const float* x, int64_t rows, int64_t n, int64_t k, float* value
     throw std::invalid_argument("top_k: rows longer than 2^31 - 1 entries do not fit int32 "
                                 "indices, received n=" + std::to_string(n));
   if (k == 0 || rows == 0) return;
-  // The heap pays log k per replacement; past a few hundred (or a sizeable share of the row)
-  // selecting over all keys is cheaper.
-  const bool use_heap = k <= 256 && k * 8 <= n;
-  const bool prefilter = use_heap && n / kBlock >= 4 * k;
-  log_choice("top_k", prefilter ? "block_max_prefilter" : use_heap ? "heap" : "nth_element",
-             "by k and row length");
+  const TopKRoute route = *kTopK.select({n, k}).fns;
+  const bool use_heap = route != TopKRoute::nth_element;
+  const bool prefilter = route == TopKRoute::prefilter;
   parallel_for_rows(rows, n, 1 << 16, [&](int64_t r0, int64_t r1) {
     std::vector<uint64_t> keys(use_heap ? k : n);
     std::vector<float> maxima(prefilter ? n / kBlock : 0);

@@ -149,8 +149,8 @@ def tanh(x):
         x: input tensor or array-like.
 
     Example:
-        >>> keras.ops.tanh(np.array([-1.5, 0.0, 2.25], "float32")).numpy()
-        array([-0.90514827,  0.        ,  0.9780261 ], dtype=float32)
+        >>> keras.ops.tanh(np.array([-1.5, 0.0, 2.25], "float32")).numpy().round(6)
+        array([-0.905148,  0.      ,  0.978026], dtype=float32)
     """
     x = unary_input(x, to_float=True)
     if x.dtype == np.float32:

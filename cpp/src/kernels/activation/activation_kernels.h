@@ -16,6 +16,16 @@ void f32_activation_forward_ref(Activation act, const ActivationParams& p, const
                                 float* dst, int64_t n);
 void f32_activation_backward_ref(Activation act, const ActivationParams& p, const float* src,
                                  const float* dst, const float* ddst, float* dsrc, int64_t n);
+// Vectorised over the shared vocabulary (activation_simd_body.h); same contract as the ref.
+#define NNFAST_DECLARE_ACTIVATION(isa)                                                         \
+  void f32_activation_forward_##isa(Activation act, const ActivationParams& p,                \
+                                    const float* src, float* dst, int64_t n);                  \
+  void f32_activation_backward_##isa(Activation act, const ActivationParams& p,               \
+                                     const float* src, const float* dst, const float* ddst,    \
+                                     float* dsrc, int64_t n);
+NNFAST_DECLARE_ACTIVATION(avx2)
+NNFAST_DECLARE_ACTIVATION(avx512)
+#undef NNFAST_DECLARE_ACTIVATION
 
 // Epilogue rows: c[j] = clamp(c[j] * scale[j] + shift[j] + residual[j], lo, hi) for `rows`
 // rows of `cols` (strides ld / ldr); scale, shift, residual may be nullptr. Covers linear

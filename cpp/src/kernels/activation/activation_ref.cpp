@@ -44,9 +44,11 @@ inline float forward_one(Activation act, const ActivationParams& p, float x) {
     case Activation::softplus: return softplus(x);
     case Activation::softsign: return x / (1.0f + std::fabs(x));
     case Activation::swish: return x * sigmoid(x);
-    case Activation::gelu: return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
+    // NOTE: 1 + erf(x/sqrt2) as erfc(-x/sqrt2), and 1 + tanh(u) as 2 sigmoid(2u): the same
+    // functions without the cancellation on the negative tail.
+    case Activation::gelu: return 0.5f * x * std::erfc(x * -0.7071067811865476f);
     case Activation::gelu_tanh:
-      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+      return x * sigmoid(2.0f * kSqrt2OverPi * (x + 0.044715f * x * x * x));
     case Activation::exponential: return std::exp(x);
     case Activation::hard_sigmoid: return std::fmin(std::fmax(x / 6.0f + 0.5f, 0.0f), 1.0f);
     case Activation::relu6: return std::fmin(std::fmax(x, 0.0f), 6.0f);
@@ -75,15 +77,15 @@ inline float grad_one(Activation act, const ActivationParams& p, float x, float 
       return s * (1.0f + x * (1.0f - s));
     }
     case Activation::gelu: {
-      float cdf = 0.5f * (1.0f + std::erf(x * 0.7071067811865476f));
+      float cdf = 0.5f * std::erfc(x * -0.7071067811865476f);
       float pdf = 0.3989422804014327f * std::exp(-0.5f * x * x);
       return cdf + x * pdf;
     }
     case Activation::gelu_tanh: {
-      float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
-      float t = std::tanh(u);
+      // s = sigmoid(2u): 1 + tanh u = 2s, 1 - tanh^2 u = 4 s (1 - s).
+      float s = sigmoid(2.0f * kSqrt2OverPi * (x + 0.044715f * x * x * x));
       float du = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
-      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+      return s + 2.0f * x * s * (1.0f - s) * du;
     }
     case Activation::exponential: return y;
     case Activation::hard_sigmoid: return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f;

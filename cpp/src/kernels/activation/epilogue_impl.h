@@ -1,8 +1,6 @@
-// Body of the clamped epilogue (see activation_kernels.h), compiled once per ISA
-// (epilogue_ref.cpp, epilogue_avx2.cpp instantiate NNFAST_DEFINE_CLAMP_ROWS): the loop over
-// contiguous columns that the compiler vectorises for each file's flags (loop-invariant
-// branches are unswitched; the clamps become max/min). Compiled without flags it is the scalar
-// reference; epilogue_avx512.cpp is hand-vectorised.
+// Body of the clamped epilogue's scalar reference (see activation_kernels.h): epilogue_ref.cpp
+// instantiates NNFAST_DEFINE_CLAMP_ROWS(ref), compiled without ISA flags. The AVX2/AVX-512
+// variants are epilogue_simd_body.h over the shared vector vocabulary.
 // NOTE: C-style code only (no std:: templates), as ISA files require.
 #pragma once
 #include "kernels/activation/activation_kernels.h"

@@ -2,19 +2,13 @@
 // conv_kernels.h (up to 14 pixels x 32 channels) on 16 ymm registers. The tile runs as
 // sub-tiles of up to 6 pixels x 16 channels: at most 12 accumulators, 2 kernel rows and 1
 // broadcast, so per input channel 2 kernel loads feed up to 12 FMAs and nothing spills.
-#include <immintrin.h>
-#include <stdint.h>
-
+// Written over the shared vector vocabulary (kernels/simd_avx2.h); the register budget makes
+// the tile itself AVX2's own (the AVX-512 tiles are in conv_avx512.cpp).
+#include "kernels/simd_avx2.h"
 #include "kernels/conv/conv_kernels.h"
 
 namespace nnfast::kernels {
 namespace {
-
-// Lanes [0, left) set (left clamped to [0, 8]): the mask operand of vmaskmovps.
-inline __m256i lanes(int64_t left) {
-  const int n = left <= 0 ? 0 : (left >= 8 ? 8 : static_cast<int>(left));
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // Pixels [i0, i0+P) x channels [o0 + c0, o0 + c0 + 16) of the tile; nc16 (1..16) of the
 // channels are real (Full: all 16, plain loads and stores).
@@ -22,20 +16,28 @@ template <int P, bool Full>
 inline void sub_tile(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                      const float* kernel, int64_t out_c, const float* bias, int64_t o0,
                      int64_t c0, int64_t nc16, int64_t i0, int flags, float* dst, int64_t ldd) {
-  const __m256i m0 = lanes(nc16), m1 = lanes(nc16 - 8);
-  __m256 acc[P][2];
+  const int64_t n0 = clamp_lanes(nc16), n1 = clamp_lanes(nc16 - W);
+  // Full: all 2W channels real, plain loads and stores; otherwise the first n0 / n1 lanes.
+  auto load = [&](const float* p, int64_t n) { return Full ? vload(p) : vload_n(p, n); };
+  auto store = [&](float* p, VF v, int64_t n) {
+    if (Full)
+      vstore(p, v);
+    else
+      vstore_n(p, v, n);
+  };
+  VF acc[P][2];
   if (flags & kConvTileAccumulate) {
     for (int i = 0; i < P; ++i) {
       const float* d = dst + (i0 + i) * ldd + c0;
-      acc[i][0] = Full ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m0);
-      acc[i][1] = Full ? _mm256_loadu_ps(d + 8) : _mm256_maskload_ps(d + 8, m1);
+      acc[i][0] = load(d, n0);
+      acc[i][1] = load(d + W, n1);
     }
   } else {
-    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    VF b0 = vzero(), b1 = vzero();
     if (bias) {
       const float* bb = bias + o0 + c0;
-      b0 = Full ? _mm256_loadu_ps(bb) : _mm256_maskload_ps(bb, m0);
-      b1 = Full ? _mm256_loadu_ps(bb + 8) : _mm256_maskload_ps(bb + 8, m1);
+      b0 = load(bb, n0);
+      b1 = load(bb + W, n1);
     }
     for (int i = 0; i < P; ++i) {
       acc[i][0] = b0;
@@ -47,32 +49,26 @@ inline void sub_tile(const float* const* x, const int64_t* tap, int64_t ntaps, i
     const float* w = kernel + tap[t] * in_c * out_c + o0 + c0;
     for (int64_t ci = 0; ci < in_c; ++ci) {
       const float* wr = w + ci * out_c;
-      const __m256 w0 = Full ? _mm256_loadu_ps(wr) : _mm256_maskload_ps(wr, m0);
-      const __m256 w1 = Full ? _mm256_loadu_ps(wr + 8) : _mm256_maskload_ps(wr + 8, m1);
+      const VF w0 = load(wr, n0);
+      const VF w1 = load(wr + W, n1);
 #pragma GCC unroll 6
       for (int i = 0; i < P; ++i) {
-        const __m256 a = _mm256_broadcast_ss(xt[i] + ci);
-        acc[i][0] = _mm256_fmadd_ps(a, w0, acc[i][0]);
-        acc[i][1] = _mm256_fmadd_ps(a, w1, acc[i][1]);
+        const VF a = vset1(xt[i][ci]);
+        acc[i][0] = vfmadd(a, w0, acc[i][0]);
+        acc[i][1] = vfmadd(a, w1, acc[i][1]);
       }
     }
   }
-  const __m256 zero = _mm256_setzero_ps();
 #pragma GCC unroll 6
   for (int i = 0; i < P; ++i) {
-    __m256 r0 = acc[i][0], r1 = acc[i][1];
+    VF r0 = acc[i][0], r1 = acc[i][1];
     if (flags & kConvTileRelu) {  // max(NaN, 0) is 0, as in the AVX-512 tile
-      r0 = _mm256_max_ps(r0, zero);
-      r1 = _mm256_max_ps(r1, zero);
+      r0 = vmax(r0, vzero());
+      r1 = vmax(r1, vzero());
     }
     float* d = dst + (i0 + i) * ldd + c0;
-    if (Full) {
-      _mm256_storeu_ps(d, r0);
-      _mm256_storeu_ps(d + 8, r1);
-    } else {
-      _mm256_maskstore_ps(d, m0, r0);
-      _mm256_maskstore_ps(d + 8, m1, r1);
-    }
+    store(d, r0, n0);
+    store(d + W, r1, n1);
   }
 }
 
@@ -108,9 +104,9 @@ void pixels(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in
 void f32_conv_tile_avx2(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                         const float* kernel, int64_t out_c, const float* bias, int64_t o0,
                         int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd) {
-  for (int64_t c0 = 0; c0 < nc; c0 += 16) {
-    const int64_t nc16 = nc - c0 < 16 ? nc - c0 : 16;
-    if (nc16 == 16)
+  for (int64_t c0 = 0; c0 < nc; c0 += 2 * W) {
+    const int64_t nc16 = nc - c0 < 2 * W ? nc - c0 : 2 * W;
+    if (nc16 == 2 * W)
       pixels<true>(x, tap, ntaps, in_c, kernel, out_c, bias, o0, c0, nc16, mr, flags, dst, ldd);
     else
       pixels<false>(x, tap, ntaps, in_c, kernel, out_c, bias, o0, c0, nc16, mr, flags, dst, ldd);

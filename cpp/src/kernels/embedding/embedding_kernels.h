@@ -1,6 +1,6 @@
 // Embedding row kernels; the driver (src/ops/embedding.cpp) validates ids and splits work.
 #pragma once
-#include <cstdint>
+#include <stdint.h>
 
 namespace nnfast::kernels {
 // dst rows [begin, end) = table[ids[i]].
@@ -23,4 +23,21 @@ void f32_embedding_scatter_add_squares_ref(const float* g, const int32_t* rows, 
 void f32_embedding_shift_square_rows_ref(const int64_t* ids, int64_t n, int64_t dim,
                                          int64_t c0, int64_t c1, const float* g,
                                          const float* squares, float factor, float* slot);
+
+// One ISA's embedding kernels (the reference above, or the vectorised bodies of
+// embedding_simd_body.h over the shared vocabulary).
+struct EmbeddingKernels {
+  void (*gather)(const float* table, int64_t dim, const int64_t* ids, int64_t begin,
+                 int64_t end, float* dst);
+  void (*scatter_add)(const float* ddst, const int64_t* ids, int64_t n, int64_t dim, int64_t c0,
+                      int64_t c1, float* dtable);
+  void (*clear_rows)(const int64_t* ids, int64_t n, int64_t dim, int64_t c0, int64_t c1,
+                     float* dtable);
+  void (*shift_square_rows)(const int64_t* ids, int64_t n, int64_t dim, int64_t c0, int64_t c1,
+                            const float* g, const float* squares, float factor, float* slot);
+};
+
+extern const EmbeddingKernels f32_embedding_ref;
+extern const EmbeddingKernels f32_embedding_avx2;
+extern const EmbeddingKernels f32_embedding_avx512;
 }  // namespace nnfast::kernels

@@ -1,5 +1,4 @@
-// Embedding gather / scatter-add. Rows are contiguous, so these are memcpy-like loops the
-// compiler vectorizes; no ISA-specific variant is needed (they are memory-bound).
+// Embedding gather / scatter-add, scalar reference (row copies by memcpy, plain loops).
 #include <string.h>
 
 #include "kernels/embedding/embedding_kernels.h"
@@ -53,5 +52,9 @@ void f32_embedding_shift_square_rows_ref(const int64_t* ids, int64_t n, int64_t 
     for (int64_t c = c0; c < c1; ++c) row[c] += (qi[c] - gi[c] * gi[c]) * factor;
   }
 }
+
+const EmbeddingKernels f32_embedding_ref = {
+    f32_embedding_gather_ref, f32_embedding_scatter_add_ref, f32_embedding_clear_rows_ref,
+    f32_embedding_shift_square_rows_ref};
 
 }  // namespace nnfast::kernels

@@ -1,6 +1,6 @@
 // Per-ISA optimizer kernels. The driver (src/ops/optimizer.cpp) validates, precomputes the
 // per-step scalars, picks the variant for the active ISA and hands each thread a
-// [begin, end) range. Every variant is the same loop source (optimizer_loops.inc) compiled
+// [begin, end) range. Every variant is the same loop source (optimizer_impl.h) compiled
 // with that ISA's flags: the updates are memory-bound elementwise passes, so auto-vectorized
 // loops reach bandwidth and one source keeps the variants bit-consistent in intent.
 #pragma once

@@ -1,37 +1,14 @@
-// The vectorized recurrent kernels, written once over a small vector vocabulary that each ISA
-// file (rnn_avx2.cpp, rnn_avx512.cpp) defines before including this header:
-//   VF, W (lanes), kMR / kNV (GEMM register tile: rows x vectors),
-//   vzero, vset1, vload, vstore, vload_n, vstore_n (first n lanes, rest zero / untouched),
-//   vadd, vsub, vmul, vfmadd(a, b, c) = a*b + c, vmin, vmax, vdiv,
-//   vkeep_gt(a, b, x) = (a > b) ? x : 0 per lane.
-// Everything here has internal linkage, so each ISA file gets its own copy compiled with its
-// own flags. No std:: templates (see cpp/CMakeLists.txt).
+// The vectorized recurrent kernels, written once over the shared vector vocabulary
+// (kernels/simd_math.h) that each ISA file (rnn_avx2.cpp, rnn_avx512.cpp) includes first,
+// with the GEMM register tile kMR / kNV (rows x vectors) defined before this header.
 //
-// NOTE: tanh is Eigen's rational approximation (odd 13/6 polynomial ratio, clamped at
-// +-7.905, where it is +-1 in float), accurate to a few ulp; sigmoid(x) = 0.5*tanh(x/2)+0.5,
-// so both gate nonlinearities cost one division and no exp.
+// NOTE: sigmoid(x) = 0.5*tanh(x/2)+0.5 here, so both gate nonlinearities cost one division
+// and no exp (vtanh is Eigen's rational approximation, a few ulp).
 
 namespace {
 
 // nnfast::Activation ids (activation.h).
 enum : int { kLinear = 0, kRelu = 1, kSigmoid = 2, kTanh = 3, kHardSigmoid = 12 };
-
-inline VF vtanh(VF x) {
-  const VF lim = vset1(7.90531110763549805f);
-  x = vmin(vmax(x, vsub(vzero(), lim)), lim);
-  const VF x2 = vmul(x, x);
-  VF p = vfmadd(x2, vset1(-2.76076847742355e-16f), vset1(2.00018790482477e-13f));
-  p = vfmadd(x2, p, vset1(-8.60467152213735e-11f));
-  p = vfmadd(x2, p, vset1(5.12229709037114e-08f));
-  p = vfmadd(x2, p, vset1(1.48572235717979e-05f));
-  p = vfmadd(x2, p, vset1(6.37261928875436e-04f));
-  p = vfmadd(x2, p, vset1(4.89352455891786e-03f));
-  p = vmul(x, p);
-  VF q = vfmadd(x2, vset1(1.19825839466702e-06f), vset1(1.18534705686654e-04f));
-  q = vfmadd(x2, q, vset1(2.26843463243900e-03f));
-  q = vfmadd(x2, q, vset1(4.89352518554385e-03f));
-  return vdiv(p, q);
-}
 
 inline VF vact(int act, VF x) {
   const VF half = vset1(0.5f);
@@ -55,21 +32,6 @@ inline VF vact_d(int act, VF y) {
     case kRelu: return vkeep_gt(y, vzero(), one);
     default: return one;
   }
-}
-
-struct Full {};
-struct Tail {};
-inline VF ld(Full, const float* p, int64_t) { return vload(p); }
-inline VF ld(Tail, const float* p, int64_t n) { return vload_n(p, n); }
-inline void st(Full, float* p, VF v, int64_t) { vstore(p, v); }
-inline void st(Tail, float* p, VF v, int64_t n) { vstore_n(p, v, n); }
-
-// Calls f(j, n, Full{}) for each whole vector of [0, u) and f(j, n, Tail{}) for the rest.
-template <typename F>
-inline void for_lanes(int64_t u, F&& f) {
-  int64_t j = 0;
-  for (; j + W <= u; j += W) f(j, int64_t(W), Full{});
-  if (j < u) f(j, u - j, Tail{});
 }
 
 inline bool real_row(const uint8_t* mask, int64_t ld, int64_t r) {

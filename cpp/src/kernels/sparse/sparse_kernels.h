@@ -1,7 +1,7 @@
 // Sparse-input Dense kernels (CSR batch times dense kernel); the driver (src/ops/sparse.cpp)
 // checks the CSR, picks the variant and splits the work.
 #pragma once
-#include <cstdint>
+#include <stdint.h>
 
 namespace nnfast::kernels {
 

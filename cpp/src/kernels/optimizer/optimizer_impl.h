@@ -1,20 +1,14 @@
-// The optimizer update loops, compiled once per ISA: each optimizer_<isa>.cpp defines
-// NNFAST_OPT_ISA and includes this file, and the compiler vectorizes the loops with that
-// file's flags. C headers only (see cpp/CMakeLists.txt). Loops are written with __restrict
-// locals and branch-free bodies so they vectorize; mode switches (momentum, centered, ...)
-// sit outside the loops.
+// The optimizer update loops, compiled once per ISA (the <family>_impl.h idiom of
+// kernels/simd_math.h): each optimizer_<isa>.cpp includes this file and instantiates
+// NNFAST_DEFINE_OPTIMIZER(isa), and the compiler vectorizes the loops with that file's flags.
+// C headers only (see cpp/CMakeLists.txt). Loops are written with __restrict locals and
+// branch-free bodies so they vectorize; mode switches (momentum, centered, ...) sit outside
+// the loops.
+#pragma once
 #include <math.h>
 #include <stdint.h>
 
 #include "kernels/optimizer/optimizer_kernels.h"
-
-#ifndef NNFAST_OPT_ISA
-#error "define NNFAST_OPT_ISA (ref, avx2 or avx512) before including optimizer_loops.inc"
-#endif
-
-#define NNFAST_OPT_CAT2(a, b) a##b
-#define NNFAST_OPT_CAT(a, b) NNFAST_OPT_CAT2(a, b)
-#define NNFAST_OPT_FN(name) NNFAST_OPT_CAT(NNFAST_OPT_CAT(f32_, name), NNFAST_OPT_CAT(_, NNFAST_OPT_ISA))
 
 namespace nnfast::kernels {
 namespace {
@@ -29,9 +23,7 @@ inline float prep_grad(float g, const OptCommonArgs& c) {
 // Keras's decoupled weight decay: w - w * (wd * lr).
 inline float decayed(float w, float decay) { return w - w * decay; }
 
-}  // namespace
-
-void NNFAST_OPT_FN(sgd)(const SgdArgs& a, int64_t b, int64_t e) {
+inline void sgd_loop(const SgdArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict m = a.m;
@@ -55,7 +47,7 @@ void NNFAST_OPT_FN(sgd)(const SgdArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(adam)(const AdamArgs& a, int64_t b, int64_t e) {
+inline void adam_loop(const AdamArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict m = a.m;
@@ -103,7 +95,7 @@ void NNFAST_OPT_FN(adam)(const AdamArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(rmsprop)(const RmspropArgs& a, int64_t b, int64_t e) {
+inline void rmsprop_loop(const RmspropArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict v = a.v;
@@ -150,7 +142,7 @@ void NNFAST_OPT_FN(rmsprop)(const RmspropArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(adagrad)(const AdagradArgs& a, int64_t b, int64_t e) {
+inline void adagrad_loop(const AdagradArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict acc = a.acc;
@@ -164,7 +156,7 @@ void NNFAST_OPT_FN(adagrad)(const AdagradArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(adadelta)(const AdadeltaArgs& a, int64_t b, int64_t e) {
+inline void adadelta_loop(const AdadeltaArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict eg = a.eg;
@@ -181,7 +173,7 @@ void NNFAST_OPT_FN(adadelta)(const AdadeltaArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(adamax)(const AdamaxArgs& a, int64_t b, int64_t e) {
+inline void adamax_loop(const AdamaxArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict m = a.m;
@@ -200,7 +192,7 @@ void NNFAST_OPT_FN(adamax)(const AdamaxArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(nadam)(const NadamArgs& a, int64_t b, int64_t e) {
+inline void nadam_loop(const NadamArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict m = a.m;
@@ -242,7 +234,7 @@ inline void ftrl_element(const FtrlArgs& a, const OptCommonArgs& c, int64_t i) {
 
 }  // namespace
 
-void NNFAST_OPT_FN(ftrl)(const FtrlArgs& a, int64_t b, int64_t e) {
+inline void ftrl_loop(const FtrlArgs& a, int64_t b, int64_t e) {
   const OptCommonArgs c = a.c;
   if (a.neg_power == 0.5f) {
     for (int64_t i = b; i < e; ++i) ftrl_element<true>(a, c, i);
@@ -251,7 +243,7 @@ void NNFAST_OPT_FN(ftrl)(const FtrlArgs& a, int64_t b, int64_t e) {
   }
 }
 
-void NNFAST_OPT_FN(lion)(const LionArgs& a, int64_t b, int64_t e) {
+inline void lion_loop(const LionArgs& a, int64_t b, int64_t e) {
   float* __restrict w = a.w;
   const float* __restrict g = a.g;
   float* __restrict m = a.m;
@@ -266,7 +258,7 @@ void NNFAST_OPT_FN(lion)(const LionArgs& a, int64_t b, int64_t e) {
   }
 }
 
-double NNFAST_OPT_FN(sum_squares)(const float* x, int64_t b, int64_t e) {
+inline double sum_squares_loop(const float* x, int64_t b, int64_t e) {
   // Eight independent double lanes: vectorizes without reassociating a single sum.
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = b;
@@ -277,15 +269,38 @@ double NNFAST_OPT_FN(sum_squares)(const float* x, int64_t b, int64_t e) {
   return total;
 }
 
-void NNFAST_OPT_FN(ema)(float* avg_, const float* w_, float momentum, int64_t b, int64_t e) {
+inline void ema_loop(float* avg_, const float* w_, float momentum, int64_t b, int64_t e) {
   float* __restrict avg = avg_;
   const float* __restrict w = w_;
   const float k = 1.0f - momentum;
   for (int64_t i = b; i < e; ++i) avg[i] = momentum * avg[i] + k * w[i];
 }
 
+}  // namespace
 }  // namespace nnfast::kernels
 
-#undef NNFAST_OPT_FN
-#undef NNFAST_OPT_CAT
-#undef NNFAST_OPT_CAT2
+// The exported per-ISA entry points (optimizer_kernels.h), one line per file.
+#define NNFAST_DEFINE_OPTIMIZER(isa)                                                          \
+  namespace nnfast::kernels {                                                                 \
+  void f32_sgd_##isa(const SgdArgs& a, int64_t b, int64_t e) { sgd_loop(a, b, e); }           \
+  void f32_adam_##isa(const AdamArgs& a, int64_t b, int64_t e) { adam_loop(a, b, e); }        \
+  void f32_rmsprop_##isa(const RmspropArgs& a, int64_t b, int64_t e) {                        \
+    rmsprop_loop(a, b, e);                                                                    \
+  }                                                                                           \
+  void f32_adagrad_##isa(const AdagradArgs& a, int64_t b, int64_t e) {                        \
+    adagrad_loop(a, b, e);                                                                    \
+  }                                                                                           \
+  void f32_adadelta_##isa(const AdadeltaArgs& a, int64_t b, int64_t e) {                      \
+    adadelta_loop(a, b, e);                                                                   \
+  }                                                                                           \
+  void f32_adamax_##isa(const AdamaxArgs& a, int64_t b, int64_t e) { adamax_loop(a, b, e); }  \
+  void f32_nadam_##isa(const NadamArgs& a, int64_t b, int64_t e) { nadam_loop(a, b, e); }     \
+  void f32_ftrl_##isa(const FtrlArgs& a, int64_t b, int64_t e) { ftrl_loop(a, b, e); }        \
+  void f32_lion_##isa(const LionArgs& a, int64_t b, int64_t e) { lion_loop(a, b, e); }        \
+  double f32_sum_squares_##isa(const float* x, int64_t b, int64_t e) {                        \
+    return sum_squares_loop(x, b, e);                                                         \
+  }                                                                                           \
+  void f32_ema_##isa(float* avg, const float* w, float momentum, int64_t b, int64_t e) {      \
+    ema_loop(avg, w, momentum, b, e);                                                         \
+  }                                                                                           \
+  }

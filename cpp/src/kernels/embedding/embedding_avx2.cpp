@@ -1,0 +1,6 @@
+// Embedding row kernels built for avx2: the body in embedding_simd_body.h over the shared
+// vector vocabulary (kernels/simd_avx2.h).
+#include "kernels/simd_avx2.h"
+#include "kernels/embedding/embedding_simd_body.h"
+
+NNFAST_DEFINE_EMBEDDING_SIMD(avx2)

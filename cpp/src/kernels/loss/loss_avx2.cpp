@@ -1,0 +1,6 @@
+// Loss kernels built for avx2: the body in loss_simd_body.h over the shared vector vocabulary
+// (kernels/simd_avx2.h).
+#include "kernels/simd_avx2.h"
+#include "kernels/loss/loss_simd_body.h"
+
+NNFAST_DEFINE_LOSS_SIMD(avx2)

@@ -1,0 +1,95 @@
+// The AVX-512 vector vocabulary: one float vector type and the operations every
+// hand-vectorised kernel body is written with (see simd_math.h for the idioms and the list).
+// Include it first in a *_avx512.cpp file, then the family's body header.
+// NOTE: GCC 12 warns that _mm512_min_ps/_mm512_max_ps read an uninitialized value (their
+// pass-through operand is _mm512_undefined_ps(), never used with a full mask): a false
+// positive (as -Wuninitialized for _mm512_abs_ps / the reductions), silenced for the files
+// that include this vocabulary.
+#pragma once
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#include <stdint.h>
+
+namespace nnfast::kernels {
+namespace {
+
+using VF = __m512;     // 16 float lanes
+using VI = __m512i;    // 16 int32 lanes (bit patterns of VF)
+using VM = __mmask16;  // one bit per lane
+constexpr int W = 16;
+
+inline VF vzero() { return _mm512_setzero_ps(); }
+inline VF vlane_index() { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }  // 0, 1, ..., W-1
+inline VF vset1(float x) { return _mm512_set1_ps(x); }
+inline VF vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, VF v) { _mm512_storeu_ps(p, v); }
+inline VM lanes(int64_t n) { return static_cast<VM>((1u << n) - 1u); }
+inline VF vload_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
+inline void vstore_n(float* p, VF v, int64_t n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+
+inline VF vadd(VF a, VF b) { return _mm512_add_ps(a, b); }
+inline VF vsub(VF a, VF b) { return _mm512_sub_ps(a, b); }
+inline VF vmul(VF a, VF b) { return _mm512_mul_ps(a, b); }
+inline VF vdiv(VF a, VF b) { return _mm512_div_ps(a, b); }
+inline VF vfmadd(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+inline VF vfnmadd(VF a, VF b, VF c) { return _mm512_fnmadd_ps(a, b, c); }
+inline VF vmin(VF a, VF b) { return _mm512_min_ps(a, b); }
+inline VF vmax(VF a, VF b) { return _mm512_max_ps(a, b); }
+inline VF vsqrt(VF a) { return _mm512_sqrt_ps(a); }
+inline VF vabs(VF a) { return _mm512_abs_ps(a); }
+inline VF vround(VF a) {
+  return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+inline VM vgt(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+inline VM vge(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+inline VM vlt(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+inline VM vle(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+inline VM veq(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+inline VM vne(VF a, VF b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+inline VM visnan(VF a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+inline VM vfirst(int64_t n) { return lanes(n); }  // first n lanes set
+inline unsigned vmovemask(VM m) { return m; }  // lane i -> bit i
+inline VM vm_and(VM a, VM b) { return static_cast<VM>(a & b); }
+inline VM vm_or(VM a, VM b) { return static_cast<VM>(a | b); }
+// m ? a : b per lane; m ? x : 0 per lane.
+inline VF vselect(VM m, VF a, VF b) { return _mm512_mask_blend_ps(m, b, a); }
+inline VF vkeep(VM m, VF x) { return _mm512_maskz_mov_ps(m, x); }
+
+// Horizontal sum / maximum of all lanes.
+inline float vreduce_add(VF a) { return _mm512_reduce_add_ps(a); }
+inline float vreduce_max(VF a) { return _mm512_reduce_max_ps(a); }
+
+// Integer lanes, for building and taking apart float exponents.
+inline VI vbits(VF a) { return _mm512_castps_si512(a); }
+inline VF vfrom_bits(VI a) { return _mm512_castsi512_ps(a); }
+inline VI vi_set1(int32_t x) { return _mm512_set1_epi32(x); }
+inline VI vi_add(VI a, VI b) { return _mm512_add_epi32(a, b); }
+inline VI vi_sub(VI a, VI b) { return _mm512_sub_epi32(a, b); }
+inline VI vi_and(VI a, VI b) { return _mm512_and_si512(a, b); }
+inline VI vi_or(VI a, VI b) { return _mm512_or_si512(a, b); }
+template <int k> inline VI vi_shl(VI a) { return _mm512_slli_epi32(a, k); }
+template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
+inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
+inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
+
+// 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
+using VU = __m512i;
+inline VU vu_set1(uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
+inline VU vu_lane_ids() { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
+inline VU vu_add(VU a, VU b) { return _mm512_add_epi64(a, b); }
+inline VU vu_xor(VU a, VU b) { return _mm512_xor_si512(a, b); }
+template <int k> inline VU vu_shr(VU a) { return _mm512_srli_epi64(a, k); }
+inline VU vu_mullo(VU a, VU b) { return _mm512_mullo_epi64(a, b); }  // AVX512DQ
+// The low 32 bits of a's lanes then b's, as W signed integers converted to float.
+inline VF vf_from_u64_low(VU a, VU b) {
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
+                                          _mm512_cvtepi64_epi32(b), 1);
+  return _mm512_cvtepi32_ps(both);
+}
+
+}  // namespace
+}  // namespace nnfast::kernels
+
+#include "kernels/simd_math.h"
