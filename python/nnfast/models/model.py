@@ -94,7 +94,11 @@ class Model(Trainer, Layer):
         Every leaf layer that implements ``quantize`` (``Dense``, ``EinsumDense``,
         ``Embedding`` as Keras; beyond Keras, ``"int8"`` for ``Conv1D``/``Conv2D`` and
         ``DepthwiseConv2D``) is quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
-        a `quantize` method implemented"). The model must be built.
+        a `quantize` method implemented"). The model must be built. Without ``filters``,
+        ``"int8"`` leaves float32 the convolutions where int8 is measured slower (shallow or
+        thin ``Conv2D``, ``DepthwiseConv2D`` under 384 channels: see
+        ``nnfast.layers.int8_conv_choice``); each gets ``int8_kept_float32`` (why) and one
+        warning lists them.
 
         Args:
             mode: ``"int8"`` (int8 kernels with one scale per output unit; inputs quantized
@@ -117,6 +121,7 @@ class Model(Trainer, Layer):
         import re
         import warnings
 
+        from nnfast.layers.int8_conv_choice import int8_kept_float32_reason
         from nnfast.layers.quantization import ModeNotImplementedError
         from nnfast.quantizers_config import validate_and_resolve_config
 
@@ -149,15 +154,26 @@ class Model(Trainer, Layer):
             for child in children:
                 yield from leaves(child)
 
+        kept_float32 = []
         for layer in [leaf for child in self._layers for leaf in leaves(child)]:
             if not selected(layer):
                 continue
+            if mode == "int8" and filters is None:
+                reason = int8_kept_float32_reason(layer)
+                if reason is not None:  # (nnfast's choice where Keras quantizes no conv)
+                    layer.int8_kept_float32 = reason
+                    kept_float32.append(f"{layer.name}: {reason}")
+                    continue
             try:
                 layer.quantize(mode, type_check=type_check, config=config)
             except ModeNotImplementedError:
                 raise  # Keras would quantize this layer: nnfast cannot, so it says so
             except NotImplementedError as e:
                 warnings.warn(str(e), stacklevel=2)
+        if kept_float32:
+            warnings.warn(f"quantize('int8') kept {len(kept_float32)} convolution(s) float32, "
+                          "where int8 is slower (pass `filters` to quantize them anyway): "
+                          + "; ".join(kept_float32), stacklevel=2)
         self._replan_after_quantize()
 
     def _replan_after_quantize(self):
