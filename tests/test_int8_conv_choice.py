@@ -1,0 +1,89 @@
+"""Model.quantize("int8") keeps float32 the convolutions where int8 is slower (nnfast's choice:
+Keras quantizes no convolution): which layers, what it says, and that such a model saves, loads
+and predicts as before."""
+import warnings
+
+import numpy as np
+import pytest
+
+import nnfast
+from nnfast.layers.int8_conv_choice import int8_kept_float32_reason
+
+L = nnfast.layers
+
+
+def _built(layer, input_shape):
+    layer.build(input_shape)
+    return layer
+
+
+@pytest.mark.parametrize("layer,input_shape,kept", [
+    (L.Conv2D(32, 3), (None, 9, 9, 3), "reduction depth 27 (3x3x3) under 64"),  # a stem
+    (L.Conv2D(96, 1), (None, 9, 9, 16), "reduction depth 16 (1x1x16) under 64"),  # an expand
+    (L.Conv2D(24, 1), (None, 9, 9, 96), "24 filters under 64"),  # a thin projection
+    (L.Conv2D(64, 1), (None, 9, 9, 64), None),
+    (L.Conv2D(64, 3), (None, 9, 9, 8), None),  # depth 72
+    (L.DepthwiseConv2D(3), (None, 9, 9, 144), "144 depthwise channels under 384"),
+    (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 128), None),  # 384 channels
+    (L.Dense(4), (None, 8), None),
+])
+def test_which_layers_stay_float32(layer, input_shape, kept):
+    reason = int8_kept_float32_reason(_built(layer, input_shape))
+    if kept is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.startswith(kept)
+    assert int8_kept_float32_reason(L.Conv2D(8, 3)) is None  # unbuilt: nothing to say
+
+
+def _mobile_block_model():
+    """A MobileNetV2-like model: a thin stem and expand (kept float32), a depthwise on 384
+    channels, a 1x1 projection to 64 and a Dense head (quantized)."""
+    inp = nnfast.Input((6, 6, 3))
+    x = L.Conv2D(16, 3, padding="same", name="stem")(inp)
+    x = L.Conv2D(384, 1, name="expand")(x)
+    x = L.ReLU(6.0)(L.BatchNormalization(name="expand_bn")(x))
+    x = L.DepthwiseConv2D(3, padding="same", name="dw")(x)
+    x = L.Conv2D(64, 1, name="project")(L.ReLU(6.0)(x))
+    x = L.Dense(5, name="head")(L.GlobalAveragePooling2D()(x))
+    model = nnfast.Model(inp, x)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.2
+                       + (1.0 if "variance" in w.path else 0.0) for w in model.weights])
+    return model
+
+
+def test_model_quantize_keeps_slow_convs_float32_and_says_so(tmp_path):
+    model = _mobile_block_model()
+    x = np.random.default_rng(1).normal(size=(3, 6, 6, 3)).astype(np.float32)
+    y_float = model.predict(x, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.quantize("int8")
+    said = [str(w.message) for w in caught if "kept 2 convolution(s) float32" in str(w.message)]
+    assert len(said) == 1 and "stem: reduction depth 27" in said[0] and "expand:" in said[0]
+    modes = {l.name: l.dtype_policy.quantization_mode for l in model.layers}
+    assert modes["stem"] is None and modes["expand"] is None
+    assert modes["dw"] == modes["project"] == modes["head"] == "int8"
+    assert model.get_layer("stem").int8_kept_float32.startswith("reduction depth 27")
+    assert not hasattr(model.get_layer("project"), "int8_kept_float32")
+    y = model.predict(x, verbose=0)
+    assert np.abs(y - y_float).max() < 0.05 * np.abs(y_float).max()  # int8 error, not a bug
+    # Saved and loaded as it is: float32 where kept, int8 elsewhere, the same outputs.
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = nnfast.saving.load_model(path)
+    assert {l.name: l.dtype_policy.quantization_mode for l in loaded.layers} == modes
+    assert str(loaded.get_layer("stem").kernel.dtype) == "float32"
+    assert str(loaded.get_layer("project").kernel.dtype) == "int8"
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), y, rtol=1e-5, atol=1e-6)
+
+
+def test_filters_quantize_every_chosen_conv():
+    model = _mobile_block_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.quantize("int8", filters=["stem", "expand"])
+    modes = {l.name: l.dtype_policy.quantization_mode for l in model.layers}
+    assert modes["stem"] == modes["expand"] == "int8"
+    assert modes["dw"] is None and modes["head"] is None  # not chosen
