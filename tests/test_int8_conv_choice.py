@@ -36,6 +36,15 @@ def test_which_layers_stay_float32(layer, input_shape, kept):
     assert int8_kept_float32_reason(L.Conv2D(8, 3)) is None  # unbuilt: nothing to say
 
 
+def test_quantizing_an_int8_conv_again_still_raises():
+    stem = _built(L.Conv2D(16, 3), (None, 9, 9, 3))
+    stem.quantize("int8")
+    assert int8_kept_float32_reason(stem) is None
+    model = nnfast.Sequential([nnfast.Input((9, 9, 3)), stem])
+    with pytest.raises(ValueError, match="already quantized"):
+        model.quantize("int8")
+
+
 def _mobile_block_model():
     """A MobileNetV2-like model: a thin stem and expand (kept float32), a depthwise on 384
     channels, a 1x1 projection to 64 and a Dense head (quantized)."""

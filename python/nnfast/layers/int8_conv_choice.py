@@ -39,8 +39,9 @@ def int8_kept_float32_reason(layer):
         >>> int8_kept_float32_reason(conv)  # doctest: +ELLIPSIS
         'reduction depth 27 (3x3x3) under 64...'
     """
-    if not getattr(layer, "built", False) or getattr(layer, "kernel", None) is None:
-        return None
+    if (not getattr(layer, "built", False) or getattr(layer, "kernel", None) is None
+            or layer.dtype_policy.quantization_mode is not None):
+        return None  # (quantize's own errors: not built, already quantized)
     shape = tuple(int(d) for d in layer.kernel.shape)
     if type(layer) is DepthwiseConv2D:
         channels = shape[2] * shape[3]
