@@ -1262,7 +1262,7 @@ class LoweredTraining:
             if not node.flows:
                 return None
             dx = d.arena("pool/input_gradient", per_row=node.in_width)
-            d.add("max_pool2d_backward", (masked, node.argmax, dx), ints=(node.geometry,), m=rows)
+            d.add("max_pool2d_backward", (g, node.argmax, dx), ints=(node.geometry,), m=rows)
             return dx
         if type(node) is _ConvPoolNode:
             if node.bf16_width:  # RoundGradient: the fused op's gradient in bf16
