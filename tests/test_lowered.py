@@ -468,6 +468,29 @@ def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):
                                  "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False}))
 
 
+@pytest.mark.parametrize("pool", [(None, "valid"), (1, "same")], ids=["2x2", "overlapping"])
+def test_cnn_relu_mask_on_the_pooled_gradient_bit_identical(pool, monkeypatch):
+    # The second conv's relu mask is applied to the pooled gradient before the pool's
+    # scatter (models/lowered.py _plan_pool_relu_backward), also where windows overlap and
+    # their gradients sum at one input; the weights match the tape's relu(pool_backward(g)).
+    from nnfast.models import fusion
+
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", False)  # both pairs unfused
+    described = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, *a: described.append(self.description) or run(self, *a))
+    _assert_same(*_fit_cnn_both(lambda: _cnn(pool_strides=pool[0], padding=pool[1]),
+                                {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                                 "metrics": ["accuracy"]}, monkeypatch, {"shuffle": False}))
+    masks = [[b.name for b in ins.buffers] for ins in described[0].instructions
+             if ins.op == "relu_backward_from_output"]
+    # Only the second pair (its conv's input gradient is needed): the first conv's mask
+    # stays inside its weight-gradient kernel.
+    assert len(masks) == 1 and masks[0][2] == "pool/relu_masked_gradient", masks
+    assert masks[0][0].startswith("max_pooling2d") and masks[0][0].endswith("/output"), masks
+
+
 def _conv_program(geometry_index=0, out_size=16):
     """One conv2d_forward instruction: (rows, 4, 4, 1) inputs, a 3x3 kernel to 2 channels,
     writing an external output of ``out_size`` floats."""

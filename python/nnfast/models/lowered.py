@@ -158,6 +158,20 @@ class _PoolNode:
     argmax: object
     in_width: int
     flows: bool
+    x: object = None  # the pooled feature map (its input)
+    out: object = None  # the pooled output
+    out_width: int = 0
+
+
+def _pool_after_relu_conv(pool, before):
+    """Whether ``pool`` reads the output of the fp32 relu Conv2D in ``before`` (its
+    predecessor, or nothing), one whose input gradient is needed: the pair whose relu
+    mask the pool's backward applies (``_plan_pool_relu_backward``)."""
+    if not pool.flows or pool.out is None or len(before) != 1:
+        return False
+    conv = before[0]
+    return (type(conv) is _ConvNode and conv.act != 0 and not conv.bf16 and conv.flows
+            and conv.out is pool.x)
 
 
 @dataclasses.dataclass
@@ -988,7 +1002,8 @@ class LoweredTraining:
         out = d.arena(f"{layer.name}/output", per_row=math.prod(out_shape))
         argmax = d.arena(f"{layer.name}/argmax", per_row=math.prod(out_shape))  # int32
         d.add("max_pool2d_forward", (x, out, argmax), ints=(geometry,), m=(0, 1))
-        backward.append(_PoolNode(geometry, argmax, math.prod(shape), flows))
+        backward.append(_PoolNode(geometry, argmax, math.prod(shape), flows, x, out,
+                                  math.prod(out_shape)))
         return out, out_shape
 
     def _plan_recurrence(self, d, emb, rnn, ids, opt, backward, grads):
@@ -1163,7 +1178,9 @@ class LoweredTraining:
     def _plan_backward(self, d, backward):
         """The chain's backward: each node's from the last one's input gradient."""
         g = self.logits_gradient
-        for node in reversed(backward):
+        masked = False  # g already carries the relu mask of the conv it flows into
+        nodes = backward[::-1]
+        for i, node in enumerate(nodes):
             if type(node) is _DropoutNode:
                 if not node.flows:
                     break  # nothing before it has weights: the tape stops here too
@@ -1172,8 +1189,11 @@ class LoweredTraining:
                       floats=(node.rate,), m=(0, node.width))
                 g = dx
                 continue
+            if type(node) is _PoolNode and _pool_after_relu_conv(node, nodes[i + 1:i + 2]):
+                g, masked = self._plan_pool_relu_backward(d, node, g), True
+                continue
             if type(node) in (_ConvNode, _ConvPoolNode, _PoolNode):
-                g = self._plan_conv_backward(d, node, g)
+                g, masked = self._plan_conv_backward(d, node, g, masked), False
                 if g is None:
                     break
                 continue
@@ -1217,10 +1237,26 @@ class LoweredTraining:
             d.add("sum_over_rows", (g, db), m=rows, n=(units, 0))
         return dx
 
-    def _plan_conv_backward(self, d, node, g):
+    def _plan_pool_relu_backward(self, d, node, g):
+        """Backward of a MaxPooling2D after a relu Conv2D, with the conv's relu mask applied
+        to the pooled gradient before the scatter: a pooled value is its argmax's conv
+        output, so ``pooled > 0`` is the mask at every position the scatter writes, and the
+        mask pass reads the pooled maps (1/4 of the conv output at 2x2). The input gradient
+        is the tape's ``relu_backward(max_pool_backward(g))`` bit for bit (both pick g or
+        +0 per position, and overlapping windows sum the same terms in the same order)."""
+        rows = (0, 1)
+        masked = d.arena("pool/relu_masked_gradient", per_row=node.out_width)
+        d.add("relu_backward_from_output", (node.out, g, masked), m=rows,
+              n=(0, node.out_width))
+        dx = d.arena("pool/input_gradient", per_row=node.in_width)
+        d.add("max_pool2d_backward", (masked, node.argmax, dx), ints=(node.geometry,), m=rows)
+        return dx
+
+    def _plan_conv_backward(self, d, node, g, masked=False):
         """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
         ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
-        input's gradient, or None when nothing before the node needs one."""
+        input's gradient, or None when nothing before the node needs one. ``masked``: ``g``
+        already carries a relu conv's mask (``_plan_pool_relu_backward``)."""
         rows = (0, 1)
         if type(node) is _PoolNode:
             if not node.flows:
@@ -1251,7 +1287,7 @@ class LoweredTraining:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
             return None
-        if act != 0:
+        if act != 0 and not masked:
             dz = d.arena("conv/activation_gradient", per_row=out_width)
             d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
             g = dz
