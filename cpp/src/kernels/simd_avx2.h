@@ -24,6 +24,9 @@ inline __m256i lanes(int64_t n) {
 }
 inline VF vload_n(const float* p, int64_t n) { return _mm256_maskload_ps(p, lanes(n)); }
 inline void vstore_n(float* p, VF v, int64_t n) { _mm256_maskstore_ps(p, lanes(n), v); }
+// Masked load (other lanes zero) / store of the lanes of a mask made once (vfirst).
+inline VF vload_m(const float* p, __m256 m) { return _mm256_maskload_ps(p, _mm256_castps_si256(m)); }
+inline void vstore_m(float* p, VF v, __m256 m) { _mm256_maskstore_ps(p, _mm256_castps_si256(m), v); }
 
 inline VF vadd(VF a, VF b) { return _mm256_add_ps(a, b); }
 inline VF vsub(VF a, VF b) { return _mm256_sub_ps(a, b); }

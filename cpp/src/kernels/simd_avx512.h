@@ -27,6 +27,9 @@ inline void vstore(float* p, VF v) { _mm512_storeu_ps(p, v); }
 inline VM lanes(int64_t n) { return static_cast<VM>((1u << n) - 1u); }
 inline VF vload_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
 inline void vstore_n(float* p, VF v, int64_t n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+// Masked load (other lanes zero) / store of the lanes of a mask made once (vfirst).
+inline VF vload_m(const float* p, VM m) { return _mm512_maskz_loadu_ps(m, p); }
+inline void vstore_m(float* p, VF v, VM m) { _mm512_mask_storeu_ps(p, m, v); }
 
 inline VF vadd(VF a, VF b) { return _mm512_add_ps(a, b); }
 inline VF vsub(VF a, VF b) { return _mm512_sub_ps(a, b); }

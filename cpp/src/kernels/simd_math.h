@@ -23,6 +23,7 @@
 // The vocabulary (simd_avx512.h: 16 lanes, simd_avx2.h: 8 lanes; same names, same meaning):
 //   VF (float lanes), VI (int32 lanes), VM (lane mask), W (lanes per vector);
 //   vzero, vset1, vlane_index (0, 1, ..., W-1), vload, vstore, vload_n / vstore_n (first n lanes; loads zero the rest);
+//   vload_m / vstore_m (the lanes of a mask made once, e.g. vfirst(n), outside a loop);
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
