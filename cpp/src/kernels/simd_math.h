@@ -33,7 +33,8 @@
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
 //   vf_from_u64_low(a, b) (the W low halves as floats), for counter-based random numbers.
 // and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
-// for_lanes (whole vectors then one masked tail), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog,
+// for_lanes (whole vectors then one masked tail), for_lanes_aligned (a masked head first, so
+// whole-vector stores are aligned), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog,
 // vlog1p, vtanh, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
 // flags. No std:: templates (see cpp/CMakeLists.txt).
@@ -66,6 +67,20 @@ inline int64_t clamp_lanes(int64_t n) { return n <= 0 ? 0 : (n >= W ? int64_t(W)
 template <typename F>
 inline void for_lanes(int64_t u, F&& f) {
   int64_t j = 0;
+  for (; j + W <= u; j += W) f(j, int64_t(W), Full{});
+  if (j < u) f(j, u - j, Tail{});
+}
+
+// As for_lanes, with the whole vectors aligned to a vector's size at `anchor` (the array the
+// loop stores to): first a masked head up to that boundary, then whole vectors, then the
+// tail. For long rows whose length is not a multiple of W, where every other vector store
+// would otherwise split a cache line.
+template <typename F>
+inline void for_lanes_aligned(const float* anchor, int64_t u, F&& f) {
+  const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(anchor) %
+                                                (W * sizeof(float))) / int64_t(sizeof(float));
+  int64_t j = misalign == 0 ? 0 : (W - misalign < u ? W - misalign : u);
+  if (j > 0) f(int64_t(0), j, Tail{});
   for (; j + W <= u; j += W) f(j, int64_t(W), Full{});
   if (j < u) f(j, u - j, Tail{});
 }
