@@ -77,6 +77,17 @@ template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
 
+// ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
+// x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
+// and w (W words, each the int16 weight pair of the two taps).
+inline VI vdot_s8_pair(const int8_t* x0, const int8_t* x1, const int32_t* w) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x0));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x1));
+  const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(a, b)),
+                                               _mm_unpackhi_epi8(a, b), 1);
+  return _mm512_madd_epi16(_mm512_cvtepi8_epi16(both), _mm512_loadu_si512(w));
+}
+
 // 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
 using VU = __m512i;
 inline VU vu_set1(uint64_t x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
