@@ -1,9 +1,8 @@
 // AVX2 + FMA micro-kernel over the vector vocabulary (simd_avx2.h): 6 x 16 tile = 12 ymm
 // accumulators, 2 B loads and 6 broadcasts per k step.
-// With beta != 0 the accumulators start from beta * C and the k products add onto them, so a
-// K cut into cache blocks (kc = 256: each later block runs with beta = 1) sums in the same
-// order as one unbroken pass -- the order of the conv register tiles, which the fused and
-// layer-by-layer MobileNet paths must agree with bit for bit.
+// NOTE: the sums start from zero and beta * C is added after the k loop: a K cut into cache
+// blocks (kc = 256) is summed block by block, which keeps long weight-gradient sums (K in the
+// tens of thousands) more accurate than one running sum (test_layers_3d's chunked conv3d).
 #include "kernels/simd_avx2.h"
 
 #include "kernels/gemm/gemm_kernels.h"
@@ -20,16 +19,10 @@ inline __attribute__((always_inline)) void tile(int64_t k, const float* a, const
                                                 int64_t nr, float beta, const float* bias) {
   const VM m0 = vfirst(clamp_lanes(nr)), m1 = vfirst(clamp_lanes(nr - 8));
   VF acc0[kMr], acc1[kMr];
-  const VF vbeta = vset1(beta);
 #pragma GCC unroll 6
   for (int i = 0; i < kMr; ++i) {
-    if (beta != 0.0f && i < mr) {
-      acc0[i] = vmul(vbeta, vload_m(c + i * ldc, m0));
-      acc1[i] = vmul(vbeta, vload_m(c + i * ldc + 8, m1));
-    } else {
-      acc0[i] = vzero();
-      acc1[i] = vzero();
-    }
+    acc0[i] = vzero();
+    acc1[i] = vzero();
   }
   for (int64_t p = 0; p < k; ++p) {
     const VF b0 = kFullB ? vload(b) : vload_m(b, m0);
@@ -45,11 +38,16 @@ inline __attribute__((always_inline)) void tile(int64_t k, const float* a, const
   }
   const VF bias0 = bias ? vload_m(bias, m0) : vzero();
   const VF bias1 = bias ? vload_m(bias + 8, m1) : vzero();
+  const VF vbeta = vset1(beta);
 #pragma GCC unroll 6
   for (int i = 0; i < kMr; ++i) {
     if (i < mr) {
       float* ci = c + i * ldc;
       VF r0 = acc0[i], r1 = acc1[i];
+      if (beta != 0.0f) {
+        r0 = vfmadd(vbeta, vload_m(ci, m0), r0);
+        r1 = vfmadd(vbeta, vload_m(ci + 8, m1), r1);
+      }
       if (bias) {
         r0 = vadd(r0, bias0);
         r1 = vadd(r1, bias1);

@@ -12,7 +12,6 @@ namespace nnfast::kernels {
 // rows >= mr zero-padded). `b` is either a packed panel of op(B) (ldb == NR) or, for an
 // untransposed B, the matrix itself (any ldb): the kernel reads only columns [0, nr) of B.
 // With beta == 0, C is never read (it may hold NaN). 1 <= mr <= MR, 1 <= nr <= NR, k >= 0.
-// (The AVX2 kernel starts its sums from beta * C, so K blocks add up in one order.)
 using GemmMicroKernelFn = void (*)(int64_t k, const float* a, const float* b, int64_t ldb,
                                    float* c, int64_t ldc, int64_t mr, int64_t nr, float beta,
                                    const float* bias);
