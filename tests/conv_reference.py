@@ -139,7 +139,8 @@ def check_grads(op, ref, inputs, rtol=1e-2, atol=1e-3, eps=1e-4):
 
 @pytest.fixture(params=nnfast.config.available_isas())
 def isa(request):
-    """Runs a test once per instruction set this CPU supports, restoring the cap after."""
+    """Runs a test once per instruction set this CPU supports, restoring the cap it found after."""
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(request.param)
     yield request.param
-    nnfast.config.set_max_isa(nnfast.config.cpu_best_isa())
+    nnfast.config.set_max_isa(previous)

@@ -15,9 +15,10 @@ def _isas():
 
 @pytest.fixture(params=_isas())
 def isa(request):
+    previous = _core.active_isa()
     _core.set_max_isa(request.param)
     yield request.param
-    _core.set_max_isa(_core.cpu_best_isa())
+    _core.set_max_isa(previous)
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_threads_deterministic(isa, threads, shape):
 
 
 def test_fast_variants_match_reference():
-    best = _core.cpu_best_isa()
+    previous = _core.active_isa()
     rng = np.random.default_rng(4)
     a, b = _operands(rng, 45, 77, 250, True, False)
     outs = []
@@ -141,19 +142,19 @@ def test_fast_variants_match_reference():
             _core.gemm(a, b, c, trans_a=True)
             outs.append(c)
     finally:
-        _core.set_max_isa(best)
+        _core.set_max_isa(previous)
     for c in outs[1:]:
         np.testing.assert_allclose(c, outs[0], rtol=1e-4, atol=1e-4)
 
 
 def test_kernel_name_follows_isa():
-    best = _core.cpu_best_isa()
+    previous = _core.active_isa()
     try:
         for name in _isas():
             _core.set_max_isa(name)
             assert _core.gemm_kernel_name().endswith(name)
     finally:
-        _core.set_max_isa(best)
+        _core.set_max_isa(previous)
 
 
 def test_shape_mismatch_raises_value_error():

@@ -16,9 +16,10 @@ def _isas():
 
 @pytest.fixture(params=_isas())
 def isa(request):
+    previous = _core.active_isa()
     _core.set_max_isa(request.param)
     yield request.param
-    _core.set_max_isa(_core.cpu_best_isa())
+    _core.set_max_isa(previous)
 
 
 def _f32(rng, *shape):

@@ -231,6 +231,28 @@ def test_separable_inference_equals_two_convs(multiplier, strides, zero_padding,
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape, out_c, same_bits", [
+    ((2, 8, 8, 48), 16, True),     # the 1x1 conv takes the register tile the fused block runs
+    ((4, 2, 2, 336), 112, False),  # MobileNetV2(alpha=0.35)'s last projection on few pixels:
+])                                 # a GEMM whose cache blocks split K = 336 on AVX2
+def test_separable_inference_same_bits_as_two_convs(shape, out_c, same_bits, isa):
+    """A frozen MobileNet gives the same numbers fused and layer by layer (training=True on a
+    frozen base runs the layers): where the 1x1 conv alone takes the fused block's register
+    tile (every ISA with one, AVX2 included) the same bits; where it takes the GEMM, whose
+    cache blocks of K sum in another order, float32 rounding apart."""
+    x, dk, pk = rand(*shape), rand(3, 3, shape[3], 1), rand(1, 1, shape[3], out_c)
+    db, ds, pb, ps = rand(shape[3]), rand(shape[3]), rand(out_c), rand(out_c)
+    mid = fused_ops.conv2d_inference(x, dk, db, ds, 1, "same", depthwise=True,
+                                     activation="relu", act_max=6.0)
+    want = fused_ops.conv2d_inference(mid, pk, pb, ps)
+    got = fused_ops.separable_inference(x, dk, db, ds, pk, pb, ps, 1, "same",
+                                        dw_activation=("relu", 0.0, 6.0, 0.0))
+    if same_bits:
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    else:
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+
+
 def test_separable_inference_rejects_bad_shapes():
     x, dk = rand(1, 6, 6, 16), rand(3, 3, 16, 1)
     with pytest.raises(ValueError, match="pointwise kernel"):

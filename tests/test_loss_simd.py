@@ -11,7 +11,7 @@ from nnfast import _core
 
 ISAS = nnfast.config.available_isas()
 EPS = 1e-7
-SHAPES = [(1, 1), (3, 7), (2, 16), (5, 17), (4, 33), (2, 1000)]
+SHAPES = [(1, 1), (3, 7), (2, 16), (5, 17), (4, 33), (2, 1000), (5, 131)]  # 131: masked row heads
 
 
 @pytest.fixture

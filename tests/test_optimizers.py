@@ -15,9 +15,10 @@ ISAS = nnfast.config.available_isas()
 
 @pytest.fixture(params=ISAS)
 def isa(request):
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(request.param)
     yield request.param
-    nnfast.config.set_max_isa("avx512")
+    nnfast.config.set_max_isa(previous)
 
 
 # --- float64 references of keras/src/optimizers/*.py update_step -----------------------------
@@ -215,6 +216,7 @@ def test_isa_variants_agree_with_reference_kernel():
     w0 = rng.standard_normal(1037).astype(np.float32)
     g = rng.standard_normal(1037).astype(np.float32)
     results = {}
+    previous = nnfast.config.active_isa()
     for isa_name in ISAS:
         nnfast.config.set_max_isa(isa_name)
         v = Variable(w0.copy())
@@ -222,7 +224,7 @@ def test_isa_variants_agree_with_reference_kernel():
         for _ in range(3):
             opt.apply([g], [v])
         results[isa_name] = v.value.copy()
-    nnfast.config.set_max_isa("avx512")
+    nnfast.config.set_max_isa(previous)
     for isa_name in ISAS:
         np.testing.assert_allclose(results[isa_name], results["ref"], rtol=1e-6, atol=1e-7)
 

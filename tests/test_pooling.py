@@ -96,4 +96,3 @@ def test_pooling_bad_inputs():
     with pytest.raises(TypeError, match="int32"):
         _core.max_pool2d_forward(rand(1, 4, 4, 1), np.empty((1, 2, 2, 1), np.float32),
                                  np.empty((1, 2, 2, 1), np.int64), (2, 2), (2, 2), (0, 0))
-    nnfast.config.set_max_isa(nnfast.config.cpu_best_isa())

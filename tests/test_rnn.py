@@ -12,9 +12,10 @@ ISAS = nnfast.config.available_isas()
 
 @pytest.fixture(params=ISAS)
 def isa(request):
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(request.param)
     yield request.param
-    nnfast.config.set_max_isa("avx512")
+    nnfast.config.set_max_isa(previous)
 
 
 # --- float64 reference -----------------------------------------------------------------------

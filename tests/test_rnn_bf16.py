@@ -20,11 +20,12 @@ G = {"lstm": 4, "gru": 3, "simple": 1}
 
 
 def _variants_under(isa):
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(isa)
     try:
         return list(_core.gemm_bf16_variants())
     finally:
-        nnfast.config.set_max_isa("avx512")
+        nnfast.config.set_max_isa(previous)
 
 
 # (isa cap, bf16 variant) pairs this CPU runs: AMX/AVX512_BF16 only under avx512.
@@ -33,9 +34,10 @@ ROUTES = [(isa, v) for isa in ISAS for v in _variants_under(isa)]
 
 @pytest.fixture(params=ROUTES, ids=lambda r: f"{r[0]}-{r[1]}")
 def route(request):
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(request.param[0])
     yield request.param[1]
-    nnfast.config.set_max_isa("avx512")
+    nnfast.config.set_max_isa(previous)
 
 
 def _sig(x):
@@ -285,12 +287,13 @@ def test_bad_precision_and_variant_raise():
     with pytest.raises(ValueError, match="bf16_variant"):
         run_core("lstm", case, False, True, "bfloat16", "fast")
     if "amx" in _core.gemm_bf16_variants():
+        previous = nnfast.config.active_isa()
         nnfast.config.set_max_isa("avx2")
         try:
             with pytest.raises(ValueError, match="cannot run on this CPU under the current ISA"):
                 run_core("lstm", case, False, True, "bfloat16", "amx")
         finally:
-            nnfast.config.set_max_isa("avx512")
+            nnfast.config.set_max_isa(previous)
 
 
 def test_ops_lstm_runs_bf16_under_mixed_precision_policy():

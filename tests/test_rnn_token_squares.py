@@ -19,9 +19,10 @@ GATES = {"lstm": 4, "gru": 3, "simple": 1}
 
 @pytest.fixture(params=ISAS)
 def isa(request):
+    previous = nnfast.config.active_isa()
     nnfast.config.set_max_isa(request.param)
     yield request.param
-    nnfast.config.set_max_isa("avx512")
+    nnfast.config.set_max_isa(previous)
 
 
 def _case(cell, reset_after, vocab, seed):
@@ -269,7 +270,7 @@ def test_wide_units_blocked_recurrent_gemms_match_float64(isa, cell, reset_after
     np.testing.assert_allclose(seq, np.stack(want, 1), rtol=1e-4, atol=2e-5)
     nnfast.config.set_max_isa("ref")
     _, ref_grads = run()
-    nnfast.config.set_max_isa(isa)
+    nnfast.config.set_max_isa(isa)  # the isa fixture restores the cap it found
     for got, ref in zip(grads, ref_grads):
         np.testing.assert_allclose(got, ref, rtol=2e-4, atol=2e-5)
 

@@ -13,11 +13,13 @@ def test_kernel_info_reports_choices():
 
 def test_max_isa_caps_and_restores():
     best = nnfast.config.cpu_best_isa()
+    previous = nnfast.config.active_isa()
     for name in nnfast.config.available_isas():
         nnfast.config.set_max_isa(name)
         assert nnfast.config.active_isa() == name
     nnfast.config.set_max_isa("avx512")
     assert nnfast.config.active_isa() == best
+    nnfast.config.set_max_isa(previous)
 
 
 def test_bad_isa_name_raises():

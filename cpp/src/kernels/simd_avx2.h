@@ -24,6 +24,9 @@ inline __m256i lanes(int64_t n) {
 }
 inline VF vload_n(const float* p, int64_t n) { return _mm256_maskload_ps(p, lanes(n)); }
 inline void vstore_n(float* p, VF v, int64_t n) { _mm256_maskstore_ps(p, lanes(n), v); }
+// Masked load (other lanes zero) / store of the lanes of a mask made once (vfirst).
+inline VF vload_m(const float* p, __m256 m) { return _mm256_maskload_ps(p, _mm256_castps_si256(m)); }
+inline void vstore_m(float* p, VF v, __m256 m) { _mm256_maskstore_ps(p, _mm256_castps_si256(m), v); }
 
 inline VF vadd(VF a, VF b) { return _mm256_add_ps(a, b); }
 inline VF vsub(VF a, VF b) { return _mm256_sub_ps(a, b); }
@@ -80,6 +83,16 @@ template <int k> inline VI vi_shl(VI a) { return _mm256_slli_epi32(a, k); }
 template <int k> inline VI vi_shr(VI a) { return _mm256_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm256_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm256_cvtepi32_ps(a); }
+
+// ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
+// x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
+// and w (W words, each the int16 weight pair of the two taps).
+inline VI vdot_s8_pair(const int8_t* x0, const int8_t* x1, const int32_t* w) {
+  const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x0));
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x1));
+  return _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(a, b)),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+}
 
 // 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
 using VU = __m256i;

@@ -27,6 +27,9 @@ inline void vstore(float* p, VF v) { _mm512_storeu_ps(p, v); }
 inline VM lanes(int64_t n) { return static_cast<VM>((1u << n) - 1u); }
 inline VF vload_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
 inline void vstore_n(float* p, VF v, int64_t n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+// Masked load (other lanes zero) / store of the lanes of a mask made once (vfirst).
+inline VF vload_m(const float* p, VM m) { return _mm512_maskz_loadu_ps(m, p); }
+inline void vstore_m(float* p, VF v, VM m) { _mm512_mask_storeu_ps(p, m, v); }
 
 inline VF vadd(VF a, VF b) { return _mm512_add_ps(a, b); }
 inline VF vsub(VF a, VF b) { return _mm512_sub_ps(a, b); }
@@ -73,6 +76,17 @@ template <int k> inline VI vi_shl(VI a) { return _mm512_slli_epi32(a, k); }
 template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
+
+// ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
+// x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
+// and w (W words, each the int16 weight pair of the two taps).
+inline VI vdot_s8_pair(const int8_t* x0, const int8_t* x1, const int32_t* w) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x0));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x1));
+  const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(a, b)),
+                                               _mm_unpackhi_epi8(a, b), 1);
+  return _mm512_madd_epi16(_mm512_cvtepi8_epi16(both), _mm512_loadu_si512(w));
+}
 
 // 64-bit unsigned lanes (W/2 of them), for counter-based hashing.
 using VU = __m512i;

@@ -14,15 +14,21 @@
 //    transcendental functions (exp, log, tanh, erf: libm calls block vectorisation), masked
 //    tails, register tiles, lane selects. The reference stays a separate scalar file.
 //
-// Raw intrinsics outside simd_<isa>.h are left only where a kernel needs a unit the
-// vocabulary does not model: the AMX/VNNI/BF16 dot-product units (gemm_bf16/int8), lane
-// permutes and gathers (resize_avx512's one-channel path), and the GEMM / AVX-512 conv
-// register-tile micro-kernels (BLIS's kernels/<isa>: gemm_avx2/avx512, conv_avx512). A
-// micro-kernel may still be written with the vocabulary (conv_tile_avx2.cpp is).
+// ISA-specific units get a vocabulary name of their own in simd_<isa>.h, the same name on
+// every ISA that has them (vdot_s8_pair: vpmaddwd on int8 tap pairs, depthwise_int8).
+// Written on the vocabulary: the AVX2 GEMM micro-kernel, both small-GEMM kernels, the int8
+// depthwise kernel, AVX2's conv tile. Raw intrinsics outside simd_<isa>.h remain in: the
+// AVX-512 GEMM micro-kernel and packing transposes (gemm_avx512), the AVX-512 conv tiles
+// (conv_avx512), the AMX/VNNI/BF16 dot-product units (gemm_bf16_*, gemm_int8_*,
+// bf16_convert_avx512.h), the float <-> bf16/fp16 converters (convert_*), resize_avx512's
+// lane permutes and gathers, depthwise_int8_avx512's quantizer (roundscale, saturating
+// narrow) and top_k's SSE2 prefilter (ops/topk.cpp).
 //
 // The vocabulary (simd_avx512.h: 16 lanes, simd_avx2.h: 8 lanes; same names, same meaning):
 //   VF (float lanes), VI (int32 lanes), VM (lane mask), W (lanes per vector);
 //   vzero, vset1, vlane_index (0, 1, ..., W-1), vload, vstore, vload_n / vstore_n (first n lanes; loads zero the rest);
+//   vload_m / vstore_m (the lanes of a mask made once, e.g. vfirst(n), outside a loop);
+//   vdot_s8_pair(x0, x1, w) (int8 tap pairs times int16 weight pairs, exact int32 lanes);
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
@@ -32,7 +38,8 @@
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
 //   vf_from_u64_low(a, b) (the W low halves as floats), for counter-based random numbers.
 // and, written once below over those: Full/Tail tags with ld/st/ld_fill/keep_lanes and
-// for_lanes (whole vectors then one masked tail), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog,
+// for_lanes (whole vectors then one masked tail), for_lanes_aligned (a masked head first, so
+// whole-vector stores are aligned), clamp_lanes, vkeep_gt, vexp, vexpm1, vlog,
 // vlog1p, vtanh, vsigmoid, vnormal_cdf.
 // Everything has internal linkage, so each ISA file gets its own copy compiled with its own
 // flags. No std:: templates (see cpp/CMakeLists.txt).
@@ -65,6 +72,20 @@ inline int64_t clamp_lanes(int64_t n) { return n <= 0 ? 0 : (n >= W ? int64_t(W)
 template <typename F>
 inline void for_lanes(int64_t u, F&& f) {
   int64_t j = 0;
+  for (; j + W <= u; j += W) f(j, int64_t(W), Full{});
+  if (j < u) f(j, u - j, Tail{});
+}
+
+// As for_lanes, with the whole vectors aligned to a vector's size at `anchor` (the array the
+// loop stores to): first a masked head up to that boundary, then whole vectors, then the
+// tail. For long rows whose length is not a multiple of W, where every other vector store
+// would otherwise split a cache line.
+template <typename F>
+inline void for_lanes_aligned(const float* anchor, int64_t u, F&& f) {
+  const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(anchor) %
+                                                (W * sizeof(float))) / int64_t(sizeof(float));
+  int64_t j = misalign == 0 ? 0 : (W - misalign < u ? W - misalign : u);
+  if (j > 0) f(int64_t(0), j, Tail{});
   for (; j + W <= u; j += W) f(j, int64_t(W), Full{});
   if (j < u) f(j, u - j, Tail{});
 }

@@ -8,6 +8,7 @@
 
 #include "kernels/embedding/embedding_kernels.h"
 #include "nnfast/runtime.h"
+#include "ops/embedding_rows.h"
 #include "ops/parallel.h"
 #include "runtime/dispatch.h"
 
@@ -33,6 +34,8 @@ const dispatch::Registry<kernels::EmbeddingKernels> kEmbedding{
      {Isa::avx2, "f32_embedding_avx2", &kernels::f32_embedding_avx2},
      {Isa::ref, "f32_embedding_ref", &kernels::f32_embedding_ref}}};
 }  // namespace
+
+const kernels::EmbeddingKernels& embedding_row_kernels() { return *kEmbedding.select().fns; }
 
 void embedding_forward(const float* table, int64_t vocab, int64_t dim, const int64_t* ids,
                        int64_t n, float* dst) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/embedding/embedding_kernels.h"
+#include "ops/embedding_rows.h"
 #include "kernels/rnn/rnn_kernels.h"
 #include "nnfast/gemm.h"
 #include "nnfast/runtime.h"
@@ -153,14 +154,14 @@ void token_row_gradients(const RnnConfig& cfg, const float* dG, int64_t n_tok, i
   std::fill(squares, squares + n_rows * I, 0.0f);
   const int64_t chunk = std::max<int64_t>(16, (int64_t(1) << 16) / I);  // 256 KB of rows
   std::vector<float> dx(static_cast<size_t>(std::min(chunk, n_tok) * I));
+  const auto add_squares = embedding_row_kernels().scatter_add_squares;
   for (int64_t i0 = 0; i0 < n_tok; i0 += chunk) {
     const int64_t m = std::min(chunk, n_tok - i0);
     product(cfg, Trans::N, Trans::T, m, I, GU, dG + i0 * GU, GU, kernel, GU, dx.data(), I);
     // Split over whole cache lines of columns only when each thread gets ~1M additions.
     const int64_t grain = std::max<int64_t>(16, (int64_t(1) << 20) / m);
     parallel_for_chunks(I, grain, [&](int64_t c0, int64_t c1) {
-      kernels::f32_embedding_scatter_add_squares_ref(dx.data(), row_of + i0, m, I, c0, c1,
-                                                     sums, squares);
+      add_squares(dx.data(), row_of + i0, m, I, c0, c1, sums, squares);
     });
   }
 }

@@ -35,6 +35,8 @@ struct EmbeddingKernels {
                      float* dtable);
   void (*shift_square_rows)(const int64_t* ids, int64_t n, int64_t dim, int64_t c0, int64_t c1,
                             const float* g, const float* squares, float factor, float* slot);
+  void (*scatter_add_squares)(const float* g, const int32_t* rows, int64_t n, int64_t dim,
+                              int64_t c0, int64_t c1, float* sums, float* squares);
 };
 
 extern const EmbeddingKernels f32_embedding_ref;

@@ -55,6 +55,6 @@ void f32_embedding_shift_square_rows_ref(const int64_t* ids, int64_t n, int64_t 
 
 const EmbeddingKernels f32_embedding_ref = {
     f32_embedding_gather_ref, f32_embedding_scatter_add_ref, f32_embedding_clear_rows_ref,
-    f32_embedding_shift_square_rows_ref};
+    f32_embedding_shift_square_rows_ref, f32_embedding_scatter_add_squares_ref};
 
 }  // namespace nnfast::kernels

@@ -3,7 +3,7 @@
 // Rows of an Embedding are short (16-512 floats): an inline vector copy per row replaces a
 // memcpy call per row in the gather; the scatter-adds keep the reference's order (ids
 // ascending), so they give the reference's bits (the slot shift's multiply-subtract may be
-// fused by the compiler: within an ulp of the reference).
+// fused by the compiler, the squares' multiply-add is: within an ulp of the reference).
 #pragma once
 #include "kernels/embedding/embedding_kernels.h"
 
@@ -53,11 +53,25 @@ void shift_square_rows(const int64_t* ids, int64_t n, int64_t dim, int64_t c0, i
   }
 }
 
+void scatter_add_squares(const float* g, const int32_t* rows, int64_t n, int64_t dim, int64_t c0,
+                         int64_t c1, float* sums, float* squares) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* s = sums + int64_t(rows[i]) * dim + c0;
+    float* q = squares + int64_t(rows[i]) * dim + c0;
+    const float* gi = g + i * dim + c0;
+    for_lanes(c1 - c0, [&](int64_t j, int64_t m, auto tag) {
+      const VF v = ld(tag, gi + j, m);
+      st(tag, s + j, vadd(ld(tag, s + j, m), v), m);
+      st(tag, q + j, vfmadd(v, v, ld(tag, q + j, m)), m);
+    });
+  }
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 
 #define NNFAST_DEFINE_EMBEDDING_SIMD(isa)                                                      \
   namespace nnfast::kernels {                                                                  \
   const EmbeddingKernels f32_embedding_##isa = {gather, scatter_add, clear_rows,               \
-                                                shift_square_rows};                            \
+                                                shift_square_rows, scatter_add_squares};       \
   }

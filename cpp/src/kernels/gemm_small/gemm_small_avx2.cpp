@@ -1,52 +1,46 @@
 // AVX2 small GEMM: C = A @ B with no packing. Columns go in chunks of up to 3 vectors of 8
 // (the last one masked); row blocks fill the 16 ymm registers (8 x 1, 6 x 2, 4 x 3
-// accumulators plus the B vectors and one broadcast A value).
-#include <immintrin.h>
+// accumulators plus the B vectors and one broadcast A value). Written over the vector
+// vocabulary (simd_avx2.h).
+#include "kernels/simd_avx2.h"
 
 #include "kernels/gemm_small/gemm_small_kernels.h"
 
 namespace nnfast::kernels {
 namespace {
 
-// Lanes [0, count) set: maskload/maskstore read and write only those.
-inline __m256i head_mask(int64_t count) {
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const int n = count >= 8 ? 8 : static_cast<int>(count);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
-}
-
 // Only the last vector may be partial (kTail); full ones load unmasked (cheaper).
 template <int kRows, int kNv, bool kTail>
 inline __attribute__((always_inline)) void block(int64_t k, const float* a, int64_t lda,
                                                  const float* b, int64_t ldb, float* c,
-                                                 int64_t ldc, const __m256i* mask) {
-  __m256 acc[kRows][kNv];
+                                                 int64_t ldc, const VM* mask) {
+  VF acc[kRows][kNv];
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 3
-    for (int v = 0; v < kNv; ++v) acc[i][v] = _mm256_setzero_ps();
+    for (int v = 0; v < kNv; ++v) acc[i][v] = vzero();
   for (int64_t p = 0; p < k; ++p) {
-    __m256 bv[kNv];
+    VF bv[kNv];
 #pragma GCC unroll 3
     for (int v = 0; v < kNv; ++v)
-      bv[v] = kTail && v == kNv - 1 ? _mm256_maskload_ps(b + p * ldb + 8 * v, mask[v])
-                                    : _mm256_loadu_ps(b + p * ldb + 8 * v);
+      bv[v] = kTail && v == kNv - 1 ? vload_m(b + p * ldb + 8 * v, mask[v])
+                                    : vload(b + p * ldb + 8 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i * lda + p);
+      const VF ai = vset1(a[i * lda + p]);
 #pragma GCC unroll 3
-      for (int v = 0; v < kNv; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < kNv; ++v) acc[i][v] = vfmadd(ai, bv[v], acc[i][v]);
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 3
-    for (int v = 0; v < kNv; ++v) _mm256_maskstore_ps(c + i * ldc + 8 * v, mask[v], acc[i][v]);
+    for (int v = 0; v < kNv; ++v) vstore_m(c + i * ldc + 8 * v, acc[i][v], mask[v]);
 }
 
 template <int kNv, int kMr, bool kTail>
 void chunk(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float* c, int64_t ldc, const __m256i* mask) {
+           float* c, int64_t ldc, const VM* mask) {
   int64_t i = 0;
   for (; i + kMr <= m; i += kMr) block<kMr, kNv, kTail>(k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, mask);
   const float* ar = a + i * lda;
@@ -65,7 +59,7 @@ void chunk(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, in
 
 template <bool kTail>
 void run_chunk(int64_t cols, int64_t m, int64_t k, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc, const __m256i* mask) {
+               int64_t ldb, float* c, int64_t ldc, const VM* mask) {
   switch ((cols + 7) / 8) {
     case 1: chunk<1, 8, kTail>(m, k, a, lda, b, ldb, c, ldc, mask); break;
     case 2: chunk<2, 6, kTail>(m, k, a, lda, b, ldb, c, ldc, mask); break;
@@ -80,8 +74,8 @@ void f32_gemm_small_avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_
   constexpr int64_t kChunk = 3 * 8;
   for (int64_t j = 0; j < n; j += kChunk) {
     const int64_t cols = n - j < kChunk ? n - j : kChunk;
-    __m256i mask[3];
-    for (int v = 0; v < 3; ++v) mask[v] = head_mask(cols - 8 * v > 0 ? cols - 8 * v : 0);
+    VM mask[3];
+    for (int v = 0; v < 3; ++v) mask[v] = vfirst(clamp_lanes(cols - 8 * v));
     const float* bj = b + j;
     float* cj = c + j;
     if (cols % 8 == 0)

@@ -2,18 +2,13 @@
 // 16 (the last one masked); each chunk runs row blocks whose accumulators fill the register
 // file (rows x vectors <= 25): 14 x 1, 12 x 2, 8 x 3, 6 x 4, 5 x 5. Per depth step a
 // block loads its B vectors once and broadcasts one A value per row into a register, so
-// the FMAs, not the loads, bound it.
-#include <immintrin.h>
+// the FMAs, not the loads, bound it. Written over the vector vocabulary (simd_avx512.h).
+#include "kernels/simd_avx512.h"
 
 #include "kernels/gemm_small/gemm_small_kernels.h"
 
 namespace nnfast::kernels {
 namespace {
-
-inline __mmask16 head_mask(int64_t count) {
-  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Rows [0, kRows) x vectors [0, kNv) of one block; mask[v] selects the valid columns, and
 // only the last vector may be partial (kTail). NOTE: full vectors load unmasked: masked
@@ -21,38 +16,38 @@ inline __mmask16 head_mask(int64_t count) {
 template <int kRows, int kNv, bool kTail>
 inline __attribute__((always_inline)) void block(int64_t k, const float* a, int64_t lda,
                                                  const float* b, int64_t ldb, float* c,
-                                                 int64_t ldc, const __mmask16* mask) {
-  __m512 acc[kRows][kNv];
+                                                 int64_t ldc, const VM* mask) {
+  VF acc[kRows][kNv];
 #pragma GCC unroll 14
   for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 6
-    for (int v = 0; v < kNv; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < kNv; ++v) acc[i][v] = vzero();
   for (int64_t p = 0; p < k; ++p) {
-    __m512 bv[kNv];
+    VF bv[kNv];
 #pragma GCC unroll 6
     for (int v = 0; v < kNv; ++v)
-      bv[v] = kTail && v == kNv - 1 ? _mm512_maskz_loadu_ps(mask[v], b + p * ldb + 16 * v)
-                                    : _mm512_loadu_ps(b + p * ldb + 16 * v);
+      bv[v] = kTail && v == kNv - 1 ? vload_m(b + p * ldb + 16 * v, mask[v])
+                                    : vload(b + p * ldb + 16 * v);
 #pragma GCC unroll 14
     for (int i = 0; i < kRows; ++i) {
-      __m512 ai = _mm512_set1_ps(a[i * lda + p]);
+      VF ai = vset1(a[i * lda + p]);
       // NOTE: keeps the broadcast in a register; GCC would otherwise fold it into each of
       // the kNv FMAs as a {1to16} load, and the loads would bound the loop.
       asm("" : "+v"(ai));
 #pragma GCC unroll 6
-      for (int v = 0; v < kNv; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < kNv; ++v) acc[i][v] = vfmadd(ai, bv[v], acc[i][v]);
     }
   }
 #pragma GCC unroll 14
   for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 6
-    for (int v = 0; v < kNv; ++v) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, mask[v], acc[i][v]);
+    for (int v = 0; v < kNv; ++v) vstore_m(c + i * ldc + 16 * v, acc[i][v], mask[v]);
 }
 
 // Every row of one column chunk of kNv vectors: full blocks of kMr rows, then the rest.
 template <int kNv, int kMr, bool kTail>
 void chunk(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float* c, int64_t ldc, const __mmask16* mask) {
+           float* c, int64_t ldc, const VM* mask) {
   int64_t i = 0;
   for (; i + kMr <= m; i += kMr) block<kMr, kNv, kTail>(k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, mask);
   const float* ar = a + i * lda;
@@ -73,7 +68,7 @@ void chunk(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, in
 
 template <bool kTail>
 void run_chunk(int64_t cols, int64_t m, int64_t k, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc, const __mmask16* mask) {
+               int64_t ldb, float* c, int64_t ldc, const VM* mask) {
   switch ((cols + 15) / 16) {
     case 1: chunk<1, 14, kTail>(m, k, a, lda, b, ldb, c, ldc, mask); break;
     case 2: chunk<2, 12, kTail>(m, k, a, lda, b, ldb, c, ldc, mask); break;
@@ -94,8 +89,8 @@ void f32_gemm_small_avx512(int64_t m, int64_t n, int64_t k, const float* a, int6
   for (int64_t q = 0; q < chunks; ++q) {
     const int64_t nv = vectors / chunks + (q < vectors % chunks ? 1 : 0);
     const int64_t cols = n - j < 16 * nv ? n - j : 16 * nv;
-    __mmask16 mask[5];
-    for (int v = 0; v < 5; ++v) mask[v] = head_mask(cols - 16 * v > 0 ? cols - 16 * v : 0);
+    VM mask[5];
+    for (int v = 0; v < 5; ++v) mask[v] = vfirst(clamp_lanes(cols - 16 * v));
     if (cols % 16 == 0)
       run_chunk<false>(cols, m, k, a, lda, b + j, ldb, c + j, ldc, mask);
     else

@@ -72,6 +72,18 @@ void softmax_ce_forward(const float* logits, const float* target, const int64_t*
   }
 }
 
+// for_lanes over a row of `cols` floats stored to `dst`; long rows with aligned stores (a
+// 1000-column row is not a whole number of cache lines, and AVX-512 stores that split lines
+// made softmax_ce_backward slower than the scalar reference: 14.7 vs 11.4 us on 128x1000),
+// short ones without the extra masked head.
+template <typename F>
+inline void for_row_lanes(const float* dst, int64_t cols, F&& f) {
+  if (cols >= 8 * W)
+    for_lanes_aligned(dst, cols, f);
+  else
+    for_lanes(cols, f);
+}
+
 void softmax_ce_backward(const float* probs, const float* target, const int64_t* labels,
                          const float* drow, int64_t rows, int64_t cols, float* dlogits) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -82,14 +94,14 @@ void softmax_ce_backward(const float* probs, const float* target, const int64_t*
       // The label's lane subtracts g in the vector (a scalar fix-up after the vector store
       // would stall on store forwarding, once per row).
       const int64_t label = labels[i];
-      for_lanes(cols, [&](int64_t j, int64_t m, auto tag) {
+      for_row_lanes(d, cols, [&](int64_t j, int64_t m, auto tag) {
         st(tag, d + j, vsub(vmul(g, ld(tag, p + j, m)), onehot_lanes(label - j, m, g)), m);
       });
     } else {
       // Soft targets need not sum to one: d/dz of sum(y*(lse - z)) is p*sum(y) - y.
       const float* y = target + i * cols;
       const VF ysum = vset1(row_sum(y, cols));
-      for_lanes(cols, [&](int64_t j, int64_t m, auto tag) {
+      for_row_lanes(d, cols, [&](int64_t j, int64_t m, auto tag) {
         const VF yj = ld(tag, y + j, m);
         st(tag, d + j, vmul(g, vfmadd(ld(tag, p + j, m), ysum, vsub(vzero(), yj))), m);
       });
