@@ -84,6 +84,11 @@ template <int k> inline VI vi_shr(VI a) { return _mm256_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm256_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm256_cvtepi32_ps(a); }
 
+// Asks for the cache line at p ahead of a load or store of it.
+// NOTE: always_inline: a wrapper left to the inliner is found free of side effects
+// (__builtin_prefetch) and its calls are deleted before they are inlined.
+inline __attribute__((always_inline)) void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
 // ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
 // x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
 // and w (W words, each the int16 weight pair of the two taps).

@@ -77,6 +77,48 @@ template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
 
+// Asks for the cache line at p ahead of a load or store of it.
+// NOTE: always_inline: a wrapper left to the inliner is found free of side effects
+// (__builtin_prefetch) and its calls are deleted before they are inlined.
+inline __attribute__((always_inline)) void vprefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
+// ISA-specific unit, in-register transpose of a W x W block: r[i] (row i) becomes column i.
+// NOTE: the all-ones maskz_ forms compile to the plain instructions; the unmasked intrinsics
+// make GCC 12 warn about their internal _mm512_undefined_ps().
+inline __attribute__((always_inline)) void vtranspose(VF r[W]) {
+  constexpr __mmask16 all16 = static_cast<__mmask16>(0xFFFF);
+  constexpr __mmask8 all8 = static_cast<__mmask8>(0xFF);
+  VF t[W];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_ps(all16, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(all16, r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, t0, t2));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, t0, t2));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, t1, t3));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, t1, t3));
+  }
+  // r[4g + q] now holds column q + 4*lane of rows 4g..4g+3 in each 128-bit lane.
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    const VF u0 = _mm512_maskz_shuffle_f32x4(all16, r[q], r[4 + q], 0x44);
+    const VF u1 = _mm512_maskz_shuffle_f32x4(all16, r[q], r[4 + q], 0xEE);
+    const VF u2 = _mm512_maskz_shuffle_f32x4(all16, r[8 + q], r[12 + q], 0x44);
+    const VF u3 = _mm512_maskz_shuffle_f32x4(all16, r[8 + q], r[12 + q], 0xEE);
+    t[q] = _mm512_maskz_shuffle_f32x4(all16, u0, u2, 0x88);
+    t[4 + q] = _mm512_maskz_shuffle_f32x4(all16, u0, u2, 0xDD);
+    t[8 + q] = _mm512_maskz_shuffle_f32x4(all16, u1, u3, 0x88);
+    t[12 + q] = _mm512_maskz_shuffle_f32x4(all16, u1, u3, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < W; ++i) r[i] = t[i];
+}
+
 // ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
 // x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
 // and w (W words, each the int16 weight pair of the two taps).

@@ -1,8 +1,9 @@
-// AVX-512 micro-kernel: 14 x 32 tile = 28 zmm accumulators; per k step two 16-float loads of
-// B and 14 broadcasts of A (folded into the FMAs as {1to16} memory operands). Edge tiles run
-// narrower/shorter instances of the same loop (16 columns, 8 or 4 rows) so small layers do not
-// pay for padding. Also the packing routines (transposing and plain) for A and B panels.
-#include <immintrin.h>
+// AVX-512 micro-kernel over the vector vocabulary (simd_avx512.h): 14 x 32 tile = 28 zmm
+// accumulators; per k step two 16-float loads of B and 14 broadcasts of A (folded into the
+// FMAs as {1to16} memory operands). Edge tiles run narrower/shorter instances of the same loop
+// (16 columns, 8 or 4 rows) so small layers do not pay for padding. Also the packing routines
+// (transposing, with vtranspose, and plain) for A and B panels.
+#include "kernels/simd_avx512.h"
 
 #include "kernels/gemm/gemm_kernels.h"
 
@@ -11,63 +12,52 @@ namespace {
 
 constexpr int kMr = 14;
 constexpr int kNr = 32;
-constexpr __mmask16 kAll16 = static_cast<__mmask16>(0xFFFF);
-constexpr __mmask8 kAll8 = static_cast<__mmask8>(0xFF);
 
-inline __mmask16 head_mask(int64_t count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return static_cast<__mmask16>(0xFFFF);
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
-
-// kRows rows of the 14-row packed panel, kNv 16-column vectors; kFullB: nr == 16 * kNv.
+// kRows rows of the 14-row packed panel, kNv W-column vectors; kFullB: nr == W * kNv.
 // NOTE: accumulators are arrays indexed by unrolled constants, so GCC keeps them in registers.
 template <int kRows, int kNv, bool kFullB>
 inline __attribute__((always_inline)) void tile(int64_t k, const float* a, const float* b,
                                                 int64_t ldb, float* c, int64_t ldc, int64_t mr,
                                                 int64_t nr, float beta, const float* bias) {
-  __mmask16 mask[kNv];
+  VM mask[kNv];
 #pragma GCC unroll 2
-  for (int v = 0; v < kNv; ++v) mask[v] = head_mask(nr - 16 * v);
+  for (int v = 0; v < kNv; ++v) mask[v] = vfirst(clamp_lanes(nr - W * v));
   // C's lines are stored (or read, with beta) after the loop: fetch them now so a C far
   // larger than the caches (a 1x1 convolution's output) does not stall the stores.
   for (int i = 0; i < kRows; ++i)
-    for (int v = 0; v < kNv; ++v)
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * v), _MM_HINT_T0);
-  __m512 acc[kRows][kNv];
+    for (int v = 0; v < kNv; ++v) vprefetch(c + i * ldc + W * v);
+  VF acc[kRows][kNv];
 #pragma GCC unroll 14
   for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 2
-    for (int v = 0; v < kNv; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < kNv; ++v) acc[i][v] = vzero();
   for (int64_t p = 0; p < k; ++p) {
-    __m512 bv[kNv];
+    VF bv[kNv];
 #pragma GCC unroll 2
-    for (int v = 0; v < kNv; ++v)
-      bv[v] = kFullB ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
+    for (int v = 0; v < kNv; ++v) bv[v] = kFullB ? vload(b + W * v) : vload_m(b + W * v, mask[v]);
 #pragma GCC unroll 14
     for (int i = 0; i < kRows; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const VF ai = vset1(a[i]);
 #pragma GCC unroll 2
-      for (int v = 0; v < kNv; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < kNv; ++v) acc[i][v] = vfmadd(ai, bv[v], acc[i][v]);
     }
     a += kMr;
     b += ldb;
   }
-  __m512 biasv[kNv];
+  VF biasv[kNv];
 #pragma GCC unroll 2
-  for (int v = 0; v < kNv; ++v)
-    biasv[v] = bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
-  const __m512 vbeta = _mm512_set1_ps(beta);
+  for (int v = 0; v < kNv; ++v) biasv[v] = bias ? vload_m(bias + W * v, mask[v]) : vzero();
+  const VF vbeta = vset1(beta);
 #pragma GCC unroll 14
   for (int i = 0; i < kRows; ++i) {
     if (i < mr) {
       float* ci = c + i * ldc;
 #pragma GCC unroll 2
       for (int v = 0; v < kNv; ++v) {
-        __m512 r = acc[i][v];
-        if (beta != 0.0f) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
-        if (bias) r = _mm512_add_ps(r, biasv[v]);
-        _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        VF r = acc[i][v];
+        if (beta != 0.0f) r = vfmadd(vbeta, vload_m(ci + W * v, mask[v]), r);
+        if (bias) r = vadd(r, biasv[v]);
+        vstore_m(ci + W * v, r, mask[v]);
       }
     }
   }
@@ -78,49 +68,14 @@ inline __attribute__((always_inline)) void tile_rows(int64_t k, const float* a, 
                                                      int64_t ldb, float* c, int64_t ldc,
                                                      int64_t mr, int64_t nr, float beta,
                                                      const float* bias) {
-  if (nr == 32)
+  if (nr == 2 * W)
     tile<kRows, 2, true>(k, a, b, ldb, c, ldc, mr, nr, beta, bias);
-  else if (nr > 16)
+  else if (nr > W)
     tile<kRows, 2, false>(k, a, b, ldb, c, ldc, mr, nr, beta, bias);
-  else if (nr == 16)
+  else if (nr == W)
     tile<kRows, 1, true>(k, a, b, ldb, c, ldc, mr, nr, beta, bias);
   else
     tile<kRows, 1, false>(k, a, b, ldb, c, ldc, mr, nr, beta, bias);
-}
-
-// In-register transpose of a 16 x 16 block: r[i] (row i) becomes column i.
-// NOTE: the all-ones maskz_ forms compile to the plain instructions; the unmasked intrinsics
-// make GCC 12 warn about their internal _mm512_undefined_ps().
-inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_maskz_unpacklo_ps(kAll16, r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll16, r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
-    const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
-    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(kAll8, t0, t2));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(kAll8, t0, t2));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(kAll8, t1, t3));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(kAll8, t1, t3));
-  }
-  // r[4g + q] now holds column q + 4*lane of rows 4g..4g+3 in each 128-bit lane.
-#pragma GCC unroll 4
-  for (int q = 0; q < 4; ++q) {
-    const __m512 u0 = _mm512_maskz_shuffle_f32x4(kAll16, r[q], r[4 + q], 0x44);
-    const __m512 u1 = _mm512_maskz_shuffle_f32x4(kAll16, r[q], r[4 + q], 0xEE);
-    const __m512 u2 = _mm512_maskz_shuffle_f32x4(kAll16, r[8 + q], r[12 + q], 0x44);
-    const __m512 u3 = _mm512_maskz_shuffle_f32x4(kAll16, r[8 + q], r[12 + q], 0xEE);
-    t[q] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0x88);
-    t[4 + q] = _mm512_maskz_shuffle_f32x4(kAll16, u0, u2, 0xDD);
-    t[8 + q] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0x88);
-    t[12 + q] = _mm512_maskz_shuffle_f32x4(kAll16, u1, u3, 0xDD);
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
 }  // namespace
@@ -137,34 +92,30 @@ void f32_gemm_14x32_avx512(int64_t k, const float* a, const float* b, int64_t ld
 
 void f32_gemm_pack_t_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
                             float* dst, int64_t width) {
-  const __m512 vscale = _mm512_set1_ps(scale);
-  for (int64_t r0 = 0; r0 < width; r0 += 16) {
-    const __mmask16 store_mask = head_mask(width - r0);
-    for (int64_t p0 = 0; p0 < kc; p0 += 16) {
-      const __mmask16 load_mask = head_mask(kc - p0);
-      __m512 r[16];
+  const VF vscale = vset1(scale);
+  for (int64_t r0 = 0; r0 < width; r0 += W) {
+    const VM store_mask = vfirst(clamp_lanes(width - r0));
+    for (int64_t p0 = 0; p0 < kc; p0 += W) {
+      const VM load_mask = vfirst(clamp_lanes(kc - p0));
+      VF r[W];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i)
-        r[i] = r0 + i < rows ? _mm512_mul_ps(vscale, _mm512_maskz_loadu_ps(
-                                                         load_mask, src + (r0 + i) * lds + p0))
-                             : _mm512_setzero_ps();
-      transpose16(r);
-      const int64_t steps = kc - p0 < 16 ? kc - p0 : 16;
-      for (int64_t q = 0; q < steps; ++q)
-        _mm512_mask_storeu_ps(dst + (p0 + q) * width + r0, store_mask, r[q]);
+      for (int i = 0; i < W; ++i)
+        r[i] = r0 + i < rows ? vmul(vscale, vload_m(src + (r0 + i) * lds + p0, load_mask)) : vzero();
+      vtranspose(r);
+      const int64_t steps = clamp_lanes(kc - p0);
+      for (int64_t q = 0; q < steps; ++q) vstore_m(dst + (p0 + q) * width + r0, r[q], store_mask);
     }
   }
 }
 
 void f32_gemm_pack_n_avx512(const float* src, int64_t lds, int64_t rows, int64_t kc, float scale,
                             float* dst, int64_t width) {
-  const __m512 vscale = _mm512_set1_ps(scale);
-  for (int64_t r0 = 0; r0 < width; r0 += 16) {
-    const __mmask16 load_mask = head_mask(rows - r0);
-    const __mmask16 store_mask = head_mask(width - r0);
+  const VF vscale = vset1(scale);
+  for (int64_t r0 = 0; r0 < width; r0 += W) {
+    const VM load_mask = vfirst(clamp_lanes(rows - r0));
+    const VM store_mask = vfirst(clamp_lanes(width - r0));
     for (int64_t p = 0; p < kc; ++p)
-      _mm512_mask_storeu_ps(dst + p * width + r0, store_mask,
-                            _mm512_mul_ps(vscale, _mm512_maskz_loadu_ps(load_mask, src + p * lds + r0)));
+      vstore_m(dst + p * width + r0, vmul(vscale, vload_m(src + p * lds + r0, load_mask)), store_mask);
   }
 }
 
