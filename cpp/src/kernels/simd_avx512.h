@@ -119,6 +119,12 @@ inline __attribute__((always_inline)) void vtranspose(VF r[W]) {
   for (int i = 0; i < W; ++i) r[i] = t[i];
 }
 
+// ISA-specific unit, saturating narrow (vpmovsdb): the W int32 lanes of v, each clipped to
+// [-128, 127], stored as W bytes at p.
+inline void vstore_s8_sat(int8_t* p, VI v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtsepi32_epi8(v));
+}
+
 // ISA-specific unit, int8 depthwise taps (vpmaddwd): lane c = x0[c] * lo16(w[c]) +
 // x1[c] * hi16(w[c]), exact in int32, for the W channels at x0, x1 (int8 rows of two taps)
 // and w (W words, each the int16 weight pair of the two taps).
