@@ -84,6 +84,13 @@ template <int k> inline VI vi_shr(VI a) { return _mm256_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm256_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm256_cvtepi32_ps(a); }
 
+// Index lanes: masked load of W int32 (other lanes zero); masked gather base[idx[i]] (other
+// lanes zero). (No two-register permute vpermute2 on AVX2.)
+inline VI vi_load_m(const int32_t* p, VM m) { return _mm256_maskload_epi32(p, _mm256_castps_si256(m)); }
+inline VF vgather_m(const float* base, VI idx, VM m) {
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, m, 4);
+}
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -77,6 +77,14 @@ template <int k> inline VI vi_shr(VI a) { return _mm512_srli_epi32(a, k); }
 inline VI vi_from_f(VF a) { return _mm512_cvtps_epi32(a); }  // rounds to nearest
 inline VF vf_from_i(VI a) { return _mm512_cvtepi32_ps(a); }
 
+// Index lanes: masked load of W int32 (other lanes zero); masked gather base[idx[i]] (other
+// lanes zero); lane i of (x0 then x1) at idx[i] < 2W, a two-register permute (AVX-512 only).
+inline VI vi_load_m(const int32_t* p, VM m) { return _mm512_maskz_loadu_epi32(m, p); }
+inline VF vgather_m(const float* base, VI idx, VM m) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
+}
+inline VF vpermute2(VF x0, VI idx, VF x1) { return _mm512_permutex2var_ps(x0, idx, x1); }
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -1,9 +1,10 @@
 // Bilinear resize for AVX-512: the loops of resize_ref.cpp with the contiguous axis in
 // 16-lane vectors (masked tails). channels == 1 (channels_first batches are resized as
 // (n*c, h, w, 1)) does 16 output columns at a time (register permutes, or gathers for strong
-// downsampling) instead of wasting 15 lanes.
-#include <immintrin.h>
-#include <stdint.h>
+// downsampling) instead of wasting 15 lanes. Written on the vector vocabulary (simd_avx512.h:
+// vi_load_m, vpermute2, vgather_m for the permutes and gathers).
+#include "kernels/simd_avx512.h"
+
 #include <string.h>
 
 #include "kernels/resize/resize_kernels.h"
@@ -11,38 +12,26 @@
 namespace nnfast::kernels {
 namespace {
 
-inline __mmask16 tail_mask(int64_t left) {
-  return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-}
-
 // dst[k] = wa * a[k] + wc * c[k], k < n.
 inline void lerp_line(const float* a, const float* c, float wa, float wc, float* dst,
                       int64_t n) {
-  const __m512 va = _mm512_set1_ps(wa), vc = _mm512_set1_ps(wc);
+  const VF va = vset1(wa), vc = vset1(wc);
   int64_t k = 0;
-  for (; k + 16 <= n; k += 16)
-    _mm512_storeu_ps(dst + k, _mm512_fmadd_ps(vc, _mm512_loadu_ps(c + k),
-                                              _mm512_mul_ps(va, _mm512_loadu_ps(a + k))));
+  for (; k + W <= n; k += W) vstore(dst + k, vfmadd(vc, vload(c + k), vmul(va, vload(a + k))));
   if (k < n) {
-    const __mmask16 m = tail_mask(n - k);
-    _mm512_mask_storeu_ps(dst + k, m,
-                          _mm512_fmadd_ps(vc, _mm512_maskz_loadu_ps(m, c + k),
-                                          _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, a + k))));
+    const VM m = vfirst(clamp_lanes(n - k));
+    vstore_m(dst + k, vfmadd(vc, vload_m(c + k, m), vmul(va, vload_m(a + k, m))), m);
   }
 }
 
 // acc[k] += w * g[k], k < n.
 inline void axpy_line(float w, const float* g, float* acc, int64_t n) {
-  const __m512 vw = _mm512_set1_ps(w);
+  const VF vw = vset1(w);
   int64_t k = 0;
-  for (; k + 16 <= n; k += 16)
-    _mm512_storeu_ps(acc + k,
-                     _mm512_fmadd_ps(vw, _mm512_loadu_ps(g + k), _mm512_loadu_ps(acc + k)));
+  for (; k + W <= n; k += W) vstore(acc + k, vfmadd(vw, vload(g + k), vload(acc + k)));
   if (k < n) {
-    const __mmask16 m = tail_mask(n - k);
-    _mm512_mask_storeu_ps(acc + k, m,
-                          _mm512_fmadd_ps(vw, _mm512_maskz_loadu_ps(m, g + k),
-                                          _mm512_maskz_loadu_ps(m, acc + k)));
+    const VM m = vfirst(clamp_lanes(n - k));
+    vstore_m(acc + k, vfmadd(vw, vload_m(g + k, m), vload_m(acc + k, m)), m);
   }
 }
 
@@ -50,32 +39,29 @@ inline void axpy_line(float w, const float* g, float* acc, int64_t n) {
 void cols_fwd(const ResizeAxis& cols, const float* line, int64_t in_w, int64_t out_w, int64_t C,
               float* d) {
   if (C == 1) {
-    for (int64_t ow = 0; ow < out_w; ow += 16) {
-      const __mmask16 m = tail_mask(out_w - ow);
-      const int64_t last = ow + 15 < out_w ? ow + 15 : out_w - 1;
+    for (int64_t ow = 0; ow < out_w; ow += W) {
+      const VM m = vfirst(clamp_lanes(out_w - ow));
+      const int64_t last = ow + W - 1 < out_w ? ow + W - 1 : out_w - 1;
       const int32_t base = cols.lo[ow];
-      __m512i lo = _mm512_maskz_loadu_epi32(m, cols.lo + ow);
-      __m512i hi = _mm512_maskz_loadu_epi32(m, cols.hi + ow);
-      __m512 p, q;
-      if (cols.hi[last] - base < 32) {
-        // The block's taps lie within 32 consecutive inputs (any upsampling, downsampling by
+      VI lo = vi_load_m(cols.lo + ow, m);
+      VI hi = vi_load_m(cols.hi + ow, m);
+      VF p, q;
+      if (cols.hi[last] - base < 2 * W) {
+        // The block's taps lie within 2W consecutive inputs (any upsampling, downsampling by
         // less than 2): two loads and in-register permutes instead of gathers.
         const int64_t avail = in_w - base;
-        const __m512 x0 = _mm512_maskz_loadu_ps(tail_mask(avail), line + base);
-        const __m512 x1 = _mm512_maskz_loadu_ps(avail > 16 ? tail_mask(avail - 16) : 0,
-                                                line + base + 16);
-        const __m512i vb = _mm512_set1_epi32(base);
-        lo = _mm512_sub_epi32(lo, vb);
-        hi = _mm512_sub_epi32(hi, vb);
-        p = _mm512_permutex2var_ps(x0, lo, x1);
-        q = _mm512_permutex2var_ps(x0, hi, x1);
+        const VF x0 = vload_m(line + base, vfirst(clamp_lanes(avail)));
+        const VF x1 = vload_m(line + base + W, vfirst(clamp_lanes(avail - W)));
+        const VI vb = vi_set1(base);
+        lo = vi_sub(lo, vb);
+        hi = vi_sub(hi, vb);
+        p = vpermute2(x0, lo, x1);
+        q = vpermute2(x0, hi, x1);
       } else {
-        p = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lo, line, 4);
-        q = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, hi, line, 4);
+        p = vgather_m(line, lo, m);
+        q = vgather_m(line, hi, m);
       }
-      const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, cols.w1 + ow), q,
-                                       _mm512_mul_ps(_mm512_maskz_loadu_ps(m, cols.w0 + ow), p));
-      _mm512_mask_storeu_ps(d + ow, m, v);
+      vstore_m(d + ow, vfmadd(vload_m(cols.w1 + ow, m), q, vmul(vload_m(cols.w0 + ow, m), p)), m);
     }
     return;
   }
