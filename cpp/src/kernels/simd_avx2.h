@@ -91,6 +91,12 @@ inline VF vgather_m(const float* base, VI idx, VM m) {
   return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, m, 4);
 }
 
+// Int32 lane select m ? a : b; int32 lane equality.
+inline VI vi_select(VM m, VI a, VI b) {
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m));
+}
+inline VM vi_eq(VI a, VI b) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)); }
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -85,6 +85,15 @@ inline VF vgather_m(const float* base, VI idx, VM m) {
 }
 inline VF vpermute2(VF x0, VI idx, VF x1) { return _mm512_permutex2var_ps(x0, idx, x1); }
 
+// Int32 lane select m ? a : b; int32 lane equality; AVX-512 only: W bytes at p (lanes of m)
+// zero-extended to int32 lanes, and the low bytes of v's lanes stored to p (lanes of m).
+inline VI vi_select(VM m, VI a, VI b) { return _mm512_mask_mov_epi32(b, m, a); }
+inline VM vi_eq(VI a, VI b) { return _mm512_cmpeq_epi32_mask(a, b); }
+inline VI vi_load_u8_m(const uint8_t* p, VM m) {
+  return _mm512_maskz_cvtepu8_epi32(m, _mm_maskz_loadu_epi8(m, p));
+}
+inline void vstore_u8_m(uint8_t* p, VI v, VM m) { _mm512_mask_cvtepi32_storeu_epi8(p, m, v); }
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -17,12 +17,12 @@
 // ISA-specific units get a vocabulary name of their own in simd_<isa>.h, the same name on
 // every ISA that has them (vdot_s8_pair: vpmaddwd on int8 tap pairs, depthwise_int8).
 // Written on the vocabulary: both GEMM micro-kernels and the AVX-512 packing, both small-GEMM
-// kernels, the int8 depthwise kernel and its AVX-512 quantizer, AVX2's conv tile and
-// resize_avx512. Raw intrinsics outside simd_<isa>.h remain in: the AVX-512 conv tiles
-// (conv_avx512), the AMX/VNNI/BF16 dot-product units (gemm_bf16_*, gemm_int8_*,
-// bf16_convert_avx512.h), the float <-> bf16/fp16 converters (convert_*) and top_k's SSE2
-// prefilter (ops/topk.cpp: compiled for baseline x86-64, which has no vocabulary; moving it
-// means a per-ISA top_k block family).
+// kernels, the int8 depthwise kernel and its AVX-512 quantizer, both ISAs' conv tiles (and
+// AVX-512's direct and fused conv + relu + max-pool kernels) and resize_avx512. Raw
+// intrinsics outside simd_<isa>.h remain in: the AMX/VNNI/BF16 dot-product units
+// (gemm_bf16_*, gemm_int8_*, bf16_convert_avx512.h), the float <-> bf16/fp16 converters
+// (convert_*) and top_k's SSE2 prefilter (ops/topk.cpp: compiled for baseline x86-64, which
+// has no vocabulary; moving it means a per-ISA top_k block family).
 //
 // The vocabulary (simd_avx512.h: 16 lanes, simd_avx2.h: 8 lanes; same names, same meaning):
 //   VF (float lanes), VI (int32 lanes), VM (lane mask), W (lanes per vector);
@@ -32,7 +32,9 @@
 //   vi_load_m(p, m) (int32 lanes), vgather_m(base, idx, m) (base[idx[i]], other lanes 0),
 //   vprefetch(p) (the cache line at p); AVX-512 only: vpermute2(x0, idx, x1) (lane i of x0
 //   then x1 at idx[i] < 2W), vtranspose(r[W]) (a W x W block in registers),
-//   vstore_s8_sat(p, v) (W int32 lanes saturated to int8 bytes);
+//   vstore_s8_sat(p, v) (W int32 lanes saturated to int8 bytes); vi_select(m, a, b),
+//   vi_eq(a, b) (int32 lanes); AVX-512 only: vi_load_u8_m(p, m) / vstore_u8_m(p, v, m) (bytes
+//   zero-extended to / truncated from int32 lanes);
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;

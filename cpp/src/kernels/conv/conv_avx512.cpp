@@ -1,7 +1,7 @@
 // AVX-512 convolution kernels: the depthwise/relu loops of depthwise_impl.h vectorised by the
 // compiler, a register-blocked direct convolution for small kh*kw*in_c layers, and the fused
-// conv + relu + max-pool built on it.
-#include <immintrin.h>
+// conv + relu + max-pool built on it. Written over the vector vocabulary (simd_avx512.h).
+#include "kernels/simd_avx512.h"
 
 #include "kernels/conv/conv_kernels.h"
 #include "kernels/conv/depthwise_impl.h"
@@ -11,20 +11,19 @@ NNFAST_DEFINE_DEPTHWISE(avx512)
 namespace nnfast::kernels {
 namespace {
 
-inline __mmask16 lane_mask(int64_t remaining) {
-  return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
-}
+// The first min(remaining, W) lanes; remaining > 0.
+inline VM lane_mask(int64_t remaining) { return vfirst(remaining >= W ? W : remaining); }
 
 // One output pixel, output channels [o0, o0 + 16*NV) (the last vector masked): accumulators
 // stay in registers across every tap and input channel.
 template <int NV>
 inline void direct_pixel(const Conv2DShape& s, const float* src, const float* kernel,
                          const float* bias, int relu, float* d, int64_t b, int64_t oh,
-                         int64_t ow, int64_t o0, const __mmask16* m) {
+                         int64_t ow, int64_t o0, const VM* m) {
   const int64_t C = s.in_c, OC = s.out_c;
-  __m512 acc[NV];
+  VF acc[NV];
   for (int v = 0; v < NV; ++v)
-    acc[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+    acc[v] = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
   for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
     const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
     if (ih < 0 || ih >= s.in_h) continue;
@@ -34,15 +33,15 @@ inline void direct_pixel(const Conv2DShape& s, const float* src, const float* ke
       const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
       const float* w = kernel + (kh * s.kernel_w + kw) * C * OC + o0;
       for (int64_t ci = 0; ci < C; ++ci) {
-        const __m512 xv = _mm512_set1_ps(x[ci]);
+        const VF xv = vset1(x[ci]);
         for (int v = 0; v < NV; ++v)
-          acc[v] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m[v], w + ci * OC + 16 * v), acc[v]);
+          acc[v] = vfmadd(xv, vload_m(w + ci * OC + W * v, m[v]), acc[v]);
       }
     }
   }
   for (int v = 0; v < NV; ++v) {
-    __m512 r = relu ? _mm512_maskz_max_ps((__mmask16)0xFFFF, acc[v], _mm512_setzero_ps()) : acc[v];
-    _mm512_mask_storeu_ps(d + o0 + 16 * v, m[v], r);
+    VF r = relu ? vmax(acc[v], vzero()) : acc[v];
+    vstore_m(d + o0 + W * v, r, m[v]);
   }
 }
 
@@ -51,12 +50,12 @@ inline void direct_pixel(const Conv2DShape& s, const float* src, const float* ke
 template <int NV>
 inline void direct_pixel4(const Conv2DShape& s, const float* src, const float* kernel,
                           const float* bias, int relu, float* d, int64_t b, int64_t oh,
-                          int64_t ow, int64_t o0, const __mmask16* m) {
+                          int64_t ow, int64_t o0, const VM* m) {
   const int64_t C = s.in_c, OC = s.out_c;
   const int64_t xstep = s.stride_w * C;  // input distance between adjacent output pixels
-  __m512 acc[4][NV];
+  VF acc[4][NV];
   for (int v = 0; v < NV; ++v) {
-    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+    const VF b0 = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
     for (int j = 0; j < 4; ++j) acc[j][v] = b0;
   }
   for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
@@ -67,30 +66,30 @@ inline void direct_pixel4(const Conv2DShape& s, const float* src, const float* k
       const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
       const float* w = kernel + (kh * s.kernel_w + kw) * C * OC + o0;
       for (int64_t ci = 0; ci < C; ++ci) {
-        const __m512 x0 = _mm512_set1_ps(x[ci]), x1 = _mm512_set1_ps(x[ci + xstep]);
-        const __m512 x2 = _mm512_set1_ps(x[ci + 2 * xstep]), x3 = _mm512_set1_ps(x[ci + 3 * xstep]);
+        const VF x0 = vset1(x[ci]), x1 = vset1(x[ci + xstep]);
+        const VF x2 = vset1(x[ci + 2 * xstep]), x3 = vset1(x[ci + 3 * xstep]);
         for (int v = 0; v < NV; ++v) {
-          const __m512 wv = _mm512_maskz_loadu_ps(m[v], w + ci * OC + 16 * v);
-          acc[0][v] = _mm512_fmadd_ps(x0, wv, acc[0][v]);
-          acc[1][v] = _mm512_fmadd_ps(x1, wv, acc[1][v]);
-          acc[2][v] = _mm512_fmadd_ps(x2, wv, acc[2][v]);
-          acc[3][v] = _mm512_fmadd_ps(x3, wv, acc[3][v]);
+          const VF wv = vload_m(w + ci * OC + W * v, m[v]);
+          acc[0][v] = vfmadd(x0, wv, acc[0][v]);
+          acc[1][v] = vfmadd(x1, wv, acc[1][v]);
+          acc[2][v] = vfmadd(x2, wv, acc[2][v]);
+          acc[3][v] = vfmadd(x3, wv, acc[3][v]);
         }
       }
     }
   }
   for (int j = 0; j < 4; ++j)
     for (int v = 0; v < NV; ++v) {
-      __m512 r = relu ? _mm512_maskz_max_ps((__mmask16)0xFFFF, acc[j][v], _mm512_setzero_ps())
+      VF r = relu ? vmax(acc[j][v], vzero())
                       : acc[j][v];
-      _mm512_mask_storeu_ps(d + j * OC + o0 + 16 * v, m[v], r);
+      vstore_m(d + j * OC + o0 + W * v, r, m[v]);
     }
 }
 
 template <int NV>
 inline void direct_pixels(const Conv2DShape& s, const float* src, const float* kernel,
                           const float* bias, int relu, float* d, int64_t b, int64_t oh,
-                          int64_t ow, int64_t count, int64_t o0, const __mmask16* m) {
+                          int64_t ow, int64_t count, int64_t o0, const VM* m) {
   // 4 pixels at once where the whole block's windows are inside the input columns.
   const int64_t span = (s.kernel_w - 1) * s.dilation_w;
   int64_t j = 0;
@@ -131,10 +130,10 @@ inline bool interior(const Conv2DShape& s, int64_t oh, int64_t ow) {
 template <int NV>
 inline void conv_at(const Conv2DShape& s, const float* src, const float* kernel,
                     const float* bias, int64_t b, int64_t oh, int64_t ow, int64_t o0,
-                    const __mmask16* m, __m512* acc) {
+                    const VM* m, VF* acc) {
   const int64_t C = s.in_c, OC = s.out_c;
   for (int v = 0; v < NV; ++v)
-    acc[v] = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+    acc[v] = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
   for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
     const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
     if (ih < 0 || ih >= s.in_h) continue;
@@ -144,9 +143,9 @@ inline void conv_at(const Conv2DShape& s, const float* src, const float* kernel,
       const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
       const float* w = kernel + (kh * s.kernel_w + kw) * C * OC + o0;
       for (int64_t ci = 0; ci < C; ++ci) {
-        const __m512 xv = _mm512_set1_ps(x[ci]);
+        const VF xv = vset1(x[ci]);
         for (int v = 0; v < NV; ++v)
-          acc[v] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m[v], w + ci * OC + 16 * v), acc[v]);
+          acc[v] = vfmadd(xv, vload_m(w + ci * OC + W * v, m[v]), acc[v]);
       }
     }
   }
@@ -156,39 +155,38 @@ inline void conv_at(const Conv2DShape& s, const float* src, const float* kernel,
 // FMAs.
 template <int NV>
 inline void conv_at4(const float* kernel, const float* bias, int64_t K, const int64_t* off,
-                     int64_t OC, const float* const* x, int64_t o0, const __mmask16* m,
-                     __m512 (*acc)[NV]) {
+                     int64_t OC, const float* const* x, int64_t o0, const VM* m,
+                     VF (*acc)[NV]) {
   for (int v = 0; v < NV; ++v) {
-    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+    const VF b0 = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
     acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = b0;
   }
   const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
   for (int64_t k = 0; k < K; ++k) {
     const int64_t o = off[k];
-    const __m512 a0 = _mm512_set1_ps(x0[o]), a1 = _mm512_set1_ps(x1[o]);
-    const __m512 a2 = _mm512_set1_ps(x2[o]), a3 = _mm512_set1_ps(x3[o]);
+    const VF a0 = vset1(x0[o]), a1 = vset1(x1[o]);
+    const VF a2 = vset1(x2[o]), a3 = vset1(x3[o]);
     const float* w = kernel + k * OC + o0;
     for (int v = 0; v < NV; ++v) {
-      const __m512 wv = _mm512_maskz_loadu_ps(m[v], w + 16 * v);
-      acc[0][v] = _mm512_fmadd_ps(a0, wv, acc[0][v]);
-      acc[1][v] = _mm512_fmadd_ps(a1, wv, acc[1][v]);
-      acc[2][v] = _mm512_fmadd_ps(a2, wv, acc[2][v]);
-      acc[3][v] = _mm512_fmadd_ps(a3, wv, acc[3][v]);
+      const VF wv = vload_m(w + W * v, m[v]);
+      acc[0][v] = vfmadd(a0, wv, acc[0][v]);
+      acc[1][v] = vfmadd(a1, wv, acc[1][v]);
+      acc[2][v] = vfmadd(a2, wv, acc[2][v]);
+      acc[3][v] = vfmadd(a3, wv, acc[3][v]);
     }
   }
 }
 
 // Running max with the first-maximum index (strict '>' in ascending window order).
 template <int NV>
-inline void take_max(const __m512* acc, int32_t j, __m512* best, __m512i* idx) {
-  const __m512i jv = _mm512_set1_epi32(j);
+inline void take_max(const VF* acc, int32_t j, VF* best, VI* idx) {
+  const VI jv = vi_set1(j);
   for (int v = 0; v < NV; ++v) {
     // A greater value, or a NaN (which then stays: NaN propagates as relu and max pooling
     // propagate it).
-    const __mmask16 t = _mm512_cmp_ps_mask(acc[v], best[v], _CMP_GT_OQ) |
-                        _mm512_cmp_ps_mask(acc[v], acc[v], _CMP_UNORD_Q);
-    best[v] = _mm512_mask_mov_ps(best[v], t, acc[v]);
-    idx[v] = _mm512_mask_mov_epi32(idx[v], t, jv);
+    const VM t = vm_or(vgt(acc[v], best[v]), visnan(acc[v]));
+    best[v] = vselect(t, acc[v], best[v]);
+    idx[v] = vi_select(t, jv, idx[v]);
   }
 }
 
@@ -201,15 +199,15 @@ struct WindowPos {
 template <int NV>
 void pool_window_fwd(const ConvPoolShape& ps, const float* src, const float* kernel,
                      const float* bias, int64_t K, const int64_t* off, int64_t b,
-                     const WindowPos* pos, int64_t npos, int64_t o0, const __mmask16* m,
+                     const WindowPos* pos, int64_t npos, int64_t o0, const VM* m,
                      float* pooled, uint8_t* argidx) {
   const Conv2DShape& s = ps.conv;
   const int64_t OC = s.out_c;
-  __m512 best[NV];
-  __m512i idx[NV];
+  VF best[NV];
+  VI idx[NV];
   for (int v = 0; v < NV; ++v) {
-    best[v] = _mm512_set1_ps(-__builtin_inff());
-    idx[v] = _mm512_setzero_si512();
+    best[v] = vset1(-__builtin_inff());
+    idx[v] = vi_set1(0);
   }
   int64_t i = 0;
   while (i < npos) {
@@ -219,12 +217,12 @@ void pool_window_fwd(const ConvPoolShape& ps, const float* src, const float* ker
       for (int j = 0; j < 4; ++j)
         x[j] = src + ((b * s.in_h + pos[i + j].oh * s.stride_h - s.pad_top) * s.in_w +
                       pos[i + j].ow * s.stride_w - s.pad_left) * s.in_c;
-      __m512 acc[4][NV];
+      VF acc[4][NV];
       conv_at4<NV>(kernel, bias, K, off, OC, x, o0, m, acc);
       for (int j = 0; j < 4; ++j) take_max<NV>(acc[j], pos[i + j].j, best, idx);
       i += 4;
     } else {
-      __m512 acc[NV];
+      VF acc[NV];
       conv_at<NV>(s, src, kernel, bias, b, pos[i].oh, pos[i].ow, o0, m, acc);
       take_max<NV>(acc, pos[i].j, best, idx);
       i += 1;
@@ -233,9 +231,8 @@ void pool_window_fwd(const ConvPoolShape& ps, const float* src, const float* ker
   for (int v = 0; v < NV; ++v) {
     // maskz_ forms: GCC 12 warns on the plain forms' undefined pass-through operand. maxps
     // returns its second operand when either is NaN: best second keeps a NaN.
-    _mm512_mask_storeu_ps(pooled + o0 + 16 * v, m[v],
-                          _mm512_maskz_max_ps((__mmask16)0xFFFF, _mm512_setzero_ps(), best[v]));
-    if (argidx) _mm512_mask_cvtepi32_storeu_epi8(argidx + o0 + 16 * v, m[v], idx[v]);
+    vstore_m(pooled + o0 + W * v, vmax(vzero(), best[v]), m[v]);
+    if (argidx) vstore_u8_m(argidx + o0 + W * v, idx[v], m[v]);
   }
 }
 
@@ -264,14 +261,14 @@ inline int64_t window_positions(const ConvPoolShape& ps, int64_t py, int64_t px,
 template <int NV, int KC>
 void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const float* dpooled,
                             const float* pooled, const uint8_t* argidx, const int64_t* off,
-                            int64_t k0, int64_t kc, int64_t o0, const __mmask16* m,
+                            int64_t k0, int64_t kc, int64_t o0, const VM* m,
                             float* dkernel, float* dbias, int64_t q0, int64_t q1) {
   const Conv2DShape& s = ps.conv;
   const int64_t C = s.in_c, OC = s.out_c, phw = ps.pooled_h * ps.pooled_w;
-  __m512 acc[KC][NV], db[NV];
+  VF acc[KC][NV], db[NV];
   for (int k = 0; k < KC; ++k)
-    for (int v = 0; v < NV; ++v) acc[k][v] = _mm512_setzero_ps();
-  for (int v = 0; v < NV; ++v) db[v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[k][v] = vzero();
+  for (int v = 0; v < NV; ++v) db[v] = vzero();
   WindowPos pos[256];
   float patch[32];  // border positions: taps gathered with zeros outside the input
   // NOTE: the tap loops below always run KC steps (fully unrolled, constant indices: a
@@ -284,31 +281,30 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
   }
   for (int64_t q = q0; q < q1; ++q) {
     const int64_t b = q / phw, py = (q % phw) / ps.pooled_w, px = q % ps.pooled_w;
-    __m512 g[NV];
-    __mmask16 on[NV];
-    __m512i idx[NV];
-    __mmask16 any = 0;
+    VF g[NV];
+    VM on[NV];
+    VI idx[NV];
+    VM any = vfirst(0);
     for (int v = 0; v < NV; ++v) {
-      const int64_t e = q * OC + o0 + 16 * v;
-      g[v] = _mm512_maskz_loadu_ps(m[v], dpooled + e);
-      on[v] = _mm512_mask_cmp_ps_mask(m[v], _mm512_maskz_loadu_ps(m[v], pooled + e),
-                                      _mm512_setzero_ps(), _CMP_GT_OQ);
-      idx[v] = _mm512_maskz_cvtepu8_epi32(m[v], _mm_maskz_loadu_epi8(m[v], argidx + e));
-      db[v] = _mm512_add_ps(db[v], _mm512_maskz_mov_ps(on[v], g[v]));
-      any |= on[v];
+      const int64_t e = q * OC + o0 + W * v;
+      g[v] = vload_m(dpooled + e, m[v]);
+      on[v] = vm_and(m[v], vgt(vload_m(pooled + e, m[v]), vzero()));
+      idx[v] = vi_load_u8_m(argidx + e, m[v]);
+      db[v] = vadd(db[v], vkeep(on[v], g[v]));
+      any = vm_or(any, on[v]);
     }
-    if (!any) continue;
+    if (!vmovemask(any)) continue;
     const int64_t npos = window_positions(ps, py, px, pos);
     for (int64_t i = 0; i < npos; ++i) {
-      const __m512i jv = _mm512_set1_epi32(pos[i].j);
-      __m512 gj[NV];
-      __mmask16 hit = 0;
+      const VI jv = vi_set1(pos[i].j);
+      VF gj[NV];
+      VM hit = vfirst(0);
       for (int v = 0; v < NV; ++v) {
-        const __mmask16 mj = _mm512_mask_cmpeq_epi32_mask(on[v], idx[v], jv);
-        gj[v] = _mm512_maskz_mov_ps(mj, g[v]);
-        hit |= mj;
+        const VM mj = vm_and(on[v], vi_eq(idx[v], jv));
+        gj[v] = vkeep(mj, g[v]);
+        hit = vm_or(hit, mj);
       }
-      if (!hit) continue;
+      if (!vmovemask(hit)) continue;
       const float* x;
       const int64_t* xo;
       if (pos[i].inside) {
@@ -328,8 +324,8 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
       }
 #pragma GCC unroll 24
       for (int k = 0; k < KC; ++k) {
-        const __m512 xv = _mm512_set1_ps(x[xo[k]]);
-        for (int v = 0; v < NV; ++v) acc[k][v] = _mm512_fmadd_ps(xv, gj[v], acc[k][v]);
+        const VF xv = vset1(x[xo[k]]);
+        for (int v = 0; v < NV; ++v) acc[k][v] = vfmadd(xv, gj[v], acc[k][v]);
       }
     }
   }
@@ -338,13 +334,11 @@ void pool_bwd_weights_block(const ConvPoolShape& ps, const float* src, const flo
     if (k >= kc) continue;
     float* w = dkernel + (k0 + k) * OC + o0;
     for (int v = 0; v < NV; ++v)
-      _mm512_mask_storeu_ps(w + 16 * v, m[v],
-                            _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], w + 16 * v), acc[k][v]));
+      vstore_m(w + W * v, vadd(vload_m(w + W * v, m[v]), acc[k][v]), m[v]);
   }
   if (dbias && k0 == 0)
     for (int v = 0; v < NV; ++v)
-      _mm512_mask_storeu_ps(dbias + o0 + 16 * v, m[v],
-                            _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], dbias + o0 + 16 * v), db[v]));
+      vstore_m(dbias + o0 + W * v, vadd(vload_m(dbias + o0 + W * v, m[v]), db[v]), m[v]);
 }
 
 }  // namespace
@@ -364,8 +358,8 @@ void f32_conv_relu_maxpool_fwd_avx512(const ConvPoolShape& ps, const float* src,
     uint8_t* a = argidx ? argidx + q * OC : (uint8_t*)0;
     for (int64_t o0 = 0; o0 < OC; o0 += 64) {
       const int64_t n = OC - o0 < 64 ? OC - o0 : 64;
-      __mmask16 m[4];
-      for (int v = 0; v < 4; ++v) m[v] = n > 16 * v ? lane_mask(n - 16 * v) : (__mmask16)0;
+      VM m[4];
+      for (int v = 0; v < 4; ++v) m[v] = n > W * v ? lane_mask(n - W * v) : vfirst(0);
       const int nv = static_cast<int>((n + 15) / 16);
       if (nv == 1)
         pool_window_fwd<1>(ps, src, kernel, bias, K, off, b, pos, npos, o0, m, d, a);
@@ -390,7 +384,7 @@ void f32_conv_relu_maxpool_bwd_weights_avx512(const ConvPoolShape& ps, const flo
   // 32 channels x 12 taps (24 accumulators) per pass over the pixels; narrower channel
   // remainders take 16 channels x 24 taps.
   for (int64_t o0 = 0; o0 < OC;) {
-    __mmask16 m[2];
+    VM m[2];
     if (OC - o0 > 16) {
       m[0] = lane_mask(OC - o0);
       m[1] = lane_mask(OC - o0 - 16);
@@ -420,26 +414,26 @@ inline void conv_tile(const float* const* x, const int64_t* tap, int64_t ntaps, 
                       const float* kernel, int64_t out_c, const float* bias, int64_t o0,
                       int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd) {
   const int relu = flags & kConvTileRelu;
-  __mmask16 m[NV];
+  VM m[NV];
   for (int v = 0; v < NV; ++v)
-    m[v] = nc > 16 * v ? lane_mask(nc - 16 * v) : (__mmask16)0;
+    m[v] = nc > W * v ? lane_mask(nc - W * v) : vfirst(0);
   // The output rows are written at the end: ask for their lines now, so the stores do not
   // wait on memory (most feature maps are far larger than the caches).
   for (int i = 0; i < P; ++i)
     for (int v = 0; v < NV; ++v)
-      _mm_prefetch(reinterpret_cast<const char*>(dst + i * ldd + 16 * v), _MM_HINT_T0);
-  __m512 acc[P][NV];
+      vprefetch(dst + i * ldd + W * v);
+  VF acc[P][NV];
   if (flags & kConvTileAccumulate) {
 #pragma GCC unroll 14
     for (int i = 0; i < P; ++i) {
-      const __mmask16 live = i < mr ? (__mmask16)0xFFFF : (__mmask16)0;
+      const VM live = i < mr ? vfirst(W) : vfirst(0);
       for (int v = 0; v < NV; ++v)
-        acc[i][v] = _mm512_maskz_loadu_ps(m[v] & live, dst + i * ldd + 16 * v);
+        acc[i][v] = vload_m(dst + i * ldd + W * v, vm_and(m[v], live));
     }
   } else {
     for (int v = 0; v < NV; ++v) {
-      const __m512 b =
-          bias ? _mm512_maskz_loadu_ps(m[v], bias + o0 + 16 * v) : _mm512_setzero_ps();
+      const VF b =
+          bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
 #pragma GCC unroll 14
       for (int i = 0; i < P; ++i) acc[i][v] = b;
     }
@@ -450,27 +444,27 @@ inline void conv_tile(const float* const* x, const int64_t* tap, int64_t ntaps, 
     for (int64_t ci = 0; ci < in_c; ++ci) {
       // The kernel rows are out_c apart: fetch a few ahead (cold weights stream from DRAM
       // at batch 1, where each row feeds only a few tiles).
-      _mm_prefetch(reinterpret_cast<const char*>(w + (ci + 8) * out_c), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(w + (ci + 8) * out_c + 16), _MM_HINT_T0);
-      __m512 wv[NV];
-      for (int v = 0; v < NV; ++v) wv[v] = _mm512_maskz_loadu_ps(m[v], w + ci * out_c + 16 * v);
+      vprefetch(w + (ci + 8) * out_c);
+      vprefetch(w + (ci + 8) * out_c + 16);
+      VF wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = vload_m(w + ci * out_c + W * v, m[v]);
 #pragma GCC unroll 14
       for (int i = 0; i < P; ++i) {
-        const __m512 a = _mm512_set1_ps(xt[i][ci]);
-        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, wv[v], acc[i][v]);
+        const VF a = vset1(xt[i][ci]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = vfmadd(a, wv[v], acc[i][v]);
       }
     }
   }
-  const __m512 zero = _mm512_setzero_ps();
+  const VF zero = vzero();
   // NOTE: every loop over acc is fully unrolled with constant indices; a data-dependent exit
   // here made GCC keep acc in memory and store it on every FMA step.
 #pragma GCC unroll 14
   for (int i = 0; i < P; ++i) {
-    const __mmask16 live = i < mr ? (__mmask16)0xFFFF : (__mmask16)0;
+    const VM live = i < mr ? vfirst(W) : vfirst(0);
     for (int v = 0; v < NV; ++v) {
-      __m512 r = acc[i][v];
-      if (relu) r = _mm512_maskz_max_ps((__mmask16)0xFFFF, r, zero);
-      _mm512_mask_storeu_ps(dst + i * ldd + 16 * v, m[v] & live, r);
+      VF r = acc[i][v];
+      if (relu) r = vmax(r, zero);
+      vstore_m(dst + i * ldd + W * v, r, vm_and(m[v], live));
     }
   }
 }
@@ -497,8 +491,8 @@ void f32_direct_conv_fwd_avx512(const Conv2DShape& s, const float* src, const fl
     float* d = dst + p * OC;
     for (int64_t o0 = 0; o0 < OC; o0 += 64) {
       const int64_t n = OC - o0 < 64 ? OC - o0 : 64;
-      __mmask16 m[4];
-      for (int v = 0; v < 4; ++v) m[v] = n > 16 * v ? lane_mask(n - 16 * v) : (__mmask16)0;
+      VM m[4];
+      for (int v = 0; v < 4; ++v) m[v] = n > W * v ? lane_mask(n - W * v) : vfirst(0);
       switch ((n + 15) / 16) {
         case 1: direct_pixels<1>(s, src, kernel, bias, relu, d, b, oh, ow, count, o0, m); break;
         case 2: direct_pixels<2>(s, src, kernel, bias, relu, d, b, oh, ow, count, o0, m); break;
@@ -518,15 +512,13 @@ void f32_direct_conv_bwd_weights_avx512(const Conv2DShape& s, const float* src,
     const int64_t b = p / hw, oh = (p % hw) / s.out_w, ow = p % s.out_w;
     const float* g = ddst + p * OC;
     for (int64_t o0 = 0; o0 < OC; o0 += 16) {
-      __mmask16 m = lane_mask(OC - o0);
-      __mmask16 mg = m;
+      VM m = lane_mask(OC - o0);
+      VM mg = m;
       if (relu_y)  // a fused relu passes the gradient only where its output is positive
-        mg = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, relu_y + p * OC + o0),
-                                     _mm512_setzero_ps(), _CMP_GT_OQ);
-      const __m512 gv = _mm512_maskz_loadu_ps(mg, g + o0);
+        mg = vm_and(m, vgt(vload_m(relu_y + p * OC + o0, m), vzero()));
+      const VF gv = vload_m(g + o0, mg);
       if (dbias)
-        _mm512_mask_storeu_ps(dbias + o0, m,
-                              _mm512_add_ps(_mm512_maskz_loadu_ps(m, dbias + o0), gv));
+        vstore_m(dbias + o0, vadd(vload_m(dbias + o0, m), gv), m);
       for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
         const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
         if (ih < 0 || ih >= s.in_h) continue;
@@ -537,8 +529,7 @@ void f32_direct_conv_bwd_weights_avx512(const Conv2DShape& s, const float* src,
           float* w = dkernel + (kh * s.kernel_w + kw) * C * OC + o0;
           for (int64_t ci = 0; ci < C; ++ci) {
             float* wr = w + ci * OC;
-            _mm512_mask_storeu_ps(
-                wr, m, _mm512_fmadd_ps(_mm512_set1_ps(x[ci]), gv, _mm512_maskz_loadu_ps(m, wr)));
+            vstore_m(wr, vfmadd(vset1(x[ci]), gv, vload_m(wr, m)), m);
           }
         }
       }
