@@ -14,8 +14,9 @@ Run it once with the old build, then with the new one naming the old file:
 It prints how many outputs differ (and their names).
 """
 import sys
-import numpy as np
+
 import nnfast
+import numpy as np
 from nnfast import _core, ops
 
 out = {}
