@@ -31,12 +31,13 @@ nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
                          strides, pads, dilation, groups, depthwise, what);
 }
 
-nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kernel,
-                                    const std::vector<py::ssize_t>& out, Pair strides,
-                                    Pair pads, Pair dilation, int64_t groups, bool depthwise,
+// The shape of src (B, H, W, Cin) -> out (B, OH, OW, Cout) through a kh x kw window, checked
+// by conv2d_validate; `kernel` describes the kernel in the error message.
+nnfast::Conv2DShape validated_shape(const py::array& src, const std::vector<py::ssize_t>& out,
+                                    Pair kernel_hw, Pair strides, Pair pads, Pair dilation,
+                                    int64_t groups, const std::string& kernel,
                                     const char* what) {
   require_ndim(src, 4, (std::string(what) + " input").c_str());
-  require_ndim(kernel, 4, (std::string(what) + " kernel").c_str());
   nnfast::Conv2DShape s;
   s.batch = src.shape(0);
   s.in_h = src.shape(1);
@@ -45,23 +46,35 @@ nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kerne
   s.out_h = out[1];
   s.out_w = out[2];
   s.out_c = out[3];
-  s.kernel_h = kernel.shape(0);
-  s.kernel_w = kernel.shape(1);
+  s.kernel_h = kernel_hw.first;
+  s.kernel_w = kernel_hw.second;
   s.stride_h = strides.first;
   s.stride_w = strides.second;
   s.pad_top = pads.first;
   s.pad_left = pads.second;
   s.dilation_h = dilation.first;
   s.dilation_w = dilation.second;
-  s.groups = depthwise ? s.in_c : groups;
+  s.groups = groups;
   try {
     nnfast::conv2d_validate(s);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(std::string(what) + ": " + e.what() + " (input " + shape_of(src) +
-                          ", kernel " + shape_of(kernel) + ", output (" + std::to_string(out[0]) +
+                          ", kernel " + kernel + ", output (" + std::to_string(out[0]) +
                           ", " + std::to_string(out[1]) + ", " + std::to_string(out[2]) + ", " +
                           std::to_string(out[3]) + "))");
   }
+  return s;
+}
+
+nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kernel,
+                                    const std::vector<py::ssize_t>& out, Pair strides,
+                                    Pair pads, Pair dilation, int64_t groups, bool depthwise,
+                                    const char* what) {
+  require_ndim(src, 4, (std::string(what) + " input").c_str());
+  require_ndim(kernel, 4, (std::string(what) + " kernel").c_str());
+  const nnfast::Conv2DShape s =
+      validated_shape(src, out, {kernel.shape(0), kernel.shape(1)}, strides, pads, dilation,
+                      depthwise ? src.shape(3) : groups, shape_of(kernel), what);
   const std::vector<py::ssize_t> want =
       depthwise ? std::vector<py::ssize_t>{s.kernel_h, s.kernel_w, s.in_c, s.out_c / s.in_c}
                 : std::vector<py::ssize_t>{s.kernel_h, s.kernel_w, s.in_c / s.groups, s.out_c};
@@ -455,6 +468,25 @@ nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& 
                                          std::pair<int64_t, int64_t> dilation, int64_t groups,
                                          const char* what) {
   return make_shape(src, kernel, dst, strides, pads, dilation, groups, false, what);
+}
+
+// The checked shape of a call whose kernel is packed (no kernel array: its window size is
+// given), for bind_quantized.cpp's int8 convolution.
+nnfast::Conv2DShape packed_kernel_binding_shape(const py::array& src, const py::array& dst,
+                                                std::pair<int64_t, int64_t> kernel_hw,
+                                                std::pair<int64_t, int64_t> strides,
+                                                std::pair<int64_t, int64_t> pads,
+                                                std::pair<int64_t, int64_t> dilation,
+                                                const char* what) {
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  if (dst.shape(0) != src.shape(0))
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(dst) + " have different batch sizes");
+  return validated_shape(src, {dst.shape(0), dst.shape(1), dst.shape(2), dst.shape(3)},
+                         kernel_hw, strides, pads, dilation, 1,
+                         "window (" + std::to_string(kernel_hw.first) + ", " +
+                             std::to_string(kernel_hw.second) + ")",
+                         what);
 }
 
 // The checked shape of a depthwise call (kernel (kh, kw, in_c, depth_multiplier)), for

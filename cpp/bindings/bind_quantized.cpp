@@ -14,6 +14,12 @@
 namespace py = pybind11;
 using namespace nnfast::bind;
 
+nnfast::Conv2DShape packed_kernel_binding_shape(const py::array& src, const py::array& dst,
+                                                std::pair<int64_t, int64_t> kernel_hw,
+                                                std::pair<int64_t, int64_t> strides,
+                                                std::pair<int64_t, int64_t> pads,
+                                                std::pair<int64_t, int64_t> dilation,
+                                                const char* what);
 nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
                                             const py::array& dst,
                                             std::pair<int64_t, int64_t> strides,
@@ -128,40 +134,16 @@ void bind_quantized(py::module_& m) {
          const std::string& variant, const py::object& channel_absmax) {
         const char* who = "int8_conv2d_forward";
         BufferScope scope(who);
-        require_ndim(src, 4, "int8_conv2d_forward src");
-        require_ndim(dst, 4, "int8_conv2d_forward dst");
+        const nnfast::Conv2DShape s =
+            packed_kernel_binding_shape(src, dst, kernel_size, strides, pads, dilation, who);
         const float* x = checked<float>(src, "int8_conv2d_forward src");
         float* y = checked<float>(dst, "int8_conv2d_forward dst", true);
-        nnfast::Conv2DShape s;
-        s.batch = src.shape(0);
-        s.in_h = src.shape(1);
-        s.in_w = src.shape(2);
-        s.in_c = src.shape(3);
-        s.out_h = dst.shape(1);
-        s.out_w = dst.shape(2);
-        s.out_c = dst.shape(3);
-        s.kernel_h = kernel_size.first;
-        s.kernel_w = kernel_size.second;
-        s.stride_h = strides.first;
-        s.stride_w = strides.second;
-        s.pad_top = pads.first;
-        s.pad_left = pads.second;
-        s.dilation_h = dilation.first;
-        s.dilation_w = dilation.second;
-        if (dst.shape(0) != s.batch)
-          throw py::value_error(std::string(who) + ": src " + shape_of(src) + " and dst " +
-                                shape_of(dst) + " have different batch sizes");
         if (s.kernel_h * s.kernel_w * s.in_c != b.k || s.out_c != b.n)
           throw py::value_error(std::string(who) + ": the packed kernel is (" +
                                 std::to_string(b.k) + ", " + std::to_string(b.n) +
                                 ") but src " + shape_of(src) + ", dst " + shape_of(dst) +
                                 " and kernel_size (" + std::to_string(s.kernel_h) + ", " +
                                 std::to_string(s.kernel_w) + ") need (kh*kw*in, out)");
-        try {
-          nnfast::conv2d_validate(s);
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(std::string(who) + ": " + e.what());
-        }
         const float* ks = checked<float>(kernel_scale, "int8_conv2d_forward kernel_scale");
         if (kernel_scale.size() != b.n)
           throw py::value_error(std::string(who) + ": kernel_scale must have " +
