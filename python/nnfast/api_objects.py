@@ -1,6 +1,8 @@
 """Top-level names of ``keras`` that are base classes or small helpers defined elsewhere:
 ``Initializer``, ``Loss``, ``Metric``, ``Optimizer``, ``Regularizer``, ``Operation`` and
 ``version``."""
+import nnfast
+from nnfast.backend.global_state import to_snake_case, unique_name
 from nnfast.initializers import Initializer  # noqa: F401
 from nnfast.losses import Loss  # noqa: F401
 from nnfast.metrics import Metric  # noqa: F401
@@ -21,8 +23,6 @@ class Operation:
     """
 
     def __init__(self, name=None, *args, **kwargs):
-        from nnfast.backend.global_state import to_snake_case, unique_name
-
         # Keras declares Operation(*args, **kwargs); its __init__ takes ``name`` only.
         if args or kwargs:
             raise TypeError(f"Operation.__init__() takes only `name`. Received: args={args}, "
@@ -48,6 +48,4 @@ class Operation:
 
 def version():
     """The version of nnfast (``nnfast.__version__``)."""
-    import nnfast
-
     return nnfast.__version__

@@ -16,7 +16,7 @@ Example:
 import re
 from collections.abc import MutableMapping
 
-from nnfast.dtype_policies import DTypePolicy, get
+from nnfast.dtype_policies import DTypePolicy, deserialize, get, serialize
 
 
 class DTypePolicyMap(DTypePolicy, MutableMapping):
@@ -125,8 +125,6 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
         """Keras's form: ``{"default_policy": <as given>, "policy_map": {path: serialized
         policy}}``. With no default policy, the mapped plain policies are written without a
         name (Keras's convention: they follow the global policy when loaded)."""
-        from nnfast.dtype_policies import serialize
-
         entries = {}
         for key, policy in self._policy_map.items():
             entry = serialize(policy)
@@ -137,8 +135,6 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nnfast.dtype_policies import deserialize
-
         config = dict(config)
         entries = config.get("policy_map") or {}
         if isinstance(entries, dict) and "config" in entries and "class_name" in entries:

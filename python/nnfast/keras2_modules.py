@@ -18,6 +18,8 @@ import types
 
 import numpy as np
 
+import nnfast
+
 _CONV = ["Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D",
          "SeparableConv2D", "DepthwiseConv2D", "Convolution1D", "Convolution2D",
          "Convolution3D", "SeparableConvolution1D", "SeparableConvolution2D", "Cropping1D",
@@ -90,8 +92,6 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
 
 def install():
     """Makes every path of :data:`KERAS2_MODULES` importable (once)."""
-    import nnfast
-
     for path, (source_name, names) in KERAS2_MODULES.items():
         source = importlib.import_module(source_name)
         full = f"nnfast.{path}"

@@ -6,6 +6,7 @@ from nnfast import ops
 from nnfast.backend.global_state import epsilon
 from nnfast.losses import LossFunctionWrapper
 from nnfast.ops._util import value
+from nnfast.ops.ctc import ctc_loss
 
 
 def _pair(y_true, y_pred):
@@ -156,8 +157,6 @@ def ctc(y_true, y_pred):
         <Tensor shape=(1,) dtype=float32
         array([3.3761237], dtype=float32)>
     """
-    from nnfast.ops.ctc import ctc_loss
-
     t = np.asarray(value(y_true))
     y_pred = ops.convert_to_tensor(y_pred)
     if t.ndim != 2:

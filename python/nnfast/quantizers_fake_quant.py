@@ -17,6 +17,7 @@ Example:
 """
 import numpy as np
 
+from nnfast import ops
 from nnfast.backend.tensor import Tensor
 
 
@@ -59,8 +60,6 @@ def fake_quant_with_min_max_vars(inputs, min_vals, max_vals, num_bits=8, narrow_
     Example:
         >>> fake_quant_with_min_max_vars(x, [-1.0, -2.0], [1.0, 2.0], axis=-1)
     """
-    from nnfast import ops
-
     num_bits = int(num_bits)
     if not 2 <= num_bits <= 16:
         raise ValueError(f"num_bits must be between 2 and 16. Received: num_bits={num_bits}")

@@ -9,6 +9,7 @@ from nnfast.applications import imagenet_utils
 from nnfast.backend import random as nnrandom
 from nnfast.layers.layer import Layer
 from nnfast.layers.regularization import broadcast_dropout
+from nnfast.models.sequential import Sequential
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 # Keras's sha256 hashes: (with top, without top).
@@ -183,7 +184,6 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
         x = layers.Normalization(mean=[m * 255 for m in _IMAGENET_MEAN],
                                  variance=[(s * 255) ** 2 for s in _IMAGENET_STD],
                                  name=f"{name}_prestem_normalization")(x)
-    from nnfast.models.sequential import Sequential
 
     downsample = [Sequential([
         layers.Conv2D(projection_dims[0], kernel_size=4, strides=4, name=f"{name}_stem_conv"),

@@ -17,8 +17,13 @@ import urllib.request
 
 import numpy as np
 
+from nnfast import activations
 from nnfast.backend.global_state import image_data_format
 from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.backend.tensor import Tensor
+from nnfast.layers import Input
+from nnfast.layers.input_layer import InputLayer
+from nnfast.models.functional import Functional
 
 CLASS_INDEX_PATH = ("https://storage.googleapis.com/download.tensorflow.org/"
                     "data/imagenet_class_index.json")
@@ -155,7 +160,6 @@ def validate_activation(classifier_activation, weights):
     """Pretrained tops allow only ``None`` or ``"softmax"`` as the classifier activation."""
     if weights is None:
         return
-    from nnfast import activations
 
     act = activations.get(classifier_activation)
     if act not in (activations.get("softmax"), activations.get(None)):
@@ -178,8 +182,6 @@ def correct_pad(inputs, kernel_size):
 
 def model_input(input_tensor, input_shape):
     """The image input: ``input_tensor`` when given (a KerasTensor), else a new ``Input``."""
-    from nnfast.layers import Input
-
     if input_tensor is None:
         return Input(shape=input_shape)
     if not isinstance(input_tensor, KerasTensor):
@@ -190,8 +192,6 @@ def model_input(input_tensor, input_shape):
 
 def get_source_inputs(tensor):
     """The ``Input`` tensors that ``tensor`` is computed from, in first-visit order."""
-    from nnfast.layers.input_layer import InputLayer
-
     found, seen = [], set()
 
     def visit(t):
@@ -217,8 +217,6 @@ def get_source_inputs(tensor):
 
 def finish_model(img_input, input_tensor, outputs, name):
     """The ``Functional`` model from the image input (or ``input_tensor``'s sources)."""
-    from nnfast.models.functional import Functional
-
     inputs = get_source_inputs(input_tensor) if input_tensor is not None else img_input
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
@@ -261,7 +259,6 @@ def preprocess_input(x, data_format=None, mode="caffe"):
     elif data_format not in ("channels_first", "channels_last"):
         raise ValueError("Expected data_format to be one of `channels_first` or "
                          f"`channels_last`. Received: data_format={data_format}")
-    from nnfast.backend.tensor import Tensor
 
     if isinstance(x, Tensor):
         x = np.array(x.numpy())

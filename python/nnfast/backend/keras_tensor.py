@@ -7,6 +7,8 @@ in the graph and return a new KerasTensor whose shape and dtype come from
 ``compute_output_spec`` (the op run once or twice on small concrete stand-ins).
 """
 import numpy as np
+
+from nnfast import ops
 from nnfast.backend import tape
 from nnfast.backend.tensor import Tensor
 
@@ -203,8 +205,6 @@ def _dtype_name(dtype):
 
 def _op(name):
     """The public ``nnfast.ops`` function ``name`` (the symbolic-aware one)."""
-    from nnfast import ops
-
     fn = getattr(ops, name, None)
     if fn is None:
         raise NotImplementedError(f"nnfast.ops.{name} is not implemented, so this operator "

@@ -7,7 +7,9 @@ the array plus, while a ``GradientTape`` records, the node that produced it. A
 """
 import numpy as np
 
+from nnfast import initializers, ops
 from nnfast.backend import scopes
+from nnfast.backend.global_state import floatx
 
 
 class Tensor:
@@ -98,74 +100,46 @@ class Tensor:
         return f"<{type(self).__name__} shape={self.value.shape} dtype={self.value.dtype}\n{self.value!r}>"
 
     def __getitem__(self, key):
-        from nnfast import ops
-
         return ops.get_item(self, key)
 
     # --- arithmetic, differentiable through nnfast.ops ---------------------------------
     def __add__(self, other):
-        from nnfast import ops
-
         return ops.add(self, other)
 
     def __radd__(self, other):
-        from nnfast import ops
-
         return ops.add(other, self)
 
     def __sub__(self, other):
-        from nnfast import ops
-
         return ops.subtract(self, other)
 
     def __rsub__(self, other):
-        from nnfast import ops
-
         return ops.subtract(other, self)
 
     def __mul__(self, other):
-        from nnfast import ops
-
         return ops.multiply(self, other)
 
     def __rmul__(self, other):
-        from nnfast import ops
-
         return ops.multiply(other, self)
 
     def __truediv__(self, other):
-        from nnfast import ops
-
         return ops.divide(self, other)
 
     def __rtruediv__(self, other):
-        from nnfast import ops
-
         return ops.divide(other, self)
 
     def __matmul__(self, other):
-        from nnfast import ops
-
         return ops.matmul(self, other)
 
     def __rmatmul__(self, other):
-        from nnfast import ops
-
         return ops.matmul(other, self)
 
     def __neg__(self):
-        from nnfast import ops
-
         return ops.negative(self)
 
     def __pow__(self, other):
-        from nnfast import ops
-
         return ops.power(self, other)
 
     def __abs__(self):
-        from nnfast import ops
-
         return ops.abs(self)
 
     # --- the rest of Keras's eager-tensor operators (TensorFlow backend) ------------------
@@ -175,97 +149,63 @@ class Tensor:
     def __eq__(self, other):
         if not _array_like(other):
             return NotImplemented
-        from nnfast import ops
 
         return ops.equal(self, other)
 
     def __ne__(self, other):
         if not _array_like(other):
             return NotImplemented
-        from nnfast import ops
 
         return ops.not_equal(self, other)
 
     def __lt__(self, other):
-        from nnfast import ops
-
         return ops.less(self, other)
 
     def __le__(self, other):
-        from nnfast import ops
-
         return ops.less_equal(self, other)
 
     def __gt__(self, other):
-        from nnfast import ops
-
         return ops.greater(self, other)
 
     def __ge__(self, other):
-        from nnfast import ops
-
         return ops.greater_equal(self, other)
 
     __hash__ = object.__hash__
 
     def __floordiv__(self, other):
-        from nnfast import ops
-
         return ops.floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        from nnfast import ops
-
         return ops.floor_divide(other, self)
 
     def __mod__(self, other):
-        from nnfast import ops
-
         return ops.mod(self, other)
 
     def __rmod__(self, other):
-        from nnfast import ops
-
         return ops.mod(other, self)
 
     def __rpow__(self, other):
-        from nnfast import ops
-
         return ops.power(other, self)
 
     def __and__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_and(self, other)
 
     def __rand__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_and(other, self)
 
     def __or__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_or(self, other)
 
     def __ror__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_or(other, self)
 
     def __xor__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_xor(self, other)
 
     def __rxor__(self, other):
-        from nnfast import ops
-
         return ops.bitwise_xor(other, self)
 
     def __invert__(self):
-        from nnfast import ops
-
         return ops.bitwise_invert(self)
 
     def __pos__(self):
@@ -284,15 +224,11 @@ class Tensor:
         return int(self.value)
 
     def __round__(self, ndigits=None):
-        from nnfast import ops
-
         return ops.round(self, 0 if ndigits is None else ndigits)
 
     @property
     def T(self):  # noqa: N802 - NumPy/JAX/PyTorch's name
         """The tensor with its axes reversed."""
-        from nnfast import ops
-
         return ops.transpose(self)
 
 
@@ -352,8 +288,6 @@ class Variable(Tensor):
                              "initializer=None")
         if isinstance(initializer, str) or (callable(initializer)
                                             and not _array_like(initializer)):
-            from nnfast import initializers
-
             if shape is None:
                 raise ValueError("When creating a Variable from an initializer, the `shape` "
                                  "argument should be specified. Received: "
@@ -425,7 +359,6 @@ def _inferred_variable_dtype(value):
     if np.issubdtype(kind, np.integer):
         # Python ints (lists of them) become int32 as in Keras; NumPy keeps its own width.
         return str(kind) if isinstance(value, (np.ndarray, np.generic)) else "int32"
-    from nnfast.backend.global_state import floatx
 
     if floatx() == "float64":  # a float64 session: float arrays keep their dtype, as Keras
         if isinstance(value, (np.ndarray, np.generic)) and kind in (np.float32, np.float64):
@@ -476,8 +409,6 @@ _NO_GRADIENT_UFUNCS = {
 
 def _ufunc_op(ufunc):
     """The ``nnfast.ops`` function that computes ``ufunc`` (None if nnfast has none)."""
-    from nnfast import ops
-
     name = _UFUNC_RENAMES.get(ufunc.__name__, ufunc.__name__)
     op = getattr(ops, name, None) if name else None
     return op if callable(op) else None

@@ -14,6 +14,7 @@ import contextlib
 import os
 import weakref
 
+from nnfast import config
 from nnfast.distribution import communicator as comm_lib
 from nnfast.distribution.layouts import DeviceMesh, TensorLayout
 from nnfast.distribution.watchdog import StepWatchdog, abort_job, step_timeout_from_env
@@ -49,8 +50,6 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
                          f"{comm.rank}.")
     _state["communicator"] = comm
     if comm.size > 1 and "OMP_NUM_THREADS" not in os.environ:
-        from nnfast import config
-
         config.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, comm.local_size())))
     return comm
 

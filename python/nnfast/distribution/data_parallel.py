@@ -21,10 +21,12 @@ import contextlib
 
 import numpy as np
 
+from nnfast import callbacks as cb
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
 from nnfast.distribution import api
 from nnfast.distribution.shard import computing_rows, reducing_across_ranks
+from nnfast.layers.layer import Layer
 from nnfast.models import data_adapter as da
 
 
@@ -71,8 +73,6 @@ def _generators(model):
     """The NumPy Generators of the model's random layers, layers held inside other layers
     (in attributes, lists or dicts: RandAugment's operations, a color jitter's parts)
     included, in a fixed order."""
-    from nnfast.layers.layer import Layer
-
     found, seen, stack = [], set(), list(reversed(_all_layers(model)))
     while stack:
         layer = stack.pop()
@@ -177,7 +177,6 @@ def chief_callbacks(dist, callbacks):
     logs, so they decide alike."""
     if dist.communicator.is_chief:
         return callbacks
-    from nnfast import callbacks as cb
 
     writers = (cb.ProgbarLogger, cb.ModelCheckpoint, cb.BackupAndRestore, cb.CSVLogger,
                cb.TensorBoard)

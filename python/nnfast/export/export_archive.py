@@ -15,6 +15,9 @@ from nnfast.export.model_export import (
     save_proto,
     trace_function,
 )
+from nnfast.layers.layer import Layer
+from nnfast.models.functional import Functional
+from nnfast.models.sequential import Sequential
 
 
 class ExportArchive:
@@ -47,8 +50,6 @@ class ExportArchive:
         Args:
             resource: a built ``Layer`` or ``Model``.
         """
-        from nnfast.layers.layer import Layer
-
         if not isinstance(resource, Layer):  # ValueError, as Keras raises
             raise ValueError(  # noqa: TRY004
                 "Invalid resource type. Expected a Keras `Layer` or `Model`. "
@@ -90,8 +91,6 @@ class ExportArchive:
                              "which is not tracked: call `track()` on it first.")
         if target is not None and getattr(fn, "__name__", "") in ("__call__", "call"):
             fn = target  # the layer itself: its graph exports directly when it has one
-        from nnfast.models.functional import Functional
-        from nnfast.models.sequential import Sequential
 
         signature = flatten_signature(input_signature)
         if isinstance(fn, (Functional, Sequential)):

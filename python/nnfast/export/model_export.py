@@ -7,7 +7,12 @@ reads (ONNX Runtime, OpenVINO, TensorRT, onnx2tf); the other formats raise
 """
 import os
 
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.export.onnx_graph import MAX_OPSET, OPSET, ExportError, build_onnx_model, onnx_module
+from nnfast.layers.input_layer import Input
+from nnfast.layers.input_spec import InputSpec
+from nnfast.models.functional import Functional, flatten_struct
+from nnfast.models.sequential import Sequential
 
 KERAS_FORMATS = ("tf_saved_model", "onnx", "openvino", "litert", "torch")
 
@@ -31,8 +36,6 @@ def _spec_shape_dtype(spec):
     ``KerasTensor``, an array, or a shape tuple (float32)."""
     import numpy as np
 
-    from nnfast.backend.keras_tensor import KerasTensor
-    from nnfast.layers.input_spec import InputSpec
 
     if isinstance(spec, InputSpec):
         if spec.shape is None:
@@ -72,10 +75,6 @@ def flatten_signature(input_signature):
 def trace_function(fn, signature, name):
     """A Functional model of ``fn`` called on symbolic inputs of ``signature`` (a list of
     (shape, dtype, name)): ``fn`` must compute with nnfast layers and ops."""
-    from nnfast.backend.keras_tensor import KerasTensor
-    from nnfast.layers.input_layer import Input
-    from nnfast.models.functional import Functional, flatten_struct
-
     inputs = [Input(batch_shape=shape, dtype=dtype, name=n or None)
               for shape, dtype, n in signature]
     try:
@@ -106,8 +105,6 @@ def model_to_onnx(model, input_signature=None, opset_version=None):
     signature = flatten_signature(input_signature)
     if signature is None:
         return build_onnx_model(model, opset=opset)
-    from nnfast.models.functional import Functional
-    from nnfast.models.sequential import Sequential
 
     if isinstance(model, (Functional, Sequential)):
         n_inputs = len(model.inputs)

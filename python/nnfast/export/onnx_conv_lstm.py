@@ -10,7 +10,7 @@ convolution layout) and transposes at the edges for channels-last layers.
 """
 import numpy as np
 
-from nnfast.export.onnx_graph import ExportError
+from nnfast.export.onnx_graph import ExportError, onnx_module
 from nnfast.export.onnx_layers import _np, _same_pads, _spatial_attrs, activation, register
 from nnfast.export.onnx_recurrent import _INT64_MIN
 from nnfast.layers.conv_lstm import _ConvLSTM
@@ -126,6 +126,4 @@ def _conv_lstm(g, node, ins):
 
 
 def _zero_tensor():
-    from nnfast.export.onnx_graph import onnx_module
-
     return onnx_module().helper.make_tensor("zero", 1, [1], [0.0])

@@ -13,6 +13,11 @@ and bias instead of a separate multiply-add.
 """
 import numpy as np
 
+from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.models.functional import Functional, build_graph, flatten_struct
+from nnfast.models.sequential import Sequential
+
 OPSET = 17  # the default target; 17 through MAX_OPSET are written
 MAX_OPSET = 21
 _AXES_INPUT_FROM_18 = ("ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd")
@@ -101,9 +106,6 @@ def model_graph(model, input_shapes=None):
     and its layer-call nodes in topological order. A subclassed model's ``call`` is traced
     on symbolic inputs of ``input_shapes`` (default: the shapes it was built with), which
     works when it computes with nnfast layers and ops."""
-    from nnfast.models.functional import Functional, build_graph
-    from nnfast.models.sequential import Sequential
-
     if isinstance(model, Functional):
         return list(model.inputs), list(model.outputs), model._graph_nodes
     if isinstance(model, Sequential):
@@ -116,10 +118,6 @@ def model_graph(model, input_shapes=None):
 
 
 def _trace_subclassed(model, input_shapes):
-    from nnfast.backend.keras_tensor import KerasTensor
-    from nnfast.layers.input_layer import Input
-    from nnfast.models.functional import build_graph, flatten_struct
-
     shapes = input_shapes
     if shapes is None:
         built = getattr(model, "_build_shapes", None)
@@ -165,7 +163,6 @@ def emit_model(g, model, input_names, input_shapes=None):
     ``not_equal`` node whose output reaches the next layer as its ``mask`` argument), so
     the converters see them as inputs."""
     from nnfast.export import onnx_layers
-    from nnfast.layers.input_layer import InputLayer
 
     inputs, outputs, nodes = model_graph(model, input_shapes)
     if len(input_names) != len(inputs):

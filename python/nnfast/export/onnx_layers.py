@@ -14,7 +14,9 @@ for layers with no converter, the export raises ``ExportError`` naming the layer
 """
 import numpy as np
 
+from nnfast import activations as acts
 from nnfast.export.onnx_graph import ExportError, emit_model
+from nnfast.models.model import Model
 
 _REGISTRY = {}  # layer class -> (converter, folds_bn)
 _INT64_MAX = np.iinfo(np.int64).max
@@ -39,8 +41,6 @@ def register(*classes, folds_bn=False):
 
 def _lookup(layer):
     """The registry entry for ``layer``'s class, or None."""
-    from nnfast.models.model import Model
-
     cls = type(layer)
     if cls in _REGISTRY:
         return _REGISTRY[cls]
@@ -123,8 +123,6 @@ def _out_shape(node, i=0):
 
 def _activation_name(fn):
     """The built-in Keras activation ``fn`` is, by name; raises for user functions."""
-    from nnfast import activations as acts
-
     if fn is None:
         return "linear"
     name = getattr(fn, "__name__", None)
@@ -845,5 +843,12 @@ def _convert_nested_model(g, node, ins):
 
 
 # Converters in their own files register themselves on import.
-from nnfast.export import onnx_attention, onnx_more_layers, onnx_operations, onnx_recurrent  # noqa: F401
-from nnfast.export import onnx_clahe, onnx_conv_lstm, onnx_preprocessing  # noqa: E402,F401
+from nnfast.export import (  # noqa: F401  # noqa: E402,F401
+    onnx_attention,
+    onnx_clahe,
+    onnx_conv_lstm,
+    onnx_more_layers,
+    onnx_operations,
+    onnx_preprocessing,
+    onnx_recurrent,
+)

@@ -6,6 +6,7 @@ windows), SpectralNormalization, ReversibleEmbedding, Pipeline, RandomCrop and
 STFTSpectrogram."""
 import numpy as np
 
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.export.onnx_graph import ExportError
 from nnfast.export.onnx_layers import (
     _conv,
@@ -14,6 +15,7 @@ from nnfast.export.onnx_layers import (
     _in_shape,
     _np,
     activation,
+    convert,
     register,
 )
 from nnfast.layers import augmentation, preprocessing
@@ -21,7 +23,6 @@ from nnfast.layers.attention import _LARGE_NEGATIVE, AdditiveAttention, Attentio
 from nnfast.layers.convolutional3d import Conv3D, Conv3DTranspose
 from nnfast.layers.einsum_dense import EinsumDense
 from nnfast.layers.wrappers import TimeDistributed
-from nnfast.export.onnx_layers import convert
 
 register(Conv3D, folds_bn=True)(_conv)
 register(Conv3DTranspose)(_conv_transpose)
@@ -147,8 +148,6 @@ class _InnerCall:
     """A stand-in node for a wrapped layer's call on (batch * steps, ...) inputs."""
 
     def __init__(self, layer, in_shape, out_shape):
-        from nnfast.backend.keras_tensor import KerasTensor
-
         self.layer = layer
         self.inputs = KerasTensor(in_shape)
         self.input_tensors = [self.inputs]

@@ -9,11 +9,10 @@ reproduces nnfast's numbers rather than its own resize rules), ``AutoContrast``,
 """
 import numpy as np
 
-from nnfast.export.onnx_graph import ExportError
+from nnfast.export.onnx_graph import ExportError, _elem_type
 from nnfast.export.onnx_layers import _identity, _in_shape, register
-from nnfast.layers import augmentation
+from nnfast.layers import augmentation, lookup
 from nnfast.layers.categorical import CategoryEncoding
-from nnfast.layers import lookup
 from nnfast.layers.discretization import Discretization
 from nnfast.layers.preprocessing import Resizing
 from nnfast.preprocessing import _transforms
@@ -76,7 +75,6 @@ def _discretization(g, node, ins):
     if layer.output_mode == "int":
         # nnfast computes int32 indices; the graph declares the symbolic output's dtype
         # (float32 where the layer's dtype policy says so), so the indices take that type.
-        from nnfast.export.onnx_graph import _elem_type
 
         return g.op("Cast", [idx], h, to=int(_elem_type(node.output_tensors[0].dtype)))
     return encode_categories(g, idx, _in_shape(node), layer.output_mode, len(bounds) + 1, h)
@@ -194,8 +192,6 @@ def _integer_lookup(g, node, ins):
     out-of-vocabulary values to the OOV index (``value mod num_oov_indices`` past it with
     several, as nnfast and Keras's default take them), the mask token to 0; other output modes
     encode those indices as ``CategoryEncoding`` does (TF-IDF weights applied)."""
-    from nnfast.export.onnx_graph import _elem_type
-
     layer = node.layer
     h = layer.name
     if layer.invert:

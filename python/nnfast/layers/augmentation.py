@@ -13,13 +13,21 @@ Images are ``(batch, height, width, channels)`` or one ``(height, width, channel
 """
 import numpy as np
 
+from nnfast.backend.keras_tensor import KerasTensor, compute_output_spec
 from nnfast.backend.tensor import Tensor
 from nnfast.distribution.shard import per_batch_generator
-from nnfast.layers.layer import Layer
-from nnfast.layers.preprocessing import (RandomBrightness, RandomContrast, _AffineRandomLayer,
-                                         _RandomLayer, _array)
-from nnfast.layers.layer import _takes_training
-from nnfast.layers.preprocessing import _check_data_format, RandomRotation, RandomTranslation
+from nnfast.layers.layer import Layer, _takes_training
+from nnfast.layers.preprocessing import (
+    RandomBrightness,
+    RandomContrast,
+    RandomRotation,
+    RandomTranslation,
+    _AffineRandomLayer,
+    _array,
+    _check_data_format,
+    _RandomLayer,
+)
+from nnfast.preprocessing import _transforms
 from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 _EPSILON = 1e-7
@@ -851,8 +859,6 @@ class Pipeline(Layer):
         return x
 
     def compute_output_shape(self, input_shape):
-        from nnfast.backend.keras_tensor import KerasTensor, compute_output_spec
-
         for layer in self._pipeline_layers:
             if isinstance(layer, Layer):
                 input_shape = layer.compute_output_shape(input_shape)
@@ -922,8 +928,6 @@ class RandomShear(_AffineRandomLayer):
 
     def shear(self, x, shear_factors):
         """Applies per-image ``(sx, sy)`` shears (an ``(n, 2)`` array) to NHWC ``x``."""
-        from nnfast.preprocessing import _transforms
-
         # Source coordinates in float32 and TF's order of operations, so that points that
         # land on .5 round as Keras's "nearest" does.
         h, w = x.shape[1], x.shape[2]
@@ -1084,8 +1088,6 @@ class RandomPerspective(_ColorLayer):
     def perspective(self, x, start_points, end_points):
         """Warps NHWC ``x`` so that ``start_points`` land on ``end_points`` (TF's projective
         resampling in float32, constant fill)."""
-        from nnfast.preprocessing import _transforms
-
         t = homography(start_points, end_points)[:, :, None, None]
         h, w = x.shape[1], x.shape[2]
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -1308,8 +1310,6 @@ class RandomElasticTransform(_ColorLayer):
     def displace(self, x, field, alpha):
         """Resamples NHWC ``x`` at ``(x + alpha * field, y + alpha * field)`` per image
         (``field``: ``(n, h, w)``)."""
-        from nnfast.preprocessing import _transforms
-
         h, w = x.shape[1], x.shape[2]
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
         shift = np.float32(alpha) * field

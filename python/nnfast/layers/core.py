@@ -1,5 +1,5 @@
 """Core layers: ``Dense``, ``Activation``, ``Identity``."""
-from nnfast import activations, constraints, initializers, ops, regularizers
+from nnfast import activations, constraints, initializers, ops, quantizers, regularizers
 from nnfast.layers import quantization, quantization_int4
 from nnfast.layers.layer import Layer
 from nnfast.ops.quantized import int8_matmul
@@ -153,7 +153,6 @@ class Dense(Layer):
             "bias_constraint": _serialize(self.bias_constraint),
         })
         if self.quantization_config is not None:  # Keras reads int4 options from here
-            from nnfast import quantizers
 
             config["quantization_config"] = quantizers.serialize(self.quantization_config)
         return config
@@ -218,8 +217,6 @@ class Identity(Layer):
 def _int4_config(config):
     """An ``Int4QuantizationConfig`` from a saved dict or instance, else ``config``
     unchanged."""
-    from nnfast import quantizers
-
     if isinstance(config, dict) and config.get("class_name") == "Int4QuantizationConfig":
         config = quantizers.deserialize(config)
     return config

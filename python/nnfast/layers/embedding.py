@@ -1,13 +1,13 @@
 """``Embedding``: integer ids -> dense vectors by table lookup."""
 import numpy as np
 
-from nnfast import constraints, initializers, ops, regularizers
+from nnfast import config, constraints, initializers, ops, quantizers, regularizers
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
-from nnfast.layers.core import _int4_config, _reject_lora_and_quantization
 from nnfast.layers import quantization, quantization_int4
-from nnfast.quantizers_config import Int4QuantizationConfig
+from nnfast.layers.core import _int4_config, _reject_lora_and_quantization
 from nnfast.layers.layer import Layer
+from nnfast.quantizers_config import Int4QuantizationConfig
 
 
 class Embedding(Layer):
@@ -70,8 +70,6 @@ class Embedding(Layer):
         self.input_length = input_length
         self.supports_masking = self.mask_zero
         if input_length is not None and self._batch_input_shape is None:
-            from nnfast import config
-
             if config.keras_version() == 2:
                 # Keras 2: the first layer's input_length declared the model's input (Keras 3
                 # ignores it; see nnfast.config.set_keras_version).
@@ -166,7 +164,6 @@ class Embedding(Layer):
             "mask_zero": self.mask_zero,
         })
         if self.quantization_config is not None:  # Keras reads int4 options from here
-            from nnfast import quantizers
 
             config["quantization_config"] = quantizers.serialize(self.quantization_config)
         return config

@@ -3,6 +3,8 @@ import codecs
 import marshal
 import types
 
+import nnfast
+from nnfast import ops
 from nnfast.layers.layer import Layer
 from nnfast.saving import serialization
 from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
@@ -85,8 +87,6 @@ def _lambda_globals():
     """Names a revived lambda can use: the modules Keras lambdas usually refer to."""
     import numpy
 
-    import nnfast
-    from nnfast import ops
 
     return {"nnfast": nnfast, "keras": nnfast, "ops": ops, "np": numpy, "numpy": numpy,
             "__builtins__": __builtins__}

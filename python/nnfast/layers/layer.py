@@ -9,19 +9,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnfast import initializers, regularizers, constraints
+from nnfast import constraints, dtype_policies, initializers, regularizers
 from nnfast.backend import global_state, scopes
-from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
+from nnfast.backend.keras_tensor import KerasTensor, any_symbolic, compute_output_spec
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor, Variable
 from nnfast.dtype_policies import serialize as serialize_dtype_policy
-from nnfast.metrics import Metric
-from nnfast.ops.float64 import cast_floats, has_float64
-from nnfast.ops.precision import LOWER as LOWER_PRECISIONS, compute_precision, round_floats
-from nnfast.ops.precision import current as current_precision
-from nnfast.backend.keras_tensor import compute_output_spec
 from nnfast.layers.input_spec import assert_input_compatibility
 from nnfast.layers.node import record_outputs
+from nnfast.metrics import Metric
+from nnfast.ops.float64 import cast_floats, float_leaves_not_float64, has_float64
+from nnfast.ops.precision import LOWER as LOWER_PRECISIONS
+from nnfast.ops.precision import compute_precision, round_floats
+from nnfast.ops.precision import current as current_precision
 from nnfast.ops.size_limit import check_result_size
 
 # Compute dtypes whose layers run through _plan_call's wrapper (autocast, rounding, checks).
@@ -282,8 +282,6 @@ class Layer:
 
     @dtype_policy.setter
     def dtype_policy(self, value):
-        from nnfast import dtype_policies
-
         policy = dtype_policies.get(value)
         policy_map = self.__dict__.get("_dtype_policy_map")
         if isinstance(policy, dtype_policies.DTypePolicyMap):
@@ -625,8 +623,6 @@ class Layer:
         a float output in another precision refused, so no layer computes silently in
         float32 (nnfast's kernels are float32; ``nnfast.ops.float64`` routes the op families
         a float64 layer may use)."""
-        from nnfast.ops.float64 import float_leaves_not_float64
-
         autocast = self._autocast
         layer = self
 

@@ -1,5 +1,7 @@
 """``keras.layers.serialize`` / ``keras.layers.deserialize``: a layer to and from its Keras 3
 config entry (``{"module", "class_name", "config", "registered_name"}``)."""
+from nnfast.layers.layer import Layer
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def serialize(layer):
@@ -15,9 +17,6 @@ def serialize(layer):
         >>> serialize(keras.layers.Dense(3))["class_name"]
         'Dense'
     """
-    from nnfast.layers.layer import Layer
-    from nnfast.saving.serialization import serialize_keras_object
-
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize expects a Layer. Received: layer={layer!r}")
     return serialize_keras_object(layer)
@@ -39,9 +38,6 @@ def deserialize(config, custom_objects=None):
         >>> deserialize({"class_name": "Dense", "config": {"units": 3}}).units
         3
     """
-    from nnfast.layers.layer import Layer
-    from nnfast.saving.serialization import deserialize_keras_object
-
     obj = deserialize_keras_object(config, custom_objects=custom_objects)
     if not isinstance(obj, Layer):
         raise ValueError(f"deserialize expects the config of a layer. Received: config={config!r}")

@@ -1,11 +1,13 @@
 """``clone_model``: the same architecture with fresh weights."""
 from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.layers.input_layer import Input, InputLayer
+from nnfast.layers.operation import OperationLayer
+from nnfast.models.functional import Functional, flatten_struct, pack_struct
+from nnfast.models.sequential import Sequential
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _default_clone(layer):
-    from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
-
     entry = serialize_keras_object(layer)
     entry.pop("build_config", None)
     return deserialize_keras_object(entry)
@@ -32,9 +34,6 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         >>> clone.layers[0] is model.layers[0]
         False
     """
-    from nnfast.models.functional import Functional, flatten_struct, pack_struct
-    from nnfast.models.sequential import Sequential
-
     clone_function = clone_function or _default_clone
     if recursive:
         inner = clone_function
@@ -78,7 +77,6 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 return {k: swap(v) for k, v in x.items()}
             return x
 
-        from nnfast.layers.operation import OperationLayer
 
         for node in model._graph_nodes:
             layer = node.layer

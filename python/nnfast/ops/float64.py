@@ -22,9 +22,12 @@ import math
 
 import numpy as np
 
+from nnfast import _core, ops
 from nnfast.backend.global_state import floatx
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+from nnfast.ops._dtype import cast_to
+from nnfast.ops.embedding import TokenRowsGradient
 
 F64 = np.dtype(np.float64)
 
@@ -65,8 +68,6 @@ def cast_floats(structure, dtype=F64):
     leaf of another precision cast to ``dtype`` through the differentiable Cast (Keras's
     autocasting of a layer's inputs). Cast to float64, float NumPy arrays become Tensors,
     so the ops take the float64 route in a float32 session too."""
-    from nnfast.ops._dtype import cast_to
-
     if isinstance(structure, (list, tuple)):
         return type(structure)(cast_floats(s, dtype) for s in structure)
     if isinstance(structure, dict):
@@ -278,8 +279,6 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, rate, seed, offset=0):
-        from nnfast import _core
-
         x = arr64(x)
         ones = np.ones(x.shape, dtype=np.float32)
         kept = np.empty_like(ones)
@@ -615,8 +614,6 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from nnfast.ops.embedding import TokenRowsGradient
-
         ids, shape = ctx.params
         rows = arr64(g).reshape(-1, shape[1])
         dt = np.zeros(shape)
@@ -633,8 +630,6 @@ def recurrent(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask,
     """(sequence, last_h, states) of an LSTM (``"lstm"``), GRU (``"gru"``) or SimpleRNN
     (``"simple"``) run step by step in float64 with Keras's cell equations (gates i, f, c, o
     for the LSTM; z, r, h for the GRU, ``reset_after`` as Keras)."""
-    from nnfast import ops
-
     x = cast_floats(inputs)
     steps = np.shape(arr64(x))[1]
     units = np.shape(arr64(recurrent_kernel))[0]

@@ -6,13 +6,12 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.ops.float64 import arr64, is_float64
 from nnfast.ops.size_limit import check_result_size
 
 
 def _float_array(x):
     """float64 values stay float64 (float64 models); everything else becomes float32."""
-    from nnfast.ops.float64 import arr64, is_float64
-
     return arr64(x) if is_float64(x) else f32(x)
 
 

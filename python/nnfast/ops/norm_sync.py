@@ -18,6 +18,8 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.ops.array import transpose
+from nnfast.ops.norm import _move_last
 
 
 def _opt(v):
@@ -104,9 +106,6 @@ def sync_batch_norm_train(x, gamma, beta, epsilon, axis, allreduce_sum, contribu
     Example:
         >>> y, mean, var = sync_batch_norm_train(x, gamma, beta, 1e-3, -1, comm_sum)
     """
-    from nnfast.ops.array import transpose
-    from nnfast.ops.norm import _move_last
-
     xt, inv = _move_last(x, axis)
     y, mean, var = SyncBatchNormTrain.apply(xt, gamma, beta, float(epsilon),
                                             allreduce_sum=allreduce_sum,

@@ -9,9 +9,10 @@ import weakref
 
 import numpy as np
 
-from nnfast import _core
+from nnfast import _core, tree
 from nnfast.backend.tape import Function
 from nnfast.backend.tensor import Tensor
+
 
 class _State(threading.local):
     # NOTE: a class default, so reading it never goes through getattr's AttributeError
@@ -86,7 +87,6 @@ def round_floats(x, dtype):
         return x
     if isinstance(x, (Tensor, np.ndarray)):  # the common case, without the nest walk
         return _round_one(x, dtype)
-    from nnfast import tree
 
     return tree.map_structure(lambda t: _round_one(t, dtype), x)
 

@@ -12,6 +12,7 @@ import numpy as np
 from nnfast.backend.global_state import epsilon
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.quantizers import abs_max_quantize
 
 
 def einsum_specs(equation, input_ndim):
@@ -47,8 +48,6 @@ def kernel_scale_shape(kernel_shape, kernel_spec, output_spec):
 def quantize_kernel(kernel, kernel_spec, output_spec):
     """``(int8 kernel, kernel_scale)`` of a float kernel: abs-max over the axes the equation
     contracts, the scale laid out as ``kernel_scale_shape``."""
-    from nnfast.quantizers import abs_max_quantize
-
     reduced = tuple(i for i, c in enumerate(kernel_spec) if c not in output_spec)
     q, scale = abs_max_quantize(np.asarray(kernel, np.float32), axis=reduced)
     kept = [c for c in kernel_spec if c in output_spec]
@@ -67,8 +66,6 @@ class Int8Einsum(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_q, kernel_scale, specs=None):
-        from nnfast.quantizers import abs_max_quantize
-
         in_spec, w_spec, out_spec = specs
         x = f32(x)
         if x.ndim != len(in_spec):

@@ -20,7 +20,7 @@ from nnfast.ops import float64 as _f64
 from nnfast.ops import precision as _precision
 from nnfast.ops._util import f32
 from nnfast.ops.embedding import _ids as embedding_ids
-from nnfast.ops.embedding import dense_rows_gradient
+from nnfast.ops.embedding import dense_rows_gradient, embedding
 
 # Cell and activation ids as the C++ side exports them (nnfast._core.RnnCell / .Activation);
 # RNN_ACTIVATION_IDS holds the activations the fused gate kernels implement.
@@ -180,8 +180,6 @@ def _run(cell, inputs, kernel, recurrent_kernel, bias, initial_state, mask, recu
          activation, recurrent_activation, go_backwards, reset_after, return_sequences,
          input_ids=None, token_squares=False):
     if _f64.is_float64(kernel, recurrent_kernel):
-        from nnfast.ops.embedding import embedding
-
         if input_ids is not None:
             inputs = embedding(input_ids, inputs)
         sequence, last, states = _f64.recurrent(

@@ -13,6 +13,12 @@ import math
 
 import numpy as np
 
+from nnfast.optimizers.adagrad import Adagrad
+from nnfast.optimizers.adam import Adam
+from nnfast.optimizers.adamw import AdamW
+from nnfast.optimizers.rmsprop import RMSprop
+from nnfast.optimizers.sgd import SGD
+
 
 def keras_constant(constant):
     """A hyperparameter as Keras's ``ops.cast(constant, "float64")`` gives it on TensorFlow:
@@ -84,12 +90,6 @@ def _adagrad(opt, g, sq, var, slots, lr, step):
 
 
 def _rules():
-    from nnfast.optimizers.adagrad import Adagrad
-    from nnfast.optimizers.adam import Adam
-    from nnfast.optimizers.adamw import AdamW
-    from nnfast.optimizers.rmsprop import RMSprop
-    from nnfast.optimizers.sgd import SGD
-
     return {SGD: _sgd, Adam: _adam, AdamW: _adam, RMSprop: _rmsprop, Adagrad: _adagrad}
 
 

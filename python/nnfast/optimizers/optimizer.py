@@ -23,13 +23,13 @@ import warnings
 
 import numpy as np
 
-from nnfast import _core
+from nnfast import _core, initializers
 from nnfast.backend import scopes
 from nnfast.backend.global_state import floatx
 from nnfast.backend.tensor import Variable, as_array
 from nnfast.ops.embedding import TokenRowsGradient, segment_rows_sum
-from nnfast.optimizers.schedules import LearningRateSchedule
 from nnfast.optimizers import schedules
+from nnfast.optimizers.schedules import LearningRateSchedule
 
 
 class _LearningRateValue(float):
@@ -241,8 +241,6 @@ class Optimizer:
     def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
         """A new optimizer array shaped like ``reference_variable`` (for user subclasses
         implementing ``update_step``); it joins ``variables``."""
-        from nnfast import initializers
-
         shape = np.shape(as_array(reference_variable))
         arr = np.ascontiguousarray(initializers.get(initializer)(shape, dtype="float32"))
         var = Variable(arr, trainable=False, name=(name or "var"))

@@ -19,7 +19,15 @@ import math
 import numpy as np
 
 from nnfast.saving import h5_guard
-from nnfast.saving.saving_lib import _CONFIG, _METADATA, _WEIGHTS, _h5py, _open_keras_zip
+from nnfast.saving.saving_lib import (
+    _CONFIG,
+    _METADATA,
+    _WEIGHTS,
+    _atomic_write,
+    _h5py,
+    _open_keras_zip,
+    write_weights_h5,
+)
 
 _MAX_DATASET_BYTES = 1 << 32  # as Keras: no single weight above 4 GiB is read
 
@@ -115,8 +123,6 @@ class KerasFileEditor:
         Returns:
             ``{"status": "success" or "error", "error_count": int, "match_count": int}``.
         """
-        from nnfast.saving.saving_lib import write_weights_h5
-
         print("Running comparison")
         buffer = io.BytesIO()
         write_weights_h5(reference_model, buffer)
@@ -242,7 +248,6 @@ class KerasFileEditor:
         if not filepath.endswith(".weights.h5"):
             raise ValueError("Invalid `filepath` argument: expected a `.weights.h5` extension. "
                              f"Received: filepath={filepath}")
-        from nnfast.saving.saving_lib import _atomic_write
 
         def write(fileobj):
             with _h5py().File(fileobj, "w") as f:

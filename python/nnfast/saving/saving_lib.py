@@ -10,15 +10,22 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 import warnings
+import zipfile
 
 import numpy as np
 
+from nnfast import metrics as metrics_module
+from nnfast import optimizers
 from nnfast.backend.global_state import to_snake_case
+from nnfast.layers.layer import Layer
 from nnfast.saving import h5_guard
-from nnfast.saving.serialization import (_accepted_kwargs, deserialize_keras_object,
-                                         safe_mode_scope, serialize_keras_object)
+from nnfast.saving.serialization import (
+    _accepted_kwargs,
+    deserialize_keras_object,
+    safe_mode_scope,
+    serialize_keras_object,
+)
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files nnfast writes (and was checked with)
 _CONFIG = "config.json"
@@ -62,8 +69,6 @@ def _container(layers, prefix, visited, out):
 
 def _walk(obj, prefix, visited, out):
     """Appends ``(vars_group_path, [variables], layer)`` for ``obj`` and its children."""
-    from nnfast.layers.layer import Layer
-
     if id(obj) in visited:
         return
     visited.add(id(obj))
@@ -450,8 +455,6 @@ def compile_from_config(model, compile_config, custom_objects=None):
     cc = dict(compile_config)
     opt = cc.get("optimizer", cc.get("optimizer_config"))
     if isinstance(opt, dict):
-        from nnfast import optimizers
-
         opt = optimizers.get(_strip_optimizer_config(opt))
     loss = deserialize_keras_object(cc.get("loss"), custom_objects)
     outputs = getattr(model, "output_names", None) or []
@@ -466,7 +469,6 @@ def compile_from_config(model, compile_config, custom_objects=None):
 
 def _strip_optimizer_config(opt):
     """An optimizer entry nnfast's optimizer classes accept (Keras-only keys dropped)."""
-    from nnfast import optimizers
     name = opt.get("class_name", "")
     if name.startswith("Custom>"):  # tf.keras 2.11+ wrote built-in optimizers this way
         name = name[len("Custom>"):]
@@ -487,8 +489,6 @@ def _legacy_metrics(spec, outputs=()):
     the program asked for (``"acc"``, ``"mae"``; ``"<output>_acc"`` on a model with several
     outputs) and the function; nnfast recompiles with that name when it is a metric name
     (so the logs keep the program's keys, as in tf.keras), else with the function's name."""
-    from nnfast import metrics as metrics_module
-
     if isinstance(spec, list):
         return [_legacy_metrics(v, outputs) for v in spec]
     if isinstance(spec, dict) and spec.get("class_name") == "MeanMetricWrapper":

@@ -2,6 +2,8 @@
 is inferred (``"val_accuracy"`` -> max, ``"val_loss"`` -> min), as Keras Tuner does."""
 import numpy as np
 
+from nnfast import metrics
+
 _MAX_NAMES = {"accuracy", "acc", "binary_accuracy", "categorical_accuracy",
               "sparse_categorical_accuracy", "top_k_categorical_accuracy",
               "sparse_top_k_categorical_accuracy", "precision", "recall", "auc",
@@ -22,7 +24,6 @@ def infer_direction(name):
         return "max"
     if base in _MIN_NAMES or base.endswith("loss"):
         return "min"
-    from nnfast import metrics
 
     cls = metrics._BY_NAME.get(base)
     direction = getattr(cls, "_direction", None)

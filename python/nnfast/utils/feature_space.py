@@ -12,7 +12,21 @@ through ``tf.data``) or an iterable of dict batches (``(features, labels)`` pair
 """
 import numpy as np
 
+from nnfast.backend.keras_tensor import KerasTensor
 from nnfast.backend.tensor import Tensor
+from nnfast.layers import (
+    CategoryEncoding,
+    Discretization,
+    HashedCrossing,
+    Hashing,
+    Input,
+    IntegerLookup,
+    Normalization,
+    Rescaling,
+    StringLookup,
+    concatenate,
+)
+from nnfast.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 _AUTO_NAMES = {}
 
@@ -57,7 +71,6 @@ class Feature:
             raise ValueError(f"Invalid value for argument `output_mode`. Expected one of "
                              f"{{'int', 'one_hot', 'float'}}. Received: "
                              f"output_mode={output_mode}")
-        from nnfast.saving.serialization import deserialize_keras_object
 
         self.dtype = dtype
         if isinstance(preprocessor, dict) and preprocessor.get("class_name") == "TFDIdentity":
@@ -67,8 +80,6 @@ class Feature:
         self.output_mode = output_mode
 
     def get_config(self):
-        from nnfast.saving.serialization import serialize_keras_object
-
         return {"dtype": self.dtype, "preprocessor": serialize_keras_object(self.preprocessor),
                 "output_mode": self.output_mode}
 
@@ -81,8 +92,6 @@ class _Identity:
     """The ``"float"`` feature's preprocessor: float32 values as they are."""
 
     def __call__(self, x):
-        from nnfast.backend.keras_tensor import KerasTensor
-
         if isinstance(x, KerasTensor):  # the feature's float32 Input itself
             return x
         return Tensor(np.asarray(x.value if isinstance(x, Tensor) else x, np.float32))
@@ -129,24 +138,18 @@ class FeatureSpace:
 
     @classmethod
     def float_rescaled(cls, scale=1.0, offset=0.0, name=None):
-        from nnfast.layers import Rescaling
-
         name = name or _auto_name("float_rescaled")
         return Feature("float32", Rescaling(scale=scale, offset=offset,
                                             name=f"{name}_preprocessor"), "float")
 
     @classmethod
     def float_normalized(cls, name=None):
-        from nnfast.layers import Normalization
-
         name = name or _auto_name("float_normalized")
         return Feature("float32", Normalization(axis=-1, name=f"{name}_preprocessor"), "float")
 
     @classmethod
     def float_discretized(cls, num_bins, bin_boundaries=None, output_mode="one_hot",
                           name=None):
-        from nnfast.layers import Discretization
-
         name = name or _auto_name("float_discretized")
         return Feature("float32", Discretization(num_bins=num_bins,
                                                  bin_boundaries=bin_boundaries,
@@ -155,8 +158,6 @@ class FeatureSpace:
     @classmethod
     def integer_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                             name=None):
-        from nnfast.layers import IntegerLookup
-
         name = name or _auto_name("integer_categorical")
         return Feature("int32", IntegerLookup(name=f"{name}_preprocessor",
                                               max_tokens=max_tokens,
@@ -165,8 +166,6 @@ class FeatureSpace:
     @classmethod
     def string_categorical(cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot",
                            name=None):
-        from nnfast.layers import StringLookup
-
         name = name or _auto_name("string_categorical")
         return Feature("string", StringLookup(name=f"{name}_preprocessor",
                                               max_tokens=max_tokens,
@@ -174,16 +173,12 @@ class FeatureSpace:
 
     @classmethod
     def string_hashed(cls, num_bins, output_mode="one_hot", name=None):
-        from nnfast.layers import Hashing
-
         name = name or _auto_name("string_hashed")
         return Feature("string", Hashing(name=f"{name}_preprocessor", num_bins=num_bins),
                        output_mode)
 
     @classmethod
     def integer_hashed(cls, num_bins, output_mode="one_hot", name=None):
-        from nnfast.layers import Hashing
-
         name = name or _auto_name("integer_hashed")
         return Feature("int32", Hashing(name=f"{name}_preprocessor", num_bins=num_bins),
                        output_mode)
@@ -214,7 +209,6 @@ class FeatureSpace:
                 cross = Cross(cross, crossing_dim=crossing_dim)
             self.crosses.append(cross)
         self.preprocessors = {n: f.preprocessor for n, f in self.features.items()}
-        from nnfast.layers import HashedCrossing
 
         self.crossers = {c.name: HashedCrossing(c.crossing_dim, name=c.name)
                          for c in self.crosses}
@@ -245,8 +239,6 @@ class FeatureSpace:
 
     # --- adapt ----------------------------------------------------------------------------
     def _adaptable(self):
-        from nnfast.layers import Discretization, Normalization
-
         names = []
         for name, pre in self.preprocessors.items():
             if isinstance(pre, Normalization) and pre.input_mean is not None:
@@ -299,9 +291,6 @@ class FeatureSpace:
             self._is_adapted = True
 
     def _cardinality(self, name, preprocessor):
-        from nnfast.layers import (CategoryEncoding, Discretization, HashedCrossing, Hashing,
-                                   IntegerLookup, StringLookup)
-
         if isinstance(preprocessor, (IntegerLookup, StringLookup)):
             return preprocessor.vocabulary_size()
         if isinstance(preprocessor, CategoryEncoding):
@@ -314,8 +303,6 @@ class FeatureSpace:
                          f"`output_mode='int'`.")
 
     def _build_encoders(self):
-        from nnfast.layers import CategoryEncoding
-
         self._check_adapted()
         if self._encoders is not None:
             return
@@ -354,8 +341,6 @@ class FeatureSpace:
         """The symbolic ``{name: keras.Input(shape=(1,), dtype=...)}`` of the features."""
         self._build_encoders()
         if self._inputs is None:
-            from nnfast.layers import Input
-
             self._inputs = {n: Input(shape=(1,), dtype=f.dtype, name=n)
                             for n, f in self.features.items()}
         return self._inputs
@@ -363,8 +348,6 @@ class FeatureSpace:
     def get_encoded_features(self):
         """The encoded features of ``get_inputs()`` (symbolic), to build a model on."""
         if self._encoded is None:
-            from nnfast.layers import concatenate
-
             self._encoded = self._encode(self.get_inputs(), concatenate)
         return self._encoded
 
@@ -393,8 +376,6 @@ class FeatureSpace:
 
     # --- config ---------------------------------------------------------------------------
     def get_config(self):
-        from nnfast.saving.serialization import serialize_keras_object
-
         features = {}
         for name, f in self.features.items():
             pre = f.preprocessor

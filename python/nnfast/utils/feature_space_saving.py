@@ -12,6 +12,9 @@ import zipfile
 import numpy as np
 
 from nnfast.backend.global_state import to_snake_case
+from nnfast.saving.saving_lib import KERAS_VERSION, _atomic_write
+from nnfast.saving.serialization import serialize_keras_object
+from nnfast.utils.feature_space import _Identity
 
 _MODULE = "keras.src.layers.preprocessing.feature_space"
 _IDENTITY = "TFDIdentity"
@@ -29,15 +32,11 @@ def _child_names(objects):
 
 
 def _is_identity(obj):
-    from nnfast.utils.feature_space import _Identity
-
     return isinstance(obj, _Identity)
 
 
 def keras_config(space):
     """The FeatureSpace's config as Keras 3.15 writes it (with ``build_config``)."""
-    from nnfast.saving.serialization import serialize_keras_object
-
     features, build = {}, {}
     for name, feature in space.features.items():
         pre = feature.preprocessor
@@ -94,7 +93,6 @@ def save_feature_space(space, filepath):
     """Writes ``space`` (adapted) as a Keras ``.keras`` archive."""
     import h5py
 
-    from nnfast.saving.saving_lib import KERAS_VERSION, _atomic_write
 
     filepath = os.fspath(filepath)
     if not filepath.endswith(".keras"):

@@ -6,6 +6,10 @@ scikit-learn is needed to construct them (ImportError naming the package otherwi
 """
 import numpy as np
 
+from nnfast.models.cloning import clone_model
+from nnfast.models.model import Model
+from nnfast.saving.saving_lib import compile_from_config
+
 try:
     import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
@@ -112,14 +116,10 @@ class SKLBase(BaseEstimator):
         return len(next(iter(history.values()), []))
 
     def _build_model(self, X, y):
-        from nnfast.models.cloning import clone_model
-        from nnfast.models.model import Model
-
         if self.warm_start and hasattr(self, "model_"):
             return self.model_
         if isinstance(self.model, Model):
             _check_compiled(self.model)
-            from nnfast.saving.saving_lib import compile_from_config
 
             clone = clone_model(self.model)
             compile_from_config(clone, self.model._serialize_compile_config())
