@@ -7,18 +7,16 @@ Example:
     >>> config.mode, config.get_config()["block_size"]
     ('int4', 64)
 """
+from nnfast import quantizers
+from nnfast.quantizers import AbsMaxQuantizer
 from nnfast.quantizers_modes import QUANTIZATION_MODES
 
 
 def _serialize(quantizer):
-    from nnfast import quantizers
-
     return None if quantizer is None else quantizers.serialize(quantizer)
 
 
 def _deserialize(config):
-    from nnfast import quantizers
-
     return None if config is None else quantizers.deserialize(config)
 
 
@@ -79,8 +77,6 @@ class Int8QuantizationConfig(QuantizationConfig):
     """
 
     def __init__(self, weight_quantizer=None, activation_quantizer="default"):
-        from nnfast.quantizers import AbsMaxQuantizer
-
         if isinstance(activation_quantizer, str) and activation_quantizer == "default":
             activation_quantizer = AbsMaxQuantizer()
         super().__init__(weight_quantizer, activation_quantizer)

@@ -12,9 +12,11 @@ import warnings
 
 import numpy as np
 
+from nnfast import config
 from nnfast import metrics as metrics_module
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
+from nnfast.models.data_adapter import leaves
 from nnfast.utils.x_y_sample_weight import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
@@ -83,8 +85,6 @@ _TAKES_TRAINING_ARG = {}
 
 
 def _batch_size(x):
-    from nnfast.models.data_adapter import leaves
-
     for leaf in leaves(x):
         if leaf is not None:
             return int(np.shape(leaf)[0]) if np.ndim(leaf) else 1
@@ -275,8 +275,6 @@ def _layer_metrics(layer):
 
 
 def _keras_version():
-    from nnfast import config
-
     return config.keras_version()
 
 

@@ -12,8 +12,11 @@ import numpy as np
 
 from nnfast.backend.global_state import floatx
 from nnfast.backend.tensor import Tensor
+from nnfast.config import max_steps_per_epoch
+from nnfast.layers.core import Dense
+from nnfast.ops import sparse_dense
 from nnfast.ops.sparse_dense import CSRBatch
-
+from nnfast.utils.py_dataset import PyDataset
 
 _ACCEPTED = ("a NumPy array (or array-like), a list/dict of arrays, a PyDataset, a Python "
              "generator, or a batch source such as torch.utils.data.DataLoader or "
@@ -85,7 +88,6 @@ def scipy_to_batch(x, name):
 def _feeds_dense_only(model):
     """True when the model's only input goes to plain Dense layers and nowhere else (a
     Sequential that starts with Dense, or a functional model whose input only Dense reads)."""
-    from nnfast.layers.core import Dense
     from nnfast.models.functional import Functional
     from nnfast.models.sequential import Sequential
 
@@ -106,8 +108,6 @@ def sparse_input_for(model, x):
     fit/evaluate/predict instead of once per batch, and batches are sliced in CSR form.
     Anything else comes back unchanged (a dense batch is still checked per call by the
     Dense op)."""
-    from nnfast.ops import sparse_dense
-
     if type(x) is not np.ndarray or x.ndim != 2 or x.dtype != np.float32 or \
             x.shape[1] < sparse_dense.MIN_COLUMNS or len(x) < 2 or not _feeds_dense_only(model):
         return x
@@ -261,8 +261,6 @@ def contiguous(a):
 
 def is_pydataset(x):
     """A PyDataset / tf.keras Sequence: indexable batches with a length."""
-    from nnfast.utils.py_dataset import PyDataset
-
     if isinstance(x, PyDataset):
         return True
     return (hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(
@@ -336,7 +334,6 @@ class BatchSource:
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size, self.shuffle = batch_size, shuffle
         self.exhausted = False
-        from nnfast.config import max_steps_per_epoch
 
         cap = max_steps_per_epoch()  # keras.config.set_max_steps_per_epoch
         if cap and (steps is None or cap < int(steps)):

@@ -13,19 +13,26 @@ import warnings
 
 import numpy as np
 
+from nnfast import config, ops, optimizers
 from nnfast import metrics as metrics_module
-from nnfast import optimizers
 from nnfast.backend import memory
 from nnfast.backend import random as nnrandom
 from nnfast.backend.tape import GradientTape
 from nnfast.backend.tensor import Tensor
 from nnfast.callbacks import CallbackList, _noop
+from nnfast.config import max_epochs
+from nnfast.distribution import api
 from nnfast.layers.layer import added_losses_seen
 from nnfast.models import data_adapter as da
-from nnfast.models.lowered import lower_training
 from nnfast.models.compile_loss import resolve_loss
-from nnfast.models.custom_steps import (CompileMetrics, StepHooks, pack_x_y_sample_weight,
-                                        pythonify_logs)
+from nnfast.models.custom_steps import (
+    CompileMetrics,
+    StepHooks,
+    pack_x_y_sample_weight,
+    pythonify_logs,
+)
+from nnfast.models.lowered import lower_training
+from nnfast.saving.serialization import serialize_keras_object
 from nnfast.thread_governor import GOVERNOR
 
 
@@ -134,8 +141,6 @@ class Trainer(StepHooks):
 
     def _serialize_compile_config(self):
         """Keras 3's ``compile_config`` for saving."""
-        from nnfast.saving.serialization import serialize_keras_object
-
         cc = self._compile_config
 
         def ser(spec):
@@ -284,8 +289,6 @@ class Trainer(StepHooks):
 
     @property
     def metrics_names(self):
-        from nnfast import config
-
         if config.keras_version() == 2:
             # Keras 2 named each value `evaluate` returns, compiled metrics flattened.
             return self._log_names_in_order(self._logs())
@@ -368,8 +371,6 @@ class Trainer(StepHooks):
                 loss = self._multi_output_loss(y, y_pred, sample_weight)
         for penalty in self._penalties():
             if penalty.ndim:
-                from nnfast import ops
-
                 penalty = ops.sum(penalty)
             loss = penalty if loss is None else loss + penalty
         if loss is None:
@@ -614,8 +615,6 @@ class Trainer(StepHooks):
 
     def _fit_loop(self, source, arrays, epochs, verbose, callbacks, val, validation_freq,
                   initial_epoch, class_weight, val_batch_size, val_steps):
-        from nnfast.config import max_epochs
-
         if max_epochs() and max_epochs() < epochs:  # keras.config.set_max_epochs
             warnings.warn("Limiting epochs to %d" % max_epochs(), stacklevel=3)
             epochs = max_epochs()
@@ -1000,8 +999,6 @@ def _data_parallel(model, what, custom):
 
 
 def _scoped_strategy_distribution():
-    from nnfast.distribution import api
-
     return api.strategy_distribution()
 
 

@@ -8,7 +8,7 @@ through the differentiable ``Cast`` so gradients still reach tensors.
 
 import numpy as np
 
-from nnfast.backend.dtypes import result_type
+from nnfast.backend.dtypes import result_type, standardize_dtype
 from nnfast.backend.tensor import Tensor
 
 _FLOATX = np.dtype(np.float32)
@@ -148,8 +148,6 @@ def dtype(x):
         >>> ops.dtype(np.ones(2, "int8"))
         'int8'
     """
-    from nnfast.backend.dtypes import standardize_dtype
-
     x = strong(as_input(x))
     return standardize_dtype(x.dtype)
 

@@ -6,9 +6,10 @@ import numpy as np
 from nnfast import _core
 from nnfast.backend.tape import Function, _tape_stack
 from nnfast.backend.tensor import Tensor
-from nnfast.ops._dtype import promote, unary_input
 from nnfast.ops import matmul_broadcast, precision
+from nnfast.ops._dtype import as_input, promote, unary_input
 from nnfast.ops._util import f32, name_factory_ops, normalize_axis, unbroadcast, value
+from nnfast.ops.array import cast
 
 
 def _shape(x):
@@ -405,8 +406,6 @@ def cos(x):
 
 
 def _cast(x, dtype):
-    from nnfast.ops.array import cast
-
     return cast(x, dtype)
 
 
@@ -1080,8 +1079,6 @@ def round(x, decimals=0):  # noqa: A001
 def _compare(fn, doc):
     def op(x1, x2):
         from nnfast.backend.tensor import Tensor
-
-        from nnfast.ops._dtype import as_input
 
         a, b = as_input(x1), as_input(x2)
         return Tensor(np.asarray(fn(getattr(a, "value", a), getattr(b, "value", b))))

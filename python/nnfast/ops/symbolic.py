@@ -11,13 +11,14 @@ whose shape and dtype come from running the op on small stand-ins
 (``backend.keras_tensor.compute_output_spec``). New ops need no per-op code.
 """
 import functools
-import inspect
-import types
 import importlib
 import importlib.util
+import inspect
+import types
 
-from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
 import nnfast.ops as ops_module
+from nnfast.backend.keras_tensor import KerasTensor, any_symbolic
+from nnfast.ops._keras_op_table import KERAS_OPS
 
 # Submodules of keras.ops whose functions are public under their own namespace.
 KERAS_SUBMODULES = ("numpy", "nn", "image", "linalg", "core", "math")
@@ -109,8 +110,6 @@ def _wrap_namespace(namespace, prefix, top_level=None):
     in ``nnfast.ops``) only Keras's op names and nnfast's own public ops are wrapped: the
     module's helpers (``value``, ``promote``...) are called by its own functions on every
     step and must stay plain functions."""
-    from nnfast.ops._keras_op_table import KERAS_OPS
-
     for name, obj in list(vars(namespace).items() if not isinstance(namespace, dict)
                           else namespace.items()):
         if top_level is not None and not (prefix + name in KERAS_OPS or name in KERAS_OPS

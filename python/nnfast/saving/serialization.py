@@ -13,7 +13,20 @@ import threading
 
 import numpy as np
 
+from nnfast import (
+    activations,
+    constraints,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+)
 from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.layer import Layer
+from nnfast.layers.quantization import is_default_int8_config
+from nnfast.optimizers import schedules
 from nnfast.saving import object_registration as reg
 
 _state = threading.local()
@@ -61,8 +74,6 @@ def safe_mode_scope(safe_mode):
 
 def _module_of(obj):
     """The ``module`` Keras writes for a built-in object (by the nnfast package it lives in)."""
-    from nnfast.layers.layer import Layer
-
     cls = obj if isinstance(obj, type) else type(obj)
     mod = cls.__module__
     if not mod.startswith("nnfast."):
@@ -157,7 +168,6 @@ def serialize_keras_object(obj):
     class_name = type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
     entry = {"module": _module_of(obj), "class_name": class_name,
              "config": serialize_keras_object(config), "registered_name": _registered_name(type(obj))}
-    from nnfast.layers.layer import Layer
 
     if isinstance(obj, Layer):
         shapes = getattr(obj, "_build_shapes", None)
@@ -199,8 +209,6 @@ def serialize_layer(layer):
 # --- reading -----------------------------------------------------------------------------
 
 def _builtin_classes():
-    from nnfast import (constraints, initializers, layers, losses, metrics, optimizers,
-                        regularizers)
     out = {}
     for module in (constraints, regularizers, initializers, metrics, losses):
         for name in dir(module):
@@ -212,7 +220,6 @@ def _builtin_classes():
         obj = getattr(optimizers, name)
         if isinstance(obj, type):
             out[name] = obj
-    from nnfast.optimizers import schedules
 
     for name in dir(schedules):
         obj = getattr(schedules, name)
@@ -229,8 +236,6 @@ def _builtin_classes():
 def _family_classes(module_name):
     """Built-in classes for a Keras ``module`` string, so ``keras.losses.MeanSquaredError``
     does not resolve to the metric of the same name."""
-    from nnfast import losses, metrics
-
     if module_name and module_name.startswith("keras.losses"):
         return {n: getattr(losses, n) for n in dir(losses) if isinstance(getattr(losses, n), type)}
     if module_name and module_name.startswith("keras.metrics"):
@@ -296,8 +301,6 @@ def _accepted_kwargs(cls):
 
 
 def clean_layer_config(cls, config):
-    from nnfast.layers.quantization import is_default_int8_config
-
     """Drops Keras-only keys that hold their 'off' value so built-in layers accept the config;
     maps legacy spellings (``batch_input_shape``) through."""
     if not _is_builtin(cls):
@@ -427,7 +430,6 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if not isinstance(cls, type):
         # A registered function stored with a class-like entry.
         return cls
-    from nnfast.layers.layer import Layer
 
     if issubclass(cls, Layer):
         obj = deserialize_layer_entry(config, custom_objects)
@@ -439,8 +441,6 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
 
 
 def _resolve_function(name, registered_name, custom_objects):
-    from nnfast import activations, losses, metrics
-
     custom = dict(reg.scoped_objects(), **(custom_objects or {}))
     for key in (registered_name, name):
         if key and key != "function":
@@ -468,7 +468,6 @@ def _to_shape(shape):
 
 def deserialize_layer_entry(entry, custom_objects=None):
     """A layer (or model) from its config entry, built if the entry says how."""
-    from nnfast.layers.layer import Layer
     from nnfast.layers.operation import OperationLayer, is_operation_entry
 
     if is_operation_entry(entry):

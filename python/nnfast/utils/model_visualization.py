@@ -4,6 +4,9 @@ dependencies: without them these functions raise ``ImportError`` naming what to 
 import os
 import shutil
 
+from nnfast.backend.keras_tensor import KerasTensor
+from nnfast.layers.input_layer import InputLayer
+
 
 def _pydot():
     try:
@@ -27,8 +30,6 @@ def _shape_text(shape):
 
 
 def _shapes(structure):
-    from nnfast.backend.keras_tensor import KerasTensor
-
     if isinstance(structure, KerasTensor):
         return tuple(structure.shape)
     if isinstance(structure, (list, tuple)):
@@ -141,7 +142,6 @@ def _exit_layer(model):
 
 def _entry_layers(model):
     """The innermost layers that consume a nested model's inputs."""
-    from nnfast.layers.input_layer import InputLayer
     from nnfast.models.sequential import Sequential
 
     if isinstance(model, Sequential):
