@@ -38,7 +38,8 @@
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
-//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_and, vm_or,
+//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_from_bits (its
+//   inverse), vm_and, vm_or, vi_gt(a, b) (int32 lanes a > b),
 //   vselect(m, a, b) = m ? a : b, vkeep(m, x) = m ? x : 0;
 //   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops;
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and
