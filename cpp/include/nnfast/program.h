@@ -42,7 +42,8 @@ enum class ProgramOp : int32_t {
   activation_forward = 1,           // dst = f(src); dims n
   activation_backward = 2,          // dsrc = f'(src or dst) * ddst; dims n
   sum_over_rows = 3,                // out[j] = sum_i x[i, j]; dims rows (m), cols (n)
-  dropout = 4,                      // dst = mask * src / (1 - rate); dims n
+  dropout = 4,                      // dst = mask * src / (1 - rate); dims n; (src, dst,
+                                    // keep bits?): ints counter, backward, seed
   softmax_forward = 5,              // dims rows (m), cols (n)
   softmax_cross_entropy_forward = 6,
   softmax_cross_entropy_backward = 7,

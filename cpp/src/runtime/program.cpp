@@ -341,6 +341,8 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
             (ins.ints[0] < 0 || ins.ints[0] >= run.n_counters))
           throw std::invalid_argument(where(i, ins) + ": dropout counter " +
                                       std::to_string(ins.ints[0]) + " was not given");
+        if (ins.op == ProgramOp::dropout)  // the keep bits: uint8 in arena floats, 32 per float
+          need(2, (m + 31) / 32, "keep mask", false);
         break;
       case ProgramOp::activation_backward:
         // Every gradient can use the output; some also need the input.
@@ -574,8 +576,18 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
         draw_at[counter] = run.counters[counter];
         run.counters[counter] += m;
       }
-      dropout_apply(b[0].f, b[1].f, m, ins.floats[0], static_cast<uint64_t>(ins.ints[2]),
-                    static_cast<uint64_t>(draw_at[counter]));
+      // With a mask slot the forward stores its keep bits and the backward applies them
+      // (the interpreted path's two kernels); without, both hash (seed, counter).
+      uint8_t* mask = reinterpret_cast<uint8_t*>(b[2].f);
+      if (mask && !ins.ints[1])
+        dropout_forward_mask(b[0].f, b[1].f, mask, m, ins.floats[0],
+                             static_cast<uint64_t>(ins.ints[2]),
+                             static_cast<uint64_t>(draw_at[counter]));
+      else if (mask)
+        dropout_backward_mask(b[0].f, mask, b[1].f, m, ins.floats[0]);
+      else
+        dropout_apply(b[0].f, b[1].f, m, ins.floats[0], static_cast<uint64_t>(ins.ints[2]),
+                      static_cast<uint64_t>(draw_at[counter]));
       break;
     }
     case ProgramOp::softmax_forward:

@@ -114,6 +114,7 @@ class _DropoutNode:
     rate: float
     width: int
     flows: bool
+    mask: object = None  # the arena buffer of the forward's keep bits
 
 
 @dataclasses.dataclass
@@ -789,7 +790,7 @@ class LoweredTraining:
             elif type(node) is _DropoutNode:
                 if node.flows:
                     dx = d.arena("dropout/input_gradient", per_row=node.width)
-                    d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                    d.add("dropout", (g, dx, node.mask), ints=(node.counter, 1, node.seed),
                           floats=(node.rate,), m=(0, node.width))
                     grads[graph_node.inputs[0]] = dx
             elif type(node) is _RecurrenceNode:
@@ -823,9 +824,12 @@ class LoweredTraining:
         self.dropouts.append(layer)
         seed = int(layer._stream_seed) & (2**64 - 1)
         seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
-        d.add("dropout", (current, out), ints=(counter, 0, seed), floats=(layer.rate,),
+        # The keep bits (uint8 in arena floats, one bit per element) for the backward; only
+        # when a gradient flows back through the layer.
+        mask = d.arena(f"{layer.name}/mask", per_row=-(-width // 32), fixed=1) if flows else None
+        d.add("dropout", (current, out, mask), ints=(counter, 0, seed), floats=(layer.rate,),
               m=(0, width))
-        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
+        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows, mask))
         if bf16:  # the output rounded (in place: the backward never reads it)
             d.add("round_to_bfloat16", (out, out), m=(0, width))
             self._rounded.add(out.id)
@@ -1185,7 +1189,7 @@ class LoweredTraining:
                 if not node.flows:
                     break  # nothing before it has weights: the tape stops here too
                 dx = d.arena("dropout/input_gradient", per_row=node.width)
-                d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                d.add("dropout", (g, dx, node.mask), ints=(node.counter, 1, node.seed),
                       floats=(node.rate,), m=(0, node.width))
                 g = dx
                 continue
