@@ -1,7 +1,8 @@
 """The tutorial CNN's small kernels, one by one, through ``_core``: the first layer's fused
 conv + relu + max-pool (28x28x1 -> 26x26x32 -> 13x13x32) forward and weight gradient, the
 Dropout(0.5) forward and backward on (32, 1600), the second max-pool (11x11x64 -> 5x5x64)
-forward and backward, and the relu gradient of the second conv. Batch 32, as in the
+forward and backward, and the second conv's relu gradient on the pooled maps (alone, or
+folded into the pool's backward). Batch 32, as in the
 tutorial's training step (`bench_step_overhead.py --workloads cnn` shows them inside the step).
 
 Medians of --repeats blocks of --calls calls, microseconds per call; the thread count and the
@@ -13,7 +14,10 @@ turn, alternating, e.g.:
       OMP_NUM_THREADS=1 PYTHONPATH=$p python3 benchmarks/bench_cnn_small_ops.py --cpu-time
     done; done
 
-Ops a build lacks (the stored dropout mask, the pool backward with the relu mask) print "-".
+Ops a build lacks (the stored dropout mask, the pool backward with the relu mask) print "-";
+the lowered program runs "dropout forward + mask", "dropout backward (mask)" and "max_pool2d
+backward + relu mask" where older builds ran the hashed dropout twice and the relu pass then
+the pool backward.
 """
 import argparse
 import statistics
@@ -71,17 +75,18 @@ def cases(rng):
     _core.max_pool2d_forward(z, p2, am, (2, 2), (2, 2), (0, 0))
     dp2 = rng.standard_normal(p2.shape).astype(np.float32)
     dz = np.empty_like(z)
-    dz2 = np.empty_like(z)
     out.append(("max_pool2d forward", lambda: _core.max_pool2d_forward(
         z, p2, am, (2, 2), (2, 2), (0, 0))))
     out.append(("max_pool2d backward", lambda: _core.max_pool2d_backward(
         dp2, am, dz, (2, 2), (2, 2), (0, 0))))
-    out.append(("relu_backward_from_output", lambda: _core.relu_backward_from_output(
-        z, dz, dz2)))
-    if hasattr(_core, "max_pool2d_backward_relu"):
-        out.append(("max_pool2d backward + relu mask", lambda: _core.max_pool2d_backward_relu(
-            dp2, p2, am, dz, (2, 2), (2, 2), (0, 0))))
-    else:
+    masked = np.empty_like(dp2)
+    out.append(("relu_backward_from_output (pooled)", lambda: _core.relu_backward_from_output(
+        p2, dp2, masked)))
+    try:  # builds before the relu_y argument: "-"
+        _core.max_pool2d_backward(dp2, am, dz, (2, 2), (2, 2), (0, 0), relu_y=p2)
+        out.append(("max_pool2d backward + relu mask", lambda: _core.max_pool2d_backward(
+            dp2, am, dz, (2, 2), (2, 2), (0, 0), relu_y=p2)))
+    except TypeError:
         out.append(("max_pool2d backward + relu mask", None))
     return out
 

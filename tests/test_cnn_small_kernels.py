@@ -1,11 +1,14 @@
 """Kernels of the tutorial CNN's small ops: dropout with its keep mask stored as bits (the
 forward's output and the backward's gradient are dropout_apply's bits, on odd lengths, every
-ISA and 1 or 2 threads), and bad inputs."""
+ISA and 1 or 2 threads); max pooling (hand-vectorised forward and tiled backward, the relu
+mask folded into the backward) against a float64 NumPy reference and the reference ISA's
+bits on odd shapes; bad inputs."""
 import numpy as np
 import pytest
 
 from nnfast import _core, ops
 
+import conv_reference as ref
 from conv_reference import isa  # noqa: F401  (fixture)
 
 RNG = np.random.default_rng(5)
@@ -70,3 +73,95 @@ def test_dropout_mask_bad_inputs_raise():
         _core.dropout_backward_mask(x, np.empty(3, np.uint8), y, 1.0)
     with pytest.raises(ValueError, match="same size"):
         _core.dropout_backward_mask(x, np.empty(3, np.uint8), np.empty(19, np.float32), 0.5)
+
+
+POOL_CASES = [
+    # (input shape, pool, strides, pads, output (h, w))
+    ((3, 11, 11, 64), (2, 2), (2, 2), (0, 0), (5, 5)),    # the tutorial's second pool
+    ((2, 9, 7, 17), (2, 2), (2, 2), (1, 0), (5, 4)),      # 'same'-style padding, 16 + 1 lanes
+    ((2, 8, 9, 5), (3, 3), (2, 2), (0, 0), (3, 4)),       # overlapping windows, 5 lanes
+    ((1, 6, 5, 33), (3, 2), (3, 2), (0, 0), (2, 2)),      # tiling, uneven pool, 33 lanes
+]
+
+
+def pool_reference(x, pool, strides, pads, out):
+    """float64 max pooling, its first-maximum argmax (ih * in_w + iw) and the scatter."""
+    b, h, w, c = x.shape
+    y = np.full((b, *out, c), -np.inf)
+    arg = np.zeros((b, *out, c), np.int64)
+    for i in range(out[0]):
+        for j in range(out[1]):
+            h0, w0 = i * strides[0] - pads[0], j * strides[1] - pads[1]
+            for ih in range(max(h0, 0), min(h0 + pool[0], h)):
+                for iw in range(max(w0, 0), min(w0 + pool[1], w)):
+                    v = x[:, ih, iw].astype(np.float64)
+                    take = (v > y[:, i, j]) | np.isnan(v)  # NaN wins and stays
+                    y[:, i, j] = np.where(take, v, y[:, i, j])
+                    arg[:, i, j] = np.where(take, ih * w + iw, arg[:, i, j])
+    return y, arg
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool_forward_and_relu_masked_backward(case, isa):
+    shape, pool, strides, pads, out = case
+    x = np.maximum(RNG.standard_normal(shape), 0).astype(np.float32)  # a relu's output
+    x[0, 0, 0, :3] = [np.nan, 0.0, 0.0]  # NaN wins its window; ties keep the first position
+    y = np.empty((shape[0], *out, shape[3]), np.float32)
+    arg = np.empty(y.shape, np.int32)
+    _core.max_pool2d_forward(x, y, arg, pool, strides, pads)
+    want_y, want_arg = pool_reference(x, pool, strides, pads, out)
+    assert np.isnan(y[0, 0, 0, 0])
+    finite = ~np.isnan(want_y)
+    np.testing.assert_array_equal(y[finite], want_y[finite])
+    np.testing.assert_array_equal(arg[finite], want_arg[finite])
+    g = RNG.standard_normal(y.shape).astype(np.float32)
+    dx, dx_relu = np.empty_like(x), np.empty_like(x)
+    _core.max_pool2d_backward(g, arg, dx, pool, strides, pads)
+    _core.max_pool2d_backward(g, arg, dx_relu, pool, strides, pads, relu_y=y)
+    want_dx = np.zeros(x.shape)
+    want_relu = np.zeros(x.shape)
+    for idx in np.ndindex(y.shape):
+        n, _, _, c = idx
+        ih, iw = divmod(int(arg[idx]), shape[2])
+        want_dx[n, ih, iw, c] += g[idx]
+        want_relu[n, ih, iw, c] += g[idx] if y[idx] > 0 else 0.0
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dx_relu, want_relu, rtol=1e-6, atol=1e-6)
+    # relu_y folded in == relu_backward_from_output after the plain scatter, bit for bit
+    masked = np.empty_like(x)
+    _core.relu_backward_from_output(x, dx, masked)
+    if pool == strides:  # (overlapping windows sum first, then mask: same terms, same order)
+        np.testing.assert_array_equal(bits(dx_relu), bits(masked))
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool_isas_agree_bit_for_bit(case):
+    import nnfast
+
+    shape, pool, strides, pads, out = case
+    x = RNG.standard_normal(shape).astype(np.float32)
+    g = RNG.standard_normal((shape[0], *out, shape[3])).astype(np.float32)
+    results = []
+    previous = nnfast.config.active_isa()
+    try:
+        for name in nnfast.config.available_isas():
+            nnfast.config.set_max_isa(name)
+            y = np.empty(g.shape, np.float32)
+            arg = np.empty(g.shape, np.int32)
+            _core.max_pool2d_forward(x, y, arg, pool, strides, pads)
+            dx = np.empty_like(x)
+            _core.max_pool2d_backward(g, arg, dx, pool, strides, pads, relu_y=y)
+            results.append((bits(y), arg, bits(dx)))
+    finally:
+        nnfast.config.set_max_isa(previous)
+    for got in results[1:]:
+        for a, b in zip(results[0], got):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_max_pool_backward_relu_y_must_match_the_gradient():
+    g = np.ones((1, 2, 2, 3), np.float32)
+    arg = np.zeros(g.shape, np.int32)
+    with pytest.raises(ValueError, match="relu_y"):
+        _core.max_pool2d_backward(g, arg, np.empty((1, 4, 4, 3), np.float32), (2, 2), (2, 2),
+                                  (0, 0), relu_y=np.ones((1, 2, 2, 2), np.float32))

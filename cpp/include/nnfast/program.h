@@ -65,7 +65,7 @@ enum class ProgramOp : int32_t {
   conv2d_backward_data = 21,         // (ddst, kernel, dsrc)
   conv2d_backward_weights = 22,      // (src, ddst, dkernel, dbias?, relu_y?)
   max_pool2d_forward = 23,           // (src, dst, argmax: int32 in arena floats)
-  max_pool2d_backward = 24,          // (ddst, argmax, dsrc)
+  max_pool2d_backward = 24,          // (ddst, argmax, dsrc, relu_y?: masks ddst where <= 0)
   conv_relu_maxpool_forward = 25,    // (src, kernel, bias?, pooled, argidx: uint8 in arena)
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)

@@ -448,6 +448,7 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         need(fwd ? 0 : 2, rows * pool_in(p), fwd ? "pool input" : "pool input gradient");
         need(fwd ? 1 : 0, rows * pool_out(p), fwd ? "pool output" : "pool output gradient");
         need(fwd ? 2 : 1, rows * pool_out(p), "pool argmax");  // int32 in float slots
+        if (!fwd) need(3, rows * pool_out(p), "relu output", false);
         break;
       }
       case ProgramOp::conv_relu_maxpool_forward:
@@ -675,7 +676,7 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
       break;
     case ProgramOp::max_pool2d_backward:
       max_pool2d_backward(pool_at(geometry(ins), rows), b[0].f,
-                          reinterpret_cast<const int32_t*>(b[1].f), b[2].f);
+                          reinterpret_cast<const int32_t*>(b[1].f), b[2].f, b[3].f);
       break;
     case ProgramOp::conv_relu_maxpool_forward:
       conv2d_relu_maxpool_forward(conv_pool_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f,

@@ -526,8 +526,10 @@ def logsumexp_rows(x: numpy.ndarray, out: numpy.ndarray) -> None:
     """
     out[i] = log(sum(exp(x[..., :]))) of each row of the last axis (out: one per row).
     """
-def max_pool2d_backward(ddst: numpy.ndarray, argmax: numpy.ndarray, dsrc: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
-    ...
+def max_pool2d_backward(ddst: numpy.ndarray, argmax: numpy.ndarray, dsrc: numpy.ndarray, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], relu_y: typing.Any = None) -> None:
+    """
+    dsrc = the input gradient of max pooling (overwritten): ddst at each window's argmax; with relu_y (the pooled output of a relu'd input), ddst only where relu_y > 0.
+    """
 def max_pool2d_forward(src: numpy.ndarray, dst: numpy.ndarray, argmax: typing.Any, pool: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], strides: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], pads: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> None:
     """
     Max pooling of NHWC src into dst (its shape gives out_h/out_w); argmax (int32, dst's shape) receives each maximum's position ih*in_w + iw.

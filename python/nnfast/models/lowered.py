@@ -1243,17 +1243,16 @@ class LoweredTraining:
 
     def _plan_pool_relu_backward(self, d, node, g):
         """Backward of a MaxPooling2D after a relu Conv2D, with the conv's relu mask applied
-        to the pooled gradient before the scatter: a pooled value is its argmax's conv
-        output, so ``pooled > 0`` is the mask at every position the scatter writes, and the
-        mask pass reads the pooled maps (1/4 of the conv output at 2x2). The input gradient
-        is the tape's ``relu_backward(max_pool_backward(g))`` bit for bit (both pick g or
-        +0 per position, and overlapping windows sum the same terms in the same order)."""
+        to the pooled gradient inside the scatter (max_pool2d_backward's relu_y slot): a
+        pooled value is its argmax's conv output, so ``pooled > 0`` is the mask at every
+        position the scatter writes, read from the pooled maps (1/4 of the conv output at
+        2x2), in one pass. The input gradient is the tape's
+        ``relu_backward(max_pool_backward(g))`` bit for bit (both pick g or +0 per position,
+        and overlapping windows sum the same terms in the same order)."""
         rows = (0, 1)
-        masked = d.arena("pool/relu_masked_gradient", per_row=node.out_width)
-        d.add("relu_backward_from_output", (node.out, g, masked), m=rows,
-              n=(0, node.out_width))
         dx = d.arena("pool/input_gradient", per_row=node.in_width)
-        d.add("max_pool2d_backward", (masked, node.argmax, dx), ints=(node.geometry,), m=rows)
+        d.add("max_pool2d_backward", (g, node.argmax, dx, node.out), ints=(node.geometry,),
+              m=rows)
         return dx
 
     def _plan_conv_backward(self, d, node, g, masked=False):
