@@ -293,6 +293,35 @@ inline const float* window_src(const ConvPoolShape& ps, const float* src, int64_
   return src + ((b * s.in_h + ih) * s.in_w + iw) * s.in_c;
 }
 
+// Window positions j .. j+3 of the first-layer route: four conv outputs (8 independent FMA
+// chains at NV = 2) from broadcast taps times the register-held weights, then the running max
+// with its first-maximum index. kFirst: positions 0..3, where from -inf the first position
+// always wins (or leaves -inf, which it equals), so it starts the max instead of a compare.
+template <int NV, bool kFirst>
+inline void first_layer_four(const float* x0, const int64_t* pos_off, const int64_t* off,
+                             const VF (*w)[NV], const VF* b0, int64_t j, VF* best, VI* idx) {
+  const float* x[4] = {x0 + pos_off[j], x0 + pos_off[j + 1], x0 + pos_off[j + 2],
+                       x0 + pos_off[j + 3]};
+  VF acc[4][NV];
+  for (int i = 0; i < 4; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = b0[v];
+#pragma GCC unroll 9
+  for (int k = 0; k < kFirstTaps; ++k) {
+    const int64_t o = off[k];
+    for (int i = 0; i < 4; ++i) {
+      const VF xv = vset1(x[i][o]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = vfmadd(xv, w[k][v], acc[i][v]);
+    }
+  }
+  if (kFirst)
+    for (int v = 0; v < NV; ++v) {
+      best[v] = acc[0][v];
+      idx[v] = vi_set1(static_cast<int32_t>(j));
+    }
+  for (int i = kFirst ? 1 : 0; i < 4; ++i)
+    take_max<NV>(acc[i], static_cast<int32_t>(j + i), best, idx);
+}
+
 // Forward of pooled pixels [q0, q1) with the 9 x 16*NV weights held in registers: four window
 // positions at a time (8 independent FMA chains at NV = 2), each a broadcast tap times the
 // weight rows, then the running max with its first-maximum index as take_max keeps it.
@@ -325,22 +354,12 @@ void first_layer_fwd(const ConvPoolShape& ps, const float* src, const float* ker
       idx[v] = vi_set1(0);
     }
     int64_t j = 0;
-    for (; j + 4 <= npos; j += 4) {
-      const float* x[4] = {x0 + pos_off[j], x0 + pos_off[j + 1], x0 + pos_off[j + 2],
-                           x0 + pos_off[j + 3]};
-      VF acc[4][NV];
-      for (int i = 0; i < 4; ++i)
-        for (int v = 0; v < NV; ++v) acc[i][v] = b0[v];
-#pragma GCC unroll 9
-      for (int k = 0; k < kFirstTaps; ++k) {
-        const int64_t o = off[k];
-        for (int i = 0; i < 4; ++i) {
-          const VF xv = vset1(x[i][o]);
-          for (int v = 0; v < NV; ++v) acc[i][v] = vfmadd(xv, w[k][v], acc[i][v]);
-        }
-      }
-      for (int i = 0; i < 4; ++i) take_max<NV>(acc[i], static_cast<int32_t>(j + i), best, idx);
+    if (npos >= 4) {
+      first_layer_four<NV, true>(x0, pos_off, off, w, b0, 0, best, idx);
+      j = 4;
     }
+    for (; j + 4 <= npos; j += 4)
+      first_layer_four<NV, false>(x0, pos_off, off, w, b0, j, best, idx);
     for (; j < npos; ++j) {
       const float* x = x0 + pos_off[j];
       VF acc[NV];
