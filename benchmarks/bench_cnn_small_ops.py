@@ -14,6 +14,10 @@ turn, alternating, e.g.:
       OMP_NUM_THREADS=1 PYTHONPATH=$p python3 benchmarks/bench_cnn_small_ops.py --cpu-time
     done; done
 
+``--step`` also times whole training steps of the tutorial CNN (`fit` on synthetic data,
+the lowered program; process CPU time per step, min and median of --repeats fits of 60
+steps): the figure to alternate between builds for the step as a whole.
+
 Ops a build lacks (the stored dropout mask, the pool backward with the relu mask) print "-";
 the lowered program runs "dropout forward + mask", "dropout backward (mask)" and "max_pool2d
 backward + relu mask" where older builds ran the hashed dropout twice and the relu pass then
@@ -24,7 +28,6 @@ import statistics
 import time
 
 import numpy as np
-
 from nnfast import _core
 
 
@@ -91,12 +94,37 @@ def cases(rng):
     return out
 
 
+def step_cpu_us(repeats, steps=60, batch=32):
+    """(min, median) process CPU time per training step of the tutorial CNN, us."""
+    import nnfast as keras
+
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * batch, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, steps * batch)]
+    model.fit(x[:10 * batch], y[:10 * batch], batch_size=batch, epochs=1, verbose=0)
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+        times.append((time.process_time() - start) / steps * 1e6)
+    return min(times), statistics.median(times)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--cpu-time", action="store_true",
                         help="time the process's CPU time, not the wall clock")
+    parser.add_argument("--step", action="store_true",
+                        help="also time whole training steps (process CPU time)")
     args = parser.parse_args()
     clock = time.process_time if args.cpu_time else time.perf_counter
     print(f"# {_core.num_threads()} thread(s), active ISA {_core.active_isa()}, median of "
@@ -105,6 +133,9 @@ def main():
     for name, fn in cases(np.random.default_rng(0)):
         got = "-" if fn is None else f"{median_us(fn, args.repeats, args.calls, clock):.1f}"
         print(f"{name:>34}  {got}")
+    if args.step:
+        low, mid = step_cpu_us(args.repeats)
+        print(f"{'training step (CPU, min / median)':>34}  {low:.0f} / {mid:.0f}")
 
 
 if __name__ == "__main__":

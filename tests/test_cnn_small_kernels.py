@@ -5,11 +5,8 @@ mask folded into the backward) against a float64 NumPy reference and the referen
 bits on odd shapes; bad inputs."""
 import numpy as np
 import pytest
-
-from nnfast import _core, ops
-
-import conv_reference as ref
 from conv_reference import isa  # noqa: F401  (fixture)
+from nnfast import _core, ops
 
 RNG = np.random.default_rng(5)
 LENGTHS = [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 70001]
