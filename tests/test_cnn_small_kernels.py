@@ -162,3 +162,41 @@ def test_max_pool_backward_relu_y_must_match_the_gradient():
     with pytest.raises(ValueError, match="relu_y"):
         _core.max_pool2d_backward(g, arg, np.empty((1, 4, 4, 3), np.float32), (2, 2), (2, 2),
                                   (0, 0), relu_y=np.ones((1, 2, 2, 2), np.float32))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_first_layer_conv_pool_thread_ranges_against_float64(threads):
+    # The first-layer route (3x3 on one channel, <= 32 filters) walks pooled pixels from any
+    # start: at 3 threads the forward's ranges and the weight gradient's 64-pixel chunks start
+    # mid-row (20 images of 11 x 11 pooled pixels). Forward bits do not depend on the split;
+    # the weight gradient matches a float64 sum over each window's argmax.
+    x = RNG.standard_normal((20, 24, 24, 1)).astype(np.float32)
+    k = RNG.standard_normal((3, 3, 1, 32)).astype(np.float32)
+    b = RNG.standard_normal(32).astype(np.float32)
+    g = RNG.standard_normal((20, 11, 11, 32)).astype(np.float32)
+    geom = ((1, 1), (0, 0), (1, 1), (22, 22), (2, 2), (0, 0))
+    previous = _core.num_threads()
+    outs = []
+    try:
+        for t in (1, threads):
+            _core.set_num_threads(t)
+            pooled, arg = np.empty(g.shape, np.float32), np.empty(g.shape, np.uint8)
+            _core.conv2d_relu_maxpool_forward(x, k, b, pooled, arg, *geom)
+            dk, db = np.empty_like(k), np.empty_like(b)
+            _core.conv2d_relu_maxpool_backward_weights(x, g, pooled, arg, dk, db, *geom)
+            outs.append((pooled, arg, dk, db))
+    finally:
+        _core.set_num_threads(previous)
+    (pooled, arg, _, _), (pooled_t, arg_t, dk, db) = outs
+    np.testing.assert_array_equal(bits(pooled_t), bits(pooled))
+    np.testing.assert_array_equal(arg_t, arg)
+    dk_ref, db_ref = np.zeros((9, 32)), np.zeros(32)
+    for n, py, px in np.ndindex(20, 11, 11):
+        on = pooled[n, py, px] > 0
+        j = arg[n, py, px].astype(np.int64)
+        oh, ow = 2 * py + j // 2, 2 * px + j % 2
+        patches = np.stack([x[n, oh + r, ow + c, 0] for r in range(3) for c in range(3)])
+        dk_ref += np.where(on, patches * g[n, py, px], 0.0)
+        db_ref += np.where(on, g[n, py, px], 0.0)
+    np.testing.assert_allclose(dk.reshape(9, 32), dk_ref, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-5, atol=1e-3)
