@@ -27,6 +27,13 @@ CASES = [
     ((1, 12, 9, 1), (3, 3, 70), (1, 1), "same", (2, 2), (2, 3), "valid"),     # 70 outs, dilation
     ((2, 9, 10, 1), (5, 5, 5), (1, 1), "same", (1, 1), (2, 2), "valid"),      # 25 taps, border
     ((2, 11, 11, 3), (3, 3, 16), (1, 1), "valid", (1, 1), (3, 3), "valid"),   # 27 taps, 3x3 pool
+    # One input channel, 3x3, <= 32 filters: the first-layer route (weights in registers),
+    # with border windows ('same'), 16-lane remainders, 3x3 pools and strides
+    ((2, 13, 11, 1), (3, 3, 20), (1, 1), "same", (1, 1), (2, 2), "same"),
+    ((2, 10, 9, 1), (3, 3, 7), (1, 1), "valid", (1, 1), (2, 2), "valid"),
+    ((1, 11, 12, 1), (3, 3, 32), (1, 1), "same", (1, 1), (3, 3), "same"),
+    ((2, 17, 15, 1), (3, 3, 24), (2, 2), "valid", (1, 1), (2, 2), "same"),
+    ((1, 14, 13, 1), (3, 3, 31), (1, 1), "valid", (2, 1), (2, 2), "valid"),
 ]
 
 
@@ -71,9 +78,12 @@ def test_fused_gradients_match_unfused(case, isa):
         np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-5 * scale, err_msg=name)
 
 
-def test_fused_gradients_against_finite_differences(isa):
-    # Small shape, float64 central differences of the reference conv -> relu -> max-pool.
-    case = ((1, 6, 7, 2), (3, 3, 3), (1, 1), "same", (1, 1), (2, 2), "same")
+@pytest.mark.parametrize("case", [
+    ((1, 6, 7, 2), (3, 3, 3), (1, 1), "same", (1, 1), (2, 2), "same"),
+    ((1, 5, 6, 1), (3, 3, 4), (1, 1), "same", (1, 1), (2, 2), "same"),  # first-layer route
+])
+def test_fused_gradients_against_finite_differences(case, isa):
+    # Small shapes, float64 central differences of the reference conv -> relu -> max-pool.
     x, k, b = inputs(case)
 
     def reference(x_, k_, b_):

@@ -79,6 +79,7 @@ def exercise_families():
                              np.empty(6, np.float32))                   # norm
     _core.softmax_forward(x, y)                                         # softmax
     _core.dropout_apply(x, y, 0.5, 1, 0)                                # dropout
+    _core.dropout_forward_mask(x, y, np.empty(8, np.uint8), 0.5, 1, 0)  # dropout_mask
     _core.activation_forward(2, x, y)                                   # activation
     _core.activation_backward(2, None, y, x, np.empty_like(x))          # activation_backward
     _core.relu_backward_from_output(x, x, y)                            # relu_backward
@@ -124,6 +125,7 @@ EXPECTED = {
     "norm": ("f32_norm_ref", "f32_norm_avx2", "f32_norm_avx512"),
     "softmax": ("f32_softmax_ref", "f32_softmax_avx2", "f32_softmax_avx512"),
     "dropout": ("f32_dropout_ref", "f32_dropout_avx2", "f32_dropout_avx512"),
+    "dropout_mask": ("f32_dropout_mask_ref", "f32_dropout_mask_avx2", "f32_dropout_mask_avx512"),
     "relu_backward": ("f32_relu_bwd_ref", "f32_relu_bwd_avx2", "f32_relu_bwd_avx512"),
     "optimizer": ("f32_optimizer_ref", "f32_optimizer_avx2", "f32_optimizer_avx512"),
     "pool": ("f32_pool_ref", "f32_pool_avx2", "f32_pool_avx512"),

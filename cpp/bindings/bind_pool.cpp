@@ -86,18 +86,26 @@ void bind_pool(py::module_& m) {
   m.def(
       "max_pool2d_backward",
       [](const py::array& ddst, const py::array& argmax, const py::array& dsrc, Pair pool,
-         Pair strides, Pair pads) {
+         Pair strides, Pair pads, const py::object& relu_y) {
         BufferScope scope("max_pool2d_backward");
         auto s = make_shape(dsrc, ddst, pool, strides, pads, "max_pool2d_backward");
         require_same_shape(argmax, ddst, "max_pool2d argmax", "output gradient");
         const float* g = checked<float>(ddst, "max_pool2d output gradient");
         const int32_t* a = checked_i32(argmax, "max_pool2d argmax", false);
         float* dx = checked<float>(dsrc, "max_pool2d input gradient", true);
+        const float* y = nullptr;
+        if (!relu_y.is_none()) {
+          const py::array ya = py::cast<py::array>(relu_y);
+          require_same_shape(ya, ddst, "max_pool2d relu_y", "output gradient");
+          y = checked<float>(ya, "max_pool2d relu_y");
+        }
         py::gil_scoped_release release;
-        nnfast::max_pool2d_backward(s, g, a, dx);
+        nnfast::max_pool2d_backward(s, g, a, dx, y);
       },
       py::arg("ddst"), py::arg("argmax"), py::arg("dsrc"), py::arg("pool"), py::arg("strides"),
-      py::arg("pads"));
+      py::arg("pads"), py::arg("relu_y") = py::none(),
+      "dsrc = the input gradient of max pooling (overwritten): ddst at each window's argmax; "
+      "with relu_y (the pooled output of a relu'd input), ddst only where relu_y > 0.");
   m.def(
       "avg_pool2d_forward",
       [](const py::array& src, const py::array& dst, Pair pool, Pair strides, Pair pads) {

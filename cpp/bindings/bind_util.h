@@ -101,6 +101,7 @@ const char* dtype_name() {
   if (std::is_same<T, float>::value) return "float32";
   if (std::is_same<T, int8_t>::value) return "int8";
   if (std::is_same<T, int32_t>::value) return "int32";
+  if (std::is_same<T, uint8_t>::value) return "uint8";
   return "int64";
 }
 

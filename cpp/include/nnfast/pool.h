@@ -26,9 +26,11 @@ void pool2d_validate(const Pool2DShape& s);
 // ih*in_w + iw of the first maximum in row-major window order; backward routes the gradient
 // there (as TensorFlow's MaxPoolGrad does).
 void max_pool2d_forward(const Pool2DShape& s, const float* src, float* dst, int32_t* argmax);
-// dsrc is overwritten.
+// dsrc is overwritten. relu_y (dst's shape, may be nullptr): the forward's output when its input
+// was a relu's output; then ddst passes only where relu_y > 0 (relu's backward folded into the
+// scatter, the same bits as relu_backward_from_output on the input afterwards).
 void max_pool2d_backward(const Pool2DShape& s, const float* ddst, const int32_t* argmax,
-                         float* dsrc);
+                         float* dsrc, const float* relu_y = nullptr);
 
 void avg_pool2d_forward(const Pool2DShape& s, const float* src, float* dst);
 void avg_pool2d_backward(const Pool2DShape& s, const float* ddst, float* dsrc);

@@ -42,7 +42,8 @@ enum class ProgramOp : int32_t {
   activation_forward = 1,           // dst = f(src); dims n
   activation_backward = 2,          // dsrc = f'(src or dst) * ddst; dims n
   sum_over_rows = 3,                // out[j] = sum_i x[i, j]; dims rows (m), cols (n)
-  dropout = 4,                      // dst = mask * src / (1 - rate); dims n
+  dropout = 4,                      // dst = mask * src / (1 - rate); dims n; (src, dst,
+                                    // keep bits?): ints counter, backward, seed
   softmax_forward = 5,              // dims rows (m), cols (n)
   softmax_cross_entropy_forward = 6,
   softmax_cross_entropy_backward = 7,
@@ -64,7 +65,7 @@ enum class ProgramOp : int32_t {
   conv2d_backward_data = 21,         // (ddst, kernel, dsrc)
   conv2d_backward_weights = 22,      // (src, ddst, dkernel, dbias?, relu_y?)
   max_pool2d_forward = 23,           // (src, dst, argmax: int32 in arena floats)
-  max_pool2d_backward = 24,          // (ddst, argmax, dsrc)
+  max_pool2d_backward = 24,          // (ddst, argmax, dsrc, relu_y?: masks ddst where <= 0)
   conv_relu_maxpool_forward = 25,    // (src, kernel, bias?, pooled, argidx: uint8 in arena)
   conv_relu_maxpool_backward_data = 26,     // (dpooled, pooled, argidx, kernel, dsrc)
   conv_relu_maxpool_backward_weights = 27,  // (src, dpooled, pooled, argidx, dkernel, dbias?)

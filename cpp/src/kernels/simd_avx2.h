@@ -97,6 +97,17 @@ inline VI vi_select(VM m, VI a, VI b) {
 }
 inline VM vi_eq(VI a, VI b) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)); }
 
+// --- added for the tutorial CNN's small kernels (conv_pool_avx512.cpp, dropout masks) ---
+// Signed int32 lane comparison a > b; a lane mask from the low W bits of `bits` (lane i <-
+// bit i: vmovemask's inverse, for masks stored as bits).
+inline VM vi_gt(VI a, VI b) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(a, b)); }
+inline VM vm_from_bits(unsigned bits) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i set = _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), bit);
+  return _mm256_castsi256_ps(_mm256_cmpeq_epi32(set, bit));
+}
+// --- end of the added block ---
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -94,6 +94,13 @@ inline VI vi_load_u8_m(const uint8_t* p, VM m) {
 }
 inline void vstore_u8_m(uint8_t* p, VI v, VM m) { _mm512_mask_cvtepi32_storeu_epi8(p, m, v); }
 
+// --- added for the tutorial CNN's small kernels (conv_pool_avx512.cpp, dropout masks) ---
+// Signed int32 lane comparison a > b; a lane mask from the low W bits of `bits` (lane i <-
+// bit i: vmovemask's inverse, for masks stored as bits).
+inline VM vi_gt(VI a, VI b) { return _mm512_cmpgt_epi32_mask(a, b); }
+inline VM vm_from_bits(unsigned bits) { return static_cast<VM>(bits); }
+// --- end of the added block ---
+
 // Asks for the cache line at p ahead of a load or store of it.
 // NOTE: always_inline: a wrapper left to the inliner is found free of side effects
 // (__builtin_prefetch) and its calls are deleted before they are inlined.

@@ -18,7 +18,8 @@
 // every ISA that has them (vdot_s8_pair: vpmaddwd on int8 tap pairs, depthwise_int8).
 // Written on the vocabulary: both GEMM micro-kernels and the AVX-512 packing, both small-GEMM
 // kernels, the int8 depthwise kernel and its AVX-512 quantizer, both ISAs' conv tiles (and
-// AVX-512's direct and fused conv + relu + max-pool kernels) and resize_avx512. Raw
+// AVX-512's direct and fused conv + relu + max-pool kernels, conv_pool_avx512.cpp), max
+// pooling (pool_simd_body.h), dropout and its stored keep bits, and resize_avx512. Raw
 // intrinsics outside simd_<isa>.h remain in: the AMX/VNNI/BF16 dot-product units
 // (gemm_bf16_*, gemm_int8_*, bf16_convert_avx512.h), the float <-> bf16/fp16 converters
 // (convert_*) and top_k's SSE2 prefilter (ops/topk.cpp: compiled for baseline x86-64, which
@@ -38,7 +39,8 @@
 //   vadd, vsub, vmul, vdiv, vfmadd(a, b, c) = a*b + c, vfnmadd(a, b, c) = c - a*b,
 //   vmin, vmax (NaN in the SECOND operand comes out: put constants first to keep NaN),
 //   vsqrt, vabs, vround (to nearest); vgt, vge, vlt, vle, veq, vne, visnan -> VM;
-//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_and, vm_or,
+//   vfirst(n) (first n lanes, 0 <= n <= W), vmovemask (lane i -> bit i), vm_from_bits (its
+//   inverse), vm_and, vm_or, vi_gt(a, b) (int32 lanes a > b),
 //   vselect(m, a, b) = m ? a : b, vkeep(m, x) = m ? x : 0;
 //   vreduce_add, vreduce_max; vbits / vfrom_bits, vi_* integer lane ops;
 //   VU (W/2 64-bit lanes) with vu_set1, vu_lane_ids, vu_add, vu_xor, vu_shr<k>, vu_mullo and

@@ -68,7 +68,7 @@ void max_pool2d_forward(const Pool2DShape& s, const float* src, float* dst, int3
 }
 
 void max_pool2d_backward(const Pool2DShape& s, const float* ddst, const int32_t* argmax,
-                         float* dsrc) {
+                         float* dsrc, const float* relu_y) {
   pool2d_validate(s);
   if (!argmax) throw std::invalid_argument("max_pool2d_backward: argmax is required");
   // NOTE: overlapping windows scatter through argmax (dsrc[argmax] += g): argmax comes from
@@ -87,7 +87,7 @@ void max_pool2d_backward(const Pool2DShape& s, const float* ddst, const int32_t*
   }
   const kernels::PoolKernels& k = pick();
   parallel_for_rows(s.batch, (s.in_h * s.in_w + s.out_h * s.out_w) * s.channels, kGrain,
-                    [&](int64_t b0, int64_t b1) { k.max_bwd(s, ddst, argmax, dsrc, b0, b1); });
+                    [&](int64_t b0, int64_t b1) { k.max_bwd(s, ddst, argmax, relu_y, dsrc, b0, b1); });
 }
 
 void avg_pool2d_forward(const Pool2DShape& s, const float* src, float* dst) {

@@ -341,6 +341,8 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
             (ins.ints[0] < 0 || ins.ints[0] >= run.n_counters))
           throw std::invalid_argument(where(i, ins) + ": dropout counter " +
                                       std::to_string(ins.ints[0]) + " was not given");
+        if (ins.op == ProgramOp::dropout)  // the keep bits: uint8 in arena floats, 32 per float
+          need(2, (m + 31) / 32, "keep mask", false);
         break;
       case ProgramOp::activation_backward:
         // Every gradient can use the output; some also need the input.
@@ -446,6 +448,7 @@ void Program::check_step(const ProgramRun& run, int64_t rows) const {
         need(fwd ? 0 : 2, rows * pool_in(p), fwd ? "pool input" : "pool input gradient");
         need(fwd ? 1 : 0, rows * pool_out(p), fwd ? "pool output" : "pool output gradient");
         need(fwd ? 2 : 1, rows * pool_out(p), "pool argmax");  // int32 in float slots
+        if (!fwd) need(3, rows * pool_out(p), "relu output", false);
         break;
       }
       case ProgramOp::conv_relu_maxpool_forward:
@@ -574,8 +577,18 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
         draw_at[counter] = run.counters[counter];
         run.counters[counter] += m;
       }
-      dropout_apply(b[0].f, b[1].f, m, ins.floats[0], static_cast<uint64_t>(ins.ints[2]),
-                    static_cast<uint64_t>(draw_at[counter]));
+      // With a mask slot the forward stores its keep bits and the backward applies them
+      // (the interpreted path's two kernels); without, both hash (seed, counter).
+      uint8_t* mask = reinterpret_cast<uint8_t*>(b[2].f);
+      if (mask && !ins.ints[1])
+        dropout_forward_mask(b[0].f, b[1].f, mask, m, ins.floats[0],
+                             static_cast<uint64_t>(ins.ints[2]),
+                             static_cast<uint64_t>(draw_at[counter]));
+      else if (mask)
+        dropout_backward_mask(b[0].f, mask, b[1].f, m, ins.floats[0]);
+      else
+        dropout_apply(b[0].f, b[1].f, m, ins.floats[0], static_cast<uint64_t>(ins.ints[2]),
+                      static_cast<uint64_t>(draw_at[counter]));
       break;
     }
     case ProgramOp::softmax_forward:
@@ -663,7 +676,7 @@ bool Program::execute(const ProgramInstruction& ins, const ProgramRun& run, int6
       break;
     case ProgramOp::max_pool2d_backward:
       max_pool2d_backward(pool_at(geometry(ins), rows), b[0].f,
-                          reinterpret_cast<const int32_t*>(b[1].f), b[2].f);
+                          reinterpret_cast<const int32_t*>(b[1].f), b[2].f, b[3].f);
       break;
     case ProgramOp::conv_relu_maxpool_forward:
       conv2d_relu_maxpool_forward(conv_pool_at(geometry(ins), rows), b[0].f, b[1].f, b[2].f,

@@ -114,6 +114,7 @@ class _DropoutNode:
     rate: float
     width: int
     flows: bool
+    mask: object = None  # the arena buffer of the forward's keep bits
 
 
 @dataclasses.dataclass
@@ -789,7 +790,7 @@ class LoweredTraining:
             elif type(node) is _DropoutNode:
                 if node.flows:
                     dx = d.arena("dropout/input_gradient", per_row=node.width)
-                    d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                    d.add("dropout", (g, dx, node.mask), ints=(node.counter, 1, node.seed),
                           floats=(node.rate,), m=(0, node.width))
                     grads[graph_node.inputs[0]] = dx
             elif type(node) is _RecurrenceNode:
@@ -823,9 +824,12 @@ class LoweredTraining:
         self.dropouts.append(layer)
         seed = int(layer._stream_seed) & (2**64 - 1)
         seed = seed - 2**64 if seed >= 2**63 else seed  # the same 64 bits, as int64
-        d.add("dropout", (current, out), ints=(counter, 0, seed), floats=(layer.rate,),
+        # The keep bits (uint8 in arena floats, one bit per element) for the backward; only
+        # when a gradient flows back through the layer.
+        mask = d.arena(f"{layer.name}/mask", per_row=-(-width // 32), fixed=1) if flows else None
+        d.add("dropout", (current, out, mask), ints=(counter, 0, seed), floats=(layer.rate,),
               m=(0, width))
-        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows))
+        backward.append(_DropoutNode(counter, seed, layer.rate, width, flows, mask))
         if bf16:  # the output rounded (in place: the backward never reads it)
             d.add("round_to_bfloat16", (out, out), m=(0, width))
             self._rounded.add(out.id)
@@ -1185,7 +1189,7 @@ class LoweredTraining:
                 if not node.flows:
                     break  # nothing before it has weights: the tape stops here too
                 dx = d.arena("dropout/input_gradient", per_row=node.width)
-                d.add("dropout", (g, dx), ints=(node.counter, 1, node.seed),
+                d.add("dropout", (g, dx, node.mask), ints=(node.counter, 1, node.seed),
                       floats=(node.rate,), m=(0, node.width))
                 g = dx
                 continue
@@ -1239,17 +1243,16 @@ class LoweredTraining:
 
     def _plan_pool_relu_backward(self, d, node, g):
         """Backward of a MaxPooling2D after a relu Conv2D, with the conv's relu mask applied
-        to the pooled gradient before the scatter: a pooled value is its argmax's conv
-        output, so ``pooled > 0`` is the mask at every position the scatter writes, and the
-        mask pass reads the pooled maps (1/4 of the conv output at 2x2). The input gradient
-        is the tape's ``relu_backward(max_pool_backward(g))`` bit for bit (both pick g or
-        +0 per position, and overlapping windows sum the same terms in the same order)."""
+        to the pooled gradient inside the scatter (max_pool2d_backward's relu_y slot): a
+        pooled value is its argmax's conv output, so ``pooled > 0`` is the mask at every
+        position the scatter writes, read from the pooled maps (1/4 of the conv output at
+        2x2), in one pass. The input gradient is the tape's
+        ``relu_backward(max_pool_backward(g))`` bit for bit (both pick g or +0 per position,
+        and overlapping windows sum the same terms in the same order)."""
         rows = (0, 1)
-        masked = d.arena("pool/relu_masked_gradient", per_row=node.out_width)
-        d.add("relu_backward_from_output", (node.out, g, masked), m=rows,
-              n=(0, node.out_width))
         dx = d.arena("pool/input_gradient", per_row=node.in_width)
-        d.add("max_pool2d_backward", (masked, node.argmax, dx), ints=(node.geometry,), m=rows)
+        d.add("max_pool2d_backward", (g, node.argmax, dx, node.out), ints=(node.geometry,),
+              m=rows)
         return dx
 
     def _plan_conv_backward(self, d, node, g, masked=False):

@@ -566,22 +566,28 @@ def dense(x, kernel, bias=None, activation=None):
 
 
 class Dropout(Function):
-    """Inverted dropout; the mask comes from (seed, offset) so backward regenerates it."""
+    """Inverted dropout; the mask comes from (seed, offset). The forward keeps it as bits
+    (one byte per 8 elements) for the backward, which so skips hashing every counter again
+    (the lowered program runs the same two kernels)."""
 
     @staticmethod
     def forward(ctx, x, rate, seed, offset=0):
         x = f32(x)
         y = np.empty_like(x)
-        _core.dropout_apply(x, y, rate, seed, offset)
-        ctx.params = (rate, seed, offset)
+        if not ctx.recording:  # no backward will run: no mask to keep
+            _core.dropout_apply(x, y, rate, seed, offset)
+            return y
+        mask = np.empty((x.size + 7) // 8, np.uint8)
+        _core.dropout_forward_mask(x, y, mask, rate, seed, offset)
+        ctx.params = (rate, mask)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        rate, seed, offset = ctx.params
+        rate, mask = ctx.params
         g = f32(g)
         dx = np.empty_like(g)
-        _core.dropout_apply(g, dx, rate, seed, offset)
+        _core.dropout_backward_mask(g, mask, dx, rate)
         return dx
 
 

@@ -28,4 +28,17 @@ void f32_dropout_avx2(const float* src, float* dst, int64_t n, float rate, float
 void f32_dropout_avx512(const float* src, float* dst, int64_t n, float rate, float scale,
                         uint64_t seed, uint64_t first_counter);
 
+// The same dropout with its keep mask stored as bits: element i of the call is bit i % 8 of
+// mask[i / 8] (bits past n in the last byte are 0), so the backward applies the stored mask
+// instead of hashing every counter again. The bits and dst equal f32_dropout's.
+struct DropoutMaskKernels {
+  void (*forward)(const float* src, float* dst, uint8_t* mask, int64_t n, float rate,
+                  float scale, uint64_t seed, uint64_t first_counter);
+  // dst[i] = bit i ? g[i] * scale : 0 (the gradient of the forward above).
+  void (*backward)(const float* g, const uint8_t* mask, float* dst, int64_t n, float scale);
+};
+extern const DropoutMaskKernels f32_dropout_mask_ref;
+extern const DropoutMaskKernels f32_dropout_mask_avx2;
+extern const DropoutMaskKernels f32_dropout_mask_avx512;
+
 }  // namespace nnfast::kernels

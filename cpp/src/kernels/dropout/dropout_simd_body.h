@@ -3,6 +3,8 @@
 // dropout_kernels.h on W counters per step (two vectors of W/2 64-bit lanes), bit-identical
 // to the reference.
 #pragma once
+#include <string.h>
+
 #include "kernels/dropout/dropout_kernels.h"
 
 namespace nnfast::kernels {
@@ -33,6 +35,34 @@ inline void dropout_simd(const float* src, float* dst, int64_t n, float rate, fl
   });
 }
 
+// As dropout_simd, also storing the keep mask: W bits (W / 8 bytes) per vector, the tail's
+// ceil(m / 8) bytes with the bits past n cleared.
+inline void dropout_mask_forward(const float* src, float* dst, uint8_t* mask, int64_t n,
+                                 float rate, float scale, uint64_t seed, uint64_t first_counter) {
+  const VU seed_term = vu_set1(seed * 0x9e3779b97f4a7c15ULL);
+  const VU lane = vu_lane_ids(), half = vu_set1(W / 2);
+  const VF vrate = vset1(rate), vscale = vset1(scale), unit = vset1(1.0f / 16777216.0f);
+  for_lanes(n, [&](int64_t j, int64_t m, auto tag) {
+    const VU c0 = vu_add(vu_set1(first_counter + static_cast<uint64_t>(j)), lane);
+    const VF u = vmul(vf_from_u64_low(hash24(c0, seed_term), hash24(vu_add(c0, half), seed_term)),
+                      unit);
+    const VM keep = vm_and(vge(u, vrate), vfirst(m));
+    st(tag, dst + j, vkeep(keep, vmul(ld(tag, src + j, m), vscale)), m);
+    const unsigned bits = vmovemask(keep);
+    memcpy(mask + j / 8, &bits, static_cast<size_t>((m + 7) / 8));  // little-endian bytes
+  });
+}
+
+inline void dropout_mask_backward(const float* g, const uint8_t* mask, float* dst, int64_t n,
+                                  float scale) {
+  const VF vscale = vset1(scale);
+  for_lanes(n, [&](int64_t j, int64_t m, auto tag) {
+    unsigned bits = 0;
+    memcpy(&bits, mask + j / 8, static_cast<size_t>((m + 7) / 8));
+    st(tag, dst + j, vkeep(vm_from_bits(bits), vmul(ld(tag, g + j, m), vscale)), m);
+  });
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 
@@ -42,4 +72,6 @@ inline void dropout_simd(const float* src, float* dst, int64_t n, float rate, fl
                          uint64_t seed, uint64_t first_counter) {                              \
     dropout_simd(src, dst, n, rate, scale, seed, first_counter);                               \
   }                                                                                            \
+  const DropoutMaskKernels f32_dropout_mask_##isa = {dropout_mask_forward,                     \
+                                                     dropout_mask_backward};                   \
   }

@@ -1,5 +1,7 @@
-// Pooling kernels built for avx512 (loops in pool_impl.h, vectorised by the compiler for this
-// file's instruction set).
-#include "kernels/pool/pool_impl.h"
+// Pooling kernels built for avx512: max pooling hand-vectorised over the vector vocabulary
+// (pool_simd_body.h), the other loops in pool_impl.h vectorised by the compiler for this
+// file's instruction set.
+#include "kernels/simd_avx512.h"
+#include "kernels/pool/pool_simd_body.h"
 
-NNFAST_DEFINE_POOL(avx512)
+NNFAST_DEFINE_POOL_SIMD(avx512)

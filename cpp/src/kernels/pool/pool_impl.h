@@ -58,43 +58,59 @@ inline void max_fwd_impl(const Pool2DShape& s, const float* src, float* dst, int
   }
 }
 
+// The gradient a pooled element passes: g, or 0 where relu_y (the pooled output of a relu'd
+// input, the relu mask at every argmax) is not positive -- relu's backward folded in.
+inline float relu_masked(const float* relu_y, int64_t i, float g) {
+  return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : g;
+}
+
+// Zeros the rows and columns of one image's input gradient that no window reaches (the
+// 'valid' remainder of tiling windows).
+inline void zero_unpooled(const Pool2DShape& s, float* img) {
+  const int64_t C = s.channels;
+  const int64_t rows_end = s.out_h * s.stride_h - s.pad_top < s.in_h
+                               ? s.out_h * s.stride_h - s.pad_top : s.in_h;
+  const int64_t cols_end = s.out_w * s.stride_w - s.pad_left < s.in_w
+                               ? s.out_w * s.stride_w - s.pad_left : s.in_w;
+  if (rows_end < s.in_h)
+    memset(img + rows_end * s.in_w * C, 0, (size_t)((s.in_h - rows_end) * s.in_w * C) * sizeof(float));
+  if (cols_end < s.in_w)
+    for (int64_t ih = 0; ih < rows_end; ++ih)
+      memset(img + (ih * s.in_w + cols_end) * C, 0,
+             (size_t)((s.in_w - cols_end) * C) * sizeof(float));
+}
+
 // Windows that tile the input without overlap (stride == pool): every input element belongs
 // to at most one window, so each is written exactly once (no zero-fill pass, no scatter).
 inline void max_bwd_tiled(const Pool2DShape& s, const float* ddst, const int32_t* argmax,
-                          float* dsrc, int64_t b0, int64_t b1) {
+                          const float* relu_y, float* dsrc, int64_t b0, int64_t b1) {
   const int64_t C = s.channels, hw = s.out_h * s.out_w, in_hw = s.in_h * s.in_w;
   for (int64_t b = b0; b < b1; ++b) {
     float* img = dsrc + b * in_hw * C;
-    // Rows and columns no window reaches (the 'valid' remainder) get zeros.
-    const int64_t rows_end = s.out_h * s.stride_h - s.pad_top < s.in_h
-                                 ? s.out_h * s.stride_h - s.pad_top : s.in_h;
-    const int64_t cols_end = s.out_w * s.stride_w - s.pad_left < s.in_w
-                                 ? s.out_w * s.stride_w - s.pad_left : s.in_w;
-    if (rows_end < s.in_h)
-      memset(img + rows_end * s.in_w * C, 0, (size_t)((s.in_h - rows_end) * s.in_w * C) * sizeof(float));
-    if (cols_end < s.in_w)
-      for (int64_t ih = 0; ih < rows_end; ++ih)
-        memset(img + (ih * s.in_w + cols_end) * C, 0,
-               (size_t)((s.in_w - cols_end) * C) * sizeof(float));
+    zero_unpooled(s, img);
     for (int64_t q = 0; q < hw; ++q) {
       int64_t h0, h1, w0, w1;
       window(s, q / s.out_w, q % s.out_w, &h0, &h1, &w0, &w1);
       const float* __restrict g = ddst + (b * hw + q) * C;
       const int32_t* __restrict a = argmax + (b * hw + q) * C;
+      const float* __restrict y = relu_y ? relu_y + (b * hw + q) * C : (const float*)0;
       for (int64_t ih = h0; ih < h1; ++ih)
         for (int64_t iw = w0; iw < w1; ++iw) {
           const int32_t pos = (int32_t)(ih * s.in_w + iw);
           float* __restrict x = img + (int64_t)pos * C;
-          for (int64_t c = 0; c < C; ++c) x[c] = a[c] == pos ? g[c] : 0.0f;
+          if (y)
+            for (int64_t c = 0; c < C; ++c) x[c] = a[c] == pos && y[c] > 0.0f ? g[c] : 0.0f;
+          else
+            for (int64_t c = 0; c < C; ++c) x[c] = a[c] == pos ? g[c] : 0.0f;
         }
     }
   }
 }
 
 inline void max_bwd_impl(const Pool2DShape& s, const float* ddst, const int32_t* argmax,
-                         float* dsrc, int64_t b0, int64_t b1) {
+                         const float* relu_y, float* dsrc, int64_t b0, int64_t b1) {
   if (s.stride_h == s.pool_h && s.stride_w == s.pool_w) {
-    max_bwd_tiled(s, ddst, argmax, dsrc, b0, b1);
+    max_bwd_tiled(s, ddst, argmax, relu_y, dsrc, b0, b1);
     return;
   }
   const int64_t C = s.channels, hw = s.out_h * s.out_w, in_hw = s.in_h * s.in_w;
@@ -104,7 +120,8 @@ inline void max_bwd_impl(const Pool2DShape& s, const float* ddst, const int32_t*
     for (int64_t q = 0; q < hw; ++q) {
       const float* g = ddst + (b * hw + q) * C;
       const int32_t* a = argmax + (b * hw + q) * C;
-      for (int64_t c = 0; c < C; ++c) img[(int64_t)a[c] * C + c] += g[c];
+      for (int64_t c = 0; c < C; ++c)
+        img[(int64_t)a[c] * C + c] += relu_masked(relu_y, (b * hw + q) * C + c, g[c]);
     }
   }
 }

@@ -10,7 +10,9 @@ namespace nnfast::kernels {
 
 struct PoolKernels {
   void (*max_fwd)(const Pool2DShape&, const float*, float*, int32_t*, int64_t, int64_t);
-  void (*max_bwd)(const Pool2DShape&, const float*, const int32_t*, float*, int64_t, int64_t);
+  // (ddst, argmax, relu_y or nullptr, dsrc, b0, b1): relu_y masks ddst where it is not > 0.
+  void (*max_bwd)(const Pool2DShape&, const float*, const int32_t*, const float*, float*, int64_t,
+                  int64_t);
   void (*avg_fwd)(const Pool2DShape&, const float*, float*, int64_t, int64_t);
   void (*avg_bwd)(const Pool2DShape&, const float*, float*, int64_t, int64_t);
   void (*gavg_fwd)(const float*, int64_t, int64_t, float*, int64_t, int64_t);
