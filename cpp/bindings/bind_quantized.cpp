@@ -26,6 +26,13 @@ nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::arra
                                             std::pair<int64_t, int64_t> pads,
                                             std::pair<int64_t, int64_t> dilation,
                                             const char* what);
+nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
+                                                     const py::array& kernel,
+                                                     const py::array& dst, int64_t out_c,
+                                                     std::pair<int64_t, int64_t> strides,
+                                                     std::pair<int64_t, int64_t> pads,
+                                                     std::pair<int64_t, int64_t> dilation,
+                                                     const char* what);
 
 namespace {
 
@@ -254,6 +261,78 @@ void bind_quantized(py::module_& m) {
       "activation(acc * scale / (x_scale * kernel_scale) + bias); dst's shape gives "
       "out_h/out_w. input_absmax (int32 (batch, in_c), the bit patterns of those maxima, as "
       "int8_conv2d_forward's channel_absmax gathers them) skips the pass that finds them.");
+  m.def(
+      "int8_depthwise_pointwise_forward",
+      [](const py::array& src, const py::array& dw_kernel, const py::array& dw_kernel_scale,
+         const py::object& dw_bias, const py::object& dw_scale, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation,
+         int dw_activation, float dw_alpha, float dw_max, float dw_threshold,
+         const py::object& input_absmax, const Packed& pw, const py::array& pw_kernel_scale,
+         const py::object& pw_bias, const py::object& residual, int pw_activation,
+         float pw_alpha, float pw_max, float pw_threshold, const py::array& dst, float epsilon,
+         const std::string& variant) {
+        const char* who = "int8_depthwise_pointwise_forward";
+        BufferScope scope(who);
+        require_ndim(dw_kernel, 4, "int8 depthwise kernel");
+        require_ndim(src, 4, "int8 depthwise input");
+        const auto s = depthwise_binding_shape_channels(
+            src, dw_kernel, dst, src.shape(3) * dw_kernel.shape(3), strides, pads, dilation, who);
+        if (pw.k != s.out_c || dst.shape(3) != pw.n)
+          throw py::value_error(std::string(who) + ": the packed pointwise kernel is (" +
+                                std::to_string(pw.k) + ", " + std::to_string(pw.n) +
+                                ") but the depthwise output has " + std::to_string(s.out_c) +
+                                " channels and dst " + shape_of(dst));
+        const float* x = checked<float>(src, "int8 depthwise input");
+        const int8_t* w = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
+        float* y = checked<float>(dst, "int8 pointwise output", true);
+        const float* dks = checked<float>(dw_kernel_scale, "int8 depthwise kernel_scale");
+        require_shape(dw_kernel_scale, {s.out_c}, "int8 depthwise kernel_scale");
+        const float* db = checked_or_null<float>(dw_bias, "int8 depthwise bias");
+        if (db) require_shape(py::cast<py::array>(dw_bias), {s.out_c}, "int8 depthwise bias");
+        const float* dsc = checked_or_null<float>(dw_scale, "int8 depthwise scale");
+        if (dsc) require_shape(py::cast<py::array>(dw_scale), {s.out_c}, "int8 depthwise scale");
+        const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
+        if (stats)
+          require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
+                        "int8 depthwise input_absmax");
+        const float* pks = checked<float>(pw_kernel_scale, "int8 pointwise kernel_scale");
+        require_shape(pw_kernel_scale, {pw.n}, "int8 pointwise kernel_scale");
+        const float* pb = checked_or_null<float>(pw_bias, "int8 pointwise bias");
+        if (pb) require_shape(py::cast<py::array>(pw_bias), {pw.n}, "int8 pointwise bias");
+        nnfast::Int8Epilogue ep;
+        ep.residual = checked_or_null<float>(residual, "int8 pointwise residual");
+        if (ep.residual) {
+          require_shape(py::cast<py::array>(residual), {s.batch, s.out_h, s.out_w, pw.n},
+                        "int8 pointwise residual");
+          if (ep.residual == y) throw py::value_error(std::string(who) + ": residual must not be dst");
+          ep.ldr = pw.n;
+        }
+        ep.act = activation_of(pw_activation, who);
+        ep.params.alpha = pw_alpha;
+        ep.params.max_value = pw_max;
+        ep.params.threshold = pw_threshold;
+        const auto dw_act = activation_of(dw_activation, who);
+        nnfast::ActivationParams dp;
+        dp.alpha = dw_alpha;
+        dp.max_value = dw_max;
+        dp.threshold = dw_threshold;
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_depthwise_pointwise_forward(s, x, w, dks, db, dsc, dw_act, dp, stats, pw, pks,
+                                                 pb, epsilon, y, ep, v);
+      },
+      py::arg("src"), py::arg("dw_kernel"), py::arg("dw_kernel_scale"), py::arg("dw_bias"),
+      py::arg("dw_scale"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("dw_activation"), py::arg("dw_alpha"), py::arg("dw_max"), py::arg("dw_threshold"),
+      py::arg("input_absmax"), py::arg("pw_packed"), py::arg("pw_kernel_scale"),
+      py::arg("pw_bias"), py::arg("residual"), py::arg("pw_activation"), py::arg("pw_alpha"),
+      py::arg("pw_max"), py::arg("pw_threshold"), py::arg("dst"), py::arg("epsilon") = 1e-7f,
+      py::arg("variant") = "best",
+      "A quantized depthwise convolution (as int8_depthwise_conv2d_forward) whose output feeds "
+      "a quantized 1x1 stride-1 convolution (as int8_conv2d_forward with the packed "
+      "(in*depth_multiplier, out) kernel), in one call over blocks of output pixels: the "
+      "depthwise output never leaves the cache; the same bits as the two calls. dst (batch, "
+      "out_h, out_w, out) gives out_h/out_w; residual has dst's shape.");
   m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
         "The int8 depthwise kernel the registry picks now.");
 }

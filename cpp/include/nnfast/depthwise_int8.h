@@ -17,6 +17,7 @@
 
 #include "nnfast/activation.h"
 #include "nnfast/conv.h"
+#include "nnfast/gemm_int8.h"
 
 namespace nnfast {
 
@@ -33,5 +34,27 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
 
 // The int8 depthwise kernel the registry picks now ("s8_depthwise_avx512", "_avx2", "_ref").
 const char* int8_depthwise_kernel_name();
+
+}  // namespace nnfast
+
+// --- int8 depthwise -> pointwise (separable_int8.cpp) -------------------------------------
+namespace nnfast {
+
+// A quantized DepthwiseConv2D (with its epilogue, as int8_depthwise_conv2d_forward) whose
+// output only a quantized 1x1 stride-1 Conv2D reads, in one call over blocks of output pixels:
+// each block's depthwise output stays in cache, is quantized per pixel there and multiplied by
+// the pointwise kernel `pw` (packed (out_c, pw.n)) with int8_conv2d_forward's epilogue
+// (pw_kernel_scale, pw_bias, pw_epilogue's residual and activation; no channel_absmax). The
+// same bits as the two calls one after the other, without the depthwise output in memory.
+// dst: (batch, out_h, out_w, pw.n).
+void int8_depthwise_pointwise_forward(const Conv2DShape& s, const float* src,
+                                      const int8_t* dw_kernel, const float* dw_kernel_scale,
+                                      const float* dw_bias, const float* dw_scale,
+                                      Activation dw_act, const ActivationParams& dw_act_params,
+                                      const int32_t* input_absmax, const Int8PackedKernel& pw,
+                                      const float* pw_kernel_scale, const float* pw_bias,
+                                      float epsilon, float* dst,
+                                      const Int8Epilogue& pw_epilogue = Int8Epilogue{},
+                                      Int8GemmVariant variant = Int8GemmVariant::best);
 
 }  // namespace nnfast

@@ -45,10 +45,9 @@ from nnfast.layers.pooling import BasePooling
 from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
 from nnfast.models.plan import PlanStep, TensorRef
-from nnfast.ops import fused
+from nnfast.ops import fused, quantized_conv, quantized_depthwise, quantized_separable
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import LOWER, compute_precision, round_floats
-from nnfast.ops import quantized_conv, quantized_depthwise
 from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
@@ -486,8 +485,11 @@ class SeparableChainCall:
         if self.pw.residual:
             inputs, other = inputs
         conv = self.dw.conv
-        if (self.pw.conv.dtype_policy.quantization_mode is not None
-                or conv.dtype_policy.quantization_mode is not None):  # quantized after planning
+        modes = (conv.dtype_policy.quantization_mode,
+                 self.pw.conv.dtype_policy.quantization_mode)
+        if modes == ("int8", "int8") and quantized_separable.int8_separable_available(inputs):
+            return self._int8(inputs, other)
+        if modes != (None, None):  # one of them quantized (maybe after planning)
             return self.pw(self.dw(inputs) if other is None else [self.dw(inputs), other])
         if other is not None:
             want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
@@ -501,6 +503,21 @@ class SeparableChainCall:
             conv.strides, conv.padding, conv.dilation_rate, self.dw.act, self.pw.act,
             self.dw.zero_padding, other)
 
+    def _int8(self, inputs, other):
+        """Both layers quantized: one int8 call (ops.quantized_separable)."""
+        dw, pw = self.dw.conv, self.pw.conv
+        if other is not None:
+            want = dw.compute_output_shape(tuple(inputs.shape))[:3] + (pw.kernel.shape[-1],)
+            if tuple(other.shape) != tuple(want):  # a broadcasting sum: one chain at a time
+                return self.pw([self.dw(inputs), other])
+        dw_bias, dw_scale = self.dw.folded()
+        pw_bias, pw_scale = self.pw.folded()
+        return quantized_separable.int8_separable_inference(
+            inputs, dw.kernel.value, dw.kernel_scale.value, packed_kernel(pw.kernel),
+            pw.kernel_scale.value, dw_bias, dw_scale, pw_bias, pw_scale, dw.strides,
+            dw.padding, dw.dilation_rate, self.dw.act, self.pw.act, self.dw.zero_padding,
+            other)
+
 
 class SeparableChain:
     """A depthwise ConvChain whose output only a pointwise ConvChain (same output shape, no
@@ -513,7 +530,7 @@ class SeparableChain:
         step = ctx.steps[i]
         dw = step.run
         if not (isinstance(dw, ConvChainCall) and dw.depthwise and not dw.residual
-                and dw.conv.dtype_policy.quantization_mode is None and step.single_input and isinstance(step.outputs, int)
+                and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
         users = ctx.readers.get(step.outputs, [])
@@ -521,8 +538,10 @@ class SeparableChain:
             return None
         j = users[0]
         pw = ctx.steps[j].run
-        if not (isinstance(pw, ConvChainCall) and pw.is_pointwise()
-                and pw.conv.dtype_policy.quantization_mode is None):
+        if not (isinstance(pw, ConvChainCall) and pw.is_pointwise()):
+            return None
+        modes = (dw.conv.dtype_policy.quantization_mode, pw.conv.dtype_policy.quantization_mode)
+        if modes not in ((None, None), ("int8", "int8")):  # (int8: SeparableChainCall._int8)
             return None
         spec = ctx.steps[j].inputs
         if pw.residual:
