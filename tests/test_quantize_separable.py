@@ -107,12 +107,14 @@ def test_bad_shapes_are_refused():
             pks, None, None, 0, 0.0, INF, 0.0, y)
 
 
-def block_model(stride):
-    """A MobileNetV2-like inverted residual block (expand, depthwise, project, residual)."""
-    inputs = nnfast.Input((9, 11, 8))
-    x = L.Conv2D(48, 1, use_bias=False)(inputs)
-    x = L.BatchNormalization()(x)
-    x = L.ReLU(6.0)(x)
+def block_model(stride, expand=True):
+    """A MobileNetV2-like inverted residual block (expand, depthwise, project, residual; without
+    the expand conv, a depthwise -> pointwise pair)."""
+    inputs = x = nnfast.Input((9, 11, 8))
+    if expand:
+        x = L.Conv2D(48, 1, use_bias=False)(inputs)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU(6.0)(x)
     if stride == 2:
         x = L.ZeroPadding2D(((0, 1), (0, 1)))(x)
     x = L.DepthwiseConv2D(3, strides=stride, padding="same" if stride == 1 else "valid",
@@ -129,7 +131,7 @@ def block_model(stride):
 @pytest.mark.parametrize("stride", [1, 2])
 def test_inference_plan_runs_the_pair_in_one_call(stride, monkeypatch):
     nnfast.utils.set_random_seed(stride)
-    model = block_model(stride)
+    model = block_model(stride, expand=False)
     rng = np.random.default_rng(stride)
     for layer in model.layers:  # normalizations with statistics of their own
         if isinstance(layer, L.BatchNormalization):
@@ -155,3 +157,135 @@ def test_inference_plan_runs_the_pair_in_one_call(stride, monkeypatch):
     assert np.array_equal(got, model.predict_on_batch(x))  # the two layers' own calls
     scale = np.abs(want_float).max()
     assert np.abs(got - want_float).max() < 0.05 * scale  # int8 noise, not a wrong answer
+
+
+# --- the whole inverted residual block: expand 1x1 -> depthwise -> project 1x1 ---------------
+
+def block_operands(rng, b, h, w, c_in, hidden, dm, out, k, stride, pad):
+    x = rng.standard_normal((b, h, w, c_in)).astype(np.float32)
+    eq = rng.integers(-127, 128, (c_in, hidden), dtype=np.int8)
+    eks = rng.uniform(50, 100, hidden).astype(np.float32)
+    ebias = rng.standard_normal(hidden).astype(np.float32)
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    rest = operands(rng, b, h, w, hidden, dm, out, k, stride)[1:8]
+    return (x, _core.int8_pack_kernel(eq), eks, ebias) + rest + ((oh, ow),)
+
+
+def block_one_call(x, expand, eks, ebias, dq, dks, dbias, dscale, pq, pks, pbias, stride, pad,
+                   out_hw, residual, variant):
+    y = np.empty((x.shape[0],) + out_hw + (pks.shape[0],), np.float32)
+    _core.int8_inverted_residual_forward(
+        x, expand, eks, ebias, RELU6, 0.0, INF, 0.0, dq, dks, dbias, dscale, (stride, stride),
+        (pad, pad), (1, 1), RELU6, 0.0, INF, 0.0, _core.int8_pack_kernel(pq), pks, pbias,
+        residual, 0, 0.0, INF, 0.0, y, 1e-7, variant)
+    return y
+
+
+def block_by_bands(x, expand, eks, ebias, dq, dks, dbias, dscale, pq, pks, pbias, stride, pad,
+                   out_hw, residual, variant):
+    """The three layers' own calls, the depthwise one on each band of rows as its own image
+    (what the one call's per-band depthwise scales mean)."""
+    b, h, w, _ = x.shape
+    hidden = np.empty((b, h, w, eks.shape[0]), np.float32)
+    _core.int8_conv2d_forward(x, expand, eks, ebias, hidden, (1, 1), (1, 1), (0, 0), (1, 1),
+                              RELU6, 0.0, INF, 0.0, None, 1e-7, variant=variant)
+    k = dq.shape[0]
+    band = _core.int8_inverted_residual_band_rows((h, w), eks.shape[0], (k, k),
+                                                  (stride, stride), (1, 1), out_hw[0])
+    y = np.empty((b,) + out_hw + (pks.shape[0],), np.float32)
+    for oh0 in range(0, out_hw[0], band):
+        oh1 = min(out_hw[0], oh0 + band)
+        lo, hi = max(0, oh0 * stride - pad), min(h, (oh1 - 1) * stride - pad + k)
+        y[:, oh0:oh1] = two_calls(
+            np.ascontiguousarray(hidden[:, lo:hi]), dq, dks, dbias, dscale,
+            _core.int8_pack_kernel(pq), pks, pbias, stride, (lo - oh0 * stride + pad, pad),
+            (oh1 - oh0, out_hw[1]),
+            None if residual is None else np.ascontiguousarray(residual[:, oh0:oh1]), 0,
+            variant)
+    return y, band
+
+
+# (batch, h, w, in, hidden, depth_multiplier, out, kernel, stride, pad): one band (small maps),
+# several bands of 2-3 rows (1,600 hidden channels of 20 pixels are 125 KB a row), stride 2,
+# channel tails around the GEMM tiles and the depthwise kernel's 16 lanes.
+BLOCKS = [(2, 9, 11, 8, 48, 1, 8, 3, 1, 1), (1, 8, 7, 5, 37, 1, 13, 3, 2, 1),
+          (2, 7, 20, 8, 1600, 1, 24, 3, 1, 1), (1, 9, 20, 6, 1600, 1, 40, 3, 2, 0),
+          (1, 5, 4, 3, 10, 2, 7, 3, 1, 1)]
+
+
+@pytest.mark.parametrize("shape", BLOCKS)
+def test_block_is_the_layers_by_bands_on_every_isa_and_variant(shape, cap):
+    rng = np.random.default_rng(sum(shape))
+    args = block_operands(rng, *shape)
+    out_hw, stride, pad = args[-1], shape[-2], shape[-1]
+    residual = rng.standard_normal((shape[0],) + out_hw + (shape[6],)).astype(np.float32)
+    for isa in ISAS:
+        cap(isa)
+        for variant in _core.gemm_int8_variants():
+            for res in (None, residual):
+                full = args[:-1] + (stride, pad, out_hw, res, variant)
+                want, band = block_by_bands(*full)
+                got = block_one_call(*full)
+                assert np.array_equal(got, want), (isa, variant, res is None, band)
+    if shape[4] == 1600:
+        assert band < out_hw[0]  # several bands were compared
+
+
+def test_block_nan_stays_in_its_band():
+    rng = np.random.default_rng(3)
+    args = block_operands(rng, *BLOCKS[2])
+    x, out_hw = args[0], args[-1]
+    x[1, 0, 0, 0] = np.nan
+    got = block_one_call(*args[:-1], 1, 1, out_hw, None, "best")
+    band = _core.int8_inverted_residual_band_rows((7, 20), 1600, (3, 3), (1, 1), (1, 1), 7)
+    assert np.isfinite(got[0]).all() and np.isnan(got[1, :band]).all()
+    assert np.isfinite(got[1, band + 1:]).all()  # bands not reading row 0
+
+
+def test_block_bad_shapes_are_refused():
+    rng = np.random.default_rng(0)
+    args = block_operands(rng, *BLOCKS[0])
+    x = args[0]
+    with pytest.raises(ValueError, match="expand kernel takes 8 channels"):
+        block_one_call(x[..., :5], *args[1:-1], 1, 1, args[-1], None, "best")
+    with pytest.raises(ValueError, match="residual"):
+        block_one_call(*args[:-1], 1, 1, args[-1], np.zeros((1, 2, 2, 8), np.float32), "best")
+    with pytest.raises(ValueError, match="project kernel is \\(5, 8\\)"):
+        _core.int8_inverted_residual_forward(
+            x, args[1], args[2], None, 0, 0.0, INF, 0.0, args[4], args[5], None, None, (1, 1),
+            (1, 1), (1, 1), 0, 0.0, INF, 0.0, _core.int8_pack_kernel(args[8][:5]), args[9],
+            None, None, 0, 0.0, INF, 0.0, np.empty((2, 9, 11, 8), np.float32))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_inference_plan_runs_the_block_in_one_call(stride, monkeypatch):
+    nnfast.utils.set_random_seed(stride)
+    model = block_model(stride)
+    rng = np.random.default_rng(stride)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.standard_normal(n).astype(np.float32) * 0.1)
+            layer.moving_variance.assign(rng.uniform(0.5, 2, n).astype(np.float32))
+    x = rng.standard_normal((3, 9, 11, 8)).astype(np.float32)
+    want_float = model.predict_on_batch(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.quantize("int8", filters=lambda layer: hasattr(layer, "quantize"))
+    got = model.predict_on_batch(x)
+    if not quantized_separable.int8_separable_available(x):
+        return
+    steps = model._inference_plan().steps
+    assert any(isinstance(s.run, fusion.InvertedResidualCall) for s in steps)
+
+    def layer_by_layer(self, inputs):
+        other = None
+        if self.separable.pw.residual:
+            inputs, other = inputs
+        hidden = self.expand(inputs)
+        return self.separable(hidden if other is None else [hidden, other])
+
+    monkeypatch.setattr(fusion.InvertedResidualCall, "__call__", layer_by_layer)
+    # One band here (a small map): the layers' own calls give the same bits.
+    assert np.array_equal(got, model.predict_on_batch(x))
+    assert np.abs(got - want_float).max() < 0.05 * np.abs(want_float).max()

@@ -58,3 +58,47 @@ void int8_depthwise_pointwise_forward(const Conv2DShape& s, const float* src,
                                       Int8GemmVariant variant = Int8GemmVariant::best);
 
 }  // namespace nnfast
+
+// --- int8 inverted residual block (inverted_residual_int8.cpp) ------------------------------
+namespace nnfast {
+
+// A quantized 1x1 stride-1 convolution of a fused chain: its packed (in, out) kernel, scales
+// (a batch normalization folded in), bias, and the epilogue's residual and activation.
+struct Int8PointwiseConv {
+  const Int8PackedKernel* packed = nullptr;
+  const float* kernel_scale = nullptr;
+  const float* bias = nullptr;
+  Int8Epilogue epilogue;
+};
+
+// A quantized depthwise convolution of a fused chain (as int8_depthwise_conv2d_forward's
+// arguments).
+struct Int8DepthwiseConv {
+  const int8_t* kernel = nullptr;
+  const float* kernel_scale = nullptr;
+  const float* bias = nullptr;
+  const float* scale = nullptr;
+  Activation act = Activation::linear;
+  ActivationParams params;
+};
+
+// MobileNetV2's inverted residual block in int8, for inference: expand (int8 1x1 conv of src,
+// as int8_conv2d_forward), depthwise (`s`: its input is the expand output), project (int8 1x1
+// conv, as int8_conv2d_forward, with project.epilogue's residual), computed over bands of
+// output rows so the expanded and depthwise feature maps stay in cache (never in memory).
+// One difference from the three calls: the depthwise input is quantized with one scale per
+// (sample, band of rows, channel) -- the band's expand rows, halo included -- instead of per
+// (sample, channel); a NaN/inf makes its band's outputs NaN. Bands depend on the shape only,
+// so the bits do not depend on the thread count. src: (batch, in_h, in_w, expand.k);
+// dst: (batch, out_h, out_w, project.n). No channel_absmax in the epilogues.
+void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
+                                    const Int8PointwiseConv& expand,
+                                    const Int8DepthwiseConv& depthwise,
+                                    const Int8PointwiseConv& project, float epsilon, float* dst,
+                                    Int8GemmVariant variant = Int8GemmVariant::best);
+
+// Output rows per band of int8_inverted_residual_forward for `s` (its expanded rows, halo
+// included, take about 512 KB as floats).
+int64_t int8_inverted_residual_band_rows(const Conv2DShape& s);
+
+}  // namespace nnfast

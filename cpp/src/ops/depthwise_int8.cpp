@@ -43,13 +43,7 @@ thread_local ScratchBuffer<int8_t> tl_xq;
 
 const char* int8_depthwise_kernel_name() { return kInt8Depthwise.peek().name; }
 
-Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const int8_t* kernel,
-                                   const float* kernel_scale, const float* bias,
-                                   const float* scale, Activation act,
-                                   const ActivationParams& act_params, float epsilon,
-                                   const int32_t* input_absmax)
-    : s_(s), one_(s), src_(src), bias_(bias), scale_(scale), kernel_scale_(kernel_scale),
-      act_(act), act_params_(act_params) {
+Int8DepthwiseWeights::Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* kernel) {
   conv2d_validate(s);
   if (s.groups != s.in_c || s.out_c % s.in_c)
     throw std::invalid_argument("int8_depthwise_conv2d: groups must equal in_c and out_c be a "
@@ -60,29 +54,48 @@ Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const
   if (taps > 131071)
     throw std::invalid_argument("int8_depthwise_conv2d: " + std::to_string(taps) +
                                 " taps could overflow the int32 sums");
-  k_ = kInt8Depthwise.select().fns;
+  k = kInt8Depthwise.select().fns;
   const int64_t oc = s.out_c;
-  dm_ = oc / s.in_c;
-  cp_ = (oc + 15) / 16 * 16;
-  taps_even_ = (taps + 1) / 2 * 2;
+  dm = oc / s.in_c;
+  cp = (oc + 15) / 16 * 16;
+  taps_even = (taps + 1) / 2 * 2;
+  w_taps.assign(static_cast<size_t>(taps_even * cp), 0);
+  for (int64_t t = 0; t < taps; ++t)
+    std::memcpy(&w_taps[t * cp], kernel + t * oc, static_cast<size_t>(oc));
+  w_pairs.resize(static_cast<size_t>(taps_even / 2 * cp));
+  for (int64_t q = 0; q < taps_even / 2; ++q)
+    for (int64_t o = 0; o < cp; ++o) {
+      const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(w_taps[2 * q * cp + o]));
+      const uint32_t hi =
+          static_cast<uint16_t>(static_cast<int16_t>(w_taps[(2 * q + 1) * cp + o]));
+      w_pairs[q * cp + o] = static_cast<int32_t>(lo | (hi << 16));
+    }
+}
+
+void int8_depthwise_compute(const kernels::Int8DepthwiseKernels& k,
+                            const kernels::Int8DepthwiseArgs& args, int64_t out_c, int64_t p0,
+                            int64_t p1, const int8_t** tap_rows, const float* mult,
+                            const float* bias, Activation act, const ActivationParams& params,
+                            float* dst) {
   // ~32 KB of output per block: the epilogue reads it back from L1/L2.
-  block_ = std::max<int64_t>(1, (8 * 1024) / oc);
+  const int64_t block = std::max<int64_t>(1, (8 * 1024) / out_c);
+  for (int64_t q0 = p0; q0 < p1; q0 += block) {
+    const int64_t q1 = std::min(p1, q0 + block);
+    float* d = dst + (q0 - p0) * out_c;
+    k.compute(args, tap_rows, q0, q1, d);
+    scale_shift_activation_rows(d, out_c, q1 - q0, out_c, mult, bias, nullptr, 0, act, params);
+  }
+}
+
+Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const int8_t* kernel,
+                                   const float* kernel_scale, const float* bias,
+                                   const float* scale, Activation act,
+                                   const ActivationParams& act_params, float epsilon,
+                                   const int32_t* input_absmax)
+    : s_(s), one_(s), src_(src), bias_(bias), scale_(scale), kernel_scale_(kernel_scale),
+      act_(act), act_params_(act_params), w_(s, kernel) {
   one_.batch = 1;
   if (s.batch == 0 || out_pixels() == 0) return;
-
-  // Weights: (taps_even, cp) bytes for the reference, int16 pairs for vpmaddwd.
-  w_taps_.assign(static_cast<size_t>(taps_even_ * cp_), 0);
-  for (int64_t t = 0; t < taps; ++t)
-    std::memcpy(&w_taps_[t * cp_], kernel + t * oc, static_cast<size_t>(oc));
-  w_pairs_.resize(static_cast<size_t>(taps_even_ / 2 * cp_));
-  for (int64_t q = 0; q < taps_even_ / 2; ++q)
-    for (int64_t o = 0; o < cp_; ++o) {
-      const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(w_taps_[2 * q * cp_ + o]));
-      const uint32_t hi =
-          static_cast<uint16_t>(static_cast<int16_t>(w_taps_[(2 * q + 1) * cp_ + o]));
-      w_pairs_[q * cp_ + o] = static_cast<int32_t>(lo | (hi << 16));
-    }
-
   // Each (sample, input channel)'s abs max, from per-image-row maxima found in parallel: a
   // depthwise convolution never mixes channels, so one scale per channel keeps the sums
   // exact integers and fits each channel's own range.
@@ -90,9 +103,10 @@ Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const
   std::vector<uint32_t> row_max;
   if (!input_absmax) {
     row_max.assign(static_cast<size_t>(rows * c), 0);
+    const kernels::Int8DepthwiseKernels& k = *w_.k;
     parallel_for_rows(rows, s.in_w * c, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
-        k_->channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
+        k.channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
     });
   }
   x_scale_.resize(static_cast<size_t>(s.batch * c));
@@ -110,7 +124,7 @@ Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const
       std::memcpy(&amax, &bits, sizeof(float));
       x_scale_[b * c + ch] = 127.0f / (amax + epsilon);
     }
-  mult_.resize(static_cast<size_t>(oc));
+  mult_.resize(static_cast<size_t>(s.out_c));
 }
 
 bool Int8DepthwiseRun::begin_sample(int64_t b) {
@@ -118,32 +132,26 @@ bool Int8DepthwiseRun::begin_sample(int64_t b) {
   // One sample at a time: its quantized rows (plus a zero row for the taps outside the image)
   // stay in L2 between quantizing them and the kernel reading each one kh*kw times.
   const int64_t c = s_.in_c, oc = s_.out_c, in_pixels = s_.in_h * s_.in_w;
-  int8_t* xq = tl_xq.get(static_cast<size_t>((in_pixels + 1) * cp_));
-  std::memset(xq + in_pixels * cp_, 0, static_cast<size_t>(cp_));
-  args_ = kernels::Int8DepthwiseArgs{&one_, xq, cp_, taps_even_, w_taps_.data(),
-                                     w_pairs_.data()};
+  const int64_t dm = w_.dm, cp = w_.cp;
+  int8_t* xq = tl_xq.get(static_cast<size_t>((in_pixels + 1) * cp));
+  std::memset(xq + in_pixels * cp, 0, static_cast<size_t>(cp));
+  args_ = kernels::Int8DepthwiseArgs{&one_, xq, cp, w_.taps_even, w_.w_taps.data(),
+                                     w_.w_pairs.data()};
   const float* src_b = src_ + b * in_pixels * c;
-  const kernels::Int8DepthwiseKernels& k = *k_;
-  const int64_t dm = dm_, cp = cp_;
+  const kernels::Int8DepthwiseKernels& k = *w_.k;
   const float* xs = &x_scale_[b * c];
   parallel_for_rows(in_pixels, c * 2, int64_t{1} << 15, [&](int64_t p0, int64_t p1) {
     k.quantize_rows(src_b + p0 * c, p1 - p0, c, dm, cp, xs, xq + p0 * cp);
   });
   for (int64_t o = 0; o < oc; ++o)  // (acc / (xs * ks)) * scale, folded into one multiplier
-    mult_[o] = (scale_ ? scale_[o] : 1.0f) / (xs[o / dm_] * kernel_scale_[o]);
+    mult_[o] = (scale_ ? scale_[o] : 1.0f) / (xs[o / dm] * kernel_scale_[o]);
   return true;
 }
 
 void Int8DepthwiseRun::compute(int64_t p0, int64_t p1, float* dst,
                                const int8_t** tap_rows) const {
-  const int64_t oc = s_.out_c;
-  for (int64_t q0 = p0; q0 < p1; q0 += block_) {
-    const int64_t q1 = std::min(p1, q0 + block_);
-    float* d = dst + (q0 - p0) * oc;
-    k_->compute(args_, tap_rows, q0, q1, d);
-    scale_shift_activation_rows(d, oc, q1 - q0, oc, mult_.data(), bias_, nullptr, 0, act_,
-                                act_params_);
-  }
+  int8_depthwise_compute(*w_.k, args_, s_.out_c, p0, p1, tap_rows, mult_.data(), bias_, act_,
+                         act_params_, dst);
 }
 
 void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,

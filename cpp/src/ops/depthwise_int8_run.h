@@ -13,6 +13,26 @@
 
 namespace nnfast {
 
+// An int8 depthwise kernel laid out for the registry's kernels (which it holds): (taps_even,
+// cp) bytes and their int16 pairs for vpmaddwd. Validates `s` (throws std::invalid_argument).
+struct Int8DepthwiseWeights {
+  Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* kernel);
+
+  const kernels::Int8DepthwiseKernels* k;
+  int64_t dm, cp, taps_even;
+  std::vector<int8_t> w_taps;
+  std::vector<int32_t> w_pairs;
+};
+
+// Output pixels [p0, p1) of args' image into dst (rows of out_c floats), then dst = act(acc *
+// mult + bias) on blocks of ~32 KB while they are in cache; tap_rows: scratch for taps_even
+// pointers.
+void int8_depthwise_compute(const kernels::Int8DepthwiseKernels& k,
+                            const kernels::Int8DepthwiseArgs& args, int64_t out_c, int64_t p0,
+                            int64_t p1, const int8_t** tap_rows, const float* mult,
+                            const float* bias, Activation act, const ActivationParams& params,
+                            float* dst);
+
 class Int8DepthwiseRun {
  public:
   // Validates `s` (throws std::invalid_argument) and prepares the weights and scales; the
@@ -24,7 +44,7 @@ class Int8DepthwiseRun {
 
   int64_t out_pixels() const { return s_.out_h * s_.out_w; }
   int64_t out_c() const { return s_.out_c; }
-  int64_t taps_even() const { return taps_even_; }
+  int64_t taps_even() const { return w_.taps_even; }
 
   // Quantizes sample b's input into the calling thread's scratch (threads inside) and sets
   // its multipliers; false when the sample holds a NaN/inf (its outputs are all NaN, and
@@ -43,10 +63,7 @@ class Int8DepthwiseRun {
   const float* kernel_scale_;
   Activation act_;
   ActivationParams act_params_;
-  const kernels::Int8DepthwiseKernels* k_;
-  int64_t dm_, cp_, taps_even_, block_;
-  std::vector<int8_t> w_taps_;
-  std::vector<int32_t> w_pairs_;
+  Int8DepthwiseWeights w_;
   std::vector<float> x_scale_, mult_;
   std::vector<char> finite_;
   kernels::Int8DepthwiseArgs args_;

@@ -561,8 +561,86 @@ class SeparableChain:
                         pw.outputs, merged=dw.merged + pw.merged, makes_masks=pw.makes_masks)
 
 
+class InvertedResidualCall:
+    """An int8 1x1 ConvChainCall (expand) feeding only an int8 SeparableChainCall (depthwise ->
+    project), run as one ``int8_inverted_residual_inference`` call: neither intermediate
+    feature map is written to memory."""
+
+    def __init__(self, expand, separable):
+        self.expand, self.separable = expand, separable
+
+    def __call__(self, inputs):
+        other = None
+        if self.separable.pw.residual:
+            inputs, other = inputs
+        expand, dw, pw = self.expand, self.separable.dw, self.separable.pw
+        modes = {chain.conv.dtype_policy.quantization_mode for chain in (expand, dw, pw)}
+        fused = modes == {"int8"} and quantized_separable.int8_separable_available(inputs)
+        if fused and other is not None:
+            hidden = expand.conv.compute_output_shape(tuple(inputs.shape))
+            want = dw.conv.compute_output_shape(hidden)[:3] + (pw.conv.kernel.shape[-1],)
+            fused = tuple(other.shape) == tuple(want)  # (not a broadcasting sum)
+        if not fused:  # one layer at a time (maybe quantized differently after planning)
+            hidden = expand(inputs)
+            return self.separable(hidden if other is None else [hidden, other])
+        e_bias, e_scale = expand.folded()
+        d_bias, d_scale = dw.folded()
+        p_bias, p_scale = pw.folded()
+        return quantized_separable.int8_inverted_residual_inference(
+            inputs, packed_kernel(expand.conv.kernel), expand.conv.kernel_scale.value,
+            dw.conv.kernel.value, dw.conv.kernel_scale.value, packed_kernel(pw.conv.kernel),
+            pw.conv.kernel_scale.value, e_bias, e_scale, d_bias, d_scale, p_bias, p_scale,
+            dw.conv.strides, dw.conv.padding, dw.conv.dilation_rate, expand.act, dw.act, pw.act,
+            dw.zero_padding, other)
+
+
+class InvertedResidualChain:
+    """An int8 1x1 ConvChain (no residual) whose output only an int8 SeparableChain reads, as one
+    InvertedResidualCall (inference only; MobileNetV2's blocks)."""
+
+    modes = ("inference",)
+
+    def matches(self, ctx, i):
+        """A Match of an int8 expand step i and the int8 separable step reading it, else None."""
+        step = ctx.steps[i]
+        expand = step.run
+        if not (isinstance(expand, ConvChainCall) and expand.is_pointwise()
+                and not expand.residual and step.single_input
+                and isinstance(step.outputs, int) and step.outputs not in ctx.outputs
+                and expand.conv.dtype_policy.quantization_mode == "int8"):
+            return None
+        users = ctx.readers.get(step.outputs, [])
+        if len(users) != 1 or users[0] in ctx.merged:
+            return None
+        j = users[0]
+        separable = ctx.steps[j].run
+        if not (isinstance(separable, SeparableChainCall)
+                and separable.dw.conv.dtype_policy.quantization_mode == "int8"
+                and separable.pw.conv.dtype_policy.quantization_mode == "int8"):
+            return None
+        spec = ctx.steps[j].inputs
+        if separable.pw.residual:
+            if not (isinstance(spec, list) and spec[0].id == step.outputs):
+                return None
+            inputs = [TensorRef(step.inputs), spec[1]]
+        else:
+            if spec != step.outputs:
+                return None
+            inputs = step.inputs
+        return Match([i, j], inputs=inputs)
+
+    def rewrite(self, ctx, match):
+        """One step running the expand and separable chains as an InvertedResidualCall."""
+        expand, separable = (ctx.steps[k] for k in match.indices)
+        return PlanStep(separable.layer, InvertedResidualCall(expand.run, separable.run),
+                        match.details["inputs"], separable.outputs,
+                        merged=expand.merged + separable.merged,
+                        makes_masks=separable.makes_masks)
+
+
 # The rules, in the order they apply.
-RULES = (ConvReluMaxPool(), EmbeddingRecurrence(), ConvChain(), SeparableChain())
+RULES = (ConvReluMaxPool(), EmbeddingRecurrence(), ConvChain(), SeparableChain(),
+         InvertedResidualChain())
 
 
 def fuse(plan, model, mode):
