@@ -52,6 +52,9 @@ from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
 FUSE_CONV_POOL = True
+# Switch for the int8 depthwise chains (SeparableChain on int8 layers, InvertedResidualChain),
+# read when a plan is made: off, each int8 layer runs its own call (benchmarks compare).
+FUSE_INT8_CHAINS = True
 
 
 class Match:
@@ -543,6 +546,8 @@ class SeparableChain:
         modes = (dw.conv.dtype_policy.quantization_mode, pw.conv.dtype_policy.quantization_mode)
         if modes not in ((None, None), ("int8", "int8")):  # (int8: SeparableChainCall._int8)
             return None
+        if modes == ("int8", "int8") and not FUSE_INT8_CHAINS:
+            return None
         spec = ctx.steps[j].inputs
         if pw.residual:
             if not (isinstance(spec, list) and spec[0].id == step.outputs):
@@ -604,7 +609,7 @@ class InvertedResidualChain:
         """A Match of an int8 expand step i and the int8 separable step reading it, else None."""
         step = ctx.steps[i]
         expand = step.run
-        if not (isinstance(expand, ConvChainCall) and expand.is_pointwise()
+        if not (FUSE_INT8_CHAINS and isinstance(expand, ConvChainCall) and expand.is_pointwise()
                 and not expand.residual and step.single_input
                 and isinstance(step.outputs, int) and step.outputs not in ctx.outputs
                 and expand.conv.dtype_policy.quantization_mode == "int8"):
