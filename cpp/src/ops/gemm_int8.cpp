@@ -141,35 +141,42 @@ namespace {
 
 // Raises ep.channel_absmax over a finished tile, one sample's rows at a time (threads may
 // share a sample: a compare-and-swap max).
+// dst[j] = max(dst[j], bits of max |tile[i][j]|) over a (rows, cols) tile with row stride
+// ldy: an atomic max (threads may share dst).
+void raise_column_absmax(const float* tile, int64_t ldy, int64_t rows, int64_t cols, bool simd,
+                         int32_t* dst) {
+  int32_t bits[kInt8Nr];
+  if (simd) {
+    kernels::int8_column_absmax_avx512(tile, ldy, rows, cols, bits);
+  } else {
+    for (int64_t j = 0; j < cols; ++j) {
+      int32_t mx = 0;
+      for (int64_t i = 0; i < rows; ++i) {
+        int32_t v;
+        std::memcpy(&v, tile + i * ldy + j, sizeof(v));
+        mx = std::max(mx, v & 0x7fffffff);
+      }
+      bits[j] = mx;
+    }
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
+    while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+  }
+}
+
+// Raises ep.channel_absmax over a finished tile, one sample's rows at a time.
 // row_base: the model row of y's row 0.
 void raise_channel_absmax(const Int8Epilogue& ep, const float* y, int64_t ldy, int64_t i0,
                           int64_t rows, int64_t j0, int64_t cols, int64_t n, bool simd,
                           int64_t row_base) {
-  int32_t bits[kInt8Nr];
   for (int64_t r = 0; r < rows;) {
     const int64_t sample = (row_base + i0 + r) / ep.rows_per_sample;
     const int64_t end = std::min(rows, (sample + 1) * ep.rows_per_sample - row_base - i0);
-    const float* tile = y + (i0 + r) * ldy + j0;
-    if (simd) {
-      kernels::int8_column_absmax_avx512(tile, ldy, end - r, cols, bits);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        int32_t mx = 0;
-        for (int64_t i = 0; i < end - r; ++i) {
-          int32_t v;
-          std::memcpy(&v, tile + i * ldy + j, sizeof(v));
-          mx = std::max(mx, v & 0x7fffffff);
-        }
-        bits[j] = mx;
-      }
-    }
-    int32_t* dst = ep.channel_absmax + sample * n + j0;
-    for (int64_t j = 0; j < cols; ++j) {
-      int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
-      while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
-                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-      }
-    }
+    raise_column_absmax(y + (i0 + r) * ldy + j0, ldy, end - r, cols, simd,
+                        ep.channel_absmax + sample * n + j0);
     r = end;
   }
 }
@@ -189,8 +196,9 @@ bool simd_rows(const Int8GemmKernelInfo& kern) {
 bool quantize_row(const Int8GemmKernelInfo& kern, const float* row, int64_t k, int64_t kp,
                   float epsilon, int8_t* dst, float* scale_out) {
   const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
+  if (simd_rows(kern))
+    return kernels::int8_quantize_row_padded_avx512(row, k, kp, epsilon, flip, dst, scale_out);
   std::memset(dst + k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(kp - k));
-  if (simd_rows(kern)) return kernels::int8_quantize_row_avx512(row, k, epsilon, flip, dst, scale_out);
   float amax = 0.0f;
   bool ok = true;
   for (int64_t p = 0; p < k; ++p) {
@@ -242,7 +250,7 @@ DequantizeEpilogue::DequantizeEpilogue(const Int8GemmKernelInfo& kern, const Int
 void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                                     const int32_t* acc, const float* x_scale, const char* finite,
                                     float* y, int64_t ldy, const float* residual,
-                                    int64_t row_base) const {
+                                    int64_t row_base, int32_t* column_max) const {
   const float nan = std::nanf("");
   const float* bias = bias_ ? bias_ + j0 : nullptr;
   for (int64_t i = 0; i < rows; ++i) {
@@ -286,6 +294,7 @@ void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_
                                 ep_.act, ep_.params);
   if (ep_.channel_absmax)
     raise_channel_absmax(ep_, y, ldy, i0, rows, j0, cols, b_.n, simd_, row_base);
+  if (column_max) raise_column_absmax(y + i0 * ldy + j0, ldy, rows, cols, simd_, column_max + j0);
 }
 
 }  // namespace int8_rows

@@ -36,11 +36,11 @@ void input_rows(const Conv2DShape& s, int64_t oh0, int64_t oh1, int64_t* lo, int
 }
 
 // A 1x1 conv of `m` rows of k floats (stride k) into y (stride n): each row quantized, the
-// GEMM tiles, the dequantizing epilogue; row_base: the model row of row 0 (for residual
-// offsets the caller already applied, only the sample statistics use it).
+// GEMM tiles, the dequantizing epilogue (residual: rows of y's pixels; column_max: raised to
+// each output channel's max |y| bits, or nullptr).
 void pointwise_rows(const kernels::Int8GemmKernelInfo& kern, const Int8PointwiseConv& conv,
                     const int8_rows::DequantizeEpilogue& epilogue, int64_t m, const float* x,
-                    float epsilon, float* y, const float* residual) {
+                    float epsilon, float* y, const float* residual, int32_t* column_max) {
   const Int8PackedKernel& b = *conv.packed;
   int8_t* abuf = int8_rows::a_buffer(kern, m, b.kp);
   float* x_scale = tl_scales.get(static_cast<size_t>(m));
@@ -51,7 +51,8 @@ void pointwise_rows(const kernels::Int8GemmKernelInfo& kern, const Int8Pointwise
   int8_rows::run_tiles(kern, m, abuf, b,
                        [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                            const int32_t* acc) {
-                         epilogue(i0, rows, j0, cols, acc, x_scale, finite, y, b.n, residual, 0);
+                         epilogue(i0, rows, j0, cols, acc, x_scale, finite, y, b.n, residual, 0,
+                                  column_max);
                        });
 }
 
@@ -101,7 +102,7 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
                                               2 * w.taps_even * oc + pk.kp * n);
   parallel_for_rows(s.batch * bands, item_cost, int64_t{1} << 18, [&](int64_t t0, int64_t t1) {
     std::vector<const int8_t*> tap_rows(static_cast<size_t>(w.taps_even));
-    std::vector<uint32_t> max_bits(static_cast<size_t>(c));
+    std::vector<int32_t> max_bits(static_cast<size_t>(c));
     std::vector<float> dw_scale(static_cast<size_t>(c)), mult(static_cast<size_t>(oc));
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / bands, oh0 = (t % bands) * band;
@@ -111,17 +112,17 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
       int64_t lo, hi;
       input_rows(s, oh0, oh1, &lo, &hi);
       const int64_t m = (hi - lo) * s.in_w;
-      // Expand: the band's input rows (halo included) into `expanded`.
+      // Expand: the band's input rows (halo included) into `expanded`; the band's depthwise
+      // scales, one per channel, from the maxima its epilogue gathers.
       float* expanded = tl_expanded.get(static_cast<size_t>(std::max<int64_t>(m, 1) * c));
+      std::fill(max_bits.begin(), max_bits.end(), 0);
       if (m > 0)
         pointwise_rows(kern, expand, expand_epilogue, m,
-                       src + (b * s.in_h + lo) * s.in_w * in_k, epsilon, expanded, nullptr);
-      // The band's depthwise scales: one per channel over its expand rows.
-      std::fill(max_bits.begin(), max_bits.end(), 0u);
-      if (m > 0) w.k->channel_absmax(expanded, m, c, max_bits.data());
+                       src + (b * s.in_h + lo) * s.in_w * in_k, epsilon, expanded, nullptr,
+                       max_bits.data());
       bool finite = true;
       for (int64_t ch = 0; ch < c; ++ch) {
-        finite &= max_bits[ch] < 0x7f800000u;
+        finite &= max_bits[ch] < 0x7f800000;
         float amax;
         std::memcpy(&amax, &max_bits[ch], sizeof(float));
         dw_scale[ch] = 127.0f / (amax + epsilon);
@@ -152,7 +153,8 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
           project.epilogue.residual
               ? project.epilogue.residual + (b * out_pixels + oh0 * s.out_w) * project.epilogue.ldr
               : nullptr;
-      pointwise_rows(kern, project, project_epilogue, pixels, dw_out, epsilon, y, residual);
+      pointwise_rows(kern, project, project_epilogue, pixels, dw_out, epsilon, y, residual,
+                     nullptr);
     }
   });
 }
