@@ -22,35 +22,6 @@ inline __mmask16 head_mask(int64_t count) {
 
 }  // namespace
 
-bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
-                              int8_t* dst, float* scale_out) {
-  __m512 vmax = _mm512_setzero_ps();
-  __mmask16 finite = 0xFFFF;
-  const __m512 big = _mm512_set1_ps(FLT_MAX);
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 m = head_mask(k - p);
-    const __m512 v = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + p));
-    finite &= _mm512_cmp_ps_mask(v, big, _CMP_LE_OQ);  // false for NaN and inf
-    vmax = _mm512_max_ps(vmax, v);
-  }
-  const float amax = _mm512_reduce_max_ps(vmax);
-  const float scale = 127.0f / (amax + epsilon);
-  *scale_out = scale;
-  const bool ok = finite == 0xFFFF;
-  const __m512 vs = _mm512_set1_ps(ok ? scale : 0.0f);
-  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-  const __m128i vflip = _mm_set1_epi8(flip);
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 m = head_mask(k - p);
-    __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + p), vs),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    q = _mm512_min_ps(hi, _mm512_max_ps(lo, q));
-    const __m128i bytes = _mm_xor_si128(_mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q)), vflip);
-    _mm_mask_storeu_epi8(dst + p, m, bytes);
-  }
-  return ok;
-}
-
 bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
                                      int8_t flip, int8_t* dst, float* scale_out) {
   __m512 vmax = _mm512_setzero_ps();
