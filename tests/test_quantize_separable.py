@@ -289,3 +289,19 @@ def test_inference_plan_runs_the_block_in_one_call(stride, monkeypatch):
     # One band here (a small map): the layers' own calls give the same bits.
     assert np.array_equal(got, model.predict_on_batch(x))
     assert np.abs(got - want_float).max() < 0.05 * np.abs(want_float).max()
+
+
+@pytest.mark.parametrize("shape", [BLOCKS[0], BLOCKS[2]])
+def test_block_bits_do_not_depend_on_the_thread_count(shape):
+    rng = np.random.default_rng(7)
+    args = block_operands(rng, *shape)
+    full = args[:-1] + (shape[-2], shape[-1], args[-1], None, "best")
+    previous = nnfast.config.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            nnfast.config.set_num_threads(threads)
+            results.append(block_one_call(*full))
+    finally:
+        nnfast.config.set_num_threads(previous)
+    assert all(np.array_equal(results[0], r) for r in results[1:])

@@ -1,5 +1,6 @@
 // int8 inverted residual driver (see nnfast/depthwise_int8.h): for each (sample, band of output
-// rows), in parallel over them, the expand 1x1 conv of the band's input rows (halo included)
+// rows), in parallel over them (and within a band, over its rows and pixels, when there are
+// fewer bands than threads: nested loops run serially), the expand 1x1 conv of the band's input rows (halo included)
 // into the thread's scratch, their per-channel maxima and int8 rows for the depthwise kernel,
 // the depthwise output with its epilogue, then the project 1x1 conv of those pixels into dst.
 // Every piece is the one the separate calls run (int8_rows for the GEMMs, the depthwise
@@ -45,9 +46,11 @@ void pointwise_rows(const kernels::Int8GemmKernelInfo& kern, const Int8Pointwise
   int8_t* abuf = int8_rows::a_buffer(kern, m, b.kp);
   float* x_scale = tl_scales.get(static_cast<size_t>(m));
   char* finite = tl_finite.get(static_cast<size_t>(m));
-  for (int64_t i = 0; i < m; ++i)
-    finite[i] = int8_rows::quantize_row(kern, x + i * b.k, b.k, b.kp, epsilon, abuf + i * b.kp,
-                                        &x_scale[i]);
+  parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i)
+      finite[i] = int8_rows::quantize_row(kern, x + i * b.k, b.k, b.kp, epsilon,
+                                          abuf + i * b.kp, &x_scale[i]);
+  });
   int8_rows::run_tiles(kern, m, abuf, b,
                        [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                            const int32_t* acc) {
@@ -101,7 +104,6 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
   const int64_t item_cost = band * s.out_w * (ek.kp * c * (s.stride_h * s.stride_w + 1) +
                                               2 * w.taps_even * oc + pk.kp * n);
   parallel_for_rows(s.batch * bands, item_cost, int64_t{1} << 18, [&](int64_t t0, int64_t t1) {
-    std::vector<const int8_t*> tap_rows(static_cast<size_t>(w.taps_even));
     std::vector<int32_t> max_bits(static_cast<size_t>(c));
     std::vector<float> dw_scale(static_cast<size_t>(c)), mult(static_cast<size_t>(oc));
     for (int64_t t = t0; t < t1; ++t) {
@@ -136,7 +138,10 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
                   (dw_scale[o / w.dm] * depthwise.kernel_scale[o]);
       // The band as a one-sample image of its input rows (zero row last).
       int8_t* xq = tl_quantized.get(static_cast<size_t>((m + 1) * w.cp));
-      if (m > 0) w.k->quantize_rows(expanded, m, c, w.dm, w.cp, dw_scale.data(), xq);
+      parallel_for_rows(m, 2 * c, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
+        w.k->quantize_rows(expanded + r0 * c, r1 - r0, c, w.dm, w.cp, dw_scale.data(),
+                           xq + r0 * w.cp);
+      });
       std::memset(xq + m * w.cp, 0, static_cast<size_t>(w.cp));
       Conv2DShape sub = s;
       sub.batch = 1;
@@ -146,8 +151,12 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
       const kernels::Int8DepthwiseArgs args{&sub, xq, w.cp, w.taps_even, w.w_taps.data(),
                                             w.w_pairs.data()};
       float* dw_out = tl_depthwise.get(static_cast<size_t>(pixels * oc));
-      int8_depthwise_compute(*w.k, args, oc, 0, pixels, tap_rows.data(), mult.data(),
-                             depthwise.bias, depthwise.act, depthwise.params, dw_out);
+      parallel_for_rows(pixels, 2 * w.taps_even * oc, int64_t{1} << 17,
+                        [&](int64_t p0, int64_t p1) {
+        std::vector<const int8_t*> taps(static_cast<size_t>(w.taps_even));
+        int8_depthwise_compute(*w.k, args, oc, p0, p1, taps.data(), mult.data(), depthwise.bias,
+                               depthwise.act, depthwise.params, dw_out + p0 * oc);
+      });
       // Project, with the residual of these pixels.
       const float* residual =
           project.epilogue.residual
