@@ -4,14 +4,15 @@ No pretrained ImageNet weights are available offline, and random-weight networks
 tied logits (their agreement measures noise against tiny margins), so this trains the Keras
 applications briefly on MNIST instead and measures there: each model is built with
 ``weights=None, classes=10`` at 32x32x3 (MNIST padded by 2 pixels on each side and repeated
-to 3 channels, scaled to [-1, 1]), trained with Adam (batch 64; normalizations' momentum at most 0.99) for --epochs on --train-images images,
-its normalizations' moving statistics re-estimated as the mean over 30 training batches (see
-recalibrate_batch_norms), then copied three times: quantized with ``quantize("int8")``
-(nnfast's default rule keeps convolutions float32 where int8 measured slower), with every
-convolution quantized (``filters=``), and the same with each int8 layer running its own call
-(``fusion.FUSE_INT8_CHAINS`` off: per-sample depthwise scales instead of the fused block's
-per-band ones). All four are run on --test-images MNIST test images. Prints training time, both accuracies and the share of
-test images whose top-1 class is the same.
+to 3 channels, scaled to [-1, 1]), trained with Adam (batch 64; normalizations' momentum at
+most 0.99) for --epochs on --train-images images, its normalizations' moving statistics
+re-estimated as the mean over 30 training batches (see recalibrate_batch_norms), then copied
+three times: quantized with ``quantize("int8")`` (nnfast's default rule keeps convolutions
+float32 where int8 measured slower), with every convolution quantized (``filters=``), and the
+same with each int8 layer running its own call (``fusion.FUSE_INT8_CHAINS`` off: per-sample
+depthwise scales instead of the fused block's per-band ones). All four are run on
+--test-images MNIST test images. Prints training time, both accuracies and the share of test
+images whose top-1 class is the same.
 
     PYTHONPATH=python python3 benchmarks/bench_int8_agreement.py [--threads 1]
         [--models MobileNetV2,ResNet50] [--alpha 1.0] [--train-images 60000]
@@ -147,9 +148,9 @@ def main():
     for name in [m for m in args.models.split(",") if m]:
         images = args.resnet_train_images if name.startswith("ResNet") else args.train_images
         rows = measure(name, args.alpha, data, images, args.test_images, args.epochs)
-        print_table(["model", "train images", "epochs", "train s", "train accuracy", "quantized", "int8 layers",
-                     "f32 accuracy", "int8 accuracy", "top-1 agreement", "test images"],
-                    rows)
+        print_table(["model", "train images", "epochs", "train s", "train accuracy", "quantized",
+                     "int8 layers", "f32 accuracy", "int8 accuracy", "top-1 agreement",
+                     "test images"], rows)
         sys.stdout.flush()
 
 
