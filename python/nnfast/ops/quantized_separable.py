@@ -28,8 +28,20 @@ def _act_args(act):
 
 
 def int8_separable_available(x):
-    """Whether ``int8_separable_inference`` can run on ``x`` here (a 4-D input and int8 units
-    under the current ISA cap); otherwise run the two layers' own int8 calls."""
+    """Whether the one-call int8 chains (``int8_separable_inference``,
+    ``int8_inverted_residual_inference``) can run on ``x`` here: a 4-D input and int8 units
+    under the current ISA cap; otherwise the layers run their own int8 calls.
+
+    Args:
+        x: the chain's input (array or Tensor).
+
+    Returns:
+        bool.
+
+    Example:
+        >>> int8_separable_available(np.zeros((1, 4, 4, 8), np.float32)) in (True, False)
+        True
+    """
     return value(x).ndim == 4 and quantized.int8_units_available()
 
 
