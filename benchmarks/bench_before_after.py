@@ -7,7 +7,8 @@ both alike. Printed: the median and best time of each workload on each tree, and
 Workloads (1 thread unless --threads), ``name:batch``: ``mlp`` (the tutorial MLP's ``fit``:
 time per step), ``mlp_call`` (one ``model(x)`` of that MLP: the plan's per-call overhead),
 ``mlp_train`` (one ``train_on_batch``), ``mobilenet_v2`` and ``resnet50`` inference
-(``model(x, training=False)``: time per call). Times are the process's CPU time (at one
+(``model(x, training=False)``: time per call), ``mobilenet_v2_int8`` and ``resnet50_int8``
+(the same after ``model.quantize("int8")``). Times are the process's CPU time (at one
 thread, less disturbed by other processes than wall time; ``--wall`` for wall time).
 
 Usage (tree A: a checkout of the base commit with the built extension copied in):
@@ -61,9 +62,14 @@ elif what in ("mlp_call", "mlp_train"):
         calls += 1
     wall, cpu = (time.perf_counter() - t) / calls, (time.process_time() - c) / calls
 else:
+    import warnings
     build = {"mobilenet_v2": nnfast.applications.MobileNetV2,
-             "resnet50": nnfast.applications.ResNet50}[what]
+             "resnet50": nnfast.applications.ResNet50}[what.removesuffix("_int8")]
     model = build(weights=None)
+    if what.endswith("_int8"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the convolutions kept float32
+            model.quantize("int8")
     x = rng.uniform(-1, 1, (batch, 224, 224, 3)).astype(np.float32)
     model(x, training=False)
     calls, t, c = 0, time.perf_counter(), time.process_time()

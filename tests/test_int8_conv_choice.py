@@ -24,6 +24,8 @@ def _built(layer, input_shape):
     (L.Conv2D(64, 1), (None, 9, 9, 64), None),
     (L.Conv2D(64, 3), (None, 9, 9, 8), None),  # depth 72
     (L.DepthwiseConv2D(3), (None, 9, 9, 144), "144 depthwise channels under 384"),
+    (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 16), "48 depthwise channels"),
+    (L.DepthwiseConv2D(3), (None, 9, 9, 384), None),
     (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 128), None),  # 384 channels
     (L.Dense(4), (None, 8), None),
 ])
@@ -45,15 +47,16 @@ def test_quantizing_an_int8_conv_again_still_raises():
         model.quantize("int8")
 
 
-def _mobile_block_model():
-    """A MobileNetV2-like model: a thin stem and expand (kept float32), a depthwise on 384
-    channels, a 1x1 projection to 64 and a Dense head (quantized)."""
+def _mobile_block_model(hidden=384):
+    """A MobileNetV2-like model: a thin stem (kept float32), a thin expand 1x1 conv, a depthwise
+    on ``hidden`` channels, a thin 1x1 projection (both following the depthwise layer's
+    choice) and a Dense head (quantized)."""
     inp = nnfast.Input((6, 6, 3))
     x = L.Conv2D(16, 3, padding="same", name="stem")(inp)
-    x = L.Conv2D(384, 1, name="expand")(x)
+    x = L.Conv2D(hidden, 1, name="expand")(x)
     x = L.ReLU(6.0)(L.BatchNormalization(name="expand_bn")(x))
     x = L.DepthwiseConv2D(3, padding="same", name="dw")(x)
-    x = L.Conv2D(64, 1, name="project")(L.ReLU(6.0)(x))
+    x = L.Conv2D(24, 1, name="project")(L.ReLU(6.0)(x))
     x = L.Dense(5, name="head")(L.GlobalAveragePooling2D()(x))
     model = nnfast.Model(inp, x)
     rng = np.random.default_rng(0)
@@ -69,11 +72,12 @@ def test_model_quantize_keeps_slow_convs_float32_and_says_so(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.quantize("int8")
-    said = [str(w.message) for w in caught if "kept 2 convolution(s) float32" in str(w.message)]
-    assert len(said) == 1 and "stem: reduction depth 27" in said[0] and "expand:" in said[0]
+    said = [str(w.message) for w in caught if "kept 1 convolution(s) float32" in str(w.message)]
+    assert len(said) == 1 and "stem: reduction depth 27" in said[0]
     modes = {l.name: l.dtype_policy.quantization_mode for l in model.layers}
-    assert modes["stem"] is None and modes["expand"] is None
-    assert modes["dw"] == modes["project"] == modes["head"] == "int8"
+    assert modes["stem"] is None
+    # The thin expand and project convs follow their depthwise layer into int8.
+    assert modes["expand"] == modes["dw"] == modes["project"] == modes["head"] == "int8"
     assert model.get_layer("stem").int8_kept_float32.startswith("reduction depth 27")
     assert not hasattr(model.get_layer("project"), "int8_kept_float32")
     y = model.predict(x, verbose=0)
@@ -86,6 +90,35 @@ def test_model_quantize_keeps_slow_convs_float32_and_says_so(tmp_path):
     assert str(loaded.get_layer("stem").kernel.dtype) == "float32"
     assert str(loaded.get_layer("project").kernel.dtype) == "int8"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), y, rtol=1e-5, atol=1e-6)
+
+
+def test_convs_around_a_float32_depthwise_stay_float32():
+    model = _mobile_block_model(hidden=32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.quantize("int8")
+    assert any("kept 4 convolution(s) float32" in str(w.message) for w in caught)
+    modes = {l.name: l.dtype_policy.quantization_mode for l in model.layers}
+    assert modes["stem"] is modes["expand"] is modes["dw"] is modes["project"] is None
+    assert modes["head"] == "int8"
+    assert model.get_layer("expand").int8_kept_float32.startswith(
+        "next to dw, kept float32 (32 depthwise channels under 384)")
+    assert model.get_layer("project").int8_kept_float32.startswith("next to dw")
+
+
+def test_depthwise_partners_follow_the_graph():
+    from nnfast.layers.int8_conv_choice import depthwise_partners
+
+    model = _mobile_block_model()
+    partners = depthwise_partners(model)
+    assert {id(model.get_layer(n)) for n in ("expand", "project")} == set(partners)
+    assert all(p is model.get_layer("dw") for p in partners.values())
+    # An expand conv whose output something else reads too is not a partner.
+    inp = nnfast.Input((6, 6, 4))
+    e = L.Conv2D(16, 1, name="e")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", name="d")(e)
+    model = nnfast.Model(inp, L.Add()([x, e]))
+    assert depthwise_partners(model) == {}
 
 
 def test_filters_quantize_every_chosen_conv():

@@ -499,3 +499,20 @@ nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::arra
                                             const char* what) {
   return make_shape(src, kernel, dst, strides, pads, dilation, 1, true, what);
 }
+
+// As depthwise_binding_shape with the output's spatial size taken from `dst` and its channel
+// count given (the int8 depthwise -> pointwise call, whose dst holds the pointwise output).
+nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
+                                                     const py::array& kernel,
+                                                     const py::array& dst, int64_t out_c,
+                                                     std::pair<int64_t, int64_t> strides,
+                                                     std::pair<int64_t, int64_t> pads,
+                                                     std::pair<int64_t, int64_t> dilation,
+                                                     const char* what) {
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  if (dst.shape(0) != src.shape(0))
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(dst) + " have different batch sizes");
+  return make_shape_dims(src, kernel, {dst.shape(0), dst.shape(1), dst.shape(2), out_c},
+                         strides, pads, dilation, 1, true, what);
+}

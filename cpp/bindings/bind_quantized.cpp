@@ -26,6 +26,13 @@ nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::arra
                                             std::pair<int64_t, int64_t> pads,
                                             std::pair<int64_t, int64_t> dilation,
                                             const char* what);
+nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
+                                                     const py::array& kernel,
+                                                     const py::array& dst, int64_t out_c,
+                                                     std::pair<int64_t, int64_t> strides,
+                                                     std::pair<int64_t, int64_t> pads,
+                                                     std::pair<int64_t, int64_t> dilation,
+                                                     const char* what);
 
 namespace {
 
@@ -254,6 +261,218 @@ void bind_quantized(py::module_& m) {
       "activation(acc * scale / (x_scale * kernel_scale) + bias); dst's shape gives "
       "out_h/out_w. input_absmax (int32 (batch, in_c), the bit patterns of those maxima, as "
       "int8_conv2d_forward's channel_absmax gathers them) skips the pass that finds them.");
+  m.def(
+      "int8_depthwise_pointwise_forward",
+      [](const py::array& src, const py::array& dw_kernel, const py::array& dw_kernel_scale,
+         const py::object& dw_bias, const py::object& dw_scale, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation,
+         int dw_activation, float dw_alpha, float dw_max, float dw_threshold,
+         const py::object& input_absmax, const Packed& pw, const py::array& pw_kernel_scale,
+         const py::object& pw_bias, const py::object& residual, int pw_activation,
+         float pw_alpha, float pw_max, float pw_threshold, const py::array& dst, float epsilon,
+         const std::string& variant) {
+        const char* who = "int8_depthwise_pointwise_forward";
+        BufferScope scope(who);
+        require_ndim(dw_kernel, 4, "int8 depthwise kernel");
+        require_ndim(src, 4, "int8 depthwise input");
+        const auto s = depthwise_binding_shape_channels(
+            src, dw_kernel, dst, src.shape(3) * dw_kernel.shape(3), strides, pads, dilation, who);
+        if (pw.k != s.out_c || dst.shape(3) != pw.n)
+          throw py::value_error(std::string(who) + ": the packed pointwise kernel is (" +
+                                std::to_string(pw.k) + ", " + std::to_string(pw.n) +
+                                ") but the depthwise output has " + std::to_string(s.out_c) +
+                                " channels and dst " + shape_of(dst));
+        const float* x = checked<float>(src, "int8 depthwise input");
+        const int8_t* w = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
+        float* y = checked<float>(dst, "int8 pointwise output", true);
+        const float* dks = checked<float>(dw_kernel_scale, "int8 depthwise kernel_scale");
+        require_shape(dw_kernel_scale, {s.out_c}, "int8 depthwise kernel_scale");
+        const float* db = checked_or_null<float>(dw_bias, "int8 depthwise bias");
+        if (db) require_shape(py::cast<py::array>(dw_bias), {s.out_c}, "int8 depthwise bias");
+        const float* dsc = checked_or_null<float>(dw_scale, "int8 depthwise scale");
+        if (dsc) require_shape(py::cast<py::array>(dw_scale), {s.out_c}, "int8 depthwise scale");
+        const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
+        if (stats)
+          require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
+                        "int8 depthwise input_absmax");
+        const float* pks = checked<float>(pw_kernel_scale, "int8 pointwise kernel_scale");
+        require_shape(pw_kernel_scale, {pw.n}, "int8 pointwise kernel_scale");
+        const float* pb = checked_or_null<float>(pw_bias, "int8 pointwise bias");
+        if (pb) require_shape(py::cast<py::array>(pw_bias), {pw.n}, "int8 pointwise bias");
+        nnfast::Int8Epilogue ep;
+        ep.residual = checked_or_null<float>(residual, "int8 pointwise residual");
+        if (ep.residual) {
+          require_shape(py::cast<py::array>(residual), {s.batch, s.out_h, s.out_w, pw.n},
+                        "int8 pointwise residual");
+          if (ep.residual == y) throw py::value_error(std::string(who) + ": residual must not be dst");
+          ep.ldr = pw.n;
+        }
+        ep.act = activation_of(pw_activation, who);
+        ep.params.alpha = pw_alpha;
+        ep.params.max_value = pw_max;
+        ep.params.threshold = pw_threshold;
+        const auto dw_act = activation_of(dw_activation, who);
+        nnfast::ActivationParams dp;
+        dp.alpha = dw_alpha;
+        dp.max_value = dw_max;
+        dp.threshold = dw_threshold;
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_depthwise_pointwise_forward(s, x, w, dks, db, dsc, dw_act, dp, stats, pw, pks,
+                                                 pb, epsilon, y, ep, v);
+      },
+      py::arg("src"), py::arg("dw_kernel"), py::arg("dw_kernel_scale"), py::arg("dw_bias"),
+      py::arg("dw_scale"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("dw_activation"), py::arg("dw_alpha"), py::arg("dw_max"), py::arg("dw_threshold"),
+      py::arg("input_absmax"), py::arg("pw_packed"), py::arg("pw_kernel_scale"),
+      py::arg("pw_bias"), py::arg("residual"), py::arg("pw_activation"), py::arg("pw_alpha"),
+      py::arg("pw_max"), py::arg("pw_threshold"), py::arg("dst"), py::arg("epsilon") = 1e-7f,
+      py::arg("variant") = "best",
+      "A quantized depthwise convolution (as int8_depthwise_conv2d_forward) whose output feeds "
+      "a quantized 1x1 stride-1 convolution (as int8_conv2d_forward with the packed "
+      "(in*depth_multiplier, out) kernel), in one call over blocks of output pixels: the "
+      "depthwise output never leaves the cache; the same bits as the two calls. dst (batch, "
+      "out_h, out_w, out) gives out_h/out_w; residual has dst's shape.");
+  m.def(
+      "int8_inverted_residual_forward",
+      [](const py::array& src, const Packed& expand_packed, const py::array& expand_kernel_scale,
+         const py::object& expand_bias, int expand_activation, float expand_alpha,
+         float expand_max, float expand_threshold, const py::array& dw_kernel,
+         const py::array& dw_kernel_scale, const py::object& dw_bias, const py::object& dw_scale,
+         std::pair<int64_t, int64_t> strides, std::pair<int64_t, int64_t> pads,
+         std::pair<int64_t, int64_t> dilation, int dw_activation, float dw_alpha, float dw_max,
+         float dw_threshold, const Packed& project_packed, const py::array& project_kernel_scale,
+         const py::object& project_bias, const py::object& residual, int project_activation,
+         float project_alpha, float project_max, float project_threshold, const py::array& dst,
+         float epsilon, const std::string& variant) {
+        const char* who = "int8_inverted_residual_forward";
+        BufferScope scope(who);
+        require_ndim(src, 4, "int8 inverted residual input");
+        require_ndim(dw_kernel, 4, "int8 depthwise kernel");
+        require_ndim(dst, 4, "int8 inverted residual output");
+        if (src.shape(3) != expand_packed.k)
+          throw py::value_error(std::string(who) + ": the expand kernel takes " +
+                                std::to_string(expand_packed.k) + " channels, received src " +
+                                shape_of(src));
+        const int64_t c = expand_packed.n, oc = c * dw_kernel.shape(3);
+        require_shape(dw_kernel, {dw_kernel.shape(0), dw_kernel.shape(1), c, dw_kernel.shape(3)},
+                      "int8 depthwise kernel (its input channels are the expand's outputs)");
+        if (project_packed.k != oc || dst.shape(3) != project_packed.n ||
+            dst.shape(0) != src.shape(0))
+          throw py::value_error(std::string(who) + ": the project kernel is (" +
+                                std::to_string(project_packed.k) + ", " +
+                                std::to_string(project_packed.n) + ") but the depthwise output "
+                                "has " + std::to_string(oc) + " channels and dst " +
+                                shape_of(dst) + " (src " + shape_of(src) + ")");
+        nnfast::Conv2DShape s;
+        s.batch = src.shape(0);
+        s.in_h = src.shape(1);
+        s.in_w = src.shape(2);
+        s.in_c = c;
+        s.out_h = dst.shape(1);
+        s.out_w = dst.shape(2);
+        s.out_c = oc;
+        s.kernel_h = dw_kernel.shape(0);
+        s.kernel_w = dw_kernel.shape(1);
+        s.stride_h = strides.first;
+        s.stride_w = strides.second;
+        s.pad_top = pads.first;
+        s.pad_left = pads.second;
+        s.dilation_h = dilation.first;
+        s.dilation_w = dilation.second;
+        s.groups = c;
+        try {
+          nnfast::conv2d_validate(s);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(std::string(who) + ": " + e.what() + " (src " + shape_of(src) +
+                                ", depthwise kernel " + shape_of(dw_kernel) + ", dst " +
+                                shape_of(dst) + ")");
+        }
+        auto vector_of = [&](const py::object& a, int64_t n, const char* name) -> const float* {
+          const float* p = checked_or_null<float>(a, name);
+          if (p) require_shape(py::cast<py::array>(a), {n}, name);
+          return p;
+        };
+        nnfast::Int8PointwiseConv expand, project;
+        nnfast::Int8DepthwiseConv depthwise;
+        expand.packed = &expand_packed;
+        expand.kernel_scale = vector_of(expand_kernel_scale, c, "int8 expand kernel_scale");
+        expand.bias = vector_of(expand_bias, c, "int8 expand bias");
+        expand.epilogue.act = activation_of(expand_activation, who);
+        expand.epilogue.params.alpha = expand_alpha;
+        expand.epilogue.params.max_value = expand_max;
+        expand.epilogue.params.threshold = expand_threshold;
+        depthwise.kernel = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
+        depthwise.kernel_scale = vector_of(dw_kernel_scale, oc, "int8 depthwise kernel_scale");
+        depthwise.bias = vector_of(dw_bias, oc, "int8 depthwise bias");
+        depthwise.scale = vector_of(dw_scale, oc, "int8 depthwise scale");
+        depthwise.act = activation_of(dw_activation, who);
+        depthwise.params.alpha = dw_alpha;
+        depthwise.params.max_value = dw_max;
+        depthwise.params.threshold = dw_threshold;
+        const int64_t n = project_packed.n;
+        project.packed = &project_packed;
+        project.kernel_scale = vector_of(project_kernel_scale, n, "int8 project kernel_scale");
+        project.bias = vector_of(project_bias, n, "int8 project bias");
+        project.epilogue.act = activation_of(project_activation, who);
+        project.epilogue.params.alpha = project_alpha;
+        project.epilogue.params.max_value = project_max;
+        project.epilogue.params.threshold = project_threshold;
+        const float* x = checked<float>(src, "int8 inverted residual input");
+        float* y = checked<float>(dst, "int8 inverted residual output", true);
+        project.epilogue.residual = checked_or_null<float>(residual, "int8 project residual");
+        if (project.epilogue.residual) {
+          require_shape(py::cast<py::array>(residual), {s.batch, s.out_h, s.out_w, n},
+                        "int8 project residual");
+          if (project.epilogue.residual == y)
+            throw py::value_error(std::string(who) + ": residual must not be dst");
+          project.epilogue.ldr = n;
+        }
+        if (!expand.kernel_scale || !depthwise.kernel_scale || !project.kernel_scale)
+          throw py::value_error(std::string(who) + ": kernel scales must not be None");
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_inverted_residual_forward(s, x, expand, depthwise, project, epsilon, y, v);
+      },
+      py::arg("src"), py::arg("expand_packed"), py::arg("expand_kernel_scale"),
+      py::arg("expand_bias"), py::arg("expand_activation"), py::arg("expand_alpha"),
+      py::arg("expand_max"), py::arg("expand_threshold"), py::arg("dw_kernel"),
+      py::arg("dw_kernel_scale"), py::arg("dw_bias"), py::arg("dw_scale"), py::arg("strides"),
+      py::arg("pads"), py::arg("dilation"), py::arg("dw_activation"), py::arg("dw_alpha"),
+      py::arg("dw_max"), py::arg("dw_threshold"), py::arg("project_packed"),
+      py::arg("project_kernel_scale"), py::arg("project_bias"), py::arg("residual"),
+      py::arg("project_activation"), py::arg("project_alpha"), py::arg("project_max"),
+      py::arg("project_threshold"), py::arg("dst"), py::arg("epsilon") = 1e-7f,
+      py::arg("variant") = "best",
+      "An int8 inverted residual block for inference: expand (a quantized 1x1 conv of src, as "
+      "int8_conv2d_forward), a quantized depthwise conv (strides/pads/dilation; its input "
+      "quantized per sample, band of rows and channel), project (a quantized 1x1 conv, "
+      "residual added before its activation), over bands of output rows so neither "
+      "intermediate feature map is written to memory. dst (batch, out_h, out_w, out) gives "
+      "out_h/out_w.");
+  m.def("int8_inverted_residual_band_rows",
+        [](std::pair<int64_t, int64_t> in_hw, int64_t channels, std::pair<int64_t, int64_t> kernel_hw,
+           std::pair<int64_t, int64_t> strides, std::pair<int64_t, int64_t> dilation,
+           int64_t out_h) {
+          nnfast::Conv2DShape s;
+          s.in_h = in_hw.first;
+          s.in_w = in_hw.second;
+          s.in_c = channels;
+          s.kernel_h = kernel_hw.first;
+          s.kernel_w = kernel_hw.second;
+          s.stride_h = strides.first;
+          s.stride_w = strides.second;
+          s.dilation_h = dilation.first;
+          s.dilation_w = dilation.second;
+          s.out_h = out_h;
+          if (s.in_w < 1 || s.in_c < 1 || s.kernel_h < 1 || s.stride_h < 1 || s.dilation_h < 1)
+            throw py::value_error("int8_inverted_residual_band_rows: sizes must be positive");
+          return nnfast::int8_inverted_residual_band_rows(s);
+        },
+        py::arg("in_hw"), py::arg("channels"), py::arg("kernel_hw"), py::arg("strides"),
+        py::arg("dilation"), py::arg("out_h"),
+        "Output rows per band of int8_inverted_residual_forward (its depthwise scales are per "
+        "band): for tests and the docs.");
   m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
         "The int8 depthwise kernel the registry picks now.");
 }

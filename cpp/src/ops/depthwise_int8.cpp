@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/depthwise_int8/depthwise_int8_kernels.h"
+#include "ops/depthwise_int8_run.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
 #include "runtime/dispatch.h"
@@ -42,11 +43,7 @@ thread_local ScratchBuffer<int8_t> tl_xq;
 
 const char* int8_depthwise_kernel_name() { return kInt8Depthwise.peek().name; }
 
-void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,
-                                   const float* kernel_scale, const float* bias,
-                                   const float* scale, Activation act,
-                                   const ActivationParams& act_params, float epsilon,
-                                   float* dst, const int32_t* input_absmax) {
+Int8DepthwiseWeights::Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* kernel) {
   conv2d_validate(s);
   if (s.groups != s.in_c || s.out_c % s.in_c)
     throw std::invalid_argument("int8_depthwise_conv2d: groups must equal in_c and out_c be a "
@@ -57,24 +54,48 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
   if (taps > 131071)
     throw std::invalid_argument("int8_depthwise_conv2d: " + std::to_string(taps) +
                                 " taps could overflow the int32 sums");
-  const Int8DepthwiseKernels& k = *kInt8Depthwise.select().fns;
-  const int64_t oc = s.out_c, dm = oc / s.in_c, cp = (oc + 15) / 16 * 16;
-  const int64_t taps_even = (taps + 1) / 2 * 2;
-  const int64_t in_pixels = s.in_h * s.in_w, out_pixels = s.out_h * s.out_w;
-  if (s.batch == 0 || out_pixels == 0) return;
-
-  // Weights: (taps_even, cp) bytes for the reference, int16 pairs for vpmaddwd.
-  std::vector<int8_t> w_taps(static_cast<size_t>(taps_even * cp), 0);
+  k = kInt8Depthwise.select().fns;
+  const int64_t oc = s.out_c;
+  dm = oc / s.in_c;
+  cp = (oc + 15) / 16 * 16;
+  taps_even = (taps + 1) / 2 * 2;
+  w_taps.assign(static_cast<size_t>(taps_even * cp), 0);
   for (int64_t t = 0; t < taps; ++t)
     std::memcpy(&w_taps[t * cp], kernel + t * oc, static_cast<size_t>(oc));
-  std::vector<int32_t> w_pairs(static_cast<size_t>(taps_even / 2 * cp));
+  w_pairs.resize(static_cast<size_t>(taps_even / 2 * cp));
   for (int64_t q = 0; q < taps_even / 2; ++q)
     for (int64_t o = 0; o < cp; ++o) {
       const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(w_taps[2 * q * cp + o]));
-      const uint32_t hi = static_cast<uint16_t>(static_cast<int16_t>(w_taps[(2 * q + 1) * cp + o]));
+      const uint32_t hi =
+          static_cast<uint16_t>(static_cast<int16_t>(w_taps[(2 * q + 1) * cp + o]));
       w_pairs[q * cp + o] = static_cast<int32_t>(lo | (hi << 16));
     }
+}
 
+void int8_depthwise_compute(const kernels::Int8DepthwiseKernels& k,
+                            const kernels::Int8DepthwiseArgs& args, int64_t out_c, int64_t p0,
+                            int64_t p1, const int8_t** tap_rows, const float* mult,
+                            const float* bias, Activation act, const ActivationParams& params,
+                            float* dst) {
+  // ~32 KB of output per block: the epilogue reads it back from L1/L2.
+  const int64_t block = std::max<int64_t>(1, (8 * 1024) / out_c);
+  for (int64_t q0 = p0; q0 < p1; q0 += block) {
+    const int64_t q1 = std::min(p1, q0 + block);
+    float* d = dst + (q0 - p0) * out_c;
+    k.compute(args, tap_rows, q0, q1, d);
+    scale_shift_activation_rows(d, out_c, q1 - q0, out_c, mult, bias, nullptr, 0, act, params);
+  }
+}
+
+Int8DepthwiseRun::Int8DepthwiseRun(const Conv2DShape& s, const float* src, const int8_t* kernel,
+                                   const float* kernel_scale, const float* bias,
+                                   const float* scale, Activation act,
+                                   const ActivationParams& act_params, float epsilon,
+                                   const int32_t* input_absmax)
+    : s_(s), one_(s), src_(src), bias_(bias), scale_(scale), kernel_scale_(kernel_scale),
+      act_(act), act_params_(act_params), w_(s, kernel) {
+  one_.batch = 1;
+  if (s.batch == 0 || out_pixels() == 0) return;
   // Each (sample, input channel)'s abs max, from per-image-row maxima found in parallel: a
   // depthwise convolution never mixes channels, so one scale per channel keeps the sums
   // exact integers and fits each channel's own range.
@@ -82,13 +103,14 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
   std::vector<uint32_t> row_max;
   if (!input_absmax) {
     row_max.assign(static_cast<size_t>(rows * c), 0);
+    const kernels::Int8DepthwiseKernels& k = *w_.k;
     parallel_for_rows(rows, s.in_w * c, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
         k.channel_absmax(src + r * s.in_w * c, s.in_w, c, &row_max[r * c]);
     });
   }
-  std::vector<float> x_scale(static_cast<size_t>(s.batch * c));
-  std::vector<char> finite(static_cast<size_t>(s.batch), 1);
+  x_scale_.resize(static_cast<size_t>(s.batch * c));
+  finite_.assign(static_cast<size_t>(s.batch), 1);
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
       uint32_t bits = 0;
@@ -97,43 +119,60 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
       else
         for (int64_t r = b * s.in_h; r < (b + 1) * s.in_h; ++r)
           bits = std::max(bits, row_max[r * c + ch]);
-      if (bits >= 0x7f800000u) finite[b] = 0;  // a NaN or inf
+      if (bits >= 0x7f800000u) finite_[b] = 0;  // a NaN or inf
       float amax;
       std::memcpy(&amax, &bits, sizeof(float));
-      x_scale[b * c + ch] = 127.0f / (amax + epsilon);
+      x_scale_[b * c + ch] = 127.0f / (amax + epsilon);
     }
+  mult_.resize(static_cast<size_t>(s.out_c));
+}
 
+bool Int8DepthwiseRun::begin_sample(int64_t b) {
+  if (!finite_[b]) return false;
   // One sample at a time: its quantized rows (plus a zero row for the taps outside the image)
   // stay in L2 between quantizing them and the kernel reading each one kh*kw times.
-  Conv2DShape one = s;
-  one.batch = 1;
+  const int64_t c = s_.in_c, oc = s_.out_c, in_pixels = s_.in_h * s_.in_w;
+  const int64_t dm = w_.dm, cp = w_.cp;
   int8_t* xq = tl_xq.get(static_cast<size_t>((in_pixels + 1) * cp));
   std::memset(xq + in_pixels * cp, 0, static_cast<size_t>(cp));
-  const kernels::Int8DepthwiseArgs args{&one, xq, cp, taps_even, w_taps.data(), w_pairs.data()};
-  // ~32 KB of output per block: the epilogue reads it back from L1/L2.
-  const int64_t block = std::max<int64_t>(1, (8 * 1024) / oc);
-  std::vector<float> mult(static_cast<size_t>(oc));
+  args_ = kernels::Int8DepthwiseArgs{&one_, xq, cp, w_.taps_even, w_.w_taps.data(),
+                                     w_.w_pairs.data()};
+  const float* src_b = src_ + b * in_pixels * c;
+  const kernels::Int8DepthwiseKernels& k = *w_.k;
+  const float* xs = &x_scale_[b * c];
+  parallel_for_rows(in_pixels, c * 2, int64_t{1} << 15, [&](int64_t p0, int64_t p1) {
+    k.quantize_rows(src_b + p0 * c, p1 - p0, c, dm, cp, xs, xq + p0 * cp);
+  });
+  for (int64_t o = 0; o < oc; ++o)  // (acc / (xs * ks)) * scale, folded into one multiplier
+    mult_[o] = (scale_ ? scale_[o] : 1.0f) / (xs[o / dm] * kernel_scale_[o]);
+  return true;
+}
+
+void Int8DepthwiseRun::compute(int64_t p0, int64_t p1, float* dst,
+                               const int8_t** tap_rows) const {
+  int8_depthwise_compute(*w_.k, args_, s_.out_c, p0, p1, tap_rows, mult_.data(), bias_, act_,
+                         act_params_, dst);
+}
+
+void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const int8_t* kernel,
+                                   const float* kernel_scale, const float* bias,
+                                   const float* scale, Activation act,
+                                   const ActivationParams& act_params, float epsilon,
+                                   float* dst, const int32_t* input_absmax) {
+  Int8DepthwiseRun run(s, src, kernel, kernel_scale, bias, scale, act, act_params, epsilon,
+                       input_absmax);
+  const int64_t oc = s.out_c, out_pixels = run.out_pixels();
+  if (s.batch == 0 || out_pixels == 0) return;
+  const int64_t taps = s.kernel_h * s.kernel_w;
   for (int64_t b = 0; b < s.batch; ++b) {
     float* dst_b = dst + b * out_pixels * oc;
-    if (!finite[b]) {  // a NaN/inf input: the sample's outputs are NaN
+    if (!run.begin_sample(b)) {  // a NaN/inf input: the sample's outputs are NaN
       std::fill(dst_b, dst_b + out_pixels * oc, std::nanf(""));
       continue;
     }
-    const float* src_b = src + b * in_pixels * s.in_c;
-    parallel_for_rows(in_pixels, s.in_c * 2, int64_t{1} << 15, [&](int64_t p0, int64_t p1) {
-      k.quantize_rows(src_b + p0 * c, p1 - p0, c, dm, cp, &x_scale[b * c], xq + p0 * cp);
-    });
-    for (int64_t o = 0; o < oc; ++o)  // (acc / (xs * ks)) * scale, folded into one multiplier
-      mult[o] = (scale ? scale[o] : 1.0f) / (x_scale[b * c + o / dm] * kernel_scale[o]);
     parallel_for_rows(out_pixels, 2 * taps * oc, int64_t{1} << 17, [&](int64_t p0, int64_t p1) {
-      std::vector<const int8_t*> tap_rows(static_cast<size_t>(taps_even));
-      for (int64_t q0 = p0; q0 < p1; q0 += block) {
-        const int64_t q1 = std::min(p1, q0 + block);
-        float* d = dst_b + q0 * oc;
-        k.compute(args, tap_rows.data(), q0, q1, d);
-        scale_shift_activation_rows(d, oc, q1 - q0, oc, mult.data(), bias, nullptr, 0, act,
-                                    act_params);
-      }
+      std::vector<const int8_t*> tap_rows(static_cast<size_t>(run.taps_even()));
+      run.compute(p0, p1, dst_b + p0 * oc, tap_rows.data());
     });
   }
 }

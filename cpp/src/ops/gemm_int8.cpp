@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/gemm/gemm_int8_kernels.h"
+#include "ops/gemm_int8_rows.h"
 #include "nnfast/activation.h"
 #include "nnfast/conv.h"
 #include "nnfast/runtime.h"
@@ -24,6 +25,7 @@
 namespace nnfast {
 namespace {
 
+using int8_rows::run_tiles;
 using kernels::Int8GemmKernelInfo;
 using kernels::kInt8Nr;
 
@@ -61,38 +63,6 @@ Int8GemmVariant resolve(Int8GemmVariant v, bool record = true) {
     return v;
   }
   return record ? *kInt8Gemm.select().fns : *kInt8Gemm.peek().fns;
-}
-
-// Runs the tiles of a (m, n) product whose A buffer (rows padded to kern.mr, stride kp) is
-// ready; epilogue(i0, rows, j0, cols, acc) consumes each tile (acc row stride kInt8Nr).
-template <typename Epilogue>
-void run_tiles(const Int8GemmKernelInfo& kern, int64_t m, const int8_t* abuf,
-               const Int8PackedKernel& b, Epilogue&& epilogue) {
-  const int64_t mb = (m + kern.mr - 1) / kern.mr, nb = b.n_pad / kInt8Nr;
-  const int64_t block_stride = 16 * b.kp;
-  const int64_t tile_ops = static_cast<int64_t>(kern.mr) * kInt8Nr * b.kp;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(tile_ops, 1));
-  parallel_for_chunks(mb * nb, grain, [&](int64_t t0, int64_t t1) {
-    alignas(64) int32_t acc[32 * kInt8Nr];
-    if (kern.begin) kern.begin();
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t ib = t / nb, jb = t % nb;
-      const int64_t i0 = ib * kern.mr, j0 = jb * kInt8Nr;
-      const int64_t rows = std::min<int64_t>(kern.mr, m - i0);
-      kern.fn(b.kp, abuf + i0 * b.kp, b.kp, b.data.data() + (j0 / 16) * block_stride,
-              block_stride, b.col_sums.data() + j0, rows, acc);
-      epilogue(i0, rows, j0, std::min<int64_t>(kInt8Nr, b.n - j0), acc);
-    }
-    if (kern.end) kern.end();
-  });
-}
-
-// An A buffer of roundup(m, mr) rows x kp bytes, zeroed where nothing is written.
-int8_t* a_buffer(const Int8GemmKernelInfo& kern, int64_t m, int64_t kp) {
-  const int64_t rows = (m + kern.mr - 1) / kern.mr * kern.mr;
-  int8_t* buf = tl_a.get(static_cast<size_t>(rows * kp));
-  std::memset(buf + m * kp, 0, static_cast<size_t>((rows - m) * kp));
-  return buf;
 }
 
 void check_dims(const char* who, int64_t m, int64_t k, const Int8PackedKernel& b) {
@@ -150,7 +120,7 @@ void gemm_int8_s32(int64_t m, int64_t k, const int8_t* a, int64_t lda, const Int
   if (m == 0 || b.n == 0) return;
   const Int8GemmVariant chosen = resolve(variant);
   const Int8GemmKernelInfo& kern = *kernel_of(chosen);
-  int8_t* abuf = a_buffer(kern, m, b.kp);
+  int8_t* abuf = int8_rows::a_buffer(kern, m, b.kp);
   const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
   parallel_for_rows(m, b.kp, int64_t{1} << 16, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
@@ -171,36 +141,165 @@ namespace {
 
 // Raises ep.channel_absmax over a finished tile, one sample's rows at a time (threads may
 // share a sample: a compare-and-swap max).
-void raise_channel_absmax(const Int8Epilogue& ep, const float* y, int64_t ldy, int64_t i0,
-                          int64_t rows, int64_t j0, int64_t cols, int64_t n, bool simd) {
+// dst[j] = max(dst[j], bits of max |tile[i][j]|) over a (rows, cols) tile with row stride
+// ldy: an atomic max (threads may share dst).
+void raise_column_absmax(const float* tile, int64_t ldy, int64_t rows, int64_t cols, bool simd,
+                         int32_t* dst) {
   int32_t bits[kInt8Nr];
-  for (int64_t r = 0; r < rows;) {
-    const int64_t sample = (i0 + r) / ep.rows_per_sample;
-    const int64_t end = std::min(rows, (sample + 1) * ep.rows_per_sample - i0);
-    const float* tile = y + (i0 + r) * ldy + j0;
-    if (simd) {
-      kernels::int8_column_absmax_avx512(tile, ldy, end - r, cols, bits);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        int32_t mx = 0;
-        for (int64_t i = 0; i < end - r; ++i) {
-          int32_t v;
-          std::memcpy(&v, tile + i * ldy + j, sizeof(v));
-          mx = std::max(mx, v & 0x7fffffff);
-        }
-        bits[j] = mx;
-      }
-    }
-    int32_t* dst = ep.channel_absmax + sample * n + j0;
+  if (simd) {
+    kernels::int8_column_absmax_avx512(tile, ldy, rows, cols, bits);
+  } else {
     for (int64_t j = 0; j < cols; ++j) {
-      int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
-      while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
-                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      int32_t mx = 0;
+      for (int64_t i = 0; i < rows; ++i) {
+        int32_t v;
+        std::memcpy(&v, tile + i * ldy + j, sizeof(v));
+        mx = std::max(mx, v & 0x7fffffff);
       }
+      bits[j] = mx;
     }
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
+    while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+  }
+}
+
+// Raises ep.channel_absmax over a finished tile, one sample's rows at a time.
+// row_base: the model row of y's row 0.
+void raise_channel_absmax(const Int8Epilogue& ep, const float* y, int64_t ldy, int64_t i0,
+                          int64_t rows, int64_t j0, int64_t cols, int64_t n, bool simd,
+                          int64_t row_base) {
+  for (int64_t r = 0; r < rows;) {
+    const int64_t sample = (row_base + i0 + r) / ep.rows_per_sample;
+    const int64_t end = std::min(rows, (sample + 1) * ep.rows_per_sample - row_base - i0);
+    raise_column_absmax(y + (i0 + r) * ldy + j0, ldy, end - r, cols, simd,
+                        ep.channel_absmax + sample * n + j0);
     r = end;
   }
 }
+
+}  // namespace
+
+namespace int8_rows {
+
+const Int8GemmKernelInfo& gemm_kernel(Int8GemmVariant variant) {
+  return *kernel_of(resolve(variant));
+}
+
+bool simd_rows(const Int8GemmKernelInfo& kern) {
+  return &kern != &kernels::int8_gemm_ref_info && &kern != &kernels::int8_gemm_avxvnni_info;
+}
+
+bool quantize_row(const Int8GemmKernelInfo& kern, const float* row, int64_t k, int64_t kp,
+                  float epsilon, int8_t* dst, float* scale_out) {
+  const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
+  if (simd_rows(kern))
+    return kernels::int8_quantize_row_padded_avx512(row, k, kp, epsilon, flip, dst, scale_out);
+  std::memset(dst + k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(kp - k));
+  float amax = 0.0f;
+  bool ok = true;
+  for (int64_t p = 0; p < k; ++p) {
+    const float v = std::fabs(row[p]);
+    ok &= std::isfinite(v);
+    amax = v > amax ? v : amax;
+  }
+  const float scale = 127.0f / (amax + epsilon);
+  *scale_out = scale;
+  for (int64_t p = 0; p < k; ++p) {
+    float q = ok ? std::nearbyint(row[p] * scale) : 0.0f;
+    q = std::min(127.0f, std::max(-127.0f, q));
+    dst[p] = static_cast<int8_t>(static_cast<int8_t>(q) ^ flip);
+  }
+  return ok;
+}
+
+int8_t* a_buffer(const Int8GemmKernelInfo& kern, int64_t m, int64_t kp) {
+  const int64_t rows = (m + kern.mr - 1) / kern.mr * kern.mr;
+  int8_t* buf = tl_a.get(static_cast<size_t>(rows * kp));
+  std::memset(buf + m * kp, 0, static_cast<size_t>((rows - m) * kp));
+  return buf;
+}
+
+DequantizeEpilogue::DequantizeEpilogue(const Int8GemmKernelInfo& kern, const Int8PackedKernel& b,
+                                       const float* kernel_scale, const float* bias,
+                                       const Int8Epilogue& ep, bool divide)
+    : b_(b), kernel_scale_(kernel_scale), bias_(bias), ep_(ep), divide_(divide),
+      simd_(simd_rows(kern)), clamped_(false) {
+  // Without a residual, the convolutions clamp relu/relu6 in the dequantizing store itself
+  // (one pass over the tile instead of two); anything else runs after it on the tile.
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  lo_ = -inf, hi_ = inf;
+  if (!divide && !ep.residual) {
+    if (ep.act == Activation::relu6) {
+      lo_ = 0.0f, hi_ = 6.0f, clamped_ = true;
+    } else if (ep.act == Activation::relu && ep.params.alpha == 0.0f &&
+               ep.params.threshold == 0.0f) {
+      lo_ = 0.0f, hi_ = ep.params.max_value, clamped_ = true;
+    }
+  }
+  tail_ = !clamped_ && (ep.residual || ep.act != Activation::linear);
+  if (!divide) {
+    inv_kernel_scale_.resize(static_cast<size_t>(b.n));
+    for (int64_t j = 0; j < b.n; ++j) inv_kernel_scale_[j] = 1.0f / kernel_scale[j];
+  }
+}
+
+void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_t cols,
+                                    const int32_t* acc, const float* x_scale, const char* finite,
+                                    float* y, int64_t ldy, const float* residual,
+                                    int64_t row_base, int32_t* column_max) const {
+  const float nan = std::nanf("");
+  const float* bias = bias_ ? bias_ + j0 : nullptr;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float xs = x_scale[i0 + i];
+    float* out = y + (i0 + i) * ldy + j0;
+    const int32_t* a_row = acc + i * kInt8Nr;
+    if (!finite[i0 + i]) {  // a NaN/inf input makes the whole row NaN, as in Keras
+      for (int64_t j = 0; j < cols; ++j) out[j] = nan;
+      continue;
+    }
+    if (!divide_) {
+      const float inv_xs = 1.0f / xs;
+      const float* inv_ks = inv_kernel_scale_.data() + j0;
+      if (simd_) {
+        kernels::int8_dequantize_row_mul_avx512(a_row, cols, inv_xs, inv_ks, bias, lo_, hi_,
+                                                out);
+        continue;
+      }
+      for (int64_t j = 0; j < cols; ++j) {
+        float v = static_cast<float>(a_row[j]) * (inv_xs * inv_ks[j]);
+        if (bias) v += bias[j];
+        if (v < lo_) v = lo_;  // (compared so that a NaN stays NaN)
+        if (v > hi_) v = hi_;
+        out[j] = v;
+      }
+      continue;
+    }
+    if (simd_) {
+      kernels::int8_dequantize_row_avx512(a_row, cols, xs, kernel_scale_ + j0, bias, out);
+      continue;
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      float v = static_cast<float>(a_row[j]) / (xs * kernel_scale_[j0 + j]);
+      if (bias) v += bias[j];
+      out[j] = v;
+    }
+  }
+  if (tail_)
+    scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
+                                residual ? residual + i0 * ep_.ldr + j0 : nullptr, ep_.ldr,
+                                ep_.act, ep_.params);
+  if (ep_.channel_absmax)
+    raise_channel_absmax(ep_, y, ldy, i0, rows, j0, cols, b_.n, simd_, row_base);
+  if (column_max) raise_column_absmax(y + i0 * ldy + j0, ldy, rows, cols, simd_, column_max + j0);
+}
+
+}  // namespace int8_rows
+
+namespace {
 
 // The dense step over rows that row_of(i, scratch) hands out (a pointer to k floats: x's own
 // row, or a convolution window gathered into `scratch`): Keras's abs-max quantization of each
@@ -213,110 +312,21 @@ void int8_dense_rows(int64_t m, RowOf&& row_of, const Int8PackedKernel& b,
                      const float* kernel_scale, const float* bias, float epsilon, float* y,
                      int64_t ldy, const Int8Epilogue& ep, Int8GemmVariant variant, bool divide) {
   if (m == 0 || b.n == 0) return;
-  const Int8GemmVariant chosen = resolve(variant);
-  const Int8GemmKernelInfo& kern = *kernel_of(chosen);
-  int8_t* abuf = a_buffer(kern, m, b.kp);
+  const Int8GemmKernelInfo& kern = int8_rows::gemm_kernel(variant);
+  int8_t* abuf = int8_rows::a_buffer(kern, m, b.kp);
   std::vector<float> x_scale(static_cast<size_t>(m));
   std::vector<char> finite(static_cast<size_t>(m));
-  const int8_t flip = kern.offset_a ? static_cast<int8_t>(0x80) : 0;
-  // AMX and AVX512_VNNI imply AVX-512: their row work uses it too (the reference and the
-  // AVX-VNNI tile, for CPUs without AVX-512, stay scalar here).
-  const bool simd = &kern != &kernels::int8_gemm_ref_info &&
-                    &kern != &kernels::int8_gemm_avxvnni_info;
-  // Keras's abs-max row quantization: scale = 127 / (max|x| + eps) in float32, then
-  // clip(round_half_even(x * scale), -127, 127).
   parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
     std::vector<float> scratch;
-    for (int64_t i = r0; i < r1; ++i) {
-      const float* row = row_of(i, scratch);
-      int8_t* dst = abuf + i * b.kp;
-      std::memset(dst + b.k, kern.offset_a ? 0x80 : 0, static_cast<size_t>(b.kp - b.k));
-      if (simd) {
-        finite[i] = kernels::int8_quantize_row_avx512(row, b.k, epsilon, flip, dst, &x_scale[i]);
-        continue;
-      }
-      float amax = 0.0f;
-      bool ok = true;
-      for (int64_t p = 0; p < b.k; ++p) {
-        const float v = std::fabs(row[p]);
-        ok &= std::isfinite(v);
-        amax = v > amax ? v : amax;
-      }
-      const float scale = 127.0f / (amax + epsilon);
-      x_scale[i] = scale;
-      finite[i] = ok;
-      for (int64_t p = 0; p < b.k; ++p) {
-        float q = ok ? std::nearbyint(row[p] * scale) : 0.0f;
-        q = std::min(127.0f, std::max(-127.0f, q));
-        dst[p] = static_cast<int8_t>(static_cast<int8_t>(q) ^ flip);
-      }
-    }
+    for (int64_t i = r0; i < r1; ++i)
+      finite[i] = int8_rows::quantize_row(kern, row_of(i, scratch), b.k, b.kp, epsilon,
+                                          abuf + i * b.kp, &x_scale[i]);
   });
-  const float nan = std::nanf("");
-  // Without a residual, the convolutions clamp relu/relu6 in the dequantizing store itself
-  // (one pass over the tile instead of two); anything else runs after it on the tile.
-  constexpr float inf = std::numeric_limits<float>::infinity();
-  float lo = -inf, hi = inf;
-  bool clamped = false;
-  if (!divide && !ep.residual) {
-    if (ep.act == Activation::relu6) {
-      lo = 0.0f, hi = 6.0f, clamped = true;
-    } else if (ep.act == Activation::relu && ep.params.alpha == 0.0f &&
-               ep.params.threshold == 0.0f) {
-      lo = 0.0f, hi = ep.params.max_value, clamped = true;
-    }
-  }
-  const bool tail = !clamped && (ep.residual || ep.act != Activation::linear);
-  std::vector<float> inv_kernel_scale;
-  if (!divide) {
-    inv_kernel_scale.resize(static_cast<size_t>(b.n));
-    for (int64_t j = 0; j < b.n; ++j) inv_kernel_scale[j] = 1.0f / kernel_scale[j];
-  }
+  const int8_rows::DequantizeEpilogue epilogue(kern, b, kernel_scale, bias, ep, divide);
   run_tiles(kern, m, abuf, b,
             [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols, const int32_t* acc) {
-              for (int64_t i = 0; i < rows; ++i) {
-                const float xs = x_scale[i0 + i];
-                float* out = y + (i0 + i) * ldy + j0;
-                const int32_t* a_row = acc + i * kInt8Nr;
-                if (!finite[i0 + i]) {  // a NaN/inf input makes the whole row NaN, as in Keras
-                  for (int64_t j = 0; j < cols; ++j) out[j] = nan;
-                  continue;
-                }
-                if (!divide) {
-                  const float inv_xs = 1.0f / xs;
-                  if (simd) {
-                    kernels::int8_dequantize_row_mul_avx512(a_row, cols, inv_xs,
-                                                            inv_kernel_scale.data() + j0,
-                                                            bias ? bias + j0 : nullptr, lo, hi,
-                                                            out);
-                    continue;
-                  }
-                  for (int64_t j = 0; j < cols; ++j) {
-                    float v = static_cast<float>(a_row[j]) * (inv_xs * inv_kernel_scale[j0 + j]);
-                    if (bias) v += bias[j0 + j];
-                    if (v < lo) v = lo;  // (compared so that a NaN stays NaN)
-                    if (v > hi) v = hi;
-                    out[j] = v;
-                  }
-                  continue;
-                }
-                if (simd) {
-                  kernels::int8_dequantize_row_avx512(a_row, cols, xs, kernel_scale + j0,
-                                                      bias ? bias + j0 : nullptr, out);
-                  continue;
-                }
-                for (int64_t j = 0; j < cols; ++j) {
-                  float v = static_cast<float>(a_row[j]) / (xs * kernel_scale[j0 + j]);
-                  if (bias) v += bias[j0 + j];
-                  out[j] = v;
-                }
-              }
-              if (tail)
-                scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
-                                            ep.residual ? ep.residual + i0 * ep.ldr + j0 : nullptr,
-                                            ep.ldr, ep.act, ep.params);
-              if (ep.channel_absmax)
-                raise_channel_absmax(ep, y, ldy, i0, rows, j0, cols, b.n, simd);
+              epilogue(i0, rows, j0, cols, acc, x_scale.data(), finite.data(), y, ldy,
+                       ep.residual, 0);
             });
 }
 

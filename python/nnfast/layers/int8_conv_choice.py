@@ -1,22 +1,37 @@
 """Which convolutions ``Model.quantize("int8")`` turns to int8 (nnfast beyond Keras: Keras
 quantizes no convolution, so nnfast may choose per layer where int8 is measured to win).
 
-A ``Conv2D`` stays float32 when its reduction depth ``kh * kw * in`` is under 64 or it has fewer
-than 64 filters: its int8 GEMM pads the depth to 64 (AMX) or works on thin tiles while the float
-output is as wide as ever, so the quantize/dequantize passes cost more than the int8 products
-save (MobileNetV2's 3x3x3 stem, its expand 1x1 convs on 16-32 channels and its projections to
-24-32 channels ran at 0.3-0.6x of float32; benchmarks/profile_int8_layers.py). A
-``DepthwiseConv2D`` stays float32 below 384 channels: the float32 plan keeps its output in
-cache for the 1x1 projection after it, and the int8 route's per-sample quantization pass over a
-large, thin feature map loses to that (MobileNetV2's blocks 1-6). Layers at or over the limits
-(ResNet50's convolutions all are, and MobileNetV2's blocks 7-16) are quantized.
+A ``DepthwiseConv2D`` stays float32 below 384 channels. Speed alone would set the limit lower:
+MobileNetV2's first depthwise layer (32 channels at 112x112) ran at 0.75x of float32 in int8
+even fused with its projection, its blocks 1-6 (96-192 channels, fused with their expand and
+project convs into one int8 call per block) at 1.1-1.5x, blocks 7-16 (384 channels and more)
+at 2-4x (benchmarks/profile_int8_layers.py --cpu-time --all-convs). But quantizing blocks 1-6
+too cost top-1 agreement with the float32 model (MobileNetV2 trained on MNIST: 99.70% against
+99.95%; random calibrated weights: 65% against 91%; benchmarks/bench_int8_agreement.py) for
+1.50x instead of 1.30x at batch 32, so the default keeps the agreement; ``filters`` quantizes
+them anyway.
+
+The 1x1 ``Conv2D`` layers around a depthwise one (the expand conv whose output only it reads,
+through a BatchNormalization/activation/ZeroPadding2D, and the project conv that alone reads
+its output) follow its choice, whatever their own shape: int8, the three run as one int8 call
+(``models.fusion.InvertedResidualChain``) with no feature map between them in memory; float32,
+they keep the float32 plan's fused depthwise -> pointwise chain. Any other ``Conv2D`` stays
+float32 when its reduction depth ``kh * kw * in`` is under 64 or it has fewer than 64 filters:
+alone, its int8 GEMM pads the depth to 64 (AMX) or works on thin tiles while the float output
+is as wide as ever, so the quantize/dequantize passes cost more than the int8 products save
+(MobileNetV2's 3x3x3 stem ran at 0.5x of float32). ResNet50's convolutions are all at or over
+the limits.
 
 A layer kept float32 gets ``int8_kept_float32`` (a sentence saying why); ``Model.quantize``
 lists them in one warning. It saves and loads as the float32 layer it is. Passing ``filters``
 to ``Model.quantize``, or calling ``layer.quantize("int8")`` directly, quantizes the chosen
 layers whatever their shape.
 """
+from nnfast.layers.activations import ReLU
 from nnfast.layers.convolutional import Conv2D, DepthwiseConv2D
+from nnfast.layers.core import Activation
+from nnfast.layers.normalization import BatchNormalization
+from nnfast.layers.reshaping_image import ZeroPadding2D
 
 MIN_INT8_DEPTH = 64
 MIN_INT8_FILTERS = 64
@@ -46,8 +61,8 @@ def int8_kept_float32_reason(layer):
     if type(layer) is DepthwiseConv2D:
         channels = shape[2] * shape[3]
         if channels < MIN_INT8_DEPTHWISE_CHANNELS:
-            return (f"{channels} depthwise channels under {MIN_INT8_DEPTHWISE_CHANNELS}: the "
-                    "float32 plan keeps the output in cache for the next 1x1 conv")
+            return (f"{channels} depthwise channels under {MIN_INT8_DEPTHWISE_CHANNELS}: int8 "
+                    "is slower than float32 there, or costs top-1 agreement early in a network")
         return None
     if type(layer) is not Conv2D or len(shape) != 4:
         return None
@@ -59,3 +74,95 @@ def int8_kept_float32_reason(layer):
         return (f"{shape[3]} filters under {MIN_INT8_FILTERS}: int8 is slower than float32 "
                 "there")
     return None
+
+
+# Layers a chain may pass through between a 1x1 conv and the depthwise conv next to it.
+_BETWEEN = (BatchNormalization, ReLU, Activation, ZeroPadding2D)
+
+
+def _is_pointwise(layer):
+    return (type(layer) is Conv2D and getattr(layer, "built", False)
+            and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1))
+
+
+def depthwise_partners(model):
+    """``{id(conv): depthwise}`` for the 1x1 ``Conv2D`` layers next to a ``DepthwiseConv2D`` in
+    ``model``'s graph: the expand conv whose output only the depthwise chain reads, and the
+    project conv that alone reads the depthwise chain's output (through BatchNormalization,
+    activations and ZeroPadding2D). Empty for models without a plan.
+
+    Example:
+        >>> import nnfast
+        >>> inp = nnfast.Input((8, 8, 4))
+        >>> x = DepthwiseConv2D(3)(Conv2D(16, 1)(inp))
+        >>> model = nnfast.Model(inp, Conv2D(4, 1)(x))
+        >>> len(depthwise_partners(model))  # the expand and the project conv
+        2
+    """
+    plan = getattr(model, "_plan", None)
+    if plan is None:
+        return {}
+    steps = plan.steps
+    readers = plan.readers()
+    producer = {step.outputs: i for i, step in enumerate(steps) if isinstance(step.outputs, int)}
+
+    def sole_reader(i):
+        out = steps[i].outputs
+        users = readers.get(out, []) if isinstance(out, int) else []
+        return users[0] if len(users) == 1 and out not in plan.output_ids else None
+
+    partners = {}
+    for i, step in enumerate(steps):
+        if type(step.layer) is not DepthwiseConv2D or not isinstance(step.inputs, int):
+            continue
+        k = producer.get(step.inputs)  # back: expand -> [bn, act, pad] -> depthwise
+        below = i
+        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
+               and sole_reader(k) == below and isinstance(steps[k].inputs, int)):
+            below, k = k, producer.get(steps[k].inputs)
+        if k is not None and sole_reader(k) == below and _is_pointwise(steps[k].layer):
+            partners[id(steps[k].layer)] = step.layer
+        j = sole_reader(i)  # on: depthwise -> [bn, act] -> project
+        while j is not None and isinstance(steps[j].layer, _BETWEEN):
+            j = sole_reader(j)
+        if j is not None and _is_pointwise(steps[j].layer):
+            partners[id(steps[j].layer)] = step.layer
+    return partners
+
+
+def int8_kept_float32_reasons(model, layers):
+    """``{id(layer): reason}`` for the ``layers`` of ``model`` that ``Model.quantize("int8")``
+    leaves float32: ``int8_kept_float32_reason`` of each, except that the 1x1 convs next to a
+    depthwise conv (``depthwise_partners``) follow that layer's choice.
+
+    Args:
+        model: the model being quantized.
+        layers: its leaf layers to decide.
+
+    Returns:
+        A dict from ``id(layer)`` to the sentence saying why it stays float32.
+
+    Example:
+        >>> import nnfast
+        >>> inp = nnfast.Input((8, 8, 4))
+        >>> x = DepthwiseConv2D(3)(Conv2D(16, 1)(inp))
+        >>> model = nnfast.Model(inp, Conv2D(4, 1)(x))
+        >>> len(int8_kept_float32_reasons(model, model.layers))  # 4 depthwise channels
+        3
+    """
+    partners = depthwise_partners(model)
+    reasons = {}
+    for layer in layers:
+        depthwise = partners.get(id(layer))
+        if depthwise is None:
+            reason = int8_kept_float32_reason(layer)
+        elif layer.dtype_policy.quantization_mode is not None:
+            reason = None  # (quantize's own error: already quantized)
+        else:
+            why = int8_kept_float32_reason(depthwise)
+            reason = None if why is None else (
+                f"next to {depthwise.name}, kept float32 ({why.split(':')[0]}): they run as "
+                "one float32 chain")
+        if reason is not None:
+            reasons[id(layer)] = reason
+    return reasons

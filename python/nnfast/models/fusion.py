@@ -45,14 +45,16 @@ from nnfast.layers.pooling import BasePooling
 from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
 from nnfast.models.plan import PlanStep, TensorRef
-from nnfast.ops import fused
+from nnfast.ops import fused, quantized_conv, quantized_depthwise, quantized_separable
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import LOWER, compute_precision, round_floats
-from nnfast.ops import quantized_conv, quantized_depthwise
 from nnfast.ops.rnn import embedded_input_pays
 
 # Switch for the Conv2D(relu) -> MaxPooling2D rule (tests compare the two paths).
 FUSE_CONV_POOL = True
+# Switch for the int8 depthwise chains (SeparableChain on int8 layers, InvertedResidualChain),
+# read when a plan is made: off, each int8 layer runs its own call (benchmarks compare).
+FUSE_INT8_CHAINS = True
 
 
 class Match:
@@ -486,8 +488,11 @@ class SeparableChainCall:
         if self.pw.residual:
             inputs, other = inputs
         conv = self.dw.conv
-        if (self.pw.conv.dtype_policy.quantization_mode is not None
-                or conv.dtype_policy.quantization_mode is not None):  # quantized after planning
+        modes = (conv.dtype_policy.quantization_mode,
+                 self.pw.conv.dtype_policy.quantization_mode)
+        if modes == ("int8", "int8") and quantized_separable.int8_separable_available(inputs):
+            return self._int8(inputs, other)
+        if modes != (None, None):  # one of them quantized (maybe after planning)
             return self.pw(self.dw(inputs) if other is None else [self.dw(inputs), other])
         if other is not None:
             want = conv.compute_output_shape(tuple(inputs.shape))[:3] + (
@@ -501,6 +506,21 @@ class SeparableChainCall:
             conv.strides, conv.padding, conv.dilation_rate, self.dw.act, self.pw.act,
             self.dw.zero_padding, other)
 
+    def _int8(self, inputs, other):
+        """Both layers quantized: one int8 call (ops.quantized_separable)."""
+        dw, pw = self.dw.conv, self.pw.conv
+        if other is not None:
+            want = dw.compute_output_shape(tuple(inputs.shape))[:3] + (pw.kernel.shape[-1],)
+            if tuple(other.shape) != tuple(want):  # a broadcasting sum: one chain at a time
+                return self.pw([self.dw(inputs), other])
+        dw_bias, dw_scale = self.dw.folded()
+        pw_bias, pw_scale = self.pw.folded()
+        return quantized_separable.int8_separable_inference(
+            inputs, dw.kernel.value, dw.kernel_scale.value, packed_kernel(pw.kernel),
+            pw.kernel_scale.value, dw_bias, dw_scale, pw_bias, pw_scale, dw.strides,
+            dw.padding, dw.dilation_rate, self.dw.act, self.pw.act, self.dw.zero_padding,
+            other)
+
 
 class SeparableChain:
     """A depthwise ConvChain whose output only a pointwise ConvChain (same output shape, no
@@ -513,7 +533,7 @@ class SeparableChain:
         step = ctx.steps[i]
         dw = step.run
         if not (isinstance(dw, ConvChainCall) and dw.depthwise and not dw.residual
-                and dw.conv.dtype_policy.quantization_mode is None and step.single_input and isinstance(step.outputs, int)
+                and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
         users = ctx.readers.get(step.outputs, [])
@@ -521,8 +541,12 @@ class SeparableChain:
             return None
         j = users[0]
         pw = ctx.steps[j].run
-        if not (isinstance(pw, ConvChainCall) and pw.is_pointwise()
-                and pw.conv.dtype_policy.quantization_mode is None):
+        if not (isinstance(pw, ConvChainCall) and pw.is_pointwise()):
+            return None
+        modes = (dw.conv.dtype_policy.quantization_mode, pw.conv.dtype_policy.quantization_mode)
+        if modes not in ((None, None), ("int8", "int8")):  # (int8: SeparableChainCall._int8)
+            return None
+        if modes == ("int8", "int8") and not FUSE_INT8_CHAINS:
             return None
         spec = ctx.steps[j].inputs
         if pw.residual:
@@ -542,8 +566,86 @@ class SeparableChain:
                         pw.outputs, merged=dw.merged + pw.merged, makes_masks=pw.makes_masks)
 
 
+class InvertedResidualCall:
+    """An int8 1x1 ConvChainCall (expand) feeding only an int8 SeparableChainCall (depthwise ->
+    project), run as one ``int8_inverted_residual_inference`` call: neither intermediate
+    feature map is written to memory."""
+
+    def __init__(self, expand, separable):
+        self.expand, self.separable = expand, separable
+
+    def __call__(self, inputs):
+        other = None
+        if self.separable.pw.residual:
+            inputs, other = inputs
+        expand, dw, pw = self.expand, self.separable.dw, self.separable.pw
+        modes = {chain.conv.dtype_policy.quantization_mode for chain in (expand, dw, pw)}
+        fused = modes == {"int8"} and quantized_separable.int8_separable_available(inputs)
+        if fused and other is not None:
+            hidden = expand.conv.compute_output_shape(tuple(inputs.shape))
+            want = dw.conv.compute_output_shape(hidden)[:3] + (pw.conv.kernel.shape[-1],)
+            fused = tuple(other.shape) == tuple(want)  # (not a broadcasting sum)
+        if not fused:  # one layer at a time (maybe quantized differently after planning)
+            hidden = expand(inputs)
+            return self.separable(hidden if other is None else [hidden, other])
+        e_bias, e_scale = expand.folded()
+        d_bias, d_scale = dw.folded()
+        p_bias, p_scale = pw.folded()
+        return quantized_separable.int8_inverted_residual_inference(
+            inputs, packed_kernel(expand.conv.kernel), expand.conv.kernel_scale.value,
+            dw.conv.kernel.value, dw.conv.kernel_scale.value, packed_kernel(pw.conv.kernel),
+            pw.conv.kernel_scale.value, e_bias, e_scale, d_bias, d_scale, p_bias, p_scale,
+            dw.conv.strides, dw.conv.padding, dw.conv.dilation_rate, expand.act, dw.act, pw.act,
+            dw.zero_padding, other)
+
+
+class InvertedResidualChain:
+    """An int8 1x1 ConvChain (no residual) whose output only an int8 SeparableChain reads, as one
+    InvertedResidualCall (inference only; MobileNetV2's blocks)."""
+
+    modes = ("inference",)
+
+    def matches(self, ctx, i):
+        """A Match of an int8 expand step i and the int8 separable step reading it, else None."""
+        step = ctx.steps[i]
+        expand = step.run
+        if not (FUSE_INT8_CHAINS and isinstance(expand, ConvChainCall) and expand.is_pointwise()
+                and not expand.residual and step.single_input
+                and isinstance(step.outputs, int) and step.outputs not in ctx.outputs
+                and expand.conv.dtype_policy.quantization_mode == "int8"):
+            return None
+        users = ctx.readers.get(step.outputs, [])
+        if len(users) != 1 or users[0] in ctx.merged:
+            return None
+        j = users[0]
+        separable = ctx.steps[j].run
+        if not (isinstance(separable, SeparableChainCall)
+                and separable.dw.conv.dtype_policy.quantization_mode == "int8"
+                and separable.pw.conv.dtype_policy.quantization_mode == "int8"):
+            return None
+        spec = ctx.steps[j].inputs
+        if separable.pw.residual:
+            if not (isinstance(spec, list) and spec[0].id == step.outputs):
+                return None
+            inputs = [TensorRef(step.inputs), spec[1]]
+        else:
+            if spec != step.outputs:
+                return None
+            inputs = step.inputs
+        return Match([i, j], inputs=inputs)
+
+    def rewrite(self, ctx, match):
+        """One step running the expand and separable chains as an InvertedResidualCall."""
+        expand, separable = (ctx.steps[k] for k in match.indices)
+        return PlanStep(separable.layer, InvertedResidualCall(expand.run, separable.run),
+                        match.details["inputs"], separable.outputs,
+                        merged=expand.merged + separable.merged,
+                        makes_masks=separable.makes_masks)
+
+
 # The rules, in the order they apply.
-RULES = (ConvReluMaxPool(), EmbeddingRecurrence(), ConvChain(), SeparableChain())
+RULES = (ConvReluMaxPool(), EmbeddingRecurrence(), ConvChain(), SeparableChain(),
+         InvertedResidualChain())
 
 
 def fuse(plan, model, mode):

@@ -96,8 +96,8 @@ class Model(Trainer, Layer):
         ``DepthwiseConv2D``) is quantized; the others are skipped with Keras's warning ("Layer Dropout does not have
         a `quantize` method implemented"). The model must be built. Without ``filters``,
         ``"int8"`` leaves float32 the convolutions where int8 is measured slower (shallow or
-        thin ``Conv2D``, ``DepthwiseConv2D`` under 384 channels: see
-        ``nnfast.layers.int8_conv_choice``); each gets ``int8_kept_float32`` (why) and one
+        thin ``Conv2D``, ``DepthwiseConv2D`` under 64 channels and the 1x1 convs around such
+        a layer: see ``nnfast.layers.int8_conv_choice``); each gets ``int8_kept_float32`` (why) and one
         warning lists them.
 
         Args:
@@ -121,7 +121,7 @@ class Model(Trainer, Layer):
         import re
         import warnings
 
-        from nnfast.layers.int8_conv_choice import int8_kept_float32_reason
+        from nnfast.layers.int8_conv_choice import int8_kept_float32_reasons
         from nnfast.layers.quantization import ModeNotImplementedError
         from nnfast.quantizers_config import validate_and_resolve_config
 
@@ -155,11 +155,13 @@ class Model(Trainer, Layer):
                 yield from leaves(child)
 
         kept_float32 = []
-        for layer in [leaf for child in self._layers for leaf in leaves(child)]:
+        all_leaves = [leaf for child in self._layers for leaf in leaves(child)]
+        reasons = int8_kept_float32_reasons(self, all_leaves) if mode == "int8" else {}
+        for layer in all_leaves:
             if not selected(layer):
                 continue
             if mode == "int8" and filters is None:
-                reason = int8_kept_float32_reason(layer)
+                reason = reasons.get(id(layer))
                 if reason is not None:  # (nnfast's choice where Keras quantizes no conv)
                     layer.int8_kept_float32 = reason
                     kept_float32.append(f"{layer.name}: {reason}")

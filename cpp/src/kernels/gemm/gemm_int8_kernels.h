@@ -25,10 +25,11 @@ struct Int8GemmKernelInfo {
 constexpr int kInt8Nr = 32;
 
 // The dense step's row work with AVX-512 (bit-identical to the driver's scalar loops):
-// quantizes x[0, k) into dst (xor flip), sets *scale, returns whether the row is finite;
+// quantizes x[0, k) into dst (xor flip) and fills dst[k, kp) with the padding byte (0 ^ flip;
+// kp a multiple of 16), sets *scale, returns whether the row is finite;
 // out[j] = float(acc[j]) / (x_scale * kernel_scale[j]) (+ bias[j]) for j < cols.
-bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
-                              int8_t* dst, float* scale);
+bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
+                                     int8_t flip, int8_t* dst, float* scale);
 void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
                                 const float* kernel_scale, const float* bias, float* out);
 // As int8_dequantize_row_avx512 with two multiplies for the divide (acc * ((1 / x_scale) *

@@ -22,8 +22,8 @@ inline __mmask16 head_mask(int64_t count) {
 
 }  // namespace
 
-bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t flip,
-                              int8_t* dst, float* scale_out) {
+bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
+                                     int8_t flip, int8_t* dst, float* scale_out) {
   __m512 vmax = _mm512_setzero_ps();
   __mmask16 finite = 0xFFFF;
   const __m512 big = _mm512_set1_ps(FLT_MAX);
@@ -40,14 +40,16 @@ bool int8_quantize_row_avx512(const float* x, int64_t k, float epsilon, int8_t f
   const __m512 vs = _mm512_set1_ps(ok ? scale : 0.0f);
   const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
   const __m128i vflip = _mm_set1_epi8(flip);
-  for (int64_t p = 0; p < k; p += 16) {
+  int64_t p = 0;
+  for (; p < k; p += 16) {  // lanes past k load 0 and store 0 ^ flip: the padding byte
     const __mmask16 m = head_mask(k - p);
     __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + p), vs),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     q = _mm512_min_ps(hi, _mm512_max_ps(lo, q));
     const __m128i bytes = _mm_xor_si128(_mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q)), vflip);
-    _mm_mask_storeu_epi8(dst + p, m, bytes);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + p), bytes);
   }
+  for (; p < kp; p += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + p), vflip);
   return ok;
 }
 
