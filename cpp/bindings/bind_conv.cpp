@@ -36,13 +36,13 @@ nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
 nnfast::Conv2DShape validated_shape(const py::array& src, const std::vector<py::ssize_t>& out,
                                     Pair kernel_hw, Pair strides, Pair pads, Pair dilation,
                                     int64_t groups, const std::string& kernel,
-                                    const char* what) {
+                                    const char* what, int64_t in_c = -1) {
   require_ndim(src, 4, (std::string(what) + " input").c_str());
   nnfast::Conv2DShape s;
   s.batch = src.shape(0);
   s.in_h = src.shape(1);
   s.in_w = src.shape(2);
-  s.in_c = src.shape(3);
+  s.in_c = in_c < 0 ? src.shape(3) : in_c;
   s.out_h = out[1];
   s.out_w = out[2];
   s.out_c = out[3];
@@ -515,4 +515,22 @@ nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
                           shape_of(dst) + " have different batch sizes");
   return make_shape_dims(src, kernel, {dst.shape(0), dst.shape(1), dst.shape(2), out_c},
                          strides, pads, dilation, 1, true, what);
+}
+
+// The depthwise step inside a fused int8 block: its input is src's spatial grid with `in_c`
+// channels (the expand's outputs, not src's), its kernel (kh, kw, in_c, multiplier), its output
+// dst's spatial grid with in_c * multiplier channels.
+nnfast::Conv2DShape block_depthwise_binding_shape(const py::array& src,
+                                                  const py::array& dw_kernel,
+                                                  const py::array& dst, int64_t in_c,
+                                                  std::pair<int64_t, int64_t> strides,
+                                                  std::pair<int64_t, int64_t> pads,
+                                                  std::pair<int64_t, int64_t> dilation,
+                                                  const char* what) {
+  require_ndim(dw_kernel, 4, (std::string(what) + " depthwise kernel").c_str());
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  return validated_shape(src, {dst.shape(0), dst.shape(1), dst.shape(2),
+                               in_c * dw_kernel.shape(3)},
+                         {dw_kernel.shape(0), dw_kernel.shape(1)}, strides, pads, dilation, in_c,
+                         shape_of(dw_kernel), what, in_c);
 }

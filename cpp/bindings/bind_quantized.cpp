@@ -34,6 +34,14 @@ nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
                                                      std::pair<int64_t, int64_t> dilation,
                                                      const char* what);
 
+nnfast::Conv2DShape block_depthwise_binding_shape(const py::array& src,
+                                                  const py::array& dw_kernel,
+                                                  const py::array& dst, int64_t in_c,
+                                                  std::pair<int64_t, int64_t> strides,
+                                                  std::pair<int64_t, int64_t> pads,
+                                                  std::pair<int64_t, int64_t> dilation,
+                                                  const char* what);
+
 namespace {
 
 nnfast::Int8GemmVariant parse_int8_variant(const std::string& name) {
@@ -364,30 +372,8 @@ void bind_quantized(py::module_& m) {
                                 std::to_string(project_packed.n) + ") but the depthwise output "
                                 "has " + std::to_string(oc) + " channels and dst " +
                                 shape_of(dst) + " (src " + shape_of(src) + ")");
-        nnfast::Conv2DShape s;
-        s.batch = src.shape(0);
-        s.in_h = src.shape(1);
-        s.in_w = src.shape(2);
-        s.in_c = c;
-        s.out_h = dst.shape(1);
-        s.out_w = dst.shape(2);
-        s.out_c = oc;
-        s.kernel_h = dw_kernel.shape(0);
-        s.kernel_w = dw_kernel.shape(1);
-        s.stride_h = strides.first;
-        s.stride_w = strides.second;
-        s.pad_top = pads.first;
-        s.pad_left = pads.second;
-        s.dilation_h = dilation.first;
-        s.dilation_w = dilation.second;
-        s.groups = c;
-        try {
-          nnfast::conv2d_validate(s);
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(std::string(who) + ": " + e.what() + " (src " + shape_of(src) +
-                                ", depthwise kernel " + shape_of(dw_kernel) + ", dst " +
-                                shape_of(dst) + ")");
-        }
+        const nnfast::Conv2DShape s =
+            block_depthwise_binding_shape(src, dw_kernel, dst, c, strides, pads, dilation, who);
         auto vector_of = [&](const py::object& a, int64_t n, const char* name) -> const float* {
           const float* p = checked_or_null<float>(a, name);
           if (p) require_shape(py::cast<py::array>(a), {n}, name);

@@ -5,6 +5,7 @@
 #include "kernels/simd_avx512.h"
 
 #include "kernels/conv/conv_kernels.h"
+#include "kernels/conv/conv_pixel_avx512.h"
 #include "kernels/conv/depthwise_impl.h"
 
 NNFAST_DEFINE_DEPTHWISE(avx512)
@@ -12,34 +13,14 @@ NNFAST_DEFINE_DEPTHWISE(avx512)
 namespace nnfast::kernels {
 namespace {
 
-// The first min(remaining, W) lanes; remaining > 0.
-inline VM lane_mask(int64_t remaining) { return vfirst(remaining >= W ? W : remaining); }
-
 // One output pixel, output channels [o0, o0 + 16*NV) (the last vector masked): accumulators
 // stay in registers across every tap and input channel.
 template <int NV>
 inline void direct_pixel(const Conv2DShape& s, const float* src, const float* kernel,
                          const float* bias, int relu, float* d, int64_t b, int64_t oh,
                          int64_t ow, int64_t o0, const VM* m) {
-  const int64_t C = s.in_c, OC = s.out_c;
   VF acc[NV];
-  for (int v = 0; v < NV; ++v)
-    acc[v] = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
-  for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-    const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-    if (ih < 0 || ih >= s.in_h) continue;
-    for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-      const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-      if (iw < 0 || iw >= s.in_w) continue;
-      const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
-      const float* w = kernel + (kh * s.kernel_w + kw) * C * OC + o0;
-      for (int64_t ci = 0; ci < C; ++ci) {
-        const VF xv = vset1(x[ci]);
-        for (int v = 0; v < NV; ++v)
-          acc[v] = vfmadd(xv, vload_m(w + ci * OC + W * v, m[v]), acc[v]);
-      }
-    }
-  }
+  conv_at<NV>(s, src, kernel, bias, b, oh, ow, o0, m, acc);
   for (int v = 0; v < NV; ++v) {
     VF r = relu ? vmax(acc[v], vzero()) : acc[v];
     vstore_m(d + o0 + W * v, r, m[v]);

@@ -6,18 +6,16 @@
 // (forward) or 32 (backward). The first-layer one, for 3x3 kernels on one input channel and
 // at most 32 filters (the tutorial CNN's first layer), keeps the 9 x 32 weights (forward) or
 // weight-gradient sums (backward) in registers for a whole range of pooled pixels; windows at
-// the borders fall back to the general code. Both do the conv arithmetic in direct_pixel's
-// order (conv_avx512.cpp: bias, then one FMA per tap in kernel row order), so fused and
-// unfused outputs agree bit for bit.
+// the borders fall back to the general code. Both do the conv arithmetic in conv_at's order
+// (conv_pixel_avx512.h, shared with the direct convolution), so fused and unfused outputs
+// agree bit for bit.
 #include "kernels/simd_avx512.h"
 
 #include "kernels/conv/conv_kernels.h"
+#include "kernels/conv/conv_pixel_avx512.h"
 
 namespace nnfast::kernels {
 namespace {
-
-// The first min(remaining, W) lanes; remaining > 0.
-inline VM lane_mask(int64_t remaining) { return vfirst(remaining >= W ? W : remaining); }
 
 // Flattened tap offsets: tap k = (kh*kernel_w + kw)*in_c + ci (the kernel's row order) reads
 // src at window-start + off[k]. Returns K.
@@ -37,31 +35,6 @@ inline bool interior(const Conv2DShape& s, int64_t oh, int64_t ow) {
          iw + (s.kernel_w - 1) * s.dilation_w < s.in_w;
 }
 
-// Pre-activation conv output at one position, taps bounds-checked; the same operation order as
-// direct_pixel (bias, then taps in kernel row order), so fused and unfused agree bit for bit.
-template <int NV>
-inline void conv_at(const Conv2DShape& s, const float* src, const float* kernel,
-                    const float* bias, int64_t b, int64_t oh, int64_t ow, int64_t o0,
-                    const VM* m, VF* acc) {
-  const int64_t C = s.in_c, OC = s.out_c;
-  for (int v = 0; v < NV; ++v)
-    acc[v] = bias ? vload_m(bias + o0 + W * v, m[v]) : vzero();
-  for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-    const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-    if (ih < 0 || ih >= s.in_h) continue;
-    for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-      const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-      if (iw < 0 || iw >= s.in_w) continue;
-      const float* x = src + ((b * s.in_h + ih) * s.in_w + iw) * C;
-      const float* w = kernel + (kh * s.kernel_w + kw) * C * OC + o0;
-      for (int64_t ci = 0; ci < C; ++ci) {
-        const VF xv = vset1(x[ci]);
-        for (int v = 0; v < NV; ++v)
-          acc[v] = vfmadd(xv, vload_m(w + ci * OC + W * v, m[v]), acc[v]);
-      }
-    }
-  }
-}
 
 // Four interior positions (window starts x[0..3]): each weight vector loaded once feeds four
 // FMAs.
