@@ -5,8 +5,11 @@ table int8 with one scale per row (``embeddings_scale``; saved ``[embeddings (in
 embeddings_scale]``), and the layer's policy ``QuantizedDTypePolicy("int8", source)``."""
 import numpy as np
 
+from nnfast import dtype_policies
 from nnfast.backend.tensor import Variable
 from nnfast.ops.quantized import pack_int8_kernel
+from nnfast.quantizers import AbsMaxQuantizer, abs_max_quantize
+from nnfast.quantizers_config import validate_and_resolve_config
 
 MODES = ("int8", "float8", "int4", "gptq", "awq")
 
@@ -36,9 +39,6 @@ def resolve_config(mode, config, layer_name, modes=("int8",), keras_quantizes=Tr
             quantizes (``keras_quantizes``; else a plain NotImplementedError: the layer is
             skipped with a warning as Keras skips it).
     """
-    from nnfast.quantizers import AbsMaxQuantizer
-    from nnfast.quantizers_config import validate_and_resolve_config
-
     config = validate_and_resolve_config(mode, config)
     error = ModeNotImplementedError if keras_quantizes else NotImplementedError
     if config.mode not in modes:
@@ -61,8 +61,6 @@ def resolve_config(mode, config, layer_name, modes=("int8",), keras_quantizes=Tr
 
 def quantize_dense_int8(layer):
     """Replaces a built Dense layer's float kernel by int8 values and per-unit scales."""
-    from nnfast.quantizers import abs_max_quantize
-
     check_quantizable(layer)
     float_kernel = layer.kernel
     q, scale = abs_max_quantize(np.asarray(float_kernel.value), axis=0)
@@ -78,8 +76,6 @@ def quantize_dense_int8(layer):
 def quantize_embedding_int8(layer):
     """Replaces a built Embedding's float table by int8 rows and one scale per row (Keras
     reduces over ``output_dim``: ``AbsMaxQuantizer(axis=-1)``)."""
-    from nnfast.quantizers import abs_max_quantize
-
     check_quantizable(layer)
     float_table = layer.embeddings
     q, scale = abs_max_quantize(np.asarray(float_table.value), axis=-1)
@@ -110,8 +106,6 @@ def drop_variable(layer, variable):
 
 
 def set_int8_policy(layer):
-    from nnfast import dtype_policies
-
     layer.dtype_policy = dtype_policies.QuantizedDTypePolicy("int8", layer.dtype_policy.name)
 
 

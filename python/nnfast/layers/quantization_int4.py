@@ -19,7 +19,17 @@ import math
 
 import numpy as np
 
+from nnfast import dtype_policies, ops, quantizers
 from nnfast.backend.tensor import Variable
+from nnfast.dtype_policies import Int4DTypePolicy
+from nnfast.layers.quantization import check_quantizable, drop_variable
+from nnfast.ops.quantized import int8_matmul, pack_int8_kernel
+from nnfast.quantizers import (
+    AbsMaxQuantizer,
+    Int4QuantizationConfig,
+    QuantizationConfig,
+    unpack_int4,
+)
 
 
 class QuantizedVariable(Variable):
@@ -47,9 +57,6 @@ class QuantizedVariable(Variable):
 def block_size_of(layer, config):
     """Keras's ``get_block_size_for_layer``: the config's block size, else the policy's
     (-1 read as None), else None (per channel)."""
-    from nnfast.dtype_policies import Int4DTypePolicy
-    from nnfast.quantizers import Int4QuantizationConfig
-
     if isinstance(config, Int4QuantizationConfig):
         size = config.block_size
     elif isinstance(layer.dtype_policy, Int4DTypePolicy):
@@ -62,8 +69,6 @@ def block_size_of(layer, config):
 def check_activation_quantizer(layer, quantizer):
     """nnfast runs no activation quantizer but abs-max int8 per row (``AbsMaxQuantizer()``
     with default range and epsilon): others raise."""
-    from nnfast.quantizers import AbsMaxQuantizer
-
     if quantizer is None:
         return
     if not (type(quantizer) is AbsMaxQuantizer and tuple(quantizer.value_range) == (-127, 127)
@@ -85,8 +90,6 @@ def _one_scale_per(scale, expected, layer, axis):
 def add_int4_variables(layer, kernel_shape, config):
     """The packed kernel, scales and (blocks) zero points and group index of a Dense layer,
     Keras's names and shapes, zero/one-initialized (quantize or loading fills them)."""
-    from nnfast.quantizers import QuantizationConfig
-
     in_dim, units = kernel_shape
     size = block_size_of(layer, config)
     activation_quantizer = QuantizationConfig.activation_quantizer_or_default(config, None)
@@ -118,9 +121,6 @@ def add_int4_variables(layer, kernel_shape, config):
 def quantize_dense_int4(layer, config):
     """Replaces a built Dense layer's float kernel by packed int4 values and their scales
     (Keras's numbers) and sets the ``Int4DTypePolicy``."""
-    from nnfast import dtype_policies, quantizers
-    from nnfast.layers.quantization import check_quantizable, drop_variable
-
     check_quantizable(layer, "int4")
     size = block_size_of(layer, config)
     float_kernel = layer.kernel
@@ -150,9 +150,6 @@ def quantize_dense_int4(layer, config):
 def _compute_kernel(layer):
     """``("float", kernel)`` dequantized, or ``("int8", (q, packed))`` for the int8 GEMM when
     inputs are quantized; remade when a variable changed."""
-    from nnfast.ops.quantized import pack_int8_kernel
-    from nnfast.quantizers import unpack_int4
-
     variables = [v for v in (layer.kernel, layer.kernel_scale, layer.kernel_zero, layer.g_idx)
                  if v is not None]
     key = tuple((id(v.value), v.__dict__.get("_version", 0)) for v in variables)
@@ -179,9 +176,6 @@ def _compute_kernel(layer):
 
 def int4_dense(layer, inputs):
     """The int4 Dense layer's output (bias and activation included)."""
-    from nnfast import ops
-    from nnfast.ops.quantized import int8_matmul
-
     kind, kernel = _compute_kernel(layer)
     if kind == "int8":
         q, packed = kernel
@@ -230,9 +224,6 @@ def add_embedding_int4_variables(layer, config):
 def quantize_embedding_int4(layer, config):
     """Replaces a built Embedding's float table by packed int4 rows and their scales
     (Keras's numbers: abs-max per row, or grouped with zero points along ``output_dim``)."""
-    from nnfast import dtype_policies, quantizers
-    from nnfast.layers.quantization import check_quantizable, drop_variable
-
     check_quantizable(layer, "int4")
     size = block_size_of(layer, config)
     float_table = layer.embeddings
@@ -264,8 +255,6 @@ def quantize_embedding_int4(layer, config):
 def int4_embedding_table(layer):
     """The dequantized float32 table of an int4 Embedding (Keras's numbers: ``q / scale``
     per row, or ``(q - zero[g]) * scale[g]`` per block), made once per weights' version."""
-    from nnfast.quantizers import unpack_int4
-
     variables = [v for v in (layer.embeddings, layer.embeddings_scale, layer.embeddings_zero,
                              layer.g_idx) if v is not None]
     key = tuple((id(v.value), v.__dict__.get("_version", 0)) for v in variables)

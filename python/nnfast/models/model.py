@@ -4,7 +4,11 @@ import numpy as np
 
 from nnfast.backend import memory
 from nnfast.layers.layer import Layer, _dedupe
+from nnfast.layers.quantization import ModeNotImplementedError
 from nnfast.models.trainer import Trainer
+from nnfast.quantizers_config import validate_and_resolve_config
+from nnfast.saving.saving_api import load_weights, save_model, save_weights
+from nnfast.saving.serialization import serialize_keras_object
 
 
 def _functional_init_arguments(args, kwargs):
@@ -122,8 +126,6 @@ class Model(Trainer, Layer):
         import warnings
 
         from nnfast.layers.int8_conv_choice import int8_kept_float32_reasons
-        from nnfast.layers.quantization import ModeNotImplementedError
-        from nnfast.quantizers_config import validate_and_resolve_config
 
         type_check = kwargs.pop("type_check", True)
         if kwargs:
@@ -275,7 +277,6 @@ class Model(Trainer, Layer):
         """The model's architecture (no weights) as a Keras JSON string."""
         import json
 
-        from nnfast.saving.serialization import serialize_keras_object
 
         return json.dumps(serialize_keras_object(self), **kwargs)
 
@@ -313,7 +314,6 @@ class Model(Trainer, Layer):
         """
         from nnfast.distribution.data_parallel import active
 
-        from nnfast.saving.saving_api import save_model
 
         dist = active(self)
         if dist is not None and not dist.communicator.is_chief:
@@ -347,7 +347,6 @@ class Model(Trainer, Layer):
         """Saves the weights: ``.weights.h5`` (Keras 3 layout) or ``.h5`` (legacy layout).
         Under a multi-process ``DataParallel`` only rank 0 writes, as ``save``."""
         from nnfast.distribution.data_parallel import active
-        from nnfast.saving.saving_api import save_weights
 
         dist = active(self)
         if dist is not None and not dist.communicator.is_chief:
@@ -357,8 +356,6 @@ class Model(Trainer, Layer):
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Loads weights from ``.weights.h5``, ``.keras`` or a legacy ``.h5`` file."""
-        from nnfast.saving.saving_api import load_weights
-
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
     def get_compile_config(self):

@@ -14,13 +14,12 @@ from nnfast import _core
 from nnfast.backend.global_state import epsilon
 from nnfast.backend.tape import Function
 from nnfast.ops._util import f32
+from nnfast.quantizers import abs_max_quantize
 
 
 def quantize_rows(x2):
     """``(xq, scale)``: each row of a 2-D float32 array as int8-valued float32 and its scale
     ``127 / (max |row| + epsilon)`` (shape ``(rows, 1)``)."""
-    from nnfast.quantizers import abs_max_quantize  # the one implementation of the scheme
-
     q, scale = abs_max_quantize(x2, axis=1, epsilon=epsilon())
     return q.value.astype(np.float32), scale.value
 

@@ -14,12 +14,14 @@ from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import quantized
 from nnfast.ops._util import f32, value
+from nnfast.ops.array import reshape
 from nnfast.ops.conv import _check_padding, _geometry2d, normalize_tuple
 from nnfast.ops.fused import _inference_geometry
 from nnfast.ops.nn import ACTIVATION_IDS
 from nnfast.ops.patches import ExtractPatches
 from nnfast.ops.quantized import Int8Matmul
 from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
+from nnfast.quantizers import abs_max_quantize
 
 
 def quantize_conv_kernel(kernel):
@@ -30,8 +32,6 @@ def quantize_conv_kernel(kernel):
         >>> q.dtype, s.shape
         (dtype('int8'), (4,))
     """
-    from nnfast.quantizers import abs_max_quantize
-
     kernel = np.asarray(kernel, np.float32)
     q, scale = abs_max_quantize(kernel, axis=tuple(range(kernel.ndim - 1)))
     return np.asarray(q.value), np.asarray(scale.value).reshape(-1)
@@ -58,8 +58,6 @@ def int8_conv(x, kernel_q, kernel_scale, strides=1, padding="valid", dilation_ra
         >>> int8_conv(np.ones((1, 5, 5, 2), np.float32), q, s).shape
         (1, 3, 3, 4)
     """
-    from nnfast.ops.array import reshape
-
     xv = value(x)
     spatial = kernel_q.ndim - 2
     if xv.ndim != spatial + 2 or xv.shape[-1] != kernel_q.shape[-2]:

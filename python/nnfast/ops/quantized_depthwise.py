@@ -19,6 +19,7 @@ from nnfast.ops._util import f32, value
 from nnfast.ops.conv import _INF
 from nnfast.ops.fused import _inference_geometry
 from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.quantizers import abs_max_quantize
 
 
 class TensorWithChannelAbsMax(Tensor):
@@ -50,8 +51,6 @@ def quantize_depthwise_kernel(kernel):
         >>> q.dtype, s.shape
         (dtype('int8'), (8,))
     """
-    from nnfast.quantizers import abs_max_quantize
-
     kernel = np.asarray(kernel, np.float32)
     if kernel.ndim != 4:
         raise ValueError("quantize_depthwise_kernel: expected a (kh, kw, in, depth_multiplier) "
