@@ -35,7 +35,7 @@ def _close(got, want):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-F4, F2 = "winograd_f4x4_3x3", "winograd_f2x2_3x3"
+F4, F2, F4_ADJOINT = "winograd_f4x4_3x3", "winograd_f2x2_3x3", "winograd_f4x4_3x3_adjoint"
 # (batch, h, w, in_c, out_c, pads, out size, route): >= 512 output tiles of 2x2, odd sizes.
 FORWARD_CASES = [
     (4, 29, 27, 17, 33, (0, 0), (27, 25), F4),   # valid: partial tiles on the bottom and right
@@ -46,11 +46,16 @@ FORWARD_CASES = [
     # of 2x2) with costlier transforms: the cost rule keeps 2x2.
     (64, 7, 5, 16, 18, (0, 1), (5, 5), F2),
 ]
-# The input gradient takes Winograd where the cost rule says it beats the register tiles.
+# The input gradient takes Winograd where the cost rule says it beats the register tiles:
+# mostly as the adjoint of the forward on its 4x4 tiles; as a forward conv of the output
+# gradient with the flipped kernel where the input is smaller than the output (padding 2) or
+# 2x2 tiles cost least.
 BACKWARD_DATA_CASES = [
-    (3, 33, 25, 65, 67, (0, 0), (31, 23), F4),
-    (4, 24, 25, 64, 64, (1, 1), (24, 25), F4),
-    (16, 13, 13, 32, 64, (0, 0), (11, 11), F4),  # the tutorial CNN's second conv
+    (3, 33, 25, 65, 67, (0, 0), (31, 23), F4_ADJOINT),
+    (4, 24, 25, 64, 64, (1, 1), (24, 25), F4_ADJOINT),
+    (16, 13, 13, 32, 64, (0, 0), (11, 11), F4_ADJOINT),  # the tutorial CNN's second conv
+    (4, 30, 24, 16, 40, (2, 0), (30, 22), F4_ADJOINT),   # uneven padding
+    (5, 20, 19, 17, 33, (2, 1), (22, 19), F4),
     (60, 6, 6, 64, 64, (1, 1), (6, 6), F2),
 ]
 
@@ -80,13 +85,16 @@ def test_winograd_forward_matches_reference(case, epilogue, isa):
 
 
 @pytest.mark.parametrize("case",
-                         FORWARD_CASES[:3] + FORWARD_CASES[4:] + BACKWARD_DATA_CASES[:1])
+                         FORWARD_CASES[:3] + FORWARD_CASES[4:] + BACKWARD_DATA_CASES[:1]
+                         + BACKWARD_DATA_CASES[4:5])
 def test_winograd_kernel_gradient_matches_reference(case, isa):
     batch, h, w, cin, cout, pads, out_hw, route = case
     x, k, dy = _data(batch, h, w, cin, cout, pads, out_hw, seed=2)
     dk, db = np.empty_like(k), np.empty(cout, np.float32)
     _core.conv2d_backward_weights(x, dy, dk, db, (1, 1), pads, (1, 1))
-    assert _core.selected_kernels()["conv2d_backward_weights"] == route
+    # (The input gradient's adjoint route runs on the forward's 4x4 tiles.)
+    assert _core.selected_kernels()["conv2d_backward_weights"] == {F4_ADJOINT: F4}.get(route,
+                                                                                      route)
     (pt, pl), (oh, ow) = pads, out_hw
     xp = np.pad(x.astype(np.float64), ((0, 0), (pt, oh + 2 - h - pt), (pl, ow + 2 - w - pl),
                                        (0, 0)))

@@ -319,6 +319,7 @@ enum class ConvRoute {
   im2col_gemm,      // GEMMs on im2col (or col2im-gather) tiles
   winograd,         // Winograd F(2x2, 3x3): 16 products on transformed tiles (conv_winograd.cpp)
   winograd4,        // Winograd F(4x4, 3x3): 36 products on transformed tiles
+  winograd4_adjoint,  // backward-data: the adjoint of the F(4x4, 3x3) forward
 };
 struct ConvImpl {
   ConvRoute route;
@@ -344,6 +345,7 @@ const ConvImpl kImplicitGemm{ConvRoute::implicit_gemm, nullptr, nullptr};
 const ConvImpl kIm2colGemm{ConvRoute::im2col_gemm, nullptr, nullptr};
 const ConvImpl kWinogradRoute{ConvRoute::winograd, nullptr, nullptr};
 const ConvImpl kWinograd4Route{ConvRoute::winograd4, nullptr, nullptr};
+const ConvImpl kWinograd4AdjointRoute{ConvRoute::winograd4_adjoint, nullptr, nullptr};
 #define NNFAST_WINOGRAD_CASES                                                                 \
   "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "          \
   ">= 512 output tiles of 2x2"
@@ -419,7 +421,10 @@ const ConvRegistry kConvForward{
 
 const ConvRegistry kConvBackwardData{
     "conv2d_backward_data",
-    {{Isa::ref, "winograd_f4x4_3x3", &kWinograd4Route, winograd_3x3_input_gradient_f4,
+    {{Isa::ref, "winograd_f4x4_3x3_adjoint", &kWinograd4AdjointRoute,
+      winograd_3x3_input_gradient_adjoint,
+      NNFAST_WINOGRAD_CASES ", where the forward's 4x4 tiles cost least"},
+     {Isa::ref, "winograd_f4x4_3x3", &kWinograd4Route, winograd_3x3_input_gradient_f4,
       NNFAST_WINOGRAD_CASES ", where 4x4 tiles cost less than 2x2 and the register tiles"},
      {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3_input_gradient_f2,
       NNFAST_WINOGRAD_CASES ", where 2x2 tiles cost less than 4x4 and the register tiles"},
@@ -551,6 +556,10 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     return;
   }
   const ConvImpl& route = *kConvBackwardData.select(s).fns;
+  if (route.route == ConvRoute::winograd4_adjoint) {
+    conv2d_backward_data_winograd_adjoint(s, ddst, kernel, dsrc);
+    return;
+  }
   if (route.route == ConvRoute::winograd || route.route == ConvRoute::winograd4) {
     conv2d_backward_data_winograd(route.route == ConvRoute::winograd4 ? 4 : 2, s, ddst, kernel,
                                   dsrc);

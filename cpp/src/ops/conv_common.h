@@ -92,6 +92,10 @@ bool winograd_3x3_f2(const Conv2DShape& s);
 // tiles (it runs on the input's size, with a zero border of 2 - pad).
 bool winograd_3x3_input_gradient_f4(const Conv2DShape& s);
 bool winograd_3x3_input_gradient_f2(const Conv2DShape& s);
+// The input gradient as the adjoint of the F(4x4) forward, on the forward's own tiles: where
+// it costs less than the flipped-kernel Winograd conv and the register tiles (checked first:
+// the two above are false where this holds).
+bool winograd_3x3_input_gradient_adjoint(const Conv2DShape& s);
 // act(scale * conv + bias + residual) (scale, bias, residual may be nullptr); m: the output
 // tile size, 2 or 4.
 void conv2d_forward_winograd(int64_t m, const Conv2DShape& s, const float* src,
@@ -101,6 +105,9 @@ void conv2d_forward_winograd(int64_t m, const Conv2DShape& s, const float* src,
 // dsrc (overwritten) from ddst: the flipped kernel's Winograd conv of ddst.
 void conv2d_backward_data_winograd(int64_t m, const Conv2DShape& s, const float* ddst,
                                    const float* kernel, float* dsrc);
+// dsrc (overwritten) from ddst: the adjoint of the F(4x4) forward.
+void conv2d_backward_data_winograd_adjoint(const Conv2DShape& s, const float* ddst,
+                                           const float* kernel, float* dsrc);
 // dkernel (overwritten) = sum over tiles of the transformed input and output gradient.
 void conv2d_backward_weights_winograd(int64_t m, const Conv2DShape& s, const float* src,
                                       const float* ddst, float* dkernel);

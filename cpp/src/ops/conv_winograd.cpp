@@ -40,6 +40,7 @@ struct WinogradTransforms {
   kernels::WinogradGradientFn gradient;
   kernels::WinogradKernelFn kernel;
   kernels::WinogradKernelGradientFn kernel_gradient;
+  kernels::WinogradInputAdjointFn input_adjoint;  // F(4x4) only (nullptr for F(2x2))
 };
 struct WinogradVariant {
   WinogradTransforms f2, f4;
@@ -49,10 +50,10 @@ struct WinogradVariant {
 #define NNFAST_WINOGRAD_VARIANT(isa)                                                          \
   {{kernels::f32_winograd_input_##isa, kernels::f32_winograd_output_##isa,                    \
     kernels::f32_winograd_gradient_##isa, kernels::f32_winograd_kernel_##isa,                 \
-    kernels::f32_winograd_kernel_gradient_##isa},                                             \
+    kernels::f32_winograd_kernel_gradient_##isa, nullptr},                                    \
    {kernels::f32_winograd4_input_##isa, kernels::f32_winograd4_output_##isa,                  \
     kernels::f32_winograd4_gradient_##isa, kernels::f32_winograd4_kernel_##isa,               \
-    kernels::f32_winograd4_kernel_gradient_##isa},                                            \
+    kernels::f32_winograd4_kernel_gradient_##isa, kernels::f32_winograd4_input_adjoint_##isa}, \
    kernels::f32_conv_tile_##isa}
 const WinogradVariant kWinogradAvx512 NNFAST_WINOGRAD_VARIANT(avx512);
 const WinogradVariant kWinogradAvx2 NNFAST_WINOGRAD_VARIANT(avx2);
@@ -99,9 +100,9 @@ struct Tiles {
   int64_t col_of(int64_t q) const { return q % cols; }
 };
 
-// The a*a input rows of tile q (a zero row where the patch leaves the input).
-void patch_rows(const Conv2DShape& s, const Tiles& t, int64_t q, const float* src,
-                const float* zeros, const float** d) {
+// The a*a input rows of tile q (the `zeros` row where the patch leaves the input).
+template <typename T>
+void patch_rows(const Conv2DShape& s, const Tiles& t, int64_t q, T* src, T* zeros, T** d) {
   const int64_t b = t.batch_of(q);
   const int64_t ih0 = t.m * t.row_of(q) - s.pad_top, iw0 = t.m * t.col_of(q) - s.pad_left;
   for (int64_t r = 0; r < t.a; ++r)
@@ -289,9 +290,24 @@ bool input_gradient_pays(const Conv2DShape& s, int64_t m) {
 }
 }  // namespace
 
-bool winograd_3x3_input_gradient_f4(const Conv2DShape& s) { return input_gradient_pays(s, 4); }
+bool winograd_3x3_input_gradient_f4(const Conv2DShape& s) {
+  return !winograd_3x3_input_gradient_adjoint(s) && input_gradient_pays(s, 4);
+}
 
-bool winograd_3x3_input_gradient_f2(const Conv2DShape& s) { return input_gradient_pays(s, 2); }
+bool winograd_3x3_input_gradient_f2(const Conv2DShape& s) {
+  return !winograd_3x3_input_gradient_adjoint(s) && input_gradient_pays(s, 2);
+}
+
+bool winograd_3x3_input_gradient_adjoint(const Conv2DShape& s) {
+  if (!winograd_3x3(s)) return false;
+  // On the forward's tiles: the output gradient's transform (16 rows in, 36 out) costs about
+  // what the output transform does, the input adjoint about what the input transform does.
+  const double adjoint = winograd_cost(s, 4);
+  const Conv2DShape f = input_gradient_shape(s);
+  const double flipped = std::min(winograd_cost(f, 2), winograd_cost(f, 4));
+  const double tiles = 9.0 * f.batch * f.out_h * f.out_w * f.in_c * f.out_c / kTileSpeedup;
+  return adjoint <= flipped && adjoint < tiles;
+}
 
 void conv2d_forward_winograd(int64_t m, const Conv2DShape& s, const float* src,
                              const float* kernel, const float* bias, Activation act,
@@ -316,6 +332,59 @@ void conv2d_backward_data_winograd(int64_t m, const Conv2DShape& s, const float*
       transformed_kernel(kWinograd.select().fns->transforms(m), m, flipped.data(), OC, IC);
   forward_transformed(input_gradient_shape(s), m, ddst, U.data(), nullptr, Activation::linear,
                       ActivationParams{}, dsrc, nullptr, nullptr);
+}
+
+// The adjoint of the F(4x4) forward, on the forward's tiles: per tile dM = A dY A^T, then
+// dV[p] = dM[p] @ U[p]^T, then the patch's pixels accumulate B dV B^T. Patches overlap (6x6
+// every 4 pixels), so threads split whole images and each runs its tiles in order (the same
+// bits at any thread count).
+// NOTE: against the flipped-kernel forward of ddst, this runs on the forward's output grid
+// (11x11 -> 3x3 tiles of 4 on the tutorial CNN's second conv) instead of the input's (13x13
+// -> 4x4 tiles: 1.8x the products), and dM is the kernel gradient's transform.
+void conv2d_backward_data_winograd_adjoint(const Conv2DShape& s, const float* ddst,
+                                           const float* kernel, float* dsrc) {
+  const WinogradVariant& v = *kWinograd.select().fns;
+  const WinogradTransforms& tf = v.f4;
+  const Tiles t(s, 4, true);
+  const int64_t IC = s.in_c, OC = s.out_c, P = t.positions;
+  // U[p]^T (36, OC, IC): the transform of the kernel with its channels swapped.
+  std::vector<float> swapped(static_cast<size_t>(9 * IC * OC));
+  for (int64_t k = 0; k < 9; ++k)
+    for (int64_t ci = 0; ci < IC; ++ci)
+      for (int64_t co = 0; co < OC; ++co)
+        swapped[(k * OC + co) * IC + ci] = kernel[(k * IC + ci) * OC + co];
+  const std::vector<float> Ut = transformed_kernel(tf, 4, swapped.data(), OC, IC);
+  const std::vector<float> zeros(static_cast<size_t>(OC), 0.0f);
+  const int64_t tiles_per_image = t.rows * t.cols;
+  const int64_t image = s.in_h * s.in_w * IC;
+  parallel_for_chunks(s.batch, tile_grain(2.0 * tiles_per_image * P * IC * OC),
+                      [&](int64_t b0, int64_t b1) {
+    std::fill(dsrc + b0 * image, dsrc + b1 * image, 0.0f);
+    float* G = thread_buffer(static_cast<size_t>(P * t.block * (IC + OC) + IC)).data();
+    float* dV = G + P * t.block * OC;
+    float* discard = dV + P * t.block * IC;  // the rows of pixels outside the input
+    const float* dys[2][16];
+    float* d[36];
+    const int64_t q_end = b1 * tiles_per_image;
+    for (int64_t q0 = b0 * tiles_per_image; q0 < q_end; q0 += t.block) {
+      const int64_t n = std::min(t.block, q_end - q0);
+      // Pixels past the output's edge read zeros (spare stride 0).
+      tile_pixels<const float>(s, t, q0, ddst, zeros.data(), 0, dys[0], nullptr);
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + 1 < n) {  // the next tile's rows, fetched while this one transforms
+          tile_pixels<const float>(s, t, q0 + i + 1, ddst, zeros.data(), 0, dys[(i + 1) & 1],
+                                   nullptr);
+          prefetch_patch(dys[(i + 1) & 1], 16, OC, zeros.data());
+        }
+        tf.gradient(dys[i & 1], G + i * P * OC, OC, OC, nullptr);
+      }
+      position_products(v.tile, P, n, OC, IC, G, Ut.data(), dV);
+      for (int64_t i = 0; i < n; ++i) {
+        patch_rows(s, t, q0 + i, dsrc, discard, d);
+        tf.input_adjoint(dV + i * P * IC, IC, d, IC);
+      }
+    }
+  });
 }
 
 void conv2d_backward_weights_winograd(int64_t m, const Conv2DShape& s, const float* src,

@@ -114,6 +114,10 @@ using WinogradGradientFn = void (*)(const float* const* dy, float* g, int64_t ld
 // kernel_gradient: g (3, 3, plane) = G^T du G of each slice of du (16, plane).
 using WinogradKernelFn = void (*)(const float* g, int64_t plane, float* u);
 using WinogradKernelGradientFn = void (*)(const float* du, int64_t plane, float* g);
+// input_adjoint (F(4x4) only): d[p][i] += (B dv B^T)[p] for the 36 patch rows d (rows outside
+// the input may all point at one scratch row), dv's position p at v + p*ldv.
+using WinogradInputAdjointFn = void (*)(const float* v, int64_t ldv, float* const* d,
+                                        int64_t n);
 #define NNFAST_DECLARE_WINOGRAD(isa)                                                         \
   void f32_winograd_input_##isa(const float* const* d, float* v, int64_t ldv, int64_t n,    \
                                 float* tmp);                                                 \
@@ -129,6 +133,8 @@ using WinogradKernelGradientFn = void (*)(const float* du, int64_t plane, float*
                                   const float* bias, int relu, float* tmp);                  \
   void f32_winograd4_gradient_##isa(const float* const* dy, float* g, int64_t ldg,          \
                                     int64_t n, float* tmp);                                  \
+  void f32_winograd4_input_adjoint_##isa(const float* v, int64_t ldv, float* const* d,      \
+                                         int64_t n);                                         \
   void f32_winograd4_kernel_##isa(const float* g, int64_t plane, float* u);                  \
   void f32_winograd4_kernel_gradient_##isa(const float* du, int64_t plane, float* g);
 NNFAST_DECLARE_WINOGRAD(ref)

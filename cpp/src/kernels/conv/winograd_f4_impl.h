@@ -7,7 +7,8 @@
 //   input:    V = B^T d B   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0  4 -4 -1 1 0;
 //                                  0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0  4  0 -5 0 1]
 //   output:   Y = A^T M A   A^T = [1 1  1 1  1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
-//   gradient: M = A dY A^T  (the output gradient of a tile, for the kernel gradient)
+//   gradient: M = A dY A^T  (the output gradient of a tile, for both gradients)
+//   input adjoint: dd += B dV B^T (a tile's input gradient, from its transform's gradient)
 //   kernel:   U = G g G^T   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
 //                                1/24 -1/12 1/6; 0 0 1], and its adjoint G^T dU G
 // each applied down the columns of the tile, then along its rows, channel by channel.
@@ -30,6 +31,17 @@ inline __attribute__((always_inline)) void winograd4_bt(const float* x, float* o
   o[3] = c + d;
   o[4] = c - d;
   o[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
+}
+
+// o[0..5] = B (x[0..5]): the adjoint of winograd4_bt.
+inline __attribute__((always_inline)) void winograd4_b(const float* x, float* o) {
+  const float s12 = x[1] + x[2], d12 = x[2] - x[1], s34 = x[3] + x[4], d34 = x[3] - x[4];
+  o[0] = 4.0f * x[0];
+  o[1] = 4.0f * d12 - 2.0f * d34 + 4.0f * x[5];
+  o[2] = -5.0f * x[0] - 4.0f * s12 - s34;
+  o[3] = 2.0f * d34 - d12 - 5.0f * x[5];
+  o[4] = x[0] + s12 + s34;
+  o[5] = x[5];
 }
 
 // o[0..3] = A^T (x[0..5]).
@@ -93,6 +105,33 @@ inline void winograd4_input_impl(const float* const* d, float* v, int64_t ldv, i
       winograd4_bt(t[r], o);
 #pragma GCC unroll 6
       for (int64_t c = 0; c < 6; ++c) v[(6 * r + c) * ldv + i] = o[c];
+    }
+  }
+}
+
+// d[6*r + c] (a patch's pixel rows, as for the input transform) accumulates position (r, c) of
+// B dV B^T, dV's position p at v + p*ldv: the input gradient of one tile from the gradient of
+// its transform. Pixels of overlapping patches receive each tile's share in turn.
+inline void winograd4_input_adjoint_impl(const float* v, int64_t ldv, float* const* d,
+                                         int64_t n) {
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; ++i) {
+    float t[6][6];  // t[r][c] = (B dV)[r][c]
+#pragma GCC unroll 6
+    for (int64_t c = 0; c < 6; ++c) {
+      float col[6], o[6];
+#pragma GCC unroll 6
+      for (int64_t r = 0; r < 6; ++r) col[r] = v[(6 * r + c) * ldv + i];
+      winograd4_b(col, o);
+#pragma GCC unroll 6
+      for (int64_t r = 0; r < 6; ++r) t[r][c] = o[r];
+    }
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < 6; ++r) {
+      float o[6];
+      winograd4_b(t[r], o);
+#pragma GCC unroll 6
+      for (int64_t c = 0; c < 6; ++c) d[6 * r + c][i] += o[c];
     }
   }
 }
@@ -221,6 +260,10 @@ inline void winograd4_kernel_gradient_impl(const float* du, int64_t plane, float
                                     int64_t n, float* tmp) {                                 \
     (void)tmp;                                                                               \
     winograd4_gradient_impl(dy, g, ldg, n);                                                  \
+  }                                                                                          \
+  void f32_winograd4_input_adjoint_##isa(const float* v, int64_t ldv, float* const* d,      \
+                                         int64_t n) {                                        \
+    winograd4_input_adjoint_impl(v, ldv, d, n);                                              \
   }                                                                                          \
   void f32_winograd4_kernel_##isa(const float* g, int64_t plane, float* u) {                 \
     winograd4_kernel_impl(g, plane, u);                                                      \
