@@ -131,3 +131,25 @@ def test_small_or_narrow_convolutions_keep_the_other_routes():
     _core.conv2d_backward_data(np.ones((60, 6, 6, 24), np.float32),
                                np.ones((3, 3, 16, 24), np.float32), x, (1, 1), (1, 1), (1, 1))
     assert not _core.selected_kernels()["conv2d_backward_data"].startswith("winograd")
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_adjoint_input_gradient_same_bits_at_any_thread_count(batch):
+    # Overlapping patches accumulate their tiles' shares in one order whatever the split:
+    # even tile rows, then odd ones, each row left to right.
+    x, k, dy = _data(batch, 46, 45, 32, 32, (1, 1), (46, 45), seed=4)  # >= 512 tiles at batch 1
+    before = _core.num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            _core.set_num_threads(threads)
+            dx = np.full_like(x, np.nan)
+            _core.conv2d_backward_data(dy, k, dx, (1, 1), (1, 1), (1, 1))
+            assert _core.selected_kernels()["conv2d_backward_data"] == F4_ADJOINT
+            results.append(dx)
+    finally:
+        _core.set_num_threads(before)
+    for dx in results[1:]:
+        np.testing.assert_array_equal(dx, results[0])
+    flipped = k[::-1, ::-1].transpose(0, 1, 3, 2)
+    _close(results[0], _padded_conv(dy, flipped, (1, 1), (46, 45)))

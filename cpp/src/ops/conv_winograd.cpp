@@ -335,9 +335,8 @@ void conv2d_backward_data_winograd(int64_t m, const Conv2DShape& s, const float*
 }
 
 // The adjoint of the F(4x4) forward, on the forward's tiles: per tile dM = A dY A^T, then
-// dV[p] = dM[p] @ U[p]^T, then the patch's pixels accumulate B dV B^T. Patches overlap (6x6
-// every 4 pixels), so threads split whole images and each runs its tiles in order (the same
-// bits at any thread count).
+// dV[p] = dM[p] @ U[p]^T, then the patch's pixels accumulate B dV B^T (patches overlap: 6x6
+// every 4 pixels; see the phases below).
 // NOTE: against the flipped-kernel forward of ddst, this runs on the forward's output grid
 // (11x11 -> 3x3 tiles of 4 on the tutorial CNN's second conv) instead of the input's (13x13
 // -> 4x4 tiles: 1.8x the products), and dM is the kernel gradient's transform.
@@ -355,36 +354,51 @@ void conv2d_backward_data_winograd_adjoint(const Conv2DShape& s, const float* dd
         swapped[(k * OC + co) * IC + ci] = kernel[(k * IC + ci) * OC + co];
   const std::vector<float> Ut = transformed_kernel(tf, 4, swapped.data(), OC, IC);
   const std::vector<float> zeros(static_cast<size_t>(OC), 0.0f);
-  const int64_t tiles_per_image = t.rows * t.cols;
   const int64_t image = s.in_h * s.in_w * IC;
-  parallel_for_chunks(s.batch, tile_grain(2.0 * tiles_per_image * P * IC * OC),
-                      [&](int64_t b0, int64_t b1) {
+  parallel_for_rows(s.batch, image, 1 << 16, [&](int64_t b0, int64_t b1) {
     std::fill(dsrc + b0 * image, dsrc + b1 * image, 0.0f);
-    float* G = thread_buffer(static_cast<size_t>(P * t.block * (IC + OC) + IC)).data();
-    float* dV = G + P * t.block * OC;
-    float* discard = dV + P * t.block * IC;  // the rows of pixels outside the input
-    const float* dys[2][16];
-    float* d[36];
-    const int64_t q_end = b1 * tiles_per_image;
-    for (int64_t q0 = b0 * tiles_per_image; q0 < q_end; q0 += t.block) {
-      const int64_t n = std::min(t.block, q_end - q0);
-      // Pixels past the output's edge read zeros (spare stride 0).
-      tile_pixels<const float>(s, t, q0, ddst, zeros.data(), 0, dys[0], nullptr);
-      for (int64_t i = 0; i < n; ++i) {
-        if (i + 1 < n) {  // the next tile's rows, fetched while this one transforms
-          tile_pixels<const float>(s, t, q0 + i + 1, ddst, zeros.data(), 0, dys[(i + 1) & 1],
-                                   nullptr);
-          prefetch_patch(dys[(i + 1) & 1], 16, OC, zeros.data());
-        }
-        tf.gradient(dys[i & 1], G + i * P * OC, OC, OC, nullptr);
-      }
-      position_products(v.tile, P, n, OC, IC, G, Ut.data(), dV);
-      for (int64_t i = 0; i < n; ++i) {
-        patch_rows(s, t, q0 + i, dsrc, discard, d);
-        tf.input_adjoint(dV + i * P * IC, IC, d, IC);
-      }
-    }
   });
+  // Patches of tile rows r and r + 1 share 2 pixel rows, of r and r + 2 none: even tile rows
+  // (of every image) first, then odd ones, each phase split across threads by whole tile
+  // rows, which run their tiles left to right. Every pixel thus receives its tiles' shares in
+  // the same order at any thread count.
+  const double row_flops = 2.0 * t.cols * P * IC * OC;
+  for (int64_t phase = 0; phase < 2; ++phase) {
+    const int64_t rows_per_image = (t.rows - phase + 1) / 2;  // tile rows phase, phase + 2, ...
+    const int64_t items = s.batch * rows_per_image;
+    parallel_for_chunks(items, tile_grain(row_flops), [&](int64_t j0, int64_t j1) {
+      float* G = thread_buffer(static_cast<size_t>(P * t.block * (IC + OC) + IC)).data();
+      float* dV = G + P * t.block * OC;
+      float* discard = dV + P * t.block * IC;  // the rows of pixels outside the input
+      // Tile q = (b * rows + r) * cols + c of the k-th tile of this chunk.
+      auto tile_of = [&](int64_t k) {
+        const int64_t j = j0 + k / t.cols, b = j / rows_per_image;
+        const int64_t r = 2 * (j % rows_per_image) + phase;
+        return (b * t.rows + r) * t.cols + k % t.cols;
+      };
+      const float* dys[2][16];
+      float* d[36];
+      const int64_t count = (j1 - j0) * t.cols;
+      for (int64_t k0 = 0; k0 < count; k0 += t.block) {
+        const int64_t n = std::min(t.block, count - k0);
+        // Pixels past the output's edge read zeros (spare stride 0).
+        tile_pixels<const float>(s, t, tile_of(k0), ddst, zeros.data(), 0, dys[0], nullptr);
+        for (int64_t i = 0; i < n; ++i) {
+          if (i + 1 < n) {  // the next tile's rows, fetched while this one transforms
+            tile_pixels<const float>(s, t, tile_of(k0 + i + 1), ddst, zeros.data(), 0,
+                                     dys[(i + 1) & 1], nullptr);
+            prefetch_patch(dys[(i + 1) & 1], 16, OC, zeros.data());
+          }
+          tf.gradient(dys[i & 1], G + i * P * OC, OC, OC, nullptr);
+        }
+        position_products(v.tile, P, n, OC, IC, G, Ut.data(), dV);
+        for (int64_t i = 0; i < n; ++i) {
+          patch_rows(s, t, tile_of(k0 + i), dsrc, discard, d);
+          tf.input_adjoint(dV + i * P * IC, IC, d, IC);
+        }
+      }
+    });
+  }
 }
 
 void conv2d_backward_weights_winograd(int64_t m, const Conv2DShape& s, const float* src,
