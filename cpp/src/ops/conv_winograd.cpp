@@ -6,7 +6,9 @@
 // products per channel pair, so the convolution becomes a*a matrix products over blocks of
 // tiles:
 //   forward:          M[p] (tiles x OC) = V[p] (tiles x IC) @ U[p] (IC x OC), Y = A^T M A
-//   backward-data:    the forward of the output gradient with the flipped, transposed kernel
+//   backward-data:    the adjoint of the forward on its own tiles (dM = A dY A^T,
+//                     dV[p] = dM[p] @ U[p]^T, each patch accumulates B dV B^T; F(4x4)), or
+//                     the forward of the output gradient with the flipped, transposed kernel
 //   backward-weights: dU[p] (IC x OC) += V[p]^T @ (A dY A^T)[p], dkernel = G^T dU G
 // F(2x2): 16 products per 4 outputs instead of 36 (2.25x fewer multiply-adds); F(4x4): 36 per
 // 16 (4x fewer), with costlier transforms and a few times the rounding. Fewer where the
@@ -16,8 +18,8 @@
 // NOTE: the forward and backward-data products run on the conv register tile (no packing,
 // see position_products), the kernel gradient's on sgemm (its A operand is packed by a plain
 // copy); the tile transforms are the "conv2d_winograd" registry's kernels. Threads split
-// blocks of tiles; the kernel gradient's per-thread partial sums are added in thread order
-// (same thread count, same bits). Results differ from the direct sum by float32 rounding
+// blocks of tiles (the adjoint: tile rows, in two phases); the kernel gradient's per-thread
+// partial sums are added in thread order (same thread count, same bits). Results differ from the direct sum by float32 rounding
 // only (tested against a float64 reference).
 #include <algorithm>
 #include <limits>
@@ -123,8 +125,8 @@ void prefetch_patch(const float* const* d, int64_t count, int64_t floats, const 
 }
 
 // The m*m output rows of tile q in `out` (out_c floats per pixel): the pixels' rows, or rows
-// of `spare` (spare_stride apart) for pixels past the output's edge. valid[] flags the real
-// ones (not null: `spare` may be read-only zeros for an input).
+// of `spare` (spare_stride apart) for pixels past the output's edge. valid[] (may be null)
+// flags the real ones. For an input (the output gradient), `spare` is a zero row, stride 0.
 template <typename T>
 void tile_pixels(const Conv2DShape& s, const Tiles& t, int64_t q, T* out, T* spare,
                  int64_t spare_stride, T** y, bool* valid) {
@@ -195,7 +197,7 @@ void forward_transformed(const Conv2DShape& s, int64_t m, const float* src, cons
       patch_rows(s, t, q0, src, zeros.data(), rows[0]);
       for (int64_t i = 0; i < n; ++i) {
         const float** d = rows[i & 1];
-        if (i + 1 < n) {
+        if (i + 1 < n) {  // the next tile's rows, fetched while this one transforms
           patch_rows(s, t, q0 + i + 1, src, zeros.data(), rows[(i + 1) & 1]);
           prefetch_patch(rows[(i + 1) & 1], P, IC, zeros.data());
         }
