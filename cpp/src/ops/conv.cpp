@@ -348,7 +348,7 @@ const ConvImpl kWinograd4Route{ConvRoute::winograd4, nullptr, nullptr};
 const ConvImpl kWinograd4AdjointRoute{ConvRoute::winograd4_adjoint, nullptr, nullptr};
 #define NNFAST_WINOGRAD_CASES                                                                 \
   "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "          \
-  ">= 512 output tiles of 2x2"
+  ">= 192 output tiles of 2x2"
 // The cost rule (conv_winograd.cpp) picks the tile size per shape.
 #define NNFAST_WINOGRAD_ROUTES                                                                \
   {Isa::ref, "winograd_f4x4_3x3", &kWinograd4Route, winograd_3x3_f4,                         \

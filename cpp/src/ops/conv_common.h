@@ -82,7 +82,7 @@ const DepthwiseVariant& pick_depthwise();
 // --- Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.cpp): 3x3, stride 1, groups 1 -------
 // Shapes the Winograd drivers take: 3x3 kernels at stride and dilation 1, groups 1, padding
 // at most 2 (the input gradient is then a Winograd conv too), 16 to 128 channels each way,
-// at least 512 tiles of 2x2 output pixels.
+// at least 192 tiles of 2x2 output pixels.
 bool winograd_3x3(const Conv2DShape& s);
 // The same, where the cost rule picks output tiles of 4x4 (f4) or 2x2 (f2) pixels: for the
 // forward pass and the kernel gradient.

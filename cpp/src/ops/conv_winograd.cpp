@@ -76,10 +76,15 @@ constexpr int64_t kBlockFloats = 1 << 18;
 constexpr int64_t kProductBlockFloats = 1 << 15;
 constexpr int64_t kMaxChannels = 128;      // U (36 x IC x OC) stays ~2 MB
 // NOTE: the kernel transform (a*a x IC x OC per call) must be paid back by the product
-// savings, both proportional to IC x OC: measured at one thread with a folded batch
-// normalization, 196 tiles of 2x2 (1x28x28x128) ran 1.3x slower than the register tiles,
-// 784 (1x56x56x64, 4x28x28x128) 1.1-1.25x faster.
-constexpr int64_t kMinTiles = 512;
+// savings, both proportional to IC x OC. With 2x2 tiles on sgemm and a scalar kernel
+// transform, 196 tiles of 2x2 (1x28x28x128, a folded batch normalization) ran 1.3x slower
+// than the register tiles and 784 1.1-1.25x faster, so the bar was 512. With 4x4 tiles on the
+// unpacked products (one thread, thread CPU time, two rounds): 196 tiles of 2x2 win --
+// 1x28x28x128 forward / input gradient / kernel gradient 1.34-1.44 / 1.64-1.65 / 1.62 ->
+// 0.95-0.99 / 1.23 / 0.90-0.93 ms, 4x14x14x64 0.36 / 0.38 / 0.45 -> 0.24 / 0.29 / 0.26 --
+// while 98 (2x14x14x128: 0.66 / 0.94 / 0.86 -> 0.76 / 1.00 / 0.67) and 49 (1x14x14x128) lose
+// on the forward.
+constexpr int64_t kMinTiles = 192;
 
 // Tiles of m x m output pixels, flattened over (batch, tile row, tile column).
 // `products`: blocks for the register-tile products (forward, input gradient), else for the
