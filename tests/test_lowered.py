@@ -438,8 +438,8 @@ def test_cnn_whose_dense_input_turns_sparse_bit_identical(threads, monkeypatch):
 
 def test_cnn_with_a_winograd_conv_bit_identical(threads, monkeypatch):
     # A second conv of 16 -> 16 channels over 32 images of 7x7 (512 tiles of 2x2) takes the
-    # Winograd route on both paths (forward and kernel gradient; its input gradient stays on
-    # the tiles).
+    # Winograd route (4x4 tiles) on both paths (forward and kernel gradient; its input
+    # gradient stays on the register tiles).
     from nnfast import _core
 
     rng = np.random.default_rng(14)
@@ -459,7 +459,7 @@ def test_cnn_with_a_winograd_conv_bit_identical(threads, monkeypatch):
                      {"batch_size": 32, "shuffle": False})
     _assert_same(*runs)
     chosen = _core.selected_kernels()
-    assert chosen["conv2d_forward"] == chosen["conv2d_backward_weights"] == "winograd_f2x2_3x3"
+    assert chosen["conv2d_forward"] == chosen["conv2d_backward_weights"] == "winograd_f4x4_3x3"
 
 
 def test_cnn_linear_conv_strided_same_pool_bit_identical(monkeypatch):

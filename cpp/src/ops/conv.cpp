@@ -317,7 +317,9 @@ enum class ConvRoute {
   direct,           // the direct loops of kh*kw*in_c <= 32 layers
   implicit_gemm,    // GEMM A panels packed from the input per tap
   im2col_gemm,      // GEMMs on im2col (or col2im-gather) tiles
-  winograd,         // Winograd F(2x2, 3x3): 16 GEMMs on transformed tiles (conv_winograd.cpp)
+  winograd,         // Winograd F(2x2, 3x3): 16 products on transformed tiles (conv_winograd.cpp)
+  winograd4,        // Winograd F(4x4, 3x3): 36 products on transformed tiles
+  winograd4_adjoint,  // backward-data: the adjoint of the F(4x4, 3x3) forward
 };
 struct ConvImpl {
   ConvRoute route;
@@ -342,10 +344,17 @@ const ConvImpl kDirectConvRef{ConvRoute::direct, nullptr, &kDirectRef};
 const ConvImpl kImplicitGemm{ConvRoute::implicit_gemm, nullptr, nullptr};
 const ConvImpl kIm2colGemm{ConvRoute::im2col_gemm, nullptr, nullptr};
 const ConvImpl kWinogradRoute{ConvRoute::winograd, nullptr, nullptr};
-#define NNFAST_WINOGRAD_ROUTE                                                   \
-  {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3,               \
-   "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "   \
-   ">= 512 output tiles"}
+const ConvImpl kWinograd4Route{ConvRoute::winograd4, nullptr, nullptr};
+const ConvImpl kWinograd4AdjointRoute{ConvRoute::winograd4_adjoint, nullptr, nullptr};
+#define NNFAST_WINOGRAD_CASES                                                                 \
+  "3x3, stride 1, dilation 1, groups 1, padding <= 2, 16 to 128 channels each way, "          \
+  ">= 192 output tiles of 2x2"
+// The cost rule (conv_winograd.cpp) picks the tile size per shape.
+#define NNFAST_WINOGRAD_ROUTES                                                                \
+  {Isa::ref, "winograd_f4x4_3x3", &kWinograd4Route, winograd_3x3_f4,                         \
+   NNFAST_WINOGRAD_CASES ", where 4x4 tiles cost less"},                                      \
+  {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3_f2,                          \
+   NNFAST_WINOGRAD_CASES ", where 2x2 tiles cost less"}
 
 // NOTE: a pointwise conv with few output channels (or many more inputs than outputs) reads
 // a long input for little work per row: the GEMM's packing of it cost more than the tile
@@ -381,7 +390,7 @@ using ConvRegistry = dispatch::Registry<ConvImpl, Conv2DShape>;
 
 const ConvRegistry kConvForward{
     "conv2d_forward",
-    {NNFAST_WINOGRAD_ROUTE,
+    {NNFAST_WINOGRAD_ROUTES,
      {Isa::avx512, "f32_conv_tile_pointwise_avx512", &kPointwiseTilesAvx512, thin_pointwise,
       "1x1 stride 1, in_c >= 16, out_c <= 64 or in_c >= 2*out_c"},
      // (Also the tile the fused depthwise->pointwise inference route runs, so a frozen
@@ -412,8 +421,13 @@ const ConvRegistry kConvForward{
 
 const ConvRegistry kConvBackwardData{
     "conv2d_backward_data",
-    {{Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3_wide,
-      "3x3, stride 1, dilation 1, groups 1, padding <= 2, 64 to 128 channels each way"},
+    {{Isa::ref, "winograd_f4x4_3x3_adjoint", &kWinograd4AdjointRoute,
+      winograd_3x3_input_gradient_adjoint,
+      NNFAST_WINOGRAD_CASES ", where the forward's 4x4 tiles cost least"},
+     {Isa::ref, "winograd_f4x4_3x3", &kWinograd4Route, winograd_3x3_input_gradient_f4,
+      NNFAST_WINOGRAD_CASES ", where 4x4 tiles cost less than 2x2 and the register tiles"},
+     {Isa::ref, "winograd_f2x2_3x3", &kWinogradRoute, winograd_3x3_input_gradient_f2,
+      NNFAST_WINOGRAD_CASES ", where 2x2 tiles cost less than 4x4 and the register tiles"},
      {Isa::ref, "gemm_direct", &kGemmDirect, is_pointwise, "1x1 stride 1"},
      {Isa::avx512, "f32_conv_tile_avx512", &kTilesAvx512, flippable,
       "groups 1, stride 1, in_c and out_c >= 16, padding <= dilation*(kernel-1)"},
@@ -427,7 +441,7 @@ const ConvRegistry kConvBackwardData{
 
 const ConvRegistry kConvBackwardWeights{
     "conv2d_backward_weights",
-    {NNFAST_WINOGRAD_ROUTE,
+    {NNFAST_WINOGRAD_ROUTES,
      {Isa::avx512, "f32_direct_conv_avx512", &kDirectConvAvx512, direct_with_pixels,
       "kh*kw*in_c <= 32, groups 1"},
      {Isa::avx2, "f32_direct_conv_avx2", &kDirectConvAvx2, direct_with_pixels,
@@ -449,8 +463,9 @@ void conv2d_forward(const Conv2DShape& s, const float* src, const float* kernel,
   const int64_t cin_g = s.in_c / G, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * cin_g;
   const ConvImpl& route = *kConvForward.select(s).fns;
-  if (route.route == ConvRoute::winograd) {
-    conv2d_forward_winograd(s, src, kernel, bias, act, act_params, dst, scale, residual);
+  if (route.route == ConvRoute::winograd || route.route == ConvRoute::winograd4) {
+    conv2d_forward_winograd(route.route == ConvRoute::winograd4 ? 4 : 2, s, src, kernel, bias,
+                            act, act_params, dst, scale, residual);
     return;
   }
   if (route.route == ConvRoute::tiles_pointwise) {
@@ -541,8 +556,13 @@ void conv2d_backward_data(const Conv2DShape& s, const float* ddst, const float* 
     return;
   }
   const ConvImpl& route = *kConvBackwardData.select(s).fns;
-  if (route.route == ConvRoute::winograd) {
-    conv2d_backward_data_winograd(s, ddst, kernel, dsrc);
+  if (route.route == ConvRoute::winograd4_adjoint) {
+    conv2d_backward_data_winograd_adjoint(s, ddst, kernel, dsrc);
+    return;
+  }
+  if (route.route == ConvRoute::winograd || route.route == ConvRoute::winograd4) {
+    conv2d_backward_data_winograd(route.route == ConvRoute::winograd4 ? 4 : 2, s, ddst, kernel,
+                                  dsrc);
     return;
   }
   if (route.route == ConvRoute::gemm_direct) {
@@ -644,8 +664,9 @@ void conv2d_backward_weights(const Conv2DShape& s, const float* src, const float
     sgemm(Trans::T, Trans::N, IC, OC, P, 1.0f, src, IC, ddst, OC, 0.0f, dkernel, OC);
     return;
   }
-  if (route.route == ConvRoute::winograd) {
-    conv2d_backward_weights_winograd(s, src, ddst, dkernel);
+  if (route.route == ConvRoute::winograd || route.route == ConvRoute::winograd4) {
+    conv2d_backward_weights_winograd(route.route == ConvRoute::winograd4 ? 4 : 2, s, src, ddst,
+                                     dkernel);
     return;
   }
   const int64_t T = tile_rows(K);

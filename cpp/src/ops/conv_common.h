@@ -79,24 +79,38 @@ struct DepthwiseVariant {
 // The depthwise kernels the "depthwise_conv2d" registry selects (logged under NNFAST_VERBOSE).
 const DepthwiseVariant& pick_depthwise();
 
-// --- Winograd F(2x2, 3x3) (conv_winograd.cpp): 3x3, stride 1, groups 1 ---------------------
+// --- Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv_winograd.cpp): 3x3, stride 1, groups 1 -------
 // Shapes the Winograd drivers take: 3x3 kernels at stride and dilation 1, groups 1, padding
 // at most 2 (the input gradient is then a Winograd conv too), 16 to 128 channels each way,
-// at least 512 tiles of 2x2 output pixels.
+// at least 192 tiles of 2x2 output pixels.
 bool winograd_3x3(const Conv2DShape& s);
-// The same with at least 64 channels each way: where the input gradient's Winograd GEMMs
-// (in_c wide) beat the register tiles.
-bool winograd_3x3_wide(const Conv2DShape& s);
-// act(scale * conv + bias + residual) (scale, bias, residual may be nullptr).
-void conv2d_forward_winograd(const Conv2DShape& s, const float* src, const float* kernel,
-                             const float* bias, Activation act, const ActivationParams& act_params,
-                             float* dst, const float* scale, const float* residual);
+// The same, where the cost rule picks output tiles of 4x4 (f4) or 2x2 (f2) pixels: for the
+// forward pass and the kernel gradient.
+bool winograd_3x3_f4(const Conv2DShape& s);
+bool winograd_3x3_f2(const Conv2DShape& s);
+// The same for the input gradient, where Winograd must also beat the flipped-kernel register
+// tiles (it runs on the input's size, with a zero border of 2 - pad).
+bool winograd_3x3_input_gradient_f4(const Conv2DShape& s);
+bool winograd_3x3_input_gradient_f2(const Conv2DShape& s);
+// The input gradient as the adjoint of the F(4x4) forward, on the forward's own tiles: where
+// it costs less than the flipped-kernel Winograd conv and the register tiles (checked first:
+// the two above are false where this holds).
+bool winograd_3x3_input_gradient_adjoint(const Conv2DShape& s);
+// act(scale * conv + bias + residual) (scale, bias, residual may be nullptr); m: the output
+// tile size, 2 or 4.
+void conv2d_forward_winograd(int64_t m, const Conv2DShape& s, const float* src,
+                             const float* kernel, const float* bias, Activation act,
+                             const ActivationParams& act_params, float* dst, const float* scale,
+                             const float* residual);
 // dsrc (overwritten) from ddst: the flipped kernel's Winograd conv of ddst.
-void conv2d_backward_data_winograd(const Conv2DShape& s, const float* ddst, const float* kernel,
-                                   float* dsrc);
+void conv2d_backward_data_winograd(int64_t m, const Conv2DShape& s, const float* ddst,
+                                   const float* kernel, float* dsrc);
+// dsrc (overwritten) from ddst: the adjoint of the F(4x4) forward.
+void conv2d_backward_data_winograd_adjoint(const Conv2DShape& s, const float* ddst,
+                                           const float* kernel, float* dsrc);
 // dkernel (overwritten) = sum over tiles of the transformed input and output gradient.
-void conv2d_backward_weights_winograd(const Conv2DShape& s, const float* src, const float* ddst,
-                                      float* dkernel);
+void conv2d_backward_weights_winograd(int64_t m, const Conv2DShape& s, const float* src,
+                                      const float* ddst, float* dkernel);
 
 // --- Register-tile drivers (conv_tiles.cpp), over a tile micro-kernel of any ISA -------------
 // Forward on 14-pixel x 32-channel tiles: act(scale * conv + bias + residual).

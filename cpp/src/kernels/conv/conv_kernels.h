@@ -87,6 +87,11 @@ void f32_conv_tile_avx512(const float* const* x, const int64_t* tap, int64_t nta
 void f32_conv_tile_avx2(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
                         const float* kernel, int64_t out_c, const float* bias, int64_t o0,
                         int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd);
+// The same contract in plain loops (conv_ref.cpp): the reference the vector tiles are tested
+// against, and the tile of the Winograd products below AVX2.
+void f32_conv_tile_ref(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                       const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                       int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd);
 
 NNFAST_DECLARE_CONV_POOL(ref)
 NNFAST_DECLARE_CONV_POOL(avx2)
@@ -95,7 +100,8 @@ NNFAST_DECLARE_CONV_POOL(avx512)
 
 // Winograd F(2x2, 3x3) tile transforms over n channels (winograd_impl.h): a tile is 4x4
 // input pixels and 2x2 output pixels; position p = 4*r + c of a transformed tile lies at
-// base + p*ld. input: v = B^T d B of the 16 input rows d (a zero row where the patch leaves
+// base + p*ld. The f32_winograd4_* functions are F(4x4, 3x3)'s (winograd_f4_impl.h), with the
+// same signatures: 6x6 input pixels, 4x4 output pixels, 36 positions p = 6*r + c. input: v = B^T d B of the 16 input rows d (a zero row where the patch leaves
 // the input); output: the 4 rows y = A^T m A; gradient: g = A dy A^T of the 4 output-gradient
 // rows dy. tmp is scratch of 16*n floats.
 using WinogradInputFn = void (*)(const float* const* d, float* v, int64_t ldv, int64_t n,
@@ -104,13 +110,33 @@ using WinogradOutputFn = void (*)(const float* m, int64_t ldm, float* const* y, 
                                   const float* bias, int relu, float* tmp);
 using WinogradGradientFn = void (*)(const float* const* dy, float* g, int64_t ldg, int64_t n,
                                     float* tmp);
+// kernel: u (16, plane) = G g G^T of each slice of g (3, 3, plane) (plane = in_c * out_c);
+// kernel_gradient: g (3, 3, plane) = G^T du G of each slice of du (16, plane).
+using WinogradKernelFn = void (*)(const float* g, int64_t plane, float* u);
+using WinogradKernelGradientFn = void (*)(const float* du, int64_t plane, float* g);
+// input_adjoint (F(4x4) only): d[p][i] += (B dv B^T)[p] for the 36 patch rows d (rows outside
+// the input may all point at one scratch row), dv's position p at v + p*ldv.
+using WinogradInputAdjointFn = void (*)(const float* v, int64_t ldv, float* const* d,
+                                        int64_t n);
 #define NNFAST_DECLARE_WINOGRAD(isa)                                                         \
   void f32_winograd_input_##isa(const float* const* d, float* v, int64_t ldv, int64_t n,    \
                                 float* tmp);                                                 \
   void f32_winograd_output_##isa(const float* m, int64_t ldm, float* const* y, int64_t n,   \
                                  const float* bias, int relu, float* tmp);                   \
   void f32_winograd_gradient_##isa(const float* const* dy, float* g, int64_t ldg, int64_t n, \
-                                   float* tmp);
+                                   float* tmp);                                              \
+  void f32_winograd_kernel_##isa(const float* g, int64_t plane, float* u);                   \
+  void f32_winograd_kernel_gradient_##isa(const float* du, int64_t plane, float* g);          \
+  void f32_winograd4_input_##isa(const float* const* d, float* v, int64_t ldv, int64_t n,   \
+                                 float* tmp);                                                \
+  void f32_winograd4_output_##isa(const float* m, int64_t ldm, float* const* y, int64_t n,  \
+                                  const float* bias, int relu, float* tmp);                  \
+  void f32_winograd4_gradient_##isa(const float* const* dy, float* g, int64_t ldg,          \
+                                    int64_t n, float* tmp);                                  \
+  void f32_winograd4_input_adjoint_##isa(const float* v, int64_t ldv, float* const* d,      \
+                                         int64_t n);                                         \
+  void f32_winograd4_kernel_##isa(const float* g, int64_t plane, float* u);                  \
+  void f32_winograd4_kernel_gradient_##isa(const float* du, int64_t plane, float* g);
 NNFAST_DECLARE_WINOGRAD(ref)
 NNFAST_DECLARE_WINOGRAD(avx2)
 NNFAST_DECLARE_WINOGRAD(avx512)

@@ -73,4 +73,22 @@ void f32_col2im_gather_nhwc_ref(const Conv2DShape& s, int64_t group, const float
   }
 }
 
+void f32_conv_tile_ref(const float* const* x, const int64_t* tap, int64_t ntaps, int64_t in_c,
+                       const float* kernel, int64_t out_c, const float* bias, int64_t o0,
+                       int64_t nc, int64_t mr, int flags, float* dst, int64_t ldd) {
+  for (int64_t i = 0; i < mr; ++i) {
+    float* d = dst + i * ldd;
+    for (int64_t o = 0; o < nc; ++o) {
+      float acc = (flags & kConvTileAccumulate) ? d[o] : (bias ? bias[o0 + o] : 0.0f);
+      // Taps, then input channels in order: the sum the vector tiles form lane by lane.
+      for (int64_t t = 0; t < ntaps; ++t) {
+        const float* xi = x[t * kConvTilePixels + i];
+        const float* w = kernel + tap[t] * in_c * out_c + o0 + o;
+        for (int64_t ci = 0; ci < in_c; ++ci) acc += xi[ci] * w[ci * out_c];
+      }
+      d[o] = (flags & kConvTileRelu) && acc < 0.0f ? 0.0f : acc;
+    }
+  }
+}
+
 }  // namespace nnfast::kernels

@@ -6,6 +6,7 @@
 //   input:    V = B^T d B,  B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   output:   Y = A^T M A,  A^T = [1 1 1 0; 0 1 -1 -1]
 //   gradient: M = A dY A^T (the output gradient of a tile, for the kernel gradient)
+//   kernel:   U = G g G^T of each 3x3 kernel slice, and its adjoint G^T dU G
 // each applied to the rows of the tile, then to its columns, channel by channel.
 // NOTE: plain C loops only (no std:: templates), as ISA files require. One loop over the
 // channels per tile, so the whole 4x4 tile stays in vector registers.
@@ -113,6 +114,57 @@ inline void winograd_gradient_impl(const float* const* dy, float* g, int64_t ldg
   }
 }
 
+// u + p*plane receives position p of G g G^T for each of the `plane` (ci, co) 3x3 slices of
+// g (3, 3, plane) -- tap k of slice e at g[k*plane + e]; G = [1 0 0; 1/2 1/2 1/2;
+// 1/2 -1/2 1/2; 0 0 1]. One pass over the slices, vectorised across them.
+inline void winograd_kernel_impl(const float* g, int64_t plane, float* u) {
+#pragma GCC ivdep
+  for (int64_t e = 0; e < plane; ++e) {
+    float w[9];
+    for (int64_t k = 0; k < 9; ++k) w[k] = g[k * plane + e];
+    // Down each column j: t[i][j] = (G g)[i][j].
+    float t[4][3];
+    for (int64_t j = 0; j < 3; ++j) {
+      t[0][j] = w[j];
+      t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+      t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+      t[3][j] = w[6 + j];
+    }
+    // Along each row: u[i][:] = t[i][:] G^T.
+    for (int64_t i = 0; i < 4; ++i) {
+      u[(4 * i + 0) * plane + e] = t[i][0];
+      u[(4 * i + 1) * plane + e] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+      u[(4 * i + 2) * plane + e] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+      u[(4 * i + 3) * plane + e] = t[i][2];
+    }
+  }
+}
+
+// g (3, 3, plane) receives G^T du G of each slice of du (16, plane): the kernel gradient from
+// the gradient of its transform.
+inline void winograd_kernel_gradient_impl(const float* du, int64_t plane, float* g) {
+#pragma GCC ivdep
+  for (int64_t e = 0; e < plane; ++e) {
+    float m[16];
+    for (int64_t p = 0; p < 16; ++p) m[p] = du[p * plane + e];
+    // G^T (u0, u1, u2, u3) = (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3), down each
+    // column, then along each row.
+    float t[3][4];
+    for (int64_t j = 0; j < 4; ++j) {
+      const float s = 0.5f * (m[4 + j] + m[8 + j]);
+      t[0][j] = m[j] + s;
+      t[1][j] = 0.5f * (m[4 + j] - m[8 + j]);
+      t[2][j] = s + m[12 + j];
+    }
+    for (int64_t i = 0; i < 3; ++i) {
+      const float s = 0.5f * (t[i][1] + t[i][2]);
+      g[(3 * i + 0) * plane + e] = t[i][0] + s;
+      g[(3 * i + 1) * plane + e] = 0.5f * (t[i][1] - t[i][2]);
+      g[(3 * i + 2) * plane + e] = s + t[i][3];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nnfast::kernels
 
@@ -129,5 +181,11 @@ inline void winograd_gradient_impl(const float* const* dy, float* g, int64_t ldg
   void f32_winograd_gradient_##isa(const float* const* dy, float* g, int64_t ldg, int64_t n, \
                                    float* tmp) {                                             \
     winograd_gradient_impl(dy, g, ldg, n, tmp);                                              \
+  }                                                                                          \
+  void f32_winograd_kernel_##isa(const float* g, int64_t plane, float* u) {                  \
+    winograd_kernel_impl(g, plane, u);                                                       \
+  }                                                                                          \
+  void f32_winograd_kernel_gradient_##isa(const float* du, int64_t plane, float* g) {        \
+    winograd_kernel_gradient_impl(du, plane, g);                                             \
   }                                                                                          \
   }
