@@ -315,6 +315,27 @@ def test_extract_patches_kernel(isa, shape, size, strides, dilation, padding):
     np.testing.assert_array_equal(got, ref.astype(np.float32))
 
 
+def test_extract_patches_eager_square_path_matches_the_general_one():
+    # ViT's call (an int size, defaults) goes straight to the kernel when nothing records;
+    # strided, float64 or channels_first-configured inputs take the general path.
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 13, 11, 3)).astype(np.float32)
+    ref = patches_reference(x.astype(np.float64), (4, 4), (4, 4), (1, 1), "valid")
+    for images in (x, ops.convert_to_tensor(x), x[:, ::-1][:, ::-1], x.astype(np.float64)):
+        got = ops.image.extract_patches(images, 4)
+        np.testing.assert_array_equal(np.asarray(got), ref.astype(np.float32))
+    previous = nnfast.config.image_data_format()
+    try:
+        nnfast.config.set_image_data_format("channels_first")
+        first = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        got = np.asarray(ops.image.extract_patches(first, 4))
+        np.testing.assert_array_equal(got, ref.astype(np.float32).transpose(0, 3, 1, 2))
+    finally:
+        nnfast.config.set_image_data_format(previous)
+    with pytest.raises(ValueError, match="larger than the input"):
+        ops.image.extract_patches(x, 12)
+
+
 def test_extract_patches_gradient_and_channels_first():
     x = np.random.default_rng(9).standard_normal((2, 6, 5, 3)).astype(np.float32)
     check_grads(lambda t: ops.image.extract_patches(t, (2, 3), (1, 2), padding="same"), x)
