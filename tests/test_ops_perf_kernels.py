@@ -220,6 +220,10 @@ def test_take_new_hands_back_what_it_cannot_gather():
     assert _core.take_new(x[:, ::2], idx, 0) is None  # strided input
     assert _core.take_new(x, idx.astype(np.uint16), 0) is None  # index dtype to convert
     assert _core.take_new(np.array([None, 1], object), idx, 0) is None
+    records = np.zeros(3, dtype=[("a", "f4"), ("o", "O")])  # object fields: never byte copies
+    assert _core.take_new(records, np.array([1]), 0) is None
+    with pytest.raises(TypeError, match="Python objects"):
+        _core.take(records, np.array([1]), 0, np.empty(1, records.dtype))
     np.testing.assert_array_equal(_core.take_new(x, idx, -1), x[:, [3, -1]])
     with pytest.raises(ValueError, match="axis 2 is out of range for a tensor of rank 2"):
         _core.take_new(x, idx, 2)

@@ -74,6 +74,13 @@ void run_take(const py::array& x, const py::array& indices, int64_t axis,
   }
 }
 
+// Arrays holding Python object pointers (object dtype, or records with object fields): a
+// byte copy would duplicate references without counting them.
+bool holds_objects(const py::array& x) {
+  constexpr std::uint64_t kItemHasObject = 0x01;  // NumPy's NPY_ITEM_HASOBJECT
+  return (x.dtype().flags() & kItemHasObject) != 0;
+}
+
 bool native_index_dtype(const py::array& indices, bool* is64) {
   *is64 = indices.dtype().is(py::dtype::of<int64_t>()) ||
           same_dtype(indices.dtype(), py::dtype::of<int64_t>());
@@ -93,6 +100,9 @@ void bind_gather(py::module_& m) {
         if (axis < 0 || axis >= x.ndim())
           throw py::value_error("take: axis " + std::to_string(axis) +
                                 " is out of range for an input of shape " + shape_of(x));
+        if (holds_objects(x))
+          throw py::type_error("take: arrays of Python objects are not supported, received "
+                               "dtype " + std::string(py::str(x.dtype())));
         if (!out.dtype().is(x.dtype()))
           throw py::type_error("take: the output dtype " + std::string(py::str(out.dtype())) +
                                " differs from the input's " + std::string(py::str(x.dtype())));
@@ -113,8 +123,9 @@ void bind_gather(py::module_& m) {
   m.def(
       "take_new",
       [](const py::array& x, const py::array& indices, int64_t axis) -> py::object {
+        BufferScope scope("take_new");  // (the output is new: nothing to overlap; kept uniform)
         bool is64 = false;
-        if (x.dtype().kind() == 'O' || !(x.flags() & py::array::c_style) ||
+        if (holds_objects(x) || !(x.flags() & py::array::c_style) ||
             !(indices.flags() & py::array::c_style) || !native_index_dtype(indices, &is64))
           return py::none();  // the caller's general path copies or converts first
         if (axis < -x.ndim() || axis >= x.ndim())
