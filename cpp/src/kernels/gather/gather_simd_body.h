@@ -61,12 +61,15 @@ int64_t rows_simd(const char* x, int64_t n, int64_t row_bytes, const I* idx, int
   auto row = [floats](char* dst, const char* src) {
     copy_lanes(reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(src), floats);
   };
-  // NOTE: rows of up to 512 bytes ask for the row kAhead indices on (every line it touches)
-  // before copying: on 6400 / 16384 random rows of 128 / 512 bytes from 2.5 / 10 MB tables
-  // that measured 3-6% faster at one thread (no different with hint T0 at 4-16 ahead;
-  // slower with T1/T2). Longer rows (the hardware follows a long row) and gathers along
-  // inner axes with short index lists measured no faster, so they only copy.
-  constexpr int64_t kAhead = 8;
+  // NOTE: rows of up to 512 bytes ask for the row about 2 KiB of output ahead (kAhead
+  // indices on: 16 rows of 128 bytes, 4 of 512) before copying. 1 thread, random rows from
+  // 2.5 / 10 MB tables: without it a loop of 6400-row 128-byte gathers took 49-53 us a call
+  // against 38-40, and 16384-row 512-byte ones 724-741 against 705-724; the distance from
+  // bench_ops.py (4 processes each, median ratio to NumPy): 128-byte rows 1.13x at 16 ahead,
+  // 1.10x at 8, 1.06x at 4; 512-byte rows 1.01-1.02x at 4, 8 or 16, 0.92x at 32 (hints
+  // T1/T2 slower). Longer rows (the hardware follows a long row) and gathers along inner
+  // axes with short index lists measured no faster, so they only copy.
+  const int64_t kAhead = row_bytes <= 128 ? 16 : (row_bytes <= 256 ? 8 : 4);
   if (row_bytes > 512 || count <= kAhead)
     return for_gathered_rows(x, n, row_bytes, idx, count, t0, t1, out,
                              [&row, row_bytes](char* dst, const char* block, int64_t v, int64_t) {
@@ -74,7 +77,8 @@ int64_t rows_simd(const char* x, int64_t n, int64_t row_bytes, const I* idx, int
                              });
   return for_gathered_rows(
       x, n, row_bytes, idx, count, t0, t1, out,
-      [&row, row_bytes, idx, count, n](char* dst, const char* block, int64_t v, int64_t j) {
+      [&row, row_bytes, idx, count, n, kAhead](char* dst, const char* block, int64_t v,
+                                                int64_t j) {
         if (j + kAhead < count) {
           int64_t ahead = idx[j + kAhead];
           ahead += ahead < 0 ? n : 0;
