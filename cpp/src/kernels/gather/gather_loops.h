@@ -1,9 +1,10 @@
-// The loop shared by every ISA's row gather: walks output rows [t0, t1) of an (outer, count)
-// gather, checks and wraps each index as it is read, and hands the row to the ISA's copy:
-// copy(dst, block, v, j) copies row v of `block` (the x rows of the current leading
-// position) to dst; j is the index's position, for copies that look ahead. Internal linkage: each kernel file compiles its own copy with its own flags.
+// The loops shared by every ISA's gather kernels, which differ only in how they copy a row
+// or a run. Internal linkage: each kernel file compiles its own copy with its own flags.
 #pragma once
 #include <stdint.h>
+#include <string.h>
+
+#include "nnfast/gather.h"
 
 namespace nnfast::kernels {
 namespace {
@@ -11,9 +12,9 @@ namespace {
 // Walks output rows [t0, t1) of an (outer, count) gather, checks and wraps each index as it
 // is read, and hands the row to the ISA's copy: copy(dst, block, v, j) copies row v of
 // `block` (the x rows of the current leading position) to dst; j is the index's position,
-// for copies that look ahead. Returns -1, or the first output row whose index is outside [-n, n) (nothing is written
-// for it or after it). The position advances by increments: a division per row costs more
-// than a short copy.
+// for copies that look ahead. Returns -1, or the first output row whose index is outside
+// [-n, n) (nothing is written for it or after it). The position advances by increments: a
+// division per row costs more than a short copy.
 template <typename I, typename Copy>
 inline int64_t for_gathered_rows(const char* x, int64_t n, int64_t row_bytes, const I* idx,
                                  int64_t count, int64_t t0, int64_t t1, char* out,

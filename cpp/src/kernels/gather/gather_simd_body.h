@@ -84,8 +84,9 @@ int64_t rows_simd(const char* x, int64_t n, int64_t row_bytes, const I* idx, int
           ahead += ahead < 0 ? n : 0;
           if (static_cast<uint64_t>(ahead) < static_cast<uint64_t>(n)) {  // never out of x
             const char* next = block + ahead * row_bytes;
-            for (int64_t b = 0; b < row_bytes; b += 64) vprefetch(reinterpret_cast<const float*>(next + b));
-            vprefetch(reinterpret_cast<const float*>(next + row_bytes - 1));  // a row's last line
+            for (int64_t b = 0; b < row_bytes; b += 64)
+              vprefetch(reinterpret_cast<const float*>(next + b));
+            vprefetch(reinterpret_cast<const float*>(next + row_bytes - 1));  // its last line
           }
         }
         row(dst, block + v * row_bytes);
