@@ -232,6 +232,8 @@ def test_take_new_hands_back_what_it_cannot_gather():
                                   x[:, ::2][:, [2, 0]])
     np.testing.assert_array_equal(np.asarray(ops.take(x[:, ::2], np.array([-1, 1]), 1)),
                                   x[:, ::2][:, [-1, 1]])
+    with pytest.raises(IndexError, match="18446744073709551615"):
+        ops.take(x, np.array([1, 2**64 - 1], np.uint64), 0)
     np.testing.assert_array_equal(np.asarray(ops.take(np.array([None, 1], object), idx[1:])),
                                   np.array([1], object))
 

@@ -88,6 +88,10 @@ def _gather(x, idx, axis):
         return out
     if x.dtype.hasobject:  # the kernel copies bytes: never Python object pointers
         return np.take(x, idx, axis=axis)
+    if idx.dtype == np.uint64 and idx.size and idx.max() > np.iinfo(np.int64).max:
+        # (as int64 these would wrap to negative indices, counted from the end)
+        raise IndexError(f"take: indices must lie in [-{x.shape[axis]}, {x.shape[axis]}). "
+                         f"Received: index {idx.max()}")
     # strided arrays, or indices other than native int32/int64 (astype keeps a 0-d index 0-d)
     return _core.take_new(np.ascontiguousarray(x), idx.astype(np.int64, order="C"), axis)
 
