@@ -7,13 +7,15 @@ dense-style contractions; NumPy with and without ``optimize``), matmul with broa
 axes, and, where nnfast has them, softmax, logsumexp, top_k, image.resize and
 image.extract_patches (skipped otherwise).
 
-Run: python benchmarks/bench_ops.py [threads]
+Run: python benchmarks/bench_ops.py [threads] [name filter ...]
+(filters keep the lines whose name contains one of them, e.g. ``1 take patches``)
 """
 
 import os
 import sys
 
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+NAME_FILTERS = sys.argv[2:]
 # NumPy's BLAS gets the same thread count as nnfast (set before NumPy loads it).
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(THREADS)
@@ -196,6 +198,8 @@ skipped += [
     f"image.{n}" for n in ("resize", "extract_patches") if image is None or not hasattr(image, n)
 ]
 
+if NAME_FILTERS:
+    cases = [c for c in cases if any(f in c[0] for f in NAME_FILTERS)]
 REPEATS = 15
 
 

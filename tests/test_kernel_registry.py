@@ -93,6 +93,9 @@ def exercise_families():
     indptr, indices, values = _core.csr_from_dense(np.eye(4, 12, dtype=np.float32), 100)
     _core.csr_matmul(indptr, indices, values, f32(rng, 12, 5), np.empty((4, 5), np.float32))
     _core.embedding_forward(f32(rng, 10, 4), np.array([1, 2, 3]), np.empty((3, 4), np.float32))
+    _core.take(x, np.array([4, 0]), 0, np.empty((2, 10), np.float32))  # gather
+    _core.extract_patches_2d(img, [2, 2], [2, 2], [1, 1], [0, 0],
+                             np.empty((2, 4, 3, 64), np.float32))       # extract_patches
     # (These run 2-D convolutions of their own: before the conv2d calls checked below.)
     separable(img, f32(rng, 3, 3, 16, 1), f32(rng, 1, 1, 16, 20))       # depthwise_pointwise
     fused.conv2d_relu_max_pool(f32(rng, 2, 8, 8, 1), f32(rng, 3, 3, 1, 8), None)  # fused pool
@@ -149,6 +152,8 @@ EXPECTED = {
                             "f32_activation_backward_avx512"),
     "loss": ("f32_loss_ref", "f32_loss_avx2", "f32_loss_avx512"),
     "embedding": ("f32_embedding_ref", "f32_embedding_avx2", "f32_embedding_avx512"),
+    "gather": ("gather_rows_ref", "gather_rows_avx2", "gather_rows_avx512"),
+    "extract_patches": ("patches_2d_ref", "patches_2d_avx2", "patches_2d_avx512"),
 }
 
 
@@ -292,7 +297,7 @@ def test_activation_ids_come_from_core():
         _core.activation_forward(99, np.zeros(2, np.float32), np.zeros(2, np.float32))
 
 
-# --- routes chosen by shape alone (top_k, gather, patches, bf16 convolution) ---------------
+# --- routes chosen by shape alone (top_k, bf16 convolution) ---------------
 
 def test_shape_routes_are_registry_families(cap):
     rng = np.random.default_rng(5)
@@ -302,16 +307,6 @@ def test_shape_routes_are_registry_families(cap):
     assert _core.selected_kernels()["top_k"] == "heap"
     _core.top_k(f32(rng, 2, 100), 60)
     assert _core.selected_kernels()["top_k"] == "nth_element"
-    x = f32(rng, 5, 7)
-    _core.take(x, np.array([1, 0, 6]), 1, np.empty((5, 3), np.float32))  # 4-byte elements
-    assert _core.selected_kernels()["gather"] == "gather_fixed_size_rows"
-    _core.take(x, np.array([4, 0]), 0, np.empty((2, 7), np.float32))  # 28-byte rows
-    assert _core.selected_kernels()["gather"] == "gather_memcpy_rows"
-    _core.take(f32(rng, 5, 32), np.array([4, 0]), 0, np.empty((2, 32), np.float32))
-    assert _core.selected_kernels()["gather"] == "gather_fixed_size_rows"  # 128-byte rows
-    _core.extract_patches_2d(f32(rng, 1, 5, 5, 2), [2, 2], [1, 1], [1, 1], [0, 0],
-                             np.empty((1, 4, 4, 8), np.float32))
-    assert _core.selected_kernels()["extract_patches"] == "patches_2d_ref"
     # bf16 convolution: the float32 fallback when asked for, or under a cap without the units
     img, k = f32(rng, 1, 6, 6, 16), f32(rng, 3, 3, 16, 32)
     y = np.empty((1, 4, 4, 32), np.float32)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import check_grads
 
+import nnfast
 from nnfast import _core, ops
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "ops_perf")
@@ -154,6 +155,89 @@ def test_take_edges_and_errors():
         _core.take(flat, np.array([0, 1]), 0, flat[:2])
 
 
+# Row sizes around each copy route of the gather kernels: single elements and short rows
+# (fixed-size moves), sizes that are not a multiple of 4 bytes (memcpy), and float-lane rows
+# with whole vectors and masked tails of both vector widths (8 and 16 lanes).
+ROW_BYTES = [1, 2, 3, 4, 8, 12, 16, 20, 32, 36, 60, 64, 68, 124, 128, 132, 252, 516, 1028]
+
+
+@pytest.mark.parametrize("idx_dtype", [np.int32, np.int64])
+def test_take_kernel_every_isa_row_sizes(isa, idx_dtype):
+    rng = np.random.default_rng(11)
+    for row_bytes in ROW_BYTES:
+        x = rng.integers(0, 256, (3, 17, row_bytes), dtype=np.uint8)
+        idx = rng.integers(-17, 17, (4, 5)).astype(idx_dtype)
+        for axis, table in ((0, x[1]), (1, x)):
+            out = np.full(table.shape[:axis] + idx.shape + table.shape[axis + 1:], 7, np.uint8)
+            _core.take(table, idx, axis, out)
+            np.testing.assert_array_equal(out, np.take(table, idx, axis=axis), str(row_bytes))
+            np.testing.assert_array_equal(_core.take_new(table, idx, axis),
+                                          np.take(table, idx, axis=axis))
+
+
+def test_take_kernel_every_isa_float_bits_and_threads(isa):
+    # Float rows are copied as lanes: NaN payloads, -0.0 and denormals keep their bits; two
+    # threads split a large gather (64 KiB per thread at least) into the same bytes.
+    rng = np.random.default_rng(12)
+    bits = rng.integers(0, 2**32, (300, 37), dtype=np.uint64).astype(np.uint32)
+    bits[0, :4] = [0x7FC00001, 0xFFA00000, 0x80000000, 0x00000001]
+    table = bits.view(np.float32)
+    idx = rng.integers(-300, 300, 4001)
+    previous = nnfast.config.get_num_threads()
+    try:
+        for threads in (1, 2):
+            nnfast.config.set_num_threads(threads)
+            got = _core.take_new(table, idx, 0)
+            np.testing.assert_array_equal(got.view(np.uint32), np.take(bits, idx, axis=0))
+    finally:
+        nnfast.config.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("position", [0, 5, 3998])
+def test_take_kernel_every_isa_names_the_first_bad_index(isa, position):
+    rng = np.random.default_rng(13)
+    table = rng.standard_normal((50, 40)).astype(np.float32)
+    idx = rng.integers(-50, 50, 4000)
+    idx[position] = 50
+    idx[-1] = -51  # a later bad index: the message names the first
+    previous = nnfast.config.get_num_threads()
+    try:
+        for threads in (1, 2):
+            nnfast.config.set_num_threads(threads)
+            for idx_dtype in (np.int32, np.int64):
+                with pytest.raises(IndexError, match=rf"index 50 at position {position} \(out "
+                                   r"of bounds for axis 0 with size 50\)"):
+                    _core.take_new(table, idx.astype(idx_dtype), 0)
+            with pytest.raises(IndexError, match=rf"position {position} .*axis 1 with size 50"):
+                ops.take(np.zeros((3, 50, 2), np.float32), idx, axis=1)
+    finally:
+        nnfast.config.set_num_threads(previous)
+
+
+def test_take_new_hands_back_what_it_cannot_gather():
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    idx = np.array([3, -1])
+    assert _core.take_new(x[:, ::2], idx, 0) is None  # strided input
+    assert _core.take_new(x, idx.astype(np.uint16), 0) is None  # index dtype to convert
+    assert _core.take_new(np.array([None, 1], object), idx, 0) is None
+    records = np.zeros(3, dtype=[("a", "f4"), ("o", "O")])  # object fields: never byte copies
+    assert _core.take_new(records, np.array([1]), 0) is None
+    with pytest.raises(TypeError, match="Python objects"):
+        _core.take(records, np.array([1]), 0, np.empty(1, records.dtype))
+    np.testing.assert_array_equal(_core.take_new(x, idx, -1), x[:, [3, -1]])
+    with pytest.raises(ValueError, match="axis 2 is out of range for a tensor of rank 2"):
+        _core.take_new(x, idx, 2)
+    # the op converts those and gives NumPy's values
+    np.testing.assert_array_equal(np.asarray(ops.take(x[:, ::2], np.array([2, 0], np.uint16), 1)),
+                                  x[:, ::2][:, [2, 0]])
+    np.testing.assert_array_equal(np.asarray(ops.take(x[:, ::2], np.array([-1, 1]), 1)),
+                                  x[:, ::2][:, [-1, 1]])
+    with pytest.raises(IndexError, match="18446744073709551615"):
+        ops.take(x, np.array([1, 2**64 - 1], np.uint64), 0)
+    np.testing.assert_array_equal(np.asarray(ops.take(np.array([None, 1], object), idx[1:])),
+                                  np.array([1], object))
+
+
 def test_take_gradient_scatter_adds_repeats_on_inner_axes():
     x = np.random.default_rng(5).standard_normal((3, 4, 5)).astype(np.float32)
     check_grads(lambda t: ops.take(t, np.array([[4, -1], [0, 4]]), axis=2), x)
@@ -230,11 +314,32 @@ def patches_reference(x, size, strides, dilation, padding):
     ((2, 8, 9, 1), (4, 4), (4, 4), (1, 1), "same"),
     ((1, 7, 7, 4), (7, 7), (1, 1), (1, 1), "valid"),
 ])
-def test_extract_patches_kernel(shape, size, strides, dilation, padding):
+def test_extract_patches_kernel(isa, shape, size, strides, dilation, padding):
     x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
     got = np.asarray(ops.image.extract_patches(x, size, strides, dilation, padding))
     ref = patches_reference(x.astype(np.float64), size, strides, dilation, padding)
     np.testing.assert_array_equal(got, ref.astype(np.float32))
+
+
+def test_extract_patches_eager_square_path_matches_the_general_one():
+    # ViT's call (an int size, defaults) goes straight to the kernel when nothing records;
+    # strided, float64 or channels_first-configured inputs take the general path.
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 13, 11, 3)).astype(np.float32)
+    ref = patches_reference(x.astype(np.float64), (4, 4), (4, 4), (1, 1), "valid")
+    for images in (x, ops.convert_to_tensor(x), x[:, ::-1][:, ::-1], x.astype(np.float64)):
+        got = ops.image.extract_patches(images, 4)
+        np.testing.assert_array_equal(np.asarray(got), ref.astype(np.float32))
+    previous = nnfast.config.image_data_format()
+    try:
+        nnfast.config.set_image_data_format("channels_first")
+        first = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        got = np.asarray(ops.image.extract_patches(first, 4))
+        np.testing.assert_array_equal(got, ref.astype(np.float32).transpose(0, 3, 1, 2))
+    finally:
+        nnfast.config.set_image_data_format(previous)
+    with pytest.raises(ValueError, match="larger than the input"):
+        ops.image.extract_patches(x, 12)
 
 
 def test_extract_patches_gradient_and_channels_first():

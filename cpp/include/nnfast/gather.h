@@ -6,8 +6,9 @@
 namespace nnfast {
 
 // Viewing x as (outer, n, row_bytes bytes): out[p, j] = x[p, idx[j]] for p < outer, j < count,
-// a negative index counting from the end. Returns -1 after the copy, or, copying nothing, the
-// position of the first index outside [-n, n).
+// a negative index counting from the end. Returns -1 after the copy, or the position of the
+// first index outside [-n, n) (out is then partly written; nothing outside it or x is
+// touched).
 int64_t gather_rows(const void* x, int64_t outer, int64_t n, int64_t row_bytes,
                     const int64_t* idx, int64_t count, void* out);
 int64_t gather_rows(const void* x, int64_t outer, int64_t n, int64_t row_bytes,

@@ -14,6 +14,7 @@ from nnfast.backend.tensor import Tensor
 from nnfast.ops import image_ops
 from nnfast.ops._util import value
 from nnfast.ops.conv import _standardize_data_format, normalize_tuple
+from nnfast.ops.patches import extract_eager_square as _extract_eager_square
 from nnfast.ops.size_limit import check_result_size
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
@@ -381,6 +382,10 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
         >>> ops.image.extract_patches(np.zeros((2, 20, 20, 3), "float32"), (5, 5)).shape
         (2, 4, 4, 75)
     """
+    if strides is None and dilation_rate == 1 and padding == "valid" and data_format is None:
+        y = _extract_eager_square(images, size)  # ViT's call: an eager batch, one int size
+        if y is not None:
+            return y
     if not isinstance(size, int):
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"Invalid `size` argument. Expected an int or a tuple. Received: "

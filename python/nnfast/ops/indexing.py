@@ -81,27 +81,19 @@ def _row_ids(idx, pre, n):
     return (np.arange(pre, dtype=np.int64)[:, None] * n + flat[None, :]).reshape(-1)
 
 
-def _c_contiguous(a):
-    # (np.ascontiguousarray would turn a 0-d index into shape (1,); np.require costs ~3 us)
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _gather(x, idx, axis):
     """``np.take(x, idx, axis)`` on nnfast's gather kernel (object arrays through NumPy)."""
-    dtype = x.dtype
-    if dtype.hasobject:  # the kernel copies bytes: never Python object pointers
+    out = _core.take_new(x, idx, axis)
+    if out is not None:
+        return out
+    if x.dtype.hasobject:  # the kernel copies bytes: never Python object pointers
         return np.take(x, idx, axis=axis)
-    shape = x.shape
-    out_shape = shape[:axis] + idx.shape + shape[axis + 1 :]
-    out = np.empty(out_shape, dtype)
-    try:
-        # NOTE: the kernel checks contiguity and the index dtype itself; checking them here
-        # first cost ~5% of a mid-size gather (tests/test_ops_perf_kernels.py covers both).
-        _core.take(x, idx, axis, out)
-    except (TypeError, ValueError):  # strided arrays or indices other than native int32/64
-        _core.take(np.ascontiguousarray(x), np.ascontiguousarray(idx, dtype=np.int64), axis,
-                   out)
-    return out
+    if idx.dtype == np.uint64 and idx.size and idx.max() > np.iinfo(np.int64).max:
+        # (as int64 these would wrap to negative indices, counted from the end)
+        raise IndexError(f"take: indices must lie in [-{x.shape[axis]}, {x.shape[axis]}). "
+                         f"Received: index {idx.max()}")
+    # strided arrays, or indices other than native int32/int64 (astype keeps a 0-d index 0-d)
+    return _core.take_new(np.ascontiguousarray(x), idx.astype(np.int64, order="C"), axis)
 
 
 class Take(Function):
@@ -151,13 +143,15 @@ def take(x, indices, axis=None):
         >>> ops.take(np.arange(12.).reshape(3, 4), [2, 0], axis=0).shape
         (2, 4)
     """
-    if (not _tape_stack and type(axis) is int and type(indices) is np.ndarray
-            and indices.dtype.kind in "iu"):
-        # Fast path (a training loop's gather: an array or tensor and integer index array,
-        # nothing recording): the checks below cost as much as a small gather.
+    if not _tape_stack and type(axis) is int and type(indices) is np.ndarray:
+        # Fast path (a training loop's gather: an array or tensor and an int32/int64 index
+        # array, nothing recording): one C++ call checks, allocates and gathers. None means
+        # strided arrays or other index dtypes, which the general path below converts.
         data = x.value if type(x) is Tensor else x
-        if type(data) is np.ndarray and -data.ndim <= axis < data.ndim:
-            return Tensor(_gather(data, indices, axis % data.ndim))
+        if type(data) is np.ndarray:
+            out = _core.take_new(data, indices, axis)
+            if out is not None:
+                return Tensor(out)
     x = unary_input(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
