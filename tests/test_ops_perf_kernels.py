@@ -171,7 +171,7 @@ def test_take_kernel_every_isa_row_sizes(isa, idx_dtype):
             out = np.full(table.shape[:axis] + idx.shape + table.shape[axis + 1:], 7, np.uint8)
             _core.take(table, idx, axis, out)
             np.testing.assert_array_equal(out, np.take(table, idx, axis=axis), str(row_bytes))
-            np.testing.assert_array_equal(_core.take_new(table, idx, axis),
+            np.testing.assert_array_equal(_core.take_new_array(table, idx, axis),
                                           np.take(table, idx, axis=axis))
 
 
@@ -187,7 +187,7 @@ def test_take_kernel_every_isa_float_bits_and_threads(isa):
     try:
         for threads in (1, 2):
             nnfast.config.set_num_threads(threads)
-            got = _core.take_new(table, idx, 0)
+            got = _core.take_new_array(table, idx, 0)
             np.testing.assert_array_equal(got.view(np.uint32), np.take(bits, idx, axis=0))
     finally:
         nnfast.config.set_num_threads(previous)
@@ -207,26 +207,26 @@ def test_take_kernel_every_isa_names_the_first_bad_index(isa, position):
             for idx_dtype in (np.int32, np.int64):
                 with pytest.raises(IndexError, match=rf"index 50 at position {position} \(out "
                                    r"of bounds for axis 0 with size 50\)"):
-                    _core.take_new(table, idx.astype(idx_dtype), 0)
+                    _core.take_new_array(table, idx.astype(idx_dtype), 0)
             with pytest.raises(IndexError, match=rf"position {position} .*axis 1 with size 50"):
                 ops.take(np.zeros((3, 50, 2), np.float32), idx, axis=1)
     finally:
         nnfast.config.set_num_threads(previous)
 
 
-def test_take_new_hands_back_what_it_cannot_gather():
+def test_take_new_array_hands_back_what_it_cannot_gather():
     x = np.arange(24, dtype=np.float32).reshape(4, 6)
     idx = np.array([3, -1])
-    assert _core.take_new(x[:, ::2], idx, 0) is None  # strided input
-    assert _core.take_new(x, idx.astype(np.uint16), 0) is None  # index dtype to convert
-    assert _core.take_new(np.array([None, 1], object), idx, 0) is None
+    assert _core.take_new_array(x[:, ::2], idx, 0) is None  # strided input
+    assert _core.take_new_array(x, idx.astype(np.uint16), 0) is None  # index dtype to convert
+    assert _core.take_new_array(np.array([None, 1], object), idx, 0) is None
     records = np.zeros(3, dtype=[("a", "f4"), ("o", "O")])  # object fields: never byte copies
-    assert _core.take_new(records, np.array([1]), 0) is None
+    assert _core.take_new_array(records, np.array([1]), 0) is None
     with pytest.raises(TypeError, match="Python objects"):
         _core.take(records, np.array([1]), 0, np.empty(1, records.dtype))
-    np.testing.assert_array_equal(_core.take_new(x, idx, -1), x[:, [3, -1]])
+    np.testing.assert_array_equal(_core.take_new_array(x, idx, -1), x[:, [3, -1]])
     with pytest.raises(ValueError, match="axis 2 is out of range for a tensor of rank 2"):
-        _core.take_new(x, idx, 2)
+        _core.take_new_array(x, idx, 2)
     # the op converts those and gives NumPy's values
     np.testing.assert_array_equal(np.asarray(ops.take(x[:, ::2], np.array([2, 0], np.uint16), 1)),
                                   x[:, ::2][:, [2, 0]])

@@ -121,9 +121,9 @@ void bind_gather(py::module_& m) {
       "count from the end; IndexError naming the first index outside [-n, n).");
   // ops.take's fast path: one call that checks, allocates and gathers (no Python between).
   m.def(
-      "take_new",
+      "take_new_array",
       [](const py::array& x, const py::array& indices, int64_t axis) -> py::object {
-        BufferScope scope("take_new");  // (the output is new: nothing to overlap; kept uniform)
+        BufferScope scope("take_new_array");  // (new output: nothing to overlap; kept uniform)
         bool is64 = false;
         if (holds_objects(x) || !(x.flags() & py::array::c_style) ||
             !(indices.flags() & py::array::c_style) || !native_index_dtype(indices, &is64))

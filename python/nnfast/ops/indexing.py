@@ -83,7 +83,7 @@ def _row_ids(idx, pre, n):
 
 def _gather(x, idx, axis):
     """``np.take(x, idx, axis)`` on nnfast's gather kernel (object arrays through NumPy)."""
-    out = _core.take_new(x, idx, axis)
+    out = _core.take_new_array(x, idx, axis)
     if out is not None:
         return out
     if x.dtype.hasobject:  # the kernel copies bytes: never Python object pointers
@@ -93,7 +93,7 @@ def _gather(x, idx, axis):
         raise IndexError(f"take: indices must lie in [-{x.shape[axis]}, {x.shape[axis]}). "
                          f"Received: index {idx.max()}")
     # strided arrays, or indices other than native int32/int64 (astype keeps a 0-d index 0-d)
-    return _core.take_new(np.ascontiguousarray(x), idx.astype(np.int64, order="C"), axis)
+    return _core.take_new_array(np.ascontiguousarray(x), idx.astype(np.int64, order="C"), axis)
 
 
 class Take(Function):
@@ -149,7 +149,7 @@ def take(x, indices, axis=None):
         # strided arrays or other index dtypes, which the general path below converts.
         data = x.value if type(x) is Tensor else x
         if type(data) is np.ndarray:
-            out = _core.take_new(data, indices, axis)
+            out = _core.take_new_array(data, indices, axis)
             if out is not None:
                 return Tensor(out)
     x = unary_input(x)
