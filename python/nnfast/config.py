@@ -9,6 +9,9 @@ Example:
     [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]
 """
 from nnfast import _core
+from nnfast import dtype_policies as _dtype_policies
+from nnfast import thread_governor as _thread_governor
+from nnfast.saving import serialization as _serialization
 
 
 def set_num_threads(n):
@@ -24,10 +27,9 @@ def set_num_threads(n):
         2
         >>> keras.config.set_num_threads(1)
     """
-    from nnfast.thread_governor import GOVERNOR
 
     _core.set_num_threads(int(n))
-    GOVERNOR.user_chose()
+    _thread_governor.GOVERNOR.user_chose()
 
 
 def get_num_threads():
@@ -107,11 +109,11 @@ def kernel_info():
     default thread count adapts to the machine's load (``adaptive_threads``: see
     ``nnfast.thread_governor``), and the implementation each kernel family of the dispatch
     registry ran last (``selected_kernels``; ``NNFAST_VERBOSE=1`` logs why)."""
-    from nnfast.thread_governor import GOVERNOR
 
     return {"cpu_best_isa": _core.cpu_best_isa(), "active_isa": _core.active_isa(),
             "gemm_kernel": _core.gemm_kernel_name(), "num_threads": _core.num_threads(),
-            "adaptive_threads": GOVERNOR.enabled and not GOVERNOR.user_set,
+            "adaptive_threads": (_thread_governor.GOVERNOR.enabled
+                                 and not _thread_governor.GOVERNOR.user_set),
             "selected_kernels": _core.selected_kernels()}
 
 
@@ -227,10 +229,19 @@ def clear_buffer_cache():
 
 
 # --- keras.config ----------------------------------------------------------------------------
-from nnfast.backend.global_state import (epsilon, floatx, image_data_format,  # noqa: E402
-                                         set_epsilon, set_floatx, set_image_data_format)
-from nnfast.utils.io_utils import (disable_interactive_logging,  # noqa: E402
-                                   enable_interactive_logging, is_interactive_logging_enabled)
+from nnfast.backend.global_state import (  # noqa: E402
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
+from nnfast.utils.io_utils import (  # noqa: E402
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 
 _LIMITS = {"max_epochs": None, "max_steps_per_epoch": None}
 _FLAGS = {"flash_attention": None, "traceback_filtering": False}
@@ -366,9 +377,8 @@ def enable_unsafe_deserialization():
     Example:
         >>> keras.config.enable_unsafe_deserialization()
     """
-    from nnfast.saving import serialization
 
-    serialization.set_default_safe_mode(False)
+    _serialization.set_default_safe_mode(False)
 
 
 def enable_flash_attention():
@@ -415,9 +425,8 @@ def dtype_policy():
         >>> keras.config.dtype_policy().name
         'float32'
     """
-    from nnfast.dtype_policies import global_dtype_policy
 
-    return global_dtype_policy()
+    return _dtype_policies.global_dtype_policy()
 
 
 def set_dtype_policy(policy):
@@ -433,6 +442,5 @@ def set_dtype_policy(policy):
         'mixed_bfloat16'
         >>> keras.config.set_dtype_policy("float32")
     """
-    from nnfast.dtype_policies import set_global_dtype_policy
 
-    set_global_dtype_policy(policy)
+    _dtype_policies.set_global_dtype_policy(policy)

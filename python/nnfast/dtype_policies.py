@@ -25,6 +25,7 @@ Example:
 import numpy as np
 
 from nnfast.backend import global_state
+from nnfast.ops import precision as _precision
 from nnfast.quantizers_modes import QUANTIZATION_MODES as _QUANTIZATION_MODES
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
@@ -94,9 +95,8 @@ class DTypePolicy:
         """``x`` in ``dtype`` when it is a float tensor and ``autocast`` is on (Keras's
         input autocasting); other inputs unchanged. bfloat16/float16 values are rounded and
         kept in float32 storage."""
-        from nnfast.ops.precision import round_floats
 
-        return round_floats(x, dtype) if autocast else x
+        return _precision.round_floats(x, dtype) if autocast else x
 
     def get_config(self):
         return {"name": self.name}
@@ -244,5 +244,6 @@ from nnfast.dtype_policies_quantized import (
     QuantizedFloat8DTypePolicy,
 )
 from nnfast.dtype_policies_quantized import (  # noqa: E402
-    quantized_policy_from_name as _quantized_policy_from_name)
+    quantized_policy_from_name as _quantized_policy_from_name,
+)
 from nnfast.dtype_policy_map import DTypePolicyMap

@@ -24,13 +24,14 @@ import math
 import numpy as np
 
 from nnfast import ops
-from nnfast.backend.tensor import Tensor as _Tensor
-from nnfast.ops._util import value as _value
-from nnfast.ops.nn import binary_crossentropy_mean as _binary_crossentropy_mean
-
+from nnfast.backend import global_state as _global_state
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
+from nnfast.backend.tensor import Tensor as _Tensor
+from nnfast.ops._util import value as _value
 from nnfast.ops.float64 import is_float64 as _float64_route  # noqa: E402
+from nnfast.ops.nn import binary_crossentropy_mean as _binary_crossentropy_mean
+
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
@@ -1078,9 +1079,7 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
 
 
 def _snake(name):
-    from nnfast.backend.global_state import to_snake_case
-
-    return to_snake_case(name)
+    return _global_state.to_snake_case(name)
 
 
 class _ShapeResolvedCrossentropy(Loss):
@@ -1206,10 +1205,19 @@ def get(identifier):
 
 
 # Keras 3's newer losses live in losses_more.py; registered here under their names.
-from nnfast.losses_more import (CTC, Circle, CategoricalGeneralizedCrossEntropy,  # noqa: E402
-                                Dice, Tversky, categorical_generalized_cross_entropy, circle,
-                                ctc, dice, tversky)
 from nnfast import losses_more as _more  # noqa: E402
+from nnfast.losses_more import (  # noqa: E402
+    CTC,
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    Dice,
+    Tversky,
+    categorical_generalized_cross_entropy,
+    circle,
+    ctc,
+    dice,
+    tversky,
+)
 
 _CLASSES.update({c.__name__: c for c in _more.CLASSES})
 _FUNCTIONS.update({f.__name__: f for f in _more.FUNCTIONS})

@@ -22,11 +22,14 @@ import warnings
 
 import numpy as np
 
+from nnfast import initializers as _initializers
 from nnfast import losses as _losses
-from nnfast.ops._util import value as _value
-
+from nnfast.backend import global_state as _global_state
+from nnfast.backend import tensor as _tensor
 from nnfast.backend.global_state import epsilon as _epsilon  # noqa: E402  (keras.config.epsilon)
 from nnfast.backend.global_state import floatx as _floatx  # noqa: E402
+from nnfast.ops._util import value as _value
+
 _NEG_INF = -1e10
 
 
@@ -52,9 +55,8 @@ def _squeeze_or_expand(t, p):
 
 def _raw(x):
     """The array behind ``x`` with its dtype kept (``value`` narrows float64)."""
-    from nnfast.backend.tensor import Tensor
 
-    return x.value if isinstance(x, Tensor) else np.asarray(x)
+    return x.value if isinstance(x, _tensor.Tensor) else np.asarray(x)
 
 
 def _divide_no_nan(a, b):
@@ -105,12 +107,10 @@ class Metric:
     """
 
     def __init__(self, dtype=None, name=None):
-        from nnfast.backend.global_state import to_snake_case
-
         if name is None and isinstance(dtype, str) and not _is_dtype_name(dtype):
             # tf.keras's Metric took (name, dtype): `super().__init__("my_metric")`.
             name, dtype = dtype, None
-        self.name = name or to_snake_case(type(self).__name__)
+        self.name = name or _global_state.to_snake_case(type(self).__name__)
         # Keras: the metric's dtype is floatx when not given (what custom metrics cast to).
         self.dtype = dtype or "float32"
         self._variables = []
@@ -144,16 +144,14 @@ class Metric:
             >>> float(m.result()), [v.name for v in m.variables]
             (3.0, ['total'])
         """
-        from nnfast import initializers
-        from nnfast.backend.tensor import Variable
 
         if "_variables" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: you forgot to call "
                                "`super().__init__()` in the `__init__()` method of the metric "
                                "before `add_variable`.")
-        variable = Variable(initializer=initializers.get(initializer), shape=shape,
-                            dtype=dtype or self.dtype or "float32", trainable=False,
-                            aggregation=aggregation, synchronization="on_read", name=name)
+        variable = _tensor.Variable(initializer=_initializers.get(initializer), shape=shape,
+                                    dtype=dtype or self.dtype or "float32", trainable=False,
+                                    aggregation=aggregation, synchronization="on_read", name=name)
         variable.path = f"{self.name.replace('/', '>')}/{variable.name}"  # Keras's scope
         self._variables.append(variable)
         return variable
@@ -1695,9 +1693,7 @@ _CLASSES = {c.__name__: c for c in _CLASS_LIST}
 
 
 def _snake(name):
-    from nnfast.backend.global_state import to_snake_case
-
-    return to_snake_case(name)
+    return _global_state.to_snake_case(name)
 
 
 _BY_NAME = {_snake(c.__name__): c for c in _CLASS_LIST}
@@ -1819,13 +1815,23 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
 
 
 # Keras 3's newer metrics live in metrics_more.py; registered here under their names.
-from nnfast.metrics_more import (BinaryIoU, ConcordanceCorrelation, OneHotIoU,  # noqa: E402
-                                 OneHotMeanIoU, PearsonCorrelation, PrecisionAtRecall,
-                                 RecallAtPrecision, SensitivityAtSpecificity,
-                                 SpecificityAtSensitivity, binary_focal_crossentropy,
-                                 categorical_focal_crossentropy, concordance_correlation, huber,
-                                 pearson_correlation)
 from nnfast import metrics_more as _more  # noqa: E402
+from nnfast.metrics_more import (  # noqa: E402
+    BinaryIoU,
+    ConcordanceCorrelation,
+    OneHotIoU,
+    OneHotMeanIoU,
+    PearsonCorrelation,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    concordance_correlation,
+    huber,
+    pearson_correlation,
+)
 
 _CLASSES.update({c.__name__: c for c in _more.CLASSES})
 _BY_NAME.update({_snake(c.__name__): c for c in _more.CLASSES})

@@ -15,6 +15,7 @@ Example:
 
 import numpy as np
 
+from nnfast.backend import dtypes as _dtypes
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._dtype import raw, unary_input
 from nnfast.ops.array import (  # noqa: F401
@@ -118,8 +119,8 @@ from nnfast.ops.elementwise import (  # noqa: F401
     lcm,
     ldexp,
     left_shift,
-    log10,
     log2,
+    log10,
     logaddexp,
     logaddexp2,
     logical_not,
@@ -288,12 +289,11 @@ def view(x, dtype=None):
         <Tensor shape=(1,) dtype=int32
         array([1065353216], dtype=int32)>
     """
-    from nnfast.backend.dtypes import standardize_dtype
 
     a = np.ascontiguousarray(raw(unary_input(x)))
     if dtype is None:
         return Tensor(a.copy())
-    return Tensor(a.view(np.dtype(standardize_dtype(dtype))).copy())
+    return Tensor(a.view(np.dtype(_dtypes.standardize_dtype(dtype))).copy())
 
 
 def vectorize(pyfunc, *, excluded=None, signature=None):

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from nnfast import ops as _ops
 from nnfast.backend.global_state import image_data_format
 from nnfast.preprocessing import _transforms
 
@@ -1036,7 +1037,6 @@ def smart_resize(x, size, interpolation="bilinear", data_format="channels_last",
         >>> smart_resize(np.zeros((340, 500, 3)), (200, 200)).shape
         (200, 200, 3)
     """
-    from nnfast import ops
 
     if kwargs:
         raise TypeError(f"smart_resize() got unexpected keyword arguments: {list(kwargs)}")
@@ -1057,6 +1057,6 @@ def smart_resize(x, size, interpolation="bilinear", data_format="channels_last",
     index = [slice(None)] * img.ndim
     index[h_axis] = slice(top, top + crop_height)
     index[h_axis + 1] = slice(left, left + crop_width)
-    out = ops.image.resize(img[tuple(index)], tuple(size), interpolation=interpolation,
-                           data_format=data_format)
-    return np.asarray(ops.convert_to_numpy(out))
+    out = _ops.image.resize(img[tuple(index)], tuple(size), interpolation=interpolation,
+                            data_format=data_format)
+    return np.asarray(_ops.convert_to_numpy(out))
