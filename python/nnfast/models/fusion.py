@@ -347,11 +347,11 @@ class ConvChainCall:
         return self._fold_cache.get(
             bias, bn.moving_mean.value, bn.moving_variance.value,
             None if bn.gamma is None else bn.gamma.value,
-            None if bn.beta is None else bn.beta.value, np.float32(bn.epsilon))
+            None if bn.beta is None else bn.beta.value, bn.epsilon)
 
     @staticmethod
-    def _fold(bias, mean, var, gamma, beta, eps):
-        scale = np.float32(1.0) / np.sqrt(var + eps)
+    def _fold(bias, mean, var, gamma, beta, epsilon):
+        scale = np.float32(1.0) / np.sqrt(var + np.float32(epsilon))
         if gamma is not None:
             scale = scale * gamma
         shift = -mean * scale if bias is None else (bias - mean) * scale
