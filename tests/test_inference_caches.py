@@ -2,7 +2,8 @@
 change (``models.content_cache``): the cache itself, and float32 and int8 models whose
 statistics change between predictions by every route (a training-mode call updating the
 moving statistics in place, ``fit``'s optimizer, ``assign``, a write into ``.value``,
-``set_weights``) giving, bit for bit, what a freshly built copy with the new weights gives."""
+``set_weights``) giving, bit for bit, what a freshly built copy with the new weights gives;
+and the remembered geometry of the fused inference ops."""
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import nnfast
 from nnfast.models import fusion
 from nnfast.models.content_cache import ContentKeyedCache
+from nnfast.ops import fused as fused_ops
 from nnfast.ops import quantized_separable
 
 L = nnfast.layers
@@ -150,3 +152,37 @@ def test_fold_is_computed_once_while_nothing_changes(monkeypatch):
     batch_norms(model)[-1].gamma.value[0] += 1.0
     model.predict_on_batch(x)
     assert len(folds) == first + 1                                 # only the changed chain
+
+
+@pytest.mark.parametrize("x_shape,k_shape,strides,padding,dilation,zero_padding", [
+    ((1, 13, 11, 5), (3, 3, 5, 1), (2, 2), "same", (1, 1), ((0, 0), (0, 0))),
+    ((2, 9, 8, 4), (3, 3, 4, 1), (2, 2), "valid", (1, 1), ((0, 1), (0, 1))),
+    ((1, 7, 9, 3), (5, 3, 3, 2), (1, 2), "valid", (2, 1), ((2, 1), (0, 3))),
+])
+def test_remembered_geometry_is_the_computed_one(x_shape, k_shape, strides, padding, dilation,
+                                                 zero_padding):
+    fused_ops._GEOMETRY_MEMO.clear()
+    args = ("t", x_shape, k_shape, strides, padding, dilation, zero_padding)
+    want = fused_ops._inference_geometry_of(*args)
+    assert fused_ops._inference_geometry(*args) == want            # computed, then stored
+    assert fused_ops._inference_geometry(*args) is fused_ops._GEOMETRY_MEMO[args[1:]]
+    assert fused_ops._inference_geometry(*args) == want
+    # ints and lists are normalized on every call, as before
+    assert fused_ops._inference_geometry("t", x_shape, k_shape, list(strides), padding,
+                                         dilation[0] if dilation[0] == dilation[1]
+                                         else list(dilation), zero_padding) == want
+
+
+def test_geometry_errors_are_never_remembered():
+    fused_ops._GEOMETRY_MEMO.clear()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            fused_ops._inference_geometry("t", (1, 2, 2, 1), (3, 3, 1, 1), (1, 1), "valid",
+                                          (1, 1), ((0, 0), (0, 0)))
+        with pytest.raises(ValueError, match="padding"):
+            fused_ops._inference_geometry("t", (1, 5, 5, 1), (3, 3, 1, 1), (1, 1), "full",
+                                          (1, 1), ((0, 0), (0, 0)))
+    assert not fused_ops._GEOMETRY_MEMO
+    ragged = ((0, 1), [0, 1])                                     # unhashable: computed
+    assert fused_ops._inference_geometry("t", (1, 5, 5, 1), (3, 3, 1, 1), (1, 1), "valid",
+                                         (1, 1), ragged) == ((1, 1), (1, 1), (4, 4), (0, 0))
