@@ -22,8 +22,10 @@ The rules, in order:
   ``ops.fused.separable_inference`` call, the depthwise output kept in the cache.
 
 A chain fuses only where each intermediate result feeds only the next step and is not a
-model output. Folded numbers come from the layers' current weights at every call, so
-training between predictions and ``set_weights`` need no invalidation.
+model output. Folded numbers come from the layers' current weights: each fused call compares
+the bytes of the statistics, gamma, beta and bias with those it last folded
+(``models.content_cache``) and folds again when one differs, so training between
+predictions, ``assign`` and ``set_weights`` need no invalidation.
 
 Example:
     >>> plan = fuse(model._plan, model, "inference")
@@ -44,6 +46,7 @@ from nnfast.layers.quantization import packed_kernel
 from nnfast.layers.pooling import BasePooling
 from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
+from nnfast.models.content_cache import ContentKeyedCache
 from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused, quantized_conv, quantized_depthwise, quantized_separable
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
@@ -324,6 +327,7 @@ class ConvChainCall:
     def __init__(self, conv, depthwise, bn, act_layer, zero_padding, residual):
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
+        self._fold_cache = ContentKeyedCache(self._fold)
         # An int8 conv feeding an int8 depthwise layer gathers that layer's input statistics.
         self.gather_channel_absmax = False
         if act_layer is None:
@@ -334,18 +338,24 @@ class ConvChainCall:
             self.act = _activation_of(act_layer)
 
     def folded(self):
-        """(bias, scale) of the epilogue: the conv's bias with the normalization folded in."""
+        """(bias, scale) of the epilogue: the conv's bias with the normalization folded in,
+        folded again only when a statistic, gamma, beta, the bias or epsilon changed."""
         conv, bn = self.conv, self.bn
         bias = None if conv.bias is None else conv.bias.value
-        scale = None
-        if bn is not None:
-            mean, var = bn.moving_mean.value, bn.moving_variance.value
-            scale = np.float32(1.0) / np.sqrt(var + np.float32(bn.epsilon))
-            if bn.gamma is not None:
-                scale = scale * bn.gamma.value
-            shift = -mean * scale if bias is None else (bias - mean) * scale
-            bias = shift if bn.beta is None else shift + bn.beta.value
-        return bias, scale
+        if bn is None:
+            return bias, None
+        return self._fold_cache.get(
+            bias, bn.moving_mean.value, bn.moving_variance.value,
+            None if bn.gamma is None else bn.gamma.value,
+            None if bn.beta is None else bn.beta.value, bn.epsilon)
+
+    @staticmethod
+    def _fold(bias, mean, var, gamma, beta, epsilon):
+        scale = np.float32(1.0) / np.sqrt(var + np.float32(epsilon))
+        if gamma is not None:
+            scale = scale * gamma
+        shift = -mean * scale if bias is None else (bias - mean) * scale
+        return (shift if beta is None else shift + beta), scale
 
     def is_pointwise(self):
         """A 1x1, stride-1, ungrouped, unpadded Conv2D chain."""

@@ -26,9 +26,35 @@ from nnfast.ops.pool import max_pool
 
 
 # --- inference chains ---------------------------------------------------------------------------
+# (x_shape, k_shape, strides, padding, dilation_rate, zero_padding) -> _inference_geometry's
+# answer: an inference plan asks the same ~50 questions on every call.
+_GEOMETRY_MEMO = {}
+_GEOMETRY_MEMO_SIZE = 1024
+
+
 def _inference_geometry(what, x_shape, k_shape, strides, padding, dilation_rate, zero_padding):
     """(strides, dilation, out_hw, pads) of a 2-D inference conv on ``x_shape`` zero-padded
-    by ``zero_padding``; the pads returned include the zero padding's top/left."""
+    by ``zero_padding``; the pads returned include the zero padding's top/left. Remembered
+    for tuple arguments (the layers' own): an int or list is checked on every call."""
+    if not (type(strides) is tuple and type(dilation_rate) is tuple
+            and type(zero_padding) is tuple and type(padding) is str):
+        return _inference_geometry_of(what, x_shape, k_shape, strides, padding, dilation_rate,
+                                      zero_padding)
+    key = (tuple(x_shape), tuple(k_shape), strides, padding, dilation_rate, zero_padding)
+    try:
+        found = _GEOMETRY_MEMO.get(key)
+    except TypeError:  # a list inside the zero padding
+        return _inference_geometry_of(what, *key)
+    if found is None:
+        found = _inference_geometry_of(what, *key)
+        if len(_GEOMETRY_MEMO) >= _GEOMETRY_MEMO_SIZE:
+            _GEOMETRY_MEMO.clear()
+        _GEOMETRY_MEMO[key] = found
+    return found
+
+
+def _inference_geometry_of(what, x_shape, k_shape, strides, padding, dilation_rate,
+                           zero_padding):
     strides = normalize_tuple(strides, 2, "strides")
     dilation = normalize_tuple(dilation_rate, 2, "dilation_rate")
     padding = _check_padding(padding)
