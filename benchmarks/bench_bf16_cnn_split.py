@@ -24,7 +24,6 @@ def worker(policy, steps):
     sys.path.insert(0, HERE)
     import bench_precision
     import bench_step_overhead
-
     import nnfast
 
     nnfast.mixed_precision.set_global_policy(policy)
