@@ -156,3 +156,32 @@ def test_route_choice_and_bad_variant():
         _core.conv2d_forward_bf16(x, k, None, y, strides, pads, dil, groups, bf16_variant="x")
     with pytest.raises(ValueError, match="kernel"):
         _core.conv2d_forward_bf16(x, k[:, :, :3], None, y, strides, pads, dil, groups)
+
+
+@pytest.mark.parametrize("out_c", [32, 64])
+def test_narrow_winograd_passes_run_rounded_through_float32_winograd(out_c):
+    """'best' sends a pass whose GEMM is <= 32 columns wide (the forward's out_c, the input
+    gradient's in_c) to rounded operands on the float32 Winograd kernels where those apply,
+    with bf16 operands and float32 sums kept; a named unit still runs its tiles."""
+    case = (6, 13, 13, 32, 3, 3, out_c, (1, 1), (0, 0), (1, 1), 1, (11, 11))  # 216 2x2 tiles
+    x, k, bias, g = _arrays(case, seed=19)
+    geom = case[7:]
+    y = np.full((6, 11, 11, out_c), np.nan, np.float32)
+    _core.conv2d_forward_bf16(x, k, bias, y, *geom[:4])
+    forward = _core.selected_kernels()["conv2d_forward_bf16"]
+    dx = np.full_like(x, np.nan)
+    _core.conv2d_backward_data_bf16(g, k, dx, *geom[:4])
+    backward_data = _core.selected_kernels()["conv2d_backward_data_bf16"]
+    want_y, want_dx, _ = _conv64(bf16(x), bf16(k), geom, bf16(g))
+    scale_y, scale_dx, _ = _conv64(np.abs(x), np.abs(k), geom, np.abs(g))
+    # Winograd's transforms add float32 rounding to the sums of exact bf16 products.
+    np.testing.assert_allclose(y, want_y + bias, rtol=0, atol=2e-5 * np.max(scale_y))
+    np.testing.assert_allclose(dx, want_dx, rtol=0, atol=2e-5 * np.max(scale_dx))
+    assert np.max(np.abs(y - (_conv64(x, k, geom) + bias))) > 1e-4  # operands were rounded
+    units = [v for v in VARIANTS if v != "via_f32"]
+    if not units:
+        return
+    assert backward_data == "bf16_conv_rounded_winograd"  # in_c 32
+    assert forward == ("bf16_conv_rounded_winograd" if out_c <= 32 else "bf16_conv_im2col_gemm")
+    _core.conv2d_backward_data_bf16(g, k, dx, *geom[:4], bf16_variant=units[0])
+    assert _core.selected_kernels()["conv2d_backward_data_bf16"] == "bf16_conv_gather_gemm"

@@ -253,3 +253,26 @@ def test_round_to_bfloat16_every_isa(isa, n):
     inplace = x.copy()
     _core.round_to_bfloat16(inplace, inplace)
     np.testing.assert_array_equal(inplace.view(np.uint32), want)
+
+
+def test_cnn_relu_mask_on_the_pooled_gradient_bit_identical(monkeypatch):
+    # A mixed_bfloat16 relu conv's pool reads the conv's rounded copy; the conv's relu mask
+    # still goes into the pool's scatter (pooled > 0: a positive float32 rounds to a
+    # positive bf16), and training matches the tape's relu(pool_backward(g)) bit for bit.
+    monkeypatch.setattr(fusion, "FUSE_CONV_POOL", False)
+    described = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, *a: described.append(self.description) or run(self, *a))
+    rng = np.random.default_rng(6)
+    x, y = rng.random((40, 14, 13, 1)).astype("float32"), rng.integers(0, 5, 40)
+    _assert_same(*_fit_checked(_cnn, x, y, {"optimizer": "adam",
+                                            "loss": "sparse_categorical_crossentropy"},
+                               monkeypatch, {"shuffle": False}))
+    instructions = described[0].instructions
+    masks = [ins.buffers[3].name for ins in instructions
+             if ins.op == "max_pool2d_backward" and len(ins.buffers) > 3 and ins.buffers[3]]
+    assert len(masks) == 1, masks  # the last pair's; the first conv needs no input gradient
+    # The first conv (no pool mask: its pair is unfused and its input needs no gradient)
+    # and the middle one (a conv follows it) keep their own relu backward; the last does not.
+    assert sum(ins.op == "relu_backward_from_output" for ins in instructions) == 2

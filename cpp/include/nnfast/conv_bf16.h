@@ -10,7 +10,9 @@
 //     x bf16 product is exact in fp32, so only the summation order differs);
 //   best: the bf16 units for convolutions deep enough to feed a GEMM (kh*kw*in_c/groups >= 32
 //     and >= 16 output channels per group), else via_f32 (first layers and depthwise-like
-//     groups run faster on the fp32 direct kernels than through im2col).
+//     groups run faster on the fp32 direct kernels than through im2col); and via_f32 for a
+//     pass whose GEMM is <= 32 columns wide (forward: out_c, input gradient: in_c) where the
+//     fp32 kernels run Winograd (the tiles cost more than the unit saves there).
 #pragma once
 #include <cstdint>
 

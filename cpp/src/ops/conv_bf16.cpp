@@ -9,6 +9,7 @@
 #include "nnfast/conv_bf16.h"
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
+#include "ops/conv_common.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
 #include "runtime/dispatch.h"
@@ -56,7 +57,9 @@ const Bf16ConvRoute kTiles = Bf16ConvRoute::tiles;
 struct Bf16ConvProblem {
   const Conv2DShape* shape = nullptr;
   Bf16GemmVariant unit = Bf16GemmVariant::via_f32;  // route_of's choice
+  bool unit_asked = false;  // the caller named the unit: no cost rule overrides it
 };
+bool asked(Bf16GemmVariant v) { return v != Bf16GemmVariant::best; }
 bool on_bf16_unit(const Bf16ConvProblem& p) { return p.unit != Bf16GemmVariant::via_f32; }
 bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
   return on_bf16_unit(p) && is_pointwise(*p.shape);
@@ -66,6 +69,33 @@ bool any_bf16_unit() {
          gemm_bf16_variant_available(Bf16GemmVariant::avx512bf16);
 }
 
+// NOTE: measured (1 thread, AMX, docs/precision.md): where the pass's GEMM is at most 32
+// columns wide (the forward's out_c, the input gradient's in_c), im2col / gather tiles cost
+// more than the GEMM saves, and rounded operands through the float32 Winograd kernels win:
+// the tutorial CNN's second layer (32x13x13x32 -> 64) input gradient 0.84 ms on AMX, 0.72 ms
+// rounded through Winograd; at 64 or 128 input channels AMX stays ahead (5.1 vs 5.9 ms,
+// 2.7 vs 4.3 ms).
+constexpr int64_t kNarrowGemmColumns = 32;
+bool rounded_winograd_pays(const Bf16ConvProblem& p, int64_t gemm_columns, bool on_winograd) {
+  return on_bf16_unit(p) && !p.unit_asked && gemm_columns <= kNarrowGemmColumns && on_winograd;
+}
+bool forward_on_rounded_winograd(const Bf16ConvProblem& p) {
+  const Conv2DShape& s = *p.shape;
+  return rounded_winograd_pays(
+      p, s.out_c, conv_detail::winograd_3x3_f4(s) || conv_detail::winograd_3x3_f2(s));
+}
+bool input_gradient_on_rounded_winograd(const Bf16ConvProblem& p) {
+  const Conv2DShape& s = *p.shape;
+  return rounded_winograd_pays(p, s.in_c,
+                               conv_detail::winograd_3x3_input_gradient_adjoint(s) ||
+                                   conv_detail::winograd_3x3_input_gradient_f4(s) ||
+                                   conv_detail::winograd_3x3_input_gradient_f2(s));
+}
+
+constexpr const char* kForwardWinogradRule =
+    "a bf16 unit chosen by 'best', out_c <= 32 and the float32 forward on Winograd";
+constexpr const char* kInputGradientWinogradRule =
+    "a bf16 unit chosen by 'best', in_c <= 32 and the float32 input gradient on Winograd";
 constexpr const char* kUnitRule =
     "kh*kw*in_c/groups >= 32 and out_c/groups >= 16, or a bf16 unit asked for";
 constexpr const char* kPointwiseRule =
@@ -75,14 +105,18 @@ constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
 using Bf16ConvRegistry = dispatch::Registry<Bf16ConvRoute, Bf16ConvProblem>;
 const Bf16ConvRegistry kForwardBf16{
     "conv2d_forward_bf16",
-    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
+      kForwardWinogradRule, any_bf16_unit, kUnits},
+     {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
       kUnits},
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardDataBf16{
     "conv2d_backward_data_bf16",
-    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, input_gradient_on_rounded_winograd,
+      kInputGradientWinogradRule, any_bf16_unit, kUnits},
+     {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gather_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
       kUnits},
@@ -137,7 +171,7 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
   const Bf16GemmVariant route = route_of(s, variant);
-  const Bf16ConvRoute how = *kForwardBf16.select({&s, route}).fns;
+  const Bf16ConvRoute how = *kForwardBf16.select({&s, route, asked(variant)}).fns;
   if (how == Bf16ConvRoute::via_f32) {
     const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
@@ -182,7 +216,7 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
     return;
   }
   const Bf16GemmVariant route = route_of(s, variant);
-  const Bf16ConvRoute how = *kBackwardDataBf16.select({&s, route}).fns;
+  const Bf16ConvRoute how = *kBackwardDataBf16.select({&s, route, asked(variant)}).fns;
   if (how == Bf16ConvRoute::via_f32) {
     const float* g = rounded(tl_rounded, ddst, P * OC);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
@@ -225,7 +259,7 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   const int64_t cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * (IC / G);
   const Bf16GemmVariant route = route_of(s, variant);
-  const Bf16ConvRoute how = *kBackwardWeightsBf16.select({&s, route}).fns;
+  const Bf16ConvRoute how = *kBackwardWeightsBf16.select({&s, route, asked(variant)}).fns;
   if (how == Bf16ConvRoute::via_f32) {
     if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
     const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);

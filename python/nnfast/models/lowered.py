@@ -164,15 +164,18 @@ class _PoolNode:
     out_width: int = 0
 
 
-def _pool_after_relu_conv(pool, before):
-    """Whether ``pool`` reads the output of the fp32 relu Conv2D in ``before`` (its
-    predecessor, or nothing), one whose input gradient is needed: the pair whose relu
-    mask the pool's backward applies (``_plan_pool_relu_backward``)."""
+def _pool_after_relu_conv(pool, before, rounded_from):
+    """Whether ``pool`` reads the output of the relu Conv2D in ``before`` (its predecessor,
+    or nothing), one whose input gradient is needed: the pair whose relu mask the pool's
+    backward applies (``_plan_pool_relu_backward``). A mixed_bfloat16 conv's pool reads its
+    rounded copy (``rounded_from``: copy id -> source id); a positive float32 rounds to a
+    positive bf16, so ``pooled > 0`` is still the conv's relu mask."""
     if not pool.flows or pool.out is None or len(before) != 1:
         return False
     conv = before[0]
-    return (type(conv) is _ConvNode and conv.act != 0 and not conv.bf16 and conv.flows
-            and conv.out is pool.x)
+    reads_conv = conv.out is pool.x or \
+        (conv.bf16 and rounded_from.get(pool.x.id) == conv.out.id)
+    return type(conv) is _ConvNode and conv.act != 0 and conv.flows and reads_conv
 
 
 @dataclasses.dataclass
@@ -577,6 +580,7 @@ class LoweredTraining:
         # rounded only for a next layer that needs the values: a bf16 Dense or unfused Conv2D
         # takes them unrounded (its bf16 GEMM packs x exactly as it packs x's rounded copy).
         self._pending = set()
+        self._rounded_from = {}  # id of a rounded copy -> id of the buffer it copies
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
             if layer is skip:
@@ -987,6 +991,7 @@ class LoweredTraining:
         out = d.arena(f"{layer.name}/rounded", per_row=width)
         d.add("round_to_bfloat16", (x, out), m=(0, width))
         self._rounded.add(out.id)
+        self._rounded_from[out.id] = x.id
         return out
 
     def _plan_pool(self, d, layer, x, shape, flows, backward):
@@ -1193,7 +1198,8 @@ class LoweredTraining:
                       floats=(node.rate,), m=(0, node.width))
                 g = dx
                 continue
-            if type(node) is _PoolNode and _pool_after_relu_conv(node, nodes[i + 1:i + 2]):
+            if type(node) is _PoolNode and _pool_after_relu_conv(node, nodes[i + 1:i + 2],
+                                                                self._rounded_from):
                 g, masked = self._plan_pool_relu_backward(d, node, g), True
                 continue
             if type(node) in (_ConvNode, _ConvPoolNode, _PoolNode):
@@ -1285,7 +1291,7 @@ class LoweredTraining:
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
         if node.bf16:
-            return self._plan_conv_bf16_backward(d, node, g)
+            return self._plan_conv_bf16_backward(d, node, g, masked)
         if act != 0 and not flows:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
@@ -1301,15 +1307,16 @@ class LoweredTraining:
         d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
         return dx
 
-    def _plan_conv_bf16_backward(self, d, node, g):
+    def _plan_conv_bf16_backward(self, d, node, g, masked=False):
         """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
-        it: the activation's gradient rounded to bf16, then the bf16 convolutions."""
+        it: the activation's gradient rounded to bf16, then the bf16 convolutions.
+        ``masked``: ``g`` already carries the relu mask (``_plan_pool_relu_backward``)."""
         rows = (0, 1)
         geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
         dz = d.arena("conv/activation_gradient", per_row=out_width)
-        if act != 0:
+        if act != 0 and not masked:
             d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
             d.add("round_to_bfloat16", (dz, dz), m=(0, out_width))
         else:
