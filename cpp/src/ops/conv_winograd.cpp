@@ -73,12 +73,12 @@ const dispatch::Registry<WinogradVariant> kWinograd{
 // NOTE: measured at one thread on the tutorial CNN's second conv (F(4x4)), blocks of 14 tiles
 // against 75: forward 0.55 -> 0.50 ms, input gradient 0.87 -> 0.79 ms; 8x56x56x64 -> 64 and
 // 8x28x28x128 -> 128 gained 5-10%. The kernel gradient lost as much at 14 (shorter sgemm).
-// Its blocks were ~1 MB (75 tiles there): fine alone with warm caches, but inside the training
-// step, where the pass's input (the first pool's output) and the accumulators are no longer in
-// L2, blocks of 37 tiles (~0.5 MB) ran it in ~1.05x the forward conv's time instead of ~1.3x
-// (bench_step_overhead, 10 alternating runs under load; alone: same speed). The sgemm there
-// runs near the core's FMA peak (~0.2 ms of its ~0.55 ms): what is left is memory and
-// transforms. 128 -> 128 channels keep their 28 tiles (the floor).
+// Its blocks were ~1 MB (75 tiles there): as fast alone with warm caches, but inside the
+// training step, where its input (the first pool's output) is no longer in L2, blocks of 37
+// tiles (~0.5 MB) ran it in ~1.05x the forward conv's time instead of ~1.3x, and alone with
+// L2 flushed first ~10% faster (docs/performance.md). Its sgemm already runs near the FMA
+// peak (~0.18 ms of ~0.56): what is left is memory and transforms. 128 -> 128 channels keep
+// their 28 tiles (the floor: 14 was slower, above).
 constexpr int64_t kBlockFloats = 1 << 17;
 constexpr int64_t kMinGradientBlock = 28;
 constexpr int64_t kProductBlockFloats = 1 << 15;
