@@ -1,7 +1,8 @@
 """sum_over_rows (cpp/src/ops/reduce.cpp), the bias gradient of Dense and Conv layers (and of
 the Winograd kernel-gradient route): each column summed row by row in float32 -- the same bits
 as a plain row-ordered float32 loop, at any thread count (threads split the columns) and
-column count -- and close to the float64 sum."""
+column count (blocks of 32 columns in registers, a shorter last block) -- and close to the
+float64 sum."""
 import numpy as np
 import pytest
 
