@@ -85,7 +85,7 @@ def test_winograd_forward_matches_reference(case, epilogue, isa):
 
 
 @pytest.mark.parametrize("case",
-                         FORWARD_CASES[:3] + FORWARD_CASES[4:] + BACKWARD_DATA_CASES[:1]
+                         FORWARD_CASES[:3] + FORWARD_CASES[4:] + BACKWARD_DATA_CASES[:3]
                          + BACKWARD_DATA_CASES[4:5])
 def test_winograd_kernel_gradient_matches_reference(case, isa):
     batch, h, w, cin, cout, pads, out_hw, route = case

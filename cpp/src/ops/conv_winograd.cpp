@@ -67,12 +67,20 @@ const dispatch::Registry<WinogradVariant> kWinograd{
      {Isa::avx2, "f32_winograd_3x3_avx2", &kWinogradAvx2},
      {Isa::ref, "f32_winograd_3x3_ref", &kWinogradRef}}};
 
-// V and M of a block of tiles: ~1 MB (L2) for the kernel gradient, whose sgemm reduces over
-// the block's tiles; ~128 KB for the forward products, in whole register tiles.
+// V and G of a block of tiles: ~0.5 MB for the kernel gradient, whose sgemm reduces over
+// the block's tiles (at least kMinGradientBlock of them); ~128 KB for the forward products,
+// in whole register tiles.
 // NOTE: measured at one thread on the tutorial CNN's second conv (F(4x4)), blocks of 14 tiles
 // against 75: forward 0.55 -> 0.50 ms, input gradient 0.87 -> 0.79 ms; 8x56x56x64 -> 64 and
 // 8x28x28x128 -> 128 gained 5-10%. The kernel gradient lost as much at 14 (shorter sgemm).
-constexpr int64_t kBlockFloats = 1 << 18;
+// Its blocks were ~1 MB (75 tiles there): as fast alone with warm caches, but inside the
+// training step, where its input (the first pool's output) is no longer in L2, blocks of 37
+// tiles (~0.5 MB) ran it in ~1.05x the forward conv's time instead of ~1.3x, and alone with
+// L2 flushed first ~10% faster (docs/performance.md). Its sgemm already runs near the FMA
+// peak (~0.18 ms of ~0.56): what is left is memory and transforms. 128 -> 128 channels keep
+// their 28 tiles (the floor: 14 was slower, above).
+constexpr int64_t kBlockFloats = 1 << 17;
+constexpr int64_t kMinGradientBlock = 28;
 constexpr int64_t kProductBlockFloats = 1 << 15;
 constexpr int64_t kMaxChannels = 128;      // U (36 x IC x OC) stays ~2 MB
 // NOTE: the kernel transform (a*a x IC x OC per call) must be paid back by the product
@@ -99,7 +107,7 @@ struct Tiles {
       constexpr int64_t R = kernels::kConvTilePixels;
       block = std::max<int64_t>(1, kProductBlockFloats / (per_tile * R)) * R;
     } else {
-      block = std::clamp<int64_t>(kBlockFloats / per_tile, 16, 512);
+      block = std::clamp<int64_t>(kBlockFloats / per_tile, kMinGradientBlock, 512);
     }
   }
   int64_t batch_of(int64_t q) const { return q / (rows * cols); }
