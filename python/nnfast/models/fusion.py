@@ -486,6 +486,17 @@ class ConvChain:
                         makes_masks=last.makes_masks)
 
 
+def _pair_inputs(first, second, residual):
+    """The inputs of one step running `first` then `second`, where `second` reads only
+    `first`'s output (and, with a residual, a second tensor): None when it reads otherwise."""
+    spec = second.inputs
+    if residual:
+        if not (isinstance(spec, list) and spec[0].id == first.outputs):
+            return None
+        return [TensorRef(first.inputs), spec[1]]
+    return first.inputs if spec == first.outputs else None
+
+
 class SeparableChainCall:
     """A depthwise chain feeding only a pointwise chain, run as one
     ``separable_inference`` call: the depthwise output stays in the cache."""
@@ -558,16 +569,8 @@ class SeparableChain:
             return None
         if modes == ("int8", "int8") and not FUSE_INT8_CHAINS:
             return None
-        spec = ctx.steps[j].inputs
-        if pw.residual:
-            if not (isinstance(spec, list) and spec[0].id == step.outputs):
-                return None
-            inputs = [TensorRef(step.inputs), spec[1]]
-        else:
-            if spec != step.outputs:
-                return None
-            inputs = step.inputs
-        return Match([i, j], inputs=inputs)
+        inputs = _pair_inputs(step, ctx.steps[j], pw.residual)
+        return None if inputs is None else Match([i, j], inputs=inputs)
 
     def rewrite(self, ctx, match):
         """One step running both chains as a SeparableChainCall."""
@@ -633,16 +636,8 @@ class InvertedResidualChain:
                 and separable.dw.conv.dtype_policy.quantization_mode == "int8"
                 and separable.pw.conv.dtype_policy.quantization_mode == "int8"):
             return None
-        spec = ctx.steps[j].inputs
-        if separable.pw.residual:
-            if not (isinstance(spec, list) and spec[0].id == step.outputs):
-                return None
-            inputs = [TensorRef(step.inputs), spec[1]]
-        else:
-            if spec != step.outputs:
-                return None
-            inputs = step.inputs
-        return Match([i, j], inputs=inputs)
+        inputs = _pair_inputs(step, ctx.steps[j], separable.pw.residual)
+        return None if inputs is None else Match([i, j], inputs=inputs)
 
     def rewrite(self, ctx, match):
         """One step running the expand and separable chains as an InvertedResidualCall."""

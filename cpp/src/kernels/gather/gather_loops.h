@@ -38,6 +38,26 @@ inline int64_t for_gathered_rows(const char* x, int64_t n, int64_t row_bytes, co
   return -1;
 }
 
+// Rows copied with memcpy: a fixed size (kBytes; compiles to plain moves for the short sizes
+// embedding tables use) or any size. Every ISA's row gather starts from these.
+template <int64_t kBytes, typename I>
+int64_t fixed_rows(const char* x, int64_t n, const I* idx, int64_t count, int64_t t0,
+                   int64_t t1, char* out) {
+  return for_gathered_rows(x, n, kBytes, idx, count, t0, t1, out,
+                           [](char* dst, const char* block, int64_t v, int64_t) {
+                             memcpy(dst, block + v * kBytes, kBytes);
+                           });
+}
+
+template <typename I>
+int64_t memcpy_rows(const char* x, int64_t n, int64_t row_bytes, const I* idx, int64_t count,
+                    int64_t t0, int64_t t1, char* out) {
+  return for_gathered_rows(x, n, row_bytes, idx, count, t0, t1, out,
+                           [row_bytes](char* dst, const char* block, int64_t v, int64_t) {
+                             memcpy(dst, block + v * row_bytes, static_cast<size_t>(row_bytes));
+                           });
+}
+
 // dst[0, n) = src[0, n) in pieces of 8, 4, 2 and 1 floats: fixed-size copies the compiler
 // inlines as single moves (one 32-byte move per 8 floats where the ISA has them), cheaper
 // than a memcpy call for the short runs of patches. NOTE: NNFAST_NO_MEMCPY_IDIOM keeps GCC

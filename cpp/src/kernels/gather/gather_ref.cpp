@@ -8,15 +8,6 @@
 namespace nnfast::kernels {
 namespace {
 
-template <int64_t kBytes, typename I>
-int64_t fixed_rows(const char* x, int64_t n, const I* idx, int64_t count, int64_t t0,
-                   int64_t t1, char* out) {
-  return for_gathered_rows(x, n, kBytes, idx, count, t0, t1, out,
-                           [](char* dst, const char* block, int64_t v, int64_t) {
-                             memcpy(dst, block + v * kBytes, kBytes);
-                           });
-}
-
 // NOTE: measured on 6400 random rows of a 20000-row table, 1 thread: 128-byte rows 29.8 us
 // fixed-size vs 39.5 us memcpy, 64-byte 10.2 vs 15.0; from 512 bytes on the fixed copy is
 // slower (837 vs 717 us), at 256 no different.
@@ -32,12 +23,7 @@ int64_t rows_ref(const char* x, int64_t n, int64_t row_bytes, const I* idx, int6
     case 32: return fixed_rows<32>(x, n, idx, count, t0, t1, out);
     case 64: return fixed_rows<64>(x, n, idx, count, t0, t1, out);
     case 128: return fixed_rows<128>(x, n, idx, count, t0, t1, out);
-    default:
-      return for_gathered_rows(x, n, row_bytes, idx, count, t0, t1, out,
-                               [row_bytes](char* dst, const char* block, int64_t v, int64_t) {
-                                 memcpy(dst, block + v * row_bytes,
-                                        static_cast<size_t>(row_bytes));
-                               });
+    default: return memcpy_rows(x, n, row_bytes, idx, count, t0, t1, out);
   }
 }
 

@@ -31,15 +31,6 @@ inline void copy_lanes(float* dst, const float* src, int64_t n) {
   if (k < n) vstore(dst + n - W, vload(src + n - W));
 }
 
-template <int64_t kBytes, typename I>
-int64_t fixed_rows(const char* x, int64_t n, const I* idx, int64_t count, int64_t t0,
-                   int64_t t1, char* out) {
-  return for_gathered_rows(x, n, kBytes, idx, count, t0, t1, out,
-                           [](char* dst, const char* block, int64_t v, int64_t) {
-                             memcpy(dst, block + v * kBytes, kBytes);
-                           });
-}
-
 template <typename I>
 int64_t rows_simd(const char* x, int64_t n, int64_t row_bytes, const I* idx, int64_t count,
                   int64_t t0, int64_t t1, char* out) {
@@ -53,10 +44,7 @@ int64_t rows_simd(const char* x, int64_t n, int64_t row_bytes, const I* idx, int
     default: break;
   }
   if (row_bytes % static_cast<int64_t>(sizeof(float)) != 0)
-    return for_gathered_rows(x, n, row_bytes, idx, count, t0, t1, out,
-                             [row_bytes](char* dst, const char* block, int64_t v, int64_t) {
-                               memcpy(dst, block + v * row_bytes, static_cast<size_t>(row_bytes));
-                             });
+    return memcpy_rows(x, n, row_bytes, idx, count, t0, t1, out);
   const int64_t floats = row_bytes / static_cast<int64_t>(sizeof(float));
   auto row = [floats](char* dst, const char* src) {
     copy_lanes(reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(src), floats);
