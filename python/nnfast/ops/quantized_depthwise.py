@@ -59,17 +59,24 @@ def quantize_depthwise_kernel(kernel):
     return np.asarray(q.value), np.asarray(scale.value, np.float32).reshape(-1)
 
 
-def _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate, activation,
-         act_alpha, act_max, act_threshold, zero_padding, input_absmax=None):
-    """The C++ call: (output, pads, strides, dilation)."""
+def checked_depthwise_operands(x, kernel_q, who):
+    """(float32 input, int8 kernel) of an int8 depthwise call, or a ValueError naming ``who``
+    when the input is not (batch, h, w, in) or the kernel not an int8 (kh, kw, in, dm)."""
     xv = f32(value(x))
     kernel_q = np.asarray(kernel_q)
     if xv.ndim != 4 or kernel_q.ndim != 4 or xv.shape[-1] != kernel_q.shape[2]:
-        raise ValueError("int8 depthwise conv: expected a (batch, h, w, in) input and a "
-                         "(kh, kw, in, depth_multiplier) int8 kernel with the same `in`, "
-                         f"received input {xv.shape} and kernel {kernel_q.shape}")
+        raise ValueError(f"{who}: expected a (batch, h, w, in) input and a (kh, kw, in, "
+                         "depth_multiplier) int8 kernel with the same `in`, received input "
+                         f"{xv.shape} and kernel {kernel_q.shape}")
     if kernel_q.dtype != np.int8:
-        raise ValueError(f"int8 depthwise conv: the kernel must be int8, received {kernel_q.dtype}")
+        raise ValueError(f"{who}: the kernel must be int8, received {kernel_q.dtype}")
+    return xv, kernel_q
+
+
+def _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate, activation,
+         act_alpha, act_max, act_threshold, zero_padding, input_absmax=None):
+    """The C++ call: (output, pads, strides, dilation)."""
+    xv, kernel_q = checked_depthwise_operands(x, kernel_q, "int8 depthwise conv")
     strides, dilation, out_hw, pads = _inference_geometry(
         "int8 depthwise conv", xv.shape, kernel_q.shape, strides, padding, dilation_rate,
         zero_padding)

@@ -19,6 +19,7 @@ from nnfast.ops._util import f32, value
 from nnfast.ops.conv import _INF
 from nnfast.ops.fused import _inference_geometry
 from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.quantized_depthwise import checked_depthwise_operands
 
 
 def _act_args(act):
@@ -87,15 +88,7 @@ def int8_separable_inference(x, dw_kernel_q, dw_kernel_scale, pw_packed, pw_kern
     if recording():
         raise RuntimeError("int8_separable_inference is an inference-only op and has no "
                            "gradient.")
-    xv = f32(value(x))
-    dw_kernel_q = np.asarray(dw_kernel_q)
-    if xv.ndim != 4 or dw_kernel_q.ndim != 4 or xv.shape[-1] != dw_kernel_q.shape[2]:
-        raise ValueError("int8 separable: expected a (batch, h, w, in) input and a (kh, kw, in, "
-                         "depth_multiplier) int8 kernel with the same `in`, received input "
-                         f"{xv.shape} and kernel {dw_kernel_q.shape}")
-    if dw_kernel_q.dtype != np.int8:
-        raise ValueError(f"int8 separable: the depthwise kernel must be int8, received "
-                         f"{dw_kernel_q.dtype}")
+    xv, dw_kernel_q = checked_depthwise_operands(x, dw_kernel_q, "int8 separable")
     strides, dilation, out_hw, pads = _inference_geometry(
         "int8 separable", xv.shape, dw_kernel_q.shape, strides, padding, dilation_rate,
         zero_padding)
