@@ -22,15 +22,20 @@ inline VU hash24(VU counters, VU seed_term) {
   return vu_shr<40>(mix64(vu_add(seed_term, inner)));
 }
 
+// The uniform [0, 1) draws of counters c .. c + W - 1 (24 bits each): what every dropout
+// kernel compares with the rate.
+inline VF uniform_at(uint64_t c, VU lane, VU half, VU seed_term, VF unit) {
+  const VU c0 = vu_add(vu_set1(c), lane);
+  return vmul(vf_from_u64_low(hash24(c0, seed_term), hash24(vu_add(c0, half), seed_term)), unit);
+}
+
 inline void dropout_simd(const float* src, float* dst, int64_t n, float rate, float scale,
                          uint64_t seed, uint64_t first_counter) {
   const VU seed_term = vu_set1(seed * 0x9e3779b97f4a7c15ULL);
   const VU lane = vu_lane_ids(), half = vu_set1(W / 2);
   const VF vrate = vset1(rate), vscale = vset1(scale), unit = vset1(1.0f / 16777216.0f);
   for_lanes(n, [&](int64_t j, int64_t m, auto tag) {
-    const VU c0 = vu_add(vu_set1(first_counter + static_cast<uint64_t>(j)), lane);
-    const VF u = vmul(vf_from_u64_low(hash24(c0, seed_term), hash24(vu_add(c0, half), seed_term)),
-                      unit);
+    const VF u = uniform_at(first_counter + static_cast<uint64_t>(j), lane, half, seed_term, unit);
     st(tag, dst + j, vkeep(vge(u, vrate), vmul(ld(tag, src + j, m), vscale)), m);
   });
 }
@@ -43,9 +48,7 @@ inline void dropout_mask_forward(const float* src, float* dst, uint8_t* mask, in
   const VU lane = vu_lane_ids(), half = vu_set1(W / 2);
   const VF vrate = vset1(rate), vscale = vset1(scale), unit = vset1(1.0f / 16777216.0f);
   for_lanes(n, [&](int64_t j, int64_t m, auto tag) {
-    const VU c0 = vu_add(vu_set1(first_counter + static_cast<uint64_t>(j)), lane);
-    const VF u = vmul(vf_from_u64_low(hash24(c0, seed_term), hash24(vu_add(c0, half), seed_term)),
-                      unit);
+    const VF u = uniform_at(first_counter + static_cast<uint64_t>(j), lane, half, seed_term, unit);
     const VM keep = vm_and(vge(u, vrate), vfirst(m));
     st(tag, dst + j, vkeep(keep, vmul(ld(tag, src + j, m), vscale)), m);
     const unsigned bits = vmovemask(keep);
