@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import nnfast
+from int8_depthwise_variants import VARIANTS, depthwise_kernel
 from nnfast import _core
 from nnfast.ops import quantized_depthwise as qd
 
@@ -49,10 +50,12 @@ def run_kernel(x, kq, ks, bias, strides, pads, dilation, out_hw, scale=None, act
     return y
 
 
-# (batch, h, w, c, dm, kernel, strides, pads, dilation): channel tails (19, 37, 3 -> 6),
-# depth multipliers, even and odd tap counts, strides, dilation, asymmetric kernels.
+# (batch, h, w, c, dm, kernel, strides, pads, dilation): channel tails (19, 37, 3 -> 6, and 80:
+# the VNNI kernel's 64-channel block then a 16-channel rest), depth multipliers, even and odd
+# tap counts, strides, dilation, asymmetric kernels.
 SHAPES = [
     (2, 7, 9, 19, 1, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 6, 5, 80, 1, (3, 3), (2, 2), (1, 1), (1, 1)),
     (1, 5, 6, 3, 2, (3, 3), (2, 2), (1, 1), (1, 1)),
     (3, 11, 4, 37, 1, (5, 2), (2, 1), (2, 0), (1, 1)),
     (1, 8, 8, 16, 3, (3, 3), (1, 1), (2, 2), (2, 2)),
@@ -77,13 +80,16 @@ def test_kernel_against_float64_on_every_isa(case, cap):
               out_size(w, kw, strides[1], pads[1], dil[1]))
     want = reference(x, kq, ks, bias, strides, pads, dil, out_hw, bn, relu6=True)
     results = {}
-    for isa in ISAS:
-        cap(isa)
-        results[isa] = run_kernel(x, kq, ks, bias, strides, pads, dil, out_hw, bn, act=13)
-        assert _core.selected_kernels()["depthwise_int8"] == f"s8_depthwise_{isa}"
-        np.testing.assert_allclose(results[isa], want, rtol=1e-5, atol=1e-5)
-    for isa in ISAS:  # exact sums; the epilogue's fused multiply-add may round once less
-        np.testing.assert_allclose(results[isa], results["ref"], rtol=3e-7, atol=1e-6)
+    for isa, vnni, name in VARIANTS:
+        with depthwise_kernel(isa, vnni):
+            results[name] = run_kernel(x, kq, ks, bias, strides, pads, dil, out_hw, bn, act=13)
+            assert _core.selected_kernels()["depthwise_int8"] == name
+        np.testing.assert_allclose(results[name], want, rtol=1e-5, atol=1e-5)
+    for got in results.values():  # exact sums; the epilogue's fused multiply-add may round
+        np.testing.assert_allclose(got, results["s8_depthwise_ref"], rtol=3e-7, atol=1e-6)
+    if "s8_depthwise_avx512vnni" in results:  # the same sums and the same epilogue
+        np.testing.assert_array_equal(results["s8_depthwise_avx512vnni"],
+                                      results["s8_depthwise_avx512"])
 
 
 @pytest.mark.parametrize("case", range(len(SHAPES)))
@@ -98,10 +104,11 @@ def test_kernel_sums_are_exact_integers_on_every_isa(case, cap):
     out_hw = (out_size(h, kh, strides[0], pads[0], dil[0]),
               out_size(w, kw, strides[1], pads[1], dil[1]))
     want = reference(x, kq, np.ones(c * dm, np.float32), 0.0, strides, pads, dil, out_hw)
-    for isa in ISAS:
-        cap(isa)
-        got = run_kernel(x, kq, np.ones(c * dm, np.float32), None, strides, pads, dil, out_hw)
-        np.testing.assert_array_equal(got, want)
+    for isa, vnni, name in VARIANTS:
+        with depthwise_kernel(isa, vnni):
+            got = run_kernel(x, kq, np.ones(c * dm, np.float32), None, strides, pads, dil,
+                             out_hw)
+        np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 def test_kernel_nan_sample_and_errors():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnfast
+from int8_depthwise_variants import VARIANTS, depthwise_kernel
 from nnfast import _core
 from nnfast.models import fusion
 from nnfast.ops import quantized_separable
@@ -67,24 +68,25 @@ SHAPES = [(2, 7, 9, 5, 1, 11, 3, 1), (1, 14, 13, 96, 1, 24, 3, 2), (3, 5, 6, 4, 
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_one_call_is_the_two_calls_on_every_isa_and_variant(shape, cap):
+def test_one_call_is_the_two_calls_on_every_isa_and_variant(shape):
     rng = np.random.default_rng(sum(shape))
     x, dq, dks, dbias, dscale, pq, pks, pbias, pads, out_hw = operands(rng, *shape)
     stride = shape[-1]
     packed = _core.int8_pack_kernel(pq)
     residual = rng.standard_normal((shape[0],) + out_hw + (pq.shape[1],)).astype(np.float32)
     x[-1, 0, 0, 0] = np.nan if shape[0] > 1 else x[-1, 0, 0, 0]  # a NaN sample: all NaN
-    for isa in ISAS:
-        cap(isa)
-        for variant in _core.gemm_int8_variants():
-            for res, act in ((None, RELU6), (residual, 0)):
-                args = (x, dq, dks, dbias, dscale, packed, pks, pbias, stride, pads, out_hw,
-                        res, act, variant)
-                want = two_calls(*args)
-                got = one_call(*args)
-                assert np.array_equal(got, want, equal_nan=True), (isa, variant, res is None)
-                if shape[0] > 1:
-                    assert np.isnan(got[-1]).all() and np.isfinite(got[0]).all()
+    for isa, vnni, kernel in VARIANTS:
+        with depthwise_kernel(isa, vnni):
+            for variant in _core.gemm_int8_variants():
+                for res, act in ((None, RELU6), (residual, 0)):
+                    args = (x, dq, dks, dbias, dscale, packed, pks, pbias, stride, pads, out_hw,
+                            res, act, variant)
+                    want = two_calls(*args)
+                    got = one_call(*args)
+                    assert np.array_equal(got, want, equal_nan=True), (kernel, variant,
+                                                                       res is None)
+                    if shape[0] > 1:
+                        assert np.isnan(got[-1]).all() and np.isfinite(got[0]).all()
 
 
 def test_bad_shapes_are_refused():
@@ -214,19 +216,19 @@ BLOCKS = [(2, 9, 11, 8, 48, 1, 8, 3, 1, 1), (1, 8, 7, 5, 37, 1, 13, 3, 2, 1),
 
 
 @pytest.mark.parametrize("shape", BLOCKS)
-def test_block_is_the_layers_by_bands_on_every_isa_and_variant(shape, cap):
+def test_block_is_the_layers_by_bands_on_every_isa_and_variant(shape):
     rng = np.random.default_rng(sum(shape))
     args = block_operands(rng, *shape)
     out_hw, stride, pad = args[-1], shape[-2], shape[-1]
     residual = rng.standard_normal((shape[0],) + out_hw + (shape[6],)).astype(np.float32)
-    for isa in ISAS:
-        cap(isa)
-        for variant in _core.gemm_int8_variants():
-            for res in (None, residual):
-                full = args[:-1] + (stride, pad, out_hw, res, variant)
-                want, band = block_by_bands(*full)
-                got = block_one_call(*full)
-                assert np.array_equal(got, want), (isa, variant, res is None, band)
+    for isa, vnni, kernel in VARIANTS:
+        with depthwise_kernel(isa, vnni):
+            for variant in _core.gemm_int8_variants():
+                for res in (None, residual):
+                    full = args[:-1] + (stride, pad, out_hw, res, variant)
+                    want, band = block_by_bands(*full)
+                    got = block_one_call(*full)
+                    assert np.array_equal(got, want), (kernel, variant, res is None, band)
     if shape[4] == 1600:
         assert band < out_hw[0]  # several bands were compared
 

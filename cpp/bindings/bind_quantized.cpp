@@ -461,4 +461,8 @@ void bind_quantized(py::module_& m) {
         "band): for tests and the docs.");
   m.def("int8_depthwise_kernel_name", &nnfast::int8_depthwise_kernel_name,
         "The int8 depthwise kernel the registry picks now.");
+  m.def("int8_depthwise_allow_vnni", &nnfast::int8_depthwise_allow_vnni, py::arg("allowed"),
+        "Whether the int8 depthwise registry may pick its AVX512_VNNI kernel (True by default; "
+        "tests switch it off to run the plain AVX-512 kernel on a VNNI CPU). Returns the "
+        "previous setting.");
 }

@@ -32,8 +32,13 @@ void int8_depthwise_conv2d_forward(const Conv2DShape& s, const float* src, const
                                    const ActivationParams& act_params, float epsilon,
                                    float* dst, const int32_t* input_absmax = nullptr);
 
-// The int8 depthwise kernel the registry picks now ("s8_depthwise_avx512", "_avx2", "_ref").
+// The int8 depthwise kernel the registry picks now ("s8_depthwise_avx512vnni", "_avx512",
+// "_avx2", "_ref").
 const char* int8_depthwise_kernel_name();
+
+// Whether the registry may pick the AVX512_VNNI kernel where the CPU has it (so tests can run
+// the plain AVX-512 one on such a CPU too); returns the previous setting.
+bool int8_depthwise_allow_vnni(bool allowed);
 
 }  // namespace nnfast
 

@@ -8,6 +8,7 @@
 #include "nnfast/depthwise_int8.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -25,15 +26,27 @@ namespace {
 
 using kernels::Int8DepthwiseKernels;
 
+const Int8DepthwiseKernels kAvx512Vnni{kernels::s8_depthwise_avx512vnni,
+                                       kernels::s8_channel_absmax_avx512vnni,
+                                       kernels::s8_quantize_rows_avx512vnni, 0x80};
 const Int8DepthwiseKernels kAvx512{kernels::s8_depthwise_avx512, kernels::s8_channel_absmax_avx512,
-                                   kernels::s8_quantize_rows_avx512};
+                                   kernels::s8_quantize_rows_avx512, 0};
 const Int8DepthwiseKernels kAvx2{kernels::s8_depthwise_avx2, kernels::s8_channel_absmax_avx2,
-                                 kernels::s8_quantize_rows_avx2};
+                                 kernels::s8_quantize_rows_avx2, 0};
 const Int8DepthwiseKernels kRef{kernels::s8_depthwise_ref, kernels::s8_channel_absmax_ref,
-                                kernels::s8_quantize_rows_ref};
+                                kernels::s8_quantize_rows_ref, 0};
+
+std::atomic<bool> g_vnni_allowed{true};
+bool vnni_allowed(const dispatch::AnyShape&) {
+  return g_vnni_allowed.load(std::memory_order_relaxed);
+}
+
 const dispatch::Registry<Int8DepthwiseKernels> kInt8Depthwise{
     "depthwise_int8",
-    {{Isa::avx512, "s8_depthwise_avx512", &kAvx512},
+    {{Isa::avx512, "s8_depthwise_avx512vnni", &kAvx512Vnni, vnni_allowed,
+      "not switched off by int8_depthwise_allow_vnni(False)", cpu_has_avx512_vnni,
+      "AVX512_VNNI"},
+     {Isa::avx512, "s8_depthwise_avx512", &kAvx512},
      {Isa::avx2, "s8_depthwise_avx2", &kAvx2},
      {Isa::ref, "s8_depthwise_ref", &kRef}}};
 
@@ -42,6 +55,8 @@ thread_local ScratchBuffer<int8_t> tl_xq;
 }  // namespace
 
 const char* int8_depthwise_kernel_name() { return kInt8Depthwise.peek().name; }
+
+bool int8_depthwise_allow_vnni(bool allowed) { return g_vnni_allowed.exchange(allowed); }
 
 Int8DepthwiseWeights::Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* kernel) {
   conv2d_validate(s);
@@ -70,6 +85,21 @@ Int8DepthwiseWeights::Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* k
           static_cast<uint16_t>(static_cast<int16_t>(w_taps[(2 * q + 1) * cp + o]));
       w_pairs[q * cp + o] = static_cast<int32_t>(lo | (hi << 16));
     }
+  cp64 = (cp + 63) / 64 * 64;
+  if (k->input_offset) {  // vpdpbusd's spread copies and the offset to remove
+    w_spread.assign(static_cast<size_t>(taps * 4 * cp64), 0);
+    w_offset_sum.assign(static_cast<size_t>(cp64), 0);
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < oc; ++o) {
+        const int8_t v = kernel[t * oc + o];
+        w_spread[(t * 4 + o % 4) * cp64 + o] = v;
+        w_offset_sum[o] += 128 * int32_t{v};
+      }
+  }
+}
+
+void Int8DepthwiseWeights::zero_row(int8_t* row) const {
+  std::memset(row, k->input_offset, static_cast<size_t>(cp));
 }
 
 void int8_depthwise_compute(const kernels::Int8DepthwiseKernels& k,
@@ -134,9 +164,8 @@ bool Int8DepthwiseRun::begin_sample(int64_t b) {
   const int64_t c = s_.in_c, oc = s_.out_c, in_pixels = s_.in_h * s_.in_w;
   const int64_t dm = w_.dm, cp = w_.cp;
   int8_t* xq = tl_xq.get(static_cast<size_t>((in_pixels + 1) * cp));
-  std::memset(xq + in_pixels * cp, 0, static_cast<size_t>(cp));
-  args_ = kernels::Int8DepthwiseArgs{&one_, xq, cp, w_.taps_even, w_.w_taps.data(),
-                                     w_.w_pairs.data()};
+  w_.zero_row(xq + in_pixels * cp);
+  args_ = w_.args(&one_, xq);
   const float* src_b = src_ + b * in_pixels * c;
   const kernels::Int8DepthwiseKernels& k = *w_.k;
   const float* xs = &x_scale_[b * c];

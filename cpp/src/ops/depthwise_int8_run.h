@@ -18,10 +18,21 @@ namespace nnfast {
 struct Int8DepthwiseWeights {
   Int8DepthwiseWeights(const Conv2DShape& s, const int8_t* kernel);
 
+  // The kernel's arguments for quantized rows xq (laid out by k->quantize_rows) of image `shape`.
+  kernels::Int8DepthwiseArgs args(const Conv2DShape* shape, const int8_t* xq) const {
+    return {shape, xq, cp, taps_even, w_taps.data(), w_pairs.data(),
+            w_spread.empty() ? nullptr : w_spread.data(),
+            w_offset_sum.empty() ? nullptr : w_offset_sum.data(), cp64};
+  }
+  // Fills the cp bytes of the zero row (the value 0 in k's layout).
+  void zero_row(int8_t* row) const;
+
   const kernels::Int8DepthwiseKernels* k;
-  int64_t dm, cp, taps_even;
+  int64_t dm, cp, taps_even, cp64;
   std::vector<int8_t> w_taps;
   std::vector<int32_t> w_pairs;
+  std::vector<int8_t> w_spread;        // offset kernels only (see Int8DepthwiseArgs)
+  std::vector<int32_t> w_offset_sum;  // ...
 };
 
 // Output pixels [p0, p1) of args' image into dst (rows of out_c floats), then dst = act(acc *

@@ -142,14 +142,13 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
         w.k->quantize_rows(expanded + r0 * c, r1 - r0, c, w.dm, w.cp, dw_scale.data(),
                            xq + r0 * w.cp);
       });
-      std::memset(xq + m * w.cp, 0, static_cast<size_t>(w.cp));
+      w.zero_row(xq + m * w.cp);
       Conv2DShape sub = s;
       sub.batch = 1;
       sub.in_h = hi - lo;
       sub.out_h = oh1 - oh0;
       sub.pad_top = lo - (oh0 * s.stride_h - s.pad_top);
-      const kernels::Int8DepthwiseArgs args{&sub, xq, w.cp, w.taps_even, w.w_taps.data(),
-                                            w.w_pairs.data()};
+      const kernels::Int8DepthwiseArgs args = w.args(&sub, xq);
       float* dw_out = tl_depthwise.get(static_cast<size_t>(pixels * oc));
       parallel_for_rows(pixels, 2 * w.taps_even * oc, int64_t{1} << 17,
                         [&](int64_t p0, int64_t p1) {

@@ -3,7 +3,10 @@
 // depth multipliers already expanded so output channel o reads byte o), plus one zero row that
 // taps outside the image point at. A kernel computes, for output pixels [p0, p1),
 //   dst[(p - p0) * out_c + o] = float(sum_t x_t[o] * w[t][o])   (exact int32 sums)
-// for o < out_c, where x_t is the row tap t reads.
+// for o < out_c, where x_t is the row tap t reads. A kernel set whose input_offset is 0x80
+// (vpdpbusd multiplies unsigned by signed bytes) stores each quantized value q as the byte
+// q + 128 (q ^ 0x80; the zero row and the channel padding hold 0x80, the value 0) and removes
+// the offset exactly: sum_t (x_t + 128) * w_t - 128 * sum_t w_t.
 #pragma once
 #include <stdint.h>
 
@@ -18,6 +21,11 @@ struct Int8DepthwiseArgs {
   int64_t taps_even;       // kernel_h * kernel_w rounded up to even
   const int8_t* w_taps;    // (taps_even, cp) int8 weights, zero past the real taps/channels
   const int32_t* w_pairs;  // (taps_even / 2, cp): int16 w[2q][o] low, w[2q + 1][o] high
+  // Offset kernels only (null otherwise), channels padded with zeros to cp64 (multiple of 64):
+  const int8_t* w_spread;      // (taps, 4, cp64): tap t's weights, in the j-th copy only the
+                               // bytes o with o % 4 == j (the others zero)
+  const int32_t* w_offset_sum;  // (cp64): 128 * sum_t w[t][o]
+  int64_t cp64;
 };
 
 // tap_rows: scratch for taps_even pointers.
@@ -34,6 +42,7 @@ struct Int8DepthwiseKernels {
   Int8DepthwiseFn compute;
   Int8ChannelAbsMaxFn channel_absmax;
   Int8QuantizeRowsFn quantize_rows;
+  uint8_t input_offset;  // 0, or 0x80: quantize_rows stores q + 128 (see the contract above)
 };
 
 void s8_depthwise_avx512(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int64_t p0,
@@ -42,6 +51,9 @@ void s8_depthwise_avx2(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int6
                        int64_t p1, float* dst);
 void s8_depthwise_ref(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int64_t p0,
                       int64_t p1, float* dst);
+// AVX512_VNNI (vpdpbusd), an offset kernel set: its quantize_rows stores q + 128.
+void s8_depthwise_avx512vnni(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int64_t p0,
+                             int64_t p1, float* dst);
 
 #define NNFAST_S8_ROWS(isa)                                                                  \
   void s8_channel_absmax_##isa(const float* x, int64_t pixels, int64_t c,                     \
@@ -51,6 +63,7 @@ void s8_depthwise_ref(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int64
 NNFAST_S8_ROWS(avx512)
 NNFAST_S8_ROWS(avx2)
 NNFAST_S8_ROWS(ref)
+NNFAST_S8_ROWS(avx512vnni)
 #undef NNFAST_S8_ROWS
 
 // Points tap_rows at the rows output pixel (b, oh, ow) reads (the zero row outside the image

@@ -26,9 +26,9 @@ inline void s8_channel_absmax_impl(const float* x, int64_t pixels, int64_t c,
 
 // Rows of c floats -> rows of cp int8 bytes: clip(round_half_even(x[ch] * scale[ch]), -127,
 // 127), each input channel repeated depth_multiplier times (output channel order), zeros past
-// c * dm.
+// c * dm; every byte xor `flip` (0x80 for the offset kernels: q + 128).
 inline void s8_quantize_rows_impl(const float* x, int64_t pixels, int64_t c, int64_t dm,
-                                  int64_t cp, const float* scale, int8_t* dst) {
+                                  int64_t cp, const float* scale, int8_t* dst, int flip = 0) {
   for (int64_t p = 0; p < pixels; ++p) {
     const float* __restrict row = x + p * c;
     int8_t* __restrict d = dst + p * cp;
@@ -36,16 +36,16 @@ inline void s8_quantize_rows_impl(const float* x, int64_t pixels, int64_t c, int
       for (int64_t o = 0; o < c; ++o) {
         float q = nearbyintf(row[o] * scale[o]);
         q = q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q);
-        d[o] = (int8_t)(int32_t)q;
+        d[o] = (int8_t)((int32_t)q ^ flip);
       }
     } else {
       for (int64_t ch = 0; ch < c; ++ch) {
         float q = nearbyintf(row[ch] * scale[ch]);
         q = q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q);
-        for (int64_t m = 0; m < dm; ++m) d[ch * dm + m] = (int8_t)(int32_t)q;
+        for (int64_t m = 0; m < dm; ++m) d[ch * dm + m] = (int8_t)((int32_t)q ^ flip);
       }
     }
-    memset(d + c * dm, 0, (size_t)(cp - c * dm));
+    memset(d + c * dm, flip, (size_t)(cp - c * dm));
   }
 }
 
