@@ -76,7 +76,7 @@ def test_threads_deterministic(variant, threads, shape):
         np.testing.assert_array_equal(y, outs[0])
 
 
-@pytest.mark.parametrize("shape", [(1, 10, 784), (5, 33, 65), (40, 64, 2000)])
+@pytest.mark.parametrize("shape", [(1, 10, 784), (5, 33, 65), (40, 64, 2000), (7, 5, 9)])
 def test_int8_dense_is_keras_scheme(variant, shape):
     m, n, k = shape
     rng = np.random.default_rng(k)

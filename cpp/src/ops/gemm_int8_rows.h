@@ -26,6 +26,10 @@ bool simd_rows(const kernels::Int8GemmKernelInfo& kern);
 // past k filled with zeros): sets *scale, returns whether the row is finite.
 bool quantize_row(const kernels::Int8GemmKernelInfo& kern, const float* row, int64_t k,
                   int64_t kp, float epsilon, int8_t* dst, float* scale);
+// quantize_row for m rows x + i * ldx into dst + i * kp, scale[i], finite[i].
+void quantize_rows(const kernels::Int8GemmKernelInfo& kern, const float* x, int64_t ldx,
+                   int64_t m, int64_t k, int64_t kp, float epsilon, int8_t* dst, float* scale,
+                   char* finite);
 
 // An A buffer of roundup(m, mr) rows x kp bytes from the calling thread's scratch, zeroed
 // past row m.

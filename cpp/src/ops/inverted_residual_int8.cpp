@@ -47,9 +47,8 @@ void pointwise_rows(const kernels::Int8GemmKernelInfo& kern, const Int8Pointwise
   float* x_scale = tl_scales.get(static_cast<size_t>(m));
   char* finite = tl_finite.get(static_cast<size_t>(m));
   parallel_for_rows(m, b.k, int64_t{1} << 15, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i)
-      finite[i] = int8_rows::quantize_row(kern, x + i * b.k, b.k, b.kp, epsilon,
-                                          abuf + i * b.kp, &x_scale[i]);
+    int8_rows::quantize_rows(kern, x + r0 * b.k, b.k, r1 - r0, b.k, b.kp, epsilon,
+                             abuf + r0 * b.kp, &x_scale[r0], &finite[r0]);
   });
   int8_rows::run_tiles(kern, m, abuf, b,
                        [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols,

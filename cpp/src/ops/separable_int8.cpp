@@ -76,9 +76,8 @@ void int8_depthwise_pointwise_forward(const Conv2DShape& s, const float* src,
         const int64_t p0 = blk * block, rows = std::min(block, pixels - p0);
         dw.compute(p0, p0 + rows, dw_out, tap_rows.data());
         int8_t* abuf = int8_rows::a_buffer(kern, rows, pw.kp);
-        for (int64_t i = 0; i < rows; ++i)
-          finite[i] = int8_rows::quantize_row(kern, dw_out + i * oc, oc, pw.kp, epsilon,
-                                              abuf + i * pw.kp, &x_scale[i]);
+        int8_rows::quantize_rows(kern, dw_out, oc, rows, oc, pw.kp, epsilon, abuf, x_scale,
+                                 finite);
         float* y = dst_b + p0 * n;
         const float* residual = residual_b ? residual_b + p0 * pw_epilogue.ldr : nullptr;
         int8_rows::run_tiles(

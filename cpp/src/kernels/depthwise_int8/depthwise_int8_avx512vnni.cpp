@@ -171,8 +171,8 @@ void s8_channel_absmax_avx512vnni(const float* x, int64_t pixels, int64_t c,
 void s8_quantize_rows_avx512vnni(const float* x, int64_t pixels, int64_t c, int64_t dm,
                                  int64_t cp, const float* scale, int8_t* dst) {
   if (dm != 1) return s8_quantize_rows_impl(x, pixels, c, dm, cp, scale, dst, 0x80);
-  // round half to even, clip to [-127, 127], saturating narrow to bytes, + 128 (xor 0x80);
-  // the padding lanes (zeros read past c) give 0x80.
+  // clip to [-127, 127], round half to even (the same as rounding first: +-127 are integers),
+  // narrow to bytes, + 128 (xor 0x80); the padding lanes (zeros read past c) give 0x80.
   const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
   const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
   for (int64_t p = 0; p < pixels; ++p) {
@@ -180,11 +180,12 @@ void s8_quantize_rows_avx512vnni(const float* x, int64_t pixels, int64_t c, int6
     int8_t* d = dst + p * cp;
     for (int64_t o = 0; o < cp; o += 16) {
       const __mmask16 m = lane_mask(c - o > 0 ? c - o : 0);
-      __m512 q = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + o), _mm512_maskz_loadu_ps(m, scale + o));
-      q = _mm512_roundscale_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      q = _mm512_min_ps(hi, _mm512_max_ps(lo, q));
-      const __m128i bytes = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + o), _mm_xor_si128(bytes, flip));
+      const __m512 q = _mm512_min_ps(
+          hi, _mm512_max_ps(lo, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + o),
+                                              _mm512_maskz_loadu_ps(m, scale + o))));
+      const __m512i i = _mm512_cvt_roundps_epi32(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + o),
+                       _mm_xor_si128(_mm512_cvtsepi32_epi8(i), flip));
     }
   }
 }

@@ -30,6 +30,11 @@ constexpr int kInt8Nr = 32;
 // out[j] = float(acc[j]) / (x_scale * kernel_scale[j]) (+ bias[j]) for j < cols.
 bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
                                      int8_t flip, int8_t* dst, float* scale);
+// The same for m rows x + i * ldx into dst + i * kp, scale[i], finite[i] (whether row i is
+// finite): four rows at a time, so their max -> scale -> quantize chains overlap.
+void int8_quantize_rows_padded_avx512(const float* x, int64_t ldx, int64_t m, int64_t k,
+                                      int64_t kp, float epsilon, int8_t flip, int8_t* dst,
+                                      float* scale, char* finite);
 void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
                                 const float* kernel_scale, const float* bias, float* out);
 // As int8_dequantize_row_avx512 with two multiplies for the divide (acc * ((1 / x_scale) *

@@ -22,35 +22,73 @@ inline __mmask16 head_mask(int64_t count) {
 
 }  // namespace
 
-bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
-                                     int8_t flip, int8_t* dst, float* scale_out) {
-  __m512 vmax = _mm512_setzero_ps();
-  __mmask16 finite = 0xFFFF;
+namespace {
+
+// Rows [0, R) of x (stride ldx) quantized into dst (stride kp): the R max passes, then the R
+// scales, then the R quantizing passes, so the rows' dependency chains (max, reduce, divide,
+// quantize) run side by side. Clamped then rounded (cvtps2dq, round half to even): the same
+// as rounded then clamped, +-127 being integers; a NaN stays NaN through max/min and converts
+// to the same byte as before.
+template <int R>
+inline void quantize_rows(const float* x, int64_t ldx, int64_t k, int64_t kp, float epsilon,
+                          int8_t flip, int8_t* dst, float* scale, char* finite) {
   const __m512 big = _mm512_set1_ps(FLT_MAX);
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 m = head_mask(k - p);
-    const __m512 v = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + p));
-    finite &= _mm512_cmp_ps_mask(v, big, _CMP_LE_OQ);  // false for NaN and inf
-    vmax = _mm512_max_ps(vmax, v);
-  }
-  const float amax = _mm512_reduce_max_ps(vmax);
-  const float scale = 127.0f / (amax + epsilon);
-  *scale_out = scale;
-  const bool ok = finite == 0xFFFF;
-  const __m512 vs = _mm512_set1_ps(ok ? scale : 0.0f);
   const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
   const __m128i vflip = _mm_set1_epi8(flip);
+  __m512 vmax[R];
+  __mmask16 fin[R];
+  for (int r = 0; r < R; ++r) vmax[r] = _mm512_setzero_ps(), fin[r] = 0xFFFF;
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 m = head_mask(k - p);
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + r * ldx + p));
+      fin[r] &= _mm512_cmp_ps_mask(v, big, _CMP_LE_OQ);  // false for NaN and inf
+      vmax[r] = _mm512_max_ps(vmax[r], v);
+    }
+  }
+  __m512 vs[R];
+  for (int r = 0; r < R; ++r) {
+    const float sc = 127.0f / (_mm512_reduce_max_ps(vmax[r]) + epsilon);
+    const bool ok = fin[r] == 0xFFFF;
+    scale[r] = sc;
+    finite[r] = ok;
+    vs[r] = _mm512_set1_ps(ok ? sc : 0.0f);
+  }
   int64_t p = 0;
   for (; p < k; p += 16) {  // lanes past k load 0 and store 0 ^ flip: the padding byte
     const __mmask16 m = head_mask(k - p);
-    __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + p), vs),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    q = _mm512_min_ps(hi, _mm512_max_ps(lo, q));
-    const __m128i bytes = _mm_xor_si128(_mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(q)), vflip);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + p), bytes);
+    for (int r = 0; r < R; ++r) {
+      const __m512 q = _mm512_min_ps(
+          hi, _mm512_max_ps(lo, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + r * ldx + p), vs[r])));
+      const __m512i i = _mm512_cvt_roundps_epi32(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + r * kp + p),
+                       _mm_xor_si128(_mm512_cvtsepi32_epi8(i), vflip));
+    }
   }
-  for (; p < kp; p += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + p), vflip);
+  for (; p < kp; p += 16)
+    for (int r = 0; r < R; ++r)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + r * kp + p), vflip);
+}
+
+}  // namespace
+
+bool int8_quantize_row_padded_avx512(const float* x, int64_t k, int64_t kp, float epsilon,
+                                     int8_t flip, int8_t* dst, float* scale_out) {
+  char ok;
+  quantize_rows<1>(x, 0, k, kp, epsilon, flip, dst, scale_out, &ok);
   return ok;
+}
+
+void int8_quantize_rows_padded_avx512(const float* x, int64_t ldx, int64_t m, int64_t k,
+                                      int64_t kp, float epsilon, int8_t flip, int8_t* dst,
+                                      float* scale, char* finite) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    quantize_rows<4>(x + i * ldx, ldx, k, kp, epsilon, flip, dst + i * kp, scale + i,
+                     finite + i);
+  for (; i < m; ++i)
+    quantize_rows<1>(x + i * ldx, ldx, k, kp, epsilon, flip, dst + i * kp, scale + i,
+                     finite + i);
 }
 
 void int8_dequantize_row_avx512(const int32_t* acc, int64_t cols, float x_scale,
