@@ -52,10 +52,11 @@ def run_kernel(x, kq, ks, bias, strides, pads, dilation, out_hw, scale=None, act
 
 # (batch, h, w, c, dm, kernel, strides, pads, dilation): channel tails (19, 37, 3 -> 6, and 80:
 # the VNNI kernel's 64-channel block then a 16-channel rest), depth multipliers, even and odd
-# tap counts, strides, dilation, asymmetric kernels.
+# tap counts (49: more than the VNNI kernel groups), strides, dilation, asymmetric kernels.
 SHAPES = [
     (2, 7, 9, 19, 1, (3, 3), (1, 1), (1, 1), (1, 1)),
     (2, 6, 5, 80, 1, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (1, 9, 8, 20, 1, (7, 7), (1, 1), (3, 3), (1, 1)),
     (1, 5, 6, 3, 2, (3, 3), (2, 2), (1, 1), (1, 1)),
     (3, 11, 4, 37, 1, (5, 2), (2, 1), (2, 0), (1, 1)),
     (1, 8, 8, 16, 3, (3, 3), (1, 1), (2, 2), (2, 2)),

@@ -142,9 +142,24 @@ void s8_depthwise_avx512vnni(const Int8DepthwiseArgs& a, const int8_t** tap_rows
   const Conv2DShape& s = *a.shape;
   const int64_t hw = s.out_h * s.out_w, oc = s.out_c, taps = s.kernel_h * s.kernel_w;
   const int8_t* group_rows[kPixels * 32];
+  int64_t offset[32];  // an interior pixel's taps, in bytes from its first tap's row
   const bool grouped = a.taps_even <= 32;
+  if (grouped)
+    for (int64_t kh = 0, t = 0; kh < s.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw, ++t)
+        offset[t] = (kh * s.dilation_h * s.in_w + kw * s.dilation_w) * a.cp;
+  const int64_t last_h = (s.kernel_h - 1) * s.dilation_h, last_w = (s.kernel_w - 1) * s.dilation_w;
   int64_t b = p0 / hw, oh = (p0 % hw) / s.out_w, ow = p0 % s.out_w;  // pixel p, stepped
-  auto step = [&] {
+  // Points rows at the tap rows of pixel (b, oh, ow) and steps to the next pixel: base + offset
+  // when its window is inside the image (most pixels), else the clipped walk (zero row).
+  auto point = [&](const int8_t** rows) {
+    const int64_t ih = oh * s.stride_h - s.pad_top, iw = ow * s.stride_w - s.pad_left;
+    if (grouped && ih >= 0 && ih + last_h < s.in_h && iw >= 0 && iw + last_w < s.in_w) {
+      const int8_t* base = a.xq + ((b * s.in_h + ih) * s.in_w + iw) * a.cp;
+      for (int64_t t = 0; t < taps; ++t) rows[t] = base + offset[t];
+    } else {
+      int8_depthwise_tap_rows(a, b, oh, ow, rows);
+    }
     if (++ow == s.out_w) {
       ow = 0;
       if (++oh == s.out_h) oh = 0, ++b;
@@ -153,12 +168,11 @@ void s8_depthwise_avx512vnni(const Int8DepthwiseArgs& a, const int8_t** tap_rows
   int64_t p = p0;
   if (grouped)
     for (; p + kPixels <= p1; p += kPixels) {
-      for (int i = 0; i < kPixels; ++i, step())
-        int8_depthwise_tap_rows(a, b, oh, ow, group_rows + i * a.taps_even);
+      for (int i = 0; i < kPixels; ++i) point(group_rows + i * a.taps_even);
       pixels<kPixels>(a, group_rows, taps, oc, dst + (p - p0) * oc);
     }
-  for (; p < p1; ++p, step()) {
-    int8_depthwise_tap_rows(a, b, oh, ow, tap_rows);
+  for (; p < p1; ++p) {
+    point(tap_rows);
     pixels<1>(a, tap_rows, taps, oc, dst + (p - p0) * oc);
   }
 }
