@@ -23,10 +23,11 @@ def _built(layer, input_shape):
     (L.Conv2D(24, 1), (None, 9, 9, 96), "24 filters under 64"),  # a thin projection
     (L.Conv2D(64, 1), (None, 9, 9, 64), None),
     (L.Conv2D(64, 3), (None, 9, 9, 8), None),  # depth 72
-    (L.DepthwiseConv2D(3), (None, 9, 9, 144), "144 depthwise channels under 384"),
+    (L.DepthwiseConv2D(3), (None, 9, 9, 32), "32 depthwise channels under 64"),
     (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 16), "48 depthwise channels"),
-    (L.DepthwiseConv2D(3), (None, 9, 9, 384), None),
-    (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 128), None),  # 384 channels
+    (L.DepthwiseConv2D(3), (None, 9, 9, 64), None),
+    (L.DepthwiseConv2D(3), (None, 9, 9, 144), None),
+    (L.DepthwiseConv2D(3, depth_multiplier=3), (None, 9, 9, 32), None),  # 96 channels
     (L.Dense(4), (None, 8), None),
 ])
 def test_which_layers_stay_float32(layer, input_shape, kept):
@@ -102,7 +103,7 @@ def test_convs_around_a_float32_depthwise_stay_float32():
     assert modes["stem"] is modes["expand"] is modes["dw"] is modes["project"] is None
     assert modes["head"] == "int8"
     assert model.get_layer("expand").int8_kept_float32.startswith(
-        "next to dw, kept float32 (32 depthwise channels under 384)")
+        "next to dw, kept float32 (32 depthwise channels under 64)")
     assert model.get_layer("project").int8_kept_float32.startswith("next to dw")
 
 

@@ -1,15 +1,15 @@
 """Which convolutions ``Model.quantize("int8")`` turns to int8 (nnfast beyond Keras: Keras
 quantizes no convolution, so nnfast may choose per layer where int8 is measured to win).
 
-A ``DepthwiseConv2D`` stays float32 below 384 channels. Speed alone would set the limit lower:
-MobileNetV2's first depthwise layer (32 channels at 112x112) ran at 0.75x of float32 in int8
-even fused with its projection, its blocks 1-6 (96-192 channels, fused with their expand and
-project convs into one int8 call per block) at 1.1-1.5x, blocks 7-16 (384 channels and more)
-at 2-4x (benchmarks/profile_int8_layers.py --cpu-time --all-convs). But quantizing blocks 1-6
-too cost top-1 agreement with the float32 model (MobileNetV2 trained on MNIST: 99.70% against
-99.95%; random calibrated weights: 65% against 91%; benchmarks/bench_int8_agreement.py) for
-1.50x instead of 1.30x at batch 32, so the default keeps the agreement; ``filters`` quantizes
-them anyway.
+A ``DepthwiseConv2D`` stays float32 below 64 channels: MobileNetV2's first depthwise layer
+(32 channels at 112x112) ran at 0.75-0.85x of float32 in int8 even fused with its projection.
+Its blocks 1-6 (96-192 channels, each fused with its expand and project convs into one int8
+call) ran at 1.0-1.4x, blocks 7-16 (384 channels and more) at 2-5x
+(benchmarks/profile_int8_layers.py --cpu-time --all-convs). The limit was 384 channels until
+the depthwise kernel and the row quantizer were sped up, for top-1 agreement; quantizing blocks
+1-6 keeps the trained networks' agreement at >= 99% (MobileNetV2 trained on MNIST, 2,000 test
+images: 99.70% against 99.95% with blocks 1-6 float32; benchmarks/bench_int8_agreement.py),
+while random-weight networks, whose logits nearly tie, agree less (65% against 91%).
 
 The 1x1 ``Conv2D`` layers around a depthwise one (the expand conv whose output only it reads,
 through a BatchNormalization/activation/ZeroPadding2D, and the project conv that alone reads
@@ -35,7 +35,7 @@ from nnfast.layers.reshaping_image import ZeroPadding2D
 
 MIN_INT8_DEPTH = 64
 MIN_INT8_FILTERS = 64
-MIN_INT8_DEPTHWISE_CHANNELS = 384
+MIN_INT8_DEPTHWISE_CHANNELS = 64
 
 
 def int8_kept_float32_reason(layer):
@@ -62,7 +62,7 @@ def int8_kept_float32_reason(layer):
         channels = shape[2] * shape[3]
         if channels < MIN_INT8_DEPTHWISE_CHANNELS:
             return (f"{channels} depthwise channels under {MIN_INT8_DEPTHWISE_CHANNELS}: int8 "
-                    "is slower than float32 there, or costs top-1 agreement early in a network")
+                    "is slower than float32 there")
         return None
     if type(layer) is not Conv2D or len(shape) != 4:
         return None
