@@ -141,6 +141,16 @@ namespace {
 
 // Raises ep.channel_absmax over a finished tile, one sample's rows at a time (threads may
 // share a sample: a compare-and-swap max).
+// dst[j] = max(dst[j], bits[j]), j < cols: an atomic max (threads may share dst).
+void raise_bits(const int32_t* bits, int64_t cols, int32_t* dst) {
+  for (int64_t j = 0; j < cols; ++j) {
+    int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
+    while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+  }
+}
+
 // dst[j] = max(dst[j], bits of max |tile[i][j]|) over a (rows, cols) tile with row stride
 // ldy: an atomic max (threads may share dst).
 void raise_column_absmax(const float* tile, int64_t ldy, int64_t rows, int64_t cols, bool simd,
@@ -159,12 +169,7 @@ void raise_column_absmax(const float* tile, int64_t ldy, int64_t rows, int64_t c
       bits[j] = mx;
     }
   }
-  for (int64_t j = 0; j < cols; ++j) {
-    int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
-    while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
-                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-  }
+  raise_bits(bits, cols, dst);
 }
 
 // Raises ep.channel_absmax over a finished tile, one sample's rows at a time.
@@ -264,6 +269,23 @@ void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_
                                     int64_t row_base, int32_t* column_max) const {
   const float nan = std::nanf("");
   const float* bias = bias_ ? bias_ + j0 : nullptr;
+  if (!divide_ && simd_) {  // the whole tile in one call, column maxima gathered on the way
+    int32_t bits[kInt8Nr];
+    const bool fused_max = column_max && !tail_;
+    kernels::int8_dequantize_tile_mul_avx512(acc, rows, cols, x_scale + i0, finite + i0,
+                                             inv_kernel_scale_.data() + j0, bias, lo_, hi_,
+                                             y + i0 * ldy + j0, ldy, fused_max ? bits : nullptr);
+    if (fused_max) raise_bits(bits, cols, column_max + j0);
+    if (tail_)
+      scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
+                                  residual ? residual + i0 * ep_.ldr + j0 : nullptr, ep_.ldr,
+                                  ep_.act, ep_.params);
+    if (ep_.channel_absmax)
+      raise_channel_absmax(ep_, y, ldy, i0, rows, j0, cols, b_.n, simd_, row_base);
+    if (column_max && !fused_max)
+      raise_column_absmax(y + i0 * ldy + j0, ldy, rows, cols, simd_, column_max + j0);
+    return;
+  }
   for (int64_t i = 0; i < rows; ++i) {
     const float xs = x_scale[i0 + i];
     float* out = y + (i0 + i) * ldy + j0;

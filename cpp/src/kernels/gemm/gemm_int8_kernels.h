@@ -45,6 +45,15 @@ void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_
                                     const float* inv_kernel_scale, const float* bias, float lo,
                                     float hi, float* out);
 
+// int8_dequantize_row_mul_avx512 on each row of a tile (acc rows of stride kInt8Nr, cols <=
+// kInt8Nr) into out (stride ldo), inv_x_scale = 1 / x_scale[i]; rows with finite[i] false
+// become NaN; bits, when not null, gets each column's max |out| bit pattern (as
+// int8_column_absmax_avx512 of the stored tile), gathered in registers.
+void int8_dequantize_tile_mul_avx512(const int32_t* acc, int64_t rows, int64_t cols,
+                                     const float* x_scale, const char* finite,
+                                     const float* inv_kernel_scale, const float* bias, float lo,
+                                     float hi, float* out, int64_t ldo, int32_t* bits);
+
 // bits[j] = max over rows i of the bit pattern of |y[i * ld + j]|, j < cols.
 void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
                                int32_t* bits);

@@ -122,6 +122,45 @@ void int8_dequantize_row_mul_avx512(const int32_t* acc, int64_t cols, float inv_
   }
 }
 
+void int8_dequantize_tile_mul_avx512(const int32_t* acc, int64_t rows, int64_t cols,
+                                     const float* x_scale, const char* finite,
+                                     const float* inv_kernel_scale, const float* bias, float lo,
+                                     float hi, float* out, int64_t ldo, int32_t* bits) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const __mmask16 m0 = head_mask(cols), m1 = cols > 16 ? head_mask(cols - 16) : 0;  // <= 32
+  const __m512 ks0 = _mm512_maskz_loadu_ps(m0, inv_kernel_scale);
+  const __m512 ks1 = _mm512_maskz_loadu_ps(m1, inv_kernel_scale + 16);
+  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+  __m512i mx0 = _mm512_setzero_si512(), mx1 = mx0;
+  for (int64_t i = 0; i < rows; ++i, acc += kInt8Nr, out += ldo) {
+    __m512 r0 = nan, r1 = nan;  // a NaN/inf input makes the whole row NaN, as in Keras
+    if (finite[i]) {
+      // as int8_dequantize_row_mul_avx512: the same operations in the same order
+      const __m512 xs = _mm512_set1_ps(1.0f / x_scale[i]);
+      r0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m0, acc)),
+                         _mm512_mul_ps(xs, ks0));
+      r1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m1, acc + 16)),
+                         _mm512_mul_ps(xs, ks1));
+      if (bias) r0 = _mm512_add_ps(r0, b0), r1 = _mm512_add_ps(r1, b1);
+      r0 = _mm512_min_ps(vhi, _mm512_max_ps(vlo, r0));
+      r1 = _mm512_min_ps(vhi, _mm512_max_ps(vlo, r1));
+    }
+    _mm512_mask_storeu_ps(out, m0, r0);
+    if (m1) _mm512_mask_storeu_ps(out + 16, m1, r1);
+    if (bits) {
+      mx0 = _mm512_max_epi32(mx0, _mm512_and_si512(_mm512_castps_si512(r0), magnitude));
+      mx1 = _mm512_max_epi32(mx1, _mm512_and_si512(_mm512_castps_si512(r1), magnitude));
+    }
+  }
+  if (bits) {
+    _mm512_mask_storeu_epi32(bits, m0, mx0);
+    _mm512_mask_storeu_epi32(bits + 16, m1, mx1);
+  }
+}
+
 void int8_column_absmax_avx512(const float* y, int64_t ld, int64_t rows, int64_t cols,
                                int32_t* bits) {
   const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
