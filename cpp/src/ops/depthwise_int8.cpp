@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,13 +29,13 @@ using kernels::Int8DepthwiseKernels;
 
 const Int8DepthwiseKernels kAvx512Vnni{kernels::s8_depthwise_avx512vnni,
                                        kernels::s8_channel_absmax_avx512vnni,
-                                       kernels::s8_quantize_rows_avx512vnni, 0x80};
+                                       kernels::s8_quantize_rows_avx512vnni, 0x80, true};
 const Int8DepthwiseKernels kAvx512{kernels::s8_depthwise_avx512, kernels::s8_channel_absmax_avx512,
-                                   kernels::s8_quantize_rows_avx512, 0};
+                                   kernels::s8_quantize_rows_avx512, 0, false};
 const Int8DepthwiseKernels kAvx2{kernels::s8_depthwise_avx2, kernels::s8_channel_absmax_avx2,
-                                 kernels::s8_quantize_rows_avx2, 0};
+                                 kernels::s8_quantize_rows_avx2, 0, false};
 const Int8DepthwiseKernels kRef{kernels::s8_depthwise_ref, kernels::s8_channel_absmax_ref,
-                                kernels::s8_quantize_rows_ref, 0};
+                                kernels::s8_quantize_rows_ref, 0, false};
 
 std::atomic<bool> g_vnni_allowed{true};
 bool vnni_allowed(const dispatch::AnyShape&) {
@@ -107,6 +108,20 @@ void int8_depthwise_compute(const kernels::Int8DepthwiseKernels& k,
                             int64_t p1, const int8_t** tap_rows, const float* mult,
                             const float* bias, Activation act, const ActivationParams& params,
                             float* dst) {
+  // A clamp (linear, relu, relu6) in the kernel's store where it can; else after it.
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  float lo = -inf, hi = inf;
+  bool clamp = act == Activation::linear;
+  if (act == Activation::relu && params.alpha == 0.0f && params.threshold == 0.0f)
+    lo = 0.0f, hi = params.max_value, clamp = true;
+  else if (act == Activation::relu6)
+    lo = 0.0f, hi = 6.0f, clamp = true;
+  if (k.fuses_epilogue && clamp) {
+    kernels::Int8DepthwiseArgs fused = args;
+    fused.mult = mult, fused.bias = bias, fused.lo = lo, fused.hi = hi;
+    k.compute(fused, tap_rows, p0, p1, dst);
+    return;
+  }
   // ~32 KB of output per block: the epilogue reads it back from L1/L2.
   const int64_t block = std::max<int64_t>(1, (8 * 1024) / out_c);
   for (int64_t q0 = p0; q0 < p1; q0 += block) {

@@ -27,6 +27,17 @@ inline __mmask16 lane_mask(int64_t count) {
                      : static_cast<__mmask16>((1u << count) - 1u);
 }
 
+// The fused epilogue of the channels [at, at + 16) in lanes m (see Int8DepthwiseArgs): the
+// operations of scale_shift_activation_rows's AVX-512 clamp, in its order.
+inline __m512 epilogue(const Int8DepthwiseArgs& a, __m512 v, int64_t at, __mmask16 m) {
+  if (!a.mult) return v;
+  const __m512 s = _mm512_maskz_loadu_ps(m, a.mult + at);
+  v = a.bias ? _mm512_fmadd_ps(v, s, _mm512_maskz_loadu_ps(m, a.bias + at)) : _mm512_mul_ps(v, s);
+  if (a.lo > -__builtin_inff()) v = _mm512_max_ps(_mm512_set1_ps(a.lo), v);
+  if (a.hi < __builtin_inff()) v = _mm512_min_ps(_mm512_set1_ps(a.hi), v);
+  return v;
+}
+
 // acc_j lane 4L + r (128-bit lane L, r < 4) is channel 16L + 4r + j: a 4x4 transpose of
 // dwords inside each 128-bit lane, then of 128-bit lanes across the four registers; then the
 // offset removed, and the channels [o, o + 64) below oc stored to d as floats.
@@ -45,7 +56,8 @@ inline void store64(const Int8DepthwiseArgs& a, __m512i acc0, __m512i acc1, __m5
     const int64_t at = o + 16 * k;
     if (at >= oc) break;
     const __m512i sum = _mm512_sub_epi32(out[k], _mm512_loadu_si512(a.w_offset_sum + at));
-    _mm512_mask_storeu_ps(d + at, lane_mask(oc - at), _mm512_cvtepi32_ps(sum));
+    const __mmask16 m = lane_mask(oc - at);
+    _mm512_mask_storeu_ps(d + at, m, epilogue(a, _mm512_cvtepi32_ps(sum), at, m));
   }
 }
 
@@ -95,7 +107,8 @@ inline void store32(const Int8DepthwiseArgs& a, __m256i acc0, __m256i acc1, __m2
     const __m256i sum = _mm256_sub_epi32(
         out[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.w_offset_sum + at)));
     const __mmask8 m = oc - at >= 8 ? 0xFF : static_cast<__mmask8>((1u << (oc - at)) - 1u);
-    _mm256_mask_storeu_ps(d + at, m, _mm256_cvtepi32_ps(sum));
+    const __m512 v = epilogue(a, _mm512_castps256_ps512(_mm256_cvtepi32_ps(sum)), at, m);
+    _mm256_mask_storeu_ps(d + at, m, _mm512_castps512_ps256(v));
   }
 }
 

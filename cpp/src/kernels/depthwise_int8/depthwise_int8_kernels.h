@@ -26,6 +26,12 @@ struct Int8DepthwiseArgs {
                                // bytes o with o % 4 == j (the others zero)
   const int32_t* w_offset_sum;  // (cp64): 128 * sum_t w[t][o]
   int64_t cp64;
+  // Kernels that fuse the epilogue, when mult is not null: dst = min(hi, max(lo, sum * mult +
+  // bias)) (a fused multiply-add; bias may be null; an infinite bound is no clamp), as
+  // scale_shift_activation_rows computes it after the kernel otherwise.
+  const float* mult = nullptr;
+  const float* bias = nullptr;
+  float lo = 0.0f, hi = 0.0f;
 };
 
 // tap_rows: scratch for taps_even pointers.
@@ -43,6 +49,7 @@ struct Int8DepthwiseKernels {
   Int8ChannelAbsMaxFn channel_absmax;
   Int8QuantizeRowsFn quantize_rows;
   uint8_t input_offset;  // 0, or 0x80: quantize_rows stores q + 128 (see the contract above)
+  bool fuses_epilogue;   // compute applies args.mult/bias/lo/hi (see Int8DepthwiseArgs)
 };
 
 void s8_depthwise_avx512(const Int8DepthwiseArgs& a, const int8_t** tap_rows, int64_t p0,
