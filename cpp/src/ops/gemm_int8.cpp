@@ -141,8 +141,13 @@ namespace {
 
 // Raises ep.channel_absmax over a finished tile, one sample's rows at a time (threads may
 // share a sample: a compare-and-swap max).
-// dst[j] = max(dst[j], bits[j]), j < cols: an atomic max (threads may share dst).
-void raise_bits(const int32_t* bits, int64_t cols, int32_t* dst) {
+// dst[j] = max(dst[j], bits[j]), j < cols: an atomic max where threads may share dst (a
+// locked compare-and-swap waits for the tile's stores to drain: private maxima skip it).
+void raise_bits(const int32_t* bits, int64_t cols, int32_t* dst, bool shared = true) {
+  if (!shared) {
+    for (int64_t j = 0; j < cols; ++j) dst[j] = std::max(dst[j], bits[j]);
+    return;
+  }
   for (int64_t j = 0; j < cols; ++j) {
     int32_t cur = __atomic_load_n(dst + j, __ATOMIC_RELAXED);
     while (bits[j] > cur && !__atomic_compare_exchange_n(dst + j, &cur, bits[j], true,
@@ -266,7 +271,8 @@ DequantizeEpilogue::DequantizeEpilogue(const Int8GemmKernelInfo& kern, const Int
 void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                                     const int32_t* acc, const float* x_scale, const char* finite,
                                     float* y, int64_t ldy, const float* residual,
-                                    int64_t row_base, int32_t* column_max) const {
+                                    int64_t row_base, int32_t* column_max,
+                                    bool column_max_shared) const {
   const float nan = std::nanf("");
   const float* bias = bias_ ? bias_ + j0 : nullptr;
   if (!divide_ && simd_) {  // the whole tile in one call, column maxima gathered on the way
@@ -275,7 +281,7 @@ void DequantizeEpilogue::operator()(int64_t i0, int64_t rows, int64_t j0, int64_
     kernels::int8_dequantize_tile_mul_avx512(acc, rows, cols, x_scale + i0, finite + i0,
                                              inv_kernel_scale_.data() + j0, bias, lo_, hi_,
                                              y + i0 * ldy + j0, ldy, fused_max ? bits : nullptr);
-    if (fused_max) raise_bits(bits, cols, column_max + j0);
+    if (fused_max) raise_bits(bits, cols, column_max + j0, column_max_shared);
     if (tail_)
       scale_shift_activation_rows(y + i0 * ldy + j0, ldy, rows, cols, nullptr, nullptr,
                                   residual ? residual + i0 * ep_.ldr + j0 : nullptr, ep_.ldr,

@@ -48,10 +48,12 @@ class DequantizeEpilogue {
   // finite, y (stride ldy) and residual (stride ep.ldr, or nullptr) are indexed by row;
   // row_base is the model row of row 0 (which sample a row belongs to). column_max, when
   // given, has column j raised to the bit pattern of max |y| over the tile's rows (read back
-  // while the tile is in L1; an atomic max: tiles of one column may run on two threads).
+  // while the tile is in L1; an atomic max: tiles of one column may run on two threads,
+  // unless column_max_shared is false: no other tile raises the same entries).
   void operator()(int64_t i0, int64_t rows, int64_t j0, int64_t cols, const int32_t* acc,
                   const float* x_scale, const char* finite, float* y, int64_t ldy,
-                  const float* residual, int64_t row_base, int32_t* column_max = nullptr) const;
+                  const float* residual, int64_t row_base, int32_t* column_max = nullptr,
+                  bool column_max_shared = true) const;
 
  private:
   const Int8PackedKernel& b_;

@@ -26,6 +26,7 @@ thread_local ScratchBuffer<int8_t> tl_quantized;  // ... as the depthwise kernel
 thread_local ScratchBuffer<float> tl_depthwise;  // the band's depthwise output
 thread_local ScratchBuffer<float> tl_scales;
 thread_local ScratchBuffer<char> tl_finite;
+thread_local ScratchBuffer<int32_t> tl_block_max;  // per block of GEMM rows: column maxima
 
 // The rows [lo, hi) of the depthwise input that output rows [oh0, oh1) read (clipped to the
 // image; empty when they read padding only).
@@ -50,12 +51,24 @@ void pointwise_rows(const kernels::Int8GemmKernelInfo& kern, const Int8Pointwise
     int8_rows::quantize_rows(kern, x + r0 * b.k, b.k, r1 - r0, b.k, b.kp, epsilon,
                              abuf + r0 * b.kp, &x_scale[r0], &finite[r0]);
   });
+  // column_max: each block of GEMM rows raises its own copy (no two tiles share entries, so
+  // no locked compare-and-swap), reduced after.
+  int32_t* block_max = nullptr;
+  const int64_t blocks = (m + kern.mr - 1) / kern.mr;
+  if (column_max) {
+    block_max = tl_block_max.get(static_cast<size_t>(blocks * b.n));
+    std::fill(block_max, block_max + blocks * b.n, 0);
+  }
   int8_rows::run_tiles(kern, m, abuf, b,
                        [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                            const int32_t* acc) {
                          epilogue(i0, rows, j0, cols, acc, x_scale, finite, y, b.n, residual, 0,
-                                  column_max);
+                                  block_max ? block_max + i0 / kern.mr * b.n : nullptr,
+                                  /*column_max_shared=*/false);
                        });
+  for (int64_t blk = 0; column_max && blk < blocks; ++blk)
+    for (int64_t j = 0; j < b.n; ++j)
+      column_max[j] = std::max(column_max[j], block_max[blk * b.n + j]);
 }
 
 }  // namespace
