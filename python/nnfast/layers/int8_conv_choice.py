@@ -9,7 +9,7 @@ call) ran at 1.0-1.4x, blocks 7-16 (384 channels and more) at 2-5x
 the depthwise kernel and the row quantizer were sped up, for top-1 agreement; quantizing blocks
 1-6 keeps the trained networks' agreement at >= 99% (MobileNetV2 trained on MNIST, 2,000 test
 images: 99.70% against 99.95% with blocks 1-6 float32; benchmarks/bench_int8_agreement.py),
-while random-weight networks, whose logits nearly tie, agree less (65% against 91%).
+while random-weight networks, whose logits nearly tie, agree less (59-65% against 91%).
 
 The 1x1 ``Conv2D`` layers around a depthwise one (the expand conv whose output only it reads,
 through a BatchNormalization/activation/ZeroPadding2D, and the project conv that alone reads
