@@ -9,6 +9,7 @@
 #include "nnfast/conv_bf16.h"
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
+#include "ops/conv_bf16_direct.h"
 #include "ops/conv_common.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
@@ -49,8 +50,9 @@ Bf16GemmVariant route_of(const Conv2DShape& s, Bf16GemmVariant v) {
 
 // The registries choose among the drivers' routes by shape once route_of has picked the
 // GEMM's bf16 unit (or the float32 fallback) for the problem.
-enum class Bf16ConvRoute { via_f32, gemm_direct, tiles };
+enum class Bf16ConvRoute { via_f32, gemm_direct, tiles, amx_direct };
 const Bf16ConvRoute kViaF32 = Bf16ConvRoute::via_f32;
+const Bf16ConvRoute kAmxDirect = Bf16ConvRoute::amx_direct;
 const Bf16ConvRoute kGemmDirect = Bf16ConvRoute::gemm_direct;
 const Bf16ConvRoute kTiles = Bf16ConvRoute::tiles;
 
@@ -63,6 +65,11 @@ bool asked(Bf16GemmVariant v) { return v != Bf16GemmVariant::best; }
 bool on_bf16_unit(const Bf16ConvProblem& p) { return p.unit != Bf16GemmVariant::via_f32; }
 bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
   return on_bf16_unit(p) && is_pointwise(*p.shape);
+}
+bool amx_unit() { return gemm_bf16_variant_available(Bf16GemmVariant::amx); }
+bool direct_on_amx(const Bf16ConvProblem& p) {
+  return p.unit == Bf16GemmVariant::amx && !is_pointwise(*p.shape) &&
+         bf16_direct_conv_fits(*p.shape);
 }
 bool any_bf16_unit() {
   return gemm_bf16_variant_available(Bf16GemmVariant::amx) ||
@@ -101,11 +108,15 @@ constexpr const char* kUnitRule =
 constexpr const char* kPointwiseRule =
     "1x1 stride 1, and kh*kw*in_c/groups >= 32 and out_c/groups >= 16 or a bf16 unit asked for";
 constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
+constexpr const char* kDirectRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1";
 
 using Bf16ConvRegistry = dispatch::Registry<Bf16ConvRoute, Bf16ConvProblem>;
 const Bf16ConvRegistry kForwardBf16{
     "conv2d_forward_bf16",
-    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
+      "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
       kForwardWinogradRule, any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
@@ -114,7 +125,9 @@ const Bf16ConvRegistry kForwardBf16{
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardDataBf16{
     "conv2d_backward_data_bf16",
-    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, input_gradient_on_rounded_winograd,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
+      "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, input_gradient_on_rounded_winograd,
       kInputGradientWinogradRule, any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
@@ -123,7 +136,9 @@ const Bf16ConvRegistry kBackwardDataBf16{
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardWeightsBf16{
     "conv2d_backward_weights_bf16",
-    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
+      "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
       kUnits},
@@ -178,6 +193,10 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
     conv2d_forward(s, x, w, bias, act, act_params, dst);
     return;
   }
+  if (how == Bf16ConvRoute::amx_direct) {
+    conv2d_forward_bf16_direct(s, src, kernel, bias, act, act_params, dst);
+    return;
+  }
   const int64_t OC = s.out_c, G = s.groups, cout_g = OC / G;
   const int64_t K = s.kernel_h * s.kernel_w * (s.in_c / G);
   GemmEpilogue ep;
@@ -221,6 +240,10 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
     const float* g = rounded(tl_rounded, ddst, P * OC);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_backward_data(s, g, w, dsrc);
+    return;
+  }
+  if (how == Bf16ConvRoute::amx_direct) {
+    conv2d_backward_data_bf16_direct(s, ddst, kernel, dsrc);
     return;
   }
   if (how == Bf16ConvRoute::gemm_direct) {
@@ -270,6 +293,10 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
   if (P == 0) {
     std::fill(dkernel, dkernel + K * OC, 0.0f);
+    return;
+  }
+  if (how == Bf16ConvRoute::amx_direct) {
+    conv2d_backward_weights_bf16_direct(s, src, ddst, dkernel);
     return;
   }
   if (how == Bf16ConvRoute::gemm_direct) {
