@@ -150,6 +150,10 @@ void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame
 void bf16_conv_frame_cols_amx(const AmxConvGeometry& g, const float* src, uint16_t* dst) {
   const int64_t wp = amx_conv_frame_w(g), hp = frame_height(g), c = g.depth;
   const int64_t row = amx_conv_frame_row(g);
+  // even 16-bit lanes to the low half, odd ones to the high half
+  const __m512i split = _mm512_set_epi16(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3,
+                                         1, 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
+                                         2, 0);
   for (int64_t p0 = 0; p0 < row; p0 += 16) {
     const float* pixel[16];
     bool any = false;
@@ -157,7 +161,24 @@ void bf16_conv_frame_cols_amx(const AmxConvGeometry& g, const float* src, uint16
       pixel[i] = frame_source(g, src, wp, hp, p0 + i);
       any = any || pixel[i] != nullptr;
     }
-    for (int64_t c0 = 0; c0 < c; c0 += 16) {
+    int64_t c0 = 0;
+    if (any)  // 32 channels at a time: pairs converted first, half the transposing work
+      for (; c0 + 32 <= c; c0 += 32) {
+        __m512i v[16];  // lane j of v[i]: pixel i's channels c0+2j, c0+2j+1
+        for (int i = 0; i < 16; ++i)
+          v[i] = pixel[i] ? bf16_convert_pairs(_mm512_loadu_ps(pixel[i] + c0 + 16),
+                                               _mm512_loadu_ps(pixel[i] + c0))
+                          : _mm512_setzero_si512();
+        transpose_16x16_epi32(v);  // lane i of v[j]: pixel i's channels c0+2j, c0+2j+1
+        for (int j = 0; j < 16; ++j) {
+          const __m512i rows2 = _mm512_permutexvar_epi16(split, v[j]);
+          uint16_t* out = dst + (c0 + 2 * j) * row + p0;
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_castsi512_si256(rows2));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + row),
+                              _mm512_extracti64x4_epi64(rows2, 1));
+        }
+      }
+    for (; c0 < c; c0 += 16) {
       if (!any) {
         for (int j = 0; j < 16; ++j)
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (c0 + j) * row + p0),
