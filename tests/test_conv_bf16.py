@@ -124,7 +124,7 @@ def test_backward_matches_rounded_reference(variant, case):
     _, scale_dx, scale_dk = _conv64(np.abs(x), np.abs(k), geom, np.abs(g))
     _close(dx, want_dx, scale_dx)
     _close(dk, want_dk, scale_dk)
-    np.testing.assert_allclose(db, g.astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
+    np.testing.assert_allclose(db, bf16(g).astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
                                atol=1e-4)
 
 

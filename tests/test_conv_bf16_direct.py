@@ -86,7 +86,7 @@ def test_passes_match_rounded_reference(isa, case):
     _close(y, want_y + bias, scale_y)
     _close(dx, want_dx, scale_dx)
     _close(dk, want_dk, scale_dk)
-    np.testing.assert_allclose(db, g.astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
+    np.testing.assert_allclose(db, bf16(g).astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
                                atol=1e-4)
     # Rounded operands, not float32 ones (3 significant digits).
     assert np.max(np.abs(y - (_conv64(x, k, geom) + bias))) > 1e-5

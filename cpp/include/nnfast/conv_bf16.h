@@ -4,6 +4,8 @@
 // activation and outputs stay float32.
 //
 // Routes, picked per call by `variant` (Bf16GemmVariant of nnfast/gemm.h):
+//   amx, stride 1, one group, in_c and out_c multiples of 16 (not 1x1): the direct AMX
+//     convolution of kernels/conv/conv_bf16_amx.h, no im2col matrix (every pass);
 //   amx / avx512bf16: im2col tiles (or the input itself for 1x1 stride-1 convolutions) fed to
 //     the bf16 GEMM on that unit, which rounds while packing;
 //   via_f32: rounded fp32 copies of the operands through the fp32 convolution kernels (a bf16
@@ -29,7 +31,8 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
 void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
                                float* dsrc, Bf16GemmVariant variant = Bf16GemmVariant::best);
 
-// dbias (may be nullptr) is the float32 sum of ddst as given.
+// dbias (may be nullptr) is the float32 sum of ddst rounded to bf16. Every route rounds ddst
+// (and src, kernel) itself, so a caller may pass them unrounded: the same bits either way.
 void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const float* ddst,
                                   float* dkernel, float* dbias,
                                   Bf16GemmVariant variant = Bf16GemmVariant::best);

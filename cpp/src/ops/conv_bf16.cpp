@@ -284,19 +284,19 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   const Bf16GemmVariant route = route_of(s, variant);
   const Bf16ConvRoute how = *kBackwardWeightsBf16.select({&s, route, asked(variant)}).fns;
   if (how == Bf16ConvRoute::via_f32) {
-    if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
     const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);
     const float* g = rounded(tl_rounded, ddst, P * OC);
+    if (dbias) sum_over_rows(g, P, OC, dbias, false);
     conv2d_backward_weights(s, x, g, dkernel, nullptr);
     return;
   }
-  if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
-  if (P == 0) {
-    std::fill(dkernel, dkernel + K * OC, 0.0f);
+  if (how == Bf16ConvRoute::amx_direct && P > 0) {
+    conv2d_backward_weights_bf16_direct(s, src, ddst, dkernel, dbias);
     return;
   }
-  if (how == Bf16ConvRoute::amx_direct) {
-    conv2d_backward_weights_bf16_direct(s, src, ddst, dkernel);
+  if (dbias) sum_over_rows(rounded(tl_rounded, ddst, P * OC), P, OC, dbias, false);
+  if (P == 0) {
+    std::fill(dkernel, dkernel + K * OC, 0.0f);
     return;
   }
   if (how == Bf16ConvRoute::gemm_direct) {

@@ -19,6 +19,7 @@ using kernels::AmxConvGeometry;
 thread_local ScratchBuffer<uint16_t> tl_frame;    // one image's frame (or a group's, transposed)
 thread_local ScratchBuffer<uint32_t> tl_kernel;   // the packed kernel
 thread_local ScratchBuffer<uint32_t> tl_pairs;    // a group's output gradient in pairs
+thread_local ScratchBuffer<float> tl_sums;        // its per-image bias-gradient sums
 
 // NOTE: the kernel gradient's packed operands for a group of images stay in L2 while every
 // (tap, block) item reads them: ~512 KB per group.
@@ -89,7 +90,7 @@ void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
 }
 
 void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,
-                                         const float* ddst, float* dkernel) {
+                                         const float* ddst, float* dkernel, float* dbias) {
   const AmxConvGeometry g = forward_geometry(s);
   const int64_t in_size = s.in_h * s.in_w * s.in_c, out_size = s.out_h * s.out_w * s.out_c;
   const int64_t frame = s.in_c * kernels::amx_conv_frame_row(g);
@@ -98,6 +99,8 @@ void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,
   const int64_t group = std::clamp<int64_t>(kGroupBytes / per_image, 1, s.batch);
   uint16_t* frames = tl_frame.get(static_cast<size_t>(group * frame));
   uint32_t* pairs = tl_pairs.get(static_cast<size_t>(group * words));
+  float* sums = dbias ? tl_sums.get(static_cast<size_t>(group * s.out_c)) : nullptr;
+  if (dbias) std::fill(dbias, dbias + s.out_c, 0.0f);
   const int64_t items = kernels::amx_conv_weight_items(g);
   const int64_t item_cost = group * kernels::amx_conv_position_chunks(g) * 32 * 32 * 32;
   for (int64_t b0 = 0; b0 < s.batch; b0 += group) {
@@ -105,9 +108,12 @@ void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,
     parallel_for_rows(images, per_image, 1 << 16, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         kernels::bf16_conv_frame_cols_amx(g, src + (b0 + i) * in_size, frames + i * frame);
-        kernels::bf16_conv_gradient_pairs_amx(g, ddst + (b0 + i) * out_size, pairs + i * words);
+        kernels::bf16_conv_gradient_pairs_amx(g, ddst + (b0 + i) * out_size, pairs + i * words,
+                                              sums ? sums + i * s.out_c : nullptr);
       }
     });
+    for (int64_t i = 0; sums && i < images; ++i)
+      for (int64_t o = 0; o < s.out_c; ++o) dbias[o] += sums[i * s.out_c + o];
     parallel_for_rows(items, item_cost, 1 << 20, [&](int64_t j0, int64_t j1) {
       kernels::bf16_conv_weight_grad_amx(g, images, frames, pairs, j0, j1, b0 > 0, dkernel);
     });

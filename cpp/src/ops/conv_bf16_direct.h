@@ -17,8 +17,8 @@ void conv2d_forward_bf16_direct(const Conv2DShape& s, const float* src, const fl
                                 const ActivationParams& act_params, float* dst);
 void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
                                       const float* kernel, float* dsrc);
-// The kernel gradient only (the caller sums the bias gradient).
+// dbias (or null): the float32 sums of ddst rounded to bf16, image by image in order.
 void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,
-                                         const float* ddst, float* dkernel);
+                                         const float* ddst, float* dkernel, float* dbias);
 
 }  // namespace nnfast

@@ -1309,18 +1309,18 @@ class LoweredTraining:
 
     def _plan_conv_bf16_backward(self, d, node, g, masked=False):
         """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
-        it: the activation's gradient rounded to bf16, then the bf16 convolutions.
+        it: the activation's gradient rounded to bf16, then the bf16 convolutions. The
+        convolutions round their operands themselves (the bias gradient too sums the rounded
+        values), so the gradient goes to them unrounded: the bits of the tape's rounded copy.
         ``masked``: ``g`` already carries the relu mask (``_plan_pool_relu_backward``)."""
         rows = (0, 1)
         geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
-        dz = d.arena("conv/activation_gradient", per_row=out_width)
+        dz = g
         if act != 0 and not masked:
+            dz = d.arena("conv/activation_gradient", per_row=out_width)
             d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
-            d.add("round_to_bfloat16", (dz, dz), m=(0, out_width))
-        else:
-            d.add("round_to_bfloat16", (g, dz), m=(0, out_width))
         dx = None
         if flows:
             dx = d.arena("conv/input_gradient", per_row=in_width)

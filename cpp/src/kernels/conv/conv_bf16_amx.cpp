@@ -27,6 +27,11 @@ inline __m256i bf16_of(__m512 v) {
   return (__m256i)_mm512_cvtneps_pbh(bf16_round_up_to_normal(v));
 }
 
+// 16 bf16 back to float32 (exact).
+inline __m512 float_of(__m256i bf16) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf16), 16));
+}
+
 // n floats (any count) to bf16.
 void convert_run(const float* src, int64_t n, uint16_t* dst) {
   int64_t i = 0;
@@ -196,7 +201,8 @@ void bf16_conv_frame_cols_amx(const AmxConvGeometry& g, const float* src, uint16
   }
 }
 
-void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uint32_t* dst) {
+void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uint32_t* dst,
+                                  float* column_sums) {
   const int64_t wp = amx_conv_frame_w(g), n = g.columns, blocks = n / 16;
   const int64_t chunks = amx_conv_position_chunks(g);
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
@@ -207,6 +213,7 @@ void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uin
     if (oy >= g.out_h || ox >= g.out_w) return nullptr;
     return dy + (oy * g.out_w + ox) * n;
   };
+  if (column_sums) memset(column_sums, 0, sizeof(float) * n);
   for (int64_t k = 0; k < chunks; ++k)
     for (int64_t q = 0; q < 16; ++q) {
       const float* r0 = row_of(k * 32 + 2 * q);
@@ -214,8 +221,16 @@ void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uin
       for (int64_t nb = 0; nb < blocks; ++nb) {
         const __m512 lo = r0 ? _mm512_loadu_ps(r0 + nb * 16) : _mm512_setzero_ps();
         const __m512 hi = r1 ? _mm512_loadu_ps(r1 + nb * 16) : _mm512_setzero_ps();
+        const __m512i both = bf16_convert_pairs(hi, lo);
         _mm512_storeu_si512(dst + ((k * blocks + nb) * 16 + q) * 16,
-                            _mm512_permutexvar_epi16(idx, bf16_convert_pairs(hi, lo)));
+                            _mm512_permutexvar_epi16(idx, both));
+        if (column_sums && (r0 || r1)) {  // the rounded values, position by position
+          float* sum = column_sums + nb * 16;
+          __m512 acc = _mm512_loadu_ps(sum);
+          if (r0) acc = _mm512_add_ps(acc, float_of(_mm512_castsi512_si256(both)));
+          if (r1) acc = _mm512_add_ps(acc, float_of(_mm512_extracti64x4_epi64(both, 1)));
+          _mm512_storeu_ps(sum, acc);
+        }
       }
     }
 }

@@ -73,9 +73,11 @@ void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame
 // The kernel gradient's operands for one image: the frame transposed, dst[depth *
 // amx_conv_frame_row] (channel rows, positions contiguous), and the output gradient dy
 // (out_h, out_w, columns) in position pairs, zero on dropped columns and past the last
-// position, dst[amx_conv_gradient_words].
+// position, dst[amx_conv_gradient_words]; column_sums (columns, or null) = the sums of the
+// rounded dy over the image's positions, in order.
 void bf16_conv_frame_cols_amx(const AmxConvGeometry& g, const float* src, uint16_t* dst);
-void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uint32_t* dst);
+void bf16_conv_gradient_pairs_amx(const AmxConvGeometry& g, const float* dy, uint32_t* dst,
+                                  float* column_sums);
 
 // Work items of the kernel gradient: (tap, 32 depth rows, 32 columns) blocks.
 inline int64_t amx_conv_weight_items(const AmxConvGeometry& g) {
