@@ -24,9 +24,12 @@
 
 namespace nnfast {
 
+// round_dst: dst rounded to bf16 as round_to_bf16_array would (the layer's bf16 output), in
+// the output rows while they are in cache where the route allows.
 void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* kernel,
                          const float* bias, Activation act, const ActivationParams& act_params,
-                         float* dst, Bf16GemmVariant variant = Bf16GemmVariant::best);
+                         float* dst, Bf16GemmVariant variant = Bf16GemmVariant::best,
+                         bool round_dst = false);
 
 void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
                                float* dsrc, Bf16GemmVariant variant = Bf16GemmVariant::best);

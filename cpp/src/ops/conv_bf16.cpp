@@ -181,7 +181,7 @@ const char* conv2d_bf16_route(const Conv2DShape& s, Bf16GemmVariant variant) {
 
 void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* kernel,
                          const float* bias, Activation act, const ActivationParams& act_params,
-                         float* dst, Bf16GemmVariant variant) {
+                         float* dst, Bf16GemmVariant variant, bool round_dst) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
@@ -191,10 +191,11 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
     const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_forward(s, x, w, bias, act, act_params, dst);
+    if (round_dst) round_to_bf16_array(dst, dst, P * s.out_c);
     return;
   }
   if (how == Bf16ConvRoute::amx_direct) {
-    conv2d_forward_bf16_direct(s, src, kernel, bias, act, act_params, dst);
+    conv2d_forward_bf16_direct(s, src, kernel, bias, act, act_params, dst, round_dst);
     return;
   }
   const int64_t OC = s.out_c, G = s.groups, cout_g = OC / G;
@@ -206,6 +207,7 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
     ep.bias = bias;
     gemm_bf16(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep,
               route);
+    if (round_dst) round_to_bf16_array(dst, dst, P * OC);
     return;
   }
   const int64_t T = std::min(P, tile_rows(K));
@@ -219,6 +221,7 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
       gemm_bf16(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC, 0.0f, dst + p0 * OC + g * cout_g, OC, epg, route);
     }
   }
+  if (round_dst) round_to_bf16_array(dst, dst, P * OC);
 }
 
 void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,

@@ -40,7 +40,7 @@ AmxConvGeometry input_gradient_geometry(const Conv2DShape& s) {
 // dst (batch images of g) = conv of src images with the packed kernel, image by image.
 void forward_images(const AmxConvGeometry& g, int64_t batch, const float* src,
                     const uint32_t* packed, const float* bias, Activation act,
-                    const ActivationParams& act_params, float* dst) {
+                    const ActivationParams& act_params, bool round_dst, float* dst) {
   const int64_t in_size = g.src_h * g.src_w * g.depth, out_size = g.out_h * g.out_w * g.columns;
   const int64_t frame = kernels::amx_conv_frame_pixels(g) * g.depth;
   const int64_t cost = kernels::amx_conv_positions(g) * g.columns * g.depth * g.kernel_h *
@@ -54,6 +54,7 @@ void forward_images(const AmxConvGeometry& g, int64_t batch, const float* src,
       if (act != Activation::linear)
         scale_shift_activation_rows(out, g.columns, g.out_h * g.out_w, g.columns, nullptr,
                                     nullptr, nullptr, 0, act, act_params);
+      if (round_dst) round_to_bf16_array(out, out, out_size);
     }
   });
 }
@@ -73,11 +74,12 @@ bool bf16_direct_conv_fits(const Conv2DShape& s) {
 
 void conv2d_forward_bf16_direct(const Conv2DShape& s, const float* src, const float* kernel,
                                 const float* bias, Activation act,
-                                const ActivationParams& act_params, float* dst) {
+                                const ActivationParams& act_params, float* dst,
+                                bool round_dst) {
   const AmxConvGeometry g = forward_geometry(s);
   uint32_t* packed = tl_kernel.get(static_cast<size_t>(kernels::amx_conv_kernel_words(g)));
   kernels::bf16_conv_pack_kernel_amx(g, kernel, false, packed);
-  forward_images(g, s.batch, src, packed, bias, act, act_params, dst);
+  forward_images(g, s.batch, src, packed, bias, act, act_params, round_dst, dst);
 }
 
 void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
@@ -86,7 +88,7 @@ void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
   uint32_t* packed = tl_kernel.get(static_cast<size_t>(kernels::amx_conv_kernel_words(g)));
   kernels::bf16_conv_pack_kernel_amx(g, kernel, true, packed);
   forward_images(g, s.batch, ddst, packed, nullptr, Activation::linear, ActivationParams{},
-                 dsrc);
+                 false, dsrc);
 }
 
 void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,

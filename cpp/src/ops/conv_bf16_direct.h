@@ -14,7 +14,7 @@ bool bf16_direct_conv_fits(const Conv2DShape& s);
 
 void conv2d_forward_bf16_direct(const Conv2DShape& s, const float* src, const float* kernel,
                                 const float* bias, Activation act,
-                                const ActivationParams& act_params, float* dst);
+                                const ActivationParams& act_params, float* dst, bool round_dst);
 void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
                                       const float* kernel, float* dsrc);
 // dbias (or null): the float32 sums of ddst rounded to bf16, image by image in order.

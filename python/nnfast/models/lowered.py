@@ -916,7 +916,8 @@ class LoweredTraining:
         Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape).
         ``bf16``: a mixed_bfloat16 conv as ops/conv_lowp.py (unfused: the bf16 kernels round
         the input they are given) and ops/fused.py (the pair: its input already rounded) run
-        it; the output is rounded where the next layer needs it (``_pending``)."""
+        it; the output is rounded by the unfused conv's kernel, the pair's where the next layer
+        needs it (``_pending``)."""
         if type(layer).call is not BaseConvND.call or not layer.built or \
                 layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
             raise _NotLowerable
@@ -945,11 +946,14 @@ class LoweredTraining:
             geometry = d.geometry(conv)
             width = math.prod(out_shape)
             out = d.arena(f"{layer.name}/output", per_row=width)
-            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act),
+            # The output rounded in the kernel, as the next layer's autocast would round it
+            # (a layer that rounds its input itself gets the same bits); its backward reads
+            # only the relu's sign, which rounding keeps.
+            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act, 1),
                   floats=(0.0, _INF, 0.0), m=(0, 1))
             backward.append(_ConvNode(geometry, x, kernel, out, act, dk, db, flows, in_width,
                                       width, bf16=True))
-            self._pending.add(out.id)  # the output rounded where the next layer needs it
+            self._rounded.add(out.id)
             return out, out_shape
         if pool is None:
             geometry = d.geometry(conv)
