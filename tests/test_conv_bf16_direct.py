@@ -130,3 +130,24 @@ def test_other_units_keep_their_routes(variant):
     y2 = np.empty((3, 6, 6, 64), np.float32)
     _core.conv2d_forward_bf16(x, k, bias, y2, (2, 2), (0, 0), (1, 1), 1)
     assert _core.selected_kernels()["conv2d_forward_bf16"] != DIRECT
+
+
+@pytest.mark.skipif(not HAS_AMX, reason="the CPU has no usable AMX-BF16 unit")
+def test_measured_rule_keeps_im2col_where_direct_was_slower():
+    """The kernel gradient of 4x4 'same' maps (16 of 32 chunk positions real) at 256x256
+    channels, and the forward of a kernel past 2^20 elements, stay on im2col tiles; the other
+    passes of those shapes, and 128 channels, run direct."""
+    def routes(c, oc, hw):
+        x = np.zeros((1, hw, hw, c), np.float32)
+        k = np.zeros((3, 3, c, oc), np.float32)
+        y = np.zeros((1, hw, hw, oc), np.float32)
+        geom = ((1, 1), (1, 1), (1, 1), 1)
+        _core.conv2d_forward_bf16(x, k, None, y, *geom)
+        _core.conv2d_backward_data_bf16(y, k, np.empty_like(x), *geom)
+        _core.conv2d_backward_weights_bf16(x, y, np.empty_like(k), None, *geom)
+        return [_core.selected_kernels()[name] == DIRECT for name in PASSES]
+
+    assert routes(256, 256, 4) == [True, True, False]
+    assert routes(128, 128, 4) == [True, True, True]
+    assert routes(256, 256, 8) == [True, True, True]  # 64 of 96 positions real
+    assert routes(512, 256, 2) == [False, True, False]

@@ -26,6 +26,10 @@ constexpr int64_t kMinTileRows = 256;
 
 int64_t tile_rows(int64_t k) { return std::max(kMinTileRows, kTileFloats / std::max<int64_t>(k, 1)); }
 
+int64_t kernel_size(const Conv2DShape& s) {
+  return s.kernel_h * s.kernel_w * (s.in_c / s.groups) * s.out_c;
+}
+
 bool is_pointwise(const Conv2DShape& s) {
   return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
          s.pad_top == 0 && s.pad_left == 0 && s.groups == 1 && s.out_h == s.in_h &&
@@ -66,10 +70,33 @@ bool on_bf16_unit(const Bf16ConvProblem& p) { return p.unit != Bf16GemmVariant::
 bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
   return on_bf16_unit(p) && is_pointwise(*p.shape);
 }
+// NOTE: measured (1 thread, benchmarks/bench_bf16_conv_routes.py and docs/precision.md): the
+// AMX direct convolution beats the im2col / gather tiles and the rounded Winograd route on
+// every stride-1 shape tried with 16-256 channels (2-5x on 13x13..64x64 maps), except where
+// (a) for the forward, where the packed kernel outgrows L2 (each image's pass re-reads all of
+// it: 3x3x512 -> 512 at 3x3 and 2x2, 6.3 vs 3.4 ms; the input gradient still wins there,
+// 6.7-7.2 vs 8.1-10.4 ms on gather tiles), and (b) for the kernel gradient, where under 60% of
+// the 32-position chunks are real outputs (the dropped columns and chunk tails are computed
+// too) with 256 x 256 channels or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
+// 1.9 ms; at 64 or 128 channels, 50% still wins: 0.09 vs 0.12, 0.31 vs 0.36 ms).
+constexpr int64_t kDirectKernelElements = int64_t{1} << 20;
+constexpr double kDirectMinChunkUse = 0.6;
+constexpr int64_t kDirectWideChannels = 256 * 256;
 bool amx_unit() { return gemm_bf16_variant_available(Bf16GemmVariant::amx); }
 bool direct_on_amx(const Bf16ConvProblem& p) {
   return p.unit == Bf16GemmVariant::amx && !is_pointwise(*p.shape) &&
          bf16_direct_conv_fits(*p.shape);
+}
+bool forward_direct_on_amx(const Bf16ConvProblem& p) {
+  return direct_on_amx(p) && kernel_size(*p.shape) <= kDirectKernelElements;
+}
+bool kernel_gradient_direct_on_amx(const Bf16ConvProblem& p) {
+  if (!direct_on_amx(p)) return false;
+  const Conv2DShape& s = *p.shape;
+  const int64_t frame_w = s.out_w + s.dilation_w * (s.kernel_w - 1);
+  const int64_t slots = (s.out_h * frame_w + 31) / 32 * 32;
+  return static_cast<double>(s.out_h * s.out_w) >= kDirectMinChunkUse * slots ||
+         s.in_c * s.out_c < kDirectWideChannels;
 }
 bool any_bf16_unit() {
   return gemm_bf16_variant_available(Bf16GemmVariant::amx) ||
@@ -110,12 +137,18 @@ constexpr const char* kPointwiseRule =
 constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
 constexpr const char* kDirectRule =
     "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1";
+constexpr const char* kDirectForwardRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, "
+    "kh*kw*in_c*out_c <= 2^20";
+constexpr const char* kDirectKernelGradientRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, and >= 60% "
+    "of the 32-position chunks real outputs or in_c*out_c < 256*256";
 
 using Bf16ConvRegistry = dispatch::Registry<Bf16ConvRoute, Bf16ConvProblem>;
 const Bf16ConvRegistry kForwardBf16{
     "conv2d_forward_bf16",
-    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
-      "AMX-BF16"},
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, forward_direct_on_amx,
+      kDirectForwardRule, amx_unit, "AMX-BF16"},
      {Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
       kForwardWinogradRule, any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
@@ -136,8 +169,8 @@ const Bf16ConvRegistry kBackwardDataBf16{
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardWeightsBf16{
     "conv2d_backward_weights_bf16",
-    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
-      "AMX-BF16"},
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, kernel_gradient_direct_on_amx,
+      kDirectKernelGradientRule, amx_unit, "AMX-BF16"},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
@@ -155,10 +188,6 @@ const float* rounded(ScratchBuffer<float>& buf, const float* x, int64_t n) {
   float* out = buf.get(static_cast<size_t>(std::max<int64_t>(n, 1)));
   round_to_bf16_array(x, out, n);
   return out;
-}
-
-int64_t kernel_size(const Conv2DShape& s) {
-  return s.kernel_h * s.kernel_w * (s.in_c / s.groups) * s.out_c;
 }
 
 // Rows [p0, p1) of group g's im2col matrix into col, the rows split across threads.
