@@ -30,7 +30,6 @@ PASSES = ("conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights")
 
 def worker(repeats):
     import numpy as np
-
     from nnfast import _core
 
     out = []
@@ -44,22 +43,18 @@ def worker(repeats):
         g = rng.standard_normal(y.shape).astype(np.float32)
         dx, dk, db = np.empty_like(x), np.empty_like(kern), np.empty(oc, np.float32)
         geo = ((1, 1), (pad, pad), (1, 1), 1)
-        calls = {
-            "conv2d_forward": lambda s: getattr(_core, "conv2d_forward" + s)(
-                x, kern, bias, y, *geo, 1),
-            "conv2d_backward_data": lambda s: getattr(_core, "conv2d_backward_data" + s)(
-                g, kern, dx, *geo),
-            "conv2d_backward_weights": lambda s: getattr(_core, "conv2d_backward_weights" + s)(
-                x, g, dk, db, *geo),
-        }
+        arguments = {"conv2d_forward": (x, kern, bias, y, *geo, 1),
+                     "conv2d_backward_data": (g, kern, dx, *geo),
+                     "conv2d_backward_weights": (x, g, dk, db, *geo)}
         row = {}
         for name in PASSES:
             for suffix in ("_bf16", ""):
-                calls[name](suffix)
+                call, args = getattr(_core, name + suffix), arguments[name]
+                call(*args)
                 times = []
                 for _ in range(repeats):
                     start = time.process_time()
-                    calls[name](suffix)
+                    call(*args)
                     times.append(time.process_time() - start)
                 route = _core.selected_kernels()[name + "_bf16"] if suffix else "float32"
                 row[name + suffix] = (statistics.median(times), route)

@@ -31,7 +31,9 @@ struct AmxConvGeometry {
 inline int64_t amx_conv_frame_w(const AmxConvGeometry& g) {
   return g.out_w + g.dilation_w * (g.kernel_w - 1);
 }
-inline int64_t amx_conv_positions(const AmxConvGeometry& g) { return g.out_h * amx_conv_frame_w(g); }
+inline int64_t amx_conv_positions(const AmxConvGeometry& g) {
+  return g.out_h * amx_conv_frame_w(g);
+}
 inline int64_t amx_conv_max_offset(const AmxConvGeometry& g) {
   return g.dilation_h * (g.kernel_h - 1) * amx_conv_frame_w(g) + g.dilation_w * (g.kernel_w - 1);
 }
