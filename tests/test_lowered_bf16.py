@@ -140,11 +140,22 @@ def test_cnn_on_the_amx_direct_convolution_bit_identical(threads_isa, monkeypatc
             keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dropout(0.5),
             keras.layers.Dense(5, activation="softmax", dtype="float32")])
 
+    described = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, *a: described.append(self.description) or run(self, *a))
     rng = np.random.default_rng(8)
     x, y = rng.random((37, 12, 11, 3)).astype("float32"), rng.integers(0, 5, 37)
     _assert_same(*_fit_checked(build, x, y, {"optimizer": "adam",
                                              "loss": "sparse_categorical_crossentropy"},
                                monkeypatch))
+    # The convs round their own outputs and the gradient the conv-pool pair reads; only the
+    # model input, the pair's kernel and the dropout output keep a separate rounding pass.
+    rounded = [ins.buffers[1].name for ins in described[0].instructions
+               if ins.op == "round_to_bfloat16"]
+    assert len(rounded) == 3, rounded
+    assert all(name.endswith(("/rounded", "/rounded_kernel")) or name.startswith("dropout")
+               for name in rounded), rounded
     direct = "amx" in _core.gemm_bf16_variants() and threads_isa[1] is None
     for name in ("conv2d_forward_bf16", "conv2d_backward_data_bf16",
                  "conv2d_backward_weights_bf16"):

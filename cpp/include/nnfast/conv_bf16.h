@@ -31,8 +31,11 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
                          float* dst, Bf16GemmVariant variant = Bf16GemmVariant::best,
                          bool round_dst = false);
 
+// round_dsrc: dsrc rounded to bf16 as round_to_bf16_array would (what a bf16 consumer of the
+// gradient reads), in cache where the route allows.
 void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
-                               float* dsrc, Bf16GemmVariant variant = Bf16GemmVariant::best);
+                               float* dsrc, Bf16GemmVariant variant = Bf16GemmVariant::best,
+                               bool round_dsrc = false);
 
 // dbias (may be nullptr) is the float32 sum of ddst rounded to bf16. Every route rounds ddst
 // (and src, kernel) itself, so a caller may pass them unrounded: the same bits either way.

@@ -90,7 +90,7 @@ enum class ProgramOp : int32_t {
   gemm_bf16 = 61,                    // gemm's slots and ints, op(a) and op(b) rounded to bf16
   conv2d_forward_bf16 = 62,          // conv2d_forward's slots, on the bf16 conv kernels;
                                      // ints[2]: dst rounded to bf16
-  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots
+  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots; ints[1]: dsrc rounded
   conv2d_backward_weights_bf16 = 64, // (src, ddst, dkernel, dbias?)
 };
 

@@ -253,18 +253,21 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
   if (round_dst) round_to_bf16_array(dst, dst, P * OC);
 }
 
-void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
-                               float* dsrc, Bf16GemmVariant variant) {
-  conv2d_validate(s);
+namespace {
+
+// conv2d_backward_data_bf16's routes; true when dsrc came out rounded already (round_dsrc on
+// the direct route: per image while in cache).
+bool input_gradient_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                         float* dsrc, Bf16GemmVariant variant, bool round_dsrc) {
   const int64_t Q = s.batch * s.in_h * s.in_w;
-  if (Q == 0) return;
+  if (Q == 0) return true;
   const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
   const int64_t cin_g = IC / G, cout_g = OC / G;
   const int64_t taps = s.kernel_h * s.kernel_w;
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) {
     std::fill(dsrc, dsrc + Q * IC, 0.0f);
-    return;
+    return true;
   }
   const Bf16GemmVariant route = route_of(s, variant);
   const Bf16ConvRoute how = *kBackwardDataBf16.select({&s, route, asked(variant)}).fns;
@@ -272,16 +275,16 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
     const float* g = rounded(tl_rounded, ddst, P * OC);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_backward_data(s, g, w, dsrc);
-    return;
+    return false;
   }
   if (how == Bf16ConvRoute::amx_direct) {
-    conv2d_backward_data_bf16_direct(s, ddst, kernel, dsrc);
-    return;
+    conv2d_backward_data_bf16_direct(s, ddst, kernel, dsrc, round_dsrc);
+    return round_dsrc;
   }
   if (how == Bf16ConvRoute::gemm_direct) {
     gemm_bf16(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC,
               GemmEpilogue{}, route);
-    return;
+    return false;
   }
   // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
   const int64_t K = taps * cout_g;
@@ -304,6 +307,16 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
                 GemmEpilogue{}, route);
     }
   }
+  return false;
+}
+
+}  // namespace
+
+void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                               float* dsrc, Bf16GemmVariant variant, bool round_dsrc) {
+  conv2d_validate(s);
+  if (!input_gradient_bf16(s, ddst, kernel, dsrc, variant, round_dsrc) && round_dsrc)
+    round_to_bf16_array(dsrc, dsrc, s.batch * s.in_h * s.in_w * s.in_c);
 }
 
 void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const float* ddst,

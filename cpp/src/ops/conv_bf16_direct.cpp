@@ -83,12 +83,12 @@ void conv2d_forward_bf16_direct(const Conv2DShape& s, const float* src, const fl
 }
 
 void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
-                                      const float* kernel, float* dsrc) {
+                                      const float* kernel, float* dsrc, bool round_dsrc) {
   const AmxConvGeometry g = input_gradient_geometry(s);
   uint32_t* packed = tl_kernel.get(static_cast<size_t>(kernels::amx_conv_kernel_words(g)));
   kernels::bf16_conv_pack_kernel_amx(g, kernel, true, packed);
   forward_images(g, s.batch, ddst, packed, nullptr, Activation::linear, ActivationParams{},
-                 false, dsrc);
+                 round_dsrc, dsrc);
 }
 
 void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,

@@ -16,7 +16,7 @@ void conv2d_forward_bf16_direct(const Conv2DShape& s, const float* src, const fl
                                 const float* bias, Activation act,
                                 const ActivationParams& act_params, float* dst, bool round_dst);
 void conv2d_backward_data_bf16_direct(const Conv2DShape& s, const float* ddst,
-                                      const float* kernel, float* dsrc);
+                                      const float* kernel, float* dsrc, bool round_dsrc);
 // dbias (or null): the float32 sums of ddst rounded to bf16, image by image in order.
 void conv2d_backward_weights_bf16_direct(const Conv2DShape& s, const float* src,
                                          const float* ddst, float* dkernel, float* dbias);

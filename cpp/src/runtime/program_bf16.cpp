@@ -88,7 +88,8 @@ void Program::execute_bf16(const ProgramInstruction& ins, const Bound* b, int64_
                           Bf16GemmVariant::best, ins.ints[2] != 0);
       break;
     case ProgramOp::conv2d_backward_data_bf16:
-      conv2d_backward_data_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f);
+      conv2d_backward_data_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f,
+                                Bf16GemmVariant::best, ins.ints[1] != 0);
       break;
     case ProgramOp::conv2d_backward_weights_bf16:
       conv2d_backward_weights_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f,

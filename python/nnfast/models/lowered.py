@@ -580,6 +580,7 @@ class LoweredTraining:
         # rounded only for a next layer that needs the values: a bf16 Dense or unfused Conv2D
         # takes them unrounded (its bf16 GEMM packs x exactly as it packs x's rounded copy).
         self._pending = set()
+        self._rounded_gradients = set()  # gradient buffers a bf16 conv rounded in its kernel
         self._rounded_from = {}  # id of a rounded copy -> id of the buffer it copies
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
@@ -1207,7 +1208,11 @@ class LoweredTraining:
                 g, masked = self._plan_pool_relu_backward(d, node, g), True
                 continue
             if type(node) in (_ConvNode, _ConvPoolNode, _PoolNode):
-                g, masked = self._plan_conv_backward(d, node, g, masked), False
+                # A bf16 conv whose input gradient a bf16 conv-pool pair reads rounds it in
+                # its kernel (the pair's RoundGradient, same bits).
+                round_dx = type(node) is _ConvNode and node.bf16 and i + 1 < len(nodes) and \
+                    type(nodes[i + 1]) is _ConvPoolNode and bool(nodes[i + 1].bf16_width)
+                g, masked = self._plan_conv_backward(d, node, g, masked, round_dx), False
                 if g is None:
                     break
                 continue
@@ -1265,11 +1270,12 @@ class LoweredTraining:
               m=rows)
         return dx
 
-    def _plan_conv_backward(self, d, node, g, masked=False):
+    def _plan_conv_backward(self, d, node, g, masked=False, round_dx=False):
         """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
         ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
         input's gradient, or None when nothing before the node needs one. ``masked``: ``g``
-        already carries a relu conv's mask (``_plan_pool_relu_backward``)."""
+        already carries a relu conv's mask (``_plan_pool_relu_backward``); ``round_dx``: a bf16
+        conv's input gradient comes out rounded to bf16."""
         rows = (0, 1)
         if type(node) is _PoolNode:
             if not node.flows:
@@ -1278,7 +1284,8 @@ class LoweredTraining:
             d.add("max_pool2d_backward", (g, node.argmax, dx), ints=(node.geometry,), m=rows)
             return dx
         if type(node) is _ConvPoolNode:
-            if node.bf16_width:  # RoundGradient: the fused op's gradient in bf16
+            if node.bf16_width and g.id not in self._rounded_gradients:
+                # RoundGradient: the fused op's gradient in bf16
                 rounded = d.arena("conv_pool/rounded_gradient", per_row=node.bf16_width)
                 d.add("round_to_bfloat16", (g, rounded), m=(0, node.bf16_width))
                 g = rounded
@@ -1295,7 +1302,7 @@ class LoweredTraining:
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
         if node.bf16:
-            return self._plan_conv_bf16_backward(d, node, g, masked)
+            return self._plan_conv_bf16_backward(d, node, g, masked, round_dx)
         if act != 0 and not flows:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
@@ -1311,7 +1318,7 @@ class LoweredTraining:
         d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
         return dx
 
-    def _plan_conv_bf16_backward(self, d, node, g, masked=False):
+    def _plan_conv_bf16_backward(self, d, node, g, masked=False, round_dx=False):
         """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
         it: the activation's gradient rounded to bf16, then the bf16 convolutions. The
         convolutions round their operands themselves (the bias gradient too sums the rounded
@@ -1328,7 +1335,10 @@ class LoweredTraining:
         dx = None
         if flows:
             dx = d.arena("conv/input_gradient", per_row=in_width)
-            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry,), m=rows)
+            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry, int(round_dx)),
+                  m=rows)
+            if round_dx:
+                self._rounded_gradients.add(dx.id)
         d.add("conv2d_backward_weights_bf16", (x, dz, dk, db), ints=(geometry,), m=rows)
         return dx
 
