@@ -72,12 +72,12 @@ bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
 }
 // NOTE: measured (1 thread, benchmarks/bench_bf16_conv_routes.py and docs/precision.md): the
 // AMX direct convolution beats the im2col / gather tiles and the rounded Winograd route on
-// every stride-1 shape tried with 16-256 channels (2-5x on 13x13..64x64 maps), except where
-// (a) for the forward, where the packed kernel outgrows L2 (each image's pass re-reads all of
-// it: 3x3x512 -> 512 at 3x3 and 2x2, 6.3 vs 3.4 ms; the input gradient still wins there,
-// 6.7-7.2 vs 8.1-10.4 ms on gather tiles), and (b) for the kernel gradient, where under 60% of
-// the 32-position chunks are real outputs (the dropped columns and chunk tails are computed
-// too) with 256 x 256 channels or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
+// every stride-1 shape tried with 16-256 channels (2-5x on 13x13..64x64 maps), except (a) the
+// forward where the packed kernel outgrows L2 (each image's pass re-reads all of it: 3x3x512
+// -> 512 at 3x3 and 2x2, 6.3 vs 3.4 ms; the input gradient still wins there, 6.7-7.2 vs
+// 8.1-10.4 ms on gather tiles), and (b) the kernel gradient where under 60% of the
+// 32-position chunks are real outputs (the dropped columns and chunk tails are computed too)
+// with 256 x 256 channels or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
 // 1.9 ms; at 64 or 128 channels, 50% still wins: 0.09 vs 0.12, 0.31 vs 0.36 ms).
 constexpr int64_t kDirectKernelElements = int64_t{1} << 20;
 constexpr double kDirectMinChunkUse = 0.6;
