@@ -149,3 +149,19 @@ def test_measured_rule_keeps_im2col_where_direct_was_slower():
     assert routes(128, 128, 4) == [True, True, True]
     assert routes(256, 256, 8) == [True, True, True]  # 64 of 96 positions real
     assert routes(512, 256, 2) == [False, True, False]
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("relu6", lambda v: np.clip(v, 0, 6)),  # a clamp: in the tile epilogue
+    ("tanh", np.tanh),  # not a clamp: on the image's rows after the tiles
+])
+def test_activation_epilogues(name, fn):
+    case = CASES[4]
+    x, k, bias, _ = _arrays(case, seed=4)
+    x *= 4  # past relu6's cap
+    y = _guarded((case[0],) + case[9] + (case[6],), np.nan)
+    _core.conv2d_forward_bf16(x, k, bias, y, *_geom(case), int(getattr(_core.Activation, name)))
+    want = fn(_conv64(bf16(x), bf16(k), ((1, 1),) + case[7:9] + (1, case[9])) + bias)
+    np.testing.assert_allclose(y, want, atol=5e-5)
+    if name == "relu6":
+        assert (y == 6).any() and (y == 0).any()

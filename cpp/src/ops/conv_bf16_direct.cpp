@@ -45,15 +45,20 @@ void forward_images(const AmxConvGeometry& g, int64_t batch, const float* src,
   const int64_t frame = kernels::amx_conv_frame_pixels(g) * g.depth;
   const int64_t cost = kernels::amx_conv_positions(g) * g.columns * g.depth * g.kernel_h *
                        g.kernel_w;
+  // Linear and relu-like activations (clamps) and the rounding run in the tile epilogue;
+  // another activation on the image's rows while in cache, then the rounding.
+  float lo, hi;
+  const bool in_tiles = activation_clamp_bounds(act, act_params, &lo, &hi);
   parallel_for_rows(batch, cost, 1 << 22, [&](int64_t b0, int64_t b1) {
     uint16_t* buf = tl_frame.get(static_cast<size_t>(frame));
     for (int64_t b = b0; b < b1; ++b) {
       kernels::bf16_conv_frame_rows_amx(g, src + b * in_size, buf);
       float* out = dst + b * out_size;
-      kernels::bf16_conv_forward_image_amx(g, buf, packed, bias, out);
-      if (act != Activation::linear)
-        scale_shift_activation_rows(out, g.columns, g.out_h * g.out_w, g.columns, nullptr,
-                                    nullptr, nullptr, 0, act, act_params);
+      kernels::bf16_conv_forward_image_amx(g, buf, packed, bias, lo, hi,
+                                           round_dst && in_tiles, out);
+      if (in_tiles) continue;
+      scale_shift_activation_rows(out, g.columns, g.out_h * g.out_w, g.columns, nullptr,
+                                  nullptr, nullptr, 0, act, act_params);
       if (round_dst) round_to_bf16_array(out, out, out_size);
     }
   });

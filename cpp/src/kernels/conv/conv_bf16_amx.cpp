@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/convert/round_bf16_avx512.h"
 #include "kernels/gemm/amx_tiles.h"
 #include "kernels/gemm/bf16_convert_avx512.h"
 #include "kernels/gemm/gemm_bf16_kernels.h"
@@ -97,7 +98,15 @@ void bf16_conv_pack_kernel_amx(const AmxConvGeometry& g, const float* kernel, bo
 }
 
 void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame,
-                                 const uint32_t* packed_kernel, const float* bias, float* dst) {
+                                 const uint32_t* packed_kernel, const float* bias, float lo,
+                                 float hi, bool round_dst, float* dst) {
+  const bool clamp_lo = lo > -__builtin_inff(), clamp_hi = hi < __builtin_inff();
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  auto finish = [&](__m512 v) {  // the clamp epilogue's order, so a NaN stays NaN
+    if (clamp_lo) v = _mm512_max_ps(vlo, v);
+    if (clamp_hi) v = _mm512_min_ps(vhi, v);
+    return round_dst ? bf16_round_ps(v) : v;
+  };
   const int64_t c = g.depth, n = g.columns, kc = depth_chunk(c), chunks = c / kc;
   const int64_t blocks = n / 16, tile = kc / 2 * 16, wp = amx_conv_frame_w(g);
   const int64_t positions = amx_conv_positions(g), lda = c * 2;
@@ -143,9 +152,10 @@ void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame
         const int64_t p = m0 + i, oy = p / wp, ox = p - oy * wp;
         if (ox >= g.out_w) continue;
         float* out = dst + (oy * g.out_w + ox) * n + n0;
-        _mm512_mask_storeu_ps(out, m0mask, _mm512_add_ps(_mm512_load_ps(acc + i * 32), b0));
+        _mm512_mask_storeu_ps(out, m0mask,
+                              finish(_mm512_add_ps(_mm512_load_ps(acc + i * 32), b0)));
         _mm512_mask_storeu_ps(out + 16, m1mask,
-                              _mm512_add_ps(_mm512_load_ps(acc + i * 32 + 16), b1));
+                              finish(_mm512_add_ps(_mm512_load_ps(acc + i * 32 + 16), b1)));
       }
     }
   }
