@@ -25,6 +25,7 @@ CASES = [
     (2, 7, 5, 32, 2, 3, 32, (0, 1), (1, 1), (6, 5)),       # even kernel height, 'same' width
     (5, 6, 6, 48, 5, 5, 32, (2, 2), (1, 1), (6, 6)),       # 5x5 'same', 3 depth chunks
     (1, 3, 17, 16, 1, 3, 16, (0, 0), (1, 1), (3, 15)),     # one output row per image
+    (1, 8, 8, 256, 3, 3, 272, (1, 1), (1, 1), (8, 8)),     # a 1.25 MB kernel: column slices
 ]
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -104,13 +105,14 @@ def test_relu_epilogue_and_unrounded_inputs():
 
 
 @pytest.mark.skipif(not HAS_AMX, reason="the CPU has no usable AMX-BF16 unit")
-def test_same_bits_at_one_and_two_threads():
+@pytest.mark.parametrize("case", [CASES[0], CASES[6]], ids=["whole_kernel", "kernel_slices"])
+def test_same_bits_at_one_and_two_threads(case):
     previous = nnfast.config.get_num_threads()
     try:
         results = []
         for threads in (1, 2):
             nnfast.config.set_num_threads(threads)
-            results.append(_run_passes(CASES[0], seed=9)[1])
+            results.append(_run_passes(case, seed=9)[1])
     finally:
         nnfast.config.set_num_threads(previous)
     for one, two in zip(*results):
@@ -133,8 +135,8 @@ def test_other_units_keep_their_routes(variant):
 @pytest.mark.skipif(not HAS_AMX, reason="the CPU has no usable AMX-BF16 unit")
 def test_measured_rule_keeps_im2col_where_direct_was_slower():
     """The kernel gradient of 4x4 'same' maps (16 of 32 chunk positions real) at 256x256
-    channels, and the forward of a kernel past 2^20 elements, stay on im2col tiles; the other
-    passes of those shapes, and 128 channels, run direct."""
+    channels, and the forward of 2x2 'same' maps (4 of 16 tile rows real), stay on im2col
+    tiles; the other passes of those shapes, 128 channels and 8x8 maps run direct."""
     def routes(c, oc, hw):
         x = np.zeros((1, hw, hw, c), np.float32)
         k = np.zeros((3, 3, c, oc), np.float32)
@@ -149,6 +151,7 @@ def test_measured_rule_keeps_im2col_where_direct_was_slower():
     assert routes(128, 128, 4) == [True, True, True]
     assert routes(256, 256, 8) == [True, True, True]  # 64 of 96 positions real
     assert routes(512, 256, 2) == [False, True, False]
+    assert routes(256, 256, 3) == [True, True, False]  # 9 of 16 rows, 9 of 32 positions
 
 
 @pytest.mark.parametrize("name, fn", [

@@ -72,14 +72,14 @@ bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
 }
 // NOTE: measured (1 thread, benchmarks/bench_bf16_conv_routes.py and docs/precision.md): the
 // AMX direct convolution beats the im2col / gather tiles and the rounded Winograd route on
-// every stride-1 shape tried with 16-256 channels (2-5x on 13x13..64x64 maps), except (a) the
-// forward where the packed kernel outgrows L2 (each image's pass re-reads all of it: 3x3x512
-// -> 512 at 3x3 and 2x2, 6.3 vs 3.4 ms; the input gradient still wins there, 6.7-7.2 vs
-// 8.1-10.4 ms on gather tiles), and (b) the kernel gradient where under 60% of the
-// 32-position chunks are real outputs (the dropped columns and chunk tails are computed too)
-// with 256 x 256 channels or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
+// every stride-1 shape tried with 16-512 channels (2-5x on 13x13..64x64 maps; 3x3x512 -> 512
+// at 7x7: forward 8.0 vs 16.9 ms, input gradient 9.2 vs 26.1 ms), except (a) the forward where
+// under 40% of the computed output rows are real ones (the dropped columns and the tile tails:
+// 2x2 maps 'same', 25%: 2.6 vs 1.7 ms; 4x4 at 50%: 0.90 vs 1.53 ms), and (b) the kernel
+// gradient where under 60% of the 32-position chunks are real outputs with 256 x 256 channels
+// or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
 // 1.9 ms; at 64 or 128 channels, 50% still wins: 0.09 vs 0.12, 0.31 vs 0.36 ms).
-constexpr int64_t kDirectKernelElements = int64_t{1} << 20;
+constexpr double kDirectMinRowUse = 0.4;
 constexpr double kDirectMinChunkUse = 0.6;
 constexpr int64_t kDirectWideChannels = 256 * 256;
 bool amx_unit() { return gemm_bf16_variant_available(Bf16GemmVariant::amx); }
@@ -87,16 +87,18 @@ bool direct_on_amx(const Bf16ConvProblem& p) {
   return p.unit == Bf16GemmVariant::amx && !is_pointwise(*p.shape) &&
          bf16_direct_conv_fits(*p.shape);
 }
+// Output positions as computed (over the frame's width, in 16- or 32-row tiles) per real one.
+double direct_position_use(const Conv2DShape& s, int64_t tile_rows) {
+  const int64_t frame_w = s.out_w + s.dilation_w * (s.kernel_w - 1);
+  const int64_t computed = (s.out_h * frame_w + tile_rows - 1) / tile_rows * tile_rows;
+  return static_cast<double>(s.out_h * s.out_w) / static_cast<double>(computed);
+}
 bool forward_direct_on_amx(const Bf16ConvProblem& p) {
-  return direct_on_amx(p) && kernel_size(*p.shape) <= kDirectKernelElements;
+  return direct_on_amx(p) && direct_position_use(*p.shape, 16) >= kDirectMinRowUse;
 }
 bool kernel_gradient_direct_on_amx(const Bf16ConvProblem& p) {
-  if (!direct_on_amx(p)) return false;
-  const Conv2DShape& s = *p.shape;
-  const int64_t frame_w = s.out_w + s.dilation_w * (s.kernel_w - 1);
-  const int64_t slots = (s.out_h * frame_w + 31) / 32 * 32;
-  return static_cast<double>(s.out_h * s.out_w) >= kDirectMinChunkUse * slots ||
-         s.in_c * s.out_c < kDirectWideChannels;
+  return direct_on_amx(p) && (direct_position_use(*p.shape, 32) >= kDirectMinChunkUse ||
+                              p.shape->in_c * p.shape->out_c < kDirectWideChannels);
 }
 bool any_bf16_unit() {
   return gemm_bf16_variant_available(Bf16GemmVariant::amx) ||
@@ -138,8 +140,8 @@ constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
 constexpr const char* kDirectRule =
     "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1";
 constexpr const char* kDirectForwardRule =
-    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, "
-    "kh*kw*in_c*out_c <= 2^20";
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, and >= 40% "
+    "of the 16-row tiles' positions real outputs";
 constexpr const char* kDirectKernelGradientRule =
     "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, and >= 60% "
     "of the 32-position chunks real outputs or in_c*out_c < 256*256";

@@ -99,7 +99,8 @@ void bf16_conv_pack_kernel_amx(const AmxConvGeometry& g, const float* kernel, bo
 
 void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame,
                                  const uint32_t* packed_kernel, const float* bias, float lo,
-                                 float hi, bool round_dst, float* dst) {
+                                 float hi, bool round_dst, int64_t col_begin, int64_t col_end,
+                                 float* dst) {
   const bool clamp_lo = lo > -__builtin_inff(), clamp_hi = hi < __builtin_inff();
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   auto finish = [&](__m512 v) {  // the clamp epilogue's order, so a NaN stays NaN
@@ -114,8 +115,8 @@ void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame
   amx_configure_bf16(static_cast<int>(kc * 2));
   for (int64_t m0 = 0; m0 < positions; m0 += 32) {
     const bool lower = m0 + 16 < positions;
-    for (int64_t n0 = 0; n0 < n; n0 += 32) {
-      const bool right = n0 + 16 < n;
+    for (int64_t n0 = col_begin; n0 < col_end; n0 += 32) {
+      const bool right = n0 + 16 < col_end;
       _tile_zero(0);
       _tile_zero(1);
       _tile_zero(2);

@@ -70,10 +70,12 @@ void bf16_conv_pack_kernel_amx(const AmxConvGeometry& g, const float* kernel, bo
 
 // dst (out_h, out_w, columns) = conv(frame, kernel) + bias (bias may be null), clamped to
 // [lo, hi] as the clamp epilogue does (max(lo, v) then min(hi, v), skipped where infinite)
-// and, with round_dst, rounded to bf16 as f32_round_bf16_ref: one image.
+// and, with round_dst, rounded to bf16 as f32_round_bf16_ref: one image's output channels
+// [col_begin, col_end) (multiples of 16).
 void bf16_conv_forward_image_amx(const AmxConvGeometry& g, const uint16_t* frame,
                                  const uint32_t* packed_kernel, const float* bias, float lo,
-                                 float hi, bool round_dst, float* dst);
+                                 float hi, bool round_dst, int64_t col_begin, int64_t col_end,
+                                 float* dst);
 
 // The kernel gradient's operands for one image: the frame transposed, dst[depth *
 // amx_conv_frame_row] (channel rows, positions contiguous), and the output gradient dy
