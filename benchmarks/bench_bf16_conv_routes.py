@@ -1,6 +1,6 @@
 """bfloat16 convolution passes by route, builds side by side: CPU time of
 ``_core.conv2d_{forward,backward_data,backward_weights}_bf16`` ('best' route, named under each
-figure) and of the float32 pass, on stride-1 3x3/5x5 layers with 16-256 channels (the AMX
+figure) and of the float32 pass, on stride-1 3x3/5x5 layers with 16-512 channels (the AMX
 direct convolution's shapes) and the tutorial CNN's second conv, for each build given as a
 python/ folder, alternated round by round so that load from other processes falls on both
 alike. Medians over rounds of the per-call medians; the thread count is printed.
@@ -24,6 +24,9 @@ CASES = [  # (batch, h, w, in_c, out_c, kernel, pad)
     (32, 7, 7, 128, 128, 3, 1),
     (32, 4, 4, 256, 256, 3, 1),
     (16, 28, 28, 32, 32, 5, 2),
+    (32, 7, 7, 512, 512, 3, 1),  # a 4.7 MB kernel: column slices
+    (32, 3, 3, 512, 512, 3, 1),
+    (32, 2, 2, 512, 512, 3, 1),
 ]
 PASSES = ("conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights")
 

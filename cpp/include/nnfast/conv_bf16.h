@@ -5,7 +5,8 @@
 //
 // Routes, picked per call by `variant` (Bf16GemmVariant of nnfast/gemm.h):
 //   amx, stride 1, one group, in_c and out_c multiples of 16 (not 1x1): the direct AMX
-//     convolution of kernels/conv/conv_bf16_amx.h, no im2col matrix (every pass);
+//     convolution of kernels/conv/conv_bf16_amx.h, no im2col matrix, for every pass where
+//     the measured rule of conv_bf16.cpp takes it (most computed positions real);
 //   amx / avx512bf16: im2col tiles (or the input itself for 1x1 stride-1 convolutions) fed to
 //     the bf16 GEMM on that unit, which rounds while packing;
 //   via_f32: rounded fp32 copies of the operands through the fp32 convolution kernels (a bf16
@@ -14,7 +15,7 @@
 //     and >= 16 output channels per group), else via_f32 (first layers and depthwise-like
 //     groups run faster on the fp32 direct kernels than through im2col); and via_f32 for a
 //     pass whose GEMM is <= 32 columns wide (forward: out_c, input gradient: in_c) where the
-//     fp32 kernels run Winograd (the tiles cost more than the unit saves there).
+//     fp32 kernels run Winograd and AMX is absent (the tiles cost more than the unit saves).
 #pragma once
 #include <cstdint>
 
