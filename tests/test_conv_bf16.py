@@ -124,7 +124,7 @@ def test_backward_matches_rounded_reference(variant, case):
     _, scale_dx, scale_dk = _conv64(np.abs(x), np.abs(k), geom, np.abs(g))
     _close(dx, want_dx, scale_dx)
     _close(dk, want_dk, scale_dk)
-    np.testing.assert_allclose(db, g.astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
+    np.testing.assert_allclose(db, bf16(g).astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
                                atol=1e-4)
 
 
@@ -160,9 +160,10 @@ def test_route_choice_and_bad_variant():
 
 @pytest.mark.parametrize("out_c", [32, 64])
 def test_narrow_winograd_passes_run_rounded_through_float32_winograd(out_c):
-    """'best' sends a pass whose GEMM is <= 32 columns wide (the forward's out_c, the input
-    gradient's in_c) to rounded operands on the float32 Winograd kernels where those apply,
-    with bf16 operands and float32 sums kept; a named unit still runs its tiles."""
+    """Without AMX, 'best' sends a pass whose GEMM is <= 32 columns wide (the forward's out_c,
+    the input gradient's in_c) to rounded operands on the float32 Winograd kernels where those
+    apply, with bf16 operands and float32 sums kept; a named unit still runs its tiles (with
+    AMX the direct convolution takes both passes)."""
     case = (6, 13, 13, 32, 3, 3, out_c, (1, 1), (0, 0), (1, 1), 1, (11, 11))  # 216 2x2 tiles
     x, k, bias, g = _arrays(case, seed=19)
     geom = case[7:]
@@ -181,7 +182,13 @@ def test_narrow_winograd_passes_run_rounded_through_float32_winograd(out_c):
     units = [v for v in VARIANTS if v != "via_f32"]
     if not units:
         return
-    assert backward_data == "bf16_conv_rounded_winograd"  # in_c 32
-    assert forward == ("bf16_conv_rounded_winograd" if out_c <= 32 else "bf16_conv_im2col_gemm")
-    _core.conv2d_backward_data_bf16(g, k, dx, *geom[:4], bf16_variant=units[0])
-    assert _core.selected_kernels()["conv2d_backward_data_bf16"] == "bf16_conv_gather_gemm"
+    if "amx" in units:  # stride 1, channels in 16s: the AMX direct convolution beats both
+        assert forward == backward_data == "bf16_conv_direct_amx"
+        units.remove("amx")
+    else:
+        assert backward_data == "bf16_conv_rounded_winograd"  # in_c 32
+        assert forward == ("bf16_conv_rounded_winograd" if out_c <= 32
+                           else "bf16_conv_im2col_gemm")
+    for unit in units:
+        _core.conv2d_backward_data_bf16(g, k, dx, *geom[:4], bf16_variant=unit)
+        assert _core.selected_kernels()["conv2d_backward_data_bf16"] == "bf16_conv_gather_gemm"

@@ -317,8 +317,13 @@ def test_shape_routes_are_registry_families(cap):
     _core.conv2d_forward_bf16(img, k, None, y, **conv, bf16_variant="via_f32")
     assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_via_f32"
     units = [v for v in _core.gemm_bf16_variants() if v != "via_f32"]
-    if units:  # depth 3*3*16 >= 32, 32 output channels: the tiles on the bf16 unit
+    if units:  # depth 3*3*16 >= 32, 32 output channels: the tiles on the bf16 unit (stride 1
+        # with channels in 16s: the AMX direct convolution where AMX runs)
         _core.conv2d_forward_bf16(img, k, None, y, **conv)
+        assert _core.selected_kernels()["conv2d_forward_bf16"] == (
+            "bf16_conv_direct_amx" if "amx" in units else "bf16_conv_im2col_gemm")
+        _core.conv2d_forward_bf16(img, k, None, np.empty((1, 2, 2, 32), np.float32),
+                                  strides=(2, 2), pads=(0, 0), dilation=(1, 1))
         assert _core.selected_kernels()["conv2d_forward_bf16"] == "bf16_conv_im2col_gemm"
         _core.conv2d_forward_bf16(f32(rng, 1, 6, 6, 32), f32(rng, 1, 1, 32, 32), None,
                                   np.empty((1, 6, 6, 32), np.float32), **conv)  # depth 32

@@ -126,6 +126,42 @@ def test_cnn_bit_identical(fuse, threads_isa, monkeypatch):
                                monkeypatch))
 
 
+def test_cnn_on_the_amx_direct_convolution_bit_identical(threads_isa, monkeypatch):
+    """Channels in 16s put the middle convolutions on the AMX direct route where it runs; the
+    program hands it the output gradient unrounded (it rounds while packing), the tape its
+    rounded copy: the same bits."""
+    def build():
+        keras.utils.set_random_seed(13)
+        return keras.Sequential([
+            keras.Input((12, 11, 3)),
+            keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
+            keras.layers.Conv2D(16, 2, activation="relu"),
+            keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dropout(0.5),
+            keras.layers.Dense(5, activation="softmax", dtype="float32")])
+
+    described = []
+    run = lowered.LoweredTraining.run
+    monkeypatch.setattr(lowered.LoweredTraining, "run",
+                        lambda self, *a: described.append(self.description) or run(self, *a))
+    rng = np.random.default_rng(8)
+    x, y = rng.random((37, 12, 11, 3)).astype("float32"), rng.integers(0, 5, 37)
+    _assert_same(*_fit_checked(build, x, y, {"optimizer": "adam",
+                                             "loss": "sparse_categorical_crossentropy"},
+                               monkeypatch))
+    # The convs round their own outputs and the gradient the conv-pool pair reads; only the
+    # model input, the pair's kernel and the dropout output keep a separate rounding pass.
+    rounded = [ins.buffers[1].name for ins in described[0].instructions
+               if ins.op == "round_to_bfloat16"]
+    assert len(rounded) == 3, rounded
+    assert all(name.endswith(("/rounded", "/rounded_kernel")) or name.startswith("dropout")
+               for name in rounded), rounded
+    direct = "amx" in _core.gemm_bf16_variants() and threads_isa[1] is None
+    for name in ("conv2d_forward_bf16", "conv2d_backward_data_bf16",
+                 "conv2d_backward_weights_bf16"):
+        assert (_core.selected_kernels()[name] == "bf16_conv_direct_amx") == direct
+
+
 def test_cnn_linear_same_conv_bit_identical(monkeypatch):
     rng = np.random.default_rng(4)
     x, y = rng.random((40, 14, 13, 1)).astype("float32"), rng.integers(0, 5, 40)

@@ -52,6 +52,10 @@ void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t col
                                  const float* scale, const float* shift, const float* residual,
                                  int64_t ldr, Activation act, const ActivationParams& p);
 
+// Linear, relu without slope or threshold (capped at max_value) and relu6 are clamps to
+// [lo, hi] (infinite where unbounded): true and the bounds for those, false otherwise.
+bool activation_clamp_bounds(Activation act, const ActivationParams& p, float* lo, float* hi);
+
 // True when the gradient needs the activation's input, not just its output.
 bool activation_needs_input(Activation act, const ActivationParams& p);
 

@@ -88,8 +88,9 @@ enum class ProgramOp : int32_t {
   // mixed_bfloat16 layers (program_bf16.cpp): the kernels a bf16-compute layer's ops call.
   round_to_bfloat16 = 60,            // (src, dst): dst = src rounded to bf16; dims m; dst may be src
   gemm_bf16 = 61,                    // gemm's slots and ints, op(a) and op(b) rounded to bf16
-  conv2d_forward_bf16 = 62,          // conv2d_forward's slots, on the bf16 conv kernels
-  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots
+  conv2d_forward_bf16 = 62,          // conv2d_forward's slots, on the bf16 conv kernels;
+                                     // ints[2]: dst rounded to bf16
+  conv2d_backward_data_bf16 = 63,    // conv2d_backward_data's slots; ints[1]: dsrc rounded
   conv2d_backward_weights_bf16 = 64, // (src, ddst, dkernel, dbias?)
 };
 

@@ -74,24 +74,30 @@ void activation_forward(Activation act, const ActivationParams& p, const float* 
   });
 }
 
+bool activation_clamp_bounds(Activation act, const ActivationParams& p, float* lo, float* hi) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  *lo = -inf;
+  *hi = inf;
+  if (act == Activation::relu && p.alpha == 0.0f && p.threshold == 0.0f) {
+    *lo = 0.0f;
+    *hi = p.max_value;
+    return true;
+  }
+  if (act == Activation::relu6) {
+    *lo = 0.0f;
+    *hi = 6.0f;
+    return true;
+  }
+  return act == Activation::linear;
+}
+
 void scale_shift_activation_rows(float* c, int64_t ld, int64_t rows, int64_t cols,
                                  const float* scale, const float* shift, const float* residual,
                                  int64_t ldr, Activation act, const ActivationParams& p) {
   // Linear, relu (with a cap) and relu6 are clamps: one vectorized pass. (This runs on every
   // GEMM / conv tile: a call into activation_forward per row cost more than a small tile.)
-  constexpr float inf = std::numeric_limits<float>::infinity();
-  float lo = -inf, hi = inf;
-  bool clamp = act == Activation::linear;
-  if (act == Activation::relu && p.alpha == 0.0f && p.threshold == 0.0f) {
-    lo = 0.0f;
-    hi = p.max_value;
-    clamp = true;
-  } else if (act == Activation::relu6) {
-    lo = 0.0f;
-    hi = 6.0f;
-    clamp = true;
-  }
-  if (clamp) {
+  float lo, hi;
+  if (activation_clamp_bounds(act, p, &lo, &hi)) {
     kClampEpilogue.select().fns(c, ld, rows, cols, scale, shift, residual, ldr, lo, hi);
     return;
   }

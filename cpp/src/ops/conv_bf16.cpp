@@ -9,6 +9,7 @@
 #include "nnfast/conv_bf16.h"
 #include "nnfast/reduce.h"
 #include "nnfast/runtime.h"
+#include "ops/conv_bf16_direct.h"
 #include "ops/conv_common.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
@@ -24,6 +25,10 @@ constexpr int64_t kTileFloats = int64_t{1} << 17;
 constexpr int64_t kMinTileRows = 256;
 
 int64_t tile_rows(int64_t k) { return std::max(kMinTileRows, kTileFloats / std::max<int64_t>(k, 1)); }
+
+int64_t kernel_size(const Conv2DShape& s) {
+  return s.kernel_h * s.kernel_w * (s.in_c / s.groups) * s.out_c;
+}
 
 bool is_pointwise(const Conv2DShape& s) {
   return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
@@ -49,8 +54,9 @@ Bf16GemmVariant route_of(const Conv2DShape& s, Bf16GemmVariant v) {
 
 // The registries choose among the drivers' routes by shape once route_of has picked the
 // GEMM's bf16 unit (or the float32 fallback) for the problem.
-enum class Bf16ConvRoute { via_f32, gemm_direct, tiles };
+enum class Bf16ConvRoute { via_f32, gemm_direct, tiles, amx_direct };
 const Bf16ConvRoute kViaF32 = Bf16ConvRoute::via_f32;
+const Bf16ConvRoute kAmxDirect = Bf16ConvRoute::amx_direct;
 const Bf16ConvRoute kGemmDirect = Bf16ConvRoute::gemm_direct;
 const Bf16ConvRoute kTiles = Bf16ConvRoute::tiles;
 
@@ -63,6 +69,36 @@ bool asked(Bf16GemmVariant v) { return v != Bf16GemmVariant::best; }
 bool on_bf16_unit(const Bf16ConvProblem& p) { return p.unit != Bf16GemmVariant::via_f32; }
 bool pointwise_on_bf16_unit(const Bf16ConvProblem& p) {
   return on_bf16_unit(p) && is_pointwise(*p.shape);
+}
+// NOTE: measured (1 thread, benchmarks/bench_bf16_conv_routes.py and docs/precision.md): the
+// AMX direct convolution beats the im2col / gather tiles and the rounded Winograd route on
+// every stride-1 shape tried with 16-512 channels (2-5x on 13x13..64x64 maps; 3x3x512 -> 512
+// at 7x7: forward 8.0 vs 16.9 ms, input gradient 9.2 vs 26.1 ms), except (a) the forward where
+// under 40% of the computed output rows are real ones (the dropped columns and the tile tails:
+// 2x2 maps 'same', 25%: 2.6 vs 1.7 ms; 4x4 at 50%: 0.90 vs 1.53 ms), and (b) the kernel
+// gradient where under 60% of the 32-position chunks are real outputs with 256 x 256 channels
+// or more (4x4 maps at 50%: 1.29 vs 1.18 ms; 5x5 at 39%: 2.8 vs
+// 1.9 ms; at 64 or 128 channels, 50% still wins: 0.09 vs 0.12, 0.31 vs 0.36 ms).
+constexpr double kDirectMinRowUse = 0.4;
+constexpr double kDirectMinChunkUse = 0.6;
+constexpr int64_t kDirectWideChannels = 256 * 256;
+bool amx_unit() { return gemm_bf16_variant_available(Bf16GemmVariant::amx); }
+bool direct_on_amx(const Bf16ConvProblem& p) {
+  return p.unit == Bf16GemmVariant::amx && !is_pointwise(*p.shape) &&
+         bf16_direct_conv_fits(*p.shape);
+}
+// Output positions as computed (over the frame's width, in 16- or 32-row tiles) per real one.
+double direct_position_use(const Conv2DShape& s, int64_t tile_rows) {
+  const int64_t frame_w = s.out_w + s.dilation_w * (s.kernel_w - 1);
+  const int64_t computed = (s.out_h * frame_w + tile_rows - 1) / tile_rows * tile_rows;
+  return static_cast<double>(s.out_h * s.out_w) / static_cast<double>(computed);
+}
+bool forward_direct_on_amx(const Bf16ConvProblem& p) {
+  return direct_on_amx(p) && direct_position_use(*p.shape, 16) >= kDirectMinRowUse;
+}
+bool kernel_gradient_direct_on_amx(const Bf16ConvProblem& p) {
+  return direct_on_amx(p) && (direct_position_use(*p.shape, 32) >= kDirectMinChunkUse ||
+                              p.shape->in_c * p.shape->out_c < kDirectWideChannels);
 }
 bool any_bf16_unit() {
   return gemm_bf16_variant_available(Bf16GemmVariant::amx) ||
@@ -101,11 +137,21 @@ constexpr const char* kUnitRule =
 constexpr const char* kPointwiseRule =
     "1x1 stride 1, and kh*kw*in_c/groups >= 32 and out_c/groups >= 16 or a bf16 unit asked for";
 constexpr const char* kUnits = "AMX-BF16 or AVX512_BF16";
+constexpr const char* kDirectRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1";
+constexpr const char* kDirectForwardRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, and >= 40% "
+    "of the 16-row tiles' positions real outputs";
+constexpr const char* kDirectKernelGradientRule =
+    "the AMX unit, stride 1, one group, in_c and out_c multiples of 16, not 1x1, and >= 60% "
+    "of the 32-position chunks real outputs or in_c*out_c < 256*256";
 
 using Bf16ConvRegistry = dispatch::Registry<Bf16ConvRoute, Bf16ConvProblem>;
 const Bf16ConvRegistry kForwardBf16{
     "conv2d_forward_bf16",
-    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, forward_direct_on_amx,
+      kDirectForwardRule, amx_unit, "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, forward_on_rounded_winograd,
       kForwardWinogradRule, any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
@@ -114,7 +160,9 @@ const Bf16ConvRegistry kForwardBf16{
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardDataBf16{
     "conv2d_backward_data_bf16",
-    {{Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, input_gradient_on_rounded_winograd,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, direct_on_amx, kDirectRule, amx_unit,
+      "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_rounded_winograd", &kViaF32, input_gradient_on_rounded_winograd,
       kInputGradientWinogradRule, any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
@@ -123,7 +171,9 @@ const Bf16ConvRegistry kBackwardDataBf16{
      {Isa::ref, "bf16_conv_via_f32", &kViaF32}}};
 const Bf16ConvRegistry kBackwardWeightsBf16{
     "conv2d_backward_weights_bf16",
-    {{Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
+    {{Isa::avx512, "bf16_conv_direct_amx", &kAmxDirect, kernel_gradient_direct_on_amx,
+      kDirectKernelGradientRule, amx_unit, "AMX-BF16"},
+     {Isa::avx512, "bf16_conv_gemm_direct", &kGemmDirect, pointwise_on_bf16_unit, kPointwiseRule,
       any_bf16_unit, kUnits},
      {Isa::avx512, "bf16_conv_im2col_gemm", &kTiles, on_bf16_unit, kUnitRule, any_bf16_unit,
       kUnits},
@@ -140,10 +190,6 @@ const float* rounded(ScratchBuffer<float>& buf, const float* x, int64_t n) {
   float* out = buf.get(static_cast<size_t>(std::max<int64_t>(n, 1)));
   round_to_bf16_array(x, out, n);
   return out;
-}
-
-int64_t kernel_size(const Conv2DShape& s) {
-  return s.kernel_h * s.kernel_w * (s.in_c / s.groups) * s.out_c;
 }
 
 // Rows [p0, p1) of group g's im2col matrix into col, the rows split across threads.
@@ -166,7 +212,7 @@ const char* conv2d_bf16_route(const Conv2DShape& s, Bf16GemmVariant variant) {
 
 void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* kernel,
                          const float* bias, Activation act, const ActivationParams& act_params,
-                         float* dst, Bf16GemmVariant variant) {
+                         float* dst, Bf16GemmVariant variant, bool round_dst) {
   conv2d_validate(s);
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) return;
@@ -176,6 +222,11 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
     const float* x = rounded(tl_rounded, src, s.batch * s.in_h * s.in_w * s.in_c);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_forward(s, x, w, bias, act, act_params, dst);
+    if (round_dst) round_to_bf16_array(dst, dst, P * s.out_c);
+    return;
+  }
+  if (how == Bf16ConvRoute::amx_direct) {
+    conv2d_forward_bf16_direct(s, src, kernel, bias, act, act_params, dst, round_dst);
     return;
   }
   const int64_t OC = s.out_c, G = s.groups, cout_g = OC / G;
@@ -187,6 +238,7 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
     ep.bias = bias;
     gemm_bf16(Trans::N, Trans::N, P, OC, K, 1.0f, src, s.in_c, kernel, OC, 0.0f, dst, OC, ep,
               route);
+    if (round_dst) round_to_bf16_array(dst, dst, P * OC);
     return;
   }
   const int64_t T = std::min(P, tile_rows(K));
@@ -200,20 +252,24 @@ void conv2d_forward_bf16(const Conv2DShape& s, const float* src, const float* ke
       gemm_bf16(Trans::N, Trans::N, p1 - p0, cout_g, K, 1.0f, col, K, kernel + g * cout_g, OC, 0.0f, dst + p0 * OC + g * cout_g, OC, epg, route);
     }
   }
+  if (round_dst) round_to_bf16_array(dst, dst, P * OC);
 }
 
-void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
-                               float* dsrc, Bf16GemmVariant variant) {
-  conv2d_validate(s);
+namespace {
+
+// conv2d_backward_data_bf16's routes; true when dsrc came out rounded already (round_dsrc on
+// the direct route: per image while in cache).
+bool input_gradient_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                         float* dsrc, Bf16GemmVariant variant, bool round_dsrc) {
   const int64_t Q = s.batch * s.in_h * s.in_w;
-  if (Q == 0) return;
+  if (Q == 0) return true;
   const int64_t IC = s.in_c, OC = s.out_c, G = s.groups;
   const int64_t cin_g = IC / G, cout_g = OC / G;
   const int64_t taps = s.kernel_h * s.kernel_w;
   const int64_t P = s.batch * s.out_h * s.out_w;
   if (P == 0) {
     std::fill(dsrc, dsrc + Q * IC, 0.0f);
-    return;
+    return true;
   }
   const Bf16GemmVariant route = route_of(s, variant);
   const Bf16ConvRoute how = *kBackwardDataBf16.select({&s, route, asked(variant)}).fns;
@@ -221,12 +277,16 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
     const float* g = rounded(tl_rounded, ddst, P * OC);
     const float* w = rounded(tl_kernel, kernel, kernel_size(s));
     conv2d_backward_data(s, g, w, dsrc);
-    return;
+    return false;
+  }
+  if (how == Bf16ConvRoute::amx_direct) {
+    conv2d_backward_data_bf16_direct(s, ddst, kernel, dsrc, round_dsrc);
+    return round_dsrc;
   }
   if (how == Bf16ConvRoute::gemm_direct) {
     gemm_bf16(Trans::N, Trans::T, Q, IC, OC, 1.0f, ddst, OC, kernel, OC, 0.0f, dsrc, IC,
               GemmEpilogue{}, route);
-    return;
+    return false;
   }
   // kernel (tap, ci, g*cout_g + o) -> wt[g] (tap, o, ci): the GEMM's right operand.
   const int64_t K = taps * cout_g;
@@ -249,6 +309,16 @@ void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const fl
                 GemmEpilogue{}, route);
     }
   }
+  return false;
+}
+
+}  // namespace
+
+void conv2d_backward_data_bf16(const Conv2DShape& s, const float* ddst, const float* kernel,
+                               float* dsrc, Bf16GemmVariant variant, bool round_dsrc) {
+  conv2d_validate(s);
+  if (!input_gradient_bf16(s, ddst, kernel, dsrc, variant, round_dsrc) && round_dsrc)
+    round_to_bf16_array(dsrc, dsrc, s.batch * s.in_h * s.in_w * s.in_c);
 }
 
 void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const float* ddst,
@@ -261,13 +331,17 @@ void conv2d_backward_weights_bf16(const Conv2DShape& s, const float* src, const 
   const Bf16GemmVariant route = route_of(s, variant);
   const Bf16ConvRoute how = *kBackwardWeightsBf16.select({&s, route, asked(variant)}).fns;
   if (how == Bf16ConvRoute::via_f32) {
-    if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
     const float* x = rounded(tl_kernel, src, s.batch * s.in_h * s.in_w * IC);
     const float* g = rounded(tl_rounded, ddst, P * OC);
+    if (dbias) sum_over_rows(g, P, OC, dbias, false);
     conv2d_backward_weights(s, x, g, dkernel, nullptr);
     return;
   }
-  if (dbias) sum_over_rows(ddst, P, OC, dbias, false);
+  if (how == Bf16ConvRoute::amx_direct && P > 0) {
+    conv2d_backward_weights_bf16_direct(s, src, ddst, dkernel, dbias);
+    return;
+  }
+  if (dbias) sum_over_rows(rounded(tl_rounded, ddst, P * OC), P, OC, dbias, false);
   if (P == 0) {
     std::fill(dkernel, dkernel + K * OC, 0.0f);
     return;

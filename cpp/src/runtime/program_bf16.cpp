@@ -84,10 +84,12 @@ void Program::execute_bf16(const ProgramInstruction& ins, const Bound* b, int64_
     }
     case ProgramOp::conv2d_forward_bf16:
       conv2d_forward_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f,
-                          static_cast<Activation>(ins.ints[1]), params, b[3].f);
+                          static_cast<Activation>(ins.ints[1]), params, b[3].f,
+                          Bf16GemmVariant::best, ins.ints[2] != 0);
       break;
     case ProgramOp::conv2d_backward_data_bf16:
-      conv2d_backward_data_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f);
+      conv2d_backward_data_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f,
+                                Bf16GemmVariant::best, ins.ints[1] != 0);
       break;
     case ProgramOp::conv2d_backward_weights_bf16:
       conv2d_backward_weights_bf16(conv_rows(geometry(ins), rows), b[0].f, b[1].f, b[2].f,

@@ -580,6 +580,7 @@ class LoweredTraining:
         # rounded only for a next layer that needs the values: a bf16 Dense or unfused Conv2D
         # takes them unrounded (its bf16 GEMM packs x exactly as it packs x's rounded copy).
         self._pending = set()
+        self._rounded_gradients = set()  # gradient buffers a bf16 conv rounded in its kernel
         self._rounded_from = {}  # id of a rounded copy -> id of the buffer it copies
         for i, layer in enumerate(layers):
             last = i == len(layers) - 1
@@ -916,7 +917,8 @@ class LoweredTraining:
         Conv2D(relu) -> MaxPooling2D op the training plan runs; returns (output, shape).
         ``bf16``: a mixed_bfloat16 conv as ops/conv_lowp.py (unfused: the bf16 kernels round
         the input they are given) and ops/fused.py (the pair: its input already rounded) run
-        it; the output is rounded where the next layer needs it (``_pending``)."""
+        it; the output is rounded by the unfused conv's kernel, the pair's where the next layer
+        needs it (``_pending``)."""
         if type(layer).call is not BaseConvND.call or not layer.built or \
                 layer.data_format != "channels_last" or layer.groups != 1 or len(shape) != 3:
             raise _NotLowerable
@@ -945,11 +947,14 @@ class LoweredTraining:
             geometry = d.geometry(conv)
             width = math.prod(out_shape)
             out = d.arena(f"{layer.name}/output", per_row=width)
-            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act),
+            # The output rounded in the kernel, as the next layer's autocast would round it
+            # (a layer that rounds its input itself gets the same bits); its backward reads
+            # only the relu's sign, which rounding keeps.
+            d.add("conv2d_forward_bf16", (x, kernel, bias, out), ints=(geometry, act, 1),
                   floats=(0.0, _INF, 0.0), m=(0, 1))
             backward.append(_ConvNode(geometry, x, kernel, out, act, dk, db, flows, in_width,
                                       width, bf16=True))
-            self._pending.add(out.id)  # the output rounded where the next layer needs it
+            self._rounded.add(out.id)
             return out, out_shape
         if pool is None:
             geometry = d.geometry(conv)
@@ -1203,7 +1208,11 @@ class LoweredTraining:
                 g, masked = self._plan_pool_relu_backward(d, node, g), True
                 continue
             if type(node) in (_ConvNode, _ConvPoolNode, _PoolNode):
-                g, masked = self._plan_conv_backward(d, node, g, masked), False
+                # A bf16 conv whose input gradient a bf16 conv-pool pair reads rounds it in
+                # its kernel (the pair's RoundGradient, same bits).
+                round_dx = type(node) is _ConvNode and node.bf16 and i + 1 < len(nodes) and \
+                    type(nodes[i + 1]) is _ConvPoolNode and bool(nodes[i + 1].bf16_width)
+                g, masked = self._plan_conv_backward(d, node, g, masked, round_dx), False
                 if g is None:
                     break
                 continue
@@ -1261,11 +1270,12 @@ class LoweredTraining:
               m=rows)
         return dx
 
-    def _plan_conv_backward(self, d, node, g, masked=False):
+    def _plan_conv_backward(self, d, node, g, masked=False, round_dx=False):
         """Backward of a conv, fused conv-pool or pool node as the tape runs it (see
         ops/conv.py Conv2D, ops/fused.py Conv2DReluMaxPool, ops/pool.py Pool2D); returns the
         input's gradient, or None when nothing before the node needs one. ``masked``: ``g``
-        already carries a relu conv's mask (``_plan_pool_relu_backward``)."""
+        already carries a relu conv's mask (``_plan_pool_relu_backward``); ``round_dx``: a bf16
+        conv's input gradient comes out rounded to bf16."""
         rows = (0, 1)
         if type(node) is _PoolNode:
             if not node.flows:
@@ -1274,7 +1284,8 @@ class LoweredTraining:
             d.add("max_pool2d_backward", (g, node.argmax, dx), ints=(node.geometry,), m=rows)
             return dx
         if type(node) is _ConvPoolNode:
-            if node.bf16_width:  # RoundGradient: the fused op's gradient in bf16
+            if node.bf16_width and g.id not in self._rounded_gradients:
+                # RoundGradient: the fused op's gradient in bf16
                 rounded = d.arena("conv_pool/rounded_gradient", per_row=node.bf16_width)
                 d.add("round_to_bfloat16", (g, rounded), m=(0, node.bf16_width))
                 g = rounded
@@ -1291,7 +1302,7 @@ class LoweredTraining:
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
         if node.bf16:
-            return self._plan_conv_bf16_backward(d, node, g, masked)
+            return self._plan_conv_bf16_backward(d, node, g, masked, round_dx)
         if act != 0 and not flows:
             # A first layer: the relu mask is applied inside the weight-gradient kernel.
             d.add("conv2d_backward_weights", (x, g, dk, db, out), ints=(geometry,), m=rows)
@@ -1307,24 +1318,27 @@ class LoweredTraining:
         d.add("conv2d_backward_weights", (x, g, dk, db), ints=(geometry,), m=rows)
         return dx
 
-    def _plan_conv_bf16_backward(self, d, node, g, masked=False):
+    def _plan_conv_bf16_backward(self, d, node, g, masked=False, round_dx=False):
         """Backward of a mixed_bfloat16 Conv2D as ops/conv_lowp.py's Conv2DLowPrecision runs
-        it: the activation's gradient rounded to bf16, then the bf16 convolutions.
+        it: the activation's gradient rounded to bf16, then the bf16 convolutions. The
+        convolutions round their operands themselves (the bias gradient too sums the rounded
+        values), so the gradient goes to them unrounded: the bits of the tape's rounded copy.
         ``masked``: ``g`` already carries the relu mask (``_plan_pool_relu_backward``)."""
         rows = (0, 1)
         geometry, x, kernel, out, act = node.geometry, node.x, node.kernel, node.out, node.act
         dk, db, flows, in_width, out_width = node.dk, node.db, node.flows, node.in_width, \
             node.out_width
-        dz = d.arena("conv/activation_gradient", per_row=out_width)
+        dz = g
         if act != 0 and not masked:
+            dz = d.arena("conv/activation_gradient", per_row=out_width)
             d.add("relu_backward_from_output", (out, g, dz), m=rows, n=(0, out_width))
-            d.add("round_to_bfloat16", (dz, dz), m=(0, out_width))
-        else:
-            d.add("round_to_bfloat16", (g, dz), m=(0, out_width))
         dx = None
         if flows:
             dx = d.arena("conv/input_gradient", per_row=in_width)
-            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry,), m=rows)
+            d.add("conv2d_backward_data_bf16", (dz, kernel, dx), ints=(geometry, int(round_dx)),
+                  m=rows)
+            if round_dx:
+                self._rounded_gradients.add(dx.id)
         d.add("conv2d_backward_weights_bf16", (x, dz, dk, db), ints=(geometry,), m=rows)
         return dx
 

@@ -2,8 +2,9 @@
 Conv1D/Conv2D/DepthwiseConv2D, see ``ops.precision``): what Keras computes when it casts the
 input and kernel to the compute dtype, with products accumulated in float32.
 
-bfloat16 convolutions run on ``_core.conv2d_*_bf16`` (im2col tiles on the AMX / AVX512_BF16
-GEMM, or rounded copies through the float32 kernels for shallow first layers); depthwise
+bfloat16 convolutions run on ``_core.conv2d_*_bf16`` (the direct AMX convolution for stride-1
+convolutions with channels in 16s, im2col tiles on the AMX / AVX512_BF16 GEMM, or rounded
+copies through the float32 kernels for shallow first layers; docs/precision.md); depthwise
 convolutions and float16 round their operands and run the float32 kernels (a product of two
 rounded values is exact in float32). Gradients are rounded the same way: the input gradient
 is the lower-precision convolution of the rounded output gradient with the rounded kernel,

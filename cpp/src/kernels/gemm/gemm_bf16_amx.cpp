@@ -9,8 +9,10 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/gemm/amx_tiles.h"
 #include "kernels/gemm/bf16_convert_avx512.h"
 #include "kernels/gemm/gemm_bf16_kernels.h"
+#include "kernels/gemm/transpose_avx512.h"
 
 namespace nnfast::kernels {
 namespace {
@@ -30,24 +32,7 @@ inline int64_t padded_pairs(int64_t kc) {
   return (k2 + kChunk - 1) / kChunk * kChunk;
 }
 
-// Palette 1: eight tiles of 16 rows x 64 bytes.
-struct alignas(64) TileConfig {
-  unsigned char palette = 1, start_row = 0, reserved[14] = {};
-  unsigned short colsb[16] = {};
-  unsigned char rows[16] = {};
-};
-
-void amx_begin() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  // NOTE: GCC 12 does not treat ldtilecfg as reading its operand and drops the stores above
-  // without this barrier (the tiles then stay unconfigured: #UD on the first tile op).
-  __asm__ volatile("" : : "r"(&cfg) : "memory");
-  _tile_loadconfig(&cfg);
-}
+void amx_begin() { amx_configure_bf16(64); }
 
 void amx_end() { _tile_release(); }
 
@@ -113,32 +98,6 @@ void pack_a_along_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, 
                           bf16_convert_pairs(hi, lo));
     }
   }
-}
-
-// 16x16 transpose of 32-bit lanes: r[t] lane i becomes r[i] lane t.
-inline void transpose_16x16_epi32(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {  // lane L of t[i]: r[i][4L], r[i+1][4L], r[i][4L+1], ...
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {  // lane L of r[i + s]: column 4L + s of rows i..i+3
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int s = 0; s < 4; ++s) {  // the 4x4 transpose of 128-bit lanes of r[s], r[4+s], ...
-    const __m512i a0 = _mm512_shuffle_i32x4(r[s], r[4 + s], 0x44);
-    const __m512i a1 = _mm512_shuffle_i32x4(r[s], r[4 + s], 0xEE);
-    const __m512i a2 = _mm512_shuffle_i32x4(r[8 + s], r[12 + s], 0x44);
-    const __m512i a3 = _mm512_shuffle_i32x4(r[8 + s], r[12 + s], 0xEE);
-    t[s] = _mm512_shuffle_i32x4(a0, a2, 0x88);
-    t[4 + s] = _mm512_shuffle_i32x4(a0, a2, 0xDD);
-    t[8 + s] = _mm512_shuffle_i32x4(a1, a3, 0x88);
-    t[12 + s] = _mm512_shuffle_i32x4(a1, a3, 0xDD);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
 // Transposed A (depth down its columns): rows 2q, 2q+1 give the pairs of 16 consecutive
