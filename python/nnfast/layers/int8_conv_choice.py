@@ -32,6 +32,7 @@ from nnfast.layers.convolutional import Conv2D, DepthwiseConv2D
 from nnfast.layers.core import Activation
 from nnfast.layers.normalization import BatchNormalization
 from nnfast.layers.reshaping_image import ZeroPadding2D
+from nnfast.ops.quantized_stem import int8_stem_applies
 
 MIN_INT8_DEPTH = 64
 MIN_INT8_FILTERS = 64
@@ -66,6 +67,8 @@ def int8_kept_float32_reason(layer):
         return None
     if type(layer) is not Conv2D or len(shape) != 4:
         return None
+    if int8_stem_applies(shape, layer.dilation_rate, layer.groups):
+        return None  # a shallow stem: each sample quantized once (ops.quantized_stem)
     depth = shape[0] * shape[1] * shape[2]
     if depth < MIN_INT8_DEPTH:
         return (f"reduction depth {depth} ({shape[0]}x{shape[1]}x{shape[2]}) under "
@@ -130,6 +133,52 @@ def depthwise_partners(model):
     return partners
 
 
+def stem_fed_depthwise(model):
+    """The ids of the ``DepthwiseConv2D`` layers of ``model`` whose input only a shallow stem
+    ``Conv2D`` (``ops.quantized_stem.int8_stem_applies``) makes, through BatchNormalization,
+    activations and ZeroPadding2D: MobileNetV2's block 0. Int8, the stem, that layer and its
+    project conv run as one int8 call (``models.fusion.Int8StemBlockChain``) over bands of
+    rows, with no feature map between them in memory, so the depthwise channel limit does not
+    apply to it. Empty for models without a plan.
+
+    Example:
+        >>> import nnfast
+        >>> inp = nnfast.Input((9, 9, 3))
+        >>> x = DepthwiseConv2D(3)(Conv2D(16, 3, strides=2)(inp))
+        >>> model = nnfast.Model(inp, Conv2D(4, 1)(x))
+        >>> len(stem_fed_depthwise(model))
+        1
+    """
+    plan = getattr(model, "_plan", None)
+    if plan is None:
+        return set()
+    steps = plan.steps
+    readers = plan.readers()
+    producer = {step.outputs: i for i, step in enumerate(steps) if isinstance(step.outputs, int)}
+
+    def sole_reader(i):
+        out = steps[i].outputs
+        users = readers.get(out, []) if isinstance(out, int) else []
+        return users[0] if len(users) == 1 and out not in plan.output_ids else None
+
+    fed = set()
+    for i, step in enumerate(steps):
+        if type(step.layer) is not DepthwiseConv2D or not isinstance(step.inputs, int):
+            continue
+        k, below = producer.get(step.inputs), i
+        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
+               and sole_reader(k) == below and isinstance(steps[k].inputs, int)):
+            below, k = k, producer.get(steps[k].inputs)
+        if k is None or sole_reader(k) != below:
+            continue
+        stem = steps[k].layer
+        if (type(stem) is Conv2D and getattr(stem, "built", False)
+                and int8_stem_applies(tuple(stem.kernel.shape), stem.dilation_rate,
+                                      stem.groups)):
+            fed.add(id(step.layer))
+    return fed
+
+
 def int8_kept_float32_reasons(model, layers):
     """``{id(layer): reason}`` for the ``layers`` of ``model`` that ``Model.quantize("int8")``
     leaves float32: ``int8_kept_float32_reason`` of each, except that the 1x1 convs next to a
@@ -151,15 +200,20 @@ def int8_kept_float32_reasons(model, layers):
         3
     """
     partners = depthwise_partners(model)
+    stem_fed = stem_fed_depthwise(model)
+
+    def reason_of(layer):
+        return None if id(layer) in stem_fed else int8_kept_float32_reason(layer)
+
     reasons = {}
     for layer in layers:
         depthwise = partners.get(id(layer))
         if depthwise is None:
-            reason = int8_kept_float32_reason(layer)
+            reason = reason_of(layer)
         elif layer.dtype_policy.quantization_mode is not None:
             reason = None  # (quantize's own error: already quantized)
         else:
-            why = int8_kept_float32_reason(depthwise)
+            why = reason_of(depthwise)
             reason = None if why is None else (
                 f"next to {depthwise.name}, kept float32 ({why.split(':')[0]}): they run as "
                 "one float32 chain")
