@@ -19,8 +19,14 @@ they keep the float32 plan's fused depthwise -> pointwise chain. Any other ``Con
 float32 when its reduction depth ``kh * kw * in`` is under 64 or it has fewer than 64 filters:
 alone, its int8 GEMM pads the depth to 64 (AMX) or works on thin tiles while the float output
 is as wide as ever, so the quantize/dequantize passes cost more than the int8 products save
-(MobileNetV2's 3x3x3 stem ran at 0.5x of float32). ResNet50's convolutions are all at or over
-the limits.
+(MobileNetV2's 3x3x3 stem ran at 0.5x of float32 so). ResNet50's convolutions are all at or over
+the limits. The exception is a shallow stem (``ops.quantized_stem.int8_stem_applies``: a window
+of at most 32 values, such as MobileNetV2's 3x3x3): it goes int8 on its own kernel, each sample
+quantized once (1.4x of float32 alone at batch 32), and a depthwise layer whose input only such a
+stem makes goes int8 whatever its channels, with its project conv: the stem, the depthwise and
+the project conv then run as one int8 call over bands of rows
+(``models.fusion.Int8StemBlockChain``; MobileNetV2's stem and block 0, 1.4x of float32 at batch
+32).
 
 A layer kept float32 gets ``int8_kept_float32`` (a sentence saying why); ``Model.quantize``
 lists them in one warning. It saves and loads as the float32 layer it is. Passing ``filters``
