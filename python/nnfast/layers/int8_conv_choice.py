@@ -57,9 +57,9 @@ def int8_kept_float32_reason(layer):
 
     Example:
         >>> conv = Conv2D(32, 3)
-        >>> conv.build((None, 32, 32, 3))
+        >>> conv.build((None, 32, 32, 4))
         >>> int8_kept_float32_reason(conv)  # doctest: +ELLIPSIS
-        'reduction depth 27 (3x3x3) under 64...'
+        'reduction depth 36 (3x3x4) under 64...'
     """
     if (not getattr(layer, "built", False) or getattr(layer, "kernel", None) is None
             or layer.dtype_policy.quantization_mode is not None):
