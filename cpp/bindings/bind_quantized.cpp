@@ -10,6 +10,7 @@
 #include "bind_util.h"
 #include "nnfast/depthwise_int8.h"
 #include "nnfast/gemm_int8.h"
+#include "nnfast/stem_int8.h"
 
 namespace py = pybind11;
 using namespace nnfast::bind;
@@ -465,4 +466,167 @@ void bind_quantized(py::module_& m) {
         "Whether the int8 depthwise registry may pick its AVX512_VNNI kernel (True by default; "
         "tests switch it off to run the plain AVX-512 kernel on a VNNI CPU). Returns the "
         "previous setting.");
+
+  m.def(
+      "int8_stem_conv2d_forward",
+      [](const py::array& src, const py::array& kernel, const py::array& kernel_scale,
+         const py::object& bias, const py::array& dst, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, std::pair<int64_t, int64_t> dilation, int activation,
+         float act_alpha, float act_max, float act_threshold, float epsilon,
+         const py::object& channel_absmax) {
+        const char* who = "int8_stem_conv2d_forward";
+        BufferScope scope(who);
+        require_ndim(kernel, 4, "int8 stem kernel");
+        const nnfast::Conv2DShape s = packed_kernel_binding_shape(
+            src, dst, {kernel.shape(0), kernel.shape(1)}, strides, pads, dilation, who);
+        if (kernel.shape(2) != s.in_c || kernel.shape(3) != s.out_c)
+          throw py::value_error(std::string(who) + ": kernel must be (kh, kw, " +
+                                std::to_string(s.in_c) + ", " + std::to_string(s.out_c) +
+                                ") for src " + shape_of(src) + " and dst " + shape_of(dst) +
+                                ", received " + shape_of(kernel));
+        if (!nnfast::int8_stem_conv2d_supported(s))
+          throw py::value_error(std::string(who) + ": expected groups 1, dilation_w 1, "
+                                "kh * ceil(kw * in / 4) <= 64 and at most 1024 filters, "
+                                "received kernel " + shape_of(kernel) + " and dilation (" +
+                                std::to_string(dilation.first) + ", " +
+                                std::to_string(dilation.second) + ")");
+        const float* x = checked<float>(src, "int8 stem input");
+        const int8_t* w = checked<int8_t>(kernel, "int8 stem kernel");
+        float* y = checked<float>(dst, "int8 stem output", true);
+        const float* ks = checked<float>(kernel_scale, "int8 stem kernel_scale");
+        require_shape(kernel_scale, {s.out_c}, "int8 stem kernel_scale");
+        const float* b = checked_or_null<float>(bias, "int8 stem bias");
+        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 stem bias");
+        int32_t* stats = checked_or_null<int32_t>(channel_absmax, "int8 stem channel_absmax", true);
+        if (stats)
+          require_shape(py::cast<py::array>(channel_absmax), {s.batch, s.out_c},
+                        "int8 stem channel_absmax");
+        const auto act = activation_of(activation, who);
+        nnfast::ActivationParams p;
+        p.alpha = act_alpha;
+        p.max_value = act_max;
+        p.threshold = act_threshold;
+        py::gil_scoped_release release;
+        nnfast::int8_stem_conv2d_forward(s, x, w, ks, b, epsilon, act, p, y, stats);
+      },
+      py::arg("src"), py::arg("kernel"), py::arg("kernel_scale"), py::arg("bias"),
+      py::arg("dst"), py::arg("strides"), py::arg("pads"), py::arg("dilation"),
+      py::arg("activation") = 0, py::arg("act_alpha") = 0.0f,
+      py::arg("act_max") = std::numeric_limits<float>::infinity(),
+      py::arg("act_threshold") = 0.0f, py::arg("epsilon") = 1e-7f,
+      py::arg("channel_absmax") = py::none(),
+      "int8 convolution of a shallow first layer (groups 1, kh * ceil(kw * in / 4) <= 64) for "
+      "inference on NHWC arrays: each sample quantized once with scale 127 / (max|src[b]| + "
+      "epsilon), kernel int8 (kh, kw, in, out) with kernel_scale (out,), exact int32 sums, "
+      "then dst = activation(fma(acc, 1 / x_scale * (1 / kernel_scale), bias)); dst's shape "
+      "gives out_h/out_w and pads the zeros before the first row/column. channel_absmax "
+      "(int32 (batch, out), zeroed by the caller) receives the bit pattern of max |dst| per "
+      "sample and channel.");
+  m.def(
+      "int8_stem_block_forward",
+      [](const py::array& src, const py::array& stem_kernel, const py::array& stem_kernel_scale,
+         const py::object& stem_bias, std::pair<int64_t, int64_t> stem_strides,
+         std::pair<int64_t, int64_t> stem_pads, std::pair<int64_t, int64_t> stem_out_hw,
+         int stem_activation, float stem_alpha, float stem_max, float stem_threshold,
+         const py::array& dw_kernel, const py::array& dw_kernel_scale, const py::object& dw_bias,
+         const py::object& dw_scale, std::pair<int64_t, int64_t> strides,
+         std::pair<int64_t, int64_t> pads, int dw_activation, float dw_alpha, float dw_max,
+         float dw_threshold, const Packed& project_packed, const py::array& project_kernel_scale,
+         const py::object& project_bias, int project_activation, float project_alpha,
+         float project_max, float project_threshold, const py::array& dst, float epsilon,
+         const std::string& variant) {
+        const char* who = "int8_stem_block_forward";
+        BufferScope scope(who);
+        require_ndim(src, 4, "int8 stem input");
+        require_ndim(stem_kernel, 4, "int8 stem kernel");
+        require_ndim(dw_kernel, 4, "int8 depthwise kernel");
+        require_ndim(dst, 4, "int8 stem block output");
+        if (stem_pads.first < 0 || stem_pads.second < 0 || pads.first < 0 || pads.second < 0)
+          throw py::value_error(std::string(who) + ": pads must not be negative");
+        nnfast::Conv2DShape stem;
+        stem.batch = src.shape(0), stem.in_h = src.shape(1), stem.in_w = src.shape(2);
+        stem.in_c = src.shape(3);
+        stem.kernel_h = stem_kernel.shape(0), stem.kernel_w = stem_kernel.shape(1);
+        stem.out_c = stem_kernel.shape(3);
+        stem.out_h = stem_out_hw.first, stem.out_w = stem_out_hw.second;
+        stem.stride_h = stem_strides.first, stem.stride_w = stem_strides.second;
+        stem.pad_top = stem_pads.first, stem.pad_left = stem_pads.second;
+        require_shape(stem_kernel, {stem.kernel_h, stem.kernel_w, stem.in_c, stem.out_c},
+                      "int8 stem kernel (its input channels are src's)");
+        if (!nnfast::int8_stem_conv2d_supported(stem))
+          throw py::value_error(std::string(who) + ": expected a stem kernel with kh * ceil(kw "
+                                "* in / 4) <= 64 and at most 1024 filters, received " +
+                                shape_of(stem_kernel));
+        const int64_t c = stem.out_c, oc = c * dw_kernel.shape(3);
+        require_shape(dw_kernel, {dw_kernel.shape(0), dw_kernel.shape(1), c, dw_kernel.shape(3)},
+                      "int8 depthwise kernel (its input channels are the stem's outputs)");
+        if (project_packed.k != oc || dst.shape(3) != project_packed.n ||
+            dst.shape(0) != src.shape(0))
+          throw py::value_error(std::string(who) + ": the project kernel is (" +
+                                std::to_string(project_packed.k) + ", " +
+                                std::to_string(project_packed.n) + ") but the depthwise output "
+                                "has " + std::to_string(oc) + " channels and dst " +
+                                shape_of(dst) + " (src " + shape_of(src) + ")");
+        nnfast::Conv2DShape s;
+        s.batch = stem.batch, s.in_h = stem.out_h, s.in_w = stem.out_w, s.in_c = c;
+        s.out_h = dst.shape(1), s.out_w = dst.shape(2), s.out_c = oc;
+        s.kernel_h = dw_kernel.shape(0), s.kernel_w = dw_kernel.shape(1);
+        s.stride_h = strides.first, s.stride_w = strides.second;
+        s.pad_top = pads.first, s.pad_left = pads.second, s.groups = c;
+        auto vector_of = [&](const py::object& a, int64_t n, const char* name) -> const float* {
+          const float* p = checked_or_null<float>(a, name);
+          if (p) require_shape(py::cast<py::array>(a), {n}, name);
+          return p;
+        };
+        const float* x = checked<float>(src, "int8 stem input");
+        const int8_t* sk = checked<int8_t>(stem_kernel, "int8 stem kernel");
+        const float* sks = vector_of(stem_kernel_scale, c, "int8 stem kernel_scale");
+        const float* sb = vector_of(stem_bias, c, "int8 stem bias");
+        nnfast::ActivationParams sp;
+        sp.alpha = stem_alpha, sp.max_value = stem_max, sp.threshold = stem_threshold;
+        nnfast::Int8DepthwiseConv depthwise;
+        depthwise.kernel = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
+        depthwise.kernel_scale = vector_of(dw_kernel_scale, oc, "int8 depthwise kernel_scale");
+        depthwise.bias = vector_of(dw_bias, oc, "int8 depthwise bias");
+        depthwise.scale = vector_of(dw_scale, oc, "int8 depthwise scale");
+        depthwise.act = activation_of(dw_activation, who);
+        depthwise.params.alpha = dw_alpha;
+        depthwise.params.max_value = dw_max;
+        depthwise.params.threshold = dw_threshold;
+        const int64_t n = project_packed.n;
+        nnfast::Int8PointwiseConv project;
+        project.packed = &project_packed;
+        project.kernel_scale = vector_of(project_kernel_scale, n, "int8 project kernel_scale");
+        project.bias = vector_of(project_bias, n, "int8 project bias");
+        project.epilogue.act = activation_of(project_activation, who);
+        project.epilogue.params.alpha = project_alpha;
+        project.epilogue.params.max_value = project_max;
+        project.epilogue.params.threshold = project_threshold;
+        float* y = checked<float>(dst, "int8 stem block output", true);
+        if (!sks || !depthwise.kernel_scale || !project.kernel_scale)
+          throw py::value_error(std::string(who) + ": kernel scales must not be None");
+        const auto act = activation_of(stem_activation, who);
+        const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
+        py::gil_scoped_release release;
+        nnfast::int8_stem_block_forward(stem, x, sk, sks, sb, act, sp, s, depthwise, project,
+                                        epsilon, y, v);
+      },
+      py::arg("src"), py::arg("stem_kernel"), py::arg("stem_kernel_scale"),
+      py::arg("stem_bias"), py::arg("stem_strides"), py::arg("stem_pads"),
+      py::arg("stem_out_hw"), py::arg("stem_activation"), py::arg("stem_alpha"),
+      py::arg("stem_max"), py::arg("stem_threshold"), py::arg("dw_kernel"),
+      py::arg("dw_kernel_scale"), py::arg("dw_bias"), py::arg("dw_scale"), py::arg("strides"),
+      py::arg("pads"), py::arg("dw_activation"), py::arg("dw_alpha"), py::arg("dw_max"),
+      py::arg("dw_threshold"), py::arg("project_packed"), py::arg("project_kernel_scale"),
+      py::arg("project_bias"), py::arg("project_activation"), py::arg("project_alpha"),
+      py::arg("project_max"), py::arg("project_threshold"), py::arg("dst"),
+      py::arg("epsilon") = 1e-7f, py::arg("variant") = "best",
+      "A quantized stem (as int8_stem_conv2d_forward, output (stem_out_hw, out)) feeding only a "
+      "quantized depthwise conv (strides/pads, dilation 1; its input quantized per sample, "
+      "band of rows and channel) feeding only a quantized 1x1 project conv (no residual), over "
+      "bands of output rows so neither the stem's nor the depthwise output is written to "
+      "memory. dst (batch, out_h, out_w, project out) gives out_h/out_w.");
+  m.def("int8_stem_kernel_name", &nnfast::int8_stem_kernel_name,
+        "The int8 stem kernel the registry picks now (s8_stem_avx512vnni, s8_stem_avxvnni, "
+        "s8_stem_ref).");
 }

@@ -1,4 +1,5 @@
-// int8 inverted residual driver (see nnfast/depthwise_int8.h): for each (sample, band of output
+// int8 inverted residual driver (see nnfast/depthwise_int8.h and ops/int8_band_block.h, whose
+// band loop it runs with the expand conv as the producer): for each (sample, band of output
 // rows), in parallel over them (and within a band, over its rows and pixels, when there are
 // fewer bands than threads: nested loops run serially), the expand 1x1 conv of the band's input rows (halo included)
 // into the thread's scratch, their per-channel maxima and int8 rows for the depthwise kernel,
@@ -14,6 +15,7 @@
 
 #include "nnfast/depthwise_int8.h"
 #include "ops/depthwise_int8_run.h"
+#include "ops/int8_band_block.h"
 #include "ops/gemm_int8_rows.h"
 #include "ops/parallel.h"
 #include "ops/scratch.h"
@@ -81,39 +83,33 @@ int64_t int8_inverted_residual_band_rows(const Conv2DShape& s) {
   return std::clamp<int64_t>(rows, 1, std::max<int64_t>(1, s.out_h));
 }
 
-void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
-                                    const Int8PointwiseConv& expand,
-                                    const Int8DepthwiseConv& depthwise,
-                                    const Int8PointwiseConv& project, float epsilon, float* dst,
-                                    Int8GemmVariant variant) {
-  if (!expand.packed || !project.packed)
-    throw std::invalid_argument("int8_inverted_residual_forward: missing packed kernel");
-  const Int8PackedKernel &ek = *expand.packed, &pk = *project.packed;
-  if (ek.n != s.in_c || pk.k != s.out_c)
+void int8_band_depthwise_project(const Conv2DShape& s, const Int8BandProducer& produce,
+                                 int64_t produce_cost, const Int8DepthwiseConv& depthwise,
+                                 const Int8PointwiseConv& project, float epsilon, float* dst,
+                                 Int8GemmVariant variant) {
+  if (!project.packed)
+    throw std::invalid_argument("int8 band block: missing packed project kernel");
+  const Int8PackedKernel& pk = *project.packed;
+  if (pk.k != s.out_c)
     throw std::invalid_argument(
-        "int8_inverted_residual_forward: the expand kernel gives " + std::to_string(ek.n) +
-        " channels and the project kernel takes " + std::to_string(pk.k) + ", but the depthwise "
-        "convolution maps " + std::to_string(s.in_c) + " to " + std::to_string(s.out_c));
-  if (expand.epilogue.residual || expand.epilogue.channel_absmax ||
-      project.epilogue.channel_absmax)
-    throw std::invalid_argument("int8_inverted_residual_forward: the expand step takes no "
-                                "residual, and no step gathers channel_absmax");
+        "int8 band block: the project kernel takes " + std::to_string(pk.k) +
+        " channels, but the depthwise convolution gives " + std::to_string(s.out_c));
+  if (project.epilogue.channel_absmax)
+    throw std::invalid_argument("int8 band block: the project step gathers no channel_absmax");
   if (project.epilogue.residual && project.epilogue.ldr < pk.n)
-    throw std::invalid_argument("int8_inverted_residual_forward: residual row stride " +
+    throw std::invalid_argument("int8 band block: residual row stride " +
                                 std::to_string(project.epilogue.ldr) + " under " +
                                 std::to_string(pk.n));
   const Int8DepthwiseWeights w(s, depthwise.kernel);
   const int64_t out_pixels = s.out_h * s.out_w;
   if (s.batch == 0 || out_pixels == 0 || pk.n == 0) return;
   const kernels::Int8GemmKernelInfo& kern = int8_rows::gemm_kernel(variant);
-  const int8_rows::DequantizeEpilogue expand_epilogue(kern, ek, expand.kernel_scale,
-                                                      expand.bias, expand.epilogue, false);
   const int8_rows::DequantizeEpilogue project_epilogue(kern, pk, project.kernel_scale,
                                                        project.bias, project.epilogue, false);
-  const int64_t c = s.in_c, oc = s.out_c, n = pk.n, in_k = ek.k;
+  const int64_t c = s.in_c, oc = s.out_c, n = pk.n;
   const int64_t band = int8_inverted_residual_band_rows(s);
   const int64_t bands = (s.out_h + band - 1) / band;
-  const int64_t item_cost = band * s.out_w * (ek.kp * c * (s.stride_h * s.stride_w + 1) +
+  const int64_t item_cost = band * s.out_w * (produce_cost * (s.stride_h * s.stride_w + 1) +
                                               2 * w.taps_even * oc + pk.kp * n);
   parallel_for_rows(s.batch * bands, item_cost, int64_t{1} << 18, [&](int64_t t0, int64_t t1) {
     std::vector<int32_t> max_bits(static_cast<size_t>(c));
@@ -126,14 +122,11 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
       int64_t lo, hi;
       input_rows(s, oh0, oh1, &lo, &hi);
       const int64_t m = (hi - lo) * s.in_w;
-      // Expand: the band's input rows (halo included) into `expanded`; the band's depthwise
-      // scales, one per channel, from the maxima its epilogue gathers.
+      // The band's input rows (halo included) into `expanded`; the band's depthwise scales,
+      // one per channel, from the maxima the producer gathers.
       float* expanded = tl_expanded.get(static_cast<size_t>(std::max<int64_t>(m, 1) * c));
       std::fill(max_bits.begin(), max_bits.end(), 0);
-      if (m > 0)
-        pointwise_rows(kern, expand, expand_epilogue, m,
-                       src + (b * s.in_h + lo) * s.in_w * in_k, epsilon, expanded, nullptr,
-                       max_bits.data());
+      if (m > 0) produce(b, lo, hi, expanded, max_bits.data());
       bool finite = true;
       for (int64_t ch = 0; ch < c; ++ch) {
         finite &= max_bits[ch] < 0x7f800000;
@@ -177,6 +170,37 @@ void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
                      nullptr);
     }
   });
+}
+
+void int8_inverted_residual_forward(const Conv2DShape& s, const float* src,
+                                    const Int8PointwiseConv& expand,
+                                    const Int8DepthwiseConv& depthwise,
+                                    const Int8PointwiseConv& project, float epsilon, float* dst,
+                                    Int8GemmVariant variant) {
+  if (!expand.packed || !project.packed)
+    throw std::invalid_argument("int8_inverted_residual_forward: missing packed kernel");
+  const Int8PackedKernel &ek = *expand.packed, &pk = *project.packed;
+  if (ek.n != s.in_c || pk.k != s.out_c)
+    throw std::invalid_argument(
+        "int8_inverted_residual_forward: the expand kernel gives " + std::to_string(ek.n) +
+        " channels and the project kernel takes " + std::to_string(pk.k) + ", but the depthwise "
+        "convolution maps " + std::to_string(s.in_c) + " to " + std::to_string(s.out_c));
+  if (expand.epilogue.residual || expand.epilogue.channel_absmax ||
+      project.epilogue.channel_absmax)
+    throw std::invalid_argument("int8_inverted_residual_forward: the expand step takes no "
+                                "residual, and no step gathers channel_absmax");
+  const kernels::Int8GemmKernelInfo& kern = int8_rows::gemm_kernel(variant);
+  const int8_rows::DequantizeEpilogue expand_epilogue(kern, ek, expand.kernel_scale,
+                                                      expand.bias, expand.epilogue, false);
+  const int64_t in_k = ek.k;
+  // Expand: the band's input rows (halo included), its epilogue gathering the maxima.
+  const Int8BandProducer produce = [&](int64_t b, int64_t lo, int64_t hi, float* rows,
+                                       int32_t* max_bits) {
+    pointwise_rows(kern, expand, expand_epilogue, (hi - lo) * s.in_w,
+                   src + (b * s.in_h + lo) * s.in_w * in_k, epsilon, rows, nullptr, max_bits);
+  };
+  int8_band_depthwise_project(s, produce, ek.kp * s.in_c, depthwise, project, epsilon, dst,
+                              variant);
 }
 
 }  // namespace nnfast

@@ -19,8 +19,14 @@ they keep the float32 plan's fused depthwise -> pointwise chain. Any other ``Con
 float32 when its reduction depth ``kh * kw * in`` is under 64 or it has fewer than 64 filters:
 alone, its int8 GEMM pads the depth to 64 (AMX) or works on thin tiles while the float output
 is as wide as ever, so the quantize/dequantize passes cost more than the int8 products save
-(MobileNetV2's 3x3x3 stem ran at 0.5x of float32). ResNet50's convolutions are all at or over
-the limits.
+(MobileNetV2's 3x3x3 stem ran at 0.5x of float32 so). ResNet50's convolutions are all at or over
+the limits. The exception is a shallow stem (``ops.quantized_stem.int8_stem_applies``: a window
+of at most 32 values, such as MobileNetV2's 3x3x3): it goes int8 on its own kernel, each sample
+quantized once (1.4x of float32 alone at batch 32), and a depthwise layer whose input only such a
+stem makes goes int8 whatever its channels, with its project conv: the stem, the depthwise and
+the project conv then run as one int8 call over bands of rows
+(``models.fusion.Int8StemBlockChain``; MobileNetV2's stem and block 0, 1.4x of float32 at batch
+32).
 
 A layer kept float32 gets ``int8_kept_float32`` (a sentence saying why); ``Model.quantize``
 lists them in one warning. It saves and loads as the float32 layer it is. Passing ``filters``
@@ -32,6 +38,7 @@ from nnfast.layers.convolutional import Conv2D, DepthwiseConv2D
 from nnfast.layers.core import Activation
 from nnfast.layers.normalization import BatchNormalization
 from nnfast.layers.reshaping_image import ZeroPadding2D
+from nnfast.ops.quantized_stem import int8_stem_applies
 
 MIN_INT8_DEPTH = 64
 MIN_INT8_FILTERS = 64
@@ -50,9 +57,9 @@ def int8_kept_float32_reason(layer):
 
     Example:
         >>> conv = Conv2D(32, 3)
-        >>> conv.build((None, 32, 32, 3))
+        >>> conv.build((None, 32, 32, 4))
         >>> int8_kept_float32_reason(conv)  # doctest: +ELLIPSIS
-        'reduction depth 27 (3x3x3) under 64...'
+        'reduction depth 36 (3x3x4) under 64...'
     """
     if (not getattr(layer, "built", False) or getattr(layer, "kernel", None) is None
             or layer.dtype_policy.quantization_mode is not None):
@@ -66,6 +73,8 @@ def int8_kept_float32_reason(layer):
         return None
     if type(layer) is not Conv2D or len(shape) != 4:
         return None
+    if int8_stem_applies(shape, layer.dilation_rate, layer.groups):
+        return None  # a shallow stem: each sample quantized once (ops.quantized_stem)
     depth = shape[0] * shape[1] * shape[2]
     if depth < MIN_INT8_DEPTH:
         return (f"reduction depth {depth} ({shape[0]}x{shape[1]}x{shape[2]}) under "
@@ -130,6 +139,52 @@ def depthwise_partners(model):
     return partners
 
 
+def stem_fed_depthwise(model):
+    """The ids of the ``DepthwiseConv2D`` layers of ``model`` whose input only a shallow stem
+    ``Conv2D`` (``ops.quantized_stem.int8_stem_applies``) makes, through BatchNormalization,
+    activations and ZeroPadding2D: MobileNetV2's block 0. Int8, the stem, that layer and its
+    project conv run as one int8 call (``models.fusion.Int8StemBlockChain``) over bands of
+    rows, with no feature map between them in memory, so the depthwise channel limit does not
+    apply to it. Empty for models without a plan.
+
+    Example:
+        >>> import nnfast
+        >>> inp = nnfast.Input((9, 9, 3))
+        >>> x = DepthwiseConv2D(3)(Conv2D(16, 3, strides=2)(inp))
+        >>> model = nnfast.Model(inp, Conv2D(4, 1)(x))
+        >>> len(stem_fed_depthwise(model))
+        1
+    """
+    plan = getattr(model, "_plan", None)
+    if plan is None:
+        return set()
+    steps = plan.steps
+    readers = plan.readers()
+    producer = {step.outputs: i for i, step in enumerate(steps) if isinstance(step.outputs, int)}
+
+    def sole_reader(i):
+        out = steps[i].outputs
+        users = readers.get(out, []) if isinstance(out, int) else []
+        return users[0] if len(users) == 1 and out not in plan.output_ids else None
+
+    fed = set()
+    for i, step in enumerate(steps):
+        if type(step.layer) is not DepthwiseConv2D or not isinstance(step.inputs, int):
+            continue
+        k, below = producer.get(step.inputs), i
+        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
+               and sole_reader(k) == below and isinstance(steps[k].inputs, int)):
+            below, k = k, producer.get(steps[k].inputs)
+        if k is None or sole_reader(k) != below:
+            continue
+        stem = steps[k].layer
+        if (type(stem) is Conv2D and getattr(stem, "built", False)
+                and int8_stem_applies(tuple(stem.kernel.shape), stem.dilation_rate,
+                                      stem.groups)):
+            fed.add(id(step.layer))
+    return fed
+
+
 def int8_kept_float32_reasons(model, layers):
     """``{id(layer): reason}`` for the ``layers`` of ``model`` that ``Model.quantize("int8")``
     leaves float32: ``int8_kept_float32_reason`` of each, except that the 1x1 convs next to a
@@ -151,15 +206,20 @@ def int8_kept_float32_reasons(model, layers):
         3
     """
     partners = depthwise_partners(model)
+    stem_fed = stem_fed_depthwise(model)
+
+    def reason_of(layer):
+        return None if id(layer) in stem_fed else int8_kept_float32_reason(layer)
+
     reasons = {}
     for layer in layers:
         depthwise = partners.get(id(layer))
         if depthwise is None:
-            reason = int8_kept_float32_reason(layer)
+            reason = reason_of(layer)
         elif layer.dtype_policy.quantization_mode is not None:
             reason = None  # (quantize's own error: already quantized)
         else:
-            why = int8_kept_float32_reason(depthwise)
+            why = reason_of(depthwise)
             reason = None if why is None else (
                 f"next to {depthwise.name}, kept float32 ({why.split(':')[0]}): they run as "
                 "one float32 chain")

@@ -20,6 +20,12 @@ The rules, in order:
   separately, those passes cost about 40% of the convolution time at batch 32).
 - ``SeparableChain`` (inference): a depthwise chain feeding only a 1x1 chain as one
   ``ops.fused.separable_inference`` call, the depthwise output kept in the cache.
+- ``InvertedResidualChain`` (inference): an int8 expand chain feeding only an int8
+  SeparableChain as one ``int8_inverted_residual_inference`` call.
+- ``Int8StemChain`` (inference): an int8 conv chain with a shallow window (MobileNetV2's 3x3x3
+  stem) on ``ops.quantized_stem``: each sample's image quantized once, not each window.
+- ``Int8StemBlockChain`` (inference): such a stem feeding only an int8 SeparableChain as one
+  ``int8_stem_block_inference`` call over bands of rows (MobileNetV2's stem and block 0).
 
 A chain fuses only where each intermediate result feeds only the next step and is not a
 model output. Folded numbers come from the layers' current weights: each fused call compares
@@ -30,6 +36,7 @@ predictions, ``assign`` and ``set_weights`` need no invalidation.
 Example:
     >>> plan = fuse(model._plan, model, "inference")
 """
+import dataclasses
 import weakref
 
 import numpy as np
@@ -48,7 +55,8 @@ from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
 from nnfast.models.content_cache import ContentKeyedCache
 from nnfast.models.plan import PlanStep, TensorRef
-from nnfast.ops import fused, quantized_conv, quantized_depthwise, quantized_separable
+from nnfast.ops import (fused, quantized_conv, quantized_depthwise, quantized_separable,
+                        quantized_stem)
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
 from nnfast.ops.precision import LOWER, compute_precision, round_floats
 from nnfast.ops.rnn import embedded_input_pays
@@ -58,6 +66,9 @@ FUSE_CONV_POOL = True
 # Switch for the int8 depthwise chains (SeparableChain on int8 layers, InvertedResidualChain),
 # read when a plan is made: off, each int8 layer runs its own call (benchmarks compare).
 FUSE_INT8_CHAINS = True
+# Switch for Int8StemChain, read when a plan is made: off, a shallow int8 conv keeps the
+# layer's own scheme (a scale per window) on the int8 GEMM.
+FUSE_INT8_STEM = True
 
 
 class Match:
@@ -648,9 +659,112 @@ class InvertedResidualChain:
                         makes_masks=separable.makes_masks)
 
 
+class Int8StemCall:
+    """An int8 ConvChainCall with a shallow window run by ``ops.quantized_stem`` (each sample
+    quantized once: see that module for how its numbers differ from the layer's own call)."""
+
+    def __init__(self, chain):
+        self.chain = chain
+
+    def __call__(self, inputs):
+        chain = self.chain
+        conv = chain.conv
+        if conv.dtype_policy.quantization_mode != "int8":  # (quantized differently after planning)
+            return chain(inputs)
+        bias, scale = chain.folded()
+        name, alpha, max_value, threshold = chain.act
+        return quantized_stem.int8_stem_conv_inference(
+            inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
+            conv.padding, name, alpha, max_value, threshold, chain.zero_padding,
+            channel_absmax=chain.gather_channel_absmax)
+
+
+class Int8StemChain:
+    """An int8 Conv2D chain (no residual) whose window ``quantized_stem.int8_stem_applies``
+    takes, as one Int8StemCall (inference only; MobileNetV2's stem)."""
+
+    modes = ("inference",)
+
+    def matches(self, ctx, i):
+        """A Match of step i alone when it is such a chain, else None."""
+        chain = ctx.steps[i].run
+        if not (FUSE_INT8_STEM and isinstance(chain, ConvChainCall) and not chain.depthwise
+                and not chain.residual
+                and chain.conv.dtype_policy.quantization_mode == "int8"
+                and quantized_stem.int8_stem_applies(chain.conv.kernel.shape,
+                                                     chain.conv.dilation_rate,
+                                                     chain.conv.groups)):
+            return None
+        return Match([i])
+
+    def rewrite(self, ctx, match):
+        """The step, running an Int8StemCall."""
+        return dataclasses.replace(ctx.steps[match.indices[0]],
+                                   run=Int8StemCall(ctx.steps[match.indices[0]].run))
+
+
+class Int8StemBlockCall:
+    """An Int8StemCall feeding only an int8 SeparableChainCall (depthwise -> project, no
+    residual), run as one ``int8_stem_block_inference`` call: neither the stem's nor the
+    depthwise output is written to memory."""
+
+    def __init__(self, stem, separable):
+        self.stem, self.separable = stem, separable
+
+    def __call__(self, inputs):
+        stem, dw, pw = self.stem.chain, self.separable.dw, self.separable.pw
+        modes = {chain.conv.dtype_policy.quantization_mode for chain in (stem, dw, pw)}
+        if not (modes == {"int8"} and quantized_separable.int8_separable_available(inputs)):
+            return self.separable(self.stem(inputs))  # one layer at a time
+        s_bias, s_scale = stem.folded()
+        d_bias, d_scale = dw.folded()
+        p_bias, p_scale = pw.folded()
+        return quantized_stem.int8_stem_block_inference(
+            inputs, stem.conv.kernel.value, stem.conv.kernel_scale.value, dw.conv.kernel.value,
+            dw.conv.kernel_scale.value, packed_kernel(pw.conv.kernel),
+            pw.conv.kernel_scale.value, s_bias, s_scale, d_bias, d_scale, p_bias, p_scale,
+            stem.conv.strides, stem.conv.padding, dw.conv.strides, dw.conv.padding, stem.act,
+            dw.act, pw.act, stem.zero_padding, dw.zero_padding)
+
+
+class Int8StemBlockChain:
+    """An Int8StemCall step whose output only an int8 SeparableChainCall (no residual,
+    dilation 1) reads, as one Int8StemBlockCall (inference only; MobileNetV2's stem and
+    block 0)."""
+
+    modes = ("inference",)
+
+    def matches(self, ctx, i):
+        """A Match of the stem step i and the separable step reading it, else None."""
+        step = ctx.steps[i]
+        if not (FUSE_INT8_STEM and FUSE_INT8_CHAINS and isinstance(step.run, Int8StemCall)
+                and step.single_input and isinstance(step.outputs, int)
+                and step.outputs not in ctx.outputs):
+            return None
+        users = ctx.readers.get(step.outputs, [])
+        if len(users) != 1 or users[0] in ctx.merged:
+            return None
+        j = users[0]
+        separable = ctx.steps[j].run
+        if not (isinstance(separable, SeparableChainCall) and not separable.pw.residual
+                and separable.dw.conv.dtype_policy.quantization_mode == "int8"
+                and separable.pw.conv.dtype_policy.quantization_mode == "int8"
+                and tuple(separable.dw.conv.dilation_rate) == (1, 1)
+                and ctx.steps[j].inputs == step.outputs):
+            return None
+        return Match([i, j])
+
+    def rewrite(self, ctx, match):
+        """One step running the stem and separable chains as an Int8StemBlockCall."""
+        stem, separable = (ctx.steps[k] for k in match.indices)
+        return PlanStep(separable.layer, Int8StemBlockCall(stem.run, separable.run),
+                        stem.inputs, separable.outputs, merged=stem.merged + separable.merged,
+                        makes_masks=separable.makes_masks)
+
+
 # The rules, in the order they apply.
 RULES = (ConvReluMaxPool(), EmbeddingRecurrence(), ConvChain(), SeparableChain(),
-         InvertedResidualChain())
+         InvertedResidualChain(), Int8StemChain(), Int8StemBlockChain())
 
 
 def fuse(plan, model, mode):
