@@ -260,6 +260,21 @@ def test_stem_block_nan_sample_and_bad_shapes():
         block_one_call(args[0][..., :2], *args[1:], "best")
 
 
+def test_stem_block_checks_the_depthwise_step_as_a_convolution():
+    """The depthwise step's geometry (over the stem's output grid) is checked as any
+    convolution's: a zero stride is refused, not run."""
+    rng = np.random.default_rng(5)
+    x, sq, sks, sbias, dq, dks, dbias, dscale, pq, pks, pbias = block_operands(rng, *BLOCKS[0])
+    (sh, sw), spads = conv_geometry(x.shape[1], x.shape[2], 3, 2, True)
+    y = np.empty((x.shape[0], sh, sw, pks.shape[0]), np.float32)
+    for strides in [(0, 1), (1, 0)]:
+        with pytest.raises(ValueError, match="depthwise step: conv2d: strides must be positive"):
+            _core.int8_stem_block_forward(
+                x, sq, sks, sbias, (2, 2), spads, (sh, sw), RELU6, 0.0, INF, 0.0, dq, dks,
+                dbias, dscale, strides, (1, 1), RELU6, 0.0, INF, 0.0,
+                _core.int8_pack_kernel(pq), pks, pbias, 0, 0.0, INF, 0.0, y, EPS, "best")
+
+
 def stem_block_model():
     inp = nnfast.Input((15, 13, 3))
     x = L.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(inp)

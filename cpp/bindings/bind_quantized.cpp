@@ -2,12 +2,14 @@
 // and the quantize-multiply-dequantize dense step (see nnfast/gemm_int8.h).
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <pybind11/stl.h>
 
 #include "bind_util.h"
+#include "nnfast/conv.h"
 #include "nnfast/depthwise_int8.h"
 #include "nnfast/gemm_int8.h"
 #include "nnfast/stem_int8.h"
@@ -65,6 +67,67 @@ void require_shape(const py::array& a, int64_t rows, int64_t cols, const char* n
   if (a.shape(0) != rows || a.shape(1) != cols)
     throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(rows) +
                           ", " + std::to_string(cols) + "), received " + shape_of(a));
+}
+
+using nnfast::bind::require_shape;  // beside the (rows, cols) overload above
+
+// A float vector argument of n values, or null for None (a fused block's scales and biases).
+const float* optional_vector(const py::object& a, int64_t n, const char* name) {
+  const float* p = checked_or_null<float>(a, name);
+  if (p) require_shape(py::cast<py::array>(a), {n}, name);
+  return p;
+}
+
+// A fused block's quantized 1x1 step (expand or project): its packed kernel, per-column scales
+// and bias, and the activation of its epilogue; `step` names it in errors.
+nnfast::Int8PointwiseConv fused_pointwise_step(const nnfast::Int8PackedKernel& packed,
+                                               const py::array& kernel_scale,
+                                               const py::object& bias, int activation,
+                                               float alpha, float max_value, float threshold,
+                                               const std::string& step, const char* who) {
+  nnfast::Int8PointwiseConv conv;
+  conv.packed = &packed;
+  conv.kernel_scale = optional_vector(kernel_scale, packed.n, (step + " kernel_scale").c_str());
+  conv.bias = optional_vector(bias, packed.n, (step + " bias").c_str());
+  if (!conv.kernel_scale)
+    throw py::value_error(std::string(who) + ": " + step + " kernel_scale must not be None");
+  conv.epilogue.act = activation_of(activation, who);
+  conv.epilogue.params.alpha = alpha;
+  conv.epilogue.params.max_value = max_value;
+  conv.epilogue.params.threshold = threshold;
+  return conv;
+}
+
+// A fused block's quantized depthwise step over `channels` output channels.
+nnfast::Int8DepthwiseConv fused_depthwise_step(const py::array& kernel,
+                                               const py::array& kernel_scale,
+                                               const py::object& bias, const py::object& scale,
+                                               int64_t channels, int activation, float alpha,
+                                               float max_value, float threshold,
+                                               const char* who) {
+  nnfast::Int8DepthwiseConv conv;
+  conv.kernel = checked<int8_t>(kernel, "int8 depthwise kernel");
+  conv.kernel_scale = optional_vector(kernel_scale, channels, "int8 depthwise kernel_scale");
+  conv.bias = optional_vector(bias, channels, "int8 depthwise bias");
+  conv.scale = optional_vector(scale, channels, "int8 depthwise scale");
+  if (!conv.kernel_scale)
+    throw py::value_error(std::string(who) + ": int8 depthwise kernel_scale must not be None");
+  conv.act = activation_of(activation, who);
+  conv.params.alpha = alpha;
+  conv.params.max_value = max_value;
+  conv.params.threshold = threshold;
+  return conv;
+}
+
+// A fused block's project step must take the depthwise output's channels and give dst's.
+void require_project_fits(const nnfast::Int8PackedKernel& project, int64_t depthwise_channels,
+                          const py::array& src, const py::array& dst, const char* who) {
+  if (project.k != depthwise_channels || dst.shape(3) != project.n ||
+      dst.shape(0) != src.shape(0))
+    throw py::value_error(std::string(who) + ": the project kernel is (" +
+                          std::to_string(project.k) + ", " + std::to_string(project.n) +
+                          ") but the depthwise output has " + std::to_string(depthwise_channels) +
+                          " channels and dst " + shape_of(dst) + " (src " + shape_of(src) + ")");
 }
 
 }  // namespace
@@ -366,45 +429,19 @@ void bind_quantized(py::module_& m) {
         const int64_t c = expand_packed.n, oc = c * dw_kernel.shape(3);
         require_shape(dw_kernel, {dw_kernel.shape(0), dw_kernel.shape(1), c, dw_kernel.shape(3)},
                       "int8 depthwise kernel (its input channels are the expand's outputs)");
-        if (project_packed.k != oc || dst.shape(3) != project_packed.n ||
-            dst.shape(0) != src.shape(0))
-          throw py::value_error(std::string(who) + ": the project kernel is (" +
-                                std::to_string(project_packed.k) + ", " +
-                                std::to_string(project_packed.n) + ") but the depthwise output "
-                                "has " + std::to_string(oc) + " channels and dst " +
-                                shape_of(dst) + " (src " + shape_of(src) + ")");
+        require_project_fits(project_packed, oc, src, dst, who);
         const nnfast::Conv2DShape s =
             block_depthwise_binding_shape(src, dw_kernel, dst, c, strides, pads, dilation, who);
-        auto vector_of = [&](const py::object& a, int64_t n, const char* name) -> const float* {
-          const float* p = checked_or_null<float>(a, name);
-          if (p) require_shape(py::cast<py::array>(a), {n}, name);
-          return p;
-        };
-        nnfast::Int8PointwiseConv expand, project;
-        nnfast::Int8DepthwiseConv depthwise;
-        expand.packed = &expand_packed;
-        expand.kernel_scale = vector_of(expand_kernel_scale, c, "int8 expand kernel_scale");
-        expand.bias = vector_of(expand_bias, c, "int8 expand bias");
-        expand.epilogue.act = activation_of(expand_activation, who);
-        expand.epilogue.params.alpha = expand_alpha;
-        expand.epilogue.params.max_value = expand_max;
-        expand.epilogue.params.threshold = expand_threshold;
-        depthwise.kernel = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
-        depthwise.kernel_scale = vector_of(dw_kernel_scale, oc, "int8 depthwise kernel_scale");
-        depthwise.bias = vector_of(dw_bias, oc, "int8 depthwise bias");
-        depthwise.scale = vector_of(dw_scale, oc, "int8 depthwise scale");
-        depthwise.act = activation_of(dw_activation, who);
-        depthwise.params.alpha = dw_alpha;
-        depthwise.params.max_value = dw_max;
-        depthwise.params.threshold = dw_threshold;
+        const nnfast::Int8PointwiseConv expand = fused_pointwise_step(
+            expand_packed, expand_kernel_scale, expand_bias, expand_activation, expand_alpha,
+            expand_max, expand_threshold, "int8 expand", who);
+        const nnfast::Int8DepthwiseConv depthwise = fused_depthwise_step(
+            dw_kernel, dw_kernel_scale, dw_bias, dw_scale, oc, dw_activation, dw_alpha, dw_max,
+            dw_threshold, who);
         const int64_t n = project_packed.n;
-        project.packed = &project_packed;
-        project.kernel_scale = vector_of(project_kernel_scale, n, "int8 project kernel_scale");
-        project.bias = vector_of(project_bias, n, "int8 project bias");
-        project.epilogue.act = activation_of(project_activation, who);
-        project.epilogue.params.alpha = project_alpha;
-        project.epilogue.params.max_value = project_max;
-        project.epilogue.params.threshold = project_threshold;
+        nnfast::Int8PointwiseConv project = fused_pointwise_step(
+            project_packed, project_kernel_scale, project_bias, project_activation,
+            project_alpha, project_max, project_threshold, "int8 project", who);
         const float* x = checked<float>(src, "int8 inverted residual input");
         float* y = checked<float>(dst, "int8 inverted residual output", true);
         project.epilogue.residual = checked_or_null<float>(residual, "int8 project residual");
@@ -415,8 +452,6 @@ void bind_quantized(py::module_& m) {
             throw py::value_error(std::string(who) + ": residual must not be dst");
           project.epilogue.ldr = n;
         }
-        if (!expand.kernel_scale || !depthwise.kernel_scale || !project.kernel_scale)
-          throw py::value_error(std::string(who) + ": kernel scales must not be None");
         const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
         py::gil_scoped_release release;
         nnfast::int8_inverted_residual_forward(s, x, expand, depthwise, project, epsilon, y, v);
@@ -560,51 +595,37 @@ void bind_quantized(py::module_& m) {
         const int64_t c = stem.out_c, oc = c * dw_kernel.shape(3);
         require_shape(dw_kernel, {dw_kernel.shape(0), dw_kernel.shape(1), c, dw_kernel.shape(3)},
                       "int8 depthwise kernel (its input channels are the stem's outputs)");
-        if (project_packed.k != oc || dst.shape(3) != project_packed.n ||
-            dst.shape(0) != src.shape(0))
-          throw py::value_error(std::string(who) + ": the project kernel is (" +
-                                std::to_string(project_packed.k) + ", " +
-                                std::to_string(project_packed.n) + ") but the depthwise output "
-                                "has " + std::to_string(oc) + " channels and dst " +
-                                shape_of(dst) + " (src " + shape_of(src) + ")");
+        require_project_fits(project_packed, oc, src, dst, who);
+        // The depthwise step reads the stem's output grid, checked as a convolution of its own.
         nnfast::Conv2DShape s;
         s.batch = stem.batch, s.in_h = stem.out_h, s.in_w = stem.out_w, s.in_c = c;
         s.out_h = dst.shape(1), s.out_w = dst.shape(2), s.out_c = oc;
         s.kernel_h = dw_kernel.shape(0), s.kernel_w = dw_kernel.shape(1);
         s.stride_h = strides.first, s.stride_w = strides.second;
         s.pad_top = pads.first, s.pad_left = pads.second, s.groups = c;
-        auto vector_of = [&](const py::object& a, int64_t n, const char* name) -> const float* {
-          const float* p = checked_or_null<float>(a, name);
-          if (p) require_shape(py::cast<py::array>(a), {n}, name);
-          return p;
-        };
+        try {
+          nnfast::conv2d_validate(s);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(std::string(who) + ": the depthwise step: " + e.what() +
+                                " (stem output (" + std::to_string(s.batch) + ", " +
+                                std::to_string(s.in_h) + ", " + std::to_string(s.in_w) + ", " +
+                                std::to_string(c) + "), kernel " + shape_of(dw_kernel) +
+                                ", dst " + shape_of(dst) + ")");
+        }
         const float* x = checked<float>(src, "int8 stem input");
         const int8_t* sk = checked<int8_t>(stem_kernel, "int8 stem kernel");
-        const float* sks = vector_of(stem_kernel_scale, c, "int8 stem kernel_scale");
-        const float* sb = vector_of(stem_bias, c, "int8 stem bias");
+        const float* sks = optional_vector(stem_kernel_scale, c, "int8 stem kernel_scale");
+        const float* sb = optional_vector(stem_bias, c, "int8 stem bias");
+        if (!sks) throw py::value_error(std::string(who) + ": int8 stem kernel_scale must not be None");
         nnfast::ActivationParams sp;
         sp.alpha = stem_alpha, sp.max_value = stem_max, sp.threshold = stem_threshold;
-        nnfast::Int8DepthwiseConv depthwise;
-        depthwise.kernel = checked<int8_t>(dw_kernel, "int8 depthwise kernel");
-        depthwise.kernel_scale = vector_of(dw_kernel_scale, oc, "int8 depthwise kernel_scale");
-        depthwise.bias = vector_of(dw_bias, oc, "int8 depthwise bias");
-        depthwise.scale = vector_of(dw_scale, oc, "int8 depthwise scale");
-        depthwise.act = activation_of(dw_activation, who);
-        depthwise.params.alpha = dw_alpha;
-        depthwise.params.max_value = dw_max;
-        depthwise.params.threshold = dw_threshold;
-        const int64_t n = project_packed.n;
-        nnfast::Int8PointwiseConv project;
-        project.packed = &project_packed;
-        project.kernel_scale = vector_of(project_kernel_scale, n, "int8 project kernel_scale");
-        project.bias = vector_of(project_bias, n, "int8 project bias");
-        project.epilogue.act = activation_of(project_activation, who);
-        project.epilogue.params.alpha = project_alpha;
-        project.epilogue.params.max_value = project_max;
-        project.epilogue.params.threshold = project_threshold;
+        const nnfast::Int8DepthwiseConv depthwise = fused_depthwise_step(
+            dw_kernel, dw_kernel_scale, dw_bias, dw_scale, oc, dw_activation, dw_alpha, dw_max,
+            dw_threshold, who);
+        const nnfast::Int8PointwiseConv project = fused_pointwise_step(
+            project_packed, project_kernel_scale, project_bias, project_activation,
+            project_alpha, project_max, project_threshold, "int8 project", who);
         float* y = checked<float>(dst, "int8 stem block output", true);
-        if (!sks || !depthwise.kernel_scale || !project.kernel_scale)
-          throw py::value_error(std::string(who) + ": kernel scales must not be None");
         const auto act = activation_of(stem_activation, who);
         const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
         py::gil_scoped_release release;
