@@ -305,10 +305,8 @@ void bind_quantized(py::module_& m) {
           throw py::value_error(std::string(who) + ": kernel_scale must have shape (" +
                                 std::to_string(s.out_c) + ",), received " +
                                 shape_of(kernel_scale));
-        const float* b = checked_or_null<float>(bias, "int8 depthwise bias");
-        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 depthwise bias");
-        const float* sc = checked_or_null<float>(scale, "int8 depthwise scale");
-        if (sc) require_shape(py::cast<py::array>(scale), {s.out_c}, "int8 depthwise scale");
+        const float* b = optional_vector(bias, s.out_c, "int8 depthwise bias");
+        const float* sc = optional_vector(scale, s.out_c, "int8 depthwise scale");
         const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
         if (stats)
           require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
@@ -359,18 +357,15 @@ void bind_quantized(py::module_& m) {
         float* y = checked<float>(dst, "int8 pointwise output", true);
         const float* dks = checked<float>(dw_kernel_scale, "int8 depthwise kernel_scale");
         require_shape(dw_kernel_scale, {s.out_c}, "int8 depthwise kernel_scale");
-        const float* db = checked_or_null<float>(dw_bias, "int8 depthwise bias");
-        if (db) require_shape(py::cast<py::array>(dw_bias), {s.out_c}, "int8 depthwise bias");
-        const float* dsc = checked_or_null<float>(dw_scale, "int8 depthwise scale");
-        if (dsc) require_shape(py::cast<py::array>(dw_scale), {s.out_c}, "int8 depthwise scale");
+        const float* db = optional_vector(dw_bias, s.out_c, "int8 depthwise bias");
+        const float* dsc = optional_vector(dw_scale, s.out_c, "int8 depthwise scale");
         const int32_t* stats = checked_or_null<int32_t>(input_absmax, "int8 depthwise input_absmax");
         if (stats)
           require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
                         "int8 depthwise input_absmax");
         const float* pks = checked<float>(pw_kernel_scale, "int8 pointwise kernel_scale");
         require_shape(pw_kernel_scale, {pw.n}, "int8 pointwise kernel_scale");
-        const float* pb = checked_or_null<float>(pw_bias, "int8 pointwise bias");
-        if (pb) require_shape(py::cast<py::array>(pw_bias), {pw.n}, "int8 pointwise bias");
+        const float* pb = optional_vector(pw_bias, pw.n, "int8 pointwise bias");
         nnfast::Int8Epilogue ep;
         ep.residual = checked_or_null<float>(residual, "int8 pointwise residual");
         if (ep.residual) {
@@ -530,8 +525,7 @@ void bind_quantized(py::module_& m) {
         float* y = checked<float>(dst, "int8 stem output", true);
         const float* ks = checked<float>(kernel_scale, "int8 stem kernel_scale");
         require_shape(kernel_scale, {s.out_c}, "int8 stem kernel_scale");
-        const float* b = checked_or_null<float>(bias, "int8 stem bias");
-        if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "int8 stem bias");
+        const float* b = optional_vector(bias, s.out_c, "int8 stem bias");
         int32_t* stats = checked_or_null<int32_t>(channel_absmax, "int8 stem channel_absmax", true);
         if (stats)
           require_shape(py::cast<py::array>(channel_absmax), {s.batch, s.out_c},
