@@ -94,6 +94,38 @@ def _is_pointwise(layer):
             and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1))
 
 
+class _PlanChains:
+    """The steps of a model's plan as chains through ``_BETWEEN`` layers: who alone reads a
+    step's output, and which step feeds a depthwise conv."""
+
+    def __init__(self, plan):
+        self.plan, self.steps = plan, plan.steps
+        self.readers = plan.readers()
+        self.producer = {step.outputs: i for i, step in enumerate(self.steps)
+                         if isinstance(step.outputs, int)}
+
+    def sole_reader(self, i):
+        """The one step reading step i's output (not a model output), else None."""
+        out = self.steps[i].outputs
+        users = self.readers.get(out, []) if isinstance(out, int) else []
+        return users[0] if len(users) == 1 and out not in self.plan.output_ids else None
+
+    def feeder(self, i):
+        """The step whose output alone reaches step i through ``_BETWEEN`` layers each read
+        by the next one only, else None."""
+        steps = self.steps
+        k, below = self.producer.get(steps[i].inputs), i
+        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
+               and self.sole_reader(k) == below and isinstance(steps[k].inputs, int)):
+            below, k = k, self.producer.get(steps[k].inputs)
+        return k if k is not None and self.sole_reader(k) == below else None
+
+    def depthwise_steps(self):
+        """(index, step) of the DepthwiseConv2D steps reading one tensor."""
+        return [(i, step) for i, step in enumerate(self.steps)
+                if type(step.layer) is DepthwiseConv2D and isinstance(step.inputs, int)]
+
+
 def depthwise_partners(model):
     """``{id(conv): depthwise}`` for the 1x1 ``Conv2D`` layers next to a ``DepthwiseConv2D`` in
     ``model``'s graph: the expand conv whose output only the depthwise chain reads, and the
@@ -111,31 +143,17 @@ def depthwise_partners(model):
     plan = getattr(model, "_plan", None)
     if plan is None:
         return {}
-    steps = plan.steps
-    readers = plan.readers()
-    producer = {step.outputs: i for i, step in enumerate(steps) if isinstance(step.outputs, int)}
-
-    def sole_reader(i):
-        out = steps[i].outputs
-        users = readers.get(out, []) if isinstance(out, int) else []
-        return users[0] if len(users) == 1 and out not in plan.output_ids else None
-
+    chains = _PlanChains(plan)
     partners = {}
-    for i, step in enumerate(steps):
-        if type(step.layer) is not DepthwiseConv2D or not isinstance(step.inputs, int):
-            continue
-        k = producer.get(step.inputs)  # back: expand -> [bn, act, pad] -> depthwise
-        below = i
-        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
-               and sole_reader(k) == below and isinstance(steps[k].inputs, int)):
-            below, k = k, producer.get(steps[k].inputs)
-        if k is not None and sole_reader(k) == below and _is_pointwise(steps[k].layer):
-            partners[id(steps[k].layer)] = step.layer
-        j = sole_reader(i)  # on: depthwise -> [bn, act] -> project
-        while j is not None and isinstance(steps[j].layer, _BETWEEN):
-            j = sole_reader(j)
-        if j is not None and _is_pointwise(steps[j].layer):
-            partners[id(steps[j].layer)] = step.layer
+    for i, step in chains.depthwise_steps():
+        k = chains.feeder(i)  # back: expand -> [bn, act, pad] -> depthwise
+        if k is not None and _is_pointwise(chains.steps[k].layer):
+            partners[id(chains.steps[k].layer)] = step.layer
+        j = chains.sole_reader(i)  # on: depthwise -> [bn, act] -> project
+        while j is not None and isinstance(chains.steps[j].layer, _BETWEEN):
+            j = chains.sole_reader(j)
+        if j is not None and _is_pointwise(chains.steps[j].layer):
+            partners[id(chains.steps[j].layer)] = step.layer
     return partners
 
 
@@ -158,26 +176,13 @@ def stem_fed_depthwise(model):
     plan = getattr(model, "_plan", None)
     if plan is None:
         return set()
-    steps = plan.steps
-    readers = plan.readers()
-    producer = {step.outputs: i for i, step in enumerate(steps) if isinstance(step.outputs, int)}
-
-    def sole_reader(i):
-        out = steps[i].outputs
-        users = readers.get(out, []) if isinstance(out, int) else []
-        return users[0] if len(users) == 1 and out not in plan.output_ids else None
-
+    chains = _PlanChains(plan)
     fed = set()
-    for i, step in enumerate(steps):
-        if type(step.layer) is not DepthwiseConv2D or not isinstance(step.inputs, int):
+    for i, step in chains.depthwise_steps():
+        k = chains.feeder(i)
+        if k is None:
             continue
-        k, below = producer.get(step.inputs), i
-        while (k is not None and isinstance(steps[k].layer, _BETWEEN)
-               and sole_reader(k) == below and isinstance(steps[k].inputs, int)):
-            below, k = k, producer.get(steps[k].inputs)
-        if k is None or sole_reader(k) != below:
-            continue
-        stem = steps[k].layer
+        stem = chains.steps[k].layer
         if (type(stem) is Conv2D and getattr(stem, "built", False)
                 and int8_stem_applies(tuple(stem.kernel.shape), stem.dilation_rate,
                                       stem.groups)):
