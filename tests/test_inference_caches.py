@@ -109,8 +109,22 @@ def set_weights(model, x, rng):
     model.set_weights([w + np.float32(0.25) if w.dtype == np.float32 else w for w in weights])
 
 
+def write_kernels(model, x, rng):
+    """Convolution weights rather than statistics: the depthwise kernel written in place and
+    the project conv's kernel (float32) or kernel scales (int8) assigned, which a bound int8
+    block (``InvertedResidualBlock``) holds as arguments."""
+    dw = next(layer for layer in model.layers if isinstance(layer, L.DepthwiseConv2D))
+    project = [layer for layer in model.layers if type(layer) is L.Conv2D][1]
+    dw.kernel.value[0, 0] *= -1   # (int8: abs-max values lie in [-127, 127])
+    if project.dtype_policy.quantization_mode == "int8":
+        project.kernel_scale.value[::2] *= np.float32(1.5)
+    else:
+        project.kernel.assign(project.kernel.value * 1.5)
+
+
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
-@pytest.mark.parametrize("change", [train_mode_call, fit, assign, write_in_place, set_weights])
+@pytest.mark.parametrize("change", [train_mode_call, fit, assign, write_in_place, set_weights,
+                                    write_kernels])
 def test_changed_statistics_give_the_new_numbers(int8, change):
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4, 9, 11, 8)).astype(np.float32)
