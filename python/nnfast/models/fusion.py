@@ -46,7 +46,7 @@ from nnfast.layers.quantization import packed_kernel
 from nnfast.layers.pooling import BasePooling
 from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
-from nnfast.models.content_cache import ContentKeyedCache
+from nnfast.models.content_cache import ContentKeyedCache, SameObject
 from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import fused, quantized_conv, quantized_depthwise, quantized_separable
 from nnfast.ops.nn import ACTIVATION_IDS, DEFAULT_ALPHA
@@ -352,8 +352,9 @@ class ConvChainCall:
     def weights(self):
         """What the chain's prepared arguments are made of, for a ``ContentKeyedCache`` key:
         the bias, the normalization's statistics, gamma, beta and epsilon, and for an int8
-        conv its kernel scales and kernel (the depthwise int8 array, compared by content; a
-        1x1 conv's packed kernel, compared by identity as ``packed_kernel`` caches it)."""
+        conv its kernel scales and kernel by identity (a depthwise int8 array is used in
+        place, so its in-place writes need no new key; a 1x1 conv's packed kernel follows its
+        array's identity as ``packed_kernel`` caches it)."""
         conv, bn = self.conv, self.bn
         parts = [None if conv.bias is None else conv.bias.value]
         if bn is not None:
@@ -361,8 +362,13 @@ class ConvChainCall:
                       None if bn.gamma is None else bn.gamma.value,
                       None if bn.beta is None else bn.beta.value, bn.epsilon)
         if conv.dtype_policy.quantization_mode == "int8":
-            parts += (conv.kernel_scale.value,
-                      conv.kernel.value if self.depthwise else packed_kernel(conv.kernel))
+            if self.depthwise:
+                kernel = conv.kernel.value
+                if kernel.flags.c_contiguous and kernel.dtype == np.int8:
+                    kernel = SameObject(kernel)  # (else a copy is bound: compare the bytes)
+            else:
+                kernel = packed_kernel(conv.kernel)
+            parts += (conv.kernel_scale.value, kernel)
         return parts
 
     @staticmethod
