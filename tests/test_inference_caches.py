@@ -11,7 +11,7 @@ import pytest
 
 import nnfast
 from nnfast.models import fusion
-from nnfast.models.content_cache import ContentKeyedCache
+from nnfast.models.content_cache import ContentKeyedCache, SameObject
 from nnfast.ops import fused as fused_ops
 from nnfast.ops import quantized_separable
 
@@ -43,6 +43,17 @@ def test_cache_recomputes_only_when_bytes_change():
     cache.get(nan, b)
     cache.get(nan.copy(), b)
     assert len(calls) == 7                                         # NaN bytes equal: a hit
+
+
+def test_same_object_parts_compare_by_identity():
+    calls = []
+    cache = ContentKeyedCache(lambda a, k: calls.append(1) or k.obj.sum())
+    a, kernel = np.ones(3, np.float32), np.arange(4)
+    cache.get(a, SameObject(kernel))
+    kernel[0] = 10                                     # in place: the same object, a hit
+    assert cache.get(a, SameObject(kernel)) == 6 and len(calls) == 1
+    assert cache.get(a, SameObject(kernel.copy())) == 16 and len(calls) == 2  # another one
+    assert SameObject(kernel) != kernel and SameObject(kernel) != SameObject(None)
 
 
 def block_model():
