@@ -121,16 +121,19 @@ def set_weights(model, x, rng):
 
 
 def write_kernels(model, x, rng):
-    """Convolution weights rather than statistics: the depthwise kernel written in place and
-    the project conv's kernel (float32) or kernel scales (int8) assigned, which a bound int8
-    block (``InvertedResidualBlock``) holds as arguments."""
+    """Convolution weights rather than statistics: the depthwise kernel written in place, the
+    project and last convs' kernels (float32) or kernel scales (int8) written or assigned,
+    which the bound int8 calls (``InvertedResidualBlock``, ``Int8ConvInference``) hold as
+    arguments."""
     dw = next(layer for layer in model.layers if isinstance(layer, L.DepthwiseConv2D))
-    project = [layer for layer in model.layers if type(layer) is L.Conv2D][1]
+    _, project, last = [layer for layer in model.layers if type(layer) is L.Conv2D]
     dw.kernel.value[0, 0] *= -1   # (int8: abs-max values lie in [-127, 127])
     if project.dtype_policy.quantization_mode == "int8":
         project.kernel_scale.value[::2] *= np.float32(1.5)
+        last.kernel_scale.assign(last.kernel_scale.value * 0.5)  # (its own chain: a 3x3 conv)
     else:
         project.kernel.assign(project.kernel.value * 1.5)
+        last.kernel.value[1] *= -1
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])

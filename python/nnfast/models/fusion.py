@@ -328,6 +328,7 @@ class ConvChainCall:
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
         self._fold_cache = ContentKeyedCache(self._fold)
+        self._int8_bound = ContentKeyedCache(lambda *weights: self._bind_int8())
         # An int8 conv feeding an int8 depthwise layer gathers that layer's input statistics.
         self.gather_channel_absmax = False
         if act_layer is None:
@@ -391,10 +392,10 @@ class ConvChainCall:
         other = None
         if self.residual:
             inputs, other = inputs
+        if conv.dtype_policy.quantization_mode == "int8":
+            return self._int8(inputs, other)
         bias, scale = self.folded()
         name, alpha, max_value, threshold = self.act
-        if conv.dtype_policy.quantization_mode == "int8":
-            return self._int8(inputs, other, bias, scale)
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
             # A broadcasting sum: the convolution alone, then the sum and the activation.
@@ -407,28 +408,39 @@ class ConvChainCall:
                                       conv.padding, conv.dilation_rate, self.depthwise, name,
                                       alpha, max_value, threshold, self.zero_padding, other)
 
-    def _int8(self, inputs, other, bias, scale):
+    def _int8(self, inputs, other):
         """A quantized Conv2D's chain: the normalization folded into the dequantizing step
         (ops.quantized_conv.int8_conv_inference)."""
         conv = self.conv
-        name, alpha, max_value, threshold = self.act
+        if self.depthwise or other is not None:
+            bias, scale = self.folded()
+            name, alpha, max_value, threshold = self.act
         if self.depthwise:  # (never with a residual: ConvChain does not match one)
             return quantized_depthwise.int8_depthwise_conv_inference(
                 inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
                 conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
                 self.zero_padding)
-        kernel = (conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel))
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
             y = quantized_conv.int8_conv_inference(
-                inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate,
+                inputs, conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel),
+                bias, scale, conv.strides, conv.padding, conv.dilation_rate,
                 zero_padding=self.zero_padding)
             y = ops.add(y, other)
             return y if self.act_layer is None else self.act_layer.call(y)
-        return quantized_conv.int8_conv_inference(
-            inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate, name,
-            alpha, max_value, threshold, self.zero_padding, other,
-            channel_absmax=self.gather_channel_absmax)
+        # (bound once: rebound when a weight's bytes, the kernel or the epilogue change)
+        bound = self._int8_bound.get(*self.weights(), SameObject(conv.kernel.value),
+                                     self.gather_channel_absmax)
+        return bound(inputs, other)
+
+    def _bind_int8(self):
+        conv = self.conv
+        bias, scale = self.folded()
+        name, alpha, max_value, threshold = self.act
+        return quantized_conv.Int8ConvInference(
+            conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel), bias, scale,
+            conv.strides, conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
+            self.zero_padding, self.gather_channel_absmax)
 
 
 class ConvChain:
