@@ -412,16 +412,16 @@ class ConvChainCall:
         """A quantized Conv2D's chain: the normalization folded into the dequantizing step
         (ops.quantized_conv.int8_conv_inference)."""
         conv = self.conv
-        if self.depthwise or other is not None:
+        if self.depthwise:  # (never with a residual: ConvChain does not match one)
             bias, scale = self.folded()
             name, alpha, max_value, threshold = self.act
-        if self.depthwise:  # (never with a residual: ConvChain does not match one)
             return quantized_depthwise.int8_depthwise_conv_inference(
                 inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
                 conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
                 self.zero_padding)
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
+            bias, scale = self.folded()
             y = quantized_conv.int8_conv_inference(
                 inputs, conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel),
                 bias, scale, conv.strides, conv.padding, conv.dilation_rate,
