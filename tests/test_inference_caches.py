@@ -11,7 +11,7 @@ import pytest
 
 import nnfast
 from nnfast.models import fusion
-from nnfast.models.content_cache import ContentKeyedCache
+from nnfast.models.content_cache import ContentKeyedCache, SameObject
 from nnfast.ops import fused as fused_ops
 from nnfast.ops import quantized_separable
 
@@ -43,6 +43,17 @@ def test_cache_recomputes_only_when_bytes_change():
     cache.get(nan, b)
     cache.get(nan.copy(), b)
     assert len(calls) == 7                                         # NaN bytes equal: a hit
+
+
+def test_same_object_parts_compare_by_identity():
+    calls = []
+    cache = ContentKeyedCache(lambda a, k: calls.append(1) or k.obj.sum())
+    a, kernel = np.ones(3, np.float32), np.arange(4)
+    cache.get(a, SameObject(kernel))
+    kernel[0] = 10                                     # in place: the same object, a hit
+    assert cache.get(a, SameObject(kernel)) == 6 and len(calls) == 1
+    assert cache.get(a, SameObject(kernel.copy())) == 16 and len(calls) == 2  # another one
+    assert SameObject(kernel) != kernel and SameObject(kernel) != SameObject(None)
 
 
 def block_model():
@@ -109,8 +120,25 @@ def set_weights(model, x, rng):
     model.set_weights([w + np.float32(0.25) if w.dtype == np.float32 else w for w in weights])
 
 
+def write_kernels(model, x, rng):
+    """Convolution weights rather than statistics: the depthwise kernel written in place, the
+    project and last convs' kernels (float32) or kernel scales (int8) written or assigned,
+    which the bound int8 calls (``InvertedResidualBlock``, ``Int8ConvInference``) hold as
+    arguments."""
+    dw = next(layer for layer in model.layers if isinstance(layer, L.DepthwiseConv2D))
+    _, project, last = [layer for layer in model.layers if type(layer) is L.Conv2D]
+    dw.kernel.value[0, 0] *= -1   # (int8: abs-max values lie in [-127, 127])
+    if project.dtype_policy.quantization_mode == "int8":
+        project.kernel_scale.value[::2] *= np.float32(1.5)
+        last.kernel_scale.assign(last.kernel_scale.value * 0.5)  # (its own chain: a 3x3 conv)
+    else:
+        project.kernel.assign(project.kernel.value * 1.5)
+        last.kernel.value[1] *= -1
+
+
 @pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
-@pytest.mark.parametrize("change", [train_mode_call, fit, assign, write_in_place, set_weights])
+@pytest.mark.parametrize("change", [train_mode_call, fit, assign, write_in_place, set_weights,
+                                    write_kernels])
 def test_changed_statistics_give_the_new_numbers(int8, change):
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4, 9, 11, 8)).astype(np.float32)

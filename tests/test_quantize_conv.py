@@ -129,8 +129,8 @@ def test_int8_chain_with_residual_in_the_inference_plan(monkeypatch):
     from nnfast.ops import quantized_conv
 
     chains = []
-    real = quantized_conv.int8_conv_inference
-    monkeypatch.setattr(quantized_conv, "int8_conv_inference",
+    real = quantized_conv.Int8ConvInference.__call__  # (the plan's bound int8_conv_inference)
+    monkeypatch.setattr(quantized_conv.Int8ConvInference, "__call__",
                         lambda *a, **k: chains.append(1) or real(*a, **k))
     rng = np.random.default_rng(5)
     inp = nnfast.Input((7, 7, 8))
@@ -211,3 +211,50 @@ def test_int8_conv2d_forward_equals_int8_dense_on_im2col(shape, kernel, strides,
     with pytest.raises(ValueError, match="residual"):
         _core.int8_conv2d_forward(x, packed, ks, bias, got, kernel, strides, pads, dilation,
                                   residual=residual[..., :5])
+
+
+@pytest.mark.parametrize("units", [True, False], ids=["int8-units", "float32-route"])
+def test_bound_int8_conv_is_the_function_on_every_shape_it_sees(units, monkeypatch):
+    """``Int8ConvInference`` (what a plan keeps per quantized conv chain), bound once and
+    called on several shapes (each twice: geometry remembered per shape), with and without a
+    residual and the channel maxima: the bits of the C++ call given ``kernel_scale / scale``
+    (int8 units), or of the float32 route computed by hand."""
+    from nnfast import _core
+    from nnfast.ops import quantized_conv
+
+    if not units:
+        monkeypatch.setattr(quantized, "int8_units_available", lambda: False)
+    rng = np.random.default_rng(8)
+    kq, ks = quantized_conv.quantize_conv_kernel(rng.normal(size=(3, 3, 5, 7)))
+    bias = rng.normal(size=7).astype(np.float32)
+    scale = rng.uniform(0.5, 2, 7).astype(np.float32)
+    packed = quantized.pack_int8_kernel(kq.reshape(-1, 7))
+    for absmax in (False, True):
+        conv = quantized_conv.Int8ConvInference(
+            kq, ks, packed, bias, scale, (2, 2), "same", (1, 1), "relu", 0.0, 6.0, 0.0,
+            ((1, 0), (0, 1)), absmax)
+        for b, h, w in [(1, 9, 8), (2, 6, 11), (1, 9, 8)]:
+            x = rng.normal(size=(b, h, w, 5)).astype(np.float32)
+            oh, ow = -(-(h + 1) // 2), -(-(w + 1) // 2)
+            ph, pw = (max((oh - 1) * 2 + 3 - h - 1, 0) // 2,
+                      max((ow - 1) * 2 + 3 - w - 1, 0) // 2)  # ("same" on the padded input)
+            for residual in (None, rng.normal(size=(b, oh, ow, 7)).astype(np.float32)):
+                if units and quantized.int8_units_available():
+                    want = np.empty((b, oh, ow, 7), np.float32)
+                    stats = np.zeros((b, 7), np.int32)
+                    _core.int8_conv2d_forward(
+                        x, packed, ks / scale, bias, want, (3, 3), (2, 2), (ph + 1, pw),
+                        (1, 1), nnfast.ops.nn.ACTIVATION_IDS["relu"], 0.0, 6.0, 0.0, residual,
+                        nnfast.backend.epsilon(), channel_absmax=stats)
+                else:
+                    xp = np.pad(x, ((0, 0), (1, 0), (0, 1), (0, 0)))
+                    y = np.asarray(quantized_conv.int8_conv(xp, kq, ks / scale, (2, 2), "same"))
+                    y = y + bias
+                    if residual is not None:
+                        y += residual
+                    want, stats = np.clip(y, 0, 6).astype(np.float32), None
+                for _ in range(2):
+                    got = conv(x, residual)
+                    assert np.array_equal(np.asarray(got), want), (b, h, w, residual is None)
+                    if absmax and stats is not None:
+                        assert np.array_equal(got.channel_absmax, stats)

@@ -307,3 +307,55 @@ def test_block_bits_do_not_depend_on_the_thread_count(shape):
     finally:
         nnfast.config.set_num_threads(previous)
     assert all(np.array_equal(results[0], r) for r in results[1:])
+
+
+# --- the bound block a plan keeps (quantized_separable.InvertedResidualBlock) ------------------
+
+def test_bound_block_gives_the_one_call_bits_on_every_shape_it_sees():
+    """Bound once, called on several input shapes (each twice: the geometry remembered per
+    shape), with and without a residual: the bits of the C++ call given the folded kernel
+    scales (kernel scale / normalization scale) directly; bad inputs refused on every call."""
+    rng = np.random.default_rng(21)
+    c_in, hidden, out = 8, 37, 8
+    eq = rng.integers(-127, 128, (c_in, hidden), dtype=np.int8)
+    eks, escale = rng.uniform(50, 100, hidden).astype(np.float32), \
+        rng.uniform(0.5, 2, hidden).astype(np.float32)
+    ebias = rng.standard_normal(hidden).astype(np.float32)
+    dq = rng.integers(-127, 128, (3, 3, hidden, 1), dtype=np.int8)
+    dks, dbias, dscale = (rng.uniform(0.5, 100, hidden).astype(np.float32) for _ in range(3))
+    pq = rng.integers(-127, 128, (hidden, out), dtype=np.int8)
+    pks, pscale = rng.uniform(50, 100, out).astype(np.float32), \
+        rng.uniform(0.5, 2, out).astype(np.float32)
+    pbias = rng.standard_normal(out).astype(np.float32)
+    expand, project = _core.int8_pack_kernel(eq), _core.int8_pack_kernel(pq)
+    relu6 = ("relu", 0.0, 6.0, 0.0)
+    block = quantized_separable.InvertedResidualBlock(
+        expand, eks, dq, dks, project, pks, ebias, escale, dbias, dscale, pbias, pscale,
+        strides=(2, 2), padding="same", dilation_rate=(1, 1), expand_activation=relu6,
+        dw_activation=relu6)
+    for b, h, w in [(1, 9, 11), (3, 6, 5), (1, 9, 11)]:
+        x = rng.standard_normal((b, h, w, c_in)).astype(np.float32)
+        out_hw = (-(-h // 2), -(-w // 2))
+        pad_h, pad_w = (max((out_hw[0] - 1) * 2 + 3 - h, 0) // 2,
+                        max((out_hw[1] - 1) * 2 + 3 - w, 0) // 2)
+        for residual in (None, rng.standard_normal((b,) + out_hw + (out,)).astype(np.float32)):
+            want = np.empty((b,) + out_hw + (out,), np.float32)
+            _core.int8_inverted_residual_forward(
+                x, expand, eks / escale, ebias, RELU6, 0.0, INF, 0.0, dq, dks, dbias, dscale,
+                (2, 2), (pad_h, pad_w), (1, 1), RELU6, 0.0, INF, 0.0, project, pks / pscale,
+                pbias, residual, 0, 0.0, INF, 0.0, want, nnfast.backend.epsilon())
+            for _ in range(2):
+                got = np.asarray(block(x, residual))
+                assert np.array_equal(got, want), (b, h, w, residual is None)
+    for _ in range(2):  # (an error is never remembered as a shape's geometry)
+        with pytest.raises(ValueError, match="expected a \\(batch, h, w, in\\) input"):
+            block(np.zeros((9, 11, c_in), np.float32))
+        with pytest.raises(ValueError, match="expand kernel takes 8 channels"):
+            block(np.zeros((1, 9, 11, 5), np.float32))
+    with nnfast.GradientTape() as tape:
+        tape.watch(nnfast.ops.convert_to_tensor(np.zeros((1, 9, 11, c_in), np.float32)))
+        with pytest.raises(RuntimeError, match="inference-only"):
+            block(np.zeros((1, 9, 11, c_in), np.float32))
+    with pytest.raises(ValueError, match="must be int8"):
+        quantized_separable.InvertedResidualBlock(expand, eks, dq.astype(np.int16), dks,
+                                                  project, pks)

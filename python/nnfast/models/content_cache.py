@@ -55,6 +55,29 @@ class ContentKeyedCache:
         return self._result
 
 
+class SameObject:
+    """A ``ContentKeyedCache`` key part equal only to a part holding the same object: for an
+    array the result uses in place (its later in-place writes reach the result by
+    themselves), so only its replacement by another array must give a new result. Holding
+    the object keeps its id from being reused while the key lives.
+
+    Example:
+        >>> a = np.zeros(3)
+        >>> SameObject(a) == SameObject(a), SameObject(a) == SameObject(a.copy())
+        (True, False)
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is SameObject and other.obj is self.obj
+
+    __hash__ = None
+
+
 def _read_only(result, inputs):
     if isinstance(result, tuple):
         return tuple(_read_only(r, inputs) for r in result)

@@ -53,7 +53,7 @@ from nnfast.layers.quantization import packed_kernel
 from nnfast.layers.pooling import BasePooling
 from nnfast.layers.recurrent import _RNNBase
 from nnfast.layers.reshaping_image import ZeroPadding2D
-from nnfast.models.content_cache import ContentKeyedCache
+from nnfast.models.content_cache import ContentKeyedCache, SameObject
 from nnfast.models.plan import PlanStep, TensorRef
 from nnfast.ops import (fused, quantized_conv, quantized_depthwise, quantized_separable,
                         quantized_stem)
@@ -339,6 +339,7 @@ class ConvChainCall:
         self.conv, self.depthwise, self.bn, self.act_layer = conv, depthwise, bn, act_layer
         self.zero_padding, self.residual = zero_padding, residual
         self._fold_cache = ContentKeyedCache(self._fold)
+        self._int8_bound = ContentKeyedCache(lambda *weights: self._bind_int8())
         # An int8 conv feeding an int8 depthwise layer gathers that layer's input statistics.
         self.gather_channel_absmax = False
         if act_layer is None:
@@ -360,6 +361,28 @@ class ConvChainCall:
             None if bn.gamma is None else bn.gamma.value,
             None if bn.beta is None else bn.beta.value, bn.epsilon)
 
+    def weights(self):
+        """What the chain's prepared arguments are made of, for a ``ContentKeyedCache`` key:
+        the bias, the normalization's statistics, gamma, beta and epsilon, and for an int8
+        conv its kernel scales and kernel by identity (a depthwise int8 array is used in
+        place, so its in-place writes need no new key; a 1x1 conv's packed kernel follows its
+        array's identity as ``packed_kernel`` caches it)."""
+        conv, bn = self.conv, self.bn
+        parts = [None if conv.bias is None else conv.bias.value]
+        if bn is not None:
+            parts += (bn.moving_mean.value, bn.moving_variance.value,
+                      None if bn.gamma is None else bn.gamma.value,
+                      None if bn.beta is None else bn.beta.value, bn.epsilon)
+        if conv.dtype_policy.quantization_mode == "int8":
+            if self.depthwise:
+                kernel = conv.kernel.value
+                if kernel.flags.c_contiguous and kernel.dtype == np.int8:
+                    kernel = SameObject(kernel)  # (else a copy is bound: compare the bytes)
+            else:
+                kernel = packed_kernel(conv.kernel)
+            parts += (conv.kernel_scale.value, kernel)
+        return parts
+
     @staticmethod
     def _fold(bias, mean, var, gamma, beta, epsilon):
         scale = np.float32(1.0) / np.sqrt(var + np.float32(epsilon))
@@ -380,10 +403,10 @@ class ConvChainCall:
         other = None
         if self.residual:
             inputs, other = inputs
+        if conv.dtype_policy.quantization_mode == "int8":
+            return self._int8(inputs, other)
         bias, scale = self.folded()
         name, alpha, max_value, threshold = self.act
-        if conv.dtype_policy.quantization_mode == "int8":
-            return self._int8(inputs, other, bias, scale)
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
             # A broadcasting sum: the convolution alone, then the sum and the activation.
@@ -396,28 +419,39 @@ class ConvChainCall:
                                       conv.padding, conv.dilation_rate, self.depthwise, name,
                                       alpha, max_value, threshold, self.zero_padding, other)
 
-    def _int8(self, inputs, other, bias, scale):
+    def _int8(self, inputs, other):
         """A quantized Conv2D's chain: the normalization folded into the dequantizing step
         (ops.quantized_conv.int8_conv_inference)."""
         conv = self.conv
-        name, alpha, max_value, threshold = self.act
         if self.depthwise:  # (never with a residual: ConvChain does not match one)
+            bias, scale = self.folded()
+            name, alpha, max_value, threshold = self.act
             return quantized_depthwise.int8_depthwise_conv_inference(
                 inputs, conv.kernel.value, conv.kernel_scale.value, bias, scale, conv.strides,
                 conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
                 self.zero_padding)
-        kernel = (conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel))
         if other is not None and tuple(other.shape) != tuple(
                 conv.compute_output_shape(tuple(inputs.shape))):
+            bias, scale = self.folded()
             y = quantized_conv.int8_conv_inference(
-                inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate,
+                inputs, conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel),
+                bias, scale, conv.strides, conv.padding, conv.dilation_rate,
                 zero_padding=self.zero_padding)
             y = ops.add(y, other)
             return y if self.act_layer is None else self.act_layer.call(y)
-        return quantized_conv.int8_conv_inference(
-            inputs, *kernel, bias, scale, conv.strides, conv.padding, conv.dilation_rate, name,
-            alpha, max_value, threshold, self.zero_padding, other,
-            channel_absmax=self.gather_channel_absmax)
+        # (bound once: rebound when a weight's bytes, the kernel or the epilogue change)
+        bound = self._int8_bound.get(*self.weights(), SameObject(conv.kernel.value),
+                                     self.gather_channel_absmax)
+        return bound(inputs, other)
+
+    def _bind_int8(self):
+        conv = self.conv
+        bias, scale = self.folded()
+        name, alpha, max_value, threshold = self.act
+        return quantized_conv.Int8ConvInference(
+            conv.kernel.value, conv.kernel_scale.value, packed_kernel(conv.kernel), bias, scale,
+            conv.strides, conv.padding, conv.dilation_rate, name, alpha, max_value, threshold,
+            self.zero_padding, self.gather_channel_absmax)
 
 
 class ConvChain:
@@ -593,34 +627,59 @@ class SeparableChain:
 class InvertedResidualCall:
     """An int8 1x1 ConvChainCall (expand) feeding only an int8 SeparableChainCall (depthwise ->
     project), run as one ``int8_inverted_residual_inference`` call: neither intermediate
-    feature map is written to memory."""
+    feature map is written to memory.
+
+    The call's weight arguments are bound once (``ops.quantized_separable
+    .InvertedResidualBlock``) and bound again only when the bytes of a weight they come from
+    differ from those last bound (``ContentKeyedCache`` over every chain's ``weights()``):
+    per call, one key of ~20 short arrays instead of three folds, six divisions and
+    ~20 argument conversions."""
 
     def __init__(self, expand, separable):
         self.expand, self.separable = expand, separable
+        self._block = ContentKeyedCache(lambda *weights: self._bind())
+        self._residual_shapes = {}  # input shape -> the output shape a residual must have
+
+    def _bind(self):
+        expand, dw, pw = self.expand, self.separable.dw, self.separable.pw
+        e_bias, e_scale = expand.folded()
+        d_bias, d_scale = dw.folded()
+        p_bias, p_scale = pw.folded()
+        return quantized_separable.InvertedResidualBlock(
+            packed_kernel(expand.conv.kernel), expand.conv.kernel_scale.value,
+            dw.conv.kernel.value, dw.conv.kernel_scale.value, packed_kernel(pw.conv.kernel),
+            pw.conv.kernel_scale.value, e_bias, e_scale, d_bias, d_scale, p_bias, p_scale,
+            dw.conv.strides, dw.conv.padding, dw.conv.dilation_rate, expand.act, dw.act, pw.act,
+            dw.zero_padding)
+
+    def _output_shape(self, x_shape):
+        """The block's output shape for an input of ``x_shape`` (layer geometry: fixed once
+        built), remembered per shape."""
+        found = self._residual_shapes.get(x_shape)
+        if found is None:
+            expand, dw, pw = self.expand, self.separable.dw, self.separable.pw
+            hidden = expand.conv.compute_output_shape(x_shape)
+            found = tuple(dw.conv.compute_output_shape(hidden)[:3]) + (
+                pw.conv.kernel.shape[-1],)
+            self._residual_shapes[x_shape] = found
+        return found
 
     def __call__(self, inputs):
         other = None
         if self.separable.pw.residual:
             inputs, other = inputs
         expand, dw, pw = self.expand, self.separable.dw, self.separable.pw
-        modes = {chain.conv.dtype_policy.quantization_mode for chain in (expand, dw, pw)}
-        fused = modes == {"int8"} and quantized_separable.int8_separable_available(inputs)
-        if fused and other is not None:
-            hidden = expand.conv.compute_output_shape(tuple(inputs.shape))
-            want = dw.conv.compute_output_shape(hidden)[:3] + (pw.conv.kernel.shape[-1],)
-            fused = tuple(other.shape) == tuple(want)  # (not a broadcasting sum)
+        fused = (expand.conv.dtype_policy.quantization_mode == "int8"
+                 and dw.conv.dtype_policy.quantization_mode == "int8"
+                 and pw.conv.dtype_policy.quantization_mode == "int8"
+                 and quantized_separable.int8_separable_available(inputs))
+        if fused and other is not None:  # (not a broadcasting sum)
+            fused = tuple(other.shape) == self._output_shape(tuple(inputs.shape))
         if not fused:  # one layer at a time (maybe quantized differently after planning)
             hidden = expand(inputs)
             return self.separable(hidden if other is None else [hidden, other])
-        e_bias, e_scale = expand.folded()
-        d_bias, d_scale = dw.folded()
-        p_bias, p_scale = pw.folded()
-        return quantized_separable.int8_inverted_residual_inference(
-            inputs, packed_kernel(expand.conv.kernel), expand.conv.kernel_scale.value,
-            dw.conv.kernel.value, dw.conv.kernel_scale.value, packed_kernel(pw.conv.kernel),
-            pw.conv.kernel_scale.value, e_bias, e_scale, d_bias, d_scale, p_bias, p_scale,
-            dw.conv.strides, dw.conv.padding, dw.conv.dilation_rate, expand.act, dw.act, pw.act,
-            dw.zero_padding, other)
+        block = self._block.get(*expand.weights(), *dw.weights(), *pw.weights())
+        return block(inputs, other)
 
 
 class InvertedResidualChain:

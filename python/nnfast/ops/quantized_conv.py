@@ -121,40 +121,98 @@ def int8_conv_inference(x, kernel_q, kernel_scale, packed=None, bias=None, scale
         ...                     activation="relu").shape
         (1, 3, 3, 4)
     """
-    if recording():
-        raise RuntimeError("int8_conv_inference is an inference-only op and has no gradient.")
-    xv = f32(value(x))
-    ks = np.asarray(kernel_scale, np.float32)
-    if scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
-        ks = ks / f32(value(scale))
-    bias = None if bias is None else f32(value(bias))
-    if packed is not None and quantized.int8_units_available() and xv.ndim == 4:
-        # One C++ call: windows quantized straight from x, residual and activation in the
-        # epilogue (no float im2col matrix, no extra passes over the output).
-        strides, dilation, out_hw, pads = _inference_geometry(
-            "int8_conv_inference", xv.shape, kernel_q.shape, strides, padding, dilation_rate,
-            zero_padding)
-        y = np.empty((xv.shape[0],) + tuple(out_hw) + (kernel_q.shape[-1],), np.float32)
-        act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
-        stats = np.zeros((y.shape[0], y.shape[-1]), np.int32) if channel_absmax else None
-        _core.int8_conv2d_forward(
-            xv, packed, ks, bias, y, tuple(kernel_q.shape[:2]), strides, pads, dilation, act_id,
-            float(act_alpha), float("inf") if act_max is None else float(act_max),
-            float(act_threshold), None if residual is None else f32(value(residual)),
-            epsilon(), channel_absmax=stats)
-        return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
-    if any(p for pair in zero_padding for p in pair):
-        xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
-    y = np.asarray(value(int8_conv(xv, kernel_q, ks, strides, padding, dilation_rate)))
-    if bias is not None:
-        y = y + bias
-    if residual is not None:
-        y += f32(value(residual))
-    if activation not in (None, "linear"):
-        _core.activation_forward(ACTIVATION_IDS[activation], y, y, float(act_alpha),
-                                 float("inf") if act_max is None else float(act_max),
-                                 float(act_threshold))
-    return Tensor(np.ascontiguousarray(y, dtype=np.float32))
+    return Int8ConvInference(kernel_q, kernel_scale, packed, bias, scale, strides, padding,
+                             dilation_rate, activation, act_alpha, act_max, act_threshold,
+                             zero_padding, channel_absmax)(x, residual)
+
+
+class Int8ConvInference:
+    """``int8_conv_inference`` with its weights bound: the folded kernel scales
+    (``kernel_scale / scale``), the bias and the activation's arguments are prepared once and
+    the geometry once per input shape, so a call converts only the input and the residual
+    (what an inference plan keeps per quantized convolution chain; the numbers are the
+    function's, bit for bit).
+
+    Args:
+        The arguments of ``int8_conv_inference`` but ``x`` and ``residual``, in its order.
+        The arrays are kept as given (a later in-place write to the kernel scales, bias or
+        scale is not seen: make a new one).
+
+    Example:
+        >>> q, s = quantize_conv_kernel(np.ones((1, 1, 2, 4), np.float32))
+        >>> conv = Int8ConvInference(q, s, activation="relu")
+        >>> conv(np.ones((1, 3, 3, 2), np.float32)).shape
+        (1, 3, 3, 4)
+    """
+
+    # (a plan sees one or two input shapes; more are kept up to this many)
+    _SHAPES_KEPT = 64
+
+    def __init__(self, kernel_q, kernel_scale, packed=None, bias=None, scale=None, strides=1,
+                 padding="valid", dilation_rate=1, activation=None, act_alpha=0.0,
+                 act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0)),
+                 channel_absmax=False):
+        ks = np.asarray(kernel_scale, np.float32)
+        if scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
+            ks = ks / f32(value(scale))
+        self.kernel_q, self.packed, self.kernel_scale = kernel_q, packed, ks
+        self.bias = None if bias is None else f32(value(bias))
+        self.strides, self.padding, self.dilation_rate = strides, padding, dilation_rate
+        self.activation, self.zero_padding = activation, zero_padding
+        self.channel_absmax = channel_absmax
+        self._act = (float(act_alpha), float("inf") if act_max is None else float(act_max),
+                     float(act_threshold))
+        self._act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
+        self._by_shape = {}
+
+    def _shape_details(self, x_shape):
+        """(strides, pads, dilation, output shape) of the one-call route for ``x_shape``."""
+        found = self._by_shape.get(x_shape)
+        if found is None:
+            kernel_q = self.kernel_q
+            strides, dilation, out_hw, pads = _inference_geometry(
+                "int8_conv_inference", x_shape, kernel_q.shape, self.strides, self.padding,
+                self.dilation_rate, self.zero_padding)
+            found = (strides, pads, dilation,
+                     (x_shape[0],) + tuple(out_hw) + (kernel_q.shape[-1],))
+            if len(self._by_shape) >= self._SHAPES_KEPT:
+                self._by_shape.clear()
+            self._by_shape[x_shape] = found
+        return found
+
+    def __call__(self, x, residual=None):
+        """The chain on ``x`` ``(batch, h, w, in)`` plus ``residual`` (None or an array of the
+        output's shape): a Tensor ``(batch, oh, ow, out)`` (a ``TensorWithChannelAbsMax``
+        with ``channel_absmax`` on the int8 units), not differentiable."""
+        if recording():
+            raise RuntimeError("int8_conv_inference is an inference-only op and has no "
+                               "gradient.")
+        xv = f32(value(x))
+        if self.packed is not None and xv.ndim == 4 and quantized.int8_units_available():
+            # One C++ call: windows quantized straight from x, residual and activation in the
+            # epilogue (no float im2col matrix, no extra passes over the output).
+            strides, pads, dilation, out_shape = self._shape_details(xv.shape)
+            y = np.empty(out_shape, np.float32)
+            stats = np.zeros((out_shape[0], out_shape[-1]), np.int32) if self.channel_absmax \
+                else None
+            _core.int8_conv2d_forward(
+                xv, self.packed, self.kernel_scale, self.bias, y, self.kernel_q.shape[:2],
+                strides, pads, dilation, self._act_id, *self._act,
+                None if residual is None else f32(value(residual)), epsilon(),
+                channel_absmax=stats)
+            return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
+        zero_padding = self.zero_padding
+        if any(p for pair in zero_padding for p in pair):
+            xv = np.pad(xv, ((0, 0),) + tuple(tuple(p) for p in zero_padding) + ((0, 0),))
+        y = np.asarray(value(int8_conv(xv, self.kernel_q, self.kernel_scale, self.strides,
+                                       self.padding, self.dilation_rate)))
+        if self.bias is not None:
+            y = y + self.bias
+        if residual is not None:
+            y += f32(value(residual))
+        if self._act_id:
+            _core.activation_forward(self._act_id, y, y, *self._act)
+        return Tensor(np.ascontiguousarray(y, dtype=np.float32))
 
 
 def int8_conv_patches(x, ksize, strides, padding, dilation_rate):

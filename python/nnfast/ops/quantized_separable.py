@@ -157,36 +157,107 @@ def int8_inverted_residual_inference(x, expand_packed, expand_kernel_scale, dw_k
         ...     dq, ds, _core.int8_pack_kernel(pq.reshape(8, 4)), ps, padding="same").shape
         (1, 6, 6, 4)
     """
-    if recording():
-        raise RuntimeError("int8_inverted_residual_inference is an inference-only op and has "
-                           "no gradient.")
-    xv = f32(value(x))
-    dw_kernel_q = np.asarray(dw_kernel_q)
-    if xv.ndim != 4 or dw_kernel_q.ndim != 4:
-        raise ValueError("int8 inverted residual: expected a (batch, h, w, in) input and a "
-                         f"(kh, kw, hidden, depth_multiplier) kernel, received input {xv.shape} "
-                         f"and kernel {dw_kernel_q.shape}")
-    if dw_kernel_q.dtype != np.int8:
-        raise ValueError("int8 inverted residual: the depthwise kernel must be int8, received "
-                         f"{dw_kernel_q.dtype}")
-    hidden_shape = xv.shape[:3] + (dw_kernel_q.shape[2],)
-    strides, dilation, out_hw, pads = _inference_geometry(
-        "int8 inverted residual", hidden_shape, dw_kernel_q.shape, strides, padding,
-        dilation_rate, zero_padding)
+    return InvertedResidualBlock(
+        expand_packed, expand_kernel_scale, dw_kernel_q, dw_kernel_scale, project_packed,
+        project_kernel_scale, expand_bias, expand_scale, dw_bias, dw_scale, project_bias,
+        project_scale, strides, padding, dilation_rate, expand_activation, dw_activation,
+        project_activation, zero_padding)(x, residual)
 
-    def folded(kernel_scale, scale):
-        ks = np.asarray(kernel_scale, np.float32)
-        return ks if scale is None else ks / f32(value(scale))  # acc / (xs * (ks / s))
 
-    def maybe(a):
-        return None if a is None else f32(value(a))
+def _maybe_f32(a):
+    return None if a is None else f32(value(a))
 
-    pks = folded(project_kernel_scale, project_scale)
-    y = np.empty((xv.shape[0],) + tuple(out_hw) + (pks.shape[0],), np.float32)
-    _core.int8_inverted_residual_forward(
-        xv, expand_packed, folded(expand_kernel_scale, expand_scale), maybe(expand_bias),
-        *_act_args(expand_activation), np.ascontiguousarray(dw_kernel_q), f32(dw_kernel_scale),
-        maybe(dw_bias), maybe(dw_scale), strides, pads, dilation, *_act_args(dw_activation),
-        project_packed, pks, maybe(project_bias), maybe(residual),
-        *_act_args(project_activation), y, epsilon())
-    return Tensor(y)
+
+def _folded_kernel_scale(kernel_scale, scale):
+    """The kernel scales with a folded normalization scale divided in:
+    ``acc / (xs * ks) * s == acc / (xs * (ks / s))``."""
+    ks = np.asarray(kernel_scale, np.float32)
+    return ks if scale is None else ks / f32(value(scale))
+
+
+class InvertedResidualBlock:
+    """``int8_inverted_residual_inference`` with its weights bound: the arguments that depend
+    only on the weights (folded kernel scales, activations, contiguous kernels) are prepared
+    once, and the geometry once per input shape, so a call converts only the input and the
+    residual (what an inference plan runs per MobileNetV2 block; the numbers are the
+    function's, bit for bit).
+
+    Args:
+        The weight and geometry arguments of ``int8_inverted_residual_inference``, in its
+        order (everything but ``x`` and ``residual``). The arrays are kept as given (a later
+        in-place write to one is not seen: make a new block).
+
+    Example:
+        >>> from nnfast.ops.quantized_conv import quantize_conv_kernel
+        >>> from nnfast.ops.quantized_depthwise import quantize_depthwise_kernel
+        >>> eq, es = quantize_conv_kernel(np.ones((1, 1, 4, 8), np.float32))
+        >>> dq, ds = quantize_depthwise_kernel(np.ones((3, 3, 8, 1), np.float32))
+        >>> pq, ps = quantize_conv_kernel(np.ones((1, 1, 8, 4), np.float32))
+        >>> block = InvertedResidualBlock(
+        ...     _core.int8_pack_kernel(eq.reshape(4, 8)), es, dq, ds,
+        ...     _core.int8_pack_kernel(pq.reshape(8, 4)), ps, padding="same")
+        >>> block(np.ones((1, 6, 6, 4), np.float32)).shape
+        (1, 6, 6, 4)
+    """
+
+    # (a plan sees one or two input shapes; more are kept up to this many)
+    _SHAPES_KEPT = 64
+
+    def __init__(self, expand_packed, expand_kernel_scale, dw_kernel_q, dw_kernel_scale,
+                 project_packed, project_kernel_scale, expand_bias=None, expand_scale=None,
+                 dw_bias=None, dw_scale=None, project_bias=None, project_scale=None,
+                 strides=1, padding="valid", dilation_rate=1,
+                 expand_activation=(None, 0.0, None, 0.0), dw_activation=(None, 0.0, None, 0.0),
+                 project_activation=(None, 0.0, None, 0.0), zero_padding=((0, 0), (0, 0))):
+        dw_kernel_q = np.asarray(dw_kernel_q)
+        if dw_kernel_q.ndim != 4:
+            raise ValueError("int8 inverted residual: expected a (kh, kw, hidden, "
+                             f"depth_multiplier) kernel, received kernel {dw_kernel_q.shape}")
+        if dw_kernel_q.dtype != np.int8:
+            raise ValueError("int8 inverted residual: the depthwise kernel must be int8, "
+                             f"received {dw_kernel_q.dtype}")
+        project_ks = _folded_kernel_scale(project_kernel_scale, project_scale)
+        # the C++ arguments between the input and the geometry, and after it
+        self._head = (expand_packed, _folded_kernel_scale(expand_kernel_scale, expand_scale),
+                      _maybe_f32(expand_bias), *_act_args(expand_activation),
+                      np.ascontiguousarray(dw_kernel_q), f32(dw_kernel_scale),
+                      _maybe_f32(dw_bias), _maybe_f32(dw_scale))
+        self._middle = (*_act_args(dw_activation), project_packed, project_ks,
+                        _maybe_f32(project_bias))
+        self._tail = _act_args(project_activation)
+        self._geometry = (dw_kernel_q.shape, strides, padding, dilation_rate, zero_padding)
+        self._out_channels = project_ks.shape[0]
+        self._by_shape = {}
+
+    def _shape_details(self, x_shape):
+        """(strides, pads, dilation, output shape) for an input of ``x_shape``."""
+        found = self._by_shape.get(x_shape)
+        if found is None:
+            k_shape, strides, padding, dilation_rate, zero_padding = self._geometry
+            if len(x_shape) != 4:
+                raise ValueError("int8 inverted residual: expected a (batch, h, w, in) input "
+                                 f"and a (kh, kw, hidden, depth_multiplier) kernel, received "
+                                 f"input {x_shape} and kernel {k_shape}")
+            strides, dilation, out_hw, pads = _inference_geometry(
+                "int8 inverted residual", x_shape[:3] + (k_shape[2],), k_shape, strides,
+                padding, dilation_rate, zero_padding)
+            found = (strides, pads, dilation,
+                     (x_shape[0],) + tuple(out_hw) + (self._out_channels,))
+            if len(self._by_shape) >= self._SHAPES_KEPT:
+                self._by_shape.clear()
+            self._by_shape[x_shape] = found
+        return found
+
+    def __call__(self, x, residual=None):
+        """The block on ``x`` ``(batch, h, w, in)`` plus ``residual`` (None or an array of the
+        output's shape): a Tensor ``(batch, oh, ow, out)``, not differentiable."""
+        if recording():
+            raise RuntimeError("int8_inverted_residual_inference is an inference-only op and "
+                               "has no gradient.")
+        xv = f32(value(x))
+        strides, pads, dilation, out_shape = self._shape_details(xv.shape)
+        y = np.empty(out_shape, np.float32)
+        _core.int8_inverted_residual_forward(
+            xv, *self._head, strides, pads, dilation, *self._middle,
+            None if residual is None else f32(value(residual)), *self._tail, y, epsilon())
+        return Tensor(y)
