@@ -211,10 +211,10 @@ class Solarization(_ColorLayer):
         seed: int or None: seeds the layer's random draws (repeatable augmentation).
 
     Example:
-        >>> images = np.array([[[[10.0, 200.0, 130.0]]]], "float32")
-        >>> layer = Solarization(threshold_factor=(0.5, 0.5))  # invert pixels >= 127.5
-        >>> np.asarray(layer(images, training=True)).ravel()
-        array([ 10.,  55., 125.], dtype=float32)
+        >>> images = np.array([[[[0.0, 200.0, 130.0]]]], "float32")
+        >>> layer = Solarization(threshold_factor=(0.5, 0.5))  # threshold in [0.5, 127.5]
+        >>> np.asarray(layer(images, training=True)).ravel()  # 200 and 130 always inverted
+        array([  0.,  55., 125.], dtype=float32)
     """
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
