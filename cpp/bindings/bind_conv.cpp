@@ -85,14 +85,6 @@ nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kerne
   return s;
 }
 
-nnfast::ActivationParams act_params(float alpha, float max_value, float threshold) {
-  nnfast::ActivationParams p;
-  p.alpha = alpha;
-  p.max_value = max_value;
-  p.threshold = threshold;
-  return p;
-}
-
 nnfast::Activation act_of(int id) { return activation_of(id, "conv"); }
 
 void bind_pass(py::module_& m, bool depthwise) {

@@ -88,10 +88,7 @@ void bind_conv3d(py::module_& m) {
         const float* b = checked_or_null<float>(bias, "conv3d bias");
         if (b) require_shape(py::cast<py::array>(bias), {s.out_c}, "conv3d bias");
         auto act = act_of(activation);
-        nnfast::ActivationParams p;
-        p.alpha = act_alpha;
-        p.max_value = act_max;
-        p.threshold = act_threshold;
+        const nnfast::ActivationParams p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
         nnfast::conv3d_forward(s, x, w, b, act, p, y);
       },

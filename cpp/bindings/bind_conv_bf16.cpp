@@ -63,10 +63,7 @@ void bind_conv_bf16(py::module_& m) {
         float* y = checked<float>(dst, "conv output", true);
         const float* b = bias_or_null(bias, s.out_c, "conv bias", false);
         const auto act = activation_of(activation);
-        nnfast::ActivationParams p;
-        p.alpha = act_alpha;
-        p.max_value = act_max;
-        p.threshold = act_threshold;
+        const nnfast::ActivationParams p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
         nnfast::conv2d_forward_bf16(s, x, w, b, act, p, y, variant);
       },

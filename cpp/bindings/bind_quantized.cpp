@@ -92,9 +92,7 @@ nnfast::Int8PointwiseConv fused_pointwise_step(const nnfast::Int8PackedKernel& p
   if (!conv.kernel_scale)
     throw py::value_error(std::string(who) + ": " + step + " kernel_scale must not be None");
   conv.epilogue.act = activation_of(activation, who);
-  conv.epilogue.params.alpha = alpha;
-  conv.epilogue.params.max_value = max_value;
-  conv.epilogue.params.threshold = threshold;
+  conv.epilogue.params = act_params(alpha, max_value, threshold);
   return conv;
 }
 
@@ -113,9 +111,7 @@ nnfast::Int8DepthwiseConv fused_depthwise_step(const py::array& kernel,
   if (!conv.kernel_scale)
     throw py::value_error(std::string(who) + ": int8 depthwise kernel_scale must not be None");
   conv.act = activation_of(activation, who);
-  conv.params.alpha = alpha;
-  conv.params.max_value = max_value;
-  conv.params.threshold = threshold;
+  conv.params = act_params(alpha, max_value, threshold);
   return conv;
 }
 
@@ -251,9 +247,7 @@ void bind_quantized(py::module_& m) {
           ep.rows_per_sample = s.out_h * s.out_w;
         }
         ep.act = activation_of(activation, who);
-        ep.params.alpha = act_alpha;
-        ep.params.max_value = act_max;
-        ep.params.threshold = act_threshold;
+        ep.params = act_params(act_alpha, act_max, act_threshold);
         const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
         py::gil_scoped_release release;
         nnfast::int8_conv2d_forward(s, x, b, ks, pb, epsilon, y, ep, v);
@@ -312,10 +306,7 @@ void bind_quantized(py::module_& m) {
           require_shape(py::cast<py::array>(input_absmax), {s.batch, s.in_c},
                         "int8 depthwise input_absmax");
         const auto act = activation_of(activation, who);
-        nnfast::ActivationParams p;
-        p.alpha = act_alpha;
-        p.max_value = act_max;
-        p.threshold = act_threshold;
+        const nnfast::ActivationParams p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
         nnfast::int8_depthwise_conv2d_forward(s, x, w, ks, b, sc, act, p, epsilon, y, stats);
       },
@@ -375,14 +366,9 @@ void bind_quantized(py::module_& m) {
           ep.ldr = pw.n;
         }
         ep.act = activation_of(pw_activation, who);
-        ep.params.alpha = pw_alpha;
-        ep.params.max_value = pw_max;
-        ep.params.threshold = pw_threshold;
+        ep.params = act_params(pw_alpha, pw_max, pw_threshold);
         const auto dw_act = activation_of(dw_activation, who);
-        nnfast::ActivationParams dp;
-        dp.alpha = dw_alpha;
-        dp.max_value = dw_max;
-        dp.threshold = dw_threshold;
+        const nnfast::ActivationParams dp = act_params(dw_alpha, dw_max, dw_threshold);
         const nnfast::Int8GemmVariant v = parse_int8_variant(variant);
         py::gil_scoped_release release;
         nnfast::int8_depthwise_pointwise_forward(s, x, w, dks, db, dsc, dw_act, dp, stats, pw, pks,
@@ -531,10 +517,7 @@ void bind_quantized(py::module_& m) {
           require_shape(py::cast<py::array>(channel_absmax), {s.batch, s.out_c},
                         "int8 stem channel_absmax");
         const auto act = activation_of(activation, who);
-        nnfast::ActivationParams p;
-        p.alpha = act_alpha;
-        p.max_value = act_max;
-        p.threshold = act_threshold;
+        const nnfast::ActivationParams p = act_params(act_alpha, act_max, act_threshold);
         py::gil_scoped_release release;
         nnfast::int8_stem_conv2d_forward(s, x, w, ks, b, epsilon, act, p, y, stats);
       },
@@ -611,8 +594,7 @@ void bind_quantized(py::module_& m) {
         const float* sks = optional_vector(stem_kernel_scale, c, "int8 stem kernel_scale");
         const float* sb = optional_vector(stem_bias, c, "int8 stem bias");
         if (!sks) throw py::value_error(std::string(who) + ": int8 stem kernel_scale must not be None");
-        nnfast::ActivationParams sp;
-        sp.alpha = stem_alpha, sp.max_value = stem_max, sp.threshold = stem_threshold;
+        const nnfast::ActivationParams sp = act_params(stem_alpha, stem_max, stem_threshold);
         const nnfast::Int8DepthwiseConv depthwise = fused_depthwise_step(
             dw_kernel, dw_kernel_scale, dw_bias, dw_scale, oc, dw_activation, dw_alpha, dw_max,
             dw_threshold, who);

@@ -193,4 +193,13 @@ inline nnfast::Activation activation_of(int id, const std::string& who) {
   return static_cast<nnfast::Activation>(id);
 }
 
+// An activation's parameters from a binding's (alpha, max_value, threshold) arguments.
+inline nnfast::ActivationParams act_params(float alpha, float max_value, float threshold) {
+  nnfast::ActivationParams p;
+  p.alpha = alpha;
+  p.max_value = max_value;
+  p.threshold = threshold;
+  return p;
+}
+
 }  // namespace nnfast::bind

@@ -602,10 +602,9 @@ class SeparableChain:
                 and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
-        users = ctx.readers.get(step.outputs, [])
-        if len(users) != 1 or users[0] in ctx.merged:
+        j = ctx.sole_reader(i)
+        if j is None:
             return None
-        j = users[0]
         pw = ctx.steps[j].run
         if not (isinstance(pw, ConvChainCall) and pw.is_pointwise()):
             return None
@@ -697,10 +696,9 @@ class InvertedResidualChain:
                 and isinstance(step.outputs, int) and step.outputs not in ctx.outputs
                 and expand.conv.dtype_policy.quantization_mode == "int8"):
             return None
-        users = ctx.readers.get(step.outputs, [])
-        if len(users) != 1 or users[0] in ctx.merged:
+        j = ctx.sole_reader(i)
+        if j is None:
             return None
-        j = users[0]
         separable = ctx.steps[j].run
         if not (isinstance(separable, SeparableChainCall)
                 and separable.dw.conv.dtype_policy.quantization_mode == "int8"
@@ -800,10 +798,9 @@ class Int8StemBlockChain:
                 and step.single_input and isinstance(step.outputs, int)
                 and step.outputs not in ctx.outputs):
             return None
-        users = ctx.readers.get(step.outputs, [])
-        if len(users) != 1 or users[0] in ctx.merged:
+        j = ctx.sole_reader(i)
+        if j is None:
             return None
-        j = users[0]
         separable = ctx.steps[j].run
         if not (isinstance(separable, SeparableChainCall) and not separable.pw.residual
                 and separable.dw.conv.dtype_policy.quantization_mode == "int8"
