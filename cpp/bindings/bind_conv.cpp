@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "bind_util.h"
+#include "conv_binding_shapes.h"
 #include "nnfast/conv.h"
 
 namespace py = pybind11;
@@ -11,22 +12,27 @@ namespace {
 
 using Pair = std::pair<int64_t, int64_t>;
 
-// Builds the shape from src (B, H, W, Cin), dst (B, OH, OW, Cout) and the kernel's spatial
-// size, checking the kernel array against (kh, kw, cin/groups, cout) -- or, for depthwise,
-// (kh, kw, cin, cout/cin).
+// dst is 4-D with src's batch size.
+void require_output_batch(const py::array& src, const py::array& dst, const char* what) {
+  require_ndim(dst, 4, (std::string(what) + " output").c_str());
+  if (dst.shape(0) != src.shape(0))
+    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
+                          shape_of(dst) + " have different batch sizes");
+}
+
 // As make_shape, with the output's dimensions given: (batch, out_h, out_w, out_c).
 nnfast::Conv2DShape make_shape_dims(const py::array& src, const py::array& kernel,
                                     const std::vector<py::ssize_t>& out, Pair strides,
                                     Pair pads, Pair dilation, int64_t groups, bool depthwise,
                                     const char* what);
 
+// Builds the shape from src (B, H, W, Cin), dst (B, OH, OW, Cout) and the kernel's spatial
+// size, checking the kernel array against (kh, kw, cin/groups, cout) -- or, for depthwise,
+// (kh, kw, cin, cout/cin).
 nnfast::Conv2DShape make_shape(const py::array& src, const py::array& kernel,
                                const py::array& dst, Pair strides, Pair pads, Pair dilation,
                                int64_t groups, bool depthwise, const char* what) {
-  require_ndim(dst, 4, (std::string(what) + " output").c_str());
-  if (dst.shape(0) != src.shape(0))
-    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
-                          shape_of(dst) + " have different batch sizes");
+  require_output_batch(src, dst, what);
   return make_shape_dims(src, kernel, {dst.shape(0), dst.shape(1), dst.shape(2), dst.shape(3)},
                          strides, pads, dilation, groups, depthwise, what);
 }
@@ -453,7 +459,6 @@ void bind_conv(py::module_& m) {
       py::arg("act_threshold") = 0.0f, "x = activation(x + bias) in place over the last axis.");
 }
 
-// The checked shape of a conv2d call, for the other convolution bindings (bind_conv_bf16.cpp).
 nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& kernel,
                                          const py::array& dst, std::pair<int64_t, int64_t> strides,
                                          std::pair<int64_t, int64_t> pads,
@@ -462,18 +467,13 @@ nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& 
   return make_shape(src, kernel, dst, strides, pads, dilation, groups, false, what);
 }
 
-// The checked shape of a call whose kernel is packed (no kernel array: its window size is
-// given), for bind_quantized.cpp's int8 convolution.
 nnfast::Conv2DShape packed_kernel_binding_shape(const py::array& src, const py::array& dst,
                                                 std::pair<int64_t, int64_t> kernel_hw,
                                                 std::pair<int64_t, int64_t> strides,
                                                 std::pair<int64_t, int64_t> pads,
                                                 std::pair<int64_t, int64_t> dilation,
                                                 const char* what) {
-  require_ndim(dst, 4, (std::string(what) + " output").c_str());
-  if (dst.shape(0) != src.shape(0))
-    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
-                          shape_of(dst) + " have different batch sizes");
+  require_output_batch(src, dst, what);
   return validated_shape(src, {dst.shape(0), dst.shape(1), dst.shape(2), dst.shape(3)},
                          kernel_hw, strides, pads, dilation, 1,
                          "window (" + std::to_string(kernel_hw.first) + ", " +
@@ -481,8 +481,6 @@ nnfast::Conv2DShape packed_kernel_binding_shape(const py::array& src, const py::
                          what);
 }
 
-// The checked shape of a depthwise call (kernel (kh, kw, in_c, depth_multiplier)), for
-// bind_quantized.cpp's int8 depthwise convolution.
 nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
                                             const py::array& dst,
                                             std::pair<int64_t, int64_t> strides,
@@ -492,8 +490,6 @@ nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::arra
   return make_shape(src, kernel, dst, strides, pads, dilation, 1, true, what);
 }
 
-// As depthwise_binding_shape with the output's spatial size taken from `dst` and its channel
-// count given (the int8 depthwise -> pointwise call, whose dst holds the pointwise output).
 nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
                                                      const py::array& kernel,
                                                      const py::array& dst, int64_t out_c,
@@ -501,17 +497,11 @@ nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
                                                      std::pair<int64_t, int64_t> pads,
                                                      std::pair<int64_t, int64_t> dilation,
                                                      const char* what) {
-  require_ndim(dst, 4, (std::string(what) + " output").c_str());
-  if (dst.shape(0) != src.shape(0))
-    throw py::value_error(std::string(what) + ": input " + shape_of(src) + " and output " +
-                          shape_of(dst) + " have different batch sizes");
+  require_output_batch(src, dst, what);
   return make_shape_dims(src, kernel, {dst.shape(0), dst.shape(1), dst.shape(2), out_c},
                          strides, pads, dilation, 1, true, what);
 }
 
-// The depthwise step inside a fused int8 block: its input is src's spatial grid with `in_c`
-// channels (the expand's outputs, not src's), its kernel (kh, kw, in_c, multiplier), its output
-// dst's spatial grid with in_c * multiplier channels.
 nnfast::Conv2DShape block_depthwise_binding_shape(const py::array& src,
                                                   const py::array& dw_kernel,
                                                   const py::array& dst, int64_t in_c,

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "bind_util.h"
+#include "conv_binding_shapes.h"
 #include "nnfast/conv_bf16.h"
 
 namespace py = pybind11;
@@ -12,9 +13,6 @@ using namespace nnfast::bind;
 
 using Pair = std::pair<int64_t, int64_t>;
 
-nnfast::Conv2DShape conv2d_binding_shape(const py::array& src, const py::array& kernel,
-                                         const py::array& dst, Pair strides, Pair pads,
-                                         Pair dilation, int64_t groups, const char* what);
 nnfast::Bf16GemmVariant bf16_variant_from_name(const std::string& name);
 
 namespace {

@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "bind_util.h"
+#include "conv_binding_shapes.h"
 #include "nnfast/conv.h"
 #include "nnfast/depthwise_int8.h"
 #include "nnfast/gemm_int8.h"
@@ -16,34 +17,6 @@
 
 namespace py = pybind11;
 using namespace nnfast::bind;
-
-nnfast::Conv2DShape packed_kernel_binding_shape(const py::array& src, const py::array& dst,
-                                                std::pair<int64_t, int64_t> kernel_hw,
-                                                std::pair<int64_t, int64_t> strides,
-                                                std::pair<int64_t, int64_t> pads,
-                                                std::pair<int64_t, int64_t> dilation,
-                                                const char* what);
-nnfast::Conv2DShape depthwise_binding_shape(const py::array& src, const py::array& kernel,
-                                            const py::array& dst,
-                                            std::pair<int64_t, int64_t> strides,
-                                            std::pair<int64_t, int64_t> pads,
-                                            std::pair<int64_t, int64_t> dilation,
-                                            const char* what);
-nnfast::Conv2DShape depthwise_binding_shape_channels(const py::array& src,
-                                                     const py::array& kernel,
-                                                     const py::array& dst, int64_t out_c,
-                                                     std::pair<int64_t, int64_t> strides,
-                                                     std::pair<int64_t, int64_t> pads,
-                                                     std::pair<int64_t, int64_t> dilation,
-                                                     const char* what);
-
-nnfast::Conv2DShape block_depthwise_binding_shape(const py::array& src,
-                                                  const py::array& dw_kernel,
-                                                  const py::array& dst, int64_t in_c,
-                                                  std::pair<int64_t, int64_t> strides,
-                                                  std::pair<int64_t, int64_t> pads,
-                                                  std::pair<int64_t, int64_t> dilation,
-                                                  const char* what);
 
 namespace {
 
