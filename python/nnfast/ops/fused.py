@@ -32,6 +32,25 @@ _GEOMETRY_MEMO = {}
 _GEOMETRY_MEMO_SIZE = 1024
 
 
+def _activation_args(name, alpha, max_value, threshold):
+    """A C++ call's activation arguments ``(id, alpha, max_value, threshold)`` from a layer's:
+    name None or "linear" is id 0, max_value None is no upper clamp."""
+    return (0 if name in (None, "linear") else ACTIVATION_IDS[name], float(alpha),
+            _INF if max_value is None else float(max_value), float(threshold))
+
+
+def _optional_f32(v):
+    """``v`` as a float32 array, None for None (biases, folded scales, residuals)."""
+    return None if v is None else f32(value(v))
+
+
+def _folded_kernel_scale(kernel_scale, scale):
+    """An int8 kernel's scales with a folded normalization scale divided in (None: none):
+    ``acc / (xs * ks) * s == acc / (xs * (ks / s))``."""
+    ks = np.asarray(kernel_scale, np.float32)
+    return ks if scale is None else ks / f32(value(scale))
+
+
 def _inference_geometry(what, x_shape, k_shape, strides, padding, dilation_rate, zero_padding):
     """(strides, dilation, out_hw, pads) of a 2-D inference conv on ``x_shape`` zero-padded
     by ``zero_padding``; the pads returned include the zero padding's top/left. Remembered
@@ -118,15 +137,12 @@ def conv2d_inference(x, kernel, bias=None, scale=None, strides=1, padding="valid
     strides, dilation, out_hw, pads = _inference_geometry(
         "conv2d_inference", xv.shape, kv.shape, strides, padding, dilation_rate, zero_padding)
     out_c = kv.shape[2] * kv.shape[3] if depthwise else kv.shape[3]
-    act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (out_c,), dtype=np.float32)
     fwd = _core.depthwise_conv2d_forward if depthwise else _core.conv2d_forward
     groups = 1 if depthwise else xv.shape[3] // kv.shape[2]
-    fwd(xv, kv, None if bias is None else f32(value(bias)), y, strides, pads, dilation, groups,
-        act_id, float(act_alpha), _INF if act_max is None else float(act_max),
-        float(act_threshold),
-        scale=None if scale is None else f32(value(scale)),
-        residual=None if residual is None else f32(value(residual)))
+    fwd(xv, kv, _optional_f32(bias), y, strides, pads, dilation, groups,
+        *_activation_args(activation, act_alpha, act_max, act_threshold),
+        scale=_optional_f32(scale), residual=_optional_f32(residual))
     return Tensor(y)
 
 
@@ -194,19 +210,11 @@ def separable_inference(x, dw_kernel, dw_bias, dw_scale, pw_kernel, pw_bias, pw_
         "separable_inference", xv.shape, dk.shape, strides, padding, dilation_rate,
         zero_padding)
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (pk.shape[-1],), dtype=np.float32)
-
-    def act(a):
-        name, alpha, max_value, threshold = a
-        return (0 if name in (None, "linear") else ACTIVATION_IDS[name], float(alpha),
-                _INF if max_value is None else float(max_value), float(threshold))
-
-    def opt(v):
-        return None if v is None else f32(value(v))
-
-    da, pa = act(dw_activation), act(pw_activation)
+    opt = _optional_f32
     _core.depthwise_pointwise_forward(
         xv, dk, opt(dw_bias), opt(dw_scale), strides, pads, dilation,
-        *da, pk, opt(pw_bias), opt(pw_scale), opt(residual), *pa, y)
+        *_activation_args(*dw_activation), pk, opt(pw_bias), opt(pw_scale), opt(residual),
+        *_activation_args(*pw_activation), y)
     return Tensor(y)
 
 

@@ -16,8 +16,12 @@ from nnfast.ops import quantized
 from nnfast.ops._util import f32, value
 from nnfast.ops.array import reshape
 from nnfast.ops.conv import _check_padding, _geometry2d, normalize_tuple
-from nnfast.ops.fused import _inference_geometry
-from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.fused import (
+    _activation_args,
+    _folded_kernel_scale,
+    _inference_geometry,
+    _optional_f32,
+)
 from nnfast.ops.patches import ExtractPatches
 from nnfast.ops.quantized import Int8Matmul
 from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
@@ -152,17 +156,13 @@ class Int8ConvInference:
                  padding="valid", dilation_rate=1, activation=None, act_alpha=0.0,
                  act_max=None, act_threshold=0.0, zero_padding=((0, 0), (0, 0)),
                  channel_absmax=False):
-        ks = np.asarray(kernel_scale, np.float32)
-        if scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
-            ks = ks / f32(value(scale))
-        self.kernel_q, self.packed, self.kernel_scale = kernel_q, packed, ks
-        self.bias = None if bias is None else f32(value(bias))
+        self.kernel_q, self.packed = kernel_q, packed
+        self.kernel_scale = _folded_kernel_scale(kernel_scale, scale)
+        self.bias = _optional_f32(bias)
         self.strides, self.padding, self.dilation_rate = strides, padding, dilation_rate
         self.activation, self.zero_padding = activation, zero_padding
         self.channel_absmax = channel_absmax
-        self._act = (float(act_alpha), float("inf") if act_max is None else float(act_max),
-                     float(act_threshold))
-        self._act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
+        self._act_args = _activation_args(activation, act_alpha, act_max, act_threshold)
         self._by_shape = {}
 
     def _shape_details(self, x_shape):
@@ -197,7 +197,7 @@ class Int8ConvInference:
                 else None
             _core.int8_conv2d_forward(
                 xv, self.packed, self.kernel_scale, self.bias, y, self.kernel_q.shape[:2],
-                strides, pads, dilation, self._act_id, *self._act,
+                strides, pads, dilation, *self._act_args,
                 None if residual is None else f32(value(residual)), epsilon(),
                 channel_absmax=stats)
             return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
@@ -210,8 +210,8 @@ class Int8ConvInference:
             y = y + self.bias
         if residual is not None:
             y += f32(value(residual))
-        if self._act_id:
-            _core.activation_forward(self._act_id, y, y, *self._act)
+        if self._act_args[0]:  # an activation id other than linear's 0
+            _core.activation_forward(self._act_args[0], y, y, *self._act_args[1:])
         return Tensor(np.ascontiguousarray(y, dtype=np.float32))
 
 

@@ -16,9 +16,7 @@ from nnfast.backend.global_state import epsilon
 from nnfast.backend.tape import Function, recording
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import f32, value
-from nnfast.ops.conv import _INF
-from nnfast.ops.fused import _inference_geometry
-from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.fused import _activation_args, _inference_geometry, _optional_f32
 from nnfast.quantizers import abs_max_quantize
 
 
@@ -81,14 +79,11 @@ def _run(x, kernel_q, kernel_scale, bias, scale, strides, padding, dilation_rate
         "int8 depthwise conv", xv.shape, kernel_q.shape, strides, padding, dilation_rate,
         zero_padding)
     out_c = kernel_q.shape[2] * kernel_q.shape[3]
-    act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (out_c,), np.float32)
     _core.int8_depthwise_conv2d_forward(
-        xv, np.ascontiguousarray(kernel_q), f32(kernel_scale),
-        None if bias is None else f32(value(bias)), y, strides, pads, dilation, act_id,
-        float(act_alpha), _INF if act_max is None else float(act_max), float(act_threshold),
-        scale=None if scale is None else f32(value(scale)), epsilon=epsilon(),
-        input_absmax=input_absmax)
+        xv, np.ascontiguousarray(kernel_q), f32(kernel_scale), _optional_f32(bias), y, strides,
+        pads, dilation, *_activation_args(activation, act_alpha, act_max, act_threshold),
+        scale=_optional_f32(scale), epsilon=epsilon(), input_absmax=input_absmax)
     return y, pads, strides, dilation
 
 

@@ -16,16 +16,13 @@ from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.ops import quantized
 from nnfast.ops._util import f32, value
-from nnfast.ops.conv import _INF
-from nnfast.ops.fused import _inference_geometry
-from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.fused import (
+    _activation_args,
+    _folded_kernel_scale,
+    _inference_geometry,
+    _optional_f32,
+)
 from nnfast.ops.quantized_depthwise import checked_depthwise_operands
-
-
-def _act_args(act):
-    name, alpha, max_value, threshold = act
-    act_id = 0 if name in (None, "linear") else ACTIVATION_IDS[name]
-    return act_id, float(alpha), _INF if max_value is None else float(max_value), float(threshold)
 
 
 def int8_separable_available(x):
@@ -92,9 +89,7 @@ def int8_separable_inference(x, dw_kernel_q, dw_kernel_scale, pw_packed, pw_kern
     strides, dilation, out_hw, pads = _inference_geometry(
         "int8 separable", xv.shape, dw_kernel_q.shape, strides, padding, dilation_rate,
         zero_padding)
-    pks = np.asarray(pw_kernel_scale, np.float32)
-    if pw_scale is not None:  # (acc / (xs * ks)) * s == acc / (xs * (ks / s))
-        pks = pks / f32(value(pw_scale))
+    pks = _folded_kernel_scale(pw_kernel_scale, pw_scale)
     stats = getattr(x, "channel_absmax", None)
     if stats is not None and stats.shape != (xv.shape[0], xv.shape[-1]):
         stats = None
@@ -103,9 +98,9 @@ def int8_separable_inference(x, dw_kernel_q, dw_kernel_scale, pw_packed, pw_kern
         xv, np.ascontiguousarray(dw_kernel_q), f32(dw_kernel_scale),
         None if dw_bias is None else f32(value(dw_bias)),
         None if dw_scale is None else f32(value(dw_scale)), strides, pads, dilation,
-        *_act_args(dw_activation), stats, pw_packed, pks,
+        *_activation_args(*dw_activation), stats, pw_packed, pks,
         None if pw_bias is None else f32(value(pw_bias)),
-        None if residual is None else f32(value(residual)), *_act_args(pw_activation), y,
+        None if residual is None else f32(value(residual)), *_activation_args(*pw_activation), y,
         epsilon())
     return Tensor(y)
 
@@ -164,17 +159,6 @@ def int8_inverted_residual_inference(x, expand_packed, expand_kernel_scale, dw_k
         project_activation, zero_padding)(x, residual)
 
 
-def _maybe_f32(a):
-    return None if a is None else f32(value(a))
-
-
-def _folded_kernel_scale(kernel_scale, scale):
-    """The kernel scales with a folded normalization scale divided in:
-    ``acc / (xs * ks) * s == acc / (xs * (ks / s))``."""
-    ks = np.asarray(kernel_scale, np.float32)
-    return ks if scale is None else ks / f32(value(scale))
-
-
 class InvertedResidualBlock:
     """``int8_inverted_residual_inference`` with its weights bound: the arguments that depend
     only on the weights (folded kernel scales, activations, contiguous kernels) are prepared
@@ -219,12 +203,12 @@ class InvertedResidualBlock:
         project_ks = _folded_kernel_scale(project_kernel_scale, project_scale)
         # the C++ arguments between the input and the geometry, and after it
         self._head = (expand_packed, _folded_kernel_scale(expand_kernel_scale, expand_scale),
-                      _maybe_f32(expand_bias), *_act_args(expand_activation),
+                      _optional_f32(expand_bias), *_activation_args(*expand_activation),
                       np.ascontiguousarray(dw_kernel_q), f32(dw_kernel_scale),
-                      _maybe_f32(dw_bias), _maybe_f32(dw_scale))
-        self._middle = (*_act_args(dw_activation), project_packed, project_ks,
-                        _maybe_f32(project_bias))
-        self._tail = _act_args(project_activation)
+                      _optional_f32(dw_bias), _optional_f32(dw_scale))
+        self._middle = (*_activation_args(*dw_activation), project_packed, project_ks,
+                        _optional_f32(project_bias))
+        self._tail = _activation_args(*project_activation)
         self._geometry = (dw_kernel_q.shape, strides, padding, dilation_rate, zero_padding)
         self._out_channels = project_ks.shape[0]
         self._by_shape = {}

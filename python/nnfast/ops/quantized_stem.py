@@ -18,8 +18,12 @@ from nnfast.backend.global_state import epsilon
 from nnfast.backend.tape import recording
 from nnfast.backend.tensor import Tensor
 from nnfast.ops._util import f32, value
-from nnfast.ops.fused import _inference_geometry
-from nnfast.ops.nn import ACTIVATION_IDS
+from nnfast.ops.fused import (
+    _activation_args,
+    _folded_kernel_scale,
+    _inference_geometry,
+    _optional_f32,
+)
 from nnfast.ops.quantized_depthwise import TensorWithChannelAbsMax
 
 # The deepest window (kh * kw * in values) sent to the stem kernel: deeper windows fill the
@@ -85,20 +89,16 @@ def int8_stem_conv_inference(x, kernel_q, kernel_scale, bias=None, scale=None, s
     if xv.ndim != 4 or xv.shape[-1] != kernel_q.shape[2]:
         raise ValueError(f"int8_stem_conv_inference: expected input (batch, h, w, "
                          f"{kernel_q.shape[2]}), received {xv.shape}")
-    ks = np.asarray(kernel_scale, np.float32)
-    if scale is not None:  # acc / (xs * ks) * s == acc / (xs * (ks / s))
-        ks = ks / f32(value(scale))
-    bias = None if bias is None else f32(value(bias))
+    ks = _folded_kernel_scale(kernel_scale, scale)
     strides, dilation, out_hw, pads = _inference_geometry(
         "int8_stem_conv_inference", xv.shape, kernel_q.shape, strides, padding, (1, 1),
         zero_padding)
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (kernel_q.shape[-1],), np.float32)
-    act_id = 0 if activation in (None, "linear") else ACTIVATION_IDS[activation]
     stats = np.zeros((y.shape[0], y.shape[-1]), np.int32) if channel_absmax else None
     _core.int8_stem_conv2d_forward(
-        xv, kernel_q, np.ascontiguousarray(ks), bias, y, strides, pads, dilation, act_id,
-        float(act_alpha), float("inf") if act_max is None else float(act_max),
-        float(act_threshold), epsilon(), channel_absmax=stats)
+        xv, kernel_q, np.ascontiguousarray(ks), _optional_f32(bias), y, strides, pads, dilation,
+        *_activation_args(activation, act_alpha, act_max, act_threshold), epsilon(),
+        channel_absmax=stats)
     return Tensor(y) if stats is None else TensorWithChannelAbsMax(y, stats)
 
 
@@ -174,25 +174,14 @@ def int8_stem_block_inference(x, stem_kernel_q, stem_kernel_scale, dw_kernel_q,
     strides, _, out_hw, pads = _inference_geometry(
         "int8_stem_block_inference", hidden_shape, dw_kernel_q.shape, strides, padding,
         (1, 1), zero_padding)
-
-    def folded(kernel_scale, scale):
-        ks = np.asarray(kernel_scale, np.float32)
-        return ks if scale is None else ks / f32(value(scale))  # acc / (xs * (ks / s))
-
-    def maybe(a):
-        return None if a is None else f32(value(a))
-
-    def act_args(act):
-        name, alpha, max_value, threshold = act
-        return (0 if name in (None, "linear") else ACTIVATION_IDS[name], float(alpha),
-                float("inf") if max_value is None else float(max_value), float(threshold))
-
-    pks = folded(project_kernel_scale, project_scale)
+    pks = _folded_kernel_scale(project_kernel_scale, project_scale)
     y = np.empty((xv.shape[0],) + tuple(out_hw) + (pks.shape[0],), np.float32)
+    maybe = _optional_f32
     _core.int8_stem_block_forward(
-        xv, stem_kernel_q, folded(stem_kernel_scale, stem_scale), maybe(stem_bias),
-        stem_strides, stem_pads, tuple(stem_hw), *act_args(stem_activation),
-        np.ascontiguousarray(dw_kernel_q), f32(dw_kernel_scale), maybe(dw_bias),
-        maybe(dw_scale), strides, pads, *act_args(dw_activation), project_packed, pks,
-        maybe(project_bias), *act_args(project_activation), y, epsilon())
+        xv, stem_kernel_q, _folded_kernel_scale(stem_kernel_scale, stem_scale),
+        maybe(stem_bias), stem_strides, stem_pads, tuple(stem_hw),
+        *_activation_args(*stem_activation), np.ascontiguousarray(dw_kernel_q),
+        f32(dw_kernel_scale), maybe(dw_bias), maybe(dw_scale), strides, pads,
+        *_activation_args(*dw_activation), project_packed, pks, maybe(project_bias),
+        *_activation_args(*project_activation), y, epsilon())
     return Tensor(y)
